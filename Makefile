@@ -1,0 +1,48 @@
+# orderdesk — every target bootstraps what it needs: a pinned uv in .bootstrap/ (unless uv is
+# already on PATH), then a virtual environment in .venv/ synced from the committed uv.lock.
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+BOOTSTRAP := .bootstrap
+UV := $(shell command -v uv 2>/dev/null || echo $(BOOTSTRAP)/bin/uv)
+VENV := .venv
+RUN := $(UV) run --frozen --no-sync
+STAMP := $(VENV)/.synced
+
+.PHONY: all demo test lint fmt bench sim clean help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(BOOTSTRAP)/bin/uv:
+	$(PYTHON) -m venv $(BOOTSTRAP)
+	$(BOOTSTRAP)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(STAMP): uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen
+	@touch $(STAMP)
+
+demo: $(STAMP)  ## simulator + order desk + a sample strategy; prints the dashboard URL
+	$(RUN) orderdesk demo
+
+sim: $(STAMP)  ## the Kite-compatible simulator on 127.0.0.1:8765
+	$(RUN) orderdesk sim
+
+test: $(STAMP)  ## the whole test suite
+	$(RUN) scripts/ensure-test-deps.sh
+	$(RUN) pytest -q
+
+lint: $(STAMP)  ## ruff (lint + format check) and mypy --strict on src/
+	$(RUN) ruff check src tests bench
+	$(RUN) ruff format --check src tests bench
+	$(RUN) mypy
+
+fmt: $(STAMP)  ## apply ruff's fixes and formatting
+	$(RUN) ruff check --fix src tests bench
+	$(RUN) ruff format src tests bench
+
+bench: $(STAMP)  ## run the benchmarks and rewrite BENCHMARKS.md
+	$(RUN) python -m bench
+
+clean:  ## remove the environments
+	rm -rf $(VENV) $(BOOTSTRAP)

@@ -1,0 +1,31 @@
+"""The ``orderdesk`` command line: thin commands that parse, call one service, and render.
+
+Each command group lives in its own module and registers itself on :data:`app`.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="orderdesk",
+    help="A personal order desk for Zerodha Kite Connect, with a Kite-compatible simulator.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register_commands() -> None:
+    # Imported for their side effect of adding commands to ``app``; kept in one place so the
+    # command list reads like the table of contents of the CLI.
+    from orderdesk.cli import sim_command  # noqa: F401
+
+
+def main() -> None:
+    """Console-script entry point."""
+    _register_commands()
+    app()
+
+
+__all__ = ["app", "main"]
