@@ -1,0 +1,54 @@
+"""Test helpers shared by the suites: bounded waiting instead of sleeps."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+async def eventually(
+    probe: Callable[[], T | Awaitable[T]],
+    *,
+    timeout: float = 5.0,
+    interval: float = 0.005,
+    what: str = "condition",
+) -> T:
+    """Poll ``probe`` until it returns something truthy, or fail after ``timeout`` seconds.
+
+    This is a bounded wait on an observable condition, not a sleep standing in for
+    synchronisation: the test proceeds the moment the condition holds.
+    """
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while True:
+        result = probe()
+        if asyncio.iscoroutine(result) or isinstance(result, Awaitable):
+            result = await result
+        last = result  # type: ignore[assignment]
+        if last:
+            return last
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}; last={last!r}")
+        await asyncio.sleep(interval)
+
+
+def wait_until(
+    probe: Callable[[], T],
+    *,
+    timeout: float = 5.0,
+    interval: float = 0.005,
+    what: str = "condition",
+) -> T:
+    """Synchronous twin of :func:`eventually`, for tests that drive threaded clients."""
+    deadline = time.monotonic() + timeout
+    while True:
+        last = probe()
+        if last:
+            return last
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}; last={last!r}")
+        time.sleep(interval)
