@@ -1,0 +1,1 @@
+"""Kite Connect adapter."""
