@@ -1,0 +1,222 @@
+"""Domain events: past-tense facts, the only thing the event log stores.
+
+An order's state is what you get by applying its events in order (:meth:`Order.apply`), so
+every change of an order is one of these. ``stream`` names whose history an event belongs to:
+the client order id for order events, ``"desk"`` for everything else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from orderdesk.domain.reports import Fill
+from orderdesk.domain.signal import Signal
+from orderdesk.domain.status import BrokerStatus, OrderStatus
+from orderdesk.domain.values import OrderType
+
+DESK_STREAM = "desk"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Base of all events."""
+
+    at: datetime
+
+    @property
+    def stream(self) -> str:
+        return DESK_STREAM
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderEvent(Event):
+    order_id: str
+    """orderdesk's client order id (sent to the broker as the tag)."""
+
+    @property
+    def stream(self) -> str:
+        return self.order_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderCreated(OrderEvent):
+    signal: Signal
+    parent_id: str | None = None
+    external: bool = False
+    """True for an order found at the broker that orderdesk did not place (adopted)."""
+    broker_order_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderSubmitting(OrderEvent):
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderSubmitUnknown(OrderEvent):
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderSubmitRejected(OrderEvent):
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderAccepted(OrderEvent):
+    broker_order_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderStatusChanged(OrderEvent):
+    """A broker report moved the order forward."""
+
+    status: OrderStatus
+    base_status: OrderStatus
+    broker_status: BrokerStatus
+    broker_status_text: str
+    filled_quantity: int
+    average_price: Decimal
+    broker_order_id: str
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderModifyRequested(OrderEvent):
+    quantity: int
+    price: Decimal | None
+    trigger_price: Decimal | None
+    order_type: OrderType
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderModified(OrderEvent):
+    """New terms are in force (our request accepted, or a change made outside orderdesk)."""
+
+    quantity: int
+    price: Decimal | None
+    trigger_price: Decimal | None
+    order_type: OrderType
+    external: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderModifyRejected(OrderEvent):
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderCancelRequested(OrderEvent):
+    pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderCancelRejected(OrderEvent):
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderFillRecorded(OrderEvent):
+    fill: Fill
+    inferred: bool = False
+    """True when the fill was found by reconciliation instead of arriving on the stream."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderUpdateIgnored(OrderEvent):
+    """A stale broker update (lower rank or filled quantity) that was not applied."""
+
+    reason: str
+    broker_status_text: str
+    filled_quantity: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderTransitionRefused(OrderEvent):
+    """An illegal update or command, recorded instead of crashing."""
+
+    detail: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignalDenied(Event):
+    signal: Signal
+    check: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KillSwitchChanged(Event):
+    engaged: bool
+    reason: str
+    cancel_open: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReconciliationMismatch(Event):
+    kind: str
+    """E.g. ``external_order``, ``missed_fill``, ``status``, ``position``."""
+    detail: str
+    order_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReconciliationCompleted(Event):
+    orders_checked: int
+    trades_checked: int
+    mismatches: int
+
+
+ORDER_EVENT_TYPES: tuple[type[OrderEvent], ...] = (
+    OrderCreated,
+    OrderSubmitting,
+    OrderSubmitUnknown,
+    OrderSubmitRejected,
+    OrderAccepted,
+    OrderStatusChanged,
+    OrderModifyRequested,
+    OrderModified,
+    OrderModifyRejected,
+    OrderCancelRequested,
+    OrderCancelRejected,
+    OrderFillRecorded,
+    OrderUpdateIgnored,
+    OrderTransitionRefused,
+)
+DESK_EVENT_TYPES: tuple[type[Event], ...] = (
+    SignalDenied,
+    KillSwitchChanged,
+    ReconciliationMismatch,
+    ReconciliationCompleted,
+)
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.__name__: cls for cls in (*ORDER_EVENT_TYPES, *DESK_EVENT_TYPES)
+}
+"""Every event class by name: the codec's registry."""
+
+__all__ = [
+    "DESK_STREAM",
+    "EVENT_TYPES",
+    "Event",
+    "KillSwitchChanged",
+    "OrderAccepted",
+    "OrderCancelRejected",
+    "OrderCancelRequested",
+    "OrderCreated",
+    "OrderEvent",
+    "OrderFillRecorded",
+    "OrderModified",
+    "OrderModifyRejected",
+    "OrderModifyRequested",
+    "OrderStatusChanged",
+    "OrderSubmitRejected",
+    "OrderSubmitUnknown",
+    "OrderSubmitting",
+    "OrderTransitionRefused",
+    "OrderUpdateIgnored",
+    "ReconciliationCompleted",
+    "ReconciliationMismatch",
+    "SignalDenied",
+]

@@ -1,0 +1,480 @@
+"""The ``Order`` aggregate: decisions return events, ``apply`` folds events into state.
+
+The split is what makes the log the source of truth: the engine asks the order what a command or
+a broker report means (a list of events, or :class:`InvalidTransition`), writes those events,
+then applies them. Replaying the same events rebuilds the same order after a crash.
+
+Broker updates are applied monotonically. A duplicate (same status, filled quantity and
+quantity as the last one applied) is a no-op; a stale one (lower rank or filled quantity) yields
+:class:`OrderUpdateIgnored`; an illegal one raises :class:`InvalidTransition`, which the caller
+records as :class:`OrderTransitionRefused`. Nothing ever moves an order backwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+
+from orderdesk.domain.errors import InvalidTransition, ValidationError
+from orderdesk.domain.events import (
+    OrderAccepted,
+    OrderCancelRejected,
+    OrderCancelRequested,
+    OrderCreated,
+    OrderEvent,
+    OrderFillRecorded,
+    OrderModified,
+    OrderModifyRejected,
+    OrderModifyRequested,
+    OrderStatusChanged,
+    OrderSubmitRejected,
+    OrderSubmitting,
+    OrderSubmitUnknown,
+    OrderTransitionRefused,
+    OrderUpdateIgnored,
+)
+from orderdesk.domain.reports import Fill, OrderStatusReport
+from orderdesk.domain.signal import Signal
+from orderdesk.domain.status import (
+    BROKER_TRIGGERS,
+    OVERLAYS,
+    RANK,
+    RETURN_TO_BASE,
+    TERMINAL,
+    TRANSITIONS,
+    UNRESOLVED,
+    BrokerStatus,
+    OrderStatus,
+    ReturnToBase,
+    Trigger,
+)
+from orderdesk.domain.values import OrderType
+
+AVERAGE_PRICE_PLACES = Decimal("0.0001")
+
+_STATUS_TRIGGER: dict[BrokerStatus, Trigger] = {
+    BrokerStatus.RECEIVED: Trigger.BROKER_ACCEPTED,
+    BrokerStatus.TRIGGER_PENDING: Trigger.BROKER_TRIGGER_PENDING,
+    BrokerStatus.OPEN: Trigger.BROKER_OPENED,
+    BrokerStatus.COMPLETE: Trigger.BROKER_FILLED,
+    BrokerStatus.CANCELLED: Trigger.BROKER_CANCELLED,
+    BrokerStatus.REJECTED: Trigger.BROKER_REJECTED,
+}
+"""Broker statuses that say where the order is. The others (modify/cancel in progress,
+unknown words) are informational: they move nothing unless the filled quantity grew."""
+
+
+def trigger_for(report: OrderStatusReport) -> Trigger | None:
+    """The lifecycle trigger a broker report implies, or None if it implies no move."""
+    trigger = _STATUS_TRIGGER.get(report.status)
+    partly_filled = 0 < report.filled_quantity < report.quantity
+    if (
+        trigger
+        in (None, Trigger.BROKER_ACCEPTED, Trigger.BROKER_TRIGGER_PENDING, Trigger.BROKER_OPENED)
+        and partly_filled
+    ):
+        # Kite has no partial-fill status: the order stays OPEN with some quantity filled.
+        return Trigger.BROKER_PARTIALLY_FILLED
+    return trigger
+
+
+@dataclass(slots=True)
+class Order:
+    """One order's current state, derived from its events."""
+
+    order_id: str
+    signal: Signal
+    created_at: datetime
+    updated_at: datetime
+    parent_id: str | None = None
+    external: bool = False
+    status: OrderStatus = OrderStatus.INITIALIZED
+    base_status: OrderStatus = OrderStatus.INITIALIZED
+    broker_order_id: str | None = None
+    quantity: int = 0
+    price: Decimal | None = None
+    trigger_price: Decimal | None = None
+    order_type: OrderType = OrderType.MARKET
+    filled_quantity: int = 0
+    average_price: Decimal = Decimal(0)
+    fills: dict[str, Fill] = field(default_factory=dict)
+    submit_attempts: int = 0
+    modifications: int = 0
+    pending_modify: OrderModifyRequested | None = None
+    broker_status_text: str | None = None
+    last_progress: tuple[int, str, int] | None = None
+    reason: str | None = None
+
+    # -- construction and replay -------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        order_id: str,
+        signal: Signal,
+        at: datetime,
+        *,
+        parent_id: str | None = None,
+        external: bool = False,
+        broker_order_id: str | None = None,
+    ) -> OrderCreated:
+        """The event that brings an order into being (apply it with :meth:`from_events`)."""
+        return OrderCreated(
+            at=at,
+            order_id=order_id,
+            signal=signal,
+            parent_id=parent_id,
+            external=external,
+            broker_order_id=broker_order_id,
+        )
+
+    @classmethod
+    def from_events(cls, events: Iterable[OrderEvent]) -> Order:
+        """Replay an order's history; the first event must be :class:`OrderCreated`."""
+        iterator = iter(events)
+        first = next(iterator, None)
+        if not isinstance(first, OrderCreated):
+            raise ValueError("an order's history starts with OrderCreated")
+        signal = first.signal
+        order = cls(
+            order_id=first.order_id,
+            signal=signal,
+            created_at=first.at,
+            updated_at=first.at,
+            parent_id=first.parent_id,
+            external=first.external,
+            broker_order_id=first.broker_order_id,
+            quantity=signal.quantity,
+            price=signal.price,
+            trigger_price=signal.trigger_price,
+            order_type=signal.order_type,
+        )
+        for event in iterator:
+            order.apply(event)
+        return order
+
+    # -- predicates ----------------------------------------------------------------------------
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def is_unresolved(self) -> bool:
+        """Sent (or maybe sent) with no proof yet of whether the broker holds it."""
+        return self.status in UNRESOLVED
+
+    @property
+    def is_working(self) -> bool:
+        return (
+            not self.is_terminal
+            and not self.is_unresolved
+            and self.status is not (OrderStatus.INITIALIZED)
+        )
+
+    @property
+    def remaining_quantity(self) -> int:
+        return self.quantity - self.filled_quantity
+
+    @property
+    def fill_quantity(self) -> int:
+        """Quantity covered by recorded fills (may lag the broker's filled quantity)."""
+        return sum(fill.quantity for fill in self.fills.values())
+
+    # -- decisions ---------------------------------------------------------------------------
+
+    def _target(self, trigger: Trigger) -> OrderStatus | ReturnToBase:
+        source = self.base_status if trigger in BROKER_TRIGGERS else self.status
+        target = TRANSITIONS.get((source, trigger))
+        if target is None:
+            raise InvalidTransition(self.status.value, trigger.value)
+        return target
+
+    def submit(self, at: datetime) -> list[OrderEvent]:
+        """Start (or, after proven absence, restart) sending the placement."""
+        trigger = Trigger.RESUBMIT if self.status is OrderStatus.SUBMIT_UNKNOWN else Trigger.SUBMIT
+        self._target(trigger)
+        return [OrderSubmitting(at=at, order_id=self.order_id, attempt=self.submit_attempts + 1)]
+
+    def submit_unknown(self, reason: str, at: datetime) -> list[OrderEvent]:
+        """The placement's outcome is unknown (timeout, reset, 5xx after sending)."""
+        if self.status is OrderStatus.SUBMIT_UNKNOWN:
+            return []
+        self._target(Trigger.SUBMIT_UNKNOWN)
+        return [OrderSubmitUnknown(at=at, order_id=self.order_id, reason=reason)]
+
+    def submit_rejected(self, reason: str, at: datetime) -> list[OrderEvent]:
+        """The broker refused the placement synchronously: it holds no order."""
+        self._target(Trigger.SUBMIT_REJECTED)
+        return [OrderSubmitRejected(at=at, order_id=self.order_id, reason=reason)]
+
+    def accepted(self, broker_order_id: str, at: datetime) -> list[OrderEvent]:
+        """The placement returned the broker's order id."""
+        if self.broker_order_id == broker_order_id:
+            return []
+        if self.broker_order_id is not None:
+            raise InvalidTransition(
+                self.status.value,
+                Trigger.BROKER_ACCEPTED.value,
+                f"already bound to broker order {self.broker_order_id}, not {broker_order_id}",
+            )
+        if self.status in UNRESOLVED:
+            self._target(Trigger.BROKER_ACCEPTED)
+        return [OrderAccepted(at=at, order_id=self.order_id, broker_order_id=broker_order_id)]
+
+    def on_report(self, report: OrderStatusReport, at: datetime) -> list[OrderEvent]:
+        """What a broker report means for this order (see the module docstring)."""
+        if self.broker_order_id not in (None, report.broker_order_id):
+            raise InvalidTransition(
+                self.status.value,
+                report.status.value,
+                f"report for broker order {report.broker_order_id}, "
+                f"bound to {self.broker_order_id}",
+            )
+        if report.progress == self.last_progress:
+            return []
+        events: list[OrderEvent] = []
+        if self.broker_order_id is None and self.status in UNRESOLVED:
+            events += self.accepted(report.broker_order_id, at)
+        if report.filled_quantity < self.filled_quantity:
+            return [*events, self._ignored(report, at, "filled quantity would go down")]
+        if (
+            report.modified
+            and self._terms_differ(report)
+            and (self.status is not OrderStatus.MODIFY_PENDING)
+            and not self.is_terminal
+        ):
+            events.append(self._external_modification(report, at))
+        trigger = trigger_for(report)
+        if trigger is None:
+            return events
+        base = self.base_status
+        target = self._target(trigger)
+        if isinstance(target, str) and target == RETURN_TO_BASE:  # pragma: no cover - table shape
+            raise InvalidTransition(self.status.value, trigger.value)
+        assert isinstance(target, OrderStatus)
+        grew = report.filled_quantity > self.filled_quantity
+        if target is base and not grew:
+            return events
+        if RANK[target] < RANK[base] and not grew:
+            return [*events, self._ignored(report, at, f"{target} is behind {base}")]
+        new_status = self.status if self.status in OVERLAYS and target not in TERMINAL else target
+        events.append(
+            OrderStatusChanged(
+                at=at,
+                order_id=self.order_id,
+                status=new_status,
+                base_status=target,
+                broker_status=report.status,
+                broker_status_text=report.broker_status_text,
+                filled_quantity=report.filled_quantity,
+                average_price=report.average_price,
+                broker_order_id=report.broker_order_id,
+                message=report.status_message,
+            )
+        )
+        return events
+
+    def on_fill(self, fill: Fill, at: datetime, *, inferred: bool = False) -> list[OrderEvent]:
+        """Record an execution once; a repeated ``trade_id`` is a no-op."""
+        if fill.trade_id in self.fills:
+            return []
+        if self.broker_order_id not in (None, fill.broker_order_id):
+            raise InvalidTransition(
+                self.status.value, "FILL", f"fill for broker order {fill.broker_order_id}"
+            )
+        if self.fill_quantity + fill.quantity > self.quantity:
+            raise InvalidTransition(
+                self.status.value,
+                "FILL",
+                f"fill {fill.trade_id} of {fill.quantity} overfills {self.quantity}",
+            )
+        return [OrderFillRecorded(at=at, order_id=self.order_id, fill=fill, inferred=inferred)]
+
+    def request_modify(
+        self,
+        at: datetime,
+        *,
+        quantity: int | None = None,
+        price: Decimal | None = None,
+        trigger_price: Decimal | None = None,
+        order_type: OrderType | None = None,
+    ) -> list[OrderEvent]:
+        """Ask for new terms; validated with the same rules as a new signal."""
+        self._target(Trigger.REQUEST_MODIFY)
+        new_type = order_type or self.order_type
+        new_quantity = quantity if quantity is not None else self.quantity
+        if new_quantity <= self.filled_quantity:
+            raise ValidationError("quantity", f"must exceed the filled {self.filled_quantity}")
+        keep_price = new_type in (OrderType.LIMIT, OrderType.SL)
+        keep_trigger = new_type in (OrderType.SL, OrderType.SL_M)
+        new_price = price if price is not None else (self.price if keep_price else None)
+        new_trigger = (
+            trigger_price
+            if trigger_price is not None
+            else (self.trigger_price if keep_trigger else None)
+        )
+        # The signal's own validation knows every price/trigger rule; reuse it, don't repeat it.
+        replace(
+            self.signal,
+            quantity=new_quantity,
+            price=new_price,
+            trigger_price=new_trigger
+            if keep_trigger or self.signal.variety.value == "co"
+            else None,
+            order_type=new_type,
+            market_protection=None,
+        )
+        return [
+            OrderModifyRequested(
+                at=at,
+                order_id=self.order_id,
+                quantity=new_quantity,
+                price=new_price,
+                trigger_price=new_trigger,
+                order_type=new_type,
+            )
+        ]
+
+    def modify_accepted(self, at: datetime) -> list[OrderEvent]:
+        self._target(Trigger.MODIFY_ACCEPTED)
+        request = self.pending_modify
+        assert request is not None  # MODIFY_PENDING is only entered with a request
+        return [
+            OrderModified(
+                at=at,
+                order_id=self.order_id,
+                quantity=request.quantity,
+                price=request.price,
+                trigger_price=request.trigger_price,
+                order_type=request.order_type,
+            )
+        ]
+
+    def modify_rejected(self, reason: str, at: datetime) -> list[OrderEvent]:
+        self._target(Trigger.MODIFY_REJECTED)
+        return [OrderModifyRejected(at=at, order_id=self.order_id, reason=reason)]
+
+    def request_cancel(self, at: datetime) -> list[OrderEvent]:
+        self._target(Trigger.REQUEST_CANCEL)
+        return [OrderCancelRequested(at=at, order_id=self.order_id)]
+
+    def cancel_rejected(self, reason: str, at: datetime) -> list[OrderEvent]:
+        if self.status is not OrderStatus.CANCEL_PENDING:
+            return []  # the order ended meanwhile; nothing to undo
+        self._target(Trigger.CANCEL_REJECTED)
+        return [OrderCancelRejected(at=at, order_id=self.order_id, reason=reason)]
+
+    def refused(self, error: InvalidTransition, at: datetime) -> OrderTransitionRefused:
+        """The event that records an illegal update instead of crashing on it."""
+        return OrderTransitionRefused(at=at, order_id=self.order_id, detail=str(error))
+
+    def _ignored(self, report: OrderStatusReport, at: datetime, reason: str) -> OrderEvent:
+        return OrderUpdateIgnored(
+            at=at,
+            order_id=self.order_id,
+            reason=reason,
+            broker_status_text=report.broker_status_text,
+            filled_quantity=report.filled_quantity,
+        )
+
+    def _terms_differ(self, report: OrderStatusReport) -> bool:
+        if report.quantity != self.quantity:
+            return True
+        if self.order_type in (OrderType.LIMIT, OrderType.SL) and self.price is not None:
+            return report.price != self.price
+        return False
+
+    def _external_modification(self, report: OrderStatusReport, at: datetime) -> OrderEvent:
+        return OrderModified(
+            at=at,
+            order_id=self.order_id,
+            quantity=report.quantity,
+            price=report.price if self.order_type in (OrderType.LIMIT, OrderType.SL) else None,
+            trigger_price=report.trigger_price or None,
+            order_type=self.order_type,
+            external=True,
+        )
+
+    # -- evolution -----------------------------------------------------------------------------
+
+    def apply(self, event: OrderEvent) -> None:
+        """Fold one event into the state. Events are facts: no validation happens here."""
+        if event.order_id != self.order_id:
+            raise ValueError(f"event for {event.order_id} applied to {self.order_id}")
+        self.updated_at = event.at
+        match event:
+            case OrderSubmitting(attempt=attempt):
+                self.submit_attempts = attempt
+                self._set(OrderStatus.SUBMITTING)
+            case OrderSubmitUnknown(reason=reason):
+                self.reason = reason
+                self._set(OrderStatus.SUBMIT_UNKNOWN)
+            case OrderSubmitRejected(reason=reason):
+                self.reason = reason
+                self._set(OrderStatus.REJECTED)
+            case OrderAccepted(broker_order_id=broker_order_id):
+                self.broker_order_id = broker_order_id
+                if self.status in UNRESOLVED:
+                    self._set(OrderStatus.ACCEPTED)
+            case OrderStatusChanged():
+                self.broker_order_id = event.broker_order_id
+                self.status = event.status
+                self.base_status = event.base_status
+                self.filled_quantity = event.filled_quantity
+                if event.average_price:
+                    self.average_price = event.average_price
+                self.broker_status_text = event.broker_status_text
+                self.last_progress = (
+                    event.filled_quantity,
+                    event.broker_status.value,
+                    self.quantity,
+                )
+                if event.status is OrderStatus.REJECTED or event.message:
+                    self.reason = event.message or self.reason
+                if event.status in TERMINAL:
+                    self.pending_modify = None
+            case OrderModifyRequested():
+                self.pending_modify = event
+                self.status = OrderStatus.MODIFY_PENDING
+            case OrderModified():
+                self.quantity = event.quantity
+                self.price = event.price
+                self.trigger_price = event.trigger_price
+                self.order_type = event.order_type
+                self.modifications += 1
+                if not event.external:
+                    self.pending_modify = None
+                    self.status = self.base_status
+            case OrderModifyRejected(reason=reason):
+                self.reason = reason
+                self.pending_modify = None
+                self.status = self.base_status
+            case OrderCancelRequested():
+                self.status = OrderStatus.CANCEL_PENDING
+            case OrderCancelRejected(reason=reason):
+                self.reason = reason
+                self.status = self.base_status
+            case OrderFillRecorded(fill=fill):
+                self.fills[fill.trade_id] = fill
+                if self.broker_order_id is None:
+                    self.broker_order_id = fill.broker_order_id
+            case OrderUpdateIgnored() | OrderTransitionRefused() | OrderCreated():
+                pass
+
+    def _set(self, status: OrderStatus) -> None:
+        self.status = status
+        self.base_status = status
+
+    def average_fill_price(self) -> Decimal:
+        """Volume-weighted price of the recorded fills (0 when there are none)."""
+        quantity = self.fill_quantity
+        if not quantity:
+            return Decimal(0)
+        value = sum((fill.price * fill.quantity for fill in self.fills.values()), Decimal(0))
+        return (value / quantity).quantize(AVERAGE_PRICE_PLACES)
+
+
+__all__ = ["Order", "trigger_for"]

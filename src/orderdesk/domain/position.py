@@ -1,0 +1,176 @@
+"""Positions and P&L per instrument and product, exact to the paisa.
+
+The position keeps two running sums, both exact Decimals:
+
+- ``cash``: sell value minus buy value (times the contract multiplier), what the fills moved;
+- ``open_cost``: the signed cost basis of the quantity still open.
+
+Then ``realised = cash + open_cost`` and ``unrealised = quantity × last × multiplier −
+open_cost``, so ``realised + unrealised`` is the cash-flow mark-to-market by construction, with
+no drift however many fills arrive. Reducing a position removes cost at the average price; that
+one division is rounded to :data:`COST_PLACES`, and the identity above absorbs the rounding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from orderdesk.domain.values import InstrumentKey, Product, Side
+
+COST_PLACES = Decimal("0.0001")
+ZERO = Decimal(0)
+ONE = Decimal(1)
+
+
+@dataclass(slots=True)
+class Position:
+    """Net position in one instrument and product (``multiplier`` scales every value)."""
+
+    instrument: InstrumentKey
+    product: Product
+    multiplier: Decimal = ONE
+    quantity: int = 0
+    open_cost: Decimal = ZERO
+    cash: Decimal = ZERO
+    buy_quantity: int = 0
+    buy_value: Decimal = ZERO
+    sell_quantity: int = 0
+    sell_value: Decimal = ZERO
+    overnight_quantity: int = 0
+    day_buy_quantity: int = 0
+    day_sell_quantity: int = 0
+    last_price: Decimal | None = None
+    trade_ids: set[str] = field(default_factory=set, repr=False)
+
+    @classmethod
+    def carried(
+        cls,
+        instrument: InstrumentKey,
+        product: Product,
+        quantity: int,
+        price: Decimal,
+        multiplier: Decimal = ONE,
+    ) -> Position:
+        """A position brought from the previous day at its carry price."""
+        position = cls(instrument, product, multiplier)
+        if quantity:
+            position._trade(Side.BUY if quantity > 0 else Side.SELL, abs(quantity), price)
+        position.overnight_quantity = quantity
+        return position
+
+    def apply_fill(
+        self, side: Side, quantity: int, price: Decimal, trade_id: str | None = None
+    ) -> bool:
+        """Book one execution; a ``trade_id`` already booked is ignored (returns False)."""
+        if quantity <= 0:
+            raise ValueError("a fill's quantity is positive")
+        if trade_id is not None:
+            if trade_id in self.trade_ids:
+                return False
+            self.trade_ids.add(trade_id)
+        self._trade(side, quantity, price)
+        if side is Side.BUY:
+            self.day_buy_quantity += quantity
+        else:
+            self.day_sell_quantity += quantity
+        return True
+
+    def _trade(self, side: Side, quantity: int, price: Decimal) -> None:
+        value = price * quantity * self.multiplier
+        if side is Side.BUY:
+            self.buy_quantity += quantity
+            self.buy_value += value
+            self.cash -= value
+        else:
+            self.sell_quantity += quantity
+            self.sell_value += value
+            self.cash += value
+        signed = side.sign * quantity
+        net = self.quantity
+        if net == 0 or (net > 0) == (signed > 0):
+            self.open_cost += signed * price * self.multiplier
+        else:
+            closing = min(abs(signed), abs(net))
+            if closing == abs(net):
+                self.open_cost = ZERO
+            else:
+                removed = self.open_cost * closing / abs(net)
+                self.open_cost -= removed.quantize(COST_PLACES, rounding=ROUND_HALF_EVEN)
+            opening = abs(signed) - closing
+            if opening:
+                self.open_cost = side.sign * opening * price * self.multiplier
+        self.quantity = net + signed
+
+    def mark(self, last_price: Decimal) -> None:
+        self.last_price = last_price
+
+    @property
+    def average_price(self) -> Decimal:
+        """Average cost of the open quantity (0 when flat)."""
+        if not self.quantity:
+            return ZERO
+        return (self.open_cost / (self.quantity * self.multiplier)).quantize(COST_PLACES)
+
+    @property
+    def realised(self) -> Decimal:
+        return self.cash + self.open_cost
+
+    def unrealised(self, last_price: Decimal | None = None) -> Decimal:
+        last = last_price if last_price is not None else self.last_price
+        if last is None or not self.quantity:
+            return ZERO
+        return self.quantity * last * self.multiplier - self.open_cost
+
+    def pnl(self, last_price: Decimal | None = None) -> Decimal:
+        """Total P&L: realised plus unrealised at ``last_price`` (or the last mark)."""
+        return self.realised + self.unrealised(last_price)
+
+
+PositionKey = tuple[InstrumentKey, Product]
+
+
+@dataclass(slots=True)
+class PositionBook:
+    """Every position, keyed by instrument and product."""
+
+    positions: dict[PositionKey, Position] = field(default_factory=dict)
+
+    def get(self, instrument: InstrumentKey, product: Product) -> Position:
+        key = (instrument, product)
+        position = self.positions.get(key)
+        if position is None:
+            position = self.positions[key] = Position(instrument, product)
+        return position
+
+    def apply_fill(
+        self,
+        instrument: InstrumentKey,
+        product: Product,
+        side: Side,
+        quantity: int,
+        price: Decimal,
+        trade_id: str | None = None,
+    ) -> bool:
+        return self.get(instrument, product).apply_fill(side, quantity, price, trade_id)
+
+    def mark(self, instrument: InstrumentKey, last_price: Decimal) -> None:
+        for (key, _product), position in self.positions.items():
+            if key == instrument:
+                position.mark(last_price)
+
+    def net_quantity(self, instrument: InstrumentKey) -> int:
+        return sum(p.quantity for (key, _), p in self.positions.items() if key == instrument)
+
+    def total_pnl(self) -> Decimal:
+        return sum((p.pnl() for p in self.positions.values()), ZERO)
+
+    def realised(self) -> Decimal:
+        return sum((p.realised for p in self.positions.values()), ZERO)
+
+    def __iter__(self) -> Iterator[Position]:
+        return iter(self.positions.values())
+
+
+__all__ = ["Position", "PositionBook", "PositionKey"]

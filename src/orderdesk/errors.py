@@ -1,0 +1,142 @@
+"""orderdesk's error tree. Every error raised on purpose derives from :class:`OrderDeskError`.
+
+::
+
+    OrderDeskError
+    ├── ValidationError            bad input; names the field and the reason      (domain)
+    ├── InvalidTransition          the order state machine refused an update       (domain)
+    ├── ConfigError                a bad config file or variable; names the key
+    ├── StoreError                 the event log cannot be read or written
+    │   └── ChainBroken            audit verification found a tampered row
+    ├── RiskDenied                 a pre-trade check refused a signal; names the check
+    └── BrokerError                anything a broker adapter raises
+        ├── BrokerTransportError   no usable answer: timeout, connection refused or reset
+        │   └── UnknownOutcome     a placement may or may not have happened; carries the tag
+        ├── BrokerRateLimited      the broker throttled us (429); safe to retry later
+        ├── BrokerUnavailable      the broker answered 5xx before acting (safe for reads)
+        ├── BrokerAuthError        the session is invalid or expired; never retried
+        └── BrokerRejected         the broker refused the request; nothing happened
+            ├── InputRejected      bad parameters
+            ├── OrderRejected      the order cannot be placed / modified / cancelled
+            └── MarginRejected     insufficient funds or holdings
+
+Adapters subclass these (e.g. the Kite adapter's ``TokenException`` is a ``BrokerAuthError``),
+so the engine decides on the broker-neutral classes only. Retryability is a predicate beside
+the errors (:func:`is_retryable_read`), handed to the retry library.
+"""
+
+from __future__ import annotations
+
+from orderdesk.domain.errors import InvalidTransition, OrderDeskError, ValidationError
+
+
+class ConfigError(OrderDeskError):
+    """Configuration that cannot be used; the message names the key."""
+
+
+class StoreError(OrderDeskError):
+    """The event log could not be read or written."""
+
+
+class ChainBroken(StoreError):
+    """Audit verification found a row whose hash does not follow from its predecessor."""
+
+    def __init__(self, seq: int, reason: str) -> None:
+        super().__init__(f"event {seq}: {reason}")
+        self.seq = seq
+        self.reason = reason
+
+
+class RiskDenied(OrderDeskError):
+    """A pre-trade check refused a signal."""
+
+    def __init__(self, check: str, reason: str) -> None:
+        super().__init__(f"{check}: {reason}")
+        self.check = check
+        self.reason = reason
+
+
+class BrokerError(OrderDeskError):
+    """Base of broker adapter errors; ``http_status`` and ``error_type`` when the broker said."""
+
+    def __init__(
+        self, message: str, *, http_status: int | None = None, error_type: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.http_status = http_status
+        self.error_type = error_type
+
+
+class BrokerTransportError(BrokerError):
+    """No usable answer arrived (timeout, refused, reset, unparseable reply)."""
+
+
+class UnknownOutcome(BrokerTransportError):
+    """A placement may have reached the broker; resolve it by its tag, never re-send blindly."""
+
+    def __init__(self, message: str, *, tag: str, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.tag = tag
+
+
+class BrokerRateLimited(BrokerError):
+    """The broker throttled the request; nothing happened."""
+
+
+class BrokerUnavailable(BrokerError):
+    """The broker answered with a server error."""
+
+
+class BrokerAuthError(BrokerError):
+    """The session is invalid or expired. Never retried: a person has to log in again."""
+
+
+class BrokerRejected(BrokerError):
+    """The broker refused the request; it holds no new state because of it."""
+
+
+class InputRejected(BrokerRejected):
+    """Parameters the broker does not accept."""
+
+
+class OrderRejected(BrokerRejected):
+    """An order the broker cannot place, modify or cancel (e.g. already complete)."""
+
+
+class MarginRejected(BrokerRejected):
+    """Insufficient funds or holdings."""
+
+
+class NotFound(BrokerRejected):
+    """The thing asked about does not exist at the broker."""
+
+
+def is_retryable_read(error: BaseException) -> bool:
+    """Whether a *read* (or another idempotent call) may be retried after ``error``."""
+    if isinstance(error, BrokerAuthError | BrokerRejected):
+        return False
+    return isinstance(error, BrokerTransportError | BrokerRateLimited | BrokerUnavailable)
+
+
+__all__ = [
+    "BrokerAuthError",
+    "BrokerError",
+    "BrokerRateLimited",
+    "BrokerRejected",
+    "BrokerTransportError",
+    "BrokerUnavailable",
+    "ChainBroken",
+    "ConfigError",
+    "InputRejected",
+    "InvalidTransition",
+    "MarginRejected",
+    "NotFound",
+    "OrderDeskError",
+    "OrderRejected",
+    "RiskDenied",
+    "StoreError",
+    "UnknownOutcome",
+    "ValidationError",
+    "is_retryable_read",
+]

@@ -1,0 +1,156 @@
+"""The broker interface: what the engine needs from Kite, the paper broker, or any other.
+
+Adapters return broker-neutral reports (:mod:`orderdesk.domain.reports`) and raise the
+broker-neutral errors of :mod:`orderdesk.errors`; they never mutate orders. A placement whose
+outcome is unknown raises :class:`~orderdesk.errors.UnknownOutcome` and is never re-sent by the
+adapter. Adapters are registered under the entry-point group ``orderdesk.brokers``; each entry
+point is a factory ``(settings: BrokerSettings) -> Broker`` (see :mod:`orderdesk.brokers`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+from orderdesk.domain.reports import (
+    Charges,
+    Fill,
+    GttTrigger,
+    HoldingReport,
+    InstrumentInfo,
+    MarginsReport,
+    OrderMargin,
+    OrderStatusReport,
+    PositionReport,
+    Quote,
+)
+from orderdesk.domain.signal import Signal
+from orderdesk.domain.values import Exchange, InstrumentKey, OrderType, Variety
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceOrder:
+    """A command to the broker: place ``signal`` under orderdesk's client order id as the tag."""
+
+    client_order_id: str
+    signal: Signal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderChanges:
+    """New terms for a working order; ``None`` leaves a term as it is."""
+
+    quantity: int | None = None
+    price: Decimal | None = None
+    trigger_price: Decimal | None = None
+    order_type: OrderType | None = None
+
+
+class ConnectionState(StrEnum):
+    CONNECTING = "CONNECTING"
+    CONNECTED = "CONNECTED"
+    DISCONNECTED = "DISCONNECTED"
+    STOPPED = "STOPPED"
+    """Gave up for good (e.g. the token was rejected); a person must act."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectionStateChanged:
+    state: ConnectionState
+    detail: str = ""
+    at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PriceTick:
+    instrument_token: int
+    last_price: Decimal
+    instrument: InstrumentKey | None = None
+    at: datetime | None = None
+
+
+BrokerEvent = OrderStatusReport | Fill | PriceTick | ConnectionStateChanged
+"""What a broker's live stream delivers."""
+
+
+@runtime_checkable
+class Broker(Protocol):
+    """A broker as the engine sees it. Every method may raise :class:`BrokerError`."""
+
+    name: str
+
+    async def start(self) -> None:
+        """Open sessions and streams. Idempotent."""
+
+    async def close(self) -> None:
+        """Release everything; the broker is not reused afterwards."""
+
+    async def place_order(self, command: PlaceOrder) -> str:
+        """Place an order and return the broker's order id."""
+
+    async def modify_order(
+        self,
+        broker_order_id: str,
+        variety: Variety,
+        changes: OrderChanges,
+        *,
+        parent_order_id: str | None = None,
+    ) -> None: ...
+
+    async def cancel_order(
+        self, broker_order_id: str, variety: Variety, *, parent_order_id: str | None = None
+    ) -> None: ...
+
+    async def orders(self) -> list[OrderStatusReport]:
+        """Today's order book, one report per order (latest state)."""
+
+    async def order_history(self, broker_order_id: str) -> list[OrderStatusReport]: ...
+
+    async def trades(self) -> list[Fill]: ...
+
+    async def order_trades(self, broker_order_id: str) -> list[Fill]: ...
+
+    async def positions(self) -> list[PositionReport]:
+        """Net positions."""
+
+    async def holdings(self) -> list[HoldingReport]: ...
+
+    async def margins(self) -> MarginsReport: ...
+
+    async def quotes(self, instruments: Sequence[InstrumentKey]) -> dict[InstrumentKey, Quote]: ...
+
+    async def instruments(self, exchange: Exchange | None = None) -> list[InstrumentInfo]: ...
+
+    async def order_margins(self, commands: Sequence[PlaceOrder]) -> list[OrderMargin]: ...
+
+    async def order_charges(self, reports: Sequence[OrderStatusReport]) -> list[Charges]: ...
+
+    async def gtt_triggers(self) -> list[GttTrigger]: ...
+
+    async def place_gtt(self, trigger: GttTrigger) -> int: ...
+
+    async def modify_gtt(self, trigger_id: int, trigger: GttTrigger) -> None: ...
+
+    async def delete_gtt(self, trigger_id: int) -> None: ...
+
+    async def subscribe_prices(self, instruments: Sequence[InstrumentKey]) -> None:
+        """Ask the live stream for prices of these instruments."""
+
+    def events(self) -> AsyncIterator[BrokerEvent]:
+        """The live stream: order updates, fills, prices and connection changes."""
+        ...
+
+
+__all__ = [
+    "Broker",
+    "BrokerEvent",
+    "ConnectionState",
+    "ConnectionStateChanged",
+    "OrderChanges",
+    "PlaceOrder",
+    "PriceTick",
+]
