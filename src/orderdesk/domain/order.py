@@ -41,7 +41,6 @@ from orderdesk.domain.status import (
     BROKER_TRIGGERS,
     OVERLAYS,
     RANK,
-    RETURN_TO_BASE,
     TERMINAL,
     TRANSITIONS,
     UNRESOLVED,
@@ -64,6 +63,34 @@ _STATUS_TRIGGER: dict[BrokerStatus, Trigger] = {
 }
 """Broker statuses that say where the order is. The others (modify/cancel in progress,
 unknown words) are informational: they move nothing unless the filled quantity grew."""
+
+
+_IMPLIED: dict[Trigger, OrderStatus] = {
+    Trigger.BROKER_ACCEPTED: OrderStatus.ACCEPTED,
+    Trigger.BROKER_TRIGGER_PENDING: OrderStatus.TRIGGER_PENDING,
+    Trigger.BROKER_OPENED: OrderStatus.OPEN,
+    Trigger.BROKER_PARTIALLY_FILLED: OrderStatus.PARTIALLY_FILLED,
+    Trigger.BROKER_FILLED: OrderStatus.FILLED,
+    Trigger.BROKER_CANCELLED: OrderStatus.CANCELLED,
+    Trigger.BROKER_REJECTED: OrderStatus.REJECTED,
+}
+"""Where a broker trigger says the order is, used to rank it before consulting the table."""
+
+
+def _check_consistent(report: OrderStatusReport, current: OrderStatus) -> None:
+    """Refuse reports that contradict themselves, whatever order they arrive in."""
+    filled, quantity = report.filled_quantity, report.quantity
+    problem = None
+    if not 0 <= filled <= quantity:
+        problem = f"filled {filled} outside 0..{quantity}"
+    elif report.status is BrokerStatus.COMPLETE and filled != quantity:
+        problem = f"COMPLETE with {filled} of {quantity} filled"
+    elif report.status is BrokerStatus.CANCELLED and filled >= quantity:
+        problem = "CANCELLED with nothing left to cancel"
+    elif report.status is BrokerStatus.REJECTED and filled:
+        problem = f"REJECTED after {filled} filled"
+    if problem:
+        raise InvalidTransition(current.value, report.status.value, problem)
 
 
 def trigger_for(report: OrderStatusReport) -> Trigger | None:
@@ -233,6 +260,7 @@ class Order:
                 f"report for broker order {report.broker_order_id}, "
                 f"bound to {self.broker_order_id}",
             )
+        _check_consistent(report, self.status)
         if report.progress == self.last_progress:
             return []
         events: list[OrderEvent] = []
@@ -242,24 +270,24 @@ class Order:
             return [*events, self._ignored(report, at, "filled quantity would go down")]
         if (
             report.modified
-            and self._terms_differ(report)
-            and (self.status is not OrderStatus.MODIFY_PENDING)
             and not self.is_terminal
+            and self.status is not OrderStatus.MODIFY_PENDING
+            and self._terms_differ(report)
         ):
             events.append(self._external_modification(report, at))
         trigger = trigger_for(report)
         if trigger is None:
             return events
         base = self.base_status
-        target = self._target(trigger)
-        if isinstance(target, str) and target == RETURN_TO_BASE:  # pragma: no cover - table shape
-            raise InvalidTransition(self.status.value, trigger.value)
-        assert isinstance(target, OrderStatus)
+        implied = _IMPLIED[trigger]
         grew = report.filled_quantity > self.filled_quantity
-        if target is base and not grew:
-            return events
-        if RANK[target] < RANK[base] and not grew:
-            return [*events, self._ignored(report, at, f"{target} is behind {base}")]
+        if not grew:
+            if implied is base:
+                return events
+            if RANK[implied] < RANK[base] or (RANK[implied] == RANK[base] and base not in TERMINAL):
+                return [*events, self._ignored(report, at, f"{implied} is behind {base}")]
+        target = self._target(trigger)
+        assert isinstance(target, OrderStatus)  # broker triggers never return to a base
         new_status = self.status if self.status in OVERLAYS and target not in TERMINAL else target
         events.append(
             OrderStatusChanged(
