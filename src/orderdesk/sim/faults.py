@@ -35,6 +35,11 @@ class Faults:
     """Probability that an order update is held back and sent after the next one."""
     expire_tokens: bool = False
     """Switch: every access token is treated as expired (403 TokenException) while on."""
+    partial_fill: float = 0.0
+    """Fraction of an order's open quantity filled per matching pass; 0 = fill it all at once."""
+    margin_exception: bool = False
+    """Switch: insufficient funds answer 400 MarginException at placement instead of creating
+    a REJECTED order (Kite does both, depending on where its RMS catches it)."""
     rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False)
 
     def roll(self, probability: float) -> bool:

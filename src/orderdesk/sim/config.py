@@ -1,0 +1,48 @@
+"""How one simulator run is set up: address, credentials, seed and the behaviour switches.
+
+The defaults are what ``orderdesk sim`` uses when no flag is given. Tests build a
+:class:`SimConfig` with ``port=0`` and ``price_tick_interval=None`` so prices move only when the
+test says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+@dataclass(slots=True)
+class SimConfig:
+    """Everything a simulator run needs to know before it starts."""
+
+    host: str = "127.0.0.1"
+    port: int = 8765
+    api_key: str = "sim_api_key"
+    api_secret: str = field(default="sim_api_secret", repr=False)
+    seed: int = 0
+    redirect_url: str = "http://127.0.0.1:5000/callback"
+    instruments: Path | None = None
+    rate_limits: bool = True
+    market_hours: str | None = None
+    """``"nse"`` enforces NSE sessions (AMO outside them); ``None`` keeps the market always open."""
+    postback_url: str | None = None
+    login_form: bool = False
+    price_tick_interval: float | None = 1.0
+    """Seconds between random-walk steps; ``None`` = prices move only via ``/_sim/prices``."""
+    user_id: str = "AB1234"
+    opening_cash: Decimal = Decimal("1000000")
+    orders_per_second: int = 10
+    orders_per_minute: int = 400
+    orders_per_day: int = 5000
+    max_modifications: int = 25
+
+    @property
+    def is_loopback(self) -> bool:
+        """True when the server only listens on this machine (test control is allowed then)."""
+        return self.host in LOOPBACK_HOSTS
+
+
+__all__ = ["LOOPBACK_HOSTS", "SimConfig"]

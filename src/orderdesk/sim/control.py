@@ -1,0 +1,172 @@
+"""Test control, outside Kite's namespace: ``/_sim/*``. Mounted only on loopback servers.
+
+- ``POST /_sim/prices`` ``{"NSE:INFY": 1502.5}`` sets last prices; matching runs at once.
+- ``POST /_sim/step`` moves every price one seeded random-walk step.
+- ``POST /_sim/faults`` sets fault switches (``GET /_sim/state`` shows them).
+- ``POST /_sim/reset`` (optional ``{"seed": N}``) empties books and switches faults off;
+  sessions survive so logged-in clients keep working.
+- ``POST /_sim/clock`` ``{"advance_seconds": N}`` or ``{"set": "YYYY-MM-DD HH:MM:SS"}``.
+- ``POST /_sim/holdings`` ``[{"exchange", "tradingsymbol", "quantity", "average_price"}]``.
+- ``POST /_sim/orders/external`` places an order as if from Kite web (no API tag, no postback).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from aiohttp import web
+
+from orderdesk.sim.clock import KITE_TIME_FORMAT
+from orderdesk.sim.core import Core
+from orderdesk.sim.envelope import InputError, ok
+from orderdesk.sim.order_params import PlaceRequest
+from orderdesk.sim.portfolio import Holding
+from orderdesk.sim.ports import MarketControl, TickerControl
+
+
+async def _json_body(request: web.Request, default: Any = None) -> Any:
+    if not request.can_read_body:
+        if default is None:
+            raise InputError("A JSON body is required.")
+        return default
+    try:
+        return await request.json()
+    except ValueError:
+        raise InputError("Invalid JSON body.") from None
+
+
+def add_control_routes(
+    app: web.Application,
+    core: Core,
+    market: MarketControl,
+    ticker: TickerControl,
+    on_reset: Callable[[int], None],
+) -> None:
+    """Mount ``/_sim/*`` (callers check that the server is on loopback)."""
+
+    async def prices(request: web.Request) -> web.Response:
+        body = await _json_body(request)
+        if not isinstance(body, dict):
+            raise InputError('Expected {"EXCHANGE:SYMBOL": price, ...}.')
+        parsed: dict[str, float] = {}
+        for key, value in body.items():
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise InputError(f"Invalid price for {key}.")
+            parsed[key] = float(value)
+        try:
+            changed = market.set_prices(parsed)
+        except KeyError as exc:
+            raise InputError(f"Unknown instrument {exc.args[0]}.") from None
+        return ok({"changed": changed})
+
+    async def step(request: web.Request) -> web.Response:
+        return ok({"changed": market.step()})
+
+    async def faults(request: web.Request) -> web.Response:
+        body = await _json_body(request)
+        if not isinstance(body, dict):
+            raise InputError("Expected a JSON object of fault switches.")
+        try:
+            core.faults.update(body)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+        dropped = 0
+        if core.faults.ws_drop_now:
+            dropped = ticker.drop_all()
+            core.faults.ws_drop_now = False
+        return ok({"faults": core.faults.as_dict(), "dropped": dropped})
+
+    async def reset(request: web.Request) -> web.Response:
+        body = await _json_body(request, default={})
+        seed = body.get("seed", core.config.seed) if isinstance(body, dict) else None
+        if not isinstance(seed, int) or isinstance(seed, bool):
+            raise InputError("Invalid `seed`.")
+        on_reset(seed)
+        return ok(True)
+
+    async def state(request: web.Request) -> web.Response:
+        config = core.config
+        orders = list(core.exchange.all_orders())
+        return ok(
+            {
+                "seed": config.seed,
+                "user_id": config.user_id,
+                "api_key": config.api_key,
+                "rate_limits": core.limiter.enabled,
+                "market_hours": config.market_hours,
+                "market_open": core.exchange.market_open(),
+                "clock": core.clock.stamp(),
+                "faults": core.faults.as_dict(),
+                "orders": len(orders),
+                "open_orders": sum(o.pending_quantity > 0 for o in orders),
+            }
+        )
+
+    async def clock(request: web.Request) -> web.Response:
+        body = await _json_body(request)
+        if not isinstance(body, dict):
+            raise InputError("Expected a JSON object.")
+        try:
+            if "set" in body:
+                core.clock.set(datetime.strptime(str(body["set"]), KITE_TIME_FORMAT))
+            else:
+                core.clock.advance(float(body.get("advance_seconds", 0)))
+        except (TypeError, ValueError) as exc:
+            raise InputError(str(exc)) from None
+        core.exchange.sweep()
+        return ok({"clock": core.clock.stamp()})
+
+    async def holdings(request: web.Request) -> web.Response:
+        body = await _json_body(request)
+        if not isinstance(body, list):
+            raise InputError("Expected an array of holdings.")
+        user = core.config.user_id
+        for raw in body:
+            if not isinstance(raw, dict):
+                raise InputError("Invalid holding.")
+            inst = core.exchange.instrument(str(raw.get("exchange")), str(raw.get("tradingsymbol")))
+            try:
+                quantity = int(raw["quantity"])
+                average = Decimal(str(raw["average_price"]))
+                close = Decimal(str(raw.get("close_price", raw["average_price"])))
+            except (KeyError, TypeError, ValueError, InvalidOperation):
+                raise InputError("A holding needs `quantity` and `average_price`.") from None
+            core.portfolio.seed_holding(
+                Holding(
+                    user_id=str(raw.get("user", user)),
+                    exchange=inst.exchange,
+                    tradingsymbol=inst.tradingsymbol,
+                    instrument_token=inst.instrument_token,
+                    quantity=quantity,
+                    average_price=average,
+                    close_price=close,
+                    isin=str(raw.get("isin", "")),
+                )
+            )
+        return ok(True)
+
+    async def external(request: web.Request) -> web.Response:
+        body = await _json_body(request)
+        if not isinstance(body, dict):
+            raise InputError("Expected a JSON object of order parameters.")
+        user = str(body.pop("user", core.config.user_id))
+        variety = str(body.pop("variety", "regular"))
+        form = {k: str(v) for k, v in body.items() if v is not None and k != "tag"}
+        req = PlaceRequest.parse(variety, form)
+        order = core.exchange.place(user, None, req)
+        return ok({"order_id": order.order_id})
+
+    app.router.add_post("/_sim/prices", prices)
+    app.router.add_post("/_sim/step", step)
+    app.router.add_post("/_sim/faults", faults)
+    app.router.add_post("/_sim/reset", reset)
+    app.router.add_get("/_sim/state", state)
+    app.router.add_post("/_sim/clock", clock)
+    app.router.add_post("/_sim/holdings", holdings)
+    app.router.add_post("/_sim/orders/external", external)
+
+
+__all__ = ["add_control_routes"]

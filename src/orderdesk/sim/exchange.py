@@ -1,0 +1,615 @@
+"""The simulated OMS and exchange: order book, matching, trades, and the updates they push.
+
+Placement walks Kite's transient statuses (``PUT ORDER REQ RECEIVED → VALIDATION PENDING → OPEN
+PENDING → OPEN``) synchronously, so each shows in ``GET /orders/{id}`` while the book reads the
+latest. Matching runs at placement, after a modification and whenever prices change
+(:meth:`Exchange.on_prices`):
+
+- MARKET (and a triggered SL-M) fills at the last price; LIMIT when the last price crosses the
+  limit, at the last price (never worse than the limit); SL/SL-M wait in ``TRIGGER PENDING`` until
+  the last price reaches the trigger.
+- IOC cancels what the first matching attempt left; TTL orders lapse on the simulated clock.
+- Iceberg orders are one book row of the total quantity whose ``meta.iceberg`` tracks the working
+  leg; at most one leg fills per matching pass (Kite shows one row per leg instead — simpler here
+  and the totals agree).
+- A filled cover order spawns its stop leg (``parent_order_id``, ``TRIGGER PENDING``).
+- The ``partial_fill`` fault fills only that fraction of what is open per pass.
+
+Pushes follow Kite (KITE_API.md §10): none for plain placement acceptance; one for every fill,
+trigger, modification, cancellation and rejection.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from orderdesk.sim.clock import SimClock, fmt, is_nse_session
+from orderdesk.sim.config import SimConfig
+from orderdesk.sim.envelope import InputError, MarginError, OrderError
+from orderdesk.sim.faults import Faults
+from orderdesk.sim.ids import IdGenerator
+from orderdesk.sim.margins import order_margin
+from orderdesk.sim.order_params import ModifyRequest, PlaceRequest
+from orderdesk.sim.orders import (
+    TERMINAL,
+    WORKING,
+    Order,
+    OrderType,
+    Product,
+    Side,
+    Status,
+    Validity,
+    Variety,
+    money,
+)
+from orderdesk.sim.portfolio import Portfolio
+from orderdesk.sim.ports import InstrumentLike, InstrumentLookup, PriceSource
+
+ZERO = Decimal(0)
+MAX_SLICES = 10
+MARKET_CLOSED = "Markets are closed right now. Use GTT for placing long standing orders instead."
+
+OrderListener = Callable[[Order], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Trade:
+    """One fill."""
+
+    trade_id: str
+    order: Order
+    quantity: int
+    price: Decimal
+    wire: dict[str, Any]
+
+
+def _decimal(value: float) -> Decimal:
+    # str() first: Decimal(1502.1) would carry the binary float's tail into the arithmetic.
+    return Decimal(str(value))
+
+
+class Exchange:
+    """Every user's orders and trades, matched against the market's last prices."""
+
+    def __init__(
+        self,
+        *,
+        config: SimConfig,
+        clock: SimClock,
+        ids: IdGenerator,
+        instruments: InstrumentLookup,
+        prices: PriceSource,
+        portfolio: Portfolio,
+        faults: Faults,
+    ) -> None:
+        self._config = config
+        self._clock = clock
+        self._ids = ids
+        self._instruments = instruments
+        self._prices = prices
+        self._portfolio = portfolio
+        self._faults = faults
+        self._orders: dict[str, Order] = {}
+        self._trades: list[Trade] = []
+        self._listeners: list[OrderListener] = []
+        self._available: Callable[[str], Decimal] = lambda _user: Decimal("Infinity")
+
+    # -- wiring -------------------------------------------------------------------------------
+
+    def add_listener(self, listener: OrderListener) -> None:
+        """Call ``listener(order)`` on every status change Kite pushes."""
+        self._listeners.append(listener)
+
+    def _push(self, order: Order) -> None:
+        for listener in self._listeners:
+            listener(order)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def orders_of(self, user_id: str) -> list[Order]:
+        """A user's order book, oldest first."""
+        return [o for o in self._orders.values() if o.user_id == user_id]
+
+    def all_orders(self) -> Iterator[Order]:
+        """Every order of every user (control and funds)."""
+        return iter(self._orders.values())
+
+    def get(self, user_id: str, order_id: str) -> Order:
+        """One of the user's orders, or ``OrderException``."""
+        order = self._orders.get(order_id)
+        if order is None or order.user_id != user_id:
+            raise OrderError("Couldn't find that `order_id`.", http_status=404)
+        return order
+
+    def trades_of(self, user_id: str, order_id: str | None = None) -> list[dict[str, Any]]:
+        """A user's trades (optionally one order's), oldest first."""
+        return [
+            t.wire
+            for t in self._trades
+            if t.order.user_id == user_id and (order_id is None or t.order.order_id == order_id)
+        ]
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def last_price(self, token: int) -> Decimal:
+        """The market's last price as a Decimal."""
+        return _decimal(self._prices.last_price(token))
+
+    _ltp = last_price
+
+    def market_open(self) -> bool:
+        """Whether orders can reach the exchange now (always, unless ``--market-hours nse``)."""
+        if self._config.market_hours is None:
+            return True
+        return is_nse_session(self._clock.now())
+
+    def instrument(self, exchange: str, tradingsymbol: str) -> InstrumentLike:
+        """The instrument or ``InputException``, as Kite answers an unknown symbol."""
+        inst = self._instruments.by_symbol(exchange, tradingsymbol)
+        if inst is None:
+            raise InputError(
+                "The instrument you are placing an order for has either expired or does not exist."
+            )
+        return inst
+
+    def _reducible(self, user_id: str, inst: InstrumentLike, product: str, buy: bool) -> int:
+        """How much of an order only closes an existing position or sells held stock."""
+        reducible = 0
+        pos = self._portfolio.find(user_id, inst.exchange, inst.tradingsymbol, product)
+        if pos is not None and (pos.quantity < 0 if buy else pos.quantity > 0):
+            reducible += abs(pos.quantity)
+        if not buy and product == Product.CNC:
+            held = self._portfolio.holding(user_id, inst.exchange, inst.tradingsymbol)
+            if held is not None:
+                reducible += held.quantity
+        return reducible
+
+    def required_margin(
+        self,
+        user_id: str,
+        inst: InstrumentLike,
+        *,
+        buy: bool,
+        product: str,
+        quantity: int,
+        price: Decimal,
+    ) -> Decimal:
+        """Margin an order of ``quantity`` needs beyond what merely closes positions."""
+        chargeable = max(0, quantity - self._reducible(user_id, inst, product, buy))
+        if not chargeable:
+            return ZERO
+        margin = order_margin(inst, buy=buy, product=product, quantity=chargeable, price=price)
+        return margin.total
+
+    def _reference_price(self, order: Order | PlaceRequest, token: int) -> Decimal:
+        if order.order_type in (OrderType.LIMIT, OrderType.SL):
+            return order.price
+        if order.order_type is OrderType.SLM:
+            return order.trigger_price
+        return self._ltp(token)
+
+    def blocked_margin(self, user_id: str) -> Decimal:
+        """Margin held by the user's working orders."""
+        total = ZERO
+        for order in self._orders.values():
+            if order.user_id != user_id or order.status in TERMINAL:
+                continue
+            inst = self._instruments.by_token(order.instrument_token)
+            if inst is None or order.parent_order_id is not None:
+                continue  # a CO stop leg is covered by its parent's margin
+            total += self.required_margin(
+                user_id,
+                inst,
+                buy=order.is_buy,
+                product=order.product,
+                quantity=order.pending_quantity,
+                price=self._reference_price(order, order.instrument_token),
+            )
+        return total
+
+    def bind_funds(self, available: Callable[[str], Decimal]) -> None:
+        """Let the funds model answer "what can this user still block?" (it reads the book)."""
+        self._available = available
+
+    def _now_stamp(self, order: Order) -> None:
+        order.exchange_update_timestamp = self._clock.now().replace(microsecond=0)
+
+    # -- placement ----------------------------------------------------------------------------
+
+    def place(
+        self,
+        user_id: str,
+        api_key: str | None,
+        req: PlaceRequest,
+        *,
+        extra_tags: tuple[str, ...] = (),
+        check_freeze: bool = True,
+    ) -> Order:
+        """Accept an order (or reject it as Kite would) and match it at once if it can fill."""
+        inst = self.instrument(req.exchange, req.tradingsymbol)
+        self._validate_against(inst, req, check_freeze=check_freeze)
+        open_now = self.market_open()
+        if not open_now and req.variety is not Variety.AMO:
+            raise InputError(MARKET_CLOSED)
+        now = self._clock.now().replace(microsecond=0)
+        tags = ([req.tag] if req.tag else []) + list(extra_tags)
+        order = Order(
+            order_id=self._ids.order_id(),
+            user_id=user_id,
+            api_key=api_key,
+            variety=req.variety,
+            exchange=inst.exchange,
+            tradingsymbol=inst.tradingsymbol,
+            instrument_token=inst.instrument_token,
+            transaction_type=req.transaction_type,
+            order_type=req.order_type,
+            product=req.product,
+            validity=req.validity,
+            quantity=req.quantity,
+            price=req.price,
+            trigger_price=ZERO if req.variety is Variety.CO else req.trigger_price,
+            co_trigger_price=req.trigger_price if req.variety is Variety.CO else ZERO,
+            placed_at=now,
+            validity_ttl=req.validity_ttl,
+            disclosed_quantity=req.disclosed_quantity,
+            market_protection=req.market_protection,
+            tag=req.tag,
+            tags=tags,
+            auction_number=req.auction_number,
+            iceberg_legs=req.iceberg_legs,
+            iceberg_quantity=req.iceberg_quantity,
+            order_timestamp=now,
+        )
+        amo_held = req.variety is Variety.AMO and not open_now
+        order.status = Status.AMO_REQ_RECEIVED if amo_held else Status.PUT_ORDER_REQ_RECEIVED
+        order.record()
+        self._transition(order, Status.VALIDATION_PENDING)
+        required = self.required_margin(
+            user_id,
+            inst,
+            buy=order.is_buy,
+            product=order.product,
+            quantity=order.quantity,
+            price=self._reference_price(order, inst.instrument_token),
+        )
+        available = self._available(user_id)
+        if required > available:
+            message = (
+                f"Insufficient funds. Required margin is {required:.2f} but available margin "
+                f"is {available:.2f}. Check the orderbook for open orders."
+            )
+            if self._faults.margin_exception:
+                raise MarginError(message)
+            self._orders[order.order_id] = order
+            order.status_message = message
+            order.status_message_raw = (
+                f"RMS:Margin Exceeds,Required:{required:.2f}, Available:{available:.2f} for "
+                f"entity account-{user_id} across exchange across segment across product "
+            )
+            self._transition(order, Status.REJECTED)
+            self._push(order)
+            return order
+        self._orders[order.order_id] = order
+        if amo_held:
+            self._transition(order, Status.AMO_REQ_RECEIVED)
+            return order
+        self._release(order)
+        return order
+
+    def _validate_against(
+        self, inst: InstrumentLike, req: PlaceRequest, *, check_freeze: bool
+    ) -> None:
+        """Checks that need the instrument: lot size, tick size and the freeze limit."""
+        if inst.lot_size > 1 and req.quantity % inst.lot_size:
+            raise InputError(f"Quantity should be a multiple of lot size ({inst.lot_size}).")
+        tick = _decimal(inst.tick_size)
+        for name, value in (("price", req.price), ("trigger_price", req.trigger_price)):
+            if tick > 0 and value % tick:
+                raise InputError(f"Invalid `{name}`: must be a multiple of the tick size {tick}.")
+        freeze = inst.freeze_quantity
+        if check_freeze and freeze is not None and req.quantity > freeze:
+            raise InputError(
+                f"Quantity exceeds the freeze limit of {freeze} for {inst.tradingsymbol}; "
+                "use autoslice or split the order."
+            )
+
+    def place_autoslice(
+        self, user_id: str, api_key: str | None, req: PlaceRequest
+    ) -> dict[str, Any]:
+        """Split a quantity above the freeze limit into ≤ 10 orders (Kite's v2 reply shape)."""
+        inst = self.instrument(req.exchange, req.tradingsymbol)
+        freeze = inst.freeze_quantity
+        if freeze is None or req.quantity <= freeze:
+            order = self.place(user_id, api_key, req)
+            return {"order_id": order.order_id, "children": [{"order_id": order.order_id}]}
+        slices = math.ceil(req.quantity / freeze)
+        if slices > MAX_SLICES:
+            raise InputError(
+                f"Quantity exceeds {MAX_SLICES} times the freeze limit of {freeze}; "
+                "autoslice cannot split it."
+            )
+        parent = self._ids.order_id()
+        children: list[dict[str, Any]] = []
+        left = req.quantity
+        for _ in range(slices):
+            quantity = min(freeze, left)
+            left -= quantity
+            child = replace(req, quantity=quantity, autoslice=False)
+            try:
+                order = self.place(
+                    user_id, api_key, child, extra_tags=("autoslice", f"autoslice:{parent}")
+                )
+            except (InputError, MarginError) as exc:
+                children.append(
+                    {
+                        "error": {
+                            "code": exc.http_status,
+                            "error_type": exc.error_type,
+                            "message": exc.message,
+                            "data": None,
+                        }
+                    }
+                )
+                continue
+            if order.status is Status.REJECTED:
+                children.append(
+                    {
+                        "error": {
+                            "code": 400,
+                            "error_type": "MarginException",
+                            "message": order.status_message,
+                            "data": None,
+                        }
+                    }
+                )
+            else:
+                children.append({"order_id": order.order_id})
+        return {"order_id": parent, "children": children}
+
+    def _transition(self, order: Order, status: Status) -> None:
+        order.status = status
+        order.record()
+
+    def _resting_status(self, order: Order) -> Status:
+        if order.order_type in (OrderType.SL, OrderType.SLM) and not order.triggered:
+            return Status.TRIGGER_PENDING
+        return Status.OPEN
+
+    def _release(self, order: Order) -> None:
+        """Hand a validated order to the exchange and match it once."""
+        self._transition(order, Status.OPEN_PENDING)
+        order.exchange_order_id = self._ids.exchange_order_id()
+        order.exchange_timestamp = self._clock.now().replace(microsecond=0)
+        self._now_stamp(order)
+        self._transition(order, self._resting_status(order))
+        self._match(order)
+        if order.validity is Validity.IOC and order.status is Status.OPEN:
+            self._cancel_rest(order)
+
+    # -- matching -----------------------------------------------------------------------------
+
+    def on_prices(self, tokens: list[int]) -> None:
+        """Price listener: match every working order on the changed instruments."""
+        changed = set(tokens)
+        for order in list(self._orders.values()):
+            if order.instrument_token in changed and order.status in WORKING:
+                self._match(order)
+        self.sweep()
+
+    def _match(self, order: Order) -> None:
+        if order.status not in (Status.OPEN, Status.TRIGGER_PENDING):
+            return
+        ltp = self._ltp(order.instrument_token)
+        if order.status is Status.TRIGGER_PENDING:
+            reached = ltp >= order.trigger_price if order.is_buy else ltp <= order.trigger_price
+            if not reached:
+                return
+            order.triggered = True
+            self._now_stamp(order)
+            self._transition(order, Status.OPEN)
+            self._push(order)
+        if order.order_type in (OrderType.LIMIT, OrderType.SL):
+            crossed = ltp <= order.price if order.is_buy else ltp >= order.price
+            if not crossed:
+                return
+        self._fill(order, self._fill_quantity(order), ltp)
+
+    def _fill_quantity(self, order: Order) -> int:
+        quantity = order.pending_quantity
+        if order.variety is Variety.ICEBERG:
+            leg_end = order.iceberg_meta()["leg"] * order.iceberg_quantity
+            quantity = min(quantity, leg_end - order.filled_quantity)
+        fraction = self._faults.partial_fill
+        if 0 < fraction < 1:
+            quantity = max(1, math.floor(quantity * fraction))
+        return quantity
+
+    def _fill(self, order: Order, quantity: int, price: Decimal) -> None:
+        now = self._clock.now().replace(microsecond=0)
+        order.filled_quantity += quantity
+        order.fill_value += quantity * price
+        order.exchange_update_timestamp = now
+        trade_id = self._ids.trade_id()
+        wire = {
+            "trade_id": trade_id,
+            "order_id": order.order_id,
+            "exchange": order.exchange,
+            "tradingsymbol": order.tradingsymbol,
+            "instrument_token": order.instrument_token,
+            "product": str(order.product),
+            "average_price": money(price),
+            "quantity": quantity,
+            "exchange_order_id": order.exchange_order_id,
+            "transaction_type": str(order.transaction_type),
+            "fill_timestamp": fmt(now),
+            # Kite's trade rows carry the order time without the date.
+            "order_timestamp": now.strftime("%H:%M:%S"),
+            "exchange_timestamp": fmt(now),
+        }
+        self._trades.append(Trade(trade_id, order, quantity, price, wire))
+        self._portfolio.apply_fill(
+            order.user_id,
+            order.exchange,
+            order.tradingsymbol,
+            order.product,
+            order.instrument_token,
+            buy=order.is_buy,
+            quantity=quantity,
+            price=price,
+        )
+        self._prices.record_trade(order.instrument_token, quantity, float(price))
+        if order.pending_quantity == 0:
+            self._transition(order, Status.COMPLETE)
+        else:
+            order.record()
+        self._push(order)
+        first_co_leg = order.variety is Variety.CO and order.parent_order_id is None
+        if order.status is Status.COMPLETE and first_co_leg:
+            self._spawn_stop_leg(order)
+
+    def _spawn_stop_leg(self, parent: Order) -> None:
+        now = self._clock.now().replace(microsecond=0)
+        leg = Order(
+            order_id=self._ids.order_id(),
+            user_id=parent.user_id,
+            api_key=parent.api_key,
+            variety=Variety.CO,
+            exchange=parent.exchange,
+            tradingsymbol=parent.tradingsymbol,
+            instrument_token=parent.instrument_token,
+            transaction_type=Side.SELL if parent.is_buy else Side.BUY,
+            order_type=OrderType.SLM,
+            product=Product.CO,
+            validity=Validity.DAY,
+            quantity=parent.quantity,
+            price=ZERO,
+            trigger_price=parent.co_trigger_price,
+            placed_at=now,
+            parent_order_id=parent.order_id,
+            tag=parent.tag,
+            tags=list(parent.tags),
+            order_timestamp=now,
+            exchange_order_id=self._ids.exchange_order_id(),
+            exchange_timestamp=now,
+        )
+        self._orders[leg.order_id] = leg
+        self._transition(leg, Status.TRIGGER_PENDING)
+        self._push(leg)
+        self._match(leg)
+
+    def _cancel_rest(self, order: Order, message: str | None = None) -> None:
+        order.cancelled_quantity = order.quantity - order.filled_quantity
+        order.status_message = message
+        self._now_stamp(order)
+        self._transition(order, Status.CANCELLED)
+        self._push(order)
+
+    # -- time ---------------------------------------------------------------------------------
+
+    def sweep(self) -> None:
+        """Lapse TTL orders and release AMOs once the session opens (simulated clock)."""
+        now = self._clock.now()
+        open_now = self.market_open()
+        for order in list(self._orders.values()):
+            if order.status is Status.AMO_REQ_RECEIVED:
+                if open_now:
+                    self._transition(order, Status.VALIDATION_PENDING)
+                    self._release(order)
+                continue
+            if (
+                order.validity is Validity.TTL
+                and order.status in (Status.OPEN, Status.TRIGGER_PENDING)
+                and now >= order.placed_at + timedelta(minutes=order.validity_ttl)
+            ):
+                self._cancel_rest(order)
+
+    # -- modify and cancel --------------------------------------------------------------------
+
+    def _own(self, user_id: str, variety: str, order_id: str) -> Order:
+        order = self.get(user_id, order_id)
+        if str(order.variety) != variety:
+            raise InputError(f"Invalid `variety`: this order is `{order.variety}`.")
+        return order
+
+    def modify(self, user_id: str, variety: str, order_id: str, req: ModifyRequest) -> Order:
+        """Change a working order; walks Kite's MODIFY statuses back to OPEN."""
+        order = self._own(user_id, variety, order_id)
+        if order.status not in WORKING:
+            raise OrderError(f"Order cannot be modified as it is {order.status.lower()}.")
+        if order.modifications >= self._config.max_modifications:
+            raise OrderError(
+                "Maximum allowed order modifications exceeded. Cancel and place a new order."
+            )
+        new_type = req.order_type or order.order_type
+        new_price = req.price if req.price is not None else order.price
+        new_trigger = req.trigger_price if req.trigger_price is not None else order.trigger_price
+        new_quantity = req.quantity if req.quantity is not None else order.quantity
+        if order.variety is Variety.CO and req.order_type not in (None, order.order_type):
+            raise InputError("A cover order's type cannot be modified.")
+        if new_quantity <= order.filled_quantity:
+            raise InputError("Invalid `quantity`: not above the filled quantity.")
+        if new_type in (OrderType.LIMIT, OrderType.SL) and new_price <= 0:
+            raise InputError("Invalid `price`.")
+        if new_type in (OrderType.SL, OrderType.SLM) and new_trigger <= 0:
+            raise InputError("Invalid `trigger_price`.")
+        inst = self._instruments.by_token(order.instrument_token)
+        tick = _decimal(inst.tick_size) if inst is not None else ZERO
+        for name, value in (("price", new_price), ("trigger_price", new_trigger)):
+            if tick > 0 and value % tick:
+                raise InputError(f"Invalid `{name}`: must be a multiple of the tick size {tick}.")
+        resting = order.status
+        self._transition(order, Status.MODIFY_VALIDATION_PENDING)
+        self._transition(order, Status.MODIFY_PENDING)
+        order.order_type = new_type
+        order.price = ZERO if new_type is OrderType.MARKET else new_price
+        order.trigger_price = new_trigger if new_type in (OrderType.SL, OrderType.SLM) else ZERO
+        order.quantity = new_quantity
+        if req.validity is not None:
+            order.validity = req.validity
+        if req.disclosed_quantity is not None:
+            order.disclosed_quantity = req.disclosed_quantity
+        if req.market_protection is not None:
+            order.market_protection = req.market_protection
+        order.modified = True
+        order.modifications += 1
+        now = self._clock.now().replace(microsecond=0)
+        order.order_timestamp = now
+        order.exchange_update_timestamp = now
+        self._transition(order, Status.MODIFIED)
+        back = Status.AMO_REQ_RECEIVED if resting is Status.AMO_REQ_RECEIVED else None
+        self._transition(order, back or self._resting_status(order))
+        self._push(order)
+        self._match(order)
+        return order
+
+    def cancel(
+        self, user_id: str, variety: str, order_id: str, parent_order_id: str | None = None
+    ) -> Order:
+        """Cancel a working order; a CO stop leg named with its parent exits at market."""
+        order = self._own(user_id, variety, order_id)
+        if order.status not in WORKING:
+            raise OrderError(f"Order cannot be cancelled as it is {order.status.lower()}.")
+        if order.parent_order_id is not None and parent_order_id == order.parent_order_id:
+            # Exiting a cover order: the stop leg becomes a market order and fills now.
+            order.order_type = OrderType.MARKET
+            order.trigger_price = ZERO
+            order.triggered = True
+            self._transition(order, Status.OPEN)
+            self._fill(order, order.pending_quantity, self._ltp(order.instrument_token))
+            return order
+        self._transition(order, Status.CANCEL_PENDING)
+        self._cancel_rest(order)
+        return order
+
+    def reset(self) -> None:
+        """Empty book (``/_sim/reset``)."""
+        self._orders.clear()
+        self._trades.clear()
+
+
+__all__ = ["Exchange", "Trade"]

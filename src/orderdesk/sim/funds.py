@@ -1,0 +1,120 @@
+"""Funds: what the simulated account holds, blocks and can still spend (``/user/margins``).
+
+``net = live_balance = cash − debits`` as in Kite's sample; debits are the margin blocked by open
+positions and working orders plus unrealised losses, less realised profit.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from orderdesk.sim.exchange import Exchange
+from orderdesk.sim.margins import order_margin
+from orderdesk.sim.orders import money
+from orderdesk.sim.portfolio import Portfolio
+from orderdesk.sim.ports import InstrumentLookup, PriceSource
+
+ZERO = Decimal(0)
+
+
+class Funds:
+    """Cash and margin use per user, derived from the portfolio and the order book."""
+
+    def __init__(
+        self,
+        *,
+        opening_cash: Decimal,
+        exchange: Exchange,
+        portfolio: Portfolio,
+        instruments: InstrumentLookup,
+        prices: PriceSource,
+    ) -> None:
+        self.opening_cash = opening_cash
+        self._exchange = exchange
+        self._portfolio = portfolio
+        self._instruments = instruments
+        self._prices = prices
+
+    def _usage(self, user_id: str) -> dict[str, Decimal]:
+        span = exposure = premium = var = realised = unrealised = ZERO
+        for pos in self._portfolio.positions_of(user_id):
+            ltp = Decimal(str(self._prices.last_price(pos.instrument_token)))
+            row = pos.net_row(ltp)
+            realised += Decimal(str(row["realised"]))
+            unrealised += Decimal(str(row["unrealised"]))
+            inst = self._instruments.by_token(pos.instrument_token)
+            if inst is None or pos.quantity == 0:
+                continue
+            m = order_margin(
+                inst,
+                buy=pos.quantity > 0,
+                product=pos.product,
+                quantity=abs(pos.quantity),
+                price=pos.average_price(),
+            )
+            span += m.span
+            exposure += m.exposure
+            premium += m.option_premium
+            var += m.var
+        blocked_orders = self._exchange.blocked_margin(user_id)
+        return {
+            "span": span,
+            "exposure": exposure,
+            "option_premium": premium,
+            "var": var + blocked_orders,
+            "realised": realised,
+            "unrealised": unrealised,
+        }
+
+    def available(self, user_id: str) -> Decimal:
+        """What the user can still block for a new order."""
+        return self._net(self._usage(user_id))
+
+    def _debits(self, usage: dict[str, Decimal]) -> Decimal:
+        blocked = usage["span"] + usage["exposure"] + usage["option_premium"] + usage["var"]
+        return blocked - usage["realised"] - min(usage["unrealised"], ZERO)
+
+    def _net(self, usage: dict[str, Decimal]) -> Decimal:
+        return self.opening_cash - self._debits(usage)
+
+    def segment(self, user_id: str, segment: str) -> dict[str, Any]:
+        """One segment object of ``/user/margins`` (commodity is enabled but unused)."""
+        if segment == "commodity":
+            usage = dict.fromkeys(("span", "exposure", "option_premium", "var"), ZERO)
+            usage |= {"realised": ZERO, "unrealised": ZERO}
+            cash = ZERO
+        else:
+            usage = self._usage(user_id)
+            cash = self.opening_cash
+        debits = self._debits(usage)
+        net = cash - debits
+        return {
+            "enabled": True,
+            "net": money(net),
+            "available": {
+                "adhoc_margin": 0,
+                "cash": money(cash),
+                "opening_balance": money(cash),
+                "live_balance": money(net),
+                "collateral": 0,
+                "intraday_payin": 0,
+            },
+            "utilised": {
+                "debits": money(debits),
+                "exposure": money(usage["exposure"]),
+                "m2m_realised": money(usage["realised"]),
+                "m2m_unrealised": money(usage["unrealised"]),
+                "option_premium": money(usage["option_premium"]),
+                "payout": 0,
+                "span": money(usage["span"]),
+                "holding_sales": 0,
+                "turnover": 0,
+                "liquid_collateral": 0,
+                "stock_collateral": 0,
+                "delivery": money(usage["var"]),
+            },
+        }
+
+
+__all__ = ["Funds"]

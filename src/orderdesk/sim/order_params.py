@@ -1,0 +1,226 @@
+"""Form fields of place and modify calls, checked the way Kite's API layer checks them.
+
+Everything here fails with :class:`InputError` (HTTP 400, ``InputException``) before an order
+exists, as Kite's pre-OMS validation does. Margin and state checks come later, in the exchange.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import TypeVar
+
+from orderdesk.sim.envelope import InputError
+from orderdesk.sim.orders import OrderType, Product, Side, Validity, Variety
+
+E = TypeVar("E", bound=StrEnum)
+
+MAX_TAG_LENGTH = 20
+ICEBERG_LEGS = range(2, 51)
+
+
+def _text(form: Mapping[str, str], key: str) -> str | None:
+    value = form.get(key)
+    return None if value is None or value == "" else value
+
+
+def _required(form: Mapping[str, str], key: str) -> str:
+    value = _text(form, key)
+    if value is None:
+        raise InputError(f"Missing or empty field `{key}`.")
+    return value
+
+
+def _as_enum(value: str, key: str, kind: type[E]) -> E:
+    try:
+        return kind(value)
+    except ValueError:
+        raise InputError(f"Invalid `{key}`.") from None
+
+
+def _enum(form: Mapping[str, str], key: str, kind: type[E]) -> E:
+    return _as_enum(_required(form, key), key, kind)
+
+
+def _optional_enum(form: Mapping[str, str], key: str, kind: type[E]) -> E | None:
+    value = _text(form, key)
+    return None if value is None else _as_enum(value, key, kind)
+
+
+def _as_int(value: str, key: str) -> int:
+    try:
+        # The official client sends ints as text; a float-looking "10.0" is tolerated.
+        number = Decimal(value)
+    except InvalidOperation:
+        raise InputError(f"Invalid `{key}`.") from None
+    if not number.is_finite() or number != number.to_integral_value():
+        raise InputError(f"Invalid `{key}`.")
+    return int(number)
+
+
+def _int(form: Mapping[str, str], key: str) -> int | None:
+    value = _text(form, key)
+    return None if value is None else _as_int(value, key)
+
+
+def _price(form: Mapping[str, str], key: str) -> Decimal | None:
+    value = _text(form, key)
+    if value is None:
+        return None
+    try:
+        price = Decimal(value)
+    except InvalidOperation:
+        raise InputError(f"Invalid `{key}`.") from None
+    if not price.is_finite() or price < 0:
+        raise InputError(f"Invalid `{key}`.")
+    return price
+
+
+def _market_protection(form: Mapping[str, str], order_type: OrderType | None) -> int:
+    """Kite's 2026 rule is "-1 or 1..100 for MARKET and SL-M; 0 rejected; no default".
+
+    The official client leaves the field out when it is ``None``, and most scripts in the wild
+    never set it; rejecting omission would make the simulator refuse them all. So omission means
+    automatic protection (-1 semantics, reported as 0 like most rows of the real book), while an
+    explicit value outside -1 or 1..100 (including 0) is refused as Kite refuses it.
+    """
+    value = _int(form, "market_protection")
+    if value is None:
+        return 0
+    if value != -1 and not 1 <= value <= 100:
+        raise InputError("Invalid `market_protection`: use -1 (automatic) or 1 to 100 (percent).")
+    if order_type is not None and order_type not in (OrderType.MARKET, OrderType.SLM):
+        raise InputError("`market_protection` applies only to MARKET and SL-M orders.")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceRequest:
+    """A validated placement."""
+
+    variety: Variety
+    exchange: str
+    tradingsymbol: str
+    transaction_type: Side
+    order_type: OrderType
+    quantity: int
+    product: Product
+    price: Decimal
+    trigger_price: Decimal
+    validity: Validity
+    validity_ttl: int
+    disclosed_quantity: int
+    iceberg_legs: int
+    iceberg_quantity: int
+    auction_number: str | None
+    market_protection: int
+    tag: str | None
+    autoslice: bool
+
+    @classmethod
+    def parse(cls, variety_text: str, form: Mapping[str, str]) -> PlaceRequest:
+        """Check a place call's fields; raise :class:`InputError` on the first problem."""
+        try:
+            variety = Variety(variety_text)
+        except ValueError:
+            raise InputError("Invalid `variety`.") from None
+        exchange = _required(form, "exchange")
+        tradingsymbol = _required(form, "tradingsymbol")
+        side = _enum(form, "transaction_type", Side)
+        order_type = _enum(form, "order_type", OrderType)
+        product = _enum(form, "product", Product)
+        quantity = _as_int(_required(form, "quantity"), "quantity")
+        if quantity <= 0:
+            raise InputError("Invalid `quantity`.")
+        price = _price(form, "price") or Decimal(0)
+        trigger = _price(form, "trigger_price") or Decimal(0)
+        if order_type in (OrderType.LIMIT, OrderType.SL) and price <= 0:
+            raise InputError("Invalid `price`: a LIMIT or SL order needs a price above 0.")
+        if order_type in (OrderType.SL, OrderType.SLM) and trigger <= 0:
+            raise InputError("Invalid `trigger_price`: an SL or SL-M order needs a trigger price.")
+        if order_type is OrderType.MARKET:
+            price = Decimal(0)
+        validity = _optional_enum(form, "validity", Validity) or Validity.DAY
+        ttl = _int(form, "validity_ttl") or 0
+        if validity is Validity.TTL and ttl <= 0:
+            raise InputError("Invalid `validity_ttl`: TTL validity needs minutes above 0.")
+        if validity is not Validity.TTL:
+            ttl = 0
+        disclosed = _int(form, "disclosed_quantity") or 0
+        if not 0 <= disclosed <= quantity:
+            raise InputError("Invalid `disclosed_quantity`.")
+        legs = _int(form, "iceberg_legs") or 0
+        leg_quantity = _int(form, "iceberg_quantity") or 0
+        if variety is Variety.ICEBERG:
+            if legs not in ICEBERG_LEGS:
+                raise InputError("Invalid `iceberg_legs`: iceberg orders need 2 to 50 legs.")
+            if leg_quantity <= 0 or leg_quantity * legs < quantity or leg_quantity >= quantity:
+                raise InputError("Invalid `iceberg_quantity`.")
+        auction = _text(form, "auction_number")
+        if variety is Variety.AUCTION and auction is None:
+            raise InputError("Missing or empty field `auction_number`.")
+        if variety is Variety.CO:
+            if order_type not in (OrderType.MARKET, OrderType.LIMIT):
+                raise InputError("Cover orders must be MARKET or LIMIT.")
+            if trigger <= 0:
+                raise InputError("Invalid `trigger_price`: a cover order needs a stop loss.")
+        tag = _text(form, "tag")
+        if tag is not None and len(tag) > MAX_TAG_LENGTH:
+            raise InputError(f"Invalid `tag`: at most {MAX_TAG_LENGTH} characters.")
+        autoslice = (form.get("autoslice") or "").lower() == "true"
+        return cls(
+            variety=variety,
+            exchange=exchange,
+            tradingsymbol=tradingsymbol,
+            transaction_type=side,
+            order_type=order_type,
+            quantity=quantity,
+            product=Product.CO if variety is Variety.CO else product,
+            price=price,
+            trigger_price=trigger,
+            validity=validity,
+            validity_ttl=ttl,
+            disclosed_quantity=disclosed,
+            iceberg_legs=legs if variety is Variety.ICEBERG else 0,
+            iceberg_quantity=leg_quantity if variety is Variety.ICEBERG else 0,
+            auction_number=auction,
+            market_protection=_market_protection(form, order_type),
+            tag=tag,
+            autoslice=autoslice,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ModifyRequest:
+    """The fields a modify call may change; ``None`` = unchanged."""
+
+    quantity: int | None
+    price: Decimal | None
+    trigger_price: Decimal | None
+    order_type: OrderType | None
+    validity: Validity | None
+    disclosed_quantity: int | None
+    market_protection: int | None
+
+    @classmethod
+    def parse(cls, form: Mapping[str, str]) -> ModifyRequest:
+        """Check a modify call's fields."""
+        quantity = _int(form, "quantity")
+        if quantity is not None and quantity <= 0:
+            raise InputError("Invalid `quantity`.")
+        order_type = _optional_enum(form, "order_type", OrderType)
+        protection = _market_protection(form, order_type) if "market_protection" in form else None
+        return cls(
+            quantity=quantity,
+            price=_price(form, "price"),
+            trigger_price=_price(form, "trigger_price"),
+            order_type=order_type,
+            validity=_optional_enum(form, "validity", Validity),
+            disclosed_quantity=_int(form, "disclosed_quantity"),
+            market_protection=protection,
+        )
+
+
+__all__ = ["ModifyRequest", "PlaceRequest"]

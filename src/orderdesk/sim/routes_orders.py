@@ -1,0 +1,85 @@
+"""Order and trade routes: place, modify, cancel, the order book, history and trades.
+
+Placement is where the ``lost_response`` fault bites: the order is created, then the connection
+is closed before any reply is written, so the client sees a connection error while the order sits
+in the book — the "unknown outcome" the engine must resolve by looking for its tag.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from orderdesk.sim.core import Core, read_form
+from orderdesk.sim.envelope import ok
+from orderdesk.sim.order_params import ModifyRequest, PlaceRequest
+
+
+class LostResponse(Exception):
+    """Raised after the work is done to make the server drop the connection unanswered."""
+
+
+def add_order_routes(app: web.Application, core: Core) -> None:
+    """Mount ``/orders*`` and ``/trades``."""
+    exchange = core.exchange
+
+    async def place(request: web.Request) -> web.Response:
+        user_id = await core.require_auth(request)
+        core.limiter.check_order_quota(user_id, placement=True)
+        values = await read_form(request)
+        req = PlaceRequest.parse(request.match_info["variety"], values)
+        if req.autoslice:
+            data = exchange.place_autoslice(user_id, core.config.api_key, req)
+        else:
+            data = {"order_id": exchange.place(user_id, core.config.api_key, req).order_id}
+        if core.faults.roll(core.faults.lost_response):
+            raise LostResponse
+        return ok(data)
+
+    async def modify(request: web.Request) -> web.Response:
+        user_id = await core.require_auth(request)
+        core.limiter.check_order_quota(user_id, placement=False)
+        req = ModifyRequest.parse(await read_form(request))
+        order = exchange.modify(
+            user_id, request.match_info["variety"], request.match_info["order_id"], req
+        )
+        return ok({"order_id": order.order_id})
+
+    async def cancel(request: web.Request) -> web.Response:
+        user_id = await core.require_auth(request)
+        core.limiter.check_order_quota(user_id, placement=False)
+        values = await read_form(request)
+        order = exchange.cancel(
+            user_id,
+            request.match_info["variety"],
+            request.match_info["order_id"],
+            values.get("parent_order_id") or None,
+        )
+        return ok({"order_id": order.order_id})
+
+    async def book(request: web.Request) -> web.Response:
+        user_id = await core.require_auth(request)
+        return ok([o.to_wire() for o in exchange.orders_of(user_id)])
+
+    async def history(request: web.Request) -> web.Response:
+        user_id = await core.require_auth(request)
+        return ok(list(exchange.get(user_id, request.match_info["order_id"]).history))
+
+    async def order_trades(request: web.Request) -> web.Response:
+        user_id = await core.require_auth(request)
+        order = exchange.get(user_id, request.match_info["order_id"])
+        return ok(exchange.trades_of(user_id, order.order_id))
+
+    async def trades(request: web.Request) -> web.Response:
+        user_id = await core.require_auth(request)
+        return ok(exchange.trades_of(user_id))
+
+    app.router.add_get("/orders", book)
+    app.router.add_get("/trades", trades)
+    app.router.add_post("/orders/{variety}", place)
+    app.router.add_get("/orders/{order_id}", history)
+    app.router.add_get("/orders/{order_id}/trades", order_trades)
+    app.router.add_put("/orders/{variety}/{order_id}", modify)
+    app.router.add_delete("/orders/{variety}/{order_id}", cancel)
+
+
+__all__ = ["LostResponse", "add_order_routes"]
