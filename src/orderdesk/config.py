@@ -1,0 +1,227 @@
+"""Configuration: ``orderdesk.toml`` plus ``ORDERDESK_*`` environment variables.
+
+Precedence: explicit arguments > environment > the TOML file > defaults. Nested keys use a double
+underscore in the environment (``ORDERDESK_API__PORT=8700`` sets ``[api] port``). The section of
+the selected broker adapter (``[kite]`` for ``broker = "kite"``) is passed to the adapter as it
+is; the adapter validates it. Secrets never belong here: api_secret and access_token come from
+the environment, the OS keyring or a 0600 file (see :mod:`orderdesk.secrets`).
+
+Any problem becomes a :class:`~orderdesk.errors.ConfigError` whose message names the key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from orderdesk.errors import ConfigError
+
+ENV_PREFIX = "ORDERDESK_"
+CONFIG_FILE_NAME = "orderdesk.toml"
+_SECRET_KEYS = frozenset({"api_secret", "access_token", "secret", "password", "token"})
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StoreSettings(_Section):
+    url: str | None = None
+    """SQLAlchemy URL of the event store; default: ``sqlite:///<data_dir>/events.db``."""
+
+
+class ApiSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8700, ge=0, le=65535)
+    allow_remote: bool = False
+    """Binding a non-loopback host needs this set on purpose (and prints a warning)."""
+
+
+class RiskSettings(_Section):
+    """Pre-trade limits; ``None`` switches a check off."""
+
+    max_quantity: int | None = Field(default=None, gt=0)
+    max_order_value: Decimal | None = Field(default=None, gt=0)
+    allowed_exchanges: list[str] | None = None
+    allowed_symbols: list[str] | None = None
+    """``EXCHANGE:SYMBOL`` entries; None allows every symbol."""
+    blocked_symbols: list[str] = Field(default_factory=list)
+    max_open_orders: int | None = Field(default=None, gt=0)
+    daily_loss_limit: Decimal | None = Field(default=None, gt=0)
+    price_band_percent: Decimal | None = Field(default=None, gt=0, le=100)
+    check_margin: bool = False
+    orders_per_minute_per_strategy: int | None = Field(default=None, gt=0)
+
+
+class EngineSettings(_Section):
+    reconcile_interval_seconds: float = Field(default=60.0, gt=0)
+    poll_interval_seconds: float = Field(default=5.0, gt=0)
+    max_modifications: int = Field(default=25, gt=0)
+    cancel_open_on_kill: bool = False
+
+
+class AlertSettings(_Section):
+    urls: list[str] = Field(default_factory=list)
+    """apprise URLs (Telegram, e-mail, ntfy, Slack, desktop…)."""
+    min_severity: Literal["info", "warning", "critical"] = "warning"
+    throttle_seconds: float = Field(default=300.0, ge=0)
+    max_per_key: int = Field(default=3, gt=0)
+    """At most this many messages per alert key within the throttle window."""
+
+
+class StrategySettings(_Section):
+    approval: bool = False
+    """Signals of this strategy wait for an operator's approval."""
+    approval_ttl_seconds: float = Field(default=300.0, gt=0)
+
+
+class Settings(BaseSettings):
+    """Everything orderdesk reads from its config file and environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="allow",
+        frozen=True,
+    )
+
+    broker: str = "kite"
+    """Name of the broker adapter (entry point in ``orderdesk.brokers``)."""
+    data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("orderdesk")))
+    config_dir: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_config_dir("orderdesk"))
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    store: StoreSettings = StoreSettings()
+    api: ApiSettings = ApiSettings()
+    risk: RiskSettings = RiskSettings()
+    engine: EngineSettings = EngineSettings()
+    alerts: AlertSettings = AlertSettings()
+    strategies: dict[str, StrategySettings] = Field(default_factory=dict)
+
+    @field_validator("broker")
+    @classmethod
+    def _broker_name(cls, value: str) -> str:
+        if not value.isidentifier():
+            raise ValueError("must be an adapter name such as 'kite' or 'paper'")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # ``toml_file`` is set per load by a subclass (see load_settings); none means no file.
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @property
+    def store_url(self) -> str:
+        return self.store.url or f"sqlite:///{self.data_dir / 'events.db'}"
+
+    def broker_options(self) -> dict[str, Any]:
+        """The adapter's own section, with ``ORDERDESK_<BROKER>__<KEY>`` overrides applied."""
+        section = dict((self.model_extra or {}).get(self.broker) or {})
+        prefix = f"{ENV_PREFIX}{self.broker.upper()}__"
+        for name, value in os.environ.items():
+            if name.startswith(prefix):
+                section[name[len(prefix) :].lower()] = value
+        return section
+
+
+def find_config_file(explicit: Path | None = None) -> Path | None:
+    """``explicit``, else ``$ORDERDESK_CONFIG``, else ./orderdesk.toml, else the user's."""
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"config file {explicit} does not exist")
+        return explicit
+    from_env = os.environ.get(f"{ENV_PREFIX}CONFIG")
+    if from_env:
+        path = Path(from_env)
+        if not path.is_file():
+            raise ConfigError(f"ORDERDESK_CONFIG names {path}, which does not exist")
+        return path
+    for candidate in (
+        Path.cwd() / CONFIG_FILE_NAME,
+        Path(platformdirs.user_config_dir("orderdesk")) / CONFIG_FILE_NAME,
+    ):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """Read the settings; every problem is a :class:`ConfigError` naming the key."""
+    config_file = find_config_file(path)
+    if config_file is not None:
+        _check_toml(config_file)
+
+    class FileSettings(Settings):
+        model_config = SettingsConfigDict(toml_file=config_file)
+
+    try:
+        settings: Settings = FileSettings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, config_file)) from None
+    _check_extras(settings, config_file)
+    return settings
+
+
+def _check_toml(path: Path) -> None:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    for section in data.values():
+        if isinstance(section, dict):
+            leaked = sorted(_SECRET_KEYS & set(section))
+            if leaked:
+                raise ConfigError(
+                    f"{path}: {leaked[0]} must not be in the config file; "
+                    "use the environment, the keyring or `orderdesk login`"
+                )
+
+
+def _check_extras(settings: Settings, config_file: Path | None) -> None:
+    where = f"{config_file}: " if config_file else ""
+    for key, value in (settings.model_extra or {}).items():
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}{key}: unknown setting")
+
+
+def _describe(exc: ValidationError, config_file: Path | None) -> str:
+    where = f"{config_file}: " if config_file else ""
+    problems = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"])
+        problems.append(f"{key}: {error['msg']}")
+    return where + "; ".join(problems)
+
+
+__all__ = [
+    "AlertSettings",
+    "ApiSettings",
+    "EngineSettings",
+    "RiskSettings",
+    "Settings",
+    "StoreSettings",
+    "StrategySettings",
+    "find_config_file",
+    "load_settings",
+]
