@@ -41,8 +41,8 @@ fmt: $(STAMP)  ## apply ruff's fixes and formatting
 	$(RUN) ruff check --fix src tests bench
 	$(RUN) ruff format src tests bench
 
-bench: $(STAMP)  ## run the benchmarks and rewrite BENCHMARKS.md
-	$(RUN) python -m bench
+bench: $(STAMP)  ## run the benchmarks and rewrite BENCHMARKS.md (ARGS="store ticks" for some)
+	$(RUN) python -m bench $(ARGS)
 
 clean:  ## remove the environments
 	rm -rf $(VENV) $(BOOTSTRAP)
