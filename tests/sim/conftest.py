@@ -6,7 +6,9 @@
   ``sim_thread``.
 - ``simctl``: a tiny synchronous client for ``/_sim/*`` (prices, faults, clock, reset, ...).
 
-Prices never move by themselves here (``price_tick_interval=None``): tests set them.
+Prices never move by themselves here (``price_tick_interval=None``): tests set them. Rate limits
+are off in ``sim_config`` (quote is 1 request/s on Kite, which would make tests slow and flaky);
+tests of the limits turn them on with ``sim_config.rate_limits = True`` before using a server.
 """
 
 from __future__ import annotations
@@ -101,8 +103,8 @@ def checksum(api_key: str, request_token: str, api_secret: str) -> str:
 
 @pytest.fixture
 def sim_config() -> SimConfig:
-    """A deterministic loopback config on a free port with still prices."""
-    return SimConfig(host="127.0.0.1", port=0, seed=7, price_tick_interval=None)
+    """A deterministic loopback config on a free port, still prices and no rate limits."""
+    return SimConfig(host="127.0.0.1", port=0, seed=7, price_tick_interval=None, rate_limits=False)
 
 
 @pytest.fixture
