@@ -1,0 +1,70 @@
+"""The decision half of alerting: which alerts go out, which are folded into a later one.
+
+Kept apart from delivery so it is pure and fast to test: no apprise, no threads, only a clock.
+
+Two rules, applied per alert ``key`` over a window of ``window_seconds``:
+
+- **de-duplication** — an alert identical to one already sent in the window (same key, title,
+  body and order id) is dropped;
+- **throttling** — at most ``max_per_key`` alerts of one key go out per window.
+
+What is dropped is counted, and the next alert of that key that does go out says how many were
+suppressed, so an outage produces a few messages that still tell the whole story.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from orderdesk.ports.notifier import Alert
+
+
+@dataclass(slots=True)
+class _KeyState:
+    sent_at: deque[float] = field(default_factory=deque)
+    fingerprints: dict[tuple[str, str, str | None], float] = field(default_factory=dict)
+    suppressed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Whether to send, and how many earlier alerts of the same key were held back."""
+
+    send: bool
+    suppressed_before: int = 0
+
+
+class Throttle:
+    """Per-key de-duplication and rate limiting over a sliding window (monotonic seconds)."""
+
+    def __init__(self, *, window_seconds: float, max_per_key: int) -> None:
+        if max_per_key < 1:
+            raise ValueError("max_per_key must be at least 1")
+        self._window = window_seconds
+        self._max = max_per_key
+        self._keys: dict[str, _KeyState] = {}
+
+    def decide(self, alert: Alert, now: float) -> Decision:
+        """Record ``alert`` at time ``now`` and say whether it should be delivered."""
+        state = self._keys.setdefault(alert.key, _KeyState())
+        self._expire(state, now)
+        fingerprint = (alert.title, alert.body, alert.order_id)
+        if fingerprint in state.fingerprints or len(state.sent_at) >= self._max:
+            state.suppressed += 1
+            return Decision(send=False)
+        state.sent_at.append(now)
+        state.fingerprints[fingerprint] = now
+        suppressed, state.suppressed = state.suppressed, 0
+        return Decision(send=True, suppressed_before=suppressed)
+
+    def _expire(self, state: _KeyState, now: float) -> None:
+        horizon = now - self._window
+        while state.sent_at and state.sent_at[0] <= horizon:
+            state.sent_at.popleft()
+        for fingerprint, at in list(state.fingerprints.items()):
+            if at <= horizon:
+                del state.fingerprints[fingerprint]
+
+
+__all__ = ["Decision", "Throttle"]
