@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from orderdesk.config import AlertSettings
-from orderdesk.notify import AppriseNotifier, LoggingNotifier, build_notifier
+from orderdesk.notify import AppriseNotifier
 from orderdesk.ports.notifier import Alert, Severity
 from tests.notify.conftest import AlertSink, FakeClock
 from tests.support import eventually
@@ -122,16 +122,12 @@ def test_repr_hides_the_urls() -> None:
     assert "tgram" in repr(notifier)
 
 
-async def test_logging_notifier_accepts_every_severity() -> None:
-    """The fallback notifier logs alerts of each severity without raising."""
-    notifier = LoggingNotifier()
-    for severity in Severity:
-        await notifier.notify(Alert(severity=severity, title="t", body="b", key="k"))
-
-
-@pytest.mark.parametrize(
-    ("urls", "kind"), [([], LoggingNotifier), (["json://127.0.0.1:9/"], AppriseNotifier)]
-)
-def test_build_notifier_picks_apprise_only_with_urls(urls: list[str], kind: type) -> None:
-    """Without alert URLs the desk logs alerts; with them it uses apprise."""
-    assert isinstance(build_notifier(AlertSettings(urls=urls)), kind)
+async def test_from_settings_reads_the_alerts_section(sink: AlertSink, clock: FakeClock) -> None:
+    """The config's alert section sets the minimum severity and the per-key cap."""
+    settings = AlertSettings(urls=[sink.url], min_severity="critical", max_per_key=1)
+    async with AppriseNotifier.from_settings(settings, clock=clock) as notifier:
+        await notifier.notify(Alert(severity=Severity.WARNING, title="w", body="w", key="k"))
+        await notifier.notify(failure("od1"))
+        await notifier.notify(failure("od2"))
+        await notifier.drain()
+    assert [m["message"] for m in sink.received] == [failure("od1").body + "\norder: od1"]

@@ -18,6 +18,7 @@ from typing import Any, Protocol, Self
 
 import structlog
 
+from orderdesk.config import AlertSettings
 from orderdesk.notify.throttle import Throttle
 from orderdesk.ports.clock import Clock, SystemClock
 from orderdesk.ports.notifier import Alert, Severity
@@ -108,6 +109,17 @@ class AppriseNotifier:
         self.failed = 0
         self.dropped = 0
         """Alerts refused by severity, throttling or a full queue."""
+
+    @classmethod
+    def from_settings(cls, settings: AlertSettings, clock: Clock | None = None) -> Self:
+        """The notifier the ``[alerts]`` config section describes."""
+        return cls(
+            settings.urls,
+            min_severity=Severity(settings.min_severity),
+            throttle_seconds=settings.throttle_seconds,
+            max_per_key=settings.max_per_key,
+            clock=clock,
+        )
 
     def __repr__(self) -> str:
         return f"AppriseNotifier(channels={len(self._schemes)}, schemes={self._schemes})"
