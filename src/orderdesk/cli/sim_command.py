@@ -1,11 +1,113 @@
-"""``orderdesk sim`` — placeholder until the simulator lands."""
+"""``orderdesk sim`` — run the Kite-compatible simulator until interrupted.
+
+Parse flags into a :class:`SimConfig`, start one :class:`SimServer`, print where it listens
+(with rich), and serve until Ctrl-C. The api secret may come from ``ORDERDESK_SIM_API_SECRET``
+so it need not appear in the process list.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
 from orderdesk.cli import app
+from orderdesk.sim.app import SimServer
+from orderdesk.sim.config import SimConfig
+
+MARKET_HOURS = ("nse",)
+
+
+def _banner(sim: SimServer) -> Panel:
+    config = sim.config
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("REST root", sim.rest_root)
+    table.add_row("Ticker", sim.ws_url)
+    table.add_row("Login", f"{sim.rest_root}/connect/login?api_key={config.api_key}&v=3")
+    table.add_row("api_key", config.api_key)
+    table.add_row("Redirect", config.redirect_url)
+    table.add_row("Seed", str(config.seed))
+    table.add_row("Rate limits", "on" if config.rate_limits else "off")
+    table.add_row("Market hours", config.market_hours or "always open")
+    if config.is_loopback:
+        table.add_row("Test control", f"{sim.rest_root}/_sim/state")
+    return Panel(table, title="orderdesk sim — Kite Connect v3 simulator", expand=False)
+
+
+async def _serve(config: SimConfig, console: Console) -> None:
+    async with SimServer(config) as sim:
+        # Plain lines first: scripts read these; the panel is for people.
+        console.print(f"REST root: {sim.rest_root}", highlight=False, soft_wrap=True)
+        console.print(f"Ticker URL: {sim.ws_url}", highlight=False, soft_wrap=True)
+        console.print(_banner(sim))
+        # Piped stdout is block-buffered; a script waiting for the URLs must see them now.
+        console.file.flush()
+        await asyncio.Event().wait()
 
 
 @app.command("sim")
-def sim() -> None:
-    """Run the Kite-compatible simulator (not yet implemented)."""
-    raise SystemExit("the simulator is not built yet")
+def sim(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8765,
+    api_key: Annotated[str, typer.Option(help="The api_key clients must use.")] = "sim_api_key",
+    api_secret: Annotated[
+        str,
+        typer.Option(
+            help="The api_secret for the login checksum.",
+            envvar="ORDERDESK_SIM_API_SECRET",
+            show_default=False,
+        ),
+    ] = "sim_api_secret",  # noqa: S107 - the simulator's documented default, not a real secret
+    seed: Annotated[int, typer.Option(help="Seed: same seed, same run.")] = 0,
+    redirect_url: Annotated[
+        str, typer.Option(help="Where login redirects with the request_token.")
+    ] = "http://127.0.0.1:5000/callback",
+    instruments: Annotated[
+        Path | None,
+        typer.Option(help="Instrument CSV (Kite's dump format).", exists=True, dir_okay=False),
+    ] = None,
+    rate_limits: Annotated[
+        bool, typer.Option("--rate-limits/--no-rate-limits", help="Enforce Kite's limits.")
+    ] = True,
+    market_hours: Annotated[
+        str | None, typer.Option(help="'nse' enforces NSE sessions (AMO outside them).")
+    ] = None,
+    postback_url: Annotated[
+        str | None, typer.Option(help="POST order updates here (Kite postbacks).")
+    ] = None,
+    login_form: Annotated[
+        bool, typer.Option(help="Show a login page instead of redirecting at once.")
+    ] = False,
+    tick_interval: Annotated[
+        float, typer.Option(help="Seconds between random price steps; 0 = only /_sim/prices.")
+    ] = 1.0,
+) -> None:
+    """Run the Kite-compatible simulator until interrupted."""
+    if market_hours is not None and market_hours not in MARKET_HOURS:
+        raise typer.BadParameter("only 'nse' is known", param_hint="--market-hours")
+    config = SimConfig(
+        host=host,
+        port=port,
+        api_key=api_key,
+        api_secret=api_secret,
+        seed=seed,
+        redirect_url=redirect_url,
+        instruments=instruments,
+        rate_limits=rate_limits,
+        market_hours=market_hours,
+        postback_url=postback_url,
+        login_form=login_form,
+        price_tick_interval=tick_interval or None,
+    )
+    console = Console()
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(config, console))
+    console.print("simulator stopped")

@@ -1,0 +1,76 @@
+"""``orderdesk sim`` as a user runs it: a subprocess that prints its URLs and serves."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+from kiteconnect import KiteConnect
+
+from tests.support import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+# The real app with its registered commands, run as a command group: while ``sim`` is the only
+# command, typer would otherwise collapse ``orderdesk sim`` into ``orderdesk`` (no subcommand).
+DRIVER = (
+    "import sys, typer; from orderdesk.cli import app, _register_commands; "
+    "_register_commands(); typer.main.get_group(app)(sys.argv[1:])"
+)
+
+
+def test_cli_prints_urls_and_serves_the_official_client() -> None:
+    """The command prints REST root and ticker URL, serves them, and stops on SIGINT."""
+    env = os.environ | {"COLUMNS": "200", "ORDERDESK_SIM_API_SECRET": "cli_secret"}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            DRIVER,
+            "sim",
+            "--port",
+            "0",
+            "--tick-interval",
+            "0",
+            "--seed",
+            "3",
+            "--no-rate-limits",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        assert proc.stdout is not None
+        lines: list[str] = []
+
+        def urls() -> tuple[str, str] | None:
+            lines.append(proc.stdout.readline())  # type: ignore[union-attr]
+            text = "".join(lines)
+            rest = re.search(r"REST root: (http://127\.0\.0\.1:\d+)", text)
+            ws = re.search(r"Ticker URL: (ws://127\.0\.0\.1:\d+/ws)", text)
+            return (rest.group(1), ws.group(1)) if rest and ws else None
+
+        rest_root, ws_url = wait_until(urls, timeout=20, what="the banner")
+        assert ws_url == rest_root.replace("http://", "ws://") + "/ws"
+        reply = requests.get(
+            rest_root + "/connect/login",
+            params={"api_key": "sim_api_key", "v": "3"},
+            allow_redirects=False,
+            timeout=10,
+        )
+        token = reply.headers["Location"].split("request_token=")[1].split("&")[0]
+        kite = KiteConnect("sim_api_key", root=rest_root)
+        kite.generate_session(token, api_secret="cli_secret")
+        assert kite.profile()["user_id"] == "AB1234"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0
+    assert "cli_secret" not in "".join(lines) + out
