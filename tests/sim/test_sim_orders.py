@@ -453,3 +453,33 @@ def test_updates_pushed_only_for_kite_pushed_changes(
     )
     assert pushed[-1][1]["order_id"] == external
     assert len(sent) == 2  # no postback for an order the app did not place
+
+
+def test_book_rows_are_the_current_state(
+    kite: KiteConnect, simctl: SimControl, sim_thread: SimServer
+) -> None:
+    """After fills, modifications, triggers and cancels each book row equals a fresh render."""
+    simctl.prices({"NSE:INFY": 1500})
+    resting = _limit_buy(kite, 1400, quantity=6)
+    kite.modify_order("regular", resting, price=1410, quantity=7)
+    simctl.faults(partial_fill=0.5)
+    simctl.prices({"NSE:INFY": 1405})
+    stop = kite.place_order(
+        variety="regular",
+        exchange="NSE",
+        tradingsymbol="INFY",
+        transaction_type="BUY",
+        quantity=1,
+        product="MIS",
+        order_type="SL-M",
+        trigger_price=1420,
+    )
+    simctl.prices({"NSE:INFY": 1421})
+    kite.cancel_order("regular", resting)
+    book = {o["order_id"]: o for o in kite.orders()}
+    orders = sim_thread.call(sim_thread.exchange.orders_of, "AB1234")
+    assert {stop, resting} <= set(book)
+    for order in orders:
+        fresh = sim_thread.call(order.to_wire)
+        assert book[order.order_id]["status"] == fresh["status"]
+        assert order.book_row() == fresh

@@ -19,6 +19,11 @@ def _dumps(payload: Any) -> str:
     return json.dumps(payload, separators=(",", ":"))
 
 
+def encode_ok(data: Any) -> bytes:
+    """The bytes of a success envelope (for replies worth caching)."""
+    return _dumps({"status": "success", "data": data}).encode()
+
+
 def ok(data: Any, *, status: int = 200) -> web.Response:
     """A success envelope around ``data``."""
     return web.Response(
@@ -120,6 +125,7 @@ __all__ = [
     "RateLimitError",
     "SimError",
     "TokenError",
+    "encode_ok",
     "error_middleware",
     "ok",
 ]

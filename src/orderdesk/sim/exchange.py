@@ -98,6 +98,8 @@ class Exchange:
         self._trades: list[Trade] = []
         self._listeners: list[OrderListener] = []
         self._available: Callable[[str], Decimal] = lambda _user: Decimal("Infinity")
+        self.revision = 0
+        """Bumped on every recorded change (and on reset): equal revisions, equal books."""
 
     # -- wiring -------------------------------------------------------------------------------
 
@@ -267,7 +269,7 @@ class Exchange:
         )
         amo_held = req.variety is Variety.AMO and not open_now
         order.status = Status.AMO_REQ_RECEIVED if amo_held else Status.PUT_ORDER_REQ_RECEIVED
-        order.record()
+        self._record(order)
         self._transition(order, Status.VALIDATION_PENDING)
         required = self.required_margin(
             user_id,
@@ -373,7 +375,11 @@ class Exchange:
 
     def _transition(self, order: Order, status: Status) -> None:
         order.status = status
+        self._record(order)
+
+    def _record(self, order: Order) -> None:
         order.record()
+        self.revision += 1
 
     def _resting_status(self, order: Order) -> Status:
         if order.order_type in (OrderType.SL, OrderType.SLM) and not order.triggered:
@@ -466,7 +472,7 @@ class Exchange:
         if order.pending_quantity == 0:
             self._transition(order, Status.COMPLETE)
         else:
-            order.record()
+            self._record(order)
         self._push(order)
         first_co_leg = order.variety is Variety.CO and order.parent_order_id is None
         if order.status is Status.COMPLETE and first_co_leg:
@@ -610,6 +616,7 @@ class Exchange:
         """Empty book (``/_sim/reset``)."""
         self._orders.clear()
         self._trades.clear()
+        self.revision += 1
 
 
 __all__ = ["Exchange", "Trade"]

@@ -208,6 +208,15 @@ class Order:
         """Append the current state to the history (one row per status change)."""
         self.history.append(self.to_wire())
 
+    def book_row(self) -> dict[str, Any]:
+        """The order book's row: the latest history row.
+
+        Every change the exchange makes ends in :meth:`record`, so the last snapshot *is* the
+        current state; reusing it keeps ``GET /orders`` from re-rendering every order per call.
+        Callers must not mutate the returned dict.
+        """
+        return self.history[-1] if self.history else self.to_wire()
+
 
 __all__ = [
     "TERMINAL",

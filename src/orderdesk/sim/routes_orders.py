@@ -10,7 +10,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from orderdesk.sim.core import Core, read_form
-from orderdesk.sim.envelope import ok
+from orderdesk.sim.envelope import JSON, encode_ok, ok
 from orderdesk.sim.order_params import ModifyRequest, PlaceRequest
 
 
@@ -56,9 +56,17 @@ def add_order_routes(app: web.Application, core: Core) -> None:
         )
         return ok({"order_id": order.order_id})
 
+    # The rendered book per user, reused while the exchange's revision is unchanged: books are
+    # read far more often than they change, and encoding 100 rows of JSON dominates a request.
+    rendered: dict[str, tuple[int, bytes]] = {}
+
     async def book(request: web.Request) -> web.Response:
         user_id = await core.require_auth(request)
-        return ok([o.to_wire() for o in exchange.orders_of(user_id)])
+        cached = rendered.get(user_id)
+        if cached is None or cached[0] != exchange.revision:
+            body = encode_ok([o.book_row() for o in exchange.orders_of(user_id)])
+            cached = rendered[user_id] = (exchange.revision, body)
+        return web.Response(body=cached[1], content_type=JSON)
 
     async def history(request: web.Request) -> web.Response:
         user_id = await core.require_auth(request)
