@@ -28,11 +28,24 @@ def _full_packet(rng: random.Random) -> bytes:
     token = (rng.randrange(1, 1 << 20) << 8) | 1
     price = rng.randrange(100_000, 200_000)
     head = struct.pack(
-        ">16I", token, price, rng.randrange(1, 500), price, rng.randrange(10**7),
-        rng.randrange(10**6), rng.randrange(10**6), price - 500, price + 700, price - 900,
-        price - 100, 1_700_000_000 + rng.randrange(10**6), 0, 0, 0,
+        ">16I",
+        token,
+        price,
+        rng.randrange(1, 500),
+        price,
+        rng.randrange(10**7),
+        rng.randrange(10**6),
+        rng.randrange(10**6),
+        price - 500,
+        price + 700,
+        price - 900,
+        price - 100,
         1_700_000_000 + rng.randrange(10**6),
-    )  # fmt: skip
+        0,
+        0,
+        0,
+        1_700_000_000 + rng.randrange(10**6),
+    )
     depth = b"".join(
         struct.pack(">IIH2x", rng.randrange(1, 5000), price + step * 5, rng.randrange(1, 40))
         for step in (-1, -2, -3, -4, -5, 1, 2, 3, 4, 5)

@@ -35,7 +35,7 @@ from orderdesk.brokers.kite.ticker import (
     decode_text,
 )
 from orderdesk.brokers.kite.ticks import LtpTick, Mode
-from support import eventually
+from tests.support import eventually
 
 API_KEY = "kitekey"
 TOKEN = "s3cr3t-access-token"

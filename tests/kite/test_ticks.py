@@ -192,8 +192,9 @@ def test_segment_decides_the_price_scale_exactly() -> None:
 def test_index_packets_are_not_tradable_and_keep_a_signed_change() -> None:
     """A 32-byte NIFTY-like packet is an untradable full index tick; its change bytes are signed."""
     token = (256265 >> 8 << 8) | 9
-    packet = struct.pack(">IIIIIIiI", token, 2250000, 2260000, 2240000, 2245000, 2255000, -500,
-                         1_700_000_000)  # fmt: skip
+    packet = struct.pack(
+        ">IIIIIIiI", token, 2250000, 2260000, 2240000, 2245000, 2255000, -500, 1_700_000_000
+    )
     tick = parse_packet(packet)
     assert isinstance(tick, IndexFullTick)
     assert not tick.tradable
