@@ -1,0 +1,316 @@
+"""The built-in universe: well-known NSE/BSE equities, the main indices, and NIFTY/BANKNIFTY F&O.
+
+Kite's own dump is hundreds of thousands of rows and the upstream samples hold none of the names
+people actually trade, so the simulator carries its own small universe. Equity and index tokens
+are Kite's real ones (``exchange_token << 8 | segment``); prices are round, recent-looking values.
+
+Derivatives are generated from a reference date so that they are never expired: futures for the
+next three monthly expiries, NIFTY options for the next two weekly and two monthly expiries,
+BANKNIFTY options for two monthlies (its weeklies were discontinued in 2024). Expiries fall on
+Thursdays — the last Thursday of the month for monthlies. Strikes sit around the index's base
+price. The same date always yields the same rows and tokens.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+
+from orderdesk.sim.instruments import SEGMENT_IDS, Instrument, make_token
+
+IST = timezone(timedelta(hours=5, minutes=30), "IST")
+
+_NSE = SEGMENT_IDS["NSE"]
+_BSE = SEGMENT_IDS["BSE"]
+_NFO = SEGMENT_IDS["NFO"]
+_IDX = SEGMENT_IDS["INDICES"]
+
+# (tradingsymbol, name as Kite's dump writes it, NSE exchange token, base price)
+NSE_EQUITIES: tuple[tuple[str, str, int, float], ...] = (
+    ("INFY", "INFOSYS", 1594, 1500.0),
+    ("RELIANCE", "RELIANCE INDUSTRIES", 2885, 1400.0),
+    ("TCS", "TATA CONSULTANCY SERV LT", 11536, 3100.0),
+    ("HDFCBANK", "HDFC BANK", 1333, 980.0),
+    ("SBIN", "STATE BANK OF INDIA", 3045, 850.0),
+    ("ICICIBANK", "ICICI BANK", 4963, 1400.0),
+    ("ITC", "ITC", 1660, 410.0),
+    ("HINDUNILVR", "HINDUSTAN UNILEVER", 1394, 2450.0),
+    ("BHARTIARTL", "BHARTI AIRTEL", 10604, 2000.0),
+    ("KOTAKBANK", "KOTAK MAHINDRA BANK", 1922, 2100.0),
+    ("LT", "LARSEN & TOUBRO", 11483, 3900.0),
+    ("AXISBANK", "AXIS BANK", 5900, 1200.0),
+    ("BAJFINANCE", "BAJAJ FINANCE", 317, 1000.0),
+    ("ASIANPAINT", "ASIAN PAINTS", 236, 2500.0),
+    ("MARUTI", "MARUTI SUZUKI INDIA", 10999, 16000.0),
+    ("HCLTECH", "HCL TECHNOLOGIES", 7229, 1500.0),
+    ("WIPRO", "WIPRO", 3787, 250.0),
+    ("SUNPHARMA", "SUN PHARMACEUTICAL IND L", 3351, 1700.0),
+    ("TITAN", "TITAN COMPANY", 3506, 3700.0),
+    ("ULTRACEMCO", "ULTRATECH CEMENT", 11532, 12000.0),
+    ("NESTLEIND", "NESTLE INDIA", 17963, 1250.0),
+    ("TATASTEEL", "TATA STEEL", 3499, 170.0),
+    ("POWERGRID", "POWER GRID CORP. LTD.", 14977, 290.0),
+    ("NTPC", "NTPC", 11630, 340.0),
+    ("ONGC", "OIL AND NATURAL GAS CORP.", 2475, 245.0),
+    ("M&M", "MAHINDRA & MAHINDRA", 2031, 3600.0),
+    ("TECHM", "TECH MAHINDRA", 13538, 1450.0),
+    ("ADANIENT", "ADANI ENTERPRISES", 25, 2400.0),
+    ("COALINDIA", "COAL INDIA", 20374, 390.0),
+    ("JSWSTEEL", "JSW STEEL", 11723, 1150.0),
+    ("BAJAJFINSV", "BAJAJ FINSERV", 16675, 2000.0),
+    ("DRREDDY", "DR. REDDY'S LABORATORIES", 881, 1250.0),
+    ("CIPLA", "CIPLA", 694, 1500.0),
+    ("HDFCLIFE", "HDFC LIFE INS CO", 467, 760.0),
+    ("INDUSINDBK", "INDUSIND BANK", 5258, 750.0),
+)
+
+# (tradingsymbol, BSE scrip code = exchange token); names and prices follow the NSE rows.
+BSE_EQUITIES: tuple[tuple[str, int], ...] = (
+    ("INFY", 500209),
+    ("RELIANCE", 500325),
+    ("TCS", 532540),
+    ("HDFCBANK", 500180),
+    ("SBIN", 500112),
+    ("ICICIBANK", 532174),
+    ("ITC", 500875),
+    ("LT", 500510),
+    ("BHARTIARTL", 532454),
+    ("AXISBANK", 532215),
+)
+
+# (tradingsymbol = name, exchange, exchange token, base level)
+INDICES: tuple[tuple[str, str, int, float], ...] = (
+    ("NIFTY 50", "NSE", 1001, 25000.0),
+    ("NIFTY BANK", "NSE", 1016, 56000.0),
+    ("INDIA VIX", "NSE", 1035, 13.5),
+    ("SENSEX", "BSE", 1, 82000.0),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Underlying:
+    """How one index's F&O is listed: contract sizes, limits, strike grid and expiry pattern."""
+
+    name: str
+    """The derivative rows' ``name`` and symbol prefix (``NIFTY``)."""
+    index_key: str
+    """The index the contracts follow (``NSE:NIFTY 50``)."""
+    lot_size: int
+    freeze_quantity: int
+    strike_step: int
+    strikes_each_side: int
+    volatility: float
+    """Annualised, for the option model."""
+    weeklies: int
+    """How many weekly expiries carry options besides the monthlies."""
+
+
+UNDERLYINGS: tuple[Underlying, ...] = (
+    Underlying("NIFTY", "NSE:NIFTY 50", 75, 1800, 50, 10, 0.13, 2),
+    Underlying("BANKNIFTY", "NSE:NIFTY BANK", 35, 900, 100, 10, 0.16, 0),
+)
+FUTURE_TICK = 0.10
+OPTION_TICK = 0.05
+EQUITY_TICK = 0.05
+CARRY_RATE = 0.065
+"""Annual cost of carry that puts futures above spot."""
+_FIRST_NFO_TOKEN = 100_000  # well clear of the mocks' NFO exchange tokens (< 90 000)
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_WEEKLY_MONTH_CODES = "123456789OND"
+_THURSDAY = 3
+
+
+def ist_today() -> date:
+    """Today's date in India."""
+    return datetime.now(UTC).astimezone(IST).date()
+
+
+def monthly_expiry(year: int, month: int) -> date:
+    """The last Thursday of the month."""
+    last = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+    return last - timedelta(days=(last.weekday() - _THURSDAY) % 7)
+
+
+def monthly_expiries(today: date, count: int) -> list[date]:
+    """The next ``count`` monthly expiries on or after ``today``."""
+    out: list[date] = []
+    year, month = today.year, today.month
+    while len(out) < count:
+        expiry = monthly_expiry(year, month)
+        if expiry >= today:
+            out.append(expiry)
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
+def weekly_expiries(today: date, count: int) -> list[date]:
+    """The next ``count`` Thursdays on or after ``today``."""
+    first = today + timedelta(days=(_THURSDAY - today.weekday()) % 7)
+    return [first + timedelta(weeks=n) for n in range(count)]
+
+
+def years_to_expiry(expiry: date, today: date) -> float:
+    """Time left in years, counting the expiry day itself (contracts trade until its close)."""
+    return max((expiry - today).days + 1, 0) / 365.0
+
+
+def _norm_cdf(x: float) -> float:
+    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
+
+
+def option_value(spot: float, strike: float, years: float, vol: float, call: bool) -> float:
+    """Black-76 value on the carried forward, unrounded; intrinsic value at expiry."""
+    forward = spot * (1.0 + CARRY_RATE * years)
+    if years <= 0.0 or vol <= 0.0:
+        return max(forward - strike, 0.0) if call else max(strike - forward, 0.0)
+    spread = vol * math.sqrt(years)
+    d1 = (math.log(forward / strike) + 0.5 * spread * spread) / spread
+    d2 = d1 - spread
+    if call:
+        return forward * _norm_cdf(d1) - strike * _norm_cdf(d2)
+    return strike * _norm_cdf(-d2) - forward * _norm_cdf(-d1)
+
+
+def future_value(spot: float, years: float) -> float:
+    """Spot plus cost of carry, unrounded."""
+    return spot * (1.0 + CARRY_RATE * years)
+
+
+def to_tick(price: float, tick: float) -> float:
+    """``price`` on the tick grid (never below one tick), with the float noise rounded away."""
+    tick = tick or EQUITY_TICK
+    digits = max(2, -math.floor(math.log10(tick)) + 2)
+    return round(max(round(price / tick), 1) * tick, digits)
+
+
+def monthly_symbol(name: str, expiry: date) -> str:
+    """``NIFTY26JUL`` — the prefix of monthly contracts."""
+    return f"{name}{expiry:%y}{_MONTHS[expiry.month - 1]}"
+
+
+def weekly_symbol(name: str, expiry: date) -> str:
+    """``NIFTY26716`` — year, one-character month (1-9, O, N, D), day."""
+    return f"{name}{expiry:%y}{_WEEKLY_MONTH_CODES[expiry.month - 1]}{expiry:%d}"
+
+
+def builtin_instruments(today: date) -> list[Instrument]:
+    """Every built-in row for a reference date, in a fixed order."""
+    rows: list[Instrument] = []
+    nse_names = {sym: (name, price) for sym, name, _, price in NSE_EQUITIES}
+    for symbol, name, token, price in NSE_EQUITIES:
+        rows.append(_equity(symbol, name, token, price, "NSE", _NSE))
+    for symbol, token in BSE_EQUITIES:
+        name, price = nse_names[symbol]
+        rows.append(_equity(symbol, name, token, price, "BSE", _BSE))
+    levels: dict[str, float] = {}
+    for symbol, exchange, token, level in INDICES:
+        levels[f"{exchange}:{symbol}"] = level
+        rows.append(
+            Instrument(
+                instrument_token=make_token(token, _IDX),
+                exchange_token=token,
+                tradingsymbol=symbol,
+                name=symbol,
+                last_price=level,
+                expiry="",
+                strike=0.0,
+                tick_size=0.0,
+                lot_size=0,
+                instrument_type="EQ",
+                segment="INDICES",
+                exchange=exchange,
+            )
+        )
+    next_token = _FIRST_NFO_TOKEN
+    for underlying in UNDERLYINGS:
+        for inst in _derivatives(underlying, levels[underlying.index_key], today, next_token):
+            rows.append(inst)
+            next_token = inst.exchange_token + 1
+    return rows
+
+
+def _equity(
+    symbol: str, name: str, token: int, price: float, exchange: str, segment_id: int
+) -> Instrument:
+    return Instrument(
+        instrument_token=make_token(token, segment_id),
+        exchange_token=token,
+        tradingsymbol=symbol,
+        name=name,
+        last_price=price,
+        expiry="",
+        strike=0.0,
+        tick_size=EQUITY_TICK,
+        lot_size=1,
+        instrument_type="EQ",
+        segment=exchange,
+        exchange=exchange,
+    )
+
+
+def _derivatives(u: Underlying, spot: float, today: date, first_token: int) -> list[Instrument]:
+    rows: list[Instrument] = []
+    token = first_token
+
+    def add(symbol: str, price: float, expiry: date, strike: float, kind: str, tick: float) -> None:
+        nonlocal token
+        rows.append(
+            Instrument(
+                instrument_token=make_token(token, _NFO),
+                exchange_token=token,
+                tradingsymbol=symbol,
+                name=u.name,
+                last_price=to_tick(price, tick),
+                expiry=expiry.isoformat(),
+                strike=strike,
+                tick_size=tick,
+                lot_size=u.lot_size,
+                instrument_type=kind,
+                segment="NFO-FUT" if kind == "FUT" else "NFO-OPT",
+                exchange="NFO",
+                freeze_quantity=u.freeze_quantity,
+            )
+        )
+        token += 1
+
+    monthlies = monthly_expiries(today, 3)
+    for expiry in monthlies:
+        years = years_to_expiry(expiry, today)
+        symbol = f"{monthly_symbol(u.name, expiry)}FUT"
+        add(symbol, future_value(spot, years), expiry, 0.0, "FUT", FUTURE_TICK)
+    expiries = sorted(set(weekly_expiries(today, u.weeklies)) | set(monthlies[:2]))
+    atm = round(spot / u.strike_step) * u.strike_step
+    strikes = [
+        atm + n * u.strike_step for n in range(-u.strikes_each_side, u.strikes_each_side + 1)
+    ]
+    for expiry in expiries:
+        years = years_to_expiry(expiry, today)
+        is_monthly = expiry in monthlies
+        prefix = monthly_symbol(u.name, expiry) if is_monthly else weekly_symbol(u.name, expiry)
+        for strike in strikes:
+            for kind in ("CE", "PE"):
+                value = option_value(spot, strike, years, u.volatility, kind == "CE")
+                add(f"{prefix}{strike}{kind}", value, expiry, float(strike), kind, OPTION_TICK)
+    return rows
+
+
+__all__ = [
+    "BSE_EQUITIES",
+    "CARRY_RATE",
+    "INDICES",
+    "IST",
+    "NSE_EQUITIES",
+    "UNDERLYINGS",
+    "Underlying",
+    "builtin_instruments",
+    "future_value",
+    "ist_today",
+    "monthly_expiries",
+    "monthly_expiry",
+    "option_value",
+    "to_tick",
+    "weekly_expiries",
+    "weekly_symbol",
+    "years_to_expiry",
+]
