@@ -1,0 +1,57 @@
+"""Where the event store lives: an explicit URL or path, the environment, or the data dir.
+
+Precedence, most specific first: a URL given by the caller, a path given by the caller,
+``ORDERDESK_STORE__URL`` (the same variable the config module reads, double underscore for
+nesting), then ``events.db`` in the platform's per-user data directory.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import platformdirs
+from sqlalchemy.engine import make_url
+
+URL_ENV = "ORDERDESK_STORE__URL"
+APP_NAME = "orderdesk"
+DB_NAME = "events.db"
+
+
+def default_db_path() -> Path:
+    """``events.db`` under the user's data directory (e.g. ``~/.local/share/orderdesk``)."""
+    return Path(platformdirs.user_data_dir(APP_NAME)) / DB_NAME
+
+
+def sqlite_url(path: Path) -> str:
+    """The SQLAlchemy URL of an SQLite file (``sqlite:////abs/path/events.db``)."""
+    return f"sqlite:///{path.expanduser()}"
+
+
+def resolve_url(
+    *,
+    url: str | None = None,
+    path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> str:
+    """The store URL to use, by the precedence in the module docstring."""
+    if url:
+        return url
+    if path is not None:
+        return sqlite_url(path)
+    env = os.environ if environ is None else environ
+    if env.get(URL_ENV):
+        return env[URL_ENV]
+    return sqlite_url(default_db_path())
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file behind an SQLite URL; None for other backends and in-memory SQLite."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+__all__ = ["URL_ENV", "default_db_path", "resolve_url", "sqlite_file", "sqlite_url"]

@@ -1,0 +1,1 @@
+"""Alembic migrations for the event store, shipped inside the package and run at open."""

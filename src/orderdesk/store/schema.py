@@ -1,0 +1,41 @@
+"""The tables, as SQLAlchemy Core objects shared by the store and the first migration.
+
+``events`` is the log itself. ``chain_head`` holds exactly one row — the last seq and hash —
+rewritten in the same transaction as every append. It is what lets verification notice a
+truncated tail or a row added at the end, which the chain alone cannot; and it is the row a
+PostgreSQL writer will lock (``SELECT … FOR UPDATE``) to serialise appends.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import CheckConstraint, Column, Index, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+
+events = Table(
+    "events",
+    metadata,
+    # Assigned by the store, not by the database: the seq is part of the hashed envelope, so it
+    # must be known before the row is written.
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("stream", String(64), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("at", String(40), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_events_stream_seq", "stream", "seq"),
+)
+
+HEAD_ID = 1
+
+chain_head = Table(
+    "chain_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+    CheckConstraint(f"id = {HEAD_ID}", name="ck_chain_head_single_row"),
+)
+
+__all__ = ["HEAD_ID", "chain_head", "events", "metadata"]

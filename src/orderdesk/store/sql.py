@@ -1,0 +1,243 @@
+"""``SqlEventStore``: the hash-chained log on SQLAlchemy Core (SQLite now, PostgreSQL later).
+
+One writer at a time, enforced by the database rather than by this process, so several
+processes appending to one file keep a single unbroken chain. An append is one transaction:
+
+1. encode the events (outside any lock — it is the slow part);
+2. take the write lock: ``BEGIN IMMEDIATE`` on SQLite; on PostgreSQL the same ``SELECT … FOR
+   UPDATE`` of the ``chain_head`` row that SQLite's compiler leaves out;
+3. read the head, hash the rows onto it, insert them, move the head; commit.
+
+SQLite runs in WAL mode so readers (``read``, ``verify``) never block the writer. Durability is
+``synchronous=FULL`` by default: every commit fsyncs the WAL, so a committed append survives a
+power cut, not only a killed process. ``NORMAL`` (durable against a process crash such as
+SIGKILL, but the last commits may be lost on power loss) is available for throwaway stores;
+group commits — :class:`~orderdesk.store.writer.AsyncEventWriter` or one ``append`` per batch —
+are how FULL stays fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from operator import attrgetter
+from pathlib import Path
+from typing import Any, Literal, Self
+
+from sqlalchemy import Engine, bindparam, create_engine, event, insert, select, update
+from sqlalchemy.engine import Connection, Dialect, make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import StaticPool
+
+from orderdesk.domain.events import Event
+from orderdesk.errors import StoreError
+from orderdesk.ports.store import StoredEvent, VerifyReport
+from orderdesk.store import migrate
+from orderdesk.store.chain import (
+    ChainVerifier,
+    Encoded,
+    Head,
+    Row,
+    encode_events,
+    link,
+    stored,
+)
+from orderdesk.store.location import sqlite_file, sqlite_url
+from orderdesk.store.schema import HEAD_ID, chain_head, events
+
+Synchronous = Literal["FULL", "NORMAL"]
+
+READ_PAGE = 1000
+"""Rows per query when reading: pages keep no cursor open while the caller works."""
+
+_WRITE = "orderdesk_write"
+"""Execution option that makes the SQLite ``begin`` hook take the write lock up front."""
+
+# Built once: constructing Core statements costs more than executing them on a small append.
+_INSERT = insert(events)
+_HEAD = select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == HEAD_ID)
+_HEAD_LOCKED = _HEAD.with_for_update()
+_MOVE_HEAD = (
+    update(chain_head)
+    .where(chain_head.c.id == HEAD_ID)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
+_ALL = select(events).order_by(events.c.seq)
+
+
+def _sqlite_engine(url: str, synchronous: Synchronous, busy_timeout_ms: int) -> Engine:
+    file = sqlite_file(url)
+    if file is not None:
+        file.parent.mkdir(parents=True, exist_ok=True)
+    # The async writer runs appends on a worker thread; the pool hands a connection to one
+    # thread at a time, so sqlite3's same-thread check only gets in the way.
+    options: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+    if file is None:
+        # An in-memory database lives and dies with its connection: share exactly one.
+        options["poolclass"] = StaticPool
+    engine = create_engine(url, **options)
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        # Leave transactions to the "begin" hook below: pysqlite's own implicit BEGIN is
+        # deferred and only issued before DML, which would let two writers read the same head.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute(f"PRAGMA synchronous = {synchronous}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        write = connection.get_execution_options().get(_WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+class _DriverInsert:
+    """The row INSERT compiled once for the dialect, executed through the driver's executemany.
+
+    Going through Core per row costs as much as hashing and writing it; the statement is still
+    SQLAlchemy's own compilation, so it stays right for each backend's parameter style.
+    """
+
+    def __init__(self, dialect: Dialect) -> None:
+        compiled = _INSERT.compile(dialect=dialect)
+        self.sql = str(compiled)
+        self._names = tuple(compiled.positiontup or ()) if compiled.positional else None
+
+    def parameters(self, rows: Sequence[Row]) -> list[tuple[Any, ...]] | list[dict[str, Any]]:
+        if self._names is not None:
+            pick = attrgetter(*self._names)
+            return [pick(row) for row in rows]
+        return [{column.name: getattr(row, column.name) for column in events.c} for row in rows]
+
+
+class SqlEventStore:
+    """The event store on a SQLAlchemy URL; creates and migrates the schema when opened."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        synchronous: Synchronous = "FULL",
+        busy_timeout_ms: int = 5000,
+    ) -> None:
+        self.url = url
+        self._closed = False
+        try:
+            if make_url(url).get_backend_name() == "sqlite":
+                self._engine = _sqlite_engine(url, synchronous, busy_timeout_ms)
+            else:
+                self._engine = create_engine(url)
+            self._insert = _DriverInsert(self._engine.dialect)
+            with self._transaction(write=True) as connection:
+                migrate.upgrade(connection)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot open the event store at {url}: {exc}") from exc
+
+    @classmethod
+    def open(cls, path: Path, **options: Any) -> Self:
+        """The store in the SQLite file ``path`` (created, with its folder, if absent)."""
+        return cls(sqlite_url(path), **options)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- the EventStore protocol ---------------------------------------------------------------
+
+    def append(self, events_: Sequence[Event]) -> list[StoredEvent]:
+        """Write ``events_`` in one transaction after everything already stored."""
+        return self.append_encoded(encode_events(events_))
+
+    def append_encoded(self, encoded: Sequence[Encoded]) -> list[StoredEvent]:
+        """Append events already encoded by :func:`~orderdesk.store.chain.encode_events`."""
+        if not encoded:
+            return []
+        with self._errors("append to"), self._transaction(write=True) as connection:
+            head = self._head(connection, lock=True)
+            rows, new_head = link(encoded, head)
+            connection.exec_driver_sql(self._insert.sql, self._insert.parameters(rows))
+            connection.execute(_MOVE_HEAD, {"new_seq": new_head.seq, "new_hash": new_head.hash})
+        return stored(rows, encoded)
+
+    def read(self, *, stream: str | None = None, after: int = 0) -> Iterator[StoredEvent]:
+        """Stored events with ``seq > after``, oldest first, fetched a page at a time."""
+        while True:
+            query = select(events).where(events.c.seq > after)
+            if stream is not None:
+                query = query.where(events.c.stream == stream)
+            query = query.order_by(events.c.seq).limit(READ_PAGE)
+            with self._errors("read"), self._transaction() as connection:
+                page = [Row(*r) for r in connection.execute(query)]
+            for row in page:
+                yield row.to_stored()
+            if len(page) < READ_PAGE:
+                return
+            after = page[-1].seq
+
+    def verify(self) -> VerifyReport:
+        """Walk every row in seq order inside one snapshot and check it against the head."""
+        verifier = ChainVerifier()
+        with self._errors("verify"), self._transaction() as connection:
+            head = self._head(connection)
+            result = connection.execution_options(yield_per=READ_PAGE).execute(_ALL)
+            for r in result:
+                if not verifier.feed(Row(*r)):
+                    break
+            result.close()
+        return verifier.finish(head)
+
+    def close(self) -> None:
+        """Release every connection; the store cannot be used afterwards."""
+        if not self._closed:
+            self._closed = True
+            self._engine.dispose()
+
+    # -- extras --------------------------------------------------------------------------------
+
+    def last_seq(self) -> int:
+        """The seq of the newest event (0 when the log is empty)."""
+        with self._errors("read"), self._transaction() as connection:
+            return self._head(connection).seq
+
+    def head(self) -> Head:
+        """The recorded end of the chain, worth noting down outside the database: a copy kept
+        elsewhere is what proves that no one rewrote the whole chain and its head together."""
+        with self._errors("read"), self._transaction() as connection:
+            return self._head(connection)
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self, *, write: bool = False) -> Iterator[Connection]:
+        if self._closed:
+            raise StoreError("the event store is closed")
+        with self._engine.connect() as connection:
+            if write:
+                connection.execution_options(**{_WRITE: True})
+            with connection.begin():
+                yield connection
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        # The one place where SQLAlchemy's exceptions become orderdesk's.
+        try:
+            yield
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot {action} the event store at {self.url}: {exc}") from exc
+
+    @staticmethod
+    def _head(connection: Connection, *, lock: bool = False) -> Head:
+        found = connection.execute(_HEAD_LOCKED if lock else _HEAD).one_or_none()
+        if found is None:
+            raise StoreError("the event store has no chain_head row (was it deleted?)")
+        return Head(found.seq, found.hash)
+
+
+__all__ = ["SqlEventStore", "Synchronous"]

@@ -1,0 +1,175 @@
+"""``AsyncEventWriter``: group commit for many asyncio tasks sharing one event store.
+
+Every durable commit costs an fsync, whatever it holds. Tasks that append concurrently are
+therefore queued and written together: one flusher task takes everything that is waiting (up to
+``max_batch`` events), writes it in one ``store.append`` on a worker thread, and resolves each
+caller's future with its own rows. While a commit is in flight the next batch gathers by itself,
+so there is no timer and no added latency when the writer is idle.
+
+Guarantees a caller can lean on:
+
+- ``await writer.append(events)`` returns only after the commit holding those events;
+- one call's events stay together and in order; calls are written in the order they arrive;
+- a call that has been made is written even if the awaiting task is then cancelled — the
+  engine records intent before acting, so a half-known write would be worse than a late one;
+- one caller's bad event (say, a naive datetime) fails that caller only: events are encoded
+  on the caller's own task, before they join a batch (which also lets encoding overlap the
+  previous batch's fsync); should a batch still fail, its calls are retried one transaction
+  each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Self
+
+from orderdesk.domain.events import Event
+from orderdesk.errors import StoreError
+from orderdesk.ports.store import EventStore, StoredEvent
+from orderdesk.store.chain import EncodedAppender, encode_events
+
+DEFAULT_MAX_BATCH = 2000
+
+
+class WriterState(StrEnum):
+    OPEN = "open"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+@dataclass(slots=True)
+class _Request:
+    items: list[Any]
+    """Encoded events when the store takes them (:class:`EncodedAppender`), else the events."""
+    future: asyncio.Future[list[StoredEvent]]
+
+
+class AsyncEventWriter:
+    """Batches concurrent appends into shared transactions; use as ``async with``."""
+
+    def __init__(self, store: EventStore, *, max_batch: int = DEFAULT_MAX_BATCH) -> None:
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
+        self._encode: Callable[[Sequence[Event]], list[Any]]
+        self._write: Callable[[list[Any]], list[StoredEvent]]
+        if isinstance(store, EncodedAppender):
+            self._encode, self._write = encode_events, store.append_encoded
+        else:
+            self._encode, self._write = list, store.append
+        self._max_batch = max_batch
+        self._pending: deque[_Request] = deque()
+        self._wakeup: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.state = WriterState.OPEN
+        self.commits = 0
+        """Transactions written so far (appends divided by this is the batching achieved)."""
+
+    async def __aenter__(self) -> Self:
+        self._start()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.aclose()
+
+    async def append(self, events: Sequence[Event]) -> list[StoredEvent]:
+        """Store ``events`` (together, in order) and return their rows once committed."""
+        if self.state is not WriterState.OPEN:
+            raise StoreError("the event writer is closed")
+        if not events:
+            return []
+        items = self._encode(events)
+        wakeup = self._start()
+        future: asyncio.Future[list[StoredEvent]] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Request(items, future))
+        wakeup.set()
+        # Shielded: cancelling the caller must not pull events out of a batch being written.
+        return await asyncio.shield(future)
+
+    async def aclose(self) -> None:
+        """Write everything already accepted, then stop; later appends raise StoreError."""
+        if self.state is WriterState.CLOSED:
+            return
+        self.state = WriterState.CLOSING
+        if self._task is not None and self._wakeup is not None:
+            self._wakeup.set()
+            await self._task
+        self.state = WriterState.CLOSED
+
+    # -- the flusher ---------------------------------------------------------------------------
+
+    def _start(self) -> asyncio.Event:
+        if self._wakeup is None:
+            self._wakeup = asyncio.Event()
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(self._wakeup), name="orderdesk-event-writer"
+            )
+        return self._wakeup
+
+    async def _run(self, wakeup: asyncio.Event) -> None:
+        try:
+            while True:
+                await wakeup.wait()
+                wakeup.clear()
+                while self._pending:
+                    await self._flush(self._take())
+                if self.state is not WriterState.OPEN:
+                    return
+        finally:
+            # Only reached with requests left if the flusher itself was cancelled or broke:
+            # never leave a caller waiting forever.
+            while self._pending:
+                request = self._pending.popleft()
+                if not request.future.done():
+                    request.future.set_exception(StoreError("the event writer stopped"))
+
+    def _take(self) -> list[_Request]:
+        batch = [self._pending.popleft()]
+        size = len(batch[0].items)
+        while self._pending and size + len(self._pending[0].items) <= self._max_batch:
+            request = self._pending.popleft()
+            batch.append(request)
+            size += len(request.items)
+        return batch
+
+    async def _flush(self, batch: list[_Request]) -> None:
+        items = [item for request in batch for item in request.items]
+        try:
+            rows = await self._commit(items)
+        except Exception as exc:
+            if len(batch) == 1:
+                _settle(batch[0], exc)
+                return
+            for request in batch:
+                try:
+                    _settle(request, await self._commit(request.items))
+                except Exception as single_exc:
+                    _settle(request, single_exc)
+            return
+        start = 0
+        for request in batch:
+            end = start + len(request.items)
+            _settle(request, rows[start:end])
+            start = end
+
+    async def _commit(self, items: list[Any]) -> list[StoredEvent]:
+        # A worker thread, because the commit blocks on fsync and must not stall the loop.
+        rows = await asyncio.to_thread(self._write, items)
+        self.commits += 1
+        return rows
+
+
+def _settle(request: _Request, outcome: list[StoredEvent] | Exception) -> None:
+    if request.future.done():
+        return
+    if isinstance(outcome, Exception):
+        request.future.set_exception(outcome)
+    else:
+        request.future.set_result(outcome)
+
+
+__all__ = ["DEFAULT_MAX_BATCH", "AsyncEventWriter", "WriterState"]
