@@ -366,15 +366,24 @@ def test_insufficient_funds_rejects_like_kite(kite: KiteConnect, simctl: SimCont
     assert type(exc_info.value) is kex.GeneralException
 
 
-def test_freeze_limit_and_autoslice(kite: KiteConnect, simctl: SimControl) -> None:
+def test_freeze_limit_and_autoslice(
+    kite: KiteConnect, simctl: SimControl, sim_thread: SimServer
+) -> None:
     """Above the freeze quantity a plain order is refused; autoslice splits it into children."""
-    simctl.prices({"NFO:NIFTY26JULFUT": 100})
+    future = next(
+        i
+        for i in sim_thread.master
+        if i.instrument_type == "FUT" and i.freeze_quantity and i.lot_size > 1
+    )
+    freeze = future.freeze_quantity
+    assert freeze is not None
+    simctl.prices({f"NFO:{future.tradingsymbol}": 100})
     params = {
         "variety": "regular",
         "exchange": "NFO",
-        "tradingsymbol": "NIFTY26JULFUT",
+        "tradingsymbol": future.tradingsymbol,
         "transaction_type": "BUY",
-        "quantity": 4500,
+        "quantity": 2 * freeze + future.lot_size,
         "product": "NRML",
         "order_type": "MARKET",
     }
@@ -386,10 +395,10 @@ def test_freeze_limit_and_autoslice(kite: KiteConnect, simctl: SimControl) -> No
     assert len(children) == 3
     ids = [c["order_id"] for c in children]
     rows = {o["order_id"]: o for o in kite.orders()}
-    assert [rows[i]["quantity"] for i in ids] == [1800, 1800, 900]
+    assert [rows[i]["quantity"] for i in ids] == [freeze, freeze, future.lot_size]
     assert rows[ids[0]]["tags"] == ["autoslice", f"autoslice:{data['order_id']}"]
     with pytest.raises(kex.InputException):
-        kite.place_autoslice_order(**(params | {"quantity": 1800 * 11}))
+        kite.place_autoslice_order(**(params | {"quantity": freeze * 11}))
 
 
 def test_partial_fill_fault(kite: KiteConnect, simctl: SimControl) -> None:

@@ -1,0 +1,126 @@
+"""Small pure pieces of the simulator core: limits, clock, ids, parameters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from orderdesk.sim.clock import is_nse_session, next_token_expiry
+from orderdesk.sim.envelope import InputError, RateLimitError
+from orderdesk.sim.ids import IdGenerator
+from orderdesk.sim.order_params import PlaceRequest
+from orderdesk.sim.ratelimit import EndpointClass, RateLimiter, classify
+
+
+class FakeTime:
+    """A settable clock for the limiter."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_endpoint_classes() -> None:
+    """Quotes, historical, order writes and the rest fall in Kite's four buckets."""
+    assert classify("GET", "/quote/ltp") is EndpointClass.QUOTE
+    assert classify("GET", "/instruments/historical/1/minute") is EndpointClass.HISTORICAL
+    assert classify("POST", "/orders/regular") is EndpointClass.ORDERS
+    assert classify("DELETE", "/orders/regular/1") is EndpointClass.ORDERS
+    assert classify("GET", "/orders") is EndpointClass.OTHER
+
+
+def test_quote_limit_is_one_per_second() -> None:
+    """A second quote call inside one second is refused; a second later it passes."""
+    clock = FakeTime()
+    limiter = RateLimiter(monotonic=clock, wall=clock)
+    limiter.check_request("k", EndpointClass.QUOTE)
+    with pytest.raises(RateLimitError) as exc_info:
+        limiter.check_request("k", EndpointClass.QUOTE)
+    assert exc_info.value.http_status == 429
+    clock.now += 1.0
+    limiter.check_request("k", EndpointClass.QUOTE)
+
+
+def test_orders_per_minute_is_a_fixed_window() -> None:
+    """Once the minute's quota is spent every order call fails until the minute ends."""
+    clock = FakeTime()
+    clock.now = 60.0 * 1000
+    limiter = RateLimiter(monotonic=clock, wall=clock, orders_per_minute=3, orders_per_day=100)
+    for _ in range(3):
+        limiter.check_order_quota("u", placement=True)
+    with pytest.raises(RateLimitError):
+        limiter.check_order_quota("u", placement=False)
+    clock.now += 59.0
+    with pytest.raises(RateLimitError):
+        limiter.check_order_quota("u", placement=True)
+    clock.now += 1.0
+    limiter.check_order_quota("u", placement=True)
+
+
+def test_orders_per_day_counts_placements_only() -> None:
+    """The daily cap counts placements; modifications still pass after it is reached."""
+    clock = FakeTime()
+    limiter = RateLimiter(monotonic=clock, wall=clock, orders_per_minute=100, orders_per_day=2)
+    limiter.check_order_quota("u", placement=True)
+    limiter.check_order_quota("u", placement=True)
+    with pytest.raises(RateLimitError):
+        limiter.check_order_quota("u", placement=True)
+    limiter.check_order_quota("u", placement=False)
+
+
+def test_disabled_limiter_lets_everything_through() -> None:
+    """--no-rate-limits: nothing is ever refused."""
+    limiter = RateLimiter(enabled=False, orders_per_minute=1)
+    for _ in range(50):
+        limiter.check_request("k", EndpointClass.QUOTE)
+        limiter.check_order_quota("u", placement=True)
+
+
+def test_token_expiry_is_the_next_six_am() -> None:
+    """A daytime login expires at 06:00 next day; a 03:00 login the same morning."""
+    assert next_token_expiry(datetime(2026, 1, 5, 10, 0)) == datetime(2026, 1, 6, 6, 0)
+    assert next_token_expiry(datetime(2026, 1, 5, 3, 0)) == datetime(2026, 1, 5, 6, 0)
+
+
+def test_nse_session() -> None:
+    """NSE is open 09:15–15:30 on weekdays only."""
+    assert is_nse_session(datetime(2026, 1, 5, 9, 15))
+    assert not is_nse_session(datetime(2026, 1, 5, 15, 30))
+    assert not is_nse_session(datetime(2026, 1, 3, 11, 0))  # a Saturday
+
+
+def test_ids_are_deterministic_and_nineteen_digits() -> None:
+    """One seed gives one id stream; another seed another."""
+    a, b, c = IdGenerator(1), IdGenerator(1), IdGenerator(2)
+    first = [a.order_id() for _ in range(5)]
+    assert first == [b.order_id() for _ in range(5)]
+    assert first != [c.order_id() for _ in range(5)]
+    assert all(len(i) == 19 and i.isdigit() for i in first)
+    assert first == sorted(first)
+
+
+def test_market_protection_rule() -> None:
+    """Omitted means automatic; -1 and 1..100 pass; 0 and a LIMIT order's value are refused."""
+    base = {
+        "exchange": "NSE",
+        "tradingsymbol": "INFY",
+        "transaction_type": "BUY",
+        "quantity": "1",
+        "product": "CNC",
+        "order_type": "MARKET",
+    }
+    assert PlaceRequest.parse("regular", base).market_protection == 0
+    assert PlaceRequest.parse("regular", base | {"market_protection": "-1"}).market_protection == -1
+    assert (
+        PlaceRequest.parse("regular", base | {"market_protection": "100"}).market_protection == 100
+    )
+    for bad in (
+        {"market_protection": "0"},
+        {"order_type": "LIMIT", "price": "1", "market_protection": "5"},
+    ):
+        with pytest.raises(InputError) as exc_info:
+            PlaceRequest.parse("regular", base | bad)
+        assert "market_protection" in exc_info.value.message
