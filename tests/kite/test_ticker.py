@@ -16,6 +16,7 @@ import structlog
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from orderdesk.brokers.kite.errors import TokenException
 from orderdesk.brokers.kite.ticker import (
     Backoff,
     Connected,
@@ -35,6 +36,7 @@ from orderdesk.brokers.kite.ticker import (
     decode_text,
 )
 from orderdesk.brokers.kite.ticks import LtpTick, Mode
+from orderdesk.errors import BrokerAuthError
 from tests.support import eventually
 
 API_KEY = "kitekey"
@@ -307,6 +309,9 @@ async def test_a_403_on_upgrade_raises_a_token_error_and_stops(
     assert waited.value is exc_info.value
     assert fake.refused == 1
     assert "403" in str(exc_info.value)
+    assert isinstance(exc_info.value, TokenException)  # one re-login path for REST and WS
+    assert isinstance(exc_info.value, BrokerAuthError)
+    assert exc_info.value.http_status == 403
     assert exc_info.value.__cause__ is None  # aiohttp's error would print the credentialed URL
     assert exc_info.value.__suppress_context__
     assert "expired-token" not in str(exc_info.value) + repr(ticker) + repr(logs)

@@ -41,7 +41,9 @@ import aiohttp
 import structlog
 from yarl import URL
 
+from orderdesk.brokers.kite.errors import KiteError, TokenException
 from orderdesk.brokers.kite.ticks import Mode, Tick, TickFrameError, parse_frame
+from orderdesk.errors import BrokerUnavailable
 
 __all__ = [
     "Backoff",
@@ -69,18 +71,21 @@ MAX_TOKENS_PER_CONNECTION: Final = 3000  # Kite's documented per-connection limi
 
 
 # --- errors ------------------------------------------------------------------------------------
-# Local for now; to be re-parented under orderdesk.brokers.kite.errors once that tree exists.
 
 
-class TickerError(Exception):
+class TickerError(KiteError):
     """Root of the ticker's fatal errors: the client has stopped and will not reconnect."""
 
 
-class TickerTokenError(TickerError):
-    """Kite refused the WebSocket upgrade with HTTP 403: the access token is invalid or expired."""
+class TickerTokenError(TickerError, TokenException):
+    """Kite refused the WebSocket upgrade with HTTP 403: the access token is invalid or expired.
+
+    A :class:`~orderdesk.brokers.kite.errors.TokenException` (so a ``BrokerAuthError``) like the
+    REST side's, so one handler can ask a person to log in again.
+    """
 
 
-class TickerGaveUpError(TickerError):
+class TickerGaveUpError(TickerError, BrokerUnavailable):
     """Reconnection failed ``max_reconnects`` times in a row."""
 
 
@@ -471,7 +476,9 @@ class KiteTicker:
             if exc.status == 403:
                 raise TickerTokenError(
                     "Kite refused the ticker connection (HTTP 403): the access token is invalid "
-                    "or expired"
+                    "or expired",
+                    http_status=403,
+                    error_type="TokenException",
                 ) from None
             raise aiohttp.ClientError(f"handshake refused with HTTP {exc.status}") from None
 
