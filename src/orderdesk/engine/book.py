@@ -1,0 +1,85 @@
+"""The desk's in-memory projection of the log: orders, their indexes, positions and prices.
+
+Everything here is derived from applied events (plus ticks for prices), so it can always be
+rebuilt by replaying the log. The indexes exist for the hot path: a broker update names a
+broker order id or a tag, and must find its order in O(1).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from orderdesk.domain.events import OrderEvent, OrderFillRecorded
+from orderdesk.domain.order import Order
+from orderdesk.domain.position import PositionBook
+from orderdesk.domain.reports import OrderStatusReport
+from orderdesk.domain.status import OrderStatus
+from orderdesk.domain.values import InstrumentKey
+
+
+@dataclass(slots=True)
+class OrderBook:
+    """Orders by client id, by broker id and by parent; positions from fills; last prices."""
+
+    orders: dict[str, Order] = field(default_factory=dict)
+    by_broker_id: dict[str, Order] = field(default_factory=dict)
+    children: defaultdict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    positions: PositionBook = field(default_factory=PositionBook)
+    last_prices: dict[InstrumentKey, Decimal] = field(default_factory=dict)
+
+    def add(self, order: Order) -> None:
+        """Index a newly created (or replayed) order."""
+        self.orders[order.order_id] = order
+        if order.parent_id is not None:
+            self.children[order.parent_id].append(order.order_id)
+        if order.broker_order_id is not None:
+            self.by_broker_id[order.broker_order_id] = order
+        for fill in order.fills.values():
+            self.positions.apply_fill(
+                fill.instrument, fill.product, fill.side, fill.quantity, fill.price, fill.trade_id
+            )
+
+    def applied(self, order: Order, event: OrderEvent, bound_before: str | None) -> None:
+        """Keep indexes and positions in step after ``event`` was applied to ``order``."""
+        if order.broker_order_id is not None and order.broker_order_id != bound_before:
+            self.by_broker_id[order.broker_order_id] = order
+        if isinstance(event, OrderFillRecorded):
+            fill = event.fill
+            self.positions.apply_fill(
+                fill.instrument, fill.product, fill.side, fill.quantity, fill.price, fill.trade_id
+            )
+
+    def find(self, report: OrderStatusReport) -> Order | None:
+        """The local order a broker report is about: by broker id, else by our tag."""
+        order = self.by_broker_id.get(report.broker_order_id)
+        if order is not None:
+            return order
+        if report.tag is not None and (order := self.orders.get(report.tag)) is not None:
+            return order
+        for tag in report.tags:
+            if (order := self.orders.get(tag)) is not None:
+                return order
+        return None
+
+    def mark(self, instrument: InstrumentKey, price: Decimal) -> None:
+        self.last_prices[instrument] = price
+        self.positions.mark(instrument, price)
+
+    def is_parent(self, order: Order) -> bool:
+        """A sliced order's parent: it holds the intent, its children go to the broker."""
+        return order.order_id in self.children or (
+            order.status is OrderStatus.INITIALIZED and order.parent_id is None
+        )
+
+    def open_orders(self) -> list[Order]:
+        """Orders that are (or may be) alive at the broker; parents are not orders there."""
+        return [
+            order
+            for order in self.orders.values()
+            if not order.is_terminal and order.status is not OrderStatus.INITIALIZED
+        ]
+
+
+__all__ = ["OrderBook"]

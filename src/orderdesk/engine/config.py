@@ -1,0 +1,55 @@
+"""The engine's timings and limits (risk limits live in :mod:`orderdesk.engine.risk`).
+
+Defaults suit Kite; tests shrink the delays so that resolution and polling run in
+milliseconds without changing what they decide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeskConfig:
+    """How patient the desk is, and how often it looks."""
+
+    max_modifications: int = 25
+    """Kite refuses the 26th modification of an order; we refuse it first, clearly."""
+
+    resolve_first_delay: float = 0.5
+    """Seconds between an unknown placement outcome and the first look at the order book:
+    a request that did reach the broker needs a moment to appear there."""
+    resolve_interval: float = 0.5
+    resolve_max_interval: float = 5.0
+    resolve_absences: int = 2
+    """Clean order-book reads without the tag needed before absence counts as proven."""
+    resolve_min_age: float = 1.0
+    """Absence is proof only this long after the failure (a slow request may still land)."""
+    resolve_max_lookups: int = 30
+    """Lookups per resolution round; then the order stays unresolved, alerted, for the
+    reconciliation timer to pick up."""
+    max_submit_attempts: int = 8
+    """Sends of one client order id after proven absences; beyond that a person decides."""
+
+    rate_limit_backoff: float = 0.2
+    rate_limit_max_backoff: float = 5.0
+    rate_limit_give_up: float = 300.0
+    """A 429 proves nothing was placed; after this long of them the order is given up."""
+    command_attempts: int = 4
+    """Tries of a modify or cancel through transport errors (both are safe to repeat)."""
+    command_backoff: float = 0.2
+
+    poll_interval: float = 1.0
+    """How often the order book is polled while the live stream is down."""
+    quiet_after: float = 15.0
+    """An open order with no news for this long makes the desk poll even with the stream up."""
+    reconcile_interval: float | None = 60.0
+    """Seconds between background reconciliations (None: only at start and on request)."""
+
+    leg_timeout: float = 10.0
+    """How long a basket waits for its hedge legs, or a target order for its predecessor."""
+    load_instruments: bool = True
+    """Fetch the instrument master at start for freeze limits, lot and tick sizes."""
+
+
+__all__ = ["DeskConfig"]

@@ -1,0 +1,58 @@
+"""Errors the engine raises to its callers, under the one :class:`OrderDeskError` root.
+
+A risk denial is :class:`~orderdesk.errors.RiskDenied` (defined beside the broker errors, since
+the HTTP API and CLI map it too); the engine adds the errors of its own commands here.
+"""
+
+from __future__ import annotations
+
+from orderdesk.domain.errors import OrderDeskError
+
+
+class OrderNotFound(OrderDeskError, LookupError):
+    """No order with this id is known to the desk."""
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"no order {order_id!r}")
+        self.order_id = order_id
+
+
+class ModificationLimitReached(OrderDeskError):
+    """The order has been modified as often as the broker allows; cancel and re-place it."""
+
+    def __init__(self, order_id: str, limit: int) -> None:
+        super().__init__(f"order {order_id} has reached the modification limit of {limit}")
+        self.order_id = order_id
+        self.limit = limit
+
+
+class CommandRefused(OrderDeskError):
+    """A modify or cancel the order's state machine refused (recorded and alerted too)."""
+
+    def __init__(self, order_id: str, detail: str) -> None:
+        super().__init__(f"order {order_id}: {detail}")
+        self.order_id = order_id
+        self.detail = detail
+
+
+class BasketAborted(OrderDeskError):
+    """A hedge leg of a basket failed, so the legs that depend on it were not placed."""
+
+    def __init__(self, reason: str, placed: list[str]) -> None:
+        super().__init__(f"basket aborted: {reason}")
+        self.reason = reason
+        self.placed = placed
+        """Order ids of the legs placed before the basket stopped."""
+
+
+class DeskClosed(OrderDeskError):
+    """The desk is not running (not started yet, or closed)."""
+
+
+__all__ = [
+    "BasketAborted",
+    "CommandRefused",
+    "DeskClosed",
+    "ModificationLimitReached",
+    "OrderNotFound",
+]

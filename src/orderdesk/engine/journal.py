@@ -1,0 +1,78 @@
+"""Where the engine's events go: the event log first, then whoever subscribed.
+
+The engine takes the store through the :class:`~orderdesk.ports.store.EventStore` port, plus an
+optional :class:`EventWriter` (the store package's ``AsyncEventWriter`` fits) that gives many
+concurrent decisions one shared commit. Without a writer each append is a direct, synchronous
+store call — right for the in-memory store and for tests, too slow for a durable one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from typing import Protocol
+
+from orderdesk.domain.events import Event
+from orderdesk.ports.store import EventStore, StoredEvent
+
+log = logging.getLogger(__name__)
+
+
+class EventWriter(Protocol):
+    """Group commit over an event store: returns once ``events`` are durable."""
+
+    async def append(self, events: Sequence[Event]) -> Sequence[StoredEvent]: ...
+
+
+class Journal:
+    """Appends events durably: through the writer when there is one, else to the store."""
+
+    def __init__(self, store: EventStore, writer: EventWriter | None = None) -> None:
+        self.store = store
+        self._writer = writer
+
+    async def append(self, events: Sequence[Event]) -> None:
+        if not events:
+            return
+        if self._writer is not None:
+            await self._writer.append(events)
+        else:
+            self.store.append(events)
+
+
+class Subscribers:
+    """Fan-out of recorded events to async iterators, one unbounded queue per subscriber.
+
+    Unbounded because dropping an event would make a subscriber's picture wrong without telling
+    it; a subscriber that stops reading should leave its ``async for`` (which unsubscribes).
+    """
+
+    def __init__(self) -> None:
+        self._queues: set[asyncio.Queue[Event | None]] = set()
+
+    def publish(self, events: Sequence[Event]) -> None:
+        for queue in self._queues:
+            for event in events:
+                queue.put_nowait(event)
+
+    def close(self) -> None:
+        """End every subscription (their iterators finish)."""
+        for queue in self._queues:
+            queue.put_nowait(None)
+
+    def subscribe(self) -> AsyncIterator[Event]:
+        """Events recorded from now on; registered at once, before the first ``__anext__``."""
+        queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        self._queues.add(queue)
+        return self._drain(queue)
+
+    async def _drain(self, queue: asyncio.Queue[Event | None]) -> AsyncIterator[Event]:
+        try:
+            while (event := await queue.get()) is not None:
+                yield event
+        finally:
+            self._queues.discard(queue)
+
+
+__all__ = ["EventWriter", "Journal", "Subscribers"]

@@ -1,0 +1,237 @@
+"""Idempotent placement: send under the client order id, and resolve what is unknown.
+
+The order's ``OrderCreated`` and ``OrderSubmitting`` are in the log before this module is asked
+to send, and the client order id travels as the broker's tag. Then:
+
+- a broker order id back → ``accepted``;
+- ``BrokerRejected`` → ``submit_rejected`` (the broker holds nothing);
+- ``BrokerRateLimited`` → nothing was placed: back off and send again, same id;
+- anything else (``UnknownOutcome``, a reset, a timeout, a 5xx, a bug in a transport) →
+  ``SUBMIT_UNKNOWN``, resolved by looking for the tag in the broker's order book.
+
+Resolution re-sends only on proven absence: ``resolve_absences`` successful reads of the book
+without the tag, the last one at least ``resolve_min_age`` after the failure. A read that fails
+proves nothing; the order stays unresolved and alerted, never marked failed, never re-sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from orderdesk.domain.order import Order
+from orderdesk.domain.reports import OrderStatusReport
+from orderdesk.domain.status import OrderStatus
+from orderdesk.engine.alerts import Alerts
+from orderdesk.engine.backoff import Backoff
+from orderdesk.engine.config import DeskConfig
+from orderdesk.engine.recorder import Recorder
+from orderdesk.errors import BrokerAuthError, BrokerRateLimited, BrokerRejected
+from orderdesk.ports.broker import Broker, PlaceOrder
+from orderdesk.ports.notifier import Severity
+
+log = logging.getLogger(__name__)
+
+
+def matches_tag(report: OrderStatusReport, order_id: str) -> bool:
+    return report.tag == order_id or order_id in report.tags
+
+
+class Placement:
+    """Sends orders and owns the resolver tasks of orders whose placement is unknown."""
+
+    def __init__(
+        self, broker: Broker, recorder: Recorder, config: DeskConfig, alerts: Alerts
+    ) -> None:
+        self.broker = broker
+        self.recorder = recorder
+        self.config = config
+        self.alerts = alerts
+        self.clock = recorder.clock
+        self.resolving: dict[str, asyncio.Task[None]] = {}
+        self.on_resolved: Callable[[Order], Awaitable[None]] | None = None
+        """Called once an unknown order is found at the broker (e.g. to cancel it)."""
+
+    # -- sending -------------------------------------------------------------------------------
+
+    async def send(self, order: Order) -> None:
+        """Place an order that is ``SUBMITTING``; returns when its outcome is recorded."""
+        backoff = Backoff(self.config.rate_limit_backoff, self.config.rate_limit_max_backoff)
+        give_up_at = self.clock.monotonic() + self.config.rate_limit_give_up
+        command = PlaceOrder(order.order_id, order.signal)
+        while True:
+            try:
+                broker_order_id = await self.broker.place_order(command)
+            except BrokerRateLimited as exc:
+                if self.clock.monotonic() < give_up_at:
+                    await asyncio.sleep(backoff.next())
+                    continue
+                await self._rejected(order, f"rate limited for too long: {exc}", Severity.WARNING)
+            except BrokerAuthError as exc:
+                # A refused session placed nothing; a person must log in again.
+                await self._rejected(order, f"session refused: {exc}", Severity.CRITICAL)
+            except BrokerRejected as exc:
+                await self._rejected(order, str(exc), Severity.WARNING)
+            except Exception as exc:
+                await self._unknown(order, f"{type(exc).__name__}: {exc}")
+            else:
+                await self._accepted(order, broker_order_id)
+            return
+
+    async def _accepted(self, order: Order, broker_order_id: str) -> None:
+        now = self.clock.now()
+        await self.recorder.decide(order, lambda o: o.accepted(broker_order_id, now))
+
+    async def _rejected(self, order: Order, reason: str, severity: Severity) -> None:
+        now = self.clock.now()
+        outcome = await self.recorder.decide(
+            order,
+            lambda o: o.submit_rejected(reason, now) if o.status is OrderStatus.SUBMITTING else [],
+        )
+        if outcome.events:
+            await self.alerts.raise_(
+                severity,
+                "Order rejected",
+                f"{order.order_id} ({order.signal.instrument} {order.signal.side} "
+                f"{order.signal.quantity}): {reason}",
+                key=f"rejected:{order.order_id}",
+                order_id=order.order_id,
+            )
+
+    async def _unknown(self, order: Order, reason: str) -> None:
+        now = self.clock.now()
+        # The stream may already have told us where the order is; then nothing is unknown.
+        outcome = await self.recorder.decide(
+            order,
+            lambda o: o.submit_unknown(reason, now) if o.status is OrderStatus.SUBMITTING else [],
+        )
+        if outcome.events:
+            await self.alerts.raise_(
+                Severity.WARNING,
+                "Placement outcome unknown",
+                f"{order.order_id}: {reason}; looking it up in the broker's order book",
+                key=f"unknown:{order.order_id}",
+                order_id=order.order_id,
+            )
+        self.resolve_later(order)
+
+    # -- resolving -----------------------------------------------------------------------------
+
+    def resolve_later(self, order: Order) -> None:
+        """Start (once) a task that resolves ``order`` if it is unresolved."""
+        if not order.is_unresolved or order.order_id in self.resolving:
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._resolve(order), name=f"resolve-{order.order_id}"
+        )
+        self.resolving[order.order_id] = task
+        task.add_done_callback(lambda _: self.resolving.pop(order.order_id, None))
+
+    async def _resolve(self, order: Order) -> None:
+        try:
+            # A re-send that again ends unknown needs another round; this task is still the
+            # order's resolver then, so resolve_later() would not start a second one.
+            while await self._resolve_round(order) and order.is_unresolved:
+                pass
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("resolving %s failed", order.order_id)
+
+    async def _resolve_round(self, order: Order) -> bool:
+        """Look until the order is found or proven absent; True when it was re-sent."""
+        failed_at = self.clock.monotonic()
+        absences = 0
+        lookup_failed = False
+        backoff = Backoff(self.config.resolve_interval, self.config.resolve_max_interval)
+        delay = self.config.resolve_first_delay
+        for _ in range(self.config.resolve_max_lookups):
+            await asyncio.sleep(delay)
+            delay = backoff.next()
+            if not order.is_unresolved:
+                return False
+            try:
+                reports = await self.broker.orders()
+            except Exception as exc:
+                # Not proof of anything: keep the order unresolved and say so, once per round.
+                if not lookup_failed:
+                    lookup_failed = True
+                    await self.alerts.raise_(
+                        Severity.WARNING,
+                        "Cannot resolve order",
+                        f"{order.order_id}: the order book could not be read "
+                        f"({type(exc).__name__}: {exc}); the order stays unresolved",
+                        key=f"lookup:{order.order_id}",
+                        order_id=order.order_id,
+                    )
+                continue
+            found = [r for r in reports if matches_tag(r, order.order_id)]
+            if found:
+                await self.found(order, found)
+                return False
+            absences += 1
+            proven = (
+                absences >= self.config.resolve_absences
+                and self.clock.monotonic() - failed_at >= self.config.resolve_min_age
+            )
+            if proven:
+                return await self._resend(order)
+        await self.alerts.raise_(
+            Severity.CRITICAL,
+            "Order unresolved",
+            f"{order.order_id} is still unresolved after {self.config.resolve_max_lookups} "
+            "lookups; reconciliation will keep trying. Check the broker before re-placing.",
+            key=f"unresolved:{order.order_id}",
+            order_id=order.order_id,
+        )
+        return False
+
+    async def found(self, order: Order, reports: list[OrderStatusReport]) -> None:
+        """The tag is in the broker's book: bind the order to what the broker holds."""
+        if len(reports) > 1:
+            ids = ", ".join(r.broker_order_id for r in reports)
+            await self.alerts.raise_(
+                Severity.CRITICAL,
+                "Duplicate orders at the broker",
+                f"{order.order_id} appears {len(reports)} times ({ids})",
+                key=f"duplicate:{order.order_id}",
+                order_id=order.order_id,
+            )
+        report = min(reports, key=lambda r: r.broker_order_id)
+        now = self.clock.now()
+        await self.recorder.decide(order, lambda o: o.on_report(report, now))
+        if self.on_resolved is not None and not order.is_unresolved:
+            await self.on_resolved(order)
+
+    async def _resend(self, order: Order) -> bool:
+        if order.submit_attempts >= self.config.max_submit_attempts:
+            await self.alerts.raise_(
+                Severity.CRITICAL,
+                "Order not placed",
+                f"{order.order_id} proved absent after {order.submit_attempts} sends; "
+                "not sending again without a person deciding",
+                key=f"attempts:{order.order_id}",
+                order_id=order.order_id,
+            )
+            return False
+        now = self.clock.now()
+        outcome = await self.recorder.decide(
+            order,
+            lambda o: o.submit(now) if o.status is OrderStatus.SUBMIT_UNKNOWN else [],
+        )
+        if not outcome.events:
+            return False
+        log.info("re-sending %s after proven absence", order.order_id)
+        await self.send(order)
+        return True
+
+    async def close(self) -> None:
+        """Stop every resolver (orders stay unresolved in the log; the next start resumes)."""
+        tasks = list(self.resolving.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+__all__ = ["Placement", "matches_tag"]

@@ -1,0 +1,364 @@
+"""Reconciliation: the broker's orders, trades and positions against the desk's.
+
+Run at start-up, on a timer and on request (``orderdesk reconcile``). What it does with each
+difference:
+
+- a broker order with no local order (no orderdesk tag: placed on Kite web or mobile) is
+  **adopted** as external, its signal rebuilt from the report;
+- a broker order whose state is ahead of ours moves ours forward (a missed update);
+- a trade missing from our fills is **inferred** (``on_fill(..., inferred=True)``);
+- a tag found twice at the broker, a local working order the broker does not have, an
+  unresolved order, or a net position that differs is reported.
+
+Every mismatch is a ``ReconciliationMismatch`` event and an alert; the returned
+:class:`ReconciliationReport` has one row per mismatch for the CLI to print. The same code
+(without flagging) serves the poller that stands in for the live stream while it is down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from orderdesk.domain.errors import InvalidTransition, ValidationError
+from orderdesk.domain.events import (
+    OrderCreated,
+    OrderEvent,
+    OrderFillRecorded,
+    OrderStatusChanged,
+    ReconciliationCompleted,
+    ReconciliationMismatch,
+)
+from orderdesk.domain.ids import client_order_id
+from orderdesk.domain.order import Order
+from orderdesk.domain.reports import Fill, OrderStatusReport, PositionReport
+from orderdesk.domain.signal import Signal
+from orderdesk.domain.values import OrderType, Validity, Variety
+from orderdesk.engine.alerts import Alerts
+from orderdesk.engine.book import OrderBook
+from orderdesk.engine.recorder import Decide, Recorder
+from orderdesk.ports.broker import Broker
+from orderdesk.ports.notifier import Severity
+
+log = logging.getLogger(__name__)
+
+EXTERNAL_STRATEGY = "external"
+
+
+@dataclass(frozen=True, slots=True)
+class ReconciliationRow:
+    """One difference found: what kind, which order (if any), and the detail."""
+
+    kind: str
+    order_id: str | None
+    detail: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReconciliationReport:
+    """What one reconciliation checked and found (rows for ``orderdesk reconcile``)."""
+
+    rows: tuple[ReconciliationRow, ...]
+    orders_checked: int
+    trades_checked: int
+    positions_checked: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.rows
+
+
+def external_order_id(broker_order_id: str) -> str:
+    """The local id of an adopted order: stable, so adopting twice lands on one order."""
+    return client_order_id(EXTERNAL_STRATEGY, broker_order_id)
+
+
+def signal_from_report(report: OrderStatusReport) -> Signal:
+    """The signal an external order would have had, rebuilt from what the broker shows.
+
+    Kite shows prices as 0 when they do not apply; iceberg and auction details are not in
+    the order row, so those orders are adopted as regular ones (the broker id still binds).
+    """
+    kind = report.order_type
+    price = report.price if kind in (OrderType.LIMIT, OrderType.SL) and report.price else None
+    needs_trigger = kind in (OrderType.SL, OrderType.SL_M) or report.variety is Variety.CO
+    trigger = report.trigger_price if needs_trigger and report.trigger_price else None
+    fields = {
+        "instrument": report.instrument,
+        "side": report.side,
+        "quantity": max(report.quantity, 1),
+        "order_type": kind,
+        "product": report.product,
+        "variety": report.variety,
+        "validity": report.validity if report.validity is not Validity.TTL else Validity.DAY,
+        "price": price,
+        "trigger_price": trigger,
+        "strategy": EXTERNAL_STRATEGY,
+        "signal_id": report.broker_order_id,
+    }
+    try:
+        return Signal(**fields)  # type: ignore[arg-type]
+    except ValidationError:
+        fields["variety"] = Variety.REGULAR
+        if kind in (OrderType.LIMIT, OrderType.SL) and price is None:
+            fields["order_type"], fields["trigger_price"] = OrderType.MARKET, None
+        return Signal(**fields)  # type: ignore[arg-type]
+
+
+class Reconciler:
+    """Brings the desk's picture in line with the broker's, reporting every difference."""
+
+    def __init__(self, broker: Broker, recorder: Recorder, book: OrderBook, alerts: Alerts) -> None:
+        self.broker = broker
+        self.recorder = recorder
+        self.book = book
+        self.alerts = alerts
+        self.clock = recorder.clock
+        self._adopting: dict[str, asyncio.Lock] = {}
+
+    async def run(self) -> ReconciliationReport:
+        """Fetch the broker's books and reconcile them (the full, flagging pass)."""
+        reports = await self.broker.orders()
+        trades = await self.broker.trades()
+        positions = await self.broker.positions()
+        return await self.apply(reports, trades, positions)
+
+    async def poll(self) -> None:
+        """Catch up from the order and trade books without calling it a mismatch."""
+        reports = await self.broker.orders()
+        trades = await self.broker.trades()
+        await self.apply(reports, trades, None, flag=False)
+
+    async def adopt(self, report: OrderStatusReport) -> Order:
+        """Adopt one unknown broker order (from the stream); idempotent per broker id."""
+        lock = self._adopting.setdefault(report.broker_order_id, asyncio.Lock())
+        async with lock:
+            existing = self.book.find(report)
+            if existing is None:
+                existing = self.book.orders.get(external_order_id(report.broker_order_id))
+            if existing is not None:
+                now = self.clock.now()
+                await self.recorder.decide(existing, lambda o: o.on_report(report, now))
+                return existing
+            (order,) = await self._adopt_many([report])
+            await self._mismatches([_adopted_row(order)])
+            return order
+
+    async def apply(
+        self,
+        reports: Sequence[OrderStatusReport],
+        trades: Sequence[Fill],
+        positions: Sequence[PositionReport] | None,
+        *,
+        flag: bool = True,
+    ) -> ReconciliationReport:
+        """Reconcile fetched books (separate from fetching, so its CPU cost can be measured)."""
+        rows: list[ReconciliationRow] = []
+        rows += await self._orders(reports, flag=flag)
+        rows += await self._trades(trades, flag=flag)
+        if positions is not None:
+            rows += self._positions(positions)
+        if flag:
+            rows += self._missing(reports)
+            await self._mismatches(rows)
+            await self.recorder.desk_event(
+                ReconciliationCompleted(
+                    at=self.clock.now(),
+                    orders_checked=len(reports),
+                    trades_checked=len(trades),
+                    mismatches=len(rows),
+                )
+            )
+        return ReconciliationReport(
+            rows=tuple(rows),
+            orders_checked=len(reports),
+            trades_checked=len(trades),
+            positions_checked=len(positions or ()),
+        )
+
+    # -- orders --------------------------------------------------------------------------------
+
+    async def _orders(
+        self, reports: Sequence[OrderStatusReport], *, flag: bool
+    ) -> list[ReconciliationRow]:
+        rows: list[ReconciliationRow] = []
+        matched: dict[str, list[OrderStatusReport]] = defaultdict(list)
+        unknown: list[OrderStatusReport] = []
+        for report in reports:
+            order = self.book.find(report)
+            if order is None:
+                order = self.book.orders.get(external_order_id(report.broker_order_id))
+            if order is None:
+                unknown.append(report)
+            else:
+                matched[order.order_id].append(report)
+        now = self.clock.now()
+        decisions: list[tuple[Order, Decide]] = []
+        for order_id, found in matched.items():
+            order = self.book.orders[order_id]
+            if len(found) > 1:
+                ids = ", ".join(sorted(r.broker_order_id for r in found))
+                rows.append(ReconciliationRow("duplicate", order_id, f"tag at {ids}"))
+                own = [r for r in found if r.broker_order_id == order.broker_order_id]
+                found = own or sorted(found, key=lambda r: r.broker_order_id)
+            decisions.append((order, _on_report(found[0], now)))
+        for outcome in await self.recorder.decide_many(decisions):
+            moved = [e for e in outcome.events if isinstance(e, OrderStatusChanged)]
+            if flag and moved:
+                detail = f"broker shows {moved[-1].broker_status_text}; the update was missed"
+                rows.append(ReconciliationRow("status", outcome.order.order_id, detail))
+        if unknown:
+            adopted = await self._adopt_many(unknown)
+            rows += [_adopted_row(order) for order in adopted]
+        return rows
+
+    async def _adopt_many(self, reports: Sequence[OrderStatusReport]) -> list[Order]:
+        now = self.clock.now()
+        items: list[tuple[OrderCreated, Decide | None]] = []
+        for report in reports:
+            created = Order.create(
+                external_order_id(report.broker_order_id),
+                signal_from_report(report),
+                now,
+                external=True,
+                broker_order_id=report.broker_order_id,
+            )
+            items.append((created, _on_report(report, now)))
+        outcomes = await self.recorder.create_many(items)
+        return [outcome.order for outcome in outcomes]
+
+    def _missing(self, reports: Sequence[OrderStatusReport]) -> list[ReconciliationRow]:
+        at_broker = {r.broker_order_id for r in reports}
+        tags = {t for r in reports for t in (r.tag, *r.tags) if t}
+        rows: list[ReconciliationRow] = []
+        for order in self.book.open_orders():
+            if order.is_unresolved:
+                if order.order_id not in tags:
+                    rows.append(
+                        ReconciliationRow("unresolved", order.order_id, "not in the book yet")
+                    )
+            elif order.broker_order_id not in at_broker:
+                rows.append(
+                    ReconciliationRow(
+                        "missing_at_broker",
+                        order.order_id,
+                        f"{order.status} locally; broker order {order.broker_order_id} not found",
+                    )
+                )
+        return rows
+
+    # -- trades --------------------------------------------------------------------------------
+
+    async def _trades(self, trades: Sequence[Fill], *, flag: bool) -> list[ReconciliationRow]:
+        rows: list[ReconciliationRow] = []
+        missing: dict[str, list[Fill]] = defaultdict(list)
+        seen: set[str] = set()
+        for fill in trades:
+            order = self.book.by_broker_id.get(fill.broker_order_id)
+            if order is None:
+                rows.append(
+                    ReconciliationRow(
+                        "orphan_trade", None, f"trade {fill.trade_id} of {fill.broker_order_id}"
+                    )
+                )
+            elif fill.trade_id not in order.fills and fill.trade_id not in seen:
+                seen.add(fill.trade_id)
+                missing[order.order_id].append(fill)
+        if not missing:
+            return rows
+        now = self.clock.now()
+        decisions = [
+            (self.book.orders[order_id], _inferred_fills(fills, now))
+            for order_id, fills in missing.items()
+        ]
+        for outcome in await self.recorder.decide_many(decisions):
+            if flag and outcome.refused is None:
+                for event in outcome.events:
+                    if isinstance(event, OrderFillRecorded):
+                        detail = f"trade {event.fill.trade_id} inferred from the trade book"
+                        rows.append(
+                            ReconciliationRow("missed_fill", outcome.order.order_id, detail)
+                        )
+        return rows
+
+    # -- positions -----------------------------------------------------------------------------
+
+    def _positions(self, positions: Sequence[PositionReport]) -> list[ReconciliationRow]:
+        rows: list[ReconciliationRow] = []
+        broker = {(p.instrument, p.product): p.quantity for p in positions}
+        local = {(p.instrument, p.product): p.quantity for p in self.book.positions}
+        for key in sorted(broker.keys() | local.keys()):
+            theirs, ours = broker.get(key, 0), local.get(key, 0)
+            if theirs != ours:
+                instrument, product = key
+                detail = f"{instrument} {product}: broker {theirs}, local {ours}"
+                rows.append(ReconciliationRow("position", None, detail))
+        return rows
+
+    # -- reporting -----------------------------------------------------------------------------
+
+    async def _mismatches(self, rows: Sequence[ReconciliationRow]) -> None:
+        if not rows:
+            return
+        now = self.clock.now()
+        events = [
+            ReconciliationMismatch(at=now, kind=row.kind, detail=row.detail, order_id=row.order_id)
+            for row in rows
+        ]
+        await self.recorder.journal.append(events)
+        self.recorder.subscribers.publish(events)
+        for row in rows:
+            severity = Severity.CRITICAL if row.kind == "duplicate" else Severity.WARNING
+            await self.alerts.raise_(
+                severity,
+                f"Reconciliation: {row.kind}",
+                f"{row.order_id or '-'}: {row.detail}",
+                key=f"reconcile:{row.kind}:{row.order_id or row.detail}",
+                order_id=row.order_id,
+            )
+
+
+def _adopted_row(order: Order) -> ReconciliationRow:
+    signal = order.signal
+    detail = (
+        f"adopted broker order {order.broker_order_id} ({signal.instrument} {signal.side} "
+        f"{signal.quantity}) placed outside orderdesk"
+    )
+    return ReconciliationRow("external_order", order.order_id, detail)
+
+
+def _on_report(report: OrderStatusReport, now: datetime) -> Decide:
+    def decide(order: Order) -> list[OrderEvent]:
+        return order.on_report(report, now)
+
+    return decide
+
+
+def _inferred_fills(fills: Sequence[Fill], now: datetime) -> Decide:
+    def decide(order: Order) -> list[OrderEvent]:
+        events: list[OrderEvent] = []
+        extra = 0
+        for fill in fills:
+            if order.fill_quantity + extra + fill.quantity > order.quantity:
+                raise InvalidTransition(
+                    order.status.value, "FILL", f"inferred {fill.trade_id} overfills the order"
+                )
+            events += order.on_fill(fill, now, inferred=True)
+            extra += fill.quantity
+        return events
+
+    return decide
+
+
+__all__ = [
+    "EXTERNAL_STRATEGY",
+    "Reconciler",
+    "ReconciliationReport",
+    "ReconciliationRow",
+    "external_order_id",
+    "signal_from_report",
+]

@@ -1,0 +1,188 @@
+"""The one path by which anything changes: decide, append to the log, apply, publish.
+
+Every change to an order is ``events = order.<decision>(...)``; the events are written to the
+event log, and only then applied to the order and shown to subscribers. If the order's state
+machine refuses (``InvalidTransition``), the refusal itself is recorded and alerted — never a
+crash. A per-order lock makes decide-then-append-then-apply atomic for that order, because the
+append awaits (group commit) and another update for the same order must not decide against the
+state from before it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from orderdesk.domain.errors import InvalidTransition
+from orderdesk.domain.events import Event, OrderCreated, OrderEvent
+from orderdesk.domain.order import Order
+from orderdesk.engine.alerts import Alerts
+from orderdesk.engine.book import OrderBook
+from orderdesk.engine.journal import Journal, Subscribers
+from orderdesk.ports.clock import Clock
+from orderdesk.ports.notifier import Severity
+
+Decide = Callable[[Order], list[OrderEvent]]
+"""A decision: what an order says a command or report means, as events."""
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What one decision recorded; ``refused`` carries the state machine's objection."""
+
+    order: Order
+    events: list[OrderEvent]
+    refused: InvalidTransition | None = None
+
+
+class Recorder:
+    """Decides, writes, applies and publishes; owns the per-order locks and waiters."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        book: OrderBook,
+        subscribers: Subscribers,
+        clock: Clock,
+        alerts: Alerts,
+    ) -> None:
+        self.journal = journal
+        self.book = book
+        self.subscribers = subscribers
+        self.clock = clock
+        self.alerts = alerts
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._changed: dict[str, asyncio.Event] = {}
+        self.on_bound: list[Callable[[Order], None]] = []
+        """Called when an order learns its broker id (e.g. to apply fills that came early)."""
+
+    # -- waiting -------------------------------------------------------------------------------
+
+    def changed(self, order_id: str) -> asyncio.Event:
+        """An event set (and replaced) every time ``order_id`` or one of its children changes."""
+        event = self._changed.get(order_id)
+        if event is None:
+            event = self._changed[order_id] = asyncio.Event()
+        return event
+
+    def _notify(self, order: Order) -> None:
+        for key in (order.order_id, order.parent_id):
+            if key is not None and (event := self._changed.pop(key, None)) is not None:
+                event.set()
+
+    # -- recording -----------------------------------------------------------------------------
+
+    async def desk_event(self, event: Event) -> None:
+        """Record a desk-level event (denials, kill switch, reconciliation)."""
+        await self.journal.append([event])
+        self.subscribers.publish([event])
+
+    async def create(self, created: OrderCreated, then: Decide | None = None) -> Outcome:
+        """Bring an order into being and, in the same append, take its first decision."""
+        (outcome,) = await self.create_many([(created, then)])
+        return outcome
+
+    async def create_many(
+        self, items: Sequence[tuple[OrderCreated, Decide | None]]
+    ) -> list[Outcome]:
+        """Create several orders in one append (adoption during reconciliation)."""
+        outcomes: list[Outcome] = []
+        written: list[Event] = []
+        for created, then in items:
+            order = Order.from_events([created])
+            outcome = self._decide(order, then) if then else Outcome(order, [])
+            outcome.events.insert(0, created)
+            outcomes.append(outcome)
+            written += outcome.events
+        await self.journal.append(written)
+        for (created, _), outcome in zip(items, outcomes, strict=True):
+            order = outcome.order
+            self.book.add(order)
+            self._apply(order, outcome.events[1:])
+            if created.broker_order_id is not None:
+                # Adopted orders are born bound; fills that came before them still apply.
+                for callback in self.on_bound:
+                    callback(order)
+            self._notify(order)
+        self.subscribers.publish(written)
+        await self._alert_refusals(outcomes)
+        return outcomes
+
+    async def decide(self, order: Order, decide: Decide) -> Outcome:
+        """Take one decision for one order and record what it produced."""
+        lock = self._lock(order.order_id)
+        async with lock:
+            outcome = self._decide(order, decide)
+            if outcome.events:
+                await self.journal.append(outcome.events)
+                self._apply(order, outcome.events)
+                self.subscribers.publish(outcome.events)
+        await self._alert_refusals([outcome])
+        return outcome
+
+    async def decide_many(self, items: Sequence[tuple[Order, Decide]]) -> list[Outcome]:
+        """One decision for each of many distinct orders, written in a single append.
+
+        Reconciliation touches thousands of orders; one commit for all of them is what keeps it
+        within its CPU budget. Locks are taken in id order so two batches cannot deadlock.
+        """
+        orders = {order.order_id: order for order, _ in items}
+        if len(orders) != len(items):
+            raise ValueError("decide_many takes one decision per order")
+        locks = [self._lock(order_id) for order_id in sorted(orders)]
+        for lock in locks:
+            await lock.acquire()
+        try:
+            outcomes = [self._decide(order, decide) for order, decide in items]
+            written: list[Event] = [event for outcome in outcomes for event in outcome.events]
+            if written:
+                await self.journal.append(written)
+                for outcome in outcomes:
+                    self._apply(outcome.order, outcome.events)
+                self.subscribers.publish(written)
+        finally:
+            for lock in locks:
+                lock.release()
+        await self._alert_refusals(outcomes)
+        return outcomes
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _lock(self, order_id: str) -> asyncio.Lock:
+        lock = self._locks.get(order_id)
+        if lock is None:
+            lock = self._locks[order_id] = asyncio.Lock()
+        return lock
+
+    def _decide(self, order: Order, decide: Decide) -> Outcome:
+        try:
+            return Outcome(order, decide(order))
+        except InvalidTransition as error:
+            return Outcome(order, [order.refused(error, self.clock.now())], error)
+
+    def _apply(self, order: Order, events: Sequence[OrderEvent]) -> None:
+        if not events:
+            return
+        bound_before = order.broker_order_id
+        for event in events:
+            order.apply(event)
+            self.book.applied(order, event, bound_before)
+        if order.broker_order_id is not None and bound_before != order.broker_order_id:
+            for callback in self.on_bound:
+                callback(order)
+        self._notify(order)
+
+    async def _alert_refusals(self, outcomes: Sequence[Outcome]) -> None:
+        for outcome in outcomes:
+            if outcome.refused is not None:
+                await self.alerts.raise_(
+                    Severity.WARNING,
+                    "Order update refused",
+                    f"{outcome.order.order_id}: {outcome.refused}",
+                    key=f"refused:{outcome.order.order_id}",
+                    order_id=outcome.order.order_id,
+                )
+
+
+__all__ = ["Decide", "Outcome", "Recorder"]

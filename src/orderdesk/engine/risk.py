@@ -1,0 +1,293 @@
+"""The risk gate: pluggable pre-trade checks, each a small class, configured by ``RiskLimits``.
+
+A check looks at one signal and the desk's current picture (:class:`RiskContext`) and returns
+the reason it denies, or ``None``. The gate runs the checks in order and stops at the first
+denial; the desk turns that into a ``SignalDenied`` event, an alert and a
+:class:`~orderdesk.errors.RiskDenied` for the caller. Checks that need a price or margins fail
+closed: a limit that cannot be evaluated denies, because "we could not check" is not "safe".
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol
+
+from orderdesk.domain.signal import Signal
+from orderdesk.domain.values import Exchange, InstrumentKey, OrderType, Side
+from orderdesk.errors import RiskDenied
+
+HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RiskLimits:
+    """Pre-trade limits; ``None`` switches a check off. The config maps ``[risk]`` onto this."""
+
+    max_quantity: int | None = None
+    max_order_value: Decimal | None = None
+    """Rupees: quantity × price (or × last price for market orders)."""
+    allowed_exchanges: frozenset[Exchange] | None = None
+    allowed_symbols: frozenset[str] | None = None
+    """``"NSE:INFY"`` entries, or bare ``"INFY"`` for any exchange."""
+    max_open_orders: int | None = None
+    daily_loss_limit: Decimal | None = None
+    """A positive rupee amount: once the day's P&L is at or below its negative, only orders
+    that reduce a position are allowed."""
+    price_band_percent: Decimal | None = None
+    """How far (percent) a limit or trigger price may sit from the last price."""
+    check_margin: bool = False
+    """Ask the broker what the order would block and compare with the available funds."""
+    max_orders_per_minute: int | None = None
+    """Per strategy, over a sliding 60-second window."""
+
+
+class RiskContext(Protocol):
+    """What the checks may ask the desk; tests pass small fakes."""
+
+    def open_order_count(self) -> int: ...
+
+    def day_pnl(self) -> Decimal: ...
+
+    def net_position(self, instrument: InstrumentKey) -> int: ...
+
+    def monotonic(self) -> float: ...
+
+    async def last_price(self, instrument: InstrumentKey) -> Decimal | None: ...
+
+    async def required_margin(self, signal: Signal) -> Decimal: ...
+
+    async def available_funds(self, signal: Signal) -> Decimal: ...
+
+
+class RiskCheck(Protocol):
+    """One pre-trade rule. ``name`` appears in the denial, the event and the alert."""
+
+    name: str
+
+    async def check(self, signal: Signal, context: RiskContext) -> str | None:
+        """The reason to deny ``signal``, or ``None`` to let it through."""
+
+
+class KillSwitch:
+    """Engaged: no new orders, whatever they are. Shared by the desk and its check."""
+
+    def __init__(self) -> None:
+        self.engaged = False
+        self.reason = ""
+
+
+@dataclass(slots=True)
+class KillSwitchCheck:
+    switch: KillSwitch
+    name: str = "kill_switch"
+
+    async def check(self, signal: Signal, context: RiskContext) -> str | None:
+        if self.switch.engaged:
+            return f"the kill switch is engaged ({self.switch.reason or 'no reason given'})"
+        return None
+
+
+@dataclass(slots=True)
+class MaxQuantity:
+    limit: int
+    name: str = "max_quantity"
+
+    async def check(self, signal: Signal, context: RiskContext) -> str | None:
+        if signal.quantity > self.limit:
+            return f"quantity {signal.quantity} exceeds the limit of {self.limit}"
+        return None
+
+
+@dataclass(slots=True)
+class AllowedExchanges:
+    exchanges: frozenset[Exchange]
+    name: str = "allowed_exchanges"
+
+    async def check(self, signal: Signal, context: RiskContext) -> str | None:
+        if signal.instrument.exchange not in self.exchanges:
+            allowed = ", ".join(sorted(e.value for e in self.exchanges))
+            return f"{signal.instrument.exchange} is not an allowed exchange ({allowed})"
+        return None
+
+
+@dataclass(slots=True)
+class AllowedSymbols:
+    symbols: frozenset[str]
+    name: str = "allowed_symbols"
+
+    async def check(self, signal: Signal, context: RiskContext) -> str | None:
+        instrument = signal.instrument
+        if str(instrument) in self.symbols or instrument.tradingsymbol in self.symbols:
+            return None
+        return f"{instrument} is not an allowed symbol"
+
+
+@dataclass(slots=True)
+class MaxOpenOrders:
+    limit: int
+    name: str = "max_open_orders"
+
+    async def check(self, signal: Signal, context: RiskContext) -> str | None:
+        count = context.open_order_count()
+        if count >= self.limit:
+            return f"{count} orders are open; the limit is {self.limit}"
+        return None
+
+
+async def _reference_price(signal: Signal, context: RiskContext) -> Decimal | None:
+    if signal.price is not None:
+        return signal.price
+    if signal.trigger_price is not None:
+        return signal.trigger_price
+    return await context.last_price(signal.instrument)
+
+
+@dataclass(slots=True)
+class MaxOrderValue:
+    limit: Decimal
+    name: str = "max_order_value"
+
+    async def check(self, signal: Signal, context: RiskContext) -> str | None:
+        price = await _reference_price(signal, context)
+        if price is None:
+            return f"no price to value {signal.instrument} against the limit"
+        value = price * signal.quantity
+        if value > self.limit:
+            return f"order value {value} exceeds the limit of {self.limit}"
+        return None
+
+
+@dataclass(slots=True)
+class DailyLossLimit:
+    limit: Decimal
+    name: str = "daily_loss_limit"
+
+    async def check(self, signal: Signal, context: RiskContext) -> str | None:
+        pnl = context.day_pnl()
+        if pnl > -self.limit:
+            return None
+        net = context.net_position(signal.instrument)
+        opposite = (net > 0) != (signal.side is Side.BUY)
+        if net and opposite and signal.quantity <= abs(net):
+            return None  # stopping out must stay possible after the loss limit is hit
+        return f"the day's P&L {pnl} is at the loss limit of {self.limit}"
+
+
+@dataclass(slots=True)
+class PriceBand:
+    """Fat-finger guard: limit and trigger prices must sit near the last traded price."""
+
+    percent: Decimal
+    name: str = "price_band"
+
+    async def check(self, signal: Signal, context: RiskContext) -> str | None:
+        prices = [p for p in (signal.price, signal.trigger_price) if p is not None]
+        if not prices or signal.order_type is OrderType.MARKET:
+            return None
+        last = await context.last_price(signal.instrument)
+        if last is None or last <= 0:
+            return f"no last price for {signal.instrument} to check the price band"
+        for price in prices:
+            distance = abs(price - last) / last * HUNDRED
+            if distance > self.percent:
+                return (
+                    f"price {price} is {distance.quantize(Decimal('0.01'))}% from the last "
+                    f"price {last}; the band is {self.percent}%"
+                )
+        return None
+
+
+@dataclass(slots=True)
+class MarginAvailable:
+    name: str = "margin"
+
+    async def check(self, signal: Signal, context: RiskContext) -> str | None:
+        try:
+            required = await context.required_margin(signal)
+            available = await context.available_funds(signal)
+        except Exception as exc:  # any broker failure: cannot prove the funds are there
+            return f"could not check margins: {exc}"
+        if required > available:
+            return f"the order needs {required} margin; {available} is available"
+        return None
+
+
+@dataclass(slots=True)
+class OrdersPerMinute:
+    """Per strategy, sliding 60 s. Counts a signal only when it is let through: run it last."""
+
+    limit: int
+    window: float = 60.0
+    name: str = "orders_per_minute"
+    _seen: dict[str, collections.deque[float]] = field(default_factory=dict, repr=False)
+
+    async def check(self, signal: Signal, context: RiskContext) -> str | None:
+        now = context.monotonic()
+        seen = self._seen.setdefault(signal.strategy, collections.deque())
+        while seen and seen[0] <= now - self.window:
+            seen.popleft()
+        if len(seen) >= self.limit:
+            return f"strategy {signal.strategy!r} placed {len(seen)} orders in the last minute"
+        seen.append(now)
+        return None
+
+
+def checks_for(limits: RiskLimits, switch: KillSwitch) -> list[RiskCheck]:
+    """The checks ``limits`` switches on, cheapest first, the stateful rate check last."""
+    checks: list[RiskCheck] = [KillSwitchCheck(switch)]
+    if limits.allowed_exchanges is not None:
+        checks.append(AllowedExchanges(limits.allowed_exchanges))
+    if limits.allowed_symbols is not None:
+        checks.append(AllowedSymbols(limits.allowed_symbols))
+    if limits.max_quantity is not None:
+        checks.append(MaxQuantity(limits.max_quantity))
+    if limits.max_open_orders is not None:
+        checks.append(MaxOpenOrders(limits.max_open_orders))
+    if limits.daily_loss_limit is not None:
+        checks.append(DailyLossLimit(limits.daily_loss_limit))
+    if limits.max_order_value is not None:
+        checks.append(MaxOrderValue(limits.max_order_value))
+    if limits.price_band_percent is not None:
+        checks.append(PriceBand(limits.price_band_percent))
+    if limits.check_margin:
+        checks.append(MarginAvailable())
+    if limits.max_orders_per_minute is not None:
+        checks.append(OrdersPerMinute(limits.max_orders_per_minute))
+    return checks
+
+
+class RiskGate:
+    """Runs the checks in order; the first denial wins."""
+
+    def __init__(self, checks: Sequence[RiskCheck]) -> None:
+        self.checks = list(checks)
+
+    async def evaluate(self, signal: Signal, context: RiskContext) -> RiskDenied | None:
+        for check in self.checks:
+            reason = await check.check(signal, context)
+            if reason is not None:
+                return RiskDenied(check.name, reason)
+        return None
+
+
+__all__ = [
+    "AllowedExchanges",
+    "AllowedSymbols",
+    "DailyLossLimit",
+    "KillSwitch",
+    "KillSwitchCheck",
+    "MarginAvailable",
+    "MaxOpenOrders",
+    "MaxOrderValue",
+    "MaxQuantity",
+    "OrdersPerMinute",
+    "PriceBand",
+    "RiskCheck",
+    "RiskContext",
+    "RiskGate",
+    "RiskLimits",
+    "checks_for",
+]

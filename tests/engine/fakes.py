@@ -1,0 +1,475 @@
+"""A scripted in-process broker, a memory event store and a recording notifier for engine tests.
+
+``FakeBroker`` implements the ``Broker`` port over a tiny matching model: market orders fill at
+once at the instrument's price, limit orders rest until ``fill()``. Faults are switched per
+call (``script``: what the next placements do) or per book read (``orders_fail``), so each test
+states exactly the misfortune it is about.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from orderdesk.domain.codec import from_record, to_record
+from orderdesk.domain.events import Event
+from orderdesk.domain.reports import (
+    Charges,
+    Fill,
+    GttTrigger,
+    HoldingReport,
+    InstrumentInfo,
+    MarginsReport,
+    OrderMargin,
+    OrderStatusReport,
+    PositionReport,
+    Quote,
+    SegmentMargins,
+)
+from orderdesk.domain.signal import Signal
+from orderdesk.domain.status import BrokerStatus
+from orderdesk.domain.values import Exchange, InstrumentKey, OrderType, Product, Side
+from orderdesk.errors import (
+    BrokerAuthError,
+    BrokerRateLimited,
+    BrokerUnavailable,
+    InputRejected,
+    OrderRejected,
+    UnknownOutcome,
+)
+from orderdesk.ports.broker import (
+    BrokerEvent,
+    ConnectionState,
+    ConnectionStateChanged,
+    OrderChanges,
+    PlaceOrder,
+    PriceTick,
+)
+from orderdesk.ports.notifier import Alert, Severity
+from orderdesk.ports.store import StoredEvent, VerifyReport
+
+INFY = InstrumentKey.parse("NSE:INFY")
+NIFTY_FUT = InstrumentKey.parse("NFO:NIFTY26DECFUT")
+NIFTY_CE = InstrumentKey.parse("NFO:NIFTY26DEC24000CE")
+NIFTY_PE = InstrumentKey.parse("NFO:NIFTY26DEC23000PE")
+
+OK = "ok"
+UNKNOWN_AFTER = "unknown_after"
+"""Place the order, then lose the reply (UnknownOutcome)."""
+UNKNOWN_BEFORE = "unknown_before"
+"""Lose the request before the broker acted (UnknownOutcome, nothing placed)."""
+UNAVAILABLE = "unavailable"
+"""Answer 503 without acting."""
+REJECT = "reject"
+RATE_LIMITED = "rate_limited"
+AUTH = "auth"
+
+
+def signal(**overrides: Any) -> Signal:
+    """A valid market buy of 10 INFY unless told otherwise."""
+    fields: dict[str, Any] = {
+        "instrument": INFY,
+        "side": Side.BUY,
+        "quantity": 10,
+        "order_type": OrderType.MARKET,
+        "product": Product.MIS,
+    }
+    fields.update(overrides)
+    return Signal(**fields)
+
+
+class MemoryStore:
+    """The ``EventStore`` port in a list, every event through the real codec and back."""
+
+    def __init__(self) -> None:
+        self.rows: list[StoredEvent] = []
+        self.fail_appends = False
+
+    def append(self, events: Sequence[Event]) -> list[StoredEvent]:
+        if self.fail_appends:
+            raise OSError("disk full")
+        rows = []
+        for event in events:
+            kind, payload = to_record(event)
+            seq = len(self.rows) + 1
+            row = StoredEvent(seq, event.stream, kind, event.at, payload, "", "")
+            self.rows.append(row)
+            rows.append(row)
+        return rows
+
+    def read(self, *, stream: str | None = None, after: int = 0) -> Iterator[StoredEvent]:
+        for row in list(self.rows):
+            if row.seq > after and (stream is None or row.stream == stream):
+                yield row
+
+    def verify(self) -> VerifyReport:
+        return VerifyReport(ok=True, rows=len(self.rows))
+
+    def close(self) -> None:
+        pass
+
+    def events(self) -> list[Event]:
+        return [from_record(row.type, row.payload) for row in self.rows]
+
+    def types(self, stream: str | None = None) -> list[str]:
+        return [row.type for row in self.rows if stream is None or row.stream == stream]
+
+
+class RecordingNotifier:
+    """Keeps every alert for the test to inspect."""
+
+    def __init__(self) -> None:
+        self.alerts: list[Alert] = []
+
+    async def notify(self, alert: Alert) -> None:
+        self.alerts.append(alert)
+
+    def titles(self, severity: Severity | None = None) -> list[str]:
+        return [a.title for a in self.alerts if severity is None or a.severity is severity]
+
+
+@dataclass(slots=True)
+class FakeOrder:
+    report: OrderStatusReport
+    modifications: int = 0
+
+
+@dataclass
+class FakeBroker:
+    """The ``Broker`` port with switchable faults (see the module docstring)."""
+
+    name: str = "fake"
+    prices: dict[InstrumentKey, Decimal] = field(
+        default_factory=lambda: {
+            INFY: Decimal("1500"),
+            NIFTY_FUT: Decimal("24000"),
+            NIFTY_CE: Decimal("100"),
+            NIFTY_PE: Decimal("80"),
+        }
+    )
+    infos: list[InstrumentInfo] = field(default_factory=list)
+    script: list[str] = field(default_factory=list)
+    """What the next placements do, first first; empty means OK."""
+    orders_fail: int = 0
+    """The next this many order-book reads fail with a 503; -1 means all of them."""
+    stream_muted: bool = False
+    """Updates happen at the broker but are not pushed (a dead socket)."""
+    drop_fills: bool = False
+    """Fill messages (not status reports) are lost on the stream."""
+    fill_market: bool = True
+    available_funds: Decimal = Decimal("1000000")
+    margin_rate: Decimal = Decimal("0.2")
+    before_place: list[Any] = field(default_factory=list)
+    """Callables run at the start of every placement (to observe what was logged first)."""
+
+    def __post_init__(self) -> None:
+        self.book: dict[str, FakeOrder] = {}
+        self.trade_book: list[Fill] = []
+        self.placements: list[PlaceOrder] = []
+        self.modify_calls = 0
+        self.cancel_calls = 0
+        self.started = False
+        self._ids = itertools.count(250_000_000_000_001)
+        self._trade_ids = itertools.count(90_000_001)
+        self._queue: asyncio.Queue[BrokerEvent] = asyncio.Queue()
+        if not self.infos:
+            self.infos = [
+                _info(INFY, 1, 408065, None),
+                _info(NIFTY_FUT, 75, 1001, 1800),
+                _info(NIFTY_CE, 75, 1002, 1800),
+                _info(NIFTY_PE, 75, 1003, 1800),
+            ]
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.started = True
+        self.push(ConnectionStateChanged(state=ConnectionState.CONNECTED, detail="fake"))
+
+    async def close(self) -> None:
+        self.started = False
+
+    def events(self) -> AsyncIterator[BrokerEvent]:
+        return self._events()
+
+    async def _events(self) -> AsyncIterator[BrokerEvent]:
+        while True:
+            yield await self._queue.get()
+
+    def push(self, event: BrokerEvent) -> None:
+        self._queue.put_nowait(event)
+
+    # -- orders --------------------------------------------------------------------------------
+
+    async def place_order(self, command: PlaceOrder) -> str:
+        for hook in self.before_place:
+            hook(command)
+        self.placements.append(command)
+        action = self.script.pop(0) if self.script else OK
+        if action == REJECT:
+            raise OrderRejected("RMS: blocked", http_status=400, error_type="OrderException")
+        if action == RATE_LIMITED:
+            raise BrokerRateLimited("Too many requests", http_status=429)
+        if action == AUTH:
+            raise BrokerAuthError("Token expired", http_status=403)
+        if action == UNAVAILABLE:
+            raise BrokerUnavailable("Service unavailable", http_status=503)
+        if action == UNKNOWN_BEFORE:
+            raise UnknownOutcome("connection reset", tag=command.client_order_id)
+        broker_order_id = self.create(command.signal, tag=command.client_order_id)
+        if action == UNKNOWN_AFTER:
+            raise UnknownOutcome("reply lost", tag=command.client_order_id)
+        return broker_order_id
+
+    def create(self, signal: Signal, *, tag: str | None) -> str:
+        """Put an order in the book (placement, or an order made outside orderdesk)."""
+        broker_order_id = str(next(self._ids))
+        report = OrderStatusReport(
+            broker_order_id=broker_order_id,
+            status=BrokerStatus.RECEIVED,
+            broker_status_text="PUT ORDER REQ RECEIVED",
+            instrument=signal.instrument,
+            side=signal.side,
+            order_type=signal.order_type,
+            product=signal.product,
+            variety=signal.variety,
+            validity=signal.validity,
+            quantity=signal.quantity,
+            filled_quantity=0,
+            pending_quantity=signal.quantity,
+            price=signal.price or Decimal(0),
+            trigger_price=signal.trigger_price or Decimal(0),
+            tag=tag,
+            tags=(tag,) if tag else (),
+        )
+        self.book[broker_order_id] = FakeOrder(report)
+        self._update(broker_order_id, status=BrokerStatus.OPEN, broker_status_text="OPEN")
+        if self.fill_market and signal.order_type is OrderType.MARKET:
+            self.fill(broker_order_id)
+        return broker_order_id
+
+    def fill(self, broker_order_id: str, quantity: int | None = None) -> Fill:
+        """Execute (part of) a resting order at the instrument's price."""
+        report = self.book[broker_order_id].report
+        quantity = quantity or report.pending_quantity
+        price = report.price or self.prices[report.instrument]
+        fill = Fill(
+            trade_id=str(next(self._trade_ids)),
+            broker_order_id=broker_order_id,
+            instrument=report.instrument,
+            side=report.side,
+            product=report.product,
+            quantity=quantity,
+            price=price,
+            filled_at=datetime.now(UTC),
+        )
+        self.trade_book.append(fill)
+        filled = report.filled_quantity + quantity
+        done = filled == report.quantity
+        self._update(
+            broker_order_id,
+            status=BrokerStatus.COMPLETE if done else BrokerStatus.OPEN,
+            broker_status_text="COMPLETE" if done else "OPEN",
+            filled_quantity=filled,
+            pending_quantity=report.quantity - filled,
+            average_price=price,
+        )
+        if not self.drop_fills:
+            self.emit(fill)
+        return fill
+
+    def _update(self, broker_order_id: str, **changes: Any) -> OrderStatusReport:
+        entry = self.book[broker_order_id]
+        entry.report = replace(entry.report, **changes)
+        self.emit(entry.report)
+        return entry.report
+
+    def emit(self, event: BrokerEvent) -> None:
+        if not self.stream_muted:
+            self.push(event)
+
+    async def modify_order(
+        self,
+        broker_order_id: str,
+        variety: Any,
+        changes: OrderChanges,
+        *,
+        parent_order_id: str | None = None,
+    ) -> None:
+        self.modify_calls += 1
+        entry = self.book[broker_order_id]
+        if entry.report.status in (BrokerStatus.COMPLETE, BrokerStatus.CANCELLED):
+            raise OrderRejected("Order is already complete", http_status=400)
+        if entry.modifications >= 25:
+            raise InputRejected("Maximum allowed order modifications exceeded", http_status=400)
+        entry.modifications += 1
+        report = entry.report
+        quantity = changes.quantity or report.quantity
+        self._update(
+            broker_order_id,
+            quantity=quantity,
+            pending_quantity=quantity - report.filled_quantity,
+            price=changes.price or report.price,
+            trigger_price=changes.trigger_price or report.trigger_price,
+            modified=True,
+        )
+
+    async def cancel_order(
+        self, broker_order_id: str, variety: Any, *, parent_order_id: str | None = None
+    ) -> None:
+        self.cancel_calls += 1
+        report = self.book[broker_order_id].report
+        if report.status in (BrokerStatus.COMPLETE, BrokerStatus.CANCELLED):
+            raise OrderRejected("Order cannot be cancelled", http_status=400)
+        self._update(
+            broker_order_id,
+            status=BrokerStatus.CANCELLED,
+            broker_status_text="CANCELLED",
+            cancelled_quantity=report.pending_quantity,
+            pending_quantity=0,
+        )
+
+    async def orders(self) -> list[OrderStatusReport]:
+        if self.orders_fail:
+            if self.orders_fail > 0:
+                self.orders_fail -= 1
+            raise BrokerUnavailable("Service unavailable", http_status=503)
+        return [entry.report for entry in self.book.values()]
+
+    async def order_history(self, broker_order_id: str) -> list[OrderStatusReport]:
+        return [self.book[broker_order_id].report]
+
+    async def trades(self) -> list[Fill]:
+        return list(self.trade_book)
+
+    async def order_trades(self, broker_order_id: str) -> list[Fill]:
+        return [f for f in self.trade_book if f.broker_order_id == broker_order_id]
+
+    # -- portfolio, funds, market --------------------------------------------------------------
+
+    async def positions(self) -> list[PositionReport]:
+        net: dict[tuple[InstrumentKey, Product], int] = {}
+        for fill in self.trade_book:
+            key = (fill.instrument, fill.product)
+            net[key] = net.get(key, 0) + fill.side.sign * fill.quantity
+        zero = Decimal(0)
+        return [
+            PositionReport(
+                instrument=instrument,
+                product=product,
+                quantity=quantity,
+                overnight_quantity=0,
+                multiplier=Decimal(1),
+                average_price=zero,
+                last_price=self.prices[instrument],
+                close_price=zero,
+                pnl=zero,
+                realised=zero,
+                unrealised=zero,
+                m2m=zero,
+                buy_quantity=0,
+                buy_value=zero,
+                sell_quantity=0,
+                sell_value=zero,
+            )
+            for (instrument, product), quantity in net.items()
+        ]
+
+    def net(self, instrument: InstrumentKey, product: Product = Product.MIS) -> int:
+        return sum(
+            f.side.sign * f.quantity
+            for f in self.trade_book
+            if f.instrument == instrument and f.product == product
+        )
+
+    async def holdings(self) -> list[HoldingReport]:
+        return []
+
+    async def margins(self) -> MarginsReport:
+        zero = Decimal(0)
+        equity = SegmentMargins(
+            enabled=True,
+            net=self.available_funds,
+            cash=self.available_funds,
+            opening_balance=self.available_funds,
+            live_balance=self.available_funds,
+            collateral=zero,
+            utilised_debits=zero,
+            utilised_exposure=zero,
+            utilised_span=zero,
+        )
+        return MarginsReport(equity=equity, commodity=None)
+
+    async def quotes(self, instruments: Sequence[InstrumentKey]) -> dict[InstrumentKey, Quote]:
+        return {
+            i: Quote(instrument=i, instrument_token=0, last_price=self.prices[i])
+            for i in instruments
+            if i in self.prices
+        }
+
+    async def instruments(self, exchange: Exchange | None = None) -> list[InstrumentInfo]:
+        return list(self.infos)
+
+    async def order_margins(self, commands: Sequence[PlaceOrder]) -> list[OrderMargin]:
+        margins = []
+        for command in commands:
+            s = command.signal
+            price = s.price or self.prices[s.instrument]
+            margins.append(
+                OrderMargin(instrument=s.instrument, total=price * s.quantity * self.margin_rate)
+            )
+        return margins
+
+    async def order_charges(self, reports: Sequence[OrderStatusReport]) -> list[Charges]:
+        return []
+
+    async def gtt_triggers(self) -> list[GttTrigger]:
+        return []
+
+    async def place_gtt(self, trigger: GttTrigger) -> int:
+        raise NotImplementedError
+
+    async def modify_gtt(self, trigger_id: int, trigger: GttTrigger) -> None:
+        raise NotImplementedError
+
+    async def delete_gtt(self, trigger_id: int) -> None:
+        raise NotImplementedError
+
+    async def subscribe_prices(self, instruments: Sequence[InstrumentKey]) -> None:
+        pass
+
+    # -- test conveniences ---------------------------------------------------------------------
+
+    def tick(self, instrument: InstrumentKey, price: Decimal) -> None:
+        self.prices[instrument] = price
+        self.push(PriceTick(instrument_token=0, last_price=price, instrument=instrument))
+
+    def disconnect(self) -> None:
+        self.push(ConnectionStateChanged(state=ConnectionState.DISCONNECTED, detail="dropped"))
+
+    def reconnect(self) -> None:
+        self.push(ConnectionStateChanged(state=ConnectionState.CONNECTED, detail="back"))
+
+    def tags(self) -> list[str | None]:
+        return [entry.report.tag for entry in self.book.values()]
+
+    def report(self, broker_order_id: str) -> OrderStatusReport:
+        return self.book[broker_order_id].report
+
+
+def _info(instrument: InstrumentKey, lot: int, token: int, freeze: int | None) -> InstrumentInfo:
+    return InstrumentInfo(
+        instrument=instrument,
+        instrument_token=token,
+        name=instrument.tradingsymbol,
+        instrument_type="EQ" if lot == 1 else "FUT",
+        segment=instrument.exchange.value,
+        tick_size=Decimal("0.05"),
+        lot_size=lot,
+        freeze_quantity=freeze,
+    )
