@@ -20,13 +20,7 @@ from typing import Any, Self, TypeVar
 import aiohttp
 from aiohttp import web
 
-from orderdesk.sim._market_stub import (
-    InstrumentMaster,
-    MarketData,
-    PostbackSender,
-    TickerHub,
-    add_market_routes,
-)
+from orderdesk.sim._market_stub import PostbackSender, TickerHub, add_market_routes
 from orderdesk.sim.clock import SimClock
 from orderdesk.sim.config import SimConfig
 from orderdesk.sim.control import add_control_routes
@@ -37,6 +31,8 @@ from orderdesk.sim.faults import Faults
 from orderdesk.sim.funds import Funds
 from orderdesk.sim.gtt import GttBook
 from orderdesk.sim.ids import IdGenerator
+from orderdesk.sim.instruments import InstrumentMaster
+from orderdesk.sim.market import MarketData
 from orderdesk.sim.orders import TERMINAL, Order
 from orderdesk.sim.portfolio import Portfolio
 from orderdesk.sim.ratelimit import RateLimiter, classify
@@ -70,7 +66,7 @@ class SimServer:
         self.faults.reset(config.seed)
         self.ids = IdGenerator(config.seed)
         self.master = InstrumentMaster.load(config.instruments)
-        self.market = MarketData(self.master, config.seed)
+        self.market = MarketData(self.master, config.seed, clock=self.clock.now)
         self.sessions = SessionStore(config.api_key, config.api_secret, self.clock)
         self.limiter = RateLimiter(
             enabled=config.rate_limits,
