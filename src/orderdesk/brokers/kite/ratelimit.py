@@ -1,0 +1,292 @@
+"""Kite's request-rate limits and order quotas, met on our side before Kite has to enforce them.
+
+Kite throttles per endpoint class (quotes 1/s, historical 3/s, orders 10/s, everything else
+10/s) and caps order requests per minute and per day, plus 25 modifications per order (see
+KITE_API.md §9). :class:`KiteRateLimiter` holds one *lane* per endpoint class. A caller waits in
+its lane until a slot is free; waiters are served strictly first come, first served, so a stream
+of quote polls can never starve an order placement queued behind it in its own lane, and no
+placement overtakes an earlier one.
+
+**One limiter per process.** Kite counts request rates per api_key and order quotas per user, so
+two limiters in one process would each believe they own the full budget and together exceed it.
+Everything that talks to Kite with one api_key (REST client, login, reconciler, bench) must
+share the instance returned by :func:`shared_limiter`. The limiter is not bound to an event loop
+(it creates its wait futures per call), so the shared instance survives tests that each run
+their own loop.
+
+The guarantee: never more than N grants in any span of one second (any alignment), and never
+more than ``orders_per_minute`` order grants in any span of sixty seconds. Both are sliding logs
+of grant times; a fixed window would let 2N through across a boundary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from orderdesk.errors import BrokerRateLimited, OrderRejected
+
+IST_OFFSET_SECONDS = 19_800
+"""Kite's day (for the daily order quota) is the IST calendar day."""
+
+DEFAULT_MARGIN = 0.02
+"""Seconds added to every window.
+
+Our grant time is not Kite's arrival time: a request granted first may reach the server a few
+milliseconds after one granted later (connection set-up, scheduling). Measured against the
+simulator, 20 ms absorbs that jitter on loopback while keeping ≈ 9.8 orders/s (bench_ratelimit).
+"""
+
+
+class EndpointClass(StrEnum):
+    """Kite's rate-limit buckets."""
+
+    QUOTE = "quote"
+    HISTORICAL = "historical"
+    ORDER = "order"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    """Kite's published limits; every number is configurable because Kite has changed them."""
+
+    quote_per_second: int = 1
+    historical_per_second: int = 3
+    order_per_second: int = 10
+    other_per_second: int = 10
+    orders_per_minute: int = 400
+    orders_per_day: int = 5000
+    modifications_per_order: int = 25
+
+    def per_second(self, kind: EndpointClass) -> int:
+        """The per-second limit of one endpoint class."""
+        return {
+            EndpointClass.QUOTE: self.quote_per_second,
+            EndpointClass.HISTORICAL: self.historical_per_second,
+            EndpointClass.ORDER: self.order_per_second,
+            EndpointClass.OTHER: self.other_per_second,
+        }[kind]
+
+
+class _SlidingLog:
+    """The last ``limit`` grant times; a grant is allowed once the oldest is ``window`` old."""
+
+    __slots__ = ("_times", "limit", "window")
+
+    def __init__(self, limit: int, window: float) -> None:
+        if limit < 1:
+            raise ValueError(f"a rate limit must allow at least one request, got {limit}")
+        self.limit = limit
+        self.window = window
+        self._times: deque[float] = deque(maxlen=limit)
+
+    def wait(self, now: float) -> float:
+        """Seconds until a grant is allowed (<= 0: allowed now)."""
+        if len(self._times) < self.limit:
+            return 0.0
+        # Written as "elapsed >= window" so the grant condition is the exact float expression a
+        # checker of the guarantee would evaluate; "oldest + window <= now" can round the
+        # other way.
+        elapsed = now - self._times[0]
+        return 0.0 if elapsed >= self.window else self.window - elapsed
+
+    def record(self, now: float) -> None:
+        self._times.append(now)
+
+
+class _DayQuota:
+    """Placements counted per IST calendar day; never waited on, only refused."""
+
+    __slots__ = ("count", "day", "limit")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.day = -1
+        self.count = 0
+
+    def exhausted(self, wall: float) -> bool:
+        return self._day_of(wall) == self.day and self.count >= self.limit
+
+    def record(self, wall: float) -> None:
+        day = self._day_of(wall)
+        if day != self.day:
+            self.day, self.count = day, 0
+        self.count += 1
+
+    @staticmethod
+    def _day_of(wall: float) -> int:
+        return int((wall + IST_OFFSET_SECONDS) // 86_400)
+
+
+class _Lane:
+    """One endpoint class: its sliding log, its backoff, and the FIFO queue of waiters.
+
+    The turn is handed over explicitly (``busy`` + a deque of futures) rather than through an
+    ``asyncio.Lock``, because a lock binds itself to the first event loop that contends it and
+    the shared limiter must outlive loops (one per test).
+    """
+
+    __slots__ = ("blocked_until", "busy", "log", "waiters")
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.log = _SlidingLog(limit, window)
+        self.blocked_until = float("-inf")
+        self.busy = False
+        self.waiters: deque[asyncio.Future[None]] = deque()
+
+    async def take_turn(self) -> None:
+        if not self.busy and not self.waiters:
+            self.busy = True
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiters.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                # The turn was handed to us just as we were cancelled: pass it on.
+                self.end_turn()
+            elif turn in self.waiters:
+                self.waiters.remove(turn)
+            raise
+        # end_turn() handed the turn over with ``busy`` still set, so nobody slipped in.
+
+    def end_turn(self) -> None:
+        while self.waiters:
+            turn = self.waiters.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self.busy = False
+
+
+class KiteRateLimiter:
+    """Waits for a slot in an endpoint class; see the module docstring for the guarantees.
+
+    ``clock`` and ``sleep`` are injectable so tests run on virtual time; ``wall`` (epoch
+    seconds) only decides which IST day the daily order quota belongs to.
+
+    Written by hand rather than with aiolimiter: aiolimiter is a leaky bucket, which after a
+    full burst refills continuously, and measured with 100 simultaneous acquires it admitted
+    19 grants inside one window where the limit was 10 (Kite would answer 429 to nine of them).
+    """
+
+    def __init__(
+        self,
+        limits: RateLimits,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        wall: Callable[[], float] = time.time,
+        margin: float = DEFAULT_MARGIN,
+    ) -> None:
+        if margin < 0:
+            raise ValueError("margin must not be negative")
+        self.limits = limits
+        self._clock = clock
+        self._sleep = sleep
+        self._wall = wall
+        self._lanes = {kind: _Lane(limits.per_second(kind), 1.0 + margin) for kind in EndpointClass}
+        self._minute = _SlidingLog(limits.orders_per_minute, 60.0 + margin)
+        self._day = _DayQuota(limits.orders_per_day)
+        self._modifications: dict[str, int] = {}
+
+    async def acquire(
+        self,
+        kind: EndpointClass,
+        *,
+        modifies: str | None = None,
+        cancels: str | None = None,
+    ) -> None:
+        """Wait for a slot in ``kind``'s lane and take it.
+
+        ``ORDER`` requests also spend the per-minute quota. A placement (an ``ORDER`` request
+        that names neither ``modifies`` nor ``cancels``) spends the daily quota too and raises
+        :class:`BrokerRateLimited` at once when that is exhausted, instead of waiting for
+        tomorrow. Cancellations never touch the daily quota, so a desk that has spent its day
+        can still close its orders. ``modifies=order_id`` counts one modification of that order
+        and raises :class:`OrderRejected` instead of sending one beyond Kite's limit.
+        """
+        self._check_quotas(kind, modifies, cancels)
+        lane = self._lanes[kind]
+        await lane.take_turn()
+        try:
+            while (delay := self._delay(kind, lane, self._clock())) > 0:
+                await self._sleep(delay)
+            # Waiting may have let a concurrent caller spend the last slot of a quota.
+            self._check_quotas(kind, modifies, cancels)
+            now = self._clock()
+            lane.log.record(now)
+            if kind is EndpointClass.ORDER:
+                self._minute.record(now)
+                if modifies is not None:
+                    self._modifications[modifies] = self._modifications.get(modifies, 0) + 1
+                elif cancels is None:
+                    self._day.record(self._wall())
+        finally:
+            lane.end_turn()
+
+    def backoff(self, kind: EndpointClass, seconds: float) -> None:
+        """After a 429, grant nothing in ``kind`` for ``seconds`` (waiters keep their places)."""
+        lane = self._lanes[kind]
+        lane.blocked_until = max(lane.blocked_until, self._clock() + seconds)
+
+    def modifications(self, order_id: str) -> int:
+        """How many modifications of ``order_id`` have been granted."""
+        return self._modifications.get(order_id, 0)
+
+    def _delay(self, kind: EndpointClass, lane: _Lane, now: float) -> float:
+        delay = max(lane.blocked_until - now, lane.log.wait(now))
+        if kind is EndpointClass.ORDER:
+            delay = max(delay, self._minute.wait(now))
+        return delay
+
+    def _check_quotas(self, kind: EndpointClass, modifies: str | None, cancels: str | None) -> None:
+        if kind is not EndpointClass.ORDER:
+            if modifies is not None or cancels is not None:
+                raise ValueError("modifies/cancels only apply to ORDER requests")
+            return
+        if modifies is not None:
+            limit = self.limits.modifications_per_order
+            if self._modifications.get(modifies, 0) >= limit:
+                raise OrderRejected(
+                    f"order {modifies} has reached Kite's limit of {limit} modifications; "
+                    "cancel it and place a new order instead",
+                    error_type="OrderException",
+                )
+        elif cancels is None and self._day.exhausted(self._wall()):
+            raise BrokerRateLimited(
+                f"the daily quota of {self.limits.orders_per_day} order placements is spent; "
+                "Kite accepts new orders again after midnight IST",
+                http_status=429,
+                error_type="NetworkException",
+            )
+
+
+_SHARED: dict[str, KiteRateLimiter] = {}
+
+
+def shared_limiter(api_key: str, limits: RateLimits | None = None) -> KiteRateLimiter:
+    """The process-wide limiter for ``api_key``, created on first use.
+
+    ``limits`` applies only when the limiter is created; later callers get the same instance
+    whatever they pass, because two budgets for one api_key would defeat the point.
+    """
+    limiter = _SHARED.get(api_key)
+    if limiter is None:
+        limiter = _SHARED[api_key] = KiteRateLimiter(limits or RateLimits())
+    return limiter
+
+
+__all__ = [
+    "DEFAULT_MARGIN",
+    "EndpointClass",
+    "KiteRateLimiter",
+    "RateLimits",
+    "shared_limiter",
+]
