@@ -97,7 +97,13 @@ async def _hammer(root: str) -> tuple[int, float, int]:
         return done, time.perf_counter() - start, errors
 
 
-def _subprocess_rate() -> tuple[float, int]:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _subprocess_rate() -> tuple[float, int, float]:
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -126,11 +132,14 @@ def _subprocess_rate() -> tuple[float, int]:
                 break
         if root is None:
             raise RuntimeError("the simulator did not print its REST root")
+        cpu_before = _cpu_seconds(proc.pid)
         done, seconds, errors = asyncio.run(_hammer(root))
+        # Includes login and seeding (a few hundred requests): a slight overestimate per GET.
+        cpu = _cpu_seconds(proc.pid) - cpu_before
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=20)
-    return done / seconds, errors
+    return done / seconds, errors, cpu / max(done, 1)
 
 
 def _in_process_rate() -> tuple[float, int]:
@@ -142,7 +151,7 @@ def _in_process_rate() -> tuple[float, int]:
 
 def run() -> list[dict[str, Any]]:
     """Measure both set-ups."""
-    sub, sub_errors = _subprocess_rate()
+    sub, sub_errors, cpu_per_request = _subprocess_rate()
     inproc, in_errors = _in_process_rate()
     common = f"{ORDERS_IN_BOOK} orders in the book, {CONCURRENCY} in flight, {DURATION:.0f} s"
     return [
@@ -152,6 +161,14 @@ def run() -> list[dict[str, Any]]:
             "unit": "requests/s",
             "target": f">= {TARGET:,.0f}/s",
             "note": f"{common}; {sub_errors} non-200 replies",
+        },
+        {
+            "name": "GET /orders, server CPU per request (subprocess)",
+            "value": round(cpu_per_request * 1e6),
+            "unit": "µs",
+            "target": f"<= {1e6 / TARGET:,.0f} µs",
+            "note": "CPU time the simulator process used / requests served: the throughput one "
+            f"free core would give is {1 / cpu_per_request:,.0f}/s, whatever else loads the box",
         },
         {
             "name": "GET /orders, simulator on a thread of the client's process",
