@@ -1,0 +1,168 @@
+"""``AsyncEventWriter``: group commit, per-caller results, failure isolation, lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from orderdesk.domain import Event, KillSwitchChanged
+from orderdesk.errors import StoreError
+from orderdesk.ports.store import StoredEvent, VerifyReport
+from orderdesk.store import AsyncEventWriter, InMemoryEventStore, SqlEventStore, WriterState
+
+Lifecycle = Callable[[int], list[Event]]
+
+
+class GatedStore:
+    """A plain ``EventStore`` (no encoded fast path) whose first append waits for a gate.
+
+    Holding the first commit open lets the test queue many calls behind it deterministically,
+    the way a slow fsync would.
+    """
+
+    def __init__(self) -> None:
+        self.inner = InMemoryEventStore()
+        self.gate = threading.Event()
+        self.started = threading.Event()
+        self.batch_sizes: list[int] = []
+
+    def append(self, events: Sequence[Event]) -> list[StoredEvent]:
+        self.started.set()
+        self.gate.wait(timeout=10)
+        self.batch_sizes.append(len(events))
+        return self.inner.append(events)
+
+    def read(self, *, stream: str | None = None, after: int = 0) -> Iterator[StoredEvent]:
+        return self.inner.read(stream=stream, after=after)
+
+    def verify(self) -> VerifyReport:
+        return self.inner.verify()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+async def test_concurrent_appends_share_commits(lifecycle: Lifecycle) -> None:
+    """Calls queued behind a commit in flight are written together in the next one."""
+    store = GatedStore()
+    async with AsyncEventWriter(store) as writer:
+        first = asyncio.create_task(writer.append(lifecycle(0)))
+        await asyncio.to_thread(store.started.wait, 5)
+        rest = [asyncio.create_task(writer.append(lifecycle(n))) for n in range(1, 21)]
+        await asyncio.sleep(0)  # let every task enqueue before the gate opens
+        store.gate.set()
+        await asyncio.gather(first, *rest)
+    assert store.batch_sizes == [6, 120]
+    assert writer.commits == 2
+    assert store.verify().ok
+
+
+async def test_each_caller_gets_its_own_rows_in_order(lifecycle: Lifecycle) -> None:
+    """Every caller's rows are its own events, contiguous and in the order given."""
+    store = InMemoryEventStore()
+    async with AsyncEventWriter(store) as writer:
+        results = await asyncio.gather(*(writer.append(lifecycle(n)) for n in range(30)))
+    for n, rows in enumerate(results):
+        assert [row.event() for row in rows] == lifecycle(n)
+        assert [row.seq for row in rows] == list(range(rows[0].seq, rows[0].seq + 6))
+    assert store.last_seq() == 180
+    assert store.verify().ok
+
+
+async def test_max_batch_bounds_a_commit(lifecycle: Lifecycle) -> None:
+    """No commit holds more events than ``max_batch`` (whole calls are never split)."""
+    store = GatedStore()
+    async with AsyncEventWriter(store, max_batch=12) as writer:
+        first = asyncio.create_task(writer.append(lifecycle(0)))
+        await asyncio.to_thread(store.started.wait, 5)
+        rest = [asyncio.create_task(writer.append(lifecycle(n))) for n in range(1, 6)]
+        await asyncio.sleep(0)
+        store.gate.set()
+        await asyncio.gather(first, *rest)
+    assert store.batch_sizes == [6, 12, 12, 6]
+
+
+async def test_an_unencodable_event_fails_only_its_caller(lifecycle: Lifecycle) -> None:
+    """A naive datetime raises in its own caller; the other callers' events are written."""
+    store = InMemoryEventStore()
+    bad = KillSwitchChanged(at=datetime(2026, 1, 5, 9, 15), engaged=True, reason="naive")
+    async with AsyncEventWriter(store) as writer:
+        outcomes = await asyncio.gather(
+            writer.append(lifecycle(0)),
+            writer.append([bad]),
+            writer.append(lifecycle(1)),
+            return_exceptions=True,
+        )
+    assert isinstance(outcomes[1], ValueError)
+    assert store.last_seq() == 12
+    assert store.verify().ok
+
+
+async def test_a_failed_batch_is_retried_call_by_call(lifecycle: Lifecycle) -> None:
+    """When a shared commit fails, each call is retried alone, so only the culprit fails."""
+
+    class Picky(GatedStore):
+        def append(self, events: Sequence[Event]) -> list[StoredEvent]:
+            if any(getattr(e, "order_id", "") == lifecycle(2)[0].stream for e in events):
+                raise StoreError("refused")
+            return super().append(events)
+
+    store = Picky()
+    async with AsyncEventWriter(store) as writer:
+        first = asyncio.create_task(writer.append(lifecycle(0)))
+        await asyncio.to_thread(store.started.wait, 5)
+        queued = [asyncio.create_task(writer.append(lifecycle(n))) for n in (1, 2, 3)]
+        await asyncio.sleep(0)
+        store.gate.set()
+        outcomes = await asyncio.gather(first, *queued, return_exceptions=True)
+    assert [isinstance(o, StoreError) for o in outcomes] == [False, False, True, False]
+    assert store.inner.last_seq() == 18
+
+
+async def test_a_cancelled_caller_still_has_its_events_written(lifecycle: Lifecycle) -> None:
+    """Cancelling the awaiting task does not take its events out of the log."""
+    store = GatedStore()
+    async with AsyncEventWriter(store) as writer:
+        task = asyncio.create_task(writer.append(lifecycle(0)))
+        await asyncio.to_thread(store.started.wait, 5)
+        task.cancel()
+        store.gate.set()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert store.inner.last_seq() == 6
+
+
+async def test_close_drains_then_refuses(lifecycle: Lifecycle) -> None:
+    """Calls made before close are written; calls after it raise StoreError."""
+    store = InMemoryEventStore()
+    writer = AsyncEventWriter(store)
+    pending = asyncio.create_task(writer.append(lifecycle(0)))
+    await asyncio.sleep(0)
+    await writer.aclose()
+    assert len(await pending) == 6
+    assert writer.state is WriterState.CLOSED
+    with pytest.raises(StoreError) as exc_info:
+        await writer.append(lifecycle(1))
+    assert "closed" in str(exc_info.value)
+
+
+async def test_the_writer_commits_to_a_sqlite_file(db_path: Path, lifecycle: Lifecycle) -> None:
+    """Through the real store, many concurrent callers give one intact chain in few commits."""
+    with SqlEventStore.open(db_path) as store:
+        async with AsyncEventWriter(store) as writer:
+            await asyncio.gather(*(writer.append(lifecycle(n)) for n in range(50)))
+        report = store.verify()
+    assert (report.ok, report.rows) == (True, 300)
+    assert writer.commits < 50
+
+
+def test_max_batch_must_be_positive() -> None:
+    """A writer that could never take a call is refused at construction."""
+    with pytest.raises(ValueError, match="max_batch") as exc_info:
+        AsyncEventWriter(InMemoryEventStore(), max_batch=0)
+    assert "at least 1" in str(exc_info.value)
