@@ -1,0 +1,122 @@
+"""``orderdesk audit verify`` and ``orderdesk audit export`` through typer's CliRunner."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from orderdesk.cli import _register_commands, app
+from orderdesk.domain import Event, KillSwitchChanged, OrderSubmitting
+from orderdesk.store import URL_ENV, SqlEventStore
+
+_register_commands()
+runner = CliRunner()
+START = datetime(2026, 1, 5, 3, 45, tzinfo=UTC)
+
+
+def events(count: int) -> list[Event]:
+    """Alternating order and desk events, a second apart."""
+    made: list[Event] = []
+    for i in range(count):
+        at = START + timedelta(seconds=i)
+        if i % 2:
+            made.append(KillSwitchChanged(at=at, engaged=True, reason=f"drill {i}"))
+        else:
+            made.append(OrderSubmitting(at=at, order_id="od0000000000000000ab", attempt=i))
+    return made
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    """A store file holding ten intact events."""
+    path = tmp_path / "events.db"
+    with SqlEventStore.open(path) as store:
+        store.append(events(10))
+    return path
+
+
+def test_verify_reports_an_intact_chain(db: Path) -> None:
+    """An untouched log exits 0 and says how many events it checked."""
+    result = runner.invoke(app, ["audit", "verify", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "chain intact: 10 events"
+
+
+def test_verify_names_the_first_bad_row(db: Path) -> None:
+    """A deleted row exits 1 and the message names its seq and the reason."""
+    with closing(sqlite3.connect(db)) as raw, raw:
+        raw.execute("DELETE FROM events WHERE seq = 4")
+    result = runner.invoke(app, ["audit", "verify", "--db", str(db)])
+    assert result.exit_code == 1
+    assert "chain broken at event 4: row 4 is missing" in result.stderr
+
+
+def test_verify_json_carries_the_report(db: Path) -> None:
+    """``--json`` prints the report's fields, for a broken chain too."""
+    with closing(sqlite3.connect(db)) as raw, raw:
+        raw.execute("UPDATE events SET payload = replace(payload, 'drill', 'drull') WHERE seq = 6")
+    result = runner.invoke(app, ["audit", "verify", "--url", f"sqlite:///{db}", "--json"])
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["ok"] is False
+    assert report["first_bad_seq"] == 6
+    assert report["rows"] == 6
+    assert "edited" in report["reason"]
+
+
+def test_verify_finds_the_store_through_the_environment(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --db or --url the store named by ORDERDESK_STORE__URL is checked."""
+    monkeypatch.setenv(URL_ENV, f"sqlite:///{db}")
+    result = runner.invoke(app, ["audit", "verify"])
+    assert result.exit_code == 0, result.output
+    assert "10 events" in result.stdout
+
+
+def test_verify_refuses_a_missing_store(tmp_path: Path) -> None:
+    """A path with no database is an error, not an empty (and so intact) log."""
+    missing = tmp_path / "nowhere" / "events.db"
+    result = runner.invoke(app, ["audit", "verify", "--db", str(missing)])
+    assert result.exit_code == 1
+    assert f"no event store at {missing}" in result.stderr
+    assert not missing.parent.exists()
+
+
+def test_export_jsonl_goes_to_stdout(db: Path) -> None:
+    """One JSON object per row on stdout, with the hash columns."""
+    result = runner.invoke(app, ["audit", "export", "--format", "jsonl", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [row["seq"] for row in lines] == list(range(1, 11))
+    assert lines[1]["payload"]["reason"] == "drill 1"
+    assert all(len(row["hash"]) == 64 for row in lines)
+
+
+def test_export_csv_to_a_file(db: Path, tmp_path: Path) -> None:
+    """``--output`` writes the CSV file and reports the count on stderr."""
+    out = tmp_path / "audit.csv"
+    result = runner.invoke(
+        app, ["audit", "export", "--format", "csv", "--output", str(out), "--db", str(db)]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"exported 10 events to {out}" in result.stderr
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert len(rows) == 10
+    assert rows[0]["type"] == "OrderSubmitting"
+    assert rows[9]["seq"] == "10"
+
+
+def test_export_rejects_an_unknown_format(db: Path) -> None:
+    """Typer refuses a format other than jsonl or csv before touching the store."""
+    result = runner.invoke(app, ["audit", "export", "--format", "xml", "--db", str(db)])
+    assert result.exit_code == 2
+    assert "xml" in result.stderr
