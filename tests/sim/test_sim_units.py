@@ -6,7 +6,9 @@ from datetime import datetime
 
 import pytest
 
+from orderdesk.sim.app import SimServer
 from orderdesk.sim.clock import is_nse_session, next_token_expiry
+from orderdesk.sim.config import SimConfig
 from orderdesk.sim.envelope import InputError, RateLimitError
 from orderdesk.sim.ids import IdGenerator
 from orderdesk.sim.order_params import PlaceRequest
@@ -124,3 +126,14 @@ def test_market_protection_rule() -> None:
         with pytest.raises(InputError) as exc_info:
             PlaceRequest.parse("regular", base | bad)
         assert "market_protection" in exc_info.value.message
+
+
+def test_secrets_stay_out_of_reprs() -> None:
+    """Neither the api secret nor access tokens show in the reprs of config, store or session."""
+    sim = SimServer(SimConfig(port=0, api_secret="s3cr3t-value", price_tick_interval=None))
+    token = sim.issue_access_token()
+    session = sim.sessions.authenticate(sim.config.api_key, token)
+    assert session is not None
+    for text in (repr(sim.config), repr(sim.sessions), repr(session), repr(sim), repr(sim.core)):
+        assert "s3cr3t-value" not in text
+        assert token not in text
