@@ -8,6 +8,7 @@ it.
 from __future__ import annotations
 
 from orderdesk.notify.apprise_notifier import AppriseNotifier
+from orderdesk.notify.fanout import FanoutNotifier
 from orderdesk.notify.throttle import Decision, Throttle
 
-__all__ = ["AppriseNotifier", "Decision", "Throttle"]
+__all__ = ["AppriseNotifier", "Decision", "FanoutNotifier", "Throttle"]

@@ -1,0 +1,75 @@
+"""The app factory: the desk, its optional approval queue and alert feed, behind a token."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from orderdesk.api import dashboard, events, routes_approvals, routes_desk, routes_orders
+from orderdesk.api.alert_feed import AlertFeed
+from orderdesk.api.auth import BearerAuth
+from orderdesk.api.context import ApiContext
+from orderdesk.api.desk import DeskService
+from orderdesk.api.errors import install_error_handlers
+from orderdesk.api.metrics import Metrics
+from orderdesk.approvals import ApprovalQueue
+
+DESCRIPTION = """\
+The local HTTP API of orderdesk. Every route except the dashboard page, its assets and this
+schema needs `Authorization: Bearer <token>` (`orderdesk config show-token`).
+"""
+
+
+async def _count_events(context: ApiContext) -> None:
+    async for event in context.desk.subscribe():
+        context.metrics.observe(event)
+
+
+def create_app(
+    desk: DeskService,
+    *,
+    token: str,
+    approvals: ApprovalQueue | None = None,
+    alerts: AlertFeed | None = None,
+    stream_interval: float = 1.0,
+) -> FastAPI:
+    """The API and dashboard for ``desk``; requests must carry ``token`` as a bearer token."""
+    context = ApiContext(
+        desk=desk,
+        approvals=approvals,
+        alerts=alerts,
+        metrics=Metrics(),
+        stream_interval=stream_interval,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        counter = asyncio.create_task(_count_events(context))
+        try:
+            yield
+        finally:
+            counter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await counter
+
+    app = FastAPI(
+        title="orderdesk",
+        description=DESCRIPTION,
+        version="1",
+        lifespan=lifespan,
+        # The interactive docs load their scripts from a CDN; the page must work offline.
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.context = context
+    for module in (routes_orders, routes_approvals, routes_desk, events, dashboard):
+        app.include_router(module.router)
+    install_error_handlers(app)
+    app.add_middleware(BearerAuth, token=token)
+    return app
+
+
+__all__ = ["create_app"]

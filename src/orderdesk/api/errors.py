@@ -1,0 +1,129 @@
+"""orderdesk's errors as HTTP answers: a reason a person can act on, never a bare 500.
+
+::
+
+    RequestValidationError (pydantic)  422  invalid_request   fields named
+    ValidationError (domain)           400  invalid_signal    the field and the reason
+    RiskDenied                         403  risk_denied       the check and the reason
+    OrderNotFound / UnknownOrder
+      / ApprovalNotFound               404  not_found
+    InvalidTransition / CommandRefused
+      / ModificationLimitReached
+      / ApprovalClosed                 409  conflict
+    BrokerRejected                     422  broker_rejected   what the broker said
+    BrokerAuthError                    503  broker_session    a person must log in again
+    other BrokerError                  503  broker_unavailable
+    any other OrderDeskError           400  refused
+
+Messages are built from orderdesk's own exception texts, which by contract never contain
+secrets; pydantic's echo of the submitted input is left out of 422s.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from orderdesk.api.schemas import ErrorOut, FieldProblem
+from orderdesk.approvals import ApprovalClosed, ApprovalNotFound
+from orderdesk.domain.errors import InvalidTransition, OrderDeskError, ValidationError
+from orderdesk.errors import (
+    BrokerAuthError,
+    BrokerError,
+    BrokerRejected,
+    RiskDenied,
+)
+
+
+class UnknownOrder(OrderDeskError, LookupError):
+    """The API was asked about an order the desk does not know."""
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"no order {order_id!r}")
+        self.order_id = order_id
+
+
+_CONFLICTS: tuple[type[Exception], ...] = (InvalidTransition, ApprovalClosed)
+_NOT_FOUND: tuple[type[Exception], ...] = (ApprovalNotFound, LookupError)
+
+
+def _engine_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
+    # The engine's errors are optional at import time: the API must stay importable (and
+    # testable) while the engine package is being built.
+    try:
+        from orderdesk.engine import errors as engine_errors
+    except ImportError:
+        return _CONFLICTS, _NOT_FOUND
+    return (
+        (*_CONFLICTS, engine_errors.CommandRefused, engine_errors.ModificationLimitReached),
+        (*_NOT_FOUND, engine_errors.OrderNotFound),
+    )
+
+
+CONFLICTS, NOT_FOUND = _engine_errors()
+
+
+def _json(status: int, body: ErrorOut) -> JSONResponse:
+    return JSONResponse(status_code=status, content=body.model_dump(mode="json"))
+
+
+def error_response(exc: OrderDeskError) -> JSONResponse:
+    """The HTTP answer for one of orderdesk's own errors."""
+    if isinstance(exc, ValidationError):
+        problem = FieldProblem(field=exc.field, reason=exc.reason)
+        return _json(400, ErrorOut(error="invalid_signal", message=str(exc), fields=[problem]))
+    if isinstance(exc, RiskDenied):
+        return _json(403, ErrorOut(error="risk_denied", message=exc.reason, check=exc.check))
+    if isinstance(exc, NOT_FOUND):
+        return _json(404, ErrorOut(error="not_found", message=str(exc)))
+    if isinstance(exc, CONFLICTS):
+        return _json(409, ErrorOut(error="conflict", message=str(exc)))
+    if isinstance(exc, BrokerRejected):
+        return _json(422, ErrorOut(error="broker_rejected", message=exc.message))
+    if isinstance(exc, BrokerAuthError):
+        message = "the broker session is invalid or expired; log in again"
+        return _json(503, ErrorOut(error="broker_session", message=message))
+    if isinstance(exc, BrokerError):
+        return _json(503, ErrorOut(error="broker_unavailable", message=exc.message))
+    return _json(400, ErrorOut(error="refused", message=str(exc)))
+
+
+def _field_name(location: tuple[int | str, ...]) -> str:
+    # ("body", "price") -> "price"; ("path", "order_id") -> "order_id".
+    parts = [str(part) for part in location[1:]] or [str(part) for part in location]
+    return ".".join(parts) or "body"
+
+
+async def _on_request_invalid(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        FieldProblem(field=_field_name(tuple(error.get("loc", ()))), reason=str(error["msg"]))
+        for error in exc.errors()
+    ]
+    message = "; ".join(f"{p.field}: {p.reason}" for p in problems) or "invalid request"
+    return _json(422, ErrorOut(error="invalid_request", message=message, fields=problems))
+
+
+async def _on_desk_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, OrderDeskError)
+    return error_response(exc)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _on_request_invalid)
+    app.add_exception_handler(OrderDeskError, _on_desk_error)
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    400: {"model": ErrorOut, "description": "The desk refused the input (field named)."},
+    401: {"model": ErrorOut, "description": "Missing or wrong bearer token."},
+    403: {"model": ErrorOut, "description": "A risk check or the kill switch denied it."},
+    404: {"model": ErrorOut, "description": "No such order or pending signal."},
+    409: {"model": ErrorOut, "description": "The order or signal is not in a state for this."},
+    422: {"model": ErrorOut, "description": "Invalid request, or the broker refused it."},
+    503: {"model": ErrorOut, "description": "The broker is unreachable or its session expired."},
+}
+"""Documented on every data route so clients (and schemathesis) know the error shapes."""
+
+__all__ = ["ERROR_RESPONSES", "UnknownOrder", "error_response", "install_error_handlers"]

@@ -1,0 +1,172 @@
+"""The live event stream as server-sent events (``GET /api/events``).
+
+One stream carries everything the dashboard shows, so the page needs a single connection:
+
+- ``snapshot`` once at the start: orders, positions, status, approvals, recent alerts;
+- ``event`` for each domain event the desk records (type, time, order id, a one-line summary,
+  the full payload), followed by ``order`` with that order's new state for order events;
+- ``alert`` for each alert raised;
+- ``status`` every ``stream_interval`` seconds: positions with P&L marked to the latest tick,
+  kill switch, broker connection, pending approvals. Ticks are not domain events (there are
+  thousands), so P&L reaches the page by this sampling rather than per tick.
+
+SSE rather than a WebSocket because the flow is one-way and SSE is plain HTTP, so the bearer
+middleware covers it like any other route. Browsers' ``EventSource`` cannot send headers; the
+dashboard reads the stream with ``fetch`` instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import StreamingResponse
+
+from orderdesk.api.auth import bearer_scheme
+from orderdesk.api.context import ApiContext, Context
+from orderdesk.api.errors import ERROR_RESPONSES
+from orderdesk.api.schemas import AlertOut, OrderOut, PendingOut, PositionOut
+from orderdesk.domain.codec import encode
+from orderdesk.domain.events import Event, OrderEvent
+from orderdesk.domain.order import Order
+
+router = APIRouter(tags=["events"], dependencies=[Depends(bearer_scheme)])
+
+_SUMMARY_FIELDS = ("status", "reason", "detail", "check", "engaged", "kind", "broker_order_id")
+
+
+def sse(kind: str, data: Any) -> str:
+    """One server-sent event; the payload is JSON on a single ``data:`` line."""
+    return f"event: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+def summarise(event: Event) -> str:
+    """A one-line description: the type and the fields a person scans for."""
+    parts = [type(event).__name__]
+    for name in _SUMMARY_FIELDS:
+        value = getattr(event, name, None)
+        if value is not None and value != "":
+            parts.append(f"{name}={getattr(value, 'value', value)}")
+    return " ".join(parts)
+
+
+def event_message(event: Event) -> dict[str, Any]:
+    return {
+        "type": type(event).__name__,
+        "at": event.at.isoformat(),
+        "order_id": event.order_id if isinstance(event, OrderEvent) else None,
+        "summary": summarise(event),
+        "payload": encode(event),
+    }
+
+
+def status_message(context: ApiContext) -> dict[str, Any]:
+    desk = context.desk
+    kill = desk.kill_switch()
+    connection = desk.broker_connection()
+    approvals = context.approvals.pending() if context.approvals is not None else []
+    return {
+        "kill_switch": {"engaged": kill.engaged, "reason": kill.reason},
+        "broker_connection": connection.value if connection is not None else None,
+        "positions": [PositionOut.of(p).model_dump(mode="json") for p in desk.positions()],
+        "approvals": [PendingOut.of(item).model_dump(mode="json") for item in approvals],
+    }
+
+
+def snapshot_message(context: ApiContext) -> dict[str, Any]:
+    orders = sorted(context.desk.orders(), key=lambda o: o.created_at, reverse=True)
+    alerts = context.alerts.recent() if context.alerts is not None else []
+    return {
+        **status_message(context),
+        "orders": [OrderOut.of(order).model_dump(mode="json") for order in orders],
+        "alerts": [alert_message(entry.alert, entry.at) for entry in reversed(alerts)],
+    }
+
+
+def alert_message(alert: Any, at: Any) -> dict[str, Any]:
+    out = AlertOut(
+        severity=alert.severity,
+        title=alert.title,
+        body=alert.body,
+        key=alert.key,
+        order_id=alert.order_id,
+        at=at,
+    )
+    return out.model_dump(mode="json")
+
+
+Inbox = asyncio.Queue[tuple[str, Any]]
+
+
+async def _pump(source: AsyncIterator[Any], inbox: Inbox, kind: str) -> None:
+    async for item in source:
+        inbox.put_nowait((kind, item))
+    inbox.put_nowait(("end", None))
+
+
+def _order(context: ApiContext, order_id: str) -> Order | None:
+    return next((o for o in context.desk.orders() if o.order_id == order_id), None)
+
+
+async def stream(context: ApiContext) -> AsyncIterator[str]:
+    """The SSE body for one client; ends when the desk closes or the client goes away."""
+    inbox: Inbox = asyncio.Queue()
+    # Subscribe before the snapshot is taken, so nothing falls between the two.
+    sources: list[tuple[AsyncIterator[Any], str]] = [(context.desk.subscribe(), "event")]
+    if context.alerts is not None:
+        sources.append((context.alerts.subscribe(), "alert"))
+    pumps = [asyncio.create_task(_pump(source, inbox, kind)) for source, kind in sources]
+    try:
+        yield sse("snapshot", snapshot_message(context))
+        next_status = time.monotonic() + context.stream_interval
+        while True:
+            timeout = max(0.0, next_status - time.monotonic())
+            try:
+                kind, item = await asyncio.wait_for(inbox.get(), timeout=timeout)
+            except TimeoutError:
+                yield sse("status", status_message(context))
+                next_status = time.monotonic() + context.stream_interval
+                continue
+            if kind == "end":
+                return
+            if kind == "alert":
+                yield sse("alert", alert_message(item.alert, item.at))
+                continue
+            yield sse("event", event_message(item))
+            if isinstance(item, OrderEvent):
+                order = next(
+                    (o for o in context.desk.orders() if o.order_id == item.order_id), None
+                )
+                if order is not None:
+                    yield sse("order", OrderOut.of(order).model_dump(mode="json"))
+    finally:
+        for pump in pumps:
+            pump.cancel()
+        await asyncio.gather(*pumps, return_exceptions=True)
+
+
+@router.get(
+    "/api/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": "snapshot, event, order, alert and status messages, as SSE.",
+        },
+        401: ERROR_RESPONSES[401],
+    },
+)
+async def events(context: Context) -> StreamingResponse:
+    """Live stream of the desk: server-sent events (read with ``fetch`` to send the token)."""
+    return StreamingResponse(
+        stream(context),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+__all__ = ["router", "sse", "stream", "summarise"]

@@ -1,0 +1,84 @@
+"""The desk itself: kill switch, health, recent alerts and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import PlainTextResponse
+
+from orderdesk.api.auth import bearer_scheme
+from orderdesk.api.context import Context
+from orderdesk.api.errors import ERROR_RESPONSES
+from orderdesk.api.metrics import CONTENT_TYPE
+from orderdesk.api.schemas import AlertOut, HealthOut, KillSwitchIn, KillSwitchOut
+from orderdesk.domain.status import TERMINAL
+from orderdesk.ports.broker import ConnectionState
+
+router = APIRouter(
+    tags=["desk"],
+    dependencies=[Depends(bearer_scheme)],
+    responses={401: ERROR_RESPONSES[401], 422: ERROR_RESPONSES[422]},
+)
+
+
+@router.get("/api/kill-switch")
+async def get_kill_switch(context: Context) -> KillSwitchOut:
+    """Whether new orders are refused, and why."""
+    state = context.desk.kill_switch()
+    return KillSwitchOut(engaged=state.engaged, reason=state.reason)
+
+
+@router.post("/api/kill-switch")
+async def set_kill_switch(body: KillSwitchIn, context: Context) -> KillSwitchOut:
+    """Engage (optionally cancelling open orders) or release the kill switch."""
+    reason = body.reason or ("engaged from the API" if body.engaged else "released from the API")
+    state = await context.desk.set_kill_switch(
+        body.engaged, reason, cancel_open=body.cancel_open and body.engaged
+    )
+    return KillSwitchOut(engaged=state.engaged, reason=state.reason)
+
+
+@router.get("/api/health")
+async def health(context: Context) -> HealthOut:
+    """``ok`` when the broker stream is connected (or there is none), else ``degraded``."""
+    desk = context.desk
+    connection = desk.broker_connection()
+    kill = desk.kill_switch()
+    return HealthOut(
+        status="ok" if connection in (None, ConnectionState.CONNECTED) else "degraded",
+        broker_connection=connection.value if connection is not None else None,
+        kill_switch=KillSwitchOut(engaged=kill.engaged, reason=kill.reason),
+        open_orders=sum(1 for order in desk.orders() if order.status not in TERMINAL),
+        pending_approvals=context.pending_count(),
+    )
+
+
+@router.get("/api/alerts")
+async def recent_alerts(context: Context) -> list[AlertOut]:
+    """The latest alerts raised by the desk, newest first."""
+    if context.alerts is None:
+        return []
+    return [
+        AlertOut(
+            severity=entry.alert.severity,
+            title=entry.alert.title,
+            body=entry.alert.body,
+            key=entry.alert.key,
+            order_id=entry.alert.order_id,
+            at=entry.at,
+        )
+        for entry in reversed(context.alerts.recent())
+    ]
+
+
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format."}},
+)
+async def metrics(context: Context) -> PlainTextResponse:
+    """Orders by status, denied signals, events, broker connection, kill switch."""
+    text = context.metrics.render(context.desk, pending_approvals=context.pending_count())
+    return PlainTextResponse(text, media_type=CONTENT_TYPE)
+
+
+__all__ = ["router"]

@@ -1,0 +1,97 @@
+"""Signals in, orders and positions out: the trading routes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Response
+
+from orderdesk.api.auth import bearer_scheme
+from orderdesk.api.context import ApiContext, Context
+from orderdesk.api.errors import ERROR_RESPONSES, UnknownOrder
+from orderdesk.api.schemas import ModifyIn, OrderOut, PendingOut, PositionOut, SignalIn, SubmitOut
+from orderdesk.approvals import PendingSignal
+from orderdesk.domain.order import Order
+
+router = APIRouter(
+    prefix="/api",
+    tags=["orders"],
+    dependencies=[Depends(bearer_scheme)],
+    responses=ERROR_RESPONSES,
+)
+
+OrderId = Annotated[str, Path(min_length=1, max_length=64, description="orderdesk's order id")]
+
+
+def find_order(context: ApiContext, order_id: str) -> Order:
+    for order in context.desk.orders():
+        if order.order_id == order_id:
+            return order
+    raise UnknownOrder(order_id)
+
+
+@router.post(
+    "/signals",
+    status_code=201,
+    responses={202: {"model": SubmitOut, "description": "Parked for the operator's approval."}},
+)
+async def submit_signal(body: SignalIn, context: Context, response: Response) -> SubmitOut:
+    """Submit a signal: 201 with the order, or 202 when its strategy needs approval."""
+    signal = body.to_signal()
+    if context.approvals is None:
+        order = await context.desk.submit(signal)
+        return SubmitOut(outcome="submitted", order=OrderOut.of(order))
+    outcome = await context.approvals.submit(signal)
+    if isinstance(outcome, PendingSignal):
+        response.status_code = 202
+        return SubmitOut(outcome="pending_approval", pending=PendingOut.of(outcome))
+    return SubmitOut(outcome="submitted", order=OrderOut.of(outcome))
+
+
+@router.get("/orders")
+async def list_orders(context: Context) -> list[OrderOut]:
+    """Every order the desk knows, newest first."""
+    orders = sorted(context.desk.orders(), key=lambda o: o.created_at, reverse=True)
+    return [OrderOut.of(order) for order in orders]
+
+
+@router.get("/orders/{order_id}")
+async def get_order(order_id: OrderId, context: Context) -> OrderOut:
+    """One order by orderdesk's id."""
+    return OrderOut.of(find_order(context, order_id))
+
+
+@router.patch("/orders/{order_id}")
+async def modify_order(order_id: OrderId, body: ModifyIn, context: Context) -> OrderOut:
+    """Ask for new terms on a working order."""
+    find_order(context, order_id)
+    order = await context.desk.modify(
+        order_id,
+        quantity=body.quantity,
+        price=body.price,
+        trigger_price=body.trigger_price,
+        order_type=body.order_type,
+    )
+    return OrderOut.of(order)
+
+
+@router.delete("/orders/{order_id}")
+async def cancel_order(order_id: OrderId, context: Context) -> OrderOut:
+    """Ask the broker to cancel a working order."""
+    find_order(context, order_id)
+    return OrderOut.of(await context.desk.cancel(order_id))
+
+
+@router.post("/orders/cancel-all")
+async def cancel_all_orders(context: Context) -> list[OrderOut]:
+    """Ask to cancel every open order; answers with the orders a cancel was sent for."""
+    return [OrderOut.of(order) for order in await context.desk.cancel_all()]
+
+
+@router.get("/positions")
+async def list_positions(context: Context) -> list[PositionOut]:
+    """Net positions with realised and unrealised P&L at the last price seen."""
+    return [PositionOut.of(position) for position in context.desk.positions()]
+
+
+__all__ = ["find_order", "router"]

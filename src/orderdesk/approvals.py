@@ -1,0 +1,215 @@
+"""Approval mode: signals of some strategies wait for an operator before they reach the desk.
+
+:class:`ApprovalQueue` sits in front of the desk's ``submit``. A signal whose strategy has
+``approval = true`` in its ``[strategies.<name>]`` section is parked as a
+:class:`PendingSignal`; the operator approves it (then it is submitted, exactly once) or
+rejects it, from the dashboard or ``orderdesk pending``. A pending signal lapses after the
+strategy's ``approval_ttl_seconds``: a stale trading decision must not execute hours later
+because somebody clicked "approve" on an old screen.
+
+Expiry is checked whenever the queue is read or acted on, so there is no timer to run; the
+clock is injected so tests control time.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from orderdesk.config import StrategySettings
+from orderdesk.domain.errors import OrderDeskError
+from orderdesk.domain.order import Order
+from orderdesk.domain.signal import Signal
+from orderdesk.ports.clock import Clock, SystemClock
+from orderdesk.ports.notifier import Alert, Notifier, Severity
+
+Submit = Callable[[Signal], Awaitable[Order]]
+
+
+class ApprovalState(StrEnum):
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    """Submitted to the desk; ``order_id`` names the order."""
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+    FAILED = "FAILED"
+    """Approved, but the desk refused it (risk check, kill switch…); ``reason`` says why."""
+
+
+@dataclass(slots=True)
+class PendingSignal:
+    """One signal awaiting (or having had) an operator's decision."""
+
+    approval_id: str
+    signal: Signal
+    received_at: datetime
+    expires_at: datetime
+    deadline: float
+    """Monotonic seconds after which the signal lapses (``expires_at`` is for people)."""
+    state: ApprovalState = ApprovalState.PENDING
+    decided_at: datetime | None = None
+    reason: str | None = None
+    order_id: str | None = None
+
+
+class ApprovalNotFound(OrderDeskError, LookupError):
+    """No signal with this approval id is known (or it has left the history)."""
+
+    def __init__(self, approval_id: str) -> None:
+        super().__init__(f"no pending signal {approval_id!r}")
+        self.approval_id = approval_id
+
+
+class ApprovalClosed(OrderDeskError):
+    """The signal was already decided, or it expired, so it cannot be decided again."""
+
+    def __init__(self, approval_id: str, state: ApprovalState) -> None:
+        super().__init__(f"signal {approval_id} is {state.value.lower()}, not pending")
+        self.approval_id = approval_id
+        self.state = state
+
+
+class ApprovalQueue:
+    """Parks signals of strategies that need approval; passes the others straight through."""
+
+    def __init__(
+        self,
+        submit: Submit,
+        strategies: Mapping[str, StrategySettings],
+        *,
+        clock: Clock | None = None,
+        notifier: Notifier | None = None,
+        history: int = 200,
+    ) -> None:
+        self._submit = submit
+        self._strategies = dict(strategies)
+        self._clock: Clock = clock or SystemClock()
+        self._notifier = notifier
+        self._history = history
+        self._items: OrderedDict[str, PendingSignal] = OrderedDict()
+        self._by_signal: dict[tuple[str, str], str] = {}
+
+    def needs_approval(self, signal: Signal) -> bool:
+        policy = self._strategies.get(signal.strategy)
+        return policy is not None and policy.approval
+
+    async def submit(self, signal: Signal) -> Order | PendingSignal:
+        """Submit now, or park the signal when its strategy asks for approval."""
+        if not self.needs_approval(signal):
+            return await self._submit(signal)
+        self._expire()
+        if signal.signal_id is not None:
+            # The same signal sent twice (a strategy retrying) waits once, like the desk's
+            # own idempotency for placed orders.
+            known = self._by_signal.get((signal.strategy, signal.signal_id))
+            if known is not None and known in self._items:
+                return self._items[known]
+        item = self._park(signal)
+        if self._notifier is not None:
+            await self._notifier.notify(
+                Alert(
+                    severity=Severity.WARNING,
+                    title="Signal awaiting approval",
+                    body=f"{signal.strategy}: {signal.side} {signal.quantity} {signal.instrument}"
+                    f" ({item.approval_id}), expires {item.expires_at:%H:%M:%S} UTC",
+                    key="approval_pending",
+                )
+            )
+        return item
+
+    def _park(self, signal: Signal) -> PendingSignal:
+        ttl = self._strategies[signal.strategy].approval_ttl_seconds
+        now = self._clock.now()
+        item = PendingSignal(
+            approval_id="ap" + secrets.token_hex(6),
+            signal=signal,
+            received_at=now,
+            expires_at=now + timedelta(seconds=ttl),
+            deadline=self._clock.monotonic() + ttl,
+        )
+        self._items[item.approval_id] = item
+        if signal.signal_id is not None:
+            self._by_signal[(signal.strategy, signal.signal_id)] = item.approval_id
+        self._trim()
+        return item
+
+    def pending(self) -> list[PendingSignal]:
+        """Signals still waiting, oldest first."""
+        self._expire()
+        return [item for item in self._items.values() if item.state is ApprovalState.PENDING]
+
+    def recent(self) -> list[PendingSignal]:
+        """Every signal the queue remembers (pending and decided), oldest first."""
+        self._expire()
+        return list(self._items.values())
+
+    def get(self, approval_id: str) -> PendingSignal:
+        self._expire()
+        item = self._items.get(approval_id)
+        if item is None:
+            raise ApprovalNotFound(approval_id)
+        return item
+
+    async def approve(self, approval_id: str) -> Order:
+        """Submit the parked signal; the desk's refusals propagate (and are recorded)."""
+        item = self._open(approval_id)
+        # Decided before the await, so a second click while the desk works cannot submit twice.
+        self._decide(item, ApprovalState.APPROVED)
+        try:
+            order = await self._submit(item.signal)
+        except Exception as exc:
+            item.state = ApprovalState.FAILED
+            item.reason = str(exc)
+            raise
+        item.order_id = order.order_id
+        return order
+
+    def reject(self, approval_id: str, reason: str = "") -> PendingSignal:
+        item = self._open(approval_id)
+        self._decide(item, ApprovalState.REJECTED)
+        item.reason = reason or "rejected by the operator"
+        return item
+
+    def _open(self, approval_id: str) -> PendingSignal:
+        item = self.get(approval_id)
+        if item.state is not ApprovalState.PENDING:
+            raise ApprovalClosed(approval_id, item.state)
+        return item
+
+    def _decide(self, item: PendingSignal, state: ApprovalState) -> None:
+        item.state = state
+        item.decided_at = self._clock.now()
+
+    def _expire(self) -> None:
+        now = self._clock.monotonic()
+        for item in self._items.values():
+            if item.state is ApprovalState.PENDING and now >= item.deadline:
+                self._decide(item, ApprovalState.EXPIRED)
+                item.reason = "approval window elapsed"
+
+    def _trim(self) -> None:
+        # Forget the oldest decided signals; pending ones are kept whatever the history size.
+        excess = len(self._items) - self._history
+        for approval_id in [
+            k for k, v in self._items.items() if v.state is not ApprovalState.PENDING
+        ]:
+            if excess <= 0:
+                break
+            item = self._items.pop(approval_id)
+            if item.signal.signal_id is not None:
+                self._by_signal.pop((item.signal.strategy, item.signal.signal_id), None)
+            excess -= 1
+
+
+__all__ = [
+    "ApprovalClosed",
+    "ApprovalNotFound",
+    "ApprovalQueue",
+    "ApprovalState",
+    "PendingSignal",
+    "Submit",
+]

@@ -1,0 +1,228 @@
+"""An in-memory desk for the API tests: real domain orders, no broker, no event log.
+
+It implements :class:`orderdesk.api.desk.DeskService` with the domain's own decisions
+(``Order.submit``, ``on_report``, ``on_fill``…), so the API sees orders exactly as the engine
+would shape them; the test drives the "broker" side with :meth:`FakeDesk.fill` and
+:meth:`FakeDesk.tick`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from orderdesk.api.desk import KillSwitchState
+from orderdesk.domain import (
+    BrokerStatus,
+    Event,
+    Fill,
+    InstrumentKey,
+    KillSwitchChanged,
+    Order,
+    OrderEvent,
+    OrderStatusReport,
+    OrderType,
+    Position,
+    PositionBook,
+    Signal,
+    SignalDenied,
+    client_order_id,
+)
+from orderdesk.errors import RiskDenied
+from orderdesk.ports.broker import ConnectionState
+
+
+class UnknownOrderError(LookupError):
+    pass
+
+
+class FakeDesk:
+    """Orders open at once and fill when the test says so; the kill switch denies signals."""
+
+    def __init__(self, *, max_quantity: int = 10_000) -> None:
+        self._orders: dict[str, Order] = {}
+        self._positions = PositionBook()
+        self._kill = KillSwitchState(engaged=False)
+        self._queues: set[asyncio.Queue[Event | None]] = set()
+        self._broker_ids = itertools.count(250101000000001)
+        self._trade_ids = itertools.count(1)
+        self._signals = itertools.count(1)
+        self.max_quantity = max_quantity
+        self.connection: ConnectionState | None = ConnectionState.CONNECTED
+        self.submitted: list[Signal] = []
+
+    # -- the DeskService protocol -------------------------------------------------------------
+
+    async def submit(self, signal: Signal) -> Order:
+        if self._kill.engaged:
+            self._deny(signal, "kill_switch", f"the kill switch is engaged ({self._kill.reason})")
+        if signal.quantity > self.max_quantity:
+            self._deny(signal, "max_quantity", f"quantity exceeds {self.max_quantity}")
+        self.submitted.append(signal)
+        signal_id = signal.signal_id or f"s{next(self._signals)}"
+        order_id = client_order_id(signal.strategy, signal_id)
+        if order_id in self._orders:
+            return self._orders[order_id]
+        created = Order.create(order_id, signal, _now())
+        order = Order.from_events([created])
+        self._orders[order_id] = order
+        self._publish([created])
+        self._record(order, order.submit(_now()))
+        self._record(order, order.accepted(str(next(self._broker_ids)), _now()))
+        self._record(order, order.on_report(self._report(order, BrokerStatus.OPEN, 0), _now()))
+        return order
+
+    async def modify(
+        self,
+        order_id: str,
+        *,
+        quantity: int | None = None,
+        price: Decimal | None = None,
+        trigger_price: Decimal | None = None,
+        order_type: OrderType | None = None,
+    ) -> Order:
+        order = self._get(order_id)
+        self._record(
+            order,
+            order.request_modify(
+                _now(),
+                quantity=quantity,
+                price=price,
+                trigger_price=trigger_price,
+                order_type=order_type,
+            ),
+        )
+        self._record(order, order.modify_accepted(_now()))
+        return order
+
+    async def cancel(self, order_id: str) -> Order:
+        order = self._get(order_id)
+        self._record(order, order.request_cancel(_now()))
+        report = self._report(order, BrokerStatus.CANCELLED, order.filled_quantity)
+        self._record(order, order.on_report(report, _now()))
+        return order
+
+    async def cancel_all(self) -> Sequence[Order]:
+        working = [order for order in self._orders.values() if order.is_working]
+        return [await self.cancel(order.order_id) for order in working]
+
+    def orders(self) -> Sequence[Order]:
+        return list(self._orders.values())
+
+    def positions(self) -> Sequence[Position]:
+        return list(self._positions)
+
+    def kill_switch(self) -> KillSwitchState:
+        return self._kill
+
+    async def set_kill_switch(
+        self, engaged: bool, reason: str, *, cancel_open: bool = False
+    ) -> KillSwitchState:
+        self._kill = KillSwitchState(engaged=engaged, reason=reason)
+        self._publish([KillSwitchChanged(at=_now(), engaged=engaged, reason=reason)])
+        if engaged and cancel_open:
+            await self.cancel_all()
+        return self._kill
+
+    def broker_connection(self) -> ConnectionState | None:
+        return self.connection
+
+    def subscribe(self) -> AsyncIterator[Event]:
+        queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        self._queues.add(queue)
+        return self._drain(queue)
+
+    # -- the broker side, driven by tests -------------------------------------------------------
+
+    def fill(self, order_id: str, price: Decimal) -> Order:
+        """The whole order trades at ``price``."""
+        order = self._get(order_id)
+        assert order.broker_order_id is not None
+        fill = Fill(
+            trade_id=f"T{next(self._trade_ids)}",
+            broker_order_id=order.broker_order_id,
+            instrument=order.signal.instrument,
+            side=order.signal.side,
+            product=order.signal.product,
+            quantity=order.quantity,
+            price=price,
+        )
+        report = self._report(order, BrokerStatus.COMPLETE, order.quantity, average=price)
+        self._record(order, order.on_report(report, _now()))
+        self._record(order, order.on_fill(fill, _now()))
+        self._positions.apply_fill(
+            fill.instrument, fill.product, fill.side, fill.quantity, fill.price, fill.trade_id
+        )
+        return order
+
+    def tick(self, instrument: InstrumentKey, price: Decimal) -> None:
+        self._positions.mark(instrument, price)
+
+    def close(self) -> None:
+        """End every subscription, as the desk does when it stops."""
+        for queue in self._queues:
+            queue.put_nowait(None)
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _deny(self, signal: Signal, check: str, reason: str) -> None:
+        self._publish([SignalDenied(at=_now(), signal=signal, check=check, reason=reason)])
+        raise RiskDenied(check, reason)
+
+    def _get(self, order_id: str) -> Order:
+        try:
+            return self._orders[order_id]
+        except KeyError:
+            raise UnknownOrderError(order_id) from None
+
+    def _record(self, order: Order, events: Sequence[OrderEvent]) -> None:
+        for event in events:
+            order.apply(event)
+        self._publish(events)
+
+    def _publish(self, events: Sequence[Event]) -> None:
+        for queue in self._queues:
+            for event in events:
+                queue.put_nowait(event)
+
+    async def _drain(self, queue: asyncio.Queue[Event | None]) -> AsyncIterator[Event]:
+        try:
+            while (event := await queue.get()) is not None:
+                yield event
+        finally:
+            self._queues.discard(queue)
+
+    def _report(
+        self,
+        order: Order,
+        status: BrokerStatus,
+        filled: int,
+        *,
+        average: Decimal = Decimal(0),
+    ) -> OrderStatusReport:
+        signal = order.signal
+        assert order.broker_order_id is not None
+        return OrderStatusReport(
+            broker_order_id=order.broker_order_id,
+            status=status,
+            broker_status_text=status.value,
+            instrument=signal.instrument,
+            side=signal.side,
+            order_type=order.order_type,
+            product=signal.product,
+            variety=signal.variety,
+            validity=signal.validity,
+            quantity=order.quantity,
+            filled_quantity=filled,
+            pending_quantity=order.quantity - filled if status is BrokerStatus.OPEN else 0,
+            price=order.price or Decimal(0),
+            average_price=average,
+            tag=order.order_id,
+        )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

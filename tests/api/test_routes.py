@@ -1,0 +1,182 @@
+"""The JSON routes over a fake desk: status codes, error shapes, and the data they carry."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from orderdesk.domain import InstrumentKey
+from orderdesk.ports.broker import ConnectionState
+from tests.api.conftest import Api
+from tests.support import eventually
+
+LIMIT_BUY: dict[str, Any] = {
+    "instrument": "NSE:INFY",
+    "side": "BUY",
+    "quantity": 10,
+    "order_type": "LIMIT",
+    "product": "CNC",
+    "price": "1500.05",
+}
+
+
+async def submit(api: Api, **overrides: Any) -> tuple[int, dict[str, Any]]:
+    async with api.client.post("/api/signals", json={**LIMIT_BUY, **overrides}) as response:
+        return response.status, await response.json()
+
+
+async def test_submit_places_an_order_and_lists_it(api: Api) -> None:
+    """A valid signal answers 201 with the open order, which the order list then shows."""
+    status, body = await submit(api)
+    assert status == 201
+    assert body["outcome"] == "submitted"
+    order = body["order"]
+    assert order["status"] == "OPEN"
+    assert order["instrument"] == "NSE:INFY"
+    assert order["price"] == "1500.05"
+    async with api.client.get("/api/orders") as response:
+        listed = await response.json()
+    assert [o["order_id"] for o in listed] == [order["order_id"]]
+    async with api.client.get(f"/api/orders/{order['order_id']}") as response:
+        assert (await response.json())["order_id"] == order["order_id"]
+
+
+async def test_schema_problems_are_422_naming_the_field(api: Api) -> None:
+    """A negative quantity is refused by the edge model with the field named."""
+    status, body = await submit(api, quantity=-5)
+    assert status == 422
+    assert body["error"] == "invalid_request"
+    assert [f["field"] for f in body["fields"]] == ["quantity"]
+    assert "-5" not in body["message"]
+
+
+async def test_domain_validation_is_400_naming_the_field(api: Api) -> None:
+    """A LIMIT order without a price passes the schema but the domain names ``price``."""
+    status, body = await submit(api, price=None)
+    assert status == 400
+    assert body["error"] == "invalid_signal"
+    assert body["fields"] == [{"field": "price", "reason": "is required for a LIMIT order"}]
+
+
+async def test_bad_instrument_is_400_naming_instrument(api: Api) -> None:
+    """An instrument without an exchange prefix is refused with the field named."""
+    status, body = await submit(api, instrument="INFY")
+    assert status == 400
+    assert body["fields"][0]["field"] == "instrument"
+
+
+async def test_risk_denial_is_403_with_the_check_and_reason(api: Api) -> None:
+    """A signal over the desk's quantity limit answers 403 naming the check."""
+    status, body = await submit(api, quantity=50_000)
+    assert status == 403
+    assert body == {
+        "error": "risk_denied",
+        "message": "quantity exceeds 10000",
+        "fields": [],
+        "check": "max_quantity",
+    }
+
+
+async def test_kill_switch_refuses_new_signals_until_released(api: Api) -> None:
+    """Engaging the kill switch turns submits into 403s; releasing it lets them through."""
+    async with api.client.post(
+        "/api/kill-switch", json={"engaged": True, "reason": "test halt"}
+    ) as response:
+        assert await response.json() == {"engaged": True, "reason": "test halt"}
+    status, body = await submit(api)
+    assert (status, body["check"]) == (403, "kill_switch")
+    assert "test halt" in body["message"]
+    async with api.client.post("/api/kill-switch", json={"engaged": False}) as response:
+        assert (await response.json())["engaged"] is False
+    status, _ = await submit(api)
+    assert status == 201
+
+
+async def test_engaging_with_cancel_open_cancels_working_orders(api: Api) -> None:
+    """The kill switch's cancel_open flag cancels what is open at the broker."""
+    _, body = await submit(api)
+    await api.client.post("/api/kill-switch", json={"engaged": True, "cancel_open": True})
+    async with api.client.get(f"/api/orders/{body['order']['order_id']}") as response:
+        assert (await response.json())["status"] == "CANCELLED"
+
+
+async def test_modify_and_cancel_an_order(api: Api) -> None:
+    """PATCH changes the price; DELETE cancels; a second cancel is a 409 conflict."""
+    _, body = await submit(api)
+    order_id = body["order"]["order_id"]
+    async with api.client.patch(f"/api/orders/{order_id}", json={"price": "1499.5"}) as response:
+        assert response.status == 200
+        assert (await response.json())["price"] == "1499.5"
+    async with api.client.delete(f"/api/orders/{order_id}") as response:
+        assert (await response.json())["status"] == "CANCELLED"
+    async with api.client.delete(f"/api/orders/{order_id}") as response:
+        again = await response.json()
+    assert response.status == 409
+    assert again["error"] == "conflict"
+
+
+async def test_cancel_all_cancels_only_open_orders(api: Api) -> None:
+    """Cancel-all answers with the orders it cancelled and leaves filled ones alone."""
+    _, first = await submit(api, signal_id="a")
+    _, second = await submit(api, signal_id="b")
+    api.desk.fill(first["order"]["order_id"], Decimal("1500"))
+    async with api.client.post("/api/orders/cancel-all") as response:
+        cancelled = await response.json()
+    assert [o["order_id"] for o in cancelled] == [second["order"]["order_id"]]
+
+
+async def test_unknown_order_is_404(api: Api) -> None:
+    """Asking about an order the desk does not know is a 404 with the id in the message."""
+    async with api.client.delete("/api/orders/odnosuchorder") as response:
+        body = await response.json()
+    assert response.status == 404
+    assert "odnosuchorder" in body["message"]
+
+
+async def test_positions_show_pnl_at_the_last_tick(api: Api) -> None:
+    """After a fill and a tick, the position carries exact realised and unrealised P&L."""
+    _, body = await submit(api)
+    api.desk.fill(body["order"]["order_id"], Decimal("1500.05"))
+    api.desk.tick(InstrumentKey.parse("NSE:INFY"), Decimal("1510.05"))
+    async with api.client.get("/api/positions") as response:
+        positions = await response.json()
+    assert len(positions) == 1
+    assert positions[0]["quantity"] == 10
+    assert Decimal(positions[0]["unrealised"]) == Decimal("100.00")
+    assert Decimal(positions[0]["pnl"]) == Decimal("100.00")
+
+
+async def test_health_reports_a_lost_broker_connection(api: Api) -> None:
+    """Health is ``ok`` while the broker stream is up and ``degraded`` when it is not."""
+    async with api.client.get("/api/health") as response:
+        assert (await response.json())["status"] == "ok"
+    api.desk.connection = None
+    async with api.client.get("/api/health") as response:
+        assert (await response.json())["status"] == "ok"
+    api.desk.connection = ConnectionState.DISCONNECTED
+    async with api.client.get("/api/health") as response:
+        health = await response.json()
+    assert health["status"] == "degraded"
+    assert health["broker_connection"] == "DISCONNECTED"
+
+
+async def test_metrics_are_prometheus_text(api: Api) -> None:
+    """The metrics page counts orders by status and denied signals in exposition format."""
+    await submit(api)
+    await submit(api, quantity=50_000)
+    async with api.client.get("/metrics") as response:
+        text = await response.text()
+        content_type = response.headers["Content-Type"]
+    assert content_type.startswith("text/plain; version=0.0.4")
+    lines = text.splitlines()
+    assert 'orderdesk_orders{status="OPEN"} 1' in lines
+    assert "orderdesk_broker_connection_up 1" in lines
+    assert "# TYPE orderdesk_signals_denied_total counter" in lines
+
+    # Counters are fed by the event stream, so they may trail the request by a moment.
+    async def denied_counted() -> bool:
+        async with api.client.get("/metrics") as again:
+            body = await again.text()
+        return 'orderdesk_signals_denied_total{check="max_quantity"} 1' in body.splitlines()
+
+    await eventually(denied_counted, what="the denied signal in the metrics")
