@@ -1,0 +1,44 @@
+"""The ``paper`` broker: in-process, no network, fills against the last price.
+
+Selected with ``broker = "paper"``; its ``[paper]`` section may set starting ``cash`` and
+``prices`` (``{"NSE:INFY" = 1500.0}``). It exists to paper-trade without the simulator and to
+prove that a new broker is an adapter package, not a change to the core.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from orderdesk.brokers import BrokerContext
+from orderdesk.brokers.paper.broker import PaperBroker
+from orderdesk.domain.errors import ValidationError as DomainValidationError
+from orderdesk.domain.values import InstrumentKey
+from orderdesk.errors import ConfigError
+
+
+class PaperOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cash: Decimal = Field(default=Decimal(1_000_000), ge=0)
+    prices: dict[str, Decimal] = Field(default_factory=dict)
+
+
+def create_broker(options: Mapping[str, Any], context: BrokerContext) -> PaperBroker:
+    """Entry point for ``broker = "paper"``."""
+    try:
+        parsed = PaperOptions.model_validate(dict(options))
+        prices = {InstrumentKey.parse(k): v for k, v in parsed.prices.items()}
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"paper.{key}: {first['msg']}") from None
+    except DomainValidationError as exc:
+        raise ConfigError(f"paper.prices: {exc}") from None
+    return PaperBroker(prices=prices, cash=parsed.cash, clock=context.clock)
+
+
+__all__ = ["PaperBroker", "PaperOptions", "create_broker"]

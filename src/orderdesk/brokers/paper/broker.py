@@ -1,0 +1,395 @@
+"""``PaperBroker``: the broker interface over an in-memory book that fills at the last price.
+
+MARKET orders fill at once at the last price; LIMIT orders when the last price reaches them; SL
+and SL-M orders wait for their trigger, then behave as LIMIT or MARKET. Every change is pushed to
+:meth:`events` as an :class:`OrderStatusReport` (and a :class:`Fill` per execution), the way a
+real broker's stream would deliver it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+
+from orderdesk.domain.position import PositionBook
+from orderdesk.domain.reports import (
+    Charges,
+    Fill,
+    GttTrigger,
+    HoldingReport,
+    InstrumentInfo,
+    MarginsReport,
+    OrderMargin,
+    OrderStatusReport,
+    PositionReport,
+    Quote,
+    SegmentMargins,
+)
+from orderdesk.domain.status import BrokerStatus
+from orderdesk.domain.values import Exchange, InstrumentKey, OrderType, Side, Validity, Variety
+from orderdesk.errors import InputRejected, MarginRejected, NotFound, OrderRejected
+from orderdesk.ports.broker import BrokerEvent, OrderChanges, PlaceOrder, PriceTick
+from orderdesk.ports.clock import Clock, SystemClock
+
+ZERO = Decimal(0)
+
+
+@dataclass(slots=True)
+class _PaperOrder:
+    report: OrderStatusReport
+    history: list[OrderStatusReport] = field(default_factory=list)
+    fills: list[Fill] = field(default_factory=list)
+    triggered: bool = False
+
+    def update(self, **changes: object) -> OrderStatusReport:
+        self.report = replace(self.report, **changes)  # type: ignore[arg-type]
+        self.history.append(self.report)
+        return self.report
+
+
+class PaperBroker:
+    """An in-process broker for paper trading and for the broker contract tests."""
+
+    name = "paper"
+
+    def __init__(
+        self,
+        *,
+        prices: dict[InstrumentKey, Decimal] | None = None,
+        cash: Decimal = Decimal(1_000_000),
+        clock: Clock | None = None,
+    ) -> None:
+        self._prices: dict[InstrumentKey, Decimal] = dict(prices or {})
+        self._cash = cash
+        self._clock = clock or SystemClock()
+        self._orders: dict[str, _PaperOrder] = {}
+        self._positions = PositionBook()
+        self._events: asyncio.Queue[BrokerEvent] = asyncio.Queue()
+        self._ids = itertools.count(1)
+        self._trade_ids = itertools.count(1)
+        self._closed = False
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._closed:
+            raise RuntimeError("a closed PaperBroker is not reused")
+
+    async def close(self) -> None:
+        self._closed = True
+
+    # -- prices --------------------------------------------------------------------------------
+
+    def set_price(self, instrument: InstrumentKey, price: Decimal) -> None:
+        """Move the last price and match every resting order of that instrument."""
+        self._prices[instrument] = price
+        self._positions.mark(instrument, price)
+        self._events.put_nowait(
+            PriceTick(instrument_token=0, last_price=price, instrument=instrument)
+        )
+        for order in list(self._orders.values()):
+            if order.report.instrument == instrument:
+                self._match(order)
+
+    def _last(self, instrument: InstrumentKey) -> Decimal:
+        price = self._prices.get(instrument)
+        if price is None:
+            raise InputRejected(f"no price for {instrument}; set one in [paper] prices")
+        return price
+
+    # -- orders --------------------------------------------------------------------------------
+
+    async def place_order(self, command: PlaceOrder) -> str:
+        signal = command.signal
+        last = self._last(signal.instrument)
+        reference = signal.price or signal.trigger_price or last
+        if signal.side is Side.BUY and reference * signal.quantity > self._cash:
+            raise MarginRejected("insufficient funds for the paper account")
+        broker_id = f"P{next(self._ids):015d}"
+        now = self._clock.now()
+        report = OrderStatusReport(
+            broker_order_id=broker_id,
+            status=BrokerStatus.RECEIVED,
+            broker_status_text="RECEIVED",
+            instrument=signal.instrument,
+            side=signal.side,
+            order_type=signal.order_type,
+            product=signal.product,
+            variety=signal.variety,
+            validity=signal.validity,
+            quantity=signal.quantity,
+            filled_quantity=0,
+            pending_quantity=signal.quantity,
+            price=signal.price or ZERO,
+            trigger_price=signal.trigger_price or ZERO,
+            tag=command.client_order_id,
+            order_timestamp=now,
+        )
+        order = _PaperOrder(report, [report])
+        self._orders[broker_id] = order
+        resting = BrokerStatus.TRIGGER_PENDING if signal.trigger_price else BrokerStatus.OPEN
+        self._publish(order.update(status=resting, broker_status_text=resting.value))
+        self._match(order)
+        return broker_id
+
+    async def modify_order(
+        self,
+        broker_order_id: str,
+        variety: Variety,
+        changes: OrderChanges,
+        *,
+        parent_order_id: str | None = None,
+    ) -> None:
+        order = self._working(broker_order_id)
+        current = order.report
+        quantity = changes.quantity if changes.quantity is not None else current.quantity
+        if quantity <= current.filled_quantity:
+            raise InputRejected("quantity must exceed the filled quantity")
+        self._publish(
+            order.update(
+                status=BrokerStatus.MODIFIED,
+                broker_status_text="MODIFIED",
+                quantity=quantity,
+                pending_quantity=quantity - current.filled_quantity,
+                price=changes.price if changes.price is not None else current.price,
+                trigger_price=(
+                    changes.trigger_price
+                    if changes.trigger_price is not None
+                    else current.trigger_price
+                ),
+                order_type=changes.order_type or current.order_type,
+                modified=True,
+            )
+        )
+        resting = (
+            BrokerStatus.TRIGGER_PENDING
+            if order.report.trigger_price and not order.triggered
+            else BrokerStatus.OPEN
+        )
+        self._publish(order.update(status=resting, broker_status_text=resting.value))
+        self._match(order)
+
+    async def cancel_order(
+        self, broker_order_id: str, variety: Variety, *, parent_order_id: str | None = None
+    ) -> None:
+        order = self._working(broker_order_id)
+        report = order.report
+        self._publish(
+            order.update(
+                status=BrokerStatus.CANCELLED,
+                broker_status_text="CANCELLED",
+                pending_quantity=0,
+                cancelled_quantity=report.quantity - report.filled_quantity,
+            )
+        )
+
+    def _working(self, broker_order_id: str) -> _PaperOrder:
+        order = self._orders.get(broker_order_id)
+        if order is None:
+            raise NotFound(f"no paper order {broker_order_id}")
+        if order.report.status in (
+            BrokerStatus.COMPLETE,
+            BrokerStatus.CANCELLED,
+            BrokerStatus.REJECTED,
+        ):
+            raise OrderRejected(f"order {broker_order_id} is {order.report.status.value}")
+        return order
+
+    def _match(self, order: _PaperOrder) -> None:
+        report = order.report
+        if report.status not in (BrokerStatus.OPEN, BrokerStatus.TRIGGER_PENDING):
+            return
+        last = self._prices.get(report.instrument)
+        if last is None:
+            return
+        buy = report.side is Side.BUY
+        if report.status is BrokerStatus.TRIGGER_PENDING:
+            hit = last >= report.trigger_price if buy else last <= report.trigger_price
+            if not hit:
+                return
+            order.triggered = True
+            self._publish(order.update(status=BrokerStatus.OPEN, broker_status_text="OPEN"))
+        if report.order_type in (OrderType.MARKET, OrderType.SL_M):
+            price = last
+        else:
+            limit = report.price
+            if (buy and last > limit) or (not buy and last < limit):
+                if report.validity is Validity.IOC:
+                    self._publish(
+                        order.update(
+                            status=BrokerStatus.CANCELLED,
+                            broker_status_text="CANCELLED",
+                            pending_quantity=0,
+                            cancelled_quantity=report.quantity - report.filled_quantity,
+                        )
+                    )
+                return
+            price = last
+        self._execute(order, order.report.quantity - order.report.filled_quantity, price)
+
+    def _execute(self, order: _PaperOrder, quantity: int, price: Decimal) -> None:
+        report = order.report
+        fill = Fill(
+            trade_id=f"T{next(self._trade_ids):012d}",
+            broker_order_id=report.broker_order_id,
+            instrument=report.instrument,
+            side=report.side,
+            product=report.product,
+            quantity=quantity,
+            price=price,
+            filled_at=self._clock.now(),
+        )
+        order.fills.append(fill)
+        self._cash -= report.side.sign * price * quantity
+        self._positions.apply_fill(
+            report.instrument, report.product, report.side, quantity, price, fill.trade_id
+        )
+        filled = report.filled_quantity + quantity
+        value = sum((f.price * f.quantity for f in order.fills), ZERO)
+        self._publish(
+            order.update(
+                status=BrokerStatus.COMPLETE,
+                broker_status_text="COMPLETE",
+                filled_quantity=filled,
+                pending_quantity=report.quantity - filled,
+                average_price=value / filled,
+            )
+        )
+        self._events.put_nowait(fill)
+
+    def _publish(self, report: OrderStatusReport) -> None:
+        self._events.put_nowait(report)
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    async def orders(self) -> list[OrderStatusReport]:
+        return [o.report for o in self._orders.values()]
+
+    async def order_history(self, broker_order_id: str) -> list[OrderStatusReport]:
+        order = self._orders.get(broker_order_id)
+        if order is None:
+            raise NotFound(f"no paper order {broker_order_id}")
+        return list(order.history)
+
+    async def trades(self) -> list[Fill]:
+        return [f for o in self._orders.values() for f in o.fills]
+
+    async def order_trades(self, broker_order_id: str) -> list[Fill]:
+        order = self._orders.get(broker_order_id)
+        return list(order.fills) if order else []
+
+    async def positions(self) -> list[PositionReport]:
+        reports = []
+        for position in self._positions:
+            last = self._prices.get(position.instrument, position.average_price)
+            reports.append(
+                PositionReport(
+                    instrument=position.instrument,
+                    product=position.product,
+                    quantity=position.quantity,
+                    overnight_quantity=position.overnight_quantity,
+                    multiplier=position.multiplier,
+                    average_price=position.average_price,
+                    last_price=last,
+                    close_price=last,
+                    pnl=position.pnl(last),
+                    realised=position.realised,
+                    unrealised=position.unrealised(last),
+                    m2m=position.pnl(last),
+                    buy_quantity=position.buy_quantity,
+                    buy_value=position.buy_value,
+                    sell_quantity=position.sell_quantity,
+                    sell_value=position.sell_value,
+                    day_buy_quantity=position.day_buy_quantity,
+                    day_sell_quantity=position.day_sell_quantity,
+                )
+            )
+        return reports
+
+    async def holdings(self) -> list[HoldingReport]:
+        return []
+
+    async def margins(self) -> MarginsReport:
+        equity = SegmentMargins(
+            enabled=True,
+            net=self._cash,
+            cash=self._cash,
+            opening_balance=self._cash,
+            live_balance=self._cash,
+            collateral=ZERO,
+            utilised_debits=ZERO,
+            utilised_exposure=ZERO,
+            utilised_span=ZERO,
+        )
+        return MarginsReport(equity=equity, commodity=None)
+
+    async def quotes(self, instruments: Sequence[InstrumentKey]) -> dict[InstrumentKey, Quote]:
+        return {
+            key: Quote(instrument=key, instrument_token=0, last_price=self._prices[key])
+            for key in instruments
+            if key in self._prices
+        }
+
+    async def instruments(self, exchange: Exchange | None = None) -> list[InstrumentInfo]:
+        return [
+            InstrumentInfo(
+                instrument=key,
+                instrument_token=0,
+                name=key.tradingsymbol,
+                instrument_type="EQ",
+                segment=key.exchange.value,
+                tick_size=Decimal("0.05"),
+                lot_size=1,
+            )
+            for key in self._prices
+            if exchange is None or key.exchange is exchange
+        ]
+
+    async def order_margins(self, commands: Sequence[PlaceOrder]) -> list[OrderMargin]:
+        margins = []
+        for command in commands:
+            signal = command.signal
+            price = signal.price or signal.trigger_price or self._last(signal.instrument)
+            margins.append(OrderMargin(instrument=signal.instrument, total=price * signal.quantity))
+        return margins
+
+    async def order_charges(self, reports: Sequence[OrderStatusReport]) -> list[Charges]:
+        return [
+            Charges(
+                broker_order_id=r.broker_order_id,
+                instrument=r.instrument,
+                transaction_tax=ZERO,
+                exchange_turnover_charge=ZERO,
+                sebi_turnover_charge=ZERO,
+                brokerage=ZERO,
+                stamp_duty=ZERO,
+                gst=ZERO,
+                total=ZERO,
+            )
+            for r in reports
+        ]
+
+    async def gtt_triggers(self) -> list[GttTrigger]:
+        return []
+
+    async def place_gtt(self, trigger: GttTrigger) -> int:
+        raise InputRejected("the paper broker does not support GTT triggers")
+
+    async def modify_gtt(self, trigger_id: int, trigger: GttTrigger) -> None:
+        raise NotFound(f"no GTT trigger {trigger_id}")
+
+    async def delete_gtt(self, trigger_id: int) -> None:
+        raise NotFound(f"no GTT trigger {trigger_id}")
+
+    async def subscribe_prices(self, instruments: Sequence[InstrumentKey]) -> None:
+        """Prices are pushed by :meth:`set_price`; nothing to subscribe to."""
+
+    async def events(self) -> AsyncIterator[BrokerEvent]:
+        while not self._closed:
+            yield await self._events.get()
+
+
+__all__ = ["PaperBroker"]

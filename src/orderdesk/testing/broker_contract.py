@@ -1,0 +1,189 @@
+"""The broker contract: behaviour every adapter must show, as a reusable pytest class.
+
+Subclass :class:`BrokerContract` in your adapter's tests and provide four fixtures::
+
+    class TestMyBroker(BrokerContract):
+        @pytest.fixture
+        async def broker(self) -> AsyncIterator[Broker]: ...      # started, closed after
+        @pytest.fixture
+        def market(self) -> MarketControl: ...                    # moves the last price
+        @pytest.fixture
+        def instrument(self) -> InstrumentKey: ...                # tradable, priced
+        @pytest.fixture
+        def price(self) -> Decimal: ...                           # its current last price
+
+The tests speak only the :class:`~orderdesk.ports.broker.Broker` protocol, so passing them means
+the engine can drive the adapter without change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Protocol
+
+import pytest
+
+from orderdesk.domain.reports import OrderStatusReport
+from orderdesk.domain.signal import Signal
+from orderdesk.domain.status import BrokerStatus
+from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side, Variety
+from orderdesk.errors import BrokerRejected
+from orderdesk.ports.broker import Broker, OrderChanges, PlaceOrder
+
+TERMINAL = (BrokerStatus.COMPLETE, BrokerStatus.CANCELLED, BrokerStatus.REJECTED)
+
+
+class MarketControl(Protocol):
+    async def set_price(self, instrument: InstrumentKey, price: Decimal) -> None:
+        """Make ``price`` the instrument's last traded price (matching resting orders)."""
+
+
+async def eventually(probe: Callable[[], Awaitable[object]], *, within: float = 5.0) -> None:
+    """Poll an async probe until it returns something truthy (bounded, not a sleep)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        result = await probe()
+        if result:
+            return
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met within {within}s (last: {result!r})")
+        await asyncio.sleep(0.01)
+
+
+async def row_when(
+    broker: Broker,
+    broker_order_id: str,
+    predicate: Callable[[OrderStatusReport], bool] = lambda _: True,
+    *,
+    within: float = 5.0,
+) -> OrderStatusReport:
+    """The order-book row of ``broker_order_id`` once ``predicate`` holds for it."""
+    found: list[OrderStatusReport] = []
+
+    async def probe() -> bool:
+        row = await _row(broker, broker_order_id)
+        if row is not None and predicate(row):
+            found.append(row)
+            return True
+        return False
+
+    await eventually(probe, within=within)
+    return found[-1]
+
+
+def _limit(instrument: InstrumentKey, side: Side, price: Decimal, quantity: int = 1) -> Signal:
+    return Signal(
+        instrument=instrument,
+        side=side,
+        quantity=quantity,
+        order_type=OrderType.LIMIT,
+        product=Product.MIS,
+        price=price,
+    )
+
+
+async def _row(broker: Broker, broker_order_id: str) -> OrderStatusReport | None:
+    return next((r for r in await broker.orders() if r.broker_order_id == broker_order_id), None)
+
+
+class BrokerContract:
+    """Every adapter passes these. See the module docstring for the fixtures to provide."""
+
+    async def test_tag_travels_with_the_order(
+        self, broker: Broker, instrument: InstrumentKey, price: Decimal
+    ) -> None:
+        """The client order id sent as the tag comes back in the order book."""
+        far = (price * Decimal("0.5")).quantize(Decimal("0.05"))
+        broker_id = await broker.place_order(
+            PlaceOrder("odcontracttag000001", _limit(instrument, Side.BUY, far))
+        )
+        row = await row_when(broker, broker_id)
+        assert row.tag == "odcontracttag000001"
+        assert row.instrument == instrument
+
+    async def test_resting_limit_fills_when_price_crosses(
+        self, broker: Broker, market: MarketControl, instrument: InstrumentKey, price: Decimal
+    ) -> None:
+        """A buy below the market rests, then completes when the price falls to it."""
+        limit = (price * Decimal("0.9")).quantize(Decimal("0.05"))
+        broker_id = await broker.place_order(
+            PlaceOrder("odcontractfill00001", _limit(instrument, Side.BUY, limit, 2))
+        )
+
+        await row_when(broker, broker_id, lambda r: r.status is BrokerStatus.OPEN)
+        await market.set_price(instrument, limit)
+        row = await row_when(broker, broker_id, lambda r: r.status is BrokerStatus.COMPLETE)
+        assert row.filled_quantity == 2
+        trades = await broker.order_trades(broker_id)
+        assert sum(t.quantity for t in trades) == 2
+        assert all(t.broker_order_id == broker_id for t in trades)
+
+    async def test_modify_then_cancel(
+        self, broker: Broker, instrument: InstrumentKey, price: Decimal
+    ) -> None:
+        """A resting order takes new terms, then cancels to CANCELLED."""
+        limit = (price * Decimal("0.8")).quantize(Decimal("0.05"))
+        broker_id = await broker.place_order(
+            PlaceOrder("odcontractmod000001", _limit(instrument, Side.BUY, limit))
+        )
+        new_price = limit - Decimal("0.05")
+        await broker.modify_order(broker_id, Variety.REGULAR, OrderChanges(price=new_price))
+
+        await row_when(
+            broker, broker_id, lambda r: r.price == new_price and r.status is BrokerStatus.OPEN
+        )
+        await broker.cancel_order(broker_id, Variety.REGULAR)
+        await row_when(broker, broker_id, lambda r: r.status is BrokerStatus.CANCELLED)
+
+    async def test_cancelling_a_finished_order_is_rejected(
+        self, broker: Broker, market: MarketControl, instrument: InstrumentKey, price: Decimal
+    ) -> None:
+        """Cancelling an order that already completed raises a BrokerRejected error."""
+        broker_id = await broker.place_order(
+            PlaceOrder("odcontractdone00001", _limit(instrument, Side.BUY, price))
+        )
+
+        await row_when(broker, broker_id, lambda r: r.status in TERMINAL)
+        with pytest.raises(BrokerRejected) as exc_info:
+            await broker.cancel_order(broker_id, Variety.REGULAR)
+        assert exc_info.value.message
+
+    async def test_stream_delivers_the_order_reports(
+        self, broker: Broker, market: MarketControl, instrument: InstrumentKey, price: Decimal
+    ) -> None:
+        """The live stream carries a report for the order reaching its terminal status."""
+        seen: list[OrderStatusReport] = []
+
+        async def consume() -> None:
+            async for event in broker.events():
+                if isinstance(event, OrderStatusReport):
+                    seen.append(event)
+
+        consumer = asyncio.create_task(consume())
+        try:
+            broker_id = await broker.place_order(
+                PlaceOrder("odcontractstream001", _limit(instrument, Side.BUY, price))
+            )
+
+            async def terminal_seen() -> bool:
+                return any(r.broker_order_id == broker_id and r.status in TERMINAL for r in seen)
+
+            await eventually(terminal_seen)
+        finally:
+            consumer.cancel()
+
+    async def test_positions_and_margins_answer(
+        self, broker: Broker, instrument: InstrumentKey, price: Decimal
+    ) -> None:
+        """Positions, margins and quotes answer with broker-neutral reports."""
+        await broker.positions()
+        margins = await broker.margins()
+        assert margins.equity is not None
+        quotes = await broker.quotes([instrument])
+        assert quotes[instrument].last_price > 0
+
+
+__all__ = ["BrokerContract", "MarketControl", "eventually", "row_when"]
