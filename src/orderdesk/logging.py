@@ -1,0 +1,216 @@
+"""Logging for the whole process: structlog on top of stdlib logging, with secrets redacted.
+
+:func:`configure_logging` routes structlog events and stdlib records (aiohttp, asyncio, ours)
+through one handler. Every message passes :func:`redact` first, which replaces
+
+- every value handed to :func:`register_secret` (the secret store and the login code register
+  the api_secret and access token the moment they load or receive them),
+- the credential in ``Authorization: token key:token`` headers,
+- the values of ``access_token=``, ``api_secret=``, ``request_token=`` … query or form params
+  and of the same keys in JSON bodies,
+
+with ``***``. Redaction is a safety net; code still must not log secrets on purpose.
+
+Stdlib records are redacted when they are *created* (a wrapped log-record factory), not only
+when one handler formats them, so every handler sees clean records, pytest's ``caplog``
+included. Tracebacks are rendered to plain text (no locals) before redaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import threading
+from collections.abc import Callable, Mapping, MutableMapping
+from typing import Any, TextIO
+from urllib.parse import quote
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+MASK = "***"
+
+MIN_SECRET_LENGTH = 6
+"""Shorter values are not registered: they would shred ordinary words, and are not real keys."""
+
+_CREDENTIAL_KEYS = (
+    "access_token",
+    "api_secret",
+    "request_token",
+    "refresh_token",
+    "public_token",
+    "enctoken",
+    "checksum",
+)
+_KEYS = "|".join(_CREDENTIAL_KEYS)
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Authorization: token api_key:access_token  (header line, dict repr or JSON)
+    (re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?\s*token\s+)[^\s'\",}]+"), r"\1" + MASK),
+    # the bare header value, e.g. a headers dict whose key was not rendered with it
+    (re.compile(r"\b(token\s+)[\w.-]+:[^\s'\",}]+"), r"\1" + MASK),
+    # access_token=…  in URLs, form bodies and reprs of them
+    (re.compile(rf"(?i)(\b(?:{_KEYS})=)[^&\s'\",)]+"), r"\1" + MASK),
+    # "access_token": "…"  in JSON and dict reprs
+    (re.compile(rf"(?i)(['\"](?:{_KEYS})['\"]\s*:\s*['\"])[^'\"]*"), r"\1" + MASK),
+)
+
+_lock = threading.Lock()
+_secrets: set[str] = set()
+_secret_pattern: re.Pattern[str] | None = None
+
+
+def register_secret(value: str) -> None:
+    """Mask ``value`` (and its URL-encoded form) wherever it appears in a log from now on."""
+    global _secret_pattern
+    if len(value) < MIN_SECRET_LENGTH:
+        return
+    forms = {value, quote(value, safe="")}
+    with _lock:
+        if forms <= _secrets:
+            return
+        _secrets.update(forms)
+        # Longest first, so a secret that contains another is masked whole.
+        alternation = "|".join(re.escape(s) for s in sorted(_secrets, key=len, reverse=True))
+        _secret_pattern = re.compile(alternation)
+
+
+def forget_secrets() -> None:
+    """Drop every registered value (tests only: real processes keep them for their lifetime)."""
+    global _secret_pattern
+    with _lock:
+        _secrets.clear()
+        _secret_pattern = None
+
+
+def redact(text: str) -> str:
+    """``text`` with registered secrets and credential-shaped fields replaced by ``***``."""
+    # Shapes first: "token key:<secret>" then collapses to "token ***" as a whole.
+    for shape, replacement in _PATTERNS:
+        text = shape.sub(replacement, text)
+    pattern = _secret_pattern
+    if pattern is not None:
+        text = pattern.sub(MASK, text)
+    return text
+
+
+def _redact_value(value: object) -> object:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {k: _redact_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact_value(v) for v in value]
+    if isinstance(value, int | float | bool) or value is None:
+        return value
+    # Anything else would be rendered with repr() later; render it now so it can be cleaned.
+    return redact(repr(value))
+
+
+def redact_event(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """structlog processor: redact every value of the event (strings, containers, reprs)."""
+    for key, value in event_dict.items():
+        if key.startswith("_"):
+            continue  # ProcessorFormatter's own bookkeeping (_record, _from_structlog)
+        event_dict[key] = _redact_value(value)
+    return event_dict
+
+
+def _redact_record(record: logging.LogRecord) -> logging.LogRecord:
+    if isinstance(record.msg, MutableMapping) and not record.args:
+        # A structlog event on its way to ProcessorFormatter: keep it a dict.
+        record.msg = {
+            k: v if str(k).startswith("_") else _redact_value(v) for k, v in record.msg.items()
+        }
+    else:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string must not stop the log call
+            message = f"{record.msg!s} {record.args!r}"
+        record.msg, record.args = redact(message), None
+    if record.exc_info and record.exc_info[1] is not None:
+        # Formatters reuse a cached exc_text, so caching the clean one covers all of them.
+        record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+    return record
+
+
+_factory_installed = False
+
+
+def _install_record_factory() -> None:
+    global _factory_installed
+    if _factory_installed:
+        return
+    original: Callable[..., logging.LogRecord] = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        return _redact_record(original(*args, **kwargs))
+
+    logging.setLogRecordFactory(factory)
+    _factory_installed = True
+
+
+class _OrderdeskHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Marks the one handler configure_logging owns, so reconfiguring replaces it."""
+
+
+def configure_logging(
+    level: str | int = "INFO", json: bool = False, *, stream: TextIO | None = None
+) -> None:
+    """Send structlog and stdlib logging to ``stream`` (stderr), redacted, at ``level``.
+
+    ``json=True`` writes one JSON object per line (for files and collectors); otherwise a
+    readable console format. Calling it again replaces the previous configuration.
+    """
+    _install_record_factory()
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.StackInfoRenderer(),
+        # Plain-text tracebacks: rich tracebacks could print local variables (and secrets).
+        structlog.processors.format_exc_info,
+        redact_event,
+    ]
+    renderer: Processor = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            redact_event,
+            renderer,
+        ],
+    )
+    handler = _OrderdeskHandler(stream or sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _OrderdeskHandler)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper() if isinstance(level, str) else level)
+
+
+def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
+    """A structlog logger that goes through :func:`configure_logging`'s pipeline."""
+    logger: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger(name)
+    return logger
+
+
+__all__ = [
+    "MASK",
+    "configure_logging",
+    "forget_secrets",
+    "get_logger",
+    "redact",
+    "redact_event",
+    "register_secret",
+]
