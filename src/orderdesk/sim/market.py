@@ -337,6 +337,9 @@ class MarketData:
     def __repr__(self) -> str:
         return f"MarketData({len(self._books)} instruments, seed={self._seed})"
 
+    def __contains__(self, token: object) -> bool:
+        return token in self._books
+
     # -- set-up -------------------------------------------------------------------------------
 
     def _build(self, seed: int) -> None:
