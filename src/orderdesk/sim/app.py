@@ -20,7 +20,7 @@ from typing import Any, Self, TypeVar
 import aiohttp
 from aiohttp import web
 
-from orderdesk.sim._market_stub import PostbackSender, TickerHub, add_market_routes
+from orderdesk.sim._market_stub import add_market_routes
 from orderdesk.sim.clock import SimClock
 from orderdesk.sim.config import SimConfig
 from orderdesk.sim.control import add_control_routes
@@ -35,6 +35,7 @@ from orderdesk.sim.instruments import InstrumentMaster
 from orderdesk.sim.market import MarketData
 from orderdesk.sim.orders import TERMINAL, Order
 from orderdesk.sim.portfolio import Portfolio
+from orderdesk.sim.postbacks import PostbackSender
 from orderdesk.sim.ratelimit import RateLimiter, classify
 from orderdesk.sim.routes_gtt import add_gtt_routes
 from orderdesk.sim.routes_margins import add_margin_routes
@@ -42,6 +43,7 @@ from orderdesk.sim.routes_orders import LostResponse, add_order_routes
 from orderdesk.sim.routes_portfolio import add_portfolio_routes
 from orderdesk.sim.routes_session import add_session_routes
 from orderdesk.sim.sessions import SessionStore
+from orderdesk.sim.ticker import TickerHub
 
 T = TypeVar("T")
 
@@ -97,7 +99,7 @@ class SimServer:
         )
         self.ticker = TickerHub(self.market, self._authenticate, self.faults)
         self.postbacks = PostbackSender(
-            config.postback_url, config.api_secret, aiohttp.ClientSession
+            config.postback_url, config.api_secret, aiohttp.ClientSession, faults=self.faults
         )
         self.market.add_price_listener(self.exchange.on_prices)
         self.market.add_price_listener(self.gtt.on_prices)
