@@ -161,6 +161,8 @@ class FakeBroker:
     """Updates happen at the broker but are not pushed (a dead socket)."""
     drop_fills: bool = False
     """Fill messages (not status reports) are lost on the stream."""
+    drop_reports: bool = False
+    """Status reports (not fills) are lost on the stream."""
     fill_market: bool = True
     available_funds: Decimal = Decimal("1000000")
     margin_rate: Decimal = Decimal("0.2")
@@ -286,7 +288,8 @@ class FakeBroker:
     def _update(self, broker_order_id: str, **changes: Any) -> OrderStatusReport:
         entry = self.book[broker_order_id]
         entry.report = replace(entry.report, **changes)
-        self.emit(entry.report)
+        if not self.drop_reports:
+            self.emit(entry.report)
         return entry.report
 
     def emit(self, event: BrokerEvent) -> None:

@@ -309,8 +309,10 @@ class OrderDesk:
                 *(self._cancel_one(child) for child in self.children(order_id)),
                 return_exceptions=False,
             )
+        elif order.is_unresolved:
+            self._cancel_on_resolve.add(order_id)
         else:
-            await self._cancel_one(order)
+            await self.commands.cancel(order)  # a finished order is refused, not ignored
         return OrderHandle(self, order_id)
 
     async def cancel_all(self, *, strategy: str | None = None) -> list[str]:

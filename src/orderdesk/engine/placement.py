@@ -50,6 +50,7 @@ class Placement:
         self.alerts = alerts
         self.clock = recorder.clock
         self.resolving: dict[str, asyncio.Task[None]] = {}
+        self._again: set[str] = set()
         self.on_resolved: Callable[[Order], Awaitable[None]] | None = None
         """Called once an unknown order is found at the broker (e.g. to cancel it)."""
 
@@ -120,7 +121,11 @@ class Placement:
 
     def resolve_later(self, order: Order) -> None:
         """Start (once) a task that resolves ``order`` if it is unresolved."""
-        if not order.is_unresolved or order.order_id in self.resolving:
+        if not order.is_unresolved:
+            return
+        if order.order_id in self.resolving:
+            # The running resolver may be finishing a round that gave up: ask for one more.
+            self._again.add(order.order_id)
             return
         task = asyncio.get_running_loop().create_task(
             self._resolve(order), name=f"resolve-{order.order_id}"
@@ -132,8 +137,11 @@ class Placement:
         try:
             # A re-send that again ends unknown needs another round; this task is still the
             # order's resolver then, so resolve_later() would not start a second one.
-            while await self._resolve_round(order) and order.is_unresolved:
-                pass
+            while order.is_unresolved:
+                resent = await self._resolve_round(order)
+                if not resent and order.order_id not in self._again:
+                    return
+                self._again.discard(order.order_id)
         except asyncio.CancelledError:
             raise
         except Exception:
