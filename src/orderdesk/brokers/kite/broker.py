@@ -1,0 +1,362 @@
+"""``KiteBroker``: the :class:`~orderdesk.ports.broker.Broker` the engine talks to for Kite.
+
+It owns one aiohttp session shared by the REST client and the WebSocket ticker, reads the access
+token from the secret store at start, and turns everything Kite says into broker-neutral
+reports. Commands delegate to :class:`~orderdesk.brokers.kite.client.KiteRestClient`.
+
+The live stream (:meth:`KiteBroker.events`) comes from the ticker when ``stream = "ticker"``:
+order updates become :class:`OrderStatusReport`s, ticks become :class:`PriceTick`s, and after
+every (re)connection a gap-fill reads the order book and the trades over REST, so nothing
+pushed while the socket was down is lost. Kite's order updates carry no trade ids, so when an
+update shows more filled quantity the order's trades are read and emitted as :class:`Fill`s.
+With ``stream = "poll"`` the same reads run on a timer instead. Duplicates are possible (a
+gap-fill can repeat what the socket said); consumers apply updates monotonically, and identical
+reports and already-seen trade ids are not emitted twice here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Coroutine, Sequence
+from datetime import datetime
+from typing import Any
+
+import aiohttp
+import structlog
+
+from orderdesk.brokers.kite.client import KiteRestClient
+from orderdesk.brokers.kite.config import ACCESS_TOKEN_SECRET, KiteConfig
+from orderdesk.brokers.kite.errors import MalformedResponse, TokenException
+from orderdesk.brokers.kite.http import Limiter, SessionFactory, default_session
+from orderdesk.brokers.kite.mapping import order_update_to_report
+from orderdesk.brokers.kite.ticker import (
+    Connected,
+    Disconnected,
+    KiteTicker,
+    OrderUpdated,
+    TickerConfig,
+    TickerError,
+    TickerEvent,
+    TickerTokenError,
+    TicksReceived,
+)
+from orderdesk.brokers.kite.ticks import Mode
+from orderdesk.domain.reports import (
+    Charges,
+    Fill,
+    GttTrigger,
+    HoldingReport,
+    InstrumentInfo,
+    MarginsReport,
+    OrderMargin,
+    OrderStatusReport,
+    PositionReport,
+    Quote,
+)
+from orderdesk.domain.values import Exchange, InstrumentKey, Variety
+from orderdesk.errors import BrokerError
+from orderdesk.ports.broker import (
+    BrokerEvent,
+    ConnectionState,
+    ConnectionStateChanged,
+    OrderChanges,
+    PlaceOrder,
+    PriceTick,
+)
+from orderdesk.ports.clock import Clock, SystemClock
+from orderdesk.ports.secrets import SecretStore
+
+log = structlog.get_logger(__name__)
+
+
+class _End:
+    """Marks the end of the event stream."""
+
+
+class KiteBroker:
+    """Kite Connect behind the broker-neutral interface. Start it, use it, close it once."""
+
+    name = "kite"
+
+    def __init__(
+        self,
+        config: KiteConfig,
+        secrets: SecretStore,
+        *,
+        limiter: Limiter | None = None,
+        session_factory: SessionFactory | None = None,
+        clock: Clock | None = None,
+        ticker_config: TickerConfig | None = None,
+    ) -> None:
+        self.config = config
+        self._secrets = secrets
+        self._limiter = limiter
+        self._factory = session_factory or default_session
+        self._clock = clock or SystemClock()
+        self._ticker_config = ticker_config or TickerConfig(url=config.ws_url)
+        self._session: aiohttp.ClientSession | None = None
+        self._client: KiteRestClient | None = None
+        self._ticker: KiteTicker | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._queue: asyncio.Queue[BrokerEvent | _End] = asyncio.Queue()
+        self._last_report: dict[str, OrderStatusReport] = {}
+        self._seen_trades: set[str] = set()
+        self._keys_by_token: dict[int, InstrumentKey] = {}
+        self._price_keys: list[InstrumentKey] = []
+        self._started = False
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"KiteBroker(root={self.config.root!r}, stream={self.config.stream})"
+
+    @property
+    def rest(self) -> KiteRestClient:
+        """The REST client, for Kite-specific calls the Broker interface does not cover."""
+        if self._client is None:
+            raise RuntimeError("KiteBroker is not started")
+        return self._client
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Read the access token, open the REST client and start the live stream. Idempotent."""
+        if self._closed:
+            raise RuntimeError("this KiteBroker is closed; create a new one")
+        if self._started:
+            return
+        token = self._secrets.get(ACCESS_TOKEN_SECRET)
+        if not token:
+            raise TokenException(
+                f"no access token in the secret store under {ACCESS_TOKEN_SECRET}; log in first"
+            )
+        self._session = session = self._factory()
+        self._client = KiteRestClient(
+            self.config, access_token=token, limiter=self._limiter, session=session
+        )
+        await self._client.open()
+        if self.config.stream == "ticker":
+            self._ticker = KiteTicker(
+                self.config.api_key,
+                token,
+                session=session,
+                gap_fill=self._gap_fill,
+                config=self._ticker_config,
+            )
+            self._ticker.start()
+            self._spawn(self._pump_ticker(self._ticker), "kite-ticker-pump")
+        else:
+            self._spawn(self._poll_forever(), "kite-poller")
+        self._started = True
+
+    async def close(self) -> None:
+        """Stop the stream and release the session; ``events()`` ends after what it holds."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._ticker is not None:
+            await self._ticker.close()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._client is not None:
+            await self._client.close()
+        if self._session is not None:
+            await self._session.close()
+        self._queue.put_nowait(_End())
+
+    async def __aenter__(self) -> KiteBroker:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        self._tasks.append(asyncio.create_task(coro, name=name))
+
+    # -- commands -----------------------------------------------------------------------------
+
+    async def place_order(self, command: PlaceOrder) -> str:
+        return await self.rest.place_order(command)
+
+    async def modify_order(
+        self,
+        broker_order_id: str,
+        variety: Variety,
+        changes: OrderChanges,
+        *,
+        parent_order_id: str | None = None,
+    ) -> None:
+        await self.rest.modify_order(
+            broker_order_id, variety, changes, parent_order_id=parent_order_id
+        )
+
+    async def cancel_order(
+        self, broker_order_id: str, variety: Variety, *, parent_order_id: str | None = None
+    ) -> None:
+        await self.rest.cancel_order(broker_order_id, variety, parent_order_id=parent_order_id)
+
+    # -- reads --------------------------------------------------------------------------------
+
+    async def orders(self) -> list[OrderStatusReport]:
+        return await self.rest.orders()
+
+    async def order_history(self, broker_order_id: str) -> list[OrderStatusReport]:
+        return await self.rest.order_history(broker_order_id)
+
+    async def trades(self) -> list[Fill]:
+        return await self.rest.trades()
+
+    async def order_trades(self, broker_order_id: str) -> list[Fill]:
+        return await self.rest.order_trades(broker_order_id)
+
+    async def positions(self) -> list[PositionReport]:
+        return (await self.rest.positions()).net
+
+    async def holdings(self) -> list[HoldingReport]:
+        return await self.rest.holdings()
+
+    async def margins(self) -> MarginsReport:
+        return await self.rest.margins()
+
+    async def quotes(self, instruments: Sequence[InstrumentKey]) -> dict[InstrumentKey, Quote]:
+        return await self.rest.quote(instruments)
+
+    async def instruments(self, exchange: Exchange | None = None) -> list[InstrumentInfo]:
+        return await self.rest.instruments(exchange)
+
+    async def order_margins(self, commands: Sequence[PlaceOrder]) -> list[OrderMargin]:
+        return await self.rest.order_margins(commands)
+
+    async def order_charges(self, reports: Sequence[OrderStatusReport]) -> list[Charges]:
+        return await self.rest.order_charges(reports)
+
+    async def gtt_triggers(self) -> list[GttTrigger]:
+        return await self.rest.gtt_triggers()
+
+    async def place_gtt(self, trigger: GttTrigger) -> int:
+        return await self.rest.place_gtt(trigger)
+
+    async def modify_gtt(self, trigger_id: int, trigger: GttTrigger) -> None:
+        await self.rest.modify_gtt(trigger_id, trigger)
+
+    async def delete_gtt(self, trigger_id: int) -> None:
+        await self.rest.delete_gtt(trigger_id)
+
+    # -- the live stream ----------------------------------------------------------------------
+
+    async def subscribe_prices(self, instruments: Sequence[InstrumentKey]) -> None:
+        """Stream last prices of ``instruments`` (tokens come from today's instrument dump)."""
+        tokens = []
+        for key in instruments:
+            info = await self.rest.instrument(key)
+            if info is None:
+                raise ValueError(f"{key} is not in today's instrument list")
+            self._keys_by_token[info.instrument_token] = key
+            tokens.append(info.instrument_token)
+        self._price_keys = list(dict.fromkeys([*self._price_keys, *instruments]))
+        if self._ticker is not None:
+            await self._ticker.subscribe(tokens, Mode.LTP)
+
+    async def events(self) -> AsyncIterator[BrokerEvent]:
+        """Order reports, fills, prices and connection changes, until :meth:`close`."""
+        while True:
+            item = await self._queue.get()
+            if isinstance(item, _End):
+                self._queue.put_nowait(item)
+                return
+            yield item
+
+    def _now(self) -> datetime:
+        return self._clock.now()
+
+    def _connection(self, state: ConnectionState, detail: str = "") -> None:
+        self._queue.put_nowait(ConnectionStateChanged(state=state, detail=detail, at=self._now()))
+
+    async def _report(self, report: OrderStatusReport) -> None:
+        """Emit ``report`` unless it repeats the last one; fetch fills when more is filled."""
+        previous = self._last_report.get(report.broker_order_id)
+        if previous == report:
+            return
+        self._last_report[report.broker_order_id] = report
+        self._queue.put_nowait(report)
+        already = previous.filled_quantity if previous is not None else 0
+        if report.filled_quantity > already:
+            self._fills(await self.rest.order_trades(report.broker_order_id))
+
+    def _fills(self, fills: Sequence[Fill]) -> None:
+        for fill in fills:
+            if fill.trade_id not in self._seen_trades:
+                self._seen_trades.add(fill.trade_id)
+                self._queue.put_nowait(fill)
+
+    async def _gap_fill(self) -> None:
+        """Read the book and the trades over REST: what the socket may have missed."""
+        for report in await self.rest.orders():
+            await self._report(report)
+        self._fills(await self.rest.trades())
+
+    async def _on_ticker_event(self, event: TickerEvent) -> None:
+        if isinstance(event, OrderUpdated):
+            try:
+                report = order_update_to_report(event.order)
+            except MalformedResponse as exc:
+                log.warning("kite.order_update_unreadable", error=str(exc))
+                return
+            await self._report(report)
+        elif isinstance(event, TicksReceived):
+            for tick in event.ticks:
+                self._queue.put_nowait(
+                    PriceTick(
+                        instrument_token=tick.instrument_token,
+                        last_price=tick.to_decimal(tick.last_price),
+                        instrument=self._keys_by_token.get(tick.instrument_token),
+                        at=getattr(tick, "exchange_time", None),
+                    )
+                )
+        elif isinstance(event, Connected):
+            self._connection(ConnectionState.CONNECTED, f"connection {event.connection}")
+        elif isinstance(event, Disconnected):
+            self._connection(ConnectionState.DISCONNECTED, event.reason)
+
+    async def _pump_ticker(self, ticker: KiteTicker) -> None:
+        self._connection(ConnectionState.CONNECTING)
+        try:
+            async for event in ticker.events():
+                try:
+                    await self._on_ticker_event(event)
+                except BrokerError as exc:
+                    # A fill lookup failed; the next gap-fill or poll reads the trades again.
+                    log.warning("kite.stream_read_failed", error=type(exc).__name__)
+        except TickerTokenError:
+            self._connection(ConnectionState.STOPPED, "access token refused; log in again")
+        except TickerError as exc:
+            self._connection(ConnectionState.STOPPED, str(exc))
+
+    async def _poll_forever(self) -> None:
+        self._connection(ConnectionState.CONNECTED, "polling the order book")
+        while True:
+            try:
+                await self._gap_fill()
+                if self._price_keys:
+                    for key, quote in (await self.rest.ltp(self._price_keys)).items():
+                        self._queue.put_nowait(
+                            PriceTick(
+                                instrument_token=quote.instrument_token,
+                                last_price=quote.last_price,
+                                instrument=key,
+                                at=self._now(),
+                            )
+                        )
+            except TokenException:
+                self._connection(ConnectionState.STOPPED, "access token refused; log in again")
+                return
+            except BrokerError as exc:
+                log.warning("kite.poll_failed", error=type(exc).__name__)
+            await asyncio.sleep(self.config.poll_interval_seconds)
+
+
+__all__ = ["KiteBroker"]

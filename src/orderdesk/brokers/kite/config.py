@@ -1,0 +1,105 @@
+"""The ``[kite]`` section of ``orderdesk.toml``, validated before anything connects.
+
+Secrets are not options: the access token and the api_secret come from the secret store
+(``kite.access_token``, ``kite.api_secret``). A secret pasted into the config file is refused
+with a message that says where it belongs, rather than silently used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from orderdesk.brokers.kite.ratelimit import RateLimits
+from orderdesk.errors import ConfigError
+
+SECTION = "kite"
+ACCESS_TOKEN_SECRET = "kite.access_token"  # noqa: S105 - the store's key name, not a secret
+API_SECRET_SECRET = "kite.api_secret"  # noqa: S105 - the store's key name, not a secret
+_SECRET_OPTIONS = frozenset({"access_token", "api_secret", "request_token", "refresh_token"})
+
+
+class KiteConfig(BaseModel):
+    """Everything the Kite adapter reads from its config section; defaults follow KITE_API.md."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    api_key: str = Field(min_length=1)
+    root: str = "https://api.kite.trade"
+    ws_url: str = "wss://ws.kite.trade"
+    timeout_seconds: float = Field(default=7.0, gt=0, le=300)
+    """Whole-call limit for every REST request (Kite's own client uses 7 s)."""
+    connect_timeout_seconds: float = Field(default=3.0, gt=0, le=300)
+    market_protection: Decimal = Decimal(-1)
+    """Sent with MARKET and SL-M orders: -1 = Kite chooses, else a percentage in (0, 100]."""
+    read_attempts: int = Field(default=4, ge=1, le=20)
+    """Attempts for a read (GET) that failed transiently; writes are never retried blindly."""
+    rate_limit_requeues: int = Field(default=8, ge=0, le=100)
+    """How often a 429 is backed off and re-sent before the caller sees ``BrokerRateLimited``."""
+    rate_limit_backoff_seconds: float = Field(default=1.0, ge=0, le=60)
+    """First hold of an endpoint class after a 429; doubles per further 429, capped at 30 s."""
+    rate_limits_enabled: bool = True
+    quote_per_second: int = Field(default=1, ge=1)
+    historical_per_second: int = Field(default=3, ge=1)
+    orders_per_second: int = Field(default=10, ge=1)
+    others_per_second: int = Field(default=10, ge=1)
+    orders_per_minute: int = Field(default=400, ge=1)
+    orders_per_day: int = Field(default=5000, ge=1)
+    modifications_per_order: int = Field(default=25, ge=1)
+    stream: Literal["ticker", "poll"] = "ticker"
+    """How ``events()`` learns about orders: Kite's WebSocket ticker (with a REST gap-fill on
+    every connection) or polling the order book over REST."""
+    poll_interval_seconds: float = Field(default=2.0, gt=0, le=300)
+    """Order-book poll period of ``events()`` when ``stream = "poll"``."""
+    postback_secret: str = API_SECRET_SECRET
+    """The secret-store *name* of the key that verifies postback checksums (Kite signs them
+    with the api_secret), not the secret itself."""
+
+    @field_validator("root", "ws_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if "://" not in value:
+            raise ValueError("must be an absolute URL such as https://api.kite.trade")
+        return value.rstrip("/")
+
+    @field_validator("market_protection")
+    @classmethod
+    def _protection(cls, value: Decimal) -> Decimal:
+        if value != -1 and not 0 < value <= 100:
+            raise ValueError("must be -1 (automatic) or a percentage in (0, 100]")
+        return value
+
+    def rate_limits(self) -> RateLimits:
+        return RateLimits(
+            quote_per_second=self.quote_per_second,
+            historical_per_second=self.historical_per_second,
+            order_per_second=self.orders_per_second,
+            other_per_second=self.others_per_second,
+            orders_per_minute=self.orders_per_minute,
+            orders_per_day=self.orders_per_day,
+            modifications_per_order=self.modifications_per_order,
+        )
+
+
+def load_config(options: Mapping[str, Any]) -> KiteConfig:
+    """Validate the ``[kite]`` options; a bad value raises :class:`ConfigError` naming the key."""
+    for name in _SECRET_OPTIONS & set(options):
+        raise ConfigError(
+            f"{SECTION}.{name}: secrets do not belong in the config file; "
+            f"store it as {SECTION}.{name} in the secret store"
+        )
+    try:
+        return KiteConfig.model_validate(dict(options))
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False, include_input=False):
+            key = ".".join(str(part) for part in error["loc"]) or "(section)"
+            reason = "unknown option" if error["type"] == "extra_forbidden" else error["msg"]
+            problems.append(f"{SECTION}.{key}: {reason}")
+        raise ConfigError("; ".join(problems)) from None
+
+
+__all__ = ["ACCESS_TOKEN_SECRET", "API_SECRET_SECRET", "KiteConfig", "load_config"]

@@ -1,0 +1,351 @@
+"""The HTTP transport for Kite Connect v3: one pooled aiohttp session and the send path.
+
+Every call goes down the same three steps:
+
+``_send_with_retry``
+    reads (GET) are retried with exponential backoff and jitter (stamina) while
+    :func:`orderdesk.errors.is_retryable_read` says so; writes pass straight through, because a
+    write whose outcome is unknown must be resolved, not repeated.
+``_send_rate_limited``
+    takes a slot from the shared :class:`KiteRateLimiter` first. A 429 proves Kite did nothing,
+    so the request backs its endpoint class off and is re-queued (placements included), up to
+    ``rate_limit_requeues`` times.
+``_send_once``
+    one HTTP exchange under the configured timeout. aiohttp's exceptions become
+    :mod:`orderdesk.brokers.kite.errors` here and nowhere else, and Kite's envelope is decoded
+    by :func:`decode_reply`.
+
+The session is injectable (an ``aiohttp.ClientSession`` the caller owns, or a factory) so tests
+can point the client anywhere; the lifecycle is explicit (``async with``, :class:`ClientState`)
+and a closed client is not reused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+import aiohttp
+import stamina
+import structlog
+from pydantic import SecretStr
+
+from orderdesk.brokers.kite import routes as r
+from orderdesk.brokers.kite.config import KiteConfig
+from orderdesk.brokers.kite.errors import (
+    DataException,
+    KiteTimeout,
+    KiteTransportError,
+    MalformedResponse,
+    TooManyRequests,
+    error_for,
+)
+from orderdesk.brokers.kite.ratelimit import EndpointClass
+from orderdesk.errors import is_retryable_read
+
+log = structlog.get_logger(__name__)
+
+KITE_VERSION = "3"
+USER_AGENT = "orderdesk"
+MAX_BACKOFF_SECONDS = 30.0
+
+
+class Limiter(Protocol):
+    """What the send path needs from :class:`~orderdesk.brokers.kite.ratelimit.KiteRateLimiter`."""
+
+    async def acquire(
+        self, kind: EndpointClass, *, modifies: str | None = None, cancels: str | None = None
+    ) -> None: ...
+
+    def backoff(self, kind: EndpointClass, seconds: float) -> None: ...
+
+
+class NoLimits:
+    """A limiter that grants at once but still honours a 429's backoff (limits switched off)."""
+
+    def __init__(self) -> None:
+        self._blocked_until: dict[EndpointClass, float] = {}
+
+    async def acquire(
+        self, kind: EndpointClass, *, modifies: str | None = None, cancels: str | None = None
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        delay = self._blocked_until.get(kind, 0.0) - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def backoff(self, kind: EndpointClass, seconds: float) -> None:
+        now = asyncio.get_running_loop().time()
+        self._blocked_until[kind] = max(self._blocked_until.get(kind, 0.0), now + seconds)
+
+
+class ClientState(StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+SessionFactory = Callable[[], aiohttp.ClientSession]
+
+
+def default_session() -> aiohttp.ClientSession:
+    """One pooled session with keep-alive and a DNS cache; Kite is a single host."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64, ttl_dns_cache=300))
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    route: r.Route
+    path: str
+    params: Sequence[tuple[str, str]] | Mapping[str, str] | None = None
+    form: Mapping[str, str] | None = None
+    body: Any = None
+    modifies: str | None = None
+    cancels: str | None = None
+    hide_cause: bool = False
+    """The request carries a secret in its URL; keep aiohttp's exception (which may quote the
+    URL) out of the chain."""
+
+
+def decode_reply(route: r.Route, status: int, content_type: str, body: bytes) -> Any:
+    """Kite's reply → the envelope's ``data`` (or CSV text), or the typed error it describes."""
+    name = route.name
+    if "json" in content_type:
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            if status >= 400:
+                raise error_for(f"HTTP {status} with unreadable JSON", None, status) from None
+            raise MalformedResponse(name, "body", "not valid JSON", http_status=status) from None
+        if not isinstance(payload, dict):
+            if status >= 400:
+                raise error_for(f"HTTP {status} without an error envelope", None, status)
+            raise MalformedResponse(name, "body", "not a JSON object", http_status=status)
+        error_type = payload.get("error_type")
+        if payload.get("status") == "error" or error_type or status >= 400:
+            message = payload.get("message")
+            raise error_for(
+                message if isinstance(message, str) else f"HTTP {status}",
+                error_type if isinstance(error_type, str) else None,
+                status,
+            )
+        if "data" not in payload:
+            raise MalformedResponse(name, "data", "missing", http_status=status)
+        return payload["data"]
+    if route.reply is r.Reply.CSV and status < 400 and "csv" in content_type:
+        return body.decode("utf-8")
+    if status >= 500:
+        # A gateway's HTML page: Kite never saw or never answered the request properly.
+        kind = content_type or "untyped"
+        raise DataException(
+            f"Kite answered HTTP {status} with a {kind} body instead of JSON",
+            http_status=status,
+            error_type=None,
+        )
+    if status >= 400:
+        raise error_for(f"HTTP {status} with a {content_type or 'untyped'} body", None, status)
+    raise MalformedResponse(
+        name, "content-type", f"expected JSON, got {content_type or 'none'!r}", http_status=status
+    )
+
+
+class KiteHttp:
+    """Session, lifecycle, credentials and the send path, without any endpoint.
+
+    :class:`~orderdesk.brokers.kite.client.KiteRestClient` adds the endpoints on top.
+    """
+
+    def __init__(
+        self,
+        config: KiteConfig,
+        *,
+        access_token: SecretStr | str | None = None,
+        limiter: Limiter | None = None,
+        session: aiohttp.ClientSession | None = None,
+        session_factory: SessionFactory | None = None,
+    ) -> None:
+        if session is not None and session_factory is not None:
+            raise ValueError("pass a session or a session factory, not both")
+        self._config = config
+        self._root = config.root
+        self._limiter: Limiter = limiter or NoLimits()
+        self._session: aiohttp.ClientSession | None = session
+        self._owns_session = session is None
+        self._factory = session_factory or default_session
+        self._timeout = aiohttp.ClientTimeout(
+            total=config.timeout_seconds, sock_connect=config.connect_timeout_seconds
+        )
+        self._token: SecretStr | None = None
+        self._headers: dict[str, str] = {}
+        self.set_access_token(access_token)
+        self.state = ClientState.NEW
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(root={self._root!r}, state={self.state.value})"
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        """Create the pooled session (unless one was injected). Idempotent while open."""
+        if self.state is ClientState.CLOSED:
+            raise RuntimeError(f"this {type(self).__name__} is closed; create a new one")
+        if self.state is ClientState.NEW:
+            if self._session is None:
+                self._session = self._factory()
+            self.state = ClientState.OPEN
+
+    async def close(self) -> None:
+        """Close the session if this client created it; the client cannot be reopened."""
+        if self.state is not ClientState.CLOSED:
+            self.state = ClientState.CLOSED
+            if self._owns_session and self._session is not None:
+                await self._session.close()
+
+    def set_access_token(self, token: SecretStr | str | None) -> None:
+        """Use ``token`` from now on (after a new login); ``None`` sends no Authorization."""
+        if isinstance(token, str):
+            token = SecretStr(token)
+        self._token = token
+        self._headers = {"X-Kite-Version": KITE_VERSION, "User-Agent": USER_AGENT}
+        if token is not None:
+            api_key = self._config.api_key
+            self._headers["Authorization"] = f"token {api_key}:{token.get_secret_value()}"
+
+    # -- the send path ------------------------------------------------------------------------
+
+    async def _call(
+        self,
+        route: r.Route,
+        *,
+        path: Mapping[str, str] | None = None,
+        params: Sequence[tuple[str, str]] | Mapping[str, str] | None = None,
+        form: Mapping[str, str] | None = None,
+        body: Any = None,
+        modifies: str | None = None,
+        cancels: str | None = None,
+        hide_cause: bool = False,
+    ) -> Any:
+        if self.state is not ClientState.OPEN:
+            raise RuntimeError(
+                f"{type(self).__name__} is {self.state.value}; use it inside 'async with'"
+            )
+        request = _Request(
+            route,
+            route.path.format(**path) if path else route.path,
+            params,
+            form,
+            body,
+            modifies,
+            cancels,
+            hide_cause,
+        )
+        return await self._send_with_retry(request)
+
+    async def _send_with_retry(self, request: _Request) -> Any:
+        if not request.route.is_read:
+            return await self._send_rate_limited(request)
+        async for attempt in stamina.retry_context(
+            on=is_retryable_read,
+            attempts=self._config.read_attempts,
+            timeout=None,
+            wait_initial=0.1,
+            wait_max=2.0,
+            wait_jitter=0.2,
+        ):
+            with attempt:
+                return await self._send_rate_limited(request)
+        raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+
+    async def _send_rate_limited(self, request: _Request) -> Any:
+        kind = request.route.kind
+        requeues = 0
+        while True:
+            await self._limiter.acquire(kind, modifies=request.modifies, cancels=request.cancels)
+            try:
+                return await self._send_once(request)
+            except TooManyRequests:
+                if requeues >= self._config.rate_limit_requeues:
+                    raise
+                hold = min(
+                    self._config.rate_limit_backoff_seconds * 2**requeues, MAX_BACKOFF_SECONDS
+                )
+                self._limiter.backoff(kind, hold)
+                requeues += 1
+                log.warning("kite.rate_limited", endpoint=request.route.name, hold_seconds=hold)
+
+    async def _send_once(self, request: _Request) -> Any:
+        route = request.route
+        session = self._session
+        if session is None:  # pragma: no cover - open() guarantees a session
+            raise RuntimeError("no session")
+        try:
+            async with session.request(
+                route.method,
+                self._root + request.path,
+                params=request.params,
+                data=request.form,
+                json=request.body,
+                headers=self._headers if route.authenticated else None,
+                timeout=self._timeout,
+            ) as response:
+                payload = await response.read()
+                status = response.status
+                content_type = response.content_type
+        except aiohttp.ConnectionTimeoutError as exc:
+            error: KiteTransportError = KiteTimeout(
+                f"{route.name}: could not connect to Kite within "
+                f"{self._config.connect_timeout_seconds}s",
+                maybe_sent=False,
+            )
+            cause: BaseException = exc
+        except TimeoutError as exc:
+            error = KiteTimeout(
+                f"{route.name}: no reply from Kite within {self._config.timeout_seconds}s"
+            )
+            cause = exc
+        except aiohttp.ClientConnectorError as exc:
+            # The connection never opened, so the request cannot have reached Kite.
+            error = KiteTransportError(
+                f"{route.name}: cannot connect to Kite ({exc.strerror or type(exc).__name__})",
+                maybe_sent=False,
+            )
+            cause = exc
+        except aiohttp.ClientError as exc:
+            error = KiteTransportError(
+                f"{route.name}: the connection failed before a complete reply "
+                f"({type(exc).__name__})"
+            )
+            cause = exc
+        else:
+            return decode_reply(route, status, content_type, payload)
+        if request.hide_cause:
+            raise error from None
+        raise error from cause
+
+
+__all__ = [
+    "ClientState",
+    "KiteHttp",
+    "Limiter",
+    "NoLimits",
+    "SessionFactory",
+    "decode_reply",
+    "default_session",
+]

@@ -1,0 +1,118 @@
+"""Kite Connect v3's REST routes: method, path template, rate-limit class, and a name for errors.
+
+A route's ``name`` is what error messages and logs show. It is deliberately not the URL: the
+logout URL carries the access token in its query string.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from orderdesk.brokers.kite.ratelimit import EndpointClass
+
+
+class Body(StrEnum):
+    """How a route sends its parameters."""
+
+    QUERY = "query"
+    FORM = "form"
+    JSON = "json"
+
+
+class Reply(StrEnum):
+    JSON = "json"
+    CSV = "csv"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    name: str
+    method: str
+    path: str
+    kind: EndpointClass = EndpointClass.OTHER
+    body: Body = Body.QUERY
+    reply: Reply = Reply.JSON
+    authenticated: bool = True
+
+    @property
+    def is_read(self) -> bool:
+        """Whether re-sending is harmless (GET), so transient failures may be retried."""
+        return self.method == "GET"
+
+    def url_path(self, **params: str) -> str:
+        return self.path.format(**params) if params else self.path
+
+
+_ORDER = EndpointClass.ORDER
+_QUOTE = EndpointClass.QUOTE
+
+SESSION_TOKEN = Route(
+    "generate_session", "POST", "/session/token", body=Body.FORM, authenticated=False
+)
+SESSION_LOGOUT = Route("invalidate_access_token", "DELETE", "/session/token")
+PROFILE = Route("profile", "GET", "/user/profile")
+MARGINS = Route("margins", "GET", "/user/margins")
+MARGINS_SEGMENT = Route("margins_segment", "GET", "/user/margins/{segment}")
+
+PLACE_ORDER = Route("place_order", "POST", "/orders/{variety}", _ORDER, Body.FORM)
+MODIFY_ORDER = Route("modify_order", "PUT", "/orders/{variety}/{order_id}", _ORDER, Body.FORM)
+CANCEL_ORDER = Route("cancel_order", "DELETE", "/orders/{variety}/{order_id}", _ORDER)
+ORDERS = Route("orders", "GET", "/orders")
+ORDER_HISTORY = Route("order_history", "GET", "/orders/{order_id}")
+TRADES = Route("trades", "GET", "/trades")
+ORDER_TRADES = Route("order_trades", "GET", "/orders/{order_id}/trades")
+
+POSITIONS = Route("positions", "GET", "/portfolio/positions")
+HOLDINGS = Route("holdings", "GET", "/portfolio/holdings")
+
+QUOTE = Route("quote", "GET", "/quote", _QUOTE)
+OHLC = Route("ohlc", "GET", "/quote/ohlc", _QUOTE)
+LTP = Route("ltp", "GET", "/quote/ltp", _QUOTE)
+INSTRUMENTS = Route("instruments", "GET", "/instruments", reply=Reply.CSV)
+INSTRUMENTS_EXCHANGE = Route(
+    "instruments_exchange", "GET", "/instruments/{exchange}", reply=Reply.CSV
+)
+
+ORDER_MARGINS = Route("order_margins", "POST", "/margins/orders", body=Body.JSON)
+BASKET_MARGINS = Route("basket_margins", "POST", "/margins/basket", body=Body.JSON)
+ORDER_CHARGES = Route("order_charges", "POST", "/charges/orders", body=Body.JSON)
+
+GTT_PLACE = Route("place_gtt", "POST", "/gtt/triggers", body=Body.FORM)
+GTT_LIST = Route("gtt_triggers", "GET", "/gtt/triggers")
+GTT_GET = Route("gtt_trigger", "GET", "/gtt/triggers/{trigger_id}")
+GTT_MODIFY = Route("modify_gtt", "PUT", "/gtt/triggers/{trigger_id}", body=Body.FORM)
+GTT_DELETE = Route("delete_gtt", "DELETE", "/gtt/triggers/{trigger_id}")
+
+__all__ = [
+    "BASKET_MARGINS",
+    "CANCEL_ORDER",
+    "GTT_DELETE",
+    "GTT_GET",
+    "GTT_LIST",
+    "GTT_MODIFY",
+    "GTT_PLACE",
+    "HOLDINGS",
+    "INSTRUMENTS",
+    "INSTRUMENTS_EXCHANGE",
+    "LTP",
+    "MARGINS",
+    "MARGINS_SEGMENT",
+    "MODIFY_ORDER",
+    "OHLC",
+    "ORDERS",
+    "ORDER_CHARGES",
+    "ORDER_HISTORY",
+    "ORDER_MARGINS",
+    "ORDER_TRADES",
+    "PLACE_ORDER",
+    "POSITIONS",
+    "PROFILE",
+    "QUOTE",
+    "SESSION_LOGOUT",
+    "SESSION_TOKEN",
+    "TRADES",
+    "Body",
+    "Reply",
+    "Route",
+]

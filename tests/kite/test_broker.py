@@ -1,0 +1,249 @@
+"""KiteBroker: built from config through the entry point, secrets from the store, live events."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orderdesk.brokers import BrokerContext, load_broker_factory
+from orderdesk.brokers.kite import KiteBroker, create_broker
+from orderdesk.brokers.kite.config import load_config
+from orderdesk.brokers.kite.errors import TokenException
+from orderdesk.brokers.kite.http import NoLimits
+from orderdesk.brokers.kite.ratelimit import KiteRateLimiter
+from orderdesk.domain.reports import Fill, OrderStatusReport
+from orderdesk.domain.status import BrokerStatus
+from orderdesk.errors import BrokerAuthError, ConfigError
+from orderdesk.ports.broker import Broker, BrokerEvent, ConnectionState, ConnectionStateChanged
+from tests.support import eventually
+
+from .conftest import ACCESS_TOKEN, API_KEY, FakeKite, Reply
+
+
+class MemorySecrets:
+    """A SecretStore in a dict."""
+
+    def __init__(self, **values: str) -> None:
+        self.values = {name.replace("__", "."): value for name, value in values.items()}
+
+    def get(self, name: str) -> str | None:
+        return self.values.get(name)
+
+    def set(self, name: str, value: str) -> None:
+        self.values[name] = value
+
+    def delete(self, name: str) -> None:
+        self.values.pop(name, None)
+
+
+def _context(tmp_path: Path, **secrets: str) -> BrokerContext:
+    return BrokerContext(secrets=MemorySecrets(**secrets), data_dir=tmp_path)
+
+
+def _order(status: str, filled: int, order_id: str = "250101000000001") -> dict[str, Any]:
+    return {
+        "order_id": order_id,
+        "status": status,
+        "exchange": "NSE",
+        "tradingsymbol": "INFY",
+        "transaction_type": "BUY",
+        "order_type": "LIMIT",
+        "product": "CNC",
+        "variety": "regular",
+        "validity": "DAY",
+        "quantity": 2,
+        "filled_quantity": filled,
+        "pending_quantity": 2 - filled,
+        "price": 1500.5,
+        "average_price": 1500.5 if filled else 0,
+        "order_timestamp": "2026-01-05 09:20:00",
+        "tag": "od0123456789abcdefgh",
+    }
+
+
+def _trade(trade_id: str) -> dict[str, Any]:
+    return {
+        "trade_id": trade_id,
+        "order_id": "250101000000001",
+        "exchange": "NSE",
+        "tradingsymbol": "INFY",
+        "transaction_type": "BUY",
+        "product": "CNC",
+        "quantity": 1,
+        "average_price": 1500.5,
+        "fill_timestamp": "2026-01-05 09:20:01",
+        "order_timestamp": "09:20:01",
+    }
+
+
+def _ok(data: Any) -> Reply:
+    return Reply.json({"status": "success", "data": data})
+
+
+def test_entry_point_builds_a_kite_broker(tmp_path: Path) -> None:
+    """The ``kite`` entry point validates options and returns a Broker with the shared limiter."""
+    factory = load_broker_factory("kite")
+    broker = factory({"api_key": API_KEY}, _context(tmp_path))
+    assert isinstance(broker, KiteBroker)
+    assert isinstance(broker, Broker)
+    assert isinstance(broker._limiter, KiteRateLimiter)
+    assert ACCESS_TOKEN not in repr(broker)
+    unlimited = create_broker(
+        {"api_key": API_KEY, "rate_limits_enabled": False}, _context(tmp_path)
+    )
+    assert isinstance(unlimited._limiter, NoLimits)
+
+
+@pytest.mark.parametrize(
+    ("options", "key"),
+    [
+        ({"api_key": API_KEY, "timeout_seconds": 0}, "kite.timeout_seconds"),
+        ({"api_key": API_KEY, "timeout_seconds": "soon"}, "kite.timeout_seconds"),
+        ({"api_key": API_KEY, "market_protection": 0}, "kite.market_protection"),
+        ({"api_key": API_KEY, "root": "api.kite.trade"}, "kite.root"),
+        ({"api_key": API_KEY, "orders_per_minute": 0}, "kite.orders_per_minute"),
+        ({"api_key": API_KEY, "stream": "carrier-pigeon"}, "kite.stream"),
+        ({"api_key": API_KEY, "colour": "blue"}, "kite.colour"),
+        ({}, "kite.api_key"),
+    ],
+)
+def test_bad_options_name_the_key(options: dict[str, Any], key: str) -> None:
+    """A bad [kite] value raises ConfigError whose message names ``kite.<key>``."""
+    with pytest.raises(ConfigError) as exc_info:
+        load_config(options)
+    assert key in str(exc_info.value)
+
+
+def test_secrets_in_options_are_refused_without_echo() -> None:
+    """An access token pasted into the config is refused and never repeated in the error."""
+    with pytest.raises(ConfigError) as exc_info:
+        load_config({"api_key": API_KEY, "access_token": ACCESS_TOKEN})
+    assert "kite.access_token" in str(exc_info.value)
+    assert ACCESS_TOKEN not in str(exc_info.value)
+
+
+def test_defaults_follow_kite_api() -> None:
+    """Defaults: Kite's root and ticker, 7 s timeout, automatic protection, §9 limits."""
+    config = load_config({"api_key": API_KEY})
+    assert (config.root, config.ws_url) == ("https://api.kite.trade", "wss://ws.kite.trade")
+    assert config.timeout_seconds == 7
+    assert config.market_protection == -1
+    limits = config.rate_limits()
+    assert (limits.quote_per_second, limits.historical_per_second) == (1, 3)
+    assert (limits.order_per_second, limits.other_per_second) == (10, 10)
+    assert (limits.orders_per_minute, limits.orders_per_day) == (400, 5000)
+    assert limits.modifications_per_order == 25
+
+
+async def test_start_without_a_token_is_an_auth_error(tmp_path: Path) -> None:
+    """Starting with no access token in the secret store raises a token error at once."""
+    broker = create_broker({"api_key": API_KEY}, _context(tmp_path))
+    with pytest.raises(BrokerAuthError) as exc_info:
+        await broker.start()
+    assert isinstance(exc_info.value, TokenException)
+    assert "kite.access_token" in str(exc_info.value)
+
+
+async def _collect(broker: KiteBroker, events: list[BrokerEvent]) -> None:
+    async for event in broker.events():
+        events.append(event)
+
+
+@pytest.fixture
+async def polling_broker(
+    fake_kite: FakeKite, tmp_path: Path, no_backoff: None
+) -> AsyncIterator[KiteBroker]:
+    options = {
+        "api_key": API_KEY,
+        "root": fake_kite.root,
+        "stream": "poll",
+        "poll_interval_seconds": 0.01,
+        "rate_limits_enabled": False,
+    }
+    broker = create_broker(options, _context(tmp_path, kite__access_token=ACCESS_TOKEN))
+    async with broker:
+        yield broker
+
+
+async def test_polling_stream_emits_reports_and_fills_once(
+    fake_kite: FakeKite, polling_broker: KiteBroker
+) -> None:
+    """Polling emits each new order state once and each trade once, as the book moves on."""
+    fake_kite.on("GET", "/orders", _ok([_order("OPEN", 1)]))
+    fake_kite.on("GET", "/trades", _ok([_trade("T1")]))
+    fake_kite.on("GET", "/orders/250101000000001/trades", _ok([_trade("T1")]))
+    events: list[BrokerEvent] = []
+    collector = asyncio.create_task(_collect(polling_broker, events))
+
+    def seen(kind: type, **expected: Any) -> list[Any]:
+        return [
+            e
+            for e in events
+            if isinstance(e, kind) and all(getattr(e, k) == v for k, v in expected.items())
+        ]
+
+    await eventually(lambda: seen(Fill, trade_id="T1"), what="the first fill")
+    first = events[0]
+    assert isinstance(first, ConnectionStateChanged)
+    assert first.state is ConnectionState.CONNECTED
+    assert len(seen(OrderStatusReport, status=BrokerStatus.OPEN, filled_quantity=1)) == 1
+    fake_kite.on("GET", "/orders", _ok([_order("COMPLETE", 2)]))
+    fake_kite.on("GET", "/trades", _ok([_trade("T1"), _trade("T2")]))
+    fake_kite.on("GET", "/orders/250101000000001/trades", _ok([_trade("T1"), _trade("T2")]))
+    await eventually(
+        lambda: seen(Fill, trade_id="T2") and seen(OrderStatusReport, status=BrokerStatus.COMPLETE),
+        what="the completion and the second fill",
+    )
+    # Several more polls see nothing new, so nothing more is emitted.
+    polls = fake_kite.count("GET", "/orders")
+    await eventually(lambda: fake_kite.count("GET", "/orders") >= polls + 3, what="more polls")
+    assert [e.trade_id for e in seen(Fill)] == ["T1", "T2"]
+    assert [e.status for e in seen(OrderStatusReport)] == [
+        BrokerStatus.OPEN,
+        BrokerStatus.COMPLETE,
+    ]
+    collector.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await collector
+
+
+async def test_ticker_stream_gap_fills_and_maps_updates(
+    fake_kite: FakeKite, tmp_path: Path, no_backoff: None
+) -> None:
+    """On connect the book is read over REST; a pushed order update becomes a report plus fills."""
+    fake_kite.on("GET", "/orders", _ok([_order("OPEN", 0)]))
+    fake_kite.on("GET", "/trades", _ok([]))
+    fake_kite.on("GET", "/orders/250101000000001/trades", _ok([_trade("T1")]))
+    fake_kite.ws_frames = [json.dumps({"type": "order", "data": _order("UPDATE", 1)})]
+    options = {
+        "api_key": API_KEY,
+        "root": fake_kite.root,
+        "ws_url": fake_kite.root.replace("http://", "ws://") + "/ws",
+        "rate_limits_enabled": False,
+    }
+    broker = create_broker(options, _context(tmp_path, kite__access_token=ACCESS_TOKEN))
+    events: list[BrokerEvent] = []
+    async with broker:
+        collector = asyncio.create_task(_collect(broker, events))
+
+        def gap_filled_and_pushed() -> bool:
+            reports = [e for e in events if isinstance(e, OrderStatusReport)]
+            booked = any(r.broker_status_text == "OPEN" for r in reports)
+            return booked and any(isinstance(e, Fill) for e in events)
+
+        await eventually(gap_filled_and_pushed, what="the gap-fill report and the pushed fill")
+    await collector
+    states = [e.state for e in events if isinstance(e, ConnectionStateChanged)]
+    assert ConnectionState.CONNECTED in states
+    updates = [e for e in events if isinstance(e, OrderStatusReport)]
+    pushed = [u for u in updates if u.broker_status_text == "UPDATE"]
+    assert len(pushed) == 1
+    # A partial fill in a postback-style UPDATE means the order is open at the exchange.
+    assert pushed[0].status is BrokerStatus.OPEN
+    assert [e.trade_id for e in events if isinstance(e, Fill)] == ["T1"]
