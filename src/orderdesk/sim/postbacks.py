@@ -136,9 +136,10 @@ def postback_checksum(order_id: str, order_timestamp: str, api_secret: str) -> s
 class PostbackSender:
     """POSTs order updates to the configured URL with Kite's checksum; a no-op without a URL.
 
-    ``send`` is fire-and-forget: the POST runs as a task on the running loop whose reference is
-    kept until it finishes, and a failed POST is logged (never retried, never raised). The
-    secret is used for checksums only and appears in no log or repr.
+    ``send`` is fire-and-forget: bodies queue for one worker task on the running loop (whose
+    reference the sender keeps), which POSTs them one after another; a failed POST is logged and
+    counted, never retried or raised. The secret is used for checksums only and appears in no
+    log or repr.
     """
 
     def __init__(
@@ -157,7 +158,8 @@ class PostbackSender:
         self._session: aiohttp.ClientSession | None = None
         self._app_id = app_id
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._outbox: deque[dict[str, Any]] = deque()
+        self._worker: asyncio.Task[None] | None = None
         self._shaper: UpdateShaper[dict[str, Any]] = UpdateShaper(
             faults or Faults(), self._post_later
         )
@@ -184,13 +186,18 @@ class PostbackSender:
         self._shaper.push(self.payload(order_payload))
 
     def _post_later(self, body: dict[str, Any]) -> None:
+        # One worker POSTs in sequence, so the shaped order is the order the receiver sees.
         loop = _running_loop()
         if loop is None:
             log.warning("postback dropped: no running event loop", order_id=body.get("order_id"))
             return
-        task = loop.create_task(self._post(body), name="sim-postback")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._outbox.append(body)
+        if self._worker is None or self._worker.done():
+            self._worker = loop.create_task(self._work(), name="sim-postbacks")
+
+    async def _work(self) -> None:
+        while self._outbox:
+            await self._post(self._outbox.popleft())
 
     async def _post(self, body: dict[str, Any]) -> None:
         if self.url is None:
@@ -215,9 +222,9 @@ class PostbackSender:
             )
 
     async def drain(self) -> None:
-        """Wait until every POST started so far has finished (tests)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        """Wait until every POST queued so far has been attempted (tests, shutdown)."""
+        while self._worker is not None and not self._worker.done():
+            await asyncio.shield(self._worker)
 
     async def close(self) -> None:
         """Stop shaping, finish in-flight POSTs, and close the HTTP session."""
