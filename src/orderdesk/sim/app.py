@@ -20,7 +20,6 @@ from typing import Any, Self, TypeVar
 import aiohttp
 from aiohttp import web
 
-from orderdesk.sim._market_stub import add_market_routes
 from orderdesk.sim.clock import SimClock
 from orderdesk.sim.config import SimConfig
 from orderdesk.sim.control import add_control_routes
@@ -39,6 +38,7 @@ from orderdesk.sim.postbacks import PostbackSender
 from orderdesk.sim.ratelimit import RateLimiter, classify
 from orderdesk.sim.routes_gtt import add_gtt_routes
 from orderdesk.sim.routes_margins import add_margin_routes
+from orderdesk.sim.routes_market import add_market_routes
 from orderdesk.sim.routes_orders import LostResponse, add_order_routes
 from orderdesk.sim.routes_portfolio import add_portfolio_routes
 from orderdesk.sim.routes_session import add_session_routes
