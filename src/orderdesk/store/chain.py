@@ -131,8 +131,8 @@ def stored(rows: Sequence[Row], encoded: Sequence[Encoded]) -> list[StoredEvent]
 
 @runtime_checkable
 class EncodedAppender(Protocol):
-    """A store that can take events already encoded, so encoding can happen elsewhere (the
-    async writer encodes on the caller's task while the previous batch is being fsynced)."""
+    """A store that takes events already encoded, so encoding can happen elsewhere: the async
+    writer encodes on each caller's task, which keeps one caller's bad event out of a batch."""
 
     def append_encoded(self, encoded: Sequence[Encoded]) -> list[StoredEvent]: ...
 

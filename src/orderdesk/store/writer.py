@@ -13,9 +13,13 @@ Guarantees a caller can lean on:
 - a call that has been made is written even if the awaiting task is then cancelled — the
   engine records intent before acting, so a half-known write would be worse than a late one;
 - one caller's bad event (say, a naive datetime) fails that caller only: events are encoded
-  on the caller's own task, before they join a batch (which also lets encoding overlap the
-  previous batch's fsync); should a batch still fail, its calls are retried one transaction
-  each.
+  on the caller's own task, before they join a batch (so tasks that are not waiting on the
+  commit in flight can encode while it fsyncs); should a batch still fail, its calls are
+  retried one transaction each.
+
+Throughput is that of a batched ``append`` less the per-call asyncio cost; what the writer
+buys is that many independent tasks share commits without coordinating (see
+``bench/bench_store.py``).
 """
 
 from __future__ import annotations
