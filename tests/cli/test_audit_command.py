@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from orderdesk.cli import _register_commands, app
+from orderdesk.cli import app, audit_command
 from orderdesk.domain import Event, KillSwitchChanged, OrderSubmitting
 from orderdesk.store import URL_ENV, SqlEventStore
 
-_register_commands()
+# Imported for its side effect (registering ``audit`` on ``app``) rather than through
+# _register_commands, so these tests do not depend on other command modules in progress.
+assert audit_command.audit is not None
 runner = CliRunner()
 START = datetime(2026, 1, 5, 3, 45, tzinfo=UTC)
 
