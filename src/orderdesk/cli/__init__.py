@@ -20,6 +20,7 @@ def _register_commands() -> None:
     # Imported for their side effect of adding commands to ``app``; kept in one place so the
     # command list reads like the table of contents of the CLI.
     from orderdesk.cli import audit_command  # noqa: F401, I001  (one line per command module)
+    from orderdesk.cli import auth_commands  # noqa: F401
     from orderdesk.cli import sim_command  # noqa: F401
 
 

@@ -1,0 +1,270 @@
+"""``orderdesk login`` and ``orderdesk logout``: the daily Kite session, kept out of the config.
+
+``login`` opens Kite's login page, catches the redirect on a one-shot loopback server (or takes
+the redirect address the user pastes with ``--redirect-url``), exchanges the request token
+and stores the access token in the secret store: the OS keyring when usable, else a 0600 file
+in the user's config dir. ``logout`` invalidates the token at Kite and deletes it.
+
+The api_key comes from ``--api-key``, ``ORDERDESK_KITE__API_KEY`` or ``[kite] api_key``; the
+api_secret only from the secret store (``ORDERDESK_KITE_API_SECRET``, keyring or file), or from a
+hidden prompt with ``--ask-secret`` — never from a flag, which would land in shell history.
+Against the simulator pass ``--api-root http://127.0.0.1:8765``: it serves the login page too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import webbrowser
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import aiohttp
+import typer
+
+from orderdesk.brokers.kite.auth import (
+    IST,
+    KITE_API_ROOT,
+    KITE_LOGIN_ROOT,
+    CallbackServer,
+    LoginFailed,
+    Session,
+    exchange_request_token,
+    invalidate,
+    login_url,
+    parse_redirect_url,
+)
+from orderdesk.brokers.kite.errors import KiteTransportError, TokenException
+from orderdesk.cli import app
+from orderdesk.cli._common import ConfigOption, console, fail, settings_or_exit
+from orderdesk.errors import OrderDeskError
+from orderdesk.secrets import (
+    ACCESS_TOKEN,
+    API_SECRET,
+    ChainSecretStore,
+    EnvSecretStore,
+    default_secret_store,
+    describe_store,
+    env_var_for,
+)
+
+DEFAULT_CALLBACK_PORT = 5000
+DEFAULT_WAIT_SECONDS = 300.0
+
+ApiKeyOption = Annotated[
+    str | None,
+    typer.Option("--api-key", help="Kite app's api_key (default: $ORDERDESK_KITE__API_KEY)."),
+]
+ApiRootOption = Annotated[
+    str | None,
+    typer.Option(
+        "--api-root",
+        help=f"Kite REST root (default: $ORDERDESK_KITE__ROOT, [kite] root, or {KITE_API_ROOT}).",
+    ),
+]
+
+
+class _Target:
+    """Where to log in: api_key, REST root and login root, resolved from flags and config."""
+
+    def __init__(self, config: Path | None, api_key: str | None, api_root: str | None) -> None:
+        settings = settings_or_exit(config)
+        options: dict[str, Any] = settings.broker_options() if settings.broker == "kite" else {}
+        key = api_key or options.get("api_key")
+        if not key:
+            fail("no api_key: pass --api-key or set ORDERDESK_KITE__API_KEY ([kite] api_key)")
+        self.api_key = str(key)
+        self.api_root = str(api_root or options.get("root") or KITE_API_ROOT).rstrip("/")
+        self.store: ChainSecretStore = default_secret_store(settings.config_dir)
+
+    def login_root(self, explicit: str | None) -> str:
+        # The simulator serves /connect/login on its REST root; Kite has a separate host.
+        if explicit:
+            return explicit
+        return KITE_LOGIN_ROOT if self.api_root == KITE_API_ROOT else self.api_root
+
+
+@app.command("login", rich_help_panel="Setup")
+def login(
+    config: ConfigOption = None,
+    api_key: ApiKeyOption = None,
+    api_root: ApiRootOption = None,
+    login_root: Annotated[
+        str | None,
+        typer.Option(
+            "--login-root",
+            help=f"Login page root (default: {KITE_LOGIN_ROOT}, or the API root if that is "
+            "not Kite's, as for the simulator).",
+        ),
+    ] = None,
+    callback_port: Annotated[
+        int,
+        typer.Option(
+            "--callback-port",
+            min=0,
+            max=65535,
+            help="Port of the redirect URL registered in the Kite app (http://127.0.0.1:PORT/…).",
+        ),
+    ] = DEFAULT_CALLBACK_PORT,
+    redirect_url: Annotated[
+        str | None,
+        typer.Option(
+            "--redirect-url",
+            help="Skip the callback server: the address the browser landed on after login.",
+        ),
+    ] = None,
+    no_browser: Annotated[
+        bool, typer.Option("--no-browser", help="Print the login URL without opening it.")
+    ] = False,
+    ask_secret: Annotated[
+        bool,
+        typer.Option(
+            "--ask-secret", help="Prompt (hidden) for the api_secret and store it for next time."
+        ),
+    ] = False,
+    wait_seconds: Annotated[
+        float, typer.Option("--wait", min=1, help="Seconds to wait for the login redirect.")
+    ] = DEFAULT_WAIT_SECONDS,
+) -> None:
+    """Log in to Kite and store the day's access token (valid until about 06:00 IST)."""
+    target = _Target(config, api_key, api_root)
+    store = target.store
+    try:
+        if ask_secret:
+            secret = typer.prompt("Kite api_secret", hide_input=True)
+            store.set(API_SECRET, secret)
+        api_secret = store.get(API_SECRET)
+    except OrderDeskError as exc:
+        fail(str(exc))
+    if not api_secret:
+        fail(
+            f"no api_secret: export {env_var_for(API_SECRET)}, or run "
+            "`orderdesk login --ask-secret` once to keep it in the keyring (or a 0600 file)"
+        )
+    url = login_url(target.api_key, root=target.login_root(login_root))
+
+    async def go() -> Session:
+        if redirect_url is not None:
+            token = parse_redirect_url(redirect_url)
+        else:
+            token = await _await_redirect(url, callback_port, wait_seconds, no_browser)
+        async with aiohttp.ClientSession() as http:
+            return await exchange_request_token(
+                http, target.api_root, target.api_key, token, api_secret
+            )
+
+    session = _run(go())
+    try:
+        store.set(ACCESS_TOKEN, session.access_token.reveal())
+    except OrderDeskError as exc:
+        fail(f"logged in, but the access token could not be stored: {exc}")
+    where = describe_store(store.where(ACCESS_TOKEN))
+    console.print(
+        f"Logged in as {session.user_id} ({session.user_name}).", highlight=False, soft_wrap=True
+    )
+    console.print(f"Access token stored in {where}.", highlight=False, soft_wrap=True)
+    console.print(
+        f"It expires around {_expiry_text(session.expires_at)}.", highlight=False, soft_wrap=True
+    )
+    if EnvSecretStore().get(ACCESS_TOKEN) is not None:
+        console.print(
+            f"[yellow]warning:[/] {env_var_for(ACCESS_TOKEN)} is set and takes precedence over "
+            "the stored token; unset it to use this login.",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+@app.command("logout", rich_help_panel="Setup")
+def logout(
+    config: ConfigOption = None,
+    api_key: ApiKeyOption = None,
+    api_root: ApiRootOption = None,
+    local: Annotated[
+        bool,
+        typer.Option("--local", help="Only delete the stored token; do not tell Kite."),
+    ] = False,
+) -> None:
+    """Invalidate the stored access token at Kite and delete it."""
+    target = _Target(config, api_key, api_root)
+    store = target.store
+    try:
+        token = store.get(ACCESS_TOKEN)
+    except OrderDeskError as exc:
+        fail(str(exc))
+    if token is None:
+        console.print("Not logged in: no stored access token.")
+        return
+    note = ""
+    if not local:
+
+        async def go() -> bool:
+            async with aiohttp.ClientSession() as http:
+                return await invalidate(http, target.api_root, target.api_key, token)
+
+        try:
+            asyncio.run(go())
+        except TokenException:
+            note = " (Kite had already ended that session)"
+        except KiteTransportError as exc:
+            fail(
+                f"{exc}; the token is kept so you can retry "
+                "(or use --local to only forget it; Kite ends it at 06:00 IST anyway)"
+            )
+        except OrderDeskError as exc:
+            fail(str(exc))
+    try:
+        store.delete(ACCESS_TOKEN)
+    except OrderDeskError as exc:
+        fail(str(exc))
+    console.print(
+        f"Logged out{note}; the stored access token is deleted.", highlight=False, soft_wrap=True
+    )
+
+
+async def _await_redirect(url: str, port: int, wait_seconds: float, no_browser: bool) -> str:
+    try:
+        callback = CallbackServer(port=port)
+        await callback.start()
+    except OSError as exc:
+        raise LoginFailed(
+            f"cannot listen on 127.0.0.1:{port} for the login redirect ({exc.strerror}); "
+            "free the port, or log in and pass the address with --redirect-url"
+        ) from None
+    try:
+        # The server is up before the browser opens, so the redirect cannot arrive too early.
+        console.print(f"Log in to Kite at:\n  {url}", highlight=False, soft_wrap=True)
+        if not no_browser:
+            webbrowser.open(url)
+        console.print(
+            f"Waiting for the redirect on {callback.url} …", highlight=False, soft_wrap=True
+        )
+        try:
+            async with asyncio.timeout(wait_seconds):
+                return await callback.wait()
+        except TimeoutError:
+            raise LoginFailed(
+                f"no login redirect reached {callback.url} within {wait_seconds:.0f}s; check "
+                "that the Kite app's redirect URL points there, or use --redirect-url"
+            ) from None
+    finally:
+        await callback.close()
+
+
+def _run(coroutine: Any) -> Session:
+    try:
+        result: Session = asyncio.run(coroutine)
+    except OrderDeskError as exc:
+        fail(str(exc))
+    return result
+
+
+def _expiry_text(expires_at: datetime) -> str:
+    local = expires_at.astimezone()
+    ist = expires_at.astimezone(IST)
+    return (
+        f"{ist:%H:%M} IST on {ist:%a %d %b} ({local:%H:%M} your time, {local.tzname() or 'local'})"
+    )
+
+
+__all__ = ["login", "logout"]

@@ -1,0 +1,273 @@
+"""``orderdesk login`` / ``logout`` end to end against the simulator, through typer's CliRunner."""
+
+from __future__ import annotations
+
+import json
+import socket
+import stat
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from typer.testing import CliRunner, Result
+
+from orderdesk.cli import _register_commands, app
+from orderdesk.cli import auth_commands as commands
+from orderdesk.sim.app import SimServer
+from orderdesk.sim.config import SimConfig
+
+_register_commands()
+runner = CliRunner()
+
+API_KEY = "cli_api_key"
+API_SECRET = "cli-api-secret-5f4e3d"
+
+
+def free_port() -> int:
+    """A loopback port that was free a moment ago (the callback server binds it next)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A hermetic config dir and environment: no keyring, secret in the env, no stray token."""
+    config_file = tmp_path / "orderdesk.toml"
+    config_file.write_text('broker = "kite"\n')
+    monkeypatch.setenv("ORDERDESK_CONFIG", str(config_file))
+    monkeypatch.setenv("ORDERDESK_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("ORDERDESK_KITE__API_KEY", API_KEY)
+    monkeypatch.setenv("ORDERDESK_KITE_API_SECRET", API_SECRET)
+    monkeypatch.delenv("ORDERDESK_KITE_ACCESS_TOKEN", raising=False)
+    monkeypatch.delenv("ORDERDESK_KITE__ROOT", raising=False)
+    monkeypatch.setitem(sys.modules, "keyring", None)
+    return tmp_path / "config"
+
+
+@pytest.fixture
+def port() -> int:
+    """The callback port registered as the sim app's redirect URL."""
+    return free_port()
+
+
+@pytest.fixture
+def sim(port: int) -> Iterator[SimServer]:
+    """The simulator in a thread, redirecting logins to 127.0.0.1:<port>/callback."""
+    config = SimConfig(
+        port=0,
+        api_key=API_KEY,
+        api_secret=API_SECRET,
+        price_tick_interval=None,
+        rate_limits=False,
+        redirect_url=f"http://127.0.0.1:{port}/callback",
+    )
+    with SimServer.run_in_thread(config) as server:
+        yield server
+
+
+class FakeBrowser:
+    """Stands in for webbrowser.open: fetches the URL in a thread, following redirects."""
+
+    def __init__(self) -> None:
+        self.opened: list[str] = []
+        self.pages: list[str] = []
+        self.threads: list[threading.Thread] = []
+
+    def open(self, url: str) -> bool:
+        self.opened.append(url)
+
+        def visit() -> None:
+            self.pages.append(requests.get(url, timeout=10).text)
+
+        thread = threading.Thread(target=visit)
+        thread.start()
+        self.threads.append(thread)
+        return True
+
+    def join(self) -> None:
+        for thread in self.threads:
+            thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser(monkeypatch: pytest.MonkeyPatch) -> FakeBrowser:
+    """The fake browser installed where the login command opens URLs."""
+    fake = FakeBrowser()
+    monkeypatch.setattr(commands.webbrowser, "open", fake.open)
+    return fake
+
+
+def stored(home: Path) -> dict[str, str]:
+    path = home / "secrets.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    data: dict[str, str] = json.loads(path.read_text())
+    return data
+
+
+def profile_status(sim: SimServer, token: str) -> int:
+    reply = requests.get(
+        sim.rest_root + "/user/profile",
+        headers={"Authorization": f"token {API_KEY}:{token}", "X-Kite-Version": "3"},
+        timeout=10,
+    )
+    return reply.status_code
+
+
+def flat(result: Result) -> str:
+    """stdout and stderr with rich's line wrapping undone."""
+    return " ".join((result.stdout + " " + result.stderr).split())
+
+
+def login(sim: SimServer, port: int, *extra: str, input: str | None = None) -> Result:
+    args = ["login", "--api-root", sim.rest_root, "--callback-port", str(port), *extra]
+    return runner.invoke(app, args, input=input)
+
+
+def test_login_through_the_browser_redirect_stores_the_token(
+    home: Path, sim: SimServer, port: int, browser: FakeBrowser
+) -> None:
+    """login opens the sim's login page, catches the redirect, and stores a working token."""
+    result = login(sim, port)
+    browser.join()
+
+    assert result.exit_code == 0, flat(result)
+    assert browser.opened == [f"{sim.rest_root}/connect/login?api_key={API_KEY}&v=3"]
+    assert "close this tab" in browser.pages[0]
+    token = stored(home)["kite.access_token"]
+    assert profile_status(sim, token) == 200
+    output = flat(result)
+    assert f"Logged in as {sim.config.user_id}" in output
+    assert "secrets.json (mode 0600)" in output
+    assert "expires around 06:00 IST" in output
+    assert token not in output
+    assert API_SECRET not in output
+
+
+def test_login_with_a_pasted_redirect_url(
+    home: Path, sim: SimServer, port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--redirect-url skips the browser and the callback server and still logs in."""
+    monkeypatch.setattr(commands.webbrowser, "open", pytest.fail)
+    reply = requests.get(
+        sim.rest_root + "/connect/login",
+        params={"api_key": API_KEY, "v": "3"},
+        allow_redirects=False,
+        timeout=10,
+    )
+
+    result = login(sim, port, "--redirect-url", reply.headers["Location"])
+
+    assert result.exit_code == 0, flat(result)
+    assert profile_status(sim, stored(home)["kite.access_token"]) == 200
+
+
+def test_login_without_an_api_secret_says_where_to_put_it(
+    home: Path, sim: SimServer, port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no api_secret anywhere, login exits 1 and names the variable and --ask-secret."""
+    monkeypatch.delenv("ORDERDESK_KITE_API_SECRET")
+
+    result = login(sim, port, "--no-browser")
+
+    assert result.exit_code == 1
+    assert "ORDERDESK_KITE_API_SECRET" in flat(result)
+    assert "--ask-secret" in flat(result)
+
+
+def test_ask_secret_prompts_hidden_and_stores_it(
+    home: Path, sim: SimServer, port: int, browser: FakeBrowser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--ask-secret reads the api_secret from a hidden prompt, keeps it in the 0600 file."""
+    monkeypatch.delenv("ORDERDESK_KITE_API_SECRET")
+
+    result = login(sim, port, "--ask-secret", input=API_SECRET + "\n")
+    browser.join()
+
+    assert result.exit_code == 0, flat(result)
+    assert stored(home)["kite.api_secret"] == API_SECRET
+    assert API_SECRET not in flat(result)
+
+
+def test_login_with_a_wrong_secret_fails_cleanly(
+    home: Path, sim: SimServer, port: int, browser: FakeBrowser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wrong api_secret exits 1 with Kite's message, stores nothing, and echoes no secret."""
+    monkeypatch.setenv("ORDERDESK_KITE_API_SECRET", "not-the-secret-000")
+
+    result = login(sim, port)
+    browser.join()
+
+    assert result.exit_code == 1
+    assert "checksum" in flat(result).lower()
+    assert "not-the-secret-000" not in flat(result)
+    assert not (home / "secrets.json").exists()
+
+
+def test_login_with_a_failed_redirect_exits_1(home: Path, sim: SimServer, port: int) -> None:
+    """A pasted redirect whose status is not success exits 1 saying the login did not complete."""
+    result = login(sim, port, "--redirect-url", "http://127.0.0.1/?status=cancelled")
+
+    assert result.exit_code == 1
+    assert "did not complete the login" in flat(result)
+
+
+def test_login_when_the_callback_port_is_taken(home: Path, sim: SimServer) -> None:
+    """A busy callback port exits 1 and suggests --redirect-url."""
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+
+        result = login(sim, taken, "--no-browser")
+
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{taken}" in flat(result)
+    assert "--redirect-url" in flat(result)
+
+
+def test_logout_invalidates_and_deletes(
+    home: Path, sim: SimServer, port: int, browser: FakeBrowser
+) -> None:
+    """logout ends the session at the sim (403 afterwards) and removes the stored token."""
+    assert login(sim, port).exit_code == 0
+    browser.join()
+    token = stored(home)["kite.access_token"]
+
+    result = runner.invoke(app, ["logout", "--api-root", sim.rest_root])
+
+    assert result.exit_code == 0, flat(result)
+    assert "Logged out" in flat(result)
+    assert "kite.access_token" not in stored(home)
+    assert profile_status(sim, token) == 403
+
+
+def test_logout_without_a_session(home: Path) -> None:
+    """logout with nothing stored says so and succeeds."""
+    result = runner.invoke(app, ["logout", "--api-root", "http://127.0.0.1:9"])
+
+    assert result.exit_code == 0
+    assert "Not logged in" in flat(result)
+
+
+def test_logout_keeps_the_token_when_kite_is_unreachable(
+    home: Path, sim: SimServer, port: int, browser: FakeBrowser
+) -> None:
+    """If Kite cannot be reached the token is kept for a retry, and --local forgets it anyway."""
+    assert login(sim, port).exit_code == 0
+    browser.join()
+    token = stored(home)["kite.access_token"]
+    nowhere = f"http://127.0.0.1:{free_port()}"
+
+    failed = runner.invoke(app, ["logout", "--api-root", nowhere])
+    forgotten = runner.invoke(app, ["logout", "--api-root", nowhere, "--local"])
+
+    assert failed.exit_code == 1
+    assert "--local" in flat(failed)
+    assert token not in flat(failed)
+    assert forgotten.exit_code == 0
+    assert "kite.access_token" not in stored(home)
