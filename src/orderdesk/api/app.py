@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from orderdesk.api import dashboard, events, routes_approvals, routes_desk, routes_orders
 from orderdesk.api.alert_feed import AlertFeed
@@ -15,6 +15,7 @@ from orderdesk.api.context import ApiContext
 from orderdesk.api.desk import DeskService
 from orderdesk.api.errors import install_error_handlers
 from orderdesk.api.metrics import Metrics
+from orderdesk.api.strict import reject_unknown_query
 from orderdesk.approvals import ApprovalQueue
 
 DESCRIPTION = """\
@@ -63,10 +64,12 @@ def create_app(
         # The interactive docs load their scripts from a CDN; the page must work offline.
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(reject_unknown_query)],
     )
     app.state.context = context
     for module in (routes_orders, routes_approvals, routes_desk, events, dashboard):
         app.include_router(module.router)
+    app.include_router(routes_desk.metrics_router)
     install_error_handlers(app)
     app.add_middleware(BearerAuth, token=token)
     return app

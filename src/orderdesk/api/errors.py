@@ -21,9 +21,14 @@ secrets; pydantic's echo of the submitted input is left out of 422s.
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from orderdesk.api.schemas import ErrorOut, FieldProblem
 from orderdesk.approvals import ApprovalClosed, ApprovalNotFound
@@ -105,6 +110,29 @@ async def _on_request_invalid(request: Request, exc: Exception) -> JSONResponse:
     return _json(422, ErrorOut(error="invalid_request", message=message, fields=problems))
 
 
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    # Starlette's own refusals (unparseable body, unknown route, wrong method) in our shape.
+    assert isinstance(exc, StarletteHTTPException)
+    word = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_")
+    response = _json(exc.status_code, ErrorOut(error=word, message=str(exc.detail)))
+    if exc.headers:
+        response.headers.update(exc.headers)
+    if exc.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
+        response.headers["Allow"] = ", ".join(_allowed_methods(request))
+    return response
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    # Starlette names only the first route matching the path, but GET, PATCH and DELETE of
+    # /api/orders/{id} are separate routes; ``Allow`` must list them all.
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE and isinstance(route, APIRoute):
+            methods |= route.methods or set()
+    return sorted(methods)
+
+
 async def _on_desk_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OrderDeskError)
     return error_response(exc)
@@ -113,10 +141,11 @@ async def _on_desk_error(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_request_invalid)
     app.add_exception_handler(OrderDeskError, _on_desk_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
-    400: {"model": ErrorOut, "description": "The desk refused the input (field named)."},
+    400: {"model": ErrorOut, "description": "Unparseable body, or the desk refused the input."},
     401: {"model": ErrorOut, "description": "Missing or wrong bearer token."},
     403: {"model": ErrorOut, "description": "A risk check or the kill switch denied it."},
     404: {"model": ErrorOut, "description": "No such order or pending signal."},

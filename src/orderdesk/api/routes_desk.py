@@ -16,7 +16,7 @@ from orderdesk.ports.broker import ConnectionState
 router = APIRouter(
     tags=["desk"],
     dependencies=[Depends(bearer_scheme)],
-    responses={401: ERROR_RESPONSES[401], 422: ERROR_RESPONSES[422]},
+    responses={code: ERROR_RESPONSES[code] for code in (400, 401, 422)},
 )
 
 
@@ -70,10 +70,20 @@ async def recent_alerts(context: Context) -> list[AlertOut]:
     ]
 
 
-@router.get(
+_JSON_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+
+metrics_router = APIRouter(tags=["desk"], dependencies=[Depends(bearer_scheme)])
+"""Separate from ``router`` because its errors are JSON while its answer is plain text."""
+
+
+@metrics_router.get(
     "/metrics",
     response_class=PlainTextResponse,
-    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format."}},
+    responses={
+        200: {"content": {"text/plain": {}}, "description": "Prometheus text format."},
+        401: {"content": _JSON_ERROR, "description": ERROR_RESPONSES[401]["description"]},
+        422: {"content": _JSON_ERROR, "description": "Unknown query parameter."},
+    },
 )
 async def metrics(context: Context) -> PlainTextResponse:
     """Orders by status, denied signals, events, broker connection, kill switch."""
@@ -81,4 +91,4 @@ async def metrics(context: Context) -> PlainTextResponse:
     return PlainTextResponse(text, media_type=CONTENT_TYPE)
 
 
-__all__ = ["router"]
+__all__ = ["metrics_router", "router"]

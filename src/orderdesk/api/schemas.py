@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from orderdesk.approvals import ApprovalState, PendingSignal
 from orderdesk.domain.order import Order
@@ -30,7 +30,12 @@ from orderdesk.ports.notifier import Severity
 
 # Bounds keep fuzzed input inside what Decimal arithmetic and Kite can meaningfully take.
 Price = Annotated[Decimal, Field(gt=0, lt=Decimal("1e9"), max_digits=16, decimal_places=4)]
-Quantity = Annotated[int, Field(gt=0, lt=10**9)]
+# Strict: a JSON ``1.0`` or ``true`` is not a quantity, and ``0`` is not ``false``.
+Quantity = Annotated[int, Strict(), Field(gt=0, lt=10**9)]
+Count = Annotated[int, Strict()]
+Flag = Annotated[bool, Strict()]
+NewOrderProduct = Literal["CNC", "NRML", "MIS", "MTF"]
+"""The products a new order may use (CO and BO only label positions), so the schema says so."""
 
 
 class _Request(BaseModel):
@@ -48,14 +53,14 @@ class SignalIn(_Request):
     side: Side
     quantity: Quantity
     order_type: OrderType
-    product: Product
+    product: NewOrderProduct
     variety: Variety = Variety.REGULAR
     validity: Validity = Validity.DAY
     price: Price | None = None
     trigger_price: Price | None = None
-    disclosed_quantity: Annotated[int, Field(ge=0, lt=10**9)] = 0
-    validity_ttl: Annotated[int, Field(ge=1, le=10_000)] | None = None
-    iceberg_legs: Annotated[int, Field(ge=1, le=100)] | None = None
+    disclosed_quantity: Annotated[Count, Field(ge=0, lt=10**9)] = 0
+    validity_ttl: Annotated[Count, Field(ge=1, le=10_000)] | None = None
+    iceberg_legs: Annotated[Count, Field(ge=1, le=100)] | None = None
     iceberg_quantity: Quantity | None = None
     auction_number: Annotated[str, Field(min_length=1, max_length=20)] | None = None
     market_protection: Annotated[Decimal, Field(ge=-1, le=100, max_digits=6)] | None = None
@@ -70,7 +75,7 @@ class SignalIn(_Request):
             side=self.side,
             quantity=self.quantity,
             order_type=self.order_type,
-            product=self.product,
+            product=Product(self.product),
             variety=self.variety,
             validity=self.validity,
             price=self.price,
@@ -97,9 +102,9 @@ class ModifyIn(_Request):
 
 
 class KillSwitchIn(_Request):
-    engaged: bool
+    engaged: Flag
     reason: Annotated[str, Field(max_length=200)] = ""
-    cancel_open: bool = False
+    cancel_open: Flag = False
     """When engaging: also cancel every open order."""
 
 

@@ -1,0 +1,133 @@
+"""Approval mode: parked signals, approve once, reject, expiry; over HTTP and in the queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from orderdesk.approvals import ApprovalClosed, ApprovalQueue, ApprovalState, PendingSignal
+from orderdesk.config import StrategySettings
+from orderdesk.errors import RiskDenied
+from tests.api.conftest import Api
+from tests.api.fakes import FakeDesk
+from tests.api.test_routes import LIMIT_BUY
+from tests.domain.builders import signal
+from tests.notify.conftest import FakeClock
+
+CAREFUL = {"careful": StrategySettings(approval=True, approval_ttl_seconds=30)}
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.alerts: list[Any] = []
+
+    async def notify(self, alert: Any) -> None:
+        self.alerts.append(alert)
+
+
+async def test_signals_of_other_strategies_pass_straight_through() -> None:
+    """A strategy without approval is submitted at once."""
+    desk = FakeDesk()
+    queue = ApprovalQueue(desk.submit, CAREFUL)
+    outcome = await queue.submit(signal())
+    assert not isinstance(outcome, PendingSignal)
+    assert len(desk.submitted) == 1
+
+
+async def test_parked_signal_is_submitted_once_on_approval() -> None:
+    """Approval submits the signal; approving again is refused as already decided."""
+    desk, alerts = FakeDesk(), Recorder()
+    queue = ApprovalQueue(desk.submit, CAREFUL, notifier=alerts)
+    parked = await queue.submit(signal(strategy="careful"))
+    assert isinstance(parked, PendingSignal)
+    assert desk.submitted == []
+    assert [a.title for a in alerts.alerts] == ["Signal awaiting approval"]
+    order = await queue.approve(parked.approval_id)
+    assert parked.order_id == order.order_id
+    with pytest.raises(ApprovalClosed) as exc_info:
+        await queue.approve(parked.approval_id)
+    assert exc_info.value.state is ApprovalState.APPROVED
+    assert len(desk.submitted) == 1
+
+
+async def test_the_same_signal_id_waits_once() -> None:
+    """A strategy re-sending the same signal id gets the same pending entry back."""
+    queue = ApprovalQueue(FakeDesk().submit, CAREFUL)
+    first = await queue.submit(signal(strategy="careful", signal_id="s-1"))
+    second = await queue.submit(signal(strategy="careful", signal_id="s-1"))
+    assert first is second
+    assert len(queue.pending()) == 1
+
+
+async def test_pending_signals_expire_after_their_ttl() -> None:
+    """After approval_ttl_seconds the signal lapses and can no longer be approved."""
+    clock = FakeClock()
+    desk = FakeDesk()
+    queue = ApprovalQueue(desk.submit, CAREFUL, clock=clock)
+    parked = await queue.submit(signal(strategy="careful"))
+    assert isinstance(parked, PendingSignal)
+    clock.advance(29)
+    assert queue.pending() == [parked]
+    clock.advance(1)
+    assert queue.pending() == []
+    with pytest.raises(ApprovalClosed) as exc_info:
+        await queue.approve(parked.approval_id)
+    assert exc_info.value.state is ApprovalState.EXPIRED
+    assert desk.submitted == []
+
+
+async def test_a_desk_refusal_on_approval_marks_the_signal_failed() -> None:
+    """If the kill switch is on when the operator approves, the denial surfaces and is kept."""
+    desk = FakeDesk()
+    queue = ApprovalQueue(desk.submit, CAREFUL)
+    parked = await queue.submit(signal(strategy="careful"))
+    assert isinstance(parked, PendingSignal)
+    await desk.set_kill_switch(True, "halt")
+    with pytest.raises(RiskDenied) as exc_info:
+        await queue.approve(parked.approval_id)
+    assert exc_info.value.check == "kill_switch"
+    assert parked.state is ApprovalState.FAILED
+    assert "kill switch" in (parked.reason or "")
+
+
+async def test_http_flow_park_list_approve_and_reject(api: Api) -> None:
+    """Over HTTP: 202 on submit, listed as pending, approve gives the order, reject drops it."""
+    careful = {**LIMIT_BUY, "strategy": "careful"}
+    async with api.client.post("/api/signals", json=careful) as response:
+        assert response.status == 202
+        first = (await response.json())["pending"]
+    async with api.client.post("/api/signals", json=careful) as response:
+        second = (await response.json())["pending"]
+    async with api.client.get("/api/approvals") as response:
+        listed = [p["approval_id"] for p in await response.json()]
+    assert listed == [first["approval_id"], second["approval_id"]]
+    async with api.client.post(f"/api/approvals/{first['approval_id']}/approve") as response:
+        order = await response.json()
+    assert order["status"] == "OPEN"
+    async with api.client.post(
+        f"/api/approvals/{second['approval_id']}/reject", json={"reason": "not today"}
+    ) as response:
+        rejected = await response.json()
+    assert (rejected["state"], rejected["reason"]) == ("REJECTED", "not today")
+    async with api.client.get("/api/approvals") as response:
+        assert await response.json() == []
+    async with api.client.get("/api/approvals?include_decided=true") as response:
+        states = [p["state"] for p in await response.json()]
+    assert states == ["APPROVED", "REJECTED"]
+    async with api.client.post(f"/api/approvals/{second['approval_id']}/approve") as response:
+        assert response.status == 409
+
+
+async def test_unknown_approval_is_404(api: Api) -> None:
+    """Approving an id the queue never issued is a 404."""
+    async with api.client.post("/api/approvals/apnothing/approve") as response:
+        assert response.status == 404
+
+
+async def test_unknown_query_parameter_is_422(api: Api) -> None:
+    """A misspelt flag is refused with the parameter named, not silently ignored."""
+    async with api.client.get("/api/approvals?include_decide=true") as response:
+        body = await response.json()
+    assert response.status == 422
+    assert body["fields"][0]["field"] == "include_decide"
