@@ -168,6 +168,11 @@ class TickSnapshot(NamedTuple):
         return self._side(15)
 
 
+# NamedTuple's generated __new__ is Python code; tuple.__new__ builds the same object in C, which
+# matters at one snapshot per instrument per price step.
+_new_snapshot = tuple.__new__
+
+
 class _Link(NamedTuple):
     """How a derivative follows its index."""
 
@@ -258,7 +263,7 @@ class _Book:
                 self.token, last, 0, 0, 0, 0, 0, self.open, self.high, self.low, self.close,
                 self.ltt, 0, 0, 0, self.ts,
             )  # fmt: skip
-            return TickSnapshot(self.token, False, self.div, head, _NO_DEPTH)
+            return _new_snapshot(TickSnapshot, (self.token, False, self.div, head, _NO_DEPTH))
         table = self.depth_table
         if table is None:
             table = self.depth_table = _depth_table(self.seed, self.token, self.lot)
@@ -293,7 +298,7 @@ class _Book:
             self.open, self.high, self.low, self.close, self.ltt,
             self.oi, self.oi_high, self.oi_low, self.ts,
         )  # fmt: skip
-        return TickSnapshot(self.token, True, self.div, head, depth)
+        return _new_snapshot(TickSnapshot, (self.token, True, self.div, head, depth))
 
 
 def _depth_table(seed: int, token: int, lot: int) -> _DepthTable:
@@ -533,7 +538,15 @@ class MarketData:
 
 def _trade(book: _Book, units: int, now: int, draw: float) -> None:
     """Print a move as a trade of a few lots; indices have no trades."""
-    book.print_price(units, now)
+    # print_price() inlined: this runs for every instrument on every step.
+    book.last = units
+    if units > book.high:
+        book.high = units
+    elif units < book.low:
+        book.low = units
+    book.ts = now
+    book.version += 1
+    book.snap = None
     if book.is_index:
         return
     quantity = book.lot * (1 + int(draw * 50))

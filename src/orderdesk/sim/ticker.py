@@ -275,8 +275,8 @@ class TickerHub:
                         if self._faults.roll(self._faults.ws_drop):
                             client.abort()
                             return
+                        self.frames_sent += 1  # counted when handed over, before any drain
                         await ws.send_bytes(frame)
-                        self.frames_sent += 1
                         sent = True
                 if client.heartbeat_due and not sent:
                     await ws.send_bytes(HEARTBEAT)

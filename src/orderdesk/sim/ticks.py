@@ -73,8 +73,15 @@ class FrameEncoder:
         buf = self._buf
         _COUNT.pack_into(buf, 0, len(items))
         offset = 2
+        full = Mode.FULL
+        pack_full = _FULL.pack_into
         for snap, mode in items:
-            offset += pack_packet(buf, offset, snap, mode)
+            # Full tradable packets are the common, heavy case: pack them without a call.
+            if mode is full and snap.tradable:
+                pack_full(buf, offset, 184, *snap.head, *snap.depth)
+                offset += 186
+            else:
+                offset += pack_packet(buf, offset, snap, mode)
         return bytes(buf[:offset])
 
 
