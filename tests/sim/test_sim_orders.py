@@ -492,3 +492,18 @@ def test_book_rows_are_the_current_state(
         fresh = sim_thread.call(order.to_wire)
         assert book[order.order_id]["status"] == fresh["status"]
         assert order.book_row() == fresh
+
+
+def test_index_cannot_be_traded(kite: KiteConnect) -> None:
+    """An order on an index (it has a price, no book) is refused with InputException."""
+    with pytest.raises(kex.InputException) as exc_info:
+        kite.place_order(
+            variety="regular",
+            exchange="NSE",
+            tradingsymbol="NIFTY 50",
+            transaction_type="BUY",
+            quantity=1,
+            order_type="MARKET",
+            product="MIS",
+        )
+    assert "index" in str(exc_info.value)

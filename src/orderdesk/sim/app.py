@@ -236,7 +236,11 @@ class SimServer:
     async def start(self) -> None:
         """Bind and serve (``port=0`` picks a free port; :attr:`port` then tells which)."""
         self._loop = asyncio.get_running_loop()
-        self._runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False)
+        # Kite allows 1,000 keys in one /quote/ltp query string; aiohttp's default request-line
+        # limit (8,190 bytes) would refuse such a request before it reaches the handler.
+        self._runner = web.AppRunner(
+            self.build_app(), access_log=None, handle_signals=False, max_line_size=65536
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port)
         await site.start()

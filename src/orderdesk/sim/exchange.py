@@ -306,7 +306,10 @@ class Exchange:
     def _validate_against(
         self, inst: InstrumentLike, req: PlaceRequest, *, check_freeze: bool
     ) -> None:
-        """Checks that need the instrument: lot size, tick size and the freeze limit."""
+        """Checks that need the instrument: tradability, lot and tick size, the freeze limit."""
+        if inst.segment == "INDICES":
+            # An index has a price but no order book; Kite refuses orders on it.
+            raise InputError(f"{inst.tradingsymbol} is an index and cannot be traded.")
         if inst.lot_size > 1 and req.quantity % inst.lot_size:
             raise InputError(f"Quantity should be a multiple of lot size ({inst.lot_size}).")
         tick = _decimal(inst.tick_size)
