@@ -10,6 +10,7 @@
     InvalidTransition / CommandRefused
       / ModificationLimitReached
       / ApprovalClosed                 409  conflict
+    DeskClosed                         503  desk_closed       not started, or shutting down
     BrokerRejected                     422  broker_rejected   what the broker said
     BrokerAuthError                    503  broker_session    a person must log in again
     other BrokerError                  503  broker_unavailable
@@ -33,6 +34,7 @@ from starlette.routing import Match
 from orderdesk.api.schemas import ErrorOut, FieldProblem
 from orderdesk.approvals import ApprovalClosed, ApprovalNotFound
 from orderdesk.domain.errors import InvalidTransition, OrderDeskError, ValidationError
+from orderdesk.engine.errors import CommandRefused, DeskClosed, ModificationLimitReached
 from orderdesk.errors import (
     BrokerAuthError,
     BrokerError,
@@ -49,24 +51,13 @@ class UnknownOrder(OrderDeskError, LookupError):
         self.order_id = order_id
 
 
-_CONFLICTS: tuple[type[Exception], ...] = (InvalidTransition, ApprovalClosed)
-_NOT_FOUND: tuple[type[Exception], ...] = (ApprovalNotFound, LookupError)
-
-
-def _engine_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
-    # The engine's errors are optional at import time: the API must stay importable (and
-    # testable) while the engine package is being built.
-    try:
-        from orderdesk.engine import errors as engine_errors
-    except ImportError:
-        return _CONFLICTS, _NOT_FOUND
-    return (
-        (*_CONFLICTS, engine_errors.CommandRefused, engine_errors.ModificationLimitReached),
-        (*_NOT_FOUND, engine_errors.OrderNotFound),
-    )
-
-
-CONFLICTS, NOT_FOUND = _engine_errors()
+CONFLICTS: tuple[type[Exception], ...] = (
+    InvalidTransition,
+    ApprovalClosed,
+    CommandRefused,
+    ModificationLimitReached,
+)
+NOT_FOUND: tuple[type[Exception], ...] = (ApprovalNotFound, LookupError)
 
 
 def _json(status: int, body: ErrorOut) -> JSONResponse:
@@ -84,6 +75,8 @@ def error_response(exc: OrderDeskError) -> JSONResponse:
         return _json(404, ErrorOut(error="not_found", message=str(exc)))
     if isinstance(exc, CONFLICTS):
         return _json(409, ErrorOut(error="conflict", message=str(exc)))
+    if isinstance(exc, DeskClosed):
+        return _json(503, ErrorOut(error="desk_closed", message=str(exc)))
     if isinstance(exc, BrokerRejected):
         return _json(422, ErrorOut(error="broker_rejected", message=exc.message))
     if isinstance(exc, BrokerAuthError):

@@ -1,0 +1,86 @@
+"""The engine's :class:`~orderdesk.engine.OrderDesk` fitted to the API's :class:`DeskService`.
+
+The engine answers commands with live ``OrderHandle`` views and ids; the API renders orders.
+This is the one place that knows both shapes, so either side can change its own freely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from decimal import Decimal
+
+from orderdesk.api.desk import KillSwitchState
+from orderdesk.domain.events import Event
+from orderdesk.domain.order import Order
+from orderdesk.domain.position import Position
+from orderdesk.domain.signal import Signal
+from orderdesk.domain.values import OrderType
+from orderdesk.engine import OrderDesk
+from orderdesk.ports.broker import ConnectionState
+
+
+class EngineDesk:
+    """A :class:`~orderdesk.api.desk.DeskService` over a running ``OrderDesk``."""
+
+    def __init__(self, desk: OrderDesk) -> None:
+        self._desk = desk
+
+    async def submit(self, signal: Signal) -> Order:
+        return (await self._desk.submit(signal)).order
+
+    async def modify(
+        self,
+        order_id: str,
+        *,
+        quantity: int | None = None,
+        price: Decimal | None = None,
+        trigger_price: Decimal | None = None,
+        order_type: OrderType | None = None,
+    ) -> Order:
+        handle = await self._desk.modify(
+            order_id,
+            quantity=quantity,
+            price=price,
+            trigger_price=trigger_price,
+            order_type=order_type,
+        )
+        return handle.order
+
+    async def cancel(self, order_id: str) -> Order:
+        return (await self._desk.cancel(order_id)).order
+
+    async def cancel_all(self) -> Sequence[Order]:
+        return [self._desk.order(order_id) for order_id in await self._desk.cancel_all()]
+
+    def orders(self) -> Sequence[Order]:
+        return self._desk.orders()
+
+    def positions(self) -> Sequence[Position]:
+        return self._desk.positions()
+
+    def kill_switch(self) -> KillSwitchState:
+        switch = self._desk.kill_switch
+        return KillSwitchState(engaged=switch.engaged, reason=switch.reason)
+
+    async def set_kill_switch(
+        self, engaged: bool, reason: str, *, cancel_open: bool = False
+    ) -> KillSwitchState:
+        if engaged:
+            await self._desk.engage_kill_switch(reason, cancel_open=cancel_open)
+        else:
+            await self._desk.release_kill_switch(reason)
+        return self.kill_switch()
+
+    def broker_connection(self) -> ConnectionState | None:
+        # The engine tracks only up/down; the finer states stay inside the adapter.
+        return (
+            ConnectionState.CONNECTED
+            if self._desk.stream_connected
+            else ConnectionState.DISCONNECTED
+        )
+
+    def subscribe(self) -> AsyncIterator[Event]:
+        return self._desk.events()
+
+
+__all__ = ["EngineDesk"]

@@ -1,0 +1,113 @@
+"""The whole stack for the browser test: simulator, Kite adapter, engine, API, headless Chromium.
+
+Everything listens on 127.0.0.1 port 0 inside the test's loop; Chromium is Debian's, installed
+by ``scripts/ensure-test-deps.sh`` (``make test`` runs it).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+from playwright.async_api import Browser, async_playwright
+
+from orderdesk.api import AlertFeed, EngineDesk, create_app, serve_api
+from orderdesk.api.server import ApiServer
+from orderdesk.brokers import BrokerContext
+from orderdesk.brokers.kite import create_broker
+from orderdesk.domain import Exchange, InstrumentKey
+from orderdesk.engine import DeskConfig, OrderDesk
+from orderdesk.sim.app import SimServer
+from orderdesk.sim.config import SimConfig
+from orderdesk.store.memory import InMemoryEventStore
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TOKEN = "browser-test-token-0123456789abcdef"
+INFY = InstrumentKey(Exchange.NSE, "INFY")
+
+
+class _SimSecrets:
+    """The access token the simulator issued, as the adapter's secret store."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def get(self, name: str) -> str | None:
+        return self._token if name == "kite.access_token" else None
+
+    def set(self, name: str, value: str) -> None:
+        raise NotImplementedError
+
+    def delete(self, name: str) -> None:
+        raise NotImplementedError
+
+
+@dataclass
+class Stack:
+    sim: SimServer
+    desk: OrderDesk
+    api: ApiServer
+    client: aiohttp.ClientSession
+    """Sends the token; for submitting signals "from a strategy"."""
+
+    async def set_price(self, symbol: str, price: float) -> None:
+        async with self.client.post(
+            f"{self.sim.rest_root}/_sim/prices", json={f"NSE:{symbol}": price}
+        ) as response:
+            assert response.status == 200, await response.text()
+
+
+@pytest.fixture
+async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
+    """The real OrderDesk over the Kite adapter over the simulator, behind the HTTP API."""
+    config = SimConfig(
+        host="127.0.0.1", port=0, seed=7, price_tick_interval=None, rate_limits=False
+    )
+    async with SimServer(config) as sim:
+        options = {
+            "api_key": sim.config.api_key,
+            "root": sim.rest_root,
+            "ws_url": sim.ws_url,
+            "rate_limits_enabled": False,
+        }
+        secrets = _SimSecrets(sim.issue_access_token())
+        broker = create_broker(options, BrokerContext(secrets=secrets, data_dir=tmp_path))
+        alerts = AlertFeed()
+        desk_config = DeskConfig(reconcile_interval=None, poll_interval=0.2)
+        async with OrderDesk(
+            broker, InMemoryEventStore(), notifier=alerts, config=desk_config
+        ) as desk:
+            await broker.subscribe_prices([INFY])
+            app = create_app(EngineDesk(desk), token=TOKEN, alerts=alerts, stream_interval=0.2)
+            async with (
+                await serve_api(app) as api,
+                aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as client,
+            ):
+                yield Stack(sim, desk, api, client)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's headless Chromium driven by Playwright."""
+    if shutil.which(CHROMIUM) is None:
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/ensure-test-deps.sh as root")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
