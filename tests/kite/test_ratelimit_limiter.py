@@ -122,6 +122,101 @@ def test_never_more_than_n_grants_in_any_one_second_window(
         assert max_in_any_window(ordered, 1.0) <= n
 
 
+latencies = st.lists(
+    st.tuples(
+        st.floats(min_value=0.0, max_value=1.0, allow_nan=False),  # when the call is made
+        st.floats(min_value=0.0, max_value=0.5, allow_nan=False),  # its round trip
+        st.floats(min_value=0.0, max_value=1.0, allow_nan=False),  # where in it Kite counts it
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(calls=latencies)
+def test_slots_bound_arrivals_whatever_the_latency(calls: list[tuple[float, float, float]]) -> None:
+    """With slot(), Kite sees at most N arrivals per second even when round trips vary."""
+    vt = VirtualTime()
+    limiter = make_limiter(vt)
+    arrivals: list[float] = []
+
+    async def one(rtt: float, fraction: float) -> None:
+        async with limiter.slot(EndpointClass.ORDER):
+            # Kite counts the request somewhere between our grant and its reply.
+            arrivals.append(vt.now + fraction * rtt)
+            await vt.sleep(rtt)
+
+    async def main() -> None:
+        tasks = []
+        for at, rtt, fraction in sorted(calls):
+            vt.now = max(vt.now, at)
+            tasks.append(asyncio.create_task(one(rtt, fraction)))
+            await asyncio.sleep(0)
+        await asyncio.gather(*tasks)
+
+    asyncio.run(main())
+
+    assert len(arrivals) == len(calls)
+    assert max_in_any_window(arrivals, 1.0) <= RateLimits().order_per_second
+
+
+async def test_a_slot_counts_from_its_reply() -> None:
+    """At 1 quote/s, a quote whose reply took 0.5 s frees the lane at 1.5 s, not 1.0 s."""
+    vt = VirtualTime()
+    limiter = make_limiter(vt)
+    async with limiter.slot(EndpointClass.QUOTE):
+        await vt.sleep(0.5)
+
+    async with limiter.slot(EndpointClass.QUOTE):
+        granted = vt.now
+
+    assert granted == 1.5
+
+
+async def test_a_failed_slot_still_counts_and_frees_the_lane() -> None:
+    """An exchange that raises counts from the failure; the next caller is not stuck."""
+    vt = VirtualTime()
+    limiter = make_limiter(vt)
+
+    async def exchange() -> None:
+        async with limiter.slot(EndpointClass.QUOTE):
+            await vt.sleep(0.25)
+            raise ConnectionResetError("peer went away")
+
+    with pytest.raises(ConnectionResetError) as exc_info:
+        await exchange()
+    await limiter.acquire(EndpointClass.QUOTE)
+
+    assert exc_info.value.args == ("peer went away",)
+    assert vt.now == 1.25
+
+
+async def test_waiters_behind_an_outstanding_reply_wake_when_it_arrives() -> None:
+    """The head waits for the oldest reply, then for the rest of its second, then goes."""
+    vt = VirtualTime()
+    limiter = make_limiter(vt)
+    reply = asyncio.Event()
+    granted: list[float] = []
+
+    async def slow() -> None:
+        async with limiter.slot(EndpointClass.QUOTE):
+            await reply.wait()
+
+    async def next_quote() -> None:
+        await limiter.acquire(EndpointClass.QUOTE)
+        granted.append(vt.now)
+
+    first = asyncio.create_task(slow())
+    second = asyncio.create_task(next_quote())
+    await asyncio.sleep(0)
+    vt.now = 3.0  # the reply takes three seconds
+    reply.set()
+    await asyncio.gather(first, second)
+
+    assert granted == [4.0]
+
+
 async def test_a_burst_is_served_at_the_full_rate_without_idle_gaps() -> None:
     """Thirty placements at once go 10 at t=0, 10 at t=1 and 10 at t=2: the limit, not less."""
     vt = VirtualTime()

@@ -15,16 +15,31 @@ share the instance returned by :func:`shared_limiter`. The limiter is not bound 
 their own loop.
 
 The guarantee: never more than N grants in any span of one second (any alignment), and never
-more than ``orders_per_minute`` order grants in any span of sixty seconds. Both are sliding logs
-of grant times; a fixed window would let 2N through across a boundary.
+more than ``orders_per_minute`` order grants in any span of sixty seconds. Both are sliding logs;
+a fixed window would let 2N through across a boundary.
+
+**Grant time is not arrival time.** Kite counts a request when it *arrives*, somewhere between
+our grant and its reply. A request that opens a fresh TLS connection arrives later than one that
+reuses a warm connection, so spacing *grants* one second apart can still put N+1 *arrivals*
+inside one of Kite's seconds. Two ways to take a slot, then:
+
+- ``async with limiter.slot(kind):`` around the HTTP exchange (what the REST client should use):
+  the slot counts from when the reply came back, which is no earlier than the arrival, so the
+  bound holds for arrivals whatever the latency. The (N+1)-th request waits for the first one's
+  reply plus a second: the rate is N per (1 s + one round trip).
+- ``await limiter.acquire(kind)``: the slot counts from the grant plus :data:`DEFAULT_MARGIN`
+  for jitter. Cheaper to call, but the bound holds only while latencies differ by less than
+  the margin.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -34,11 +49,11 @@ IST_OFFSET_SECONDS = 19_800
 """Kite's day (for the daily order quota) is the IST calendar day."""
 
 DEFAULT_MARGIN = 0.02
-"""Seconds added to every window.
+"""Seconds added to the windows of slots taken with ``acquire`` (``slot`` needs none).
 
-Our grant time is not Kite's arrival time: a request granted first may reach the server a few
-milliseconds after one granted later (connection set-up, scheduling). Measured against the
-simulator, 20 ms absorbs that jitter on loopback while keeping ≈ 9.8 orders/s (bench_ratelimit).
+It is their only protection against latency jitter, and a thin one: in bench_ratelimit on a
+2-CPU box, 20 ms gave 0 429s in a burst of 100 where 0 ms gave 17–32; but once, with the box
+loaded by other work, 20 ms still let 12 through. ``slot`` stayed at 0 throughout.
 """
 
 
@@ -73,30 +88,45 @@ class RateLimits:
         }[kind]
 
 
-class _SlidingLog:
-    """The last ``limit`` grant times; a grant is allowed once the oldest is ``window`` old."""
+class _Entry:
+    """One granted request: when it counts from (``inf`` while its reply is outstanding)."""
 
-    __slots__ = ("_times", "limit", "window")
+    __slots__ = ("at",)
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+
+
+IN_FLIGHT = math.inf
+
+
+class _SlidingLog:
+    """The last ``limit`` grants; one more is allowed once the oldest is ``window`` old."""
+
+    __slots__ = ("_entries", "limit", "window")
 
     def __init__(self, limit: int, window: float) -> None:
         if limit < 1:
             raise ValueError(f"a rate limit must allow at least one request, got {limit}")
         self.limit = limit
         self.window = window
-        self._times: deque[float] = deque(maxlen=limit)
+        self._entries: deque[_Entry] = deque(maxlen=limit)
 
-    def wait(self, now: float) -> float:
-        """Seconds until a grant is allowed (<= 0: allowed now)."""
-        if len(self._times) < self.limit:
+    def wait(self, now: float) -> float | None:
+        """Seconds until a grant is allowed (<= 0: now; ``None``: when the oldest reply is in)."""
+        if len(self._entries) < self.limit:
             return 0.0
+        oldest = self._entries[0].at
+        if oldest == IN_FLIGHT:
+            return None
         # Written as "elapsed >= window" so the grant condition is the exact float expression a
         # checker of the guarantee would evaluate; "oldest + window <= now" can round the
         # other way.
-        elapsed = now - self._times[0]
+        elapsed = now - oldest
         return 0.0 if elapsed >= self.window else self.window - elapsed
 
-    def record(self, now: float) -> None:
-        self._times.append(now)
+    def record(self, entry: _Entry) -> None:
+        self._entries.append(entry)
 
 
 class _DayQuota:
@@ -131,13 +161,30 @@ class _Lane:
     the shared limiter must outlive loops (one per test).
     """
 
-    __slots__ = ("blocked_until", "busy", "log", "waiters")
+    __slots__ = ("blocked_until", "busy", "log", "replies", "waiters")
 
     def __init__(self, limit: int, window: float) -> None:
         self.log = _SlidingLog(limit, window)
         self.blocked_until = float("-inf")
         self.busy = False
         self.waiters: deque[asyncio.Future[None]] = deque()
+        self.replies: list[asyncio.Future[None]] = []
+
+    async def next_reply(self) -> None:
+        """Wait until some request of this lane (or the order quota) reports its reply."""
+        reply: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.replies.append(reply)
+        try:
+            await reply
+        finally:
+            if reply in self.replies:
+                self.replies.remove(reply)
+
+    def replied(self) -> None:
+        replies, self.replies = self.replies, []
+        for reply in replies:
+            if not reply.done():
+                reply.set_result(None)
 
     async def take_turn(self) -> None:
         if not self.busy and not self.waiters:
@@ -191,8 +238,9 @@ class KiteRateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._wall = wall
-        self._lanes = {kind: _Lane(limits.per_second(kind), 1.0 + margin) for kind in EndpointClass}
-        self._minute = _SlidingLog(limits.orders_per_minute, 60.0 + margin)
+        self._margin = margin
+        self._lanes = {kind: _Lane(limits.per_second(kind), 1.0) for kind in EndpointClass}
+        self._minute = _SlidingLog(limits.orders_per_minute, 60.0)
         self._day = _DayQuota(limits.orders_per_day)
         self._modifications: dict[str, int] = {}
 
@@ -203,7 +251,7 @@ class KiteRateLimiter:
         modifies: str | None = None,
         cancels: str | None = None,
     ) -> None:
-        """Wait for a slot in ``kind``'s lane and take it.
+        """Wait for a slot in ``kind``'s lane and take it; the slot counts from now.
 
         ``ORDER`` requests also spend the per-minute quota. A placement (an ``ORDER`` request
         that names neither ``modifies`` nor ``cancels``) spends the daily quota too and raises
@@ -212,24 +260,29 @@ class KiteRateLimiter:
         can still close its orders. ``modifies=order_id`` counts one modification of that order
         and raises :class:`OrderRejected` instead of sending one beyond Kite's limit.
         """
-        self._check_quotas(kind, modifies, cancels)
-        lane = self._lanes[kind]
-        await lane.take_turn()
+        await self._take(kind, modifies, cancels, _Entry(IN_FLIGHT), until_reply=False)
+
+    @asynccontextmanager
+    async def slot(
+        self,
+        kind: EndpointClass,
+        *,
+        modifies: str | None = None,
+        cancels: str | None = None,
+    ) -> AsyncIterator[None]:
+        """Like :meth:`acquire`, but the slot counts from when the block ends (the reply).
+
+        Wrap exactly one HTTP exchange in it. Kite cannot have counted the request later than
+        its reply, so this keeps the window bound for arrivals, whatever the latency. A block
+        that fails or is cancelled counts from that moment, which is just as safe.
+        """
+        entry = _Entry(IN_FLIGHT)
+        await self._take(kind, modifies, cancels, entry, until_reply=True)
         try:
-            while (delay := self._delay(kind, lane, self._clock())) > 0:
-                await self._sleep(delay)
-            # Waiting may have let a concurrent caller spend the last slot of a quota.
-            self._check_quotas(kind, modifies, cancels)
-            now = self._clock()
-            lane.log.record(now)
-            if kind is EndpointClass.ORDER:
-                self._minute.record(now)
-                if modifies is not None:
-                    self._modifications[modifies] = self._modifications.get(modifies, 0) + 1
-                elif cancels is None:
-                    self._day.record(self._wall())
+            yield
         finally:
-            lane.end_turn()
+            entry.at = self._clock()
+            self._lanes[kind].replied()
 
     def backoff(self, kind: EndpointClass, seconds: float) -> None:
         """After a 429, grant nothing in ``kind`` for ``seconds`` (waiters keep their places)."""
@@ -240,11 +293,49 @@ class KiteRateLimiter:
         """How many modifications of ``order_id`` have been granted."""
         return self._modifications.get(order_id, 0)
 
-    def _delay(self, kind: EndpointClass, lane: _Lane, now: float) -> float:
-        delay = max(lane.blocked_until - now, lane.log.wait(now))
+    async def _take(
+        self,
+        kind: EndpointClass,
+        modifies: str | None,
+        cancels: str | None,
+        entry: _Entry,
+        *,
+        until_reply: bool,
+    ) -> None:
+        self._check_quotas(kind, modifies, cancels)
+        lane = self._lanes[kind]
+        await lane.take_turn()
+        try:
+            while (delay := self._delay(kind, lane, self._clock())) != 0:
+                if delay is None:
+                    await lane.next_reply()
+                else:
+                    await self._sleep(delay)
+            # Waiting may have let a concurrent caller spend the last slot of a quota.
+            self._check_quotas(kind, modifies, cancels)
+            if not until_reply:
+                # Counting the grant as if it happened ``margin`` later widens its windows.
+                entry.at = self._clock() + self._margin
+            lane.log.record(entry)
+            if kind is EndpointClass.ORDER:
+                # The same entry in both logs: one reply frees both.
+                self._minute.record(entry)
+                if modifies is not None:
+                    self._modifications[modifies] = self._modifications.get(modifies, 0) + 1
+                elif cancels is None:
+                    self._day.record(self._wall())
+        finally:
+            lane.end_turn()
+
+    def _delay(self, kind: EndpointClass, lane: _Lane, now: float) -> float | None:
+        """0 when a grant is allowed now; seconds to sleep; ``None`` to wait for a reply."""
+        waits = [lane.blocked_until - now, lane.log.wait(now)]
         if kind is EndpointClass.ORDER:
-            delay = max(delay, self._minute.wait(now))
-        return delay
+            waits.append(self._minute.wait(now))
+        if None in waits:
+            return None
+        longest = max(w for w in waits if w is not None)
+        return longest if longest > 0 else 0
 
     def _check_quotas(self, kind: EndpointClass, modifies: str | None, cancels: str | None) -> None:
         if kind is not EndpointClass.ORDER:
