@@ -145,7 +145,8 @@ async def test_external_order_on_the_stream_is_adopted(
     assert order.signal.strategy == EXTERNAL_STRATEGY
     await eventually(lambda: order.fills)
     assert desk.position(INFY, order.signal.product).quantity == -3
-    assert "Reconciliation: external_order" in notifier.titles()
+    await eventually(lambda: "Reconciliation: external_order" in notifier.titles())
+    assert "Order update refused" not in notifier.titles()
 
 
 async def test_subscribers_see_recorded_events(desk: OrderDesk) -> None:

@@ -123,15 +123,21 @@ class Placement:
         """Start (once) a task that resolves ``order`` if it is unresolved."""
         if not order.is_unresolved:
             return
-        if order.order_id in self.resolving:
+        running = self.resolving.get(order.order_id)
+        if running is not None and not running.done():
             # The running resolver may be finishing a round that gave up: ask for one more.
             self._again.add(order.order_id)
             return
+        self._again.discard(order.order_id)
         task = asyncio.get_running_loop().create_task(
             self._resolve(order), name=f"resolve-{order.order_id}"
         )
         self.resolving[order.order_id] = task
-        task.add_done_callback(lambda _: self.resolving.pop(order.order_id, None))
+        task.add_done_callback(lambda done: self._finished(order.order_id, done))
+
+    def _finished(self, order_id: str, task: asyncio.Task[None]) -> None:
+        if self.resolving.get(order_id) is task:
+            del self.resolving[order_id]
 
     async def _resolve(self, order: Order) -> None:
         try:

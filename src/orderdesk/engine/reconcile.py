@@ -162,6 +162,9 @@ class Reconciler:
         rows += await self._trades(trades, flag=flag)
         if positions is not None:
             rows += self._positions(positions)
+        if not flag:
+            # Catching up is not a mismatch, but an order placed outside orderdesk always is.
+            await self._mismatches([row for row in rows if row.kind == "external_order"])
         if flag:
             rows += self._missing(reports)
             await self._mismatches(rows)
@@ -227,7 +230,7 @@ class Reconciler:
                 external=True,
                 broker_order_id=report.broker_order_id,
             )
-            items.append((created, _on_report(report, now)))
+            items.append((created, _adoption(created, report, now)))
         outcomes = await self.recorder.create_many(items)
         return [outcome.order for outcome in outcomes]
 
@@ -334,6 +337,23 @@ def _adopted_row(order: Order) -> ReconciliationRow:
 def _on_report(report: OrderStatusReport, now: datetime) -> Decide:
     def decide(order: Order) -> list[OrderEvent]:
         return order.on_report(report, now)
+
+    return decide
+
+
+def _adoption(created: OrderCreated, report: OrderStatusReport, now: datetime) -> Decide:
+    """An adopted order enters the lifecycle as if just sent, then takes the broker's report.
+
+    The transition table has no edge from INITIALIZED to a broker status, and an order found at
+    the broker is, to us, one whose placement we have just learnt about. The report is decided
+    against a scratch copy that has the submission applied, since nothing is applied to the
+    real order before the events are in the log.
+    """
+
+    def decide(order: Order) -> list[OrderEvent]:
+        submitted = order.submit(now)
+        scratch = Order.from_events([created, *submitted])
+        return [*submitted, *scratch.on_report(report, now)]
 
     return decide
 

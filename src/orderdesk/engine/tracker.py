@@ -37,6 +37,8 @@ from orderdesk.ports.notifier import Severity
 
 log = logging.getLogger(__name__)
 
+MAX_IN_FLIGHT = 5_000
+"""Stream events being recorded at once; the stream is read no faster than they commit."""
 MAX_EARLY_FILLS = 10_000
 """Fills held for orders not yet bound; beyond this the oldest are left to reconciliation."""
 
@@ -65,6 +67,7 @@ class Tracker:
         self._early_fills: defaultdict[str, list[Fill]] = defaultdict(list)
         self._early_count = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._last_poll = 0.0
         recorder.on_bound.append(self._bound)
 
@@ -77,7 +80,7 @@ class Tracker:
             try:
                 async for event in self.broker.events():
                     backoff.reset()
-                    await self.handle(event)
+                    await self.dispatch(event)
                 reason = "the broker's event stream ended"
             except asyncio.CancelledError:
                 raise
@@ -86,6 +89,27 @@ class Tracker:
                 reason = f"the broker's event stream failed: {type(exc).__name__}: {exc}"
             await self._stream_down(reason)
             await asyncio.sleep(backoff.next())
+
+    async def dispatch(self, event: BrokerEvent) -> None:
+        """Apply ``event`` without waiting for its commit, so one fsync never stalls the stream.
+
+        Each event runs as its own task; per-order locks are FIFO and taken before the first
+        await, so two updates of one order are still decided in arrival order. At most
+        ``MAX_IN_FLIGHT`` are pending; beyond that the stream waits (backpressure).
+        """
+        await self._in_flight.acquire()
+        task = asyncio.get_running_loop().create_task(self.handle(event))
+        self._tasks.add(task)
+        task.add_done_callback(self._dispatched)
+
+    def _dispatched(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._in_flight.release()
+
+    async def idle(self) -> None:
+        """Wait until every dispatched event has been recorded."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def handle(self, event: BrokerEvent) -> None:
         """Apply one event of the broker's stream."""
