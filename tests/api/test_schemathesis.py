@@ -25,7 +25,7 @@ APP = create_app(
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 FUZZ = settings(
-    max_examples=20,
+    max_examples=15,
     deadline=None,
     suppress_health_check=list(HealthCheck),
     derandomize=True,
@@ -43,7 +43,7 @@ def test_no_server_errors_and_responses_match_the_schema(case: Any) -> None:
 
 
 @schema.parametrize()
-@settings(FUZZ, max_examples=10)
+@settings(FUZZ, max_examples=8)
 def test_requests_without_a_valid_token_get_401(case: Any) -> None:
     """Without the token, or with a wrong one, every generated request is refused with 401."""
     assert case.call(headers={}).status_code == 401
