@@ -21,6 +21,9 @@ def _register_commands() -> None:
     # command list reads like the table of contents of the CLI.
     from orderdesk.cli import audit_command  # noqa: F401, I001  (one line per command module)
     from orderdesk.cli import auth_commands  # noqa: F401
+    from orderdesk.cli import config_commands  # noqa: F401
+    from orderdesk.cli import desk_commands  # noqa: F401
+    from orderdesk.cli import run_commands  # noqa: F401
     from orderdesk.cli import sim_command  # noqa: F401
 
 

@@ -1,0 +1,319 @@
+"""Trading commands: thin clients of the running daemon's HTTP API (``orderdesk run``)."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from orderdesk.api.schemas import OrderOut, PositionOut, SignalIn
+from orderdesk.cli import app
+from orderdesk.cli._common import (
+    EXIT_REFUSED,
+    ConfigOption,
+    JsonOption,
+    UrlOption,
+    console,
+    fail,
+    print_json,
+    table,
+    with_client,
+)
+from orderdesk.client import DeskClient
+from orderdesk.domain.values import OrderType, Product, Side, Validity, Variety
+
+ORDER_COLUMNS = (
+    "order id",
+    "status",
+    "instrument",
+    "side",
+    "qty",
+    "filled",
+    "price",
+    "avg",
+    "strategy",
+    "reason",
+)
+
+
+def _order_row(order: OrderOut) -> tuple[object, ...]:
+    return (
+        order.order_id,
+        order.status,
+        order.instrument,
+        order.side,
+        order.quantity,
+        order.filled_quantity,
+        order.price,
+        order.average_price,
+        order.strategy,
+        order.reason,
+    )
+
+
+def _show_orders(title: str, orders: list[OrderOut]) -> None:
+    console.print(table(title, ORDER_COLUMNS, [_order_row(o) for o in orders]))
+
+
+def _decimal(value: str | None, name: str) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        fail(f"{name}: {value!r} is not a number", EXIT_REFUSED)
+
+
+class SideArg(StrEnum):
+    BUY = "BUY"
+    SELL = "SELL"
+
+
+@app.command("place", rich_help_panel="Trading")
+def place(
+    instrument: Annotated[str, typer.Argument(help="EXCHANGE:SYMBOL, e.g. NSE:INFY.")],
+    side: Annotated[SideArg, typer.Argument(help="BUY or SELL.", case_sensitive=False)],
+    quantity: Annotated[int, typer.Argument(help="Units (a multiple of the lot for F&O).")],
+    price: Annotated[str | None, typer.Option(help="Limit price (LIMIT and SL).")] = None,
+    trigger: Annotated[str | None, typer.Option(help="Trigger price (SL, SL-M, CO).")] = None,
+    order_type: Annotated[OrderType, typer.Option("--type", help="Order type.")] = (
+        OrderType.LIMIT
+    ),
+    product: Annotated[Product, typer.Option(help="CNC, NRML, MIS or MTF.")] = Product.CNC,
+    variety: Annotated[Variety, typer.Option(help="regular, amo, co, iceberg, auction.")] = (
+        Variety.REGULAR
+    ),
+    validity: Annotated[Validity, typer.Option(help="DAY, IOC or TTL.")] = Validity.DAY,
+    strategy: Annotated[str, typer.Option(help="Strategy name for attribution.")] = "manual",
+    signal_id: Annotated[
+        str | None, typer.Option(help="Idempotency key: the same id never places twice.")
+    ] = None,
+    config: ConfigOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Submit one signal to the desk (risk checks apply; approval mode may park it)."""
+    signal = SignalIn(
+        instrument=instrument,
+        side=Side(side.value),
+        quantity=quantity,
+        order_type=order_type,
+        product=product,
+        variety=variety,
+        validity=validity,
+        price=_decimal(price, "price"),
+        trigger_price=_decimal(trigger, "trigger"),
+        strategy=strategy,
+        signal_id=signal_id,
+    )
+    result = with_client(config, url, lambda c: c.submit(signal))
+    if as_json:
+        print_json(result)
+    elif result.order is not None:
+        _show_orders("submitted", [result.order])
+    elif result.pending is not None:
+        console.print(
+            f"waiting for approval: [bold]{result.pending.approval_id}[/] "
+            f"(expires {result.pending.expires_at:%H:%M:%S})"
+        )
+
+
+@app.command("modify", rich_help_panel="Trading")
+def modify(
+    order_id: Annotated[str, typer.Argument(help="orderdesk's order id.")],
+    quantity: Annotated[int | None, typer.Option(help="New quantity.")] = None,
+    price: Annotated[str | None, typer.Option(help="New limit price.")] = None,
+    trigger: Annotated[str | None, typer.Option(help="New trigger price.")] = None,
+    config: ConfigOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Change a working order's quantity, price or trigger."""
+    if quantity is None and price is None and trigger is None:
+        fail("say what to change: --quantity, --price or --trigger", EXIT_REFUSED)
+    new_price, new_trigger = _decimal(price, "price"), _decimal(trigger, "trigger")
+
+    async def call(client: DeskClient) -> OrderOut:
+        return await client.modify(
+            order_id, quantity=quantity, price=new_price, trigger_price=new_trigger
+        )
+
+    order = with_client(config, url, call)
+    if as_json:
+        print_json(order)
+    else:
+        _show_orders("modify requested", [order])
+
+
+@app.command("cancel", rich_help_panel="Trading")
+def cancel(
+    order_id: Annotated[str, typer.Argument(help="orderdesk's order id.")],
+    config: ConfigOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Cancel one working order."""
+    order = with_client(config, url, lambda c: c.cancel(order_id))
+    if as_json:
+        print_json(order)
+    else:
+        _show_orders("cancel requested", [order])
+
+
+@app.command("cancel-all", rich_help_panel="Trading")
+def cancel_all(
+    config: ConfigOption = None, url: UrlOption = None, as_json: JsonOption = False
+) -> None:
+    """Cancel every open order."""
+    orders = with_client(config, url, lambda c: c.cancel_all())
+    if as_json:
+        print_json(orders)
+    else:
+        _show_orders(f"cancel sent for {len(orders)}", orders)
+
+
+@app.command("orders", rich_help_panel="Watching")
+def orders(
+    open_only: Annotated[bool, typer.Option("--open", help="Only orders still working.")] = False,
+    config: ConfigOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the desk's orders, newest first."""
+    rows = with_client(config, url, lambda c: c.orders())
+    if open_only:
+        rows = [o for o in rows if o.status not in ("FILLED", "CANCELLED", "REJECTED")]
+    if as_json:
+        print_json(rows)
+    else:
+        _show_orders(f"{len(rows)} orders", rows)
+
+
+def show_positions(rows: list[PositionOut]) -> None:
+    total = sum((p.pnl for p in rows), Decimal(0))
+    console.print(
+        table(
+            f"positions — P&L {total:,.2f}",
+            ("instrument", "product", "qty", "avg", "last", "realised", "unrealised", "P&L"),
+            [
+                (
+                    p.instrument,
+                    p.product,
+                    p.quantity,
+                    p.average_price,
+                    p.last_price,
+                    p.realised,
+                    p.unrealised,
+                    p.pnl,
+                )
+                for p in rows
+            ],
+        )
+    )
+
+
+@app.command("positions", rich_help_panel="Watching")
+def positions(
+    config: ConfigOption = None, url: UrlOption = None, as_json: JsonOption = False
+) -> None:
+    """Net positions with realised and unrealised P&L."""
+    rows = with_client(config, url, lambda c: c.positions())
+    if as_json:
+        print_json(rows)
+    else:
+        show_positions(rows)
+
+
+class Switch(StrEnum):
+    ON = "on"
+    OFF = "off"
+
+
+@app.command("kill-switch", rich_help_panel="Safety")
+def kill_switch(
+    state: Annotated[Switch, typer.Argument(help="on: refuse new orders; off: accept again.")],
+    reason: Annotated[str, typer.Option(help="Recorded in the audit log.")] = "",
+    cancel_open: Annotated[
+        bool, typer.Option("--cancel-open", help="With on: also cancel every open order.")
+    ] = False,
+    config: ConfigOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Engage or release the kill switch."""
+    engaged = state is Switch.ON
+    result = with_client(
+        config, url, lambda c: c.set_kill_switch(engaged, reason, cancel_open=cancel_open)
+    )
+    if as_json:
+        print_json(result)
+    else:
+        word = "[bold red]ENGAGED[/]" if result.engaged else "[green]released[/]"
+        console.print(f"kill switch {word} {result.reason}")
+
+
+@app.command("pending", rich_help_panel="Safety")
+def pending(
+    approve: Annotated[str | None, typer.Option(help="Approve this approval id.")] = None,
+    reject: Annotated[str | None, typer.Option(help="Reject this approval id.")] = None,
+    reason: Annotated[str, typer.Option(help="Why (with --reject).")] = "",
+    config: ConfigOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Signals waiting for approval; approve or reject one."""
+    if approve and reject:
+        fail("approve or reject, not both", EXIT_REFUSED)
+    if approve:
+        order = with_client(config, url, lambda c: c.approve(approve))
+        if as_json:
+            print_json(order)
+        else:
+            _show_orders(f"approved {approve}", [order])
+        return
+    if reject:
+        decided = with_client(config, url, lambda c: c.reject(reject, reason))
+        if as_json:
+            print_json(decided)
+        else:
+            console.print(f"rejected {reject}")
+        return
+    rows = with_client(config, url, lambda c: c.pending())
+    if as_json:
+        print_json(rows)
+        return
+    console.print(
+        table(
+            f"{len(rows)} signals waiting",
+            ("approval id", "state", "strategy", "instrument", "side", "qty", "price", "expires"),
+            [
+                (
+                    p.approval_id,
+                    p.state,
+                    p.signal.strategy,
+                    p.signal.instrument,
+                    p.signal.side,
+                    p.signal.quantity,
+                    p.signal.price,
+                    f"{p.expires_at:%H:%M:%S}",
+                )
+                for p in rows
+            ],
+        )
+    )
+
+
+@app.command("status", rich_help_panel="Watching")
+def status(config: ConfigOption = None, url: UrlOption = None, as_json: JsonOption = False) -> None:
+    """The daemon's health: broker connection, kill switch, open orders."""
+    health = with_client(config, url, lambda c: c.health())
+    if as_json:
+        print_json(health)
+        return
+    console.print(
+        f"desk {health.status} · broker stream {health.broker_connection or 'n/a'} · "
+        f"kill switch {'ENGAGED' if health.kill_switch.engaged else 'off'} · "
+        f"{health.open_orders} open orders · {health.pending_approvals} pending approvals"
+    )

@@ -1,0 +1,74 @@
+"""``orderdesk run`` (the daemon) and ``orderdesk demo`` (the whole story on the simulator)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Annotated
+
+import typer
+
+from orderdesk.cli import app
+from orderdesk.cli._common import ConfigOption, console, fail, settings_or_exit
+from orderdesk.errors import OrderDeskError
+
+
+@app.command("run", rich_help_panel="Running")
+def run(config: ConfigOption = None) -> None:
+    """Run the daemon: the engine, the broker stream, the HTTP API and the dashboard.
+
+    On start it replays the audit log, resolves orders whose placement outcome was unknown,
+    and reconciles with the broker before accepting signals. Stop it with Ctrl-C.
+    """
+    from orderdesk.logging import configure_logging
+    from orderdesk.runtime import open_runtime
+
+    settings = settings_or_exit(config)
+    configure_logging(settings.log_level)
+    # alembic narrates every plugin it loads at INFO; the migration result is all that matters.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with open_runtime(settings) as runtime:
+            console.print(f"orderdesk running — broker [bold]{settings.broker}[/]")
+            console.print(f"dashboard  [bold]{runtime.dashboard_url}[/]")
+            console.print("API token  `orderdesk config show-token`")
+            await stop.wait()
+            console.print("stopping…")
+
+    try:
+        asyncio.run(serve())
+    except OrderDeskError as exc:
+        fail(str(exc))
+
+
+@app.command("demo", rich_help_panel="Running")
+def demo(
+    port: Annotated[int, typer.Option(help="Port of the dashboard and API (0: any free).")] = 8700,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated market.")] = 7,
+    duration: Annotated[
+        float | None,
+        typer.Option(help="Stop after this many seconds (default: run until Ctrl-C)."),
+    ] = None,
+) -> None:
+    """Simulator + order desk + a sample strategy placing, modifying and cancelling orders.
+
+    Prints the dashboard URL and its token, then positions and P&L as prices move. Nothing
+    leaves this machine: the simulator plays Kite on 127.0.0.1.
+    """
+    from orderdesk.demo import DemoOptions, run_demo
+    from orderdesk.logging import configure_logging
+
+    configure_logging("WARNING")
+    options = DemoOptions(api_port=port, seed=seed, duration=duration)
+    try:
+        asyncio.run(run_demo(options, console))
+    except KeyboardInterrupt:
+        console.print("demo stopped")
+    except OrderDeskError as exc:
+        fail(str(exc))

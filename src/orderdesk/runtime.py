@@ -1,0 +1,152 @@
+"""The composition root: build the whole desk from :class:`~orderdesk.config.Settings`.
+
+This is the one place that knows every concrete class — the SQL store, the broker adapter
+chosen by name, apprise, the FastAPI app — and wires them behind the engine's ports.
+``orderdesk run`` and ``orderdesk demo`` both go through :func:`open_runtime`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import structlog
+
+from orderdesk.api.alert_feed import AlertFeed
+from orderdesk.api.app import create_app
+from orderdesk.api.server import ApiServer, check_bind, serve_api
+from orderdesk.api_token import load_or_create_token
+from orderdesk.approvals import ApprovalQueue
+from orderdesk.brokers import BrokerContext, create_broker
+from orderdesk.config import EngineSettings, RiskSettings, Settings
+from orderdesk.domain.values import Exchange
+from orderdesk.engine.alerts import LoggingNotifier
+from orderdesk.engine.config import DeskConfig
+from orderdesk.engine.desk import OrderDesk
+from orderdesk.engine.risk import RiskLimits
+from orderdesk.errors import ConfigError
+from orderdesk.notify.apprise_notifier import AppriseNotifier
+from orderdesk.notify.fanout import FanoutNotifier
+from orderdesk.ports.broker import Broker
+from orderdesk.ports.notifier import Notifier
+from orderdesk.ports.secrets import SecretStore
+from orderdesk.secrets import default_secret_store
+from orderdesk.store import AsyncEventWriter, SqlEventStore
+
+log = structlog.get_logger("orderdesk.runtime")
+
+
+def risk_limits(risk: RiskSettings) -> RiskLimits:
+    """``[risk]`` as the engine's limits (blocked symbols are enforced by the allow-list)."""
+    try:
+        exchanges = (
+            frozenset(Exchange(e.upper()) for e in risk.allowed_exchanges)
+            if risk.allowed_exchanges is not None
+            else None
+        )
+    except ValueError as exc:
+        raise ConfigError(f"risk.allowed_exchanges: {exc}") from None
+    return RiskLimits(
+        max_quantity=risk.max_quantity,
+        max_order_value=risk.max_order_value,
+        allowed_exchanges=exchanges,
+        allowed_symbols=frozenset(risk.allowed_symbols) if risk.allowed_symbols else None,
+        max_open_orders=risk.max_open_orders,
+        daily_loss_limit=risk.daily_loss_limit,
+        price_band_percent=risk.price_band_percent,
+        check_margin=risk.check_margin,
+        max_orders_per_minute=risk.orders_per_minute_per_strategy,
+    )
+
+
+def desk_config(engine: EngineSettings) -> DeskConfig:
+    return DeskConfig(
+        max_modifications=engine.max_modifications,
+        poll_interval=engine.poll_interval_seconds,
+        reconcile_interval=engine.reconcile_interval_seconds,
+    )
+
+
+@dataclass(slots=True)
+class Runtime:
+    """Everything a running desk is made of."""
+
+    settings: Settings
+    desk: OrderDesk
+    broker: Broker
+    store: SqlEventStore
+    alerts: AlertFeed
+    approvals: ApprovalQueue
+    token: str
+    api: ApiServer | None
+
+    @property
+    def dashboard_url(self) -> str | None:
+        return self.api.url + "/" if self.api else None
+
+
+def _notifier(settings: Settings, feed: AlertFeed) -> Notifier:
+    channels: list[Notifier] = [LoggingNotifier(), feed]
+    if settings.alerts.urls:
+        channels.append(AppriseNotifier.from_settings(settings.alerts))
+    return FanoutNotifier(*channels)
+
+
+@contextlib.asynccontextmanager
+async def open_runtime(
+    settings: Settings,
+    *,
+    secrets: SecretStore | None = None,
+    broker: Broker | None = None,
+    serve: bool = True,
+) -> AsyncIterator[Runtime]:
+    """Start the desk (replay, resolve, reconcile), then the API; stop both on exit."""
+    warning = check_bind(settings.api.host, allow_remote=settings.api.allow_remote)
+    if warning:
+        log.warning("api.remote_bind", warning=warning)
+    if broker is None:
+        context = BrokerContext(
+            secrets=secrets or default_secret_store(settings.config_dir),
+            data_dir=settings.data_dir,
+        )
+        broker = create_broker(settings.broker, settings.broker_options(), context)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = SqlEventStore(settings.store_url)
+    feed = AlertFeed()
+    notifier = _notifier(settings, feed)
+    try:
+        async with AsyncEventWriter(store) as writer:
+            desk = OrderDesk(
+                broker,
+                store,
+                writer=writer,
+                notifier=notifier,
+                limits=risk_limits(settings.risk),
+                config=desk_config(settings.engine),
+            )
+            async with desk:
+                from orderdesk.api.desk_adapter import EngineDesk
+
+                service = EngineDesk(desk)
+                approvals = ApprovalQueue(service.submit, settings.strategies, notifier=notifier)
+                token = load_or_create_token(settings.config_dir)
+                api: ApiServer | None = None
+                if serve:
+                    app = create_app(service, token=token, approvals=approvals, alerts=feed)
+                    api = await serve_api(
+                        app,
+                        settings.api.host,
+                        settings.api.port,
+                        allow_remote=settings.api.allow_remote,
+                    )
+                try:
+                    yield Runtime(settings, desk, broker, store, feed, approvals, token, api)
+                finally:
+                    if api is not None:
+                        await api.stop()
+    finally:
+        store.close()
+
+
+__all__ = ["Runtime", "desk_config", "open_runtime", "risk_limits"]

@@ -1,0 +1,103 @@
+"""`orderdesk config check|show-token` and the help texts of every command."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from orderdesk.cli import _register_commands, app
+
+_register_commands()
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in list(os.environ):
+        if name.startswith("ORDERDESK_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "orderdesk.toml"
+    path.write_text(f'config_dir = "{tmp_path / "conf"}"\ndata_dir = "{tmp_path}"\n' + text)
+    return path
+
+
+def test_check_accepts_a_good_config(tmp_path: Path) -> None:
+    """A valid paper config passes and the summary names the broker and checks."""
+    config = _write(tmp_path, 'broker = "paper"\n[risk]\nmax_quantity = 10\n')
+    result = runner.invoke(app, ["config", "check", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "configuration OK" in result.output
+    assert "paper" in result.output
+    assert "max_quantity" in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ('broker = "paper"\n[risk]\nmax_quantity = 0\n', "risk.max_quantity"),
+        ('broker = "kite"\n[kite]\ntimeout_seconds = 5\n', "kite.api_key"),
+        ('broker = "paper"\n[api]\nhost = "0.0.0.0"\n', "allow_remote"),
+        ('broker = "nobody"\n', "nobody"),
+    ],
+)
+def test_check_names_the_bad_key(tmp_path: Path, text: str, needle: str) -> None:
+    """A bad config exits 1 with a message that names the key."""
+    config = _write(tmp_path, text)
+    result = runner.invoke(app, ["config", "check", "--config", str(config)])
+    assert result.exit_code == 1
+    assert needle in result.output
+
+
+def test_show_token_creates_it_owner_only(tmp_path: Path) -> None:
+    """The first show-token generates a token in a 0600 file and later calls repeat it."""
+    config = _write(tmp_path, 'broker = "paper"\n')
+    first = runner.invoke(app, ["config", "show-token", "--config", str(config)])
+    second = runner.invoke(app, ["config", "show-token", "--config", str(config)])
+    assert first.exit_code == 0
+    assert first.output == second.output
+    assert len(first.output.strip()) >= 40
+    path = runner.invoke(app, ["config", "show-token", "--path", "--config", str(config)])
+    mode = Path(path.output.strip()).stat().st_mode
+    assert stat.S_IMODE(mode) == 0o600
+
+
+COMMANDS = [
+    [],
+    ["sim"],
+    ["login"],
+    ["logout"],
+    ["run"],
+    ["demo"],
+    ["place"],
+    ["modify"],
+    ["cancel"],
+    ["cancel-all"],
+    ["orders"],
+    ["positions"],
+    ["status"],
+    ["kill-switch"],
+    ["pending"],
+    ["reconcile"],
+    ["audit"],
+    ["audit", "verify"],
+    ["audit", "export"],
+    ["config"],
+    ["config", "check"],
+    ["config", "show-token"],
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "orderdesk")
+def test_every_help_renders(command: list[str]) -> None:
+    """`--help` of the tool and of every command renders and describes it."""
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output

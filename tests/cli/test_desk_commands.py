@@ -1,0 +1,196 @@
+"""The trading CLI end to end: a real `orderdesk run` daemon on the paper broker, driven by
+the commands a person types."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from orderdesk.cli import _register_commands, app
+from tests.support import wait_until
+
+_register_commands()
+runner = CliRunner()
+
+
+def _config(tmp_path: Path) -> Path:
+    path = tmp_path / "orderdesk.toml"
+    path.write_text(
+        f"""
+broker = "paper"
+data_dir = "{tmp_path / "data"}"
+config_dir = "{tmp_path / "conf"}"
+
+[paper]
+prices = {{ "NSE:INFY" = "1500", "NSE:TCS" = "4000" }}
+
+[api]
+port = 0
+
+[risk]
+max_quantity = 100
+
+[strategies.careful]
+approval = true
+"""
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """`orderdesk run` in a subprocess; yields its config file and API URL."""
+    tmp_path = tmp_path_factory.mktemp("daemon")
+    config = _config(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERDESK_")}
+    env["COLUMNS"] = "200"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "orderdesk", "run", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+
+    def dashboard_url() -> str | None:
+        line = process.stdout.readline()  # type: ignore[union-attr]
+        lines.append(line)
+        match = re.search(r"(http://127\.0\.0\.1:\d+)/", line)
+        if match is None and process.poll() is not None:
+            raise AssertionError("daemon exited:\n" + "".join(lines))
+        return match.group(1) if match else None
+
+    url = wait_until(dashboard_url, timeout=30, what="the daemon's dashboard line")
+    try:
+        yield config, url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=20)
+        lines.append(process.stdout.read())
+        process.stdout.close()
+        assert code == 0, "".join(lines)
+
+
+def cli(daemon: tuple[Path, str], *args: str) -> tuple[int, str]:
+    config, url = daemon
+    result = runner.invoke(app, [*args, "--config", str(config), "--url", url])
+    return result.exit_code, result.output
+
+
+def test_place_rests_then_modify_and_cancel(daemon: tuple[Path, str]) -> None:
+    """A resting buy is placed, re-priced and cancelled through the commands."""
+    code, out = cli(daemon, "place", "NSE:INFY", "BUY", "5", "--price", "1400", "--json")
+    assert code == 0, out
+    order = json.loads(out)["order"]
+    assert order["status"] in ("ACCEPTED", "OPEN")
+    order_id = order["order_id"]
+    code, out = cli(daemon, "modify", order_id, "--price", "1410", "--json")
+    assert code == 0, out
+    code, out = cli(daemon, "cancel", order_id, "--json")
+    assert code == 0, out
+
+    def cancelled() -> bool:
+        _, listing = cli(daemon, "orders", "--json")
+        rows = {o["order_id"]: o for o in json.loads(listing)}
+        return rows[order_id]["status"] == "CANCELLED" and rows[order_id]["price"] == "1410"
+
+    wait_until(cancelled, timeout=10, what="the cancel to land")
+
+
+def test_fill_shows_in_positions(daemon: tuple[Path, str]) -> None:
+    """A marketable buy fills and appears in the positions table."""
+    code, out = cli(daemon, "place", "NSE:TCS", "BUY", "2", "--price", "4000", "--signal-id", "t1")
+    assert code == 0, out
+
+    def has_position() -> str | None:
+        _, listing = cli(daemon, "positions")
+        return listing if "NSE:TCS" in listing else None
+
+    table = wait_until(has_position, timeout=10, what="the TCS position")
+    assert "P&L" in table
+
+
+def test_same_signal_id_is_one_order(daemon: tuple[Path, str]) -> None:
+    """Submitting the same signal id twice returns the same order."""
+    args = ("place", "NSE:INFY", "BUY", "1", "--price", "1300", "--signal-id", "same-1", "--json")
+    first = json.loads(cli(daemon, *args)[1])["order"]["order_id"]
+    second = json.loads(cli(daemon, *args)[1])["order"]["order_id"]
+    assert first == second
+
+
+def test_risk_denial_exits_3_with_the_reason(daemon: tuple[Path, str]) -> None:
+    """A signal over the max quantity is refused with exit code 3 and the check's reason."""
+    code, out = cli(daemon, "place", "NSE:INFY", "BUY", "500", "--price", "1400")
+    assert code == 3
+    assert "max_quantity" in out
+
+
+def test_kill_switch_refuses_then_releases(daemon: tuple[Path, str]) -> None:
+    """With the kill switch on new signals are refused; off, they are accepted again."""
+    assert cli(daemon, "kill-switch", "on", "--reason", "drill")[0] == 0
+    code, out = cli(daemon, "place", "NSE:INFY", "BUY", "1", "--price", "1400")
+    assert code == 3
+    assert "kill" in out.lower()
+    code, out = cli(daemon, "status", "--json")
+    assert json.loads(out)["kill_switch"]["engaged"] is True
+    assert cli(daemon, "kill-switch", "off")[0] == 0
+    assert cli(daemon, "place", "NSE:INFY", "BUY", "1", "--price", "1400")[0] == 0
+
+
+def test_approval_mode_parks_and_approves(daemon: tuple[Path, str]) -> None:
+    """A signal of an approval strategy waits in `pending` until approved."""
+    code, out = cli(
+        daemon, "place", "NSE:INFY", "BUY", "1", "--price", "1350", "--strategy", "careful"
+    )
+    assert code == 0, out
+    assert "waiting for approval" in out
+    code, out = cli(daemon, "pending", "--json")
+    waiting = [p for p in json.loads(out) if p["state"] == "PENDING"]
+    assert len(waiting) == 1
+    code, out = cli(daemon, "pending", "--approve", waiting[0]["approval_id"])
+    assert code == 0, out
+    _, listing = cli(daemon, "orders", "--json")
+    assert any(o["strategy"] == "careful" for o in json.loads(listing))
+
+
+def test_cancel_all_and_unknown_order(daemon: tuple[Path, str]) -> None:
+    """cancel-all answers; an unknown order id is refused with exit code 3."""
+    assert cli(daemon, "cancel-all")[0] == 0
+    code, out = cli(daemon, "cancel", "od-no-such-order")
+    assert code == 3, out
+
+
+def test_wrong_token_exits_4(daemon: tuple[Path, str]) -> None:
+    """A client with a wrong token is refused with exit code 4."""
+    config, _ = daemon
+    token_file = Path(
+        runner.invoke(
+            app, ["config", "show-token", "--path", "--config", str(config)]
+        ).output.strip()
+    )
+    original = token_file.read_text()
+    token_file.write_text("not-the-token")
+    try:
+        code, _ = cli(daemon, "orders")
+    finally:
+        token_file.write_text(original)
+    assert code == 4
+
+
+def test_unreachable_daemon_exits_1(daemon: tuple[Path, str]) -> None:
+    """Pointing at a port where nothing listens fails with exit code 1 and says so."""
+    config, _ = daemon
+    result = runner.invoke(app, ["orders", "--config", str(config), "--url", "http://127.0.0.1:9"])
+    assert result.exit_code == 1
+    assert "no order desk answered" in result.output
