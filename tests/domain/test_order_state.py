@@ -285,3 +285,21 @@ def test_random_delivery_never_moves_backwards(
     assert want is not None
     assert order.filled_quantity == last_filled
     assert order.status is TRANSITIONS[(OrderStatus.SUBMITTING, want)]
+
+
+def test_adopted_external_order_takes_its_first_report() -> None:
+    """An order found at the broker starts ACCEPTED and follows the broker from there."""
+    created = Order.create(
+        "odexternal0000000001",
+        new_order().signal,
+        AT,
+        external=True,
+        broker_order_id=BROKER_ID,
+    )
+    order = Order.from_events([created])
+    assert order.status is OrderStatus.ACCEPTED
+    assert order.submit_attempts == 0
+    step(order, order.on_report(report(BrokerStatus.OPEN, 4), AT))
+    assert order.status is OrderStatus.PARTIALLY_FILLED
+    with pytest.raises(InvalidTransition):
+        order.submit(AT)

@@ -178,6 +178,10 @@ class Order:
             trigger_price=signal.trigger_price,
             order_type=signal.order_type,
         )
+        if first.external and first.broker_order_id is not None:
+            # Adopted from the broker's book: the broker already holds it, so its lifecycle
+            # starts where a placement we made would stand once acknowledged.
+            order._set(OrderStatus.ACCEPTED)
         for event in iterator:
             order.apply(event)
         return order

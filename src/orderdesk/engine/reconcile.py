@@ -342,18 +342,10 @@ def _on_report(report: OrderStatusReport, now: datetime) -> Decide:
 
 
 def _adoption(created: OrderCreated, report: OrderStatusReport, now: datetime) -> Decide:
-    """An adopted order enters the lifecycle as if just sent, then takes the broker's report.
-
-    The transition table has no edge from INITIALIZED to a broker status, and an order found at
-    the broker is, to us, one whose placement we have just learnt about. The report is decided
-    against a scratch copy that has the submission applied, since nothing is applied to the
-    real order before the events are in the log.
-    """
+    """An adopted order starts as ACCEPTED (the broker holds it), then takes the report."""
 
     def decide(order: Order) -> list[OrderEvent]:
-        submitted = order.submit(now)
-        scratch = Order.from_events([created, *submitted])
-        return [*submitted, *scratch.on_report(report, now)]
+        return order.on_report(report, now)
 
     return decide
 
