@@ -50,7 +50,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # the bare header value, e.g. a headers dict whose key was not rendered with it
     (re.compile(r"\b(token\s+)[\w.-]+:[^\s'\",}]+"), r"\1" + MASK),
     # access_token=…  in URLs, form bodies and reprs of them
-    (re.compile(rf"(?i)(\b(?:{_KEYS})=)[^&\s'\",)]+"), r"\1" + MASK),
+    # (not a Secret's own repr, which is already masked: "access_token=Secret('***')")
+    (re.compile(rf"(?i)(\b(?:{_KEYS})=)(?!Secret\(|\*\*\*)[^&\s'\",)]+"), r"\1" + MASK),
     # "access_token": "…"  in JSON and dict reprs
     (re.compile(rf"(?i)(['\"](?:{_KEYS})['\"]\s*:\s*['\"])[^'\"]*"), r"\1" + MASK),
 )
