@@ -27,6 +27,7 @@ def sink() -> Iterator[io.StringIO]:
     """Logging configured at DEBUG into a buffer; the root logger and structlog restored after."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
+    factory = logging.getLogRecordFactory()
     buffer = io.StringIO()
     register_secret(SECRET)
     register_secret(TOKEN)
@@ -34,6 +35,7 @@ def sink() -> Iterator[io.StringIO]:
     yield buffer
     root.handlers[:] = handlers
     root.setLevel(level)
+    logging.setLogRecordFactory(factory)
     structlog.reset_defaults()
     forget_secrets()
 

@@ -54,12 +54,14 @@ def log_stream(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
     """All logging at DEBUG into a buffer (JSON lines); restored afterwards."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
+    factory = logging.getLogRecordFactory()
     monkeypatch.setitem(sys.modules, "keyring", None)  # secrets go to the 0600 file
     buffer = io.StringIO()
     configure_logging("DEBUG", json=True, stream=buffer)
     yield buffer
     root.handlers[:] = handlers
     root.setLevel(level)
+    logging.setLogRecordFactory(factory)
     structlog.reset_defaults()
     forget_secrets()
 

@@ -22,7 +22,7 @@ import logging
 import re
 import sys
 import threading
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any, TextIO
 from urllib.parse import quote
 
@@ -135,20 +135,18 @@ def _redact_record(record: logging.LogRecord) -> logging.LogRecord:
     return record
 
 
-_factory_installed = False
-
-
 def _install_record_factory() -> None:
-    global _factory_installed
-    if _factory_installed:
+    original = logging.getLogRecordFactory()
+    # Marked rather than remembered in a flag, so a test that restores the previous factory
+    # gets a fresh one installed by the next configure_logging().
+    if getattr(original, "redacts_secrets", False):
         return
-    original: Callable[..., logging.LogRecord] = logging.getLogRecordFactory()
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         return _redact_record(original(*args, **kwargs))
 
+    factory.redacts_secrets = True  # type: ignore[attr-defined]
     logging.setLogRecordFactory(factory)
-    _factory_installed = True
 
 
 class _OrderdeskHandler(logging.StreamHandler):  # type: ignore[type-arg]
