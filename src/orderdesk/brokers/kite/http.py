@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import TracebackType
 from typing import Any, Protocol, Self
+from urllib.parse import urlencode
 
 import aiohttp
 import stamina
@@ -53,6 +54,7 @@ log = structlog.get_logger(__name__)
 KITE_VERSION = "3"
 USER_AGENT = "orderdesk"
 MAX_BACKOFF_SECONDS = 30.0
+FORM = "application/x-www-form-urlencoded"
 
 
 class Limiter(Protocol):
@@ -182,6 +184,7 @@ class KiteHttp:
         )
         self._token: SecretStr | None = None
         self._headers: dict[str, str] = {}
+        self._anonymous: dict[str, str] = {}
         self.set_access_token(access_token)
         self.state = ClientState.NEW
 
@@ -223,7 +226,8 @@ class KiteHttp:
         if isinstance(token, str):
             token = SecretStr(token)
         self._token = token
-        self._headers = {"X-Kite-Version": KITE_VERSION, "User-Agent": USER_AGENT}
+        self._anonymous = {"X-Kite-Version": KITE_VERSION, "User-Agent": USER_AGENT}
+        self._headers = dict(self._anonymous)
         if token is not None:
             api_key = self._config.api_key
             self._headers["Authorization"] = f"token {api_key}:{token.get_secret_value()}"
@@ -295,14 +299,21 @@ class KiteHttp:
         session = self._session
         if session is None:  # pragma: no cover - open() guarantees a session
             raise RuntimeError("no session")
+        headers = self._headers if route.authenticated else self._anonymous
+        data: bytes | None = None
+        if request.form is not None:
+            # Encoded here rather than by aiohttp's FormData: a third of the client's CPU per
+            # placement went there (bench_kite_client), and the bytes are identical.
+            data = urlencode(request.form).encode()
+            headers = {**headers, "Content-Type": FORM}
         try:
             async with session.request(
                 route.method,
                 self._root + request.path,
                 params=request.params,
-                data=request.form,
+                data=data,
                 json=request.body,
-                headers=self._headers if route.authenticated else None,
+                headers=headers,
                 timeout=self._timeout,
             ) as response:
                 payload = await response.read()
