@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import webbrowser
+from collections.abc import Coroutine
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -251,7 +252,7 @@ async def _await_redirect(url: str, port: int, wait_seconds: float, no_browser: 
         await callback.close()
 
 
-def _run(coroutine: Any) -> Session:
+def _run(coroutine: Coroutine[Any, Any, Session]) -> Session:
     try:
         result: Session = asyncio.run(coroutine)
     except OrderDeskError as exc:
