@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -22,7 +23,8 @@ from rich.console import Console
 from rich.table import Table
 
 from orderdesk.brokers.kite.auth import exchange_request_token
-from orderdesk.config import ApiSettings, EngineSettings, Settings
+from orderdesk.brokers.paper import PaperBroker
+from orderdesk.config import ApiSettings, EngineSettings, Settings, StoreSettings
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.status import OrderStatus
 from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side
@@ -37,6 +39,7 @@ TICK = Decimal("0.05")
 INFY = InstrumentKey.parse("NSE:INFY")
 RELIANCE = InstrumentKey.parse("NSE:RELIANCE")
 TCS = InstrumentKey.parse("NSE:TCS")
+KEYS = (INFY, RELIANCE, TCS)
 
 
 def _on_tick(price: Decimal) -> Decimal:
@@ -70,34 +73,82 @@ async def _login(sim: SimServer, http: aiohttp.ClientSession) -> str:
 
 
 @contextlib.asynccontextmanager
-async def demo_runtime(options: DemoOptions) -> AsyncIterator[tuple[SimServer, Runtime]]:
-    """The simulator and a desk logged in to it, with the API on ``options.api_port``."""
+async def demo_runtime(
+    options: DemoOptions, settings: Settings | None = None
+) -> AsyncIterator[tuple[str, Runtime]]:
+    """A desk for the demo, on whatever broker the config names (Kite means the simulator).
+
+    Yields a one-line description of the market and the running desk. The workspace (event
+    log, token, secrets) is a temporary directory unless ``options.workdir`` is given.
+    """
+    base = settings or Settings()
     with contextlib.ExitStack() as stack:
         workdir = options.workdir or Path(
             stack.enter_context(tempfile.TemporaryDirectory(prefix="orderdesk-demo-"))
         )
-        sim_config = SimConfig(
-            port=0, seed=options.seed, price_tick_interval=options.price_step_seconds
-        )
-        async with SimServer(sim_config) as sim, aiohttp.ClientSession() as http:
-            secrets = FileSecretStore(workdir / "secrets.json")
-            secrets.set("kite.api_secret", sim_config.api_secret)
-            secrets.set("kite.access_token", await _login(sim, http))
-            settings = Settings(
-                broker="kite",
-                data_dir=workdir,
-                config_dir=workdir,
-                api=ApiSettings(port=options.api_port),
-                engine=EngineSettings(reconcile_interval_seconds=30),
-                kite={"api_key": sim_config.api_key, "root": sim.rest_root, "ws_url": sim.ws_url},
-            )
-            async with open_runtime(settings, secrets=secrets) as runtime:
-                yield sim, runtime
+        overrides = {
+            "data_dir": workdir,
+            "config_dir": workdir,
+            "store": StoreSettings(),
+            "api": ApiSettings(port=options.api_port),
+            "engine": EngineSettings(reconcile_interval_seconds=30),
+        }
+        if base.broker == "kite":
+            async with _on_simulator(options, base, workdir, overrides) as pair:
+                yield pair
+            return
+        demo_settings = base.model_copy(update=overrides)
+        options_for_broker = demo_settings.broker_options()
+        if base.broker == "paper" and not options_for_broker.get("prices"):
+            demo_settings = demo_settings.model_copy(update={"paper": {"prices": PAPER_PRICES}})
+        async with open_runtime(demo_settings) as runtime:
+            walker = asyncio.create_task(_walk_paper_prices(runtime, options))
+            try:
+                yield f"broker {base.broker} (in-process)", runtime
+            finally:
+                walker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await walker
+
+
+@contextlib.asynccontextmanager
+async def _on_simulator(
+    options: DemoOptions, base: Settings, workdir: Path, overrides: dict[str, object]
+) -> AsyncIterator[tuple[str, Runtime]]:
+    sim_config = SimConfig(
+        port=0, seed=options.seed, price_tick_interval=options.price_step_seconds
+    )
+    async with SimServer(sim_config) as sim, aiohttp.ClientSession() as http:
+        secrets = FileSecretStore(workdir / "secrets.json")
+        secrets.set("kite.api_secret", sim_config.api_secret)
+        secrets.set("kite.access_token", await _login(sim, http))
+        kite = {"api_key": sim_config.api_key, "root": sim.rest_root, "ws_url": sim.ws_url}
+        settings = base.model_copy(update={**overrides, "kite": kite})
+        async with open_runtime(settings, secrets=secrets) as runtime:
+            yield f"simulator {sim.rest_root} (ticker {sim.ws_url})", runtime
+
+
+PAPER_PRICES = {"NSE:INFY": "1500", "NSE:RELIANCE": "1400", "NSE:TCS": "4000"}
+
+
+async def _walk_paper_prices(runtime: Runtime, options: DemoOptions) -> None:
+    """The paper broker's prices only move when told to: walk them like a market would."""
+    broker = runtime.broker
+    if not isinstance(broker, PaperBroker):
+        return
+    rng = random.Random(options.seed)
+    prices = {key: quote.last_price for key, quote in (await broker.quotes(KEYS)).items()}
+    while True:
+        await asyncio.sleep(options.price_step_seconds)
+        for key, price in prices.items():
+            step = Decimal(rng.choice((-2, -1, 0, 1, 2))) * TICK
+            prices[key] = max(TICK, price + step)
+            broker.set_price(key, prices[key])
 
 
 async def sample_strategy(desk: OrderDesk, console: Console) -> None:
     """Place, modify and cancel: one of each thing a strategy does, narrated."""
-    quotes = await desk.broker.quotes([INFY, RELIANCE, TCS])
+    quotes = await desk.broker.quotes(KEYS)
     infy, tcs = quotes[INFY].last_price, quotes[TCS].last_price
 
     def limit(key: InstrumentKey, side: Side, qty: int, price: Decimal, sid: str) -> Signal:
@@ -156,6 +207,9 @@ async def sample_strategy(desk: OrderDesk, console: Console) -> None:
         )
     )
     await exit_.wait()
+    # Positions move with fills (trades), which can trail the status that says "filled".
+    for handle in (resting, market, offer, exit_):
+        await handle.wait(lambda h: h.order.fill_quantity >= h.order.filled_quantity)
 
 
 def orders_table(desk: OrderDesk) -> Table:
@@ -193,11 +247,13 @@ def positions_table(desk: OrderDesk) -> Table:
     return table
 
 
-async def run_demo(options: DemoOptions, console: Console) -> Runtime:
+async def run_demo(
+    options: DemoOptions, console: Console, settings: Settings | None = None
+) -> Runtime:
     """Run the whole story; returns the runtime's final state for tests to inspect."""
-    async with demo_runtime(options) as (sim, runtime):
+    async with demo_runtime(options, settings) as (market, runtime):
         console.rule("orderdesk demo")
-        console.print(f"simulator   {sim.rest_root}  (ticker {sim.ws_url})")
+        console.print(f"market      {market}")
         console.print(f"dashboard   [bold]{runtime.dashboard_url}[/]")
         console.print(f"API token   [bold]{runtime.token}[/]  (paste it into the dashboard)")
         console.print()

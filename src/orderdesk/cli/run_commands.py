@@ -55,19 +55,23 @@ def demo(
         float | None,
         typer.Option(help="Stop after this many seconds (default: run until Ctrl-C)."),
     ] = None,
+    config: ConfigOption = None,
 ) -> None:
     """Simulator + order desk + a sample strategy placing, modifying and cancelling orders.
 
-    Prints the dashboard URL and its token, then positions and P&L as prices move. Nothing
-    leaves this machine: the simulator plays Kite on 127.0.0.1.
+    Prints the dashboard URL and its token, then positions and P&L as prices move. With
+    `broker = "kite"` (the default) the simulator plays Kite on 127.0.0.1; with another broker
+    in the config (e.g. `broker = "paper"`) the same story runs on that adapter. Nothing leaves
+    this machine; the demo's event log lives in a temporary directory.
     """
     from orderdesk.demo import DemoOptions, run_demo
     from orderdesk.logging import configure_logging
 
+    settings = settings_or_exit(config)
     configure_logging("WARNING")
     options = DemoOptions(api_port=port, seed=seed, duration=duration)
     try:
-        asyncio.run(run_demo(options, console))
+        asyncio.run(run_demo(options, console, settings))
     except KeyboardInterrupt:
         console.print("demo stopped")
     except OrderDeskError as exc:

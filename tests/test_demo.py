@@ -1,0 +1,55 @@
+"""`orderdesk demo` tells its whole story, on the simulator and on the paper broker."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import aiohttp
+import pytest
+from rich.console import Console
+
+from orderdesk.config import Settings
+from orderdesk.demo import DemoOptions, demo_runtime, sample_strategy
+from orderdesk.domain.status import OrderStatus
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("ORDERDESK_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.mark.parametrize("broker", ["kite", "paper"])
+async def test_demo_places_modifies_cancels_and_shows_positions(
+    broker: str, tmp_path: Path
+) -> None:
+    """The sample strategy ends with three fills, one cancel, and positions that match them."""
+    console = Console(file=io.StringIO(), width=120)
+    options = DemoOptions(api_port=0, workdir=tmp_path, price_step_seconds=0.2)
+    async with demo_runtime(options, Settings(broker=broker)) as (market, runtime):
+        await sample_strategy(runtime.desk, console)
+        statuses = sorted(o.status for o in runtime.desk.orders())
+        assert statuses == sorted(
+            [OrderStatus.FILLED, OrderStatus.FILLED, OrderStatus.FILLED, OrderStatus.CANCELLED]
+        )
+        modified = [o for o in runtime.desk.orders() if o.modifications]
+        assert len(modified) == 1
+        net = {str(p.instrument): p.quantity for p in runtime.desk.positions()}
+        assert net == {"NSE:INFY": 6, "NSE:RELIANCE": 5}
+        assert runtime.dashboard_url is not None
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(
+                runtime.dashboard_url + "api/positions",
+                headers={"Authorization": f"Bearer {runtime.token}"},
+            ) as reply,
+        ):
+            assert reply.status == 200
+            rows = await reply.json()
+        assert {row["instrument"] for row in rows} == {"NSE:INFY", "NSE:RELIANCE"}
+    assert broker in market or "simulator" in market
+    narration = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "modify the INFY bid" in narration
