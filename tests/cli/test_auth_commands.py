@@ -271,3 +271,15 @@ def test_logout_keeps_the_token_when_kite_is_unreachable(
     assert token not in flat(failed)
     assert forgotten.exit_code == 0
     assert "kite.access_token" not in stored(home)
+
+
+def test_login_without_an_api_key_names_both_places(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no api_key anywhere, login exits 1 naming the variable and the config key."""
+    monkeypatch.delenv("ORDERDESK_KITE__API_KEY")
+
+    result = runner.invoke(app, ["login", "--no-browser", "--api-root", "http://127.0.0.1:9"])
+
+    assert result.exit_code == 1
+    assert "ORDERDESK_KITE__API_KEY or kite.api_key" in flat(result)

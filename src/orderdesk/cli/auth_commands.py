@@ -60,7 +60,7 @@ ApiRootOption = Annotated[
     str | None,
     typer.Option(
         "--api-root",
-        help=f"Kite REST root (default: $ORDERDESK_KITE__ROOT, [kite] root, or {KITE_API_ROOT}).",
+        help=f"Kite REST root (default: $ORDERDESK_KITE__ROOT, kite.root, or {KITE_API_ROOT}).",
     ),
 ]
 
@@ -73,7 +73,7 @@ class _Target:
         options: dict[str, Any] = settings.broker_options() if settings.broker == "kite" else {}
         key = api_key or options.get("api_key")
         if not key:
-            fail("no api_key: pass --api-key or set ORDERDESK_KITE__API_KEY ([kite] api_key)")
+            fail("no api_key: pass --api-key, or set ORDERDESK_KITE__API_KEY or kite.api_key")
         self.api_key = str(key)
         self.api_root = str(api_root or options.get("root") or KITE_API_ROOT).rstrip("/")
         self.store: ChainSecretStore = default_secret_store(settings.config_dir)
