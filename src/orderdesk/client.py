@@ -25,6 +25,7 @@ from orderdesk.api.schemas import (
     OrderOut,
     PendingOut,
     PositionOut,
+    ReconcileOut,
     SignalIn,
     SubmitOut,
 )
@@ -39,6 +40,7 @@ _HEALTH = TypeAdapter(HealthOut)
 _KILL = TypeAdapter(KillSwitchOut)
 _PENDINGS = TypeAdapter(list[PendingOut])
 _PENDING = TypeAdapter(PendingOut)
+_RECONCILE = TypeAdapter(ReconcileOut)
 DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=30, connect=5)
 
 
@@ -150,6 +152,10 @@ class DeskClient:
     async def reject(self, approval_id: str, reason: str = "") -> PendingOut:
         path = f"/api/approvals/{approval_id}/reject"
         return await self._call("POST", path, _PENDING, json={"reason": reason})
+
+    async def reconcile(self) -> ReconcileOut:
+        """Compare the desk with the broker now; mismatches are recorded and alerted."""
+        return await self._call("POST", "/api/reconcile", _RECONCILE)
 
     async def get_json(self, path: str) -> Any:
         """Any other route's JSON (e.g. ``/api/reconcile``)."""

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from orderdesk.api.desk import KillSwitchState
+from orderdesk.api.desk import KillSwitchState, ReconcileFinding, ReconcileSummary
 from orderdesk.domain import (
     BrokerStatus,
     Event,
@@ -44,6 +44,7 @@ class FakeDesk:
 
     def __init__(self, *, max_quantity: int = 10_000) -> None:
         self._orders: dict[str, Order] = {}
+        self.findings: list[ReconcileFinding] = []
         self._positions = PositionBook()
         self._kill = KillSwitchState(engaged=False)
         self._queues: set[asyncio.Queue[Event | None]] = set()
@@ -134,6 +135,15 @@ class FakeDesk:
         queue: asyncio.Queue[Event | None] = asyncio.Queue()
         self._queues.add(queue)
         return self._drain(queue)
+
+    async def reconcile(self) -> ReconcileSummary:
+        """Reports what the test put in ``self.findings``; counts every order as checked."""
+        return ReconcileSummary(
+            findings=tuple(self.findings),
+            orders_checked=len(self._orders),
+            trades_checked=0,
+            positions_checked=0,
+        )
 
     # -- the broker side, driven by tests -------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from orderdesk.api.desk import ReconcileFinding
 from orderdesk.domain import InstrumentKey
 from orderdesk.ports.broker import ConnectionState
 from tests.api.conftest import Api
@@ -180,3 +181,17 @@ async def test_metrics_are_prometheus_text(api: Api) -> None:
         return 'orderdesk_signals_denied_total{check="max_quantity"} 1' in body.splitlines()
 
     await eventually(denied_counted, what="the denied signal in the metrics")
+
+
+async def test_reconcile_reports_findings(api: Api) -> None:
+    """POST /api/reconcile answers the desk's findings and whether it is in agreement."""
+    async with api.client.post("/api/reconcile") as response:
+        assert response.status == 200
+        assert (await response.json())["ok"] is True
+    api.desk.findings.append(ReconcileFinding("external_order", "od1", "adopted 123"))
+    async with api.client.post("/api/reconcile") as response:
+        body = await response.json()
+    assert body["ok"] is False
+    assert body["findings"] == [
+        {"kind": "external_order", "order_id": "od1", "detail": "adopted 123"}
+    ]

@@ -194,3 +194,10 @@ def test_unreachable_daemon_exits_1(daemon: tuple[Path, str]) -> None:
     result = runner.invoke(app, ["orders", "--config", str(config), "--url", "http://127.0.0.1:9"])
     assert result.exit_code == 1
     assert "no order desk answered" in result.output
+
+
+def test_reconcile_prints_the_report(daemon: tuple[Path, str]) -> None:
+    """`orderdesk reconcile` compares with the broker and says they agree."""
+    code, out = cli(daemon, "reconcile")
+    assert code == 0, out
+    assert "in agreement with the broker" in out

@@ -26,6 +26,22 @@ class KillSwitchState:
     reason: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class ReconcileFinding:
+    kind: str
+    """E.g. ``external_order``, ``missed_fill``, ``status``, ``position``."""
+    order_id: str | None
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileSummary:
+    findings: tuple[ReconcileFinding, ...]
+    orders_checked: int
+    trades_checked: int
+    positions_checked: int
+
+
 class DeskService(Protocol):
     """The desk as the API drives it. Errors are orderdesk's own (see :mod:`orderdesk.errors`)."""
 
@@ -63,5 +79,8 @@ class DeskService(Protocol):
     def subscribe(self) -> AsyncIterator[Event]:
         """Events recorded from now on; registered before the first ``__anext__``."""
 
+    async def reconcile(self) -> ReconcileSummary:
+        """Compare local orders, fills and positions with the broker's now."""
 
-__all__ = ["DeskService", "KillSwitchState"]
+
+__all__ = ["DeskService", "KillSwitchState", "ReconcileFinding", "ReconcileSummary"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 
-from orderdesk.api.desk import KillSwitchState
+from orderdesk.api.desk import KillSwitchState, ReconcileFinding, ReconcileSummary
 from orderdesk.domain.events import Event
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position
@@ -81,6 +81,15 @@ class EngineDesk:
 
     def subscribe(self) -> AsyncIterator[Event]:
         return self._desk.events()
+
+    async def reconcile(self) -> ReconcileSummary:
+        report = await self._desk.reconcile()
+        return ReconcileSummary(
+            findings=tuple(ReconcileFinding(r.kind, r.order_id, r.detail) for r in report.rows),
+            orders_checked=report.orders_checked,
+            trades_checked=report.trades_checked,
+            positions_checked=report.positions_checked,
+        )
 
 
 __all__ = ["EngineDesk"]

@@ -9,7 +9,14 @@ from orderdesk.api.auth import bearer_scheme
 from orderdesk.api.context import Context
 from orderdesk.api.errors import ERROR_RESPONSES
 from orderdesk.api.metrics import CONTENT_TYPE
-from orderdesk.api.schemas import AlertOut, HealthOut, KillSwitchIn, KillSwitchOut
+from orderdesk.api.schemas import (
+    AlertOut,
+    HealthOut,
+    KillSwitchIn,
+    KillSwitchOut,
+    ReconcileFindingOut,
+    ReconcileOut,
+)
 from orderdesk.domain.status import TERMINAL
 from orderdesk.ports.broker import ConnectionState
 
@@ -49,6 +56,23 @@ async def health(context: Context) -> HealthOut:
         kill_switch=KillSwitchOut(engaged=kill.engaged, reason=kill.reason),
         open_orders=sum(1 for order in desk.orders() if order.status not in TERMINAL),
         pending_approvals=context.pending_count(),
+    )
+
+
+@router.post("/api/reconcile")
+async def reconcile(context: Context) -> ReconcileOut:
+    """Compare local orders, fills and positions with the broker's now; differences are
+    recorded as events and alerted."""
+    summary = await context.desk.reconcile()
+    return ReconcileOut(
+        ok=not summary.findings,
+        orders_checked=summary.orders_checked,
+        trades_checked=summary.trades_checked,
+        positions_checked=summary.positions_checked,
+        findings=[
+            ReconcileFindingOut(kind=f.kind, order_id=f.order_id, detail=f.detail)
+            for f in summary.findings
+        ],
     )
 
 

@@ -265,6 +265,20 @@ class AlertOut(_Response):
     at: datetime
 
 
+class ReconcileFindingOut(_Response):
+    kind: str
+    order_id: str | None
+    detail: str
+
+
+class ReconcileOut(_Response):
+    ok: bool
+    orders_checked: int
+    trades_checked: int
+    positions_checked: int
+    findings: list[ReconcileFindingOut]
+
+
 class FieldProblem(_Response):
     field: str
     reason: str

@@ -317,3 +317,34 @@ def status(config: ConfigOption = None, url: UrlOption = None, as_json: JsonOpti
         f"kill switch {'ENGAGED' if health.kill_switch.engaged else 'off'} · "
         f"{health.open_orders} open orders · {health.pending_approvals} pending approvals"
     )
+
+
+@app.command("reconcile", rich_help_panel="Safety")
+def reconcile(
+    config: ConfigOption = None, url: UrlOption = None, as_json: JsonOption = False
+) -> None:
+    """Compare the desk's orders, fills and positions with the broker's, and print the report.
+
+    Orders placed outside orderdesk are adopted, fills missed on the stream are inferred from
+    trades, and every difference is recorded in the audit log and alerted. Exits 3 when any
+    difference was found.
+    """
+    report = with_client(config, url, lambda c: c.reconcile())
+    if as_json:
+        print_json(report)
+    else:
+        console.print(
+            table(
+                f"reconciliation — {report.orders_checked} orders, {report.trades_checked} "
+                f"trades, {report.positions_checked} positions checked",
+                ("kind", "order id", "detail"),
+                [(f.kind, f.order_id, f.detail) for f in report.findings],
+            )
+        )
+        console.print(
+            "[green]in agreement with the broker[/]"
+            if report.ok
+            else f"[yellow]{len(report.findings)} differences[/]"
+        )
+    if not report.ok:
+        raise typer.Exit(EXIT_REFUSED)
