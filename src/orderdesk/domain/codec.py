@@ -3,14 +3,23 @@
 The event store writes ``canonical_json(to_payload(event))`` and hashes it, so the encoding must
 be deterministic: Decimals as strings (no float rounding), datetimes as ISO-8601 UTC, enums by
 value, nested dataclasses as dicts with sorted keys (sorting happens in canonical_json).
+
+Encoding and decoding sit on the store's hot path (every append encodes, every start-up replay
+decodes), so both are compiled once per type and cached: an encoder per concrete value type and a
+field table per dataclass, a decoder per type hint. The rules are the ones a plain recursive
+walk over ``isinstance`` checks would apply, in the same order; the per-type tables only stop
+them from being re-derived for every value. A test holds the output byte-identical to that walk
+for every event type, since the hash chain covers these bytes.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import json.encoder
 import types
 import typing
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
@@ -21,31 +30,92 @@ from orderdesk.domain.events import EVENT_TYPES, Event
 
 JSONValue = Any
 
+_Encoder = Callable[[Any], JSONValue]
+_Decoder = Callable[[Any], Any]
+
+_AS_IS: set[type] = {type(None), bool, int, str}
+"""Types whose values are already JSON-ready (grows with str/int subclasses such as StrEnums)."""
+
+_ENCODERS: dict[type, _Encoder] = {}
+"""The encoder of each concrete type met so far; filled lazily by :func:`_encoder_for`."""
+
 
 def encode(value: object) -> JSONValue:
     """Any domain value as JSON-ready data."""
-    if value is None or isinstance(value, bool | int | str):
+    kind = type(value)
+    if kind in _AS_IS:
         return value
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError("naive datetimes are not stored; convert to UTC at the edge")
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, tuple | list | frozenset | set):
-        items = [encode(item) for item in value]
-        return sorted(items) if isinstance(value, frozenset | set) else items
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: encode(getattr(value, f.name))
-            for f in dataclasses.fields(value)
-            if f.init and f.repr
-        }
-    if isinstance(value, dict):
-        return {str(k): encode(v) for k, v in value.items()}
-    raise TypeError(f"cannot encode {type(value).__name__}")
+    encoder = _ENCODERS.get(kind)
+    if encoder is None:
+        encoder = _encoder_for(kind)
+    return encoder(value)
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _enum_value(value: Enum) -> Any:
+    return value.value
+
+
+def _encode_datetime(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError("naive datetimes are not stored; convert to UTC at the edge")
+    return value.astimezone(UTC).isoformat()
+
+
+def _encode_sequence(value: tuple[Any, ...] | list[Any]) -> list[JSONValue]:
+    return [encode(item) for item in value]
+
+
+def _encode_set(value: frozenset[Any] | set[Any]) -> list[JSONValue]:
+    return sorted([encode(item) for item in value])
+
+
+def _encode_dict(value: dict[Any, Any]) -> dict[str, JSONValue]:
+    return {str(k): encode(v) for k, v in value.items()}
+
+
+def _encoder_for(kind: type) -> _Encoder:
+    """Pick ``kind``'s encoder by the same checks, in the same order, as a recursive walk."""
+    encoder: _Encoder
+    if kind is type(None) or issubclass(kind, bool | int | str):
+        # StrEnum members stay as they are: json writes a str subclass as its text.
+        _AS_IS.add(kind)
+        return _identity
+    if issubclass(kind, Enum):
+        encoder = _enum_value
+    elif issubclass(kind, Decimal):
+        encoder = str
+    elif issubclass(kind, datetime):
+        encoder = _encode_datetime
+    elif issubclass(kind, tuple | list):
+        encoder = _encode_sequence
+    elif issubclass(kind, frozenset | set):
+        encoder = _encode_set
+    elif dataclasses.is_dataclass(kind):
+        encoder = _dataclass_encoder(kind)
+    elif issubclass(kind, dict):
+        encoder = _encode_dict
+    else:
+        raise TypeError(f"cannot encode {kind.__name__}")
+    _ENCODERS[kind] = encoder
+    return encoder
+
+
+def _dataclass_encoder(kind: type) -> _Encoder:
+    # One function generated per class, the way dataclasses writes __init__: a dict display
+    # that reads each field once and hands on only the values not already JSON-ready. Against
+    # a loop over the class's (name, value) pairs it took encode() of a bench event from 7.1 to
+    # 4.3 µs of CPU (min of 12 interleaved runs); dataclasses.fields() per value cost more.
+    names = [f.name for f in dataclasses.fields(kind) if f.init and f.repr]
+    items = ", ".join(f"{n!r}: v if type(v := value.{n}) in as_is else encode(v)" for n in names)
+    source = f"def encode_fields(value):\n    return {{{items}}}\n"
+    namespace: dict[str, Any] = {"as_is": _AS_IS, "encode": encode}
+    code = compile(source, f"<orderdesk.domain.codec: {kind.__qualname__}>", "exec")
+    exec(code, namespace)  # noqa: S102 -- the source is built from dataclass field names only
+    return typing.cast("_Encoder", namespace["encode_fields"])
 
 
 @cache
@@ -55,37 +125,77 @@ def _hints(cls: type) -> dict[str, Any]:
 
 def decode(kind: Any, data: JSONValue) -> Any:
     """Rebuild a value of type ``kind`` from :func:`encode`'s output."""
+    return _decoder(kind)(data)
+
+
+@cache
+def _decoder(kind: Any) -> _Decoder:
+    """The decoder for the type hint ``kind``, built once; raises TypeError for unknown hints."""
     origin = typing.get_origin(kind)
     if origin in (Union, types.UnionType):
         members = [a for a in typing.get_args(kind) if a is not type(None)]
-        if data is None:
-            return None
-        return decode(members[0], data)
+        member = _lazy(members[0])
+
+        def decode_optional(data: Any) -> Any:
+            return None if data is None else member(data)
+
+        return decode_optional
     if origin is tuple:
-        item = typing.get_args(kind)[0]
-        return tuple(decode(item, x) for x in data)
+        item = _lazy(typing.get_args(kind)[0])
+        return lambda data: tuple([item(x) for x in data])
     if kind is Any:
-        return data
+        return _identity
     if isinstance(kind, type):
         if issubclass(kind, Enum):
-            return kind(data)
+            return _enum_decoder(kind)
         if kind is Decimal:
-            return Decimal(data)
+            return Decimal
         if kind is datetime:
-            return datetime.fromisoformat(data)
+            return datetime.fromisoformat
         if kind in (int, str, bool):
-            return data
+            return _identity
         if dataclasses.is_dataclass(kind):
-            hints = _hints(kind)
-            init = {
-                f.name: decode(hints[f.name], data[f.name])
-                for f in dataclasses.fields(kind)
-                if f.init and f.name in data
-            }
-            return kind(**init)
+            return _dataclass_decoder(kind)
     if origin is dict:
-        return data
+        return _identity
     raise TypeError(f"cannot decode {kind!r}")
+
+
+def _lazy(kind: Any) -> _Decoder:
+    """``kind``'s decoder, or one that raises its TypeError only when a value needs it."""
+    try:
+        return _decoder(kind)
+    except TypeError as exc:
+        error = exc
+
+        def refuse(_data: Any) -> Any:
+            raise error
+
+        return refuse
+
+
+def _enum_decoder(kind: type[Enum]) -> _Decoder:
+    # Calling the enum class goes through EnumType.__call__ and __new__ for every value; the
+    # value map is the dict that lookup ends in. Anything it lacks still goes through kind().
+    members = kind._value2member_map_
+
+    def decode_enum(data: Any) -> Any:
+        try:
+            return members[data]
+        except (KeyError, TypeError):
+            return kind(data)
+
+    return decode_enum
+
+
+def _dataclass_decoder(kind: type) -> _Decoder:
+    hints = _hints(kind)
+    fields = tuple((f.name, _lazy(hints[f.name])) for f in dataclasses.fields(kind) if f.init)
+
+    def decode_dataclass(data: Any) -> Any:
+        return kind(**{name: field(data[name]) for name, field in fields if name in data})
+
+    return decode_dataclass
 
 
 def to_record(event: Event) -> tuple[str, dict[str, JSONValue]]:
@@ -97,15 +207,45 @@ def to_record(event: Event) -> tuple[str, dict[str, JSONValue]]:
 
 def from_record(type_name: str, payload: dict[str, JSONValue]) -> Event:
     """The event a stored record describes; unknown types raise ``KeyError``."""
-    cls = EVENT_TYPES[type_name]
-    event = decode(cls, payload)
+    cls: Any = EVENT_TYPES[type_name]
+    event = _decoder(cls)(payload)
     assert isinstance(event, Event)
     return event
 
 
+def _canonical_encoder() -> Callable[[JSONValue], str]:
+    encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    make_c_encoder = getattr(json.encoder, "c_make_encoder", None)
+    if make_c_encoder is None:  # an interpreter without the _json accelerator
+        return encoder.encode
+    # JSONEncoder.encode builds this C encoder afresh on every call (json.dumps with options
+    # also builds the JSONEncoder); made once, canonical_json of a bench event went from 4.9 to
+    # 3.3 µs of CPU (min of 15 interleaved runs). The arguments are the ones iterencode() passes
+    # for these options; markers=None only skips the cycle check, and payloads are trees.
+    iterencode = make_c_encoder(
+        None,
+        encoder.default,
+        json.encoder.encode_basestring,
+        None,
+        encoder.key_separator,
+        encoder.item_separator,
+        encoder.sort_keys,
+        encoder.skipkeys,
+        encoder.allow_nan,
+    )
+
+    def encode(payload: JSONValue) -> str:
+        return "".join(iterencode(payload, 0))
+
+    return encode
+
+
+_canonical = _canonical_encoder()
+
+
 def canonical_json(payload: JSONValue) -> str:
     """The one byte-exact JSON form that the hash chain covers."""
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _canonical(payload)
 
 
 __all__ = ["canonical_json", "decode", "encode", "from_record", "to_record"]
