@@ -6,7 +6,6 @@ import hashlib
 import itertools
 import json
 from collections.abc import Callable
-from dataclasses import replace
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -51,6 +50,32 @@ def test_link_starts_at_genesis_and_chains_each_row_to_the_last(lifecycle: Lifec
     assert head == Head(6, rows[-1].hash)
 
 
+# The head after order_lifecycle(0..4) and desk_event(1), recorded with the codec before its
+# encoders were compiled per type (json.dumps per payload, dataclasses.fields per value).
+RECORDED_HEAD = Head(31, "5f5fbdfc936cb67f7350588aadf48e577f9fd7b56595285ab65414b648cdeb93")
+
+
+def test_the_chain_of_a_fixed_log_is_the_one_recorded_before_the_fast_codec(
+    lifecycle: Lifecycle, desk: Callable[[int], Event]
+) -> None:
+    """Every byte an append hashes is unchanged: a known log still ends at the recorded head."""
+    store = InMemoryEventStore()
+    for n in range(5):
+        store.append(lifecycle(n))
+    store.append([desk(1)])
+    assert store.chain_head == RECORDED_HEAD
+
+
+def test_link_hashes_each_row_as_row_hash_defines(lifecycle: Lifecycle) -> None:
+    """The envelope pieces prepared before the lock hash to exactly row_hash of the row."""
+    rows, _ = link(encode_events(lifecycle(7)), Head(41, "ab" * 32))
+    for row in rows:
+        assert row.hash == row_hash(
+            row.prev_hash, row.seq, row.stream, row.type, row.at, row.payload
+        )
+    assert rows[0].seq == 42
+
+
 def test_payload_and_at_are_stored_as_the_codec_writes_them(lifecycle: Lifecycle) -> None:
     """The payload column is canonical JSON and ``at`` is the payload's UTC ISO time."""
     (encoded,) = encode_events(lifecycle(3)[:1])
@@ -82,7 +107,7 @@ def test_verification_names_an_edited_row(lifecycle: Lifecycle) -> None:
     store = InMemoryEventStore()
     store.append(lifecycle(0))
     row = store.rows[2]
-    store.rows[2] = replace(row, payload=row.payload.replace("25010500", "99999999"))
+    store.rows[2] = row._replace(payload=row.payload.replace("25010500", "99999999"))
     report = store.verify()
     assert (report.ok, report.first_bad_seq) == (False, 3)
     assert report.reason is not None
@@ -96,7 +121,7 @@ def test_an_edit_with_a_recomputed_hash_breaks_the_next_row(lifecycle: Lifecycle
     row = store.rows[2]
     payload = row.payload.replace("25010500", "99999999")
     digest = row_hash(row.prev_hash, row.seq, row.stream, row.type, row.at, payload)
-    store.rows[2] = replace(row, payload=payload, hash=digest)
+    store.rows[2] = row._replace(payload=payload, hash=digest)
     report = store.verify()
     assert (report.ok, report.first_bad_seq) == (False, 4)
     assert report.reason is not None
@@ -110,7 +135,7 @@ def test_a_non_canonical_payload_is_reported_even_if_it_means_the_same(
     store = InMemoryEventStore()
     store.append(lifecycle(0))
     row = store.rows[0]
-    store.rows[0] = replace(row, payload=json.dumps(json.loads(row.payload), indent=1))
+    store.rows[0] = row._replace(payload=json.dumps(json.loads(row.payload), indent=1))
     report = store.verify()
     assert (report.ok, report.first_bad_seq) == (False, 1)
     assert report.reason is not None
@@ -131,7 +156,7 @@ def test_a_dropped_tail_is_caught_by_the_head(lifecycle: Lifecycle) -> None:
 def test_verify_rows_stops_at_the_first_failure(lifecycle: Lifecycle) -> None:
     """With two damaged rows the earlier one is named and later rows are not counted."""
     rows, head = link(encode_events(lifecycle(0)), Head())
-    rows[1] = replace(rows[1], stream="other")
-    rows[4] = replace(rows[4], type="OrderAccepted")
+    rows[1] = rows[1]._replace(stream="other")
+    rows[4] = rows[4]._replace(type="OrderAccepted")
     report = verify_rows(rows, head)
     assert (report.ok, report.first_bad_seq, report.rows) == (False, 2, 2)

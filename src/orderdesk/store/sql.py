@@ -106,13 +106,18 @@ class _DriverInsert:
     def __init__(self, dialect: Dialect) -> None:
         compiled = _INSERT.compile(dialect=dialect)
         self.sql = str(compiled)
-        self._names = tuple(compiled.positiontup or ()) if compiled.positional else None
+        names = tuple(compiled.positiontup or ()) if compiled.positional else None
+        # Rows are tuples in column order: when the driver wants exactly that, pass them as is.
+        self._as_is = names == Row._fields
+        self._pick = attrgetter(*names) if names and not self._as_is else None
 
-    def parameters(self, rows: Sequence[Row]) -> list[tuple[Any, ...]] | list[dict[str, Any]]:
-        if self._names is not None:
-            pick = attrgetter(*self._names)
+    def parameters(self, rows: Sequence[Row]) -> Sequence[tuple[Any, ...]] | list[dict[str, Any]]:
+        if self._as_is:
+            return rows
+        if self._pick is not None:
+            pick = self._pick
             return [pick(row) for row in rows]
-        return [{column.name: getattr(row, column.name) for column in events.c} for row in rows]
+        return [row._asdict() for row in rows]
 
 
 class SqlEventStore:
