@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import sqlite3
+import subprocess
+import sys
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -122,3 +124,26 @@ def test_export_rejects_an_unknown_format(db: Path) -> None:
     result = runner.invoke(app, ["audit", "export", "--format", "xml", "--db", str(db)])
     assert result.exit_code == 2
     assert "xml" in result.stderr
+
+
+def test_export_into_a_closed_pipe_stops_quietly(tmp_path: Path) -> None:
+    """``audit export | head -1``: the command ends silently with SIGPIPE's status, no traceback
+    or "Broken pipe" message, once the reader has gone."""
+    path = tmp_path / "big.db"
+    with SqlEventStore.open(path, synchronous="NORMAL") as store:
+        store.append(events(3000))  # far more than a pipe buffer holds, so the writer blocks
+    command = "from orderdesk.cli import app, audit_command; app(prog_name='orderdesk')"
+    with subprocess.Popen(
+        [sys.executable, "-c", command, "audit", "export", "--format", "jsonl", "--db", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as child:
+        assert child.stdout is not None
+        assert child.stderr is not None
+        first = child.stdout.readline()
+        child.stdout.close()  # what head does after its first line
+        stderr = child.stderr.read()
+        status = child.wait(timeout=60)
+    assert status == audit_command.SIGPIPE_STATUS
+    assert json.loads(first)["seq"] == 1
+    assert stderr.decode() == ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -65,6 +66,26 @@ def _open(db: Path | None, url: str | None) -> SqlEventStore:
         _fail(str(exc))
 
 
+SIGPIPE_STATUS = 128 + 13
+"""What a shell reports for a program killed by SIGPIPE, as ``cat big | head`` leaves ``cat``."""
+
+
+def _reader_went_away() -> NoReturn:
+    """Stop quietly because whoever read stdout (``head``, a closed pager) has stopped reading.
+
+    Python ignores SIGPIPE, so the write fails with EPIPE instead of ending the process the way
+    it ends a C tool; this gives the same outcome: no message, status 141. Standard output is
+    pointed at /dev/null first, or the interpreter's last flush would hit the pipe again.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real descriptor behind stdout (e.g. captured in tests)
+        pass
+    raise typer.Exit(SIGPIPE_STATUS)
+
+
 @audit.command("verify")
 def verify(
     db: DbOption = None,
@@ -102,7 +123,11 @@ def export_log(
     store = _open(db, url)
     try:
         if output is None:
-            export(store, _FORMATS[fmt], sys.stdout)
+            try:
+                export(store, _FORMATS[fmt], sys.stdout)
+                sys.stdout.flush()
+            except BrokenPipeError:
+                _reader_went_away()
             return
         with output.open("w", encoding="utf-8", newline="") as out:
             count = export(store, _FORMATS[fmt], out)
