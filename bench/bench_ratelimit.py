@@ -21,7 +21,9 @@ they vary with machine load; the slot figure should stay 0 under any load.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
@@ -61,11 +63,13 @@ class CountingLimiter:
         self.grants: list[float] = []
         self.backoffs = 0
 
-    async def acquire(
+    @contextlib.asynccontextmanager
+    async def slot(
         self, kind: EndpointClass, *, modifies: str | None = None, cancels: str | None = None
-    ) -> None:
-        await self.inner.acquire(kind, modifies=modifies, cancels=cancels)
-        self.grants.append(time.perf_counter())
+    ) -> AsyncIterator[None]:
+        async with self.inner.slot(kind, modifies=modifies, cancels=cancels):
+            self.grants.append(time.perf_counter())
+            yield
 
     def backoff(self, kind: EndpointClass, seconds: float) -> None:
         self.backoffs += 1

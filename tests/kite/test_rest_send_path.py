@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -65,10 +66,12 @@ class RecordingLimiter:
         self.acquired: list[tuple[EndpointClass, str | None, str | None]] = []
         self.backoffs: list[tuple[EndpointClass, float]] = []
 
-    async def acquire(
+    @contextlib.asynccontextmanager
+    async def slot(
         self, kind: EndpointClass, *, modifies: str | None = None, cancels: str | None = None
-    ) -> None:
+    ) -> AsyncIterator[None]:
         self.acquired.append((kind, modifies, cancels))
+        yield
 
     def backoff(self, kind: EndpointClass, seconds: float) -> None:
         self.backoffs.append((kind, seconds))
