@@ -61,25 +61,28 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str
         env=env,
     )
     assert process.stdout is not None
+    output = process.stdout
     lines: list[str] = []
 
     def dashboard_url() -> str | None:
-        line = process.stdout.readline()  # type: ignore[union-attr]
+        line = output.readline()
         lines.append(line)
         match = re.search(r"(http://127\.0\.0\.1:\d+)/", line)
         if match is None and process.poll() is not None:
             raise AssertionError("daemon exited:\n" + "".join(lines))
         return match.group(1) if match else None
 
-    url = wait_until(dashboard_url, timeout=30, what="the daemon's dashboard line")
     try:
+        url = wait_until(dashboard_url, timeout=30, what="the daemon's dashboard line")
         yield config, url
     finally:
         process.send_signal(signal.SIGTERM)
-        code = process.wait(timeout=20)
-        lines.append(process.stdout.read())
-        process.stdout.close()
-        assert code == 0, "".join(lines)
+        try:
+            code = process.wait(timeout=20)
+        finally:
+            lines.append(output.read())
+            output.close()
+    assert code == 0, "".join(lines)
 
 
 def cli(daemon: tuple[Path, str], *args: str) -> tuple[int, str]:
