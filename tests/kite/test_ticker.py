@@ -16,7 +16,9 @@ import structlog
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from orderdesk.brokers.kite.errors import TokenException
+from orderdesk.brokers.kite import errors as kite_errors
+from orderdesk.brokers.kite import ticker as kite_ticker
+from orderdesk.brokers.kite.errors import KiteError, TokenException
 from orderdesk.brokers.kite.ticker import (
     Backoff,
     Connected,
@@ -36,7 +38,7 @@ from orderdesk.brokers.kite.ticker import (
     decode_text,
 )
 from orderdesk.brokers.kite.ticks import LtpTick, Mode
-from orderdesk.errors import BrokerAuthError
+from orderdesk.errors import BrokerAuthError, BrokerUnavailable
 from tests.support import eventually
 
 API_KEY = "kitekey"
@@ -335,6 +337,16 @@ async def test_secrets_stay_out_of_repr_and_logs(
     assert logs, "the reconnect should have been logged"
     assert TOKEN not in text + repr(logs)
     assert "access_token" not in text + repr(logs)
+
+
+def test_ticker_errors_live_in_the_adapter_error_tree() -> None:
+    """The ticker's fatal errors are the ones errors.py defines, under KiteError."""
+    for name in ("TickerError", "TickerTokenError", "TickerGaveUpError"):
+        assert getattr(kite_ticker, name) is getattr(kite_errors, name)
+        assert name in kite_errors.__all__
+    assert issubclass(kite_errors.TickerError, KiteError)
+    assert issubclass(TickerTokenError, TokenException)
+    assert issubclass(TickerGaveUpError, BrokerUnavailable)
 
 
 async def test_gives_up_after_max_reconnects_when_nothing_listens(

@@ -27,7 +27,12 @@ import structlog
 
 from orderdesk.brokers.kite.client import KiteRestClient
 from orderdesk.brokers.kite.config import ACCESS_TOKEN_SECRET, KiteConfig
-from orderdesk.brokers.kite.errors import MalformedResponse, TokenException
+from orderdesk.brokers.kite.errors import (
+    MalformedResponse,
+    TickerError,
+    TickerTokenError,
+    TokenException,
+)
 from orderdesk.brokers.kite.http import Limiter, SessionFactory, default_session
 from orderdesk.brokers.kite.mapping import order_update_to_report
 from orderdesk.brokers.kite.ticker import (
@@ -36,9 +41,7 @@ from orderdesk.brokers.kite.ticker import (
     KiteTicker,
     OrderUpdated,
     TickerConfig,
-    TickerError,
     TickerEvent,
-    TickerTokenError,
     TicksReceived,
 )
 from orderdesk.brokers.kite.ticks import Mode

@@ -25,6 +25,9 @@ whether the broker refused the request (4xx) or failed (5xx)::
     │   ├── KiteTimeout
     │   └── MalformedResponse                         a reply that does not parse; names the
     │                                                 endpoint and the field
+    ├── TickerError                                   the WebSocket ticker stopped for good
+    │   ├── TickerTokenError  (+ TokenException)      upgrade refused with HTTP 403
+    │   └── TickerGaveUpError → BrokerUnavailable     too many failed reconnections in a row
     └── (placements whose outcome is unknown raise orderdesk's UnknownOutcome, with the tag)
 
 Messages carry Kite's own text and the endpoint's *name*, never a URL (the logout URL holds the
@@ -140,6 +143,22 @@ class MalformedResponse(KiteTransportError):
         self.reason = reason
 
 
+class TickerError(KiteError):
+    """Root of the ticker's fatal errors: the client has stopped and will not reconnect."""
+
+
+class TickerTokenError(TickerError, TokenException):
+    """Kite refused the WebSocket upgrade with HTTP 403: the access token is invalid or expired.
+
+    A :class:`TokenException` (so a ``BrokerAuthError``) like the REST side's, so one handler
+    can ask a person to log in again.
+    """
+
+
+class TickerGaveUpError(TickerError, BrokerUnavailable):
+    """Reconnection failed ``max_reconnects`` times in a row."""
+
+
 ERROR_TYPES: dict[str, type[KiteError]] = {
     "TokenException": TokenException,
     "PermissionException": PermissionException,
@@ -188,6 +207,9 @@ __all__ = [
     "OrderException",
     "PermissionException",
     "RouteNotFound",
+    "TickerError",
+    "TickerGaveUpError",
+    "TickerTokenError",
     "TokenException",
     "TooManyRequests",
     "UserException",

@@ -44,9 +44,9 @@ import aiohttp
 import structlog
 from yarl import URL
 
-from orderdesk.brokers.kite.errors import KiteError, TokenException
+# The fatal errors live in the adapter's error tree; re-exported here for callers of the ticker.
+from orderdesk.brokers.kite.errors import TickerError, TickerGaveUpError, TickerTokenError
 from orderdesk.brokers.kite.ticks import Mode, Tick, TickFrameError, parse_frame
-from orderdesk.errors import BrokerUnavailable
 
 __all__ = [
     "Backoff",
@@ -71,25 +71,6 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 MAX_TOKENS_PER_CONNECTION: Final = 3000  # Kite's documented per-connection limit
-
-
-# --- errors ------------------------------------------------------------------------------------
-
-
-class TickerError(KiteError):
-    """Root of the ticker's fatal errors: the client has stopped and will not reconnect."""
-
-
-class TickerTokenError(TickerError, TokenException):
-    """Kite refused the WebSocket upgrade with HTTP 403: the access token is invalid or expired.
-
-    A :class:`~orderdesk.brokers.kite.errors.TokenException` (so a ``BrokerAuthError``) like the
-    REST side's, so one handler can ask a person to log in again.
-    """
-
-
-class TickerGaveUpError(TickerError, BrokerUnavailable):
-    """Reconnection failed ``max_reconnects`` times in a row."""
 
 
 # --- configuration -----------------------------------------------------------------------------
