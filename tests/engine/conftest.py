@@ -8,6 +8,7 @@ import pytest
 
 from orderdesk.engine import DeskConfig, OrderDesk, RiskLimits
 from tests.engine.fakes import FakeBroker, MemoryStore, RecordingNotifier
+from tests.support import eventually
 
 FAST = DeskConfig(
     resolve_first_delay=0.001,
@@ -19,6 +20,7 @@ FAST = DeskConfig(
     rate_limit_max_backoff=0.005,
     rate_limit_give_up=1.0,
     command_backoff=0.001,
+    trades_backoff=0.002,
     poll_interval=0.005,
     quiet_after=60.0,
     reconcile_interval=None,
@@ -49,3 +51,11 @@ async def desk(
         broker, store, notifier=notifier, config=FAST, limits=RiskLimits()
     ) as running:
         yield running
+
+
+async def settled(desk: OrderDesk) -> OrderDesk:
+    """Wait until the stream is up and the start-up catch-up is over, so that what a test
+    does next reaches the desk through the stream alone (not an overlapping book read)."""
+    await eventually(lambda: desk.stream_connected, what="stream connected")
+    await desk.tracker.idle()
+    return desk

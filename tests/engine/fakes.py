@@ -164,6 +164,8 @@ class FakeBroker:
     drop_reports: bool = False
     """Status reports (not fills) are lost on the stream."""
     fill_market: bool = True
+    trades_fail: int = 0
+    """The next this many reads of one order's trades fail with a 503."""
     available_funds: Decimal = Decimal("1000000")
     margin_rate: Decimal = Decimal("0.2")
     before_place: list[Any] = field(default_factory=list)
@@ -174,6 +176,8 @@ class FakeBroker:
         self.trade_book: list[Fill] = []
         self.placements: list[PlaceOrder] = []
         self.modify_calls = 0
+        self.trade_reads = 0
+        self.subscriptions: list[list[InstrumentKey]] = []
         self.cancel_calls = 0
         self.started = False
         self._ids = itertools.count(250_000_000_000_001)
@@ -351,6 +355,10 @@ class FakeBroker:
         return list(self.trade_book)
 
     async def order_trades(self, broker_order_id: str) -> list[Fill]:
+        self.trade_reads += 1
+        if self.trades_fail:
+            self.trades_fail -= 1
+            raise BrokerUnavailable("Service unavailable", http_status=503)
         return [f for f in self.trade_book if f.broker_order_id == broker_order_id]
 
     # -- portfolio, funds, market --------------------------------------------------------------
@@ -444,13 +452,25 @@ class FakeBroker:
         raise NotImplementedError
 
     async def subscribe_prices(self, instruments: Sequence[InstrumentKey]) -> None:
-        pass
+        known = {info.instrument for info in self.infos}
+        unknown = [i for i in instruments if i not in known]
+        if unknown:
+            raise ValueError(f"{unknown[0]} is not in today's instrument list")
+        self.subscriptions.append(list(instruments))
+
+    def subscribed(self) -> set[InstrumentKey]:
+        return {i for batch in self.subscriptions for i in batch}
 
     # -- test conveniences ---------------------------------------------------------------------
 
-    def tick(self, instrument: InstrumentKey, price: Decimal) -> None:
+    def tick(self, instrument: InstrumentKey, price: Decimal, *, by_token: bool = False) -> None:
+        """Push a price; ``by_token`` sends only the token, as Kite's binary ticks do."""
         self.prices[instrument] = price
-        self.push(PriceTick(instrument_token=0, last_price=price, instrument=instrument))
+        if by_token:
+            (token,) = [i.instrument_token for i in self.infos if i.instrument == instrument]
+            self.push(PriceTick(instrument_token=token, last_price=price))
+        else:
+            self.push(PriceTick(instrument_token=0, last_price=price, instrument=instrument))
 
     def disconnect(self) -> None:
         self.push(ConnectionStateChanged(state=ConnectionState.DISCONNECTED, detail="dropped"))

@@ -50,6 +50,10 @@ class OrderBook:
             self.positions.apply_fill(
                 fill.instrument, fill.product, fill.side, fill.quantity, fill.price, fill.trade_id
             )
+            last = self.last_prices.get(fill.instrument)
+            if last is not None:
+                # A position opened between ticks is marked now, not at the next tick.
+                self.positions.get(fill.instrument, fill.product).mark(last)
 
     def find(self, report: OrderStatusReport) -> Order | None:
         """The local order a broker report is about: by broker id, else by our tag."""

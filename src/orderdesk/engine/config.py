@@ -39,6 +39,14 @@ class DeskConfig:
     """Tries of a modify or cancel through transport errors (both are safe to repeat)."""
     command_backoff: float = 0.2
 
+    trades_timeout: float = 2.0
+    """How long a report that shows more filled quantity than our fills waits for the order's
+    trades before it is recorded without them (the fills then follow in the background)."""
+    trades_attempts: int = 3
+    """Further reads of an order's trades when they lag its filled quantity; after that the
+    fills are left to reconciliation."""
+    trades_backoff: float = 0.25
+
     poll_interval: float = 1.0
     """How often the order book is polled while the live stream is down."""
     quiet_after: float = 15.0

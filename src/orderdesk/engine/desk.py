@@ -26,7 +26,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from orderdesk.domain.events import Event, KillSwitchChanged, SignalDenied
-from orderdesk.domain.ids import child_order_id, client_order_id
+from orderdesk.domain.ids import client_order_id
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position
 from orderdesk.domain.reports import InstrumentInfo
@@ -42,6 +42,7 @@ from orderdesk.engine.errors import BasketAborted, CommandRefused, DeskClosed, O
 from orderdesk.engine.handle import OrderHandle
 from orderdesk.engine.journal import EventWriter, Journal, Subscribers
 from orderdesk.engine.placement import Placement
+from orderdesk.engine.prices import PriceWatch
 from orderdesk.engine.reconcile import Reconciler, ReconciliationReport
 from orderdesk.engine.recorder import Recorder
 from orderdesk.engine.recovery import replay
@@ -53,8 +54,10 @@ from orderdesk.engine.risk import (
     RiskLimits,
     checks_for,
 )
-from orderdesk.engine.slicing import basket_order, needs_slicing, slice_quantities
+from orderdesk.engine.slicer import Slicer
+from orderdesk.engine.slicing import basket_order, needs_slicing
 from orderdesk.engine.tracker import Tracker
+from orderdesk.engine.trades import TradeReader
 from orderdesk.errors import BrokerAuthError, RiskDenied
 from orderdesk.ports.broker import Broker
 from orderdesk.ports.clock import Clock, SystemClock
@@ -99,18 +102,23 @@ class OrderDesk:
             chosen.insert(0, KillSwitchCheck(self.kill_switch))
         self.gate = RiskGate(chosen)
         self.risk_context = DeskRiskContext(self.book, broker, clock)
-        self.placement = Placement(broker, self.recorder, config, self.alerts)
+        self.trades = TradeReader(broker, self.recorder, config, self.alerts)
+        self.placement = Placement(broker, self.recorder, config, self.alerts, self.trades)
         self.placement.on_resolved = self._on_resolved
         self.commands = Commands(broker, self.recorder, config, self.alerts)
-        self.reconciler = Reconciler(broker, self.recorder, self.book, self.alerts)
+        self.reconciler = Reconciler(broker, self.recorder, self.book, self.alerts, self.trades)
         self.tracker = Tracker(
-            broker, self.recorder, self.book, self.reconciler, self.alerts, config
+            broker, self.recorder, self.book, self.reconciler, self.alerts, config, self.trades
         )
         self.instruments: dict[InstrumentKey, InstrumentInfo] = {}
+        self.slicer = Slicer(
+            self.book, self.recorder, self.placement, self.alerts, self.instruments.get
+        )
+        self.prices = PriceWatch(broker)
+        self.recorder.on_created.append(lambda order: self.prices.want([order.signal.instrument]))
         self.startup_report: ReconciliationReport | None = None
         self._intake: dict[str, asyncio.Future[None]] = {}
         self._cancel_on_resolve: set[str] = set()
-        self._stop_slicing: set[str] = set()
         self._target_locks: defaultdict[InstrumentKey, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._target_orders: dict[InstrumentKey, str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -156,8 +164,11 @@ class OrderDesk:
             await self._api_error("start-up reconciliation", exc)
             self._resolve_all()
         for order in list(self.book.orders.values()):
-            if self._is_parent(order) and not self._parent_complete(order):
-                self._spawn(self._continue_slicing(order))
+            if self.slicer.is_parent(order) and not self.slicer.complete(order):
+                self._spawn(self.slicer.continue_(order))
+        # Ticks for what is held or working, so positions show unrealised P&L from the start.
+        self.prices.want(order.signal.instrument for order in self.book.open_orders())
+        self.prices.want(p.instrument for p in self.book.positions if p.quantity)
         self._spawn(self.tracker.run_polling())
         if self.config.reconcile_interval:
             self._spawn(self._reconcile_loop(self.config.reconcile_interval))
@@ -175,6 +186,8 @@ class OrderDesk:
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.placement.close()
         await self.tracker.close()
+        await self.trades.close()
+        await self.prices.close()
         self.subscribers.close()
         await self.broker.close()
 
@@ -289,7 +302,7 @@ class OrderDesk:
     ) -> OrderHandle:
         """New terms for a working order (at most ``max_modifications`` times)."""
         order = self.order(order_id)
-        if self._is_parent(order):
+        if self.slicer.is_parent(order):
             raise CommandRefused(order_id, "a sliced order is modified through its children")
         await self.commands.modify(
             order,
@@ -303,8 +316,8 @@ class OrderDesk:
     async def cancel(self, order_id: str) -> OrderHandle:
         """Cancel a working order (a sliced one: every child still working, and no more)."""
         order = self.order(order_id)
-        if self._is_parent(order):
-            self._stop_slicing.add(order_id)
+        if self.slicer.is_parent(order):
+            self.slicer.stopped.add(order_id)
             await asyncio.gather(
                 *(self._cancel_one(child) for child in self.children(order_id)),
                 return_exceptions=False,
@@ -326,7 +339,7 @@ class OrderDesk:
         ]
         for order in orders:
             if order.parent_id is not None:
-                self._stop_slicing.add(order.parent_id)
+                self.slicer.stopped.add(order.parent_id)
         results = await asyncio.gather(
             *(self._cancel_one(order) for order in orders), return_exceptions=True
         )
@@ -447,68 +460,13 @@ class OrderDesk:
 
     async def _place(self, order_id: str, signal: Signal) -> OrderHandle:
         info = self.instruments.get(signal.instrument)
-        freeze = info.freeze_quantity if info else None
-        if needs_slicing(signal, freeze):
-            now = self.clock.now()
-            outcome = await self.recorder.create(Order.create(order_id, signal, now))
-            await self._continue_slicing(outcome.order)
+        if needs_slicing(signal, info.freeze_quantity if info else None):
+            await self.slicer.create_parent(order_id, signal)
         else:
-            await self._create_and_send(order_id, signal)
+            await self.slicer.create_and_send(order_id, signal)
         return OrderHandle(self, order_id)
 
-    async def _create_and_send(
-        self, order_id: str, signal: Signal, parent_id: str | None = None
-    ) -> Order:
-        now = self.clock.now()
-        created = Order.create(order_id, signal, now, parent_id=parent_id)
-        outcome = await self.recorder.create(created, lambda o: o.submit(now))
-        await self.placement.send(outcome.order)
-        return outcome.order
-
-    # -- internals: slicing, baskets, targets --------------------------------------------------
-
-    def _is_parent(self, order: Order) -> bool:
-        return order.status is OrderStatus.INITIALIZED and order.parent_id is None
-
-    def _parent_complete(self, parent: Order) -> bool:
-        children = self.children(parent.order_id)
-        placed = sum(child.signal.quantity for child in children)
-        stopped = any(child.status is OrderStatus.REJECTED for child in children)
-        return stopped or placed >= parent.signal.quantity
-
-    async def _continue_slicing(self, parent: Order) -> None:
-        """Create and send the children a parent still lacks (also after a restart)."""
-        info = self.instruments.get(parent.signal.instrument)
-        if info is None:
-            await self.alerts.raise_(
-                Severity.CRITICAL,
-                "Cannot slice order",
-                f"{parent.order_id}: no instrument data for {parent.signal.instrument}",
-                key=f"slice:{parent.order_id}",
-                order_id=parent.order_id,
-            )
-            return
-        children = self.children(parent.order_id)
-        remaining = parent.signal.quantity - sum(child.signal.quantity for child in children)
-        if remaining <= 0 or self._parent_complete(parent):
-            return
-        quantities = slice_quantities(remaining, info.freeze_quantity, info.lot_size)
-        for offset, quantity in enumerate(quantities):
-            if parent.order_id in self._stop_slicing:
-                return
-            child_id = child_order_id(parent.order_id, len(children) + offset)
-            child_signal = parent.signal.with_quantity(quantity, signal_id=child_id)
-            child = await self._create_and_send(child_id, child_signal, parent.order_id)
-            if child.status is OrderStatus.REJECTED:
-                await self.alerts.raise_(
-                    Severity.WARNING,
-                    "Slicing stopped",
-                    f"{parent.order_id}: slice {child_id} was rejected ({child.reason}); "
-                    "the remaining slices are not placed",
-                    key=f"slice:{parent.order_id}",
-                    order_id=parent.order_id,
-                )
-                return
+    # -- internals: baskets, targets ---------------------------------------------------------
 
     async def _wait_for_hedges(self, handles: list[OrderHandle]) -> None:
         hedges = [h for h in handles if h.order.signal.side is Side.BUY]
@@ -574,7 +532,8 @@ class OrderDesk:
         except Exception as exc:
             await self._api_error("loading instruments (no freeze-quantity slicing)", exc)
             return
-        self.instruments = {info.instrument: info for info in infos}
+        self.instruments.clear()
+        self.instruments.update((info.instrument, info) for info in infos)
         self.tracker.instruments_by_token = {
             info.instrument_token: info.instrument for info in infos
         }

@@ -27,6 +27,7 @@ from orderdesk.engine.alerts import Alerts
 from orderdesk.engine.backoff import Backoff
 from orderdesk.engine.config import DeskConfig
 from orderdesk.engine.recorder import Recorder
+from orderdesk.engine.trades import TradeReader
 from orderdesk.errors import BrokerAuthError, BrokerRateLimited, BrokerRejected
 from orderdesk.ports.broker import Broker, PlaceOrder
 from orderdesk.ports.notifier import Severity
@@ -42,12 +43,18 @@ class Placement:
     """Sends orders and owns the resolver tasks of orders whose placement is unknown."""
 
     def __init__(
-        self, broker: Broker, recorder: Recorder, config: DeskConfig, alerts: Alerts
+        self,
+        broker: Broker,
+        recorder: Recorder,
+        config: DeskConfig,
+        alerts: Alerts,
+        trades: TradeReader,
     ) -> None:
         self.broker = broker
         self.recorder = recorder
         self.config = config
         self.alerts = alerts
+        self.trades = trades
         self.clock = recorder.clock
         self.resolving: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()
@@ -180,7 +187,7 @@ class Placement:
                         order_id=order.order_id,
                     )
                 continue
-            found = [r for r in reports if matches_tag(r, order.order_id)]
+            found = [r for r in reports if _is_ours(r, order)]
             if found:
                 await self.found(order, found)
                 return False
@@ -213,12 +220,22 @@ class Placement:
                 order_id=order.order_id,
             )
         report = min(reports, key=lambda r: r.broker_order_id)
-        now = self.clock.now()
-        await self.recorder.decide(order, lambda o: o.on_report(report, now))
+        await self.trades.apply_report(order, report)
         if self.on_resolved is not None and not order.is_unresolved:
             await self.on_resolved(order)
 
     async def _resend(self, order: Order) -> bool:
+        if order.external:
+            # Never ours to send. Only a log from before adoption started orders ACCEPTED can
+            # leave one unresolved; the broker id finds it, absence must not place it.
+            await self.alerts.raise_(
+                Severity.CRITICAL,
+                "External order not found",
+                f"{order.order_id}: broker order {order.broker_order_id} is not in the book",
+                key=f"attempts:{order.order_id}",
+                order_id=order.order_id,
+            )
+            return False
         if order.submit_attempts >= self.config.max_submit_attempts:
             await self.alerts.raise_(
                 Severity.CRITICAL,
@@ -246,6 +263,12 @@ class Placement:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _is_ours(report: OrderStatusReport, order: Order) -> bool:
+    return matches_tag(report, order.order_id) or (
+        order.broker_order_id is not None and report.broker_order_id == order.broker_order_id
+    )
 
 
 __all__ = ["Placement", "matches_tag"]

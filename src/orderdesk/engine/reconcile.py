@@ -5,8 +5,11 @@ difference:
 
 - a broker order with no local order (no orderdesk tag: placed on Kite web or mobile) is
   **adopted** as external, its signal rebuilt from the report;
-- a broker order whose state is ahead of ours moves ours forward (a missed update);
-- a trade missing from our fills is **inferred** (``on_fill(..., inferred=True)``);
+- a broker order whose state is ahead of ours moves ours forward. Only a missed fill or a
+  missed terminal status is a mismatch: Kite pushes nothing when an order merely starts
+  resting (``OPEN``, ``TRIGGER PENDING``), so finding that out by reading the book is normal;
+- a trade missing from our fills is **inferred** (``on_fill(..., inferred=True)``), in the
+  same append as its order's report;
 - a tag found twice at the broker, a local working order the broker does not have, an
   unresolved order, or a net position that differs is reported.
 
@@ -20,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -37,10 +40,12 @@ from orderdesk.domain.ids import client_order_id
 from orderdesk.domain.order import Order
 from orderdesk.domain.reports import Fill, OrderStatusReport, PositionReport
 from orderdesk.domain.signal import Signal
+from orderdesk.domain.status import TERMINAL
 from orderdesk.domain.values import OrderType, Validity, Variety
 from orderdesk.engine.alerts import Alerts
 from orderdesk.engine.book import OrderBook
-from orderdesk.engine.recorder import Decide, Recorder
+from orderdesk.engine.recorder import Decide, Outcome, Recorder
+from orderdesk.engine.trades import TradeReader, record_fills, report_with_fills
 from orderdesk.ports.broker import Broker
 from orderdesk.ports.notifier import Severity
 
@@ -112,11 +117,19 @@ def signal_from_report(report: OrderStatusReport) -> Signal:
 class Reconciler:
     """Brings the desk's picture in line with the broker's, reporting every difference."""
 
-    def __init__(self, broker: Broker, recorder: Recorder, book: OrderBook, alerts: Alerts) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        recorder: Recorder,
+        book: OrderBook,
+        alerts: Alerts,
+        trades: TradeReader,
+    ) -> None:
         self.broker = broker
         self.recorder = recorder
         self.book = book
         self.alerts = alerts
+        self.trades = trades
         self.clock = recorder.clock
         self._adopting: dict[str, asyncio.Lock] = {}
 
@@ -141,10 +154,11 @@ class Reconciler:
             if existing is None:
                 existing = self.book.orders.get(external_order_id(report.broker_order_id))
             if existing is not None:
-                now = self.clock.now()
-                await self.recorder.decide(existing, lambda o: o.on_report(report, now))
+                await self.trades.apply_report(existing, report)
                 return existing
             (order,) = await self._adopt_many([report])
+            if self.trades.lagging(order):
+                self.trades.follow_up(order, at_once=True)
             await self._mismatches([_adopted_row(order)])
             return order
 
@@ -158,8 +172,7 @@ class Reconciler:
     ) -> ReconciliationReport:
         """Reconcile fetched books (separate from fetching, so its CPU cost can be measured)."""
         rows: list[ReconciliationRow] = []
-        rows += await self._orders(reports, flag=flag)
-        rows += await self._trades(trades, flag=flag)
+        rows += await self._books(reports, trades, flag=flag)
         if positions is not None:
             rows += self._positions(positions)
         if not flag:
@@ -183,44 +196,74 @@ class Reconciler:
             positions_checked=len(positions or ()),
         )
 
-    # -- orders --------------------------------------------------------------------------------
+    # -- orders and trades ---------------------------------------------------------------------
 
-    async def _orders(
-        self, reports: Sequence[OrderStatusReport], *, flag: bool
+    async def _books(
+        self, reports: Sequence[OrderStatusReport], trades: Sequence[Fill], *, flag: bool
     ) -> list[ReconciliationRow]:
+        """Each order's report and its missing trades, decided together in one append, so an
+        order is never seen FILLED without the fills (and the position) that go with it."""
         rows: list[ReconciliationRow] = []
         matched: dict[str, list[OrderStatusReport]] = defaultdict(list)
-        unknown: list[OrderStatusReport] = []
-        for report in reports:
-            order = self.book.find(report)
+        unknown: dict[str, OrderStatusReport] = {}
+        owners: dict[str, Order] = dict(self.book.by_broker_id)
+        for row in reports:
+            order = self.book.find(row)
             if order is None:
-                order = self.book.orders.get(external_order_id(report.broker_order_id))
+                order = self.book.orders.get(external_order_id(row.broker_order_id))
             if order is None:
-                unknown.append(report)
+                unknown[row.broker_order_id] = row
             else:
-                matched[order.order_id].append(report)
+                matched[order.order_id].append(row)
+                owners.setdefault(row.broker_order_id, order)
+        fills: defaultdict[str, list[Fill]] = defaultdict(list)
+        adopted_fills: defaultdict[str, list[Fill]] = defaultdict(list)
+        for fill in trades:
+            owner = owners.get(fill.broker_order_id)
+            if owner is not None:
+                if fill.trade_id not in owner.fills:
+                    fills[owner.order_id].append(fill)
+            elif fill.broker_order_id in unknown:
+                adopted_fills[fill.broker_order_id].append(fill)
+            else:
+                detail = f"trade {fill.trade_id} of {fill.broker_order_id}"
+                rows.append(ReconciliationRow("orphan_trade", None, detail))
         now = self.clock.now()
         decisions: list[tuple[Order, Decide]] = []
-        for order_id, found in matched.items():
+        before: dict[str, int] = {}
+        problems: list[tuple[str, InvalidTransition]] = []
+        for order_id in dict.fromkeys([*matched, *fills]):  # book order: same run, same log
             order = self.book.orders[order_id]
-            if len(found) > 1:
-                ids = ", ".join(sorted(r.broker_order_id for r in found))
-                rows.append(ReconciliationRow("duplicate", order_id, f"tag at {ids}"))
-                own = [r for r in found if r.broker_order_id == order.broker_order_id]
-                found = own or sorted(found, key=lambda r: r.broker_order_id)
-            decisions.append((order, _on_report(found[0], now)))
+            found = matched.get(order_id)
+            report: OrderStatusReport | None = None
+            if found:
+                if len(found) > 1:
+                    ids = ", ".join(sorted(r.broker_order_id for r in found))
+                    rows.append(ReconciliationRow("duplicate", order_id, f"tag at {ids}"))
+                    own = [r for r in found if r.broker_order_id == order.broker_order_id]
+                    found = own or sorted(found, key=lambda r: r.broker_order_id)
+                report = found[0]
+            decisions.append(
+                (order, _catch_up(report, fills.get(order_id, ()), now, before, problems))
+            )
         for outcome in await self.recorder.decide_many(decisions):
-            moved = [e for e in outcome.events if isinstance(e, OrderStatusChanged)]
-            if flag and moved:
-                detail = f"broker shows {moved[-1].broker_status_text}; the update was missed"
-                rows.append(ReconciliationRow("status", outcome.order.order_id, detail))
+            if flag:
+                rows += _flagged(outcome, before.get(outcome.order.order_id, 0))
+        for order_id, problem in problems:
+            rows.append(ReconciliationRow("refused_fill", order_id, str(problem)))
         if unknown:
-            adopted = await self._adopt_many(unknown)
+            adopted = await self._adopt_many(list(unknown.values()), adopted_fills, now)
             rows += [_adopted_row(order) for order in adopted]
         return rows
 
-    async def _adopt_many(self, reports: Sequence[OrderStatusReport]) -> list[Order]:
-        now = self.clock.now()
+    async def _adopt_many(
+        self,
+        reports: Sequence[OrderStatusReport],
+        fills: Mapping[str, Sequence[Fill]] | None = None,
+        now: datetime | None = None,
+    ) -> list[Order]:
+        """Adopt unknown broker orders, each with its report and the trades already known."""
+        now = now or self.clock.now()
         items: list[tuple[OrderCreated, Decide | None]] = []
         for report in reports:
             created = Order.create(
@@ -230,7 +273,8 @@ class Reconciler:
                 external=True,
                 broker_order_id=report.broker_order_id,
             )
-            items.append((created, _adoption(created, report, now)))
+            own = (fills or {}).get(report.broker_order_id, ())
+            items.append((created, report_with_fills(report, own, now, [], inferred=True)))
         outcomes = await self.recorder.create_many(items)
         return [outcome.order for outcome in outcomes]
 
@@ -252,40 +296,6 @@ class Reconciler:
                         f"{order.status} locally; broker order {order.broker_order_id} not found",
                     )
                 )
-        return rows
-
-    # -- trades --------------------------------------------------------------------------------
-
-    async def _trades(self, trades: Sequence[Fill], *, flag: bool) -> list[ReconciliationRow]:
-        rows: list[ReconciliationRow] = []
-        missing: dict[str, list[Fill]] = defaultdict(list)
-        seen: set[str] = set()
-        for fill in trades:
-            order = self.book.by_broker_id.get(fill.broker_order_id)
-            if order is None:
-                rows.append(
-                    ReconciliationRow(
-                        "orphan_trade", None, f"trade {fill.trade_id} of {fill.broker_order_id}"
-                    )
-                )
-            elif fill.trade_id not in order.fills and fill.trade_id not in seen:
-                seen.add(fill.trade_id)
-                missing[order.order_id].append(fill)
-        if not missing:
-            return rows
-        now = self.clock.now()
-        decisions = [
-            (self.book.orders[order_id], _inferred_fills(fills, now))
-            for order_id, fills in missing.items()
-        ]
-        for outcome in await self.recorder.decide_many(decisions):
-            if flag and outcome.refused is None:
-                for event in outcome.events:
-                    if isinstance(event, OrderFillRecorded):
-                        detail = f"trade {event.fill.trade_id} inferred from the trade book"
-                        rows.append(
-                            ReconciliationRow("missed_fill", outcome.order.order_id, detail)
-                        )
         return rows
 
     # -- positions -----------------------------------------------------------------------------
@@ -334,36 +344,50 @@ def _adopted_row(order: Order) -> ReconciliationRow:
     return ReconciliationRow("external_order", order.order_id, detail)
 
 
-def _on_report(report: OrderStatusReport, now: datetime) -> Decide:
+def _catch_up(
+    report: OrderStatusReport | None,
+    fills: Sequence[Fill],
+    now: datetime,
+    before: dict[str, int],
+    problems: list[tuple[str, InvalidTransition]],
+) -> Decide:
+    """Decide the book's report and the missing trades, noting the filled quantity the order
+    had (read under its lock, for telling a missed fill from a quiet catch-up)."""
+
     def decide(order: Order) -> list[OrderEvent]:
-        return order.on_report(report, now)
-
-    return decide
-
-
-def _adoption(created: OrderCreated, report: OrderStatusReport, now: datetime) -> Decide:
-    """An adopted order starts as ACCEPTED (the broker holds it), then takes the report."""
-
-    def decide(order: Order) -> list[OrderEvent]:
-        return order.on_report(report, now)
-
-    return decide
-
-
-def _inferred_fills(fills: Sequence[Fill], now: datetime) -> Decide:
-    def decide(order: Order) -> list[OrderEvent]:
-        events: list[OrderEvent] = []
-        extra = 0
-        for fill in fills:
-            if order.fill_quantity + extra + fill.quantity > order.quantity:
-                raise InvalidTransition(
-                    order.status.value, "FILL", f"inferred {fill.trade_id} overfills the order"
-                )
-            events += order.on_fill(fill, now, inferred=True)
-            extra += fill.quantity
+        before[order.order_id] = order.filled_quantity
+        errors: list[InvalidTransition] = []
+        if report is None:
+            return record_fills(fills, now, inferred=True)(order)
+        events = report_with_fills(report, fills, now, errors, inferred=True)(order)
+        problems.extend((order.order_id, error) for error in errors)
         return events
 
     return decide
+
+
+def _flagged(outcome: Outcome, filled_before: int) -> list[ReconciliationRow]:
+    """Rows for what the live stream should have told us: fills and terminal statuses."""
+    rows: list[ReconciliationRow] = []
+    order_id = outcome.order.order_id
+    moved = [e for e in outcome.events if isinstance(e, OrderStatusChanged)]
+    if moved:
+        last = moved[-1]
+        if last.filled_quantity > filled_before:
+            detail = (
+                f"broker shows {last.broker_status_text} with {last.filled_quantity} filled; "
+                "the fill update was missed"
+            )
+            rows.append(ReconciliationRow("status", order_id, detail))
+        elif last.base_status in TERMINAL:
+            detail = f"broker shows {last.broker_status_text}; the update was missed"
+            rows.append(ReconciliationRow("status", order_id, detail))
+        # Resting (OPEN, TRIGGER PENDING) is not news Kite pushes: learning it here is normal.
+    for event in outcome.events:
+        if isinstance(event, OrderFillRecorded):
+            detail = f"trade {event.fill.trade_id} inferred from the trade book"
+            rows.append(ReconciliationRow("missed_fill", order_id, detail))
+    return rows
 
 
 __all__ = [

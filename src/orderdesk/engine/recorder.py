@@ -56,6 +56,8 @@ class Recorder:
         self._changed: dict[str, asyncio.Event] = {}
         self.on_bound: list[Callable[[Order], None]] = []
         """Called when an order learns its broker id (e.g. to apply fills that came early)."""
+        self.on_created: list[Callable[[Order], None]] = []
+        """Called when an order comes into being (e.g. to stream its instrument's prices)."""
 
     # -- waiting -------------------------------------------------------------------------------
 
@@ -100,6 +102,8 @@ class Recorder:
             order = outcome.order
             self.book.add(order)
             self._apply(order, outcome.events[1:])
+            for created_callback in self.on_created:
+                created_callback(order)
             if created.broker_order_id is not None:
                 # Adopted orders are born bound; fills that came before them still apply.
                 for callback in self.on_bound:
@@ -111,15 +115,31 @@ class Recorder:
 
     async def decide(self, order: Order, decide: Decide) -> Outcome:
         """Take one decision for one order and record what it produced."""
-        lock = self._lock(order.order_id)
-        async with lock:
-            outcome = self._decide(order, decide)
-            if outcome.events:
-                await self.journal.append(outcome.events)
-                self._apply(order, outcome.events)
-                self.subscribers.publish(outcome.events)
+        async with self.lock(order.order_id):
+            outcome = await self.decide_held(order, decide)
         await self._alert_refusals([outcome])
         return outcome
+
+    def lock(self, order_id: str) -> asyncio.Lock:
+        """The order's lock, for a caller that must read the broker between deciding steps
+        (e.g. fetch the trades a report implies) without another update overtaking it."""
+        lock = self._locks.get(order_id)
+        if lock is None:
+            lock = self._locks[order_id] = asyncio.Lock()
+        return lock
+
+    async def decide_held(self, order: Order, decide: Decide) -> Outcome:
+        """:meth:`decide` for a caller already holding :meth:`lock`; refusals are not alerted
+        here (the caller does it with :meth:`alert_refusals` once the lock is released)."""
+        outcome = self._decide(order, decide)
+        if outcome.events:
+            await self.journal.append(outcome.events)
+            self._apply(order, outcome.events)
+            self.subscribers.publish(outcome.events)
+        return outcome
+
+    async def alert_refusals(self, outcomes: Sequence[Outcome]) -> None:
+        await self._alert_refusals(outcomes)
 
     async def decide_many(self, items: Sequence[tuple[Order, Decide]]) -> list[Outcome]:
         """One decision for each of many distinct orders, written in a single append.
@@ -130,7 +150,7 @@ class Recorder:
         orders = {order.order_id: order for order, _ in items}
         if len(orders) != len(items):
             raise ValueError("decide_many takes one decision per order")
-        locks = [self._lock(order_id) for order_id in sorted(orders)]
+        locks = [self.lock(order_id) for order_id in sorted(orders)]
         for lock in locks:
             await lock.acquire()
         try:
@@ -148,12 +168,6 @@ class Recorder:
         return outcomes
 
     # -- internals -----------------------------------------------------------------------------
-
-    def _lock(self, order_id: str) -> asyncio.Lock:
-        lock = self._locks.get(order_id)
-        if lock is None:
-            lock = self._locks[order_id] = asyncio.Lock()
-        return lock
 
     def _decide(self, order: Order, decide: Decide) -> Outcome:
         try:

@@ -1,6 +1,7 @@
 """Tracking: the broker's live stream into order decisions, and polling when it falls silent.
 
-Reports go to ``order.on_report``, fills to ``order.on_fill``, ticks mark positions, connection
+Reports go to ``order.on_report`` (with the trades they imply, see :mod:`.trades`), fills to
+``order.on_fill``, ticks mark positions (found by instrument token), connection
 changes raise alerts and switch polling on or off. A report that matches no order (by broker id
 or by our tag) is an order placed outside orderdesk and is adopted. A fill can overtake the
 report that binds its order to a broker id; it waits here until the binding arrives.
@@ -25,6 +26,7 @@ from orderdesk.engine.book import OrderBook
 from orderdesk.engine.config import DeskConfig
 from orderdesk.engine.reconcile import Reconciler
 from orderdesk.engine.recorder import Recorder
+from orderdesk.engine.trades import TradeReader
 from orderdesk.errors import BrokerAuthError
 from orderdesk.ports.broker import (
     Broker,
@@ -54,11 +56,13 @@ class Tracker:
         reconciler: Reconciler,
         alerts: Alerts,
         config: DeskConfig,
+        trades: TradeReader,
     ) -> None:
         self.broker = broker
         self.recorder = recorder
         self.book = book
         self.reconciler = reconciler
+        self.trades = trades
         self.alerts = alerts
         self.config = config
         self.clock = recorder.clock
@@ -133,8 +137,7 @@ class Tracker:
         if order is None:
             await self.reconciler.adopt(report)
             return
-        now = self.clock.now()
-        await self.recorder.decide(order, lambda o: o.on_report(report, now))
+        await self.trades.apply_report(order, report)
 
     async def on_fill(self, fill: Fill) -> None:
         order = self.book.by_broker_id.get(fill.broker_order_id)

@@ -1,0 +1,111 @@
+"""Sliced orders: a parent above the freeze quantity and the child orders that carry it.
+
+The parent holds the intent and is never sent; its children are ordinary orders, each at most
+the freeze quantity in whole lots, created and sent one after another. What a parent still
+lacks is derived from the children the log holds, so a restart continues where the last
+process stopped. A rejected child stops the rest (the next would most likely fail the same
+way); a cancel of the parent stops slicing before the next child.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from orderdesk.domain.ids import child_order_id
+from orderdesk.domain.order import Order
+from orderdesk.domain.reports import InstrumentInfo
+from orderdesk.domain.signal import Signal
+from orderdesk.domain.status import OrderStatus
+from orderdesk.domain.values import InstrumentKey
+from orderdesk.engine.alerts import Alerts
+from orderdesk.engine.book import OrderBook
+from orderdesk.engine.placement import Placement
+from orderdesk.engine.recorder import Recorder
+from orderdesk.engine.slicing import slice_quantities
+from orderdesk.ports.notifier import Severity
+
+
+class Slicer:
+    """Creates and sends orders, and the children of sliced parents."""
+
+    def __init__(
+        self,
+        book: OrderBook,
+        recorder: Recorder,
+        placement: Placement,
+        alerts: Alerts,
+        instrument: Callable[[InstrumentKey], InstrumentInfo | None],
+    ) -> None:
+        self.book = book
+        self.recorder = recorder
+        self.placement = placement
+        self.alerts = alerts
+        self.clock = recorder.clock
+        self._instrument = instrument
+        self.stopped: set[str] = set()
+        """Parents whose remaining children are not to be placed (cancelled)."""
+
+    @staticmethod
+    def is_parent(order: Order) -> bool:
+        return order.status is OrderStatus.INITIALIZED and order.parent_id is None
+
+    def children(self, parent_id: str) -> list[Order]:
+        return [self.book.orders[child] for child in self.book.children.get(parent_id, ())]
+
+    def complete(self, parent: Order) -> bool:
+        """Every child the parent needs exists, or a rejection stopped the slicing."""
+        children = self.children(parent.order_id)
+        placed = sum(child.signal.quantity for child in children)
+        stopped = any(child.status is OrderStatus.REJECTED for child in children)
+        return stopped or placed >= parent.signal.quantity
+
+    async def create_and_send(
+        self, order_id: str, signal: Signal, parent_id: str | None = None
+    ) -> Order:
+        """Log the order and its submission in one append, then place it."""
+        now = self.clock.now()
+        created = Order.create(order_id, signal, now, parent_id=parent_id)
+        outcome = await self.recorder.create(created, lambda o: o.submit(now))
+        await self.placement.send(outcome.order)
+        return outcome.order
+
+    async def create_parent(self, order_id: str, signal: Signal) -> None:
+        outcome = await self.recorder.create(Order.create(order_id, signal, self.clock.now()))
+        await self.continue_(outcome.order)
+
+    async def continue_(self, parent: Order) -> None:
+        """Create and send the children a parent still lacks (also after a restart)."""
+        info = self._instrument(parent.signal.instrument)
+        if info is None:
+            await self.alerts.raise_(
+                Severity.CRITICAL,
+                "Cannot slice order",
+                f"{parent.order_id}: no instrument data for {parent.signal.instrument}",
+                key=f"slice:{parent.order_id}",
+                order_id=parent.order_id,
+            )
+            return
+        children = self.children(parent.order_id)
+        remaining = parent.signal.quantity - sum(child.signal.quantity for child in children)
+        if remaining <= 0 or self.complete(parent):
+            return
+        quantities = slice_quantities(remaining, info.freeze_quantity, info.lot_size)
+        for offset, quantity in enumerate(quantities):
+            if parent.order_id in self.stopped:
+                return
+            child_id = child_order_id(parent.order_id, len(children) + offset)
+            child_signal = parent.signal.with_quantity(quantity, signal_id=child_id)
+            child = await self.create_and_send(child_id, child_signal, parent.order_id)
+            if child.status is OrderStatus.REJECTED:
+                await self.alerts.raise_(
+                    Severity.WARNING,
+                    "Slicing stopped",
+                    f"{parent.order_id}: slice {child_id} was rejected ({child.reason}); "
+                    "the remaining slices are not placed",
+                    key=f"slice:{parent.order_id}",
+                    order_id=parent.order_id,
+                )
+                return
+
+
+__all__ = ["Slicer"]
