@@ -19,6 +19,7 @@ from orderdesk.sim.faults import Faults
 from orderdesk.sim.instruments import InstrumentMaster
 from orderdesk.sim.market import MarketData
 from orderdesk.sim.ticker import TickerHub
+from orderdesk.sim.ticks import Mode
 from tests.support import eventually
 
 TODAY = date(2026, 7, 16)
@@ -164,6 +165,28 @@ async def test_mode_switches_packets_and_unsubscribe_stops_them(env: Env) -> Non
     env.market.set_prices({"NSE:INFY": 1601.0, "NSE:SBIN": 851.0})
     await _until(lambda: client.ticks(SBIN)[-1]["last_price"] == 851.0, "SBIN tick")
     assert len(client.ticks(INFY)) == infy_before
+
+
+async def test_subscriptions_show_each_socket_token_and_mode(env: Env) -> None:
+    """subscriptions() reports every live socket's tokens in their current modes, as copies."""
+    assert env.hub.subscriptions() == []
+    first, second = await env.connect(), await env.connect("other")
+    await first.send("subscribe", [INFY, SBIN, 999999999])
+    await first.send("mode", ["full", [SBIN]])
+    await second.send("subscribe", [TCS])
+    await second.send("mode", ["ltp", [TCS]])
+    expected = [{INFY: "quote", SBIN: "full"}, {TCS: "ltp"}]
+
+    def largest_first() -> list[dict[int, Mode]]:
+        return sorted(env.hub.subscriptions(), key=len, reverse=True)
+
+    await _until(lambda: largest_first() == expected, "both sockets' subscriptions")
+    env.hub.subscriptions()[0].clear()  # a copy: the hub's book is untouched
+    assert largest_first() == expected
+    await first.send("unsubscribe", [INFY])
+    await _until(lambda: {SBIN: "full"} in env.hub.subscriptions(), "unsubscribe")
+    await first.ws.close()
+    await _until(lambda: env.hub.subscriptions() == [{TCS: "ltp"}], "closed socket gone")
 
 
 async def test_a_burst_of_changes_is_one_frame(env: Env) -> None:

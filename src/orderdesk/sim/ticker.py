@@ -112,6 +112,14 @@ class TickerHub:
         """How many sockets are connected now."""
         return len(self._clients)
 
+    def subscriptions(self) -> list[dict[int, Mode]]:
+        """Each connected socket's subscriptions (token → mode), as copies, in no set order.
+
+        Read-only, for tests and operators checking that a client restored its subscriptions
+        after a reconnect.
+        """
+        return [dict(client.subs) for client in self._clients]
+
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def start(self) -> None:
