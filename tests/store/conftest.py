@@ -1,4 +1,10 @@
-"""Real domain events for the store tests: order lifecycles built from ``orderdesk.domain``."""
+"""Real domain events for the store tests, and the stores to run them against.
+
+Events are order lifecycles built from ``orderdesk.domain``. ``store_url`` runs a test once on an
+SQLite file and once on a database of a throwaway PostgreSQL server (see ``tests/pg.py``), which
+is started once per session; where no server can start the PostgreSQL cases are skipped, loudly
+(or fail, under CI or ``ORDERDESK_REQUIRE_POSTGRES``).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from _pytest.terminal import TerminalReporter
 
 from orderdesk.domain import (
     BrokerStatus,
@@ -29,6 +36,7 @@ from orderdesk.domain import (
     client_order_id,
 )
 from orderdesk.store import SqlEventStore
+from tests import pg
 
 START = datetime(2026, 1, 5, 3, 45, tzinfo=UTC)
 
@@ -107,9 +115,43 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "data" / "events.db"
 
 
+_postgres_skipped: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[pg.PostgresServer]:
+    """One PostgreSQL server for the session, stopped and deleted at its end."""
+    try:
+        server = pg.start_server()
+    except pg.PostgresUnavailable as exc:
+        message = f"PostgreSQL store tests cannot run: {exc}"
+        if pg.required():
+            pytest.fail(message, pytrace=False)
+        _postgres_skipped.append(message)
+        pytest.skip(message)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, db_path: Path) -> str:
+    """The URL of an empty store: an SQLite file, or a fresh database on the test server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{db_path}"
+    server: pg.PostgresServer = request.getfixturevalue("postgres")
+    return server.new_database()
+
+
 @pytest.fixture
-def sql_store(db_path: Path) -> Iterator[SqlEventStore]:
-    """A fresh SQLite store holding nothing yet."""
-    store = SqlEventStore.open(db_path)
+def sql_store(store_url: str) -> Iterator[SqlEventStore]:
+    """A fresh store holding nothing yet, on each backend."""
+    store = SqlEventStore(store_url)
     yield store
     store.close()
+
+
+def pytest_terminal_summary(terminalreporter: TerminalReporter) -> None:
+    """Say in red, at the end of the run, that the PostgreSQL backend went untested."""
+    if _postgres_skipped:
+        terminalreporter.write_sep("!", "PostgreSQL store tests were SKIPPED", red=True, bold=True)
+        terminalreporter.write_line(_postgres_skipped[0], red=True)

@@ -1,5 +1,6 @@
-"""``SqlEventStore`` on SQLite files: round trips, reading, durability settings, migrations,
-and several writers sharing one file."""
+"""``SqlEventStore`` on both backends (an SQLite file, a PostgreSQL database): round trips,
+reading, reopening, several writers sharing one log; and SQLite's durability settings and
+migrations."""
 
 from __future__ import annotations
 
@@ -73,11 +74,11 @@ def test_read_pages_through_a_log_longer_than_one_page(
     assert [s.seq for s in sql_store.read(after=4)] == list(range(5, 19))
 
 
-def test_the_log_survives_reopening(db_path: Path, lifecycle: Lifecycle) -> None:
-    """A new store on the same file sees the old rows and continues their chain."""
-    with SqlEventStore.open(db_path) as store:
+def test_the_log_survives_reopening(store_url: str, lifecycle: Lifecycle) -> None:
+    """A new store on the same database sees the old rows and continues their chain."""
+    with SqlEventStore(store_url) as store:
         store.append(lifecycle(0))
-    with SqlEventStore.open(db_path) as store:
+    with SqlEventStore(store_url) as store:
         store.append(lifecycle(1))
         assert store.last_seq() == 12
         assert store.verify().ok
@@ -114,9 +115,9 @@ def test_the_migrations_live_inside_the_package() -> None:
     assert script_head() == HEAD_REVISION
 
 
-def test_a_closed_store_refuses_use(db_path: Path, lifecycle: Lifecycle) -> None:
+def test_a_closed_store_refuses_use(store_url: str, lifecycle: Lifecycle) -> None:
     """After close every operation raises StoreError instead of reconnecting."""
-    store = SqlEventStore.open(db_path)
+    store = SqlEventStore(store_url)
     store.close()
     with pytest.raises(StoreError) as exc_info:
         store.append(lifecycle(0))
@@ -133,15 +134,15 @@ def test_a_file_that_is_not_a_database_raises_store_error(tmp_path: Path) -> Non
 
 
 def test_writers_on_separate_connections_keep_one_chain(
-    db_path: Path, lifecycle: Lifecycle
+    store_url: str, lifecycle: Lifecycle
 ) -> None:
     """Threads appending through their own stores (own connections) interleave safely."""
-    SqlEventStore.open(db_path).close()
+    SqlEventStore(store_url).close()
     errors: list[BaseException] = []
 
     def writer(k: int) -> None:
         try:
-            with SqlEventStore.open(db_path, synchronous="NORMAL") as store:
+            with SqlEventStore(store_url, synchronous="NORMAL") as store:
                 for n in range(k * 10, k * 10 + 10):
                     store.append(lifecycle(n))
         except BaseException as exc:  # surfaced by the assertion below
@@ -153,7 +154,7 @@ def test_writers_on_separate_connections_keep_one_chain(
     for thread in threads:
         thread.join()
     assert errors == []
-    with SqlEventStore.open(db_path) as store:
+    with SqlEventStore(store_url) as store:
         report = store.verify()
         rows = list(store.read())
     assert (report.ok, report.rows) == (True, 240)
@@ -162,10 +163,8 @@ def test_writers_on_separate_connections_keep_one_chain(
         assert len({r.stream for r in rows[i : i + 6]}) == 1
 
 
-def test_processes_appending_to_one_file_keep_one_chain(
-    db_path: Path, lifecycle: Lifecycle, tmp_path: Path
-) -> None:
-    """Two OS processes creating one fresh file and appending to it leave one valid chain."""
+def test_processes_appending_to_one_log_keep_one_chain(store_url: str, tmp_path: Path) -> None:
+    """Three OS processes creating one fresh log and appending to it leave one valid chain."""
     script = tmp_path / "child.py"
     script.write_text(
         "import sys\n"
@@ -179,13 +178,11 @@ def test_processes_appending_to_one_file_keep_one_chain(
         "        store.append([KillSwitchChanged(at=at, engaged=bool(n % 2), reason=sys.argv[2])"
         " for _ in range(3)])\n"
     )
-    url = f"sqlite:///{db_path}"
-    children = [
-        subprocess.Popen([sys.executable, str(script), url, name]) for name in ("left", "right")
-    ]
-    assert [child.wait(timeout=60) for child in children] == [0, 0]
-    with SqlEventStore.open(db_path) as store:
+    names = ("left", "middle", "right")
+    children = [subprocess.Popen([sys.executable, str(script), store_url, n]) for n in names]
+    assert [child.wait(timeout=60) for child in children] == [0, 0, 0]
+    with SqlEventStore(store_url) as store:
         report = store.verify()
         reasons = [s.payload["reason"] for s in store.read()]
-    assert (report.ok, report.rows) == (True, 180)
-    assert sorted(set(reasons)) == ["left", "right"]
+    assert (report.ok, report.rows) == (True, 270)
+    assert sorted(set(reasons)) == sorted(names)

@@ -6,7 +6,6 @@ import asyncio
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
@@ -151,9 +150,9 @@ async def test_close_drains_then_refuses(lifecycle: Lifecycle) -> None:
     assert "closed" in str(exc_info.value)
 
 
-async def test_the_writer_commits_to_a_sqlite_file(db_path: Path, lifecycle: Lifecycle) -> None:
+async def test_the_writer_commits_to_a_real_store(store_url: str, lifecycle: Lifecycle) -> None:
     """Through the real store, many concurrent callers give one intact chain in few commits."""
-    with SqlEventStore.open(db_path) as store:
+    with SqlEventStore(store_url) as store:
         async with AsyncEventWriter(store) as writer:
             await asyncio.gather(*(writer.append(lifecycle(n)) for n in range(50)))
         report = store.verify()

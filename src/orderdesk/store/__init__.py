@@ -1,9 +1,10 @@
 """The event store adapter: the append-only, hash-chained log of domain events.
 
-:class:`SqlEventStore` keeps it in SQLite (WAL) through SQLAlchemy Core, with alembic
-migrations shipped in this package and run at open; :class:`InMemoryEventStore` keeps the same
-chain in a list for tests. Both hash and verify through :mod:`orderdesk.store.chain`.
-:class:`AsyncEventWriter` gives many asyncio tasks group commit on either.
+:class:`SqlEventStore` keeps it in SQLite (WAL) or PostgreSQL, chosen by the database URL,
+through SQLAlchemy Core, with alembic migrations shipped in this package and run at open;
+:class:`InMemoryEventStore` keeps the same chain in a list for tests. Both hash and verify
+through :mod:`orderdesk.store.chain`. :class:`AsyncEventWriter` gives many asyncio tasks group
+commit on either.
 """
 
 from orderdesk.store.chain import GENESIS_HASH, Head

@@ -3,7 +3,7 @@
 ``events`` is the log itself. ``chain_head`` holds exactly one row — the last seq and hash —
 rewritten in the same transaction as every append. It is what lets verification notice a
 truncated tail or a row added at the end, which the chain alone cannot; and it is the row a
-PostgreSQL writer will lock (``SELECT … FOR UPDATE``) to serialise appends.
+PostgreSQL writer locks (``SELECT … FOR UPDATE``) to serialise appends.
 """
 
 from __future__ import annotations

@@ -1,11 +1,14 @@
-"""``SqlEventStore``: the hash-chained log on SQLAlchemy Core (SQLite now, PostgreSQL later).
+"""``SqlEventStore``: the hash-chained log on SQLAlchemy Core, in SQLite or PostgreSQL.
 
-One writer at a time, enforced by the database rather than by this process, so several
-processes appending to one file keep a single unbroken chain. An append is one transaction:
+The database URL picks the backend (``sqlite:///…`` or ``postgresql+psycopg://…``); both run the
+same alembic migrations. One writer at a time, enforced by the database rather than by this
+process, so several processes appending to one log keep a single unbroken chain. An append is
+one transaction:
 
 1. encode the events (outside any lock — it is the slow part);
-2. take the write lock: ``BEGIN IMMEDIATE`` on SQLite; on PostgreSQL the same ``SELECT … FOR
-   UPDATE`` of the ``chain_head`` row that SQLite's compiler leaves out;
+2. take the write lock: ``BEGIN IMMEDIATE`` on SQLite; on PostgreSQL ``SELECT … FOR UPDATE`` of
+   the ``chain_head`` row (SQLite's compiler leaves the ``FOR UPDATE`` out), which a second
+   writer waits on and then reads as the first one left it;
 3. read the head, hash the rows onto it, insert them, move the head; commit.
 
 SQLite runs in WAL mode so readers (``read``, ``verify``) never block the writer. Durability is
@@ -13,7 +16,8 @@ SQLite runs in WAL mode so readers (``read``, ``verify``) never block the writer
 power cut, not only a killed process. ``NORMAL`` (durable against a process crash such as
 SIGKILL, but the last commits may be lost on power loss) is available for throwaway stores;
 group commits — :class:`~orderdesk.store.writer.AsyncEventWriter` or one ``append`` per batch —
-are how FULL stays fast.
+are how FULL stays fast. On PostgreSQL durability is the server's (``synchronous_commit``), and
+``verify`` reads in one REPEATABLE READ snapshot so appends made meanwhile are not half seen.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any, Literal, Self
 
-from sqlalchemy import Engine, bindparam, create_engine, event, insert, select, update
+from sqlalchemy import Engine, bindparam, create_engine, event, insert, select, text, update
 from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
@@ -63,6 +67,10 @@ _MOVE_HEAD = (
     .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 )
 _ALL = select(events).order_by(events.c.seq)
+
+_MIGRATION_LOCK = text("SELECT pg_advisory_xact_lock(4242000001)")
+"""PostgreSQL has no table to lock before the tables exist: two processes opening a fresh
+database serialise their migrations on this transaction-scoped advisory lock instead."""
 
 
 def _sqlite_engine(url: str, synchronous: Synchronous, busy_timeout_ms: int) -> Engine:
@@ -133,12 +141,15 @@ class SqlEventStore:
         self.url = url
         self._closed = False
         try:
-            if make_url(url).get_backend_name() == "sqlite":
+            self.backend = make_url(url).get_backend_name()
+            if self.backend == "sqlite":
                 self._engine = _sqlite_engine(url, synchronous, busy_timeout_ms)
             else:
-                self._engine = create_engine(url)
+                self._engine = create_engine(url, pool_pre_ping=True)
             self._insert = _DriverInsert(self._engine.dialect)
             with self._transaction(write=True) as connection:
+                if self.backend == "postgresql":
+                    connection.execute(_MIGRATION_LOCK)
                 migrate.upgrade(connection)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open the event store at {url}: {exc}") from exc
@@ -189,7 +200,7 @@ class SqlEventStore:
     def verify(self) -> VerifyReport:
         """Walk every row in seq order inside one snapshot and check it against the head."""
         verifier = ChainVerifier()
-        with self._errors("verify"), self._transaction() as connection:
+        with self._errors("verify"), self._transaction(snapshot=True) as connection:
             head = self._head(connection)
             result = connection.execution_options(yield_per=READ_PAGE).execute(_ALL)
             for r in result:
@@ -220,12 +231,16 @@ class SqlEventStore:
     # -- plumbing ------------------------------------------------------------------------------
 
     @contextmanager
-    def _transaction(self, *, write: bool = False) -> Iterator[Connection]:
+    def _transaction(self, *, write: bool = False, snapshot: bool = False) -> Iterator[Connection]:
         if self._closed:
             raise StoreError("the event store is closed")
         with self._engine.connect() as connection:
             if write:
                 connection.execution_options(**{_WRITE: True})
+            if snapshot and self.backend == "postgresql":
+                # READ COMMITTED would let rows committed during the walk appear after the head
+                # was read. (SQLite's WAL read transaction is a snapshot already.)
+                connection.execution_options(isolation_level="REPEATABLE READ")
             with connection.begin():
                 yield connection
 
