@@ -4,11 +4,6 @@ the commands a person types."""
 from __future__ import annotations
 
 import json
-import os
-import re
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,73 +11,22 @@ import pytest
 from typer.testing import CliRunner
 
 from orderdesk.cli import _register_commands, app
+from tests.daemon import paper_config, running_daemon
 from tests.support import wait_until
 
 _register_commands()
 runner = CliRunner()
 
 
-def _config(tmp_path: Path) -> Path:
-    path = tmp_path / "orderdesk.toml"
-    path.write_text(
-        f"""
-broker = "paper"
-data_dir = "{tmp_path / "data"}"
-config_dir = "{tmp_path / "conf"}"
-
-[paper]
-prices = {{ "NSE:INFY" = "1500", "NSE:TCS" = "4000" }}
-
-[api]
-port = 0
-
-[risk]
-max_quantity = 100
-
-[strategies.careful]
-approval = true
-"""
-    )
-    return path
-
-
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
-    """`orderdesk run` in a subprocess; yields its config file and API URL."""
-    tmp_path = tmp_path_factory.mktemp("daemon")
-    config = _config(tmp_path)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERDESK_")}
-    env["COLUMNS"] = "200"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "orderdesk", "run", "--config", str(config)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
+    """`orderdesk run` on the paper broker in a subprocess; yields its config and API URL."""
+    config = paper_config(
+        tmp_path_factory.mktemp("daemon"),
+        "[risk]\nmax_quantity = 100\n\n[strategies.careful]\napproval = true\n",
     )
-    assert process.stdout is not None
-    output = process.stdout
-    lines: list[str] = []
-
-    def dashboard_url() -> str | None:
-        line = output.readline()
-        lines.append(line)
-        match = re.search(r"(http://127\.0\.0\.1:\d+)/", line)
-        if match is None and process.poll() is not None:
-            raise AssertionError("daemon exited:\n" + "".join(lines))
-        return match.group(1) if match else None
-
-    try:
-        url = wait_until(dashboard_url, timeout=30, what="the daemon's dashboard line")
+    with running_daemon(config) as url:
         yield config, url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            code = process.wait(timeout=20)
-        finally:
-            lines.append(output.read())
-            output.close()
-    assert code == 0, "".join(lines)
 
 
 def cli(daemon: tuple[Path, str], *args: str) -> tuple[int, str]:

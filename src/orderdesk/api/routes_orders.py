@@ -9,8 +9,17 @@ from fastapi import APIRouter, Depends, Path, Response
 from orderdesk.api.auth import bearer_scheme
 from orderdesk.api.context import ApiContext, Context
 from orderdesk.api.errors import ERROR_RESPONSES, UnknownOrder
-from orderdesk.api.schemas import ModifyIn, OrderOut, PendingOut, PositionOut, SignalIn, SubmitOut
+from orderdesk.api.schemas import (
+    ModifyIn,
+    OrderOut,
+    PendingOut,
+    PositionOut,
+    SignalIn,
+    StrategyOut,
+    SubmitOut,
+)
 from orderdesk.approvals import PendingSignal
+from orderdesk.domain.attribution import attribute
 from orderdesk.domain.order import Order
 
 router = APIRouter(
@@ -92,6 +101,17 @@ async def cancel_all_orders(context: Context) -> list[OrderOut]:
 async def list_positions(context: Context) -> list[PositionOut]:
     """Net positions with realised and unrealised P&L at the last price seen."""
     return [PositionOut.of(position) for position in context.desk.positions()]
+
+
+@router.get("/strategies")
+async def list_strategies(context: Context) -> list[StrategyOut]:
+    """Orders and P&L attributed to each strategy (from its own fills, marked at the last
+    prices the desk has seen)."""
+    marks = {
+        p.instrument: p.last_price for p in context.desk.positions() if p.last_price is not None
+    }
+    books = attribute(context.desk.orders(), marks)
+    return [StrategyOut.of(books[name]) for name in sorted(books)]
 
 
 __all__ = ["find_order", "router"]

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from orderdesk.approvals import ApprovalState, PendingSignal
+from orderdesk.domain.attribution import StrategyBook
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position
 from orderdesk.domain.signal import Signal
@@ -208,6 +209,30 @@ class PositionOut(_Response):
             realised=position.realised,
             unrealised=position.unrealised(),
             pnl=position.pnl(),
+        )
+
+
+class StrategyOut(_Response):
+    """One strategy's share of the desk: its orders and the P&L of its own fills."""
+
+    strategy: str
+    orders: int
+    open_orders: int
+    realised: Decimal
+    unrealised: Decimal
+    pnl: Decimal
+    positions: list[PositionOut]
+
+    @classmethod
+    def of(cls, book: StrategyBook) -> StrategyOut:
+        return cls(
+            strategy=book.strategy,
+            orders=book.orders,
+            open_orders=book.open_orders,
+            realised=book.realised,
+            unrealised=book.unrealised,
+            pnl=book.pnl,
+            positions=[PositionOut.of(p) for p in book.positions if p.quantity or p.realised],
         )
 
 

@@ -1,0 +1,71 @@
+"""Run `orderdesk run` as a real subprocess for end-to-end tests."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from tests.support import wait_until
+
+
+@contextlib.contextmanager
+def running_daemon(config: Path, *, timeout: float = 30.0) -> Iterator[str]:
+    """Start the daemon with ``config``; yield its API URL; stop it with SIGTERM (exit 0)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERDESK_")}
+    env["COLUMNS"] = "200"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "orderdesk", "run", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None
+    output = process.stdout
+    lines: list[str] = []
+
+    def dashboard_url() -> str | None:
+        line = output.readline()
+        lines.append(line)
+        match = re.search(r"(http://127\.0\.0\.1:\d+)/", line)
+        if match is None and process.poll() is not None:
+            raise AssertionError("daemon exited:\n" + "".join(lines))
+        return match.group(1) if match else None
+
+    try:
+        yield wait_until(dashboard_url, timeout=timeout, what="the daemon's dashboard line")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            code = process.wait(timeout=20)
+        finally:
+            lines.append(output.read())
+            output.close()
+    assert code == 0, "".join(lines)
+
+
+def paper_config(tmp_path: Path, extra: str = "", *, paper_cash: str = "1000000") -> Path:
+    """An orderdesk.toml for the paper broker with its own data and config dirs under tmp."""
+    path = tmp_path / "orderdesk.toml"
+    path.write_text(
+        f"""
+broker = "paper"
+data_dir = "{tmp_path / "data"}"
+config_dir = "{tmp_path / "conf"}"
+
+[paper]
+cash = "{paper_cash}"
+prices = {{ "NSE:INFY" = "1500", "NSE:TCS" = "4000" }}
+
+[api]
+port = 0
+{extra}
+"""
+    )
+    return path
