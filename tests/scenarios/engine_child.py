@@ -1,0 +1,56 @@
+"""An engine process for the crash scenario: submit ``sig-0 .. sig-(N-1)`` and see them done.
+
+``python -m tests.scenarios.engine_child DB COUNT`` with the simulator's address as JSON on
+stdin. Every run submits the same signals with the same ids against the same SQLite log, so a
+run after a crash finds what the killed one recorded and places nothing twice; it writes
+nothing but the log. It exits 0 once every order is final and a reconciliation has run, so
+the log alone agrees with the broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+from orderdesk.domain import OrderType, Product, Side, Signal
+from orderdesk.domain.values import InstrumentKey
+from tests.scenarios.harness import SimAddress, open_desk
+
+SYMBOLS = ("INFY", "RELIANCE", "TCS", "SBIN", "ITC")
+CONCURRENCY = 8
+
+
+def crash_signal(i: int) -> Signal:
+    """Signal ``i``: a small market order, buys and sells alternating per round of names."""
+    return Signal(
+        instrument=InstrumentKey.parse(f"NSE:{SYMBOLS[i % len(SYMBOLS)]}"),
+        side=Side.BUY if (i // len(SYMBOLS)) % 2 == 0 else Side.SELL,
+        quantity=1 + i % 4,
+        order_type=OrderType.MARKET,
+        product=Product.MIS,
+        strategy="crash",
+        signal_id=f"sig-{i}",
+    )
+
+
+async def run(db: Path, count: int, sim: SimAddress) -> None:
+    async with open_desk(sim, db) as desk:
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def one(i: int) -> None:
+            async with gate:
+                handle = await desk.submit(crash_signal(i))
+            await handle.wait(timeout=60)
+
+        await asyncio.gather(*(one(i) for i in range(count)))
+        await desk.trades.idle()
+        await desk.reconcile()
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    address = SimAddress(**json.loads(sys.stdin.readline()))
+    asyncio.run(run(Path(sys.argv[1]), int(sys.argv[2]), address))
