@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from orderdesk.domain import Order, OrderStatus, OrderType, Side
+from orderdesk.domain.events import OrderSubmitting
 from orderdesk.engine import OrderDesk
 from orderdesk.engine.reconcile import external_order_id, signal_from_report
 from tests.engine.conftest import FAST, settled
@@ -180,11 +182,25 @@ async def test_external_order_unresolved_in_an_old_log_is_bound_never_sent(
         external=True,
         broker_order_id=broker_order_id,
     )
-    from orderdesk.domain.events import OrderSubmitting
-
     store.append([created, OrderSubmitting(at=at, order_id=created.order_id, attempt=1)])
     async with OrderDesk(broker, store, notifier=notifier, config=FAST) as desk:
         order = desk.order(created.order_id)
         await eventually(lambda: order.status is OrderStatus.OPEN)
     assert broker.placements == []
     assert len(broker.book) == 1
+
+
+async def test_freeze_limit_of_the_underlying_applies_when_the_master_has_none(
+    store: MemoryStore, notifier: RecordingNotifier
+) -> None:
+    """Kite's dump has no freeze column: the configured limit by underlying slices the order."""
+    broker = FakeBroker()
+    broker.infos = [
+        replace(info, name="NIFTY", freeze_quantity=None) if info.instrument == NIFTY_FUT else info
+        for info in broker.infos
+    ]
+    async with OrderDesk(broker, store, notifier=notifier, config=FAST) as desk:
+        assert desk.instruments[NIFTY_FUT].freeze_quantity == 1800
+        handle = await desk.submit(signal(instrument=NIFTY_FUT, quantity=2250, signal_id="big"))
+        await handle.wait()
+    assert sorted(entry.report.quantity for entry in broker.book.values()) == [450, 1800]

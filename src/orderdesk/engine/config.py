@@ -6,7 +6,20 @@ milliseconds without changing what they decide.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+NSE_FREEZE_QUANTITIES: Mapping[str, int] = {
+    "NIFTY": 1800,
+    "BANKNIFTY": 900,
+    "FINNIFTY": 1800,
+    "MIDCPNIFTY": 2800,
+    "SENSEX": 1000,
+    "BANKEX": 900,
+}
+"""Exchange freeze limits (units) of index derivatives by underlying, from NSE/BSE circulars.
+Kite's instrument dump has no freeze column, so without these an order above the limit would
+only be refused by the exchange. They change a few times a year: keep them current."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,6 +71,11 @@ class DeskConfig:
     """How long a basket waits for its hedge legs, or a target order for its predecessor."""
     load_instruments: bool = True
     """Fetch the instrument master at start for freeze limits, lot and tick sizes."""
+    freeze_quantities: Mapping[str, int] = field(
+        default_factory=lambda: dict(NSE_FREEZE_QUANTITIES)
+    )
+    """Freeze limits of futures and options by underlying name, for instruments whose master
+    row carries none (a freeze limit in the row wins)."""
 
 
-__all__ = ["DeskConfig"]
+__all__ = ["NSE_FREEZE_QUANTITIES", "DeskConfig"]

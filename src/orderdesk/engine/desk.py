@@ -66,6 +66,8 @@ from orderdesk.ports.store import EventStore
 
 log = logging.getLogger(__name__)
 
+_DERIVATIVES = frozenset({"FUT", "CE", "PE"})
+
 
 class OrderDesk:
     """Submit, track, modify and cancel orders; positions, P&L, reconciliation, kill switch."""
@@ -533,10 +535,16 @@ class OrderDesk:
             await self._api_error("loading instruments (no freeze-quantity slicing)", exc)
             return
         self.instruments.clear()
-        self.instruments.update((info.instrument, info) for info in infos)
+        self.instruments.update((info.instrument, self._with_freeze(info)) for info in infos)
         self.tracker.instruments_by_token = {
             info.instrument_token: info.instrument for info in infos
         }
+
+    def _with_freeze(self, info: InstrumentInfo) -> InstrumentInfo:
+        if info.freeze_quantity is not None or info.instrument_type not in _DERIVATIVES:
+            return info
+        freeze = self.config.freeze_quantities.get(info.name)
+        return info if freeze is None else replace(info, freeze_quantity=freeze)
 
     async def _api_error(self, what: str, exc: BaseException) -> None:
         auth = isinstance(exc, BrokerAuthError)
