@@ -233,9 +233,9 @@ async def test_ticker_stream_gap_fills_and_maps_updates(
         collector = asyncio.create_task(_collect(broker, events))
 
         def gap_filled_and_pushed() -> bool:
-            reports = [e for e in events if isinstance(e, OrderStatusReport)]
-            booked = any(r.broker_status_text == "OPEN" for r in reports)
-            return booked and any(isinstance(e, Fill) for e in events)
+            # The gap-fill reads the trades after the book; the fill comes with the push.
+            read = fake_kite.count("GET", "/trades") > 0
+            return read and any(isinstance(e, Fill) for e in events)
 
         await eventually(gap_filled_and_pushed, what="the gap-fill report and the pushed fill")
     await collector
@@ -246,4 +246,52 @@ async def test_ticker_stream_gap_fills_and_maps_updates(
     assert len(pushed) == 1
     # A partial fill in a postback-style UPDATE means the order is open at the exchange.
     assert pushed[0].status is BrokerStatus.OPEN
+    # The book's unfilled row is emitted only if it was read before the push was handled.
+    assert [u.filled_quantity for u in updates] in ([0, 1], [1])
     assert [e.trade_id for e in events if isinstance(e, Fill)] == ["T1"]
+
+
+@pytest.mark.parametrize(
+    ("pushed", "booked"),
+    [(("COMPLETE", 2), ("OPEN", 1)), (("CANCELLED", 0), ("OPEN", 0))],
+    ids=["less-filled", "open-after-final"],
+)
+async def test_a_gap_fill_snapshot_older_than_a_pushed_update_is_not_emitted(
+    fake_kite: FakeKite,
+    tmp_path: Path,
+    no_backoff: None,
+    pushed: tuple[str, int],
+    booked: tuple[str, int],
+) -> None:
+    """A book read that trails an update the socket already delivered emits nothing."""
+    fake_kite.on("GET", "/orders", Reply(body=_ok([_order(*booked)]).body, action="hang"))
+    fake_kite.on("GET", "/trades", _ok([_trade("T1"), _trade("T2")][: pushed[1]]))
+    fake_kite.on(
+        "GET", "/orders/250101000000001/trades", _ok([_trade("T1"), _trade("T2")][: pushed[1]])
+    )
+    fake_kite.ws_frames = [json.dumps({"type": "order", "data": _order(*pushed)})]
+    options = {
+        "api_key": API_KEY,
+        "root": fake_kite.root,
+        "ws_url": fake_kite.root.replace("http://", "ws://") + "/ws",
+        "rate_limits_enabled": False,
+    }
+    broker = create_broker(options, _context(tmp_path, kite__access_token=ACCESS_TOKEN))
+    events: list[BrokerEvent] = []
+    async with broker:
+        collector = asyncio.create_task(_collect(broker, events))
+
+        def reports() -> list[tuple[str, int]]:
+            return [
+                (e.broker_status_text, e.filled_quantity)
+                for e in events
+                if isinstance(e, OrderStatusReport)
+            ]
+
+        await eventually(lambda: reports() == [pushed], what="the pushed update")
+        fake_kite.release.set()  # now the gap-fill's older snapshot of the book arrives
+        # The gap-fill reads the trades only after it has handled every row of the book.
+        await eventually(lambda: fake_kite.count("GET", "/trades"), what="the gap-fill's end")
+    await collector
+    assert reports() == [pushed]
+    assert [e.trade_id for e in events if isinstance(e, Fill)] == ["T1", "T2"][: pushed[1]]

@@ -11,7 +11,8 @@ pushed while the socket was down is lost. Kite's order updates carry no trade id
 update shows more filled quantity the order's trades are read and emitted as :class:`Fill`s.
 With ``stream = "poll"`` the same reads run on a timer instead. Duplicates are possible (a
 gap-fill can repeat what the socket said); consumers apply updates monotonically, and identical
-reports and already-seen trade ids are not emitted twice here.
+reports, reports that trail one already emitted (less filled, or open after final) and
+already-seen trade ids are not emitted here.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from orderdesk.domain.reports import (
     PositionReport,
     Quote,
 )
+from orderdesk.domain.status import BrokerStatus
 from orderdesk.domain.values import Exchange, InstrumentKey, Variety
 from orderdesk.errors import BrokerError
 from orderdesk.ports.broker import (
@@ -73,8 +75,18 @@ from orderdesk.ports.secrets import SecretStore
 log = structlog.get_logger(__name__)
 
 
+_FINAL = frozenset({BrokerStatus.COMPLETE, BrokerStatus.CANCELLED, BrokerStatus.REJECTED})
+
+
 class _End:
     """Marks the end of the event stream."""
+
+
+def _trails(report: OrderStatusReport, previous: OrderStatusReport) -> bool:
+    """True when ``report`` is older news than ``previous``: less filled, or open after final."""
+    if report.filled_quantity != previous.filled_quantity:
+        return report.filled_quantity < previous.filled_quantity
+    return previous.status in _FINAL and report.status not in _FINAL
 
 
 class KiteBroker:
@@ -280,9 +292,15 @@ class KiteBroker:
         self._queue.put_nowait(ConnectionStateChanged(state=state, detail=detail, at=self._now()))
 
     async def _report(self, report: OrderStatusReport) -> None:
-        """Emit ``report`` unless it repeats the last one; fetch fills when more is filled."""
+        """Emit ``report`` unless it repeats or trails the last one; fetch fills if more is filled.
+
+        The gap-fill reads the book while socket updates keep arriving, so its snapshot of an
+        order can be older than an update already emitted (or the reverse). Emitting the older
+        one would make every consumer log a step backwards, and the newer one would then be
+        emitted a second time.
+        """
         previous = self._last_report.get(report.broker_order_id)
-        if previous == report:
+        if previous == report or (previous is not None and _trails(report, previous)):
             return
         self._last_report[report.broker_order_id] = report
         self._queue.put_nowait(report)
