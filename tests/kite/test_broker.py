@@ -295,3 +295,10 @@ async def test_a_gap_fill_snapshot_older_than_a_pushed_update_is_not_emitted(
     await collector
     assert reports() == [pushed]
     assert [e.trade_id for e in events if isinstance(e, Fill)] == ["T1", "T2"][: pushed[1]]
+
+
+async def test_the_ticker_is_reachable_only_when_it_streams(polling_broker: KiteBroker) -> None:
+    """broker.ticker refuses clearly in poll mode instead of handing out None."""
+    with pytest.raises(RuntimeError) as exc_info:
+        _ = polling_broker.ticker
+    assert "poll" in str(exc_info.value)

@@ -132,6 +132,17 @@ class KiteBroker:
             raise RuntimeError("KiteBroker is not started")
         return self._client
 
+    @property
+    def ticker(self) -> KiteTicker:
+        """The WebSocket ticker, for subscriptions in modes other than ``subscribe_prices``' LTP.
+
+        Its subscriptions are restored on every reconnect; :meth:`events` reads its events, so
+        do not read ``ticker.events()`` as well.
+        """
+        if self._ticker is None:
+            raise RuntimeError('KiteBroker has no ticker: not started, or stream = "poll"')
+        return self._ticker
+
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def start(self) -> None:
