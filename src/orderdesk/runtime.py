@@ -28,7 +28,7 @@ from orderdesk.engine.risk import RiskLimits
 from orderdesk.errors import ConfigError
 from orderdesk.notify.apprise_notifier import AppriseNotifier
 from orderdesk.notify.fanout import FanoutNotifier
-from orderdesk.ports.broker import Broker
+from orderdesk.ports.broker import Broker, WebhookSource
 from orderdesk.ports.notifier import Notifier
 from orderdesk.ports.secrets import SecretStore
 from orderdesk.secrets import default_secret_store
@@ -133,7 +133,10 @@ async def open_runtime(
                 token = load_or_create_token(settings.config_dir)
                 api: ApiServer | None = None
                 if serve:
-                    app = create_app(service, token=token, approvals=approvals, alerts=feed)
+                    hooks = broker.webhooks() if isinstance(broker, WebhookSource) else {}
+                    app = create_app(
+                        service, token=token, approvals=approvals, alerts=feed, webhooks=hooks
+                    )
                     api = await serve_api(
                         app,
                         settings.api.host,

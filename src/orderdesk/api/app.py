@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 from fastapi import Depends, FastAPI
 
@@ -16,7 +16,9 @@ from orderdesk.api.desk import DeskService
 from orderdesk.api.errors import install_error_handlers
 from orderdesk.api.metrics import Metrics
 from orderdesk.api.strict import reject_unknown_query
+from orderdesk.api.webhooks import webhook_router
 from orderdesk.approvals import ApprovalQueue
+from orderdesk.ports.broker import WebhookHandler
 
 DESCRIPTION = """\
 The local HTTP API of orderdesk. Every route except the dashboard page, its assets and this
@@ -36,6 +38,7 @@ def create_app(
     approvals: ApprovalQueue | None = None,
     alerts: AlertFeed | None = None,
     stream_interval: float = 1.0,
+    webhooks: Mapping[str, WebhookHandler] | None = None,
 ) -> FastAPI:
     """The API and dashboard for ``desk``; requests must carry ``token`` as a bearer token."""
     context = ApiContext(
@@ -70,6 +73,7 @@ def create_app(
     for module in (routes_orders, routes_approvals, routes_desk, events, dashboard):
         app.include_router(module.router)
     app.include_router(routes_desk.metrics_router)
+    app.include_router(webhook_router(webhooks or {}))
     install_error_handlers(app)
     app.add_middleware(BearerAuth, token=token)
     return app

@@ -9,7 +9,7 @@ point is a factory ``(settings: BrokerSettings) -> Broker`` (see :mod:`orderdesk
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -145,6 +145,18 @@ class Broker(Protocol):
         ...
 
 
+WebhookHandler = Callable[[bytes], Awaitable[tuple[int, str]]]
+"""Takes a request body, verifies it itself (no bearer token), answers (HTTP status, text)."""
+
+
+@runtime_checkable
+class WebhookSource(Protocol):
+    """An optional capability: a broker that can be told about changes by HTTP callbacks
+    (Kite's postbacks). The daemon mounts each handler at ``POST /webhooks/<name>``."""
+
+    def webhooks(self) -> Mapping[str, WebhookHandler]: ...
+
+
 __all__ = [
     "Broker",
     "BrokerEvent",
@@ -153,4 +165,6 @@ __all__ = [
     "OrderChanges",
     "PlaceOrder",
     "PriceTick",
+    "WebhookHandler",
+    "WebhookSource",
 ]

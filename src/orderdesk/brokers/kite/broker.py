@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +36,7 @@ from orderdesk.brokers.kite.errors import (
 )
 from orderdesk.brokers.kite.http import Limiter, SessionFactory, default_session
 from orderdesk.brokers.kite.mapping import order_update_to_report
+from orderdesk.brokers.kite.postback import PostbackReceiver
 from orderdesk.brokers.kite.ticker import (
     Connected,
     Disconnected,
@@ -68,6 +69,7 @@ from orderdesk.ports.broker import (
     OrderChanges,
     PlaceOrder,
     PriceTick,
+    WebhookHandler,
 )
 from orderdesk.ports.clock import Clock, SystemClock
 from orderdesk.ports.secrets import SecretStore
@@ -119,6 +121,7 @@ class KiteBroker:
         self._seen_trades: set[str] = set()
         self._keys_by_token: dict[int, InstrumentKey] = {}
         self._price_keys: list[InstrumentKey] = []
+        self._postbacks: PostbackReceiver | None = None
         self._started = False
         self._closed = False
 
@@ -271,6 +274,24 @@ class KiteBroker:
 
     async def delete_gtt(self, trigger_id: int) -> None:
         await self.rest.delete_gtt(trigger_id)
+
+    # -- postbacks ----------------------------------------------------------------------------
+
+    def webhooks(self) -> Mapping[str, WebhookHandler]:
+        """Kite's postbacks, verified with the api_secret, feeding the same stream as the ticker.
+
+        Empty when no api_secret is in the secret store (nothing could be verified).
+        """
+        secret = self._secrets.get(self.config.postback_secret)
+        if not secret:
+            return {}
+        if self._postbacks is None:
+            self._postbacks = PostbackReceiver(secret, self._on_postback)
+        return {"kite": self._postbacks.receive}
+
+    async def _on_postback(self, payload: dict[str, Any]) -> None:
+        # The same path as a socket update: duplicates and older snapshots are dropped there.
+        await self._report(order_update_to_report(payload))
 
     # -- the live stream ----------------------------------------------------------------------
 

@@ -154,19 +154,26 @@ class PostbackReceiver:
     def __repr__(self) -> str:
         return f"PostbackReceiver(seen={len(self.dedupe)})"  # never the secret
 
-    async def handle(self, request: web.Request) -> web.Response:
-        """Verify, dedupe and dispatch one postback request."""
-        body = await request.read()
+    async def receive(self, body: bytes) -> tuple[int, str]:
+        """Verify, dedupe and dispatch one postback body; returns (HTTP status, text).
+
+        Framework-agnostic so that any web server can mount it (the daemon's API does).
+        """
         try:
             payload = verify_postback(body, self._api_secret)
         except PostbackError as exc:
-            return web.Response(status=401, text=f"invalid postback: {exc}")
+            return 401, f"invalid postback: {exc}"
         key = postback_key(payload)
         if not self.dedupe.claim(key):
-            return web.Response(status=200, text="duplicate")
+            return 200, "duplicate"
         try:
             await self._on_update(payload)
         except BaseException:
             self.dedupe.release(key)
             raise
-        return web.Response(status=200, text="ok")
+        return 200, "ok"
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """The aiohttp handler around :meth:`receive`."""
+        status, text = await self.receive(await request.read())
+        return web.Response(status=status, text=text)

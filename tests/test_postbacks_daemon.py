@@ -1,0 +1,137 @@
+"""Kite's postbacks reach a running desk through ``POST /webhooks/kite``: a forged one is refused
+and changes nothing; a genuine one applies once, however often it is sent."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from orderdesk.config import ApiSettings, EngineSettings, Settings
+from orderdesk.domain import InstrumentKey, OrderStatus, OrderType, Product, Side, Signal
+from orderdesk.domain.events import OrderStatusChanged
+from orderdesk.runtime import Runtime, open_runtime
+from orderdesk.sim.app import SimServer
+from orderdesk.sim.config import SimConfig
+from orderdesk.sim.orders import TERMINAL
+from tests.support import eventually
+
+
+class _Secrets:
+    def __init__(self, values: dict[str, str]) -> None:
+        self._values = values
+
+    def get(self, name: str) -> str | None:
+        return self._values.get(name)
+
+    def set(self, name: str, value: str) -> None:
+        self._values[name] = value
+
+    def delete(self, name: str) -> None:
+        self._values.pop(name, None)
+
+
+@pytest.fixture
+async def desk_on_sim(tmp_path: Path) -> AsyncIterator[tuple[SimServer, Runtime]]:
+    """A daemon on the simulator whose only live channel is postbacks (polling is too slow to
+    matter within the test and the ticker is off)."""
+    for name in list(os.environ):
+        if name.startswith("ORDERDESK_"):
+            del os.environ[name]
+    async with SimServer(SimConfig(port=0, seed=11, price_tick_interval=None)) as sim:
+        secrets = _Secrets(
+            {
+                "kite.access_token": sim.issue_access_token(),
+                "kite.api_secret": sim.config.api_secret,
+            }
+        )
+        kite = {
+            "api_key": sim.config.api_key,
+            "root": sim.rest_root,
+            "ws_url": sim.ws_url,
+            "stream": "poll",
+            "poll_interval_seconds": 300,
+            "rate_limits_enabled": False,
+        }
+        settings = Settings(
+            broker="kite",
+            data_dir=tmp_path,
+            config_dir=tmp_path,
+            api=ApiSettings(port=0),
+            engine=EngineSettings(reconcile_interval_seconds=300, poll_interval_seconds=300),
+            kite=kite,
+        )
+        async with open_runtime(settings, secrets=secrets) as runtime:
+            yield sim, runtime
+
+
+def _fill_events(runtime: Runtime, order_id: str) -> list[OrderStatusChanged]:
+    return [
+        event
+        for stored in runtime.store.read(stream=order_id)
+        if isinstance(event := stored.event(), OrderStatusChanged)
+        and event.status is OrderStatus.FILLED
+    ]
+
+
+async def test_forged_refused_genuine_applied_once(desk_on_sim: tuple[SimServer, Runtime]) -> None:
+    """A wrong checksum gets 401 and no event; the genuine body sent three times fills once."""
+    sim, runtime = desk_on_sim
+    assert runtime.api is not None
+    url = runtime.api.url + "/webhooks/kite"
+    handle = await runtime.desk.submit(
+        Signal(
+            instrument=InstrumentKey.parse("NSE:INFY"),
+            side=Side.BUY,
+            quantity=3,
+            order_type=OrderType.MARKET,
+            product=Product.MIS,
+            market_protection=Decimal(-1),
+        )
+    )
+    order = handle.order
+    assert order.broker_order_id is not None
+    at_sim = sim.exchange.get(sim.config.user_id, order.broker_order_id)
+    assert at_sim.status in TERMINAL
+    wire = at_sim.to_wire() | {"status": "COMPLETE", "user_id": at_sim.user_id}
+    genuine = json.dumps(sim.postbacks.payload(wire)).encode()
+    forged = json.dumps(json.loads(genuine) | {"checksum": "0" * 64}).encode()
+
+    events_before = runtime.store.last_seq()
+    async with aiohttp.ClientSession() as http:
+        async with http.post(url, data=forged) as reply:
+            assert reply.status == 401
+        assert runtime.store.last_seq() == events_before
+        assert runtime.desk.order(order.order_id).status is not OrderStatus.FILLED
+
+        answers = []
+        for _ in range(3):
+            async with http.post(url, data=genuine) as reply:
+                answers.append((reply.status, await reply.text()))
+    assert answers == [(200, "ok"), (200, "duplicate"), (200, "duplicate")]
+    await eventually(
+        lambda: runtime.desk.order(order.order_id).status is OrderStatus.FILLED,
+        what="the postback to fill the order",
+    )
+    assert len(_fill_events(runtime, order.order_id)) == 1
+
+
+async def test_webhooks_need_no_token_but_other_routes_do(
+    desk_on_sim: tuple[SimServer, Runtime],
+) -> None:
+    """The webhook path is reachable without the bearer token; the API is not."""
+    _, runtime = desk_on_sim
+    assert runtime.api is not None
+    async with aiohttp.ClientSession() as http:
+        async with http.post(runtime.api.url + "/webhooks/kite", data=b"{}") as reply:
+            assert reply.status == 401
+            assert "invalid postback" in await reply.text()
+        async with http.get(runtime.api.url + "/api/orders") as reply:
+            assert reply.status == 401
+        async with http.post(runtime.api.url + "/webhooks/nobody", data=b"{}") as reply:
+            assert reply.status == 404
