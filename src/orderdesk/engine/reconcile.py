@@ -243,9 +243,10 @@ class Reconciler:
                     own = [r for r in found if r.broker_order_id == order.broker_order_id]
                     found = own or sorted(found, key=lambda r: r.broker_order_id)
                 report = found[0]
-            decisions.append(
-                (order, _catch_up(report, fills.get(order_id, ()), now, before, problems))
-            )
+            missing = fills.get(order_id, ())
+            if not missing and report is not None and _already_applied(order, report):
+                continue  # the usual case on the timer: deciding it would change nothing
+            decisions.append((order, _catch_up(report, missing, now, before, problems)))
         for outcome in await self.recorder.decide_many(decisions):
             if flag:
                 rows += _flagged(outcome, before.get(outcome.order.order_id, 0))
@@ -342,6 +343,13 @@ def _adopted_row(order: Order) -> ReconciliationRow:
         f"{signal.quantity}) placed outside orderdesk"
     )
     return ReconciliationRow("external_order", order.order_id, detail)
+
+
+def _already_applied(order: Order, report: OrderStatusReport) -> bool:
+    """``order.on_report(report)`` would return nothing: the same news, for the same order."""
+    return (
+        report.broker_order_id == order.broker_order_id and report.progress == order.last_progress
+    )
 
 
 def _catch_up(
