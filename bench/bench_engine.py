@@ -1,17 +1,22 @@
-"""The order engine's own costs: intake to the broker call, updates applied, reconciliation.
+"""The order engine's own costs: intake to the request on the wire, updates applied, reconciling.
 
-- **signal → broker call**: from ``desk.submit()`` to the moment the engine hands the request
-  to the broker port (risk gate, id derivation, the intent appended to the log, the state
-  machine). The broker here answers at once, so this is the engine's overhead alone; the Kite
-  adapter's own cost on the wire is measured by its benchmarks.
-- **order updates applied per second**: broker reports through ``order.on_report``, the store
-  and ``order.apply``, with many orders updating concurrently over the durable SQLite store and
-  its group-commit writer (falls back to memory if the store package is absent).
+- **signal → request on the wire**: from ``desk.submit()`` until the Kite adapter has written
+  the placement's HTTP request to the socket (aiohttp's ``on_request_chunk_sent`` trace hook on
+  the adapter's session), against the simulator on loopback: risk gate, id derivation, the
+  intent appended to the log, the state machine, the adapter's form encoding and aiohttp. The
+  round trip (the simulator's work, the reply) is not in it. Rate limiters are off: a 10/s
+  limiter would measure itself.
+- **signal → broker call**: the same without the adapter — until the engine calls
+  ``place_order`` on a broker that answers at once (the engine's share of the above).
+- **order updates applied per second**: broker reports through ``order.on_report``, the durable
+  store (SQLite, group commit) and ``order.apply``, many orders updating concurrently. Each
+  report that shows more filled than the recorded fills reads the order's trades (an in-memory
+  fake here) and records them in the same append, as the engine does against Kite.
 - **reconciliation CPU**: 3,000 orders and 3,000 trades, fetched books in hand, reconciled
   against a desk that missed every update (the worst case), measured in process CPU time.
 
 Run with ``.venv/bin/python -m bench engine`` (or ``PYTHONPATH=. .venv/bin/python
-bench/bench_engine.py``); it borrows the engine tests' fake broker.
+bench/bench_engine.py``); it borrows the engine tests' fake broker and the scenario harness.
 """
 
 from __future__ import annotations
@@ -26,24 +31,29 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from orderdesk.domain import BrokerStatus, OrderType, Product, Side, Signal
+import aiohttp
+
+from orderdesk.brokers.kite import KiteBroker, load_config
+from orderdesk.domain import BrokerStatus, Fill, OrderType, Product, Side, Signal
 from orderdesk.engine import DeskConfig, OrderDesk
 from tests.engine.fakes import INFY, FakeBroker, MemoryStore, RecordingNotifier
+from tests.scenarios.harness import DictSecrets, kite_options, running_sim
 
 SIGNALS = 2000
+WIRE_SIGNALS = 1000
 UPDATE_ORDERS = 2000
 UPDATES_PER_ORDER = 5
 RECONCILE_ORDERS = 3000
 QUIET = DeskConfig(reconcile_interval=None, poll_interval=3600, load_instruments=False)
 
 
-def _signal(i: int, quantity: int = 1) -> Signal:
+def _signal(i: int, quantity: int = 1, price: Decimal = Decimal("1500")) -> Signal:
     return Signal(
         instrument=INFY,
         side=Side.BUY,
         quantity=quantity,
         order_type=OrderType.LIMIT,
-        price=Decimal("1500"),
+        price=price,
         product=Product.MIS,
         signal_id=f"b{i}",
     )
@@ -62,7 +72,47 @@ class _StampingBroker(FakeBroker):
         return await super().place_order(command)
 
 
-def _stores(tmp: Path) -> tuple[Any, Any, str]:
+class _TradeBook(FakeBroker):
+    """Answers ``order_trades`` from an index, as a broker's per-order trade book does."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.by_order: dict[str, list[Fill]] = {}
+
+    def add_trade(self, broker_order_id: str, trade_id: str, quantity: int) -> None:
+        report = self.book[broker_order_id].report
+        self.by_order.setdefault(broker_order_id, []).append(
+            Fill(
+                trade_id=trade_id,
+                broker_order_id=broker_order_id,
+                instrument=report.instrument,
+                side=report.side,
+                product=report.product,
+                quantity=quantity,
+                price=Decimal("1500"),
+            )
+        )
+
+    async def order_trades(self, broker_order_id: str) -> list[Fill]:
+        return list(self.by_order.get(broker_order_id, ()))
+
+
+class _NoStore:
+    """An event store that keeps nothing: the engine's own ceiling, without the log."""
+
+    def append(self, events: Any) -> list[Any]:
+        return []
+
+    def read(self, **_: Any) -> Any:
+        return iter(())
+
+    def close(self) -> None:
+        pass
+
+
+def _stores(tmp: Path, durable: bool = True) -> tuple[Any, Any, str]:
+    if not durable:
+        return _NoStore(), None, "no store (the engine alone)"
     try:
         from orderdesk.store import AsyncEventWriter, SqlEventStore
     except ImportError:
@@ -84,17 +134,56 @@ async def _wire_overhead() -> list[float]:
     return latencies
 
 
-async def _updates(tmp: Path) -> tuple[float, str]:
-    store, writer, kind = _stores(tmp)
-    broker = FakeBroker(stream_muted=True, fill_market=False)
+async def _on_the_wire() -> list[float]:
+    """submit() → the placement request written by the Kite adapter, simulator on loopback."""
+    written: dict[str, float] = {}
+
+    async def chunk_sent(
+        session: aiohttp.ClientSession,
+        context: Any,
+        params: aiohttp.TraceRequestChunkSentParams,
+    ) -> None:
+        if params.method == "POST" and params.url.path.startswith("/orders/"):
+            written.setdefault("last", time.perf_counter())
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_chunk_sent.append(chunk_sent)
+    async with running_sim(seed=5, rate_limits=False) as (_, address):
+        config = load_config(kite_options(address, rate_limits_enabled=False))
+        secrets = DictSecrets({"kite.access_token": address.access_token})
+        broker = KiteBroker(
+            config,
+            secrets,
+            session_factory=lambda: aiohttp.ClientSession(trace_configs=[trace]),
+        )
+        async with OrderDesk(
+            broker, MemoryStore(), notifier=RecordingNotifier(), config=QUIET
+        ) as desk:
+            latencies = []
+            for i in range(WIRE_SIGNALS):
+                signal = _signal(i, price=Decimal("1000"))  # rests: no update competes
+                written.clear()
+                started = time.perf_counter()
+                await desk.submit(signal)
+                latencies.append(written["last"] - started)
+    return latencies
+
+
+async def _updates(tmp: Path, durable: bool = True) -> tuple[float, str]:
+    store, writer, kind = _stores(tmp, durable)
+    broker = _TradeBook(stream_muted=True, fill_market=False)
     desk = OrderDesk(broker, store, writer=writer, notifier=RecordingNotifier(), config=QUIET)
     async with desk:
         handles = await asyncio.gather(
             *(desk.submit(_signal(i, quantity=4)) for i in range(UPDATE_ORDERS))
         )
         reports = [broker.report(h.broker_order_ids[0]) for h in handles]
-        # Five distinct pieces of news per order: open, then four partial fills up to complete.
+        # Five distinct pieces of news per order: open, then four partial fills up to complete,
+        # each with its trade in the broker's trade book.
         waves = [[replace(r, status=BrokerStatus.OPEN, broker_status_text="OPEN") for r in reports]]
+        for r in reports:
+            for n in range(1, UPDATES_PER_ORDER):
+                broker.add_trade(r.broker_order_id, f"{r.broker_order_id}-{n}", 1)
         for filled in range(1, UPDATES_PER_ORDER):
             status = BrokerStatus.COMPLETE if filled == 4 else BrokerStatus.OPEN
             waves.append(
@@ -114,6 +203,7 @@ async def _updates(tmp: Path) -> tuple[float, str]:
                 await desk.tracker.dispatch(report)
         await desk.tracker.idle()
         elapsed = time.perf_counter() - started
+        assert all(h.order.fill_quantity == 4 for h in handles), "fills were not recorded"
     if writer is not None:
         await writer.aclose()
     store.close()
@@ -145,18 +235,36 @@ async def _reconcile() -> tuple[float, float]:
 
 def run() -> list[dict[str, Any]]:
     logging.getLogger("orderdesk").setLevel(logging.ERROR)
+    wire = statistics.quantiles(asyncio.run(_on_the_wire()), n=100)
     latencies = asyncio.run(_wire_overhead())
     cuts = statistics.quantiles(latencies, n=100)
     with tempfile.TemporaryDirectory() as tmp:
         rate, store_kind = asyncio.run(_updates(Path(tmp)))
+        ceiling, _ = asyncio.run(_updates(Path(tmp), durable=False))
     cpu, steady = asyncio.run(_reconcile())
     return [
+        {
+            "name": "signal → request on the wire, p50",
+            "value": round(wire[49] * 1e6, 1),
+            "unit": "µs",
+            "target": "< 1000",
+            "note": f"{WIRE_SIGNALS} sequential resting limit orders, Kite adapter → simulator "
+            "on loopback (same process), memory store, rate limiters off",
+        },
+        {
+            "name": "signal → request on the wire, p99",
+            "value": round(wire[98] * 1e6, 1),
+            "unit": "µs",
+            "target": None,
+            "note": "same run",
+        },
         {
             "name": "signal → broker call, p50",
             "value": round(cuts[49] * 1e6, 1),
             "unit": "µs",
             "target": "< 1000",
-            "note": f"{SIGNALS} sequential limit signals, memory store, default risk gate",
+            "note": f"{SIGNALS} sequential limit signals, memory store, default risk gate, "
+            "a fake broker that answers at once (the engine's share of the above)",
         },
         {
             "name": "signal → broker call, p99",
@@ -170,7 +278,16 @@ def run() -> list[dict[str, Any]]:
             "value": round(rate),
             "unit": "updates/s",
             "target": ">= 20000",
-            "note": f"{UPDATE_ORDERS} orders × {UPDATES_PER_ORDER} reports, {store_kind}",
+            "note": f"{UPDATE_ORDERS} orders × {UPDATES_PER_ORDER} reports, 4 of them with a "
+            f"trade read and recorded alongside; {store_kind}",
+        },
+        {
+            "name": "order updates applied, no event store",
+            "value": round(ceiling),
+            "unit": "updates/s",
+            "target": None,
+            "note": "same updates with a store that keeps nothing: the engine's share, so the "
+            "gap to the row above is the durable log's",
         },
         {
             "name": "reconcile 3,000 orders + 3,000 trades (all missed)",
