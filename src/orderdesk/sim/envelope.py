@@ -24,6 +24,19 @@ def encode_ok(data: Any) -> bytes:
     return _dumps({"status": "success", "data": data}).encode()
 
 
+def encode_json(value: Any) -> bytes:
+    """One value in the envelopes' compact JSON (a piece for :func:`encode_ok_list`)."""
+    return _dumps(value).encode()
+
+
+def encode_ok_list(items: list[bytes]) -> bytes:
+    """A success envelope around a list whose items are already encoded with :func:`encode_json`.
+
+    Byte for byte what :func:`encode_ok` gives for the decoded list.
+    """
+    return b'{"status":"success","data":[' + b",".join(items) + b"]}"
+
+
 def ok(data: Any, *, status: int = 200) -> web.Response:
     """A success envelope around ``data``."""
     return web.Response(
@@ -125,7 +138,9 @@ __all__ = [
     "RateLimitError",
     "SimError",
     "TokenError",
+    "encode_json",
     "encode_ok",
+    "encode_ok_list",
     "error_middleware",
     "ok",
 ]

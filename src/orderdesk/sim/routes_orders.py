@@ -7,10 +7,12 @@ in the book — the "unknown outcome" the engine must resolve by looking for its
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from orderdesk.sim.core import Core, read_form
-from orderdesk.sim.envelope import JSON, encode_ok, ok
+from orderdesk.sim.envelope import JSON, encode_json, encode_ok_list, ok
 from orderdesk.sim.order_params import ModifyRequest, PlaceRequest
 
 
@@ -59,13 +61,27 @@ def add_order_routes(app: web.Application, core: Core) -> None:
     # The rendered book per user, reused while the exchange's revision is unchanged: books are
     # read far more often than they change, and encoding 100 rows of JSON dominates a request.
     rendered: dict[str, tuple[int, bytes]] = {}
+    # Each order's encoded row, kept beside the row it encodes: a write changes one order, so
+    # re-encoding only that one keeps the read after a write from costing the whole book
+    # (262 ms at 10,000 orders when every row was encoded again). Holding the row object keeps
+    # the identity check sound; ids repeat after a reset, rows do not.
+    fragments: dict[str, tuple[dict[str, Any], bytes]] = {}
+
+    def encode_book(user_id: str) -> bytes:
+        parts = []
+        for order in exchange.orders_of(user_id):
+            row = order.book_row()
+            cached = fragments.get(order.order_id)
+            if cached is None or cached[0] is not row:
+                cached = fragments[order.order_id] = (row, encode_json(row))
+            parts.append(cached[1])
+        return encode_ok_list(parts)
 
     async def book(request: web.Request) -> web.Response:
         user_id = await core.require_auth(request)
         cached = rendered.get(user_id)
         if cached is None or cached[0] != exchange.revision:
-            body = encode_ok([o.book_row() for o in exchange.orders_of(user_id)])
-            cached = rendered[user_id] = (exchange.revision, body)
+            cached = rendered[user_id] = (exchange.revision, encode_book(user_id))
         return web.Response(body=cached[1], content_type=JSON)
 
     async def history(request: web.Request) -> web.Response:
