@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from orderdesk.sim.blocked import BlockedMargin
+from orderdesk.sim.book import OrderBook, Trade
 from orderdesk.sim.clock import SimClock, fmt, is_nse_session
 from orderdesk.sim.config import SimConfig
 from orderdesk.sim.envelope import InputError, MarginError, OrderError
@@ -57,17 +59,6 @@ MARKET_CLOSED = "Markets are closed right now. Use GTT for placing long standing
 OrderListener = Callable[[Order], None]
 
 
-@dataclass(frozen=True, slots=True)
-class Trade:
-    """One fill."""
-
-    trade_id: str
-    order: Order
-    quantity: int
-    price: Decimal
-    wire: dict[str, Any]
-
-
 def _decimal(value: float) -> Decimal:
     # str() first: Decimal(1502.1) would carry the binary float's tail into the arithmetic.
     return Decimal(str(value))
@@ -94,8 +85,9 @@ class Exchange:
         self._prices = prices
         self._portfolio = portfolio
         self._faults = faults
-        self._orders: dict[str, Order] = {}
-        self._trades: list[Trade] = []
+        self._book = OrderBook()
+        self._blocked = BlockedMargin(self._order_margin, self._reducible_of)
+        portfolio.add_listener(self._blocked.position_changed)
         self._listeners: list[OrderListener] = []
         self._available: Callable[[str], Decimal] = lambda _user: Decimal("Infinity")
         self.revision = 0
@@ -115,26 +107,22 @@ class Exchange:
 
     def orders_of(self, user_id: str) -> list[Order]:
         """A user's order book, oldest first."""
-        return [o for o in self._orders.values() if o.user_id == user_id]
+        return self._book.of_user(user_id)
 
     def all_orders(self) -> Iterator[Order]:
         """Every order of every user (control and funds)."""
-        return iter(self._orders.values())
+        return iter(self._book)
 
     def get(self, user_id: str, order_id: str) -> Order:
         """One of the user's orders, or ``OrderException``."""
-        order = self._orders.get(order_id)
+        order = self._book.get(order_id)
         if order is None or order.user_id != user_id:
             raise OrderError("Couldn't find that `order_id`.", http_status=404)
         return order
 
     def trades_of(self, user_id: str, order_id: str | None = None) -> list[dict[str, Any]]:
         """A user's trades (optionally one order's), oldest first."""
-        return [
-            t.wire
-            for t in self._trades
-            if t.order.user_id == user_id and (order_id is None or t.order.order_id == order_id)
-        ]
+        return self._book.trades_of(user_id, order_id)
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -159,14 +147,16 @@ class Exchange:
             )
         return inst
 
-    def _reducible(self, user_id: str, inst: InstrumentLike, product: str, buy: bool) -> int:
+    def _reducible_of(
+        self, user_id: str, exchange: str, tradingsymbol: str, product: str, buy: bool
+    ) -> int:
         """How much of an order only closes an existing position or sells held stock."""
         reducible = 0
-        pos = self._portfolio.find(user_id, inst.exchange, inst.tradingsymbol, product)
+        pos = self._portfolio.find(user_id, exchange, tradingsymbol, product)
         if pos is not None and (pos.quantity < 0 if buy else pos.quantity > 0):
             reducible += abs(pos.quantity)
         if not buy and product == Product.CNC:
-            held = self._portfolio.holding(user_id, inst.exchange, inst.tradingsymbol)
+            held = self._portfolio.holding(user_id, exchange, tradingsymbol)
             if held is not None:
                 reducible += held.quantity
         return reducible
@@ -182,7 +172,8 @@ class Exchange:
         price: Decimal,
     ) -> Decimal:
         """Margin an order of ``quantity`` needs beyond what merely closes positions."""
-        chargeable = max(0, quantity - self._reducible(user_id, inst, product, buy))
+        reducible = self._reducible_of(user_id, inst.exchange, inst.tradingsymbol, product, buy)
+        chargeable = max(0, quantity - reducible)
         if not chargeable:
             return ZERO
         margin = order_margin(inst, buy=buy, product=product, quantity=chargeable, price=price)
@@ -196,23 +187,24 @@ class Exchange:
         return self._ltp(token)
 
     def blocked_margin(self, user_id: str) -> Decimal:
-        """Margin held by the user's working orders."""
-        total = ZERO
-        for order in self._orders.values():
-            if order.user_id != user_id or order.status in TERMINAL:
-                continue
-            inst = self._instruments.by_token(order.instrument_token)
-            if inst is None or order.parent_order_id is not None:
-                continue  # a CO stop leg is covered by its parent's margin
-            total += self.required_margin(
-                user_id,
-                inst,
-                buy=order.is_buy,
-                product=order.product,
-                quantity=order.pending_quantity,
-                price=self._reference_price(order, order.instrument_token),
-            )
-        return total
+        """Margin held by the user's working orders (kept up to date, not summed per call)."""
+        return self._blocked.total(user_id)
+
+    def _order_margin(self, order: Order) -> Decimal:
+        """What one working order of the book blocks now."""
+        if order.status in TERMINAL or order.parent_order_id is not None:
+            return ZERO  # a CO stop leg is covered by its parent's margin
+        inst = self._instruments.by_token(order.instrument_token)
+        if inst is None:
+            return ZERO
+        return self.required_margin(
+            order.user_id,
+            inst,
+            buy=order.is_buy,
+            product=order.product,
+            quantity=order.pending_quantity,
+            price=self._reference_price(order, order.instrument_token),
+        )
 
     def bind_funds(self, available: Callable[[str], Decimal]) -> None:
         """Let the funds model answer "what can this user still block?" (it reads the book)."""
@@ -287,7 +279,7 @@ class Exchange:
             )
             if self._faults.margin_exception:
                 raise MarginError(message)
-            self._orders[order.order_id] = order
+            self._book.add(order)
             order.status_message = message
             order.status_message_raw = (
                 f"RMS:Margin Exceeds,Required:{required:.2f}, Available:{available:.2f} for "
@@ -296,7 +288,7 @@ class Exchange:
             self._transition(order, Status.REJECTED)
             self._push(order)
             return order
-        self._orders[order.order_id] = order
+        self._book.add(order)
         if amo_held:
             self._transition(order, Status.AMO_REQ_RECEIVED)
             return order
@@ -383,6 +375,9 @@ class Exchange:
     def _record(self, order: Order) -> None:
         order.record()
         self.revision += 1
+        if order.order_id in self._book:
+            self._book.reindex(order)
+            self._blocked.update(order)
 
     def _resting_status(self, order: Order) -> Status:
         if order.order_type in (OrderType.SL, OrderType.SLM) and not order.triggered:
@@ -404,9 +399,9 @@ class Exchange:
 
     def on_prices(self, tokens: list[int]) -> None:
         """Price listener: match every working order on the changed instruments."""
-        changed = set(tokens)
-        for order in list(self._orders.values()):
-            if order.instrument_token in changed and order.status in WORKING:
+        self._blocked.prices_changed(tokens)
+        for order in self._book.resting_on(tokens):
+            if order.status in WORKING:
                 self._match(order)
         self.sweep()
 
@@ -460,7 +455,7 @@ class Exchange:
             "order_timestamp": now.strftime("%H:%M:%S"),
             "exchange_timestamp": fmt(now),
         }
-        self._trades.append(Trade(trade_id, order, quantity, price, wire))
+        self._book.add_trade(Trade(trade_id, order, quantity, price, wire))
         self._portfolio.apply_fill(
             order.user_id,
             order.exchange,
@@ -506,7 +501,7 @@ class Exchange:
             exchange_order_id=self._ids.exchange_order_id(),
             exchange_timestamp=now,
         )
-        self._orders[leg.order_id] = leg
+        self._book.add(leg)
         self._transition(leg, Status.TRIGGER_PENDING)
         self._push(leg)
         self._match(leg)
@@ -524,7 +519,7 @@ class Exchange:
         """Lapse TTL orders and release AMOs once the session opens (simulated clock)."""
         now = self._clock.now()
         open_now = self.market_open()
-        for order in list(self._orders.values()):
+        for order in self._book.timed():
             if order.status is Status.AMO_REQ_RECEIVED:
                 if open_now:
                     self._transition(order, Status.VALIDATION_PENDING)
@@ -617,8 +612,8 @@ class Exchange:
 
     def reset(self) -> None:
         """Empty book (``/_sim/reset``)."""
-        self._orders.clear()
-        self._trades.clear()
+        self._book.clear()
+        self._blocked.clear()
         self.revision += 1
 
 

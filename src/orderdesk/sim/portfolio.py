@@ -26,6 +26,9 @@ ZERO = Decimal(0)
 PositionKey = tuple[str, str, str, str]
 """(user_id, exchange, tradingsymbol, product)."""
 
+PositionListener = Callable[[str, str, str], None]
+"""Told ``(user_id, exchange, tradingsymbol)`` after a position or holding of it moved."""
+
 
 def _avg(value: Decimal, quantity: int, multiplier: Decimal) -> Decimal:
     return value / (quantity * multiplier) if quantity else ZERO
@@ -227,7 +230,21 @@ class Portfolio:
     def __init__(self, last_price: Callable[[int], float]) -> None:
         self._last_price = last_price
         self._positions: dict[PositionKey, Position] = {}
+        self._by_user: dict[str, list[Position]] = {}
         self._holdings: dict[tuple[str, str, str], Holding] = {}
+        self._listeners: list[PositionListener] = []
+
+    def add_listener(self, listener: PositionListener) -> None:
+        """Call ``listener(user_id, exchange, tradingsymbol)`` after a position or holding moves.
+
+        The exchange keeps the margin its working orders block up to date with it: how much of
+        an order merely closes a position depends on that position.
+        """
+        self._listeners.append(listener)
+
+    def _moved(self, user_id: str, exchange: str, tradingsymbol: str) -> None:
+        for listener in self._listeners:
+            listener(user_id, exchange, tradingsymbol)
 
     def _ltp(self, token: int) -> Decimal:
         return Decimal(str(self._last_price(token)))
@@ -240,6 +257,7 @@ class Portfolio:
         pos = self._positions.get(key)
         if pos is None:
             pos = self._positions[key] = Position(user_id, exchange, tradingsymbol, token, product)
+            self._by_user.setdefault(user_id, []).append(pos)
         return pos
 
     def find(
@@ -250,7 +268,7 @@ class Portfolio:
 
     def positions_of(self, user_id: str) -> Iterator[Position]:
         """A user's position lines."""
-        return (p for p in self._positions.values() if p.user_id == user_id)
+        return iter(self._by_user.get(user_id, ()))
 
     def apply_fill(
         self,
@@ -268,6 +286,7 @@ class Portfolio:
         self.position(user_id, exchange, tradingsymbol, product, token).add_fill(
             buy, quantity, price
         )
+        self._moved(user_id, exchange, tradingsymbol)
 
     def positions_payload(self, user_id: str) -> dict[str, list[dict[str, Any]]]:
         """``GET /portfolio/positions`` data: ``net`` and ``day``."""
@@ -308,10 +327,12 @@ class Portfolio:
             old.day_sell_quantity -= quantity
             old.day_sell_value -= quantity * price * old.multiplier
         new.add_fill(buy, quantity, price)
+        self._moved(user_id, exchange, tradingsymbol)
 
     def seed_holding(self, holding: Holding) -> None:
         """Put a holding in place (tests and ``/_sim/holdings``)."""
         self._holdings[(holding.user_id, holding.exchange, holding.tradingsymbol)] = holding
+        self._moved(holding.user_id, holding.exchange, holding.tradingsymbol)
 
     def holding(self, user_id: str, exchange: str, tradingsymbol: str) -> Holding | None:
         """One holding, if any."""
@@ -327,8 +348,13 @@ class Portfolio:
 
     def reset(self) -> None:
         """Flat and empty (``/_sim/reset``)."""
+        moved = {(p.user_id, p.exchange, p.tradingsymbol) for p in self._positions.values()}
+        moved |= set(self._holdings)
         self._positions.clear()
+        self._by_user.clear()
         self._holdings.clear()
+        for user_id, exchange, tradingsymbol in moved:
+            self._moved(user_id, exchange, tradingsymbol)
 
 
-__all__ = ["Holding", "Portfolio", "Position"]
+__all__ = ["Holding", "Portfolio", "Position", "PositionListener"]
