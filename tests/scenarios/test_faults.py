@@ -12,6 +12,7 @@ import pytest
 from orderdesk.domain import OrderStatus, OrderType, Product, Side, Signal
 from orderdesk.domain.values import InstrumentKey
 from orderdesk.engine import OrderDesk, OrderHandle
+from orderdesk.sim.app import SimServer
 from tests.scenarios.harness import (
     BrokerView,
     ListNotifier,
@@ -55,6 +56,22 @@ async def submit_all(desk: OrderDesk, count: int, concurrency: int) -> list[Orde
     return list(await asyncio.gather(*(one(i) for i in range(count))))
 
 
+async def drop_socket_at(
+    desk: OrderDesk, sim: SimServer, view: BrokerView, counts: tuple[int, ...]
+) -> None:
+    """Close the ticker's socket once the desk holds each of ``counts`` orders (and has
+    reconnected, so that every drop is one the desk must notice and recover from)."""
+    for count in counts:
+        await eventually(
+            lambda c=count: len(desk.book.orders) >= c and sim.ticker.client_count > 0,
+            timeout=60,
+            interval=0.01,
+            what=f"{count} orders and the stream up",
+        )
+        reply = await view.faults(ws_drop_now=True)
+        assert reply["dropped"] >= 1
+
+
 @pytest.mark.slow
 async def test_thousand_signals_through_faults_no_duplicate_none_lost(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
@@ -67,7 +84,7 @@ async def test_thousand_signals_through_faults_no_duplicate_none_lost(
     # take 100 s); the 429 storm still exercises the re-queue path, and the adapter's limiter
     # is off to match.
     async with (
-        running_sim(seed=1006, rate_limits=False, price_tick_interval=0.05) as (_, address),
+        running_sim(seed=1006, rate_limits=False, price_tick_interval=0.05) as (sim, address),
         open_desk(
             address, tmp_path / "desk.db", notifier=notifier, rate_limits_enabled=False
         ) as desk,
@@ -75,7 +92,10 @@ async def test_thousand_signals_through_faults_no_duplicate_none_lost(
         view = BrokerView(address)
         await eventually(lambda: desk.stream_connected, what="stream up")
         await view.faults(**FAULTS)
+        # Random drops need price frames to roll on; these three happen whatever the timing.
+        drops = asyncio.create_task(drop_socket_at(desk, sim, view, (250, 500, 750)))
         handles = await submit_all(desk, SIGNALS, CONCURRENCY)
+        await drops
         await eventually(
             lambda: all(h.is_done for h in handles),
             timeout=60,
