@@ -28,7 +28,7 @@ audit = typer.Typer(
     help="Verify the event log's hash chain, or export it.",
     no_args_is_help=True,
 )
-app.add_typer(audit, name="audit")
+app.add_typer(audit, name="audit", rich_help_panel="Safety")
 
 
 class Format(StrEnum):

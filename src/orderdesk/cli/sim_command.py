@@ -53,7 +53,7 @@ async def _serve(config: SimConfig, console: Console) -> None:
         await asyncio.Event().wait()
 
 
-@app.command("sim")
+@app.command("sim", rich_help_panel="Running")
 def sim(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8765,
