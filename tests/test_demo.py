@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import aiohttp
@@ -53,3 +55,35 @@ async def test_demo_places_modifies_cancels_and_shows_positions(
     assert broker in market or "simulator" in market
     narration = console.file.getvalue()  # type: ignore[attr-defined]
     assert "modify the INFY bid" in narration
+
+
+def test_demo_command_runs_on_the_configured_broker(tmp_path: Path) -> None:
+    """`orderdesk demo --duration 0` tells the story, prints the dashboard and P&L, exits 0."""
+    config = tmp_path / "orderdesk.toml"
+    config.write_text('broker = "paper"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERDESK_")}
+    env["COLUMNS"] = "160"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "orderdesk",
+            "demo",
+            "--duration",
+            "0",
+            "--port",
+            "0",
+            "--config",
+            str(config),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "dashboard   http://127.0.0.1:" in result.stdout
+    assert "API token" in result.stdout
+    assert "positions — P&L" in result.stdout
+    assert "CANCELLED" in result.stdout
