@@ -204,3 +204,18 @@ async def test_freeze_limit_of_the_underlying_applies_when_the_master_has_none(
         handle = await desk.submit(signal(instrument=NIFTY_FUT, quantity=2250, signal_id="big"))
         await handle.wait()
     assert sorted(entry.report.quantity for entry in broker.book.values()) == [450, 1800]
+
+
+async def test_resting_order_is_seen_open_soon_without_a_push(
+    broker: FakeBroker, store: MemoryStore, notifier: RecordingNotifier
+) -> None:
+    """An order the broker rests without pushing anything is read OPEN from the book shortly
+    after its acceptance, quietly, long before the quiet-order poll would look."""
+    config = replace(FAST, first_look=0.02, quiet_after=60.0)
+    async with OrderDesk(broker, store, notifier=notifier, config=config) as desk:
+        await settled(desk)
+        broker.drop_reports = True
+        handle = await desk.submit(signal(**LIMIT))
+        assert handle.status is OrderStatus.ACCEPTED
+        await handle.wait(lambda h: h.status is OrderStatus.OPEN, timeout=5)
+    assert not [t for t in notifier.titles() if t.startswith("Reconciliation")]

@@ -62,6 +62,9 @@ class DeskConfig:
 
     poll_interval: float = 1.0
     """How often the order book is polled while the live stream is down."""
+    first_look: float = 1.0
+    """An order still ACCEPTED this long after the broker took it makes the desk read the book:
+    Kite pushes nothing when an order merely starts resting (OPEN, TRIGGER PENDING)."""
     quiet_after: float = 15.0
     """An open order with no news for this long makes the desk poll even with the stream up."""
     reconcile_interval: float | None = 60.0

@@ -19,6 +19,7 @@ from typing import Any
 
 from orderdesk.domain.order import Order
 from orderdesk.domain.reports import Fill, OrderStatusReport
+from orderdesk.domain.status import OrderStatus
 from orderdesk.domain.values import InstrumentKey
 from orderdesk.engine.alerts import Alerts
 from orderdesk.engine.backoff import Backoff
@@ -208,22 +209,38 @@ class Tracker:
     # -- polling -------------------------------------------------------------------------------
 
     async def run_polling(self) -> None:
-        """Poll while the stream is down, or when an open order has been quiet too long."""
+        """Poll while the stream is down, soon after an acceptance, or when an open order has
+        been quiet too long."""
+        config = self.config
+        # Deciding is cheap; polling is not. Tick often enough for the first look, poll only
+        # as often as the rules below say.
+        tick = min(config.poll_interval, config.first_look)
         while True:
-            await asyncio.sleep(self.config.poll_interval)
+            await asyncio.sleep(tick)
             if self._should_poll():
                 await self.poll_once()
 
     def _should_poll(self) -> bool:
+        since_poll = self.clock.monotonic() - self._last_poll
+        config = self.config
         if not self.stream_up:
-            return True
-        now = self.clock.monotonic()
-        if now - self._last_poll < self.config.quiet_after:
+            return since_poll >= config.poll_interval
+        if since_poll < min(config.first_look, config.quiet_after):
             return False
-        quiet_since = self.clock.now() - timedelta(seconds=self.config.quiet_after)
-        return any(
-            order.is_working and order.updated_at < quiet_since for order in self.book.open_orders()
-        )
+        now = self.clock.now()
+        looked = now - timedelta(seconds=config.first_look)
+        quiet_since = now - timedelta(seconds=config.quiet_after)
+        quiet_due = since_poll >= config.quiet_after
+        for order in self.book.open_orders():
+            if not order.is_working:
+                continue
+            if order.status is OrderStatus.ACCEPTED and quiet_since <= order.updated_at < looked:
+                # Kite pushes nothing when an order starts resting: look soon, not only once
+                # it has been quiet for long (bounded: the window closes at quiet_after).
+                return True
+            if quiet_due and order.updated_at < quiet_since:
+                return True
+        return False
 
     async def poll_once(self) -> bool:
         """One catch-up from the books; False (and an alert) if the books could not be read."""
