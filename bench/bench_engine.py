@@ -44,7 +44,9 @@ WIRE_SIGNALS = 1000
 UPDATE_ORDERS = 2000
 UPDATES_PER_ORDER = 5
 RECONCILE_ORDERS = 3000
-QUIET = DeskConfig(reconcile_interval=None, poll_interval=3600, load_instruments=False)
+QUIET = DeskConfig(
+    reconcile_interval=None, poll_interval=3600, first_look=3600, load_instruments=False
+)
 
 
 def _signal(i: int, quantity: int = 1, price: Decimal = Decimal("1500")) -> Signal:
