@@ -49,10 +49,13 @@ async def main(url, tokens, window):
                 if msg.type != aiohttp.WSMsgType.BINARY or len(msg.data) < 2:
                     continue
                 now = time.perf_counter()
-                if first is None:
-                    first = now  # the first frame answers the subscription; count after it
-                    continue
                 data = msg.data
+                if first is None:
+                    # Count from the first full-mode frame: frames sent between "subscribe"
+                    # (quote mode) and "mode" carry 44-byte packets and answer the subscription.
+                    if count(data, 2)[0] == 184:
+                        first = now
+                    continue
                 n = count(data, 0)[0]
                 offset = 2
                 for _ in range(n):
