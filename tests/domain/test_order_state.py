@@ -17,11 +17,13 @@ from orderdesk.domain import (
     OrderStatus,
     OrderTransitionRefused,
     OrderUpdateIgnored,
+    Product,
     Trigger,
+    Variety,
 )
 from orderdesk.domain.order import trigger_for
 from orderdesk.domain.status import OVERLAYS, RANK, RETURN_TO_BASE, TRANSITIONS
-from tests.domain.builders import AT, fill, new_order, report, step
+from tests.domain.builders import AT, fill, new_order, report, signal, step
 
 BROKER_ID = "250101000000001"
 
@@ -303,3 +305,24 @@ def test_adopted_external_order_takes_its_first_report() -> None:
     assert order.status is OrderStatus.PARTIALLY_FILLED
     with pytest.raises(InvalidTransition):
         order.submit(AT)
+
+
+def test_modifying_a_cover_order_keeps_its_stop() -> None:
+    """A cover order's new price keeps the stop trigger; dropping it would be refused."""
+    created = Order.create(
+        "odcover0000000000001",
+        signal(
+            product=Product.MIS,
+            variety=Variety.CO,
+            price=Decimal("1500"),
+            trigger_price=Decimal("1490"),
+        ),
+        AT,
+    )
+    order = Order.from_events([created])
+    step(order, order.submit(AT))
+    step(order, order.accepted(BROKER_ID, AT))
+    events = order.request_modify(AT, price=Decimal("1501"))
+    step(order, events)
+    step(order, order.modify_accepted(AT))
+    assert (order.price, order.trigger_price) == (Decimal("1501"), Decimal("1490"))

@@ -49,7 +49,7 @@ from orderdesk.domain.status import (
     ReturnToBase,
     Trigger,
 )
-from orderdesk.domain.values import OrderType
+from orderdesk.domain.values import OrderType, Variety
 
 AVERAGE_PRICE_PLACES = Decimal("0.0001")
 
@@ -341,7 +341,10 @@ class Order:
         if new_quantity <= self.filled_quantity:
             raise ValidationError("quantity", f"must exceed the filled {self.filled_quantity}")
         keep_price = new_type in (OrderType.LIMIT, OrderType.SL)
-        keep_trigger = new_type in (OrderType.SL, OrderType.SL_M)
+        # A cover order's stop is its trigger whatever its type.
+        keep_trigger = new_type in (OrderType.SL, OrderType.SL_M) or (
+            self.signal.variety is Variety.CO
+        )
         new_price = price if price is not None else (self.price if keep_price else None)
         new_trigger = (
             trigger_price
@@ -353,9 +356,7 @@ class Order:
             self.signal,
             quantity=new_quantity,
             price=new_price,
-            trigger_price=new_trigger
-            if keep_trigger or self.signal.variety.value == "co"
-            else None,
+            trigger_price=new_trigger,
             order_type=new_type,
             market_protection=None,
         )
