@@ -7,9 +7,10 @@ its limiter between runs. Contenders, each firing all 100 placements at once:
 - ``slot``: plain aiohttp POSTs to ``/orders/regular``, each wrapped in
   ``KiteRateLimiter.slot`` (the slot counts from the reply). Targets: 0 429s and a sustained
   rate ≥ 9.5 orders/s (95 % of Kite's 10/s).
-- ``client``: the real ``KiteRestClient`` with the limiter injected; it calls ``acquire`` (the
-  slot counts from the grant, plus a 20 ms margin) and re-queues after a 429.
-- ``client_margin_0``: the same with margin 0, to show what the margin buys.
+- ``client``: the real ``KiteRestClient`` with the limiter injected; its send path holds a
+  ``slot`` for each exchange (counted from the reply, plus a 20 ms margin) and re-queues after
+  a 429.
+- ``client_margin_0``: the same with margin 0, to show what the margin still buys.
 - ``kiteconnect``: the official client from 100 threads with nothing in front.
 
 "Sustained" = the 90 placements after the first full window, divided by the time from the
@@ -221,7 +222,7 @@ def run() -> list[dict[str, object]]:
             "value": client["too_many"],
             "unit": "responses",
             "target": "0",
-            "note": f"KiteRestClient + KiteRateLimiter.acquire (margin "
+            "note": f"KiteRestClient + KiteRateLimiter.slot (margin "
             f"{DEFAULT_MARGIN * 1000:.0f} ms), 429s re-queued: placed {client['placed']}, "
             f"failed {client['failed']}, sustained {client['sustained']:.2f}/s, "
             f"took {client['elapsed']:.2f} s",
