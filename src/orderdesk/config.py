@@ -85,6 +85,9 @@ class StrategySettings(_Section):
     approval: bool = False
     """Signals of this strategy wait for an operator's approval."""
     approval_ttl_seconds: float = Field(default=300.0, gt=0)
+    risk: RiskSettings | None = None
+    """``[strategies.<name>.risk]``: this strategy's own limits, checked in addition to
+    ``[risk]``; open orders, the daily loss and the order rate count its own orders only."""
 
 
 class Settings(BaseSettings):

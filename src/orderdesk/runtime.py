@@ -37,8 +37,9 @@ from orderdesk.store import AsyncEventWriter, SqlEventStore
 log = structlog.get_logger("orderdesk.runtime")
 
 
-def risk_limits(risk: RiskSettings) -> RiskLimits:
-    """``[risk]`` as the engine's limits (blocked symbols are enforced by the allow-list)."""
+def risk_limits(risk: RiskSettings, key: str = "risk") -> RiskLimits:
+    """``[risk]`` (or the section at ``key``) as the engine's limits (blocked symbols are
+    enforced by the allow-list)."""
     try:
         exchanges = (
             frozenset(Exchange(e.upper()) for e in risk.allowed_exchanges)
@@ -46,7 +47,7 @@ def risk_limits(risk: RiskSettings) -> RiskLimits:
             else None
         )
     except ValueError as exc:
-        raise ConfigError(f"risk.allowed_exchanges: {exc}") from None
+        raise ConfigError(f"{key}.allowed_exchanges: {exc}") from None
     return RiskLimits(
         max_quantity=risk.max_quantity,
         max_order_value=risk.max_order_value,
@@ -58,6 +59,15 @@ def risk_limits(risk: RiskSettings) -> RiskLimits:
         check_margin=risk.check_margin,
         max_orders_per_minute=risk.orders_per_minute_per_strategy,
     )
+
+
+def strategy_limits(settings: Settings) -> dict[str, RiskLimits]:
+    """Each ``[strategies.<name>.risk]`` as that strategy's own limits."""
+    return {
+        name: risk_limits(strategy.risk, f"strategies.{name}.risk")
+        for name, strategy in settings.strategies.items()
+        if strategy.risk is not None
+    }
 
 
 def desk_config(engine: EngineSettings) -> DeskConfig:
@@ -123,6 +133,7 @@ async def open_runtime(
                 writer=writer,
                 notifier=notifier,
                 limits=risk_limits(settings.risk),
+                strategy_limits=strategy_limits(settings),
                 config=desk_config(settings.engine),
             )
             async with desk:
@@ -152,4 +163,4 @@ async def open_runtime(
         store.close()
 
 
-__all__ = ["Runtime", "desk_config", "open_runtime", "risk_limits"]
+__all__ = ["Runtime", "desk_config", "open_runtime", "risk_limits", "strategy_limits"]

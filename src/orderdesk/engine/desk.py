@@ -19,7 +19,7 @@ import contextlib
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
 from types import TracebackType
@@ -56,6 +56,7 @@ from orderdesk.engine.risk import (
 )
 from orderdesk.engine.slicer import Slicer
 from orderdesk.engine.slicing import basket_order, needs_slicing
+from orderdesk.engine.strategy_risk import StrategyRisk
 from orderdesk.engine.tracker import Tracker
 from orderdesk.engine.trades import TradeReader
 from orderdesk.errors import BrokerAuthError, RiskDenied
@@ -82,6 +83,7 @@ class OrderDesk:
         clock: Clock | None = None,
         limits: RiskLimits | None = None,
         checks: Sequence[RiskCheck] | None = None,
+        strategy_limits: Mapping[str, RiskLimits] | None = None,
         config: DeskConfig | None = None,
     ) -> None:
         self.broker = broker
@@ -104,6 +106,10 @@ class OrderDesk:
             chosen.insert(0, KillSwitchCheck(self.kill_switch))
         self.gate = RiskGate(chosen)
         self.risk_context = DeskRiskContext(self.book, broker, clock)
+        # A strategy's own limits apply on top of the desk's, scoped to its orders and P&L.
+        self.strategy_risk = StrategyRisk(
+            self.gate, strategy_limits or {}, self.book, self.risk_context
+        )
         self.trades = TradeReader(broker, self.recorder, config, self.alerts)
         self.placement = Placement(broker, self.recorder, config, self.alerts, self.trades)
         self.placement.on_resolved = self._on_resolved
@@ -440,7 +446,7 @@ class OrderDesk:
             signal.check_lot_size(info.lot_size)
 
     async def _admit(self, signal: Signal) -> None:
-        denial = await self.gate.evaluate(signal, self.risk_context)
+        denial = await self.strategy_risk.evaluate(signal, self.risk_context)
         if denial is None:
             return
         await self._denied(signal, denial)

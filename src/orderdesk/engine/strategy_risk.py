@@ -1,0 +1,120 @@
+"""Per-strategy risk limits, applied in addition to the desk-wide ones.
+
+A strategy with its own :class:`~orderdesk.engine.risk.RiskLimits` gets the same checks, but
+each sees a :class:`StrategyRiskContext`: open orders, the day's P&L and net positions counted
+from that strategy's orders only (prices and margins are the desk's). A denial keeps the
+check's name and says that it was the strategy's limit. The kill switch stays desk-wide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from orderdesk.domain.attribution import StrategyBook, attribute
+from orderdesk.domain.signal import Signal
+from orderdesk.domain.values import InstrumentKey
+from orderdesk.engine.book import OrderBook
+from orderdesk.engine.risk import (
+    KillSwitch,
+    KillSwitchCheck,
+    OrdersPerMinute,
+    RiskCheck,
+    RiskContext,
+    RiskGate,
+    RiskLimits,
+    checks_for,
+)
+from orderdesk.errors import RiskDenied
+
+
+class StrategyRiskContext:
+    """The desk's :class:`RiskContext` narrowed to one strategy's orders and fills."""
+
+    def __init__(self, strategy: str, book: OrderBook, desk: RiskContext) -> None:
+        self.strategy = strategy
+        self._book = book
+        self._desk = desk
+
+    def _own_book(self) -> StrategyBook:
+        orders = [o for o in self._book.orders.values() if o.signal.strategy == self.strategy]
+        books = attribute(orders, self._book.last_prices)
+        return books.get(self.strategy) or StrategyBook(self.strategy)
+
+    def open_order_count(self) -> int:
+        return sum(1 for o in self._book.open_orders() if o.signal.strategy == self.strategy)
+
+    def day_pnl(self) -> Decimal:
+        return self._own_book().pnl
+
+    def net_position(self, instrument: InstrumentKey) -> int:
+        return self._own_book().positions.net_quantity(instrument)
+
+    def monotonic(self) -> float:
+        return self._desk.monotonic()
+
+    async def last_price(self, instrument: InstrumentKey) -> Decimal | None:
+        return await self._desk.last_price(instrument)
+
+    async def required_margin(self, signal: Signal) -> Decimal:
+        return await self._desk.required_margin(signal)
+
+    async def available_funds(self, signal: Signal) -> Decimal:
+        return await self._desk.available_funds(signal)
+
+
+@dataclass(slots=True)
+class StrategyCheck:
+    """One of a strategy's own checks: asks its strategy's context, names the strategy."""
+
+    inner: RiskCheck
+    context: StrategyRiskContext
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        self.name = self.inner.name
+
+    async def check(self, signal: Signal, context: RiskContext) -> str | None:
+        reason = await self.inner.check(signal, self.context)
+        return None if reason is None else f"strategy {self.context.strategy}: {reason}"
+
+
+def _is_rate(check: RiskCheck) -> bool:
+    inner = check.inner if isinstance(check, StrategyCheck) else check
+    return isinstance(inner, OrdersPerMinute)
+
+
+class StrategyRisk:
+    """The desk's checks plus, for a strategy that has them, its own scoped checks."""
+
+    def __init__(
+        self,
+        gate: RiskGate,
+        limits: Mapping[str, RiskLimits],
+        book: OrderBook,
+        context: RiskContext,
+    ) -> None:
+        self.gate = gate
+        self.own: dict[str, list[RiskCheck]] = {}
+        for strategy, strategy_limits in limits.items():
+            scoped = StrategyRiskContext(strategy, book, context)
+            self.own[strategy] = [
+                StrategyCheck(check, scoped)
+                for check in checks_for(strategy_limits, KillSwitch())
+                if not isinstance(check, KillSwitchCheck)  # the desk's switch is the switch
+            ]
+
+    def checks_for(self, strategy: str) -> Sequence[RiskCheck]:
+        """Desk-wide checks, then the strategy's; the rate checks (which count) last of all."""
+        own = self.own.get(strategy)
+        if not own:
+            return self.gate.checks
+        combined = [*self.gate.checks, *own]
+        return [c for c in combined if not _is_rate(c)] + [c for c in combined if _is_rate(c)]
+
+    async def evaluate(self, signal: Signal, context: RiskContext) -> RiskDenied | None:
+        return await RiskGate(self.checks_for(signal.strategy)).evaluate(signal, context)
+
+
+__all__ = ["StrategyCheck", "StrategyRisk", "StrategyRiskContext"]

@@ -1,0 +1,76 @@
+"""Per-strategy risk limits in the config: ``[strategies.<name>.risk]`` and its errors."""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from orderdesk.config import load_settings
+from orderdesk.domain import Exchange
+from orderdesk.errors import ConfigError
+from orderdesk.runtime import strategy_limits
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    for name in list(os.environ):
+        if name.startswith("ORDERDESK_"):
+            monkeypatch.delenv(name)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "orderdesk.toml"
+    path.write_text(text)
+    return path
+
+
+def test_strategy_risk_maps_to_that_strategys_limits(tmp_path: Path) -> None:
+    """A strategy's risk table becomes its RiskLimits; strategies without one get none."""
+    write(
+        tmp_path,
+        "[risk]\nmax_quantity = 1000\n"
+        "[strategies.alpha.risk]\nmax_quantity = 10\ndaily_loss_limit = 500\n"
+        "allowed_exchanges = ['nse']\norders_per_minute_per_strategy = 3\n"
+        "[strategies.beta]\napproval = true\n",
+    )
+    settings = load_settings()
+    limits = strategy_limits(settings)
+    assert set(limits) == {"alpha"}
+    alpha = limits["alpha"]
+    assert alpha.max_quantity == 10
+    assert alpha.daily_loss_limit == Decimal(500)
+    assert alpha.allowed_exchanges == frozenset({Exchange.NSE})
+    assert alpha.max_orders_per_minute == 3
+    assert settings.strategies["beta"].risk is None
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("[strategies.alpha.risk]\nmax_quantity = -1\n", "strategies.alpha.risk.max_quantity"),
+        ("[strategies.alpha.risk]\nmax_qty = 1\n", "strategies.alpha.risk.max_qty"),
+        (
+            "[strategies.alpha.risk]\nprice_band_percent = 101\n",
+            "strategies.alpha.risk.price_band_percent",
+        ),
+    ],
+)
+def test_bad_strategy_risk_names_the_nested_key(tmp_path: Path, text: str, key: str) -> None:
+    """A mistake in a strategy's risk table fails with a ConfigError naming the full key."""
+    write(tmp_path, text)
+    with pytest.raises(ConfigError) as exc_info:
+        load_settings()
+    assert key in str(exc_info.value)
+
+
+def test_bad_strategy_exchange_names_the_nested_key(tmp_path: Path) -> None:
+    """An unknown exchange in a strategy's allow-list is reported under that strategy's key."""
+    write(tmp_path, "[strategies.alpha.risk]\nallowed_exchanges = ['MOON']\n")
+    with pytest.raises(ConfigError) as exc_info:
+        strategy_limits(load_settings())
+    assert "strategies.alpha.risk.allowed_exchanges" in str(exc_info.value)
