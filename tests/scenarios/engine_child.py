@@ -1,7 +1,9 @@
 """An engine process for the crash scenario: submit ``sig-0 .. sig-(N-1)`` and see them done.
 
-``python -m tests.scenarios.engine_child DB COUNT`` with the simulator's address as JSON on
-stdin. Every run submits the same signals with the same ids against the same SQLite log, so a
+``python -m tests.scenarios.engine_child STORE COUNT [DATA_DIR]`` with the simulator's address
+as JSON on stdin; STORE is an SQLite file's path or a store URL (``postgresql+psycopg://...``)
+and DATA_DIR the adapter's folder (by default the SQLite file's; a URL needs one). Every run
+submits the same signals with the same ids against the same log, so a
 run after a crash finds what the killed one recorded and places nothing twice; it writes
 nothing but the log. It exits 0 once every order is final and a reconciliation has run, so
 the log alone agrees with the broker.
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from orderdesk.domain import OrderType, Product, Side, Signal
 from orderdesk.domain.values import InstrumentKey
+from orderdesk.store.location import sqlite_url
 from tests.scenarios.harness import SimAddress, open_desk
 
 SYMBOLS = ("INFY", "RELIANCE", "TCS", "SBIN", "ITC")
@@ -36,10 +39,19 @@ def crash_signal(i: int) -> Signal:
     )
 
 
-async def run(db: Path, count: int, sim: SimAddress) -> None:
+def locate(store: str, data_dir: Path | None) -> tuple[str, Path]:
+    """The store URL and the adapter's folder from the command line's STORE and DATA_DIR."""
+    if "://" not in store:
+        return sqlite_url(Path(store)), data_dir or Path(store).parent
+    if data_dir is None:
+        raise SystemExit("a store URL needs a DATA_DIR")
+    return store, data_dir
+
+
+async def run(store_url: str, data_dir: Path, count: int, sim: SimAddress) -> None:
     # The simulator's limits are off, so the adapter's are too: 200 orders at Kite's 10/s
     # (and two trade reads per fill at 10/s) would be most of the scenario's time budget.
-    async with open_desk(sim, db, rate_limits_enabled=False) as desk:
+    async with open_desk(sim, store_url, data_dir, rate_limits_enabled=False) as desk:
         gate = asyncio.Semaphore(CONCURRENCY)
 
         async def one(i: int) -> None:
@@ -55,4 +67,5 @@ async def run(db: Path, count: int, sim: SimAddress) -> None:
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     address = SimAddress(**json.loads(sys.stdin.readline()))
-    asyncio.run(run(Path(sys.argv[1]), int(sys.argv[2]), address))
+    store_url, data_dir = locate(sys.argv[1], Path(sys.argv[3]) if len(sys.argv) > 3 else None)
+    asyncio.run(run(store_url, data_dir, int(sys.argv[2]), address))

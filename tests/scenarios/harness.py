@@ -1,10 +1,11 @@
 """Scenario harness: the real desk over the Kite adapter over the simulator, and a referee.
 
 :func:`open_desk` wires an :class:`OrderDesk` exactly as the daemon does — ``create_broker``
-from the Kite entry point, a SQLite :class:`SqlEventStore` behind an :class:`AsyncEventWriter`
-— against a simulator given by its URLs (in this process, or another one that must outlive a
-killed engine). :class:`BrokerView` reads the simulator's books over plain REST, without the
-adapter under test, and :func:`compare` says in words where the desk and the broker disagree.
+from the Kite entry point, an :class:`SqlEventStore` (SQLite or PostgreSQL, by URL) behind an
+:class:`AsyncEventWriter` — against a simulator given by its URLs (in this process, or another
+one that must outlive a killed engine). :class:`BrokerView` reads the simulator's books over
+plain REST, without the adapter under test, and :func:`compare` says in words where the desk
+and the broker disagree.
 Timings are short (:data:`SCENARIO_CONFIG`) so that a scenario spends its time on its faults,
 not on waiting.
 """
@@ -151,18 +152,20 @@ async def running_sim(
 @contextlib.asynccontextmanager
 async def open_desk(
     sim: SimAddress,
-    db: Path,
+    store_url: str,
+    data_dir: Path,
     *,
     notifier: ListNotifier | None = None,
     config: DeskConfig = SCENARIO_CONFIG,
     **kite: Any,
 ) -> AsyncIterator[OrderDesk]:
-    """A started desk on ``db`` and the simulator at ``sim`` (closed, store too, on exit)."""
+    """A started desk on the store at ``store_url`` and the simulator at ``sim`` (closed, store
+    too, on exit); ``data_dir`` is the adapter's folder."""
     secrets = DictSecrets(
         {"kite.access_token": sim.access_token, "kite.api_secret": sim.api_secret}
     )
-    broker = create_broker(kite_options(sim, **kite), BrokerContext(secrets, db.parent))
-    store = SqlEventStore.open(db)
+    broker = create_broker(kite_options(sim, **kite), BrokerContext(secrets, data_dir))
+    store = SqlEventStore(store_url)
     try:
         async with AsyncEventWriter(store) as writer:
             desk = OrderDesk(

@@ -14,13 +14,15 @@ from tests.support import eventually
 INFY = InstrumentKey.parse("NSE:INFY")
 
 
-async def test_external_order_is_adopted_and_dropped_fill_inferred(tmp_path: Path) -> None:
+async def test_external_order_is_adopted_and_dropped_fill_inferred(
+    tmp_path: Path, store_url: str
+) -> None:
     """An order from Kite web is adopted, and a fill whose update never came is inferred from
     the trade book; each raises an alert and the desk ends equal to the broker."""
     notifier = ListNotifier()
     async with (
         running_sim(seed=61) as (_, address),
-        open_desk(address, tmp_path / "desk.db", notifier=notifier) as desk,
+        open_desk(address, store_url, tmp_path, notifier=notifier) as desk,
     ):
         view = BrokerView(address)
         await eventually(lambda: desk.stream_connected, what="stream up")

@@ -41,11 +41,11 @@ def leg(instrument: InstrumentKey, side: Side, quantity: int, signal_id: str) ->
     )
 
 
-async def test_basket_places_hedge_first_and_nothing_else(tmp_path: Path) -> None:
+async def test_basket_places_hedge_first_and_nothing_else(tmp_path: Path, store_url: str) -> None:
     """A short call hedged by a long call: two broker orders, the hedge placed first."""
     async with (
         running_sim(seed=71, opening_cash=RICH) as (_, address),
-        open_desk(address, tmp_path / "desk.db") as desk,
+        open_desk(address, store_url, tmp_path) as desk,
     ):
         short = nifty(desk, "CE", 25000).instrument
         hedge = nifty(desk, "CE", 25500).instrument
@@ -65,13 +65,13 @@ async def test_basket_places_hedge_first_and_nothing_else(tmp_path: Path) -> Non
 
 
 async def test_target_position_retires_the_previous_order_and_trades_the_difference(
-    tmp_path: Path,
+    tmp_path: Path, store_url: str
 ) -> None:
     """Target 10 with a resting limit, retarget 4 at market, retarget 4 again: the broker holds
     the cancelled limit and one market buy of 4, and the net position is 4."""
     async with (
         running_sim(seed=72) as (_, address),
-        open_desk(address, tmp_path / "desk.db") as desk,
+        open_desk(address, store_url, tmp_path) as desk,
     ):
         far = await desk.target_position(
             INFY, 10, product=Product.MIS, order_type=OrderType.LIMIT, price=Decimal("1000")
@@ -97,11 +97,13 @@ async def test_target_position_retires_the_previous_order_and_trades_the_differe
         assert desk.position(INFY, Product.MIS).quantity == 4
 
 
-async def test_order_above_the_freeze_quantity_becomes_whole_lot_slices(tmp_path: Path) -> None:
+async def test_order_above_the_freeze_quantity_becomes_whole_lot_slices(
+    tmp_path: Path, store_url: str
+) -> None:
     """4,500 NIFTY futures (freeze 1,800, lot 75) are three broker orders: 1,800, 1,800, 900."""
     async with (
         running_sim(seed=73, opening_cash=RICH) as (_, address),
-        open_desk(address, tmp_path / "desk.db") as desk,
+        open_desk(address, store_url, tmp_path) as desk,
     ):
         future = nifty(desk, "FUT")
         assert desk.instruments[future.instrument].freeze_quantity == 1800

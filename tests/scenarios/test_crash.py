@@ -14,7 +14,9 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict
 from pathlib import Path
 
+import psycopg
 import pytest
+from sqlalchemy import make_url
 
 from tests.scenarios.engine_child import crash_signal
 from tests.scenarios.harness import BrokerView, ListNotifier, SimAddress, compare, open_desk
@@ -63,28 +65,58 @@ async def sim_process(env: dict[str, str], seed: int) -> AsyncIterator[SimAddres
             await proc.wait()
 
 
-def log_length(db: Path) -> int:
-    """Rows in the event log right now (read-only, beside the writer: SQLite WAL)."""
-    if not db.exists():
-        return 0
-    try:
-        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
-            (seq,) = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
-    except sqlite3.OperationalError:
-        return 0  # the first run is still creating the schema
-    return int(seq)
+LAST_SEQ = "SELECT COALESCE(MAX(seq), 0) FROM events"
+
+
+class LogLength:
+    """Reads how long the event log is right now, beside the engine child that writes it."""
+
+    def __init__(self, store_url: str) -> None:
+        url = make_url(store_url)
+        self.sqlite = url.get_backend_name() == "sqlite"
+        self.path = Path(url.database or "")
+        # PostgreSQL: one autocommit connection, so each read sees the newest commit.
+        self._pg: psycopg.Connection[tuple[int]] | None = None
+        self._pg_url = url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    def __call__(self) -> int:
+        if self.sqlite:
+            return self._sqlite()
+        if self._pg is None:
+            self._pg = psycopg.connect(self._pg_url, autocommit=True)
+        try:
+            row = self._pg.execute(LAST_SEQ).fetchone()
+        except psycopg.errors.UndefinedTable:
+            return 0  # the first run is still creating the schema
+        return int(row[0]) if row else 0
+
+    def _sqlite(self) -> int:
+        """Read-only, beside the writer: SQLite WAL."""
+        if not self.path.exists():
+            return 0
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as conn:
+                (seq,) = conn.execute(LAST_SEQ).fetchone()
+        except sqlite3.OperationalError:
+            return 0  # the first run is still creating the schema
+        return int(seq)
+
+    def close(self) -> None:
+        if self._pg is not None:
+            self._pg.close()
 
 
 async def engine_process(
-    env: dict[str, str], db: Path, sim: SimAddress, log: Path
+    env: dict[str, str], store_url: str, data_dir: Path, sim: SimAddress, log: Path
 ) -> asyncio.subprocess.Process:
     with log.open("ab") as output:  # the child has its own copy of the descriptor
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "tests.scenarios.engine_child",
-            str(db),
+            store_url,
             str(SIGNALS),
+            str(data_dir),
             cwd=ROOT,
             env=env,
             stdin=asyncio.subprocess.PIPE,
@@ -100,54 +132,57 @@ async def engine_process(
 
 @pytest.mark.slow
 async def test_engine_killed_twenty_times_no_duplicate_none_lost(
-    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, store_url: str
 ) -> None:
     """SIGKILL at 20 seeded moments of a 200-signal run, a restart after each: no order twice,
     none lost, and the log alone ends equal to the broker's books."""
     env = child_env(tmp_path_factory)
-    db, log = tmp_path / "desk.db", tmp_path / "engine.log"
+    log = tmp_path / "engine.log"
     rng = random.Random(SEED)
     killed = finished_early = 0
-    async with sim_process(env, SEED) as address:
-        for _ in range(KILLS):
-            before = log_length(db)
-            # Kill after 1..60 new events: from mid start-up to deep into placing.
-            target = before + rng.randint(1, 60)
-            proc = await engine_process(env, db, address, log)
-            await eventually(
-                lambda: proc.returncode is not None or log_length(db) >= target,  # noqa: B023
-                timeout=60,
-                interval=0.002,
-                what="the engine to record more events",
-            )
-            if proc.returncode is None:
-                proc.send_signal(signal.SIGKILL)
-                killed += 1
-            else:
-                finished_early += 1
-            await proc.wait()
-        proc = await engine_process(env, db, address, log)
-        async with asyncio.timeout(60):
-            code = await proc.wait()
-        assert code == 0, log.read_text()[-3000:]
+    with contextlib.closing(LogLength(store_url)) as log_length:
+        async with sim_process(env, SEED) as address:
+            for _ in range(KILLS):
+                before = log_length()
+                # Kill after 1..60 new events: from mid start-up to deep into placing.
+                target = before + rng.randint(1, 60)
+                proc = await engine_process(env, store_url, tmp_path, address, log)
+                await eventually(
+                    lambda: proc.returncode is not None or log_length() >= target,  # noqa: B023
+                    timeout=60,
+                    interval=0.002,
+                    what="the engine to record more events",
+                )
+                if proc.returncode is None:
+                    proc.send_signal(signal.SIGKILL)
+                    killed += 1
+                else:
+                    finished_early += 1
+                await proc.wait()
+            proc = await engine_process(env, store_url, tmp_path, address, log)
+            async with asyncio.timeout(60):
+                code = await proc.wait()
+            assert code == 0, log.read_text()[-3000:]
 
-        view = BrokerView(address)
-        books = await view.books()
-        tags = books.tag_counts()
-        assert not {tag: n for tag, n in tags.items() if n > 1}
-        notifier = ListNotifier()
-        async with open_desk(address, db, notifier=notifier) as desk:
-            # The log, replayed, already agrees with the broker: nothing to repair at start.
-            assert desk.startup_report is not None
-            assert desk.startup_report.ok, desk.startup_report.rows
-            for i in range(SIGNALS):
-                handle = await desk.submit(crash_signal(i))  # idempotent: the same order
-                assert handle.is_done
-                assert tags[handle.order_id] == 1, f"{handle.order_id} lost"
-            assert len(desk.orders()) == SIGNALS
-            differences = compare(desk, books)
-            assert not differences, str(differences)
-            interrupted = sum(1 for row in desk.store.read() if row.type == "OrderSubmitUnknown")
+            view = BrokerView(address)
+            books = await view.books()
+            tags = books.tag_counts()
+            assert not {tag: n for tag, n in tags.items() if n > 1}
+            notifier = ListNotifier()
+            async with open_desk(address, store_url, tmp_path, notifier=notifier) as desk:
+                # The log, replayed, already agrees with the broker: nothing to repair at start.
+                assert desk.startup_report is not None
+                assert desk.startup_report.ok, desk.startup_report.rows
+                for i in range(SIGNALS):
+                    handle = await desk.submit(crash_signal(i))  # idempotent: the same order
+                    assert handle.is_done
+                    assert tags[handle.order_id] == 1, f"{handle.order_id} lost"
+                assert len(desk.orders()) == SIGNALS
+                differences = compare(desk, books)
+                assert not differences, str(differences)
+                interrupted = sum(
+                    1 for row in desk.store.read() if row.type == "OrderSubmitUnknown"
+                )
     # Shown with -s: how many sends a kill left in doubt (each resolved from the broker's book).
     print(f"killed {killed}, finished early {finished_early}, sends in doubt {interrupted}")
     assert killed >= KILLS * 3 // 4, (killed, finished_early)

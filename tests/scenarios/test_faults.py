@@ -74,7 +74,7 @@ async def drop_socket_at(
 
 @pytest.mark.slow
 async def test_thousand_signals_through_faults_no_duplicate_none_lost(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, store_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Every one of 1,000 signals ends as exactly one broker order or an explained rejection,
     and after reconciliation the desk's orders, fills and positions equal the broker's."""
@@ -86,7 +86,7 @@ async def test_thousand_signals_through_faults_no_duplicate_none_lost(
     async with (
         running_sim(seed=1006, rate_limits=False, price_tick_interval=0.05) as (sim, address),
         open_desk(
-            address, tmp_path / "desk.db", notifier=notifier, rate_limits_enabled=False
+            address, store_url, tmp_path, notifier=notifier, rate_limits_enabled=False
         ) as desk,
     ):
         view = BrokerView(address)

@@ -13,12 +13,12 @@ from tests.support import eventually
 INFY = InstrumentKey.parse("NSE:INFY")
 
 
-async def test_position_follows_the_ticker(tmp_path: Path) -> None:
+async def test_position_follows_the_ticker(tmp_path: Path, store_url: str) -> None:
     """A filled buy's instrument is subscribed by the desk, and each price the simulator sets
     reaches the position's last price and unrealised P&L."""
     async with (
         running_sim(seed=81) as (_, address),
-        open_desk(address, tmp_path / "desk.db") as desk,
+        open_desk(address, store_url, tmp_path) as desk,
     ):
         view = BrokerView(address)
         handle = await desk.submit(
