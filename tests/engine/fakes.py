@@ -402,19 +402,7 @@ class FakeBroker:
         return []
 
     async def margins(self) -> MarginsReport:
-        zero = Decimal(0)
-        equity = SegmentMargins(
-            enabled=True,
-            net=self.available_funds,
-            cash=self.available_funds,
-            opening_balance=self.available_funds,
-            live_balance=self.available_funds,
-            collateral=zero,
-            utilised_debits=zero,
-            utilised_exposure=zero,
-            utilised_span=zero,
-        )
-        return MarginsReport(equity=equity, commodity=None)
+        return MarginsReport(equity=SegmentMargins.cash_only(self.available_funds), commodity=None)
 
     async def quotes(self, instruments: Sequence[InstrumentKey]) -> dict[InstrumentKey, Quote]:
         return {

@@ -124,6 +124,22 @@ class SegmentMargins:
     utilised_exposure: Decimal
     utilised_span: Decimal
 
+    @classmethod
+    def cash_only(cls, cash: Decimal) -> SegmentMargins:
+        """An account holding only ``cash``, nothing used (paper trading, test brokers)."""
+        zero = Decimal(0)
+        return cls(
+            enabled=True,
+            net=cash,
+            cash=cash,
+            opening_balance=cash,
+            live_balance=cash,
+            collateral=zero,
+            utilised_debits=zero,
+            utilised_exposure=zero,
+            utilised_span=zero,
+        )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MarginsReport:

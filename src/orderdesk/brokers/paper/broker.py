@@ -313,18 +313,7 @@ class PaperBroker:
         return []
 
     async def margins(self) -> MarginsReport:
-        equity = SegmentMargins(
-            enabled=True,
-            net=self._cash,
-            cash=self._cash,
-            opening_balance=self._cash,
-            live_balance=self._cash,
-            collateral=ZERO,
-            utilised_debits=ZERO,
-            utilised_exposure=ZERO,
-            utilised_span=ZERO,
-        )
-        return MarginsReport(equity=equity, commodity=None)
+        return MarginsReport(equity=SegmentMargins.cash_only(self._cash), commodity=None)
 
     async def quotes(self, instruments: Sequence[InstrumentKey]) -> dict[InstrumentKey, Quote]:
         return {
