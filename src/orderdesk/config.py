@@ -70,6 +70,17 @@ class EngineSettings(_Section):
     poll_interval_seconds: float = Field(default=5.0, gt=0)
     max_modifications: int = Field(default=25, gt=0)
     cancel_open_on_kill: bool = False
+    freeze_quantities: dict[str, int] = Field(default_factory=dict)
+    """Exchange freeze limits by underlying (``NIFTY = 1800``), over the built-in NSE/BSE ones:
+    they change a few times a year and Kite's instrument list does not carry them."""
+
+    @field_validator("freeze_quantities")
+    @classmethod
+    def _positive_limits(cls, value: dict[str, int]) -> dict[str, int]:
+        for name, limit in value.items():
+            if limit <= 0:
+                raise ValueError(f"{name}: a freeze limit is a positive quantity")
+        return value
 
 
 class AlertSettings(_Section):

@@ -22,7 +22,7 @@ from orderdesk.brokers import BrokerContext, create_broker
 from orderdesk.config import EngineSettings, RiskSettings, Settings
 from orderdesk.domain.values import Exchange
 from orderdesk.engine.alerts import LoggingNotifier
-from orderdesk.engine.config import DeskConfig
+from orderdesk.engine.config import NSE_FREEZE_QUANTITIES, DeskConfig
 from orderdesk.engine.desk import OrderDesk
 from orderdesk.engine.risk import RiskLimits
 from orderdesk.errors import ConfigError
@@ -75,6 +75,7 @@ def desk_config(engine: EngineSettings) -> DeskConfig:
         max_modifications=engine.max_modifications,
         poll_interval=engine.poll_interval_seconds,
         reconcile_interval=engine.reconcile_interval_seconds,
+        freeze_quantities={**NSE_FREEZE_QUANTITIES, **engine.freeze_quantities},
     )
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from orderdesk.config import load_settings
 from orderdesk.errors import ConfigError
+from orderdesk.runtime import desk_config
 
 
 @pytest.fixture(autouse=True)
@@ -74,3 +75,19 @@ def test_explicit_missing_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as exc_info:
         load_settings(tmp_path / "nope.toml")
     assert "does not exist" in str(exc_info.value)
+
+
+def test_freeze_limits_override_the_built_in_ones(tmp_path: Path) -> None:
+    """[engine] freeze_quantities updates one underlying and keeps the other defaults."""
+    write(tmp_path, "[engine.freeze_quantities]\nNIFTY = 1500\n")
+    limits = desk_config(load_settings().engine).freeze_quantities
+    assert limits["NIFTY"] == 1500
+    assert limits["BANKNIFTY"] > 0
+
+
+def test_freeze_limit_must_be_positive(tmp_path: Path) -> None:
+    """A zero freeze limit is refused, naming the key."""
+    write(tmp_path, "[engine.freeze_quantities]\nNIFTY = 0\n")
+    with pytest.raises(ConfigError) as exc_info:
+        load_settings()
+    assert "engine.freeze_quantities" in str(exc_info.value)
