@@ -11,6 +11,14 @@ The machine is shared, so every mode runs once per round, the order alternating 
 and each figure is the median over rounds; the 1-minute load average before and after is in the
 notes. The codec figures (encoding for append, decoding for replay at start-up) are CPU time of
 one thread, so they depend less on what else the machine is doing.
+
+One more pair of figures is about the async writer's worker thread rather than throughput: a
+commit of 2000 encoded events (``append_encoded``: hashing, inserting, committing) made on a
+worker thread while the main thread spins in a pure-Python loop, as an event loop busy with
+decisions would, against the same commit with the main thread idle. It is measured for the
+store's multi-row INSERT statements and for the same INSERT through ``executemany``: sqlite3
+releases the GIL around every statement step, so a commit that steps once per row has to win
+the GIL back from the busy thread once per row.
 Run with ``.venv/bin/python bench/bench_store.py`` or ``make bench ARGS=store``.
 """
 
@@ -20,8 +28,11 @@ import asyncio
 import json
 import os
 import statistics
+import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -45,7 +56,7 @@ from orderdesk.domain import (
     client_order_id,
 )
 from orderdesk.domain.codec import canonical_json, from_record, to_record
-from orderdesk.store import AsyncEventWriter, SqlEventStore, Synchronous
+from orderdesk.store import AsyncEventWriter, SqlEventStore, Synchronous, sql
 from orderdesk.store.chain import encode_events
 
 SINGLE_EVENTS = 600
@@ -53,6 +64,10 @@ BATCH_EVENTS = 30_000
 WRITER_TASKS = 200
 ROUNDS = 5
 CODEC_EVENTS = 12_000
+THREAD_ROWS = 2000
+THREAD_ROWS_EXECUTEMANY_BUSY = 200
+"""executemany with the main thread busy waits about a GIL switch interval per row: fewer rows."""
+THREAD_ROUNDS = 5
 
 
 def lifecycle(n: int, start: datetime) -> list[Event]:
@@ -214,6 +229,70 @@ def _codec_rates(events: list[Event]) -> dict[str, float]:
     return {name: len(events) / statistics.median(times) for name, times in samples.items()}
 
 
+def _on_worker(call: Callable[[], object], busy: bool) -> float:
+    """Seconds ``call`` takes on a fresh worker thread; with ``busy``, the calling thread spins
+    in pure Python (holding the GIL but for the interpreter's switch interval) until it ends."""
+    outcome: list[float | BaseException] = []
+
+    def work() -> None:
+        start = time.perf_counter()
+        try:
+            call()
+        except BaseException as exc:
+            outcome.append(exc)
+        else:
+            outcome.append(time.perf_counter() - start)
+
+    worker = threading.Thread(target=work, name="bench-store-commit")
+    worker.start()
+    if busy:
+        spins = 0
+        while not outcome:  # plain bytecode: no call here ever lets go of the GIL
+            spins += 1
+    worker.join()
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
+
+
+def _thread_commit(executemany: bool, busy: bool, rows: int) -> float:
+    """µs per row of one ``append_encoded`` of ``rows`` events on a worker thread, on a fresh
+    store whose statements are warmed by an untimed append of the same size first."""
+    events = workload(2 * rows)
+    warm, timed = encode_events(events[:rows]), encode_events(events[rows:])
+    with tempfile.TemporaryDirectory() as folder:
+        store = SqlEventStore.open(Path(folder) / "events.db")
+        try:
+            if executemany:
+                # The store's own INSERT and transaction; only the multi-row switch is off, so
+                # the rows go to exec_driver_sql(insert.sql, rows): one executemany.
+                store._insert._multirow = False
+            store.append_encoded(warm)
+            elapsed = _on_worker(lambda: store.append_encoded(timed), busy)
+            report = store.verify()
+            assert report.ok, report
+            assert report.rows == 2 * rows, report
+        finally:
+            store.close()
+    return elapsed / rows * 1e6
+
+
+def _thread_commits() -> dict[str, float]:
+    """Median µs per row of each (insert, main thread) mode over THREAD_ROUNDS rounds."""
+    modes = {
+        "multirow_solo": (False, False, THREAD_ROWS),
+        "executemany_solo": (True, False, THREAD_ROWS),
+        "multirow_busy": (False, True, THREAD_ROWS),
+        "executemany_busy": (True, True, THREAD_ROWS_EXECUTEMANY_BUSY),
+    }
+    samples: dict[str, list[float]] = {name: [] for name in modes}
+    order = list(modes)
+    for round_ in range(THREAD_ROUNDS):
+        for name in order if round_ % 2 == 0 else reversed(order):
+            samples[name].append(_thread_commit(*modes[name]))
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
 def run() -> list[dict[str, object]]:
     """Measure and return the figures as ``{name, value, unit, target, note}`` rows."""
     load_before = os.getloadavg()[0]
@@ -236,6 +315,8 @@ def run() -> list[dict[str, object]]:
     load_after = os.getloadavg()[0]
     verify_rate = _verify_rate(many)
     codec = _codec_rates(workload(CODEC_EVENTS))
+    thread = _thread_commits()
+    switch_ms = sys.getswitchinterval() * 1000
     cpus = os.cpu_count()
     load = f"1-min load average {load_before:.1f} before, {load_after:.1f} after, {cpus} CPUs"
     rounds = f"median of {ROUNDS} rounds, alternating order; {load}"
@@ -322,6 +403,48 @@ def run() -> list[dict[str, object]]:
             "unit": "events/CPU-s",
             "target": None,
             "note": "from_record() of payloads read back as JSON, as replay at start-up does",
+        },
+        {
+            "name": "store_append_thread_solo_multirow",
+            "value": round(thread["multirow_solo"], 1),
+            "unit": "µs/row",
+            "target": None,
+            "note": f"append_encoded() of {THREAD_ROWS} encoded events (hash, insert, fsynced "
+            "commit) on a worker thread, main thread idle; the store's multi-row INSERT "
+            f"({sql._DriverInsert.ROWS_PER_STATEMENT} rows a statement); median of {THREAD_ROUNDS}",
+        },
+        {
+            "name": "store_append_thread_solo_executemany",
+            "value": round(thread["executemany_solo"], 1),
+            "unit": "µs/row",
+            "target": None,
+            "note": "as above with the same single-row INSERT sent through executemany (the "
+            "store's multi-row switch turned off)",
+        },
+        {
+            "name": "store_append_thread_busy_loop_multirow",
+            "value": round(thread["multirow_busy"], 1),
+            "unit": "µs/row",
+            "target": None,
+            "note": f"multi-row, {THREAD_ROWS} events, while the main thread spins in a "
+            "pure-Python loop until the commit ends (an event loop busy with decisions); "
+            f"GIL switch interval {switch_ms:g} ms",
+        },
+        {
+            "name": "store_append_thread_busy_loop_executemany",
+            "value": round(thread["executemany_busy"], 1),
+            "unit": "µs/row",
+            "target": None,
+            "note": f"executemany under the same busy loop; only {THREAD_ROWS_EXECUTEMANY_BUSY} "
+            f"events, as every row waits for the GIL (at {THREAD_ROWS} a round would take "
+            "seconds); the commit's fixed waits (BEGIN, head, fsync) weigh a little more per row",
+        },
+        {
+            "name": "store_append_thread_busy_loop_ratio",
+            "value": round(thread["executemany_busy"] / thread["multirow_busy"], 1),
+            "unit": "x",
+            "target": None,
+            "note": "executemany / multi-row µs per row, both with the main thread busy",
         },
     ]
 

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from orderdesk.domain import Event
-from orderdesk.domain.codec import canonical_json
+from orderdesk.domain.codec import canonical_json, to_record
 from orderdesk.store import InMemoryEventStore
 from orderdesk.store.chain import GENESIS_HASH, Head, encode_events, link, row_hash, verify_rows
 
@@ -78,10 +78,12 @@ def test_link_hashes_each_row_as_row_hash_defines(lifecycle: Lifecycle) -> None:
 
 def test_payload_and_at_are_stored_as_the_codec_writes_them(lifecycle: Lifecycle) -> None:
     """The payload column is canonical JSON and ``at`` is the payload's UTC ISO time."""
-    (encoded,) = encode_events(lifecycle(3)[:1])
+    (event,) = lifecycle(3)[:1]
+    (encoded,) = encode_events([event])
+    assert encoded.text == canonical_json(to_record(event)[1])
     assert encoded.text == canonical_json(json.loads(encoded.text))
     assert encoded.at == "2026-01-05T03:48:00+00:00"
-    assert encoded.stream == encoded.payload["order_id"]
+    assert encoded.stream == json.loads(encoded.text)["order_id"]
 
 
 def test_an_intact_memory_store_verifies(lifecycle: Lifecycle) -> None:

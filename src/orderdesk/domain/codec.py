@@ -23,7 +23,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Union
 
 from orderdesk.domain.events import EVENT_TYPES, Event
@@ -62,6 +62,14 @@ def _enum_value(value: Enum) -> Any:
 def _encode_datetime(value: datetime) -> str:
     if value.tzinfo is None:
         raise ValueError("naive datetimes are not stored; convert to UTC at the edge")
+    return _utc_text(value)
+
+
+@lru_cache(maxsize=1024)
+def _utc_text(value: datetime) -> str:
+    # Cached: every event carries its time, and a batch of decisions shares one. Equal
+    # instants in any zone are equal keys and give the same UTC text; naive values never get
+    # here, so an aware value cannot answer for a naive one that compares equal to it.
     return value.astimezone(UTC).isoformat()
 
 
@@ -196,6 +204,102 @@ def _dataclass_decoder(kind: type) -> _Decoder:
         return kind(**{name: field(data[name]) for name, field in fields if name in data})
 
     return decode_dataclass
+
+
+class _TextWriters(dict[type, Callable[[Any], str]]):
+    """The canonical-JSON writer of each concrete type, built the first time a type is met."""
+
+    def __missing__(self, kind: type) -> Callable[[Any], str]:
+        writer = self[kind] = _text_writer_for(kind)
+        return writer
+
+
+_TEXT = _TextWriters()
+
+
+def canonical_text(value: object) -> str:
+    """``canonical_json(encode(value))``, written straight to text.
+
+    The store needs an event's bytes, not its dict: writing them directly skips building and
+    then serialising a dict per value, which took a bench event from 7.5 to 2.5 µs of CPU
+    (timeit, min of 5) and leaves no containers behind for the garbage collector. Tests hold
+    the bytes identical to the two-step form for every event type and for arbitrary values.
+    """
+    return _TEXT[type(value)](value)
+
+
+def _text_writer_for(kind: type) -> Callable[[Any], str]:
+    """Pick ``kind``'s writer by the same checks, in the same order, as :func:`_encoder_for`."""
+    if kind is type(None):
+        return _null
+    if issubclass(kind, bool):
+        return _boolean
+    if issubclass(kind, str):
+        # A StrEnum member is written as its text, exactly as json writes a str subclass.
+        return json.encoder.encode_basestring
+    if issubclass(kind, int):
+        return int.__repr__
+    if issubclass(kind, Enum):
+        return _enum_text
+    if issubclass(kind, Decimal):
+        return _decimal_text
+    if issubclass(kind, datetime):
+        return _datetime_text
+    if issubclass(kind, tuple | list):
+        return _sequence_text
+    if dataclasses.is_dataclass(kind):
+        return _dataclass_writer(kind)
+    # Sets sort their encoded items and dicts sort their keys: rare, so take the long way.
+    _encoder_for(kind)  # raises TypeError for a type encode() refuses
+    return _via_payload
+
+
+def _null(_value: None) -> str:
+    return "null"
+
+
+def _boolean(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _enum_text(value: Enum) -> str:
+    # encode() hands json the value as it is, whatever its type: so does this.
+    return canonical_json(value.value)
+
+
+def _decimal_text(value: Decimal) -> str:
+    return json.encoder.encode_basestring(str(value))
+
+
+def _datetime_text(value: datetime) -> str:
+    if value.tzinfo is None:
+        _encode_datetime(value)  # raises
+    return _quoted_utc_text(value)
+
+
+@lru_cache(maxsize=1024)
+def _quoted_utc_text(value: datetime) -> str:
+    return json.encoder.encode_basestring(_utc_text(value))
+
+
+def _sequence_text(value: tuple[Any, ...] | list[Any]) -> str:
+    return "[" + ",".join([_TEXT[type(item)](item) for item in value]) + "]"
+
+
+def _via_payload(value: object) -> str:
+    return canonical_json(encode(value))
+
+
+def _dataclass_writer(kind: type) -> Callable[[Any], str]:
+    # Generated like _dataclass_encoder, with the keys in sorted order (as sort_keys writes
+    # them) and each value written by its type's writer.
+    names = sorted(f.name for f in dataclasses.fields(kind) if f.init and f.repr)
+    parts = ",".join(f'"{n}":{{text[type(v := value.{n})](v)}}' for n in names)
+    source = f"def write_fields(value):\n    return f'{{{{{parts}}}}}'\n"
+    namespace: dict[str, Any] = {"text": _TEXT}
+    code = compile(source, f"<orderdesk.domain.codec: {kind.__qualname__} text>", "exec")
+    exec(code, namespace)  # noqa: S102 -- the source is built from dataclass field names only
+    return typing.cast("Callable[[Any], str]", namespace["write_fields"])
 
 
 def to_record(event: Event) -> tuple[str, dict[str, JSONValue]]:

@@ -18,7 +18,6 @@ from orderdesk.store.chain import (
     Row,
     encode_events,
     link,
-    stored,
     verify_rows,
 )
 
@@ -35,16 +34,17 @@ class InMemoryEventStore:
 
     def append(self, events: Sequence[Event]) -> list[StoredEvent]:
         """Add ``events`` after everything stored, all or nothing."""
-        return self.append_encoded(encode_events(events))
+        return [row.to_stored() for row in self.append_encoded(encode_events(events))]
 
-    def append_encoded(self, encoded: Sequence[Encoded]) -> list[StoredEvent]:
-        """Append events already encoded by :func:`~orderdesk.store.chain.encode_events`."""
+    def append_encoded(self, encoded: Sequence[Encoded]) -> list[Row]:
+        """Append events already encoded by :func:`~orderdesk.store.chain.encode_events`;
+        returns the rows as written."""
         self._check_open()
         # The async writer appends from a worker thread while tests may append directly.
         with self._lock:
             rows, self.chain_head = link(encoded, self.chain_head)
             self.rows.extend(rows)
-        return stored(rows, encoded)
+        return rows
 
     def read(self, *, stream: str | None = None, after: int = 0) -> Iterator[StoredEvent]:
         """Stored events with ``seq > after`` (optionally of one stream), oldest first."""

@@ -2,9 +2,11 @@
 
 Every durable commit costs an fsync, whatever it holds. Tasks that append concurrently are
 therefore queued and written together: one flusher task takes everything that is waiting (up to
-``max_batch`` events), writes it in one ``store.append`` on a worker thread, and resolves each
-caller's future with its own rows. While a commit is in flight the next batch gathers by itself,
-so there is no timer and no added latency when the writer is idle.
+``max_batch`` events), writes it in one transaction on a worker thread (``append_encoded`` when
+the store takes encoded events, else ``append``), and resolves each caller's future with its own
+rows. While a commit is in flight the next batch gathers by itself, so there is no timer and no
+added latency when the writer is idle. A store with ``checkpoint_if_due`` (SQLite) is given its
+housekeeping after the callers have their answer, before the next batch is written.
 
 Guarantees a caller can lean on:
 
@@ -25,6 +27,7 @@ buys is that many independent tasks share commits without coordinating (see
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,9 +37,11 @@ from typing import Any, Self
 from orderdesk.domain.events import Event
 from orderdesk.errors import StoreError
 from orderdesk.ports.store import EventStore, StoredEvent
-from orderdesk.store.chain import EncodedAppender, encode_events
+from orderdesk.store.chain import EncodedAppender, Row, encode_events
 
 DEFAULT_MAX_BATCH = 2000
+
+log = logging.getLogger(__name__)
 
 
 class WriterState(StrEnum):
@@ -49,7 +54,8 @@ class WriterState(StrEnum):
 class _Request:
     items: list[Any]
     """Encoded events when the store takes them (:class:`EncodedAppender`), else the events."""
-    future: asyncio.Future[list[StoredEvent]]
+    future: asyncio.Future[list[Any]]
+    """Resolved with the rows written (:class:`Row`, or the store's ``StoredEvent``)."""
 
 
 class AsyncEventWriter:
@@ -59,12 +65,13 @@ class AsyncEventWriter:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self._encode: Callable[[Sequence[Event]], list[Any]]
-        self._write: Callable[[list[Any]], list[StoredEvent]]
+        self._write: Callable[[list[Any]], list[Row] | list[StoredEvent]]
         if isinstance(store, EncodedAppender):
             self._encode, self._write = encode_events, store.append_encoded
         else:
             self._encode, self._write = list, store.append
         self._max_batch = max_batch
+        self._checkpoint: Callable[[], None] | None = getattr(store, "checkpoint_if_due", None)
         self._pending: deque[_Request] = deque()
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -81,13 +88,22 @@ class AsyncEventWriter:
 
     async def append(self, events: Sequence[Event]) -> list[StoredEvent]:
         """Store ``events`` (together, in order) and return their rows once committed."""
+        rows = await self._submit(events)
+        return [row.to_stored() if isinstance(row, Row) else row for row in rows]
+
+    async def write(self, events: Sequence[Event]) -> None:
+        """Store ``events`` (together, in order) and return once committed: :meth:`append`
+        without decoding the rows again, for a caller that holds the events already."""
+        await self._submit(events)
+
+    async def _submit(self, events: Sequence[Event]) -> list[Row] | list[StoredEvent]:
         if self.state is not WriterState.OPEN:
             raise StoreError("the event writer is closed")
         if not events:
             return []
         items = self._encode(events)
         wakeup = self._start()
-        future: asyncio.Future[list[StoredEvent]] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
         self._pending.append(_Request(items, future))
         wakeup.set()
         # Shielded: cancelling the caller must not pull events out of a batch being written.
@@ -159,15 +175,21 @@ class AsyncEventWriter:
             end = start + len(request.items)
             _settle(request, rows[start:end])
             start = end
+        if self._checkpoint is not None:
+            # After the callers have their answer: the copy overlaps what they do next.
+            try:
+                await asyncio.to_thread(self._checkpoint)
+            except Exception:
+                log.warning("checkpointing the event store failed", exc_info=True)
 
-    async def _commit(self, items: list[Any]) -> list[StoredEvent]:
+    async def _commit(self, items: list[Any]) -> list[Row] | list[StoredEvent]:
         # A worker thread, because the commit blocks on fsync and must not stall the loop.
         rows = await asyncio.to_thread(self._write, items)
         self.commits += 1
         return rows
 
 
-def _settle(request: _Request, outcome: list[StoredEvent] | Exception) -> None:
+def _settle(request: _Request, outcome: list[Any] | Exception) -> None:
     if request.future.done():
         return
     if isinstance(outcome, Exception):
