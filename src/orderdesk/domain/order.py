@@ -93,15 +93,16 @@ def _check_consistent(report: OrderStatusReport, current: OrderStatus) -> None:
         raise InvalidTransition(current.value, report.status.value, problem)
 
 
+_BEFORE_FILLS = frozenset(
+    {None, Trigger.BROKER_ACCEPTED, Trigger.BROKER_TRIGGER_PENDING, Trigger.BROKER_OPENED}
+)
+"""Triggers of a resting order: with some quantity filled, they mean partially filled."""
+
+
 def trigger_for(report: OrderStatusReport) -> Trigger | None:
     """The lifecycle trigger a broker report implies, or None if it implies no move."""
     trigger = _STATUS_TRIGGER.get(report.status)
-    partly_filled = 0 < report.filled_quantity < report.quantity
-    if (
-        trigger
-        in (None, Trigger.BROKER_ACCEPTED, Trigger.BROKER_TRIGGER_PENDING, Trigger.BROKER_OPENED)
-        and partly_filled
-    ):
+    if trigger in _BEFORE_FILLS and 0 < report.filled_quantity < report.quantity:
         # Kite has no partial-fill status: the order stays OPEN with some quantity filled.
         return Trigger.BROKER_PARTIALLY_FILLED
     return trigger
@@ -127,6 +128,9 @@ class Order:
     filled_quantity: int = 0
     average_price: Decimal = Decimal(0)
     fills: dict[str, Fill] = field(default_factory=dict)
+    fill_quantity: int = 0
+    """Quantity covered by recorded fills (may lag the broker's filled quantity); kept with
+    ``fills`` by :meth:`apply`, as every broker update compares against it."""
     submit_attempts: int = 0
     modifications: int = 0
     pending_modify: OrderModifyRequested | None = None
@@ -208,11 +212,6 @@ class Order:
     @property
     def remaining_quantity(self) -> int:
         return self.quantity - self.filled_quantity
-
-    @property
-    def fill_quantity(self) -> int:
-        """Quantity covered by recorded fills (may lag the broker's filled quantity)."""
-        return sum(fill.quantity for fill in self.fills.values())
 
     # -- decisions ---------------------------------------------------------------------------
 
@@ -438,20 +437,8 @@ class Order:
         if event.order_id != self.order_id:
             raise ValueError(f"event for {event.order_id} applied to {self.order_id}")
         self.updated_at = event.at
+        # The broker's updates first: they are nearly every event applied.
         match event:
-            case OrderSubmitting(attempt=attempt):
-                self.submit_attempts = attempt
-                self._set(OrderStatus.SUBMITTING)
-            case OrderSubmitUnknown(reason=reason):
-                self.reason = reason
-                self._set(OrderStatus.SUBMIT_UNKNOWN)
-            case OrderSubmitRejected(reason=reason):
-                self.reason = reason
-                self._set(OrderStatus.REJECTED)
-            case OrderAccepted(broker_order_id=broker_order_id):
-                self.broker_order_id = broker_order_id
-                if self.status in UNRESOLVED:
-                    self._set(OrderStatus.ACCEPTED)
             case OrderStatusChanged():
                 self.broker_order_id = event.broker_order_id
                 self.status = event.status
@@ -469,6 +456,25 @@ class Order:
                     self.reason = event.message or self.reason
                 if event.status in TERMINAL:
                     self.pending_modify = None
+            case OrderFillRecorded(fill=fill):
+                if fill.trade_id not in self.fills:
+                    self.fill_quantity += fill.quantity
+                self.fills[fill.trade_id] = fill
+                if self.broker_order_id is None:
+                    self.broker_order_id = fill.broker_order_id
+            case OrderSubmitting(attempt=attempt):
+                self.submit_attempts = attempt
+                self._set(OrderStatus.SUBMITTING)
+            case OrderSubmitUnknown(reason=reason):
+                self.reason = reason
+                self._set(OrderStatus.SUBMIT_UNKNOWN)
+            case OrderSubmitRejected(reason=reason):
+                self.reason = reason
+                self._set(OrderStatus.REJECTED)
+            case OrderAccepted(broker_order_id=broker_order_id):
+                self.broker_order_id = broker_order_id
+                if self.status in UNRESOLVED:
+                    self._set(OrderStatus.ACCEPTED)
             case OrderModifyRequested():
                 self.pending_modify = event
                 self.status = OrderStatus.MODIFY_PENDING
@@ -490,10 +496,6 @@ class Order:
             case OrderCancelRejected(reason=reason):
                 self.reason = reason
                 self.status = self.base_status
-            case OrderFillRecorded(fill=fill):
-                self.fills[fill.trade_id] = fill
-                if self.broker_order_id is None:
-                    self.broker_order_id = fill.broker_order_id
             case OrderUpdateIgnored() | OrderTransitionRefused() | OrderCreated():
                 pass
 

@@ -14,15 +14,16 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
 from orderdesk.domain.events import Event
-from orderdesk.ports.store import EventStore, StoredEvent
+from orderdesk.ports.store import EventStore
 
 log = logging.getLogger(__name__)
 
 
 class EventWriter(Protocol):
-    """Group commit over an event store: returns once ``events`` are durable."""
+    """Group commit over an event store."""
 
-    async def append(self, events: Sequence[Event]) -> Sequence[StoredEvent]: ...
+    async def write(self, events: Sequence[Event]) -> None:
+        """Return once ``events`` are durable, after every call made before this one."""
 
 
 class Journal:
@@ -36,7 +37,7 @@ class Journal:
         if not events:
             return
         if self._writer is not None:
-            await self._writer.append(events)
+            await self._writer.write(events)
         else:
             self.store.append(events)
 

@@ -144,8 +144,9 @@ class Recorder:
     async def decide_many(self, items: Sequence[tuple[Order, Decide]]) -> list[Outcome]:
         """One decision for each of many distinct orders, written in a single append.
 
-        Reconciliation touches thousands of orders; one commit for all of them is what keeps it
-        within its CPU budget. Locks are taken in id order so two batches cannot deadlock.
+        Reconciliation touches thousands of orders and the stream applier a batch of updates;
+        one commit for all of them is what keeps them within their CPU budget. Locks are taken in
+        id order so two batches cannot deadlock.
         """
         orders = {order.order_id: order for order, _ in items}
         if len(orders) != len(items):

@@ -1,10 +1,12 @@
 """Tracking: the broker's live stream into order decisions, and polling when it falls silent.
 
-Reports go to ``order.on_report`` (with the trades they imply, see :mod:`.trades`), fills to
-``order.on_fill``, ticks mark positions (found by instrument token), connection
-changes raise alerts and switch polling on or off. A report that matches no order (by broker id
-or by our tag) is an order placed outside orderdesk and is adopted. A fill can overtake the
-report that binds its order to a broker id; it waits here until the binding arrives.
+Order updates (reports and fills) go to the :class:`~.applier.StreamApplier`, which decides
+them in batches, each order's in arrival order; ticks mark positions (found by instrument
+token); connection changes raise alerts and switch polling on or off. An update the applier
+cannot batch comes back here one by one (:meth:`Tracker.handle`): a report that matches no order
+(by broker id or by our tag) is an order placed outside orderdesk and is adopted, and a fill can
+overtake the report that binds its order to a broker id, so it waits here until the binding
+arrives.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from orderdesk.domain.reports import Fill, OrderStatusReport
 from orderdesk.domain.status import OrderStatus
 from orderdesk.domain.values import InstrumentKey
 from orderdesk.engine.alerts import Alerts
+from orderdesk.engine.applier import StreamApplier
 from orderdesk.engine.backoff import Backoff
 from orderdesk.engine.book import OrderBook
 from orderdesk.engine.config import DeskConfig
@@ -40,8 +43,6 @@ from orderdesk.ports.notifier import Severity
 
 log = logging.getLogger(__name__)
 
-MAX_IN_FLIGHT = 5_000
-"""Stream events being recorded at once; the stream is read no faster than they commit."""
 MAX_EARLY_FILLS = 10_000
 """Fills held for orders not yet bound; beyond this the oldest are left to reconciliation."""
 
@@ -72,7 +73,7 @@ class Tracker:
         self._early_fills: defaultdict[str, list[Fill]] = defaultdict(list)
         self._early_count = 0
         self._tasks: set[asyncio.Task[None]] = set()
-        self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self.applier = StreamApplier(book, recorder, trades, self.handle, self.spawn)
         self._last_poll = 0.0
         recorder.on_bound.append(self._bound)
 
@@ -96,25 +97,21 @@ class Tracker:
             await asyncio.sleep(backoff.next())
 
     async def dispatch(self, event: BrokerEvent) -> None:
-        """Apply ``event`` without waiting for its commit, so one fsync never stalls the stream.
-
-        Each event runs as its own task; per-order locks are FIFO and taken before the first
-        await, so two updates of one order are still decided in arrival order. At most
-        ``MAX_IN_FLIGHT`` are pending; beyond that the stream waits (backpressure).
-        """
-        await self._in_flight.acquire()
-        task = asyncio.get_running_loop().create_task(self.handle(event))
-        self._tasks.add(task)
-        task.add_done_callback(self._dispatched)
-
-    def _dispatched(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        self._in_flight.release()
+        """Apply ``event``: order updates through the batching applier (see :mod:`.applier`),
+        prices at once, connection changes in a task of their own."""
+        if isinstance(event, OrderStatusReport | Fill):
+            await self.applier.put(event)
+        elif isinstance(event, PriceTick):
+            self.on_tick(event)
+        else:
+            self.spawn(self.handle(event))
 
     async def idle(self) -> None:
         """Wait until every dispatched event has been recorded."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        while self.applier.running or self._tasks:
+            await self.applier.idle()
+            if self._tasks:
+                await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def handle(self, event: BrokerEvent) -> None:
         """Apply one event of the broker's stream."""
@@ -277,6 +274,7 @@ class Tracker:
         task.add_done_callback(self._tasks.discard)
 
     async def close(self) -> None:
+        await self.applier.close()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()

@@ -85,14 +85,18 @@ class TradeReader:
         filled = order.filled_quantity if filled_quantity is None else filled_quantity
         return filled > order.fill_quantity
 
-    async def apply_report(self, order: Order, report: OrderStatusReport) -> Outcome:
-        """Decide ``report`` for ``order``, with the trades it implies when they are missing."""
+    async def apply_report(
+        self, order: Order, report: OrderStatusReport, fills: Sequence[Fill] | None = None
+    ) -> Outcome:
+        """Decide ``report`` for ``order``, with the trades it implies when they are missing
+        (read here, under the order's lock, unless the caller read them as ``fills``)."""
         problems: list[InvalidTransition] = []
         outcomes: list[Outcome] = []
         async with self.recorder.lock(order.order_id):
-            fills: list[Fill] = []
-            if self.lagging(order, report.filled_quantity):
-                fills = await self._read(report.broker_order_id)
+            if fills is None:
+                fills = []
+                if self.lagging(order, report.filled_quantity):
+                    fills = await self.read(report.broker_order_id)
             now = self.clock.now()
             outcome = await self.recorder.decide_held(
                 order, report_with_fills(report, fills, now, problems)
@@ -102,11 +106,16 @@ class TradeReader:
                 # The report contradicts what we hold; its trades are facts all the same.
                 outcomes.append(await self.recorder.decide_held(order, record_fills(fills, now)))
         await self.recorder.alert_refusals(outcomes)
+        await self.settle(order, problems)
+        return outcome
+
+    async def settle(self, order: Order, problems: Sequence[InvalidTransition]) -> None:
+        """After a report and its fills were recorded: alert the fills that were refused, and
+        keep reading trades in the background while the fills still lag."""
         for problem in problems:
             await self._refused_fill(order, problem)
         if self.lagging(order):
             self.follow_up(order)
-        return outcome
 
     def follow_up(self, order: Order, *, at_once: bool = False) -> None:
         """Read ``order``'s trades again in the background until its fills catch up (bounded)."""
@@ -130,7 +139,7 @@ class TradeReader:
                 await asyncio.sleep(backoff.next())
             if not self.lagging(order) or order.broker_order_id is None:
                 return
-            fills = await self._read(order.broker_order_id)
+            fills = await self.read(order.broker_order_id)
             if fills:
                 outcome = await self.recorder.decide(order, record_fills(fills, self.clock.now()))
                 if outcome.refused is not None:
@@ -143,7 +152,8 @@ class TradeReader:
                 order.fill_quantity,
             )
 
-    async def _read(self, broker_order_id: str) -> list[Fill]:
+    async def read(self, broker_order_id: str) -> list[Fill]:
+        """The order's trades, or none if they could not be read in ``trades_timeout``."""
         try:
             async with asyncio.timeout(self.config.trades_timeout):
                 return list(await self.broker.order_trades(broker_order_id))
