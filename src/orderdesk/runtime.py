@@ -26,6 +26,7 @@ from orderdesk.engine.config import NSE_FREEZE_QUANTITIES, DeskConfig
 from orderdesk.engine.desk import OrderDesk
 from orderdesk.engine.risk import RiskLimits
 from orderdesk.errors import ConfigError
+from orderdesk.heap import settle_after_start
 from orderdesk.notify.apprise_notifier import AppriseNotifier
 from orderdesk.notify.fanout import FanoutNotifier
 from orderdesk.ports.broker import Broker, WebhookSource
@@ -139,6 +140,8 @@ async def open_runtime(
             )
             async with desk:
                 from orderdesk.api.desk_adapter import EngineDesk
+
+                settle_after_start()
 
                 service = EngineDesk(desk)
                 approvals = ApprovalQueue(service.submit, settings.strategies, notifier=notifier)
