@@ -198,6 +198,24 @@ async def test_a_fill_on_the_stream_is_applied_in_the_batch(
     assert muted.trade_reads == reads_before
 
 
+async def test_a_report_whose_trades_came_first_reads_nothing(
+    still_desk: OrderDesk, muted: FakeBroker, counting: CountingStore
+) -> None:
+    """When the stream delivers the trades before the report that shows them (as the Kite
+    adapter does), the report finds them recorded and the broker is not read again."""
+    (handle,) = await resting(still_desk, 1)
+    (broker_id,) = handle.broker_order_ids
+    fill = muted.fill(broker_id, 6)
+    reads_before = muted.trade_reads
+    await still_desk.tracker.dispatch(fill)
+    await still_desk.tracker.dispatch(muted.report(broker_id))
+    await still_desk.tracker.idle()
+    assert muted.trade_reads == reads_before
+    assert handle.status is OrderStatus.PARTIALLY_FILLED
+    assert handle.order.fill_quantity == 6
+    assert [(f, s) for _, f, s in changes(counting, handle.order_id)] == [(6, "PARTIALLY_FILLED")]
+
+
 async def test_the_stream_waits_while_too_many_updates_are_queued(
     still_desk: OrderDesk, muted: FakeBroker, monkeypatch: pytest.MonkeyPatch
 ) -> None:

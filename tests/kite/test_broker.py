@@ -249,6 +249,9 @@ async def test_ticker_stream_gap_fills_and_maps_updates(
     # The book's unfilled row is emitted only if it was read before the push was handled.
     assert [u.filled_quantity for u in updates] in ([0, 1], [1])
     assert [e.trade_id for e in events if isinstance(e, Fill)] == ["T1"]
+    # The trade goes out before the report that shows it, so consumers need not read it again.
+    fill_at = next(i for i, e in enumerate(events) if isinstance(e, Fill))
+    assert fill_at < events.index(pushed[0])
 
 
 @pytest.mark.parametrize(

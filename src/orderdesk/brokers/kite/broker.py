@@ -8,7 +8,8 @@ The live stream (:meth:`KiteBroker.events`) comes from the ticker when ``stream 
 order updates become :class:`OrderStatusReport`s, ticks become :class:`PriceTick`s, and after
 every (re)connection a gap-fill reads the order book and the trades over REST, so nothing
 pushed while the socket was down is lost. Kite's order updates carry no trade ids, so when an
-update shows more filled quantity the order's trades are read and emitted as :class:`Fill`s.
+update shows more filled quantity the order's trades are read and emitted as :class:`Fill`s,
+ahead of the report itself.
 With ``stream = "poll"`` the same reads run on a timer instead. Duplicates are possible (a
 gap-fill can repeat what the socket said); consumers apply updates monotonically, and identical
 reports, reports that trail one already emitted (less filled, or open after final) and
@@ -324,7 +325,7 @@ class KiteBroker:
         self._queue.put_nowait(ConnectionStateChanged(state=state, detail=detail, at=self._now()))
 
     async def _report(self, report: OrderStatusReport) -> None:
-        """Emit ``report`` unless it repeats or trails the last one; fetch fills if more is filled.
+        """Emit ``report`` unless it repeats or trails the last one, after the fills it adds.
 
         The gap-fill reads the book while socket updates keep arriving, so its snapshot of an
         order can be older than an update already emitted (or the reverse). Emitting the older
@@ -335,10 +336,15 @@ class KiteBroker:
         if previous == report or (previous is not None and _trails(report, previous)):
             return
         self._last_report[report.broker_order_id] = report
-        self._queue.put_nowait(report)
         already = previous.filled_quantity if previous is not None else 0
-        if report.filled_quantity > already:
-            self._fills(await self.rest.order_trades(report.broker_order_id))
+        try:
+            if report.filled_quantity > already:
+                # The trades go out before the report that shows them: a consumer then has
+                # them when the report arrives, instead of reading them a second time (every
+                # read counts against Kite's rate limit).
+                self._fills(await self.rest.order_trades(report.broker_order_id))
+        finally:
+            self._queue.put_nowait(report)
 
     def _fills(self, fills: Sequence[Fill]) -> None:
         for fill in fills:
