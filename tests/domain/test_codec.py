@@ -147,6 +147,18 @@ def every_event() -> list[Event]:
             broker_order_id="1",
             message=unicode_text,
         ),
+        OrderStatusChanged(
+            at=AT,
+            order_id="od1",
+            status=OrderStatus.PARTIALLY_FILLED,
+            base_status=OrderStatus.PARTIALLY_FILLED,
+            broker_status=BrokerStatus.OPEN,
+            broker_status_text="OPEN",
+            filled_quantity=5,
+            average_price=Decimal("1500.25"),
+            broker_order_id="1",
+            fills=(fill("t1", 2, "1500.5"), fill("t2", 3, "1500.0833")),
+        ),
         OrderModifyRequested(
             at=AT,
             order_id="od1",

@@ -98,8 +98,8 @@ async def test_each_order_sees_its_updates_in_arrival_order(
     still_desk: OrderDesk, muted: FakeBroker, counting: CountingStore
 ) -> None:
     """Interleaved with other orders, an order's open, two partial fills and completion apply
-    in the order they came, its trades read once and recorded right after the report that
-    needed them, nothing ignored or refused."""
+    in the order they came, its trades read once and recorded with the report that needed
+    them, nothing ignored or refused."""
     first, *others = await resting(still_desk, 4)
     (broker_id,) = first.broker_order_ids
     opened = muted.report(broker_id)
@@ -123,14 +123,19 @@ async def test_each_order_sees_its_updates_in_arrival_order(
         (10, "FILLED"),
     ]
     assert first.order.fill_quantity == 10
+    assert (
+        still_desk.position(first.order.signal.instrument, first.order.signal.product).quantity
+        == 10
+    )
     assert muted.trade_reads == reads_before + 1
     types = counting.types(first.order_id)
     assert "OrderUpdateIgnored" not in types
     assert "OrderTransitionRefused" not in types
-    # The report that showed fills first, then its three trades, in consecutive rows.
-    seq_two = changes(counting, first.order_id)[1][0]
-    fills = [r.seq for r in counting.rows if r.type == "OrderFillRecorded"]
-    assert fills == [seq_two + 1, seq_two + 2, seq_two + 3]
+    # The report that first showed fills carries the three trades read for it, in one event.
+    (carrier,) = [r for r in counting.rows if r.type == "OrderStatusChanged" and r.payload["fills"]]
+    assert carrier.payload["filled_quantity"] == 2
+    assert [f["quantity"] for f in carrier.payload["fills"]] == [2, 3, 5]
+    assert "OrderFillRecorded" not in types
     assert all(o.status is OrderStatus.OPEN for o in others)
 
 

@@ -28,6 +28,7 @@ from orderdesk.domain.events import (
     ReconciliationCompleted,
     ReconciliationMismatch,
     SignalDenied,
+    recorded_fills,
 )
 from orderdesk.domain.ids import child_order_id, client_order_id
 from orderdesk.domain.order import Order
@@ -114,4 +115,5 @@ __all__ = [
     "child_order_id",
     "client_order_id",
     "is_terminal",
+    "recorded_fills",
 ]

@@ -81,6 +81,10 @@ class OrderStatusChanged(OrderEvent):
     average_price: Decimal
     broker_order_id: str
     message: str | None = None
+    fills: tuple[Fill, ...] = ()
+    """Trades read with the report (its filled quantity grew past the recorded fills), recorded
+    by this event exactly as :class:`OrderFillRecorded` records one: once per trade id. One
+    event for the report and the trades behind it; :func:`recorded_fills` reads either kind."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -196,6 +200,17 @@ EVENT_TYPES: dict[str, type[Event]] = {
 }
 """Every event class by name: the codec's registry."""
 
+
+def recorded_fills(event: Event) -> tuple[Fill, ...]:
+    """The fills ``event`` records: its own for :class:`OrderFillRecorded`, the trades read
+    with the report for :class:`OrderStatusChanged`, none for any other event."""
+    if isinstance(event, OrderFillRecorded):
+        return (event.fill,)
+    if isinstance(event, OrderStatusChanged):
+        return event.fills
+    return ()
+
+
 __all__ = [
     "DESK_STREAM",
     "EVENT_TYPES",
@@ -219,4 +234,5 @@ __all__ = [
     "ReconciliationCompleted",
     "ReconciliationMismatch",
     "SignalDenied",
+    "recorded_fills",
 ]

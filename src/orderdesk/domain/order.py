@@ -12,7 +12,7 @@ records as :class:`OrderTransitionRefused`. Nothing ever moves an order backward
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -254,8 +254,15 @@ class Order:
             self._target(Trigger.BROKER_ACCEPTED)
         return [OrderAccepted(at=at, order_id=self.order_id, broker_order_id=broker_order_id)]
 
-    def on_report(self, report: OrderStatusReport, at: datetime) -> list[OrderEvent]:
-        """What a broker report means for this order (see the module docstring)."""
+    def on_report(
+        self, report: OrderStatusReport, at: datetime, fills: Sequence[Fill] = ()
+    ) -> list[OrderEvent]:
+        """What a broker report means for this order (see the module docstring).
+
+        ``fills`` are trades read with the report, already checked against this order (see
+        ``engine.trades.new_fills``); they ride on the status change when the report makes one,
+        and the caller records them on their own otherwise.
+        """
         if self.broker_order_id not in (None, report.broker_order_id):
             raise InvalidTransition(
                 self.status.value,
@@ -304,6 +311,7 @@ class Order:
                 average_price=report.average_price,
                 broker_order_id=report.broker_order_id,
                 message=report.status_message,
+                fills=tuple(fills),
             )
         )
         return events
@@ -456,10 +464,10 @@ class Order:
                     self.reason = event.message or self.reason
                 if event.status in TERMINAL:
                     self.pending_modify = None
+                for fill in event.fills:
+                    self._record(fill)
             case OrderFillRecorded(fill=fill):
-                if fill.trade_id not in self.fills:
-                    self.fill_quantity += fill.quantity
-                self.fills[fill.trade_id] = fill
+                self._record(fill)
                 if self.broker_order_id is None:
                     self.broker_order_id = fill.broker_order_id
             case OrderSubmitting(attempt=attempt):
@@ -498,6 +506,11 @@ class Order:
                 self.status = self.base_status
             case OrderUpdateIgnored() | OrderTransitionRefused() | OrderCreated():
                 pass
+
+    def _record(self, fill: Fill) -> None:
+        if fill.trade_id not in self.fills:
+            self.fill_quantity += fill.quantity
+        self.fills[fill.trade_id] = fill
 
     def _set(self, status: OrderStatus) -> None:
         self.status = status

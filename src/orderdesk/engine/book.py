@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from orderdesk.domain.events import OrderEvent, OrderFillRecorded
+from orderdesk.domain.events import OrderEvent, recorded_fills
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import PositionBook
 from orderdesk.domain.reports import OrderStatusReport
@@ -45,8 +45,7 @@ class OrderBook:
         """Keep indexes and positions in step after ``event`` was applied to ``order``."""
         if order.broker_order_id is not None and order.broker_order_id != bound_before:
             self.by_broker_id[order.broker_order_id] = order
-        if isinstance(event, OrderFillRecorded):
-            fill = event.fill
+        for fill in recorded_fills(event):
             self.positions.apply_fill(
                 fill.instrument, fill.product, fill.side, fill.quantity, fill.price, fill.trade_id
             )
