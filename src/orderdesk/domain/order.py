@@ -259,9 +259,9 @@ class Order:
     ) -> list[OrderEvent]:
         """What a broker report means for this order (see the module docstring).
 
-        ``fills`` are trades read with the report, already checked against this order (see
-        ``engine.trades.new_fills``); they ride on the status change when the report makes one,
-        and the caller records them on their own otherwise.
+        ``fills`` are trades read with the report, already checked against this order by the
+        caller (new trade ids, no overfill); they ride on the status change when the report
+        makes one, and the caller records them on their own otherwise.
         """
         if self.broker_order_id not in (None, report.broker_order_id):
             raise InvalidTransition(

@@ -118,7 +118,7 @@ class _DriverInsert:
     On SQLite the rows go in multi-row statements (``VALUES (…), (…), …``) rather than through
     ``executemany``: sqlite3 releases the GIL around every step, and ``executemany`` steps once
     per row, so a writer thread had to win the GIL back from the event loop once per row. With
-    the loop busy, a row took ~60× as long that way (``make bench ARGS=store``: the
+    the loop busy, a row took 60–80× as long that way (``make bench ARGS=store``: the
     ``store_append_thread_*`` rows); with the loop idle the two cost about the same.
     """
 
