@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import socket
 import stat
 import sys
@@ -27,11 +28,30 @@ API_SECRET = "cli-api-secret-5f4e3d"
 
 
 def free_port() -> int:
-    """A loopback port that was free a moment ago (the callback server binds it next)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+    """A loopback port that was free a moment ago (the callback server binds it next).
+
+    Chosen below the kernel's ephemeral range when it is known: a port the kernel handed out
+    and took back could go straight to the next ``bind(0)`` — the simulator's own listener,
+    started between this probe and the login — and the callback server would find it taken.
+    """
+    low = _ephemeral_low()
+    candidates = random.sample(range(10_000, low), 50) if low and low > 10_050 else [0] * 50
+    for candidate in candidates:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue
+            port: int = probe.getsockname()[1]
+        return port
+    raise RuntimeError("no free loopback port found")
+
+
+def _ephemeral_low() -> int | None:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 @pytest.fixture
