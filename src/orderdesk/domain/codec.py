@@ -272,14 +272,7 @@ def _decimal_text(value: Decimal) -> str:
 
 
 def _datetime_text(value: datetime) -> str:
-    if value.tzinfo is None:
-        _encode_datetime(value)  # raises
-    return _quoted_utc_text(value)
-
-
-@lru_cache(maxsize=1024)
-def _quoted_utc_text(value: datetime) -> str:
-    return json.encoder.encode_basestring(_utc_text(value))
+    return json.encoder.encode_basestring(_encode_datetime(value))
 
 
 def _sequence_text(value: tuple[Any, ...] | list[Any]) -> str:

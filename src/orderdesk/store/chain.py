@@ -85,7 +85,8 @@ def row_hash(prev_hash: str, seq: int, stream: str, type_: str, at: str, payload
     return sha256((prev_hash + envelope).encode()).hexdigest()
 
 
-_new_row = tuple.__new__
+_tuple_new = tuple.__new__
+"""Builds a Row or an Encoded without namedtuple's Python-level ``__new__`` (see :func:`link`)."""
 
 
 class Encoded(NamedTuple):
@@ -116,7 +117,7 @@ def encode_events(events: Iterable[Event]) -> list[Encoded]:
         at = encode(event.at)
         stream = event.stream
         encoded.append(
-            _new_encoded(
+            _tuple_new(
                 Encoded,
                 (
                     stream,
@@ -130,9 +131,6 @@ def encode_events(events: Iterable[Event]) -> list[Encoded]:
         )
     return encoded
 
-
-_new_encoded = tuple.__new__
-"""Encoded(...) without namedtuple's Python-level ``__new__`` (see :func:`link`)."""
 
 _TYPE_TEXT: dict[type, tuple[str, str]] = {}
 """Each event class's name, bare and as JSON text."""
@@ -154,7 +152,9 @@ def link(encoded: Sequence[Encoded], head: Head) -> tuple[list[Row], Head]:
         digest = sha256(f"{prev}{item.opening}{seq}{item.closing}".encode()).hexdigest()
         # tuple.__new__ directly: Row(...) goes through namedtuple's Python-level __new__,
         # 8% of an append's time on the writer thread (py-spy, make bench ARGS=engine).
-        rows.append(_new_row(Row, (seq, item.stream, item.type, item.at, item.text, prev, digest)))
+        rows.append(
+            _tuple_new(Row, (seq, item.stream, item.type, item.at, item.text, prev, digest))
+        )
         prev = digest
     return rows, Head(seq, prev)
 
