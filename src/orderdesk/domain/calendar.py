@@ -1,0 +1,166 @@
+"""The trading day: which dates the exchanges trade, and which day an instant belongs to.
+
+India's exchanges trade on weekdays that are not holidays, and everything Kite does by the clock
+is in IST (KITE_API.md §14.1). A trading day *begins* at :data:`DAY_START`, 06:00 IST: the moment
+Kite ends every access token of the day before, and from which its order and trade books start
+empty. It lasts until the next trading day begins, so an order placed on a Friday evening, or a
+Saturday, still belongs to Friday's day, and Monday's day begins on Monday at 06:00.
+
+The intraday milestones that matter to a desk are per segment (:class:`SegmentHours`): the
+broker's square-off of MIS and CO positions, and the exchange's mass cancel of unmatched orders
+after the close. Both the simulator and the desk read them from here, each from its own
+configuration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from enum import StrEnum
+
+from orderdesk.domain.values import Exchange
+
+IST = timezone(timedelta(hours=5, minutes=30), "IST")
+"""India Standard Time: Kite's wall clock (UTC+05:30, no daylight saving)."""
+
+DAY_START = time(6, 0)
+"""When a trading day begins: Kite's daily token expiry (and the morning's empty books)."""
+
+ONE_DAY = timedelta(days=1)
+
+
+class Segment(StrEnum):
+    """The groups of exchanges that share a day's clock."""
+
+    EQUITY = "equity"
+    DERIVATIVES = "derivatives"
+    CURRENCY = "currency"
+    COMMODITY = "commodity"
+
+
+SEGMENT_OF: Mapping[Exchange, Segment] = {
+    Exchange.NSE: Segment.EQUITY,
+    Exchange.BSE: Segment.EQUITY,
+    Exchange.NFO: Segment.DERIVATIVES,
+    Exchange.BFO: Segment.DERIVATIVES,
+    Exchange.CDS: Segment.CURRENCY,
+    Exchange.BCD: Segment.CURRENCY,
+    Exchange.MCX: Segment.COMMODITY,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentHours:
+    """One segment's milestones of the day, in IST wall time."""
+
+    square_off: time
+    """Zerodha squares off open MIS/CO positions with market orders; no fresh MIS/CO after."""
+    mass_cancel: time
+    """The exchange cancels unmatched orders ("exchange mass cancel")."""
+
+
+DEFAULT_HOURS: Mapping[Segment, SegmentHours] = {
+    # Zerodha's support pages give 15:20 for equity and 15:25 for equity derivatives (one older
+    # copy says 15:20 for both), 16:45 for currency, 25 minutes before the close (23:30) for
+    # commodities; the mass cancel follows each close (KITE_API.md §14.1).
+    Segment.EQUITY: SegmentHours(square_off=time(15, 20), mass_cancel=time(16, 0)),
+    Segment.DERIVATIVES: SegmentHours(square_off=time(15, 25), mass_cancel=time(16, 0)),
+    Segment.CURRENCY: SegmentHours(square_off=time(16, 45), mass_cancel=time(17, 0)),
+    Segment.COMMODITY: SegmentHours(square_off=time(23, 5), mass_cancel=time(23, 45)),
+}
+
+
+def as_ist(when: datetime) -> datetime:
+    """``when`` in IST; a naive datetime is taken to be IST wall time already (Kite's)."""
+    return when.replace(tzinfo=IST) if when.tzinfo is None else when.astimezone(IST)
+
+
+@dataclass(frozen=True, slots=True)
+class TradingCalendar:
+    """Trading dates (weekdays that are not holidays) and the day each instant belongs to."""
+
+    holidays: frozenset[date] = frozenset()
+    day_start: time = DAY_START
+    hours: Mapping[Segment, SegmentHours] = field(default_factory=lambda: dict(DEFAULT_HOURS))
+
+    def is_trading_day(self, day: date) -> bool:
+        """A weekday that is not an exchange holiday."""
+        return day.weekday() < 5 and day not in self.holidays
+
+    def next_trading_day(self, day: date) -> date:
+        """The first trading day strictly after ``day``."""
+        day += ONE_DAY
+        while not self.is_trading_day(day):
+            day += ONE_DAY
+        return day
+
+    def previous_trading_day(self, day: date) -> date:
+        """The last trading day strictly before ``day``."""
+        day -= ONE_DAY
+        while not self.is_trading_day(day):
+            day -= ONE_DAY
+        return day
+
+    def starts_at(self, day: date) -> datetime:
+        """The instant ``day`` begins (IST-aware)."""
+        return datetime.combine(day, self.day_start, tzinfo=IST)
+
+    def trading_day_of(self, when: datetime) -> date:
+        """The trading day ``when`` belongs to: the latest one begun at or before it."""
+        local = as_ist(when)
+        day = local.date()
+        if not self.is_trading_day(day) or local.time() < self.day_start:
+            day = self.previous_trading_day(day)
+        return day
+
+    def next_start_after(self, when: datetime) -> datetime:
+        """When the trading day after the one ``when`` belongs to begins (UTC-aware)."""
+        following = self.next_trading_day(self.trading_day_of(when))
+        return self.starts_at(following).astimezone(UTC)
+
+    def trading_days(self, first: date, last: date) -> Iterator[date]:
+        """The trading days from ``first`` to ``last``, both included."""
+        day = first if self.is_trading_day(first) else self.next_trading_day(first)
+        while day <= last:
+            yield day
+            day = self.next_trading_day(day)
+
+    def square_off_at(self, day: date, segment: Segment) -> datetime:
+        """When the broker squares off ``segment``'s MIS/CO positions on ``day`` (IST-aware)."""
+        return datetime.combine(day, self.hours[segment].square_off, tzinfo=IST)
+
+    def mass_cancel_at(self, day: date, segment: Segment) -> datetime:
+        """When the exchange cancels ``segment``'s unmatched orders on ``day`` (IST-aware)."""
+        return datetime.combine(day, self.hours[segment].mass_cancel, tzinfo=IST)
+
+    def last_mass_cancel(self, day: date) -> datetime:
+        """The latest mass cancel of ``day`` across segments: after it, no order of the day can
+        still be working at the exchange."""
+        return max(self.mass_cancel_at(day, segment) for segment in self.hours)
+
+
+def next_token_expiry(login: datetime, day_start: time = DAY_START) -> datetime:
+    """The next 06:00 IST after ``login``: Kite ends every access token then, trading day or not.
+
+    A login before 06:00 expires the same morning; one made later, the next morning. The result
+    carries ``login``'s kind of time: IST-aware for an aware ``login``, naive IST for a naive one.
+    """
+    local = as_ist(login)
+    expiry = datetime.combine(local.date(), day_start, tzinfo=IST)
+    if local >= expiry:
+        expiry += ONE_DAY
+    return expiry.replace(tzinfo=None) if login.tzinfo is None else expiry
+
+
+__all__ = [
+    "DAY_START",
+    "DEFAULT_HOURS",
+    "IST",
+    "SEGMENT_OF",
+    "Segment",
+    "SegmentHours",
+    "TradingCalendar",
+    "as_ist",
+    "next_token_expiry",
+]

@@ -1,0 +1,86 @@
+"""The trading calendar: trading dates, the day an instant belongs to, the day's milestones."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from orderdesk.domain.calendar import (
+    IST,
+    Segment,
+    TradingCalendar,
+    next_token_expiry,
+)
+
+# 2026-12-25 is a Friday and an NSE holiday; 2026-12-26/27 are a weekend.
+CHRISTMAS = date(2026, 12, 25)
+CALENDAR = TradingCalendar(frozenset({CHRISTMAS}))
+
+
+def ist(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=IST)
+
+
+def test_weekends_and_holidays_are_closed() -> None:
+    """Only weekdays that are not holidays trade."""
+    assert CALENDAR.is_trading_day(date(2026, 12, 24))
+    assert not CALENDAR.is_trading_day(CHRISTMAS)
+    assert not CALENDAR.is_trading_day(date(2026, 12, 26))
+    assert CALENDAR.next_trading_day(date(2026, 12, 24)) == date(2026, 12, 28)
+    assert CALENDAR.previous_trading_day(date(2026, 12, 28)) == date(2026, 12, 24)
+
+
+def test_an_instant_belongs_to_the_latest_day_begun() -> None:
+    """Before 06:00, on a holiday and over the weekend the previous trading day goes on."""
+    assert CALENDAR.trading_day_of(ist("2026-12-24 05:59:59")) == date(2026, 12, 23)
+    assert CALENDAR.trading_day_of(ist("2026-12-24 06:00:00")) == date(2026, 12, 24)
+    assert CALENDAR.trading_day_of(ist("2026-12-26 12:00:00")) == date(2026, 12, 24)
+    assert CALENDAR.trading_day_of(ist("2026-12-28 06:00:00")) == date(2026, 12, 28)
+    # Aware instants in any zone, and naive IST wall time, agree.
+    utc = ist("2026-12-28 06:00:00").astimezone(UTC)
+    assert CALENDAR.trading_day_of(utc) == date(2026, 12, 28)
+    assert CALENDAR.trading_day_of(datetime(2026, 12, 28, 5, 0)) == date(2026, 12, 24)
+
+
+def test_next_start_skips_closed_days() -> None:
+    """The day after Thursday's begins on Monday at 06:00 IST when Friday is a holiday."""
+    start = CALENDAR.next_start_after(ist("2026-12-24 15:00:00"))
+    assert start == ist("2026-12-28 06:00:00")
+    assert start.tzinfo is UTC
+
+
+def test_segment_milestones() -> None:
+    """Square-off and mass cancel follow each segment's hours."""
+    day = date(2026, 12, 24)
+    assert CALENDAR.square_off_at(day, Segment.EQUITY) == ist("2026-12-24 15:20:00")
+    assert CALENDAR.square_off_at(day, Segment.DERIVATIVES) == ist("2026-12-24 15:25:00")
+    assert CALENDAR.mass_cancel_at(day, Segment.EQUITY) == ist("2026-12-24 16:00:00")
+    assert CALENDAR.last_mass_cancel(day) == ist("2026-12-24 23:45:00")
+
+
+def test_token_expiry_is_the_next_six_oclock() -> None:
+    """A login before 06:00 lasts until 06:00 that morning, later ones until the next."""
+    assert next_token_expiry(ist("2026-12-24 05:00:00")) == ist("2026-12-24 06:00:00")
+    assert next_token_expiry(ist("2026-12-24 06:00:00")) == ist("2026-12-25 06:00:00")
+    naive = next_token_expiry(datetime(2026, 12, 24, 9, 0))
+    assert naive == datetime(2026, 12, 25, 6, 0)
+    assert naive.tzinfo is None
+
+
+@given(
+    moment=st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2028, 12, 31)),
+    holidays=st.frozensets(st.dates(date(2025, 1, 1), date(2028, 12, 31)), max_size=40),
+)
+def test_the_day_of_an_instant_has_begun_and_the_next_has_not(
+    moment: datetime, holidays: frozenset[date]
+) -> None:
+    """Every instant lies between the start of its trading day and the start of the next."""
+    calendar = TradingCalendar(holidays)
+    when = moment.replace(tzinfo=IST)
+    day = calendar.trading_day_of(when)
+    assert calendar.is_trading_day(day)
+    assert calendar.starts_at(day) <= when < calendar.next_start_after(when)
+    assert calendar.starts_at(day).time() == time(6, 0)
+    assert calendar.next_start_after(when) - calendar.starts_at(day) >= timedelta(days=1)
