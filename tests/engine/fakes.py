@@ -102,10 +102,25 @@ class MemoryStore:
             rows.append(row)
         return rows
 
-    def read(self, *, stream: str | None = None, after: int = 0) -> Iterator[StoredEvent]:
+    def read(
+        self,
+        *,
+        stream: str | None = None,
+        kind: str | None = None,
+        after: int = 0,
+        before: int | None = None,
+    ) -> Iterator[StoredEvent]:
         for row in list(self.rows):
-            if row.seq > after and (stream is None or row.stream == stream):
+            if (
+                row.seq > after
+                and (before is None or row.seq < before)
+                and (stream is None or row.stream == stream)
+                and (kind is None or row.type == kind)
+            ):
                 yield row
+
+    def latest(self, kind: str) -> StoredEvent | None:
+        return next((row for row in reversed(self.rows) if row.type == kind), None)
 
     def verify(self) -> VerifyReport:
         return VerifyReport(ok=True, rows=len(self.rows))
@@ -180,6 +195,7 @@ class FakeBroker:
         self.subscriptions: list[list[InstrumentKey]] = []
         self.cancel_calls = 0
         self.started = False
+        self.renewed: list[str] = []
         self._ids = itertools.count(250_000_000_000_001)
         self._trade_ids = itertools.count(90_000_001)
         self._queue: asyncio.Queue[BrokerEvent] = asyncio.Queue()
@@ -190,6 +206,17 @@ class FakeBroker:
                 _info(NIFTY_CE, 75, 1002, 1800),
                 _info(NIFTY_PE, 75, 1003, 1800),
             ]
+
+    # -- the session (Kite's SessionControl capability) ----------------------------------------
+
+    def has_session(self) -> bool:
+        return True
+
+    def session_expiry(self, started: datetime) -> datetime | None:
+        return None
+
+    async def renew_session(self, credentials: str) -> None:
+        self.renewed.append(credentials)
 
     # -- lifecycle -----------------------------------------------------------------------------
 

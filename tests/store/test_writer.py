@@ -6,6 +6,7 @@ import asyncio
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
+from typing import Any
 
 import pytest
 
@@ -36,8 +37,11 @@ class GatedStore:
         self.batch_sizes.append(len(events))
         return self.inner.append(events)
 
-    def read(self, *, stream: str | None = None, after: int = 0) -> Iterator[StoredEvent]:
-        return self.inner.read(stream=stream, after=after)
+    def read(self, **query: Any) -> Iterator[StoredEvent]:
+        return self.inner.read(**query)
+
+    def latest(self, kind: str) -> StoredEvent | None:
+        return self.inner.latest(kind)
 
     def verify(self) -> VerifyReport:
         return self.inner.verify()

@@ -43,8 +43,19 @@ class EventStore(Protocol):
     def append(self, events: Sequence[Event]) -> list[StoredEvent]:
         """Write ``events`` atomically, in order, after every event already stored."""
 
-    def read(self, *, stream: str | None = None, after: int = 0) -> Iterator[StoredEvent]:
-        """Stored events with ``seq > after`` (optionally of one stream), oldest first."""
+    def read(
+        self,
+        *,
+        stream: str | None = None,
+        kind: str | None = None,
+        after: int = 0,
+        before: int | None = None,
+    ) -> Iterator[StoredEvent]:
+        """Stored events with ``after < seq < before``, oldest first, optionally only those of
+        one stream or of one event type (``kind``, e.g. ``"DayOpened"``)."""
+
+    def latest(self, kind: str) -> StoredEvent | None:
+        """The newest stored event of type ``kind`` (the start-up checkpoint), if any."""
 
     def verify(self) -> VerifyReport:
         """Walk the whole chain; report the first row that does not follow."""

@@ -46,14 +46,33 @@ class InMemoryEventStore:
             self.rows.extend(rows)
         return rows
 
-    def read(self, *, stream: str | None = None, after: int = 0) -> Iterator[StoredEvent]:
-        """Stored events with ``seq > after`` (optionally of one stream), oldest first."""
+    def read(
+        self,
+        *,
+        stream: str | None = None,
+        kind: str | None = None,
+        after: int = 0,
+        before: int | None = None,
+    ) -> Iterator[StoredEvent]:
+        """Stored events with ``after < seq < before`` (optionally of one stream or type)."""
         self._check_open()
         with self._lock:
             snapshot = list(self.rows)
         for row in snapshot:
-            if row.seq > after and (stream is None or row.stream == stream):
+            if (
+                row.seq > after
+                and (before is None or row.seq < before)
+                and (stream is None or row.stream == stream)
+                and (kind is None or row.type == kind)
+            ):
                 yield row.to_stored()
+
+    def latest(self, kind: str) -> StoredEvent | None:
+        """The newest stored event of type ``kind``."""
+        self._check_open()
+        with self._lock:
+            found = next((row for row in reversed(self.rows) if row.type == kind), None)
+        return None if found is None else found.to_stored()
 
     def verify(self) -> VerifyReport:
         """Walk the chain and check that it ends at the recorded head."""

@@ -25,6 +25,8 @@ events = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     Index("ix_events_stream_seq", "stream", "seq"),
+    # Start-up finds the latest day checkpoint, and the API lists days, by type.
+    Index("ix_events_type_seq", "type", "seq"),
 )
 
 HEAD_ID = 1

@@ -250,12 +250,24 @@ class SqlEventStore:
             finally:
                 raw.close()
 
-    def read(self, *, stream: str | None = None, after: int = 0) -> Iterator[StoredEvent]:
-        """Stored events with ``seq > after``, oldest first, fetched a page at a time."""
+    def read(
+        self,
+        *,
+        stream: str | None = None,
+        kind: str | None = None,
+        after: int = 0,
+        before: int | None = None,
+    ) -> Iterator[StoredEvent]:
+        """Stored events with ``after < seq < before``, oldest first, fetched a page at a time
+        (optionally of one stream or one type, each served by an index)."""
         while True:
             query = select(events).where(events.c.seq > after)
+            if before is not None:
+                query = query.where(events.c.seq < before)
             if stream is not None:
                 query = query.where(events.c.stream == stream)
+            if kind is not None:
+                query = query.where(events.c.type == kind)
             query = query.order_by(events.c.seq).limit(READ_PAGE)
             with self._errors("read"), self._transaction() as connection:
                 page = [Row(*r) for r in connection.execute(query)]
@@ -264,6 +276,13 @@ class SqlEventStore:
             if len(page) < READ_PAGE:
                 return
             after = page[-1].seq
+
+    def latest(self, kind: str) -> StoredEvent | None:
+        """The newest event of type ``kind``: one step down the (type, seq) index."""
+        query = select(events).where(events.c.type == kind).order_by(events.c.seq.desc()).limit(1)
+        with self._errors("read"), self._transaction() as connection:
+            found = connection.execute(query).one_or_none()
+        return None if found is None else Row(*found).to_stored()
 
     def verify(self) -> VerifyReport:
         """Walk every row in seq order inside one snapshot and check it against the head."""
