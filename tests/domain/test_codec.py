@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -44,7 +44,17 @@ from orderdesk.domain import (
     Variety,
 )
 from orderdesk.domain.codec import canonical_json, decode, encode, from_record, to_record
-from orderdesk.domain.events import EVENT_TYPES
+from orderdesk.domain.day import CarriedPosition, Holding, PositionSnapshot
+from orderdesk.domain.events import (
+    EVENT_TYPES,
+    BrokerSquaredOff,
+    DayClosed,
+    DayOpened,
+    OrderLapsed,
+    OrderSubmitDeferred,
+    SessionLost,
+    SessionRenewed,
+)
 from tests.domain.builders import AT, fill, signal
 
 IST = timezone(timedelta(hours=5, minutes=30))
@@ -63,6 +73,8 @@ def reference_encode(value: object) -> Any:
         if value.tzinfo is None:
             raise ValueError("naive datetimes are not stored; convert to UTC at the edge")
         return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):  # added with trading days; datetime, its subclass, goes first
+        return value.isoformat()
     if isinstance(value, tuple | list | frozenset | set):
         items = [reference_encode(item) for item in value]
         return sorted(items) if isinstance(value, frozenset | set) else items
@@ -204,6 +216,63 @@ def every_event() -> list[Event]:
         ReconciliationMismatch(at=AT, kind="missed_fill", detail="t9", order_id="od1"),
         ReconciliationMismatch(at=AT, kind="position", detail="NSE:INFY 10 != 0"),
         ReconciliationCompleted(at=AT, orders_checked=3, trades_checked=2**40, mismatches=0),
+        OrderSubmitDeferred(at=AT, order_id="od1", reason="session refused"),
+        OrderLapsed(at=AT, order_id="od1", day=date(2026, 11, 23), reason=unicode_text),
+        DayOpened(at=AT, day=date(2026, 11, 24)),
+        DayOpened(
+            at=at_ist,
+            day=date(2026, 11, 25),
+            positions=(
+                CarriedPosition(
+                    instrument=InstrumentKey.parse("NFO:NIFTY26NOVFUT"),
+                    product=Product.NRML,
+                    quantity=-75,
+                    close_price=Decimal("24010.05"),
+                    average_price=Decimal("23999.9"),
+                    multiplier=Decimal("1"),
+                ),
+            ),
+            holdings=(
+                Holding(
+                    instrument=InstrumentKey.parse("NSE:INFY"),
+                    quantity=10,
+                    t1_quantity=5,
+                    average_price=Decimal("1500.5"),
+                    close_price=Decimal("1510"),
+                ),
+            ),
+            carried_orders=("od1", "od2"),
+            kill_switch=True,
+            kill_switch_reason=unicode_text,
+        ),
+        DayClosed(
+            at=AT,
+            day=date(2026, 11, 23),
+            pnl=Decimal("-1000.50"),
+            realised=Decimal("0"),
+            positions=(
+                PositionSnapshot(
+                    instrument=InstrumentKey.parse("NSE:INFY"),
+                    product=Product.MIS,
+                    quantity=0,
+                    overnight_quantity=0,
+                    average_price=Decimal("0"),
+                    last_price=None,
+                    realised=Decimal("-1000.50"),
+                    unrealised=Decimal("0"),
+                    pnl=Decimal("-1000.50"),
+                    buy_quantity=10,
+                    sell_quantity=10,
+                ),
+            ),
+            orders=4,
+            fills=6,
+            lapsed=("od3",),
+            still_open=("od4",),
+        ),
+        SessionRenewed(at=AT, expires_at=at_ist, source="api"),
+        SessionLost(at=AT, reason="TokenException"),
+        BrokerSquaredOff(at=AT, order_id="od9", detail="NSE:INFY MIS SELL 10"),
     ]
 
 

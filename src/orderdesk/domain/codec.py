@@ -20,7 +20,7 @@ import json.encoder
 import types
 import typing
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from functools import cache, lru_cache
@@ -73,6 +73,10 @@ def _utc_text(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
 
 
+def _encode_date(value: date) -> str:
+    return value.isoformat()
+
+
 def _encode_sequence(value: tuple[Any, ...] | list[Any]) -> list[JSONValue]:
     return [encode(item) for item in value]
 
@@ -98,6 +102,8 @@ def _encoder_for(kind: type) -> _Encoder:
         encoder = str
     elif issubclass(kind, datetime):
         encoder = _encode_datetime
+    elif issubclass(kind, date):  # after datetime, its subclass
+        encoder = _encode_date
     elif issubclass(kind, tuple | list):
         encoder = _encode_sequence
     elif issubclass(kind, frozenset | set):
@@ -160,6 +166,8 @@ def _decoder(kind: Any) -> _Decoder:
             return Decimal
         if kind is datetime:
             return datetime.fromisoformat
+        if kind is date:
+            return date.fromisoformat
         if kind in (int, str, bool):
             return _identity
         if dataclasses.is_dataclass(kind):
@@ -245,6 +253,8 @@ def _text_writer_for(kind: type) -> Callable[[Any], str]:
         return _decimal_text
     if issubclass(kind, datetime):
         return _datetime_text
+    if issubclass(kind, date):
+        return _date_text
     if issubclass(kind, tuple | list):
         return _sequence_text
     if dataclasses.is_dataclass(kind):
@@ -273,6 +283,10 @@ def _decimal_text(value: Decimal) -> str:
 
 def _datetime_text(value: datetime) -> str:
     return json.encoder.encode_basestring(_encode_datetime(value))
+
+
+def _date_text(value: date) -> str:
+    return json.encoder.encode_basestring(value.isoformat())
 
 
 def _sequence_text(value: tuple[Any, ...] | list[Any]) -> str:

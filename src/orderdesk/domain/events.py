@@ -8,9 +8,10 @@ the client order id for order events, ``"desk"`` for everything else.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
+from orderdesk.domain.day import CarriedPosition, Holding, PositionSnapshot
 from orderdesk.domain.reports import Fill
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.status import BrokerStatus, OrderStatus
@@ -61,6 +62,14 @@ class OrderSubmitUnknown(OrderEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderSubmitRejected(OrderEvent):
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderSubmitDeferred(OrderEvent):
+    """The broker refused the session (expired token): nothing was placed, and the order is an
+    intent again, which the same signal sends once someone has logged in."""
+
     reason: str
 
 
@@ -145,6 +154,14 @@ class OrderTransitionRefused(OrderEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class OrderLapsed(OrderEvent):
+    """The trading day ended with the order unfinished and its end unknowable (LAPSED)."""
+
+    day: date
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SignalDenied(Event):
     signal: Signal
     check: str
@@ -173,11 +190,72 @@ class ReconciliationCompleted(Event):
     mismatches: int
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DayOpened(Event):
+    """A trading day begins: the checkpoint from which the desk's state is rebuilt.
+
+    It holds everything the desk needs from before it: the positions and holdings the broker
+    carried in, the orders still alive (whose histories are read by id), and the kill switch.
+    Start-up replays from the latest one, so its cost does not grow with the log.
+    """
+
+    day: date
+    positions: tuple[CarriedPosition, ...] = ()
+    holdings: tuple[Holding, ...] = ()
+    carried_orders: tuple[str, ...] = ()
+    kill_switch: bool = False
+    kill_switch_reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DayClosed(Event):
+    """A trading day's orders are settled; its positions and P&L as they stood then.
+
+    Written after the exchanges' close, and again (superseding) when the next day opens and
+    the day saw activity after its first close.
+    """
+
+    day: date
+    pnl: Decimal
+    realised: Decimal
+    positions: tuple[PositionSnapshot, ...] = ()
+    orders: int = 0
+    fills: int = 0
+    lapsed: tuple[str, ...] = ()
+    still_open: tuple[str, ...] = ()
+    """Orders the broker still had working at the close (commodities, evening AMOs)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionRenewed(Event):
+    """A fresh broker session reached the desk (the morning login); never the token itself."""
+
+    expires_at: datetime | None
+    source: str
+    """Who handed it over: ``api`` (``POST /api/session``, ``orderdesk login``) or ``start``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionLost(Event):
+    """The broker session ended: it expired, or the broker refused it."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BrokerSquaredOff(Event):
+    """The broker squared off an intraday position itself (an order the desk did not place)."""
+
+    order_id: str
+    detail: str
+
+
 ORDER_EVENT_TYPES: tuple[type[OrderEvent], ...] = (
     OrderCreated,
     OrderSubmitting,
     OrderSubmitUnknown,
     OrderSubmitRejected,
+    OrderSubmitDeferred,
     OrderAccepted,
     OrderStatusChanged,
     OrderModifyRequested,
@@ -188,12 +266,18 @@ ORDER_EVENT_TYPES: tuple[type[OrderEvent], ...] = (
     OrderFillRecorded,
     OrderUpdateIgnored,
     OrderTransitionRefused,
+    OrderLapsed,
 )
 DESK_EVENT_TYPES: tuple[type[Event], ...] = (
     SignalDenied,
     KillSwitchChanged,
     ReconciliationMismatch,
     ReconciliationCompleted,
+    DayOpened,
+    DayClosed,
+    SessionRenewed,
+    SessionLost,
+    BrokerSquaredOff,
 )
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls for cls in (*ORDER_EVENT_TYPES, *DESK_EVENT_TYPES)
@@ -214,6 +298,9 @@ def recorded_fills(event: Event) -> tuple[Fill, ...]:
 __all__ = [
     "DESK_STREAM",
     "EVENT_TYPES",
+    "BrokerSquaredOff",
+    "DayClosed",
+    "DayOpened",
     "Event",
     "KillSwitchChanged",
     "OrderAccepted",
@@ -222,10 +309,12 @@ __all__ = [
     "OrderCreated",
     "OrderEvent",
     "OrderFillRecorded",
+    "OrderLapsed",
     "OrderModified",
     "OrderModifyRejected",
     "OrderModifyRequested",
     "OrderStatusChanged",
+    "OrderSubmitDeferred",
     "OrderSubmitRejected",
     "OrderSubmitUnknown",
     "OrderSubmitting",
@@ -233,6 +322,8 @@ __all__ = [
     "OrderUpdateIgnored",
     "ReconciliationCompleted",
     "ReconciliationMismatch",
+    "SessionLost",
+    "SessionRenewed",
     "SignalDenied",
     "recorded_fills",
 ]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from orderdesk.domain.errors import InvalidTransition, ValidationError
@@ -25,10 +25,12 @@ from orderdesk.domain.events import (
     OrderCreated,
     OrderEvent,
     OrderFillRecorded,
+    OrderLapsed,
     OrderModified,
     OrderModifyRejected,
     OrderModifyRequested,
     OrderStatusChanged,
+    OrderSubmitDeferred,
     OrderSubmitRejected,
     OrderSubmitting,
     OrderSubmitUnknown,
@@ -137,6 +139,8 @@ class Order:
     broker_status_text: str | None = None
     last_progress: tuple[int, str, int] | None = None
     reason: str | None = None
+    deferred: bool = False
+    """Back to an intent after the broker refused the session: the same signal sends it."""
 
     # -- construction and replay -------------------------------------------------------------
 
@@ -239,6 +243,18 @@ class Order:
         """The broker refused the placement synchronously: it holds no order."""
         self._target(Trigger.SUBMIT_REJECTED)
         return [OrderSubmitRejected(at=at, order_id=self.order_id, reason=reason)]
+
+    def submit_deferred(self, reason: str, at: datetime) -> list[OrderEvent]:
+        """The broker refused the session: nothing was placed; the intent waits for a login."""
+        self._target(Trigger.SESSION_REFUSED)
+        return [OrderSubmitDeferred(at=at, order_id=self.order_id, reason=reason)]
+
+    def lapse(self, day: date, reason: str, at: datetime) -> list[OrderEvent]:
+        """The trading day ``day`` ended with this order unfinished and its end unknowable."""
+        if self.is_terminal:
+            return []
+        self._target(Trigger.DAY_ENDED)
+        return [OrderLapsed(at=at, order_id=self.order_id, day=day, reason=reason)]
 
     def accepted(self, broker_order_id: str, at: datetime) -> list[OrderEvent]:
         """The placement returned the broker's order id."""
@@ -472,7 +488,16 @@ class Order:
                     self.broker_order_id = fill.broker_order_id
             case OrderSubmitting(attempt=attempt):
                 self.submit_attempts = attempt
+                self.deferred = False
                 self._set(OrderStatus.SUBMITTING)
+            case OrderSubmitDeferred(reason=reason):
+                self.reason = reason
+                self.deferred = True
+                self._set(OrderStatus.INITIALIZED)
+            case OrderLapsed(reason=reason):
+                self.reason = reason
+                self.pending_modify = None
+                self._set(OrderStatus.LAPSED)
             case OrderSubmitUnknown(reason=reason):
                 self.reason = reason
                 self._set(OrderStatus.SUBMIT_UNKNOWN)

@@ -13,7 +13,7 @@ one division is rounded to :data:`COST_PLACES`, and the identity above absorbs t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -42,6 +42,9 @@ class Position:
     day_buy_quantity: int = 0
     day_sell_quantity: int = 0
     last_price: Decimal | None = None
+    carry_price: Decimal | None = None
+    """What a carried position cost when it was opened (display only: the day's P&L counts
+    the carried quantity from the previous close, as Kite's m2m does)."""
     trade_ids: set[str] = field(default_factory=set, repr=False)
 
     @classmethod
@@ -52,9 +55,12 @@ class Position:
         quantity: int,
         price: Decimal,
         multiplier: Decimal = ONE,
+        *,
+        carry_price: Decimal | None = None,
     ) -> Position:
-        """A position brought from the previous day at its carry price."""
-        position = cls(instrument, product, multiplier)
+        """A position brought from the previous day, booked at ``price``: the previous close
+        for the day's P&L (Kite's m2m), or the carry price for the P&L since it was opened."""
+        position = cls(instrument, product, multiplier, carry_price=carry_price)
         if quantity:
             position._trade(Side.BUY if quantity > 0 else Side.SELL, abs(quantity), price)
         position.overnight_quantity = quantity
@@ -171,6 +177,11 @@ class PositionBook:
 
     def __iter__(self) -> Iterator[Position]:
         return iter(self.positions.values())
+
+    @classmethod
+    def opening(cls, positions: Iterable[Position]) -> PositionBook:
+        """A book that starts from ``positions`` (a day's carried positions)."""
+        return cls({(p.instrument, p.product): p for p in positions})
 
 
 __all__ = ["Position", "PositionBook", "PositionKey"]

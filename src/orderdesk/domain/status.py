@@ -33,9 +33,14 @@ class OrderStatus(StrEnum):
     FILLED = "FILLED"
     CANCELLED = "CANCELLED"
     REJECTED = "REJECTED"
+    LAPSED = "LAPSED"
+    """The trading day ended and how the order ended can no longer be learned: the broker's
+    book of that day is gone (the desk was not there to read it). Alerted when recorded."""
 
 
-TERMINAL = frozenset({OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED})
+TERMINAL = frozenset(
+    {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.LAPSED}
+)
 OVERLAYS = frozenset({OrderStatus.MODIFY_PENDING, OrderStatus.CANCEL_PENDING})
 UNRESOLVED = frozenset({OrderStatus.SUBMITTING, OrderStatus.SUBMIT_UNKNOWN})
 """Statuses after which nobody knows whether the broker holds the order."""
@@ -67,6 +72,7 @@ RANK: dict[OrderStatus, int] = {
     OrderStatus.FILLED: 6,
     OrderStatus.CANCELLED: 6,
     OrderStatus.REJECTED: 6,
+    OrderStatus.LAPSED: 6,
 }
 """How far along the lifecycle a base status is; broker updates only ever move it up."""
 
@@ -100,6 +106,8 @@ class Trigger(StrEnum):
     MODIFY_REJECTED = "MODIFY_REJECTED"
     REQUEST_CANCEL = "REQUEST_CANCEL"
     CANCEL_REJECTED = "CANCEL_REJECTED"
+    SESSION_REFUSED = "SESSION_REFUSED"
+    DAY_ENDED = "DAY_ENDED"
     # broker reports
     BROKER_ACCEPTED = "BROKER_ACCEPTED"
     BROKER_TRIGGER_PENDING = "BROKER_TRIGGER_PENDING"
@@ -171,6 +179,20 @@ TRANSITIONS: dict[tuple[OrderStatus, Trigger], OrderStatus | ReturnToBase] = {
     (S.OPEN, T.REQUEST_CANCEL): S.CANCEL_PENDING,
     (S.PARTIALLY_FILLED, T.REQUEST_CANCEL): S.CANCEL_PENDING,
     (S.CANCEL_PENDING, T.CANCEL_REJECTED): RETURN_TO_BASE,
+    # The broker refused the session (expired token): nothing was placed, so the order is back
+    # to an intent that the same signal may send again once a person has logged in.
+    (S.SUBMITTING, T.SESSION_REFUSED): S.INITIALIZED,
+    # The trading day is over and the broker's book of it is gone: whatever the order still
+    # waited for can no longer be learned. Never left open into the next day.
+    (S.INITIALIZED, T.DAY_ENDED): S.LAPSED,
+    (S.SUBMITTING, T.DAY_ENDED): S.LAPSED,
+    (S.SUBMIT_UNKNOWN, T.DAY_ENDED): S.LAPSED,
+    (S.ACCEPTED, T.DAY_ENDED): S.LAPSED,
+    (S.TRIGGER_PENDING, T.DAY_ENDED): S.LAPSED,
+    (S.OPEN, T.DAY_ENDED): S.LAPSED,
+    (S.PARTIALLY_FILLED, T.DAY_ENDED): S.LAPSED,
+    (S.MODIFY_PENDING, T.DAY_ENDED): S.LAPSED,
+    (S.CANCEL_PENDING, T.DAY_ENDED): S.LAPSED,
 }
 """Every legal move. Broker triggers on an overlay are looked up against its base status."""
 

@@ -1,0 +1,147 @@
+"""What a trading day opens with and closes on: carried positions, holdings, a day's book.
+
+A day opens with what the broker carried in from the day before (:class:`CarriedPosition`,
+:class:`Holding`) and closes with a picture of every position (:class:`PositionSnapshot`).
+These travel in the day's checkpoint events (:class:`~orderdesk.domain.events.DayOpened`,
+:class:`~orderdesk.domain.events.DayClosed`), so a past day reads back from two rows.
+
+:func:`expected_opening` says what the next morning should look like from the way a day
+closed, by the rules of the Indian market: MIS and CO positions are squared off the same day,
+a CNC buy is delivered into holdings (first as ``t1_quantity``), a derivative carries until its
+expiry. The desk compares that with what the broker shows at the next open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from orderdesk.domain.position import Position
+from orderdesk.domain.values import InstrumentKey, Product
+
+ONE = Decimal(1)
+INTRADAY = frozenset({Product.MIS, Product.CO, Product.BO})
+"""Products the broker squares off the same day."""
+DELIVERY = frozenset({Product.CNC, Product.MTF})
+"""Products whose net buys and sells settle into holdings."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CarriedPosition:
+    """A position the broker carried into the day (``overnight_quantity`` on Kite)."""
+
+    instrument: InstrumentKey
+    product: Product
+    quantity: int
+    close_price: Decimal
+    """The previous close: the day's P&L of a carried position starts from it (Kite's m2m)."""
+    average_price: Decimal
+    """What the position cost when it was opened, for display."""
+    multiplier: Decimal = ONE
+
+    def position(self) -> Position:
+        """The day's opening position: the carried quantity as if bought at the close."""
+        return Position.carried(
+            self.instrument,
+            self.product,
+            self.quantity,
+            self.close_price,
+            self.multiplier,
+            carry_price=self.average_price,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Holding:
+    """Delivered stock: settled ``quantity`` and ``t1_quantity`` still settling."""
+
+    instrument: InstrumentKey
+    quantity: int
+    t1_quantity: int
+    average_price: Decimal
+    close_price: Decimal = Decimal(0)
+
+    @property
+    def total(self) -> int:
+        return self.quantity + self.t1_quantity
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PositionSnapshot:
+    """One position as it stood at a moment, with its P&L at the last price seen."""
+
+    instrument: InstrumentKey
+    product: Product
+    quantity: int
+    overnight_quantity: int
+    average_price: Decimal
+    last_price: Decimal | None
+    realised: Decimal
+    unrealised: Decimal
+    pnl: Decimal
+    buy_quantity: int
+    sell_quantity: int
+
+    @classmethod
+    def of(cls, position: Position) -> PositionSnapshot:
+        return cls(
+            instrument=position.instrument,
+            product=position.product,
+            quantity=position.quantity,
+            overnight_quantity=position.overnight_quantity,
+            average_price=position.average_price,
+            last_price=position.last_price,
+            realised=position.realised,
+            unrealised=position.unrealised(),
+            pnl=position.pnl(),
+            buy_quantity=position.day_buy_quantity,
+            sell_quantity=position.day_sell_quantity,
+        )
+
+
+PositionKey = tuple[InstrumentKey, Product]
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedOpening:
+    """What the broker should show at the next open, per position line and per holding."""
+
+    positions: dict[PositionKey, int]
+    holdings: dict[InstrumentKey, int]
+    """``quantity + t1_quantity`` per instrument."""
+
+
+def expected_opening(
+    positions: Iterable[Position],
+    holdings: Iterable[Holding],
+    *,
+    listed: Callable[[InstrumentKey], bool],
+) -> ExpectedOpening:
+    """The next morning's positions and holdings as the day's close implies them.
+
+    ``listed`` says whether an instrument still trades the next day (an expired derivative is
+    settled and gone from positions).
+    """
+    carried: dict[PositionKey, int] = {}
+    held = {h.instrument: h.total for h in holdings}
+    for position in positions:
+        quantity = position.quantity
+        if not quantity or position.product in INTRADAY:
+            continue
+        if position.product in DELIVERY:
+            held[position.instrument] = held.get(position.instrument, 0) + quantity
+        elif listed(position.instrument):
+            carried[(position.instrument, position.product)] = quantity
+    return ExpectedOpening(carried, {key: qty for key, qty in held.items() if qty})
+
+
+__all__ = [
+    "DELIVERY",
+    "INTRADAY",
+    "CarriedPosition",
+    "ExpectedOpening",
+    "Holding",
+    "PositionSnapshot",
+    "expected_opening",
+]
