@@ -25,6 +25,7 @@ FAST = DeskConfig(
     quiet_after=60.0,
     reconcile_interval=None,
     leg_timeout=2.0,
+    clock_interval=0.005,
 )
 
 

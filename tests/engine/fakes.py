@@ -196,6 +196,8 @@ class FakeBroker:
         self.cancel_calls = 0
         self.started = False
         self.renewed: list[str] = []
+        self.carried: dict[tuple[InstrumentKey, Product], int] = {}
+        self.held: dict[InstrumentKey, int] = {}
         self._ids = itertools.count(250_000_000_000_001)
         self._trade_ids = itertools.count(90_000_001)
         self._queue: asyncio.Queue[BrokerEvent] = asyncio.Queue()
@@ -390,8 +392,25 @@ class FakeBroker:
 
     # -- portfolio, funds, market --------------------------------------------------------------
 
-    async def positions(self) -> list[PositionReport]:
+    def next_day(self) -> None:
+        """The broker's morning: books empty, NRML positions carried at the last price (the
+        close), CNC bought into holdings, MIS gone (squared off)."""
         net: dict[tuple[InstrumentKey, Product], int] = {}
+        for fill in self.trade_book:
+            key = (fill.instrument, fill.product)
+            net[key] = net.get(key, 0) + fill.side.sign * fill.quantity
+        for (instrument, product), quantity in net.items():
+            if product is Product.CNC:
+                self.held[instrument] = self.held.get(instrument, 0) + quantity
+            elif product is Product.NRML:
+                carried = self.carried.get((instrument, product), 0) + quantity
+                self.carried[(instrument, product)] = carried
+        self.carried = {key: qty for key, qty in self.carried.items() if qty}
+        self.book.clear()
+        self.trade_book.clear()
+
+    async def positions(self) -> list[PositionReport]:
+        net: dict[tuple[InstrumentKey, Product], int] = dict.fromkeys(self.carried, 0)
         for fill in self.trade_book:
             key = (fill.instrument, fill.product)
             net[key] = net.get(key, 0) + fill.side.sign * fill.quantity
@@ -400,12 +419,12 @@ class FakeBroker:
             PositionReport(
                 instrument=instrument,
                 product=product,
-                quantity=quantity,
-                overnight_quantity=0,
+                quantity=quantity + self.carried.get((instrument, product), 0),
+                overnight_quantity=self.carried.get((instrument, product), 0),
                 multiplier=Decimal(1),
                 average_price=zero,
                 last_price=self.prices[instrument],
-                close_price=zero,
+                close_price=self.prices[instrument],
                 pnl=zero,
                 realised=zero,
                 unrealised=zero,
@@ -426,7 +445,20 @@ class FakeBroker:
         )
 
     async def holdings(self) -> list[HoldingReport]:
-        return []
+        zero = Decimal(0)
+        return [
+            HoldingReport(
+                instrument=instrument,
+                isin="",
+                quantity=0,
+                t1_quantity=quantity,
+                average_price=zero,
+                last_price=self.prices[instrument],
+                close_price=self.prices[instrument],
+                pnl=zero,
+            )
+            for instrument, quantity in self.held.items()
+        ]
 
     async def margins(self) -> MarginsReport:
         return MarginsReport(equity=SegmentMargins.cash_only(self.available_funds), commodity=None)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from orderdesk.domain import OrderStatus
 from orderdesk.engine import OrderDesk
+from orderdesk.engine.errors import SessionExpired
 from orderdesk.ports.notifier import Severity
 from tests.engine.conftest import FAST
 from tests.engine.fakes import (
@@ -153,15 +156,37 @@ async def test_rejection_is_recorded_and_alerted(
     assert "Order rejected" in notifier.titles()
 
 
-async def test_token_error_on_placement_is_a_critical_rejection(
-    desk: OrderDesk, broker: FakeBroker, notifier: RecordingNotifier
+async def test_a_refused_session_leaves_the_signal_id_unused(
+    desk: OrderDesk, broker: FakeBroker, store: MemoryStore, notifier: RecordingNotifier
 ) -> None:
-    """A refused session places nothing: the order is rejected and a critical alert raised."""
+    """A placement refused for want of a session places nothing and raises SessionExpired;
+    later signals are refused before anything is written, and after a login the same signal
+    is placed under the same id."""
     broker.script = [AUTH]
-    handle = await desk.submit(signal(signal_id="tok"))
-    assert handle.status is OrderStatus.REJECTED
-    assert "Order rejected" in notifier.titles(Severity.CRITICAL)
+    with pytest.raises(SessionExpired):
+        await desk.submit(signal(signal_id="tok"))
     assert broker.book == {}
+    order_id = desk.orders()[0].order_id
+    assert desk.order(order_id).deferred
+    await eventually(
+        lambda: "Broker session ended" in notifier.titles(Severity.CRITICAL),
+        what="the first refusal alerted",
+    )
+    rows = len(store.rows)
+    with pytest.raises(SessionExpired) as refused:
+        await desk.submit(signal(signal_id="other"))
+    assert "log in" in str(refused.value)
+    with pytest.raises(SessionExpired):
+        await desk.submit(signal(signal_id="tok"))
+    assert len(store.rows) == rows  # nothing recorded for refused signals
+    await desk.renew_session("fresh-token")
+    assert broker.renewed == ["fresh-token"]
+    handle = await desk.submit(signal(signal_id="tok"))
+    assert handle.order_id == order_id
+    await handle.wait()
+    assert handle.status is OrderStatus.FILLED
+    assert [p.client_order_id for p in broker.placements] == [order_id, order_id]
+    assert "SessionRenewed" in store.types("desk")
 
 
 async def test_stream_report_overtaking_the_reply_is_not_unknown(

@@ -14,12 +14,11 @@ import pytest
 from orderdesk.brokers import BrokerContext, load_broker_factory
 from orderdesk.brokers.kite import KiteBroker, create_broker
 from orderdesk.brokers.kite.config import load_config
-from orderdesk.brokers.kite.errors import TokenException
 from orderdesk.brokers.kite.http import NoLimits
 from orderdesk.brokers.kite.ratelimit import KiteRateLimiter
 from orderdesk.domain.reports import Fill, OrderStatusReport
 from orderdesk.domain.status import BrokerStatus
-from orderdesk.errors import BrokerAuthError, ConfigError
+from orderdesk.errors import ConfigError
 from orderdesk.ports.broker import Broker, BrokerEvent, ConnectionState, ConnectionStateChanged
 from tests.support import eventually
 
@@ -141,13 +140,39 @@ def test_defaults_follow_kite_api() -> None:
     assert limits.modifications_per_order == 25
 
 
-async def test_start_without_a_token_is_an_auth_error(tmp_path: Path) -> None:
-    """Starting with no access token in the secret store raises a token error at once."""
-    broker = create_broker({"api_key": API_KEY}, _context(tmp_path))
-    with pytest.raises(BrokerAuthError) as exc_info:
-        await broker.start()
-    assert isinstance(exc_info.value, TokenException)
-    assert "kite.access_token" in str(exc_info.value)
+async def test_start_without_a_token_waits_for_a_session(
+    fake_kite: FakeKite, tmp_path: Path, no_backoff: None
+) -> None:
+    """With no stored token the broker starts without a session and says so on its stream; a
+    renewed token is used by REST at once, starts the stream, and is kept for the next start."""
+    fake_kite.on("GET", "/orders", _ok([]))
+    fake_kite.on("GET", "/trades", _ok([]))
+    context = _context(tmp_path)
+    options = {
+        "api_key": API_KEY,
+        "root": fake_kite.root,
+        "stream": "poll",
+        "poll_interval_seconds": 0.01,
+        "rate_limits_enabled": False,
+    }
+    events: list[BrokerEvent] = []
+    async with create_broker(options, context) as broker:
+        collector = asyncio.create_task(_collect(broker, events))
+        assert not broker.has_session()
+        await eventually(lambda: events, what="the no-session notice")
+        first = events[0]
+        assert isinstance(first, ConnectionStateChanged)
+        assert first.state is ConnectionState.STOPPED
+        assert first.token_refused
+        assert "kite.access_token" in first.detail
+        assert fake_kite.count("GET", "/orders") == 0
+        await broker.renew_session("fresh-token")
+        assert broker.has_session()
+        await eventually(lambda: fake_kite.count("GET", "/orders") > 0, what="a poll")
+        polled = next(s for s in fake_kite.seen if s.path == "/orders")
+        assert polled.headers["Authorization"] == f"token {API_KEY}:fresh-token"
+        assert context.secrets.get("kite.access_token") == "fresh-token"
+    await collector
 
 
 async def _collect(broker: KiteBroker, events: list[BrokerEvent]) -> None:

@@ -29,17 +29,41 @@ class OrderBook:
     positions: PositionBook = field(default_factory=PositionBook)
     last_prices: dict[InstrumentKey, Decimal] = field(default_factory=dict)
 
-    def add(self, order: Order) -> None:
-        """Index a newly created (or replayed) order."""
+    def add(self, order: Order, *, with_fills: bool = True) -> None:
+        """Index a newly created (or replayed) order; its recorded fills move the positions
+        unless they belong to an earlier day (an order carried into today)."""
         self.orders[order.order_id] = order
         if order.parent_id is not None:
             self.children[order.parent_id].append(order.order_id)
         if order.broker_order_id is not None:
             self.by_broker_id[order.broker_order_id] = order
+        if not with_fills:
+            return
         for fill in order.fills.values():
             self.positions.apply_fill(
                 fill.instrument, fill.product, fill.side, fill.quantity, fill.price, fill.trade_id
             )
+
+    def start_day(self, positions: PositionBook, carried: set[str]) -> None:
+        """Hold today only: the orders carried into the day, and positions as they opened.
+
+        Earlier days' orders stay in the event log (the desk reads them from there when asked),
+        so memory does not grow with the months the desk has run.
+        """
+        self.orders = {oid: order for oid, order in self.orders.items() if oid in carried}
+        self.by_broker_id = {
+            bid: order for bid, order in self.by_broker_id.items() if order.order_id in carried
+        }
+        children: defaultdict[str, list[str]] = defaultdict(list)
+        for parent, kids in self.children.items():
+            if parent in carried:
+                children[parent] = [kid for kid in kids if kid in carried]
+        self.children = children
+        self.positions = positions
+        for (instrument, _product), position in positions.positions.items():
+            last = self.last_prices.get(instrument)
+            if last is not None:
+                position.mark(last)
 
     def applied(self, order: Order, event: OrderEvent, bound_before: str | None) -> None:
         """Keep indexes and positions in step after ``event`` was applied to ``order``."""
@@ -73,7 +97,9 @@ class OrderBook:
     def is_parent(self, order: Order) -> bool:
         """A sliced order's parent: it holds the intent, its children go to the broker."""
         return order.order_id in self.children or (
-            order.status is OrderStatus.INITIALIZED and order.parent_id is None
+            order.status is OrderStatus.INITIALIZED
+            and order.parent_id is None
+            and not order.deferred
         )
 
     def open_orders(self) -> list[Order]:

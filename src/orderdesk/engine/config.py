@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time, timedelta
+
+from orderdesk.domain.calendar import TradingCalendar
 
 NSE_FREEZE_QUANTITIES: Mapping[str, int] = {
     "NIFTY": 1800,
@@ -20,6 +23,22 @@ NSE_FREEZE_QUANTITIES: Mapping[str, int] = {
 """Exchange freeze limits (units) of index derivatives by underlying, from NSE/BSE circulars.
 Kite's instrument dump has no freeze column, so without these an order above the limit would
 only be refused by the exchange. They change a few times a year: keep them current."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DayRules:
+    """How the desk keeps its trading days (``[trading_day]`` in the config)."""
+
+    calendar: TradingCalendar = field(default_factory=TradingCalendar)
+    close_at: time = time(16, 15)
+    """IST: the desk closes its day after the exchanges' mass cancel (16:00 for equity and
+    derivatives). Orders the broker still has working then (commodities, evening AMOs) stay
+    open and are settled when the next day opens."""
+    own_square_off_minutes: int = 0
+    """Square off the desk's own MIS/CO positions this many minutes before the broker does
+    (0: leave it to the broker; either way an alert says what happened)."""
+    session_warning: timedelta = timedelta(minutes=30)
+    """Warn this long before the session expires (06:00 IST)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,6 +98,11 @@ class DeskConfig:
     )
     """Freeze limits of futures and options by underlying name, for instruments whose master
     row carries none (a freeze limit in the row wins)."""
+    clock_interval: float = 1.0
+    """Seconds between looks at the clock: the session's expiry, the day's milestones."""
+    days: DayRules | None = None
+    """Keep trading days (open, close, checkpoints, square-off cut-offs); None: an always-open
+    desk with no day lifecycle (tests, and paper trading at any hour)."""
 
 
-__all__ = ["NSE_FREEZE_QUANTITIES", "DeskConfig"]
+__all__ = ["NSE_FREEZE_QUANTITIES", "DayRules", "DeskConfig"]

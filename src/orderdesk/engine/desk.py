@@ -7,9 +7,12 @@
         await handle.wait()                       # until filled, cancelled or rejected
 
 Intake assigns a signal id when the caller gave none, derives the client order id from it and
-the strategy (so the same signal twice is the same order), runs the risk gate, and writes the
-intent before the broker hears of it. Start-up replays the log, resolves whatever was in flight
-when the last process stopped, and reconciles with the broker before anything new is accepted.
+the strategy (so the same signal twice is the same order), checks that a broker session and the
+trading day are there, runs the risk gate, and writes the intent before the broker hears of it.
+Start-up replays the log since the latest day checkpoint, resolves whatever was in flight when
+the last process stopped, opens the trading day if it is new, and reconciles with the broker
+before anything new is accepted. The session is replaceable while running
+(:meth:`OrderDesk.renew_session`: the morning login).
 """
 
 from __future__ import annotations
@@ -21,15 +24,23 @@ import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
 from dataclasses import replace
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
 
-from orderdesk.domain.events import Event, KillSwitchChanged, SignalDenied
+from orderdesk.domain.calendar import IST
+from orderdesk.domain.day import Holding
+from orderdesk.domain.events import (
+    Event,
+    KillSwitchChanged,
+    SessionLost,
+    SessionRenewed,
+    SignalDenied,
+)
 from orderdesk.domain.ids import client_order_id
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position
-from orderdesk.domain.reports import InstrumentInfo
 from orderdesk.domain.signal import DEFAULT_STRATEGY, Signal
 from orderdesk.domain.status import OrderStatus
 from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side
@@ -38,36 +49,48 @@ from orderdesk.engine.book import OrderBook
 from orderdesk.engine.commands import Commands
 from orderdesk.engine.config import DeskConfig
 from orderdesk.engine.context import DeskRiskContext
-from orderdesk.engine.errors import BasketAborted, CommandRefused, DeskClosed, OrderNotFound
+from orderdesk.engine.days import DayTick, SquareOffDue, TradingDays
+from orderdesk.engine.errors import (
+    BasketAborted,
+    CommandRefused,
+    DayNotOpen,
+    DeskClosed,
+    OrderNotFound,
+    SessionExpired,
+)
 from orderdesk.engine.handle import OrderHandle
+from orderdesk.engine.history import DayHistory, PastDay
+from orderdesk.engine.instruments import InstrumentMaster
 from orderdesk.engine.journal import EventWriter, Journal, Subscribers
 from orderdesk.engine.placement import Placement
 from orderdesk.engine.prices import PriceWatch
 from orderdesk.engine.reconcile import Reconciler, ReconciliationReport
 from orderdesk.engine.recorder import Recorder
-from orderdesk.engine.recovery import replay
+from orderdesk.engine.recovery import Replayed, replay
 from orderdesk.engine.risk import (
     KillSwitch,
     KillSwitchCheck,
     RiskCheck,
     RiskGate,
     RiskLimits,
+    SquareOffCutoff,
     checks_for,
 )
+from orderdesk.engine.session import SessionInfo, SessionWatch
 from orderdesk.engine.slicer import Slicer
 from orderdesk.engine.slicing import basket_order, needs_slicing
 from orderdesk.engine.strategy_risk import StrategyRisk
 from orderdesk.engine.tracker import Tracker
 from orderdesk.engine.trades import TradeReader
 from orderdesk.errors import BrokerAuthError, RiskDenied
-from orderdesk.ports.broker import Broker
+from orderdesk.ports.broker import Broker, SessionControl
 from orderdesk.ports.clock import Clock, SystemClock
 from orderdesk.ports.notifier import Notifier, Severity
 from orderdesk.ports.store import EventStore
 
 log = logging.getLogger(__name__)
 
-_DERIVATIVES = frozenset({"FUT", "CE", "PE"})
+DEFAULT_SESSION_WARNING = timedelta(minutes=30)
 
 
 class OrderDesk:
@@ -104,27 +127,58 @@ class OrderDesk:
         )
         if not any(isinstance(check, KillSwitchCheck) for check in chosen):
             chosen.insert(0, KillSwitchCheck(self.kill_switch))
+        if config.days is not None:
+            # The broker refuses fresh MIS/CO orders after its square-off; say so first.
+            chosen.insert(1, SquareOffCutoff(config.days.calendar, clock))
         self.gate = RiskGate(chosen)
+        self.session = SessionWatch(
+            warning=config.days.session_warning if config.days else DEFAULT_SESSION_WARNING
+        )
         self.risk_context = DeskRiskContext(self.book, broker, clock)
         # A strategy's own limits apply on top of the desk's, scoped to its orders and P&L.
         self.strategy_risk = StrategyRisk(
             self.gate, strategy_limits or {}, self.book, self.risk_context
         )
         self.trades = TradeReader(broker, self.recorder, config, self.alerts)
-        self.placement = Placement(broker, self.recorder, config, self.alerts, self.trades)
+        self.placement = Placement(
+            broker, self.recorder, config, self.alerts, self.trades, self.session
+        )
         self.placement.on_resolved = self._on_resolved
         self.commands = Commands(broker, self.recorder, config, self.alerts)
         self.reconciler = Reconciler(broker, self.recorder, self.book, self.alerts, self.trades)
         self.tracker = Tracker(
-            broker, self.recorder, self.book, self.reconciler, self.alerts, config, self.trades
+            broker,
+            self.recorder,
+            self.book,
+            self.reconciler,
+            self.alerts,
+            config,
+            self.trades,
+            self.session,
         )
-        self.instruments: dict[InstrumentKey, InstrumentInfo] = {}
-        self.slicer = Slicer(
-            self.book, self.recorder, self.placement, self.alerts, self.instruments.get
-        )
+        self.master = InstrumentMaster(broker, config.freeze_quantities)
+        self.instruments = self.master.by_key
+        self.tracker.instruments_by_token = self.master.by_token
+        self.slicer = Slicer(self.book, self.recorder, self.placement, self.alerts, self.master.get)
+        self.days: TradingDays | None = None
+        if config.days is not None:
+            self.days = TradingDays(
+                config.days,
+                broker=broker,
+                recorder=self.recorder,
+                book=self.book,
+                alerts=self.alerts,
+                session=self.session,
+                kill_switch=self.kill_switch,
+                reconciler=self.reconciler,
+                instruments=self.master,
+            )
+        self.history = DayHistory(store)
         self.prices = PriceWatch(broker)
         self.recorder.on_created.append(lambda order: self.prices.want([order.signal.instrument]))
         self.startup_report: ReconciliationReport | None = None
+        self.replayed: Replayed | None = None
+        """What start-up read back from the log (from the latest day checkpoint)."""
         self._intake: dict[str, asyncio.Future[None]] = {}
         self._cancel_on_resolve: set[str] = set()
         self._target_locks: defaultdict[InstrumentKey, asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -154,9 +208,12 @@ class OrderDesk:
         if self._closed:
             raise DeskClosed("a closed desk is not restarted; make a new one")
         await self.broker.start()
-        events = replay(self.store, self.book, self.kill_switch)
-        log.info("replayed %d events into %d orders", events, len(self.book.orders))
-        if self.config.load_instruments:
+        self._session_started()
+        self.replayed = replayed = replay(self.store, self.book, self.kill_switch)
+        log.info("replayed %d events into %d orders", replayed.events, len(self.book.orders))
+        if self.days is not None:
+            self.days.restore(replayed.day)
+        if self.config.load_instruments and self.session.usable:
             await self._load_instruments()
         self._spawn(self.tracker.run_stream())
         now = self.clock.now()
@@ -166,11 +223,14 @@ class OrderDesk:
                 await self.recorder.decide(
                     order, lambda o: o.submit_unknown("the desk stopped while sending", now)
                 )
-        try:
-            self.startup_report = await self.reconcile()
-        except Exception as exc:
-            await self._api_error("start-up reconciliation", exc)
-            self._resolve_all()
+        if self.days is not None:
+            await self.days.catch_up()
+        if self.session.usable and self._day_is_open():
+            try:
+                self.startup_report = await self.reconcile()
+            except Exception as exc:
+                await self._api_error("start-up reconciliation", exc)
+                self._resolve_all()
         for order in list(self.book.orders.values()):
             if self.slicer.is_parent(order) and not self.slicer.complete(order):
                 self._spawn(self.slicer.continue_(order))
@@ -178,6 +238,7 @@ class OrderDesk:
         self.prices.want(order.signal.instrument for order in self.book.open_orders())
         self.prices.want(p.instrument for p in self.book.positions if p.quantity)
         self._spawn(self.tracker.run_polling())
+        self._spawn(self._clock_loop())
         if self.config.reconcile_interval:
             self._spawn(self._reconcile_loop(self.config.reconcile_interval))
         self._running = True
@@ -211,7 +272,8 @@ class OrderDesk:
         self._check_running()
         signal, order_id = self._identify(signal)
         while True:
-            if order_id in self.book.orders:
+            existing = self.book.orders.get(order_id)
+            if existing is not None and not existing.deferred:
                 return OrderHandle(self, order_id)
             pending = self._intake.get(order_id)
             if pending is None:
@@ -219,15 +281,25 @@ class OrderDesk:
             await asyncio.shield(pending)
             if order_id not in self.book.orders:
                 raise DeskClosed(f"{order_id} was not placed (see the first submission)")
+        if existing is None and self.history.order(order_id) is not None:
+            return OrderHandle(self, order_id)  # the same signal, on an earlier day
+        self._check_ready()
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._intake[order_id] = future
         try:
             self._check_instrument(signal)
             await self._admit(signal)
-            return await self._place(order_id, signal)
+            if existing is not None:
+                await self.slicer.send_again(existing)
+            else:
+                await self._place(order_id, signal)
         finally:
             del self._intake[order_id]
             future.set_result(None)
+        if self.book.orders[order_id].deferred:
+            # The broker refused the session on this very placement: nothing was placed.
+            raise SessionExpired(self.session.info(self.clock.now()).reason)
+        return OrderHandle(self, order_id)
 
     async def submit_basket(self, signals: Sequence[Signal]) -> list[OrderHandle]:
         """Place several legs; hedges (buys) first, and sells only once the hedges stand.
@@ -236,6 +308,7 @@ class OrderDesk:
         If a hedge leg is rejected, the legs after it are not placed (:class:`BasketAborted`).
         """
         self._check_running()
+        self._check_ready()
         legs = [self._identify(signal) for signal in basket_order(signals)]
         for signal, order_id in legs:
             if order_id not in self.book.orders:
@@ -389,7 +462,8 @@ class OrderDesk:
     # -- queries -------------------------------------------------------------------------------
 
     def order(self, order_id: str) -> Order:
-        order = self.book.orders.get(order_id)
+        """An order of today, or of an earlier day (read back from the log)."""
+        order = self.book.orders.get(order_id) or self.history.order(order_id)
         if order is None:
             raise OrderNotFound(order_id)
         return order
@@ -413,7 +487,31 @@ class OrderDesk:
         return self.book.positions.get(instrument, product)
 
     def day_pnl(self) -> Decimal:
+        """Today's P&L: today's trades, and carried positions from the previous close."""
         return self.book.positions.total_pnl()
+
+    def holdings(self) -> list[Holding]:
+        """Delivered stock as the broker showed it when the day opened."""
+        return list(self.days.state.holdings.values()) if self.days is not None else []
+
+    @property
+    def trading_day(self) -> date | None:
+        """The trading day the desk has open (None without days, or before the first)."""
+        return self.days.day if self.days is not None else None
+
+    def session_info(self) -> SessionInfo:
+        return self.session.info(self.clock.now())
+
+    def past_days(self) -> list[PastDay]:
+        """Every trading day in the log, oldest first (today's included, if opened)."""
+        return self.history.days()
+
+    def day_orders(self, day: date) -> list[Order]:
+        """The orders of trading day ``day`` as the log has them (today's: the live ones)."""
+        if self.trading_day == day:
+            return self.orders()
+        past = self.history.day(day)
+        return [] if past is None else self.history.orders(past)
 
     def events(self) -> AsyncIterator[Event]:
         """Every event recorded from now on, as an async iterator (ends when the desk closes)."""
@@ -426,6 +524,139 @@ class OrderDesk:
     @property
     def stream_connected(self) -> bool:
         return self.tracker.stream_up
+
+    # -- the session and the day ---------------------------------------------------------------
+
+    async def renew_session(self, credentials: str, *, source: str = "api") -> SessionInfo:
+        """A fresh broker session (the morning login) reaches the running desk.
+
+        REST and the live stream switch to it at once (the stream's reconnection runs the
+        gap-fill), the instrument list is read again, today's trading day opens if it is new,
+        and the broker's books are reconciled. Signals refused meanwhile may be sent again.
+        """
+        self._check_running()
+        broker = self.broker
+        if not isinstance(broker, SessionControl):
+            raise CommandRefused("-", f"the {broker.name} broker has no session to renew")
+        await broker.renew_session(credentials)
+        now = self.clock.now()
+        self.session.started(now, broker.session_expiry(now))
+        info = self.session.info(now)
+        await self.recorder.desk_event(
+            SessionRenewed(at=now, expires_at=info.expires_at, source=source)
+        )
+        await self.alerts.raise_(
+            Severity.INFO,
+            "Broker session renewed",
+            f"a new session from {source} is in use"
+            + (f" until {info.expires_at:%Y-%m-%d %H:%M} UTC" if info.expires_at else ""),
+            key="session",
+        )
+        await self._load_instruments()
+        if self.days is not None and await self.days.catch_up():
+            await self._after_open()
+        else:
+            try:
+                await self.reconcile()
+            except Exception as exc:
+                await self._api_error("reconciliation after the login", exc)
+        return self.session_info()
+
+    def _session_started(self) -> None:
+        broker = self.broker
+        now = self.clock.now()
+        if not isinstance(broker, SessionControl):
+            self.session.started(now, None)
+        elif broker.has_session():
+            self.session.started(now, broker.session_expiry(now))
+        else:
+            self.session.missing("nobody has logged in yet")
+
+    def _check_ready(self) -> None:
+        """Refuse a signal before anything is written when it cannot be placed now."""
+        now = self.clock.now()
+        if not self.session.usable:
+            raise SessionExpired(self.session.info(now).reason)
+        if not self._day_is_open(now):
+            raise DayNotOpen(
+                "today's trading day is not open yet: the broker's books could not be read "
+                "(see the alerts); send the signal again shortly"
+            )
+
+    def _day_is_open(self, now: datetime | None = None) -> bool:
+        return self.days is None or self.days.is_open(now)
+
+    async def _clock_loop(self) -> None:
+        """The session's expiry and the trading day's milestones, looked at on a short timer."""
+        while True:
+            await asyncio.sleep(self.config.clock_interval)
+            try:
+                await self._watch_session()
+                if self.days is not None:
+                    await self._act(await self.days.tick())
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("the desk's clock loop failed; trying again")
+
+    async def _watch_session(self) -> None:
+        now = self.clock.now()
+        expires = self.session.warning_due(now)
+        if expires is not None:
+            await self.alerts.raise_(
+                Severity.WARNING,
+                "Broker session ends soon",
+                f"the session ends at {expires:%Y-%m-%d %H:%M} UTC; log in again after that "
+                "(`orderdesk login`) so the desk can open the next trading day",
+                key="session:warning",
+            )
+        self.session.check(now)
+        reason = self.session.take_lost()
+        if reason is not None:
+            await self.recorder.desk_event(SessionLost(at=now, reason=reason))
+            await self.alerts.raise_(
+                Severity.CRITICAL,
+                "Broker session ended",
+                f"{reason}; signals are refused (HTTP 503, their ids stay unused) until "
+                "someone logs in: `orderdesk login`",
+                key="session",
+            )
+
+    async def _act(self, tick: DayTick) -> None:
+        if tick.opened:
+            await self._after_open()
+        for due in tick.square_offs:
+            await self._square_off(due)
+
+    async def _after_open(self) -> None:
+        """A new day is open: reconcile with the broker's fresh books, stream what is held."""
+        try:
+            await self.reconcile()
+        except Exception as exc:
+            await self._api_error("reconciliation at the day's open", exc)
+        self.prices.want(order.signal.instrument for order in self.book.open_orders())
+        self.prices.want(p.instrument for p in self.book.positions if p.quantity)
+
+    async def _square_off(self, due: SquareOffDue) -> None:
+        """The desk's own square-off: cancel the segment's MIS/CO orders, exit its positions."""
+        results = await asyncio.gather(
+            *(self._cancel_one(order) for order in due.orders), return_exceptions=True
+        )
+        failed = [str(r) for r in results if isinstance(r, Exception)]
+        for signal in due.exits:
+            try:
+                await self.submit(signal)
+            except Exception as exc:
+                failed.append(f"{signal.instrument} {signal.product}: {type(exc).__name__}: {exc}")
+        cutoff = due.cutoff.astimezone(IST)
+        await self.alerts.raise_(
+            Severity.CRITICAL if failed else Severity.WARNING,
+            "Squared off intraday positions",
+            f"{due.segment}: {len(due.exits)} MIS/CO positions exited, {len(due.orders)} "
+            f"orders cancelled ahead of the broker's square-off at {cutoff:%H:%M} IST"
+            + (f"; failed: {'; '.join(failed)}" if failed else ""),
+            key=f"square_off:{due.segment}",
+        )
 
     # -- internals: intake ---------------------------------------------------------------------
 
@@ -536,24 +767,14 @@ class OrderDesk:
 
     async def _load_instruments(self) -> None:
         try:
-            infos = await self.broker.instruments()
+            await self.master.refresh()
         except Exception as exc:
             await self._api_error("loading instruments (no freeze-quantity slicing)", exc)
-            return
-        self.instruments.clear()
-        self.instruments.update((info.instrument, self._with_freeze(info)) for info in infos)
-        self.tracker.instruments_by_token = {
-            info.instrument_token: info.instrument for info in infos
-        }
-
-    def _with_freeze(self, info: InstrumentInfo) -> InstrumentInfo:
-        if info.freeze_quantity is not None or info.instrument_type not in _DERIVATIVES:
-            return info
-        freeze = self.config.freeze_quantities.get(info.name)
-        return info if freeze is None else replace(info, freeze_quantity=freeze)
 
     async def _api_error(self, what: str, exc: BaseException) -> None:
         auth = isinstance(exc, BrokerAuthError)
+        if auth:
+            self.session.refused(f"{what}: {exc}")
         await self.alerts.raise_(
             Severity.CRITICAL if auth else Severity.WARNING,
             "Broker session refused" if auth else "Broker API error",

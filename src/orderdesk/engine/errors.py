@@ -49,10 +49,29 @@ class DeskClosed(OrderDeskError):
     """The desk is not running (not started yet, or closed)."""
 
 
+class SessionExpired(OrderDeskError):
+    """There is no valid broker session: a person must log in. Nothing was recorded for the
+    signal, so the same signal (same id) succeeds once the login has reached the desk."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"no valid broker session ({reason}); log in (`orderdesk login`) and send the "
+            "same signal again"
+        )
+        self.reason = reason
+
+
+class DayNotOpen(OrderDeskError):
+    """Today's trading day is not open yet (the broker's books could not be read); nothing was
+    recorded for the signal, so it may be sent again."""
+
+
 __all__ = [
     "BasketAborted",
     "CommandRefused",
+    "DayNotOpen",
     "DeskClosed",
     "ModificationLimitReached",
     "OrderNotFound",
+    "SessionExpired",
 ]

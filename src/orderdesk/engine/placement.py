@@ -5,6 +5,8 @@ to send, and the client order id travels as the broker's tag. Then:
 
 - a broker order id back → ``accepted``;
 - ``BrokerRejected`` → ``submit_rejected`` (the broker holds nothing);
+- ``BrokerAuthError`` → ``submit_deferred``: nothing was placed, the session is gone, and the
+  order waits as an intent for the same signal to send it after the login;
 - ``BrokerRateLimited`` → nothing was placed: back off and send again, same id;
 - anything else (``UnknownOutcome``, a reset, a timeout, a 5xx, a bug in a transport) →
   ``SUBMIT_UNKNOWN``, resolved by looking for the tag in the broker's order book.
@@ -27,6 +29,7 @@ from orderdesk.engine.alerts import Alerts
 from orderdesk.engine.backoff import Backoff
 from orderdesk.engine.config import DeskConfig
 from orderdesk.engine.recorder import Recorder
+from orderdesk.engine.session import SessionWatch
 from orderdesk.engine.trades import TradeReader
 from orderdesk.errors import BrokerAuthError, BrokerRateLimited, BrokerRejected
 from orderdesk.ports.broker import Broker, PlaceOrder
@@ -49,8 +52,10 @@ class Placement:
         config: DeskConfig,
         alerts: Alerts,
         trades: TradeReader,
+        session: SessionWatch,
     ) -> None:
         self.broker = broker
+        self.session = session
         self.recorder = recorder
         self.config = config
         self.alerts = alerts
@@ -77,8 +82,10 @@ class Placement:
                     continue
                 await self._rejected(order, f"rate limited for too long: {exc}", Severity.WARNING)
             except BrokerAuthError as exc:
-                # A refused session placed nothing; a person must log in again.
-                await self._rejected(order, f"session refused: {exc}", Severity.CRITICAL)
+                # A refused session placed nothing: the order is an intent again, which the
+                # same signal sends once a person has logged in.
+                self.session.refused(f"the broker refused the session: {exc}")
+                await self._deferred(order, f"session refused: {exc}")
             except BrokerRejected as exc:
                 await self._rejected(order, str(exc), Severity.WARNING)
             except Exception as exc:
@@ -106,6 +113,13 @@ class Placement:
                 key=f"rejected:{order.order_id}",
                 order_id=order.order_id,
             )
+
+    async def _deferred(self, order: Order, reason: str) -> None:
+        now = self.clock.now()
+        await self.recorder.decide(
+            order,
+            lambda o: o.submit_deferred(reason, now) if o.status is OrderStatus.SUBMITTING else [],
+        )
 
     async def _unknown(self, order: Order, reason: str) -> None:
         now = self.clock.now()

@@ -73,6 +73,14 @@ class Recorder:
             if key is not None and (event := self._changed.pop(key, None)) is not None:
                 event.set()
 
+    def forget_except(self, keep: set[str]) -> None:
+        """Drop the locks and waiters of orders no longer held in memory (a new day)."""
+        self._locks = {
+            oid: lock for oid, lock in self._locks.items() if oid in keep or lock.locked()
+        }
+        for oid in [oid for oid in self._changed if oid not in keep]:
+            self._changed.pop(oid).set()  # a waiter re-reads the order and finds it gone
+
     # -- recording -----------------------------------------------------------------------------
 
     async def desk_event(self, event: Event) -> None:

@@ -1,37 +1,87 @@
-"""Crash recovery: the desk's state is the replay of its log.
+"""Crash recovery: the desk's state is the replay of its log since the latest day checkpoint.
 
-Order events are grouped by stream (the client order id) and folded with
-``Order.from_events``; positions come back with the recorded fills; the kill switch comes back
-in the state its last ``KillSwitchChanged`` left it. What happened at the broker meanwhile is
-the job of resolution and reconciliation, which run right after.
+The newest :class:`~orderdesk.domain.events.DayOpened` holds what the day began with: the
+positions carried in (valued at the previous close), the holdings, the kill switch, and the ids
+of orders still alive then, whose own histories are read by id. Everything after it is applied
+exactly as it was live (``Order.apply``, then the book's bookkeeping), so start-up reads one day
+of the log however many months it holds. A log written before the desk had days has no
+checkpoint and is replayed whole; the first day the desk opens writes one.
+
+What happened at the broker meanwhile is the job of resolution and reconciliation, which run
+right after.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import logging
+from dataclasses import dataclass
 
-from orderdesk.domain.events import KillSwitchChanged, OrderEvent
+from orderdesk.domain.events import (
+    DayClosed,
+    DayOpened,
+    KillSwitchChanged,
+    OrderCreated,
+    OrderEvent,
+)
 from orderdesk.domain.order import Order
+from orderdesk.domain.position import PositionBook
 from orderdesk.engine.book import OrderBook
+from orderdesk.engine.days import DayState
 from orderdesk.engine.risk import KillSwitch
 from orderdesk.ports.store import EventStore
 
+log = logging.getLogger(__name__)
 
-def replay(store: EventStore, book: OrderBook, switch: KillSwitch) -> int:
-    """Rebuild ``book`` and ``switch`` from ``store``; returns how many events were read."""
-    streams: defaultdict[str, list[OrderEvent]] = defaultdict(list)
+CHECKPOINT = DayOpened.__name__
+
+
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    """What start-up read back."""
+
+    events: int
+    """Rows read after the checkpoint (plus the carried orders' own histories)."""
+    day: DayState
+    checkpoint_seq: int = 0
+
+
+def replay(store: EventStore, book: OrderBook, switch: KillSwitch) -> Replayed:
+    """Rebuild ``book`` and ``switch`` from ``store``, starting at the latest checkpoint."""
+    day = DayState()
+    after = 0
     count = 0
-    for stored in store.read():
+    checkpoint = store.latest(CHECKPOINT)
+    if checkpoint is not None:
+        opened = checkpoint.event()
+        assert isinstance(opened, DayOpened)
+        after = checkpoint.seq
+        book.positions = PositionBook.opening(p.position() for p in opened.positions)
+        switch.engaged, switch.reason = opened.kill_switch, opened.kill_switch_reason
+        day = DayState(opened.day, False, {h.instrument: h for h in opened.holdings})
+        for order_id in opened.carried_orders:
+            history = [row.event() for row in store.read(stream=order_id, before=after)]
+            count += len(history)
+            events = [event for event in history if isinstance(event, OrderEvent)]
+            # Fills from before the day are in the carried positions already.
+            book.add(Order.from_events(events), with_fills=False)
+    for stored in store.read(after=after):
         count += 1
         event = stored.event()
-        if isinstance(event, OrderEvent):
-            streams[event.stream].append(event)
+        if isinstance(event, OrderCreated):
+            book.add(Order.from_events([event]))
+        elif isinstance(event, OrderEvent):
+            order = book.orders.get(event.order_id)
+            if order is None:
+                log.warning("event %d: order %s is not held today", stored.seq, event.order_id)
+                continue
+            bound_before = order.broker_order_id
+            order.apply(event)
+            book.applied(order, event, bound_before)
         elif isinstance(event, KillSwitchChanged):
-            switch.engaged = event.engaged
-            switch.reason = event.reason
-    for events in streams.values():
-        book.add(Order.from_events(events))
-    return count
+            switch.engaged, switch.reason = event.engaged, event.reason
+        elif isinstance(event, DayClosed) and event.day == day.day:
+            day.closed = True
+    return Replayed(count, day, after)
 
 
-__all__ = ["replay"]
+__all__ = ["CHECKPOINT", "Replayed", "replay"]

@@ -15,9 +15,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
+from orderdesk.domain.calendar import IST, SEGMENT_OF, TradingCalendar
+from orderdesk.domain.day import INTRADAY
 from orderdesk.domain.signal import Signal
-from orderdesk.domain.values import Exchange, InstrumentKey, OrderType, Side
+from orderdesk.domain.values import Exchange, InstrumentKey, OrderType, Side, Variety
 from orderdesk.errors import RiskDenied
+from orderdesk.ports.clock import Clock
 
 HUNDRED = Decimal(100)
 
@@ -88,6 +91,30 @@ class KillSwitchCheck:
         if self.switch.engaged:
             return f"the kill switch is engaged ({self.switch.reason or 'no reason given'})"
         return None
+
+
+@dataclass(slots=True)
+class SquareOffCutoff:
+    """No fresh MIS/CO order after the broker's square-off time of its segment, until the next
+    trading day: the broker refuses them then, and squares off what is open."""
+
+    calendar: TradingCalendar
+    clock: Clock
+    name: str = "square_off"
+
+    async def check(self, signal: Signal, context: RiskContext) -> str | None:
+        if signal.product not in INTRADAY and signal.variety is not Variety.CO:
+            return None
+        now = self.clock.now()
+        segment = SEGMENT_OF[signal.instrument.exchange]
+        cutoff = self.calendar.square_off_at(self.calendar.trading_day_of(now), segment)
+        if now < cutoff:
+            return None
+        return (
+            f"MIS/CO orders are refused after the broker's square-off at "
+            f"{cutoff.astimezone(IST):%H:%M} IST ({segment}); use CNC/NRML, or wait for the "
+            "next trading day"
+        )
 
 
 @dataclass(slots=True)
@@ -289,5 +316,6 @@ __all__ = [
     "RiskContext",
     "RiskGate",
     "RiskLimits",
+    "SquareOffCutoff",
     "checks_for",
 ]

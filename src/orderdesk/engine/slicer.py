@@ -47,7 +47,11 @@ class Slicer:
 
     @staticmethod
     def is_parent(order: Order) -> bool:
-        return order.status is OrderStatus.INITIALIZED and order.parent_id is None
+        return (
+            order.status is OrderStatus.INITIALIZED
+            and order.parent_id is None
+            and not order.deferred
+        )
 
     def children(self, parent_id: str) -> list[Order]:
         return [self.book.orders[child] for child in self.book.children.get(parent_id, ())]
@@ -56,7 +60,10 @@ class Slicer:
         """Every child the parent needs exists, or a rejection stopped the slicing."""
         children = self.children(parent.order_id)
         placed = sum(child.signal.quantity for child in children)
-        stopped = any(child.status is OrderStatus.REJECTED for child in children)
+        stopped = any(
+            child.status in (OrderStatus.REJECTED, OrderStatus.LAPSED) or child.deferred
+            for child in children
+        )
         return stopped or placed >= parent.signal.quantity
 
     async def create_and_send(
@@ -68,6 +75,13 @@ class Slicer:
         outcome = await self.recorder.create(created, lambda o: o.submit(now))
         await self.placement.send(outcome.order)
         return outcome.order
+
+    async def send_again(self, order: Order) -> None:
+        """Send an order whose placement was deferred for want of a session."""
+        now = self.clock.now()
+        outcome = await self.recorder.decide(order, lambda o: o.submit(now) if o.deferred else [])
+        if outcome.events:
+            await self.placement.send(order)
 
     async def create_parent(self, order_id: str, signal: Signal) -> None:
         outcome = await self.recorder.create(Order.create(order_id, signal, self.clock.now()))
@@ -96,7 +110,7 @@ class Slicer:
             child_id = child_order_id(parent.order_id, len(children) + offset)
             child_signal = parent.signal.with_quantity(quantity, signal_id=child_id)
             child = await self.create_and_send(child_id, child_signal, parent.order_id)
-            if child.status is OrderStatus.REJECTED:
+            if child.status is OrderStatus.REJECTED or child.deferred:
                 await self.alerts.raise_(
                     Severity.WARNING,
                     "Slicing stopped",

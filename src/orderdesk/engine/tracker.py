@@ -30,6 +30,7 @@ from orderdesk.engine.book import OrderBook
 from orderdesk.engine.config import DeskConfig
 from orderdesk.engine.reconcile import Reconciler
 from orderdesk.engine.recorder import Recorder
+from orderdesk.engine.session import SessionWatch
 from orderdesk.engine.trades import TradeReader
 from orderdesk.errors import BrokerAuthError
 from orderdesk.ports.broker import (
@@ -59,8 +60,10 @@ class Tracker:
         alerts: Alerts,
         config: DeskConfig,
         trades: TradeReader,
+        session: SessionWatch,
     ) -> None:
         self.broker = broker
+        self.session = session
         self.recorder = recorder
         self.book = book
         self.reconciler = reconciler
@@ -182,6 +185,8 @@ class Tracker:
                 self.spawn(self._catch_up())
         elif change.state is ConnectionState.STOPPED:
             self.stream_up = False
+            if change.token_refused:
+                self.session.refused(change.detail or "the stream's session was refused")
             await self.alerts.raise_(
                 Severity.CRITICAL,
                 "Broker stream stopped",
@@ -218,6 +223,8 @@ class Tracker:
                 await self.poll_once()
 
     def _should_poll(self) -> bool:
+        if not self.session.usable:
+            return False  # every read would be refused; the login brings a catch-up
         since_poll = self.clock.monotonic() - self._last_poll
         config = self.config
         if not self.stream_up:
@@ -247,6 +254,7 @@ class Tracker:
         except asyncio.CancelledError:
             raise
         except BrokerAuthError as exc:
+            self.session.refused(f"polling the order book: {exc}")
             await self.alerts.raise_(
                 Severity.CRITICAL,
                 "Broker session refused",

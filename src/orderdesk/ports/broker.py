@@ -63,6 +63,8 @@ class ConnectionStateChanged:
     state: ConnectionState
     detail: str = ""
     at: datetime | None = None
+    token_refused: bool = False
+    """The stream stopped because the broker refused the session (a person must log in)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -145,6 +147,24 @@ class Broker(Protocol):
         ...
 
 
+@runtime_checkable
+class SessionControl(Protocol):
+    """An optional capability: a broker whose session a person renews (Kite's daily login).
+
+    The desk asks whether a session exists at start, when it ends, and hands a fresh one to
+    the running adapter, which switches every connection (REST and stream) to it at once.
+    """
+
+    def has_session(self) -> bool:
+        """Whether the adapter started with credentials (they may still be refused)."""
+
+    def session_expiry(self, started: datetime) -> datetime | None:
+        """When a session that began at ``started`` ends (Kite: the next 06:00 IST)."""
+
+    async def renew_session(self, credentials: str) -> None:
+        """Use ``credentials`` (Kite: an access token) from now on, for REST and the stream."""
+
+
 WebhookHandler = Callable[[bytes], Awaitable[tuple[int, str]]]
 """Takes a request body, verifies it itself (no bearer token), answers (HTTP status, text)."""
 
@@ -165,6 +185,7 @@ __all__ = [
     "OrderChanges",
     "PlaceOrder",
     "PriceTick",
+    "SessionControl",
     "WebhookHandler",
     "WebhookSource",
 ]

@@ -10,7 +10,13 @@ every (re)connection a gap-fill reads the order book and the trades over REST, s
 pushed while the socket was down is lost. Kite's order updates carry no trade ids, so when an
 update shows more filled quantity the order's trades are read and emitted as :class:`Fill`s,
 ahead of the report itself.
-With ``stream = "poll"`` the same reads run on a timer instead. Duplicates are possible (a
+With ``stream = "poll"`` the same reads run on a timer instead.
+
+The session is replaceable while running (:meth:`KiteBroker.renew_session`, the
+:class:`~orderdesk.ports.broker.SessionControl` capability): Kite ends every access token at
+06:00 IST and a person logs in each morning, so the new token reaches REST at once and the
+ticker reconnects with it (its subscriptions carried over, the gap-fill run on connection). A
+broker started with no token at all waits for one instead of failing. Duplicates are possible (a
 gap-fill can repeat what the socket said); consumers apply updates monotonically, and identical
 reports, reports that trail one already emitted (less filled, or open after final) and
 already-seen trade ids are not emitted here.
@@ -48,6 +54,7 @@ from orderdesk.brokers.kite.ticker import (
     TicksReceived,
 )
 from orderdesk.brokers.kite.ticks import Mode
+from orderdesk.domain.calendar import next_token_expiry
 from orderdesk.domain.reports import (
     Charges,
     Fill,
@@ -62,7 +69,8 @@ from orderdesk.domain.reports import (
 )
 from orderdesk.domain.status import BrokerStatus
 from orderdesk.domain.values import Exchange, InstrumentKey, Variety
-from orderdesk.errors import BrokerError
+from orderdesk.errors import BrokerError, OrderDeskError
+from orderdesk.logging import register_secret
 from orderdesk.ports.broker import (
     BrokerEvent,
     ConnectionState,
@@ -123,6 +131,7 @@ class KiteBroker:
         self._keys_by_token: dict[int, InstrumentKey] = {}
         self._price_keys: list[InstrumentKey] = []
         self._postbacks: PostbackReceiver | None = None
+        self._token: str | None = None
         self._started = False
         self._closed = False
 
@@ -150,34 +159,88 @@ class KiteBroker:
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Read the access token, open the REST client and start the live stream. Idempotent."""
+        """Read the access token, open the REST client and start the live stream. Idempotent.
+
+        Without a stored token it starts anyway, with no session: every call is refused until
+        :meth:`renew_session` brings one (the morning login reaching a running desk).
+        """
         if self._closed:
             raise RuntimeError("this KiteBroker is closed; create a new one")
         if self._started:
             return
-        token = self._secrets.get(ACCESS_TOKEN_SECRET)
-        if not token:
-            raise TokenException(
-                f"no access token in the secret store under {ACCESS_TOKEN_SECRET}; log in first"
-            )
+        self._token = self._secrets.get(ACCESS_TOKEN_SECRET) or None
         self._session = session = self._factory()
         self._client = KiteRestClient(
-            self.config, access_token=token, limiter=self._limiter, session=session
+            self.config, access_token=self._token, limiter=self._limiter, session=session
         )
         await self._client.open()
+        self._started = True
+        if self._token is None:
+            self._connection(
+                ConnectionState.STOPPED,
+                f"no access token in the secret store under {ACCESS_TOKEN_SECRET}; log in",
+                token_refused=True,
+            )
+            return
+        self._start_stream(self._token)
+
+    def _start_stream(self, token: str) -> None:
         if self.config.stream == "ticker":
-            self._ticker = KiteTicker(
+            previous = self._ticker
+            ticker = self._ticker = KiteTicker(
                 self.config.api_key,
                 token,
-                session=session,
+                session=self.rest_session,
                 gap_fill=self._gap_fill,
                 config=self._ticker_config,
             )
-            self._ticker.start()
-            self._spawn(self._pump_ticker(self._ticker), "kite-ticker-pump")
+            if previous is not None:
+                # Recorded before the first connection, sent when it opens.
+                ticker.restore(previous.subscriptions)
+            ticker.start()
+            self._spawn(self._pump_ticker(ticker), "kite-ticker-pump")
         else:
             self._spawn(self._poll_forever(), "kite-poller")
-        self._started = True
+
+    @property
+    def rest_session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RuntimeError("KiteBroker is not started")
+        return self._session
+
+    # -- the session --------------------------------------------------------------------------
+
+    def has_session(self) -> bool:
+        """Whether an access token is in use (Kite may still refuse it)."""
+        return self._token is not None
+
+    def session_expiry(self, started: datetime) -> datetime:
+        """Kite ends every access token at the next 06:00 IST."""
+        return next_token_expiry(started)
+
+    async def renew_session(self, credentials: str) -> None:
+        """Use a fresh access token from now on: REST at once, the stream by reconnecting.
+
+        The token is also kept in the secret store, so the next start uses it.
+        """
+        if not self._started or self._closed:
+            raise RuntimeError("KiteBroker is not running")
+        token = credentials.strip()
+        if not token:
+            raise ValueError("an access token is required")
+        register_secret(token)
+        try:
+            self._secrets.set(ACCESS_TOKEN_SECRET, token)
+        except OrderDeskError as exc:
+            log.warning("kite.token_not_stored", error=str(exc))
+        self._token = token
+        self.rest.set_access_token(token)
+        old = self._ticker
+        self._tasks = [task for task in self._tasks if not task.done()]
+        if self.config.stream == "ticker" or not self._tasks:
+            self._start_stream(token)
+        if old is not None:
+            await old.close()
 
     async def close(self) -> None:
         """Stop the stream and release the session; ``events()`` ends after what it holds."""
@@ -321,8 +384,14 @@ class KiteBroker:
     def _now(self) -> datetime:
         return self._clock.now()
 
-    def _connection(self, state: ConnectionState, detail: str = "") -> None:
-        self._queue.put_nowait(ConnectionStateChanged(state=state, detail=detail, at=self._now()))
+    def _connection(
+        self, state: ConnectionState, detail: str = "", *, token_refused: bool = False
+    ) -> None:
+        self._queue.put_nowait(
+            ConnectionStateChanged(
+                state=state, detail=detail, at=self._now(), token_refused=token_refused
+            )
+        )
 
     async def _report(self, report: OrderStatusReport) -> None:
         """Emit ``report`` unless it repeats or trails the last one, after the fills it adds.
@@ -385,13 +454,17 @@ class KiteBroker:
         self._connection(ConnectionState.CONNECTING)
         try:
             async for event in ticker.events():
+                if ticker is not self._ticker:
+                    return  # replaced by a ticker on a fresh session
                 try:
                     await self._on_ticker_event(event)
                 except BrokerError as exc:
                     # A fill lookup failed; the next gap-fill or poll reads the trades again.
                     log.warning("kite.stream_read_failed", error=type(exc).__name__)
         except TickerTokenError:
-            self._connection(ConnectionState.STOPPED, "access token refused; log in again")
+            self._connection(
+                ConnectionState.STOPPED, "access token refused; log in again", token_refused=True
+            )
         except TickerError as exc:
             self._connection(ConnectionState.STOPPED, str(exc))
 
@@ -411,7 +484,11 @@ class KiteBroker:
                             )
                         )
             except TokenException:
-                self._connection(ConnectionState.STOPPED, "access token refused; log in again")
+                self._connection(
+                    ConnectionState.STOPPED,
+                    "access token refused; log in again",
+                    token_refused=True,
+                )
                 return
             except BrokerError as exc:
                 log.warning("kite.poll_failed", error=type(exc).__name__)

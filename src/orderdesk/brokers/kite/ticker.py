@@ -364,6 +364,13 @@ class KiteTicker:
                 self._modes[token] = mode
             await self._send_subscription(wanted, mode)
 
+    def restore(self, subscriptions: Mapping[int, Mode]) -> None:
+        """Take over another ticker's subscription book (a new session's ticker, before it
+        starts): every connection sends the book, so nothing else is needed."""
+        if self._state is not TickerState.NEW:
+            raise RuntimeError("subscriptions are restored before the ticker starts")
+        self._modes.update(subscriptions)
+
     async def set_mode(self, mode: Mode, tokens: Iterable[int]) -> None:
         """Switch already-subscribed instruments to ``mode``."""
         wanted = _tokens(tokens)

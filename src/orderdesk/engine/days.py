@@ -1,0 +1,504 @@
+"""The trading day in the engine: open it from the broker's books, close it, keep its clock.
+
+A desk runs every trading day, so the day is part of its state (DESIGN.md, "The trading day"):
+
+- **Opening a day** needs a broker session (the morning login). The desk reads the broker's
+  order book, positions, holdings and instrument master; every order it still holds from
+  before is either still at the broker (carried, e.g. an AMO for today) or lapses, alerted,
+  because the broker's book of its day is gone. What the broker carried in is compared with
+  what the previous day's close implied (a difference is a ``day_open`` mismatch), then taken
+  as the day's opening state and written as a :class:`~orderdesk.domain.events.DayOpened`
+  checkpoint. Memory then holds today: the previous days' orders are dropped (the store keeps
+  them), positions start from the carried ones at the previous close (the day's P&L is Kite's
+  m2m), and the daily loss limit and counts start again.
+- **Closing a day** (at ``close_at``, after the exchanges' mass cancel) reconciles with the
+  broker, so every order ends as the broker says (mass-cancelled, squared off, filled); one the
+  broker no longer has lapses, alerted. A :class:`~orderdesk.domain.events.DayClosed` records
+  the day's positions and P&L, which is how a past day reads back.
+- **The day's clock**: the broker's square-off of MIS/CO positions per segment (an alert if any
+  are still open, and, when configured, the desk's own square-off some minutes earlier, which
+  the desk carries out).
+
+Milestones are found by comparing the clock with the calendar on a short timer, so a clock that
+jumps (the simulator's, in tests) crosses them just as the real one does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from orderdesk.domain.calendar import IST, SEGMENT_OF, Segment
+from orderdesk.domain.day import (
+    INTRADAY,
+    CarriedPosition,
+    Holding,
+    PositionSnapshot,
+    expected_opening,
+)
+from orderdesk.domain.events import (
+    DayClosed,
+    DayOpened,
+    OrderEvent,
+    ReconciliationMismatch,
+)
+from orderdesk.domain.order import Order
+from orderdesk.domain.position import PositionBook
+from orderdesk.domain.reports import HoldingReport, OrderStatusReport, PositionReport
+from orderdesk.domain.signal import Signal
+from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side
+from orderdesk.engine.alerts import Alerts
+from orderdesk.engine.book import OrderBook
+from orderdesk.engine.config import DayRules
+from orderdesk.engine.instruments import InstrumentMaster
+from orderdesk.engine.placement import matches_tag
+from orderdesk.engine.reconcile import Reconciler
+from orderdesk.engine.recorder import Recorder
+from orderdesk.engine.risk import KillSwitch
+from orderdesk.engine.session import SessionWatch
+from orderdesk.ports.broker import Broker
+from orderdesk.ports.notifier import Severity
+
+log = logging.getLogger(__name__)
+
+SQUARE_OFF_STRATEGY = "square_off"
+"""The strategy of the orders the desk places to square off its own intraday positions."""
+
+
+@dataclass(frozen=True, slots=True)
+class DayMismatch:
+    """A difference between what the previous close implied and what the broker shows."""
+
+    detail: str
+
+
+@dataclass(slots=True)
+class DayState:
+    """Which day the desk has open, and what it opened with (rebuilt by replay)."""
+
+    day: date | None = None
+    closed: bool = False
+    holdings: dict[InstrumentKey, Holding] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SquareOffDue:
+    """The desk's own square-off of one segment's MIS/CO positions is due now."""
+
+    segment: Segment
+    cutoff: datetime
+    """When the broker squares off (IST-aware)."""
+    orders: tuple[Order, ...]
+    """The segment's working MIS/CO orders, to cancel first."""
+    exits: tuple[Signal, ...]
+    """Market orders that flatten the segment's MIS/CO positions."""
+
+
+@dataclass(frozen=True, slots=True)
+class DayTick:
+    """What one look at the clock found for the desk to do."""
+
+    opened: bool = False
+    """A trading day was opened (the desk reconciles and re-subscribes prices)."""
+    square_offs: tuple[SquareOffDue, ...] = ()
+
+
+class TradingDays:
+    """Opens and closes the desk's trading days and watches the day's clock."""
+
+    def __init__(
+        self,
+        rules: DayRules,
+        *,
+        broker: Broker,
+        recorder: Recorder,
+        book: OrderBook,
+        alerts: Alerts,
+        session: SessionWatch,
+        kill_switch: KillSwitch,
+        reconciler: Reconciler,
+        instruments: InstrumentMaster,
+    ) -> None:
+        self.rules = rules
+        self.calendar = rules.calendar
+        self.broker = broker
+        self.recorder = recorder
+        self.book = book
+        self.alerts = alerts
+        self.session = session
+        self.kill_switch = kill_switch
+        self.clock = recorder.clock
+        self.state = DayState()
+        self.reconciler = reconciler
+        self.instruments = instruments
+        self._lock = asyncio.Lock()
+        self._done_today: set[tuple[date, str]] = set()
+
+    # -- what the desk asks ----------------------------------------------------------------------
+
+    @property
+    def day(self) -> date | None:
+        """The trading day the desk has open (None before the first opening)."""
+        return self.state.day
+
+    def today(self, now: datetime | None = None) -> date:
+        """The trading day the clock is in."""
+        return self.calendar.trading_day_of(now or self.clock.now())
+
+    def is_open(self, now: datetime | None = None) -> bool:
+        """Whether the day the clock is in has been opened (signals may be accepted)."""
+        return self.state.day == self.today(now)
+
+    def square_off_passed(self, instrument: InstrumentKey, now: datetime) -> datetime | None:
+        """The broker's square-off time of ``instrument``'s segment, if it has passed in the
+        trading day the clock is in (which lasts until the next day begins at 06:00)."""
+        cutoff = self.calendar.square_off_at(self.today(now), SEGMENT_OF[instrument.exchange])
+        return cutoff if now >= cutoff else None
+
+    def restore(self, state: DayState) -> None:
+        """The day state as replay found it."""
+        self.state = state
+
+    # -- the timer -------------------------------------------------------------------------------
+
+    async def tick(self) -> DayTick:
+        """Act on every milestone the clock has passed since the last look; what is left for
+        the desk to do (after an opening, an own square-off) comes back."""
+        now = self.clock.now()
+        opened = await self.catch_up(now)
+        square_offs: tuple[SquareOffDue, ...] = ()
+        if self.state.day == self.today(now):
+            square_offs = await self._square_off_clock(now)
+        return DayTick(opened, square_offs)
+
+    async def catch_up(self, now: datetime | None = None) -> bool:
+        """Close the open day if its time has come, and open today's when a session allows;
+        True when a day was opened."""
+        now = now or self.clock.now()
+        async with self._lock:
+            state = self.state
+            today = self.today(now)
+            if state.day is not None and not state.closed:
+                close_at = datetime.combine(state.day, self.rules.close_at, tzinfo=IST)
+                if state.day != today or now >= close_at:
+                    await self._close(state.day, late=state.day != today)
+            if state.day != today and self.session.usable:
+                return await self._open(today)
+            return False
+
+    async def _open(self, day: date) -> bool:
+        """Open ``day``; False (alerted) when the broker's books could not be read."""
+        try:
+            reports = await self.broker.orders()
+            positions = await self.broker.positions()
+            holdings = await self.broker.holdings()
+        except Exception as exc:
+            await self.alerts.raise_(
+                Severity.CRITICAL,
+                "Cannot open the trading day",
+                f"{day}: the broker's books could not be read ({type(exc).__name__}: {exc}); "
+                "signals are refused until the day opens. Retrying.",
+                key="day:open",
+            )
+            return False
+        await self._opened(day, reports, positions, holdings)
+        return True
+
+    # -- opening ---------------------------------------------------------------------------------
+
+    async def _opened(
+        self,
+        day: date,
+        reports: Sequence[OrderStatusReport],
+        positions: Sequence[PositionReport],
+        holdings: Sequence[HoldingReport],
+    ) -> None:
+        try:
+            await self.instruments.refresh()
+        except Exception as exc:
+            await self.alerts.raise_(
+                Severity.WARNING,
+                "Instrument list not refreshed",
+                f"{day}: {type(exc).__name__}: {exc}; yesterday's list stays in use",
+                key="day:instruments",
+            )
+        previous = self.state.day
+        now = self.clock.now()
+        lapsed = await self._lapse_unknown(reports, now)
+        carried_orders = tuple(o.order_id for o in self.book.orders.values() if not o.is_terminal)
+        mismatches: list[DayMismatch] = []
+        if previous is not None and previous == self.calendar.previous_trading_day(day):
+            mismatches = self._compare_opening(positions, holdings)
+        opened = DayOpened(
+            at=now,
+            day=day,
+            positions=tuple(_carried(p) for p in positions if p.overnight_quantity),
+            holdings=tuple(_holding(h) for h in holdings if h.quantity or h.t1_quantity),
+            carried_orders=carried_orders,
+            kill_switch=self.kill_switch.engaged,
+            kill_switch_reason=self.kill_switch.reason,
+        )
+        await self.recorder.desk_event(opened)
+        self.state = DayState(
+            day=day,
+            closed=False,
+            holdings={h.instrument: h for h in opened.holdings},
+        )
+        self.book.start_day(
+            PositionBook.opening(p.position() for p in opened.positions), set(carried_orders)
+        )
+        self.recorder.forget_except(set(carried_orders))
+        self._done_today = {item for item in self._done_today if item[0] >= day}
+        await self._report_mismatches(mismatches)
+        await self.alerts.raise_(
+            Severity.INFO,
+            "Trading day opened",
+            f"{day}: {len(opened.positions)} carried positions, {len(opened.holdings)} "
+            f"holdings, {len(carried_orders)} orders carried, {len(lapsed)} lapsed",
+            key="day:open",
+        )
+
+    async def _lapse_unknown(
+        self, reports: Sequence[OrderStatusReport], now: datetime
+    ) -> list[Order]:
+        """Orders of earlier days the broker's book no longer shows: their end is unknowable."""
+        unfinished = [o for o in self.book.orders.values() if not o.is_terminal]
+        if not unfinished:
+            return []
+        at_broker = {r.broker_order_id for r in reports}
+        gone = [
+            order
+            for order in unfinished
+            if order.broker_order_id not in at_broker
+            and not any(matches_tag(r, order.order_id) for r in reports)
+        ]
+        return await self._lapse(gone, "the broker's book of that day is gone", now)
+
+    async def _lapse(self, orders: Sequence[Order], why: str, now: datetime) -> list[Order]:
+        if not orders:
+            return []
+
+        def lapse(order: Order) -> list[OrderEvent]:
+            day = self.calendar.trading_day_of(order.created_at)
+            return order.lapse(day, f"trading day {day} ended: {why}", now)
+
+        await self.recorder.decide_many([(order, lapse) for order in orders])
+        for order in orders:
+            await self.alerts.raise_(
+                Severity.WARNING,
+                "Order lapsed",
+                f"{order.order_id} ({order.signal.instrument} {order.signal.side} "
+                f"{order.signal.quantity}, was {order.broker_status_text or 'not at the broker'}"
+                f"): {order.reason}; check the broker's contract notes for how it ended",
+                key=f"lapsed:{order.order_id}",
+                order_id=order.order_id,
+            )
+        return list(orders)
+
+    def _compare_opening(
+        self, positions: Sequence[PositionReport], holdings: Sequence[HoldingReport]
+    ) -> list[DayMismatch]:
+        expected = expected_opening(
+            self.book.positions, self.state.holdings.values(), listed=self.instruments.listed
+        )
+        found_positions = {
+            (p.instrument, p.product): p.overnight_quantity
+            for p in positions
+            if p.overnight_quantity
+        }
+        found_holdings = {
+            h.instrument: h.quantity + h.t1_quantity for h in holdings if h.quantity + h.t1_quantity
+        }
+        rows: list[DayMismatch] = []
+        for key in sorted(expected.positions.keys() | found_positions.keys()):
+            ours, theirs = expected.positions.get(key, 0), found_positions.get(key, 0)
+            if ours != theirs:
+                instrument, product = key
+                rows.append(
+                    DayMismatch(f"{instrument} {product}: carried {theirs}, expected {ours}")
+                )
+        for instrument in sorted(expected.holdings.keys() | found_holdings.keys()):
+            ours, theirs = expected.holdings.get(instrument, 0), found_holdings.get(instrument, 0)
+            if ours != theirs:
+                rows.append(DayMismatch(f"{instrument} holdings: {theirs}, expected {ours}"))
+        return rows
+
+    async def _report_mismatches(self, rows: Sequence[DayMismatch]) -> None:
+        if not rows:
+            return
+        now = self.clock.now()
+        for row in rows:
+            await self.recorder.desk_event(
+                ReconciliationMismatch(at=now, kind="day_open", detail=row.detail)
+            )
+            await self.alerts.raise_(
+                Severity.WARNING,
+                "Opening positions differ",
+                f"{row.detail}: the broker's carried books are taken as the day's opening state",
+                key=f"day_open:{row.detail}",
+            )
+
+    # -- closing ---------------------------------------------------------------------------------
+
+    async def _close(self, day: date, *, late: bool) -> None:
+        now = self.clock.now()
+        lapsed: list[Order] = []
+        if not late and self.session.usable:
+            try:
+                await self.reconciler.run()
+                reports = await self.broker.orders()
+            except Exception as exc:
+                await self.alerts.raise_(
+                    Severity.WARNING,
+                    "Day close without the broker",
+                    f"{day}: the broker's books could not be read ({type(exc).__name__}: "
+                    f"{exc}); unfinished orders are settled when the next day opens",
+                    key="day:close",
+                )
+            else:
+                working = {r.broker_order_id for r in reports if not _final(r)}
+                gone = [
+                    o
+                    for o in self.book.open_orders()
+                    if not o.is_unresolved and o.broker_order_id not in working
+                ]
+                lapsed = await self._lapse(gone, "the broker no longer shows it", now)
+        closed = self._summary(day, now, lapsed)
+        await self.recorder.desk_event(closed)
+        self.state.closed = True
+        await self.alerts.raise_(
+            Severity.INFO,
+            "Trading day closed",
+            f"{day}: P&L {closed.pnl} ({closed.orders} orders, {closed.fills} fills"
+            + (f", {len(closed.lapsed)} lapsed" if closed.lapsed else "")
+            + (f", {len(closed.still_open)} still working" if closed.still_open else "")
+            + ")",
+            key="day:close",
+        )
+
+    def _summary(self, day: date, now: datetime, lapsed: Sequence[Order]) -> DayClosed:
+        positions = list(self.book.positions)
+        orders = list(self.book.orders.values())
+        return DayClosed(
+            at=now,
+            day=day,
+            pnl=sum((p.pnl() for p in positions), Decimal(0)),
+            realised=sum((p.realised for p in positions), Decimal(0)),
+            positions=tuple(PositionSnapshot.of(p) for p in positions),
+            orders=len(orders),
+            fills=sum(len(o.fills) for o in orders),
+            lapsed=tuple(o.order_id for o in lapsed),
+            still_open=tuple(o.order_id for o in orders if not o.is_terminal),
+        )
+
+    def reopened(self) -> None:
+        """Something happened after the day's close: it is closed again at the next look."""
+        self.state.closed = False
+
+    # -- the session and square-off clocks -------------------------------------------------------
+
+    async def _square_off_clock(self, now: datetime) -> tuple[SquareOffDue, ...]:
+        day = self.today(now)
+        minutes = self.rules.own_square_off_minutes
+        due: list[SquareOffDue] = []
+        for segment in self.calendar.hours:
+            cutoff = self.calendar.square_off_at(day, segment)
+            own_due = minutes and now >= cutoff - timedelta(minutes=minutes)
+            if own_due and self._first(day, f"own:{segment}"):
+                action = self._own_square_off(day, segment, cutoff)
+                if action is not None:
+                    due.append(action)
+            if now >= cutoff and self._first(day, f"broker:{segment}"):
+                await self._broker_square_off(segment)
+        return tuple(due)
+
+    def _first(self, day: date, what: str) -> bool:
+        """True the first time ``what`` is due on ``day``."""
+        key = (day, what)
+        if key in self._done_today:
+            return False
+        self._done_today.add(key)
+        return True
+
+    def _intraday(self, segment: Segment) -> list[tuple[InstrumentKey, Product, int]]:
+        return [
+            (p.instrument, p.product, p.quantity)
+            for p in self.book.positions
+            if p.quantity and p.product in INTRADAY and SEGMENT_OF[p.instrument.exchange] is segment
+        ]
+
+    def _own_square_off(self, day: date, segment: Segment, cutoff: datetime) -> SquareOffDue | None:
+        working = tuple(
+            o
+            for o in self.book.open_orders()
+            if o.signal.product in INTRADAY
+            and SEGMENT_OF[o.signal.instrument.exchange] is segment
+            and o.signal.strategy != SQUARE_OFF_STRATEGY
+        )
+        exits = tuple(
+            Signal(
+                instrument=instrument,
+                side=Side.SELL if quantity > 0 else Side.BUY,
+                quantity=abs(quantity),
+                order_type=OrderType.MARKET,
+                product=product,
+                strategy=SQUARE_OFF_STRATEGY,
+                signal_id=f"{day}-{instrument}-{product}",
+            )
+            for instrument, product, quantity in self._intraday(segment)
+        )
+        if not working and not exits:
+            return None
+        return SquareOffDue(segment, cutoff, working, exits)
+
+    async def _broker_square_off(self, segment: Segment) -> None:
+        positions = self._intraday(segment)
+        if not positions:
+            return
+        listed = ", ".join(f"{i} {p} {q}" for i, p, q in positions)
+        await self.alerts.raise_(
+            Severity.WARNING,
+            "Broker square-off time",
+            f"{segment}: the broker squares off these open MIS/CO positions now, with market "
+            f"orders (and charges for each): {listed}",
+            key=f"square_off:{segment}",
+        )
+
+
+def _final(report: OrderStatusReport) -> bool:
+    return report.status.value in ("COMPLETE", "CANCELLED", "REJECTED")
+
+
+def _carried(report: PositionReport) -> CarriedPosition:
+    return CarriedPosition(
+        instrument=report.instrument,
+        product=report.product,
+        quantity=report.overnight_quantity,
+        close_price=report.close_price or report.average_price,
+        average_price=report.average_price,
+        multiplier=report.multiplier or Decimal(1),
+    )
+
+
+def _holding(report: HoldingReport) -> Holding:
+    return Holding(
+        instrument=report.instrument,
+        quantity=report.quantity,
+        t1_quantity=report.t1_quantity,
+        average_price=report.average_price,
+        close_price=report.close_price,
+    )
+
+
+__all__ = [
+    "SQUARE_OFF_STRATEGY",
+    "DayRules",
+    "DayState",
+    "DayTick",
+    "SquareOffDue",
+    "TradingDays",
+]

@@ -1,0 +1,254 @@
+"""Trading days in the engine: opening from the broker's books, closing, checkpoints, cut-offs.
+
+The fake broker plays the broker's day by hand (``next_day()`` empties its books and carries
+NRML positions and CNC holdings), and a settable clock moves the desk through the day.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from orderdesk.domain import OrderStatus, OrderType, Product, Side
+from orderdesk.domain.calendar import IST, TradingCalendar
+from orderdesk.domain.events import DayClosed, DayOpened, OrderLapsed
+from orderdesk.engine import DeskConfig, OrderDesk, RiskLimits
+from orderdesk.engine.config import DayRules
+from orderdesk.errors import RiskDenied
+from orderdesk.ports.notifier import Severity
+from tests.engine.conftest import FAST
+from tests.engine.fakes import (
+    INFY,
+    NIFTY_FUT,
+    FakeBroker,
+    MemoryStore,
+    RecordingNotifier,
+    signal,
+)
+from tests.support import eventually
+
+MONDAY = date(2026, 12, 7)
+TUESDAY = date(2026, 12, 8)
+DAYS = replace(FAST, days=DayRules(calendar=TradingCalendar(frozenset())))
+
+
+@dataclass
+class WallClock:
+    """IST wall time the test sets; monotonic time is real (the desk's timers use it)."""
+
+    at: datetime
+
+    def now(self) -> datetime:
+        return self.at.astimezone(UTC)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def set(self, day: date, hour: int, minute: int = 0) -> None:
+        self.at = datetime(day.year, day.month, day.day, hour, minute, tzinfo=IST)
+
+
+@pytest.fixture
+def clock() -> WallClock:
+    return WallClock(datetime(2026, 12, 7, 9, 30, tzinfo=IST))
+
+
+def open_desk(
+    broker: FakeBroker,
+    store: MemoryStore,
+    clock: WallClock,
+    notifier: RecordingNotifier,
+    *,
+    config: DeskConfig = DAYS,
+    limits: RiskLimits | None = None,
+) -> OrderDesk:
+    return OrderDesk(
+        broker,
+        store,
+        notifier=notifier,
+        clock=clock,
+        config=config,
+        limits=limits or RiskLimits(),
+    )
+
+
+@pytest.fixture
+async def desk(
+    broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> AsyncIterator[OrderDesk]:
+    async with open_desk(broker, store, clock, notifier) as running:
+        yield running
+
+
+def events_of(store: MemoryStore, kind: type) -> list:  # type: ignore[type-arg]
+    return [event for event in store.events() if isinstance(event, kind)]
+
+
+async def test_the_first_start_opens_the_day_from_the_brokers_books(
+    broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """A desk starting on an empty log checkpoints the broker's carried positions as today's
+    opening state; the day's P&L of a carried position starts at the previous close."""
+    broker.carried = {(NIFTY_FUT, Product.NRML): 75}
+    async with open_desk(broker, store, clock, notifier) as desk:
+        assert desk.trading_day == MONDAY
+        (opened,) = events_of(store, DayOpened)
+        assert opened.day == MONDAY
+        assert [(p.instrument, p.quantity) for p in opened.positions] == [(NIFTY_FUT, 75)]
+        position = desk.position(NIFTY_FUT, Product.NRML)
+        assert (position.quantity, position.overnight_quantity) == (75, 75)
+        assert desk.day_pnl() == 0
+        report = await desk.reconcile()
+        assert report.ok, report.rows
+
+
+async def test_a_day_closes_then_the_next_opens_with_today_only(
+    desk: OrderDesk, broker: FakeBroker, store: MemoryStore, clock: WallClock
+) -> None:
+    """At the close an order the broker no longer has lapses; the next morning the desk holds
+    only the new day (earlier orders read back from the log) and carries NRML at the close."""
+    bought = await desk.submit(signal(product=Product.NRML, instrument=NIFTY_FUT, quantity=75))
+    await bought.wait()
+    resting = await desk.submit(
+        signal(order_type=OrderType.LIMIT, price=Decimal("1400"), product=Product.CNC)
+    )
+    await eventually(lambda: resting.order.broker_order_id, what="resting order bound")
+    assert resting.order.broker_order_id is not None
+    del broker.book[resting.order.broker_order_id]  # gone at the broker, no update pushed
+    clock.set(MONDAY, 16, 20)
+    await eventually(lambda: events_of(store, DayClosed), what="the day closed")
+    (closed,) = events_of(store, DayClosed)
+    assert closed.day == MONDAY
+    assert closed.lapsed == (resting.order_id,)
+    assert resting.status is OrderStatus.LAPSED
+    assert events_of(store, OrderLapsed)[0].day == MONDAY
+    broker.next_day()
+    broker.prices[NIFTY_FUT] = Decimal("24100")
+    clock.set(TUESDAY, 9, 0)
+    await eventually(lambda: desk.trading_day == TUESDAY, what="Tuesday opened")
+    assert desk.orders() == []
+    assert desk.order(bought.order_id).status is OrderStatus.FILLED  # from the log
+    position = desk.position(NIFTY_FUT, Product.NRML)
+    assert (position.quantity, position.overnight_quantity) == (75, 75)
+    assert desk.day_pnl() == 0  # carried from Tuesday's opening at the close
+    assert [day.day for day in desk.past_days()] == [MONDAY, TUESDAY]
+    assert desk.past_days()[0].closed is not None
+    assert [o.order_id for o in desk.day_orders(MONDAY)] == [bought.order_id, resting.order_id]
+    assert (await desk.reconcile()).ok
+
+
+async def test_a_restart_replays_from_the_latest_checkpoint(
+    broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """After a day has opened, a new desk reads only that day's rows and finds the same book."""
+    async with open_desk(broker, store, clock, notifier) as desk:
+        await (
+            await desk.submit(signal(product=Product.NRML, instrument=NIFTY_FUT, quantity=75))
+        ).wait()
+        broker.next_day()
+        clock.set(TUESDAY, 9, 0)
+        await eventually(lambda: desk.trading_day == TUESDAY, what="Tuesday opened")
+        await (await desk.submit(signal(signal_id="tue"))).wait()
+        before = {(p.instrument, p.product): p.quantity for p in desk.positions()}
+    tuesday = next(row.seq for row in store.rows if row.type == "DayOpened" and row.seq > 1)
+    async with open_desk(broker, store, clock, notifier) as again:
+        assert again.trading_day == TUESDAY
+        assert len(events_of(store, DayOpened)) == 2  # no second opening of the same day
+        assert {(p.instrument, p.product): p.quantity for p in again.positions()} == before
+        assert [o.signal.signal_id for o in again.orders()] == ["tue"]
+        assert again.replayed is not None
+        assert again.replayed.checkpoint_seq == tuesday
+        assert again.replayed.events <= len(store.rows) - tuesday
+
+
+async def test_the_loss_limit_counts_only_the_days_own_loss(
+    broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """A loss on Monday trips Monday's limit; on Tuesday the P&L starts again at zero."""
+    limits = RiskLimits(daily_loss_limit=Decimal("1000"))
+    async with open_desk(broker, store, clock, notifier, limits=limits) as desk:
+        await (await desk.submit(signal(product=Product.NRML, quantity=10))).wait()
+        broker.prices[INFY] = Decimal("1300")  # the day closes 200 lower
+        desk.book.mark(INFY, Decimal("1300"))  # 10 x -200
+        with pytest.raises(RiskDenied) as denied:
+            await desk.submit(signal(signal_id="more", product=Product.NRML))
+        assert denied.value.check == "daily_loss_limit"
+        broker.next_day()
+        clock.set(TUESDAY, 9, 0)
+        await eventually(lambda: desk.trading_day == TUESDAY, what="Tuesday opened")
+        assert desk.day_pnl() == 0
+        handle = await desk.submit(signal(signal_id="tuesday", product=Product.NRML))
+        await handle.wait()
+        assert handle.status is OrderStatus.FILLED
+
+
+async def test_mis_after_the_square_off_time_is_refused(
+    desk: OrderDesk, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """From 15:20 IST a fresh MIS equity order is refused with the reason; CNC still goes."""
+    clock.set(MONDAY, 15, 21)
+    with pytest.raises(RiskDenied) as denied:
+        await desk.submit(signal(product=Product.MIS))
+    assert denied.value.check == "square_off"
+    assert "15:20 IST" in denied.value.reason
+    handle = await desk.submit(signal(signal_id="cnc", product=Product.CNC))
+    await handle.wait()
+    assert handle.status is OrderStatus.FILLED
+
+
+async def test_own_square_off_exits_mis_before_the_broker(
+    broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """With own_square_off_minutes set, the desk flattens its MIS positions ahead of 15:20."""
+    rules = DayRules(calendar=TradingCalendar(frozenset()), own_square_off_minutes=10)
+    config = replace(FAST, days=rules)
+    async with open_desk(broker, store, clock, notifier, config=config) as desk:
+        await (await desk.submit(signal(product=Product.MIS, quantity=7))).wait()
+        clock.set(MONDAY, 15, 11)
+        await eventually(lambda: broker.net(INFY, Product.MIS) == 0, what="MIS flattened")
+        exits = [o for o in desk.orders() if o.signal.strategy == "square_off"]
+        assert [(o.signal.side, o.signal.quantity) for o in exits] == [(Side.SELL, 7)]
+        await eventually(
+            lambda: "Squared off intraday positions" in notifier.titles(Severity.WARNING),
+            what="the square-off alert",
+        )
+
+
+class ExpiringBroker(FakeBroker):
+    """A broker whose sessions end at the next 06:00 IST, as Kite's do."""
+
+    def session_expiry(self, started: datetime) -> datetime | None:
+        local = started.astimezone(IST)
+        six = datetime(local.year, local.month, local.day, 6, tzinfo=IST)
+        return six if local < six else six + timedelta(days=1)
+
+
+async def test_the_morning_login_opens_the_day_without_a_restart(
+    store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """After 06:00 signals are refused until a login reaches the desk, which then opens the
+    new day and accepts the very signal refused before."""
+    broker = ExpiringBroker()
+    async with open_desk(broker, store, clock, notifier) as desk:
+        broker.next_day()
+        clock.set(TUESDAY, 7, 0)
+        await eventually(
+            lambda: "Broker session ended" in notifier.titles(Severity.CRITICAL),
+            what="the expiry alerted",
+        )
+        from orderdesk.engine.errors import SessionExpired
+
+        with pytest.raises(SessionExpired):
+            await desk.submit(signal(signal_id="morning"))
+        assert desk.trading_day == MONDAY
+        info = await desk.renew_session("fresh")
+        assert info.usable
+        assert desk.trading_day == TUESDAY
+        handle = await desk.submit(signal(signal_id="morning"))
+        await handle.wait()
+        assert handle.status is OrderStatus.FILLED
