@@ -6,8 +6,9 @@ from datetime import datetime
 
 import pytest
 
+from orderdesk.domain.calendar import next_token_expiry
 from orderdesk.sim.app import SimServer
-from orderdesk.sim.clock import is_nse_session, next_token_expiry
+from orderdesk.sim.clock import is_nse_session
 from orderdesk.sim.config import SimConfig
 from orderdesk.sim.envelope import InputError, RateLimitError
 from orderdesk.sim.ids import IdGenerator

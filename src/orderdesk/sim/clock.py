@@ -1,16 +1,25 @@
 """The simulator's clock: Kite's naive IST wall time, shiftable by tests.
 
 Kite speaks IST without a zone marker, so every timestamp the simulator writes comes from here.
-Tests move time forward (TTL expiry, token expiry, market sessions) with :meth:`SimClock.advance`
-instead of waiting.
+Tests move time forward (TTL expiry, token expiry, market sessions, whole trading days) with
+:meth:`SimClock.advance` or :meth:`SimClock.set` instead of waiting.
+
+While the trading-day machine (:mod:`orderdesk.sim.days`) processes a milestone it *pins* the
+clock to the milestone's instant (:meth:`SimClock.pinned`), so an order squared off at 15:20
+reads 15:20:00 even when the clock was moved from 14:00 to the next Monday in one call.
+
+IST is :mod:`orderdesk.domain.calendar`'s (re-exported here for the simulator's modules), as is
+the 06:00 token expiry the session store uses: one definition for the desk and the simulator.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime, time, timedelta, timezone
+import contextlib
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, time, timedelta
 
-IST = timezone(timedelta(hours=5, minutes=30), "IST")
+from orderdesk.domain.calendar import IST
+
 KITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 NSE_OPEN = time(9, 15)
@@ -24,14 +33,17 @@ def _utc_now() -> datetime:
 class SimClock:
     """Naive IST "now", offset by however far a test has advanced it."""
 
-    __slots__ = ("_offset", "_source")
+    __slots__ = ("_offset", "_pinned", "_source")
 
     def __init__(self, source: Callable[[], datetime] = _utc_now) -> None:
         self._source = source
         self._offset = timedelta()
+        self._pinned: datetime | None = None
 
     def now(self) -> datetime:
-        """The current simulated time as a naive IST datetime."""
+        """The current simulated time as a naive IST datetime (the pinned instant, if any)."""
+        if self._pinned is not None:
+            return self._pinned
         return (self._source() + self._offset).astimezone(IST).replace(tzinfo=None)
 
     def stamp(self) -> str:
@@ -53,19 +65,22 @@ class SimClock:
         """Back to real time."""
         self._offset = timedelta()
 
+    @contextlib.contextmanager
+    def pinned(self, when: datetime) -> Iterator[None]:
+        """Read ``when`` (naive IST) as "now" for the length of the block.
 
-def next_token_expiry(login: datetime) -> datetime:
-    """The next 06:00 IST after ``login`` (Kite's regulatory daily expiry).
-
-    A login before 06:00 expires the same morning: the rule is "the next 6 AM", which is the
-    next day's only for logins during the trading day.
-    """
-    six = datetime.combine(login.date(), time(6, 0))
-    return six if login < six else six + timedelta(days=1)
+        Only synchronous work may run inside: the event loop's other tasks would see the pin.
+        """
+        previous = self._pinned
+        self._pinned = when
+        try:
+            yield
+        finally:
+            self._pinned = previous
 
 
 def is_nse_session(when: datetime) -> bool:
-    """True inside NSE's normal session on a weekday (holidays are not modelled)."""
+    """True inside NSE's normal session hours on a weekday (holidays: the trading calendar)."""
     return when.weekday() < 5 and NSE_OPEN <= when.time() < NSE_CLOSE
 
 
@@ -80,5 +95,4 @@ __all__ = [
     "SimClock",
     "fmt",
     "is_nse_session",
-    "next_token_expiry",
 ]

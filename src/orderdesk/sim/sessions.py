@@ -13,7 +13,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from orderdesk.sim.clock import SimClock, next_token_expiry
+from orderdesk.domain.calendar import next_token_expiry
+from orderdesk.sim.clock import SimClock
 from orderdesk.sim.envelope import InputError, TokenError
 
 REQUEST_TOKEN_LIFETIME = timedelta(minutes=5)

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
+from orderdesk.domain.calendar import IST
 from orderdesk.sim.instruments import SEGMENT_IDS, Instrument, make_token
-
-IST = timezone(timedelta(hours=5, minutes=30), "IST")
 
 _NSE = SEGMENT_IDS["NSE"]
 _BSE = SEGMENT_IDS["BSE"]
