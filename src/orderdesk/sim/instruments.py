@@ -128,26 +128,40 @@ class Instrument:
 
 
 class InstrumentMaster:
-    """An immutable, indexed set of instruments: by key, by token, and as Kite's CSV dump.
+    """An indexed set of instruments: by key, by token, and as Kite's CSV dump.
 
     Tokens and keys are unique; a duplicate of either is a ``ValueError`` (:meth:`load` resolves
-    conflicts between sources before building one).
+    conflicts between sources before building one). The rows never change, but a row can be
+    taken off the list: at each trading day's rollover the contracts that expired before it are
+    delisted (:meth:`delist_expired`), and from then on no lookup, iteration or dump shows them,
+    as Kite's next morning dump no longer carries them. :meth:`relist_all` brings them back
+    (``/_sim/reset``).
     """
 
-    __slots__ = ("_by_key", "_by_token", "_csv", "_items")
+    __slots__ = ("_by_key", "_by_token", "_csv", "_items", "_listed")
 
     def __init__(self, instruments: Iterable[Instrument]) -> None:
         self._items = tuple(instruments)
+        seen_tokens: set[int] = set()
+        seen_keys: set[str] = set()
+        for inst in self._items:
+            if inst.instrument_token in seen_tokens:
+                raise ValueError(f"duplicate instrument_token {inst.instrument_token}")
+            if inst.key in seen_keys:
+                raise ValueError(f"duplicate instrument {inst.key}")
+            seen_tokens.add(inst.instrument_token)
+            seen_keys.add(inst.key)
+        self._listed: tuple[Instrument, ...] = ()
         self._by_token: dict[int, Instrument] = {}
         self._by_key: dict[str, Instrument] = {}
-        for inst in self._items:
-            if inst.instrument_token in self._by_token:
-                raise ValueError(f"duplicate instrument_token {inst.instrument_token}")
-            if inst.key in self._by_key:
-                raise ValueError(f"duplicate instrument {inst.key}")
-            self._by_token[inst.instrument_token] = inst
-            self._by_key[inst.key] = inst
         self._csv: dict[str | None, str] = {}
+        self._list(self._items)
+
+    def _list(self, rows: tuple[Instrument, ...]) -> None:
+        self._listed = rows
+        self._by_token = {inst.instrument_token: inst for inst in rows}
+        self._by_key = {inst.key: inst for inst in rows}
+        self._csv = {}
 
     @classmethod
     def load(
@@ -184,13 +198,27 @@ class InstrumentMaster:
         return self._by_key.get(f"{exchange}:{tradingsymbol}")
 
     def __iter__(self) -> Iterator[Instrument]:
-        return iter(self._items)
+        return iter(self._listed)
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._listed)
 
     def __repr__(self) -> str:
-        return f"InstrumentMaster({len(self._items)} instruments)"
+        return f"InstrumentMaster({len(self._listed)} instruments)"
+
+    def delist_expired(self, day: date) -> list[Instrument]:
+        """Take every contract whose expiry is before ``day`` off the list; returns them."""
+        cutoff = day.isoformat()  # ISO dates compare as text
+        gone = [inst for inst in self._listed if inst.expiry and inst.expiry < cutoff]
+        if gone:
+            ended = {inst.instrument_token for inst in gone}
+            self._list(tuple(i for i in self._listed if i.instrument_token not in ended))
+        return gone
+
+    def relist_all(self) -> None:
+        """Every row listed again, as loaded."""
+        if len(self._listed) != len(self._items):
+            self._list(self._items)
 
     def to_csv(self, exchange: str | None = None) -> str:
         """Kite's dump (header first), all rows or one exchange's; built once, then cached."""
@@ -201,7 +229,7 @@ class InstrumentMaster:
             writer.writerow(CSV_HEADER)
             writer.writerows(
                 inst.csv_row()
-                for inst in self._items
+                for inst in self._listed
                 if exchange is None or inst.exchange == exchange
             )
             cached = self._csv[exchange] = out.getvalue()

@@ -5,6 +5,10 @@ derivatives follow their index instead (futures keep their basis, options are re
 model in :mod:`orderdesk.sim.universe`), so a chain stays coherent as the index moves. Every draw
 comes from one ``random.Random(seed)``: the same seed and the same calls give the same prices.
 
+At each trading day's rollover (:meth:`MarketData.start_day`) the last price becomes the
+previous close that quotes and ticks report, open/high/low start again from it and the day's
+volume is zero; options re-value against the days now left to their expiry.
+
 Everything a tick or a quote reports is derived from the book at one moment and frozen into a
 :class:`TickSnapshot`, so a ``/quote`` and a tick taken between two price changes agree to the
 paisa. Market depth is synthesised from the last price and a hash of (seed, token, version), which
@@ -376,6 +380,30 @@ class MarketData:
         before = {t: b.last for t, b in self._books.items()}
         self._build(seed)
         self._notify([t for t, b in self._books.items() if b.last != before.get(t)])
+
+    def start_day(self, day: date) -> None:
+        """A new trading day: every close is the last price, the day's statistics start again.
+
+        Listeners hear of every listed instrument (nothing traded, but ticks must show the new
+        close). Delisted contracts stop following their index; their books stay for clients
+        still subscribed to them.
+        """
+        listed = [inst.instrument_token for inst in self._master]
+        for token in listed:
+            book = self._books.get(token)
+            if book is None:
+                continue
+            book.close = book.open = book.high = book.low = book.last
+            book.volume = book.turnover = book.last_qty = 0
+            book.oi_high = book.oi_low = book.oi
+            book.version += 1
+            book.snap = None
+        self._links = _links(self._master, day)
+        self._derived = [(self._books[t], link) for t, link in self._links.items()]
+        self._walkers = [
+            self._books[t] for t in listed if t in self._books and t not in self._links
+        ]
+        self._notify([t for t in listed if t in self._books])
 
     # -- listeners ----------------------------------------------------------------------------
 
