@@ -2,10 +2,18 @@
 
 ``net = live_balance = cash − debits`` as in Kite's sample; debits are the margin blocked by open
 positions and working orders plus unrealised losses, less realised profit.
+
+Each user starts with ``opening_cash``. Cash changes only when a trading day ends: the rollover
+(:mod:`orderdesk.sim.days`) credits what the old day's position lines leave behind — realised
+P&L, delivery purchases paid and sales received, expiries settled — as the lines themselves
+are carried at their average price or leave the book. So yesterday's realised P&L is in
+``cash`` this morning and no longer in ``m2m_realised``; it counts once. Holdings are not
+margin and their price moves never reach the funds, as on Kite.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -31,10 +39,24 @@ class Funds:
         prices: PriceSource,
     ) -> None:
         self.opening_cash = opening_cash
+        self._cash: dict[str, Decimal] = {}
         self._exchange = exchange
         self._portfolio = portfolio
         self._instruments = instruments
         self._prices = prices
+
+    def cash(self, user_id: str) -> Decimal:
+        """The user's cash balance (the opening cash until a day has ended)."""
+        return self._cash.get(user_id, self.opening_cash)
+
+    def credit(self, amounts: Mapping[str, Decimal]) -> None:
+        """Add (or, when negative, take) money to each user's cash (the rollover)."""
+        for user_id, amount in amounts.items():
+            self._cash[user_id] = self.cash(user_id) + amount
+
+    def reset(self) -> None:
+        """Every user back to the opening cash (``/_sim/reset``)."""
+        self._cash.clear()
 
     def _usage(self, user_id: str) -> dict[str, Decimal]:
         span = exposure = premium = var = realised = unrealised = ZERO
@@ -69,14 +91,11 @@ class Funds:
 
     def available(self, user_id: str) -> Decimal:
         """What the user can still block for a new order."""
-        return self._net(self._usage(user_id))
+        return self.cash(user_id) - self._debits(self._usage(user_id))
 
     def _debits(self, usage: dict[str, Decimal]) -> Decimal:
         blocked = usage["span"] + usage["exposure"] + usage["option_premium"] + usage["var"]
         return blocked - usage["realised"] - min(usage["unrealised"], ZERO)
-
-    def _net(self, usage: dict[str, Decimal]) -> Decimal:
-        return self.opening_cash - self._debits(usage)
 
     def segment(self, user_id: str, segment: str) -> dict[str, Any]:
         """One segment object of ``/user/margins`` (commodity is enabled but unused)."""
@@ -86,7 +105,7 @@ class Funds:
             cash = ZERO
         else:
             usage = self._usage(user_id)
-            cash = self.opening_cash
+            cash = self.cash(user_id)
         debits = self._debits(usage)
         net = cash - debits
         return {

@@ -9,12 +9,26 @@ that reproduce every row of Kite's sample ``positions.json`` (KITE_API.md §5.1)
   ``pnl = value + quantity × last × multiplier``;
 - ``buy_m2m``/``sell_m2m`` value carried quantity at ``close_price`` instead;
   ``m2m = sell_m2m − buy_m2m + quantity × last × multiplier``.
+
+At the start of each trading day (:meth:`Portfolio.start_day`, run by the day machine in
+:mod:`orderdesk.sim.days`) the book moves on as Kite's does overnight:
+
+- a non-CNC line with a net quantity is carried: ``overnight_quantity`` = that quantity at its
+  average price, ``close_price`` = the last price at the day's end, today's fields at zero;
+  flat lines are gone;
+- CNC lines turn into holdings: a net buy arrives as ``t1_quantity`` (India settles T+1), the
+  ``t1_quantity`` already there settles into ``quantity``, a net sell reduces the holding;
+- contracts that expired are settled at their last price and dropped.
+
+What each line leaves behind in money (its realised P&L, a delivery purchase paid, an expiry
+settled) is returned per user for the funds' cash, so the account's net is carried across the
+rollover exactly: nothing counts twice, nothing vanishes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -71,6 +85,28 @@ class Position:
         else:
             self.day_sell_quantity += quantity
             self.day_sell_value += value
+
+    def pnl(self, last_price: Decimal) -> Decimal:
+        """Kite's ``pnl``: what trading the line made, open quantity marked at ``last_price``."""
+        carried = self.overnight_quantity * self.overnight_price * self.multiplier
+        value = self.day_sell_value - self.day_buy_value - carried
+        return value + self.quantity * last_price * self.multiplier
+
+    def carried(self, close_price: Decimal) -> Position | None:
+        """This line as the next trading day opens: its net quantity carried at its average
+        price, nothing traded yet; ``None`` when flat."""
+        if self.quantity == 0:
+            return None
+        return replace(
+            self,
+            overnight_quantity=self.quantity,
+            overnight_price=self.average_price(),
+            close_price=close_price,
+            day_buy_quantity=0,
+            day_buy_value=ZERO,
+            day_sell_quantity=0,
+            day_sell_value=ZERO,
+        )
 
     def average_price(self) -> Decimal:
         """Average price of the open side: buys when long, sells when short, 0 when flat."""
@@ -173,7 +209,8 @@ class Position:
 
 @dataclass(slots=True)
 class Holding:
-    """A delivery holding (seeded; day-end conversion of CNC buys is not simulated)."""
+    """A delivery holding: settled quantity, and what was bought the trading day before and
+    settles at the next rollover (``t1_quantity``)."""
 
     user_id: str
     exchange: str
@@ -184,11 +221,51 @@ class Holding:
     close_price: Decimal
     isin: str = ""
     used_quantity: int = 0
+    t1_quantity: int = 0
+    t1_price: Decimal = ZERO
+    """What the ``t1_quantity`` cost a share; merged into ``average_price`` when it settles."""
+    opening_quantity: int | None = None
+    """Quantity and T1 quantity as the trading day began; ``None``: as they are now."""
+
+    @property
+    def total_quantity(self) -> int:
+        """Settled plus T1 quantity: everything the user owns of it."""
+        return self.quantity + self.t1_quantity
+
+    def overall_average(self) -> Decimal:
+        """Average cost over settled and T1 quantity."""
+        total = self.total_quantity
+        if not total:
+            return self.average_price
+        return (self.quantity * self.average_price + self.t1_quantity * self.t1_price) / total
+
+    def settle(self) -> None:
+        """T1 quantity becomes settled quantity; the averages merge."""
+        if self.t1_quantity:
+            self.average_price = self.overall_average()
+            self.quantity += self.t1_quantity
+            self.t1_quantity = 0
+            self.t1_price = ZERO
+
+    def bought(self, quantity: int, price: Decimal) -> None:
+        """A day's net delivery purchase arrives as T1 quantity."""
+        total = self.t1_quantity + quantity
+        self.t1_price = (self.t1_quantity * self.t1_price + quantity * price) / total
+        self.t1_quantity = total
+
+    def sold(self, quantity: int) -> None:
+        """A day's net delivery sale leaves: settled quantity first, then T1 (never below 0)."""
+        from_settled = min(quantity, self.quantity)
+        self.quantity -= from_settled
+        self.t1_quantity -= min(quantity - from_settled, self.t1_quantity)
 
     def row(self, last_price: Decimal) -> dict[str, Any]:
-        """The holdings row as Kite renders it."""
+        """The holdings row as Kite renders it (P&L over settled and T1 quantity)."""
         day_change = last_price - self.close_price
         pct = day_change / self.close_price * 100 if self.close_price else ZERO
+        average = self.overall_average()
+        total = self.total_quantity
+        opening = total if self.opening_quantity is None else self.opening_quantity
         return {
             "tradingsymbol": self.tradingsymbol,
             "exchange": self.exchange,
@@ -198,20 +275,20 @@ class Holding:
             "price": 0,
             "quantity": self.quantity,
             "used_quantity": self.used_quantity,
-            "t1_quantity": 0,
+            "t1_quantity": self.t1_quantity,
             "realised_quantity": self.quantity,
             "authorised_quantity": 0,
             "authorised_date": "",
             "authorisation": {},
-            "opening_quantity": self.quantity,
+            "opening_quantity": opening,
             "short_quantity": 0,
             "collateral_quantity": 0,
             "collateral_type": "",
             "discrepancy": False,
-            "average_price": money(self.average_price),
+            "average_price": money(average),
             "last_price": money(last_price),
             "close_price": money(self.close_price),
-            "pnl": money((last_price - self.average_price) * self.quantity),
+            "pnl": money((last_price - average) * total),
             "day_change": money(day_change),
             "day_change_percentage": money(pct),
             "mtf": {
@@ -269,6 +346,10 @@ class Portfolio:
     def positions_of(self, user_id: str) -> Iterator[Position]:
         """A user's position lines."""
         return iter(self._by_user.get(user_id, ()))
+
+    def all_positions(self) -> list[Position]:
+        """Every user's position lines, users and lines in the order they first appeared."""
+        return [pos for lines in self._by_user.values() for pos in lines]
 
     def apply_fill(
         self,
@@ -345,6 +426,70 @@ class Portfolio:
             for h in self._holdings.values()
             if h.user_id == user_id
         ]
+
+    def start_day(self, expired: Collection[int] = ()) -> dict[str, Decimal]:
+        """Roll every book into the next trading day (see the module docstring).
+
+        ``expired`` holds the tokens of contracts that expired; their lines are settled at the
+        last price. Returns, per user, the cash the old day's lines leave behind: realised P&L,
+        delivery purchases paid and sales received, expiries settled.
+        """
+        cash: dict[str, Decimal] = {}
+        moved: set[tuple[str, str, str]] = set()
+        for holding in self._holdings.values():
+            holding.settle()
+        lines = self.all_positions()
+        self._positions.clear()
+        self._by_user.clear()
+        for pos in lines:
+            close = self._ltp(pos.instrument_token)
+            user = pos.user_id
+            moved.add((user, pos.exchange, pos.tradingsymbol))
+            if pos.product == "CNC" and pos.instrument_token not in expired:
+                self._deliver(pos, close)
+                # A delivery line is paid for (or paid out) in full: its value, not its P&L.
+                released = pos.pnl(close) - pos.quantity * close * pos.multiplier
+                cash[user] = cash.get(user, ZERO) + released
+                continue
+            following = None if pos.instrument_token in expired else pos.carried(close)
+            released = pos.pnl(close) - (ZERO if following is None else following.pnl(close))
+            cash[user] = cash.get(user, ZERO) + released
+            if following is not None:
+                line = (user, pos.exchange, pos.tradingsymbol, pos.product)
+                self._positions[line] = following
+                self._by_user.setdefault(user, []).append(following)
+        for held, holding in list(self._holdings.items()):
+            if holding.total_quantity <= 0:
+                del self._holdings[held]
+                moved.add(held)
+                continue
+            holding.close_price = self._ltp(holding.instrument_token)
+            holding.opening_quantity = holding.total_quantity
+            holding.used_quantity = 0
+        for user_id, exchange, tradingsymbol in sorted(moved):
+            self._moved(user_id, exchange, tradingsymbol)
+        return cash
+
+    def _deliver(self, pos: Position, close: Decimal) -> None:
+        """A day's CNC line into holdings: a net buy as T1 quantity, a net sell out of them."""
+        net = pos.quantity
+        key = (pos.user_id, pos.exchange, pos.tradingsymbol)
+        holding = self._holdings.get(key)
+        if net > 0:
+            price = _avg(pos.day_buy_value, pos.day_buy_quantity, pos.multiplier)
+            if holding is None:
+                holding = self._holdings[key] = Holding(
+                    user_id=pos.user_id,
+                    exchange=pos.exchange,
+                    tradingsymbol=pos.tradingsymbol,
+                    instrument_token=pos.instrument_token,
+                    quantity=0,
+                    average_price=price,
+                    close_price=close,
+                )
+            holding.bought(net, price)
+        elif net < 0 and holding is not None:
+            holding.sold(-net)
 
     def reset(self) -> None:
         """Flat and empty (``/_sim/reset``)."""
