@@ -3,13 +3,22 @@
 The defaults are what ``orderdesk sim`` uses when no flag is given. Tests build a
 :class:`SimConfig` with ``port=0`` and ``price_tick_interval=None`` so prices move only when the
 test says so.
+
+``market_hours="nse"`` switches the trading day on (:mod:`orderdesk.sim.days`): sessions,
+square-off, mass cancel and the 06:00 rollover on the :attr:`SimConfig.calendar` built from
+``holidays`` and ``hours``. Without it the market is always open and days never end.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
+
+from orderdesk.domain.calendar import DEFAULT_HOURS, Segment, SegmentHours, TradingCalendar
+from orderdesk.holidays import NSE_HOLIDAYS
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
@@ -38,6 +47,20 @@ class SimConfig:
     orders_per_minute: int = 400
     orders_per_day: int = 5000
     max_modifications: int = 25
+    holidays: frozenset[date] = NSE_HOLIDAYS
+    """Exchange holidays (weekends are always closed); default: NSE's published 2026 list."""
+    hours: Mapping[Segment, SegmentHours] = field(default_factory=lambda: dict(DEFAULT_HOURS))
+    """Each segment's square-off and mass-cancel times (IST)."""
+
+    @property
+    def calendar(self) -> TradingCalendar:
+        """The trading calendar these holidays and hours make."""
+        return TradingCalendar(holidays=self.holidays, hours=self.hours)
+
+    @property
+    def trading_days(self) -> bool:
+        """True when the simulator keeps trading days (``market_hours="nse"``)."""
+        return self.market_hours is not None
 
     @property
     def is_loopback(self) -> bool:

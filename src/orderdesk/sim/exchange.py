@@ -17,6 +17,14 @@ latest. Matching runs at placement, after a modification and whenever prices cha
 
 Pushes follow Kite (KITE_API.md §10): none for plain placement acceptance; one for every fill,
 trigger, modification, cancellation and rejection.
+
+With trading days on (``market_hours="nse"``) the day machine (:mod:`orderdesk.sim.days`) calls
+the book's three day-end operations, each at its own time: :meth:`Exchange.square_off` (the
+broker closes MIS/CO positions with market orders placed by ``ADMINSQF``; fresh MIS/CO orders
+of that segment are refused from then until the next trading day), :meth:`Exchange.mass_cancel`
+(the exchange cancels what is still working, "exchange mass cancel") and
+:meth:`Exchange.start_day` (the morning's empty book; held AMOs stay). Every order they touch
+is pushed like any other.
 """
 
 from __future__ import annotations
@@ -24,12 +32,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from orderdesk.domain.calendar import IST, SEGMENT_OF, Segment
+from orderdesk.domain.values import Exchange as ExchangeName
 from orderdesk.sim.blocked import BlockedMargin
-from orderdesk.sim.book import OrderBook, Trade
+from orderdesk.sim.book import RESTING, OrderBook, Trade
 from orderdesk.sim.clock import SimClock, fmt, is_nse_session
 from orderdesk.sim.config import SimConfig
 from orderdesk.sim.envelope import InputError, MarginError, OrderError
@@ -49,14 +59,30 @@ from orderdesk.sim.orders import (
     Variety,
     money,
 )
-from orderdesk.sim.portfolio import Portfolio
+from orderdesk.sim.portfolio import Portfolio, Position
 from orderdesk.sim.ports import InstrumentLike, InstrumentLookup, PriceSource
 
 ZERO = Decimal(0)
 MAX_SLICES = 10
 MARKET_CLOSED = "Markets are closed right now. Use GTT for placing long standing orders instead."
 
+MASS_CANCEL_MESSAGE = "exchange mass cancel"
+"""Kite's ``status_message`` for orders the exchange cancels after the close (KITE_API.md §14.1)."""
+SQUARE_OFF_PLACER = "ADMINSQF"
+"""``placed_by`` of the broker's square-off orders. UNVERIFIED: Zerodha's RMS places them from
+its own system and the exact placer id it shows is not documented."""
+INTRADAY = frozenset({Product.MIS, Product.CO})
+EXPIRED = "The instrument you are placing an order for has either expired or does not exist."
+
 OrderListener = Callable[[Order], None]
+
+
+def segment_of(exchange: str) -> Segment | None:
+    """The day's-clock segment an exchange belongs to; ``None`` for one the calendar lacks."""
+    try:
+        return SEGMENT_OF.get(ExchangeName(exchange))
+    except ValueError:
+        return None
 
 
 def _decimal(value: float) -> Decimal:
@@ -85,6 +111,7 @@ class Exchange:
         self._prices = prices
         self._portfolio = portfolio
         self._faults = faults
+        self._calendar = config.calendar
         self._book = OrderBook()
         self._blocked = BlockedMargin(self._order_margin, self._reducible_of)
         portfolio.add_listener(self._blocked.position_changed)
@@ -133,18 +160,39 @@ class Exchange:
     _ltp = last_price
 
     def market_open(self) -> bool:
-        """Whether orders can reach the exchange now (always, unless ``--market-hours nse``)."""
-        if self._config.market_hours is None:
+        """Whether orders can reach the exchange now (always, unless ``--market-hours nse``):
+        NSE's session hours on a trading day (weekends and the configured holidays closed)."""
+        if not self._config.trading_days:
             return True
-        return is_nse_session(self._clock.now())
+        now = self._clock.now()
+        return self._calendar.is_trading_day(now.date()) and is_nse_session(now)
+
+    def intraday_closed(self, exchange: str) -> str | None:
+        """Why a fresh MIS/CO order on ``exchange`` is refused now, or ``None`` if it is not.
+
+        From the segment's square-off time until the next trading day begins (06:00), the
+        broker takes no new intraday orders there (KITE_API.md §14.1).
+        """
+        if not self._config.trading_days:
+            return None
+        segment = segment_of(exchange)
+        if segment is None:
+            return None
+        now = self._clock.now()
+        day = self._calendar.trading_day_of(now)
+        square_off = self._calendar.square_off_at(day, segment)
+        if now.replace(tzinfo=IST) < square_off:
+            return None
+        return (
+            f"MIS/CO orders are blocked after the auto square-off time ({square_off:%H:%M}) for "
+            f"the {segment} segment; place CNC/NRML orders or wait for the next trading day."
+        )
 
     def instrument(self, exchange: str, tradingsymbol: str) -> InstrumentLike:
         """The instrument or ``InputException``, as Kite answers an unknown symbol."""
         inst = self._instruments.by_symbol(exchange, tradingsymbol)
         if inst is None:
-            raise InputError(
-                "The instrument you are placing an order for has either expired or does not exist."
-            )
+            raise InputError(EXPIRED)
         return inst
 
     def _reducible_of(
@@ -158,7 +206,7 @@ class Exchange:
         if not buy and product == Product.CNC:
             held = self._portfolio.holding(user_id, exchange, tradingsymbol)
             if held is not None:
-                reducible += held.quantity
+                reducible += held.total_quantity  # T1 stock may be sold (BTST)
         return reducible
 
     def required_margin(
@@ -230,6 +278,12 @@ class Exchange:
         open_now = self.market_open()
         if not open_now and req.variety is not Variety.AMO:
             raise InputError(MARKET_CLOSED)
+        amo_held = req.variety is Variety.AMO and not open_now
+        if req.product in INTRADAY and not amo_held:
+            # An AMO held for the next session trades on a day whose square-off is ahead.
+            refusal = self.intraday_closed(inst.exchange)
+            if refusal is not None:
+                raise InputError(refusal)
         now = self._clock.now().replace(microsecond=0)
         tags = ([req.tag] if req.tag else []) + list(extra_tags)
         order = Order(
@@ -259,7 +313,6 @@ class Exchange:
             iceberg_quantity=req.iceberg_quantity,
             order_timestamp=now,
         )
-        amo_held = req.variety is Variety.AMO and not open_now
         order.status = Status.AMO_REQ_RECEIVED if amo_held else Status.PUT_ORDER_REQ_RECEIVED
         self._record(order)
         self._transition(order, Status.VALIDATION_PENDING)
@@ -429,7 +482,8 @@ class Exchange:
             leg_end = order.iceberg_meta()["leg"] * order.iceberg_quantity
             quantity = min(quantity, leg_end - order.filled_quantity)
         fraction = self._faults.partial_fill
-        if 0 < fraction < 1:
+        # The broker's own square-off orders close the whole position: no partial-fill fault.
+        if 0 < fraction < 1 and order.placed_by is None:
             quantity = max(1, math.floor(quantity * fraction))
         return quantity
 
@@ -532,6 +586,96 @@ class Exchange:
             ):
                 self._cancel_rest(order)
 
+    # -- the trading day ----------------------------------------------------------------------
+
+    def _in_segment(self, order: Order, segment: Segment) -> bool:
+        return segment_of(order.exchange) is segment
+
+    def square_off(self, segment: Segment) -> list[Order]:
+        """The broker's auto square-off of ``segment``: working MIS/CO orders go, then every
+        open MIS/CO position is closed by a MARKET order; returns the orders it placed.
+
+        A cover order's stop leg exits at market, as cancelling it with its parent does; other
+        working orders are cancelled (UNVERIFIED: the text Kite shows on them).
+        """
+        at = self._clock.now().replace(microsecond=0)
+        cancelled = f"Cancelled by the broker's auto square-off at {at:%H:%M}"
+        for order in list(self._book):
+            if order.status not in RESTING or order.product not in INTRADAY:
+                continue
+            if not self._in_segment(order, segment):
+                continue
+            if order.parent_order_id is not None:
+                self._exit_stop_leg(order)
+            else:
+                self._transition(order, Status.CANCEL_PENDING)
+                self._cancel_rest(order, cancelled)
+        placed = []
+        for pos in self._portfolio.all_positions():
+            if pos.product not in INTRADAY or pos.quantity == 0:
+                continue
+            if segment_of(pos.exchange) is not segment:
+                continue
+            placed.append(self._place_square_off(pos, at))
+        return placed
+
+    def _place_square_off(self, pos: Position, at: datetime) -> Order:
+        order = Order(
+            order_id=self._ids.order_id(),
+            user_id=pos.user_id,
+            # UNVERIFIED whether Kite posts back the broker's own orders; here they reach the
+            # app's postback URL like any order of the account.
+            api_key=self._config.api_key,
+            variety=Variety.REGULAR,
+            exchange=pos.exchange,
+            tradingsymbol=pos.tradingsymbol,
+            instrument_token=pos.instrument_token,
+            transaction_type=Side.SELL if pos.quantity > 0 else Side.BUY,
+            order_type=OrderType.MARKET,
+            product=Product(pos.product),
+            validity=Validity.DAY,
+            quantity=abs(pos.quantity),
+            price=ZERO,
+            trigger_price=ZERO,
+            placed_at=at,
+            order_timestamp=at,
+            placed_by=SQUARE_OFF_PLACER,
+            status_message=f"Auto square-off by the broker at {at:%H:%M}",
+        )
+        self._record(order)
+        self._book.add(order)
+        self._transition(order, Status.VALIDATION_PENDING)
+        self._release(order)
+        return order
+
+    def mass_cancel(self, segment: Segment) -> list[Order]:
+        """The exchange's mass cancel after ``segment``'s close: every order still working there
+        is cancelled ("exchange mass cancel"), fills kept; AMOs held for the next session stay."""
+        cancelled = []
+        for order in list(self._book):
+            if order.status in RESTING and self._in_segment(order, segment):
+                self._cancel_rest(order, MASS_CANCEL_MESSAGE)
+                cancelled.append(order)
+        return cancelled
+
+    def start_day(self) -> None:
+        """The next trading day's book: empty order and trade books, except the AMOs held for
+        this session (released at the open). One held for a contract that has since expired
+        is rejected as placement on it would be, and stays in the book to show why."""
+        held = [o for o in self._book if o.status is Status.AMO_REQ_RECEIVED]
+        self._book.clear()
+        self._blocked.clear()
+        self.revision += 1
+        for order in held:
+            self._book.add(order)
+            if self._instruments.by_token(order.instrument_token) is None:
+                order.status_message = EXPIRED
+                self._now_stamp(order)
+                self._transition(order, Status.REJECTED)
+                self._push(order)
+            else:
+                self._blocked.update(order)
+
     # -- modify and cancel --------------------------------------------------------------------
 
     def _own(self, user_id: str, variety: str, order_id: str) -> Order:
@@ -599,16 +743,19 @@ class Exchange:
         if order.status not in WORKING:
             raise OrderError(f"Order cannot be cancelled as it is {order.status.lower()}.")
         if order.parent_order_id is not None and parent_order_id == order.parent_order_id:
-            # Exiting a cover order: the stop leg becomes a market order and fills now.
-            order.order_type = OrderType.MARKET
-            order.trigger_price = ZERO
-            order.triggered = True
-            self._transition(order, Status.OPEN)
-            self._fill(order, order.pending_quantity, self._ltp(order.instrument_token))
+            self._exit_stop_leg(order)
             return order
         self._transition(order, Status.CANCEL_PENDING)
         self._cancel_rest(order)
         return order
+
+    def _exit_stop_leg(self, order: Order) -> None:
+        """Exit a cover order: its stop leg becomes a market order and fills now."""
+        order.order_type = OrderType.MARKET
+        order.trigger_price = ZERO
+        order.triggered = True
+        self._transition(order, Status.OPEN)
+        self._fill(order, order.pending_quantity, self._ltp(order.instrument_token))
 
     def reset(self) -> None:
         """Empty book (``/_sim/reset``)."""
@@ -617,4 +764,10 @@ class Exchange:
         self.revision += 1
 
 
-__all__ = ["Exchange", "Trade"]
+__all__ = [
+    "MASS_CANCEL_MESSAGE",
+    "SQUARE_OFF_PLACER",
+    "Exchange",
+    "Trade",
+    "segment_of",
+]

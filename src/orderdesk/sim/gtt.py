@@ -5,12 +5,15 @@ value from the side it started on; a two-leg trigger fires its first order when 
 to the lower value and its second when it rises to the upper one. Firing places a regular LIMIT
 order through the exchange and records Kite's ``result`` block (with ``order_result``), including
 a failed placement's rejection reason.
+
+Triggers outlive trading days (the rollover keeps them); one on a contract that expires becomes
+``expired`` at the rollover that delists it (UNVERIFIED: Kite's exact handling).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -323,6 +326,18 @@ class GttBook:
             "order_result": outcome,
         }
         trigger.results = [result if i == leg else None for i in range(len(spec.orders))]
+
+    def expire(self, tokens: Collection[int]) -> list[int]:
+        """Active triggers on these (expired) instruments become ``expired``; returns their ids."""
+        now = self._clock.now().replace(microsecond=0)
+        ended = []
+        for trigger in self._triggers.values():
+            active = trigger.status is GttStatus.ACTIVE
+            if active and trigger.spec.instrument_token in tokens:
+                trigger.status = GttStatus.EXPIRED
+                trigger.updated_at = now
+                ended.append(trigger.id)
+        return ended
 
     def reset(self) -> None:
         """No triggers (``/_sim/reset``)."""

@@ -121,6 +121,8 @@ class Order:
     fill_value: Decimal = Decimal(0)
     cancelled_quantity: int = 0
     triggered: bool = False
+    placed_by: str | None = None
+    """Who placed it when not the user: the broker's system for its square-off orders."""
     history: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -166,7 +168,7 @@ class Order:
             meta["iceberg"] = self.iceberg_meta()
         row: dict[str, Any] = {
             "account_id": self.user_id,
-            "placed_by": self.user_id,
+            "placed_by": self.placed_by or self.user_id,
             "order_id": self.order_id,
             "exchange_order_id": self.exchange_order_id,
             "parent_order_id": self.parent_order_id,

@@ -36,6 +36,11 @@ def add_portfolio_routes(app: web.Application, core: Core) -> None:
             quantity = int(values["quantity"])
         except ValueError:
             raise InputError("Invalid `quantity`.") from None
+        if values["new_product"] in ("MIS", "CO"):
+            # No conversion to intraday after the square-off (KITE_API.md §14.1).
+            refusal = core.exchange.intraday_closed(values["exchange"])
+            if refusal is not None:
+                raise InputError(refusal)
         portfolio.convert(
             user_id,
             exchange=values["exchange"],
