@@ -7,6 +7,10 @@ the official (``requests``-based) ``kiteconnect`` client in tests.
 Request path, outermost first: the lost-response dropper, Kite's error envelope, then — for Kite
 routes only — injected faults (latency, 5xx, 429 storms) and the per-second rate limits by
 endpoint class; handlers authenticate with :meth:`SimServer.require_auth` and count order quotas.
+
+A housekeeping task ticks once a second: a random-walk price step (unless prices are still),
+the trading-day machine's catch-up (:mod:`orderdesk.sim.days`, with ``market_hours="nse"``) and
+the exchange's sweep (TTL lapses, AMO release).
 """
 
 from __future__ import annotations
@@ -18,12 +22,14 @@ from collections.abc import Callable, Iterator
 from typing import Any, Self, TypeVar
 
 import aiohttp
+import structlog
 from aiohttp import web
 
 from orderdesk.sim.clock import SimClock
 from orderdesk.sim.config import SimConfig
 from orderdesk.sim.control import add_control_routes
 from orderdesk.sim.core import Core
+from orderdesk.sim.days import DayActions, TradingDays
 from orderdesk.sim.envelope import RateLimitError, SimError, TokenError, error_middleware
 from orderdesk.sim.exchange import Exchange
 from orderdesk.sim.faults import Faults
@@ -46,6 +52,8 @@ from orderdesk.sim.sessions import SessionStore
 from orderdesk.sim.ticker import TickerHub
 
 T = TypeVar("T")
+
+log = structlog.get_logger(__name__)
 
 _BAD_TOKEN = "Incorrect `api_key` or `access_token`."  # noqa: S105 - an error text, not a secret
 # Paths outside Kite's API: no injected faults and no rate limits there.
@@ -104,6 +112,20 @@ class SimServer:
         self.market.add_price_listener(self.exchange.on_prices)
         self.market.add_price_listener(self.gtt.on_prices)
         self.exchange.add_listener(self._publish)
+        self.days = TradingDays(
+            config.calendar,
+            self.clock.now,
+            DayActions(
+                clock=self.clock,
+                master=self.master,
+                market=self.market,
+                exchange=self.exchange,
+                portfolio=self.portfolio,
+                funds=self.funds,
+                gtt=self.gtt,
+            ),
+            enabled=config.trading_days,
+        )
         self.core = Core(
             config=config,
             clock=self.clock,
@@ -115,6 +137,7 @@ class SimServer:
             portfolio=self.portfolio,
             funds=self.funds,
             gtt=self.gtt,
+            days=self.days,
             require_auth=self.require_auth,
         )
         self._runner: web.AppRunner | None = None
@@ -173,16 +196,20 @@ class SimServer:
             self.postbacks.send(payload | {"status": _postback_status(order)})
 
     def reset(self, seed: int | None = None) -> None:
-        """Empty every book, switch faults off and reseed (sessions survive)."""
+        """Empty every book, switch faults off and reseed (sessions survive); the clock goes
+        back to real time and the day machine starts from there with nothing processed."""
         seed = self.config.seed if seed is None else seed
         self.exchange.reset()
         self.portfolio.reset()
+        self.funds.reset()
         self.gtt.reset()
         self.faults.reset(seed)
         self.ids.reset(seed)
         self.limiter.reset()
-        self.market.reset(seed)
         self.clock.reset()
+        self.master.relist_all()
+        self.market.reset(seed)
+        self.days.restart()
 
     # -- the application ----------------------------------------------------------------------
 
@@ -254,6 +281,10 @@ class SimServer:
             await asyncio.sleep(interval or 1.0)
             if interval:
                 self.market.step()
+            try:
+                self.days.catch_up()
+            except Exception:  # a bug in one milestone must not stop the housekeeping
+                log.exception("sim.days.milestone_failed")
             self.exchange.sweep()
 
     async def close(self) -> None:

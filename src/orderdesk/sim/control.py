@@ -3,9 +3,15 @@
 - ``POST /_sim/prices`` ``{"NSE:INFY": 1502.5}`` sets last prices; matching runs at once.
 - ``POST /_sim/step`` moves every price one seeded random-walk step.
 - ``POST /_sim/faults`` sets fault switches (``GET /_sim/state`` shows them).
-- ``POST /_sim/reset`` (optional ``{"seed": N}``) empties books and switches faults off;
-  sessions survive so logged-in clients keep working.
-- ``POST /_sim/clock`` ``{"advance_seconds": N}`` or ``{"set": "YYYY-MM-DD HH:MM:SS"}``.
+- ``POST /_sim/reset`` (optional ``{"seed": N}``) empties books, cash back to the opening cash,
+  relists expired contracts, switches faults off and puts the clock back to real time (the day
+  machine starts again from there); sessions survive so logged-in clients keep working.
+- ``POST /_sim/clock`` ``{"advance_seconds": N}`` or ``{"set": "YYYY-MM-DD HH:MM:SS"}`` (IST)
+  moves the clock, runs the trading-day milestones it crossed (``market_hours="nse"``; see
+  :mod:`orderdesk.sim.days`), then the sweep; answers ``{"clock", "trading_day",
+  "milestones": [{"at", "kind", "segment", "day"}, ...]}`` with the milestones this call ran, in
+  order (``trading_day`` is ``null`` without trading days).
+- ``GET /_sim/state`` shows the seed, switches, faults, clock, ``trading_day`` and book sizes.
 - ``POST /_sim/holdings`` ``[{"exchange", "tradingsymbol", "quantity", "average_price"}]``.
 - ``POST /_sim/orders/external`` places an order as if from Kite web (no API tag, no postback).
 """
@@ -36,6 +42,11 @@ async def _json_body(request: web.Request, default: Any = None) -> Any:
         return await request.json()
     except ValueError:
         raise InputError("Invalid JSON body.") from None
+
+
+def _day(core: Core) -> str | None:
+    day = core.days.trading_day()
+    return None if day is None else day.isoformat()
 
 
 def add_control_routes(
@@ -99,6 +110,7 @@ def add_control_routes(
                 "market_hours": config.market_hours,
                 "market_open": core.exchange.market_open(),
                 "clock": core.clock.stamp(),
+                "trading_day": _day(core),
                 "faults": core.faults.as_dict(),
                 "orders": len(orders),
                 "open_orders": sum(o.pending_quantity > 0 for o in orders),
@@ -116,8 +128,15 @@ def add_control_routes(
                 core.clock.advance(float(body.get("advance_seconds", 0)))
         except (TypeError, ValueError) as exc:
             raise InputError(str(exc)) from None
+        ran = core.days.catch_up()
         core.exchange.sweep()
-        return ok({"clock": core.clock.stamp()})
+        return ok(
+            {
+                "clock": core.clock.stamp(),
+                "trading_day": _day(core),
+                "milestones": [milestone.to_wire() for milestone in ran],
+            }
+        )
 
     async def holdings(request: web.Request) -> web.Response:
         body = await _json_body(request)

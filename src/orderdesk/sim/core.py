@@ -13,6 +13,7 @@ from aiohttp import web
 
 from orderdesk.sim.clock import SimClock
 from orderdesk.sim.config import SimConfig
+from orderdesk.sim.days import TradingDays
 from orderdesk.sim.envelope import InputError
 from orderdesk.sim.exchange import Exchange
 from orderdesk.sim.faults import Faults
@@ -40,6 +41,7 @@ class Core:
     portfolio: Portfolio
     funds: Funds
     gtt: GttBook
+    days: TradingDays
     require_auth: RequireAuth
 
 
