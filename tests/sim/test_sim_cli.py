@@ -10,10 +10,16 @@ import sys
 from pathlib import Path
 
 import requests
+import typer
+from click.testing import CliRunner
 from kiteconnect import KiteConnect
 
+from orderdesk.cli import app, sim_command
 from tests.support import wait_until
 
+# Imported for its side effect (registering ``sim`` on ``app``), so the CliRunner tests do not
+# depend on the other command modules; run as a group, as DRIVER below does and for its reason.
+assert sim_command.sim is not None
 ROOT = Path(__file__).resolve().parents[2]
 # The real app with its registered commands, run as a command group: while ``sim`` is the only
 # command, typer would otherwise collapse ``orderdesk sim`` into ``orderdesk`` (no subcommand).
@@ -74,3 +80,26 @@ def test_cli_prints_urls_and_serves_the_official_client() -> None:
         out, _ = proc.communicate(timeout=20)
     assert proc.returncode == 0
     assert "cli_secret" not in "".join(lines) + out
+
+
+def test_holidays_flag_refuses_a_bad_file_with_exit_code_2(tmp_path: Path) -> None:
+    """--holidays with a line that is not a date is a usage error naming the file and line."""
+    bad = tmp_path / "holidays.txt"
+    bad.write_text("2026-01-26\nRepublic Day\n")
+    result = CliRunner().invoke(
+        typer.main.get_group(app),
+        ["sim", "--market-hours", "nse", "--holidays", str(bad)],
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 2
+    assert "--holidays" in result.output
+    assert "line 2" in result.output
+
+
+def test_holidays_flag_help_names_the_default_list() -> None:
+    """--help says the default holidays are NSE's published 2026 list."""
+    cli = typer.main.get_group(app)
+    result = CliRunner().invoke(cli, ["sim", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "--holidays" in result.output
+    assert "NSE's published 2026 list" in " ".join(result.output.split())

@@ -3,6 +3,10 @@
 Parse flags into a :class:`SimConfig`, start one :class:`SimServer`, print where it listens
 (with rich), and serve until Ctrl-C. The api secret may come from ``ORDERDESK_SIM_API_SECRET``
 so it need not appear in the process list.
+
+``--market-hours nse`` gives the simulator trading days (:mod:`orderdesk.sim.days`); the closed
+days are weekends and ``--holidays FILE`` (one ``YYYY-MM-DD`` a line, ``#`` comments), by
+default NSE's published 2026 list (:data:`orderdesk.holidays.NSE_HOLIDAYS`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from rich.panel import Panel
 from rich.table import Table
 
 from orderdesk.cli import app
+from orderdesk.errors import ConfigError
+from orderdesk.holidays import NSE_HOLIDAYS, load_holidays
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
 
@@ -37,6 +43,8 @@ def _banner(sim: SimServer) -> Panel:
     table.add_row("Seed", str(config.seed))
     table.add_row("Rate limits", "on" if config.rate_limits else "off")
     table.add_row("Market hours", config.market_hours or "always open")
+    if config.trading_days:
+        table.add_row("Holidays", f"{len(config.holidays)} dates")
     if config.is_loopback:
         table.add_row("Test control", f"{sim.rest_root}/_sim/state")
     return Panel(table, title="orderdesk sim — Kite Connect v3 simulator", expand=False)
@@ -78,7 +86,21 @@ def sim(
         bool, typer.Option("--rate-limits/--no-rate-limits", help="Enforce Kite's limits.")
     ] = True,
     market_hours: Annotated[
-        str | None, typer.Option(help="'nse' enforces NSE sessions (AMO outside them).")
+        str | None,
+        typer.Option(
+            help="'nse' enforces NSE sessions (AMO outside them) and trading days: square-off, "
+            "mass cancel, the 06:00 rollover, T+1 holdings, expiries, holidays."
+        ),
+    ] = None,
+    holidays: Annotated[
+        Path | None,
+        typer.Option(
+            help="Exchange holidays for --market-hours nse, one YYYY-MM-DD a line; replaces "
+            "the default, NSE's published 2026 list (2027's was not yet published when it "
+            "was made).",
+            dir_okay=False,
+            show_default=False,
+        ),
     ] = None,
     postback_url: Annotated[
         str | None, typer.Option(help="POST order updates here (Kite postbacks).")
@@ -93,6 +115,12 @@ def sim(
     """Run the Kite-compatible simulator until interrupted."""
     if market_hours is not None and market_hours not in MARKET_HOURS:
         raise typer.BadParameter("only 'nse' is known", param_hint="--market-hours")
+    closed = NSE_HOLIDAYS
+    if holidays is not None:
+        try:
+            closed = load_holidays(holidays)
+        except ConfigError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--holidays") from None
     config = SimConfig(
         host=host,
         port=port,
@@ -106,6 +134,7 @@ def sim(
         postback_url=postback_url,
         login_form=login_form,
         price_tick_interval=tick_interval or None,
+        holidays=closed,
     )
     console = Console()
     with contextlib.suppress(KeyboardInterrupt):
