@@ -65,6 +65,9 @@ prices = {{ "NSE:INFY" = "1500", "NSE:TCS" = "4000" }}
 
 [api]
 port = 0
+
+[trading_day]
+enabled = false  # the paper broker is always open; these tests run at any hour
 {extra}
 """
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from orderdesk.config import ApiSettings, EngineSettings, Settings
+from orderdesk.config import ApiSettings, EngineSettings, Settings, TradingDaySettings
 from orderdesk.domain import InstrumentKey, OrderStatus, OrderType, Product, Side, Signal
 from orderdesk.domain.events import OrderStatusChanged
 from orderdesk.runtime import Runtime, open_runtime
@@ -64,6 +64,7 @@ async def desk_on_sim(tmp_path: Path) -> AsyncIterator[tuple[SimServer, Runtime]
             config_dir=tmp_path,
             api=ApiSettings(port=0),
             engine=EngineSettings(reconcile_interval_seconds=300, poll_interval_seconds=300),
+            trading_day=TradingDaySettings(enabled=False),  # the sim is always open here
             kite=kite,
         )
         async with open_runtime(settings, secrets=secrets) as runtime:

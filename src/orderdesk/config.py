@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import tomllib
+from dataclasses import replace
+from datetime import date, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -26,7 +28,10 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from orderdesk.domain.calendar import DEFAULT_HOURS, Segment, TradingCalendar
+from orderdesk.engine.config import DayRules
 from orderdesk.errors import ConfigError
+from orderdesk.holidays import NSE_HOLIDAYS, load_holidays
 
 ENV_PREFIX = "ORDERDESK_"
 CONFIG_FILE_NAME = "orderdesk.toml"
@@ -83,6 +88,45 @@ class EngineSettings(_Section):
         return value
 
 
+class TradingDaySettings(_Section):
+    """``[trading_day]``: how the desk keeps Kite's trading days (KITE_API.md §14.1)."""
+
+    enabled: bool = True
+    """False: an always-open desk with no day lifecycle and no square-off cut-offs (the demo,
+    paper trading at night). The broker session still expires as the broker says."""
+    holidays_file: Path | None = None
+    """Exchange holidays, one ``YYYY-MM-DD`` a line; replaces the shipped NSE 2026 list."""
+    holidays: list[date] = Field(default_factory=list)
+    """More holidays, added to the file's (or the shipped) list."""
+    close_at: time = time(16, 15)
+    """IST time at which the desk closes its day (after the 16:00 mass cancel); orders the
+    broker still has working then are settled when the next day opens."""
+    square_off: dict[Segment, time] = Field(default_factory=dict)
+    """The broker's MIS/CO square-off time per segment (``equity = "15:20"``,
+    ``derivatives = "15:25"``, ``currency = "16:45"``, ``commodity = "23:05"``)."""
+    own_square_off_minutes: int = Field(default=0, ge=0, le=180)
+    """Square off the desk's own MIS/CO positions this many minutes before the broker does
+    (0: off)."""
+    session_warning_minutes: int = Field(default=30, ge=0, le=720)
+    """Alert this long before the broker session expires (06:00 IST)."""
+
+    def calendar(self) -> TradingCalendar:
+        """The trading calendar these settings describe (``ConfigError`` for a bad file)."""
+        base = load_holidays(self.holidays_file) if self.holidays_file else NSE_HOLIDAYS
+        hours = dict(DEFAULT_HOURS)
+        for segment, square_off in self.square_off.items():
+            hours[segment] = replace(hours[segment], square_off=square_off)
+        return TradingCalendar(base | frozenset(self.holidays), hours=hours)
+
+    def rules(self) -> DayRules:
+        return DayRules(
+            calendar=self.calendar(),
+            close_at=self.close_at,
+            own_square_off_minutes=self.own_square_off_minutes,
+            session_warning=timedelta(minutes=self.session_warning_minutes),
+        )
+
+
 class AlertSettings(_Section):
     urls: list[str] = Field(default_factory=list)
     """apprise URLs (Telegram, e-mail, ntfy, Slack, desktop…)."""
@@ -123,6 +167,7 @@ class Settings(BaseSettings):
     risk: RiskSettings = RiskSettings()
     engine: EngineSettings = EngineSettings()
     alerts: AlertSettings = AlertSettings()
+    trading_day: TradingDaySettings = TradingDaySettings()
     strategies: dict[str, StrategySettings] = Field(default_factory=dict)
 
     @field_validator("broker")
@@ -236,6 +281,7 @@ __all__ = [
     "Settings",
     "StoreSettings",
     "StrategySettings",
+    "TradingDaySettings",
     "find_config_file",
     "load_settings",
 ]

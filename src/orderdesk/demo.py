@@ -24,7 +24,13 @@ from rich.table import Table
 
 from orderdesk.brokers.kite.auth import exchange_request_token
 from orderdesk.brokers.paper import PaperBroker
-from orderdesk.config import ApiSettings, EngineSettings, Settings, StoreSettings
+from orderdesk.config import (
+    ApiSettings,
+    EngineSettings,
+    Settings,
+    StoreSettings,
+    TradingDaySettings,
+)
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.status import OrderStatus
 from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side
@@ -92,6 +98,8 @@ async def demo_runtime(
             "store": StoreSettings(),
             "api": ApiSettings(port=options.api_port),
             "engine": EngineSettings(reconcile_interval_seconds=30),
+            # The demo's market never closes (the simulator runs without market hours).
+            "trading_day": TradingDaySettings(enabled=False),
         }
         if base.broker == "kite":
             async with _on_simulator(options, base, workdir, overrides) as pair:

@@ -19,7 +19,7 @@ from orderdesk.api.server import ApiServer, check_bind, serve_api
 from orderdesk.api_token import load_or_create_token
 from orderdesk.approvals import ApprovalQueue
 from orderdesk.brokers import BrokerContext, create_broker
-from orderdesk.config import EngineSettings, RiskSettings, Settings
+from orderdesk.config import EngineSettings, RiskSettings, Settings, TradingDaySettings
 from orderdesk.domain.values import Exchange
 from orderdesk.engine.alerts import LoggingNotifier
 from orderdesk.engine.config import NSE_FREEZE_QUANTITIES, DeskConfig
@@ -27,9 +27,11 @@ from orderdesk.engine.desk import OrderDesk
 from orderdesk.engine.risk import RiskLimits
 from orderdesk.errors import ConfigError
 from orderdesk.heap import settle_after_start
+from orderdesk.holidays import covers_year
 from orderdesk.notify.apprise_notifier import AppriseNotifier
 from orderdesk.notify.fanout import FanoutNotifier
 from orderdesk.ports.broker import Broker, WebhookSource
+from orderdesk.ports.clock import Clock, SystemClock
 from orderdesk.ports.notifier import Notifier
 from orderdesk.ports.secrets import SecretStore
 from orderdesk.secrets import default_secret_store
@@ -71,13 +73,31 @@ def strategy_limits(settings: Settings) -> dict[str, RiskLimits]:
     }
 
 
-def desk_config(engine: EngineSettings) -> DeskConfig:
+def desk_config(engine: EngineSettings, days: TradingDaySettings | None = None) -> DeskConfig:
+    """The engine's configuration from ``[engine]`` and ``[trading_day]``."""
     return DeskConfig(
         max_modifications=engine.max_modifications,
         poll_interval=engine.poll_interval_seconds,
         reconcile_interval=engine.reconcile_interval_seconds,
         freeze_quantities={**NSE_FREEZE_QUANTITIES, **engine.freeze_quantities},
+        days=days.rules() if days is not None and days.enabled else None,
     )
+
+
+def _warn_uncovered_year(settings: Settings, clock: Clock) -> None:
+    """Say so when the holiday list does not cover this year: an unknown holiday looks like a
+    trading day, and the desk would wait for a session and a market that never come."""
+    days = settings.trading_day
+    if not days.enabled:
+        return
+    year = clock.now().year
+    holidays = days.calendar().holidays
+    if not covers_year(year, holidays, shipped=days.holidays_file is None):
+        log.warning(
+            "trading_day.holidays_missing",
+            year=year,
+            advice="add this year's exchange holidays: [trading_day] holidays_file or holidays",
+        )
 
 
 @dataclass(slots=True)
@@ -112,8 +132,12 @@ async def open_runtime(
     secrets: SecretStore | None = None,
     broker: Broker | None = None,
     serve: bool = True,
+    clock: Clock | None = None,
 ) -> AsyncIterator[Runtime]:
-    """Start the desk (replay, resolve, reconcile), then the API; stop both on exit."""
+    """Start the desk (replay, resolve, open the day, reconcile), then the API; stop both on
+    exit. ``clock`` is the desk's time (tests pass one that follows the simulator's)."""
+    clock = clock or SystemClock()
+    _warn_uncovered_year(settings, clock)
     warning = check_bind(settings.api.host, allow_remote=settings.api.allow_remote)
     if warning:
         log.warning("api.remote_bind", warning=warning)
@@ -136,7 +160,8 @@ async def open_runtime(
                 notifier=notifier,
                 limits=risk_limits(settings.risk),
                 strategy_limits=strategy_limits(settings),
-                config=desk_config(settings.engine),
+                config=desk_config(settings.engine, settings.trading_day),
+                clock=clock,
             )
             async with desk:
                 from orderdesk.api.desk_adapter import EngineDesk

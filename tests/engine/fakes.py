@@ -261,7 +261,7 @@ class FakeBroker:
             raise UnknownOutcome("reply lost", tag=command.client_order_id)
         return broker_order_id
 
-    def create(self, signal: Signal, *, tag: str | None) -> str:
+    def create(self, signal: Signal, *, tag: str | None, placed_at: datetime | None = None) -> str:
         """Put an order in the book (placement, or an order made outside orderdesk)."""
         broker_order_id = str(next(self._ids))
         report = OrderStatusReport(
@@ -281,6 +281,7 @@ class FakeBroker:
             trigger_price=signal.trigger_price or Decimal(0),
             tag=tag,
             tags=(tag,) if tag else (),
+            order_timestamp=placed_at,
         )
         self.book[broker_order_id] = FakeOrder(report)
         self._update(broker_order_id, status=BrokerStatus.OPEN, broker_status_text="OPEN")

@@ -252,3 +252,69 @@ async def test_the_morning_login_opens_the_day_without_a_restart(
         handle = await desk.submit(signal(signal_id="morning"))
         await handle.wait()
         assert handle.status is OrderStatus.FILLED
+
+
+async def test_holdings_open_the_day_and_are_reconciled(
+    desk: OrderDesk, broker: FakeBroker, store: MemoryStore, clock: WallClock
+) -> None:
+    """Monday's CNC buy is Tuesday's holding: the day opens with it, reconciliation checks it,
+    and a holding that changes at the broker is a mismatch."""
+    await (await desk.submit(signal(product=Product.CNC, quantity=10))).wait()
+    broker.next_day()
+    clock.set(TUESDAY, 9, 0)
+    await eventually(lambda: desk.trading_day == TUESDAY, what="Tuesday opened")
+    assert [(h.instrument, h.total) for h in desk.holdings()] == [(INFY, 10)]
+    assert not [e for e in store.events() if getattr(e, "kind", None) == "day_open"]
+    assert (await desk.reconcile()).ok
+    broker.held[INFY] = 4
+    report = await desk.reconcile()
+    assert [(row.kind, row.detail) for row in report.rows] == [
+        ("holding", "NSE:INFY holdings: broker 4, local 10")
+    ]
+
+
+async def test_the_brokers_square_off_is_news_not_a_mismatch(
+    desk: OrderDesk,
+    broker: FakeBroker,
+    store: MemoryStore,
+    clock: WallClock,
+    notifier: RecordingNotifier,
+) -> None:
+    """A MARKET MIS order the broker places at 15:20 is adopted and recorded as its square-off;
+    reconciliation finds nothing, and the position is flat."""
+    await (await desk.submit(signal(product=Product.MIS, quantity=5))).wait()
+    clock.set(MONDAY, 15, 20)
+    broker.create(
+        signal(side=Side.SELL, quantity=5, product=Product.MIS),
+        tag=None,
+        placed_at=clock.now(),
+    )
+    await eventually(
+        lambda: desk.position(INFY, Product.MIS).quantity == 0, what="the square-off applied"
+    )
+    report = await desk.reconcile()
+    assert report.ok, report.rows
+    assert [type(e).__name__ for e in store.events()].count("BrokerSquaredOff") == 1
+    assert "Squared off by the broker" in notifier.titles(Severity.WARNING)
+
+
+async def test_a_morning_that_differs_from_the_close_is_flagged(
+    desk: OrderDesk,
+    broker: FakeBroker,
+    store: MemoryStore,
+    clock: WallClock,
+    notifier: RecordingNotifier,
+) -> None:
+    """If the broker carries in something else than Monday's close implies, the opening says
+    so (a day_open mismatch and an alert) and takes the broker's books as the truth."""
+    await (
+        await desk.submit(signal(product=Product.NRML, instrument=NIFTY_FUT, quantity=75))
+    ).wait()
+    broker.next_day()
+    broker.carried[(NIFTY_FUT, Product.NRML)] = 150
+    clock.set(TUESDAY, 9, 0)
+    await eventually(lambda: desk.trading_day == TUESDAY, what="Tuesday opened")
+    details = [e.detail for e in store.events() if getattr(e, "kind", None) == "day_open"]
+    assert details == ["NFO:NIFTY26DECFUT NRML: carried 150, expected 75"]
+    assert "Opening positions differ" in notifier.titles(Severity.WARNING)
+    assert desk.position(NIFTY_FUT, Product.NRML).quantity == 150

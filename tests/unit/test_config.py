@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from datetime import date, time
 from pathlib import Path
 
 import pytest
 
 from orderdesk.config import load_settings
+from orderdesk.domain.calendar import Segment
 from orderdesk.errors import ConfigError
 from orderdesk.runtime import desk_config
 
@@ -91,3 +93,64 @@ def test_freeze_limit_must_be_positive(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as exc_info:
         load_settings()
     assert "engine.freeze_quantities" in str(exc_info.value)
+
+
+def test_trading_day_settings_build_the_calendar(tmp_path: Path) -> None:
+    """``[trading_day]`` holidays (file plus list), square-off times and close time reach the
+    engine's day rules; the shipped NSE list is replaced by a file."""
+    holidays = tmp_path / "holidays.txt"
+    holidays.write_text("2027-01-26\n")
+    write(
+        tmp_path,
+        "[trading_day]\n"
+        f'holidays_file = "{holidays}"\n'
+        'holidays = ["2027-03-22"]\n'
+        'close_at = "23:55"\n'
+        "own_square_off_minutes = 5\n"
+        '[trading_day.square_off]\nderivatives = "15:20"\n',
+    )
+    settings = load_settings()
+    rules = desk_config(settings.engine, settings.trading_day).days
+    assert rules is not None
+    assert rules.calendar.holidays == {date(2027, 1, 26), date(2027, 3, 22)}
+    assert rules.calendar.hours[Segment.DERIVATIVES].square_off == time(15, 20)
+    assert rules.calendar.hours[Segment.EQUITY].square_off == time(15, 20)
+    assert (rules.close_at, rules.own_square_off_minutes) == (time(23, 55), 5)
+
+
+def test_trading_days_default_on_with_the_shipped_holidays() -> None:
+    """Without a ``[trading_day]`` section days are kept, with NSE's published holidays."""
+    settings = load_settings()
+    rules = desk_config(settings.engine, settings.trading_day).days
+    assert rules is not None
+    assert date(2026, 12, 25) in rules.calendar.holidays
+    always_open = settings.trading_day.model_copy(update={"enabled": False})
+    assert desk_config(settings.engine, always_open).days is None
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("[trading_day]\nclose_at = 'late'\n", "trading_day.close_at"),
+        ("[trading_day]\nholidays = ['26/01/2027']\n", "trading_day.holidays"),
+        ("[trading_day.square_off]\nforex = '15:00'\n", "trading_day.square_off"),
+        ("[trading_day]\nown_square_off_minutes = -1\n", "trading_day.own_square_off_minutes"),
+    ],
+)
+def test_bad_trading_day_settings_name_the_key(tmp_path: Path, text: str, key: str) -> None:
+    """A bad ``[trading_day]`` value fails with a message naming the key."""
+    write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert key in str(caught.value)
+
+
+def test_a_bad_holiday_file_names_its_line(tmp_path: Path) -> None:
+    """A holiday file with a bad line is refused when the calendar is built."""
+    holidays = tmp_path / "holidays.txt"
+    holidays.write_text("2027-01-26\nsoon\n")
+    write(tmp_path, f'[trading_day]\nholidays_file = "{holidays}"\n')
+    settings = load_settings()
+    with pytest.raises(ConfigError) as caught:
+        desk_config(settings.engine, settings.trading_day)
+    assert "line 2" in str(caught.value)

@@ -17,8 +17,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from orderdesk.domain.calendar import SEGMENT_OF, TradingCalendar, as_ist
 from orderdesk.domain.position import Position
-from orderdesk.domain.values import InstrumentKey, Product
+from orderdesk.domain.reports import OrderStatusReport
+from orderdesk.domain.values import InstrumentKey, OrderType, Product
 
 ONE = Decimal(1)
 INTRADAY = frozenset({Product.MIS, Product.CO, Product.BO})
@@ -136,6 +138,18 @@ def expected_opening(
     return ExpectedOpening(carried, {key: qty for key, qty in held.items() if qty})
 
 
+def is_broker_square_off(report: OrderStatusReport, calendar: TradingCalendar) -> bool:
+    """Whether an order the desk did not place is the broker's own square-off: a MARKET order
+    in an intraday product, placed at or after its segment's square-off time."""
+    if report.order_timestamp is None or report.product not in INTRADAY:
+        return False
+    if report.order_type is not OrderType.MARKET:
+        return False
+    placed = as_ist(report.order_timestamp)
+    segment = SEGMENT_OF[report.instrument.exchange]
+    return placed >= calendar.square_off_at(calendar.trading_day_of(placed), segment)
+
+
 __all__ = [
     "DELIVERY",
     "INTRADAY",
@@ -144,4 +158,5 @@ __all__ = [
     "Holding",
     "PositionSnapshot",
     "expected_opening",
+    "is_broker_square_off",
 ]

@@ -8,9 +8,11 @@ broker order id or a tag, and must find its order in O(1).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from orderdesk.domain.day import Holding
 from orderdesk.domain.events import OrderEvent, recorded_fills
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import PositionBook
@@ -21,13 +23,16 @@ from orderdesk.domain.values import InstrumentKey
 
 @dataclass(slots=True)
 class OrderBook:
-    """Orders by client id, by broker id and by parent; positions from fills; last prices."""
+    """Orders by client id, by broker id and by parent; positions from fills; last prices;
+    the day's holdings."""
 
     orders: dict[str, Order] = field(default_factory=dict)
     by_broker_id: dict[str, Order] = field(default_factory=dict)
     children: defaultdict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     positions: PositionBook = field(default_factory=PositionBook)
     last_prices: dict[InstrumentKey, Decimal] = field(default_factory=dict)
+    holdings: dict[InstrumentKey, Holding] | None = None
+    """Delivered stock as the day opened with it (None: the desk keeps no days)."""
 
     def add(self, order: Order, *, with_fills: bool = True) -> None:
         """Index a newly created (or replayed) order; its recorded fills move the positions
@@ -44,7 +49,9 @@ class OrderBook:
                 fill.instrument, fill.product, fill.side, fill.quantity, fill.price, fill.trade_id
             )
 
-    def start_day(self, positions: PositionBook, carried: set[str]) -> None:
+    def start_day(
+        self, positions: PositionBook, holdings: Iterable[Holding], carried: set[str]
+    ) -> None:
         """Hold today only: the orders carried into the day, and positions as they opened.
 
         Earlier days' orders stay in the event log (the desk reads them from there when asked),
@@ -60,6 +67,7 @@ class OrderBook:
                 children[parent] = [kid for kid in kids if kid in carried]
         self.children = children
         self.positions = positions
+        self.holdings = {holding.instrument: holding for holding in holdings}
         for (instrument, _product), position in positions.positions.items():
             last = self.last_prices.get(instrument)
             if last is not None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -78,11 +78,10 @@ class DayMismatch:
 
 @dataclass(slots=True)
 class DayState:
-    """Which day the desk has open, and what it opened with (rebuilt by replay)."""
+    """Which day the desk has open, and whether it is closed (rebuilt by replay)."""
 
     day: date | None = None
     closed: bool = False
-    holdings: dict[InstrumentKey, Holding] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,13 +242,11 @@ class TradingDays:
             kill_switch_reason=self.kill_switch.reason,
         )
         await self.recorder.desk_event(opened)
-        self.state = DayState(
-            day=day,
-            closed=False,
-            holdings={h.instrument: h for h in opened.holdings},
-        )
+        self.state = DayState(day=day, closed=False)
         self.book.start_day(
-            PositionBook.opening(p.position() for p in opened.positions), set(carried_orders)
+            PositionBook.opening(p.position() for p in opened.positions),
+            opened.holdings,
+            set(carried_orders),
         )
         self.recorder.forget_except(set(carried_orders))
         self._done_today = {item for item in self._done_today if item[0] >= day}
@@ -303,7 +300,9 @@ class TradingDays:
         self, positions: Sequence[PositionReport], holdings: Sequence[HoldingReport]
     ) -> list[DayMismatch]:
         expected = expected_opening(
-            self.book.positions, self.state.holdings.values(), listed=self.instruments.listed
+            self.book.positions,
+            (self.book.holdings or {}).values(),
+            listed=self.instruments.listed,
         )
         found_positions = {
             (p.instrument, p.product): p.overnight_quantity

@@ -145,7 +145,14 @@ class OrderDesk:
         )
         self.placement.on_resolved = self._on_resolved
         self.commands = Commands(broker, self.recorder, config, self.alerts)
-        self.reconciler = Reconciler(broker, self.recorder, self.book, self.alerts, self.trades)
+        self.reconciler = Reconciler(
+            broker,
+            self.recorder,
+            self.book,
+            self.alerts,
+            self.trades,
+            config.days.calendar if config.days is not None else None,
+        )
         self.tracker = Tracker(
             broker,
             self.recorder,
@@ -492,7 +499,7 @@ class OrderDesk:
 
     def holdings(self) -> list[Holding]:
         """Delivered stock as the broker showed it when the day opened."""
-        return list(self.days.state.holdings.values()) if self.days is not None else []
+        return list((self.book.holdings or {}).values())
 
     @property
     def trading_day(self) -> date | None:

@@ -11,7 +11,11 @@ difference:
 - a trade missing from our fills is **inferred** (``on_fill(..., inferred=True)``), in the
   same append as its order's report;
 - a tag found twice at the broker, a local working order the broker does not have, an
-  unresolved order, or a net position that differs is reported.
+  unresolved order, a net position that differs, or (once the desk keeps days) holdings that
+  differ from those the day opened with, is reported;
+- an order the broker placed itself to square off an intraday position after the square-off
+  time is adopted too, but it is expected news, not a mismatch: it is recorded as
+  ``BrokerSquaredOff`` and alerted.
 
 Every mismatch is a ``ReconciliationMismatch`` event and an alert; the returned
 :class:`ReconciliationReport` has one row per mismatch for the CLI to print. The same code
@@ -27,8 +31,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from orderdesk.domain.calendar import TradingCalendar
+from orderdesk.domain.day import is_broker_square_off
 from orderdesk.domain.errors import InvalidTransition, ValidationError
 from orderdesk.domain.events import (
+    BrokerSquaredOff,
     OrderCreated,
     OrderEvent,
     OrderFillRecorded,
@@ -38,7 +45,7 @@ from orderdesk.domain.events import (
 )
 from orderdesk.domain.ids import client_order_id
 from orderdesk.domain.order import Order
-from orderdesk.domain.reports import Fill, OrderStatusReport, PositionReport
+from orderdesk.domain.reports import Fill, HoldingReport, OrderStatusReport, PositionReport
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.status import TERMINAL
 from orderdesk.domain.values import OrderType, Validity, Variety
@@ -124,12 +131,16 @@ class Reconciler:
         book: OrderBook,
         alerts: Alerts,
         trades: TradeReader,
+        calendar: TradingCalendar | None = None,
     ) -> None:
         self.broker = broker
         self.recorder = recorder
         self.book = book
         self.alerts = alerts
         self.trades = trades
+        self.calendar = calendar
+        """The trading calendar when the desk keeps days: it tells the broker's own
+        square-off orders from orders placed outside orderdesk."""
         self.clock = recorder.clock
         self._adopting: dict[str, asyncio.Lock] = {}
 
@@ -138,7 +149,8 @@ class Reconciler:
         reports = await self.broker.orders()
         trades = await self.broker.trades()
         positions = await self.broker.positions()
-        return await self.apply(reports, trades, positions)
+        holdings = await self.broker.holdings() if self.book.holdings is not None else None
+        return await self.apply(reports, trades, positions, holdings)
 
     async def poll(self) -> None:
         """Catch up from the order and trade books without calling it a mismatch."""
@@ -159,7 +171,7 @@ class Reconciler:
             (order,) = await self._adopt_many([report])
             if self.trades.lagging(order):
                 self.trades.follow_up(order, at_once=True)
-            await self._mismatches([_adopted_row(order)])
+            await self._mismatches(await self._adopted([order], {report.broker_order_id: report}))
             return order
 
     async def apply(
@@ -167,6 +179,7 @@ class Reconciler:
         reports: Sequence[OrderStatusReport],
         trades: Sequence[Fill],
         positions: Sequence[PositionReport] | None,
+        holdings: Sequence[HoldingReport] | None = None,
         *,
         flag: bool = True,
     ) -> ReconciliationReport:
@@ -175,6 +188,8 @@ class Reconciler:
         rows += await self._books(reports, trades, flag=flag)
         if positions is not None:
             rows += self._positions(positions)
+        if holdings is not None:
+            rows += self._holdings(holdings)
         if not flag:
             # Catching up is not a mismatch, but an order placed outside orderdesk always is.
             await self._mismatches([row for row in rows if row.kind == "external_order"])
@@ -254,8 +269,42 @@ class Reconciler:
             rows.append(ReconciliationRow("refused_fill", order_id, str(problem)))
         if unknown:
             adopted = await self._adopt_many(list(unknown.values()), adopted_fills, now)
-            rows += [_adopted_row(order) for order in adopted]
+            rows += await self._adopted(adopted, unknown)
         return rows
+
+    async def _adopted(
+        self, orders: Sequence[Order], reports: Mapping[str, OrderStatusReport]
+    ) -> list[ReconciliationRow]:
+        """Rows for adopted orders; the broker's own square-offs are recorded, not flagged."""
+        rows: list[ReconciliationRow] = []
+        for order in orders:
+            report = reports.get(order.broker_order_id or "")
+            if (
+                self.calendar is not None
+                and report is not None
+                and is_broker_square_off(report, self.calendar)
+            ):
+                await self._squared_off(order)
+            else:
+                rows.append(_adopted_row(order))
+        return rows
+
+    async def _squared_off(self, order: Order) -> None:
+        signal = order.signal
+        detail = (
+            f"broker order {order.broker_order_id}: {signal.instrument} {signal.product} "
+            f"{signal.side} {signal.quantity} at market"
+        )
+        await self.recorder.desk_event(
+            BrokerSquaredOff(at=self.clock.now(), order_id=order.order_id, detail=detail)
+        )
+        await self.alerts.raise_(
+            Severity.WARNING,
+            "Squared off by the broker",
+            f"{detail}: the broker closed an intraday position at its square-off time",
+            key=f"square_off:{order.order_id}",
+            order_id=order.order_id,
+        )
 
     async def _adopt_many(
         self,
@@ -311,6 +360,20 @@ class Reconciler:
                 instrument, product = key
                 detail = f"{instrument} {product}: broker {theirs}, local {ours}"
                 rows.append(ReconciliationRow("position", None, detail))
+        return rows
+
+    def _holdings(self, holdings: Sequence[HoldingReport]) -> list[ReconciliationRow]:
+        """Delivered stock against what the day opened with (it moves only overnight)."""
+        ours = {key: h.total for key, h in (self.book.holdings or {}).items() if h.total}
+        theirs = {
+            h.instrument: h.quantity + h.t1_quantity for h in holdings if h.quantity + h.t1_quantity
+        }
+        rows: list[ReconciliationRow] = []
+        for instrument in sorted(ours.keys() | theirs.keys()):
+            broker, local = theirs.get(instrument, 0), ours.get(instrument, 0)
+            if broker != local:
+                detail = f"{instrument} holdings: broker {broker}, local {local}"
+                rows.append(ReconciliationRow("holding", None, detail))
         return rows
 
     # -- reporting -----------------------------------------------------------------------------

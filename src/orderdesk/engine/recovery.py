@@ -56,8 +56,9 @@ def replay(store: EventStore, book: OrderBook, switch: KillSwitch) -> Replayed:
         assert isinstance(opened, DayOpened)
         after = checkpoint.seq
         book.positions = PositionBook.opening(p.position() for p in opened.positions)
+        book.holdings = {h.instrument: h for h in opened.holdings}
         switch.engaged, switch.reason = opened.kill_switch, opened.kill_switch_reason
-        day = DayState(opened.day, False, {h.instrument: h for h in opened.holdings})
+        day = DayState(opened.day, False)
         for order_id in opened.carried_orders:
             history = [row.event() for row in store.read(stream=order_id, before=after)]
             count += len(history)
