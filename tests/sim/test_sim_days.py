@@ -295,6 +295,25 @@ def test_cnc_buy_is_t1_the_next_day_and_settled_the_day_after(
     assert row["average_price"] == pytest.approx((10 * 1400 + 5 * 1500) / 15)
 
 
+def test_cnc_sale_of_holdings_leaves_them_overnight(
+    sim_thread: SimServer, simctl: SimControl
+) -> None:
+    """A day's net CNC sale reduces the holding's quantity the next morning and its proceeds are
+    cash; the holding's average price is unchanged."""
+    kite = _open(sim_thread, simctl, MONDAY)
+    simctl.holdings(
+        [{"exchange": "NSE", "tradingsymbol": "INFY", "quantity": 10, "average_price": 1400}]
+    )
+    simctl.prices({"NSE:INFY": 1500})
+    _place(kite, product="CNC", quantity=4, transaction_type="SELL")
+    kite = _open(sim_thread, simctl, TUESDAY)
+    [row] = kite.holdings()
+    assert (row["quantity"], row["t1_quantity"], row["opening_quantity"]) == (6, 0, 6)
+    assert row["average_price"] == 1400
+    assert kite.positions() == {"net": [], "day": []}
+    assert kite.margins()["equity"]["available"]["cash"] == OPENING_CASH + 4 * 1500
+
+
 def test_expired_future_is_settled_and_gone_the_next_day(
     sim_thread: SimServer, simctl: SimControl
 ) -> None:

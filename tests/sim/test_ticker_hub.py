@@ -335,3 +335,21 @@ async def test_price_change_from_another_thread_is_delivered(env: Env) -> None:
         None, env.market.set_prices, {"NSE:INFY": 1499.0}
     )
     await _until(lambda: client.ticks(INFY)[-1]["last_price"] == 1499.0, "threaded tick")
+
+
+async def test_a_new_trading_day_ticks_yesterdays_last_price_as_the_close(env: Env) -> None:
+    """When the market starts a new day, subscribers get a tick whose close, open, high and low
+    are the previous day's last price, with the day's volume back at zero."""
+    client = await env.connect()
+    await client.send("subscribe", [INFY])
+    await client.send("mode", ["full", [INFY]])
+    await _until(lambda: client.ticks(INFY) and client.ticks(INFY)[-1]["mode"] == "full", "full")
+    env.market.set_prices({"NSE:INFY": 1555.5})
+    env.market.record_trade(INFY, 10, 1555.5)
+    env.market.start_day(date(2026, 7, 17))
+    tick = await _until(
+        lambda: [t for t in client.ticks(INFY) if t["ohlc"]["close"] == 1555.5], "the new close"
+    )
+    assert tick[-1]["ohlc"] == dict.fromkeys(("open", "high", "low", "close"), 1555.5)
+    assert tick[-1]["volume_traded"] == 0
+    assert tick[-1]["change"] == 0
