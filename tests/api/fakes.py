@@ -3,18 +3,27 @@
 It implements :class:`orderdesk.api.desk.DeskService` with the domain's own decisions
 (``Order.submit``, ``on_report``, ``on_fill``…), so the API sees orders exactly as the engine
 would shape them; the test drives the "broker" side with :meth:`FakeDesk.fill` and
-:meth:`FakeDesk.tick`.
+:meth:`FakeDesk.tick`, the session with :meth:`FakeDesk.lose_session`, and the log's earlier
+trading days with :meth:`FakeDesk.open_day` and :meth:`FakeDesk.close_day`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from orderdesk.api.desk import KillSwitchState, ReconcileFinding, ReconcileSummary
+from orderdesk.api.desk import (
+    DayRecord,
+    KillSwitchState,
+    ReconcileFinding,
+    ReconcileSummary,
+    SessionStatus,
+)
+from orderdesk.api.errors import NoBrokerSession
 from orderdesk.domain import (
     BrokerStatus,
     Event,
@@ -31,8 +40,13 @@ from orderdesk.domain import (
     SignalDenied,
     client_order_id,
 )
+from orderdesk.domain.day import Holding, PositionSnapshot
+from orderdesk.domain.events import DayClosed, DayOpened
+from orderdesk.engine.errors import DayNotOpen, SessionExpired
 from orderdesk.errors import RiskDenied
 from orderdesk.ports.broker import ConnectionState
+
+log = logging.getLogger(__name__)
 
 
 class UnknownOrderError(LookupError):
@@ -54,10 +68,24 @@ class FakeDesk:
         self.max_quantity = max_quantity
         self.connection: ConnectionState | None = ConnectionState.CONNECTED
         self.submitted: list[Signal] = []
+        self.has_sessions = True
+        """False: a broker without sessions (the paper broker), which refuses a renewal."""
+        self.session_status = SessionStatus("valid", expires_at=None, since=_now())
+        self.renewals = 0
+        self.today: date | None = None
+        self.day_open = True
+        self.records: list[DayRecord] = []
+        self.past_orders: dict[date, list[Order]] = {}
+        self.opening_holdings: list[Holding] = []
 
     # -- the DeskService protocol -------------------------------------------------------------
 
     async def submit(self, signal: Signal) -> Order:
+        # As the engine: refused before anything is recorded, so the signal id stays unused.
+        if not self.session_status.usable:
+            raise SessionExpired(self.session_status.reason)
+        if not self.day_open:
+            raise DayNotOpen("today's trading day is not open yet")
         if self._kill.engaged:
             self._deny(signal, "kill_switch", f"the kill switch is engaged ({self._kill.reason})")
         if signal.quantity > self.max_quantity:
@@ -113,6 +141,13 @@ class FakeDesk:
     def orders(self) -> Sequence[Order]:
         return list(self._orders.values())
 
+    def order(self, order_id: str) -> Order:
+        for orders in self.past_orders.values():
+            for order in orders:
+                if order.order_id == order_id:
+                    return order
+        return self._get(order_id)
+
     def positions(self) -> Sequence[Position]:
         return list(self._positions)
 
@@ -145,7 +180,74 @@ class FakeDesk:
             positions_checked=0,
         )
 
+    def session(self) -> SessionStatus:
+        return self.session_status
+
+    async def renew_session(self, access_token: str) -> SessionStatus:
+        if not self.has_sessions:
+            raise NoBrokerSession("the paper broker has no session to renew")
+        # A careless adapter: only the API's registration of the token keeps it out of the log.
+        log.info("renewing the broker session with %s", access_token)
+        self.renewals += 1
+        now = _now()
+        self.session_status = SessionStatus("valid", expires_at=now + timedelta(hours=8), since=now)
+        return self.session_status
+
+    def trading_day(self) -> date | None:
+        return self.today
+
+    def days(self) -> Sequence[DayRecord]:
+        return list(self.records)
+
+    def day_orders(self, day: date) -> Sequence[Order]:
+        if day == self.today:
+            return self.orders()
+        return list(self.past_orders.get(day, []))
+
+    def holdings(self) -> Sequence[Holding]:
+        return list(self.opening_holdings) if self.today is not None else []
+
     # -- the broker side, driven by tests -------------------------------------------------------
+
+    def lose_session(self, reason: str = "the session expired at 2026-12-04 00:30 UTC") -> None:
+        """The broker session ends, as at 06:00 IST."""
+        self.session_status = SessionStatus(
+            "expired", expires_at=self.session_status.expires_at, since=None, reason=reason
+        )
+
+    def open_day(self, day: date, *, holdings: Sequence[Holding] = ()) -> None:
+        """Trading day ``day`` opens; the orders so far belong to the day before."""
+        if self.today is not None:
+            self.past_orders[self.today] = list(self._orders.values())
+            self._orders.clear()
+        self.today = day
+        self.opening_holdings = list(holdings)
+        self.records.append(
+            DayRecord(DayOpened(at=_now(), day=day, holdings=tuple(holdings)), closed=None)
+        )
+
+    def close_day(self) -> DayClosed:
+        """Today's day closes with its positions and P&L as they stand (as the engine does)."""
+        assert self.today is not None
+        positions = list(self._positions)
+        orders = list(self._orders.values())
+        closed = DayClosed(
+            at=_now(),
+            day=self.today,
+            pnl=sum((p.pnl() for p in positions), Decimal(0)),
+            realised=sum((p.realised for p in positions), Decimal(0)),
+            positions=tuple(PositionSnapshot.of(p) for p in positions),
+            orders=len(orders),
+            fills=sum(len(o.fills) for o in orders),
+            still_open=tuple(o.order_id for o in orders if not o.is_terminal),
+        )
+        self.records[-1] = DayRecord(self.records[-1].opened, closed)
+        return closed
+
+    def next_day(self, day: date, *, holdings: Sequence[Holding] = ()) -> None:
+        """The next trading day opens with no positions carried (they start flat)."""
+        self.open_day(day, holdings=holdings)
+        self._positions = PositionBook()
 
     def fill(self, order_id: str, price: Decimal) -> Order:
         """The whole order trades at ``price``."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
@@ -11,6 +13,7 @@ from schemathesis.checks import positive_data_acceptance
 from orderdesk.api import AlertFeed, create_app
 from orderdesk.approvals import ApprovalQueue
 from orderdesk.config import StrategySettings
+from orderdesk.logging import forget_secrets
 from tests.api.conftest import AUTH, TOKEN
 from tests.api.fakes import FakeDesk
 
@@ -23,6 +26,15 @@ APP = create_app(
     stream_interval=0.01,
 )
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _forget_fuzzed_tokens() -> Iterator[None]:
+    """Fuzzed ``POST /api/session`` bodies register their tokens for redaction; drop them, so
+    later tests' logs are not masked at random strings."""
+    yield
+    forget_secrets()
+
 
 FUZZ = settings(
     max_examples=15,

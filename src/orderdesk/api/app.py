@@ -8,7 +8,15 @@ from collections.abc import AsyncIterator, Mapping
 
 from fastapi import Depends, FastAPI
 
-from orderdesk.api import dashboard, events, routes_approvals, routes_desk, routes_orders
+from orderdesk.api import (
+    dashboard,
+    events,
+    routes_approvals,
+    routes_days,
+    routes_desk,
+    routes_orders,
+    routes_session,
+)
 from orderdesk.api.alert_feed import AlertFeed
 from orderdesk.api.auth import BearerAuth
 from orderdesk.api.context import ApiContext
@@ -70,7 +78,15 @@ def create_app(
         dependencies=[Depends(reject_unknown_query)],
     )
     app.state.context = context
-    for module in (routes_orders, routes_approvals, routes_desk, events, dashboard):
+    for module in (
+        routes_orders,
+        routes_approvals,
+        routes_desk,
+        routes_session,
+        routes_days,
+        events,
+        dashboard,
+    ):
         app.include_router(module.router)
     app.include_router(routes_desk.metrics_router)
     app.include_router(webhook_router(webhooks or {}))

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Literal, Protocol
 
-from orderdesk.domain.events import Event
+from orderdesk.domain.day import Holding
+from orderdesk.domain.events import DayClosed, DayOpened, Event
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position
 from orderdesk.domain.signal import Signal
@@ -42,6 +44,38 @@ class ReconcileSummary:
     positions_checked: int
 
 
+SessionStateName = Literal["valid", "expired", "refused", "missing"]
+"""The broker session's state: ``valid``; ``expired`` (the clock passed its end); ``refused``
+(the broker refused it); ``missing`` (nobody has logged in yet)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionStatus:
+    """The broker session as the desk sees it; never the credentials."""
+
+    state: SessionStateName
+    expires_at: datetime | None
+    since: datetime | None
+    """When the current session reached the desk (None before the first)."""
+    reason: str = ""
+
+    @property
+    def usable(self) -> bool:
+        return self.state == "valid"
+
+
+@dataclass(frozen=True, slots=True)
+class DayRecord:
+    """One trading day of the log: its opening checkpoint and, once closed, its close."""
+
+    opened: DayOpened
+    closed: DayClosed | None
+
+    @property
+    def day(self) -> date:
+        return self.opened.day
+
+
 class DeskService(Protocol):
     """The desk as the API drives it. Errors are orderdesk's own (see :mod:`orderdesk.errors`)."""
 
@@ -63,9 +97,14 @@ class DeskService(Protocol):
     async def cancel_all(self) -> Sequence[Order]:
         """Ask to cancel every open order; returns the orders a cancel was sent for."""
 
-    def orders(self) -> Sequence[Order]: ...
+    def orders(self) -> Sequence[Order]:
+        """Today's orders (every order, when the desk keeps no trading days)."""
 
-    def positions(self) -> Sequence[Position]: ...
+    def order(self, order_id: str) -> Order:
+        """An order of any day; raises a ``LookupError`` when the desk has none by this id."""
+
+    def positions(self) -> Sequence[Position]:
+        """Today's positions; carried ones start at the previous close (Kite's m2m)."""
 
     def kill_switch(self) -> KillSwitchState: ...
 
@@ -82,5 +121,31 @@ class DeskService(Protocol):
     async def reconcile(self) -> ReconcileSummary:
         """Compare local orders, fills and positions with the broker's now."""
 
+    def session(self) -> SessionStatus: ...
 
-__all__ = ["DeskService", "KillSwitchState", "ReconcileFinding", "ReconcileSummary"]
+    async def renew_session(self, access_token: str) -> SessionStatus:
+        """Hand a fresh access token to the running desk; raises ``NoBrokerSession`` when the
+        broker has no session to renew (the paper broker)."""
+
+    def trading_day(self) -> date | None:
+        """The trading day the desk has open (None without days, or before the first)."""
+
+    def days(self) -> Sequence[DayRecord]:
+        """Every trading day in the log, oldest first (today's included once opened)."""
+
+    def day_orders(self, day: date) -> Sequence[Order]:
+        """The orders of trading day ``day`` (today's: the live ones)."""
+
+    def holdings(self) -> Sequence[Holding]:
+        """Delivered stock as the broker showed it when today's trading day opened."""
+
+
+__all__ = [
+    "DayRecord",
+    "DeskService",
+    "KillSwitchState",
+    "ReconcileFinding",
+    "ReconcileSummary",
+    "SessionStateName",
+    "SessionStatus",
+]

@@ -7,15 +7,26 @@ This is the one place that knows both shapes, so either side can change its own 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from datetime import date
 from decimal import Decimal
 
-from orderdesk.api.desk import KillSwitchState, ReconcileFinding, ReconcileSummary
+from orderdesk.api.desk import (
+    DayRecord,
+    KillSwitchState,
+    ReconcileFinding,
+    ReconcileSummary,
+    SessionStatus,
+)
+from orderdesk.api.errors import NoBrokerSession
+from orderdesk.domain.day import Holding
 from orderdesk.domain.events import Event
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.values import OrderType
 from orderdesk.engine import OrderDesk
+from orderdesk.engine.errors import CommandRefused
+from orderdesk.engine.session import SessionInfo
 from orderdesk.ports.broker import ConnectionState
 
 
@@ -55,6 +66,9 @@ class EngineDesk:
     def orders(self) -> Sequence[Order]:
         return self._desk.orders()
 
+    def order(self, order_id: str) -> Order:
+        return self._desk.order(order_id)  # OrderNotFound is a LookupError
+
     def positions(self) -> Sequence[Position]:
         return self._desk.positions()
 
@@ -90,6 +104,38 @@ class EngineDesk:
             trades_checked=report.trades_checked,
             positions_checked=report.positions_checked,
         )
+
+    def session(self) -> SessionStatus:
+        return _status(self._desk.session_info())
+
+    async def renew_session(self, access_token: str) -> SessionStatus:
+        try:
+            info = await self._desk.renew_session(access_token, source="api")
+        except CommandRefused as exc:
+            # The engine refuses it as a command on no order ("order -: ..."); say it plainly.
+            raise NoBrokerSession(exc.detail) from None
+        return _status(info)
+
+    def trading_day(self) -> date | None:
+        return self._desk.trading_day
+
+    def days(self) -> Sequence[DayRecord]:
+        return [DayRecord(past.opened, past.closed) for past in self._desk.past_days()]
+
+    def day_orders(self, day: date) -> Sequence[Order]:
+        return self._desk.day_orders(day)
+
+    def holdings(self) -> Sequence[Holding]:
+        return self._desk.holdings()
+
+
+def _status(info: SessionInfo) -> SessionStatus:
+    return SessionStatus(
+        state=info.state.value,
+        expires_at=info.expires_at,
+        since=info.since,
+        reason=info.reason,
+    )
 
 
 __all__ = ["EngineDesk"]

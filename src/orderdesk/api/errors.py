@@ -6,11 +6,14 @@
     ValidationError (domain)           400  invalid_signal    the field and the reason
     RiskDenied                         403  risk_denied       the check and the reason
     OrderNotFound / UnknownOrder
-      / ApprovalNotFound               404  not_found
+      / UnknownDay / ApprovalNotFound  404  not_found
     InvalidTransition / CommandRefused
       / ModificationLimitReached
-      / ApprovalClosed                 409  conflict
+      / ApprovalClosed
+      / NoBrokerSession                409  conflict          (the broker has no session)
     DeskClosed                         503  desk_closed       not started, or shutting down
+    SessionExpired                     503  session_expired   log in, send the same signal again
+    DayNotOpen                         503  day_not_open      send the same signal again shortly
     BrokerRejected                     422  broker_rejected   what the broker said
     BrokerAuthError                    503  broker_session    a person must log in again
     other BrokerError                  503  broker_unavailable
@@ -22,6 +25,7 @@ secrets; pydantic's echo of the submitted input is left out of 422s.
 
 from __future__ import annotations
 
+from datetime import date
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
@@ -34,7 +38,13 @@ from starlette.routing import Match
 from orderdesk.api.schemas import ErrorOut, FieldProblem
 from orderdesk.approvals import ApprovalClosed, ApprovalNotFound
 from orderdesk.domain.errors import InvalidTransition, OrderDeskError, ValidationError
-from orderdesk.engine.errors import CommandRefused, DeskClosed, ModificationLimitReached
+from orderdesk.engine.errors import (
+    CommandRefused,
+    DayNotOpen,
+    DeskClosed,
+    ModificationLimitReached,
+    SessionExpired,
+)
 from orderdesk.errors import (
     BrokerAuthError,
     BrokerError,
@@ -51,11 +61,24 @@ class UnknownOrder(OrderDeskError, LookupError):
         self.order_id = order_id
 
 
+class UnknownDay(OrderDeskError, LookupError):
+    """The API was asked about a trading day the log does not hold."""
+
+    def __init__(self, day: date) -> None:
+        super().__init__(f"no trading day {day.isoformat()} in the log")
+        self.day = day
+
+
+class NoBrokerSession(OrderDeskError):
+    """A session was handed to a desk whose broker has none (the paper broker)."""
+
+
 CONFLICTS: tuple[type[Exception], ...] = (
     InvalidTransition,
     ApprovalClosed,
     CommandRefused,
     ModificationLimitReached,
+    NoBrokerSession,
 )
 NOT_FOUND: tuple[type[Exception], ...] = (ApprovalNotFound, LookupError)
 
@@ -77,6 +100,11 @@ def error_response(exc: OrderDeskError) -> JSONResponse:
         return _json(409, ErrorOut(error="conflict", message=str(exc)))
     if isinstance(exc, DeskClosed):
         return _json(503, ErrorOut(error="desk_closed", message=str(exc)))
+    if isinstance(exc, SessionExpired):
+        # The engine's text names the reason and says to log in and send the same signal again.
+        return _json(503, ErrorOut(error="session_expired", message=str(exc)))
+    if isinstance(exc, DayNotOpen):
+        return _json(503, ErrorOut(error="day_not_open", message=str(exc)))
     if isinstance(exc, BrokerRejected):
         return _json(422, ErrorOut(error="broker_rejected", message=exc.message))
     if isinstance(exc, BrokerAuthError):
@@ -141,11 +169,23 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     400: {"model": ErrorOut, "description": "Unparseable body, or the desk refused the input."},
     401: {"model": ErrorOut, "description": "Missing or wrong bearer token."},
     403: {"model": ErrorOut, "description": "A risk check or the kill switch denied it."},
-    404: {"model": ErrorOut, "description": "No such order or pending signal."},
+    404: {"model": ErrorOut, "description": "No such order, trading day or pending signal."},
     409: {"model": ErrorOut, "description": "The order or signal is not in a state for this."},
     422: {"model": ErrorOut, "description": "Invalid request, or the broker refused it."},
-    503: {"model": ErrorOut, "description": "The broker is unreachable or its session expired."},
+    503: {
+        "model": ErrorOut,
+        "description": "The broker is unreachable, there is no valid broker session "
+        "(`session_expired`: log in and send the same signal again), or today's trading day "
+        "is not open yet (`day_not_open`).",
+    },
 }
 """Documented on every data route so clients (and schemathesis) know the error shapes."""
 
-__all__ = ["ERROR_RESPONSES", "UnknownOrder", "error_response", "install_error_handlers"]
+__all__ = [
+    "ERROR_RESPONSES",
+    "NoBrokerSession",
+    "UnknownDay",
+    "UnknownOrder",
+    "error_response",
+    "install_error_handlers",
+]

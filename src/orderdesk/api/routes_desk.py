@@ -46,16 +46,21 @@ async def set_kill_switch(body: KillSwitchIn, context: Context) -> KillSwitchOut
 
 @router.get("/api/health")
 async def health(context: Context) -> HealthOut:
-    """``ok`` when the broker stream is connected (or there is none), else ``degraded``."""
+    """``ok`` when the broker stream is connected (or there is none) and the broker session is
+    usable, else ``degraded``."""
     desk = context.desk
     connection = desk.broker_connection()
+    session = desk.session()
     kill = desk.kill_switch()
+    stream_up = connection in (None, ConnectionState.CONNECTED)
     return HealthOut(
-        status="ok" if connection in (None, ConnectionState.CONNECTED) else "degraded",
+        status="ok" if stream_up and session.usable else "degraded",
         broker_connection=connection.value if connection is not None else None,
         kill_switch=KillSwitchOut(engaged=kill.engaged, reason=kill.reason),
         open_orders=sum(1 for order in desk.orders() if order.status not in TERMINAL),
         pending_approvals=context.pending_count(),
+        session=session.state,
+        trading_day=desk.trading_day(),
     )
 
 

@@ -33,10 +33,11 @@ OrderId = Annotated[str, Path(min_length=1, max_length=64, description="orderdes
 
 
 def find_order(context: ApiContext, order_id: str) -> Order:
-    for order in context.desk.orders():
-        if order.order_id == order_id:
-            return order
-    raise UnknownOrder(order_id)
+    """The order of any day by id (earlier days' are read back from the log), or a 404."""
+    try:
+        return context.desk.order(order_id)
+    except LookupError:
+        raise UnknownOrder(order_id) from None
 
 
 @router.post(
@@ -59,14 +60,14 @@ async def submit_signal(body: SignalIn, context: Context, response: Response) ->
 
 @router.get("/orders")
 async def list_orders(context: Context) -> list[OrderOut]:
-    """Every order the desk knows, newest first."""
+    """Today's orders, newest first (earlier days': ``GET /api/days/{day}``)."""
     orders = sorted(context.desk.orders(), key=lambda o: o.created_at, reverse=True)
     return [OrderOut.of(order) for order in orders]
 
 
 @router.get("/orders/{order_id}")
 async def get_order(order_id: OrderId, context: Context) -> OrderOut:
-    """One order by orderdesk's id."""
+    """One order by orderdesk's id, of today or of an earlier trading day."""
     return OrderOut.of(find_order(context, order_id))
 
 

@@ -7,14 +7,16 @@ field), so the rules live in one place. Money travels as decimal strings, never 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict
 
+from orderdesk.api.desk import SessionStateName, SessionStatus
 from orderdesk.approvals import ApprovalState, PendingSignal
 from orderdesk.domain.attribution import StrategyBook
+from orderdesk.domain.day import Holding, PositionSnapshot
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position
 from orderdesk.domain.signal import Signal
@@ -111,6 +113,28 @@ class KillSwitchIn(_Request):
 
 class RejectIn(_Request):
     reason: Annotated[str, Field(max_length=200)] = ""
+
+
+class SessionIn(_Request):
+    """A fresh broker access token for the running desk (what ``orderdesk login`` sends)."""
+
+    # The API's 422s already leave pydantic's input echo out; this keeps it out of the error's
+    # own text too, should anything ever render one.
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    access_token: Annotated[
+        str,
+        Field(
+            min_length=16,
+            max_length=256,
+            # Printable ASCII without spaces: Kite's tokens are 32 letters and digits, and a
+            # stray space or newline from a paste is refused here rather than at the broker.
+            pattern=r"^[!-~]+$",
+            description="Kite's access token from the day's login; never logged or echoed.",
+            repr=False,
+            json_schema_extra={"writeOnly": True},
+        ),
+    ]
 
 
 class SignalOut(_Response):
@@ -275,10 +299,136 @@ class KillSwitchOut(_Response):
 
 class HealthOut(_Response):
     status: Literal["ok", "degraded"]
+    """``degraded`` when the broker stream is down or there is no usable broker session."""
     broker_connection: str | None
     kill_switch: KillSwitchOut
     open_orders: int
     pending_approvals: int
+    session: SessionStateName
+    trading_day: date | None
+
+
+class SessionOut(_Response):
+    """The broker session as the desk sees it (never the token) and the day it has open."""
+
+    state: SessionStateName
+    usable: bool
+    expires_at: datetime | None
+    since: datetime | None
+    """When the current session reached the desk."""
+    reason: str
+    """Why it is not usable (empty while it is)."""
+    trading_day: date | None
+    """The trading day the desk has open (None when it keeps no days, or before the first)."""
+
+    @classmethod
+    def of(cls, status: SessionStatus, trading_day: date | None) -> SessionOut:
+        return cls(
+            state=status.state,
+            usable=status.usable,
+            expires_at=status.expires_at,
+            since=status.since,
+            reason=status.reason,
+            trading_day=trading_day,
+        )
+
+
+class HoldingOut(_Response):
+    """Delivered stock: settled ``quantity`` and ``t1_quantity`` still settling."""
+
+    instrument: str
+    quantity: int
+    t1_quantity: int
+    average_price: Decimal
+    close_price: Decimal
+
+    @classmethod
+    def of(cls, holding: Holding) -> HoldingOut:
+        return cls(
+            instrument=str(holding.instrument),
+            quantity=holding.quantity,
+            t1_quantity=holding.t1_quantity,
+            average_price=holding.average_price,
+            close_price=holding.close_price,
+        )
+
+
+class DayPositionOut(_Response):
+    """One position of a trading day; a carried one counts its P&L from the previous close."""
+
+    instrument: str
+    product: Product
+    quantity: int
+    overnight_quantity: int
+    average_price: Decimal
+    last_price: Decimal | None
+    realised: Decimal
+    unrealised: Decimal
+    pnl: Decimal
+    buy_quantity: int
+    sell_quantity: int
+
+    @classmethod
+    def of(cls, snapshot: PositionSnapshot) -> DayPositionOut:
+        return cls(
+            instrument=str(snapshot.instrument),
+            product=snapshot.product,
+            quantity=snapshot.quantity,
+            overnight_quantity=snapshot.overnight_quantity,
+            average_price=snapshot.average_price,
+            last_price=snapshot.last_price,
+            realised=snapshot.realised,
+            unrealised=snapshot.unrealised,
+            pnl=snapshot.pnl,
+            buy_quantity=snapshot.buy_quantity,
+            sell_quantity=snapshot.sell_quantity,
+        )
+
+
+class DayOut(_Response):
+    """One trading day in the list of days: how it opened, and its totals.
+
+    The day the desk has open is ``live``: its figures are the desk's own now. A past day's
+    come from its close; ``pnl`` and ``realised`` are null for a day the log has no close of.
+    """
+
+    day: date
+    live: bool
+    opened_at: datetime
+    closed_at: datetime | None
+    pnl: Decimal | None
+    realised: Decimal | None
+    orders: int
+    fills: int
+    lapsed: int
+    carried_positions: int
+    """Positions the broker carried into the day."""
+    holdings: int
+    """Holdings the broker showed when the day opened."""
+
+
+class DayDetailOut(_Response):
+    """One trading day in full: positions, orders and holdings.
+
+    For the day the desk has open (``live``), positions and orders are the desk's now; for a
+    closed day, the positions as they stood at its close and its orders as the log left them.
+    """
+
+    day: date
+    live: bool
+    opened_at: datetime
+    closed_at: datetime | None
+    pnl: Decimal | None
+    realised: Decimal | None
+    positions: list[DayPositionOut]
+    orders: list[OrderOut]
+    """Newest first."""
+    holdings: list[HoldingOut]
+    """As the broker showed them when the day opened."""
+    lapsed: list[str]
+    """Orders whose day ended with their end unknowable (LAPSED)."""
+    still_open: list[str]
+    """Orders the broker still had working at the close (or now, for the live day)."""
 
 
 class AlertOut(_Response):
@@ -321,9 +471,13 @@ class ErrorOut(_Response):
 
 __all__ = [
     "AlertOut",
+    "DayDetailOut",
+    "DayOut",
+    "DayPositionOut",
     "ErrorOut",
     "FieldProblem",
     "HealthOut",
+    "HoldingOut",
     "KillSwitchIn",
     "KillSwitchOut",
     "ModifyIn",
@@ -331,6 +485,8 @@ __all__ = [
     "PendingOut",
     "PositionOut",
     "RejectIn",
+    "SessionIn",
+    "SessionOut",
     "SignalIn",
     "SignalOut",
     "SubmitOut",

@@ -1,0 +1,158 @@
+"""Trading days: the list of days in the log, one day in full, and today's holdings.
+
+The day the desk has open is *live*: its positions, P&L and orders are the desk's own now. A
+past day reads back from the log: its positions and P&L as its ``DayClosed`` recorded them,
+its orders rebuilt from their events. A past day the log holds no close of (the desk stopped
+before closing it) shows its orders and no P&L.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
+from pydantic import BeforeValidator
+
+from orderdesk.api.auth import bearer_scheme
+from orderdesk.api.context import Context
+from orderdesk.api.desk import DayRecord, DeskService
+from orderdesk.api.errors import ERROR_RESPONSES, UnknownDay
+from orderdesk.api.schemas import DayDetailOut, DayOut, DayPositionOut, HoldingOut, OrderOut
+from orderdesk.domain.day import PositionSnapshot
+from orderdesk.domain.order import Order
+from orderdesk.domain.status import TERMINAL, OrderStatus
+
+router = APIRouter(
+    prefix="/api",
+    tags=["days"],
+    dependencies=[Depends(bearer_scheme)],
+    responses={code: ERROR_RESPONSES[code] for code in (400, 401, 404, 422)},
+)
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_day(value: object) -> object:
+    # pydantic also reads a bare number as a Unix time; a day in a URL is written one way.
+    if isinstance(value, str) and not _ISO_DAY.fullmatch(value):
+        raise ValueError("a day is written YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[
+    date,
+    BeforeValidator(_iso_day),
+    Path(description="A trading day, YYYY-MM-DD.", examples=["2026-12-04"]),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class _Figures:
+    """A day's positions and P&L, from the live desk or from its close (None: unknown)."""
+
+    positions: tuple[PositionSnapshot, ...]
+    pnl: Decimal | None
+    realised: Decimal | None
+    lapsed: tuple[str, ...]
+    still_open: tuple[str, ...]
+
+
+def _figures(desk: DeskService, record: DayRecord, live: bool, orders: Sequence[Order]) -> _Figures:
+    """The open day's figures are the desk's now (they may have moved since a close); a past
+    day's are its close's; a past day without a close has its orders and no P&L."""
+    closed = record.closed
+    if closed is not None and not live:
+        return _Figures(
+            closed.positions, closed.pnl, closed.realised, closed.lapsed, closed.still_open
+        )
+    lapsed = tuple(o.order_id for o in orders if o.status is OrderStatus.LAPSED)
+    still_open = tuple(o.order_id for o in orders if o.status not in TERMINAL)
+    if not live:
+        return _Figures((), None, None, lapsed, still_open)
+    positions = tuple(PositionSnapshot.of(p) for p in desk.positions())
+    return _Figures(
+        positions,
+        sum((p.pnl for p in positions), Decimal(0)),
+        sum((p.realised for p in positions), Decimal(0)),
+        lapsed,
+        still_open,
+    )
+
+
+def _summary(desk: DeskService, record: DayRecord, live: bool) -> DayOut:
+    closed = record.closed
+    pnl: Decimal | None
+    realised: Decimal | None
+    if closed is not None and not live:
+        # A closed day's totals are in its close: no need to read its orders back.
+        pnl, realised = closed.pnl, closed.realised
+        orders, fills, lapsed = closed.orders, closed.fills, len(closed.lapsed)
+    else:
+        day_orders = desk.day_orders(record.day)
+        figures = _figures(desk, record, live, day_orders)
+        pnl, realised = figures.pnl, figures.realised
+        orders = len(day_orders)
+        fills = sum(len(order.fills) for order in day_orders)
+        lapsed = len(figures.lapsed)
+    return DayOut(
+        day=record.day,
+        live=live,
+        opened_at=record.opened.at,
+        closed_at=closed.at if closed is not None else None,
+        pnl=pnl,
+        realised=realised,
+        orders=orders,
+        fills=fills,
+        lapsed=lapsed,
+        carried_positions=len(record.opened.positions),
+        holdings=len(record.opened.holdings),
+    )
+
+
+@router.get("/days")
+async def list_days(context: Context) -> list[DayOut]:
+    """Every trading day in the log, newest first; the day the desk has open is ``live``."""
+    desk = context.desk
+    today = desk.trading_day()
+    return [_summary(desk, record, record.day == today) for record in reversed(desk.days())]
+
+
+@router.get("/days/{day}")
+async def get_day(day: Day, context: Context) -> DayDetailOut:
+    """One trading day: its positions and P&L (at its close, or live for the open day), its
+    orders newest first, the holdings it opened with, and its lapsed and unfinished orders."""
+    desk = context.desk
+    record = next((r for r in desk.days() if r.day == day), None)
+    if record is None:
+        raise UnknownDay(day)
+    live = desk.trading_day() == day
+    orders = sorted(desk.day_orders(day), key=lambda o: o.created_at, reverse=True)
+    figures = _figures(desk, record, live, orders)
+    closed = record.closed
+    return DayDetailOut(
+        day=day,
+        live=live,
+        opened_at=record.opened.at,
+        closed_at=closed.at if closed is not None else None,
+        pnl=figures.pnl,
+        realised=figures.realised,
+        positions=[DayPositionOut.of(p) for p in figures.positions],
+        orders=[OrderOut.of(order) for order in orders],
+        holdings=[HoldingOut.of(h) for h in record.opened.holdings],
+        lapsed=list(figures.lapsed),
+        still_open=list(figures.still_open),
+    )
+
+
+@router.get("/holdings")
+async def list_holdings(context: Context) -> list[HoldingOut]:
+    """Delivered stock as the broker showed it when today's trading day opened."""
+    return [HoldingOut.of(holding) for holding in context.desk.holdings()]
+
+
+__all__ = ["router"]

@@ -1,0 +1,156 @@
+"""Trading days over the API: the list of days, a past day read from its close, today live,
+holdings, and orders of earlier days found by id."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from orderdesk.domain import InstrumentKey
+from orderdesk.domain.day import Holding
+from tests.api.conftest import Api
+from tests.api.test_routes import submit
+
+THURSDAY = date(2026, 12, 3)
+FRIDAY = date(2026, 12, 4)
+INFY = InstrumentKey.parse("NSE:INFY")
+HELD = Holding(
+    instrument=INFY,
+    quantity=10,
+    t1_quantity=5,
+    average_price=Decimal("1450.5"),
+    close_price=Decimal("1500"),
+)
+
+
+async def get(api: Api, path: str) -> tuple[int, Any]:
+    async with api.client.get(path) as response:
+        return response.status, await response.json()
+
+
+async def a_closed_thursday(api: Api) -> str:
+    """Thursday: a buy filled at 1500 marked at 1510 (P&L 100), a resting sell, then the close;
+    Friday opens with a holding. Returns Thursday's filled order id."""
+    api.desk.open_day(THURSDAY)
+    _, filled = await submit(api, signal_id="thu-1")
+    order_id: str = filled["order"]["order_id"]
+    api.desk.fill(order_id, Decimal("1500"))
+    api.desk.tick(INFY, Decimal("1510"))
+    await submit(api, signal_id="thu-2", side="SELL", price="1600")
+    api.desk.close_day()
+    api.desk.next_day(FRIDAY, holdings=[HELD])
+    return order_id
+
+
+async def test_days_list_newest_first_with_today_live(api: Api) -> None:
+    """The list has Friday (live, from the desk now) above Thursday (from its close)."""
+    await a_closed_thursday(api)
+    _, placed = await submit(api, signal_id="fri-1", price="1490")
+    api.desk.fill(placed["order"]["order_id"], Decimal("1490"))
+    api.desk.tick(INFY, Decimal("1495"))
+
+    status, days = await get(api, "/api/days")
+
+    assert status == 200
+    assert [d["day"] for d in days] == ["2026-12-04", "2026-12-03"]
+    friday, thursday = days
+    assert friday["live"] is True
+    assert friday["closed_at"] is None
+    assert Decimal(friday["pnl"]) == Decimal("50")  # 10 x (1495 - 1490)
+    assert (friday["orders"], friday["fills"]) == (1, 1)
+    assert thursday["live"] is False
+    assert thursday["closed_at"] is not None
+    assert Decimal(thursday["pnl"]) == Decimal("100")
+    assert Decimal(thursday["realised"]) == Decimal("0")
+    assert (thursday["orders"], thursday["fills"], thursday["lapsed"]) == (2, 1, 0)
+    assert set(friday) == {
+        "day",
+        "live",
+        "opened_at",
+        "closed_at",
+        "pnl",
+        "realised",
+        "orders",
+        "fills",
+        "lapsed",
+        "carried_positions",
+        "holdings",
+    }
+
+
+async def test_a_past_day_reads_back_from_its_close(api: Api) -> None:
+    """GET /api/days/{day} for a closed day gives its closing positions, its orders newest
+    first, and the order still working at the close."""
+    await a_closed_thursday(api)
+
+    status, day = await get(api, "/api/days/2026-12-03")
+
+    assert status == 200
+    assert day["live"] is False
+    assert Decimal(day["pnl"]) == Decimal("100")
+    [position] = day["positions"]
+    assert position["instrument"] == "NSE:INFY"
+    assert (position["quantity"], position["buy_quantity"]) == (10, 10)
+    assert position["last_price"] == "1510"
+    assert [o["side"] for o in day["orders"]] == ["SELL", "BUY"]
+    assert day["still_open"] == [day["orders"][0]["order_id"]]
+    assert day["lapsed"] == []
+
+
+async def test_today_in_full_is_live(api: Api) -> None:
+    """GET /api/days/{today} shows the desk's positions now and the holdings it opened with."""
+    await a_closed_thursday(api)
+    _, placed = await submit(api, signal_id="fri-1", price="1490")
+
+    status, day = await get(api, "/api/days/2026-12-04")
+
+    assert status == 200
+    assert day["live"] is True
+    assert day["positions"] == []
+    assert [o["order_id"] for o in day["orders"]] == [placed["order"]["order_id"]]
+    assert day["still_open"] == [placed["order"]["order_id"]]
+    assert Decimal(day["pnl"]) == Decimal("0")
+    assert [h["instrument"] for h in day["holdings"]] == ["NSE:INFY"]
+
+
+async def test_a_day_not_in_the_log_is_404_and_a_bad_date_422(api: Api) -> None:
+    """A well-formed day the log does not hold is a 404; a malformed one is a 422 naming it."""
+    await a_closed_thursday(api)
+    status, missing = await get(api, "/api/days/2026-12-01")
+    assert (status, missing["error"]) == (404, "not_found")
+    assert "2026-12-01" in missing["message"]
+    for bad in ("2026-13-01", "1764806400", "yesterday"):
+        status, body = await get(api, f"/api/days/{bad}")
+        assert (status, body["error"]) == (422, "invalid_request"), bad
+        assert body["fields"][0]["field"] == "day"
+
+
+async def test_holdings_are_those_the_day_opened_with(api: Api) -> None:
+    """GET /api/holdings answers today's opening holdings, settled and T1 apart."""
+    assert (await get(api, "/api/holdings")) == (200, [])
+    await a_closed_thursday(api)
+
+    status, holdings = await get(api, "/api/holdings")
+
+    assert status == 200
+    assert holdings == [
+        {
+            "instrument": "NSE:INFY",
+            "quantity": 10,
+            "t1_quantity": 5,
+            "average_price": "1450.5",
+            "close_price": "1500",
+        }
+    ]
+
+
+async def test_an_earlier_days_order_is_found_by_id(api: Api) -> None:
+    """GET /api/orders/{id} finds Thursday's order on Friday, though today's list omits it."""
+    order_id = await a_closed_thursday(api)
+
+    status, order = await get(api, f"/api/orders/{order_id}")
+    _, today = await get(api, "/api/orders")
+
+    assert (status, order["status"]) == (200, "FILLED")
+    assert today == []
