@@ -5,12 +5,17 @@ wrappers around it. Every failure is a :class:`DeskClientError` with the API's o
 
     async with DeskClient("http://127.0.0.1:8700", token) as desk:
         result = await desk.submit(SignalIn(instrument="NSE:INFY", side="BUY", ...))
+
+A signal refused because the broker session is gone carries ``error == "session_expired"``
+(``"day_not_open"`` before today's trading day could be opened): nothing was recorded, so the
+same signal, sent again after the login, is placed once.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -19,18 +24,23 @@ import aiohttp
 from pydantic import BaseModel, TypeAdapter
 
 from orderdesk.api.schemas import (
+    DayDetailOut,
+    DayOut,
     HealthOut,
+    HoldingOut,
     KillSwitchOut,
     ModifyIn,
     OrderOut,
     PendingOut,
     PositionOut,
     ReconcileOut,
+    SessionOut,
     SignalIn,
     StrategyOut,
     SubmitOut,
 )
 from orderdesk.errors import OrderDeskError
+from orderdesk.logging import register_secret
 
 M = TypeVar("M")
 _SUBMIT = TypeAdapter(SubmitOut)
@@ -43,6 +53,13 @@ _PENDINGS = TypeAdapter(list[PendingOut])
 _PENDING = TypeAdapter(PendingOut)
 _RECONCILE = TypeAdapter(ReconcileOut)
 _STRATEGIES = TypeAdapter(list[StrategyOut])
+_SESSION = TypeAdapter(SessionOut)
+_DAYS = TypeAdapter(list[DayOut])
+_DAY = TypeAdapter(DayDetailOut)
+_HOLDINGS = TypeAdapter(list[HoldingOut])
+RETRY_AFTER_LOGIN = frozenset({"session_expired", "day_not_open"})
+"""The API's ``error`` words for a signal refused before anything was recorded: send the same
+signal again once a login has reached the desk (or the day has opened)."""
 # ``sock_connect``, not ``connect``: aiohttp's ``connect`` also counts the wait for a free
 # pooled connection, so a strategy with hundreds of requests in flight would time out in its
 # own queue while the desk is healthy (seen with 3 × 600 concurrent submissions).
@@ -58,6 +75,18 @@ class DeskClientError(OrderDeskError):
         super().__init__(message)
         self.status = status
         self.body = dict(body or {})
+
+    @property
+    def error(self) -> str | None:
+        """The API's machine word (``session_expired``, ``risk_denied``, ``not_found``…)."""
+        word = self.body.get("error")
+        return word if isinstance(word, str) else None
+
+    @property
+    def retry_after_login(self) -> bool:
+        """Whether the same request may succeed once a login reaches the desk (nothing was
+        recorded for it)."""
+        return self.error in RETRY_AFTER_LOGIN
 
 
 class DeskUnavailable(DeskClientError):
@@ -136,6 +165,30 @@ class DeskClient:
     async def strategies(self) -> list[StrategyOut]:
         """Orders and P&L attributed to each strategy."""
         return await self._call("GET", "/api/strategies", _STRATEGIES)
+
+    # -- the session and the days --------------------------------------------------------------
+
+    async def session(self) -> SessionOut:
+        """The broker session's state and expiry, and the trading day the desk has open."""
+        return await self._call("GET", "/api/session", _SESSION)
+
+    async def renew_session(self, access_token: str) -> SessionOut:
+        """Hand the day's access token to the running desk (what ``orderdesk login`` does)."""
+        register_secret(access_token)
+        body = {"access_token": access_token}  # checked by the API, which never echoes it
+        return await self._call("POST", "/api/session", _SESSION, json=body)
+
+    async def days(self) -> list[DayOut]:
+        """Every trading day in the log, newest first."""
+        return await self._call("GET", "/api/days", _DAYS)
+
+    async def day(self, day: date) -> DayDetailOut:
+        """One trading day in full: positions, orders, holdings."""
+        return await self._call("GET", f"/api/days/{day.isoformat()}", _DAY)
+
+    async def holdings(self) -> list[HoldingOut]:
+        """Delivered stock as the broker showed it when today's trading day opened."""
+        return await self._call("GET", "/api/holdings", _HOLDINGS)
 
     # -- desk ----------------------------------------------------------------------------------
 
@@ -232,4 +285,10 @@ def _json_or_text(text: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"data": value}
 
 
-__all__ = ["DeskAuthError", "DeskClient", "DeskClientError", "DeskUnavailable"]
+__all__ = [
+    "RETRY_AFTER_LOGIN",
+    "DeskAuthError",
+    "DeskClient",
+    "DeskClientError",
+    "DeskUnavailable",
+]

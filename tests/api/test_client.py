@@ -1,0 +1,74 @@
+"""``DeskClient`` against the served API: the session, the days, and the API's error word kept
+so a caller can tell a signal to resend after the login from one that was refused."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from orderdesk.api.schemas import SignalIn
+from orderdesk.client import DeskClient, DeskClientError
+from orderdesk.domain import InstrumentKey, OrderType, Side
+from orderdesk.domain.day import Holding
+from tests.api.conftest import TOKEN, Api
+
+FRIDAY = date(2026, 12, 4)
+SIGNAL = SignalIn(
+    instrument="NSE:INFY",
+    side=Side.BUY,
+    quantity=5,
+    order_type=OrderType.LIMIT,
+    product="CNC",
+    price=Decimal("1500"),
+    signal_id="client-1",
+)
+
+
+async def test_session_expired_keeps_the_apis_error_word(api: Api) -> None:
+    """A submit without a session raises DeskClientError with error ``session_expired``, and
+    the same signal goes through after renew_session."""
+    api.desk.lose_session()
+    async with DeskClient(api.server.url, TOKEN) as client:
+        with pytest.raises(DeskClientError) as caught:
+            await client.submit(SIGNAL)
+        renewed = await client.renew_session("kitetoken0a1b2c3d4e5f6a7b8c9d0e1f")
+        placed = await client.submit(SIGNAL)
+    error = caught.value
+    assert (error.status, error.error, error.retry_after_login) == (503, "session_expired", True)
+    assert "log in" in str(error)
+    assert renewed.usable is True
+    assert placed.order is not None
+
+
+async def test_a_refusal_is_not_retry_after_login(api: Api) -> None:
+    """A risk denial keeps its own word and is not a retry-after-login."""
+    async with DeskClient(api.server.url, TOKEN) as client:
+        with pytest.raises(DeskClientError) as caught:
+            await client.submit(SIGNAL.model_copy(update={"quantity": 50_000}))
+    assert (caught.value.error, caught.value.retry_after_login) == ("risk_denied", False)
+
+
+async def test_days_day_and_holdings(api: Api) -> None:
+    """days(), day() and holdings() read the desk's trading days back as models."""
+    held = Holding(
+        instrument=InstrumentKey.parse("NSE:TCS"),
+        quantity=3,
+        t1_quantity=0,
+        average_price=Decimal("4000"),
+    )
+    api.desk.open_day(FRIDAY, holdings=[held])
+    async with DeskClient(api.server.url, TOKEN) as client:
+        await client.submit(SIGNAL)
+        session = await client.session()
+        days = await client.days()
+        friday = await client.day(FRIDAY)
+        holdings = await client.holdings()
+        with pytest.raises(DeskClientError) as missing:
+            await client.day(date(2026, 12, 3))
+    assert session.trading_day == FRIDAY
+    assert [(d.day, d.live, d.orders, d.holdings) for d in days] == [(FRIDAY, True, 1, 1)]
+    assert [o.instrument for o in friday.orders] == ["NSE:INFY"]
+    assert [h.instrument for h in holdings] == ["NSE:TCS"]
+    assert (missing.value.status, missing.value.error) == (404, "not_found")
