@@ -9,7 +9,7 @@ import sqlite3
 import subprocess
 import sys
 from contextlib import closing
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from orderdesk.cli import app, audit_command
 from orderdesk.domain import Event, KillSwitchChanged, OrderSubmitting
+from orderdesk.domain.events import DayOpened
 from orderdesk.store import URL_ENV, SqlEventStore
 
 # Imported for its side effect (registering ``audit`` on ``app``) rather than through
@@ -147,3 +148,50 @@ def test_export_into_a_closed_pipe_stops_quietly(tmp_path: Path) -> None:
     assert status == audit_command.SIGPIPE_STATUS
     assert json.loads(first)["seq"] == 1
     assert stderr.decode() == ""
+
+
+@pytest.fixture
+def week(tmp_path: Path) -> Path:
+    """A store with events before any day, then Thursday's and Friday's days (3 rows each)."""
+    path = tmp_path / "week.db"
+    thursday, friday = date(2026, 12, 3), date(2026, 12, 4)
+    with SqlEventStore.open(path) as store:
+        store.append(events(2))  # rows 1-2: before the first checkpoint
+        store.append([DayOpened(at=START, day=thursday), *events(2)])  # rows 3-5
+        store.append([DayOpened(at=START, day=friday), *events(2)])  # rows 6-8
+    return path
+
+
+def test_export_day_writes_only_that_days_rows(week: Path) -> None:
+    """``--day`` exports from the day's DayOpened row up to, not including, the next one."""
+    args = ["audit", "export", "--format", "jsonl", "--db", str(week), "--day"]
+    thursday = runner.invoke(app, [*args, "2026-12-03"])
+    friday = runner.invoke(app, [*args, "2026-12-04"])
+    assert thursday.exit_code == 0, thursday.output
+    thursday_rows = [json.loads(line) for line in thursday.stdout.splitlines()]
+    friday_rows = [json.loads(line) for line in friday.stdout.splitlines()]
+    assert [row["seq"] for row in thursday_rows] == [3, 4, 5]
+    assert thursday_rows[0]["type"] == "DayOpened"
+    assert [row["seq"] for row in friday_rows] == [6, 7, 8]
+    # The first row's prev_hash links the day to the rest of the chain.
+    assert friday_rows[0]["prev_hash"] == thursday_rows[-1]["hash"]
+
+
+def test_export_day_to_a_file_names_the_day(week: Path, tmp_path: Path) -> None:
+    """A day's CSV export to a file reports its count and day on stderr."""
+    out = tmp_path / "thursday.csv"
+    args = ["audit", "export", "--format", "csv", "-o", str(out), "--db", str(week)]
+    result = runner.invoke(app, [*args, "--day", "2026-12-03"])
+    assert result.exit_code == 0, result.output
+    assert f"exported 3 events of trading day 2026-12-03 to {out}" in result.stderr
+    assert len(list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))) == 3
+
+
+def test_export_of_a_day_not_in_the_log_fails(week: Path, tmp_path: Path) -> None:
+    """A day with no checkpoint exits 1 saying so, and writes no file."""
+    out = tmp_path / "none.jsonl"
+    args = ["audit", "export", "--format", "jsonl", "-o", str(out), "--db", str(week)]
+    result = runner.invoke(app, [*args, "--day", "2026-12-01"])
+    assert result.exit_code == 1
+    assert "no trading day 2026-12-01" in result.stderr
+    assert not out.exists()

@@ -1,7 +1,8 @@
 """``orderdesk audit`` — prove the event log's hash chain, and export it for retention.
 
 ``verify`` exits 0 with ``chain intact: N events``, or 1 naming the first bad row and why.
-``export`` writes every row (hashes included) as JSON Lines or CSV, to stdout or a file.
+``export`` writes every row (hashes included) as JSON Lines or CSV, to stdout or a file;
+``--day`` only one trading day's (from its ``DayOpened`` checkpoint to the next day's).
 The store is found by ``--url``, else ``--db``, else ``ORDERDESK_STORE__URL``, else
 ``events.db`` in the user's data directory.
 """
@@ -12,6 +13,7 @@ import dataclasses
 import json
 import os
 import sys
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -21,6 +23,7 @@ import typer
 from orderdesk.cli import app
 from orderdesk.errors import OrderDeskError
 from orderdesk.store import URL_ENV, ExportFormat, SqlEventStore, export, resolve_url
+from orderdesk.store.export import day_rows
 from orderdesk.store.location import sqlite_file
 
 audit = typer.Typer(
@@ -116,22 +119,35 @@ def export_log(
         Path | None,
         typer.Option("--output", "-o", help="File to write (default: stdout).", dir_okay=False),
     ] = None,
+    day: Annotated[
+        datetime | None,
+        typer.Option(
+            "--day",
+            formats=["%Y-%m-%d"],
+            help="Only this trading day's rows (YYYY-MM-DD): from its DayOpened checkpoint up "
+            "to the next day's.",
+        ),
+    ] = None,
     db: DbOption = None,
     url: UrlOption = None,
 ) -> None:
-    """Write every stored row — seq, stream, type, at, payload, prev_hash, hash — oldest first."""
+    """Write every stored row — seq, stream, type, at, payload, prev_hash, hash — oldest first;
+    with --day, one trading day's rows. A day the log does not hold exits 1."""
     store = _open(db, url)
     try:
+        # Bounds first, so a day not in the log fails before a file is created or written.
+        rows = None if day is None else day_rows(store, day.date())
         if output is None:
             try:
-                export(store, _FORMATS[fmt], sys.stdout)
+                export(store, _FORMATS[fmt], sys.stdout, rows=rows)
                 sys.stdout.flush()
             except BrokenPipeError:
                 _reader_went_away()
             return
         with output.open("w", encoding="utf-8", newline="") as out:
-            count = export(store, _FORMATS[fmt], out)
-        typer.echo(f"exported {count} events to {output}", err=True)
+            count = export(store, _FORMATS[fmt], out, rows=rows)
+        of_day = "" if day is None else f" of trading day {day.date().isoformat()}"
+        typer.echo(f"exported {count} events{of_day} to {output}", err=True)
     except (OrderDeskError, OSError) as exc:
         _fail(str(exc))
     finally:
