@@ -9,16 +9,20 @@ import stat
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import requests
 from typer.testing import CliRunner, Result
 
+from orderdesk.api_token import load_or_create_token
 from orderdesk.cli import _register_commands, app
 from orderdesk.cli import auth_commands as commands
+from orderdesk.config import TradingDaySettings
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
+from tests.daemon import running_daemon
 
 _register_commands()
 runner = CliRunner()
@@ -303,3 +307,104 @@ def test_login_without_an_api_key_names_both_places(
 
     assert result.exit_code == 1
     assert "ORDERDESK_KITE__API_KEY or kite.api_key" in flat(result)
+
+
+def desk_config(home: Path, port: int, broker: str, tables: str = "") -> Path:
+    """The config both `orderdesk run` and `login` read: the login's config dir (so they share
+    the API token) and the desk's API on ``port``."""
+    path = home.parent / "orderdesk.toml"
+    path.write_text(
+        f"""broker = "{broker}"
+data_dir = "{home.parent / "data"}"
+config_dir = "{home}"
+
+[api]
+port = {port}
+{tables}"""
+    )
+    return path
+
+
+@pytest.fixture
+def hermetic_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A daemon started from this test keeps its secrets in the 0600 file, not a real keyring."""
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+
+
+def test_login_hands_the_token_to_a_running_desk(
+    home: Path, sim: SimServer, port: int, browser: FakeBrowser, hermetic_keyring: None
+) -> None:
+    """With a desk running on the sim without a session, login hands it the new token: the
+    desk opens today's trading day, `orderdesk session` turns from exit 5 to exit 0, and a
+    signal refused with exit 5 before the login is placed when sent again after it."""
+    config = desk_config(
+        home,
+        free_port(),
+        "kite",
+        f"""
+[kite]
+api_key = "{API_KEY}"
+root = "{sim.rest_root}"
+ws_url = "{sim.ws_url}"
+rate_limits_enabled = false
+""",
+    )
+    signal = ["place", "NSE:INFY", "BUY", "1", "--price", "100", "--signal-id", "m-1", "--json"]
+    with running_daemon(config):
+        before = runner.invoke(app, ["session", "--json"])
+        refused = runner.invoke(app, signal)
+        result = login(sim, port)
+        browser.join()
+        after = runner.invoke(app, ["session", "--json"])
+        health = runner.invoke(app, ["status", "--json"])
+        placed = runner.invoke(app, signal)
+
+    assert before.exit_code == 5, flat(before)
+    assert json.loads(before.stdout)["state"] == "missing"
+    assert result.exit_code == 0, flat(result)
+    today = TradingDaySettings().calendar().trading_day_of(datetime.now(UTC)).isoformat()
+    assert f"Handed to the running desk: trading day {today}, session valid until 06:00 IST" in (
+        flat(result)
+    )
+    assert stored(home)["kite.access_token"] not in flat(result)
+    assert after.exit_code == 0, flat(after)
+    assert json.loads(after.stdout)["trading_day"] == today
+    assert json.loads(health.stdout)["session"] == "valid"
+    assert refused.exit_code == 5, flat(refused)
+    assert "log in" in flat(refused)
+    assert placed.exit_code == 0, flat(placed)
+    assert json.loads(placed.stdout)["order"]["instrument"] == "NSE:INFY"
+
+
+def test_login_with_a_desk_that_refuses_the_token_exits_1(
+    home: Path, sim: SimServer, port: int, browser: FakeBrowser, hermetic_keyring: None
+) -> None:
+    """A running desk on the paper broker has no session to renew: login says so and exits 1,
+    and the token stays stored."""
+    config = desk_config(home, free_port(), "paper")
+    with running_daemon(config):
+        # The desk runs on paper; the login still goes to the sim's Kite.
+        result = login(sim, port, "--api-key", API_KEY)
+        browser.join()
+
+    assert result.exit_code == 1, flat(result)
+    assert "did not take it" in flat(result)
+    assert "no session to renew" in flat(result)
+    token = stored(home)["kite.access_token"]
+    assert profile_status(sim, token) == 200
+    assert token not in flat(result)
+
+
+def test_login_without_a_running_desk_says_nothing_more(
+    home: Path, sim: SimServer, port: int, browser: FakeBrowser
+) -> None:
+    """With an API token from an earlier run but no desk listening, login succeeds as before."""
+    desk_config(home, free_port(), "kite")
+    load_or_create_token(home)
+
+    result = login(sim, port)
+    browser.join()
+
+    assert result.exit_code == 0, flat(result)
+    assert "Logged in as" in flat(result)
+    assert "desk" not in flat(result).lower()

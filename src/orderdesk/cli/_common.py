@@ -2,7 +2,8 @@
 
 Exit codes: 0 done; 1 error (daemon unreachable, bad config, anything unexpected); 2 bad usage
 (typer's own); 3 refused by the desk (validation, risk, unknown order, conflict); 4 the API token
-was refused.
+was refused; 5 no usable broker session, or today's trading day not open yet (the desk recorded
+nothing: retry the same command after ``orderdesk login``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
@@ -23,6 +25,7 @@ from rich.table import Table
 from orderdesk.api_token import read_token
 from orderdesk.client import DeskAuthError, DeskClient, DeskClientError, DeskUnavailable
 from orderdesk.config import Settings, load_settings
+from orderdesk.domain.calendar import IST
 from orderdesk.errors import OrderDeskError
 
 T = TypeVar("T")
@@ -30,6 +33,15 @@ T = TypeVar("T")
 EXIT_ERROR = 1
 EXIT_REFUSED = 3
 EXIT_AUTH = 4
+EXIT_SESSION = 5
+"""No usable broker session, or today's trading day is not open yet: retry after the login."""
+
+TRADING_EXIT_CODES = (
+    "Exit codes: 0 done; 1 error (e.g. no daemon); 3 refused by the desk (validation, risk, "
+    "unknown order); 4 bad API token; 5 no broker session or trading day yet: nothing was "
+    "recorded, run it again after `orderdesk login`."
+)
+"""The epilog of the commands that place or change orders."""
 
 console = Console()
 err_console = Console(stderr=True)
@@ -46,7 +58,7 @@ ConfigOption = Annotated[
 ]
 UrlOption = Annotated[
     str | None,
-    typer.Option("--url", help="The daemon's API address (default: from [api] in the config)."),
+    typer.Option("--url", help="The daemon's API address (default: from \\[api] in the config)."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
@@ -76,7 +88,7 @@ def run(coroutine: Awaitable[T]) -> T:
     except DeskUnavailable as exc:
         fail(str(exc))
     except DeskClientError as exc:
-        fail(str(exc), EXIT_REFUSED)
+        fail(str(exc), EXIT_SESSION if exc.retry_after_login else EXIT_REFUSED)
     except OrderDeskError as exc:
         fail(str(exc))
 
@@ -109,6 +121,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def when_text(moment: datetime) -> str:
+    """An instant in IST (Kite's clock) and in the machine's own zone."""
+    ist = moment.astimezone(IST)
+    local = moment.astimezone()
+    return (
+        f"{ist:%H:%M} IST on {ist:%a %d %b} ({local:%H:%M} your time, {local.tzname() or 'local'})"
+    )
+
+
 def print_json(value: Any) -> None:
     typer.echo(json.dumps(_plain(value), indent=2, default=str))
 
@@ -132,10 +153,16 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> 
             "price",
             "avg",
             "last",
+            "close",
             "realised",
             "unrealised",
             "P&L",
             "trigger",
+            "overnight",
+            "T1",
+            "orders",
+            "fills",
+            "lapsed",
         }
         result.add_column(column, justify="right" if numeric else "left")
     for row in rows:

@@ -3,7 +3,10 @@
 ``login`` opens Kite's login page, catches the redirect on a one-shot loopback server (or takes
 the redirect address the user pastes with ``--redirect-url``), exchanges the request token
 and stores the access token in the secret store: the OS keyring when usable, else a 0600 file
-in the user's config dir. ``logout`` invalidates the token at Kite and deletes it.
+in the user's config dir. When a desk is running (``orderdesk run``: its API token exists and
+``[api]``'s address answers) the token is handed to it too (``POST /api/session``), so the
+morning login reaches the desk without a restart; a desk that is not running reads the stored
+token when it starts. ``logout`` invalidates the token at Kite and deletes it.
 
 The api_key comes from ``--api-key``, ``ORDERDESK_KITE__API_KEY`` or ``[kite] api_key``; the
 api_secret only from the secret store (``ORDERDESK_KITE_API_SECRET``, keyring or file), or from a
@@ -16,15 +19,16 @@ from __future__ import annotations
 import asyncio
 import webbrowser
 from collections.abc import Coroutine
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import aiohttp
+import pydantic
 import typer
 
+from orderdesk.api.schemas import SessionOut
+from orderdesk.api_token import read_token
 from orderdesk.brokers.kite.auth import (
-    IST,
     KITE_API_ROOT,
     KITE_LOGIN_ROOT,
     CallbackServer,
@@ -37,7 +41,16 @@ from orderdesk.brokers.kite.auth import (
 )
 from orderdesk.brokers.kite.errors import KiteTransportError, TokenException
 from orderdesk.cli import app
-from orderdesk.cli._common import ConfigOption, console, fail, settings_or_exit
+from orderdesk.cli._common import (
+    ConfigOption,
+    UrlOption,
+    console,
+    fail,
+    settings_or_exit,
+    when_text,
+)
+from orderdesk.client import DeskAuthError, DeskClient, DeskClientError
+from orderdesk.config import Settings
 from orderdesk.errors import OrderDeskError
 from orderdesk.secrets import (
     ACCESS_TOKEN,
@@ -51,6 +64,9 @@ from orderdesk.secrets import (
 
 DEFAULT_CALLBACK_PORT = 5000
 DEFAULT_WAIT_SECONDS = 300.0
+HANDOVER_TIMEOUT = aiohttp.ClientTimeout(total=60, sock_connect=2)
+"""Connecting is quick or nothing is listening; the desk's answer waits for its instrument list
+and a reconciliation with the new session."""
 
 ApiKeyOption = Annotated[
     str | None,
@@ -69,7 +85,7 @@ class _Target:
     """Where to log in: api_key, REST root and login root, resolved from flags and config."""
 
     def __init__(self, config: Path | None, api_key: str | None, api_root: str | None) -> None:
-        settings = settings_or_exit(config)
+        self.settings = settings = settings_or_exit(config)
         options: dict[str, Any] = settings.broker_options() if settings.broker == "kite" else {}
         key = api_key or options.get("api_key")
         if not key:
@@ -126,8 +142,13 @@ def login(
     wait_seconds: Annotated[
         float, typer.Option("--wait", min=1, help="Seconds to wait for the login redirect.")
     ] = DEFAULT_WAIT_SECONDS,
+    desk_url: UrlOption = None,
 ) -> None:
-    """Log in to Kite and store the day's access token (valid until about 06:00 IST)."""
+    """Log in to Kite and store the day's access token (valid until about 06:00 IST).
+
+    A running desk is handed the new token at once. Exits 1 if a running desk refuses it (the
+    token stays stored, for the desk's next start).
+    """
     target = _Target(config, api_key, api_root)
     store = target.store
     try:
@@ -155,8 +176,9 @@ def login(
             )
 
     session = _run(go())
+    access_token = session.access_token.reveal()
     try:
-        store.set(ACCESS_TOKEN, session.access_token.reveal())
+        store.set(ACCESS_TOKEN, access_token)
     except OrderDeskError as exc:
         fail(f"logged in, but the access token could not be stored: {exc}")
     where = describe_store(store.where(ACCESS_TOKEN))
@@ -165,7 +187,7 @@ def login(
     )
     console.print(f"Access token stored in {where}.", highlight=False, soft_wrap=True)
     console.print(
-        f"It expires around {_expiry_text(session.expires_at)}.", highlight=False, soft_wrap=True
+        f"It expires around {when_text(session.expires_at)}.", highlight=False, soft_wrap=True
     )
     if EnvSecretStore().get(ACCESS_TOKEN) is not None:
         console.print(
@@ -174,6 +196,52 @@ def login(
             highlight=False,
             soft_wrap=True,
         )
+    _hand_to_desk(target.settings, desk_url, access_token)
+
+
+def _hand_to_desk(settings: Settings, url: str | None, access_token: str) -> None:
+    """Give the new token to the running desk, if one answers; say nothing if none does."""
+    try:
+        api_token = read_token(settings.config_dir)
+    except OrderDeskError as exc:
+        fail(f"the access token is stored, but the running desk cannot be reached: {exc}")
+    if api_token is None:
+        return  # no desk has ever run with this config dir
+    if url is None and settings.api.port == 0:
+        return  # a desk on a port of the system's choosing cannot be found from here
+    base = url or f"http://{settings.api.host}:{settings.api.port}"
+
+    async def go() -> SessionOut | None:
+        async with DeskClient(base, api_token, timeout=HANDOVER_TIMEOUT) as client:
+            try:
+                await client.health()
+            except DeskAuthError:
+                raise
+            except (DeskClientError, pydantic.ValidationError):
+                return None  # nothing listens there, or something that is not a desk
+            return await client.renew_session(access_token)
+
+    try:
+        status = asyncio.run(go())
+    except OrderDeskError as exc:
+        fail(f"the access token is stored, but the desk running at {base} did not take it: {exc}")
+    if status is None:
+        return
+    if not status.usable:
+        fail(
+            f"the desk running at {base} took the token but has no usable session: {status.reason}"
+        )
+    day = (
+        f"trading day {status.trading_day.isoformat()}"
+        if status.trading_day
+        else "no trading day kept"
+    )
+    until = when_text(status.expires_at) if status.expires_at else "the broker ends it"
+    console.print(
+        f"Handed to the running desk: {day}, session valid until {until}.",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command("logout", rich_help_panel="Setup")
@@ -258,14 +326,6 @@ def _run(coroutine: Coroutine[Any, Any, Session]) -> Session:
     except OrderDeskError as exc:
         fail(str(exc))
     return result
-
-
-def _expiry_text(expires_at: datetime) -> str:
-    local = expires_at.astimezone()
-    ist = expires_at.astimezone(IST)
-    return (
-        f"{ist:%H:%M} IST on {ist:%a %d %b} ({local:%H:%M} your time, {local.tzname() or 'local'})"
-    )
 
 
 __all__ = ["login", "logout"]

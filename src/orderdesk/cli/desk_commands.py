@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated
 
 import typer
 
-from orderdesk.api.schemas import OrderOut, PositionOut, SignalIn
+from orderdesk.api.schemas import DayPositionOut, OrderOut, PositionOut, SignalIn
 from orderdesk.cli import app
 from orderdesk.cli._common import (
     EXIT_REFUSED,
+    TRADING_EXIT_CODES,
     ConfigOption,
     JsonOption,
     UrlOption,
@@ -22,7 +24,17 @@ from orderdesk.cli._common import (
     with_client,
 )
 from orderdesk.client import DeskClient
+from orderdesk.domain.status import TERMINAL
 from orderdesk.domain.values import OrderType, Product, Side, Validity, Variety
+
+DayOption = Annotated[
+    datetime | None,
+    typer.Option(
+        "--day",
+        formats=["%Y-%m-%d"],
+        help="A trading day (YYYY-MM-DD), today's or an earlier one, read from the desk's log.",
+    ),
+]
 
 ORDER_COLUMNS = (
     "order id",
@@ -71,7 +83,7 @@ class SideArg(StrEnum):
     SELL = "SELL"
 
 
-@app.command("place", rich_help_panel="Trading")
+@app.command("place", rich_help_panel="Trading", epilog=TRADING_EXIT_CODES)
 def place(
     instrument: Annotated[str, typer.Argument(help="EXCHANGE:SYMBOL, e.g. NSE:INFY.")],
     side: Annotated[SideArg, typer.Argument(help="BUY or SELL.", case_sensitive=False)],
@@ -120,7 +132,7 @@ def place(
         )
 
 
-@app.command("modify", rich_help_panel="Trading")
+@app.command("modify", rich_help_panel="Trading", epilog=TRADING_EXIT_CODES)
 def modify(
     order_id: Annotated[str, typer.Argument(help="orderdesk's order id.")],
     quantity: Annotated[int | None, typer.Option(help="New quantity.")] = None,
@@ -147,7 +159,7 @@ def modify(
         _show_orders("modify requested", [order])
 
 
-@app.command("cancel", rich_help_panel="Trading")
+@app.command("cancel", rich_help_panel="Trading", epilog=TRADING_EXIT_CODES)
 def cancel(
     order_id: Annotated[str, typer.Argument(help="orderdesk's order id.")],
     config: ConfigOption = None,
@@ -162,7 +174,7 @@ def cancel(
         _show_orders("cancel requested", [order])
 
 
-@app.command("cancel-all", rich_help_panel="Trading")
+@app.command("cancel-all", rich_help_panel="Trading", epilog=TRADING_EXIT_CODES)
 def cancel_all(
     config: ConfigOption = None, url: UrlOption = None, as_json: JsonOption = False
 ) -> None:
@@ -177,18 +189,24 @@ def cancel_all(
 @app.command("orders", rich_help_panel="Watching")
 def orders(
     open_only: Annotated[bool, typer.Option("--open", help="Only orders still working.")] = False,
+    day: DayOption = None,
     config: ConfigOption = None,
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List the desk's orders, newest first."""
-    rows = with_client(config, url, lambda c: c.orders())
+    """List today's orders (or a trading day's with --day), newest first."""
+    if day is None:
+        rows = with_client(config, url, lambda c: c.orders())
+        title = "orders"
+    else:
+        rows = with_client(config, url, lambda c: c.day(day.date())).orders
+        title = f"orders of {day.date().isoformat()}"
     if open_only:
-        rows = [o for o in rows if o.status not in ("FILLED", "CANCELLED", "REJECTED")]
+        rows = [o for o in rows if o.status not in TERMINAL]
     if as_json:
         print_json(rows)
     else:
-        _show_orders(f"{len(rows)} orders", rows)
+        _show_orders(f"{len(rows)} {title}", rows)
 
 
 def show_positions(rows: list[PositionOut]) -> None:
@@ -214,11 +232,61 @@ def show_positions(rows: list[PositionOut]) -> None:
     )
 
 
+def show_day_positions(title: str, rows: list[DayPositionOut]) -> None:
+    total = sum((p.pnl for p in rows), Decimal(0))
+    console.print(
+        table(
+            f"{title} — P&L {total:,.2f}",
+            (
+                "instrument",
+                "product",
+                "qty",
+                "overnight",
+                "avg",
+                "last",
+                "realised",
+                "unrealised",
+                "P&L",
+            ),
+            [
+                (
+                    p.instrument,
+                    p.product,
+                    p.quantity,
+                    p.overnight_quantity,
+                    p.average_price,
+                    p.last_price,
+                    p.realised,
+                    p.unrealised,
+                    p.pnl,
+                )
+                for p in rows
+            ],
+        )
+    )
+
+
 @app.command("positions", rich_help_panel="Watching")
 def positions(
-    config: ConfigOption = None, url: UrlOption = None, as_json: JsonOption = False
+    day: DayOption = None,
+    config: ConfigOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Net positions with realised and unrealised P&L."""
+    """Net positions with realised and unrealised P&L (today's, or a trading day's).
+
+    With --day, an earlier day's positions as they stood at its close.
+    """
+    if day is not None:
+        detail = with_client(config, url, lambda c: c.day(day.date()))
+        if as_json:
+            print_json(detail.positions)
+        else:
+            when = (
+                "now" if detail.live else "at its close" if detail.closed_at else "no close logged"
+            )
+            show_day_positions(f"positions of {detail.day.isoformat()} ({when})", detail.positions)
+        return
     rows = with_client(config, url, lambda c: c.positions())
     if as_json:
         print_json(rows)
@@ -254,7 +322,7 @@ def kill_switch(
         console.print(f"kill switch {word} {result.reason}")
 
 
-@app.command("pending", rich_help_panel="Safety")
+@app.command("pending", rich_help_panel="Safety", epilog=TRADING_EXIT_CODES)
 def pending(
     approve: Annotated[str | None, typer.Option(help="Approve this approval id.")] = None,
     reject: Annotated[str | None, typer.Option(help="Reject this approval id.")] = None,
@@ -307,13 +375,15 @@ def pending(
 
 @app.command("status", rich_help_panel="Watching")
 def status(config: ConfigOption = None, url: UrlOption = None, as_json: JsonOption = False) -> None:
-    """The daemon's health: broker connection, kill switch, open orders."""
+    """The daemon's health: broker stream and session, trading day, kill switch, orders."""
     health = with_client(config, url, lambda c: c.health())
     if as_json:
         print_json(health)
         return
+    day = health.trading_day.isoformat() if health.trading_day else "none"
     console.print(
         f"desk {health.status} · broker stream {health.broker_connection or 'n/a'} · "
+        f"session {health.session} · trading day {day} · "
         f"kill switch {'ENGAGED' if health.kill_switch.engaged else 'off'} · "
         f"{health.open_orders} open orders · {health.pending_approvals} pending approvals"
     )

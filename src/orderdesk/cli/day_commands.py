@@ -1,0 +1,130 @@
+"""The broker session and the trading days, as the running daemon has them.
+
+``session`` says whether the desk can trade (exit 5 when it cannot: log in); ``days`` lists the
+trading days in the log with their P&L; ``holdings`` shows what the broker held when today's
+day opened. A past day's positions and orders are ``positions --day`` and ``orders --day``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import typer
+
+from orderdesk.api.schemas import DayOut, SessionOut
+from orderdesk.cli import app
+from orderdesk.cli._common import (
+    EXIT_SESSION,
+    ConfigOption,
+    JsonOption,
+    UrlOption,
+    console,
+    print_json,
+    table,
+    when_text,
+    with_client,
+)
+
+
+@app.command("session", rich_help_panel="Watching")
+def session(
+    config: ConfigOption = None, url: UrlOption = None, as_json: JsonOption = False
+) -> None:
+    """The broker session: its state, when it expires (IST and your time), the trading day.
+
+    Exits 0 when the desk has a usable session, 5 when it has none (run `orderdesk login`).
+    """
+    status = with_client(config, url, lambda c: c.session())
+    if as_json:
+        print_json(status)
+    else:
+        _show_session(status)
+    if not status.usable:
+        raise typer.Exit(EXIT_SESSION)
+
+
+def _show_session(status: SessionOut) -> None:
+    word = "[green]valid[/]" if status.usable else f"[bold red]{status.state}[/]"
+    console.print(f"broker session {word}", highlight=False)
+    if status.expires_at is not None:
+        verb = "expires" if status.usable else "expired"
+        console.print(f"  {verb} at {when_text(status.expires_at)}", highlight=False)
+    if status.since is not None:
+        console.print(f"  in use since {when_text(status.since)}", highlight=False)
+    if status.reason:
+        console.print(f"  {status.reason}", highlight=False, soft_wrap=True)
+    day = status.trading_day.isoformat() if status.trading_day else "none open"
+    console.print(f"  trading day {day}", highlight=False)
+    if not status.usable:
+        console.print("  log in: `orderdesk login`", highlight=False)
+
+
+@app.command("days", rich_help_panel="Watching")
+def days(config: ConfigOption = None, url: UrlOption = None, as_json: JsonOption = False) -> None:
+    """Every trading day in the desk's log with its P&L, and the lifetime total.
+
+    Newest first. Today's figures are live; an earlier day's are those of its close.
+    """
+    rows = with_client(config, url, lambda c: c.days())
+    if as_json:
+        print_json(rows)
+        return
+    console.print(
+        table(
+            _count(len(rows), "trading day"),
+            ("day", "P&L", "realised", "orders", "fills", "lapsed", ""),
+            [
+                (
+                    d.day.isoformat(),
+                    d.pnl,
+                    d.realised,
+                    d.orders,
+                    d.fills,
+                    d.lapsed,
+                    "live" if d.live else "" if d.closed_at else "no close logged",
+                )
+                for d in rows
+            ],
+        )
+    )
+    console.print(_lifetime(rows), highlight=False)
+
+
+def _lifetime(rows: list[DayOut]) -> str:
+    known = [d for d in rows if d.pnl is not None]
+    pnl = sum((d.pnl for d in known if d.pnl is not None), Decimal(0))
+    realised = sum((d.realised for d in known if d.realised is not None), Decimal(0))
+    text = f"lifetime P&L {pnl:,.2f} (realised {realised:,.2f}) over {_count(len(known), 'day')}"
+    missing = len(rows) - len(known)
+    return text + (f"; {_count(missing, 'day')} without a close left out" if missing else "")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
+@app.command("holdings", rich_help_panel="Watching")
+def holdings(
+    config: ConfigOption = None, url: UrlOption = None, as_json: JsonOption = False
+) -> None:
+    """Delivered stock as the broker showed it when today's trading day opened.
+
+    T1 is stock bought and still settling.
+    """
+    rows = with_client(config, url, lambda c: c.holdings())
+    if as_json:
+        print_json(rows)
+        return
+    console.print(
+        table(
+            _count(len(rows), "holding"),
+            ("instrument", "qty", "T1", "avg", "close"),
+            [
+                (h.instrument, h.quantity, h.t1_quantity, h.average_price, h.close_price)
+                for h in rows
+            ],
+        )
+    )
+
+
+__all__ = ["days", "holdings", "session"]

@@ -1,0 +1,132 @@
+"""The session and trading-day commands against a real `orderdesk run` on the paper broker
+that keeps trading days: session, days, holdings, positions/orders --day, audit export --day."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from orderdesk.cli import _register_commands, app
+from orderdesk.config import TradingDaySettings
+from tests.daemon import running_daemon
+from tests.support import wait_until
+
+_register_commands()
+runner = CliRunner()
+
+
+@dataclass(frozen=True)
+class Desk:
+    config: Path
+    url: str
+    db: Path
+    today: str
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
+    """`orderdesk run` on paper with trading days kept (the paper broker opens a day at any
+    hour); yields its config, API URL, event store and trading day."""
+    root = tmp_path_factory.mktemp("days")
+    config = root / "orderdesk.toml"
+    config.write_text(
+        f"""
+broker = "paper"
+data_dir = "{root / "data"}"
+config_dir = "{root / "conf"}"
+
+[paper]
+cash = "1000000"
+prices = {{ "NSE:INFY" = "1500" }}
+
+[api]
+port = 0
+"""
+    )
+    today = TradingDaySettings().calendar().trading_day_of(datetime.now(UTC)).isoformat()
+    with running_daemon(config) as url:
+        yield Desk(config, url, root / "data" / "events.db", today)
+
+
+def cli(desk: Desk, *args: str) -> tuple[int, str]:
+    result = runner.invoke(app, [*args, "--config", str(desk.config), "--url", desk.url])
+    return result.exit_code, result.output
+
+
+def test_session_is_usable_with_todays_trading_day(desk: Desk) -> None:
+    """`session` exits 0 on a usable session and names the trading day the desk opened."""
+    code, out = cli(desk, "session", "--json")
+    assert code == 0, out
+    status = json.loads(out)
+    assert (status["state"], status["trading_day"]) == ("valid", desk.today)
+    code, out = cli(desk, "session")
+    assert code == 0, out
+    assert f"trading day {desk.today}" in out
+
+
+def test_days_positions_and_orders_of_today(desk: Desk) -> None:
+    """A filled buy shows in `days` (live, with the lifetime line), `positions --day` and
+    `orders --day` for today."""
+    code, out = cli(desk, "place", "NSE:INFY", "BUY", "2", "--price", "1600", "--json")
+    assert code == 0, out
+    order_id = json.loads(out)["order"]["order_id"]
+
+    def filled() -> bool:
+        _, listing = cli(desk, "orders", "--day", desk.today, "--json")
+        return any(
+            o["order_id"] == order_id and o["status"] == "FILLED" for o in json.loads(listing)
+        )
+
+    wait_until(filled, timeout=10, what="the buy to fill")
+    code, out = cli(desk, "days", "--json")
+    assert code == 0, out
+    [today] = json.loads(out)
+    assert (today["day"], today["live"], today["fills"]) == (desk.today, True, 1)
+    code, table = cli(desk, "days")
+    assert code == 0, table
+    assert "lifetime P&L" in table
+    code, positions = cli(desk, "positions", "--day", desk.today)
+    assert code == 0, positions
+    assert f"positions of {desk.today} (now)" in positions
+    code, out = cli(desk, "positions", "--day", desk.today, "--json")
+    [position] = json.loads(out)
+    assert (position["instrument"], position["quantity"]) == ("NSE:INFY", 2)
+    code, out = cli(desk, "orders", "--day", desk.today, "--open", "--json")
+    assert code == 0, out
+    assert order_id not in [o["order_id"] for o in json.loads(out)]
+
+
+def test_a_day_not_in_the_log_is_refused(desk: Desk) -> None:
+    """`positions --day` for a day the desk never kept exits 3 naming it; a malformed day is a
+    usage error."""
+    code, out = cli(desk, "positions", "--day", "2020-01-01")
+    assert code == 3
+    assert "2020-01-01" in out
+    code, _ = cli(desk, "orders", "--day", "2026-13-01")
+    assert code == 2
+
+
+def test_holdings_lists_what_the_day_opened_with(desk: Desk) -> None:
+    """`holdings` answers (none on a fresh paper account) as a table and as JSON."""
+    code, out = cli(desk, "holdings", "--json")
+    assert (code, json.loads(out)) == (0, [])
+    code, out = cli(desk, "holdings")
+    assert code == 0, out
+    assert "0 holdings" in out
+
+
+def test_audit_export_of_today_starts_at_its_checkpoint(desk: Desk) -> None:
+    """`audit export --day` on the daemon's own log starts with today's DayOpened row."""
+    result = runner.invoke(
+        app, ["audit", "export", "--format", "jsonl", "--db", str(desk.db), "--day", desk.today]
+    )
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert rows[0]["type"] == "DayOpened"
+    assert rows[0]["payload"]["day"] == desk.today
