@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,9 +27,11 @@ import aiohttp
 
 from orderdesk.brokers import BrokerContext
 from orderdesk.brokers.kite import create_broker
+from orderdesk.domain.calendar import IST
 from orderdesk.domain.order import Order
 from orderdesk.domain.status import OrderStatus
-from orderdesk.engine import DeskConfig, OrderDesk
+from orderdesk.engine import DeskConfig, OrderDesk, RiskLimits
+from orderdesk.ports.clock import Clock
 from orderdesk.ports.notifier import Alert, Severity
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
@@ -157,10 +161,13 @@ async def open_desk(
     *,
     notifier: ListNotifier | None = None,
     config: DeskConfig = SCENARIO_CONFIG,
+    clock: Clock | None = None,
+    limits: RiskLimits | None = None,
     **kite: Any,
 ) -> AsyncIterator[OrderDesk]:
     """A started desk on the store at ``store_url`` and the simulator at ``sim`` (closed, store
-    too, on exit); ``data_dir`` is the adapter's folder."""
+    too, on exit); ``data_dir`` is the adapter's folder. ``clock`` is the desk's time (a
+    :class:`SimTime` follows the simulator's)."""
     secrets = DictSecrets(
         {"kite.access_token": sim.access_token, "kite.api_secret": sim.api_secret}
     )
@@ -169,12 +176,36 @@ async def open_desk(
     try:
         async with AsyncEventWriter(store) as writer:
             desk = OrderDesk(
-                broker, store, writer=writer, notifier=notifier or ListNotifier(), config=config
+                broker,
+                store,
+                writer=writer,
+                notifier=notifier or ListNotifier(),
+                config=config,
+                clock=clock,
+                limits=limits,
             )
             async with desk:
                 yield desk
     finally:
         store.close()
+
+
+class SimTime:
+    """The desk's clock following a simulator in this process: its IST wall time, as UTC.
+
+    Tests move the simulator's clock (``POST /_sim/clock``) to run days in seconds; the desk
+    must cross the same milestones at the same instants. Monotonic time stays real: it only
+    paces timers.
+    """
+
+    def __init__(self, sim: SimServer) -> None:
+        self._sim = sim
+
+    def now(self) -> datetime:
+        return self._sim.clock.now().replace(tzinfo=IST).astimezone(UTC)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
 
 
 @dataclass(slots=True)
@@ -220,6 +251,11 @@ class BrokerView:
             trades = await self._get(http, "/trades")
             positions = (await self._get(http, "/portfolio/positions"))["net"]
         return BrokerBooks(orders, trades, positions)
+
+    async def holdings(self) -> list[dict[str, Any]]:
+        async with aiohttp.ClientSession() as http:
+            rows: list[dict[str, Any]] = await self._get(http, "/portfolio/holdings")
+        return rows
 
     async def control(self, path: str, body: Any) -> Any:
         """``POST /_sim/<path>`` (faults, prices, external orders)."""
@@ -325,6 +361,7 @@ __all__ = [
     "Differences",
     "ListNotifier",
     "SimAddress",
+    "SimTime",
     "compare",
     "kite_options",
     "open_desk",

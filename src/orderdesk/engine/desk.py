@@ -547,22 +547,26 @@ class OrderDesk:
             raise CommandRefused("-", f"the {broker.name} broker has no session to renew")
         await broker.renew_session(credentials)
         now = self.clock.now()
-        self.session.started(now, broker.session_expiry(now))
-        info = self.session.info(now)
-        await self.recorder.desk_event(
-            SessionRenewed(at=now, expires_at=info.expires_at, source=source)
-        )
+        expires_at = broker.session_expiry(now)
+        await self.recorder.desk_event(SessionRenewed(at=now, expires_at=expires_at, source=source))
+        day_before = self.trading_day
+        # Usable from here; the day opens right after, under the day lock, before the clock
+        # loop (which would open it too) gets a turn: one opening, in the same place in the log.
+        self.session.started(now, expires_at)
+        opened = self.days is not None and await self.days.catch_up()
         await self.alerts.raise_(
             Severity.INFO,
             "Broker session renewed",
             f"a new session from {source} is in use"
-            + (f" until {info.expires_at:%Y-%m-%d %H:%M} UTC" if info.expires_at else ""),
+            + (f" until {expires_at:%Y-%m-%d %H:%M %Z}" if expires_at else ""),
             key="session",
         )
-        await self._load_instruments()
-        if self.days is not None and await self.days.catch_up():
+        if opened:
             await self._after_open()
-        else:
+        elif self.trading_day == day_before:
+            # The same day goes on (a session refused mid-day): catch up with the broker.
+            if self.days is None:
+                await self._load_instruments()
             try:
                 await self.reconcile()
             except Exception as exc:
@@ -582,6 +586,7 @@ class OrderDesk:
     def _check_ready(self) -> None:
         """Refuse a signal before anything is written when it cannot be placed now."""
         now = self.clock.now()
+        self.session.check(now)
         if not self.session.usable:
             raise SessionExpired(self.session.info(now).reason)
         if not self._day_is_open(now):
@@ -781,7 +786,7 @@ class OrderDesk:
     async def _api_error(self, what: str, exc: BaseException) -> None:
         auth = isinstance(exc, BrokerAuthError)
         if auth:
-            self.session.refused(f"{what}: {exc}")
+            self.session.refused(f"{what}: {exc}", self.clock.now())
         await self.alerts.raise_(
             Severity.CRITICAL if auth else Severity.WARNING,
             "Broker session refused" if auth else "Broker API error",

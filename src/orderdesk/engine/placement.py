@@ -84,7 +84,7 @@ class Placement:
             except BrokerAuthError as exc:
                 # A refused session placed nothing: the order is an intent again, which the
                 # same signal sends once a person has logged in.
-                self.session.refused(f"the broker refused the session: {exc}")
+                self.session.refused(f"the broker refused the session: {exc}", self.clock.now())
                 await self._deferred(order, f"session refused: {exc}")
             except BrokerRejected as exc:
                 await self._rejected(order, str(exc), Severity.WARNING)

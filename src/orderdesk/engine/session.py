@@ -76,12 +76,18 @@ class SessionWatch:
         self._state = SessionState.MISSING
         self._reason = reason
 
-    def refused(self, reason: str) -> bool:
-        """The broker refused the session; True if it was thought usable until now."""
+    def refused(self, reason: str, now: datetime) -> bool:
+        """The broker refused the session; True if it was thought usable until now.
+
+        A refusal after the session's expiry *is* the expiry, and is told as such (whichever of
+        the clock or a refused call noticed it first).
+        """
+        if self.check(now):
+            return True
         was_usable = self._state is SessionState.VALID
-        if self._state is not SessionState.MISSING:
+        if self._state not in (SessionState.MISSING, SessionState.EXPIRED):
             self._state = SessionState.REFUSED
-        self._reason = reason
+            self._reason = reason
         if was_usable:
             self._lost = reason
         return was_usable

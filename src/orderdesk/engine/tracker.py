@@ -186,7 +186,9 @@ class Tracker:
         elif change.state is ConnectionState.STOPPED:
             self.stream_up = False
             if change.token_refused:
-                self.session.refused(change.detail or "the stream's session was refused")
+                self.session.refused(
+                    change.detail or "the stream's session was refused", self.clock.now()
+                )
             await self.alerts.raise_(
                 Severity.CRITICAL,
                 "Broker stream stopped",
@@ -254,7 +256,7 @@ class Tracker:
         except asyncio.CancelledError:
             raise
         except BrokerAuthError as exc:
-            self.session.refused(f"polling the order book: {exc}")
+            self.session.refused(f"polling the order book: {exc}", self.clock.now())
             await self.alerts.raise_(
                 Severity.CRITICAL,
                 "Broker session refused",

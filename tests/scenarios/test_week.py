@@ -1,0 +1,325 @@
+"""A trading week through the desk and the Kite adapter on the simulator, every day a trading day.
+
+Five trading days, a weekend and a holiday among them, with the simulator keeping NSE's hours
+(``market_hours="nse"``) and the desk following its clock. Every day: the token of the day
+before is dead, a signal is refused for want of a session, a login reaches the running desk
+(no restart) and the day opens from the broker's books; CNC, MIS and NRML orders fill; an MIS
+position is left for the broker's 15:20 square-off; a resting order is mass-cancelled at 16:00;
+the desk closes the day. Reconciliation finds nothing at every close and every opening, the
+positions and holdings equal the broker's each morning, the day's P&L starts again each day,
+the loss limit trips on Tuesday's loss alone, and the whole week's log verifies.
+
+Every fill is a resting LIMIT order crossed by a price the test sets after the desk has seen the
+order open, and each step waits for the desk to agree with the broker: so the same seed gives
+the same log, event for event (wall-clock fields aside), which the second test checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orderdesk.domain import InstrumentKey, OrderStatus, OrderType, Product, Side, Signal
+from orderdesk.domain.calendar import TradingCalendar
+from orderdesk.engine import OrderDesk, RiskLimits
+from orderdesk.engine.config import DayRules
+from orderdesk.engine.errors import SessionExpired
+from orderdesk.engine.handle import OrderHandle
+from orderdesk.errors import RiskDenied
+from orderdesk.ports.notifier import Severity
+from orderdesk.sim.app import SimServer
+from orderdesk.store import SqlEventStore
+from orderdesk.store.location import sqlite_url
+from tests.scenarios.harness import (
+    SCENARIO_CONFIG,
+    BrokerView,
+    ListNotifier,
+    SimAddress,
+    SimTime,
+    compare,
+    open_desk,
+    running_sim,
+)
+from tests.support import eventually
+
+pytestmark = pytest.mark.slow
+
+HOLIDAY = date(2026, 12, 9)
+WEEK = (
+    date(2026, 12, 7),  # Monday
+    date(2026, 12, 8),  # Tuesday; Wednesday the 9th is a holiday
+    date(2026, 12, 10),  # Thursday
+    date(2026, 12, 11),  # Friday; then a weekend
+    date(2026, 12, 14),  # Monday
+)
+INFY = InstrumentKey.parse("NSE:INFY")
+TCS = InstrumentKey.parse("NSE:TCS")
+SBIN = InstrumentKey.parse("NSE:SBIN")
+FUT = InstrumentKey.parse("NFO:NIFTY26DECFUT")
+BASE = {INFY: Decimal("1500"), TCS: Decimal("3100"), SBIN: Decimal("850")}
+FUT_CLOSE = (Decimal("25000"), Decimal("24900"), Decimal("24900"), Decimal("24950"))
+"""Where the future closes each day but the last (Tuesday's is a 7,500 loss on 75)."""
+LOSS_LIMIT = Decimal("3000")
+CONFIG = replace(
+    SCENARIO_CONFIG,
+    days=DayRules(calendar=TradingCalendar(frozenset({HOLIDAY})), close_at=time(16, 15)),
+    clock_interval=0.02,
+    first_look=0.3,
+    quiet_after=30 * 86400.0,  # no catch-up polls after the clock's jumps: the stream tells all
+)
+
+
+@dataclass
+class Week:
+    """The running pieces, and the broker's view with today's token."""
+
+    sim: SimServer
+    address: SimAddress
+    desk: OrderDesk
+    notifier: ListNotifier
+
+    @property
+    def view(self) -> BrokerView:
+        return BrokerView(self.address)
+
+    async def clock(self, day: date, hour: int, minute: int = 0) -> Any:
+        when = datetime.combine(day, time(hour, minute))
+        return await self.view.control("clock", {"set": f"{when:%Y-%m-%d %H:%M:%S}"})
+
+    async def prices(self, prices: dict[InstrumentKey, Decimal]) -> None:
+        await self.view.control("prices", {str(k): float(v) for k, v in prices.items()})
+
+    async def agreed(self) -> None:
+        """Wait until the desk's orders, fills and positions are the broker's."""
+
+        async def differences() -> str:
+            found = compare(self.desk, await self.view.books())
+            return "" if not found else str(found)
+
+        async def agree() -> bool:
+            return not await differences()
+
+        await eventually(agree, timeout=15, what="the desk agreeing with the broker")
+
+    async def fill(
+        self,
+        day: date,
+        name: str,
+        instrument: InstrumentKey,
+        side: Side,
+        quantity: int,
+        product: Product,
+        at: Decimal,
+    ) -> OrderHandle:
+        """A LIMIT order resting at ``at`` until the price is set there (then back)."""
+        handle = await self.desk.submit(
+            Signal(
+                instrument=instrument,
+                side=side,
+                quantity=quantity,
+                order_type=OrderType.LIMIT,
+                product=product,
+                price=at,
+                strategy="week",
+                signal_id=f"{day}-{name}",
+            )
+        )
+        await handle.wait(lambda h: h.status is OrderStatus.OPEN, timeout=10)
+        await self.prices({instrument: at})
+        await handle.wait(timeout=10)
+        assert handle.status is OrderStatus.FILLED, handle.order.reason
+        await self.agreed()
+        return handle
+
+
+def count(desk: OrderDesk, kind: str) -> int:
+    return sum(1 for row in desk.store.read(kind=kind))
+
+
+def signal(day: date, name: str, **fields: Any) -> Signal:
+    values: dict[str, Any] = {
+        "instrument": INFY,
+        "side": Side.BUY,
+        "quantity": 1,
+        "order_type": OrderType.LIMIT,
+        "price": Decimal("1400"),
+        "product": Product.CNC,
+        "strategy": "week",
+        "signal_id": f"{day}-{name}",
+    }
+    values.update(fields)
+    return Signal(**values)
+
+
+async def morning(week: Week, index: int, day: date) -> None:
+    """After 06:00 the old token is dead: refused signals, the login, the day opens."""
+    desk = week.desk
+    if index:
+        await week.clock(day, 8, 45)
+        await eventually(lambda: count(desk, "SessionLost") == index, what="the session ended")
+        assert not desk.session_info().usable
+        with pytest.raises(SessionExpired):
+            await desk.submit(signal(day, "early"))
+        token = week.sim.issue_access_token()
+        week.address = replace(week.address, access_token=token)
+        info = await desk.renew_session(token)
+        assert info.usable
+    assert desk.trading_day == day
+    assert count(desk, "DayOpened") == index + 1
+    report = await desk.reconcile()
+    assert report.ok, report.rows
+    books = await week.view.books()
+    assert not compare(desk, books), str(compare(desk, books))
+    theirs = {
+        (row["exchange"], row["tradingsymbol"]): row["quantity"] + row["t1_quantity"]
+        for row in await week.view.holdings()
+        if row["quantity"] + row["t1_quantity"]
+    }
+    ours = {
+        (h.instrument.exchange.value, h.instrument.tradingsymbol): h.total for h in desk.holdings()
+    }
+    assert ours == theirs
+    assert desk.day_pnl() == 0  # carried positions start at the close, which is the last price
+
+
+async def trading(week: Week, index: int, day: date) -> None:
+    """The day's orders: CNC, an MIS round trip, an MIS left open, NRML carry, a resting order."""
+    desk = week.desk
+    await week.clock(day, 9, 20)
+    fut_open = FUT_CLOSE[index - 1] if index else Decimal("25000")
+    await week.prices({**BASE, FUT: fut_open})
+    await week.agreed()
+    await week.fill(day, "cnc", INFY, Side.BUY, 10, Product.CNC, Decimal("1499"))
+    await week.fill(day, "mis-in", TCS, Side.BUY, 5, Product.MIS, Decimal("3099"))
+    await week.fill(day, "mis-out", TCS, Side.SELL, 5, Product.MIS, Decimal("3101"))
+    await week.fill(day, "mis-open", SBIN, Side.BUY, 3, Product.MIS, Decimal("849"))
+    if index == 0:
+        await week.fill(day, "nrml-in", FUT, Side.BUY, 75, Product.NRML, Decimal("24990"))
+    if index == len(WEEK) - 1:
+        await week.fill(day, "nrml-out", FUT, Side.SELL, 75, Product.NRML, Decimal("25010"))
+    await week.prices(BASE)
+    resting = await desk.submit(signal(day, "rest"))
+    await resting.wait(lambda h: h.status is OrderStatus.OPEN, timeout=10)
+    if index < len(FUT_CLOSE):
+        await week.prices({FUT: FUT_CLOSE[index]})
+        await eventually(lambda: desk.book.last_prices.get(FUT) == FUT_CLOSE[index], what="mark")
+    if index == 1:
+        # Tuesday: the carried future lost 7,500 since Monday's close; new risk is refused.
+        assert desk.day_pnl() <= -LOSS_LIMIT
+        with pytest.raises(RiskDenied) as denied:
+            await desk.submit(signal(day, "after-loss", price=Decimal("1450")))
+        assert denied.value.check == "daily_loss_limit"
+    else:
+        assert desk.day_pnl() > -LOSS_LIMIT
+
+
+async def evening(week: Week, index: int, day: date) -> None:
+    """15:20 square-off, 16:00 mass cancel, the desk's close at 16:15."""
+    desk = week.desk
+    await week.clock(day, 15, 21)
+    await eventually(
+        lambda: desk.position(SBIN, Product.MIS).quantity == 0, what="the broker's square-off"
+    )
+    await week.agreed()
+    assert count(desk, "BrokerSquaredOff") == index + 1
+    with pytest.raises(RiskDenied) as late:
+        await desk.submit(signal(day, "late-mis", product=Product.MIS))
+    assert late.value.check == "square_off"
+    await week.clock(day, 16, 5)
+    rest = desk.order(
+        next(o.order_id for o in desk.orders() if o.signal.signal_id == f"{day}-rest")
+    )
+    await eventually(lambda: rest.status is OrderStatus.CANCELLED, what="the mass cancel")
+    assert rest.reason == "exchange mass cancel"
+    await week.agreed()
+    await week.clock(day, 16, 20)
+    await eventually(lambda: count(desk, "DayClosed") == index + 1, what="the day closed")
+    report = await desk.reconcile()
+    assert report.ok, report.rows
+
+
+async def run_week(tmp_path: Path, store_url: str, *, seed: int = 11) -> list[tuple[str, str, Any]]:
+    """The week on a fresh simulator and store; the log, wall-clock fields stripped."""
+    async with running_sim(
+        seed=seed, rate_limits=False, market_hours="nse", holidays=frozenset({HOLIDAY})
+    ) as (sim, address):
+        notifier = ListNotifier()
+        week = Week(sim, address, None, notifier)  # type: ignore[arg-type]
+        await week.clock(WEEK[0], 8, 30)
+        token = sim.issue_access_token()
+        week.address = address = replace(address, access_token=token)
+        async with open_desk(
+            address,
+            store_url,
+            tmp_path,
+            notifier=notifier,
+            config=CONFIG,
+            clock=SimTime(sim),
+            limits=RiskLimits(daily_loss_limit=LOSS_LIMIT),
+        ) as desk:
+            week.desk = desk
+            for index, day in enumerate(WEEK):
+                await morning(week, index, day)
+                await trading(week, index, day)
+                await evening(week, index, day)
+            days = desk.past_days()
+            assert [d.day for d in days] == list(WEEK)
+            pnl = [d.closed.pnl if d.closed else None for d in days]
+            assert pnl[1] is not None
+            assert pnl[1] <= -LOSS_LIMIT
+            assert "Squared off by the broker" in notifier.titles(Severity.WARNING)
+        store = SqlEventStore(store_url)
+        try:
+            verified = store.verify()
+            assert verified.ok, verified
+            return [(row.stream, row.type, _without_times(row.payload)) for row in store.read()]
+        finally:
+            store.close()
+
+
+def _without_times(value: Any) -> Any:
+    """The payload with every timestamp dropped (they carry the real time the test ran)."""
+    if isinstance(value, dict):
+        return {
+            key: _without_times(item)
+            for key, item in value.items()
+            if not (isinstance(item, str) and _is_timestamp(item))
+        }
+    if isinstance(value, list):
+        return [_without_times(item) for item in value]
+    return value
+
+
+def _is_timestamp(text: str) -> bool:
+    if len(text) < 19 or text[10] != "T":
+        return False
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+async def test_a_trading_week_on_the_simulator(tmp_path: Path, store_url: str) -> None:
+    """Five trading days with a weekend and a holiday: logins reach the running desk, every
+    close and opening reconciles clean, and the week's log verifies."""
+    log = await run_week(tmp_path, store_url)
+    types = [kind for _, kind, _ in log]
+    assert types.count("DayOpened") == 5
+    assert types.count("SessionRenewed") == 4
+    assert types.count("SignalDenied") == 1 + 5  # Tuesday's loss, and every day's late MIS
+    assert "ReconciliationMismatch" not in types
+
+
+async def test_the_same_week_twice_gives_the_same_log(tmp_path: Path) -> None:
+    """The same seed and the same week give the same event log, event for event."""
+    first = await run_week(tmp_path / "a", sqlite_url(tmp_path / "a.db"))
+    second = await run_week(tmp_path / "b", sqlite_url(tmp_path / "b.db"))
+    assert len(first) == len(second)
+    for index, (one, two) in enumerate(zip(first, second, strict=True)):
+        assert one == two, f"event {index + 1} differs"
