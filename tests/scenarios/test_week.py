@@ -61,7 +61,13 @@ INFY = InstrumentKey.parse("NSE:INFY")
 TCS = InstrumentKey.parse("NSE:TCS")
 SBIN = InstrumentKey.parse("NSE:SBIN")
 FUT = InstrumentKey.parse("NFO:NIFTY26DECFUT")
-BASE = {INFY: Decimal("1500"), TCS: Decimal("3100"), SBIN: Decimal("850")}
+BANK = InstrumentKey.parse("NFO:BANKNIFTY26DECFUT")
+BASE = {
+    INFY: Decimal("1500"),
+    TCS: Decimal("3100"),
+    SBIN: Decimal("850"),
+    BANK: Decimal("56000"),
+}
 FUT_CLOSE = (Decimal("25000"), Decimal("24900"), Decimal("24900"), Decimal("24950"))
 """Where the future closes each day but the last (Tuesday's is a 7,500 loss on 75)."""
 LOSS_LIMIT = Decimal("3000")
@@ -188,7 +194,8 @@ async def morning(week: Week, index: int, day: date) -> None:
 
 
 async def trading(week: Week, index: int, day: date) -> None:
-    """The day's orders: CNC, an MIS round trip, an MIS left open, NRML carry, a resting order."""
+    """The day's orders: CNC, an MIS round trip, an MIS left open, an NRML round trip, the NRML
+    future carried from Monday to Monday, a resting order."""
     desk = week.desk
     await week.clock(day, 9, 20)
     fut_open = FUT_CLOSE[index - 1] if index else Decimal("25000")
@@ -198,6 +205,8 @@ async def trading(week: Week, index: int, day: date) -> None:
     await week.fill(day, "mis-in", TCS, Side.BUY, 5, Product.MIS, Decimal("3099"))
     await week.fill(day, "mis-out", TCS, Side.SELL, 5, Product.MIS, Decimal("3101"))
     await week.fill(day, "mis-open", SBIN, Side.BUY, 3, Product.MIS, Decimal("849"))
+    await week.fill(day, "bank-in", BANK, Side.BUY, 35, Product.NRML, Decimal("55990"))
+    await week.fill(day, "bank-out", BANK, Side.SELL, 35, Product.NRML, Decimal("56010"))
     if index == 0:
         await week.fill(day, "nrml-in", FUT, Side.BUY, 75, Product.NRML, Decimal("24990"))
     if index == len(WEEK) - 1:
