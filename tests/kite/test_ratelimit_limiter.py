@@ -336,6 +336,19 @@ async def test_twenty_sixth_modification_is_refused_before_sending() -> None:
     await limiter.acquire(EndpointClass.ORDER, modifies="240101000000002")
 
 
+async def test_modification_counts_are_forgotten_with_their_day() -> None:
+    """Orders live for a day, so a long-running process forgets their counts the next day."""
+    vt = VirtualTime()
+    limiter = make_limiter(vt)
+    for _ in range(3):
+        await limiter.acquire(EndpointClass.ORDER, modifies="240101000000001")
+    assert limiter.modifications("240101000000001") == 3
+    vt.wall += 14 * 3600  # 10:00 IST + 14 h = 00:00 IST the next day
+    await limiter.acquire(EndpointClass.ORDER, modifies="240102000000001")
+    assert limiter.modifications("240101000000001") == 0
+    assert limiter.modifications("240102000000001") == 1
+
+
 async def test_concurrent_modifications_are_capped_at_grant_time() -> None:
     """Thirty modifications of one order fired together: 25 are granted and 5 refused."""
     vt = VirtualTime()

@@ -144,6 +144,10 @@ class Reconciler:
         self.clock = recorder.clock
         self._adopting: dict[str, asyncio.Lock] = {}
 
+    def start_day(self) -> None:
+        """Forget the adoption locks of earlier days (those not held right now)."""
+        self._adopting = {key: lock for key, lock in self._adopting.items() if lock.locked()}
+
     async def run(self) -> ReconciliationReport:
         """Fetch the broker's books and reconcile them (the full, flagging pass)."""
         reports = await self.broker.orders()

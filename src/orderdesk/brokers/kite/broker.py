@@ -235,6 +235,10 @@ class KiteBroker:
             log.warning("kite.token_not_stored", error=str(exc))
         self._token = token
         self.rest.set_access_token(token)
+        # A new session is a new trading day at Kite (its books start empty): what was seen of
+        # the old one cannot come again, so memory keeps a day, not the months of the process.
+        self._last_report.clear()
+        self._seen_trades.clear()
         old = self._ticker
         self._tasks = [task for task in self._tasks if not task.done()]
         if self.config.stream == "ticker" or not self._tasks:

@@ -243,6 +243,9 @@ class KiteRateLimiter:
         self._minute = _SlidingLog(limits.orders_per_minute, 60.0)
         self._day = _DayQuota(limits.orders_per_day)
         self._modifications: dict[str, int] = {}
+        self._modifications_day = -1
+        """Orders live for a day, so their counts are forgotten with it (memory stays a
+        day's, however long the process runs)."""
 
     async def acquire(
         self,
@@ -321,11 +324,18 @@ class KiteRateLimiter:
                 # The same entry in both logs: one reply frees both.
                 self._minute.record(entry)
                 if modifies is not None:
+                    self._forget_old_modifications()
                     self._modifications[modifies] = self._modifications.get(modifies, 0) + 1
                 elif cancels is None:
                     self._day.record(self._wall())
         finally:
             lane.end_turn()
+
+    def _forget_old_modifications(self) -> None:
+        day = _DayQuota._day_of(self._wall())
+        if day != self._modifications_day:
+            self._modifications_day = day
+            self._modifications.clear()
 
     def _delay(self, kind: EndpointClass, lane: _Lane, now: float) -> float | None:
         """0 when a grant is allowed now; seconds to sleep; ``None`` to wait for a reply."""
