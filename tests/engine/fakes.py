@@ -196,6 +196,8 @@ class FakeBroker:
         self.cancel_calls = 0
         self.started = False
         self.renewed: list[str] = []
+        self.token_dead = False
+        """Reads are refused as with yesterday's token, until a session is renewed."""
         self.carried: dict[tuple[InstrumentKey, Product], int] = {}
         self.held: dict[InstrumentKey, int] = {}
         self._ids = itertools.count(250_000_000_000_001)
@@ -219,6 +221,7 @@ class FakeBroker:
 
     async def renew_session(self, credentials: str) -> None:
         self.renewed.append(credentials)
+        self.token_dead = False
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -372,6 +375,8 @@ class FakeBroker:
         )
 
     async def orders(self) -> list[OrderStatusReport]:
+        if self.token_dead:
+            raise BrokerAuthError("Token expired", http_status=403)
         if self.orders_fail:
             if self.orders_fail > 0:
                 self.orders_fail -= 1

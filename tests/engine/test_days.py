@@ -19,6 +19,7 @@ from orderdesk.domain.calendar import IST, TradingCalendar
 from orderdesk.domain.events import DayClosed, DayOpened, OrderLapsed
 from orderdesk.engine import DeskConfig, OrderDesk, RiskLimits
 from orderdesk.engine.config import DayRules
+from orderdesk.engine.errors import SessionExpired
 from orderdesk.errors import RiskDenied
 from orderdesk.ports.notifier import Severity
 from tests.engine.conftest import FAST
@@ -241,8 +242,6 @@ async def test_the_morning_login_opens_the_day_without_a_restart(
             lambda: "Broker session ended" in notifier.titles(Severity.CRITICAL),
             what="the expiry alerted",
         )
-        from orderdesk.engine.errors import SessionExpired
-
         with pytest.raises(SessionExpired):
             await desk.submit(signal(signal_id="morning"))
         assert desk.trading_day == MONDAY
@@ -318,3 +317,20 @@ async def test_a_morning_that_differs_from_the_close_is_flagged(
     assert details == ["NFO:NIFTY26DECFUT NRML: carried 150, expected 75"]
     assert "Opening positions differ" in notifier.titles(Severity.WARNING)
     assert desk.position(NIFTY_FUT, Product.NRML).quantity == 150
+
+
+async def test_a_stale_token_at_start_waits_for_the_login(
+    broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """Started with yesterday's token, the desk cannot open the day: the refusal ends the
+    session (signals get SessionExpired, not a day error), and the login opens the day."""
+    broker.token_dead = True
+    async with open_desk(broker, store, clock, notifier) as desk:
+        assert desk.trading_day is None
+        assert not desk.session_info().usable
+        with pytest.raises(SessionExpired):
+            await desk.submit(signal(signal_id="early"))
+        assert "Cannot open the trading day" in notifier.titles(Severity.CRITICAL)
+        await desk.renew_session("today")
+        assert desk.trading_day == MONDAY
+        await (await desk.submit(signal(signal_id="early"))).wait()

@@ -60,10 +60,15 @@ from orderdesk.engine.reconcile import Reconciler
 from orderdesk.engine.recorder import Recorder
 from orderdesk.engine.risk import KillSwitch
 from orderdesk.engine.session import SessionWatch
+from orderdesk.errors import BrokerAuthError
 from orderdesk.ports.broker import Broker
 from orderdesk.ports.notifier import Severity
 
 log = logging.getLogger(__name__)
+
+OPEN_RETRY_SECONDS = 10.0
+"""After the broker's books could not be read, the next attempt to open the day waits this long
+(monotonic seconds), so a broker outage is not hammered by the clock loop."""
 
 SQUARE_OFF_STRATEGY = "square_off"
 """The strategy of the orders the desk places to square off its own intraday positions."""
@@ -136,6 +141,7 @@ class TradingDays:
         self.instruments = instruments
         self._lock = asyncio.Lock()
         self._done_today: set[tuple[date, str]] = set()
+        self._retry_open_at = 0.0
 
     # -- what the desk asks ----------------------------------------------------------------------
 
@@ -191,16 +197,23 @@ class TradingDays:
 
     async def _open(self, day: date) -> bool:
         """Open ``day``; False (alerted) when the broker's books could not be read."""
+        if self.clock.monotonic() < self._retry_open_at:
+            return False
         try:
             reports = await self.broker.orders()
             positions = await self.broker.positions()
             holdings = await self.broker.holdings()
         except Exception as exc:
+            if isinstance(exc, BrokerAuthError):
+                # Not a broker hiccup: the session is gone, and the login will open the day.
+                self.session.refused(f"opening {day}: {exc}", self.clock.now())
+            else:
+                self._retry_open_at = self.clock.monotonic() + OPEN_RETRY_SECONDS
             await self.alerts.raise_(
                 Severity.CRITICAL,
                 "Cannot open the trading day",
                 f"{day}: the broker's books could not be read ({type(exc).__name__}: {exc}); "
-                "signals are refused until the day opens. Retrying.",
+                "signals are refused until the day opens.",
                 key="day:open",
             )
             return False
