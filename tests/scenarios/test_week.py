@@ -2,8 +2,10 @@
 
 Five trading days, a weekend and a holiday among them, with the simulator keeping NSE's hours
 (``market_hours="nse"``) and the desk following its clock. Every day: the token of the day
-before is dead, a signal is refused for want of a session, a login reaches the running desk
-(no restart) and the day opens from the broker's books; CNC, MIS and NRML orders fill; an MIS
+before is dead, an AMO sent to the desk's HTTP API is refused for want of a session (503
+``session_expired``), a login reaches the running desk through ``POST /api/session`` (what
+``orderdesk login`` does; no restart), the day opens from the broker's books and the same AMO,
+same signal id, is placed; CNC, MIS and NRML orders fill; an MIS
 position is left for the broker's 15:20 square-off; a resting order is mass-cancelled at 16:00;
 the desk closes the day. Reconciliation finds nothing at every close and every opening, the
 positions and holdings equal the broker's each morning, the day's P&L starts again each day,
@@ -24,11 +26,23 @@ from typing import Any
 
 import pytest
 
-from orderdesk.domain import InstrumentKey, OrderStatus, OrderType, Product, Side, Signal
+from orderdesk.api.app import create_app
+from orderdesk.api.desk_adapter import EngineDesk
+from orderdesk.api.schemas import SignalIn
+from orderdesk.api.server import serve_api
+from orderdesk.client import DeskClient, DeskClientError
+from orderdesk.domain import (
+    InstrumentKey,
+    OrderStatus,
+    OrderType,
+    Product,
+    Side,
+    Signal,
+    Variety,
+)
 from orderdesk.domain.calendar import TradingCalendar
 from orderdesk.engine import OrderDesk, RiskLimits
 from orderdesk.engine.config import DayRules
-from orderdesk.engine.errors import SessionExpired
 from orderdesk.engine.handle import OrderHandle
 from orderdesk.errors import RiskDenied
 from orderdesk.ports.notifier import Severity
@@ -71,6 +85,7 @@ BASE = {
 FUT_CLOSE = (Decimal("25000"), Decimal("24900"), Decimal("24900"), Decimal("24950"))
 """Where the future closes each day but the last (Tuesday's is a 7,500 loss on 75)."""
 LOSS_LIMIT = Decimal("3000")
+API_TOKEN = "week-api-token-0123456789"  # the desk's own bearer token, made up for the test
 CONFIG = replace(
     SCENARIO_CONFIG,
     days=DayRules(calendar=TradingCalendar(frozenset({HOLIDAY})), close_at=time(16, 15)),
@@ -88,6 +103,7 @@ class Week:
     address: SimAddress
     desk: OrderDesk
     notifier: ListNotifier
+    api: DeskClient | None = None
 
     @property
     def view(self) -> BrokerView:
@@ -169,12 +185,30 @@ async def morning(week: Week, index: int, day: date) -> None:
         await week.clock(day, 8, 45)
         await eventually(lambda: count(desk, "SessionLost") == index, what="the session ended")
         assert not desk.session_info().usable
-        with pytest.raises(SessionExpired):
-            await desk.submit(signal(day, "early"))
+        assert week.api is not None
+        early = SignalIn(
+            instrument=str(INFY),
+            side=Side.BUY,
+            quantity=1,
+            order_type=OrderType.LIMIT,
+            price=Decimal("1400"),
+            product="CNC",
+            variety=Variety.AMO,  # before the open: an after-market order, released at 09:15
+            strategy="week",
+            signal_id=f"{day}-early",
+        )
+        with pytest.raises(DeskClientError) as refused:
+            await week.api.submit(early)
+        assert (refused.value.status, refused.value.error) == (503, "session_expired")
         token = week.sim.issue_access_token()
         week.address = replace(week.address, access_token=token)
-        info = await desk.renew_session(token)
-        assert info.usable
+        session = await week.api.renew_session(token)
+        assert session.usable
+        assert str(session.trading_day) == day.isoformat()
+        placed = await week.api.submit(early)  # the same signal, once the login is in
+        assert placed.order is not None
+        assert placed.order.status == OrderStatus.ACCEPTED  # held for the open
+        await week.agreed()
     assert desk.trading_day == day
     assert count(desk, "DayOpened") == index + 1
     report = await desk.reconcile()
@@ -272,10 +306,16 @@ async def run_week(tmp_path: Path, store_url: str, *, seed: int = 11) -> list[tu
             limits=RiskLimits(daily_loss_limit=LOSS_LIMIT),
         ) as desk:
             week.desk = desk
-            for index, day in enumerate(WEEK):
-                await morning(week, index, day)
-                await trading(week, index, day)
-                await evening(week, index, day)
+            server = await serve_api(create_app(EngineDesk(desk), token=API_TOKEN))
+            try:
+                async with DeskClient(server.url, API_TOKEN) as api:
+                    week.api = api
+                    for index, day in enumerate(WEEK):
+                        await morning(week, index, day)
+                        await trading(week, index, day)
+                        await evening(week, index, day)
+            finally:
+                await server.stop()
             days = desk.past_days()
             assert [d.day for d in days] == list(WEEK)
             pnl = [d.closed.pnl if d.closed else None for d in days]
