@@ -164,7 +164,7 @@ class OrderDesk:
             self.session,
         )
         self.master = InstrumentMaster(broker, config.freeze_quantities)
-        self.instruments = self.master.by_key
+        self.instruments = self.master
         self.tracker.instruments_by_token = self.master.by_token
         self.slicer = Slicer(self.book, self.recorder, self.placement, self.alerts, self.master.get)
         self.days: TradingDays | None = None
