@@ -684,7 +684,7 @@ def run() -> list[dict[str, Any]]:
             f"carried; carried positions {first.positions_carried} (NRML), holdings "
             f"{first.holdings}; {first.dropped:,} orders of the closed day dropped from "
             f"memory; the instrument list read again ({INSTRUMENTS:,} rows, half of them index "
-            "derivatives that get their freeze limit stamped) is most of it"
+            "derivatives; freeze limits are added when a row is looked up)"
             + ("" if same else "; the counts differed between runs"),
         },
         {
