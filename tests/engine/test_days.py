@@ -334,3 +334,24 @@ async def test_a_stale_token_at_start_waits_for_the_login(
         await desk.renew_session("today")
         assert desk.trading_day == MONDAY
         await (await desk.submit(signal(signal_id="early"))).wait()
+
+
+async def test_the_desk_warns_before_the_session_ends(
+    store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """Half an hour before 06:00 the desk says the session is about to end, once, and at 06:00
+    that it has ended."""
+    broker = ExpiringBroker()
+    async with open_desk(broker, store, clock, notifier):
+        clock.set(TUESDAY, 5, 35)
+        await eventually(
+            lambda: "Broker session ends soon" in notifier.titles(Severity.WARNING),
+            what="the warning",
+        )
+        assert "Broker session ended" not in notifier.titles(Severity.CRITICAL)
+        clock.set(TUESDAY, 6, 1)
+        await eventually(
+            lambda: "Broker session ended" in notifier.titles(Severity.CRITICAL),
+            what="the expiry, many clock looks after the warning",
+        )
+        assert notifier.titles(Severity.WARNING).count("Broker session ends soon") == 1
