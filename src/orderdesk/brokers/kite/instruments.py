@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 
 from orderdesk.brokers.kite.errors import MalformedResponse
 from orderdesk.brokers.kite.mapping import EXCHANGES
-from orderdesk.brokers.kite.schemas import IST
+from orderdesk.domain.calendar import IST
 from orderdesk.domain.errors import ValidationError
 from orderdesk.domain.reports import InstrumentInfo
 from orderdesk.domain.values import Exchange, InstrumentKey

@@ -43,10 +43,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 
+from orderdesk.domain.calendar import IST
 from orderdesk.errors import BrokerRateLimited, OrderRejected
 
-IST_OFFSET_SECONDS = 19_800
-"""Kite's day (for the daily order quota) is the IST calendar day."""
+IST_OFFSET_SECONDS = int(IST.utcoffset(None).total_seconds())
+"""Kite's day (for the daily order quota) is the IST calendar day; counted in epoch seconds
+here because the quota is checked on every placement."""
 
 DEFAULT_MARGIN = 0.02
 """Seconds added to the windows of slots taken with ``acquire`` (``slot`` needs none).

@@ -9,13 +9,13 @@ datetimes. Mapping to domain types happens in :mod:`orderdesk.brokers.kite.mappi
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, SecretStr
 
-IST = timezone(timedelta(hours=5, minutes=30), "IST")
+from orderdesk.domain.calendar import IST
 
 
 def ist_to_utc(text: str) -> datetime:
@@ -374,7 +374,6 @@ class SessionData(ProfileData):
 
 
 __all__ = [
-    "IST",
     "AutosliceChild",
     "AutosliceData",
     "BasketMarginsData",
