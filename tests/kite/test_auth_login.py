@@ -15,23 +15,23 @@ from hypothesis import strategies as st
 from kiteconnect import KiteConnect
 
 from orderdesk.brokers.kite.auth import (
-    IST,
     CallbackServer,
     LoginFailed,
     Session,
-    checksum,
     exchange_request_token,
     invalidate,
     login_url,
     parse_redirect_url,
-    token_expiry,
+    session_expiry,
 )
+from orderdesk.brokers.kite.client import checksum
 from orderdesk.brokers.kite.errors import (
     GeneralRejection,
     KiteTransportError,
     MalformedResponse,
     TokenException,
 )
+from orderdesk.domain.calendar import IST
 from orderdesk.errors import BrokerAuthError, BrokerUnavailable
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
@@ -115,7 +115,7 @@ def test_checksum_is_sha256_of_the_concatenation() -> None:
 )
 def test_token_expiry_is_the_next_six_am_ist(login: datetime, expiry: datetime) -> None:
     """Kite tokens die at the first 06:00 IST after login; the result is UTC-aware."""
-    result = token_expiry(login)
+    result = session_expiry(login)
 
     assert result == expiry
     assert result.tzinfo is UTC
@@ -124,7 +124,7 @@ def test_token_expiry_is_the_next_six_am_ist(login: datetime, expiry: datetime) 
 @given(st.datetimes(timezones=st.just(UTC)))
 def test_token_expiry_is_within_a_day_and_at_six_ist(login: datetime) -> None:
     """For any login the expiry is later, at most 24 h later, and at 06:00:00 IST."""
-    expiry = token_expiry(login)
+    expiry = session_expiry(login)
 
     assert login < expiry <= login + timedelta(days=1)
     local = expiry.astimezone(IST)
@@ -165,7 +165,7 @@ async def test_exchange_against_the_simulator(sim: SimServer, http: aiohttp.Clie
     assert session.user_id == sim.config.user_id
     assert session.api_key == API_KEY
     assert session.login_time.tzinfo is not None
-    assert session.expires_at == token_expiry(session.login_time)
+    assert session.expires_at == session_expiry(session.login_time)
     assert session.access_token.reveal() not in repr(session)
     assert "***" in repr(session)
     assert await profile_status(sim, http, session) == 200

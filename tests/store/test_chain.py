@@ -50,13 +50,13 @@ def test_link_starts_at_genesis_and_chains_each_row_to_the_last(lifecycle: Lifec
     assert head == Head(6, rows[-1].hash)
 
 
-# The head after order_lifecycle(0..4) and desk_event(1), recorded with the codec before its
-# encoders were compiled per type (json.dumps per payload, dataclasses.fields per value), and
-# recorded again when OrderStatusChanged gained `fills` (new status events carry "fills":[]).
-RECORDED_HEAD = Head(31, "47a092385ca17610e6ab64adc9257e97419424f0bdbd49e245e66e17cbd9746c")
+# The head after order_lifecycle(0..4) and desk_event(1), recorded when the codec began to
+# write format 2 (msgspec). The same log in format 1 ended at 47a09238…, the first 31 rows of
+# tests/fixtures/log_format1.jsonl, which test_log_formats holds to it.
+RECORDED_HEAD = Head(31, "577e0a7413553b5792894be454f8a1ef0353c49033aa9c735e5bc44aa03b4c08")
 
 
-def test_the_chain_of_a_fixed_log_is_the_one_recorded_before_the_fast_codec(
+def test_the_chain_of_a_fixed_log_is_the_one_recorded_for_format_2(
     lifecycle: Lifecycle, desk: Callable[[int], Event]
 ) -> None:
     """Every byte an append hashes is unchanged: a known log still ends at the recorded head."""

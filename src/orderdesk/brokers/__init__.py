@@ -9,22 +9,33 @@ An adapter package registers a factory ``create_broker(options, context) -> Brok
 ``options`` is the adapter's own section of ``orderdesk.toml`` (e.g. ``[kite]``), which the
 adapter validates itself; ``context`` carries what every adapter may need from the desk. The
 core selects an adapter by the name in the config's ``broker`` key and never imports one.
+
+An adapter whose sessions a person opens (Kite's daily browser login) also offers the
+:class:`~orderdesk.ports.login.LoginFlow` capability: a factory named ``create_login_flow``
+beside ``create_broker`` in the entry point's module, taking the same ``(options, context)``.
+:func:`create_login_flow` finds it by the adapter's name, so ``orderdesk login`` works before
+any broker runs and without importing the adapter; an adapter without it (``paper``) has no
+login.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any, Protocol
 
 from orderdesk.errors import ConfigError
 from orderdesk.ports.broker import Broker
 from orderdesk.ports.clock import Clock, SystemClock
+from orderdesk.ports.login import LoginFlow
 from orderdesk.ports.secrets import SecretStore
 
 ENTRY_POINT_GROUP = "orderdesk.brokers"
+LOGIN_FLOW_FACTORY = "create_login_flow"
+"""The name of an adapter's login factory, in the module its entry point names."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,18 +51,36 @@ class BrokerFactory(Protocol):
     def __call__(self, options: Mapping[str, Any], context: BrokerContext) -> Broker: ...
 
 
+class LoginFlowFactory(Protocol):
+    def __call__(self, options: Mapping[str, Any], context: BrokerContext) -> LoginFlow: ...
+
+
 def available_brokers() -> list[str]:
     """Names of the installed adapters."""
     return sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
 
 
-def load_broker_factory(name: str) -> BrokerFactory:
-    """The factory registered under ``name``; a clear :class:`ConfigError` if there is none."""
+def _entry_point(name: str) -> EntryPoint:
     matches = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name]
     if not matches:
         known = ", ".join(available_brokers()) or "none installed"
         raise ConfigError(f"broker: no adapter named {name!r} (available: {known})")
-    factory: BrokerFactory = matches[0].load()
+    return matches[0]
+
+
+def load_broker_factory(name: str) -> BrokerFactory:
+    """The factory registered under ``name``; a clear :class:`ConfigError` if there is none."""
+    factory: BrokerFactory = _entry_point(name).load()
+    return factory
+
+
+def load_login_flow_factory(name: str) -> LoginFlowFactory | None:
+    """The login factory the adapter ``name`` offers, or ``None`` if it has no login.
+
+    A :class:`ConfigError` if no adapter has that name.
+    """
+    module = importlib.import_module(_entry_point(name).module)
+    factory: LoginFlowFactory | None = getattr(module, LOGIN_FLOW_FACTORY, None)
     return factory
 
 
@@ -60,11 +89,26 @@ def create_broker(name: str, options: Mapping[str, Any], context: BrokerContext)
     return load_broker_factory(name)(options, context)
 
 
+def create_login_flow(
+    name: str, options: Mapping[str, Any], context: BrokerContext
+) -> LoginFlow | None:
+    """The login of the adapter the config's ``broker`` key names; ``None`` if it has none.
+
+    Nothing connects: the flow talks to the broker only when asked to open or end a session.
+    """
+    factory = load_login_flow_factory(name)
+    return None if factory is None else factory(options, context)
+
+
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "LOGIN_FLOW_FACTORY",
     "BrokerContext",
     "BrokerFactory",
+    "LoginFlowFactory",
     "available_brokers",
     "create_broker",
+    "create_login_flow",
     "load_broker_factory",
+    "load_login_flow_factory",
 ]

@@ -1,362 +1,259 @@
-"""Events to JSON-ready dicts and back, driven by the dataclasses' own type hints.
+"""Events to canonical JSON and back, through msgspec, driven by the dataclasses' own type hints.
 
-The event store writes ``canonical_json(to_payload(event))`` and hashes it, so the encoding must
-be deterministic: Decimals as strings (no float rounding), datetimes as ISO-8601 UTC, enums by
-value, nested dataclasses as dicts with sorted keys (sorting happens in canonical_json).
+The event store hashes each row's payload text, so that text is a pure function of the event:
+keys sorted (a nested dataclass's fields too), no whitespace, non-ASCII kept as UTF-8, Decimals
+as strings (no float rounding), enums by value, dates as ``YYYY-MM-DD``, tuples as arrays,
+datetimes in UTC. The form is versioned, and a payload says which form it is in:
 
-Encoding and decoding sit on the store's hot path (every append encodes, every start-up replay
-decodes), so both are compiled once per type and cached: an encoder per concrete value type and a
-field table per dataclass, a decoder per type hint. The rules are the ones a plain recursive
-walk over ``isinstance`` checks would apply, in the same order; the per-type tables only stop
-them from being re-derived for every value. A test holds the output byte-identical to that walk
-for every event type, since the hash chain covers these bytes.
+- **format 1**, every row written before msgspec: datetimes as ``2026-11-23T03:45:00.123456+00:00``
+  and no marker;
+- **format 2**, written now: datetimes as ``2026-11-23T03:45:00.123456Z`` (msgspec writes a zero
+  offset so), and ``"_format":2`` as the first key.
+
+The marker sits inside the payload, so the hash covers it and an export carries it; it sorts
+before every field name (a test holds that), so a format-2 payload is still canonical JSON. The
+two forms differ in nothing else (tests hold both to a plain reference walk, and a log written
+by the format-1 codec to its recorded head). Verifying a row needs neither: the chain hashes the
+stored text and checks it is canonical JSON, never re-encoding the event. Decoding reads both,
+as both spellings of a time are ISO 8601 (and an older orderdesk reads format 2 the same way);
+:func:`from_record` refuses a format newer than :data:`FORMAT` rather than guess at it.
+
+msgspec writes the bytes and builds the events; the codec only puts datetimes in UTC and refuses
+naive ones first, as msgspec writes a time in whatever zone it carries. That step follows the
+type hints, so it looks only at fields that can hold a datetime: values are trusted to be of
+their declared types, which mypy --strict holds on ``src/`` (the codec no longer checks every
+value's type at run time, so a float in a Decimal field is mypy's to catch).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import json.encoder
 import types
 import typing
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
-from functools import cache, lru_cache
-from typing import Any, Union
+from functools import cache
+from typing import Any, Final, Union
+
+import msgspec
 
 from orderdesk.domain.events import EVENT_TYPES, Event
 
 JSONValue = Any
 
-_Encoder = Callable[[Any], JSONValue]
-_Decoder = Callable[[Any], Any]
+FORMAT: Final = 2
+"""The canonical form :func:`canonical_text` writes."""
 
-_AS_IS: set[type] = {type(None), bool, int, str}
-"""Types whose values are already JSON-ready (grows with str/int subclasses such as StrEnums)."""
+FORMAT_KEY: Final = "_format"
+"""The payload key that names a payload's form; absent means format 1."""
 
-_ENCODERS: dict[type, _Encoder] = {}
-"""The encoder of each concrete type met so far; filled lazily by :func:`_encoder_for`."""
+_FORMAT_OPENING: Final = f'{{"{FORMAT_KEY}":{FORMAT},'
+_ZERO = timedelta(0)
+
+_Fix = Callable[[Any], Any]
+
+
+def _refuse(value: object) -> Any:
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+_ENCODER = msgspec.json.Encoder(enc_hook=_refuse, decimal_format="string", order="sorted")
+
+
+def canonical_json(payload: JSONValue) -> str:
+    """The one byte-exact JSON form of plain JSON data (dict keys are strings)."""
+    return _ENCODER.encode(payload).decode()
+
+
+def is_canonical_json(text: str) -> bool:
+    """Whether ``text`` is exactly :func:`canonical_json` of what it holds; raises ValueError
+    for text that is not JSON."""
+    return _ENCODER.encode(msgspec.json.decode(text)) == text.encode()
+
+
+def canonical_text(event: Event) -> str:
+    """The payload text the store writes and hashes for ``event``, in format 2."""
+    body = _ENCODER.encode(_in_utc(event)).decode()
+    # Every event has fields (``at`` at least), so the body opens with "{" and one of them.
+    return _FORMAT_OPENING + body[1:]
 
 
 def encode(value: object) -> JSONValue:
-    """Any domain value as JSON-ready data."""
-    kind = type(value)
-    if kind in _AS_IS:
-        return value
-    encoder = _ENCODERS.get(kind)
-    if encoder is None:
-        encoder = _encoder_for(kind)
-    return encoder(value)
-
-
-def _identity(value: Any) -> Any:
-    return value
-
-
-def _enum_value(value: Enum) -> Any:
-    return value.value
-
-
-def _encode_datetime(value: datetime) -> str:
-    if value.tzinfo is None:
-        raise ValueError("naive datetimes are not stored; convert to UTC at the edge")
-    return _utc_text(value)
-
-
-@lru_cache(maxsize=1024)
-def _utc_text(value: datetime) -> str:
-    # Cached: every event carries its time, and a batch of decisions shares one. Equal
-    # instants in any zone are equal keys and give the same UTC text; naive values never get
-    # here, so an aware value cannot answer for a naive one that compares equal to it.
-    return value.astimezone(UTC).isoformat()
-
-
-def _encode_date(value: date) -> str:
-    return value.isoformat()
-
-
-def _encode_sequence(value: tuple[Any, ...] | list[Any]) -> list[JSONValue]:
-    return [encode(item) for item in value]
-
-
-def _encode_set(value: frozenset[Any] | set[Any]) -> list[JSONValue]:
-    return sorted([encode(item) for item in value])
-
-
-def _encode_dict(value: dict[Any, Any]) -> dict[str, JSONValue]:
-    return {str(k): encode(v) for k, v in value.items()}
-
-
-def _encoder_for(kind: type) -> _Encoder:
-    """Pick ``kind``'s encoder by the same checks, in the same order, as a recursive walk."""
-    encoder: _Encoder
-    if kind is type(None) or issubclass(kind, bool | int | str):
-        # StrEnum members stay as they are: json writes a str subclass as its text.
-        _AS_IS.add(kind)
-        return _identity
-    if issubclass(kind, Enum):
-        encoder = _enum_value
-    elif issubclass(kind, Decimal):
-        encoder = str
-    elif issubclass(kind, datetime):
-        encoder = _encode_datetime
-    elif issubclass(kind, date):  # after datetime, its subclass
-        encoder = _encode_date
-    elif issubclass(kind, tuple | list):
-        encoder = _encode_sequence
-    elif issubclass(kind, frozenset | set):
-        encoder = _encode_set
-    elif dataclasses.is_dataclass(kind):
-        encoder = _dataclass_encoder(kind)
-    elif issubclass(kind, dict):
-        encoder = _encode_dict
-    else:
-        raise TypeError(f"cannot encode {kind.__name__}")
-    _ENCODERS[kind] = encoder
-    return encoder
-
-
-def _dataclass_encoder(kind: type) -> _Encoder:
-    # One function generated per class, the way dataclasses writes __init__: a dict display
-    # that reads each field once and hands on only the values not already JSON-ready. Against
-    # a loop over the class's (name, value) pairs it took encode() of a bench event from 7.1 to
-    # 4.3 µs of CPU (min of 12 interleaved runs); dataclasses.fields() per value cost more.
-    names = [f.name for f in dataclasses.fields(kind) if f.init and f.repr]
-    items = ", ".join(f"{n!r}: v if type(v := value.{n}) in as_is else encode(v)" for n in names)
-    source = f"def encode_fields(value):\n    return {{{items}}}\n"
-    namespace: dict[str, Any] = {"as_is": _AS_IS, "encode": encode}
-    code = compile(source, f"<orderdesk.domain.codec: {kind.__qualname__}>", "exec")
-    exec(code, namespace)  # noqa: S102 -- the source is built from dataclass field names only
-    return typing.cast("_Encoder", namespace["encode_fields"])
-
-
-@cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
-def decode(kind: Any, data: JSONValue) -> Any:
-    """Rebuild a value of type ``kind`` from :func:`encode`'s output."""
-    return _decoder(kind)(data)
-
-
-@cache
-def _decoder(kind: Any) -> _Decoder:
-    """The decoder for the type hint ``kind``, built once; raises TypeError for unknown hints."""
-    origin = typing.get_origin(kind)
-    if origin in (Union, types.UnionType):
-        members = [a for a in typing.get_args(kind) if a is not type(None)]
-        member = _lazy(members[0])
-
-        def decode_optional(data: Any) -> Any:
-            return None if data is None else member(data)
-
-        return decode_optional
-    if origin is tuple:
-        item = _lazy(typing.get_args(kind)[0])
-        return lambda data: tuple([item(x) for x in data])
-    if kind is Any:
-        return _identity
-    if isinstance(kind, type):
-        if issubclass(kind, Enum):
-            return _enum_decoder(kind)
-        if kind is Decimal:
-            return Decimal
-        if kind is datetime:
-            return datetime.fromisoformat
-        if kind is date:
-            return date.fromisoformat
-        if kind in (int, str, bool):
-            return _identity
-        if dataclasses.is_dataclass(kind):
-            return _dataclass_decoder(kind)
-    if origin is dict:
-        return _identity
-    raise TypeError(f"cannot decode {kind!r}")
-
-
-def _lazy(kind: Any) -> _Decoder:
-    """``kind``'s decoder, or one that raises its TypeError only when a value needs it."""
-    try:
-        return _decoder(kind)
-    except TypeError as exc:
-        error = exc
-
-        def refuse(_data: Any) -> Any:
-            raise error
-
-        return refuse
-
-
-def _enum_decoder(kind: type[Enum]) -> _Decoder:
-    # Calling the enum class goes through EnumType.__call__ and __new__ for every value; the
-    # value map is the dict that lookup ends in. Anything it lacks still goes through kind().
-    members = kind._value2member_map_
-
-    def decode_enum(data: Any) -> Any:
-        try:
-            return members[data]
-        except (KeyError, TypeError):
-            return kind(data)
-
-    return decode_enum
-
-
-def _dataclass_decoder(kind: type) -> _Decoder:
-    hints = _hints(kind)
-    fields = tuple((f.name, _lazy(hints[f.name])) for f in dataclasses.fields(kind) if f.init)
-
-    def decode_dataclass(data: Any) -> Any:
-        return kind(**{name: field(data[name]) for name, field in fields if name in data})
-
-    return decode_dataclass
-
-
-class _TextWriters(dict[type, Callable[[Any], str]]):
-    """The canonical-JSON writer of each concrete type, built the first time a type is met."""
-
-    def __missing__(self, kind: type) -> Callable[[Any], str]:
-        writer = self[kind] = _text_writer_for(kind)
-        return writer
-
-
-_TEXT = _TextWriters()
-
-
-def canonical_text(value: object) -> str:
-    """``canonical_json(encode(value))``, written straight to text.
-
-    The store needs an event's bytes, not its dict: writing them directly skips building and
-    then serialising a dict per value, which took a bench event from 7.5 to 2.5 µs of CPU
-    (timeit, min of 5) and leaves no containers behind for the garbage collector. Tests hold
-    the bytes identical to the two-step form for every event type and for arbitrary values.
-    """
-    return _TEXT[type(value)](value)
-
-
-def _text_writer_for(kind: type) -> Callable[[Any], str]:
-    """Pick ``kind``'s writer by the same checks, in the same order, as :func:`_encoder_for`."""
-    if kind is type(None):
-        return _null
-    if issubclass(kind, bool):
-        return _boolean
-    if issubclass(kind, str):
-        # A StrEnum member is written as its text, exactly as json writes a str subclass.
-        return json.encoder.encode_basestring
-    if issubclass(kind, int):
-        return int.__repr__
-    if issubclass(kind, Enum):
-        return _enum_text
-    if issubclass(kind, Decimal):
-        return _decimal_text
-    if issubclass(kind, datetime):
-        return _datetime_text
-    if issubclass(kind, date):
-        return _date_text
-    if issubclass(kind, tuple | list):
-        return _sequence_text
-    if dataclasses.is_dataclass(kind):
-        return _dataclass_writer(kind)
-    # Sets sort their encoded items and dicts sort their keys: rare, so take the long way.
-    _encoder_for(kind)  # raises TypeError for a type encode() refuses
-    return _via_payload
-
-
-def _null(_value: None) -> str:
-    return "null"
-
-
-def _boolean(value: bool) -> str:
-    return "true" if value else "false"
-
-
-def _enum_text(value: Enum) -> str:
-    # encode() hands json the value as it is, whatever its type: so does this.
-    return canonical_json(value.value)
-
-
-def _decimal_text(value: Decimal) -> str:
-    return json.encoder.encode_basestring(str(value))
-
-
-def _datetime_text(value: datetime) -> str:
-    return json.encoder.encode_basestring(_encode_datetime(value))
-
-
-def _date_text(value: date) -> str:
-    return json.encoder.encode_basestring(value.isoformat())
-
-
-def _sequence_text(value: tuple[Any, ...] | list[Any]) -> str:
-    return "[" + ",".join([_TEXT[type(item)](item) for item in value]) + "]"
-
-
-def _via_payload(value: object) -> str:
-    return canonical_json(encode(value))
-
-
-def _dataclass_writer(kind: type) -> Callable[[Any], str]:
-    # Generated like _dataclass_encoder, with the keys in sorted order (as sort_keys writes
-    # them) and each value written by its type's writer.
-    names = sorted(f.name for f in dataclasses.fields(kind) if f.init and f.repr)
-    parts = ",".join(f'"{n}":{{text[type(v := value.{n})](v)}}' for n in names)
-    source = f"def write_fields(value):\n    return f'{{{{{parts}}}}}'\n"
-    namespace: dict[str, Any] = {"text": _TEXT}
-    code = compile(source, f"<orderdesk.domain.codec: {kind.__qualname__} text>", "exec")
-    exec(code, namespace)  # noqa: S102 -- the source is built from dataclass field names only
-    return typing.cast("Callable[[Any], str]", namespace["write_fields"])
+    """Any domain value as the JSON data its canonical form reads back as (no format marker)."""
+    return msgspec.json.decode(_ENCODER.encode(_in_utc(value)))
+
+
+def utc_isoformat(value: datetime) -> str:
+    """An aware time as ISO 8601 in UTC with ``+00:00``, as ``value.astimezone(UTC).isoformat()``
+    writes it: the store's ``at`` column, whose spelling has not changed with the format."""
+    # msgspec writes the same digits with Z for the offset (a test holds the two equal):
+    # 0.2 µs against 1.2 µs for isoformat() of an aware datetime (timeit, min of 9).
+    text = _ENCODER.encode(_utc_datetime(value)).decode()
+    return text[1:-2] + "+00:00"
 
 
 def to_record(event: Event) -> tuple[str, dict[str, JSONValue]]:
-    """``(type name, payload)`` for the store."""
-    payload = encode(event)
+    """``(type name, payload)``: the payload as the store holds it, format marker included."""
+    payload = msgspec.json.decode(canonical_text(event))
     assert isinstance(payload, dict)
     return type(event).__name__, payload
 
 
 def from_record(type_name: str, payload: dict[str, JSONValue]) -> Event:
-    """The event a stored record describes; unknown types raise ``KeyError``."""
-    cls: Any = EVENT_TYPES[type_name]
-    event = _decoder(cls)(payload)
-    assert isinstance(event, Event)
-    return event
+    """The event a stored record describes, in either format; unknown types raise
+    ``KeyError``, payloads that do not fit the type ``msgspec.ValidationError`` (a
+    ValueError), and a format newer than this codec ValueError."""
+    cls = EVENT_TYPES[type_name]
+    form = payload.get(FORMAT_KEY, 1)
+    if form != FORMAT and form != 1:
+        raise ValueError(f"{type_name} payload is in format {form!r}; this codec reads 1 and 2")
+    # msgspec ignores keys that are not fields (the marker) and gives a field missing from an
+    # older row its default, calling __post_init__ as the constructor would.
+    return msgspec.convert(payload, cls)
 
 
-def _canonical_encoder() -> Callable[[JSONValue], str]:
-    encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    make_c_encoder = getattr(json.encoder, "c_make_encoder", None)
-    if make_c_encoder is None:  # an interpreter without the _json accelerator
-        return encoder.encode
-    # JSONEncoder.encode builds this C encoder afresh on every call (json.dumps with options
-    # also builds the JSONEncoder); made once, canonical_json of a bench event went from 4.9 to
-    # 3.3 µs of CPU (min of 15 interleaved runs). The arguments are the ones iterencode() passes
-    # for these options; markers=None only skips the cycle check, and payloads are trees.
-    iterencode = make_c_encoder(
-        None,
-        encoder.default,
-        json.encoder.encode_basestring,
-        None,
-        encoder.key_separator,
-        encoder.item_separator,
-        encoder.sort_keys,
-        encoder.skipkeys,
-        encoder.allow_nan,
-    )
-
-    def encode(payload: JSONValue) -> str:
-        return "".join(iterencode(payload, 0))
-
-    return encode
+def decode(kind: Any, data: JSONValue) -> Any:
+    """Rebuild a value of type hint ``kind`` from :func:`encode`'s output."""
+    return msgspec.convert(data, kind)
 
 
-_canonical = _canonical_encoder()
+# -- datetimes to UTC --------------------------------------------------------------------------
 
 
-def canonical_json(payload: JSONValue) -> str:
-    """The one byte-exact JSON form that the hash chain covers."""
-    return _canonical(payload)
+def _utc_datetime(value: datetime) -> datetime:
+    if value.tzinfo is UTC:
+        return value
+    offset = value.utcoffset()
+    if offset is None:
+        raise ValueError("naive datetimes are not stored; convert to UTC at the edge")
+    # A zero offset in another zone (ZoneInfo("UTC"), London in winter) is written as Z too.
+    return value if offset == _ZERO else value.astimezone(UTC)
 
 
-__all__ = ["canonical_json", "decode", "encode", "from_record", "to_record"]
+def _in_utc(value: Any) -> Any:
+    """``value`` with every datetime in it in UTC: ``value`` itself when they all are (the
+    usual case, which builds nothing), else a copy; raises ValueError for a naive datetime."""
+    kind: type = type(value)
+    fix = _value_fix(kind)
+    return value if fix is None else fix(value)
+
+
+@cache
+def _value_fix(kind: type) -> _Fix | None:
+    """What puts a value of exactly ``kind`` in UTC, or None when it cannot hold a datetime."""
+    if issubclass(kind, datetime):
+        return _utc_datetime
+    if dataclasses.is_dataclass(kind):
+        return _dataclass_fix(kind)
+    if issubclass(kind, tuple | list | frozenset | set):
+        return _fix_collection
+    if issubclass(kind, dict):
+        return _fix_dict
+    return None
+
+
+def _fix_collection(value: Any) -> Any:
+    items = [_in_utc(item) for item in value]
+    if all(new is old for new, old in zip(items, value, strict=True)):
+        return value
+    return type(value)(items)
+
+
+def _fix_dict(value: dict[Any, Any]) -> dict[Any, Any]:
+    items = {key: _in_utc(item) for key, item in value.items()}
+    return value if all(items[key] is item for key, item in value.items()) else items
+
+
+_NO_DATETIME = (str, int, bool, Decimal, Enum, type(None))
+"""Types whose values cannot be or hold a datetime (``date`` is checked apart: datetime is one)."""
+
+
+def _hint_fix(hint: Any) -> _Fix | None:
+    """What puts a field declared as ``hint`` in UTC, or None when it cannot hold a datetime."""
+    origin = typing.get_origin(hint)
+    if origin in (Union, types.UnionType):
+        members = [a for a in typing.get_args(hint) if a is not type(None)]
+        fixes = [_hint_fix(member) for member in members]
+        if all(fix is None for fix in fixes):
+            return None
+        if len(fixes) > 1:
+            return _in_utc
+        return _optional(fixes[0])
+    if origin is tuple:
+        args = typing.get_args(hint)
+        if len(args) == 2 and args[1] is Ellipsis:
+            item_fix = _hint_fix(args[0])
+            return None if item_fix is None else _items(item_fix)
+        return _in_utc
+    if isinstance(hint, type) and origin is None:
+        if hint is datetime:
+            return _utc_datetime
+        if hint is date or issubclass(hint, _NO_DATETIME):
+            return None
+        if dataclasses.is_dataclass(hint):
+            return _value_fix(hint)
+    return _in_utc  # Any, object, list[...], dict[...]: look at the value itself
+
+
+def _optional(fix: _Fix | None) -> _Fix:
+    assert fix is not None
+
+    def fix_optional(value: Any) -> Any:
+        return value if value is None else fix(value)
+
+    return fix_optional
+
+
+def _items(fix: _Fix) -> _Fix:
+    def fix_items(value: tuple[Any, ...]) -> tuple[Any, ...]:
+        if not value:
+            return value
+        items = [fix(item) for item in value]
+        for new, old in zip(items, value, strict=True):
+            if new is not old:
+                return tuple(items)
+        return value
+
+    return fix_items
+
+
+def _dataclass_fix(kind: type) -> _Fix | None:
+    # From the type hints, once per class: the fields that can hold a datetime, and nothing
+    # else. Passing every field's value through _in_utc instead took canonical_text of a bench
+    # event from 2.8 to 5.5 µs of CPU (median of 7 over 12,000 events, 3 interleaved runs).
+    hints = typing.get_type_hints(kind)
+    fixes = [
+        (field.name, fix)
+        for field in dataclasses.fields(kind)
+        if (fix := _hint_fix(hints[field.name])) is not None
+    ]
+    if not fixes:
+        return None
+
+    def fix_fields(value: Any) -> Any:
+        changes: dict[str, Any] | None = None
+        for name, fix in fixes:
+            old = getattr(value, name)
+            new = fix(old)
+            if new is not old:
+                changes = changes or {}
+                changes[name] = new
+        return value if changes is None else dataclasses.replace(value, **changes)
+
+    return fix_fields
+
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_KEY",
+    "canonical_json",
+    "canonical_text",
+    "decode",
+    "encode",
+    "from_record",
+    "is_canonical_json",
+    "to_record",
+    "utc_isoformat",
+]

@@ -19,10 +19,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from hashlib import sha256
-from json.encoder import encode_basestring
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
-from orderdesk.domain.codec import canonical_json, canonical_text, encode
+from orderdesk.domain.codec import (
+    canonical_json,
+    canonical_text,
+    is_canonical_json,
+    utc_isoformat,
+)
 from orderdesk.domain.events import Event
 from orderdesk.ports.store import StoredEvent, VerifyReport
 
@@ -77,10 +81,9 @@ def row_hash(prev_hash: str, seq: int, stream: str, type_: str, at: str, payload
     ``canonical_json`` of the whole envelope (a test holds this), and appends skip a second
     encoding of every payload.
     """
-    # encode_basestring is exactly how canonical_json (ensure_ascii=False) writes a string.
     envelope = (
-        f'{{"at":{encode_basestring(at)},"payload":{payload},"seq":{int(seq)},'
-        f'"stream":{encode_basestring(stream)},"type":{encode_basestring(type_)}}}'
+        f'{{"at":{canonical_json(at)},"payload":{payload},"seq":{int(seq)},'
+        f'"stream":{canonical_json(stream)},"type":{canonical_json(type_)}}}'
     )
     return sha256((prev_hash + envelope).encode()).hexdigest()
 
@@ -114,7 +117,7 @@ def encode_events(events: Iterable[Event]) -> list[Encoded]:
         kind = type(event)
         type_, type_text = _TYPE_TEXT.get(kind) or _type_text(kind)
         text = canonical_text(event)
-        at = encode(event.at)
+        at = utc_isoformat(event.at)
         stream = event.stream
         encoded.append(
             _tuple_new(
@@ -124,8 +127,8 @@ def encode_events(events: Iterable[Event]) -> list[Encoded]:
                     type_,
                     at,
                     text,
-                    f'{{"at":{encode_basestring(at)},"payload":{text},"seq":',
-                    f',"stream":{encode_basestring(stream)},"type":{type_text}}}',
+                    f'{{"at":{canonical_json(at)},"payload":{text},"seq":',
+                    f',"stream":{canonical_json(stream)},"type":{type_text}}}',
                 ),
             )
         )
@@ -138,7 +141,7 @@ _TYPE_TEXT: dict[type, tuple[str, str]] = {}
 
 def _type_text(kind: type) -> tuple[str, str]:
     name = kind.__name__
-    _TYPE_TEXT[kind] = entry = (name, encode_basestring(name))
+    _TYPE_TEXT[kind] = entry = (name, canonical_json(name))
     return entry
 
 
@@ -203,10 +206,10 @@ class ChainVerifier:
         if row.prev_hash != self._expected.hash:
             return "prev_hash does not match the previous row's hash (row inserted or removed)"
         try:
-            canonical = canonical_json(json.loads(row.payload))
+            canonical = is_canonical_json(row.payload)
         except (TypeError, ValueError):
             return "payload is not valid JSON"
-        if canonical != row.payload:
+        if not canonical:
             return "payload was rewritten (not in canonical form)"
         if row_hash(row.prev_hash, row.seq, row.stream, row.type, row.at, row.payload) != row.hash:
             return "hash does not match the row's contents (row edited)"

@@ -4,6 +4,11 @@ The entry point ``kite = "orderdesk.brokers.kite:create_broker"`` hands the ``[k
 section and the desk's context to :func:`create_broker`, which validates the options
 (:class:`~orderdesk.brokers.kite.config.KiteConfig`; a bad value is a ``ConfigError`` naming
 ``kite.<key>``) and builds a :class:`KiteBroker`. Secrets come from ``context.secrets`` only.
+
+Kite's sessions are opened by a person each morning, so the adapter also offers the
+:class:`~orderdesk.ports.login.LoginFlow` capability: :func:`create_login_flow` builds a
+:class:`~orderdesk.brokers.kite.auth.KiteLogin` from the same section, which the registry finds
+beside ``create_broker`` (:func:`orderdesk.brokers.create_login_flow`).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from orderdesk.brokers.kite.auth import KiteLogin
 from orderdesk.brokers.kite.broker import KiteBroker
 from orderdesk.brokers.kite.client import AutosliceResult, KiteRestClient, Positions, SliceOutcome
 from orderdesk.brokers.kite.config import KiteConfig, load_config
@@ -37,14 +43,25 @@ def create_broker(options: Mapping[str, Any], context: BrokerContext) -> KiteBro
     return KiteBroker(config, context.secrets, limiter=limiter, clock=context.clock)
 
 
+def create_login_flow(options: Mapping[str, Any], context: BrokerContext) -> KiteLogin:
+    """Kite's browser login for the ``[kite]`` section; nothing connects until it is used.
+
+    The login runs in its own short process (``orderdesk login``), so it takes no slot from the
+    shared rate limiter: one exchange is far inside every limit.
+    """
+    return KiteLogin(load_config(options))
+
+
 __all__ = [
     "AutosliceResult",
     "ClientState",
     "KiteBroker",
     "KiteConfig",
+    "KiteLogin",
     "KiteRestClient",
     "Positions",
     "SliceOutcome",
     "create_broker",
+    "create_login_flow",
     "order_update_to_report",
 ]

@@ -3,46 +3,49 @@
 The flow (KITE_API.md §3): the user opens :func:`login_url` in a browser and logs in; Kite
 redirects to the app's registered URL with a single-use ``request_token``, which
 :class:`CallbackServer` captures on loopback (or :func:`parse_redirect_url` takes from an
-address the user pastes); :func:`exchange_request_token` trades it, with the
-:func:`checksum` that proves we hold the api_secret, for an access token valid until the next
-06:00 IST (:func:`token_expiry`); :func:`invalidate` logs the session out.
+address the user pasted); the REST client's
+:meth:`~orderdesk.brokers.kite.client.KiteRestClient.generate_session` trades it, with the
+checksum that proves we hold the api_secret, for an access token valid until the next 06:00 IST
+(:func:`orderdesk.domain.calendar.next_token_expiry`), and
+:meth:`~orderdesk.brokers.kite.client.KiteRestClient.invalidate_access_token` logs it out.
+Those session routes go through the same send path, headers, timeouts and error tree as every
+other route (:mod:`orderdesk.brokers.kite.http`); this module only adds what happens in the
+browser and on loopback.
 
-Secrets never leave this module in clear except in the request that needs them: the access
-token is held as a :class:`~orderdesk.secrets.Secret`, every token and secret seen here is
-registered for log redaction, and error messages name the endpoint, never a URL (the logout URL
-carries the access token).
+:class:`KiteLogin` is the whole conversation as the broker-neutral
+:class:`~orderdesk.ports.login.LoginFlow` that ``orderdesk login`` finds through the broker
+registry; :func:`exchange_request_token` and :func:`invalidate` are the same two calls for a
+caller that owns an ``aiohttp`` session (the demo, tests).
+
+Secrets never leave here in clear except in the request that needs them: the access token is
+held as a :class:`~orderdesk.secrets.Secret`, every token and secret is registered for log
+redaction, and errors name the route, never a URL (the logout URL carries the access token).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import html
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta, timezone
+from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import aiohttp
 from aiohttp import web
+from pydantic import SecretStr
 
-from orderdesk.brokers.kite.errors import KiteTransportError, MalformedResponse, error_for
+from orderdesk.brokers.kite.client import KiteRestClient
+from orderdesk.brokers.kite.config import KITE_API_ROOT, KITE_LOGIN_ROOT, KiteConfig
+from orderdesk.brokers.kite.http import Limiter, SessionFactory
+from orderdesk.brokers.kite.schemas import SessionData
+from orderdesk.domain.calendar import as_ist, next_token_expiry
 from orderdesk.errors import BrokerAuthError
 from orderdesk.logging import register_secret
+from orderdesk.ports.login import LoginSession
 from orderdesk.secrets import Secret
-
-KITE_LOGIN_ROOT = "https://kite.zerodha.com"
-KITE_API_ROOT = "https://api.kite.trade"
-KITE_VERSION = "3"
-IST = timezone(timedelta(hours=5, minutes=30), "IST")
-TOKEN_EXPIRY_IST = time(6, 0)
-KITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-
-_SESSION_ENDPOINT = "session.token"
-_LOGOUT_ENDPOINT = "session.logout"
 
 
 class LoginFailed(BrokerAuthError):
@@ -65,6 +68,14 @@ class Session:
         return now >= self.expires_at
 
 
+def session_expiry(login_time: datetime) -> datetime:
+    """When Kite ends a session that began at ``login_time``: the next 06:00 IST, UTC-aware.
+
+    A naive ``login_time`` is read as IST, because that is how Kite writes it.
+    """
+    return next_token_expiry(as_ist(login_time)).astimezone(UTC)
+
+
 def login_url(
     api_key: str,
     root: str = KITE_LOGIN_ROOT,
@@ -82,27 +93,6 @@ def login_url(
         )
         query += "&" + urlencode({"redirect_params": encoded})
     return f"{root.rstrip('/')}/connect/login?{query}"
-
-
-def checksum(api_key: str, request_token: str, api_secret: str | Secret) -> str:
-    """``hex(SHA-256(api_key + request_token + api_secret))``, proof that we hold the secret."""
-    secret = api_secret.reveal() if isinstance(api_secret, Secret) else api_secret
-    return hashlib.sha256((api_key + request_token + secret).encode("utf-8")).hexdigest()
-
-
-def token_expiry(login_time: datetime) -> datetime:
-    """The first 06:00 IST strictly after ``login_time``, UTC-aware.
-
-    A naive ``login_time`` is read as IST, because that is how Kite writes it. A login before
-    06:00 IST expires the same morning; any later login, the next morning.
-    """
-    local = (
-        login_time.replace(tzinfo=IST) if login_time.tzinfo is None else login_time.astimezone(IST)
-    )
-    expiry = datetime.combine(local.date(), TOKEN_EXPIRY_IST, tzinfo=IST)
-    if expiry <= local:
-        expiry += timedelta(days=1)
-    return expiry.astimezone(UTC)
 
 
 def _token_from_query(query: Mapping[str, list[str]]) -> str:
@@ -132,6 +122,23 @@ def parse_redirect_url(url: str) -> str:
     return _token_from_query(query)
 
 
+def _session(api_key: str, data: SessionData) -> Session:
+    # pykiteconnect tolerates a null login_time; so do we, and take "now" as the login.
+    login_time = data.login_time or datetime.now(UTC).replace(microsecond=0)
+    return Session(
+        api_key=api_key,
+        user_id=data.user_id,
+        user_name=data.user_name,
+        login_time=login_time,
+        expires_at=session_expiry(login_time),
+        access_token=Secret(data.access_token.get_secret_value()),
+    )
+
+
+def _secret(value: str | Secret) -> SecretStr:
+    return SecretStr(value.reveal() if isinstance(value, Secret) else value)
+
+
 async def exchange_request_token(
     session: aiohttp.ClientSession,
     api_root: str,
@@ -144,115 +151,81 @@ async def exchange_request_token(
     Kite's error envelope becomes the typed error from :mod:`orderdesk.brokers.kite.errors`
     (a stale token or a wrong secret is a ``TokenException``, a ``BrokerAuthError``).
     """
-    register_secret(request_token)
-    if isinstance(api_secret, str):
-        register_secret(api_secret)
-    form = {
-        "api_key": api_key,
-        "request_token": request_token,
-        "checksum": checksum(api_key, request_token, api_secret),
-    }
-    data = await _send(session, "POST", api_root, _SESSION_ENDPOINT, data=form)
-    return _parse_session(api_key, data)
+    config = KiteConfig(api_key=api_key, root=api_root)
+    async with KiteRestClient(config, session=session) as rest:
+        data = await rest.generate_session(request_token, _secret(api_secret))
+    return _session(api_key, data)
 
 
 async def invalidate(
     session: aiohttp.ClientSession, api_root: str, api_key: str, access_token: str | Secret
 ) -> bool:
     """Log the API session out (``DELETE /session/token``); Kite web and mobile stay logged in."""
-    token = access_token.reveal() if isinstance(access_token, Secret) else access_token
-    register_secret(token)
-    params = {"api_key": api_key, "access_token": token}
-    data = await _send(session, "DELETE", api_root, _LOGOUT_ENDPOINT, params=params)
-    return data is True
+    config = KiteConfig(api_key=api_key, root=api_root)
+    token = _secret(access_token)
+    async with KiteRestClient(config, access_token=token, session=session) as rest:
+        return await rest.invalidate_access_token()
 
 
-async def _send(
-    session: aiohttp.ClientSession,
-    method: str,
-    api_root: str,
-    endpoint: str,
-    *,
-    data: Mapping[str, str] | None = None,
-    params: Mapping[str, str] | None = None,
-) -> Any:
-    url = api_root.rstrip("/") + "/session/token"
-    try:
-        async with session.request(
-            method, url, data=data, params=params, headers={"X-Kite-Version": KITE_VERSION}
-        ) as response:
-            body = await response.read()
-            status, content_type = response.status, response.content_type
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        # No "from exc": aiohttp's text can quote the URL, and the logout URL holds the token.
-        raise KiteTransportError(
-            f"{endpoint}: no usable reply from Kite ({type(exc).__name__})",
-            maybe_sent=not isinstance(exc, aiohttp.ClientConnectorError),
-        ) from None
-    return _decode(endpoint, status, content_type, body)
+class KiteLogin:
+    """Kite's daily login as the :class:`~orderdesk.ports.login.LoginFlow` capability.
 
+    Each exchange opens a REST client of its own (the login runs before, and apart from, any
+    broker) over the same transport as every other call; ``session_factory`` and ``limiter``
+    are those of :class:`~orderdesk.brokers.kite.http.KiteHttp`, for tests.
+    """
 
-def _decode(endpoint: str, status: int, content_type: str, body: bytes) -> Any:
-    if "json" not in content_type:
-        raise error_for(f"HTTP {status} with a {content_type or 'untyped'} body", None, status)
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        raise MalformedResponse(endpoint, "body", "not valid JSON", http_status=status) from None
-    if not isinstance(payload, dict):
-        raise MalformedResponse(endpoint, "body", "not a JSON object", http_status=status)
-    error_type = payload.get("error_type")
-    if payload.get("status") == "error" or error_type or status >= 400:
-        message = payload.get("message")
-        raise error_for(
-            message if isinstance(message, str) else f"HTTP {status}",
-            error_type if isinstance(error_type, str) else None,
-            status,
+    name = "kite"
+
+    def __init__(
+        self,
+        config: KiteConfig,
+        *,
+        session_factory: SessionFactory | None = None,
+        limiter: Limiter | None = None,
+    ) -> None:
+        self.config = config
+        self._factory = session_factory
+        self._limiter = limiter
+
+    def __repr__(self) -> str:
+        return f"KiteLogin(root={self.config.root!r})"
+
+    def login_url(self) -> str:
+        return login_url(self.config.api_key, root=self.config.login_page_root())
+
+    def redirect_catcher(self, port: int) -> CallbackServer:
+        return CallbackServer(port=port)
+
+    def request_token(self, redirect_url: str) -> str:
+        return parse_redirect_url(redirect_url)
+
+    def _rest(self, access_token: str | None = None) -> KiteRestClient:
+        return KiteRestClient(
+            self.config,
+            access_token=access_token,
+            limiter=self._limiter,
+            session_factory=self._factory,
         )
-    if "data" not in payload:
-        raise MalformedResponse(endpoint, "data", "missing", http_status=status)
-    return payload["data"]
 
+    async def open_session(self, request_token: str, api_secret: str) -> LoginSession:
+        async with self._rest() as rest:
+            data = await rest.generate_session(request_token, SecretStr(api_secret))
+        session = _session(self.config.api_key, data)
+        return LoginSession(
+            user_id=session.user_id,
+            user_name=session.user_name,
+            started=session.login_time,
+            expires_at=session.expires_at,
+            credentials=session.access_token.reveal(),
+        )
 
-def _parse_session(api_key: str, data: Any) -> Session:
-    if not isinstance(data, dict):
-        raise MalformedResponse(_SESSION_ENDPOINT, "data", "not an object")
-    token = data.get("access_token")
-    if not isinstance(token, str) or not token:
-        raise MalformedResponse(_SESSION_ENDPOINT, "access_token", "missing or empty")
-    access_token = Secret(token)
-    for name in ("public_token", "enctoken", "refresh_token"):
-        extra = data.get(name)
-        if isinstance(extra, str):
-            register_secret(extra)
-    user_id = data.get("user_id")
-    if not isinstance(user_id, str) or not user_id:
-        raise MalformedResponse(_SESSION_ENDPOINT, "user_id", "missing or empty")
-    user_name = data.get("user_name")
-    login_time = _parse_login_time(data.get("login_time"))
-    return Session(
-        api_key=api_key,
-        user_id=user_id,
-        user_name=user_name if isinstance(user_name, str) else "",
-        login_time=login_time,
-        expires_at=token_expiry(login_time),
-        access_token=access_token,
-    )
+    async def end_session(self, credentials: str) -> None:
+        async with self._rest(credentials) as rest:
+            await rest.invalidate_access_token()
 
-
-def _parse_login_time(value: object) -> datetime:
-    # pykiteconnect tolerates a null login_time; so do we, and take "now" as the login.
-    if value is None:
-        return datetime.now(UTC).replace(microsecond=0)
-    if not isinstance(value, str):
-        raise MalformedResponse(_SESSION_ENDPOINT, "login_time", "not a string")
-    try:
-        naive = datetime.strptime(value, KITE_TIME_FORMAT)
-    except ValueError:
-        raise MalformedResponse(
-            _SESSION_ENDPOINT, "login_time", f"not {KITE_TIME_FORMAT}: {value!r}"
-        ) from None
-    return naive.replace(tzinfo=IST).astimezone(UTC)
+    def session_expiry(self, started: datetime) -> datetime:
+        return session_expiry(started)
 
 
 _DONE_PAGE = """<!doctype html>
@@ -362,16 +335,15 @@ class CallbackServer:
 
 
 __all__ = [
-    "IST",
     "KITE_API_ROOT",
     "KITE_LOGIN_ROOT",
     "CallbackServer",
+    "KiteLogin",
     "LoginFailed",
     "Session",
-    "checksum",
     "exchange_request_token",
     "invalidate",
     "login_url",
     "parse_redirect_url",
-    "token_expiry",
+    "session_expiry",
 ]

@@ -68,6 +68,7 @@ from orderdesk.domain.reports import (
 )
 from orderdesk.domain.values import Exchange, InstrumentKey, Variety
 from orderdesk.errors import BrokerUnavailable, UnknownOutcome
+from orderdesk.logging import register_secret
 from orderdesk.ports.broker import OrderChanges, PlaceOrder
 
 M = TypeVar("M", bound=BaseModel)
@@ -107,6 +108,11 @@ class Positions:
     day: list[PositionReport]
 
 
+def checksum(api_key: str, request_token: str, api_secret: str) -> str:
+    """``hex(SHA-256(api_key + request_token + api_secret))``: the login's proof of the secret."""
+    return hashlib.sha256((api_key + request_token + api_secret).encode("utf-8")).hexdigest()
+
+
 def _parse(route: r.Route, adapter: TypeAdapter[T], data: Any) -> T:
     try:
         return adapter.validate_python(data)
@@ -129,7 +135,8 @@ def _one(route: r.Route, fn: Callable[[T], Any], row: T) -> Any:
 
 
 class KiteRestClient(KiteHttp):
-    """Kite Connect's REST API: orders in every variety, portfolio, funds, market data, GTT.
+    """Kite Connect's REST API: orders in every variety, portfolio, funds, market data, GTT, and
+    the session itself (login, logout, profile), all down the one send path.
 
     Use it inside ``async with``; see :class:`~orderdesk.brokers.kite.http.KiteHttp` for the
     session, credentials and send path it inherits.
@@ -398,13 +405,25 @@ class KiteRestClient(KiteHttp):
         return _model(r.PROFILE, ProfileData, await self._call(r.PROFILE))
 
     async def generate_session(self, request_token: str, api_secret: SecretStr) -> SessionData:
-        """Exchange a login's ``request_token`` for a session (and use its access token)."""
+        """Exchange a login's ``request_token`` for a session (and use its access token).
+
+        A stale or reused request token, or a wrong api_secret, is a ``TokenException``.
+        """
+        secret = api_secret.get_secret_value()
+        # Registered before the call, so an error or log line that quotes them is masked.
+        register_secret(request_token)
+        register_secret(secret)
         api_key = self._config.api_key
-        text = api_key + request_token + api_secret.get_secret_value()
-        checksum = hashlib.sha256(text.encode()).hexdigest()
-        form = {"api_key": api_key, "request_token": request_token, "checksum": checksum}
+        form = {
+            "api_key": api_key,
+            "request_token": request_token,
+            "checksum": checksum(api_key, request_token, secret),
+        }
         data = await self._call(r.SESSION_TOKEN, form=form)
         session = _model(r.SESSION_TOKEN, SessionData, data)
+        for extra in (session.public_token, session.refresh_token, session.enctoken):
+            if extra is not None:
+                register_secret(extra.get_secret_value())
         self.set_access_token(session.access_token)
         return session
 
@@ -417,4 +436,4 @@ class KiteRestClient(KiteHttp):
         return _parse(r.SESSION_LOGOUT, _TRUE, data)
 
 
-__all__ = ["AutosliceResult", "KiteRestClient", "Positions", "SliceOutcome"]
+__all__ = ["AutosliceResult", "KiteRestClient", "Positions", "SliceOutcome", "checksum"]

@@ -17,6 +17,10 @@ from orderdesk.brokers.kite.ratelimit import RateLimits
 from orderdesk.errors import ConfigError
 
 SECTION = "kite"
+ENV_PREFIX = "ORDERDESK_KITE__"
+"""How the desk's config names this section's keys in the environment."""
+KITE_API_ROOT = "https://api.kite.trade"
+KITE_LOGIN_ROOT = "https://kite.zerodha.com"
 ACCESS_TOKEN_SECRET = "kite.access_token"  # noqa: S105 - the store's key name, not a secret
 API_SECRET_SECRET = "kite.api_secret"  # noqa: S105 - the store's key name, not a secret
 _SECRET_OPTIONS = frozenset({"access_token", "api_secret", "request_token", "refresh_token"})
@@ -28,7 +32,10 @@ class KiteConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     api_key: str = Field(min_length=1)
-    root: str = "https://api.kite.trade"
+    root: str = KITE_API_ROOT
+    login_root: str | None = None
+    """Where the login page is served; by default Kite's own host, or ``root`` when that is not
+    Kite's API (the simulator serves its login page on its REST root)."""
     ws_url: str = "wss://ws.kite.trade"
     timeout_seconds: float = Field(default=7.0, gt=0, le=300)
     """Whole-call limit for every REST request (Kite's own client uses 7 s)."""
@@ -58,12 +65,20 @@ class KiteConfig(BaseModel):
     """The secret-store *name* of the key that verifies postback checksums (Kite signs them
     with the api_secret), not the secret itself."""
 
-    @field_validator("root", "ws_url")
+    @field_validator("root", "ws_url", "login_root")
     @classmethod
-    def _url(cls, value: str) -> str:
+    def _url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if "://" not in value:
             raise ValueError("must be an absolute URL such as https://api.kite.trade")
         return value.rstrip("/")
+
+    def login_page_root(self) -> str:
+        """The root of the login page (``/connect/login``)."""
+        if self.login_root is not None:
+            return self.login_root
+        return KITE_LOGIN_ROOT if self.root == KITE_API_ROOT else self.root
 
     @field_validator("market_protection")
     @classmethod
@@ -97,9 +112,21 @@ def load_config(options: Mapping[str, Any]) -> KiteConfig:
         problems = []
         for error in exc.errors(include_url=False, include_input=False):
             key = ".".join(str(part) for part in error["loc"]) or "(section)"
-            reason = "unknown option" if error["type"] == "extra_forbidden" else error["msg"]
+            if error["type"] == "extra_forbidden":
+                reason = "unknown option"
+            elif error["type"] == "missing":
+                reason = f"missing; set {ENV_PREFIX}{key.upper()} or {SECTION}.{key}"
+            else:
+                reason = error["msg"]
             problems.append(f"{SECTION}.{key}: {reason}")
         raise ConfigError("; ".join(problems)) from None
 
 
-__all__ = ["ACCESS_TOKEN_SECRET", "API_SECRET_SECRET", "KiteConfig", "load_config"]
+__all__ = [
+    "ACCESS_TOKEN_SECRET",
+    "API_SECRET_SECRET",
+    "KITE_API_ROOT",
+    "KITE_LOGIN_ROOT",
+    "KiteConfig",
+    "load_config",
+]
