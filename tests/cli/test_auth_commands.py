@@ -309,10 +309,12 @@ def test_login_without_an_api_key_names_both_places(
     assert "ORDERDESK_KITE__API_KEY or kite.api_key" in flat(result)
 
 
-def desk_config(home: Path, port: int, broker: str, tables: str = "") -> Path:
-    """The config both `orderdesk run` and `login` read: the login's config dir (so they share
-    the API token) and the desk's API on ``port``."""
-    path = home.parent / "orderdesk.toml"
+def desk_config(
+    home: Path, port: int, broker: str, tables: str = "", *, name: str = "orderdesk.toml"
+) -> Path:
+    """The config `orderdesk run` reads (and `login`, under the default name): the login's
+    config dir (so they share the API token) and the desk's API on ``port``."""
+    path = home.parent / name
     path.write_text(
         f"""broker = "{broker}"
 data_dir = "{home.parent / "data"}"
@@ -381,9 +383,12 @@ def test_login_with_a_desk_that_refuses_the_token_exits_1(
 ) -> None:
     """A running desk on the paper broker has no session to renew: login says so and exits 1,
     and the token stays stored."""
-    config = desk_config(home, free_port(), "paper")
-    with running_daemon(config):
-        # The desk runs on paper; the login still goes to the sim's Kite.
+    api_port = free_port()
+    # The desk runs on paper from a config of its own; the login's config (same config dir and
+    # API address) names kite, so the login still goes to the sim's Kite.
+    desk = desk_config(home, api_port, "paper", name="desk.toml")
+    desk_config(home, api_port, "kite")
+    with running_daemon(desk):
         result = login(sim, port, "--api-key", API_KEY)
         browser.join()
 
@@ -408,3 +413,24 @@ def test_login_without_a_running_desk_says_nothing_more(
     assert result.exit_code == 0, flat(result)
     assert "Logged in as" in flat(result)
     assert "desk" not in flat(result).lower()
+
+
+@pytest.mark.parametrize("command", [["login", "--no-browser"], ["logout"]])
+def test_a_broker_without_a_login_says_so(home: Path, command: list[str]) -> None:
+    """With ``broker = "paper"`` login and logout exit 1: the registry finds no login for it."""
+    (home.parent / "orderdesk.toml").write_text('broker = "paper"\n')
+
+    result = runner.invoke(app, command)
+
+    assert result.exit_code == 1
+    assert "the paper broker has no login" in flat(result)
+
+
+def test_login_root_reaches_the_login_page(home: Path, sim: SimServer, port: int) -> None:
+    """--login-root is handed to the broker's login as its login_root: the URL printed for the
+    browser starts there (the redirect is never caught, so the wait runs out)."""
+    result = login(sim, port, "--no-browser", "--login-root", "http://127.0.0.1:9", "--wait", "1")
+
+    assert result.exit_code == 1
+    assert f"http://127.0.0.1:9/connect/login?api_key={API_KEY}&v=3" in flat(result)
+    assert "no login redirect reached" in flat(result)

@@ -1,17 +1,24 @@
-"""``orderdesk login`` and ``orderdesk logout``: the daily Kite session, kept out of the config.
+"""``orderdesk login`` and ``orderdesk logout``: the broker's daily session, kept out of the config.
 
-``login`` opens Kite's login page, catches the redirect on a one-shot loopback server (or takes
-the redirect address the user pastes with ``--redirect-url``), exchanges the request token
-and stores the access token in the secret store: the OS keyring when usable, else a 0600 file
-in the user's config dir. When a desk is running (``orderdesk run``: its API token exists and
-``[api]``'s address answers) the token is handed to it too (``POST /api/session``), so the
-morning login reaches the desk without a restart; a desk that is not running reads the stored
-token when it starts. ``logout`` invalidates the token at Kite and deletes it.
+Both find the login of the broker the config names (``broker = "kite"``) through the broker
+registry (:func:`orderdesk.brokers.create_login_flow`), never by importing an adapter; a broker
+whose sessions need no person (``paper``) has none, and says so.
 
-The api_key comes from ``--api-key``, ``ORDERDESK_KITE__API_KEY`` or ``[kite] api_key``; the
-api_secret only from the secret store (``ORDERDESK_KITE_API_SECRET``, keyring or file), or from a
-hidden prompt with ``--ask-secret`` — never from a flag, which would land in shell history.
-Against the simulator pass ``--api-root http://127.0.0.1:8765``: it serves the login page too.
+``login`` opens the broker's login page, catches the redirect on a one-shot loopback server (or
+takes the redirect address the user pastes with ``--redirect-url``), exchanges the request token
+for a session and stores its access token in the secret store: the OS keyring when usable, else
+a 0600 file in the user's config dir. When a desk is running (``orderdesk run``: its API token
+exists and ``[api]``'s address answers) the token is handed to it too (``POST /api/session``), so
+the morning login reaches the desk without a restart; a desk that is not running reads the
+stored token when it starts. ``logout`` ends the session at the broker and deletes the token.
+
+``--api-key``, ``--api-root`` and ``--login-root`` override the broker section's ``api_key``,
+``root`` and ``login_root`` (for Kite also ``ORDERDESK_KITE__API_KEY`` …). The api_secret comes
+only from the secret store under ``<broker>.api_secret`` (``ORDERDESK_KITE_API_SECRET``, keyring
+or file), or from a hidden prompt with ``--ask-secret`` — never from a flag, which would land in
+shell history; the access token is stored as ``<broker>.access_token``, where the adapter reads
+it. Against the simulator pass ``--api-root http://127.0.0.1:8765``: it serves the login page
+too.
 """
 
 from __future__ import annotations
@@ -28,18 +35,7 @@ import typer
 
 from orderdesk.api.schemas import SessionOut
 from orderdesk.api_token import read_token
-from orderdesk.brokers.kite.auth import (
-    KITE_API_ROOT,
-    KITE_LOGIN_ROOT,
-    CallbackServer,
-    LoginFailed,
-    Session,
-    exchange_request_token,
-    invalidate,
-    login_url,
-    parse_redirect_url,
-)
-from orderdesk.brokers.kite.errors import KiteTransportError, TokenException
+from orderdesk.brokers import BrokerContext, create_login_flow
 from orderdesk.cli import app
 from orderdesk.cli._common import (
     ConfigOption,
@@ -51,10 +47,9 @@ from orderdesk.cli._common import (
 )
 from orderdesk.client import DeskAuthError, DeskClient, DeskClientError
 from orderdesk.config import Settings
-from orderdesk.errors import OrderDeskError
+from orderdesk.errors import BrokerAuthError, BrokerTransportError, OrderDeskError
+from orderdesk.ports.login import LoginFlow, LoginSession
 from orderdesk.secrets import (
-    ACCESS_TOKEN,
-    API_SECRET,
     ChainSecretStore,
     EnvSecretStore,
     default_secret_store,
@@ -70,35 +65,51 @@ and a reconciliation with the new session."""
 
 ApiKeyOption = Annotated[
     str | None,
-    typer.Option("--api-key", help="Kite app's api_key (default: $ORDERDESK_KITE__API_KEY)."),
+    typer.Option(
+        "--api-key",
+        help="The broker app's api_key (default: the broker section's api_key, "
+        "e.g. $ORDERDESK_KITE__API_KEY).",
+    ),
 ]
 ApiRootOption = Annotated[
     str | None,
     typer.Option(
         "--api-root",
-        help=f"Kite REST root (default: $ORDERDESK_KITE__ROOT, kite.root, or {KITE_API_ROOT}).",
+        help="The broker's REST root (default: the broker section's root, "
+        "e.g. $ORDERDESK_KITE__ROOT).",
     ),
 ]
 
 
 class _Target:
-    """Where to log in: api_key, REST root and login root, resolved from flags and config."""
+    """The configured broker's login, its flags applied, and the secret store it uses."""
 
-    def __init__(self, config: Path | None, api_key: str | None, api_root: str | None) -> None:
+    def __init__(
+        self,
+        config: Path | None,
+        api_key: str | None,
+        api_root: str | None,
+        login_root: str | None = None,
+    ) -> None:
         self.settings = settings = settings_or_exit(config)
-        options: dict[str, Any] = settings.broker_options() if settings.broker == "kite" else {}
-        key = api_key or options.get("api_key")
-        if not key:
-            fail("no api_key: pass --api-key, or set ORDERDESK_KITE__API_KEY or kite.api_key")
-        self.api_key = str(key)
-        self.api_root = str(api_root or options.get("root") or KITE_API_ROOT).rstrip("/")
+        self.broker = broker = settings.broker
+        # Secret names follow the adapters' convention: kite.api_secret, kite.access_token.
+        self.api_secret = f"{broker}.api_secret"
+        self.access_token = f"{broker}.access_token"
         self.store: ChainSecretStore = default_secret_store(settings.config_dir)
-
-    def login_root(self, explicit: str | None) -> str:
-        # The simulator serves /connect/login on its REST root; Kite has a separate host.
-        if explicit:
-            return explicit
-        return KITE_LOGIN_ROOT if self.api_root == KITE_API_ROOT else self.api_root
+        flags = {"api_key": api_key, "root": api_root, "login_root": login_root}
+        options = {**settings.broker_options(), **{k: v for k, v in flags.items() if v}}
+        context = BrokerContext(secrets=self.store, data_dir=settings.data_dir)
+        try:
+            flow = create_login_flow(self.broker, options, context)
+        except OrderDeskError as exc:
+            fail(str(exc))
+        if flow is None:
+            fail(
+                f"the {self.broker} broker has no login: its sessions need no person "
+                "(`orderdesk login` is for brokers such as kite)"
+            )
+        self.flow: LoginFlow = flow
 
 
 @app.command("login", rich_help_panel="Setup")
@@ -110,8 +121,8 @@ def login(
         str | None,
         typer.Option(
             "--login-root",
-            help=f"Login page root (default: {KITE_LOGIN_ROOT}, or the API root if that is "
-            "not Kite's, as for the simulator).",
+            help="Login page root (default: the broker's login host; the API root if that is "
+            "not the broker's, as for the simulator).",
         ),
     ] = None,
     callback_port: Annotated[
@@ -120,7 +131,7 @@ def login(
             "--callback-port",
             min=0,
             max=65535,
-            help="Port of the redirect URL registered in the Kite app (http://127.0.0.1:PORT/…).",
+            help="Port of the redirect URL registered in the broker app (http://127.0.0.1:PORT/…).",
         ),
     ] = DEFAULT_CALLBACK_PORT,
     redirect_url: Annotated[
@@ -144,55 +155,52 @@ def login(
     ] = DEFAULT_WAIT_SECONDS,
     desk_url: UrlOption = None,
 ) -> None:
-    """Log in to Kite and store the day's access token (valid until about 06:00 IST).
+    """Log in to the broker and store the day's access token (Kite's lasts until 06:00 IST).
 
     A running desk is handed the new token at once. Exits 1 if a running desk refuses it (the
     token stays stored, for the desk's next start).
     """
-    target = _Target(config, api_key, api_root)
-    store = target.store
+    target = _Target(config, api_key, api_root, login_root)
+    flow, store = target.flow, target.store
     try:
         if ask_secret:
-            secret = typer.prompt("Kite api_secret", hide_input=True)
-            store.set(API_SECRET, secret)
-        api_secret = store.get(API_SECRET)
+            secret = typer.prompt(f"{target.broker} api_secret", hide_input=True)
+            store.set(target.api_secret, secret)
+        api_secret = store.get(target.api_secret)
     except OrderDeskError as exc:
         fail(str(exc))
     if not api_secret:
         fail(
-            f"no api_secret: export {env_var_for(API_SECRET)}, or run "
+            f"no api_secret: export {env_var_for(target.api_secret)}, or run "
             "`orderdesk login --ask-secret` once to keep it in the keyring (or a 0600 file)"
         )
-    url = login_url(target.api_key, root=target.login_root(login_root))
 
-    async def go() -> Session:
+    async def go() -> LoginSession:
         if redirect_url is not None:
-            token = parse_redirect_url(redirect_url)
+            token = flow.request_token(redirect_url)
         else:
-            token = await _await_redirect(url, callback_port, wait_seconds, no_browser)
-        async with aiohttp.ClientSession() as http:
-            return await exchange_request_token(
-                http, target.api_root, target.api_key, token, api_secret
-            )
+            token = await _await_redirect(flow, callback_port, wait_seconds, no_browser)
+        return await flow.open_session(token, api_secret)
 
     session = _run(go())
-    access_token = session.access_token.reveal()
+    access_token = session.credentials
     try:
-        store.set(ACCESS_TOKEN, access_token)
+        store.set(target.access_token, access_token)
     except OrderDeskError as exc:
         fail(f"logged in, but the access token could not be stored: {exc}")
-    where = describe_store(store.where(ACCESS_TOKEN))
+    where = describe_store(store.where(target.access_token))
     console.print(
         f"Logged in as {session.user_id} ({session.user_name}).", highlight=False, soft_wrap=True
     )
     console.print(f"Access token stored in {where}.", highlight=False, soft_wrap=True)
-    console.print(
-        f"It expires around {when_text(session.expires_at)}.", highlight=False, soft_wrap=True
-    )
-    if EnvSecretStore().get(ACCESS_TOKEN) is not None:
+    if session.expires_at is not None:
         console.print(
-            f"[yellow]warning:[/] {env_var_for(ACCESS_TOKEN)} is set and takes precedence over "
-            "the stored token; unset it to use this login.",
+            f"It expires around {when_text(session.expires_at)}.", highlight=False, soft_wrap=True
+        )
+    if EnvSecretStore().get(target.access_token) is not None:
+        console.print(
+            f"[yellow]warning:[/] {env_var_for(target.access_token)} is set and takes precedence "
+            "over the stored token; unset it to use this login.",
             highlight=False,
             soft_wrap=True,
         )
@@ -251,14 +259,14 @@ def logout(
     api_root: ApiRootOption = None,
     local: Annotated[
         bool,
-        typer.Option("--local", help="Only delete the stored token; do not tell Kite."),
+        typer.Option("--local", help="Only delete the stored token; do not tell the broker."),
     ] = False,
 ) -> None:
-    """Invalidate the stored access token at Kite and delete it."""
+    """End the stored session at the broker and delete its access token."""
     target = _Target(config, api_key, api_root)
     store = target.store
     try:
-        token = store.get(ACCESS_TOKEN)
+        token = store.get(target.access_token)
     except OrderDeskError as exc:
         fail(str(exc))
     if token is None:
@@ -266,24 +274,19 @@ def logout(
         return
     note = ""
     if not local:
-
-        async def go() -> bool:
-            async with aiohttp.ClientSession() as http:
-                return await invalidate(http, target.api_root, target.api_key, token)
-
         try:
-            asyncio.run(go())
-        except TokenException:
-            note = " (Kite had already ended that session)"
-        except KiteTransportError as exc:
+            asyncio.run(target.flow.end_session(token))
+        except BrokerAuthError:
+            note = f" ({target.broker} had already ended that session)"
+        except BrokerTransportError as exc:
             fail(
                 f"{exc}; the token is kept so you can retry "
-                "(or use --local to only forget it; Kite ends it at 06:00 IST anyway)"
+                "(or use --local to only forget it; the session ends on its own anyway)"
             )
         except OrderDeskError as exc:
             fail(str(exc))
     try:
-        store.delete(ACCESS_TOKEN)
+        store.delete(target.access_token)
     except OrderDeskError as exc:
         fail(str(exc))
     console.print(
@@ -291,18 +294,19 @@ def logout(
     )
 
 
-async def _await_redirect(url: str, port: int, wait_seconds: float, no_browser: bool) -> str:
+async def _await_redirect(flow: LoginFlow, port: int, wait_seconds: float, no_browser: bool) -> str:
+    url = flow.login_url()
+    callback = flow.redirect_catcher(port)
     try:
-        callback = CallbackServer(port=port)
         await callback.start()
     except OSError as exc:
-        raise LoginFailed(
+        raise OrderDeskError(
             f"cannot listen on 127.0.0.1:{port} for the login redirect ({exc.strerror}); "
             "free the port, or log in and pass the address with --redirect-url"
         ) from None
     try:
         # The server is up before the browser opens, so the redirect cannot arrive too early.
-        console.print(f"Log in to Kite at:\n  {url}", highlight=False, soft_wrap=True)
+        console.print(f"Log in at:\n  {url}", highlight=False, soft_wrap=True)
         if not no_browser:
             webbrowser.open(url)
         console.print(
@@ -312,17 +316,17 @@ async def _await_redirect(url: str, port: int, wait_seconds: float, no_browser: 
             async with asyncio.timeout(wait_seconds):
                 return await callback.wait()
         except TimeoutError:
-            raise LoginFailed(
+            raise OrderDeskError(
                 f"no login redirect reached {callback.url} within {wait_seconds:.0f}s; check "
-                "that the Kite app's redirect URL points there, or use --redirect-url"
+                "that the broker app's redirect URL points there, or use --redirect-url"
             ) from None
     finally:
         await callback.close()
 
 
-def _run(coroutine: Coroutine[Any, Any, Session]) -> Session:
+def _run(coroutine: Coroutine[Any, Any, LoginSession]) -> LoginSession:
     try:
-        result: Session = asyncio.run(coroutine)
+        result: LoginSession = asyncio.run(coroutine)
     except OrderDeskError as exc:
         fail(str(exc))
     return result
