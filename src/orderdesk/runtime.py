@@ -19,7 +19,13 @@ from orderdesk.api.server import ApiServer, check_bind, serve_api
 from orderdesk.api_token import load_or_create_token
 from orderdesk.approvals import ApprovalQueue
 from orderdesk.brokers import BrokerContext, create_broker
-from orderdesk.config import EngineSettings, RiskSettings, Settings, TradingDaySettings
+from orderdesk.config import (
+    AlertSettings,
+    EngineSettings,
+    RiskSettings,
+    Settings,
+    TradingDaySettings,
+)
 from orderdesk.domain.values import Exchange
 from orderdesk.engine.alerts import LoggingNotifier
 from orderdesk.engine.config import NSE_FREEZE_QUANTITIES, DeskConfig
@@ -28,11 +34,11 @@ from orderdesk.engine.risk import RiskLimits
 from orderdesk.errors import ConfigError
 from orderdesk.heap import settle_after_start
 from orderdesk.holidays import covers_year
-from orderdesk.notify.apprise_notifier import AppriseNotifier
+from orderdesk.notify.apprise_notifier import AppriseNotifier, AppriseOptions
 from orderdesk.notify.fanout import FanoutNotifier
 from orderdesk.ports.broker import Broker, WebhookSource
 from orderdesk.ports.clock import Clock, SystemClock
-from orderdesk.ports.notifier import Notifier
+from orderdesk.ports.notifier import Notifier, Severity
 from orderdesk.ports.secrets import SecretStore
 from orderdesk.secrets import default_secret_store
 from orderdesk.store import AsyncEventWriter, SqlEventStore
@@ -118,10 +124,20 @@ class Runtime:
         return self.api.url + "/" if self.api else None
 
 
+def alert_options(alerts: AlertSettings) -> AppriseOptions:
+    """``[alerts]`` as the apprise notifier's own options."""
+    return AppriseOptions(
+        urls=tuple(alerts.urls),
+        min_severity=Severity(alerts.min_severity),
+        throttle_seconds=alerts.throttle_seconds,
+        max_per_key=alerts.max_per_key,
+    )
+
+
 def _notifier(settings: Settings, feed: AlertFeed) -> Notifier:
     channels: list[Notifier] = [LoggingNotifier(), feed]
     if settings.alerts.urls:
-        channels.append(AppriseNotifier.from_settings(settings.alerts))
+        channels.append(AppriseNotifier.from_options(alert_options(settings.alerts)))
     return FanoutNotifier(*channels)
 
 
@@ -192,4 +208,11 @@ async def open_runtime(
         store.close()
 
 
-__all__ = ["Runtime", "desk_config", "open_runtime", "risk_limits", "strategy_limits"]
+__all__ = [
+    "Runtime",
+    "alert_options",
+    "desk_config",
+    "open_runtime",
+    "risk_limits",
+    "strategy_limits",
+]

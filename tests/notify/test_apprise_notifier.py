@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from orderdesk.config import AlertSettings
-from orderdesk.notify import AppriseNotifier
+from orderdesk.notify import AppriseNotifier, AppriseOptions
 from orderdesk.ports.notifier import Alert, Severity
+from orderdesk.runtime import alert_options
 from tests.notify.conftest import AlertSink, FakeClock
 from tests.support import eventually
 
@@ -122,12 +126,51 @@ def test_repr_hides_the_urls() -> None:
     assert "tgram" in repr(notifier)
 
 
-async def test_from_settings_reads_the_alerts_section(sink: AlertSink, clock: FakeClock) -> None:
-    """The config's alert section sets the minimum severity and the per-key cap."""
-    settings = AlertSettings(urls=[sink.url], min_severity="critical", max_per_key=1)
-    async with AppriseNotifier.from_settings(settings, clock=clock) as notifier:
+async def test_from_options_sets_severity_and_cap(sink: AlertSink, clock: FakeClock) -> None:
+    """The notifier's own options set the minimum severity and the per-key cap."""
+    options = AppriseOptions(urls=(sink.url,), min_severity=Severity.CRITICAL, max_per_key=1)
+    async with AppriseNotifier.from_options(options, clock=clock) as notifier:
         await notifier.notify(Alert(severity=Severity.WARNING, title="w", body="w", key="k"))
         await notifier.notify(failure("od1"))
         await notifier.notify(failure("od2"))
         await notifier.drain()
     assert [m["message"] for m in sink.received] == [failure("od1").body + "\norder: od1"]
+
+
+def test_runtime_maps_the_alerts_section_onto_the_options() -> None:
+    """The composition root turns ``[alerts]`` into AppriseOptions, field by field."""
+    settings = AlertSettings(
+        urls=["json://127.0.0.1:9/a"],
+        min_severity="critical",
+        throttle_seconds=60,
+        max_per_key=2,
+    )
+
+    options = alert_options(settings)
+
+    assert options == AppriseOptions(
+        urls=("json://127.0.0.1:9/a",),
+        min_severity=Severity.CRITICAL,
+        throttle_seconds=60.0,
+        max_per_key=2,
+    )
+
+
+def test_options_hide_urls_and_refuse_nonsense() -> None:
+    """The options' repr leaves out the URLs (they hold tokens); a cap below one is refused."""
+    options = AppriseOptions(urls=("tgram://123456:SECRETBOTTOKEN/987",))
+
+    with pytest.raises(ValueError, match="max_per_key must be at least 1"):
+        AppriseOptions(max_per_key=0)
+
+    assert "SECRETBOTTOKEN" not in repr(options)
+
+
+def test_the_notify_package_does_not_import_the_app_config() -> None:
+    """notify/ sits below the config: importing it alone does not load orderdesk.config."""
+    code = "import sys, orderdesk.notify; print('orderdesk.config' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+
+    assert result.stdout.strip() == "False"

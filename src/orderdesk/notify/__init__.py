@@ -7,8 +7,8 @@ it.
 
 from __future__ import annotations
 
-from orderdesk.notify.apprise_notifier import AppriseNotifier
+from orderdesk.notify.apprise_notifier import AppriseNotifier, AppriseOptions
 from orderdesk.notify.fanout import FanoutNotifier
 from orderdesk.notify.throttle import Decision, Throttle
 
-__all__ = ["AppriseNotifier", "Decision", "FanoutNotifier", "Throttle"]
+__all__ = ["AppriseNotifier", "AppriseOptions", "Decision", "FanoutNotifier", "Throttle"]

@@ -7,6 +7,10 @@ stalls the order engine. Nothing here raises to the caller; a failed delivery is
 
 apprise URLs embed credentials (bot tokens, passwords), so they never appear in this object's
 repr, in logs or in errors: only their count and schemes do.
+
+The notifier takes its own :class:`AppriseOptions` rather than the app's config model: adapters
+sit below the config, and the composition root (:mod:`orderdesk.runtime`) maps ``[alerts]``
+onto them.
 """
 
 from __future__ import annotations
@@ -14,11 +18,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol, Self
 
 import structlog
 
-from orderdesk.config import AlertSettings
 from orderdesk.notify.throttle import Throttle
 from orderdesk.ports.clock import Clock, SystemClock
 from orderdesk.ports.notifier import Alert, Severity
@@ -40,6 +44,24 @@ _NOTIFY_TYPE: dict[Severity, str] = {
 
 MAX_QUEUED = 100
 """Deliveries waiting beyond this are dropped (and counted): alerts must not eat memory."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AppriseOptions:
+    """What an :class:`AppriseNotifier` is told: where alerts go and how many of them."""
+
+    urls: tuple[str, ...] = field(default=(), repr=False)
+    """apprise URLs (Telegram, e-mail, ntfy, Slack, desktop…); they hold credentials."""
+    min_severity: Severity = Severity.WARNING
+    throttle_seconds: float = 300.0
+    max_per_key: int = 3
+    """At most this many messages per alert key within the throttle window."""
+
+    def __post_init__(self) -> None:
+        if self.throttle_seconds < 0:
+            raise ValueError("throttle_seconds must not be negative")
+        if self.max_per_key < 1:
+            raise ValueError("max_per_key must be at least 1")
 
 
 class Sender(Protocol):
@@ -111,13 +133,13 @@ class AppriseNotifier:
         """Alerts refused by severity, throttling or a full queue."""
 
     @classmethod
-    def from_settings(cls, settings: AlertSettings, clock: Clock | None = None) -> Self:
-        """The notifier the ``[alerts]`` config section describes."""
+    def from_options(cls, options: AppriseOptions, clock: Clock | None = None) -> Self:
+        """The notifier ``options`` describe."""
         return cls(
-            settings.urls,
-            min_severity=Severity(settings.min_severity),
-            throttle_seconds=settings.throttle_seconds,
-            max_per_key=settings.max_per_key,
+            options.urls,
+            min_severity=options.min_severity,
+            throttle_seconds=options.throttle_seconds,
+            max_per_key=options.max_per_key,
             clock=clock,
         )
 
@@ -198,4 +220,11 @@ class AppriseNotifier:
         await self.aclose()
 
 
-__all__ = ["SEVERITY_RANK", "AppriseNotifier", "Sender", "apprise_sender", "render"]
+__all__ = [
+    "SEVERITY_RANK",
+    "AppriseNotifier",
+    "AppriseOptions",
+    "Sender",
+    "apprise_sender",
+    "render",
+]
