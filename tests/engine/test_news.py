@@ -1,4 +1,4 @@
-"""The stream applier: many orders' updates in one append, each order's in arrival order."""
+"""The news path: many orders' updates in one append, each order's in arrival order."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import pytest
 from orderdesk.domain import Event, OrderStatus, OrderType
 from orderdesk.domain.events import OrderStatusChanged
 from orderdesk.engine import OrderDesk, RiskLimits
-from orderdesk.engine import applier as applier_module
 from orderdesk.engine.handle import OrderHandle
 from orderdesk.ports.store import StoredEvent
 from tests.engine.conftest import FAST, settled
@@ -67,7 +66,7 @@ async def resting(desk: OrderDesk, n: int) -> list[OrderHandle]:
         )
         for i in range(n)
     ]
-    await desk.tracker.idle()
+    await desk.idle()
     assert [h.status for h in handles] == [OrderStatus.ACCEPTED] * n
     return handles
 
@@ -88,8 +87,8 @@ async def test_updates_of_many_orders_share_one_append(
     handles = await resting(still_desk, 20)
     counting.appends.clear()
     for handle in handles:
-        await still_desk.tracker.dispatch(muted.report(handle.broker_order_ids[0]))
-    await still_desk.tracker.idle()
+        await still_desk.news.put(muted.report(handle.broker_order_ids[0]))
+    await still_desk.idle()
     assert counting.appends == [20]
     assert all(h.status is OrderStatus.OPEN for h in handles)
 
@@ -111,10 +110,10 @@ async def test_each_order_sees_its_updates_in_arrival_order(
     done = muted.report(broker_id)
     reads_before = muted.trade_reads
     for report in (opened, two, five, done):
-        await still_desk.tracker.dispatch(report)
+        await still_desk.news.put(report)
         for other in others:  # another order's news between each of ours
-            await still_desk.tracker.dispatch(muted.report(other.broker_order_ids[0]))
-    await still_desk.tracker.idle()
+            await still_desk.news.put(muted.report(other.broker_order_ids[0]))
+    await still_desk.idle()
 
     assert [(filled, status) for _, filled, status in changes(counting, first.order_id)] == [
         (0, "OPEN"),
@@ -152,15 +151,15 @@ async def test_an_order_whose_lock_is_held_waits_without_holding_up_others(
         opened = muted.report(held_id)
         muted.fill(held_id, 4)
         partly = muted.report(held_id)
-        await still_desk.tracker.dispatch(opened)
-        await still_desk.tracker.dispatch(partly)
-        await still_desk.tracker.dispatch(muted.report(free.broker_order_ids[0]))
+        await still_desk.news.put(opened)
+        await still_desk.news.put(partly)
+        await still_desk.news.put(muted.report(free.broker_order_ids[0]))
         await eventually(lambda: free.status is OrderStatus.OPEN, what="the free order applied")
         assert held.status is OrderStatus.ACCEPTED
         assert changes(counting, held.order_id) == []
     finally:
         lock.release()
-    await still_desk.tracker.idle()
+    await still_desk.idle()
     assert [(f, s) for _, f, s in changes(counting, held.order_id)] == [
         (0, "OPEN"),
         (4, "PARTIALLY_FILLED"),
@@ -176,13 +175,13 @@ async def test_a_failed_append_loses_that_batch_only(
     handles = await resting(still_desk, 3)
     counting.fail_appends = True
     for handle in handles:
-        await still_desk.tracker.dispatch(muted.report(handle.broker_order_ids[0]))
-    await still_desk.tracker.idle()
+        await still_desk.news.put(muted.report(handle.broker_order_ids[0]))
+    await still_desk.idle()
     assert all(h.status is OrderStatus.ACCEPTED for h in handles)
     counting.fail_appends = False
     for handle in handles:
-        await still_desk.tracker.dispatch(muted.report(handle.broker_order_ids[0]))
-    await still_desk.tracker.idle()
+        await still_desk.news.put(muted.report(handle.broker_order_ids[0]))
+    await still_desk.idle()
     assert all(h.status is OrderStatus.OPEN for h in handles)
 
 
@@ -194,9 +193,9 @@ async def test_a_fill_on_the_stream_is_applied_in_the_batch(
     (broker_id,) = handle.broker_order_ids
     fill = muted.fill(broker_id, 6)
     reads_before = muted.trade_reads
-    await still_desk.tracker.dispatch(fill)
-    await still_desk.tracker.dispatch(fill)  # the stream repeats itself
-    await still_desk.tracker.idle()
+    await still_desk.news.put(fill)
+    await still_desk.news.put(fill)  # the stream repeats itself
+    await still_desk.idle()
     assert handle.order.fill_quantity == 6
     assert counting.types(handle.order_id).count("OrderFillRecorded") == 1
     assert still_desk.position(fill.instrument, fill.product).quantity == 6
@@ -212,9 +211,9 @@ async def test_a_report_whose_trades_came_first_reads_nothing(
     (broker_id,) = handle.broker_order_ids
     fill = muted.fill(broker_id, 6)
     reads_before = muted.trade_reads
-    await still_desk.tracker.dispatch(fill)
-    await still_desk.tracker.dispatch(muted.report(broker_id))
-    await still_desk.tracker.idle()
+    await still_desk.news.put(fill)
+    await still_desk.news.put(muted.report(broker_id))
+    await still_desk.idle()
     assert muted.trade_reads == reads_before
     assert handle.status is OrderStatus.PARTIALLY_FILLED
     assert handle.order.fill_quantity == 6
@@ -222,11 +221,19 @@ async def test_a_report_whose_trades_came_first_reads_nothing(
 
 
 async def test_the_stream_waits_while_too_many_updates_are_queued(
-    still_desk: OrderDesk, muted: FakeBroker, monkeypatch: pytest.MonkeyPatch
+    muted: FakeBroker, counting: CountingStore
 ) -> None:
-    """Past the queue's bound, dispatch waits (the stream is read no faster than updates are
+    """Past the queue's bound, putting waits (the stream is read no faster than updates are
     recorded) and goes on, losing nothing, once the queue drains."""
-    monkeypatch.setattr(applier_module, "MAX_QUEUED", 2)
+    config = replace(STILL, max_queued_news=2)
+    async with OrderDesk(
+        muted, counting, notifier=RecordingNotifier(), config=config, limits=RiskLimits()
+    ) as desk:
+        still_desk = await settled(desk)
+        await _backpressure(still_desk, muted)
+
+
+async def _backpressure(still_desk: OrderDesk, muted: FakeBroker) -> None:
     (handle,) = await resting(still_desk, 1)
     (broker_id,) = handle.broker_order_ids
     reports = [muted.report(broker_id)]
@@ -237,14 +244,14 @@ async def test_the_stream_waits_while_too_many_updates_are_queued(
     await lock.acquire()  # the first update goes out and waits; the next two fill the queue
     try:
         for report in reports[:3]:
-            await still_desk.tracker.dispatch(report)
-        blocked = asyncio.get_running_loop().create_task(still_desk.tracker.dispatch(reports[3]))
+            await still_desk.news.put(report)
+        blocked = asyncio.get_running_loop().create_task(still_desk.news.put(reports[3]))
         for _ in range(20):  # let every runnable callback run: the dispatch must still wait
             await asyncio.sleep(0)
         assert not blocked.done()
     finally:
         lock.release()
     await blocked
-    await still_desk.tracker.idle()
+    await still_desk.idle()
     assert handle.filled_quantity == 3
     assert handle.order.fill_quantity == 3

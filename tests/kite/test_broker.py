@@ -241,10 +241,10 @@ async def test_polling_stream_emits_reports_and_fills_once(
 async def test_ticker_stream_gap_fills_and_maps_updates(
     fake_kite: FakeKite, tmp_path: Path, no_backoff: None
 ) -> None:
-    """On connect the book is read over REST; a pushed order update becomes a report plus fills."""
+    """On connect the book and the trades are read over REST; a pushed order update is mapped
+    and forwarded as it is: the pump reads nothing over REST for it (the engine reads trades)."""
     fake_kite.on("GET", "/orders", _ok([_order("OPEN", 0)]))
-    fake_kite.on("GET", "/trades", _ok([]))
-    fake_kite.on("GET", "/orders/250101000000001/trades", _ok([_trade("T1")]))
+    fake_kite.on("GET", "/trades", _ok([_trade("T1")]))
     fake_kite.ws_frames = [json.dumps({"type": "order", "data": _order("UPDATE", 1)})]
     options = {
         "api_key": API_KEY,
@@ -258,11 +258,13 @@ async def test_ticker_stream_gap_fills_and_maps_updates(
         collector = asyncio.create_task(_collect(broker, events))
 
         def gap_filled_and_pushed() -> bool:
-            # The gap-fill reads the trades after the book; the fill comes with the push.
-            read = fake_kite.count("GET", "/trades") > 0
-            return read and any(isinstance(e, Fill) for e in events)
+            pushed = any(
+                isinstance(e, OrderStatusReport) and e.broker_status_text == "UPDATE"
+                for e in events
+            )
+            return pushed and any(isinstance(e, Fill) for e in events)
 
-        await eventually(gap_filled_and_pushed, what="the gap-fill report and the pushed fill")
+        await eventually(gap_filled_and_pushed, what="the gap-fill's trade and the pushed update")
     await collector
     states = [e.state for e in events if isinstance(e, ConnectionStateChanged)]
     assert ConnectionState.CONNECTED in states
@@ -274,9 +276,7 @@ async def test_ticker_stream_gap_fills_and_maps_updates(
     # The book's unfilled row is emitted only if it was read before the push was handled.
     assert [u.filled_quantity for u in updates] in ([0, 1], [1])
     assert [e.trade_id for e in events if isinstance(e, Fill)] == ["T1"]
-    # The trade goes out before the report that shows it, so consumers need not read it again.
-    fill_at = next(i for i, e in enumerate(events) if isinstance(e, Fill))
-    assert fill_at < events.index(pushed[0])
+    assert fake_kite.count("GET", "/orders/250101000000001/trades") == 0
 
 
 @pytest.mark.parametrize(

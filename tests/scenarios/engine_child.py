@@ -60,7 +60,7 @@ async def run(store_url: str, data_dir: Path, count: int, sim: SimAddress) -> No
             await handle.wait(timeout=60)
 
         await asyncio.gather(*(one(i) for i in range(count)))
-        await desk.trades.idle()
+        await desk.news.idle()
         await desk.reconcile()
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from orderdesk.domain import OrderStatus, OrderType, Product, Side, Signal
 from orderdesk.domain.values import InstrumentKey
-from orderdesk.engine.reconcile import EXTERNAL_STRATEGY
+from orderdesk.engine.adoption import EXTERNAL_STRATEGY
 from tests.scenarios.harness import BrokerView, ListNotifier, compare, open_desk, running_sim
 from tests.support import eventually
 

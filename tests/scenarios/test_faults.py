@@ -108,7 +108,7 @@ async def test_thousand_signals_through_faults_no_duplicate_none_lost(
         )
         await view.calm()
         await desk.reconcile()
-        await desk.trades.idle()
+        await desk.news.idle()
         books = await view.books()
 
         duplicates = {tag: n for tag, n in books.tag_counts().items() if n > 1}

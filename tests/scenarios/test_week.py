@@ -235,6 +235,11 @@ async def trading(week: Week, index: int, day: date) -> None:
     fut_open = FUT_CLOSE[index - 1] if index else Decimal("25000")
     await week.prices({**BASE, FUT: fut_open})
     await week.agreed()
+    # The morning's AMO was released at 09:15: the desk's first look at the book sees it rest.
+    await eventually(
+        lambda: all(o.status is not OrderStatus.ACCEPTED for o in desk.orders()),
+        what="the released AMO resting",
+    )
     await week.fill(day, "cnc", INFY, Side.BUY, 10, Product.CNC, Decimal("1499"))
     await week.fill(day, "mis-in", TCS, Side.BUY, 5, Product.MIS, Decimal("3099"))
     await week.fill(day, "mis-out", TCS, Side.SELL, 5, Product.MIS, Decimal("3101"))

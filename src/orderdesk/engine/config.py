@@ -71,6 +71,9 @@ class DeskConfig:
     """Tries of a modify or cancel through transport errors (both are safe to repeat)."""
     command_backoff: float = 0.2
 
+    max_queued_news: int = 5_000
+    """Updates of the live stream waiting to be recorded; beyond this the stream is read no
+    faster than they commit (backpressure, nothing dropped)."""
     trades_timeout: float = 2.0
     """How long a report that shows more filled quantity than our fills waits for the order's
     trades before it is recorded without them (the fills then follow in the background)."""

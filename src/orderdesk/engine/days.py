@@ -262,7 +262,6 @@ class TradingDays:
             set(carried_orders),
         )
         self.recorder.forget_except(set(carried_orders))
-        self.reconciler.start_day()
         self._done_today = {item for item in self._done_today if item[0] >= day}
         await self._report_mismatches(mismatches)
         await self.alerts.raise_(

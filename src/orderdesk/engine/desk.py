@@ -62,6 +62,7 @@ from orderdesk.engine.handle import OrderHandle
 from orderdesk.engine.history import DayHistory, PastDay
 from orderdesk.engine.instruments import InstrumentMaster
 from orderdesk.engine.journal import EventWriter, Journal, Subscribers
+from orderdesk.engine.news import BrokerNews
 from orderdesk.engine.placement import Placement
 from orderdesk.engine.prices import PriceWatch
 from orderdesk.engine.reconcile import Reconciler, ReconciliationReport
@@ -81,7 +82,6 @@ from orderdesk.engine.slicer import Slicer
 from orderdesk.engine.slicing import basket_order, needs_slicing
 from orderdesk.engine.strategy_risk import StrategyRisk
 from orderdesk.engine.tracker import Tracker
-from orderdesk.engine.trades import TradeReader
 from orderdesk.errors import BrokerAuthError, RiskDenied
 from orderdesk.ports.broker import Broker, SessionControl
 from orderdesk.ports.clock import Clock, SystemClock
@@ -139,33 +139,33 @@ class OrderDesk:
         self.strategy_risk = StrategyRisk(
             self.gate, strategy_limits or {}, self.book, self.risk_context
         )
-        self.trades = TradeReader(broker, self.recorder, config, self.alerts)
-        self.placement = Placement(
-            broker, self.recorder, config, self.alerts, self.trades, self.session
-        )
-        self.placement.on_resolved = self._on_resolved
-        self.commands = Commands(broker, self.recorder, config, self.alerts)
-        self.reconciler = Reconciler(
-            broker,
-            self.recorder,
+        self.news = BrokerNews(
             self.book,
+            self.recorder,
+            broker,
+            config,
             self.alerts,
-            self.trades,
             config.days.calendar if config.days is not None else None,
         )
+        """The one path by which broker news (stream, polls, placements, reconciliation)
+        becomes events; tests feed it as the stream does (``await desk.news.put(report)``)."""
+        self.commands = Commands(broker, self.recorder, config, self.alerts)
+        self.placement = Placement(
+            broker, self.news, self.recorder, config, self.alerts, self.session, self.commands
+        )
+        self.reconciler = Reconciler(broker, self.news, self.recorder, self.book, self.alerts)
+        self.master = InstrumentMaster(broker, config.freeze_quantities)
+        self.instruments = self.master
         self.tracker = Tracker(
             broker,
-            self.recorder,
+            self.news,
             self.book,
             self.reconciler,
             self.alerts,
             config,
-            self.trades,
             self.session,
+            self.master.by_token,
         )
-        self.master = InstrumentMaster(broker, config.freeze_quantities)
-        self.instruments = self.master
-        self.tracker.instruments_by_token = self.master.by_token
         self.slicer = Slicer(self.book, self.recorder, self.placement, self.alerts, self.master.get)
         self.days: TradingDays | None = None
         if config.days is not None:
@@ -182,12 +182,10 @@ class OrderDesk:
             )
         self.history = DayHistory(store)
         self.prices = PriceWatch(broker)
-        self.recorder.on_created.append(lambda order: self.prices.want([order.signal.instrument]))
         self.startup_report: ReconciliationReport | None = None
         self.replayed: Replayed | None = None
         """What start-up read back from the log (from the latest day checkpoint)."""
         self._intake: dict[str, asyncio.Future[None]] = {}
-        self._cancel_on_resolve: set[str] = set()
         self._target_locks: defaultdict[InstrumentKey, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._target_orders: dict[InstrumentKey, str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -242,8 +240,7 @@ class OrderDesk:
             if self.slicer.is_parent(order) and not self.slicer.complete(order):
                 self._spawn(self.slicer.continue_(order))
         # Ticks for what is held or working, so positions show unrealised P&L from the start.
-        self.prices.want(order.signal.instrument for order in self.book.open_orders())
-        self.prices.want(p.instrument for p in self.book.positions if p.quantity)
+        self._watch_prices()
         self._spawn(self.tracker.run_polling())
         self._spawn(self._clock_loop())
         if self.config.reconcile_interval:
@@ -262,7 +259,7 @@ class OrderDesk:
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.placement.close()
         await self.tracker.close()
-        await self.trades.close()
+        await self.news.close()
         await self.prices.close()
         self.subscribers.close()
         await self.broker.close()
@@ -411,7 +408,7 @@ class OrderDesk:
                 return_exceptions=False,
             )
         elif order.is_unresolved:
-            self._cancel_on_resolve.add(order_id)
+            self.placement.cancel_when_found.add(order_id)
         else:
             await self.commands.cancel(order)  # a finished order is refused, not ignored
         return OrderHandle(self, order_id)
@@ -528,6 +525,10 @@ class OrderDesk:
         """Set at the next change of the order (or of one of its children)."""
         return self.recorder.changed(order_id)
 
+    async def idle(self) -> None:
+        """Wait until the broker news received so far is recorded (tests, benchmarks)."""
+        await self.tracker.idle()
+
     @property
     def stream_connected(self) -> bool:
         return self.tracker.stream_up
@@ -606,6 +607,7 @@ class OrderDesk:
                 await self._watch_session()
                 if self.days is not None:
                     await self._act(await self.days.tick())
+                self._watch_prices()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -634,6 +636,12 @@ class OrderDesk:
                 key="session",
             )
 
+    def _watch_prices(self) -> None:
+        """Stream prices of whatever is held or working (orders adopted from the broker too),
+        so positions are marked to market."""
+        self.prices.want(order.signal.instrument for order in self.book.open_orders())
+        self.prices.want(p.instrument for p in self.book.positions if p.quantity)
+
     async def _act(self, tick: DayTick) -> None:
         if tick.opened:
             await self._after_open()
@@ -646,8 +654,7 @@ class OrderDesk:
             await self.reconcile()
         except Exception as exc:
             await self._api_error("reconciliation at the day's open", exc)
-        self.prices.want(order.signal.instrument for order in self.book.open_orders())
-        self.prices.want(p.instrument for p in self.book.positions if p.quantity)
+        self._watch_prices()
 
     async def _square_off(self, due: SquareOffDue) -> None:
         """The desk's own square-off: cancel the segment's MIS/CO orders, exit its positions."""
@@ -710,6 +717,7 @@ class OrderDesk:
         )
 
     async def _place(self, order_id: str, signal: Signal) -> OrderHandle:
+        self.prices.want([signal.instrument])
         info = self.instruments.get(signal.instrument)
         if needs_slicing(signal, info.freeze_quantity if info else None):
             await self.slicer.create_parent(order_id, signal)
@@ -753,14 +761,9 @@ class OrderDesk:
         if order.is_terminal:
             return
         if order.is_unresolved or order.status is OrderStatus.INITIALIZED:
-            self._cancel_on_resolve.add(order.order_id)
+            self.placement.cancel_when_found.add(order.order_id)
             return
         await self.commands.cancel(order)
-
-    async def _on_resolved(self, order: Order) -> None:
-        if order.order_id in self._cancel_on_resolve and order.is_working:
-            self._cancel_on_resolve.discard(order.order_id)
-            await self.commands.cancel(order)
 
     def _resolve_all(self) -> None:
         for order in self.book.orders.values():

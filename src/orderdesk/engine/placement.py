@@ -20,17 +20,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 
 from orderdesk.domain.order import Order
 from orderdesk.domain.reports import OrderStatusReport
 from orderdesk.domain.status import OrderStatus
 from orderdesk.engine.alerts import Alerts
 from orderdesk.engine.backoff import Backoff
+from orderdesk.engine.commands import Commands
 from orderdesk.engine.config import DeskConfig
+from orderdesk.engine.news import BrokerNews, Source
 from orderdesk.engine.recorder import Recorder
 from orderdesk.engine.session import SessionWatch
-from orderdesk.engine.trades import TradeReader
 from orderdesk.errors import BrokerAuthError, BrokerRateLimited, BrokerRejected
 from orderdesk.ports.broker import Broker, PlaceOrder
 from orderdesk.ports.notifier import Severity
@@ -48,23 +48,26 @@ class Placement:
     def __init__(
         self,
         broker: Broker,
+        news: BrokerNews,
         recorder: Recorder,
         config: DeskConfig,
         alerts: Alerts,
-        trades: TradeReader,
         session: SessionWatch,
+        commands: Commands,
     ) -> None:
         self.broker = broker
+        self.news = news
+        self.commands = commands
         self.session = session
         self.recorder = recorder
         self.config = config
         self.alerts = alerts
-        self.trades = trades
         self.clock = recorder.clock
         self.resolving: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()
-        self.on_resolved: Callable[[Order], Awaitable[None]] | None = None
-        """Called once an unknown order is found at the broker (e.g. to cancel it)."""
+        self.cancel_when_found: set[str] = set()
+        """Orders whose cancel was asked while their placement was unresolved: cancelled as
+        soon as they are found at the broker."""
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -95,8 +98,8 @@ class Placement:
             return
 
     async def _accepted(self, order: Order, broker_order_id: str) -> None:
-        now = self.clock.now()
-        await self.recorder.decide(order, lambda o: o.accepted(broker_order_id, now))
+        # Binding is broker news: the stream may have told it already, or be telling it now.
+        await self.news.placed(order, broker_order_id)
 
     async def _rejected(self, order: Order, reason: str, severity: Severity) -> None:
         now = self.clock.now()
@@ -233,10 +236,10 @@ class Placement:
                 key=f"duplicate:{order.order_id}",
                 order_id=order.order_id,
             )
-        report = min(reports, key=lambda r: r.broker_order_id)
-        await self.trades.apply_report(order, report)
-        if self.on_resolved is not None and not order.is_unresolved:
-            await self.on_resolved(order)
+        await self.news.apply(reports, source=Source.PLACEMENT)
+        if order.order_id in self.cancel_when_found and order.is_working:
+            self.cancel_when_found.discard(order.order_id)
+            await self.commands.cancel(order)
 
     async def _resend(self, order: Order) -> bool:
         if order.external:

@@ -1,64 +1,53 @@
-"""Reconciliation: the broker's orders, trades and positions against the desk's.
+"""Reconciliation: the broker's orders, trades, positions and holdings against the desk's.
 
-Run at start-up, on a timer and on request (``orderdesk reconcile``). What it does with each
-difference:
+Run at start-up, on a timer, when a day opens and closes, and on request (``orderdesk
+reconcile``). It reads the broker's books and hands the orders and trades to
+:class:`~.news.BrokerNews` (the one path by which broker news becomes events), then says what
+the live stream should have told and did not:
 
 - a broker order with no local order (no orderdesk tag: placed on Kite web or mobile) is
-  **adopted** as external, its signal rebuilt from the report;
+  **adopted** as external by the news path, which records and alerts it; it is a row here. The
+  broker's own square-off orders are adopted too, as news rather than a mismatch;
 - a broker order whose state is ahead of ours moves ours forward. Only a missed fill or a
   missed terminal status is a mismatch: Kite pushes nothing when an order merely starts
   resting (``OPEN``, ``TRIGGER PENDING``), so finding that out by reading the book is normal;
-- a trade missing from our fills is **inferred** (``on_fill(..., inferred=True)``), in the
-  same append as its order's report;
+- a trade missing from our fills is **inferred**, in the same append as its order's report;
 - a tag found twice at the broker, a local working order the broker does not have, an
   unresolved order, a net position that differs, or (once the desk keeps days) holdings that
-  differ from those the day opened with, is reported;
-- an order the broker placed itself to square off an intraday position after the square-off
-  time is adopted too, but it is expected news, not a mismatch: it is recorded as
-  ``BrokerSquaredOff`` and alerted.
+  differ from those the day opened with, is reported.
 
 Every mismatch is a ``ReconciliationMismatch`` event and an alert; the returned
-:class:`ReconciliationReport` has one row per mismatch for the CLI to print. The same code
-(without flagging) serves the poller that stands in for the live stream while it is down.
+:class:`ReconciliationReport` has one row per mismatch for the CLI to print. The poller that
+stands in for the live stream while it is down reads the same books through :meth:`poll`,
+without flagging.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
-from orderdesk.domain.calendar import TradingCalendar
-from orderdesk.domain.day import is_broker_square_off
-from orderdesk.domain.errors import InvalidTransition, ValidationError
 from orderdesk.domain.events import (
-    BrokerSquaredOff,
-    OrderCreated,
-    OrderEvent,
     OrderFillRecorded,
     OrderStatusChanged,
     ReconciliationCompleted,
     ReconciliationMismatch,
 )
-from orderdesk.domain.ids import client_order_id
-from orderdesk.domain.order import Order
 from orderdesk.domain.reports import Fill, HoldingReport, OrderStatusReport, PositionReport
-from orderdesk.domain.signal import Signal
 from orderdesk.domain.status import TERMINAL
-from orderdesk.domain.values import OrderType, Validity, Variety
+from orderdesk.engine.adoption import EXTERNAL_STRATEGY, external_order_id, signal_from_report
 from orderdesk.engine.alerts import Alerts
 from orderdesk.engine.book import OrderBook
-from orderdesk.engine.recorder import Decide, Outcome, Recorder
-from orderdesk.engine.trades import TradeReader, record_fills, report_with_fills
+from orderdesk.engine.news import BrokerNews, Decided, NewsResult, Source
+from orderdesk.engine.recorder import Recorder
 from orderdesk.ports.broker import Broker
 from orderdesk.ports.notifier import Severity
 
 log = logging.getLogger(__name__)
 
-EXTERNAL_STRATEGY = "external"
+ADOPTED = "external_order"
+"""The row of an order adopted from the broker's book (recorded by the news path already)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,69 +73,23 @@ class ReconciliationReport:
         return not self.rows
 
 
-def external_order_id(broker_order_id: str) -> str:
-    """The local id of an adopted order: stable, so adopting twice lands on one order."""
-    return client_order_id(EXTERNAL_STRATEGY, broker_order_id)
-
-
-def signal_from_report(report: OrderStatusReport) -> Signal:
-    """The signal an external order would have had, rebuilt from what the broker shows.
-
-    Kite shows prices as 0 when they do not apply; iceberg and auction details are not in
-    the order row, so those orders are adopted as regular ones (the broker id still binds).
-    """
-    kind = report.order_type
-    price = report.price if kind in (OrderType.LIMIT, OrderType.SL) and report.price else None
-    needs_trigger = kind in (OrderType.SL, OrderType.SL_M) or report.variety is Variety.CO
-    trigger = report.trigger_price if needs_trigger and report.trigger_price else None
-    fields = {
-        "instrument": report.instrument,
-        "side": report.side,
-        "quantity": max(report.quantity, 1),
-        "order_type": kind,
-        "product": report.product,
-        "variety": report.variety,
-        "validity": report.validity if report.validity is not Validity.TTL else Validity.DAY,
-        "price": price,
-        "trigger_price": trigger,
-        "strategy": EXTERNAL_STRATEGY,
-        "signal_id": report.broker_order_id,
-    }
-    try:
-        return Signal(**fields)  # type: ignore[arg-type]
-    except ValidationError:
-        fields["variety"] = Variety.REGULAR
-        if kind in (OrderType.LIMIT, OrderType.SL) and price is None:
-            fields["order_type"], fields["trigger_price"] = OrderType.MARKET, None
-        return Signal(**fields)  # type: ignore[arg-type]
-
-
 class Reconciler:
     """Brings the desk's picture in line with the broker's, reporting every difference."""
 
     def __init__(
         self,
         broker: Broker,
+        news: BrokerNews,
         recorder: Recorder,
         book: OrderBook,
         alerts: Alerts,
-        trades: TradeReader,
-        calendar: TradingCalendar | None = None,
     ) -> None:
         self.broker = broker
+        self.news = news
         self.recorder = recorder
         self.book = book
         self.alerts = alerts
-        self.trades = trades
-        self.calendar = calendar
-        """The trading calendar when the desk keeps days: it tells the broker's own
-        square-off orders from orders placed outside orderdesk."""
         self.clock = recorder.clock
-        self._adopting: dict[str, asyncio.Lock] = {}
-
-    def start_day(self) -> None:
-        """Forget the adoption locks of earlier days (those not held right now)."""
-        self._adopting = {key: lock for key, lock in self._adopting.items() if lock.locked()}
 
     async def run(self) -> ReconciliationReport:
         """Fetch the broker's books and reconcile them (the full, flagging pass)."""
@@ -161,22 +104,6 @@ class Reconciler:
         reports = await self.broker.orders()
         trades = await self.broker.trades()
         await self.apply(reports, trades, None, flag=False)
-
-    async def adopt(self, report: OrderStatusReport) -> Order:
-        """Adopt one unknown broker order (from the stream); idempotent per broker id."""
-        lock = self._adopting.setdefault(report.broker_order_id, asyncio.Lock())
-        async with lock:
-            existing = self.book.find(report)
-            if existing is None:
-                existing = self.book.orders.get(external_order_id(report.broker_order_id))
-            if existing is not None:
-                await self.trades.apply_report(existing, report)
-                return existing
-            (order,) = await self._adopt_many([report])
-            if self.trades.lagging(order):
-                self.trades.follow_up(order, at_once=True)
-            await self._mismatches(await self._adopted([order], {report.broker_order_id: report}))
-            return order
 
     async def apply(
         self,
@@ -194,12 +121,10 @@ class Reconciler:
             rows += self._positions(positions)
         if holdings is not None:
             rows += self._holdings(holdings)
-        if not flag:
-            # Catching up is not a mismatch, but an order placed outside orderdesk always is.
-            await self._mismatches([row for row in rows if row.kind == "external_order"])
         if flag:
             rows += self._missing(reports)
-            await self._mismatches(rows)
+            # Adoptions are recorded and alerted where they happen, in the news path.
+            await self._mismatches([row for row in rows if row.kind != ADOPTED])
             await self.recorder.desk_event(
                 ReconciliationCompleted(
                     at=self.clock.now(),
@@ -220,117 +145,16 @@ class Reconciler:
     async def _books(
         self, reports: Sequence[OrderStatusReport], trades: Sequence[Fill], *, flag: bool
     ) -> list[ReconciliationRow]:
-        """Each order's report and its missing trades, decided together in one append, so an
-        order is never seen FILLED without the fills (and the position) that go with it."""
-        rows: list[ReconciliationRow] = []
-        matched: dict[str, list[OrderStatusReport]] = defaultdict(list)
-        unknown: dict[str, OrderStatusReport] = {}
-        owners: dict[str, Order] = dict(self.book.by_broker_id)
-        for row in reports:
-            order = self.book.find(row)
-            if order is None:
-                order = self.book.orders.get(external_order_id(row.broker_order_id))
-            if order is None:
-                unknown[row.broker_order_id] = row
-            else:
-                matched[order.order_id].append(row)
-                owners.setdefault(row.broker_order_id, order)
-        fills: defaultdict[str, list[Fill]] = defaultdict(list)
-        adopted_fills: defaultdict[str, list[Fill]] = defaultdict(list)
-        for fill in trades:
-            owner = owners.get(fill.broker_order_id)
-            if owner is not None:
-                if fill.trade_id not in owner.fills:
-                    fills[owner.order_id].append(fill)
-            elif fill.broker_order_id in unknown:
-                adopted_fills[fill.broker_order_id].append(fill)
-            else:
-                detail = f"trade {fill.trade_id} of {fill.broker_order_id}"
-                rows.append(ReconciliationRow("orphan_trade", None, detail))
-        now = self.clock.now()
-        decisions: list[tuple[Order, Decide]] = []
-        before: dict[str, int] = {}
-        problems: list[tuple[str, InvalidTransition]] = []
-        for order_id in dict.fromkeys([*matched, *fills]):  # book order: same run, same log
-            order = self.book.orders[order_id]
-            found = matched.get(order_id)
-            report: OrderStatusReport | None = None
-            if found:
-                if len(found) > 1:
-                    ids = ", ".join(sorted(r.broker_order_id for r in found))
-                    rows.append(ReconciliationRow("duplicate", order_id, f"tag at {ids}"))
-                    own = [r for r in found if r.broker_order_id == order.broker_order_id]
-                    found = own or sorted(found, key=lambda r: r.broker_order_id)
-                report = found[0]
-            missing = fills.get(order_id, ())
-            if not missing and report is not None and _already_applied(order, report):
-                continue  # the usual case on the timer: deciding it would change nothing
-            decisions.append((order, _catch_up(report, missing, now, before, problems)))
-        for outcome in await self.recorder.decide_many(decisions):
-            if flag:
-                rows += _flagged(outcome, before.get(outcome.order.order_id, 0))
-        for order_id, problem in problems:
-            rows.append(ReconciliationRow("refused_fill", order_id, str(problem)))
-        if unknown:
-            adopted = await self._adopt_many(list(unknown.values()), adopted_fills, now)
-            rows += await self._adopted(adopted, unknown)
+        """The books through the news path; the rows say what the stream should have told."""
+        fresh = [r for r in reports if not _already_applied(self.book, r)]
+        missing = [f for f in trades if not _recorded(self.book, f)]
+        result = await self.news.apply(
+            fresh, missing, source=Source.RECONCILE if flag else Source.POLL
+        )
+        rows = _news_rows(result)
+        if flag:
+            rows += [row for decided in result.decided for row in _flagged(decided)]
         return rows
-
-    async def _adopted(
-        self, orders: Sequence[Order], reports: Mapping[str, OrderStatusReport]
-    ) -> list[ReconciliationRow]:
-        """Rows for adopted orders; the broker's own square-offs are recorded, not flagged."""
-        rows: list[ReconciliationRow] = []
-        for order in orders:
-            report = reports.get(order.broker_order_id or "")
-            if (
-                self.calendar is not None
-                and report is not None
-                and is_broker_square_off(report, self.calendar)
-            ):
-                await self._squared_off(order)
-            else:
-                rows.append(_adopted_row(order))
-        return rows
-
-    async def _squared_off(self, order: Order) -> None:
-        signal = order.signal
-        detail = (
-            f"broker order {order.broker_order_id}: {signal.instrument} {signal.product} "
-            f"{signal.side} {signal.quantity} at market"
-        )
-        await self.recorder.desk_event(
-            BrokerSquaredOff(at=self.clock.now(), order_id=order.order_id, detail=detail)
-        )
-        await self.alerts.raise_(
-            Severity.WARNING,
-            "Squared off by the broker",
-            f"{detail}: the broker closed an intraday position at its square-off time",
-            key=f"square_off:{order.order_id}",
-            order_id=order.order_id,
-        )
-
-    async def _adopt_many(
-        self,
-        reports: Sequence[OrderStatusReport],
-        fills: Mapping[str, Sequence[Fill]] | None = None,
-        now: datetime | None = None,
-    ) -> list[Order]:
-        """Adopt unknown broker orders, each with its report and the trades already known."""
-        now = now or self.clock.now()
-        items: list[tuple[OrderCreated, Decide | None]] = []
-        for report in reports:
-            created = Order.create(
-                external_order_id(report.broker_order_id),
-                signal_from_report(report),
-                now,
-                external=True,
-                broker_order_id=report.broker_order_id,
-            )
-            own = (fills or {}).get(report.broker_order_id, ())
-            items.append((created, report_with_fills(report, own, now, [], inferred=True)))
-        outcomes = await self.recorder.create_many(items)
-        return [outcome.order for outcome in outcomes]
 
     def _missing(self, reports: Sequence[OrderStatusReport]) -> list[ReconciliationRow]:
         at_broker = {r.broker_order_id for r in reports}
@@ -403,52 +227,52 @@ class Reconciler:
             )
 
 
-def _adopted_row(order: Order) -> ReconciliationRow:
-    signal = order.signal
-    detail = (
-        f"adopted broker order {order.broker_order_id} ({signal.instrument} {signal.side} "
-        f"{signal.quantity}) placed outside orderdesk"
-    )
-    return ReconciliationRow("external_order", order.order_id, detail)
+def _already_applied(book: OrderBook, report: OrderStatusReport) -> bool:
+    """The book's row is news its order has already applied (the usual case on the timer:
+    deciding it would change nothing, so it is not handed on)."""
+    order = book.by_broker_id.get(report.broker_order_id)
+    return order is not None and report.progress == order.last_progress
 
 
-def _already_applied(order: Order, report: OrderStatusReport) -> bool:
-    """``order.on_report(report)`` would return nothing: the same news, for the same order."""
-    return (
-        report.broker_order_id == order.broker_order_id and report.progress == order.last_progress
-    )
+def _recorded(book: OrderBook, fill: Fill) -> bool:
+    order = book.by_broker_id.get(fill.broker_order_id)
+    return order is not None and fill.trade_id in order.fills
 
 
-def _catch_up(
-    report: OrderStatusReport | None,
-    fills: Sequence[Fill],
-    now: datetime,
-    before: dict[str, int],
-    problems: list[tuple[str, InvalidTransition]],
-) -> Decide:
-    """Decide the book's report and the missing trades, noting the filled quantity the order
-    had (read under its lock, for telling a missed fill from a quiet catch-up)."""
-
-    def decide(order: Order) -> list[OrderEvent]:
-        before[order.order_id] = order.filled_quantity
-        errors: list[InvalidTransition] = []
-        if report is None:
-            return record_fills(fills, now, inferred=True)(order)
-        events = report_with_fills(report, fills, now, errors, inferred=True)(order)
-        problems.extend((order.order_id, error) for error in errors)
-        return events
-
-    return decide
-
-
-def _flagged(outcome: Outcome, filled_before: int) -> list[ReconciliationRow]:
-    """Rows for what the live stream should have told us: fills and terminal statuses."""
+def _news_rows(result: NewsResult) -> list[ReconciliationRow]:
+    """Rows for what the news path could not place: duplicates, orphans, refusals, adoptions
+    (the news path has recorded and alerted the adoptions; they are rows of the report)."""
     rows: list[ReconciliationRow] = []
-    order_id = outcome.order.order_id
-    moved = [e for e in outcome.events if isinstance(e, OrderStatusChanged)]
+    for order, broker_ids in result.duplicates:
+        detail = f"tag at {', '.join(broker_ids)}"
+        rows.append(ReconciliationRow("duplicate", order.order_id, detail))
+    for fill in result.orphans:
+        detail = f"trade {fill.trade_id} of {fill.broker_order_id}"
+        rows.append(ReconciliationRow("orphan_trade", None, detail))
+    for order_id, problem in result.refused:
+        rows.append(ReconciliationRow("refused_fill", order_id, str(problem)))
+    for decided in result.decided:
+        if decided.adopted and not decided.square_off:
+            order = decided.order
+            signal = order.signal
+            detail = (
+                f"adopted broker order {order.broker_order_id} ({signal.instrument} "
+                f"{signal.side} {signal.quantity}) placed outside orderdesk"
+            )
+            rows.append(ReconciliationRow(ADOPTED, order.order_id, detail))
+    return rows
+
+
+def _flagged(decided: Decided) -> list[ReconciliationRow]:
+    """Rows for what the live stream should have told us: fills and terminal statuses."""
+    if decided.adopted:
+        return []
+    rows: list[ReconciliationRow] = []
+    order_id = decided.order.order_id
+    moved = [e for e in decided.events if isinstance(e, OrderStatusChanged)]
     if moved:
         last = moved[-1]
-        if last.filled_quantity > filled_before:
+        if last.filled_quantity > decided.filled_before:
             detail = (
                 f"broker shows {last.broker_status_text} with {last.filled_quantity} filled; "
                 "the fill update was missed"
@@ -458,7 +282,7 @@ def _flagged(outcome: Outcome, filled_before: int) -> list[ReconciliationRow]:
             detail = f"broker shows {last.broker_status_text}; the update was missed"
             rows.append(ReconciliationRow("status", order_id, detail))
         # Resting (OPEN, TRIGGER PENDING) is not news Kite pushes: learning it here is normal.
-    for event in outcome.events:
+    for event in decided.events:
         if isinstance(event, OrderFillRecorded):
             detail = f"trade {event.fill.trade_id} inferred from the trade book"
             rows.append(ReconciliationRow("missed_fill", order_id, detail))
@@ -466,6 +290,7 @@ def _flagged(outcome: Outcome, filled_before: int) -> list[ReconciliationRow]:
 
 
 __all__ = [
+    "ADOPTED",
     "EXTERNAL_STRATEGY",
     "Reconciler",
     "ReconciliationReport",

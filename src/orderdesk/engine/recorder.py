@@ -54,10 +54,6 @@ class Recorder:
         self.alerts = alerts
         self._locks: dict[str, asyncio.Lock] = {}
         self._changed: dict[str, asyncio.Event] = {}
-        self.on_bound: list[Callable[[Order], None]] = []
-        """Called when an order learns its broker id (e.g. to apply fills that came early)."""
-        self.on_created: list[Callable[[Order], None]] = []
-        """Called when an order comes into being (e.g. to stream its instrument's prices)."""
 
     # -- waiting -------------------------------------------------------------------------------
 
@@ -106,16 +102,10 @@ class Recorder:
             outcomes.append(outcome)
             written += outcome.events
         await self.journal.append(written)
-        for (created, _), outcome in zip(items, outcomes, strict=True):
+        for outcome in outcomes:
             order = outcome.order
             self.book.add(order)
             self._apply(order, outcome.events[1:])
-            for created_callback in self.on_created:
-                created_callback(order)
-            if created.broker_order_id is not None:
-                # Adopted orders are born bound; fills that came before them still apply.
-                for callback in self.on_bound:
-                    callback(order)
             self._notify(order)
         self.subscribers.publish(written)
         await self._alert_refusals(outcomes)
@@ -191,9 +181,6 @@ class Recorder:
         for event in events:
             order.apply(event)
             self.book.applied(order, event, bound_before)
-        if order.broker_order_id is not None and bound_before != order.broker_order_id:
-            for callback in self.on_bound:
-                callback(order)
         self._notify(order)
 
     async def _alert_refusals(self, outcomes: Sequence[Outcome]) -> None:

@@ -1,37 +1,30 @@
-"""Tracking: the broker's live stream into order decisions, and polling when it falls silent.
+"""Tracking: the live stream's connection, and polling when it falls silent.
 
-Order updates (reports and fills) go to the :class:`~.applier.StreamApplier`, which decides
-them in batches, each order's in arrival order; ticks mark positions (found by instrument
-token); connection changes raise alerts and switch polling on or off. An update the applier
-cannot batch comes back here one by one (:meth:`Tracker.handle`): a report that matches no order
-(by broker id or by our tag) is an order placed outside orderdesk and is adopted, and a fill can
-overtake the report that binds its order to a broker id, so it waits here until the binding
-arrives.
+The tracker reads ``Broker.events()``: order updates (reports and fills) go straight on to
+:class:`~.news.BrokerNews`, the one path by which broker news becomes events; ticks mark
+positions (found by instrument token); connection changes raise alerts and switch polling on or
+off. It keeps the connection's state and the polling schedule, nothing about orders.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
 from collections.abc import Coroutine
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from orderdesk.domain.order import Order
 from orderdesk.domain.reports import Fill, OrderStatusReport
 from orderdesk.domain.status import OrderStatus
 from orderdesk.domain.values import InstrumentKey
 from orderdesk.engine.alerts import Alerts
-from orderdesk.engine.applier import StreamApplier
 from orderdesk.engine.backoff import Backoff
 from orderdesk.engine.book import OrderBook
 from orderdesk.engine.config import DeskConfig
+from orderdesk.engine.news import BrokerNews
 from orderdesk.engine.reconcile import Reconciler
-from orderdesk.engine.recorder import Recorder
 from orderdesk.engine.session import SessionWatch
-from orderdesk.engine.trades import TradeReader
 from orderdesk.errors import BrokerAuthError
 from orderdesk.ports.broker import (
     Broker,
@@ -44,9 +37,6 @@ from orderdesk.ports.notifier import Severity
 
 log = logging.getLogger(__name__)
 
-MAX_EARLY_FILLS = 10_000
-"""Fills held for orders not yet bound; beyond this the oldest are left to reconciliation."""
-
 
 class Tracker:
     """Consumes ``Broker.events()`` and polls the order book while the stream is down."""
@@ -54,31 +44,27 @@ class Tracker:
     def __init__(
         self,
         broker: Broker,
-        recorder: Recorder,
+        news: BrokerNews,
         book: OrderBook,
         reconciler: Reconciler,
         alerts: Alerts,
         config: DeskConfig,
-        trades: TradeReader,
         session: SessionWatch,
+        instruments_by_token: dict[int, InstrumentKey],
     ) -> None:
         self.broker = broker
+        self.news = news
         self.session = session
-        self.recorder = recorder
         self.book = book
         self.reconciler = reconciler
-        self.trades = trades
         self.alerts = alerts
         self.config = config
-        self.clock = recorder.clock
+        self.clock = news.clock
         self.stream_up = False
-        self.instruments_by_token: dict[int, InstrumentKey] = {}
-        self._early_fills: defaultdict[str, list[Fill]] = defaultdict(list)
-        self._early_count = 0
+        self.instruments_by_token = instruments_by_token
+        """Today's instrument list by token (updated in place when a day opens)."""
         self._tasks: set[asyncio.Task[None]] = set()
-        self.applier = StreamApplier(book, recorder, trades, self.handle, self.spawn)
         self._last_poll = 0.0
-        recorder.on_bound.append(self._bound)
 
     # -- the stream ----------------------------------------------------------------------------
 
@@ -100,70 +86,20 @@ class Tracker:
             await asyncio.sleep(backoff.next())
 
     async def dispatch(self, event: BrokerEvent) -> None:
-        """Apply ``event``: order updates through the batching applier (see :mod:`.applier`),
-        prices at once, connection changes in a task of their own."""
+        """Apply ``event``: order news through :class:`BrokerNews`, prices at once, connection
+        changes in a task of their own."""
         if isinstance(event, OrderStatusReport | Fill):
-            await self.applier.put(event)
+            await self.news.put(event)
         elif isinstance(event, PriceTick):
             self.on_tick(event)
         else:
-            self.spawn(self.handle(event))
+            self.spawn(self.on_connection(event))
 
     async def idle(self) -> None:
         """Wait until every dispatched event has been recorded."""
-        while self.applier.running or self._tasks:
-            await self.applier.idle()
-            if self._tasks:
-                await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
-    async def handle(self, event: BrokerEvent) -> None:
-        """Apply one event of the broker's stream."""
-        try:
-            if isinstance(event, OrderStatusReport):
-                await self.on_report(event)
-            elif isinstance(event, Fill):
-                await self.on_fill(event)
-            elif isinstance(event, PriceTick):
-                self.on_tick(event)
-            else:
-                await self.on_connection(event)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            # One bad update must not stop the stream for every other order.
-            log.exception("could not apply broker event %r", event)
-
-    async def on_report(self, report: OrderStatusReport) -> None:
-        order = self.book.find(report)
-        if order is None:
-            await self.reconciler.adopt(report)
-            return
-        await self.trades.apply_report(order, report)
-
-    async def on_fill(self, fill: Fill) -> None:
-        order = self.book.by_broker_id.get(fill.broker_order_id)
-        if order is None:
-            if self._early_count < MAX_EARLY_FILLS:
-                self._early_fills[fill.broker_order_id].append(fill)
-                self._early_count += 1
-            return
-        await self._record_fill(order, fill)
-
-    async def _record_fill(self, order: Order, fill: Fill) -> None:
-        now = self.clock.now()
-        await self.recorder.decide(order, lambda o: o.on_fill(fill, now))
-
-    def _bound(self, order: Order) -> None:
-        assert order.broker_order_id is not None
-        fills = self._early_fills.pop(order.broker_order_id, None)
-        if not fills:
-            return
-        self._early_count -= len(fills)
-        self.spawn(self._record_fills(order, fills))
-
-    async def _record_fills(self, order: Order, fills: list[Fill]) -> None:
-        for fill in fills:
-            await self._record_fill(order, fill)
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self.news.idle()
 
     def on_tick(self, tick: PriceTick) -> None:
         instrument = tick.instrument or self.instruments_by_token.get(tick.instrument_token)
@@ -284,7 +220,6 @@ class Tracker:
         task.add_done_callback(self._tasks.discard)
 
     async def close(self) -> None:
-        await self.applier.close()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()

@@ -7,9 +7,10 @@ reports. Commands delegate to :class:`~orderdesk.brokers.kite.client.KiteRestCli
 The live stream (:meth:`KiteBroker.events`) comes from the ticker when ``stream = "ticker"``:
 order updates become :class:`OrderStatusReport`s, ticks become :class:`PriceTick`s, and after
 every (re)connection a gap-fill reads the order book and the trades over REST, so nothing
-pushed while the socket was down is lost. Kite's order updates carry no trade ids, so when an
-update shows more filled quantity the order's trades are read and emitted as :class:`Fill`s,
-ahead of the report itself.
+pushed while the socket was down is lost. The adapter maps and forwards: Kite's order updates
+carry no trade ids, and reading the trades behind one is the engine's business (its news path
+reads them, off the stream), so the pump that turns socket frames into events never waits for
+REST and ticks never queue behind a trade read.
 With ``stream = "poll"`` the same reads run on a timer instead.
 
 The session is replaceable while running (:meth:`KiteBroker.renew_session`, the
@@ -19,16 +20,17 @@ ticker reconnects with it (its subscriptions carried over, the gap-fill run on c
 broker started with no token at all waits for one instead of failing. Duplicates are possible (a
 gap-fill can repeat what the socket said); consumers apply updates monotonically, and identical
 reports, reports that trail one already emitted (less filled, or open after final) and
-already-seen trade ids are not emitted here.
+already-seen trade ids are not emitted here (a bounded memory: the last 10,000 orders).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import aiohttp
 import structlog
@@ -87,6 +89,36 @@ log = structlog.get_logger(__name__)
 
 
 _FINAL = frozenset({BrokerStatus.COMPLETE, BrokerStatus.CANCELLED, BrokerStatus.REJECTED})
+RECENT_ORDERS = 10_000
+"""Orders whose last report is remembered for de-duplication (Kite's daily cap is 5,000)."""
+RECENT_TRADES = 50_000
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Recent(Generic[K, V]):
+    """A mapping that forgets its oldest entries beyond ``size`` (de-duplication that must not
+    grow with the months a process runs)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        return self._items.get(key)
+
+    def put(self, key: K, value: V) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        if len(self._items) > self._size:
+            self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 class _End:
@@ -126,8 +158,10 @@ class KiteBroker:
         self._ticker: KiteTicker | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._queue: asyncio.Queue[BrokerEvent | _End] = asyncio.Queue()
-        self._last_report: dict[str, OrderStatusReport] = {}
-        self._seen_trades: set[str] = set()
+        # Bounded: a day's orders fit, and what falls out is only de-duplication the engine
+        # repeats anyway (it applies news monotonically, trades by id).
+        self._last_report: Recent[str, OrderStatusReport] = Recent(RECENT_ORDERS)
+        self._seen_trades: Recent[str, bool] = Recent(RECENT_TRADES)
         self._keys_by_token: dict[int, InstrumentKey] = {}
         self._price_keys: list[InstrumentKey] = []
         self._postbacks: PostbackReceiver | None = None
@@ -359,7 +393,7 @@ class KiteBroker:
 
     async def _on_postback(self, payload: dict[str, Any]) -> None:
         # The same path as a socket update: duplicates and older snapshots are dropped there.
-        await self._report(order_update_to_report(payload))
+        self._report(order_update_to_report(payload))
 
     # -- the live stream ----------------------------------------------------------------------
 
@@ -397,48 +431,41 @@ class KiteBroker:
             )
         )
 
-    async def _report(self, report: OrderStatusReport) -> None:
-        """Emit ``report`` unless it repeats or trails the last one, after the fills it adds.
+    def _report(self, report: OrderStatusReport) -> None:
+        """Emit ``report`` unless it repeats or trails the last one seen for its order.
 
         The gap-fill reads the book while socket updates keep arriving, so its snapshot of an
         order can be older than an update already emitted (or the reverse). Emitting the older
         one would make every consumer log a step backwards, and the newer one would then be
-        emitted a second time.
+        emitted a second time. The adapter only maps and forwards: the trades behind a report
+        are the engine's to read, so nothing here waits for REST.
         """
         previous = self._last_report.get(report.broker_order_id)
         if previous == report or (previous is not None and _trails(report, previous)):
             return
-        self._last_report[report.broker_order_id] = report
-        already = previous.filled_quantity if previous is not None else 0
-        try:
-            if report.filled_quantity > already:
-                # The trades go out before the report that shows them: a consumer then has
-                # them when the report arrives, instead of reading them a second time (every
-                # read counts against Kite's rate limit).
-                self._fills(await self.rest.order_trades(report.broker_order_id))
-        finally:
-            self._queue.put_nowait(report)
+        self._last_report.put(report.broker_order_id, report)
+        self._queue.put_nowait(report)
 
     def _fills(self, fills: Sequence[Fill]) -> None:
         for fill in fills:
-            if fill.trade_id not in self._seen_trades:
-                self._seen_trades.add(fill.trade_id)
+            if self._seen_trades.get(fill.trade_id) is None:
+                self._seen_trades.put(fill.trade_id, True)
                 self._queue.put_nowait(fill)
 
     async def _gap_fill(self) -> None:
         """Read the book and the trades over REST: what the socket may have missed."""
         for report in await self.rest.orders():
-            await self._report(report)
+            self._report(report)
         self._fills(await self.rest.trades())
 
-    async def _on_ticker_event(self, event: TickerEvent) -> None:
+    def _on_ticker_event(self, event: TickerEvent) -> None:
         if isinstance(event, OrderUpdated):
             try:
                 report = order_update_to_report(event.order)
             except MalformedResponse as exc:
                 log.warning("kite.order_update_unreadable", error=str(exc))
                 return
-            await self._report(report)
+            self._report(report)
         elif isinstance(event, TicksReceived):
             for tick in event.ticks:
                 self._queue.put_nowait(
@@ -460,11 +487,7 @@ class KiteBroker:
             async for event in ticker.events():
                 if ticker is not self._ticker:
                     return  # replaced by a ticker on a fresh session
-                try:
-                    await self._on_ticker_event(event)
-                except BrokerError as exc:
-                    # A fill lookup failed; the next gap-fill or poll reads the trades again.
-                    log.warning("kite.stream_read_failed", error=type(exc).__name__)
+                self._on_ticker_event(event)
         except TickerTokenError:
             self._connection(
                 ConnectionState.STOPPED, "access token refused; log in again", token_refused=True

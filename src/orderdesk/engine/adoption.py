@@ -1,0 +1,56 @@
+"""Orders the broker holds that orderdesk did not place: how they are named and described.
+
+An order placed on Kite web or mobile (or the broker's own square-off) carries no orderdesk tag.
+It is adopted as *external*: its local id is derived from the broker's order id, so adopting it
+twice lands on one order, and its signal is rebuilt from what the broker shows.
+"""
+
+from __future__ import annotations
+
+from orderdesk.domain.errors import ValidationError
+from orderdesk.domain.ids import client_order_id
+from orderdesk.domain.reports import OrderStatusReport
+from orderdesk.domain.signal import Signal
+from orderdesk.domain.values import OrderType, Validity, Variety
+
+EXTERNAL_STRATEGY = "external"
+
+
+def external_order_id(broker_order_id: str) -> str:
+    """The local id of an adopted order: stable, so adopting twice lands on one order."""
+    return client_order_id(EXTERNAL_STRATEGY, broker_order_id)
+
+
+def signal_from_report(report: OrderStatusReport) -> Signal:
+    """The signal an external order would have had, rebuilt from what the broker shows.
+
+    Kite shows prices as 0 when they do not apply; iceberg and auction details are not in
+    the order row, so those orders are adopted as regular ones (the broker id still binds).
+    """
+    kind = report.order_type
+    price = report.price if kind in (OrderType.LIMIT, OrderType.SL) and report.price else None
+    needs_trigger = kind in (OrderType.SL, OrderType.SL_M) or report.variety is Variety.CO
+    trigger = report.trigger_price if needs_trigger and report.trigger_price else None
+    fields = {
+        "instrument": report.instrument,
+        "side": report.side,
+        "quantity": max(report.quantity, 1),
+        "order_type": kind,
+        "product": report.product,
+        "variety": report.variety,
+        "validity": report.validity if report.validity is not Validity.TTL else Validity.DAY,
+        "price": price,
+        "trigger_price": trigger,
+        "strategy": EXTERNAL_STRATEGY,
+        "signal_id": report.broker_order_id,
+    }
+    try:
+        return Signal(**fields)  # type: ignore[arg-type]
+    except ValidationError:
+        fields["variety"] = Variety.REGULAR
+        if kind in (OrderType.LIMIT, OrderType.SL) and price is None:
+            fields["order_type"], fields["trigger_price"] = OrderType.MARKET, None
+        return Signal(**fields)  # type: ignore[arg-type]
+
+
+__all__ = ["EXTERNAL_STRATEGY", "external_order_id", "signal_from_report"]

@@ -1,0 +1,670 @@
+"""Broker news into order events: the one path for everything a broker says about orders.
+
+The live stream (and postbacks, which the adapter merges into it), the poller that stands in
+for the stream, the placement's reply and its resolution, and reconciliation all hand what
+they learned to :class:`BrokerNews`; nothing else turns broker news into events. It owns:
+
+- **lanes and batching**: each order's news waits in its own lane and is decided against the
+  state its previous news left; the next news of every order that has some is decided together
+  and written in one append (:meth:`Recorder.decide_many`). One task per update, thousands of
+  them suspended on their commits, cost more than deciding and writing (``make bench
+  ARGS=engine``); the lanes are why the stream keeps up;
+- **reading trades**: Kite's reports carry filled quantities, not trades, and positions are made
+  of trades. A report showing more filled than the fills recorded (and not brought along) has
+  its order's trades read first, while the order's lane waits, and the report and the new fills
+  are one event: whoever sees FILLED also sees the position. A read that fails or finds the
+  trade book behind is followed up a few times in the background, through the same lanes;
+- **the refused report's trades**: a report that contradicts the order (refused and alerted)
+  does not take its trades down with it: trades are facts;
+- **binding**: the placement's reply (:meth:`BrokerNews.placed`) and the first report bind an
+  order to the
+  broker's id; fills that arrive before their order is bound wait here (a bounded number) and
+  join its lane once it is;
+- **adoption**: a report nobody's order matches is an order placed outside orderdesk (or the
+  broker's own square-off, told apart by the trading calendar); it is adopted, recorded as a
+  finding and alerted, in the same lane discipline.
+
+Entry: :meth:`BrokerNews.put` queues one update of the stream and returns (the stream must not
+wait for commits); :meth:`BrokerNews.apply` queues a batch (a book read, the placement's reply
+or lookup, a reconciliation) and returns what it recorded. Both go through the same lanes and
+the same decision. Each order's news is decided under the order's lock (a command holding it
+makes that order's news wait, alone, for it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict, defaultdict, deque
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from orderdesk.domain.calendar import TradingCalendar
+from orderdesk.domain.day import is_broker_square_off
+from orderdesk.domain.errors import InvalidTransition
+from orderdesk.domain.events import (
+    BrokerSquaredOff,
+    OrderEvent,
+    OrderStatusChanged,
+    ReconciliationMismatch,
+)
+from orderdesk.domain.order import Order
+from orderdesk.domain.reports import Fill, OrderStatusReport
+from orderdesk.engine.adoption import external_order_id, signal_from_report
+from orderdesk.engine.alerts import Alerts
+from orderdesk.engine.backoff import Backoff
+from orderdesk.engine.book import OrderBook
+from orderdesk.engine.config import DeskConfig
+from orderdesk.engine.recorder import Decide, Recorder
+from orderdesk.ports.broker import Broker
+from orderdesk.ports.notifier import Severity
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 2_000
+"""Orders decided together and written in one append."""
+MAX_UNBOUND = 10_000
+"""Fills held for orders not bound yet; beyond this the oldest are left to reconciliation."""
+
+Update = OrderStatusReport | Fill
+REFUSED_UPDATE = "Order update refused"
+REFUSED_FILL = "Fill refused"
+
+
+class Source(StrEnum):
+    """Where a piece of news came from: it decides whether trades are read and how fills are
+    recorded."""
+
+    STREAM = "stream"
+    """The live stream and postbacks: reports read their trades when they show more filled."""
+    POLL = "poll"
+    """A catch-up read of the order book and the trade book (the stream is down or quiet)."""
+    PLACEMENT = "placement"
+    """The placement's reply, or the order book read that resolves an unknown outcome."""
+    RECONCILE = "reconcile"
+    """Reconciliation: a fill found in the trade book was missed by the stream (inferred)."""
+
+
+@dataclass(slots=True)
+class Decided:
+    """What one order's piece of news recorded."""
+
+    order: Order
+    events: list[OrderEvent]
+    filled_before: int
+    """The order's filled quantity just before (reconciliation tells a missed fill by it)."""
+    adopted: bool = False
+    square_off: bool = False
+
+
+@dataclass(slots=True)
+class NewsResult:
+    """What a batch of news recorded, and what it could not place on an order."""
+
+    decided: list[Decided] = field(default_factory=list)
+    duplicates: list[tuple[Order, list[str]]] = field(default_factory=list)
+    """Orders whose tag the broker shows on several of its orders (broker ids)."""
+    orphans: list[Fill] = field(default_factory=list)
+    """Trades of broker orders nobody knows and the batch did not describe."""
+    refused: list[tuple[str, InvalidTransition]] = field(default_factory=list)
+    """Trades an order refused (they would overfill it): (order id, objection)."""
+
+
+@dataclass(slots=True, eq=False)
+class _Item:
+    """One order's piece of news, waiting in the order's lane."""
+
+    key: str
+    order: Order | None
+    """None for a report to adopt (its order is created when the news is decided)."""
+    report: OrderStatusReport | None = None
+    fills: list[Fill] = field(default_factory=list)
+    placed: str | None = None
+    source: Source = Source.STREAM
+    done: asyncio.Future[Decided | None] | None = None
+    problems: list[tuple[str, InvalidTransition]] = field(default_factory=list)
+    """(alert title, objection) of what the order refused."""
+    filled_before: int = 0
+    read: bool = False
+    """Its trades were read already (it may not read twice)."""
+
+    @property
+    def inferred(self) -> bool:
+        return self.source is Source.RECONCILE
+
+    @property
+    def may_read(self) -> bool:
+        # Book reads bring the trade book along; the stream and placements bring no trades.
+        return not self.read and self.source in (Source.STREAM, Source.PLACEMENT)
+
+
+class BrokerNews:
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        book: OrderBook,
+        recorder: Recorder,
+        broker: Broker,
+        config: DeskConfig,
+        alerts: Alerts,
+        calendar: TradingCalendar | None = None,
+    ) -> None:
+        self.book = book
+        self.recorder = recorder
+        self.broker = broker
+        self.config = config
+        self.alerts = alerts
+        self.calendar = calendar
+        self.clock = recorder.clock
+        self._lanes: dict[str, deque[_Item]] = {}
+        self._queued = 0
+        self._runnable: deque[str] = deque()
+        """Lanes whose next item can be taken now, in the order they got one."""
+        self._out: set[str] = set()
+        """Lanes with an item taken and not yet recorded (they wait)."""
+        self._ready: list[_Item] = []
+        """Items whose trades were read, to be decided in the next batch."""
+        self._room = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._side: set[asyncio.Task[None]] = set()
+        self._following: dict[str, asyncio.Task[None]] = {}
+        self._unbound: OrderedDict[str, list[Fill]] = OrderedDict()
+        self._unbound_count = 0
+
+    # -- entry ---------------------------------------------------------------------------------
+
+    async def put(self, update: Update) -> None:
+        """Queue one update of the live stream; waits only while ``max_queued_news`` are queued
+        (the config's)."""
+        while self._queued >= self.config.max_queued_news:
+            self._room.clear()
+            await self._room.wait()
+        if isinstance(update, Fill):
+            order = self.book.by_broker_id.get(update.broker_order_id)
+            if order is None:
+                self._hold(update)
+            else:
+                self._enqueue(_Item(order.order_id, order, fills=[update]))
+            return
+        order = self._owner(update)
+        key = order.order_id if order is not None else external_order_id(update.broker_order_id)
+        self._enqueue(_Item(key, order, report=update))
+
+    async def placed(self, order: Order, broker_order_id: str) -> None:
+        """The placement's reply: bind ``order`` to the broker's id (returns once recorded)."""
+        done: asyncio.Future[Decided | None] = asyncio.get_running_loop().create_future()
+        self._enqueue(
+            _Item(
+                order.order_id,
+                order,
+                placed=broker_order_id,
+                source=Source.PLACEMENT,
+                done=done,
+            )
+        )
+        await done
+
+    async def apply(
+        self,
+        reports: Sequence[OrderStatusReport] = (),
+        fills: Sequence[Fill] = (),
+        *,
+        source: Source,
+    ) -> NewsResult:
+        """Queue a batch of news about many orders and return once it is all recorded.
+
+        Each order gets its report (the broker's own id first when its tag shows twice) and the
+        trades of it the batch carries; a report nobody's order matches is adopted with its
+        trades.
+        """
+        result = NewsResult()
+        matched: dict[str, list[OrderStatusReport]] = defaultdict(list)
+        orders: dict[str, Order] = {}
+        unknown: dict[str, OrderStatusReport] = {}
+        owners: dict[str, str] = {bid: o.order_id for bid, o in self.book.by_broker_id.items()}
+        for report in reports:
+            order = self._owner(report)
+            if order is None:
+                unknown[report.broker_order_id] = report
+                continue
+            matched[order.order_id].append(report)
+            orders[order.order_id] = order
+            owners.setdefault(report.broker_order_id, order.order_id)
+        trades: defaultdict[str, list[Fill]] = defaultdict(list)
+        for fill in fills:
+            owner = owners.get(fill.broker_order_id)
+            if owner is not None:
+                trades[owner].append(fill)
+                orders.setdefault(owner, self.book.orders[owner])
+            elif fill.broker_order_id in unknown:
+                trades[external_order_id(fill.broker_order_id)].append(fill)
+            elif source is Source.RECONCILE:
+                result.orphans.append(fill)
+            else:
+                self._hold(fill)
+        loop = asyncio.get_running_loop()
+        items: list[_Item] = []
+        for order_id, order in orders.items():  # book order: the same books, the same log
+            found = matched.get(order_id, [])
+            if len(found) > 1:
+                result.duplicates.append((order, sorted(r.broker_order_id for r in found)))
+                own = [r for r in found if r.broker_order_id == order.broker_order_id]
+                found = own or sorted(found, key=lambda r: r.broker_order_id)
+            items.append(
+                _Item(
+                    order_id,
+                    order,
+                    report=found[0] if found else None,
+                    fills=trades.get(order_id, []),
+                    source=source,
+                    done=loop.create_future(),
+                )
+            )
+        for broker_order_id, report in unknown.items():
+            key = external_order_id(broker_order_id)
+            items.append(
+                _Item(
+                    key,
+                    self.book.orders.get(key),
+                    report=report,
+                    fills=trades.get(key, []),
+                    source=source,
+                    done=loop.create_future(),
+                )
+            )
+        for item in items:
+            self._enqueue(item)
+        for item in items:
+            assert item.done is not None
+            decided = await item.done
+            if decided is not None:
+                result.decided.append(decided)
+            result.refused += [(item.key, p) for title, p in item.problems if title == REFUSED_FILL]
+        return result
+
+    def _owner(self, report: OrderStatusReport) -> Order | None:
+        order = self.book.find(report)
+        if order is None:
+            order = self.book.orders.get(external_order_id(report.broker_order_id))
+        return order
+
+    # -- waiting -------------------------------------------------------------------------------
+
+    def lagging(self, order: Order) -> bool:
+        """The broker says more is filled than the fills recorded for ``order`` cover."""
+        return order.filled_quantity > order.fill_quantity
+
+    async def idle(self) -> None:
+        """Wait until every queued piece of news is recorded and every follow-up has ended."""
+        while True:
+            tasks = [t for t in (self._task, *self._side, *self._following.values()) if t]
+            if not tasks:
+                return
+            await asyncio.wait(tasks)
+
+    async def close(self) -> None:
+        tasks = [t for t in (self._task, *self._side, *self._following.values()) if t]
+        self._task = None
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # -- the lanes -----------------------------------------------------------------------------
+
+    def _enqueue(self, item: _Item) -> None:
+        lane = self._lanes.get(item.key)
+        if lane is None:
+            lane = self._lanes[item.key] = deque()
+            if item.key not in self._out:
+                self._runnable.append(item.key)
+                self._wake()
+        lane.append(item)
+        self._queued += 1
+
+    def _wake(self) -> None:
+        if self._task is None and (self._runnable or self._ready):
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), name="orderdesk-broker-news"
+            )
+
+    async def _run(self) -> None:
+        try:
+            while self._runnable or self._ready:
+                ready, self._ready = self._ready, []
+                batch = [*ready, *self._take(MAX_BATCH - len(ready))]
+                if self._queued < self.config.max_queued_news:
+                    self._room.set()
+                if batch:
+                    await self._record(batch)
+        finally:
+            if self._task is asyncio.current_task():
+                self._task = None
+
+    def _take(self, room: int) -> list[_Item]:
+        batch: list[_Item] = []
+        runnable, lanes = self._runnable, self._lanes
+        while runnable and len(batch) < room:
+            key = runnable.popleft()
+            lane = lanes[key]
+            item = lane.popleft()
+            if not lane:
+                del lanes[key]
+            self._queued -= 1
+            self._out.add(key)
+            if item.order is None:
+                item.order = self.book.orders.get(key)  # adopted by an earlier item
+            order = item.order
+            if order is not None and self.recorder.lock(key).locked():
+                self._aside(self._alone(item))
+            elif order is not None and self._needs_trades(order, item):
+                self._aside(self._read(item))
+            else:
+                batch.append(item)
+        return batch
+
+    def _needs_trades(self, order: Order, item: _Item) -> bool:
+        report = item.report
+        if report is None or not item.may_read:
+            return False
+        brought = sum(f.quantity for f in item.fills if f.trade_id not in order.fills)
+        return report.filled_quantity > order.fill_quantity + brought
+
+    def _aside(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._side.add(task)
+        task.add_done_callback(self._side.discard)
+
+    def _release(self, key: str) -> None:
+        """``key``'s taken item is recorded: its lane may go on."""
+        self._out.discard(key)
+        if key in self._lanes:
+            self._runnable.append(key)
+            self._wake()
+
+    async def _read(self, item: _Item) -> None:
+        """Read the trades the item's report implies; the lane waits until they are recorded."""
+        assert item.report is not None
+        try:
+            item.fills = [*item.fills, *await self._trades(item.report.broker_order_id)]
+        except BaseException:
+            self._finish(item, None)
+            raise
+        item.read = True
+        self._ready.append(item)
+        self._wake()
+
+    async def _alone(self, item: _Item) -> None:
+        """The order's lock is held (a command, say): wait for it like any other decision."""
+        order = item.order
+        assert order is not None
+        decided: Decided | None = None
+        try:
+            if item.report is not None and self._needs_trades(order, item):
+                item.fills = [*item.fills, *await self._trades(item.report.broker_order_id)]
+                item.read = True
+            outcome = await self.recorder.decide(order, self._decision(item, self.clock.now()))
+            decided = Decided(order, outcome.events, item.filled_before)
+        finally:
+            self._finish(item, decided)
+        await self._after([(item, decided)])
+
+    async def _record(self, batch: list[_Item]) -> None:
+        now = self.clock.now()
+        existing = [item for item in batch if item.order is not None]
+        adopting = [item for item in batch if item.order is None]
+        results: list[tuple[_Item, Decided | None]] = []
+        try:
+            outcomes = await self.recorder.decide_many(
+                [(item.order, self._decision(item, now)) for item in existing if item.order]
+            )
+            for item, outcome in zip(existing, outcomes, strict=True):
+                results.append((item, Decided(outcome.order, outcome.events, item.filled_before)))
+            if adopting:
+                results += await self._adopt(adopting, now)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Lost here, not at the broker: polling and reconciliation read them again.
+            log.exception("could not record %d pieces of broker news", len(batch))
+            results = [(item, None) for item in batch]
+        for item, decided in results:
+            self._finish(item, decided)
+        await self._after(results)
+
+    async def _adopt(self, items: list[_Item], now: datetime) -> list[tuple[_Item, Decided]]:
+        created = []
+        for item in items:
+            report = item.report
+            assert report is not None
+            created.append(
+                (
+                    Order.create(
+                        item.key,
+                        signal_from_report(report),
+                        now,
+                        external=True,
+                        broker_order_id=report.broker_order_id,
+                    ),
+                    self._decision(item, now),
+                )
+            )
+        outcomes = await self.recorder.create_many(created)
+        results = []
+        for item, outcome in zip(items, outcomes, strict=True):
+            assert item.report is not None
+            item.order = outcome.order
+            square_off = self.calendar is not None and is_broker_square_off(
+                item.report, self.calendar
+            )
+            results.append(
+                (
+                    item,
+                    Decided(outcome.order, outcome.events, 0, adopted=True, square_off=square_off),
+                )
+            )
+        return results
+
+    def _finish(self, item: _Item, decided: Decided | None) -> None:
+        if item.done is not None and not item.done.done():
+            item.done.set_result(decided)
+        self._release(item.key)
+
+    async def _after(self, results: Sequence[tuple[_Item, Decided | None]]) -> None:
+        """Bookkeeping once news is recorded: held fills of orders now bound, findings and
+        refusals alerted, follow-up reads of trades still behind."""
+        for item, decided in results:
+            if decided is None:
+                continue
+            order = decided.order
+            bound = order.broker_order_id
+            if bound is not None and bound in self._unbound:
+                fills = self._unbound.pop(bound)
+                self._unbound_count -= len(fills)
+                self._enqueue(_Item(order.order_id, order, fills=fills))
+            if decided.adopted:
+                await self._adopted(decided)
+            for title, problem in item.problems:
+                await self.alerts.raise_(
+                    Severity.WARNING,
+                    title,
+                    f"{order.order_id}: {problem}",
+                    key=f"refused:{order.order_id}",
+                    order_id=order.order_id,
+                )
+            if self.lagging(order) and not item.inferred:
+                self._follow_up(order)
+
+    async def _adopted(self, decided: Decided) -> None:
+        order = decided.order
+        signal = order.signal
+        now = self.clock.now()
+        if decided.square_off:
+            detail = (
+                f"broker order {order.broker_order_id}: {signal.instrument} {signal.product} "
+                f"{signal.side} {signal.quantity} at market"
+            )
+            await self.recorder.desk_event(
+                BrokerSquaredOff(at=now, order_id=order.order_id, detail=detail)
+            )
+            await self.alerts.raise_(
+                Severity.WARNING,
+                "Squared off by the broker",
+                f"{detail}: the broker closed an intraday position at its square-off time",
+                key=f"square_off:{order.order_id}",
+                order_id=order.order_id,
+            )
+            return
+        detail = (
+            f"adopted broker order {order.broker_order_id} ({signal.instrument} {signal.side} "
+            f"{signal.quantity}) placed outside orderdesk"
+        )
+        await self.recorder.desk_event(
+            ReconciliationMismatch(
+                at=now, kind="external_order", detail=detail, order_id=order.order_id
+            )
+        )
+        await self.alerts.raise_(
+            Severity.WARNING,
+            "Reconciliation: external_order",
+            f"{order.order_id}: {detail}",
+            key=f"reconcile:external_order:{order.order_id}",
+            order_id=order.order_id,
+        )
+
+    # -- the decision --------------------------------------------------------------------------
+
+    def _decision(self, item: _Item, at: datetime) -> Decide:
+        """The one decision of a piece of news: binding, the report, the trades with it."""
+
+        def decide(order: Order) -> list[OrderEvent]:
+            item.filled_before = order.filled_quantity
+            events: list[OrderEvent] = []
+            if item.placed is not None:
+                try:
+                    events += order.accepted(item.placed, at)
+                except InvalidTransition as error:
+                    item.problems.append((REFUSED_UPDATE, error))
+                    return [order.refused(error, at)]
+            try:
+                fresh = _new_fills(order, item)
+            except InvalidTransition as error:
+                # A bad trade is refused without taking the report down with it.
+                item.problems.append((REFUSED_FILL, error))
+                events.append(order.refused(error, at))
+                fresh = []
+            report = item.report
+            carried = False
+            if report is not None:
+                try:
+                    events += order.on_report(report, at, [] if item.inferred else fresh)
+                    carried = any(isinstance(e, OrderStatusChanged) and e.fills for e in events)
+                except InvalidTransition as error:
+                    # The report contradicts what we hold; its trades are facts all the same.
+                    item.problems.append((REFUSED_UPDATE, error))
+                    events.append(order.refused(error, at))
+            if not carried:
+                for fill in fresh:
+                    events += order.on_fill(fill, at, inferred=item.inferred)
+            return events
+
+        return decide
+
+    # -- trades --------------------------------------------------------------------------------
+
+    async def _trades(self, broker_order_id: str) -> list[Fill]:
+        """The order's trades, or none if they could not be read in ``trades_timeout``."""
+        try:
+            async with asyncio.timeout(self.config.trades_timeout):
+                return list(await self.broker.order_trades(broker_order_id))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # Not fatal: the report is recorded anyway and the trades are read again later.
+            log.warning("reading the trades of %s failed: %r", broker_order_id, exc)
+            return []
+
+    def _follow_up(self, order: Order) -> None:
+        """Read ``order``'s trades again in the background until its fills catch up (bounded)."""
+        running = self._following.get(order.order_id)
+        if running is not None and not running.done():
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._follow(order), name=f"trades-{order.order_id}"
+        )
+        self._following[order.order_id] = task
+        task.add_done_callback(lambda done: self._followed(order.order_id, done))
+
+    def _followed(self, order_id: str, task: asyncio.Task[None]) -> None:
+        if self._following.get(order_id) is task:
+            del self._following[order_id]
+
+    async def _follow(self, order: Order) -> None:
+        backoff = Backoff(self.config.trades_backoff, self.config.trades_backoff * 8)
+        for _ in range(self.config.trades_attempts):
+            await asyncio.sleep(backoff.next())
+            if not self.lagging(order) or order.broker_order_id is None:
+                return
+            fills = await self._trades(order.broker_order_id)
+            if fills:
+                result = await self.apply(fills=fills, source=Source.STREAM)
+                if result.refused:
+                    return  # alerted; more reads would only repeat it
+        if self.lagging(order):
+            log.info(
+                "%s: %d filled, fills for %d; left to reconciliation",
+                order.order_id,
+                order.filled_quantity,
+                order.fill_quantity,
+            )
+
+    def _hold(self, fill: Fill) -> None:
+        """A fill for an order not bound yet: it joins the order's lane once it is."""
+        if self._unbound_count >= MAX_UNBOUND:
+            _, dropped = self._unbound.popitem(last=False)
+            self._unbound_count -= len(dropped)
+        self._unbound.setdefault(fill.broker_order_id, []).append(fill)
+        self._unbound_count += 1
+
+
+def _new_fills(order: Order, item: _Item) -> list[Fill]:
+    """The item's fills the order has not recorded yet; raises if they would overfill it.
+
+    Fills of another broker order are skipped (a trade-book read returns them all).
+    """
+    bound = item.placed or order.broker_order_id
+    if item.report is not None:
+        bound = item.report.broker_order_id
+    fresh: list[Fill] = []
+    seen: set[str] = set()
+    extra = 0
+    for fill in item.fills:
+        if fill.trade_id in order.fills or fill.trade_id in seen:
+            continue
+        if bound is not None and fill.broker_order_id != bound:
+            continue
+        if order.fill_quantity + extra + fill.quantity > order.quantity:
+            raise InvalidTransition(
+                order.status.value,
+                "FILL",
+                f"trade {fill.trade_id} of {fill.quantity} overfills "
+                f"{order.fill_quantity + extra} of {order.quantity}",
+            )
+        seen.add(fill.trade_id)
+        extra += fill.quantity
+        fresh.append(fill)
+    return fresh
+
+
+__all__ = [
+    "MAX_BATCH",
+    "MAX_UNBOUND",
+    "BrokerNews",
+    "Decided",
+    "NewsResult",
+    "Source",
+    "Update",
+]
