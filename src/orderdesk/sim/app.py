@@ -25,6 +25,7 @@ import aiohttp
 import structlog
 from aiohttp import web
 
+from orderdesk.domain.calendar import IST
 from orderdesk.sim.clock import SimClock
 from orderdesk.sim.config import SimConfig
 from orderdesk.sim.control import add_control_routes
@@ -83,6 +84,8 @@ class SimServer:
             orders_per_second=config.orders_per_second,
             orders_per_minute=config.orders_per_minute,
             orders_per_day=config.orders_per_day,
+            # The daily cap follows the simulated clock, so a moved clock starts a new day.
+            wall=lambda: self.clock.now().replace(tzinfo=IST).timestamp(),
         )
         self.portfolio = Portfolio(self.market.last_price)
         self.exchange = Exchange(

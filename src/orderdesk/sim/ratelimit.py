@@ -12,8 +12,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
+from orderdesk.domain.calendar import IST
 from orderdesk.sim.envelope import RateLimitError
 
 
@@ -130,7 +132,7 @@ class RateLimiter:
             # Check the day cap first without consuming it, so a minute-limited request does
             # not eat into the daily allowance.
             # Kite's day is the IST calendar day.
-            day_key = int((wall + 19800) // 86400)
+            day_key = datetime.fromtimestamp(wall, IST).toordinal()
             if day.key == day_key and day.count >= day.limit:
                 raise RateLimitError()
             if not minute.try_acquire(int(wall // 60)):
