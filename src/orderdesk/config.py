@@ -65,6 +65,10 @@ class RiskSettings(_Section):
     blocked_symbols: list[str] = Field(default_factory=list)
     max_open_orders: int | None = Field(default=None, gt=0)
     daily_loss_limit: Decimal | None = Field(default=None, gt=0)
+    on_daily_loss: Literal["alert", "kill_switch", "kill_switch_and_cancel"] = "alert"
+    """What the desk does the moment the day's loss reaches ``daily_loss_limit`` (desk-wide
+    only; a strategy's own limit is alerted): alert, engage the kill switch, or engage it and
+    cancel every open order."""
     price_band_percent: Decimal | None = Field(default=None, gt=0, le=100)
     check_margin: bool = False
     orders_per_minute_per_strategy: int | None = Field(default=None, gt=0)

@@ -28,7 +28,7 @@ from orderdesk.config import (
 )
 from orderdesk.domain.values import Exchange
 from orderdesk.engine.alerts import LoggingNotifier
-from orderdesk.engine.config import NSE_FREEZE_QUANTITIES, DeskConfig
+from orderdesk.engine.config import NSE_FREEZE_QUANTITIES, DeskConfig, LossLimitAction
 from orderdesk.engine.desk import OrderDesk
 from orderdesk.engine.risk import RiskLimits
 from orderdesk.errors import ConfigError
@@ -79,9 +79,14 @@ def strategy_limits(settings: Settings) -> dict[str, RiskLimits]:
     }
 
 
-def desk_config(engine: EngineSettings, days: TradingDaySettings | None = None) -> DeskConfig:
-    """The engine's configuration from ``[engine]`` and ``[trading_day]``."""
+def desk_config(
+    engine: EngineSettings,
+    days: TradingDaySettings | None = None,
+    risk: RiskSettings | None = None,
+) -> DeskConfig:
+    """The engine's configuration from ``[engine]``, ``[trading_day]`` and ``[risk]``."""
     return DeskConfig(
+        on_loss_limit=LossLimitAction(risk.on_daily_loss if risk else "alert"),
         max_modifications=engine.max_modifications,
         poll_interval=engine.poll_interval_seconds,
         reconcile_interval=engine.reconcile_interval_seconds,
@@ -176,7 +181,7 @@ async def open_runtime(
                 notifier=notifier,
                 limits=risk_limits(settings.risk),
                 strategy_limits=strategy_limits(settings),
-                config=desk_config(settings.engine, settings.trading_day),
+                config=desk_config(settings.engine, settings.trading_day, settings.risk),
                 clock=clock,
             )
             async with desk:

@@ -537,6 +537,16 @@ class FakeBroker:
     def report(self, broker_order_id: str) -> OrderStatusReport:
         return self.book[broker_order_id].report
 
+    def reject(self, broker_order_id: str, message: str) -> OrderStatusReport:
+        """The broker's RMS or the exchange rejects an order it had taken."""
+        return self._update(
+            broker_order_id,
+            status=BrokerStatus.REJECTED,
+            broker_status_text="REJECTED",
+            pending_quantity=0,
+            status_message=message,
+        )
+
 
 def _info(instrument: InstrumentKey, lot: int, token: int, freeze: int | None) -> InstrumentInfo:
     return InstrumentInfo(

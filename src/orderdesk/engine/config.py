@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time, timedelta
+from enum import StrEnum
 
 from orderdesk.domain.calendar import TradingCalendar
 
@@ -39,6 +40,17 @@ class DayRules:
     (0: leave it to the broker; either way an alert says what happened)."""
     session_warning: timedelta = timedelta(minutes=30)
     """Warn this long before the session expires (06:00 IST)."""
+
+
+class LossLimitAction(StrEnum):
+    """What the desk does the moment the day's loss reaches ``daily_loss_limit``."""
+
+    ALERT = "alert"
+    """Alert (new risk is refused by the risk check anyway; exits stay possible)."""
+    KILL_SWITCH = "kill_switch"
+    """Alert and engage the kill switch: no new orders at all until a person releases it."""
+    KILL_SWITCH_AND_CANCEL = "kill_switch_and_cancel"
+    """Alert, engage the kill switch and cancel every open order."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,6 +96,9 @@ class DeskConfig:
 
     poll_interval: float = 1.0
     """How often the order book is polled while the live stream is down."""
+    stream_down_alerts: tuple[float, ...] = (60.0, 300.0, 1800.0)
+    """Seconds after which a live stream that stays down is alerted again, the first as a
+    warning, the later ones as critical (polling stands in for it meanwhile)."""
     first_look: float = 1.0
     """An order still ACCEPTED this long after the broker took it makes the desk read the book:
     Kite pushes nothing when an order merely starts resting (OPEN, TRIGGER PENDING)."""
@@ -101,6 +116,7 @@ class DeskConfig:
     )
     """Freeze limits of futures and options by underlying name, for instruments whose master
     row carries none (a freeze limit in the row wins)."""
+    on_loss_limit: LossLimitAction = LossLimitAction.ALERT
     clock_interval: float = 1.0
     """Seconds between looks at the clock: the session's expiry, the day's milestones."""
     days: DayRules | None = None
@@ -108,4 +124,4 @@ class DeskConfig:
     desk with no day lifecycle (tests, and paper trading at any hour)."""
 
 
-__all__ = ["NSE_FREEZE_QUANTITIES", "DayRules", "DeskConfig"]
+__all__ = ["NSE_FREEZE_QUANTITIES", "DayRules", "DeskConfig", "LossLimitAction"]

@@ -29,6 +29,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
 
+from orderdesk.domain.attribution import attribute
 from orderdesk.domain.calendar import IST
 from orderdesk.domain.day import Holding
 from orderdesk.domain.events import (
@@ -47,7 +48,7 @@ from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side
 from orderdesk.engine.alerts import Alerts, LoggingNotifier
 from orderdesk.engine.book import OrderBook
 from orderdesk.engine.commands import Commands
-from orderdesk.engine.config import DeskConfig
+from orderdesk.engine.config import DeskConfig, LossLimitAction
 from orderdesk.engine.context import DeskRiskContext
 from orderdesk.engine.days import DayTick, SquareOffDue, TradingDays
 from orderdesk.engine.errors import (
@@ -120,6 +121,9 @@ class OrderDesk:
         )
         self.store = store
         self.kill_switch = KillSwitch()
+        self.limits = limits or RiskLimits()
+        self._strategy_limits = dict(strategy_limits or {})
+        self._loss_alerted: set[tuple[object, str]] = set()
         chosen = (
             list(checks)
             if checks is not None
@@ -608,6 +612,7 @@ class OrderDesk:
                 if self.days is not None:
                     await self._act(await self.days.tick())
                 self._watch_prices()
+                await self._watch_loss()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -634,6 +639,52 @@ class OrderDesk:
                 f"{reason}; signals are refused (HTTP 503, their ids stay unused) until "
                 "someone logs in: `orderdesk login`",
                 key="session",
+            )
+
+    async def _watch_loss(self) -> None:
+        """Tell the moment the day's loss reaches its limit (the desk's, or a strategy's), once
+        a day each, and act as ``on_loss_limit`` says for the desk's."""
+        day: object = self.trading_day or self.clock.now().astimezone(IST).date()
+        limit = self.limits.daily_loss_limit
+        if limit is not None and (day, "") not in self._loss_alerted:
+            pnl = self.day_pnl()
+            if pnl <= -limit:
+                self._loss_alerted.add((day, ""))
+                await self._loss_limit_reached(pnl, limit)
+        for strategy, limits in self._strategy_limits.items():
+            own = limits.daily_loss_limit
+            if own is None or (day, strategy) in self._loss_alerted:
+                continue
+            book = attribute(self.orders(strategy=strategy), self.book.last_prices).get(strategy)
+            if book is not None and book.pnl <= -own:
+                self._loss_alerted.add((day, strategy))
+                await self.alerts.raise_(
+                    Severity.CRITICAL,
+                    "Strategy loss limit reached",
+                    f"strategy {strategy}: the day's P&L {book.pnl} is at its loss limit of "
+                    f"{own}; its new risk is refused, exits stay possible",
+                    key=f"loss:{strategy}",
+                )
+
+    async def _loss_limit_reached(self, pnl: Decimal, limit: Decimal) -> None:
+        action = self.config.on_loss_limit
+        what = {
+            LossLimitAction.ALERT: "new risk is refused, exits stay possible",
+            LossLimitAction.KILL_SWITCH: "the kill switch is engaged: no new orders",
+            LossLimitAction.KILL_SWITCH_AND_CANCEL: (
+                "the kill switch is engaged and every open order is being cancelled"
+            ),
+        }[action]
+        await self.alerts.raise_(
+            Severity.CRITICAL,
+            "Daily loss limit reached",
+            f"the day's P&L {pnl} is at the loss limit of {limit}: {what}",
+            key="loss:desk",
+        )
+        if action is not LossLimitAction.ALERT:
+            await self.engage_kill_switch(
+                f"the day's loss reached the limit of {limit} (P&L {pnl})",
+                cancel_open=action is LossLimitAction.KILL_SWITCH_AND_CANCEL,
             )
 
     def _watch_prices(self) -> None:

@@ -20,6 +20,8 @@ they learned to :class:`BrokerNews`; nothing else turns broker news into events.
   order to the
   broker's id; fills that arrive before their order is bound wait here (a bounded number) and
   join its lane once it is;
+- **rejections after acceptance** (the broker's RMS or the exchange) are alerted with the
+  broker's reason;
 - **adoption**: a report nobody's order matches is an order placed outside orderdesk (or the
   broker's own square-off, told apart by the trading calendar); it is adopted, recorded as a
   finding and alerted, in the same lane discipline.
@@ -53,6 +55,7 @@ from orderdesk.domain.events import (
 )
 from orderdesk.domain.order import Order
 from orderdesk.domain.reports import Fill, OrderStatusReport
+from orderdesk.domain.status import OrderStatus
 from orderdesk.engine.adoption import external_order_id, signal_from_report
 from orderdesk.engine.alerts import Alerts
 from orderdesk.engine.backoff import Backoff
@@ -487,6 +490,8 @@ class BrokerNews:
                 self._enqueue(_Item(order.order_id, order, fills=fills))
             if decided.adopted:
                 await self._adopted(decided)
+            else:
+                await self._rejections(decided)
             for title, problem in item.problems:
                 await self.alerts.raise_(
                     Severity.WARNING,
@@ -534,6 +539,24 @@ class BrokerNews:
             key=f"reconcile:external_order:{order.order_id}",
             order_id=order.order_id,
         )
+
+    async def _rejections(self, decided: Decided) -> None:
+        """A rejection after the broker took the order (its RMS or the exchange: margin,
+        circuit limits, a stop rejected when it triggers) is the failure a trader meets most:
+        say it with the broker's reason."""
+        for event in decided.events:
+            if isinstance(event, OrderStatusChanged) and event.base_status is OrderStatus.REJECTED:
+                order = decided.order
+                signal = order.signal
+                await self.alerts.raise_(
+                    Severity.WARNING,
+                    "Order rejected by the broker",
+                    f"{order.order_id} ({signal.strategy}: {signal.instrument} {signal.side} "
+                    f"{signal.quantity} {signal.product}) was rejected after the broker took it: "
+                    f"{event.message or event.broker_status_text}",
+                    key=f"rejected:{order.order_id}",
+                    order_id=order.order_id,
+                )
 
     # -- the decision --------------------------------------------------------------------------
 

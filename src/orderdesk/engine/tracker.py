@@ -65,6 +65,10 @@ class Tracker:
         """Today's instrument list by token (updated in place when a day opens)."""
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_poll = 0.0
+        self._down_since: float | None = self.clock.monotonic()
+        """Monotonic time the stream went down, or the tracker began waiting for it (None
+        while it is up)."""
+        self._down_alerts = 0
 
     # -- the stream ----------------------------------------------------------------------------
 
@@ -110,6 +114,7 @@ class Tracker:
         if change.state is ConnectionState.CONNECTED:
             was_down = not self.stream_up
             self.stream_up = True
+            self._down_since, self._down_alerts = None, 0
             if was_down:
                 await self.alerts.raise_(
                     Severity.INFO,
@@ -120,6 +125,7 @@ class Tracker:
                 # Whatever happened while we were away is in the books, not on the stream.
                 self.spawn(self._catch_up())
         elif change.state is ConnectionState.STOPPED:
+            self._went_down()
             self.stream_up = False
             if change.token_refused:
                 self.session.refused(
@@ -138,6 +144,7 @@ class Tracker:
     async def _stream_down(self, reason: str) -> None:
         if not self.stream_up:
             return
+        self._went_down()
         self.stream_up = False
         await self.alerts.raise_(
             Severity.WARNING,
@@ -157,8 +164,34 @@ class Tracker:
         tick = min(config.poll_interval, config.first_look)
         while True:
             await asyncio.sleep(tick)
+            await self._still_down()
             if self._should_poll():
                 await self.poll_once()
+
+    def _went_down(self) -> None:
+        if self.stream_up or self._down_since is None:
+            self._down_since, self._down_alerts = self.clock.monotonic(), 0
+
+    async def _still_down(self) -> None:
+        """Escalate a stream that stays down: polling stands in, but ticks and prompt fills
+        are gone, and a person should look (unless the session is gone: that is alerted)."""
+        if self.stream_up or self._down_since is None or not self.session.usable:
+            return
+        steps = self.config.stream_down_alerts
+        if self._down_alerts >= len(steps):
+            return
+        down = self.clock.monotonic() - self._down_since
+        if down < steps[self._down_alerts]:
+            return
+        self._down_alerts += 1
+        await self.alerts.raise_(
+            Severity.WARNING if self._down_alerts == 1 else Severity.CRITICAL,
+            "Broker stream still down",
+            f"the live stream has been down for {down / 60:.0f} min; the order book is polled "
+            "every few seconds meanwhile, prices are not streamed. Check the network and the "
+            "broker's status.",
+            key=f"stream:down:{self._down_alerts}",
+        )
 
     def _should_poll(self) -> bool:
         if not self.session.usable:
