@@ -48,6 +48,8 @@ class OrderCreated(OrderEvent):
     external: bool = False
     """True for an order found at the broker that orderdesk did not place (adopted)."""
     broker_order_id: str | None = None
+    leg_of: str | None = None
+    """The cover order whose second leg (the stop the broker placed itself) this is."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -42,6 +42,12 @@ def child_order_id(parent_id: str, index: int) -> str:
     return CLIENT_ID_PREFIX + _base36(digest, CLIENT_ID_LENGTH - len(CLIENT_ID_PREFIX))
 
 
+def leg_order_id(parent_id: str) -> str:
+    """The id of a cover order's second leg (its stop), which the broker creates itself."""
+    digest = hashlib.sha256(f"{parent_id}\x00leg".encode()).digest()
+    return CLIENT_ID_PREFIX + _base36(digest, CLIENT_ID_LENGTH - len(CLIENT_ID_PREFIX))
+
+
 def validate_tag(tag: str, *, field: str = "tag") -> str:
     """Kite's tag rule: 1 to 20 alphanumeric characters (longer tags are rejected, not cut)."""
     if not _TAG.match(tag):
@@ -60,6 +66,7 @@ __all__ = [
     "CLIENT_ID_LENGTH",
     "child_order_id",
     "client_order_id",
+    "leg_order_id",
     "validate_signal_id",
     "validate_tag",
 ]

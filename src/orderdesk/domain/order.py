@@ -120,6 +120,9 @@ class Order:
     updated_at: datetime
     parent_id: str | None = None
     external: bool = False
+    leg_of: str | None = None
+    """The cover order whose stop leg this is (the broker placed it; exiting the cover order
+    is cancelling it)."""
     status: OrderStatus = OrderStatus.INITIALIZED
     base_status: OrderStatus = OrderStatus.INITIALIZED
     broker_order_id: str | None = None
@@ -154,6 +157,7 @@ class Order:
         parent_id: str | None = None,
         external: bool = False,
         broker_order_id: str | None = None,
+        leg_of: str | None = None,
     ) -> OrderCreated:
         """The event that brings an order into being (apply it with :meth:`from_events`)."""
         return OrderCreated(
@@ -163,6 +167,7 @@ class Order:
             parent_id=parent_id,
             external=external,
             broker_order_id=broker_order_id,
+            leg_of=leg_of,
         )
 
     @classmethod
@@ -181,12 +186,13 @@ class Order:
             parent_id=first.parent_id,
             external=first.external,
             broker_order_id=first.broker_order_id,
+            leg_of=first.leg_of,
             quantity=signal.quantity,
             price=signal.price,
             trigger_price=signal.trigger_price,
             order_type=signal.order_type,
         )
-        if first.external and first.broker_order_id is not None:
+        if first.broker_order_id is not None and (first.external or first.leg_of is not None):
             # Adopted from the broker's book: the broker already holds it, so its lifecycle
             # starts where a placement we made would stand once acknowledged.
             order._set(OrderStatus.ACCEPTED)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from orderdesk.domain.errors import ValidationError
 from orderdesk.domain.ids import client_order_id
+from orderdesk.domain.order import Order
 from orderdesk.domain.reports import OrderStatusReport
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.values import OrderType, Validity, Variety
@@ -53,4 +54,20 @@ def signal_from_report(report: OrderStatusReport) -> Signal:
         return Signal(**fields)  # type: ignore[arg-type]
 
 
-__all__ = ["EXTERNAL_STRATEGY", "external_order_id", "signal_from_report"]
+def leg_signal(report: OrderStatusReport, cover: Order) -> Signal:
+    """What a cover order's stop leg stands for: the stop (SL-M at its trigger) that closes the
+    cover order's position, in the cover order's strategy. The broker sends it as variety
+    ``co``; a new order of that variety would be the entry, so the signal is a plain stop."""
+    return Signal(
+        instrument=report.instrument,
+        side=report.side,
+        quantity=max(report.quantity, 1),
+        order_type=OrderType.SL_M,
+        product=cover.signal.product,
+        trigger_price=report.trigger_price or cover.signal.trigger_price,
+        strategy=cover.signal.strategy,
+        signal_id=f"leg-{cover.order_id}",
+    )
+
+
+__all__ = ["EXTERNAL_STRATEGY", "external_order_id", "leg_signal", "signal_from_report"]

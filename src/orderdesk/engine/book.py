@@ -31,6 +31,8 @@ class OrderBook:
     children: defaultdict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     positions: PositionBook = field(default_factory=PositionBook)
     last_prices: dict[InstrumentKey, Decimal] = field(default_factory=dict)
+    legs: dict[str, str] = field(default_factory=dict)
+    """A cover order's id → the id of its stop leg (once the broker has placed it)."""
     holdings: dict[InstrumentKey, Holding] | None = None
     """Delivered stock as the day opened with it (None: the desk keeps no days)."""
 
@@ -42,6 +44,8 @@ class OrderBook:
             self.children[order.parent_id].append(order.order_id)
         if order.broker_order_id is not None:
             self.by_broker_id[order.broker_order_id] = order
+        if order.leg_of is not None:
+            self.legs[order.leg_of] = order.order_id
         if not with_fills:
             return
         for fill in order.fills.values():
@@ -66,6 +70,7 @@ class OrderBook:
             if parent in carried:
                 children[parent] = [kid for kid in kids if kid in carried]
         self.children = children
+        self.legs = {p: leg for p, leg in self.legs.items() if leg in carried}
         self.positions = positions
         self.holdings = {holding.instrument: holding for holding in holdings}
         for (instrument, _product), position in positions.positions.items():
@@ -87,10 +92,16 @@ class OrderBook:
                 self.positions.get(fill.instrument, fill.product).mark(last)
 
     def find(self, report: OrderStatusReport) -> Order | None:
-        """The local order a broker report is about: by broker id, else by our tag."""
+        """The local order a broker report is about: by broker id, else by our tag.
+
+        A cover order's second leg carries its parent's tag, so a report with a parent is
+        never matched by tag: it is the leg's, or nobody's yet.
+        """
         order = self.by_broker_id.get(report.broker_order_id)
         if order is not None:
             return order
+        if report.parent_order_id is not None:
+            return None
         if report.tag is not None and (order := self.orders.get(report.tag)) is not None:
             return order
         for tag in report.tags:

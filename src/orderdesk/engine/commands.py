@@ -1,5 +1,8 @@
 """Modify and cancel: record the request, call the broker, record what the broker said.
 
+A cover order's stop leg is addressed as Kite wants it (variety ``co`` and its parent's id):
+modifying it moves the stop, cancelling it exits the cover order at market.
+
 Both calls are safe to repeat (a modify states absolute terms, a cancel of a cancelled order is
 refused harmlessly), so transport errors are retried a few times. A refusal by the broker
 returns the order to where it was; so does giving up after the retries — with an alert, since
@@ -14,7 +17,7 @@ from decimal import Decimal
 
 from orderdesk.domain.order import Order
 from orderdesk.domain.status import OrderStatus
-from orderdesk.domain.values import OrderType
+from orderdesk.domain.values import OrderType, Variety
 from orderdesk.engine.alerts import Alerts
 from orderdesk.engine.backoff import Backoff
 from orderdesk.engine.config import DeskConfig
@@ -33,6 +36,7 @@ class Commands:
     ) -> None:
         self.broker = broker
         self.recorder = recorder
+        self.book = recorder.book
         self.config = config
         self.alerts = alerts
         self.clock = recorder.clock
@@ -73,10 +77,11 @@ class Commands:
         )
         broker_order_id = order.broker_order_id
         assert broker_order_id is not None  # only working orders can be modified
+        variety, parent = self._addressed(order)
         try:
             await self._call(
                 lambda: self.broker.modify_order(
-                    broker_order_id, order.signal.variety, changes, parent_order_id=None
+                    broker_order_id, variety, changes, parent_order_id=parent
                 )
             )
         except Exception as exc:
@@ -108,9 +113,10 @@ class Commands:
             raise CommandRefused(order.order_id, str(outcome.refused))
         broker_order_id = order.broker_order_id
         assert broker_order_id is not None
+        variety, parent = self._addressed(order)
         try:
             await self._call(
-                lambda: self.broker.cancel_order(broker_order_id, order.signal.variety)
+                lambda: self.broker.cancel_order(broker_order_id, variety, parent_order_id=parent)
             )
         except Exception as exc:
             reason = _reason(exc)
@@ -119,6 +125,14 @@ class Commands:
                 return  # it ended (filled, say) while we asked: nothing left to cancel
             await self._alert("Cancel failed", order, reason, exc)
             raise
+
+    def _addressed(self, order: Order) -> tuple[Variety, str | None]:
+        """How the broker names the order in a command: a cover order's stop leg is variety
+        ``co`` with its parent's id (cancelling it exits the cover order at market)."""
+        if order.leg_of is None:
+            return order.signal.variety, None
+        cover = self.book.orders.get(order.leg_of)
+        return Variety.CO, cover.broker_order_id if cover is not None else None
 
     async def _call(self, call: Callable[[], Awaitable[None]]) -> None:
         backoff = Backoff(self.config.command_backoff, self.config.command_backoff * 16)

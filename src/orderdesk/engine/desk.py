@@ -413,6 +413,9 @@ class OrderDesk:
             )
         elif order.is_unresolved:
             self.placement.cancel_when_found.add(order_id)
+        elif (leg := self._working_leg(order)) is not None:
+            # A filled cover order lives on as its stop leg: cancelling that exits at market.
+            await self.commands.cancel(leg)
         else:
             await self.commands.cancel(order)  # a finished order is refused, not ignored
         return OrderHandle(self, order_id)
@@ -484,6 +487,14 @@ class OrderDesk:
         """Orders in creation order, optionally only those alive at the broker."""
         source = self.book.open_orders() if open_only else list(self.book.orders.values())
         return [o for o in source if strategy is None or o.signal.strategy == strategy]
+
+    def _working_leg(self, order: Order) -> Order | None:
+        """The working stop leg of a cover order whose entry has filled."""
+        leg_id = self.book.legs.get(order.order_id)
+        leg = self.book.orders.get(leg_id) if leg_id is not None else None
+        if order.status is OrderStatus.FILLED and leg is not None and leg.is_working:
+            return leg
+        return None
 
     def children(self, order_id: str) -> list[Order]:
         return [self.book.orders[child] for child in self.book.children.get(order_id, ())]

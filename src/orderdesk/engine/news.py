@@ -53,10 +53,11 @@ from orderdesk.domain.events import (
     OrderStatusChanged,
     ReconciliationMismatch,
 )
+from orderdesk.domain.ids import leg_order_id
 from orderdesk.domain.order import Order
 from orderdesk.domain.reports import Fill, OrderStatusReport
 from orderdesk.domain.status import OrderStatus
-from orderdesk.engine.adoption import external_order_id, signal_from_report
+from orderdesk.engine.adoption import external_order_id, leg_signal, signal_from_report
 from orderdesk.engine.alerts import Alerts
 from orderdesk.engine.backoff import Backoff
 from orderdesk.engine.book import OrderBook
@@ -193,8 +194,7 @@ class BrokerNews:
             else:
                 self._enqueue(_Item(order.order_id, order, fills=[update]))
             return
-        order = self._owner(update)
-        key = order.order_id if order is not None else external_order_id(update.broker_order_id)
+        key, order = self._route(update)
         self._enqueue(_Item(key, order, report=update))
 
     async def placed(self, order: Order, broker_order_id: str) -> None:
@@ -230,7 +230,7 @@ class BrokerNews:
         unknown: dict[str, OrderStatusReport] = {}
         owners: dict[str, str] = {bid: o.order_id for bid, o in self.book.by_broker_id.items()}
         for report in reports:
-            order = self._owner(report)
+            key, order = self._route(report)
             if order is None:
                 unknown[report.broker_order_id] = report
                 continue
@@ -244,7 +244,7 @@ class BrokerNews:
                 trades[owner].append(fill)
                 orders.setdefault(owner, self.book.orders[owner])
             elif fill.broker_order_id in unknown:
-                trades[external_order_id(fill.broker_order_id)].append(fill)
+                trades[self._route(unknown[fill.broker_order_id])[0]].append(fill)
             elif source is Source.RECONCILE:
                 result.orphans.append(fill)
             else:
@@ -267,8 +267,8 @@ class BrokerNews:
                     done=loop.create_future(),
                 )
             )
-        for broker_order_id, report in unknown.items():
-            key = external_order_id(broker_order_id)
+        for report in unknown.values():
+            key = self._route(report)[0]
             items.append(
                 _Item(
                     key,
@@ -289,11 +289,25 @@ class BrokerNews:
             result.refused += [(item.key, p) for title, p in item.problems if title == REFUSED_FILL]
         return result
 
-    def _owner(self, report: OrderStatusReport) -> Order | None:
+    def _route(self, report: OrderStatusReport) -> tuple[str, Order | None]:
+        """The lane of a report and its order (None: to be created: a cover order's stop leg
+        the broker placed, or an order placed outside orderdesk, to adopt)."""
         order = self.book.find(report)
-        if order is None:
-            order = self.book.orders.get(external_order_id(report.broker_order_id))
-        return order
+        if order is not None:
+            return order.order_id, order
+        parent = self._cover_order(report)
+        key = (
+            leg_order_id(parent.order_id)
+            if parent is not None
+            else external_order_id(report.broker_order_id)
+        )
+        return key, self.book.orders.get(key)
+
+    def _cover_order(self, report: OrderStatusReport) -> Order | None:
+        """The desk's cover order whose second leg ``report`` describes, if it is one."""
+        if report.parent_order_id is None:
+            return None
+        return self.book.by_broker_id.get(report.parent_order_id)
 
     # -- waiting -------------------------------------------------------------------------------
 
@@ -439,34 +453,47 @@ class BrokerNews:
         await self._after(results)
 
     async def _adopt(self, items: list[_Item], now: datetime) -> list[tuple[_Item, Decided]]:
+        """Orders the broker holds and the desk does not yet: cover orders' stop legs (the
+        desk's own), and orders placed outside orderdesk (external)."""
         created = []
         for item in items:
             report = item.report
             assert report is not None
-            created.append(
-                (
-                    Order.create(
-                        item.key,
-                        signal_from_report(report),
-                        now,
-                        external=True,
-                        broker_order_id=report.broker_order_id,
-                    ),
-                    self._decision(item, now),
+            parent = self._cover_order(report)
+            if parent is not None:
+                order = Order.create(
+                    item.key,
+                    leg_signal(report, parent),
+                    now,
+                    broker_order_id=report.broker_order_id,
+                    leg_of=parent.order_id,
                 )
-            )
+            else:
+                order = Order.create(
+                    item.key,
+                    signal_from_report(report),
+                    now,
+                    external=True,
+                    broker_order_id=report.broker_order_id,
+                )
+            created.append((order, self._decision(item, now)))
         outcomes = await self.recorder.create_many(created)
         results = []
         for item, outcome in zip(items, outcomes, strict=True):
             assert item.report is not None
             item.order = outcome.order
-            square_off = self.calendar is not None and is_broker_square_off(
-                item.report, self.calendar
+            external = outcome.order.external
+            square_off = (
+                external
+                and self.calendar is not None
+                and is_broker_square_off(item.report, self.calendar)
             )
             results.append(
                 (
                     item,
-                    Decided(outcome.order, outcome.events, 0, adopted=True, square_off=square_off),
+                    Decided(
+                        outcome.order, outcome.events, 0, adopted=external, square_off=square_off
+                    ),
                 )
             )
         return results
