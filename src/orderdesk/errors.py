@@ -9,6 +9,7 @@
     ├── StoreError                 the event log cannot be read or written
     │   └── ChainBroken            audit verification found a tampered row
     ├── RiskDenied                 a pre-trade check refused a signal; names the check
+    ├── NotOffered                 the configured broker lacks an optional capability
     └── BrokerError                anything a broker adapter raises
         ├── BrokerTransportError   no usable answer: timeout, connection refused or reset
         │   └── UnknownOutcome     a placement may or may not have happened; carries the tag
@@ -54,6 +55,16 @@ class RiskDenied(OrderDeskError):
         super().__init__(f"{check}: {reason}")
         self.check = check
         self.reason = reason
+
+
+class NotOffered(OrderDeskError):
+    """The configured broker does not offer an optional capability (see
+    :mod:`orderdesk.ports.broker`), e.g. the paper broker keeps no holdings."""
+
+    def __init__(self, broker: str, capability: str) -> None:
+        super().__init__(f"the {broker} broker does not offer {capability}")
+        self.broker = broker
+        self.capability = capability
 
 
 class BrokerError(OrderDeskError):
@@ -132,6 +143,7 @@ __all__ = [
     "InvalidTransition",
     "MarginRejected",
     "NotFound",
+    "NotOffered",
     "OrderDeskError",
     "OrderRejected",
     "RiskDenied",

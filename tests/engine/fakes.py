@@ -19,9 +19,7 @@ from typing import Any
 from orderdesk.domain.codec import from_record, to_record
 from orderdesk.domain.events import Event
 from orderdesk.domain.reports import (
-    Charges,
     Fill,
-    GttTrigger,
     HoldingReport,
     InstrumentInfo,
     MarginsReport,
@@ -68,6 +66,8 @@ UNAVAILABLE = "unavailable"
 REJECT = "reject"
 RATE_LIMITED = "rate_limited"
 AUTH = "auth"
+LOST_BEFORE = "lost-before"
+LOST_AFTER = "lost-after"
 
 
 def signal(**overrides: Any) -> Signal:
@@ -156,7 +156,8 @@ class FakeOrder:
 
 @dataclass
 class FakeBroker:
-    """The ``Broker`` port with switchable faults (see the module docstring)."""
+    """The ``Broker`` port with switchable faults (see the module docstring), plus the
+    ``HoldingsSource`` and ``SessionControl`` capabilities the day and session tests need."""
 
     name: str = "fake"
     prices: dict[InstrumentKey, Decimal] = field(
@@ -196,6 +197,8 @@ class FakeBroker:
         self.cancel_calls = 0
         self.started = False
         self.renewed: list[str] = []
+        self.command_faults: list[str] = []
+        """What the next modifications do: LOST_BEFORE / LOST_AFTER the broker acts."""
         self.token_dead = False
         """Reads are refused as with yesterday's token, until a session is renewed."""
         self.carried: dict[tuple[InstrumentKey, Product], int] = {}
@@ -342,6 +345,9 @@ class FakeBroker:
         parent_order_id: str | None = None,
     ) -> None:
         self.modify_calls += 1
+        fault = self.command_faults.pop(0) if self.command_faults else None
+        if fault == LOST_BEFORE:
+            raise UnknownOutcome("connection reset before the broker acted")
         entry = self.book[broker_order_id]
         if entry.report.status in (BrokerStatus.COMPLETE, BrokerStatus.CANCELLED):
             raise OrderRejected("Order is already complete", http_status=400)
@@ -358,6 +364,8 @@ class FakeBroker:
             trigger_price=changes.trigger_price or report.trigger_price,
             modified=True,
         )
+        if fault == LOST_AFTER:
+            raise UnknownOutcome("reply lost after the broker acted")
 
     async def cancel_order(
         self, broker_order_id: str, variety: Any, *, parent_order_id: str | None = None
@@ -382,9 +390,6 @@ class FakeBroker:
                 self.orders_fail -= 1
             raise BrokerUnavailable("Service unavailable", http_status=503)
         return [entry.report for entry in self.book.values()]
-
-    async def order_history(self, broker_order_id: str) -> list[OrderStatusReport]:
-        return [self.book[broker_order_id].report]
 
     async def trades(self) -> list[Fill]:
         return list(self.trade_book)
@@ -488,21 +493,6 @@ class FakeBroker:
                 OrderMargin(instrument=s.instrument, total=price * s.quantity * self.margin_rate)
             )
         return margins
-
-    async def order_charges(self, reports: Sequence[OrderStatusReport]) -> list[Charges]:
-        return []
-
-    async def gtt_triggers(self) -> list[GttTrigger]:
-        return []
-
-    async def place_gtt(self, trigger: GttTrigger) -> int:
-        raise NotImplementedError
-
-    async def modify_gtt(self, trigger_id: int, trigger: GttTrigger) -> None:
-        raise NotImplementedError
-
-    async def delete_gtt(self, trigger_id: int) -> None:
-        raise NotImplementedError
 
     async def subscribe_prices(self, instruments: Sequence[InstrumentKey]) -> None:
         known = {info.instrument for info in self.infos}

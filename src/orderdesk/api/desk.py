@@ -137,7 +137,8 @@ class DeskService(Protocol):
         """The orders of trading day ``day`` (today's: the live ones)."""
 
     def holdings(self) -> Sequence[Holding]:
-        """Delivered stock as the broker showed it when today's trading day opened."""
+        """Delivered stock as the broker showed it when today's trading day opened; raises
+        :class:`~orderdesk.errors.NotOffered` when the broker keeps none (the paper broker)."""
 
 
 __all__ = [

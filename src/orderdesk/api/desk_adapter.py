@@ -27,7 +27,8 @@ from orderdesk.domain.values import OrderType
 from orderdesk.engine import OrderDesk
 from orderdesk.engine.errors import CommandRefused
 from orderdesk.engine.session import SessionInfo
-from orderdesk.ports.broker import ConnectionState
+from orderdesk.errors import NotOffered
+from orderdesk.ports.broker import ConnectionState, HoldingsSource
 
 
 class EngineDesk:
@@ -126,6 +127,10 @@ class EngineDesk:
         return self._desk.day_orders(day)
 
     def holdings(self) -> Sequence[Holding]:
+        broker = self._desk.broker
+        if not isinstance(broker, HoldingsSource):
+            # An empty list would read as "holds nothing"; the truth is "cannot know".
+            raise NotOffered(broker.name, "holdings")
         return self._desk.holdings()
 
 

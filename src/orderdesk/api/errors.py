@@ -14,6 +14,7 @@
     DeskClosed                         503  desk_closed       not started, or shutting down
     SessionExpired                     503  session_expired   log in, send the same signal again
     DayNotOpen                         503  day_not_open      send the same signal again shortly
+    NotOffered                         501  not_offered       the broker lacks that capability
     BrokerRejected                     422  broker_rejected   what the broker said
     BrokerAuthError                    503  broker_session    a person must log in again
     other BrokerError                  503  broker_unavailable
@@ -49,6 +50,7 @@ from orderdesk.errors import (
     BrokerAuthError,
     BrokerError,
     BrokerRejected,
+    NotOffered,
     RiskDenied,
 )
 
@@ -105,6 +107,8 @@ def error_response(exc: OrderDeskError) -> JSONResponse:
         return _json(503, ErrorOut(error="session_expired", message=str(exc)))
     if isinstance(exc, DayNotOpen):
         return _json(503, ErrorOut(error="day_not_open", message=str(exc)))
+    if isinstance(exc, NotOffered):
+        return _json(501, ErrorOut(error="not_offered", message=str(exc)))
     if isinstance(exc, BrokerRejected):
         return _json(422, ErrorOut(error="broker_rejected", message=exc.message))
     if isinstance(exc, BrokerAuthError):
@@ -180,9 +184,18 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     },
 }
 """Documented on every data route so clients (and schemathesis) know the error shapes."""
+NOT_OFFERED_RESPONSE: dict[int | str, dict[str, object]] = {
+    501: {
+        "model": ErrorOut,
+        "description": "The configured broker does not offer this (`not_offered`), e.g. the "
+        "paper broker keeps no holdings.",
+    }
+}
+"""Documented on the routes that surface an optional broker capability."""
 
 __all__ = [
     "ERROR_RESPONSES",
+    "NOT_OFFERED_RESPONSE",
     "NoBrokerSession",
     "UnknownDay",
     "UnknownOrder",

@@ -21,7 +21,7 @@ from pydantic import BeforeValidator
 from orderdesk.api.auth import bearer_scheme
 from orderdesk.api.context import Context
 from orderdesk.api.desk import DayRecord, DeskService
-from orderdesk.api.errors import ERROR_RESPONSES, UnknownDay
+from orderdesk.api.errors import ERROR_RESPONSES, NOT_OFFERED_RESPONSE, UnknownDay
 from orderdesk.api.schemas import DayDetailOut, DayOut, DayPositionOut, HoldingOut, OrderOut
 from orderdesk.domain.day import PositionSnapshot
 from orderdesk.domain.order import Order
@@ -149,9 +149,10 @@ async def get_day(day: Day, context: Context) -> DayDetailOut:
     )
 
 
-@router.get("/holdings")
+@router.get("/holdings", responses=NOT_OFFERED_RESPONSE)
 async def list_holdings(context: Context) -> list[HoldingOut]:
-    """Delivered stock as the broker showed it when today's trading day opened."""
+    """Delivered stock as the broker showed it when today's trading day opened; 501
+    ``not_offered`` when the configured broker keeps no holdings (the paper broker)."""
     return [HoldingOut.of(holding) for holding in context.desk.holdings()]
 
 

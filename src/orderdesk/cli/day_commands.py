@@ -109,7 +109,8 @@ def holdings(
 ) -> None:
     """Delivered stock as the broker showed it when today's trading day opened.
 
-    T1 is stock bought and still settling.
+    T1 is stock bought and still settling. A broker that keeps no holdings (paper) says so
+    (exit 3).
     """
     rows = with_client(config, url, lambda c: c.holdings())
     if as_json:

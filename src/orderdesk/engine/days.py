@@ -3,14 +3,16 @@
 A desk runs every trading day, so the day is part of its state (DESIGN.md, "The trading day"):
 
 - **Opening a day** needs a broker session (the morning login). The desk reads the broker's
-  order book, positions, holdings and instrument master; every order it still holds from
-  before is either still at the broker (carried, e.g. an AMO for today) or lapses, alerted,
-  because the broker's book of its day is gone. What the broker carried in is compared with
-  what the previous day's close implied (a difference is a ``day_open`` mismatch), then taken
-  as the day's opening state and written as a :class:`~orderdesk.domain.events.DayOpened`
-  checkpoint. Memory then holds today: the previous days' orders are dropped (the store keeps
-  them), positions start from the carried ones at the previous close (the day's P&L is Kite's
-  m2m), and the daily loss limit and counts start again.
+  order book, positions, holdings (from a broker that keeps them: the
+  :class:`~orderdesk.ports.broker.HoldingsSource` capability) and instrument master; every
+  order it still holds from before is either still at the broker (carried, e.g. an AMO for
+  today) or lapses, alerted, because the broker's book of its day is gone. What the broker
+  carried in is compared with what the previous day's close implied (a difference is a
+  ``day_open`` mismatch), then taken as the day's opening state and written as a
+  :class:`~orderdesk.domain.events.DayOpened` checkpoint. Memory then holds today: the
+  previous days' orders are dropped (the store keeps them), positions start from the carried
+  ones at the previous close (the day's P&L is Kite's m2m), and the daily loss limit and
+  counts start again.
 - **Closing a day** (at ``close_at``, after the exchanges' mass cancel) reconciles with the
   broker, so every order ends as the broker says (mass-cancelled, squared off, filled); one the
   broker no longer has lapses, alerted. A :class:`~orderdesk.domain.events.DayClosed` records
@@ -61,7 +63,7 @@ from orderdesk.engine.recorder import Recorder
 from orderdesk.engine.risk import KillSwitch
 from orderdesk.engine.session import SessionWatch
 from orderdesk.errors import BrokerAuthError
-from orderdesk.ports.broker import Broker
+from orderdesk.ports.broker import Broker, HoldingsSource
 from orderdesk.ports.notifier import Severity
 
 log = logging.getLogger(__name__)
@@ -202,7 +204,10 @@ class TradingDays:
         try:
             reports = await self.broker.orders()
             positions = await self.broker.positions()
-            holdings = await self.broker.holdings()
+            holdings = None
+            # A broker without delivered stock (the paper broker) opens the day with none.
+            if isinstance(self.broker, HoldingsSource):
+                holdings = await self.broker.holdings()
         except Exception as exc:
             if isinstance(exc, BrokerAuthError):
                 # Not a broker hiccup: the session is gone, and the login will open the day.
@@ -227,7 +232,7 @@ class TradingDays:
         day: date,
         reports: Sequence[OrderStatusReport],
         positions: Sequence[PositionReport],
-        holdings: Sequence[HoldingReport],
+        holdings: Sequence[HoldingReport] | None,
     ) -> None:
         try:
             await self.instruments.refresh()
@@ -249,7 +254,7 @@ class TradingDays:
             at=now,
             day=day,
             positions=tuple(_carried(p) for p in positions if p.overnight_quantity),
-            holdings=tuple(_holding(h) for h in holdings if h.quantity or h.t1_quantity),
+            holdings=tuple(_holding(h) for h in (holdings or ()) if h.quantity or h.t1_quantity),
             carried_orders=carried_orders,
             kill_switch=self.kill_switch.engaged,
             kill_switch_reason=self.kill_switch.reason,
@@ -310,7 +315,7 @@ class TradingDays:
         return list(orders)
 
     def _compare_opening(
-        self, positions: Sequence[PositionReport], holdings: Sequence[HoldingReport]
+        self, positions: Sequence[PositionReport], holdings: Sequence[HoldingReport] | None
     ) -> list[DayMismatch]:
         expected = expected_opening(
             self.book.positions,
@@ -323,7 +328,9 @@ class TradingDays:
             if p.overnight_quantity
         }
         found_holdings = {
-            h.instrument: h.quantity + h.t1_quantity for h in holdings if h.quantity + h.t1_quantity
+            h.instrument: h.quantity + h.t1_quantity
+            for h in (holdings or ())
+            if h.quantity + h.t1_quantity
         }
         rows: list[DayMismatch] = []
         for key in sorted(expected.positions.keys() | found_positions.keys()):
@@ -333,6 +340,8 @@ class TradingDays:
                 rows.append(
                     DayMismatch(f"{instrument} {product}: carried {theirs}, expected {ours}")
                 )
+        if holdings is None:
+            return rows  # the broker keeps no holdings: nothing to compare them with
         for instrument in sorted(expected.holdings.keys() | found_holdings.keys()):
             ours, theirs = expected.holdings.get(instrument, 0), found_holdings.get(instrument, 0)
             if ours != theirs:

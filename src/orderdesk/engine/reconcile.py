@@ -41,7 +41,7 @@ from orderdesk.engine.alerts import Alerts
 from orderdesk.engine.book import OrderBook
 from orderdesk.engine.news import BrokerNews, Decided, NewsResult, Source
 from orderdesk.engine.recorder import Recorder
-from orderdesk.ports.broker import Broker
+from orderdesk.ports.broker import Broker, HoldingsSource
 from orderdesk.ports.notifier import Severity
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,10 @@ class Reconciler:
         reports = await self.broker.orders()
         trades = await self.broker.trades()
         positions = await self.broker.positions()
-        holdings = await self.broker.holdings() if self.book.holdings is not None else None
+        holdings = None
+        # Holdings are compared once the desk keeps days, and only with a broker that has them.
+        if self.book.holdings is not None and isinstance(self.broker, HoldingsSource):
+            holdings = await self.broker.holdings()
         return await self.apply(reports, trades, positions, holdings)
 
     async def poll(self) -> None:

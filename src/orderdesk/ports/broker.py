@@ -1,5 +1,16 @@
 """The broker interface: what the engine needs from Kite, the paper broker, or any other.
 
+:class:`Broker` holds exactly what the engine calls: the lifecycle, placing, modifying and
+cancelling, the order and trade books, positions, funds and order margins (risk checks), quotes
+and the instrument list, and the live stream. What some brokers offer and the engine can do
+without is an optional capability, a protocol of its own that an adapter implements by having
+its methods, checked with ``isinstance``: :class:`HoldingsSource` (delivered stock; without it a
+trading day opens with no holdings and reconciliation leaves them out),
+:class:`OrderHistorySource`, :class:`ChargesSource`, :class:`GttControl` (Kite's good-till-
+triggered orders), :class:`SessionControl` (a session a person renews) and
+:class:`WebhookSource` (HTTP callbacks). An adapter without one simply lacks its methods; it
+never stubs them.
+
 Adapters return broker-neutral reports (:mod:`orderdesk.domain.reports`) and raise the
 broker-neutral errors of :mod:`orderdesk.errors`; they never mutate orders. A placement whose
 outcome is unknown raises :class:`~orderdesk.errors.UnknownOutcome` and is never re-sent by the
@@ -81,7 +92,8 @@ BrokerEvent = OrderStatusReport | Fill | PriceTick | ConnectionStateChanged
 
 @runtime_checkable
 class Broker(Protocol):
-    """A broker as the engine sees it. Every method may raise :class:`BrokerError`."""
+    """A broker as the engine sees it: every member is one the engine calls. Every method may
+    raise :class:`~orderdesk.errors.BrokerError`."""
 
     name: str
 
@@ -110,34 +122,25 @@ class Broker(Protocol):
     async def orders(self) -> list[OrderStatusReport]:
         """Today's order book, one report per order (latest state)."""
 
-    async def order_history(self, broker_order_id: str) -> list[OrderStatusReport]: ...
+    async def trades(self) -> list[Fill]:
+        """Today's trade book."""
 
-    async def trades(self) -> list[Fill]: ...
-
-    async def order_trades(self, broker_order_id: str) -> list[Fill]: ...
+    async def order_trades(self, broker_order_id: str) -> list[Fill]:
+        """The trades of one order (read when a report shows more filled than recorded)."""
 
     async def positions(self) -> list[PositionReport]:
         """Net positions."""
 
-    async def holdings(self) -> list[HoldingReport]: ...
+    async def margins(self) -> MarginsReport:
+        """Funds available, for the risk gate."""
 
-    async def margins(self) -> MarginsReport: ...
+    async def order_margins(self, commands: Sequence[PlaceOrder]) -> list[OrderMargin]:
+        """What each order would block, for the risk gate."""
 
     async def quotes(self, instruments: Sequence[InstrumentKey]) -> dict[InstrumentKey, Quote]: ...
 
-    async def instruments(self, exchange: Exchange | None = None) -> list[InstrumentInfo]: ...
-
-    async def order_margins(self, commands: Sequence[PlaceOrder]) -> list[OrderMargin]: ...
-
-    async def order_charges(self, reports: Sequence[OrderStatusReport]) -> list[Charges]: ...
-
-    async def gtt_triggers(self) -> list[GttTrigger]: ...
-
-    async def place_gtt(self, trigger: GttTrigger) -> int: ...
-
-    async def modify_gtt(self, trigger_id: int, trigger: GttTrigger) -> None: ...
-
-    async def delete_gtt(self, trigger_id: int) -> None: ...
+    async def instruments(self, exchange: Exchange | None = None) -> list[InstrumentInfo]:
+        """The instrument list (lot sizes, tick sizes, freeze quantities, tokens)."""
 
     async def subscribe_prices(self, instruments: Sequence[InstrumentKey]) -> None:
         """Ask the live stream for prices of these instruments."""
@@ -145,6 +148,47 @@ class Broker(Protocol):
     def events(self) -> AsyncIterator[BrokerEvent]:
         """The live stream: order updates, fills, prices and connection changes."""
         ...
+
+
+@runtime_checkable
+class HoldingsSource(Protocol):
+    """An optional capability: a broker that keeps delivered stock (Kite's demat holdings).
+
+    The desk records the holdings when a trading day opens and compares them in
+    reconciliation; with a broker that has none, the day opens without holdings and
+    reconciliation leaves them out.
+    """
+
+    async def holdings(self) -> list[HoldingReport]: ...
+
+
+@runtime_checkable
+class OrderHistorySource(Protocol):
+    """An optional capability: every state an order went through, oldest first."""
+
+    async def order_history(self, broker_order_id: str) -> list[OrderStatusReport]: ...
+
+
+@runtime_checkable
+class ChargesSource(Protocol):
+    """An optional capability: the charges of executed orders (Kite's virtual contract note),
+    one entry per report, in order."""
+
+    async def order_charges(self, reports: Sequence[OrderStatusReport]) -> list[Charges]: ...
+
+
+@runtime_checkable
+class GttControl(Protocol):
+    """An optional capability: good-till-triggered orders kept at the broker (Kite's GTT)."""
+
+    async def gtt_triggers(self) -> list[GttTrigger]: ...
+
+    async def place_gtt(self, trigger: GttTrigger) -> int:
+        """Place a trigger and return its id."""
+
+    async def modify_gtt(self, trigger_id: int, trigger: GttTrigger) -> None: ...
+
+    async def delete_gtt(self, trigger_id: int) -> None: ...
 
 
 @runtime_checkable
@@ -180,9 +224,13 @@ class WebhookSource(Protocol):
 __all__ = [
     "Broker",
     "BrokerEvent",
+    "ChargesSource",
     "ConnectionState",
     "ConnectionStateChanged",
+    "GttControl",
+    "HoldingsSource",
     "OrderChanges",
+    "OrderHistorySource",
     "PlaceOrder",
     "PriceTick",
     "SessionControl",

@@ -13,7 +13,9 @@ Subclass :class:`BrokerContract` in your adapter's tests and provide four fixtur
         def price(self) -> Decimal: ...                           # its current last price
 
 The tests speak only the :class:`~orderdesk.ports.broker.Broker` protocol, so passing them means
-the engine can drive the adapter without change.
+the engine can drive the adapter without change. An optional capability (``HoldingsSource``,
+``OrderHistorySource`` of :mod:`orderdesk.ports.broker`) is checked when the adapter offers it
+and skipped, with the reason, when it does not: an adapter never stubs a capability to pass.
 """
 
 from __future__ import annotations
@@ -30,7 +32,13 @@ from orderdesk.domain.signal import Signal
 from orderdesk.domain.status import BrokerStatus
 from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side, Variety
 from orderdesk.errors import BrokerRejected
-from orderdesk.ports.broker import Broker, OrderChanges, PlaceOrder
+from orderdesk.ports.broker import (
+    Broker,
+    HoldingsSource,
+    OrderChanges,
+    OrderHistorySource,
+    PlaceOrder,
+)
 
 TERMINAL = (BrokerStatus.COMPLETE, BrokerStatus.CANCELLED, BrokerStatus.REJECTED)
 
@@ -91,6 +99,11 @@ async def _row(broker: Broker, broker_order_id: str) -> OrderStatusReport | None
 
 class BrokerContract:
     """Every adapter passes these. See the module docstring for the fixtures to provide."""
+
+    async def test_is_the_engines_broker(self, broker: Broker) -> None:
+        """The adapter has every member of the Broker protocol the engine calls."""
+        assert isinstance(broker, Broker)
+        assert broker.name
 
     async def test_tag_travels_with_the_order(
         self, broker: Broker, instrument: InstrumentKey, price: Decimal
@@ -184,6 +197,30 @@ class BrokerContract:
         assert margins.equity is not None
         quotes = await broker.quotes([instrument])
         assert quotes[instrument].last_price > 0
+
+    async def test_order_history_ends_at_the_book_row_if_offered(
+        self, broker: Broker, instrument: InstrumentKey, price: Decimal
+    ) -> None:
+        """An adapter offering order history lists an order's states, the book's row last."""
+        if not isinstance(broker, OrderHistorySource):
+            pytest.skip(f"the {broker.name} broker does not offer order history")
+        far = (price * Decimal("0.5")).quantize(Decimal("0.05"))
+        broker_id = await broker.place_order(
+            PlaceOrder("odcontracthistory01", _limit(instrument, Side.BUY, far))
+        )
+        row = await row_when(broker, broker_id, lambda r: r.status is BrokerStatus.OPEN)
+        history = await broker.order_history(broker_id)
+        assert history
+        assert {h.broker_order_id for h in history} == {broker_id}
+        assert history[-1].status is row.status
+
+    async def test_holdings_answer_if_offered(self, broker: Broker) -> None:
+        """An adapter offering holdings answers with broker-neutral holding reports."""
+        if not isinstance(broker, HoldingsSource):
+            pytest.skip(f"the {broker.name} broker keeps no holdings")
+        for holding in await broker.holdings():
+            assert holding.quantity >= 0
+            assert holding.instrument.tradingsymbol
 
 
 __all__ = ["BrokerContract", "MarketControl", "eventually", "row_when"]

@@ -2,7 +2,10 @@
 
 It owns one aiohttp session shared by the REST client and the WebSocket ticker, reads the access
 token from the secret store at start, and turns everything Kite says into broker-neutral
-reports. Commands delegate to :class:`~orderdesk.brokers.kite.client.KiteRestClient`.
+reports. Commands delegate to :class:`~orderdesk.brokers.kite.client.KiteRestClient`. Besides
+the :class:`~orderdesk.ports.broker.Broker` port it offers every optional capability of
+:mod:`orderdesk.ports.broker`: holdings, order history, charges, GTT triggers, the session and
+postbacks.
 
 The live stream (:meth:`KiteBroker.events`) comes from the ticker when ``stream = "ticker"``:
 order updates become :class:`OrderStatusReport`s, ticks become :class:`PriceTick`s, and after

@@ -4,6 +4,10 @@ MARKET orders fill at once at the last price; LIMIT orders when the last price r
 and SL-M orders wait for their trigger, then behave as LIMIT or MARKET. Every change is pushed to
 :meth:`events` as an :class:`OrderStatusReport` (and a :class:`Fill` per execution), the way a
 real broker's stream would deliver it.
+
+Of the optional capabilities (:mod:`orderdesk.ports.broker`) it offers only
+:class:`~orderdesk.ports.broker.OrderHistorySource`: it keeps no delivered stock (a CNC buy stays a
+position), computes no charges and has no GTT triggers, so it has none of their methods.
 """
 
 from __future__ import annotations
@@ -16,10 +20,7 @@ from decimal import Decimal
 
 from orderdesk.domain.position import PositionBook
 from orderdesk.domain.reports import (
-    Charges,
     Fill,
-    GttTrigger,
-    HoldingReport,
     InstrumentInfo,
     MarginsReport,
     OrderMargin,
@@ -309,9 +310,6 @@ class PaperBroker:
             )
         return reports
 
-    async def holdings(self) -> list[HoldingReport]:
-        return []
-
     async def margins(self) -> MarginsReport:
         return MarginsReport(equity=SegmentMargins.cash_only(self._cash), commodity=None)
 
@@ -344,34 +342,6 @@ class PaperBroker:
             price = signal.price or signal.trigger_price or self._last(signal.instrument)
             margins.append(OrderMargin(instrument=signal.instrument, total=price * signal.quantity))
         return margins
-
-    async def order_charges(self, reports: Sequence[OrderStatusReport]) -> list[Charges]:
-        return [
-            Charges(
-                broker_order_id=r.broker_order_id,
-                instrument=r.instrument,
-                transaction_tax=ZERO,
-                exchange_turnover_charge=ZERO,
-                sebi_turnover_charge=ZERO,
-                brokerage=ZERO,
-                stamp_duty=ZERO,
-                gst=ZERO,
-                total=ZERO,
-            )
-            for r in reports
-        ]
-
-    async def gtt_triggers(self) -> list[GttTrigger]:
-        return []
-
-    async def place_gtt(self, trigger: GttTrigger) -> int:
-        raise InputRejected("the paper broker does not support GTT triggers")
-
-    async def modify_gtt(self, trigger_id: int, trigger: GttTrigger) -> None:
-        raise NotFound(f"no GTT trigger {trigger_id}")
-
-    async def delete_gtt(self, trigger_id: int) -> None:
-        raise NotFound(f"no GTT trigger {trigger_id}")
 
     async def subscribe_prices(self, instruments: Sequence[InstrumentKey]) -> None:
         """Prices are pushed by :meth:`set_price`; nothing to subscribe to."""
