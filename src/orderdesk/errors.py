@@ -14,6 +14,7 @@
         ├── BrokerTransportError   no usable answer: timeout, connection refused or reset
         │   └── UnknownOutcome     a placement may or may not have happened; carries the tag
         ├── BrokerRateLimited      the broker throttled us (429); safe to retry later
+        │   └── QuotaExhausted     a quota that refills only tomorrow (the day's orders)
         ├── BrokerUnavailable      the broker answered 5xx before acting (safe for reads)
         ├── BrokerAuthError        the session is invalid or expired; never retried
         └── BrokerRejected         the broker refused the request; nothing happened
@@ -22,8 +23,12 @@
             └── MarginRejected     insufficient funds or holdings
 
 Adapters subclass these (e.g. the Kite adapter's ``TokenException`` is a ``BrokerAuthError``),
-so the engine decides on the broker-neutral classes only. Retryability is a predicate beside
-the errors (:func:`is_retryable_read`), handed to the retry library.
+so the engine decides on the broker-neutral classes only.
+
+Retryability is decided here and nowhere else, by predicates handed to the retry library
+(stamina): :func:`is_retryable_read` for reads and other idempotent calls, and
+:func:`is_throttled` for a request the broker's request rate held back, which an adapter queues
+again after a backoff (a placement included: nothing happened).
 """
 
 from __future__ import annotations
@@ -95,6 +100,11 @@ class BrokerRateLimited(BrokerError):
     """The broker throttled the request; nothing happened."""
 
 
+class QuotaExhausted(BrokerRateLimited):
+    """A quota that does not refill within seconds is spent (Kite's placements per day):
+    nothing happened, and sending again before it refills cannot succeed."""
+
+
 class BrokerUnavailable(BrokerError):
     """The broker answered with a server error."""
 
@@ -130,6 +140,13 @@ def is_retryable_read(error: BaseException) -> bool:
     return isinstance(error, BrokerTransportError | BrokerRateLimited | BrokerUnavailable)
 
 
+def is_throttled(error: BaseException) -> bool:
+    """Whether the broker's request rate held back a request (HTTP 429), which may then be
+    queued again after a backoff, a placement included: nothing happened, and the rate refills
+    within seconds. A spent daily quota (:class:`QuotaExhausted`) refills only tomorrow."""
+    return isinstance(error, BrokerRateLimited) and not isinstance(error, QuotaExhausted)
+
+
 __all__ = [
     "BrokerAuthError",
     "BrokerError",
@@ -146,9 +163,11 @@ __all__ = [
     "NotOffered",
     "OrderDeskError",
     "OrderRejected",
+    "QuotaExhausted",
     "RiskDenied",
     "StoreError",
     "UnknownOutcome",
     "ValidationError",
     "is_retryable_read",
+    "is_throttled",
 ]

@@ -153,12 +153,12 @@ async def fake_kite(request: pytest.FixtureRequest) -> AsyncIterator[FakeKite]:
 
 
 def kite_config(root: str, **overrides: Any) -> KiteConfig:
-    """A config aimed at ``root`` with quick timeouts and no 429 backoff holds."""
+    """A config aimed at ``root`` with quick timeouts (429 holds are stamina's: ``no_backoff``
+    makes them 0)."""
     options: dict[str, Any] = {
         "api_key": API_KEY,
         "root": root,
         "timeout_seconds": 2.0,
-        "rate_limit_backoff_seconds": 0.0,
     }
     options.update(overrides)
     return KiteConfig.model_validate(options)

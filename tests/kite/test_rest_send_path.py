@@ -32,6 +32,7 @@ from orderdesk.errors import (
     BrokerAuthError,
     BrokerRateLimited,
     BrokerUnavailable,
+    QuotaExhausted,
     UnknownOutcome,
 )
 from orderdesk.ports.broker import OrderChanges, PlaceOrder
@@ -182,6 +183,51 @@ async def test_endless_429_gives_up_as_rate_limited(
         await kite.place_order(_market_buy())
     assert isinstance(exc_info.value, TooManyRequests)
     assert fake_kite.count("POST", "/orders/regular") == 4
+
+
+async def test_429_holds_double_from_the_configured_backoff(
+    fake_kite: FakeKite, limiter: RecordingLimiter
+) -> None:
+    """Outside stamina's test mode each 429 holds the endpoint class for
+    rate_limit_backoff_seconds, doubling per further 429; the last one is not held."""
+    config = kite_config(fake_kite.root, rate_limit_backoff_seconds=0.01, rate_limit_requeues=3)
+    fake_kite.on("POST", "/orders/regular", Reply.error(429, "NetworkException", "Too many"))
+    async with KiteRestClient(config, access_token=ACCESS_TOKEN, limiter=limiter) as client:
+        with pytest.raises(TooManyRequests) as exc_info:
+            await client.place_order(_market_buy())
+    assert exc_info.value.http_status == 429
+    assert limiter.backoffs == [
+        (EndpointClass.ORDER, 0.01),
+        (EndpointClass.ORDER, 0.02),
+        (EndpointClass.ORDER, 0.04),
+    ]
+    assert fake_kite.count("POST", "/orders/regular") == 4
+
+
+class SpentDayLimiter(RecordingLimiter):
+    """A limiter whose daily placement quota is spent, as KiteRateLimiter says it."""
+
+    @contextlib.asynccontextmanager
+    async def slot(
+        self, kind: EndpointClass, *, modifies: str | None = None, cancels: str | None = None
+    ) -> AsyncIterator[None]:
+        self.acquired.append((kind, modifies, cancels))
+        raise QuotaExhausted("the daily quota of 5000 order placements is spent", http_status=429)
+        yield  # pragma: no cover - never granted
+
+
+async def test_a_spent_daily_quota_is_not_requeued(fake_kite: FakeKite, no_backoff: None) -> None:
+    """A spent daily quota refills only tomorrow: the placement fails at once, unsent, with
+    no hold and no second try."""
+    limiter = SpentDayLimiter()
+    config = kite_config(fake_kite.root, rate_limit_requeues=3)
+    async with KiteRestClient(config, access_token=ACCESS_TOKEN, limiter=limiter) as client:
+        with pytest.raises(QuotaExhausted) as exc_info:
+            await client.place_order(_market_buy())
+    assert isinstance(exc_info.value, BrokerRateLimited)
+    assert len(limiter.acquired) == 1
+    assert limiter.backoffs == []
+    assert fake_kite.count("POST", "/orders/regular") == 0
 
 
 @pytest.mark.parametrize(

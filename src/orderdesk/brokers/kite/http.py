@@ -8,8 +8,10 @@ Every call goes down the same three steps:
     write whose outcome is unknown must be resolved, not repeated.
 ``_send_rate_limited``
     takes a slot from the shared :class:`KiteRateLimiter` first. A 429 proves Kite did nothing,
-    so the request backs its endpoint class off and is re-queued (placements included), up to
-    ``rate_limit_requeues`` times.
+    so the request is re-queued (placements included) while :func:`orderdesk.errors.is_throttled`
+    says so, up to ``rate_limit_requeues`` times: stamina waits ``rate_limit_backoff_seconds``,
+    doubling per further 429 up to 30 s, and the same hold is put on the whole endpoint class,
+    because Kite throttles the class, not the one request.
 ``_send_once``
     one HTTP exchange under the configured timeout. aiohttp's exceptions become
     :mod:`orderdesk.brokers.kite.errors` here and nowhere else, and Kite's envelope is decoded
@@ -48,7 +50,7 @@ from orderdesk.brokers.kite.errors import (
     error_for,
 )
 from orderdesk.brokers.kite.ratelimit import EndpointClass
-from orderdesk.errors import is_retryable_read
+from orderdesk.errors import is_retryable_read, is_throttled
 from orderdesk.logging import register_secret
 
 log = structlog.get_logger(__name__)
@@ -288,26 +290,35 @@ class KiteHttp:
 
     async def _send_rate_limited(self, request: _Request) -> Any:
         kind = request.route.kind
-        requeues = 0
-        while True:
-            # The slot spans the exchange: Kite counts a request on arrival, which is never
-            # later than its reply, so counting from the reply keeps every window within the
-            # limit whatever the latency (bench_ratelimit: 0 429s at 9.65/s; counting from the
-            # grant let 1-12 of 100 through as 429s on a loaded machine).
-            try:
-                async with self._limiter.slot(
-                    kind, modifies=request.modifies, cancels=request.cancels
-                ):
-                    return await self._send_once(request)
-            except TooManyRequests:
-                if requeues >= self._config.rate_limit_requeues:
+        requeues = self._config.rate_limit_requeues
+        async for attempt in stamina.retry_context(
+            on=is_throttled,
+            attempts=requeues + 1,
+            timeout=None,
+            wait_initial=self._config.rate_limit_backoff_seconds,
+            wait_max=MAX_BACKOFF_SECONDS,
+            wait_jitter=0.0,
+        ):
+            with attempt:
+                # The slot spans the exchange: Kite counts a request on arrival, which is never
+                # later than its reply, so counting from the reply keeps every window within the
+                # limit whatever the latency (bench_ratelimit: 0 429s at 9.65/s; counting from
+                # the grant let 1-12 of 100 through as 429s on a loaded machine).
+                try:
+                    async with self._limiter.slot(
+                        kind, modifies=request.modifies, cancels=request.cancels
+                    ):
+                        return await self._send_once(request)
+                except TooManyRequests:
+                    if attempt.num <= requeues:
+                        # Without jitter, stamina's next wait is exact (0 in its test mode).
+                        hold = attempt.next_wait
+                        self._limiter.backoff(kind, hold)
+                        log.warning(
+                            "kite.rate_limited", endpoint=request.route.name, hold_seconds=hold
+                        )
                     raise
-                hold = min(
-                    self._config.rate_limit_backoff_seconds * 2**requeues, MAX_BACKOFF_SECONDS
-                )
-                self._limiter.backoff(kind, hold)
-                requeues += 1
-                log.warning("kite.rate_limited", endpoint=request.route.name, hold_seconds=hold)
+        raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
 
     async def _send_once(self, request: _Request) -> Any:
         route = request.route

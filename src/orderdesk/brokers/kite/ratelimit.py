@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from orderdesk.domain.calendar import IST
-from orderdesk.errors import BrokerRateLimited, OrderRejected
+from orderdesk.errors import OrderRejected, QuotaExhausted
 
 IST_OFFSET_SECONDS = int(IST.utcoffset(None).total_seconds())
 """Kite's day (for the daily order quota) is the IST calendar day; counted in epoch seconds
@@ -260,10 +260,11 @@ class KiteRateLimiter:
 
         ``ORDER`` requests also spend the per-minute quota. A placement (an ``ORDER`` request
         that names neither ``modifies`` nor ``cancels``) spends the daily quota too and raises
-        :class:`BrokerRateLimited` at once when that is exhausted, instead of waiting for
-        tomorrow. Cancellations never touch the daily quota, so a desk that has spent its day
-        can still close its orders. ``modifies=order_id`` counts one modification of that order
-        and raises :class:`OrderRejected` instead of sending one beyond Kite's limit.
+        :class:`QuotaExhausted` (a ``BrokerRateLimited`` the send path does not re-queue) at once
+        when that is exhausted, instead of waiting for tomorrow. Cancellations never touch the
+        daily quota, so a desk that has spent its day can still close its orders.
+        ``modifies=order_id`` counts one modification of that order and raises
+        :class:`OrderRejected` instead of sending one beyond Kite's limit.
         """
         await self._take(kind, modifies, cancels, _Entry(IN_FLIGHT), until_reply=False)
 
@@ -363,7 +364,7 @@ class KiteRateLimiter:
                     error_type="OrderException",
                 )
         elif cancels is None and self._day.exhausted(self._wall()):
-            raise BrokerRateLimited(
+            raise QuotaExhausted(
                 f"the daily quota of {self.limits.orders_per_day} order placements is spent; "
                 "Kite accepts new orders again after midnight IST",
                 http_status=429,
