@@ -26,9 +26,10 @@ Adapters subclass these (e.g. the Kite adapter's ``TokenException`` is a ``Broke
 so the engine decides on the broker-neutral classes only.
 
 Retryability is decided here and nowhere else, by predicates handed to the retry library
-(stamina): :func:`is_retryable_read` for reads and other idempotent calls, and
-:func:`is_throttled` for a request the broker's request rate held back, which an adapter queues
-again after a backoff (a placement included: nothing happened).
+(stamina): :func:`is_retryable_read` for reads and other idempotent calls, :func:`is_throttled`
+for a request the broker's request rate held back, which an adapter queues again after a
+backoff (a placement included: nothing happened), and :func:`is_reconnectable` for a live
+stream whose link failed.
 """
 
 from __future__ import annotations
@@ -147,6 +148,15 @@ def is_throttled(error: BaseException) -> bool:
     return isinstance(error, BrokerRateLimited) and not isinstance(error, QuotaExhausted)
 
 
+def is_reconnectable(error: BaseException) -> bool:
+    """Whether a live stream should connect again after ``error``: the link could not be
+    opened or dropped (a transport error) or the broker failed (5xx); never when the broker
+    refused the session or the request, which a new connection cannot change."""
+    if isinstance(error, BrokerAuthError | BrokerRejected):
+        return False
+    return isinstance(error, BrokerTransportError | BrokerUnavailable)
+
+
 __all__ = [
     "BrokerAuthError",
     "BrokerError",
@@ -168,6 +178,7 @@ __all__ = [
     "StoreError",
     "UnknownOutcome",
     "ValidationError",
+    "is_reconnectable",
     "is_retryable_read",
     "is_throttled",
 ]

@@ -1,26 +1,30 @@
-"""The ticker client against a local Kite-like WebSocket server on 127.0.0.1, port 0."""
+"""The ticker client against a local Kite-like WebSocket server on 127.0.0.1, port 0.
+
+Every test runs in stamina's test mode (reconnections and gap-fill retries do not wait), except
+the two that check the backoff schedule itself, which switch it off and use small real waits.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import random
 import struct
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 import pytest
+import stamina
 import structlog
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from stamina.instrumentation import RetryDetails, get_on_retry_hooks, set_on_retry_hooks
 
 from orderdesk.brokers.kite import errors as kite_errors
 from orderdesk.brokers.kite import ticker as kite_ticker
-from orderdesk.brokers.kite.errors import KiteError, TokenException
+from orderdesk.brokers.kite.errors import KiteError, KiteTransportError, TokenException
 from orderdesk.brokers.kite.ticker import (
-    Backoff,
     Connected,
     Disconnected,
     GapFilled,
@@ -43,6 +47,8 @@ from tests.support import eventually
 
 API_KEY = "kitekey"
 TOKEN = "s3cr3t-access-token"
+
+pytestmark = pytest.mark.usefixtures("no_backoff")
 
 
 @dataclass
@@ -119,15 +125,27 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 def fast(url: str, **overrides: Any) -> TickerConfig:
-    """Test timings: millisecond backoff, a short but not flaky heartbeat timeout."""
-    values: dict[str, Any] = {
-        "url": url,
-        "heartbeat_timeout": 5.0,
-        "backoff_initial": 0.01,
-        "backoff_max": 0.05,
-        "connect_timeout": 5.0,
-    }
+    """Test timings: a short but not flaky heartbeat timeout (waits are stamina's test mode's)."""
+    values: dict[str, Any] = {"url": url, "heartbeat_timeout": 5.0, "connect_timeout": 5.0}
     return TickerConfig(**(values | overrides))
+
+
+@pytest.fixture
+def ticker_waits() -> Iterator[list[RetryDetails]]:
+    """The ticker's retries as stamina schedules them, with real waits (test mode off)."""
+    seen: list[RetryDetails] = []
+
+    def record(details: RetryDetails) -> None:
+        if isinstance(details.caused_by, KiteTransportError):
+            seen.append(details)
+
+    hooks = get_on_retry_hooks()
+    set_on_retry_hooks([record])
+    try:
+        with stamina.set_testing(False):
+            yield seen
+    finally:
+        set_on_retry_hooks(hooks)
 
 
 class Collector:
@@ -369,7 +387,8 @@ async def test_gives_up_after_max_reconnects_when_nothing_listens(
 async def test_a_failing_gap_fill_is_retried_while_ticks_keep_flowing(
     kite: tuple[FakeKite, str], session: aiohttp.ClientSession
 ) -> None:
-    """A gap-fill that raises is reported and retried on the same connection until it succeeds."""
+    """A gap-fill that meets a broker outage is reported and retried on the same connection
+    until it succeeds."""
     fake, url = kite
     calls = 0
 
@@ -377,7 +396,7 @@ async def test_a_failing_gap_fill_is_retried_while_ticks_keep_flowing(
         nonlocal calls
         calls += 1
         if calls < 3:
-            raise ConnectionError("REST down")
+            raise BrokerUnavailable("REST down", http_status=503)
 
     config = fast(url)
     async with KiteTicker(
@@ -385,22 +404,81 @@ async def test_a_failing_gap_fill_is_retried_while_ticks_keep_flowing(
     ) as t:
         events = Collector(t)
         await eventually(lambda: events.of(GapFilled), what="gap-fill success")
-    assert [type(e.error) for e in events.of(GapFillFailed)] == [ConnectionError] * 2
+    assert [type(e.error) for e in events.of(GapFillFailed)] == [BrokerUnavailable] * 2
     assert events.of(GapFilled) == [GapFilled(1)]
     assert len(fake.conns) == 1
 
 
-def test_backoff_grows_exponentially_with_bounded_jitter_and_a_cap() -> None:
-    """Delays double from the initial value, stay within ±jitter, and never pass the cap."""
-    config = TickerConfig(
-        backoff_initial=1.0, backoff_factor=2.0, backoff_max=8.0, backoff_jitter=0.25
+async def test_a_refused_gap_fill_is_not_retried_and_the_link_stays(
+    kite: tuple[FakeKite, str], session: aiohttp.ClientSession
+) -> None:
+    """A gap-fill the broker refuses (a dead token) is reported once and not tried again on
+    that connection, which keeps streaming."""
+    fake, url = kite
+    calls = 0
+
+    async def refused_gap_fill() -> None:
+        nonlocal calls
+        calls += 1
+        raise BrokerAuthError("Token expired", http_status=403)
+
+    async with KiteTicker(
+        API_KEY, TOKEN, session=session, gap_fill=refused_gap_fill, config=fast(url)
+    ) as t:
+        events = Collector(t)
+        await eventually(lambda: events.of(GapFillFailed), what="the refusal reported")
+        await fake.conns[0].ws.send_bytes(ltp_frame(408065, 157370))
+        await eventually(lambda: events.of(TicksReceived), what="ticks after the refusal")
+    assert calls == 1
+    assert [type(e.error) for e in events.of(GapFillFailed)] == [BrokerAuthError]
+    assert events.of(GapFilled) == []
+    assert len(fake.conns) == 1
+
+
+async def test_reconnect_waits_grow_from_the_config_to_its_cap(
+    session: aiohttp.ClientSession, ticker_waits: list[RetryDetails]
+) -> None:
+    """Failed connections wait backoff_initial, then backoff_factor times more each time,
+    never more than backoff_max, with at most backoff_jitter x backoff_initial added."""
+    probe = TestServer(web.Application(), host="127.0.0.1", port=0)
+    await probe.start_server()
+    url = str(probe.make_url("/")).replace("http://", "ws://")
+    await probe.close()
+    config = fast(
+        url,
+        backoff_initial=0.01,
+        backoff_factor=2.0,
+        backoff_max=0.04,
+        backoff_jitter=0.5,
+        max_reconnects=4,
     )
-    backoff = Backoff(config, random.Random(1))
-    for attempt, base in enumerate([1.0, 2.0, 4.0, 8.0, 8.0, 8.0, 8.0]):
-        delay = backoff.delay(attempt)
-        assert base * 0.75 <= delay <= base * 1.25
-    draws = {round(backoff.delay(0), 6) for _ in range(20)}
-    assert len(draws) > 1  # jitter actually varies
+    async with KiteTicker(API_KEY, TOKEN, session=session, config=config) as ticker:
+        events = Collector(ticker)
+        await events.stop()
+    assert isinstance(events.error, TickerGaveUpError)
+    assert len(events.of(Disconnected)) == 5
+    waits = [details.wait_for for details in ticker_waits]
+    assert len(waits) == 4  # five attempts, a wait between each two
+    for wait, base in zip(waits, [0.01, 0.02, 0.04, 0.04], strict=True):
+        # wait_for is a difference of float sums: allow rounding at both ends.
+        assert base - 1e-9 <= wait <= min(base + 0.005, 0.04) + 1e-9
+
+
+async def test_a_dropped_connection_waits_backoff_initial_before_reconnecting(
+    kite: tuple[FakeKite, str], session: aiohttp.ClientSession, ticker_waits: list[RetryDetails]
+) -> None:
+    """The drop counts as the outage's first failure: the reconnection waits backoff_initial,
+    so a server that closes at once cannot make the client spin."""
+    fake, url = kite
+    config = fast(url, backoff_initial=0.05, backoff_max=1.0, backoff_jitter=0.0)
+    async with KiteTicker(API_KEY, TOKEN, session=session, config=config) as ticker:
+        events = Collector(ticker)
+        await eventually(lambda: events.of(Connected), what="connected")
+        fake.drop(fake.conns[0])
+        await eventually(lambda: len(events.of(Connected)) == 2, what="reconnected")
+    (waited,) = ticker_waits
+    assert waited.wait_for == pytest.approx(0.05)
+    assert str(waited.caused_by).startswith(("ticker: closed by server", "ticker: socket error"))
 
 
 def test_decode_text_handles_odd_payloads() -> None:

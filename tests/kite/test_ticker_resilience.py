@@ -112,7 +112,7 @@ async def exchange_url() -> AsyncIterator[tuple[Exchange, str]]:
 
 
 async def test_200_orders_reach_terminal_status_locally_across_20_drops(
-    exchange_url: tuple[Exchange, str],
+    exchange_url: tuple[Exchange, str], no_backoff: None
 ) -> None:
     """Every order ends in its broker terminal status locally although the socket drops 20 times."""
     exchange, url = exchange_url
@@ -124,7 +124,7 @@ async def test_200_orders_reach_terminal_status_locally_across_20_drops(
         for order in list(exchange.book.values()):  # what GET /orders would return
             local.apply(order)
 
-    config = TickerConfig(url=url, backoff_initial=0.005, backoff_max=0.02)
+    config = TickerConfig(url=url)  # reconnects at once: stamina's test mode (no_backoff)
     async with aiohttp.ClientSession() as session:
         ticker = KiteTicker(API_KEY, TOKEN, session=session, gap_fill=gap_fill, config=config)
         async with ticker:

@@ -23,7 +23,6 @@ import pytest
 from orderdesk.brokers.kite import KiteBroker
 from orderdesk.brokers.kite.config import load_config
 from orderdesk.brokers.kite.http import NoLimits
-from orderdesk.brokers.kite.ticker import TickerConfig
 from orderdesk.brokers.kite.ticks import Mode
 from orderdesk.domain.reports import Fill, OrderStatusReport
 from orderdesk.domain.signal import Signal
@@ -150,8 +149,9 @@ async def sim() -> AsyncIterator[SimServer]:
 
 
 @pytest.fixture
-async def broker(sim: SimServer, tmp_path: Path) -> AsyncIterator[KiteBroker]:
-    """A started KiteBroker on the simulator's REST and ticker, reconnecting within ~10 ms."""
+async def broker(sim: SimServer, tmp_path: Path, no_backoff: None) -> AsyncIterator[KiteBroker]:
+    """A started KiteBroker on the simulator's REST and ticker, reconnecting at once (stamina's
+    test mode)."""
     options = {
         "api_key": sim.config.api_key,
         "root": sim.rest_root,
@@ -159,8 +159,7 @@ async def broker(sim: SimServer, tmp_path: Path) -> AsyncIterator[KiteBroker]:
         "rate_limits_enabled": False,
     }
     secrets = _Secrets({"kite.access_token": sim.issue_access_token()})
-    ticker = TickerConfig(url=sim.ws_url, backoff_initial=0.01, backoff_max=0.1, backoff_jitter=0)
-    broker = KiteBroker(load_config(options), secrets, limiter=NoLimits(), ticker_config=ticker)
+    broker = KiteBroker(load_config(options), secrets, limiter=NoLimits())
     await broker.start()
     yield broker
     await broker.close()

@@ -3,9 +3,12 @@
 Three layers, as in ib_async's connection → decoder → state split:
 
 - **connection** (:class:`KiteTicker`'s run loop): one aiohttp WebSocket at a time, a heartbeat
-  watchdog (no frame for ``heartbeat_timeout`` seconds means the link is dead), reconnection with
-  exponential backoff and jitter, and a fatal stop when the upgrade is refused with HTTP 403
-  (the access token is invalid or expired; retrying cannot help).
+  watchdog (no frame for ``heartbeat_timeout`` seconds means the link is dead), reconnection
+  with exponential backoff and jitter by stamina while :func:`orderdesk.errors.is_reconnectable`
+  says so, and a fatal stop when the upgrade is refused with HTTP 403 (the access token is
+  invalid or expired; retrying cannot help). A dropped connection counts as the first failure
+  of its outage, so even a server that accepts and closes at once is reconnected to no faster
+  than every ``backoff_initial`` seconds.
 - **decoder** (:func:`decode_text` and :func:`orderdesk.brokers.kite.ticks.parse_frame`): pure
   functions from frames to :data:`TickerEvent` values.
 - **state**: the subscription book (token → mode), restored on every connection, and the event
@@ -13,9 +16,11 @@ Three layers, as in ib_async's connection → decoder → state split:
 
 After every successful connection the client re-sends each subscription in its mode and then
 runs the injected ``gap_fill()`` coroutine (a REST read of the order book, owned by the REST
-side), retrying it with backoff until it succeeds, so that an order update pushed while the
-socket was down is still seen. Updates that arrive on the socket during the gap-fill may
-duplicate what the gap-fill reads; consumers apply updates monotonically, so that is harmless.
+side), retrying it with the same backoff while :func:`orderdesk.errors.is_retryable_read` says
+so, so that an order update pushed while the socket was down is still seen (a refused session
+ends the tries: the new session's ticker fills the gap when it connects). Updates that arrive
+on the socket during the gap-fill may duplicate what the gap-fill reads; consumers apply
+updates monotonically, so that is harmless.
 
 aiohttp's WebSocket client is used, not ``websockets``: aiohttp is already the REST
 dependency (one HTTP stack, one set of timeouts, proxies and TLS settings), and it was also the
@@ -33,23 +38,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from types import TracebackType
 from typing import Any, Final, Self, TypeAlias
 
 import aiohttp
+import stamina
 import structlog
 from yarl import URL
 
 # The fatal errors live in the adapter's error tree; re-exported here for callers of the ticker.
-from orderdesk.brokers.kite.errors import TickerError, TickerGaveUpError, TickerTokenError
+from orderdesk.brokers.kite.errors import (
+    KiteTransportError,
+    TickerError,
+    TickerGaveUpError,
+    TickerTokenError,
+)
 from orderdesk.brokers.kite.ticks import Mode, Tick, TickFrameError, parse_frame
+from orderdesk.errors import is_reconnectable, is_retryable_read
 
 __all__ = [
-    "Backoff",
     "Connected",
     "Disconnected",
     "GapFillFailed",
@@ -86,10 +96,14 @@ class TickerConfig:
     """Seconds without any frame after which the link is declared dead (Go and JS use 5 s)."""
     connect_timeout: float = 30.0
     backoff_initial: float = 1.0
+    """Seconds before the first retry (stamina's ``wait_initial``)."""
     backoff_factor: float = 2.0
+    """Each further wait is this many times the one before (stamina's ``wait_exp_base``)."""
     backoff_max: float = 60.0
+    """No wait is longer (stamina's ``wait_max``)."""
     backoff_jitter: float = 0.1
-    """Each delay is scaled by a uniform draw from [1 - jitter, 1 + jitter]."""
+    """Each wait gets a random extra of up to this fraction of ``backoff_initial`` (stamina's
+    jitter is added, not multiplied, so it is measured against the first wait)."""
     max_reconnects: int | None = None
     """Consecutive failed attempts before giving up with TickerGaveUpError; None = never."""
 
@@ -103,19 +117,19 @@ class TickerConfig:
         if self.max_reconnects is not None and self.max_reconnects < 0:
             raise ValueError("max_reconnects must be >= 0")
 
-
-@dataclass(slots=True)
-class Backoff:
-    """Exponential delays with multiplicative jitter, capped; ``rng`` is injectable for tests."""
-
-    config: TickerConfig
-    rng: random.Random = field(default_factory=random.Random)
-
-    def delay(self, attempt: int) -> float:
-        """Seconds to wait before retry number ``attempt`` (0-based)."""
-        c = self.config
-        base = min(c.backoff_max, c.backoff_initial * c.backoff_factor ** min(attempt, 64))
-        return base * (1.0 + c.backoff_jitter * self.rng.uniform(-1.0, 1.0))
+    def retrying(
+        self, on: Callable[[Exception], bool], attempts: int | None = None
+    ) -> AsyncIterator[stamina.Attempt]:
+        """stamina's retry context with this config's waits, retrying while ``on`` says so."""
+        return stamina.retry_context(
+            on=on,
+            attempts=attempts,
+            timeout=None,
+            wait_initial=self.backoff_initial,
+            wait_max=self.backoff_max,
+            wait_exp_base=self.backoff_factor,
+            wait_jitter=self.backoff_jitter * self.backoff_initial,
+        )
 
 
 # --- events ------------------------------------------------------------------------------------
@@ -268,14 +282,12 @@ class KiteTicker:
         session: aiohttp.ClientSession,
         gap_fill: Callable[[], Awaitable[None]] = _no_gap_fill,
         config: TickerConfig | None = None,
-        rng: random.Random | None = None,
     ) -> None:
         self._api_key = api_key
         self._access_token = access_token
         self._session = session
         self._gap_fill = gap_fill
         self._config = config or TickerConfig()
-        self._backoff = Backoff(self._config, rng or random.Random())
         self._modes: dict[int, Mode] = {}
         self._queue: asyncio.Queue[TickerEvent | _Stop] = asyncio.Queue()
         self._send_lock = asyncio.Lock()
@@ -418,35 +430,59 @@ class KiteTicker:
         self._queue.put_nowait(event)
 
     async def _run(self) -> None:
-        failures = 0
         connection = 0
+        dropped: KiteTransportError | None = None
         try:
             while True:
-                self._state = TickerState.CONNECTING
-                try:
-                    ws = await self._connect()
-                except TickerError:
-                    raise
-                except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-                    failures += 1
-                    reason = f"connect failed: {type(exc).__name__}"
-                else:
-                    failures = 0
-                    connection += 1
-                    reason = await self._serve(ws, connection)
-                log.warning("ticker.disconnected", url=self._config.url, reason=reason)
-                self._emit(Disconnected(reason))
-                limit = self._config.max_reconnects
-                if limit is not None and failures > limit:
-                    raise TickerGaveUpError(f"gave up after {failures} failed connection attempts")
-                self._state = TickerState.WAITING
-                await asyncio.sleep(self._backoff.delay(max(failures - 1, 0)))
+                ws = await self._reconnect(dropped)
+                connection += 1
+                reason = await self._serve(ws, connection)
+                self._disconnected(reason)
+                dropped = KiteTransportError(f"ticker: {reason}")
         except TickerError as exc:
             self._fail(exc)
         except Exception as exc:
             # A bug, not a network condition: stop loudly rather than spin.
             log.exception("ticker.crashed")
             self._fail(exc)
+
+    async def _reconnect(
+        self, dropped: KiteTransportError | None
+    ) -> aiohttp.ClientWebSocketResponse:
+        """A new connection, tried until one opens, retried by stamina with the config's waits.
+
+        ``dropped`` (how the last connection ended) counts as the outage's first failure, so
+        the first attempt after it waits ``backoff_initial``. ``max_reconnects`` counts failed
+        connection attempts in a row; a refused token (:class:`TickerTokenError`) is never
+        retried (:func:`~orderdesk.errors.is_reconnectable`).
+        """
+        limit = self._config.max_reconnects
+        attempts = None if limit is None else limit + 1 + (dropped is not None)
+        failures = 0
+        try:
+            async for attempt in self._config.retrying(is_reconnectable, attempts):
+                with attempt:
+                    if dropped is not None:
+                        error, dropped = dropped, None
+                        self._state = TickerState.WAITING
+                        raise error
+                    self._state = TickerState.CONNECTING
+                    try:
+                        return await self._connect()
+                    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                        failures += 1
+                        reason = f"connect failed: {type(exc).__name__}"
+                        self._disconnected(reason)
+                        self._state = TickerState.WAITING
+                        # aiohttp's text may quote the URL, and the URL holds the access token.
+                        raise KiteTransportError(f"ticker: {reason}", maybe_sent=False) from None
+        except KiteTransportError as exc:
+            raise TickerGaveUpError(f"gave up after {failures} failed connection attempts") from exc
+        raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+
+    def _disconnected(self, reason: str) -> None:
+        log.warning("ticker.disconnected", url=self._config.url, reason=reason)
+        self._emit(Disconnected(reason))
 
     def _fail(self, exc: Exception) -> None:
         self._error = exc
@@ -528,15 +564,22 @@ class KiteTicker:
             self._emit(TicksReceived(tuple(ticks)))
 
     async def _gap_fill_until_done(self, connection: int) -> None:
-        attempt = 0
-        while True:
-            try:
-                await self._gap_fill()
-            except Exception as exc:
-                log.warning("ticker.gap_fill_failed", error=type(exc).__name__, attempt=attempt)
-                self._emit(GapFillFailed(connection, exc))
-                await asyncio.sleep(self._backoff.delay(attempt))
-                attempt += 1
-            else:
-                self._emit(GapFilled(connection))
-                return
+        """Run the gap-fill until it succeeds, retried with the config's waits while
+        :func:`~orderdesk.errors.is_retryable_read` says so (it is a REST read); each failure
+        is reported as :class:`GapFillFailed`. Cancelled when the connection ends."""
+        try:
+            async for attempt in self._config.retrying(is_retryable_read):
+                with attempt:
+                    try:
+                        await self._gap_fill()
+                    except Exception as exc:
+                        log.warning(
+                            "ticker.gap_fill_failed", error=type(exc).__name__, attempt=attempt.num
+                        )
+                        self._emit(GapFillFailed(connection, exc))
+                        raise
+        except Exception as exc:
+            # Refused (a dead token) or a bug: trying again on this connection cannot help.
+            log.error("ticker.gap_fill_abandoned", error=type(exc).__name__)
+            return
+        self._emit(GapFilled(connection))
