@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 
 import pytest
 
-from orderdesk.domain import OrderStatus
+from orderdesk.domain import OrderStatus, OrderType
 from orderdesk.engine import OrderDesk
 from orderdesk.engine.errors import SessionExpired
 from orderdesk.ports.notifier import Severity
 from tests.engine.conftest import FAST
 from tests.engine.fakes import (
     AUTH,
+    LOST_AFTER,
+    LOST_BEFORE,
     RATE_LIMITED,
     REJECT,
     UNAVAILABLE,
@@ -209,3 +212,29 @@ async def test_stream_report_overtaking_the_reply_is_not_unknown(
     assert "OrderSubmitUnknown" not in store.types(handle.order_id)
     assert "OrderTransitionRefused" not in store.types(handle.order_id)
     assert handle.status is OrderStatus.FILLED
+
+
+async def test_a_modify_whose_reply_was_lost_is_not_sent_again_once_carried_out(
+    desk: OrderDesk, broker: FakeBroker
+) -> None:
+    """The reply of a modify is lost after the broker acted: the desk reads the order, sees
+    the new terms, and does not spend another of the order's modifications."""
+    handle = await desk.submit(signal(order_type=OrderType.LIMIT, price=Decimal("1490")))
+    await handle.wait(lambda h: h.status is OrderStatus.OPEN)
+    broker.command_faults = [LOST_AFTER]
+    await desk.modify(handle.order_id, price=Decimal("1495"))
+    assert broker.modify_calls == 1
+    assert handle.order.price == Decimal("1495")
+    assert handle.status is OrderStatus.OPEN
+
+
+async def test_a_modify_lost_before_the_broker_acted_is_sent_again(
+    desk: OrderDesk, broker: FakeBroker
+) -> None:
+    """A modify that never reached the broker (its row shows the old terms) is sent again."""
+    handle = await desk.submit(signal(order_type=OrderType.LIMIT, price=Decimal("1490")))
+    await handle.wait(lambda h: h.status is OrderStatus.OPEN)
+    broker.command_faults = [LOST_BEFORE]
+    await desk.modify(handle.order_id, price=Decimal("1495"))
+    assert broker.modify_calls == 2
+    assert broker.report(handle.broker_order_ids[0]).price == Decimal("1495")

@@ -3,26 +3,27 @@
 A cover order's stop leg is addressed as Kite wants it (variety ``co`` and its parent's id):
 modifying it moves the stop, cancelling it exits the cover order at market.
 
-Both calls are safe to repeat (a modify states absolute terms, a cancel of a cancelled order is
-refused harmlessly), so transport errors are retried a few times. A refusal by the broker
-returns the order to where it was; so does giving up after the retries — with an alert, since
-the broker may in fact have acted, and its next report will then say so.
+A call that fails after it may have reached the broker (a timeout, a reset, a 5xx) has an
+unknown outcome. It is not sent again blindly — each modification spends one of Kite's 25 per
+order: the order is read first, and the command is sent again only if the broker's row shows it
+was not carried out. A refusal by the broker returns the order to where it was; so does an
+outcome that cannot be learned — with an alert, since the broker's next report will tell.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 from orderdesk.domain.order import Order
-from orderdesk.domain.status import OrderStatus
+from orderdesk.domain.reports import OrderStatusReport
+from orderdesk.domain.status import BrokerStatus, OrderStatus
 from orderdesk.domain.values import OrderType, Variety
 from orderdesk.engine.alerts import Alerts
-from orderdesk.engine.backoff import Backoff
 from orderdesk.engine.config import DeskConfig
 from orderdesk.engine.errors import CommandRefused, ModificationLimitReached
 from orderdesk.engine.recorder import Recorder
+from orderdesk.engine.retry import NotYet, retrying
 from orderdesk.errors import BrokerAuthError, BrokerError, BrokerRejected
 from orderdesk.ports.broker import Broker, OrderChanges
 from orderdesk.ports.notifier import Severity
@@ -80,9 +81,11 @@ class Commands:
         variety, parent = self._addressed(order)
         try:
             await self._call(
+                order,
                 lambda: self.broker.modify_order(
                     broker_order_id, variety, changes, parent_order_id=parent
-                )
+                ),
+                done=lambda row: row.status in _FINAL or _has_terms(row, changes),
             )
         except Exception as exc:
             reason = _reason(exc)
@@ -116,7 +119,9 @@ class Commands:
         variety, parent = self._addressed(order)
         try:
             await self._call(
-                lambda: self.broker.cancel_order(broker_order_id, variety, parent_order_id=parent)
+                order,
+                lambda: self.broker.cancel_order(broker_order_id, variety, parent_order_id=parent),
+                done=lambda row: row.status in _FINAL,
             )
         except Exception as exc:
             reason = _reason(exc)
@@ -134,19 +139,47 @@ class Commands:
         cover = self.book.orders.get(order.leg_of)
         return Variety.CO, cover.broker_order_id if cover is not None else None
 
-    async def _call(self, call: Callable[[], Awaitable[None]]) -> None:
-        backoff = Backoff(self.config.command_backoff, self.config.command_backoff * 16)
-        for attempt in range(1, self.config.command_attempts + 1):
-            try:
-                await call()
-            except (BrokerRejected, BrokerAuthError):
-                raise
-            except Exception:
-                if attempt == self.config.command_attempts:
-                    raise
-                await asyncio.sleep(backoff.next())
-            else:
-                return
+    async def _call(
+        self,
+        order: Order,
+        call: Callable[[], Awaitable[None]],
+        *,
+        done: Callable[[OrderStatusReport], bool],
+    ) -> None:
+        """Send a command; after an unknown outcome, send it again only if the order's row at
+        the broker shows it was not carried out (``done`` says whether it was)."""
+        config = self.config
+        try:
+            async for attempt in retrying(
+                NotYet,
+                first=config.command_backoff,
+                ceiling=config.command_backoff * 16,
+                attempts=config.command_attempts,
+            ):
+                with attempt:
+                    try:
+                        await call()
+                        return
+                    except (BrokerRejected, BrokerAuthError):
+                        raise
+                    except Exception as unknown:
+                        row = await self._row(order)
+                        if row is None:
+                            raise  # the outcome cannot be learned: nothing is sent again
+                        if done(row):
+                            return
+                        raise NotYet from unknown  # the broker shows it was not carried out
+        except NotYet as gave_up:
+            cause = gave_up.__cause__
+            raise (cause if isinstance(cause, Exception) else gave_up) from None
+
+    async def _row(self, order: Order) -> OrderStatusReport | None:
+        """The order's row in the broker's book, or None if the book cannot be read."""
+        try:
+            rows = await self.broker.orders()
+        except Exception:
+            return None
+        return next((r for r in rows if r.broker_order_id == order.broker_order_id), None)
 
     async def _alert(self, title: str, order: Order, reason: str, exc: BaseException) -> None:
         severity = Severity.CRITICAL if isinstance(exc, BrokerAuthError) else Severity.WARNING
@@ -157,6 +190,20 @@ class Commands:
             key=f"{title}:{order.order_id}",
             order_id=order.order_id,
         )
+
+
+_FINAL = frozenset({BrokerStatus.COMPLETE, BrokerStatus.CANCELLED, BrokerStatus.REJECTED})
+
+
+def _has_terms(row: OrderStatusReport, changes: OrderChanges) -> bool:
+    """The broker's row shows the requested terms (the modify was carried out)."""
+    if changes.quantity is not None and row.quantity != changes.quantity:
+        return False
+    if changes.order_type is not None and row.order_type is not changes.order_type:
+        return False
+    if changes.price is not None and row.price != changes.price:
+        return False
+    return changes.trigger_price is None or row.trigger_price == changes.trigger_price
 
 
 def _reason(exc: BaseException) -> str:

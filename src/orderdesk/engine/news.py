@@ -59,10 +59,10 @@ from orderdesk.domain.reports import Fill, OrderStatusReport
 from orderdesk.domain.status import OrderStatus
 from orderdesk.engine.adoption import external_order_id, leg_signal, signal_from_report
 from orderdesk.engine.alerts import Alerts
-from orderdesk.engine.backoff import Backoff
 from orderdesk.engine.book import OrderBook
 from orderdesk.engine.config import DeskConfig
 from orderdesk.engine.recorder import Decide, Recorder
+from orderdesk.engine.retry import NotYet, retrying
 from orderdesk.ports.broker import Broker
 from orderdesk.ports.notifier import Severity
 
@@ -653,16 +653,24 @@ class BrokerNews:
             del self._following[order_id]
 
     async def _follow(self, order: Order) -> None:
-        backoff = Backoff(self.config.trades_backoff, self.config.trades_backoff * 8)
-        for _ in range(self.config.trades_attempts):
-            await asyncio.sleep(backoff.next())
-            if not self.lagging(order) or order.broker_order_id is None:
-                return
-            fills = await self._trades(order.broker_order_id)
-            if fills:
-                result = await self.apply(fills=fills, source=Source.STREAM)
-                if result.refused:
-                    return  # alerted; more reads would only repeat it
+        backoff = self.config.trades_backoff
+        await asyncio.sleep(backoff)  # the trade book trails the order book by a moment
+        try:
+            async for attempt in retrying(
+                NotYet, first=backoff, ceiling=backoff * 8, attempts=self.config.trades_attempts
+            ):
+                with attempt:
+                    if not self.lagging(order) or order.broker_order_id is None:
+                        return
+                    fills = await self._trades(order.broker_order_id)
+                    if fills:
+                        result = await self.apply(fills=fills, source=Source.STREAM)
+                        if result.refused:
+                            return  # alerted; more reads would only repeat it
+                    if self.lagging(order):
+                        raise NotYet
+        except NotYet:
+            pass
         if self.lagging(order):
             log.info(
                 "%s: %d filled, fills for %d; left to reconciliation",

@@ -25,13 +25,13 @@ from orderdesk.domain.order import Order
 from orderdesk.domain.reports import OrderStatusReport
 from orderdesk.domain.status import OrderStatus
 from orderdesk.engine.alerts import Alerts
-from orderdesk.engine.backoff import Backoff
 from orderdesk.engine.commands import Commands
 from orderdesk.engine.config import DeskConfig
 from orderdesk.engine.news import BrokerNews, Source
 from orderdesk.engine.recorder import Recorder
+from orderdesk.engine.retry import NotYet, retrying
 from orderdesk.engine.session import SessionWatch
-from orderdesk.errors import BrokerAuthError, BrokerRateLimited, BrokerRejected
+from orderdesk.errors import BrokerAuthError, BrokerRateLimited, BrokerRejected, is_throttled
 from orderdesk.ports.broker import Broker, PlaceOrder
 from orderdesk.ports.notifier import Severity
 
@@ -73,29 +73,33 @@ class Placement:
 
     async def send(self, order: Order) -> None:
         """Place an order that is ``SUBMITTING``; returns when its outcome is recorded."""
-        backoff = Backoff(self.config.rate_limit_backoff, self.config.rate_limit_max_backoff)
-        give_up_at = self.clock.monotonic() + self.config.rate_limit_give_up
+        config = self.config
         command = PlaceOrder(order.order_id, order.signal)
-        while True:
-            try:
-                broker_order_id = await self.broker.place_order(command)
-            except BrokerRateLimited as exc:
-                if self.clock.monotonic() < give_up_at:
-                    await asyncio.sleep(backoff.next())
-                    continue
-                await self._rejected(order, f"rate limited for too long: {exc}", Severity.WARNING)
-            except BrokerAuthError as exc:
-                # A refused session placed nothing: the order is an intent again, which the
-                # same signal sends once a person has logged in.
-                self.session.refused(f"the broker refused the session: {exc}", self.clock.now())
-                await self._deferred(order, f"session refused: {exc}")
-            except BrokerRejected as exc:
-                await self._rejected(order, str(exc), Severity.WARNING)
-            except Exception as exc:
-                await self._unknown(order, f"{type(exc).__name__}: {exc}")
-            else:
-                await self._accepted(order, broker_order_id)
-            return
+        try:
+            # A 429 proves nothing was placed: the one error after which a placement is sent
+            # again, under the same id, until the broker lets it through or time runs out.
+            async for attempt in retrying(
+                is_throttled,
+                first=config.rate_limit_backoff,
+                ceiling=config.rate_limit_max_backoff,
+                attempts=None,
+                timeout=config.rate_limit_give_up,
+            ):
+                with attempt:
+                    broker_order_id = await self.broker.place_order(command)
+        except BrokerRateLimited as exc:
+            await self._rejected(order, f"rate limited for too long: {exc}", Severity.WARNING)
+        except BrokerAuthError as exc:
+            # A refused session placed nothing: the order is an intent again, which the same
+            # signal sends once a person has logged in.
+            self.session.refused(f"the broker refused the session: {exc}", self.clock.now())
+            await self._deferred(order, f"session refused: {exc}")
+        except BrokerRejected as exc:
+            await self._rejected(order, str(exc), Severity.WARNING)
+        except Exception as exc:
+            await self._unknown(order, f"{type(exc).__name__}: {exc}")
+        else:
+            await self._accepted(order, broker_order_id)
 
     async def _accepted(self, order: Order, broker_order_id: str) -> None:
         # Binding is broker news: the stream may have told it already, or be telling it now.
@@ -179,42 +183,44 @@ class Placement:
 
     async def _resolve_round(self, order: Order) -> bool:
         """Look until the order is found or proven absent; True when it was re-sent."""
+        config = self.config
         failed_at = self.clock.monotonic()
         absences = 0
         lookup_failed = False
-        backoff = Backoff(self.config.resolve_interval, self.config.resolve_max_interval)
-        delay = self.config.resolve_first_delay
-        for _ in range(self.config.resolve_max_lookups):
-            await asyncio.sleep(delay)
-            delay = backoff.next()
-            if not order.is_unresolved:
-                return False
-            try:
-                reports = await self.broker.orders()
-            except Exception as exc:
-                # Not proof of anything: keep the order unresolved and say so, once per round.
-                if not lookup_failed:
-                    lookup_failed = True
-                    await self.alerts.raise_(
-                        Severity.WARNING,
-                        "Cannot resolve order",
-                        f"{order.order_id}: the order book could not be read "
-                        f"({type(exc).__name__}: {exc}); the order stays unresolved",
-                        key=f"lookup:{order.order_id}",
-                        order_id=order.order_id,
+        # A request that did reach the broker needs a moment to appear in its book.
+        await asyncio.sleep(config.resolve_first_delay)
+        try:
+            async for attempt in retrying(
+                NotYet,
+                first=config.resolve_interval,
+                ceiling=config.resolve_max_interval,
+                attempts=config.resolve_max_lookups,
+            ):
+                with attempt:
+                    if not order.is_unresolved:
+                        return False
+                    try:
+                        reports = await self.broker.orders()
+                    except Exception as exc:
+                        # Not proof of anything: the order stays unresolved, said once a round.
+                        if not lookup_failed:
+                            lookup_failed = True
+                            await self._lookup_failed(order, exc)
+                        raise NotYet from exc
+                    found = [r for r in reports if _is_ours(r, order)]
+                    if found:
+                        await self.found(order, found)
+                        return False
+                    absences += 1
+                    proven = (
+                        absences >= config.resolve_absences
+                        and self.clock.monotonic() - failed_at >= config.resolve_min_age
                     )
-                continue
-            found = [r for r in reports if _is_ours(r, order)]
-            if found:
-                await self.found(order, found)
-                return False
-            absences += 1
-            proven = (
-                absences >= self.config.resolve_absences
-                and self.clock.monotonic() - failed_at >= self.config.resolve_min_age
-            )
-            if proven:
-                return await self._resend(order)
+                    if not proven:
+                        raise NotYet
+                    return await self._resend(order)
+        except NotYet:
+            pass
         await self.alerts.raise_(
             Severity.CRITICAL,
             "Order unresolved",
@@ -224,6 +230,16 @@ class Placement:
             order_id=order.order_id,
         )
         return False
+
+    async def _lookup_failed(self, order: Order, exc: Exception) -> None:
+        await self.alerts.raise_(
+            Severity.WARNING,
+            "Cannot resolve order",
+            f"{order.order_id}: the order book could not be read "
+            f"({type(exc).__name__}: {exc}); the order stays unresolved",
+            key=f"lookup:{order.order_id}",
+            order_id=order.order_id,
+        )
 
     async def found(self, order: Order, reports: list[OrderStatusReport]) -> None:
         """The tag is in the broker's book: bind the order to what the broker holds."""

@@ -19,11 +19,11 @@ from orderdesk.domain.reports import Fill, OrderStatusReport
 from orderdesk.domain.status import OrderStatus
 from orderdesk.domain.values import InstrumentKey
 from orderdesk.engine.alerts import Alerts
-from orderdesk.engine.backoff import Backoff
 from orderdesk.engine.book import OrderBook
 from orderdesk.engine.config import DeskConfig
 from orderdesk.engine.news import BrokerNews
 from orderdesk.engine.reconcile import Reconciler
+from orderdesk.engine.retry import NotYet, retrying
 from orderdesk.engine.session import SessionWatch
 from orderdesk.errors import BrokerAuthError
 from orderdesk.ports.broker import (
@@ -36,6 +36,10 @@ from orderdesk.ports.broker import (
 from orderdesk.ports.notifier import Severity
 
 log = logging.getLogger(__name__)
+
+STREAM_RETRY_FIRST = 0.5
+STREAM_RETRY_MAX = 10.0
+"""Seconds between attempts to read a broker stream that keeps ending without news."""
 
 
 class Tracker:
@@ -73,21 +77,37 @@ class Tracker:
     # -- the stream ----------------------------------------------------------------------------
 
     async def run_stream(self) -> None:
-        """Consume the broker's stream for as long as the desk runs."""
-        backoff = Backoff(0.5, 10.0)
+        """Consume the broker's stream for as long as the desk runs.
+
+        A stream that ends or fails is opened again, the waits growing while it keeps failing
+        without delivering anything, and starting afresh once it has delivered.
+        """
         while True:
-            try:
-                async for event in self.broker.events():
-                    backoff.reset()
-                    await self.dispatch(event)
-                reason = "the broker's event stream ended"
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.exception("broker event stream failed")
-                reason = f"the broker's event stream failed: {type(exc).__name__}: {exc}"
-            await self._stream_down(reason)
-            await asyncio.sleep(backoff.next())
+            async for attempt in retrying(
+                NotYet, first=STREAM_RETRY_FIRST, ceiling=STREAM_RETRY_MAX, attempts=None
+            ):
+                with attempt:
+                    if await self._consume():
+                        break
+                    raise NotYet
+            # It had delivered: open it again after the shortest pause, waits starting afresh.
+            await asyncio.sleep(STREAM_RETRY_FIRST)
+
+    async def _consume(self) -> bool:
+        """Read the stream until it ends or fails; True if it delivered anything."""
+        delivered = False
+        try:
+            async for event in self.broker.events():
+                delivered = True
+                await self.dispatch(event)
+            reason = "the broker's event stream ended"
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("broker event stream failed")
+            reason = f"the broker's event stream failed: {type(exc).__name__}: {exc}"
+        await self._stream_down(reason)
+        return delivered
 
     async def dispatch(self, event: BrokerEvent) -> None:
         """Apply ``event``: order news through :class:`BrokerNews`, prices at once, connection

@@ -1,0 +1,45 @@
+"""The engine's one retry policy: stamina's exponential backoff with jitter, for every loop.
+
+What *may* be retried is decided by the error predicates beside the error tree
+(:mod:`orderdesk.errors`: a 429 proved nothing was placed; a transport error or a 5xx proves
+nothing either way) and by the caller's own "not yet" exceptions below; how long to wait comes
+from the desk's config. Tests switch the waits off with stamina's test mode
+(``stamina.set_testing``) rather than shrinking them.
+
+Nothing here re-sends a command whose outcome is unknown: a placement is resolved by finding its
+tag in the book (:mod:`.placement`), a modify or cancel by reading the order (:mod:`.commands`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+import stamina
+
+
+class NotYet(Exception):
+    """Raised inside a retry block to wait and look again (a lookup found nothing yet, the
+    trade book lags the order book, the stream delivered nothing)."""
+
+
+def retrying(
+    on: type[Exception] | tuple[type[Exception], ...] | Callable[[Exception], bool],
+    *,
+    first: float,
+    ceiling: float,
+    attempts: int | None,
+    timeout: float | None = None,
+) -> AsyncIterator[stamina.Attempt]:
+    """Attempts of a block, the waits growing from ``first`` to ``ceiling`` with jitter, until
+    ``attempts`` or ``timeout`` (``None``: no bound) — then the last error is raised again."""
+    return stamina.retry_context(
+        on=on,
+        attempts=attempts,
+        timeout=timeout,
+        wait_initial=first,
+        wait_max=max(ceiling, first),
+        wait_jitter=first,
+    )
+
+
+__all__ = ["NotYet", "retrying"]
