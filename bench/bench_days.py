@@ -420,7 +420,7 @@ async def _a_day(folder: Path, listed: list[InstrumentInfo]) -> DayRun:
         assert desk.trading_day == MONDAY
         plan = day_signals()
         handles = await asyncio.gather(*(desk.submit(s) for _, s in plan))
-        await desk.tracker.idle()
+        await desk.idle()
         fates: dict[str, list[str]] = {}
         for (kind, _), handle in zip(plan, handles, strict=True):
             fates.setdefault(kind, []).append(handle.order.broker_order_id or "")

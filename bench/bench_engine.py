@@ -223,8 +223,8 @@ async def _updates(tmp: Path, *, durable: bool = True, settle: bool = True) -> _
             started = time.perf_counter()
             for wave in waves:
                 for report in wave:  # as the stream delivers them: one after another
-                    await desk.tracker.dispatch(report)
-            await desk.tracker.idle()
+                    await desk.news.put(report)
+            await desk.idle()
             elapsed = time.perf_counter() - started
             cpu = time.process_time() - cpu
         assert all(h.order.fill_quantity == 4 for h in handles), "fills were not recorded"

@@ -58,5 +58,5 @@ async def settled(desk: OrderDesk) -> OrderDesk:
     """Wait until the stream is up and the start-up catch-up is over, so that what a test
     does next reaches the desk through the stream alone (not an overlapping book read)."""
     await eventually(lambda: desk.stream_connected, what="stream connected")
-    await desk.tracker.idle()
+    await desk.idle()
     return desk

@@ -47,7 +47,7 @@ async def test_poll_records_status_and_fills_together(
     await handle.wait(lambda h: h.status is OrderStatus.OPEN)
     broker.stream_muted = True
     broker.fill(handle.broker_order_ids[0])
-    assert await desk.tracker.poll_once()
+    assert await desk.catch_up()
     assert handle.status is OrderStatus.FILLED
     assert handle.order.fill_quantity == 10
     assert store.types(handle.order_id)[-1] == "OrderStatusChanged"

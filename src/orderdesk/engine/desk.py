@@ -544,6 +544,12 @@ class OrderDesk:
         """Wait until the broker news received so far is recorded (tests, benchmarks)."""
         await self.tracker.idle()
 
+    async def catch_up(self) -> bool:
+        """Read the broker's order and trade books now and apply what they say, without
+        calling any of it a mismatch (what the desk does while the stream is down); False (and
+        an alert) if the books could not be read."""
+        return await self.tracker.poll_once()
+
     @property
     def stream_connected(self) -> bool:
         return self.tracker.stream_up
