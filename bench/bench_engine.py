@@ -114,6 +114,9 @@ class _NoStore:
     def read(self, **_: Any) -> Any:
         return iter(())
 
+    def latest(self, kind: str) -> None:
+        return None
+
     def close(self) -> None:
         pass
 

@@ -28,8 +28,8 @@ so the engine decides on the broker-neutral classes only.
 Retryability is decided here and nowhere else, by predicates handed to the retry library
 (stamina): :func:`is_retryable_read` for reads and other idempotent calls,
 :func:`is_throttled` for a request the broker's request rate held back (a 429 proves nothing
-happened: it may be sent again after a backoff, a placement included), and :func:`is_reconnectable` for a
-live stream whose link failed.
+happened: it may be sent again after a backoff, a placement included), and
+:func:`is_reconnectable` for a live stream whose link failed.
 """
 
 from __future__ import annotations

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from orderdesk.domain.codec import from_record, to_record
 from orderdesk.domain.events import Event
 from orderdesk.domain.reports import (
     Fill,
@@ -50,6 +49,7 @@ from orderdesk.ports.broker import (
 )
 from orderdesk.ports.notifier import Alert, Severity
 from orderdesk.ports.store import StoredEvent, VerifyReport
+from orderdesk.store.codec import from_record, to_record
 
 INFY = InstrumentKey.parse("NSE:INFY")
 NIFTY_FUT = InstrumentKey.parse("NFO:NIFTY26DECFUT")

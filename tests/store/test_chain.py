@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from orderdesk.domain import Event
-from orderdesk.domain.codec import canonical_json, to_record
 from orderdesk.store import InMemoryEventStore
 from orderdesk.store.chain import GENESIS_HASH, Head, encode_events, link, row_hash, verify_rows
+from orderdesk.store.codec import canonical_json, to_record
 
 Lifecycle = Callable[[int], list[Event]]
 

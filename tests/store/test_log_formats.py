@@ -19,10 +19,10 @@ import pytest
 from sqlalchemy import create_engine, insert, update
 
 from orderdesk.domain import Event, OrderStatus
-from orderdesk.domain.codec import FORMAT_KEY
 from orderdesk.ports.store import EventStore
 from orderdesk.store import InMemoryEventStore, SqlEventStore, replay_orders
 from orderdesk.store.chain import Head, Row, verify_rows
+from orderdesk.store.codec import FORMAT_KEY
 from orderdesk.store.schema import HEAD_ID, chain_head, events
 from tests.domain.test_codec import every_event, reference_text_1
 

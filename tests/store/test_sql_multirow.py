@@ -22,9 +22,9 @@ from sqlalchemy.dialects.postgresql import psycopg
 from sqlalchemy.engine import Connection
 
 from orderdesk.domain import Event
-from orderdesk.domain.codec import canonical_text
 from orderdesk.store import AsyncEventWriter, Head, SqlEventStore, sql
 from orderdesk.store.chain import Row, encode_events, link
+from orderdesk.store.codec import canonical_text
 
 Lifecycle = Callable[[int], list[Event]]
 

@@ -30,9 +30,9 @@ from orderdesk.api.auth import bearer_scheme
 from orderdesk.api.context import ApiContext, Context
 from orderdesk.api.errors import ERROR_RESPONSES
 from orderdesk.api.schemas import AlertOut, OrderOut, PendingOut, PositionOut
-from orderdesk.domain.codec import encode
 from orderdesk.domain.events import Event, OrderEvent
 from orderdesk.domain.order import Order
+from orderdesk.store.codec import encode
 
 router = APIRouter(tags=["events"], dependencies=[Depends(bearer_scheme)])
 

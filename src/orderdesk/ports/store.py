@@ -26,7 +26,7 @@ class StoredEvent:
 
     def event(self) -> Event:
         """Decode the payload back into its domain event."""
-        from orderdesk.domain.codec import from_record
+        from orderdesk.store.codec import from_record
 
         return from_record(self.type, self.payload)
 

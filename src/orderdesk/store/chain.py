@@ -21,14 +21,14 @@ from datetime import datetime
 from hashlib import sha256
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
-from orderdesk.domain.codec import (
+from orderdesk.domain.events import Event
+from orderdesk.ports.store import StoredEvent, VerifyReport
+from orderdesk.store.codec import (
     canonical_json,
     canonical_text,
     is_canonical_json,
     utc_isoformat,
 )
-from orderdesk.domain.events import Event
-from orderdesk.ports.store import StoredEvent, VerifyReport
 
 GENESIS_HASH = "0" * 64
 """The ``prev_hash`` of the first row."""

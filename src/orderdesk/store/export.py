@@ -14,10 +14,10 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import IO, Literal
 
-from orderdesk.domain.codec import canonical_json
 from orderdesk.domain.events import DayOpened
 from orderdesk.errors import OrderDeskError
 from orderdesk.ports.store import EventStore, StoredEvent
+from orderdesk.store.codec import canonical_json
 
 ExportFormat = Literal["jsonl", "csv"]
 COLUMNS = ("seq", "stream", "type", "at", "payload", "prev_hash", "hash")

@@ -48,17 +48,6 @@ from orderdesk.domain import (
     Validity,
     Variety,
 )
-from orderdesk.domain.codec import (
-    FORMAT,
-    FORMAT_KEY,
-    canonical_json,
-    canonical_text,
-    decode,
-    encode,
-    from_record,
-    is_canonical_json,
-    to_record,
-)
 from orderdesk.domain.day import CarriedPosition, Holding, PositionSnapshot
 from orderdesk.domain.events import (
     EVENT_TYPES,
@@ -69,6 +58,17 @@ from orderdesk.domain.events import (
     OrderSubmitDeferred,
     SessionLost,
     SessionRenewed,
+)
+from orderdesk.store.codec import (
+    FORMAT,
+    FORMAT_KEY,
+    canonical_json,
+    canonical_text,
+    decode,
+    encode,
+    from_record,
+    is_canonical_json,
+    to_record,
 )
 from tests.domain.builders import AT, fill, signal
 

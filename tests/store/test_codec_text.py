@@ -21,7 +21,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from orderdesk.domain import Event, KillSwitchChanged, OrderStatus, Side, Variety
-from orderdesk.domain.codec import (
+from orderdesk.domain.events import EVENT_TYPES
+from orderdesk.store.codec import (
     FORMAT_KEY,
     canonical_json,
     canonical_text,
@@ -30,7 +31,6 @@ from orderdesk.domain.codec import (
     to_record,
     utc_isoformat,
 )
-from orderdesk.domain.events import EVENT_TYPES
 from tests.domain.test_codec import every_event, reference_encode_2, reference_json
 
 
