@@ -31,7 +31,7 @@ from orderdesk.store.codec import (
     to_record,
     utc_isoformat,
 )
-from tests.domain.test_codec import every_event, reference_encode_2, reference_json
+from tests.store.test_codec import every_event, reference_encode_2, reference_json
 
 
 class Colour(Enum):

@@ -4,7 +4,7 @@ appended after them, in every store.
 ``tests/fixtures/log_format1.jsonl`` is such a log, written by the format-1 codec (the one
 before msgspec, at commit cd3a670) through ``InMemoryEventStore``: ``order_lifecycle(0..4)``
 and ``desk_event(1)`` from conftest in six appends, then every sample of
-``tests.domain.test_codec.every_event()`` in one. Each line is one row's seven columns, the
+``tests.store.test_codec.every_event()`` in one. Each line is one row's seven columns, the
 payload as the text that was stored and hashed.
 """
 
@@ -24,7 +24,7 @@ from orderdesk.store import InMemoryEventStore, SqlEventStore, replay_orders
 from orderdesk.store.chain import Head, Row, verify_rows
 from orderdesk.store.codec import FORMAT_KEY
 from orderdesk.store.schema import HEAD_ID, chain_head, events
-from tests.domain.test_codec import every_event, reference_text_1
+from tests.store.test_codec import every_event, reference_text_1
 
 Lifecycle = Callable[[int], list[Event]]
 
