@@ -112,13 +112,13 @@ def test_a_day_not_in_the_log_is_refused(desk: Desk) -> None:
     assert code == 2
 
 
-def test_holdings_lists_what_the_day_opened_with(desk: Desk) -> None:
-    """`holdings` answers (none on a fresh paper account) as a table and as JSON."""
-    code, out = cli(desk, "holdings", "--json")
-    assert (code, json.loads(out)) == (0, [])
-    code, out = cli(desk, "holdings")
-    assert code == 0, out
-    assert "0 holdings" in out
+def test_holdings_says_the_paper_broker_keeps_none(desk: Desk) -> None:
+    """`holdings` on the paper broker, which keeps no delivered stock, says so and exits 3
+    rather than showing an empty table that would read as "holds nothing"."""
+    for args in (("holdings", "--json"), ("holdings",)):
+        code, out = cli(desk, *args)
+        assert code == 3, out
+        assert "the paper broker does not offer holdings" in out
 
 
 def test_audit_export_of_today_starts_at_its_checkpoint(desk: Desk) -> None:
