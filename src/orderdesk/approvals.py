@@ -1,9 +1,11 @@
 """Approval mode: signals of some strategies wait for an operator before they reach the desk.
 
 :class:`ApprovalQueue` sits in front of the desk's ``submit``. A signal whose strategy has
-``approval = true`` in its ``[strategies.<name>]`` section is parked as a
-:class:`PendingSignal`; the operator approves it (then it is submitted, exactly once) or
-rejects it, from the dashboard or ``orderdesk pending``. A pending signal lapses after the
+``approval = true`` in its ``[strategies.<name>]`` section is first screened by the desk (its
+risk checks, as for any signal: a denial is refused at once, never parked) and then parked as
+a :class:`PendingSignal`; the operator approves it (then it is submitted, exactly once, and
+checked again against the desk as it is then) or rejects it, from the dashboard or
+``orderdesk pending``. A pending signal lapses after the
 strategy's ``approval_ttl_seconds``: a stale trading decision must not execute hours later
 because somebody clicked "approve" on an old screen.
 
@@ -28,6 +30,8 @@ from orderdesk.ports.clock import Clock, SystemClock
 from orderdesk.ports.notifier import Alert, Notifier, Severity
 
 Submit = Callable[[Signal], Awaitable[Order]]
+Screen = Callable[[Signal], Awaitable[None]]
+"""Raises what the desk's ``submit`` would refuse the signal with, placing nothing."""
 
 
 class ApprovalState(StrEnum):
@@ -81,11 +85,13 @@ class ApprovalQueue:
         submit: Submit,
         strategies: Mapping[str, StrategySettings],
         *,
+        screen: Screen,
         clock: Clock | None = None,
         notifier: Notifier | None = None,
         history: int = 200,
     ) -> None:
         self._submit = submit
+        self._screen = screen
         self._strategies = dict(strategies)
         self._clock: Clock = clock or SystemClock()
         self._notifier = notifier
@@ -98,7 +104,12 @@ class ApprovalQueue:
         return policy is not None and policy.approval
 
     async def submit(self, signal: Signal) -> Order | PendingSignal:
-        """Submit now, or park the signal when its strategy asks for approval."""
+        """Submit now, or park the signal when its strategy asks for approval.
+
+        A signal to be parked is screened first, so one the desk would deny (over a limit,
+        kill switch engaged…) is refused now with the desk's own error rather than waiting
+        for an operator only to be refused at the approval.
+        """
         if not self.needs_approval(signal):
             return await self._submit(signal)
         self._expire()
@@ -108,6 +119,7 @@ class ApprovalQueue:
             known = self._by_signal.get((signal.strategy, signal.signal_id))
             if known is not None and known in self._items:
                 return self._items[known]
+        await self._screen(signal)
         item = self._park(signal)
         if self._notifier is not None:
             await self._notifier.notify(
@@ -211,5 +223,6 @@ __all__ = [
     "ApprovalQueue",
     "ApprovalState",
     "PendingSignal",
+    "Screen",
     "Submit",
 ]

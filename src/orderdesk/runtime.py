@@ -190,7 +190,9 @@ async def open_runtime(
                 settle_after_start()
 
                 service = EngineDesk(desk)
-                approvals = ApprovalQueue(service.submit, settings.strategies, notifier=notifier)
+                approvals = ApprovalQueue(
+                    service.submit, settings.strategies, screen=service.screen, notifier=notifier
+                )
                 token = load_or_create_token(settings.config_dir)
                 api: ApiServer | None = None
                 if serve:

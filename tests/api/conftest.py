@@ -40,7 +40,9 @@ def desk() -> FakeDesk:
 async def api(desk: FakeDesk) -> AsyncIterator[Api]:
     """The app over the fake desk, with approval required for strategy ``careful``."""
     approvals = ApprovalQueue(
-        desk.submit, {"careful": StrategySettings(approval=True, approval_ttl_seconds=60)}
+        desk.submit,
+        {"careful": StrategySettings(approval=True, approval_ttl_seconds=60)},
+        screen=desk.screen,
     )
     alerts = AlertFeed()
     app = create_app(desk, token=TOKEN, approvals=approvals, alerts=alerts, stream_interval=0.05)

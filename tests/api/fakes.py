@@ -68,6 +68,8 @@ class FakeDesk:
         self.max_quantity = max_quantity
         self.connection: ConnectionState | None = ConnectionState.CONNECTED
         self.submitted: list[Signal] = []
+        self.screened: list[Signal] = []
+        """Every signal checked, by ``screen`` or on its way through ``submit``."""
         self.has_sessions = True
         """False: a broker without sessions (the paper broker), which refuses a renewal."""
         self.session_status = SessionStatus("valid", expires_at=None, since=_now())
@@ -80,7 +82,8 @@ class FakeDesk:
 
     # -- the DeskService protocol -------------------------------------------------------------
 
-    async def submit(self, signal: Signal) -> Order:
+    async def screen(self, signal: Signal) -> None:
+        self.screened.append(signal)
         # As the engine: refused before anything is recorded, so the signal id stays unused.
         if not self.session_status.usable:
             raise SessionExpired(self.session_status.reason)
@@ -90,6 +93,9 @@ class FakeDesk:
             self._deny(signal, "kill_switch", f"the kill switch is engaged ({self._kill.reason})")
         if signal.quantity > self.max_quantity:
             self._deny(signal, "max_quantity", f"quantity exceeds {self.max_quantity}")
+
+    async def submit(self, signal: Signal) -> Order:
+        await self.screen(signal)
         self.submitted.append(signal)
         signal_id = signal.signal_id or f"s{next(self._signals)}"
         order_id = client_order_id(signal.strategy, signal_id)

@@ -29,7 +29,7 @@ class Recorder:
 async def test_signals_of_other_strategies_pass_straight_through() -> None:
     """A strategy without approval is submitted at once."""
     desk = FakeDesk()
-    queue = ApprovalQueue(desk.submit, CAREFUL)
+    queue = ApprovalQueue(desk.submit, CAREFUL, screen=desk.screen)
     outcome = await queue.submit(signal())
     assert not isinstance(outcome, PendingSignal)
     assert len(desk.submitted) == 1
@@ -38,7 +38,7 @@ async def test_signals_of_other_strategies_pass_straight_through() -> None:
 async def test_parked_signal_is_submitted_once_on_approval() -> None:
     """Approval submits the signal; approving again is refused as already decided."""
     desk, alerts = FakeDesk(), Recorder()
-    queue = ApprovalQueue(desk.submit, CAREFUL, notifier=alerts)
+    queue = ApprovalQueue(desk.submit, CAREFUL, screen=desk.screen, notifier=alerts)
     parked = await queue.submit(signal(strategy="careful"))
     assert isinstance(parked, PendingSignal)
     assert desk.submitted == []
@@ -53,7 +53,8 @@ async def test_parked_signal_is_submitted_once_on_approval() -> None:
 
 async def test_the_same_signal_id_waits_once() -> None:
     """A strategy re-sending the same signal id gets the same pending entry back."""
-    queue = ApprovalQueue(FakeDesk().submit, CAREFUL)
+    desk = FakeDesk()
+    queue = ApprovalQueue(desk.submit, CAREFUL, screen=desk.screen)
     first = await queue.submit(signal(strategy="careful", signal_id="s-1"))
     second = await queue.submit(signal(strategy="careful", signal_id="s-1"))
     assert first is second
@@ -64,7 +65,7 @@ async def test_pending_signals_expire_after_their_ttl() -> None:
     """After approval_ttl_seconds the signal lapses and can no longer be approved."""
     clock = FakeClock()
     desk = FakeDesk()
-    queue = ApprovalQueue(desk.submit, CAREFUL, clock=clock)
+    queue = ApprovalQueue(desk.submit, CAREFUL, screen=desk.screen, clock=clock)
     parked = await queue.submit(signal(strategy="careful"))
     assert isinstance(parked, PendingSignal)
     clock.advance(29)
@@ -80,7 +81,7 @@ async def test_pending_signals_expire_after_their_ttl() -> None:
 async def test_a_desk_refusal_on_approval_marks_the_signal_failed() -> None:
     """If the kill switch is on when the operator approves, the denial surfaces and is kept."""
     desk = FakeDesk()
-    queue = ApprovalQueue(desk.submit, CAREFUL)
+    queue = ApprovalQueue(desk.submit, CAREFUL, screen=desk.screen)
     parked = await queue.submit(signal(strategy="careful"))
     assert isinstance(parked, PendingSignal)
     await desk.set_kill_switch(True, "halt")
@@ -89,6 +90,64 @@ async def test_a_desk_refusal_on_approval_marks_the_signal_failed() -> None:
     assert exc_info.value.check == "kill_switch"
     assert parked.state is ApprovalState.FAILED
     assert "kill switch" in (parked.reason or "")
+
+
+async def test_a_signal_the_desk_would_deny_is_refused_before_it_waits() -> None:
+    """A signal over a limit is refused at once with the desk's denial: not parked, not
+    announced to the operator, not submitted."""
+    desk, alerts = FakeDesk(max_quantity=5), Recorder()
+    queue = ApprovalQueue(desk.submit, CAREFUL, screen=desk.screen, notifier=alerts)
+    with pytest.raises(RiskDenied) as exc_info:
+        await queue.submit(signal(strategy="careful", quantity=6))
+    assert exc_info.value.check == "max_quantity"
+    assert queue.recent() == []
+    assert alerts.alerts == []
+    assert desk.submitted == []
+
+
+async def test_risk_is_checked_when_parked_and_again_when_approved() -> None:
+    """The desk sees a parked signal twice: screened when it arrives, submitted (and so
+    checked again) when the operator approves it."""
+    desk = FakeDesk()
+    queue = ApprovalQueue(desk.submit, CAREFUL, screen=desk.screen)
+    parked = await queue.submit(signal(strategy="careful", signal_id="s-2"))
+    assert isinstance(parked, PendingSignal)
+    assert [s.signal_id for s in desk.screened] == ["s-2"]
+    await queue.approve(parked.approval_id)
+    assert [s.signal_id for s in desk.screened] == ["s-2", "s-2"]
+    assert [s.signal_id for s in desk.submitted] == ["s-2"]
+
+
+async def test_http_over_the_limit_is_403_at_once_for_an_approval_strategy(api: Api) -> None:
+    """Over HTTP, an approval strategy's signal over a limit gets the same 403 risk_denied as
+    any other strategy's, and nothing waits for approval."""
+    api.desk.max_quantity = 5
+    careful = {**LIMIT_BUY, "strategy": "careful", "quantity": 6}
+    async with api.client.post("/api/signals", json=careful) as response:
+        body = await response.json()
+    assert response.status == 403
+    assert (body["error"], body["check"]) == ("risk_denied", "max_quantity")
+    async with api.client.get("/api/approvals?include_decided=true") as response:
+        assert await response.json() == []
+
+
+async def test_http_approval_is_refused_when_the_desk_changed_meanwhile(api: Api) -> None:
+    """A signal parked while it passed is refused at approval (403) if the kill switch was
+    engaged in between; the queue keeps it as FAILED with the reason."""
+    careful = {**LIMIT_BUY, "strategy": "careful"}
+    async with api.client.post("/api/signals", json=careful) as response:
+        assert response.status == 202
+        approval_id = (await response.json())["pending"]["approval_id"]
+    async with api.client.post("/api/kill-switch", json={"engaged": True}) as response:
+        assert response.status == 200
+    async with api.client.post(f"/api/approvals/{approval_id}/approve") as response:
+        body = await response.json()
+    assert response.status == 403
+    assert body["check"] == "kill_switch"
+    async with api.client.get("/api/approvals?include_decided=true") as response:
+        (item,) = await response.json()
+    assert item["state"] == "FAILED"
+    assert "kill switch" in item["reason"]
 
 
 async def test_http_flow_park_list_approve_and_reject(api: Api) -> None:

@@ -21,7 +21,9 @@ DESK = FakeDesk()
 APP = create_app(
     DESK,
     token=TOKEN,
-    approvals=ApprovalQueue(DESK.submit, {"careful": StrategySettings(approval=True)}),
+    approvals=ApprovalQueue(
+        DESK.submit, {"careful": StrategySettings(approval=True)}, screen=DESK.screen
+    ),
     alerts=AlertFeed(),
     stream_interval=0.01,
 )

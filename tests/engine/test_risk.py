@@ -21,7 +21,7 @@ from orderdesk.engine import (
     PriceBand,
     RiskLimits,
 )
-from orderdesk.engine.risk import KillSwitch, KillSwitchCheck, checks_for
+from orderdesk.engine.risk import KillSwitch, KillSwitchCheck, RiskGate, checks_for
 from orderdesk.errors import RiskDenied
 from tests.engine.conftest import FAST
 from tests.engine.fakes import FakeBroker, MemoryStore, RecordingNotifier, signal
@@ -144,15 +144,38 @@ async def test_margin_against_available_funds() -> None:
 
 
 async def test_orders_per_minute_per_strategy() -> None:
-    """Each strategy gets its own sliding one-minute window."""
-    check = OrdersPerMinute(2)
+    """Each strategy gets its own sliding one-minute window of the signals recorded."""
+    gate = RiskGate([OrdersPerMinute(2)])
     context = Context(now=100.0)
-    assert await check.check(signal(strategy="a"), context) is None
-    assert await check.check(signal(strategy="a"), context) is None
-    assert await check.check(signal(strategy="a"), context) is not None
-    assert await check.check(signal(strategy="b"), context) is None
+    assert await gate.evaluate(signal(strategy="a"), context) is None
+    assert await gate.evaluate(signal(strategy="a"), context) is None
+    assert await gate.evaluate(signal(strategy="a"), context) is not None
+    assert await gate.evaluate(signal(strategy="b"), context) is None
     context.now = 160.0
-    assert await check.check(signal(strategy="a"), context) is None
+    assert await gate.evaluate(signal(strategy="a"), context) is None
+
+
+async def test_a_screening_counts_nothing() -> None:
+    """``evaluate(record=False)`` asks the rate check without spending the strategy's budget:
+    a signal screened before it waits for approval is counted once, when it is submitted."""
+    gate = RiskGate([OrdersPerMinute(1)])
+    context = Context(now=100.0)
+    assert await gate.evaluate(signal(), context, record=False) is None
+    assert await gate.evaluate(signal(), context, record=False) is None
+    assert await gate.evaluate(signal(), context) is None
+    denial = await gate.evaluate(signal(), context, record=False)
+    assert denial is not None
+    assert denial.check == "orders_per_minute"
+
+
+async def test_a_signal_denied_by_a_later_check_is_not_counted() -> None:
+    """The rate check counts only a signal every check let through, wherever it stands."""
+    gate = RiskGate([OrdersPerMinute(1), MaxQuantity(5)])
+    context = Context(now=100.0)
+    denial = await gate.evaluate(signal(quantity=6), context)
+    assert denial is not None
+    assert denial.check == "max_quantity"
+    assert await gate.evaluate(signal(quantity=5), context) is None
 
 
 async def test_kill_switch_check() -> None:
@@ -197,6 +220,28 @@ async def test_denial_is_an_event_an_alert_and_an_error(
     assert "SignalDenied" in store.types("desk")
     assert "Signal denied by max_quantity" in notifier.titles()
     assert [p.client_order_id for p in broker.placements] == [allowed.order_id]
+
+
+async def test_screen_denies_as_submit_does_and_places_nothing(
+    broker: FakeBroker, store: MemoryStore, notifier: RecordingNotifier
+) -> None:
+    """Screening a signal (before it waits for approval) denies it with the same event, alert
+    and error as a submission, places nothing, and leaves the order rate for the submission."""
+    limits = RiskLimits(max_quantity=5, max_orders_per_minute=1)
+    async with OrderDesk(broker, store, notifier=notifier, config=FAST, limits=limits) as desk:
+        with pytest.raises(RiskDenied) as exc_info:
+            await desk.screen(signal(quantity=6, signal_id="big"))
+        await desk.screen(signal(quantity=5, signal_id="small"))
+        await desk.screen(signal(quantity=5, signal_id="small"))
+        placed = await desk.submit(signal(quantity=5, signal_id="small"))
+        await desk.screen(signal(quantity=5, signal_id="small"))  # already an order: passes
+        with pytest.raises(RiskDenied) as rate_info:
+            await desk.screen(signal(quantity=5, signal_id="next"))
+    assert exc_info.value.check == "max_quantity"
+    assert rate_info.value.check == "orders_per_minute"
+    assert store.types("desk").count("SignalDenied") == 2
+    assert "Signal denied by max_quantity" in notifier.titles()
+    assert [p.client_order_id for p in broker.placements] == [placed.order_id]
 
 
 async def test_kill_switch_survives_restart_and_can_cancel_all(

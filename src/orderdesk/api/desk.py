@@ -26,6 +26,8 @@ from orderdesk.ports.broker import ConnectionState
 class KillSwitchState:
     engaged: bool
     reason: str = ""
+    cancelled: tuple[str, ...] = ()
+    """Engaging with ``cancel_open``: the open orders a cancel was sent for."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,11 @@ class DeskService(Protocol):
 
     async def submit(self, signal: Signal) -> Order:
         """Place ``signal``; raises ``RiskDenied`` or ``ValidationError`` when it is refused."""
+
+    async def screen(self, signal: Signal) -> None:
+        """Refuse ``signal`` now as ``submit`` would (``RiskDenied``, ``ValidationError``,
+        ``SessionExpired``…, recorded and alerted alike), placing and counting nothing: what a
+        signal that is to wait for approval goes through first."""
 
     async def modify(
         self,

@@ -309,6 +309,28 @@ class OrderDesk:
             raise SessionExpired(self.session.info(self.clock.now()).reason)
         return OrderHandle(self, order_id)
 
+    async def screen(self, signal: Signal) -> None:
+        """Refuse now what :meth:`submit` would refuse, without placing or counting anything.
+
+        For a signal that is about to wait (for an operator's approval): the session, the
+        trading day, the instrument's rules and the risk gate are checked as ``submit`` checks
+        them, and a denial is recorded and alerted the same way (``SignalDenied``,
+        :class:`~orderdesk.errors.RiskDenied`). Passing promises nothing: ``submit`` checks
+        again against the desk as it is then. Nothing is counted (the order rate counts the
+        signal when it is submitted), and a signal that is already an order passes: ``submit``
+        answers with that order.
+        """
+        self._check_running()
+        signal, order_id = self._identify(signal)
+        existing = self.book.orders.get(order_id)
+        if existing is not None and not existing.deferred:
+            return
+        if existing is None and self.history.order(order_id) is not None:
+            return
+        self._check_ready()
+        self._check_instrument(signal)
+        await self._admit(signal, record=False)
+
     async def submit_basket(self, signals: Sequence[Signal]) -> list[OrderHandle]:
         """Place several legs; hedges (buys) first, and sells only once the hedges stand.
 
@@ -763,8 +785,8 @@ class OrderDesk:
             signal.check_tick_size(info.tick_size)
             signal.check_lot_size(info.lot_size)
 
-    async def _admit(self, signal: Signal) -> None:
-        denial = await self.strategy_risk.evaluate(signal, self.risk_context)
+    async def _admit(self, signal: Signal, *, record: bool = True) -> None:
+        denial = await self.strategy_risk.evaluate(signal, self.risk_context, record=record)
         if denial is None:
             return
         await self._denied(signal, denial)

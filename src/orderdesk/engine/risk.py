@@ -5,6 +5,12 @@ the reason it denies, or ``None``. The gate runs the checks in order and stops a
 denial; the desk turns that into a ``SignalDenied`` event, an alert and a
 :class:`~orderdesk.errors.RiskDenied` for the caller. Checks that need a price or margins fail
 closed: a limit that cannot be evaluated denies, because "we could not check" is not "safe".
+
+Asking is not counting. A check that keeps a count (the order rate) is a
+:class:`CountingCheck`: its ``check`` only looks, and the gate calls its ``record`` once every
+check has let the signal through. So a signal denied by a later check is not counted, and a
+signal screened before it waits for approval (``evaluate(..., record=False)``) is counted once,
+when it is finally submitted.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import collections
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from orderdesk.domain.calendar import IST, SEGMENT_OF, TradingCalendar
 from orderdesk.domain.day import INTRADAY
@@ -71,7 +77,15 @@ class RiskCheck(Protocol):
     name: str
 
     async def check(self, signal: Signal, context: RiskContext) -> str | None:
-        """The reason to deny ``signal``, or ``None`` to let it through."""
+        """The reason to deny ``signal``, or ``None`` to let it through; counts nothing."""
+
+
+@runtime_checkable
+class CountingCheck(RiskCheck, Protocol):
+    """A check that counts the signals it has let through (the order rate)."""
+
+    def record(self, signal: Signal, context: RiskContext) -> None:
+        """Count ``signal``: called once every check has let it through, never on a screening."""
 
 
 class KillSwitch:
@@ -244,7 +258,8 @@ class MarginAvailable:
 
 @dataclass(slots=True)
 class OrdersPerMinute:
-    """Per strategy, sliding 60 s. Counts a signal only when it is let through: run it last."""
+    """Per strategy, sliding 60 s. A :class:`CountingCheck`: a signal counts when the gate
+    records it, i.e. once every check has let it through and it is really submitted."""
 
     limit: int
     window: float = 60.0
@@ -252,14 +267,20 @@ class OrdersPerMinute:
     _seen: dict[str, collections.deque[float]] = field(default_factory=dict, repr=False)
 
     async def check(self, signal: Signal, context: RiskContext) -> str | None:
-        now = context.monotonic()
-        seen = self._seen.setdefault(signal.strategy, collections.deque())
-        while seen and seen[0] <= now - self.window:
-            seen.popleft()
+        seen = self._window(signal.strategy, context.monotonic())
         if len(seen) >= self.limit:
             return f"strategy {signal.strategy!r} placed {len(seen)} orders in the last minute"
-        seen.append(now)
         return None
+
+    def record(self, signal: Signal, context: RiskContext) -> None:
+        now = context.monotonic()
+        self._window(signal.strategy, now).append(now)
+
+    def _window(self, strategy: str, now: float) -> collections.deque[float]:
+        seen = self._seen.setdefault(strategy, collections.deque())
+        while seen and seen[0] <= now - self.window:
+            seen.popleft()
+        return seen
 
 
 def checks_for(limits: RiskLimits, switch: KillSwitch) -> list[RiskCheck]:
@@ -292,17 +313,26 @@ class RiskGate:
     def __init__(self, checks: Sequence[RiskCheck]) -> None:
         self.checks = list(checks)
 
-    async def evaluate(self, signal: Signal, context: RiskContext) -> RiskDenied | None:
+    async def evaluate(
+        self, signal: Signal, context: RiskContext, *, record: bool = True
+    ) -> RiskDenied | None:
+        """The first denial, or ``None``; a signal let through is counted by the counting
+        checks unless ``record`` is false (a screening: the signal is not submitted yet)."""
         for check in self.checks:
             reason = await check.check(signal, context)
             if reason is not None:
                 return RiskDenied(check.name, reason)
+        if record:
+            for check in self.checks:
+                if isinstance(check, CountingCheck):
+                    check.record(signal, context)
         return None
 
 
 __all__ = [
     "AllowedExchanges",
     "AllowedSymbols",
+    "CountingCheck",
     "DailyLossLimit",
     "KillSwitch",
     "KillSwitchCheck",

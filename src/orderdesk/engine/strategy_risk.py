@@ -17,6 +17,7 @@ from orderdesk.domain.signal import Signal
 from orderdesk.domain.values import InstrumentKey
 from orderdesk.engine.book import OrderBook
 from orderdesk.engine.risk import (
+    CountingCheck,
     KillSwitch,
     KillSwitchCheck,
     OrdersPerMinute,
@@ -79,6 +80,11 @@ class StrategyCheck:
         reason = await self.inner.check(signal, self.context)
         return None if reason is None else f"strategy {self.context.strategy}: {reason}"
 
+    def record(self, signal: Signal, context: RiskContext) -> None:
+        """Count the signal in the strategy's own check, if that one counts."""
+        if isinstance(self.inner, CountingCheck):
+            self.inner.record(signal, self.context)
+
 
 def _is_rate(check: RiskCheck) -> bool:
     inner = check.inner if isinstance(check, StrategyCheck) else check
@@ -106,15 +112,20 @@ class StrategyRisk:
             ]
 
     def checks_for(self, strategy: str) -> Sequence[RiskCheck]:
-        """Desk-wide checks, then the strategy's; the rate checks (which count) last of all."""
+        """Desk-wide checks, then the strategy's; the rate checks last of all (a denial then
+        names the limit a person set, not the rate that follows from it)."""
         own = self.own.get(strategy)
         if not own:
             return self.gate.checks
         combined = [*self.gate.checks, *own]
         return [c for c in combined if not _is_rate(c)] + [c for c in combined if _is_rate(c)]
 
-    async def evaluate(self, signal: Signal, context: RiskContext) -> RiskDenied | None:
-        return await RiskGate(self.checks_for(signal.strategy)).evaluate(signal, context)
+    async def evaluate(
+        self, signal: Signal, context: RiskContext, *, record: bool = True
+    ) -> RiskDenied | None:
+        """The desk's and the strategy's checks; ``record=False`` screens without counting."""
+        gate = RiskGate(self.checks_for(signal.strategy))
+        return await gate.evaluate(signal, context, record=record)
 
 
 __all__ = ["StrategyCheck", "StrategyRisk", "StrategyRiskContext"]
