@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
+
 import pytest
 
 from orderdesk.api import check_bind, create_app, serve_api
@@ -48,3 +51,21 @@ async def test_serve_api_reports_its_port_and_stops() -> None:
     async with await serve_api(app) as server:
         assert server.port > 0
         assert server.url == f"http://127.0.0.1:{server.port}"
+
+
+async def test_accepted_connections_send_without_delay() -> None:
+    """The API's connections carry TCP_NODELAY, so a response's header and body are not held
+    back by the client's delayed ACK (issue 15: 45 ms per kept-alive request without it)."""
+    app = create_app(FakeDesk(), token=TOKEN)
+    async with await serve_api(app) as server:
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        try:
+            writer.write(b"GET /api/health HTTP/1.1\r\nHost: desk\r\n\r\n")
+            await writer.drain()
+            assert (await reader.readline()).startswith(b"HTTP/1.1 ")
+            [connection] = server.server.server_state.connections
+            accepted = connection.transport.get_extra_info("socket")
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        finally:
+            writer.close()
+            await writer.wait_closed()

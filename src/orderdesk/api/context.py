@@ -26,7 +26,9 @@ class ApiContext:
         return len(self.approvals.pending()) if self.approvals is not None else 0
 
 
-def get_context(request: Request) -> ApiContext:
+async def get_context(request: Request) -> ApiContext:
+    # async on purpose: FastAPI runs a plain-function dependency in a worker thread, a thread
+    # hop on every request for a dictionary lookup.
     context = request.app.state.context
     assert isinstance(context, ApiContext)
     return context
