@@ -54,24 +54,98 @@ class ApiSettings(_Section):
     """Binding a non-loopback host needs this set on purpose (and prints a warning)."""
 
 
-class RiskSettings(_Section):
-    """Pre-trade limits; ``None`` switches a check off."""
+OFF = "off"
+"""What a user writes to switch a limit off (``max_quantity = "off"``; ``None`` in Python)."""
+_LIMITS = (
+    "max_quantity",
+    "max_order_value",
+    "max_open_orders",
+    "daily_loss_limit",
+    "price_band_percent",
+    "orders_per_minute_per_strategy",
+)
 
-    max_quantity: int | None = Field(default=None, gt=0)
-    max_order_value: Decimal | None = Field(default=None, gt=0)
+
+class RiskSettings(_Section):
+    """``[risk]``: pre-trade limits, with safe defaults a user loosens on purpose.
+
+    Out of the box the desk refuses what a new user most likely did not mean: an extra zero
+    on a quantity, a market order far larger than an account, a limit price with a slipped
+    digit, trading on after a bad day. Each default is loosened with a number, or switched
+    off with ``"off"`` (``None`` from Python); a check without a default is off until set.
+    ``orderdesk config check`` prints the limits in force.
+    """
+
+    max_quantity: int | None = Field(default=1000, gt=0)
+    """Shares or units per order. 1,000 is more than a retail cash-market order usually is,
+    and a few lots of index options; the 100,000 of a mistyped 100 is refused."""
+    max_order_value: Decimal | None = Field(default=Decimal(500_000), gt=0)
+    """Rupees per order (quantity × price, or × the last price for market orders). ₹5 lakh is
+    a large delivery order for a retail account; a lot of index futures is worth more, so a
+    futures trader raises it knowingly."""
     allowed_exchanges: list[str] | None = None
     allowed_symbols: list[str] | None = None
     """``EXCHANGE:SYMBOL`` entries; None allows every symbol."""
     blocked_symbols: list[str] = Field(default_factory=list)
     max_open_orders: int | None = Field(default=None, gt=0)
-    daily_loss_limit: Decimal | None = Field(default=None, gt=0)
+    daily_loss_limit: Decimal | None = Field(default=Decimal(10_000), gt=0)
+    """Rupees. Once the day's P&L is ₹10,000 down only exits are accepted: 2% of a ₹5 lakh
+    account, the usual retail rule of thumb for a day's loss."""
     on_daily_loss: Literal["alert", "kill_switch", "kill_switch_and_cancel"] = "alert"
     """What the desk does the moment the day's loss reaches ``daily_loss_limit`` (desk-wide
     only; a strategy's own limit is alerted): alert, engage the kill switch, or engage it and
     cancel every open order."""
-    price_band_percent: Decimal | None = Field(default=None, gt=0, le=100)
+    price_band_percent: Decimal | None = Field(default=Decimal(10), gt=0, le=100)
+    """How far a limit or trigger price may sit from the last price. A slipped digit (1500
+    typed as 15000 or 150) is 90% away or more; 10% still lets an order rest below or above
+    the market, and most stocks' exchange price bands are 10 to 20% anyway."""
     check_margin: bool = False
     orders_per_minute_per_strategy: int | None = Field(default=None, gt=0)
+
+    def in_force(self) -> dict[str, str]:
+        """Every check as a person reads it: its limit, or ``"off"``."""
+        shown: dict[str, str] = {}
+        for name in (*_LIMITS, "allowed_exchanges", "allowed_symbols"):
+            value = getattr(self, name)
+            if isinstance(value, list):
+                value = ", ".join(value) or None
+            shown[name] = OFF if value is None else str(value)
+        shown["check_margin"] = "on" if self.check_margin else OFF
+        if self.daily_loss_limit is not None:
+            shown["on_daily_loss"] = self.on_daily_loss
+        return shown
+
+    def defaults_in_force(self) -> list[str]:
+        """The limits in force that the user did not set (the shipped defaults)."""
+        return [
+            name
+            for name in _LIMITS
+            if name not in self.model_fields_set and getattr(self, name) is not None
+        ]
+
+    @field_validator(*_LIMITS, mode="before")
+    @classmethod
+    def _off(cls, value: object) -> object:
+        # TOML has no null: "off" is how a file (or ORDERDESK_RISK__…) says "no limit".
+        if not isinstance(value, str):
+            return value
+        if value.strip().lower() == OFF:
+            return None
+        try:
+            Decimal(value)
+        except ArithmeticError:
+            raise ValueError(f'must be a number, or "{OFF}" to switch the check off') from None
+        return value
+
+
+class StrategyRiskSettings(RiskSettings):
+    """``[strategies.<name>.risk]``: the keys of ``[risk]``, with no defaults of its own (the
+    desk-wide ``[risk]``, defaults included, applies to every strategy anyway)."""
+
+    max_quantity: int | None = Field(default=None, gt=0)
+    max_order_value: Decimal | None = Field(default=None, gt=0)
+    daily_loss_limit: Decimal | None = Field(default=None, gt=0)
+    price_band_percent: Decimal | None = Field(default=None, gt=0, le=100)
 
 
 class EngineSettings(_Section):
@@ -144,7 +218,7 @@ class StrategySettings(_Section):
     approval: bool = False
     """Signals of this strategy wait for an operator's approval."""
     approval_ttl_seconds: float = Field(default=300.0, gt=0)
-    risk: RiskSettings | None = None
+    risk: StrategyRiskSettings | None = None
     """``[strategies.<name>.risk]``: this strategy's own limits, checked in addition to
     ``[risk]``; open orders, the daily loss and the order rate count its own orders only."""
 
@@ -278,12 +352,14 @@ def _describe(exc: ValidationError, config_file: Path | None) -> str:
 
 
 __all__ = [
+    "OFF",
     "AlertSettings",
     "ApiSettings",
     "EngineSettings",
     "RiskSettings",
     "Settings",
     "StoreSettings",
+    "StrategyRiskSettings",
     "StrategySettings",
     "TradingDaySettings",
     "find_config_file",

@@ -349,6 +349,9 @@ api_key = "{API_KEY}"
 root = "{sim.rest_root}"
 ws_url = "{sim.ws_url}"
 rate_limits_enabled = false
+
+[risk]
+price_band_percent = "off"  # the signal below rests far under the market on purpose
 """,
     )
     signal = ["place", "NSE:INFY", "BUY", "1", "--price", "100", "--signal-id", "m-1", "--json"]

@@ -23,7 +23,9 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str
     """`orderdesk run` on the paper broker in a subprocess; yields its config and API URL."""
     config = paper_config(
         tmp_path_factory.mktemp("daemon"),
-        "[risk]\nmax_quantity = 100\n\n[strategies.careful]\napproval = true\n",
+        # 20%: the resting buys below sit up to 13% under the paper price of 1500.
+        "[risk]\nmax_quantity = 100\nprice_band_percent = 20\n\n"
+        "[strategies.careful]\napproval = true\n",
     )
     with running_daemon(config) as url:
         yield config, url

@@ -18,7 +18,7 @@ from orderdesk.cli._common import (
     print_json,
     settings_or_exit,
 )
-from orderdesk.config import find_config_file
+from orderdesk.config import OFF, find_config_file
 from orderdesk.errors import OrderDeskError
 from orderdesk.secrets import default_secret_store
 
@@ -45,14 +45,19 @@ def check(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         create_broker(settings.broker, settings.broker_options(), context)
     except OrderDeskError as exc:
         fail(str(exc))
+    strategy_risk = {
+        name: {k: v for k, v in strategy.risk.in_force().items() if v != OFF}
+        for name, strategy in settings.strategies.items()
+        if strategy.risk is not None
+    }
     summary = {
         "config_file": str(find_config_file(config) or "(none: defaults and environment)"),
         "broker": settings.broker,
         "store": settings.store_url,
         "api": f"http://{settings.api.host}:{settings.api.port}",
-        "risk_checks": sorted(
-            k for k, v in settings.risk.model_dump().items() if v not in (None, False, [])
-        ),
+        "risk": settings.risk.in_force(),
+        "risk_defaults": settings.risk.defaults_in_force(),
+        "strategy_risk": strategy_risk,
         "alert_targets": len(settings.alerts.urls),
         "approval_strategies": sorted(k for k, v in settings.strategies.items() if v.approval),
     }
@@ -61,7 +66,16 @@ def check(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         return
     console.print("[green]configuration OK[/]")
     for key, value in summary.items():
-        console.print(f"  {key}: {value}")
+        if key.startswith(("risk", "strategy_risk")):
+            continue
+        console.print(f"  {key}: {value}", markup=False)
+    console.print(f'  risk limits in force (loosen with a value, or "{OFF}"):', markup=False)
+    defaults = settings.risk.defaults_in_force()
+    for name, shown in settings.risk.in_force().items():
+        console.print(f"    {name}: {shown}" + (" (default)" if name in defaults else ""))
+    for name, own in strategy_risk.items():
+        listed = ", ".join(f"{k} {v}" for k, v in own.items()) or "none"
+        console.print(f"    strategy {name}, on top: {listed}", markup=False)
     if warning:
         console.print(f"[yellow]warning:[/] {warning}")
 
