@@ -6,8 +6,6 @@ asked for something it did not get; on an order desk that is worth a 422 naming 
 
 from __future__ import annotations
 
-import weakref
-
 from fastapi import Request
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
@@ -21,15 +19,8 @@ def _query_names(dependant: Dependant) -> set[str]:
     return names
 
 
-_DECLARED: weakref.WeakKeyDictionary[APIRoute, frozenset[str]] = weakref.WeakKeyDictionary()
-"""Each route's query parameters, found once per route instead of walked on every request."""
-
-
-def _declared(route: APIRoute) -> frozenset[str]:
-    names = _DECLARED.get(route)
-    if names is None:
-        names = _DECLARED[route] = frozenset(_query_names(route.dependant))
-    return names
+def _declared(route: APIRoute) -> set[str]:
+    return _query_names(route.dependant)
 
 
 async def reject_unknown_query(request: Request) -> None:
