@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import pickle
 import stat
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from orderdesk import secrets as secrets_module
 from orderdesk.logging import redact
 from orderdesk.secrets import (
     ACCESS_TOKEN,
@@ -24,6 +26,7 @@ from orderdesk.secrets import (
     SecretStoreError,
     default_secret_store,
     env_var_for,
+    legacy_env_var_for,
 )
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes")
@@ -78,28 +81,51 @@ def test_creating_a_secret_registers_it_for_redaction() -> None:
     assert redact("token is wrapped-secret-9f8e7d.") == "token is ***."
 
 
-def test_env_var_names_follow_the_secret_name() -> None:
-    """kite.api_secret lives in ORDERDESK_KITE_API_SECRET, the token in ..._ACCESS_TOKEN."""
-    assert env_var_for(API_SECRET) == "ORDERDESK_KITE_API_SECRET"
-    assert env_var_for(ACCESS_TOKEN) == "ORDERDESK_KITE_ACCESS_TOKEN"
+def test_env_var_names_follow_the_settings_scheme() -> None:
+    """kite.api_secret lives in ORDERDESK_KITE__API_SECRET, named like ORDERDESK_KITE__API_KEY."""
+    assert env_var_for(API_SECRET) == "ORDERDESK_KITE__API_SECRET"
+    assert env_var_for(ACCESS_TOKEN) == "ORDERDESK_KITE__ACCESS_TOKEN"
+    assert legacy_env_var_for(API_SECRET) == "ORDERDESK_KITE_API_SECRET"
 
 
 def test_env_store_reads_and_refuses_writes() -> None:
     """The environment store reads variables and says how to set one instead of writing."""
-    store = EnvSecretStore({"ORDERDESK_KITE_API_SECRET": "env-secret-123"})
+    store = EnvSecretStore({"ORDERDESK_KITE__API_SECRET": "env-secret-123"})
 
     assert store.get(API_SECRET) == "env-secret-123"
     assert store.get(ACCESS_TOKEN) is None
     with pytest.raises(SecretStoreError) as exc_info:
         store.set(ACCESS_TOKEN, "new-token-value")
 
-    assert "ORDERDESK_KITE_ACCESS_TOKEN" in str(exc_info.value)
+    assert "ORDERDESK_KITE__ACCESS_TOKEN" in str(exc_info.value)
     assert "new-token-value" not in str(exc_info.value)
+
+
+def test_env_store_still_reads_the_old_names_and_says_they_are_deprecated(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ORDERDESK_KITE_API_SECRET still works, with a warning naming the new variable (not the
+    value); the new name wins when both are set."""
+    monkeypatch.setattr(secrets_module, "_warned_legacy", set())
+    old_only = EnvSecretStore({"ORDERDESK_KITE_API_SECRET": "old-secret-456"})
+    both = EnvSecretStore(
+        {"ORDERDESK_KITE_API_SECRET": "old-secret-456", "ORDERDESK_KITE__API_SECRET": "new-one"}
+    )
+
+    with caplog.at_level(logging.WARNING, logger="orderdesk.secrets"):
+        assert old_only.get(API_SECRET) == "old-secret-456"
+        assert both.get(API_SECRET) == "new-one"
+
+    warnings = [r.getMessage() for r in caplog.records if r.name == "orderdesk.secrets"]
+    assert warnings == [
+        "ORDERDESK_KITE_API_SECRET is deprecated and will stop working; "
+        "export ORDERDESK_KITE__API_SECRET instead"
+    ]
 
 
 def test_env_store_treats_empty_variable_as_missing() -> None:
     """An exported but empty variable does not shadow the keyring or file."""
-    assert EnvSecretStore({"ORDERDESK_KITE_API_SECRET": ""}).get(API_SECRET) is None
+    assert EnvSecretStore({"ORDERDESK_KITE__API_SECRET": ""}).get(API_SECRET) is None
 
 
 @posix_only
@@ -240,7 +266,7 @@ def test_chain_reads_first_hit_and_writes_to_keyring_when_usable(tmp_path: Path)
     file_store.set(API_SECRET, "file-secret")
     chain = ChainSecretStore(
         [
-            EnvSecretStore({"ORDERDESK_KITE_API_SECRET": "env-secret"}),
+            EnvSecretStore({"ORDERDESK_KITE__API_SECRET": "env-secret"}),
             KeyringSecretStore(backend=backend),
             file_store,
         ]

@@ -240,6 +240,9 @@ class Settings(BaseSettings):
         default_factory=lambda: Path(platformdirs.user_config_dir("orderdesk"))
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_file: Path | None = None
+    """``orderdesk run`` also logs here (JSON lines, redacted like stderr), rotated at 10 MB
+    with 5 old files kept; a relative path is taken inside ``data_dir``. None: stderr only."""
     store: StoreSettings = StoreSettings()
     api: ApiSettings = ApiSettings()
     risk: RiskSettings = RiskSettings()
@@ -271,13 +274,25 @@ class Settings(BaseSettings):
     def store_url(self) -> str:
         return self.store.url or f"sqlite:///{self.data_dir / 'events.db'}"
 
+    @property
+    def log_path(self) -> Path | None:
+        """``log_file`` resolved against ``data_dir``, or None without one."""
+        if self.log_file is None:
+            return None
+        return self.log_file if self.log_file.is_absolute() else self.data_dir / self.log_file
+
     def broker_options(self) -> dict[str, Any]:
-        """The adapter's own section, with ``ORDERDESK_<BROKER>__<KEY>`` overrides applied."""
+        """The adapter's own section, with ``ORDERDESK_<BROKER>__<KEY>`` overrides applied.
+
+        Secrets share the scheme (``ORDERDESK_KITE__API_SECRET``) but are not options: the
+        secret store reads them, so they are left out here.
+        """
         section = dict((self.model_extra or {}).get(self.broker) or {})
         prefix = f"{ENV_PREFIX}{self.broker.upper()}__"
         for name, value in os.environ.items():
-            if name.startswith(prefix):
-                section[name[len(prefix) :].lower()] = value
+            key = name[len(prefix) :].lower()
+            if name.startswith(prefix) and key not in _SECRET_KEYS:
+                section[key] = value
         return section
 
 

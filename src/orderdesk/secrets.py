@@ -17,6 +17,7 @@ import contextlib
 import hmac
 import importlib
 import json
+import logging
 import os
 import stat
 import sys
@@ -28,6 +29,8 @@ from typing import Any, Protocol
 from orderdesk.errors import ConfigError
 from orderdesk.logging import register_secret
 from orderdesk.ports.secrets import SecretStore
+
+log = logging.getLogger(__name__)
 
 KEYRING_SERVICE = "orderdesk"
 SECRETS_FILE_NAME = "secrets.json"
@@ -87,12 +90,36 @@ class WritableSecretStore(SecretStore, Protocol):
 
 
 def env_var_for(name: str) -> str:
-    """The variable holding a secret: ``kite.api_secret`` → ``ORDERDESK_KITE_API_SECRET``."""
-    return "ORDERDESK_" + name.replace(".", "_").replace("-", "_").upper()
+    """The variable holding a secret: ``kite.api_secret`` → ``ORDERDESK_KITE__API_SECRET``.
+
+    The same scheme as every other setting (``ORDERDESK_<SECTION>__<KEY>``, as in
+    ``ORDERDESK_KITE__API_KEY``), so a section's variables read alike whether they hold a secret
+    or not.
+    """
+    section, _, key = name.partition(".")
+    return "ORDERDESK_" + "__".join(_env_word(part) for part in (section, key) if part)
+
+
+def legacy_env_var_for(name: str) -> str:
+    """The older, deprecated name of :func:`env_var_for`'s variable (``ORDERDESK_KITE_API_SECRET``),
+    still read when the new one is unset."""
+    return "ORDERDESK_" + _env_word(name.replace(".", "_"))
+
+
+def _env_word(part: str) -> str:
+    return part.replace("-", "_").upper()
+
+
+_warned_legacy: set[str] = set()
 
 
 class EnvSecretStore:
-    """Read-only secrets from ``ORDERDESK_*`` environment variables."""
+    """Read-only secrets from ``ORDERDESK_<SECTION>__<KEY>`` environment variables.
+
+    ``kite.api_secret`` is read from ``ORDERDESK_KITE__API_SECRET``; the older
+    ``ORDERDESK_KITE_API_SECRET`` still works when the new one is unset, with a deprecation
+    warning (logged once a process, naming the new variable, never the value).
+    """
 
     writable = False
 
@@ -100,9 +127,21 @@ class EnvSecretStore:
         self._environ = os.environ if environ is None else environ
 
     def get(self, name: str) -> str | None:
-        value = self._environ.get(env_var_for(name)) or None
+        value = self._environ.get(env_var_for(name)) or self._legacy(name)
         if value is not None:
             register_secret(value)
+        return value
+
+    def _legacy(self, name: str) -> str | None:
+        old = legacy_env_var_for(name)
+        value = self._environ.get(old) or None
+        if value is not None and old not in _warned_legacy:
+            _warned_legacy.add(old)  # once a process: every store in a chain reads it again
+            log.warning(
+                "%s is deprecated and will stop working; export %s instead",
+                old,
+                env_var_for(name),
+            )
         return value
 
     def set(self, name: str, value: str) -> None:
@@ -355,4 +394,5 @@ __all__ = [
     "default_secret_store",
     "describe_store",
     "env_var_for",
+    "legacy_env_var_for",
 ]

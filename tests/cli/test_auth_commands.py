@@ -66,8 +66,10 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ORDERDESK_CONFIG", str(config_file))
     monkeypatch.setenv("ORDERDESK_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("ORDERDESK_KITE__API_KEY", API_KEY)
-    monkeypatch.setenv("ORDERDESK_KITE_API_SECRET", API_SECRET)
-    monkeypatch.delenv("ORDERDESK_KITE_ACCESS_TOKEN", raising=False)
+    monkeypatch.setenv("ORDERDESK_KITE__API_SECRET", API_SECRET)
+    monkeypatch.delenv("ORDERDESK_KITE__ACCESS_TOKEN", raising=False)
+    monkeypatch.delenv("ORDERDESK_KITE_ACCESS_TOKEN", raising=False)  # the deprecated name
+    monkeypatch.delenv("ORDERDESK_KITE_API_SECRET", raising=False)
     monkeypatch.delenv("ORDERDESK_KITE__ROOT", raising=False)
     monkeypatch.setitem(sys.modules, "keyring", None)
     return tmp_path / "config"
@@ -194,12 +196,12 @@ def test_login_without_an_api_secret_says_where_to_put_it(
     home: Path, sim: SimServer, port: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With no api_secret anywhere, login exits 1 and names the variable and --ask-secret."""
-    monkeypatch.delenv("ORDERDESK_KITE_API_SECRET")
+    monkeypatch.delenv("ORDERDESK_KITE__API_SECRET")
 
     result = login(sim, port, "--no-browser")
 
     assert result.exit_code == 1
-    assert "ORDERDESK_KITE_API_SECRET" in flat(result)
+    assert "ORDERDESK_KITE__API_SECRET" in flat(result)
     assert "--ask-secret" in flat(result)
 
 
@@ -207,7 +209,7 @@ def test_ask_secret_prompts_hidden_and_stores_it(
     home: Path, sim: SimServer, port: int, browser: FakeBrowser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """--ask-secret reads the api_secret from a hidden prompt, keeps it in the 0600 file."""
-    monkeypatch.delenv("ORDERDESK_KITE_API_SECRET")
+    monkeypatch.delenv("ORDERDESK_KITE__API_SECRET")
 
     result = login(sim, port, "--ask-secret", input=API_SECRET + "\n")
     browser.join()
@@ -221,7 +223,7 @@ def test_login_with_a_wrong_secret_fails_cleanly(
     home: Path, sim: SimServer, port: int, browser: FakeBrowser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A wrong api_secret exits 1 with Kite's message, stores nothing, and echoes no secret."""
-    monkeypatch.setenv("ORDERDESK_KITE_API_SECRET", "not-the-secret-000")
+    monkeypatch.setenv("ORDERDESK_KITE__API_SECRET", "not-the-secret-000")
 
     result = login(sim, port)
     browser.join()

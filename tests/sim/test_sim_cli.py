@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import requests
 import typer
 from click.testing import CliRunner
@@ -29,9 +30,12 @@ DRIVER = (
 )
 
 
-def test_cli_prints_urls_and_serves_the_official_client() -> None:
-    """The command prints REST root and ticker URL, serves them, and stops on SIGINT."""
-    env = os.environ | {"COLUMNS": "200", "ORDERDESK_SIM_API_SECRET": "cli_secret"}
+@pytest.mark.parametrize("variable", ["ORDERDESK_SIM__API_SECRET", "ORDERDESK_SIM_API_SECRET"])
+def test_cli_prints_urls_and_serves_the_official_client(variable: str) -> None:
+    """The command prints REST root and ticker URL, serves them with the secret from the
+    environment (the old variable name too, with a deprecation warning), and stops on SIGINT."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERDESK_")}
+    env |= {"COLUMNS": "200", variable: "cli_secret"}
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -80,6 +84,9 @@ def test_cli_prints_urls_and_serves_the_official_client() -> None:
         out, _ = proc.communicate(timeout=20)
     assert proc.returncode == 0
     assert "cli_secret" not in "".join(lines) + out
+    legacy = variable == "ORDERDESK_SIM_API_SECRET"
+    said = " ".join(("".join(lines) + out).split())
+    assert ("ORDERDESK_SIM_API_SECRET is deprecated" in said) is legacy
 
 
 def test_holidays_flag_refuses_a_bad_file_with_exit_code_2(tmp_path: Path) -> None:

@@ -43,6 +43,17 @@ def test_file_then_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert settings.broker_options() == {"api_key": "k1", "root": "http://127.0.0.1:1"}
 
 
+def test_secrets_in_the_environment_are_not_broker_options(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ORDERDESK_KITE__API_SECRET shares the section's scheme but is the secret store's to read:
+    the adapter's options never carry it (it would refuse a secret among them)."""
+    write(tmp_path, 'broker = "kite"\n[kite]\napi_key = "k1"\n')
+    monkeypatch.setenv("ORDERDESK_KITE__API_SECRET", "env-secret-789")
+    monkeypatch.setenv("ORDERDESK_KITE__ACCESS_TOKEN", "env-token-789")
+    assert load_settings().broker_options() == {"api_key": "k1"}
+
+
 def test_defaults_without_a_file() -> None:
     """With no file the defaults bind loopback and use SQLite under the data dir."""
     settings = load_settings()

@@ -1,8 +1,13 @@
 """``orderdesk sim`` — run the Kite-compatible simulator until interrupted.
 
 Parse flags into a :class:`SimConfig`, start one :class:`SimServer`, print where it listens
-(with rich), and serve until Ctrl-C. The api secret may come from ``ORDERDESK_SIM_API_SECRET``
-so it need not appear in the process list.
+(with rich), and serve until Ctrl-C. The api secret may come from ``ORDERDESK_SIM__API_SECRET``
+so it need not appear in the process list (the older ``ORDERDESK_SIM_API_SECRET`` still works,
+with a deprecation warning).
+
+Without flags the simulator's credentials are ``api_key = sim_api_key`` and
+``api_secret = sim_api_secret``: what a desk (or the official ``kiteconnect`` client) logs in
+with.
 
 ``--market-hours nse`` gives the simulator trading days (:mod:`orderdesk.sim.days`); the closed
 days are weekends and ``--holidays FILE`` (one ``YYYY-MM-DD`` a line, ``#`` comments), by
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -28,6 +34,9 @@ from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
 
 MARKET_HOURS = ("nse",)
+SECRET_ENV = "ORDERDESK_SIM__API_SECRET"  # noqa: S105 - a variable's name, not a secret
+LEGACY_SECRET_ENV = "ORDERDESK_SIM_API_SECRET"  # noqa: S105 - a variable's name, not a secret
+DEFAULT_API_SECRET = "sim_api_secret"  # noqa: S105 - the simulator's documented default
 
 
 def _banner(sim: SimServer) -> Panel:
@@ -69,11 +78,11 @@ def sim(
     api_secret: Annotated[
         str,
         typer.Option(
-            help="The api_secret for the login checksum.",
-            envvar="ORDERDESK_SIM_API_SECRET",
+            help="The api_secret for the login checksum (default: sim_api_secret).",
+            envvar=[SECRET_ENV, LEGACY_SECRET_ENV],
             show_default=False,
         ),
-    ] = "sim_api_secret",  # noqa: S107 - the simulator's documented default, not a real secret
+    ] = DEFAULT_API_SECRET,
     seed: Annotated[int, typer.Option(help="Seed: same seed, same run.")] = 0,
     redirect_url: Annotated[
         str, typer.Option(help="Where login redirects with the request_token.")
@@ -137,6 +146,12 @@ def sim(
         holidays=closed,
     )
     console = Console()
+    if os.environ.get(LEGACY_SECRET_ENV) and not os.environ.get(SECRET_ENV):
+        Console(stderr=True).print(
+            f"[yellow]warning:[/] {LEGACY_SECRET_ENV} is deprecated and will stop working; "
+            f"export {SECRET_ENV} instead",
+            highlight=False,
+        )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(config, console))
     console.print("simulator stopped")
