@@ -78,9 +78,15 @@ class OrderHandle:
         self,
         until: Callable[[OrderHandle], bool] | None = None,
         *,
-        timeout: float = 30.0,  # noqa: ASYNC109 - strategy code wants a bounded wait in one call
+        timeout: float | None = None,  # noqa: ASYNC109 - a bound in the same call reads plainly
     ) -> OrderHandle:
-        """Wait until ``until(handle)`` holds (default: the order is done); ``TimeoutError``."""
+        """Wait until ``until(handle)`` holds (default: the order is done: filled, cancelled,
+        rejected or lapsed).
+
+        No time limit by default: a resting limit order may take the whole day, and that is
+        what "wait until done" means. Give ``timeout`` (seconds) to be told otherwise: then
+        ``TimeoutError``, and the order carries on regardless.
+        """
         condition = until or (lambda handle: handle.is_done)
         async with asyncio.timeout(timeout):
             while not condition(self):
