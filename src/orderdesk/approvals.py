@@ -15,10 +15,11 @@ clock is injected so tests control time.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -58,6 +59,9 @@ class PendingSignal:
     decided_at: datetime | None = None
     reason: str | None = None
     order_id: str | None = None
+    settled: asyncio.Event = field(default_factory=asyncio.Event, repr=False, compare=False)
+    """Set once the story ends: rejected, lapsed, or approved and then submitted (``order_id``)
+    or refused by the desk (``FAILED``)."""
 
 
 class ApprovalNotFound(OrderDeskError, LookupError):
@@ -75,6 +79,20 @@ class ApprovalClosed(OrderDeskError):
         super().__init__(f"signal {approval_id} is {state.value.lower()}, not pending")
         self.approval_id = approval_id
         self.state = state
+
+
+class NotApproved(OrderDeskError):
+    """A parked signal ended without an order: rejected, lapsed, or refused by the desk when
+    approved; ``state`` and ``reason`` say which."""
+
+    def __init__(self, item: PendingSignal) -> None:
+        super().__init__(
+            f"signal {item.approval_id} was not placed: {item.state.value.lower()}"
+            + (f" ({item.reason})" if item.reason else "")
+        )
+        self.approval_id = item.approval_id
+        self.state = item.state
+        self.reason = item.reason
 
 
 class ApprovalQueue:
@@ -177,13 +195,36 @@ class ApprovalQueue:
             item.state = ApprovalState.FAILED
             item.reason = str(exc)
             raise
-        item.order_id = order.order_id
+        else:
+            item.order_id = order.order_id
+        finally:
+            item.settled.set()
         return order
 
     def reject(self, approval_id: str, reason: str = "") -> PendingSignal:
         item = self._open(approval_id)
         self._decide(item, ApprovalState.REJECTED)
         item.reason = reason or "rejected by the operator"
+        item.settled.set()
+        return item
+
+    async def wait(self, approval_id: str) -> PendingSignal:
+        """Wait until the parked signal's story ends (see :attr:`PendingSignal.settled`).
+
+        For strategy code that embeds the desk (:meth:`orderdesk.runtime.Runtime.submit`),
+        while the operator decides on the dashboard or with ``orderdesk pending``; a signal
+        nobody decides lapses at its deadline.
+        """
+        item = self.get(approval_id)
+        while not item.settled.is_set():
+            if item.state is not ApprovalState.PENDING:
+                await item.settled.wait()  # approved: the desk is submitting it
+                continue
+            try:
+                async with asyncio.timeout(max(item.deadline - self._clock.monotonic(), 0.0)):
+                    await item.settled.wait()
+            except TimeoutError:
+                self._expire()
         return item
 
     def _open(self, approval_id: str) -> PendingSignal:
@@ -202,6 +243,7 @@ class ApprovalQueue:
             if item.state is ApprovalState.PENDING and now >= item.deadline:
                 self._decide(item, ApprovalState.EXPIRED)
                 item.reason = "approval window elapsed"
+                item.settled.set()
 
     def _trim(self) -> None:
         # Forget the oldest decided signals; pending ones are kept whatever the history size.
@@ -222,6 +264,7 @@ __all__ = [
     "ApprovalNotFound",
     "ApprovalQueue",
     "ApprovalState",
+    "NotApproved",
     "PendingSignal",
     "Screen",
     "Submit",
