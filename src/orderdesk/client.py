@@ -13,6 +13,7 @@ same signal, sent again after the login, is placed once.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping
 from datetime import date
@@ -136,8 +137,21 @@ class DeskClient:
     async def submit(self, signal: SignalIn) -> SubmitOut:
         return await self._call("POST", "/api/signals", _SUBMIT, json=_dump(signal))
 
-    async def orders(self) -> list[OrderOut]:
-        return await self._call("GET", "/api/orders", _ORDERS)
+    async def orders(
+        self, *, strategy: str | None = None, signal_id: str | None = None
+    ) -> list[OrderOut]:
+        """Today's orders, newest first; only ``strategy``'s, or only what ``signal_id``
+        became (with ``strategy``: on any trading day)."""
+        params = {"strategy": strategy, "signal_id": signal_id}
+        wanted = {name: value for name, value in params.items() if value is not None}
+        return await self._call("GET", "/api/orders", _ORDERS, params=wanted)
+
+    async def order_for_signal(self, strategy: str, signal_id: str) -> OrderOut | None:
+        """The order that (``strategy``, ``signal_id``) became, of any trading day, or None:
+        what a strategy that lost the reply to a submission asks before sending it again. A
+        signal still waiting for approval has none yet (see :meth:`pending`)."""
+        found = await self.orders(strategy=strategy, signal_id=signal_id)
+        return found[0] if found else None
 
     async def order(self, order_id: str) -> OrderOut:
         return await self._call("GET", f"/api/orders/{order_id}", _ORDER)
@@ -194,6 +208,26 @@ class DeskClient:
 
     async def health(self) -> HealthOut:
         return await self._call("GET", "/api/health", _HEALTH)
+
+    async def quiet(self) -> bool:
+        """Whether no order waits on an answer from the broker (being placed, outcome unknown,
+        modify or cancel pending): one ``GET /api/health``."""
+        return (await self.health()).quiet
+
+    async def wait_quiet(
+        self,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 - mirrors wait()
+        interval: float = 0.2,
+    ) -> HealthOut:
+        """Ask :meth:`health` every ``interval`` seconds until the desk is quiet; no time
+        limit unless ``timeout`` (seconds) is given: then ``TimeoutError``."""
+        async with asyncio.timeout(timeout):
+            while True:
+                health = await self.health()
+                if health.quiet:
+                    return health
+                await asyncio.sleep(interval)
 
     async def kill_switch(self) -> KillSwitchOut:
         return await self._call("GET", "/api/kill-switch", _KILL)

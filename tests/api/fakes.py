@@ -255,6 +255,12 @@ class FakeDesk:
         self.open_day(day, holdings=holdings)
         self._positions = PositionBook()
 
+    def cancel_unanswered(self, order_id: str) -> Order:
+        """A cancel is sent and the broker has not answered yet (``CANCEL_PENDING``)."""
+        order = self._get(order_id)
+        self._record(order, order.request_cancel(_now()))
+        return order
+
     def fill(self, order_id: str, price: Decimal) -> Order:
         """The whole order trades at ``price``."""
         order = self._get(order_id)

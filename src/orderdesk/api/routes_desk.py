@@ -17,7 +17,7 @@ from orderdesk.api.schemas import (
     ReconcileFindingOut,
     ReconcileOut,
 )
-from orderdesk.domain.status import TERMINAL
+from orderdesk.domain.status import IN_FLIGHT, TERMINAL
 from orderdesk.ports.broker import ConnectionState
 
 router = APIRouter(
@@ -47,17 +47,21 @@ async def set_kill_switch(body: KillSwitchIn, context: Context) -> KillSwitchOut
 @router.get("/api/health")
 async def health(context: Context) -> HealthOut:
     """``ok`` when the broker stream is connected (or there is none) and the broker session is
-    usable, else ``degraded``."""
+    usable, else ``degraded``; ``quiet`` when no order waits on an answer from the broker."""
     desk = context.desk
     connection = desk.broker_connection()
     session = desk.session()
     kill = desk.kill_switch()
     stream_up = connection in (None, ConnectionState.CONNECTED)
+    orders = desk.orders()
+    in_flight = sum(1 for order in orders if order.status in IN_FLIGHT)
     return HealthOut(
         status="ok" if stream_up and session.usable else "degraded",
         broker_connection=connection.value if connection is not None else None,
         kill_switch=KillSwitchOut(engaged=kill.engaged, reason=kill.reason),
-        open_orders=sum(1 for order in desk.orders() if order.status not in TERMINAL),
+        open_orders=sum(1 for order in orders if order.status not in TERMINAL),
+        in_flight_orders=in_flight,
+        quiet=in_flight == 0,
         pending_approvals=context.pending_count(),
         session=session.state,
         trading_day=desk.trading_day(),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from orderdesk.api.auth import bearer_scheme
 from orderdesk.api.context import ApiContext, Context
@@ -20,6 +21,7 @@ from orderdesk.api.schemas import (
 )
 from orderdesk.approvals import PendingSignal
 from orderdesk.domain.attribution import attribute
+from orderdesk.domain.ids import client_order_id
 from orderdesk.domain.order import Order
 
 router = APIRouter(
@@ -30,6 +32,22 @@ router = APIRouter(
 )
 
 OrderId = Annotated[str, Path(min_length=1, max_length=64, description="orderdesk's order id")]
+StrategyFilter = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[A-Za-z0-9_\-]{1,32}$",
+        description="Only this strategy's orders.",
+    ),
+]
+SignalIdFilter = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[A-Za-z0-9_.:\-]{1,64}$",
+        description="Only the order of this signal id. With `strategy`, the order that "
+        "(strategy, signal id) became on any trading day: what a strategy that lost the "
+        "reply to its submission asks before sending again.",
+    ),
+]
 
 
 def find_order(context: ApiContext, order_id: str) -> Order:
@@ -59,9 +77,21 @@ async def submit_signal(body: SignalIn, context: Context, response: Response) ->
 
 
 @router.get("/orders")
-async def list_orders(context: Context) -> list[OrderOut]:
-    """Today's orders, newest first (earlier days': ``GET /api/days/{day}``)."""
-    orders = sorted(context.desk.orders(), key=lambda o: o.created_at, reverse=True)
+async def list_orders(
+    context: Context, strategy: StrategyFilter = None, signal_id: SignalIdFilter = None
+) -> list[OrderOut]:
+    """Today's orders, newest first (earlier days': ``GET /api/days/{day}``), optionally only
+    a strategy's, or only the one a signal became (empty when it became none)."""
+    orders = [
+        order
+        for order in context.desk.orders()
+        if strategy in (None, order.signal.strategy) and signal_id in (None, order.signal.signal_id)
+    ]
+    if not orders and strategy is not None and signal_id is not None:
+        # The pair is the desk's idempotency key: its order id is derived, whatever the day.
+        with contextlib.suppress(LookupError):
+            orders = [context.desk.order(client_order_id(strategy, signal_id))]
+    orders.sort(key=lambda o: o.created_at, reverse=True)
     return [OrderOut.of(order) for order in orders]
 
 

@@ -182,6 +182,11 @@ class OrderOut(_Response):
     trigger_price: Decimal | None
     average_price: Decimal
     strategy: str
+    signal_id: str | None
+    """The signal this order carries out: with ``strategy``, the idempotency key (the same
+    pair is always this order; ``GET /api/orders?strategy=…&signal_id=…`` finds it)."""
+    tag: str | None
+    """The signal's own label, if it gave one (the order's id is what travels as Kite's tag)."""
     reason: str | None
     created_at: datetime
     updated_at: datetime
@@ -206,6 +211,8 @@ class OrderOut(_Response):
             trigger_price=order.trigger_price,
             average_price=order.average_price,
             strategy=signal.strategy,
+            signal_id=signal.signal_id,
+            tag=signal.tag,
             reason=order.reason,
             created_at=order.created_at,
             updated_at=order.updated_at,
@@ -303,6 +310,12 @@ class HealthOut(_Response):
     broker_connection: str | None
     kill_switch: KillSwitchOut
     open_orders: int
+    in_flight_orders: int
+    """Orders with a request to the broker still unanswered: placing, outcome unknown,
+    modify or cancel pending."""
+    quiet: bool
+    """No order in flight (``in_flight_orders == 0``): what a script waits for before it reads
+    the book as settled."""
     pending_approvals: int
     session: SessionStateName
     trading_day: date | None

@@ -44,6 +44,10 @@ TERMINAL = frozenset(
 OVERLAYS = frozenset({OrderStatus.MODIFY_PENDING, OrderStatus.CANCEL_PENDING})
 UNRESOLVED = frozenset({OrderStatus.SUBMITTING, OrderStatus.SUBMIT_UNKNOWN})
 """Statuses after which nobody knows whether the broker holds the order."""
+IN_FLIGHT = UNRESOLVED | OVERLAYS
+"""A request to the broker (place, modify, cancel) whose outcome is not known yet. A desk
+with no order in one of these is quiet: nothing it asked the broker is still unanswered
+(working orders may of course still fill)."""
 WORKING = frozenset(
     {
         OrderStatus.ACCEPTED,
@@ -200,6 +204,7 @@ BROKER_TRIGGERS = frozenset(t for t in Trigger if t.name.startswith("BROKER_"))
 
 __all__ = [
     "BROKER_TRIGGERS",
+    "IN_FLIGHT",
     "OVERLAYS",
     "RANK",
     "RETURN_TO_BASE",
