@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import signal
@@ -14,8 +15,11 @@ import requests
 import typer
 from click.testing import CliRunner
 from kiteconnect import KiteConnect
+from rich.console import Console
 
 from orderdesk.cli import app, sim_command
+from orderdesk.sim.app import SimServer
+from orderdesk.sim.config import SimConfig
 from tests.support import wait_until
 
 # Imported for its side effect (registering ``sim`` on ``app``), so the CliRunner tests do not
@@ -110,3 +114,22 @@ def test_holidays_flag_help_names_the_default_list() -> None:
     assert result.exit_code == 0
     assert "--holidays" in result.output
     assert "NSE's published 2026 list" in " ".join(result.output.split())
+
+
+def banner(config: SimConfig) -> str:
+    with SimServer.run_in_thread(config) as sim:
+        console = Console(file=io.StringIO(), width=200)
+        console.print(sim_command._banner(sim))
+    return console.file.getvalue()  # type: ignore[attr-defined, no-any-return]
+
+
+def test_banner_shows_the_default_credentials_and_never_a_given_secret() -> None:
+    """Started without credentials, the banner shows the documented defaults a client logs in
+    with (api_key sim_api_key, api_secret sim_api_secret); a secret that was given is not shown."""
+    default = banner(SimConfig(port=0, price_tick_interval=None))
+    given = banner(SimConfig(port=0, price_tick_interval=None, api_secret="given-secret-42"))
+
+    assert re.search(r"api_key\s+sim_api_key", default)
+    assert re.search(r"api_secret\s+sim_api_secret \(default\)", default)
+    assert re.search(r"api_secret\s+as given", given)
+    assert "given-secret-42" not in given

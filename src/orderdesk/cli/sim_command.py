@@ -48,6 +48,9 @@ def _banner(sim: SimServer) -> Panel:
     table.add_row("Ticker", sim.ws_url)
     table.add_row("Login", f"{sim.rest_root}/connect/login?api_key={config.api_key}&v=3")
     table.add_row("api_key", config.api_key)
+    # The default secret is public (documented); one that was given is never echoed.
+    default = config.api_secret == DEFAULT_API_SECRET
+    table.add_row("api_secret", f"{DEFAULT_API_SECRET} (default)" if default else "as given")
     table.add_row("Redirect", config.redirect_url)
     table.add_row("Seed", str(config.seed))
     table.add_row("Rate limits", "on" if config.rate_limits else "off")
