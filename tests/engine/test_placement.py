@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from orderdesk.domain import OrderStatus, OrderType
+from orderdesk.domain import InstrumentKey, OrderStatus, OrderType
+from orderdesk.domain.errors import ValidationError
 from orderdesk.engine import OrderDesk
 from orderdesk.engine.errors import SessionExpired
 from orderdesk.ports.notifier import Severity
@@ -238,3 +239,17 @@ async def test_a_modify_lost_before_the_broker_acted_is_sent_again(
     await desk.modify(handle.order_id, price=Decimal("1495"))
     assert broker.modify_calls == 2
     assert broker.report(handle.broker_order_ids[0]).price == Decimal("1495")
+
+
+async def test_unknown_instrument_is_refused_at_intake_as_unknown(
+    desk: OrderDesk, broker: FakeBroker, store: MemoryStore
+) -> None:
+    """A symbol the instrument master does not list is refused as unknown, before any risk
+    check or placement, so the trader reads "unknown instrument", not a price-band failure."""
+    foobar = InstrumentKey.parse("NSE:FOOBAR")
+    with pytest.raises(ValidationError) as exc_info:
+        await desk.submit(signal(instrument=foobar, signal_id="typo"))
+    assert str(exc_info.value) == "instrument: unknown instrument NSE:FOOBAR"
+    assert exc_info.value.field == "instrument"
+    assert broker.placements == []
+    assert "SignalDenied" not in [row.type for row in store.rows]

@@ -108,13 +108,36 @@ async def test_cancel_and_cancel_all(desk: OrderDesk, broker: FakeBroker) -> Non
     assert filled.status is OrderStatus.FILLED
 
 
-async def test_cancel_of_a_finished_order_is_refused(desk: OrderDesk) -> None:
-    """Cancelling a filled order is refused with the state machine's reason, and recorded."""
+async def test_cancel_of_a_finished_order_is_refused(
+    desk: OrderDesk, store: MemoryStore, notifier: RecordingNotifier
+) -> None:
+    """Cancelling a filled order is refused in a trader's words, and recorded and alerted in
+    the same words, never as the state machine's edge."""
     handle = await desk.submit(signal())
     await handle.wait()
     with pytest.raises(CommandRefused) as exc_info:
         await handle.cancel()
-    assert "FILLED" in exc_info.value.detail
+    assert str(exc_info.value) == f"order {handle.order_id} is filled; nothing to cancel"
+    assert "OrderTransitionRefused" in store.types(handle.order_id)
+    bodies = [a.body for a in notifier.alerts if a.title == "Order update refused"]
+    assert bodies == [f"order {handle.order_id} is filled; nothing to cancel"]
+    assert not any("->" in a.body or "REQUEST_" in a.body for a in notifier.alerts)
+
+
+async def test_second_cancel_and_modify_after_the_end_say_why(desk: OrderDesk) -> None:
+    """A second cancel says the order is already cancelled; a modify of it says it cannot be."""
+    handle = await desk.submit(signal(**limit()))
+    await handle.wait(lambda h: h.status is OrderStatus.OPEN)
+    await handle.cancel()
+    await handle.wait()
+    with pytest.raises(CommandRefused) as again:
+        await handle.cancel()
+    assert str(again.value) == f"order {handle.order_id} is already cancelled; nothing to cancel"
+    with pytest.raises(CommandRefused) as modify:
+        await handle.modify(price=Decimal("1491"))
+    assert str(modify.value) == (
+        f"order {handle.order_id} is already cancelled; it cannot be modified"
+    )
 
 
 async def test_stream_loss_alerts_and_polling_catches_up(

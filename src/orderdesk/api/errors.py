@@ -39,6 +39,7 @@ from starlette.routing import Match
 from orderdesk.api.schemas import ErrorOut, FieldProblem
 from orderdesk.approvals import ApprovalClosed, ApprovalNotFound
 from orderdesk.domain.errors import InvalidTransition, OrderDeskError, ValidationError
+from orderdesk.domain.refusals import describe_refusal
 from orderdesk.engine.errors import (
     CommandRefused,
     DayNotOpen,
@@ -98,6 +99,10 @@ def error_response(exc: OrderDeskError) -> JSONResponse:
         return _json(403, ErrorOut(error="risk_denied", message=exc.reason, check=exc.check))
     if isinstance(exc, NOT_FOUND):
         return _json(404, ErrorOut(error="not_found", message=str(exc)))
+    if isinstance(exc, InvalidTransition):
+        # The state machine's edge ("FILLED -> REQUEST_MODIFY") is not for the person asking.
+        message = f"the order {describe_refusal(exc)}"
+        return _json(409, ErrorOut(error="conflict", message=message))
     if isinstance(exc, CONFLICTS):
         return _json(409, ErrorOut(error="conflict", message=str(exc)))
     if isinstance(exc, DeskClosed):

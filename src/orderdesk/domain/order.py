@@ -37,6 +37,7 @@ from orderdesk.domain.events import (
     OrderTransitionRefused,
     OrderUpdateIgnored,
 )
+from orderdesk.domain.refusals import describe_refusal
 from orderdesk.domain.reports import Fill, OrderStatusReport
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.status import (
@@ -431,7 +432,7 @@ class Order:
 
     def refused(self, error: InvalidTransition, at: datetime) -> OrderTransitionRefused:
         """The event that records an illegal update instead of crashing on it."""
-        return OrderTransitionRefused(at=at, order_id=self.order_id, detail=str(error))
+        return OrderTransitionRefused(at=at, order_id=self.order_id, detail=describe_refusal(error))
 
     def _ignored(self, report: OrderStatusReport, at: datetime, reason: str) -> OrderEvent:
         return OrderUpdateIgnored(

@@ -67,7 +67,7 @@ class Commands:
             ),
         )
         if outcome.refused is not None:
-            raise CommandRefused(order.order_id, str(outcome.refused))
+            raise CommandRefused.by_state(order.order_id, outcome.refused)
         request = order.pending_modify
         assert request is not None  # just recorded
         changes = OrderChanges(
@@ -113,7 +113,7 @@ class Commands:
         now = self.clock.now()
         outcome = await self.recorder.decide(order, lambda o: o.request_cancel(now))
         if outcome.refused is not None:
-            raise CommandRefused(order.order_id, str(outcome.refused))
+            raise CommandRefused.by_state(order.order_id, outcome.refused)
         broker_order_id = order.broker_order_id
         assert broker_order_id is not None
         variety, parent = self._addressed(order)

@@ -462,8 +462,11 @@ class OrderDesk:
                 log.warning("cancel of %s failed: %s", order.order_id, result)
         return [order.order_id for order in orders]
 
-    async def engage_kill_switch(self, reason: str, *, cancel_open: bool = False) -> None:
-        """Refuse every new order from now on (survives restarts); optionally cancel all."""
+    async def engage_kill_switch(self, reason: str, *, cancel_open: bool = False) -> list[str]:
+        """Refuse every new order from now on (survives restarts); optionally cancel all.
+
+        Returns the ids of the open orders a cancel was sent for (none without ``cancel_open``).
+        """
         self.kill_switch.engaged, self.kill_switch.reason = True, reason
         await self.recorder.desk_event(
             KillSwitchChanged(
@@ -473,8 +476,7 @@ class OrderDesk:
         await self.alerts.raise_(
             Severity.CRITICAL, "Kill switch engaged", reason or "no reason given", key="kill"
         )
-        if cancel_open:
-            await self.cancel_all()
+        return await self.cancel_all() if cancel_open else []
 
     async def release_kill_switch(self, reason: str = "") -> None:
         self.kill_switch.engaged, self.kill_switch.reason = False, ""
@@ -780,7 +782,7 @@ class OrderDesk:
         return signal, client_order_id(signal.strategy, signal.signal_id)
 
     def _check_instrument(self, signal: Signal) -> None:
-        info = self.instruments.get(signal.instrument)
+        info = self.master.rules_for(signal.instrument)
         if info is not None:
             signal.check_tick_size(info.tick_size)
             signal.check_lot_size(info.lot_size)

@@ -6,7 +6,8 @@ the HTTP API and CLI map it too); the engine adds the errors of its own commands
 
 from __future__ import annotations
 
-from orderdesk.domain.errors import OrderDeskError
+from orderdesk.domain.errors import InvalidTransition, OrderDeskError
+from orderdesk.domain.refusals import describe_refusal
 
 
 class OrderNotFound(OrderDeskError, LookupError):
@@ -29,10 +30,17 @@ class ModificationLimitReached(OrderDeskError):
 class CommandRefused(OrderDeskError):
     """A modify or cancel the order's state machine refused (recorded and alerted too)."""
 
-    def __init__(self, order_id: str, detail: str) -> None:
-        super().__init__(f"order {order_id}: {detail}")
+    def __init__(self, order_id: str, detail: str, *, message: str | None = None) -> None:
+        super().__init__(message or f"order {order_id}: {detail}")
         self.order_id = order_id
         self.detail = detail
+
+    @classmethod
+    def by_state(cls, order_id: str, error: InvalidTransition) -> CommandRefused:
+        """The refusal as a person reads it ("order od… is already cancelled; nothing to
+        cancel"), never the state machine's edge."""
+        detail = describe_refusal(error)
+        return cls(order_id, detail, message=f"order {order_id} {detail}")
 
 
 class BasketAborted(OrderDeskError):

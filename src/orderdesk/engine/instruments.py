@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 
+from orderdesk.domain.errors import ValidationError
 from orderdesk.domain.reports import InstrumentInfo
 from orderdesk.domain.values import InstrumentKey
 from orderdesk.ports.broker import Broker
@@ -58,6 +59,20 @@ class InstrumentMaster(Mapping[InstrumentKey, InstrumentInfo]):
 
     def __contains__(self, instrument: object) -> bool:
         return instrument in self._rows
+
+    def rules_for(self, instrument: InstrumentKey) -> InstrumentInfo | None:
+        """The trading rules of ``instrument`` for a new order, or None without a list.
+
+        Raises :class:`~orderdesk.domain.errors.ValidationError` for an instrument today's list
+        does not hold: a mistyped symbol is refused at intake as unknown, rather than later by
+        whichever check first fails to find a price for it. A broker that lists nothing (an
+        empty list, or none read yet) leaves the instrument to the broker.
+        """
+        if not self._rows:
+            return None
+        if instrument not in self._rows:
+            raise ValidationError("instrument", f"unknown instrument {instrument}")
+        return self[instrument]
 
     def listed(self, instrument: InstrumentKey) -> bool:
         """Whether ``instrument`` trades today (an expired contract is gone from the list)."""

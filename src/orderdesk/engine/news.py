@@ -55,6 +55,7 @@ from orderdesk.domain.events import (
 )
 from orderdesk.domain.ids import leg_order_id
 from orderdesk.domain.order import Order
+from orderdesk.domain.refusals import describe_refusal
 from orderdesk.domain.reports import Fill, OrderStatusReport
 from orderdesk.domain.status import OrderStatus
 from orderdesk.engine.adoption import external_order_id, leg_signal, signal_from_report
@@ -523,7 +524,7 @@ class BrokerNews:
                 await self.alerts.raise_(
                     Severity.WARNING,
                     title,
-                    f"{order.order_id}: {problem}",
+                    f"order {order.order_id} {describe_refusal(problem)}",
                     key=f"refused:{order.order_id}",
                     order_id=order.order_id,
                 )

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from orderdesk.domain.errors import InvalidTransition
 from orderdesk.domain.events import Event, OrderCreated, OrderEvent
 from orderdesk.domain.order import Order
+from orderdesk.domain.refusals import describe_refusal
 from orderdesk.engine.alerts import Alerts
 from orderdesk.engine.book import OrderBook
 from orderdesk.engine.journal import Journal, Subscribers
@@ -189,7 +190,7 @@ class Recorder:
                 await self.alerts.raise_(
                     Severity.WARNING,
                     "Order update refused",
-                    f"{outcome.order.order_id}: {outcome.refused}",
+                    f"order {outcome.order.order_id} {describe_refusal(outcome.refused)}",
                     key=f"refused:{outcome.order.order_id}",
                     order_id=outcome.order.order_id,
                 )
