@@ -166,7 +166,8 @@ class FakeDesk:
         self._kill = KillSwitchState(engaged=engaged, reason=reason)
         self._publish([KillSwitchChanged(at=_now(), engaged=engaged, reason=reason)])
         if engaged and cancel_open:
-            await self.cancel_all()
+            cancelled = tuple(order.order_id for order in await self.cancel_all())
+            return KillSwitchState(engaged=engaged, reason=reason, cancelled=cancelled)
         return self._kill
 
     def broker_connection(self) -> ConnectionState | None:

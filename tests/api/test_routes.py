@@ -83,7 +83,7 @@ async def test_kill_switch_refuses_new_signals_until_released(api: Api) -> None:
     async with api.client.post(
         "/api/kill-switch", json={"engaged": True, "reason": "test halt"}
     ) as response:
-        assert await response.json() == {"engaged": True, "reason": "test halt"}
+        assert await response.json() == {"engaged": True, "reason": "test halt", "cancelled": []}
     status, body = await submit(api)
     assert (status, body["check"]) == (403, "kill_switch")
     assert "test halt" in body["message"]
@@ -94,15 +94,20 @@ async def test_kill_switch_refuses_new_signals_until_released(api: Api) -> None:
 
 
 async def test_engaging_with_cancel_open_cancels_working_orders(api: Api) -> None:
-    """The kill switch's cancel_open flag cancels what is open at the broker."""
+    """The kill switch's cancel_open flag cancels what is open at the broker, and the answer
+    names the orders a cancel was sent for."""
     _, body = await submit(api)
-    await api.client.post("/api/kill-switch", json={"engaged": True, "cancel_open": True})
+    async with api.client.post(
+        "/api/kill-switch", json={"engaged": True, "cancel_open": True}
+    ) as response:
+        assert (await response.json())["cancelled"] == [body["order"]["order_id"]]
     async with api.client.get(f"/api/orders/{body['order']['order_id']}") as response:
         assert (await response.json())["status"] == "CANCELLED"
 
 
 async def test_modify_and_cancel_an_order(api: Api) -> None:
-    """PATCH changes the price; DELETE cancels; a second cancel is a 409 conflict."""
+    """PATCH changes the price; DELETE cancels; a second cancel is a 409 conflict that says
+    the order is already cancelled (not the state machine's "CANCELLED -> REQUEST_CANCEL")."""
     _, body = await submit(api)
     order_id = body["order"]["order_id"]
     async with api.client.patch(f"/api/orders/{order_id}", json={"price": "1499.5"}) as response:
@@ -114,6 +119,7 @@ async def test_modify_and_cancel_an_order(api: Api) -> None:
         again = await response.json()
     assert response.status == 409
     assert again["error"] == "conflict"
+    assert again["message"] == "the order is already cancelled; nothing to cancel"
 
 
 async def test_cancel_all_cancels_only_open_orders(api: Api) -> None:

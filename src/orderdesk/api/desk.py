@@ -26,6 +26,8 @@ from orderdesk.ports.broker import ConnectionState
 class KillSwitchState:
     engaged: bool
     reason: str = ""
+    cancelled: tuple[str, ...] = ()
+    """Engaging with ``cancel_open``: the open orders a cancel was sent for."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ This is the one place that knows both shapes, so either side can change its own 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -83,11 +84,11 @@ class EngineDesk:
     async def set_kill_switch(
         self, engaged: bool, reason: str, *, cancel_open: bool = False
     ) -> KillSwitchState:
-        if engaged:
-            await self._desk.engage_kill_switch(reason, cancel_open=cancel_open)
-        else:
+        if not engaged:
             await self._desk.release_kill_switch(reason)
-        return self.kill_switch()
+            return self.kill_switch()
+        cancelled = await self._desk.engage_kill_switch(reason, cancel_open=cancel_open)
+        return replace(self.kill_switch(), cancelled=tuple(cancelled))
 
     def broker_connection(self) -> ConnectionState | None:
         # The engine tracks only up/down; the finer states stay inside the adapter.

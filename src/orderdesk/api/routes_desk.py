@@ -41,7 +41,9 @@ async def set_kill_switch(body: KillSwitchIn, context: Context) -> KillSwitchOut
     state = await context.desk.set_kill_switch(
         body.engaged, reason, cancel_open=body.cancel_open and body.engaged
     )
-    return KillSwitchOut(engaged=state.engaged, reason=state.reason)
+    return KillSwitchOut(
+        engaged=state.engaged, reason=state.reason, cancelled=list(state.cancelled)
+    )
 
 
 @router.get("/api/health")

@@ -302,6 +302,8 @@ class SubmitOut(_Response):
 class KillSwitchOut(_Response):
     engaged: bool
     reason: str
+    cancelled: list[str] = Field(default_factory=list)
+    """Engaging with ``cancel_open``: the ids of the open orders a cancel was sent for."""
 
 
 class HealthOut(_Response):
