@@ -2,7 +2,9 @@
 
 Selected with ``broker = "paper"``; its ``[paper]`` section may set starting ``cash`` and
 ``prices`` (``{"NSE:INFY" = 1500.0}``). It exists to paper-trade without the simulator and to
-prove that a new broker is an adapter package, not a change to the core.
+prove that a new broker is an adapter package, not a change to the core. Its book is kept in
+``paper-broker.json`` in the desk's data directory across restarts
+(:mod:`orderdesk.brokers.paper.state`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from orderdesk.brokers import BrokerContext
 from orderdesk.brokers.paper.broker import PaperBroker
+from orderdesk.brokers.paper.state import state_path
 from orderdesk.domain.errors import ValidationError as DomainValidationError
 from orderdesk.domain.values import InstrumentKey
 from orderdesk.errors import ConfigError
@@ -38,7 +41,12 @@ def create_broker(options: Mapping[str, Any], context: BrokerContext) -> PaperBr
         raise ConfigError(f"paper.{key}: {first['msg']}") from None
     except DomainValidationError as exc:
         raise ConfigError(f"paper.prices: {exc}") from None
-    return PaperBroker(prices=prices, cash=parsed.cash, clock=context.clock)
+    return PaperBroker(
+        prices=prices,
+        cash=parsed.cash,
+        clock=context.clock,
+        state_file=state_path(context.data_dir),
+    )
 
 
 __all__ = ["PaperBroker", "PaperOptions", "create_broker"]

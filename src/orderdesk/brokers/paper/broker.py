@@ -5,6 +5,11 @@ and SL-M orders wait for their trigger, then behave as LIMIT or MARKET. Every ch
 :meth:`events` as an :class:`OrderStatusReport` (and a :class:`Fill` per execution), the way a
 real broker's stream would deliver it.
 
+Given a ``state_file`` (``create_broker`` gives it ``paper-broker.json`` in the desk's data
+directory) the book — orders, trades, cash, prices — is kept there after every change and read
+back at the next start, as a real broker keeps its books while the desk is down
+(:mod:`orderdesk.brokers.paper.state`).
+
 Of the optional capabilities (:mod:`orderdesk.ports.broker`) it offers only
 :class:`~orderdesk.ports.broker.OrderHistorySource`: it keeps no delivered stock (a CNC buy stays a
 position), computes no charges and has no GTT triggers, so it has none of their methods.
@@ -17,7 +22,9 @@ import itertools
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from pathlib import Path
 
+from orderdesk.brokers.paper import state
 from orderdesk.domain.position import PositionBook
 from orderdesk.domain.reports import (
     Fill,
@@ -62,6 +69,7 @@ class PaperBroker:
         prices: dict[InstrumentKey, Decimal] | None = None,
         cash: Decimal = Decimal(1_000_000),
         clock: Clock | None = None,
+        state_file: Path | None = None,
     ) -> None:
         self._prices: dict[InstrumentKey, Decimal] = dict(prices or {})
         self._cash = cash
@@ -72,6 +80,47 @@ class PaperBroker:
         self._ids = itertools.count(1)
         self._trade_ids = itertools.count(1)
         self._closed = False
+        self._state_file = state_file
+        if state_file is not None:
+            self._restore(state_file)
+
+    def _restore(self, path: Path) -> None:
+        """Take up the book kept in ``path`` (if any); the configured prices stay on top."""
+        book = state.load(path)
+        if book is None:
+            return
+        configured = self._prices
+        self._prices = {InstrumentKey.parse(k): v for k, v in book.prices.items()}
+        self._prices.update(configured)
+        self._cash = book.cash
+        for saved in book.orders:
+            order = _PaperOrder(saved.history[-1], list(saved.history), list(saved.fills))
+            order.triggered = saved.triggered
+            self._orders[order.report.broker_order_id] = order
+        fills = sorted((f for o in self._orders.values() for f in o.fills), key=_trade_number)
+        for fill in fills:
+            self._positions.apply_fill(
+                fill.instrument, fill.product, fill.side, fill.quantity, fill.price, fill.trade_id
+            )
+        for instrument, price in self._prices.items():
+            self._positions.mark(instrument, price)
+        self._ids = itertools.count(state.next_number(list(self._orders), "P"))
+        self._trade_ids = itertools.count(state.next_number([f.trade_id for f in fills], "T"))
+
+    def _save(self) -> None:
+        if self._state_file is None:
+            return
+        state.save(
+            self._state_file,
+            state.SavedBook(
+                cash=self._cash,
+                prices={str(k): v for k, v in self._prices.items()},
+                orders=[
+                    state.SavedOrder(history=o.history, fills=o.fills, triggered=o.triggered)
+                    for o in self._orders.values()
+                ],
+            ),
+        )
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -80,6 +129,8 @@ class PaperBroker:
             raise RuntimeError("a closed PaperBroker is not reused")
 
     async def close(self) -> None:
+        if not self._closed:
+            self._save()  # the last prices, which move without an order changing
         self._closed = True
 
     # -- prices --------------------------------------------------------------------------------
@@ -262,6 +313,7 @@ class PaperBroker:
         self._events.put_nowait(fill)
 
     def _publish(self, report: OrderStatusReport) -> None:
+        self._save()  # before the desk hears of it: what the desk saw, the file holds
         self._events.put_nowait(report)
 
     # -- reads ---------------------------------------------------------------------------------
@@ -349,6 +401,10 @@ class PaperBroker:
     async def events(self) -> AsyncIterator[BrokerEvent]:
         while not self._closed:
             yield await self._events.get()
+
+
+def _trade_number(fill: Fill) -> int:
+    return int(fill.trade_id[1:]) if fill.trade_id[1:].isdigit() else 0
 
 
 __all__ = ["PaperBroker"]

@@ -1,0 +1,107 @@
+"""The paper broker's book on disk, so a restarted desk finds the broker where it left it.
+
+A real broker keeps its order book, trades, positions and funds while the desk is down; a paper
+broker that forgot them on every restart made the desk's start-up reconciliation report every
+order and position as a mismatch. So the paper book is written to ``paper-broker.json`` in the
+desk's data directory after every change (replaced atomically: a reader, or a crash, sees the
+old file or the new one), and read back when the broker is created.
+
+What is kept: every order with its history and trades, the cash, and the last prices. Positions
+are not stored: they are rebuilt from the trades, the way they were built in the first place.
+Order and trade numbers continue after the highest kept. Prices named in ``[paper] prices``
+override the kept ones (the config is how a paper desk's market is set).
+
+The paper broker keeps no trading days: its book runs on across days until the file is removed
+(start afresh: stop the desk, delete ``paper-broker.json``, start it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+
+import msgspec
+
+from orderdesk.domain.reports import Fill, OrderStatusReport
+from orderdesk.errors import ConfigError
+
+STATE_FILE_NAME = "paper-broker.json"
+FORMAT = 1
+
+
+class SavedOrder(msgspec.Struct, frozen=True):
+    history: list[OrderStatusReport]
+    """Every report of the order, oldest first; the last is where it stands."""
+    fills: list[Fill]
+    triggered: bool = False
+
+
+class SavedBook(msgspec.Struct, frozen=True):
+    cash: Decimal
+    prices: dict[str, Decimal]
+    """Last prices by ``EXCHANGE:SYMBOL``."""
+    orders: list[SavedOrder]
+    format: int = FORMAT
+
+
+_ENCODER = msgspec.json.Encoder(decimal_format="string")
+
+
+def state_path(data_dir: Path) -> Path:
+    """Where the paper book of a desk with this data directory is kept."""
+    return data_dir / STATE_FILE_NAME
+
+
+def load(path: Path) -> SavedBook | None:
+    """The kept book, or None when there is none yet; :class:`ConfigError` for one unreadable."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(f"paper broker: cannot read {path}: {exc}") from None
+    try:
+        book = msgspec.json.decode(raw, type=SavedBook)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise ConfigError(
+            f"paper broker: {path} is not a paper book ({exc}); move it away to start afresh"
+        ) from None
+    if book.format != FORMAT:
+        raise ConfigError(f"paper broker: {path} has format {book.format}, not {FORMAT}")
+    return book
+
+
+def save(path: Path, book: SavedBook) -> None:
+    """Replace the kept book with ``book`` atomically (0600: it is one person's account)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".paper-broker-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(_ENCODER.encode(book))
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def next_number(ids: list[str], prefix: str) -> int:
+    """The number after the highest of ``ids`` (``P000000000000007`` → 8), or 1."""
+    numbers = [
+        int(i[len(prefix) :]) for i in ids if i.startswith(prefix) and i[len(prefix) :].isdigit()
+    ]
+    return max(numbers, default=0) + 1
+
+
+__all__ = [
+    "STATE_FILE_NAME",
+    "SavedBook",
+    "SavedOrder",
+    "load",
+    "next_number",
+    "save",
+    "state_path",
+]
