@@ -18,11 +18,15 @@ included. Tracebacks are rendered to plain text (no locals) before redaction.
 
 from __future__ import annotations
 
+import io
 import logging
+import os
 import re
 import sys
 import threading
 from collections.abc import Mapping, MutableMapping
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import quote
 
@@ -153,13 +157,37 @@ class _OrderdeskHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Marks the one handler configure_logging owns, so reconfiguring replaces it."""
 
 
+class _OrderdeskFileHandler(RotatingFileHandler):
+    """Marks the log file configure_logging owns, so reconfiguring replaces (and closes) it.
+
+    Every file it opens (the first, and each one after a rotation) is created 0600: redacted,
+    the log is still a record of one person's trading, not for other accounts to read.
+    """
+
+    def _open(self) -> io.TextIOWrapper:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        return open(fd, "a", encoding=self.encoding, errors=self.errors)
+
+
+LOG_FILE_BYTES = 10_000_000
+"""A log file is rotated at this size (``orderdesk.log`` → ``orderdesk.log.1`` …)."""
+LOG_FILE_BACKUPS = 5
+"""Rotated files kept: the file and these hold some 60 MB, weeks of a desk's INFO log."""
+
+
 def configure_logging(
-    level: str | int = "INFO", json: bool = False, *, stream: TextIO | None = None
+    level: str | int = "INFO",
+    json: bool = False,
+    *,
+    stream: TextIO | None = None,
+    file: Path | None = None,
 ) -> None:
     """Send structlog and stdlib logging to ``stream`` (stderr), redacted, at ``level``.
 
     ``json=True`` writes one JSON object per line (for files and collectors); otherwise a
-    readable console format. Calling it again replaces the previous configuration.
+    readable console format. With ``file``, the same records also go there as JSON lines,
+    rotated at :data:`LOG_FILE_BYTES` with :data:`LOG_FILE_BACKUPS` kept; the file is created
+    0600. Calling it again replaces the previous configuration.
     """
     _install_record_factory()
     shared: list[Processor] = [
@@ -192,10 +220,34 @@ def configure_logging(
     handler = _OrderdeskHandler(stream or sys.stderr)
     handler.setFormatter(formatter)
     root = logging.getLogger()
-    for old in [h for h in root.handlers if isinstance(h, _OrderdeskHandler)]:
+    for old in [
+        h for h in root.handlers if isinstance(h, _OrderdeskHandler | _OrderdeskFileHandler)
+    ]:
         root.removeHandler(old)
+        if isinstance(old, _OrderdeskFileHandler):
+            old.close()
     root.addHandler(handler)
+    if file is not None:
+        root.addHandler(_file_handler(file, shared))
     root.setLevel(level.upper() if isinstance(level, str) else level)
+
+
+def _file_handler(path: Path, shared: list[Processor]) -> _OrderdeskFileHandler:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = _OrderdeskFileHandler(
+        path, maxBytes=LOG_FILE_BYTES, backupCount=LOG_FILE_BACKUPS, encoding="utf-8"
+    )
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                redact_event,
+                structlog.processors.JSONRenderer(),
+            ],
+        )
+    )
+    return handler
 
 
 def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
@@ -205,6 +257,8 @@ def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
 
 
 __all__ = [
+    "LOG_FILE_BACKUPS",
+    "LOG_FILE_BYTES",
     "MASK",
     "configure_logging",
     "forget_secrets",
