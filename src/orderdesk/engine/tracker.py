@@ -151,11 +151,16 @@ class Tracker:
                 self.session.refused(
                     change.detail or "the stream's session was refused", self.clock.now()
                 )
+            advice = (
+                "log in with `orderdesk login`: the running desk takes the new session without "
+                "a restart"
+                if change.token_refused
+                else "is the access token expired? Polling the order book meanwhile"
+            )
             await self.alerts.raise_(
                 Severity.CRITICAL,
                 "Broker stream stopped",
-                f"{change.detail or 'the stream gave up'}; is the access token expired? "
-                "Polling the order book meanwhile.",
+                f"{change.detail or 'the stream gave up'}; {advice}.",
                 key="stream",
             )
         elif change.state is ConnectionState.DISCONNECTED:

@@ -215,7 +215,7 @@ class KiteBroker:
         if self._token is None:
             self._connection(
                 ConnectionState.STOPPED,
-                f"no access token in the secret store under {ACCESS_TOKEN_SECRET}; log in",
+                f"no access token in the secret store under {ACCESS_TOKEN_SECRET}",
                 token_refused=True,
             )
             return
@@ -493,7 +493,7 @@ class KiteBroker:
                 self._on_ticker_event(event)
         except TickerTokenError:
             self._connection(
-                ConnectionState.STOPPED, "access token refused; log in again", token_refused=True
+                ConnectionState.STOPPED, "the access token was refused", token_refused=True
             )
         except TickerError as exc:
             self._connection(ConnectionState.STOPPED, str(exc))
@@ -516,7 +516,7 @@ class KiteBroker:
             except TokenException:
                 self._connection(
                     ConnectionState.STOPPED,
-                    "access token refused; log in again",
+                    "the access token was refused",
                     token_refused=True,
                 )
                 return
