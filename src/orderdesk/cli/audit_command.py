@@ -3,8 +3,10 @@
 ``verify`` exits 0 with ``chain intact: N events``, or 1 naming the first bad row and why.
 ``export`` writes every row (hashes included) as JSON Lines or CSV, to stdout or a file;
 ``--day`` only one trading day's (from its ``DayOpened`` checkpoint to the next day's).
-The store is found by ``--url``, else ``--db``, else ``ORDERDESK_STORE__URL``, else
-``events.db`` in the user's data directory.
+The store is found by ``--url``, else ``--db``, else the configuration the desk itself reads
+(``--config``, ``$ORDERDESK_CONFIG``, ./orderdesk.toml…): its ``[store] url``
+(``ORDERDESK_STORE__URL``), else ``events.db`` in its ``data_dir`` — the log ``orderdesk run``
+writes with the same config.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from typing import Annotated, NoReturn
 import typer
 
 from orderdesk.cli import app
+from orderdesk.cli._common import ConfigOption, fail, settings_or_exit
 from orderdesk.errors import OrderDeskError
-from orderdesk.store import URL_ENV, ExportFormat, SqlEventStore, export, resolve_url
+from orderdesk.store import ExportFormat, SqlEventStore, export, resolve_url
 from orderdesk.store.export import day_rows
 from orderdesk.store.location import sqlite_file
 
@@ -48,17 +51,23 @@ DbOption = Annotated[
 ]
 UrlOption = Annotated[
     str | None,
-    typer.Option("--url", help=f"SQLAlchemy URL of the event store (default: ${URL_ENV})."),
+    typer.Option(
+        "--url",
+        help="SQLAlchemy URL of the event store (default: the config's store, as `orderdesk "
+        "run` uses it).",
+    ),
 ]
 
 
 def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
+    fail(message)
 
 
-def _open(db: Path | None, url: str | None) -> SqlEventStore:
-    resolved = resolve_url(url=url, path=db)
+def _open(db: Path | None, url: str | None, config: Path | None) -> SqlEventStore:
+    if url or db is not None:
+        resolved = resolve_url(url=url, path=db)
+    else:
+        resolved = settings_or_exit(config).store_url
     file = sqlite_file(resolved)
     # Auditing must not conjure up an empty (and therefore "intact") log where none was.
     if file is not None and not file.is_file():
@@ -93,10 +102,11 @@ def _reader_went_away() -> NoReturn:
 def verify(
     db: DbOption = None,
     url: UrlOption = None,
+    config: ConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Walk the whole chain; exit 1 naming the first row that was edited, removed or moved."""
-    store = _open(db, url)
+    store = _open(db, url, config)
     try:
         report = store.verify()
     except OrderDeskError as exc:
@@ -130,10 +140,11 @@ def export_log(
     ] = None,
     db: DbOption = None,
     url: UrlOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Write every stored row — seq, stream, type, at, payload, prev_hash, hash — oldest first;
     with --day, one trading day's rows. A day the log does not hold exits 1."""
-    store = _open(db, url)
+    store = _open(db, url, config)
     try:
         # Bounds first, so a day not in the log fails before a file is created or written.
         rows = None if day is None else day_rows(store, day.date())
