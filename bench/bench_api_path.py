@@ -1,0 +1,334 @@
+"""The strategy's path to the wire: a signal over the desk's HTTP API against a bare Kite call.
+
+Two simulators of the same kind run in their own processes (``orderdesk sim --no-rate-limits
+--tick-interval 0``, loopback, ephemeral ports):
+
+- **through the desk**: ``orderdesk run`` (a subprocess: Kite adapter, its rate limiter off,
+  the default SQLite store, the live ticker) on the first simulator; this process sends it
+  resting LIMIT signals with :class:`~orderdesk.client.DeskClient` over one kept-alive
+  connection and times each ``submit`` until its reply (the order has been placed at the
+  simulator by then, its intent committed before the request left);
+- **straight**: the official ``kiteconnect`` client places the same order at the second
+  simulator (``KiteConnect(..., root=sim)``), timed per ``place_order``.
+
+Rounds alternate ABBA so both sides share the machine's drift; each side places the same
+number of orders, one at a time. The daemon's CPU (user + system of every thread, from
+``/proc/<pid>/stat``) is read around the whole run, until the desk has taken its first look at
+the last order (it is ``OPEN`` in the desk's book): the work an order causes after its reply
+counts too. Then a fresh daemon measures its CPU per order with 0, 1,000 and 5,000 orders
+already resting in the day's book (5,000 is Kite's daily cap), the book filled through the
+same API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from kiteconnect import KiteConnect
+
+from bench.bench_days import _cpu
+from bench.bench_kite_client import API_KEY, API_SECRET, _login, _simulator
+from orderdesk.api.schemas import SignalIn
+from orderdesk.api_token import read_token
+from orderdesk.client import DeskClient
+from orderdesk.secrets import ACCESS_TOKEN, FileSecretStore
+from orderdesk.secrets import API_SECRET as API_SECRET_NAME
+from tests.daemon import running_daemon
+
+ROUNDS = 8
+PER_ROUND = 50  # 400 orders a side
+WARM_UP = 20
+BOOK_SIZES = (0, 1_000, 5_000)
+CPU_ORDERS = 300
+"""Orders sent one at a time to measure CPU per order at each book size."""
+FILL_CONCURRENCY = 8
+FIRST_LOOK_TIMEOUT = 30.0
+PRICE = Decimal("1.00")  # far below the simulator's INFY: the order rests
+
+
+def _signal(signal_id: str, strategy: str = "bench") -> SignalIn:
+    """A resting LIMIT signal with its own id, as a strategy that may resend it sends it."""
+    return SignalIn(
+        instrument="NSE:INFY",
+        side="BUY",
+        quantity=1,
+        order_type="LIMIT",
+        product="CNC",
+        price=PRICE,
+        strategy=strategy,
+        signal_id=signal_id,
+    )
+
+
+def _daemon_config(folder: Path, sim_root: str, access_token: str) -> Path:
+    """A daemon on ``sim_root``: the desk's limiter off, default store, the live ticker."""
+    conf = folder / "conf"
+    conf.mkdir(parents=True)
+    secrets = FileSecretStore(conf / "secrets.json")
+    secrets.set(ACCESS_TOKEN, access_token)
+    secrets.set(API_SECRET_NAME, API_SECRET)
+    ws_url = sim_root.replace("http://", "ws://", 1) + "/ws"
+    path = folder / "orderdesk.toml"
+    path.write_text(
+        f"""
+broker = "kite"
+data_dir = "{folder / "data"}"
+config_dir = "{conf}"
+
+[api]
+port = 0
+
+[risk]
+price_band_percent = "off"  # the bench's orders rest far below the market on purpose
+
+[trading_day]
+enabled = false  # the simulator is always open; the bench runs at any hour
+
+[kite]
+api_key = "{API_KEY}"
+root = "{sim_root}"
+ws_url = "{ws_url}"
+rate_limits_enabled = false
+"""
+    )
+    return path
+
+
+def _daemon_pid() -> int:
+    """The pid of this process's ``orderdesk run`` child."""
+    me = str(os.getpid())
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            parent = (entry / "stat").read_text().rpartition(")")[2].split()[1]
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            if parent == me and b"run" in command and b"orderdesk" in command:
+                return int(entry.name)
+    raise RuntimeError("no `orderdesk run` child found")
+
+
+@contextlib.contextmanager
+def _daemon(folder: Path, sim_root: str) -> Iterator[tuple[str, str, int]]:
+    """``orderdesk run`` on the simulator at ``sim_root``: (API URL, API token, pid)."""
+    config = _daemon_config(folder, sim_root, _login(sim_root))
+    with running_daemon(config, timeout=60) as url:
+        token = read_token(folder / "conf")
+        assert token is not None
+        yield url, token, _daemon_pid()
+
+
+async def _first_look(desk: DeskClient, order_id: str) -> None:
+    """Until the desk has seen ``order_id`` rest at the broker (the look after acceptance)."""
+    async with asyncio.timeout(FIRST_LOOK_TIMEOUT):
+        # Polled: one order's GET costs the daemon less than its event stream, whose snapshot
+        # holds the whole day.
+        while (await desk.order(order_id)).status != "OPEN":  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+
+async def _through_desk(desk: DeskClient, count: int) -> tuple[list[float], str]:
+    """Send ``count`` signals one at a time: each one's seconds, and the last order's id."""
+    signals = [_signal(uuid.uuid4().hex) for _ in range(count)]
+    latencies: list[float] = []
+    order_id = ""
+    for signal in signals:
+        started = time.perf_counter()
+        reply = await desk.submit(signal)
+        latencies.append(time.perf_counter() - started)
+        assert reply.order is not None, reply
+        order_id = reply.order.order_id
+    return latencies, order_id
+
+
+def _straight(kite: KiteConnect, count: int, round_no: int) -> list[float]:
+    latencies: list[float] = []
+    for i in range(count):
+        started = time.perf_counter()
+        kite.place_order(
+            variety="regular",
+            exchange="NSE",
+            tradingsymbol="INFY",
+            transaction_type="BUY",
+            quantity=1,
+            product="CNC",
+            order_type="LIMIT",
+            price=float(PRICE),
+            validity="DAY",
+            tag=f"k{round_no}x{i}",
+        )
+        latencies.append(time.perf_counter() - started)
+    return latencies
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def _side_by_side(folder: Path, desk_sim: str, bare_sim: str) -> dict[str, Any]:
+    kite = KiteConnect(API_KEY, access_token=_login(bare_sim), root=bare_sim)
+    with _daemon(folder, desk_sim) as (url, token, pid):
+        async with DeskClient(url, token) as desk:
+            await _through_desk(desk, WARM_UP)
+            _straight(kite, WARM_UP, 99)
+            await _first_look(desk, (await _through_desk(desk, 1))[1])
+            ours: list[float] = []
+            bare: list[float] = []
+            cpu, wall = _cpu(pid), time.perf_counter()
+            last = ""
+            for round_no in range(ROUNDS):
+                sides = ["desk", "bare"] if round_no % 2 == 0 else ["bare", "desk"]
+                for side in sides:
+                    if side == "desk":
+                        latencies, last = await _through_desk(desk, PER_ROUND)
+                        ours += latencies
+                    else:
+                        bare += _straight(kite, PER_ROUND, round_no)
+            await _first_look(desk, last)
+            cpu, wall = _cpu(pid) - cpu, time.perf_counter() - wall
+    return {"ours": ours, "bare": bare, "cpu": cpu, "wall": wall}
+
+
+async def _fill_book(desk: DeskClient, count: int) -> None:
+    """``count`` more resting orders in the desk's book, several in flight at once."""
+    gate = asyncio.Semaphore(FILL_CONCURRENCY)
+
+    async def one() -> None:
+        async with gate:
+            await desk.submit(_signal(uuid.uuid4().hex, "filler"))
+
+    await asyncio.gather(*(one() for _ in range(count)))
+
+
+async def _by_book_size(folder: Path, desk_sim: str) -> dict[int, tuple[float, float]]:
+    """Daemon CPU seconds per order, and the p50 latency, at each book size."""
+    results: dict[int, tuple[float, float]] = {}
+    with _daemon(folder, desk_sim) as (url, token, pid):
+        async with DeskClient(url, token) as desk:
+            in_book = 0
+            for size in BOOK_SIZES:
+                if size > in_book:
+                    await _fill_book(desk, size - in_book)
+                    in_book = size
+                # Settled: the filler's first looks are done before the clock starts.
+                await _first_look(desk, (await _through_desk(desk, 1))[1])
+                in_book += 1
+                cpu = _cpu(pid)
+                latencies, last = await _through_desk(desk, CPU_ORDERS)
+                await _first_look(desk, last)
+                in_book += CPU_ORDERS
+                results[size] = ((_cpu(pid) - cpu) / CPU_ORDERS, statistics.median(latencies))
+    return results
+
+
+def run() -> list[dict[str, Any]]:
+    """Both paths in one run, then the daemon's CPU per order by book size."""
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-api-path-") as tmp,
+        _simulator() as desk_sim,
+        _simulator() as bare_sim,
+    ):
+        folder = Path(tmp)
+        pair = asyncio.run(_side_by_side(folder / "pair", desk_sim, bare_sim))
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-api-path-") as tmp,
+        _simulator() as desk_sim,
+    ):
+        sizes = asyncio.run(_by_book_size(Path(tmp), desk_sim))
+
+    ours, bare = pair["ours"], pair["bare"]
+    ours_p50, bare_p50 = statistics.median(ours), statistics.median(bare)
+    ratio = ours_p50 / bare_p50
+    cpu_per_order = pair["cpu"] / len(ours)
+    common = (
+        f"{ROUNDS} ABBA rounds of {PER_ROUND} resting LIMIT orders a side ({len(ours)} each), "
+        "one at a time; each side its own `orderdesk sim --no-rate-limits` process"
+    )
+    empty, full = sizes[0][0], sizes[BOOK_SIZES[-1]][0]
+    rows: list[dict[str, Any]] = [
+        {
+            "name": "signal through the desk's API / official client straight, p50",
+            "value": round(ratio, 2),
+            "unit": "ratio",
+            "target": "<= 1.5",
+            "note": f"{common}; desk {ours_p50 * 1e3:.2f} ms vs straight {bare_p50 * 1e3:.2f} ms",
+        },
+        {
+            "name": "signal through the desk's API (DeskClient, kept-alive), p50",
+            "value": round(ours_p50 * 1e3, 2),
+            "unit": "ms",
+            "target": None,
+            "note": "POST /api/signals until the reply: intent committed, order placed at the "
+            "simulator, answer back; `orderdesk run` with the Kite adapter (limiter off), "
+            "default SQLite store, live ticker",
+        },
+        {
+            "name": "signal through the desk's API, p99",
+            "value": round(_percentile(ours, 0.99) * 1e3, 2),
+            "unit": "ms",
+            "target": None,
+            "note": "same run",
+        },
+        {
+            "name": "official kiteconnect straight to the simulator, p50",
+            "value": round(bare_p50 * 1e3, 2),
+            "unit": "ms",
+            "target": None,
+            "note": "KiteConnect(..., root=sim).place_order, kiteconnect 5.2.2 (requests), "
+            "same rounds",
+        },
+        {
+            "name": "official kiteconnect straight to the simulator, p99",
+            "value": round(_percentile(bare, 0.99) * 1e3, 2),
+            "unit": "ms",
+            "target": None,
+            "note": "same run",
+        },
+        {
+            "name": "daemon CPU per order",
+            "value": round(cpu_per_order * 1e3, 3),
+            "unit": "ms",
+            "target": "<= 1",
+            "note": f"user + system of every daemon thread over the interleaved run "
+            f"({pair['wall']:.1f} s) until its first look at the last order, / "
+            f"{len(ours)} orders; idle time between desk rounds included",
+        },
+    ]
+    for size, (cpu, p50) in sizes.items():
+        rows.append(
+            {
+                "name": f"daemon CPU per order, {size:,} orders in the book",
+                "value": round(cpu * 1e3, 3),
+                "unit": "ms",
+                "target": "<= 1",
+                "note": f"{CPU_ORDERS} more signals one at a time to a fresh daemon whose day "
+                f"already holds {size:,} resting orders, until its first look at the last; "
+                f"p50 {p50 * 1e3:.2f} ms",
+            }
+        )
+    rows.append(
+        {
+            "name": f"daemon CPU per order, {BOOK_SIZES[-1]:,} in the book / empty",
+            "value": round(full / empty, 2),
+            "unit": "ratio",
+            "target": "<= 1.2",
+            "note": "the rows above",
+        }
+    )
+    return rows
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(row)
