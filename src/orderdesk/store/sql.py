@@ -11,9 +11,10 @@ one transaction:
    writer waits on and then reads as the first one left it;
 3. read the head, hash the rows onto it, insert them, move the head; commit.
 
-SQLite runs in WAL mode so readers (``read``, ``verify``) never block the writer. Durability is
-``synchronous=FULL`` by default: every commit fsyncs the WAL, so a committed append survives a
-power cut, not only a killed process. ``NORMAL`` (durable against a process crash such as
+On SQLite the append and the paged reads run on the driver itself (:mod:`.driver`, with the
+statements compiled here). SQLite runs in WAL mode so readers (``read``, ``verify``) never block
+the writer. Durability is ``synchronous=FULL`` by default: every commit fsyncs the WAL, so a
+committed append survives a power cut, not only a killed process. ``NORMAL`` (durable against a process crash such as
 SIGKILL, but the last commits may be lost on power loss) is available for throwaway stores;
 group commits — :class:`~orderdesk.store.writer.AsyncEventWriter` or one ``append`` per batch —
 are how FULL stays fast. On PostgreSQL durability is the server's (``synchronous_commit``), and
@@ -22,6 +23,7 @@ are how FULL stays fast. On PostgreSQL durability is the server's (``synchronous
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from itertools import chain
@@ -46,6 +48,7 @@ from orderdesk.store.chain import (
     encode_events,
     link,
 )
+from orderdesk.store.driver import SqliteDriver
 from orderdesk.store.location import sqlite_file, sqlite_url
 from orderdesk.store.schema import HEAD_ID, chain_head, events
 
@@ -145,6 +148,11 @@ class _DriverInsert:
         if not self._multirow:
             connection.exec_driver_sql(self.sql, self.parameters(rows))
             return
+        for statement, parameters in self.multirow(rows):
+            connection.exec_driver_sql(statement, parameters)
+
+    def multirow(self, rows: Sequence[Row]) -> Iterator[tuple[str, tuple[Any, ...]]]:
+        """The multi-row statements (qmark drivers) that insert ``rows``, with parameters."""
         start, size = 0, self._rows_per_statement
         while start < len(rows):
             # Full statements, then the tail in halving sizes: a handful of statement texts
@@ -152,7 +160,7 @@ class _DriverInsert:
             while size > len(rows) - start:
                 size //= 2
             part = rows[start : start + size]
-            connection.exec_driver_sql(self._statement(size), tuple(chain.from_iterable(part)))
+            yield self._statement(size), tuple(chain.from_iterable(part))
             start += size
 
     def _statement(self, rows: int) -> str:
@@ -194,7 +202,19 @@ class SqlEventStore:
                 if self.backend == "postgresql":
                     connection.execute(_MIGRATION_LOCK)
                 migrate.upgrade(connection)
-        except SQLAlchemyError as exc:
+            self._driver = (
+                SqliteDriver(
+                    self._engine,
+                    self._insert,
+                    head=_HEAD,
+                    move_head=_MOVE_HEAD,
+                    page_rows=READ_PAGE,
+                    busy_timeout_ms=busy_timeout_ms,
+                )
+                if self.backend == "sqlite"
+                else None
+            )
+        except (SQLAlchemyError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the event store at {url}: {exc}") from exc
 
     @classmethod
@@ -221,6 +241,12 @@ class SqlEventStore:
         returns the rows as written."""
         if not encoded:
             return []
+        if self._driver is not None:
+            with self._errors("append to"):
+                rows = self._driver.append(encoded)
+            assert rows is not None  # a waiting append waits
+            self._since_checkpoint += len(rows)
+            return rows
         with self._errors("append to"), self._transaction(write=True) as connection:
             head = self._head(connection, lock=True)
             rows, new_head = link(encoded, head)
@@ -228,6 +254,24 @@ class SqlEventStore:
             connection.execute(_MOVE_HEAD, {"new_seq": new_head.seq, "new_hash": new_head.hash})
         self._since_checkpoint += len(rows)
         return rows
+
+    def append_now(self, encoded: Sequence[Encoded]) -> list[Row] | None:
+        """:meth:`append_encoded` on the calling thread if it need not wait: None when the
+        write lock is taken (another process appending, a checkpoint running) or the store is
+        not SQLite. The async writer tries this on the event loop before it hands an append to
+        a worker thread (see :mod:`orderdesk.store.writer`)."""
+        if self._driver is None or not encoded:
+            return None
+        with self._errors("append to"):
+            rows = self._driver.append(encoded, wait=False)
+        if rows is not None:
+            self._since_checkpoint += len(rows)
+        return rows
+
+    def checkpoint_due(self) -> bool:
+        """Whether :meth:`checkpoint_if_due` has work to do (the writer asks before it hands
+        the checkpoint to a thread, as most commits have none)."""
+        return self._driver is not None and self._since_checkpoint >= CHECKPOINT_ROWS
 
     def checkpoint_if_due(self) -> None:
         """Copy the SQLite write-ahead log back into the database once it has grown.
@@ -237,18 +281,11 @@ class SqlEventStore:
         once its callers have their answer instead, so the copy overlaps their next decisions.
         PASSIVE: it never waits for readers, and what it cannot copy now is copied next time.
         """
-        if self.backend != "sqlite" or self._since_checkpoint < CHECKPOINT_ROWS:
+        if self._driver is None or not self.checkpoint_due():
             return
         self._since_checkpoint = 0
         with self._errors("checkpoint"):
-            # On the driver's own connection: outside any transaction SQLAlchemy would begin.
-            raw = self._engine.raw_connection()
-            try:
-                cursor = raw.cursor()
-                cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
-                cursor.close()
-            finally:
-                raw.close()
+            self._driver.checkpoint()
 
     def read(
         self,
@@ -261,6 +298,16 @@ class SqlEventStore:
         """Stored events with ``after < seq < before``, oldest first, fetched a page at a time
         (optionally of one stream or one type, each served by an index)."""
         while True:
+            if self._driver is not None:
+                if self._closed:
+                    raise StoreError("the event store is closed")
+                with self._errors("read"):
+                    page = self._driver.read(after=after, before=before, stream=stream, kind=kind)
+                yield from (row.to_stored() for row in page)
+                if len(page) < READ_PAGE:
+                    return
+                after = page[-1].seq
+                continue
             query = select(events).where(events.c.seq > after)
             if before is not None:
                 query = query.where(events.c.seq < before)
@@ -300,6 +347,8 @@ class SqlEventStore:
         """Release every connection; the store cannot be used afterwards."""
         if not self._closed:
             self._closed = True
+            if self._driver is not None:
+                self._driver.close()
             self._engine.dispose()
 
     # -- extras --------------------------------------------------------------------------------
@@ -336,7 +385,7 @@ class SqlEventStore:
         # The one place where SQLAlchemy's exceptions become orderdesk's.
         try:
             yield
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, sqlite3.Error) as exc:
             raise StoreError(f"cannot {action} the event store at {self.url}: {exc}") from exc
 
     @staticmethod

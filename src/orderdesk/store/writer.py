@@ -2,11 +2,21 @@
 
 Every durable commit costs an fsync, whatever it holds. Tasks that append concurrently are
 therefore queued and written together: one flusher task takes everything that is waiting (up to
-``max_batch`` events), writes it in one transaction on a worker thread (``append_encoded`` when
-the store takes encoded events, else ``append``), and resolves each caller's future with its own
-rows. While a commit is in flight the next batch gathers by itself, so there is no timer and no
-added latency when the writer is idle. A store with ``checkpoint_if_due`` (SQLite) is given its
-housekeeping after the callers have their answer, before the next batch is written.
+``max_batch`` events), writes it in one transaction (``append_encoded`` when the store takes
+encoded events, else ``append``), and resolves each caller's future with its own rows. While a
+commit is in flight the next batch gathers by itself, so there is no timer and no added latency
+when the writer is idle. A store with ``checkpoint_if_due`` (SQLite) is given its housekeeping
+after the callers have their answer, before the next batch is written.
+
+Where the commit runs: a store that offers ``append_now`` (SQLite) commits on the event loop's
+own thread whenever it need not wait for the write lock, and on a worker thread otherwise
+(another process appending, a checkpoint running; PostgreSQL always). The loop then stands
+still for the commit's fsync (0.2 ms on a quiet machine of ours, 0.5 ms under load), but the
+hop cost more: with the desk, a strategy and the broker sharing two cores, handing each commit
+to a worker thread and back (the GIL with it) cost 0.45 ms of CPU and 0.6 ms of latency per
+order, p50 2.8 against 2.2 ms (three alternating runs each of ``bench_api_path``'s daemon;
+several milliseconds more under load). Batching is unchanged: what arrives during a commit is
+read once it ends and goes into the next one.
 
 Guarantees a caller can lean on:
 
@@ -71,7 +81,11 @@ class AsyncEventWriter:
         else:
             self._encode, self._write = list, store.append
         self._max_batch = max_batch
+        self._append_now: Callable[[list[Any]], list[Row] | None] | None = getattr(
+            store, "append_now", None
+        )
         self._checkpoint: Callable[[], None] | None = getattr(store, "checkpoint_if_due", None)
+        self._checkpoint_due: Callable[[], bool] = getattr(store, "checkpoint_due", _always)
         self._pending: deque[_Request] = deque()
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -175,18 +189,25 @@ class AsyncEventWriter:
             end = start + len(request.items)
             _settle(request, rows[start:end])
             start = end
-        if self._checkpoint is not None:
-            # After the callers have their answer: the copy overlaps what they do next.
+        if self._checkpoint is not None and self._checkpoint_due():
+            # After the callers have their answer: the copy overlaps what they do next. Asked
+            # first, as most commits have none due: a thread hop for nothing was a second hop
+            # per commit.
             try:
                 await asyncio.to_thread(self._checkpoint)
             except Exception:
                 log.warning("checkpointing the event store failed", exc_info=True)
 
     async def _commit(self, items: list[Any]) -> list[Row] | list[StoredEvent]:
-        # A worker thread, because the commit blocks on fsync and must not stall the loop.
-        rows = await asyncio.to_thread(self._write, items)
+        now = self._append_now(items) if self._append_now is not None else None
+        # A worker thread when the commit would wait for a lock: that must not stall the loop.
+        rows = now if now is not None else await asyncio.to_thread(self._write, items)
         self.commits += 1
         return rows
+
+
+def _always() -> bool:
+    return True
 
 
 def _settle(request: _Request, outcome: list[Any] | Exception) -> None:
