@@ -14,11 +14,12 @@ one transaction:
 On SQLite the append and the paged reads run on the driver itself (:mod:`.driver`, with the
 statements compiled here). SQLite runs in WAL mode so readers (``read``, ``verify``) never block
 the writer. Durability is ``synchronous=FULL`` by default: every commit fsyncs the WAL, so a
-committed append survives a power cut, not only a killed process. ``NORMAL`` (durable against a process crash such as
-SIGKILL, but the last commits may be lost on power loss) is available for throwaway stores;
-group commits — :class:`~orderdesk.store.writer.AsyncEventWriter` or one ``append`` per batch —
-are how FULL stays fast. On PostgreSQL durability is the server's (``synchronous_commit``), and
-``verify`` reads in one REPEATABLE READ snapshot so appends made meanwhile are not half seen.
+committed append survives a power cut, not only a killed process. ``NORMAL`` (durable against a
+process crash such as SIGKILL, but the last commits may be lost on power loss) is available for
+throwaway stores; group commits — :class:`~orderdesk.store.writer.AsyncEventWriter` or one
+``append`` per batch — are how FULL stays fast. On PostgreSQL durability is the server's
+(``synchronous_commit``), and ``verify`` reads in one REPEATABLE READ snapshot so appends made
+meanwhile are not half seen.
 """
 
 from __future__ import annotations
