@@ -35,6 +35,9 @@ class OrderBook:
     """A cover order's id → the id of its stop leg (once the broker has placed it)."""
     holdings: dict[InstrumentKey, Holding] | None = None
     """Delivered stock as the day opened with it (None: the desk keeps no days)."""
+    accepted: dict[str, Order] = field(default_factory=dict)
+    """Orders the broker took and has said nothing more of (``ACCEPTED``): they await the
+    desk's first look, and the tracker finds them here without walking the day's book."""
 
     def add(self, order: Order, *, with_fills: bool = True) -> None:
         """Index a newly created (or replayed) order; its recorded fills move the positions
@@ -46,6 +49,7 @@ class OrderBook:
             self.by_broker_id[order.broker_order_id] = order
         if order.leg_of is not None:
             self.legs[order.leg_of] = order.order_id
+        self._index_status(order)
         if not with_fills:
             return
         for fill in order.fills.values():
@@ -71,6 +75,7 @@ class OrderBook:
                 children[parent] = [kid for kid in kids if kid in carried]
         self.children = children
         self.legs = {p: leg for p, leg in self.legs.items() if leg in carried}
+        self.accepted = {oid: order for oid, order in self.accepted.items() if oid in carried}
         self.positions = positions
         self.holdings = {holding.instrument: holding for holding in holdings}
         for (instrument, _product), position in positions.positions.items():
@@ -82,6 +87,7 @@ class OrderBook:
         """Keep indexes and positions in step after ``event`` was applied to ``order``."""
         if order.broker_order_id is not None and order.broker_order_id != bound_before:
             self.by_broker_id[order.broker_order_id] = order
+        self._index_status(order)
         for fill in recorded_fills(event):
             self.positions.apply_fill(
                 fill.instrument, fill.product, fill.side, fill.quantity, fill.price, fill.trade_id
@@ -90,6 +96,12 @@ class OrderBook:
             if last is not None:
                 # A position opened between ticks is marked now, not at the next tick.
                 self.positions.get(fill.instrument, fill.product).mark(last)
+
+    def _index_status(self, order: Order) -> None:
+        if order.status is OrderStatus.ACCEPTED:
+            self.accepted[order.order_id] = order
+        else:
+            self.accepted.pop(order.order_id, None)
 
     def find(self, report: OrderStatusReport) -> Order | None:
         """The local order a broker report is about: by broker id, else by our tag.

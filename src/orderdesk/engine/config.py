@@ -102,6 +102,11 @@ class DeskConfig:
     first_look: float = 1.0
     """An order still ACCEPTED this long after the broker took it makes the desk read the book:
     Kite pushes nothing when an order merely starts resting (OPEN, TRIGGER PENDING)."""
+    look_singly: int = 4
+    """At most this many orders awaiting their first look are read one by one (each one's
+    history, which costs the same whatever the day's book holds); more than that, and the whole
+    book is read once instead. Kite allows 10 such reads a second; the first look comes about
+    once a second, so 4 leave room for everything else."""
     quiet_after: float = 15.0
     """An open order with no news for this long makes the desk poll even with the stream up."""
     reconcile_interval: float | None = 60.0

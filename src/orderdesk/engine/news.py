@@ -87,6 +87,9 @@ class Source(StrEnum):
     """The live stream and postbacks: reports read their trades when they show more filled."""
     POLL = "poll"
     """A catch-up read of the order book and the trade book (the stream is down or quiet)."""
+    LOOK = "look"
+    """A look at a few orders' own histories (the first look after acceptance): reports
+    without their trades, which are read as the stream's are."""
     PLACEMENT = "placement"
     """The placement's reply, or the order book read that resolves an unknown outcome."""
     RECONCILE = "reconcile"
@@ -143,7 +146,7 @@ class _Item:
     @property
     def may_read(self) -> bool:
         # Book reads bring the trade book along; the stream and placements bring no trades.
-        return not self.read and self.source in (Source.STREAM, Source.PLACEMENT)
+        return not self.read and self.source in (Source.STREAM, Source.PLACEMENT, Source.LOOK)
 
 
 class BrokerNews:

@@ -34,6 +34,7 @@ from orderdesk.domain.events import (
     ReconciliationCompleted,
     ReconciliationMismatch,
 )
+from orderdesk.domain.order import Order
 from orderdesk.domain.reports import Fill, HoldingReport, OrderStatusReport, PositionReport
 from orderdesk.domain.status import TERMINAL
 from orderdesk.engine.adoption import EXTERNAL_STRATEGY, external_order_id, signal_from_report
@@ -41,7 +42,7 @@ from orderdesk.engine.alerts import Alerts
 from orderdesk.engine.book import OrderBook
 from orderdesk.engine.news import BrokerNews, Decided, NewsResult, Source
 from orderdesk.engine.recorder import Recorder
-from orderdesk.ports.broker import Broker, HoldingsSource
+from orderdesk.ports.broker import Broker, HoldingsSource, OrderHistorySource
 from orderdesk.ports.notifier import Severity
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,22 @@ class Reconciler:
         reports = await self.broker.orders()
         trades = await self.broker.trades()
         await self.apply(reports, trades, None, flag=False)
+
+    async def look(self, orders: Sequence[Order]) -> None:
+        """Catch up on a few orders from their own histories, not the whole book: a read that
+        costs the same however many orders the day holds. The broker must be an
+        :class:`OrderHistorySource`. A report showing fills reads its trades as the stream's
+        would (``Source.LOOK``)."""
+        assert isinstance(self.broker, OrderHistorySource)
+        latest: list[OrderStatusReport] = []
+        for order in orders:
+            if order.broker_order_id is None:
+                continue
+            history = await self.broker.order_history(order.broker_order_id)
+            if history and not _already_applied(self.book, history[-1]):
+                latest.append(history[-1])
+        if latest:
+            await self.news.apply(latest, source=Source.LOOK)
 
     async def apply(
         self,

@@ -4,19 +4,27 @@ The tracker reads ``Broker.events()``: order updates (reports and fills) go stra
 :class:`~.news.BrokerNews`, the one path by which broker news becomes events; ticks mark
 positions (found by instrument token); connection changes raise alerts and switch polling on or
 off. It keeps the connection's state and the polling schedule, nothing about orders.
+
+What a look costs must not grow with the day. The first look after an acceptance reads the
+few orders that await it one by one (each one's history, when the broker offers it) and the
+whole book only when more than ``look_singly`` wait, so that one read serves them all: on the
+simulator a read of the book cost 11 µs of CPU per order in it (57 ms at Kite's daily cap of
+5,000) against 0.4 ms for one order's history. The orders that await a look are indexed by the
+book, and the open orders are walked only when the quiet-order rule may fire, not on every tick.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from orderdesk.domain.order import Order
 from orderdesk.domain.reports import Fill, OrderStatusReport
-from orderdesk.domain.status import OrderStatus
 from orderdesk.domain.values import InstrumentKey
 from orderdesk.engine.alerts import Alerts
 from orderdesk.engine.book import OrderBook
@@ -31,6 +39,7 @@ from orderdesk.ports.broker import (
     BrokerEvent,
     ConnectionState,
     ConnectionStateChanged,
+    OrderHistorySource,
     PriceTick,
 )
 from orderdesk.ports.notifier import Severity
@@ -40,6 +49,17 @@ log = logging.getLogger(__name__)
 STREAM_RETRY_FIRST = 0.5
 STREAM_RETRY_MAX = 10.0
 """Seconds between attempts to read a broker stream that keeps ending without news."""
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """What the polling schedule asks for now: the whole book, or a few orders' histories."""
+
+    book: bool = False
+    orders: Sequence[Order] = ()
+
+
+NOTHING_DUE = Due()
 
 
 class Tracker:
@@ -190,8 +210,11 @@ class Tracker:
         while True:
             await asyncio.sleep(tick)
             await self._still_down()
-            if self._should_poll():
+            due = self.due()
+            if due.book:
                 await self.poll_once()
+            elif due.orders:
+                await self.look_once(due.orders)
 
     def _went_down(self) -> None:
         if self.stream_up or self._down_since is None:
@@ -218,43 +241,58 @@ class Tracker:
             key=f"stream:down:{self._down_alerts}",
         )
 
-    def _should_poll(self) -> bool:
+    def due(self) -> Due:
+        """What to read now: the whole book (the stream is down, an open order has been quiet
+        for ``quiet_after``, or many orders await their first look), the histories of the few
+        orders that await it, or nothing."""
         if not self.session.usable:
-            return False  # every read would be refused; the login brings a catch-up
+            return NOTHING_DUE  # every read would be refused; the login brings a catch-up
         since_poll = self.clock.monotonic() - self._last_poll
         config = self.config
         if not self.stream_up:
-            return since_poll >= config.poll_interval
+            return Due(book=since_poll >= config.poll_interval)
         if since_poll < min(config.first_look, config.quiet_after):
-            return False
+            return NOTHING_DUE
         now = self.clock.now()
-        looked = now - timedelta(seconds=config.first_look)
         quiet_since = now - timedelta(seconds=config.quiet_after)
-        quiet_due = since_poll >= config.quiet_after
-        for order in self.book.open_orders():
-            if not order.is_working:
-                continue
-            if order.status is OrderStatus.ACCEPTED and quiet_since <= order.updated_at < looked:
-                # Kite pushes nothing when an order starts resting: look soon, not only once
-                # it has been quiet for long (bounded: the window closes at quiet_after).
-                return True
-            if quiet_due and order.updated_at < quiet_since:
-                return True
-        return False
+        if since_poll >= config.quiet_after and any(
+            order.is_working and order.updated_at < quiet_since for order in self.book.open_orders()
+        ):
+            return Due(book=True)
+        looked = now - timedelta(seconds=config.first_look)
+        # Kite pushes nothing when an order starts resting: look soon, not only once it has
+        # been quiet for long (bounded: the window closes at quiet_after).
+        waiting = [
+            order
+            for order in self.book.accepted.values()
+            if quiet_since <= order.updated_at < looked
+        ]
+        if not waiting:
+            return NOTHING_DUE
+        if len(waiting) <= config.look_singly and isinstance(self.broker, OrderHistorySource):
+            return Due(orders=waiting)
+        return Due(book=True)
 
     async def poll_once(self) -> bool:
         """One catch-up from the books; False (and an alert) if the books could not be read."""
+        return await self._read(self.reconciler.poll, "polling the order book")
+
+    async def look_once(self, orders: Sequence[Order]) -> bool:
+        """A catch-up on ``orders`` from their histories; False (and an alert) on failure."""
+        return await self._read(lambda: self.reconciler.look(orders), "reading order history")
+
+    async def _read(self, read: Callable[[], Awaitable[None]], what: str) -> bool:
         self._last_poll = self.clock.monotonic()
         try:
-            await self.reconciler.poll()
+            await read()
         except asyncio.CancelledError:
             raise
         except BrokerAuthError as exc:
-            self.session.refused(f"polling the order book: {exc}", self.clock.now())
+            self.session.refused(f"{what}: {exc}", self.clock.now())
             await self.alerts.raise_(
                 Severity.CRITICAL,
                 "Broker session refused",
-                f"polling the order book failed: {exc}; log in again",
+                f"{what} failed: {exc}; log in again",
                 key="auth",
             )
             return False
@@ -262,7 +300,7 @@ class Tracker:
             await self.alerts.raise_(
                 Severity.WARNING,
                 "Broker API error",
-                f"polling the order book failed: {type(exc).__name__}: {exc}",
+                f"{what} failed: {type(exc).__name__}: {exc}",
                 key="poll",
             )
             return False
