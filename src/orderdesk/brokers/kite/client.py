@@ -86,6 +86,49 @@ _LTPS = TypeAdapter(dict[str, LtpRow])
 _TRUE = TypeAdapter(bool)
 
 
+class BookRows:
+    """The order book row by row, remembering the last read: a row equal to the same order's
+    row in the previous read keeps the report made of it.
+
+    Validating and mapping a row costs tens of microseconds (a pydantic model with two IST
+    timestamps, then the report); comparing it with the last read's row, about one. The desk
+    reads the book about once a second while many orders await their first look, and at Kite's
+    daily cap of 5,000 orders nearly every row is one it read before: a read of 5,000 rows from
+    the simulator cost 144 ms of CPU, and 57 ms with this (1,000 rows: 24 and 8 ms; the
+    collector settled as the daemon settles it). The rows kept are the last read's, so memory
+    follows the day's book, not the reads.
+    """
+
+    def __init__(self) -> None:
+        self._last: dict[str, tuple[dict[str, Any], OrderStatusReport]] = {}
+
+    def reports(self, route: r.Route, data: Any) -> list[OrderStatusReport]:
+        if not isinstance(data, list):
+            _parse(route, _ORDER_ROWS, data)  # raises, naming what is wrong
+        kept: dict[str, tuple[dict[str, Any], OrderStatusReport]] = {}
+        reports: list[OrderStatusReport] = []
+        last = self._last
+        for index, raw in enumerate(data):
+            key = raw.get("order_id") if isinstance(raw, dict) else None
+            before = last.get(key) if isinstance(key, str) else None
+            if before is not None and before[0] == raw:
+                report = before[1]
+            else:
+                try:
+                    row = OrderRow.model_validate(raw)
+                    report = mapping.order_report(row)
+                except PydanticValidationError as exc:
+                    raise mapping.malformed(route.name, exc, prefix=f"data[{index}]") from None
+                except mapping.UnmappedValue as exc:
+                    raise MalformedResponse(
+                        route.name, f"data[{index}].{exc.field}", exc.reason
+                    ) from None
+            kept[report.broker_order_id] = (raw, report)
+            reports.append(report)
+        self._last = kept
+        return reports
+
+
 @dataclass(frozen=True, slots=True)
 class SliceOutcome:
     """One slice of an autoslice placement: its order id, or the typed error that refused it."""
@@ -160,6 +203,7 @@ class KiteRestClient(KiteHttp):
             session_factory=session_factory,
         )
         self.instruments_cache = InstrumentCache(now)
+        self._book = BookRows()
 
     # -- orders -------------------------------------------------------------------------------
 
@@ -249,8 +293,7 @@ class KiteRestClient(KiteHttp):
         return await self.cancel_order(order_id, Variety.CO, parent_order_id=parent_order_id)
 
     async def orders(self) -> list[OrderStatusReport]:
-        rows = _parse(r.ORDERS, _ORDER_ROWS, await self._call(r.ORDERS))
-        return mapping.map_rows(r.ORDERS.name, rows, mapping.order_report)
+        return self._book.reports(r.ORDERS, await self._call(r.ORDERS))
 
     async def order_history(self, order_id: str) -> list[OrderStatusReport]:
         route = r.ORDER_HISTORY

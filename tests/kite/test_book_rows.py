@@ -1,0 +1,78 @@
+"""Reading the order book again: rows that did not change keep the reports made of them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from orderdesk.brokers.kite.client import KiteRestClient
+from orderdesk.brokers.kite.errors import MalformedResponse
+from orderdesk.domain.status import BrokerStatus
+
+from .conftest import FakeKite, Reply
+
+
+def row(order_id: str, status: str = "OPEN", filled: int = 0) -> dict[str, Any]:
+    return {
+        "order_id": order_id,
+        "status": status,
+        "exchange": "NSE",
+        "tradingsymbol": "INFY",
+        "transaction_type": "BUY",
+        "order_type": "LIMIT",
+        "product": "CNC",
+        "quantity": 2,
+        "filled_quantity": filled,
+        "pending_quantity": 2 - filled,
+        "price": 1400.5,
+        "order_timestamp": "2026-12-04 09:15:02",
+        "tag": f"od{order_id}",
+    }
+
+
+def book(*rows: dict[str, Any]) -> Reply:
+    return Reply.json({"status": "success", "data": list(rows)})
+
+
+async def test_unchanged_rows_keep_their_reports_and_changed_ones_are_read_again(
+    fake_kite: FakeKite, kite: KiteRestClient
+) -> None:
+    """A second read of the book hands back the very reports of rows that did not change, a
+    fresh one for a row that did, and nothing of an order the book no longer holds."""
+    fake_kite.on(
+        "GET",
+        "/orders",
+        book(row("1"), row("2"), row("3")),
+        book(row("1"), row("2", "COMPLETE", filled=2), row("4")),
+    )
+    first = await kite.orders()
+    second = await kite.orders()
+    assert second[0] is first[0]
+    assert second[1] is not first[1]
+    assert (second[1].status, second[1].filled_quantity) == (BrokerStatus.COMPLETE, 2)
+    assert [r.broker_order_id for r in second] == ["1", "2", "4"]
+    assert second[2].status is BrokerStatus.OPEN
+
+
+async def test_a_malformed_row_names_its_place_in_the_book(
+    fake_kite: FakeKite, kite: KiteRestClient
+) -> None:
+    """A row that does not validate is reported with its index, also when the rows before it
+    were known from the last read."""
+    broken = {k: v for k, v in row("2").items() if k != "filled_quantity"}
+    fake_kite.on("GET", "/orders", book(row("1")), book(row("1"), broken))
+    await kite.orders()
+    with pytest.raises(MalformedResponse) as exc_info:
+        await kite.orders()
+    assert exc_info.value.field == "data[1].filled_quantity"
+
+
+async def test_a_book_that_is_not_a_list_is_malformed(
+    fake_kite: FakeKite, kite: KiteRestClient
+) -> None:
+    """``data`` that is not a list of rows is malformed, naming ``data``."""
+    fake_kite.on("GET", "/orders", Reply.json({"status": "success", "data": {"rows": []}}))
+    with pytest.raises(MalformedResponse) as exc_info:
+        await kite.orders()
+    assert exc_info.value.field.startswith("data")
