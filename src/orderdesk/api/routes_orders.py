@@ -65,15 +65,21 @@ def find_order(context: ApiContext, order_id: str) -> Order:
 )
 async def submit_signal(body: SignalIn, context: Context, response: Response) -> SubmitOut:
     """Submit a signal: 201 with the order, or 202 when its strategy needs approval."""
+    response.status_code, reply = await submit(context, body)
+    return reply
+
+
+async def submit(context: ApiContext, body: SignalIn) -> tuple[int, SubmitOut]:
+    """What ``POST /api/signals`` answers, as (status, reply): the route above and the fast
+    path that takes most signals (:mod:`orderdesk.api.signal_path`) both answer with this."""
     signal = body.to_signal()
     if context.approvals is None:
         order = await context.desk.submit(signal)
-        return SubmitOut(outcome="submitted", order=OrderOut.of(order))
+        return 201, SubmitOut(outcome="submitted", order=OrderOut.of(order))
     outcome = await context.approvals.submit(signal)
     if isinstance(outcome, PendingSignal):
-        response.status_code = 202
-        return SubmitOut(outcome="pending_approval", pending=PendingOut.of(outcome))
-    return SubmitOut(outcome="submitted", order=OrderOut.of(outcome))
+        return 202, SubmitOut(outcome="pending_approval", pending=PendingOut.of(outcome))
+    return 201, SubmitOut(outcome="submitted", order=OrderOut.of(outcome))
 
 
 @router.get("/orders")

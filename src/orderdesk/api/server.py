@@ -104,7 +104,14 @@ async def serve_api(
         log.warning("api.remote_bind", message=warning)
     sock = _bind(host, port)
     config = uvicorn.Config(
-        app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=2
+        app,
+        # httptools, uvicorn's standard extra: h11, the pure-Python default, took a tenth of
+        # the daemon's CPU per signal (py-spy, make bench ARGS=api_path; issue 15).
+        http="httptools",
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=2,
     )
     server = uvicorn.Server(config)
     # uvicorn captures SIGINT/SIGTERM while it serves and re-raises them once it has shut

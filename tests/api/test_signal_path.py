@@ -1,0 +1,116 @@
+"""``POST /api/signals`` on its fast path: the same answers as FastAPI's route, which keeps
+every request the path leaves alone, body and all."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from starlette.types import Message, Receive, Scope, Send
+
+from orderdesk.api import routes_orders, signal_path
+from orderdesk.api.context import ApiContext
+from orderdesk.api.schemas import SignalIn, SubmitOut
+from orderdesk.api.signal_path import MAX_BODY, SignalPath
+from tests.api.conftest import Api
+
+SIGNAL: dict[str, Any] = {
+    "instrument": "NSE:INFY",
+    "side": "BUY",
+    "quantity": 10,
+    "order_type": "LIMIT",
+    "product": "CNC",
+    "price": "1500.05",
+    "strategy": "alpha",
+    "signal_id": "s-1",
+}
+
+Submit = Callable[[ApiContext, SignalIn], Awaitable[tuple[int, SubmitOut]]]
+
+
+def counted(calls: list[str], name: str, submit: Submit) -> Submit:
+    async def wrapper(context: ApiContext, body: SignalIn) -> tuple[int, SubmitOut]:
+        calls.append(name)
+        return await submit(context, body)
+
+    return wrapper
+
+
+async def test_the_fast_path_answers_as_the_route_does(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A JSON signal is taken by the fast path; the same signal sent so that the path leaves
+    it (a charset in its content type) is taken by FastAPI's route; both answer 201 with the
+    same order, byte for byte."""
+    calls: list[str] = []
+    monkeypatch.setattr(signal_path, "submit", counted(calls, "fast", signal_path.submit))
+    monkeypatch.setattr(routes_orders, "submit", counted(calls, "route", routes_orders.submit))
+    async with api.client.post("/api/signals", json=SIGNAL) as response:
+        fast = (response.status, response.content_type, await response.read())
+    async with api.client.post(
+        "/api/signals",
+        data=json.dumps(SIGNAL),
+        headers={"Content-Type": "application/json; charset=utf-8"},
+    ) as response:
+        route = (response.status, response.content_type, await response.read())
+    assert calls == ["fast", "route"]
+    assert fast == route
+    assert fast[0] == 201
+
+
+async def test_a_query_string_is_left_to_fastapi(api: Api) -> None:
+    """A signal with a query parameter goes to FastAPI, which refuses the parameter by name."""
+    async with api.client.post("/api/signals?dry_run=1", json=SIGNAL) as response:
+        assert response.status == 422
+        body = await response.json()
+    assert [f["field"] for f in body["fields"]] == ["dry_run"]
+
+
+async def test_a_refusal_on_the_fast_path_is_the_apis_error(api: Api) -> None:
+    """The desk's refusal of a signal taken by the fast path is the API's error answer."""
+    async with api.client.post("/api/kill-switch", json={"engaged": True}) as response:
+        assert response.status == 200
+    async with api.client.post("/api/signals", json=SIGNAL) as response:
+        assert response.status == 403
+        body = await response.json()
+    assert body["error"] == "risk_denied"
+
+
+async def test_a_body_too_large_reaches_fastapi_whole() -> None:
+    """A body larger than a signal can be, read in pieces, is handed on with every byte in
+    order: what the path already read, then the rest."""
+    padded = json.dumps(SIGNAL).encode()[:-1] + b" " * (2 * MAX_BODY) + b"}"
+    pieces = [padded[i : i + 4096] for i in range(0, len(padded), 4096)]
+    messages: list[Message] = [
+        {"type": "http.request", "body": piece, "more_body": i < len(pieces) - 1}
+        for i, piece in enumerate(pieces)
+    ]
+
+    async def receive() -> Message:
+        return messages.pop(0)
+
+    seen: list[bytes] = []
+
+    async def behind(scope: Scope, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            seen.append(message["body"])
+            if not message["more_body"]:
+                return
+
+    async def send(message: Message) -> None:
+        raise AssertionError("the path answered a request it should have handed on")
+
+    scope: Scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/api/signals",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json")],
+    }
+    path = SignalPath(behind, context=None)  # type: ignore[arg-type]
+    await path(scope, receive, send)
+    assert b"".join(seen) == padded
+    assert messages == []
