@@ -31,7 +31,8 @@ async def test_demo_places_modifies_cancels_and_shows_positions(
     """The sample strategy ends with three fills, one cancel, and positions that match them."""
     console = Console(file=io.StringIO(), width=120)
     options = DemoOptions(api_port=0, workdir=tmp_path, price_step_seconds=0.2)
-    async with demo_runtime(options, Settings(broker=broker)) as (market, runtime):
+    settings = Settings(broker=broker, config_dir=tmp_path / "conf")
+    async with demo_runtime(options, settings) as (market, runtime):
         await sample_strategy(runtime.desk, console)
         statuses = sorted(o.status for o in runtime.desk.orders())
         assert statuses == sorted(
@@ -41,6 +42,9 @@ async def test_demo_places_modifies_cancels_and_shows_positions(
         assert len(modified) == 1
         net = {str(p.instrument): p.quantity for p in runtime.desk.positions()}
         assert net == {"NSE:INFY": 6, "NSE:RELIANCE": 5}
+        # The exit waits for the price to move off the buy's, so it books a real P&L.
+        booked = {str(p.instrument): p.realised for p in runtime.desk.positions()}
+        assert booked["NSE:INFY"] != 0
         assert runtime.dashboard_url is not None
         async with (
             aiohttp.ClientSession() as http,
@@ -60,7 +64,7 @@ async def test_demo_places_modifies_cancels_and_shows_positions(
 def test_demo_command_runs_on_the_configured_broker(tmp_path: Path) -> None:
     """`orderdesk demo --duration 0` tells the story, prints the dashboard and P&L, exits 0."""
     config = tmp_path / "orderdesk.toml"
-    config.write_text('broker = "paper"\n')
+    config.write_text(f'broker = "paper"\nconfig_dir = "{tmp_path / "conf"}"\n')
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERDESK_")}
     env["COLUMNS"] = "160"
     result = subprocess.run(

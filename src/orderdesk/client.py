@@ -3,8 +3,13 @@
 Strategy processes other than the daemon submit through it; the CLI's trading commands are thin
 wrappers around it. Every failure is a :class:`DeskClientError` with the API's own words::
 
-    async with DeskClient("http://127.0.0.1:8700", token) as desk:
-        result = await desk.submit(SignalIn(instrument="NSE:INFY", side="BUY", ...))
+    async with DeskClient.from_settings(load_settings()) as desk:
+        reply = await desk.submit(Signal(instrument=InstrumentKey.parse("NSE:INFY"), ...))
+        order = await desk.wait(reply.order.order_id)  # until filled, cancelled or rejected
+
+(``examples/client_strategy.py`` is the whole of it.) :meth:`DeskClient.from_settings` finds the
+desk that runs with the same config directory: its API token, and the address it announced
+(:mod:`orderdesk.desk_address`), else ``[api]``'s.
 
 A signal refused because the broker session is gone carries ``error == "session_expired"``
 (``"day_not_open"`` before today's trading day could be opened): nothing was recorded, so the
@@ -14,8 +19,9 @@ same signal, sent again after the login, is placed once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from datetime import date
 from decimal import Decimal
 from types import TracebackType
@@ -40,6 +46,11 @@ from orderdesk.api.schemas import (
     StrategyOut,
     SubmitOut,
 )
+from orderdesk.api_token import read_token
+from orderdesk.config import Settings
+from orderdesk.desk_address import running_desk
+from orderdesk.domain.signal import Signal
+from orderdesk.domain.status import TERMINAL
 from orderdesk.errors import OrderDeskError
 from orderdesk.logging import register_secret
 
@@ -65,17 +76,41 @@ signal again once a login has reached the desk (or the day has opened)."""
 # pooled connection, so a strategy with hundreds of requests in flight would time out in its
 # own queue while the desk is healthy (seen with 3 × 600 concurrent submissions).
 DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=60, sock_connect=5)
+STREAM_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=5)
+"""The event stream stays open as long as a wait lasts; only connecting is bounded."""
+
+
+def desk_url(settings: Settings) -> str:
+    """Where the desk of these settings answers: the address a running desk of the same config
+    directory announced (its port may be the system's choice), else ``[api]``'s."""
+    running = running_desk(settings.config_dir)
+    if running is not None:
+        return running.url
+    host = settings.api.host
+    return (
+        f"http://[{host}]:{settings.api.port}"
+        if ":" in host
+        else f"http://{host}:{settings.api.port}"
+    )
 
 
 class DeskClientError(OrderDeskError):
     """The API refused a request, or could not be reached."""
 
     def __init__(
-        self, message: str, *, status: int | None = None, body: Mapping[str, Any] | None = None
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        body: Mapping[str, Any] | None = None,
+        reason: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.body = dict(body or {})
+        self.reason = reason or message
+        """The refusal in one line without the HTTP status, as a person reads it (the check
+        or field first: ``price: is required for a LIMIT order``)."""
 
     @property
     def error(self) -> str | None:
@@ -115,6 +150,32 @@ class DeskClient:
         self._owns_session = session is None
         self._timeout = timeout
 
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        url: str | None = None,
+        timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
+    ) -> Self:
+        """A client of the desk that runs with these settings' config directory: its API token
+        and its address (:func:`desk_url`, or ``url``).
+
+        Raises :class:`DeskUnavailable` when no desk has run with that directory (there is no
+        token yet), and :class:`~orderdesk.errors.ConfigError` when the token file is unsafe.
+        """
+        token = read_token(settings.config_dir)
+        if token is None:
+            raise DeskUnavailable(
+                f"no API token in {settings.config_dir}: no desk has run with this config yet; "
+                "start one with `orderdesk run` (or `orderdesk demo`)"
+            )
+        return cls(url or desk_url(settings), token, timeout=timeout)
+
+    @property
+    def base_url(self) -> str:
+        return self._base
+
     def __repr__(self) -> str:  # the token stays out of reprs and tracebacks
         return f"DeskClient({self._base!r})"
 
@@ -134,8 +195,35 @@ class DeskClient:
 
     # -- trading -------------------------------------------------------------------------------
 
-    async def submit(self, signal: SignalIn) -> SubmitOut:
-        return await self._call("POST", "/api/signals", _SUBMIT, json=_dump(signal))
+    async def submit(self, signal: Signal | SignalIn) -> SubmitOut:
+        """Send one signal: ``outcome`` is ``submitted`` with the ``order``, or
+        ``pending_approval`` with the parked signal (``pending``) when its strategy waits for
+        the operator. The same (strategy, signal id) again answers with the same order."""
+        body = signal if isinstance(signal, SignalIn) else _signal_in(signal)
+        return await self._call("POST", "/api/signals", _SUBMIT, json=_dump(body))
+
+    async def wait(
+        self,
+        order_id: str,
+        until: Callable[[OrderOut], bool] | None = None,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 - mirrors OrderHandle.wait
+    ) -> OrderOut:
+        """Wait until ``until(order)`` holds (default: the order is done: filled, cancelled,
+        rejected or lapsed) and return the order as it then is.
+
+        Follows the desk's live stream (``GET /api/events``) instead of polling. No time limit
+        unless ``timeout`` (seconds) is given: then ``TimeoutError``.
+        """
+        condition = until or (lambda order: order.status in TERMINAL)
+        async with (
+            asyncio.timeout(timeout),
+            contextlib.aclosing(self._order_updates(order_id)) as updates,
+        ):
+            async for order in updates:
+                if condition(order):
+                    return order
+        raise DeskUnavailable(f"the order desk at {self._base} ended its event stream")
 
     async def orders(
         self, *, strategy: str | None = None, signal_id: str | None = None
@@ -277,14 +365,45 @@ class DeskClient:
                 text = await response.text()
                 status = response.status
         except aiohttp.ClientConnectionError as exc:
-            raise DeskUnavailable(
-                f"no order desk answered at {self._base} ({type(exc).__name__}); "
-                "is `orderdesk run` running?"
-            ) from None
+            raise self._unreachable(exc) from None
         except TimeoutError:
             raise DeskUnavailable(
                 f"the order desk at {self._base} did not answer in time"
             ) from None
+        return text, self._check(status, text)
+
+    async def _order_updates(self, order_id: str) -> AsyncGenerator[OrderOut, None]:
+        """The order as it is now, then after each change, from the desk's event stream."""
+        if self._session is None:
+            raise RuntimeError("use DeskClient as `async with`")
+        try:
+            async with self._session.get(
+                self._base + "/api/events", headers=self._headers, timeout=STREAM_TIMEOUT
+            ) as response:
+                if response.status >= 400:
+                    self._check(response.status, await response.text())
+                async for kind, data in _sse_messages(response.content):
+                    if kind == "snapshot":
+                        # Subscribed before the snapshot was taken: no change falls between.
+                        today = [o for o in data["orders"] if o["order_id"] == order_id]
+                        yield (
+                            _ORDER.validate_python(today[0])
+                            if today
+                            else await self.order(order_id)
+                        )
+                    elif kind == "order" and data.get("order_id") == order_id:
+                        yield _ORDER.validate_python(data)
+        except aiohttp.ClientConnectionError as exc:
+            raise self._unreachable(exc) from None
+
+    def _unreachable(self, exc: Exception) -> DeskUnavailable:
+        return DeskUnavailable(
+            f"no order desk answered at {self._base} ({type(exc).__name__}); "
+            "is `orderdesk run` running?"
+        )
+
+    def _check(self, status: int, text: str) -> dict[str, Any]:
+        """The reply's body, or the API's refusal raised as a :class:`DeskClientError`."""
         body = _json_or_text(text)
         if status == 401:
             raise DeskAuthError(
@@ -293,18 +412,69 @@ class DeskClient:
                 body=body,
             )
         if status >= 400:
-            raise DeskClientError(_describe(status, body, text), status=status, body=body)
-        return text, body
+            reason = _describe(body, text)
+            raise DeskClientError(f"{status}: {reason}", status=status, body=body, reason=reason)
+        return body
 
 
-def _describe(status: int, body: Mapping[str, Any], text: str) -> str:
-    """The API's error in one line: status, the check or fields named, and the message."""
-    message = body.get("message") or body.get("detail") or text[:200]
-    named = [str(body["check"])] if body.get("check") else []
+async def _sse_messages(stream: aiohttp.StreamReader) -> AsyncIterator[tuple[str, Any]]:
+    """Server-sent events as (event name, JSON data). Read in chunks, not lines: a snapshot's
+    one ``data:`` line can outgrow aiohttp's line limit."""
+    pending = b""
+    async for chunk in stream.iter_any():
+        pending += chunk
+        while b"\n\n" in pending:
+            raw, pending = pending.split(b"\n\n", 1)
+            kind, data = "message", []
+            for line in raw.decode("utf-8").splitlines():
+                if line.startswith("event:"):
+                    kind = line.removeprefix("event:").strip()
+                elif line.startswith("data:"):
+                    data.append(line.removeprefix("data:").strip())
+            if data:
+                yield kind, json.loads("\n".join(data))
+
+
+def _signal_in(signal: Signal) -> SignalIn:
+    """The API's request for a domain signal (the inverse of ``SignalIn.to_signal``)."""
+    return SignalIn.model_validate(
+        {
+            "instrument": str(signal.instrument),
+            "side": signal.side,
+            "quantity": signal.quantity,
+            "order_type": signal.order_type,
+            "product": signal.product.value,
+            "variety": signal.variety,
+            "validity": signal.validity,
+            "price": signal.price,
+            "trigger_price": signal.trigger_price,
+            "disclosed_quantity": signal.disclosed_quantity,
+            "validity_ttl": signal.validity_ttl,
+            "iceberg_legs": signal.iceberg_legs,
+            "iceberg_quantity": signal.iceberg_quantity,
+            "auction_number": signal.auction_number,
+            "market_protection": signal.market_protection,
+            "strategy": signal.strategy,
+            "signal_id": signal.signal_id,
+            "tag": signal.tag,
+        }
+    )
+
+
+def _describe(body: Mapping[str, Any], text: str) -> str:
+    """The API's error in one line: the check or fields named, then the message, each once
+    (the API's message for a bad field already is "field: reason")."""
+    message = str(body.get("message") or body.get("detail") or text[:200])
+    check = body.get("check")
+    if check and not message.startswith(f"{check}:"):
+        message = f"{check}: {message}"
     fields = body.get("fields")
-    if isinstance(fields, list):
-        named += [f"{f.get('field')}: {f.get('reason')}" for f in fields if isinstance(f, dict)]
-    return f"{status}: " + " — ".join([*named, str(message)])
+    named = [
+        f"{f.get('field')}: {f.get('reason')}"
+        for f in (fields if isinstance(fields, list) else [])
+        if isinstance(f, dict)
+    ]
+    return "; ".join([message, *(n for n in named if n not in message)])
 
 
 def _dump(model: BaseModel) -> dict[str, Any]:
@@ -325,4 +495,5 @@ __all__ = [
     "DeskClient",
     "DeskClientError",
     "DeskUnavailable",
+    "desk_url",
 ]

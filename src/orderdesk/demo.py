@@ -4,6 +4,11 @@ Everything runs in one process on loopback with a throw-away workspace: the simu
 Kite, the desk logs in through the same redirect-and-checksum flow a person uses with Kite,
 and a small strategy places, modifies and cancels orders while prices walk. Positions and P&L
 are printed in the terminal and live on the dashboard.
+
+The event log and the simulator's secrets are throw-away; the API token is not: the demo serves
+the API as ``orderdesk run`` would, with the config directory's token and on ``[api]``'s port,
+and announces its address there (:mod:`orderdesk.desk_address`), so every CLI command works
+against a running demo with no extra step.
 """
 
 from __future__ import annotations
@@ -25,7 +30,6 @@ from rich.table import Table
 from orderdesk.brokers.kite.auth import exchange_request_token
 from orderdesk.brokers.paper import PaperBroker
 from orderdesk.config import (
-    ApiSettings,
     EngineSettings,
     Settings,
     StoreSettings,
@@ -54,7 +58,8 @@ def _on_tick(price: Decimal) -> Decimal:
 
 @dataclass(frozen=True, slots=True)
 class DemoOptions:
-    api_port: int = 8700
+    api_port: int | None = None
+    """None: ``[api]``'s port (8700 unless configured), where the CLI looks first."""
     seed: int = 7
     duration: float | None = None
     """Seconds to keep running after the strategy; None runs until interrupted."""
@@ -85,18 +90,21 @@ async def demo_runtime(
     """A desk for the demo, on whatever broker the config names (Kite means the simulator).
 
     Yields a one-line description of the market and the running desk. The workspace (event
-    log, token, secrets) is a temporary directory unless ``options.workdir`` is given.
+    log, secrets) is a temporary directory unless ``options.workdir`` is given; the API token is
+    the config directory's, the one the CLI reads.
     """
     base = settings or Settings()
     with contextlib.ExitStack() as stack:
         workdir = options.workdir or Path(
             stack.enter_context(tempfile.TemporaryDirectory(prefix="orderdesk-demo-"))
         )
+        api = base.api
+        if options.api_port is not None:
+            api = api.model_copy(update={"port": options.api_port})
         overrides = {
             "data_dir": workdir,
-            "config_dir": workdir,
             "store": StoreSettings(),
-            "api": ApiSettings(port=options.api_port),
+            "api": api,
             "engine": EngineSettings(reconcile_interval_seconds=30),
             # The demo's market never closes (the simulator runs without market hours).
             "trading_day": TradingDaySettings(enabled=False),
@@ -107,9 +115,14 @@ async def demo_runtime(
             return
         demo_settings = base.model_copy(update=overrides)
         options_for_broker = demo_settings.broker_options()
-        if base.broker == "paper" and not options_for_broker.get("prices"):
-            demo_settings = demo_settings.model_copy(update={"paper": {"prices": PAPER_PRICES}})
-        async with open_runtime(demo_settings) as runtime:
+        if base.broker == "paper":
+            # The story trades these three: a config's own prices stay, the missing ones are
+            # added (an instrument without a price is unknown to the paper broker).
+            prices = {**PAPER_PRICES, **(options_for_broker.get("prices") or {})}
+            paper = {**options_for_broker, "prices": prices}
+            demo_settings = demo_settings.model_copy(update={"paper": paper})
+        secrets = FileSecretStore(workdir / "secrets.json")  # not the user's keyring
+        async with open_runtime(demo_settings, secrets=secrets) as runtime:
             walker = asyncio.create_task(_walk_paper_prices(runtime, options))
             try:
                 yield f"broker {base.broker} (in-process)", runtime
@@ -202,7 +215,8 @@ async def sample_strategy(desk: OrderDesk, console: Console) -> None:
     for handle in (resting, market, offer):
         await handle.wait()
 
-    console.print("[bold]6.[/] sell 4 INFY at market to book some P&L")
+    console.print("[bold]6.[/] sell 4 INFY at market once its price has moved, to book some P&L")
+    await _moved_from(desk, INFY, resting.order.average_price)
     exit_ = await desk.submit(
         Signal(
             instrument=INFY,
@@ -218,6 +232,20 @@ async def sample_strategy(desk: OrderDesk, console: Console) -> None:
     # Positions move with fills (trades), which can trail the status that says "filled".
     for handle in (resting, market, offer, exit_):
         await handle.wait(lambda h: h.order.fill_quantity >= h.order.filled_quantity)
+
+
+async def _moved_from(desk: OrderDesk, key: InstrumentKey, price: Decimal) -> None:
+    """Wait until ``key``'s last price (the desk's mark, from the ticks) is no longer ``price``.
+
+    The bid was just filled at the market; selling at once, at the same price, would book
+    exactly nothing. The market walks a tick or two every step, so this is a moment's wait;
+    the bound (30 s) only guards a market that has stopped. Marks arrive with no event to
+    await, so this looks at the position every 50 ms.
+    """
+    for _ in range(600):
+        if desk.position(key, Product.MIS).last_price not in (None, price):
+            return
+        await asyncio.sleep(0.05)
 
 
 def orders_table(desk: OrderDesk) -> Table:
@@ -264,6 +292,7 @@ async def run_demo(
         console.print(f"market      {market}")
         console.print(f"dashboard   [bold]{runtime.dashboard_url}[/]")
         console.print(f"API token   [bold]{runtime.token}[/]  (paste it into the dashboard)")
+        console.print("CLI         `orderdesk orders`, `positions`, `status`… reach this desk")
         console.print()
         await sample_strategy(runtime.desk, console)
         console.print(orders_table(runtime.desk))

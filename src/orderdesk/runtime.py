@@ -17,7 +17,7 @@ from orderdesk.api.alert_feed import AlertFeed
 from orderdesk.api.app import create_app
 from orderdesk.api.server import ApiServer, check_bind, serve_api
 from orderdesk.api_token import load_or_create_token
-from orderdesk.approvals import ApprovalQueue
+from orderdesk.approvals import ApprovalQueue, NotApproved, PendingSignal
 from orderdesk.brokers import BrokerContext, create_broker
 from orderdesk.config import (
     AlertSettings,
@@ -26,10 +26,13 @@ from orderdesk.config import (
     Settings,
     TradingDaySettings,
 )
+from orderdesk.desk_address import announce
+from orderdesk.domain.signal import Signal
 from orderdesk.domain.values import Exchange
 from orderdesk.engine.alerts import LoggingNotifier
 from orderdesk.engine.config import NSE_FREEZE_QUANTITIES, DeskConfig, LossLimitAction
 from orderdesk.engine.desk import OrderDesk
+from orderdesk.engine.handle import OrderHandle
 from orderdesk.engine.risk import RiskLimits
 from orderdesk.errors import ConfigError
 from orderdesk.heap import settle_after_start
@@ -42,6 +45,7 @@ from orderdesk.ports.notifier import Notifier, Severity
 from orderdesk.ports.secrets import SecretStore
 from orderdesk.secrets import default_secret_store
 from orderdesk.store import AsyncEventWriter, SqlEventStore
+from orderdesk.store.desk_lock import exclusive_desk
 
 log = structlog.get_logger("orderdesk.runtime")
 
@@ -111,6 +115,15 @@ def _warn_uncovered_year(settings: Settings, clock: Clock) -> None:
         )
 
 
+def _announced(
+    settings: Settings, api: ApiServer | None
+) -> contextlib.AbstractContextManager[object]:
+    """Tell clients of this config dir where the API listens (its port may be the system's)."""
+    if api is None:
+        return contextlib.nullcontext()
+    return announce(settings.config_dir, api.url)
+
+
 @dataclass(slots=True)
 class Runtime:
     """Everything a running desk is made of."""
@@ -127,6 +140,26 @@ class Runtime:
     @property
     def dashboard_url(self) -> str | None:
         return self.api.url + "/" if self.api else None
+
+    async def submit(self, signal: Signal) -> OrderHandle:
+        """Submit as the HTTP API does: the risk checks, then, for a strategy with ``approval =
+        true``, the operator's decision on this desk's dashboard or ``orderdesk pending``, which
+        this waits for. Strategy code embedding the desk submits here: ``desk.submit`` is the
+        engine's own door and knows nothing of approvals.
+
+        Raises what ``OrderDesk.submit`` raises (``RiskDenied`` naming the check…), and
+        :class:`~orderdesk.approvals.NotApproved` when the operator rejects the signal or it
+        lapses. Without the API (``serve=False``) only ``runtime.approvals`` can approve.
+        """
+        if not self.approvals.needs_approval(signal):
+            return await self.desk.submit(signal)
+        parked = await self.approvals.submit(signal)
+        if not isinstance(parked, PendingSignal):  # the queue parks what needs approval
+            return self.desk.handle(parked.order_id)
+        settled = await self.approvals.wait(parked.approval_id)
+        if settled.order_id is None:
+            raise NotApproved(settled)
+        return self.desk.handle(settled.order_id)
 
 
 def alert_options(alerts: AlertSettings) -> AppriseOptions:
@@ -156,7 +189,28 @@ async def open_runtime(
     clock: Clock | None = None,
 ) -> AsyncIterator[Runtime]:
     """Start the desk (replay, resolve, open the day, reconcile), then the API; stop both on
-    exit. ``clock`` is the desk's time (tests pass one that follows the simulator's)."""
+    exit. ``clock`` is the desk's time (tests pass one that follows the simulator's).
+
+    First of all it takes the event store for this desk alone
+    (:func:`~orderdesk.store.desk_lock.exclusive_desk`): a second desk on the same store fails
+    at once with :class:`~orderdesk.store.desk_lock.StoreInUse`, before it replays or connects.
+    """
+    with exclusive_desk(settings.store_url):
+        async with _started(
+            settings, secrets=secrets, broker=broker, serve=serve, clock=clock
+        ) as runtime:
+            yield runtime
+
+
+@contextlib.asynccontextmanager
+async def _started(
+    settings: Settings,
+    *,
+    secrets: SecretStore | None,
+    broker: Broker | None,
+    serve: bool,
+    clock: Clock | None,
+) -> AsyncIterator[Runtime]:
     clock = clock or SystemClock()
     _warn_uncovered_year(settings, clock)
     warning = check_bind(settings.api.host, allow_remote=settings.api.allow_remote)
@@ -207,7 +261,8 @@ async def open_runtime(
                         allow_remote=settings.api.allow_remote,
                     )
                 try:
-                    yield Runtime(settings, desk, broker, store, feed, approvals, token, api)
+                    with _announced(settings, api):
+                        yield Runtime(settings, desk, broker, store, feed, approvals, token, api)
                 finally:
                     if api is not None:
                         await api.stop()

@@ -56,14 +56,30 @@ def test_check_names_the_bad_key(tmp_path: Path, text: str, needle: str) -> None
     assert needle in result.output
 
 
-def test_show_token_creates_it_owner_only(tmp_path: Path) -> None:
-    """The first show-token generates a token in a 0600 file and later calls repeat it."""
+def test_show_token_never_invents_a_token_no_desk_uses(tmp_path: Path) -> None:
+    """Before any desk has run with the config, show-token exits 1, says that `orderdesk run`
+    or `orderdesk demo` makes the token, and creates nothing."""
     config = _write(tmp_path, 'broker = "paper"\n')
-    first = runner.invoke(app, ["config", "show-token", "--config", str(config)])
+    result = runner.invoke(app, ["config", "show-token", "--config", str(config)])
+    assert result.exit_code == 1
+    message = " ".join(result.output.split())
+    assert "no desk has run with this config yet" in message
+    assert "`orderdesk run` or `orderdesk demo` makes it" in message
+    assert not (tmp_path / "conf").exists()
+
+
+def test_show_token_create_makes_it_owner_only(tmp_path: Path) -> None:
+    """--create generates a token in a 0600 file, says no desk uses it yet, and later calls
+    (with or without --create) repeat it."""
+    config = _write(tmp_path, 'broker = "paper"\n')
+    first = runner.invoke(app, ["config", "show-token", "--create", "--config", str(config)])
     second = runner.invoke(app, ["config", "show-token", "--config", str(config)])
+    third = runner.invoke(app, ["config", "show-token", "--create", "--config", str(config)])
     assert first.exit_code == 0
-    assert first.output == second.output
-    assert len(first.output.strip()) >= 40
+    assert "no desk uses it yet" in " ".join(first.stderr.split())
+    assert first.stdout == second.stdout == third.stdout
+    assert third.stderr == ""
+    assert len(first.stdout.strip()) >= 40
     path = runner.invoke(app, ["config", "show-token", "--path", "--config", str(config)])
     mode = Path(path.output.strip()).stat().st_mode
     assert stat.S_IMODE(mode) == 0o600

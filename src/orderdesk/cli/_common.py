@@ -1,45 +1,58 @@
 """Shared CLI plumbing: settings, the daemon's address and token, rendering, exit codes.
 
 Exit codes: 0 done; 1 error (daemon unreachable, bad config, anything unexpected); 2 bad usage
-(typer's own); 3 refused by the desk (validation, risk, unknown order, conflict); 4 the API token
-was refused; 5 no usable broker session, or today's trading day not open yet (the desk recorded
-nothing: retry the same command after ``orderdesk login``).
+(an unknown option, a value not among the choices); 3 refused (validation, here or by the desk,
+risk, unknown order, conflict); 4 the API token was refused; 5 no usable broker session, or
+today's trading day not open yet (the desk recorded nothing: retry the same command after
+``orderdesk login``).
+
+Every error is one line on stderr naming the field or the reason — ``error: quantity: Input
+should be greater than 0`` — never a traceback; a command given ``--json`` writes it as one JSON
+object instead (``{"error": "invalid_input", "message": …, "exit_code": 3, "fields": […]}``),
+with the same exit code.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
+from urllib.parse import urlsplit
 
+import pydantic
 import typer
 from pydantic import BaseModel
+from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from orderdesk.api_token import read_token
 from orderdesk.client import DeskAuthError, DeskClient, DeskClientError, DeskUnavailable
 from orderdesk.config import Settings, load_settings
 from orderdesk.domain.calendar import IST
 from orderdesk.errors import OrderDeskError
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 EXIT_ERROR = 1
+EXIT_USAGE = 2
 EXIT_REFUSED = 3
 EXIT_AUTH = 4
 EXIT_SESSION = 5
 """No usable broker session, or today's trading day is not open yet: retry after the login."""
 
 TRADING_EXIT_CODES = (
-    "Exit codes: 0 done; 1 error (e.g. no daemon); 3 refused by the desk (validation, risk, "
+    "Exit codes: 0 done; 1 error (e.g. no daemon); 2 bad usage; 3 refused (validation, risk, "
     "unknown order); 4 bad API token; 5 no broker session or trading day yet: nothing was "
-    "recorded, run it again after `orderdesk login`."
+    "recorded, run it again after `orderdesk login`. Errors are one line on stderr (one JSON "
+    "object with --json)."
 )
 """The epilog of the commands that place or change orders."""
 
@@ -56,16 +69,83 @@ ConfigOption = Annotated[
         dir_okay=False,
     ),
 ]
+
+
+def _desk_address(value: str | None) -> str | None:
+    """``--url`` must be an address a desk answers at, or it is a usage error (exit 2)."""
+    if value is not None:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            example = "http://127.0.0.1:8700"
+            raise typer.BadParameter(f"{value!r} is not an http:// address such as {example}")
+    return value
+
+
 UrlOption = Annotated[
     str | None,
-    typer.Option("--url", help="The daemon's API address (default: from \\[api] in the config)."),
+    typer.Option(
+        "--url",
+        help="The daemon's API address (default: from \\[api] in the config).",
+        callback=_desk_address,
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
-def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+JSON_ERRORS: ContextVar[bool] = ContextVar("orderdesk_json_errors", default=False)
+"""Whether the command line asked for ``--json`` (set by the CLI's group as it parses), so an
+error — even a usage error found before the command runs — is written as JSON."""
+
+_ERROR_WORDS = {
+    EXIT_ERROR: "error",
+    EXIT_USAGE: "usage",
+    EXIT_REFUSED: "refused",
+    EXIT_AUTH: "unauthorized",
+    EXIT_SESSION: "session_expired",
+}
+"""The ``error`` word of a JSON error that did not come from the API with its own."""
+
+
+def fail(
+    message: str,
+    code: int = EXIT_ERROR,
+    *,
+    error: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+    as_json: bool | None = None,
+) -> NoReturn:
+    """Say what went wrong in one line on stderr and exit with ``code``.
+
+    With ``--json`` on the running command (or ``as_json``), the line is a JSON object: the
+    ``error`` word, the ``message``, the ``exit_code`` and any ``extra`` (``fields``, ``check``).
+    """
+    if as_json is None:
+        as_json = JSON_ERRORS.get()
+    if as_json:
+        body = {"error": error or _ERROR_WORDS.get(code, "error"), "message": message}
+        typer.echo(json.dumps({**body, **(extra or {}), "exit_code": code}), err=True)
+    else:
+        # soft_wrap: one line however narrow the terminal; escape: "[paper] prices" is text.
+        err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def build(model: type[M], **fields: Any) -> M:
+    """``model`` from the command's arguments; a bad one exits 3 naming the field."""
+    try:
+        return model(**fields)
+    except pydantic.ValidationError as exc:
+        invalid(exc)
+
+
+def invalid(exc: pydantic.ValidationError) -> NoReturn:
+    """Exit 3 with pydantic's objections as "field: reason" (no traceback, no input echo)."""
+    problems = [
+        {"field": ".".join(str(p) for p in e["loc"]) or "input", "reason": e["msg"]}
+        for e in exc.errors()
+    ]
+    message = "; ".join(f"{p['field']}: {p['reason']}" for p in problems)
+    fail(message, EXIT_REFUSED, error="invalid_input", extra={"fields": problems})
 
 
 def settings_or_exit(config: Path | None) -> Settings:
@@ -84,11 +164,15 @@ def run(coroutine: Awaitable[T]) -> T:
     try:
         return asyncio.run(wrapped())
     except DeskAuthError as exc:
-        fail(str(exc), EXIT_AUTH)
+        fail(exc.reason, EXIT_AUTH, error="unauthorized")
     except DeskUnavailable as exc:
-        fail(str(exc))
+        fail(exc.reason, error="unavailable")
     except DeskClientError as exc:
-        fail(str(exc), EXIT_SESSION if exc.retry_after_login else EXIT_REFUSED)
+        code = EXIT_SESSION if exc.retry_after_login else EXIT_REFUSED
+        details = {k: exc.body[k] for k in ("fields", "check") if exc.body.get(k)}
+        fail(exc.reason, code, error=exc.error, extra=details)
+    except pydantic.ValidationError as exc:
+        invalid(exc)  # a request model built inside the call (``modify --quantity 0``)
     except OrderDeskError as exc:
         fail(str(exc))
 
@@ -96,18 +180,16 @@ def run(coroutine: Awaitable[T]) -> T:
 def with_client(
     config: Path | None, url: str | None, call: Callable[[DeskClient], Awaitable[T]]
 ) -> T:
-    """Open a client to the running daemon and make one call."""
+    """Open a client to the running desk (``run`` or ``demo``: the one that announced itself in
+    this config dir, else ``[api]``'s address) and make one call."""
     settings = settings_or_exit(config)
-    base = url or f"http://{settings.api.host}:{settings.api.port}"
     try:
-        token = read_token(settings.config_dir)
+        desk = DeskClient.from_settings(settings, url=url)
     except OrderDeskError as exc:
         fail(str(exc))
-    if token is None:
-        fail(f"no API token in {settings.config_dir}; start the daemon once with `orderdesk run`")
 
     async def go() -> T:
-        async with DeskClient(base, token) as client:
+        async with desk as client:
             return await call(client)
 
     return run(go())
@@ -134,6 +216,23 @@ def print_json(value: Any) -> None:
     typer.echo(json.dumps(_plain(value), indent=2, default=str))
 
 
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """A count with its noun: 1 order, 2 orders (``words`` for an irregular plural)."""
+    return f"{count} {word if count == 1 else words or word + 's'}"
+
+
+def show(renderable: Table) -> None:
+    """Print a table whole: at a terminal it fits the width; piped or redirected it takes the
+    width it needs, so nothing a script reads (an order id) is cut or folded."""
+    if console.is_terminal:
+        console.print(renderable)
+    else:
+        unbounded = console.options.update(width=10_000)
+        natural = console.measure(renderable, options=unbounded).maximum
+        # A console of its own: print() never renders wider than its console's width.
+        Console(width=max(console.width, natural)).print(renderable)
+
+
 def cell(value: Any) -> str:
     if value is None:
         return "—"
@@ -144,27 +243,85 @@ def cell(value: Any) -> str:
     return str(value)
 
 
-def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
-    result = Table(title=title, title_justify="left", header_style="bold")
-    for column in columns:
-        numeric = column in {
-            "qty",
-            "filled",
-            "price",
-            "avg",
-            "last",
-            "close",
-            "realised",
-            "unrealised",
-            "P&L",
-            "trigger",
-            "overnight",
-            "T1",
-            "orders",
-            "fills",
-            "lapsed",
-        }
-        result.add_column(column, justify="right" if numeric else "left")
-    for row in rows:
-        result.add_row(*(cell(v) for v in row))
+NUMERIC_COLUMNS = frozenset(
+    {
+        "qty",
+        "filled",
+        "price",
+        "avg",
+        "last",
+        "close",
+        "realised",
+        "unrealised",
+        "P&L",
+        "trigger",
+        "overnight",
+        "T1",
+        "orders",
+        "fills",
+        "lapsed",
+    }
+)
+
+
+def table(
+    title: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    spare: Sequence[str] = (),
+) -> Table:
+    """A table of ``rows`` in which nothing is ever cut: ids (copied into the next command),
+    times and numbers are shown whole, text wraps between words.
+
+    At a terminal too narrow for every column the ``spare`` ones are left out, in that order,
+    until it fits, and the title says so (``--json`` has them all). Compact lines without
+    vertical rules: a wide table fits more, and ``awk '{print $1}'`` reads the ids.
+    """
+    shown = list(columns)
+    result = _table(title, columns, rows, shown)
+    for column in spare:
+        if not console.is_terminal or _fits(result):
+            break
+        shown.remove(column)
+        result = _table(title, columns, rows, shown)
+    left_out = [c for c in columns if c not in shown]
+    if left_out:
+        result.title = f"{title} ({', '.join(left_out)} left out at this width; --json has all)"
     return result
+
+
+def _table(
+    title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], shown: Sequence[str]
+) -> Table:
+    result = Table(
+        title=title,
+        title_justify="left",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    indexes = [columns.index(column) for column in shown]
+    for index in indexes:
+        column = columns[index]
+        numeric = column in NUMERIC_COLUMNS
+        if column.endswith(" id") or column == "time" or numeric:
+            longest = max((len(cell(row[index])) for row in rows), default=0)
+            result.add_column(
+                column,
+                justify="right" if numeric else "left",
+                no_wrap=True,
+                min_width=max(longest, len(column)),
+            )
+        else:
+            result.add_column(column)
+    for row in rows:
+        result.add_row(*(escape(cell(row[index])) for index in indexes))
+    return result
+
+
+def _fits(renderable: Table) -> bool:
+    unbounded = console.options.update(width=10_000)
+    return console.measure(renderable, options=unbounded).minimum <= console.width

@@ -8,13 +8,14 @@ whose sessions need no person (``paper``) has none, and says so.
 takes the redirect address the user pastes with ``--redirect-url``), exchanges the request token
 for a session and stores its access token in the secret store: the OS keyring when usable, else
 a 0600 file in the user's config dir. When a desk is running (``orderdesk run``: its API token
-exists and ``[api]``'s address answers) the token is handed to it too (``POST /api/session``), so
-the morning login reaches the desk without a restart; a desk that is not running reads the
-stored token when it starts. ``logout`` ends the session at the broker and deletes the token.
+exists and the address it announced, or ``[api]``'s, answers) the token is handed to it too
+(``POST /api/session``), so the morning login reaches the desk without a restart; a desk that
+is not running reads the stored token when it starts. ``logout`` ends the session at the
+broker and deletes the token.
 
 ``--api-key``, ``--api-root`` and ``--login-root`` override the broker section's ``api_key``,
 ``root`` and ``login_root`` (for Kite also ``ORDERDESK_KITE__API_KEY`` …). The api_secret comes
-only from the secret store under ``<broker>.api_secret`` (``ORDERDESK_KITE_API_SECRET``, keyring
+only from the secret store under ``<broker>.api_secret`` (``ORDERDESK_KITE__API_SECRET``, keyring
 or file), or from a hidden prompt with ``--ask-secret`` — never from a flag, which would land in
 shell history; the access token is stored as ``<broker>.access_token``, where the adapter reads
 it. Against the simulator pass ``--api-root http://127.0.0.1:8765``: it serves the login page
@@ -45,8 +46,9 @@ from orderdesk.cli._common import (
     settings_or_exit,
     when_text,
 )
-from orderdesk.client import DeskAuthError, DeskClient, DeskClientError
+from orderdesk.client import DeskAuthError, DeskClient, DeskClientError, desk_url
 from orderdesk.config import Settings
+from orderdesk.desk_address import running_desk
 from orderdesk.errors import BrokerAuthError, BrokerTransportError, OrderDeskError
 from orderdesk.ports.login import LoginFlow, LoginSession
 from orderdesk.secrets import (
@@ -215,9 +217,9 @@ def _hand_to_desk(settings: Settings, url: str | None, access_token: str) -> Non
         fail(f"the access token is stored, but the running desk cannot be reached: {exc}")
     if api_token is None:
         return  # no desk has ever run with this config dir
-    if url is None and settings.api.port == 0:
-        return  # a desk on a port of the system's choosing cannot be found from here
-    base = url or f"http://{settings.api.host}:{settings.api.port}"
+    if url is None and settings.api.port == 0 and running_desk(settings.config_dir) is None:
+        return  # no desk announced itself, and [api] leaves the port to the system
+    base = url or desk_url(settings)
 
     async def go() -> SessionOut | None:
         async with DeskClient(base, api_token, timeout=HANDOVER_TIMEOUT) as client:

@@ -7,13 +7,14 @@ from typing import Annotated
 import typer
 
 from orderdesk.api.server import check_bind
-from orderdesk.api_token import load_or_create_token, token_path
+from orderdesk.api_token import load_or_create_token, read_token, token_path
 from orderdesk.brokers import BrokerContext, create_broker
 from orderdesk.cli import app
 from orderdesk.cli._common import (
     ConfigOption,
     JsonOption,
     console,
+    err_console,
     fail,
     print_json,
     settings_or_exit,
@@ -84,13 +85,37 @@ def check(config: ConfigOption = None, as_json: JsonOption = False) -> None:
 def show_token(
     config: ConfigOption = None,
     path_only: Annotated[bool, typer.Option("--path", help="Print where it is kept.")] = False,
+    create: Annotated[
+        bool,
+        typer.Option("--create", help="Make one now if none exists, for the desk you start next."),
+    ] = False,
 ) -> None:
-    """Print the HTTP API's bearer token (generated on first use, kept 0600)."""
+    """Print the HTTP API's bearer token: the one `orderdesk run` and `orderdesk demo` use with
+    this config (made by the first desk that runs with it, kept 0600).
+
+    Exits 1 when no desk has run with this config yet, rather than inventing a token no desk
+    knows; --create makes one on purpose.
+    """
     settings = settings_or_exit(config)
+    path = token_path(settings.config_dir)
     if path_only:
-        typer.echo(str(token_path(settings.config_dir)))
+        typer.echo(str(path))
         return
     try:
-        typer.echo(load_or_create_token(settings.config_dir))
+        token = read_token(settings.config_dir)
+        if token is None and create:
+            token = load_or_create_token(settings.config_dir)
+            err_console.print(
+                f"created a new API token in {path}; no desk uses it yet: the next "
+                "`orderdesk run` or `orderdesk demo` with this config will",
+                highlight=False,
+                soft_wrap=True,
+            )
     except OrderDeskError as exc:
         fail(str(exc))
+    if token is None:
+        fail(
+            f"no API token in {path}: no desk has run with this config yet. "
+            "`orderdesk run` or `orderdesk demo` makes it (--create makes one now)"
+        )
+    typer.echo(token)
