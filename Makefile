@@ -8,6 +8,9 @@ UV := $(shell command -v uv 2>/dev/null || echo $(BOOTSTRAP)/bin/uv)
 VENV := .venv
 RUN := $(UV) run --frozen --no-sync
 STAMP := $(VENV)/.synced
+# demo and sim need only the desk's own dependencies, not the dev group (pytest, playwright,
+# mypy…: most of a full environment); --inexact leaves a developer's dev tools installed.
+RUNTIME_STAMP := $(VENV)/.synced-runtime
 
 .PHONY: all demo test lint fmt bench sim clean help
 
@@ -18,14 +21,19 @@ $(BOOTSTRAP)/bin/uv:
 	$(PYTHON) -m venv $(BOOTSTRAP)
 	$(BOOTSTRAP)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# The full environment holds the runtime one: syncing it stamps both.
 $(STAMP): uv.lock pyproject.toml | $(UV)
 	$(UV) sync --frozen
-	@touch $(STAMP)
+	@touch $(STAMP) $(RUNTIME_STAMP)
 
-demo: $(STAMP)  ## simulator + order desk + a sample strategy; prints the dashboard URL
+$(RUNTIME_STAMP): uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen --no-dev --inexact
+	@touch $(RUNTIME_STAMP)
+
+demo: $(RUNTIME_STAMP)  ## simulator + order desk + a sample strategy; prints the dashboard URL
 	$(RUN) orderdesk demo
 
-sim: $(STAMP)  ## the Kite-compatible simulator on 127.0.0.1:8765
+sim: $(RUNTIME_STAMP)  ## the Kite-compatible simulator on 127.0.0.1:8765
 	$(RUN) orderdesk sim
 
 test: $(STAMP)  ## the whole test suite
@@ -33,13 +41,13 @@ test: $(STAMP)  ## the whole test suite
 	$(RUN) pytest -q
 
 lint: $(STAMP)  ## ruff (lint + format check) and mypy --strict on src/
-	$(RUN) ruff check src tests bench
-	$(RUN) ruff format --check src tests bench
+	$(RUN) ruff check src tests bench examples
+	$(RUN) ruff format --check src tests bench examples
 	$(RUN) mypy
 
 fmt: $(STAMP)  ## apply ruff's fixes and formatting
-	$(RUN) ruff check --fix src tests bench
-	$(RUN) ruff format src tests bench
+	$(RUN) ruff check --fix src tests bench examples
+	$(RUN) ruff format src tests bench examples
 
 bench: $(STAMP)  ## run the benchmarks and rewrite BENCHMARKS.md (ARGS="store ticks" for some)
 	$(RUN) python -m bench $(ARGS)

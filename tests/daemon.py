@@ -8,17 +8,20 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from tests.support import wait_until
 
 
 @contextlib.contextmanager
-def running_daemon(config: Path, *, timeout: float = 30.0) -> Iterator[str]:
-    """Start the daemon with ``config``; yield its API URL; stop it with SIGTERM (exit 0)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERDESK_")}
-    env["COLUMNS"] = "200"
+def running_daemon(
+    config: Path, *, timeout: float = 30.0, env: Mapping[str, str] | None = None
+) -> Iterator[str]:
+    """Start the daemon with ``config`` (and ``env`` over a clean environment); yield its API
+    URL; stop it with SIGTERM (exit 0)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ORDERDESK_")}
+    env = {**clean, "COLUMNS": "200", **(env or {})}
     process = subprocess.Popen(
         [sys.executable, "-m", "orderdesk", "run", "--config", str(config)],
         stdout=subprocess.PIPE,
