@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import typer
 
+from orderdesk.cli._group import DeskGroup
+
 app = typer.Typer(
+    cls=DeskGroup,
     name="orderdesk",
     help="A personal order desk for Zerodha Kite Connect, with a Kite-compatible simulator.",
     no_args_is_help=True,

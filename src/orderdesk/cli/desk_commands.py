@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from orderdesk.api.schemas import DayPositionOut, OrderOut, PositionOut, SignalIn
 from orderdesk.cli import app
@@ -17,15 +18,19 @@ from orderdesk.cli._common import (
     ConfigOption,
     JsonOption,
     UrlOption,
+    build,
     console,
     fail,
+    plural,
     print_json,
+    show,
     table,
     with_client,
 )
 from orderdesk.client import DeskClient
+from orderdesk.domain.calendar import IST
 from orderdesk.domain.status import TERMINAL
-from orderdesk.domain.values import OrderType, Product, Side, Validity, Variety
+from orderdesk.domain.values import OrderType, Side, Validity, Variety
 
 DayOption = Annotated[
     datetime | None,
@@ -38,6 +43,7 @@ DayOption = Annotated[
 
 ORDER_COLUMNS = (
     "order id",
+    "time",
     "status",
     "instrument",
     "side",
@@ -53,6 +59,7 @@ ORDER_COLUMNS = (
 def _order_row(order: OrderOut) -> tuple[object, ...]:
     return (
         order.order_id,
+        f"{order.created_at.astimezone(IST):%H:%M:%S}",
         order.status,
         order.instrument,
         order.side,
@@ -66,7 +73,9 @@ def _order_row(order: OrderOut) -> tuple[object, ...]:
 
 
 def _show_orders(title: str, orders: list[OrderOut]) -> None:
-    console.print(table(title, ORDER_COLUMNS, [_order_row(o) for o in orders]))
+    """The orders table; ``time`` is when the desk took the order, in IST (Kite's clock)."""
+    rows = [_order_row(o) for o in orders]
+    show(table(title, ORDER_COLUMNS, rows, spare=("reason", "strategy", "avg", "filled")))
 
 
 def _decimal(value: str | None, name: str) -> Decimal | None:
@@ -75,12 +84,23 @@ def _decimal(value: str | None, name: str) -> Decimal | None:
     try:
         return Decimal(value)
     except InvalidOperation:
-        fail(f"{name}: {value!r} is not a number", EXIT_REFUSED)
+        reason = f"{value!r} is not a number"
+        fields = [{"field": name, "reason": reason}]
+        fail(f"{name}: {reason}", EXIT_REFUSED, error="invalid_input", extra={"fields": fields})
 
 
 class SideArg(StrEnum):
     BUY = "BUY"
     SELL = "SELL"
+
+
+class ProductArg(StrEnum):
+    """The products a new order may use: CO and BO only label positions (the API's rule)."""
+
+    CNC = "CNC"
+    NRML = "NRML"
+    MIS = "MIS"
+    MTF = "MTF"
 
 
 @app.command("place", rich_help_panel="Trading", epilog=TRADING_EXIT_CODES)
@@ -93,7 +113,10 @@ def place(
     order_type: Annotated[OrderType, typer.Option("--type", help="Order type.")] = (
         OrderType.LIMIT
     ),
-    product: Annotated[Product, typer.Option(help="CNC, NRML, MIS or MTF.")] = Product.CNC,
+    product: Annotated[
+        ProductArg,
+        typer.Option(help="CNC (delivery), NRML (carry F&O), MIS (intraday) or MTF."),
+    ] = ProductArg.CNC,
     variety: Annotated[Variety, typer.Option(help="regular, amo, co, iceberg, auction.")] = (
         Variety.REGULAR
     ),
@@ -107,12 +130,13 @@ def place(
     as_json: JsonOption = False,
 ) -> None:
     """Submit one signal to the desk (risk checks apply; approval mode may park it)."""
-    signal = SignalIn(
+    signal = build(
+        SignalIn,
         instrument=instrument,
         side=Side(side.value),
         quantity=quantity,
         order_type=order_type,
-        product=product,
+        product=product.value,
         variety=variety,
         validity=validity,
         price=_decimal(price, "price"),
@@ -183,7 +207,7 @@ def cancel_all(
     if as_json:
         print_json(orders)
     else:
-        _show_orders(f"cancel sent for {len(orders)}", orders)
+        _show_orders(f"cancel sent for {plural(len(orders), 'order')}", orders)
 
 
 @app.command("orders", rich_help_panel="Watching")
@@ -197,21 +221,22 @@ def orders(
     """List today's orders (or a trading day's with --day), newest first."""
     if day is None:
         rows = with_client(config, url, lambda c: c.orders())
-        title = "orders"
+        of_day = ""
     else:
         rows = with_client(config, url, lambda c: c.day(day.date())).orders
-        title = f"orders of {day.date().isoformat()}"
+        of_day = f" of {day.date().isoformat()}"
     if open_only:
         rows = [o for o in rows if o.status not in TERMINAL]
     if as_json:
         print_json(rows)
     else:
-        _show_orders(f"{len(rows)} {title}", rows)
+        noun = "open order" if open_only else "order"
+        _show_orders(plural(len(rows), noun) + of_day, rows)
 
 
 def show_positions(rows: list[PositionOut]) -> None:
     total = sum((p.pnl for p in rows), Decimal(0))
-    console.print(
+    show(
         table(
             f"positions — P&L {total:,.2f}",
             ("instrument", "product", "qty", "avg", "last", "realised", "unrealised", "P&L"),
@@ -228,13 +253,14 @@ def show_positions(rows: list[PositionOut]) -> None:
                 )
                 for p in rows
             ],
+            spare=("realised", "unrealised"),
         )
     )
 
 
 def show_day_positions(title: str, rows: list[DayPositionOut]) -> None:
     total = sum((p.pnl for p in rows), Decimal(0))
-    console.print(
+    show(
         table(
             f"{title} — P&L {total:,.2f}",
             (
@@ -262,6 +288,7 @@ def show_day_positions(title: str, rows: list[DayPositionOut]) -> None:
                 )
                 for p in rows
             ],
+            spare=("realised", "unrealised", "overnight"),
         )
     )
 
@@ -319,7 +346,9 @@ def kill_switch(
         print_json(result)
     else:
         word = "[bold red]ENGAGED[/]" if result.engaged else "[green]released[/]"
-        console.print(f"kill switch {word} {result.reason}")
+        console.print(f"kill switch {word} ({escape(result.reason)})")
+        if engaged and cancel_open:
+            console.print(f"cancel sent for {plural(len(result.cancelled), 'open order')}")
 
 
 @app.command("pending", rich_help_panel="Safety", epilog=TRADING_EXIT_CODES)
@@ -352,9 +381,9 @@ def pending(
     if as_json:
         print_json(rows)
         return
-    console.print(
+    show(
         table(
-            f"{len(rows)} signals waiting",
+            f"{plural(len(rows), 'signal')} waiting",
             ("approval id", "state", "strategy", "instrument", "side", "qty", "price", "expires"),
             [
                 (
@@ -385,7 +414,8 @@ def status(config: ConfigOption = None, url: UrlOption = None, as_json: JsonOpti
         f"desk {health.status} · broker stream {health.broker_connection or 'n/a'} · "
         f"session {health.session} · trading day {day} · "
         f"kill switch {'ENGAGED' if health.kill_switch.engaged else 'off'} · "
-        f"{health.open_orders} open orders · {health.pending_approvals} pending approvals"
+        f"{plural(health.open_orders, 'open order')} · "
+        f"{plural(health.pending_approvals, 'pending approval')}"
     )
 
 
@@ -403,10 +433,11 @@ def reconcile(
     if as_json:
         print_json(report)
     else:
-        console.print(
+        show(
             table(
-                f"reconciliation — {report.orders_checked} orders, {report.trades_checked} "
-                f"trades, {report.positions_checked} positions checked",
+                f"reconciliation — {plural(report.orders_checked, 'order')}, "
+                f"{plural(report.trades_checked, 'trade')}, "
+                f"{plural(report.positions_checked, 'position')} checked",
                 ("kind", "order id", "detail"),
                 [(f.kind, f.order_id, f.detail) for f in report.findings],
             )
@@ -414,7 +445,7 @@ def reconcile(
         console.print(
             "[green]in agreement with the broker[/]"
             if report.ok
-            else f"[yellow]{len(report.findings)} differences[/]"
+            else f"[yellow]{plural(len(report.findings), 'difference')}[/]"
         )
     if not report.ok:
         raise typer.Exit(EXIT_REFUSED)
