@@ -55,9 +55,9 @@ from orderdesk.domain import (
     Signal,
     client_order_id,
 )
-from orderdesk.domain.codec import canonical_text, from_record
 from orderdesk.store import AsyncEventWriter, SqlEventStore, Synchronous, sql
 from orderdesk.store.chain import encode_events
+from orderdesk.store.codec import canonical_text, from_record
 
 SINGLE_EVENTS = 600
 BATCH_EVENTS = 30_000
