@@ -87,6 +87,7 @@ class RiskSettings(_Section):
     allowed_symbols: list[str] | None = None
     """``EXCHANGE:SYMBOL`` entries; None allows every symbol."""
     blocked_symbols: list[str] = Field(default_factory=list)
+    """Entries as in ``allowed_symbols``, refused even when allowed (exits too)."""
     max_open_orders: int | None = Field(default=None, gt=0)
     daily_loss_limit: Decimal | None = Field(default=Decimal(10_000), gt=0)
     """Rupees. Once the day's P&L is ₹10,000 down only exits are accepted: 2% of a ₹5 lakh
@@ -105,7 +106,7 @@ class RiskSettings(_Section):
     def in_force(self) -> dict[str, str]:
         """Every check as a person reads it: its limit, or ``"off"``."""
         shown: dict[str, str] = {}
-        for name in (*_LIMITS, "allowed_exchanges", "allowed_symbols"):
+        for name in (*_LIMITS, "allowed_exchanges", "allowed_symbols", "blocked_symbols"):
             value = getattr(self, name)
             if isinstance(value, list):
                 value = ", ".join(value) or None

@@ -51,8 +51,7 @@ log = structlog.get_logger("orderdesk.runtime")
 
 
 def risk_limits(risk: RiskSettings, key: str = "risk") -> RiskLimits:
-    """``[risk]`` (or the section at ``key``) as the engine's limits (blocked symbols are
-    enforced by the allow-list)."""
+    """``[risk]`` (or the section at ``key``) as the engine's limits."""
     try:
         exchanges = (
             frozenset(Exchange(e.upper()) for e in risk.allowed_exchanges)
@@ -66,6 +65,7 @@ def risk_limits(risk: RiskSettings, key: str = "risk") -> RiskLimits:
         max_order_value=risk.max_order_value,
         allowed_exchanges=exchanges,
         allowed_symbols=frozenset(risk.allowed_symbols) if risk.allowed_symbols else None,
+        blocked_symbols=frozenset(risk.blocked_symbols),
         max_open_orders=risk.max_open_orders,
         daily_loss_limit=risk.daily_loss_limit,
         price_band_percent=risk.price_band_percent,

@@ -11,6 +11,7 @@ from orderdesk.domain import Exchange, InstrumentKey, OrderType, Side, Signal
 from orderdesk.engine import (
     AllowedExchanges,
     AllowedSymbols,
+    BlockedSymbols,
     DailyLossLimit,
     MarginAvailable,
     MaxOpenOrders,
@@ -106,6 +107,17 @@ async def test_allowed_symbols_by_key_or_bare_symbol() -> None:
     assert await bare.check(tcs, Context()) is not None
 
 
+async def test_blocked_symbols_by_key_or_bare_symbol() -> None:
+    """A blocked instrument is refused, named, whether listed with its exchange or bare."""
+    keyed = BlockedSymbols(frozenset({"NSE:INFY"}))
+    bare = BlockedSymbols(frozenset({"INFY"}))
+    bse_infy = signal(instrument=InstrumentKey.parse("BSE:INFY"))
+    assert await keyed.check(signal(), Context()) == "NSE:INFY is a blocked symbol"
+    assert await keyed.check(bse_infy, Context()) is None
+    assert await bare.check(bse_infy, Context()) == "BSE:INFY is a blocked symbol"
+    assert await bare.check(signal(instrument=InstrumentKey.parse("NSE:TCS")), Context()) is None
+
+
 async def test_max_open_orders() -> None:
     """A new order is denied once the open-order count reaches the limit."""
     check = MaxOpenOrders(3)
@@ -196,6 +208,7 @@ def test_limits_switch_on_only_the_configured_checks() -> None:
         max_order_value=Decimal(1),
         allowed_exchanges=frozenset({Exchange.NSE}),
         allowed_symbols=frozenset({"INFY"}),
+        blocked_symbols=frozenset({"TCS"}),
         max_open_orders=1,
         daily_loss_limit=Decimal(1),
         price_band_percent=Decimal(1),
@@ -203,7 +216,7 @@ def test_limits_switch_on_only_the_configured_checks() -> None:
         max_orders_per_minute=1,
     )
     names = [c.name for c in checks_for(full, KillSwitch())]
-    assert len(names) == 10
+    assert len(names) == 11
     assert names[-1] == "orders_per_minute"
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from orderdesk.config import load_settings
+from orderdesk.domain import InstrumentKey, OrderType, Product, Side, Signal
 from orderdesk.engine.risk import KillSwitch, checks_for
 from orderdesk.errors import ConfigError
 from orderdesk.runtime import risk_limits, strategy_limits
@@ -21,6 +22,10 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in list(os.environ):
         if name.startswith("ORDERDESK_"):
             monkeypatch.delenv(name)
+
+
+class _NoContext:
+    """The blocked-symbols check asks the desk nothing."""
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -65,6 +70,26 @@ def test_a_value_loosens_a_default_and_off_switches_it_off(
     shown = settings.risk.in_force()
     assert (shown["max_order_value"], shown["price_band_percent"]) == ("off", "off")
     assert shown["max_quantity"] == "100000"
+
+
+async def test_blocked_symbols_in_the_config_are_refused(tmp_path: Path) -> None:
+    """[risk] blocked_symbols reaches the gate (it was once accepted and never enforced), and
+    config check shows it."""
+    write(tmp_path, '[risk]\nblocked_symbols = ["NSE:INFY", "TCS"]\n')
+    settings = load_settings()
+    limits = risk_limits(settings.risk)
+    assert limits.blocked_symbols == frozenset({"NSE:INFY", "TCS"})
+    (blocked,) = [c for c in checks_for(limits, KillSwitch()) if c.name == "blocked_symbols"]
+    tcs = Signal(
+        strategy="s",
+        instrument=InstrumentKey.parse("BSE:TCS"),
+        side=Side.BUY,
+        quantity=1,
+        order_type=OrderType.MARKET,
+        product=Product.CNC,
+    )
+    assert await blocked.check(tcs, _NoContext()) == "BSE:TCS is a blocked symbol"
+    assert settings.risk.in_force()["blocked_symbols"] == "NSE:INFY, TCS"
 
 
 def test_a_word_other_than_off_names_the_key_and_the_choice(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from orderdesk.engine.reconcile import ReconciliationReport, ReconciliationRow
 from orderdesk.engine.risk import (
     AllowedExchanges,
     AllowedSymbols,
+    BlockedSymbols,
     DailyLossLimit,
     KillSwitchCheck,
     MarginAvailable,
@@ -37,6 +38,7 @@ from orderdesk.engine.risk import (
 __all__ = [
     "AllowedExchanges",
     "AllowedSymbols",
+    "BlockedSymbols",
     "BasketAborted",
     "CommandRefused",
     "DailyLossLimit",

@@ -41,6 +41,9 @@ class RiskLimits:
     allowed_exchanges: frozenset[Exchange] | None = None
     allowed_symbols: frozenset[str] | None = None
     """``"NSE:INFY"`` entries, or bare ``"INFY"`` for any exchange."""
+    blocked_symbols: frozenset[str] = frozenset()
+    """Entries as in ``allowed_symbols``; refused even when allowed (exits included, like the
+    allow-list: a blocked symbol is one the user does not want the desk to touch)."""
     max_open_orders: int | None = None
     daily_loss_limit: Decimal | None = None
     """A positive rupee amount: once the day's P&L is at or below its negative, only orders
@@ -167,6 +170,18 @@ class AllowedSymbols:
 
 
 @dataclass(slots=True)
+class BlockedSymbols:
+    symbols: frozenset[str]
+    name: str = "blocked_symbols"
+
+    async def check(self, signal: Signal, context: RiskContext) -> str | None:
+        instrument = signal.instrument
+        if str(instrument) in self.symbols or instrument.tradingsymbol in self.symbols:
+            return f"{instrument} is a blocked symbol"
+        return None
+
+
+@dataclass(slots=True)
 class MaxOpenOrders:
     limit: int
     name: str = "max_open_orders"
@@ -290,6 +305,8 @@ def checks_for(limits: RiskLimits, switch: KillSwitch) -> list[RiskCheck]:
         checks.append(AllowedExchanges(limits.allowed_exchanges))
     if limits.allowed_symbols is not None:
         checks.append(AllowedSymbols(limits.allowed_symbols))
+    if limits.blocked_symbols:
+        checks.append(BlockedSymbols(limits.blocked_symbols))
     if limits.max_quantity is not None:
         checks.append(MaxQuantity(limits.max_quantity))
     if limits.max_open_orders is not None:
