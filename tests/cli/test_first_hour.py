@@ -119,6 +119,28 @@ def test_a_value_not_among_the_choices_is_one_usage_line(daemon: tuple[Path, str
     assert (error["error"], error["exit_code"]) == ("usage", 2)
 
 
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--bogus"], "No such option: --bogus (see `orderdesk --help`)"),
+        (["audit", "--bogus"], "No such option: --bogus (see `orderdesk audit --help`)"),
+        (["bogus"], "No such command 'bogus' (see `orderdesk --help`)"),
+    ],
+)
+def test_an_unknown_option_or_command_at_any_level_is_one_usage_line(
+    args: list[str], named: str
+) -> None:
+    """A group's own options fail before any command runs; that too is one line (exit 2), and
+    one JSON object when the line asks for --json, never the framed panel."""
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert one_line(result.stderr) == f"error: {named}"
+    as_json = runner.invoke(app, [*args, "--json"])
+    assert as_json.exit_code == 2
+    error = json.loads(one_line(as_json.stderr))
+    assert (error["error"], error["exit_code"]) == ("usage", 2)
+
+
 @pytest.mark.parametrize("address", ["foo", "ftp://127.0.0.1:8700", "127.0.0.1:8700"])
 def test_a_daemon_address_that_is_no_http_url_is_a_usage_line(address: str) -> None:
     """`--url` that is not an http:// address exits 2 with one line naming it, no traceback."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 # typer carries its own copy of click (typer._click); its parameters, contexts and usage errors
 # are that copy's classes, reachable only there — the ``click`` package's are different ones.
@@ -36,7 +36,13 @@ class DeskGroup(TyperGroup):
     def parse_args(self, ctx: _click.Context, args: list[str]) -> list[str]:
         # Known before any parsing, so even a usage error answers in JSON when asked to.
         JSON_ERRORS.set("--json" in args)
-        return super().parse_args(ctx, args)
+        try:
+            return super().parse_args(ctx, args)
+        except _click.exceptions.NoArgsIsHelpError:
+            raise
+        except _click.exceptions.UsageError as exc:
+            # The group's own options (``orderdesk --bogus``) fail here, before invoke().
+            _usage_error(exc)
 
     def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
         command = super().get_command(ctx, cmd_name)
@@ -58,10 +64,14 @@ class DeskGroup(TyperGroup):
         except _click.exceptions.NoArgsIsHelpError:
             raise  # "orderdesk audit" alone: the help is the answer
         except _click.exceptions.UsageError as exc:
-            hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
-            # typer words a refused choice "Value error, …" (its converter's exception name).
-            message = exc.format_message().replace("Value error, ", "").rstrip(".")
-            fail(message + hint, EXIT_USAGE, error="usage")
+            _usage_error(exc)
+
+
+def _usage_error(exc: _click.exceptions.UsageError) -> NoReturn:
+    hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
+    # typer words a refused choice "Value error, …" (its converter's exception name).
+    message = exc.format_message().replace("Value error, ", "").rstrip(".")
+    fail(message + hint, EXIT_USAGE, error="usage")
 
 
 def numbers_as_arguments(

@@ -38,8 +38,8 @@ from orderdesk.engine.risk import (
 __all__ = [
     "AllowedExchanges",
     "AllowedSymbols",
-    "BlockedSymbols",
     "BasketAborted",
+    "BlockedSymbols",
     "CommandRefused",
     "DailyLossLimit",
     "DeskClosed",
