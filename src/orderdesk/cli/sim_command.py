@@ -12,6 +12,8 @@ with.
 ``--market-hours nse`` gives the simulator trading days (:mod:`orderdesk.sim.days`); the closed
 days are weekends and ``--holidays FILE`` (one ``YYYY-MM-DD`` a line, ``#`` comments), by
 default NSE's published 2026 list (:data:`orderdesk.holidays.NSE_HOLIDAYS`).
+
+``--allowed-ips`` applies Kite's static-IP rule (:mod:`orderdesk.sim.static_ip`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from orderdesk.errors import ConfigError
 from orderdesk.holidays import NSE_HOLIDAYS, load_holidays
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
+from orderdesk.sim.static_ip import parse_allowed
 
 MARKET_HOURS = ("nse",)
 SECRET_ENV = "ORDERDESK_SIM__API_SECRET"  # noqa: S105 - a variable's name, not a secret
@@ -57,6 +60,8 @@ def _banner(sim: SimServer) -> Panel:
     table.add_row("Market hours", config.market_hours or "always open")
     if config.trading_days:
         table.add_row("Holidays", f"{len(config.holidays)} dates")
+    if config.allowed_ips is not None:
+        table.add_row("Order writes from", ", ".join(config.allowed_ips))
     if config.is_loopback:
         table.add_row("Test control", f"{sim.rest_root}/_sim/state")
     return Panel(table, title="orderdesk sim — Kite Connect v3 simulator", expand=False)
@@ -123,10 +128,27 @@ def sim(
     tick_interval: Annotated[
         float, typer.Option(help="Seconds between random price steps; 0 = only /_sim/prices.")
     ] = 1.0,
+    allowed_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Kite's static-IP rule: accept place, modify and cancel only from these source "
+            "addresses (IP[,IP], IPv4 or IPv6; Kite lets an app register 2). Others get a 403 "
+            "PermissionException naming their address; reads, login and the WebSocket work "
+            "from anywhere. Default: any address.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the Kite-compatible simulator until interrupted."""
     if market_hours is not None and market_hours not in MARKET_HOURS:
         raise typer.BadParameter("only 'nse' is known", param_hint="--market-hours")
+    allowed = None
+    if allowed_ips is not None:
+        allowed = tuple(ip.strip() for ip in allowed_ips.split(",") if ip.strip())
+        try:
+            parse_allowed(allowed or ("",))
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--allowed-ips") from None
     closed = NSE_HOLIDAYS
     if holidays is not None:
         try:
@@ -147,6 +169,7 @@ def sim(
         login_form=login_form,
         price_tick_interval=tick_interval or None,
         holidays=closed,
+        allowed_ips=allowed,
     )
     console = Console()
     if os.environ.get(LEGACY_SECRET_ENV) and not os.environ.get(SECRET_ENV):

@@ -35,6 +35,7 @@ from orderdesk.sim.envelope import RateLimitError, SimError, TokenError, error_m
 from orderdesk.sim.exchange import Exchange
 from orderdesk.sim.faults import Faults
 from orderdesk.sim.funds import Funds
+from orderdesk.sim.alerts import AlertBook
 from orderdesk.sim.gtt import GttBook
 from orderdesk.sim.ids import IdGenerator
 from orderdesk.sim.instruments import InstrumentMaster
@@ -43,6 +44,7 @@ from orderdesk.sim.orders import TERMINAL, Order
 from orderdesk.sim.portfolio import Portfolio
 from orderdesk.sim.postbacks import PostbackSender
 from orderdesk.sim.ratelimit import RateLimiter, classify
+from orderdesk.sim.routes_alerts import add_alert_routes
 from orderdesk.sim.routes_gtt import add_gtt_routes
 from orderdesk.sim.routes_margins import add_margin_routes
 from orderdesk.sim.routes_market import add_market_routes
@@ -50,6 +52,7 @@ from orderdesk.sim.routes_orders import LostResponse, add_order_routes
 from orderdesk.sim.routes_portfolio import add_portfolio_routes
 from orderdesk.sim.routes_session import add_session_routes
 from orderdesk.sim.sessions import SessionStore
+from orderdesk.sim.static_ip import StaticIpRule
 from orderdesk.sim.ticker import TickerHub
 
 T = TypeVar("T")
@@ -114,6 +117,11 @@ class SimServer:
         )
         self.market.add_price_listener(self.exchange.on_prices)
         self.market.add_price_listener(self.gtt.on_prices)
+        # Alerts, like GTTs, outlive trading days: the rollover never touches them.
+        self.alerts = AlertBook(
+            clock=self.clock, exchange=self.exchange, quotes=self.market, seed=config.seed
+        )
+        self.market.add_price_listener(self.alerts.on_prices)
         self.exchange.add_listener(self._publish)
         self.days = TradingDays(
             config.calendar,
@@ -142,6 +150,7 @@ class SimServer:
             gtt=self.gtt,
             days=self.days,
             require_auth=self.require_auth,
+            static_ip=StaticIpRule(config.allowed_ips),
         )
         self._runner: web.AppRunner | None = None
         self._housekeeping: asyncio.Task[None] | None = None
@@ -206,6 +215,7 @@ class SimServer:
         self.portfolio.reset()
         self.funds.reset()
         self.gtt.reset()
+        self.alerts.reset()
         self.faults.reset(seed)
         self.ids.reset(seed)
         self.limiter.reset()
@@ -213,6 +223,7 @@ class SimServer:
         self.master.relist_all()
         self.market.reset(seed)
         self.days.restart()
+        self.core.static_ip.reset()
 
     # -- the application ----------------------------------------------------------------------
 
@@ -254,6 +265,7 @@ class SimServer:
         add_order_routes(app, self.core)
         add_portfolio_routes(app, self.core)
         add_gtt_routes(app, self.core)
+        add_alert_routes(app, self.core, self.alerts)
         add_margin_routes(app, self.core)
         add_market_routes(app, self.market, self.master, self.require_auth)
         app.router.add_get("/ws", self.ticker.handle)

@@ -51,6 +51,9 @@ class SimConfig:
     """Exchange holidays (weekends are always closed); default: NSE's published 2026 list."""
     hours: Mapping[Segment, SegmentHours] = field(default_factory=lambda: dict(DEFAULT_HOURS))
     """Each segment's square-off and mass-cancel times (IST)."""
+    allowed_ips: tuple[str, ...] | None = None
+    """Source addresses from which place, modify and cancel are accepted (Kite's static-IP
+    rule, :mod:`orderdesk.sim.static_ip`); ``None`` accepts every address."""
 
     @property
     def calendar(self) -> TradingCalendar:

@@ -11,7 +11,8 @@
   :mod:`orderdesk.sim.days`), then the sweep; answers ``{"clock", "trading_day",
   "milestones": [{"at", "kind", "segment", "day"}, ...]}`` with the milestones this call ran, in
   order (``trading_day`` is ``null`` without trading days).
-- ``GET /_sim/state`` shows the seed, switches, faults, clock, ``trading_day`` and book sizes.
+- ``GET /_sim/state`` shows the seed, switches, faults, clock, ``trading_day``, book sizes and
+  ``static_ip``: the allowed addresses (``null``: any) and the order writes refused so far.
 - ``POST /_sim/holdings`` ``[{"exchange", "tradingsymbol", "quantity", "average_price"}]``.
 - ``POST /_sim/orders/external`` places an order as if from Kite web (no API tag, no postback).
 """
@@ -114,6 +115,7 @@ def add_control_routes(
                 "faults": core.faults.as_dict(),
                 "orders": len(orders),
                 "open_orders": sum(o.pending_quantity > 0 for o in orders),
+                "static_ip": core.static_ip.state(),
             }
         )
 

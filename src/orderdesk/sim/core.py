@@ -23,6 +23,7 @@ from orderdesk.sim.ids import IdGenerator
 from orderdesk.sim.portfolio import Portfolio
 from orderdesk.sim.ratelimit import RateLimiter
 from orderdesk.sim.sessions import SessionStore
+from orderdesk.sim.static_ip import StaticIpRule
 
 RequireAuth = Callable[[web.Request], Awaitable[str]]
 
@@ -43,6 +44,7 @@ class Core:
     gtt: GttBook
     days: TradingDays
     require_auth: RequireAuth
+    static_ip: StaticIpRule
 
 
 async def read_form(request: web.Request) -> dict[str, str]:

@@ -1,5 +1,6 @@
 """Order and trade routes: place, modify, cancel, the order book, history and trades.
 
+Place, modify and cancel pass the static-IP rule first (:mod:`orderdesk.sim.static_ip`).
 Placement is where the ``lost_response`` fault bites: the order is created, then the connection
 is closed before any reply is written, so the client sees a connection error while the order sits
 in the book — the "unknown outcome" the engine must resolve by looking for its tag.
@@ -26,6 +27,7 @@ def add_order_routes(app: web.Application, core: Core) -> None:
 
     async def place(request: web.Request) -> web.Response:
         user_id = await core.require_auth(request)
+        core.static_ip.check(request, "place")
         core.limiter.check_order_quota(user_id, placement=True)
         values = await read_form(request)
         req = PlaceRequest.parse(request.match_info["variety"], values)
@@ -39,6 +41,7 @@ def add_order_routes(app: web.Application, core: Core) -> None:
 
     async def modify(request: web.Request) -> web.Response:
         user_id = await core.require_auth(request)
+        core.static_ip.check(request, "modify")
         core.limiter.check_order_quota(user_id, placement=False)
         req = ModifyRequest.parse(await read_form(request))
         order = exchange.modify(
@@ -48,6 +51,7 @@ def add_order_routes(app: web.Application, core: Core) -> None:
 
     async def cancel(request: web.Request) -> web.Response:
         user_id = await core.require_auth(request)
+        core.static_ip.check(request, "cancel")
         core.limiter.check_order_quota(user_id, placement=False)
         values = await read_form(request)
         order = exchange.cancel(
