@@ -21,9 +21,10 @@ $(BOOTSTRAP)/bin/uv:
 	$(PYTHON) -m venv $(BOOTSTRAP)
 	$(BOOTSTRAP)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-# The full environment holds the runtime one: syncing it stamps both.
+# The full environment holds the runtime one: syncing it stamps both. It also takes the optional
+# telegram extra (aiogram), so the bot's tests run; demo and sim leave it out.
 $(STAMP): uv.lock pyproject.toml | $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --extra telegram
 	@touch $(STAMP) $(RUNTIME_STAMP)
 
 $(RUNTIME_STAMP): uv.lock pyproject.toml | $(UV)
