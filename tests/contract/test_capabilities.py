@@ -28,6 +28,7 @@ from orderdesk.domain.events import DayOpened
 from orderdesk.engine import OrderDesk, RiskLimits
 from orderdesk.engine.config import DayRules
 from orderdesk.ports.broker import (
+    AlertControl,
     Broker,
     ChargesSource,
     GttControl,
@@ -49,6 +50,7 @@ CAPABILITIES = (
     OrderHistorySource,
     ChargesSource,
     GttControl,
+    AlertControl,
     SessionControl,
     WebhookSource,
 )

@@ -225,9 +225,51 @@ class GttTrigger:
     trigger_id: int | None = None
     status: str | None = None
     kind: str = field(default="single")
+    order_ids: tuple[str, ...] = ()
+    """The orders it placed when it fired (Kite: each leg's ``result.order_result.order_id``)."""
+
+
+ALERT_OPERATORS = ("<=", ">=", "<", ">", "==")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertOrder:
+    """One order of an ATO alert's basket."""
+
+    instrument: InstrumentKey
+    side: Side
+    quantity: int
+    product: Product
+    order_type: OrderType = OrderType.LIMIT
+    price: Decimal = Decimal(0)
+    trigger_price: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PriceAlert:
+    """A broker-kept price alert (Kite's alerts): ``instrument``'s last price ``operator``
+    ``value``. With a basket it is an ATO (alert triggers order): the broker places the basket
+    when the alert fires; without, it only notifies."""
+
+    name: str
+    instrument: InstrumentKey
+    operator: str
+    value: Decimal
+    basket: tuple[AlertOrder, ...] = ()
+    alert_id: str | None = None
+    status: str | None = None
+    fired: int = 0
+    """How many times it fired (Kite's ``alert_count``)."""
+
+    @property
+    def kind(self) -> str:
+        """Kite's ``type``: ``ato`` with a basket, ``simple`` without."""
+        return "ato" if self.basket else "simple"
 
 
 __all__ = [
+    "ALERT_OPERATORS",
+    "AlertOrder",
     "Charges",
     "Fill",
     "GttOrderLeg",
@@ -238,6 +280,7 @@ __all__ = [
     "OrderMargin",
     "OrderStatusReport",
     "PositionReport",
+    "PriceAlert",
     "Quote",
     "SegmentMargins",
 ]

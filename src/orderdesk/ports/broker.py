@@ -37,6 +37,7 @@ from orderdesk.domain.reports import (
     OrderMargin,
     OrderStatusReport,
     PositionReport,
+    PriceAlert,
     Quote,
 )
 from orderdesk.domain.signal import Signal
@@ -192,6 +193,24 @@ class GttControl(Protocol):
 
 
 @runtime_checkable
+class AlertControl(Protocol):
+    """An optional capability: price alerts kept at the broker (Kite's alerts), of which an ATO
+    places a basket of orders when it fires."""
+
+    async def alerts(self) -> list[PriceAlert]: ...
+
+    async def create_alert(self, alert: PriceAlert) -> PriceAlert:
+        """Create an alert; returns it as the broker keeps it (with its id)."""
+
+    async def modify_alert(self, alert_id: str, alert: PriceAlert) -> PriceAlert: ...
+
+    async def delete_alert(self, alert_id: str) -> None: ...
+
+    async def alert_order_ids(self, alert_id: str) -> list[str]:
+        """The broker ids of the orders the alert placed when it fired (an ATO's basket)."""
+
+
+@runtime_checkable
 class SessionControl(Protocol):
     """An optional capability: a broker whose session a person renews (Kite's daily login).
 
@@ -222,6 +241,7 @@ class WebhookSource(Protocol):
 
 
 __all__ = [
+    "AlertControl",
     "Broker",
     "BrokerEvent",
     "ChargesSource",

@@ -70,6 +70,7 @@ from orderdesk.domain.reports import (
     OrderMargin,
     OrderStatusReport,
     PositionReport,
+    PriceAlert,
     Quote,
 )
 from orderdesk.domain.status import BrokerStatus
@@ -379,6 +380,21 @@ class KiteBroker:
 
     async def delete_gtt(self, trigger_id: int) -> None:
         await self.rest.delete_gtt(trigger_id)
+
+    async def alerts(self) -> list[PriceAlert]:
+        return await self.rest.alerts()
+
+    async def create_alert(self, alert: PriceAlert) -> PriceAlert:
+        return await self.rest.create_alert(alert)
+
+    async def modify_alert(self, alert_id: str, alert: PriceAlert) -> PriceAlert:
+        return await self.rest.modify_alert(alert_id, alert)
+
+    async def delete_alert(self, alert_id: str) -> None:
+        await self.rest.delete_alert(alert_id)
+
+    async def alert_order_ids(self, alert_id: str) -> list[str]:
+        return await self.rest.alert_order_ids(alert_id)
 
     # -- postbacks ----------------------------------------------------------------------------
 

@@ -22,8 +22,10 @@ import aiohttp
 from pydantic import BaseModel, SecretStr, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
+from orderdesk.brokers.kite import alerts as kite_alerts
 from orderdesk.brokers.kite import mapping
 from orderdesk.brokers.kite import routes as r
+from orderdesk.brokers.kite.alerts import AlertHistoryRow, AlertRow
 from orderdesk.brokers.kite.config import KiteConfig
 from orderdesk.brokers.kite.errors import (
     KiteError,
@@ -63,6 +65,7 @@ from orderdesk.domain.reports import (
     OrderMargin,
     OrderStatusReport,
     PositionReport,
+    PriceAlert,
     Quote,
     SegmentMargins,
 )
@@ -78,6 +81,8 @@ _ORDER_ROWS = TypeAdapter(list[OrderRow])
 _TRADE_ROWS = TypeAdapter(list[TradeRow])
 _HOLDING_ROWS = TypeAdapter(list[HoldingRow])
 _GTT_ROWS = TypeAdapter(list[GttRow])
+_ALERT_ROWS = TypeAdapter(list[AlertRow])
+_ALERT_HISTORY = TypeAdapter(list[AlertHistoryRow])
 _MARGIN_ROWS = TypeAdapter(list[MarginRow])
 _NOTE_ROWS = TypeAdapter(list[ContractNoteRow])
 _QUOTES = TypeAdapter(dict[str, QuoteRow])
@@ -441,6 +446,31 @@ class KiteRestClient(KiteHttp):
         route = r.GTT_DELETE
         data = await self._call(route, path={"trigger_id": str(trigger_id)})
         return _model(route, TriggerIdData, data).trigger_id
+
+    # -- alerts -------------------------------------------------------------------------------
+
+    async def alerts(self) -> list[PriceAlert]:
+        data = await self._call(r.ALERT_LIST)
+        return kite_alerts.alerts(_parse(r.ALERT_LIST, _ALERT_ROWS, data))
+
+    async def create_alert(self, alert: PriceAlert) -> PriceAlert:
+        route = r.ALERT_CREATE
+        data = await self._call(route, form=kite_alerts.alert_form(alert))
+        return _one(route, kite_alerts.alert, _model(route, AlertRow, data))  # type: ignore[no-any-return]
+
+    async def modify_alert(self, alert_id: str, alert: PriceAlert) -> PriceAlert:
+        route = r.ALERT_MODIFY
+        form = kite_alerts.alert_form(alert)
+        data = await self._call(route, path={"uuid": alert_id}, form=form)
+        return _one(route, kite_alerts.alert, _model(route, AlertRow, data))  # type: ignore[no-any-return]
+
+    async def delete_alert(self, alert_id: str) -> None:
+        await self._call(r.ALERT_DELETE, params=[("uuid", alert_id)])
+
+    async def alert_order_ids(self, alert_id: str) -> list[str]:
+        route = r.ALERT_HISTORY
+        data = await self._call(route, path={"uuid": alert_id})
+        return kite_alerts.order_ids(_parse(route, _ALERT_HISTORY, data))
 
     # -- user and session ---------------------------------------------------------------------
 

@@ -375,7 +375,14 @@ def gtt(row: GttRow) -> GttTrigger:
         trigger_id=row.id,
         status=row.status,
         kind=row.type,
+        order_ids=tuple(filter(None, (_fired_order_id(leg.result) for leg in row.orders))),
     )
+
+
+def _fired_order_id(result: dict[str, Any] | None) -> str:
+    """The order a fired leg placed (``""`` when none: not fired, or its placement failed)."""
+    outcome = result.get("order_result") if result else None
+    return str(outcome.get("order_id") or "") if isinstance(outcome, dict) else ""
 
 
 def order_margin(row: MarginRow) -> OrderMargin:

@@ -84,7 +84,18 @@ GTT_GET = Route("gtt_trigger", "GET", "/gtt/triggers/{trigger_id}")
 GTT_MODIFY = Route("modify_gtt", "PUT", "/gtt/triggers/{trigger_id}", body=Body.FORM)
 GTT_DELETE = Route("delete_gtt", "DELETE", "/gtt/triggers/{trigger_id}")
 
+ALERT_CREATE = Route("create_alert", "POST", "/alerts", body=Body.FORM)
+ALERT_LIST = Route("alerts", "GET", "/alerts")
+ALERT_MODIFY = Route("modify_alert", "PUT", "/alerts/{uuid}", body=Body.FORM)
+ALERT_DELETE = Route("delete_alerts", "DELETE", "/alerts")
+ALERT_HISTORY = Route("alert_history", "GET", "/alerts/{uuid}/history")
+
 __all__ = [
+    "ALERT_CREATE",
+    "ALERT_DELETE",
+    "ALERT_HISTORY",
+    "ALERT_LIST",
+    "ALERT_MODIFY",
     "BASKET_MARGINS",
     "CANCEL_ORDER",
     "GTT_DELETE",
