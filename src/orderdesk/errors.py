@@ -13,11 +13,15 @@
     └── BrokerError                anything a broker adapter raises
         ├── BrokerTransportError   no usable answer: timeout, connection refused or reset
         │   └── UnknownOutcome     a placement may or may not have happened; carries the tag
+        │       └── AmbiguousReply the broker answered that it cannot tell (Kite's "Order
+        │                          request timed out"): the order may still appear, later
         ├── BrokerRateLimited      the broker throttled us (429); safe to retry later
         │   └── QuotaExhausted     a quota that refills only tomorrow (the day's orders)
         ├── BrokerUnavailable      the broker answered 5xx before acting (safe for reads)
         ├── BrokerAuthError        the session is invalid or expired; never retried
         └── BrokerRejected         the broker refused the request; nothing happened
+            ├── AddressRefused     not from this source address (a static-IP rule): fix the
+            │                      configuration or the broker's registration; never retried
             ├── InputRejected      bad parameters
             ├── OrderRejected      the order cannot be placed / modified / cancelled
             └── MarginRejected     insufficient funds or holdings
@@ -97,6 +101,14 @@ class UnknownOutcome(BrokerTransportError):
         self.tag = tag
 
 
+class AmbiguousReply(UnknownOutcome):
+    """The broker did answer the placement, and its answer is that it cannot tell whether the
+    order was placed (Kite's HTTP 400 "Order request timed out. Please check the order book").
+    The order may appear in the book seconds later, or never: resolved by the book like every
+    unknown outcome, but absence proves nothing until the order has had time to appear, and
+    then it means "not placed", never "send it again" (a late order would make two)."""
+
+
 class BrokerRateLimited(BrokerError):
     """The broker throttled the request; nothing happened."""
 
@@ -116,6 +128,16 @@ class BrokerAuthError(BrokerError):
 
 class BrokerRejected(BrokerError):
     """The broker refused the request; it holds no new state because of it."""
+
+
+class AddressRefused(BrokerRejected):
+    """The broker refuses order writes from the address the request came from (Kite's
+    static-IP rule): a configuration fault, so never an unknown outcome and never retried.
+    ``address`` is the one the broker named (None when it named none)."""
+
+    def __init__(self, message: str, *, address: str | None, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.address = address
 
 
 class InputRejected(BrokerRejected):
@@ -158,6 +180,8 @@ def is_reconnectable(error: BaseException) -> bool:
 
 
 __all__ = [
+    "AddressRefused",
+    "AmbiguousReply",
     "BrokerAuthError",
     "BrokerError",
     "BrokerRateLimited",

@@ -19,12 +19,13 @@ from orderdesk.domain.order import Order
 from orderdesk.domain.reports import OrderStatusReport
 from orderdesk.domain.status import BrokerStatus, OrderStatus
 from orderdesk.domain.values import OrderType, Variety
+from orderdesk.engine.address import address_fix
 from orderdesk.engine.alerts import Alerts
 from orderdesk.engine.config import DeskConfig
 from orderdesk.engine.errors import CommandRefused, ModificationLimitReached
 from orderdesk.engine.recorder import Recorder
 from orderdesk.engine.retry import NotYet, retrying
-from orderdesk.errors import BrokerAuthError, BrokerError, BrokerRejected
+from orderdesk.errors import AddressRefused, BrokerAuthError, BrokerError, BrokerRejected
 from orderdesk.ports.broker import Broker, OrderChanges
 from orderdesk.ports.notifier import Severity
 
@@ -88,7 +89,7 @@ class Commands:
                 done=lambda row: row.status in _FINAL or _has_terms(row, changes),
             )
         except Exception as exc:
-            reason = _reason(exc)
+            reason = self._reason(exc)
             await self.recorder.decide(
                 order,
                 lambda o: (
@@ -124,12 +125,17 @@ class Commands:
                 done=lambda row: row.status in _FINAL,
             )
         except Exception as exc:
-            reason = _reason(exc)
+            reason = self._reason(exc)
             await self.recorder.decide(order, lambda o: o.cancel_rejected(reason, self.clock.now()))
             if order.is_terminal:
                 return  # it ended (filled, say) while we asked: nothing left to cancel
             await self._alert("Cancel failed", order, reason, exc)
             raise
+
+    def _reason(self, exc: BaseException) -> str:
+        if isinstance(exc, AddressRefused):
+            return address_fix(exc, self.broker.name)
+        return _reason(exc)
 
     def _addressed(self, order: Order) -> tuple[Variety, str | None]:
         """How the broker names the order in a command: a cover order's stop leg is variety
@@ -182,7 +188,9 @@ class Commands:
         return next((r for r in rows if r.broker_order_id == order.broker_order_id), None)
 
     async def _alert(self, title: str, order: Order, reason: str, exc: BaseException) -> None:
-        severity = Severity.CRITICAL if isinstance(exc, BrokerAuthError) else Severity.WARNING
+        # A lost session or an unregistered address stops every command until a person acts.
+        critical = isinstance(exc, BrokerAuthError | AddressRefused)
+        severity = Severity.CRITICAL if critical else Severity.WARNING
         await self.alerts.raise_(
             severity,
             title,

@@ -4,7 +4,8 @@ The order's ``OrderCreated`` and ``OrderSubmitting`` are in the log before this 
 to send, and the client order id travels as the broker's tag. Then:
 
 - a broker order id back → ``accepted``;
-- ``BrokerRejected`` → ``submit_rejected`` (the broker holds nothing);
+- ``BrokerRejected`` → ``submit_rejected`` (the broker holds nothing); an ``AddressRefused``
+  (the broker takes no orders from this source address) with a CRITICAL alert saying the fix;
 - ``BrokerAuthError`` → ``submit_deferred``: nothing was placed, the session is gone, and the
   order waits as an intent for the same signal to send it after the login;
 - ``BrokerRateLimited`` → nothing was placed: back off and send again, same id;
@@ -24,6 +25,7 @@ import logging
 from orderdesk.domain.order import Order
 from orderdesk.domain.reports import OrderStatusReport
 from orderdesk.domain.status import OrderStatus
+from orderdesk.engine.address import ALERT_TITLE, address_fix, alert_key
 from orderdesk.engine.alerts import Alerts
 from orderdesk.engine.commands import Commands
 from orderdesk.engine.config import DeskConfig
@@ -31,7 +33,13 @@ from orderdesk.engine.news import BrokerNews, Source
 from orderdesk.engine.recorder import Recorder
 from orderdesk.engine.retry import NotYet, retrying
 from orderdesk.engine.session import SessionWatch
-from orderdesk.errors import BrokerAuthError, BrokerRateLimited, BrokerRejected, is_throttled
+from orderdesk.errors import (
+    AddressRefused,
+    BrokerAuthError,
+    BrokerRateLimited,
+    BrokerRejected,
+    is_throttled,
+)
 from orderdesk.ports.broker import Broker, PlaceOrder
 from orderdesk.ports.notifier import Severity
 
@@ -94,6 +102,15 @@ class Placement:
             # signal sends once a person has logged in.
             self.session.refused(f"the broker refused the session: {exc}", self.clock.now())
             await self._deferred(order, f"session refused: {exc}")
+        except AddressRefused as exc:
+            # A configuration fault: not unknown (nothing was placed), never sent again.
+            await self._rejected(
+                order,
+                address_fix(exc, self.broker.name),
+                Severity.CRITICAL,
+                title=ALERT_TITLE,
+                key=alert_key(exc),
+            )
         except BrokerRejected as exc:
             await self._rejected(order, str(exc), Severity.WARNING)
         except Exception as exc:
@@ -105,7 +122,15 @@ class Placement:
         # Binding is broker news: the stream may have told it already, or be telling it now.
         await self.news.placed(order, broker_order_id)
 
-    async def _rejected(self, order: Order, reason: str, severity: Severity) -> None:
+    async def _rejected(
+        self,
+        order: Order,
+        reason: str,
+        severity: Severity,
+        *,
+        title: str = "Order rejected",
+        key: str | None = None,
+    ) -> None:
         now = self.clock.now()
         outcome = await self.recorder.decide(
             order,
@@ -114,10 +139,10 @@ class Placement:
         if outcome.events:
             await self.alerts.raise_(
                 severity,
-                "Order rejected",
+                title,
                 f"{order.order_id} ({order.signal.instrument} {order.signal.side} "
                 f"{order.signal.quantity}): {reason}",
-                key=f"rejected:{order.order_id}",
+                key=key or f"rejected:{order.order_id}",
                 order_id=order.order_id,
             )
 

@@ -154,7 +154,8 @@ class KiteBroker:
         self.config = config
         self._secrets = secrets
         self._limiter = limiter
-        self._factory = session_factory or default_session
+        # The configured session leaves from [kite] source_address on [kite] ip_family.
+        self._factory = session_factory or (lambda: default_session(config))
         self._clock = clock or SystemClock()
         self._ticker_config = ticker_config or TickerConfig(url=config.ws_url)
         self._session: aiohttp.ClientSession | None = None

@@ -7,11 +7,12 @@ with a message that says where it belongs, rather than silently used.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from orderdesk.brokers.kite.ratelimit import RateLimits
 from orderdesk.errors import ConfigError
@@ -61,6 +62,15 @@ class KiteConfig(BaseModel):
     every connection) or polling the order book over REST."""
     poll_interval_seconds: float = Field(default=2.0, gt=0, le=300)
     """Order-book poll period of ``events()`` when ``stream = "poll"``."""
+    source_address: str | None = None
+    """The local address every connection to Kite leaves from (REST and the ticker). Since 1
+    April 2026 Kite accepts place, modify and cancel only from an IP registered with the app,
+    so on a machine with several addresses this pins the registered one. None: the system's
+    choice (on ``ip_family``)."""
+    ip_family: Literal["ipv4", "ipv6", "any"] = "ipv4"
+    """The address family connections to Kite use. IPv4 by default: a dual-stack host may
+    otherwise leave on IPv6 while the app registered its IPv4 address (or the reverse), and
+    every order would be refused (KITE_API.md §14.2)."""
     postback_secret: str = API_SECRET_SECRET
     """The secret-store *name* of the key that verifies postback checksums (Kite signs them
     with the api_secret), not the secret itself."""
@@ -73,6 +83,27 @@ class KiteConfig(BaseModel):
         if "://" not in value:
             raise ValueError("must be an absolute URL such as https://api.kite.trade")
         return value.rstrip("/")
+
+    @field_validator("source_address")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return str(ipaddress.ip_address(value.strip()))
+        except ValueError:
+            raise ValueError("must be an IPv4 or IPv6 address of this machine") from None
+
+    @model_validator(mode="after")
+    def _family_fits(self) -> Self:
+        if self.source_address is not None and self.ip_family != "any":
+            version = ipaddress.ip_address(self.source_address).version
+            if (version == 6) != (self.ip_family == "ipv6"):
+                raise ValueError(
+                    f"source_address {self.source_address} is IPv{version} but ip_family "
+                    f'is "{self.ip_family}"; make them agree (or ip_family = "any")'
+                )
+        return self
 
     def login_page_root(self) -> str:
         """The root of the login page (``/connect/login``)."""

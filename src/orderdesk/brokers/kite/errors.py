@@ -9,6 +9,7 @@ whether the broker refused the request (4xx) or failed (5xx)::
     KiteError                                  (mixin carried by every class below)
     ├── TokenException        → BrokerAuthError       session expired or invalidated (403)
     ├── PermissionException   → BrokerRejected        the app may not use this endpoint
+    │   └── SourceAddressRefused → AddressRefused     order writes from an unregistered IP
     ├── UserException         → BrokerRejected        an account problem
     ├── InputException        → InputRejected         missing or invalid parameters
     ├── OrderException        → OrderRejected         the order cannot be placed/modified/cancelled
@@ -30,13 +31,22 @@ whether the broker refused the request (4xx) or failed (5xx)::
     │   └── TickerGaveUpError → BrokerUnavailable     too many failed reconnections in a row
     └── (placements whose outcome is unknown raise orderdesk's UnknownOutcome, with the tag)
 
+Kite names an address it refuses under the static-IP rule in the message (``IP (2402:…) is
+not allowed``; KITE_API.md §14.2), while its ``error_type`` and HTTP status for it are
+unverified. So the message decides, through the patterns of :data:`IP_REFUSALS`, whatever type
+Kite gave: such a refusal is a configuration fault, and taken for anything else (a 5xx's
+unknown outcome, an input error) the desk would retry or alert the wrong thing.
+
 Messages carry Kite's own text and the endpoint's *name*, never a URL (the logout URL holds the
 access token) and never a header.
 """
 
 from __future__ import annotations
 
+import re
+
 from orderdesk.errors import (
+    AddressRefused,
     BrokerAuthError,
     BrokerError,
     BrokerRateLimited,
@@ -60,6 +70,10 @@ class TokenException(KiteError, BrokerAuthError):
 
 class PermissionException(KiteError, BrokerRejected):
     """The app is not permitted to use this endpoint."""
+
+
+class SourceAddressRefused(PermissionException, AddressRefused):
+    """Kite refuses order writes from the address the request came from (static-IP rule)."""
 
 
 class UserException(KiteError, BrokerRejected):
@@ -185,14 +199,41 @@ def error_class(error_type: str | None, http_status: int | None) -> type[KiteErr
     return cls
 
 
+IP_REFUSALS: tuple[re.Pattern[str], ...] = (
+    # The text one user reported (forum comment/52125): "IP (2402:…) is not allowed".
+    re.compile(r"\bIP\s*\(\s*([0-9A-Fa-f:.]+)\s*\)\s*is not allowed", re.IGNORECASE),
+    # Its likely variants, should Kite drop the brackets or say "whitelisted"/"registered".
+    re.compile(
+        r"\bIP(?: address)?\s+([0-9A-Fa-f:.]*[0-9A-Fa-f])\s+is not "
+        r"(?:allowed|whitelisted|registered)",
+        re.IGNORECASE,
+    ),
+)
+"""Kite's words for "orders from this address are refused"; group 1 is the address."""
+
+
+def refused_address(message: str) -> str | None:
+    """The address a static-IP refusal names, or None when ``message`` is not one."""
+    for pattern in IP_REFUSALS:
+        found = pattern.search(message)
+        if found is not None:
+            return found.group(1)
+    return None
+
+
 def error_for(message: str, error_type: str | None, http_status: int | None) -> KiteError:
     """Build the typed error for what Kite said."""
+    if http_status != 429 and (address := refused_address(message or "")) is not None:
+        return SourceAddressRefused(
+            message, address=address, http_status=http_status, error_type=error_type
+        )
     cls = error_class(error_type, http_status)
     return cls(message or "no message", http_status=http_status, error_type=error_type)
 
 
 __all__ = [
     "ERROR_TYPES",
+    "IP_REFUSALS",
     "DataException",
     "GeneralException",
     "GeneralRejection",
@@ -207,6 +248,7 @@ __all__ = [
     "OrderException",
     "PermissionException",
     "RouteNotFound",
+    "SourceAddressRefused",
     "TickerError",
     "TickerGaveUpError",
     "TickerTokenError",
@@ -215,4 +257,5 @@ __all__ = [
     "UserException",
     "error_class",
     "error_for",
+    "refused_address",
 ]

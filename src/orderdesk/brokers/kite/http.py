@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -102,9 +103,25 @@ class ClientState(StrEnum):
 SessionFactory = Callable[[], aiohttp.ClientSession]
 
 
-def default_session() -> aiohttp.ClientSession:
-    """One pooled session with keep-alive and a DNS cache; Kite is a single host."""
-    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64, ttl_dns_cache=300))
+_FAMILIES = {"ipv4": socket.AF_INET, "ipv6": socket.AF_INET6, "any": socket.AF_UNSPEC}
+
+
+def default_session(config: KiteConfig | None = None) -> aiohttp.ClientSession:
+    """One pooled session with keep-alive and a DNS cache; Kite is a single host.
+
+    With a ``config``, every connection (REST and the ticker, which shares the session) leaves
+    from its ``source_address`` and only on its ``ip_family``: since 1 April 2026 Kite accepts
+    order writes only from the IPs registered with the app, and a dual-stack host left to
+    itself may leave on the family nobody registered (KITE_API.md §14.2).
+    """
+    if config is None:
+        connector = aiohttp.TCPConnector(limit=64, ttl_dns_cache=300)
+    else:
+        local = None if config.source_address is None else (config.source_address, 0)
+        connector = aiohttp.TCPConnector(
+            limit=64, ttl_dns_cache=300, family=_FAMILIES[config.ip_family], local_addr=local
+        )
+    return aiohttp.ClientSession(connector=connector)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +205,7 @@ class KiteHttp:
         self._limiter: Limiter = limiter or NoLimits()
         self._session: aiohttp.ClientSession | None = session
         self._owns_session = session is None
-        self._factory = session_factory or default_session
+        self._factory = session_factory or (lambda: default_session(config))
         self._timeout = aiohttp.ClientTimeout(
             total=config.timeout_seconds, sock_connect=config.connect_timeout_seconds
         )
