@@ -13,6 +13,10 @@ with.
 days are weekends and ``--holidays FILE`` (one ``YYYY-MM-DD`` a line, ``#`` comments), by
 default NSE's published 2026 list (:data:`orderdesk.holidays.NSE_HOLIDAYS`).
 
+``--fault NAME=VALUE`` (repeatable) starts with a fault switched on, as ``POST /_sim/faults``
+would (:mod:`orderdesk.sim.faults`), e.g. Kite's ambiguous placement reply:
+``--fault ambiguous_timeout=0.2``.
+
 ``--allowed-ips`` applies Kite's static-IP rule (:mod:`orderdesk.sim.static_ip`).
 """
 
@@ -34,12 +38,49 @@ from orderdesk.errors import ConfigError
 from orderdesk.holidays import NSE_HOLIDAYS, load_holidays
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
+from orderdesk.sim.faults import Faults
 from orderdesk.sim.static_ip import parse_allowed
 
 MARKET_HOURS = ("nse",)
 SECRET_ENV = "ORDERDESK_SIM__API_SECRET"  # noqa: S105 - a variable's name, not a secret
 LEGACY_SECRET_ENV = "ORDERDESK_SIM_API_SECRET"  # noqa: S105 - a variable's name, not a secret
 DEFAULT_API_SECRET = "sim_api_secret"  # noqa: S105 - the simulator's documented default
+
+FAULT_HELP = (
+    "Start with a fault on, NAME=VALUE (repeatable; the same switches as POST /_sim/faults, "
+    "probabilities in [0, 1]). Among them: ambiguous_timeout=P answers that share of "
+    "placements HTTP 400 InputException 'Order request timed out. Please check the order "
+    "book.' and creates the order after a seeded delay of up to ambiguous_delay_max_ms "
+    "(default 10000) on the simulator's clock; ambiguous_timeout_drop=P never creates that "
+    "share of them; slow_validation_ms=MS keeps new orders in PUT ORDER REQ RECEIVED that "
+    "long; lost_response=P, error_5xx=P, rate_limit_storm=P, latency_ms=MS, ws_drop=P, "
+    "partial_fill=F, margin_exception=true."
+)
+
+
+def parse_faults(items: list[str]) -> dict[str, float | bool]:
+    """``NAME=VALUE`` items as fault switches, checked as ``POST /_sim/faults`` checks them."""
+    switches: dict[str, float | bool] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        if not sep or not name.strip():
+            raise typer.BadParameter(f"{item!r}: expected NAME=VALUE", param_hint="--fault")
+        value: float | bool
+        if raw.strip().lower() in ("true", "false"):
+            value = raw.strip().lower() == "true"
+        else:
+            try:
+                value = float(raw)
+            except ValueError:
+                raise typer.BadParameter(
+                    f"{item!r}: {raw!r} is not a number or true/false", param_hint="--fault"
+                ) from None
+        switches[name.strip()] = value
+    try:
+        Faults().update(switches)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--fault") from None
+    return switches
 
 
 def _banner(sim: SimServer) -> Panel:
@@ -62,6 +103,8 @@ def _banner(sim: SimServer) -> Panel:
         table.add_row("Holidays", f"{len(config.holidays)} dates")
     if config.allowed_ips is not None:
         table.add_row("Order writes from", ", ".join(config.allowed_ips))
+    if config.faults:
+        table.add_row("Faults", ", ".join(f"{k}={v}" for k, v in config.faults.items()))
     if config.is_loopback:
         table.add_row("Test control", f"{sim.rest_root}/_sim/state")
     return Panel(table, title="orderdesk sim — Kite Connect v3 simulator", expand=False)
@@ -128,6 +171,9 @@ def sim(
     tick_interval: Annotated[
         float, typer.Option(help="Seconds between random price steps; 0 = only /_sim/prices.")
     ] = 1.0,
+    fault: Annotated[
+        list[str] | None, typer.Option(help=FAULT_HELP, metavar="NAME=VALUE", show_default=False)
+    ] = None,
     allowed_ips: Annotated[
         str | None,
         typer.Option(
@@ -149,6 +195,7 @@ def sim(
             parse_allowed(allowed or ("",))
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--allowed-ips") from None
+    faults = parse_faults(fault or [])
     closed = NSE_HOLIDAYS
     if holidays is not None:
         try:
@@ -169,6 +216,7 @@ def sim(
         login_form=login_form,
         price_tick_interval=tick_interval or None,
         holidays=closed,
+        faults=faults,
         allowed_ips=allowed,
     )
     console = Console()

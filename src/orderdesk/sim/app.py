@@ -80,6 +80,7 @@ class SimServer:
         self.clock = SimClock()
         self.faults = Faults()
         self.faults.reset(config.seed)
+        self.faults.update(dict(config.faults))
         self.ids = IdGenerator(config.seed)
         self.master = InstrumentMaster.load(config.instruments)
         self.market = MarketData(self.master, config.seed, clock=self.clock.now)

@@ -51,6 +51,9 @@ class SimConfig:
     """Exchange holidays (weekends are always closed); default: NSE's published 2026 list."""
     hours: Mapping[Segment, SegmentHours] = field(default_factory=lambda: dict(DEFAULT_HOURS))
     """Each segment's square-off and mass-cancel times (IST)."""
+    faults: Mapping[str, float | bool] = field(default_factory=dict)
+    """Fault switches on from the start, as ``POST /_sim/faults`` sets them (``orderdesk sim
+    --fault NAME=VALUE``); ``POST /_sim/reset`` still switches every fault off."""
     allowed_ips: tuple[str, ...] | None = None
     """Source addresses from which place, modify and cancel are accepted (Kite's static-IP
     rule, :mod:`orderdesk.sim.static_ip`); ``None`` accepts every address."""

@@ -14,6 +14,10 @@ latest. Matching runs at placement, after a modification and whenever prices cha
   and the totals agree).
 - A filled cover order spawns its stop leg (``parent_order_id``, ``TRIGGER PENDING``).
 - The ``partial_fill`` fault fills only that fraction of what is open per pass.
+- The ``slow_validation_ms`` fault keeps a new order in ``PUT ORDER REQ RECEIVED`` (in the book,
+  blocking no margin yet) that long before validation goes on; :meth:`Exchange.place_later`
+  creates an order after a delay (the ``ambiguous_timeout`` fault's late order). Both wait on
+  :mod:`~orderdesk.sim.later`'s timers, which the sweep runs.
 
 Pushes follow Kite (KITE_API.md §10): none for plain placement acceptance; one for every fill,
 trigger, modification, cancellation and rejection.
@@ -36,15 +40,18 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import structlog
+
 from orderdesk.domain.calendar import IST, SEGMENT_OF, Segment
 from orderdesk.domain.values import Exchange as ExchangeName
 from orderdesk.sim.blocked import BlockedMargin
 from orderdesk.sim.book import RESTING, OrderBook, Trade
 from orderdesk.sim.clock import SimClock, fmt, is_nse_session
 from orderdesk.sim.config import SimConfig
-from orderdesk.sim.envelope import InputError, MarginError, OrderError
+from orderdesk.sim.envelope import InputError, MarginError, OrderError, SimError
 from orderdesk.sim.faults import Faults
 from orderdesk.sim.ids import IdGenerator
+from orderdesk.sim.later import SimTimers
 from orderdesk.sim.margins import order_margin
 from orderdesk.sim.order_params import ModifyRequest, PlaceRequest
 from orderdesk.sim.orders import (
@@ -62,6 +69,8 @@ from orderdesk.sim.orders import (
 from orderdesk.sim.portfolio import Portfolio, Position
 from orderdesk.sim.ports import InstrumentLike, InstrumentLookup, PriceSource
 
+log = structlog.get_logger(__name__)
+
 ZERO = Decimal(0)
 MAX_SLICES = 10
 MARKET_CLOSED = "Markets are closed right now. Use GTT for placing long standing orders instead."
@@ -72,6 +81,7 @@ SQUARE_OFF_PLACER = "ADMINSQF"
 """``placed_by`` of the broker's square-off orders. UNVERIFIED: Zerodha's RMS places them from
 its own system and the exact placer id it shows is not documented."""
 INTRADAY = frozenset({Product.MIS, Product.CO})
+UNVALIDATED = frozenset({Status.PUT_ORDER_REQ_RECEIVED, Status.VALIDATION_PENDING})
 EXPIRED = "The instrument you are placing an order for has either expired or does not exist."
 
 OrderListener = Callable[[Order], None]
@@ -117,6 +127,8 @@ class Exchange:
         portfolio.add_listener(self._blocked.position_changed)
         self._listeners: list[OrderListener] = []
         self._available: Callable[[str], Decimal] = lambda _user: Decimal("Infinity")
+        self.timers = SimTimers(clock)
+        """Work due later on the simulated clock (late orders, slow validation)."""
         self.revision = 0
         """Bumped on every recorded change (and on reset): equal revisions, equal books."""
 
@@ -242,6 +254,8 @@ class Exchange:
         """What one working order of the book blocks now."""
         if order.status in TERMINAL or order.parent_order_id is not None:
             return ZERO  # a CO stop leg is covered by its parent's margin
+        if order.status in UNVALIDATED:
+            return ZERO  # the RMS blocks margin when it passes the order, not before
         inst = self._instruments.by_token(order.instrument_token)
         if inst is None:
             return ZERO
@@ -315,6 +329,21 @@ class Exchange:
         )
         order.status = Status.AMO_REQ_RECEIVED if amo_held else Status.PUT_ORDER_REQ_RECEIVED
         self._record(order)
+        linger = self._faults.slow_validation_ms
+        if linger > 0 and not amo_held:
+            # Kite's OMS has the order but its RMS has not looked yet: the book shows it.
+            self._book.add(order)
+            self.timers.after(linger / 1000, lambda: self._validate_lingering(order, inst))
+            return order
+        return self._validate(order, inst, amo_held=amo_held)
+
+    def _validate_lingering(self, order: Order, inst: InstrumentLike) -> None:
+        if order.status is Status.PUT_ORDER_REQ_RECEIVED and order.order_id in self._book:
+            self._validate(order, inst, amo_held=False)
+
+    def _validate(self, order: Order, inst: InstrumentLike, *, amo_held: bool) -> Order:
+        """The RMS's look at a received order: reject it for margin, hold it or release it."""
+        user_id = order.user_id
         self._transition(order, Status.VALIDATION_PENDING)
         required = self.required_margin(
             user_id,
@@ -330,9 +359,10 @@ class Exchange:
                 f"Insufficient funds. Required margin is {required:.2f} but available margin "
                 f"is {available:.2f}. Check the orderbook for open orders."
             )
-            if self._faults.margin_exception:
+            if self._faults.margin_exception and order.order_id not in self._book:
                 raise MarginError(message)
-            self._book.add(order)
+            if order.order_id not in self._book:
+                self._book.add(order)
             order.status_message = message
             order.status_message_raw = (
                 f"RMS:Margin Exceeds,Required:{required:.2f}, Available:{available:.2f} for "
@@ -341,12 +371,30 @@ class Exchange:
             self._transition(order, Status.REJECTED)
             self._push(order)
             return order
-        self._book.add(order)
+        if order.order_id not in self._book:
+            self._book.add(order)
         if amo_held:
             self._transition(order, Status.AMO_REQ_RECEIVED)
             return order
         self._release(order)
         return order
+
+    def place_later(
+        self, seconds: float, user_id: str, api_key: str | None, req: PlaceRequest
+    ) -> None:
+        """Create the order ``seconds`` from now, as Kite does after an ambiguous reply; if it
+        cannot be placed by then (the market closed, say) it never appears."""
+
+        def create() -> None:
+            try:
+                if req.autoslice:
+                    self.place_autoslice(user_id, api_key, req)
+                else:
+                    self.place(user_id, api_key, req)
+            except SimError as exc:
+                log.info("sim.late_order_refused", tag=req.tag, reason=exc.message)
+
+        self.timers.after(seconds, create)
 
     def _validate_against(
         self, inst: InstrumentLike, req: PlaceRequest, *, check_freeze: bool
@@ -571,6 +619,7 @@ class Exchange:
 
     def sweep(self) -> None:
         """Lapse TTL orders and release AMOs once the session opens (simulated clock)."""
+        self.timers.run_due()
         now = self._clock.now()
         open_now = self.market_open()
         for order in self._book.timed():
@@ -759,6 +808,7 @@ class Exchange:
 
     def reset(self) -> None:
         """Empty book (``/_sim/reset``)."""
+        self.timers.clear()
         self._book.clear()
         self._blocked.clear()
         self.revision += 1

@@ -3,7 +3,10 @@
 Place, modify and cancel pass the static-IP rule first (:mod:`orderdesk.sim.static_ip`).
 Placement is where the ``lost_response`` fault bites: the order is created, then the connection
 is closed before any reply is written, so the client sees a connection error while the order sits
-in the book — the "unknown outcome" the engine must resolve by looking for its tag.
+in the book — the "unknown outcome" the engine must resolve by looking for its tag. The
+``ambiguous_timeout`` fault is Kite's own version of it (KITE_API.md §14.2): the reply is a 400
+``InputException`` saying the request timed out, and the order appears in the book only after a
+seeded delay on the simulated clock (:meth:`Exchange.place_later`), or never.
 """
 
 from __future__ import annotations
@@ -13,8 +16,13 @@ from typing import Any
 from aiohttp import web
 
 from orderdesk.sim.core import Core, read_form
-from orderdesk.sim.envelope import JSON, encode_json, encode_ok_list, ok
+from orderdesk.sim.envelope import JSON, InputError, encode_json, encode_ok_list, ok
 from orderdesk.sim.order_params import ModifyRequest, PlaceRequest
+
+ORDER_TIMED_OUT = "Order request timed out. Please check the order book."
+"""Kite's ambiguous placement reply (HTTP 400, InputException). KITE_API.md §14.2 quotes its
+opening, "Order request timed out. Please check the order book…"; what follows is UNVERIFIED,
+so the simulator sends the quoted words only."""
 
 
 class LostResponse(Exception):
@@ -31,6 +39,11 @@ def add_order_routes(app: web.Application, core: Core) -> None:
         core.limiter.check_order_quota(user_id, placement=True)
         values = await read_form(request)
         req = PlaceRequest.parse(request.match_info["variety"], values)
+        ambiguity = core.faults.roll_ambiguous()
+        if ambiguity is not None:
+            if ambiguity.delay is not None:
+                exchange.place_later(ambiguity.delay, user_id, core.config.api_key, req)
+            raise InputError(ORDER_TIMED_OUT)
         if req.autoslice:
             data = exchange.place_autoslice(user_id, core.config.api_key, req)
         else:
@@ -110,4 +123,4 @@ def add_order_routes(app: web.Application, core: Core) -> None:
     app.router.add_delete("/orders/{variety}/{order_id}", cancel)
 
 
-__all__ = ["LostResponse", "add_order_routes"]
+__all__ = ["ORDER_TIMED_OUT", "LostResponse", "add_order_routes"]
