@@ -12,9 +12,9 @@ tag in the book (:mod:`.placement`), a modify or cancel by reading the order (:m
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
-import stamina
+from orderdesk.first_try import Attempt, FirstTry, On
 
 
 class NotYet(Exception):
@@ -23,16 +23,19 @@ class NotYet(Exception):
 
 
 def retrying(
-    on: type[Exception] | tuple[type[Exception], ...] | Callable[[Exception], bool],
+    on: On,
     *,
     first: float,
     ceiling: float,
     attempts: int | None,
     timeout: float | None = None,
-) -> AsyncIterator[stamina.Attempt]:
+) -> AsyncIterator[Attempt]:
     """Attempts of a block, the waits growing from ``first`` to ``ceiling`` with jitter, until
-    ``attempts`` or ``timeout`` (``None``: no bound) — then the last error is raised again."""
-    return stamina.retry_context(
+    ``attempts`` or ``timeout`` (``None``: no bound) — then the last error is raised again.
+
+    The first attempt runs outside stamina (:mod:`orderdesk.first_try`): most blocks succeed
+    at once, and entering its retry loop is the cost of a retry, not of every block."""
+    return FirstTry(
         on=on,
         attempts=attempts,
         timeout=timeout,

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -52,6 +53,7 @@ from orderdesk.brokers.kite.errors import (
 )
 from orderdesk.brokers.kite.ratelimit import EndpointClass
 from orderdesk.errors import is_retryable_read, is_throttled
+from orderdesk.first_try import FirstTry
 from orderdesk.logging import register_secret
 
 log = structlog.get_logger(__name__)
@@ -136,6 +138,20 @@ class _Request:
     hide_cause: bool = False
     """The request carries a secret in its URL; keep aiohttp's exception (which may quote the
     URL) out of the chain."""
+    observe: Observation | None = None
+    """Filled in with what the connection and the reply's headers showed (``orderdesk
+    doctor``'s probe); None for every other request, which pays nothing for it."""
+
+
+@dataclass(slots=True)
+class Observation:
+    """What one HTTP exchange showed besides its body: the local address the connection left
+    from, the reply's ``Date`` header, and when it was sent and answered (epoch seconds)."""
+
+    local_address: str | None = None
+    date: str | None = None
+    sent_at: float | None = None
+    answered_at: float | None = None
 
 
 def decode_reply(route: r.Route, status: int, content_type: str, body: bytes) -> Any:
@@ -181,6 +197,16 @@ def decode_reply(route: r.Route, status: int, content_type: str, body: bytes) ->
     raise MalformedResponse(
         name, "content-type", f"expected JSON, got {content_type or 'none'!r}", http_status=status
     )
+
+
+def _observe(observe: Observation, response: aiohttp.ClientResponse) -> None:
+    observe.answered_at = time.time()
+    observe.date = response.headers.get("Date")
+    connection = response.connection
+    transport = None if connection is None else connection.transport
+    sockname = None if transport is None else transport.get_extra_info("sockname")
+    if sockname:
+        observe.local_address = str(sockname[0])
 
 
 class KiteHttp:
@@ -276,6 +302,7 @@ class KiteHttp:
         modifies: str | None = None,
         cancels: str | None = None,
         hide_cause: bool = False,
+        observe: Observation | None = None,
     ) -> Any:
         if self.state is not ClientState.OPEN:
             raise RuntimeError(
@@ -290,13 +317,14 @@ class KiteHttp:
             modifies,
             cancels,
             hide_cause,
+            observe,
         )
         return await self._send_with_retry(request)
 
     async def _send_with_retry(self, request: _Request) -> Any:
         if not request.route.is_read:
             return await self._send_rate_limited(request)
-        async for attempt in stamina.retry_context(
+        async for attempt in FirstTry(
             on=is_retryable_read,
             attempts=self._config.read_attempts,
             timeout=None,
@@ -309,6 +337,13 @@ class KiteHttp:
         raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
 
     async def _send_rate_limited(self, request: _Request) -> Any:
+        # The first send outside stamina, as orderdesk.first_try does it: only a 429 enters
+        # the retry loop, as that loop's first attempt (below), so the 429's hold is put on the
+        # endpoint class with that attempt's wait.
+        try:
+            return await self._send_in_slot(request)
+        except TooManyRequests as exc:
+            throttled: TooManyRequests | None = exc
         kind = request.route.kind
         requeues = self._config.rate_limit_requeues
         async for attempt in stamina.retry_context(
@@ -320,15 +355,11 @@ class KiteHttp:
             wait_jitter=0.0,
         ):
             with attempt:
-                # The slot spans the exchange: Kite counts a request on arrival, which is never
-                # later than its reply, so counting from the reply keeps every window within the
-                # limit whatever the latency (bench_ratelimit: 0 429s at 9.65/s; counting from
-                # the grant let 1-12 of 100 through as 429s on a loaded machine).
                 try:
-                    async with self._limiter.slot(
-                        kind, modifies=request.modifies, cancels=request.cancels
-                    ):
-                        return await self._send_once(request)
+                    if throttled is not None:
+                        error, throttled = throttled, None
+                        raise error
+                    return await self._send_in_slot(request)
                 except TooManyRequests:
                     if attempt.num <= requeues:
                         # Without jitter, stamina's next wait is exact (0 in its test mode).
@@ -339,6 +370,16 @@ class KiteHttp:
                         )
                     raise
         raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+
+    async def _send_in_slot(self, request: _Request) -> Any:
+        # The slot spans the exchange: Kite counts a request on arrival, which is never later
+        # than its reply, so counting from the reply keeps every window within the limit
+        # whatever the latency (bench_ratelimit: 0 429s at 9.65/s; counting from the grant let
+        # 1-12 of 100 through as 429s on a loaded machine).
+        async with self._limiter.slot(
+            request.route.kind, modifies=request.modifies, cancels=request.cancels
+        ):
+            return await self._send_once(request)
 
     async def _send_once(self, request: _Request) -> Any:
         route = request.route
@@ -352,6 +393,9 @@ class KiteHttp:
             # placement went there (bench_kite_client), and the bytes are identical.
             data = urlencode(request.form).encode()
             headers = {**headers, "Content-Type": FORM}
+        observe = request.observe
+        if observe is not None:
+            observe.sent_at = time.time()
         try:
             async with session.request(
                 route.method,
@@ -362,6 +406,8 @@ class KiteHttp:
                 headers=headers,
                 timeout=self._timeout,
             ) as response:
+                if observe is not None:
+                    _observe(observe, response)
                 payload = await response.read()
                 status = response.status
                 content_type = response.content_type
@@ -400,6 +446,7 @@ class KiteHttp:
 __all__ = [
     "ClientState",
     "KiteHttp",
+    "Observation",
     "Limiter",
     "NoLimits",
     "SessionFactory",
