@@ -123,6 +123,8 @@ class Order:
     triggered: bool = False
     placed_by: str | None = None
     """Who placed it when not the user: the broker's system for its square-off orders."""
+    protected_price: Decimal | None = None
+    """A MARKET order's bound under market protection: it fills no worse than this."""
     history: list[dict[str, Any]] = field(default_factory=list)
 
     @property
