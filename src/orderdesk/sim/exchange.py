@@ -77,9 +77,7 @@ AUTO_PROTECTION = 2
 """Percent of the last price that automatic market protection (-1, or the field left out)
 allows. UNVERIFIED: Kite does not publish its automatic bands; its sample book shows
 ``mktp:2.00`` on a protected MARKET order."""
-MARKET_CLOSED = (
-    "Markets are closed right now. Use GTT for placing long standing orders instead."
-)
+MARKET_CLOSED = "Markets are closed right now. Use GTT for placing long standing orders instead."
 
 MASS_CANCEL_MESSAGE = "exchange mass cancel"
 """Kite's ``status_message`` for orders the exchange cancels after the close (KITE_API.md §14.1)."""
@@ -88,9 +86,7 @@ SQUARE_OFF_PLACER = "ADMINSQF"
 its own system and the exact placer id it shows is not documented."""
 INTRADAY = frozenset({Product.MIS, Product.CO})
 UNVALIDATED = frozenset({Status.PUT_ORDER_REQ_RECEIVED, Status.VALIDATION_PENDING})
-EXPIRED = (
-    "The instrument you are placing an order for has either expired or does not exist."
-)
+EXPIRED = "The instrument you are placing an order for has either expired or does not exist."
 
 OrderListener = Callable[[Order], None]
 
@@ -172,9 +168,7 @@ class Exchange:
             raise OrderError("Couldn't find that `order_id`.", http_status=404)
         return order
 
-    def trades_of(
-        self, user_id: str, order_id: str | None = None
-    ) -> list[dict[str, Any]]:
+    def trades_of(self, user_id: str, order_id: str | None = None) -> list[dict[str, Any]]:
         """A user's trades (optionally one order's), oldest first."""
         return self._book.trades_of(user_id, order_id)
 
@@ -247,15 +241,11 @@ class Exchange:
         price: Decimal,
     ) -> Decimal:
         """Margin an order of ``quantity`` needs beyond what merely closes positions."""
-        reducible = self._reducible_of(
-            user_id, inst.exchange, inst.tradingsymbol, product, buy
-        )
+        reducible = self._reducible_of(user_id, inst.exchange, inst.tradingsymbol, product, buy)
         chargeable = max(0, quantity - reducible)
         if not chargeable:
             return ZERO
-        margin = order_margin(
-            inst, buy=buy, product=product, quantity=chargeable, price=price
-        )
+        margin = order_margin(inst, buy=buy, product=product, quantity=chargeable, price=price)
         return margin.total
 
     def _reference_price(self, order: Order | PlaceRequest, token: int) -> Decimal:
@@ -346,25 +336,18 @@ class Exchange:
             iceberg_quantity=req.iceberg_quantity,
             order_timestamp=now,
         )
-        order.status = (
-            Status.AMO_REQ_RECEIVED if amo_held else Status.PUT_ORDER_REQ_RECEIVED
-        )
+        order.status = Status.AMO_REQ_RECEIVED if amo_held else Status.PUT_ORDER_REQ_RECEIVED
         self._record(order)
         linger = self._faults.slow_validation_ms
         if linger > 0 and not amo_held:
             # Kite's OMS has the order but its RMS has not looked yet: the book shows it.
             self._book.add(order)
-            self.timers.after(
-                linger / 1000, lambda: self._validate_lingering(order, inst)
-            )
+            self.timers.after(linger / 1000, lambda: self._validate_lingering(order, inst))
             return order
         return self._validate(order, inst, amo_held=amo_held)
 
     def _validate_lingering(self, order: Order, inst: InstrumentLike) -> None:
-        if (
-            order.status is Status.PUT_ORDER_REQ_RECEIVED
-            and order.order_id in self._book
-        ):
+        if order.status is Status.PUT_ORDER_REQ_RECEIVED and order.order_id in self._book:
             self._validate(order, inst, amo_held=False)
 
     def _validate(self, order: Order, inst: InstrumentLike, *, amo_held: bool) -> Order:
@@ -430,15 +413,11 @@ class Exchange:
             # An index has a price but no order book; Kite refuses orders on it.
             raise InputError(f"{inst.tradingsymbol} is an index and cannot be traded.")
         if inst.lot_size > 1 and req.quantity % inst.lot_size:
-            raise InputError(
-                f"Quantity should be a multiple of lot size ({inst.lot_size})."
-            )
+            raise InputError(f"Quantity should be a multiple of lot size ({inst.lot_size}).")
         tick = _decimal(inst.tick_size)
         for name, value in (("price", req.price), ("trigger_price", req.trigger_price)):
             if tick > 0 and value % tick:
-                raise InputError(
-                    f"Invalid `{name}`: must be a multiple of the tick size {tick}."
-                )
+                raise InputError(f"Invalid `{name}`: must be a multiple of the tick size {tick}.")
         freeze = inst.freeze_quantity
         if check_freeze and freeze is not None and req.quantity > freeze:
             raise InputError(
@@ -483,32 +462,21 @@ class Exchange:
             try:
                 self._check_slice_margin(user_id, inst, child)
                 order = self.place(
-                    user_id,
-                    api_key,
-                    child,
-                    extra_tags=("autoslice", f"autoslice:{parent}"),
+                    user_id, api_key, child, extra_tags=("autoslice", f"autoslice:{parent}")
                 )
             except (InputError, MarginError) as exc:
                 children.append(
-                    {
-                        "error": _slice_error(
-                            exc.http_status, exc.error_type, exc.message
-                        )
-                    }
+                    {"error": _slice_error(exc.http_status, exc.error_type, exc.message)}
                 )
                 continue
             if order.status is Status.REJECTED:
                 message = order.status_message or "Order rejected."
-                children.append(
-                    {"error": _slice_error(400, "MarginException", message)}
-                )
+                children.append({"error": _slice_error(400, "MarginException", message)})
             else:
                 children.append({"order_id": order.order_id})
         return {"order_id": parent, "children": children}
 
-    def _check_slice_margin(
-        self, user_id: str, inst: InstrumentLike, req: PlaceRequest
-    ) -> None:
+    def _check_slice_margin(self, user_id: str, inst: InstrumentLike, req: PlaceRequest) -> None:
         """Refuse a slice the funds cannot carry before it becomes an order (Kite's reply then
         names the error instead of an order id)."""
         required = self.required_margin(
@@ -596,20 +564,14 @@ class Exchange:
             return
         ltp = self._ltp(order.instrument_token)
         if order.status is Status.TRIGGER_PENDING:
-            reached = (
-                ltp >= order.trigger_price
-                if order.is_buy
-                else ltp <= order.trigger_price
-            )
+            reached = ltp >= order.trigger_price if order.is_buy else ltp <= order.trigger_price
             if not reached:
                 return
             order.triggered = True
             self._now_stamp(order)
             self._transition(order, Status.OPEN)
             self._push(order)
-        limit = (
-            order.price if order.order_type in (OrderType.LIMIT, OrderType.SL) else None
-        )
+        limit = order.price if order.order_type in (OrderType.LIMIT, OrderType.SL) else None
         if order.order_type is OrderType.MARKET:
             limit = order.protected_price
         if limit is not None:
@@ -827,29 +789,20 @@ class Exchange:
             raise InputError(f"Invalid `variety`: this order is `{order.variety}`.")
         return order
 
-    def modify(
-        self, user_id: str, variety: str, order_id: str, req: ModifyRequest
-    ) -> Order:
+    def modify(self, user_id: str, variety: str, order_id: str, req: ModifyRequest) -> Order:
         """Change a working order; walks Kite's MODIFY statuses back to OPEN."""
         order = self._own(user_id, variety, order_id)
         if order.status not in WORKING:
-            raise OrderError(
-                f"Order cannot be modified as it is {order.status.lower()}."
-            )
+            raise OrderError(f"Order cannot be modified as it is {order.status.lower()}.")
         if order.modifications >= self._config.max_modifications:
             raise OrderError(
                 "Maximum allowed order modifications exceeded. Cancel and place a new order."
             )
         new_type = req.order_type or order.order_type
         new_price = req.price if req.price is not None else order.price
-        new_trigger = (
-            req.trigger_price if req.trigger_price is not None else order.trigger_price
-        )
+        new_trigger = req.trigger_price if req.trigger_price is not None else order.trigger_price
         new_quantity = req.quantity if req.quantity is not None else order.quantity
-        if order.variety is Variety.CO and req.order_type not in (
-            None,
-            order.order_type,
-        ):
+        if order.variety is Variety.CO and req.order_type not in (None, order.order_type):
             raise InputError("A cover order's type cannot be modified.")
         if new_quantity <= order.filled_quantity:
             raise InputError("Invalid `quantity`: not above the filled quantity.")
@@ -861,17 +814,13 @@ class Exchange:
         tick = _decimal(inst.tick_size) if inst is not None else ZERO
         for name, value in (("price", new_price), ("trigger_price", new_trigger)):
             if tick > 0 and value % tick:
-                raise InputError(
-                    f"Invalid `{name}`: must be a multiple of the tick size {tick}."
-                )
+                raise InputError(f"Invalid `{name}`: must be a multiple of the tick size {tick}.")
         resting = order.status
         self._transition(order, Status.MODIFY_VALIDATION_PENDING)
         self._transition(order, Status.MODIFY_PENDING)
         order.order_type = new_type
         order.price = ZERO if new_type is OrderType.MARKET else new_price
-        order.trigger_price = (
-            new_trigger if new_type in (OrderType.SL, OrderType.SLM) else ZERO
-        )
+        order.trigger_price = new_trigger if new_type in (OrderType.SL, OrderType.SLM) else ZERO
         order.quantity = new_quantity
         if req.validity is not None:
             order.validity = req.validity
@@ -893,22 +842,13 @@ class Exchange:
         return order
 
     def cancel(
-        self,
-        user_id: str,
-        variety: str,
-        order_id: str,
-        parent_order_id: str | None = None,
+        self, user_id: str, variety: str, order_id: str, parent_order_id: str | None = None
     ) -> Order:
         """Cancel a working order; a CO stop leg named with its parent exits at market."""
         order = self._own(user_id, variety, order_id)
         if order.status not in WORKING:
-            raise OrderError(
-                f"Order cannot be cancelled as it is {order.status.lower()}."
-            )
-        if (
-            order.parent_order_id is not None
-            and parent_order_id == order.parent_order_id
-        ):
+            raise OrderError(f"Order cannot be cancelled as it is {order.status.lower()}.")
+        if order.parent_order_id is not None and parent_order_id == order.parent_order_id:
             self._exit_stop_leg(order)
             return order
         self._transition(order, Status.CANCEL_PENDING)
