@@ -3,6 +3,7 @@ holding exactly the intended orders (rate limits on, as against Kite)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -10,7 +11,8 @@ from orderdesk.domain import OrderStatus, OrderType, Product, Side, Signal
 from orderdesk.domain.reports import InstrumentInfo
 from orderdesk.domain.values import InstrumentKey
 from orderdesk.engine import OrderDesk
-from tests.scenarios.harness import BrokerView, compare, open_desk, running_sim
+from orderdesk.engine.config import Slicing
+from tests.scenarios.harness import SCENARIO_CONFIG, BrokerView, compare, open_desk, running_sim
 
 INFY = InstrumentKey.parse("NSE:INFY")
 RICH = Decimal("100000000")
@@ -100,10 +102,14 @@ async def test_target_position_retires_the_previous_order_and_trades_the_differe
 async def test_order_above_the_freeze_quantity_becomes_whole_lot_slices(
     tmp_path: Path, store_url: str
 ) -> None:
-    """4,500 NIFTY futures (freeze 1,800, lot 75) are three broker orders: 1,800, 1,800, 900."""
+    """With the desk slicing (``slicing = "desk"``; Kite's autoslice is tests/scenarios/
+    test_autoslice.py), 4,500 NIFTY futures (freeze 1,800, lot 75) are three broker orders:
+    1,800, 1,800, 900."""
     async with (
         running_sim(seed=73, opening_cash=RICH) as (_, address),
-        open_desk(address, store_url, tmp_path) as desk,
+        open_desk(
+            address, store_url, tmp_path, config=replace(SCENARIO_CONFIG, slicing=Slicing.DESK)
+        ) as desk,
     ):
         future = nifty(desk, "FUT")
         assert desk.instruments[future.instrument].freeze_quantity == 1800

@@ -164,6 +164,65 @@ class OrderLapsed(OrderEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AutosliceSent(OrderEvent):
+    """The order goes to the broker as one placement that the broker splits at the freeze
+    quantity (Kite's autoslice): written before the call. The order itself never becomes a
+    broker order; its children do, and are adopted as they are reported."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AutosliceAnswered(OrderEvent):
+    """The broker's answer to an autoslice placement: the id naming the placement, the
+    children it placed, and the slices it refused (each one a child order, rejected)."""
+
+    broker_parent_id: str
+    placed: tuple[str, ...]
+    """Broker order ids of the children placed."""
+    refused: tuple[str, ...] = ()
+    """Client order ids of the slices the broker refused."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AutosliceFailed(OrderEvent):
+    """The autoslice placement was refused whole (nothing placed: ``unknown`` False), or its
+    outcome is unknown (children found at the broker are still adopted; never re-sent)."""
+
+    reason: str
+    unknown: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExitStarted(Event):
+    """``exit_position`` placed ``order_id`` and watches it under this escalation policy."""
+
+    order_id: str
+    reprice_after: float
+    max_reprices: int
+    band_percent: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExitRepriced(Event):
+    """The exit was not filled in time: its price moved to ``price``, within the band around
+    the last price ``last_price``."""
+
+    order_id: str
+    attempt: int
+    last_price: Decimal
+    price: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExitUnfilled(Event):
+    """The escalation ended with the exit still not filled (a person must act)."""
+
+    order_id: str
+    reprices: int
+    remaining: int
+    detail: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SignalDenied(Event):
     signal: Signal
     check: str
@@ -269,6 +328,9 @@ ORDER_EVENT_TYPES: tuple[type[OrderEvent], ...] = (
     OrderUpdateIgnored,
     OrderTransitionRefused,
     OrderLapsed,
+    AutosliceSent,
+    AutosliceAnswered,
+    AutosliceFailed,
 )
 DESK_EVENT_TYPES: tuple[type[Event], ...] = (
     SignalDenied,
@@ -280,6 +342,9 @@ DESK_EVENT_TYPES: tuple[type[Event], ...] = (
     SessionRenewed,
     SessionLost,
     BrokerSquaredOff,
+    ExitStarted,
+    ExitRepriced,
+    ExitUnfilled,
 )
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls for cls in (*ORDER_EVENT_TYPES, *DESK_EVENT_TYPES)
@@ -300,10 +365,16 @@ def recorded_fills(event: Event) -> tuple[Fill, ...]:
 __all__ = [
     "DESK_STREAM",
     "EVENT_TYPES",
+    "AutosliceAnswered",
+    "AutosliceFailed",
+    "AutosliceSent",
     "BrokerSquaredOff",
     "DayClosed",
     "DayOpened",
     "Event",
+    "ExitRepriced",
+    "ExitStarted",
+    "ExitUnfilled",
     "KillSwitchChanged",
     "OrderAccepted",
     "OrderCancelRejected",

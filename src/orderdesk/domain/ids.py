@@ -42,6 +42,13 @@ def child_order_id(parent_id: str, index: int) -> str:
     return CLIENT_ID_PREFIX + _base36(digest, CLIENT_ID_LENGTH - len(CLIENT_ID_PREFIX))
 
 
+def slice_order_id(parent_id: str, broker_order_id: str) -> str:
+    """The id of a child the broker cut from ``parent_id``'s autoslice placement: derived from
+    its broker order id, so the stream, a book read and reconciliation all name one order."""
+    digest = hashlib.sha256(f"{parent_id}\x00slice\x00{broker_order_id}".encode()).digest()
+    return CLIENT_ID_PREFIX + _base36(digest, CLIENT_ID_LENGTH - len(CLIENT_ID_PREFIX))
+
+
 def leg_order_id(parent_id: str) -> str:
     """The id of a cover order's second leg (its stop), which the broker creates itself."""
     digest = hashlib.sha256(f"{parent_id}\x00leg".encode()).digest()
@@ -67,6 +74,7 @@ __all__ = [
     "child_order_id",
     "client_order_id",
     "leg_order_id",
+    "slice_order_id",
     "validate_signal_id",
     "validate_tag",
 ]

@@ -19,6 +19,9 @@ from decimal import Decimal
 
 from orderdesk.domain.errors import InvalidTransition, ValidationError
 from orderdesk.domain.events import (
+    AutosliceAnswered,
+    AutosliceFailed,
+    AutosliceSent,
     OrderAccepted,
     OrderCancelRejected,
     OrderCancelRequested,
@@ -145,6 +148,11 @@ class Order:
     reason: str | None = None
     deferred: bool = False
     """Back to an intent after the broker refused the session: the same signal sends it."""
+    autoslice: bool = False
+    """Sent as one placement the broker splits (Kite's autoslice): the order is a parent whose
+    children are the broker's orders; it is never sent again."""
+    broker_parent_id: str | None = None
+    """The broker's id of that placement (its children's reports name it)."""
 
     # -- construction and replay -------------------------------------------------------------
 
@@ -193,9 +201,10 @@ class Order:
             trigger_price=signal.trigger_price,
             order_type=signal.order_type,
         )
-        if first.broker_order_id is not None and (first.external or first.leg_of is not None):
-            # Adopted from the broker's book: the broker already holds it, so its lifecycle
-            # starts where a placement we made would stand once acknowledged.
+        if first.broker_order_id is not None:
+            # Adopted from the broker's book (an external order, a cover order's stop leg, a
+            # slice the broker cut from an autoslice placement): the broker already holds it,
+            # so its lifecycle starts where a placement we made would stand once acknowledged.
             order._set(OrderStatus.ACCEPTED)
         for event in iterator:
             order.apply(event)
@@ -536,6 +545,14 @@ class Order:
             case OrderCancelRejected(reason=reason):
                 self.reason = reason
                 self.status = self.base_status
+            case AutosliceSent():
+                self.autoslice = True
+            case AutosliceAnswered(broker_parent_id=broker_parent_id):
+                self.broker_parent_id = broker_parent_id
+            case AutosliceFailed(reason=reason, unknown=unknown):
+                self.reason = reason
+                if not unknown:
+                    self._set(OrderStatus.REJECTED)
             case OrderUpdateIgnored() | OrderTransitionRefused() | OrderCreated():
                 pass
 

@@ -51,6 +51,9 @@ class OrderStatusReport:
     order_timestamp: datetime | None = None
     exchange_timestamp: datetime | None = None
     modified: bool = False
+    slice_of: str | None = None
+    """The broker's id of the one placement this order was cut from, when the broker split an
+    order at the freeze quantity itself (Kite: the ``autoslice:<id>`` tag)."""
 
     @property
     def progress(self) -> tuple[int, str, int]:

@@ -70,4 +70,18 @@ def leg_signal(report: OrderStatusReport, cover: Order) -> Signal:
     )
 
 
-__all__ = ["EXTERNAL_STRATEGY", "external_order_id", "leg_signal", "signal_from_report"]
+def slice_signal(report: OrderStatusReport, parent: Order) -> Signal:
+    """What a child the broker cut from the desk's autoslice placement stands for: the
+    parent's signal for the child's quantity, so its fills count for the parent's strategy."""
+    return parent.signal.with_quantity(
+        max(report.quantity, 1), signal_id=f"slice-{report.broker_order_id}"
+    )
+
+
+__all__ = [
+    "EXTERNAL_STRATEGY",
+    "external_order_id",
+    "leg_signal",
+    "signal_from_report",
+    "slice_signal",
+]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from orderdesk.domain.day import Holding
-from orderdesk.domain.events import OrderEvent, recorded_fills
+from orderdesk.domain.events import AutosliceAnswered, OrderEvent, recorded_fills
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import PositionBook
 from orderdesk.domain.reports import OrderStatusReport
@@ -33,6 +33,8 @@ class OrderBook:
     last_prices: dict[InstrumentKey, Decimal] = field(default_factory=dict)
     legs: dict[str, str] = field(default_factory=dict)
     """A cover order's id → the id of its stop leg (once the broker has placed it)."""
+    slice_parents: dict[str, str] = field(default_factory=dict)
+    """The broker's id of an autoslice placement → the id of the desk's order it carries."""
     holdings: dict[InstrumentKey, Holding] | None = None
     """Delivered stock as the day opened with it (None: the desk keeps no days)."""
     accepted: dict[str, Order] = field(default_factory=dict)
@@ -49,6 +51,8 @@ class OrderBook:
             self.by_broker_id[order.broker_order_id] = order
         if order.leg_of is not None:
             self.legs[order.leg_of] = order.order_id
+        if order.broker_parent_id is not None:
+            self.slice_parents[order.broker_parent_id] = order.order_id
         self._index_status(order)
         if not with_fills:
             return
@@ -75,6 +79,7 @@ class OrderBook:
                 children[parent] = [kid for kid in kids if kid in carried]
         self.children = children
         self.legs = {p: leg for p, leg in self.legs.items() if leg in carried}
+        self.slice_parents = {b: p for b, p in self.slice_parents.items() if p in carried}
         self.accepted = {oid: order for oid, order in self.accepted.items() if oid in carried}
         self.positions = positions
         self.holdings = {holding.instrument: holding for holding in holdings}
@@ -87,6 +92,8 @@ class OrderBook:
         """Keep indexes and positions in step after ``event`` was applied to ``order``."""
         if order.broker_order_id is not None and order.broker_order_id != bound_before:
             self.by_broker_id[order.broker_order_id] = order
+        if isinstance(event, AutosliceAnswered):
+            self.slice_parents[event.broker_parent_id] = order.order_id
         self._index_status(order)
         for fill in recorded_fills(event):
             self.positions.apply_fill(
@@ -106,13 +113,14 @@ class OrderBook:
     def find(self, report: OrderStatusReport) -> Order | None:
         """The local order a broker report is about: by broker id, else by our tag.
 
-        A cover order's second leg carries its parent's tag, so a report with a parent is
-        never matched by tag: it is the leg's, or nobody's yet.
+        A cover order's second leg carries its parent's tag, and so does a child the broker cut
+        from an autoslice placement, so a report with a parent is never matched by tag: it is
+        the leg's or the slice's, or nobody's yet.
         """
         order = self.by_broker_id.get(report.broker_order_id)
         if order is not None:
             return order
-        if report.parent_order_id is not None:
+        if report.parent_order_id is not None or report.slice_of is not None:
             return None
         if report.tag is not None and (order := self.orders.get(report.tag)) is not None:
             return order
@@ -120,6 +128,17 @@ class OrderBook:
             if (order := self.orders.get(tag)) is not None:
                 return order
         return None
+
+    def slice_parent(self, report: OrderStatusReport) -> Order | None:
+        """The desk's order whose autoslice placement ``report``'s order was cut from: by the
+        placement's id once the broker answered, else by the desk's tag the child carries."""
+        if report.slice_of is None:
+            return None
+        parent_id = self.slice_parents.get(report.slice_of)
+        if parent_id is None:
+            parent_id = next((t for t in (report.tag, *report.tags) if t in self.orders), None)
+        parent = self.orders.get(parent_id) if parent_id is not None else None
+        return parent if parent is not None and parent.autoslice else None
 
     def mark(self, instrument: InstrumentKey, price: Decimal) -> None:
         self.last_prices[instrument] = price

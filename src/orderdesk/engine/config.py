@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time, timedelta
+from decimal import Decimal
 from enum import StrEnum
 
 from orderdesk.domain.calendar import TradingCalendar
@@ -51,6 +52,39 @@ class LossLimitAction(StrEnum):
     """Alert and engage the kill switch: no new orders at all until a person releases it."""
     KILL_SWITCH_AND_CANCEL = "kill_switch_and_cancel"
     """Alert, engage the kill switch and cancel every open order."""
+
+
+class Slicing(StrEnum):
+    """Who splits an order above the exchange's freeze quantity (``[engine] slicing``)."""
+
+    KITE = "kite"
+    """The broker, in one placement (Kite's autoslice), where the adapter offers it; brokers
+    without it (paper) get the desk's own slicing."""
+    DESK = "desk"
+    """The desk: one placement per slice, each a child order of its own id."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExitPolicy:
+    """How ``exit_position`` makes sure an exit fills (``[exit]``; per call in the API/CLI).
+
+    A protected MARKET exit rests as a LIMIT at its protected price when the market runs past
+    it, and then never fills while the loss grows. So: not filled within ``reprice_after``
+    seconds, its price moves to ``band_percent`` beyond the last price (through the market,
+    within the band the broker's protection allows, clamped to the circuit limits), up to
+    ``max_reprices`` times; still not filled, a CRITICAL alert. Each step is in the log."""
+
+    reprice_after: float = 5.0
+    max_reprices: int = 3
+    band_percent: Decimal = Decimal(2)
+
+    def __post_init__(self) -> None:
+        if self.reprice_after <= 0:
+            raise ValueError("reprice_after must be positive seconds")
+        if self.max_reprices < 0:
+            raise ValueError("max_reprices cannot be negative")
+        if not 0 < self.band_percent <= 100:
+            raise ValueError("band_percent must be above 0 and at most 100")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -127,6 +161,17 @@ class DeskConfig:
     days: DayRules | None = None
     """Keep trading days (open, close, checkpoints, square-off cut-offs); None: an always-open
     desk with no day lifecycle (tests, and paper trading at any hour)."""
+    slicing: Slicing = Slicing.KITE
+    """Who splits an order above the freeze quantity (see :class:`Slicing`)."""
+    exit: ExitPolicy = field(default_factory=ExitPolicy)
+    """How ``exit_position`` escalates an exit that does not fill."""
 
 
-__all__ = ["NSE_FREEZE_QUANTITIES", "DayRules", "DeskConfig", "LossLimitAction"]
+__all__ = [
+    "NSE_FREEZE_QUANTITIES",
+    "DayRules",
+    "DeskConfig",
+    "ExitPolicy",
+    "LossLimitAction",
+    "Slicing",
+]

@@ -46,9 +46,10 @@ from orderdesk.domain.signal import DEFAULT_STRATEGY, Signal
 from orderdesk.domain.status import OrderStatus
 from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side
 from orderdesk.engine.alerts import Alerts, LoggingNotifier
+from orderdesk.engine.autoslice import BrokerSlicing
 from orderdesk.engine.book import OrderBook
 from orderdesk.engine.commands import Commands
-from orderdesk.engine.config import DeskConfig, LossLimitAction
+from orderdesk.engine.config import DeskConfig, LossLimitAction, Slicing
 from orderdesk.engine.context import DeskRiskContext
 from orderdesk.engine.days import DayTick, SquareOffDue, TradingDays
 from orderdesk.engine.errors import (
@@ -84,7 +85,7 @@ from orderdesk.engine.slicing import basket_order, needs_slicing
 from orderdesk.engine.strategy_risk import StrategyRisk
 from orderdesk.engine.tracker import Tracker
 from orderdesk.errors import BrokerAuthError, RiskDenied
-from orderdesk.ports.broker import Broker, SessionControl
+from orderdesk.ports.broker import AutosliceControl, Broker, SessionControl
 from orderdesk.ports.clock import Clock, SystemClock
 from orderdesk.ports.notifier import Notifier, Severity
 from orderdesk.ports.store import EventStore
@@ -171,6 +172,12 @@ class OrderDesk:
             self.master.by_token,
         )
         self.slicer = Slicer(self.book, self.recorder, self.placement, self.alerts, self.master.get)
+        self.autoslicer: BrokerSlicing | None = None
+        """The broker's own slicing (Kite's autoslice), when configured and offered."""
+        if config.slicing is Slicing.KITE and isinstance(broker, AutosliceControl):
+            self.autoslicer = BrokerSlicing(
+                broker, broker, self.news, self.recorder, config, self.alerts, self.session
+            )
         self.days: TradingDays | None = None
         if config.days is not None:
             self.days = TradingDays(
@@ -786,6 +793,8 @@ class OrderDesk:
         if info is not None:
             signal.check_tick_size(info.tick_size)
             signal.check_lot_size(info.lot_size)
+            if self.autoslicer is not None and needs_slicing(signal, info.freeze_quantity):
+                self.autoslicer.check(signal, info)
 
     async def _admit(self, signal: Signal, *, record: bool = True) -> None:
         denial = await self.strategy_risk.evaluate(signal, self.risk_context, record=record)
@@ -811,8 +820,12 @@ class OrderDesk:
     async def _place(self, order_id: str, signal: Signal) -> OrderHandle:
         self.prices.want([signal.instrument])
         info = self.instruments.get(signal.instrument)
-        if needs_slicing(signal, info.freeze_quantity if info else None):
-            await self.slicer.create_parent(order_id, signal)
+        if info is not None and needs_slicing(signal, info.freeze_quantity):
+            if self.autoslicer is not None:
+                # One placement; the broker cuts it and its children are adopted as reported.
+                await self.autoslicer.send(order_id, signal, info)
+            else:
+                await self.slicer.create_parent(order_id, signal)
         else:
             await self.slicer.create_and_send(order_id, signal)
         return OrderHandle(self, order_id)

@@ -53,12 +53,17 @@ from orderdesk.domain.events import (
     OrderStatusChanged,
     ReconciliationMismatch,
 )
-from orderdesk.domain.ids import leg_order_id
+from orderdesk.domain.ids import leg_order_id, slice_order_id
 from orderdesk.domain.order import Order
 from orderdesk.domain.refusals import describe_refusal
 from orderdesk.domain.reports import Fill, OrderStatusReport
 from orderdesk.domain.status import OrderStatus
-from orderdesk.engine.adoption import external_order_id, leg_signal, signal_from_report
+from orderdesk.engine.adoption import (
+    external_order_id,
+    leg_signal,
+    signal_from_report,
+    slice_signal,
+)
 from orderdesk.engine.alerts import Alerts
 from orderdesk.engine.book import OrderBook
 from orderdesk.engine.config import DeskConfig
@@ -295,16 +300,19 @@ class BrokerNews:
 
     def _route(self, report: OrderStatusReport) -> tuple[str, Order | None]:
         """The lane of a report and its order (None: to be created: a cover order's stop leg
-        the broker placed, or an order placed outside orderdesk, to adopt)."""
+        the broker placed, a child the broker cut from the desk's autoslice placement, or an
+        order placed outside orderdesk, to adopt)."""
         order = self.book.find(report)
         if order is not None:
             return order.order_id, order
         parent = self._cover_order(report)
-        key = (
-            leg_order_id(parent.order_id)
-            if parent is not None
-            else external_order_id(report.broker_order_id)
-        )
+        sliced = self.book.slice_parent(report) if parent is None else None
+        if parent is not None:
+            key = leg_order_id(parent.order_id)
+        elif sliced is not None:
+            key = slice_order_id(sliced.order_id, report.broker_order_id)
+        else:
+            key = external_order_id(report.broker_order_id)
         return key, self.book.orders.get(key)
 
     def _cover_order(self, report: OrderStatusReport) -> Order | None:
@@ -457,14 +465,24 @@ class BrokerNews:
         await self._after(results)
 
     async def _adopt(self, items: list[_Item], now: datetime) -> list[tuple[_Item, Decided]]:
-        """Orders the broker holds and the desk does not yet: cover orders' stop legs (the
-        desk's own), and orders placed outside orderdesk (external)."""
+        """Orders the broker holds and the desk does not yet: cover orders' stop legs and the
+        children of autoslice placements (the desk's own), and orders placed outside
+        orderdesk (external)."""
         created = []
         for item in items:
             report = item.report
             assert report is not None
             parent = self._cover_order(report)
-            if parent is not None:
+            sliced = self.book.slice_parent(report) if parent is None else None
+            if sliced is not None:
+                order = Order.create(
+                    item.key,
+                    slice_signal(report, sliced),
+                    now,
+                    parent_id=sliced.order_id,
+                    broker_order_id=report.broker_order_id,
+                )
+            elif parent is not None:
                 order = Order.create(
                     item.key,
                     leg_signal(report, parent),

@@ -58,6 +58,8 @@ class Slicer:
 
     def complete(self, parent: Order) -> bool:
         """Every child the parent needs exists, or a rejection stopped the slicing."""
+        if parent.autoslice:
+            return True  # the broker sliced it in one placement; the desk never adds slices
         children = self.children(parent.order_id)
         placed = sum(child.signal.quantity for child in children)
         stopped = any(

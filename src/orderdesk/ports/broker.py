@@ -5,7 +5,8 @@ cancelling, the order and trade books, positions, funds and order margins (risk 
 and the instrument list, and the live stream. What some brokers offer and the engine can do
 without is an optional capability, a protocol of its own that an adapter implements by having
 its methods, checked with ``isinstance``: :class:`HoldingsSource` (delivered stock; without it a
-trading day opens with no holdings and reconciliation leaves them out),
+trading day opens with no holdings and reconciliation leaves them out), :class:`AutosliceControl`
+(the broker splits an order above the freeze quantity itself),
 :class:`OrderHistorySource`, :class:`ChargesSource`, :class:`GttControl` (Kite's good-till-
 triggered orders), :class:`SessionControl` (a session a person renews) and
 :class:`WebhookSource` (HTTP callbacks). An adapter without one simply lacks its methods; it
@@ -60,6 +61,24 @@ class OrderChanges:
     price: Decimal | None = None
     trigger_price: Decimal | None = None
     order_type: OrderType | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SliceResult:
+    """One slice of a placement the broker split itself: the broker's order id, or why the
+    broker refused that slice (the others stand)."""
+
+    broker_order_id: str | None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AutosliceReply:
+    """The answer to a placement the broker split at the freeze quantity: the id that names the
+    placement (no order of the book carries it; its children point to it) and each slice."""
+
+    broker_parent_id: str
+    slices: tuple[SliceResult, ...]
 
 
 class ConnectionState(StrEnum):
@@ -171,6 +190,19 @@ class OrderHistorySource(Protocol):
 
 
 @runtime_checkable
+class AutosliceControl(Protocol):
+    """An optional capability: the broker splits an order above the exchange's freeze quantity
+    into child orders itself (Kite's ``autoslice``), at most :attr:`max_slices` of them, in one
+    placement. Each child's reports name the placement (``OrderStatusReport.slice_of``). A
+    broker without it gets the desk's own slicing, one placement per slice."""
+
+    max_slices: int
+
+    async def place_autoslice(self, command: PlaceOrder) -> AutosliceReply:
+        """Place ``command`` for the broker to split; raises as :meth:`Broker.place_order`."""
+
+
+@runtime_checkable
 class ChargesSource(Protocol):
     """An optional capability: the charges of executed orders (Kite's virtual contract note),
     one entry per report, in order."""
@@ -242,6 +274,8 @@ class WebhookSource(Protocol):
 
 __all__ = [
     "AlertControl",
+    "AutosliceControl",
+    "AutosliceReply",
     "Broker",
     "BrokerEvent",
     "ChargesSource",
@@ -254,6 +288,7 @@ __all__ = [
     "PlaceOrder",
     "PriceTick",
     "SessionControl",
+    "SliceResult",
     "WebhookHandler",
     "WebhookSource",
 ]

@@ -78,12 +78,14 @@ from orderdesk.domain.values import Exchange, InstrumentKey, Variety
 from orderdesk.errors import BrokerError, OrderDeskError
 from orderdesk.logging import register_secret
 from orderdesk.ports.broker import (
+    AutosliceReply,
     BrokerEvent,
     ConnectionState,
     ConnectionStateChanged,
     OrderChanges,
     PlaceOrder,
     PriceTick,
+    SliceResult,
     WebhookHandler,
 )
 from orderdesk.ports.clock import Clock, SystemClock
@@ -140,6 +142,8 @@ class KiteBroker:
     """Kite Connect behind the broker-neutral interface. Start it, use it, close it once."""
 
     name = "kite"
+    max_slices = 10
+    """Kite's autoslice places at most 10 children (KITE_API.md §4.3)."""
 
     def __init__(
         self,
@@ -317,6 +321,19 @@ class KiteBroker:
 
     async def place_order(self, command: PlaceOrder) -> str:
         return await self.rest.place_order(command)
+
+    async def place_autoslice(self, command: PlaceOrder) -> AutosliceReply:
+        result = await self.rest.place_autoslice_order(command)
+        return AutosliceReply(
+            result.parent_order_id,
+            tuple(
+                SliceResult(
+                    s.order_id,
+                    None if s.error is None else f"{type(s.error).__name__}: {s.error}",
+                )
+                for s in result.slices
+            ),
+        )
 
     async def modify_order(
         self,

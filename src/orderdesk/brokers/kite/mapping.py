@@ -212,6 +212,7 @@ def order_report(row: OrderRow) -> OrderStatusReport:
         average_price=row.average_price,
         tag=row.tag,
         tags=tuple(row.tags or ()),
+        slice_of=autoslice_parent(row.tags or ()),
         status_message=row.status_message,
         parent_order_id=row.parent_order_id,
         exchange_order_id=row.exchange_order_id,
@@ -220,6 +221,19 @@ def order_report(row: OrderRow) -> OrderStatusReport:
         exchange_timestamp=row.exchange_timestamp,
         modified=row.modified,
     )
+
+
+AUTOSLICE_TAG = "autoslice:"
+"""Kite tags each order its autoslice cut with ``autoslice:<placement id>`` (kite-mocks
+orders.json; KITE_API.md §4.3)."""
+
+
+def autoslice_parent(tags: Sequence[str]) -> str | None:
+    """The placement an autoslice child was cut from, read from its system tags."""
+    for tag in tags:
+        if tag.startswith(AUTOSLICE_TAG) and len(tag) > len(AUTOSLICE_TAG):
+            return tag[len(AUTOSLICE_TAG) :]
+    return None
 
 
 def order_update_to_report(payload: Mapping[str, Any]) -> OrderStatusReport:
