@@ -10,6 +10,10 @@ only while the desk binds 127.0.0.1 or 127.0.0.2.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -102,6 +106,25 @@ def alerts(url: str, token: str) -> list[Mapping[str, object]]:
     return list(reply.json())
 
 
+def doctor(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`orderdesk doctor` as a user runs it, finding the daemon through its config dir."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERDESK_")}
+    return subprocess.run(
+        [sys.executable, "-m", "orderdesk", "doctor", "--config", str(config), *args],
+        env={**env, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def checks(report: Mapping[str, object]) -> dict[str, tuple[str, str]]:
+    rows = report["checks"]
+    assert isinstance(rows, list)
+    return {row["name"]: (row["status"], row["summary"]) for row in rows}
+
+
 def test_a_refused_address_refuses_the_signal_alerts_critically_and_sends_once(
     sim: SimServer, tmp_path: Path
 ) -> None:
@@ -114,6 +137,8 @@ def test_a_refused_address_refuses_the_signal_alerts_critically_and_sends_once(
         assert token is not None
         result = submit(url, token)
         raised = alerts(url, token)
+        text = doctor(config)
+        as_json = doctor(config, "--json")
     order = result.order
     assert order is not None
     assert order.status.value == "REJECTED"
@@ -124,8 +149,20 @@ def test_a_refused_address_refuses_the_signal_alerts_critically_and_sends_once(
     critical = [a for a in raised if a["severity"] == "critical"]
     assert [a["title"] for a in critical] == ["Broker refuses orders from this address"]
     assert "127.0.0.1" in str(critical[0]["body"])
+    # The doctor says the same before any order: not ready (exit 6), naming address and fix.
+    assert text.returncode == 6, text.stdout + text.stderr
+    assert "NOT ready" in text.stdout
+    assert "REFUSED: IP (127.0.0.1) is not allowed" in text.stdout
+    assert "register 127.0.0.1" in text.stdout
+    assert as_json.returncode == 6
+    report = json.loads(as_json.stdout)
+    assert report["ready"] is False
+    assert checks(report)["orders from this address"][0] == "fail"
+    assert report["order_path"]["verdict"] == "refused"
+    assert report["order_path"]["local_address"] == "127.0.0.1"
     state = SimControl(sim.rest_root).state()
-    assert state["static_ip"]["refused"] == {"place": 1}
+    # One refused placement, and the doctor's two probes (cancels): nothing sent again.
+    assert state["static_ip"]["refused"] == {"place": 1, "cancel": 2}
     assert state["orders"] == 0
 
 
@@ -136,7 +173,13 @@ def test_the_registered_source_address_places_the_order(sim: SimServer, tmp_path
     with running_daemon(config, env=env) as url:
         token = read_token(tmp_path / "conf")
         assert token is not None
+        before = doctor(config, "--json")
         result = submit(url, token)
+        text = doctor(config)
+        unauthorised = requests.get(f"{url}/api/doctor", timeout=10)
+        route = requests.get(
+            f"{url}/api/doctor", headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
     order = result.order
     assert order is not None
     assert order.status.value in ("ACCEPTED", "OPEN")
@@ -145,3 +188,35 @@ def test_the_registered_source_address_places_the_order(sim: SimServer, tmp_path
     [row] = kite.orders()
     assert (row["tag"], row["status"], row["quantity"]) == (order.order_id, "OPEN", 1)
     assert SimControl(sim.rest_root).state()["static_ip"]["refused"] == {}
+
+    # The doctor, before the order: ready (exit 0), leaving from 127.0.0.2 on IPv4.
+    assert before.returncode == 0, before.stdout + before.stderr
+    report = json.loads(before.stdout)
+    assert report["ready"] is True
+    path = report["order_path"]
+    assert (path["source_address"], path["ip_family"], path["local_address"]) == (
+        ALLOWED,
+        "ipv4",
+        ALLOWED,
+    )
+    assert path["verdict"] == "accepted"
+    assert "cannot exist" in path["probe"]
+    assert path["order_rate"]["today"] == 0
+    assert (path["order_rate"]["per_second"], path["order_rate"]["per_minute"]) == (10, 400)
+    assert path["order_rate"]["per_day"] == 5000
+    assert report["session"]["state"] == "valid"
+    assert report["session"]["expires_at"] is not None
+    assert abs(report["clock_offset_seconds"]) <= 2
+    assert report["kill_switch_engaged"] is False
+    assert {name: status for name, (status, _) in checks(report).items()}["session"] == "ok"
+    # After it, as text: the order counts today, and every check has its line.
+    assert text.returncode == 0, text.stdout + text.stderr
+    assert "ready to trade" in text.stdout
+    assert "leaves from 127.0.0.2; source_address 127.0.0.2, ip_family ipv4" in text.stdout
+    assert "1/5000 today" in text.stdout
+    for name in ("session", "clock", "stream", "reconciliation", "kill switch"):
+        assert f" {name}: " in text.stdout
+    # The HTTP route is behind the token like the rest of the API.
+    assert unauthorised.status_code == 401
+    assert route.status_code == 200
+    assert route.json()["ready"] is True

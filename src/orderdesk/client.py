@@ -46,6 +46,7 @@ from orderdesk.api.schemas import (
     StrategyOut,
     SubmitOut,
 )
+from orderdesk.api.schemas_doctor import DoctorOut
 from orderdesk.api_token import read_token
 from orderdesk.config import Settings
 from orderdesk.desk_address import running_desk
@@ -60,6 +61,7 @@ _ORDERS = TypeAdapter(list[OrderOut])
 _ORDER = TypeAdapter(OrderOut)
 _POSITIONS = TypeAdapter(list[PositionOut])
 _HEALTH = TypeAdapter(HealthOut)
+_DOCTOR = TypeAdapter(DoctorOut)
 _KILL = TypeAdapter(KillSwitchOut)
 _PENDINGS = TypeAdapter(list[PendingOut])
 _PENDING = TypeAdapter(PendingOut)
@@ -296,6 +298,10 @@ class DeskClient:
 
     async def health(self) -> HealthOut:
         return await self._call("GET", "/api/health", _HEALTH)
+
+    async def doctor(self) -> DoctorOut:
+        """The morning pre-flight (``GET /api/doctor``): whether trading can work now."""
+        return await self._call("GET", "/api/doctor", _DOCTOR)
 
     async def quiet(self) -> bool:
         """Whether no order waits on an answer from the broker (being placed, outcome unknown,

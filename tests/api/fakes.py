@@ -24,6 +24,7 @@ from orderdesk.api.desk import (
     SessionStatus,
 )
 from orderdesk.api.errors import NoBrokerSession
+from orderdesk.doctor import Diagnosis, Facts, assess
 from orderdesk.domain import (
     BrokerStatus,
     Event,
@@ -43,6 +44,7 @@ from orderdesk.domain import (
 from orderdesk.domain.day import Holding, PositionSnapshot
 from orderdesk.domain.events import DayClosed, DayOpened
 from orderdesk.engine.errors import DayNotOpen, SessionExpired
+from orderdesk.engine.session import SessionInfo, SessionState
 from orderdesk.errors import RiskDenied
 from orderdesk.ports.broker import ConnectionState
 
@@ -213,6 +215,22 @@ class FakeDesk:
 
     def holdings(self) -> Sequence[Holding]:
         return list(self.opening_holdings) if self.today is not None else []
+
+    async def doctor(self) -> Diagnosis:
+        status = self.session_status
+        session = SessionInfo(
+            SessionState(status.state), status.expires_at, status.since, status.reason
+        )
+        facts = Facts(
+            broker="fake",
+            preflight=None,
+            session=session,
+            stream_connected=self.connection is ConnectionState.CONNECTED,
+            reconciled=None,
+            kill_switch=None,
+            now=datetime.now(UTC),
+        )
+        return assess(facts)
 
     # -- the broker side, driven by tests -------------------------------------------------------
 

@@ -14,6 +14,7 @@ from orderdesk.api import (
     routes_approvals,
     routes_days,
     routes_desk,
+    routes_doctor,
     routes_orders,
     routes_session,
 )
@@ -86,6 +87,7 @@ def create_app(
         routes_orders,
         routes_approvals,
         routes_desk,
+        routes_doctor,
         routes_session,
         routes_days,
         events,

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal, Protocol
 
+from orderdesk.doctor import Diagnosis
 from orderdesk.domain.day import Holding
 from orderdesk.domain.events import DayClosed, DayOpened, Event
 from orderdesk.domain.order import Order
@@ -146,6 +147,10 @@ class DeskService(Protocol):
     def holdings(self) -> Sequence[Holding]:
         """Delivered stock as the broker showed it when today's trading day opened; raises
         :class:`~orderdesk.errors.NotOffered` when the broker keeps none (the paper broker)."""
+
+    async def doctor(self) -> Diagnosis:
+        """The pre-flight (:mod:`orderdesk.doctor`): asks the broker's pre-flight now, when it
+        offers one, and adds what the desk knows."""
 
 
 __all__ = [

@@ -19,6 +19,7 @@ from orderdesk.api.desk import (
     SessionStatus,
 )
 from orderdesk.api.errors import NoBrokerSession
+from orderdesk.doctor import Diagnosis, Facts, assess
 from orderdesk.domain.day import Holding
 from orderdesk.domain.events import Event
 from orderdesk.domain.order import Order
@@ -30,6 +31,7 @@ from orderdesk.engine.errors import CommandRefused
 from orderdesk.engine.session import SessionInfo
 from orderdesk.errors import NotOffered
 from orderdesk.ports.broker import ConnectionState, HoldingsSource
+from orderdesk.ports.preflight import PreflightSource
 
 
 class EngineDesk:
@@ -136,6 +138,24 @@ class EngineDesk:
             # An empty list would read as "holds nothing"; the truth is "cannot know".
             raise NotOffered(broker.name, "holdings")
         return self._desk.holdings()
+
+    async def doctor(self) -> Diagnosis:
+        desk = self._desk
+        broker = desk.broker
+        preflight = await broker.preflight() if isinstance(broker, PreflightSource) else None
+        last = desk.reconciler.last
+        switch = desk.kill_switch
+        return assess(
+            Facts(
+                broker=broker.name,
+                preflight=preflight,
+                session=desk.session_info(),
+                stream_connected=desk.stream_connected,
+                reconciled=None if last is None else (last[0], len(last[1].rows)),
+                kill_switch=switch.reason if switch.engaged else None,
+                now=desk.clock.now(),
+            )
+        )
 
 
 def _status(info: SessionInfo) -> SessionStatus:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from orderdesk.domain.events import (
     OrderFillRecorded,
@@ -91,6 +92,8 @@ class Reconciler:
         self.book = book
         self.alerts = alerts
         self.clock = recorder.clock
+        self.last: tuple[datetime, ReconciliationReport] | None = None
+        """When the last full pass finished, and what it found (``orderdesk doctor``)."""
 
     async def run(self) -> ReconciliationReport:
         """Fetch the broker's books and reconcile them (the full, flagging pass)."""
@@ -101,7 +104,9 @@ class Reconciler:
         # Holdings are compared once the desk keeps days, and only with a broker that has them.
         if self.book.holdings is not None and isinstance(self.broker, HoldingsSource):
             holdings = await self.broker.holdings()
-        return await self.apply(reports, trades, positions, holdings)
+        report = await self.apply(reports, trades, positions, holdings)
+        self.last = (self.clock.now(), report)
+        return report
 
     async def poll(self) -> None:
         """Catch up from the order and trade books without calling it a mismatch."""

@@ -49,6 +49,7 @@ from orderdesk.brokers.kite.errors import (
 from orderdesk.brokers.kite.http import Limiter, SessionFactory, default_session
 from orderdesk.brokers.kite.mapping import order_update_to_report
 from orderdesk.brokers.kite.postback import PostbackReceiver
+from orderdesk.brokers.kite.preflight import RequestTimes, check_path
 from orderdesk.brokers.kite.ticker import (
     Connected,
     Disconnected,
@@ -89,6 +90,7 @@ from orderdesk.ports.broker import (
     WebhookHandler,
 )
 from orderdesk.ports.clock import Clock, SystemClock
+from orderdesk.ports.preflight import Preflight
 from orderdesk.ports.secrets import SecretStore
 
 log = structlog.get_logger(__name__)
@@ -174,6 +176,7 @@ class KiteBroker:
         self._keys_by_token: dict[int, InstrumentKey] = {}
         self._price_keys: list[InstrumentKey] = []
         self._postbacks: PostbackReceiver | None = None
+        self._sent = RequestTimes()
         self._token: str | None = None
         self._started = False
         self._closed = False
@@ -320,6 +323,7 @@ class KiteBroker:
     # -- commands -----------------------------------------------------------------------------
 
     async def place_order(self, command: PlaceOrder) -> str:
+        self._sent.note()
         return await self.rest.place_order(command)
 
     async def place_autoslice(self, command: PlaceOrder) -> AutosliceReply:
@@ -343,6 +347,7 @@ class KiteBroker:
         *,
         parent_order_id: str | None = None,
     ) -> None:
+        self._sent.note()
         await self.rest.modify_order(
             broker_order_id, variety, changes, parent_order_id=parent_order_id
         )
@@ -350,7 +355,15 @@ class KiteBroker:
     async def cancel_order(
         self, broker_order_id: str, variety: Variety, *, parent_order_id: str | None = None
     ) -> None:
+        self._sent.note()
         await self.rest.cancel_order(broker_order_id, variety, parent_order_id=parent_order_id)
+
+    # -- pre-flight ---------------------------------------------------------------------------
+
+    async def preflight(self) -> Preflight:
+        """Where this adapter leaves from, whether Kite takes order writes from there (a
+        cancel of an order that cannot exist), Kite's clock and the order rate spent."""
+        return await check_path(self.rest, self.config, self._sent)
 
     # -- reads --------------------------------------------------------------------------------
 

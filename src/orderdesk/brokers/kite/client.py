@@ -33,7 +33,7 @@ from orderdesk.brokers.kite.errors import (
     MalformedResponse,
     error_for,
 )
-from orderdesk.brokers.kite.http import KiteHttp, Limiter, SessionFactory
+from orderdesk.brokers.kite.http import KiteHttp, Limiter, Observation, SessionFactory
 from orderdesk.brokers.kite.instruments import InstrumentCache, parse_instruments
 from orderdesk.brokers.kite.schemas import (
     AutosliceData,
@@ -292,6 +292,13 @@ class KiteRestClient(KiteHttp):
         params = {"parent_order_id": parent_order_id} if parent_order_id else None
         data = await self._call(r.CANCEL_ORDER, path=path, params=params, cancels=order_id)
         return _model(r.CANCEL_ORDER, OrderIdData, data).order_id
+
+    async def probe_order_path(self, order_id: str, observe: Observation) -> None:
+        """Cancel ``order_id``, one that cannot exist, noting what the exchange showed: the
+        pre-flight's test of whether Kite takes order writes from this address
+        (:mod:`~orderdesk.brokers.kite.preflight`)."""
+        path = {"variety": mapping.WIRE_VARIETY[Variety.REGULAR], "order_id": order_id}
+        await self._call(r.CANCEL_ORDER, path=path, cancels=order_id, observe=observe)
 
     async def exit_cover_order(self, order_id: str, parent_order_id: str) -> str:
         """Exit a cover order by cancelling its stop leg ``order_id``."""

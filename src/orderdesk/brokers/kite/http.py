@@ -105,7 +105,8 @@ class ClientState(StrEnum):
 SessionFactory = Callable[[], aiohttp.ClientSession]
 
 
-_FAMILIES = {"ipv4": socket.AF_INET, "ipv6": socket.AF_INET6, "any": socket.AF_UNSPEC}
+FAMILIES = {"ipv4": socket.AF_INET, "ipv6": socket.AF_INET6, "any": socket.AF_UNSPEC}
+"""``[kite] ip_family`` → the socket address family connections are pinned to."""
 
 
 def default_session(config: KiteConfig | None = None) -> aiohttp.ClientSession:
@@ -121,7 +122,7 @@ def default_session(config: KiteConfig | None = None) -> aiohttp.ClientSession:
     else:
         local = None if config.source_address is None else (config.source_address, 0)
         connector = aiohttp.TCPConnector(
-            limit=64, ttl_dns_cache=300, family=_FAMILIES[config.ip_family], local_addr=local
+            limit=64, ttl_dns_cache=300, family=FAMILIES[config.ip_family], local_addr=local
         )
     return aiohttp.ClientSession(connector=connector)
 
@@ -139,16 +140,15 @@ class _Request:
     """The request carries a secret in its URL; keep aiohttp's exception (which may quote the
     URL) out of the chain."""
     observe: Observation | None = None
-    """Filled in with what the connection and the reply's headers showed (``orderdesk
-    doctor``'s probe); None for every other request, which pays nothing for it."""
+    """Filled in with what the reply's headers showed (``orderdesk doctor``'s probe); None for
+    every other request, which pays nothing for it."""
 
 
 @dataclass(slots=True)
 class Observation:
-    """What one HTTP exchange showed besides its body: the local address the connection left
-    from, the reply's ``Date`` header, and when it was sent and answered (epoch seconds)."""
+    """What one HTTP exchange showed besides its body: the reply's ``Date`` header, and when
+    it was sent and answered (epoch seconds)."""
 
-    local_address: str | None = None
     date: str | None = None
     sent_at: float | None = None
     answered_at: float | None = None
@@ -202,11 +202,6 @@ def decode_reply(route: r.Route, status: int, content_type: str, body: bytes) ->
 def _observe(observe: Observation, response: aiohttp.ClientResponse) -> None:
     observe.answered_at = time.time()
     observe.date = response.headers.get("Date")
-    connection = response.connection
-    transport = None if connection is None else connection.transport
-    sockname = None if transport is None else transport.get_extra_info("sockname")
-    if sockname:
-        observe.local_address = str(sockname[0])
 
 
 class KiteHttp:
@@ -444,11 +439,12 @@ class KiteHttp:
 
 
 __all__ = [
+    "FAMILIES",
     "ClientState",
     "KiteHttp",
-    "Observation",
     "Limiter",
     "NoLimits",
+    "Observation",
     "SessionFactory",
     "decode_reply",
     "default_session",

@@ -1,0 +1,114 @@
+"""``GET /api/doctor``'s answer: the checks in words, and the facts behind them for scripts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from orderdesk.doctor import Diagnosis
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class CheckOut(_Out):
+    name: str
+    status: Literal["ok", "warn", "fail"]
+    summary: str
+
+
+class OrderRateOut(_Out):
+    this_second: int
+    this_minute: int
+    today: int | None
+    per_second: int
+    per_minute: int
+    per_day: int
+
+
+class OrderPathOut(_Out):
+    """Where the desk leaves from and what the broker answered the probe."""
+
+    source_address: str | None
+    """``[<broker>] source_address`` (None: the system chooses)."""
+    ip_family: str
+    local_address: str | None
+    """The address the probe's connection left from."""
+    verdict: Literal["accepted", "refused", "unknown"]
+    probe: str
+    answer: str
+    broker_time: datetime | None
+    order_rate: OrderRateOut
+
+
+class SessionFactsOut(_Out):
+    state: str
+    since: datetime | None
+    expires_at: datetime | None
+
+
+class DoctorOut(_Out):
+    ready: bool
+    """Whether trading can work now: no check failed (``orderdesk doctor`` exits 0)."""
+    broker: str
+    checks: list[CheckOut]
+    order_path: OrderPathOut | None
+    """None when the broker offers no pre-flight (the paper broker)."""
+    session: SessionFactsOut
+    clock_offset_seconds: float | None
+    """The broker's clock minus this machine's (from its Date header)."""
+    stream_connected: bool | None
+    last_reconciliation: datetime | None
+    reconciliation_differences: int | None
+    kill_switch_engaged: bool
+
+    @classmethod
+    def of(cls, diagnosis: Diagnosis) -> DoctorOut:
+        facts = diagnosis.facts
+        preflight = facts.preflight
+        path = None
+        if preflight is not None:
+            rate = preflight.rate
+            path = OrderPathOut(
+                source_address=preflight.configured_address,
+                ip_family=preflight.family,
+                local_address=preflight.local_address,
+                verdict=preflight.verdict.value,
+                probe=preflight.probe,
+                answer=preflight.answer,
+                broker_time=preflight.broker_time,
+                order_rate=OrderRateOut(
+                    this_second=rate.this_second,
+                    this_minute=rate.this_minute,
+                    today=rate.today,
+                    per_second=rate.per_second,
+                    per_minute=rate.per_minute,
+                    per_day=rate.per_day,
+                ),
+            )
+        reconciled = facts.reconciled
+        return cls(
+            ready=diagnosis.ready,
+            broker=facts.broker,
+            checks=[
+                CheckOut(name=c.name, status=c.status.value, summary=c.summary)
+                for c in diagnosis.checks
+            ],
+            order_path=path,
+            session=SessionFactsOut(
+                state=facts.session.state.value,
+                since=facts.session.since,
+                expires_at=facts.session.expires_at,
+            ),
+            clock_offset_seconds=diagnosis.clock_offset_seconds,
+            stream_connected=facts.stream_connected,
+            last_reconciliation=None if reconciled is None else reconciled[0],
+            reconciliation_differences=None if reconciled is None else reconciled[1],
+            kill_switch_engaged=facts.kill_switch is not None,
+        )
+
+
+__all__ = ["CheckOut", "DoctorOut", "OrderPathOut", "OrderRateOut", "SessionFactsOut"]

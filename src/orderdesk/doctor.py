@@ -1,0 +1,228 @@
+"""``orderdesk doctor``: can this desk trade right now, and if not, what must a person fix?
+
+The pre-flight a careful user runs each morning, in checks a trader can read. Each check is
+``ok``, ``warn`` (trading works, but look) or ``fail`` (an order would not get through, or
+should not be sent); the desk is ready when nothing fails.
+
+- **address**: the address and family connections leave from (Kite's static-IP rule, KITE_API.md
+  §14.2: since 1 April 2026 orders are refused from an IP not registered with the app).
+- **orders from this address**: the broker's answer to a probe that cannot change anything
+  (the adapter says which; Kite's is in :mod:`orderdesk.brokers.kite.preflight`).
+- **session**: valid, how old, when it expires (Kite's end at 06:00 IST).
+- **order rate**: orders this second / minute / day against the broker's 10 / 400 / 5,000.
+- **clock**: the offset of this machine's clock to the broker's ``Date`` header, which has
+  whole seconds, so an offset within a second is not worth a word; beyond 30 s the desk's
+  day boundaries (close, square-off, session expiry) would be wrong.
+- **stream**, **reconciliation**, **kill switch**: what the desk itself knows.
+
+Pure: :func:`assess` takes what was gathered and a ``now``; the API gathers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from orderdesk.engine.session import SessionInfo, SessionState
+from orderdesk.ports.preflight import Preflight, Verdict
+
+CLOCK_OK = 2.0
+"""Seconds of offset to the broker's clock that pass without a word (its Date has whole
+seconds, and the round trip blurs a little more)."""
+CLOCK_FAIL = 30.0
+"""Seconds of offset beyond which the desk's day boundaries would be wrong."""
+RATE_WARN = 0.8
+"""The share of an order-rate limit beyond which the doctor warns."""
+
+
+class Status(StrEnum):
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "fail"
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    status: Status
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the desk gathered for the doctor."""
+
+    broker: str
+    preflight: Preflight | None
+    """None when the broker offers no pre-flight (the paper broker)."""
+    session: SessionInfo
+    stream_connected: bool | None
+    reconciled: tuple[datetime, int] | None
+    """When the last full reconciliation finished, and how many differences it found."""
+    kill_switch: str | None
+    """The kill switch's reason when it is engaged; None when released."""
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    facts: Facts
+    checks: tuple[Check, ...]
+    clock_offset_seconds: float | None
+
+    @property
+    def ready(self) -> bool:
+        """Whether trading can work: no check failed."""
+        return all(check.status is not Status.FAIL for check in self.checks)
+
+
+def _span(delta: timedelta) -> str:
+    minutes = int(abs(delta.total_seconds()) // 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
+
+
+def _address(facts: Facts) -> Check:
+    preflight = facts.preflight
+    if preflight is None:
+        return Check("address", Status.OK, f"not applicable: the {facts.broker} broker")
+    bound = preflight.configured_address or "not bound (the system chooses)"
+    where = preflight.local_address or "unknown (no connection was made)"
+    summary = f"leaves from {where}; source_address {bound}, ip_family {preflight.family}"
+    return Check("address", Status.OK if preflight.local_address else Status.WARN, summary)
+
+
+def _order_path(facts: Facts) -> Check:
+    preflight = facts.preflight
+    name = "orders from this address"
+    if preflight is None:
+        return Check(name, Status.OK, f"not applicable: the {facts.broker} broker")
+    said = f"{preflight.answer} (probe: {preflight.probe})"
+    if preflight.verdict is Verdict.ACCEPTED:
+        return Check(name, Status.OK, f"not refused: {said}")
+    where = preflight.local_address or "this machine's address"
+    if preflight.verdict is Verdict.REFUSED:
+        fix = (
+            f"register {where} as the app's static IP with the broker (Kite: the app's IP "
+            f"whitelist on developers.kite.trade), or set [{facts.broker}] source_address to "
+            "a registered address"
+        )
+        return Check(name, Status.FAIL, f"REFUSED: {said}; {fix}")
+    return Check(name, Status.FAIL, f"cannot tell: {said}")
+
+
+def _session(facts: Facts) -> Check:
+    info = facts.session
+    if info.state is not SessionState.VALID:
+        reason = f" ({info.reason})" if info.reason else ""
+        return Check("session", Status.FAIL, f"{info.state.value}{reason}; run `orderdesk login`")
+    summary = "valid"
+    if info.since is not None:
+        age = _span(facts.now - info.since)
+        summary += f" for {age} (since {info.since:%Y-%m-%d %H:%M} UTC)"
+    if info.expires_at is None:
+        return Check("session", Status.OK, f"{summary}; does not expire")
+    left = info.expires_at - facts.now
+    summary += f"; expires {info.expires_at:%Y-%m-%d %H:%M} UTC, in {_span(left)}"
+    return Check("session", Status.WARN if left < timedelta(hours=1) else Status.OK, summary)
+
+
+def _rate(facts: Facts) -> Check:
+    preflight = facts.preflight
+    if preflight is None:
+        return Check("order rate", Status.OK, f"not applicable: the {facts.broker} broker")
+    rate = preflight.rate
+    today = "unknown (the order book could not be read)" if rate.today is None else rate.today
+    summary = (
+        f"{rate.this_second}/{rate.per_second} this second, {rate.this_minute}/"
+        f"{rate.per_minute} this minute, {today}/{rate.per_day} today"
+    )
+    if rate.today is not None and rate.today >= rate.per_day:
+        return Check("order rate", Status.FAIL, f"{summary}: the day's placements are spent")
+    used = [rate.this_minute / rate.per_minute]
+    if rate.today is not None:
+        used.append(rate.today / rate.per_day)
+    return Check("order rate", Status.WARN if max(used) >= RATE_WARN else Status.OK, summary)
+
+
+def clock_offset(preflight: Preflight | None) -> float | None:
+    """The broker's clock minus this machine's, in seconds (None when unknown).
+
+    The Date header is cut to whole seconds, so the broker's instant is taken half a second on,
+    against the middle of the exchange.
+    """
+    if preflight is None or preflight.broker_time is None:
+        return None
+    if preflight.sent_at is None or preflight.answered_at is None:
+        return None
+    middle = preflight.sent_at + (preflight.answered_at - preflight.sent_at) / 2
+    broker = preflight.broker_time + timedelta(seconds=0.5)
+    return round((broker - middle).total_seconds(), 1)
+
+
+def _clock(facts: Facts, offset: float | None) -> Check:
+    if facts.preflight is None:
+        return Check("clock", Status.OK, f"not applicable: the {facts.broker} broker")
+    if offset is None:
+        return Check("clock", Status.WARN, "unknown: the broker's reply had no Date header")
+    ahead = "ahead of" if offset > 0 else "behind"
+    summary = f"the broker's clock is {abs(offset):.1f} s {ahead} this machine's"
+    if abs(offset) <= CLOCK_OK:
+        return Check("clock", Status.OK, summary)
+    fix = "; set this machine's time by NTP (timedatectl set-ntp true)"
+    status = Status.FAIL if abs(offset) > CLOCK_FAIL else Status.WARN
+    return Check("clock", status, summary + fix)
+
+
+def _stream(facts: Facts) -> Check:
+    if facts.stream_connected is None:
+        return Check("stream", Status.OK, "none (the broker has no live stream)")
+    if facts.stream_connected:
+        return Check("stream", Status.OK, "connected")
+    return Check(
+        "stream", Status.WARN, "not connected: the desk polls the order book until it is back"
+    )
+
+
+def _reconciled(facts: Facts) -> Check:
+    if facts.reconciled is None:
+        return Check("reconciliation", Status.WARN, "none yet since the desk started")
+    at, differences = facts.reconciled
+    summary = f"last at {at:%Y-%m-%d %H:%M:%S} UTC, {_span(facts.now - at)} ago"
+    if differences:
+        return Check(
+            "reconciliation",
+            Status.WARN,
+            f"{summary}: {differences} difference(s) found (see the alerts)",
+        )
+    return Check("reconciliation", Status.OK, f"{summary}: the books agree")
+
+
+def _kill_switch(facts: Facts) -> Check:
+    if facts.kill_switch is None:
+        return Check("kill switch", Status.OK, "released")
+    return Check(
+        "kill switch",
+        Status.FAIL,
+        f"engaged ({facts.kill_switch}): new orders are refused; `orderdesk kill-switch off`",
+    )
+
+
+def assess(facts: Facts) -> Diagnosis:
+    """Every check, in the order a person reads them."""
+    offset = clock_offset(facts.preflight)
+    checks = (
+        _address(facts),
+        _order_path(facts),
+        _session(facts),
+        _rate(facts),
+        _clock(facts, offset),
+        _stream(facts),
+        _reconciled(facts),
+        _kill_switch(facts),
+    )
+    return Diagnosis(facts=facts, checks=checks, clock_offset_seconds=offset)
+
+
+__all__ = ["CLOCK_FAIL", "CLOCK_OK", "Check", "Diagnosis", "Facts", "Status", "assess"]

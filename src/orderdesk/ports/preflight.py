@@ -1,0 +1,71 @@
+"""The pre-flight capability: what a broker adapter can tell about its own path to the broker
+before the day's first order (``orderdesk doctor``).
+
+An adapter that offers it (Kite's) answers :meth:`PreflightSource.preflight` with a
+:class:`Preflight`: where its connections leave from, whether the broker takes order writes
+from there (found with a probe that cannot change anything), the broker's clock as its reply
+said it, and how much of the broker's order rate is spent. The desk adds what it knows itself
+(session, stream, reconciliation) in :mod:`orderdesk.doctor`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+
+class Verdict(StrEnum):
+    """Whether the broker takes order writes from the desk's address."""
+
+    ACCEPTED = "accepted"
+    """The probe's answer was not a refusal of the address."""
+    REFUSED = "refused"
+    """The broker named the address and refused it."""
+    UNKNOWN = "unknown"
+    """The probe got no answer that tells (no session, no connection, a server error)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRate:
+    """Order requests spent against the broker's limits (``None``: could not be read)."""
+
+    this_second: int
+    this_minute: int
+    today: int | None
+    per_second: int
+    per_minute: int
+    per_day: int
+
+
+@dataclass(frozen=True, slots=True)
+class Preflight:
+    """What the adapter found about its path to the broker."""
+
+    configured_address: str | None
+    """The local address connections are bound to (None: the system chooses)."""
+    family: str
+    """The address family connections are pinned to: ``ipv4``, ``ipv6`` or ``any``."""
+    local_address: str | None
+    """The address the probe's connection actually left from (None: no connection)."""
+    verdict: Verdict
+    probe: str
+    """Which probe was sent, in words."""
+    answer: str
+    """What the broker answered it, in words (its own message where it gave one)."""
+    sent_at: datetime | None
+    answered_at: datetime | None
+    broker_time: datetime | None
+    """The broker's clock from its reply's ``Date`` header (whole seconds)."""
+    rate: OrderRate
+
+
+@runtime_checkable
+class PreflightSource(Protocol):
+    """Adapters that can check their own path to the broker."""
+
+    async def preflight(self) -> Preflight: ...
+
+
+__all__ = ["OrderRate", "Preflight", "PreflightSource", "Verdict"]

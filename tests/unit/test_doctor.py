@@ -1,0 +1,110 @@
+"""``orderdesk doctor``'s verdicts from the facts it gathered (orderdesk.doctor.assess)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from orderdesk.doctor import Facts, Status, assess, clock_offset
+from orderdesk.engine.session import SessionInfo, SessionState
+from orderdesk.ports.preflight import OrderRate, Preflight, Verdict
+
+NOW = datetime(2026, 12, 4, 3, 30, tzinfo=UTC)  # 09:00 IST
+
+PREFLIGHT = Preflight(
+    configured_address="10.0.0.5",
+    family="ipv4",
+    local_address="10.0.0.5",
+    verdict=Verdict.ACCEPTED,
+    probe="cancel of order 0, which cannot exist",
+    answer="Kite did not refuse the address (OrderException: Couldn't find that `order_id`.)",
+    sent_at=NOW,
+    answered_at=NOW + timedelta(milliseconds=200),
+    broker_time=NOW,
+    rate=OrderRate(
+        this_second=0, this_minute=3, today=12, per_second=10, per_minute=400, per_day=5000
+    ),
+)
+FACTS = Facts(
+    broker="kite",
+    preflight=PREFLIGHT,
+    session=SessionInfo(SessionState.VALID, NOW + timedelta(hours=21), NOW - timedelta(minutes=75)),
+    stream_connected=True,
+    reconciled=(NOW - timedelta(seconds=30), 0),
+    kill_switch=None,
+    now=NOW,
+)
+
+
+def statuses(facts: Facts) -> dict[str, Status]:
+    return {check.name: check.status for check in assess(facts).checks}
+
+
+def test_a_healthy_morning_is_ready_with_every_check_ok() -> None:
+    """Accepted address, valid session, headroom, clocks agreeing: ready, all ok, in words."""
+    diagnosis = assess(FACTS)
+    assert diagnosis.ready
+    assert set(statuses(FACTS).values()) == {Status.OK}
+    summaries = {check.name: check.summary for check in diagnosis.checks}
+    assert summaries["session"].startswith("valid for 1h 15m")
+    assert "in 21h 00m" in summaries["session"]
+    assert summaries["order rate"] == "0/10 this second, 3/400 this minute, 12/5000 today"
+    assert diagnosis.clock_offset_seconds == 0.4  # Date cut to seconds: +0.5 s, -0.1 s
+
+
+def test_a_refused_address_fails_with_the_fix() -> None:
+    """A refusal is a failed check that names the address and what to set."""
+    refused = replace(
+        FACTS,
+        preflight=replace(
+            PREFLIGHT, verdict=Verdict.REFUSED, answer="IP (10.0.0.5) is not allowed"
+        ),
+    )
+    diagnosis = assess(refused)
+    assert not diagnosis.ready
+    [check] = [c for c in diagnosis.checks if c.name == "orders from this address"]
+    assert check.status is Status.FAIL
+    assert "register 10.0.0.5" in check.summary
+    assert "[kite] source_address" in check.summary
+
+
+def test_what_stops_trading_fails_and_what_does_not_warns() -> None:
+    """An unknown probe answer, a lost session, a spent day and an engaged kill switch fail;
+    a stream down, a session in its last hour, no reconciliation yet and a busy minute warn."""
+    failing = [
+        replace(FACTS, preflight=replace(PREFLIGHT, verdict=Verdict.UNKNOWN)),
+        replace(FACTS, session=SessionInfo(SessionState.EXPIRED, None, None, "06:00 passed")),
+        replace(FACTS, preflight=replace(PREFLIGHT, rate=replace(PREFLIGHT.rate, today=5000))),
+        replace(FACTS, kill_switch="drawdown"),
+    ]
+    for facts in failing:
+        assert not assess(facts).ready
+    warning = [
+        replace(FACTS, stream_connected=False),
+        replace(FACTS, session=replace(FACTS.session, expires_at=NOW + timedelta(minutes=20))),
+        replace(FACTS, reconciled=None),
+        replace(FACTS, preflight=replace(PREFLIGHT, rate=replace(PREFLIGHT.rate, this_minute=350))),
+    ]
+    for facts in warning:
+        diagnosis = assess(facts)
+        assert diagnosis.ready
+        assert Status.WARN in statuses(facts).values()
+
+
+def test_the_clock_offset_warns_beyond_two_seconds_and_fails_beyond_thirty() -> None:
+    """The broker's Date against the middle of the exchange: 5 s warns, 45 s fails."""
+    for seconds, status in ((-1, Status.OK), (5, Status.WARN), (-45, Status.FAIL)):
+        facts = replace(
+            FACTS, preflight=replace(PREFLIGHT, broker_time=NOW + timedelta(seconds=seconds))
+        )
+        assert statuses(facts)["clock"] is status
+    assert clock_offset(replace(PREFLIGHT, broker_time=None)) is None
+
+
+def test_a_broker_without_preflight_is_judged_on_what_the_desk_knows() -> None:
+    """The paper broker: address, rate and clock do not apply; the desk's own checks do."""
+    paper = replace(FACTS, broker="paper", preflight=None)
+    diagnosis = assess(paper)
+    assert diagnosis.ready
+    summaries = {check.name: check.summary for check in diagnosis.checks}
+    assert summaries["address"] == "not applicable: the paper broker"
