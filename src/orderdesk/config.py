@@ -18,9 +18,17 @@ from datetime import date, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -35,7 +43,7 @@ from orderdesk.holidays import NSE_HOLIDAYS, load_holidays
 
 ENV_PREFIX = "ORDERDESK_"
 CONFIG_FILE_NAME = "orderdesk.toml"
-_SECRET_KEYS = frozenset({"api_secret", "access_token", "secret", "password", "token"})
+_SECRET_KEYS = frozenset({"api_secret", "access_token", "secret", "password", "token", "bot_token"})
 
 
 class _Section(BaseModel):
@@ -215,6 +223,45 @@ class AlertSettings(_Section):
     """At most this many messages per alert key within the throttle window."""
 
 
+TELEGRAM_API = "https://api.telegram.org"
+
+
+class TelegramSettings(_Section):
+    """``[telegram]``: the desk's Telegram bot, part of ``orderdesk run`` when enabled (it
+    needs the ``orderdesk[telegram]`` extra). The bot token is a secret like Kite's
+    api_secret: ``ORDERDESK_TELEGRAM__BOT_TOKEN``, the OS keyring or the 0600 secrets file
+    under ``telegram.bot_token``, never this file."""
+
+    enabled: bool = False
+    allowed_chat_ids: list[int] = Field(default_factory=list)
+    """The only chats the bot answers; a message from any other is ignored and logged (its
+    chat id, never its text), which is also how a new user learns their own chat id."""
+    api_url: str = TELEGRAM_API
+    """Where the Bot API answers: Telegram's, or a self-hosted Bot API server."""
+    kill_confirm_seconds: float = Field(default=30.0, gt=0, le=600)
+    """How long a ``/kill`` waits for its confirmation before it lapses."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_token(cls, data: object) -> object:
+        # ORDERDESK_TELEGRAM__BOT_TOKEN shares the settings' naming scheme, so pydantic-settings
+        # hands it to this section too; the secret store reads it, the settings must not hold it.
+        if isinstance(data, dict) and "bot_token" in data:
+            return {key: value for key, value in data.items() if key != "bot_token"}
+        return data
+
+    @field_validator("api_url")
+    @classmethod
+    def _safe_url(cls, value: str) -> str:
+        url = urlsplit(value)
+        if url.scheme not in ("https", "http") or not url.hostname:
+            raise ValueError("must be an http(s) URL such as " + TELEGRAM_API)
+        if url.scheme == "http" and url.hostname not in ("127.0.0.1", "localhost", "::1"):
+            # The token travels in every request's path: in the clear only on this machine.
+            raise ValueError("plain http only to a Bot API server on this machine (loopback)")
+        return value.rstrip("/")
+
+
 class StrategySettings(_Section):
     approval: bool = False
     """Signals of this strategy wait for an operator's approval."""
@@ -250,6 +297,7 @@ class Settings(BaseSettings):
     engine: EngineSettings = EngineSettings()
     alerts: AlertSettings = AlertSettings()
     trading_day: TradingDaySettings = TradingDaySettings()
+    telegram: TelegramSettings = TelegramSettings()
     strategies: dict[str, StrategySettings] = Field(default_factory=dict)
 
     @field_validator("broker")
@@ -377,6 +425,7 @@ __all__ = [
     "StoreSettings",
     "StrategyRiskSettings",
     "StrategySettings",
+    "TelegramSettings",
     "TradingDaySettings",
     "find_config_file",
     "load_settings",

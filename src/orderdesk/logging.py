@@ -8,6 +8,8 @@ through one handler. Every message passes :func:`redact` first, which replaces
 - the credential in ``Authorization: token key:token`` headers,
 - the values of ``access_token=``, ``api_secret=``, ``request_token=`` … query or form params
   and of the same keys in JSON bodies,
+- a Telegram bot token in a Bot API URL path (``/bot<id>:<token>/sendMessage``): the token is
+  in every request's URL, so a URL that reaches a log line must not carry it,
 
 with ``***``. Redaction is a safety net; code still must not log secrets on purpose.
 
@@ -46,6 +48,7 @@ _CREDENTIAL_KEYS = (
     "public_token",
     "enctoken",
     "checksum",
+    "bot_token",
 )
 _KEYS = "|".join(_CREDENTIAL_KEYS)
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -56,6 +59,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # access_token=…  in URLs, form bodies and reprs of them
     # (not a Secret's own repr, which is already masked: "access_token=Secret('***')")
     (re.compile(rf"(?i)(\b(?:{_KEYS})=)(?!Secret\(|\*\*\*)[^&\s'\",)]+"), r"\1" + MASK),
+    # https://api.telegram.org/bot123456:AA…/getUpdates  (the Bot API puts the token in the path)
+    (re.compile(r"(/bot)\d+:[\w-]+"), r"\1" + MASK),
     # "access_token": "…"  in JSON and dict reprs
     (re.compile(rf"(?i)(['\"](?:{_KEYS})['\"]\s*:\s*['\"])[^'\"]*"), r"\1" + MASK),
 )

@@ -2,7 +2,8 @@
 
 This is the one place that knows every concrete class — the SQL store, the broker adapter
 chosen by name, apprise, the FastAPI app — and wires them behind the engine's ports.
-``orderdesk run`` and ``orderdesk demo`` both go through :func:`open_runtime`.
+``orderdesk run`` and ``orderdesk demo`` both go through :func:`open_runtime`; the Telegram bot
+(``[telegram]``) runs beside the API, over the same desk operations.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from orderdesk.ports.secrets import SecretStore
 from orderdesk.secrets import default_secret_store
 from orderdesk.store import AsyncEventWriter, SqlEventStore
 from orderdesk.store.desk_lock import exclusive_desk
+from orderdesk.telegram import running_bot
 
 log = structlog.get_logger("orderdesk.runtime")
 
@@ -260,9 +262,20 @@ async def _started(
                         settings.api.port,
                         allow_remote=settings.api.allow_remote,
                     )
+                bot = running_bot(
+                    settings.telegram,
+                    secrets or default_secret_store(settings.config_dir),
+                    desk=service,
+                    approvals=approvals,
+                    record=desk.record_command,
+                    clock=clock,
+                )
                 try:
                     with _announced(settings, api):
-                        yield Runtime(settings, desk, broker, store, feed, approvals, token, api)
+                        async with bot:
+                            yield Runtime(
+                                settings, desk, broker, store, feed, approvals, token, api
+                            )
                 finally:
                     if api is not None:
                         await api.stop()

@@ -38,6 +38,7 @@ SECRETS_FILE_NAME = "secrets.json"
 # The names under which the secrets are stored, not values.
 API_SECRET = "kite.api_secret"  # noqa: S105 - a name, not a value
 ACCESS_TOKEN = "kite.access_token"  # noqa: S105 - a name, not a value
+TELEGRAM_BOT_TOKEN = "telegram.bot_token"  # noqa: S105 - a name, not a value
 
 
 class SecretStoreError(ConfigError):
@@ -383,6 +384,7 @@ __all__ = [
     "ACCESS_TOKEN",
     "API_SECRET",
     "KEYRING_SERVICE",
+    "TELEGRAM_BOT_TOKEN",
     "ChainSecretStore",
     "EnvSecretStore",
     "FileSecretStore",

@@ -54,6 +54,7 @@ from orderdesk.domain.events import (
     BrokerSquaredOff,
     DayClosed,
     DayOpened,
+    OperatorCommandHandled,
     OrderLapsed,
     OrderSubmitDeferred,
     SessionLost,
@@ -317,6 +318,12 @@ def every_event() -> list[Event]:
         SessionRenewed(at=AT, expires_at=at_ist, source="api"),
         SessionLost(at=AT, reason="TokenException"),
         BrokerSquaredOff(at=AT, order_id="od9", detail="NSE:INFY MIS SELL 10"),
+        OperatorCommandHandled(
+            at=at_ist, actor="telegram:-100123", command="kill", outcome="kill switch engaged"
+        ),
+        OperatorCommandHandled(
+            at=AT, actor="telegram:42", command="reject", argument="ap1 née", outcome="rejected"
+        ),
     ]
 
 

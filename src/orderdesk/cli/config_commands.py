@@ -22,6 +22,7 @@ from orderdesk.cli._common import (
 from orderdesk.config import OFF, find_config_file
 from orderdesk.errors import OrderDeskError
 from orderdesk.secrets import default_secret_store
+from orderdesk.telegram import bot_state
 
 config_app = typer.Typer(
     name="config",
@@ -40,10 +41,10 @@ def check(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     settings = settings_or_exit(config)
     try:
         warning = check_bind(settings.api.host, allow_remote=settings.api.allow_remote)
-        context = BrokerContext(
-            secrets=default_secret_store(settings.config_dir), data_dir=settings.data_dir
-        )
+        secrets = default_secret_store(settings.config_dir)
+        context = BrokerContext(secrets=secrets, data_dir=settings.data_dir)
         create_broker(settings.broker, settings.broker_options(), context)
+        telegram = bot_state(settings.telegram, secrets)
     except OrderDeskError as exc:
         fail(str(exc))
     strategy_risk = {
@@ -61,6 +62,7 @@ def check(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         "strategy_risk": strategy_risk,
         "alert_targets": len(settings.alerts.urls),
         "approval_strategies": sorted(k for k, v in settings.strategies.items() if v.approval),
+        "telegram": telegram,
     }
     if as_json:
         print_json(summary)

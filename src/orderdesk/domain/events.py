@@ -311,6 +311,20 @@ class BrokerSquaredOff(Event):
     detail: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OperatorCommandHandled(Event):
+    """A person acted on the desk from outside the API's own pages (the Telegram bot): who,
+    what, and what came of it, so the audit log answers "who pressed kill?"."""
+
+    actor: str
+    """Who sent it, e.g. ``telegram:123456789`` (the chat id; never a token)."""
+    command: str
+    """The command's name without arguments: ``status``, ``kill``, ``approve``…"""
+    argument: str = ""
+    outcome: str
+    """What the desk did or answered, in words (``kill switch engaged``, ``refused: …``)."""
+
+
 ORDER_EVENT_TYPES: tuple[type[OrderEvent], ...] = (
     OrderCreated,
     OrderSubmitting,
@@ -345,6 +359,7 @@ DESK_EVENT_TYPES: tuple[type[Event], ...] = (
     ExitStarted,
     ExitRepriced,
     ExitUnfilled,
+    OperatorCommandHandled,
 )
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls for cls in (*ORDER_EVENT_TYPES, *DESK_EVENT_TYPES)
@@ -376,6 +391,7 @@ __all__ = [
     "ExitStarted",
     "ExitUnfilled",
     "KillSwitchChanged",
+    "OperatorCommandHandled",
     "OrderAccepted",
     "OrderCancelRejected",
     "OrderCancelRequested",

@@ -35,6 +35,7 @@ from orderdesk.domain.day import Holding
 from orderdesk.domain.events import (
     Event,
     KillSwitchChanged,
+    OperatorCommandHandled,
     SessionLost,
     SessionRenewed,
     SignalDenied,
@@ -492,6 +493,21 @@ class OrderDesk:
         )
         await self.alerts.raise_(
             Severity.WARNING, "Kill switch released", reason or "no reason given", key="kill"
+        )
+
+    async def record_command(
+        self, actor: str, command: str, outcome: str, argument: str = ""
+    ) -> None:
+        """Write what an operator asked of the desk from outside the HTTP API (the Telegram
+        bot) and what came of it, so the audit log names who did what."""
+        await self.recorder.desk_event(
+            OperatorCommandHandled(
+                at=self.clock.now(),
+                actor=actor,
+                command=command,
+                argument=argument,
+                outcome=outcome,
+            )
         )
 
     async def reconcile(self) -> ReconciliationReport:

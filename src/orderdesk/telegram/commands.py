@@ -1,0 +1,421 @@
+"""What the bot's commands do, free of Telegram: text in, a :class:`Reply` out, every command
+written to the audit log.
+
+:class:`DeskCommands` drives the desk through the operations the HTTP API uses (the
+:class:`BotDesk` subset of the API's ``DeskService``, and the approval queue), so a kill switch
+engaged from a phone is the same ``KillSwitchChanged`` the dashboard's button writes, and an
+approval places its order through the same queue. On top, each command is recorded as an
+``OperatorCommandHandled`` event naming its actor (``telegram:<chat id>``) and its outcome.
+
+``/kill`` is two steps: it asks, and only a confirmation within ``[telegram]
+kill_confirm_seconds`` (a button, or ``/kill confirm``) engages the switch. A confirmation
+belongs to its chat and to that one question (a nonce in the buttons), so an old keyboard or a
+retyped confirmation after the window does nothing. Questions live in memory only: a desk that
+restarts forgets them, and a confirmation Telegram delivers again after a restart lapses.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Protocol
+
+from orderdesk.api.desk import KillSwitchState, SessionStatus
+from orderdesk.approvals import ApprovalQueue
+from orderdesk.domain.order import Order
+from orderdesk.domain.position import Position
+from orderdesk.domain.status import IN_FLIGHT, TERMINAL
+from orderdesk.errors import OrderDeskError
+from orderdesk.logging import redact
+from orderdesk.ports.broker import ConnectionState
+from orderdesk.ports.clock import Clock, SystemClock
+from orderdesk.telegram import render
+
+log = logging.getLogger(__name__)
+
+ACTOR_PREFIX = "telegram:"
+MAX_ARGUMENT = 100
+"""Characters of a command's argument kept in the audit log (an approval id is 14)."""
+
+
+class BotDesk(Protocol):
+    """The part of the API's ``DeskService`` the bot uses (``EngineDesk`` provides it)."""
+
+    def orders(self) -> Sequence[Order]: ...
+
+    def positions(self) -> Sequence[Position]: ...
+
+    def kill_switch(self) -> KillSwitchState: ...
+
+    async def set_kill_switch(
+        self, engaged: bool, reason: str, *, cancel_open: bool = False
+    ) -> KillSwitchState: ...
+
+    def broker_connection(self) -> ConnectionState | None: ...
+
+    def session(self) -> SessionStatus: ...
+
+    def trading_day(self) -> date | None: ...
+
+
+class RecordCommand(Protocol):
+    """Writes one ``OperatorCommandHandled`` (``OrderDesk.record_command``)."""
+
+    async def __call__(
+        self, actor: str, command: str, outcome: str, argument: str = ""
+    ) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One line of ``/doctor``: what was looked at, whether it is fine, what to do if not."""
+
+    name: str
+    ok: bool
+    detail: str
+    advice: str = ""
+
+
+Doctor = Callable[[], Awaitable[Sequence[Check]]]
+"""The checks ``/doctor`` reports. The runtime hands in the desk's own; see
+:func:`health_checks` for the state every desk has."""
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    label: str
+    data: str
+    """What Telegram sends back when it is pressed (at most 64 bytes)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    text: str
+    outcome: str
+    """The audit log's words for what the command did."""
+    buttons: tuple[Button, ...] = ()
+    """Shown one a row under the message."""
+
+
+@dataclass(slots=True)
+class _KillQuestion:
+    nonce: str
+    deadline: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Command:
+    run: Callable[[DeskCommands, int, str], Awaitable[Reply]]
+    """(commands, chat id, argument) → reply."""
+    help: str
+
+
+class DeskCommands:
+    """The bot's commands over a running desk; one instance serves every allowed chat."""
+
+    def __init__(
+        self,
+        desk: BotDesk,
+        approvals: ApprovalQueue,
+        record: RecordCommand,
+        *,
+        doctor: Doctor | None = None,
+        clock: Clock | None = None,
+        kill_confirm_seconds: float = 30.0,
+    ) -> None:
+        self._desk = desk
+        self._approvals = approvals
+        self._record = record
+        self._doctor = doctor or (lambda: health_checks(desk, approvals))
+        self._clock: Clock = clock or SystemClock()
+        self._kill_seconds = kill_confirm_seconds
+        self._kills: dict[int, _KillQuestion] = {}
+
+    @staticmethod
+    def menu() -> list[tuple[str, str]]:
+        """(command, description) for Telegram's command menu."""
+        return [(name, command.help) for name, command in _COMMANDS.items() if command.help]
+
+    async def handle(self, chat_id: int, text: str) -> Reply:
+        """Answer one message of an allowed chat; commands are recorded, other text is not."""
+        if not text.startswith("/"):
+            return Reply(_help_text(), outcome="")
+        head, _, argument = text.partition(" ")
+        # "/status@orderdesk_bot" in a group names the bot; the name is not part of the command.
+        name = head[1:].partition("@")[0].lower()
+        command = _COMMANDS.get(name)
+        actor = actor_of(chat_id)
+        if command is None:
+            reply = Reply(f"Unknown command /{name}.\n\n{_help_text()}", outcome="unknown command")
+        else:
+            reply = await self._guarded(command.run(self, chat_id, argument.strip()))
+        return await self._recorded(actor, name, reply, argument)
+
+    async def choose(self, chat_id: int, data: str) -> Reply:
+        """Answer a button press (``kill:<nonce>:<choice>``); recorded like ``/kill <choice>``."""
+        kind, _, rest = data.partition(":")
+        nonce, _, choice = rest.partition(":")
+        actor = actor_of(chat_id)
+        if kind != "kill" or choice not in _KILL_CHOICES:
+            reply = Reply("That button is not one of this desk's.", outcome="unknown button")
+        else:
+            reply = await self._guarded(self._answer_kill(chat_id, choice, nonce))
+        return await self._recorded(actor, "kill", reply, choice)
+
+    # -- the commands --------------------------------------------------------------------------
+
+    async def status(self, chat_id: int, argument: str) -> Reply:
+        desk = self._desk
+        orders = desk.orders()
+        kill = desk.kill_switch()
+        session = desk.session()
+        connection = desk.broker_connection()
+        stream_up = connection in (None, ConnectionState.CONNECTED)
+        state = "OK" if stream_up and session.usable else "DEGRADED"
+        pnl = sum((p.pnl() for p in desk.positions()), start=Decimal(0))
+        day = desk.trading_day()
+        lines = [
+            f"Desk {state}",
+            f"kill switch: {'ENGAGED (' + kill.reason + ')' if kill.engaged else 'off'}",
+            f"broker session: {session.state}"
+            + (f", until {session.expires_at:%d %b %H:%M} UTC" if session.expires_at else ""),
+            f"broker stream: {connection.value if connection else 'none (no stream)'}",
+            f"orders: {sum(1 for o in orders if o.status not in TERMINAL)} open, "
+            f"{sum(1 for o in orders if o.status in IN_FLIGHT)} awaiting the broker, "
+            f"{len(orders)} today",
+            f"awaiting approval: {len(self._approvals.pending())}",
+            f"P&L today: {render.money(pnl)}",
+        ]
+        if day is not None:
+            lines.append(f"trading day: {day:%a %d %b %Y}")
+        return Reply("\n".join(lines), outcome=f"answered: {state.lower()}")
+
+    async def orders(self, chat_id: int, argument: str) -> Reply:
+        orders = self._desk.orders()
+        return Reply(render.orders_text(orders), outcome=f"answered: {len(orders)} orders")
+
+    async def positions(self, chat_id: int, argument: str) -> Reply:
+        positions = self._desk.positions()
+        return Reply(
+            render.positions_text(positions), outcome=f"answered: {len(positions)} positions"
+        )
+
+    async def pnl(self, chat_id: int, argument: str) -> Reply:
+        return Reply(render.pnl_text(self._desk.positions()), outcome="answered")
+
+    async def pending(self, chat_id: int, argument: str) -> Reply:
+        items = self._approvals.pending()
+        return Reply(
+            render.pending_text(items, self._clock.now()),
+            outcome=f"answered: {len(items)} pending",
+        )
+
+    async def approve(self, chat_id: int, argument: str) -> Reply:
+        approval_id = argument.split()[0] if argument else ""
+        if not approval_id:
+            return await self.pending(chat_id, argument)
+        order = await self._approvals.approve(approval_id)
+        return Reply(
+            f"Approved {approval_id}: {render.order_line(order)}",
+            outcome=f"approved: order {order.order_id}",
+        )
+
+    async def reject(self, chat_id: int, argument: str) -> Reply:
+        approval_id, _, reason = argument.partition(" ")
+        if not approval_id:
+            return await self.pending(chat_id, argument)
+        item = self._approvals.reject(
+            approval_id, reason.strip() or f"rejected from Telegram ({actor_of(chat_id)})"
+        )
+        return Reply(f"Rejected {approval_id}: {item.reason}", outcome="rejected")
+
+    async def doctor(self, chat_id: int, argument: str) -> Reply:
+        checks = await self._doctor()
+        bad = [check for check in checks if not check.ok]
+        lines = ["Doctor: " + ("all clear" if not bad else f"{len(bad)} to look at")]
+        for check in checks:
+            lines.append(f"{'ok ' if check.ok else 'BAD'} {check.name}: {check.detail}")
+            if not check.ok and check.advice:
+                lines.append(f"    → {check.advice}")
+        return Reply(render.clip("\n".join(lines)), outcome=f"answered: {len(bad)} problems")
+
+    async def help(self, chat_id: int, argument: str) -> Reply:
+        return Reply(_help_text(), outcome="answered")
+
+    async def kill(self, chat_id: int, argument: str) -> Reply:
+        word, _, rest = argument.lower().partition(" ")
+        if word in ("confirm", "abort"):
+            # Typed, the answer goes to the question this chat has open, if any.
+            question = self._kills.get(chat_id)
+            choice = "abort" if word == "abort" else "engage"
+            if word == "confirm" and rest.strip() == "cancel":
+                choice = "cancel"
+            return await self._answer_kill(chat_id, choice, question.nonce if question else None)
+        nonce = secrets.token_hex(4)
+        self._kills[chat_id] = _KillQuestion(nonce, self._clock.monotonic() + self._kill_seconds)
+        open_orders = sum(1 for order in self._desk.orders() if order.status not in TERMINAL)
+        seconds = f"{self._kill_seconds:g}"
+        text = (
+            "Engage the kill switch? The desk will refuse every new order until it is released "
+            "(from the dashboard or the CLI).\n"
+            f"Open orders now: {open_orders}.\n"
+            f"Confirm within {seconds} s with a button, or send /kill confirm "
+            "(/kill confirm cancel also cancels the open orders)."
+        )
+        return Reply(
+            text,
+            outcome="asked for confirmation",
+            buttons=(
+                Button("Engage kill switch", f"kill:{nonce}:engage"),
+                Button(f"Engage and cancel {open_orders} open orders", f"kill:{nonce}:cancel"),
+                Button("Abort", f"kill:{nonce}:abort"),
+            ),
+        )
+
+    # -- the steps -----------------------------------------------------------------------------
+
+    async def _recorded(self, actor: str, command: str, reply: Reply, argument: str) -> Reply:
+        """Write the command to the audit log, then hand back its reply. Both are redacted: an
+        error's text can quote what the chat sent, and a chat can send anything."""
+        clean = Reply(render.clip(redact(reply.text)), redact(reply.outcome), reply.buttons)
+        await self._record(actor, command, clean.outcome, _kept(argument))
+        return clean
+
+    async def _guarded(self, answer: Awaitable[Reply]) -> Reply:
+        """The desk's refusals become the reply; anything else is logged and said plainly."""
+        try:
+            return await answer
+        except OrderDeskError as exc:
+            return Reply(f"Refused: {exc}", outcome=f"refused: {exc}")
+        except Exception as exc:
+            log.exception("telegram command failed")
+            return Reply(
+                "Failed: the desk hit an internal error (its log has the details).",
+                outcome=f"failed: {type(exc).__name__}",
+            )
+
+    async def _answer_kill(self, chat_id: int, choice: str, nonce: str | None) -> Reply:
+        question = self._kills.get(chat_id)
+        if question is None or nonce is None or question.nonce != nonce:
+            if choice == "abort":
+                return Reply("Nothing to abort: no /kill is waiting.", outcome="nothing to abort")
+            return Reply(
+                "No /kill is waiting for this confirmation (it lapsed, was answered, or the desk "
+                "restarted). Nothing was engaged; send /kill again.",
+                outcome="not engaged: no question waiting",
+            )
+        del self._kills[chat_id]
+        if choice == "abort":
+            return Reply("Aborted: the kill switch was not touched.", outcome="aborted")
+        if self._clock.monotonic() > question.deadline:
+            return Reply(
+                f"That /kill lapsed after {self._kill_seconds:g} s: nothing was engaged. "
+                "Send /kill again.",
+                outcome="not engaged: the confirmation lapsed",
+            )
+        cancel_open = choice == "cancel"
+        state = await self._desk.set_kill_switch(
+            True, f"engaged from Telegram ({actor_of(chat_id)})", cancel_open=cancel_open
+        )
+        text = "Kill switch ENGAGED: the desk refuses every new order."
+        outcome = "kill switch engaged"
+        if cancel_open:
+            text += f"\nCancels sent for {len(state.cancelled)} open orders."
+            outcome += f", cancels sent for {len(state.cancelled)} open orders"
+            if state.cancelled:
+                text += "\n" + "\n".join(state.cancelled[: render.MAX_LINES])
+        return Reply(text, outcome=outcome)
+
+
+async def health_checks(desk: BotDesk, approvals: ApprovalQueue) -> list[Check]:
+    """What ``/api/health`` knows, as checks: the broker session, the stream, the kill switch,
+    orders stuck awaiting the broker, signals waiting for approval."""
+    session = desk.session()
+    connection = desk.broker_connection()
+    kill = desk.kill_switch()
+    in_flight = sum(1 for order in desk.orders() if order.status in IN_FLIGHT)
+    waiting = len(approvals.pending())
+    expiry = f", until {session.expires_at:%d %b %H:%M} UTC" if session.expires_at else ""
+    return [
+        Check(
+            "broker session",
+            session.usable,
+            f"{session.state}{expiry}" + (f" ({session.reason})" if session.reason else ""),
+            "log in: orderdesk login (or the dashboard's login link)",
+        ),
+        Check(
+            "broker stream",
+            connection in (None, ConnectionState.CONNECTED),
+            connection.value if connection else "none (this broker has no stream)",
+            "the desk polls meanwhile and reconnects by itself; check the network",
+        ),
+        Check(
+            "kill switch",
+            not kill.engaged,
+            f"engaged: {kill.reason}" if kill.engaged else "off",
+            "release it from the dashboard or `orderdesk kill-switch off` when it is safe",
+        ),
+        Check(
+            "orders awaiting the broker",
+            in_flight == 0,
+            str(in_flight),
+            "the desk resolves them by itself; /orders shows which",
+        ),
+        Check(
+            "signals awaiting approval",
+            waiting == 0,
+            str(waiting),
+            "/pending lists them; /approve ID or /reject ID",
+        ),
+    ]
+
+
+def actor_of(chat_id: int) -> str:
+    """Who a chat is in the audit log."""
+    return f"{ACTOR_PREFIX}{chat_id}"
+
+
+def _kept(argument: str) -> str:
+    # The log keeps a bounded copy of what came with a command.
+    return redact(argument.strip())[:MAX_ARGUMENT]
+
+
+_KILL_CHOICES = frozenset({"engage", "cancel", "abort"})
+
+_COMMANDS: dict[str, _Command] = {
+    "status": _Command(DeskCommands.status, "the desk at a glance"),
+    "orders": _Command(DeskCommands.orders, "today's orders, open ones first"),
+    "positions": _Command(DeskCommands.positions, "positions with P&L"),
+    "pnl": _Command(DeskCommands.pnl, "the day's P&L, realised and open"),
+    "pending": _Command(DeskCommands.pending, "signals awaiting approval"),
+    "approve": _Command(DeskCommands.approve, "approve a parked signal: /approve ID"),
+    "reject": _Command(DeskCommands.reject, "reject a parked signal: /reject ID [reason]"),
+    "kill": _Command(DeskCommands.kill, "engage the kill switch (asks to confirm)"),
+    "doctor": _Command(DeskCommands.doctor, "health checks, with what to do"),
+    "help": _Command(DeskCommands.help, "this list"),
+    "start": _Command(DeskCommands.help, ""),
+}
+
+
+def _help_text() -> str:
+    lines = ["orderdesk commands:"]
+    lines += [f"/{name}: {text}" for name, text in DeskCommands.menu()]
+    return "\n".join(lines)
+
+
+__all__ = [
+    "ACTOR_PREFIX",
+    "BotDesk",
+    "Button",
+    "Check",
+    "DeskCommands",
+    "Doctor",
+    "RecordCommand",
+    "Reply",
+    "actor_of",
+    "health_checks",
+]

@@ -1,0 +1,133 @@
+"""The desk in a phone's words: plain text (no Markdown, so nothing in an order's fields can be
+read as markup), short lines, the latest first where a list can grow."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from orderdesk.approvals import PendingSignal
+from orderdesk.domain.order import Order
+from orderdesk.domain.position import Position
+from orderdesk.domain.status import TERMINAL
+
+MAX_LINES = 25
+"""Rows of a list before "… and N more": a phone screen, and far below Telegram's 4,096
+characters a message."""
+MAX_CHARS = 4000
+"""Telegram refuses a message above 4,096 characters."""
+
+
+def money(value: Decimal) -> str:
+    """₹ with paise and a sign, as a trader reads P&L: ``+₹1,234.50``, ``-₹20.00``."""
+    sign = "-" if value < 0 else "+"
+    return f"{sign}₹{abs(value):,.2f}"
+
+
+def clip(text: str) -> str:
+    """``text`` within one Telegram message."""
+    return text if len(text) <= MAX_CHARS else text[: MAX_CHARS - 1] + "…"
+
+
+def listing(title: str, rows: Sequence[str], empty: str) -> str:
+    """A titled list, cut at :data:`MAX_LINES` rows with the remainder counted."""
+    if not rows:
+        return f"{title}\n{empty}"
+    shown = list(rows[:MAX_LINES])
+    if len(rows) > MAX_LINES:
+        shown.append(f"… and {len(rows) - MAX_LINES} more (the dashboard has them all)")
+    return clip("\n".join([title, *shown]))
+
+
+def order_line(order: Order) -> str:
+    """``BUY 2 NSE:INFY LIMIT @1500 · OPEN 0/2 · od1a2b… (strategy)``."""
+    signal = order.signal
+    price = f" @{order.price}" if order.price is not None else ""
+    filled = f" {order.filled_quantity}/{order.quantity}"
+    average = f" avg {order.average_price}" if order.filled_quantity else ""
+    return (
+        f"{signal.side.value} {order.quantity} {signal.instrument} {order.order_type.value}{price}"
+        f" · {order.status.value}{filled}{average} · {order.order_id} ({signal.strategy})"
+    )
+
+
+def orders_text(orders: Sequence[Order]) -> str:
+    """Open orders first, then the rest; newest first within each."""
+    live = [order for order in orders if order.status not in TERMINAL]
+    done = [order for order in orders if order.status in TERMINAL]
+    ordered = sorted(live, key=_newest) + sorted(done, key=_newest)
+    title = f"Orders today: {len(orders)} ({len(live)} open)"
+    return listing(title, [order_line(order) for order in ordered], "none yet")
+
+
+def _newest(order: Order) -> float:
+    return -order.created_at.timestamp()
+
+
+def position_line(position: Position) -> str:
+    """``NSE:INFY CNC +2 @1500.00 · last 1510 · +₹20.00``."""
+    last = f" · last {position.last_price}" if position.last_price is not None else ""
+    return (
+        f"{position.instrument} {position.product.value} {position.quantity:+d}"
+        f" @{position.average_price:.2f}{last} · {money(position.pnl())}"
+    )
+
+
+def positions_text(positions: Sequence[Position]) -> str:
+    held = [p for p in positions if p.quantity or p.buy_quantity or p.sell_quantity]
+    return listing(
+        f"Positions: {sum(1 for p in held if p.quantity)} open",
+        [position_line(p) for p in held],
+        "none",
+    )
+
+
+def pnl_text(positions: Sequence[Position]) -> str:
+    """The day's P&L, realised and open, and each instrument's share (largest first)."""
+    realised = sum((p.realised for p in positions), Decimal(0))
+    unrealised = sum((p.unrealised() for p in positions), Decimal(0))
+    head = (
+        f"P&L today: {money(realised + unrealised)}\n"
+        f"realised {money(realised)} · open {money(unrealised)}"
+    )
+    rows = [
+        f"{p.instrument} {p.product.value}: {money(p.pnl())}"
+        for p in sorted(positions, key=lambda p: -abs(p.pnl()))
+        if p.pnl() or p.quantity
+    ]
+    return listing(head, rows, "no trades yet")
+
+
+def pending_line(item: PendingSignal, now: datetime) -> str:
+    """``ap1234… · careful: BUY 2 NSE:INFY MARKET · 4m 10s left``."""
+    signal = item.signal
+    left = max(int((item.expires_at - now).total_seconds()), 0)
+    price = f" @{signal.price}" if signal.price is not None else ""
+    return (
+        f"{item.approval_id} · {signal.strategy}: {signal.side.value} {signal.quantity}"
+        f" {signal.instrument} {signal.order_type.value}{price} · {left // 60}m {left % 60}s left"
+    )
+
+
+def pending_text(items: Sequence[PendingSignal], now: datetime) -> str:
+    return listing(
+        f"Awaiting approval: {len(items)}",
+        [pending_line(item, now) for item in items],
+        "nothing waits; /approve ID and /reject ID decide one",
+    )
+
+
+__all__ = [
+    "MAX_CHARS",
+    "MAX_LINES",
+    "clip",
+    "listing",
+    "money",
+    "order_line",
+    "orders_text",
+    "pending_text",
+    "pnl_text",
+    "position_line",
+    "positions_text",
+]

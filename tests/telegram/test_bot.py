@@ -1,0 +1,260 @@
+"""The Telegram bot inside a real paper desk, against the Bot API stand-in: every command, the
+kill switch's confirmation, approvals, the allow-list, and the audit log's record of each."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from decimal import Decimal
+
+import pytest
+
+from orderdesk import InstrumentKey, OrderStatus, OrderType, Product, Side, Signal
+from orderdesk.approvals import ApprovalState, NotApproved
+from orderdesk.domain.events import KillSwitchChanged
+from orderdesk.engine.handle import OrderHandle
+from tests.support import eventually
+from tests.telegram.conftest import KILL_SECONDS, OWNER, STRANGER, Desk
+
+INFY = InstrumentKey.parse("NSE:INFY")
+
+
+def buy(strategy: str, signal_id: str, *, limit: str | None = None) -> Signal:
+    return Signal(
+        instrument=INFY,
+        side=Side.BUY,
+        quantity=2,
+        order_type=OrderType.LIMIT if limit else OrderType.MARKET,
+        price=Decimal(limit) if limit else None,
+        product=Product.CNC,
+        strategy=strategy,
+        signal_id=signal_id,
+    )
+
+
+async def filled_order(desk: Desk) -> OrderHandle:
+    handle = await desk.runtime.submit(buy("quick", "q-1"))
+    await handle.wait(timeout=10)
+    assert handle.status is OrderStatus.FILLED
+    return handle
+
+
+async def test_status_orders_positions_and_pnl_answer_from_the_desk(desk: Desk) -> None:
+    """/status, /orders, /positions and /pnl describe the desk's own book after a fill."""
+    handle = await filled_order(desk)
+    telegram = desk.telegram
+
+    status = await telegram.ask(OWNER, "/status")
+    orders = await telegram.ask(OWNER, "/orders")
+    positions = await telegram.ask(OWNER, "/positions")
+    pnl = await telegram.ask(OWNER, "/pnl@desk_test_bot")
+
+    # The paper broker pushes no stream, so the desk reads as the API's /api/health says.
+    assert status.text.startswith("Desk DEGRADED\nkill switch: off\nbroker session: valid")
+    assert "1 today" in status.text
+    assert "Orders today: 1 (0 open)" in orders.text
+    assert f"BUY 2 NSE:INFY MARKET · FILLED 2/2 avg 1500 · {handle.order_id}" in orders.text
+    assert "NSE:INFY CNC +2 @1500.00" in positions.text
+    assert pnl.text.startswith("P&L today: +₹0.00")
+    recorded = desk.commands()
+    assert [(c.actor, c.command) for c in recorded] == [
+        (f"telegram:{OWNER}", "status"),
+        (f"telegram:{OWNER}", "orders"),
+        (f"telegram:{OWNER}", "positions"),
+        (f"telegram:{OWNER}", "pnl"),
+    ]
+    assert recorded[1].outcome == "answered: 1 orders"
+
+
+async def test_doctor_help_and_an_unknown_command_are_answered_and_recorded(desk: Desk) -> None:
+    """/doctor reports the desk's health checks, /help lists the commands, and a command the
+    bot does not know gets the list; all three are in the audit log."""
+    telegram = desk.telegram
+
+    doctor = await telegram.ask(OWNER, "/doctor")
+    help_ = await telegram.ask(OWNER, "/help")
+    unknown = await telegram.ask(OWNER, "/sell everything")
+
+    assert doctor.text.startswith("Doctor: 1 to look at")  # the paper broker has no stream
+    assert "BAD broker stream: DISCONNECTED\n    → the desk polls meanwhile" in doctor.text
+    assert "ok  broker session: valid" in doctor.text
+    assert "ok  kill switch: off" in doctor.text
+    for command in ("/status", "/orders", "/positions", "/pnl", "/kill", "/approve", "/doctor"):
+        assert command in help_.text
+    assert unknown.text.startswith("Unknown command /sell.")
+    assert [(c.command, c.argument, c.outcome) for c in desk.commands()] == [
+        ("doctor", "", "answered: 1 problems"),
+        ("help", "", "answered"),
+        ("sell", "everything", "unknown command"),
+    ]
+    menu = telegram.calls("setMyCommands")
+    assert len(menu) == 1
+    assert '"command":"kill"' in menu[0].params["commands"].replace(" ", "")
+
+
+async def test_kill_asks_first_and_engages_with_cancels_on_the_button(desk: Desk) -> None:
+    """/kill changes nothing until its button is pressed; "Engage and cancel" engages the
+    switch (the reason names the chat) and cancels the open order."""
+    resting = await desk.runtime.submit(buy("quick", "rest-1", limit="1450"))
+    await eventually(lambda: resting.status is OrderStatus.OPEN, what="a resting order")
+    telegram = desk.telegram
+
+    question = await telegram.ask(OWNER, "/kill")
+    assert not desk.runtime.desk.kill_switch.engaged
+    assert "Open orders now: 1." in question.text
+    labels = [label for label, _ in question.buttons]
+    assert labels == ["Engage kill switch", "Engage and cancel 1 open orders", "Abort"]
+    cancel = next(data for label, data in question.buttons if label.startswith("Engage and"))
+
+    answer = await telegram.choose(question, cancel)
+
+    assert answer.method == "editMessageText"
+    assert answer.message_id == question.message_id  # the buttons are gone with the question
+    assert answer.text.startswith("Kill switch ENGAGED")
+    assert resting.order_id in answer.text
+    assert desk.runtime.desk.kill_switch.engaged
+    await resting.wait(timeout=10)
+    assert resting.status is OrderStatus.CANCELLED
+    assert len(telegram.calls("answerCallbackQuery")) == 1
+    switch = [
+        row.event()
+        for row in desk.runtime.store.read(kind=KillSwitchChanged.__name__)
+        if row.event().at  # every one
+    ]
+    assert [(e.engaged, e.reason, e.cancel_open) for e in switch] == [  # type: ignore[attr-defined]
+        (True, f"engaged from Telegram (telegram:{OWNER})", True)
+    ]
+    assert [(c.command, c.outcome) for c in desk.commands()] == [
+        ("kill", "asked for confirmation"),
+        ("kill", "kill switch engaged, cancels sent for 1 open orders"),
+    ]
+
+
+async def test_kill_confirm_typed_engages_without_cancelling(desk: Desk) -> None:
+    """`/kill confirm` answers the chat's open question: the switch is engaged, and with no
+    `cancel` the open orders are left alone."""
+    telegram = desk.telegram
+    await telegram.ask(OWNER, "/kill")
+
+    answer = await telegram.ask(OWNER, "/kill confirm")
+
+    assert answer.text == "Kill switch ENGAGED: the desk refuses every new order."
+    assert desk.runtime.desk.kill_switch.engaged
+    refused = await telegram.ask(OWNER, "/status")
+    assert f"ENGAGED (engaged from Telegram (telegram:{OWNER}))" in refused.text
+
+
+async def test_kill_abort_by_button_or_typed_leaves_the_switch_off(desk: Desk) -> None:
+    """Abort, pressed or typed, answers the question and engages nothing; a later confirm finds
+    no question."""
+    telegram = desk.telegram
+    question = await telegram.ask(OWNER, "/kill")
+    aborted = await telegram.choose(question, question.buttons[-1][1])
+    await telegram.ask(OWNER, "/kill")
+    typed = await telegram.ask(OWNER, "/kill abort")
+    late = await telegram.ask(OWNER, "/kill confirm")
+
+    assert aborted.text.startswith("Aborted")
+    assert typed.text.startswith("Aborted")
+    assert late.text.startswith("No /kill is waiting")
+    assert not desk.runtime.desk.kill_switch.engaged
+    assert [c.outcome for c in desk.commands()] == [
+        "asked for confirmation",
+        "aborted",
+        "asked for confirmation",
+        "aborted",
+        "not engaged: no question waiting",
+    ]
+
+
+async def test_a_kill_confirmation_lapses_and_an_old_keyboard_is_dead(desk: Desk) -> None:
+    """A confirmation after `kill_confirm_seconds` engages nothing, and the buttons of an
+    earlier /kill do not answer a newer one."""
+    telegram = desk.telegram
+    first = await telegram.ask(OWNER, "/kill")
+    second = await telegram.ask(OWNER, "/kill")
+    old = await telegram.choose(first, first.buttons[0][1])
+    desk.clock.offset += KILL_SECONDS + 1
+    lapsed = await telegram.choose(second, second.buttons[0][1])
+
+    assert old.text.startswith("No /kill is waiting")
+    assert lapsed.text.startswith(f"That /kill lapsed after {KILL_SECONDS:g} s")
+    assert not desk.runtime.desk.kill_switch.engaged
+    assert [c.outcome for c in desk.commands()][2:] == [
+        "not engaged: no question waiting",
+        "not engaged: the confirmation lapsed",
+    ]
+
+
+async def test_approve_and_reject_decide_parked_signals(desk: Desk) -> None:
+    """/pending lists a parked signal; /approve places it (the strategy's submit returns its
+    filled order) and /reject drops another with the reason given; a wrong id is refused."""
+    telegram = desk.telegram
+    runtime = desk.runtime
+    first = asyncio.create_task(runtime.submit(buy("careful", "c-1")))
+    second = asyncio.create_task(runtime.submit(buy("careful", "c-2")))
+    parked = await eventually(
+        lambda: len(runtime.approvals.pending()) == 2 and runtime.approvals.pending(),
+        what="two parked signals",
+    )
+    yes, no = parked[0].approval_id, parked[1].approval_id
+
+    listed = await telegram.ask(OWNER, "/pending")
+    approved = await telegram.ask(OWNER, f"/approve {yes}")
+    rejected = await telegram.ask(OWNER, f"/reject {no} too late in the day")
+    again = await telegram.ask(OWNER, f"/approve {no}")
+    bogus = await telegram.ask(OWNER, "/approve ap000000000000")
+
+    assert "Awaiting approval: 2" in listed.text
+    assert f"{yes} · careful: BUY 2 NSE:INFY MARKET" in listed.text
+    handle = await first
+    await handle.wait(timeout=10)
+    assert handle.status is OrderStatus.FILLED
+    assert approved.text.startswith(f"Approved {yes}: BUY 2 NSE:INFY MARKET")
+    assert handle.order_id in approved.text
+    with pytest.raises(NotApproved) as exc_info:
+        await second
+    assert exc_info.value.state is ApprovalState.REJECTED
+    assert exc_info.value.reason == "too late in the day"
+    assert rejected.text == f"Rejected {no}: too late in the day"
+    assert again.text == f"Refused: signal {no} is rejected, not pending"
+    assert bogus.text == "Refused: no pending signal 'ap000000000000'"
+    assert [(c.command, c.argument, c.outcome) for c in desk.commands()] == [
+        ("pending", "", "answered: 2 pending"),
+        ("approve", yes, f"approved: order {handle.order_id}"),
+        ("reject", f"{no} too late in the day", "rejected"),
+        ("approve", no, f"refused: signal {no} is rejected, not pending"),
+        ("approve", "ap000000000000", "refused: no pending signal 'ap000000000000'"),
+    ]
+
+
+async def test_a_chat_not_allowed_is_ignored_and_logged(
+    desk: Desk, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Messages and button presses from a chat outside `allowed_chat_ids` get no answer, do
+    nothing and stay out of the audit log; the log names the chat, never the text."""
+    telegram = desk.telegram
+    caplog.set_level(logging.DEBUG, logger="orderdesk.telegram")
+    question = await telegram.ask(OWNER, "/kill")
+    mark = len(telegram.sent)
+    await telegram.say(STRANGER, "/kill confirm secret-looking-words")
+    await telegram.say(STRANGER, "/status")
+    stolen = question.__class__(**{**question.__dict__, "chat_id": STRANGER})
+    await telegram.press(stolen, question.buttons[0][1])
+
+    # Updates are handled in order: once the owner's next answer is out, the stranger's three
+    # were dealt with before it.
+    answer = await telegram.ask(OWNER, "/kill abort")
+
+    assert answer.text.startswith("Aborted")
+    assert [s.chat_id for s in telegram.sent[mark:]] == [OWNER]
+    assert not desk.runtime.desk.kill_switch.engaged
+    assert all(c.actor == f"telegram:{OWNER}" for c in desk.commands())
+    unknown = [r for r in caplog.records if "telegram.unknown_chat" in r.getMessage()]
+    assert [(r.levelno, str(STRANGER) in r.getMessage()) for r in unknown] == [
+        (logging.WARNING, True),
+        (logging.DEBUG, True),
+        (logging.DEBUG, True),
+    ]
+    assert "button" in unknown[2].getMessage()
+    assert not any("secret-looking-words" in r.getMessage() for r in caplog.records)
