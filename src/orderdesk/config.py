@@ -165,6 +165,10 @@ class EngineSettings(_Section):
     freeze_quantities: dict[str, int] = Field(default_factory=dict)
     """Exchange freeze limits by underlying (``NIFTY = 1800``), over the built-in NSE/BSE ones:
     they change a few times a year and Kite's instrument list does not carry them."""
+    slicing: Literal["kite", "desk"] = "kite"
+    """Who splits an order above the freeze quantity: ``kite``, one placement that Kite's
+    autoslice cuts into at most 10 children (brokers without autoslice, e.g. paper, get the
+    desk's slicing); ``desk``, one placement per slice."""
 
     @field_validator("freeze_quantities")
     @classmethod
@@ -173,6 +177,20 @@ class EngineSettings(_Section):
             if limit <= 0:
                 raise ValueError(f"{name}: a freeze limit is a positive quantity")
         return value
+
+
+class ExitSettings(_Section):
+    """``[exit]``: how ``exit_position`` (API ``POST /api/positions/exit``, ``orderdesk exit``)
+    makes sure an exit fills: its protected MARKET order, not filled within
+    ``reprice_after_seconds``, is re-priced to ``band_percent`` beyond the last price, up to
+    ``max_reprices`` times; then a CRITICAL alert."""
+
+    reprice_after_seconds: float = Field(default=5.0, gt=0, le=3600)
+    max_reprices: int = Field(default=3, ge=0, le=20)
+    """Kite allows 25 modifications of an order; the desk's own limit is ``max_modifications``."""
+    band_percent: Decimal = Field(default=Decimal(2), gt=0, le=20)
+    """How far beyond the last price a re-priced exit may go (Kite's market protection is a
+    percent of the last price too)."""
 
 
 class TradingDaySettings(_Section):
@@ -297,6 +315,7 @@ class Settings(BaseSettings):
     engine: EngineSettings = EngineSettings()
     alerts: AlertSettings = AlertSettings()
     trading_day: TradingDaySettings = TradingDaySettings()
+    exit: ExitSettings = ExitSettings()
     telegram: TelegramSettings = TelegramSettings()
     strategies: dict[str, StrategySettings] = Field(default_factory=dict)
 

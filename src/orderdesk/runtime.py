@@ -23,6 +23,7 @@ from orderdesk.brokers import BrokerContext, create_broker
 from orderdesk.config import (
     AlertSettings,
     EngineSettings,
+    ExitSettings,
     RiskSettings,
     Settings,
     TradingDaySettings,
@@ -31,7 +32,13 @@ from orderdesk.desk_address import announce
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.values import Exchange
 from orderdesk.engine.alerts import LoggingNotifier
-from orderdesk.engine.config import NSE_FREEZE_QUANTITIES, DeskConfig, LossLimitAction
+from orderdesk.engine.config import (
+    NSE_FREEZE_QUANTITIES,
+    DeskConfig,
+    ExitPolicy,
+    LossLimitAction,
+    Slicing,
+)
 from orderdesk.engine.desk import OrderDesk
 from orderdesk.engine.handle import OrderHandle
 from orderdesk.engine.risk import RiskLimits
@@ -89,9 +96,17 @@ def desk_config(
     engine: EngineSettings,
     days: TradingDaySettings | None = None,
     risk: RiskSettings | None = None,
+    exits: ExitSettings | None = None,
 ) -> DeskConfig:
-    """The engine's configuration from ``[engine]``, ``[trading_day]`` and ``[risk]``."""
+    """The engine's configuration from ``[engine]``, ``[trading_day]``, ``[risk]``, ``[exit]``."""
+    exits = exits or ExitSettings()
     return DeskConfig(
+        slicing=Slicing(engine.slicing),
+        exit=ExitPolicy(
+            reprice_after=exits.reprice_after_seconds,
+            max_reprices=exits.max_reprices,
+            band_percent=exits.band_percent,
+        ),
         on_loss_limit=LossLimitAction(risk.on_daily_loss if risk else "alert"),
         max_modifications=engine.max_modifications,
         poll_interval=engine.poll_interval_seconds,
@@ -237,7 +252,9 @@ async def _started(
                 notifier=notifier,
                 limits=risk_limits(settings.risk),
                 strategy_limits=strategy_limits(settings),
-                config=desk_config(settings.engine, settings.trading_day, settings.risk),
+                config=desk_config(
+                    settings.engine, settings.trading_day, settings.risk, settings.exit
+                ),
                 clock=clock,
             )
             async with desk:

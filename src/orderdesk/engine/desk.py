@@ -50,7 +50,7 @@ from orderdesk.engine.alerts import Alerts, LoggingNotifier
 from orderdesk.engine.autoslice import BrokerSlicing
 from orderdesk.engine.book import OrderBook
 from orderdesk.engine.commands import Commands
-from orderdesk.engine.config import DeskConfig, LossLimitAction, Slicing
+from orderdesk.engine.config import DeskConfig, ExitPolicy, LossLimitAction, Slicing
 from orderdesk.engine.context import DeskRiskContext
 from orderdesk.engine.days import DayTick, SquareOffDue, TradingDays
 from orderdesk.engine.errors import (
@@ -61,6 +61,7 @@ from orderdesk.engine.errors import (
     OrderNotFound,
     SessionExpired,
 )
+from orderdesk.engine.exits import ExitEscalation
 from orderdesk.engine.handle import OrderHandle
 from orderdesk.engine.history import DayHistory, PastDay
 from orderdesk.engine.instruments import InstrumentMaster
@@ -179,6 +180,9 @@ class OrderDesk:
             self.autoslicer = BrokerSlicing(
                 broker, broker, self.news, self.recorder, config, self.alerts, self.session
             )
+        self.exits = ExitEscalation(
+            broker, self.recorder, self.alerts, self.master.get, self._reprice_exit
+        )
         self.days: TradingDays | None = None
         if config.days is not None:
             self.days = TradingDays(
@@ -403,10 +407,27 @@ class OrderDesk:
             return handle
 
     async def exit_position(
-        self, instrument: InstrumentKey, *, product: Product, strategy: str = DEFAULT_STRATEGY
+        self,
+        instrument: InstrumentKey,
+        *,
+        product: Product,
+        strategy: str = DEFAULT_STRATEGY,
+        policy: ExitPolicy | None = None,
     ) -> OrderHandle | None:
-        """Flatten the broker's position in ``instrument`` with a market order."""
-        return await self.target_position(instrument, 0, product=product, strategy=strategy)
+        """Flatten the broker's position in ``instrument`` with a (protected) market order,
+        watched until it fills: re-priced within the band when it does not, then alerted
+        (:mod:`orderdesk.engine.exits`; ``policy`` overrides the config's ``[exit]``). None when
+        there is nothing to exit."""
+        handle = await self.target_position(instrument, 0, product=product, strategy=strategy)
+        if handle is None:
+            return None
+        policy = policy or self.config.exit
+        await self.exits.started(handle, policy)
+        self._spawn(self.exits.escalate(handle, policy))
+        return handle
+
+    async def _reprice_exit(self, order_id: str, price: Decimal) -> None:
+        await self.modify(order_id, price=price, order_type=OrderType.LIMIT)
 
     # -- commands ------------------------------------------------------------------------------
 

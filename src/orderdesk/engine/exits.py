@@ -1,0 +1,201 @@
+"""Exits that really exit: an exit order watched until it fills, re-priced when it does not.
+
+Kite turns a MARKET order into a LIMIT at its protected price (KITE_API.md §14.2). When the
+market runs past that price, what is left of an exit rests there and never fills while the loss
+grows. ``exit_position`` therefore hands its order to :class:`ExitEscalation`, which follows
+the desk's :class:`~orderdesk.engine.config.ExitPolicy`:
+
+1. wait up to ``reprice_after`` seconds for the exit to fill (woken by the order's changes);
+2. not filled: read the last price and modify every working part of the exit to a LIMIT
+   ``band_percent`` beyond it (a sell below, a buy above: through the market, as far as the
+   broker's protection band reaches, rounded to the tick towards the market and kept inside the
+   circuit limits), and wait again; at most ``max_reprices`` times;
+3. still not filled (or it ended without filling): a CRITICAL alert, because the position is
+   still open and a person must act.
+
+Every step is an event in the log (``ExitStarted``, ``ExitRepriced``, ``ExitUnfilled``). A
+restart does not resume an escalation (the order stays in the book as it was; the alert of the
+desk's quiet-order rule and reconciliation still watch it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+from orderdesk.domain.events import ExitRepriced, ExitStarted, ExitUnfilled
+from orderdesk.domain.order import Order
+from orderdesk.domain.reports import InstrumentInfo, Quote
+from orderdesk.domain.status import OrderStatus
+from orderdesk.domain.values import InstrumentKey, Side
+from orderdesk.engine.alerts import Alerts
+from orderdesk.engine.config import ExitPolicy
+from orderdesk.engine.handle import OrderHandle
+from orderdesk.engine.recorder import Recorder
+from orderdesk.ports.broker import Broker
+from orderdesk.ports.notifier import Severity
+
+log = logging.getLogger(__name__)
+
+Reprice = Callable[[str, Decimal], Awaitable[object]]
+"""Modify one working order (by client id) to a LIMIT at the given price."""
+
+
+def band_price(side: Side, quote: Quote, band_percent: Decimal, tick: Decimal | None) -> Decimal:
+    """The most aggressive LIMIT price within ``band_percent`` of the last price.
+
+    A sell goes below the last price, a buy above; the tick rounding goes towards the last
+    price so the band is never exceeded, and the circuit limits are never crossed.
+    """
+    last = quote.last_price
+    band = last * band_percent / 100
+    price = last - band if side is Side.SELL else last + band
+    if tick is not None and tick > 0:
+        rounding = ROUND_CEILING if side is Side.SELL else ROUND_FLOOR
+        price = (price / tick).to_integral_value(rounding=rounding) * tick
+    if side is Side.SELL and quote.lower_circuit_limit:
+        price = max(price, quote.lower_circuit_limit)
+    if side is Side.BUY and quote.upper_circuit_limit:
+        price = min(price, quote.upper_circuit_limit)
+    floor = tick if tick is not None and tick > 0 else Decimal("0.01")
+    return max(price, floor)
+
+
+class ExitEscalation:
+    """Watches exit orders and escalates them (see the module docstring)."""
+
+    def __init__(
+        self,
+        broker: Broker,
+        recorder: Recorder,
+        alerts: Alerts,
+        instrument: Callable[[InstrumentKey], InstrumentInfo | None],
+        reprice: Reprice,
+    ) -> None:
+        self.broker = broker
+        self.recorder = recorder
+        self.alerts = alerts
+        self.clock = recorder.clock
+        self._instrument = instrument
+        self._reprice = reprice
+
+    async def started(self, handle: OrderHandle, policy: ExitPolicy) -> None:
+        """Record that ``handle``'s order is an exit watched under ``policy``."""
+        await self.recorder.desk_event(
+            ExitStarted(
+                at=self.clock.now(),
+                order_id=handle.order_id,
+                reprice_after=policy.reprice_after,
+                max_reprices=policy.max_reprices,
+                band_percent=policy.band_percent,
+            )
+        )
+
+    async def escalate(self, handle: OrderHandle, policy: ExitPolicy) -> None:
+        """Wait, re-price, repeat; then alert if the exit is still not filled."""
+        try:
+            reprices = 0
+            while True:
+                if await self._done_within(handle, policy.reprice_after):
+                    break
+                if reprices >= policy.max_reprices:
+                    break
+                reprices += 1
+                await self._reprice_once(handle, policy, reprices)
+            if handle.status is not OrderStatus.FILLED:
+                await self._unfilled(handle, reprices)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("escalating exit %s failed", handle.order_id)
+            await self.alerts.raise_(
+                Severity.CRITICAL,
+                "Exit not watched",
+                f"{handle.order_id}: escalating the exit failed ({type(exc).__name__}: {exc}); "
+                "check the position and the order yourself",
+                key=f"exit:{handle.order_id}",
+                order_id=handle.order_id,
+            )
+
+    async def _done_within(self, handle: OrderHandle, seconds: float) -> bool:
+        try:
+            await handle.wait(timeout=seconds)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _reprice_once(self, handle: OrderHandle, policy: ExitPolicy, attempt: int) -> None:
+        signal = handle.order.signal
+        instrument = signal.instrument
+        quote = (await self.broker.quotes([instrument])).get(instrument)
+        if quote is None or not quote.last_price:
+            raise LookupError(f"no last price for {instrument}")
+        info = self._instrument(instrument)
+        price = band_price(
+            signal.side, quote, policy.band_percent, info.tick_size if info else None
+        )
+        working = [o for o in _parts(handle) if o.is_working and o.remaining_quantity > 0]
+        refused: list[str] = []
+        for order in working:
+            try:
+                await self._reprice(order.order_id, price)
+            except Exception as exc:
+                # One part refused (filled meanwhile, the modification limit): the rest go on.
+                refused.append(f"{order.order_id}: {type(exc).__name__}: {exc}")
+        await self.recorder.desk_event(
+            ExitRepriced(
+                at=self.clock.now(),
+                order_id=handle.order_id,
+                attempt=attempt,
+                last_price=quote.last_price,
+                price=price,
+            )
+        )
+        await self.alerts.raise_(
+            Severity.WARNING,
+            "Exit re-priced",
+            f"{handle.order_id} ({instrument} {signal.side}) was not filled in "
+            f"{policy.reprice_after:g}s: re-priced to {price} (last {quote.last_price}, band "
+            f"{policy.band_percent}%), attempt {attempt} of {policy.max_reprices}"
+            + (f"; refused: {'; '.join(refused)}" if refused else ""),
+            key=f"exit:{handle.order_id}",
+            order_id=handle.order_id,
+        )
+
+    async def _unfilled(self, handle: OrderHandle, reprices: int) -> None:
+        order = handle.order
+        remaining = order.signal.quantity - handle.filled_quantity
+        status = handle.status
+        detail = (
+            f"still {status} after {reprices} re-prices"
+            if status not in (OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.LAPSED)
+            else f"ended {status} ({order.reason or 'no reason given'})"
+        )
+        await self.recorder.desk_event(
+            ExitUnfilled(
+                at=self.clock.now(),
+                order_id=handle.order_id,
+                reprices=reprices,
+                remaining=remaining,
+                detail=detail,
+            )
+        )
+        await self.alerts.raise_(
+            Severity.CRITICAL,
+            "Exit not filled",
+            f"{handle.order_id} ({order.signal.instrument} {order.signal.side} "
+            f"{order.signal.quantity}): {remaining} not filled, {detail}; the position is "
+            "still open: act now (re-price or cancel it, exit again)",
+            key=f"exit:{handle.order_id}",
+            order_id=handle.order_id,
+        )
+
+
+def _parts(handle: OrderHandle) -> list[Order]:
+    """The broker orders an exit consists of: its slices, or itself."""
+    return handle.children or [handle.order]
+
+
+__all__ = ["ExitEscalation", "Reprice", "band_price"]

@@ -1,0 +1,174 @@
+"""Issue 13, exits that really exit: ``exit_position`` through the real Kite adapter against a
+simulator whose market runs away from a protected MARKET exit (a thin book fills part of it,
+then the price falls through its protection), escalated by re-pricing and then an alert.
+
+Time is the engine's own: the escalation waits ``reprice_after`` on the order's changes, and
+the tests wait on the events it records, never on a sleep."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+
+from kiteconnect import KiteConnect
+
+from orderdesk.domain import OrderStatus, OrderType, Product, Side, Signal
+from orderdesk.domain.events import Event, ExitRepriced, ExitStarted, ExitUnfilled
+from orderdesk.domain.values import InstrumentKey
+from orderdesk.engine import OrderDesk
+from orderdesk.engine.config import ExitPolicy
+from orderdesk.ports.notifier import Severity
+from tests.scenarios.harness import (
+    SCENARIO_CONFIG,
+    BrokerView,
+    ListNotifier,
+    SimAddress,
+    open_desk,
+    running_sim,
+)
+
+INFY = InstrumentKey.parse("NSE:INFY")
+EXITS = replace(
+    SCENARIO_CONFIG,
+    exit=ExitPolicy(reprice_after=0.2, max_reprices=2, band_percent=Decimal(2)),
+)
+
+
+async def _hold(desk: OrderDesk, view: BrokerView, quantity: int) -> None:
+    """Buy ``quantity`` INFY MIS at 1,500 and wait for the fill."""
+    await view.control("prices", {"NSE:INFY": 1500})
+    handle = await desk.submit(
+        Signal(
+            instrument=INFY,
+            side=Side.BUY,
+            quantity=quantity,
+            order_type=OrderType.MARKET,
+            product=Product.MIS,
+        )
+    )
+    await handle.wait()
+    assert handle.status is OrderStatus.FILLED
+
+
+async def _exit_events(events: AsyncIterator[Event], until: type[Event]) -> list[Event]:
+    """The exit's events as the desk records them, up to the first ``until``."""
+    seen: list[Event] = []
+    async with asyncio.timeout(30):
+        async for event in events:
+            if isinstance(event, ExitStarted | ExitRepriced | ExitUnfilled):
+                seen.append(event)
+                if isinstance(event, until):
+                    return seen
+    raise AssertionError(f"the desk stopped before {until.__name__}: {seen}")
+
+
+def _official(sim: SimAddress) -> KiteConnect:
+    return KiteConnect(sim.api_key, access_token=sim.access_token, root=sim.rest_root)
+
+
+async def test_a_resting_exit_is_repriced_through_the_market_and_fills(
+    tmp_path: Path, store_url: str
+) -> None:
+    """The exit fills 5 of 10 at 1,500, the price falls to 1,440 below its 2% protection
+    (1,470) and the rest rests; after reprice_after the desk moves it to 1,411.20 (2% below
+    1,440) and it fills: the position is flat, the log says how."""
+    async with (
+        running_sim(rate_limits=False, seed=95) as (_, address),
+        open_desk(address, store_url, tmp_path, config=EXITS) as desk,
+    ):
+        view = BrokerView(address)
+        await _hold(desk, view, 10)
+        events = desk.events()
+        await view.faults(partial_fill=0.5)
+        handle = await desk.exit_position(INFY, product=Product.MIS)
+        assert handle is not None
+        await view.control("prices", {"NSE:INFY": 1440})  # the market runs away
+        await view.faults(partial_fill=0)  # liquidity comes back, lower
+        seen = await _exit_events(events, ExitRepriced)
+        await handle.wait()
+        assert handle.status is OrderStatus.FILLED
+        started, repriced = seen
+        assert isinstance(started, ExitStarted)
+        assert started.order_id == handle.order_id
+        assert (started.reprice_after, started.max_reprices) == (0.2, 2)
+        assert isinstance(repriced, ExitRepriced)
+        assert (repriced.attempt, repriced.last_price, repriced.price) == (
+            1,
+            Decimal(1440),
+            Decimal("1411.20"),
+        )
+        assert desk.position(INFY, Product.MIS).quantity == 0
+        row = next(
+            r
+            for r in await asyncio.to_thread(_official(address).orders)
+            if r["order_id"] == handle.order.broker_order_id
+        )
+        assert (row["status"], row["order_type"], row["price"]) == ("COMPLETE", "LIMIT", 1411.2)
+        trades = await asyncio.to_thread(_official(address).order_trades, row["order_id"])
+        assert sorted(t["average_price"] for t in trades) == [1440, 1500]
+
+
+async def test_an_exit_that_still_does_not_fill_ends_in_a_critical_alert(
+    tmp_path: Path, store_url: str
+) -> None:
+    """A book that fills a tenth of what is left per pass: two re-prices later the exit still
+    holds most of the position, so the desk records ExitUnfilled and raises a CRITICAL alert."""
+    notifier = ListNotifier()
+    async with (
+        running_sim(rate_limits=False, seed=96) as (_, address),
+        open_desk(address, store_url, tmp_path, config=EXITS, notifier=notifier) as desk,
+    ):
+        view = BrokerView(address)
+        await _hold(desk, view, 100)
+        events = desk.events()
+        await view.faults(partial_fill=0.1)
+        handle = await desk.exit_position(INFY, product=Product.MIS)
+        assert handle is not None
+        await view.control("prices", {"NSE:INFY": 1440})
+        seen = await _exit_events(events, ExitUnfilled)
+        assert [type(e) for e in seen] == [ExitStarted, ExitRepriced, ExitRepriced, ExitUnfilled]
+        unfilled = seen[-1]
+        assert isinstance(unfilled, ExitUnfilled)
+        assert unfilled.reprices == 2
+        assert unfilled.remaining == 100 - handle.filled_quantity
+        assert unfilled.remaining > 0
+        critical = [a for a in notifier.about(handle.order_id) if a.title == "Exit not filled"]
+        assert [a.severity for a in critical] == [Severity.CRITICAL]
+        assert "still open" in critical[0].body
+        assert handle.status is not OrderStatus.FILLED
+
+
+async def test_per_call_policy_overrides_the_config(tmp_path: Path, store_url: str) -> None:
+    """``policy=`` on the call wins over ``[exit]``: no re-price at all, straight to the alert."""
+    async with (
+        running_sim(rate_limits=False, seed=97) as (_, address),
+        open_desk(address, store_url, tmp_path, config=EXITS) as desk,
+    ):
+        view = BrokerView(address)
+        await _hold(desk, view, 10)
+        events = desk.events()
+        await view.faults(partial_fill=0.5)
+        handle = await desk.exit_position(
+            INFY,
+            product=Product.MIS,
+            policy=ExitPolicy(reprice_after=0.1, max_reprices=0, band_percent=Decimal(1)),
+        )
+        assert handle is not None
+        await view.control("prices", {"NSE:INFY": 1440})
+        seen = await _exit_events(events, ExitUnfilled)
+        assert [type(e) for e in seen] == [ExitStarted, ExitUnfilled]
+        assert isinstance(seen[0], ExitStarted)
+        assert seen[0].band_percent == Decimal(1)
+
+
+async def test_nothing_to_exit_is_none(tmp_path: Path, store_url: str) -> None:
+    """No position: no order and no escalation."""
+    async with (
+        running_sim(rate_limits=False, seed=98) as (_, address),
+        open_desk(address, store_url, tmp_path, config=EXITS) as desk,
+    ):
+        assert await desk.exit_position(INFY, product=Product.MIS) is None
+        assert desk.orders() == []
