@@ -319,10 +319,10 @@ def every_event() -> list[Event]:
         SessionLost(at=AT, reason="TokenException"),
         BrokerSquaredOff(at=AT, order_id="od9", detail="NSE:INFY MIS SELL 10"),
         OperatorCommandHandled(
-            at=at_ist, actor="telegram:-100123", command="kill", outcome="kill switch engaged"
+            at=at_ist, operator="telegram:-100123", command="kill", outcome="kill switch engaged"
         ),
         OperatorCommandHandled(
-            at=AT, actor="telegram:42", command="reject", argument="ap1 née", outcome="rejected"
+            at=AT, operator="telegram:42", command="reject", params="ap1 née", outcome="rejected"
         ),
     ]
 

@@ -57,7 +57,7 @@ async def test_status_orders_positions_and_pnl_answer_from_the_desk(desk: Desk) 
     assert "NSE:INFY CNC +2 @1500.00" in positions.text
     assert pnl.text.startswith("P&L today: +₹0.00")
     recorded = desk.commands()
-    assert [(c.actor, c.command) for c in recorded] == [
+    assert [(c.operator, c.command) for c in recorded] == [
         (f"telegram:{OWNER}", "status"),
         (f"telegram:{OWNER}", "orders"),
         (f"telegram:{OWNER}", "positions"),
@@ -82,7 +82,7 @@ async def test_doctor_help_and_an_unknown_command_are_answered_and_recorded(desk
     for command in ("/status", "/orders", "/positions", "/pnl", "/kill", "/approve", "/doctor"):
         assert command in help_.text
     assert unknown.text.startswith("Unknown command /sell.")
-    assert [(c.command, c.argument, c.outcome) for c in desk.commands()] == [
+    assert [(c.command, c.params, c.outcome) for c in desk.commands()] == [
         ("doctor", "", "answered: 1 problems"),
         ("help", "", "answered"),
         ("sell", "everything", "unknown command"),
@@ -219,7 +219,7 @@ async def test_approve_and_reject_decide_parked_signals(desk: Desk) -> None:
     assert rejected.text == f"Rejected {no}: too late in the day"
     assert again.text == f"Refused: signal {no} is rejected, not pending"
     assert bogus.text == "Refused: no pending signal 'ap000000000000'"
-    assert [(c.command, c.argument, c.outcome) for c in desk.commands()] == [
+    assert [(c.command, c.params, c.outcome) for c in desk.commands()] == [
         ("pending", "", "answered: 2 pending"),
         ("approve", yes, f"approved: order {handle.order_id}"),
         ("reject", f"{no} too late in the day", "rejected"),
@@ -249,7 +249,7 @@ async def test_a_chat_not_allowed_is_ignored_and_logged(
     assert answer.text.startswith("Aborted")
     assert [s.chat_id for s in telegram.sent[mark:]] == [OWNER]
     assert not desk.runtime.desk.kill_switch.engaged
-    assert all(c.actor == f"telegram:{OWNER}" for c in desk.commands())
+    assert all(c.operator == f"telegram:{OWNER}" for c in desk.commands())
     unknown = [r for r in caplog.records if "telegram.unknown_chat" in r.getMessage()]
     assert [(r.levelno, str(STRANGER) in r.getMessage()) for r in unknown] == [
         (logging.WARNING, True),

@@ -316,11 +316,12 @@ class OperatorCommandHandled(Event):
     """A person acted on the desk from outside the API's own pages (the Telegram bot): who,
     what, and what came of it, so the audit log answers "who pressed kill?"."""
 
-    actor: str
+    operator: str
     """Who sent it, e.g. ``telegram:123456789`` (the chat id; never a token)."""
     command: str
     """The command's name without arguments: ``status``, ``kill``, ``approve``…"""
-    argument: str = ""
+    params: str = ""
+    """What came with the command (an approval id, ``confirm cancel``), redacted."""
     outcome: str
     """What the desk did or answered, in words (``kill switch engaged``, ``refused: …``)."""
 

@@ -517,16 +517,16 @@ class OrderDesk:
         )
 
     async def record_command(
-        self, actor: str, command: str, outcome: str, argument: str = ""
+        self, operator: str, command: str, outcome: str, params: str = ""
     ) -> None:
         """Write what an operator asked of the desk from outside the HTTP API (the Telegram
         bot) and what came of it, so the audit log names who did what."""
         await self.recorder.desk_event(
             OperatorCommandHandled(
                 at=self.clock.now(),
-                actor=actor,
+                operator=operator,
                 command=command,
-                argument=argument,
+                params=params,
                 outcome=outcome,
             )
         )

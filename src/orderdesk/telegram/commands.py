@@ -66,7 +66,7 @@ class RecordCommand(Protocol):
     """Writes one ``OperatorCommandHandled`` (``OrderDesk.record_command``)."""
 
     async def __call__(
-        self, actor: str, command: str, outcome: str, argument: str = ""
+        self, operator: str, command: str, outcome: str, params: str = ""
     ) -> None: ...
 
 
