@@ -26,6 +26,7 @@ import structlog
 from aiohttp import web
 
 from orderdesk.domain.calendar import IST
+from orderdesk.sim.alerts import AlertBook
 from orderdesk.sim.clock import SimClock
 from orderdesk.sim.config import SimConfig
 from orderdesk.sim.control import add_control_routes
@@ -35,8 +36,6 @@ from orderdesk.sim.envelope import RateLimitError, SimError, TokenError, error_m
 from orderdesk.sim.exchange import Exchange
 from orderdesk.sim.faults import Faults
 from orderdesk.sim.funds import Funds
-from orderdesk.sim.alerts import AlertBook
-from orderdesk.sim.alerts import AlertBook
 from orderdesk.sim.gtt import GttBook
 from orderdesk.sim.ids import IdGenerator
 from orderdesk.sim.instruments import InstrumentMaster
@@ -45,7 +44,6 @@ from orderdesk.sim.orders import TERMINAL, Order
 from orderdesk.sim.portfolio import Portfolio
 from orderdesk.sim.postbacks import PostbackSender
 from orderdesk.sim.ratelimit import RateLimiter, classify
-from orderdesk.sim.routes_alerts import add_alert_routes
 from orderdesk.sim.routes_alerts import add_alert_routes
 from orderdesk.sim.routes_gtt import add_gtt_routes
 from orderdesk.sim.routes_margins import add_margin_routes
@@ -120,11 +118,6 @@ class SimServer:
         )
         self.market.add_price_listener(self.exchange.on_prices)
         self.market.add_price_listener(self.gtt.on_prices)
-        # Alerts, like GTTs, outlive trading days: the rollover never touches them.
-        self.alerts = AlertBook(
-            clock=self.clock, exchange=self.exchange, quotes=self.market, seed=config.seed
-        )
-        self.market.add_price_listener(self.alerts.on_prices)
         # Alerts, like GTTs, outlive trading days: the rollover never touches them.
         self.alerts = AlertBook(
             clock=self.clock, exchange=self.exchange, quotes=self.market, seed=config.seed
@@ -224,7 +217,6 @@ class SimServer:
         self.funds.reset()
         self.gtt.reset()
         self.alerts.reset()
-        self.alerts.reset()
         self.faults.reset(seed)
         self.ids.reset(seed)
         self.limiter.reset()
@@ -274,7 +266,6 @@ class SimServer:
         add_order_routes(app, self.core)
         add_portfolio_routes(app, self.core)
         add_gtt_routes(app, self.core)
-        add_alert_routes(app, self.core, self.alerts)
         add_alert_routes(app, self.core, self.alerts)
         add_margin_routes(app, self.core)
         add_market_routes(app, self.market, self.master, self.require_auth)
