@@ -162,6 +162,9 @@ class EngineSettings(_Section):
     poll_interval_seconds: float = Field(default=5.0, gt=0)
     max_modifications: int = Field(default=25, gt=0)
     cancel_open_on_kill: bool = False
+    late_order_window_seconds: float = Field(default=30.0, gt=0, le=3600)
+    """How long the desk keeps looking for an order the broker could not vouch for (Kite's
+    "Order request timed out" 400) before it gives it up as not placed; see DeskConfig."""
     freeze_quantities: dict[str, int] = Field(default_factory=dict)
     """Exchange freeze limits by underlying (``NIFTY = 1800``), over the built-in NSE/BSE ones:
     they change a few times a year and Kite's instrument list does not carry them."""

@@ -13,6 +13,8 @@
     └── BrokerError                anything a broker adapter raises
         ├── BrokerTransportError   no usable answer: timeout, connection refused or reset
         │   └── UnknownOutcome     a placement may or may not have happened; carries the tag
+        │       └── AmbiguousReply the broker answered that it cannot tell (Kite's "Order
+        │                          request timed out"): the order may still appear, later
         ├── BrokerRateLimited      the broker throttled us (429); safe to retry later
         │   └── QuotaExhausted     a quota that refills only tomorrow (the day's orders)
         ├── BrokerUnavailable      the broker answered 5xx before acting (safe for reads)
@@ -99,6 +101,14 @@ class UnknownOutcome(BrokerTransportError):
         self.tag = tag
 
 
+class AmbiguousReply(UnknownOutcome):
+    """The broker did answer the placement, and its answer is that it cannot tell whether the
+    order was placed (Kite's HTTP 400 "Order request timed out. Please check the order book").
+    The order may appear in the book seconds later, or never: resolved by the book like every
+    unknown outcome, but absence proves nothing until the order has had time to appear, and
+    then it means "not placed", never "send it again" (a late order would make two)."""
+
+
 class BrokerRateLimited(BrokerError):
     """The broker throttled the request; nothing happened."""
 
@@ -171,6 +181,7 @@ def is_reconnectable(error: BaseException) -> bool:
 
 __all__ = [
     "AddressRefused",
+    "AmbiguousReply",
     "BrokerAuthError",
     "BrokerError",
     "BrokerRateLimited",

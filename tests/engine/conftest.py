@@ -16,6 +16,8 @@ FAST = DeskConfig(
     resolve_max_interval=0.01,
     resolve_min_age=0.005,
     resolve_max_lookups=10,
+    # The fake broker never shows an order late, so the wait for one can be as short as a look.
+    late_order_window=0.02,
     rate_limit_backoff=0.001,
     rate_limit_max_backoff=0.005,
     rate_limit_give_up=1.0,

@@ -43,6 +43,9 @@ SCENARIO_CONFIG = DeskConfig(
     resolve_max_interval=0.5,
     resolve_min_age=0.3,
     resolve_max_lookups=60,
+    # Only the ambiguous-reply scenarios make orders appear late, and they set their own window;
+    # here it paces only the re-send of a send a SIGKILL interrupted.
+    late_order_window=1.0,
     rate_limit_backoff=0.05,
     rate_limit_max_backoff=0.5,
     rate_limit_give_up=30.0,
@@ -282,6 +285,9 @@ class BrokerView:
             update_delay_ms=0,
             update_duplicate=0,
             update_reorder=0,
+            ambiguous_timeout=0,
+            ambiguous_timeout_drop=0,
+            slow_validation_ms=0,
         )
 
 

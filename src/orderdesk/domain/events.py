@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from orderdesk.domain.day import CarriedPosition, Holding, PositionSnapshot
 from orderdesk.domain.reports import Fill
@@ -57,9 +58,27 @@ class OrderSubmitting(OrderEvent):
     attempt: int
 
 
+class Doubt(StrEnum):
+    """Why a placement's outcome is unknown, which decides how it is resolved by the book."""
+
+    NO_ANSWER = "no_answer"
+    """No usable answer (a timeout, a dropped connection, a 5xx): absent from the book for a
+    moment, the order was not placed, and it is sent again under the same id."""
+    INTERRUPTED = "interrupted"
+    """The desk stopped while sending, so whatever the broker answered is lost, an answer that
+    the order may come late included: absence counts only once a late order would have shown
+    (the desk's ``late_order_window``); then it is sent again under the same id."""
+    BROKER_UNSURE = "broker_unsure"
+    """The broker answered that it cannot tell (Kite's "Order request timed out"): its order
+    may appear later, so absence counts only after the ``late_order_window``, and then the
+    order is given up as not placed, never sent again (a late order would make two)."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderSubmitUnknown(OrderEvent):
     reason: str
+    doubt: Doubt = Doubt.NO_ANSWER
+    """How the outcome came to be unknown (rows written before it existed read as NO_ANSWER)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -387,6 +406,7 @@ __all__ = [
     "BrokerSquaredOff",
     "DayClosed",
     "DayOpened",
+    "Doubt",
     "Event",
     "ExitRepriced",
     "ExitStarted",

@@ -22,6 +22,7 @@ from orderdesk.domain.events import (
     AutosliceAnswered,
     AutosliceFailed,
     AutosliceSent,
+    Doubt,
     OrderAccepted,
     OrderCancelRejected,
     OrderCancelRequested,
@@ -148,6 +149,8 @@ class Order:
     reason: str | None = None
     deferred: bool = False
     """Back to an intent after the broker refused the session: the same signal sends it."""
+    doubt: Doubt = Doubt.NO_ANSWER
+    """Why the placement's outcome is (or last was) unknown: how resolution treats absence."""
     autoslice: bool = False
     """Sent as one placement the broker splits (Kite's autoslice): the order is a parent whose
     children are the broker's orders; it is never sent again."""
@@ -248,12 +251,23 @@ class Order:
         self._target(trigger)
         return [OrderSubmitting(at=at, order_id=self.order_id, attempt=self.submit_attempts + 1)]
 
-    def submit_unknown(self, reason: str, at: datetime) -> list[OrderEvent]:
-        """The placement's outcome is unknown (timeout, reset, 5xx after sending)."""
+    def submit_unknown(
+        self, reason: str, at: datetime, doubt: Doubt = Doubt.NO_ANSWER
+    ) -> list[OrderEvent]:
+        """The placement's outcome is unknown (timeout, reset, 5xx after sending, the broker
+        saying it cannot tell); ``doubt`` says which, for resolution."""
         if self.status is OrderStatus.SUBMIT_UNKNOWN:
             return []
         self._target(Trigger.SUBMIT_UNKNOWN)
-        return [OrderSubmitUnknown(at=at, order_id=self.order_id, reason=reason)]
+        return [OrderSubmitUnknown(at=at, order_id=self.order_id, reason=reason, doubt=doubt)]
+
+    def not_placed(self, reason: str, at: datetime) -> list[OrderEvent]:
+        """Resolution gave the placement up: the broker said it could not tell, and its book
+        showed no such order for as long as a late one could take to appear."""
+        if self.status is not OrderStatus.SUBMIT_UNKNOWN:
+            raise InvalidTransition(self.status.value, Trigger.SUBMIT_REJECTED.value)
+        self._target(Trigger.SUBMIT_REJECTED)
+        return [OrderSubmitRejected(at=at, order_id=self.order_id, reason=reason)]
 
     def submit_rejected(self, reason: str, at: datetime) -> list[OrderEvent]:
         """The broker refused the placement synchronously: it holds no order."""
@@ -514,8 +528,9 @@ class Order:
                 self.reason = reason
                 self.pending_modify = None
                 self._set(OrderStatus.LAPSED)
-            case OrderSubmitUnknown(reason=reason):
+            case OrderSubmitUnknown(reason=reason, doubt=doubt):
                 self.reason = reason
+                self.doubt = doubt
                 self._set(OrderStatus.SUBMIT_UNKNOWN)
             case OrderSubmitRejected(reason=reason):
                 self.reason = reason

@@ -136,6 +136,9 @@ TRANSITIONS: dict[tuple[OrderStatus, Trigger], OrderStatus | ReturnToBase] = {
     (S.SUBMITTING, T.SUBMIT_REJECTED): S.REJECTED,
     # Only proven absence (the tag is not in the broker's book) allows a second send.
     (S.SUBMIT_UNKNOWN, T.RESUBMIT): S.SUBMITTING,
+    # The broker said it could not tell, and its book never showed the order while a late one
+    # could still appear: given up as not placed, never sent again (a late order would be two).
+    (S.SUBMIT_UNKNOWN, T.SUBMIT_REJECTED): S.REJECTED,
     # The broker's stream can overtake the placement reply, so every broker report is legal
     # while the request is in flight or its outcome is unknown.
     (S.SUBMITTING, T.BROKER_ACCEPTED): S.ACCEPTED,

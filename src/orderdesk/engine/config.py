@@ -108,6 +108,15 @@ class DeskConfig:
     reconciliation timer to pick up."""
     max_submit_attempts: int = 8
     """Sends of one client order id after proven absences; beyond that a person decides."""
+    late_order_window: float = 30.0
+    """Seconds an order may take to appear in the broker's book after the broker said it
+    could not tell whether it placed it (Kite's "Order request timed out"), or after the desk
+    stopped mid-send and lost whatever the broker said: absence proves nothing before. Kite's
+    users saw such orders appear "seconds later" (KITE_API.md §14.2) and the simulator delays
+    them up to 10 s; 30 s leaves room for that, a slow book read and one more look at the
+    longest interval (``resolve_max_interval``). Orders that sit in PUT ORDER REQ RECEIVED are
+    in the book already, so they need no window. Longer only delays the verdict: an unsure
+    placement is then given up as not placed (never sent again), an interrupted one re-sent."""
 
     rate_limit_backoff: float = 0.2
     rate_limit_max_backoff: float = 5.0

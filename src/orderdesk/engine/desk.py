@@ -33,6 +33,7 @@ from orderdesk.domain.attribution import attribute
 from orderdesk.domain.calendar import IST
 from orderdesk.domain.day import Holding
 from orderdesk.domain.events import (
+    Doubt,
     Event,
     KillSwitchChanged,
     OperatorCommandHandled,
@@ -240,9 +241,13 @@ class OrderDesk:
         now = self.clock.now()
         for order in list(self.book.orders.values()):
             if order.status is OrderStatus.SUBMITTING:
-                # Sent or not, nobody knows after a restart: exactly like an unknown outcome.
+                # Sent or not, nobody knows after a restart: an unknown outcome, and the answer
+                # that was lost may have been "the order may still appear" (Doubt.INTERRUPTED).
                 await self.recorder.decide(
-                    order, lambda o: o.submit_unknown("the desk stopped while sending", now)
+                    order,
+                    lambda o: o.submit_unknown(
+                        "the desk stopped while sending", now, Doubt.INTERRUPTED
+                    ),
                 )
         if self.days is not None:
             await self.days.catch_up()

@@ -15,6 +15,13 @@ to send, and the client order id travels as the broker's tag. Then:
 Resolution re-sends only on proven absence: ``resolve_absences`` successful reads of the book
 without the tag, the last one at least ``resolve_min_age`` after the failure. A read that fails
 proves nothing; the order stays unresolved and alerted, never marked failed, never re-sent.
+
+An order can appear late (KITE_API.md §14.2), so the unknown outcome's :class:`Doubt` decides
+more: when the broker answered that it cannot tell (``AmbiguousReply``, Kite's "Order request
+timed out") or the desk stopped mid-send (so whatever the broker answered is lost), the book is
+watched for ``late_order_window`` before absences start to count. Then an interrupted send is
+sent again, but an unsure one is given up as not placed (REJECTED, with a reason the strategy
+reads and an alert): sending it again is what turns a late order into two.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from orderdesk.domain.events import Doubt
 from orderdesk.domain.order import Order
 from orderdesk.domain.reports import OrderStatusReport
 from orderdesk.domain.status import OrderStatus
@@ -35,6 +43,7 @@ from orderdesk.engine.retry import NotYet, retrying
 from orderdesk.engine.session import SessionWatch
 from orderdesk.errors import (
     AddressRefused,
+    AmbiguousReply,
     BrokerAuthError,
     BrokerRateLimited,
     BrokerRejected,
@@ -113,8 +122,10 @@ class Placement:
             )
         except BrokerRejected as exc:
             await self._rejected(order, str(exc), Severity.WARNING)
+        except AmbiguousReply as exc:
+            await self._unknown(order, f"{type(exc).__name__}: {exc}", Doubt.BROKER_UNSURE)
         except Exception as exc:
-            await self._unknown(order, f"{type(exc).__name__}: {exc}")
+            await self._unknown(order, f"{type(exc).__name__}: {exc}", Doubt.NO_ANSWER)
         else:
             await self._accepted(order, broker_order_id)
 
@@ -153,12 +164,14 @@ class Placement:
             lambda o: o.submit_deferred(reason, now) if o.status is OrderStatus.SUBMITTING else [],
         )
 
-    async def _unknown(self, order: Order, reason: str) -> None:
+    async def _unknown(self, order: Order, reason: str, doubt: Doubt) -> None:
         now = self.clock.now()
         # The stream may already have told us where the order is; then nothing is unknown.
         outcome = await self.recorder.decide(
             order,
-            lambda o: o.submit_unknown(reason, now) if o.status is OrderStatus.SUBMITTING else [],
+            lambda o: (
+                o.submit_unknown(reason, now, doubt) if o.status is OrderStatus.SUBMITTING else []
+            ),
         )
         if outcome.events:
             await self.alerts.raise_(
@@ -211,9 +224,11 @@ class Placement:
         config = self.config
         failed_at = self.clock.monotonic()
         absences = 0
-        lookup_failed = False
+        round_ = _Round()
         # A request that did reach the broker needs a moment to appear in its book.
         await asyncio.sleep(config.resolve_first_delay)
+        if order.doubt is not Doubt.NO_ANSWER and await self._watch_late(order, round_):
+            return False
         try:
             async for attempt in retrying(
                 NotYet,
@@ -224,17 +239,7 @@ class Placement:
                 with attempt:
                     if not order.is_unresolved:
                         return False
-                    try:
-                        reports = await self.broker.orders()
-                    except Exception as exc:
-                        # Not proof of anything: the order stays unresolved, said once a round.
-                        if not lookup_failed:
-                            lookup_failed = True
-                            await self._lookup_failed(order, exc)
-                        raise NotYet from exc
-                    found = [r for r in reports if _is_ours(r, order)]
-                    if found:
-                        await self.found(order, found)
+                    if await self._look(order, round_):
                         return False
                     absences += 1
                     proven = (
@@ -243,6 +248,9 @@ class Placement:
                     )
                     if not proven:
                         raise NotYet
+                    if order.doubt is Doubt.BROKER_UNSURE:
+                        await self._not_placed(order)
+                        return False
                     return await self._resend(order)
         except NotYet:
             pass
@@ -255,6 +263,72 @@ class Placement:
             order_id=order.order_id,
         )
         return False
+
+    async def _look(self, order: Order, round_: _Round) -> bool:
+        """One read of the book: True when the order is there (and now bound to it). A read
+        that fails proves nothing (``NotYet``), said once a round."""
+        try:
+            reports = await self.broker.orders()
+        except Exception as exc:
+            if not round_.lookup_failed:
+                round_.lookup_failed = True
+                await self._lookup_failed(order, exc)
+            raise NotYet from exc
+        found = [r for r in reports if _is_ours(r, order)]
+        if found:
+            await self.found(order, found)
+            return True
+        return False
+
+    async def _watch_late(self, order: Order, round_: _Round) -> bool:
+        """Look for ``late_order_window`` seconds, counting no absence: True when the order
+        turned up (or was resolved by other news) meanwhile."""
+        config = self.config
+        started = self.clock.monotonic()
+        try:
+            async for attempt in retrying(
+                NotYet,
+                first=config.resolve_interval,
+                ceiling=config.resolve_max_interval,
+                attempts=None,
+            ):
+                with attempt:
+                    if not order.is_unresolved:
+                        return True
+                    # Checked before reading, so failing reads cannot stretch the window.
+                    if self.clock.monotonic() - started >= config.late_order_window:
+                        return False
+                    if await self._look(order, round_):
+                        return True
+                    raise NotYet
+        except NotYet:
+            pass
+        return not order.is_unresolved
+
+    async def _not_placed(self, order: Order) -> None:
+        """Give up a placement the broker could not vouch for and its book never showed."""
+        window = self.config.late_order_window
+        answer = order.reason
+        reason = (
+            "not placed: the broker could not tell whether it placed the order and its order "
+            f"book did not show it within {window:g} s; not sent again, as a late order would "
+            "make two"
+        )
+        now = self.clock.now()
+        outcome = await self.recorder.decide(
+            order,
+            lambda o: o.not_placed(reason, now) if o.status is OrderStatus.SUBMIT_UNKNOWN else [],
+        )
+        if outcome.events:
+            await self.alerts.raise_(
+                Severity.WARNING,
+                "Order not placed",
+                f"{order.order_id} ({order.signal.instrument} {order.signal.side} "
+                f"{order.signal.quantity}): {reason}. The broker's answer: {answer}. Should it "
+                "appear at the broker after all, the desk alerts again.",
+                key=f"not_placed:{order.order_id}",
+                order_id=order.order_id,
+            )
 
     async def _lookup_failed(self, order: Order, exc: Exception) -> None:
         await self.alerts.raise_(
@@ -321,6 +395,15 @@ class Placement:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class _Round:
+    """What one resolution round remembers between its looks."""
+
+    __slots__ = ("lookup_failed",)
+
+    def __init__(self) -> None:
+        self.lookup_failed = False
 
 
 def _is_ours(report: OrderStatusReport, order: Order) -> bool:

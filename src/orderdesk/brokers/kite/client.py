@@ -7,7 +7,9 @@ reply that does not parse is a :class:`MalformedResponse` naming the endpoint an
 
 A placement that may have reached Kite without a readable answer (timeout after sending, a
 connection dropped before the reply, a 5xx, an unreadable 200) raises
-:class:`~orderdesk.errors.UnknownOutcome` carrying the tag, and is never re-sent.
+:class:`~orderdesk.errors.UnknownOutcome` carrying the tag, and is never re-sent. So does an
+error reply that Kite uses for "cannot tell" (:mod:`~orderdesk.brokers.kite.ambiguous`'s table,
+e.g. the 400 "Order request timed out"), as :class:`~orderdesk.errors.AmbiguousReply`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from orderdesk.brokers.kite import alerts as kite_alerts
 from orderdesk.brokers.kite import mapping
 from orderdesk.brokers.kite import routes as r
 from orderdesk.brokers.kite.alerts import AlertHistoryRow, AlertRow
+from orderdesk.brokers.kite.ambiguous import ambiguous_text
 from orderdesk.brokers.kite.config import KiteConfig
 from orderdesk.brokers.kite.errors import (
     KiteError,
@@ -70,7 +73,7 @@ from orderdesk.domain.reports import (
     SegmentMargins,
 )
 from orderdesk.domain.values import Exchange, InstrumentKey, Variety
-from orderdesk.errors import BrokerUnavailable, UnknownOutcome
+from orderdesk.errors import AmbiguousReply, BrokerUnavailable, UnknownOutcome
 from orderdesk.logging import register_secret
 from orderdesk.ports.broker import OrderChanges, PlaceOrder
 
@@ -236,6 +239,18 @@ class KiteRestClient(KiteHttp):
         except BrokerUnavailable as exc:
             # A 5xx after the request arrived: Kite may have placed the order before failing.
             raise self._placement_unknown(command, exc) from exc
+        except KiteError as exc:
+            if ambiguous_text(exc) is None:
+                raise
+            # Kite's own "cannot tell": the order may still appear; a rejection it is not.
+            raise AmbiguousReply(
+                f"place_order: Kite could not tell ({exc.http_status} {exc.error_type}: "
+                f"{exc.message}); the order may still appear: find tag "
+                f"{command.client_order_id} in the order book, never place it again",
+                tag=command.client_order_id,
+                http_status=exc.http_status,
+                error_type=exc.error_type,
+            ) from exc
 
     async def place_order(self, command: PlaceOrder) -> str:
         """Place one order (any variety) tagged with the client order id; returns Kite's id."""
