@@ -354,6 +354,12 @@ class DeskClient:
     async def post_json(self, path: str, body: Mapping[str, Any] | None = None) -> Any:
         return (await self._send("POST", path, json=dict(body or {})))[1]
 
+    async def put_json(self, path: str, body: Mapping[str, Any]) -> Any:
+        return (await self._send("PUT", path, json=dict(body)))[1]
+
+    async def delete_json(self, path: str) -> Any:
+        return (await self._send("DELETE", path))[1]
+
     # -- transport -----------------------------------------------------------------------------
 
     async def _call(self, method: str, path: str, adapter: TypeAdapter[M], **kwargs: Any) -> M:

@@ -47,6 +47,7 @@ from orderdesk.engine.errors import DayNotOpen, SessionExpired
 from orderdesk.engine.session import SessionInfo, SessionState
 from orderdesk.errors import RiskDenied
 from orderdesk.ports.broker import ConnectionState
+from tests.api.fake_triggers import FakeTriggers
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ class FakeDesk:
         """False: a broker without sessions (the paper broker), which refuses a renewal."""
         self.session_status = SessionStatus("valid", expires_at=None, since=_now())
         self.renewals = 0
+        self.triggers = FakeTriggers()
         self.today: date | None = None
         self.day_open = True
         self.records: list[DayRecord] = []

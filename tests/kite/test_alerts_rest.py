@@ -67,8 +67,9 @@ async def test_an_ato_round_trips_and_names_the_orders_it_placed(
 ) -> None:
     await _price(sim, 1500)
     created = await kite.create_alert(DIP)
-    assert created.alert_id and created.kind == "ato" and created.status == "enabled"
-    assert created.basket == DIP.basket and created.value == DIP.value
+    assert created.alert_id is not None
+    assert (created.kind, created.status) == ("ato", "enabled")
+    assert (created.basket, created.value) == (DIP.basket, DIP.value)
     moved = await kite.modify_alert(created.alert_id, replace(DIP, value=Decimal(1410)))
     assert moved.value == Decimal(1410)
     assert [a.alert_id for a in await kite.alerts()] == [created.alert_id]

@@ -59,7 +59,12 @@ from orderdesk.domain.events import (
     OrderSubmitDeferred,
     SessionLost,
     SessionRenewed,
+    TriggerDeleted,
+    TriggerEnded,
+    TriggerModified,
+    TriggerPlaced,
 )
+from orderdesk.domain.reports import AlertOrder, GttOrderLeg, GttTrigger, PriceAlert
 from orderdesk.store.codec import (
     FORMAT,
     FORMAT_KEY,
@@ -318,6 +323,58 @@ def every_event() -> list[Event]:
         SessionRenewed(at=AT, expires_at=at_ist, source="api"),
         SessionLost(at=AT, reason="TokenException"),
         BrokerSquaredOff(at=AT, order_id="od9", detail="NSE:INFY MIS SELL 10"),
+        TriggerPlaced(
+            at=at_ist,
+            trigger_id="gtt-101",
+            kind="gtt",
+            strategy="swing",
+            broker_id="101",
+            gtt=GttTrigger(
+                instrument=InstrumentKey.parse("NSE:INFY"),
+                trigger_values=(Decimal("1300.5"), Decimal("1700")),
+                last_price=Decimal("1500"),
+                orders=(
+                    GttOrderLeg(
+                        side=Side.SELL, quantity=1, price=Decimal("1299"), product=Product.CNC
+                    ),
+                    GttOrderLeg(
+                        side=Side.SELL, quantity=1, price=Decimal("1701"), product=Product.CNC
+                    ),
+                ),
+                trigger_id=101,
+                status="active",
+                kind="two-leg",
+            ),
+        ),
+        TriggerPlaced(
+            at=AT,
+            trigger_id="alert-a5a2",
+            kind="alert",
+            strategy="meanrev",
+            broker_id="a5a2",
+            price_alert=PriceAlert(
+                name="buy the dip née",
+                instrument=InstrumentKey.parse("NSE:INFY"),
+                operator="<=",
+                value=Decimal("1400"),
+                basket=(
+                    AlertOrder(
+                        instrument=InstrumentKey.parse("NSE:INFY"),
+                        side=Side.BUY,
+                        quantity=3,
+                        product=Product.CNC,
+                        price=Decimal("1401"),
+                    ),
+                ),
+                alert_id="a5a2",
+                status="enabled",
+            ),
+        ),
+        TriggerModified(at=AT, trigger_id="gtt-101"),
+        TriggerDeleted(at=AT, trigger_id="gtt-101", reason="deleted through the API"),
+        TriggerEnded(
+            at=AT, trigger_id="alert-a5a2", state="fired", detail="fired", order_ids=("1", "2")
+        ),
         OperatorCommandHandled(
             at=at_ist, operator="telegram:-100123", command="kill", outcome="kill switch engaged"
         ),

@@ -24,6 +24,7 @@ from orderdesk.api.context import ApiContext
 from orderdesk.api.desk import DeskService
 from orderdesk.api.errors import install_error_handlers
 from orderdesk.api.metrics import Metrics
+from orderdesk.api.routes_triggers import router as trigger_router
 from orderdesk.api.signal_path import SignalPath
 from orderdesk.api.strict import reject_unknown_query
 from orderdesk.api.webhooks import webhook_router
@@ -95,6 +96,7 @@ def create_app(
     ):
         app.include_router(module.router)
     app.include_router(routes_desk.metrics_router)
+    app.include_router(trigger_router)
     app.include_router(webhook_router(webhooks or {}))
     install_error_handlers(app)
     # Added first, so it runs inside the token check: middleware added later wraps it.

@@ -39,6 +39,9 @@ class EngineDesk:
 
     def __init__(self, desk: OrderDesk) -> None:
         self._desk = desk
+        self.triggers = desk.triggers
+        """The desk's GTTs and price alerts (the ``/api/gtt`` and ``/api/price-alerts``
+        routes use them as they are)."""
 
     async def submit(self, signal: Signal) -> Order:
         return (await self._desk.submit(signal)).order

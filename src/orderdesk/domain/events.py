@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from orderdesk.domain.day import CarriedPosition, Holding, PositionSnapshot
-from orderdesk.domain.reports import Fill
+from orderdesk.domain.reports import Fill, GttTrigger, PriceAlert
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.status import BrokerStatus, OrderStatus
 from orderdesk.domain.values import OrderType
@@ -345,6 +345,57 @@ class OperatorCommandHandled(Event):
     """What the desk did or answered, in words (``kill switch engaged``, ``refused: …``)."""
 
 
+TRIGGER_STREAM = "triggers"
+"""The stream of every GTT's and alert's events: start-up reads it whole, as a trigger outlives
+the trading day it was placed on (the day checkpoint does not carry it)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TriggerEvent(Event):
+    """Base of the events of a GTT or an alert the desk placed at the broker."""
+
+    trigger_id: str
+
+    @property
+    def stream(self) -> str:
+        return TRIGGER_STREAM
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TriggerPlaced(TriggerEvent):
+    """The broker took a GTT or an alert for ``strategy`` (written after its answer: nothing
+    is placed by creating one, so an unknown outcome is found by reconciliation)."""
+
+    kind: str
+    strategy: str
+    broker_id: str
+    gtt: GttTrigger | None = None
+    price_alert: PriceAlert | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TriggerModified(TriggerEvent):
+    gtt: GttTrigger | None = None
+    price_alert: PriceAlert | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TriggerDeleted(TriggerEvent):
+    """The desk deleted it at the broker."""
+
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TriggerEnded(TriggerEvent):
+    """The broker's list shows it ended without the desk: ``fired`` (with the orders it
+    placed) or ``gone`` (deleted elsewhere, expired, cancelled)."""
+
+    state: str
+    detail: str
+    order_ids: tuple[str, ...] = ()
+
+
 ORDER_EVENT_TYPES: tuple[type[OrderEvent], ...] = (
     OrderCreated,
     OrderSubmitting,
@@ -367,6 +418,10 @@ ORDER_EVENT_TYPES: tuple[type[OrderEvent], ...] = (
     AutosliceFailed,
 )
 DESK_EVENT_TYPES: tuple[type[Event], ...] = (
+    TriggerPlaced,
+    TriggerModified,
+    TriggerDeleted,
+    TriggerEnded,
     SignalDenied,
     KillSwitchChanged,
     ReconciliationMismatch,
@@ -400,6 +455,7 @@ def recorded_fills(event: Event) -> tuple[Fill, ...]:
 __all__ = [
     "DESK_STREAM",
     "EVENT_TYPES",
+    "TRIGGER_STREAM",
     "AutosliceAnswered",
     "AutosliceFailed",
     "AutosliceSent",
@@ -435,5 +491,10 @@ __all__ = [
     "SessionLost",
     "SessionRenewed",
     "SignalDenied",
+    "TriggerDeleted",
+    "TriggerEnded",
+    "TriggerEvent",
+    "TriggerModified",
+    "TriggerPlaced",
     "recorded_fills",
 ]

@@ -70,7 +70,7 @@ from orderdesk.engine.journal import EventWriter, Journal, Subscribers
 from orderdesk.engine.news import BrokerNews
 from orderdesk.engine.placement import Placement
 from orderdesk.engine.prices import PriceWatch
-from orderdesk.engine.reconcile import Reconciler, ReconciliationReport
+from orderdesk.engine.reconcile import Reconciler, ReconciliationReport, ReconciliationRow
 from orderdesk.engine.recorder import Recorder
 from orderdesk.engine.recovery import Replayed, replay
 from orderdesk.engine.risk import (
@@ -87,6 +87,7 @@ from orderdesk.engine.slicer import Slicer
 from orderdesk.engine.slicing import basket_order, needs_slicing
 from orderdesk.engine.strategy_risk import StrategyRisk
 from orderdesk.engine.tracker import Tracker
+from orderdesk.engine.triggers import Triggers
 from orderdesk.errors import BrokerAuthError, RiskDenied
 from orderdesk.ports.broker import AutosliceControl, Broker, SessionControl
 from orderdesk.ports.clock import Clock, SystemClock
@@ -198,6 +199,10 @@ class OrderDesk:
                 instruments=self.master,
             )
         self.history = DayHistory(store)
+        self.triggers = Triggers(broker, self.recorder, store, self.alerts, clock)
+        """GTTs and price alerts placed for strategies; the orders they place are credited to
+        those strategies by the news path (``news.claim``)."""
+        self.news.claim = self.triggers.claim
         self.prices = PriceWatch(broker)
         self.startup_report: ReconciliationReport | None = None
         self.replayed: Replayed | None = None
@@ -232,6 +237,7 @@ class OrderDesk:
         await self.broker.start()
         self._session_started()
         self.replayed = replayed = replay(self.store, self.book, self.kill_switch)
+        self.triggers.replay()
         log.info("replayed %d events into %d orders", replayed.events, len(self.book.orders))
         if self.days is not None:
             self.days.restore(replayed.day)
@@ -539,9 +545,15 @@ class OrderDesk:
     async def reconcile(self) -> ReconciliationReport:
         """Reconcile with the broker now; unresolved orders left over get their resolvers."""
         try:
-            return await self.reconciler.run()
+            report = await self.reconciler.run()
         finally:
             self._resolve_all()
+        # GTTs and alerts live at the broker: one fired or deleted there is noticed here.
+        findings = await self.triggers.reconcile()
+        if not findings:
+            return report
+        rows = tuple(ReconciliationRow(f"trigger_{f.state}", None, f.detail) for f in findings)
+        return replace(report, rows=report.rows + rows)
 
     # -- queries -------------------------------------------------------------------------------
 

@@ -38,7 +38,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict, defaultdict, deque
-from collections.abc import Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -57,6 +57,7 @@ from orderdesk.domain.ids import leg_order_id, slice_order_id
 from orderdesk.domain.order import Order
 from orderdesk.domain.refusals import describe_refusal
 from orderdesk.domain.reports import Fill, OrderStatusReport
+from orderdesk.domain.signal import Signal
 from orderdesk.domain.status import OrderStatus
 from orderdesk.engine.adoption import (
     external_order_id,
@@ -187,6 +188,10 @@ class BrokerNews:
         self._following: dict[str, asyncio.Task[None]] = {}
         self._unbound: OrderedDict[str, list[Fill]] = OrderedDict()
         self._unbound_count = 0
+        self.claim: Callable[[OrderStatusReport], Awaitable[Signal | None]] | None = None
+        """Whose order a report nobody's order matches is, when one of the desk's GTTs or
+        alerts placed it (its signal, for the trigger's strategy), else None (external). Set
+        by the desk; a look-up that fails raises, and the order waits for the next read."""
 
     # -- entry ---------------------------------------------------------------------------------
 
@@ -490,6 +495,9 @@ class BrokerNews:
                     broker_order_id=report.broker_order_id,
                     leg_of=parent.order_id,
                 )
+            elif self.claim is not None and (claimed := await self.claim(report)) is not None:
+                # Placed by one of the desk's GTTs or alerts: the trigger's strategy's order.
+                order = Order.create(item.key, claimed, now, broker_order_id=report.broker_order_id)
             else:
                 order = Order.create(
                     item.key,

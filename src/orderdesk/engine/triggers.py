@@ -1,0 +1,422 @@
+"""GTTs and price alerts as the desk's own: placed for a strategy, recorded, reconciled, and the
+orders they place credited to that strategy.
+
+The broker keeps the trigger and fires it; the desk keeps what it placed and for whom
+(:class:`~orderdesk.domain.triggers.DeskTrigger`, the fold of the ``Trigger*`` events on their
+own stream, read whole at start-up because a trigger outlives the day it was placed on).
+
+**Whose order is it.** Kite's order rows carry nothing that names the GTT or alert that placed
+them (no tag, no documented field), so an order the desk did not place is matched the other way
+round: the broker's own record of the trigger names the order it placed (a GTT's leg
+``result.order_result.order_id``; an ATO's history ``order_meta``). When an unknown order shows
+up on the instrument and side of one of the desk's live triggers, :meth:`Triggers.owner` reads
+those records and claims the order only if one of them names its broker order id. That is an
+exact match on the broker's id, never a guess by instrument or quantity: an order placed on
+Kite web on the same instrument is named by no trigger and stays external. The instrument check
+only decides whether the broker is asked at all, so the usual external order costs no call.
+
+**Reconciliation.** :meth:`Triggers.reconcile` compares the live triggers with the broker's
+lists: one that fired is ended as ``fired`` (with its orders), one that the broker no longer
+shows, or shows deleted, cancelled, expired or disabled without firing, as ``gone``; each is
+recorded and alerted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from orderdesk.domain.errors import ValidationError
+from orderdesk.domain.events import (
+    TRIGGER_STREAM,
+    TriggerDeleted,
+    TriggerEnded,
+    TriggerEvent,
+    TriggerModified,
+    TriggerPlaced,
+)
+from orderdesk.domain.reports import (
+    ALERT_OPERATORS,
+    GttTrigger,
+    OrderStatusReport,
+    PriceAlert,
+)
+from orderdesk.domain.signal import Signal
+from orderdesk.domain.triggers import (
+    DeskTrigger,
+    TriggerKind,
+    TriggerState,
+    alert_trigger_id,
+    gtt_trigger_id,
+)
+from orderdesk.engine.adoption import signal_from_report
+from orderdesk.engine.alerts import Alerts
+from orderdesk.engine.errors import CommandRefused
+from orderdesk.engine.recorder import Recorder
+from orderdesk.errors import NotOffered, OrderDeskError
+from orderdesk.ports.broker import AlertControl, Broker, GttControl
+from orderdesk.ports.clock import Clock
+from orderdesk.ports.notifier import Severity
+from orderdesk.ports.store import EventStore
+
+log = logging.getLogger(__name__)
+
+GTT_ENDED = {"deleted", "cancelled", "expired", "rejected", "disabled"}
+"""Kite's GTT statuses that end a trigger without firing it."""
+
+
+class TriggerNotFound(OrderDeskError, LookupError):
+    """No trigger of the desk by that id."""
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerFinding:
+    """What reconciliation noticed about one trigger."""
+
+    trigger: DeskTrigger
+    state: TriggerState
+    detail: str
+
+
+def _refused(trigger_id: str, reason: str) -> CommandRefused:
+    return CommandRefused(trigger_id, reason, message=f"{trigger_id} {reason}")
+
+
+class Triggers:
+    """The desk's GTTs and alerts."""
+
+    def __init__(
+        self, broker: Broker, recorder: Recorder, store: EventStore, alerts: Alerts, clock: Clock
+    ) -> None:
+        self.broker = broker
+        self.recorder = recorder
+        self.store = store
+        self.alerts = alerts
+        self.clock = clock
+        self._triggers: dict[str, DeskTrigger] = {}
+        self._owners: dict[str, str] = {}
+        """Broker order id → the trigger that placed it."""
+
+    # -- the log -------------------------------------------------------------------------------
+
+    def replay(self) -> int:
+        """Rebuild every trigger from its stream; returns the number of events read."""
+        count = 0
+        for stored in self.store.read(stream=TRIGGER_STREAM):
+            event = stored.event()
+            if isinstance(event, TriggerEvent):
+                self._apply(event)
+                count += 1
+        return count
+
+    def _apply(self, event: TriggerEvent) -> None:
+        if isinstance(event, TriggerPlaced):
+            self._triggers[event.trigger_id] = DeskTrigger(
+                trigger_id=event.trigger_id,
+                kind=TriggerKind(event.kind),
+                strategy=event.strategy,
+                broker_id=event.broker_id,
+                gtt=event.gtt,
+                alert=event.price_alert,
+            )
+            return
+        trigger = self._triggers.get(event.trigger_id)
+        if trigger is None:
+            log.warning("trigger event for unknown trigger %s", event.trigger_id)
+            return
+        if isinstance(event, TriggerModified):
+            trigger = replace(
+                trigger,
+                gtt=event.gtt if event.gtt is not None else trigger.gtt,
+                alert=event.price_alert if event.price_alert is not None else trigger.alert,
+            )
+        elif isinstance(event, TriggerDeleted):
+            trigger = trigger.ended(TriggerState.DELETED, event.reason, trigger.order_ids)
+        elif isinstance(event, TriggerEnded):
+            trigger = trigger.ended(TriggerState(event.state), event.detail, event.order_ids)
+            for order_id in event.order_ids:
+                self._owners[order_id] = trigger.trigger_id
+        self._triggers[event.trigger_id] = trigger
+
+    async def _record(self, event: TriggerEvent) -> DeskTrigger:
+        await self.recorder.desk_event(event)
+        self._apply(event)
+        return self._triggers[event.trigger_id]
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def listing(
+        self, *, strategy: str | None = None, active_only: bool = False
+    ) -> list[DeskTrigger]:
+        """The desk's triggers, oldest first."""
+        return [
+            t
+            for t in self._triggers.values()
+            if (strategy is None or t.strategy == strategy) and (t.active or not active_only)
+        ]
+
+    def get(self, trigger_id: str) -> DeskTrigger:
+        trigger = self._triggers.get(trigger_id)
+        if trigger is None:
+            raise TriggerNotFound(f"no GTT or alert {trigger_id!r}")
+        return trigger
+
+    # -- capabilities --------------------------------------------------------------------------
+
+    def _gtt_broker(self) -> GttControl:
+        broker = self.broker
+        if not isinstance(broker, GttControl):
+            raise NotOffered(broker.name, "GTT triggers")
+        return broker
+
+    def _alert_broker(self) -> AlertControl:
+        broker = self.broker
+        if not isinstance(broker, AlertControl):
+            raise NotOffered(broker.name, "price alerts")
+        return broker
+
+    def _live(self, trigger_id: str, kind: TriggerKind) -> DeskTrigger:
+        trigger = self.get(trigger_id)
+        if trigger.kind is not kind:
+            raise _refused(trigger_id, f"is a {trigger.kind.value}, not a {kind.value}")
+        if not trigger.active:
+            raise _refused(trigger_id, f"is {trigger.state.value}; only an active one can change")
+        return trigger
+
+    # -- GTT -----------------------------------------------------------------------------------
+
+    async def place_gtt(self, strategy: str, gtt: GttTrigger) -> DeskTrigger:
+        """Place a GTT for ``strategy``; the orders it places when it fires are that
+        strategy's."""
+        broker = self._gtt_broker()
+        _check_gtt(gtt)
+        broker_id = await broker.place_gtt(gtt)
+        return await self._record(
+            TriggerPlaced(
+                at=self.clock.now(),
+                trigger_id=gtt_trigger_id(broker_id),
+                kind=TriggerKind.GTT.value,
+                strategy=strategy,
+                broker_id=str(broker_id),
+                gtt=replace(gtt, trigger_id=broker_id, status="active"),
+            )
+        )
+
+    async def modify_gtt(self, trigger_id: str, gtt: GttTrigger) -> DeskTrigger:
+        trigger = self._live(trigger_id, TriggerKind.GTT)
+        _check_gtt(gtt)
+        broker_id = int(trigger.broker_id)
+        await self._gtt_broker().modify_gtt(broker_id, gtt)
+        stored = replace(gtt, trigger_id=broker_id, status="active")
+        return await self._record(
+            TriggerModified(at=self.clock.now(), trigger_id=trigger_id, gtt=stored)
+        )
+
+    # -- alerts --------------------------------------------------------------------------------
+
+    async def place_alert(self, strategy: str, alert: PriceAlert) -> DeskTrigger:
+        """Create a price alert for ``strategy`` (an ATO when it has a basket: the broker
+        places the basket, for the strategy, when it fires)."""
+        broker = self._alert_broker()
+        _check_alert(alert)
+        kept = await broker.create_alert(alert)
+        assert kept.alert_id is not None
+        return await self._record(
+            TriggerPlaced(
+                at=self.clock.now(),
+                trigger_id=alert_trigger_id(kept.alert_id),
+                kind=TriggerKind.ALERT.value,
+                strategy=strategy,
+                broker_id=kept.alert_id,
+                price_alert=kept,
+            )
+        )
+
+    async def modify_alert(self, trigger_id: str, alert: PriceAlert) -> DeskTrigger:
+        trigger = self._live(trigger_id, TriggerKind.ALERT)
+        _check_alert(alert)
+        assert trigger.alert is not None
+        if bool(alert.basket) != bool(trigger.alert.basket):
+            raise _refused(trigger_id, "an alert's type (simple or ATO) cannot change")
+        kept = await self._alert_broker().modify_alert(trigger.broker_id, alert)
+        return await self._record(
+            TriggerModified(at=self.clock.now(), trigger_id=trigger_id, price_alert=kept)
+        )
+
+    # -- both ----------------------------------------------------------------------------------
+
+    async def delete(self, trigger_id: str, reason: str = "") -> DeskTrigger:
+        """Delete a live GTT or alert at the broker."""
+        trigger = self.get(trigger_id)
+        if not trigger.active:
+            raise _refused(trigger_id, f"is {trigger.state.value} already")
+        if trigger.kind is TriggerKind.GTT:
+            await self._gtt_broker().delete_gtt(int(trigger.broker_id))
+        else:
+            await self._alert_broker().delete_alert(trigger.broker_id)
+        return await self._record(
+            TriggerDeleted(at=self.clock.now(), trigger_id=trigger_id, reason=reason)
+        )
+
+    # -- whose order ---------------------------------------------------------------------------
+
+    async def claim(self, report: OrderStatusReport) -> Signal | None:
+        """The signal of an order one of the desk's triggers placed: what the broker shows,
+        for the trigger's strategy, its signal id naming the trigger and the broker order (so
+        the order is found by its trigger); None when no trigger of the desk placed it."""
+        trigger = await self.owner(report)
+        if trigger is None:
+            return None
+        return replace(
+            signal_from_report(report),
+            strategy=trigger.strategy,
+            signal_id=f"{trigger.trigger_id}.{report.broker_order_id}",
+        )
+
+    async def owner(self, report: OrderStatusReport) -> DeskTrigger | None:
+        """The trigger that placed the broker order ``report`` describes, if one of the desk's
+        did (see the module's docstring for why the match is safe). Raises what the broker
+        raises when it had to be asked and could not answer: the order is then not adopted
+        now, and the next read of the book brings it again."""
+        known = self._owners.get(report.broker_order_id)
+        if known is not None:
+            return self._triggers[known]
+        candidates = [
+            t
+            for t in self._triggers.values()
+            if t.places_orders and t.could_place(report.instrument, report.side)
+        ]
+        if not candidates:
+            return None
+        await self._learn(candidates)
+        known = self._owners.get(report.broker_order_id)
+        return self._triggers[known] if known is not None else None
+
+    async def _learn(self, candidates: Sequence[DeskTrigger]) -> None:
+        """Read what the broker says the candidates placed, and record those that fired."""
+        if any(t.kind is TriggerKind.GTT for t in candidates):
+            rows = {str(g.trigger_id): g for g in await self._gtt_broker().gtt_triggers()}
+            for trigger in candidates:
+                row = rows.get(trigger.broker_id)
+                if trigger.kind is TriggerKind.GTT and row is not None and row.order_ids:
+                    await self._fired(trigger, row.order_ids)
+        for trigger in candidates:
+            if trigger.kind is TriggerKind.ALERT:
+                placed = await self._alert_broker().alert_order_ids(trigger.broker_id)
+                if placed:
+                    await self._fired(trigger, tuple(placed))
+
+    async def _fired(self, trigger: DeskTrigger, order_ids: tuple[str, ...]) -> None:
+        if trigger.state is TriggerState.FIRED and set(order_ids) <= set(trigger.order_ids):
+            return
+        what = "GTT" if trigger.kind is TriggerKind.GTT else "ATO alert"
+        detail = f"{what} {trigger.trigger_id} fired: orders {', '.join(order_ids)}"
+        await self._end(trigger, TriggerState.FIRED, detail, order_ids, Severity.INFO)
+
+    async def _end(
+        self,
+        trigger: DeskTrigger,
+        state: TriggerState,
+        detail: str,
+        order_ids: tuple[str, ...],
+        severity: Severity,
+    ) -> None:
+        await self._record(
+            TriggerEnded(
+                at=self.clock.now(),
+                trigger_id=trigger.trigger_id,
+                state=state.value,
+                detail=detail,
+                order_ids=order_ids,
+            )
+        )
+        title = "Trigger fired" if state is TriggerState.FIRED else "Trigger gone at the broker"
+        await self.alerts.raise_(
+            severity,
+            title,
+            f"{detail} (strategy {trigger.strategy})",
+            key=f"trigger:{trigger.trigger_id}:{state.value}",
+        )
+
+    # -- reconciliation ------------------------------------------------------------------------
+
+    async def reconcile(self) -> list[TriggerFinding]:
+        """Compare the live triggers with the broker's lists; record and alert what ended."""
+        live = [t for t in self._triggers.values() if t.active]
+        findings: list[TriggerFinding] = []
+        gtts = [t for t in live if t.kind is TriggerKind.GTT]
+        if gtts and isinstance(self.broker, GttControl):
+            rows = {str(g.trigger_id): g for g in await self.broker.gtt_triggers()}
+            for trigger in gtts:
+                row = rows.get(trigger.broker_id)
+                if row is not None and row.status == "active":
+                    continue
+                if row is not None and (row.status == "triggered" or row.order_ids):
+                    await self._fired(trigger, row.order_ids)
+                    state, detail = TriggerState.FIRED, self.get(trigger.trigger_id).detail
+                else:
+                    status = row.status if row is not None else "missing"
+                    detail = (
+                        f"GTT {trigger.trigger_id} is {status} at the broker; the desk did not "
+                        "delete it"
+                    )
+                    await self._end(trigger, TriggerState.GONE, detail, (), Severity.WARNING)
+                    state = TriggerState.GONE
+                findings.append(TriggerFinding(self.get(trigger.trigger_id), state, detail))
+        alerts = [t for t in live if t.kind is TriggerKind.ALERT]
+        if alerts and isinstance(self.broker, AlertControl):
+            kept = {a.alert_id: a for a in await self.broker.alerts()}
+            for trigger in alerts:
+                finding = await self._reconcile_alert(trigger, kept.get(trigger.broker_id))
+                if finding is not None:
+                    findings.append(finding)
+        return findings
+
+    async def _reconcile_alert(
+        self, trigger: DeskTrigger, row: PriceAlert | None
+    ) -> TriggerFinding | None:
+        assert trigger.alert is not None
+        if row is not None and row.status == "enabled" and not (row.basket and row.fired):
+            return None
+        if row is not None and row.basket and row.fired:
+            assert isinstance(self.broker, AlertControl)
+            placed = tuple(await self.broker.alert_order_ids(trigger.broker_id))
+            await self._fired(trigger, placed)
+            return TriggerFinding(
+                self.get(trigger.trigger_id),
+                TriggerState.FIRED,
+                self.get(trigger.trigger_id).detail,
+            )
+        status = row.status if row is not None else "missing"
+        detail = f"alert {trigger.trigger_id} is {status} at the broker; the desk did not delete it"
+        await self._end(trigger, TriggerState.GONE, detail, (), Severity.WARNING)
+        return TriggerFinding(self.get(trigger.trigger_id), TriggerState.GONE, detail)
+
+
+def _check_gtt(gtt: GttTrigger) -> None:
+    """The shape Kite takes: a single trigger has one value and one order, an OCO two of each
+    (the lower first)."""
+    wanted = 1 if gtt.kind == "single" else 2
+    if gtt.kind not in ("single", "two-leg"):
+        raise ValidationError("type", f"a GTT is single or two-leg, not {gtt.kind!r}")
+    if len(gtt.trigger_values) != wanted or len(gtt.orders) != wanted:
+        raise ValidationError(
+            "trigger_values", f"a {gtt.kind} GTT takes {wanted} trigger value(s) and order(s)"
+        )
+    if wanted == 2 and not gtt.trigger_values[0] < gtt.trigger_values[1]:
+        raise ValidationError("trigger_values", "an OCO GTT's lower trigger value comes first")
+    if any(leg.quantity <= 0 or leg.price <= 0 for leg in gtt.orders):
+        raise ValidationError("orders", "each GTT order needs a positive quantity and price")
+
+
+def _check_alert(alert: PriceAlert) -> None:
+    if alert.operator not in ALERT_OPERATORS:
+        raise ValidationError("operator", f"use one of {' '.join(ALERT_OPERATORS)}")
+    if not alert.name.strip():
+        raise ValidationError("name", "an alert needs a name")
+    if any(order.quantity <= 0 for order in alert.basket):
+        raise ValidationError("basket", "each ATO order needs a positive quantity")
+
+
+__all__ = ["TriggerFinding", "TriggerNotFound", "Triggers"]
