@@ -75,15 +75,15 @@ async def test_doctor_help_and_an_unknown_command_are_answered_and_recorded(desk
     help_ = await telegram.ask(OWNER, "/help")
     unknown = await telegram.ask(OWNER, "/sell everything")
 
-    assert doctor.text.startswith("Doctor: 1 to look at")  # the paper broker has no stream
-    assert "BAD broker stream: DISCONNECTED\n    → the desk polls meanwhile" in doctor.text
-    assert "ok  broker session: valid" in doctor.text
-    assert "ok  kill switch: off" in doctor.text
+    assert doctor.text.startswith("Doctor: ready to trade\n")
+    assert "ok   address: not applicable: the paper broker" in doctor.text
+    assert "warn stream: not connected" in doctor.text  # the paper broker pushes no stream
+    assert "ok   kill switch: released" in doctor.text
     for command in ("/status", "/orders", "/positions", "/pnl", "/kill", "/approve", "/doctor"):
         assert command in help_.text
     assert unknown.text.startswith("Unknown command /sell.")
     assert [(c.command, c.params, c.outcome) for c in desk.commands()] == [
-        ("doctor", "", "answered: 1 problems"),
+        ("doctor", "", "answered: ready"),
         ("help", "", "answered"),
         ("sell", "everything", "unknown command"),
     ]
@@ -131,8 +131,8 @@ async def test_kill_asks_first_and_engages_with_cancels_on_the_button(desk: Desk
 
 
 async def test_kill_confirm_typed_engages_without_cancelling(desk: Desk) -> None:
-    """`/kill confirm` answers the chat's open question: the switch is engaged, and with no
-    `cancel` the open orders are left alone."""
+    """`/kill confirm` answers the chat's open question: the switch is engaged, and /status and
+    /doctor say so."""
     telegram = desk.telegram
     await telegram.ask(OWNER, "/kill")
 
@@ -140,8 +140,11 @@ async def test_kill_confirm_typed_engages_without_cancelling(desk: Desk) -> None
 
     assert answer.text == "Kill switch ENGAGED: the desk refuses every new order."
     assert desk.runtime.desk.kill_switch.engaged
-    refused = await telegram.ask(OWNER, "/status")
-    assert f"ENGAGED (engaged from Telegram (telegram:{OWNER}))" in refused.text
+    status = await telegram.ask(OWNER, "/status")
+    doctor = await telegram.ask(OWNER, "/doctor")
+    assert f"ENGAGED (engaged from Telegram (telegram:{OWNER}))" in status.text
+    assert doctor.text.startswith("Doctor: NOT ready to trade\n")
+    assert f"FAIL kill switch: engaged (engaged from Telegram (telegram:{OWNER}))" in doctor.text
 
 
 async def test_kill_abort_by_button_or_typed_leaves_the_switch_off(desk: Desk) -> None:

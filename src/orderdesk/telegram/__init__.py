@@ -18,7 +18,7 @@ from orderdesk.errors import ConfigError
 from orderdesk.ports.clock import Clock
 from orderdesk.ports.secrets import SecretStore
 from orderdesk.secrets import TELEGRAM_BOT_TOKEN, Secret, env_var_for
-from orderdesk.telegram.commands import BotDesk, DeskCommands, Doctor, RecordCommand
+from orderdesk.telegram.commands import BotDesk, DeskCommands, RecordCommand
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,6 @@ async def running_bot(
     approvals: ApprovalQueue,
     record: RecordCommand,
     clock: Clock,
-    doctor: Doctor | None = None,
 ) -> AsyncIterator[None]:
     """The bot polling for the duration of the block when ``[telegram] enabled`` and a token
     is stored; otherwise nothing (a desk without its bot still trades, so a missing token is a
@@ -73,7 +72,6 @@ async def running_bot(
         desk,
         approvals,
         record,
-        doctor=doctor,
         clock=clock,
         kill_confirm_seconds=settings.kill_confirm_seconds,
     )

@@ -26,6 +26,7 @@ from typing import Protocol
 
 from orderdesk.api.desk import KillSwitchState, SessionStatus
 from orderdesk.approvals import ApprovalQueue
+from orderdesk.doctor import Diagnosis
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position
 from orderdesk.domain.status import IN_FLIGHT, TERMINAL
@@ -61,6 +62,9 @@ class BotDesk(Protocol):
 
     def trading_day(self) -> date | None: ...
 
+    async def doctor(self) -> Diagnosis:
+        """The pre-flight of ``orderdesk doctor`` and ``GET /api/doctor``."""
+
 
 class RecordCommand(Protocol):
     """Writes one ``OperatorCommandHandled`` (``OrderDesk.record_command``)."""
@@ -68,21 +72,6 @@ class RecordCommand(Protocol):
     async def __call__(
         self, operator: str, command: str, outcome: str, params: str = ""
     ) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    """One line of ``/doctor``: what was looked at, whether it is fine, what to do if not."""
-
-    name: str
-    ok: bool
-    detail: str
-    advice: str = ""
-
-
-Doctor = Callable[[], Awaitable[Sequence[Check]]]
-"""The checks ``/doctor`` reports. The runtime hands in the desk's own; see
-:func:`health_checks` for the state every desk has."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,14 +112,12 @@ class DeskCommands:
         approvals: ApprovalQueue,
         record: RecordCommand,
         *,
-        doctor: Doctor | None = None,
         clock: Clock | None = None,
         kill_confirm_seconds: float = 30.0,
     ) -> None:
         self._desk = desk
         self._approvals = approvals
         self._record = record
-        self._doctor = doctor or (lambda: health_checks(desk, approvals))
         self._clock: Clock = clock or SystemClock()
         self._kill_seconds = kill_confirm_seconds
         self._kills: dict[int, _KillQuestion] = {}
@@ -234,14 +221,9 @@ class DeskCommands:
         return Reply(f"Rejected {approval_id}: {item.reason}", outcome="rejected")
 
     async def doctor(self, chat_id: int, argument: str) -> Reply:
-        checks = await self._doctor()
-        bad = [check for check in checks if not check.ok]
-        lines = ["Doctor: " + ("all clear" if not bad else f"{len(bad)} to look at")]
-        for check in checks:
-            lines.append(f"{'ok ' if check.ok else 'BAD'} {check.name}: {check.detail}")
-            if not check.ok and check.advice:
-                lines.append(f"    → {check.advice}")
-        return Reply(render.clip("\n".join(lines)), outcome=f"answered: {len(bad)} problems")
+        diagnosis = await self._desk.doctor()
+        verdict = "ready" if diagnosis.ready else "not ready"
+        return Reply(render.doctor_text(diagnosis), outcome=f"answered: {verdict}")
 
     async def help(self, chat_id: int, argument: str) -> Reply:
         return Reply(_help_text(), outcome="answered")
@@ -331,49 +313,6 @@ class DeskCommands:
         return Reply(text, outcome=outcome)
 
 
-async def health_checks(desk: BotDesk, approvals: ApprovalQueue) -> list[Check]:
-    """What ``/api/health`` knows, as checks: the broker session, the stream, the kill switch,
-    orders stuck awaiting the broker, signals waiting for approval."""
-    session = desk.session()
-    connection = desk.broker_connection()
-    kill = desk.kill_switch()
-    in_flight = sum(1 for order in desk.orders() if order.status in IN_FLIGHT)
-    waiting = len(approvals.pending())
-    expiry = f", until {session.expires_at:%d %b %H:%M} UTC" if session.expires_at else ""
-    return [
-        Check(
-            "broker session",
-            session.usable,
-            f"{session.state}{expiry}" + (f" ({session.reason})" if session.reason else ""),
-            "log in: orderdesk login (or the dashboard's login link)",
-        ),
-        Check(
-            "broker stream",
-            connection in (None, ConnectionState.CONNECTED),
-            connection.value if connection else "none (this broker has no stream)",
-            "the desk polls meanwhile and reconnects by itself; check the network",
-        ),
-        Check(
-            "kill switch",
-            not kill.engaged,
-            f"engaged: {kill.reason}" if kill.engaged else "off",
-            "release it from the dashboard or `orderdesk kill-switch off` when it is safe",
-        ),
-        Check(
-            "orders awaiting the broker",
-            in_flight == 0,
-            str(in_flight),
-            "the desk resolves them by itself; /orders shows which",
-        ),
-        Check(
-            "signals awaiting approval",
-            waiting == 0,
-            str(waiting),
-            "/pending lists them; /approve ID or /reject ID",
-        ),
-    ]
-
-
 def actor_of(chat_id: int) -> str:
     """Who a chat is in the audit log."""
     return f"{ACTOR_PREFIX}{chat_id}"
@@ -395,7 +334,7 @@ _COMMANDS: dict[str, _Command] = {
     "approve": _Command(DeskCommands.approve, "approve a parked signal: /approve ID"),
     "reject": _Command(DeskCommands.reject, "reject a parked signal: /reject ID [reason]"),
     "kill": _Command(DeskCommands.kill, "engage the kill switch (asks to confirm)"),
-    "doctor": _Command(DeskCommands.doctor, "health checks, with what to do"),
+    "doctor": _Command(DeskCommands.doctor, "the pre-flight: can the desk trade now?"),
     "help": _Command(DeskCommands.help, "this list"),
     "start": _Command(DeskCommands.help, ""),
 }
@@ -411,11 +350,8 @@ __all__ = [
     "ACTOR_PREFIX",
     "BotDesk",
     "Button",
-    "Check",
     "DeskCommands",
-    "Doctor",
     "RecordCommand",
     "Reply",
     "actor_of",
-    "health_checks",
 ]

@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from orderdesk.approvals import PendingSignal
+from orderdesk.doctor import Diagnosis, Status
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position
 from orderdesk.domain.status import TERMINAL
@@ -118,10 +119,22 @@ def pending_text(items: Sequence[PendingSignal], now: datetime) -> str:
     )
 
 
+_MARKS = {Status.OK: "ok  ", Status.WARN: "warn", Status.FAIL: "FAIL"}
+
+
+def doctor_text(diagnosis: Diagnosis) -> str:
+    """``orderdesk doctor``'s checks, one a line, under its verdict."""
+    verdict = "ready to trade" if diagnosis.ready else "NOT ready to trade"
+    lines = [f"Doctor: {verdict}"]
+    lines += [f"{_MARKS[check.status]} {check.name}: {check.summary}" for check in diagnosis.checks]
+    return clip("\n".join(lines))
+
+
 __all__ = [
     "MAX_CHARS",
     "MAX_LINES",
     "clip",
+    "doctor_text",
     "listing",
     "money",
     "order_line",
