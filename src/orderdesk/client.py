@@ -30,6 +30,7 @@ from typing import Any, Self, TypeVar
 import aiohttp
 from pydantic import BaseModel, TypeAdapter
 
+from orderdesk.api.exit_schemas import ExitIn, ExitOut
 from orderdesk.api.schemas import (
     DayDetailOut,
     DayOut,
@@ -65,6 +66,7 @@ _DOCTOR = TypeAdapter(DoctorOut)
 _KILL = TypeAdapter(KillSwitchOut)
 _PENDINGS = TypeAdapter(list[PendingOut])
 _PENDING = TypeAdapter(PendingOut)
+_EXIT = TypeAdapter(ExitOut)
 _RECONCILE = TypeAdapter(ReconcileOut)
 _STRATEGIES = TypeAdapter(list[StrategyOut])
 _SESSION = TypeAdapter(SessionOut)
@@ -262,6 +264,32 @@ class DeskClient:
 
     async def cancel_all(self) -> list[OrderOut]:
         return await self._call("POST", "/api/orders/cancel-all", _ORDERS)
+
+    async def exit_position(
+        self,
+        instrument: str,
+        product: str,
+        *,
+        strategy: str = "default",
+        reprice_after_seconds: float | None = None,
+        max_reprices: int | None = None,
+        band_percent: Decimal | None = None,
+    ) -> ExitOut:
+        """Flatten the broker's net position in ``instrument`` (``product``): a protected
+        MARKET order the desk watches until it fills (re-priced within the band when it does
+        not, then alerted; each setting left out is ``[exit]``'s). ``order`` is None when
+        there is no position to exit."""
+        body = ExitIn.model_validate(
+            {
+                "instrument": instrument,
+                "product": product,
+                "strategy": strategy,
+                "reprice_after_seconds": reprice_after_seconds,
+                "max_reprices": max_reprices,
+                "band_percent": band_percent,
+            }
+        )
+        return await self._call("POST", "/api/positions/exit", _EXIT, json=_dump(body))
 
     async def positions(self) -> list[PositionOut]:
         return await self._call("GET", "/api/positions", _POSITIONS)

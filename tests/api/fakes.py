@@ -61,6 +61,7 @@ class FakeDesk:
 
     def __init__(self, *, max_quantity: int = 10_000) -> None:
         self._orders: dict[str, Order] = {}
+        self.exits: list[dict[str, object]] = []
         self.findings: list[ReconcileFinding] = []
         self._positions = PositionBook()
         self._kill = KillSwitchState(engaged=False)
@@ -147,6 +148,30 @@ class FakeDesk:
     async def cancel_all(self) -> Sequence[Order]:
         working = [order for order in self._orders.values() if order.is_working]
         return [await self.cancel(order.order_id) for order in working]
+
+    async def exit_position(
+        self,
+        instrument: object,
+        *,
+        product: object,
+        strategy: str,
+        reprice_after: float | None = None,
+        max_reprices: int | None = None,
+        band_percent: Decimal | None = None,
+    ) -> Order | None:
+        """The fake holds no broker positions: there is never anything to exit. The call is
+        kept (``exits``) so a test sees what the route asked for."""
+        self.exits.append(
+            {
+                "instrument": str(instrument),
+                "product": str(product),
+                "strategy": strategy,
+                "reprice_after": reprice_after,
+                "max_reprices": max_reprices,
+                "band_percent": band_percent,
+            }
+        )
+        return None
 
     def orders(self) -> Sequence[Order]:
         return list(self._orders.values())

@@ -15,6 +15,7 @@ from orderdesk.api import (
     routes_days,
     routes_desk,
     routes_doctor,
+    routes_exit,
     routes_orders,
     routes_session,
 )
@@ -89,6 +90,7 @@ def create_app(
         routes_approvals,
         routes_desk,
         routes_doctor,
+        routes_exit,
         routes_session,
         routes_days,
         events,

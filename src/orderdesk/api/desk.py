@@ -19,7 +19,7 @@ from orderdesk.domain.events import DayClosed, DayOpened, Event
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position
 from orderdesk.domain.signal import Signal
-from orderdesk.domain.values import OrderType
+from orderdesk.domain.values import InstrumentKey, OrderType, Product
 from orderdesk.ports.broker import ConnectionState
 
 
@@ -104,6 +104,19 @@ class DeskService(Protocol):
 
     async def cancel_all(self) -> Sequence[Order]:
         """Ask to cancel every open order; returns the orders a cancel was sent for."""
+
+    async def exit_position(
+        self,
+        instrument: InstrumentKey,
+        *,
+        product: Product,
+        strategy: str,
+        reprice_after: float | None = None,
+        max_reprices: int | None = None,
+        band_percent: Decimal | None = None,
+    ) -> Order | None:
+        """Flatten the net position with an escalated exit (``None``: nothing to exit); the
+        escalation's settings default to ``[exit]``'s."""
 
     def orders(self) -> Sequence[Order]:
         """Today's orders (every order, when the desk keeps no trading days)."""

@@ -25,8 +25,9 @@ from orderdesk.domain.events import Event
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position
 from orderdesk.domain.signal import Signal
-from orderdesk.domain.values import OrderType
+from orderdesk.domain.values import InstrumentKey, OrderType, Product
 from orderdesk.engine import OrderDesk
+from orderdesk.engine.config import ExitPolicy
 from orderdesk.engine.errors import CommandRefused
 from orderdesk.engine.session import SessionInfo
 from orderdesk.errors import NotOffered
@@ -72,6 +73,27 @@ class EngineDesk:
 
     async def cancel_all(self) -> Sequence[Order]:
         return [self._desk.order(order_id) for order_id in await self._desk.cancel_all()]
+
+    async def exit_position(
+        self,
+        instrument: InstrumentKey,
+        *,
+        product: Product,
+        strategy: str,
+        reprice_after: float | None = None,
+        max_reprices: int | None = None,
+        band_percent: Decimal | None = None,
+    ) -> Order | None:
+        base = self._desk.config.exit
+        policy = ExitPolicy(
+            reprice_after=base.reprice_after if reprice_after is None else reprice_after,
+            max_reprices=base.max_reprices if max_reprices is None else max_reprices,
+            band_percent=base.band_percent if band_percent is None else band_percent,
+        )
+        handle = await self._desk.exit_position(
+            instrument, product=product, strategy=strategy, policy=policy
+        )
+        return None if handle is None else handle.order
 
     def orders(self) -> Sequence[Order]:
         return self._desk.orders()

@@ -28,6 +28,7 @@ def _register_commands() -> None:
     from orderdesk.cli import day_commands  # noqa: F401
     from orderdesk.cli import desk_commands  # noqa: F401
     from orderdesk.cli import doctor_command  # noqa: F401
+    from orderdesk.cli import exit_command  # noqa: F401
     from orderdesk.cli import run_commands  # noqa: F401
     from orderdesk.cli import sim_command  # noqa: F401
     from orderdesk.cli import telegram_command  # noqa: F401

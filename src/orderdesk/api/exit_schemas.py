@@ -1,0 +1,40 @@
+"""The request and answer of ``POST /api/positions/exit`` (shared by the route and
+:class:`~orderdesk.client.DeskClient`; no FastAPI here, so a strategy process can import it)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from orderdesk.api.schemas import NewOrderProduct, OrderOut
+from orderdesk.domain.signal import DEFAULT_STRATEGY
+
+
+class ExitIn(BaseModel):
+    """Which position to flatten, and (optionally) how hard to push the exit; each setting left
+    out is ``[exit]``'s."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    instrument: Annotated[str, Field(min_length=3, max_length=64, examples=["NSE:INFY"])]
+    product: NewOrderProduct
+    strategy: Annotated[str, Field(min_length=1, max_length=32)] = DEFAULT_STRATEGY
+    reprice_after_seconds: Annotated[float, Field(gt=0, le=3600)] | None = None
+    """Seconds the exit may rest unfilled before it is re-priced."""
+    max_reprices: Annotated[int, Field(ge=0, le=20)] | None = None
+    band_percent: Annotated[Decimal, Field(gt=0, le=20, max_digits=6)] | None = None
+    """How far beyond the last price a re-priced exit may go."""
+
+
+class ExitOut(BaseModel):
+    """The exit order (None when the broker shows no position to exit), and a sentence."""
+
+    model_config = ConfigDict(frozen=True)
+
+    order: OrderOut | None
+    detail: str
+
+
+__all__ = ["ExitIn", "ExitOut"]

@@ -1,0 +1,48 @@
+"""``POST /api/positions/exit``: flatten a position with an exit that really exits.
+
+The desk places a protected MARKET order for the whole net position and watches it: not filled
+in time, it is re-priced within the band, then alerted (:mod:`orderdesk.engine.exits`). The
+escalation's settings come from ``[exit]``; the request may override each of them.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from orderdesk.api.auth import bearer_scheme
+from orderdesk.api.context import Context
+from orderdesk.api.errors import ERROR_RESPONSES
+from orderdesk.api.exit_schemas import ExitIn, ExitOut
+from orderdesk.api.schemas import OrderOut
+from orderdesk.domain.values import InstrumentKey, Product
+
+router = APIRouter(
+    prefix="/api",
+    tags=["orders"],
+    dependencies=[Depends(bearer_scheme)],
+    responses=ERROR_RESPONSES,
+)
+
+
+@router.post("/positions/exit")
+async def exit_position(body: ExitIn, context: Context) -> ExitOut:
+    """Flatten the broker's net position in ``instrument`` (``product``) with a protected
+    MARKET order, re-priced within the band while it does not fill, then alerted."""
+    order = await context.desk.exit_position(
+        InstrumentKey.parse(body.instrument),
+        product=Product(body.product),
+        strategy=body.strategy,
+        reprice_after=body.reprice_after_seconds,
+        max_reprices=body.max_reprices,
+        band_percent=body.band_percent,
+    )
+    if order is None:
+        return ExitOut(order=None, detail=f"no {body.product} position in {body.instrument}")
+    signal = order.signal
+    return ExitOut(
+        order=OrderOut.of(order),
+        detail=f"exit {order.order_id} placed: {signal.side} {signal.quantity} at market",
+    )
+
+
+__all__ = ["router"]

@@ -1,0 +1,89 @@
+"""``orderdesk exit``: flatten a position with an exit the desk makes sure of."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from orderdesk.api.exit_schemas import ExitIn, ExitOut
+from orderdesk.cli import app
+from orderdesk.cli._common import (
+    TRADING_EXIT_CODES,
+    ConfigOption,
+    JsonOption,
+    UrlOption,
+    build,
+    console,
+    print_json,
+    with_client,
+)
+from orderdesk.cli.desk_commands import ProductArg, _decimal, _show_orders
+from orderdesk.client import DeskClient
+from orderdesk.domain.signal import DEFAULT_STRATEGY
+
+EXIT_POLICY = (
+    "The desk places a protected MARKET order for the whole net position and watches it: "
+    "not filled within \\[exit] reprice_after_seconds (5), it is re-priced to band_percent (2) "
+    "beyond the last price (a sell below, a buy above, within the circuit limits), up to "
+    "max_reprices (3) times; then a CRITICAL alert says the position is still open. Each step "
+    "is in the event log (ExitStarted, ExitRepriced, ExitUnfilled). The options below override "
+    "the \\[exit] settings for this exit only."
+)
+
+
+@app.command("exit", rich_help_panel="Trading", epilog=f"{EXIT_POLICY}\n\n{TRADING_EXIT_CODES}")
+def exit_position(
+    instrument: Annotated[str, typer.Argument(help="EXCHANGE:SYMBOL, e.g. NSE:INFY.")],
+    product: Annotated[
+        ProductArg, typer.Option(help="The position's product: CNC, NRML, MIS or MTF.")
+    ] = ProductArg.MIS,
+    strategy: Annotated[str, typer.Option(help="Strategy the exit order is booked to.")] = (
+        DEFAULT_STRATEGY
+    ),
+    reprice_after: Annotated[
+        float | None,
+        typer.Option(help="Seconds the exit may rest unfilled before it is re-priced."),
+    ] = None,
+    max_reprices: Annotated[
+        int | None, typer.Option(help="Re-prices before the desk gives up and alerts.")
+    ] = None,
+    band: Annotated[
+        str | None, typer.Option(help="Percent beyond the last price a re-price may go.")
+    ] = None,
+    config: ConfigOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Flatten a position: a protected market exit, re-priced until it fills, then alerted."""
+    # Checked here, so a bad value exits 3 naming the field before the desk is asked.
+    request = build(
+        ExitIn,
+        instrument=instrument,
+        product=product.value,
+        strategy=strategy,
+        reprice_after_seconds=reprice_after,
+        max_reprices=max_reprices,
+        band_percent=_decimal(band, "band"),
+    )
+
+    async def call(client: DeskClient) -> ExitOut:
+        return await client.exit_position(
+            request.instrument,
+            request.product,
+            strategy=request.strategy,
+            reprice_after_seconds=request.reprice_after_seconds,
+            max_reprices=request.max_reprices,
+            band_percent=request.band_percent,
+        )
+
+    result = with_client(config, url, call)
+    if as_json:
+        print_json(result)
+    elif result.order is None:
+        console.print(f"nothing to exit: {result.detail}")
+    else:
+        _show_orders(f"{result.detail} (watched until it fills)", [result.order])
+
+
+__all__ = ["exit_position"]

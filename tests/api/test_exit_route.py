@@ -1,0 +1,53 @@
+"""``POST /api/positions/exit``: the request reaches the desk with its overrides, a position
+that is not there is said so, and a bad override is refused naming the field."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from tests.api.conftest import Api
+
+
+async def test_overrides_reach_the_desk_and_nothing_to_exit_is_said(api: Api) -> None:
+    """Each escalation setting of the request is handed to the desk; no position: no order."""
+    body = {
+        "instrument": "NSE:INFY",
+        "product": "MIS",
+        "strategy": "alpha",
+        "reprice_after_seconds": 2.5,
+        "max_reprices": 4,
+        "band_percent": "1.5",
+    }
+    async with api.client.post("/api/positions/exit", json=body) as response:
+        assert response.status == 200
+        reply = await response.json()
+    assert reply == {"order": None, "detail": "no MIS position in NSE:INFY"}
+    assert api.desk.exits == [
+        {
+            "instrument": "NSE:INFY",
+            "product": "MIS",
+            "strategy": "alpha",
+            "reprice_after": 2.5,
+            "max_reprices": 4,
+            "band_percent": Decimal("1.5"),
+        }
+    ]
+
+
+async def test_left_out_settings_are_the_configs(api: Api) -> None:
+    """Without overrides the desk gets None for each setting: ``[exit]``'s apply."""
+    body = {"instrument": "NSE:INFY", "product": "CNC"}
+    async with api.client.post("/api/positions/exit", json=body) as response:
+        assert response.status == 200
+    (call,) = api.desk.exits
+    assert (call["reprice_after"], call["max_reprices"], call["band_percent"]) == (None, None, None)
+
+
+async def test_a_bad_override_is_refused_naming_the_field(api: Api) -> None:
+    """A band of 50% is beyond what an exit may go: 422 naming band_percent, nothing asked."""
+    body = {"instrument": "NSE:INFY", "product": "MIS", "band_percent": "50"}
+    async with api.client.post("/api/positions/exit", json=body) as response:
+        assert response.status == 422
+        text = await response.text()
+    assert "band_percent" in text
+    assert api.desk.exits == []
