@@ -18,6 +18,8 @@ router = APIRouter(include_in_schema=False)
 ASSETS: dict[str, str] = {
     "index.html": "text/html; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
+    # GTTs and price alerts (issue 13): a panel of its own until the dashboard is rebuilt.
+    "triggers.js": "text/javascript; charset=utf-8",
     "app.css": "text/css; charset=utf-8",
     "favicon.svg": "image/svg+xml",
 }
