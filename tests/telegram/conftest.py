@@ -25,6 +25,8 @@ from tests.telegram.botapi import BotApi, serve_bot_api
 BOT_TOKEN = "7000001:AAHf9xTestBotTokenThatMustNeverLeak_0123"
 OWNER = 4242
 """The allow-listed chat."""
+PARTNER = -100555
+"""A second allowed chat (a group: its id is negative)."""
 STRANGER = 999
 KILL_SECONDS = 30.0
 
@@ -80,7 +82,7 @@ def desk_settings(tmp_path: Path, api_url: str) -> Settings:
         strategies={"careful": StrategySettings(approval=True)},
         telegram=TelegramSettings(
             enabled=True,
-            allowed_chat_ids=[OWNER],
+            allowed_chat_ids=[OWNER, PARTNER],
             api_url=api_url,
             kill_confirm_seconds=KILL_SECONDS,
         ),

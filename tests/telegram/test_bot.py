@@ -14,7 +14,7 @@ from orderdesk.approvals import ApprovalState, NotApproved
 from orderdesk.domain.events import KillSwitchChanged
 from orderdesk.engine.handle import OrderHandle
 from tests.support import eventually
-from tests.telegram.conftest import KILL_SECONDS, OWNER, STRANGER, Desk
+from tests.telegram.conftest import KILL_SECONDS, OWNER, PARTNER, STRANGER, Desk
 
 INFY = InstrumentKey.parse("NSE:INFY")
 
@@ -186,6 +186,25 @@ async def test_a_kill_confirmation_lapses_and_an_old_keyboard_is_dead(desk: Desk
     assert [c.outcome for c in desk.commands()][2:] == [
         "not engaged: no question waiting",
         "not engaged: the confirmation lapsed",
+    ]
+
+
+async def test_a_kill_question_is_answered_only_in_its_own_chat(desk: Desk) -> None:
+    """Another allowed chat cannot confirm this chat's /kill, typed or with its buttons; the
+    audit log names each chat."""
+    telegram = desk.telegram
+    question = await telegram.ask(OWNER, "/kill")
+    typed = await telegram.ask(PARTNER, "/kill confirm")
+    borrowed = question.__class__(**{**question.__dict__, "chat_id": PARTNER})
+    pressed = await telegram.choose(borrowed, question.buttons[0][1])
+
+    assert typed.text.startswith("No /kill is waiting")
+    assert pressed.text.startswith("No /kill is waiting")
+    assert not desk.runtime.desk.kill_switch.engaged
+    assert [(c.operator, c.outcome) for c in desk.commands()] == [
+        (f"telegram:{OWNER}", "asked for confirmation"),
+        (f"telegram:{PARTNER}", "not engaged: no question waiting"),
+        (f"telegram:{PARTNER}", "not engaged: no question waiting"),
     ]
 
 

@@ -1,0 +1,33 @@
+"""The bot's words: rupees with a sign, lists cut to a phone screen, one Telegram message."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from orderdesk.telegram.render import MAX_CHARS, MAX_LINES, clip, listing, money
+
+
+def test_money_has_a_sign_paise_and_thousands() -> None:
+    """Gains and losses read alike: a sign, the rupee, grouped thousands, two decimals."""
+    assert money(Decimal("1234.5")) == "+₹1,234.50"
+    assert money(Decimal("-20")) == "-₹20.00"
+    assert money(Decimal(0)) == "+₹0.00"
+
+
+def test_a_long_list_is_cut_and_counted() -> None:
+    """Past MAX_LINES rows a list says how many it left out, and where to see them."""
+    rows = [f"row {n}" for n in range(MAX_LINES + 7)]
+    text = listing("Orders", rows, "none")
+    lines = text.splitlines()
+    assert lines[0] == "Orders"
+    assert lines[1 : MAX_LINES + 1] == rows[:MAX_LINES]
+    assert lines[-1] == "… and 7 more (the dashboard has them all)"
+    assert listing("Orders", [], "none yet") == "Orders\nnone yet"
+
+
+def test_a_message_never_exceeds_telegrams_limit() -> None:
+    """Text past MAX_CHARS (under Telegram's 4,096) is cut with an ellipsis; shorter text is
+    left alone."""
+    assert len(clip("x" * 10_000)) == MAX_CHARS
+    assert clip("x" * 10_000).endswith("…")
+    assert clip("short") == "short"
