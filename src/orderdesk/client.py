@@ -51,7 +51,7 @@ from orderdesk.api.schemas_doctor import DoctorOut
 from orderdesk.api_token import read_token
 from orderdesk.config import Settings
 from orderdesk.desk_address import running_desk
-from orderdesk.domain.signal import Signal
+from orderdesk.domain.signal import DEFAULT_STRATEGY, Signal
 from orderdesk.domain.status import TERMINAL
 from orderdesk.errors import OrderDeskError
 from orderdesk.logging import register_secret
@@ -270,7 +270,7 @@ class DeskClient:
         instrument: str,
         product: str,
         *,
-        strategy: str = "default",
+        strategy: str = DEFAULT_STRATEGY,
         reprice_after_seconds: float | None = None,
         max_reprices: int | None = None,
         band_percent: Decimal | None = None,

@@ -6,9 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
-from orderdesk.api.schemas import NewOrderProduct, OrderOut
+from orderdesk.api.schemas import Count, NewOrderProduct, OrderOut
 from orderdesk.domain.signal import DEFAULT_STRATEGY
 
 
@@ -21,9 +21,10 @@ class ExitIn(BaseModel):
     instrument: Annotated[str, Field(min_length=3, max_length=64, examples=["NSE:INFY"])]
     product: NewOrderProduct
     strategy: Annotated[str, Field(min_length=1, max_length=32)] = DEFAULT_STRATEGY
-    reprice_after_seconds: Annotated[float, Field(gt=0, le=3600)] | None = None
+    # Strict: a JSON ``true`` is neither a number of seconds nor a count.
+    reprice_after_seconds: Annotated[float, Strict(), Field(gt=0, le=3600)] | None = None
     """Seconds the exit may rest unfilled before it is re-priced."""
-    max_reprices: Annotated[int, Field(ge=0, le=20)] | None = None
+    max_reprices: Annotated[Count, Field(ge=0, le=20)] | None = None
     band_percent: Annotated[Decimal, Field(gt=0, le=20, max_digits=6)] | None = None
     """How far beyond the last price a re-priced exit may go."""
 
