@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from orderdesk import event_loop
 from orderdesk.cli import app
 from orderdesk.cli._common import ConfigOption, console, fail, settings_or_exit
 from orderdesk.errors import OrderDeskError
@@ -56,7 +57,7 @@ def run(config: ConfigOption = None) -> None:
             console.print("stopping…")
 
     try:
-        asyncio.run(serve())
+        event_loop.run(serve())
     except OrderDeskError as exc:
         fail(str(exc))
 
