@@ -20,6 +20,7 @@ from orderdesk.api.desk import (
     DayRecord,
     KillSwitchState,
     ReconcileFinding,
+    ReconcileRecord,
     ReconcileSummary,
     SessionStatus,
 )
@@ -43,10 +44,12 @@ from orderdesk.domain import (
 )
 from orderdesk.domain.day import Holding, PositionSnapshot
 from orderdesk.domain.events import DayClosed, DayOpened
+from orderdesk.domain.reports import MarginsReport, SegmentMargins
 from orderdesk.engine.errors import DayNotOpen, SessionExpired
 from orderdesk.engine.session import SessionInfo, SessionState
 from orderdesk.errors import RiskDenied
 from orderdesk.ports.broker import ConnectionState
+from orderdesk.ports.store import VerifyReport
 from tests.api.fake_triggers import FakeTriggers
 
 log = logging.getLogger(__name__)
@@ -84,6 +87,9 @@ class FakeDesk:
         self.records: list[DayRecord] = []
         self.past_orders: dict[date, list[Order]] = {}
         self.opening_holdings: list[Holding] = []
+        self.log: list[Event] = []
+        """Every event published, as the engine's log would hold it."""
+        self.reconciled: ReconcileRecord | None = None
 
     # -- the DeskService protocol -------------------------------------------------------------
 
@@ -209,6 +215,13 @@ class FakeDesk:
 
     async def reconcile(self) -> ReconcileSummary:
         """Reports what the test put in ``self.findings``; counts every order as checked."""
+        self.reconciled = ReconcileRecord(
+            at=_now(),
+            orders_checked=len(self._orders),
+            trades_checked=0,
+            mismatches=len(self.findings),
+            findings=tuple(self.findings),
+        )
         return ReconcileSummary(
             findings=tuple(self.findings),
             orders_checked=len(self._orders),
@@ -258,6 +271,21 @@ class FakeDesk:
             now=datetime.now(UTC),
         )
         return assess(facts)
+
+    def recent_events(self, limit: int) -> Sequence[Event]:
+        return self.log[-limit:]
+
+    def order_events(self, order_id: str) -> Sequence[Event]:
+        return [e for e in self.log if isinstance(e, OrderEvent) and e.order_id == order_id]
+
+    async def margins(self) -> MarginsReport:
+        return MarginsReport(equity=SegmentMargins.cash_only(Decimal(100_000)), commodity=None)
+
+    def last_reconciliation(self) -> ReconcileRecord | None:
+        return self.reconciled
+
+    def verify_log(self) -> VerifyReport:
+        return VerifyReport(ok=True, rows=len(self.log))
 
     # -- the broker side, driven by tests -------------------------------------------------------
 
@@ -354,6 +382,7 @@ class FakeDesk:
         self._publish(events)
 
     def _publish(self, events: Sequence[Event]) -> None:
+        self.log.extend(events)
         for queue in self._queues:
             for event in events:
                 queue.put_nowait(event)

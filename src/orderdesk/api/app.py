@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, date, datetime
 
 from fastapi import Depends, FastAPI
 
@@ -12,10 +13,12 @@ from orderdesk.api import (
     dashboard,
     events,
     routes_approvals,
+    routes_book,
     routes_days,
     routes_desk,
     routes_doctor,
     routes_exit,
+    routes_health,
     routes_orders,
     routes_session,
 )
@@ -30,6 +33,7 @@ from orderdesk.api.signal_path import SignalPath
 from orderdesk.api.strict import reject_unknown_query
 from orderdesk.api.webhooks import webhook_router
 from orderdesk.approvals import ApprovalQueue
+from orderdesk.domain.calendar import IST
 from orderdesk.ports.broker import WebhookHandler
 
 DESCRIPTION = """\
@@ -39,8 +43,17 @@ schema needs `Authorization: Bearer <token>` (`orderdesk config show-token`).
 
 
 async def _count_events(context: ApiContext) -> None:
-    async for event in context.desk.subscribe():
+    desk = context.desk
+    events = desk.subscribe()
+    context.order_rate.seed(desk.orders(), _rate_day(desk.trading_day(), datetime.now(UTC)))
+    async for event in events:
         context.metrics.observe(event)
+        context.order_rate.observe(event, _rate_day(desk.trading_day(), event.at))
+
+
+def _rate_day(trading_day: date | None, at: datetime) -> date:
+    """The day Kite's daily order count belongs to: the desk's trading day, else IST's date."""
+    return trading_day or at.astimezone(IST).date()
 
 
 def create_app(
@@ -63,13 +76,18 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        counter = asyncio.create_task(_count_events(context))
+        tasks = [
+            asyncio.create_task(_count_events(context)),
+            asyncio.create_task(context.pnl.run(context.desk, stream_interval)),
+        ]
         try:
             yield
         finally:
-            counter.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await counter
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     app = FastAPI(
         title="orderdesk",
@@ -93,6 +111,8 @@ def create_app(
         routes_exit,
         routes_session,
         routes_days,
+        routes_book,
+        routes_health,
         events,
         dashboard,
     ):

@@ -18,9 +18,11 @@ from orderdesk.domain.day import Holding
 from orderdesk.domain.events import DayClosed, DayOpened, Event
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position
+from orderdesk.domain.reports import MarginsReport
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.values import InstrumentKey, OrderType, Product
 from orderdesk.ports.broker import ConnectionState
+from orderdesk.ports.store import VerifyReport
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,18 @@ class ReconcileSummary:
     orders_checked: int
     trades_checked: int
     positions_checked: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileRecord:
+    """The latest reconciliation the log holds: when it ran and what it found."""
+
+    at: datetime
+    orders_checked: int
+    trades_checked: int
+    mismatches: int
+    findings: tuple[ReconcileFinding, ...]
+    """The differences it recorded (at most the latest few)."""
 
 
 SessionStateName = Literal["valid", "expired", "refused", "missing"]
@@ -165,12 +179,30 @@ class DeskService(Protocol):
         """The pre-flight (:mod:`orderdesk.doctor`): asks the broker's pre-flight now, when it
         offers one, and adds what the desk knows."""
 
+    # -- what the dashboard shows besides orders and positions ----------------------------------
+
+    def recent_events(self, limit: int) -> Sequence[Event]:
+        """The latest ``limit`` events of the log, oldest first (the page's history on load)."""
+
+    def order_events(self, order_id: str) -> Sequence[Event]:
+        """Every event of one order, oldest first: its timeline from signal to fill."""
+
+    async def margins(self) -> MarginsReport:
+        """Funds and margins as the broker reports them now."""
+
+    def last_reconciliation(self) -> ReconcileRecord | None:
+        """The newest reconciliation in the log, or None before the first."""
+
+    def verify_log(self) -> VerifyReport:
+        """Walk the event log's hash chain now."""
+
 
 __all__ = [
     "DayRecord",
     "DeskService",
     "KillSwitchState",
     "ReconcileFinding",
+    "ReconcileRecord",
     "ReconcileSummary",
     "SessionStateName",
     "SessionStatus",

@@ -6,24 +6,29 @@ This is the one place that knows both shapes, so either side can change its own 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
+from itertools import islice
+from typing import Protocol, TypeVar, runtime_checkable
 
 from orderdesk.api.desk import (
     DayRecord,
     KillSwitchState,
     ReconcileFinding,
+    ReconcileRecord,
     ReconcileSummary,
     SessionStatus,
 )
 from orderdesk.api.errors import NoBrokerSession
 from orderdesk.doctor import Diagnosis, Facts, assess
 from orderdesk.domain.day import Holding
-from orderdesk.domain.events import Event
+from orderdesk.domain.events import Event, ReconciliationCompleted, ReconciliationMismatch
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position
+from orderdesk.domain.reports import MarginsReport
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.values import InstrumentKey, OrderType, Product
 from orderdesk.engine import OrderDesk
@@ -33,6 +38,19 @@ from orderdesk.engine.session import SessionInfo
 from orderdesk.errors import NotOffered
 from orderdesk.ports.broker import ConnectionState, HoldingsSource
 from orderdesk.ports.preflight import PreflightSource
+from orderdesk.ports.store import VerifyReport
+
+_T = TypeVar("_T")
+
+MAX_FINDINGS = 20
+"""The differences of the latest reconciliation the dashboard is shown (the log has all)."""
+
+
+@runtime_checkable
+class _Sequenced(Protocol):
+    """Both stores know their newest seq; reading the latest events starts just before it."""
+
+    def last_seq(self) -> int: ...
 
 
 class EngineDesk:
@@ -181,6 +199,52 @@ class EngineDesk:
                 now=desk.clock.now(),
             )
         )
+
+    def recent_events(self, limit: int) -> Sequence[Event]:
+        store = self._desk.store
+        after = max(0, store.last_seq() - limit) if isinstance(store, _Sequenced) else 0
+        rows = store.read(after=after)
+        if after == 0:
+            # A store that cannot say where it ends is read through; only the tail is kept.
+            return [row.event() for row in _tail(rows, limit)]
+        return [row.event() for row in islice(rows, limit)]
+
+    def order_events(self, order_id: str) -> Sequence[Event]:
+        return [row.event() for row in self._desk.store.read(stream=order_id)]
+
+    async def margins(self) -> MarginsReport:
+        return await self._desk.broker.margins()
+
+    def last_reconciliation(self) -> ReconcileRecord | None:
+        store = self._desk.store
+        stored = store.latest(ReconciliationCompleted.__name__)
+        if stored is None:
+            return None
+        completed = stored.event()
+        assert isinstance(completed, ReconciliationCompleted)
+        # The run's differences are recorded just before its completion; older runs' are
+        # further back, so only the last ``mismatches`` before it belong to this one.
+        wanted = min(completed.mismatches, MAX_FINDINGS)
+        rows = store.read(kind=ReconciliationMismatch.__name__, before=stored.seq)
+        findings = []
+        for row in _tail(rows, wanted) if wanted else ():
+            event = row.event()
+            assert isinstance(event, ReconciliationMismatch)
+            findings.append(ReconcileFinding(event.kind, event.order_id, event.detail))
+        return ReconcileRecord(
+            at=completed.at,
+            orders_checked=completed.orders_checked,
+            trades_checked=completed.trades_checked,
+            mismatches=completed.mismatches,
+            findings=tuple(findings),
+        )
+
+    def verify_log(self) -> VerifyReport:
+        return self._desk.store.verify()
+
+
+def _tail(items: Iterable[_T], count: int) -> list[_T]:
+    return list(deque(items, maxlen=count))
 
 
 def _status(info: SessionInfo) -> SessionStatus:

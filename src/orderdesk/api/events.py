@@ -2,12 +2,15 @@
 
 One stream carries everything the dashboard shows, so the page needs a single connection:
 
-- ``snapshot`` once at the start: orders, positions, status, approvals, recent alerts;
+- ``snapshot`` once at the start: orders, positions, status, approvals, recent alerts, and the
+  log's latest events (``events``, newest first), so a reloaded page has its history;
 - ``event`` for each domain event the desk records (type, time, order id, a one-line summary,
-  the full payload), followed by ``order`` with that order's new state for order events;
+  the same in words (``text``), the full payload), followed by ``order`` with that order's new
+  state for order events;
 - ``alert`` for each alert raised;
 - ``status`` every ``stream_interval`` seconds: positions with P&L marked to the latest tick,
-  kill switch, broker connection, pending approvals. Ticks are not domain events (there are
+  kill switch, broker connection, pending approvals, the latest P&L point (total and per
+  strategy, as ``GET /api/pnl`` has it). Ticks are not domain events (there are
   thousands), so P&L reaches the page by this sampling rather than per tick.
 
 SSE rather than a WebSocket because the flow is one-way and SSE is plain HTTP, so the bearer
@@ -29,12 +32,16 @@ from fastapi.responses import StreamingResponse
 from orderdesk.api.auth import bearer_scheme
 from orderdesk.api.context import ApiContext, Context
 from orderdesk.api.errors import ERROR_RESPONSES
+from orderdesk.api.event_words import describe, finding
 from orderdesk.api.schemas import AlertOut, OrderOut, PendingOut, PositionOut
 from orderdesk.domain.events import Event, OrderEvent
 from orderdesk.domain.order import Order
 from orderdesk.store.codec import encode
 
 router = APIRouter(tags=["events"], dependencies=[Depends(bearer_scheme)])
+
+HISTORY = 100
+"""The log's latest events a snapshot carries."""
 
 _SUMMARY_FIELDS = ("status", "reason", "detail", "check", "engaged", "kind", "broker_order_id")
 
@@ -60,6 +67,7 @@ def event_message(event: Event) -> dict[str, Any]:
         "at": event.at.isoformat(),
         "order_id": event.order_id if isinstance(event, OrderEvent) else None,
         "summary": summarise(event),
+        "text": describe(event),
         "payload": encode(event),
     }
 
@@ -74,6 +82,19 @@ def status_message(context: ApiContext) -> dict[str, Any]:
         "broker_connection": connection.value if connection is not None else None,
         "positions": [PositionOut.of(p).model_dump(mode="json") for p in desk.positions()],
         "approvals": [PendingOut.of(item).model_dump(mode="json") for item in approvals],
+        "pnl": _pnl_point(context),
+    }
+
+
+def _pnl_point(context: ApiContext) -> dict[str, Any] | None:
+    points = context.pnl.points
+    if not points:
+        return None
+    point = points[-1]
+    return {
+        "at": point.at.isoformat(),
+        "total": str(point.total),
+        "strategies": {name: str(pnl) for name, pnl in point.strategies.items()},
     }
 
 
@@ -84,13 +105,22 @@ def snapshot_message(context: ApiContext) -> dict[str, Any]:
         **status_message(context),
         "orders": [OrderOut.of(order).model_dump(mode="json") for order in orders],
         "alerts": [alert_message(entry.alert, entry.at) for entry in reversed(alerts)],
+        "events": [event_message(e) for e in reversed(context.desk.recent_events(HISTORY))],
     }
+
+
+def alert_title(title: str) -> str:
+    """A reconciliation alert's title names the finding's kind; the page shows it in words."""
+    prefix = "Reconciliation: "
+    if title.startswith(prefix):
+        return prefix + finding(title.removeprefix(prefix))
+    return title
 
 
 def alert_message(alert: Any, at: Any) -> dict[str, Any]:
     out = AlertOut(
         severity=alert.severity,
-        title=alert.title,
+        title=alert_title(alert.title),
         body=alert.body,
         key=alert.key,
         order_id=alert.order_id,

@@ -1,0 +1,153 @@
+"""Events and reconciliation findings in words, for a person reading the dashboard.
+
+The log's names (``OrderStatusChanged``, ``external_order``) are for code and for ``orderdesk
+audit``; the event feed, an order's timeline and the alerts say what happened instead. An event
+type without a sentence here falls back to its name, so a new event is never hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from orderdesk.domain.events import (
+    BrokerSquaredOff,
+    DayClosed,
+    DayOpened,
+    Event,
+    KillSwitchChanged,
+    OrderAccepted,
+    OrderCancelRejected,
+    OrderCancelRequested,
+    OrderCreated,
+    OrderFillRecorded,
+    OrderLapsed,
+    OrderModified,
+    OrderModifyRejected,
+    OrderModifyRequested,
+    OrderStatusChanged,
+    OrderSubmitDeferred,
+    OrderSubmitRejected,
+    OrderSubmitting,
+    OrderSubmitUnknown,
+    OrderTransitionRefused,
+    OrderUpdateIgnored,
+    ReconciliationCompleted,
+    ReconciliationMismatch,
+    SessionLost,
+    SessionRenewed,
+    SignalDenied,
+)
+from orderdesk.domain.signal import Signal
+from orderdesk.domain.values import OrderType
+
+FINDINGS: dict[str, str] = {
+    "external_order": "an order placed outside orderdesk was found and adopted",
+    "missed_fill": "a trade the stream missed was found in the trade book",
+    "status": "the broker's status differed from the desk's",
+    "position": "the broker's position differs from the desk's",
+    "holding": "the broker's holdings differ from the day's opening",
+    "unresolved": "an order whose placement is unknown is not in the broker's book yet",
+    "duplicate": "the broker holds two orders with the same tag",
+    "orphan_trade": "a trade belongs to no order the desk knows",
+    "refused_fill": "a trade could not be applied to its order",
+    "day_open": "the day opened with a difference from the broker",
+}
+"""Reconciliation finding kinds (``ReconciliationMismatch.kind``) in words."""
+
+
+def finding(kind: str) -> str:
+    return FINDINGS.get(kind, kind.replace("_", " "))
+
+
+def _price(value: Decimal | None) -> str:
+    return "at market" if value is None else f"@ {value}"
+
+
+def _terms(order_type: OrderType, quantity: int, price: Decimal | None) -> str:
+    return f"{quantity} {order_type.value} {_price(price)}"
+
+
+def signal_words(signal: Signal) -> str:
+    """``BUY 10 NSE:INFY LIMIT @ 1400 CNC`` (with the trigger when there is one)."""
+    text = f"{signal.side.value} {signal.quantity} {signal.instrument} {signal.order_type.value}"
+    if signal.price is not None:
+        text += f" @ {signal.price}"
+    if signal.trigger_price is not None:
+        text += f" trigger {signal.trigger_price}"
+    return f"{text} {signal.product.value}"
+
+
+def _created(e: OrderCreated) -> str:
+    if e.external:
+        return f"Found at the broker (placed outside orderdesk): {signal_words(e.signal)}"
+    return f"Signal from {e.signal.strategy}: {signal_words(e.signal)}"
+
+
+def _status(e: OrderStatusChanged) -> str:
+    text = f"Broker: {e.broker_status_text}"
+    if e.filled_quantity:
+        text += f", {e.filled_quantity} filled at {e.average_price}"
+    for fill in e.fills:
+        text += f"; trade {fill.trade_id}: {fill.quantity} @ {fill.price}"
+    return text + (f" ({e.message})" if e.message else "")
+
+
+def _fill(e: OrderFillRecorded) -> str:
+    how = " (found by reconciliation)" if e.inferred else ""
+    return f"Filled {e.fill.quantity} @ {e.fill.price}, trade {e.fill.trade_id}{how}"
+
+
+def _kill(e: KillSwitchChanged) -> str:
+    if not e.engaged:
+        return "Kill switch released" + (f": {e.reason}" if e.reason else "")
+    cancel = ", cancelling open orders" if e.cancel_open else ""
+    return f"Kill switch engaged{cancel}: {e.reason or 'no reason given'}"
+
+
+_WORDS: dict[type[Event], Callable[[Any], str]] = {
+    OrderCreated: _created,
+    OrderSubmitting: lambda e: f"Sent to the broker (attempt {e.attempt})",
+    OrderSubmitUnknown: lambda e: f"Outcome unknown, looking for it in the book: {e.reason}",
+    OrderSubmitRejected: lambda e: f"Refused by the broker: {e.reason}",
+    OrderSubmitDeferred: lambda e: f"Held until the next login: {e.reason}",
+    OrderAccepted: lambda e: f"Accepted by the broker as {e.broker_order_id}",
+    OrderStatusChanged: _status,
+    OrderModifyRequested: lambda e: "Modify sent: " + _terms(e.order_type, e.quantity, e.price),
+    OrderModified: lambda e: (
+        ("Modified" + (" outside orderdesk" if e.external else "") + ": ")
+        + _terms(e.order_type, e.quantity, e.price)
+    ),
+    OrderModifyRejected: lambda e: f"Modify refused: {e.reason}",
+    OrderCancelRequested: lambda e: "Cancel sent",
+    OrderCancelRejected: lambda e: f"Cancel refused: {e.reason}",
+    OrderFillRecorded: _fill,
+    OrderUpdateIgnored: lambda e: f"Stale broker update ignored ({e.broker_status_text})",
+    OrderTransitionRefused: lambda e: f"Update refused: {e.detail}",
+    OrderLapsed: lambda e: f"Lapsed at the end of {e.day}: {e.reason}",
+    SignalDenied: lambda e: f"Signal refused ({signal_words(e.signal)}): {e.reason}",
+    KillSwitchChanged: _kill,
+    ReconciliationMismatch: lambda e: f"Reconciliation: {finding(e.kind)}: {e.detail}",
+    ReconciliationCompleted: lambda e: (
+        f"Reconciled {e.orders_checked} orders and {e.trades_checked} trades: "
+        + ("no differences" if not e.mismatches else f"{e.mismatches} difference(s)")
+    ),
+    DayOpened: lambda e: f"Trading day {e.day} opened",
+    DayClosed: lambda e: f"Trading day {e.day} closed, P&L {e.pnl}",
+    SessionRenewed: lambda e: (
+        "Broker session renewed"
+        + (f", valid until {e.expires_at:%Y-%m-%d %H:%M %Z}" if e.expires_at else "")
+    ),
+    SessionLost: lambda e: f"Broker session ended: {e.reason}",
+    BrokerSquaredOff: lambda e: f"Squared off by the broker: {e.detail}",
+}
+
+
+def describe(event: Event) -> str:
+    """One sentence about ``event``; its type name when there is none."""
+    words = _WORDS.get(type(event))
+    return words(event) if words is not None else type(event).__name__
+
+
+__all__ = ["FINDINGS", "describe", "finding", "signal_words"]

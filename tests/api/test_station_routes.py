@@ -1,0 +1,154 @@
+"""The routes behind the dashboard's trading station: funds, trades, the P&L curve, one order's
+timeline, the health detail and the audit check; the stream's history and words."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from orderdesk.api.event_words import describe, finding
+from orderdesk.api.order_rate import OrderRate
+from orderdesk.domain import InstrumentKey
+from orderdesk.domain.events import OrderCancelRequested, OrderSubmitting
+from orderdesk.ports.notifier import Alert, Severity
+from tests.api.conftest import Api
+from tests.api.test_events import messages, next_of
+from tests.api.test_routes import submit
+from tests.support import eventually
+
+INFY = InstrumentKey.parse("NSE:INFY")
+
+
+async def _get(api: Api, path: str) -> Any:
+    async with api.client.get(path) as response:
+        assert response.status == 200, await response.text()
+        return await response.json()
+
+
+async def test_funds_are_the_brokers_margins(api: Api) -> None:
+    funds = await _get(api, "/api/funds")
+    assert funds["equity"]["net"] == "100000"
+    assert funds["commodity"] is None
+
+
+async def test_the_trade_book_names_each_trades_order(api: Api) -> None:
+    _, body = await submit(api)
+    order_id = body["order"]["order_id"]
+    assert await _get(api, "/api/trades") == []
+    api.desk.fill(order_id, Decimal("1500"))
+    [trade] = await _get(api, "/api/trades")
+    assert (trade["order_id"], trade["quantity"], trade["price"]) == (order_id, 10, "1500")
+    assert (trade["strategy"], trade["side"], trade["instrument"]) == ("manual", "BUY", "NSE:INFY")
+
+
+async def test_an_orders_timeline_is_its_events_in_words(api: Api) -> None:
+    _, body = await submit(api)
+    order_id = body["order"]["order_id"]
+    api.desk.fill(order_id, Decimal("1500"))
+    timeline = await _get(api, f"/api/orders/{order_id}/events")
+    types = [e["type"] for e in timeline]
+    assert types[:3] == ["OrderCreated", "OrderSubmitting", "OrderAccepted"]
+    assert types[-1] == "OrderFillRecorded"
+    assert timeline[0]["text"] == "Signal from manual: BUY 10 NSE:INFY LIMIT @ 1500.05 CNC"
+    assert timeline[-1]["text"].startswith("Filled 10 @ 1500, trade T")
+    async with api.client.get("/api/orders/nosuchorder/events") as response:
+        assert response.status == 404
+
+
+async def test_the_pnl_curve_follows_fills_and_ticks(api: Api) -> None:
+    _, body = await submit(api)
+    api.desk.fill(body["order"]["order_id"], Decimal("1500"))
+    api.desk.tick(INFY, Decimal("1510"))
+
+    async def marked() -> Any:
+        series = await _get(api, "/api/pnl")
+        points = series["points"]
+        return points and Decimal(points[-1]["total"]) == 100 and points[-1]
+
+    point = await eventually(marked, what="a point at 10 x (1510 - 1500)")
+    assert {name: Decimal(pnl) for name, pnl in point["strategies"].items()} == {"manual": 100}
+
+
+async def test_health_detail_counts_order_requests_and_keeps_the_last_audit(api: Api) -> None:
+    detail = await _get(api, "/api/health/detail")
+    assert detail["audit"] is None
+    assert detail["reconciliation"] is None
+    assert detail["broker_connection"] == "CONNECTED"
+    assert detail["session"]["state"] == "valid"
+    _, body = await submit(api)
+    async with api.client.delete(f"/api/orders/{body['order']['order_id']}") as response:
+        assert response.status == 200
+
+    async def counted() -> Any:
+        rate = (await _get(api, "/api/health/detail"))["order_rate"]
+        return rate["day"] == 2 and rate
+
+    rate = await eventually(counted, what="one placement and one cancel counted")
+    assert rate["minute"] == 2
+    assert (rate["second_limit"], rate["minute_limit"], rate["day_limit"]) == (10, 400, 5000)
+
+    async with api.client.post("/api/audit/verify") as response:
+        audit = await response.json()
+    assert audit["ok"] is True
+    assert audit["rows"] == len(api.desk.log)
+    async with api.client.post("/api/reconcile") as response:
+        assert response.status == 200
+    detail = await _get(api, "/api/health/detail")
+    assert detail["audit"]["rows"] == audit["rows"]
+    assert detail["reconciliation"]["mismatches"] == 0
+
+
+async def test_a_snapshot_carries_the_logs_latest_events_newest_first(api: Api) -> None:
+    _, body = await submit(api)
+    async with api.client.get("/api/events") as response:
+        snapshot = await next_of(messages(response), "snapshot")
+    history = snapshot["events"]
+    assert history[0]["order_id"] == body["order"]["order_id"]
+    assert history[-1]["type"] == "OrderCreated"
+    assert all(event["text"] for event in history)
+
+
+async def test_a_reconciliation_alert_names_its_finding_in_words(api: Api) -> None:
+    async with api.client.get("/api/events") as response:
+        stream = messages(response)
+        await next_of(stream, "snapshot")
+        await api.alerts.notify(
+            Alert(
+                severity=Severity.WARNING,
+                title="Reconciliation: external_order",
+                body="od1: found",
+                key="k",
+            )
+        )
+        alert = await next_of(stream, "alert")
+    assert alert["title"] == f"Reconciliation: {finding('external_order')}"
+
+
+def test_an_event_without_words_falls_back_to_its_name() -> None:
+    class NewKind(OrderCancelRequested):
+        pass
+
+    from datetime import UTC, datetime
+
+    event = NewKind(at=datetime.now(UTC), order_id="od1")
+    assert describe(event) == "NewKind"
+
+
+def test_the_order_rate_forgets_after_a_minute_and_restarts_each_day() -> None:
+    from datetime import UTC, date, datetime, timedelta
+
+    rate = OrderRate()
+    start = datetime(2026, 12, 4, 4, 0, tzinfo=UTC)
+    day = date(2026, 12, 4)
+    for n in range(3):
+        rate.observe(
+            OrderSubmitting(at=start + timedelta(seconds=n), order_id="od", attempt=1), day
+        )
+    use = rate.use(start + timedelta(seconds=2, milliseconds=500))
+    assert (use.second, use.minute, use.day) == (1, 3, 3)
+    use = rate.use(start + timedelta(seconds=61, milliseconds=500))
+    assert (use.second, use.minute, use.day) == (0, 1, 3)
+    rate.observe(
+        OrderSubmitting(at=start + timedelta(days=1), order_id="od", attempt=1), date(2026, 12, 5)
+    )
+    assert rate.use(start + timedelta(days=1)).day == 1
