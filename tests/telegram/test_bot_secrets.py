@@ -8,11 +8,16 @@ import asyncio
 import io
 import json
 import logging
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import structlog
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramNetworkError
 
 from orderdesk.config import load_settings
 from orderdesk.errors import ConfigError
@@ -165,3 +170,19 @@ def test_a_bot_api_url_is_redacted_even_unregistered() -> None:
     url = f"POST https://api.telegram.org/bot{BOT_TOKEN}/getUpdates failed"
     assert redact(url) == "POST https://api.telegram.org/bot***/getUpdates failed"
     assert redact(f"bot_token={BOT_TOKEN}") == "bot_token=***"
+
+
+async def test_a_failed_request_names_no_token() -> None:
+    """When the Bot API cannot be reached, the error aiogram raises (and its whole chain, as a
+    traceback would print it) holds no token: the URL with the token is not part of it."""
+    async with serve_bot_api(BOT_TOKEN) as telegram:
+        gone = telegram.url  # the port is closed once the stand-in has stopped
+    bot = Bot(BOT_TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(gone)))
+    try:
+        with pytest.raises(TelegramNetworkError) as exc_info:
+            await bot.get_me()
+    finally:
+        await bot.session.close()
+    printed = "".join(traceback.format_exception(exc_info.value))
+    assert "ClientConnectorError" in printed
+    assert BOT_TOKEN.partition(":")[2] not in printed
