@@ -60,6 +60,7 @@ async def test_the_token_is_in_request_paths_only(tmp_path: Path, sink: io.Strin
             await telegram.say(OWNER, "/status")
             # The refused reply is logged; the next command's answer shows the bot went on.
             await telegram.ask(OWNER, f"/approve {BOT_TOKEN}")
+            await telegram.ask(OWNER, f"/{BOT_TOKEN}")
             stored = [json.dumps(row.payload) for row in runtime.store.read()]
 
     logged = sink.getvalue()

@@ -27,6 +27,7 @@ from typing import Protocol
 from orderdesk.api.desk import KillSwitchState, SessionStatus
 from orderdesk.approvals import ApprovalQueue
 from orderdesk.doctor import Diagnosis
+from orderdesk.domain.calendar import IST
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position
 from orderdesk.domain.status import IN_FLIGHT, TERMINAL
@@ -133,14 +134,15 @@ class DeskCommands:
             return Reply(_help_text(), outcome="")
         head, _, argument = text.partition(" ")
         # "/status@orderdesk_bot" in a group names the bot; the name is not part of the command.
-        name = head[1:].partition("@")[0].lower()
-        command = _COMMANDS.get(name)
+        typed = head[1:].partition("@")[0]
+        command = _COMMANDS.get(typed.lower())
         actor = actor_of(chat_id)
         if command is None:
-            reply = Reply(f"Unknown command /{name}.\n\n{_help_text()}", outcome="unknown command")
-        else:
-            reply = await self._guarded(command.run(self, chat_id, argument.strip()))
-        return await self._recorded(actor, name, reply, argument)
+            # Kept as typed (redaction knows secrets as they are spelled, not lower-cased).
+            reply = Reply(f"Unknown command /{typed}.\n\n{_help_text()}", outcome="unknown command")
+            return await self._recorded(actor, typed, reply, argument)
+        reply = await self._guarded(command.run(self, chat_id, argument.strip()))
+        return await self._recorded(actor, typed.lower(), reply, argument)
 
     async def choose(self, chat_id: int, data: str) -> Reply:
         """Answer a button press (``kill:<nonce>:<choice>``); recorded like ``/kill <choice>``."""
@@ -169,7 +171,11 @@ class DeskCommands:
             f"Desk {state}",
             f"kill switch: {'ENGAGED (' + kill.reason + ')' if kill.engaged else 'off'}",
             f"broker session: {session.state}"
-            + (f", until {session.expires_at:%d %b %H:%M} UTC" if session.expires_at else ""),
+            + (
+                f", until {session.expires_at.astimezone(IST):%d %b %H:%M} IST"
+                if session.expires_at
+                else ""
+            ),
             f"broker stream: {connection.value if connection else 'none (no stream)'}",
             f"orders: {sum(1 for o in orders if o.status not in TERMINAL)} open, "
             f"{sum(1 for o in orders if o.status in IN_FLIGHT)} awaiting the broker, "
@@ -264,7 +270,8 @@ class DeskCommands:
         """Write the command to the audit log, then hand back its reply. Both are redacted: an
         error's text can quote what the chat sent, and a chat can send anything."""
         clean = Reply(render.clip(redact(reply.text)), redact(reply.outcome), reply.buttons)
-        await self._record(actor, command, clean.outcome, _kept(argument))
+        # An unknown command's name is the chat's own text, as its argument is.
+        await self._record(actor, _kept(command), clean.outcome, _kept(argument))
         return clean
 
     async def _guarded(self, answer: Awaitable[Reply]) -> Reply:
