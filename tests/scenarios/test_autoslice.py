@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from kiteconnect import KiteConnect
 
 from orderdesk.domain import OrderStatus, OrderType, Product, Side, Signal
 from orderdesk.domain.errors import ValidationError
+from orderdesk.domain.events import AutosliceSent, OrderCreated
+from orderdesk.domain.ids import client_order_id
 from orderdesk.domain.reports import InstrumentInfo
 from orderdesk.engine import OrderDesk
 from orderdesk.engine.adoption import EXTERNAL_STRATEGY
@@ -170,3 +173,79 @@ async def test_desk_slicing_stays_when_configured(tmp_path: Path, store_url: str
         assert sorted(r["quantity"] for r in rows) == [150, 1800]
         assert {r["tag"] for r in rows} == {c.order_id for c in handle.children}
         assert not any("autoslice" in r.get("tags", []) for r in rows)
+
+
+async def test_an_ambiguous_answer_is_never_resent_and_late_children_are_still_the_orders(
+    tmp_path: Path, store_url: str
+) -> None:
+    """Kite answers the autoslice placement "Order request timed out" and cuts the children a
+    moment later: the desk alerts the unknown outcome, sends nothing again, and adopts the late
+    children as the order's own (not external) as the stream reports them."""
+    notifier = ListNotifier()
+    async with (
+        running_sim(rate_limits=False, seed=95, opening_cash=RICH) as (_, address),
+        open_desk(address, store_url, tmp_path, notifier=notifier) as desk,
+    ):
+        future = _future(desk)
+        view = BrokerView(address)
+        await view.faults(ambiguous_timeout=1.0, ambiguous_delay_max_ms=300)
+        handle = await desk.submit(_buy(future, 4500, "late"))
+        assert handle.order.autoslice
+        assert "Autoslice outcome unknown" in notifier.titles(Severity.CRITICAL)
+        await view.faults(ambiguous_timeout=0.0)
+        await handle.wait(lambda h: h.filled_quantity == 4500, timeout=30)
+        children = handle.children
+        assert sorted(c.signal.quantity for c in children) == [900, 1800, 1800]
+        assert {c.signal.strategy for c in children} == {"bigone"}
+        assert not any(c.external for c in children)
+        rows = await asyncio.to_thread(_official(address).orders)
+        assert len(rows) == 3, "one placement only: nothing was sent again"
+        assert EXTERNAL_STRATEGY not in {o.signal.strategy for o in desk.orders()}
+
+
+async def test_a_placement_in_flight_when_the_desk_stopped_is_adopted_not_resent(
+    tmp_path: Path, store_url: str
+) -> None:
+    """The log ends at AutosliceSent (the desk died waiting for the answer) and the broker did
+    place the children: the next start alerts the lost answer, sends nothing, and reconciliation
+    makes the children the order's own."""
+    notifier = ListNotifier()
+    async with running_sim(rate_limits=False, seed=96, opening_cash=RICH) as (_, address):
+        async with open_desk(address, store_url, tmp_path) as desk:
+            future = _future(desk)
+        signal = _buy(future, 4500, "crashed")
+        order_id = client_order_id(signal.strategy, "crashed")
+        at = datetime.now(UTC)
+        store = SqlEventStore(store_url)
+        try:
+            store.append(
+                [
+                    OrderCreated(at=at, order_id=order_id, signal=signal),
+                    AutosliceSent(at=at, order_id=order_id),
+                ]
+            )
+        finally:
+            store.close()
+        placed = await asyncio.to_thread(
+            _official(address).place_autoslice_order,
+            variety="regular",
+            exchange="NFO",
+            tradingsymbol=future.instrument.tradingsymbol,
+            transaction_type="BUY",
+            quantity=4500,
+            product="NRML",
+            order_type="MARKET",
+            tag=order_id,
+        )
+        assert len(placed["children"]) == 3
+        async with open_desk(address, store_url, tmp_path, notifier=notifier) as desk:
+            handle = desk.handle(order_id)
+            assert "Autoslice outcome unknown" in notifier.titles(Severity.CRITICAL)
+            assert handle.order.reason is not None
+            assert "stopped while sending" in handle.order.reason
+            children = handle.children
+            assert sorted(c.signal.quantity for c in children) == [900, 1800, 1800]
+            assert not any(c.external for c in children)
+            assert handle.filled_quantity == 4500
+            rows = await asyncio.to_thread(_official(address).orders)
+            assert len(rows) == 3

@@ -39,6 +39,7 @@ from orderdesk.domain.ids import child_order_id
 from orderdesk.domain.order import Order
 from orderdesk.domain.reports import InstrumentInfo
 from orderdesk.domain.signal import Signal
+from orderdesk.domain.status import OrderStatus
 from orderdesk.engine.alerts import Alerts
 from orderdesk.engine.config import DeskConfig
 from orderdesk.engine.news import BrokerNews, Source
@@ -205,6 +206,20 @@ class BrokerSlicing:
             key=f"rejected:{parent.order_id}",
             order_id=parent.order_id,
         )
+
+    @staticmethod
+    def interrupted(parent: Order) -> bool:
+        """Sent as an autoslice placement, and neither answered nor failed in the log."""
+        return (
+            parent.autoslice
+            and parent.broker_parent_id is None
+            and parent.reason is None
+            and parent.status is OrderStatus.INITIALIZED
+        )
+
+    async def stopped_while_sending(self, parent: Order) -> None:
+        """After a restart: the placement's answer was lost with the last process."""
+        await self._unknown(parent, "the desk stopped while sending the autoslice placement")
 
     async def _unknown(self, parent: Order, reason: str) -> None:
         now = self.clock.now()

@@ -255,6 +255,10 @@ class OrderDesk:
                         "the desk stopped while sending", now, Doubt.INTERRUPTED
                     ),
                 )
+            elif self.autoslicer is not None and self.autoslicer.interrupted(order):
+                # Its answer was lost with the last process: never sent again; children the
+                # broker placed carry its tag, and reconciliation (below) adopts them.
+                await self.autoslicer.stopped_while_sending(order)
         if self.days is not None:
             await self.days.catch_up()
         if self.session.usable and self._day_is_open():
