@@ -17,8 +17,10 @@ from playwright.async_api import Browser, async_playwright
 
 from orderdesk.api import AlertFeed, EngineDesk, create_app, serve_api
 from orderdesk.api.server import ApiServer
+from orderdesk.approvals import ApprovalQueue
 from orderdesk.brokers import BrokerContext
 from orderdesk.brokers.kite import create_broker
+from orderdesk.config import StrategySettings
 from orderdesk.domain import Exchange, InstrumentKey
 from orderdesk.engine import DeskConfig, OrderDesk
 from orderdesk.sim.app import SimServer
@@ -38,6 +40,8 @@ CHROMIUM_ARGS = [
 ]
 TOKEN = "browser-test-token-0123456789abcdef"
 INFY = InstrumentKey(Exchange.NSE, "INFY")
+CAREFUL = "careful"
+"""A strategy whose signals wait for the operator's approval on the page."""
 
 
 class _SimSecrets:
@@ -54,6 +58,22 @@ class _SimSecrets:
 
     def delete(self, name: str) -> None:
         raise NotImplementedError
+
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "dashboard"
+"""Where the browser tests leave screenshots for a person to look at (git-ignored)."""
+_written: list[Path] = []
+
+
+def screenshot_written(path: Path) -> None:
+    _written.append(path)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _written:
+        terminalreporter.write_line(
+            f"dashboard screenshots ({len(_written)}): {SCREENSHOTS}", bold=True
+        )
 
 
 @dataclass
@@ -92,7 +112,16 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
             broker, InMemoryEventStore(), notifier=alerts, config=desk_config
         ) as desk:
             await broker.subscribe_prices([INFY])
-            app = create_app(EngineDesk(desk), token=TOKEN, alerts=alerts, stream_interval=0.2)
+            engine = EngineDesk(desk)
+            approvals = ApprovalQueue(
+                engine.submit,
+                {CAREFUL: StrategySettings(approval=True)},
+                screen=engine.screen,
+                notifier=alerts,
+            )
+            app = create_app(
+                engine, token=TOKEN, approvals=approvals, alerts=alerts, stream_interval=0.2
+            )
             async with (
                 await serve_api(app) as api,
                 aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as client,

@@ -18,6 +18,21 @@ router = APIRouter(include_in_schema=False)
 ASSETS: dict[str, str] = {
     "index.html": "text/html; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
+    # The page's panels, one ES module each (app.js imports them).
+    **{
+        f"{name}.js": "text/javascript; charset=utf-8"
+        for name in (
+            "core",
+            "orders",
+            "entry",
+            "positions",
+            "approvals",
+            "feeds",
+            "chart",
+            "health",
+            "book",
+        )
+    },
     # GTTs and price alerts (issue 13): a panel of its own until the dashboard is rebuilt.
     "triggers.js": "text/javascript; charset=utf-8",
     "app.css": "text/css; charset=utf-8",

@@ -11,6 +11,7 @@ shape at half the resolution instead of losing its morning.
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -19,6 +20,8 @@ from orderdesk.api.desk import DeskService
 from orderdesk.domain.attribution import attribute
 
 MAX_POINTS = 2_000
+CPU_SHARE = 0.01
+"""At most this share of the loop's time goes to sampling."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +67,14 @@ class PnlSeries:
         return point
 
     async def run(self, desk: DeskService, interval: float) -> None:
-        """Sample every ``interval`` seconds until cancelled."""
+        """Sample every ``interval`` seconds until cancelled, or less often when a sample
+        costs more than ``CPU_SHARE`` of that: attributing 5,000 orders to their strategies
+        takes ~11 ms of CPU, on the loop that also takes the signals."""
         while True:
+            started = time.process_time()
             self.sample(desk, datetime.now(UTC))
-            await asyncio.sleep(interval)
+            cost = time.process_time() - started
+            await asyncio.sleep(max(interval, cost / CPU_SHARE))
 
 
 __all__ = ["PnlPoint", "PnlSeries", "measure"]

@@ -1,0 +1,65 @@
+// Funds and margins, holdings and the trade book: read from the API when the page opens, after
+// the events that change them (fills), and on Refresh. Holdings are the broker's as the day
+// opened; a broker that keeps none (the paper broker) says so instead of showing an empty list.
+import { $, api, cell, el, money, on } from "./core.js";
+
+const FILL_EVENTS = new Set(["OrderFillRecorded", "OrderStatusChanged"]);
+let pending = null;
+
+function segment(name, s) {
+  if (!s) return [];
+  return [
+    el("dt", {}, `${name} available`), el("dd", { class: "num", "data-field": `${name}-net` }, money(s.net)),
+    el("dt", {}, `${name} cash`), el("dd", { class: "num" }, money(s.live_balance)),
+    el("dt", {}, `${name} used`), el("dd", { class: "num" }, money(s.utilised_debits)),
+  ];
+}
+
+async function loadFunds() {
+  try {
+    const funds = await api("/api/funds");
+    $("funds").replaceChildren(...segment("Equity", funds.equity), ...segment("Commodity", funds.commodity));
+  } catch (error) { $("funds").replaceChildren(el("dd", { class: "error" }, `Funds: ${error.message}`)); }
+}
+
+async function loadHoldings() {
+  try {
+    const holdings = await api("/api/holdings");
+    $("holdings").replaceChildren(...holdings.map((h) => el("tr", {},
+      cell("Instrument", {}, h.instrument), cell("Qty", { class: "num" }, String(h.quantity)),
+      cell("Avg", { class: "num" }, money(h.average_price)))));
+    $("holdings-empty").textContent = "No holdings at the day's open.";
+    $("holdings-empty").hidden = holdings.length > 0;
+  } catch (error) {
+    $("holdings").replaceChildren();
+    $("holdings-empty").textContent = error.status === 501 ? "This broker keeps no holdings." : `Holdings: ${error.message}`;
+    $("holdings-empty").hidden = false;
+  }
+}
+
+async function loadTrades() {
+  try {
+    const trades = await api("/api/trades");
+    $("trades").replaceChildren(...trades.map((t) => el("tr", { "data-trade-id": t.trade_id },
+      cell("Time", { class: "mono" }, t.filled_at ? new Date(t.filled_at).toLocaleTimeString("en-GB") : "–"),
+      cell("Order", { class: "mono card-wide" }, t.order_id),
+      cell("Instrument", {}, t.instrument),
+      cell("Side", { class: t.side }, t.side),
+      cell("Qty", { class: "num" }, String(t.quantity)),
+      cell("Price", { class: "num" }, money(t.price)))));
+    $("trades-empty").hidden = trades.length > 0;
+  } catch (error) { $("trades-empty").textContent = `Trades: ${error.message}`; $("trades-empty").hidden = false; }
+}
+
+function loadAll() { loadFunds(); loadHoldings(); loadTrades(); }
+
+on("signed-in", loadAll);
+on("event", (event) => {
+  if (!FILL_EVENTS.has(event.type)) return;
+  // A burst of fills is one read, not one per event.
+  clearTimeout(pending);
+  pending = setTimeout(() => { loadTrades(); loadFunds(); }, 300);
+});
+document.addEventListener("DOMContentLoaded", () => {
+  $("book-refresh").addEventListener("click", loadAll);
+});

@@ -1,0 +1,161 @@
+// What every panel of the dashboard shares: the token, the API call, building nodes, number and
+// time formats, a small event bus fed by the desk's live stream, and the confirmation dialog.
+//
+// A panel is a module that registers for stream messages with on(kind, fn) (kinds: snapshot,
+// status, order, event, alert, tick) and renders into its own <section>; app.js imports it.
+// Nothing here parses desk data as HTML: nodes get textContent only.
+
+export const TOKEN_KEY = "orderdesk.token";
+
+export const state = {
+  orders: new Map(), positions: [], approvals: [], alerts: [], events: [],
+  kill: { engaged: false, reason: "" }, broker: null, pnl: null,
+};
+
+export const $ = (id) => document.getElementById(id);
+
+export function token() { return sessionStorage.getItem(TOKEN_KEY); }
+
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "onclick") node.addEventListener("click", value);
+    else if (key.startsWith("data-") || key.startsWith("aria-") || key === "role") node.setAttribute(key, value);
+    else node[key] = value;
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+/** A table cell that carries its column's name, shown beside the value when a narrow panel
+ * lays rows out as cards (app.css, the container query on .panel). */
+export function cell(label, attrs, ...children) {
+  return el("td", { ...attrs, "data-label": label }, ...children);
+}
+
+const handlers = new Map();
+
+export function on(kind, fn) {
+  if (!handlers.has(kind)) handlers.set(kind, []);
+  handlers.get(kind).push(fn);
+}
+
+export function emit(kind, data) {
+  for (const fn of handlers.get(kind) || []) {
+    try { fn(data); } catch (error) { console.error(`${kind} handler failed`, error); }
+  }
+}
+
+// The shared state follows the stream first (core.js is every panel's first import, so these
+// handlers are registered before any panel's).
+function applyStatus(status) {
+  state.kill = status.kill_switch;
+  state.broker = status.broker_connection;
+  state.positions = status.positions;
+  state.approvals = status.approvals;
+  state.pnl = status.pnl ?? state.pnl;
+}
+
+on("snapshot", (data) => {
+  state.orders = new Map(data.orders.map((o) => [o.order_id, o]));
+  state.alerts = data.alerts;
+  state.events = data.events || [];
+  applyStatus(data);
+});
+on("status", applyStatus);
+on("order", (order) => state.orders.set(order.order_id, order));
+on("event", (event) => {
+  state.events.unshift(event);
+  state.events.length = Math.min(state.events.length, 200);
+  if (event.type === "KillSwitchChanged") {
+    state.kill = { engaged: event.payload.engaged, reason: event.payload.reason };
+  }
+});
+on("alert", (alert) => {
+  state.alerts.unshift(alert);
+  state.alerts.length = Math.min(state.alerts.length, 50);
+});
+
+let onUnauthorised = () => {};
+export function whenUnauthorised(fn) { onUnauthorised = fn; }
+
+export class ApiError extends Error {
+  constructor(message, status) { super(message); this.status = status; }
+}
+
+export async function api(path, options = {}) {
+  const response = await fetch(path, {
+    ...options,
+    headers: { "Authorization": `Bearer ${token()}`, "Content-Type": "application/json" },
+  });
+  if (response.status === 401) { onUnauthorised("The token was not accepted."); throw new ApiError("401", 401); }
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new ApiError(body.message || `HTTP ${response.status}`, response.status);
+  return body;
+}
+
+// ---- formats ---------------------------------------------------------------------------
+
+export function time(iso) {
+  return iso ? new Date(iso).toLocaleTimeString("en-GB", { hour12: false }) : "";
+}
+
+export function money(value) {
+  if (value === null || value === undefined || value === "") return "–";
+  const number = Number(value);
+  return number.toLocaleString("en-IN", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+}
+
+export function signClass(value) { return Number(value) > 0 ? "pos" : Number(value) < 0 ? "neg" : ""; }
+
+export function duration(ms) {
+  const total = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(total / 3600), m = Math.floor((total % 3600) / 60), s = total % 60;
+  return h ? `${h}h ${String(m).padStart(2, "0")}m` : `${m}m ${String(s).padStart(2, "0")}s`;
+}
+
+// ---- messages and confirmation ---------------------------------------------------------
+
+export function flash(message, kind = "bad") {
+  const note = $("notice");
+  note.hidden = false;
+  note.className = `notice ${kind}`;
+  note.textContent = message;
+}
+
+/** Ask before acting: the dialog repeats the action in words; resolves true on "Confirm". */
+export function confirmAction(title, sentence, confirmLabel = "Confirm") {
+  const dialog = $("confirm");
+  $("confirm-title").textContent = title;
+  $("confirm-text").textContent = sentence;
+  $("confirm-ok").textContent = confirmLabel;
+  dialog.showModal();
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+  });
+}
+
+export const WORKING = new Set(["ACCEPTED", "TRIGGER_PENDING", "OPEN", "PARTIALLY_FILLED", "MODIFY_PENDING"]);
+
+const SIDE_WORDS = { BUY: "Buy", SELL: "Sell" };
+const TYPE_WORDS = {
+  MARKET: "at market", LIMIT: "at limit", SL: "stop-loss limit", "SL-M": "stop-loss at market",
+};
+
+/** An order request in words: "Buy 10 NSE:INFY at limit 1,400.00 (CNC, regular, DAY)". */
+export function orderWords(o) {
+  let text = `${SIDE_WORDS[o.side] || o.side} ${o.quantity} ${o.instrument} ${TYPE_WORDS[o.order_type] || o.order_type}`;
+  if (o.order_type === "LIMIT" || o.order_type === "SL") text += ` ${money(o.price)}`;
+  if (o.trigger_price) text += `, trigger ${money(o.trigger_price)}`;
+  const extras = [o.product, o.variety || "regular", o.validity || "DAY"];
+  if (o.validity === "TTL" && o.validity_ttl) extras[2] = `valid ${o.validity_ttl} min`;
+  if (o.variety === "iceberg") extras.push(`${o.iceberg_legs} legs of ${o.iceberg_quantity}`);
+  if (o.variety === "auction") extras.push(`auction ${o.auction_number}`);
+  if (Number(o.disclosed_quantity)) extras.push(`disclose ${o.disclosed_quantity}`);
+  return `${text} (${extras.join(", ")})`;
+}

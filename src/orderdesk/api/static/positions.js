@@ -1,0 +1,65 @@
+// Positions (with Exit: POST /api/positions/exit, a protected market order for the broker's
+// live position that the desk re-prices while it does not fill, [exit]'s policy) and
+// the per-strategy book: each strategy's orders and its P&L from its own fills (the P&L point
+// the stream carries, the figures of GET /api/strategies).
+import { $, api, cell, confirmAction, el, flash, money, on, signClass, state, WORKING } from "./core.js";
+
+function renderPositions() {
+  let total = 0;
+  $("positions").replaceChildren(...state.positions.map((p) => {
+    total += Number(p.pnl);
+    const exit = p.quantity !== 0 && !["CO", "BO"].includes(p.product)
+      ? el("button", { class: "small", type: "button", "data-action": "exit", onclick: () => exitPosition(p) }, "Exit")
+      : "";
+    return el("tr", { "data-instrument": p.instrument },
+      cell("Instrument", {}, p.instrument), cell("Product", {}, p.product),
+      cell("Qty", { class: "num", "data-field": "quantity" }, String(p.quantity)),
+      cell("Avg", { class: "num" }, money(p.average_price)),
+      cell("LTP", { class: "num" }, money(p.last_price)),
+      cell("Realised", { class: `num ${signClass(p.realised)}` }, money(p.realised)),
+      cell("Unrealised", { class: `num ${signClass(p.unrealised)}` }, money(p.unrealised)),
+      cell("P&L", { class: `num ${signClass(p.pnl)}`, "data-field": "pnl" }, money(p.pnl)),
+      cell("", { class: "cell-actions" }, exit));
+  }));
+  $("positions-empty").hidden = state.positions.length > 0;
+  $("total-pnl").textContent = money(total);
+  $("total-pnl").className = `num ${signClass(total)}`;
+}
+
+async function exitPosition(p) {
+  const side = p.quantity > 0 ? "Sell" : "Buy";
+  const sentence = `${side} ${Math.abs(p.quantity)} ${p.instrument} at market (${p.product}) to close the position, re-priced while it does not fill, for strategy manual.`;
+  if (!(await confirmAction("Exit position", sentence, "Exit position"))) return;
+  try {
+    const reply = await api("/api/positions/exit", {
+      method: "POST", body: JSON.stringify({ instrument: p.instrument, product: p.product }),
+    });
+    if (reply.order === null) flash(`Nothing to exit: ${reply.detail}.`, "warn");
+    else flash(`Exit order ${reply.order.order_id} sent: ${sentence}`, "ok");
+  } catch (error) { flash(`Exit failed: ${error.message}`); }
+}
+
+function renderStrategies() {
+  const books = new Map();
+  for (const o of state.orders.values()) {
+    const book = books.get(o.strategy) || { orders: 0, open: 0 };
+    book.orders += 1;
+    if (WORKING.has(o.status)) book.open += 1;
+    books.set(o.strategy, book);
+  }
+  const pnl = state.pnl ? state.pnl.strategies : {};
+  const names = [...new Set([...books.keys(), ...Object.keys(pnl)])].sort();
+  $("strategies").replaceChildren(...names.map((name) => {
+    const book = books.get(name) || { orders: 0, open: 0 };
+    return el("tr", { "data-strategy": name },
+      cell("Strategy", {}, name),
+      cell("Orders", { class: "num" }, String(book.orders)),
+      cell("Open", { class: "num" }, String(book.open)),
+      cell("P&L", { class: `num ${signClass(pnl[name])}`, "data-field": "pnl" }, money(pnl[name] ?? 0)));
+  }));
+  $("strategies-empty").hidden = names.length > 0;
+}
+
+on("snapshot", () => { renderPositions(); renderStrategies(); });
+on("status", () => { renderPositions(); renderStrategies(); });
+on("order", renderStrategies);

@@ -1,0 +1,285 @@
+"""The dashboard as a trading station, in headless Chromium against the real desk on the
+simulator (Kite adapter): place, modify, cancel, cancel all and exit through the page; approve
+and reject; the chart, an order's timeline and the health panel follow real events; nothing
+overflows its panel at 420, 1400 and 1920 px. Screenshots at those widths are written under
+``artifacts/dashboard/`` (git-ignored); the run prints where.
+
+Every wait is on page state (Playwright's auto-waiting ``expect`` and ``wait_for_function``),
+never a sleep, so a loaded machine only makes the tests slower.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from tests.browser.conftest import CAREFUL, SCREENSHOTS, TOKEN, Stack, screenshot_written
+
+WIDTHS = (420, 1400, 1920)
+WORKING = re.compile(r"^(ACCEPTED|OPEN)$")
+
+# Every element of a panel (and of the header) lies inside it, and the page never scrolls
+# sideways. Zero-sized (hidden) elements are skipped.
+OVERFLOWS = """() => {
+  const bad = [];
+  const root = document.documentElement;
+  const px = (v) => Math.round(v);
+  if (root.scrollWidth > root.clientWidth + 1) {
+    bad.push(`page ${root.scrollWidth} > ${root.clientWidth}`);
+  }
+  for (const panel of document.querySelectorAll('.panel, header.bar')) {
+    const box = panel.getBoundingClientRect();
+    const name = panel.id || 'bar';
+    if (box.width === 0) continue;
+    if (panel.scrollWidth > panel.clientWidth + 1) bad.push(`${name} scrolls sideways`);
+    for (const node of panel.querySelectorAll('*')) {
+      const r = node.getBoundingClientRect();
+      if (r.width === 0 && r.height === 0) continue;
+      if (r.left < box.left - 1 || r.right > box.right + 1) {
+        const what = `<${node.tagName.toLowerCase()} class="${node.getAttribute('class') || ''}">`;
+        const where = `${px(r.left)}..${px(r.right)} not in ${px(box.left)}..${px(box.right)}`;
+        bad.push(`${name}: ${what} ${where}`);
+      }
+    }
+  }
+  return bad;
+}"""
+
+
+@pytest.fixture(autouse=True)
+def _patient_expect() -> None:
+    # Two loaded cores: give page state time to arrive (expect still returns as soon as it holds).
+    expect.set_options(timeout=20_000)
+
+
+@pytest.fixture
+async def page(stack: Stack, browser: Browser) -> AsyncIterator[Page]:
+    """A signed-in page at 1400 px; fails the test on any script error."""
+    await stack.set_price("INFY", 1500)
+    page = await browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.goto(stack.api.url)
+    await page.get_by_test_id("token-input").fill(TOKEN)
+    await page.get_by_test_id("token-submit").click()
+    await expect(page.get_by_test_id("stream-state")).to_have_text("stream: live")
+    await expect(page.get_by_test_id("broker-state")).to_have_text("broker: CONNECTED")
+    yield page
+    await page.close()
+    assert errors == []
+
+
+async def _confirm(page: Page, says: str | re.Pattern[str]) -> None:
+    """The confirmation repeats the action in words; accept it."""
+    await expect(page.get_by_test_id("confirm-text")).to_have_text(says)
+    await page.get_by_test_id("confirm-ok").click()
+    await expect(page.get_by_test_id("confirm")).to_be_hidden()
+
+
+async def _place(page: Page, *, side: str, quantity: int, price: str) -> str:
+    """A LIMIT CNC order on NSE:INFY through the order form; returns its order id."""
+    form = page.get_by_test_id("entry-form")
+    await page.get_by_test_id("entry-instrument").fill("NSE:INFY")
+    await form.locator(f'input[name="side"][value="{side}"]').check()
+    await page.get_by_test_id("entry-quantity").fill(str(quantity))
+    await page.get_by_test_id("entry-type").select_option("LIMIT")
+    await page.get_by_test_id("entry-price").fill(price)
+    await page.get_by_test_id("entry-product").select_option("CNC")
+    await page.get_by_test_id("entry-submit").click()
+    words = f"{side.title()} {quantity} NSE:INFY at limit {float(price):,.2f}"
+    await _confirm(page, f"{words} (CNC, regular, DAY), for strategy manual.")
+    notice = page.get_by_test_id("notice")
+    await expect(notice).to_contain_text(words)
+    text = await notice.inner_text()
+    match = re.search(r"Order (\S+) sent", text)
+    assert match is not None, text
+    return match.group(1)
+
+
+def _order(page: Page, order_id: str) -> Any:
+    return page.locator(f'#orders tr[data-order-id="{order_id}"]')
+
+
+async def _no_overflow(page: Page, width: int) -> None:
+    await page.set_viewport_size({"width": width, "height": 1000})
+    try:
+        await page.wait_for_function(f"({OVERFLOWS})().length === 0", timeout=20_000)
+    except Exception:
+        problems = await page.evaluate(OVERFLOWS)
+        raise AssertionError(f"at {width} px: {problems[:10]}") from None
+
+
+async def _screenshots(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for width in WIDTHS:
+        await _no_overflow(page, width)
+        path = SCREENSHOTS / f"{name}-{width}.png"
+        await page.screenshot(path=str(path), full_page=True)
+        screenshot_written(path)
+
+
+@pytest.mark.browser
+async def test_place_modify_fill_exit_cancel_and_cancel_all_through_the_page(
+    stack: Stack, page: Page
+) -> None:
+    """The whole day of one trader, through the page only; the chart, the timeline and the
+    health panel follow what the desk recorded."""
+    order_id = await _place(page, side="BUY", quantity=10, price="1400")
+    row = _order(page, order_id)
+    await expect(row.locator('[data-field="status"]')).to_have_text(WORKING)
+
+    # Modify: the dialog repeats the change in words; the new price comes back from the broker.
+    await row.locator('[data-action="modify"]').click()
+    await page.get_by_test_id("modify-price").fill("1401")
+    await expect(page.get_by_test_id("modify-text")).to_contain_text(
+        "→ Buy 10 NSE:INFY at limit 1,401.00"
+    )
+    await page.get_by_test_id("modify-ok").click()
+    await expect(row.locator('[data-field="price"]')).to_have_text("1,401.00")
+
+    # The resting buy trades; the trade book, the position and the chart follow.
+    await stack.set_price("INFY", 1399)
+    await expect(row.locator('[data-field="status"]')).to_have_text("FILLED")
+    await expect(page.locator("#trades tr")).to_have_count(1)
+    await expect(page.locator("#trades")).to_contain_text(order_id)
+    position = page.locator('#positions tr[data-instrument="NSE:INFY"]')
+    await expect(position.locator('[data-field="quantity"]')).to_have_text("10")
+    await stack.set_price("INFY", 1420)
+    await expect(position.locator('[data-field="pnl"]')).to_have_text("210.00")
+    legend = page.get_by_test_id("pnl-legend")
+    await expect(legend.locator('[data-series="total"] [data-field="pnl"]')).to_have_text("210.00")
+    await expect(legend.locator('[data-series="manual"] [data-field="pnl"]')).to_have_text("210.00")
+    await expect(page.locator('#pnl-chart path[data-series="total"]')).to_have_count(1)
+    await expect(page.locator('#strategies tr[data-strategy="manual"]')).to_contain_text("210.00")
+
+    # The order's timeline, one click away: signal to fill, in words.
+    await row.locator('[data-action="timeline"]').click()
+    timeline = page.get_by_test_id("timeline-events")
+    await expect(timeline.locator("li").first).to_contain_text(
+        "Signal from manual: BUY 10 NSE:INFY LIMIT @ 1400 CNC"
+    )
+    for words in ("Sent to the broker", "Accepted by the broker", "Modify sent", "10 filled at"):
+        await expect(timeline).to_contain_text(words)
+    await page.get_by_test_id("timeline-close").click()
+    await expect(page.get_by_test_id("timeline")).to_be_hidden()
+
+    # Exit: a market sell of the broker's position.
+    await position.locator('[data-action="exit"]').click()
+    await _confirm(
+        page,
+        "Sell 10 NSE:INFY at market (CNC) to close the position, re-priced while it does not"
+        " fill, for strategy manual.",
+    )
+    await expect(position.locator('[data-field="quantity"]')).to_have_text("0")
+    await expect(page.locator("#trades tr")).to_have_count(2)
+
+    # Cancel one resting order, then cancel all of two more.
+    resting = await _place(page, side="BUY", quantity=5, price="1300")
+    await expect(_order(page, resting).locator('[data-field="status"]')).to_have_text(WORKING)
+    await _order(page, resting).locator('[data-action="cancel"]').click()
+    await _confirm(page, re.compile(rf"^Cancel {resting}: Buy 5 NSE:INFY at limit 1,300\.00"))
+    await expect(_order(page, resting).locator('[data-field="status"]')).to_have_text("CANCELLED")
+    others = [await _place(page, side="BUY", quantity=n, price="1300") for n in (1, 2)]
+    for other in others:
+        await expect(_order(page, other).locator('[data-field="status"]')).to_have_text(WORKING)
+    await page.get_by_test_id("cancel-all").click()
+    await _confirm(page, "Cancel every open order (2 now)?")
+    for other in others:
+        await expect(_order(page, other).locator('[data-field="status"]')).to_have_text("CANCELLED")
+
+    # Health: requests sent today (5 placements, 1 modify, 3 cancels), a reconciliation asked
+    # for here, the log verified here, the session and the stream.
+    health = page.get_by_test_id("health")
+    await expect(health.locator('[data-check="Order rate"]')).to_contain_text("9/5000 today")
+    await page.get_by_test_id("reconcile-now").click()
+    await expect(health.locator('[data-check="Reconciliation"]')).to_have_attribute(
+        "data-level", "ok"
+    )
+    await expect(health.locator('[data-check="Reconciliation"]')).to_contain_text("no differences")
+    await page.get_by_test_id("verify-now").click()
+    await expect(health.locator('[data-check="Audit log"]')).to_contain_text("Hash chain intact")
+    await expect(health.locator('[data-check="Stream"]')).to_contain_text("connected")
+    await expect(health.locator('[data-check="Session"]')).to_contain_text("ends in")
+    await page.get_by_test_id("check-address").click()
+    await expect(health.locator('[data-check="Address"]')).not_to_contain_text("Not checked")
+
+    # A reload keeps the history: the feed is read back from the log.
+    await page.reload()
+    await expect(page.get_by_test_id("stream-state")).to_have_text("stream: live")
+    await expect(page.locator("#events")).to_contain_text("10 filled at")
+    await expect(page.locator("#events")).to_contain_text("Cancel sent")
+    await expect(legend.locator('[data-series="total"] [data-field="pnl"]')).not_to_have_text(
+        "0.00"
+    )
+
+    await _screenshots(page, "trading")
+
+
+@pytest.mark.browser
+async def test_approve_and_reject_on_the_page_and_the_cards_fit_a_phone(
+    stack: Stack, page: Page
+) -> None:
+    """Signals of a strategy that needs approval wait on the page; one is approved (and
+    placed), the other rejected (and never placed); the waiting cards fit at every width."""
+    await page.set_viewport_size({"width": 420, "height": 1000})
+    ids = []
+    for n, price in ((3, "1350"), (4, "1340")):
+        signal = {
+            "instrument": "NSE:INFY",
+            "side": "BUY",
+            "quantity": n,
+            "order_type": "LIMIT",
+            "product": "CNC",
+            "price": price,
+            "strategy": CAREFUL,
+        }
+        async with stack.client.post(f"{stack.api.url}/api/signals", json=signal) as response:
+            assert response.status == 202, await response.text()
+            ids.append((await response.json())["pending"]["approval_id"])
+    cards = page.locator("#approvals li")
+    await expect(cards).to_have_count(2)
+    await _screenshots(page, "approvals")
+
+    approve, reject = (page.locator(f'#approvals li[data-approval-id="{i}"]') for i in ids)
+    await approve.locator('[data-action="approve"]').click()
+    await _confirm(page, "Place careful: Buy 3 NSE:INFY at limit 1,350.00 (CNC, regular, DAY)?")
+    placed = page.locator("#orders tr", has_text=CAREFUL)
+    await expect(placed).to_have_count(1)
+    await expect(placed.locator('[data-field="filled"]')).to_have_text("0 / 3")
+
+    await reject.locator('[data-action="reject"]').click()
+    await _confirm(page, "Drop careful: Buy 4 NSE:INFY at limit 1,340.00 (CNC, regular, DAY)?")
+    await expect(cards).to_have_count(0)
+    await expect(page.locator("#approvals-empty")).to_be_visible()
+    async with stack.client.get(
+        f"{stack.api.url}/api/approvals", params={"include_decided": "true"}
+    ) as response:
+        states = {item["approval_id"]: item["state"] for item in await response.json()}
+    assert states == {ids[0]: "APPROVED", ids[1]: "REJECTED"}
+    await expect(placed).to_have_count(1)
+
+
+@pytest.mark.browser
+async def test_signed_out_the_header_offers_nothing_to_act_on(
+    stack: Stack, browser: Browser
+) -> None:
+    """Before the token, no kill switch, no sign-out, no stream pill; after signing out, the
+    same again."""
+    page = await browser.new_page(viewport={"width": 420, "height": 800})
+    await page.goto(stack.api.url)
+    await expect(page.get_by_test_id("token-input")).to_be_visible()
+    for test_id in ("kill-button", "sign-out", "kill-state", "stream-state", "broker-state"):
+        await expect(page.get_by_test_id(test_id)).to_be_hidden()
+    await page.get_by_test_id("token-input").fill(TOKEN)
+    await page.get_by_test_id("token-submit").click()
+    await expect(page.get_by_test_id("kill-button")).to_be_enabled()
+    await expect(page.get_by_test_id("sign-out")).to_be_visible()
+    await page.get_by_test_id("sign-out").click()
+    await expect(page.get_by_test_id("token-input")).to_be_visible()
+    await expect(page.get_by_test_id("kill-button")).to_be_hidden()
+    await expect(page.get_by_test_id("sign-out")).to_be_hidden()
+    await page.close()
