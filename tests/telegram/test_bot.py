@@ -147,6 +147,25 @@ async def test_kill_confirm_typed_engages_without_cancelling(desk: Desk) -> None
     assert f"FAIL kill switch: engaged (engaged from Telegram (telegram:{OWNER}))" in doctor.text
 
 
+async def test_kill_on_an_engaged_switch_keeps_its_reason_and_cancels(desk: Desk) -> None:
+    """/kill while the switch is already engaged says so and why; confirming with cancel
+    cancels the open orders and leaves the reason on record as it was."""
+    resting = await desk.runtime.submit(buy("quick", "rest-2", limit="1450"))
+    await eventually(lambda: resting.status is OrderStatus.OPEN, what="a resting order")
+    await desk.runtime.desk.engage_kill_switch("daily loss limit reached")
+    telegram = desk.telegram
+
+    question = await telegram.ask(OWNER, "/kill")
+    answer = await telegram.ask(OWNER, "/kill confirm cancel")
+
+    assert question.text.startswith("The kill switch is already engaged (daily loss limit reached)")
+    assert answer.text.startswith("Kill switch ENGAGED")
+    assert "Cancels sent for 1 open orders." in answer.text
+    await resting.wait(timeout=10)
+    assert resting.status is OrderStatus.CANCELLED
+    assert desk.runtime.desk.kill_switch.reason == "daily loss limit reached"
+
+
 async def test_kill_abort_by_button_or_typed_leaves_the_switch_off(desk: Desk) -> None:
     """Abort, pressed or typed, answers the question and engages nothing; a later confirm finds
     no question."""

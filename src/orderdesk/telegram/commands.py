@@ -247,9 +247,16 @@ class DeskCommands:
         self._kills[chat_id] = _KillQuestion(nonce, self._clock.monotonic() + self._kill_seconds)
         open_orders = sum(1 for order in self._desk.orders() if order.status not in TERMINAL)
         seconds = f"{self._kill_seconds:g}"
+        current = self._desk.kill_switch()
+        ask = (
+            f"The kill switch is already engaged ({current.reason}); confirming keeps it so "
+            "and can cancel the open orders."
+            if current.engaged
+            else "Engage the kill switch? The desk will refuse every new order until it is "
+            "released (from the dashboard or the CLI)."
+        )
         text = (
-            "Engage the kill switch? The desk will refuse every new order until it is released "
-            "(from the dashboard or the CLI).\n"
+            f"{ask}\n"
             f"Open orders now: {open_orders}.\n"
             f"Confirm within {seconds} s with a button, or send /kill confirm "
             "(/kill confirm cancel also cancels the open orders)."
@@ -307,9 +314,12 @@ class DeskCommands:
                 outcome="not engaged: the confirmation lapsed",
             )
         cancel_open = choice == "cancel"
-        state = await self._desk.set_kill_switch(
-            True, f"engaged from Telegram ({actor_of(chat_id)})", cancel_open=cancel_open
+        current = self._desk.kill_switch()
+        # Engaged already (the loss limit, the dashboard): its reason stays the one on record.
+        reason = (
+            current.reason if current.engaged else f"engaged from Telegram ({actor_of(chat_id)})"
         )
+        state = await self._desk.set_kill_switch(True, reason, cancel_open=cancel_open)
         text = "Kill switch ENGAGED: the desk refuses every new order."
         outcome = "kill switch engaged"
         if cancel_open:
