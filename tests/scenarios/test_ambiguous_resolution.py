@@ -143,3 +143,40 @@ async def test_ambiguous_400_whose_order_never_comes_is_not_placed(tmp_path: Pat
         "Order not placed",
     ]
     assert "Order request timed out" in alerts[-1].body
+
+
+async def test_order_lingering_in_put_order_req_received_is_followed_to_its_fill(
+    tmp_path: Path,
+) -> None:
+    """With slow_validation_ms the reply carries the id while Kite's book still says PUT ORDER
+    REQ RECEIVED; the desk takes the order as accepted, neither unknown nor placed again, and
+    follows it to its fill once the simulator's clock lets validation go on."""
+    notifier = ListNotifier()
+    async with (
+        running_sim(seed=133, rate_limits=False) as (_, address),
+        open_desk(address, sqlite_url(tmp_path / "desk.db"), tmp_path, notifier=notifier) as desk,
+    ):
+        view = BrokerView(address)
+        await eventually(lambda: desk.stream_connected, what="stream up")
+        await view.faults(slow_validation_ms=90_000)
+        handle = await desk.submit(
+            Signal(
+                instrument=InstrumentKey.parse("NSE:INFY"),
+                side=Side.BUY,
+                quantity=3,
+                order_type=OrderType.MARKET,
+                product=Product.MIS,
+                strategy="amb",
+                signal_id="slow",
+            )
+        )
+        await view.calm()
+        assert handle.status is OrderStatus.ACCEPTED
+        (row,) = await referee_rows(address, handle.order_id)
+        assert row["status"] == "PUT ORDER REQ RECEIVED"
+        await view.control("clock", {"advance_seconds": 91})
+        await handle.wait(timeout=20)
+        assert handle.status is OrderStatus.FILLED
+        assert handle.order.fill_quantity == 3
+        assert await sim_orders(address) == 1
+    assert "Placement outcome unknown" not in notifier.titles()
