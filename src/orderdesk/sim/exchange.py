@@ -331,6 +331,7 @@ class Exchange:
             market_protection=req.market_protection,
             tag=req.tag,
             tags=tags,
+            algo_id=req.algo_id,
             auction_number=req.auction_number,
             iceberg_legs=req.iceberg_legs,
             iceberg_quantity=req.iceberg_quantity,

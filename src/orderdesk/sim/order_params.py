@@ -118,6 +118,8 @@ class PlaceRequest:
     market_protection: int
     tag: str | None
     autoslice: bool
+    algo_id: str | None = None
+    """The exchange algo id (the 2026 SDKs' ``algo_id``), kept and echoed in the order's rows."""
 
     @classmethod
     def parse(cls, variety_text: str, form: Mapping[str, str]) -> PlaceRequest:
@@ -189,6 +191,7 @@ class PlaceRequest:
             market_protection=_market_protection(form, order_type),
             tag=tag,
             autoslice=autoslice,
+            algo_id=_text(form, "algo_id"),
         )
 
 

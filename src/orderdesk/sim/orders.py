@@ -123,6 +123,8 @@ class Order:
     triggered: bool = False
     placed_by: str | None = None
     """Who placed it when not the user: the broker's system for its square-off orders."""
+    algo_id: str | None = None
+    """The exchange algo id the placement carried (``algo_id``); echoed in every row."""
     protected_price: Decimal | None = None
     """A MARKET order's bound under market protection: it fills no worse than this."""
     history: list[dict[str, Any]] = field(default_factory=list)
@@ -202,6 +204,7 @@ class Order:
             "meta": meta,
             "tag": self.tag,
             "tags": list(self.tags),
+            "algo_id": self.algo_id,
             "guid": None,
         }
         if self.variety is Variety.AUCTION:
