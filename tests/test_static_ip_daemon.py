@@ -187,6 +187,9 @@ def test_the_registered_source_address_places_the_order(sim: SimServer, tmp_path
     kite.set_access_token(sim.issue_access_token())
     [row] = kite.orders()
     assert (row["tag"], row["status"], row["quantity"]) == (order.order_id, "OPEN", 1)
+    # No algo id configured: none is sent, and the order says so.
+    assert row["algo_id"] is None
+    assert order.algo_id is None
     assert SimControl(sim.rest_root).state()["static_ip"]["refused"] == {}
 
     # The doctor, before the order: ready (exit 0), leaving from 127.0.0.2 on IPv4.

@@ -287,6 +287,9 @@ class StrategySettings(_Section):
     approval: bool = False
     """Signals of this strategy wait for an operator's approval."""
     approval_ttl_seconds: float = Field(default=300.0, gt=0)
+    algo_id: str | None = Field(default=None, min_length=1)
+    """The exchange algo id Zerodha registered for this strategy, sent with its placements
+    instead of the broker section's ``algo_id``."""
     risk: StrategyRiskSettings | None = None
     """``[strategies.<name>.risk]``: this strategy's own limits, checked in addition to
     ``[risk]``; open orders, the daily loss and the order rate count its own orders only."""

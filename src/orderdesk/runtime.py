@@ -32,6 +32,7 @@ from orderdesk.desk_address import announce
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.values import Exchange
 from orderdesk.engine.alerts import LoggingNotifier
+from orderdesk.engine.algo_ids import AlgoIds
 from orderdesk.engine.config import (
     NSE_FREEZE_QUANTITIES,
     DeskConfig,
@@ -80,6 +81,19 @@ def risk_limits(risk: RiskSettings, key: str = "risk") -> RiskLimits:
         price_band_percent=risk.price_band_percent,
         check_margin=risk.check_margin,
         max_orders_per_minute=risk.orders_per_minute_per_strategy,
+    )
+
+
+def algo_ids(settings: Settings) -> AlgoIds:
+    """The broker section's ``algo_id`` and each ``[strategies.<name>] algo_id``."""
+    default = str(settings.broker_options().get("algo_id") or "").strip()
+    return AlgoIds(
+        default=default or None,
+        by_strategy={
+            name: strategy.algo_id
+            for name, strategy in settings.strategies.items()
+            if strategy.algo_id is not None
+        },
     )
 
 
@@ -253,6 +267,7 @@ async def _started(
                 notifier=notifier,
                 limits=risk_limits(settings.risk),
                 strategy_limits=strategy_limits(settings),
+                algo_ids=algo_ids(settings),
                 config=desk_config(
                     settings.engine, settings.trading_day, settings.risk, settings.exit
                 ),

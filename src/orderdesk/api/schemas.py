@@ -188,6 +188,8 @@ class OrderOut(_Response):
     tag: str | None
     """The signal's own label, if it gave one (the order's id is what travels as Kite's tag)."""
     reason: str | None
+    algo_id: str | None = None
+    """The exchange algo id the order's placement carried (from its log; None: none sent)."""
     created_at: datetime
     updated_at: datetime
 
@@ -214,6 +216,7 @@ class OrderOut(_Response):
             signal_id=signal.signal_id,
             tag=signal.tag,
             reason=order.reason,
+            algo_id=order.algo_id,
             created_at=order.created_at,
             updated_at=order.updated_at,
         )

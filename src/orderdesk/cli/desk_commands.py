@@ -52,6 +52,7 @@ ORDER_COLUMNS = (
     "price",
     "avg",
     "strategy",
+    "algo id",
     "reason",
 )
 
@@ -68,6 +69,7 @@ def _order_row(order: OrderOut) -> tuple[object, ...]:
         order.price,
         order.average_price,
         order.strategy,
+        order.algo_id,
         order.reason,
     )
 
@@ -75,7 +77,8 @@ def _order_row(order: OrderOut) -> tuple[object, ...]:
 def _show_orders(title: str, orders: list[OrderOut]) -> None:
     """The orders table; ``time`` is when the desk took the order, in IST (Kite's clock)."""
     rows = [_order_row(o) for o in orders]
-    show(table(title, ORDER_COLUMNS, rows, spare=("reason", "strategy", "avg", "filled")))
+    spare = ("algo id", "reason", "strategy", "avg", "filled")
+    show(table(title, ORDER_COLUMNS, rows, spare=spare))
 
 
 def _decimal(value: str | None, name: str) -> Decimal | None:

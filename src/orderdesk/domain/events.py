@@ -56,6 +56,8 @@ class OrderCreated(OrderEvent):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderSubmitting(OrderEvent):
     attempt: int
+    algo_id: str | None = None
+    """The exchange algo id sent with this attempt (None: none was sent)."""
 
 
 class Doubt(StrEnum):
@@ -187,6 +189,9 @@ class AutosliceSent(OrderEvent):
     """The order goes to the broker as one placement that the broker splits at the freeze
     quantity (Kite's autoslice): written before the call. The order itself never becomes a
     broker order; its children do, and are adopted as they are reported."""
+
+    algo_id: str | None = None
+    """The exchange algo id sent with the placement (None: none was sent)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -142,6 +142,8 @@ class Order:
     """Quantity covered by recorded fills (may lag the broker's filled quantity); kept with
     ``fills`` by :meth:`apply`, as every broker update compares against it."""
     submit_attempts: int = 0
+    algo_id: str | None = None
+    """The exchange algo id the last placement attempt carried (None: none)."""
     modifications: int = 0
     pending_modify: OrderModifyRequested | None = None
     broker_status_text: str | None = None
@@ -245,11 +247,13 @@ class Order:
             raise InvalidTransition(self.status.value, trigger.value)
         return target
 
-    def submit(self, at: datetime) -> list[OrderEvent]:
-        """Start (or, after proven absence, restart) sending the placement."""
+    def submit(self, at: datetime, *, algo_id: str | None = None) -> list[OrderEvent]:
+        """Start (or, after proven absence, restart) sending the placement, with ``algo_id``
+        (the exchange algo id to send; None: none)."""
         trigger = Trigger.RESUBMIT if self.status is OrderStatus.SUBMIT_UNKNOWN else Trigger.SUBMIT
         self._target(trigger)
-        return [OrderSubmitting(at=at, order_id=self.order_id, attempt=self.submit_attempts + 1)]
+        attempt = self.submit_attempts + 1
+        return [OrderSubmitting(at=at, order_id=self.order_id, attempt=attempt, algo_id=algo_id)]
 
     def submit_unknown(
         self, reason: str, at: datetime, doubt: Doubt = Doubt.NO_ANSWER
@@ -516,8 +520,9 @@ class Order:
                 self._record(fill)
                 if self.broker_order_id is None:
                     self.broker_order_id = fill.broker_order_id
-            case OrderSubmitting(attempt=attempt):
+            case OrderSubmitting(attempt=attempt, algo_id=algo_id):
                 self.submit_attempts = attempt
+                self.algo_id = algo_id
                 self.deferred = False
                 self._set(OrderStatus.SUBMITTING)
             case OrderSubmitDeferred(reason=reason):
@@ -560,8 +565,9 @@ class Order:
             case OrderCancelRejected(reason=reason):
                 self.reason = reason
                 self.status = self.base_status
-            case AutosliceSent():
+            case AutosliceSent(algo_id=algo_id):
                 self.autoslice = True
+                self.algo_id = algo_id
             case AutosliceAnswered(broker_parent_id=broker_parent_id):
                 self.broker_parent_id = broker_parent_id
             case AutosliceFailed(reason=reason, unknown=unknown):

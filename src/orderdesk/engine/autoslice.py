@@ -103,8 +103,9 @@ class BrokerSlicing:
         """Write the parent and ``AutosliceSent``, place it, and record the answer."""
         now = self.clock.now()
         created = Order.create(order_id, signal, now)
+        algo_id = self.config.algo_ids.for_strategy(signal.strategy)
         outcome = await self.recorder.create(
-            created, lambda o: [AutosliceSent(at=now, order_id=o.order_id)]
+            created, lambda o: [AutosliceSent(at=now, order_id=o.order_id, algo_id=algo_id)]
         )
         parent = outcome.order
         config = self.config
@@ -118,7 +119,9 @@ class BrokerSlicing:
                 timeout=config.rate_limit_give_up,
             ):
                 with attempt:
-                    reply = await self.slicing.place_autoslice(PlaceOrder(order_id, signal))
+                    reply = await self.slicing.place_autoslice(
+                        PlaceOrder(order_id, signal, algo_id=algo_id)
+                    )
         except BrokerRateLimited as exc:
             await self._refused(parent, f"rate limited for too long: {exc}")
         except BrokerAuthError as exc:

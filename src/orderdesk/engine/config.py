@@ -13,6 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from orderdesk.domain.calendar import TradingCalendar
+from orderdesk.engine.algo_ids import AlgoIds
 
 NSE_FREEZE_QUANTITIES: Mapping[str, int] = {
     "NIFTY": 1800,
@@ -174,6 +175,8 @@ class DeskConfig:
     """Who splits an order above the freeze quantity (see :class:`Slicing`)."""
     exit: ExitPolicy = field(default_factory=ExitPolicy)
     """How ``exit_position`` escalates an exit that does not fill."""
+    algo_ids: AlgoIds = field(default_factory=AlgoIds)
+    """The exchange algo id sent with each strategy's placements (see :mod:`.algo_ids`)."""
 
 
 __all__ = [

@@ -48,6 +48,7 @@ from orderdesk.domain.signal import DEFAULT_STRATEGY, Signal
 from orderdesk.domain.status import OrderStatus
 from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side
 from orderdesk.engine.alerts import Alerts, LoggingNotifier
+from orderdesk.engine.algo_ids import AlgoIds
 from orderdesk.engine.autoslice import BrokerSlicing
 from orderdesk.engine.book import OrderBook
 from orderdesk.engine.commands import Commands
@@ -114,9 +115,13 @@ class OrderDesk:
         checks: Sequence[RiskCheck] | None = None,
         strategy_limits: Mapping[str, RiskLimits] | None = None,
         config: DeskConfig | None = None,
+        algo_ids: AlgoIds | None = None,
     ) -> None:
         self.broker = broker
-        self.config = config = config or DeskConfig()
+        config = config or DeskConfig()
+        if algo_ids is not None:
+            config = replace(config, algo_ids=algo_ids)
+        self.config = config
         self.clock = clock = clock or SystemClock()
         self.book = OrderBook()
         self.alerts = Alerts(notifier or LoggingNotifier())

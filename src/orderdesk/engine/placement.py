@@ -88,10 +88,15 @@ class Placement:
 
     # -- sending -------------------------------------------------------------------------------
 
+    def algo_id(self, order: Order) -> str | None:
+        """The exchange algo id for ``order``'s next placement attempt (None: send none)."""
+        return self.config.algo_ids.for_strategy(order.signal.strategy)
+
     async def send(self, order: Order) -> None:
         """Place an order that is ``SUBMITTING``; returns when its outcome is recorded."""
         config = self.config
-        command = PlaceOrder(order.order_id, order.signal)
+        # The algo id the log says this attempt carries, so the log is what was sent.
+        command = PlaceOrder(order.order_id, order.signal, algo_id=order.algo_id)
         try:
             # A 429 proves nothing was placed: the one error after which a placement is sent
             # again, under the same id, until the broker lets it through or time runs out.
@@ -381,7 +386,11 @@ class Placement:
         now = self.clock.now()
         outcome = await self.recorder.decide(
             order,
-            lambda o: o.submit(now) if o.status is OrderStatus.SUBMIT_UNKNOWN else [],
+            lambda o: (
+                o.submit(now, algo_id=self.algo_id(o))
+                if o.status is OrderStatus.SUBMIT_UNKNOWN
+                else []
+            ),
         )
         if not outcome.events:
             return False

@@ -74,14 +74,19 @@ class Slicer:
         """Log the order and its submission in one append, then place it."""
         now = self.clock.now()
         created = Order.create(order_id, signal, now, parent_id=parent_id)
-        outcome = await self.recorder.create(created, lambda o: o.submit(now))
+        outcome = await self.recorder.create(
+            created, lambda o: o.submit(now, algo_id=self.placement.algo_id(o))
+        )
         await self.placement.send(outcome.order)
         return outcome.order
 
     async def send_again(self, order: Order) -> None:
         """Send an order whose placement was deferred for want of a session."""
         now = self.clock.now()
-        outcome = await self.recorder.decide(order, lambda o: o.submit(now) if o.deferred else [])
+        outcome = await self.recorder.decide(
+            order,
+            lambda o: o.submit(now, algo_id=self.placement.algo_id(o)) if o.deferred else [],
+        )
         if outcome.events:
             await self.placement.send(order)
 

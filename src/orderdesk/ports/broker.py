@@ -51,6 +51,8 @@ class PlaceOrder:
 
     client_order_id: str
     signal: Signal
+    algo_id: str | None = None
+    """The exchange algo id to send with the placement (None: none)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

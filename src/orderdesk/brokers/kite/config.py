@@ -71,6 +71,11 @@ class KiteConfig(BaseModel):
     """The address family connections to Kite use. IPv4 by default: a dual-stack host may
     otherwise leave on IPv6 while the app registered its IPv4 address (or the reverse), and
     every order would be refused (KITE_API.md §14.2)."""
+    algo_id: str | None = None
+    """The exchange algo id Zerodha registered for this app's strategy: the desk sends it with
+    every placement (Kite's ``algo_id``) and records it in the order's events; a strategy's
+    own ``[strategies.<name>] algo_id`` wins. None: sent with none (under 10 orders a second
+    the broker applies a generic one)."""
     postback_secret: str = API_SECRET_SECRET
     """The secret-store *name* of the key that verifies postback checksums (Kite signs them
     with the api_secret), not the secret itself."""
@@ -93,6 +98,13 @@ class KiteConfig(BaseModel):
             return str(ipaddress.ip_address(value.strip()))
         except ValueError:
             raise ValueError("must be an IPv4 or IPv6 address of this machine") from None
+
+    @field_validator("algo_id")
+    @classmethod
+    def _algo_id(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be empty (leave it out when no algo id is registered)")
+        return None if value is None else value.strip()
 
     @model_validator(mode="after")
     def _family_fits(self) -> Self:

@@ -470,6 +470,8 @@ def place_form(
         form["market_protection"] = _num(market_protection if protection is None else protection)
     if autoslice:
         form["autoslice"] = "true"
+    if command.algo_id is not None:
+        form["algo_id"] = command.algo_id
     return form
 
 
