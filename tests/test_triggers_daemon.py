@@ -285,11 +285,47 @@ async def test_deleted_at_the_broker_is_noticed_and_triggers_survive_a_restart(
             "--strategy",
             "swing",
         )
+        moved = await _cli(
+            runtime,
+            tmp_path,
+            "gtt",
+            "modify",
+            kept["id"],
+            "NSE:INFY",
+            "--trigger",
+            "1850",
+            "--last-price",
+            "1500",
+            "--order",
+            "SELL:2@1849",
+        )
+        assert (moved["condition"], moved["strategy"]) == ("LTP reaches 1850", "swing")
+        at_sim = sim.gtt.get(sim.config.user_id, int(kept["broker_id"])).to_wire()
+        assert at_sim["condition"]["trigger_values"] == [1850]
+        assert at_sim["orders"][0]["quantity"] == 2
         alert = await api.call(
             "POST",
             "/api/price-alerts",
-            {"name": "watch", "instrument": "NSE:INFY", "operator": ">=", "value": "1900"},
+            {"name": "watch", "instrument": "NSE:INFY", "operator": ">=", "value": "1950"},
             status=201,
+        )
+        alert = await api.call(
+            "PUT",
+            f"/api/price-alerts/{alert['id']}",
+            {"name": "watch", "instrument": "NSE:INFY", "operator": ">=", "value": "1900"},
+        )
+        assert alert["condition"] == "LTP >= 1900"
+        await api.call(
+            "PUT",
+            f"/api/price-alerts/{alert['id']}",
+            {
+                "name": "watch",
+                "instrument": "NSE:INFY",
+                "operator": ">=",
+                "value": "1900",
+                "basket": [{"side": "BUY", "quantity": 1, "price": "1900"}],
+            },
+            status=409,
         )
         # Deleted at the broker, behind the desk's back, by the official client.
         kite = _official(sim)

@@ -151,16 +151,21 @@ TriggerValues = Annotated[
     list[str],
     typer.Option(
         "--trigger",
+        metavar="PRICE",
         help="The trigger price; give it twice (lower first) for a two-leg OCO GTT.",
     ),
 ]
 LastPrice = Annotated[
-    str, typer.Option("--last-price", help="The price now (it decides a single GTT's side).")
+    str,
+    typer.Option(
+        "--last-price", metavar="PRICE", help="The price now (it decides a single GTT's side)."
+    ),
 ]
 GttOrders = Annotated[
     list[str],
     typer.Option(
         "--order",
+        metavar="SIDE:QTY@PRICE",
         help="SIDE:QUANTITY@PRICE of the LIMIT order placed when it fires; one per trigger.",
     ),
 ]
@@ -232,12 +237,16 @@ def gtt_delete(
 
 # -- alerts ------------------------------------------------------------------------------------
 
-Operator = Annotated[str, typer.Option("--operator", help="One of <= >= < > ==.")]
-Value = Annotated[str, typer.Option("--value", help="The price the last price is compared to.")]
+Operator = Annotated[str, typer.Option("--operator", metavar="OP", help="One of <= >= < > ==.")]
+Value = Annotated[
+    str,
+    typer.Option("--value", metavar="PRICE", help="The price the last price is compared to."),
+]
 Basket = Annotated[
     list[str] | None,
     typer.Option(
         "--order",
+        metavar="SIDE:QTY[@PRICE]",
         help="SIDE:QUANTITY@PRICE (LIMIT) or SIDE:QUANTITY (MARKET) of the ATO's basket; "
         "repeat for more orders. Without any, the alert only notifies (simple).",
     ),

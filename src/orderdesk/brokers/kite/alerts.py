@@ -28,6 +28,7 @@ from orderdesk.brokers.kite.mapping import (
 )
 from orderdesk.brokers.kite.schemas import Wire
 from orderdesk.domain.reports import AlertOrder, PriceAlert
+from orderdesk.domain.values import OrderType
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +156,10 @@ def alert_form(price_alert: PriceAlert) -> dict[str, str]:
                     "price": float(order.price),
                     "trigger_price": float(order.trigger_price),
                     "variety": "regular",
+                    # Kite refuses a MARKET order without protection since 2026 (KITE_API.md
+                    # §14.2); whether it checks an ATO's basket when it is created is
+                    # UNVERIFIED, so the basket carries Kite's automatic protection.
+                    "market_protection": -1 if order.order_type is OrderType.MARKET else 0,
                 },
             }
             for order in price_alert.basket
