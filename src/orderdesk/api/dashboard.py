@@ -33,6 +33,10 @@ ASSETS: dict[str, str] = {
             "book",
         )
     },
+    # The P&L chart's library, vendored with its licence (uPlot 1.6.30, MIT).
+    "uPlot.iife.min.js": "text/javascript; charset=utf-8",
+    "uPlot.min.css": "text/css; charset=utf-8",
+    "uPlot.LICENSE": "text/plain; charset=utf-8",
     # GTTs and price alerts (issue 13): a panel of its own until the dashboard is rebuilt.
     "triggers.js": "text/javascript; charset=utf-8",
     "app.css": "text/css; charset=utf-8",

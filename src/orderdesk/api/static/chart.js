@@ -1,24 +1,18 @@
 // The day's P&L over time, in total and per strategy, updated live.
 //
-// Drawn as inline SVG by these ~100 lines rather than with a charting library: a library
-// (uPlot, Chart.js) could not be fetched where this was built, and a few polylines need none.
+// Drawn by uPlot 1.6.30 (MIT; vendored as uPlot.iife.min.js, uPlot.min.css and uPlot.LICENSE
+// beside this file, loaded by index.html before the modules; nothing is fetched at run time).
 // The whole curve comes from GET /api/pnl when the page opens; each status message on the
-// stream carries the latest point, appended when it is newer.
-import { $, api, el, money, on, signClass, state, time } from "./core.js";
+// stream carries the latest point, appended when it is newer. The legend below the chart is
+// the page's own (the latest value of each line, as text a test or a screen reader can read).
+import { $, api, el, money, on, signClass, state } from "./core.js";
 
-const SVG = "http://www.w3.org/2000/svg";
-// Same order as .swatch.s0… in app.css (the CSP allows no inline styles).
+// Same order as .swatch.s0… in app.css (the CSP allows no inline style attributes).
 const COLOURS = ["#1f6feb", "#bf3989", "#1a7f37", "#9a6700", "#8250df", "#0a7ea4", "#cf222e"];
 const HEIGHT = 200;
-const PAD = { left: 64, right: 12, top: 10, bottom: 22 };
 let points = [];
-
-function svg(tag, attrs = {}, text) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
+let plot = null;
+let plotted = "";
 
 function seriesNames() {
   const names = new Set();
@@ -30,42 +24,45 @@ function value(point, name) {
   return Number(name === "total" ? point.total : point.strategies[name] ?? 0);
 }
 
+function width() {
+  return Math.max(240, Math.floor($("pnl-chart").clientWidth));
+}
+
+function data(names) {
+  return [points.map((p) => Date.parse(p.at) / 1000), ...names.map((n) => points.map((p) => value(p, n)))];
+}
+
+function create(names) {
+  if (plot) plot.destroy();
+  // The canvas cannot read CSS variables: the page's colours (light or dark) are handed over.
+  const css = getComputedStyle(document.documentElement);
+  const axis = { stroke: css.getPropertyValue("--muted").trim(), grid: { stroke: css.getPropertyValue("--line").trim() }, ticks: { stroke: css.getPropertyValue("--line").trim() } };
+  const options = {
+    width: width(),
+    height: HEIGHT,
+    legend: { show: false },
+    cursor: { y: false, points: { show: false } },
+    scales: { x: { time: true } },
+    axes: [axis, { ...axis, size: 70, values: (u, ticks) => ticks.map(money) }],
+    series: [{}, ...names.map((name, i) => ({
+      label: name, stroke: COLOURS[i % COLOURS.length], width: name === "total" ? 2.5 : 1.5,
+      paths: globalThis.uPlot.paths.stepped({ align: 1 }), value: (u, v) => money(v),
+    }))],
+  };
+  plot = new globalThis.uPlot(options, data(names), $("pnl-chart"));
+  plotted = names.join("\n");
+}
+
 function draw() {
   const box = $("pnl-chart");
-  const width = Math.max(240, Math.floor(box.clientWidth));
-  const chart = svg("svg", { viewBox: `0 0 ${width} ${HEIGHT}`, width: "100%", height: HEIGHT, role: "img", "aria-label": "P&L over time" });
   const names = seriesNames();
   box.dataset.points = String(points.length);
-  if (points.length === 0) {
-    chart.append(svg("text", { x: width / 2, y: HEIGHT / 2, "text-anchor": "middle", class: "chart-empty" }, "No P&L yet today."));
-    box.replaceChildren(chart);
-    renderLegend(names);
-    return;
-  }
-  const times = points.map((p) => Date.parse(p.at));
-  const values = points.flatMap((p) => names.map((n) => value(p, n)));
-  let [lo, hi] = [Math.min(0, ...values), Math.max(0, ...values)];
-  if (hi === lo) { hi += 1; lo -= 1; }
-  const [t0, t1] = [times[0], Math.max(times[times.length - 1], times[0] + 1000)];
-  const x = (t) => PAD.left + ((t - t0) / (t1 - t0)) * (width - PAD.left - PAD.right);
-  const y = (v) => PAD.top + ((hi - v) / (hi - lo)) * (HEIGHT - PAD.top - PAD.bottom);
-  chart.append(
-    svg("line", { x1: PAD.left, x2: width - PAD.right, y1: y(0), y2: y(0), class: "chart-zero" }),
-    svg("text", { x: PAD.left - 6, y: y(hi) + 4, "text-anchor": "end", class: "chart-axis" }, money(hi)),
-    svg("text", { x: PAD.left - 6, y: y(lo), "text-anchor": "end", class: "chart-axis" }, money(lo)),
-    svg("text", { x: PAD.left, y: HEIGHT - 4, class: "chart-axis" }, time(points[0].at)),
-    svg("text", { x: width - PAD.right, y: HEIGHT - 4, "text-anchor": "end", class: "chart-axis" }, time(points[points.length - 1].at)),
-  );
-  names.forEach((name, i) => {
-    // A step line: P&L holds its value until the next sample.
-    let d = "";
-    points.forEach((p, j) => {
-      const [px, py] = [x(times[j]), y(value(p, name))];
-      d += j === 0 ? `M${px.toFixed(1)},${py.toFixed(1)}` : `H${px.toFixed(1)}V${py.toFixed(1)}`;
-    });
-    chart.append(svg("path", { d, fill: "none", stroke: COLOURS[i % COLOURS.length], "stroke-width": name === "total" ? 2.5 : 1.5, "data-series": name }));
-  });
-  box.replaceChildren(chart);
+  box.dataset.series = names.join(" ");
+  $("pnl-empty").hidden = points.length > 0;
+  if (points.length === 0) return;
+  // A new strategy is a new line: uPlot's series are fixed per plot, so it is made again.
+  if (!plot || plotted !== names.join("\n")) create(names);
+  else plot.setData(data(names));
   renderLegend(names);
 }
 
@@ -88,6 +85,7 @@ async function load() {
 }
 
 on("signed-in", load);
+on("signed-out", () => { if (plot) plot.destroy(); plot = null; plotted = ""; points = []; });
 on("status", () => {
   const point = state.pnl;
   if (!point) return;
@@ -97,5 +95,7 @@ on("status", () => {
   draw();
 });
 document.addEventListener("DOMContentLoaded", () => {
-  new ResizeObserver(() => { if (!$("desk").hidden) draw(); }).observe($("pnl-chart"));
+  new ResizeObserver(() => {
+    if (plot && !$("desk").hidden) plot.setSize({ width: width(), height: HEIGHT });
+  }).observe($("pnl-chart"));
 });

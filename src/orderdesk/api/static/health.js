@@ -76,6 +76,7 @@ function auditRow() {
 function doctorRow() {
   if (doctor === null) return row("Address", "warn", "Not checked yet.", "Press Check address.");
   if (doctor === "absent") return row("Address", "warn", "This desk has no doctor (GET /api/doctor).", "Run `orderdesk doctor` on the desk's machine.");
+  if (doctor.failed) return row("Address", "warn", `The check failed: ${doctor.failed}`, "Press Check address again, or run `orderdesk doctor`.");
   const path = doctor.order_path;
   if (!path) return row("Address", "ok", `${doctor.broker} takes orders from anywhere.`);
   const text = `Orders leave from ${path.local_address || "an unknown address"} (${path.ip_family}): ${path.verdict}.`;
@@ -106,8 +107,9 @@ async function act(button, path, done) {
 }
 
 async function checkAddress() {
+  // Its answer (or failure) goes in its row, never the notice: this runs unasked at sign-in.
   try { doctor = await api("/api/doctor"); }
-  catch (error) { doctor = error.status === 404 ? "absent" : null; if (error.status !== 404) flash(`Doctor: ${error.message}`); }
+  catch (error) { doctor = error.status === 404 ? "absent" : { failed: error.message }; }
   render();
 }
 
