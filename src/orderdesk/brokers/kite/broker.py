@@ -327,6 +327,7 @@ class KiteBroker:
         return await self.rest.place_order(command)
 
     async def place_autoslice(self, command: PlaceOrder) -> AutosliceReply:
+        self._sent.note()  # one order request, like any placement (the doctor counts them)
         result = await self.rest.place_autoslice_order(command)
         return AutosliceReply(
             result.parent_order_id,
