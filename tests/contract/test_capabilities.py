@@ -29,6 +29,7 @@ from orderdesk.engine import OrderDesk, RiskLimits
 from orderdesk.engine.config import DayRules
 from orderdesk.ports.broker import (
     AlertControl,
+    AutosliceControl,
     Broker,
     ChargesSource,
     GttControl,
@@ -51,6 +52,7 @@ CAPABILITIES = (
     ChargesSource,
     GttControl,
     AlertControl,
+    AutosliceControl,
     SessionControl,
     WebhookSource,
 )
@@ -120,7 +122,14 @@ def test_each_adapter_offers_what_it_has_and_stubs_nothing(tmp_path: Path) -> No
     assert _offered(kite) == {capability.__name__ for capability in CAPABILITIES}
     assert _offered(paper) == {"OrderHistorySource"}
     assert _offered(fake) == {"HoldingsSource", "SessionControl"}
-    for name in ("holdings", "order_charges", "gtt_triggers", "place_gtt", "delete_gtt"):
+    for name in (
+        "holdings",
+        "order_charges",
+        "gtt_triggers",
+        "place_gtt",
+        "delete_gtt",
+        "place_autoslice",
+    ):
         assert not hasattr(paper, name)
 
 
