@@ -3,12 +3,15 @@ with the key named when out of range."""
 
 from __future__ import annotations
 
+import json
 import os
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from orderdesk.cli import _register_commands, app
 from orderdesk.config import load_settings
 from orderdesk.domain.reports import Quote
 from orderdesk.domain.values import InstrumentKey, Side
@@ -83,3 +86,21 @@ def test_band_price_goes_through_the_market_within_the_band() -> None:
     assert band_price(Side.BUY, _quote("1441.13"), Decimal(2), tick) == Decimal("1469.95")
     assert band_price(Side.SELL, _quote("100", lower="99"), Decimal(2), tick) == Decimal(99)
     assert band_price(Side.BUY, _quote("100", upper="101"), Decimal(2), tick) == Decimal(101)
+
+
+def test_config_check_says_who_slices_and_how_exits_escalate(tmp_path: Path) -> None:
+    """`orderdesk config check --json` names the slicing mode and the exit policy in force."""
+    _register_commands()
+    config = tmp_path / "orderdesk.toml"
+    config.write_text(
+        f'broker = "paper"\ndata_dir = "{tmp_path / "data"}"\n'
+        f'config_dir = "{tmp_path / "conf"}"\n'
+        '[engine]\nslicing = "desk"\n[exit]\nreprice_after_seconds = 2\nband_percent = 1\n'
+    )
+    result = CliRunner().invoke(app, ["config", "check", "--config", str(config), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["slicing"].startswith("desk: one order per slice")
+    assert summary["exits"] == (
+        "re-priced after 2s to 1% beyond the last price, at most 3 times, then alerted"
+    )

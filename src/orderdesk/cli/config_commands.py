@@ -63,6 +63,17 @@ def check(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         "alert_targets": len(settings.alerts.urls),
         "approval_strategies": sorted(k for k, v in settings.strategies.items() if v.approval),
         "telegram": telegram,
+        "slicing": (
+            "kite: one autoslice order above a freeze limit (the desk's own slicing where the "
+            "broker has none)"
+            if settings.engine.slicing == "kite"
+            else "desk: one order per slice above a freeze limit"
+        ),
+        "exits": (
+            f"re-priced after {settings.exit.reprice_after_seconds:g}s to "
+            f"{settings.exit.band_percent}% beyond the last price, at most "
+            f"{settings.exit.max_reprices} times, then alerted"
+        ),
     }
     if as_json:
         print_json(summary)
