@@ -152,3 +152,18 @@ def test_the_order_rate_forgets_after_a_minute_and_restarts_each_day() -> None:
         OrderSubmitting(at=start + timedelta(days=1), order_id="od", attempt=1), date(2026, 12, 5)
     )
     assert rate.use(start + timedelta(days=1)).day == 1
+
+
+def test_an_operators_command_reads_as_who_did_what() -> None:
+    from datetime import UTC, datetime
+
+    from orderdesk.domain.events import OperatorCommandHandled
+
+    event = OperatorCommandHandled(
+        at=datetime.now(UTC),
+        operator="telegram:42",
+        command="kill",
+        params="confirm",
+        outcome="kill switch engaged",
+    )
+    assert describe(event) == "telegram:42: /kill confirm: kill switch engaged"

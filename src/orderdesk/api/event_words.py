@@ -17,6 +17,7 @@ from orderdesk.domain.events import (
     DayOpened,
     Event,
     KillSwitchChanged,
+    OperatorCommandHandled,
     OrderAccepted,
     OrderCancelRejected,
     OrderCancelRequested,
@@ -141,6 +142,9 @@ _WORDS: dict[type[Event], Callable[[Any], str]] = {
     ),
     SessionLost: lambda e: f"Broker session ended: {e.reason}",
     BrokerSquaredOff: lambda e: f"Squared off by the broker: {e.detail}",
+    OperatorCommandHandled: lambda e: (
+        f"{e.operator}: /{e.command}{' ' + e.params if e.params else ''}: {e.outcome}"
+    ),
 }
 
 

@@ -42,7 +42,8 @@ function create(names) {
     height: HEIGHT,
     legend: { show: false },
     cursor: { y: false, points: { show: false } },
-    scales: { x: { time: true } },
+    // One point has no span: show the minute around it rather than uPlot's years.
+    scales: { x: { time: true, range: (u, min, max) => (max - min < 60 ? [min - 30, max + 30] : [min, max]) } },
     axes: [axis, { ...axis, size: 70, values: (u, ticks) => ticks.map(money) }],
     series: [{}, ...names.map((name, i) => ({
       label: name, stroke: COLOURS[i % COLOURS.length], width: name === "total" ? 2.5 : 1.5,
