@@ -133,6 +133,10 @@ async def test_a_refused_slice_is_shown_on_the_order_and_named_in_an_alert(
             assert [a.severity for a in alerts] == [Severity.WARNING]
             assert child.order_id in alerts[0].body
         assert handle.status is not OrderStatus.FILLED
+        assert handle.order.reason == (
+            f"{len(rejected)} of 3 slices refused by the broker: "
+            + ", ".join(c.order_id for c in rejected)
+        )
         assert handle.filled_quantity == sum(c.filled_quantity for c in filled)
         rows = await asyncio.to_thread(_official(address).orders)
         assert sorted(r["order_id"] for r in rows) == sorted(c.broker_order_id for c in filled)

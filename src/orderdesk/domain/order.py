@@ -568,8 +568,15 @@ class Order:
             case AutosliceSent(algo_id=algo_id):
                 self.autoslice = True
                 self.algo_id = algo_id
-            case AutosliceAnswered(broker_parent_id=broker_parent_id):
+            case AutosliceAnswered(broker_parent_id=broker_parent_id, refused=refused):
                 self.broker_parent_id = broker_parent_id
+                if refused:
+                    # The parent's own row says so too (each refused slice is a child with
+                    # the broker's reason).
+                    self.reason = (
+                        f"{len(refused)} of {len(refused) + len(event.placed)} slices refused "
+                        f"by the broker: {', '.join(refused)}"
+                    )
             case AutosliceFailed(reason=reason, unknown=unknown):
                 self.reason = reason
                 if not unknown:
