@@ -1,8 +1,10 @@
-"""An engine process for the crash scenario: submit ``sig-0 .. sig-(N-1)`` and see them done.
+"""An engine process for the crash scenarios: submit ``sig-0 .. sig-(N-1)`` and see them done.
 
-``python -m tests.scenarios.engine_child STORE COUNT [DATA_DIR]`` with the simulator's address
-as JSON on stdin; STORE is an SQLite file's path or a store URL (``postgresql+psycopg://...``)
-and DATA_DIR the adapter's folder (by default the SQLite file's; a URL needs one). Every run
+``python -m tests.scenarios.engine_child STORE COUNT [DATA_DIR [WINDOW]]`` with the simulator's
+address as JSON on stdin; STORE is an SQLite file's path or a store URL
+(``postgresql+psycopg://...``) and DATA_DIR the adapter's folder (by default the SQLite file's;
+a URL needs one). WINDOW, in seconds, is the desk's ``late_order_window`` (the ambiguous-reply
+scenario's simulator creates orders late; by default the scenario config's). Every run
 submits the same signals with the same ids against the same log, so a
 run after a crash finds what the killed one recorded and places nothing twice; it writes
 nothing but the log. It exits 0 once every order is final and a reconciliation has run, so
@@ -15,12 +17,13 @@ import asyncio
 import json
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from orderdesk.domain import OrderType, Product, Side, Signal
 from orderdesk.domain.values import InstrumentKey
 from orderdesk.store.location import sqlite_url
-from tests.scenarios.harness import SimAddress, open_desk
+from tests.scenarios.harness import SCENARIO_CONFIG, SimAddress, open_desk
 
 SYMBOLS = ("INFY", "RELIANCE", "TCS", "SBIN", "ITC")
 CONCURRENCY = 8
@@ -48,10 +51,17 @@ def locate(store: str, data_dir: Path | None) -> tuple[str, Path]:
     return store, data_dir
 
 
-async def run(store_url: str, data_dir: Path, count: int, sim: SimAddress) -> None:
+async def run(
+    store_url: str, data_dir: Path, count: int, sim: SimAddress, window: float | None = None
+) -> None:
+    config = (
+        SCENARIO_CONFIG if window is None else replace(SCENARIO_CONFIG, late_order_window=window)
+    )
     # The simulator's limits are off, so the adapter's are too: 200 orders at Kite's 10/s
     # (and two trade reads per fill at 10/s) would be most of the scenario's time budget.
-    async with open_desk(sim, store_url, data_dir, rate_limits_enabled=False) as desk:
+    async with open_desk(
+        sim, store_url, data_dir, config=config, rate_limits_enabled=False
+    ) as desk:
         gate = asyncio.Semaphore(CONCURRENCY)
 
         async def one(i: int) -> None:
@@ -68,4 +78,5 @@ if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     address = SimAddress(**json.loads(sys.stdin.readline()))
     store_url, data_dir = locate(sys.argv[1], Path(sys.argv[3]) if len(sys.argv) > 3 else None)
-    asyncio.run(run(store_url, data_dir, int(sys.argv[2]), address))
+    window = float(sys.argv[4]) if len(sys.argv) > 4 else None
+    asyncio.run(run(store_url, data_dir, int(sys.argv[2]), address, window))

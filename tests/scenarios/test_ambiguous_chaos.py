@@ -14,13 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import random
-import signal
-import sys
 import time
 from collections import Counter
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +30,15 @@ from orderdesk.domain.ids import client_order_id
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
 from orderdesk.store.location import sqlite_url
-from tests.scenarios.ambiguous_child import ambiguous_signal
+from tests.scenarios.engine_child import crash_signal
 from tests.scenarios.harness import BrokerView, ListNotifier, SimAddress, compare, open_desk
-from tests.scenarios.test_crash import ROOT, LogLength, child_env, sim_process
-from tests.support import eventually
+from tests.scenarios.test_crash import (
+    LogLength,
+    child_env,
+    engine_process,
+    kill_then_finish,
+    sim_process,
+)
 
 SIGNALS = 500
 KILLS = 8
@@ -50,32 +51,8 @@ FAULTS: dict[str, Any] = {
     "lost_response": 0.1,
     "error_5xx": 0.05,
 }
-TAGS = {client_order_id("amb", f"amb-{i}"): i for i in range(SIGNALS)}
-
-
-async def engine_process(
-    env: dict[str, str], store_url: str, data_dir: Path, sim: SimAddress, log: Path
-) -> asyncio.subprocess.Process:
-    with log.open("ab") as output:  # the child has its own copy of the descriptor
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tests.scenarios.ambiguous_child",
-            store_url,
-            str(SIGNALS),
-            str(data_dir),
-            str(WINDOW),
-            cwd=ROOT,
-            env=env,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=output,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-    assert proc.stdin is not None
-    proc.stdin.write(json.dumps(asdict(sim)).encode() + b"\n")
-    await proc.stdin.drain()
-    proc.stdin.close()
-    return proc
+TAGS = {client_order_id("crash", f"sig-{i}"): i for i in range(SIGNALS)}
+"""The client order id (the tag at the broker) of each signal the engine child submits."""
 
 
 def referee_book(address: SimAddress) -> list[dict[str, Any]]:
@@ -98,36 +75,22 @@ async def test_ambiguous_replies_lost_replies_5xx_and_kills_no_duplicate_none_lo
     store_url = sqlite_url(tmp_path / "desk.db")
     log = tmp_path / "engine.log"
     rng = random.Random(SEED)
-    killed = finished_early = 0
     with contextlib.closing(LogLength(store_url)) as log_length:
         async with sim_process(env, SEED) as address:
             view = BrokerView(address)
             await view.faults(**FAULTS)
-            for _ in range(KILLS):
-                # Kill after 1..150 new events: from start-up to deep into placing (an order
-                # takes about four events; 500 orders, about 2,000).
-                target = log_length() + rng.randint(1, 150)
-                proc = await engine_process(env, store_url, tmp_path, address, log)
-                await eventually(
-                    lambda: proc.returncode is not None or log_length() >= target,  # noqa: B023
-                    timeout=90,
-                    interval=0.002,
-                    what="the engine to record more events",
-                )
-                if proc.returncode is None:
-                    proc.send_signal(signal.SIGKILL)
-                    killed += 1
-                else:
-                    finished_early += 1
-                await proc.wait()
-            proc = await engine_process(env, store_url, tmp_path, address, log)
-            try:
-                async with asyncio.timeout(180):
-                    code = await proc.wait()
-            finally:
-                if proc.returncode is None:  # an overrun must not outlive the test
-                    proc.kill()
-                    await proc.wait()
+            # Kill after 1..150 new events: from start-up to deep into placing (an order takes
+            # about four events; 500 orders, about 2,000).
+            killed, finished_early, code = await kill_then_finish(
+                lambda: engine_process(
+                    env, store_url, tmp_path, address, log, signals=SIGNALS, window=WINDOW
+                ),
+                log_length,
+                rng,
+                kills=KILLS,
+                most_events=150,
+                finish_timeout=180,
+            )
             assert code == 0, log.read_text()[-3000:]
 
             await view.calm()
@@ -188,7 +151,7 @@ def test_baseline_plain_retry_loop_on_the_official_client() -> None:
         kite = KiteConnect(config.api_key, root=sim.rest_root, timeout=10)
         kite.set_access_token(sim.issue_access_token())
         for tag, i in TAGS.items():
-            s = ambiguous_signal(i)
+            s = crash_signal(i)
             for _ in range(20):
                 sends += 1
                 try:

@@ -10,7 +10,7 @@ import random
 import signal
 import sqlite3
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -107,16 +107,27 @@ class LogLength:
 
 
 async def engine_process(
-    env: dict[str, str], store_url: str, data_dir: Path, sim: SimAddress, log: Path
+    env: dict[str, str],
+    store_url: str,
+    data_dir: Path,
+    sim: SimAddress,
+    log: Path,
+    *,
+    signals: int = SIGNALS,
+    window: float | None = None,
 ) -> asyncio.subprocess.Process:
+    """An engine child (:mod:`tests.scenarios.engine_child`) submitting ``signals`` signals;
+    ``window`` is its desk's late-order window (default: the scenario config's)."""
+    extra = () if window is None else (str(window),)
     with log.open("ab") as output:  # the child has its own copy of the descriptor
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "tests.scenarios.engine_child",
             store_url,
-            str(SIGNALS),
+            str(signals),
             str(data_dir),
+            *extra,
             cwd=ROOT,
             env=env,
             stdin=asyncio.subprocess.PIPE,
@@ -130,6 +141,46 @@ async def engine_process(
     return proc
 
 
+async def kill_then_finish(
+    start: Callable[[], Awaitable[asyncio.subprocess.Process]],
+    log_length: LogLength,
+    rng: random.Random,
+    *,
+    kills: int,
+    most_events: int,
+    finish_timeout: float = 60,
+) -> tuple[int, int, int]:
+    """Start an engine ``kills`` times, each SIGKILLed once the log holds 1..``most_events``
+    (seeded) more events, then once more to its end. Returns how many were killed, how many
+    finished before their moment came, and the last run's exit code."""
+    killed = finished_early = 0
+    for _ in range(kills):
+        target = log_length() + rng.randint(1, most_events)
+        proc = await start()
+        await eventually(
+            lambda: proc.returncode is not None or log_length() >= target,  # noqa: B023
+            timeout=60,
+            interval=0.002,
+            what="the engine to record more events",
+        )
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGKILL)
+            killed += 1
+        else:
+            finished_early += 1
+        await proc.wait()
+    proc = await start()
+    try:
+        async with asyncio.timeout(finish_timeout):
+            code = await proc.wait()
+    finally:
+        # A clean run that overruns must not outlive the test (nor its sim).
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    return killed, finished_early, code
+
+
 @pytest.mark.slow
 async def test_engine_killed_twenty_times_no_duplicate_none_lost(
     tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, store_url: str
@@ -139,37 +190,18 @@ async def test_engine_killed_twenty_times_no_duplicate_none_lost(
     env = child_env(tmp_path_factory)
     log = tmp_path / "engine.log"
     rng = random.Random(SEED)
-    killed = finished_early = 0
     with contextlib.closing(LogLength(store_url)) as log_length:
         async with sim_process(env, SEED) as address:
-            for _ in range(KILLS):
-                before = log_length()
-                # Kill after 1..48 new events: from mid start-up to deep into placing. (An
-                # order takes four events since its trades ride on its status change; with the
-                # five it took before, 1..60 spread the kills over the run the same way.)
-                target = before + rng.randint(1, 48)
-                proc = await engine_process(env, store_url, tmp_path, address, log)
-                await eventually(
-                    lambda: proc.returncode is not None or log_length() >= target,  # noqa: B023
-                    timeout=60,
-                    interval=0.002,
-                    what="the engine to record more events",
-                )
-                if proc.returncode is None:
-                    proc.send_signal(signal.SIGKILL)
-                    killed += 1
-                else:
-                    finished_early += 1
-                await proc.wait()
-            proc = await engine_process(env, store_url, tmp_path, address, log)
-            try:
-                async with asyncio.timeout(60):
-                    code = await proc.wait()
-            finally:
-                # A clean run that overruns must not outlive the test (nor its sim).
-                if proc.returncode is None:
-                    proc.kill()
-                    await proc.wait()
+            # Kill after 1..48 new events: from mid start-up to deep into placing. (An order
+            # takes four events since its trades ride on its status change; with the five it
+            # took before, 1..60 spread the kills over the run the same way.)
+            killed, finished_early, code = await kill_then_finish(
+                lambda: engine_process(env, store_url, tmp_path, address, log),
+                log_length,
+                rng,
+                kills=KILLS,
+                most_events=48,
+            )
             assert code == 0, log.read_text()[-3000:]
 
             view = BrokerView(address)
