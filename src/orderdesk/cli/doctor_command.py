@@ -23,6 +23,7 @@ from orderdesk.cli._common import (
 EXIT_NOT_READY = 6
 """The desk answered, and a check failed: an order would not get through now."""
 
+# Brackets in the help are escaped (\\[kite]) because typer renders it as rich markup.
 EPILOG = (
     "Exit codes: 0 ready (no check failed; warnings allowed); 6 not ready (a check failed: "
     "its line says what to fix); 1 error (no desk answering: start `orderdesk run`); 4 bad "
@@ -44,9 +45,9 @@ def doctor(config: ConfigOption = None, url: UrlOption = None, as_json: JsonOpti
     What to register with Zerodha (developers.kite.trade, your app): since 1 April 2026 Kite
     accepts place, modify and cancel only from the static IPs registered with the app (up to 2,
     IPv6 allowed, changeable once a week). Register the address this prints under "address",
-    or set [kite] source_address to one you registered; [kite] ip_family (default ipv4) keeps a
+    or set \\[kite] source_address to one you registered; \\[kite] ip_family (default ipv4) keeps a
     dual-stack machine from leaving on the other family. If Zerodha gave your strategy an
-    exchange algo id, set it as [kite] algo_id (or per strategy, [strategies.<name>] algo_id);
+    exchange algo id, set it as \\[kite] algo_id (or per strategy, \\[strategies.<name>] algo_id);
     without one, send under 10 orders a second.
 
     How the address is checked: the desk cancels an order id that cannot exist. That changes

@@ -1,0 +1,46 @@
+"""``orderdesk doctor`` as a user meets it before the desk is up: its help says what to register
+with Zerodha and how the check works; without a desk it fails in one line. (Its checks against
+a running desk on the simulator: tests/test_static_ip_daemon.py.)"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from orderdesk.cli import _register_commands, app
+
+_register_commands()
+runner = CliRunner()
+
+
+def test_help_says_what_to_register_and_how_it_is_checked() -> None:
+    """--help names the static IP and the algo id, the keys that set them, the probe and the
+    exit codes."""
+    result = runner.invoke(app, ["doctor", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    for words in (
+        "static IPs registered with the app",
+        "[kite] source_address",
+        "[kite] ip_family",
+        "[kite] algo_id",
+        "[strategies.<name>] algo_id",
+        "cancels an order id that cannot exist",
+        "0 ready",
+        "6 not ready",
+    ):
+        assert words in text, words
+
+
+def test_without_a_running_desk_it_fails_in_one_line(tmp_path: Path) -> None:
+    """No desk answering: exit 1 and one line saying so (a JSON object with --json)."""
+    config = tmp_path / "orderdesk.toml"
+    config.write_text(
+        f'broker = "paper"\nconfig_dir = "{tmp_path}"\ndata_dir = "{tmp_path}"\n[api]\nport = 9\n'
+    )
+    result = runner.invoke(app, ["doctor", "--config", str(config), "--json"])
+    assert result.exit_code == 1
+    [line] = result.output.strip().splitlines()
+    assert json.loads(line)["exit_code"] == 1
