@@ -43,7 +43,7 @@ from orderdesk.domain import (
     client_order_id,
 )
 from orderdesk.domain.day import Holding, PositionSnapshot
-from orderdesk.domain.events import DayClosed, DayOpened
+from orderdesk.domain.events import DayClosed, DayOpened, OperatorCommandHandled
 from orderdesk.domain.reports import MarginsReport, SegmentMargins
 from orderdesk.engine.errors import DayNotOpen, SessionExpired
 from orderdesk.engine.session import SessionInfo, SessionState
@@ -286,6 +286,17 @@ class FakeDesk:
 
     def verify_log(self) -> VerifyReport:
         return VerifyReport(ok=True, rows=len(self.log))
+
+    async def record_command(
+        self, operator: str, command: str, outcome: str, params: str = ""
+    ) -> None:
+        self._publish(
+            [
+                OperatorCommandHandled(
+                    at=_now(), operator=operator, command=command, params=params, outcome=outcome
+                )
+            ]
+        )
 
     # -- the broker side, driven by tests -------------------------------------------------------
 

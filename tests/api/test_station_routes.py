@@ -9,7 +9,11 @@ from typing import Any
 from orderdesk.api.event_words import describe, finding
 from orderdesk.api.order_rate import OrderRate
 from orderdesk.domain import InstrumentKey
-from orderdesk.domain.events import OrderCancelRequested, OrderSubmitting
+from orderdesk.domain.events import (
+    OperatorCommandHandled,
+    OrderCancelRequested,
+    OrderSubmitting,
+)
 from orderdesk.ports.notifier import Alert, Severity
 from tests.api.conftest import Api
 from tests.api.test_events import messages, next_of
@@ -157,8 +161,6 @@ def test_the_order_rate_forgets_after_a_minute_and_restarts_each_day() -> None:
 def test_an_operators_command_reads_as_who_did_what() -> None:
     from datetime import UTC, datetime
 
-    from orderdesk.domain.events import OperatorCommandHandled
-
     event = OperatorCommandHandled(
         at=datetime.now(UTC),
         operator="telegram:42",
@@ -167,3 +169,27 @@ def test_an_operators_command_reads_as_who_did_what() -> None:
         outcome="kill switch engaged",
     )
     assert describe(event) == "telegram:42: /kill confirm: kill switch engaged"
+
+
+async def test_approval_decisions_are_in_the_log(api: Api) -> None:
+    approvals = []
+    for n in (1, 2):
+        status, body = await submit(api, strategy="careful", quantity=n)
+        assert status == 202
+        approvals.append(body["pending"]["approval_id"])
+    async with api.client.post(f"/api/approvals/{approvals[0]}/approve") as response:
+        assert response.status == 200
+        order_id = (await response.json())["order_id"]
+    async with api.client.post(
+        f"/api/approvals/{approvals[1]}/reject", json={"reason": "too big"}
+    ) as response:
+        assert response.status == 200
+    recorded = [
+        (e.command, e.params, e.outcome)
+        for e in api.desk.log
+        if isinstance(e, OperatorCommandHandled)
+    ]
+    assert recorded == [
+        ("approve", approvals[0], f"placed {order_id}"),
+        ("reject", approvals[1], "rejected careful: BUY 2 NSE:INFY (too big)"),
+    ]

@@ -264,6 +264,13 @@ async def test_approve_and_reject_on_the_page_and_the_cards_fit_a_phone(
         states = {item["approval_id"]: item["state"] for item in await response.json()}
     assert states == {ids[0]: "APPROVED", ids[1]: "REJECTED"}
     await expect(placed).to_have_count(1)
+    # Both decisions are in the audit log, the rejection's only trace included.
+    decisions = [
+        (row.payload["command"], row.payload["params"])
+        for row in stack.desk.store.read(kind="OperatorCommandHandled")
+    ]
+    assert decisions == [("approve", ids[0]), ("reject", ids[1])]
+    await expect(page.locator("#events")).to_contain_text(f"api: /reject {ids[1]}: rejected")
 
 
 @pytest.mark.browser

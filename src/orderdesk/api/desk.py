@@ -196,6 +196,12 @@ class DeskService(Protocol):
     def verify_log(self) -> VerifyReport:
         """Walk the event log's hash chain now."""
 
+    async def record_command(
+        self, operator: str, command: str, outcome: str, params: str = ""
+    ) -> None:
+        """Write an operator's decision that leaves no other trace in the log (a rejected
+        signal) as ``OperatorCommandHandled``."""
+
 
 __all__ = [
     "DayRecord",

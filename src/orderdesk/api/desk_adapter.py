@@ -242,6 +242,11 @@ class EngineDesk:
     def verify_log(self) -> VerifyReport:
         return self._desk.store.verify()
 
+    async def record_command(
+        self, operator: str, command: str, outcome: str, params: str = ""
+    ) -> None:
+        await self._desk.record_command(operator, command, outcome, params)
+
 
 def _tail(items: Iterable[_T], count: int) -> list[_T]:
     return list(deque(items, maxlen=count))

@@ -43,15 +43,25 @@ async def list_approvals(
 
 @router.post("/{approval_id}/approve")
 async def approve(approval_id: ApprovalId, context: Context) -> OrderOut:
-    """Submit the parked signal to the desk; its risk checks still apply."""
+    """Submit the parked signal to the desk; its risk checks still apply. The approval is in
+    the log (``OperatorCommandHandled``, operator ``api``) beside the order it placed."""
     order = await _queue(context, approval_id).approve(approval_id)
+    await context.desk.record_command(
+        "api", "approve", f"placed {order.order_id}", params=approval_id
+    )
     return OrderOut.of(order)
 
 
 @router.post("/{approval_id}/reject")
 async def reject(approval_id: ApprovalId, body: RejectIn, context: Context) -> PendingOut:
-    """Drop the parked signal; it will not be submitted."""
-    return PendingOut.of(_queue(context, approval_id).reject(approval_id, body.reason))
+    """Drop the parked signal; it will not be submitted. The rejection is in the log
+    (``OperatorCommandHandled``, operator ``api``), the only trace a dropped signal leaves."""
+    item = _queue(context, approval_id).reject(approval_id, body.reason)
+    signal = item.signal
+    what = f"{signal.strategy}: {signal.side} {signal.quantity} {signal.instrument}"
+    outcome = f"rejected {what}" + (f" ({body.reason})" if body.reason else "")
+    await context.desk.record_command("api", "reject", outcome, params=approval_id)
+    return PendingOut.of(item)
 
 
 __all__ = ["router"]
