@@ -229,7 +229,22 @@ async def test_an_ato_basket_is_the_strategys_and_the_cli_says_so(
             "active",
             "meanrev",
         )
-        await _prices(sim, http, 1395)  # fires: the sim places the basket
+        watch = await _cli(
+            runtime,
+            tmp_path,
+            "alerts",
+            "add",
+            "watch",
+            "NSE:INFY",
+            "--operator",
+            "<=",
+            "--value",
+            "1398",
+            "--strategy",
+            "meanrev",
+        )
+        assert (watch["type"], watch["fired"]) == ("simple", 0)
+        await _prices(sim, http, 1395)  # both fire: the sim places the ATO's basket
         order = await eventually(
             lambda: next(iter(runtime.desk.orders(strategy="meanrev")), None),
             timeout=10,
@@ -237,10 +252,16 @@ async def test_an_ato_basket_is_the_strategys_and_the_cli_says_so(
         )
         assert not order.external
         assert (order.signal.quantity, order.signal.price) == (3, 1401)
+        # The simple alert stays live; reconciliation sees Kite's count go up and says so.
+        assert (await _cli(runtime, tmp_path, "reconcile"))["ok"]
         listed = await _cli(runtime, tmp_path, "alerts", "list")
-        assert [(a["id"], a["state"], a["order_ids"]) for a in listed] == [
-            (created["id"], "fired", [order.broker_order_id])
+        assert [(a["id"], a["state"], a["order_ids"], a["fired"]) for a in listed] == [
+            (created["id"], "fired", [order.broker_order_id], 1),
+            (watch["id"], "active", [], 1),
         ]
+        rang = [e.alert for e in runtime.alerts.recent() if e.alert.title == "Price alert fired"]
+        assert len(rang) == 1
+        assert "meanrev" in rang[0].body
         _no_external_orders(runtime)
 
 

@@ -63,6 +63,7 @@ from orderdesk.domain.events import (
     TriggerEnded,
     TriggerModified,
     TriggerPlaced,
+    TriggerRang,
 )
 from orderdesk.domain.reports import AlertOrder, GttOrderLeg, GttTrigger, PriceAlert
 from orderdesk.store.codec import (
@@ -375,6 +376,7 @@ def every_event() -> list[Event]:
         TriggerEnded(
             at=AT, trigger_id="alert-a5a2", state="fired", detail="fired", order_ids=("1", "2")
         ),
+        TriggerRang(at=AT, trigger_id="alert-b6", fired=2, detail="rang"),
         OperatorCommandHandled(
             at=at_ist, operator="telegram:-100123", command="kill", outcome="kill switch engaged"
         ),

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from orderdesk.api.schemas import NewOrderProduct, Price, Quantity
 from orderdesk.domain.reports import AlertOrder, GttOrderLeg, GttTrigger, PriceAlert
 from orderdesk.domain.signal import DEFAULT_STRATEGY
-from orderdesk.domain.triggers import DeskTrigger
+from orderdesk.domain.triggers import DeskTrigger, TriggerState
 from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side
 
 Instrument = Annotated[str, Field(min_length=3, max_length=64, examples=["NSE:INFY"])]
@@ -134,6 +134,8 @@ class TriggerOut(_Response):
     orders: list[TriggerLegOut]
     order_ids: list[str]
     """Broker ids of the orders it placed (once fired)."""
+    fired: int
+    """How many times it fired (a simple alert stays live and may fire again)."""
     detail: str
 
     @classmethod
@@ -182,8 +184,15 @@ class TriggerOut(_Response):
             condition=condition,
             orders=legs,
             order_ids=list(trigger.order_ids),
+            fired=_fired(trigger),
             detail=trigger.detail,
         )
+
+
+def _fired(trigger: DeskTrigger) -> int:
+    if trigger.alert is not None and trigger.alert.fired:
+        return trigger.alert.fired
+    return 1 if trigger.state is TriggerState.FIRED else 0
 
 
 __all__ = ["AlertIn", "AlertOrderIn", "GttIn", "GttLegIn", "TriggerLegOut", "TriggerOut"]

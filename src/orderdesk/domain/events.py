@@ -401,6 +401,15 @@ class TriggerEnded(TriggerEvent):
     order_ids: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TriggerRang(TriggerEvent):
+    """A simple price alert fired at the broker (it stays live): ``fired`` is the broker's
+    count of its firings so far."""
+
+    fired: int
+    detail: str
+
+
 ORDER_EVENT_TYPES: tuple[type[OrderEvent], ...] = (
     OrderCreated,
     OrderSubmitting,
@@ -427,6 +436,7 @@ DESK_EVENT_TYPES: tuple[type[Event], ...] = (
     TriggerModified,
     TriggerDeleted,
     TriggerEnded,
+    TriggerRang,
     SignalDenied,
     KillSwitchChanged,
     ReconciliationMismatch,
@@ -501,5 +511,6 @@ __all__ = [
     "TriggerEvent",
     "TriggerModified",
     "TriggerPlaced",
+    "TriggerRang",
     "recorded_fills",
 ]

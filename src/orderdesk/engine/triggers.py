@@ -18,7 +18,8 @@ only decides whether the broker is asked at all, so the usual external order cos
 **Reconciliation.** :meth:`Triggers.reconcile` compares the live triggers with the broker's
 lists: one that fired is ended as ``fired`` (with its orders), one that the broker no longer
 shows, or shows deleted, cancelled, expired or disabled without firing, as ``gone``; each is
-recorded and alerted.
+recorded and alerted. A simple alert that fired stays live at the broker; its firing is
+recorded (``TriggerRang``) and alerted when reconciliation sees Kite's count go up.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from orderdesk.domain.events import (
     TriggerEvent,
     TriggerModified,
     TriggerPlaced,
+    TriggerRang,
 )
 from orderdesk.domain.reports import (
     ALERT_OPERATORS,
@@ -133,6 +135,8 @@ class Triggers:
             )
         elif isinstance(event, TriggerDeleted):
             trigger = trigger.ended(TriggerState.DELETED, event.reason, trigger.order_ids)
+        elif isinstance(event, TriggerRang) and trigger.alert is not None:
+            trigger = replace(trigger, alert=replace(trigger.alert, fired=event.fired))
         elif isinstance(event, TriggerEnded):
             trigger = trigger.ended(TriggerState(event.state), event.detail, event.order_ids)
             for order_id in event.order_ids:
@@ -339,6 +343,26 @@ class Triggers:
             key=f"trigger:{trigger.trigger_id}:{state.value}",
         )
 
+    async def _rang(self, trigger: DeskTrigger, fired: int) -> None:
+        """A simple alert fired at the broker (it only notifies, and stays live)."""
+        assert trigger.alert is not None
+        alert = trigger.alert
+        detail = (
+            f"price alert {trigger.trigger_id} ({alert.name}: {alert.instrument} LTP "
+            f"{alert.operator} {alert.value}) fired at the broker ({fired} so far)"
+        )
+        await self._record(
+            TriggerRang(
+                at=self.clock.now(), trigger_id=trigger.trigger_id, fired=fired, detail=detail
+            )
+        )
+        await self.alerts.raise_(
+            Severity.INFO,
+            "Price alert fired",
+            f"{detail} (strategy {trigger.strategy})",
+            key=f"trigger:{trigger.trigger_id}:rang:{fired}",
+        )
+
     # -- reconciliation ------------------------------------------------------------------------
 
     async def reconcile(self) -> list[TriggerFinding]:
@@ -377,6 +401,8 @@ class Triggers:
         self, trigger: DeskTrigger, row: PriceAlert | None
     ) -> TriggerFinding | None:
         assert trigger.alert is not None
+        if row is not None and not row.basket and row.fired > trigger.alert.fired:
+            await self._rang(trigger, row.fired)
         if row is not None and row.status == "enabled" and not (row.basket and row.fired):
             return None
         if row is not None and row.basket and row.fired:
