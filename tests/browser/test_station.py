@@ -293,3 +293,32 @@ async def test_signed_out_the_header_offers_nothing_to_act_on(
     await expect(page.get_by_test_id("kill-button")).to_be_hidden()
     await expect(page.get_by_test_id("sign-out")).to_be_hidden()
     await page.close()
+
+
+@pytest.mark.browser
+async def test_a_refused_session_turns_the_health_panel_red_with_what_to_do(
+    stack: Stack, page: Page
+) -> None:
+    """The broker refuses the session (Kite's 06:00 expiry, on the simulator): the order
+    placed from the page is held, and the health panel's session row turns red and says to
+    log in again."""
+    health = page.get_by_test_id("health")
+    session = health.locator('[data-check="Session"]')
+    await expect(session).to_have_attribute("data-level", re.compile("^(ok|warn)$"))
+    async with stack.client.post(
+        f"{stack.sim.rest_root}/_sim/faults", json={"expire_tokens": True}
+    ) as response:
+        assert response.status == 200, await response.text()
+
+    form = page.get_by_test_id("entry-form")
+    await page.get_by_test_id("entry-instrument").fill("NSE:INFY")
+    await form.locator('input[name="side"][value="BUY"]').check()
+    await page.get_by_test_id("entry-quantity").fill("1")
+    await page.get_by_test_id("entry-price").fill("1400")
+    await page.get_by_test_id("entry-submit").click()
+    await _confirm(page, re.compile(r"^Buy 1 NSE:INFY at limit 1,400\.00"))
+
+    await expect(session).to_have_attribute("data-level", "bad")
+    await expect(session.locator('[data-field="todo"]')).to_contain_text("orderdesk login")
+    await expect(page.locator("#events")).to_contain_text("Broker session ended")
+    await _screenshots(page, "session-refused")
