@@ -11,6 +11,7 @@ import ipaddress
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -108,12 +109,22 @@ class KiteConfig(BaseModel):
 
     @model_validator(mode="after")
     def _family_fits(self) -> Self:
-        if self.source_address is not None and self.ip_family != "any":
-            version = ipaddress.ip_address(self.source_address).version
-            if (version == 6) != (self.ip_family == "ipv6"):
+        if self.ip_family == "any":
+            return self
+        wanted = 6 if self.ip_family == "ipv6" else 4
+        # An address written as such (the source, or a root given as an IP) of the other
+        # family could never be used: refused here rather than failing every call.
+        named = [("source_address", self.source_address)]
+        named += [(key, urlsplit(getattr(self, key)).hostname) for key in ("root", "ws_url")]
+        for key, host in named:
+            try:
+                version = ipaddress.ip_address(host or "").version
+            except ValueError:
+                continue  # a host name: resolved on the pinned family when connecting
+            if version != wanted:
                 raise ValueError(
-                    f"source_address {self.source_address} is IPv{version} but ip_family "
-                    f'is "{self.ip_family}"; make them agree (or ip_family = "any")'
+                    f"{key} {host} is IPv{version} but ip_family is "
+                    f'"{self.ip_family}"; make them agree (or ip_family = "any")'
                 )
         return self
 
