@@ -10,6 +10,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from orderdesk.cli import _register_commands, app
+from tests.daemon import paper_config, running_daemon
 
 _register_commands()
 runner = CliRunner()
@@ -44,3 +45,18 @@ def test_without_a_running_desk_it_fails_in_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 1
     [line] = result.output.strip().splitlines()
     assert json.loads(line)["exit_code"] == 1
+
+
+def test_on_the_paper_broker_the_desks_own_checks_decide(tmp_path: Path) -> None:
+    """A paper desk has no address to register: those checks say so, and it is ready."""
+    config = paper_config(tmp_path)
+    with running_daemon(config):
+        result = runner.invoke(app, ["doctor", "--config", str(config), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["ready"] is True
+    assert report["broker"] == "paper"
+    assert report["order_path"] is None
+    checks = {c["name"]: c for c in report["checks"]}
+    assert checks["address"]["summary"] == "not applicable: the paper broker"
+    assert checks["kill switch"]["status"] == "ok"
