@@ -258,6 +258,19 @@ async def test_approve_and_reject_on_the_page_and_the_cards_fit_a_phone(
     await _confirm(page, "Drop careful: Buy 4 NSE:INFY at limit 1,340.00 (CNC, regular, DAY)?")
     await expect(cards).to_have_count(0)
     await expect(page.locator("#approvals-empty")).to_be_visible()
+
+    # Per strategy: a manual order beside the approved one; the strategies panel filters.
+    manual = {**signal, "strategy": "manual", "quantity": 1, "price": "1330"}
+    async with stack.client.post(f"{stack.api.url}/api/signals", json=manual) as response:
+        assert response.status == 201, await response.text()
+    rows = page.locator("#orders tr")
+    await expect(rows).to_have_count(2)
+    await page.locator(f'#strategies tr[data-strategy="{CAREFUL}"] [data-action="filter"]').click()
+    await expect(rows).to_have_count(1)
+    await expect(rows).to_contain_text(CAREFUL)
+    await expect(page.get_by_test_id("orders-filter")).to_contain_text(f"{CAREFUL} only")
+    await page.get_by_test_id("orders-filter").click()
+    await expect(rows).to_have_count(2)
     async with stack.client.get(
         f"{stack.api.url}/api/approvals", params={"include_decided": "true"}
     ) as response:

@@ -9,8 +9,13 @@ function actions(o) {
     el("button", { class: "small", type: "button", "data-action": "cancel", onclick: () => cancelOrder(o.order_id) }, "Cancel"));
 }
 
+// One strategy's orders only (chosen in the strategies panel), or every order (null).
+let strategy = null;
+
 function render() {
-  const orders = [...state.orders.values()].sort((a, b) => b.created_at.localeCompare(a.created_at));
+  const orders = [...state.orders.values()]
+    .filter((o) => strategy === null || o.strategy === strategy)
+    .sort((a, b) => b.created_at.localeCompare(a.created_at));
   $("orders").replaceChildren(...orders.map((o) => el("tr", { "data-order-id": o.order_id },
     cell("Time", { class: "mono" }, time(o.created_at)),
     cell("Order", { class: "card-wide" },
@@ -26,6 +31,8 @@ function render() {
     cell("", { class: "cell-actions" }, actions(o)),
   )));
   $("orders-empty").hidden = orders.length > 0;
+  $("orders-filter").hidden = strategy === null;
+  $("orders-filter-name").textContent = strategy ?? "";
   $("cancel-all").disabled = !orders.some((o) => WORKING.has(o.status));
 }
 
@@ -98,10 +105,12 @@ async function submitModify(event) {
   } catch (error) { $("modify-error").textContent = error.message; }
 }
 
+on("filter-strategy", (name) => { strategy = name; render(); });
 on("snapshot", render);
 on("order", render);
 document.addEventListener("DOMContentLoaded", () => {
   $("cancel-all").addEventListener("click", cancelAll);
+  $("orders-filter").addEventListener("click", () => emit("filter-strategy", null));
   $("modify-form").addEventListener("submit", submitModify);
   $("modify-form").addEventListener("input", describeModify);
 });

@@ -2,7 +2,7 @@
 // live position that the desk re-prices while it does not fill, [exit]'s policy) and
 // the per-strategy book: each strategy's orders and its P&L from its own fills (the P&L point
 // the stream carries, the figures of GET /api/strategies).
-import { $, api, cell, confirmAction, el, flash, money, on, signClass, state, WORKING } from "./core.js";
+import { $, api, cell, confirmAction, el, emit, flash, money, on, signClass, state, WORKING } from "./core.js";
 
 function renderPositions() {
   let total = 0;
@@ -52,7 +52,7 @@ function renderStrategies() {
   $("strategies").replaceChildren(...names.map((name) => {
     const book = books.get(name) || { orders: 0, open: 0 };
     return el("tr", { "data-strategy": name },
-      cell("Strategy", {}, name),
+      cell("Strategy", {}, el("button", { class: "link", type: "button", title: "Show only this strategy's orders", "data-action": "filter", onclick: () => emit("filter-strategy", name) }, name)),
       cell("Orders", { class: "num" }, String(book.orders)),
       cell("Open", { class: "num" }, String(book.open)),
       cell("P&L", { class: `num ${signClass(pnl[name])}`, "data-field": "pnl" }, money(pnl[name] ?? 0)));
