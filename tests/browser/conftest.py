@@ -83,6 +83,8 @@ class Stack:
     api: ApiServer
     client: aiohttp.ClientSession
     """Sends the token; for submitting signals "from a strategy"."""
+    access_token: str = ""
+    """The broker session the desk runs on (never to be seen on the page)."""
 
     async def set_price(self, symbol: str, price: float) -> None:
         async with self.client.post(
@@ -104,7 +106,8 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
             "ws_url": sim.ws_url,
             "rate_limits_enabled": False,
         }
-        secrets = _SimSecrets(sim.issue_access_token())
+        access_token = sim.issue_access_token()
+        secrets = _SimSecrets(access_token)
         broker = create_broker(options, BrokerContext(secrets=secrets, data_dir=tmp_path))
         alerts = AlertFeed()
         desk_config = DeskConfig(reconcile_interval=None, poll_interval=0.2)
@@ -126,7 +129,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
                 await serve_api(app) as api,
                 aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as client,
             ):
-                yield Stack(sim, desk, api, client)
+                yield Stack(sim, desk, api, client, access_token)
 
 
 @pytest.fixture

@@ -220,6 +220,10 @@ async def test_place_modify_fill_exit_cancel_and_cancel_all_through_the_page(
     )
 
     await _screenshots(page, "trading")
+    # No secret on the page: not the API token, not the broker session's.
+    html = await page.content()
+    assert TOKEN not in html
+    assert stack.access_token not in html
 
 
 @pytest.mark.browser
