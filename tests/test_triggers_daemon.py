@@ -29,22 +29,8 @@ from orderdesk.ports.notifier import Severity
 from orderdesk.runtime import Runtime, open_runtime
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
+from tests.scenarios.harness import DictSecrets
 from tests.support import eventually
-
-
-class _Secrets:
-    def __init__(self, values: dict[str, str]) -> None:
-        self._values = values
-
-    def get(self, name: str) -> str | None:
-        return self._values.get(name)
-
-    def set(self, name: str, value: str) -> None:
-        self._values[name] = value
-
-    def delete(self, name: str) -> None:
-        self._values.pop(name, None)
-
 
 OpenDesk = Callable[[], AbstractAsyncContextManager[Runtime]]
 
@@ -62,7 +48,7 @@ async def sim() -> AsyncIterator[SimServer]:
 def open_desk(sim: SimServer, tmp_path: Path) -> OpenDesk:
     """Opens a desk (the live ticker stream) on the simulator, with its log under tmp_path;
     opened twice, the second is a restart on the same log."""
-    secrets = _Secrets(
+    secrets = DictSecrets(
         {"kite.access_token": sim.issue_access_token(), "kite.api_secret": sim.config.api_secret}
     )
     settings = Settings(
