@@ -339,3 +339,33 @@ async def test_a_refused_session_turns_the_health_panel_red_with_what_to_do(
     await expect(session.locator('[data-field="todo"]')).to_contain_text("orderdesk login")
     await expect(page.locator("#events")).to_contain_text("Broker session ended")
     await _screenshots(page, "session-refused")
+
+
+@pytest.mark.browser
+async def test_an_order_placed_outside_the_desk_is_reported_in_words(
+    stack: Stack, page: Page
+) -> None:
+    """An order placed at the broker behind the desk's back (on Kite web, say) is adopted; the
+    alert and the feed say so in words, not with the finding's internal name."""
+    external = {
+        "exchange": "NSE",
+        "tradingsymbol": "INFY",
+        "transaction_type": "BUY",
+        "quantity": 2,
+        "order_type": "LIMIT",
+        "product": "CNC",
+        "price": 1300,
+        "validity": "DAY",
+    }
+    async with stack.client.post(
+        f"{stack.sim.rest_root}/_sim/orders/external", json=external
+    ) as response:
+        assert response.status == 200, await response.text()
+    await page.get_by_test_id("reconcile-now").click()
+    words = "an order placed outside orderdesk was found and adopted"
+    await expect(page.get_by_test_id("alerts")).to_contain_text(f"Reconciliation: {words}")
+    await expect(page.get_by_test_id("alerts")).not_to_contain_text("external_order")
+    await expect(page.locator("#events")).to_contain_text(f"Reconciliation: {words}")
+    await expect(page.locator("#orders tr")).to_have_count(1)
+    reconciliation = page.get_by_test_id("health").locator('[data-check="Reconciliation"]')
+    await expect(reconciliation).to_contain_text("1 orders")

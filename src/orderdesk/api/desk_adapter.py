@@ -58,6 +58,8 @@ class EngineDesk:
 
     def __init__(self, desk: OrderDesk) -> None:
         self._desk = desk
+        self._reconciled: tuple[int, ReconcileRecord] | None = None
+        """The latest reconciliation read back, by its seq (the health panel asks often)."""
         self.triggers = desk.triggers
         """The desk's GTTs and price alerts (the ``/api/gtt`` and ``/api/price-alerts``
         routes use them as they are)."""
@@ -220,6 +222,8 @@ class EngineDesk:
         stored = store.latest(ReconciliationCompleted.__name__)
         if stored is None:
             return None
+        if self._reconciled is not None and self._reconciled[0] == stored.seq:
+            return self._reconciled[1]
         completed = stored.event()
         assert isinstance(completed, ReconciliationCompleted)
         # The run's differences are recorded just before its completion; older runs' are
@@ -231,13 +235,15 @@ class EngineDesk:
             event = row.event()
             assert isinstance(event, ReconciliationMismatch)
             findings.append(ReconcileFinding(event.kind, event.order_id, event.detail))
-        return ReconcileRecord(
+        record = ReconcileRecord(
             at=completed.at,
             orders_checked=completed.orders_checked,
             trades_checked=completed.trades_checked,
             mismatches=completed.mismatches,
             findings=tuple(findings),
         )
+        self._reconciled = (stored.seq, record)
+        return record
 
     def verify_log(self) -> VerifyReport:
         return self._desk.store.verify()
