@@ -148,14 +148,15 @@ def test_the_order_rate_forgets_after_a_minute_and_restarts_each_day() -> None:
         rate.observe(
             OrderSubmitting(at=start + timedelta(seconds=n), order_id="od", attempt=1), day
         )
-    use = rate.use(start + timedelta(seconds=2, milliseconds=500))
+    use = rate.use(start + timedelta(seconds=2, milliseconds=500), day)
     assert (use.second, use.minute, use.day) == (1, 3, 3)
-    use = rate.use(start + timedelta(seconds=61, milliseconds=500))
+    use = rate.use(start + timedelta(seconds=61, milliseconds=500), day)
     assert (use.second, use.minute, use.day) == (0, 1, 3)
+    assert rate.use(start + timedelta(hours=23), date(2026, 12, 5)).day == 0
     rate.observe(
         OrderSubmitting(at=start + timedelta(days=1), order_id="od", attempt=1), date(2026, 12, 5)
     )
-    assert rate.use(start + timedelta(days=1)).day == 1
+    assert rate.use(start + timedelta(days=1), date(2026, 12, 5)).day == 1
 
 
 def test_an_operators_command_reads_as_who_did_what() -> None:
@@ -193,3 +194,48 @@ async def test_approval_decisions_are_in_the_log(api: Api) -> None:
         ("approve", approvals[0], f"placed {order_id}"),
         ("reject", approvals[1], "rejected careful: BUY 2 NSE:INFY (too big)"),
     ]
+
+
+async def test_across_a_trading_day_the_curve_trades_and_order_count_start_again(
+    api: Api,
+) -> None:
+    """Thursday's P&L curve, trades and order count stay Thursday's; Friday starts afresh;
+    Thursday's order keeps its timeline."""
+    from datetime import date
+
+    thursday, friday = date(2026, 12, 3), date(2026, 12, 4)
+    api.desk.open_day(thursday)
+    _, body = await submit(api)
+    thursdays = body["order"]["order_id"]
+    api.desk.fill(thursdays, Decimal("1500"))
+    api.desk.tick(INFY, Decimal("1510"))
+
+    async def curve(day: date, total: int) -> Any:
+        series = await _get(api, "/api/pnl")
+        points = series["points"]
+        ok = series["day"] == day.isoformat() and points and Decimal(points[-1]["total"]) == total
+        return ok and series
+
+    await eventually(lambda: curve(thursday, 100), what="Thursday's curve at 100")
+
+    async def rate() -> Any:
+        return (await _get(api, "/api/health/detail"))["order_rate"]
+
+    async def seen(minute: int) -> Any:
+        return (await rate())["minute"] == minute
+
+    await eventually(lambda: seen(1), what="Thursday's one placement")
+    assert (await rate())["day"] == 1
+
+    api.desk.close_day()
+    api.desk.next_day(friday)
+    assert (await rate())["day"] == 0
+    friday_curve = await eventually(lambda: curve(friday, 0), what="Friday's own curve")
+    assert len(friday_curve["points"]) == 1
+    assert await _get(api, "/api/trades") == []
+    for quantity in (1, 2):
+        await submit(api, quantity=quantity)
+    await eventually(lambda: seen(3), what="Friday's two placements counted")
+    assert (await rate())["day"] == 2
+    timeline = await _get(api, f"/api/orders/{thursdays}/events")
+    assert timeline[-1]["type"] == "OrderFillRecorded"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from fastapi import Depends, FastAPI
 
@@ -28,12 +28,12 @@ from orderdesk.api.context import ApiContext
 from orderdesk.api.desk import DeskService
 from orderdesk.api.errors import install_error_handlers
 from orderdesk.api.metrics import Metrics
+from orderdesk.api.order_rate import rate_day
 from orderdesk.api.routes_triggers import router as trigger_router
 from orderdesk.api.signal_path import SignalPath
 from orderdesk.api.strict import reject_unknown_query
 from orderdesk.api.webhooks import webhook_router
 from orderdesk.approvals import ApprovalQueue
-from orderdesk.domain.calendar import IST
 from orderdesk.ports.broker import WebhookHandler
 
 DESCRIPTION = """\
@@ -45,15 +45,10 @@ schema needs `Authorization: Bearer <token>` (`orderdesk config show-token`).
 async def _count_events(context: ApiContext) -> None:
     desk = context.desk
     events = desk.subscribe()
-    context.order_rate.seed(desk.orders(), _rate_day(desk.trading_day(), datetime.now(UTC)))
+    context.order_rate.seed(desk.orders(), rate_day(desk.trading_day(), datetime.now(UTC)))
     async for event in events:
         context.metrics.observe(event)
-        context.order_rate.observe(event, _rate_day(desk.trading_day(), event.at))
-
-
-def _rate_day(trading_day: date | None, at: datetime) -> date:
-    """The day Kite's daily order count belongs to: the desk's trading day, else IST's date."""
-    return trading_day or at.astimezone(IST).date()
+        context.order_rate.observe(event, rate_day(desk.trading_day(), event.at))
 
 
 def create_app(

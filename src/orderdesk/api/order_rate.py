@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from orderdesk.domain.calendar import IST
 from orderdesk.domain.events import (
     Event,
     OrderCancelRequested,
@@ -27,6 +28,12 @@ from orderdesk.domain.order import Order
 PER_SECOND = 10
 PER_MINUTE = 400
 PER_DAY = 5_000
+
+
+def rate_day(trading_day: date | None, at: datetime) -> date:
+    """The day Kite's daily order count belongs to: the desk's trading day, else IST's date."""
+    return trading_day or at.astimezone(IST).date()
+
 
 _REQUESTS = (OrderSubmitting, OrderModifyRequested, OrderCancelRequested)
 _MINUTE = timedelta(minutes=1)
@@ -68,14 +75,16 @@ class OrderRate:
         self._recent.append(event.at)
         self._forget(event.at)
 
-    def use(self, now: datetime) -> RateUse:
+    def use(self, now: datetime, day: date | None) -> RateUse:
+        """The counts at ``now``, on ``day`` (a day with no request yet counts none)."""
         self._forget(now)
         second = sum(1 for at in self._recent if now - at < timedelta(seconds=1))
-        return RateUse(second=second, minute=len(self._recent), day=self._today)
+        today = self._today if day == self._day else 0
+        return RateUse(second=second, minute=len(self._recent), day=today)
 
     def _forget(self, now: datetime) -> None:
         while self._recent and now - self._recent[0] >= _MINUTE:
             self._recent.popleft()
 
 
-__all__ = ["PER_DAY", "PER_MINUTE", "PER_SECOND", "OrderRate", "RateUse"]
+__all__ = ["PER_DAY", "PER_MINUTE", "PER_SECOND", "OrderRate", "RateUse", "rate_day"]

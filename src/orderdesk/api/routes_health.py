@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends
 from orderdesk.api.auth import bearer_scheme
 from orderdesk.api.context import ApiContext, ChainCheck, Context
 from orderdesk.api.errors import ERROR_RESPONSES
+from orderdesk.api.order_rate import rate_day
 from orderdesk.api.schemas import ReconcileFindingOut, SessionOut, _Response
 
 router = APIRouter(
@@ -87,7 +88,7 @@ def detail(context: ApiContext, now: datetime) -> HealthDetailOut:
     desk = context.desk
     session = desk.session()
     connection = desk.broker_connection()
-    rate = context.order_rate.use(now)
+    rate = context.order_rate.use(now, rate_day(desk.trading_day(), now))
     record = desk.last_reconciliation()
     return HealthDetailOut(
         now=now,
