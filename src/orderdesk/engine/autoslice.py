@@ -22,6 +22,7 @@ More slices than the broker places (Kite: 10) is refused before anything is writ
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 
@@ -185,15 +186,22 @@ class BrokerSlicing:
             await self._adopt_children(parent, set(placed))
 
     async def _adopt_children(self, parent: Order, placed: set[str]) -> None:
-        """Read the book once so the children exist now (the stream may have brought some
-        already); what the read misses, the stream, the polls and reconciliation bring."""
+        """Read the order book and the trade book once, together, so the children exist now
+        with their fills (the stream may have brought some already); what the read misses, the
+        stream, the polls and reconciliation bring.
+
+        Both books in one go, as a poll reads them: a read of each child's trades instead
+        queued behind Kite's 10 reads a second with the first looks at the same children
+        (about 0.9 s of a 1 s fill on the simulator, against 0.25 s for the desk's slicing)."""
         try:
-            reports = [r for r in await self.broker.orders() if r.broker_order_id in placed]
+            books, trades = await asyncio.gather(self.broker.orders(), self.broker.trades())
         except Exception as exc:
             log.warning("reading the children of %s failed: %r", parent.order_id, exc)
             return
+        reports = [r for r in books if r.broker_order_id in placed]
+        fills = [f for f in trades if f.broker_order_id in placed]
         if reports:
-            await self.news.apply(reports, source=Source.PLACEMENT)
+            await self.news.apply(reports, fills, source=Source.POLL)
 
     async def _refused(self, parent: Order, reason: str) -> None:
         now = self.clock.now()
