@@ -253,3 +253,26 @@ async def test_a_placement_in_flight_when_the_desk_stopped_is_adopted_not_resent
             assert handle.filled_quantity == 4500
             rows = await asyncio.to_thread(_official(address).orders)
             assert len(rows) == 3
+
+
+async def test_an_address_the_broker_refuses_rejects_the_order_as_any_placement(
+    tmp_path: Path, store_url: str
+) -> None:
+    """Kite takes orders from 127.0.0.2 only (static IP): the autoslice placement from
+    127.0.0.1 is refused whole, the order is rejected naming the fix, alerted CRITICAL, and
+    nothing is placed or sent again."""
+    notifier = ListNotifier()
+    async with (
+        running_sim(rate_limits=False, seed=97, opening_cash=RICH, allowed_ips=("127.0.0.2",)) as (
+            _,
+            address,
+        ),
+        open_desk(address, store_url, tmp_path, notifier=notifier) as desk,
+    ):
+        future = _future(desk)
+        handle = await desk.submit(_buy(future, 4500, "wrong-ip"))
+        assert handle.status is OrderStatus.REJECTED
+        assert handle.children == []
+        assert "127.0.0.1" in (handle.order.reason or "")
+        assert "Broker refuses orders from this address" in notifier.titles(Severity.CRITICAL)
+        assert await asyncio.to_thread(_official(address).orders) == []

@@ -41,14 +41,20 @@ from orderdesk.domain.order import Order
 from orderdesk.domain.reports import InstrumentInfo
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.status import OrderStatus
+from orderdesk.engine.address import ALERT_TITLE, address_fix, alert_key
 from orderdesk.engine.alerts import Alerts
 from orderdesk.engine.config import DeskConfig
 from orderdesk.engine.news import BrokerNews, Source
 from orderdesk.engine.recorder import Decide, Recorder
-from orderdesk.engine.retry import retrying
+from orderdesk.engine.retry import while_throttled
 from orderdesk.engine.session import SessionWatch
 from orderdesk.engine.slicing import slice_quantities
-from orderdesk.errors import BrokerAuthError, BrokerRateLimited, BrokerRejected, is_throttled
+from orderdesk.errors import (
+    AddressRefused,
+    BrokerAuthError,
+    BrokerRateLimited,
+    BrokerRejected,
+)
 from orderdesk.ports.broker import AutosliceControl, AutosliceReply, Broker, PlaceOrder
 from orderdesk.ports.notifier import Severity
 
@@ -112,13 +118,7 @@ class BrokerSlicing:
         config = self.config
         try:
             # A 429 proves nothing was placed: the one error after which it is sent again.
-            async for attempt in retrying(
-                is_throttled,
-                first=config.rate_limit_backoff,
-                ceiling=config.rate_limit_max_backoff,
-                attempts=None,
-                timeout=config.rate_limit_give_up,
-            ):
+            async for attempt in while_throttled(config):
                 with attempt:
                     reply = await self.slicing.place_autoslice(
                         PlaceOrder(order_id, signal, algo_id=algo_id)
@@ -128,6 +128,15 @@ class BrokerSlicing:
         except BrokerAuthError as exc:
             self.session.refused(f"the broker refused the session: {exc}", self.clock.now())
             await self._refused(parent, f"session refused: {exc}")
+        except AddressRefused as exc:
+            # A configuration fault (static IP), as for any placement: never sent again.
+            await self._refused(
+                parent,
+                address_fix(exc, self.broker.name),
+                Severity.CRITICAL,
+                title=ALERT_TITLE,
+                key=alert_key(exc),
+            )
         except BrokerRejected as exc:
             await self._refused(parent, str(exc))
         except Exception as exc:
@@ -203,18 +212,26 @@ class BrokerSlicing:
         if reports:
             await self.news.apply(reports, fills, source=Source.POLL)
 
-    async def _refused(self, parent: Order, reason: str) -> None:
+    async def _refused(
+        self,
+        parent: Order,
+        reason: str,
+        severity: Severity = Severity.WARNING,
+        *,
+        title: str = "Order rejected",
+        key: str | None = None,
+    ) -> None:
         now = self.clock.now()
         await self.recorder.decide(
             parent, lambda o: [AutosliceFailed(at=now, order_id=o.order_id, reason=reason)]
         )
         signal = parent.signal
         await self.alerts.raise_(
-            Severity.WARNING,
-            "Order rejected",
+            severity,
+            title,
             f"{parent.order_id} ({signal.instrument} {signal.side} {signal.quantity}, one "
             f"autoslice placement): {reason}",
-            key=f"rejected:{parent.order_id}",
+            key=key or f"rejected:{parent.order_id}",
             order_id=parent.order_id,
         )
 

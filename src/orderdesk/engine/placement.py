@@ -39,7 +39,7 @@ from orderdesk.engine.commands import Commands
 from orderdesk.engine.config import DeskConfig
 from orderdesk.engine.news import BrokerNews, Source
 from orderdesk.engine.recorder import Recorder
-from orderdesk.engine.retry import NotYet, retrying
+from orderdesk.engine.retry import NotYet, retrying, while_throttled
 from orderdesk.engine.session import SessionWatch
 from orderdesk.errors import (
     AddressRefused,
@@ -47,7 +47,6 @@ from orderdesk.errors import (
     BrokerAuthError,
     BrokerRateLimited,
     BrokerRejected,
-    is_throttled,
 )
 from orderdesk.ports.broker import Broker, PlaceOrder
 from orderdesk.ports.notifier import Severity
@@ -100,13 +99,7 @@ class Placement:
         try:
             # A 429 proves nothing was placed: the one error after which a placement is sent
             # again, under the same id, until the broker lets it through or time runs out.
-            async for attempt in retrying(
-                is_throttled,
-                first=config.rate_limit_backoff,
-                ceiling=config.rate_limit_max_backoff,
-                attempts=None,
-                timeout=config.rate_limit_give_up,
-            ):
+            async for attempt in while_throttled(config):
                 with attempt:
                     broker_order_id = await self.broker.place_order(command)
         except BrokerRateLimited as exc:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from orderdesk.engine.config import DeskConfig
+from orderdesk.errors import is_throttled
 from orderdesk.first_try import Attempt, FirstTry, On
 
 
@@ -45,4 +47,17 @@ def retrying(
     )
 
 
-__all__ = ["NotYet", "retrying"]
+def while_throttled(config: DeskConfig) -> AsyncIterator[Attempt]:
+    """Attempts of a placement: a 429 proves nothing was placed, the one error after which a
+    placement is sent again (same id, same request) until the broker lets it through or
+    ``rate_limit_give_up`` seconds have passed (then the 429 is raised again)."""
+    return retrying(
+        is_throttled,
+        first=config.rate_limit_backoff,
+        ceiling=config.rate_limit_max_backoff,
+        attempts=None,
+        timeout=config.rate_limit_give_up,
+    )
+
+
+__all__ = ["NotYet", "retrying", "while_throttled"]
