@@ -172,3 +172,35 @@ async def test_nothing_to_exit_is_none(tmp_path: Path, store_url: str) -> None:
     ):
         assert await desk.exit_position(INFY, product=Product.MIS) is None
         assert desk.orders() == []
+
+
+async def test_a_cancelled_exit_ends_the_escalation_with_a_warning(
+    tmp_path: Path, store_url: str
+) -> None:
+    """A person cancels the resting exit: the escalation stops, records how it ended, and warns
+    (the position may still be open) without the CRITICAL alert of an exit left unfilled."""
+    notifier = ListNotifier()
+    slow = replace(
+        EXITS, exit=ExitPolicy(reprice_after=30.0, max_reprices=2, band_percent=Decimal(2))
+    )
+    async with (
+        running_sim(rate_limits=False, seed=99) as (_, address),
+        open_desk(address, store_url, tmp_path, config=slow, notifier=notifier) as desk,
+    ):
+        view = BrokerView(address)
+        await _hold(desk, view, 10)
+        events = desk.events()
+        await view.faults(partial_fill=0.5)
+        handle = await desk.exit_position(INFY, product=Product.MIS)
+        assert handle is not None
+        await view.control("prices", {"NSE:INFY": 1440})
+        await handle.wait(lambda h: h.filled_quantity == 5 and h.order.is_working, timeout=10)
+        await desk.cancel(handle.order_id)
+        seen = await _exit_events(events, ExitUnfilled)
+        assert [type(e) for e in seen] == [ExitStarted, ExitUnfilled]
+        unfilled = seen[-1]
+        assert isinstance(unfilled, ExitUnfilled)
+        assert unfilled.detail.startswith("ended CANCELLED")
+        assert unfilled.remaining == 5
+        assert "Exit cancelled" in notifier.titles(Severity.WARNING)
+        assert "Exit not filled" not in notifier.titles()

@@ -10,8 +10,9 @@ the desk's :class:`~orderdesk.engine.config.ExitPolicy`:
    ``band_percent`` beyond it (a sell below, a buy above: through the market, as far as the
    broker's protection band reaches, rounded to the tick towards the market and kept inside the
    circuit limits), and wait again; at most ``max_reprices`` times;
-3. still not filled (or it ended without filling): a CRITICAL alert, because the position is
-   still open and a person must act.
+3. still not filled (or rejected, or lapsed): a CRITICAL alert, because the position is still
+   open and a person must act; cancelled (by a person, or by a newer exit of the same
+   position), a WARNING.
 
 Every step is an event in the log (``ExitStarted``, ``ExitRepriced``, ``ExitUnfilled``). A
 restart does not resume an escalation (the order stays in the book as it was; the alert of the
@@ -182,6 +183,17 @@ class ExitEscalation:
                 detail=detail,
             )
         )
+        if status is OrderStatus.CANCELLED:
+            # Someone (or a newer exit of the same position) cancelled it: said, not shouted.
+            await self.alerts.raise_(
+                Severity.WARNING,
+                "Exit cancelled",
+                f"{handle.order_id} ({order.signal.instrument} {order.signal.side}): cancelled "
+                f"with {remaining} not filled; the position may still be open",
+                key=f"exit:{handle.order_id}",
+                order_id=handle.order_id,
+            )
+            return
         await self.alerts.raise_(
             Severity.CRITICAL,
             "Exit not filled",
