@@ -29,7 +29,10 @@ function width() {
 }
 
 function data(names) {
-  return [points.map((p) => Date.parse(p.at) / 1000), ...names.map((n) => points.map((p) => value(p, n)))];
+  // P&L holds its value until the next sample: a lone point is drawn on to now (uPlot would
+  // spread a single point over years).
+  const shown = points.length === 1 ? [points[0], { ...points[0], at: new Date(Math.max(Date.now(), Date.parse(points[0].at) + 1000)).toISOString() }] : points;
+  return [shown.map((p) => Date.parse(p.at) / 1000), ...names.map((n) => shown.map((p) => value(p, n)))];
 }
 
 function create(names) {
@@ -42,8 +45,7 @@ function create(names) {
     height: HEIGHT,
     legend: { show: false },
     cursor: { y: false, points: { show: false } },
-    // One point has no span: show the minute around it rather than uPlot's years.
-    scales: { x: { time: true, range: (u, min, max) => (max - min < 60 ? [min - 30, max + 30] : [min, max]) } },
+    scales: { x: { time: true } },
     axes: [axis, { ...axis, size: 70, values: (u, ticks) => ticks.map(money) }],
     series: [{}, ...names.map((name, i) => ({
       label: name, stroke: COLOURS[i % COLOURS.length], width: name === "total" ? 2.5 : 1.5,
