@@ -15,6 +15,7 @@ from pathlib import Path
 
 from kiteconnect import KiteConnect
 
+from orderdesk.api.desk_adapter import EngineDesk
 from orderdesk.domain import OrderStatus, OrderType, Product, Side, Signal
 from orderdesk.domain.events import Event, ExitRepriced, ExitStarted, ExitUnfilled
 from orderdesk.domain.values import InstrumentKey
@@ -204,3 +205,27 @@ async def test_a_cancelled_exit_ends_the_escalation_with_a_warning(
         assert unfilled.remaining == 5
         assert "Exit cancelled" in notifier.titles(Severity.WARNING)
         assert "Exit not filled" not in notifier.titles()
+
+
+async def test_the_apis_overrides_reach_the_escalation(tmp_path: Path, store_url: str) -> None:
+    """Through the API's desk (EngineDesk): each override given wins, each left out is the
+    config's, and the exit order comes back."""
+    async with (
+        running_sim(rate_limits=False, seed=100) as (_, address),
+        open_desk(address, store_url, tmp_path, config=EXITS) as desk,
+    ):
+        view = BrokerView(address)
+        await _hold(desk, view, 10)
+        events = desk.events()
+        order = await EngineDesk(desk).exit_position(
+            INFY, product=Product.MIS, strategy="manual", max_reprices=0, band_percent=None
+        )
+        assert order is not None
+        assert (order.signal.side, order.signal.quantity) == (Side.SELL, 10)
+        (started,) = await _exit_events(events, ExitStarted)
+        assert isinstance(started, ExitStarted)
+        assert (started.reprice_after, started.max_reprices, started.band_percent) == (
+            0.2,
+            0,
+            Decimal(2),
+        )
