@@ -6,9 +6,12 @@ by ``scripts/ensure-test-deps.sh`` (``make test`` runs it).
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -22,7 +25,9 @@ from orderdesk.brokers import BrokerContext
 from orderdesk.brokers.kite import create_broker
 from orderdesk.config import StrategySettings
 from orderdesk.domain import Exchange, InstrumentKey
+from orderdesk.domain.calendar import IST, TradingCalendar
 from orderdesk.engine import DeskConfig, OrderDesk
+from orderdesk.engine.config import DayRules
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
 from orderdesk.store.memory import InMemoryEventStore
@@ -96,10 +101,58 @@ class Stack:
 @pytest.fixture
 async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
     """The real OrderDesk over the Kite adapter over the simulator, behind the HTTP API."""
+    async with _stack(tmp_path) as built:
+        yield built
+
+
+MONDAY_OPEN = datetime(2026, 12, 7, 9, 30)
+"""IST: where the days-keeping stack starts, a Monday's session, whatever day the tests run."""
+
+
+async def set_sim_clock(sim: SimServer, when: datetime) -> None:
+    """Move the simulator's clock (IST wall time); its days close and open on the way."""
+    async with (
+        aiohttp.ClientSession() as client,
+        client.post(f"{sim.rest_root}/_sim/clock", json={"set": f"{when:%Y-%m-%d %H:%M:%S}"}) as r,
+    ):
+        assert r.status == 200, await r.text()
+
+
+class _SimTime:
+    """The desk's clock following the simulator's (IST wall time, as UTC), so moving the
+    simulator's clock (``POST /_sim/clock``) closes and opens the desk's days."""
+
+    def __init__(self, sim: SimServer) -> None:
+        self._sim = sim
+
+    def now(self) -> datetime:
+        return self._sim.clock.now().replace(tzinfo=IST).astimezone(UTC)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+@pytest.fixture
+async def days_stack(tmp_path: Path) -> AsyncIterator[Stack]:
+    """The same stack keeping trading days: the simulator on NSE hours, its clock on a Monday
+    at 09:30, the desk's clock following it."""
+    async with _stack(tmp_path, days=True) as built:
+        yield built
+
+
+@contextlib.asynccontextmanager
+async def _stack(tmp_path: Path, *, days: bool = False) -> AsyncIterator[Stack]:
     config = SimConfig(
-        host="127.0.0.1", port=0, seed=7, price_tick_interval=None, rate_limits=False
+        host="127.0.0.1",
+        port=0,
+        seed=7,
+        price_tick_interval=None,
+        rate_limits=False,
+        market_hours="nse" if days else None,
     )
     async with SimServer(config) as sim:
+        if days:
+            await set_sim_clock(sim, MONDAY_OPEN)
         options = {
             "api_key": sim.config.api_key,
             "root": sim.rest_root,
@@ -110,9 +163,18 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
         secrets = _SimSecrets(access_token)
         broker = create_broker(options, BrokerContext(secrets=secrets, data_dir=tmp_path))
         alerts = AlertFeed()
-        desk_config = DeskConfig(reconcile_interval=None, poll_interval=0.2)
+        desk_config = DeskConfig(
+            reconcile_interval=None,
+            poll_interval=0.2,
+            days=DayRules(calendar=TradingCalendar(frozenset())) if days else None,
+            clock_interval=0.05,
+        )
         async with OrderDesk(
-            broker, InMemoryEventStore(), notifier=alerts, config=desk_config
+            broker,
+            InMemoryEventStore(),
+            notifier=alerts,
+            config=desk_config,
+            clock=_SimTime(sim) if days else None,
         ) as desk:
             await broker.subscribe_prices([INFY])
             engine = EngineDesk(desk)

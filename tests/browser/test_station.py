@@ -12,12 +12,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.browser.conftest import CAREFUL, SCREENSHOTS, TOKEN, Stack, screenshot_written
+from tests.browser.conftest import (
+    CAREFUL,
+    SCREENSHOTS,
+    TOKEN,
+    Stack,
+    screenshot_written,
+    set_sim_clock,
+)
 
 WIDTHS = (420, 1400, 1920)
 WORKING = re.compile(r"^(ACCEPTED|OPEN)$")
@@ -369,3 +377,32 @@ async def test_an_order_placed_outside_the_desk_is_reported_in_words(
     await expect(page.locator("#orders tr")).to_have_count(1)
     reconciliation = page.get_by_test_id("health").locator('[data-check="Reconciliation"]')
     await expect(reconciliation).to_contain_text("1 orders")
+
+
+@pytest.mark.browser
+async def test_the_days_panel_shows_the_open_day_and_its_close(
+    days_stack: Stack, browser: Browser
+) -> None:
+    """On a desk that keeps trading days, Monday is open (live P&L) and, once the simulator's
+    clock passes the close, closed with the P&L it closed at."""
+    stack = days_stack
+    await stack.set_price("INFY", 1500)
+    page = await browser.new_page(viewport={"width": 1400, "height": 1000})
+    await page.goto(stack.api.url)
+    await page.get_by_test_id("token-input").fill(TOKEN)
+    await page.get_by_test_id("token-submit").click()
+    monday = page.locator('#days tr[data-day="2026-12-07"]')
+    await expect(monday.locator('[data-field="status"]')).to_have_text("open")
+
+    order_id = await _place(page, side="BUY", quantity=10, price="1400")
+    await stack.set_price("INFY", 1399)
+    await expect(_order(page, order_id).locator('[data-field="status"]')).to_have_text("FILLED")
+    await stack.set_price("INFY", 1420)
+    await expect(monday.locator('[data-field="pnl"]')).to_have_text("210.00")
+
+    await set_sim_clock(stack.sim, datetime(2026, 12, 7, 16, 30))  # past the 16:15 close
+    await expect(monday.locator('[data-field="status"]')).to_have_text("closed")
+    await expect(monday.locator('[data-field="pnl"]')).to_have_text("210.00")
+    await expect(page.locator("#events")).to_contain_text("Trading day 2026-12-07 closed")
+    await _no_overflow(page, 420)
+    await page.close()

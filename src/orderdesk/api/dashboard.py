@@ -31,6 +31,7 @@ ASSETS: dict[str, str] = {
             "chart",
             "health",
             "book",
+            "days",
         )
     },
     # The P&L chart's library, vendored with its licence (uPlot 1.6.30, MIT).

@@ -14,6 +14,7 @@ import "./feeds.js";
 import "./chart.js";
 import "./health.js";
 import "./book.js";
+import "./days.js";
 
 let streamAbort = null;
 
