@@ -94,7 +94,7 @@ async def test_a_resting_exit_is_repriced_through_the_market_and_fills(
         started, repriced = seen
         assert isinstance(started, ExitStarted)
         assert started.order_id == handle.order_id
-        assert (started.reprice_after, started.max_reprices) == (0.2, 2)
+        assert (started.reprice_after, started.max_reprices) == (Decimal("0.2"), 2)
         assert isinstance(repriced, ExitRepriced)
         assert (repriced.attempt, repriced.last_price, repriced.price) == (
             1,
@@ -225,7 +225,7 @@ async def test_the_apis_overrides_reach_the_escalation(tmp_path: Path, store_url
         (started,) = await _exit_events(events, ExitStarted)
         assert isinstance(started, ExitStarted)
         assert (started.reprice_after, started.max_reprices, started.band_percent) == (
-            0.2,
+            Decimal("0.2"),
             0,
             Decimal(2),
         )

@@ -51,9 +51,15 @@ from orderdesk.domain import (
 from orderdesk.domain.day import CarriedPosition, Holding, PositionSnapshot
 from orderdesk.domain.events import (
     EVENT_TYPES,
+    AutosliceAnswered,
+    AutosliceFailed,
+    AutosliceSent,
     BrokerSquaredOff,
     DayClosed,
     DayOpened,
+    ExitRepriced,
+    ExitStarted,
+    ExitUnfilled,
     OperatorCommandHandled,
     OrderLapsed,
     OrderSubmitDeferred,
@@ -383,6 +389,31 @@ def every_event() -> list[Event]:
         OperatorCommandHandled(
             at=AT, operator="telegram:42", command="reject", params="ap1 née", outcome="rejected"
         ),
+        AutosliceSent(at=AT, order_id="od20", algo_id="ALGO-1"),
+        AutosliceSent(at=at_ist, order_id="od21"),
+        AutosliceAnswered(
+            at=AT, order_id="od20", broker_parent_id="2501", placed=("2502", "2503"), refused=()
+        ),
+        AutosliceAnswered(
+            at=AT, order_id="od21", broker_parent_id="2504", placed=("2505",), refused=("od21.2",)
+        ),
+        AutosliceFailed(at=AT, order_id="od22", reason="InputException: too many slices"),
+        AutosliceFailed(at=AT, order_id="od23", reason="no answer", unknown=True),
+        ExitStarted(
+            at=at_ist,
+            order_id="od24",
+            reprice_after=Decimal("2.5"),
+            max_reprices=3,
+            band_percent=Decimal(2),
+        ),
+        ExitRepriced(
+            at=AT,
+            order_id="od24",
+            attempt=1,
+            last_price=Decimal("1411.2"),
+            price=Decimal("1382.98"),
+        ),
+        ExitUnfilled(at=AT, order_id="od24", reprices=3, remaining=5, detail="book too thin"),
     ]
 
 

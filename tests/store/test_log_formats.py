@@ -45,8 +45,10 @@ def format_1_rows(count: int | None = None) -> list[Row]:
 
 
 def written_events(lifecycle: Lifecycle, desk: Callable[[int], Event]) -> list[Event]:
-    """The events the fixture was written from, in order."""
-    return [*(e for n in range(5) for e in lifecycle(n)), desk(1), *every_event()]
+    """The events the fixture was written from, in order: the samples of its day are the first
+    of today's (a sample for a new event type is appended after them)."""
+    first = [*(e for n in range(5) for e in lifecycle(n)), desk(1)]
+    return [*first, *every_event()[: len(format_1_rows()) - len(first)]]
 
 
 def _load_sql(url: str, rows: list[Row]) -> None:

@@ -220,7 +220,8 @@ class ExitStarted(Event):
     """``exit_position`` placed ``order_id`` and watches it under this escalation policy."""
 
     order_id: str
-    reprice_after: float
+    reprice_after: Decimal
+    """Seconds (a Decimal: the log's canonical text holds no floats)."""
     max_reprices: int
     band_percent: Decimal
 

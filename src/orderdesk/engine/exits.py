@@ -88,7 +88,7 @@ class ExitEscalation:
             ExitStarted(
                 at=self.clock.now(),
                 order_id=handle.order_id,
-                reprice_after=policy.reprice_after,
+                reprice_after=Decimal(str(policy.reprice_after)),
                 max_reprices=policy.max_reprices,
                 band_percent=policy.band_percent,
             )
