@@ -406,3 +406,68 @@ async def test_the_days_panel_shows_the_open_day_and_its_close(
     await expect(page.locator("#events")).to_contain_text("Trading day 2026-12-07 closed")
     await _no_overflow(page, 420)
     await page.close()
+
+
+async def _fill_form(page: Page, fields: dict[str, str]) -> None:
+    form = page.get_by_test_id("entry-form")
+    for name, value in fields.items():
+        field = form.locator(f'[name="{name}"]')
+        if name == "side":
+            await form.locator(f'input[name="side"][value="{value}"]').check()
+        elif await field.evaluate("node => node.tagName") == "SELECT":
+            await field.select_option(value)
+        else:
+            await field.fill(value)
+
+
+@pytest.mark.parametrize(
+    ("fields", "words", "status"),
+    [
+        pytest.param(
+            {"order_type": "SL", "price": "1515", "trigger_price": "1510"},
+            "Buy 4 NSE:INFY stop-loss limit 1,515.00, trigger 1,510.00 (CNC, regular, DAY)",
+            "TRIGGER_PENDING",
+            id="stop-loss",
+        ),
+        pytest.param(
+            {"variety": "iceberg", "iceberg_legs": "2", "iceberg_quantity": "2"},
+            "Buy 4 NSE:INFY at limit 1,400.00 (CNC, iceberg, DAY, 2 legs of 2)",
+            "OPEN",
+            id="iceberg",
+        ),
+        pytest.param(
+            {"validity": "TTL", "validity_ttl": "5"},
+            "Buy 4 NSE:INFY at limit 1,400.00 (CNC, regular, valid 5 min)",
+            "OPEN",
+            id="ttl",
+        ),
+        pytest.param(
+            {"variety": "co", "product": "MIS", "trigger_price": "1390"},
+            "Buy 4 NSE:INFY at limit 1,400.00, trigger 1,390.00 (MIS, co, DAY)",
+            "OPEN",
+            id="cover",
+        ),
+        pytest.param(
+            {"variety": "amo"},
+            "Buy 4 NSE:INFY at limit 1,400.00 (CNC, amo, DAY)",
+            r"(AMO_REQ_RECEIVED|OPEN|ACCEPTED)",
+            id="amo",
+        ),
+    ],
+)
+@pytest.mark.browser
+async def test_the_order_form_places_each_variety_in_words(
+    stack: Stack, page: Page, fields: dict[str, str], words: str, status: str
+) -> None:
+    """The form's other varieties, types and validities reach the broker as the confirmation
+    said."""
+    base = {"instrument": "NSE:INFY", "side": "BUY", "quantity": "4", "order_type": "LIMIT"}
+    await _fill_form(page, {**base, "price": "1400", **fields})
+    await page.get_by_test_id("entry-submit").click()
+    await _confirm(page, f"{words}, for strategy manual.")
+    notice = page.get_by_test_id("notice")
+    await expect(notice).to_contain_text("sent")
+    match = re.search(r"Order (\S+) sent", await notice.inner_text())
+    assert match is not None
+    row = _order(page, match.group(1))
+    await expect(row.locator('[data-field="status"]')).to_have_text(re.compile(f"^{status}$"))
