@@ -376,7 +376,7 @@ async def test_an_order_placed_outside_the_desk_is_reported_in_words(
     await expect(page.locator("#events")).to_contain_text(f"Reconciliation: {words}")
     await expect(page.locator("#orders tr")).to_have_count(1)
     reconciliation = page.get_by_test_id("health").locator('[data-check="Reconciliation"]')
-    await expect(reconciliation).to_contain_text("1 orders")
+    await expect(reconciliation).to_contain_text("1 order, 0 trades checked")
 
 
 @pytest.mark.browser

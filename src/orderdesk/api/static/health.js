@@ -58,7 +58,8 @@ function rateRow() {
 function reconcileRow() {
   const r = detail.reconciliation;
   if (!r) return row("Reconciliation", "warn", "None yet.", "Press Reconcile now to compare the desk with the broker.");
-  const text = `${time(r.at)}: ${r.orders_checked} orders, ${r.trades_checked} trades checked, ${r.mismatches ? `${r.mismatches} difference(s)` : "no differences"}.`;
+  const count = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  const text = `${time(r.at)}: ${count(r.orders_checked, "order")}, ${count(r.trades_checked, "trade")} checked, ${r.mismatches ? count(r.mismatches, "difference") : "no differences"}.`;
   if (!r.mismatches) return row("Reconciliation", "ok", text);
   const item = row("Reconciliation", "bad", text, "Read the differences below and the broker's book; adopted orders are tracked now, a position difference needs a look.");
   item.append(el("ul", { class: "findings" }, ...r.findings.map((f) => el("li", {}, `${f.order_id ? `${f.order_id}: ` : ""}${f.detail}`))));
