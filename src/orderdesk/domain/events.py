@@ -338,8 +338,9 @@ class BrokerSquaredOff(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OperatorCommandHandled(Event):
-    """A person acted on the desk from outside the API's own pages (the Telegram bot): who,
-    what, and what came of it, so the audit log answers "who pressed kill?"."""
+    """A person acted on the desk where no other event tells it (a Telegram command; an
+    approval or rejection through the API or the dashboard): who, what, and what came of it,
+    so the audit log answers "who pressed kill?"."""
 
     operator: str
     """Who sent it, e.g. ``telegram:123456789`` (the chat id; never a token)."""
