@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
 from orderdesk.brokers.paper import PaperBroker
-from orderdesk.domain.reports import GttOrderLeg, GttTrigger, PriceAlert
+from orderdesk.domain.reports import AlertOrder, GttOrderLeg, GttTrigger, PriceAlert
 from orderdesk.domain.values import Product, Side
 from orderdesk.engine import OrderDesk
-from orderdesk.errors import NotOffered
+from orderdesk.errors import NotOffered, RiskDenied
 from tests.engine.fakes import INFY, MemoryStore
 
 GTT = GttTrigger(
@@ -32,3 +33,71 @@ async def test_a_broker_without_gtt_or_alerts_refuses_them_plainly() -> None:
         assert desk.triggers.listing() == []
         assert list(store.read(stream="triggers")) == []
         assert (await desk.reconcile()).ok
+
+
+class TriggerBroker(PaperBroker):
+    """The paper broker with GTTs and alerts that only count what reaches them."""
+
+    def __init__(self) -> None:
+        super().__init__(prices={INFY: Decimal(1500)})
+        self.sent: list[str] = []
+
+    async def gtt_triggers(self) -> list[GttTrigger]:
+        return []
+
+    async def place_gtt(self, trigger: GttTrigger) -> int:
+        self.sent.append("place_gtt")
+        return len(self.sent)
+
+    async def modify_gtt(self, trigger_id: int, trigger: GttTrigger) -> None:
+        self.sent.append("modify_gtt")
+
+    async def delete_gtt(self, trigger_id: int) -> None:
+        self.sent.append("delete_gtt")
+
+    async def alerts(self) -> list[PriceAlert]:
+        return []
+
+    async def create_alert(self, alert: PriceAlert) -> PriceAlert:
+        self.sent.append("create_alert")
+        return replace(alert, alert_id=f"a{len(self.sent)}", status="enabled")
+
+    async def modify_alert(self, alert_id: str, alert: PriceAlert) -> PriceAlert:
+        self.sent.append("modify_alert")
+        return replace(alert, alert_id=alert_id, status="enabled")
+
+    async def delete_alert(self, alert_id: str) -> None:
+        self.sent.append("delete_alert")
+
+    async def alert_order_ids(self, alert_id: str) -> list[str]:
+        return []
+
+
+async def test_the_kill_switch_stops_triggers_that_would_place_orders() -> None:
+    """Engaged, no GTT or ATO is made or changed (each is an order waiting at the broker); a
+    simple alert, which places nothing, and deleting a trigger still go through."""
+    broker = TriggerBroker()
+    dip = PriceAlert(name="dip", instrument=INFY, operator="<=", value=Decimal(1400))
+    ato = replace(
+        dip,
+        name="buy the dip",
+        basket=(AlertOrder(instrument=INFY, side=Side.BUY, quantity=1, product=Product.CNC),),
+    )
+    async with OrderDesk(broker, MemoryStore()) as desk:
+        gtt = await desk.triggers.place_gtt("swing", GTT)
+        await desk.engage_kill_switch("drill")
+        refusals = [
+            desk.triggers.place_gtt("swing", GTT),
+            desk.triggers.modify_gtt(gtt.trigger_id, GTT),
+            desk.triggers.place_alert("swing", ato),
+        ]
+        for refused in refusals:
+            with pytest.raises(RiskDenied, match=r"kill switch is engaged \(drill\)"):
+                await refused
+        simple = await desk.triggers.place_alert("swing", dip)
+        await desk.triggers.delete(gtt.trigger_id)
+        assert broker.sent == ["place_gtt", "create_alert", "delete_gtt"]
+        await desk.release_kill_switch()
+        await desk.triggers.place_alert("swing", ato)
+        assert broker.sent[-1] == "create_alert"
+        assert simple.alert is not None

@@ -204,7 +204,9 @@ class OrderDesk:
                 instruments=self.master,
             )
         self.history = DayHistory(store)
-        self.triggers = Triggers(broker, self.recorder, store, self.alerts, clock)
+        self.triggers = Triggers(
+            broker, self.recorder, store, self.alerts, clock, kill_switch=self.kill_switch
+        )
         """GTTs and price alerts placed for strategies; the orders they place are credited to
         those strategies by the news path (``news.claim``)."""
         self.news.claim = self.triggers.claim

@@ -56,7 +56,8 @@ from orderdesk.engine.adoption import signal_from_report
 from orderdesk.engine.alerts import Alerts
 from orderdesk.engine.errors import CommandRefused
 from orderdesk.engine.recorder import Recorder
-from orderdesk.errors import NotOffered, OrderDeskError
+from orderdesk.engine.risk import KillSwitch
+from orderdesk.errors import NotOffered, OrderDeskError, RiskDenied
 from orderdesk.ports.broker import AlertControl, Broker, GttControl
 from orderdesk.ports.clock import Clock
 from orderdesk.ports.notifier import Severity
@@ -89,9 +90,18 @@ class Triggers:
     """The desk's GTTs and alerts."""
 
     def __init__(
-        self, broker: Broker, recorder: Recorder, store: EventStore, alerts: Alerts, clock: Clock
+        self,
+        broker: Broker,
+        recorder: Recorder,
+        store: EventStore,
+        alerts: Alerts,
+        clock: Clock,
+        kill_switch: KillSwitch | None = None,
     ) -> None:
         self.broker = broker
+        self.kill_switch = kill_switch or KillSwitch()
+        """Engaged, no trigger that would place orders is made or changed: a GTT or an ATO is
+        an order waiting at the broker, and the switch means no new orders."""
         self.recorder = recorder
         self.store = store
         self.alerts = alerts
@@ -190,11 +200,21 @@ class Triggers:
 
     # -- GTT -----------------------------------------------------------------------------------
 
+    def _orders_allowed(self) -> None:
+        switch = self.kill_switch
+        if switch.engaged:
+            raise RiskDenied(
+                "kill_switch",
+                f"the kill switch is engaged ({switch.reason or 'no reason given'}): no GTT or "
+                "ATO alert, which would place orders, is made or changed",
+            )
+
     async def place_gtt(self, strategy: str, gtt: GttTrigger) -> DeskTrigger:
         """Place a GTT for ``strategy``; the orders it places when it fires are that
         strategy's."""
         broker = self._gtt_broker()
         _check_gtt(gtt)
+        self._orders_allowed()
         broker_id = await broker.place_gtt(gtt)
         return await self._record(
             TriggerPlaced(
@@ -210,6 +230,7 @@ class Triggers:
     async def modify_gtt(self, trigger_id: str, gtt: GttTrigger) -> DeskTrigger:
         trigger = self._live(trigger_id, TriggerKind.GTT)
         _check_gtt(gtt)
+        self._orders_allowed()
         broker_id = int(trigger.broker_id)
         await self._gtt_broker().modify_gtt(broker_id, gtt)
         stored = replace(gtt, trigger_id=broker_id, status="active")
@@ -224,6 +245,8 @@ class Triggers:
         places the basket, for the strategy, when it fires)."""
         broker = self._alert_broker()
         _check_alert(alert)
+        if alert.basket:
+            self._orders_allowed()
         kept = await broker.create_alert(alert)
         assert kept.alert_id is not None
         return await self._record(
@@ -243,6 +266,8 @@ class Triggers:
         assert trigger.alert is not None
         if bool(alert.basket) != bool(trigger.alert.basket):
             raise _refused(trigger_id, "an alert's type (simple or ATO) cannot change")
+        if alert.basket:
+            self._orders_allowed()
         kept = await self._alert_broker().modify_alert(trigger.broker_id, alert)
         return await self._record(
             TriggerModified(at=self.clock.now(), trigger_id=trigger_id, price_alert=kept)
