@@ -13,7 +13,8 @@ the loss limit trips on Tuesday's loss alone, and the whole week's log verifies.
 
 Every fill is a resting LIMIT order crossed by a price the test sets after the desk has seen the
 order open, and each step waits for the desk to agree with the broker: so the same seed gives
-the same log, event for event (wall-clock fields aside), which the second test checks.
+the same log, event for event (wall-clock fields aside): the week runs once on SQLite and once
+on PostgreSQL, and the two logs are compared.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from orderdesk.ports.notifier import Severity
 from orderdesk.sim.app import SimServer
 from orderdesk.store import SqlEventStore
 from orderdesk.store.location import sqlite_url
+from tests import pg
 from tests.scenarios.harness import (
     SCENARIO_CONFIG,
     BrokerView,
@@ -359,21 +361,19 @@ def _is_timestamp(text: str) -> bool:
     return True
 
 
-async def test_a_trading_week_on_the_simulator(tmp_path: Path, store_url: str) -> None:
+async def test_a_trading_week_on_the_simulator(tmp_path: Path, postgres: pg.PostgresServer) -> None:
     """Five trading days with a weekend and a holiday: logins reach the running desk, every
-    close and opening reconciles clean, and the week's log verifies."""
-    log = await run_week(tmp_path, store_url)
-    types = [kind for _, kind, _ in log]
-    assert types.count("DayOpened") == 5
-    assert types.count("SessionRenewed") == 4
-    assert types.count("SignalDenied") == 1 + 5  # Tuesday's loss, and every day's late MIS
-    assert "ReconciliationMismatch" not in types
-
-
-async def test_the_same_week_twice_gives_the_same_log(tmp_path: Path) -> None:
-    """The same seed and the same week give the same event log, event for event."""
-    first = await run_week(tmp_path / "a", sqlite_url(tmp_path / "a.db"))
-    second = await run_week(tmp_path / "b", sqlite_url(tmp_path / "b.db"))
-    assert len(first) == len(second)
-    for index, (one, two) in enumerate(zip(first, second, strict=True)):
+    close and opening reconciles clean, and the week's log verifies; on SQLite and on
+    PostgreSQL, and the same seed gives the same log on both, event for event (so the week is
+    deterministic, whichever store keeps it)."""
+    on_sqlite = await run_week(tmp_path / "sqlite", sqlite_url(tmp_path / "desk.db"))
+    on_postgres = await run_week(tmp_path / "postgresql", postgres.new_database())
+    for log in (on_sqlite, on_postgres):
+        types = [kind for _, kind, _ in log]
+        assert types.count("DayOpened") == 5
+        assert types.count("SessionRenewed") == 4
+        assert types.count("SignalDenied") == 1 + 5  # Tuesday's loss, and every day's late MIS
+        assert "ReconciliationMismatch" not in types
+    assert len(on_sqlite) == len(on_postgres)
+    for index, (one, two) in enumerate(zip(on_sqlite, on_postgres, strict=True)):
         assert one == two, f"event {index + 1} differs"
