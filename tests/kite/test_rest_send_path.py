@@ -84,11 +84,19 @@ def limiter() -> RecordingLimiter:
 
 
 @pytest.fixture
+def reply_timeout() -> float:
+    """Seconds the client waits for a reply: long enough that a loaded CI machine answering a
+    loopback request is never taken for a hang (0.5 s once was); the read-timeout test sets
+    its own, shorter one, as it waits out four of them."""
+    return 2.0
+
+
+@pytest.fixture
 async def kite(
-    fake_kite: FakeKite, limiter: RecordingLimiter, no_backoff: None
+    fake_kite: FakeKite, limiter: RecordingLimiter, no_backoff: None, reply_timeout: float
 ) -> AsyncIterator[KiteRestClient]:
     """A client with a recording limiter and short timeouts."""
-    config = kite_config(fake_kite.root, timeout_seconds=0.5, rate_limit_requeues=3)
+    config = kite_config(fake_kite.root, timeout_seconds=reply_timeout, rate_limit_requeues=3)
     async with KiteRestClient(config, access_token=ACCESS_TOKEN, limiter=limiter) as client:
         yield client
 
@@ -292,6 +300,7 @@ async def test_placement_with_unknown_outcome_is_never_resent(
     assert fake_kite.count("POST", "/orders/regular") == 1
 
 
+@pytest.mark.parametrize("reply_timeout", [0.5])
 async def test_timeout_on_a_read_is_a_typed_timeout(
     fake_kite: FakeKite, kite: KiteRestClient
 ) -> None:
