@@ -29,7 +29,7 @@ def telegram_token(
         bool, typer.Option("--forget", help="Remove the stored token instead.")
     ] = False,
 ) -> None:
-    """Store the Telegram bot's token (from BotFather) for `orderdesk run` with [telegram]
+    """Store the Telegram bot's token (from BotFather) for `orderdesk run` with \\[telegram]
     enabled: asked for hidden, never a flag, kept in the OS keyring or the 0600 secrets file.
 
     ORDERDESK_TELEGRAM__BOT_TOKEN, when exported, wins over what is stored.
