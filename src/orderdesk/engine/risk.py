@@ -98,6 +98,12 @@ class KillSwitch:
         self.engaged = False
         self.reason = ""
 
+    def refusal(self) -> str | None:
+        """Why nothing new may reach the broker now, or None when the switch is released."""
+        if self.engaged:
+            return f"the kill switch is engaged ({self.reason or 'no reason given'})"
+        return None
+
 
 @dataclass(slots=True)
 class KillSwitchCheck:
@@ -105,9 +111,7 @@ class KillSwitchCheck:
     name: str = "kill_switch"
 
     async def check(self, signal: Signal, context: RiskContext) -> str | None:
-        if self.switch.engaged:
-            return f"the kill switch is engaged ({self.switch.reason or 'no reason given'})"
-        return None
+        return self.switch.refusal()
 
 
 @dataclass(slots=True)
@@ -163,10 +167,9 @@ class AllowedSymbols:
     name: str = "allowed_symbols"
 
     async def check(self, signal: Signal, context: RiskContext) -> str | None:
-        instrument = signal.instrument
-        if str(instrument) in self.symbols or instrument.tradingsymbol in self.symbols:
+        if _listed(signal.instrument, self.symbols):
             return None
-        return f"{instrument} is not an allowed symbol"
+        return f"{signal.instrument} is not an allowed symbol"
 
 
 @dataclass(slots=True)
@@ -175,10 +178,14 @@ class BlockedSymbols:
     name: str = "blocked_symbols"
 
     async def check(self, signal: Signal, context: RiskContext) -> str | None:
-        instrument = signal.instrument
-        if str(instrument) in self.symbols or instrument.tradingsymbol in self.symbols:
-            return f"{instrument} is a blocked symbol"
+        if _listed(signal.instrument, self.symbols):
+            return f"{signal.instrument} is a blocked symbol"
         return None
+
+
+def _listed(instrument: InstrumentKey, symbols: frozenset[str]) -> bool:
+    """Whether ``symbols`` names ``instrument`` as ``EXCHANGE:SYMBOL`` or as a bare symbol."""
+    return str(instrument) in symbols or instrument.tradingsymbol in symbols
 
 
 @dataclass(slots=True)

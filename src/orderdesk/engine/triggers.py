@@ -201,12 +201,11 @@ class Triggers:
     # -- GTT -----------------------------------------------------------------------------------
 
     def _orders_allowed(self) -> None:
-        switch = self.kill_switch
-        if switch.engaged:
+        refusal = self.kill_switch.refusal()
+        if refusal is not None:
             raise RiskDenied(
                 "kill_switch",
-                f"the kill switch is engaged ({switch.reason or 'no reason given'}): no GTT or "
-                "ATO alert, which would place orders, is made or changed",
+                f"{refusal}: no GTT or ATO alert, which would place orders, is made or changed",
             )
 
     async def place_gtt(self, strategy: str, gtt: GttTrigger) -> DeskTrigger:
