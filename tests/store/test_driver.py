@@ -134,3 +134,24 @@ def test_reads_on_the_driver_page_by_stream_and_kind(
         s for s in written if s.type == kind and s.seq > 1
     ]
     assert list(store.read(after=2, before=5)) == written[2:4]
+
+
+def test_a_relaxed_append_skips_the_disk_and_the_next_durable_one_waits_for_it(
+    store: SqlEventStore, db: Path, lifecycle: Lifecycle
+) -> None:
+    """A commit with ``durable=False`` runs at ``synchronous=NORMAL`` (no fsync of the log);
+    the store's own setting (FULL) is back for the next durable commit, and both land on one
+    chain that another connection reads."""
+    driver = store._driver
+    assert driver is not None
+    level = lambda: driver._db.execute("PRAGMA synchronous").fetchone()[0]  # noqa: E731
+    store.append_encoded(encode_events(lifecycle(0)))
+    assert level() == 2  # FULL
+    store.append_encoded(encode_events(lifecycle(1)), durable=False)
+    assert level() == 1  # NORMAL
+    assert store.append_now(encode_events(lifecycle(2))) is not None
+    assert level() == 2
+    store.sync()
+    with closing(sqlite3.connect(db)) as reader:
+        assert reader.execute("SELECT count(*) FROM events").fetchone()[0] == 18
+    assert store.verify().ok

@@ -169,3 +169,69 @@ def test_max_batch_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_batch") as exc_info:
         AsyncEventWriter(InMemoryEventStore(), max_batch=0)
     assert "at least 1" in str(exc_info.value)
+
+
+class SyncCountingStore(InMemoryEventStore):
+    """A store that records each commit's durability and each sync the writer asks for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.durable: list[bool] = []
+        self.syncs = 0
+        self.synced = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+
+    def append_encoded(self, encoded: Sequence[Any], *, durable: bool = True) -> list[Any]:
+        self.durable.append(durable)
+        return super().append_encoded(encoded, durable=durable)
+
+    def sync(self) -> None:
+        self.syncs += 1
+        self._loop.call_soon_threadsafe(self.synced.set)
+
+
+async def test_a_relaxed_commit_is_synced_soon_after(lifecycle: Lifecycle) -> None:
+    """News (``durable=False``) is committed without the disk, then synced off the loop."""
+    store = SyncCountingStore()
+    async with AsyncEventWriter(store, sync_after=0.0) as writer:
+        await writer.write(lifecycle(0), durable=False)
+        assert store.durable == [False]
+        await asyncio.wait_for(store.synced.wait(), timeout=5)
+    assert store.syncs == 1
+
+
+async def test_a_durable_commit_covers_the_relaxed_ones_before_it(lifecycle: Lifecycle) -> None:
+    """The log is synced as a whole: after a durable commit nothing is left to sync, and a
+    batch holding one durable call is durable."""
+    store = SyncCountingStore()
+    async with AsyncEventWriter(store, sync_after=3600.0) as writer:
+        await writer.write(lifecycle(0), durable=False)
+        await writer.write(lifecycle(1))
+        await asyncio.gather(
+            writer.write(lifecycle(2), durable=False), writer.write(lifecycle(3), durable=True)
+        )
+    assert store.durable[:2] == [False, True]
+    assert store.durable[-1] is True
+    assert store.syncs == 0  # closing found nothing unsynced
+
+
+async def test_closing_syncs_what_is_not_yet_synced(lifecycle: Lifecycle) -> None:
+    """A relaxed commit is never left unsynced by a clean shutdown."""
+    store = SyncCountingStore()
+    async with AsyncEventWriter(store, sync_after=3600.0) as writer:
+        await writer.write(lifecycle(0), durable=False)
+        assert store.syncs == 0
+    assert store.syncs == 1
+
+
+async def test_relaxed_commits_reach_the_real_store(store_url: str, lifecycle: Lifecycle) -> None:
+    """SQLite (synchronous=NORMAL for the commit) and PostgreSQL (synchronous_commit=off)
+    both keep relaxed and durable commits in one intact chain; sync() makes them durable."""
+    with SqlEventStore(store_url) as store:
+        async with AsyncEventWriter(store, sync_after=0.0) as writer:
+            await asyncio.gather(
+                *(writer.write(lifecycle(n), durable=n % 2 == 0) for n in range(10))
+            )
+        store.sync()
+        report = store.verify()
+    assert (report.ok, report.rows) == (True, 60)

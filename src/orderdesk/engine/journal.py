@@ -22,8 +22,10 @@ log = logging.getLogger(__name__)
 class EventWriter(Protocol):
     """Group commit over an event store."""
 
-    async def write(self, events: Sequence[Event]) -> None:
-        """Return once ``events`` are durable, after every call made before this one."""
+    async def write(self, events: Sequence[Event], *, durable: bool = True) -> None:
+        """Return once ``events`` are committed, after every call made before this one:
+        synced to disk, or with ``durable=False`` only handed to the operating system (and
+        synced soon after, or with the next durable commit)."""
 
 
 class Journal:
@@ -33,11 +35,14 @@ class Journal:
         self.store = store
         self._writer = writer
 
-    async def append(self, events: Sequence[Event]) -> None:
+    async def append(self, events: Sequence[Event], *, durable: bool = True) -> None:
+        """Write ``events``; ``durable=False`` for broker news, which the broker can tell again
+        (the desk reconciles at start-up): its commit need not wait for the disk. Intents and
+        the desk's own decisions are durable before the desk acts on them."""
         if not events:
             return
         if self._writer is not None:
-            await self._writer.write(events)
+            await self._writer.write(events, durable=durable)
         else:
             self.store.append(events)
 

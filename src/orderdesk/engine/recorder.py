@@ -91,9 +91,11 @@ class Recorder:
         return outcome
 
     async def create_many(
-        self, items: Sequence[tuple[OrderCreated, Decide | None]]
+        self, items: Sequence[tuple[OrderCreated, Decide | None]], *, durable: bool = True
     ) -> list[Outcome]:
-        """Create several orders in one append (adoption during reconciliation)."""
+        """Create several orders in one append (adoption during reconciliation).
+
+        ``durable=False`` (here and below) for broker news only: see :meth:`Journal.append`."""
         outcomes: list[Outcome] = []
         written: list[Event] = []
         for created, then in items:
@@ -102,7 +104,7 @@ class Recorder:
             outcome.events.insert(0, created)
             outcomes.append(outcome)
             written += outcome.events
-        await self.journal.append(written)
+        await self.journal.append(written, durable=durable)
         for outcome in outcomes:
             order = outcome.order
             self.book.add(order)
@@ -112,10 +114,10 @@ class Recorder:
         await self._alert_refusals(outcomes)
         return outcomes
 
-    async def decide(self, order: Order, decide: Decide) -> Outcome:
+    async def decide(self, order: Order, decide: Decide, *, durable: bool = True) -> Outcome:
         """Take one decision for one order and record what it produced."""
         async with self.lock(order.order_id):
-            outcome = await self.decide_held(order, decide)
+            outcome = await self.decide_held(order, decide, durable=durable)
         await self._alert_refusals([outcome])
         return outcome
 
@@ -127,12 +129,12 @@ class Recorder:
             lock = self._locks[order_id] = asyncio.Lock()
         return lock
 
-    async def decide_held(self, order: Order, decide: Decide) -> Outcome:
+    async def decide_held(self, order: Order, decide: Decide, *, durable: bool = True) -> Outcome:
         """:meth:`decide` for a caller already holding :meth:`lock`; refusals are not alerted
         here (the caller does it with :meth:`alert_refusals` once the lock is released)."""
         outcome = self._decide(order, decide)
         if outcome.events:
-            await self.journal.append(outcome.events)
+            await self.journal.append(outcome.events, durable=durable)
             self._apply(order, outcome.events)
             self.subscribers.publish(outcome.events)
         return outcome
@@ -140,7 +142,9 @@ class Recorder:
     async def alert_refusals(self, outcomes: Sequence[Outcome]) -> None:
         await self._alert_refusals(outcomes)
 
-    async def decide_many(self, items: Sequence[tuple[Order, Decide]]) -> list[Outcome]:
+    async def decide_many(
+        self, items: Sequence[tuple[Order, Decide]], *, durable: bool = True
+    ) -> list[Outcome]:
         """One decision for each of many distinct orders, written in a single append.
 
         Reconciliation touches thousands of orders and the stream applier a batch of updates;
@@ -157,7 +161,7 @@ class Recorder:
             outcomes = [self._decide(order, decide) for order, decide in items]
             written: list[Event] = [event for outcome in outcomes for event in outcome.events]
             if written:
-                await self.journal.append(written)
+                await self.journal.append(written, durable=durable)
                 for outcome in outcomes:
                     self._apply(outcome.order, outcome.events)
                 self.subscribers.publish(written)

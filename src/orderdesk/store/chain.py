@@ -168,7 +168,8 @@ class EncodedAppender(Protocol):
     writer encodes on each caller's task, which keeps one caller's bad event out of a batch.
     It returns the rows as written (``Row.to_stored`` decodes one for a reader)."""
 
-    def append_encoded(self, encoded: Sequence[Encoded]) -> list[Row]: ...
+    def append_encoded(self, encoded: Sequence[Encoded], *, durable: bool = True) -> list[Row]:
+        """``durable=False``: the commit need not survive a power cut (see the SQL store)."""
 
 
 class ChainVerifier:

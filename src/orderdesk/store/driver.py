@@ -35,6 +35,10 @@ from orderdesk.errors import StoreError
 from orderdesk.store.chain import Encoded, Head, Row, link
 from orderdesk.store.schema import events
 
+RELAXED = "NORMAL"
+"""What a commit that need not survive a power cut is written with: in WAL mode, through the
+operating system without waiting for the disk."""
+
 
 class MultirowInsert(Protocol):
     """What the driver needs of the store's compiled INSERT (``sql._DriverInsert``)."""
@@ -80,6 +84,7 @@ class SqliteDriver:
         move_head: ClauseElement,
         page_rows: int,
         busy_timeout_ms: int,
+        synchronous: str = "FULL",
     ) -> None:
         self._engine = engine
         self._insert = insert
@@ -102,12 +107,22 @@ class SqliteDriver:
         self._busy_timeout_ms = busy_timeout_ms
         self._waits = True
         """Whether the connection's busy timeout is on (``busy_timeout_ms``) or 0."""
+        self._synchronous = synchronous
+        """The store's durability, which a ``durable`` append gets; one that need not be
+        durable against a power cut is committed with ``NORMAL`` (see ``append``)."""
+        self._sync_now = synchronous
+        """The connection's ``synchronous`` setting as last set."""
 
-    def append(self, encoded: Sequence[Encoded], *, wait: bool = True) -> list[Row] | None:
+    def append(
+        self, encoded: Sequence[Encoded], *, wait: bool = True, durable: bool = True
+    ) -> list[Row] | None:
         """Link ``encoded`` onto the head and commit them in one write transaction.
 
         With ``wait=False`` nothing waits: None when the connection is in use on another
-        thread or another connection (process) holds the database's write lock.
+        thread or another connection (process) holds the database's write lock. With
+        ``durable=False`` the commit does not wait for the disk (``synchronous=NORMAL``): it
+        survives the process being killed, and a power cut loses it only with every commit
+        after the last durable one, as the write-ahead log is synced as a whole.
         """
         if not self._lock.acquire(blocking=wait):
             return None
@@ -116,6 +131,10 @@ class SqliteDriver:
             if self._waits != wait:
                 db.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms if wait else 0}")
                 self._waits = wait
+            synchronous = self._synchronous if durable else RELAXED
+            if self._sync_now != synchronous:
+                db.execute(f"PRAGMA synchronous = {synchronous}")
+                self._sync_now = synchronous
             try:
                 db.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
@@ -185,4 +204,4 @@ class SqliteDriver:
             pooled.close()
 
 
-__all__ = ["Compiled", "MultirowInsert", "SqliteDriver"]
+__all__ = ["RELAXED", "Compiled", "MultirowInsert", "SqliteDriver"]

@@ -36,9 +36,9 @@ class InMemoryEventStore:
         """Add ``events`` after everything stored, all or nothing."""
         return [row.to_stored() for row in self.append_encoded(encode_events(events))]
 
-    def append_encoded(self, encoded: Sequence[Encoded]) -> list[Row]:
+    def append_encoded(self, encoded: Sequence[Encoded], *, durable: bool = True) -> list[Row]:
         """Append events already encoded by :func:`~orderdesk.store.chain.encode_events`;
-        returns the rows as written."""
+        returns the rows as written (in memory, ``durable`` changes nothing)."""
         self._check_open()
         # The async writer appends from a worker thread while tests may append directly.
         with self._lock:

@@ -24,6 +24,7 @@ meanwhile are not half seen.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -211,6 +212,7 @@ class SqlEventStore:
                     move_head=_MOVE_HEAD,
                     page_rows=READ_PAGE,
                     busy_timeout_ms=busy_timeout_ms,
+                    synchronous=synchronous,
                 )
                 if self.backend == "sqlite"
                 else None
@@ -237,18 +239,22 @@ class SqlEventStore:
         self.checkpoint_if_due()
         return [row.to_stored() for row in rows]
 
-    def append_encoded(self, encoded: Sequence[Encoded]) -> list[Row]:
+    def append_encoded(self, encoded: Sequence[Encoded], *, durable: bool = True) -> list[Row]:
         """Append events already encoded by :func:`~orderdesk.store.chain.encode_events`;
-        returns the rows as written."""
+        returns the rows as written. ``durable=False``: the commit need not survive a power
+        cut, only a killed process (SQLite ``synchronous=NORMAL`` for it, PostgreSQL
+        ``synchronous_commit=off``); the next durable commit makes it durable too."""
         if not encoded:
             return []
         if self._driver is not None:
             with self._errors("append to"):
-                rows = self._driver.append(encoded)
+                rows = self._driver.append(encoded, durable=durable)
             assert rows is not None  # a waiting append waits
             self._since_checkpoint += len(rows)
             return rows
         with self._errors("append to"), self._transaction(write=True) as connection:
+            if not durable and self.backend == "postgresql":
+                connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
             head = self._head(connection, lock=True)
             rows, new_head = link(encoded, head)
             self._insert.write(connection, rows)
@@ -256,7 +262,7 @@ class SqlEventStore:
         self._since_checkpoint += len(rows)
         return rows
 
-    def append_now(self, encoded: Sequence[Encoded]) -> list[Row] | None:
+    def append_now(self, encoded: Sequence[Encoded], *, durable: bool = True) -> list[Row] | None:
         """:meth:`append_encoded` on the calling thread if it need not wait: None when the
         write lock is taken (another process appending, a checkpoint running) or the store is
         not SQLite. The async writer tries this on the event loop before it hands an append to
@@ -264,10 +270,36 @@ class SqlEventStore:
         if self._driver is None or not encoded:
             return None
         with self._errors("append to"):
-            rows = self._driver.append(encoded, wait=False)
+            rows = self._driver.append(encoded, wait=False, durable=durable)
         if rows is not None:
             self._since_checkpoint += len(rows)
         return rows
+
+    def sync(self) -> None:
+        """Make every commit so far durable, those written with ``durable=False`` too.
+
+        SQLite: an fsync of the write-ahead log, which holds every commit not yet copied into
+        the database (a checkpoint would sync it as well, but copies only what no reader still
+        needs, and syncs only what it copies). PostgreSQL syncs asynchronous commits by itself
+        (its WAL writer, within ``3 × wal_writer_delay``, 600 ms by default); nothing to do.
+        """
+        if self._driver is None or self._closed:
+            return
+        wal = sqlite_file(self.url)
+        if wal is None:
+            return  # in memory: nothing to sync
+        try:
+            fd = os.open(f"{wal}-wal", os.O_RDONLY)
+        except FileNotFoundError:
+            return  # no write-ahead log: every commit went into the database itself
+        except OSError as exc:
+            raise StoreError(f"cannot sync the event store at {self.url}: {exc}") from exc
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            raise StoreError(f"cannot sync the event store at {self.url}: {exc}") from exc
+        finally:
+            os.close(fd)
 
     def checkpoint_due(self) -> bool:
         """Whether :meth:`checkpoint_if_due` has work to do (the writer asks before it hands

@@ -18,9 +18,20 @@ order, p50 2.8 against 2.2 ms (three alternating runs each of ``bench_api_path``
 several milliseconds more under load). Batching is unchanged: what arrives during a commit is
 read once it ends and goes into the next one.
 
+Durable and relaxed appends: ``write(events, durable=False)`` is for what the desk can learn
+again from the broker (its news: acceptances, fills, statuses). Such a commit does not wait for
+the disk, only for the operating system (it survives the daemon being killed, not a power cut),
+and the writer syncs the log within ``sync_after`` seconds of it, off the loop; a durable commit
+(an intent, before it goes out; any desk decision) syncs it at once, since the log is synced as a
+whole. So a power cut can lose at most the last second of broker news, which start-up
+reconciliation reads back from the broker, and never an intent the desk acted on. A batch is
+durable if any of its calls is. What it buys: on the strategies' path (``bench_api_path``) the
+fsync of the placement's reply was half of a signal's latency in the daemon.
+
 Guarantees a caller can lean on:
 
-- ``await writer.append(events)`` returns only after the commit holding those events;
+- ``await writer.append(events)`` returns only after the commit holding those events (synced
+  to disk unless ``durable=False``);
 - one call's events stay together and in order; calls are written in the order they arrive;
 - a call that has been made is written even if the awaiting task is then cancelled — the
   engine records intent before acting, so a half-known write would be worse than a late one;
@@ -37,6 +48,7 @@ buys is that many independent tasks share commits without coordinating (see
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -50,6 +62,8 @@ from orderdesk.ports.store import EventStore, StoredEvent
 from orderdesk.store.chain import EncodedAppender, Row, encode_events
 
 DEFAULT_MAX_BATCH = 2000
+DEFAULT_SYNC_AFTER = 1.0
+"""Seconds within which a relaxed (``durable=False``) commit is synced to disk."""
 
 log = logging.getLogger(__name__)
 
@@ -66,24 +80,38 @@ class _Request:
     """Encoded events when the store takes them (:class:`EncodedAppender`), else the events."""
     future: asyncio.Future[list[Any]]
     """Resolved with the rows written (:class:`Row`, or the store's ``StoredEvent``)."""
+    durable: bool
 
 
 class AsyncEventWriter:
     """Batches concurrent appends into shared transactions; use as ``async with``."""
 
-    def __init__(self, store: EventStore, *, max_batch: int = DEFAULT_MAX_BATCH) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        *,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        sync_after: float = DEFAULT_SYNC_AFTER,
+    ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self._encode: Callable[[Sequence[Event]], list[Any]]
-        self._write: Callable[[list[Any]], list[Row] | list[StoredEvent]]
+        self._write: Callable[[list[Any], bool], list[Row] | list[StoredEvent]]
         if isinstance(store, EncodedAppender):
-            self._encode, self._write = encode_events, store.append_encoded
+            appender = store
+            self._encode = encode_events
+            self._write = lambda items, durable: appender.append_encoded(items, durable=durable)
         else:
-            self._encode, self._write = list, store.append
+            self._encode, self._write = list, lambda items, _durable: store.append(items)
         self._max_batch = max_batch
-        self._append_now: Callable[[list[Any]], list[Row] | None] | None = getattr(
+        self._append_now: Callable[..., list[Row] | None] | None = getattr(
             store, "append_now", None
         )
+        self._sync: Callable[[], None] | None = getattr(store, "sync", None)
+        self._sync_after = sync_after
+        self._syncing: asyncio.Task[None] | None = None
+        self._unsynced = False
+        """A relaxed commit has been made that no sync or durable commit has covered yet."""
         self._checkpoint: Callable[[], None] | None = getattr(store, "checkpoint_if_due", None)
         self._checkpoint_due: Callable[[], bool] = getattr(store, "checkpoint_due", _always)
         self._pending: deque[_Request] = deque()
@@ -100,17 +128,21 @@ class AsyncEventWriter:
     async def __aexit__(self, *_exc: object) -> None:
         await self.aclose()
 
-    async def append(self, events: Sequence[Event]) -> list[StoredEvent]:
+    async def append(self, events: Sequence[Event], *, durable: bool = True) -> list[StoredEvent]:
         """Store ``events`` (together, in order) and return their rows once committed."""
-        rows = await self._submit(events)
+        rows = await self._submit(events, durable)
         return [row.to_stored() if isinstance(row, Row) else row for row in rows]
 
-    async def write(self, events: Sequence[Event]) -> None:
+    async def write(self, events: Sequence[Event], *, durable: bool = True) -> None:
         """Store ``events`` (together, in order) and return once committed: :meth:`append`
-        without decoding the rows again, for a caller that holds the events already."""
-        await self._submit(events)
+        without decoding the rows again, for a caller that holds the events already.
+        ``durable=False``: committed without waiting for the disk, synced within
+        ``sync_after`` seconds (for news the broker can tell again; see the module's doc)."""
+        await self._submit(events, durable)
 
-    async def _submit(self, events: Sequence[Event]) -> list[Row] | list[StoredEvent]:
+    async def _submit(
+        self, events: Sequence[Event], durable: bool
+    ) -> list[Row] | list[StoredEvent]:
         if self.state is not WriterState.OPEN:
             raise StoreError("the event writer is closed")
         if not events:
@@ -118,7 +150,7 @@ class AsyncEventWriter:
         items = self._encode(events)
         wakeup = self._start()
         future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Request(items, future))
+        self._pending.append(_Request(items, future, durable))
         wakeup.set()
         # Shielded: cancelling the caller must not pull events out of a batch being written.
         return await asyncio.shield(future)
@@ -131,6 +163,12 @@ class AsyncEventWriter:
         if self._task is not None and self._wakeup is not None:
             self._wakeup.set()
             await self._task
+        if self._syncing is not None:
+            self._syncing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._syncing
+        if self._unsynced:
+            await self._sync_now()
         self.state = WriterState.CLOSED
 
     # -- the flusher ---------------------------------------------------------------------------
@@ -172,15 +210,16 @@ class AsyncEventWriter:
 
     async def _flush(self, batch: list[_Request]) -> None:
         items = [item for request in batch for item in request.items]
+        durable = any(request.durable for request in batch)
         try:
-            rows = await self._commit(items)
+            rows = await self._commit(items, durable)
         except Exception as exc:
             if len(batch) == 1:
                 _settle(batch[0], exc)
                 return
             for request in batch:
                 try:
-                    _settle(request, await self._commit(request.items))
+                    _settle(request, await self._commit(request.items, request.durable))
                 except Exception as single_exc:
                     _settle(request, single_exc)
             return
@@ -198,12 +237,34 @@ class AsyncEventWriter:
             except Exception:
                 log.warning("checkpointing the event store failed", exc_info=True)
 
-    async def _commit(self, items: list[Any]) -> list[Row] | list[StoredEvent]:
-        now = self._append_now(items) if self._append_now is not None else None
+    async def _commit(self, items: list[Any], durable: bool) -> list[Row] | list[StoredEvent]:
+        now = self._append_now(items, durable=durable) if self._append_now is not None else None
         # A worker thread when the commit would wait for a lock: that must not stall the loop.
-        rows = now if now is not None else await asyncio.to_thread(self._write, items)
+        rows = now if now is not None else await asyncio.to_thread(self._write, items, durable)
         self.commits += 1
+        if durable:
+            self._unsynced = False  # the log is synced as a whole: earlier commits with it
+        elif self._sync is not None:
+            self._unsynced = True
+            if self._syncing is None or self._syncing.done():
+                self._syncing = asyncio.get_running_loop().create_task(
+                    self._sync_soon(), name="orderdesk-event-sync"
+                )
         return rows
+
+    async def _sync_soon(self) -> None:
+        await asyncio.sleep(self._sync_after)
+        if self._unsynced:
+            await self._sync_now()
+
+    async def _sync_now(self) -> None:
+        assert self._sync is not None
+        self._unsynced = False  # cleared first: a relaxed commit made meanwhile sets it again
+        try:
+            await asyncio.to_thread(self._sync)
+        except Exception:
+            self._unsynced = True
+            log.warning("syncing the event store failed", exc_info=True)
 
 
 def _always() -> bool:
@@ -219,4 +280,4 @@ def _settle(request: _Request, outcome: list[Any] | Exception) -> None:
         request.future.set_result(outcome)
 
 
-__all__ = ["DEFAULT_MAX_BATCH", "AsyncEventWriter", "WriterState"]
+__all__ = ["DEFAULT_MAX_BATCH", "DEFAULT_SYNC_AFTER", "AsyncEventWriter", "WriterState"]
