@@ -103,6 +103,18 @@ class SqliteDriver:
             self._pooled.detach()
         self._db = connection
         self._lock = threading.Lock()
+        # Reads get a connection of their own too, so the one a new signal makes (is it a signal
+        # of an earlier day?) skips the pool: its checkout and return cost more than the query
+        # (a third of the read). Taken without waiting; a read on another thread meanwhile
+        # checks one out of the pool as before.
+        self._reader: sqlite3.Connection | None = None
+        if not self._shared:
+            pooled = engine.raw_connection()
+            reader = pooled.driver_connection
+            assert isinstance(reader, sqlite3.Connection)
+            pooled.detach()
+            self._reader = reader
+        self._reader_lock = threading.Lock()
         self._closed = False
         self._busy_timeout_ms = busy_timeout_ms
         self._waits = True
@@ -173,6 +185,13 @@ class SqliteDriver:
                 self._engine,
             )
         parameters = page.parameters(after=after, before=before, stream=stream, kind=kind)
+        reader = self._reader
+        if reader is not None and self._reader_lock.acquire(blocking=False):
+            try:
+                self._check()
+                return [Row(*found) for found in reader.execute(page.sql, parameters).fetchall()]
+            finally:
+                self._reader_lock.release()
         return self._with_pooled(lambda db: db.execute(page.sql, parameters).fetchall())
 
     def checkpoint(self) -> None:
@@ -188,6 +207,9 @@ class SqliteDriver:
                     self._pooled.close()  # back to the engine, which closes it
                 else:
                     self._db.close()
+                    with self._reader_lock:
+                        if self._reader is not None:
+                            self._reader.close()
 
     def _check(self) -> sqlite3.Connection:
         if self._closed:
