@@ -11,10 +11,11 @@ import pytest
 from starlette.types import Message, Receive, Scope, Send
 
 from orderdesk.api import routes_orders, signal_path
+from orderdesk.api.auth import BearerToken
 from orderdesk.api.context import ApiContext
 from orderdesk.api.schemas import SignalIn, SubmitOut
 from orderdesk.api.signal_path import MAX_BODY, SignalPath
-from tests.api.conftest import Api
+from tests.api.conftest import TOKEN, Api
 
 SIGNAL: dict[str, Any] = {
     "instrument": "NSE:INFY",
@@ -26,6 +27,8 @@ SIGNAL: dict[str, Any] = {
     "strategy": "alpha",
     "signal_id": "s-1",
 }
+
+AUTH = f"Bearer {TOKEN}".encode()
 
 Submit = Callable[[ApiContext, SignalIn], Awaitable[tuple[int, SubmitOut]]]
 
@@ -108,9 +111,43 @@ async def test_a_body_too_large_reaches_fastapi_whole() -> None:
         "method": "POST",
         "path": "/api/signals",
         "query_string": b"",
-        "headers": [(b"content-type", b"application/json")],
+        "headers": [(b"content-type", b"application/json"), (b"authorization", AUTH)],
     }
-    path = SignalPath(behind, context=None)  # type: ignore[arg-type]
+    path = SignalPath(behind, context=None, token=BearerToken(TOKEN))  # type: ignore[arg-type]
     await path(scope, receive, send)
     assert b"".join(seen) == padded
     assert messages == []
+
+
+async def test_a_signal_without_the_right_token_gets_the_apis_401(api: Api) -> None:
+    """The path in front of the app checks the token as the app does: a well-formed signal
+    with a wrong or no token gets the token middleware's 401, and reaches no desk."""
+    async with api.anonymous.post("/api/nothing-here", json=SIGNAL) as response:
+        expected = (response.status, response.headers["WWW-Authenticate"], await response.read())
+    for headers in ({}, {"Authorization": f"Bearer {TOKEN}x"}, {"Authorization": TOKEN}):
+        async with api.anonymous.post("/api/signals", json=SIGNAL, headers=headers) as response:
+            got = (response.status, response.headers["WWW-Authenticate"], await response.read())
+        assert got == expected
+    assert expected[0] == 401
+    assert api.desk.submitted == []
+
+
+async def test_a_price_in_exponent_form_is_read_as_fastapi_reads_it(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``1e2`` is ``json.loads``'s float 100.0, so the order's price is ``100.0`` on both
+    paths (pydantic's own JSON parse would make it ``100``: the path must not use it)."""
+    calls: list[str] = []
+    monkeypatch.setattr(signal_path, "submit", counted(calls, "fast", signal_path.submit))
+    body = json.dumps({**SIGNAL, "signal_id": "exp-1"}).replace('"1500.05"', "1e2")
+    async with api.client.post(
+        "/api/signals", data=body, headers={"Content-Type": "application/json"}
+    ) as response:
+        fast = await response.json()
+    body = body.replace("exp-1", "exp-2")
+    async with api.client.post(
+        "/api/signals", data=body, headers={"Content-Type": "application/json; charset=utf-8"}
+    ) as response:
+        route = await response.json()
+    assert calls == ["fast"]
+    assert fast["order"]["price"] == route["order"]["price"] == "100.0"

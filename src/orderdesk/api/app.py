@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 
 from fastapi import Depends, FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from orderdesk.api import (
     dashboard,
@@ -23,7 +24,7 @@ from orderdesk.api import (
     routes_session,
 )
 from orderdesk.api.alert_feed import AlertFeed
-from orderdesk.api.auth import BearerAuth
+from orderdesk.api.auth import BearerAuth, BearerToken
 from orderdesk.api.context import ApiContext
 from orderdesk.api.desk import DeskService
 from orderdesk.api.errors import install_error_handlers
@@ -51,6 +52,27 @@ async def _count_events(context: ApiContext) -> None:
         context.order_rate.observe(event, rate_day(desk.trading_day(), event.at))
 
 
+class DeskApp(FastAPI):
+    """FastAPI, with the strategies' signals taken before its middleware stack.
+
+    uvicorn calls this app; a well-formed, authorised ``POST /api/signals`` is answered by
+    :class:`~orderdesk.api.signal_path.SignalPath` without passing through FastAPI's
+    middleware, and every other request goes to FastAPI unchanged.
+    """
+
+    front: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.front is None:
+            await super().__call__(scope, receive, send)
+        else:
+            await self.front(scope, receive, send)
+
+    async def behind(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """FastAPI itself, for the requests the front leaves."""
+        await super().__call__(scope, receive, send)
+
+
 def create_app(
     desk: DeskService,
     *,
@@ -59,7 +81,7 @@ def create_app(
     alerts: AlertFeed | None = None,
     stream_interval: float = 1.0,
     webhooks: Mapping[str, WebhookHandler] | None = None,
-) -> FastAPI:
+) -> DeskApp:
     """The API and dashboard for ``desk``; requests must carry ``token`` as a bearer token."""
     context = ApiContext(
         desk=desk,
@@ -84,7 +106,8 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
-    app = FastAPI(
+    bearer = BearerToken(token)
+    app = DeskApp(
         title="orderdesk",
         description=DESCRIPTION,
         version="1",
@@ -116,10 +139,9 @@ def create_app(
     app.include_router(trigger_router)
     app.include_router(webhook_router(webhooks or {}))
     install_error_handlers(app)
-    # Added first, so it runs inside the token check: middleware added later wraps it.
-    app.add_middleware(SignalPath, context=context)
-    app.add_middleware(BearerAuth, token=token)
+    app.add_middleware(BearerAuth, token=bearer)
+    app.front = SignalPath(app.behind, context=context, token=bearer)
     return app
 
 
-__all__ = ["create_app"]
+__all__ = ["DeskApp", "create_app"]

@@ -32,29 +32,43 @@ def is_public(path: str) -> bool:
     return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
 
 
+class BearerToken:
+    """The check itself: does a request carry ``Authorization: Bearer <token>``?
+
+    Shared by :class:`BearerAuth` and the signal fast path in front of the app
+    (:mod:`orderdesk.api.signal_path`), so both admit exactly the same requests.
+    """
+
+    def __init__(self, token: str) -> None:
+        if len(token) < 16:
+            raise ValueError("the API token is too short to be a secret")
+        self._expected = f"Bearer {token}".encode()
+
+    def __repr__(self) -> str:
+        return "BearerToken(<redacted>)"
+
+    def admits(self, scope: Scope) -> bool:
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                return secrets.compare_digest(value, self._expected)
+        return False
+
+
 class BearerAuth:
     """ASGI middleware: a request to a non-public path needs ``Authorization: Bearer <token>``."""
 
-    def __init__(self, app: ASGIApp, *, token: str) -> None:
-        if len(token) < 16:
-            raise ValueError("the API token is too short to be a secret")
+    def __init__(self, app: ASGIApp, *, token: str | BearerToken) -> None:
         self._app = app
-        self._expected = f"Bearer {token}".encode()
+        self._token = token if isinstance(token, BearerToken) else BearerToken(token)
 
     def __repr__(self) -> str:
         return "BearerAuth(token=<redacted>)"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or is_public(scope["path"]) or self._authorised(scope):
+        if scope["type"] != "http" or is_public(scope["path"]) or self._token.admits(scope):
             await self._app(scope, receive, send)
             return
         await _unauthorised(send)
-
-    def _authorised(self, scope: Scope) -> bool:
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                return secrets.compare_digest(value, self._expected)
-        return False
 
 
 async def _unauthorised(send: Send) -> None:
@@ -75,4 +89,4 @@ async def _unauthorised(send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-__all__ = ["PUBLIC_PATHS", "BearerAuth", "bearer_scheme", "is_public"]
+__all__ = ["PUBLIC_PATHS", "BearerAuth", "BearerToken", "bearer_scheme", "is_public"]
