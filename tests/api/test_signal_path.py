@@ -156,3 +156,28 @@ async def test_a_price_in_exponent_form_is_read_as_fastapi_reads_it(
         route = await response.json()
     assert calls == ["fast"]
     assert fast["order"]["price"] == route["order"]["price"] == "100.0"
+
+
+async def test_an_unexpected_failure_gets_the_apps_500(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug behind the path, in front of Starlette's error middleware, still gets the answer
+    that middleware gives on the route: 500, ``Internal Server Error``, as plain text."""
+
+    async def broken(context: ApiContext, body: SignalIn) -> tuple[int, SubmitOut]:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(signal_path, "submit", broken)
+    monkeypatch.setattr(routes_orders, "submit", broken)
+    answers = []
+    for content_type in ("application/json", "application/json; charset=utf-8"):
+        # uvicorn closes a connection whose app raised, so each request gets its own.
+        headers = {"Content-Type": content_type, "Authorization": f"Bearer {TOKEN}"}
+        async with (
+            aiohttp.ClientSession(base_url=api.server.url) as session,
+            session.post("/api/signals", data=json.dumps(SIGNAL), headers=headers) as response,
+        ):
+            answers.append((response.status, _headers(response), await response.read()))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 500
+    assert answers[0][2] == b"Internal Server Error"
