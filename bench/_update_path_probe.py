@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import dataclasses
 import gc
+import inspect
 import json
 import math
 import os
@@ -298,27 +299,60 @@ class _SimControl:
             reply.raise_for_status()
 
 
+Seen = Callable[[str, str], None]
+"""(method, path) of one HTTP exchange of the Kite adapter's REST client."""
+
+
+class _Trace:
+    """The REST client's wire trace (this tree's ``orderdesk.brokers.kite.wire.Trace``)."""
+
+    def __init__(self, on_written: Seen | None, on_answered: Seen | None) -> None:
+        self._on_written = on_written
+        self._on_answered = on_answered
+
+    def written(self, method: str, target: str) -> None:
+        if self._on_written is not None:
+            self._on_written(method, target.split("?", 1)[0])
+
+    def answered(self, method: str, target: str, status: int) -> None:
+        if self._on_answered is not None:
+            self._on_answered(method, target.split("?", 1)[0])
+
+
+def _traced(on_written: Seen | None, on_answered: Seen | None) -> dict[str, Any]:
+    """KiteBroker's keyword that observes REST: ``trace`` where REST has its own wire, an
+    aiohttp session with trace hooks in the versions before it (``session_factory``)."""
+    if "trace" in inspect.signature(KiteBroker.__init__).parameters:
+        return {"trace": _Trace(on_written, on_answered)}
+
+    async def chunk_sent(session: Any, context: Any, params: Any) -> None:
+        if on_written is not None:
+            on_written(params.method, params.url.path)
+
+    async def request_end(session: Any, context: Any, params: Any) -> None:
+        if on_answered is not None:
+            on_answered(params.method, params.url.path)
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_chunk_sent.append(chunk_sent)
+    trace.on_request_end.append(request_end)
+    return {"session_factory": lambda: aiohttp.ClientSession(trace_configs=[trace])}
+
+
 async def _wire(args: dict[str, Any]) -> dict[str, Any]:
     address = SimAddress(**args["sim"])
     written: dict[str, float] = {}
     reads = [0]
     unsent: list[str] = []
 
-    async def chunk_sent(
-        session: aiohttp.ClientSession, context: Any, params: aiohttp.TraceRequestChunkSentParams
-    ) -> None:
-        if params.method == "POST" and params.url.path.startswith("/orders/"):
+    def on_written(method: str, path: str) -> None:
+        if method == "POST" and path.startswith("/orders/"):
             written.setdefault("last", time.perf_counter())
 
-    async def request_end(
-        session: aiohttp.ClientSession, context: Any, params: aiohttp.TraceRequestEndParams
-    ) -> None:
-        if params.method == "GET" and params.url.path.endswith("/trades"):
+    def on_answered(method: str, path: str) -> None:
+        if method == "GET" and path.endswith("/trades"):
             reads[0] += 1
 
-    trace = aiohttp.TraceConfig()
-    trace.on_request_chunk_sent.append(chunk_sent)
-    trace.on_request_end.append(request_end)
     async with aiohttp.ClientSession() as plain:
         control = _SimControl(plain, address.rest_root)
         await control.post("/_sim/reset", {})
@@ -330,7 +364,7 @@ async def _wire(args: dict[str, Any]) -> dict[str, Any]:
         broker = KiteBroker(
             load_config(options),
             DictSecrets({"kite.access_token": address.access_token}),
-            session_factory=lambda: aiohttp.ClientSession(trace_configs=[trace]),
+            **_traced(on_written, on_answered),
         )
         async with OrderDesk(
             broker, _IndexedStore(), notifier=RecordingNotifier(), config=QUIET
@@ -504,19 +538,15 @@ async def _ticks(args: dict[str, Any]) -> dict[str, Any]:
     arrivals = _Arrivals()
     reads = [0]
 
-    async def request_end(
-        session: aiohttp.ClientSession, context: Any, params: aiohttp.TraceRequestEndParams
-    ) -> None:
-        if params.method == "GET" and params.url.path.endswith("/trades"):
+    def on_answered(method: str, path: str) -> None:
+        if method == "GET" and path.endswith("/trades"):
             reads[0] += 1
 
-    trace = aiohttp.TraceConfig()
-    trace.on_request_end.append(request_end)
     async with running_sim(seed=7, rate_limits=False) as (sim, address):
         broker = _StampedKite(
             load_config(kite_options(address, rate_limits_enabled=False)),
             DictSecrets({"kite.access_token": address.access_token}),
-            session_factory=lambda: aiohttp.ClientSession(trace_configs=[trace]),
+            **_traced(None, on_answered),
             on_tick=arrivals.on_tick,
         )
         async with OrderDesk(

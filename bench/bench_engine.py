@@ -1,9 +1,10 @@
 """The order engine's own costs: intake to the request on the wire, updates applied, reconciling.
 
 - **signal → request on the wire**: from ``desk.submit()`` until the Kite adapter has written
-  the placement's HTTP request to the socket (aiohttp's ``on_request_chunk_sent`` trace hook on
-  the adapter's session), against the simulator on loopback: risk gate, id derivation, the
-  intent appended to the log, the state machine, the adapter's form encoding and aiohttp. The
+  the placement's HTTP request to the socket (the ``written`` hook of the adapter's wire trace,
+  :mod:`orderdesk.brokers.kite.wire`), against the simulator on loopback: risk gate, id
+  derivation, the intent appended to the log, the state machine, the adapter's form encoding and
+  its HTTP client. The
   round trip (the simulator's work, the reply) is not in it. Rate limiters are off: a 10/s
   limiter would measure itself.
 - **signal → broker call**: the same without the adapter — until the engine calls
@@ -34,8 +35,6 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-
-import aiohttp
 
 from orderdesk.brokers.kite import KiteBroker, load_config
 from orderdesk.domain import BrokerStatus, Fill, OrderType, Product, Side, Signal
@@ -149,24 +148,20 @@ async def _on_the_wire() -> list[float]:
     """submit() → the placement request written by the Kite adapter, simulator on loopback."""
     written: dict[str, float] = {}
 
-    async def chunk_sent(
-        session: aiohttp.ClientSession,
-        context: Any,
-        params: aiohttp.TraceRequestChunkSentParams,
-    ) -> None:
-        if params.method == "POST" and params.url.path.startswith("/orders/"):
-            written.setdefault("last", time.perf_counter())
+    class Written:
+        """Stamps when a placement's request is written (the wire's trace hook)."""
 
-    trace = aiohttp.TraceConfig()
-    trace.on_request_chunk_sent.append(chunk_sent)
+        def written(self, method: str, target: str) -> None:
+            if method == "POST" and target.startswith("/orders/"):
+                written.setdefault("last", time.perf_counter())
+
+        def answered(self, method: str, target: str, status: int) -> None:
+            pass
+
     async with running_sim(seed=5, rate_limits=False) as (_, address):
         config = load_config(kite_options(address, rate_limits_enabled=False))
         secrets = DictSecrets({"kite.access_token": address.access_token})
-        broker = KiteBroker(
-            config,
-            secrets,
-            session_factory=lambda: aiohttp.ClientSession(trace_configs=[trace]),
-        )
+        broker = KiteBroker(config, secrets, trace=Written())
         async with OrderDesk(
             broker, MemoryStore(), notifier=RecordingNotifier(), config=QUIET
         ) as desk:

@@ -99,7 +99,7 @@ async def test_no_secret_appears_in_logs_errors_or_the_event_store(
             api_secret = secrets.get(API_SECRET)
             assert api_secret == SECRET_VALUE
             session = await exchange_request_token(
-                http, sim.rest_root, API_KEY, request_token, api_secret
+                sim.rest_root, API_KEY, request_token, api_secret
             )
             access_token = session.access_token.reveal()
             secrets.set(ACCESS_TOKEN, access_token)
@@ -148,11 +148,11 @@ async def test_no_secret_appears_in_logs_errors_or_the_event_store(
             store.close()
 
             # Logout, then the ways a login can fail.
-            assert await invalidate(http, sim.rest_root, API_KEY, session.access_token)
+            assert await invalidate(sim.rest_root, API_KEY, session.access_token)
             for attempt in (
-                exchange_request_token(http, sim.rest_root, API_KEY, request_token, api_secret),
-                exchange_request_token(http, sim.rest_root, API_KEY, "stale-rt", "wrong-secret"),
-                invalidate(http, "http://127.0.0.1:9", API_KEY, access_token),
+                exchange_request_token(sim.rest_root, API_KEY, request_token, api_secret),
+                exchange_request_token(sim.rest_root, API_KEY, "stale-rt", "wrong-secret"),
+                invalidate("http://127.0.0.1:9", API_KEY, access_token),
             ):
                 try:
                     await attempt

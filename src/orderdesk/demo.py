@@ -78,7 +78,7 @@ async def _login(sim: SimServer, http: aiohttp.ClientSession) -> str:
         location = response.headers["Location"]
     request_token = parse_qs(urlsplit(location).query)["request_token"][0]
     session = await exchange_request_token(
-        http, sim.rest_root, config.api_key, request_token, config.api_secret
+        sim.rest_root, config.api_key, request_token, config.api_secret
     )
     return session.access_token.reveal()
 

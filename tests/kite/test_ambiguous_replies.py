@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
-import aiohttp
 import pytest
 
 from orderdesk.brokers.kite.ambiguous import AMBIGUOUS_REPLIES, ambiguous_text
@@ -94,10 +93,7 @@ async def sim() -> AsyncIterator[SimServer]:
 async def kite(sim: SimServer) -> AsyncIterator[KiteRestClient]:
     """Our REST client, logged in to the simulator."""
     config = KiteConfig(api_key=sim.config.api_key, root=sim.rest_root, timeout_seconds=5)
-    async with (
-        aiohttp.ClientSession() as session,
-        KiteRestClient(config, access_token=sim.issue_access_token(), session=session) as client,
-    ):
+    async with KiteRestClient(config, access_token=sim.issue_access_token()) as client:
         yield client
 
 

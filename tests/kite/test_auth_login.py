@@ -160,7 +160,7 @@ async def test_exchange_against_the_simulator(sim: SimServer, http: aiohttp.Clie
     """A request token from the sim's login becomes a Session whose token the sim accepts."""
     token = await request_token_from(sim, http)
 
-    session = await exchange_request_token(http, sim.rest_root, API_KEY, token, API_SECRET)
+    session = await exchange_request_token(sim.rest_root, API_KEY, token, API_SECRET)
 
     assert session.user_id == sim.config.user_id
     assert session.api_key == API_KEY
@@ -178,7 +178,7 @@ async def test_wrong_secret_is_a_token_exception(
     token = await request_token_from(sim, http)
 
     with pytest.raises(TokenException) as exc_info:
-        await exchange_request_token(http, sim.rest_root, API_KEY, token, "wrong-secret-123")
+        await exchange_request_token(sim.rest_root, API_KEY, token, "wrong-secret-123")
 
     assert isinstance(exc_info.value, BrokerAuthError)
     assert exc_info.value.http_status == 403
@@ -188,10 +188,10 @@ async def test_wrong_secret_is_a_token_exception(
 async def test_request_token_is_single_use(sim: SimServer, http: aiohttp.ClientSession) -> None:
     """Exchanging the same request token twice fails the second time with TokenException."""
     token = await request_token_from(sim, http)
-    await exchange_request_token(http, sim.rest_root, API_KEY, token, API_SECRET)
+    await exchange_request_token(sim.rest_root, API_KEY, token, API_SECRET)
 
     with pytest.raises(TokenException) as exc_info:
-        await exchange_request_token(http, sim.rest_root, API_KEY, token, API_SECRET)
+        await exchange_request_token(sim.rest_root, API_KEY, token, API_SECRET)
 
     assert exc_info.value.error_type == "TokenException"
 
@@ -199,9 +199,9 @@ async def test_request_token_is_single_use(sim: SimServer, http: aiohttp.ClientS
 async def test_invalidate_logs_the_session_out(sim: SimServer, http: aiohttp.ClientSession) -> None:
     """After invalidate the sim refuses the token with 403."""
     token = await request_token_from(sim, http)
-    session = await exchange_request_token(http, sim.rest_root, API_KEY, token, API_SECRET)
+    session = await exchange_request_token(sim.rest_root, API_KEY, token, API_SECRET)
 
-    assert await invalidate(http, sim.rest_root, API_KEY, session.access_token) is True
+    assert await invalidate(sim.rest_root, API_KEY, session.access_token) is True
 
     assert await profile_status(sim, http, session) == 403
 
@@ -240,21 +240,17 @@ async def test_unusable_replies_become_typed_errors(
     server = await serve(status, text, content_type)
     try:
         with pytest.raises(error) as exc_info:
-            await exchange_request_token(http, str(server.make_url("")), API_KEY, "rt", API_SECRET)
+            await exchange_request_token(str(server.make_url("")), API_KEY, "rt", API_SECRET)
     finally:
         await server.close()
 
     assert API_SECRET not in str(exc_info.value)
 
 
-async def test_transport_failure_does_not_quote_the_logout_url(
-    http: aiohttp.ClientSession, unused_tcp_port: int
-) -> None:
+async def test_transport_failure_does_not_quote_the_logout_url(unused_tcp_port: int) -> None:
     """A refused connection on logout is a transport error whose text and chain omit the token."""
     with pytest.raises(KiteTransportError) as exc_info:
-        await invalidate(
-            http, f"http://127.0.0.1:{unused_tcp_port}", API_KEY, "logout-token-777777"
-        )
+        await invalidate(f"http://127.0.0.1:{unused_tcp_port}", API_KEY, "logout-token-777777")
 
     error = exc_info.value
     assert error.maybe_sent is False
@@ -331,7 +327,7 @@ async def test_login_through_the_simulator_redirect(http: aiohttp.ClientSession)
             async with http.get(login_url(API_KEY, root=sim.rest_root)) as reply:
                 landed_on, page = str(reply.url), await reply.text()
             token = await callback.wait()
-            session = await exchange_request_token(http, sim.rest_root, API_KEY, token, API_SECRET)
+            session = await exchange_request_token(sim.rest_root, API_KEY, token, API_SECRET)
             assert await profile_status(sim, http, session) == 200
 
     assert landed_on.startswith(callback.url + "kite/callback?")

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
-import aiohttp
 import pytest
 
 from orderdesk.brokers.kite.client import KiteRestClient
@@ -367,22 +366,26 @@ async def test_refused_connection_is_not_an_unknown_outcome(no_backoff: None) ->
 
 
 async def test_lifecycle_is_explicit(fake_kite: FakeKite) -> None:
-    """A client works only while open, closes an injected session never, and is not reused."""
+    """A client works only while open, closes its connections with itself, and is not reused."""
     config = kite_config(fake_kite.root)
     fake_kite.on("GET", "/orders", BOOK)
-    async with aiohttp.ClientSession() as session:
-        client = KiteRestClient(config, access_token=ACCESS_TOKEN, session=session)
-        with pytest.raises(RuntimeError) as before:
-            await client.orders()
-        assert "new" in str(before.value)
-        async with client:
-            assert client.state is ClientState.OPEN
-            assert await client.orders() == []
-        assert client.state is ClientState.CLOSED
-        assert not session.closed
-        with pytest.raises(RuntimeError) as reopened:
-            await client.open()
-        assert "closed" in str(reopened.value)
+    client = KiteRestClient(config, access_token=ACCESS_TOKEN)
+    with pytest.raises(RuntimeError) as before:
+        await client.orders()
+    assert "new" in str(before.value)
+    async with client:
+        assert client.state is ClientState.OPEN
+        assert await client.orders() == []
+        wire = client._wire
+        assert wire is not None
+        assert wire.connections_opened == 1
+    assert client.state is ClientState.CLOSED
+    assert wire.connections_opened == 0
+    with pytest.raises(RuntimeError) as reopened:
+        await client.open()
+    assert "closed" in str(reopened.value)
+    with pytest.raises(RuntimeError):
+        await client.orders()
 
 
 async def test_secrets_stay_out_of_reprs_and_errors(

@@ -7,7 +7,6 @@ import contextlib
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
@@ -40,17 +39,16 @@ INFY = InstrumentKey(Exchange.NSE, "INFY")
 
 
 class Requests:
-    """Counts the HTTP requests a client session sends, by method and path."""
+    """Counts the HTTP requests a client writes, by method and path (a wire ``Trace``)."""
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
-        self.trace = aiohttp.TraceConfig()
-        self.trace.on_request_start.append(self._on_start)
 
-    async def _on_start(
-        self, session: aiohttp.ClientSession, context: SimpleNamespace, params: Any
-    ) -> None:
-        self.sent.append((params.method, params.url.path))
+    def written(self, method: str, target: str) -> None:
+        self.sent.append((method, target.split("?", 1)[0]))
+
+    def answered(self, method: str, target: str, status: int) -> None:
+        pass
 
     def count(self, method: str, path: str) -> int:
         return self.sent.count((method, path))
@@ -77,11 +75,8 @@ async def kite(
 ) -> AsyncIterator[KiteRestClient]:
     """Our client, logged in to the simulator with a fresh access token."""
     config = KiteConfig(api_key=sim.config.api_key, root=sim.rest_root, timeout_seconds=5)
-    session = aiohttp.ClientSession(trace_configs=[requests_seen.trace])
-    async with (
-        session,
-        KiteRestClient(config, access_token=sim.issue_access_token(), session=session) as client,
-    ):
+    token = sim.issue_access_token()
+    async with KiteRestClient(config, access_token=token, trace=requests_seen) as client:
         yield client
 
 

@@ -15,7 +15,7 @@ browser and on loopback.
 :class:`KiteLogin` is the whole conversation as the broker-neutral
 :class:`~orderdesk.ports.login.LoginFlow` that ``orderdesk login`` finds through the broker
 registry; :func:`exchange_request_token` and :func:`invalidate` are the same two calls for a
-caller that owns an ``aiohttp`` session (the demo, tests).
+caller with only a root and a key (the demo, tests).
 
 Secrets never leave here in clear except in the request that needs them: the access token is
 held as a :class:`~orderdesk.secrets.Secret`, every token and secret is registered for log
@@ -33,13 +33,12 @@ from types import TracebackType
 from typing import Self
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import aiohttp
 from aiohttp import web
 from pydantic import SecretStr
 
 from orderdesk.brokers.kite.client import KiteRestClient
 from orderdesk.brokers.kite.config import KITE_API_ROOT, KITE_LOGIN_ROOT, KiteConfig
-from orderdesk.brokers.kite.http import Limiter, SessionFactory
+from orderdesk.brokers.kite.http import Limiter
 from orderdesk.brokers.kite.schemas import SessionData
 from orderdesk.domain.calendar import as_ist, next_token_expiry
 from orderdesk.errors import BrokerAuthError
@@ -140,7 +139,6 @@ def _secret(value: str | Secret) -> SecretStr:
 
 
 async def exchange_request_token(
-    session: aiohttp.ClientSession,
     api_root: str,
     api_key: str,
     request_token: str,
@@ -152,18 +150,16 @@ async def exchange_request_token(
     (a stale token or a wrong secret is a ``TokenException``, a ``BrokerAuthError``).
     """
     config = KiteConfig(api_key=api_key, root=api_root)
-    async with KiteRestClient(config, session=session) as rest:
+    async with KiteRestClient(config) as rest:
         data = await rest.generate_session(request_token, _secret(api_secret))
     return _session(api_key, data)
 
 
-async def invalidate(
-    session: aiohttp.ClientSession, api_root: str, api_key: str, access_token: str | Secret
-) -> bool:
+async def invalidate(api_root: str, api_key: str, access_token: str | Secret) -> bool:
     """Log the API session out (``DELETE /session/token``); Kite web and mobile stay logged in."""
     config = KiteConfig(api_key=api_key, root=api_root)
     token = _secret(access_token)
-    async with KiteRestClient(config, access_token=token, session=session) as rest:
+    async with KiteRestClient(config, access_token=token) as rest:
         return await rest.invalidate_access_token()
 
 
@@ -171,8 +167,8 @@ class KiteLogin:
     """Kite's daily login as the :class:`~orderdesk.ports.login.LoginFlow` capability.
 
     Each exchange opens a REST client of its own (the login runs before, and apart from, any
-    broker) over the same transport as every other call; ``session_factory`` and ``limiter``
-    are those of :class:`~orderdesk.brokers.kite.http.KiteHttp`, for tests.
+    broker) over the same transport as every other call; ``limiter`` is that of
+    :class:`~orderdesk.brokers.kite.http.KiteHttp`, for tests.
     """
 
     name = "kite"
@@ -181,11 +177,9 @@ class KiteLogin:
         self,
         config: KiteConfig,
         *,
-        session_factory: SessionFactory | None = None,
         limiter: Limiter | None = None,
     ) -> None:
         self.config = config
-        self._factory = session_factory
         self._limiter = limiter
 
     def __repr__(self) -> str:
@@ -201,12 +195,7 @@ class KiteLogin:
         return parse_redirect_url(redirect_url)
 
     def _rest(self, access_token: str | None = None) -> KiteRestClient:
-        return KiteRestClient(
-            self.config,
-            access_token=access_token,
-            limiter=self._limiter,
-            session_factory=self._factory,
-        )
+        return KiteRestClient(self.config, access_token=access_token, limiter=self._limiter)
 
     async def open_session(self, request_token: str, api_secret: str) -> LoginSession:
         async with self._rest() as rest:

@@ -1,7 +1,8 @@
 """``KiteBroker``: the :class:`~orderdesk.ports.broker.Broker` the engine talks to for Kite.
 
-It owns one aiohttp session shared by the REST client and the WebSocket ticker, reads the access
-token from the secret store at start, and turns everything Kite says into broker-neutral
+It owns the REST client (with its own lean HTTP/1.1 connections,
+:mod:`orderdesk.brokers.kite.wire`) and an aiohttp session for the WebSocket ticker, reads the
+access token from the secret store at start, and turns everything Kite says into broker-neutral
 reports. Commands delegate to :class:`~orderdesk.brokers.kite.client.KiteRestClient`. Besides
 the :class:`~orderdesk.ports.broker.Broker` port it offers every optional capability of
 :mod:`orderdesk.ports.broker`: holdings, order history, charges, GTT triggers, the session and
@@ -46,7 +47,7 @@ from orderdesk.brokers.kite.errors import (
     TickerTokenError,
     TokenException,
 )
-from orderdesk.brokers.kite.http import Limiter, SessionFactory, default_session
+from orderdesk.brokers.kite.http import Limiter, default_session
 from orderdesk.brokers.kite.mapping import order_update_to_report
 from orderdesk.brokers.kite.postback import PostbackReceiver
 from orderdesk.brokers.kite.preflight import RequestTimes, check_path
@@ -60,6 +61,7 @@ from orderdesk.brokers.kite.ticker import (
     TicksReceived,
 )
 from orderdesk.brokers.kite.ticks import Mode
+from orderdesk.brokers.kite.wire import Trace
 from orderdesk.domain.calendar import next_token_expiry
 from orderdesk.domain.reports import (
     Charges,
@@ -153,15 +155,14 @@ class KiteBroker:
         secrets: SecretStore,
         *,
         limiter: Limiter | None = None,
-        session_factory: SessionFactory | None = None,
+        trace: Trace | None = None,
         clock: Clock | None = None,
         ticker_config: TickerConfig | None = None,
     ) -> None:
         self.config = config
         self._secrets = secrets
         self._limiter = limiter
-        # The configured session leaves from [kite] source_address on [kite] ip_family.
-        self._factory = session_factory or (lambda: default_session(config))
+        self._trace = trace
         self._clock = clock or SystemClock()
         self._ticker_config = ticker_config or TickerConfig(url=config.ws_url)
         self._session: aiohttp.ClientSession | None = None
@@ -215,9 +216,11 @@ class KiteBroker:
         if self._started:
             return
         self._token = self._secrets.get(ACCESS_TOKEN_SECRET) or None
-        self._session = session = self._factory()
+        # The ticker's session, like REST's connections, leaves from [kite] source_address on
+        # [kite] ip_family.
+        self._session = default_session(self.config)
         self._client = KiteRestClient(
-            self.config, access_token=self._token, limiter=self._limiter, session=session
+            self.config, access_token=self._token, limiter=self._limiter, trace=self._trace
         )
         await self._client.open()
         self._started = True
@@ -236,7 +239,7 @@ class KiteBroker:
             ticker = self._ticker = KiteTicker(
                 self.config.api_key,
                 token,
-                session=self.rest_session,
+                session=self.ticker_session,
                 gap_fill=self._gap_fill,
                 config=self._ticker_config,
             )
@@ -249,7 +252,7 @@ class KiteBroker:
             self._spawn(self._poll_forever(), "kite-poller")
 
     @property
-    def rest_session(self) -> aiohttp.ClientSession:
+    def ticker_session(self) -> aiohttp.ClientSession:
         if self._session is None:
             raise RuntimeError("KiteBroker is not started")
         return self._session

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-import aiohttp
 from pydantic import BaseModel, SecretStr, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
@@ -36,7 +35,7 @@ from orderdesk.brokers.kite.errors import (
     MalformedResponse,
     error_for,
 )
-from orderdesk.brokers.kite.http import KiteHttp, Limiter, Observation, SessionFactory
+from orderdesk.brokers.kite.http import KiteHttp, Limiter, Observation
 from orderdesk.brokers.kite.instruments import InstrumentCache, parse_instruments
 from orderdesk.brokers.kite.schemas import (
     AutosliceData,
@@ -58,6 +57,7 @@ from orderdesk.brokers.kite.schemas import (
     TradeRow,
     TriggerIdData,
 )
+from orderdesk.brokers.kite.wire import Trace
 from orderdesk.domain.reports import (
     Charges,
     Fill,
@@ -190,7 +190,7 @@ class KiteRestClient(KiteHttp):
     the session itself (login, logout, profile), all down the one send path.
 
     Use it inside ``async with``; see :class:`~orderdesk.brokers.kite.http.KiteHttp` for the
-    session, credentials and send path it inherits.
+    connections, credentials and send path it inherits.
     """
 
     def __init__(
@@ -199,17 +199,10 @@ class KiteRestClient(KiteHttp):
         *,
         access_token: SecretStr | str | None = None,
         limiter: Limiter | None = None,
-        session: aiohttp.ClientSession | None = None,
-        session_factory: SessionFactory | None = None,
+        trace: Trace | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        super().__init__(
-            config,
-            access_token=access_token,
-            limiter=limiter,
-            session=session,
-            session_factory=session_factory,
-        )
+        super().__init__(config, access_token=access_token, limiter=limiter, trace=trace)
         self.instruments_cache = InstrumentCache(now)
         self._book = BookRows()
 

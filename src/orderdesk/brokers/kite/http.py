@@ -1,4 +1,4 @@
-"""The HTTP transport for Kite Connect v3: one pooled aiohttp session and the send path.
+"""The HTTP transport for Kite Connect v3: one pool of keep-alive connections and the send path.
 
 Every call goes down the same three steps:
 
@@ -13,27 +13,29 @@ Every call goes down the same three steps:
     doubling per further 429 up to 30 s, and the same hold is put on the whole endpoint class,
     because Kite throttles the class, not the one request.
 ``_send_once``
-    one HTTP exchange under the configured timeout. aiohttp's exceptions become
-    :mod:`orderdesk.brokers.kite.errors` here and nowhere else, and Kite's envelope is decoded
-    by :func:`decode_reply`.
+    one HTTP exchange under the configured timeout over :mod:`orderdesk.brokers.kite.wire`
+    (a lean HTTP/1.1 client; aiohttp cost 2-3x its CPU per request, see there). The wire's
+    exceptions become :mod:`orderdesk.brokers.kite.errors` here and nowhere else, and Kite's
+    envelope is decoded by :func:`decode_reply`.
 
-The session is injectable (an ``aiohttp.ClientSession`` the caller owns, or a factory) so tests
-can point the client anywhere; the lifecycle is explicit (``async with``, :class:`ClientState`)
-and a closed client is not reused.
+The client owns its connections, made from the config (``root``, ``source_address``,
+``ip_family``, the timeouts); the lifecycle is explicit (``async with``, :class:`ClientState`)
+and a closed client is not reused. The WebSocket ticker keeps aiohttp (:func:`default_session`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from types import TracebackType
 from typing import Any, Protocol, Self
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import aiohttp
 import msgspec
@@ -52,6 +54,13 @@ from orderdesk.brokers.kite.errors import (
     error_for,
 )
 from orderdesk.brokers.kite.ratelimit import EndpointClass
+from orderdesk.brokers.kite.wire import (
+    ConnectFailed,
+    ConnectionBroken,
+    ConnectTimeout,
+    Origin,
+    Trace,
+)
 from orderdesk.errors import is_retryable_read, is_throttled
 from orderdesk.first_try import FirstTry
 from orderdesk.logging import register_secret
@@ -62,6 +71,8 @@ KITE_VERSION = "3"
 USER_AGENT = "orderdesk"
 MAX_BACKOFF_SECONDS = 30.0
 FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+PATH_SAFE = "/:@!$&'()*+,;=-._~%"
 
 
 class Limiter(Protocol):
@@ -102,9 +113,6 @@ class ClientState(StrEnum):
     CLOSED = "closed"
 
 
-SessionFactory = Callable[[], aiohttp.ClientSession]
-
-
 FAMILIES = {"ipv4": socket.AF_INET, "ipv6": socket.AF_INET6, "any": socket.AF_UNSPEC}
 """``[kite] ip_family`` → the socket address family connections are pinned to."""
 
@@ -112,10 +120,11 @@ FAMILIES = {"ipv4": socket.AF_INET, "ipv6": socket.AF_INET6, "any": socket.AF_UN
 def default_session(config: KiteConfig | None = None) -> aiohttp.ClientSession:
     """One pooled session with keep-alive and a DNS cache; Kite is a single host.
 
-    With a ``config``, every connection (REST and the ticker, which shares the session) leaves
-    from its ``source_address`` and only on its ``ip_family``: since 1 April 2026 Kite accepts
-    order writes only from the IPs registered with the app, and a dual-stack host left to
-    itself may leave on the family nobody registered (KITE_API.md §14.2).
+    The ticker's; REST has its own connections (:func:`origin`). With a ``config``, every
+    connection leaves from its ``source_address`` and only on its ``ip_family``, as REST's do:
+    since 1 April 2026 Kite accepts order writes only from the IPs registered with the app, and
+    a dual-stack host left to itself may leave on the family nobody registered (KITE_API.md
+    §14.2).
     """
     if config is None:
         connector = aiohttp.TCPConnector(limit=64, ttl_dns_cache=300)
@@ -125,6 +134,19 @@ def default_session(config: KiteConfig | None = None) -> aiohttp.ClientSession:
             limit=64, ttl_dns_cache=300, family=FAMILIES[config.ip_family], local_addr=local
         )
     return aiohttp.ClientSession(connector=connector)
+
+
+def origin(config: KiteConfig, trace: Trace | None = None) -> Origin:
+    """REST's connection pool to ``config.root``, leaving from ``source_address`` on
+    ``ip_family`` like the ticker's session (KITE_API.md §14.2)."""
+    local = None if config.source_address is None else (config.source_address, 0)
+    return Origin(
+        config.root,
+        connect_timeout=config.connect_timeout_seconds,
+        family=FAMILIES[config.ip_family],
+        local_addr=local,
+        trace=trace,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +159,8 @@ class _Request:
     modifies: str | None = None
     cancels: str | None = None
     hide_cause: bool = False
-    """The request carries a secret in its URL; keep aiohttp's exception (which may quote the
-    URL) out of the chain."""
+    """The request carries a secret in its URL; keep the transport's exception out of the
+    chain (the wire's errors name no URL, but a chained OSError's text is not ours to vouch for)."""
     observe: Observation | None = None
     """Filled in with what the reply's headers showed (``orderdesk doctor``'s probe); None for
     every other request, which pays nothing for it."""
@@ -199,13 +221,8 @@ def decode_reply(route: r.Route, status: int, content_type: str, body: bytes) ->
     )
 
 
-def _observe(observe: Observation, response: aiohttp.ClientResponse) -> None:
-    observe.answered_at = time.time()
-    observe.date = response.headers.get("Date")
-
-
 class KiteHttp:
-    """Session, lifecycle, credentials and the send path, without any endpoint.
+    """Connections, lifecycle, credentials and the send path, without any endpoint.
 
     :class:`~orderdesk.brokers.kite.client.KiteRestClient` adds the endpoints on top.
     """
@@ -216,20 +233,13 @@ class KiteHttp:
         *,
         access_token: SecretStr | str | None = None,
         limiter: Limiter | None = None,
-        session: aiohttp.ClientSession | None = None,
-        session_factory: SessionFactory | None = None,
+        trace: Trace | None = None,
     ) -> None:
-        if session is not None and session_factory is not None:
-            raise ValueError("pass a session or a session factory, not both")
         self._config = config
         self._root = config.root
         self._limiter: Limiter = limiter or NoLimits()
-        self._session: aiohttp.ClientSession | None = session
-        self._owns_session = session is None
-        self._factory = session_factory or (lambda: default_session(config))
-        self._timeout = aiohttp.ClientTimeout(
-            total=config.timeout_seconds, sock_connect=config.connect_timeout_seconds
-        )
+        self._trace = trace
+        self._wire: Origin | None = None
         self._token: SecretStr | None = None
         self._headers: dict[str, str] = {}
         self._anonymous: dict[str, str] = {}
@@ -254,20 +264,19 @@ class KiteHttp:
         await self.close()
 
     async def open(self) -> None:
-        """Create the pooled session (unless one was injected). Idempotent while open."""
+        """Create the connection pool (connections open on first use). Idempotent while open."""
         if self.state is ClientState.CLOSED:
             raise RuntimeError(f"this {type(self).__name__} is closed; create a new one")
         if self.state is ClientState.NEW:
-            if self._session is None:
-                self._session = self._factory()
+            self._wire = origin(self._config, self._trace)
             self.state = ClientState.OPEN
 
     async def close(self) -> None:
-        """Close the session if this client created it; the client cannot be reopened."""
+        """Close every connection; the client cannot be reopened."""
         if self.state is not ClientState.CLOSED:
             self.state = ClientState.CLOSED
-            if self._owns_session and self._session is not None:
-                await self._session.close()
+            if self._wire is not None:
+                await self._wire.close()
 
     def set_access_token(self, token: SecretStr | str | None) -> None:
         """Use ``token`` from now on (after a new login); ``None`` sends no Authorization."""
@@ -378,35 +387,28 @@ class KiteHttp:
 
     async def _send_once(self, request: _Request) -> Any:
         route = request.route
-        session = self._session
-        if session is None:  # pragma: no cover - open() guarantees a session
-            raise RuntimeError("no session")
+        wire = self._wire
+        if wire is None:  # pragma: no cover - open() guarantees the pool
+            raise RuntimeError("no connections")
         headers = self._headers if route.authenticated else self._anonymous
         data: bytes | None = None
         if request.form is not None:
-            # Encoded here rather than by aiohttp's FormData: a third of the client's CPU per
-            # placement went there (bench_kite_client), and the bytes are identical.
             data = urlencode(request.form).encode()
             headers = {**headers, "Content-Type": FORM}
+        elif request.body is not None:
+            data = json.dumps(request.body).encode()  # the bytes aiohttp's json= sent
+            headers = {**headers, "Content-Type": JSON}
+        # Quoted as yarl quoted it for aiohttp: path values are ids and names, kept readable.
+        target = quote(request.path, safe=PATH_SAFE)
+        if request.params:
+            target = f"{target}?{urlencode(request.params)}"
         observe = request.observe
         if observe is not None:
             observe.sent_at = time.time()
         try:
-            async with session.request(
-                route.method,
-                self._root + request.path,
-                params=request.params,
-                data=data,
-                json=request.body,
-                headers=headers,
-                timeout=self._timeout,
-            ) as response:
-                if observe is not None:
-                    _observe(observe, response)
-                payload = await response.read()
-                status = response.status
-                content_type = response.content_type
-        except aiohttp.ConnectionTimeoutError as exc:
+            async with asyncio.timeout(self._config.timeout_seconds):
+                reply = await wire.request(route.method, target, headers, data)
+        except ConnectTimeout as exc:
             error: KiteTransportError = KiteTimeout(
                 f"{route.name}: could not connect to Kite within "
                 f"{self._config.connect_timeout_seconds}s",
@@ -418,21 +420,23 @@ class KiteHttp:
                 f"{route.name}: no reply from Kite within {self._config.timeout_seconds}s"
             )
             cause = exc
-        except aiohttp.ClientConnectorError as exc:
+        except ConnectFailed as exc:
             # The connection never opened, so the request cannot have reached Kite.
             error = KiteTransportError(
-                f"{route.name}: cannot connect to Kite ({exc.strerror or type(exc).__name__})",
+                f"{route.name}: cannot connect to Kite ({exc.strerror or 'connection failed'})",
                 maybe_sent=False,
             )
             cause = exc
-        except aiohttp.ClientError as exc:
+        except ConnectionBroken as exc:
             error = KiteTransportError(
-                f"{route.name}: the connection failed before a complete reply "
-                f"({type(exc).__name__})"
+                f"{route.name}: the connection failed before a complete reply ({exc})"
             )
             cause = exc
         else:
-            return decode_reply(route, status, content_type, payload)
+            if observe is not None:
+                observe.answered_at = time.time()
+                observe.date = reply.date
+            return decode_reply(route, reply.status, reply.content_type, reply.body)
         if request.hide_cause:
             raise error from None
         raise error from cause
@@ -445,7 +449,7 @@ __all__ = [
     "Limiter",
     "NoLimits",
     "Observation",
-    "SessionFactory",
     "decode_reply",
     "default_session",
+    "origin",
 ]
