@@ -10,7 +10,8 @@ HEAD, checked out the same way (edits in progress are not measured).
   stream delivers them, 4 of them with a trade read (an in-memory trade book), SQLite WAL
   synchronous=FULL with group commit, collector settled after start-up. Target ≥ 20,000/s.
 - **signal → request on the wire**: ``desk.submit()`` until the Kite adapter has written the
-  placement (aiohttp's ``on_request_chunk_sent``), 1,000 resting INFY limit orders one after
+  placement (the REST wire's ``Trace.written``; aiohttp's ``on_request_chunk_sent`` in versions
+  before REST left aiohttp), 1,000 resting INFY limit orders one after
   another, memory store (indexed by stream, as SQLite's is: the tests' store scans every row on
   each submit), rate limits off, collector settled after start as ``orderdesk run`` does — as
   bench_engine's row, but with the simulator in its own process (as Kite is: its work is not
