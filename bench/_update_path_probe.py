@@ -304,7 +304,7 @@ Seen = Callable[[str, str], None]
 
 
 class _Trace:
-    """The REST client's wire trace (this tree's ``orderdesk.brokers.kite.wire.Trace``)."""
+    """The REST client's wire trace (this tree's ``orderdesk.wire.Trace``)."""
 
     def __init__(self, on_written: Seen | None, on_answered: Seen | None) -> None:
         self._on_written = on_written

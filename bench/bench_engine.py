@@ -2,7 +2,7 @@
 
 - **signal → request on the wire**: from ``desk.submit()`` until the Kite adapter has written
   the placement's HTTP request to the socket (the ``written`` hook of the adapter's wire trace,
-  :mod:`orderdesk.brokers.kite.wire`), against the simulator on loopback: risk gate, id
+  :mod:`orderdesk.wire`), against the simulator on loopback: risk gate, id
   derivation, the intent appended to the log, the state machine, the adapter's form encoding and
   its HTTP client. The
   round trip (the simulator's work, the reply) is not in it. Rate limiters are off: a 10/s

@@ -195,7 +195,7 @@ def run() -> list[dict[str, Any]]:
             "note": f"{common}; orderdesk {our_cpu:.0f} µs vs official {off_cpu:.0f} µs",
         },
         {
-            "name": "Kite client CPU per order, orderdesk (brokers/kite/wire.py, HTTP/1.1)",
+            "name": "Kite client CPU per order, orderdesk (orderdesk/wire.py, HTTP/1.1)",
             "value": round(our_cpu),
             "unit": "µs",
             "target": None,

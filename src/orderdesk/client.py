@@ -26,6 +26,7 @@ from datetime import date
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self, TypeVar
+from urllib.parse import quote, urlencode
 
 import aiohttp
 from pydantic import BaseModel, TypeAdapter
@@ -55,6 +56,7 @@ from orderdesk.domain.signal import DEFAULT_STRATEGY, Signal
 from orderdesk.domain.status import TERMINAL
 from orderdesk.errors import OrderDeskError
 from orderdesk.logging import register_secret
+from orderdesk.wire import Origin, WireError
 
 M = TypeVar("M")
 _SUBMIT = TypeAdapter(SubmitOut)
@@ -81,6 +83,10 @@ signal again once a login has reached the desk (or the day has opened)."""
 # pooled connection, so a strategy with hundreds of requests in flight would time out in its
 # own queue while the desk is healthy (seen with 3 × 600 concurrent submissions).
 DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=60, sock_connect=5)
+DEFAULT_CONNECT_SECONDS = 5.0
+KEEPALIVE_SECONDS = 4.0
+"""A kept-alive connection idle longer is not reused: uvicorn closes it after 5 s."""
+PATH_SAFE = "/:@-._~!$&'()*+,;="
 STREAM_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=5)
 """The event stream stays open as long as a wait lasts; only connecting is bounded."""
 
@@ -154,6 +160,8 @@ class DeskClient:
         self._session = session
         self._owns_session = session is None
         self._timeout = timeout
+        self._wire: Origin | None = None
+        """Requests and replies (the event stream stays on the aiohttp session)."""
 
     @classmethod
     def from_settings(
@@ -187,6 +195,11 @@ class DeskClient:
     async def __aenter__(self) -> Self:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
+        self._wire = Origin(
+            self._base,
+            connect_timeout=self._timeout.sock_connect or DEFAULT_CONNECT_SECONDS,
+            keepalive=KEEPALIVE_SECONDS,
+        )
         return self
 
     async def __aexit__(
@@ -195,6 +208,8 @@ class DeskClient:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._wire is not None:
+            await self._wire.close()
         if self._owns_session and self._session is not None:
             await self._session.close()
 
@@ -407,26 +422,31 @@ class DeskClient:
         return text, self._check(status, text)
 
     async def _exchange(
-        self, method: str, path: str, *, headers: Mapping[str, str] | None = None, **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        data: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> tuple[int, bytes]:
-        if self._session is None:
+        if self._wire is None:
             raise RuntimeError("use DeskClient as `async with`")
+        target = quote(path, safe=PATH_SAFE) + (f"?{urlencode(params)}" if params else "")
+        if json is not None:
+            data, headers = _encode_json(json), _JSON
+        sent = {**self._headers, **headers} if headers else self._headers
         try:
-            async with self._session.request(
-                method,
-                self._base + path,
-                headers={**self._headers, **headers} if headers else self._headers,
-                **kwargs,
-            ) as response:
-                body = await response.read()
-                status = response.status
-        except aiohttp.ClientConnectionError as exc:
+            async with asyncio.timeout(self._timeout.total):
+                reply = await self._wire.request(method, target, sent, data)
+        except WireError as exc:
             raise self._unreachable(exc) from None
         except TimeoutError:
             raise DeskUnavailable(
                 f"the order desk at {self._base} did not answer in time"
             ) from None
-        return status, body
+        return reply.status, reply.body
 
     async def _order_updates(self, order_id: str) -> AsyncGenerator[OrderOut, None]:
         """The order as it is now, then after each change, from the desk's event stream."""
@@ -531,6 +551,10 @@ def _describe(body: Mapping[str, Any], text: str) -> str:
         if isinstance(f, dict)
     ]
     return "; ".join([message, *(n for n in named if n not in message)])
+
+
+def _encode_json(value: Any) -> bytes:
+    return json.dumps(value).encode()
 
 
 def _dump(model: BaseModel) -> dict[str, Any]:

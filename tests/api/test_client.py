@@ -3,13 +3,14 @@ so a caller can tell a signal to resend after the login from one that was refuse
 
 from __future__ import annotations
 
+import socket
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from orderdesk.api.schemas import SignalIn
-from orderdesk.client import DeskClient, DeskClientError
+from orderdesk.client import DeskClient, DeskClientError, DeskUnavailable
 from orderdesk.domain import InstrumentKey, OrderType, Side
 from orderdesk.domain.day import Holding
 from tests.api.conftest import TOKEN, Api
@@ -72,3 +73,23 @@ async def test_days_day_and_holdings(api: Api) -> None:
     assert [o.instrument for o in friday.orders] == ["NSE:INFY"]
     assert [h.instrument for h in holdings] == ["NSE:TCS"]
     assert (missing.value.status, missing.value.error) == (404, "not_found")
+
+
+async def test_calls_share_one_kept_alive_connection_and_a_stopped_desk_is_unavailable(
+    api: Api,
+) -> None:
+    """Requests go over one kept-alive connection (the server sees one peer for all of them);
+    once nothing listens, a call raises DeskUnavailable naming the desk, not a socket error."""
+    async with DeskClient(api.server.url, TOKEN) as client:
+        for n in range(5):
+            await client.submit(SIGNAL.model_copy(update={"signal_id": f"kept-{n}"}))
+            await client.orders(strategy="default", signal_id=f"kept-{n}")
+        assert client._wire is not None
+        assert client._wire.connections_opened == 1
+    with socket.socket() as probe:  # a loopback port nothing listens on any more
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with DeskClient(f"http://127.0.0.1:{port}", TOKEN) as gone:
+        with pytest.raises(DeskUnavailable) as caught:
+            await gone.health()
+    assert f"127.0.0.1:{port}" in str(caught.value)

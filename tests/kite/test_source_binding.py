@@ -1,5 +1,5 @@
 """Where the Kite adapter's connections leave from: ``[kite] source_address`` binds REST (its own
-connections, :mod:`orderdesk.brokers.kite.wire`) and the WebSocket (the ticker's aiohttp
+connections, :mod:`orderdesk.wire`) and the WebSocket (the ticker's aiohttp
 session) alike, and ``ip_family`` pins the family on both."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The REST client's own HTTP/1.1 transport (:mod:`orderdesk.brokers.kite.wire`) against raw
+"""The REST client's own HTTP/1.1 transport (:mod:`orderdesk.wire`) against raw
 loopback servers started here: what goes on the wire, keep-alive and its limits, the framings a
 reply can have, and which failures may have sent the request (``maybe_sent``)."""
 
@@ -19,7 +19,7 @@ from orderdesk.brokers.kite import routes as r
 from orderdesk.brokers.kite.client import KiteRestClient
 from orderdesk.brokers.kite.errors import KiteTimeout, KiteTransportError
 from orderdesk.brokers.kite.http import origin
-from orderdesk.brokers.kite.wire import ConnectFailed, ConnectionBroken, Origin
+from orderdesk.wire import ConnectFailed, ConnectionBroken, Origin
 from orderdesk.errors import UnknownOutcome
 from tests.kite.conftest import API_KEY, kite_config
 from tests.kite.test_rest_send_path import CLIENT_ID, _market_buy

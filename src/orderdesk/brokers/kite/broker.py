@@ -1,7 +1,7 @@
 """``KiteBroker``: the :class:`~orderdesk.ports.broker.Broker` the engine talks to for Kite.
 
 It owns the REST client (with its own lean HTTP/1.1 connections,
-:mod:`orderdesk.brokers.kite.wire`) and an aiohttp session for the WebSocket ticker, reads the
+:mod:`orderdesk.wire`) and an aiohttp session for the WebSocket ticker, reads the
 access token from the secret store at start, and turns everything Kite says into broker-neutral
 reports. Commands delegate to :class:`~orderdesk.brokers.kite.client.KiteRestClient`. Besides
 the :class:`~orderdesk.ports.broker.Broker` port it offers every optional capability of
@@ -61,7 +61,7 @@ from orderdesk.brokers.kite.ticker import (
     TicksReceived,
 )
 from orderdesk.brokers.kite.ticks import Mode
-from orderdesk.brokers.kite.wire import Trace
+from orderdesk.wire import Trace
 from orderdesk.domain.calendar import next_token_expiry
 from orderdesk.domain.reports import (
     Charges,

@@ -57,7 +57,7 @@ from orderdesk.brokers.kite.schemas import (
     TradeRow,
     TriggerIdData,
 )
-from orderdesk.brokers.kite.wire import Trace
+from orderdesk.wire import Trace
 from orderdesk.domain.reports import (
     Charges,
     Fill,

@@ -13,7 +13,7 @@ Every call goes down the same three steps:
     doubling per further 429 up to 30 s, and the same hold is put on the whole endpoint class,
     because Kite throttles the class, not the one request.
 ``_send_once``
-    one HTTP exchange under the configured timeout over :mod:`orderdesk.brokers.kite.wire`
+    one HTTP exchange under the configured timeout over :mod:`orderdesk.wire`
     (a lean HTTP/1.1 client; aiohttp cost 2-3x its CPU per request, see there). The wire's
     exceptions become :mod:`orderdesk.brokers.kite.errors` here and nowhere else, and Kite's
     envelope is decoded by :func:`decode_reply`.
@@ -54,7 +54,7 @@ from orderdesk.brokers.kite.errors import (
     error_for,
 )
 from orderdesk.brokers.kite.ratelimit import EndpointClass
-from orderdesk.brokers.kite.wire import (
+from orderdesk.wire import (
     ConnectFailed,
     ConnectionBroken,
     ConnectTimeout,

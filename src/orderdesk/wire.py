@@ -1,15 +1,15 @@
-"""A lean keep-alive HTTP/1.1 client for one origin: Kite's REST root (or the simulator's).
+"""A lean keep-alive HTTP/1.1 client for one origin: Kite's REST root (or the simulator's), and
+the desk's own API for :class:`~orderdesk.client.DeskClient`.
 
-Why hand-written instead of aiohttp: on the placement path aiohttp's ``ClientSession.request``
-was the largest single cost in the daemon (py-spy). Measured side by side on this machine
-(``cd /work/main && PYTHONPATH=. .venv/bin/python /tmp/prof/client_cmp.py``, both on uvloop,
-POST /orders/regular at ``orderdesk sim``): aiohttp spent 210-260 µs of client CPU per request
-(tuning it, with a dummy cookie jar, a pre-built URL and skipped auto headers, gained nothing),
-a bare ``asyncio.Protocol`` with httptools' response parser 80-93 µs; wall time per request
-580-790 µs vs 450-530 µs. Kite REST needs little of what aiohttp offers (one host, no cookies,
-no redirects, no compression, small bodies), so this module does only that, with httptools
-(already a dependency, through uvicorn) doing the parsing: Content-Length, chunked and
-read-to-EOF bodies.
+Why hand-written instead of aiohttp: on a signal's path aiohttp's ``ClientSession.request`` was
+the largest single cost in the daemon (py-spy), and the strategy pays it again in its own
+process. ``make bench ARGS=kite_client`` measured the Kite client's CPU per placement at 290-340
+µs on aiohttp against 179-203 µs on this module (three alternating runs each, 2026-12-04; tuning
+aiohttp with a dummy cookie jar, a pre-built URL and no auto headers gained nothing). Both uses
+need little of what aiohttp offers (one host, no cookies, no redirects, no compression, small
+bodies), so this module does only that, with httptools (already a dependency, through uvicorn)
+doing the parsing: Content-Length, chunked and read-to-EOF bodies. Streams (the ticker's
+WebSocket, the desk's event stream) stay on aiohttp.
 
 The rules that the send path's ``maybe_sent`` depends on (see :mod:`orderdesk.errors`):
 
