@@ -19,8 +19,8 @@ from orderdesk.brokers.kite import routes as r
 from orderdesk.brokers.kite.client import KiteRestClient
 from orderdesk.brokers.kite.errors import KiteTimeout, KiteTransportError
 from orderdesk.brokers.kite.http import origin
-from orderdesk.wire import ConnectFailed, ConnectionBroken, Origin
 from orderdesk.errors import UnknownOutcome
+from orderdesk.wire import ConnectFailed, ConnectionBroken, Origin
 from tests.kite.conftest import API_KEY, kite_config
 from tests.kite.test_rest_send_path import CLIENT_ID, _market_buy
 from tests.support import eventually

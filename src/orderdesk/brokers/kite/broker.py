@@ -61,7 +61,6 @@ from orderdesk.brokers.kite.ticker import (
     TicksReceived,
 )
 from orderdesk.brokers.kite.ticks import Mode
-from orderdesk.wire import Trace
 from orderdesk.domain.calendar import next_token_expiry
 from orderdesk.domain.reports import (
     Charges,
@@ -94,6 +93,7 @@ from orderdesk.ports.broker import (
 from orderdesk.ports.clock import Clock, SystemClock
 from orderdesk.ports.preflight import Preflight
 from orderdesk.ports.secrets import SecretStore
+from orderdesk.wire import Trace
 
 log = structlog.get_logger(__name__)
 

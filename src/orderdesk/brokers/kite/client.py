@@ -57,7 +57,6 @@ from orderdesk.brokers.kite.schemas import (
     TradeRow,
     TriggerIdData,
 )
-from orderdesk.wire import Trace
 from orderdesk.domain.reports import (
     Charges,
     Fill,
@@ -76,6 +75,7 @@ from orderdesk.domain.values import Exchange, InstrumentKey, Variety
 from orderdesk.errors import AmbiguousReply, BrokerUnavailable, UnknownOutcome
 from orderdesk.logging import register_secret
 from orderdesk.ports.broker import OrderChanges, PlaceOrder
+from orderdesk.wire import Trace
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")

@@ -54,6 +54,9 @@ from orderdesk.brokers.kite.errors import (
     error_for,
 )
 from orderdesk.brokers.kite.ratelimit import EndpointClass
+from orderdesk.errors import is_retryable_read, is_throttled
+from orderdesk.first_try import FirstTry
+from orderdesk.logging import register_secret
 from orderdesk.wire import (
     ConnectFailed,
     ConnectionBroken,
@@ -61,9 +64,6 @@ from orderdesk.wire import (
     Origin,
     Trace,
 )
-from orderdesk.errors import is_retryable_read, is_throttled
-from orderdesk.first_try import FirstTry
-from orderdesk.logging import register_secret
 
 log = structlog.get_logger(__name__)
 
