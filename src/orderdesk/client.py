@@ -26,7 +26,6 @@ from datetime import date
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self, TypeVar
-from urllib.parse import quote, urlencode
 
 import aiohttp
 from pydantic import BaseModel, TypeAdapter
@@ -56,7 +55,7 @@ from orderdesk.domain.signal import DEFAULT_STRATEGY, Signal
 from orderdesk.domain.status import TERMINAL
 from orderdesk.errors import OrderDeskError
 from orderdesk.logging import register_secret
-from orderdesk.wire import Origin, WireError
+from orderdesk.wire import Origin, WireError, target
 
 M = TypeVar("M")
 _SUBMIT = TypeAdapter(SubmitOut)
@@ -86,7 +85,6 @@ DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=60, sock_connect=5)
 DEFAULT_CONNECT_SECONDS = 5.0
 KEEPALIVE_SECONDS = 4.0
 """A kept-alive connection idle longer is not reused: uvicorn closes it after 5 s."""
-PATH_SAFE = "/:@-._~!$&'()*+,;="
 STREAM_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=5)
 """The event stream stays open as long as a wait lasts; only connecting is bounded."""
 
@@ -433,13 +431,12 @@ class DeskClient:
     ) -> tuple[int, bytes]:
         if self._wire is None:
             raise RuntimeError("use DeskClient as `async with`")
-        target = quote(path, safe=PATH_SAFE) + (f"?{urlencode(params)}" if params else "")
         if json is not None:
             data, headers = _encode_json(json), _JSON
         sent = {**self._headers, **headers} if headers else self._headers
         try:
             async with asyncio.timeout(self._timeout.total):
-                reply = await self._wire.request(method, target, sent, data)
+                reply = await self._wire.request(method, target(path, params), sent, data)
         except WireError as exc:
             raise self._unreachable(exc) from None
         except TimeoutError:

@@ -34,10 +34,10 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, cast
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import httptools
 
@@ -49,6 +49,16 @@ KEEPALIVE_SECONDS = 15.0
 """An idle connection older than this is closed, not reused (aiohttp's default too): a NAT or
 load balancer may have forgotten it without a FIN, and a placement written into such a
 connection waits out the total timeout and ends an unknown outcome."""
+
+
+PATH_SAFE = "/:@!$&'()*+,;=-._~%"
+"""Left unquoted in a target's path, as yarl (aiohttp's URLs) left them: ids stay readable."""
+
+
+def target(path: str, params: Sequence[tuple[str, str]] | Mapping[str, str] | None = None) -> str:
+    """A request target for :meth:`Origin.request`: ``path`` quoted, ``params`` as its query."""
+    quoted = quote(path, safe=PATH_SAFE)
+    return f"{quoted}?{urlencode(params)}" if params else quoted
 
 
 class WireError(Exception):

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import TracebackType
 from typing import Any, Protocol, Self
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import aiohttp
 import msgspec
@@ -63,6 +63,7 @@ from orderdesk.wire import (
     ConnectTimeout,
     Origin,
     Trace,
+    target,
 )
 
 log = structlog.get_logger(__name__)
@@ -72,7 +73,6 @@ USER_AGENT = "orderdesk"
 MAX_BACKOFF_SECONDS = 30.0
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
-PATH_SAFE = "/:@!$&'()*+,;=-._~%"
 
 
 class Limiter(Protocol):
@@ -398,16 +398,13 @@ class KiteHttp:
         elif request.body is not None:
             data = json.dumps(request.body).encode()  # the bytes aiohttp's json= sent
             headers = {**headers, "Content-Type": JSON}
-        # Quoted as yarl quoted it for aiohttp: path values are ids and names, kept readable.
-        target = quote(request.path, safe=PATH_SAFE)
-        if request.params:
-            target = f"{target}?{urlencode(request.params)}"
+        path = target(request.path, request.params)
         observe = request.observe
         if observe is not None:
             observe.sent_at = time.time()
         try:
             async with asyncio.timeout(self._config.timeout_seconds):
-                reply = await wire.request(route.method, target, headers, data)
+                reply = await wire.request(route.method, path, headers, data)
         except ConnectTimeout as exc:
             error: KiteTransportError = KiteTimeout(
                 f"{route.name}: could not connect to Kite within "
