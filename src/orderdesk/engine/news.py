@@ -29,8 +29,8 @@ they learned to :class:`BrokerNews`; nothing else turns broker news into events.
 - **durability**: news is written without waiting for the disk (``durable=False``, synced
   within a second by the writer, or by the next durable commit): the broker keeps what it told
   and start-up reconciliation reads it back after a power cut, while the intents the desk acts
-  on are durable before they go out. On a strategy's path this halves the daemon's share of a
-  signal's latency (the fsync of the placement's reply, ``make bench ARGS=api_path``).
+  on are durable before they go out. On a strategy's path this takes the second of a signal's
+  two fsyncs (the placement's reply) off its latency (see :mod:`orderdesk.store.writer`).
 
 Entry: :meth:`BrokerNews.put` queues one update of the stream and returns (the stream must not
 wait for commits); :meth:`BrokerNews.apply` queues a batch (a book read, the placement's reply

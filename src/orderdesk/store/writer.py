@@ -25,8 +25,10 @@ and the writer syncs the log within ``sync_after`` seconds of it, off the loop; 
 (an intent, before it goes out; any desk decision) syncs it at once, since the log is synced as a
 whole. So a power cut can lose at most the last second of broker news, which start-up
 reconciliation reads back from the broker, and never an intent the desk acted on. A batch is
-durable if any of its calls is. What it buys: on the strategies' path (``bench_api_path``) the
-fsync of the placement's reply was half of a signal's latency in the daemon.
+durable if any of its calls is. What it buys: the placement's reply no longer waits for an
+fsync on a strategy's path (``bench_api_path``): a commit of two events took 233 µs of wall time
+and 118 µs of CPU at ``synchronous=FULL`` against 42 and 34 µs at ``NORMAL`` on this machine's
+ext4 (2,000 commits in a loop, sqlite3 alone).
 
 Guarantees a caller can lean on:
 
