@@ -37,9 +37,11 @@ demo: $(RUNTIME_STAMP)  ## simulator + order desk + a sample strategy; prints th
 sim: $(RUNTIME_STAMP)  ## the Kite-compatible simulator on 127.0.0.1:8765
 	$(RUN) orderdesk sim
 
-test: $(STAMP)  ## the whole test suite
+# One pytest worker per core (pytest-xdist): most of the suite waits on the daemons and
+# simulators it starts, so on CI's 2 cores two workers took it from 603 s to 369 s.
+test: $(STAMP)  ## the whole test suite, one worker per core
 	$(RUN) scripts/ensure-test-deps.sh
-	$(RUN) pytest -q
+	$(RUN) pytest -q -n auto
 
 lint: $(STAMP)  ## ruff (lint + format check) and mypy --strict on src/
 	$(RUN) ruff check src tests bench examples
