@@ -56,8 +56,15 @@ from orderdesk.store.schema import HEAD_ID, chain_head, events
 
 Synchronous = Literal["FULL", "NORMAL"]
 
-CHECKPOINT_ROWS = 4000
-"""Rows appended between checkpoints of the SQLite write-ahead log (a few megabytes)."""
+CHECKPOINT_ROWS = 500
+"""Rows appended between checkpoints of the SQLite write-ahead log (half a megabyte or so).
+
+Small on purpose: a checkpoint lets the next commit start the log again from its beginning,
+overwriting blocks the file already has, and syncing those is cheaper than syncing a log that
+grows. Durable commits of two 400-byte rows, the first 2,000 on a fresh database (sqlite3 alone,
+this machine's ext4, three alternating runs each): checkpointing every 500 rows cost 74-98 µs of
+system CPU and 237-254 µs of wall time per commit, checkpoints included, against 139-156 µs and
+369-385 µs every 4,000 rows. The desk makes one durable commit per order, on the event loop."""
 
 READ_PAGE = 1000
 """Rows per query when reading: pages keep no cursor open while the caller works."""
