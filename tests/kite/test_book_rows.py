@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from orderdesk.brokers.kite.client import KiteRestClient
-from orderdesk.brokers.kite.errors import MalformedResponse
+from orderdesk.brokers.kite.errors import InputException, MalformedResponse, TokenException
 from orderdesk.domain.status import BrokerStatus
 
 from .conftest import FakeKite, Reply
@@ -76,3 +76,37 @@ async def test_a_book_that_is_not_a_list_is_malformed(
     with pytest.raises(MalformedResponse) as exc_info:
         await kite.orders()
     assert exc_info.value.field.startswith("data")
+
+
+async def test_an_error_envelope_with_http_200_is_the_error_it_names(
+    fake_kite: FakeKite, kite: KiteRestClient
+) -> None:
+    """The rows are handed over undecoded only from a successful envelope: an error one, even
+    with HTTP 200 or a ``status`` of success beside an ``error_type``, raises what it names."""
+    fake_kite.on(
+        "GET",
+        "/orders",
+        Reply.error(200, "TokenException", "token expired"),
+        Reply.json({"status": "success", "error_type": "InputException", "data": [row("1")]}),
+    )
+    with pytest.raises(TokenException, match="token expired"):
+        await kite.orders()
+    with pytest.raises(InputException):
+        await kite.orders()
+
+
+async def test_a_book_read_the_general_way_gives_the_same_reports(
+    fake_kite: FakeKite, kite: KiteRestClient
+) -> None:
+    """An envelope without ``status`` is read as any reply is, its rows decoded whole: the
+    reports are those of the usual envelope, and a row read both ways is mapped alike."""
+    fake_kite.on(
+        "GET",
+        "/orders",
+        book(row("1"), row("2", "COMPLETE", filled=2)),
+        Reply.json({"data": [row("1"), row("2", "COMPLETE", filled=2)]}),
+    )
+    usual = await kite.orders()
+    general = await kite.orders()
+    assert general == usual
+    assert [r.status for r in general] == [BrokerStatus.OPEN, BrokerStatus.COMPLETE]

