@@ -355,6 +355,16 @@ class Settings(BaseSettings):
             return None
         return self.log_file if self.log_file.is_absolute() else self.data_dir / self.log_file
 
+    def algo_ids(self) -> tuple[str | None, dict[str, str]]:
+        """The broker section's ``algo_id`` (None when unset) and each strategy's own."""
+        default = str(self.broker_options().get("algo_id") or "").strip()
+        own = {
+            name: strategy.algo_id
+            for name, strategy in self.strategies.items()
+            if strategy.algo_id is not None
+        }
+        return default or None, own
+
     def broker_options(self) -> dict[str, Any]:
         """The adapter's own section, with ``ORDERDESK_<BROKER>__<KEY>`` overrides applied.
 

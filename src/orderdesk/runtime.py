@@ -86,15 +86,8 @@ def risk_limits(risk: RiskSettings, key: str = "risk") -> RiskLimits:
 
 def algo_ids(settings: Settings) -> AlgoIds:
     """The broker section's ``algo_id`` and each ``[strategies.<name>] algo_id``."""
-    default = str(settings.broker_options().get("algo_id") or "").strip()
-    return AlgoIds(
-        default=default or None,
-        by_strategy={
-            name: strategy.algo_id
-            for name, strategy in settings.strategies.items()
-            if strategy.algo_id is not None
-        },
-    )
+    default, own = settings.algo_ids()
+    return AlgoIds(default=default, by_strategy=own)
 
 
 def strategy_limits(settings: Settings) -> dict[str, RiskLimits]:

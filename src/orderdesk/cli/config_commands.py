@@ -19,7 +19,7 @@ from orderdesk.cli._common import (
     print_json,
     settings_or_exit,
 )
-from orderdesk.config import OFF, find_config_file
+from orderdesk.config import OFF, Settings, find_config_file
 from orderdesk.errors import OrderDeskError
 from orderdesk.secrets import default_secret_store
 from orderdesk.telegram import bot_state
@@ -74,6 +74,7 @@ def check(config: ConfigOption = None, as_json: JsonOption = False) -> None:
             f"{settings.exit.band_percent}% beyond the last price, at most "
             f"{settings.exit.max_reprices} times, then alerted"
         ),
+        **_order_rules(settings),
     }
     if as_json:
         print_json(summary)
@@ -92,6 +93,22 @@ def check(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         console.print(f"    strategy {name}, on top: {listed}", markup=False)
     if warning:
         console.print(f"[yellow]warning:[/] {warning}")
+
+
+def _order_rules(settings: Settings) -> dict[str, str]:
+    """What the broker's 2026 order rules will see: the address orders leave from (Kite takes
+    order writes only from the IP registered with the app) and the algo id each strategy's
+    placements carry."""
+    options = settings.broker_options()
+    source = str(options.get("source_address") or "").strip()
+    family = str(options.get("ip_family") or "").strip()
+    default, by_strategy = settings.algo_ids()
+    own = ", ".join(f"{name} {value}" for name, value in sorted(by_strategy.items()))
+    return {
+        "source_address": (source or "not set: the system's choice")
+        + (f" ({family})" if family else ""),
+        "algo_id": (default or "none sent") + (f"; strategies' own: {own}" if own else ""),
+    }
 
 
 @config_app.command("show-token")
