@@ -110,3 +110,42 @@ async def test_a_book_read_the_general_way_gives_the_same_reports(
     general = await kite.orders()
     assert general == usual
     assert [r.status for r in general] == [BrokerStatus.OPEN, BrokerStatus.COMPLETE]
+
+
+def trade(trade_id: str, order_id: str = "1") -> dict[str, Any]:
+    return {
+        "trade_id": trade_id,
+        "order_id": order_id,
+        "exchange": "NSE",
+        "tradingsymbol": "INFY",
+        "transaction_type": "BUY",
+        "product": "CNC",
+        "quantity": 1,
+        "average_price": 1400.5,
+        "fill_timestamp": "2026-12-04 09:15:03",
+        "order_timestamp": "09:15:03",
+        "exchange_timestamp": "2026-12-04 09:15:03",
+    }
+
+
+async def test_the_trade_book_keeps_the_fills_of_trades_it_read_before(
+    fake_kite: FakeKite, kite: KiteRestClient
+) -> None:
+    """The trade book is read the same way: a trade read before is the very fill made of it,
+    a new one is read, and a malformed one names its place."""
+    broken = {k: v for k, v in trade("T3").items() if k != "quantity"}
+    fake_kite.on(
+        "GET",
+        "/trades",
+        Reply.json({"status": "success", "data": [trade("T1")]}),
+        Reply.json({"status": "success", "data": [trade("T1"), trade("T2")]}),
+        Reply.json({"status": "success", "data": [trade("T1"), broken]}),
+    )
+    first = await kite.trades()
+    second = await kite.trades()
+    assert second[0] is first[0]
+    assert [f.trade_id for f in second] == ["T1", "T2"]
+    assert second[1].quantity == 1
+    with pytest.raises(MalformedResponse) as exc_info:
+        await kite.trades()
+    assert exc_info.value.field == "data[1].quantity"

@@ -64,7 +64,7 @@ MODIFY_ORDER = Route("modify_order", "PUT", "/orders/{variety}/{order_id}", _ORD
 CANCEL_ORDER = Route("cancel_order", "DELETE", "/orders/{variety}/{order_id}", _ORDER)
 ORDERS = Route("orders", "GET", "/orders", reply=Reply.ROWS)
 ORDER_HISTORY = Route("order_history", "GET", "/orders/{order_id}")
-TRADES = Route("trades", "GET", "/trades")
+TRADES = Route("trades", "GET", "/trades", reply=Reply.ROWS)
 ORDER_TRADES = Route("order_trades", "GET", "/orders/{order_id}/trades")
 
 POSITIONS = Route("positions", "GET", "/portfolio/positions")
