@@ -61,6 +61,31 @@ def target(path: str, params: Sequence[tuple[str, str]] | Mapping[str, str] | No
     return f"{quoted}?{urlencode(params)}" if params else quoted
 
 
+UNRESERVED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~"
+"""What ``urlencode`` never quotes (urllib's ``_ALWAYS_SAFE``)."""
+
+
+def form_body(fields: Mapping[str, str]) -> bytes:
+    """``urlencode(fields).encode()``, byte for byte, in about a third of its time.
+
+    Hand-written because ``urlencode`` calls ``quote_plus`` twice per field: a placement's form
+    (about ten short plain fields) took 10-15 µs there and 3 µs here (timeit, 2026-12-04). A
+    pair of plain ``str`` made only of unreserved characters is written as it is; any other
+    pair is left to ``urlencode`` itself, so no input is encoded differently (a property test
+    holds this function to ``urlencode``).
+    """
+    return "&".join(
+        [
+            f"{key}={value}"
+            if type(key) is str
+            and type(value) is str
+            and not (key.strip(UNRESERVED) or value.strip(UNRESERVED))
+            else urlencode(((key, value),))
+            for key, value in fields.items()
+        ]
+    ).encode()
+
+
 class WireError(Exception):
     """A failed exchange; messages name no URL (a logout's query carries the access token)."""
 
@@ -332,6 +357,7 @@ class Origin:
 
 
 __all__ = [
+    "UNRESERVED",
     "ConnectFailed",
     "ConnectTimeout",
     "ConnectionBroken",
@@ -339,4 +365,5 @@ __all__ = [
     "Reply",
     "Trace",
     "WireError",
+    "form_body",
 ]

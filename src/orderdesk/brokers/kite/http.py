@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import TracebackType
 from typing import Any, Literal, Protocol, Self
-from urllib.parse import urlencode
 
 import aiohttp
 import msgspec
@@ -63,6 +62,7 @@ from orderdesk.wire import (
     ConnectTimeout,
     Origin,
     Trace,
+    form_body,
     target,
 )
 
@@ -417,7 +417,7 @@ class KiteHttp:
         headers = self._headers if route.authenticated else self._anonymous
         data: bytes | None = None
         if request.form is not None:
-            data = urlencode(request.form).encode()
+            data = form_body(request.form)
             headers = {**headers, "Content-Type": FORM}
         elif request.body is not None:
             data = json.dumps(request.body).encode()  # the bytes aiohttp's json= sent
