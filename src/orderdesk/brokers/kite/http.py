@@ -30,7 +30,7 @@ import contextlib
 import json
 import socket
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from types import TracebackType
@@ -86,21 +86,44 @@ class Limiter(Protocol):
     def backoff(self, kind: EndpointClass, seconds: float) -> None: ...
 
 
+class _Unlimited:
+    """:meth:`NoLimits.slot`'s slot: waits out the endpoint class's 429 hold, if any.
+
+    A class rather than ``asynccontextmanager``: entering and leaving the generator-based
+    one cost about 1.7 µs per request, this about 0.3 (timeit, 2026-12-04)."""
+
+    __slots__ = ("_blocked_until", "_kind")
+
+    def __init__(self, blocked_until: dict[EndpointClass, float], kind: EndpointClass) -> None:
+        self._blocked_until = blocked_until
+        self._kind = kind
+
+    async def __aenter__(self) -> None:
+        until = self._blocked_until.get(self._kind)
+        if until is not None:
+            delay = until - asyncio.get_running_loop().time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+
 class NoLimits:
     """A limiter that grants at once but still honours a 429's backoff (limits switched off)."""
 
     def __init__(self) -> None:
         self._blocked_until: dict[EndpointClass, float] = {}
 
-    @contextlib.asynccontextmanager
-    async def slot(
+    def slot(
         self, kind: EndpointClass, *, modifies: str | None = None, cancels: str | None = None
-    ) -> AsyncIterator[None]:
-        loop = asyncio.get_running_loop()
-        delay = self._blocked_until.get(kind, 0.0) - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        yield
+    ) -> contextlib.AbstractAsyncContextManager[None]:
+        return _Unlimited(self._blocked_until, kind)
 
     def backoff(self, kind: EndpointClass, seconds: float) -> None:
         now = asyncio.get_running_loop().time()
@@ -347,11 +370,12 @@ class KiteHttp:
             hide_cause,
             observe,
         )
+        if not route.is_read:
+            # Writes are never retried (see the module docstring): no retry layer to pass.
+            return await self._send_rate_limited(request)
         return await self._send_with_retry(request)
 
     async def _send_with_retry(self, request: _Request) -> Any:
-        if not request.route.is_read:
-            return await self._send_rate_limited(request)
         async for attempt in FirstTry(
             on=is_retryable_read,
             attempts=self._config.read_attempts,
@@ -369,7 +393,11 @@ class KiteHttp:
         # the retry loop, as that loop's first attempt (below), so the 429's hold is put on the
         # endpoint class with that attempt's wait.
         try:
-            return await self._send_in_slot(request)
+            # _send_in_slot written out: one coroutine less on every request's way down.
+            async with self._limiter.slot(
+                request.route.kind, modifies=request.modifies, cancels=request.cancels
+            ):
+                return await self._send_once(request)
         except TooManyRequests as exc:
             throttled: TooManyRequests | None = exc
         kind = request.route.kind
