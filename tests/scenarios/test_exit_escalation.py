@@ -22,6 +22,7 @@ from orderdesk.domain.values import InstrumentKey
 from orderdesk.engine import OrderDesk
 from orderdesk.engine.config import ExitPolicy
 from orderdesk.ports.notifier import Severity
+from orderdesk.store import SqlEventStore
 from tests.scenarios.harness import (
     SCENARIO_CONFIG,
     BrokerView,
@@ -229,3 +230,51 @@ async def test_the_apis_overrides_reach_the_escalation(tmp_path: Path, store_url
             0,
             Decimal(2),
         )
+
+
+async def test_a_restart_resumes_the_escalation_where_it_stopped(
+    tmp_path: Path, store_url: str
+) -> None:
+    """The desk stops after the exit's first re-price; the next desk on the same log resumes
+    it under the policy it started with: one more re-price (attempt 2, not 1 again), then the
+    CRITICAL alert of an exit still not filled, raised by the desk that resumed it."""
+    policy = ExitPolicy(reprice_after=1.0, max_reprices=2, band_percent=Decimal(2))
+    notifier = ListNotifier()
+    async with running_sim(rate_limits=False, seed=101) as (_, address):
+        view = BrokerView(address)
+        async with open_desk(address, store_url, tmp_path, config=EXITS) as first:
+            await _hold(first, view, 100)
+            events = first.events()
+            await view.faults(partial_fill=0.1)
+            handle = await first.exit_position(INFY, product=Product.MIS, policy=policy)
+            assert handle is not None
+            await view.control("prices", {"NSE:INFY": 1440})
+            before = await _exit_events(events, ExitRepriced)
+        async with open_desk(
+            address, store_url, tmp_path, config=EXITS, notifier=notifier
+        ) as second:
+            resumed = await _exit_events(second.events(), ExitUnfilled)
+            exit_order = second.handle(handle.order_id)
+        log = [e for e in _exit_log(store_url) if getattr(e, "order_id", None) == handle.order_id]
+    assert [type(e) for e in before] == [ExitStarted, ExitRepriced]
+    assert [type(e) for e in log] == [ExitStarted, ExitRepriced, ExitRepriced, ExitUnfilled]
+    assert [e.attempt for e in log if isinstance(e, ExitRepriced)] == [1, 2]
+    unfilled = resumed[-1]
+    assert isinstance(unfilled, ExitUnfilled)
+    assert unfilled.reprices == 2
+    assert unfilled.remaining == 100 - exit_order.filled_quantity > 0
+    critical = [a for a in notifier.about(handle.order_id) if a.title == "Exit not filled"]
+    assert [a.severity for a in critical] == [Severity.CRITICAL]
+
+
+def _exit_log(store_url: str) -> list[Event]:
+    """The exit events in the store's log, in order."""
+    store = SqlEventStore(store_url)
+    try:
+        return [
+            event
+            for row in store.read()
+            if isinstance(event := row.event(), ExitStarted | ExitRepriced | ExitUnfilled)
+        ]
+    finally:
+        store.close()

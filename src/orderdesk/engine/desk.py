@@ -63,7 +63,7 @@ from orderdesk.engine.errors import (
     OrderNotFound,
     SessionExpired,
 )
-from orderdesk.engine.exits import ExitEscalation
+from orderdesk.engine.exits import ExitEscalation, recorded_policy
 from orderdesk.engine.handle import OrderHandle
 from orderdesk.engine.history import DayHistory, PastDay
 from orderdesk.engine.instruments import InstrumentMaster
@@ -277,6 +277,16 @@ class OrderDesk:
         for order in list(self.book.orders.values()):
             if self.slicer.is_parent(order) and not self.slicer.complete(order):
                 self._spawn(self.slicer.continue_(order))
+        for resumed in replayed.exits:
+            # After reconciliation: an exit that filled or was cancelled meanwhile ends at once.
+            if resumed.started.order_id in self.book.orders:
+                self._spawn(
+                    self.exits.escalate(
+                        OrderHandle(self, resumed.started.order_id),
+                        recorded_policy(resumed.started),
+                        reprices=resumed.reprices,
+                    )
+                )
         # Ticks for what is held or working, so positions show unrealised P&L from the start.
         self._watch_prices()
         self._spawn(self.tracker.run_polling())

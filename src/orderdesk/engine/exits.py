@@ -14,9 +14,11 @@ the desk's :class:`~orderdesk.engine.config.ExitPolicy`:
    open and a person must act; cancelled (by a person, or by a newer exit of the same
    position), a WARNING.
 
-Every step is an event in the log (``ExitStarted``, ``ExitRepriced``, ``ExitUnfilled``). A
-restart does not resume an escalation (the order stays in the book as it was; the alert of the
-desk's quiet-order rule and reconciliation still watch it).
+Every step is an event in the log (``ExitStarted``, ``ExitRepriced``, ``ExitUnfilled``), and a
+restart resumes an escalation from it: after start-up reconciliation the desk escalates every
+exit started today and not ended, under the policy its ``ExitStarted`` recorded, with the
+re-prices it had already made (its wait starts again from the restart). An exit that filled
+meanwhile ends quietly; one cancelled or rejected meanwhile ends with its alert.
 """
 
 from __future__ import annotations
@@ -94,10 +96,10 @@ class ExitEscalation:
             )
         )
 
-    async def escalate(self, handle: OrderHandle, policy: ExitPolicy) -> None:
-        """Wait, re-price, repeat; then alert if the exit is still not filled."""
+    async def escalate(self, handle: OrderHandle, policy: ExitPolicy, *, reprices: int = 0) -> None:
+        """Wait, re-price, repeat; then alert if the exit is still not filled. ``reprices``:
+        those already made (an escalation resumed after a restart)."""
         try:
-            reprices = 0
             while True:
                 if await self._done_within(handle, policy.reprice_after):
                     break
@@ -205,9 +207,18 @@ class ExitEscalation:
         )
 
 
+def recorded_policy(started: ExitStarted) -> ExitPolicy:
+    """The policy an exit was started under, as its ``ExitStarted`` recorded it."""
+    return ExitPolicy(
+        reprice_after=float(started.reprice_after),
+        max_reprices=started.max_reprices,
+        band_percent=started.band_percent,
+    )
+
+
 def _parts(handle: OrderHandle) -> list[Order]:
     """The broker orders an exit consists of: its slices, or itself."""
     return handle.children or [handle.order]
 
 
-__all__ = ["ExitEscalation", "Reprice", "band_price"]
+__all__ = ["ExitEscalation", "Reprice", "band_price", "recorded_policy"]

@@ -8,7 +8,8 @@ of the log however many months it holds. A log written before the desk had days 
 checkpoint and is replayed whole; the first day the desk opens writes one.
 
 What happened at the broker meanwhile is the job of resolution and reconciliation, which run
-right after.
+right after. Exits the last process was still escalating (an ``ExitStarted`` without its
+``ExitUnfilled``) are handed back with the re-prices they had, for the desk to resume.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from dataclasses import dataclass
 from orderdesk.domain.events import (
     DayClosed,
     DayOpened,
+    ExitRepriced,
+    ExitStarted,
+    ExitUnfilled,
     KillSwitchChanged,
     OrderCreated,
     OrderEvent,
@@ -36,6 +40,15 @@ CHECKPOINT = DayOpened.__name__
 
 
 @dataclass(frozen=True, slots=True)
+class ExitInProgress:
+    """An exit the last process was escalating when it stopped."""
+
+    started: ExitStarted
+    reprices: int
+    """Re-prices it had made (the last ``ExitRepriced``'s attempt)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Replayed:
     """What start-up read back."""
 
@@ -43,6 +56,8 @@ class Replayed:
     """Rows read after the checkpoint (plus the carried orders' own histories)."""
     day: DayState
     checkpoint_seq: int = 0
+    exits: tuple[ExitInProgress, ...] = ()
+    """Exits started today that had not ended, oldest first."""
 
 
 def replay(store: EventStore, book: OrderBook, switch: KillSwitch) -> Replayed:
@@ -50,6 +65,7 @@ def replay(store: EventStore, book: OrderBook, switch: KillSwitch) -> Replayed:
     day = DayState()
     after = 0
     count = 0
+    exits: dict[str, ExitInProgress] = {}
     checkpoint = store.latest(CHECKPOINT)
     if checkpoint is not None:
         opened = checkpoint.event()
@@ -82,7 +98,13 @@ def replay(store: EventStore, book: OrderBook, switch: KillSwitch) -> Replayed:
             switch.engaged, switch.reason = event.engaged, event.reason
         elif isinstance(event, DayClosed) and event.day == day.day:
             day.closed = True
-    return Replayed(count, day, after)
+        elif isinstance(event, ExitStarted):
+            exits[event.order_id] = ExitInProgress(event, 0)
+        elif isinstance(event, ExitRepriced) and event.order_id in exits:
+            exits[event.order_id] = ExitInProgress(exits[event.order_id].started, event.attempt)
+        elif isinstance(event, ExitUnfilled):
+            exits.pop(event.order_id, None)
+    return Replayed(count, day, after, tuple(exits.values()))
 
 
-__all__ = ["CHECKPOINT", "Replayed", "replay"]
+__all__ = ["CHECKPOINT", "ExitInProgress", "Replayed", "replay"]
