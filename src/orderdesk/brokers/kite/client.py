@@ -192,6 +192,21 @@ def _model(route: r.Route, model: type[M], data: Any) -> M:
         raise mapping.malformed(route.name, exc, prefix="data") from None
 
 
+def _order_id(route: r.Route, data: Any) -> str:
+    """``OrderIdData``'s ``order_id``: read straight from a well-formed reply, else validated.
+
+    Kite's reply to every placement is ``{"order_id": "<text>"}``; reading it takes 0.1 µs
+    where the model's validation took about 1 (timeit, 2026-12-04). Anything else (a number
+    to coerce, a missing id, not an object) goes through the model, which coerces it or
+    raises the same :class:`MalformedResponse` as before.
+    """
+    if type(data) is dict:
+        order_id = data.get("order_id")
+        if type(order_id) is str:
+            return order_id
+    return _model(route, OrderIdData, data).order_id
+
+
 def _one(route: r.Route, fn: Callable[[T], Any], row: T) -> Any:
     try:
         return fn(row)
@@ -264,7 +279,7 @@ class KiteRestClient(KiteHttp):
         """Place one order (any variety) tagged with the client order id; returns Kite's id."""
         data = await self._place(command, autoslice=False)
         try:
-            return _model(r.PLACE_ORDER, OrderIdData, data).order_id
+            return _order_id(r.PLACE_ORDER, data)
         except MalformedResponse as exc:
             # Kite said success but we cannot read the id: the order most likely exists.
             raise self._placement_unknown(command, exc) from exc
@@ -305,7 +320,7 @@ class KiteRestClient(KiteHttp):
         )
         path = {"variety": mapping.WIRE_VARIETY[variety], "order_id": order_id}
         data = await self._call(r.MODIFY_ORDER, path=path, form=form, modifies=order_id)
-        return _model(r.MODIFY_ORDER, OrderIdData, data).order_id
+        return _order_id(r.MODIFY_ORDER, data)
 
     async def cancel_order(
         self, order_id: str, variety: Variety, *, parent_order_id: str | None = None
@@ -314,7 +329,7 @@ class KiteRestClient(KiteHttp):
         path = {"variety": mapping.WIRE_VARIETY[variety], "order_id": order_id}
         params = {"parent_order_id": parent_order_id} if parent_order_id else None
         data = await self._call(r.CANCEL_ORDER, path=path, params=params, cancels=order_id)
-        return _model(r.CANCEL_ORDER, OrderIdData, data).order_id
+        return _order_id(r.CANCEL_ORDER, data)
 
     async def probe_order_path(self, order_id: str, observe: Observation) -> None:
         """Cancel ``order_id``, one that cannot exist, noting what the exchange showed: the
