@@ -455,8 +455,9 @@ class KiteHttp:
         if observe is not None:
             observe.sent_at = time.time()
         try:
-            async with asyncio.timeout(self._config.timeout_seconds):
-                reply = await wire.request(route.method, path, headers, data)
+            reply = await wire.request(
+                route.method, path, headers, data, timeout=self._config.timeout_seconds
+            )
         except ConnectTimeout as exc:
             error: KiteTransportError = KiteTimeout(
                 f"{route.name}: could not connect to Kite within "
