@@ -98,6 +98,40 @@ async def test_strategy_max_open_orders_counts_only_its_own_orders(
     assert len(broker.placements) == 4
 
 
+async def test_open_order_counts_follow_every_order_to_its_end(
+    broker: FakeBroker, store: MemoryStore, notifier: RecordingNotifier
+) -> None:
+    """The book's open-order counts (what the gate reads instead of walking the day's book)
+    match a walk of the book after placing, filling and cancelling, and a cancelled order
+    gives its strategy's allowance back."""
+    strategies = {"alpha": RiskLimits(max_open_orders=1)}
+
+    def counted(desk: OrderDesk) -> tuple[set[str], dict[str, int]]:
+        walked = desk.book.open_orders()
+        by_strategy: dict[str, int] = {}
+        for order in walked:
+            by_strategy[order.signal.strategy] = by_strategy.get(order.signal.strategy, 0) + 1
+        assert desk.book.open_ids == {o.order_id for o in walked}
+        return desk.book.open_ids, {k: v for k, v in desk.book.open_by_strategy.items() if v}
+
+    async with running(broker, store, notifier, strategies) as desk:
+        first = await desk.submit(resting("alpha"))
+        await first.wait(lambda h: h.is_resolved)
+        beta = await desk.submit(resting("beta"))
+        await beta.wait(lambda h: h.is_resolved)
+        filled = await desk.submit(signal(strategy="beta"))
+        await filled.wait()
+        assert counted(desk) == ({first.order_id, beta.order_id}, {"alpha": 1, "beta": 1})
+        with pytest.raises(RiskDenied):
+            await desk.submit(resting("alpha"))
+        await desk.cancel(first.order_id)
+        await first.wait()
+        assert counted(desk) == ({beta.order_id}, {"beta": 1})
+        again = await desk.submit(resting("alpha"))
+        await again.wait(lambda h: h.is_resolved)
+        assert counted(desk)[1] == {"alpha": 1, "beta": 1}
+
+
 async def test_strategy_daily_loss_uses_only_its_own_pnl(
     broker: FakeBroker, store: MemoryStore, notifier: RecordingNotifier
 ) -> None:

@@ -7,7 +7,7 @@ broker order id or a tag, and must find its order in O(1).
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -40,6 +40,11 @@ class OrderBook:
     accepted: dict[str, Order] = field(default_factory=dict)
     """Orders the broker took and has said nothing more of (``ACCEPTED``): they await the
     desk's first look, and the tracker finds them here without walking the day's book."""
+    open_ids: set[str] = field(default_factory=set)
+    """The orders :meth:`open_orders` lists, kept in step so the risk gate counts them
+    without walking the day's book on every signal (1.1 ms at 6,000 open orders)."""
+    open_by_strategy: Counter[str] = field(default_factory=Counter)
+    """How many of them each strategy has."""
 
     def add(self, order: Order, *, with_fills: bool = True) -> None:
         """Index a newly created (or replayed) order; its recorded fills move the positions
@@ -81,6 +86,9 @@ class OrderBook:
         self.legs = {p: leg for p, leg in self.legs.items() if leg in carried}
         self.slice_parents = {b: p for b, p in self.slice_parents.items() if p in carried}
         self.accepted = {oid: order for oid, order in self.accepted.items() if oid in carried}
+        self.open_ids, self.open_by_strategy = set(), Counter()
+        for order in self.orders.values():
+            self._index_status(order)
         self.positions = positions
         self.holdings = {holding.instrument: holding for holding in holdings}
         for (instrument, _product), position in positions.positions.items():
@@ -109,6 +117,14 @@ class OrderBook:
             self.accepted[order.order_id] = order
         else:
             self.accepted.pop(order.order_id, None)
+        order_id = order.order_id
+        if _is_open(order):
+            if order_id not in self.open_ids:
+                self.open_ids.add(order_id)
+                self.open_by_strategy[order.signal.strategy] += 1
+        elif order_id in self.open_ids:
+            self.open_ids.discard(order_id)
+            self.open_by_strategy[order.signal.strategy] -= 1
 
     def find(self, report: OrderStatusReport) -> Order | None:
         """The local order a broker report is about: by broker id, else by our tag.
@@ -154,11 +170,11 @@ class OrderBook:
 
     def open_orders(self) -> list[Order]:
         """Orders that are (or may be) alive at the broker; parents are not orders there."""
-        return [
-            order
-            for order in self.orders.values()
-            if not order.is_terminal and order.status is not OrderStatus.INITIALIZED
-        ]
+        return [order for order in self.orders.values() if _is_open(order)]
+
+
+def _is_open(order: Order) -> bool:
+    return not order.is_terminal and order.status is not OrderStatus.INITIALIZED
 
 
 __all__ = ["OrderBook"]

@@ -24,7 +24,7 @@ class DeskRiskContext:
         self._clock = clock
 
     def open_order_count(self) -> int:
-        return len(self._book.open_orders())
+        return len(self._book.open_ids)
 
     def day_pnl(self) -> Decimal:
         return self._book.positions.total_pnl()

@@ -44,7 +44,7 @@ class StrategyRiskContext:
         return books.get(self.strategy) or StrategyBook(self.strategy)
 
     def open_order_count(self) -> int:
-        return sum(1 for o in self._book.open_orders() if o.signal.strategy == self.strategy)
+        return self._book.open_by_strategy[self.strategy]
 
     def day_pnl(self) -> Decimal:
         return self._own_book().pnl
