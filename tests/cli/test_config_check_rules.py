@@ -4,7 +4,6 @@ orders leave from and the algo id each strategy's placements carry."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -12,14 +11,7 @@ from typer.testing import CliRunner
 
 from orderdesk.cli import _register_commands, app
 
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    for name in list(os.environ):
-        if name.startswith("ORDERDESK_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("isolated_config")
 
 
 def _check(tmp_path: Path, kite: str, strategies: str = "") -> dict[str, str]:

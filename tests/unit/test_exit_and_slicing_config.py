@@ -4,7 +4,6 @@ with the key named when out of range."""
 from __future__ import annotations
 
 import json
-import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,14 +19,7 @@ from orderdesk.engine.exits import band_price
 from orderdesk.errors import ConfigError
 from orderdesk.runtime import desk_config
 
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    for name in list(os.environ):
-        if name.startswith("ORDERDESK_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("isolated_config")
 
 
 def test_defaults_are_kites_autoslice_and_a_sane_exit_policy() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,14 +12,7 @@ from orderdesk.domain import Exchange
 from orderdesk.errors import ConfigError
 from orderdesk.runtime import strategy_limits
 
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    for name in list(os.environ):
-        if name.startswith("ORDERDESK_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("isolated_config")
 
 
 def write(tmp_path: Path, text: str) -> Path:
