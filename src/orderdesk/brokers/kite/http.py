@@ -398,11 +398,7 @@ class KiteHttp:
         # the retry loop, as that loop's first attempt (below), so the 429's hold is put on the
         # endpoint class with that attempt's wait.
         try:
-            # _send_in_slot written out: one coroutine less on every request's way down.
-            async with self._limiter.slot(
-                request.route.kind, modifies=request.modifies, cancels=request.cancels
-            ):
-                return await self._send_once(request)
+            return await self._send_in_slot(request)
         except TooManyRequests as exc:
             throttled: TooManyRequests | None = exc
         kind = request.route.kind
