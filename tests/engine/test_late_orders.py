@@ -7,12 +7,14 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import pytest
+
 from orderdesk.domain import OrderStatus, OrderType
 from orderdesk.domain.events import Doubt, OrderCreated, OrderSubmitUnknown
 from orderdesk.domain.ids import client_order_id
 from orderdesk.domain.order import Order
 from orderdesk.engine import OrderDesk
-from orderdesk.errors import AmbiguousReply
+from orderdesk.errors import AmbiguousReply, BrokerTransportError, UnknownOutcome
 from orderdesk.ports.broker import PlaceOrder
 from orderdesk.store.codec import from_record, to_record
 from tests.engine.conftest import FAST
@@ -121,6 +123,52 @@ async def test_interrupted_send_absent_for_the_window_is_sent_again(
         await eventually(lambda: desk.order(order_id).status is OrderStatus.FILLED)
     assert time.monotonic() - started >= window
     assert [p.client_order_id for p in broker.placements] == [order_id]
+
+
+class FailingBroker(FakeBroker):
+    """Fails the next placement with ``error`` (after the send, or before it)."""
+
+    error: Exception | None = None
+
+    async def place_order(self, command: PlaceOrder) -> str:
+        if self.error is not None:
+            error, self.error = self.error, None
+            self.placements.append(command)
+            raise error
+        return await super().place_order(command)
+
+
+@pytest.mark.parametrize(
+    ("error", "doubt"),
+    [
+        (UnknownOutcome("timed out after sending", tag="t"), Doubt.NO_REPLY),
+        (BrokerTransportError("no connection could be opened"), Doubt.NO_ANSWER),
+        (RuntimeError("a transport's bug"), Doubt.NO_REPLY),
+    ],
+    ids=["no-reply", "never-left", "unexplained"],
+)
+async def test_the_doubt_follows_whether_the_request_may_have_left(
+    store: MemoryStore, notifier: RecordingNotifier, error: Exception, doubt: Doubt
+) -> None:
+    """Only a request the broker port says never left is sent again without the window: the
+    others may turn up late. Nothing shows within the window here, so after it each is sent
+    again under the same id, and the order is filled once."""
+    broker = FailingBroker()
+    broker.error = error
+    window = 1.0  # the quick path takes milliseconds: a loaded machine stays well inside it
+    config = replace(FAST, late_order_window=window)
+    async with OrderDesk(broker, store, notifier=notifier, config=config) as desk:
+        handle = await desk.submit(signal(signal_id="doubt", order_type=OrderType.MARKET))
+        failed_at = time.monotonic()
+        assert handle.order.doubt is doubt
+        await handle.wait(timeout=5)
+        waited = time.monotonic() - failed_at
+    assert handle.status is OrderStatus.FILLED
+    assert [p.client_order_id for p in broker.placements] == [handle.order_id] * 2
+    if doubt is Doubt.NO_ANSWER:
+        assert waited < window
+    else:
+        assert waited >= window
 
 
 def test_the_doubt_is_replayed_and_old_rows_read_as_no_answer() -> None:

@@ -107,6 +107,43 @@ async def test_late_order_after_the_ambiguous_400_is_the_desks_order_placed_once
     assert "Order not placed" not in titles
 
 
+async def test_placement_that_got_no_reply_is_not_sent_again_before_its_late_order_shows(
+    tmp_path: Path,
+) -> None:
+    """The desk's own timeout ends the placement before the simulator answers, and the
+    simulator creates the order after it (slow_placement_ms): the desk watches the book over
+    the late-order window instead of counting absences at once, binds the order that appears,
+    and never sends a second one. (Counting absences at once, it sent the order again about
+    half a second after the timeout, and the simulator held two.)"""
+    notifier = ListNotifier()
+    config = replace(SCENARIO_CONFIG, late_order_window=10.0)
+    async with (
+        running_sim(seed=134, rate_limits=False) as (_, address),
+        open_desk(
+            address,
+            sqlite_url(tmp_path / "desk.db"),
+            tmp_path,
+            notifier=notifier,
+            config=config,
+            timeout_seconds=0.5,
+        ) as desk,
+    ):
+        view = BrokerView(address)
+        await view.faults(slow_placement_ms=2_000)
+        handle = await desk.submit(resting_buy("no-reply"))
+        await view.faults(slow_placement_ms=0)  # a second send would be created at once
+        assert handle.status is OrderStatus.SUBMIT_UNKNOWN
+        assert handle.order.doubt is Doubt.NO_REPLY
+        await handle.wait(lambda h: h.is_resolved, timeout=20)
+        assert handle.status is OrderStatus.OPEN
+        rows = await referee_rows(address, handle.order_id)
+        assert len(rows) == 1
+        assert handle.order.broker_order_id == rows[0]["order_id"]
+        assert await sim_orders(address) == 1
+        assert handle.order.submit_attempts == 1
+    assert "Placement outcome unknown" in notifier.titles()
+
+
 async def test_ambiguous_400_whose_order_never_comes_is_not_placed(tmp_path: Path) -> None:
     """With ambiguous_timeout_drop the book never shows the order: after the late-order window
     the signal ends REJECTED as not placed, the strategy reads why, an alert says so, and the

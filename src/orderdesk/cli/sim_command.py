@@ -53,7 +53,9 @@ FAULT_HELP = (
     "book.' and creates the order after a seeded delay of up to ambiguous_delay_max_ms "
     "(default 10000) on the simulator's clock; ambiguous_timeout_drop=P never creates that "
     "share of them; slow_validation_ms=MS keeps new orders in PUT ORDER REQ RECEIVED that "
-    "long; lost_response=P, error_5xx=P, rate_limit_storm=P, latency_ms=MS, ws_drop=P, "
+    "long; slow_placement_ms=MS creates and answers each placement only that long after it "
+    "arrived, so a client with a shorter timeout sees no reply while the order appears; "
+    "lost_response=P, error_5xx=P, rate_limit_storm=P, latency_ms=MS, ws_drop=P, "
     "partial_fill=F, margin_exception=true."
 )
 

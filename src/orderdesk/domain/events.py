@@ -64,8 +64,15 @@ class Doubt(StrEnum):
     """Why a placement's outcome is unknown, which decides how it is resolved by the book."""
 
     NO_ANSWER = "no_answer"
-    """No usable answer (a timeout, a dropped connection, a 5xx): absent from the book for a
-    moment, the order was not placed, and it is sent again under the same id."""
+    """The request never reached the broker (no connection could be opened, or the failure
+    was the broker adapter's own before sending): absent from the book for a moment, the order
+    was not placed, and it is sent again under the same id."""
+    NO_REPLY = "no_reply"
+    """The request may have reached the broker and no usable answer came back (a timeout or a
+    dropped connection after sending, a 5xx, an unparseable reply). A broker that was slow to
+    answer may be slow to place too, so the order may appear late: absence counts only once a
+    late order would have shown (the desk's ``late_order_window``); then it is sent again under
+    the same id."""
     INTERRUPTED = "interrupted"
     """The desk stopped while sending, so whatever the broker answered is lost, an answer that
     the order may come late included: absence counts only once a late order would have shown

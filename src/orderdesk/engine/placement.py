@@ -9,19 +9,22 @@ to send, and the client order id travels as the broker's tag. Then:
 - ``BrokerAuthError`` → ``submit_deferred``: nothing was placed, the session is gone, and the
   order waits as an intent for the same signal to send it after the login;
 - ``BrokerRateLimited`` → nothing was placed: back off and send again, same id;
-- anything else (``UnknownOutcome``, a reset, a timeout, a 5xx, a bug in a transport) →
-  ``SUBMIT_UNKNOWN``, resolved by looking for the tag in the broker's order book.
+- anything else (``UnknownOutcome``: a reset or a timeout after sending, a 5xx; a connection
+  that never opened; a bug in a transport) → ``SUBMIT_UNKNOWN``, resolved by looking for the
+  tag in the broker's order book.
 
 Resolution re-sends only on proven absence: ``resolve_absences`` successful reads of the book
 without the tag, the last one at least ``resolve_min_age`` after the failure. A read that fails
 proves nothing; the order stays unresolved and alerted, never marked failed, never re-sent.
 
 An order can appear late (KITE_API.md §14.2), so the unknown outcome's :class:`Doubt` decides
-more: when the broker answered that it cannot tell (``AmbiguousReply``, Kite's "Order request
-timed out") or the desk stopped mid-send (so whatever the broker answered is lost), the book is
-watched for ``late_order_window`` before absences start to count. Then an interrupted send is
-sent again, but an unsure one is given up as not placed (REJECTED, with a reason the strategy
-reads and an alert): sending it again is what turns a late order into two.
+more. Unless the request provably never left (``Doubt.NO_ANSWER``: no connection), the book is
+watched for ``late_order_window`` before absences start to count: when no reply came back (a
+timeout, a reset, a 5xx: a broker slow to answer may be slow to place), when the desk stopped
+mid-send (so whatever the broker answered is lost), and when the broker answered that it cannot
+tell (``AmbiguousReply``, Kite's "Order request timed out"). Then a send that got no reply or
+was interrupted is sent again, but an unsure one is given up as not placed (REJECTED, with a
+reason the strategy reads and an alert): sending it again is what turns a late order into two.
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ from orderdesk.errors import (
     BrokerAuthError,
     BrokerRateLimited,
     BrokerRejected,
+    BrokerTransportError,
+    UnknownOutcome,
 )
 from orderdesk.ports.broker import Broker, PlaceOrder
 from orderdesk.ports.notifier import Severity
@@ -122,8 +127,15 @@ class Placement:
             await self._rejected(order, str(exc), Severity.WARNING)
         except AmbiguousReply as exc:
             await self._unknown(order, f"{type(exc).__name__}: {exc}", Doubt.BROKER_UNSURE)
-        except Exception as exc:
+        except UnknownOutcome as exc:
+            await self._unknown(order, f"{type(exc).__name__}: {exc}", Doubt.NO_REPLY)
+        except BrokerTransportError as exc:
+            # The port's word that the request never left (a placement that may have left is
+            # an UnknownOutcome): nothing can turn up late.
             await self._unknown(order, f"{type(exc).__name__}: {exc}", Doubt.NO_ANSWER)
+        except Exception as exc:
+            # A fault with no word on whether the request left: as careful as a lost reply.
+            await self._unknown(order, f"{type(exc).__name__}: {exc}", Doubt.NO_REPLY)
         else:
             await self._accepted(order, broker_order_id)
 

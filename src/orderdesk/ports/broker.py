@@ -126,7 +126,13 @@ class Broker(Protocol):
         """Release everything; the broker is not reused afterwards."""
 
     async def place_order(self, command: PlaceOrder) -> str:
-        """Place an order and return the broker's order id."""
+        """Place an order and return the broker's order id.
+
+        Raises :class:`~orderdesk.errors.UnknownOutcome` when the request may have reached the
+        broker without its answer coming back (the desk then resolves the order by its tag,
+        allowing for it to appear late); any other
+        :class:`~orderdesk.errors.BrokerTransportError` says the request never left.
+        """
 
     async def modify_order(
         self,

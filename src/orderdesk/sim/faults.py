@@ -8,7 +8,9 @@ Two faults reproduce Kite's slow order path (KITE_API.md §14.2): ``ambiguous_ti
 placement 400 ``InputException`` "Order request timed out…" and creates the order only later
 (after a seeded delay of up to ``ambiguous_delay_max_ms`` on the simulated clock), or, for the
 ``ambiguous_timeout_drop`` share of them, never; ``slow_validation_ms`` keeps every new order in
-``PUT ORDER REQ RECEIVED`` that long before Kite's RMS looks at it.
+``PUT ORDER REQ RECEIVED`` that long before Kite's RMS looks at it. A third is a slow answer:
+``slow_placement_ms`` holds a placement that long before the order is created and answered, so a
+client whose own timeout is shorter sees no reply while the order still appears.
 """
 
 from __future__ import annotations
@@ -18,7 +20,13 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 _DURATIONS = frozenset(
-    {"latency_ms", "update_delay_ms", "ambiguous_delay_max_ms", "slow_validation_ms"}
+    {
+        "latency_ms",
+        "update_delay_ms",
+        "ambiguous_delay_max_ms",
+        "slow_validation_ms",
+        "slow_placement_ms",
+    }
 )
 """Switches that are a length of time (milliseconds, ≥ 0); every other number is a probability."""
 
@@ -70,6 +78,10 @@ class Faults:
     slow_validation_ms: float = 0.0
     """How long a new order stays in PUT ORDER REQ RECEIVED before validation (Kite's users have
     seen 1.5 minutes); the placement's reply does not wait for it."""
+    slow_placement_ms: float = 0.0
+    """How long Kite's OMS takes to take a placement: the order is created, and the reply
+    sent, only then, on real time. A client that stopped waiting sooner still gets the order,
+    with no answer to tell it (an order seen "seconds later", §14.2)."""
     rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False)
 
     def roll(self, probability: float) -> bool:

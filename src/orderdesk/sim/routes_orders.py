@@ -6,11 +6,15 @@ is closed before any reply is written, so the client sees a connection error whi
 in the book — the "unknown outcome" the engine must resolve by looking for its tag. The
 ``ambiguous_timeout`` fault is Kite's own version of it (KITE_API.md §14.2): the reply is a 400
 ``InputException`` saying the request timed out, and the order appears in the book only after a
-seeded delay on the simulated clock (:meth:`Exchange.place_later`), or never.
+seeded delay on the simulated clock (:meth:`Exchange.place_later`), or never. With
+``slow_placement_ms`` the order is created, and answered, only that long (real time) after the
+request arrived, also when the client has stopped waiting: the reply a timed-out client never
+reads.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -32,6 +36,17 @@ class LostResponse(Exception):
 def add_order_routes(app: web.Application, core: Core) -> None:
     """Mount ``/orders*`` and ``/trades``."""
     exchange = core.exchange
+    slow: set[asyncio.Task[Any]] = set()
+    """Placements held by ``slow_placement_ms`` (kept here: the loop holds tasks weakly)."""
+
+    def create(user_id: str, req: PlaceRequest) -> Any:
+        if req.autoslice:
+            return exchange.place_autoslice(user_id, core.config.api_key, req)
+        return {"order_id": exchange.place(user_id, core.config.api_key, req).order_id}
+
+    async def create_slowly(delay: float, user_id: str, req: PlaceRequest) -> Any:
+        await asyncio.sleep(delay)
+        return create(user_id, req)
 
     async def place(request: web.Request) -> web.Response:
         user_id = await core.require_auth(request)
@@ -44,10 +59,17 @@ def add_order_routes(app: web.Application, core: Core) -> None:
             if ambiguity.delay is not None:
                 exchange.place_later(ambiguity.delay, user_id, core.config.api_key, req)
             raise InputError(ORDER_TIMED_OUT)
-        if req.autoslice:
-            data = exchange.place_autoslice(user_id, core.config.api_key, req)
+        if core.faults.slow_placement_ms > 0:
+            # A task of its own, shielded: the order is created even if the client leaves and
+            # the server cancels this handler.
+            task = asyncio.get_running_loop().create_task(
+                create_slowly(core.faults.slow_placement_ms / 1000, user_id, req)
+            )
+            slow.add(task)
+            task.add_done_callback(slow.discard)
+            data = await asyncio.shield(task)
         else:
-            data = {"order_id": exchange.place(user_id, core.config.api_key, req).order_id}
+            data = create(user_id, req)
         if core.faults.roll(core.faults.lost_response):
             raise LostResponse
         return ok(data)
