@@ -16,6 +16,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,16 @@ import aiohttp
 import pytest
 from kiteconnect import KiteConnect
 
-from orderdesk.config import ApiSettings, EngineSettings, Settings, TradingDaySettings
-from orderdesk.domain.events import ReconciliationMismatch
+from orderdesk.config import (
+    ApiSettings,
+    EngineSettings,
+    RiskSettings,
+    Settings,
+    StrategyRiskSettings,
+    StrategySettings,
+    TradingDaySettings,
+)
+from orderdesk.domain.events import ReconciliationMismatch, SignalDenied
 from orderdesk.ports.notifier import Severity
 from orderdesk.runtime import Runtime, open_runtime
 from orderdesk.sim.app import SimServer
@@ -48,6 +57,11 @@ async def sim() -> AsyncIterator[SimServer]:
 def open_desk(sim: SimServer, tmp_path: Path) -> OpenDesk:
     """Opens a desk (the live ticker stream) on the simulator, with its log under tmp_path;
     opened twice, the second is a restart on the same log."""
+    return _desk_opener(sim, tmp_path)
+
+
+def _desk_opener(sim: SimServer, tmp_path: Path, **changes: Any) -> OpenDesk:
+    """``open_desk``, with ``changes`` to its settings."""
     secrets = DictSecrets(
         {"kite.access_token": sim.issue_access_token(), "kite.api_secret": sim.config.api_secret}
     )
@@ -65,6 +79,7 @@ def open_desk(sim: SimServer, tmp_path: Path) -> OpenDesk:
             "stream": "ticker",
             "rate_limits_enabled": False,
         },
+        **changes,
     )
     (tmp_path / "cli.toml").write_text(
         f'broker = "paper"\nconfig_dir = "{tmp_path}"\ndata_dir = "{tmp_path / "cli"}"\n'
@@ -394,3 +409,70 @@ async def test_bad_triggers_are_refused_in_one_line(
         )
         assert done.returncode == 3
         assert done.stderr.strip().splitlines() == ["error: trigger: '16x' is not a number"]
+
+
+async def test_a_trigger_whose_orders_break_the_size_limits_is_refused(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A GTT or an ATO is an order waiting at the broker, so the orders it would place are held
+    to the checks that judge an order by its own terms (quantity, value, symbol), the desk's
+    and the strategy's: refused with 403 naming the check, recorded and alerted as a denied
+    signal is, and nothing reaches the simulator. A simple alert places nothing and passes."""
+    open_limited = _desk_opener(
+        sim,
+        tmp_path,
+        risk=RiskSettings(max_quantity=50, blocked_symbols=["SBIN"]),
+        strategies={
+            "swing": StrategySettings(risk=StrategyRiskSettings(max_order_value=Decimal(20_000)))
+        },
+    )
+    gtt = {
+        "instrument": "NSE:INFY",
+        "trigger_values": ["1600"],
+        "last_price": "1500",
+        "orders": [{"side": "SELL", "quantity": 80, "price": "1599"}],
+        "strategy": "breakout",
+    }
+    async with open_limited() as runtime, aiohttp.ClientSession() as http:
+        api = Api(runtime, http)
+        await _prices(sim, http, 1500)
+        denied = await api.call("POST", "/api/gtt", gtt, status=403)
+        assert (denied["error"], denied["check"]) == ("risk_denied", "max_quantity")
+        assert denied["message"] == "quantity 80 exceeds the limit of 50"
+        # The strategy's own limit: 20 x 1599 = 31,980 rupees against its 20,000.
+        swing = {**gtt, "strategy": "swing", "orders": [{**gtt["orders"][0], "quantity": 20}]}
+        denied = await api.call("POST", "/api/gtt", swing, status=403)
+        assert denied["check"] == "max_order_value"
+        assert denied["message"].startswith("strategy swing: order value 31980")
+        blocked = {**gtt, "instrument": "NSE:SBIN", "last_price": "800", "trigger_values": ["900"]}
+        blocked["orders"] = [{"side": "SELL", "quantity": 1, "price": "899"}]
+        denied = await api.call("POST", "/api/gtt", blocked, status=403)
+        assert denied["check"] == "blocked_symbols"
+        dip = {"name": "dip", "instrument": "NSE:INFY", "operator": "<=", "value": "1400"}
+        ato = {**dip, "basket": [{"side": "BUY", "quantity": 60, "price": "1401"}]}
+        denied = await api.call("POST", "/api/price-alerts", ato, status=403)
+        assert denied["check"] == "max_quantity"
+        assert sim.gtt.triggers_of(sim.config.user_id) == []
+        # Within the limits all of them go through; a modify is held to the same limits.
+        placed = await api.call(
+            "POST", "/api/gtt", {**gtt, "orders": [{**gtt["orders"][0], "quantity": 5}]}, status=201
+        )
+        await api.call("POST", "/api/price-alerts", dip, status=201)
+        denied = await api.call("PUT", f"/api/gtt/{placed['id']}", gtt, status=403)
+        assert denied["check"] == "max_quantity"
+        (at_sim,) = sim.gtt.triggers_of(sim.config.user_id)
+        assert at_sim["orders"][0]["quantity"] == 5
+        denials = [
+            e
+            for row in runtime.store.read(kind="SignalDenied")
+            if isinstance(e := row.event(), SignalDenied)
+        ]
+        assert [(d.check, d.signal.signal_id) for d in denials] == [
+            ("max_quantity", "gtt-leg-1"),
+            ("max_order_value", "gtt-leg-1"),
+            ("blocked_symbols", "gtt-leg-1"),
+            ("max_quantity", "ato-order-1"),
+            ("max_quantity", "gtt-leg-1"),
+        ]
+        titles = [e.alert.title for e in runtime.alerts.recent()]
+        assert "Signal denied by max_order_value" in titles

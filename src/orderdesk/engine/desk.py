@@ -210,6 +210,7 @@ class OrderDesk:
         """GTTs and price alerts placed for strategies; the orders they place are credited to
         those strategies by the news path (``news.claim``)."""
         self.news.claim = self.triggers.claim
+        self.triggers.screen = self._screen_trigger_order
         self.prices = PriceWatch(broker)
         self.startup_report: ReconciliationReport | None = None
         self.replayed: Replayed | None = None
@@ -877,6 +878,14 @@ class OrderDesk:
             return
         await self._denied(signal, denial)
         raise denial
+
+    async def _screen_trigger_order(self, signal: Signal) -> None:
+        """Hold an order a GTT or an ATO would place to the checks of its own terms; a denial
+        is recorded and alerted as a signal's is (the signal id names the leg)."""
+        denial = await self.strategy_risk.screen_terms(signal, self.risk_context)
+        if denial is not None:
+            await self._denied(signal, denial)
+            raise denial
 
     async def _denied(self, signal: Signal, denial: RiskDenied) -> None:
         await self.recorder.desk_event(

@@ -331,6 +331,26 @@ def checks_for(limits: RiskLimits, switch: KillSwitch) -> list[RiskCheck]:
     return checks
 
 
+ORDER_TERMS: tuple[type, ...] = (
+    KillSwitchCheck,
+    AllowedExchanges,
+    AllowedSymbols,
+    BlockedSymbols,
+    MaxQuantity,
+    MaxOrderValue,
+)
+"""The checks that judge an order by its own terms (what, how many, how much), not by the desk
+at the moment it is sent. They are the ones an order placed later by a trigger (a GTT's leg, an
+ATO's basket) can be held to when the trigger is made: open orders, the order rate, the day's
+loss, the price band and the margin belong to a moment that may be days away."""
+
+
+def judges_terms(check: RiskCheck) -> bool:
+    """Whether ``check`` is one of :data:`ORDER_TERMS` (a strategy's own, unwrapped)."""
+    inner = getattr(check, "inner", check)
+    return isinstance(inner, ORDER_TERMS)
+
+
 class RiskGate:
     """Runs the checks in order; the first denial wins."""
 
@@ -356,6 +376,7 @@ class RiskGate:
 
 
 __all__ = [
+    "ORDER_TERMS",
     "AllowedExchanges",
     "AllowedSymbols",
     "CountingCheck",
@@ -374,4 +395,5 @@ __all__ = [
     "RiskLimits",
     "SquareOffCutoff",
     "checks_for",
+    "judges_terms",
 ]

@@ -26,6 +26,7 @@ from orderdesk.engine.risk import (
     RiskGate,
     RiskLimits,
     checks_for,
+    judges_terms,
 )
 from orderdesk.errors import RiskDenied
 
@@ -103,6 +104,7 @@ class StrategyRisk:
     ) -> None:
         self.gate = gate
         self._gates: dict[str, RiskGate] = {}
+        self._terms: dict[str, RiskGate] = {}
         self.own: dict[str, list[RiskCheck]] = {}
         for strategy, strategy_limits in limits.items():
             scoped = StrategyRiskContext(strategy, book, context)
@@ -126,6 +128,15 @@ class StrategyRisk:
     ) -> RiskDenied | None:
         """The desk's and the strategy's checks; ``record=False`` screens without counting."""
         return await self._gate(signal.strategy).evaluate(signal, context, record=record)
+
+    async def screen_terms(self, signal: Signal, context: RiskContext) -> RiskDenied | None:
+        """Only the checks that judge an order by its own terms (``risk.ORDER_TERMS``), the
+        desk's and the strategy's, counting nothing: for an order a trigger will place later."""
+        gate = self._terms.get(signal.strategy)
+        if gate is None:
+            terms = [c for c in self.checks_for(signal.strategy) if judges_terms(c)]
+            gate = self._terms[signal.strategy] = RiskGate(terms)
+        return await gate.evaluate(signal, context, record=False)
 
     def _gate(self, strategy: str) -> RiskGate:
         # One gate per strategy, made once: making it per signal cost 4% of the daemon's time.

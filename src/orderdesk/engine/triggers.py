@@ -25,8 +25,9 @@ recorded (``TriggerRang``) and alerted when reconciliation sees Kite's count go 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal
 
 from orderdesk.domain.errors import ValidationError
 from orderdesk.domain.events import (
@@ -52,6 +53,7 @@ from orderdesk.domain.triggers import (
     alert_trigger_id,
     gtt_trigger_id,
 )
+from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side
 from orderdesk.engine.adoption import signal_from_report
 from orderdesk.engine.alerts import Alerts
 from orderdesk.engine.errors import CommandRefused
@@ -102,6 +104,9 @@ class Triggers:
         self.kill_switch = kill_switch or KillSwitch()
         """Engaged, no trigger that would place orders is made or changed: a GTT or an ATO is
         an order waiting at the broker, and the switch means no new orders."""
+        self.screen: Callable[[Signal], Awaitable[None]] | None = None
+        """Holds each order a trigger would place to the risk checks that judge an order by
+        its own terms (the desk sets it; it raises ``RiskDenied``)."""
         self.recorder = recorder
         self.store = store
         self.alerts = alerts
@@ -200,20 +205,25 @@ class Triggers:
 
     # -- GTT -----------------------------------------------------------------------------------
 
-    def _orders_allowed(self) -> None:
+    async def _orders_allowed(self, orders: Sequence[Signal]) -> None:
+        """Refuse a trigger whose orders the desk would not place: the kill switch first, then
+        each order against the checks of its own terms (size, value, symbol)."""
         refusal = self.kill_switch.refusal()
         if refusal is not None:
             raise RiskDenied(
                 "kill_switch",
                 f"{refusal}: no GTT or ATO alert, which would place orders, is made or changed",
             )
+        if self.screen is not None:
+            for order in orders:
+                await self.screen(order)
 
     async def place_gtt(self, strategy: str, gtt: GttTrigger) -> DeskTrigger:
         """Place a GTT for ``strategy``; the orders it places when it fires are that
         strategy's."""
         broker = self._gtt_broker()
         _check_gtt(gtt)
-        self._orders_allowed()
+        await self._orders_allowed(gtt_orders(strategy, gtt))
         broker_id = await broker.place_gtt(gtt)
         return await self._record(
             TriggerPlaced(
@@ -229,7 +239,7 @@ class Triggers:
     async def modify_gtt(self, trigger_id: str, gtt: GttTrigger) -> DeskTrigger:
         trigger = self._live(trigger_id, TriggerKind.GTT)
         _check_gtt(gtt)
-        self._orders_allowed()
+        await self._orders_allowed(gtt_orders(trigger.strategy, gtt))
         broker_id = int(trigger.broker_id)
         await self._gtt_broker().modify_gtt(broker_id, gtt)
         stored = replace(gtt, trigger_id=broker_id, status="active")
@@ -245,7 +255,7 @@ class Triggers:
         broker = self._alert_broker()
         _check_alert(alert)
         if alert.basket:
-            self._orders_allowed()
+            await self._orders_allowed(basket_orders(strategy, alert))
         kept = await broker.create_alert(alert)
         assert kept.alert_id is not None
         return await self._record(
@@ -266,7 +276,7 @@ class Triggers:
         if bool(alert.basket) != bool(trigger.alert.basket):
             raise _refused(trigger_id, "an alert's type (simple or ATO) cannot change")
         if alert.basket:
-            self._orders_allowed()
+            await self._orders_allowed(basket_orders(trigger.strategy, alert))
         kept = await self._alert_broker().modify_alert(trigger.broker_id, alert)
         return await self._record(
             TriggerModified(at=self.clock.now(), trigger_id=trigger_id, price_alert=kept)
@@ -460,6 +470,57 @@ def _check_gtt(gtt: GttTrigger) -> None:
         raise ValidationError("orders", "each GTT order needs a positive quantity and price")
 
 
+def _order_to_screen(
+    strategy: str,
+    instrument: InstrumentKey,
+    side: Side,
+    quantity: int,
+    product: Product,
+    price: Decimal | None,
+    signal_id: str,
+) -> Signal:
+    """An order a trigger would place, as the risk checks read a signal: valued at ``price``
+    or, without one, at the last price (as a market order is)."""
+    priced = price is not None and price > 0
+    return Signal(
+        instrument=instrument,
+        side=side,
+        quantity=quantity,
+        order_type=OrderType.LIMIT if priced else OrderType.MARKET,
+        product=product,
+        price=price if priced else None,
+        strategy=strategy,
+        signal_id=signal_id,
+    )
+
+
+def gtt_orders(strategy: str, gtt: GttTrigger) -> list[Signal]:
+    """The orders ``gtt`` would place, for the risk checks (``gtt-leg-1``, ``gtt-leg-2``)."""
+    return [
+        _order_to_screen(
+            strategy, gtt.instrument, leg.side, leg.quantity, leg.product, leg.price, f"gtt-leg-{n}"
+        )
+        for n, leg in enumerate(gtt.orders, 1)
+    ]
+
+
+def basket_orders(strategy: str, alert: PriceAlert) -> list[Signal]:
+    """The orders an ATO would place, for the risk checks (``ato-order-1``, …); an order
+    without a limit price is valued at its trigger price, else at the last price."""
+    return [
+        _order_to_screen(
+            strategy,
+            order.instrument,
+            order.side,
+            order.quantity,
+            order.product,
+            order.price if order.price > 0 else order.trigger_price,
+            f"ato-order-{n}",
+        )
+        for n, order in enumerate(alert.basket, 1)
+    ]
+
+
 def _check_alert(alert: PriceAlert) -> None:
     if alert.operator not in ALERT_OPERATORS:
         raise ValidationError("operator", f"use one of {' '.join(ALERT_OPERATORS)}")
@@ -469,4 +530,4 @@ def _check_alert(alert: PriceAlert) -> None:
         raise ValidationError("basket", "each ATO order needs a positive quantity")
 
 
-__all__ = ["TriggerFinding", "TriggerNotFound", "Triggers"]
+__all__ = ["TriggerFinding", "TriggerNotFound", "Triggers", "basket_orders", "gtt_orders"]
