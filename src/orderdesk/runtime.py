@@ -280,7 +280,12 @@ async def _started(
                 if serve:
                     hooks = broker.webhooks() if isinstance(broker, WebhookSource) else {}
                     app = create_app(
-                        service, token=token, approvals=approvals, alerts=feed, webhooks=hooks
+                        service,
+                        token=token,
+                        approvals=approvals,
+                        alerts=feed,
+                        webhooks=hooks,
+                        pnl_folder=settings.data_dir / "pnl",
                     )
                     api = await serve_api(
                         app,

@@ -3,9 +3,16 @@ timeline, the health detail and the audit check; the stream's history and words.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+import aiohttp
+
+from orderdesk.api import create_app, serve_api
 from orderdesk.api.event_words import describe, finding
 from orderdesk.api.order_rate import OrderRate
 from orderdesk.domain import InstrumentKey
@@ -15,9 +22,10 @@ from orderdesk.domain.events import (
     OrderSubmitting,
 )
 from orderdesk.ports.notifier import Alert, Severity
-from tests.api.conftest import Api
+from tests.api.conftest import AUTH, TOKEN, Api
+from tests.api.fakes import FakeDesk
 from tests.api.test_events import messages, next_of
-from tests.api.test_routes import submit
+from tests.api.test_routes import LIMIT_BUY, submit
 from tests.support import eventually
 
 INFY = InstrumentKey.parse("NSE:INFY")
@@ -71,6 +79,57 @@ async def test_the_pnl_curve_follows_fills_and_ticks(api: Api) -> None:
 
     point = await eventually(marked, what="a point at 10 x (1510 - 1500)")
     assert {name: Decimal(pnl) for name, pnl in point["strategies"].items()} == {"manual": 100}
+
+
+@contextlib.asynccontextmanager
+async def _served(desk: FakeDesk, pnl_folder: Path) -> AsyncIterator[aiohttp.ClientSession]:
+    """The app over ``desk`` keeping its P&L curve in ``pnl_folder``, as the daemon does."""
+    app = create_app(desk, token=TOKEN, stream_interval=0.05, pnl_folder=pnl_folder)
+    server = await serve_api(app, "127.0.0.1", 0)
+    try:
+        async with aiohttp.ClientSession(base_url=server.url, headers=AUTH) as client:
+            yield client
+    finally:
+        await server.stop()
+
+
+async def _curve_at(client: aiohttp.ClientSession, total: int) -> list[dict[str, Any]]:
+    async def reached() -> Any:
+        async with client.get("/api/pnl") as response:
+            points = (await response.json())["points"]
+        return points and Decimal(points[-1]["total"]) == total and points
+
+    result: list[dict[str, Any]] = await eventually(reached, what=f"a point at {total}")
+    return result
+
+
+def _check_and_cut_short(folder: Path, name: str) -> None:
+    """The folder holds the day's file alone, readable by its owner only; a line is then left
+    half-written, as by a daemon killed mid-line."""
+    (kept,) = folder.glob("pnl-*.jsonl")
+    assert kept.name == name
+    assert kept.stat().st_mode & 0o777 == 0o600
+    with kept.open("a", encoding="utf-8") as file:
+        file.write('{"at":"2026-')
+
+
+async def test_the_pnl_curve_outlives_a_restart(desk: FakeDesk, tmp_path: Path) -> None:
+    """Each kept point is appended to the day's file (the owner's alone): a desk started
+    again on the same folder draws the day's curve from before, skipping a line a crash cut
+    short, and goes on from there."""
+    desk.open_day(date(2026, 12, 4))
+    async with _served(desk, tmp_path) as client:
+        async with client.post("/api/signals", json=LIMIT_BUY) as response:
+            order_id = (await response.json())["order"]["order_id"]
+        desk.fill(order_id, Decimal("1500"))
+        desk.tick(INFY, Decimal("1510"))
+        before = await _curve_at(client, 100)
+    _check_and_cut_short(tmp_path, "pnl-2026-12-04.jsonl")
+    desk.tick(INFY, Decimal("1520"))
+    async with _served(desk, tmp_path) as client:
+        after = await _curve_at(client, 200)
+    assert after[: len(before)] == before
+    assert len(after) == len(before) + 1
 
 
 async def test_health_detail_counts_order_requests_and_keeps_the_last_audit(api: Api) -> None:

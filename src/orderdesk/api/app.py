@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 
 from fastapi import Depends, FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -30,6 +31,7 @@ from orderdesk.api.desk import DeskService
 from orderdesk.api.errors import install_error_handlers
 from orderdesk.api.metrics import Metrics
 from orderdesk.api.order_rate import rate_day
+from orderdesk.api.pnl_series import PnlSeries
 from orderdesk.api.routes_triggers import router as trigger_router
 from orderdesk.api.signal_path import SignalPath
 from orderdesk.api.strict import reject_unknown_query
@@ -81,14 +83,17 @@ def create_app(
     alerts: AlertFeed | None = None,
     stream_interval: float = 1.0,
     webhooks: Mapping[str, WebhookHandler] | None = None,
+    pnl_folder: Path | None = None,
 ) -> DeskApp:
-    """The API and dashboard for ``desk``; requests must carry ``token`` as a bearer token."""
+    """The API and dashboard for ``desk``; requests must carry ``token`` as a bearer token.
+    ``pnl_folder`` keeps the dashboard's P&L curve across restarts (:mod:`.pnl_series`)."""
     context = ApiContext(
         desk=desk,
         approvals=approvals,
         alerts=alerts,
         metrics=Metrics(),
         stream_interval=stream_interval,
+        pnl=PnlSeries(folder=pnl_folder),
     )
 
     @contextlib.asynccontextmanager

@@ -136,7 +136,8 @@ async def trades(context: Context) -> list[TradeOut]:
 @router.get("/pnl")
 async def pnl_series(context: Context) -> PnlSeriesOut:
     """The day's P&L over time, in total and per strategy, oldest first: sampled by the API
-    while it runs (since it started, or since the trading day opened)."""
+    while it runs, since the trading day opened (the daemon keeps the points across a restart;
+    without a trading day, since the desk started)."""
     series = context.pnl
     return PnlSeriesOut(
         day=series.day,
