@@ -189,6 +189,9 @@ class FakeDesk:
                     return order
         return self._get(order_id)
 
+    def children(self, order_id: str) -> Sequence[Order]:
+        return [order for order in self._orders.values() if order.parent_id == order_id]
+
     def positions(self) -> Sequence[Position]:
         return list(self._positions)
 

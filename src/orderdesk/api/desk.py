@@ -138,6 +138,9 @@ class DeskService(Protocol):
     def order(self, order_id: str) -> Order:
         """An order of any day; raises a ``LookupError`` when the desk has none by this id."""
 
+    def children(self, order_id: str) -> Sequence[Order]:
+        """Today's children of a sliced order (empty for any other order)."""
+
     def positions(self) -> Sequence[Position]:
         """Today's positions; carried ones start at the previous close (Kite's m2m)."""
 

@@ -121,6 +121,9 @@ class EngineDesk:
     def order(self, order_id: str) -> Order:
         return self._desk.order(order_id)  # OrderNotFound is a LookupError
 
+    def children(self, order_id: str) -> Sequence[Order]:
+        return self._desk.children(order_id)
+
     def positions(self) -> Sequence[Position]:
         return self._desk.positions()
 

@@ -33,7 +33,7 @@ from orderdesk.api.auth import bearer_scheme
 from orderdesk.api.context import ApiContext, Context
 from orderdesk.api.errors import ERROR_RESPONSES
 from orderdesk.api.event_words import describe, finding
-from orderdesk.api.schemas import AlertOut, OrderOut, PendingOut, PositionOut
+from orderdesk.api.schemas import AlertOut, PendingOut, PositionOut, order_out
 from orderdesk.domain.events import Event, OrderEvent
 from orderdesk.domain.order import Order
 from orderdesk.store.codec import encode
@@ -98,12 +98,26 @@ def _pnl_point(context: ApiContext) -> dict[str, Any] | None:
     }
 
 
+def _changed(context: ApiContext, order_id: str) -> list[Order]:
+    """The order an event changed, and its sliced parent, whose status is its children's."""
+    try:
+        order = context.desk.order(order_id)
+    except LookupError:
+        return []
+    if order.parent_id is None:
+        return [order]
+    try:
+        return [order, context.desk.order(order.parent_id)]
+    except LookupError:
+        return [order]
+
+
 def snapshot_message(context: ApiContext) -> dict[str, Any]:
     orders = sorted(context.desk.orders(), key=lambda o: o.created_at, reverse=True)
     alerts = context.alerts.recent() if context.alerts is not None else []
     return {
         **status_message(context),
-        "orders": [OrderOut.of(order).model_dump(mode="json") for order in orders],
+        "orders": [order_out(context.desk, order).model_dump(mode="json") for order in orders],
         "alerts": [alert_message(entry.alert, entry.at) for entry in reversed(alerts)],
         "events": [event_message(e) for e in reversed(context.desk.recent_events(HISTORY))],
     }
@@ -168,11 +182,8 @@ async def stream(context: ApiContext) -> AsyncIterator[str]:
                 continue
             yield sse("event", event_message(item))
             if isinstance(item, OrderEvent):
-                order = next(
-                    (o for o in context.desk.orders() if o.order_id == item.order_id), None
-                )
-                if order is not None:
-                    yield sse("order", OrderOut.of(order).model_dump(mode="json"))
+                for order in _changed(context, item.order_id):
+                    yield sse("order", order_out(context.desk, order).model_dump(mode="json"))
     finally:
         for pump in pumps:
             pump.cancel()

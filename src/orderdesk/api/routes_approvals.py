@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from orderdesk.api.auth import bearer_scheme
 from orderdesk.api.context import ApiContext, Context
 from orderdesk.api.errors import ERROR_RESPONSES
-from orderdesk.api.schemas import OrderOut, PendingOut, RejectIn
+from orderdesk.api.schemas import OrderOut, PendingOut, RejectIn, order_out
 from orderdesk.approvals import ApprovalNotFound, ApprovalQueue
 
 router = APIRouter(
@@ -49,7 +49,7 @@ async def approve(approval_id: ApprovalId, context: Context) -> OrderOut:
     await context.desk.record_command(
         "api", "approve", f"placed {order.order_id}", params=approval_id
     )
-    return OrderOut.of(order)
+    return order_out(context.desk, order)
 
 
 @router.post("/{approval_id}/reject")

@@ -22,7 +22,13 @@ from orderdesk.api.auth import bearer_scheme
 from orderdesk.api.context import Context
 from orderdesk.api.desk import DayRecord, DeskService
 from orderdesk.api.errors import ERROR_RESPONSES, NOT_OFFERED_RESPONSE, UnknownDay
-from orderdesk.api.schemas import DayDetailOut, DayOut, DayPositionOut, HoldingOut, OrderOut
+from orderdesk.api.schemas import (
+    DayDetailOut,
+    DayOut,
+    DayPositionOut,
+    HoldingOut,
+    orders_out,
+)
 from orderdesk.domain.day import PositionSnapshot
 from orderdesk.domain.order import Order
 from orderdesk.domain.status import TERMINAL, OrderStatus
@@ -142,7 +148,7 @@ async def get_day(day: Day, context: Context) -> DayDetailOut:
         pnl=figures.pnl,
         realised=figures.realised,
         positions=[DayPositionOut.of(p) for p in figures.positions],
-        orders=[OrderOut.of(order) for order in orders],
+        orders=orders_out(orders),
         holdings=[HoldingOut.of(h) for h in record.opened.holdings],
         lapsed=list(figures.lapsed),
         still_open=list(figures.still_open),

@@ -13,7 +13,7 @@ from orderdesk.api.auth import bearer_scheme
 from orderdesk.api.context import Context
 from orderdesk.api.errors import ERROR_RESPONSES
 from orderdesk.api.exit_schemas import ExitIn, ExitOut
-from orderdesk.api.schemas import OrderOut
+from orderdesk.api.schemas import order_out
 from orderdesk.domain.values import InstrumentKey, Product
 
 router = APIRouter(
@@ -40,7 +40,7 @@ async def exit_position(body: ExitIn, context: Context) -> ExitOut:
         return ExitOut(order=None, detail=f"no {body.product} position in {body.instrument}")
     signal = order.signal
     return ExitOut(
-        order=OrderOut.of(order),
+        order=order_out(context.desk, order),
         detail=f"exit {order.order_id} placed: {signal.side} {signal.quantity} at market",
     )
 

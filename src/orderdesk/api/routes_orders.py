@@ -18,6 +18,7 @@ from orderdesk.api.schemas import (
     SignalIn,
     StrategyOut,
     SubmitOut,
+    order_out,
 )
 from orderdesk.approvals import PendingSignal
 from orderdesk.domain.attribution import attribute
@@ -75,11 +76,11 @@ async def submit(context: ApiContext, body: SignalIn) -> tuple[int, SubmitOut]:
     signal = body.to_signal()
     if context.approvals is None:
         order = await context.desk.submit(signal)
-        return 201, SubmitOut(outcome="submitted", order=OrderOut.of(order))
+        return 201, SubmitOut(outcome="submitted", order=order_out(context.desk, order))
     outcome = await context.approvals.submit(signal)
     if isinstance(outcome, PendingSignal):
         return 202, SubmitOut(outcome="pending_approval", pending=PendingOut.of(outcome))
-    return 201, SubmitOut(outcome="submitted", order=OrderOut.of(outcome))
+    return 201, SubmitOut(outcome="submitted", order=order_out(context.desk, outcome))
 
 
 @router.get("/orders")
@@ -98,13 +99,13 @@ async def list_orders(
         with contextlib.suppress(LookupError):
             orders = [context.desk.order(client_order_id(strategy, signal_id))]
     orders.sort(key=lambda o: o.created_at, reverse=True)
-    return [OrderOut.of(order) for order in orders]
+    return [order_out(context.desk, order) for order in orders]
 
 
 @router.get("/orders/{order_id}")
 async def get_order(order_id: OrderId, context: Context) -> OrderOut:
     """One order by orderdesk's id, of today or of an earlier trading day."""
-    return OrderOut.of(find_order(context, order_id))
+    return order_out(context.desk, find_order(context, order_id))
 
 
 @router.patch("/orders/{order_id}")
@@ -118,20 +119,20 @@ async def modify_order(order_id: OrderId, body: ModifyIn, context: Context) -> O
         trigger_price=body.trigger_price,
         order_type=body.order_type,
     )
-    return OrderOut.of(order)
+    return order_out(context.desk, order)
 
 
 @router.delete("/orders/{order_id}")
 async def cancel_order(order_id: OrderId, context: Context) -> OrderOut:
     """Ask the broker to cancel a working order."""
     find_order(context, order_id)
-    return OrderOut.of(await context.desk.cancel(order_id))
+    return order_out(context.desk, await context.desk.cancel(order_id))
 
 
 @router.post("/orders/cancel-all")
 async def cancel_all_orders(context: Context) -> list[OrderOut]:
     """Ask to cancel every open order; answers with the orders a cancel was sent for."""
-    return [OrderOut.of(order) for order in await context.desk.cancel_all()]
+    return [order_out(context.desk, order) for order in await context.desk.cancel_all()]
 
 
 @router.get("/positions")

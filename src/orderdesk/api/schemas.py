@@ -7,17 +7,19 @@ field), so the rules live in one place. Money travels as decimal strings, never 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict
 
-from orderdesk.api.desk import SessionStateName, SessionStatus
+from orderdesk.api.desk import DeskService, SessionStateName, SessionStatus
 from orderdesk.approvals import ApprovalState, PendingSignal
 from orderdesk.domain.attribution import StrategyBook
 from orderdesk.domain.day import Holding, PositionSnapshot
 from orderdesk.domain.order import Order
+from orderdesk.domain.parent import children_filled, parent_status
 from orderdesk.domain.position import Position
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.status import OrderStatus
@@ -194,24 +196,30 @@ class OrderOut(_Response):
     updated_at: datetime
 
     @classmethod
-    def of(cls, order: Order) -> OrderOut:
+    def of(cls, order: Order, children: Sequence[Order] = ()) -> OrderOut:
+        """``order`` as the API shows it; a sliced parent with its ``children``'s status,
+        filled quantity and average price (its own stay those of an intent never sent)."""
         signal = order.signal
+        status, filled, average = order.status, order.filled_quantity, order.average_price
+        if children:
+            status = parent_status(order, children)
+            filled, average = children_filled(children)
         return cls(
             order_id=order.order_id,
             broker_order_id=order.broker_order_id,
             parent_id=order.parent_id,
             external=order.external,
-            status=order.status,
+            status=status,
             instrument=str(signal.instrument),
             side=signal.side,
             product=signal.product,
             variety=signal.variety,
             order_type=order.order_type,
             quantity=order.quantity or signal.quantity,
-            filled_quantity=order.filled_quantity,
+            filled_quantity=filled,
             price=order.price,
             trigger_price=order.trigger_price,
-            average_price=order.average_price,
+            average_price=average,
             strategy=signal.strategy,
             signal_id=signal.signal_id,
             tag=signal.tag,
@@ -220,6 +228,21 @@ class OrderOut(_Response):
             created_at=order.created_at,
             updated_at=order.updated_at,
         )
+
+
+def order_out(desk: DeskService, order: Order) -> OrderOut:
+    """``order`` as the API shows it: a sliced parent read through its children."""
+    return OrderOut.of(order, desk.children(order.order_id))
+
+
+def orders_out(orders: Sequence[Order]) -> list[OrderOut]:
+    """``orders`` as the API shows them, each sliced parent read through its children in the
+    same list (an earlier day's orders, which the desk no longer holds as a book)."""
+    children: dict[str, list[Order]] = {}
+    for order in orders:
+        if order.parent_id is not None:
+            children.setdefault(order.parent_id, []).append(order)
+    return [OrderOut.of(order, children.get(order.order_id, ())) for order in orders]
 
 
 class PositionOut(_Response):

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from orderdesk.domain.order import Order
+from orderdesk.domain.parent import parent_status
 from orderdesk.domain.status import TERMINAL, UNRESOLVED, OrderStatus
 from orderdesk.domain.values import OrderType
 
@@ -50,7 +51,7 @@ class OrderHandle:
         children = self.children
         if not children:
             return self.order.status
-        return _parent_status(self.order, children)
+        return parent_status(self.order, children)
 
     @property
     def filled_quantity(self) -> int:
@@ -111,25 +112,6 @@ class OrderHandle:
             trigger_price=trigger_price,
             order_type=order_type,
         )
-
-
-def _parent_status(parent: Order, children: list[Order]) -> OrderStatus:
-    statuses = {child.status for child in children}
-    if OrderStatus.SUBMIT_UNKNOWN in statuses:
-        return OrderStatus.SUBMIT_UNKNOWN
-    if statuses & {OrderStatus.SUBMITTING, OrderStatus.INITIALIZED}:
-        return OrderStatus.SUBMITTING
-    filled = sum(child.filled_quantity for child in children)
-    placed = sum(child.quantity for child in children)
-    all_terminal = statuses <= TERMINAL
-    stopped = OrderStatus.REJECTED in statuses or OrderStatus.CANCELLED in statuses
-    if all_terminal and (placed >= parent.quantity or stopped):
-        if filled >= parent.quantity:
-            return OrderStatus.FILLED
-        if statuses == {OrderStatus.REJECTED}:
-            return OrderStatus.REJECTED
-        return OrderStatus.CANCELLED
-    return OrderStatus.PARTIALLY_FILLED if filled else OrderStatus.OPEN
 
 
 __all__ = ["OrderHandle"]

@@ -1,0 +1,50 @@
+"""A sliced order's parent, read through its children.
+
+A parent (an order split at the freeze quantity, by the desk or by Kite's autoslice) holds the
+intent and is never an order at the broker itself: its own status stays ``INITIALIZED``. What a
+person or a strategy asks of it (is it done? how much filled, at what price?) is its
+children's, summed up here, for the handle and for the API alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from orderdesk.domain.order import Order
+from orderdesk.domain.status import TERMINAL, OrderStatus
+
+AVERAGE_PLACES = Decimal("0.0001")
+"""The children's average price is rounded to the finest tick Kite quotes (0.0025)."""
+
+
+def parent_status(parent: Order, children: Sequence[Order]) -> OrderStatus:
+    """The parent's status as its children make it (``children`` not empty)."""
+    statuses = {child.status for child in children}
+    if OrderStatus.SUBMIT_UNKNOWN in statuses:
+        return OrderStatus.SUBMIT_UNKNOWN
+    if statuses & {OrderStatus.SUBMITTING, OrderStatus.INITIALIZED}:
+        return OrderStatus.SUBMITTING
+    filled = sum(child.filled_quantity for child in children)
+    placed = sum(child.quantity for child in children)
+    all_terminal = statuses <= TERMINAL
+    stopped = OrderStatus.REJECTED in statuses or OrderStatus.CANCELLED in statuses
+    if all_terminal and (placed >= parent.quantity or stopped):
+        if filled >= parent.quantity:
+            return OrderStatus.FILLED
+        if statuses == {OrderStatus.REJECTED}:
+            return OrderStatus.REJECTED
+        return OrderStatus.CANCELLED
+    return OrderStatus.PARTIALLY_FILLED if filled else OrderStatus.OPEN
+
+
+def children_filled(children: Sequence[Order]) -> tuple[int, Decimal]:
+    """The quantity the children filled, and its average price (0 before any fill)."""
+    filled = sum(child.filled_quantity for child in children)
+    if not filled:
+        return 0, Decimal(0)
+    spent = sum((child.average_price * child.filled_quantity for child in children), Decimal(0))
+    return filled, (spent / filled).quantize(AVERAGE_PLACES)
+
+
+__all__ = ["children_filled", "parent_status"]
