@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -112,7 +113,12 @@ async def test_open_order_counts_follow_every_order_to_its_end(
         for order in walked:
             by_strategy[order.signal.strategy] = by_strategy.get(order.signal.strategy, 0) + 1
         assert desk.book.open_ids == {o.order_id for o in walked}
-        return desk.book.open_ids, {k: v for k, v in desk.book.open_by_strategy.items() if v}
+        own = {k: v for k, v in desk.book.open_by_strategy.items() if v}
+        assert own == by_strategy
+        # Instruments leave the count when their last open order ends (none at zero).
+        instruments = dict(Counter(o.signal.instrument for o in walked))
+        assert dict(desk.book.open_by_instrument) == instruments
+        return desk.book.open_ids, own
 
     async with running(broker, store, notifier, strategies) as desk:
         first = await desk.submit(resting("alpha"))
@@ -130,6 +136,11 @@ async def test_open_order_counts_follow_every_order_to_its_end(
         again = await desk.submit(resting("alpha"))
         await again.wait(lambda h: h.is_resolved)
         assert counted(desk)[1] == {"alpha": 1, "beta": 1}
+        for handle in (again, beta):
+            await handle.cancel()
+            await handle.wait()
+        assert counted(desk) == (set(), {})
+        assert not desk.book.open_by_instrument
 
 
 async def test_strategy_daily_loss_uses_only_its_own_pnl(

@@ -45,6 +45,10 @@ class OrderBook:
     without walking the day's book on every signal (1.1 ms at 6,000 open orders)."""
     open_by_strategy: Counter[str] = field(default_factory=Counter)
     """How many of them each strategy has."""
+    open_by_instrument: Counter[InstrumentKey] = field(default_factory=Counter)
+    """How many of them each instrument has (only instruments with some): what the desk
+    streams prices for, read each second without walking the book (5,000 open orders took
+    the clock loop 8 ms a second)."""
 
     def add(self, order: Order, *, with_fills: bool = True) -> None:
         """Index a newly created (or replayed) order; its recorded fills move the positions
@@ -86,7 +90,7 @@ class OrderBook:
         self.legs = {p: leg for p, leg in self.legs.items() if leg in carried}
         self.slice_parents = {b: p for b, p in self.slice_parents.items() if p in carried}
         self.accepted = {oid: order for oid, order in self.accepted.items() if oid in carried}
-        self.open_ids, self.open_by_strategy = set(), Counter()
+        self.open_ids, self.open_by_strategy, self.open_by_instrument = set(), Counter(), Counter()
         for order in self.orders.values():
             self._index_status(order)
         self.positions = positions
@@ -122,9 +126,14 @@ class OrderBook:
             if order_id not in self.open_ids:
                 self.open_ids.add(order_id)
                 self.open_by_strategy[order.signal.strategy] += 1
+                self.open_by_instrument[order.signal.instrument] += 1
         elif order_id in self.open_ids:
             self.open_ids.discard(order_id)
             self.open_by_strategy[order.signal.strategy] -= 1
+            instrument = order.signal.instrument
+            self.open_by_instrument[instrument] -= 1
+            if not self.open_by_instrument[instrument]:
+                del self.open_by_instrument[instrument]
 
     def find(self, report: OrderStatusReport) -> Order | None:
         """The local order a broker report is about: by broker id, else by our tag.

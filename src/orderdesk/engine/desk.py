@@ -814,7 +814,7 @@ class OrderDesk:
     def _watch_prices(self) -> None:
         """Stream prices of whatever is held or working (orders adopted from the broker too),
         so positions are marked to market."""
-        self.prices.want(order.signal.instrument for order in self.book.open_orders())
+        self.prices.want(self.book.open_by_instrument)
         self.prices.want(p.instrument for p in self.book.positions if p.quantity)
 
     async def _act(self, tick: DayTick) -> None:
