@@ -9,7 +9,7 @@ import contextlib
 import json
 import socket
 import struct
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -20,7 +20,7 @@ from orderdesk.brokers.kite.client import KiteRestClient
 from orderdesk.brokers.kite.errors import KiteTimeout, KiteTransportError
 from orderdesk.brokers.kite.http import origin
 from orderdesk.errors import UnknownOutcome
-from orderdesk.wire import ConnectFailed, ConnectionBroken, Origin
+from orderdesk.wire import ConnectFailed, ConnectionBroken, ConnectTimeout, Origin
 from tests.kite.conftest import API_KEY, kite_config
 from tests.kite.test_rest_send_path import CLIENT_ID, _market_buy
 from tests.support import eventually
@@ -241,6 +241,36 @@ async def test_refused_connection_sent_nothing(unused_tcp_port: int) -> None:
             await kite.place_order(_market_buy())
     assert exc_info.value.maybe_sent is False
     assert not isinstance(exc_info.value, UnknownOutcome)
+
+
+@contextlib.contextmanager
+def _unanswered_port() -> Iterator[int]:
+    """A loopback port whose listener's queue is full: a connection attempt to it is never
+    answered (Linux drops the handshake), as with a host that is down."""
+    with socket.socket() as listener, socket.socket() as queued:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        queued.connect(("127.0.0.1", port))  # fills the queue of one; never accepted
+        yield port
+
+
+async def test_a_connection_that_never_opens_times_out_having_sent_nothing() -> None:
+    """The handshake is never answered: ConnectTimeout on the wire once the connect timeout
+    has passed, and for the desk a placement that provably did not happen (``maybe_sent``
+    False, not an UnknownOutcome), so it can be sent again without waiting for a late one."""
+    with _unanswered_port() as port:
+        config = kite_config(f"http://127.0.0.1:{port}", connect_timeout_seconds=0.2)
+        pool = origin(config)
+        with pytest.raises(ConnectTimeout):
+            await pool.request("GET", "/orders", HEADERS)
+        await pool.close()
+        async with KiteRestClient(config, access_token="tok") as kite:
+            with pytest.raises(KiteTimeout) as exc_info:
+                await kite.place_order(_market_buy())
+    assert exc_info.value.maybe_sent is False
+    assert not isinstance(exc_info.value, UnknownOutcome)
+    assert "could not connect to Kite within 0.2s" in str(exc_info.value)
 
 
 async def test_a_reply_that_never_comes_may_have_been_acted_on(server: Server) -> None:
