@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from orderdesk.api.desk import KillSwitchState, SessionStatus
+from orderdesk.api.schemas import OrderOut
 from orderdesk.approvals import ApprovalQueue
 from orderdesk.doctor import Diagnosis
 from orderdesk.domain.calendar import IST
@@ -48,6 +49,8 @@ class BotDesk(Protocol):
     """The part of the API's ``DeskService`` the bot uses (``EngineDesk`` provides it)."""
 
     def orders(self) -> Sequence[Order]: ...
+
+    def children(self, order_id: str) -> Sequence[Order]: ...
 
     def positions(self) -> Sequence[Position]: ...
 
@@ -159,7 +162,7 @@ class DeskCommands:
 
     async def status(self, chat_id: int, argument: str) -> Reply:
         desk = self._desk
-        orders = desk.orders()
+        orders = self._shown()
         kill = desk.kill_switch()
         session = desk.session()
         connection = desk.broker_connection()
@@ -188,8 +191,13 @@ class DeskCommands:
         return Reply("\n".join(lines), outcome=f"answered: {state.lower()}")
 
     async def orders(self, chat_id: int, argument: str) -> Reply:
-        orders = self._desk.orders()
+        orders = self._shown()
         return Reply(render.orders_text(orders), outcome=f"answered: {len(orders)} orders")
+
+    def _shown(self) -> list[OrderOut]:
+        """Today's orders as the API shows them (a sliced parent through its children)."""
+        desk = self._desk
+        return [OrderOut.of(order, desk.children(order.order_id)) for order in desk.orders()]
 
     async def positions(self, chat_id: int, argument: str) -> Reply:
         positions = self._desk.positions()
@@ -213,7 +221,8 @@ class DeskCommands:
             return await self.pending(chat_id, argument)
         order = await self._approvals.approve(approval_id)
         return Reply(
-            f"Approved {approval_id}: {render.order_line(order)}",
+            f"Approved {approval_id}: "
+            f"{render.order_line(OrderOut.of(order, self._desk.children(order.order_id)))}",
             outcome=f"approved: order {order.order_id}",
         )
 
@@ -245,7 +254,7 @@ class DeskCommands:
             return await self._answer_kill(chat_id, choice, question.nonce if question else None)
         nonce = secrets.token_hex(4)
         self._kills[chat_id] = _KillQuestion(nonce, self._clock.monotonic() + self._kill_seconds)
-        open_orders = sum(1 for order in self._desk.orders() if order.status not in TERMINAL)
+        open_orders = sum(1 for order in self._shown() if order.status not in TERMINAL)
         seconds = f"{self._kill_seconds:g}"
         current = self._desk.kill_switch()
         ask = (

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
+from orderdesk.api.schemas import OrderOut
 from orderdesk.approvals import PendingSignal
 from orderdesk.doctor import Diagnosis, Status
-from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position
 from orderdesk.domain.status import TERMINAL
 
@@ -41,19 +41,19 @@ def listing(title: str, rows: Sequence[str], empty: str) -> str:
     return clip("\n".join([title, *shown]))
 
 
-def order_line(order: Order) -> str:
-    """``BUY 2 NSE:INFY LIMIT @1500 · OPEN 0/2 · od1a2b… (strategy)``."""
-    signal = order.signal
+def order_line(order: OrderOut) -> str:
+    """``BUY 2 NSE:INFY LIMIT @1500 · OPEN 0/2 · od1a2b… (strategy)``: the order as the API
+    shows it (a sliced parent through its children)."""
     price = f" @{order.price}" if order.price is not None else ""
     filled = f" {order.filled_quantity}/{order.quantity}"
     average = f" avg {order.average_price}" if order.filled_quantity else ""
     return (
-        f"{signal.side.value} {order.quantity} {signal.instrument} {order.order_type.value}{price}"
-        f" · {order.status.value}{filled}{average} · {order.order_id} ({signal.strategy})"
+        f"{order.side.value} {order.quantity} {order.instrument} {order.order_type.value}{price}"
+        f" · {order.status.value}{filled}{average} · {order.order_id} ({order.strategy})"
     )
 
 
-def orders_text(orders: Sequence[Order]) -> str:
+def orders_text(orders: Sequence[OrderOut]) -> str:
     """Open orders first, then the rest; newest first within each."""
     live = [order for order in orders if order.status not in TERMINAL]
     done = [order for order in orders if order.status in TERMINAL]
@@ -62,7 +62,7 @@ def orders_text(orders: Sequence[Order]) -> str:
     return listing(title, [order_line(order) for order in ordered], "none yet")
 
 
-def _newest(order: Order) -> float:
+def _newest(order: OrderOut) -> float:
     return -order.created_at.timestamp()
 
 
