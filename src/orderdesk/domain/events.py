@@ -64,9 +64,10 @@ class Doubt(StrEnum):
     """Why a placement's outcome is unknown, which decides how it is resolved by the book."""
 
     NO_ANSWER = "no_answer"
-    """The request never reached the broker (no connection could be opened, or the failure
-    was the broker adapter's own before sending): absent from the book for a moment, the order
-    was not placed, and it is sent again under the same id."""
+    """The broker adapter says the request never left (no connection could be opened: a
+    ``BrokerTransportError`` that is not an ``UnknownOutcome``): absent from the book for a
+    moment, the order was not placed, and it is sent again under the same id. (Rows written
+    before :attr:`NO_REPLY` existed say this of every failure without an answer.)"""
     NO_REPLY = "no_reply"
     """The request may have reached the broker and no usable answer came back (a timeout or a
     dropped connection after sending, a 5xx, an unparseable reply). A broker that was slow to
