@@ -10,32 +10,21 @@ on it never returned.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 from kiteconnect import KiteConnect
 
 from orderdesk.client import DeskClient
-from orderdesk.config import (
-    ApiSettings,
-    EngineSettings,
-    RiskSettings,
-    Settings,
-    TradingDaySettings,
-)
+from orderdesk.config import EngineSettings, RiskSettings
 from orderdesk.domain import OrderStatus, OrderType, Product, Side, Signal
 from orderdesk.domain.values import InstrumentKey
-from orderdesk.runtime import open_runtime
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
-from tests.scenarios.harness import DictSecrets
+from tests.test_triggers_daemon import cli, desk_opener
 
 NO_SIZE_LIMITS = RiskSettings(
     max_quantity=None, max_order_value=None, price_band_percent=None, daily_loss_limit=None
@@ -69,24 +58,8 @@ def _nifty_future(sim: SimServer) -> str:
 async def test_a_sliced_order_is_shown_and_waited_on_through_its_children(
     sim: SimServer, tmp_path: Path, slicing: str
 ) -> None:
-    secrets = DictSecrets(
-        {"kite.access_token": sim.issue_access_token(), "kite.api_secret": sim.config.api_secret}
-    )
-    settings = Settings(
-        broker="kite",
-        data_dir=tmp_path,
-        config_dir=tmp_path,
-        api=ApiSettings(port=0),
-        engine=EngineSettings(slicing=slicing),
-        trading_day=TradingDaySettings(enabled=False),
-        risk=NO_SIZE_LIMITS,
-        kite={
-            "api_key": sim.config.api_key,
-            "root": sim.rest_root,
-            "ws_url": sim.ws_url,
-            "stream": "ticker",
-            "rate_limits_enabled": False,
-        },
+    open_desk = desk_opener(
+        sim, tmp_path, engine=EngineSettings(slicing=slicing), risk=NO_SIZE_LIMITS
     )
     symbol = await asyncio.to_thread(_nifty_future, sim)
     signal = Signal(
@@ -98,7 +71,7 @@ async def test_a_sliced_order_is_shown_and_waited_on_through_its_children(
         strategy="bigone",
         signal_id="big",
     )
-    async with open_runtime(settings, secrets=secrets) as runtime:
+    async with open_desk() as runtime:
         assert runtime.api is not None
         async with DeskClient(runtime.api.url, runtime.token) as desk:
             reply = await desk.submit(signal)
@@ -115,19 +88,5 @@ async def test_a_sliced_order_is_shown_and_waited_on_through_its_children(
             assert listed[parent_id].status is OrderStatus.FILLED
             spent = sum(o.average_price * o.filled_quantity for o in children)
             assert done.average_price == (spent / 4500).quantize(Decimal("0.0001"))
-        cli = await _cli(runtime.api.url, tmp_path, "orders")
-        (row,) = [o for o in cli if o["order_id"] == parent_id]
+        (row,) = [o for o in await cli(runtime, tmp_path, "orders") if o["order_id"] == parent_id]
         assert (row["status"], row["filled_quantity"]) == ("FILLED", 4500)
-
-
-async def _cli(url: str, tmp_path: Path, *args: str) -> Any:
-    """`orderdesk <args> --json` against the running desk."""
-    (tmp_path / "cli.toml").write_text(f'config_dir = "{tmp_path}"\n')
-    command = [sys.executable, "-m", "orderdesk", *args, "--json", "--url", url]
-    command += ["--config", str(tmp_path / "cli.toml")]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERDESK_")}
-    done = await asyncio.to_thread(
-        subprocess.run, command, capture_output=True, text=True, env=env, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)

@@ -57,30 +57,31 @@ async def sim() -> AsyncIterator[SimServer]:
 def open_desk(sim: SimServer, tmp_path: Path) -> OpenDesk:
     """Opens a desk (the live ticker stream) on the simulator, with its log under tmp_path;
     opened twice, the second is a restart on the same log."""
-    return _desk_opener(sim, tmp_path)
+    return desk_opener(sim, tmp_path)
 
 
-def _desk_opener(sim: SimServer, tmp_path: Path, **changes: Any) -> OpenDesk:
-    """``open_desk``, with ``changes`` to its settings."""
+def desk_opener(sim: SimServer, tmp_path: Path, **changes: Any) -> OpenDesk:
+    """``open_desk``, with ``changes`` to its settings (whole sections: ``engine=…``); the
+    CLI's config for :func:`cli` is written beside it."""
     secrets = DictSecrets(
         {"kite.access_token": sim.issue_access_token(), "kite.api_secret": sim.config.api_secret}
     )
-    settings = Settings(
-        broker="kite",
-        data_dir=tmp_path,
-        config_dir=tmp_path,
-        api=ApiSettings(port=0),
-        engine=EngineSettings(reconcile_interval_seconds=300, poll_interval_seconds=300),
-        trading_day=TradingDaySettings(enabled=False),  # the sim is always open here
-        kite={
+    options: dict[str, Any] = {
+        "broker": "kite",
+        "data_dir": tmp_path,
+        "config_dir": tmp_path,
+        "api": ApiSettings(port=0),
+        "engine": EngineSettings(reconcile_interval_seconds=300, poll_interval_seconds=300),
+        "trading_day": TradingDaySettings(enabled=False),  # the sim is always open here
+        "kite": {
             "api_key": sim.config.api_key,
             "root": sim.rest_root,
             "ws_url": sim.ws_url,
             "stream": "ticker",
             "rate_limits_enabled": False,
         },
-        **changes,
-    )
+    }
+    settings = Settings(**{**options, **changes})
     (tmp_path / "cli.toml").write_text(
         f'broker = "paper"\nconfig_dir = "{tmp_path}"\ndata_dir = "{tmp_path / "cli"}"\n'
     )
@@ -110,7 +111,7 @@ async def _prices(sim: SimServer, http: aiohttp.ClientSession, price: float) -> 
         assert reply.status == 200
 
 
-async def _cli(runtime: Runtime, tmp_path: Path, *args: str) -> Any:
+async def cli(runtime: Runtime, tmp_path: Path, *args: str) -> Any:
     """`orderdesk <args> --json` against the running desk; its JSON answer."""
     assert runtime.api is not None
     command = [sys.executable, "-m", "orderdesk", *args]
@@ -209,7 +210,7 @@ async def test_an_ato_basket_is_the_strategys_and_the_cli_says_so(
 ) -> None:
     async with open_desk() as runtime, aiohttp.ClientSession() as http:
         await _prices(sim, http, 1500)
-        created = await _cli(
+        created = await cli(
             runtime,
             tmp_path,
             "alerts",
@@ -230,7 +231,7 @@ async def test_an_ato_basket_is_the_strategys_and_the_cli_says_so(
             "active",
             "meanrev",
         )
-        watch = await _cli(
+        watch = await cli(
             runtime,
             tmp_path,
             "alerts",
@@ -254,8 +255,8 @@ async def test_an_ato_basket_is_the_strategys_and_the_cli_says_so(
         assert not order.external
         assert (order.signal.quantity, order.signal.price) == (3, 1401)
         # The simple alert stays live; reconciliation sees Kite's count go up and says so.
-        assert (await _cli(runtime, tmp_path, "reconcile"))["ok"]
-        listed = await _cli(runtime, tmp_path, "alerts", "list")
+        assert (await cli(runtime, tmp_path, "reconcile"))["ok"]
+        listed = await cli(runtime, tmp_path, "alerts", "list")
         assert [(a["id"], a["state"], a["order_ids"], a["fired"]) for a in listed] == [
             (created["id"], "fired", [order.broker_order_id], 1),
             (watch["id"], "active", [], 1),
@@ -272,7 +273,7 @@ async def test_deleted_at_the_broker_is_noticed_and_triggers_survive_a_restart(
     async with open_desk() as runtime, aiohttp.ClientSession() as http:
         api = Api(runtime, http)
         await _prices(sim, http, 1500)
-        gtt = await _cli(
+        gtt = await cli(
             runtime,
             tmp_path,
             "gtt",
@@ -292,7 +293,7 @@ async def test_deleted_at_the_broker_is_noticed_and_triggers_survive_a_restart(
             "swing",
         )
         assert (gtt["type"], gtt["state"]) == ("two-leg", "active")
-        kept = await _cli(
+        kept = await cli(
             runtime,
             tmp_path,
             "gtt",
@@ -307,7 +308,7 @@ async def test_deleted_at_the_broker_is_noticed_and_triggers_survive_a_restart(
             "--strategy",
             "swing",
         )
-        moved = await _cli(
+        moved = await cli(
             runtime,
             tmp_path,
             "gtt",
@@ -364,7 +365,7 @@ async def test_deleted_at_the_broker_is_noticed_and_triggers_survive_a_restart(
         titles = [e.alert.title for e in runtime.alerts.recent()]
         assert titles.count("Trigger gone at the broker") == 2
         # Deleting through the desk: gone at the broker too, and not a finding.
-        deleted = await _cli(runtime, tmp_path, "gtt", "delete", kept["id"])
+        deleted = await cli(runtime, tmp_path, "gtt", "delete", kept["id"])
         assert deleted["state"] == "deleted"
         assert sim.gtt.get(sim.config.user_id, int(kept["broker_id"])).status == "deleted"
         assert (await api.call("POST", "/api/reconcile"))["findings"] == []
@@ -418,7 +419,7 @@ async def test_a_trigger_whose_orders_break_the_size_limits_is_refused(
     to the checks that judge an order by its own terms (quantity, value, symbol), the desk's
     and the strategy's: refused with 403 naming the check, recorded and alerted as a denied
     signal is, and nothing reaches the simulator. A simple alert places nothing and passes."""
-    open_limited = _desk_opener(
+    open_limited = desk_opener(
         sim,
         tmp_path,
         risk=RiskSettings(max_quantity=50, blocked_symbols=["SBIN"]),
