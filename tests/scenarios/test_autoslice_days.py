@@ -16,6 +16,7 @@ from kiteconnect import KiteConnect
 
 from orderdesk.domain import OrderStatus, OrderType, Product, Side, Signal
 from orderdesk.domain.calendar import TradingCalendar
+from orderdesk.domain.events import DayClosed
 from orderdesk.engine.config import DayRules
 from orderdesk.store import SqlEventStore
 from orderdesk.store.location import sqlite_url
@@ -92,6 +93,11 @@ async def test_bought_monday_in_one_autoslice_exited_tuesday_in_another(tmp_path
             await desk.renew_session(address.access_token)
             await eventually(lambda: desk.trading_day == TUESDAY, what="Tuesday opened")
             assert desk.position(future.instrument, Product.NRML).quantity == 4500
+            # Monday's parent, no longer in today's book, is still read through its children
+            # (from Monday in the log): filled, not an INITIALIZED intent.
+            assert bought.order_id not in {o.order_id for o in desk.orders()}
+            assert (bought.status, bought.filled_quantity) == (OrderStatus.FILLED, 4500)
+            assert sorted(c.signal.quantity for c in bought.children) == [900, 1800, 1800]
 
             await view.control("prices", {str(future.instrument): 25100})
             exit_ = await desk.exit_position(
@@ -119,5 +125,11 @@ async def test_bought_monday_in_one_autoslice_exited_tuesday_in_another(tmp_path
     store = SqlEventStore(store_url)
     try:
         assert store.verify().ok
+        (monday,) = [
+            event
+            for row in store.read(kind=DayClosed.__name__)
+            if isinstance(event := row.event(), DayClosed) and event.day == MONDAY
+        ]
+        assert bought.order_id not in monday.still_open  # a parent is not an order at Kite
     finally:
         store.close()

@@ -413,7 +413,12 @@ class TradingDays:
             orders=len(orders),
             fills=sum(len(o.fills) for o in orders),
             lapsed=tuple(o.order_id for o in lapsed),
-            still_open=tuple(o.order_id for o in orders if not o.is_terminal),
+            # A sliced parent is not an order at the broker: its children are counted.
+            still_open=tuple(
+                o.order_id
+                for o in orders
+                if not o.is_terminal and o.order_id not in self.book.children
+            ),
         )
 
     def reopened(self) -> None:

@@ -604,7 +604,15 @@ class OrderDesk:
         return None
 
     def children(self, order_id: str) -> list[Order]:
-        return [self.book.orders[child] for child in self.book.children.get(order_id, ())]
+        """A sliced order's children (empty for any other order); an earlier day's parent's
+        are read back from its day in the log."""
+        kids = self.book.children.get(order_id)
+        if kids is not None or order_id in self.book.orders:
+            return [self.book.orders[child] for child in kids or ()]
+        parent = self.history.order(order_id)
+        if parent is None or parent.parent_id is not None or parent.broker_order_id is not None:
+            return []  # only a parent, never an order at the broker, has children to read
+        return self.history.children(parent)
 
     def positions(self) -> list[Position]:
         return list(self.book.positions)

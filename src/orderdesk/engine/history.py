@@ -74,6 +74,20 @@ class DayHistory:
                 streams[event.order_id].append(event)
         return [Order.from_events(events) for events in streams.values()]
 
+    def children(self, parent: Order) -> list[Order]:
+        """The children of a sliced parent of an earlier day, as that day left them: the day
+        holding the parent's ``OrderCreated`` is read whole (for one order a person asks about,
+        never on a hot path)."""
+        created = next(iter(self._store.read(stream=parent.order_id)), None)
+        if created is None:
+            return []
+        seq = created.seq
+        held = [day for day in self.days() if day.first_seq < seq < (day.end_seq or seq + 1)]
+        if not held:
+            return []
+        past = held[0]
+        return [order for order in self.orders(past) if order.parent_id == parent.order_id]
+
     def order(self, order_id: str) -> Order | None:
         """An order of any day, by id (None if the log has no such order)."""
         order = self._orders.get(order_id)
