@@ -9,8 +9,8 @@ import pytest
 
 from orderdesk.brokers.paper import PaperBroker
 from orderdesk.domain.reports import AlertOrder, GttOrderLeg, GttTrigger, PriceAlert
-from orderdesk.domain.values import Product, Side
-from orderdesk.engine import OrderDesk
+from orderdesk.domain.values import OrderType, Product, Side
+from orderdesk.engine import OrderDesk, RiskLimits
 from orderdesk.errors import NotOffered, RiskDenied
 from tests.engine.fakes import INFY, MemoryStore
 
@@ -101,3 +101,30 @@ async def test_the_kill_switch_stops_triggers_that_would_place_orders() -> None:
         await desk.triggers.place_alert("swing", ato)
         assert broker.sent[-1] == "create_alert"
         assert simple.alert is not None
+
+
+async def test_an_atos_orders_are_valued_at_their_price_else_trigger_else_last_price() -> None:
+    """max_order_value holds a basket order at its limit price; one without a price at its
+    trigger price, and one with neither (MARKET) at the last price; nothing that breaks the
+    limit reaches the broker, and within it the alert is made."""
+    broker = TriggerBroker()  # INFY's last price: 1500
+    dip = PriceAlert(name="dip", instrument=INFY, operator="<=", value=Decimal(1400))
+
+    def ato(order: AlertOrder) -> PriceAlert:
+        return replace(dip, basket=(order,))
+
+    limit = AlertOrder(
+        instrument=INFY, side=Side.BUY, quantity=7, product=Product.CNC, price=Decimal(1401)
+    )
+    stop = replace(limit, order_type=OrderType.SL_M, price=Decimal(0), trigger_price=Decimal(1450))
+    market = replace(limit, order_type=OrderType.MARKET, price=Decimal(0))
+    async with OrderDesk(
+        broker, MemoryStore(), limits=RiskLimits(max_order_value=Decimal(10_000))
+    ) as desk:
+        for order, value in ((limit, "9807"), (stop, "10150"), (market, "10500")):
+            if Decimal(value) > 10_000:
+                with pytest.raises(RiskDenied, match=f"order value {value} exceeds"):
+                    await desk.triggers.place_alert("swing", ato(order))
+            else:
+                await desk.triggers.place_alert("swing", ato(order))
+        assert broker.sent == ["create_alert"]
