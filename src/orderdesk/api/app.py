@@ -30,7 +30,7 @@ from orderdesk.api.context import ApiContext
 from orderdesk.api.desk import DeskService
 from orderdesk.api.errors import install_error_handlers
 from orderdesk.api.metrics import Metrics
-from orderdesk.api.order_rate import rate_day
+from orderdesk.api.order_rate import counts_toward_rate, rate_day
 from orderdesk.api.pnl_series import PnlSeries
 from orderdesk.api.routes_triggers import router as trigger_router
 from orderdesk.api.signal_path import SignalPath
@@ -51,7 +51,8 @@ async def _count_events(context: ApiContext) -> None:
     context.order_rate.seed(desk.orders(), rate_day(desk.trading_day(), datetime.now(UTC)))
     async for event in events:
         context.metrics.observe(event)
-        context.order_rate.observe(event, rate_day(desk.trading_day(), event.at))
+        if counts_toward_rate(event):  # asked first: the day is looked up for requests only
+            context.order_rate.observe(event, rate_day(desk.trading_day(), event.at))
 
 
 class DeskApp(FastAPI):

@@ -39,6 +39,11 @@ _REQUESTS = (OrderSubmitting, OrderModifyRequested, OrderCancelRequested)
 _MINUTE = timedelta(minutes=1)
 
 
+def counts_toward_rate(event: Event) -> bool:
+    """Whether ``event`` is an order request Kite counts (a placement, a modify, a cancel)."""
+    return isinstance(event, _REQUESTS)
+
+
 @dataclass(frozen=True, slots=True)
 class RateUse:
     """Requests sent in the last second, the last minute and today, with Kite's limits."""
@@ -67,7 +72,7 @@ class OrderRate:
         )
 
     def observe(self, event: Event, day: date | None) -> None:
-        if not isinstance(event, _REQUESTS):
+        if not counts_toward_rate(event):
             return
         if day != self._day:
             self._day, self._today = day, 0
@@ -87,4 +92,12 @@ class OrderRate:
             self._recent.popleft()
 
 
-__all__ = ["PER_DAY", "PER_MINUTE", "PER_SECOND", "OrderRate", "RateUse", "rate_day"]
+__all__ = [
+    "PER_DAY",
+    "PER_MINUTE",
+    "PER_SECOND",
+    "OrderRate",
+    "RateUse",
+    "counts_toward_rate",
+    "rate_day",
+]
