@@ -125,11 +125,11 @@ async def test_placement_that_got_no_reply_is_not_sent_again_before_its_late_ord
             tmp_path,
             notifier=notifier,
             config=config,
-            timeout_seconds=0.5,
+            timeout_seconds=1.0,  # its other reads must not time out on a loaded machine
         ) as desk,
     ):
         view = BrokerView(address)
-        await view.faults(slow_placement_ms=2_000)
+        await view.faults(slow_placement_ms=3_000)
         handle = await desk.submit(resting_buy("no-reply"))
         await view.faults(slow_placement_ms=0)  # a second send would be created at once
         assert handle.status is OrderStatus.SUBMIT_UNKNOWN
