@@ -612,7 +612,8 @@ class OrderDesk:
         parent = self.history.order(order_id)
         if parent is None or parent.parent_id is not None or parent.broker_order_id is not None:
             return []  # only a parent, never an order at the broker, has children to read
-        return self.history.children(parent)
+        # A child carried into today is today's book's, as it is now.
+        return [self.book.orders.get(c.order_id, c) for c in self.history.children(parent)]
 
     def positions(self) -> list[Position]:
         return list(self.book.positions)

@@ -42,6 +42,7 @@ class DayHistory:
     def __init__(self, store: EventStore) -> None:
         self._store = store
         self._orders: OrderedDict[str, Order] = OrderedDict()
+        self._children: OrderedDict[str, list[Order]] = OrderedDict()
 
     def days(self) -> list[PastDay]:
         """Every day in the log, oldest first."""
@@ -77,16 +78,21 @@ class DayHistory:
     def children(self, parent: Order) -> list[Order]:
         """The children of a sliced parent of an earlier day, as that day left them: the day
         holding the parent's ``OrderCreated`` is read whole (for one order a person asks about,
-        never on a hot path)."""
+        never on a hot path; kept, as an earlier day no longer changes)."""
+        kept = self._children.get(parent.order_id)
+        if kept is not None:
+            self._children.move_to_end(parent.order_id)
+            return kept
+        children: list[Order] = []
         created = next(iter(self._store.read(stream=parent.order_id)), None)
-        if created is None:
-            return []
-        seq = created.seq
+        seq = created.seq if created is not None else 0
         held = [day for day in self.days() if day.first_seq < seq < (day.end_seq or seq + 1)]
-        if not held:
-            return []
-        past = held[0]
-        return [order for order in self.orders(past) if order.parent_id == parent.order_id]
+        if held:
+            children = [o for o in self.orders(held[0]) if o.parent_id == parent.order_id]
+        self._children[parent.order_id] = children
+        if len(self._children) > PAST_ORDERS_KEPT:
+            self._children.popitem(last=False)
+        return children
 
     def order(self, order_id: str) -> Order | None:
         """An order of any day, by id (None if the log has no such order)."""
