@@ -5,6 +5,7 @@ RECEIVED — seen through the official client, moved along by the simulator's cl
 from __future__ import annotations
 
 import pytest
+import requests
 import typer
 from click.testing import CliRunner
 from kiteconnect import KiteConnect
@@ -204,3 +205,23 @@ def test_faults_from_the_config_are_on_from_the_start(sim_config: SimConfig) -> 
         kite = login(sim)
         _ambiguous(kite, "cfg")
         assert SimControl(sim.rest_root).state()["faults"]["ambiguous_timeout"] == 1.0
+
+
+def test_a_slow_placement_is_created_for_a_client_that_stopped_waiting(
+    sim_thread: SimServer, simctl: SimControl
+) -> None:
+    """slow_placement_ms: the official client, with a timeout shorter than the delay, gets no
+    reply (a read timeout), and the order is in the book once the delay has passed, once; a
+    client that waits gets the order id at the end of the delay."""
+    impatient = login(sim_thread, timeout=0.3)
+    simctl.prices({"NSE:INFY": 1500})
+    simctl.faults(slow_placement_ms=2_000)
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        _place(impatient, "slow1")
+    assert _rows(impatient, "slow1") == []  # not yet: the broker is still at it
+    rows = wait_until(lambda: _rows(impatient, "slow1"), timeout=10, what="the late order")
+    assert len(rows) == 1
+    patient = login(sim_thread, timeout=10)
+    order_id = _place(patient, "slow2")
+    simctl.faults(slow_placement_ms=0)
+    assert [row["order_id"] for row in _rows(patient, "slow2")] == [order_id]
