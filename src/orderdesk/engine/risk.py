@@ -331,7 +331,7 @@ def checks_for(limits: RiskLimits, switch: KillSwitch) -> list[RiskCheck]:
     return checks
 
 
-ORDER_TERMS: tuple[type, ...] = (
+ORDER_TERMS: tuple[type[RiskCheck], ...] = (
     KillSwitchCheck,
     AllowedExchanges,
     AllowedSymbols,
@@ -343,12 +343,6 @@ ORDER_TERMS: tuple[type, ...] = (
 at the moment it is sent. They are the ones an order placed later by a trigger (a GTT's leg, an
 ATO's basket) can be held to when the trigger is made: open orders, the order rate, the day's
 loss, the price band and the margin belong to a moment that may be days away."""
-
-
-def judges_terms(check: RiskCheck) -> bool:
-    """Whether ``check`` is one of :data:`ORDER_TERMS` (a strategy's own, unwrapped)."""
-    inner = getattr(check, "inner", check)
-    return isinstance(inner, ORDER_TERMS)
 
 
 class RiskGate:
@@ -395,5 +389,4 @@ __all__ = [
     "RiskLimits",
     "SquareOffCutoff",
     "checks_for",
-    "judges_terms",
 ]

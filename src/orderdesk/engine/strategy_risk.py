@@ -17,6 +17,7 @@ from orderdesk.domain.signal import Signal
 from orderdesk.domain.values import InstrumentKey
 from orderdesk.engine.book import OrderBook
 from orderdesk.engine.risk import (
+    ORDER_TERMS,
     CountingCheck,
     KillSwitch,
     KillSwitchCheck,
@@ -26,7 +27,6 @@ from orderdesk.engine.risk import (
     RiskGate,
     RiskLimits,
     checks_for,
-    judges_terms,
 )
 from orderdesk.errors import RiskDenied
 
@@ -87,9 +87,17 @@ class StrategyCheck:
             self.inner.record(signal, self.context)
 
 
+def _unwrapped(check: RiskCheck) -> RiskCheck:
+    """The check itself: a strategy's own check is the desk's kind of check, scoped."""
+    return check.inner if isinstance(check, StrategyCheck) else check
+
+
 def _is_rate(check: RiskCheck) -> bool:
-    inner = check.inner if isinstance(check, StrategyCheck) else check
-    return isinstance(inner, OrdersPerMinute)
+    return isinstance(_unwrapped(check), OrdersPerMinute)
+
+
+def _judges_terms(check: RiskCheck) -> bool:
+    return isinstance(_unwrapped(check), ORDER_TERMS)
 
 
 class StrategyRisk:
@@ -134,7 +142,7 @@ class StrategyRisk:
         desk's and the strategy's, counting nothing: for an order a trigger will place later."""
         gate = self._terms.get(signal.strategy)
         if gate is None:
-            terms = [c for c in self.checks_for(signal.strategy) if judges_terms(c)]
+            terms = [c for c in self.checks_for(signal.strategy) if _judges_terms(c)]
             gate = self._terms[signal.strategy] = RiskGate(terms)
         return await gate.evaluate(signal, context, record=False)
 
