@@ -11,13 +11,37 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
+from typing import Generic, TypeVar
 
 from orderdesk.domain.events import DayClosed, DayOpened, OrderCreated, OrderEvent
 from orderdesk.domain.order import Order
 from orderdesk.ports.store import EventStore
 
+V = TypeVar("V")
+
 PAST_ORDERS_KEPT = 256
-"""Orders of earlier days kept after being read back, for the next ask."""
+"""Orders of earlier days (and parents' children) kept after being read back, for the next
+ask."""
+
+
+class _Kept(Generic[V]):
+    """The last :data:`PAST_ORDERS_KEPT` answers read back from the log, the least recently
+    asked dropped first (an earlier day no longer changes, so a kept answer stays true)."""
+
+    def __init__(self) -> None:
+        self._kept: OrderedDict[str, V] = OrderedDict()
+
+    def get(self, key: str) -> V | None:
+        value = self._kept.get(key)
+        if value is not None:
+            self._kept.move_to_end(key)
+        return value
+
+    def keep(self, key: str, value: V) -> V:
+        self._kept[key] = value
+        if len(self._kept) > PAST_ORDERS_KEPT:
+            self._kept.popitem(last=False)
+        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +65,8 @@ class DayHistory:
 
     def __init__(self, store: EventStore) -> None:
         self._store = store
-        self._orders: OrderedDict[str, Order] = OrderedDict()
-        self._children: OrderedDict[str, list[Order]] = OrderedDict()
+        self._orders: _Kept[Order] = _Kept()
+        self._children: _Kept[list[Order]] = _Kept()
 
     def days(self) -> list[PastDay]:
         """Every day in the log, oldest first."""
@@ -81,7 +105,6 @@ class DayHistory:
         never on a hot path; kept, as an earlier day no longer changes)."""
         kept = self._children.get(parent.order_id)
         if kept is not None:
-            self._children.move_to_end(parent.order_id)
             return kept
         children: list[Order] = []
         created = next(iter(self._store.read(stream=parent.order_id)), None)
@@ -89,26 +112,18 @@ class DayHistory:
         held = [day for day in self.days() if day.first_seq < seq < (day.end_seq or seq + 1)]
         if held:
             children = [o for o in self.orders(held[0]) if o.parent_id == parent.order_id]
-        self._children[parent.order_id] = children
-        if len(self._children) > PAST_ORDERS_KEPT:
-            self._children.popitem(last=False)
-        return children
+        return self._children.keep(parent.order_id, children)
 
     def order(self, order_id: str) -> Order | None:
         """An order of any day, by id (None if the log has no such order)."""
         order = self._orders.get(order_id)
         if order is not None:
-            self._orders.move_to_end(order_id)
             return order
         events = [row.event() for row in self._store.read(stream=order_id)]
         history = [event for event in events if isinstance(event, OrderEvent)]
         if not history or not isinstance(history[0], OrderCreated):
             return None
-        order = Order.from_events(history)
-        self._orders[order_id] = order
-        if len(self._orders) > PAST_ORDERS_KEPT:
-            self._orders.popitem(last=False)
-        return order
+        return self._orders.keep(order_id, Order.from_events(history))
 
 
 __all__ = ["PAST_ORDERS_KEPT", "DayHistory", "PastDay"]
