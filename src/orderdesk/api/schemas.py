@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, Strict
 
-from orderdesk.api.desk import DeskService, SessionStateName, SessionStatus
+from orderdesk.api.desk import SessionStateName, SessionStatus
 from orderdesk.approvals import ApprovalState, PendingSignal
 from orderdesk.domain.attribution import StrategyBook
 from orderdesk.domain.day import Holding, PositionSnapshot
@@ -230,7 +230,13 @@ class OrderOut(_Response):
         )
 
 
-def order_out(desk: DeskService, order: Order) -> OrderOut:
+class ChildrenSource(Protocol):
+    """What :func:`order_out` asks of a desk (``DeskService`` and the bot's desk have it)."""
+
+    def children(self, order_id: str) -> Sequence[Order]: ...
+
+
+def order_out(desk: ChildrenSource, order: Order) -> OrderOut:
     """``order`` as the API shows it: a sliced parent read through its children."""
     return OrderOut.of(order, desk.children(order.order_id))
 

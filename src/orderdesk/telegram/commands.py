@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from orderdesk.api.desk import KillSwitchState, SessionStatus
-from orderdesk.api.schemas import OrderOut
+from orderdesk.api.schemas import OrderOut, order_out
 from orderdesk.approvals import ApprovalQueue
 from orderdesk.doctor import Diagnosis
 from orderdesk.domain.calendar import IST
@@ -196,8 +196,7 @@ class DeskCommands:
 
     def _shown(self) -> list[OrderOut]:
         """Today's orders as the API shows them (a sliced parent through its children)."""
-        desk = self._desk
-        return [OrderOut.of(order, desk.children(order.order_id)) for order in desk.orders()]
+        return [order_out(self._desk, order) for order in self._desk.orders()]
 
     async def positions(self, chat_id: int, argument: str) -> Reply:
         positions = self._desk.positions()
@@ -221,8 +220,7 @@ class DeskCommands:
             return await self.pending(chat_id, argument)
         order = await self._approvals.approve(approval_id)
         return Reply(
-            f"Approved {approval_id}: "
-            f"{render.order_line(OrderOut.of(order, self._desk.children(order.order_id)))}",
+            f"Approved {approval_id}: {render.order_line(order_out(self._desk, order))}",
             outcome=f"approved: order {order.order_id}",
         )
 
