@@ -4,6 +4,7 @@ logout, a demo that cleans up after SIGTERM, a paper broker that keeps its book,
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -20,6 +21,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from orderdesk.cli import _register_commands, app
+from orderdesk.cli.run_commands import cancel_once
 from orderdesk.domain import KillSwitchChanged
 from orderdesk.store import SqlEventStore
 from tests.daemon import paper_config, running_daemon
@@ -152,7 +154,7 @@ enabled = false
 
 def test_sigterm_on_demo_removes_its_temporary_directory(tmp_path: Path) -> None:
     """SIGTERM stops `orderdesk demo` as Ctrl-C does: exit 0, and its temporary directory
-    (event log, secrets) is gone."""
+    (event log, secrets) is gone, with no traceback on the way."""
     temp = tmp_path / "tmp"
     temp.mkdir()
     config = tmp_path / "orderdesk.toml"
@@ -163,7 +165,32 @@ def test_sigterm_on_demo_removes_its_temporary_directory(tmp_path: Path) -> None
         assert [p.name for p in temp.iterdir() if p.name.startswith("orderdesk-demo-")]
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0, "".join(lines)
+        lines += process.stdout.readlines() if process.stdout else []
+    assert "Traceback" not in "".join(lines)
+    assert "demo stopped" in lines[-1]
     assert list(temp.iterdir()) == []
+
+
+async def test_a_second_stop_signal_does_not_cut_the_first_stop_short() -> None:
+    """The demo's stop handler cancels once: a SIGTERM arriving while the story unwinds (uv
+    forwarding its copy of a group-wide signal) leaves the unwinding to finish."""
+    closed: list[str] = []
+
+    async def story() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            stop()  # the forwarded copy, arriving mid-way through the cleanup
+            await asyncio.sleep(0)  # the cleanup awaits: closing the API, the store
+            closed.append("api")
+
+    task = asyncio.create_task(story())
+    stop = cancel_once(task)
+    await asyncio.sleep(0)
+    stop()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert closed == ["api"]
 
 
 def test_the_paper_book_survives_a_restart(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -103,7 +104,7 @@ def demo(
         assert main is not None
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGHUP):
-            loop.add_signal_handler(sig, main.cancel)
+            loop.add_signal_handler(sig, cancel_once(main))
         await run_demo(options, console, settings)
 
     try:
@@ -112,3 +113,19 @@ def demo(
         console.print("demo stopped")
     except OrderDeskError as exc:
         fail(str(exc))
+
+
+def cancel_once(task: asyncio.Task[None]) -> Callable[[], None]:
+    """A stop-signal handler cancelling ``task`` at the first signal and ignoring the rest.
+
+    A stop may arrive twice: `timeout`, or a service manager signalling the whole process
+    group, reaches both `uv run` (`make demo`) and this process, and uv forwards its copy. A
+    second cancel would land in the unwinding and cut it short, mid-way through closing the API
+    (uvicorn's lifespan traceback, a directory left behind).
+    """
+
+    def stop() -> None:
+        if not task.cancelling():
+            task.cancel()
+
+    return stop
