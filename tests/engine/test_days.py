@@ -14,13 +14,15 @@ from decimal import Decimal
 
 import pytest
 
-from orderdesk.domain import OrderStatus, OrderType, Product, Side
+from orderdesk.domain import Order, OrderStatus, OrderType, Product, Side, client_order_id
 from orderdesk.domain.calendar import IST, TradingCalendar
 from orderdesk.domain.events import DayClosed, DayOpened, OrderLapsed
+from orderdesk.domain.ids import child_order_id
 from orderdesk.engine import DeskConfig, OrderDesk, RiskLimits
 from orderdesk.engine.config import DayRules
 from orderdesk.engine.errors import SessionExpired
 from orderdesk.errors import RiskDenied
+from orderdesk.ports.broker import PlaceOrder
 from orderdesk.ports.notifier import Severity
 from tests.engine.conftest import FAST
 from tests.engine.fakes import (
@@ -355,3 +357,39 @@ async def test_the_desk_warns_before_the_session_ends(
             what="the expiry, many clock looks after the warning",
         )
         assert notifier.titles(Severity.WARNING).count("Broker session ends soon") == 1
+
+
+async def test_a_slicing_left_unfinished_yesterday_lapses_instead_of_going_on(
+    broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """The desk stopped on Monday after the first of three slices (the parent and one child in
+    its log). Started on Tuesday before the morning login, it places nothing of Monday's; the
+    login opens the day and the parent lapses, alerted with what was never placed."""
+    monday = clock.now()
+    big = signal(instrument=NIFTY_FUT, quantity=4500, product=Product.NRML, signal_id="big")
+    parent_id = client_order_id(big.strategy, "big")
+    child_id = child_order_id(parent_id, 0)
+    child_signal = big.with_quantity(1800, signal_id=child_id)
+    parent = Order.create(parent_id, big, monday)
+    child = Order.create(child_id, child_signal, monday, parent_id=parent_id)
+    store.append([parent, child, *Order.from_events([child]).submit(monday)])
+    await broker.place_order(PlaceOrder(child_id, child_signal))  # out, then the desk stopped
+    broker.next_day()
+    broker.token_dead = True
+    clock.set(TUESDAY, 9, 0)
+    async with open_desk(broker, store, clock, notifier) as desk:
+        assert desk.trading_day is None
+        await desk.renew_session("today")
+        assert desk.trading_day == TUESDAY
+        await (await desk.submit(signal(signal_id="tuesday"))).wait()  # the desk got going
+        # Monday's other slices never go out on Tuesday: the child and Tuesday's order only.
+        assert [p.client_order_id for p in broker.placements] == [
+            child_id,
+            client_order_id(big.strategy, "tuesday"),
+        ]
+        assert desk.handle(parent_id).status is OrderStatus.LAPSED
+    (lapsed,) = [a for a in notifier.alerts if a.order_id == parent_id]
+    assert lapsed.title == "Order lapsed"
+    assert "its slicing stopped with 1800 of 4500 placed" in lapsed.body
+    (opened,) = [a.body for a in notifier.alerts if a.title == "Trading day opened"]
+    assert opened.endswith(", 2 lapsed")  # the parent and its child

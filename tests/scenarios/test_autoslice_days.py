@@ -115,6 +115,10 @@ async def test_bought_monday_in_one_autoslice_exited_tuesday_in_another(tmp_path
             report = await desk.reconcile()
             assert report.ok, report.rows
             assert "Reconciliation: external_order" not in notifier.titles()
+            # Monday's parent was never at Kite: closed in the log, not alerted as lapsed.
+            assert "Order lapsed" not in notifier.titles()
+            opened = [a.body for a in notifier.alerts if a.title == "Trading day opened"]
+            assert opened[-1].endswith(", 0 lapsed"), opened
 
             kite = KiteConnect(
                 address.api_key, access_token=address.access_token, root=address.rest_root

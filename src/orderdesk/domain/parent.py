@@ -29,13 +29,31 @@ def parent_status(parent: Order, children: Sequence[Order]) -> OrderStatus:
     placed = sum(child.quantity for child in children)
     all_terminal = statuses <= TERMINAL
     stopped = OrderStatus.REJECTED in statuses or OrderStatus.CANCELLED in statuses
-    if all_terminal and (placed >= parent.quantity or stopped):
+    # A parent lapses when its day ends; one whose slicing was cut short by that (the desk
+    # stopped mid-way) ends there, with the rest never placed.
+    cut_short = parent.status is OrderStatus.LAPSED
+    if all_terminal and (placed >= parent.quantity or stopped or cut_short):
         if filled >= parent.quantity:
             return OrderStatus.FILLED
         if statuses == {OrderStatus.REJECTED}:
             return OrderStatus.REJECTED
+        if placed < parent.quantity and cut_short:
+            return OrderStatus.LAPSED
         return OrderStatus.CANCELLED
     return OrderStatus.PARTIALLY_FILLED if filled else OrderStatus.OPEN
+
+
+def slicing_complete(parent: Order, children: Sequence[Order]) -> bool:
+    """Every child the parent needs exists, or a rejection stopped the slicing: nothing more
+    is to be placed for it (Kite's autoslice places them all in one request)."""
+    if parent.autoslice:
+        return True
+    placed = sum(child.signal.quantity for child in children)
+    stopped = any(
+        child.status in (OrderStatus.REJECTED, OrderStatus.LAPSED) or child.deferred
+        for child in children
+    )
+    return stopped or placed >= parent.signal.quantity
 
 
 def children_filled(children: Sequence[Order]) -> tuple[int, Decimal]:
@@ -47,4 +65,4 @@ def children_filled(children: Sequence[Order]) -> tuple[int, Decimal]:
     return filled, (spent / filled).quantize(AVERAGE_PLACES)
 
 
-__all__ = ["children_filled", "parent_status"]
+__all__ = ["children_filled", "parent_status", "slicing_complete"]

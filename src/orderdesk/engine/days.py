@@ -49,6 +49,7 @@ from orderdesk.domain.events import (
     ReconciliationMismatch,
 )
 from orderdesk.domain.order import Order
+from orderdesk.domain.parent import slicing_complete
 from orderdesk.domain.position import PositionBook
 from orderdesk.domain.reports import HoldingReport, OrderStatusReport, PositionReport
 from orderdesk.domain.signal import Signal
@@ -280,7 +281,13 @@ class TradingDays:
     async def _lapse_unknown(
         self, reports: Sequence[OrderStatusReport], now: datetime
     ) -> list[Order]:
-        """Orders of earlier days the broker's book no longer shows: their end is unknowable."""
+        """Orders of earlier days the broker's book no longer shows: their end is unknowable.
+
+        A sliced order's parent was never at the broker, so it is always among them. Its
+        children carry its outcome (each carried or lapsed on its own), so it is closed in the
+        log without an alert, every morning after a sliced order; unless the day ended before
+        all its slices were placed (the desk stopped mid-way): the rest is never placed, said.
+        """
         unfinished = [o for o in self.book.orders.values() if not o.is_terminal]
         if not unfinished:
             return []
@@ -291,9 +298,32 @@ class TradingDays:
             if order.broker_order_id not in at_broker
             and not any(matches_tag(r, order.order_id) for r in reports)
         ]
-        return await self._lapse(gone, "the broker's book of that day is gone", now)
+        unknown: list[Order] = []
+        settled: list[Order] = []
+        lapsed: list[Order] = []
+        for order in gone:
+            children = [
+                self.book.orders[child]
+                for child in self.book.children.get(order.order_id, ())
+                if child in self.book.orders
+            ]
+            if not children:
+                unknown.append(order)
+            elif slicing_complete(order, children):
+                settled.append(order)
+            else:
+                placed = sum(child.signal.quantity for child in children)
+                why = (
+                    f"its slicing stopped with {placed} of {order.signal.quantity} placed; "
+                    "the rest was never placed"
+                )
+                lapsed += await self._lapse([order], why, now)
+        await self._lapse(settled, "its children carry its outcome", now, alert=False)
+        return [*await self._lapse(unknown, "the broker's book of that day is gone", now), *lapsed]
 
-    async def _lapse(self, orders: Sequence[Order], why: str, now: datetime) -> list[Order]:
+    async def _lapse(
+        self, orders: Sequence[Order], why: str, now: datetime, *, alert: bool = True
+    ) -> list[Order]:
         if not orders:
             return []
 
@@ -302,7 +332,7 @@ class TradingDays:
             return order.lapse(day, f"trading day {day} ended: {why}", now)
 
         await self.recorder.decide_many([(order, lapse) for order in orders])
-        for order in orders:
+        for order in orders if alert else ():
             await self.alerts.raise_(
                 Severity.WARNING,
                 "Order lapsed",

@@ -276,7 +276,11 @@ class OrderDesk:
                 await self._api_error("start-up reconciliation", exc)
                 self._resolve_all()
         for order in list(self.book.orders.values()):
-            if self.slicer.is_parent(order) and not self.slicer.complete(order):
+            if (
+                self.slicer.is_parent(order)
+                and not self.slicer.complete(order)
+                and self._of_today(order)
+            ):
                 self._spawn(self.slicer.continue_(order))
         for resumed in replayed.exits:
             # After reconciliation: an exit that filled or was cancelled meanwhile ends at once.
@@ -732,6 +736,11 @@ class OrderDesk:
                 "today's trading day is not open yet: the broker's books could not be read "
                 "(see the alerts); send the signal again shortly"
             )
+
+    def _of_today(self, order: Order) -> bool:
+        """Whether ``order`` was made in the trading day the clock is in. An earlier day's
+        unfinished slicing is not continued: its day opening (the morning login) lapses it."""
+        return self.days is None or self.days.today(order.created_at) == self.days.today()
 
     def _day_is_open(self, now: datetime | None = None) -> bool:
         return self.days is None or self.days.is_open(now)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from orderdesk.domain.ids import child_order_id
 from orderdesk.domain.order import Order
+from orderdesk.domain.parent import slicing_complete
 from orderdesk.domain.reports import InstrumentInfo
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.status import OrderStatus
@@ -58,15 +59,7 @@ class Slicer:
 
     def complete(self, parent: Order) -> bool:
         """Every child the parent needs exists, or a rejection stopped the slicing."""
-        if parent.autoslice:
-            return True  # the broker sliced it in one placement; the desk never adds slices
-        children = self.children(parent.order_id)
-        placed = sum(child.signal.quantity for child in children)
-        stopped = any(
-            child.status in (OrderStatus.REJECTED, OrderStatus.LAPSED) or child.deferred
-            for child in children
-        )
-        return stopped or placed >= parent.signal.quantity
+        return slicing_complete(parent, self.children(parent.order_id))
 
     async def create_and_send(
         self, order_id: str, signal: Signal, parent_id: str | None = None
@@ -96,6 +89,8 @@ class Slicer:
 
     async def continue_(self, parent: Order) -> None:
         """Create and send the children a parent still lacks (also after a restart)."""
+        if parent.is_terminal:
+            return  # lapsed with its day: what it lacks is never placed on another
         info = self._instrument(parent.signal.instrument)
         if info is None:
             await self.alerts.raise_(
