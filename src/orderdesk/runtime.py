@@ -242,9 +242,12 @@ async def _started(
     if warning:
         log.warning("api.remote_bind", warning=warning)
     if broker is None:
+        days = settings.trading_day
         context = BrokerContext(
             secrets=secrets or default_secret_store(settings.config_dir),
             data_dir=settings.data_dir,
+            clock=clock,
+            calendar=days.calendar() if days.enabled else None,
         )
         broker = create_broker(settings.broker, settings.broker_options(), context)
     settings.data_dir.mkdir(parents=True, exist_ok=True)

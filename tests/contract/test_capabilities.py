@@ -98,7 +98,8 @@ def clock() -> WallClock:
 async def paper_desk(clock: WallClock) -> AsyncIterator[tuple[OrderDesk, MemoryStore]]:
     """A desk keeping trading days over the paper broker."""
     store = MemoryStore()
-    broker = PaperBroker(prices={INFY: Decimal("1500")}, clock=clock)
+    assert DAYS.days is not None
+    broker = PaperBroker(prices={INFY: Decimal("1500")}, clock=clock, calendar=DAYS.days.calendar)
     desk = OrderDesk(
         broker,
         store,
@@ -137,7 +138,8 @@ async def test_a_broker_without_holdings_opens_days_and_reconciles_without_them(
     paper_desk: tuple[OrderDesk, MemoryStore], clock: WallClock
 ) -> None:
     """Over the paper broker a CNC buy yields no expected-holdings mismatch the next morning:
-    the day opens with no holdings and reconciliation leaves them out."""
+    the day opens with no holdings (the buy is carried as a position) and reconciliation
+    leaves them out."""
     desk, store = paper_desk
     assert desk.trading_day == MONDAY
     await (await desk.submit(signal(product=Product.CNC, quantity=10))).wait()
@@ -148,6 +150,7 @@ async def test_a_broker_without_holdings_opens_days_and_reconciles_without_them(
     opened = [e for e in store.events() if isinstance(e, DayOpened)]
     assert [(e.day, e.holdings) for e in opened] == [(MONDAY, ()), (TUESDAY, ())]
     assert desk.holdings() == []
+    assert desk.position(INFY, Product.CNC).overnight_quantity == 10
     assert not [e for e in store.events() if getattr(e, "kind", None) == "day_open"]
 
 

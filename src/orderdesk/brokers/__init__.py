@@ -27,6 +27,7 @@ from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any, Protocol
 
+from orderdesk.domain.calendar import TradingCalendar
 from orderdesk.errors import ConfigError
 from orderdesk.ports.broker import Broker
 from orderdesk.ports.clock import Clock, SystemClock
@@ -45,6 +46,9 @@ class BrokerContext:
     secrets: SecretStore
     data_dir: Path
     clock: Clock = field(default_factory=SystemClock)
+    calendar: TradingCalendar | None = None
+    """The desk's trading days (None: it keeps none); a broker that plays the market itself
+    (the paper broker) ends its days on them."""
 
 
 class BrokerFactory(Protocol):

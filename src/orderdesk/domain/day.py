@@ -119,11 +119,13 @@ def expected_opening(
     holdings: Iterable[Holding],
     *,
     listed: Callable[[InstrumentKey], bool],
+    keeps_holdings: bool = True,
 ) -> ExpectedOpening:
     """The next morning's positions and holdings as the day's close implies them.
 
     ``listed`` says whether an instrument still trades the next day (an expired derivative is
-    settled and gone from positions).
+    settled and gone from positions). At a broker that keeps no holdings (the paper broker)
+    delivery positions are carried as positions.
     """
     carried: dict[PositionKey, int] = {}
     held = {h.instrument: h.total for h in holdings}
@@ -131,7 +133,7 @@ def expected_opening(
         quantity = position.quantity
         if not quantity or position.product in INTRADAY:
             continue
-        if position.product in DELIVERY:
+        if position.product in DELIVERY and keeps_holdings:
             held[position.instrument] = held.get(position.instrument, 0) + quantity
         elif listed(position.instrument):
             carried[(position.instrument, position.product)] = quantity

@@ -351,6 +351,7 @@ class TradingDays:
             self.book.positions,
             (self.book.holdings or {}).values(),
             listed=self.instruments.listed,
+            keeps_holdings=holdings is not None,
         )
         found_positions = {
             (p.instrument, p.product): p.overnight_quantity

@@ -4,7 +4,8 @@ Selected with ``broker = "paper"``; its ``[paper]`` section may set starting ``c
 ``prices`` (``{"NSE:INFY" = 1500.0}``). It exists to paper-trade without the simulator and to
 prove that a new broker is an adapter package, not a change to the core. Its book is kept in
 ``paper-broker.json`` in the desk's data directory across restarts
-(:mod:`orderdesk.brokers.paper.state`).
+(:mod:`orderdesk.brokers.paper.state`), and it ends its trading days on the desk's calendar as
+Kite does (:mod:`orderdesk.brokers.paper.days`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def create_broker(options: Mapping[str, Any], context: BrokerContext) -> PaperBr
         cash=parsed.cash,
         clock=context.clock,
         state_file=state_path(context.data_dir),
+        calendar=context.calendar,
     )
 
 

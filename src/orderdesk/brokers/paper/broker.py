@@ -10,22 +10,28 @@ directory) the book — orders, trades, cash, prices — is kept there after eve
 back at the next start, as a real broker keeps its books while the desk is down
 (:mod:`orderdesk.brokers.paper.state`).
 
+Given the desk's calendar it ends its trading days as Kite does
+(:mod:`orderdesk.brokers.paper.days`).
+
 Of the optional capabilities (:mod:`orderdesk.ports.broker`) it offers only
-:class:`~orderdesk.ports.broker.OrderHistorySource`: it keeps no delivered stock (a CNC buy stays a
-position), computes no charges and has no GTT triggers, so it has none of their methods.
+:class:`~orderdesk.ports.broker.OrderHistorySource`: it keeps no delivered stock (a CNC buy stays
+a position, carried from day to day as an NRML one is), computes no charges and has no GTT
+triggers, so it has none of their methods.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-from orderdesk.brokers.paper import state
-from orderdesk.domain.position import PositionBook
+from orderdesk.brokers.paper import days, state
+from orderdesk.domain.calendar import SEGMENT_OF, Segment, TradingCalendar
+from orderdesk.domain.day import INTRADAY
+from orderdesk.domain.position import Position, PositionBook
 from orderdesk.domain.reports import (
     Fill,
     InstrumentInfo,
@@ -70,17 +76,23 @@ class PaperBroker:
         cash: Decimal = Decimal(1_000_000),
         clock: Clock | None = None,
         state_file: Path | None = None,
+        calendar: TradingCalendar | None = None,
     ) -> None:
         self._prices: dict[InstrumentKey, Decimal] = dict(prices or {})
         self._cash = cash
         self._clock = clock or SystemClock()
         self._orders: dict[str, _PaperOrder] = {}
+        self._carried: list[state.CarriedPosition] = []
         self._positions = PositionBook()
         self._events: asyncio.Queue[BrokerEvent] = asyncio.Queue()
-        self._ids = itertools.count(1)
-        self._trade_ids = itertools.count(1)
+        self._next_order = 1
+        self._next_trade = 1
         self._closed = False
         self._state_file = state_file
+        self._calendar = calendar
+        """The trading days the book keeps (None: none, the book runs on across days)."""
+        self._seen = self._clock.now()
+        """The instant up to which the days' milestones have been applied."""
         if state_file is not None:
             self._restore(state_file)
 
@@ -97,6 +109,8 @@ class PaperBroker:
             order = _PaperOrder(saved.history[-1], list(saved.history), list(saved.fills))
             order.triggered = saved.triggered
             self._orders[order.report.broker_order_id] = order
+        self._carried = list(book.carried)
+        self._positions = PositionBook.opening(map(_opening, self._carried))
         fills = sorted((f for o in self._orders.values() for f in o.fills), key=_trade_number)
         for fill in fills:
             self._positions.apply_fill(
@@ -104,8 +118,10 @@ class PaperBroker:
             )
         for instrument, price in self._prices.items():
             self._positions.mark(instrument, price)
-        self._ids = itertools.count(state.next_number(list(self._orders), "P"))
-        self._trade_ids = itertools.count(state.next_number([f.trade_id for f in fills], "T"))
+        self._next_order = max(book.next_order, state.next_number(list(self._orders), "P"))
+        self._next_trade = max(book.next_trade, state.next_number([f.trade_id for f in fills], "T"))
+        placed = [o.report.order_timestamp for o in self._orders.values()]
+        self._seen = book.seen or max((t for t in placed if t is not None), default=self._seen)
 
     def _save(self) -> None:
         if self._state_file is None:
@@ -119,6 +135,10 @@ class PaperBroker:
                     state.SavedOrder(history=o.history, fills=o.fills, triggered=o.triggered)
                     for o in self._orders.values()
                 ],
+                seen=self._seen,
+                carried=self._carried,
+                next_order=self._next_order,
+                next_trade=self._next_trade,
             ),
         )
 
@@ -137,6 +157,7 @@ class PaperBroker:
 
     def set_price(self, instrument: InstrumentKey, price: Decimal) -> None:
         """Move the last price and match every resting order of that instrument."""
+        self._catch_up()
         self._prices[instrument] = price
         self._positions.mark(instrument, price)
         self._events.put_nowait(
@@ -152,40 +173,146 @@ class PaperBroker:
             raise InputRejected(f"no price for {instrument}; set one in [paper] prices")
         return price
 
+    # -- trading days --------------------------------------------------------------------------
+
+    def _catch_up(self) -> None:
+        """Apply the trading-day milestones the clock has crossed since the last look."""
+        if self._calendar is None:
+            return
+        now = self._clock.now()
+        crossed = days.milestones(self._calendar, self._seen, now)
+        for milestone in crossed:
+            match milestone.step:
+                case days.Step.ROLLOVER:
+                    self._roll_over()
+                case days.Step.SQUARE_OFF:
+                    self._square_off(milestone)
+                case days.Step.MASS_CANCEL:
+                    self._mass_cancel(milestone)
+        if now > self._seen:
+            self._seen = now
+        if crossed:
+            self._save()
+
+    def _in_segment(self, instrument: InstrumentKey, segment: Segment | None) -> bool:
+        return SEGMENT_OF[instrument.exchange] is segment
+
+    def _square_off(self, milestone: days.Milestone) -> None:
+        """The broker's square-off: working MIS/CO orders cancelled, open MIS/CO positions
+        closed with market orders at the last price (they are outside orderdesk: no tag)."""
+        at, segment = milestone.at, milestone.segment
+        for order in self._working_orders():
+            report = order.report
+            if report.product in INTRADAY and self._in_segment(report.instrument, segment):
+                self._cancel(order, f"Cancelled by the broker's square-off at {at:%H:%M}")
+        for position in list(self._positions):
+            if not position.quantity or position.product not in INTRADAY:
+                continue
+            if not self._in_segment(position.instrument, segment):
+                continue
+            quantity = abs(position.quantity)
+            order = self._enter(
+                OrderStatusReport(
+                    broker_order_id=self._new_order_id(),
+                    status=BrokerStatus.RECEIVED,
+                    broker_status_text="RECEIVED",
+                    instrument=position.instrument,
+                    side=Side.SELL if position.quantity > 0 else Side.BUY,
+                    order_type=OrderType.MARKET,
+                    product=position.product,
+                    variety=Variety.REGULAR,
+                    validity=Validity.DAY,
+                    quantity=quantity,
+                    filled_quantity=0,
+                    pending_quantity=quantity,
+                    price=ZERO,
+                    trigger_price=ZERO,
+                    tag=None,
+                    order_timestamp=at,
+                    status_message=f"Auto square-off by the broker at {at:%H:%M}",
+                )
+            )
+            last = self._prices.get(position.instrument, position.average_price)
+            self._execute(order, quantity, last, at)
+
+    def _mass_cancel(self, milestone: days.Milestone) -> None:
+        """The exchange cancels what is still working in the segment after its close."""
+        for order in self._working_orders():
+            if self._in_segment(order.report.instrument, milestone.segment):
+                self._cancel(order, "Exchange mass cancel")
+
+    def _roll_over(self) -> None:
+        """A new trading day: empty books; carry products brought forward at the close."""
+        for order in self._working_orders():  # placed after its segment's mass cancel
+            self._cancel(order, "Expired at the end of the trading day")
+        carried = [
+            state.CarriedPosition(
+                instrument=str(p.instrument),
+                product=p.product,
+                quantity=p.quantity,
+                price=self._prices.get(p.instrument, p.average_price),
+                multiplier=p.multiplier,
+                carry_price=p.carry_price if p.carry_price is not None else p.average_price,
+            )
+            for p in self._positions
+            if p.quantity and p.product not in INTRADAY
+        ]
+        self._orders = {}
+        self._carried = carried
+        self._positions = PositionBook.opening(map(_opening, carried))
+        for instrument, price in self._prices.items():
+            self._positions.mark(instrument, price)
+
+    def _working_orders(self) -> list[_PaperOrder]:
+        return [o for o in self._orders.values() if o.report.status not in _ENDED]
+
     # -- orders --------------------------------------------------------------------------------
 
     async def place_order(self, command: PlaceOrder) -> str:
+        self._catch_up()
         signal = command.signal
         last = self._last(signal.instrument)
         reference = signal.price or signal.trigger_price or last
         if signal.side is Side.BUY and reference * signal.quantity > self._cash:
             raise MarginRejected("insufficient funds for the paper account")
-        broker_id = f"P{next(self._ids):015d}"
-        now = self._clock.now()
-        report = OrderStatusReport(
-            broker_order_id=broker_id,
-            status=BrokerStatus.RECEIVED,
-            broker_status_text="RECEIVED",
-            instrument=signal.instrument,
-            side=signal.side,
-            order_type=signal.order_type,
-            product=signal.product,
-            variety=signal.variety,
-            validity=signal.validity,
-            quantity=signal.quantity,
-            filled_quantity=0,
-            pending_quantity=signal.quantity,
-            price=signal.price or ZERO,
-            trigger_price=signal.trigger_price or ZERO,
-            tag=command.client_order_id,
-            order_timestamp=now,
+        order = self._enter(
+            OrderStatusReport(
+                broker_order_id=self._new_order_id(),
+                status=BrokerStatus.RECEIVED,
+                broker_status_text="RECEIVED",
+                instrument=signal.instrument,
+                side=signal.side,
+                order_type=signal.order_type,
+                product=signal.product,
+                variety=signal.variety,
+                validity=signal.validity,
+                quantity=signal.quantity,
+                filled_quantity=0,
+                pending_quantity=signal.quantity,
+                price=signal.price or ZERO,
+                trigger_price=signal.trigger_price or ZERO,
+                tag=command.client_order_id,
+                order_timestamp=self._clock.now(),
+            )
         )
-        order = _PaperOrder(report, [report])
-        self._orders[broker_id] = order
-        resting = BrokerStatus.TRIGGER_PENDING if signal.trigger_price else BrokerStatus.OPEN
-        self._publish(order.update(status=resting, broker_status_text=resting.value))
         self._match(order)
-        return broker_id
+        return order.report.broker_order_id
+
+    def _enter(self, report: OrderStatusReport) -> _PaperOrder:
+        """Put a RECEIVED order in the book and rest it (OPEN, or waiting for its trigger)."""
+        order = _PaperOrder(report, [report])
+        self._orders[report.broker_order_id] = order
+        resting = BrokerStatus.TRIGGER_PENDING if report.trigger_price else BrokerStatus.OPEN
+        self._publish(order.update(status=resting, broker_status_text=resting.value))
+        return order
+
+    def _new_order_id(self) -> str:
+        number, self._next_order = self._next_order, self._next_order + 1
+        return f"P{number:015d}"
+
+    def _new_trade_id(self) -> str:
+        number, self._next_trade = self._next_trade, self._next_trade + 1
+        return f"T{number:012d}"
 
     async def modify_order(
         self,
@@ -195,6 +322,7 @@ class PaperBroker:
         *,
         parent_order_id: str | None = None,
     ) -> None:
+        self._catch_up()
         order = self._working(broker_order_id)
         current = order.report
         quantity = changes.quantity if changes.quantity is not None else current.quantity
@@ -227,12 +355,16 @@ class PaperBroker:
     async def cancel_order(
         self, broker_order_id: str, variety: Variety, *, parent_order_id: str | None = None
     ) -> None:
-        order = self._working(broker_order_id)
+        self._catch_up()
+        self._cancel(self._working(broker_order_id))
+
+    def _cancel(self, order: _PaperOrder, why: str | None = None) -> None:
         report = order.report
         self._publish(
             order.update(
                 status=BrokerStatus.CANCELLED,
                 broker_status_text="CANCELLED",
+                status_message=why,
                 pending_quantity=0,
                 cancelled_quantity=report.quantity - report.filled_quantity,
             )
@@ -242,11 +374,7 @@ class PaperBroker:
         order = self._orders.get(broker_order_id)
         if order is None:
             raise NotFound(f"no paper order {broker_order_id}")
-        if order.report.status in (
-            BrokerStatus.COMPLETE,
-            BrokerStatus.CANCELLED,
-            BrokerStatus.REJECTED,
-        ):
+        if order.report.status in _ENDED:
             raise OrderRejected(f"order {broker_order_id} is {order.report.status.value}")
         return order
 
@@ -282,17 +410,19 @@ class PaperBroker:
             price = last
         self._execute(order, order.report.quantity - order.report.filled_quantity, price)
 
-    def _execute(self, order: _PaperOrder, quantity: int, price: Decimal) -> None:
+    def _execute(
+        self, order: _PaperOrder, quantity: int, price: Decimal, at: datetime | None = None
+    ) -> None:
         report = order.report
         fill = Fill(
-            trade_id=f"T{next(self._trade_ids):012d}",
+            trade_id=self._new_trade_id(),
             broker_order_id=report.broker_order_id,
             instrument=report.instrument,
             side=report.side,
             product=report.product,
             quantity=quantity,
             price=price,
-            filled_at=self._clock.now(),
+            filled_at=at or self._clock.now(),
         )
         order.fills.append(fill)
         self._cash -= report.side.sign * price * quantity
@@ -319,22 +449,27 @@ class PaperBroker:
     # -- reads ---------------------------------------------------------------------------------
 
     async def orders(self) -> list[OrderStatusReport]:
+        self._catch_up()
         return [o.report for o in self._orders.values()]
 
     async def order_history(self, broker_order_id: str) -> list[OrderStatusReport]:
+        self._catch_up()
         order = self._orders.get(broker_order_id)
         if order is None:
             raise NotFound(f"no paper order {broker_order_id}")
         return list(order.history)
 
     async def trades(self) -> list[Fill]:
+        self._catch_up()
         return [f for o in self._orders.values() for f in o.fills]
 
     async def order_trades(self, broker_order_id: str) -> list[Fill]:
+        self._catch_up()
         order = self._orders.get(broker_order_id)
         return list(order.fills) if order else []
 
     async def positions(self) -> list[PositionReport]:
+        self._catch_up()
         reports = []
         for position in self._positions:
             last = self._prices.get(position.instrument, position.average_price)
@@ -363,6 +498,7 @@ class PaperBroker:
         return reports
 
     async def margins(self) -> MarginsReport:
+        self._catch_up()
         return MarginsReport(equity=SegmentMargins.cash_only(self._cash), commodity=None)
 
     async def quotes(self, instruments: Sequence[InstrumentKey]) -> dict[InstrumentKey, Quote]:
@@ -401,6 +537,20 @@ class PaperBroker:
     async def events(self) -> AsyncIterator[BrokerEvent]:
         while not self._closed:
             yield await self._events.get()
+
+
+_ENDED = frozenset({BrokerStatus.COMPLETE, BrokerStatus.CANCELLED, BrokerStatus.REJECTED})
+
+
+def _opening(carried: state.CarriedPosition) -> Position:
+    return Position.carried(
+        InstrumentKey.parse(carried.instrument),
+        carried.product,
+        carried.quantity,
+        carried.price,
+        carried.multiplier,
+        carry_price=carried.carry_price,
+    )
 
 
 def _trade_number(fill: Fill) -> int:

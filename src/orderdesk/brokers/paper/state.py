@@ -6,13 +6,14 @@ order and position as a mismatch. So the paper book is written to ``paper-broker
 desk's data directory after every change (replaced atomically: a reader, or a crash, sees the
 old file or the new one), and read back when the broker is created.
 
-What is kept: every order with its history and trades, the cash, and the last prices. Positions
-are not stored: they are rebuilt from the trades, the way they were built in the first place.
-Order and trade numbers continue after the highest kept. Prices named in ``[paper] prices``
+What is kept: every order of the trading day with its history and trades, the positions the day
+opened with, the cash, the last prices, and how far the day's milestones have been applied
+(:mod:`orderdesk.brokers.paper.days`). Today's positions are not stored: they are rebuilt from
+the opening ones and the trades, the way they were built in the first place.
+Order and trade numbers continue after the highest ever given. Prices named in ``[paper] prices``
 override the kept ones (the config is how a paper desk's market is set).
 
-The paper broker keeps no trading days: its book runs on across days until the file is removed
-(start afresh: stop the desk, delete ``paper-broker.json``, start it).
+To start afresh: stop the desk, delete ``paper-broker.json``, start it.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 import msgspec
 
 from orderdesk.domain.reports import Fill, OrderStatusReport
+from orderdesk.domain.values import Product
 from orderdesk.errors import ConfigError
 
 STATE_FILE_NAME = "paper-broker.json"
@@ -39,12 +42,34 @@ class SavedOrder(msgspec.Struct, frozen=True):
     triggered: bool = False
 
 
+class CarriedPosition(msgspec.Struct, frozen=True):
+    """A position the trading day opened with (brought forward at a rollover)."""
+
+    instrument: str
+    product: Product
+    quantity: int
+    price: Decimal
+    """Where it was booked: the previous close."""
+    multiplier: Decimal = Decimal(1)
+    carry_price: Decimal | None = None
+    """What it cost when it was opened."""
+
+
 class SavedBook(msgspec.Struct, frozen=True):
     cash: Decimal
     prices: dict[str, Decimal]
     """Last prices by ``EXCHANGE:SYMBOL``."""
     orders: list[SavedOrder]
     format: int = FORMAT
+    seen: datetime | None = None
+    """The instant up to which trading-day milestones have been applied (a book kept before
+    the paper broker kept days has none: it is taken to be of its latest order's day)."""
+    carried: list[CarriedPosition] = msgspec.field(default_factory=list)
+    """The positions the book's trading day opened with; its orders' fills come on top."""
+    next_order: int = 1
+    next_trade: int = 1
+    """The numbers the next order and trade take: a rollover empties the books, and a number
+    is never given twice."""
 
 
 _ENCODER = msgspec.json.Encoder(decimal_format="string")
@@ -98,6 +123,7 @@ def next_number(ids: list[str], prefix: str) -> int:
 
 __all__ = [
     "STATE_FILE_NAME",
+    "CarriedPosition",
     "SavedBook",
     "SavedOrder",
     "load",
