@@ -39,7 +39,7 @@ from pydantic_settings import (
 from orderdesk.domain.calendar import DEFAULT_HOURS, Segment, TradingCalendar
 from orderdesk.engine.config import DayRules
 from orderdesk.errors import ConfigError
-from orderdesk.holidays import NSE_HOLIDAYS, load_holidays
+from orderdesk.holidays import NSE_HOLIDAYS, holiday_years, load_holidays
 
 ENV_PREFIX = "ORDERDESK_"
 CONFIG_FILE_NAME = "orderdesk.toml"
@@ -227,11 +227,13 @@ class TradingDaySettings(_Section):
         return TradingCalendar(base | frozenset(self.holidays), hours=hours)
 
     def rules(self) -> DayRules:
+        calendar = self.calendar()
         return DayRules(
-            calendar=self.calendar(),
+            calendar=calendar,
             close_at=self.close_at,
             own_square_off_minutes=self.own_square_off_minutes,
             session_warning=timedelta(minutes=self.session_warning_minutes),
+            holiday_years=holiday_years(calendar.holidays, shipped=self.holidays_file is None),
         )
 
 

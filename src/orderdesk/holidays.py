@@ -9,8 +9,9 @@ derivatives), as NSE announced it and NDTV Profit reprinted it on 2026-01-25
 (https://www.ndtvprofit.com/markets/republic-day-2026-stock-market-holiday-are-nifty-sensex-open-or-closed-on-jan-26-for-republic-day-10858224),
 including the 15 January closure added for Maharashtra's municipal elections. NSE publishes
 each year's list in December; 2027's was not published when this list was made, so it is not
-here: a desk running in a year the list does not cover says so at start (see
-:func:`covers_year`) and the user adds the year's dates with a holiday file.
+here: a desk running in a year the list does not cover says so at start and when it opens a
+day, from December on for the year ahead (see :func:`covers_year`), and the user adds the
+year's dates with a holiday file.
 """
 
 from __future__ import annotations
@@ -76,9 +77,20 @@ def load_holidays(path: Path) -> frozenset[date]:
 def covers_year(year: int, holidays: Iterable[date], *, shipped: bool) -> bool:
     """Whether a holiday set can be trusted for ``year``: the shipped list covers its own
     years, and a user's dates cover every year they name."""
-    if shipped and year in NSE_YEARS:
-        return True
-    return any(day.year == year for day in holidays)
+    return year in holiday_years(holidays, shipped=shipped)
 
 
-__all__ = ["NSE_HOLIDAYS", "NSE_YEARS", "covers_year", "load_holidays", "parse_holidays"]
+def holiday_years(holidays: Iterable[date], *, shipped: bool) -> frozenset[int]:
+    """The years a holiday set can be trusted for (see :func:`covers_year`)."""
+    named = frozenset(day.year for day in holidays)
+    return named | NSE_YEARS if shipped else named
+
+
+__all__ = [
+    "NSE_HOLIDAYS",
+    "NSE_YEARS",
+    "covers_year",
+    "holiday_years",
+    "load_holidays",
+    "parse_holidays",
+]

@@ -393,3 +393,23 @@ async def test_a_slicing_left_unfinished_yesterday_lapses_instead_of_going_on(
     assert "its slicing stopped with 1800 of 4500 placed" in lapsed.body
     (opened,) = [a.body for a in notifier.alerts if a.title == "Trading day opened"]
     assert opened.endswith(", 2 lapsed")  # the parent and its child
+
+
+async def test_a_december_day_warns_of_next_years_missing_holidays(
+    broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """Opening a December day while the holiday list knows nothing of the next year alerts: a
+    desk running through the new year would take its holidays for trading days. A list that
+    covers it is quiet."""
+    rules = DayRules(calendar=TradingCalendar(frozenset()), holiday_years=frozenset({2026}))
+    async with open_desk(broker, store, clock, notifier, config=replace(FAST, days=rules)):
+        pass
+    (warning,) = [a for a in notifier.alerts if a.title == "Holiday list out of date"]
+    assert warning.severity is Severity.WARNING
+    assert "2026-12-07: the desk knows no exchange holidays for 2027" in warning.body
+    covered = replace(rules, holiday_years=frozenset({2026, 2027}))
+    quiet = RecordingNotifier()
+    async with open_desk(broker, MemoryStore(), clock, quiet, config=replace(FAST, days=covered)):
+        pass
+    assert "Trading day opened" in quiet.titles()
+    assert "Holiday list out of date" not in quiet.titles()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from orderdesk.config import TradingDaySettings
 from orderdesk.errors import ConfigError
 from orderdesk.holidays import NSE_HOLIDAYS, covers_year, load_holidays, parse_holidays
 
@@ -39,3 +40,14 @@ def test_the_shipped_list_is_nse_2026_on_weekdays() -> None:
     assert covers_year(2026, NSE_HOLIDAYS, shipped=True)
     assert not covers_year(2027, NSE_HOLIDAYS, shipped=True)
     assert covers_year(2027, {date(2027, 1, 26)}, shipped=False)
+
+
+def test_the_days_rules_know_which_years_the_holidays_cover(tmp_path: Path) -> None:
+    """The shipped list covers 2026; dates added name their years; a holiday file replaces the
+    shipped list, so only its own years are covered."""
+    assert TradingDaySettings().rules().holiday_years == frozenset({2026})
+    added = TradingDaySettings(holidays=[date(2027, 1, 26)])
+    assert added.rules().holiday_years == frozenset({2026, 2027})
+    listed = tmp_path / "holidays.txt"
+    listed.write_text("2027-01-26\n2027-03-22\n")
+    assert TradingDaySettings(holidays_file=listed).rules().holiday_years == frozenset({2027})

@@ -42,6 +42,10 @@ class DayRules:
     (0: leave it to the broker; either way an alert says what happened)."""
     session_warning: timedelta = timedelta(minutes=30)
     """Warn this long before the session expires (06:00 IST)."""
+    holiday_years: frozenset[int] | None = None
+    """The years the calendar's holiday list is known to cover (None: not checked). A day
+    opened in a year outside them, or in a December before one, is alerted: an unknown holiday
+    looks like a trading day."""
 
 
 class LossLimitAction(StrEnum):

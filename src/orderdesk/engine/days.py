@@ -277,6 +277,25 @@ class TradingDays:
             f"holdings, {len(carried_orders)} orders carried, {len(lapsed)} lapsed",
             key="day:open",
         )
+        await self._check_holidays(day)
+
+    async def _check_holidays(self, day: date) -> None:
+        """Alert when the holiday list does not cover this year, or (in December) the next:
+        a desk that runs through the new year would take its holidays for trading days."""
+        known = self.rules.holiday_years
+        if known is None:
+            return
+        wanted = [day.year, day.year + 1] if day.month == 12 else [day.year]
+        missing = [str(year) for year in wanted if year not in known]
+        if missing:
+            await self.alerts.raise_(
+                Severity.WARNING,
+                "Holiday list out of date",
+                f"{day}: the desk knows no exchange holidays for {' and '.join(missing)}, so "
+                "it would take them for trading days; add them ([trading_day] holidays_file "
+                "or holidays, from the exchange's published list) and restart the desk",
+                key=f"day:holidays:{'+'.join(missing)}",
+            )
 
     async def _lapse_unknown(
         self, reports: Sequence[OrderStatusReport], now: datetime
