@@ -1,4 +1,5 @@
-"""Alerts: a logging notifier until the apprise adapter lands, and a guard that never raises.
+"""Alerts: the logging notifier (always one of the desk's channels, beside apprise's and the
+dashboard's; see :mod:`orderdesk.notify`), and a guard that never raises.
 
 The engine alerts from deep inside its loops; a notifier that throws (a bad webhook, a full
 disk) must never take an order's bookkeeping down with it, so every alert goes through
