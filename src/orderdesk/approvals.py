@@ -6,8 +6,9 @@ risk checks, as for any signal: a denial is refused at once, never parked) and t
 a :class:`PendingSignal`; the operator approves it (then it is submitted, exactly once, and
 checked again against the desk as it is then) or rejects it, from the dashboard or
 ``orderdesk pending``. A pending signal lapses after the
-strategy's ``approval_ttl_seconds``: a stale trading decision must not execute hours later
-because somebody clicked "approve" on an old screen.
+strategy's ``approval_ttl_seconds``, or when its trading day ends, whichever comes first: a
+stale trading decision must not execute hours later (or on the next day) because somebody
+clicked "approve" on an old screen.
 
 Expiry is checked whenever the queue is read or acted on, so there is no timer to run; the
 clock is injected so tests control time.
@@ -24,6 +25,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from orderdesk.config import StrategySettings
+from orderdesk.domain.calendar import TradingCalendar
 from orderdesk.domain.errors import OrderDeskError
 from orderdesk.domain.order import Order
 from orderdesk.domain.signal import Signal
@@ -107,11 +109,14 @@ class ApprovalQueue:
         clock: Clock | None = None,
         notifier: Notifier | None = None,
         history: int = 200,
+        calendar: TradingCalendar | None = None,
     ) -> None:
         self._submit = submit
         self._screen = screen
         self._strategies = dict(strategies)
         self._clock: Clock = clock or SystemClock()
+        self._calendar = calendar
+        """The desk's trading days (None: it keeps none): a signal lapses with its day."""
         self._notifier = notifier
         self._history = history
         self._items: OrderedDict[str, PendingSignal] = OrderedDict()
@@ -239,11 +244,19 @@ class ApprovalQueue:
 
     def _expire(self) -> None:
         now = self._clock.monotonic()
+        today = self._calendar.trading_day_of(self._clock.now()) if self._calendar else None
         for item in self._items.values():
-            if item.state is ApprovalState.PENDING and now >= item.deadline:
-                self._decide(item, ApprovalState.EXPIRED)
-                item.reason = "approval window elapsed"
-                item.settled.set()
+            if item.state is not ApprovalState.PENDING:
+                continue
+            if now >= item.deadline:
+                reason = "approval window elapsed"
+            elif self._calendar and self._calendar.trading_day_of(item.received_at) != today:
+                reason = "its trading day ended"
+            else:
+                continue
+            self._decide(item, ApprovalState.EXPIRED)
+            item.reason = reason
+            item.settled.set()
 
     def _trim(self) -> None:
         # Forget the oldest decided signals; pending ones are kept whatever the history size.

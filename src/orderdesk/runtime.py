@@ -29,6 +29,7 @@ from orderdesk.config import (
     TradingDaySettings,
 )
 from orderdesk.desk_address import announce
+from orderdesk.domain.calendar import TradingCalendar
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.values import Exchange
 from orderdesk.engine.alerts import LoggingNotifier
@@ -122,6 +123,13 @@ def desk_config(
         freeze_quantities={**NSE_FREEZE_QUANTITIES, **engine.freeze_quantities},
         days=days.rules() if days is not None and days.enabled else None,
     )
+
+
+def _days_calendar(settings: Settings) -> TradingCalendar | None:
+    """The desk's trading days, for the parts beside the engine that keep them too (the paper
+    broker, the approval queue); None when ``[trading_day]`` is off."""
+    days = settings.trading_day
+    return days.calendar() if days.enabled else None
 
 
 def _warn_uncovered_year(settings: Settings, clock: Clock) -> None:
@@ -238,16 +246,16 @@ async def _started(
 ) -> AsyncIterator[Runtime]:
     clock = clock or SystemClock()
     _warn_uncovered_year(settings, clock)
+    calendar = _days_calendar(settings)
     warning = check_bind(settings.api.host, allow_remote=settings.api.allow_remote)
     if warning:
         log.warning("api.remote_bind", warning=warning)
     if broker is None:
-        days = settings.trading_day
         context = BrokerContext(
             secrets=secrets or default_secret_store(settings.config_dir),
             data_dir=settings.data_dir,
             clock=clock,
-            calendar=days.calendar() if days.enabled else None,
+            calendar=calendar,
         )
         broker = create_broker(settings.broker, settings.broker_options(), context)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -276,7 +284,12 @@ async def _started(
 
                 service = EngineDesk(desk)
                 approvals = ApprovalQueue(
-                    service.submit, settings.strategies, screen=service.screen, notifier=notifier
+                    service.submit,
+                    settings.strategies,
+                    screen=service.screen,
+                    notifier=notifier,
+                    clock=clock,
+                    calendar=calendar,
                 )
                 token = load_or_create_token(settings.config_dir)
                 api: ApiServer | None = None

@@ -8,6 +8,7 @@ import pytest
 
 from orderdesk.approvals import ApprovalClosed, ApprovalQueue, ApprovalState, PendingSignal
 from orderdesk.config import StrategySettings
+from orderdesk.domain.calendar import TradingCalendar
 from orderdesk.errors import RiskDenied
 from tests.api.conftest import Api
 from tests.api.fakes import FakeDesk
@@ -190,3 +191,25 @@ async def test_unknown_query_parameter_is_422(api: Api) -> None:
         body = await response.json()
     assert response.status == 422
     assert body["fields"][0]["field"] == "include_decide"
+
+
+async def test_a_pending_signal_lapses_with_its_trading_day() -> None:
+    """However long the approval window, a signal parked before the 06:00 rollover cannot be
+    approved after it: the next day is not the day it was meant for."""
+    clock = FakeClock()  # 2024-01-01 05:46 IST: still Friday's trading day
+    desk = FakeDesk()
+    patient = {"careful": StrategySettings(approval=True, approval_ttl_seconds=86_400)}
+    queue = ApprovalQueue(
+        desk.submit, patient, screen=desk.screen, clock=clock, calendar=TradingCalendar()
+    )
+    parked = await queue.submit(signal(strategy="careful"))
+    assert isinstance(parked, PendingSignal)
+    clock.advance(13 * 60)  # 05:59
+    assert queue.pending() == [parked]
+    clock.advance(60)  # 06:00: Monday's trading day
+    assert queue.pending() == []
+    with pytest.raises(ApprovalClosed) as exc_info:
+        await queue.approve(parked.approval_id)
+    assert exc_info.value.state is ApprovalState.EXPIRED
+    assert parked.reason == "its trading day ended"
+    assert desk.submitted == []
