@@ -194,21 +194,18 @@ class PaperBroker:
         if crossed:
             self._save()
 
-    def _in_segment(self, instrument: InstrumentKey, segment: Segment | None) -> bool:
-        return SEGMENT_OF[instrument.exchange] is segment
-
     def _square_off(self, milestone: days.Milestone) -> None:
         """The broker's square-off: working MIS/CO orders cancelled, open MIS/CO positions
         closed with market orders at the last price (they are outside orderdesk: no tag)."""
         at, segment = milestone.at, milestone.segment
         for order in self._working_orders():
             report = order.report
-            if report.product in INTRADAY and self._in_segment(report.instrument, segment):
+            if report.product in INTRADAY and _in_segment(report.instrument, segment):
                 self._cancel(order, f"Cancelled by the broker's square-off at {at:%H:%M}")
         for position in list(self._positions):
             if not position.quantity or position.product not in INTRADAY:
                 continue
-            if not self._in_segment(position.instrument, segment):
+            if not _in_segment(position.instrument, segment):
                 continue
             quantity = abs(position.quantity)
             order = self._enter(
@@ -238,7 +235,7 @@ class PaperBroker:
     def _mass_cancel(self, milestone: days.Milestone) -> None:
         """The exchange cancels what is still working in the segment after its close."""
         for order in self._working_orders():
-            if self._in_segment(order.report.instrument, milestone.segment):
+            if _in_segment(order.report.instrument, milestone.segment):
                 self._cancel(order, "Exchange mass cancel")
 
     def _roll_over(self) -> None:
@@ -540,6 +537,10 @@ class PaperBroker:
 
 
 _ENDED = frozenset({BrokerStatus.COMPLETE, BrokerStatus.CANCELLED, BrokerStatus.REJECTED})
+
+
+def _in_segment(instrument: InstrumentKey, segment: Segment | None) -> bool:
+    return SEGMENT_OF[instrument.exchange] is segment
 
 
 def _opening(carried: state.CarriedPosition) -> Position:
