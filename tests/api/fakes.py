@@ -316,9 +316,9 @@ class FakeDesk:
             self._orders.clear()
         self.today = day
         self.opening_holdings = list(holdings)
-        self.records.append(
-            DayRecord(DayOpened(at=_now(), day=day, holdings=tuple(holdings)), closed=None)
-        )
+        opened = DayOpened(at=_now(), day=day, holdings=tuple(holdings))
+        self.records.append(DayRecord(opened, closed=None))
+        self._publish([opened])
 
     def close_day(self) -> DayClosed:
         """Today's day closes with its positions and P&L as they stand (as the engine does)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -97,3 +97,21 @@ def test_summary_names_the_fields_people_scan_for() -> None:
     """An event's one-line summary has its type and its telling fields."""
     event = KillSwitchChanged(at=datetime.now(UTC), engaged=True, reason="manual")
     assert summarise(event) == "KillSwitchChanged reason=manual engaged=True"
+
+
+async def test_a_new_trading_day_sends_a_fresh_snapshot(api: Api) -> None:
+    """A page left open overnight: when the next trading day opens, the stream follows its
+    DayOpened event with a new snapshot holding today's orders only."""
+    api.desk.open_day(date(2026, 12, 7))
+    async with api.client.get("/api/events") as response:
+        stream = messages(response)
+        await next_of(stream, "snapshot")
+        async with api.client.post("/api/signals", json=LIMIT_BUY) as submitted:
+            order_id = (await submitted.json())["order"]["order_id"]
+        await next_of(stream, "order", order_id=order_id, status="OPEN")
+        api.desk.open_day(date(2026, 12, 8))
+        opened = await next_of(stream, "event", type="DayOpened")
+        assert opened["payload"]["day"] == "2026-12-08"
+        kind, fresh = await anext(stream)
+    assert kind == "snapshot"
+    assert fresh["orders"] == []

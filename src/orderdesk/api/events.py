@@ -2,8 +2,10 @@
 
 One stream carries everything the dashboard shows, so the page needs a single connection:
 
-- ``snapshot`` once at the start: orders, positions, status, approvals, recent alerts, and the
-  log's latest events (``events``, newest first), so a reloaded page has its history;
+- ``snapshot`` at the start: orders, positions, status, approvals, recent alerts, and the
+  log's latest events (``events``, newest first), so a reloaded page has its history; and
+  again, after its ``event``, whenever a trading day opens (``DayOpened``), since today's
+  orders then start afresh;
 - ``event`` for each domain event the desk records (type, time, order id, a one-line summary,
   the same in words (``text``), the full payload), followed by ``order`` with that order's new
   state for order events;
@@ -34,7 +36,7 @@ from orderdesk.api.context import ApiContext, Context
 from orderdesk.api.errors import ERROR_RESPONSES
 from orderdesk.api.event_words import describe, finding
 from orderdesk.api.schemas import AlertOut, PendingOut, PositionOut, order_out
-from orderdesk.domain.events import Event, OrderEvent
+from orderdesk.domain.events import DayOpened, Event, OrderEvent
 from orderdesk.domain.order import Order
 from orderdesk.store.codec import encode
 
@@ -181,7 +183,11 @@ async def stream(context: ApiContext) -> AsyncIterator[str]:
                 yield sse("alert", alert_message(item.alert, item.at))
                 continue
             yield sse("event", event_message(item))
-            if isinstance(item, OrderEvent):
+            if isinstance(item, DayOpened):
+                # Today's orders start afresh (earlier days' are read by day): a page left open
+                # overnight is given the new day as a reload would show it.
+                yield sse("snapshot", snapshot_message(context))
+            elif isinstance(item, OrderEvent):
                 for order in _changed(context, item.order_id):
                     yield sse("order", order_out(context.desk, order).model_dump(mode="json"))
     finally:

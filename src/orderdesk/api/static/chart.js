@@ -88,6 +88,7 @@ async function load() {
 }
 
 on("signed-in", load);
+on("event", (event) => { if (event.type === "DayOpened") load(); });  // a new day's curve
 on("signed-out", () => { if (plot) plot.destroy(); plot = null; plotted = ""; points = []; });
 on("status", () => {
   const point = state.pnl;
