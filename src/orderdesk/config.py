@@ -313,6 +313,9 @@ class Settings(BaseSettings):
     config_dir: Path = Field(
         default_factory=lambda: Path(platformdirs.user_config_dir("orderdesk"))
     )
+    clock: Literal["system", "simulator"] = "system"
+    """The desk's time: the wall clock, or ``"simulator"``: the clock of the ``orderdesk sim``
+    at ``[kite] root``, which ``POST /_sim/clock`` moves (run trading days in seconds)."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_file: Path | None = None
     """``orderdesk run`` also logs here (JSON lines, redacted like stderr), rotated at 10 MB

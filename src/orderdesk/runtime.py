@@ -54,6 +54,7 @@ from orderdesk.ports.clock import Clock, SystemClock
 from orderdesk.ports.notifier import Notifier, Severity
 from orderdesk.ports.secrets import SecretStore
 from orderdesk.secrets import default_secret_store
+from orderdesk.sim_time import SimulatorTime, simulator_root
 from orderdesk.store import AsyncEventWriter, SqlEventStore
 from orderdesk.store.desk_lock import exclusive_desk
 from orderdesk.telegram import running_bot
@@ -222,16 +223,21 @@ async def open_runtime(
     clock: Clock | None = None,
 ) -> AsyncIterator[Runtime]:
     """Start the desk (replay, resolve, open the day, reconcile), then the API; stop both on
-    exit. ``clock`` is the desk's time (tests pass one that follows the simulator's).
+    exit. ``clock`` is the desk's time (default: the wall clock, or with ``clock =
+    "simulator"`` the simulator's, :mod:`orderdesk.sim_time`).
 
     First of all it takes the event store for this desk alone
     (:func:`~orderdesk.store.desk_lock.exclusive_desk`): a second desk on the same store fails
     at once with :class:`~orderdesk.store.desk_lock.StoreInUse`, before it replays or connects.
     """
     with exclusive_desk(settings.store_url):
-        async with _started(
-            settings, secrets=secrets, broker=broker, serve=serve, clock=clock
-        ) as runtime:
+        async with contextlib.AsyncExitStack() as stack:
+            if clock is None and settings.clock == "simulator":
+                root = simulator_root(settings.broker, settings.broker_options())
+                clock = await stack.enter_async_context(SimulatorTime(root))
+            runtime = await stack.enter_async_context(
+                _started(settings, secrets=secrets, broker=broker, serve=serve, clock=clock)
+            )
             yield runtime
 
 

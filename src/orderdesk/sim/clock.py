@@ -46,6 +46,11 @@ class SimClock:
             return self._pinned
         return (self._source() + self._offset).astimezone(IST).replace(tzinfo=None)
 
+    @property
+    def offset_seconds(self) -> float:
+        """How far the simulated clock runs ahead of real time (negative: behind)."""
+        return self._offset.total_seconds()
+
     def stamp(self) -> str:
         """``now()`` as Kite writes timestamps: ``YYYY-MM-DD HH:MM:SS``."""
         return self.now().strftime(KITE_TIME_FORMAT)

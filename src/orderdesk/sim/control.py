@@ -6,6 +6,9 @@
 - ``POST /_sim/reset`` (optional ``{"seed": N}``) empties books, cash back to the opening cash,
   relists expired contracts, switches faults off and puts the clock back to real time (the day
   machine starts again from there); sessions survive so logged-in clients keep working.
+- ``GET /_sim/clock`` answers ``{"clock", "offset_seconds", "trading_day"}``: the simulated time
+  and how far it runs ahead of real time, exactly (a desk with ``clock = "simulator"`` follows
+  it; :mod:`orderdesk.sim_time`).
 - ``POST /_sim/clock`` ``{"advance_seconds": N}`` or ``{"set": "YYYY-MM-DD HH:MM:SS"}`` (IST)
   moves the clock, runs the trading-day milestones it crossed (``market_hours="nse"``; see
   :mod:`orderdesk.sim.days`), then the sweep; answers ``{"clock", "trading_day",
@@ -140,6 +143,15 @@ def add_control_routes(
             }
         )
 
+    async def read_clock(_request: web.Request) -> web.Response:
+        return ok(
+            {
+                "clock": core.clock.stamp(),
+                "offset_seconds": core.clock.offset_seconds,
+                "trading_day": _day(core),
+            }
+        )
+
     async def holdings(request: web.Request) -> web.Response:
         body = await _json_body(request)
         if not isinstance(body, list):
@@ -186,6 +198,7 @@ def add_control_routes(
     app.router.add_post("/_sim/reset", reset)
     app.router.add_get("/_sim/state", state)
     app.router.add_post("/_sim/clock", clock)
+    app.router.add_get("/_sim/clock", read_clock)
     app.router.add_post("/_sim/holdings", holdings)
     app.router.add_post("/_sim/orders/external", external)
 

@@ -1,0 +1,152 @@
+"""Trading days from outside: `orderdesk run` with ``clock = "simulator"``
+(examples/sim_days.toml) on `orderdesk sim --market-hours nse`, driven only by the CLI and the
+simulator's clock route. Monday's orders, the close, the 06:00 token expiry, the morning login,
+and Tuesday opening with Monday's position carried and Monday's orders read by day."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from orderdesk.sim.app import SimServer
+from orderdesk.sim.config import SimConfig
+from tests.daemon import running_daemon
+from tests.support import wait_until
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "examples" / "sim_days.toml"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def sim() -> Iterator[SimServer]:
+    """`orderdesk sim --market-hours nse --no-rate-limits`, prices held still."""
+    config = SimConfig(port=0, price_tick_interval=None, rate_limits=False, market_hours="nse")
+    with SimServer.run_in_thread(config) as server:
+        yield server
+
+
+@pytest.fixture
+def env(sim: SimServer, tmp_path: Path) -> dict[str, str]:
+    """What a user of examples/sim_days.toml exports, plus this test's addresses and dirs."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ORDERDESK_")}
+    return {
+        **clean,
+        "COLUMNS": "200",
+        "ORDERDESK_CONFIG": str(CONFIG),
+        "ORDERDESK_KITE__API_SECRET": "sim_api_secret",
+        "ORDERDESK_KITE__ROOT": sim.rest_root,
+        "ORDERDESK_KITE__WS_URL": sim.ws_url,
+        "ORDERDESK_API__PORT": "0",
+        "ORDERDESK_CONFIG_DIR": str(tmp_path / "config"),
+        "ORDERDESK_DATA_DIR": str(tmp_path / "data"),
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }
+
+
+def orderdesk(env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "orderdesk", *args],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+
+
+def shown(env: Mapping[str, str], *args: str) -> Any:
+    """A CLI command's ``--json`` output."""
+    result = orderdesk(env, *args, "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(result.stdout)
+
+
+def login(sim: SimServer, env: Mapping[str, str]) -> None:
+    """`orderdesk login`, handed the address the browser lands on after the sim's login page."""
+    page = requests.get(
+        f"{sim.rest_root}/connect/login",
+        params={"api_key": "sim_api_key", "v": "3"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    result = orderdesk(env, "login", "--redirect-url", page.headers["Location"])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def sim_clock(sim: SimServer, when: str) -> None:
+    reply = requests.post(f"{sim.rest_root}/_sim/clock", json={"set": when}, timeout=10)
+    assert reply.status_code == 200, reply.text
+
+
+def test_a_monday_and_a_tuesday_through_the_cli_and_the_simulators_clock(
+    sim: SimServer, env: dict[str, str]
+) -> None:
+    sim_clock(sim, "2026-12-07 09:20:00")
+    requests.post(f"{sim.rest_root}/_sim/prices", json={"NSE:INFY": 1500}, timeout=10)
+    login(sim, env)
+    with running_daemon(CONFIG, env=env):
+        assert shown(env, "session")["trading_day"] == "2026-12-07"
+        bought = shown(
+            env, "place", "NSE:INFY", "BUY", "5", "--type", "MARKET", "--product", "NRML"
+        )
+        resting = shown(env, "place", "NSE:INFY", "BUY", "1", "--type", "LIMIT", "--price", "1400")
+        bought_id = bought["order"]["order_id"]
+        resting_id = resting["order"]["order_id"]
+        wait_until(
+            lambda: {o["status"] for o in shown(env, "orders")} == {"FILLED", "OPEN"},
+            timeout=20,
+            what="Monday's orders filled and resting",
+        )
+
+        sim_clock(sim, "2026-12-07 16:30:00")  # the 16:00 mass cancel, then the desk's close
+        wait_until(
+            lambda: {d["day"]: d["closed_at"] for d in shown(env, "days")}["2026-12-07"],
+            timeout=20,
+            what="Monday closed",
+        )
+        statuses = {o["order_id"]: o["status"] for o in shown(env, "orders")}
+        assert statuses == {bought_id: "FILLED", resting_id: "CANCELLED"}
+
+        sim_clock(sim, "2026-12-08 09:20:00")  # past 06:00: Monday's token is dead
+        ended = wait_until(
+            lambda: (r := orderdesk(env, "session", "--json")).returncode == 5 and r,
+            timeout=20,
+            what="the session ended (`orderdesk session` exits 5)",
+        )
+        assert json.loads(ended.stdout)["state"] == "expired"
+        login(sim, env)  # the morning login reaches the running desk
+        wait_until(
+            lambda: shown(env, "session")["trading_day"] == "2026-12-08",
+            timeout=20,
+            what="Tuesday opened",
+        )
+        assert shown(env, "orders") == []
+        monday = shown(env, "orders", "--day", "2026-12-07")
+        assert sorted(o["order_id"] for o in monday) == sorted([bought_id, resting_id])
+        (position,) = shown(env, "positions")
+        assert (position["instrument"], position["product"]) == ("NSE:INFY", "NRML")
+        assert position["quantity"] == 5
+        tuesday, monday_row = shown(env, "days")  # newest first
+        assert (tuesday["day"], tuesday["live"], tuesday["carried_positions"]) == (
+            "2026-12-08",
+            True,
+            1,
+        )
+        assert (monday_row["day"], monday_row["orders"], monday_row["lapsed"]) == (
+            "2026-12-07",
+            2,
+            0,
+        )
+        reconcile = orderdesk(env, "reconcile")
+        assert reconcile.returncode == 0, reconcile.stdout + reconcile.stderr
+        assert "in agreement with the broker" in reconcile.stdout
