@@ -11,6 +11,9 @@ import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+import requests
+
+from orderdesk.sim.app import SimServer
 from tests.support import wait_until
 
 
@@ -75,3 +78,33 @@ enabled = false  # the paper broker is always open; these tests run at any hour
 """
     )
     return path
+
+
+def orderdesk(
+    env: Mapping[str, str], *args: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m orderdesk ARGS`` to its end, with ``env`` over a clean environment."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ORDERDESK_")}
+    return subprocess.run(
+        [sys.executable, "-m", "orderdesk", *args],
+        env={**clean, "COLUMNS": "200", **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+
+
+def login_on_sim(sim: SimServer, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    """`orderdesk login`, handed the address the browser lands on after the sim's login page
+    (which redirects at once), as a person passes it with ``--redirect-url``."""
+    page = requests.get(
+        f"{sim.rest_root}/connect/login",
+        params={"api_key": sim.config.api_key, "v": "3"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    result = orderdesk(env, "login", "--redirect-url", page.headers["Location"])
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result

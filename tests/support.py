@@ -1,11 +1,16 @@
-"""Test helpers shared by the suites: bounded waiting instead of sleeps."""
+"""Test helpers shared by the suites: bounded waiting instead of sleeps, and a wall clock the
+test sets."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import TypeVar
+
+from orderdesk.domain.calendar import IST
 
 T = TypeVar("T")
 
@@ -52,3 +57,19 @@ def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}; last={last!r}")
         time.sleep(interval)
+
+
+@dataclass
+class WallClock:
+    """IST wall time the test sets; monotonic time is real (the desk's timers use it)."""
+
+    at: datetime
+
+    def now(self) -> datetime:
+        return self.at.astimezone(UTC)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def set(self, day: date, hour: int, minute: int = 0) -> None:
+        self.at = datetime(day.year, day.month, day.day, hour, minute, tzinfo=IST)

@@ -18,11 +18,10 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
-import requests
 
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
-from tests.daemon import running_daemon
+from tests.daemon import login_on_sim, running_daemon
 from tests.support import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,16 +82,7 @@ def example(env: Mapping[str, str], name: str, *args: str) -> subprocess.Complet
 
 
 def login(sim: SimServer, env: Mapping[str, str]) -> None:
-    """`orderdesk login`, handed the address the browser lands on after the sim's login page."""
-    page = requests.get(
-        f"{sim.rest_root}/connect/login",
-        params={"api_key": "sim_api_key", "v": "3"},
-        allow_redirects=False,
-        timeout=10,
-    )
-    result = orderdesk(env, "login", "--redirect-url", page.headers["Location"])
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "Logged in as AB1234" in result.stdout
+    assert "Logged in as AB1234" in login_on_sim(sim, env).stdout
 
 
 def test_sim_config_logs_in_runs_the_desk_and_serves_a_client_strategy(

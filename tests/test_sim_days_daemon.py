@@ -6,9 +6,6 @@ and Tuesday opening with Monday's position carried and Monday's orders read by d
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,7 +15,7 @@ import requests
 
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
-from tests.daemon import running_daemon
+from tests.daemon import login_on_sim, orderdesk, running_daemon
 from tests.support import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,10 +35,7 @@ def sim() -> Iterator[SimServer]:
 @pytest.fixture
 def env(sim: SimServer, tmp_path: Path) -> dict[str, str]:
     """What a user of examples/sim_days.toml exports, plus this test's addresses and dirs."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("ORDERDESK_")}
     return {
-        **clean,
-        "COLUMNS": "200",
         "ORDERDESK_CONFIG": str(CONFIG),
         "ORDERDESK_KITE__API_SECRET": "sim_api_secret",
         "ORDERDESK_KITE__ROOT": sim.rest_root,
@@ -53,34 +47,11 @@ def env(sim: SimServer, tmp_path: Path) -> dict[str, str]:
     }
 
 
-def orderdesk(env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "orderdesk", *args],
-        env=dict(env),
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-    )
-
-
 def shown(env: Mapping[str, str], *args: str) -> Any:
     """A CLI command's ``--json`` output."""
     result = orderdesk(env, *args, "--json")
     assert result.returncode == 0, result.stdout + result.stderr
     return json.loads(result.stdout)
-
-
-def login(sim: SimServer, env: Mapping[str, str]) -> None:
-    """`orderdesk login`, handed the address the browser lands on after the sim's login page."""
-    page = requests.get(
-        f"{sim.rest_root}/connect/login",
-        params={"api_key": "sim_api_key", "v": "3"},
-        allow_redirects=False,
-        timeout=10,
-    )
-    result = orderdesk(env, "login", "--redirect-url", page.headers["Location"])
-    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def sim_clock(sim: SimServer, when: str) -> None:
@@ -93,7 +64,7 @@ def test_a_monday_and_a_tuesday_through_the_cli_and_the_simulators_clock(
 ) -> None:
     sim_clock(sim, "2026-12-07 09:20:00")
     requests.post(f"{sim.rest_root}/_sim/prices", json={"NSE:INFY": 1500}, timeout=10)
-    login(sim, env)
+    login_on_sim(sim, env)
     with running_daemon(CONFIG, env=env):
         assert shown(env, "session")["trading_day"] == "2026-12-07"
         bought = shown(
@@ -124,7 +95,7 @@ def test_a_monday_and_a_tuesday_through_the_cli_and_the_simulators_clock(
             what="the session ended (`orderdesk session` exits 5)",
         )
         assert json.loads(ended.stdout)["state"] == "expired"
-        login(sim, env)  # the morning login reaches the running desk
+        login_on_sim(sim, env)  # the morning login reaches the running desk
         wait_until(
             lambda: shown(env, "session")["trading_day"] == "2026-12-08",
             timeout=20,

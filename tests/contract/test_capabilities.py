@@ -7,10 +7,9 @@ holdings route says the broker keeps none instead of answering an empty list.
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -40,7 +39,7 @@ from orderdesk.ports.broker import (
 )
 from tests.engine.conftest import FAST
 from tests.engine.fakes import INFY, FakeBroker, MemoryStore, RecordingNotifier, signal
-from tests.support import eventually
+from tests.support import WallClock, eventually
 
 MONDAY = date(2026, 12, 7)
 TUESDAY = date(2026, 12, 8)
@@ -56,22 +55,6 @@ CAPABILITIES = (
     SessionControl,
     WebhookSource,
 )
-
-
-@dataclass
-class WallClock:
-    """IST wall time the test sets; monotonic time is real (the desk's timers use it)."""
-
-    at: datetime
-
-    def now(self) -> datetime:
-        return self.at.astimezone(UTC)
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def set(self, day: date, hour: int, minute: int = 0) -> None:
-        self.at = datetime(day.year, day.month, day.day, hour, minute, tzinfo=IST)
 
 
 class _NoSecrets:

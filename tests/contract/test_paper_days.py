@@ -5,9 +5,8 @@ day to the next without warnings."""
 from __future__ import annotations
 
 import asyncio
-import time
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,29 +23,13 @@ from orderdesk.engine.config import DayRules
 from orderdesk.ports.broker import PlaceOrder
 from tests.engine.conftest import FAST
 from tests.engine.fakes import MemoryStore, RecordingNotifier
-from tests.support import eventually
+from tests.support import WallClock, eventually
 
 INFY = InstrumentKey.parse("NSE:INFY")
 TCS = InstrumentKey.parse("NSE:TCS")
 FRIDAY, MONDAY = date(2026, 12, 4), date(2026, 12, 7)
 CALENDAR = TradingCalendar(frozenset())
 PRICES = {INFY: Decimal("1500"), TCS: Decimal("4000")}
-
-
-@dataclass
-class WallClock:
-    """IST wall time the test sets; monotonic time is real."""
-
-    at: datetime
-
-    def now(self) -> datetime:
-        return self.at.astimezone(UTC)
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def set(self, day: date, hour: int, minute: int = 0) -> None:
-        self.at = datetime(day.year, day.month, day.day, hour, minute, tzinfo=IST)
 
 
 def paper(clock: WallClock, data_dir: Path) -> PaperBroker:

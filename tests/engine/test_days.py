@@ -6,10 +6,9 @@ NRML positions and CNC holdings), and a settable clock moves the desk through th
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -33,27 +32,11 @@ from tests.engine.fakes import (
     RecordingNotifier,
     signal,
 )
-from tests.support import eventually
+from tests.support import WallClock, eventually
 
 MONDAY = date(2026, 12, 7)
 TUESDAY = date(2026, 12, 8)
 DAYS = replace(FAST, days=DayRules(calendar=TradingCalendar(frozenset())))
-
-
-@dataclass
-class WallClock:
-    """IST wall time the test sets; monotonic time is real (the desk's timers use it)."""
-
-    at: datetime
-
-    def now(self) -> datetime:
-        return self.at.astimezone(UTC)
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def set(self, day: date, hour: int, minute: int = 0) -> None:
-        self.at = datetime(day.year, day.month, day.day, hour, minute, tzinfo=IST)
 
 
 @pytest.fixture
