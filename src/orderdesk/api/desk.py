@@ -11,9 +11,8 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
-from orderdesk.doctor import Diagnosis
 from orderdesk.domain.day import Holding
 from orderdesk.domain.events import DayClosed, DayOpened, Event
 from orderdesk.domain.order import Order
@@ -23,6 +22,9 @@ from orderdesk.domain.signal import Signal
 from orderdesk.domain.values import InstrumentKey, OrderType, Product
 from orderdesk.ports.broker import ConnectionState
 from orderdesk.ports.store import VerifyReport
+
+if TYPE_CHECKING:
+    from orderdesk.doctor import Diagnosis  # the engine with it: not for the CLI's imports
 
 
 @dataclass(frozen=True, slots=True)

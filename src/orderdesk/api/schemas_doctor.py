@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from orderdesk.doctor import Diagnosis
+if TYPE_CHECKING:
+    from orderdesk.doctor import Diagnosis  # the engine with it: not for the CLI's imports
 
 
 class _Out(BaseModel):

@@ -18,16 +18,18 @@ import sys
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from orderdesk.cli import app
 from orderdesk.cli._common import ConfigOption, fail, settings_or_exit
 from orderdesk.errors import OrderDeskError
-from orderdesk.store import ExportFormat, SqlEventStore, export, resolve_url
-from orderdesk.store.export import day_rows
-from orderdesk.store.location import sqlite_file
+
+if TYPE_CHECKING:
+    # The store (SQLAlchemy) is loaded by the audit commands alone: registering them with the
+    # CLI cost every other command half a second of imports.
+    from orderdesk.store import ExportFormat, SqlEventStore
 
 audit = typer.Typer(
     name="audit",
@@ -64,6 +66,9 @@ def _fail(message: str) -> NoReturn:
 
 
 def _open(db: Path | None, url: str | None, config: Path | None) -> SqlEventStore:
+    from orderdesk.store import SqlEventStore, resolve_url
+    from orderdesk.store.location import sqlite_file
+
     if url or db is not None:
         resolved = resolve_url(url=url, path=db)
     else:
@@ -144,6 +149,9 @@ def export_log(
 ) -> None:
     """Write every stored row — seq, stream, type, at, payload, prev_hash, hash — oldest first;
     with --day, one trading day's rows. A day the log does not hold exits 1."""
+    from orderdesk.store import export
+    from orderdesk.store.export import day_rows
+
     store = _open(db, url, config)
     try:
         # Bounds first, so a day not in the log fails before a file is created or written.

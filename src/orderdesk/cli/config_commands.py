@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from orderdesk.api.server import check_bind
 from orderdesk.api_token import load_or_create_token, read_token, token_path
 from orderdesk.brokers import BrokerContext, create_broker
 from orderdesk.cli import app
@@ -40,6 +39,8 @@ def check(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """
     settings = settings_or_exit(config)
     try:
+        from orderdesk.api.server import check_bind  # uvicorn with it: for this command only
+
         warning = check_bind(settings.api.host, allow_remote=settings.api.allow_remote)
         secrets = default_secret_store(settings.config_dir)
         context = BrokerContext(secrets=secrets, data_dir=settings.data_dir)

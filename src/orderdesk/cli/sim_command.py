@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -36,10 +36,12 @@ from rich.table import Table
 from orderdesk.cli import app
 from orderdesk.errors import ConfigError
 from orderdesk.holidays import NSE_HOLIDAYS, load_holidays
-from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
 from orderdesk.sim.faults import Faults
 from orderdesk.sim.static_ip import parse_allowed
+
+if TYPE_CHECKING:
+    from orderdesk.sim.app import SimServer
 
 MARKET_HOURS = ("nse",)
 SECRET_ENV = "ORDERDESK_SIM__API_SECRET"  # noqa: S105 - a variable's name, not a secret
@@ -113,6 +115,8 @@ def _banner(sim: SimServer) -> Panel:
 
 
 async def _serve(config: SimConfig, console: Console) -> None:
+    from orderdesk.sim.app import SimServer  # the server's imports are `sim`'s alone
+
     async with SimServer(config) as sim:
         # Plain lines first: scripts read these; the panel is for people.
         console.print(f"REST root: {sim.rest_root}", highlight=False, soft_wrap=True)
