@@ -433,22 +433,24 @@ def reconcile(
     difference was found.
     """
     report = with_client(config, url, lambda c: c.reconcile())
+    checked = (
+        f"reconciliation — {plural(report.orders_checked, 'order')}, "
+        f"{plural(report.trades_checked, 'trade')}, "
+        f"{plural(report.positions_checked, 'position')} checked"
+    )
     if as_json:
         print_json(report)
-    else:
+    elif report.findings:
         show(
             table(
-                f"reconciliation — {plural(report.orders_checked, 'order')}, "
-                f"{plural(report.trades_checked, 'trade')}, "
-                f"{plural(report.positions_checked, 'position')} checked",
+                checked,
                 ("kind", "order id", "detail"),
                 [(f.kind, f.order_id, f.detail) for f in report.findings],
             )
         )
-        console.print(
-            "[green]in agreement with the broker[/]"
-            if report.ok
-            else f"[yellow]{plural(len(report.findings), 'difference')}[/]"
-        )
+        console.print(f"[yellow]{plural(len(report.findings), 'difference')}[/]")
+    else:
+        # No table to show: an empty one squeezed the title into three lines.
+        console.print(f"{checked}: [green]in agreement with the broker[/]")
     if not report.ok:
         raise typer.Exit(EXIT_REFUSED)
