@@ -451,6 +451,6 @@ def reconcile(
         console.print(f"[yellow]{plural(len(report.findings), 'difference')}[/]")
     else:
         # No table to show: an empty one squeezed the title into three lines.
-        console.print(f"{checked}: [green]in agreement with the broker[/]")
+        console.print(f"{checked}: [green]in agreement with the broker[/]", soft_wrap=True)
     if not report.ok:
         raise typer.Exit(EXIT_REFUSED)
