@@ -179,3 +179,29 @@ async def test_a_desk_on_paper_goes_from_one_day_to_the_next_without_warnings(
     assert [a.title for a in warnings] == ["Squared off by the broker"], warnings
     opened = [a.body for a in notifier.alerts if a.title == "Trading day opened"]
     assert opened[-1] == "2026-12-07: 1 carried positions, 0 holdings, 0 orders carried, 0 lapsed"
+
+
+async def test_the_stream_has_a_milestones_news_before_a_read_shows_it(tmp_path: Path) -> None:
+    """A read that crosses the mass cancel answers only once the stream's reader has taken the
+    cancellation: reconciliation never sees the end of an order before the stream told it."""
+    clock = WallClock(datetime(2026, 12, 4, 10, 0, tzinfo=IST))
+    broker = paper(clock, tmp_path)
+    resting = await broker.place_order(command(TCS, Product.CNC, 1, "rest", "3900"))
+    heard: list[OrderStatusReport] = []
+
+    async def read_the_stream() -> None:
+        async for news in broker.events():
+            if isinstance(news, OrderStatusReport):
+                heard.append(news)
+            await asyncio.sleep(0)  # a reader that takes its time over each piece of news
+
+    reader = asyncio.create_task(read_the_stream())
+    try:
+        await eventually(lambda: heard and heard[-1].status is BrokerStatus.OPEN, what="OPEN")
+        clock.set(FRIDAY, 16, 30)
+        (shown,) = await broker.orders()
+        assert (shown.broker_order_id, shown.status) == (resting, BrokerStatus.CANCELLED)
+        assert (heard[-1].broker_order_id, heard[-1].status) == (resting, BrokerStatus.CANCELLED)
+    finally:
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)

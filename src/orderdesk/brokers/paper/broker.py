@@ -22,6 +22,7 @@ triggers, so it has none of their methods.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -49,6 +50,8 @@ from orderdesk.ports.broker import BrokerEvent, OrderChanges, PlaceOrder, PriceT
 from orderdesk.ports.clock import Clock, SystemClock
 
 ZERO = Decimal(0)
+NEWS_WAIT_SECONDS = 1.0
+"""How long a read that crossed a milestone waits for the stream to take what it changed."""
 
 
 @dataclass(slots=True)
@@ -88,6 +91,10 @@ class PaperBroker:
         self._next_order = 1
         self._next_trade = 1
         self._closed = False
+        self._streaming = False
+        """Someone reads :meth:`events` (the desk's stream)."""
+        self._untold = False
+        """Milestones changed the book and the stream may not have taken all of it yet."""
         self._state_file = state_file
         self._calendar = calendar
         """The trading days the book keeps (None: none, the book runs on across days)."""
@@ -175,10 +182,27 @@ class PaperBroker:
 
     # -- trading days --------------------------------------------------------------------------
 
-    def _catch_up(self) -> None:
-        """Apply the trading-day milestones the clock has crossed since the last look."""
+    async def _day(self) -> None:
+        """Bring the book to the clock's trading day before it is read or changed.
+
+        What the milestones changed is pushed to :meth:`events` first, and the read waits (a
+        moment at most) for the stream's reader to take it: an answer that showed the mass
+        cancel before the stream had told it read as an update the stream had missed
+        (reconciliation's "the update was missed", every day at the close)."""
+        if self._catch_up():
+            self._untold = True
+        if self._untold and self._streaming:
+            # Every read waits, not only the one that crossed: a read beside it must not answer
+            # ahead of the stream either.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._events.join(), NEWS_WAIT_SECONDS)
+            self._untold = False
+
+    def _catch_up(self) -> bool:
+        """Apply the trading-day milestones the clock has crossed since the last look; True
+        when there were any."""
         if self._calendar is None:
-            return
+            return False
         now = self._clock.now()
         crossed = days.milestones(self._calendar, self._seen, now)
         for milestone in crossed:
@@ -193,6 +217,7 @@ class PaperBroker:
             self._seen = now
         if crossed:
             self._save()
+        return bool(crossed)
 
     def _square_off(self, milestone: days.Milestone) -> None:
         """The broker's square-off: working MIS/CO orders cancelled, open MIS/CO positions
@@ -266,7 +291,7 @@ class PaperBroker:
     # -- orders --------------------------------------------------------------------------------
 
     async def place_order(self, command: PlaceOrder) -> str:
-        self._catch_up()
+        await self._day()
         signal = command.signal
         last = self._last(signal.instrument)
         reference = signal.price or signal.trigger_price or last
@@ -319,7 +344,7 @@ class PaperBroker:
         *,
         parent_order_id: str | None = None,
     ) -> None:
-        self._catch_up()
+        await self._day()
         order = self._working(broker_order_id)
         current = order.report
         quantity = changes.quantity if changes.quantity is not None else current.quantity
@@ -352,7 +377,7 @@ class PaperBroker:
     async def cancel_order(
         self, broker_order_id: str, variety: Variety, *, parent_order_id: str | None = None
     ) -> None:
-        self._catch_up()
+        await self._day()
         self._cancel(self._working(broker_order_id))
 
     def _cancel(self, order: _PaperOrder, why: str | None = None) -> None:
@@ -446,27 +471,27 @@ class PaperBroker:
     # -- reads ---------------------------------------------------------------------------------
 
     async def orders(self) -> list[OrderStatusReport]:
-        self._catch_up()
+        await self._day()
         return [o.report for o in self._orders.values()]
 
     async def order_history(self, broker_order_id: str) -> list[OrderStatusReport]:
-        self._catch_up()
+        await self._day()
         order = self._orders.get(broker_order_id)
         if order is None:
             raise NotFound(f"no paper order {broker_order_id}")
         return list(order.history)
 
     async def trades(self) -> list[Fill]:
-        self._catch_up()
+        await self._day()
         return [f for o in self._orders.values() for f in o.fills]
 
     async def order_trades(self, broker_order_id: str) -> list[Fill]:
-        self._catch_up()
+        await self._day()
         order = self._orders.get(broker_order_id)
         return list(order.fills) if order else []
 
     async def positions(self) -> list[PositionReport]:
-        self._catch_up()
+        await self._day()
         reports = []
         for position in self._positions:
             last = self._prices.get(position.instrument, position.average_price)
@@ -495,7 +520,7 @@ class PaperBroker:
         return reports
 
     async def margins(self) -> MarginsReport:
-        self._catch_up()
+        await self._day()
         return MarginsReport(equity=SegmentMargins.cash_only(self._cash), commodity=None)
 
     async def quotes(self, instruments: Sequence[InstrumentKey]) -> dict[InstrumentKey, Quote]:
@@ -532,8 +557,13 @@ class PaperBroker:
         """Prices are pushed by :meth:`set_price`; nothing to subscribe to."""
 
     async def events(self) -> AsyncIterator[BrokerEvent]:
-        while not self._closed:
-            yield await self._events.get()
+        self._streaming = True
+        try:
+            while not self._closed:
+                yield await self._events.get()
+                self._events.task_done()  # the reader asked for more: it has handled the last
+        finally:
+            self._streaming = False
 
 
 _ENDED = frozenset({BrokerStatus.COMPLETE, BrokerStatus.CANCELLED, BrokerStatus.REJECTED})
