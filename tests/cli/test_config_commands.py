@@ -46,6 +46,12 @@ def test_check_accepts_a_good_config(tmp_path: Path) -> None:
         ('broker = "kite"\n[kite]\ntimeout_seconds = 5\n', "kite.api_key"),
         ('broker = "paper"\n[api]\nhost = "0.0.0.0"\n', "allow_remote"),
         ('broker = "nobody"\n', "nobody"),
+        ('broker = "paper"\nclock = "simulator"\n', 'clock = "simulator"'),
+        ('clock = "sim"\n', "clock"),
+        (
+            'clock = "simulator"\n[kite]\napi_key = "k"\nroot = "https://api.kite.trade"\n',
+            "loopback [kite] root",
+        ),
     ],
 )
 def test_check_names_the_bad_key(tmp_path: Path, text: str, needle: str) -> None:

@@ -46,6 +46,10 @@ def check(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         context = BrokerContext(secrets=secrets, data_dir=settings.data_dir)
         create_broker(settings.broker, settings.broker_options(), context)
         telegram = bot_state(settings.telegram, secrets)
+        if settings.clock == "simulator":
+            from orderdesk.sim_time import simulator_root
+
+            simulator_root(settings.broker, settings.broker_options())
     except OrderDeskError as exc:
         fail(str(exc))
     strategy_risk = {
@@ -56,6 +60,7 @@ def check(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     summary = {
         "config_file": str(find_config_file(config) or "(none: defaults and environment)"),
         "broker": settings.broker,
+        "clock": settings.clock,
         "store": settings.store_url,
         "api": f"http://{settings.api.host}:{settings.api.port}",
         "risk": settings.risk.in_force(),
