@@ -164,7 +164,8 @@ class PaperBroker:
 
     def set_price(self, instrument: InstrumentKey, price: Decimal) -> None:
         """Move the last price and match every resting order of that instrument."""
-        self._catch_up()
+        if self._catch_up():
+            self._untold = True  # the next read waits for the stream (see _day)
         self._prices[instrument] = price
         self._positions.mark(instrument, price)
         self._events.put_nowait(
