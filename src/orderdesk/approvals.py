@@ -232,6 +232,31 @@ class ApprovalQueue:
                 self._expire()
         return item
 
+    async def close(self) -> None:
+        """The desk stops. Parked signals are kept nowhere else, so each ends ``EXPIRED`` (a
+        waiter is told) and one alert names them: their strategies send them again to the next
+        desk, and nobody approves a signal that is gone."""
+        dropped = self.pending()
+        for item in dropped:
+            self._decide(item, ApprovalState.EXPIRED)
+            item.reason = "the desk stopped before a decision"
+            item.settled.set()
+        if dropped and self._notifier is not None:
+            named = ", ".join(
+                f"{i.signal.strategy} {i.signal.side} {i.signal.quantity} {i.signal.instrument}"
+                f" ({i.approval_id})"
+                for i in dropped
+            )
+            await self._notifier.notify(
+                Alert(
+                    severity=Severity.WARNING,
+                    title="Parked signals dropped",
+                    body=f"the desk stopped with {len(dropped)} signal(s) awaiting approval: "
+                    f"{named}; their strategies must send them again",
+                    key="approval_dropped",
+                )
+            )
+
     def _open(self, approval_id: str) -> PendingSignal:
         item = self.get(approval_id)
         if item.state is not ApprovalState.PENDING:

@@ -332,6 +332,7 @@ async def _started(
                 finally:
                     if api is not None:
                         await api.stop()
+                    await approvals.close()  # nothing new arrives now: say what is dropped
     finally:
         store.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -212,4 +213,23 @@ async def test_a_pending_signal_lapses_with_its_trading_day() -> None:
         await queue.approve(parked.approval_id)
     assert exc_info.value.state is ApprovalState.EXPIRED
     assert parked.reason == "its trading day ended"
+    assert desk.submitted == []
+
+
+async def test_signals_still_parked_when_the_desk_stops_are_dropped_and_said() -> None:
+    """Parked signals live in the daemon alone: when it stops, each ends EXPIRED (a waiter is
+    told, nothing is submitted) and one alert names them for their strategies to send again."""
+    desk, alerts = FakeDesk(), Recorder()
+    queue = ApprovalQueue(desk.submit, CAREFUL, screen=desk.screen, notifier=alerts)
+    parked = await queue.submit(signal(strategy="careful", signal_id="s-9"))
+    assert isinstance(parked, PendingSignal)
+    waiter = asyncio.create_task(queue.wait(parked.approval_id))
+    await queue.close()
+    assert (await waiter) is parked
+    assert (parked.state, parked.reason) == (
+        ApprovalState.EXPIRED,
+        "the desk stopped before a decision",
+    )
+    (dropped,) = [a for a in alerts.alerts if a.title == "Parked signals dropped"]
+    assert parked.approval_id in dropped.body
     assert desk.submitted == []
