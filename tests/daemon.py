@@ -108,3 +108,19 @@ def login_on_sim(sim: SimServer, env: Mapping[str, str]) -> subprocess.Completed
     result = orderdesk(env, "login", "--redirect-url", page.headers["Location"])
     assert result.returncode == 0, result.stdout + result.stderr
     return result
+
+
+def sim_env(config: Path, sim: SimServer, tmp_path: Path) -> dict[str, str]:
+    """What a user of an examples/ config for the simulator exports (its secret is the sim's
+    default), plus a test's addresses and directories."""
+    return {
+        "ORDERDESK_CONFIG": str(config),
+        "ORDERDESK_KITE__API_SECRET": "sim_api_secret",
+        "ORDERDESK_KITE__ROOT": sim.rest_root,
+        "ORDERDESK_KITE__WS_URL": sim.ws_url,
+        "ORDERDESK_API__PORT": "0",
+        "ORDERDESK_CONFIG_DIR": str(tmp_path / "config"),
+        "ORDERDESK_DATA_DIR": str(tmp_path / "data"),
+        # The access token goes to the 0600 file in the config dir, not this machine's keyring.
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }

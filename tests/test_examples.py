@@ -21,7 +21,7 @@ import pytest
 
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
-from tests.daemon import login_on_sim, running_daemon
+from tests.daemon import login_on_sim, running_daemon, sim_env
 from tests.support import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,17 +43,7 @@ def sim() -> Iterator[SimServer]:
 @pytest.fixture
 def env(sim: SimServer, tmp_path: Path) -> dict[str, str]:
     """What a user of examples/sim.toml exports, plus this test's addresses and directories."""
-    return {
-        "ORDERDESK_CONFIG": str(SIM_CONFIG),
-        "ORDERDESK_KITE__API_SECRET": "sim_api_secret",
-        "ORDERDESK_KITE__ROOT": sim.rest_root,
-        "ORDERDESK_KITE__WS_URL": sim.ws_url,
-        "ORDERDESK_API__PORT": "0",
-        "ORDERDESK_CONFIG_DIR": str(tmp_path / "config"),
-        "ORDERDESK_DATA_DIR": str(tmp_path / "data"),
-        # The access token goes to the 0600 file in the config dir, not this machine's keyring.
-        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
-    }
+    return sim_env(SIM_CONFIG, sim, tmp_path)
 
 
 def environment(env: Mapping[str, str]) -> dict[str, str]:

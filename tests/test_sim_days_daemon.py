@@ -15,7 +15,7 @@ import requests
 
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
-from tests.daemon import login_on_sim, orderdesk, running_daemon
+from tests.daemon import login_on_sim, orderdesk, running_daemon, sim_env
 from tests.support import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,17 +34,8 @@ def sim() -> Iterator[SimServer]:
 
 @pytest.fixture
 def env(sim: SimServer, tmp_path: Path) -> dict[str, str]:
-    """What a user of examples/sim_days.toml exports, plus this test's addresses and dirs."""
-    return {
-        "ORDERDESK_CONFIG": str(CONFIG),
-        "ORDERDESK_KITE__API_SECRET": "sim_api_secret",
-        "ORDERDESK_KITE__ROOT": sim.rest_root,
-        "ORDERDESK_KITE__WS_URL": sim.ws_url,
-        "ORDERDESK_API__PORT": "0",
-        "ORDERDESK_CONFIG_DIR": str(tmp_path / "config"),
-        "ORDERDESK_DATA_DIR": str(tmp_path / "data"),
-        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
-    }
+    """What a user of examples/sim_days.toml exports, plus this test's addresses and directories."""
+    return sim_env(CONFIG, sim, tmp_path)
 
 
 def shown(env: Mapping[str, str], *args: str) -> Any:
