@@ -10,7 +10,7 @@ derivatives), as NSE announced it and NDTV Profit reprinted it on 2026-01-25
 including the 15 January closure added for Maharashtra's municipal elections. NSE publishes
 each year's list in December; 2027's was not published when this list was made, so it is not
 here: a desk running in a year the list does not cover says so at start and when it opens a
-day, from December on for the year ahead (see :func:`covers_year`), and the user adds the
+day, from December on for the year ahead (see :func:`holiday_years`), and the user adds the
 year's dates with a holiday file.
 """
 
@@ -74,14 +74,9 @@ def load_holidays(path: Path) -> frozenset[date]:
     return parse_holidays(text, str(path))
 
 
-def covers_year(year: int, holidays: Iterable[date], *, shipped: bool) -> bool:
-    """Whether a holiday set can be trusted for ``year``: the shipped list covers its own
-    years, and a user's dates cover every year they name."""
-    return year in holiday_years(holidays, shipped=shipped)
-
-
 def holiday_years(holidays: Iterable[date], *, shipped: bool) -> frozenset[int]:
-    """The years a holiday set can be trusted for (see :func:`covers_year`)."""
+    """The years a holiday set can be trusted for: the shipped list covers its own years, and
+    a user's dates cover every year they name."""
     named = frozenset(day.year for day in holidays)
     return named | NSE_YEARS if shipped else named
 
@@ -89,7 +84,6 @@ def holiday_years(holidays: Iterable[date], *, shipped: bool) -> frozenset[int]:
 __all__ = [
     "NSE_HOLIDAYS",
     "NSE_YEARS",
-    "covers_year",
     "holiday_years",
     "load_holidays",
     "parse_holidays",

@@ -29,13 +29,13 @@ from orderdesk.config import (
     TradingDaySettings,
 )
 from orderdesk.desk_address import announce
-from orderdesk.domain.calendar import TradingCalendar
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.values import Exchange
 from orderdesk.engine.alerts import LoggingNotifier
 from orderdesk.engine.algo_ids import AlgoIds
 from orderdesk.engine.config import (
     NSE_FREEZE_QUANTITIES,
+    DayRules,
     DeskConfig,
     ExitPolicy,
     LossLimitAction,
@@ -46,7 +46,6 @@ from orderdesk.engine.handle import OrderHandle
 from orderdesk.engine.risk import RiskLimits
 from orderdesk.errors import ConfigError
 from orderdesk.heap import settle_after_start
-from orderdesk.holidays import covers_year
 from orderdesk.notify.apprise_notifier import AppriseNotifier, AppriseOptions
 from orderdesk.notify.fanout import FanoutNotifier
 from orderdesk.ports.broker import Broker, WebhookSource
@@ -126,22 +125,13 @@ def desk_config(
     )
 
 
-def _days_calendar(settings: Settings) -> TradingCalendar | None:
-    """The desk's trading days, for the parts beside the engine that keep them too (the paper
-    broker, the approval queue); None when ``[trading_day]`` is off."""
-    days = settings.trading_day
-    return days.calendar() if days.enabled else None
-
-
-def _warn_uncovered_year(settings: Settings, clock: Clock) -> None:
+def _warn_uncovered_year(rules: DayRules | None, clock: Clock) -> None:
     """Say so when the holiday list does not cover this year: an unknown holiday looks like a
     trading day, and the desk would wait for a session and a market that never come."""
-    days = settings.trading_day
-    if not days.enabled:
+    if rules is None or rules.holiday_years is None:
         return
     year = clock.now().year
-    holidays = days.calendar().holidays
-    if not covers_year(year, holidays, shipped=days.holidays_file is None):
+    if year not in rules.holiday_years:
         log.warning(
             "trading_day.holidays_missing",
             year=year,
@@ -251,8 +241,11 @@ async def _started(
     clock: Clock | None,
 ) -> AsyncIterator[Runtime]:
     clock = clock or SystemClock()
-    _warn_uncovered_year(settings, clock)
-    calendar = _days_calendar(settings)
+    config = desk_config(settings.engine, settings.trading_day, settings.risk, settings.exit)
+    _warn_uncovered_year(config.days, clock)
+    # The desk's trading days, for the parts beside the engine that keep them too (the paper
+    # broker, the approval queue); None when [trading_day] is off.
+    calendar = config.days.calendar if config.days is not None else None
     warning = check_bind(settings.api.host, allow_remote=settings.api.allow_remote)
     if warning:
         log.warning("api.remote_bind", warning=warning)
@@ -278,9 +271,7 @@ async def _started(
                 limits=risk_limits(settings.risk),
                 strategy_limits=strategy_limits(settings),
                 algo_ids=algo_ids(settings),
-                config=desk_config(
-                    settings.engine, settings.trading_day, settings.risk, settings.exit
-                ),
+                config=config,
                 clock=clock,
             )
             async with desk:

@@ -9,7 +9,7 @@ import pytest
 
 from orderdesk.config import TradingDaySettings
 from orderdesk.errors import ConfigError
-from orderdesk.holidays import NSE_HOLIDAYS, covers_year, load_holidays, parse_holidays
+from orderdesk.holidays import NSE_HOLIDAYS, holiday_years, load_holidays, parse_holidays
 
 
 def test_a_holiday_file_is_read_with_comments_and_blank_lines(tmp_path: Path) -> None:
@@ -37,9 +37,9 @@ def test_the_shipped_list_is_nse_2026_on_weekdays() -> None:
     """The shipped dates are 2026 weekdays, and only 2026 counts as covered by them."""
     assert all(day.year == 2026 and day.weekday() < 5 for day in NSE_HOLIDAYS)
     assert date(2026, 12, 25) in NSE_HOLIDAYS
-    assert covers_year(2026, NSE_HOLIDAYS, shipped=True)
-    assert not covers_year(2027, NSE_HOLIDAYS, shipped=True)
-    assert covers_year(2027, {date(2027, 1, 26)}, shipped=False)
+    assert 2026 in holiday_years(NSE_HOLIDAYS, shipped=True)
+    assert 2027 not in holiday_years(NSE_HOLIDAYS, shipped=True)
+    assert 2027 in holiday_years({date(2027, 1, 26)}, shipped=False)
 
 
 def test_the_days_rules_know_which_years_the_holidays_cover(tmp_path: Path) -> None:
