@@ -44,7 +44,15 @@ from orderdesk.domain.reports import (
     SegmentMargins,
 )
 from orderdesk.domain.status import BrokerStatus
-from orderdesk.domain.values import Exchange, InstrumentKey, OrderType, Side, Validity, Variety
+from orderdesk.domain.values import (
+    Exchange,
+    InstrumentKey,
+    OrderType,
+    Product,
+    Side,
+    Validity,
+    Variety,
+)
 from orderdesk.errors import InputRejected, MarginRejected, NotFound, OrderRejected
 from orderdesk.ports.broker import BrokerEvent, OrderChanges, PlaceOrder, PriceTick
 from orderdesk.ports.clock import Clock, SystemClock
@@ -235,25 +243,18 @@ class PaperBroker:
                 continue
             quantity = abs(position.quantity)
             order = self._enter(
-                OrderStatusReport(
-                    broker_order_id=self._new_order_id(),
-                    status=BrokerStatus.RECEIVED,
-                    broker_status_text="RECEIVED",
-                    instrument=position.instrument,
-                    side=Side.SELL if position.quantity > 0 else Side.BUY,
-                    order_type=OrderType.MARKET,
-                    product=position.product,
-                    variety=Variety.REGULAR,
-                    validity=Validity.DAY,
-                    quantity=quantity,
-                    filled_quantity=0,
-                    pending_quantity=quantity,
-                    price=ZERO,
-                    trigger_price=ZERO,
-                    tag=None,
-                    order_timestamp=at,
-                    status_message=f"Auto square-off by the broker at {at:%H:%M}",
-                )
+                instrument=position.instrument,
+                side=Side.SELL if position.quantity > 0 else Side.BUY,
+                order_type=OrderType.MARKET,
+                product=position.product,
+                variety=Variety.REGULAR,
+                validity=Validity.DAY,
+                quantity=quantity,
+                price=ZERO,
+                trigger_price=ZERO,
+                tag=None,
+                at=at,
+                status_message=f"Auto square-off by the broker at {at:%H:%M}",
             )
             last = self._prices.get(position.instrument, position.average_price)
             self._execute(order, quantity, last, at)
@@ -299,30 +300,58 @@ class PaperBroker:
         if signal.side is Side.BUY and reference * signal.quantity > self._cash:
             raise MarginRejected("insufficient funds for the paper account")
         order = self._enter(
-            OrderStatusReport(
-                broker_order_id=self._new_order_id(),
-                status=BrokerStatus.RECEIVED,
-                broker_status_text="RECEIVED",
-                instrument=signal.instrument,
-                side=signal.side,
-                order_type=signal.order_type,
-                product=signal.product,
-                variety=signal.variety,
-                validity=signal.validity,
-                quantity=signal.quantity,
-                filled_quantity=0,
-                pending_quantity=signal.quantity,
-                price=signal.price or ZERO,
-                trigger_price=signal.trigger_price or ZERO,
-                tag=command.client_order_id,
-                order_timestamp=self._clock.now(),
-            )
+            instrument=signal.instrument,
+            side=signal.side,
+            order_type=signal.order_type,
+            product=signal.product,
+            variety=signal.variety,
+            validity=signal.validity,
+            quantity=signal.quantity,
+            price=signal.price or ZERO,
+            trigger_price=signal.trigger_price or ZERO,
+            tag=command.client_order_id,
+            at=self._clock.now(),
         )
         self._match(order)
         return order.report.broker_order_id
 
-    def _enter(self, report: OrderStatusReport) -> _PaperOrder:
-        """Put a RECEIVED order in the book and rest it (OPEN, or waiting for its trigger)."""
+    def _enter(
+        self,
+        *,
+        instrument: InstrumentKey,
+        side: Side,
+        order_type: OrderType,
+        product: Product,
+        variety: Variety,
+        validity: Validity,
+        quantity: int,
+        price: Decimal,
+        trigger_price: Decimal,
+        tag: str | None,
+        at: datetime,
+        status_message: str | None = None,
+    ) -> _PaperOrder:
+        """Put a new order in the book, RECEIVED, and rest it (OPEN, or waiting for its
+        trigger): a placement, or the broker's own square-off."""
+        report = OrderStatusReport(
+            broker_order_id=self._new_order_id(),
+            status=BrokerStatus.RECEIVED,
+            broker_status_text="RECEIVED",
+            instrument=instrument,
+            side=side,
+            order_type=order_type,
+            product=product,
+            variety=variety,
+            validity=validity,
+            quantity=quantity,
+            filled_quantity=0,
+            pending_quantity=quantity,
+            price=price,
+            trigger_price=trigger_price,
+            tag=tag,
+            order_timestamp=at,
+            status_message=status_message,
+        )
         order = _PaperOrder(report, [report])
         self._orders[report.broker_order_id] = order
         resting = BrokerStatus.TRIGGER_PENDING if report.trigger_price else BrokerStatus.OPEN
