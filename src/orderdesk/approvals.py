@@ -97,6 +97,15 @@ class NotApproved(OrderDeskError):
         self.reason = item.reason
 
 
+def _words(item: PendingSignal) -> str:
+    """A parked signal as an alert names it."""
+    signal = item.signal
+    return (
+        f"{signal.strategy}: {signal.side} {signal.quantity} {signal.instrument} "
+        f"({item.approval_id})"
+    )
+
+
 class ApprovalQueue:
     """Parks signals of strategies that need approval; passes the others straight through."""
 
@@ -144,16 +153,11 @@ class ApprovalQueue:
                 return self._items[known]
         await self._screen(signal)
         item = self._park(signal)
-        if self._notifier is not None:
-            await self._notifier.notify(
-                Alert(
-                    severity=Severity.WARNING,
-                    title="Signal awaiting approval",
-                    body=f"{signal.strategy}: {signal.side} {signal.quantity} {signal.instrument}"
-                    f" ({item.approval_id}), expires {item.expires_at:%H:%M:%S} UTC",
-                    key="approval_pending",
-                )
-            )
+        await self._warn(
+            "Signal awaiting approval",
+            f"{_words(item)}, expires {item.expires_at:%H:%M:%S} UTC",
+            key="approval_pending",
+        )
         return item
 
     def _park(self, signal: Signal) -> PendingSignal:
@@ -241,20 +245,18 @@ class ApprovalQueue:
             self._decide(item, ApprovalState.EXPIRED)
             item.reason = "the desk stopped before a decision"
             item.settled.set()
-        if dropped and self._notifier is not None:
-            named = ", ".join(
-                f"{i.signal.strategy} {i.signal.side} {i.signal.quantity} {i.signal.instrument}"
-                f" ({i.approval_id})"
-                for i in dropped
+        if dropped:
+            await self._warn(
+                "Parked signals dropped",
+                f"the desk stopped with {len(dropped)} signal(s) awaiting approval: "
+                f"{', '.join(map(_words, dropped))}; their strategies must send them again",
+                key="approval_dropped",
             )
+
+    async def _warn(self, title: str, body: str, *, key: str) -> None:
+        if self._notifier is not None:
             await self._notifier.notify(
-                Alert(
-                    severity=Severity.WARNING,
-                    title="Parked signals dropped",
-                    body=f"the desk stopped with {len(dropped)} signal(s) awaiting approval: "
-                    f"{named}; their strategies must send them again",
-                    key="approval_dropped",
-                )
+                Alert(severity=Severity.WARNING, title=title, body=body, key=key)
             )
 
     def _open(self, approval_id: str) -> PendingSignal:
