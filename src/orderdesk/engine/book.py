@@ -169,6 +169,10 @@ class OrderBook:
         self.last_prices[instrument] = price
         self.positions.mark(instrument, price)
 
+    def children_of(self, parent_id: str) -> list[Order]:
+        """A sliced order's children in today's book, in the order they were made."""
+        return [self.orders[child] for child in self.children.get(parent_id, ())]
+
     def is_parent(self, order: Order) -> bool:
         """A sliced order's parent: it holds the intent, its children go to the broker."""
         return order.order_id in self.children or (

@@ -321,11 +321,7 @@ class TradingDays:
         settled: list[Order] = []
         lapsed: list[Order] = []
         for order in gone:
-            children = [
-                self.book.orders[child]
-                for child in self.book.children.get(order.order_id, ())
-                if child in self.book.orders
-            ]
+            children = self.book.children_of(order.order_id)
             if not children:
                 unknown.append(order)
             elif slicing_complete(order, children):

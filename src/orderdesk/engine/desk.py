@@ -610,9 +610,8 @@ class OrderDesk:
     def children(self, order_id: str) -> list[Order]:
         """A sliced order's children (empty for any other order); an earlier day's parent's
         are read back from its day in the log."""
-        kids = self.book.children.get(order_id)
-        if kids is not None or order_id in self.book.orders:
-            return [self.book.orders[child] for child in kids or ()]
+        if order_id in self.book.children or order_id in self.book.orders:
+            return self.book.children_of(order_id)
         parent = self.history.order(order_id)
         if parent is None or parent.parent_id is not None or parent.broker_order_id is not None:
             return []  # only a parent, never an order at the broker, has children to read

@@ -55,7 +55,7 @@ class Slicer:
         )
 
     def children(self, parent_id: str) -> list[Order]:
-        return [self.book.orders[child] for child in self.book.children.get(parent_id, ())]
+        return self.book.children_of(parent_id)
 
     def complete(self, parent: Order) -> bool:
         """Every child the parent needs exists, or a rejection stopped the slicing."""
