@@ -14,7 +14,7 @@ month). Generation is seeded, so the same days give the same events.
 **A day of 5,000 orders** (Kite's daily cap) for a desk to close and open: the signals and
 what becomes of each at the broker (:func:`day_signals`), the engine tests' broker stand-in
 trading them (:func:`day_broker`), a full instrument list for the morning
-(:func:`instrument_list`) and a clock the benchmark sets (:class:`SetClock`).
+(:func:`instrument_list`); the clock the benchmark sets is the tests' ``WallClock``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
-from time import monotonic
 from typing import Any
 
 from orderdesk.domain import (
@@ -404,22 +403,6 @@ def compact(path: Path) -> None:
 
 
 # -- a day of 5,000 orders -------------------------------------------------------------------------
-
-
-@dataclass
-class SetClock:
-    """IST wall time the benchmark sets; monotonic time is real (the desk's timers use it)."""
-
-    at: datetime
-
-    def now(self) -> datetime:
-        return self.at.astimezone(UTC)
-
-    def monotonic(self) -> float:
-        return monotonic()
-
-    def set(self, day: date, hour: int, minute: int = 0) -> None:
-        self.at = datetime(day.year, day.month, day.day, hour, minute, tzinfo=IST)
 
 
 def day_signals() -> list[tuple[str, Signal]]:

@@ -62,7 +62,6 @@ from bench._days_fixtures import (
     TUESDAY,
     DayCounts,
     History,
-    SetClock,
     compact,
     day_broker,
     day_signals,
@@ -84,6 +83,7 @@ from orderdesk.heap import settle_after_start
 from orderdesk.holidays import NSE_HOLIDAYS
 from orderdesk.store import AsyncEventWriter, SqlEventStore
 from tests.engine.fakes import INFY, FakeOrder, RecordingNotifier
+from tests.support import WallClock
 
 YEAR_DAYS = 250
 ORDERS_PER_DAY = 400
@@ -399,7 +399,7 @@ class DayRun:
 
 
 async def _a_day(folder: Path, listed: list[InstrumentInfo]) -> DayRun:
-    clock = SetClock(datetime.combine(MONDAY, clock_time(9, 30), tzinfo=IST))
+    clock = WallClock(datetime.combine(MONDAY, clock_time(9, 30), tzinfo=IST))
     broker = day_broker(listed)
     store = SqlEventStore.open(folder / "events.db")
     writer = AsyncEventWriter(store)
