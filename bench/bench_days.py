@@ -3,17 +3,19 @@
 - **Start-up of ``orderdesk run`` with a year of history against one day.** Two SQLite logs
   are written through :class:`~orderdesk.store.SqlEventStore` (``bench/_days_fixtures.py``): 250
   trading days of 400 orders each, every day opened by its ``DayOpened`` checkpoint and ended
-  by its ``DayClosed``, and a log of the last of those days alone. The last day is today's
-  trading day by the desk's calendar (NSE's holidays) and has no close yet, so the daemon
-  opens no new day; it replays from the checkpoint, reconciles with the paper broker and
-  serves its API. ``orderdesk run`` is started as a subprocess on a fresh copy of a log for
-  every run (start-up reconciliation appends to it), year and day interleaved; the clock runs
-  from the spawn until the daemon prints its dashboard URL, and its resident set
-  (``VmRSS``) and peak (``VmHWM``) are read from ``/proc`` at that moment. A bare interpreter
-  importing the daemon's modules runs in the same rounds, as the floor both stand on. That
-  floor is most of the start, so the part that reads the log (opening the store and
-  ``OrderDesk.start()``) is also timed in process, year and day interleaved, with its Python
-  heap peak (tracemalloc) from one traced run each.
+  by its ``DayClosed``, and a log of the last of those days alone. The last day is the
+  latest trading day by the desk's calendar (NSE's holidays) and has no close yet; the
+  benchmark's clock (and the daemon's, :data:`_PINNED_RUN`) stands at 10:00 IST on it whatever
+  the hour of the run, so the daemon opens no new day and closes none; it replays from the
+  checkpoint, reconciles with the paper broker and serves its API. ``orderdesk run`` is
+  started as a subprocess on a fresh copy of a log for every run (start-up reconciliation
+  appends to it), year and day interleaved; the stopwatch runs from the spawn until the
+  daemon prints its dashboard URL, and its resident set (``VmRSS``) and peak (``VmHWM``) are
+  read from ``/proc`` at that moment. A bare interpreter importing the daemon's modules runs
+  in the same rounds, as the floor both stand on. That floor is most of the start, so the
+  part that reads the log (opening the store and ``OrderDesk.start()``) is also timed in
+  process, year and day interleaved, with its Python heap peak (tracemalloc) from one traced
+  run each.
 - **Closing and opening a day of 5,000 orders** (Kite's daily cap), in process: a desk on
   SQLite with the async writer (as the daemon has it) and a broker stand-in whose books the
   benchmark sets, on a clock it moves. The day's orders go through ``desk.submit``: most fill
@@ -48,7 +50,7 @@ import time
 import tracemalloc
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from decimal import Decimal
 from pathlib import Path
@@ -81,6 +83,7 @@ from orderdesk.engine import DeskConfig, OrderDesk
 from orderdesk.engine.config import DayRules
 from orderdesk.heap import settle_after_start
 from orderdesk.holidays import NSE_HOLIDAYS
+from orderdesk.ports.clock import SystemClock
 from orderdesk.store import AsyncEventWriter, SqlEventStore
 from tests.engine.fakes import INFY, FakeOrder, RecordingNotifier
 from tests.support import WallClock
@@ -92,13 +95,61 @@ STARTUP_TIMEOUT = 120.0
 DESK_RUNS = 9
 """In-process starts of each log: tens of milliseconds each, so more of them than daemons."""
 CALENDAR = TradingCalendar(NSE_HOLIDAYS)
-LATE = clock_time(23, 59)
-"""``close_at`` for the start-up runs: the log's last day is today's and still open; keep it
-open whatever the hour of the run, so that start-up never closes or opens a day."""
+PINNED_AT = clock_time(10, 0)
+"""IST time of the start-up runs' clock on the log's last day: the day open, its close hours
+ahead, and none of the broker's milestones (square-off, mass cancel) near."""
 
 DAY_RUNS = 3
 _REPLAYED = re.compile(r"replayed (\d+) events into (\d+) orders")
 _DASHBOARD = re.compile(r"dashboard\s+http://127\.0\.0\.1:\d+/")
+
+# -- start-up: the clock ------------------------------------------------------------------------
+
+
+class PinnedClock(SystemClock):
+    """Wall time moved by a fixed offset: seconds pass as they do, on the day the bench picks.
+
+    Without it a start after the day's close (16:15 IST) rightly closes the log's day, and the
+    start being measured is no longer a plain resume."""
+
+    def __init__(self, offset: timedelta) -> None:
+        self.offset = offset
+
+    @classmethod
+    def at_work(cls) -> PinnedClock:
+        """The clock at :data:`PINNED_AT` on the latest trading day, from now on."""
+        wall = datetime.now(UTC)
+        day = CALENDAR.trading_day_of(wall)
+        return cls(datetime.combine(day, PINNED_AT, tzinfo=IST) - wall)
+
+    def now(self) -> datetime:
+        return super().now() + self.offset
+
+
+_PINNED_RUN = """
+import sys
+from datetime import timedelta
+
+import orderdesk.runtime
+from orderdesk.cli import main
+from orderdesk.ports.clock import SystemClock
+
+offset = timedelta(seconds=float(sys.argv.pop(1)))
+
+
+class Pinned(SystemClock):
+    def now(self):
+        return super().now() + offset
+
+
+orderdesk.runtime.SystemClock = Pinned  # the daemon's default clock, read when it starts
+sys.argv[0] = "orderdesk"
+main()
+"""
+"""``orderdesk run`` on :class:`PinnedClock`'s time (the offset its first argument): the CLI
+as installed, with the runtime's default clock moved. ``runtime`` is imported first, which
+``run`` would do a few lines later anyway, so the start measured is the same."""
+
 
 # -- start-up: the logs -------------------------------------------------------------------------
 
@@ -116,6 +167,8 @@ class Logs:
     generate_seconds: float
     verify_seconds: float
     verified_rows: int
+    clock: PinnedClock
+    """The time the logs were written at, and the desks that start on them run on."""
 
 
 def _year_events(
@@ -128,9 +181,9 @@ def _year_events(
     yield from last
 
 
-def _make_logs(folder: Path) -> Logs:
+def _make_logs(folder: Path, clock: PinnedClock) -> Logs:
     """Write the year's log and the last day's own log; verify the year's chain once."""
-    now = datetime.now(UTC)
+    now = clock.now()
     days = trading_days(CALENDAR, CALENDAR.trading_day_of(now), YEAR_DAYS)
     year, day = folder / "year.db", folder / "day.db"
     history = History(ORDERS_PER_DAY)
@@ -150,7 +203,7 @@ def _make_logs(folder: Path) -> Logs:
     assert report.rows == events == history.counts.events, (report.rows, events)
     compact(year)
     compact(day)
-    return Logs(year, day, days, history.counts, len(last), generate, verify, report.rows)
+    return Logs(year, day, days, history.counts, len(last), generate, verify, report.rows, clock)
 
 
 # -- start-up: the daemon -----------------------------------------------------------------------
@@ -186,7 +239,6 @@ port = 0
 
 [trading_day]
 enabled = true
-close_at = "{LATE:%H:%M}"
 """
     )
     return path
@@ -225,8 +277,9 @@ def _fresh_copy(source: Path, target: Path) -> Path:
     return target
 
 
-def _start(folder: Path, source: Path) -> StartUp:
-    """Spawn ``orderdesk run`` on a fresh copy of ``source``; time it until its dashboard line."""
+def _start(folder: Path, source: Path, clock: PinnedClock) -> StartUp:
+    """Spawn ``orderdesk run`` on a fresh copy of ``source`` and ``clock``'s time; time it
+    until its dashboard line."""
     store = _fresh_copy(source, folder / "events.db")
     config = _config(folder, store)
     errors = folder / "stderr.log"
@@ -234,7 +287,15 @@ def _start(folder: Path, source: Path) -> StartUp:
     with errors.open("w") as err:
         started = time.perf_counter()
         process = subprocess.Popen(
-            [sys.executable, "-m", "orderdesk", "run", "--config", str(config)],
+            [
+                sys.executable,
+                "-c",
+                _PINNED_RUN,
+                str(clock.offset.total_seconds()),
+                "run",
+                "--config",
+                str(config),
+            ],
             stdout=subprocess.PIPE,
             stderr=err,
             text=True,
@@ -258,13 +319,13 @@ def _start(folder: Path, source: Path) -> StartUp:
     log = errors.read_text()
     if seconds is None or cpu is None or rss is None or peak is None:
         raise RuntimeError(f"orderdesk run exited ({code}) before its dashboard line:\n{log}")
-    _check_day_kept(store)
+    _check_day_kept(store, clock)
     match = _REPLAYED.search(log)
     replayed = (int(match.group(1)), int(match.group(2))) if match else None
     return StartUp(seconds, cpu, rss, peak, replayed)
 
 
-def _check_day_kept(store: Path) -> None:
+def _check_day_kept(store: Path, clock: PinnedClock) -> None:
     """Start-up must have resumed the log's open day: neither closed it nor opened another."""
     with SqlEventStore.open(store) as log:
         checkpoint = log.latest(DayOpened.__name__)
@@ -272,7 +333,7 @@ def _check_day_kept(store: Path) -> None:
     assert checkpoint is not None
     opened = checkpoint.event()
     assert isinstance(opened, DayOpened)
-    if opened.day != CALENDAR.trading_day_of(datetime.now(UTC)):
+    if opened.day != CALENDAR.trading_day_of(clock.now()):
         raise RuntimeError("a new trading day began during the benchmark; run it again")
     assert closed is None or closed.seq < checkpoint.seq, "start-up closed the day"
 
@@ -310,7 +371,7 @@ class DeskStart:
     not traced: tracing slows the start, so timed runs go untraced)."""
 
 
-async def _open_desk(store_path: Path, *, traced: bool) -> DeskStart:
+async def _open_desk(store_path: Path, clock: PinnedClock, *, traced: bool) -> DeskStart:
     """Open the store and start a desk on it as ``orderdesk run`` does, minus the API."""
     gc.collect()  # what earlier runs in this process left behind is not this start's to collect
     if traced:
@@ -322,7 +383,8 @@ async def _open_desk(store_path: Path, *, traced: bool) -> DeskStart:
             PaperBroker(prices={INFY: Decimal("1500")}),
             store,
             writer=writer,
-            config=DeskConfig(days=DayRules(calendar=CALENDAR, close_at=LATE)),
+            clock=clock,
+            config=DeskConfig(days=DayRules(calendar=CALENDAR)),
         )
         await desk.start()
         cpu, seconds = time.process_time() - cpu, time.perf_counter() - started
@@ -331,17 +393,19 @@ async def _open_desk(store_path: Path, *, traced: bool) -> DeskStart:
             peak = tracemalloc.get_traced_memory()[1] / 2**20
             tracemalloc.stop()
         assert desk.days is not None
-        assert desk.days.state.day == CALENDAR.trading_day_of(datetime.now(UTC))
+        assert desk.days.state.day == CALENDAR.trading_day_of(clock.now())
         assert len(desk.orders()) == ORDERS_PER_DAY
         await desk.close()
     store.close()
     return DeskStart(seconds, cpu, peak)
 
 
-def _desk_start(folder: Path, source: Path, *, traced: bool = False) -> DeskStart:
+def _desk_start(
+    folder: Path, source: Path, clock: PinnedClock, *, traced: bool = False
+) -> DeskStart:
     store = _fresh_copy(source, folder / "desk.db")
-    _check_day_kept(store)
-    return asyncio.run(_open_desk(store, traced=traced))
+    _check_day_kept(store, clock)
+    return asyncio.run(_open_desk(store, clock, traced=traced))
 
 
 def _desk_starts(logs: Logs, folder: Path) -> dict[str, list[DeskStart]]:
@@ -350,12 +414,12 @@ def _desk_starts(logs: Logs, folder: Path) -> dict[str, list[DeskStart]]:
     runs: dict[str, list[DeskStart]] = {"year": [], "day": [], "year_heap": [], "day_heap": []}
     order = [("year", logs.year), ("day", logs.day)]
     for _, source in order:
-        _desk_start(folder, source)  # warm: the first desk in a process imports lazily
+        _desk_start(folder, source, logs.clock)  # warm: the first desk in a process imports lazily
     for round_ in range(DESK_RUNS):
         for name, source in order if round_ % 2 == 0 else order[::-1]:
-            runs[name].append(_desk_start(folder, source))
+            runs[name].append(_desk_start(folder, source, logs.clock))
     for name, source in order:
-        runs[f"{name}_heap"].append(_desk_start(folder, source, traced=True))
+        runs[f"{name}_heap"].append(_desk_start(folder, source, logs.clock, traced=True))
     return runs
 
 
@@ -366,12 +430,12 @@ def _startups(logs: Logs, folder: Path) -> dict[str, list[StartUp]]:
     day_dir.mkdir()
     # One unmeasured start of each first: the API token is created then, and the page cache
     # holds the interpreter's files for every measured run alike.
-    _start(year_dir, logs.year)
-    _start(day_dir, logs.day)
+    _start(year_dir, logs.year, logs.clock)
+    _start(day_dir, logs.day, logs.clock)
     for round_ in range(STARTUP_RUNS):
         order = [("year", year_dir, logs.year), ("day", day_dir, logs.day)]
         for name, run_dir, source in order if round_ % 2 == 0 else order[::-1]:
-            runs[name].append(_start(run_dir, source))
+            runs[name].append(_start(run_dir, source, logs.clock))
         runs["imports"].append(_bare_imports())
     return runs
 
@@ -534,7 +598,7 @@ def run() -> list[dict[str, Any]]:
     logging.getLogger("orderdesk").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="bench-days-") as tmp:
         folder = Path(tmp)
-        logs = _make_logs(folder)
+        logs = _make_logs(folder, PinnedClock.at_work())
         size_mb = logs.year.stat().st_size / 1e6
         startups = _startups(logs, folder)
         desks = _desk_starts(logs, folder)
@@ -629,8 +693,9 @@ def run() -> list[dict[str, Any]]:
             "unit": "s",
             "target": None,
             "note": f"the year's log: {year_log}; each run on a fresh copy (start-up "
-            "reconciliation appends to the log); the last day is today's by NSE's calendar, "
-            "still open, its orders all terminal",
+            "reconciliation appends to the log); the last day is the latest trading day by "
+            "NSE's calendar, still open, its orders all terminal; the daemon's clock at "
+            f"{PINNED_AT:%H:%M} IST on it whatever the hour of the run",
         },
         {
             "name": "start-up with one day",
