@@ -56,7 +56,7 @@ def test_a_monday_and_a_tuesday_through_the_cli_and_the_simulators_clock(
     sim_clock(sim, "2026-12-07 09:20:00")
     requests.post(f"{sim.rest_root}/_sim/prices", json={"NSE:INFY": 1500}, timeout=10)
     login_on_sim(sim, env)
-    with running_daemon(CONFIG, env=env):
+    with running_daemon(CONFIG, env=env) as api:
         assert shown(env, "session")["trading_day"] == "2026-12-07"
         bought = shown(
             env, "place", "NSE:INFY", "BUY", "5", "--type", "MARKET", "--product", "NRML"
@@ -109,6 +109,13 @@ def test_a_monday_and_a_tuesday_through_the_cli_and_the_simulators_clock(
             2,
             0,
         )
+        # The API's time is the desk's too: the alerts it raised came on Monday and Tuesday.
+        token = orderdesk(env, "config", "show-token").stdout.strip()
+        alerts = requests.get(
+            f"{api}/api/alerts", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        ).json()
+        assert alerts
+        assert {alert["at"][:10] for alert in alerts} <= {"2026-12-07", "2026-12-08"}, alerts
         reconcile = orderdesk(env, "reconcile")
         assert reconcile.returncode == 0, reconcile.stdout + reconcile.stderr
         assert "in agreement with the broker" in reconcile.stdout

@@ -259,7 +259,7 @@ async def _started(
         broker = create_broker(settings.broker, settings.broker_options(), context)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = SqlEventStore(settings.store_url)
-    feed = AlertFeed()
+    feed = AlertFeed(clock=clock)
     notifier = _notifier(settings, feed)
     try:
         async with AsyncEventWriter(store) as writer:

@@ -73,13 +73,15 @@ class FakeDesk:
         self._trade_ids = itertools.count(1)
         self._signals = itertools.count(1)
         self.max_quantity = max_quantity
+        self.offset = timedelta()
+        """The desk's clock minus the wall clock (a desk following the simulator's clock)."""
         self.connection: ConnectionState | None = ConnectionState.CONNECTED
         self.submitted: list[Signal] = []
         self.screened: list[Signal] = []
         """Every signal checked, by ``screen`` or on its way through ``submit``."""
         self.has_sessions = True
         """False: a broker without sessions (the paper broker), which refuses a renewal."""
-        self.session_status = SessionStatus("valid", expires_at=None, since=_now())
+        self.session_status = SessionStatus("valid", expires_at=None, since=self.now())
         self.renewals = 0
         self.triggers = FakeTriggers()
         self.today: date | None = None
@@ -112,13 +114,13 @@ class FakeDesk:
         order_id = client_order_id(signal.strategy, signal_id)
         if order_id in self._orders:
             return self._orders[order_id]
-        created = Order.create(order_id, signal, _now())
+        created = Order.create(order_id, signal, self.now())
         order = Order.from_events([created])
         self._orders[order_id] = order
         self._publish([created])
-        self._record(order, order.submit(_now()))
-        self._record(order, order.accepted(str(next(self._broker_ids)), _now()))
-        self._record(order, order.on_report(self._report(order, BrokerStatus.OPEN, 0), _now()))
+        self._record(order, order.submit(self.now()))
+        self._record(order, order.accepted(str(next(self._broker_ids)), self.now()))
+        self._record(order, order.on_report(self._report(order, BrokerStatus.OPEN, 0), self.now()))
         return order
 
     async def modify(
@@ -134,21 +136,21 @@ class FakeDesk:
         self._record(
             order,
             order.request_modify(
-                _now(),
+                self.now(),
                 quantity=quantity,
                 price=price,
                 trigger_price=trigger_price,
                 order_type=order_type,
             ),
         )
-        self._record(order, order.modify_accepted(_now()))
+        self._record(order, order.modify_accepted(self.now()))
         return order
 
     async def cancel(self, order_id: str) -> Order:
         order = self._get(order_id)
-        self._record(order, order.request_cancel(_now()))
+        self._record(order, order.request_cancel(self.now()))
         report = self._report(order, BrokerStatus.CANCELLED, order.filled_quantity)
-        self._record(order, order.on_report(report, _now()))
+        self._record(order, order.on_report(report, self.now()))
         return order
 
     async def cancel_all(self) -> Sequence[Order]:
@@ -202,7 +204,7 @@ class FakeDesk:
         self, engaged: bool, reason: str, *, cancel_open: bool = False
     ) -> KillSwitchState:
         self._kill = KillSwitchState(engaged=engaged, reason=reason)
-        self._publish([KillSwitchChanged(at=_now(), engaged=engaged, reason=reason)])
+        self._publish([KillSwitchChanged(at=self.now(), engaged=engaged, reason=reason)])
         if engaged and cancel_open:
             cancelled = tuple(order.order_id for order in await self.cancel_all())
             return KillSwitchState(engaged=engaged, reason=reason, cancelled=cancelled)
@@ -219,7 +221,7 @@ class FakeDesk:
     async def reconcile(self) -> ReconcileSummary:
         """Reports what the test put in ``self.findings``; counts every order as checked."""
         self.reconciled = ReconcileRecord(
-            at=_now(),
+            at=self.now(),
             orders_checked=len(self._orders),
             trades_checked=0,
             mismatches=len(self.findings),
@@ -241,9 +243,12 @@ class FakeDesk:
         # A careless adapter: only the API's registration of the token keeps it out of the log.
         log.info("renewing the broker session with %s", access_token)
         self.renewals += 1
-        now = _now()
+        now = self.now()
         self.session_status = SessionStatus("valid", expires_at=now + timedelta(hours=8), since=now)
         return self.session_status
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
 
     def trading_day(self) -> date | None:
         return self.today
@@ -296,7 +301,11 @@ class FakeDesk:
         self._publish(
             [
                 OperatorCommandHandled(
-                    at=_now(), operator=operator, command=command, params=params, outcome=outcome
+                    at=self.now(),
+                    operator=operator,
+                    command=command,
+                    params=params,
+                    outcome=outcome,
                 )
             ]
         )
@@ -316,7 +325,7 @@ class FakeDesk:
             self._orders.clear()
         self.today = day
         self.opening_holdings = list(holdings)
-        opened = DayOpened(at=_now(), day=day, holdings=tuple(holdings))
+        opened = DayOpened(at=self.now(), day=day, holdings=tuple(holdings))
         self.records.append(DayRecord(opened, closed=None))
         self._publish([opened])
 
@@ -326,7 +335,7 @@ class FakeDesk:
         positions = list(self._positions)
         orders = list(self._orders.values())
         closed = DayClosed(
-            at=_now(),
+            at=self.now(),
             day=self.today,
             pnl=sum((p.pnl() for p in positions), Decimal(0)),
             realised=sum((p.realised for p in positions), Decimal(0)),
@@ -346,7 +355,7 @@ class FakeDesk:
     def cancel_unanswered(self, order_id: str) -> Order:
         """A cancel is sent and the broker has not answered yet (``CANCEL_PENDING``)."""
         order = self._get(order_id)
-        self._record(order, order.request_cancel(_now()))
+        self._record(order, order.request_cancel(self.now()))
         return order
 
     def fill(self, order_id: str, price: Decimal) -> Order:
@@ -363,8 +372,8 @@ class FakeDesk:
             price=price,
         )
         report = self._report(order, BrokerStatus.COMPLETE, order.quantity, average=price)
-        self._record(order, order.on_report(report, _now()))
-        self._record(order, order.on_fill(fill, _now()))
+        self._record(order, order.on_report(report, self.now()))
+        self._record(order, order.on_fill(fill, self.now()))
         self._positions.apply_fill(
             fill.instrument, fill.product, fill.side, fill.quantity, fill.price, fill.trade_id
         )
@@ -381,7 +390,7 @@ class FakeDesk:
     # -- internals -----------------------------------------------------------------------------
 
     def _deny(self, signal: Signal, check: str, reason: str) -> None:
-        self._publish([SignalDenied(at=_now(), signal=signal, check=check, reason=reason)])
+        self._publish([SignalDenied(at=self.now(), signal=signal, check=check, reason=reason)])
         raise RiskDenied(check, reason)
 
     def _get(self, order_id: str) -> Order:
@@ -435,7 +444,3 @@ class FakeDesk:
             average_price=average,
             tag=order.order_id,
         )
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -101,6 +101,32 @@ async def _curve_at(client: aiohttp.ClientSession, total: int) -> list[dict[str,
 
     result: list[dict[str, Any]] = await eventually(reached, what=f"a point at {total}")
     return result
+
+
+async def test_the_api_stamps_and_counts_on_the_desks_clock(tmp_path: Path) -> None:
+    """A desk following the simulator's clock (``clock = "simulator"``) is days away from
+    the machine's: the health panel's time, the order rate's windows and the P&L curve's
+    points are the desk's, or the rate counts none of its requests and the countdowns lie."""
+    desk = FakeDesk()
+    desk.offset = timedelta(days=-3, hours=-5)
+    async with _served(desk, tmp_path) as client:
+        async with client.get("/api/health/detail") as response:
+            detail = await response.json()
+        assert abs(datetime.fromisoformat(detail["now"]) - desk.now()) < timedelta(minutes=1)
+        async with client.post("/api/signals", json=LIMIT_BUY) as response:
+            order_id = (await response.json())["order"]["order_id"]
+
+        async def counted() -> Any:
+            async with client.get("/api/health/detail") as response:
+                rate = (await response.json())["order_rate"]
+            return rate["minute"] == 1 and rate
+
+        rate = await eventually(counted, what="the placement in this minute's count")
+        assert (rate["second"] <= 1, rate["day"]) == (True, 1)
+        desk.fill(order_id, Decimal("1500"))
+        desk.tick(INFY, Decimal("1510"))
+        (*_, point) = await _curve_at(client, 100)
+    assert abs(datetime.fromisoformat(point["at"]) - desk.now()) < timedelta(minutes=1)
 
 
 def _check_and_cut_short(folder: Path, name: str) -> None:

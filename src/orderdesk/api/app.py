@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import Depends, FastAPI
@@ -48,7 +47,7 @@ schema needs `Authorization: Bearer <token>` (`orderdesk config show-token`).
 async def _count_events(context: ApiContext) -> None:
     desk = context.desk
     events = desk.subscribe()
-    context.order_rate.seed(desk.orders(), rate_day(desk.trading_day(), datetime.now(UTC)))
+    context.order_rate.seed(desk.orders(), rate_day(desk.trading_day(), desk.now()))
     async for event in events:
         context.metrics.observe(event)
         if counts_toward_rate(event):  # asked first: the day is looked up for requests only

@@ -167,6 +167,10 @@ class DeskService(Protocol):
         """Hand a fresh access token to the running desk; raises ``NoBrokerSession`` when the
         broker has no session to renew (the paper broker)."""
 
+    def now(self) -> datetime:
+        """The desk's time: the wall clock, or the simulator's with ``clock = "simulator"``.
+        What the API stamps and counts against, so that its figures agree with the desk's."""
+
     def trading_day(self) -> date | None:
         """The trading day the desk has open (None without days, or before the first)."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from itertools import islice
 from typing import Protocol, TypeVar, runtime_checkable
@@ -171,6 +171,9 @@ class EngineDesk:
             raise NoBrokerSession(exc.detail) from None
         return _status(info)
 
+    def now(self) -> datetime:
+        return self._desk.clock.now()
+
     def trading_day(self) -> date | None:
         return self._desk.trading_day
 
@@ -201,7 +204,7 @@ class EngineDesk:
                 stream_connected=desk.stream_connected,
                 reconciled=None if last is None else (last[0], len(last[1].rows)),
                 kill_switch=switch.reason if switch.engaged else None,
-                now=desk.clock.now(),
+                now=self.now(),
             )
         )
 

@@ -22,7 +22,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -141,7 +141,7 @@ class PnlSeries:
         takes ~11 ms of CPU, on the loop that also takes the signals."""
         while True:
             started = time.process_time()
-            self.sample(desk, datetime.now(UTC))
+            self.sample(desk, desk.now())
             cost = time.process_time() - started
             await asyncio.sleep(max(interval, cost / CPU_SHARE))
 

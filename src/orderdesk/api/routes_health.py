@@ -12,7 +12,7 @@ the next.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from fastapi import APIRouter, Depends
 
@@ -123,14 +123,14 @@ def detail(context: ApiContext, now: datetime) -> HealthDetailOut:
 async def health_detail(context: Context) -> HealthDetailOut:
     """The broker session (age, expiry), the live stream, order-rate headroom, the latest
     reconciliation and its findings, and the event log's last verification."""
-    return detail(context, datetime.now(UTC))
+    return detail(context, context.desk.now())
 
 
 @router.post("/audit/verify")
 async def verify_audit(context: Context) -> AuditOut:
     """Walk the event log's hash chain now (as ``orderdesk audit verify``) and keep the result
     for the health panel; ``ok`` false names the first row that does not follow."""
-    context.chain_check = ChainCheck(datetime.now(UTC), context.desk.verify_log())
+    context.chain_check = ChainCheck(context.desk.now(), context.desk.verify_log())
     return AuditOut.of(context.chain_check)
 
 
