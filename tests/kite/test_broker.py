@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,14 @@ from orderdesk.brokers.kite import KiteBroker, create_broker
 from orderdesk.brokers.kite.config import load_config
 from orderdesk.brokers.kite.http import NoLimits
 from orderdesk.brokers.kite.ratelimit import KiteRateLimiter
+from orderdesk.domain.calendar import IST
 from orderdesk.domain.reports import Fill, OrderStatusReport
 from orderdesk.domain.status import BrokerStatus
+from orderdesk.domain.values import Exchange
 from orderdesk.errors import ConfigError
 from orderdesk.ports.broker import Broker, BrokerEvent, ConnectionState, ConnectionStateChanged
-from tests.support import eventually
+from tests.kite.test_rest_instruments import HEADER, INFY_ROW
+from tests.support import WallClock, eventually
 
 from .conftest import ACCESS_TOKEN, API_KEY, FakeKite, Reply
 
@@ -330,3 +334,25 @@ async def test_the_ticker_is_reachable_only_when_it_streams(polling_broker: Kite
     with pytest.raises(RuntimeError) as exc_info:
         _ = polling_broker.ticker
     assert "poll" in str(exc_info.value)
+
+
+async def test_the_instrument_dump_turns_with_the_desks_clock(
+    fake_kite: FakeKite, tmp_path: Path
+) -> None:
+    """A desk on the simulator's clock (``clock = "simulator"``) is days from the machine's:
+    the adapter reads a new day's dump when the desk's clock passes 08:30 IST, and not before."""
+    dump = Reply(body=(HEADER + INFY_ROW).encode(), content_type="text/csv")
+    fake_kite.on("GET", "/instruments/NSE", dump)
+    clock = WallClock(datetime(2026, 12, 7, 9, 0, tzinfo=IST))
+    context = BrokerContext(
+        secrets=MemorySecrets(kite__access_token=ACCESS_TOKEN), data_dir=tmp_path, clock=clock
+    )
+    options = {"api_key": API_KEY, "root": fake_kite.root, "rate_limits_enabled": False}
+    async with create_broker(options | {"stream": "poll"}, context) as broker:
+        await broker.instruments(Exchange.NSE)
+        clock.set(date(2026, 12, 8), 8, 29)  # still Monday's dump
+        await broker.instruments(Exchange.NSE)
+        assert fake_kite.count("GET", "/instruments/NSE") == 1
+        clock.set(date(2026, 12, 8), 9, 0)
+        await broker.instruments(Exchange.NSE)
+        assert fake_kite.count("GET", "/instruments/NSE") == 2

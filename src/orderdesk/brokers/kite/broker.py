@@ -220,7 +220,11 @@ class KiteBroker:
         # [kite] ip_family.
         self._session = default_session(self.config)
         self._client = KiteRestClient(
-            self.config, access_token=self._token, limiter=self._limiter, trace=self._trace
+            self.config,
+            access_token=self._token,
+            limiter=self._limiter,
+            trace=self._trace,
+            now=self._clock.now,  # the instrument day turns on the desk's clock
         )
         await self._client.open()
         self._started = True
