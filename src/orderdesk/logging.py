@@ -1,7 +1,8 @@
 """Logging for the whole process: structlog on top of stdlib logging, with secrets redacted.
 
 :func:`configure_logging` routes structlog events and stdlib records (aiohttp, asyncio, ours)
-through one handler. Every message passes :func:`redact` first, which replaces
+through one handler. Every message passes :func:`redact` (:mod:`orderdesk.redaction`) first,
+which replaces
 
 - every value handed to :func:`register_secret` (the secret store and the login code register
   the api_secret and access token the moment they load or receive them),
@@ -23,98 +24,22 @@ from __future__ import annotations
 import io
 import logging
 import os
-import re
 import sys
-import threading
-from collections.abc import Mapping, MutableMapping
+from collections.abc import MutableMapping
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import quote
 
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-MASK = "***"
-
-MIN_SECRET_LENGTH = 6
-"""Shorter values are not registered: they would shred ordinary words, and are not real keys."""
-
-_CREDENTIAL_KEYS = (
-    "access_token",
-    "api_secret",
-    "request_token",
-    "refresh_token",
-    "public_token",
-    "enctoken",
-    "checksum",
-    "bot_token",
+from orderdesk.redaction import (
+    MASK,
+    forget_secrets,
+    redact,
+    redact_value,
+    register_secret,
 )
-_KEYS = "|".join(_CREDENTIAL_KEYS)
-_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # Authorization: token api_key:access_token  (header line, dict repr or JSON)
-    (re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?\s*token\s+)[^\s'\",}]+"), r"\1" + MASK),
-    # the bare header value, e.g. a headers dict whose key was not rendered with it
-    (re.compile(r"\b(token\s+)[\w.-]+:[^\s'\",}]+"), r"\1" + MASK),
-    # access_token=…  in URLs, form bodies and reprs of them
-    # (not a Secret's own repr, which is already masked: "access_token=Secret('***')")
-    (re.compile(rf"(?i)(\b(?:{_KEYS})=)(?!Secret\(|\*\*\*)[^&\s'\",)]+"), r"\1" + MASK),
-    # https://api.telegram.org/bot123456:AA…/getUpdates  (the Bot API puts the token in the path)
-    (re.compile(r"(/bot)\d+:[\w-]+"), r"\1" + MASK),
-    # "access_token": "…"  in JSON and dict reprs
-    (re.compile(rf"(?i)(['\"](?:{_KEYS})['\"]\s*:\s*['\"])[^'\"]*"), r"\1" + MASK),
-)
-
-_lock = threading.Lock()
-_secrets: set[str] = set()
-_secret_pattern: re.Pattern[str] | None = None
-
-
-def register_secret(value: str) -> None:
-    """Mask ``value`` (and its URL-encoded form) wherever it appears in a log from now on."""
-    global _secret_pattern
-    if len(value) < MIN_SECRET_LENGTH:
-        return
-    forms = {value, quote(value, safe="")}
-    with _lock:
-        if forms <= _secrets:
-            return
-        _secrets.update(forms)
-        # Longest first, so a secret that contains another is masked whole.
-        alternation = "|".join(re.escape(s) for s in sorted(_secrets, key=len, reverse=True))
-        _secret_pattern = re.compile(alternation)
-
-
-def forget_secrets() -> None:
-    """Drop every registered value (tests only: real processes keep them for their lifetime)."""
-    global _secret_pattern
-    with _lock:
-        _secrets.clear()
-        _secret_pattern = None
-
-
-def redact(text: str) -> str:
-    """``text`` with registered secrets and credential-shaped fields replaced by ``***``."""
-    # Shapes first: "token key:<secret>" then collapses to "token ***" as a whole.
-    for shape, replacement in _PATTERNS:
-        text = shape.sub(replacement, text)
-    pattern = _secret_pattern
-    if pattern is not None:
-        text = pattern.sub(MASK, text)
-    return text
-
-
-def _redact_value(value: object) -> object:
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, Mapping):
-        return {k: _redact_value(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_redact_value(v) for v in value]
-    if isinstance(value, int | float | bool) or value is None:
-        return value
-    # Anything else would be rendered with repr() later; render it now so it can be cleaned.
-    return redact(repr(value))
 
 
 def redact_event(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
@@ -122,7 +47,7 @@ def redact_event(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     for key, value in event_dict.items():
         if key.startswith("_"):
             continue  # ProcessorFormatter's own bookkeeping (_record, _from_structlog)
-        event_dict[key] = _redact_value(value)
+        event_dict[key] = redact_value(value)
     return event_dict
 
 
@@ -130,7 +55,7 @@ def _redact_record(record: logging.LogRecord) -> logging.LogRecord:
     if isinstance(record.msg, MutableMapping) and not record.args:
         # A structlog event on its way to ProcessorFormatter: keep it a dict.
         record.msg = {
-            k: v if str(k).startswith("_") else _redact_value(v) for k, v in record.msg.items()
+            k: v if str(k).startswith("_") else redact_value(v) for k, v in record.msg.items()
         }
     else:
         try:

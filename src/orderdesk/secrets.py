@@ -6,9 +6,10 @@ take the first store that has the name (environment first, so an exported variab
 wins), writes go to the keyring when it is usable and to the file otherwise. Nothing here ever
 writes a secret into the config file.
 
-Every value a store returns or accepts is registered with :func:`orderdesk.logging.register_secret`
-so that it is masked in every log line from then on. :class:`Secret` wraps a value for the
-places that hold one (a login session), so that a stray ``repr`` or f-string prints ``***``.
+Every value a store returns or accepts is registered with
+:func:`orderdesk.redaction.register_secret` so that it is masked in every log line from then on.
+:class:`Secret` wraps a value for the places that hold one (a login session), so that a stray
+``repr`` or f-string prints ``***``.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from orderdesk.errors import ConfigError
-from orderdesk.logging import register_secret
 from orderdesk.ports.secrets import SecretStore
+from orderdesk.redaction import register_secret
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from orderdesk.api.auth import bearer_scheme
 from orderdesk.api.context import Context
 from orderdesk.api.errors import ERROR_RESPONSES
 from orderdesk.api.schemas import SessionIn, SessionOut
-from orderdesk.logging import register_secret
+from orderdesk.redaction import register_secret
 
 router = APIRouter(
     prefix="/api",

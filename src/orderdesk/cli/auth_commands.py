@@ -30,7 +30,6 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Annotated, Any
 
-import aiohttp
 import pydantic
 import typer
 
@@ -61,9 +60,11 @@ from orderdesk.secrets import (
 
 DEFAULT_CALLBACK_PORT = 5000
 DEFAULT_WAIT_SECONDS = 300.0
-HANDOVER_TIMEOUT = aiohttp.ClientTimeout(total=60, sock_connect=2)
-"""Connecting is quick or nothing is listening; the desk's answer waits for its instrument list
-and a reconciliation with the new session."""
+HANDOVER_SECONDS = 60.0
+"""The desk's answer to a handed-over token waits for its instrument list and a
+reconciliation with the new session."""
+HANDOVER_CONNECT_SECONDS = 2.0
+"""Connecting is quick, or nothing is listening."""
 
 ApiKeyOption = Annotated[
     str | None,
@@ -222,7 +223,12 @@ def _hand_to_desk(settings: Settings, url: str | None, access_token: str) -> Non
     base = url or desk_url(settings)
 
     async def go() -> SessionOut | None:
-        async with DeskClient(base, api_token, timeout=HANDOVER_TIMEOUT) as client:
+        import aiohttp  # here alone: every other command starts without it
+
+        timeout = aiohttp.ClientTimeout(
+            total=HANDOVER_SECONDS, sock_connect=HANDOVER_CONNECT_SECONDS
+        )
+        async with DeskClient(base, api_token, timeout=timeout) as client:
             try:
                 await client.health()
             except DeskAuthError:

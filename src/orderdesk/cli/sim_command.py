@@ -38,7 +38,6 @@ from orderdesk.errors import ConfigError
 from orderdesk.holidays import NSE_HOLIDAYS, load_holidays
 from orderdesk.sim.config import SimConfig
 from orderdesk.sim.faults import Faults
-from orderdesk.sim.static_ip import parse_allowed
 
 if TYPE_CHECKING:
     from orderdesk.sim.app import SimServer
@@ -196,6 +195,8 @@ def sim(
         raise typer.BadParameter("only 'nse' is known", param_hint="--market-hours")
     allowed = None
     if allowed_ips is not None:
+        from orderdesk.sim.static_ip import parse_allowed  # with aiohttp's web server
+
         allowed = tuple(ip.strip() for ip in allowed_ips.split(",") if ip.strip())
         try:
             parse_allowed(allowed or ("",))

@@ -33,9 +33,9 @@ from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position
 from orderdesk.domain.status import IN_FLIGHT, TERMINAL
 from orderdesk.errors import OrderDeskError
-from orderdesk.logging import redact
 from orderdesk.ports.broker import ConnectionState
 from orderdesk.ports.clock import Clock, SystemClock
+from orderdesk.redaction import redact
 from orderdesk.telegram import render
 
 log = logging.getLogger(__name__)

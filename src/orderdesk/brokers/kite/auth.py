@@ -42,8 +42,8 @@ from orderdesk.brokers.kite.http import Limiter
 from orderdesk.brokers.kite.schemas import SessionData
 from orderdesk.domain.calendar import as_ist, next_token_expiry
 from orderdesk.errors import BrokerAuthError
-from orderdesk.logging import register_secret
 from orderdesk.ports.login import LoginSession
+from orderdesk.redaction import register_secret
 from orderdesk.secrets import Secret
 
 

@@ -78,7 +78,6 @@ from orderdesk.domain.reports import (
 from orderdesk.domain.status import BrokerStatus
 from orderdesk.domain.values import Exchange, InstrumentKey, Variety
 from orderdesk.errors import BrokerError, OrderDeskError
-from orderdesk.logging import register_secret
 from orderdesk.ports.broker import (
     AutosliceReply,
     BrokerEvent,
@@ -93,6 +92,7 @@ from orderdesk.ports.broker import (
 from orderdesk.ports.clock import Clock, SystemClock
 from orderdesk.ports.preflight import Preflight
 from orderdesk.ports.secrets import SecretStore
+from orderdesk.redaction import register_secret
 from orderdesk.wire import Trace
 
 log = structlog.get_logger(__name__)

@@ -74,8 +74,8 @@ from orderdesk.domain.reports import (
 )
 from orderdesk.domain.values import Exchange, InstrumentKey, Variety
 from orderdesk.errors import AmbiguousReply, BrokerUnavailable, UnknownOutcome
-from orderdesk.logging import register_secret
 from orderdesk.ports.broker import OrderChanges, PlaceOrder
+from orderdesk.redaction import register_secret
 from orderdesk.wire import Trace
 
 M = TypeVar("M", bound=BaseModel)

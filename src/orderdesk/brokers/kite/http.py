@@ -55,7 +55,7 @@ from orderdesk.brokers.kite.errors import (
 from orderdesk.brokers.kite.ratelimit import EndpointClass
 from orderdesk.errors import is_retryable_read, is_throttled
 from orderdesk.first_try import FirstTry
-from orderdesk.logging import register_secret
+from orderdesk.redaction import register_secret
 from orderdesk.wire import (
     ConnectFailed,
     ConnectionBroken,
