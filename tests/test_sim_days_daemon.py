@@ -1,12 +1,14 @@
 """Trading days from outside: `orderdesk run` with ``clock = "simulator"``
 (examples/sim_days.toml) on `orderdesk sim --market-hours nse`, driven only by the CLI and the
-simulator's clock route. Monday's orders, the close, the 06:00 token expiry, the morning login,
-and Tuesday opening with Monday's position carried and Monday's orders read by day."""
+simulator's clock route. Monday's orders, the broker's square-off, the close, the 06:00 token
+expiry, the morning login, and Tuesday opening with Monday's position carried and Monday's orders
+read by day."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -62,10 +64,14 @@ def test_a_monday_and_a_tuesday_through_the_cli_and_the_simulators_clock(
             env, "place", "NSE:INFY", "BUY", "5", "--type", "MARKET", "--product", "NRML"
         )
         resting = shown(env, "place", "NSE:INFY", "BUY", "1", "--type", "LIMIT", "--price", "1400")
+        intraday = shown(
+            env, "place", "NSE:INFY", "BUY", "2", "--type", "MARKET", "--product", "MIS"
+        )
         bought_id = bought["order"]["order_id"]
         resting_id = resting["order"]["order_id"]
+        intraday_id = intraday["order"]["order_id"]
         wait_until(
-            lambda: {o["status"] for o in shown(env, "orders")} == {"FILLED", "OPEN"},
+            lambda: [o["status"] for o in shown(env, "orders")] == ["FILLED", "OPEN", "FILLED"],
             timeout=20,
             what="Monday's orders filled and resting",
         )
@@ -76,8 +82,20 @@ def test_a_monday_and_a_tuesday_through_the_cli_and_the_simulators_clock(
             timeout=20,
             what="Monday closed",
         )
-        statuses = {o["order_id"]: o["status"] for o in shown(env, "orders")}
-        assert statuses == {bought_id: "FILLED", resting_id: "CANCELLED"}
+        orders = shown(env, "orders")
+        (square_off,) = [o for o in orders if o["external"]]
+        statuses = {o["order_id"]: o["status"] for o in orders}
+        assert statuses == {
+            bought_id: "FILLED",
+            resting_id: "CANCELLED",
+            intraday_id: "FILLED",
+            square_off["order_id"]: "FILLED",
+        }
+        # The desk had the clock's move before the broker's closing order reached it.
+        assert (square_off["side"], square_off["quantity"]) == ("SELL", 2)
+        assert datetime.fromisoformat(square_off["created_at"]) >= datetime.fromisoformat(
+            "2026-12-07T15:20:00+05:30"
+        )
 
         sim_clock(sim, "2026-12-08 09:20:00")  # past 06:00: Monday's token is dead
         ended = wait_until(
@@ -94,7 +112,7 @@ def test_a_monday_and_a_tuesday_through_the_cli_and_the_simulators_clock(
         )
         assert shown(env, "orders") == []
         monday = shown(env, "orders", "--day", "2026-12-07")
-        assert sorted(o["order_id"] for o in monday) == sorted([bought_id, resting_id])
+        assert sorted(o["order_id"] for o in monday) == sorted(statuses)
         (position,) = shown(env, "positions")
         assert (position["instrument"], position["product"]) == ("NSE:INFY", "NRML")
         assert position["quantity"] == 5
@@ -106,7 +124,7 @@ def test_a_monday_and_a_tuesday_through_the_cli_and_the_simulators_clock(
         )
         assert (monday_row["day"], monday_row["orders"], monday_row["lapsed"]) == (
             "2026-12-07",
-            2,
+            4,
             0,
         )
         # The API's time is the desk's too: the alerts it raised came on Monday and Tuesday.

@@ -6,8 +6,10 @@ on the wall clock would then disagree with its broker about the day, the token's
 square-off. With ``clock = "simulator"`` in the config, ``orderdesk run`` reads how far the
 simulator's clock runs ahead of real time (``GET /_sim/clock``, exact to the microsecond) when it
 starts and every :data:`FOLLOW_SECONDS` after, and keeps its own clock that far ahead, so it
-crosses each milestone when the simulator does, give or take that interval. Monotonic time stays
-real: it only paces timers.
+crosses each milestone when the simulator does. It reads as a named follower, so a clock move
+waits for its next read before the simulator runs the milestones the move crossed
+(:mod:`orderdesk.sim.followers`): the broker's square-off, say, reaches a desk that already has
+the square-off's time. Monotonic time stays real: it only paces timers.
 
 Only a simulator on loopback answers ``/_sim/*`` (real Kite has no such route), so the setting is
 refused unless the broker is ``kite`` with a loopback ``root``.
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Self
@@ -53,6 +56,7 @@ class SimulatorTime:
 
     def __init__(self, root: str, *, every: float = FOLLOW_SECONDS) -> None:
         self._url = f"{root}/_sim/clock"
+        self._follower = uuid.uuid4().hex
         self._every = every
         self._offset = timedelta()
         self._session: aiohttp.ClientSession | None = None
@@ -92,7 +96,7 @@ class SimulatorTime:
 
     async def _read(self) -> None:
         assert self._session is not None
-        async with self._session.get(self._url) as response:
+        async with self._session.get(self._url, params={"follower": self._follower}) as response:
             response.raise_for_status()
             body = await response.json()
         self._offset = timedelta(seconds=float(body["data"]["offset_seconds"]))

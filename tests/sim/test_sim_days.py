@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -24,7 +25,7 @@ from kiteconnect import exceptions as kex
 from orderdesk.holidays import load_holidays
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
-from tests.support import eventually
+from tests.support import eventually, wait_until
 
 from .conftest import SimControl, login
 
@@ -166,6 +167,33 @@ def test_mis_is_squared_off_at_1520_and_refused_after(
         "MIS/CO orders are blocked after the auto square-off time (15:20) for the equity "
         "segment; place CNC/NRML orders or wait for the next trading day."
     )
+
+
+def test_a_clock_move_waits_for_its_followers_before_the_square_off(
+    sim_thread: SimServer, simctl: SimControl
+) -> None:
+    """A desk following the clock (``clock = "simulator"``) reads it as a named follower. A move
+    across 15:20 sets the clock, then waits for that follower's next read before squaring off:
+    the broker's closing order then reaches a desk that has the square-off's time."""
+    kite = _open(sim_thread, simctl, MONDAY)
+    simctl.prices({"NSE:INFY": 1500})
+    _place(kite)
+    follow = sim_thread.rest_root + "/_sim/clock"
+
+    def read(**params: str) -> dict[str, Any]:
+        reply: dict[str, Any] = simctl.http.get(follow, params=params, timeout=10).json()["data"]
+        return reply
+
+    read(follower="desk")
+    with ThreadPoolExecutor(1) as pool:
+        moving = pool.submit(_at, simctl, MONDAY, "15:22:00")
+        wait_until(lambda: "15:22" in read()["clock"], what="the clock moved")
+        assert len(kite.orders()) == 1  # nothing squared off while the follower lags
+        assert not moving.done()
+        read(follower="desk")
+        reply = moving.result(timeout=10)
+    assert _kinds(reply) == [("square_off", "equity")]
+    assert len(kite.orders()) == 2
 
 
 def test_cover_order_exits_through_its_stop_leg_at_square_off(

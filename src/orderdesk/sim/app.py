@@ -35,6 +35,7 @@ from orderdesk.sim.days import DayActions, TradingDays
 from orderdesk.sim.envelope import RateLimitError, SimError, TokenError, error_middleware
 from orderdesk.sim.exchange import Exchange
 from orderdesk.sim.faults import Faults
+from orderdesk.sim.followers import ClockFollowers
 from orderdesk.sim.funds import Funds
 from orderdesk.sim.gtt import GttBook
 from orderdesk.sim.ids import IdGenerator
@@ -152,6 +153,7 @@ class SimServer:
             days=self.days,
             require_auth=self.require_auth,
             static_ip=StaticIpRule(config.allowed_ips),
+            followers=ClockFollowers(),
         )
         self._runner: web.AppRunner | None = None
         self._housekeeping: asyncio.Task[None] | None = None
@@ -297,6 +299,8 @@ class SimServer:
             await asyncio.sleep(interval or 1.0)
             if interval:
                 self.market.step()
+            if self.core.followers.moving:
+                continue  # a clock move runs its milestones once its followers have it
             try:
                 self.days.catch_up()
             except Exception:  # a bug in one milestone must not stop the housekeeping

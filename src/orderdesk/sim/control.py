@@ -8,12 +8,13 @@
   machine starts again from there); sessions survive so logged-in clients keep working.
 - ``GET /_sim/clock`` answers ``{"clock", "offset_seconds", "trading_day"}``: the simulated time
   and how far it runs ahead of real time, exactly (a desk with ``clock = "simulator"`` follows
-  it; :mod:`orderdesk.sim_time`).
+  it, reading ``?follower=<id>``; :mod:`orderdesk.sim_time`).
 - ``POST /_sim/clock`` ``{"advance_seconds": N}`` or ``{"set": "YYYY-MM-DD HH:MM:SS"}`` (IST)
-  moves the clock, runs the trading-day milestones it crossed (``market_hours="nse"``; see
-  :mod:`orderdesk.sim.days`), then the sweep; answers ``{"clock", "trading_day",
-  "milestones": [{"at", "kind", "segment", "day"}, ...]}`` with the milestones this call ran, in
-  order (``trading_day`` is ``null`` without trading days).
+  moves the clock, waits (at most 2 s) until the desks following it have read the move
+  (:mod:`orderdesk.sim.followers`), runs the trading-day milestones it crossed
+  (``market_hours="nse"``; see :mod:`orderdesk.sim.days`), then the sweep; answers
+  ``{"clock", "trading_day", "milestones": [{"at", "kind", "segment", "day"}, ...]}`` with the
+  milestones this call ran, in order (``trading_day`` is ``null`` without trading days).
 - ``GET /_sim/state`` shows the seed, switches, faults, clock, ``trading_day``, book sizes and
   ``static_ip``: the allowed addresses (``null``: any) and the order writes refused so far.
 - ``POST /_sim/holdings`` ``[{"exchange", "tradingsymbol", "quantity", "average_price"}]``.
@@ -133,6 +134,7 @@ def add_control_routes(
                 core.clock.advance(float(body.get("advance_seconds", 0)))
         except (TypeError, ValueError) as exc:
             raise InputError(str(exc)) from None
+        await core.followers.caught_up()
         ran = core.days.catch_up()
         core.exchange.sweep()
         return ok(
@@ -143,14 +145,21 @@ def add_control_routes(
             }
         )
 
-    async def read_clock(_request: web.Request) -> web.Response:
-        return ok(
+    async def read_clock(request: web.Request) -> web.Response:
+        answer = ok(
             {
                 "clock": core.clock.stamp(),
                 "offset_seconds": core.clock.offset_seconds,
                 "trading_day": _day(core),
             }
         )
+        follower = request.query.get("follower")
+        if follower:
+            # Written first: the follower has this time before any news a move then makes.
+            await answer.prepare(request)
+            await answer.write_eof()
+            core.followers.read(follower)
+        return answer
 
     async def holdings(request: web.Request) -> web.Response:
         body = await _json_body(request)

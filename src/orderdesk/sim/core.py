@@ -17,6 +17,7 @@ from orderdesk.sim.days import TradingDays
 from orderdesk.sim.envelope import InputError
 from orderdesk.sim.exchange import Exchange
 from orderdesk.sim.faults import Faults
+from orderdesk.sim.followers import ClockFollowers
 from orderdesk.sim.funds import Funds
 from orderdesk.sim.gtt import GttBook
 from orderdesk.sim.ids import IdGenerator
@@ -45,6 +46,7 @@ class Core:
     days: TradingDays
     require_auth: RequireAuth
     static_ip: StaticIpRule
+    followers: ClockFollowers
 
 
 async def read_form(request: web.Request) -> dict[str, str]:
