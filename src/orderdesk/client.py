@@ -210,6 +210,7 @@ class DeskClient:
     ) -> None:
         if self._wire is not None:
             await self._wire.close()
+            self._wire = None  # closed for good: a later call says so
         if self._owns_session and self._session is not None:
             await self._session.close()
 

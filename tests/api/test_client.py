@@ -93,3 +93,19 @@ async def test_calls_share_one_kept_alive_connection_and_a_stopped_desk_is_unava
         with pytest.raises(DeskUnavailable) as caught:
             await gone.health()
     assert f"127.0.0.1:{port}" in str(caught.value)
+
+
+async def test_a_wait_follows_the_stream_and_a_closed_client_refuses_calls(api: Api) -> None:
+    """``wait`` opens the event stream at its first use (the client's requests need none) and
+    sees the fill; once the client is closed, a call says so instead of opening a new one."""
+    async with DeskClient(api.server.url, TOKEN) as client:
+        placed = await client.submit(SIGNAL)
+        assert placed.order is not None
+        order_id = placed.order.order_id
+        api.desk.fill(order_id, Decimal("1500"))
+        filled = await client.wait(order_id, timeout=10)
+    assert filled.status == "FILLED"
+    with pytest.raises(RuntimeError, match="async with"):
+        await client.health()
+    with pytest.raises(RuntimeError, match="async with"):
+        await client.wait(order_id, timeout=1)
