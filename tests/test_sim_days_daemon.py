@@ -2,13 +2,13 @@
 (examples/sim_days.toml) on `orderdesk sim --market-hours nse`, driven only by the CLI and the
 simulator's clock route. Monday's orders, the broker's square-off, the close, the 06:00 token
 expiry, the morning login, and Tuesday opening with Monday's position carried and Monday's orders
-read by day."""
+read by day; and a special session on a Sunday, kept as a trading day of its own."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +23,23 @@ from tests.support import wait_until
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "examples" / "sim_days.toml"
 
+SUNDAY_SESSION = "2026-12-13"
+"""A special session (as NSE held on the budget-day Sunday of 1 February 2026)."""
+
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def sim() -> Iterator[SimServer]:
-    """`orderdesk sim --market-hours nse --no-rate-limits`, prices held still."""
-    config = SimConfig(port=0, price_tick_interval=None, rate_limits=False, market_hours="nse")
+    """`orderdesk sim --market-hours nse --no-rate-limits --special-session 2026-12-13`,
+    prices held still."""
+    config = SimConfig(
+        port=0,
+        price_tick_interval=None,
+        rate_limits=False,
+        market_hours="nse",
+        special_sessions=frozenset({date.fromisoformat(SUNDAY_SESSION)}),
+    )
     with SimServer.run_in_thread(config) as server:
         yield server
 
@@ -137,3 +147,56 @@ def test_a_monday_and_a_tuesday_through_the_cli_and_the_simulators_clock(
         reconcile = orderdesk(env, "reconcile")
         assert reconcile.returncode == 0, reconcile.stdout + reconcile.stderr
         assert "in agreement with the broker" in reconcile.stdout
+
+
+def test_a_special_session_sunday_is_a_trading_day_of_its_own(
+    sim: SimServer, env: dict[str, str]
+) -> None:
+    """With the Sunday in ``[trading_day] special_sessions`` (and the simulator's), the desk
+    opens it after the morning login, takes MIS orders until the broker's square-off at 15:20,
+    and keeps its orders as Sunday's, not Friday's."""
+    env = {**env, "ORDERDESK_TRADING_DAY__SPECIAL_SESSIONS": json.dumps([SUNDAY_SESSION])}
+    sim_clock(sim, "2026-12-11 09:20:00")  # Friday
+    requests.post(f"{sim.rest_root}/_sim/prices", json={"NSE:INFY": 1500}, timeout=10)
+    login_on_sim(sim, env)
+    with running_daemon(CONFIG, env=env):
+        friday = shown(env, "place", "NSE:INFY", "BUY", "1", "--type", "MARKET")
+        sim_clock(sim, f"{SUNDAY_SESSION} 09:20:00")
+        wait_until(
+            lambda: orderdesk(env, "session").returncode == 5,
+            timeout=20,
+            what="Friday's session ended",
+        )
+        login_on_sim(sim, env)
+        wait_until(
+            lambda: shown(env, "session")["trading_day"] == SUNDAY_SESSION,
+            timeout=20,
+            what="the Sunday session opened",
+        )
+        sunday = shown(env, "place", "NSE:INFY", "BUY", "2", "--type", "MARKET", "--product", "MIS")
+        sunday_id = sunday["order"]["order_id"]
+        wait_until(
+            lambda: [o["status"] for o in shown(env, "orders")] == ["FILLED"],
+            timeout=20,
+            what="Sunday's MIS order filled",
+        )
+        sim_clock(sim, f"{SUNDAY_SESSION} 15:22:00")
+        wait_until(
+            lambda: len(shown(env, "orders")) == 2,
+            timeout=20,
+            what="the broker's square-off on Sunday",
+        )
+        sim_clock(sim, "2026-12-14 09:20:00")
+        login_on_sim(sim, env)
+        wait_until(
+            lambda: shown(env, "session")["trading_day"] == "2026-12-14",
+            timeout=20,
+            what="Monday opened",
+        )
+        days = [d["day"] for d in shown(env, "days")]
+        assert days == ["2026-12-14", SUNDAY_SESSION, "2026-12-11"]
+        on_sunday = shown(env, "orders", "--day", SUNDAY_SESSION)
+        assert sorted(o["side"] for o in on_sunday) == ["BUY", "SELL"]
+        assert sunday_id in {o["order_id"] for o in on_sunday}
+        on_friday = shown(env, "orders", "--day", "2026-12-11")
+        assert [o["order_id"] for o in on_friday] == [friday["order"]["order_id"]]

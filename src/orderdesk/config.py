@@ -206,6 +206,11 @@ class TradingDaySettings(_Section):
     """Exchange holidays, one ``YYYY-MM-DD`` a line; replaces the shipped NSE 2026 list."""
     holidays: list[date] = Field(default_factory=list)
     """More holidays, added to the file's (or the shipped) list."""
+    special_sessions: list[date] = Field(default_factory=list)
+    """Days the exchanges trade though they fall on a weekend or a holiday (the budget-day
+    Sunday of 1 February 2026), with the usual hours: the desk opens, squares off and closes
+    them as any trading day. A session with hours of its own (Diwali's Muhurat evening) is not
+    modelled: leave it out, and the desk keeps it with the day before."""
     close_at: time = time(16, 15)
     """IST time at which the desk closes its day (after the 16:00 mass cancel); orders the
     broker still has working then are settled when the next day opens."""
@@ -224,7 +229,9 @@ class TradingDaySettings(_Section):
         hours = dict(DEFAULT_HOURS)
         for segment, square_off in self.square_off.items():
             hours[segment] = replace(hours[segment], square_off=square_off)
-        return TradingCalendar(base | frozenset(self.holidays), hours=hours)
+        return TradingCalendar(
+            base | frozenset(self.holidays), hours=hours, sessions=frozenset(self.special_sessions)
+        )
 
     def rules(self) -> DayRules:
         calendar = self.calendar()

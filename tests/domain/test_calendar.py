@@ -44,6 +44,23 @@ def test_an_instant_belongs_to_the_latest_day_begun() -> None:
     assert CALENDAR.trading_day_of(datetime(2026, 12, 28, 5, 0)) == date(2026, 12, 24)
 
 
+def test_a_special_session_is_a_trading_day_even_on_a_weekend_or_holiday() -> None:
+    """A Sunday listed as a special session (a budget day) trades, with its own day from 06:00
+    and the usual milestones; a holiday listed as one trades too; the Saturday between stays
+    with Friday."""
+    sunday, saturday = date(2026, 12, 27), date(2026, 12, 26)
+    special = TradingCalendar(frozenset({CHRISTMAS}), sessions=frozenset({sunday, CHRISTMAS}))
+    assert special.is_trading_day(sunday)
+    assert special.is_trading_day(CHRISTMAS)
+    assert not special.is_trading_day(saturday)
+    assert special.trading_day_of(ist("2026-12-26 12:00:00")) == CHRISTMAS
+    assert special.trading_day_of(ist("2026-12-27 05:59:59")) == CHRISTMAS
+    assert special.trading_day_of(ist("2026-12-27 06:00:00")) == sunday
+    assert special.next_trading_day(CHRISTMAS) == sunday
+    assert special.previous_trading_day(date(2026, 12, 28)) == sunday
+    assert special.square_off_at(sunday, Segment.EQUITY) == ist("2026-12-27 15:20:00")
+
+
 def test_next_start_skips_closed_days() -> None:
     """The day after Thursday's begins on Monday at 06:00 IST when Friday is a holiday."""
     start = CALENDAR.next_start_after(ist("2026-12-24 15:00:00"))
@@ -72,12 +89,14 @@ def test_token_expiry_is_the_next_six_oclock() -> None:
 @given(
     moment=st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2028, 12, 31)),
     holidays=st.frozensets(st.dates(date(2025, 1, 1), date(2028, 12, 31)), max_size=40),
+    sessions=st.frozensets(st.dates(date(2025, 1, 1), date(2028, 12, 31)), max_size=10),
 )
 def test_the_day_of_an_instant_has_begun_and_the_next_has_not(
-    moment: datetime, holidays: frozenset[date]
+    moment: datetime, holidays: frozenset[date], sessions: frozenset[date]
 ) -> None:
-    """Every instant lies between the start of its trading day and the start of the next."""
-    calendar = TradingCalendar(holidays)
+    """Every instant lies between the start of its trading day and the start of the next,
+    whatever the holidays and special sessions."""
+    calendar = TradingCalendar(holidays, sessions=sessions)
     when = moment.replace(tzinfo=IST)
     day = calendar.trading_day_of(when)
     assert calendar.is_trading_day(day)

@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,18 @@ def test_banner_shows_the_default_credentials_and_never_a_given_secret() -> None
     assert re.search(r"api_secret\s+sim_api_secret \(default\)", default)
     assert re.search(r"api_secret\s+as given", given)
     assert "given-secret-42" not in given
+
+
+def test_special_sessions_are_dates_and_the_banner_lists_them() -> None:
+    """--special-session takes YYYY-MM-DD (anything else is a usage error naming the flag), and
+    the banner of a simulator keeping trading days lists the sessions it trades."""
+    result = CliRunner().invoke(
+        typer.main.get_group(app),
+        ["sim", "--market-hours", "nse", "--special-session", "budget-sunday"],
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 2
+    assert "--special-session" in result.output
+    sessions = frozenset({date(2026, 12, 13), date(2026, 2, 1)})
+    shown = banner(SimConfig(port=0, market_hours="nse", special_sessions=sessions))
+    assert re.search(r"Special sessions\s+2026-02-01, 2026-12-13", shown)

@@ -8,7 +8,7 @@ import pytest
 
 from orderdesk.domain.calendar import next_token_expiry
 from orderdesk.sim.app import SimServer
-from orderdesk.sim.clock import is_nse_session
+from orderdesk.sim.clock import in_nse_hours
 from orderdesk.sim.config import SimConfig
 from orderdesk.sim.envelope import InputError, RateLimitError
 from orderdesk.sim.ids import IdGenerator
@@ -88,11 +88,11 @@ def test_token_expiry_is_the_next_six_am() -> None:
     assert next_token_expiry(datetime(2026, 1, 5, 3, 0)) == datetime(2026, 1, 5, 6, 0)
 
 
-def test_nse_session() -> None:
-    """NSE is open 09:15–15:30 on weekdays only."""
-    assert is_nse_session(datetime(2026, 1, 5, 9, 15))
-    assert not is_nse_session(datetime(2026, 1, 5, 15, 30))
-    assert not is_nse_session(datetime(2026, 1, 3, 11, 0))  # a Saturday
+def test_nse_hours() -> None:
+    """NSE's session runs 09:15–15:30 (whether a date trades is the calendar's to say)."""
+    assert in_nse_hours(datetime(2026, 1, 5, 9, 15))
+    assert not in_nse_hours(datetime(2026, 1, 5, 15, 30))
+    assert not in_nse_hours(datetime(2026, 1, 5, 9, 14))
 
 
 def test_ids_are_deterministic_and_nineteen_digits() -> None:

@@ -99,8 +99,8 @@ def test_freeze_limit_must_be_positive(tmp_path: Path) -> None:
 
 
 def test_trading_day_settings_build_the_calendar(tmp_path: Path) -> None:
-    """``[trading_day]`` holidays (file plus list), square-off times and close time reach the
-    engine's day rules; the shipped NSE list is replaced by a file."""
+    """``[trading_day]`` holidays (file plus list), special sessions, square-off times and close
+    time reach the engine's day rules; the shipped NSE list is replaced by a file."""
     holidays = tmp_path / "holidays.txt"
     holidays.write_text("2027-01-26\n")
     write(
@@ -108,6 +108,7 @@ def test_trading_day_settings_build_the_calendar(tmp_path: Path) -> None:
         "[trading_day]\n"
         f'holidays_file = "{holidays}"\n'
         'holidays = ["2027-03-22"]\n'
+        'special_sessions = ["2027-01-31"]\n'
         'close_at = "23:55"\n'
         "own_square_off_minutes = 5\n"
         '[trading_day.square_off]\nderivatives = "15:20"\n',
@@ -116,6 +117,7 @@ def test_trading_day_settings_build_the_calendar(tmp_path: Path) -> None:
     rules = desk_config(settings.engine, settings.trading_day).days
     assert rules is not None
     assert rules.calendar.holidays == {date(2027, 1, 26), date(2027, 3, 22)}
+    assert rules.calendar.is_trading_day(date(2027, 1, 31))  # a Sunday
     assert rules.calendar.hours[Segment.DERIVATIVES].square_off == time(15, 20)
     assert rules.calendar.hours[Segment.EQUITY].square_off == time(15, 20)
     assert (rules.close_at, rules.own_square_off_minutes) == (time(23, 55), 5)
@@ -136,6 +138,7 @@ def test_trading_days_default_on_with_the_shipped_holidays() -> None:
     [
         ("[trading_day]\nclose_at = 'late'\n", "trading_day.close_at"),
         ("[trading_day]\nholidays = ['26/01/2027']\n", "trading_day.holidays"),
+        ("[trading_day]\nspecial_sessions = ['sunday']\n", "trading_day.special_sessions"),
         ("[trading_day.square_off]\nforex = '15:00'\n", "trading_day.square_off"),
         ("[trading_day]\nown_square_off_minutes = -1\n", "trading_day.own_square_off_minutes"),
     ],

@@ -11,7 +11,8 @@ with.
 
 ``--market-hours nse`` gives the simulator trading days (:mod:`orderdesk.sim.days`); the closed
 days are weekends and ``--holidays FILE`` (one ``YYYY-MM-DD`` a line, ``#`` comments), by
-default NSE's published 2026 list (:data:`orderdesk.holidays.NSE_HOLIDAYS`).
+default NSE's published 2026 list (:data:`orderdesk.holidays.NSE_HOLIDAYS`), less the days of
+``--special-session YYYY-MM-DD`` (repeatable).
 
 ``--fault NAME=VALUE`` (repeatable) starts with a fault switched on, as ``POST /_sim/faults``
 would (:mod:`orderdesk.sim.faults`), e.g. Kite's ambiguous placement reply:
@@ -25,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -104,6 +106,9 @@ def _banner(sim: SimServer) -> Panel:
     table.add_row("Market hours", config.market_hours or "always open")
     if config.trading_days:
         table.add_row("Holidays", f"{len(config.holidays)} dates")
+        if config.special_sessions:
+            sessions = sorted(config.special_sessions)
+            table.add_row("Special sessions", ", ".join(day.isoformat() for day in sessions))
     if config.allowed_ips is not None:
         table.add_row("Order writes from", ", ".join(config.allowed_ips))
     if config.faults:
@@ -167,6 +172,16 @@ def sim(
             show_default=False,
         ),
     ] = None,
+    special_session: Annotated[
+        list[datetime] | None,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            metavar="YYYY-MM-DD",
+            help="With --market-hours nse, a day traded though it is a weekend or a holiday "
+            "(a budget-day Sunday), with the usual hours; repeat for more.",
+            show_default=False,
+        ),
+    ] = None,
     postback_url: Annotated[
         str | None, typer.Option(help="POST order updates here (Kite postbacks).")
     ] = None,
@@ -223,6 +238,7 @@ def sim(
         login_form=login_form,
         price_tick_interval=tick_interval or None,
         holidays=closed,
+        special_sessions=frozenset(day.date() for day in special_session or ()),
         faults=faults,
         allowed_ips=allowed,
     )

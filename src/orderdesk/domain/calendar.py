@@ -1,6 +1,7 @@
 """The trading day: which dates the exchanges trade, and which day an instant belongs to.
 
-India's exchanges trade on weekdays that are not holidays, and everything Kite does by the clock
+India's exchanges trade on weekdays that are not holidays, and on the odd special session on a
+day they are otherwise closed (the budget-day Sunday of 2026); everything Kite does by the clock
 is in IST (KITE_API.md §14.1). A trading day *begins* at :data:`DAY_START`, 06:00 IST: the moment
 Kite ends every access token of the day before, and from which its order and trade books start
 empty. It lasts until the next trading day begins, so an order placed on a Friday evening, or a
@@ -78,15 +79,20 @@ def as_ist(when: datetime) -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class TradingCalendar:
-    """Trading dates (weekdays that are not holidays) and the day each instant belongs to."""
+    """Trading dates (weekdays that are not holidays, and special sessions) and the day each
+    instant belongs to."""
 
     holidays: frozenset[date] = frozenset()
     day_start: time = DAY_START
     hours: Mapping[Segment, SegmentHours] = field(default_factory=lambda: dict(DEFAULT_HOURS))
+    sessions: frozenset[date] = frozenset()
+    """Special sessions: dates the exchanges trade though they fall on a weekend or a holiday.
+    Such a day is a trading day like any other, with the usual milestones (a session with
+    hours of its own, such as Diwali's one-hour Muhurat evening, is not modelled)."""
 
     def is_trading_day(self, day: date) -> bool:
-        """A weekday that is not an exchange holiday."""
-        return day.weekday() < 5 and day not in self.holidays
+        """A weekday that is not an exchange holiday, or a special session."""
+        return day in self.sessions or (day.weekday() < 5 and day not in self.holidays)
 
     def next_trading_day(self, day: date) -> date:
         """The first trading day strictly after ``day``."""

@@ -84,9 +84,9 @@ class SimClock:
             self._pinned = previous
 
 
-def is_nse_session(when: datetime) -> bool:
-    """True inside NSE's normal session hours on a weekday (holidays: the trading calendar)."""
-    return when.weekday() < 5 and NSE_OPEN <= when.time() < NSE_CLOSE
+def in_nse_hours(when: datetime) -> bool:
+    """True inside NSE's normal session hours (which days trade is the trading calendar's)."""
+    return NSE_OPEN <= when.time() < NSE_CLOSE
 
 
 def fmt(when: datetime | None) -> str | None:
@@ -99,5 +99,5 @@ __all__ = [
     "KITE_TIME_FORMAT",
     "SimClock",
     "fmt",
-    "is_nse_session",
+    "in_nse_hours",
 ]

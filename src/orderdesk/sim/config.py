@@ -49,6 +49,8 @@ class SimConfig:
     max_modifications: int = 25
     holidays: frozenset[date] = NSE_HOLIDAYS
     """Exchange holidays (weekends are always closed); default: NSE's published 2026 list."""
+    special_sessions: frozenset[date] = frozenset()
+    """Dates traded though on a weekend or holiday, with the usual hours (``--special-session``)."""
     hours: Mapping[Segment, SegmentHours] = field(default_factory=lambda: dict(DEFAULT_HOURS))
     """Each segment's square-off and mass-cancel times (IST)."""
     faults: Mapping[str, float | bool] = field(default_factory=dict)
@@ -60,8 +62,10 @@ class SimConfig:
 
     @property
     def calendar(self) -> TradingCalendar:
-        """The trading calendar these holidays and hours make."""
-        return TradingCalendar(holidays=self.holidays, hours=self.hours)
+        """The trading calendar these holidays, special sessions and hours make."""
+        return TradingCalendar(
+            holidays=self.holidays, hours=self.hours, sessions=self.special_sessions
+        )
 
     @property
     def trading_days(self) -> bool:

@@ -46,7 +46,7 @@ from orderdesk.domain.calendar import IST, SEGMENT_OF, Segment
 from orderdesk.domain.values import Exchange as ExchangeName
 from orderdesk.sim.blocked import BlockedMargin
 from orderdesk.sim.book import RESTING, OrderBook, Trade
-from orderdesk.sim.clock import SimClock, fmt, is_nse_session
+from orderdesk.sim.clock import SimClock, fmt, in_nse_hours
 from orderdesk.sim.config import SimConfig
 from orderdesk.sim.envelope import InputError, MarginError, OrderError, SimError
 from orderdesk.sim.faults import Faults
@@ -182,11 +182,12 @@ class Exchange:
 
     def market_open(self) -> bool:
         """Whether orders can reach the exchange now (always, unless ``--market-hours nse``):
-        NSE's session hours on a trading day (weekends and the configured holidays closed)."""
+        NSE's session hours on a trading day (weekends and the configured holidays closed, the
+        special sessions open)."""
         if not self._config.trading_days:
             return True
         now = self._clock.now()
-        return self._calendar.is_trading_day(now.date()) and is_nse_session(now)
+        return self._calendar.is_trading_day(now.date()) and in_nse_hours(now)
 
     def intraday_closed(self, exchange: str) -> str | None:
         """Why a fresh MIS/CO order on ``exchange`` is refused now, or ``None`` if it is not.
