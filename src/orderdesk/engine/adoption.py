@@ -3,10 +3,16 @@
 An order placed on Kite web or mobile (or the broker's own square-off) carries no orderdesk tag.
 It is adopted as *external*: its local id is derived from the broker's order id, so adopting it
 twice lands on one order, and its signal is rebuilt from what the broker shows.
+
+An adopted order is dated by the broker's row (:func:`adopted_at`), so a desk restarted at 14:00
+shows an order placed on Kite web at 10:00 at 10:00, not at the moment it learned of it.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from orderdesk.domain.calendar import TradingCalendar, as_ist
 from orderdesk.domain.errors import ValidationError
 from orderdesk.domain.ids import client_order_id
 from orderdesk.domain.order import Order
@@ -20,6 +26,23 @@ EXTERNAL_STRATEGY = "external"
 def external_order_id(broker_order_id: str) -> str:
     """The local id of an adopted order: stable, so adopting twice lands on one order."""
     return client_order_id(EXTERNAL_STRATEGY, broker_order_id)
+
+
+def adopted_at(
+    report: OrderStatusReport, now: datetime, calendar: TradingCalendar | None
+) -> datetime:
+    """When an order the desk adopts came to be, as far as the broker says: its row's time
+    (of the row's latest state, which Kite moves on a modify) when that is no later than
+    ``now`` and in the same trading day (the IST date without days), so the order keeps the day
+    it is adopted into; else ``now``."""
+    stamped = report.order_timestamp
+    if stamped is None or stamped.tzinfo is None or stamped > now:
+        return now
+    if calendar is not None:
+        same_day = calendar.trading_day_of(stamped) == calendar.trading_day_of(now)
+    else:
+        same_day = as_ist(stamped).date() == as_ist(now).date()
+    return stamped if same_day else now
 
 
 def signal_from_report(report: OrderStatusReport) -> Signal:
@@ -80,6 +103,7 @@ def slice_signal(report: OrderStatusReport, parent: Order) -> Signal:
 
 __all__ = [
     "EXTERNAL_STRATEGY",
+    "adopted_at",
     "external_order_id",
     "leg_signal",
     "signal_from_report",

@@ -66,6 +66,7 @@ from orderdesk.domain.reports import Fill, OrderStatusReport
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.status import OrderStatus
 from orderdesk.engine.adoption import (
+    adopted_at,
     external_order_id,
     leg_signal,
     signal_from_report,
@@ -493,11 +494,12 @@ class BrokerNews:
             assert report is not None
             parent = self._cover_order(report)
             sliced = self.book.slice_parent(report) if parent is None else None
+            at = adopted_at(report, now, self.calendar)
             if sliced is not None:
                 order = Order.create(
                     item.key,
                     slice_signal(report, sliced),
-                    now,
+                    at,
                     parent_id=sliced.order_id,
                     broker_order_id=report.broker_order_id,
                 )
@@ -505,18 +507,18 @@ class BrokerNews:
                 order = Order.create(
                     item.key,
                     leg_signal(report, parent),
-                    now,
+                    at,
                     broker_order_id=report.broker_order_id,
                     leg_of=parent.order_id,
                 )
             elif self.claim is not None and (claimed := await self.claim(report)) is not None:
                 # Placed by one of the desk's GTTs or alerts: the trigger's strategy's order.
-                order = Order.create(item.key, claimed, now, broker_order_id=report.broker_order_id)
+                order = Order.create(item.key, claimed, at, broker_order_id=report.broker_order_id)
             else:
                 order = Order.create(
                     item.key,
                     signal_from_report(report),
-                    now,
+                    at,
                     external=True,
                     broker_order_id=report.broker_order_id,
                 )
