@@ -129,12 +129,18 @@ def _utc_datetime(value: datetime) -> datetime:
     if offset is None:
         raise ValueError("naive datetimes are not stored; convert to UTC at the edge")
     # A zero offset in another zone (ZoneInfo("UTC"), London in winter) is written as Z too.
-    return value if offset == _ZERO else value.astimezone(UTC)
+    if offset == _ZERO:
+        return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01 east of Greenwich, 9999-12-31 west of it
+        raise ValueError(f"{value.isoformat()} has no UTC time: out of datetime's range") from None
 
 
 def _in_utc(value: Any) -> Any:
     """``value`` with every datetime in it in UTC: ``value`` itself when they all are (the
-    usual case, which builds nothing), else a copy; raises ValueError for a naive datetime."""
+    usual case, which builds nothing), else a copy; raises ValueError for a naive datetime, or
+    one whose instant has no UTC time in datetime's range."""
     kind: type = type(value)
     fix = _value_fix(kind)
     return value if fix is None else fix(value)
