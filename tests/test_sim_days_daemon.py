@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -77,11 +78,18 @@ def test_a_monday_and_a_tuesday_through_the_cli_and_the_simulators_clock(
         intraday = shown(
             env, "place", "NSE:INFY", "BUY", "2", "--type", "MARKET", "--product", "MIS"
         )
+        delivery = shown(
+            env, "place", "NSE:INFY", "BUY", "3", "--type", "MARKET", "--product", "CNC"
+        )
         bought_id = bought["order"]["order_id"]
         resting_id = resting["order"]["order_id"]
         intraday_id = intraday["order"]["order_id"]
+        delivery_id = delivery["order"]["order_id"]
         wait_until(
-            lambda: [o["status"] for o in shown(env, "orders")] == ["FILLED", "OPEN", "FILLED"],
+            lambda: (
+                [o["status"] for o in shown(env, "orders")]  # newest first
+                == ["FILLED", "FILLED", "OPEN", "FILLED"]
+            ),
             timeout=20,
             what="Monday's orders filled and resting",
         )
@@ -99,6 +107,7 @@ def test_a_monday_and_a_tuesday_through_the_cli_and_the_simulators_clock(
             bought_id: "FILLED",
             resting_id: "CANCELLED",
             intraday_id: "FILLED",
+            delivery_id: "FILLED",
             square_off["order_id"]: "FILLED",
         }
         # The desk had the clock's move before the broker's closing order reached it.
@@ -126,6 +135,9 @@ def test_a_monday_and_a_tuesday_through_the_cli_and_the_simulators_clock(
         (position,) = shown(env, "positions")
         assert (position["instrument"], position["product"]) == ("NSE:INFY", "NRML")
         assert position["quantity"] == 5
+        (holding,) = shown(env, "holdings")  # Monday's CNC buy, delivered
+        held = holding["quantity"] + holding["t1_quantity"], Decimal(holding["close_price"])
+        assert held == (3, 1500)
         tuesday, monday_row = shown(env, "days")  # newest first
         assert (tuesday["day"], tuesday["live"], tuesday["carried_positions"]) == (
             "2026-12-08",
@@ -134,14 +146,40 @@ def test_a_monday_and_a_tuesday_through_the_cli_and_the_simulators_clock(
         )
         assert (monday_row["day"], monday_row["orders"], monday_row["lapsed"]) == (
             "2026-12-07",
-            4,
+            5,
             0,
         )
-        # The API's time is the desk's too: the alerts it raised came on Monday and Tuesday.
+
+        # Selling the delivered stock into a rising price: Kite's positions show a CNC short,
+        # the desk counts stock sold against Monday's close (a short would lose 300 at 1700).
+        requests.post(f"{sim.rest_root}/_sim/prices", json={"NSE:INFY": 1600}, timeout=10)
+        shown(env, "place", "NSE:INFY", "SELL", "3", "--type", "MARKET", "--product", "CNC")
+        wait_until(
+            lambda: any(p["product"] == "CNC" for p in shown(env, "positions")),
+            timeout=20,
+            what="the sale filled",
+        )
+        requests.post(f"{sim.rest_root}/_sim/prices", json={"NSE:INFY": 1700}, timeout=10)
+        wait_until(
+            lambda: {Decimal(p["last_price"]) for p in shown(env, "positions")} == {1700},
+            timeout=20,
+            what="the desk saw 1700",
+        )
+        positions = {p["product"]: p for p in shown(env, "positions")}
+        sold = positions["CNC"]
+        assert (sold["quantity"], sold["from_holdings"], Decimal(sold["pnl"])) == (-3, 3, 300)
+        assert Decimal(positions["NRML"]["pnl"]) == 1000  # 5 carried from the 1500 close
+        assert shown(env, "holdings")[0]["sold_today"] == 3
+        assert Decimal(shown(env, "days")[0]["pnl"]) == 1300
         token = orderdesk(env, "config", "show-token").stdout.strip()
-        alerts = requests.get(
-            f"{api}/api/alerts", headers={"Authorization": f"Bearer {token}"}, timeout=10
-        ).json()
+        headers = {"Authorization": f"Bearer {token}"}
+        strategies = requests.get(f"{api}/api/strategies", headers=headers, timeout=10).json()
+        assert [(s["strategy"], Decimal(s["pnl"])) for s in strategies] == [("manual", 300)]
+        exit_ = orderdesk(env, "exit", "NSE:INFY", "--product", "CNC")
+        assert exit_.returncode == 0, exit_.stdout + exit_.stderr
+        assert "3 sold out of holdings" in exit_.stdout  # no buy-back placed
+        # The API's time is the desk's too: the alerts it raised came on Monday and Tuesday.
+        alerts = requests.get(f"{api}/api/alerts", headers=headers, timeout=10).json()
         assert alerts
         assert {alert["at"][:10] for alert in alerts} <= {"2026-12-07", "2026-12-08"}, alerts
         reconcile = orderdesk(env, "reconcile")

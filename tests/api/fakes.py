@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -42,6 +42,7 @@ from orderdesk.domain import (
     SignalDenied,
     client_order_id,
 )
+from orderdesk.domain.attribution import StrategyBook, attribute
 from orderdesk.domain.day import Holding, PositionSnapshot
 from orderdesk.domain.events import DayClosed, DayOpened, OperatorCommandHandled
 from orderdesk.domain.reports import MarginsReport, SegmentMargins
@@ -197,6 +198,10 @@ class FakeDesk:
     def positions(self) -> Sequence[Position]:
         return list(self._positions)
 
+    def strategies(self) -> Mapping[str, StrategyBook]:
+        marks = {p.instrument: p.last_price for p in self._positions if p.last_price is not None}
+        return attribute(self._orders.values(), marks, self.holdings())
+
     def kill_switch(self) -> KillSwitchState:
         return self._kill
 
@@ -325,6 +330,8 @@ class FakeDesk:
             self._orders.clear()
         self.today = day
         self.opening_holdings = list(holdings)
+        for holding in holdings:
+            self._positions.hold(holding.instrument, holding.total, holding.day_price)
         opened = DayOpened(at=self.now(), day=day, holdings=tuple(holdings))
         self.records.append(DayRecord(opened, closed=None))
         self._publish([opened])
@@ -349,8 +356,8 @@ class FakeDesk:
 
     def next_day(self, day: date, *, holdings: Sequence[Holding] = ()) -> None:
         """The next trading day opens with no positions carried (they start flat)."""
-        self.open_day(day, holdings=holdings)
         self._positions = PositionBook()
+        self.open_day(day, holdings=holdings)
 
     def cancel_unanswered(self, order_id: str) -> Order:
         """A cancel is sent and the broker has not answered yet (``CANCEL_PENDING``)."""

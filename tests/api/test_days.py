@@ -141,6 +141,7 @@ async def test_holdings_are_those_the_day_opened_with(api: Api) -> None:
             "t1_quantity": 5,
             "average_price": "1450.5",
             "close_price": "1500",
+            "sold_today": 0,
         }
     ]
 
@@ -154,3 +155,29 @@ async def test_an_earlier_days_order_is_found_by_id(api: Api) -> None:
 
     assert (status, order["status"]) == (200, "FILLED")
     assert today == []
+
+
+async def test_a_sale_out_of_holdings_reads_as_stock_sold(api: Api) -> None:
+    """Friday sells 10 of the 15 held (closed at 1500) at 1610, then 1700: the position is the
+    broker's short, marked as from holdings, +1,100 for the desk and the strategy; the holding
+    says what was sold; an exit has nothing to buy back and says why."""
+    await a_closed_thursday(api)
+    _, placed = await submit(
+        api, signal_id="fri-sell", side="SELL", quantity=10, price="1610", strategy="swing"
+    )
+    api.desk.fill(placed["order"]["order_id"], Decimal("1610"))
+    api.desk.tick(INFY, Decimal("1700"))
+
+    _, (position,) = await get(api, "/api/positions")
+    _, (holding,) = await get(api, "/api/holdings")
+    _, strategies = await get(api, "/api/strategies")
+    body = {"instrument": "NSE:INFY", "product": "CNC"}
+    async with api.client.post("/api/positions/exit", json=body) as response:
+        exit_ = await response.json()
+
+    assert (position["quantity"], position["from_holdings"]) == (-10, 10)
+    pnl = Decimal(position["realised"]), Decimal(position["unrealised"]), Decimal(position["pnl"])
+    assert pnl == (1100, 0, 1100)
+    assert holding["sold_today"] == 10
+    assert [(s["strategy"], Decimal(s["pnl"])) for s in strategies] == [("swing", 1100)]
+    assert "10 sold out of holdings" in exit_["detail"]

@@ -77,3 +77,79 @@ def test_book_ignores_repeated_trade_ids() -> None:
     assert book.apply_fill(KEY, Product.CNC, Side.BUY, 3, Decimal(10), trade_id="t1")
     assert not book.apply_fill(KEY, Product.CNC, Side.BUY, 3, Decimal(10), trade_id="t1")
     assert book.net_quantity(KEY) == 3
+
+
+def test_a_sale_out_of_holdings_is_stock_sold_not_a_short() -> None:
+    """Holding 10 closed at 1500, sold at 1610, now 1700: a realised 1,100 against the close,
+    nothing left to mark; the quantity stays the broker's short -10."""
+    book = PositionBook()
+    book.hold(KEY, 10, Decimal(1500))
+    book.apply_fill(KEY, Product.CNC, Side.SELL, 10, Decimal(1610))
+    book.mark(KEY, Decimal(1700))
+    position = book.get(KEY, Product.CNC)
+    assert (position.quantity, position.from_holdings, position.average_price) == (-10, 10, 1610)
+    assert (position.realised, position.unrealised(), position.pnl()) == (1100, 0, 1100)
+    short = Position(KEY, Product.CNC)  # the same sale with nothing held: a short
+    short.apply_fill(Side.SELL, 10, Decimal(1610))
+    assert short.pnl(Decimal(1700)) == -900
+
+
+def test_a_sale_beyond_holdings_is_a_short_for_the_rest() -> None:
+    """Selling 15 of 10 held: 10 are stock sold, 5 a short marked at the last price."""
+    position = Position(KEY, Product.CNC)
+    position.hold(10, Decimal(1500))
+    position.apply_fill(Side.SELL, 15, Decimal(1610))
+    assert position.from_holdings == 10
+    assert position.realised == 10 * (1610 - 1500)
+    assert position.unrealised(Decimal(1700)) == 5 * (1610 - 1700)
+
+
+def test_buying_back_returns_the_stock_to_holdings() -> None:
+    """Sold at 1610, bought back at 1650: the stock is held again (its move is the holdings',
+    not the day's), and the day keeps the round trip's -400."""
+    position = Position(KEY, Product.CNC)
+    position.hold(10, Decimal(1500))
+    position.apply_fill(Side.SELL, 10, Decimal(1610))
+    assert position.pnl(Decimal(1650)) == 1100
+    position.apply_fill(Side.BUY, 10, Decimal(1650))
+    assert (position.quantity, position.from_holdings) == (0, 0)
+    assert position.pnl(Decimal(1700)) == -400
+
+
+def test_holdings_cover_only_delivery_sales() -> None:
+    """An intraday (MIS) sale of a held stock is a short, as the broker squares it off."""
+    book = PositionBook()
+    book.apply_fill(KEY, Product.CNC, Side.BUY, 1, Decimal(1500))  # a CNC line before the hold
+    book.hold(KEY, 10, Decimal(1500))
+    book.apply_fill(KEY, Product.MIS, Side.SELL, 10, Decimal(1610))
+    book.apply_fill(KEY, Product.CNC, Side.SELL, 5, Decimal(1610))
+    assert book.get(KEY, Product.MIS).from_holdings == 0
+    assert book.get(KEY, Product.CNC).from_holdings == 4  # held after the line was opened
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    fills=fills,
+    last=prices,
+    held=st.integers(min_value=0, max_value=400),
+    close=prices,
+)
+def test_selling_holdings_adds_their_move_since_the_close(
+    fills: list[tuple[Side, int, Decimal]], last: Decimal, held: int, close: Decimal
+) -> None:
+    """For any fills, the P&L is the cash flow marked at the last price plus, for the stock
+    sold out of holdings, its move from the close to the last price (it is not held any more,
+    so its day counts); realised and unrealised still add up to it."""
+    position = Position(KEY, Product.CNC)
+    position.hold(held, close)
+    cash, net = Decimal(0), 0
+    for side, quantity, price in fills:
+        position.apply_fill(side, quantity, price)
+        cash += -side.sign * quantity * price
+        net += side.sign * quantity
+    sold = min(max(-net, 0), held)
+    assert position.from_holdings == sold
+    expected = cash + net * last + sold * (last - close)
+    assert position.realised + position.unrealised(last) == position.pnl(last) == expected
+    if net == -sold:
+        assert position.unrealised(last) == 0

@@ -173,6 +173,104 @@ async def test_the_loss_limit_counts_only_the_days_own_loss(
         assert handle.status is OrderStatus.FILLED
 
 
+async def test_selling_holdings_is_stock_sold_not_a_short_loss(
+    broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """Monday's CNC buy is Tuesday's holdings. Sold into a rising price, it is a gain against
+    Monday's close (not a short losing as the price goes on up): neither the desk's loss limit
+    nor the strategy's refuses the next signal, and a restart reads the same."""
+    limits = RiskLimits(daily_loss_limit=Decimal("500"))
+
+    def desk_with_limits() -> OrderDesk:
+        return OrderDesk(
+            broker,
+            store,
+            notifier=notifier,
+            clock=clock,
+            config=DAYS,
+            limits=limits,
+            strategy_limits={"swing": limits},
+        )
+
+    async with desk_with_limits() as desk:
+        bought = await desk.submit(signal(strategy="swing", product=Product.CNC))  # 10 @ 1500
+        await bought.wait()
+        broker.next_day()
+        clock.set(TUESDAY, 9, 0)
+        await eventually(lambda: desk.trading_day == TUESDAY, what="Tuesday opened")
+        assert [(h.instrument, h.total, h.day_price) for h in desk.holdings()] == [
+            (INFY, 10, Decimal("1500"))
+        ]
+        broker.prices[INFY] = Decimal("1610")
+        sale = signal(strategy="swing", signal_id="sell", side=Side.SELL, product=Product.CNC)
+        await (await desk.submit(sale)).wait()
+        broker.tick(INFY, Decimal("1700"))
+        await eventually(lambda: desk.book.last_prices.get(INFY) == Decimal("1700"), what="mark")
+
+        position = desk.position(INFY, Product.CNC)
+        assert (position.quantity, position.from_holdings) == (-10, 10)  # as the broker shows
+        assert (position.realised, position.unrealised(), desk.day_pnl()) == (1100, 0, 1100)
+        assert desk.strategy_books()["swing"].pnl == 1100
+        more = signal(strategy="swing", signal_id="more", product=Product.CNC, quantity=1)
+        await (await desk.submit(more)).wait()  # refused as "at the loss limit" before
+        assert (await desk.reconcile()).ok
+        pnl = desk.day_pnl()
+    # Bought one back at 1700: nine sold at 1610 against the close, one round trip at -90.
+    assert pnl == 9 * (1610 - 1500) + (1610 - 1700)
+    async with desk_with_limits() as again:
+        assert again.position(INFY, Product.CNC).from_holdings == 9
+        assert again.day_pnl() == pnl
+
+
+async def test_at_the_loss_limit_held_stock_can_still_be_sold(
+    broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """Selling delivered stock lowers exposure, so the loss limit lets it go as an exit; more
+    than is held, or a buy, is new risk and is refused."""
+    limits = RiskLimits(daily_loss_limit=Decimal("500"))
+    async with open_desk(broker, store, clock, notifier, limits=limits) as desk:
+        await (await desk.submit(signal(product=Product.CNC))).wait()  # 10 INFY @ 1500
+        broker.next_day()
+        clock.set(TUESDAY, 9, 0)
+        await eventually(lambda: desk.trading_day == TUESDAY, what="Tuesday opened")
+        future = signal(signal_id="fut", instrument=NIFTY_FUT, quantity=75, product=Product.NRML)
+        await (await desk.submit(future)).wait()  # 75 @ 24000
+        broker.tick(NIFTY_FUT, Decimal("23990"))
+        await eventually(lambda: desk.day_pnl() == -750, what="the day at -750")
+        refused = []
+        for n, (side, quantity) in enumerate([(Side.BUY, 1), (Side.SELL, 11)]):
+            with pytest.raises(RiskDenied) as denied:
+                await desk.submit(
+                    signal(signal_id=f"new{n}", side=side, quantity=quantity, product=Product.CNC)
+                )
+            refused.append(denied.value.check)
+        assert refused == ["daily_loss_limit", "daily_loss_limit"]
+        sale = signal(signal_id="sell", side=Side.SELL, product=Product.CNC)
+        handle = await desk.submit(sale)
+        await handle.wait()
+        assert handle.status is OrderStatus.FILLED
+
+
+async def test_an_exit_leaves_a_sale_out_of_holdings(
+    desk: OrderDesk, broker: FakeBroker, clock: WallClock
+) -> None:
+    """Sold 15 of 10 held: the exit buys back the 5 short, not the 10 that were stock sold;
+    with only held stock sold there is nothing to exit."""
+    await (await desk.submit(signal(product=Product.CNC))).wait()  # 10 INFY
+    broker.next_day()
+    clock.set(TUESDAY, 9, 0)
+    await eventually(lambda: desk.trading_day == TUESDAY, what="Tuesday opened")
+    sale = signal(signal_id="sell", side=Side.SELL, quantity=15, product=Product.CNC)
+    await (await desk.submit(sale)).wait()
+    handle = await desk.exit_position(INFY, product=Product.CNC)
+    assert handle is not None
+    await handle.wait()
+    assert (handle.order.signal.side, handle.order.signal.quantity) == (Side.BUY, 5)
+    position = desk.position(INFY, Product.CNC)
+    assert (position.quantity, position.from_holdings) == (-10, 10)
+    assert await desk.exit_position(INFY, product=Product.CNC) is None
+
+
 async def test_mis_after_the_square_off_time_is_refused(
     desk: OrderDesk, clock: WallClock, notifier: RecordingNotifier
 ) -> None:

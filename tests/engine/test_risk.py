@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from orderdesk.domain import Exchange, InstrumentKey, OrderType, Side, Signal
+from orderdesk.domain import Exchange, InstrumentKey, OrderType, Product, Side, Signal
 from orderdesk.engine import (
     AllowedExchanges,
     AllowedSymbols,
@@ -48,7 +48,7 @@ class Context:
     def day_pnl(self) -> Decimal:
         return self.pnl
 
-    def net_position(self, instrument: InstrumentKey) -> int:
+    def net_position(self, instrument: InstrumentKey, product: Product) -> int:
         return self.net
 
     def monotonic(self) -> float:

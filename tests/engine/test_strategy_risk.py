@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from orderdesk.domain import OrderType, Side, Signal
+from orderdesk.domain import OrderType, Product, Side, Signal
 from orderdesk.engine import OrderDesk, RiskLimits
 from orderdesk.engine.strategy_risk import StrategyRiskContext
 from orderdesk.errors import RiskDenied
@@ -179,5 +179,8 @@ async def test_scoped_context_counts_one_strategys_book(
         assert (alpha.open_order_count(), beta.open_order_count()) == (0, 1)
         pnl = alpha.day_pnl(), beta.day_pnl(), nobody.day_pnl()
         assert pnl == (Decimal(30), Decimal(70), Decimal(0))
-        assert (alpha.net_position(INFY), beta.net_position(INFY)) == (3, 7)
-        assert nobody.net_position(INFY) == 0
+        assert (alpha.net_position(INFY, Product.CNC), beta.net_position(INFY, Product.CNC)) == (
+            3,
+            7,
+        )
+        assert nobody.net_position(INFY, Product.CNC) == 0

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from orderdesk.telegram.render import MAX_CHARS, MAX_LINES, clip, listing, money
+from orderdesk.domain import InstrumentKey, Position, Product, Side
+from orderdesk.telegram.render import MAX_CHARS, MAX_LINES, clip, listing, money, position_line
 
 
 def test_money_has_a_sign_paise_and_thousands() -> None:
@@ -31,3 +32,13 @@ def test_a_message_never_exceeds_telegrams_limit() -> None:
     assert len(clip("x" * 10_000)) == MAX_CHARS
     assert clip("x" * 10_000).endswith("…")
     assert clip("short") == "short"
+
+
+def test_a_sale_out_of_holdings_is_marked_on_its_line() -> None:
+    """The broker's short quantity stays, with what of it is held stock sold."""
+    position = Position(InstrumentKey.parse("NSE:INFY"), Product.CNC)
+    position.hold(10, Decimal(1500))
+    position.apply_fill(Side.SELL, 10, Decimal(1610))
+    position.mark(Decimal(1700))
+    line = position_line(position)
+    assert line == "NSE:INFY CNC -10 (10 from holdings) @1610.00 · last 1700 · +₹1,100.00"

@@ -7,12 +7,13 @@ with an in-memory fake and the engine can change its internals freely. The engin
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from orderdesk.domain.attribution import StrategyBook
 from orderdesk.domain.day import Holding
 from orderdesk.domain.events import DayClosed, DayOpened, Event
 from orderdesk.domain.order import Order
@@ -144,7 +145,11 @@ class DeskService(Protocol):
         """Today's children of a sliced order (empty for any other order)."""
 
     def positions(self) -> Sequence[Position]:
-        """Today's positions; carried ones start at the previous close (Kite's m2m)."""
+        """Today's positions; carried ones start at the previous close (Kite's m2m), and CNC
+        sales out of the day's holdings are valued from it too (not as shorts)."""
+
+    def strategies(self) -> Mapping[str, StrategyBook]:
+        """Each strategy's orders and P&L from its own fills, as the positions are valued."""
 
     def kill_switch(self) -> KillSwitchState: ...
 

@@ -7,7 +7,7 @@ This is the one place that knows both shapes, so either side can change its own 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,6 +24,7 @@ from orderdesk.api.desk import (
 )
 from orderdesk.api.errors import NoBrokerSession
 from orderdesk.doctor import Diagnosis, Facts, assess
+from orderdesk.domain.attribution import StrategyBook
 from orderdesk.domain.day import Holding
 from orderdesk.domain.events import Event, ReconciliationCompleted, ReconciliationMismatch
 from orderdesk.domain.order import Order
@@ -126,6 +127,9 @@ class EngineDesk:
 
     def positions(self) -> Sequence[Position]:
         return self._desk.positions()
+
+    def strategies(self) -> Mapping[str, StrategyBook]:
+        return self._desk.strategy_books()
 
     def kill_switch(self) -> KillSwitchState:
         switch = self._desk.kill_switch

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from orderdesk.api.desk import DeskService
-from orderdesk.domain.attribution import attribute
 
 MAX_POINTS = 2_000
 CPU_SHARE = 0.01
@@ -50,8 +49,7 @@ class PnlPoint:
 
 def measure(desk: DeskService, at: datetime) -> PnlPoint:
     positions = desk.positions()
-    marks = {p.instrument: p.last_price for p in positions if p.last_price is not None}
-    books = attribute(desk.orders(), marks)
+    books = desk.strategies()
     return PnlPoint(
         at=at,
         total=sum((p.pnl() for p in positions), Decimal(0)),

@@ -32,6 +32,7 @@ from orderdesk.api.schemas import (
 from orderdesk.domain.day import PositionSnapshot
 from orderdesk.domain.order import Order
 from orderdesk.domain.status import TERMINAL, OrderStatus
+from orderdesk.domain.values import Product
 
 router = APIRouter(
     prefix="/api",
@@ -157,9 +158,14 @@ async def get_day(day: Day, context: Context) -> DayDetailOut:
 
 @router.get("/holdings", responses=NOT_OFFERED_RESPONSE)
 async def list_holdings(context: Context) -> list[HoldingOut]:
-    """Delivered stock as the broker showed it when today's trading day opened; 501
-    ``not_offered`` when the configured broker keeps no holdings (the paper broker)."""
-    return [HoldingOut.of(holding) for holding in context.desk.holdings()]
+    """Delivered stock as the broker showed it when today's trading day opened, with what of
+    it has been sold since; 501 ``not_offered`` when the configured broker keeps no holdings
+    (the paper broker)."""
+    holdings = context.desk.holdings()
+    sold = {
+        p.instrument: p.from_holdings for p in context.desk.positions() if p.product is Product.CNC
+    }
+    return [HoldingOut.of(h, sold.get(h.instrument, 0)) for h in holdings]
 
 
 __all__ = ["router"]

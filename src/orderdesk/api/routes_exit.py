@@ -28,16 +28,28 @@ router = APIRouter(
 async def exit_position(body: ExitIn, context: Context) -> ExitOut:
     """Flatten the broker's net position in ``instrument`` (``product``) with a protected
     MARKET order, re-priced within the band while it does not fill, then alerted."""
+    instrument, product = InstrumentKey.parse(body.instrument), Product(body.product)
     order = await context.desk.exit_position(
-        InstrumentKey.parse(body.instrument),
-        product=Product(body.product),
+        instrument,
+        product=product,
         strategy=body.strategy,
         reprice_after=body.reprice_after_seconds,
         max_reprices=body.max_reprices,
         band_percent=body.band_percent,
     )
     if order is None:
-        return ExitOut(order=None, detail=f"no {body.product} position in {body.instrument}")
+        detail = f"no {body.product} position in {body.instrument}"
+        sold = next(
+            (
+                p.from_holdings
+                for p in context.desk.positions()
+                if p.instrument == instrument and p.product is product
+            ),
+            0,
+        )
+        if sold:
+            detail += f" beyond the {sold} sold out of holdings (buying them back is no exit)"
+        return ExitOut(order=None, detail=detail)
     signal = order.signal
     return ExitOut(
         order=order_out(context.desk, order),

@@ -21,7 +21,6 @@ from orderdesk.api.schemas import (
     order_out,
 )
 from orderdesk.approvals import PendingSignal
-from orderdesk.domain.attribution import attribute
 from orderdesk.domain.ids import client_order_id
 from orderdesk.domain.order import Order
 
@@ -144,11 +143,9 @@ async def list_positions(context: Context) -> list[PositionOut]:
 @router.get("/strategies")
 async def list_strategies(context: Context) -> list[StrategyOut]:
     """Orders and P&L attributed to each strategy (from its own fills, marked at the last
-    prices the desk has seen)."""
-    marks = {
-        p.instrument: p.last_price for p in context.desk.positions() if p.last_price is not None
-    }
-    books = attribute(context.desk.orders(), marks)
+    prices the desk has seen; a CNC sale out of the day's holdings is valued from the previous
+    close, as the positions are)."""
+    books = context.desk.strategies()
     return [StrategyOut.of(books[name]) for name in sorted(books)]
 
 

@@ -252,9 +252,14 @@ def orders_out(orders: Sequence[Order]) -> list[OrderOut]:
 
 
 class PositionOut(_Response):
+    """A net position as the broker shows it. A CNC sale out of the day's holdings reads as a
+    short ``quantity`` there; ``from_holdings`` says how much of it is stock sold, which the
+    P&L values from the previous close (realised), not as a short."""
+
     instrument: str
     product: Product
     quantity: int
+    from_holdings: int = 0
     average_price: Decimal
     last_price: Decimal | None
     realised: Decimal
@@ -267,6 +272,7 @@ class PositionOut(_Response):
             instrument=str(position.instrument),
             product=position.product,
             quantity=position.quantity,
+            from_holdings=position.from_holdings,
             average_price=position.average_price,
             last_price=position.last_price,
             realised=position.realised,
@@ -381,22 +387,26 @@ class SessionOut(_Response):
 
 
 class HoldingOut(_Response):
-    """Delivered stock: settled ``quantity`` and ``t1_quantity`` still settling."""
+    """Delivered stock as the day opened with it: settled ``quantity`` and ``t1_quantity``
+    still settling; ``sold_today`` of it sold since (as Kite's ``used_quantity``; 0 in a past
+    day's record)."""
 
     instrument: str
     quantity: int
     t1_quantity: int
     average_price: Decimal
     close_price: Decimal
+    sold_today: int = 0
 
     @classmethod
-    def of(cls, holding: Holding) -> HoldingOut:
+    def of(cls, holding: Holding, sold_today: int = 0) -> HoldingOut:
         return cls(
             instrument=str(holding.instrument),
             quantity=holding.quantity,
             t1_quantity=holding.t1_quantity,
             average_price=holding.average_price,
             close_price=holding.close_price,
+            sold_today=sold_today,
         )
 
 

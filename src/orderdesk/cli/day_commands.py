@@ -109,8 +109,9 @@ def holdings(
 ) -> None:
     """Delivered stock as the broker showed it when today's trading day opened.
 
-    T1 is stock bought and still settling. A broker that keeps no holdings (paper) says so
-    (exit 3).
+    T1 is stock bought and still settling; "sold today" is what of it CNC sales have sold
+    since the open (the broker's holdings keep showing it until the next day). A broker
+    that keeps no holdings (paper) says so (exit 3).
     """
     rows = with_client(config, url, lambda c: c.holdings())
     if as_json:
@@ -119,9 +120,16 @@ def holdings(
     console.print(
         table(
             _count(len(rows), "holding"),
-            ("instrument", "qty", "T1", "avg", "close"),
+            ("instrument", "qty", "T1", "avg", "close", "sold today"),
             [
-                (h.instrument, h.quantity, h.t1_quantity, h.average_price, h.close_price)
+                (
+                    h.instrument,
+                    h.quantity,
+                    h.t1_quantity,
+                    h.average_price,
+                    h.close_price,
+                    h.sold_today,
+                )
                 for h in rows
             ],
         )

@@ -247,7 +247,9 @@ def show_positions(rows: list[PositionOut]) -> None:
                 (
                     p.instrument,
                     p.product,
-                    p.quantity,
+                    f"{p.quantity} ({p.from_holdings} from holdings)"
+                    if p.from_holdings
+                    else p.quantity,
                     p.average_price,
                     p.last_price,
                     p.realised,
@@ -305,7 +307,9 @@ def positions(
 ) -> None:
     """Net positions with realised and unrealised P&L (today's, or a trading day's).
 
-    With --day, an earlier day's positions as they stood at its close.
+    A CNC sale out of holdings shows as a short, as at the broker, marked "from holdings":
+    that part is valued as stock sold against the previous close, not as a short. With --day,
+    an earlier day's positions as they stood at its close.
     """
     if day is not None:
         detail = with_client(config, url, lambda c: c.day(day.date()))

@@ -55,7 +55,11 @@ def exit_position(
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Flatten a position: a protected market exit, re-priced until it fills, then alerted."""
+    """Flatten a position: a protected market exit, re-priced until it fills, then alerted.
+
+    A CNC sale out of holdings, which the broker shows as a short, is left alone: only a short
+    beyond the holdings is bought back.
+    """
     # Checked here, so a bad value exits 3 naming the field before the desk is asked.
     request = build(
         ExitIn,

@@ -68,6 +68,12 @@ class Holding:
     def total(self) -> int:
         return self.quantity + self.t1_quantity
 
+    @property
+    def day_price(self) -> Decimal:
+        """What the day's P&L values this stock from: the previous close (its cost when the
+        broker gives no close)."""
+        return self.close_price or self.average_price
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PositionSnapshot:

@@ -9,6 +9,14 @@ Then ``realised = cash + open_cost`` and ``unrealised = quantity × last × mult
 open_cost``, so ``realised + unrealised`` is the cash-flow mark-to-market by construction, with
 no drift however many fills arrive. Reducing a position removes cost at the average price; that
 one division is rounded to :data:`COST_PLACES`, and the identity above absorbs the rounding.
+
+Selling delivered stock is not a short. Kite's positions show a CNC sale out of holdings as a
+short day position (``quantity < 0``), and the desk keeps that quantity so that it reconciles
+with them; but the part of it the day's opening holdings cover (:attr:`Position.from_holdings`)
+is valued as stock sold against the previous close: realised at ``sale price − close``, with
+nothing left to mark. So the day's P&L is the account's change since the close less the day's
+move of the delivered stock still held, and a swing trader selling into a rising market sees a
+gain, not a short's loss.
 """
 
 from __future__ import annotations
@@ -45,6 +53,10 @@ class Position:
     carry_price: Decimal | None = None
     """What a carried position cost when it was opened (display only: the day's P&L counts
     the carried quantity from the previous close, as Kite's m2m does)."""
+    held: int = 0
+    """Delivered stock a short CNC quantity draws on first (the day's opening holdings)."""
+    held_price: Decimal = ZERO
+    """What that stock is valued at: the previous close."""
     trade_ids: set[str] = field(default_factory=set, repr=False)
 
     @classmethod
@@ -112,6 +124,22 @@ class Position:
     def mark(self, last_price: Decimal) -> None:
         self.last_price = last_price
 
+    def hold(self, quantity: int, price: Decimal) -> None:
+        """Let a sale draw on ``quantity`` of delivered stock valued at ``price``."""
+        if quantity < 0:
+            raise ValueError("holdings are not negative")
+        self.held, self.held_price = quantity, price
+
+    @property
+    def from_holdings(self) -> int:
+        """How much of a short quantity is delivered stock sold, not a short."""
+        return min(-self.quantity, self.held) if self.quantity < 0 else 0
+
+    def _sale_of_holdings(self, covered: int) -> Decimal:
+        """What ``covered`` of the short quantity was sold for (its share of the cost)."""
+        share = self.open_cost * covered / self.quantity
+        return share.quantize(COST_PLACES, rounding=ROUND_HALF_EVEN)
+
     @property
     def average_price(self) -> Decimal:
         """Average cost of the open quantity (0 when flat)."""
@@ -121,13 +149,21 @@ class Position:
 
     @property
     def realised(self) -> Decimal:
-        return self.cash + self.open_cost
+        realised = self.cash + self.open_cost
+        if covered := self.from_holdings:
+            realised += (
+                self._sale_of_holdings(covered) - covered * self.held_price * self.multiplier
+            )
+        return realised
 
     def unrealised(self, last_price: Decimal | None = None) -> Decimal:
         last = last_price if last_price is not None else self.last_price
         if last is None or not self.quantity:
             return ZERO
-        return self.quantity * last * self.multiplier - self.open_cost
+        unrealised = self.quantity * last * self.multiplier - self.open_cost
+        if covered := self.from_holdings:
+            unrealised -= self._sale_of_holdings(covered) - covered * last * self.multiplier
+        return unrealised
 
     def pnl(self, last_price: Decimal | None = None) -> Decimal:
         """Total P&L: realised plus unrealised at ``last_price`` (or the last mark)."""
@@ -139,16 +175,29 @@ PositionKey = tuple[InstrumentKey, Product]
 
 @dataclass(slots=True)
 class PositionBook:
-    """Every position, keyed by instrument and product."""
+    """Every position, keyed by instrument and product; the day's delivered stock, which CNC
+    sales draw on first."""
 
     positions: dict[PositionKey, Position] = field(default_factory=dict)
+    held: dict[InstrumentKey, tuple[int, Decimal]] = field(default_factory=dict)
+    """Per instrument: the delivered stock's quantity and the price it is valued at."""
 
     def get(self, instrument: InstrumentKey, product: Product) -> Position:
         key = (instrument, product)
         position = self.positions.get(key)
         if position is None:
             position = self.positions[key] = Position(instrument, product)
+            if product is Product.CNC and (held := self.held.get(instrument)) is not None:
+                position.hold(*held)
         return position
+
+    def hold(self, instrument: InstrumentKey, quantity: int, price: Decimal) -> None:
+        """The day opened with ``quantity`` of ``instrument`` delivered, valued at ``price``
+        (the previous close): a CNC sale up to it is stock sold, not a short."""
+        self.held[instrument] = (quantity, price)
+        position = self.positions.get((instrument, Product.CNC))
+        if position is not None:
+            position.hold(quantity, price)
 
     def apply_fill(
         self,

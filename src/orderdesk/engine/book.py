@@ -95,6 +95,8 @@ class OrderBook:
             self._index_status(order)
         self.positions = positions
         self.holdings = {holding.instrument: holding for holding in holdings}
+        for holding in self.holdings.values():
+            positions.hold(holding.instrument, holding.total, holding.day_price)
         for (instrument, _product), position in positions.positions.items():
             last = self.last_prices.get(instrument)
             if last is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from orderdesk.domain.signal import Signal
-from orderdesk.domain.values import Exchange, InstrumentKey
+from orderdesk.domain.values import Exchange, InstrumentKey, Product
 from orderdesk.engine.book import OrderBook
 from orderdesk.ports.broker import Broker, PlaceOrder
 from orderdesk.ports.clock import Clock
@@ -29,8 +29,10 @@ class DeskRiskContext:
     def day_pnl(self) -> Decimal:
         return self._book.positions.total_pnl()
 
-    def net_position(self, instrument: InstrumentKey) -> int:
-        return self._book.positions.net_quantity(instrument)
+    def net_position(self, instrument: InstrumentKey, product: Product) -> int:
+        positions = self._book.positions
+        held = positions.held.get(instrument) if product is Product.CNC else None
+        return positions.net_quantity(instrument) + (held[0] if held else 0)
 
     def monotonic(self) -> float:
         return self._clock.monotonic()

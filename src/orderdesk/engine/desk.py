@@ -22,14 +22,14 @@ import contextlib
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
 
-from orderdesk.domain.attribution import attribute
+from orderdesk.domain.attribution import StrategyBook, attribute
 from orderdesk.domain.calendar import IST
 from orderdesk.domain.day import Holding
 from orderdesk.domain.events import (
@@ -417,6 +417,56 @@ class OrderDesk:
         """Trade to a net position of ``quantity``: place the difference from the broker's
         live position (None when there is none). One target order per instrument at a time:
         a still-working earlier one is cancelled and waited for first."""
+        return await self._trade_to(
+            instrument,
+            lambda _current: quantity,
+            product=product,
+            strategy=strategy,
+            order_type=order_type,
+            price=price,
+            signal_id=signal_id,
+        )
+
+    async def exit_position(
+        self,
+        instrument: InstrumentKey,
+        *,
+        product: Product,
+        strategy: str = DEFAULT_STRATEGY,
+        policy: ExitPolicy | None = None,
+    ) -> OrderHandle | None:
+        """Flatten the broker's position in ``instrument`` with a (protected) market order,
+        watched until it fills: re-priced within the band when it does not, then alerted
+        (:mod:`orderdesk.engine.exits`; ``policy`` overrides the config's ``[exit]``). None when
+        there is nothing to exit. A CNC sale out of the day's holdings is no short to cover:
+        the exit leaves it (buying it back would be new exposure, not an exit)."""
+        held = self.book.positions.held.get(instrument) if product is Product.CNC else None
+        holdings = held[0] if held else 0
+        handle = await self._trade_to(
+            instrument,
+            lambda current: -min(max(-current, 0), holdings),
+            product=product,
+            strategy=strategy,
+        )
+        if handle is None:
+            return None
+        policy = policy or self.config.exit
+        await self.exits.started(handle, policy)
+        self._spawn(self.exits.escalate(handle, policy))
+        return handle
+
+    async def _trade_to(
+        self,
+        instrument: InstrumentKey,
+        target: Callable[[int], int],
+        *,
+        product: Product,
+        strategy: str,
+        order_type: OrderType = OrderType.MARKET,
+        price: Decimal | None = None,
+        signal_id: str | None = None,
+    ) -> OrderHandle | None:
+        """Place the difference between ``target(live)`` and the broker's ``live`` position."""
         self._check_running()
         async with self._target_locks[instrument]:
             previous = self._target_orders.get(instrument)
@@ -426,7 +476,7 @@ class OrderDesk:
             current = sum(
                 p.quantity for p in live if p.instrument == instrument and p.product == product
             )
-            delta = quantity - current
+            delta = target(current) - current
             if delta == 0:
                 return None
             signal = Signal(
@@ -442,26 +492,6 @@ class OrderDesk:
             handle = await self.submit(signal)
             self._target_orders[instrument] = handle.order_id
             return handle
-
-    async def exit_position(
-        self,
-        instrument: InstrumentKey,
-        *,
-        product: Product,
-        strategy: str = DEFAULT_STRATEGY,
-        policy: ExitPolicy | None = None,
-    ) -> OrderHandle | None:
-        """Flatten the broker's position in ``instrument`` with a (protected) market order,
-        watched until it fills: re-priced within the band when it does not, then alerted
-        (:mod:`orderdesk.engine.exits`; ``policy`` overrides the config's ``[exit]``). None when
-        there is nothing to exit."""
-        handle = await self.target_position(instrument, 0, product=product, strategy=strategy)
-        if handle is None:
-            return None
-        policy = policy or self.config.exit
-        await self.exits.started(handle, policy)
-        self._spawn(self.exits.escalate(handle, policy))
-        return handle
 
     async def _reprice_exit(self, order_id: str, price: Decimal) -> None:
         await self.modify(order_id, price=price, order_type=OrderType.LIMIT)
@@ -632,6 +662,11 @@ class OrderDesk:
         """Delivered stock as the broker showed it when the day opened."""
         return list((self.book.holdings or {}).values())
 
+    def strategy_books(self, strategy: str | None = None) -> dict[str, StrategyBook]:
+        """Each strategy's orders and P&L from its own fills (CNC sales drawing on the day's
+        holdings), marked at the last prices seen; only ``strategy``'s when given."""
+        return attribute(self.orders(strategy=strategy), self.book.last_prices, self.holdings())
+
     @property
     def trading_day(self) -> date | None:
         """The trading day the desk has open (None without days, or before the first)."""
@@ -796,7 +831,7 @@ class OrderDesk:
             own = limits.daily_loss_limit
             if own is None or (day, strategy) in self._loss_alerted:
                 continue
-            book = attribute(self.orders(strategy=strategy), self.book.last_prices).get(strategy)
+            book = self.strategy_books(strategy).get(strategy)
             if book is not None and book.pnl <= -own:
                 self._loss_alerted.add((day, strategy))
                 await self.alerts.raise_(

@@ -71,8 +71,8 @@ def replay(store: EventStore, book: OrderBook, switch: KillSwitch) -> Replayed:
         opened = checkpoint.event()
         assert isinstance(opened, DayOpened)
         after = checkpoint.seq
-        book.positions = PositionBook.opening(p.position() for p in opened.positions)
-        book.holdings = {h.instrument: h for h in opened.holdings}
+        positions = PositionBook.opening(p.position() for p in opened.positions)
+        book.start_day(positions, opened.holdings, set(opened.carried_orders))
         switch.engaged, switch.reason = opened.kill_switch, opened.kill_switch_reason
         day = DayState(opened.day, False)
         for order_id in opened.carried_orders:

@@ -24,7 +24,7 @@ from typing import Protocol, runtime_checkable
 from orderdesk.domain.calendar import IST, SEGMENT_OF, TradingCalendar
 from orderdesk.domain.day import INTRADAY
 from orderdesk.domain.signal import Signal
-from orderdesk.domain.values import Exchange, InstrumentKey, OrderType, Side, Variety
+from orderdesk.domain.values import Exchange, InstrumentKey, OrderType, Product, Side, Variety
 from orderdesk.errors import RiskDenied
 from orderdesk.ports.clock import Clock
 
@@ -63,7 +63,10 @@ class RiskContext(Protocol):
 
     def day_pnl(self) -> Decimal: ...
 
-    def net_position(self, instrument: InstrumentKey) -> int: ...
+    def net_position(self, instrument: InstrumentKey, product: Product) -> int:
+        """The net quantity held in ``instrument`` across products; for a CNC order, the
+        delivered stock it could sell counts too."""
+        ...
 
     def monotonic(self) -> float: ...
 
@@ -232,7 +235,7 @@ class DailyLossLimit:
         pnl = context.day_pnl()
         if pnl > -self.limit:
             return None
-        net = context.net_position(signal.instrument)
+        net = context.net_position(signal.instrument, signal.product)
         opposite = (net > 0) != (signal.side is Side.BUY)
         if net and opposite and signal.quantity <= abs(net):
             return None  # stopping out must stay possible after the loss limit is hit

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from orderdesk.domain.attribution import StrategyBook, attribute
 from orderdesk.domain.signal import Signal
-from orderdesk.domain.values import InstrumentKey
+from orderdesk.domain.values import InstrumentKey, Product
 from orderdesk.engine.book import OrderBook
 from orderdesk.engine.risk import (
     ORDER_TERMS,
@@ -41,7 +41,8 @@ class StrategyRiskContext:
 
     def _own_book(self) -> StrategyBook:
         orders = [o for o in self._book.orders.values() if o.signal.strategy == self.strategy]
-        books = attribute(orders, self._book.last_prices)
+        holdings = (self._book.holdings or {}).values()
+        books = attribute(orders, self._book.last_prices, holdings)
         return books.get(self.strategy) or StrategyBook(self.strategy)
 
     def open_order_count(self) -> int:
@@ -50,7 +51,8 @@ class StrategyRiskContext:
     def day_pnl(self) -> Decimal:
         return self._own_book().pnl
 
-    def net_position(self, instrument: InstrumentKey) -> int:
+    def net_position(self, instrument: InstrumentKey, product: Product) -> int:
+        # Its own fills only: the day's holdings are the desk's, not a strategy's to sell.
         return self._own_book().positions.net_quantity(instrument)
 
     def monotonic(self) -> float:

@@ -67,10 +67,12 @@ def _newest(order: OrderOut) -> float:
 
 
 def position_line(position: Position) -> str:
-    """``NSE:INFY CNC +2 @1500.00 · last 1510 · +₹20.00``."""
+    """``NSE:INFY CNC +2 @1500.00 · last 1510 · +₹20.00`` (``-10 (10 from holdings)`` for a
+    sale out of holdings)."""
     last = f" · last {position.last_price}" if position.last_price is not None else ""
+    sold = f" ({position.from_holdings} from holdings)" if position.from_holdings else ""
     return (
-        f"{position.instrument} {position.product.value} {position.quantity:+d}"
+        f"{position.instrument} {position.product.value} {position.quantity:+d}{sold}"
         f" @{position.average_price:.2f}{last} · {money(position.pnl())}"
     )
 

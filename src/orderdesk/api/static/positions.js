@@ -8,12 +8,14 @@ function renderPositions() {
   let total = 0;
   $("positions").replaceChildren(...state.positions.map((p) => {
     total += Number(p.pnl);
-    const exit = p.quantity !== 0 && !["CO", "BO"].includes(p.product)
+    // A sale out of holdings shows as a short, but there is nothing to buy back.
+    const exit = p.quantity + (p.from_holdings || 0) !== 0 && !["CO", "BO"].includes(p.product)
       ? el("button", { class: "small", type: "button", "data-action": "exit", onclick: () => exitPosition(p) }, "Exit")
       : "";
     return el("tr", { "data-instrument": p.instrument },
       cell("Instrument", {}, p.instrument), cell("Product", {}, p.product),
-      cell("Qty", { class: "num", "data-field": "quantity" }, String(p.quantity)),
+      cell("Qty", { class: "num" }, el("span", { "data-field": "quantity" }, String(p.quantity)),
+        p.from_holdings ? el("small", { "data-field": "from-holdings" }, ` (${p.from_holdings} from holdings)`) : ""),
       cell("Avg", { class: "num" }, money(p.average_price)),
       cell("LTP", { class: "num" }, money(p.last_price)),
       cell("Realised", { class: `num ${signClass(p.realised)}` }, money(p.realised)),
