@@ -132,7 +132,13 @@ def _no_external_orders(runtime: Runtime) -> None:
         if isinstance(e := row.event(), ReconciliationMismatch) and e.kind == "external_order"
     ]
     assert external == []
-    warnings = [e.alert for e in runtime.alerts.recent() if e.alert.severity is not Severity.INFO]
+    warnings = [
+        e.alert
+        for e in runtime.alerts.recent()
+        # The session's end is warned of in its last half hour (06:00 IST on the wall clock
+        # here): a matter of the hour the test runs, not of the triggers.
+        if e.alert.severity is not Severity.INFO and e.alert.key != "session:warning"
+    ]
     assert warnings == []
 
 
