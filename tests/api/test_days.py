@@ -181,3 +181,8 @@ async def test_a_sale_out_of_holdings_reads_as_stock_sold(api: Api) -> None:
     assert holding["sold_today"] == 10
     assert [(s["strategy"], Decimal(s["pnl"])) for s in strategies] == [("swing", 1100)]
     assert "10 sold out of holdings" in exit_["detail"]
+    api.desk.close_day()  # the next morning, Friday reads from its close as it was
+    api.desk.next_day(date(2026, 12, 7))
+    _, friday = await get(api, "/api/days/2026-12-04")
+    (closed,) = friday["positions"]
+    assert (closed["quantity"], closed["from_holdings"], Decimal(closed["pnl"])) == (-10, 10, 1100)

@@ -518,6 +518,21 @@ def test_decoding_a_stored_payload_reading_it_from_json() -> None:
     assert from_record(type(event).__name__, json.loads(canonical_text(event))) == event
 
 
+def test_a_close_logged_before_positions_knew_holdings_reads_none_sold_from_them() -> None:
+    """``PositionSnapshot.from_holdings`` came later: a stored close without it decodes, as 0."""
+    (closed,) = [event for event in every_event() if isinstance(event, DayClosed)]
+    kind, payload = to_record(closed)
+    positions = payload["positions"]
+    assert isinstance(positions, list)
+    assert len(positions) == 1
+    older = [
+        {key: value for key, value in position.items() if key != "from_holdings"}
+        for position in positions
+        if isinstance(position, dict)
+    ]
+    assert from_record(kind, {**payload, "positions": older}) == closed
+
+
 def test_a_payload_in_a_newer_format_is_refused() -> None:
     """A format this codec does not know is an error, not a guess at what the fields mean."""
     event = every_event()[0]

@@ -411,11 +411,14 @@ class HoldingOut(_Response):
 
 
 class DayPositionOut(_Response):
-    """One position of a trading day; a carried one counts its P&L from the previous close."""
+    """One position of a trading day; a carried one counts its P&L from the previous close, and
+    ``from_holdings`` of a short CNC quantity is stock sold out of holdings (as
+    :class:`PositionOut`)."""
 
     instrument: str
     product: Product
     quantity: int
+    from_holdings: int = 0
     overnight_quantity: int
     average_price: Decimal
     last_price: Decimal | None
@@ -431,6 +434,7 @@ class DayPositionOut(_Response):
             instrument=str(snapshot.instrument),
             product=snapshot.product,
             quantity=snapshot.quantity,
+            from_holdings=snapshot.from_holdings,
             overnight_quantity=snapshot.overnight_quantity,
             average_price=snapshot.average_price,
             last_price=snapshot.last_price,

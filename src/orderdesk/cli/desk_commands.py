@@ -247,9 +247,7 @@ def show_positions(rows: list[PositionOut]) -> None:
                 (
                     p.instrument,
                     p.product,
-                    f"{p.quantity} ({p.from_holdings} from holdings)"
-                    if p.from_holdings
-                    else p.quantity,
+                    _quantity(p.quantity, p.from_holdings),
                     p.average_price,
                     p.last_price,
                     p.realised,
@@ -261,6 +259,11 @@ def show_positions(rows: list[PositionOut]) -> None:
             spare=("realised", "unrealised"),
         )
     )
+
+
+def _quantity(quantity: int, from_holdings: int) -> str | int:
+    """The broker's quantity, with what of a short is stock sold out of holdings."""
+    return f"{quantity} ({from_holdings} from holdings)" if from_holdings else quantity
 
 
 def show_day_positions(title: str, rows: list[DayPositionOut]) -> None:
@@ -283,7 +286,7 @@ def show_day_positions(title: str, rows: list[DayPositionOut]) -> None:
                 (
                     p.instrument,
                     p.product,
-                    p.quantity,
+                    _quantity(p.quantity, p.from_holdings),
                     p.overnight_quantity,
                     p.average_price,
                     p.last_price,

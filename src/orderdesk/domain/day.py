@@ -90,6 +90,9 @@ class PositionSnapshot:
     pnl: Decimal
     buy_quantity: int
     sell_quantity: int
+    from_holdings: int = 0
+    """Of a short CNC quantity, the stock sold out of holdings (0 in closes logged before the
+    desk told them apart)."""
 
     @classmethod
     def of(cls, position: Position) -> PositionSnapshot:
@@ -105,6 +108,7 @@ class PositionSnapshot:
             pnl=position.pnl(),
             buy_quantity=position.day_buy_quantity,
             sell_quantity=position.day_sell_quantity,
+            from_holdings=position.from_holdings,
         )
 
 
