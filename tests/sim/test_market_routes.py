@@ -13,6 +13,7 @@ from aiohttp import web
 from kiteconnect import KiteConnect
 from kiteconnect import exceptions as kex
 
+from orderdesk.domain.calendar import TradingCalendar
 from orderdesk.sim.envelope import TokenError, error_middleware
 from orderdesk.sim.instruments import InstrumentMaster
 from orderdesk.sim.market import MarketData
@@ -21,6 +22,10 @@ from orderdesk.sim.universe import builtin_instruments
 
 T = TypeVar("T")
 NOW = datetime(2026, 7, 16, 10, 0, 0)
+CALENDAR = TradingCalendar(
+    holidays=frozenset({date(2026, 7, 8)}), sessions=frozenset({date(2026, 7, 12)})
+)
+"""A made-up Wednesday holiday and a Sunday session, so the candles are seen to follow them."""
 MAX_LINE = 64 * 1024
 
 
@@ -50,7 +55,7 @@ async def server() -> AsyncIterator[Server]:
     master = InstrumentMaster(builtin_instruments(date(2026, 7, 16)))
     market = MarketData(master, 5, clock=lambda: NOW)
     app = web.Application(middlewares=[error_middleware])
-    add_market_routes(app, market, master, _require_auth)
+    add_market_routes(app, market, master, _require_auth, CALENDAR)
     # 1000 quote keys make a ~20 kB request line; aiohttp's default cap is 8190 bytes.
     runner = web.AppRunner(app, handle_signals=False, max_line_size=MAX_LINE)
     await runner.setup()
@@ -124,24 +129,27 @@ async def test_quotes_need_a_session(server: Server) -> None:
 
 
 async def test_historical_candles_are_deterministic_session_bars(server: Server) -> None:
-    """Minute candles cover 09:15–15:29 on weekdays, parse, and repeat exactly when re-asked."""
+    """Minute candles cover 09:15–15:29 on trading days, parse, and repeat exactly when
+    re-asked."""
     candles = await server.call(
         server.kite.historical_data, 408065, "2026-07-10 00:00:00", "2026-07-13 23:59:59", "minute"
     )
     days = sorted({c["date"].date() for c in candles})
-    assert days == [date(2026, 7, 10), date(2026, 7, 13)]  # the weekend has no session
-    assert len(candles) == 2 * 375
+    # Saturday has no session; Sunday the 12th is a special one.
+    assert days == [date(2026, 7, 10), date(2026, 7, 12), date(2026, 7, 13)]
+    assert len(candles) == 3 * 375
     first = candles[0]
     assert first["date"].strftime("%H:%M %z") == "09:15 +0530"
     assert first["low"] <= min(first["open"], first["close"]) <= first["high"]
     again = await server.call(
         server.kite.historical_data, 408065, "2026-07-13 09:15:00", "2026-07-13 09:20:00", "minute"
     )
-    assert again == candles[375:381]
+    assert again == candles[750:756]
 
 
 async def test_historical_day_candles_with_oi(server: Server) -> None:
-    """Day candles with oi=1 carry a seventh field; futures have open interest, equities none."""
+    """Day candles (trading days only) with oi=1 carry a seventh field; futures have open
+    interest, equities none."""
     future = server.master.by_key("NFO:NIFTY26JULFUT")
     assert future is not None
     rows = await server.call(
@@ -152,7 +160,8 @@ async def test_historical_day_candles_with_oi(server: Server) -> None:
         "day",
         oi=True,
     )
-    assert len(rows) == 8
+    assert len(rows) == 7  # eight weekdays, less the holiday on the 8th
+    assert date(2026, 7, 8) not in {r["date"].date() for r in rows}
     assert all(r["oi"] > 0 for r in rows)
     equity = await server.call(
         server.kite.historical_data, 408065, "2026-07-01", "2026-07-10", "day", oi=True

@@ -270,7 +270,7 @@ class SimServer:
         add_gtt_routes(app, self.core)
         add_alert_routes(app, self.core, self.alerts)
         add_margin_routes(app, self.core)
-        add_market_routes(app, self.market, self.master, self.require_auth)
+        add_market_routes(app, self.market, self.master, self.require_auth, self.config.calendar)
         app.router.add_get("/ws", self.ticker.handle)
         if self.config.is_loopback:
             add_control_routes(app, self.core, self.market, self.ticker, self.reset)

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 from aiohttp import web
 
+from orderdesk.domain.calendar import TradingCalendar
 from orderdesk.sim.envelope import InputError, ok
 from orderdesk.sim.instruments import EXCHANGES, InstrumentMaster
 from orderdesk.sim.market import MarketData
@@ -44,8 +45,10 @@ def add_market_routes(
     market: MarketData,
     master: InstrumentMaster,
     require_auth: Callable[[web.Request], Awaitable[str]],
+    calendar: TradingCalendar,
 ) -> None:
-    """Mount ``/instruments``, ``/instruments/{exchange}``, ``/quote*`` and historical candles."""
+    """Mount ``/instruments``, ``/instruments/{exchange}``, ``/quote*`` and historical candles
+    (on ``calendar``'s trading days)."""
 
     async def instruments(request: web.Request) -> web.Response:
         return _csv(master.to_csv())
@@ -93,7 +96,7 @@ def add_market_routes(
         kind = _Kind(snap.close, not snap.tradable, snap.oi > 0)
         candles = [
             _candle(token, minutes, when, kind, with_oi)
-            for when in _candle_times(start, end, minutes)
+            for when in _candle_times(calendar, start, end, minutes)
         ]
         return ok({"candles": candles})
 
@@ -120,22 +123,20 @@ def _parse_time(value: str | None, name: str) -> datetime:
     raise InputError(f"Invalid `{name}`: use YYYY-MM-DD or YYYY-MM-DD HH:MM:SS.")
 
 
-def _candle_times(start: datetime, end: datetime, minutes: int) -> Iterator[datetime]:
-    """Candle start times inside NSE sessions (weekdays) between ``start`` and ``end``."""
-    day = start.date()
-    while day <= end.date():
-        if day.weekday() < 5:
-            if minutes == 0:
-                when = datetime.combine(day, time())
-                if start.date() <= day <= end.date():
-                    yield when
-            else:
-                opening = datetime.combine(day, SESSION_OPEN)
-                for offset in range(0, SESSION_MINUTES, minutes):
-                    when = opening + timedelta(minutes=offset)
-                    if start <= when <= end:
-                        yield when
-        day += timedelta(days=1)
+def _candle_times(
+    calendar: TradingCalendar, start: datetime, end: datetime, minutes: int
+) -> Iterator[datetime]:
+    """Candle start times inside NSE sessions (the calendar's trading days: no weekends or
+    holidays, special sessions included) between ``start`` and ``end``."""
+    for day in calendar.trading_days(start.date(), end.date()):
+        if minutes == 0:
+            yield datetime.combine(day, time())
+            continue
+        opening = datetime.combine(day, SESSION_OPEN)
+        for offset in range(0, SESSION_MINUTES, minutes):
+            when = opening + timedelta(minutes=offset)
+            if start <= when <= end:
+                yield when
 
 
 class _Kind(NamedTuple):
