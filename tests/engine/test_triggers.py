@@ -9,10 +9,12 @@ import pytest
 
 from orderdesk.brokers.paper import PaperBroker
 from orderdesk.domain.reports import AlertOrder, GttOrderLeg, GttTrigger, PriceAlert
+from orderdesk.domain.triggers import TriggerState
 from orderdesk.domain.values import OrderType, Product, Side
 from orderdesk.engine import OrderDesk, RiskLimits
 from orderdesk.errors import NotOffered, RiskDenied
-from tests.engine.fakes import INFY, MemoryStore
+from orderdesk.ports.notifier import Severity
+from tests.engine.fakes import INFY, MemoryStore, RecordingNotifier
 
 GTT = GttTrigger(
     instrument=INFY,
@@ -128,3 +130,36 @@ async def test_an_atos_orders_are_valued_at_their_price_else_trigger_else_last_p
             else:
                 await desk.triggers.place_alert("swing", ato(order))
         assert broker.sent == ["create_alert"]
+
+
+class RefusingGttBroker(TriggerBroker):
+    """A broker whose GTTs fire but whose orders it refuses (Kite's ``failed`` result)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fired = False
+
+    async def gtt_triggers(self) -> list[GttTrigger]:
+        if not self.fired:
+            return [replace(GTT, trigger_id=1, status="active")]
+        refusal = "Holdings authorisation required: 1 of INFY would be sold"
+        return [replace(GTT, trigger_id=1, status="triggered", refusals=(refusal,))]
+
+
+async def test_a_gtt_whose_order_the_broker_refused_is_a_warning_with_the_reason() -> None:
+    """Fired, but its placement failed: the GTT is spent and the exit did not happen, so the
+    alert is a WARNING naming the broker's reason, not the INFO of a placed order."""
+    broker = RefusingGttBroker()
+    notifier = RecordingNotifier()
+    async with OrderDesk(broker, MemoryStore(), notifier=notifier) as desk:
+        gtt = await desk.triggers.place_gtt("swing", GTT)
+        assert await desk.triggers.reconcile() == []  # still active
+        broker.fired = True
+        (finding,) = await desk.triggers.reconcile()
+    assert finding.state is TriggerState.FIRED
+    ended = desk.triggers.get(gtt.trigger_id)
+    assert (ended.state, ended.order_ids) == (TriggerState.FIRED, ())
+    assert "refused its order: Holdings authorisation required" in ended.detail
+    (alert,) = [a for a in notifier.alerts if a.title.startswith("Trigger fired")]
+    assert (alert.title, alert.severity) == ("Trigger fired, its order refused", Severity.WARNING)
+    assert "(strategy swing)" in alert.body

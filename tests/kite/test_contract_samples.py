@@ -200,6 +200,10 @@ async def test_gtt_samples(fake_kite: FakeKite, kite: KiteRestClient) -> None:
     assert [t.trigger_id for t in triggers] == [112127, 105099]
     assert triggers[1].kind == "two-leg"
     assert triggers[1].trigger_values == (Decimal("102.0"), Decimal("103.7"))
+    # Its second leg fired and its placement failed: no order, Kite's reason kept.
+    assert triggers[1].order_ids == ()
+    (refusal,) = triggers[1].refusals
+    assert refusal.startswith("Your order price is lower than the cur")
     one = await kite.gtt_trigger(123)
     assert one.status == "triggered"
     assert len(one.orders) == 2

@@ -230,6 +230,9 @@ class GttTrigger:
     kind: str = field(default="single")
     order_ids: tuple[str, ...] = ()
     """The orders it placed when it fired (Kite: each leg's ``result.order_result.order_id``)."""
+    refusals: tuple[str, ...] = ()
+    """Why a fired leg placed no order (Kite: ``result.order_result.rejection_reason`` of a
+    ``failed`` result): the GTT is spent, its order never existed."""
 
 
 ALERT_OPERATORS = ("<=", ">=", "<", ">", "==")

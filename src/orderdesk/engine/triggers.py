@@ -345,12 +345,24 @@ class Triggers:
                 if placed:
                     await self._fired(trigger, tuple(placed))
 
-    async def _fired(self, trigger: DeskTrigger, order_ids: tuple[str, ...]) -> None:
+    async def _fired(
+        self, trigger: DeskTrigger, order_ids: tuple[str, ...], refusals: tuple[str, ...] = ()
+    ) -> None:
         if trigger.state is TriggerState.FIRED and set(order_ids) <= set(trigger.order_ids):
             return
         what = "GTT" if trigger.kind is TriggerKind.GTT else "ATO alert"
         detail = f"{what} {trigger.trigger_id} fired: orders {', '.join(order_ids)}"
-        await self._end(trigger, TriggerState.FIRED, detail, order_ids, Severity.INFO)
+        severity = Severity.INFO
+        if refusals:
+            # Spent, and (some of) its orders never existed: the exit it stood for did not
+            # happen, which its owner must hear louder than a fill.
+            placed = f"orders {', '.join(order_ids)}" if order_ids else "no order"
+            detail = (
+                f"{what} {trigger.trigger_id} fired, but the broker refused its order: "
+                f"{'; '.join(refusals)} ({placed} placed)"
+            )
+            severity = Severity.WARNING
+        await self._end(trigger, TriggerState.FIRED, detail, order_ids, severity)
 
     async def _end(
         self,
@@ -370,6 +382,8 @@ class Triggers:
             )
         )
         title = "Trigger fired" if state is TriggerState.FIRED else "Trigger gone at the broker"
+        if state is TriggerState.FIRED and severity is Severity.WARNING:
+            title = "Trigger fired, its order refused"
         await self.alerts.raise_(
             severity,
             title,
@@ -411,7 +425,7 @@ class Triggers:
                 if row is not None and row.status == "active":
                     continue
                 if row is not None and (row.status == "triggered" or row.order_ids):
-                    await self._fired(trigger, row.order_ids)
+                    await self._fired(trigger, row.order_ids, row.refusals)
                     state, detail = TriggerState.FIRED, self.get(trigger.trigger_id).detail
                 else:
                     status = row.status if row is not None else "missing"

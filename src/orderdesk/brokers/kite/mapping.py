@@ -390,6 +390,7 @@ def gtt(row: GttRow) -> GttTrigger:
         status=row.status,
         kind=row.type,
         order_ids=tuple(filter(None, (_fired_order_id(leg.result) for leg in row.orders))),
+        refusals=tuple(filter(None, (_refusal(leg.result) for leg in row.orders))),
     )
 
 
@@ -397,6 +398,14 @@ def _fired_order_id(result: dict[str, Any] | None) -> str:
     """The order a fired leg placed (``""`` when none: not fired, or its placement failed)."""
     outcome = result.get("order_result") if result else None
     return str(outcome.get("order_id") or "") if isinstance(outcome, dict) else ""
+
+
+def _refusal(result: dict[str, Any] | None) -> str:
+    """Why a fired leg's placement failed (``""`` when it did not fail)."""
+    outcome = result.get("order_result") if result else None
+    if not isinstance(outcome, dict) or outcome.get("status") != "failed":
+        return ""
+    return str(outcome.get("rejection_reason") or "no reason given")
 
 
 def order_margin(row: MarginRow) -> OrderMargin:
