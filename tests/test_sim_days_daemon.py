@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import requests
+from kiteconnect import KiteConnect
 
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
@@ -238,3 +239,83 @@ def test_a_special_session_sunday_is_a_trading_day_of_its_own(
         assert sunday_id in {o["order_id"] for o in on_sunday}
         on_friday = shown(env, "orders", "--day", "2026-12-11")
         assert [o["order_id"] for o in on_friday] == [friday["order"]["order_id"]]
+
+
+def test_without_ddpi_the_days_sale_of_holdings_is_authorised_first(tmp_path: Path) -> None:
+    """An account without DDPI (`orderdesk sim --holdings-authorisation`): Tuesday's sale of
+    Monday's delivery is rejected with the fix; `orderdesk authorise-holdings` gives the page,
+    and once a person has been there the same sale goes through."""
+    config = SimConfig(
+        port=0,
+        price_tick_interval=None,
+        rate_limits=False,
+        market_hours="nse",
+        holdings_authorisation=True,
+    )
+    with SimServer.run_in_thread(config) as no_ddpi:
+        env = sim_env(CONFIG, no_ddpi, tmp_path)
+        sim_clock(no_ddpi, "2026-12-07 09:20:00")
+        requests.post(f"{no_ddpi.rest_root}/_sim/prices", json={"NSE:INFY": 1500}, timeout=10)
+        login_on_sim(no_ddpi, env)
+        with running_daemon(CONFIG, env=env):
+            shown(env, "place", "NSE:INFY", "BUY", "3", "--type", "MARKET", "--product", "CNC")
+            sim_clock(no_ddpi, "2026-12-08 09:20:00")
+            wait_until(
+                lambda: orderdesk(env, "session").returncode == 5,
+                timeout=20,
+                what="Monday's session ended",
+            )
+            login_on_sim(no_ddpi, env)
+            wait_until(
+                lambda: shown(env, "session")["trading_day"] == "2026-12-08",
+                timeout=20,
+                what="Tuesday opened",
+            )
+            sale = ("place", "NSE:INFY", "SELL", "3", "--type", "MARKET", "--product", "CNC")
+            refused = shown(env, *sale)["order"]
+            assert refused["status"] == "REJECTED"
+            assert "orderdesk authorise-holdings NSE:INFY" in refused["reason"]
+
+            # A GTT on the stock fires, and Kite refuses its order for the same reason.
+            gtt = shown(
+                env,
+                "gtt",
+                "add",
+                "NSE:INFY",
+                "--trigger",
+                "1600",
+                "--last-price",
+                "1500",
+                "--order",
+                "SELL:3@1599",
+                "--strategy",
+                "swing",
+            )
+            requests.post(f"{no_ddpi.rest_root}/_sim/prices", json={"NSE:INFY": 1610}, timeout=10)
+            found = orderdesk(env, "reconcile")  # reads the GTT's end, a difference to report
+            assert found.returncode == 3, found.stdout + found.stderr
+            assert "refused its order" in found.stdout
+            (listed,) = [g for g in shown(env, "gtt", "list") if g["id"] == gtt["id"]]
+            assert listed["state"] == "fired"
+            assert "refused its order: Holdings authorisation required" in listed["detail"]
+
+            made = shown(env, "authorise-holdings", "NSE:INFY")
+            assert made["url"].startswith(
+                f"{no_ddpi.rest_root}/connect/portfolio/authorise/holdings/"
+            )
+            page = requests.get(made["url"], timeout=10)  # the person, in a browser
+            assert (page.status_code, page.url.endswith("/finish?status=success")) == (200, True)
+            bystander = KiteConnect(no_ddpi.config.api_key, root=no_ddpi.rest_root)
+            bystander.set_access_token(no_ddpi.issue_access_token())
+            (holding,) = bystander.holdings()
+            assert holding["authorised_quantity"] == 3
+
+            sold = shown(env, *sale)["order"]
+            wait_until(
+                lambda: (
+                    {o["order_id"]: o["status"] for o in shown(env, "orders")}[sold["order_id"]]
+                    == "FILLED"
+                ),
+                timeout=20,
+                what="the authorised sale filled",
+            )

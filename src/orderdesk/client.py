@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
 
+from orderdesk.api.authorisation_schemas import HoldingsAuthorisationOut, HoldingsAuthoriseIn
 from orderdesk.api.exit_schemas import ExitIn, ExitOut
 from orderdesk.api.schemas import (
     DayDetailOut,
@@ -79,6 +80,7 @@ _SESSION = TypeAdapter(SessionOut)
 _DAYS = TypeAdapter(list[DayOut])
 _DAY = TypeAdapter(DayDetailOut)
 _HOLDINGS = TypeAdapter(list[HoldingOut])
+_AUTHORISATION = TypeAdapter(HoldingsAuthorisationOut)
 RETRY_AFTER_LOGIN = frozenset({"session_expired", "day_not_open"})
 """The API's ``error`` words for a signal refused before anything was recorded: send the same
 signal again once a login has reached the desk (or the day has opened)."""
@@ -341,6 +343,22 @@ class DeskClient:
     async def holdings(self) -> list[HoldingOut]:
         """Delivered stock as the broker showed it when today's trading day opened."""
         return await self._call("GET", "/api/holdings", _HOLDINGS)
+
+    async def authorise_holdings(
+        self, holdings: Mapping[str, int | None] | None = None
+    ) -> HoldingsAuthorisationOut:
+        """Ask for today's authorisation to sell ``holdings`` (instrument → quantity, None for
+        all of it; every holding when none is named): the answer's ``url`` is the page where a
+        person completes it (an account without DDPI)."""
+        body = HoldingsAuthoriseIn.model_validate(
+            {
+                "holdings": [
+                    {"instrument": instrument, "quantity": quantity}
+                    for instrument, quantity in (holdings or {}).items()
+                ]
+            }
+        )
+        return await self._call("POST", "/api/holdings/authorise", _AUTHORISATION, json=_dump(body))
 
     # -- desk ----------------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@
             ├── InputRejected      bad parameters
             ├── OrderRejected      the order cannot be placed / modified / cancelled
             └── MarginRejected     insufficient funds or holdings
+                └── HoldingsNotAuthorised  holdings the day has not authorised for sale
 
 Adapters subclass these (e.g. the Kite adapter's ``TokenException`` is a ``BrokerAuthError``),
 so the engine decides on the broker-neutral classes only.
@@ -152,6 +153,12 @@ class MarginRejected(BrokerRejected):
     """Insufficient funds or holdings."""
 
 
+class HoldingsNotAuthorised(MarginRejected):
+    """The broker may not release the delivered stock a sale needs: an account without DDPI
+    (or POA) must authorise the day's sales of holdings at the depository first (Kite: HTTP
+    428, CDSL's TPIN). A person must act; sending it again unchanged is refused again."""
+
+
 class NotFound(BrokerRejected):
     """The thing asked about does not exist at the broker."""
 
@@ -190,6 +197,7 @@ __all__ = [
     "BrokerUnavailable",
     "ChainBroken",
     "ConfigError",
+    "HoldingsNotAuthorised",
     "InputRejected",
     "InvalidTransition",
     "MarginRejected",

@@ -67,7 +67,7 @@ UNRESERVED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~
 """What ``urlencode`` never quotes (urllib's ``_ALWAYS_SAFE``)."""
 
 
-def form_body(fields: Mapping[str, str]) -> bytes:
+def form_body(fields: Mapping[str, str] | Sequence[tuple[str, str]]) -> bytes:
     """``urlencode(fields).encode()``, byte for byte, in about a third of its time.
 
     Hand-written because ``urlencode`` calls ``quote_plus`` twice per field: a placement's form
@@ -83,7 +83,7 @@ def form_body(fields: Mapping[str, str]) -> bytes:
             and type(value) is str
             and not (key.strip(UNRESERVED) or value.strip(UNRESERVED))
             else urlencode(((key, value),))
-            for key, value in fields.items()
+            for key, value in (fields.items() if isinstance(fields, Mapping) else fields)
         ]
     ).encode()
 

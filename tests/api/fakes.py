@@ -48,8 +48,8 @@ from orderdesk.domain.events import DayClosed, DayOpened, OperatorCommandHandled
 from orderdesk.domain.reports import MarginsReport, SegmentMargins
 from orderdesk.engine.errors import DayNotOpen, SessionExpired
 from orderdesk.engine.session import SessionInfo, SessionState
-from orderdesk.errors import RiskDenied
-from orderdesk.ports.broker import ConnectionState
+from orderdesk.errors import NotOffered, RiskDenied
+from orderdesk.ports.broker import ConnectionState, HoldingsAuthorisation
 from orderdesk.ports.store import VerifyReport
 from tests.api.fake_triggers import FakeTriggers
 
@@ -93,6 +93,9 @@ class FakeDesk:
         self.log: list[Event] = []
         """Every event published, as the engine's log would hold it."""
         self.reconciled: ReconcileRecord | None = None
+        self.authorises = True
+        """False: a broker without holdings authorisation (the paper broker)."""
+        self.authorisations: list[dict[InstrumentKey, int | None]] = []
 
     # -- the DeskService protocol -------------------------------------------------------------
 
@@ -268,6 +271,16 @@ class FakeDesk:
 
     def holdings(self) -> Sequence[Holding]:
         return list(self.opening_holdings) if self.today is not None else []
+
+    async def authorise_holdings(
+        self, quantities: Mapping[InstrumentKey, int | None]
+    ) -> HoldingsAuthorisation:
+        """As a broker that has it: the request is kept (``authorisations``) and answered."""
+        if not self.authorises:
+            raise NotOffered("paper", "holdings authorisation")
+        self.authorisations.append(dict(quantities))
+        request_id = f"req{len(self.authorisations)}"
+        return HoldingsAuthorisation(request_id, f"https://kite.example/authorise/{request_id}")
 
     async def doctor(self) -> Diagnosis:
         status = self.session_status

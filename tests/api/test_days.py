@@ -9,6 +9,7 @@ from typing import Any
 
 from orderdesk.domain import InstrumentKey
 from orderdesk.domain.day import Holding
+from orderdesk.domain.events import OperatorCommandHandled
 from tests.api.conftest import Api
 from tests.api.test_routes import submit
 
@@ -186,3 +187,30 @@ async def test_a_sale_out_of_holdings_reads_as_stock_sold(api: Api) -> None:
     _, friday = await get(api, "/api/days/2026-12-04")
     (closed,) = friday["positions"]
     assert (closed["quantity"], closed["from_holdings"], Decimal(closed["pnl"])) == (-10, 10, 1100)
+
+
+async def test_authorising_holdings_answers_the_page_and_is_logged(api: Api) -> None:
+    """POST /api/holdings/authorise hands the desk the holdings (a quantity left out: all of
+    it), answers the page to open, and logs who asked; a broker without it is a 501."""
+    api.desk.open_day(FRIDAY, holdings=[HELD])
+    body = {"holdings": [{"instrument": "NSE:INFY", "quantity": 4}, {"instrument": "NSE:TCS"}]}
+    async with api.client.post("/api/holdings/authorise", json=body) as response:
+        made = (response.status, await response.json())
+    async with api.client.post("/api/holdings/authorise", json={"holdings": [{}]}) as response:
+        malformed = response.status
+    async with api.client.post(
+        "/api/holdings/authorise", json={"holdings": [{"instrument": "INFY"}]}
+    ) as response:
+        unparsed = response.status
+    api.desk.authorises = False
+    async with api.client.post("/api/holdings/authorise", json={}) as response:
+        paper = (response.status, (await response.json())["error"])
+
+    assert made == (200, {"request_id": "req1", "url": "https://kite.example/authorise/req1"})
+    tcs = InstrumentKey.parse("NSE:TCS")
+    assert api.desk.authorisations == [{INFY: 4, tcs: None}]
+    (logged,) = [e for e in api.desk.log if isinstance(e, OperatorCommandHandled)]
+    assert (logged.operator, logged.command) == ("api", "authorise_holdings")
+    assert logged.params == "NSE:INFY=4, NSE:TCS=all"
+    assert (malformed, unparsed) == (422, 400)
+    assert paper == (501, "not_offered")

@@ -9,6 +9,7 @@ from orderdesk.brokers.kite.errors import (
     ERROR_TYPES,
     GeneralException,
     GeneralRejection,
+    HoldingsUnauthorised,
     KiteError,
     RouteNotFound,
     TooManyRequests,
@@ -21,6 +22,7 @@ from orderdesk.errors import (
     BrokerRateLimited,
     BrokerRejected,
     BrokerUnavailable,
+    HoldingsNotAuthorised,
     InputRejected,
     MarginRejected,
     NotFound,
@@ -70,6 +72,16 @@ def test_429_is_rate_limiting_whatever_the_type() -> None:
     assert isinstance(error, TooManyRequests)
     assert isinstance(error, BrokerRateLimited)
     assert not isinstance(error, BrokerUnavailable)
+
+
+def test_428_is_an_unauthorised_sale_of_holdings_whatever_the_type() -> None:
+    """Kite's 428 (a CNC sale of holdings the day has not authorised) is a rejection of its
+    own, whichever error_type comes with it (Kite's is unverified)."""
+    for error_type in ("HoldingException", "InputException", None):
+        error = error_for("Holdings authorisation required", error_type, 428)
+        assert isinstance(error, HoldingsUnauthorised)
+        assert isinstance(error, HoldingsNotAuthorised)
+        assert not is_retryable_read(error)
 
 
 def test_unknown_type_falls_back_by_status() -> None:

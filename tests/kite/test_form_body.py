@@ -39,6 +39,12 @@ def test_plain_forms_are_urlencode_byte_for_byte(fields: dict[str, str]) -> None
     assert form_body(fields) == urlencode(fields).encode()
 
 
+@given(st.lists(st.tuples(st.sampled_from(["isin", "quantity"]), st.text(ALPHABET, max_size=12))))
+def test_pairs_repeat_a_name_as_urlencode_does(pairs: list[tuple[str, str]]) -> None:
+    """A holdings authorisation repeats ``isin`` and ``quantity``: pairs, in their order."""
+    assert form_body(pairs) == urlencode(pairs).encode()
+
+
 @given(st.dictionaries(PLAIN | ONE_OFF, PLAIN | ONE_OFF))
 def test_one_character_off_plain_is_urlencode_byte_for_byte(fields: dict[str, str]) -> None:
     assert form_body(fields) == urlencode(fields).encode()

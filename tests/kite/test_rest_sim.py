@@ -29,7 +29,7 @@ from orderdesk.domain.values import (
     Validity,
     Variety,
 )
-from orderdesk.errors import BrokerAuthError, UnknownOutcome
+from orderdesk.errors import BrokerAuthError, HoldingsNotAuthorised, UnknownOutcome
 from orderdesk.ports.broker import BrokerEvent, OrderChanges, PlaceOrder
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
@@ -340,3 +340,33 @@ async def test_kite_broker_streams_sim_updates(sim: SimServer, tmp_path: Path) -
         await collector
     assert sum(f.quantity for f in fills) == 10
     assert len({f.trade_id for f in fills}) == len(fills)
+
+
+async def test_an_unauthorised_sale_of_holdings_is_typed_and_an_authorisation_lets_it(
+    tmp_path: Path, no_backoff: None
+) -> None:
+    """Without DDPI (the sim's --holdings-authorisation) a CNC sale of holdings is Kite's 428,
+    typed HoldingsNotAuthorised; an authorisation asked with repeated isin and quantity fields
+    and completed at its page lets that much be sold."""
+    config = SimConfig(
+        port=0, seed=7, price_tick_interval=None, rate_limits=False, holdings_authorisation=True
+    )
+    async with SimServer(config) as sim:
+        await _prices(sim, 1500)
+        held = {"exchange": "NSE", "tradingsymbol": "INFY", "quantity": 10, "average_price": 1}
+        await _control(sim, "/_sim/holdings", [held])
+        kite_config = KiteConfig(api_key=sim.config.api_key, root=sim.rest_root)
+        async with KiteRestClient(kite_config, access_token=sim.issue_access_token()) as kite:
+            sale = _signal(side=Side.SELL, quantity=4)
+            with pytest.raises(HoldingsNotAuthorised) as refused:
+                await kite.place_order(PlaceOrder("odsell00000000000001", sale))
+            assert refused.value.http_status == 428
+            (holding,) = await kite.holdings()
+            request_id = await kite.authorise_holdings({holding.isin: 4})
+            page = f"/connect/portfolio/authorise/holdings/{sim.config.api_key}/{request_id}"
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(sim.rest_root + page) as reply,
+            ):
+                assert reply.status == 200
+            assert await kite.place_order(PlaceOrder("odsell00000000000002", sale))

@@ -21,7 +21,7 @@ from orderdesk.domain.position import Position
 from orderdesk.domain.reports import MarginsReport
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.values import InstrumentKey, OrderType, Product
-from orderdesk.ports.broker import ConnectionState
+from orderdesk.ports.broker import ConnectionState, HoldingsAuthorisation
 from orderdesk.ports.store import VerifyReport
 
 if TYPE_CHECKING:
@@ -188,6 +188,13 @@ class DeskService(Protocol):
     def holdings(self) -> Sequence[Holding]:
         """Delivered stock as the broker showed it when today's trading day opened; raises
         :class:`~orderdesk.errors.NotOffered` when the broker keeps none (the paper broker)."""
+
+    async def authorise_holdings(
+        self, quantities: Mapping[InstrumentKey, int | None]
+    ) -> HoldingsAuthorisation:
+        """Ask the broker for the day's authorisation to sell these holdings (a quantity of
+        None: the whole holding as the day opened with it; none named: every holding); raises
+        :class:`~orderdesk.errors.NotOffered` when the broker has no such thing."""
 
     async def doctor(self) -> Diagnosis:
         """The pre-flight (:mod:`orderdesk.doctor`): asks the broker's pre-flight now, when it

@@ -26,6 +26,7 @@ from orderdesk.api.errors import NoBrokerSession
 from orderdesk.doctor import Diagnosis, Facts, assess
 from orderdesk.domain.attribution import StrategyBook
 from orderdesk.domain.day import Holding
+from orderdesk.domain.errors import ValidationError
 from orderdesk.domain.events import Event, ReconciliationCompleted, ReconciliationMismatch
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position
@@ -37,7 +38,12 @@ from orderdesk.engine.config import ExitPolicy
 from orderdesk.engine.errors import CommandRefused
 from orderdesk.engine.session import SessionInfo
 from orderdesk.errors import NotOffered
-from orderdesk.ports.broker import ConnectionState, HoldingsSource
+from orderdesk.ports.broker import (
+    ConnectionState,
+    HoldingsAuthorisation,
+    HoldingsAuthoriser,
+    HoldingsSource,
+)
 from orderdesk.ports.preflight import PreflightSource
 from orderdesk.ports.store import VerifyReport
 
@@ -193,6 +199,20 @@ class EngineDesk:
             # An empty list would read as "holds nothing"; the truth is "cannot know".
             raise NotOffered(broker.name, "holdings")
         return self._desk.holdings()
+
+    async def authorise_holdings(
+        self, quantities: Mapping[InstrumentKey, int | None]
+    ) -> HoldingsAuthorisation:
+        broker = self._desk.broker
+        if not isinstance(broker, HoldingsAuthoriser):
+            raise NotOffered(broker.name, "holdings authorisation")
+        opening = {h.instrument: h.total for h in self._desk.holdings()}
+        wanted: dict[InstrumentKey, int] = {}
+        for instrument, quantity in quantities.items():
+            if quantity is None and not opening.get(instrument):
+                raise ValidationError("holdings", f"{instrument} is not in today's holdings")
+            wanted[instrument] = quantity if quantity is not None else opening[instrument]
+        return await broker.authorise_holdings(wanted)
 
     async def doctor(self) -> Diagnosis:
         desk = self._desk

@@ -1,4 +1,5 @@
-"""Trading days: the list of days in the log, one day in full, and today's holdings.
+"""Trading days: the list of days in the log, one day in full, today's holdings, and the day's
+authorisation to sell them (an account without DDPI).
 
 The day the desk has open is *live*: its positions, P&L and orders are the desk's own now. A
 past day reads back from the log: its positions and P&L as its ``DayClosed`` recorded them,
@@ -19,6 +20,7 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import BeforeValidator
 
 from orderdesk.api.auth import bearer_scheme
+from orderdesk.api.authorisation_schemas import HoldingsAuthorisationOut, HoldingsAuthoriseIn
 from orderdesk.api.context import Context
 from orderdesk.api.desk import DayRecord, DeskService
 from orderdesk.api.errors import ERROR_RESPONSES, NOT_OFFERED_RESPONSE, UnknownDay
@@ -32,7 +34,7 @@ from orderdesk.api.schemas import (
 from orderdesk.domain.day import PositionSnapshot
 from orderdesk.domain.order import Order
 from orderdesk.domain.status import TERMINAL, OrderStatus
-from orderdesk.domain.values import Product
+from orderdesk.domain.values import InstrumentKey, Product
 
 router = APIRouter(
     prefix="/api",
@@ -166,6 +168,28 @@ async def list_holdings(context: Context) -> list[HoldingOut]:
         p.instrument: p.from_holdings for p in context.desk.positions() if p.product is Product.CNC
     }
     return [HoldingOut.of(h, sold.get(h.instrument, 0)) for h in holdings]
+
+
+@router.post("/holdings/authorise", responses=NOT_OFFERED_RESPONSE)
+async def authorise_holdings(
+    body: HoldingsAuthoriseIn, context: Context
+) -> HoldingsAuthorisationOut:
+    """Ask the broker for today's authorisation to sell holdings (an account without DDPI):
+    answers the page where a person completes it with the depository (TPIN, OTP). A holding
+    without a quantity is asked for in full; none named: every holding. Recorded in the log
+    (``OperatorCommandHandled``); 501 ``not_offered`` when the broker has no such thing."""
+    wanted = {InstrumentKey.parse(h.instrument): h.quantity for h in body.holdings}
+    named = ", ".join(
+        f"{key}={'all' if quantity is None else quantity}" for key, quantity in wanted.items()
+    )
+    made = await context.desk.authorise_holdings(wanted)
+    await context.desk.record_command(
+        "api",
+        "authorise_holdings",
+        f"request {made.request_id} made; a person completes it at the broker's page",
+        params=named or "every holding",
+    )
+    return HoldingsAuthorisationOut(request_id=made.request_id, url=made.url)
 
 
 __all__ = ["router"]

@@ -2,12 +2,14 @@
 
 ``session`` says whether the desk can trade (exit 5 when it cannot: log in); ``days`` lists the
 trading days in the log with their P&L; ``holdings`` shows what the broker held when today's
-day opened. A past day's positions and orders are ``positions --day`` and ``orders --day``.
+day opened, and ``authorise-holdings`` asks for the day's authorisation to sell it (an account
+without DDPI). A past day's positions and orders are ``positions --day`` and ``orders --day``.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Annotated
 
 import typer
 
@@ -136,4 +138,45 @@ def holdings(
     )
 
 
-__all__ = ["days", "holdings", "session"]
+@app.command("authorise-holdings", rich_help_panel="Trading")
+def authorise_holdings(
+    holdings: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[EXCHANGE:SYMBOL[=QTY]]...",
+            help="Holdings to authorise, e.g. NSE:INFY=10; without =QTY the whole holding; "
+            "none: every holding.",
+            show_default=False,
+        ),
+    ] = None,
+    config: ConfigOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Authorise today's sales of holdings (an account without DDPI): prints the page to open.
+
+    Without DDPI, Kite sells delivered stock only as far as it was authorised with the
+    depository that day (CDSL: TPIN and OTP); a sale beyond it is rejected. This asks Kite
+    for the authorisation and prints the page where you complete it in a browser. It lasts
+    the day. A broker without it (paper) says so (exit 3).
+    """
+    wanted: dict[str, int | None] = {}
+    for item in holdings or ():
+        instrument, _, quantity = item.partition("=")
+        try:
+            wanted[instrument] = int(quantity) if quantity else None
+        except ValueError:
+            raise typer.BadParameter(f"{item!r}: QTY is a whole number") from None
+    made = with_client(config, url, lambda c: c.authorise_holdings(wanted))
+    if as_json:
+        print_json(made)
+        return
+    console.print(
+        "Open this page and authorise with your depository (TPIN, OTP); it lasts today:\n"
+        f"{made.url}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+__all__ = ["authorise_holdings", "days", "holdings", "session"]

@@ -19,6 +19,9 @@ would (:mod:`orderdesk.sim.faults`), e.g. Kite's ambiguous placement reply:
 ``--fault ambiguous_timeout=0.2``.
 
 ``--allowed-ips`` applies Kite's static-IP rule (:mod:`orderdesk.sim.static_ip`).
+
+``--holdings-authorisation`` plays an account without DDPI: selling holdings needs the day's
+depository authorisation (:mod:`orderdesk.sim.authorisation`).
 """
 
 from __future__ import annotations
@@ -111,6 +114,8 @@ def _banner(sim: SimServer) -> Panel:
             table.add_row("Special sessions", ", ".join(day.isoformat() for day in sessions))
     if config.allowed_ips is not None:
         table.add_row("Order writes from", ", ".join(config.allowed_ips))
+    if config.holdings_authorisation:
+        table.add_row("Selling holdings", "needs the day's authorisation (no DDPI)")
     if config.faults:
         table.add_row("Faults", ", ".join(f"{k}={v}" for k, v in config.faults.items()))
     if config.is_loopback:
@@ -204,6 +209,14 @@ def sim(
             show_default=False,
         ),
     ] = None,
+    holdings_authorisation: Annotated[
+        bool,
+        typer.Option(
+            help="Play an account without DDPI: a CNC sale of holdings not authorised for "
+            "the day (POST /portfolio/holdings/authorise, then the authorisation page) is "
+            "refused with HTTP 428, as Kite does.",
+        ),
+    ] = False,
 ) -> None:
     """Run the Kite-compatible simulator until interrupted."""
     if market_hours is not None and market_hours not in MARKET_HOURS:
@@ -241,6 +254,7 @@ def sim(
         special_sessions=frozenset(day.date() for day in special_session or ()),
         faults=faults,
         allowed_ips=allowed,
+        holdings_authorisation=holdings_authorisation,
     )
     console = Console()
     if os.environ.get(LEGACY_SECRET_ENV) and not os.environ.get(SECRET_ENV):

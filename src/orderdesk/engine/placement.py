@@ -5,7 +5,8 @@ to send, and the client order id travels as the broker's tag. Then:
 
 - a broker order id back → ``accepted``;
 - ``BrokerRejected`` → ``submit_rejected`` (the broker holds nothing); an ``AddressRefused``
-  (the broker takes no orders from this source address) with a CRITICAL alert saying the fix;
+  (the broker takes no orders from this source address) with a CRITICAL alert saying the fix,
+  a ``HoldingsNotAuthorised`` (a sale of holdings the day has not authorised) with its fix;
 - ``BrokerAuthError`` → ``submit_deferred``: nothing was placed, the session is gone, and the
   order waits as an intent for the same signal to send it after the login;
 - ``BrokerRateLimited`` → nothing was placed: back off and send again, same id;
@@ -38,6 +39,9 @@ from orderdesk.domain.reports import OrderStatusReport
 from orderdesk.domain.status import OrderStatus
 from orderdesk.engine.address import ALERT_TITLE, address_fix, alert_key
 from orderdesk.engine.alerts import Alerts
+from orderdesk.engine.authorisation import ALERT_TITLE as AUTHORISATION_TITLE
+from orderdesk.engine.authorisation import alert_key as authorisation_key
+from orderdesk.engine.authorisation import authorisation_fix
 from orderdesk.engine.commands import Commands
 from orderdesk.engine.config import DeskConfig
 from orderdesk.engine.news import BrokerNews, Source
@@ -51,6 +55,7 @@ from orderdesk.errors import (
     BrokerRateLimited,
     BrokerRejected,
     BrokerTransportError,
+    HoldingsNotAuthorised,
     UnknownOutcome,
 )
 from orderdesk.ports.broker import Broker, PlaceOrder
@@ -122,6 +127,15 @@ class Placement:
                 Severity.CRITICAL,
                 title=ALERT_TITLE,
                 key=alert_key(exc),
+            )
+        except HoldingsNotAuthorised as exc:
+            instrument = order.signal.instrument
+            await self._rejected(
+                order,
+                authorisation_fix(exc, instrument),
+                Severity.WARNING,
+                title=AUTHORISATION_TITLE,
+                key=authorisation_key(instrument),
             )
         except BrokerRejected as exc:
             await self._rejected(order, str(exc), Severity.WARNING)

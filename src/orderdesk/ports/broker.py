@@ -7,7 +7,8 @@ without is an optional capability, a protocol of its own that an adapter impleme
 its methods, checked with ``isinstance``: :class:`HoldingsSource` (delivered stock; without it a
 trading day opens with no holdings and reconciliation leaves them out), :class:`AutosliceControl`
 (the broker splits an order above the freeze quantity itself),
-:class:`OrderHistorySource`, :class:`ChargesSource`, :class:`GttControl` (Kite's good-till-
+:class:`OrderHistorySource`, :class:`ChargesSource`, :class:`HoldingsAuthoriser` (selling
+delivered stock without DDPI), :class:`GttControl` (Kite's good-till-
 triggered orders), :class:`SessionControl` (a session a person renews) and
 :class:`WebhookSource` (HTTP callbacks). An adapter without one simply lacks its methods; it
 never stubs them.
@@ -190,6 +191,30 @@ class HoldingsSource(Protocol):
     async def holdings(self) -> list[HoldingReport]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class HoldingsAuthorisation:
+    """A request to authorise the day's sales of delivered stock, for a person to complete."""
+
+    request_id: str
+    url: str
+    """The page where the person authorises it (the depository's, behind Kite's: TPIN, OTP)."""
+
+
+@runtime_checkable
+class HoldingsAuthoriser(Protocol):
+    """An optional capability: a broker whose accounts without DDPI (or POA) may sell
+    delivered stock only as far as the depository has authorised it for the day (Kite and
+    CDSL; a sale beyond it is :class:`~orderdesk.errors.HoldingsNotAuthorised`).
+
+    ``quantities`` names the holdings and how much of each; empty asks for every holding in
+    full. A person opens the returned page to authorise; until then nothing changes.
+    """
+
+    async def authorise_holdings(
+        self, quantities: Mapping[InstrumentKey, int]
+    ) -> HoldingsAuthorisation: ...
+
+
 @runtime_checkable
 class OrderHistorySource(Protocol):
     """An optional capability: every state an order went through, oldest first."""
@@ -290,6 +315,8 @@ __all__ = [
     "ConnectionState",
     "ConnectionStateChanged",
     "GttControl",
+    "HoldingsAuthorisation",
+    "HoldingsAuthoriser",
     "HoldingsSource",
     "OrderChanges",
     "OrderHistorySource",

@@ -27,6 +27,7 @@ from aiohttp import web
 
 from orderdesk.domain.calendar import IST
 from orderdesk.sim.alerts import AlertBook
+from orderdesk.sim.authorisation import HoldingsAuthorisation
 from orderdesk.sim.clock import SimClock
 from orderdesk.sim.config import SimConfig
 from orderdesk.sim.control import add_control_routes
@@ -93,6 +94,11 @@ class SimServer:
             wall=lambda: self.clock.now().replace(tzinfo=IST).timestamp(),
         )
         self.portfolio = Portfolio(self.market.last_price)
+        self.authorisation = HoldingsAuthorisation(
+            required=config.holdings_authorisation,
+            portfolio=self.portfolio,
+            today=lambda: self.days.trading_day() or self.clock.now().date(),
+        )
         self.exchange = Exchange(
             config=config,
             clock=self.clock,
@@ -101,6 +107,7 @@ class SimServer:
             prices=self.market,
             portfolio=self.portfolio,
             faults=self.faults,
+            authorisation=self.authorisation,
         )
         self.funds = Funds(
             opening_cash=config.opening_cash,
@@ -148,6 +155,7 @@ class SimServer:
             limiter=self.limiter,
             exchange=self.exchange,
             portfolio=self.portfolio,
+            authorisation=self.authorisation,
             funds=self.funds,
             gtt=self.gtt,
             days=self.days,
@@ -216,6 +224,7 @@ class SimServer:
         seed = self.config.seed if seed is None else seed
         self.exchange.reset()
         self.portfolio.reset()
+        self.authorisation.reset()
         self.funds.reset()
         self.gtt.reset()
         self.alerts.reset()

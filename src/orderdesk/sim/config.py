@@ -56,6 +56,9 @@ class SimConfig:
     faults: Mapping[str, float | bool] = field(default_factory=dict)
     """Fault switches on from the start, as ``POST /_sim/faults`` sets them (``orderdesk sim
     --fault NAME=VALUE``); ``POST /_sim/reset`` still switches every fault off."""
+    holdings_authorisation: bool = False
+    """An account without DDPI: selling holdings needs the day's depository authorisation
+    (``--holdings-authorisation``, :mod:`orderdesk.sim.authorisation`)."""
     allowed_ips: tuple[str, ...] | None = None
     """Source addresses from which place, modify and cancel are accepted (Kite's static-IP
     rule, :mod:`orderdesk.sim.static_ip`); ``None`` accepts every address."""

@@ -34,7 +34,7 @@ from orderdesk.sim.clock import KITE_TIME_FORMAT
 from orderdesk.sim.core import Core
 from orderdesk.sim.envelope import InputError, ok
 from orderdesk.sim.order_params import PlaceRequest
-from orderdesk.sim.portfolio import Holding
+from orderdesk.sim.portfolio import Holding, made_up_isin
 from orderdesk.sim.ports import MarketControl, TickerControl
 
 
@@ -185,7 +185,7 @@ def add_control_routes(
                     quantity=quantity,
                     average_price=average,
                     close_price=close,
-                    isin=str(raw.get("isin", "")),
+                    isin=str(raw.get("isin") or made_up_isin(inst.instrument_token)),
                 )
             )
         return ok(True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from orderdesk.sim.authorisation import HoldingsAuthorisation
 from orderdesk.sim.clock import SimClock
 from orderdesk.sim.config import SimConfig
 from orderdesk.sim.days import TradingDays
@@ -41,6 +42,7 @@ class Core:
     limiter: RateLimiter
     exchange: Exchange
     portfolio: Portfolio
+    authorisation: HoldingsAuthorisation
     funds: Funds
     gtt: GttBook
     days: TradingDays

@@ -44,6 +44,7 @@ import structlog
 
 from orderdesk.domain.calendar import IST, SEGMENT_OF, Segment
 from orderdesk.domain.values import Exchange as ExchangeName
+from orderdesk.sim.authorisation import HoldingsAuthorisation
 from orderdesk.sim.blocked import BlockedMargin
 from orderdesk.sim.book import RESTING, OrderBook, Trade
 from orderdesk.sim.clock import SimClock, fmt, in_nse_hours
@@ -122,8 +123,10 @@ class Exchange:
         prices: PriceSource,
         portfolio: Portfolio,
         faults: Faults,
+        authorisation: HoldingsAuthorisation | None = None,
     ) -> None:
         self._config = config
+        self._authorisation = authorisation
         self._clock = clock
         self._ids = ids
         self._instruments = instruments
@@ -303,6 +306,7 @@ class Exchange:
         if not open_now and req.variety is not Variety.AMO:
             raise InputError(MARKET_CLOSED)
         amo_held = req.variety is Variety.AMO and not open_now
+        self._check_holdings_sale(user_id, inst, req)
         if req.product in INTRADAY and not amo_held:
             # An AMO held for the next session trades on a day whose square-off is ahead.
             refusal = self.intraday_closed(inst.exchange)
@@ -347,6 +351,21 @@ class Exchange:
             self.timers.after(linger / 1000, lambda: self._validate_lingering(order, inst))
             return order
         return self._validate(order, inst, amo_held=amo_held)
+
+    def _check_holdings_sale(self, user_id: str, inst: InstrumentLike, req: PlaceRequest) -> None:
+        """A CNC sale beyond the day's delivery buys comes out of holdings, which an account
+        without DDPI must have authorised today (HTTP 428 otherwise)."""
+        if self._authorisation is None or req.product != Product.CNC:
+            return
+        if req.transaction_type is Side.BUY:
+            return
+        holding = self._portfolio.holding(user_id, inst.exchange, inst.tradingsymbol)
+        if holding is None:
+            return
+        pos = self._portfolio.find(user_id, inst.exchange, inst.tradingsymbol, Product.CNC)
+        bought_today = max(pos.quantity, 0) if pos is not None else 0
+        from_holdings = min(max(req.quantity - bought_today, 0), holding.total_quantity)
+        self._authorisation.check_sale(holding, from_holdings)
 
     def _validate_lingering(self, order: Order, inst: InstrumentLike) -> None:
         if order.status is Status.PUT_ORDER_REQ_RECEIVED and order.order_id in self._book:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, replace
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -207,6 +208,12 @@ class Position:
         }
 
 
+def made_up_isin(instrument_token: int) -> str:
+    """A 12-character ISIN for stock the simulator delivers: its instruments carry none, and
+    a holding is authorised for sale by ISIN."""
+    return f"IN{instrument_token % 10**10:010d}"
+
+
 @dataclass(slots=True)
 class Holding:
     """A delivery holding: settled quantity, and what was bought the trading day before and
@@ -259,8 +266,12 @@ class Holding:
         self.quantity -= from_settled
         self.t1_quantity -= min(quantity - from_settled, self.t1_quantity)
 
-    def row(self, last_price: Decimal) -> dict[str, Any]:
-        """The holdings row as Kite renders it (P&L over settled and T1 quantity)."""
+    def row(
+        self, last_price: Decimal, authorised: tuple[int, date | None] = (0, None)
+    ) -> dict[str, Any]:
+        """The holdings row as Kite renders it (P&L over settled and T1 quantity), with the
+        quantity authorised for sale and its day."""
+        authorised_quantity, authorised_on = authorised
         day_change = last_price - self.close_price
         pct = day_change / self.close_price * 100 if self.close_price else ZERO
         average = self.overall_average()
@@ -277,8 +288,8 @@ class Holding:
             "used_quantity": self.used_quantity,
             "t1_quantity": self.t1_quantity,
             "realised_quantity": self.quantity,
-            "authorised_quantity": 0,
-            "authorised_date": "",
+            "authorised_quantity": authorised_quantity,
+            "authorised_date": f"{authorised_on} 00:00:00" if authorised_on else "",
             "authorisation": {},
             "opening_quantity": opening,
             "short_quantity": 0,
@@ -419,12 +430,21 @@ class Portfolio:
         """One holding, if any."""
         return self._holdings.get((user_id, exchange, tradingsymbol))
 
-    def holdings_payload(self, user_id: str) -> list[dict[str, Any]]:
-        """``GET /portfolio/holdings`` data."""
+    def holdings_of(self, user_id: str) -> list[Holding]:
+        return [h for h in self._holdings.values() if h.user_id == user_id]
+
+    def holdings_payload(
+        self,
+        user_id: str,
+        authorised: Callable[[Holding], tuple[int, date | None]] | None = None,
+    ) -> list[dict[str, Any]]:
+        """``GET /portfolio/holdings`` data, with what ``authorised`` says may be sold today."""
         return [
-            h.row(self._ltp(h.instrument_token))
-            for h in self._holdings.values()
-            if h.user_id == user_id
+            h.row(
+                self._ltp(h.instrument_token),
+                authorised(h) if authorised is not None else (0, None),
+            )
+            for h in self.holdings_of(user_id)
         ]
 
     def start_day(self, expired: Collection[int] = ()) -> dict[str, Decimal]:
@@ -486,6 +506,7 @@ class Portfolio:
                     quantity=0,
                     average_price=price,
                     close_price=close,
+                    isin=made_up_isin(pos.instrument_token),
                 )
             holding.bought(net, price)
         elif net < 0 and holding is not None:
@@ -502,4 +523,4 @@ class Portfolio:
             self._moved(user_id, exchange, tradingsymbol)
 
 
-__all__ = ["Holding", "Portfolio", "Position", "PositionListener"]
+__all__ = ["Holding", "Portfolio", "Position", "PositionListener", "made_up_isin"]

@@ -1,4 +1,5 @@
-"""Portfolio routes: positions (and their conversion) and holdings."""
+"""Portfolio routes: positions (and their conversion), holdings, and the holdings
+authorisation an account without DDPI needs to sell them (:mod:`orderdesk.sim.authorisation`)."""
 
 from __future__ import annotations
 
@@ -53,7 +54,41 @@ def add_portfolio_routes(app: web.Application, core: Core) -> None:
         return ok(True)
 
     async def holdings(request: web.Request) -> web.Response:
-        return ok(portfolio.holdings_payload(await core.require_auth(request)))
+        user_id = await core.require_auth(request)
+        return ok(portfolio.holdings_payload(user_id, core.authorisation.authorised))
+
+    async def authorise(request: web.Request) -> web.Response:
+        user_id = await core.require_auth(request)
+        form = await request.post() if request.can_read_body else None
+        isins = [str(v) for v in form.getall("isin", [])] if form is not None else []
+        quantities = [str(v) for v in form.getall("quantity", [])] if form is not None else []
+        if len(isins) != len(quantities):
+            raise InputError("Each `isin` needs its `quantity`.")
+        wanted: dict[str, int] = {}
+        for isin, quantity in zip(isins, quantities, strict=True):
+            try:
+                wanted[isin] = int(quantity)
+            except ValueError:
+                raise InputError("Invalid `quantity`.") from None
+            if wanted[isin] <= 0:
+                raise InputError("Invalid `quantity`.")
+        request_id = core.authorisation.request(user_id, wanted or None)
+        return ok({"request_id": request_id})
+
+    async def authorisation_page(request: web.Request) -> web.Response:
+        # The depository's TPIN and OTP page, approved at once (as the login page is).
+        api_key, request_id = request.match_info["api_key"], request.match_info["request_id"]
+        if api_key != core.config.api_key:
+            raise InputError("Invalid `api_key`.")
+        core.authorisation.approve(request_id)
+        raise web.HTTPFound(f"{request.path}/finish?status=success")
+
+    async def authorisation_finished(request: web.Request) -> web.Response:
+        return web.Response(
+            text="<!doctype html><title>Holdings authorised</title>"
+            "<p>Holdings authorised for today. You can close this page.</p>",
+            content_type="text/html",
+        )
 
     async def auctions(request: web.Request) -> web.Response:
         await core.require_auth(request)
@@ -63,6 +98,10 @@ def add_portfolio_routes(app: web.Application, core: Core) -> None:
     app.router.add_put("/portfolio/positions", convert)
     app.router.add_get("/portfolio/holdings", holdings)
     app.router.add_get("/portfolio/holdings/auctions", auctions)
+    app.router.add_post("/portfolio/holdings/authorise", authorise)
+    page = "/connect/portfolio/authorise/holdings/{api_key}/{request_id}"
+    app.router.add_get(page, authorisation_page)
+    app.router.add_get(page + "/finish", authorisation_finished)
 
 
 __all__ = ["add_portfolio_routes"]

@@ -77,12 +77,13 @@ from orderdesk.domain.reports import (
 )
 from orderdesk.domain.status import BrokerStatus
 from orderdesk.domain.values import Exchange, InstrumentKey, Variety
-from orderdesk.errors import BrokerError, OrderDeskError
+from orderdesk.errors import BrokerError, InputRejected, OrderDeskError
 from orderdesk.ports.broker import (
     AutosliceReply,
     BrokerEvent,
     ConnectionState,
     ConnectionStateChanged,
+    HoldingsAuthorisation,
     OrderChanges,
     PlaceOrder,
     PriceTick,
@@ -392,6 +393,22 @@ class KiteBroker:
 
     async def holdings(self) -> list[HoldingReport]:
         return await self.rest.holdings()
+
+    async def authorise_holdings(
+        self, quantities: Mapping[InstrumentKey, int]
+    ) -> HoldingsAuthorisation:
+        # Kite names a holding by its ISIN, which only the holdings rows carry.
+        isins: dict[str, int] = {}
+        if quantities:
+            held = {h.instrument: h.isin for h in await self.rest.holdings() if h.isin}
+            for instrument, quantity in quantities.items():
+                if instrument not in held:
+                    raise InputRejected(f"{instrument} is not in the holdings")
+                isins[held[instrument]] = quantity
+        request_id = await self.rest.authorise_holdings(isins)
+        root = self.config.login_page_root().rstrip("/")
+        page = f"{root}/connect/portfolio/authorise/holdings/{self.config.api_key}/{request_id}"
+        return HoldingsAuthorisation(request_id, page)
 
     async def margins(self) -> MarginsReport:
         return await self.rest.margins()

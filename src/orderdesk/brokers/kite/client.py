@@ -15,7 +15,7 @@ e.g. the 400 "Order request timed out"), as :class:`~orderdesk.errors.AmbiguousR
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -39,6 +39,7 @@ from orderdesk.brokers.kite.errors import (
 from orderdesk.brokers.kite.http import KiteHttp, Limiter, Observation
 from orderdesk.brokers.kite.instruments import InstrumentCache, parse_instruments
 from orderdesk.brokers.kite.schemas import (
+    AuthorisationRequest,
     AutosliceData,
     BasketMarginsData,
     ContractNoteRow,
@@ -371,6 +372,15 @@ class KiteRestClient(KiteHttp):
     async def holdings(self) -> list[HoldingReport]:
         rows = _parse(r.HOLDINGS, _HOLDING_ROWS, await self._call(r.HOLDINGS))
         return mapping.map_rows(r.HOLDINGS.name, rows, mapping.holding)
+
+    async def authorise_holdings(self, isins: Mapping[str, int]) -> str:
+        """Ask for the day's authorisation to sell ``isins``' quantities (every holding when
+        empty); returns the ``request_id`` the person completes at the authorisation page."""
+        form = [
+            pair for isin, qty in isins.items() for pair in (("isin", isin), ("quantity", str(qty)))
+        ]
+        data = await self._call(r.HOLDINGS_AUTHORISE, form=form)
+        return _model(r.HOLDINGS_AUTHORISE, AuthorisationRequest, data).request_id
 
     async def margins(self) -> MarginsReport:
         return mapping.margins(_model(r.MARGINS, MarginsData, await self._call(r.MARGINS)))

@@ -15,6 +15,8 @@ whether the broker refused the request (4xx) or failed (5xx)::
     ├── OrderException        → OrderRejected         the order cannot be placed/modified/cancelled
     ├── MarginException       → MarginRejected        insufficient funds
     ├── HoldingException      → MarginRejected        insufficient holdings to sell
+    ├── HoldingsUnauthorised  → HoldingsNotAuthorised HTTP 428, whatever the error_type: the
+    │                                                 day's sale of holdings not authorised
     ├── TooManyRequests       → BrokerRateLimited     HTTP 429, whatever the error_type
     ├── NetworkException      → BrokerUnavailable     Kite could not reach its OMS
     ├── DataException         → BrokerUnavailable     Kite could not understand its OMS
@@ -53,6 +55,7 @@ from orderdesk.errors import (
     BrokerRejected,
     BrokerTransportError,
     BrokerUnavailable,
+    HoldingsNotAuthorised,
     InputRejected,
     MarginRejected,
     NotFound,
@@ -94,6 +97,11 @@ class MarginException(KiteError, MarginRejected):
 
 class HoldingException(KiteError, MarginRejected):
     """Insufficient holdings to sell."""
+
+
+class HoldingsUnauthorised(KiteError, HoldingsNotAuthorised):
+    """HTTP 428: a CNC sale of holdings the day has not authorised (KITE_API.md §5.2; Kite's
+    forum: "If there are any un-authorised quantity then only 428 will be thrown")."""
 
 
 class TooManyRequests(KiteError, BrokerRateLimited):
@@ -192,6 +200,8 @@ def error_class(error_type: str | None, http_status: int | None) -> type[KiteErr
     """The class for an error envelope (or a bare HTTP error) with this type and status."""
     if http_status == 429:
         return TooManyRequests
+    if http_status == 428:
+        return HoldingsUnauthorised
     cls = ERROR_TYPES.get(error_type or "", GeneralException)
     if cls is GeneralException and http_status is not None and 400 <= http_status < 500:
         # The status is the better witness when Kite did not classify the failure.
@@ -238,6 +248,7 @@ __all__ = [
     "GeneralException",
     "GeneralRejection",
     "HoldingException",
+    "HoldingsUnauthorised",
     "InputException",
     "KiteError",
     "KiteTimeout",

@@ -172,6 +172,10 @@ def origin(config: KiteConfig, trace: Trace | None = None) -> Origin:
     )
 
 
+Form = Mapping[str, str] | Sequence[tuple[str, str]]
+"""A form's fields; pairs when a name repeats (``isin`` and ``quantity`` of an authorisation)."""
+
+
 class _Request(NamedTuple):
     """One call on its way down the send path, immutable.
 
@@ -182,7 +186,7 @@ class _Request(NamedTuple):
     route: r.Route
     path: str
     params: Sequence[tuple[str, str]] | Mapping[str, str] | None = None
-    form: Mapping[str, str] | None = None
+    form: Form | None = None
     body: Any = None
     modifies: str | None = None
     cancels: str | None = None
@@ -353,7 +357,7 @@ class KiteHttp:
         *,
         path: Mapping[str, str] | None = None,
         params: Sequence[tuple[str, str]] | Mapping[str, str] | None = None,
-        form: Mapping[str, str] | None = None,
+        form: Form | None = None,
         body: Any = None,
         modifies: str | None = None,
         cancels: str | None = None,

@@ -68,6 +68,9 @@ TRADES = Route("trades", "GET", "/trades", reply=Reply.ROWS)
 ORDER_TRADES = Route("order_trades", "GET", "/orders/{order_id}/trades")
 
 POSITIONS = Route("positions", "GET", "/portfolio/positions")
+HOLDINGS_AUTHORISE = Route(
+    "authorise_holdings", "POST", "/portfolio/holdings/authorise", body=Body.FORM
+)
 HOLDINGS = Route("holdings", "GET", "/portfolio/holdings")
 
 QUOTE = Route("quote", "GET", "/quote", _QUOTE)
@@ -108,6 +111,7 @@ __all__ = [
     "GTT_MODIFY",
     "GTT_PLACE",
     "HOLDINGS",
+    "HOLDINGS_AUTHORISE",
     "INSTRUMENTS",
     "INSTRUMENTS_EXCHANGE",
     "LTP",

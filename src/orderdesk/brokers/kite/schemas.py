@@ -201,6 +201,12 @@ class SegmentRow(Wire):
     utilised: UtilisedFunds
 
 
+class AuthorisationRequest(Wire):
+    """The reply to ``POST /portfolio/holdings/authorise``."""
+
+    request_id: str
+
+
 class MarginsData(Wire):
     equity: SegmentRow | None = None
     commodity: SegmentRow | None = None
