@@ -140,8 +140,19 @@ async def days_stack(tmp_path: Path) -> AsyncIterator[Stack]:
         yield built
 
 
+@pytest.fixture
+async def holdings_stack(tmp_path: Path) -> AsyncIterator[Stack]:
+    """The days-keeping stack on an account holding 10 NSE:INFY (closed at 1500) when the
+    desk opens Monday."""
+    held = {"exchange": "NSE", "tradingsymbol": "INFY", "quantity": 10, "average_price": 1500}
+    async with _stack(tmp_path, days=True, holdings=[held]) as built:
+        yield built
+
+
 @contextlib.asynccontextmanager
-async def _stack(tmp_path: Path, *, days: bool = False) -> AsyncIterator[Stack]:
+async def _stack(
+    tmp_path: Path, *, days: bool = False, holdings: list[dict[str, object]] | None = None
+) -> AsyncIterator[Stack]:
     config = SimConfig(
         host="127.0.0.1",
         port=0,
@@ -153,6 +164,12 @@ async def _stack(tmp_path: Path, *, days: bool = False) -> AsyncIterator[Stack]:
     async with SimServer(config) as sim:
         if days:
             await set_sim_clock(sim, MONDAY_OPEN)
+        if holdings:
+            async with (
+                aiohttp.ClientSession() as client,
+                client.post(f"{sim.rest_root}/_sim/holdings", json=holdings) as reply,
+            ):
+                assert reply.status == 200, await reply.text()
         options = {
             "api_key": sim.config.api_key,
             "root": sim.rest_root,

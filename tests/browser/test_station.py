@@ -408,6 +408,31 @@ async def test_the_days_panel_shows_the_open_day_and_its_close(
     await page.close()
 
 
+@pytest.mark.browser
+async def test_a_sale_out_of_holdings_reads_as_stock_sold_with_nothing_to_exit(
+    holdings_stack: Stack, browser: Browser
+) -> None:
+    """Selling the 10 held at 1610: the row keeps the broker's -10, says they came from
+    holdings, counts +1,100 against the 1500 close, and offers no Exit (a buy-back)."""
+    stack = holdings_stack
+    await stack.set_price("INFY", 1610)
+    page = await browser.new_page(viewport={"width": 1400, "height": 1000})
+    await page.goto(stack.api.url)
+    await page.get_by_test_id("token-input").fill(TOKEN)
+    await page.get_by_test_id("token-submit").click()
+    order_id = await _place(page, side="SELL", quantity=10, price="1610")
+    await expect(_order(page, order_id).locator('[data-field="status"]')).to_have_text("FILLED")
+    await stack.set_price("INFY", 1700)
+    position = page.locator('#positions tr[data-instrument="NSE:INFY"]')
+    await expect(position.locator('[data-field="quantity"]')).to_have_text("-10")
+    await expect(position.locator('[data-field="from-holdings"]')).to_have_text(
+        " (10 from holdings)"
+    )
+    await expect(position.locator('[data-field="pnl"]')).to_have_text("1,100.00")
+    await expect(position.locator('[data-action="exit"]')).to_have_count(0)
+    await page.close()
+
+
 async def _fill_form(page: Page, fields: dict[str, str]) -> None:
     form = page.get_by_test_id("entry-form")
     for name, value in fields.items():

@@ -29,8 +29,9 @@ function renderPositions() {
 }
 
 async function exitPosition(p) {
-  const side = p.quantity > 0 ? "Sell" : "Buy";
-  const sentence = `${side} ${Math.abs(p.quantity)} ${p.instrument} at market (${p.product}) to close the position, re-priced while it does not fill, for strategy manual.`;
+  const open = p.quantity + (p.from_holdings || 0); // stock sold out of holdings stays sold
+  const side = open > 0 ? "Sell" : "Buy";
+  const sentence = `${side} ${Math.abs(open)} ${p.instrument} at market (${p.product}) to close the position, re-priced while it does not fill, for strategy manual.`;
   if (!(await confirmAction("Exit position", sentence, "Exit position"))) return;
   try {
     const reply = await api("/api/positions/exit", {
