@@ -159,6 +159,8 @@ class StrategyRiskSettings(RiskSettings):
 
 class EngineSettings(_Section):
     reconcile_interval_seconds: float = Field(default=60.0, gt=0)
+    trigger_interval_seconds: float = Field(default=10.0, gt=0)
+    """How often the broker's GTTs and alerts are read while one of the desk's is live."""
     poll_interval_seconds: float = Field(default=5.0, gt=0)
     max_modifications: int = Field(default=25, gt=0)
     cancel_open_on_kill: bool = False

@@ -119,6 +119,7 @@ def desk_config(
         max_modifications=engine.max_modifications,
         poll_interval=engine.poll_interval_seconds,
         reconcile_interval=engine.reconcile_interval_seconds,
+        trigger_interval=engine.trigger_interval_seconds,
         late_order_window=engine.late_order_window_seconds,
         freeze_quantities={**NSE_FREEZE_QUANTITIES, **engine.freeze_quantities},
         days=days.rules() if days is not None and days.enabled else None,

@@ -11,10 +11,11 @@ from orderdesk.brokers.paper import PaperBroker
 from orderdesk.domain.reports import AlertOrder, GttOrderLeg, GttTrigger, PriceAlert
 from orderdesk.domain.triggers import TriggerState
 from orderdesk.domain.values import OrderType, Product, Side
-from orderdesk.engine import OrderDesk, RiskLimits
+from orderdesk.engine import DeskConfig, OrderDesk, RiskLimits
 from orderdesk.errors import NotOffered, RiskDenied
 from orderdesk.ports.notifier import Severity
 from tests.engine.fakes import INFY, MemoryStore, RecordingNotifier
+from tests.support import eventually
 
 GTT = GttTrigger(
     instrument=INFY,
@@ -163,3 +164,18 @@ async def test_a_gtt_whose_order_the_broker_refused_is_a_warning_with_the_reason
     (alert,) = [a for a in notifier.alerts if a.title.startswith("Trigger fired")]
     assert (alert.title, alert.severity) == ("Trigger fired, its order refused", Severity.WARNING)
     assert "(strategy swing)" in alert.body
+
+
+async def test_the_desk_reads_its_live_triggers_between_reconciliations() -> None:
+    """With no reconciliation timer, the trigger watch alone finds the GTT's refused order."""
+    broker = RefusingGttBroker()
+    notifier = RecordingNotifier()
+    config = DeskConfig(reconcile_interval=None, trigger_interval=0.01)
+    async with OrderDesk(broker, MemoryStore(), notifier=notifier, config=config) as desk:
+        gtt = await desk.triggers.place_gtt("swing", GTT)
+        broker.fired = True
+        await eventually(
+            lambda: desk.triggers.get(gtt.trigger_id).state is TriggerState.FIRED,
+            what="the watch found the GTT fired",
+        )
+    assert "Trigger fired, its order refused" in notifier.titles(Severity.WARNING)

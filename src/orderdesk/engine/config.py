@@ -159,6 +159,10 @@ class DeskConfig:
     """An open order with no news for this long makes the desk poll even with the stream up."""
     reconcile_interval: float | None = 60.0
     """Seconds between background reconciliations (None: only at start and on request)."""
+    trigger_interval: float | None = 10.0
+    """Seconds between reads of the broker's GTTs and alerts while the desk has one live:
+    nothing pushes a simple alert's firing, or a fired GTT whose order the broker refused
+    (None: only with the reconciliation)."""
 
     leg_timeout: float = 10.0
     """How long a basket waits for its hedge legs, or a target order for its predecessor."""

@@ -298,6 +298,8 @@ class OrderDesk:
         self._spawn(self._clock_loop())
         if self.config.reconcile_interval:
             self._spawn(self._reconcile_loop(self.config.reconcile_interval))
+        if self.config.trigger_interval:
+            self._spawn(self._trigger_loop(self.config.trigger_interval))
         self._running = True
 
     async def close(self) -> None:
@@ -1020,6 +1022,20 @@ class OrderDesk:
                 raise
             except Exception as exc:
                 await self._api_error("reconciliation", exc)
+
+    async def _trigger_loop(self, interval: float) -> None:
+        """Read the broker's GTTs and alerts while one of the desk's is live (one request a
+        kind, each ``interval``), so what fired is told in seconds, not at reconciliation."""
+        while True:
+            await asyncio.sleep(interval)
+            if not self.triggers.listing(active_only=True) or not self.session.usable:
+                continue
+            try:
+                await self.triggers.reconcile()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                await self._api_error("reading GTTs and alerts", exc)
 
     async def _load_instruments(self) -> None:
         try:

@@ -24,6 +24,7 @@ recorded (``TriggerRang``) and alerted when reconciliation sees Kite's count go 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -114,6 +115,9 @@ class Triggers:
         self._triggers: dict[str, DeskTrigger] = {}
         self._owners: dict[str, str] = {}
         """Broker order id → the trigger that placed it."""
+        self._reconciling = asyncio.Lock()
+        """One comparison with the broker's lists at a time (its own watch and the desk's
+        reconciliation), so a trigger's end is recorded once."""
 
     # -- the log -------------------------------------------------------------------------------
 
@@ -415,6 +419,10 @@ class Triggers:
 
     async def reconcile(self) -> list[TriggerFinding]:
         """Compare the live triggers with the broker's lists; record and alert what ended."""
+        async with self._reconciling:
+            return await self._reconcile()
+
+    async def _reconcile(self) -> list[TriggerFinding]:
         live = [t for t in self._triggers.values() if t.active]
         findings: list[TriggerFinding] = []
         gtts = [t for t in live if t.kind is TriggerKind.GTT]
