@@ -112,6 +112,12 @@ async def test_triggers_placed_monday_fire_tuesday_for_their_strategies(tmp_path
             await _price(view, 1395)  # the ATO fires: its BUY @ 1401 fills at once
             placed = await eventually(lambda: _owned(desk, "meanrev"), what="the ATO's order")
             assert len(placed) == 1
+            # Adopted first, then its trades read: reconciling in between would find its fill
+            # in the broker's trade book before the desk has it.
+            await eventually(
+                lambda: [o.fill_quantity for o in desk.orders(strategy="meanrev")] == [3],
+                what="the ATO's fill",
+            )
             report = await desk.reconcile()
             assert report.ok, report.rows
             assert desk.triggers.get(ato.trigger_id).order_ids == tuple(placed)
