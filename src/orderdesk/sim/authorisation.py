@@ -1,7 +1,7 @@
 """Holdings authorisation: selling delivered stock without DDPI (KITE_API.md §5.2).
 
-An account without a DDPI (or POA) lets the broker move stock out of the demat account only
-what the user has authorised at the depository (CDSL, with TPIN and OTP) for the day. Kite
+An account without a DDPI (or POA) lets the broker move stock out of the demat account only as
+far as the user has authorised it at the depository (CDSL, with TPIN and OTP) for the day. Kite
 answers a CNC sale of unauthorised holdings with HTTP 428 ("If there are any un-authorised
 quantity then only 428 will be thrown", Kite's forum); the app asks for an authorisation with
 ``POST /portfolio/holdings/authorise`` (optional repeated ``isin`` and ``quantity``), gets a
