@@ -64,6 +64,21 @@ def sim_clock(sim: SimServer, when: str) -> None:
     assert reply.status_code == 200, reply.text
 
 
+def next_session(sim: SimServer, env: Mapping[str, str], day: str) -> None:
+    """The simulator's clock to ``day`` 09:20 IST: the running desk's session ends at 06:00,
+    the morning login reaches it, and it opens ``day``."""
+    sim_clock(sim, f"{day} 09:20:00")
+    wait_until(
+        lambda: orderdesk(env, "session").returncode == 5,
+        timeout=20,
+        what="the session ended",
+    )
+    login_on_sim(sim, env)
+    wait_until(
+        lambda: shown(env, "session")["trading_day"] == day, timeout=20, what=f"{day} opened"
+    )
+
+
 def test_a_monday_and_a_tuesday_through_the_cli_and_the_simulators_clock(
     sim: SimServer, env: dict[str, str]
 ) -> None:
@@ -200,18 +215,7 @@ def test_a_special_session_sunday_is_a_trading_day_of_its_own(
     login_on_sim(sim, env)
     with running_daemon(CONFIG, env=env):
         friday = shown(env, "place", "NSE:INFY", "BUY", "1", "--type", "MARKET")
-        sim_clock(sim, f"{SUNDAY_SESSION} 09:20:00")
-        wait_until(
-            lambda: orderdesk(env, "session").returncode == 5,
-            timeout=20,
-            what="Friday's session ended",
-        )
-        login_on_sim(sim, env)
-        wait_until(
-            lambda: shown(env, "session")["trading_day"] == SUNDAY_SESSION,
-            timeout=20,
-            what="the Sunday session opened",
-        )
+        next_session(sim, env, SUNDAY_SESSION)
         sunday = shown(env, "place", "NSE:INFY", "BUY", "2", "--type", "MARKET", "--product", "MIS")
         sunday_id = sunday["order"]["order_id"]
         wait_until(
@@ -259,18 +263,7 @@ def test_without_ddpi_the_days_sale_of_holdings_is_authorised_first(tmp_path: Pa
         login_on_sim(no_ddpi, env)
         with running_daemon(CONFIG, env=env):
             shown(env, "place", "NSE:INFY", "BUY", "3", "--type", "MARKET", "--product", "CNC")
-            sim_clock(no_ddpi, "2026-12-08 09:20:00")
-            wait_until(
-                lambda: orderdesk(env, "session").returncode == 5,
-                timeout=20,
-                what="Monday's session ended",
-            )
-            login_on_sim(no_ddpi, env)
-            wait_until(
-                lambda: shown(env, "session")["trading_day"] == "2026-12-08",
-                timeout=20,
-                what="Tuesday opened",
-            )
+            next_session(no_ddpi, env, "2026-12-08")
             sale = ("place", "NSE:INFY", "SELL", "3", "--type", "MARKET", "--product", "CNC")
             refused = shown(env, *sale)["order"]
             assert refused["status"] == "REJECTED"

@@ -81,6 +81,15 @@ async def page(stack: Stack, browser: Browser) -> AsyncIterator[Page]:
     assert errors == []
 
 
+async def _signed_in(stack: Stack, browser: Browser) -> Page:
+    """A page on ``stack``'s dashboard at 1400 px, the token given."""
+    page = await browser.new_page(viewport={"width": 1400, "height": 1000})
+    await page.goto(stack.api.url)
+    await page.get_by_test_id("token-input").fill(TOKEN)
+    await page.get_by_test_id("token-submit").click()
+    return page
+
+
 async def _confirm(page: Page, says: str | re.Pattern[str]) -> None:
     """The confirmation repeats the action in words; accept it."""
     await expect(page.get_by_test_id("confirm-text")).to_have_text(says)
@@ -387,10 +396,7 @@ async def test_the_days_panel_shows_the_open_day_and_its_close(
     clock passes the close, closed with the P&L it closed at."""
     stack = days_stack
     await stack.set_price("INFY", 1500)
-    page = await browser.new_page(viewport={"width": 1400, "height": 1000})
-    await page.goto(stack.api.url)
-    await page.get_by_test_id("token-input").fill(TOKEN)
-    await page.get_by_test_id("token-submit").click()
+    page = await _signed_in(stack, browser)
     monday = page.locator('#days tr[data-day="2026-12-07"]')
     await expect(monday.locator('[data-field="status"]')).to_have_text("open")
 
@@ -416,10 +422,7 @@ async def test_a_sale_out_of_holdings_reads_as_stock_sold_with_nothing_to_exit(
     holdings, counts +1,100 against the 1500 close, and offers no Exit (a buy-back)."""
     stack = holdings_stack
     await stack.set_price("INFY", 1610)
-    page = await browser.new_page(viewport={"width": 1400, "height": 1000})
-    await page.goto(stack.api.url)
-    await page.get_by_test_id("token-input").fill(TOKEN)
-    await page.get_by_test_id("token-submit").click()
+    page = await _signed_in(stack, browser)
     order_id = await _place(page, side="SELL", quantity=10, price="1610")
     await expect(_order(page, order_id).locator('[data-field="status"]')).to_have_text("FILLED")
     await stack.set_price("INFY", 1700)

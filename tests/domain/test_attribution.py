@@ -16,6 +16,17 @@ from tests.domain.builders import AT, INFY, fill, signal, step
 
 D = Decimal
 prices = st.integers(min_value=20, max_value=40_000).map(lambda p: Decimal(p) / 20)
+TRADES = st.lists(
+    st.tuples(
+        st.sampled_from(["alpha", "beta", "gamma"]),
+        st.sampled_from(list(Side)),
+        st.integers(min_value=1, max_value=50),
+        prices,
+    ),
+    min_size=1,
+    max_size=40,
+)
+"""Fills as (strategy, side, quantity, price), in time order."""
 
 
 def _order(order_id: str, strategy: str, fills: list[Fill]) -> Order:
@@ -29,16 +40,7 @@ def _order(order_id: str, strategy: str, fills: list[Fill]) -> Order:
 
 @settings(max_examples=200, deadline=None)
 @given(
-    trades=st.lists(
-        st.tuples(
-            st.sampled_from(["alpha", "beta", "gamma"]),
-            st.sampled_from(list(Side)),
-            st.integers(min_value=1, max_value=50),
-            prices,
-        ),
-        min_size=1,
-        max_size=40,
-    ),
+    trades=TRADES,
     last=prices,
 )
 def test_strategy_books_sum_to_the_desk(
@@ -117,16 +119,7 @@ def test_holdings_bought_back_pass_to_the_next_strategy_short() -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(
-    trades=st.lists(
-        st.tuples(
-            st.sampled_from(["alpha", "beta", "gamma"]),
-            st.sampled_from(list(Side)),
-            st.integers(min_value=1, max_value=50),
-            prices,
-        ),
-        min_size=1,
-        max_size=40,
-    ),
+    trades=TRADES,
     held=st.integers(min_value=0, max_value=200),
     close=prices,
     last=prices,
