@@ -142,9 +142,15 @@ async def days_stack(tmp_path: Path) -> AsyncIterator[Stack]:
 
 @pytest.fixture
 async def holdings_stack(tmp_path: Path) -> AsyncIterator[Stack]:
-    """The days-keeping stack on an account holding 10 NSE:INFY (closed at 1500) when the
-    desk opens Monday."""
-    held = {"exchange": "NSE", "tradingsymbol": "INFY", "quantity": 10, "average_price": 1500}
+    """The days-keeping stack on an account holding 10 NSE:INFY, 6 of them bought the day
+    before and still settling (T1), closed at 1500, when the desk opens Monday."""
+    held = {
+        "exchange": "NSE",
+        "tradingsymbol": "INFY",
+        "quantity": 4,
+        "t1_quantity": 6,
+        "average_price": 1500,
+    }
     async with _stack(tmp_path, days=True, holdings=[held]) as built:
         yield built
 

@@ -433,6 +433,9 @@ async def test_a_sale_out_of_holdings_reads_as_stock_sold_with_nothing_to_exit(
     )
     await expect(position.locator('[data-field="pnl"]')).to_have_text("1,100.00")
     await expect(position.locator('[data-action="exit"]')).to_have_count(0)
+    holding = page.locator('[data-testid="holdings"] tr[data-instrument="NSE:INFY"]')
+    await expect(holding.locator('[data-field="quantity"]')).to_have_text("10 (T1 6)")
+    await expect(holding.locator('[data-field="sold-today"]')).to_have_text("10")
     await page.close()
 
 

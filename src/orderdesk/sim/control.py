@@ -17,7 +17,8 @@
   milestones this call ran, in order (``trading_day`` is ``null`` without trading days).
 - ``GET /_sim/state`` shows the seed, switches, faults, clock, ``trading_day``, book sizes and
   ``static_ip``: the allowed addresses (``null``: any) and the order writes refused so far.
-- ``POST /_sim/holdings`` ``[{"exchange", "tradingsymbol", "quantity", "average_price"}]``.
+- ``POST /_sim/holdings`` ``[{"exchange", "tradingsymbol", "quantity", "average_price"}]``
+  (optional ``close_price``, ``t1_quantity``, ``isin``).
 - ``POST /_sim/orders/external`` places an order as if from Kite web (no API tag, no postback).
 """
 
@@ -172,10 +173,14 @@ def add_control_routes(
             inst = core.exchange.instrument(str(raw.get("exchange")), str(raw.get("tradingsymbol")))
             try:
                 quantity = int(raw["quantity"])
+                t1_quantity = int(raw.get("t1_quantity", 0))
                 average = Decimal(str(raw["average_price"]))
                 close = Decimal(str(raw.get("close_price", raw["average_price"])))
             except (KeyError, TypeError, ValueError, InvalidOperation):
-                raise InputError("A holding needs `quantity` and `average_price`.") from None
+                raise InputError(
+                    "A holding needs `quantity` and `average_price` (numbers, as are "
+                    "`t1_quantity` and `close_price`)."
+                ) from None
             core.portfolio.seed_holding(
                 Holding(
                     user_id=str(raw.get("user", user)),
@@ -183,6 +188,8 @@ def add_control_routes(
                     tradingsymbol=inst.tradingsymbol,
                     instrument_token=inst.instrument_token,
                     quantity=quantity,
+                    t1_quantity=t1_quantity,
+                    t1_price=average,
                     average_price=average,
                     close_price=close,
                     isin=str(raw.get("isin") or made_up_isin(inst.instrument_token)),

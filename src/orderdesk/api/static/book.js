@@ -1,6 +1,7 @@
 // Funds and margins, holdings and the trade book: read from the API when the page opens, after
 // the events that change them (fills), and on Refresh. Holdings are the broker's as the day
-// opened; a broker that keeps none (the paper broker) says so instead of showing an empty list.
+// opened, with what of them was sold since; a broker that keeps none (the paper broker) says
+// so instead of showing an empty list.
 import { $, api, cell, el, money, on } from "./core.js";
 
 const FILL_EVENTS = new Set(["OrderFillRecorded", "OrderStatusChanged"]);
@@ -25,9 +26,13 @@ async function loadFunds() {
 async function loadHoldings() {
   try {
     const holdings = await api("/api/holdings");
-    $("holdings").replaceChildren(...holdings.map((h) => el("tr", {},
-      cell("Instrument", {}, h.instrument), cell("Qty", { class: "num" }, String(h.quantity)),
-      cell("Avg", { class: "num" }, money(h.average_price)))));
+    // Stock bought the day before is still settling (T1) but held all the same.
+    $("holdings").replaceChildren(...holdings.map((h) => el("tr", { "data-instrument": h.instrument },
+      cell("Instrument", {}, h.instrument),
+      cell("Qty", { class: "num", "data-field": "quantity" }, String(h.quantity + h.t1_quantity),
+        h.t1_quantity ? el("small", {}, ` (T1 ${h.t1_quantity})`) : ""),
+      cell("Avg", { class: "num" }, money(h.average_price)),
+      cell("Sold today", { class: "num", "data-field": "sold-today" }, String(h.sold_today)))));
     $("holdings-empty").textContent = "No holdings at the day's open.";
     $("holdings-empty").hidden = holdings.length > 0;
   } catch (error) {
@@ -58,7 +63,7 @@ on("event", (event) => {
   if (!FILL_EVENTS.has(event.type)) return;
   // A burst of fills is one read, not one per event.
   clearTimeout(pending);
-  pending = setTimeout(() => { loadTrades(); loadFunds(); }, 300);
+  pending = setTimeout(loadAll, 300); // a sale of delivered stock moves "sold today" too
 });
 document.addEventListener("DOMContentLoaded", () => {
   $("book-refresh").addEventListener("click", loadAll);
