@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
 from orderdesk.brokers.paper import PaperBroker
-from orderdesk.domain.reports import AlertOrder, GttOrderLeg, GttTrigger, PriceAlert
+from orderdesk.domain.events import TriggerEnded
+from orderdesk.domain.reports import (
+    AlertOrder,
+    GttOrderLeg,
+    GttTrigger,
+    OrderStatusReport,
+    PriceAlert,
+)
+from orderdesk.domain.status import BrokerStatus
 from orderdesk.domain.triggers import TriggerState
-from orderdesk.domain.values import OrderType, Product, Side
+from orderdesk.domain.values import OrderType, Product, Side, Validity, Variety
 from orderdesk.engine import DeskConfig, OrderDesk, RiskLimits
 from orderdesk.errors import NotOffered, RiskDenied
 from orderdesk.ports.notifier import Severity
@@ -179,3 +188,40 @@ async def test_the_desk_reads_its_live_triggers_between_reconciliations() -> Non
             what="the watch found the GTT fired",
         )
     assert "Trigger fired, its order refused" in notifier.titles(Severity.WARNING)
+
+
+class FiredGttBroker(TriggerBroker):
+    """A broker whose GTT has fired and placed order "b1"; its list yields to the loop first,
+    as a read over the network would."""
+
+    async def gtt_triggers(self) -> list[GttTrigger]:
+        await asyncio.sleep(0)
+        return [replace(GTT, trigger_id=1, status="triggered", order_ids=("b1",))]
+
+
+async def test_a_firing_told_twice_at_once_is_recorded_once() -> None:
+    """The comparison with the broker's list and the news path's claim of the order it placed
+    both tell the firing; told together, it is recorded once."""
+    broker = FiredGttBroker()
+    store = MemoryStore()
+    async with OrderDesk(broker, store, config=DeskConfig(trigger_interval=None)) as desk:
+        gtt = await desk.triggers.place_gtt("swing", GTT)
+        report = OrderStatusReport(
+            broker_order_id="b1",
+            status=BrokerStatus.COMPLETE,
+            broker_status_text="COMPLETE",
+            instrument=INFY,
+            side=Side.SELL,
+            order_type=OrderType.LIMIT,
+            product=Product.CNC,
+            variety=Variety.REGULAR,
+            validity=Validity.DAY,
+            quantity=1,
+            filled_quantity=1,
+            pending_quantity=0,
+        )
+        owner, _ = await asyncio.gather(desk.triggers.owner(report), desk.triggers.reconcile())
+    assert owner is not None
+    assert owner.trigger_id == gtt.trigger_id
+    ended = [e for e in store.events() if isinstance(e, TriggerEnded)]
+    assert [e.trigger_id for e in ended] == [gtt.trigger_id]

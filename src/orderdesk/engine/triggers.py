@@ -117,7 +117,10 @@ class Triggers:
         """Broker order id → the trigger that placed it."""
         self._reconciling = asyncio.Lock()
         """One comparison with the broker's lists at a time (its own watch and the desk's
-        reconciliation), so a trigger's end is recorded once."""
+        reconciliation)."""
+        self._firing = asyncio.Lock()
+        """A firing is told by a comparison and by the news path's claim of an order alike:
+        one at a time, so it is recorded once."""
 
     # -- the log -------------------------------------------------------------------------------
 
@@ -351,6 +354,12 @@ class Triggers:
 
     async def _fired(
         self, trigger: DeskTrigger, order_ids: tuple[str, ...], refusals: tuple[str, ...] = ()
+    ) -> None:
+        async with self._firing:
+            await self._fire(self._triggers[trigger.trigger_id], order_ids, refusals)
+
+    async def _fire(
+        self, trigger: DeskTrigger, order_ids: tuple[str, ...], refusals: tuple[str, ...]
     ) -> None:
         if trigger.state is TriggerState.FIRED and set(order_ids) <= set(trigger.order_ids):
             return
