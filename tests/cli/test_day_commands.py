@@ -1,5 +1,6 @@
 """The session and trading-day commands against a real `orderdesk run` on the paper broker
-that keeps trading days: session, days, holdings, positions/orders --day, audit export --day."""
+that keeps trading days: session, days, holdings, authorise-holdings, positions/orders --day,
+audit export --day."""
 
 from __future__ import annotations
 
@@ -119,6 +120,20 @@ def test_holdings_says_the_paper_broker_keeps_none(desk: Desk) -> None:
         code, out = cli(desk, *args)
         assert code == 3, out
         assert "the paper broker does not offer holdings" in out
+
+
+def test_authorise_holdings_where_it_cannot_work(desk: Desk) -> None:
+    """A quantity that is not a number is a usage error before the desk is asked (exit 2);
+    the paper broker has no holdings to authorise and says so (exit 3, ``not_offered``). The
+    working path, on the simulator playing an account without DDPI, is a daemon test."""
+    code, out = cli(desk, "authorise-holdings", "NSE:INFY=ten")
+    assert code == 2, out
+    assert "'NSE:INFY=ten': QTY is a whole number" in out
+    code, out = cli(desk, "authorise-holdings", "--json")
+    assert code == 3, out
+    error = json.loads(out)
+    assert error["error"] == "not_offered"
+    assert "holdings authorisation" in error["message"]
 
 
 def test_audit_export_of_today_starts_at_its_checkpoint(desk: Desk) -> None:
