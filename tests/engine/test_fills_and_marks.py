@@ -118,6 +118,26 @@ async def test_missed_fill_and_terminal_status_are_mismatches(
     assert "Reconciliation: status" in notifier.titles()
 
 
+async def test_a_fill_the_desk_is_still_reading_is_no_mismatch(
+    broker: FakeBroker, store: MemoryStore, notifier: RecordingNotifier
+) -> None:
+    """The stream's COMPLETE arrives but the trade read fails, so the desk reads the trades
+    again after a backoff; a reconciliation in between records the fill from the trade book
+    without calling it missed (it would be a false alarm)."""
+    config = replace(FAST, trades_backoff=60.0)  # the follow-up waits past this test
+    async with OrderDesk(broker, store, notifier=notifier, config=config) as desk:
+        await settled(desk)
+        broker.drop_fills = True
+        broker.trades_fail = 1
+        handle = await desk.submit(signal(quantity=10))
+        await handle.wait(lambda h: h.status is OrderStatus.FILLED)
+        assert handle.order.fill_quantity == 0  # the report, its trades still being read
+        report = await desk.reconcile()
+        assert handle.order.fill_quantity == 10
+    assert report.ok, report.rows
+    assert not [t for t in notifier.titles() if t.startswith("Reconciliation")]
+
+
 async def test_ticks_by_token_mark_positions(desk: OrderDesk, broker: FakeBroker) -> None:
     """A tick carrying only the instrument token marks the position (token map from start)."""
     handle = await desk.submit(signal(quantity=10))

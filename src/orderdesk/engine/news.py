@@ -340,6 +340,11 @@ class BrokerNews:
 
     # -- waiting -------------------------------------------------------------------------------
 
+    def chasing(self) -> frozenset[str]:
+        """The orders whose trades the news path is still reading again (a follow-up: the
+        broker showed more filled than the trades it had listed yet)."""
+        return frozenset(o for o, task in self._following.items() if not task.done())
+
     def lagging(self, order: Order) -> bool:
         """The broker says more is filled than the fills recorded for ``order`` cover."""
         return order.filled_quantity > order.fill_quantity

@@ -11,7 +11,9 @@ the live stream should have told and did not:
 - a broker order whose state is ahead of ours moves ours forward. Only a missed fill or a
   missed terminal status is a mismatch: Kite pushes nothing when an order merely starts
   resting (``OPEN``, ``TRIGGER PENDING``), so finding that out by reading the book is normal;
-- a trade missing from our fills is **inferred**, in the same append as its order's report;
+- a trade missing from our fills is **inferred**, in the same append as its order's report
+  (a mismatch, unless the news path was still reading that order's trades again: then the
+  books were only found first);
 - a tag found twice at the broker, a local working order the broker does not have, an
   unresolved order, a net position that differs, or (once the desk keeps days) holdings that
   differ from those the day opened with, is reported.
@@ -173,12 +175,21 @@ class Reconciler:
         """The books through the news path; the rows say what the stream should have told."""
         fresh = [r for r in reports if not _already_applied(self.book, r)]
         missing = [f for f in trades if not _recorded(self.book, f)]
+        # A fill the news path is still reading (the broker's trade book trailed its order
+        # book) is found here first, not missed: recorded all the same, but not called a
+        # mismatch, or every such moment would be a false alarm.
+        chasing = self.news.chasing()
         result = await self.news.apply(
             fresh, missing, source=Source.RECONCILE if flag else Source.POLL
         )
         rows = _news_rows(result)
         if flag:
-            rows += [row for decided in result.decided for row in _flagged(decided)]
+            rows += [
+                row
+                for decided in result.decided
+                if decided.order.order_id not in chasing
+                for row in _flagged(decided)
+            ]
         return rows
 
     def _missing(self, reports: Sequence[OrderStatusReport]) -> list[ReconciliationRow]:
