@@ -14,15 +14,15 @@ from orderdesk.domain.reports import (
     AlertOrder,
     GttOrderLeg,
     GttTrigger,
-    OrderStatusReport,
     PriceAlert,
 )
 from orderdesk.domain.status import BrokerStatus
 from orderdesk.domain.triggers import TriggerState
-from orderdesk.domain.values import OrderType, Product, Side, Validity, Variety
+from orderdesk.domain.values import OrderType, Product, Side
 from orderdesk.engine import DeskConfig, OrderDesk, RiskLimits
 from orderdesk.errors import NotOffered, RiskDenied
 from orderdesk.ports.notifier import Severity
+from tests.domain.builders import report
 from tests.engine.fakes import INFY, MemoryStore, RecordingNotifier
 from tests.support import eventually
 
@@ -206,21 +206,8 @@ async def test_a_firing_told_twice_at_once_is_recorded_once() -> None:
     store = MemoryStore()
     async with OrderDesk(broker, store, config=DeskConfig(trigger_interval=None)) as desk:
         gtt = await desk.triggers.place_gtt("swing", GTT)
-        report = OrderStatusReport(
-            broker_order_id="b1",
-            status=BrokerStatus.COMPLETE,
-            broker_status_text="COMPLETE",
-            instrument=INFY,
-            side=Side.SELL,
-            order_type=OrderType.LIMIT,
-            product=Product.CNC,
-            variety=Variety.REGULAR,
-            validity=Validity.DAY,
-            quantity=1,
-            filled_quantity=1,
-            pending_quantity=0,
-        )
-        owner, _ = await asyncio.gather(desk.triggers.owner(report), desk.triggers.reconcile())
+        sold = report(BrokerStatus.COMPLETE, 1, quantity=1, broker_order_id="b1", side=Side.SELL)
+        owner, _ = await asyncio.gather(desk.triggers.owner(sold), desk.triggers.reconcile())
     assert owner is not None
     assert owner.trigger_id == gtt.trigger_id
     ended = [e for e in store.events() if isinstance(e, TriggerEnded)]
