@@ -65,7 +65,7 @@ async def test_a_sliced_order_is_shown_and_waited_on_through_its_children(
     signal = Signal(
         instrument=InstrumentKey.parse(symbol),
         side=Side.BUY,
-        quantity=4500,  # freeze quantity 1,800: children of 1,800, 1,800 and 900
+        quantity=4095,  # 63 lots of 65, freeze 1,800: children of 1,755, 1,755 and 585
         order_type=OrderType.MARKET,
         product=Product.NRML,
         strategy="bigone",
@@ -78,15 +78,15 @@ async def test_a_sliced_order_is_shown_and_waited_on_through_its_children(
             assert reply.order is not None
             parent_id = reply.order.order_id
             done = await desk.wait(parent_id, timeout=30)
-            assert (done.status, done.filled_quantity) == (OrderStatus.FILLED, 4500)
+            assert (done.status, done.filled_quantity) == (OrderStatus.FILLED, 4095)
             assert done.average_price > 0
             shown = await desk.order(parent_id)
-            assert (shown.status, shown.filled_quantity) == (OrderStatus.FILLED, 4500)
+            assert (shown.status, shown.filled_quantity) == (OrderStatus.FILLED, 4095)
             listed = {o.order_id: o for o in await desk.orders(strategy="bigone")}
             children = [o for o in listed.values() if o.parent_id == parent_id]
-            assert sorted(o.quantity for o in children) == [900, 1800, 1800]
+            assert sorted(o.quantity for o in children) == [585, 1755, 1755]
             assert listed[parent_id].status is OrderStatus.FILLED
             spent = sum(o.average_price * o.filled_quantity for o in children)
-            assert done.average_price == (spent / 4500).quantize(Decimal("0.0001"))
+            assert done.average_price == (spent / 4095).quantize(Decimal("0.0001"))
         (row,) = [o for o in await cli(runtime, tmp_path, "orders") if o["order_id"] == parent_id]
-        assert (row["status"], row["filled_quantity"]) == ("FILLED", 4500)
+        assert (row["status"], row["filled_quantity"]) == ("FILLED", 4095)

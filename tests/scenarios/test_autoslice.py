@@ -63,29 +63,30 @@ def _official(sim: SimAddress) -> KiteConnect:
 async def test_one_autoslice_placement_and_its_children_are_the_desks(
     tmp_path: Path, store_url: str
 ) -> None:
-    """4,500 NIFTY futures (freeze 1,800) are one autoslice placement: the official client lists
-    three children tagged autoslice:<parent> and the desk's id, and the desk tracks them as the
-    order's children: filled, in the position, credited to the strategy, none external."""
+    """4,095 NIFTY futures (63 lots of 65; freeze 1,800, so slices of 27 lots) are one
+    autoslice placement: the official client lists three children tagged autoslice:<parent>
+    and the desk's id, and the desk tracks them as the order's children: filled, in the
+    position, credited to the strategy, none external."""
     async with (
         running_sim(rate_limits=False, seed=91, opening_cash=RICH) as (_, address),
         open_desk(address, store_url, tmp_path) as desk,
     ):
         future = _future(desk)
         assert future.freeze_quantity == 1800
-        handle = await desk.submit(_buy(future, 4500, "big"))
+        handle = await desk.submit(_buy(future, 4095, "big"))
         await handle.wait()
         assert handle.status is OrderStatus.FILLED
-        assert handle.filled_quantity == 4500
+        assert handle.filled_quantity == 4095
         parent = handle.order
         assert parent.autoslice
         assert parent.broker_parent_id is not None
         children = handle.children
-        assert sorted(c.signal.quantity for c in children) == [900, 1800, 1800]
+        assert sorted(c.signal.quantity for c in children) == [585, 1755, 1755]
         assert {c.signal.strategy for c in children} == {"bigone"}
         assert not any(c.external for c in children)
         assert all(c.status is OrderStatus.FILLED for c in children)
         assert EXTERNAL_STRATEGY not in {o.signal.strategy for o in desk.orders()}
-        assert desk.position(future.instrument, Product.NRML).quantity == 4500
+        assert desk.position(future.instrument, Product.NRML).quantity == 4095
 
         rows = await asyncio.to_thread(_official(address).orders)
         assert len(rows) == 3
@@ -96,7 +97,7 @@ async def test_one_autoslice_placement_and_its_children_are_the_desks(
         await desk.reconcile()
         differences = compare(desk, await BrokerView(address).books())
         assert not differences, str(differences)
-        again = await desk.submit(_buy(future, 4500, "big"))
+        again = await desk.submit(_buy(future, 4095, "big"))
         assert again.order_id == handle.order_id
     store = SqlEventStore(store_url)
     try:
@@ -118,7 +119,7 @@ async def test_a_refused_slice_is_shown_on_the_order_and_named_in_an_alert(
     ):
         future = _future(desk)
         await BrokerView(address).control("prices", {str(future.instrument): 2000})
-        handle = await desk.submit(_buy(future, 3 * 1800, "thin"))
+        handle = await desk.submit(_buy(future, 3 * 1755, "thin"))
         await handle.wait()
         children = handle.children
         rejected = [c for c in children if c.status is OrderStatus.REJECTED]
@@ -153,7 +154,7 @@ async def test_more_than_ten_slices_is_refused_before_anything_is_sent(
     ):
         future = _future(desk)
         with pytest.raises(ValidationError) as exc_info:
-            await desk.submit(_buy(future, 11 * 1800, "huge"))
+            await desk.submit(_buy(future, 11 * 1755, "huge"))
         reason = exc_info.value.reason
         assert "needs 11 slices" in reason
         assert "at most 10" in reason
@@ -174,7 +175,7 @@ async def test_desk_slicing_stays_when_configured(tmp_path: Path, store_url: str
         await handle.wait()
         assert not handle.order.autoslice
         rows = await asyncio.to_thread(_official(address).orders)
-        assert sorted(r["quantity"] for r in rows) == [150, 1800]
+        assert sorted(r["quantity"] for r in rows) == [195, 1755]
         assert {r["tag"] for r in rows} == {c.order_id for c in handle.children}
         assert not any("autoslice" in r.get("tags", []) for r in rows)
 
@@ -193,13 +194,13 @@ async def test_an_ambiguous_answer_is_never_resent_and_late_children_are_still_t
         future = _future(desk)
         view = BrokerView(address)
         await view.faults(ambiguous_timeout=1.0, ambiguous_delay_max_ms=300)
-        handle = await desk.submit(_buy(future, 4500, "late"))
+        handle = await desk.submit(_buy(future, 4095, "late"))
         assert handle.order.autoslice
         assert "Autoslice outcome unknown" in notifier.titles(Severity.CRITICAL)
         await view.faults(ambiguous_timeout=0.0)
-        await handle.wait(lambda h: h.filled_quantity == 4500, timeout=30)
+        await handle.wait(lambda h: h.filled_quantity == 4095, timeout=30)
         children = handle.children
-        assert sorted(c.signal.quantity for c in children) == [900, 1800, 1800]
+        assert sorted(c.signal.quantity for c in children) == [585, 1755, 1755]
         assert {c.signal.strategy for c in children} == {"bigone"}
         assert not any(c.external for c in children)
         rows = await asyncio.to_thread(_official(address).orders)
@@ -217,7 +218,7 @@ async def test_a_placement_in_flight_when_the_desk_stopped_is_adopted_not_resent
     async with running_sim(rate_limits=False, seed=96, opening_cash=RICH) as (_, address):
         async with open_desk(address, store_url, tmp_path) as desk:
             future = _future(desk)
-        signal = _buy(future, 4500, "crashed")
+        signal = _buy(future, 4095, "crashed")
         order_id = client_order_id(signal.strategy, "crashed")
         at = datetime.now(UTC)
         store = SqlEventStore(store_url)
@@ -236,7 +237,7 @@ async def test_a_placement_in_flight_when_the_desk_stopped_is_adopted_not_resent
             exchange="NFO",
             tradingsymbol=future.instrument.tradingsymbol,
             transaction_type="BUY",
-            quantity=4500,
+            quantity=4095,
             product="NRML",
             order_type="MARKET",
             tag=order_id,
@@ -248,9 +249,9 @@ async def test_a_placement_in_flight_when_the_desk_stopped_is_adopted_not_resent
             assert handle.order.reason is not None
             assert "stopped while sending" in handle.order.reason
             children = handle.children
-            assert sorted(c.signal.quantity for c in children) == [900, 1800, 1800]
+            assert sorted(c.signal.quantity for c in children) == [585, 1755, 1755]
             assert not any(c.external for c in children)
-            assert handle.filled_quantity == 4500
+            assert handle.filled_quantity == 4095
             rows = await asyncio.to_thread(_official(address).orders)
             assert len(rows) == 3
 
@@ -270,7 +271,7 @@ async def test_an_address_the_broker_refuses_rejects_the_order_as_any_placement(
         open_desk(address, store_url, tmp_path, notifier=notifier) as desk,
     ):
         future = _future(desk)
-        handle = await desk.submit(_buy(future, 4500, "wrong-ip"))
+        handle = await desk.submit(_buy(future, 4095, "wrong-ip"))
         assert handle.status is OrderStatus.REJECTED
         assert handle.children == []
         assert "127.0.0.1" in (handle.order.reason or "")

@@ -76,7 +76,7 @@ async def test_bought_monday_in_one_autoslice_exited_tuesday_in_another(tmp_path
                 Signal(
                     instrument=future.instrument,
                     side=Side.BUY,
-                    quantity=4500,
+                    quantity=4095,
                     order_type=OrderType.MARKET,
                     product=Product.NRML,
                     strategy="carry",
@@ -92,12 +92,12 @@ async def test_bought_monday_in_one_autoslice_exited_tuesday_in_another(tmp_path
             address = replace(address, access_token=sim.issue_access_token())
             await desk.renew_session(address.access_token)
             await eventually(lambda: desk.trading_day == TUESDAY, what="Tuesday opened")
-            assert desk.position(future.instrument, Product.NRML).quantity == 4500
+            assert desk.position(future.instrument, Product.NRML).quantity == 4095
             # Monday's parent, no longer in today's book, is still read through its children
             # (from Monday in the log): filled, not an INITIALIZED intent.
             assert bought.order_id not in {o.order_id for o in desk.orders()}
-            assert (bought.status, bought.filled_quantity) == (OrderStatus.FILLED, 4500)
-            assert sorted(c.signal.quantity for c in bought.children) == [900, 1800, 1800]
+            assert (bought.status, bought.filled_quantity) == (OrderStatus.FILLED, 4095)
+            assert sorted(c.signal.quantity for c in bought.children) == [585, 1755, 1755]
 
             await view.control("prices", {str(future.instrument): 25100})
             exit_ = await desk.exit_position(
@@ -108,7 +108,7 @@ async def test_bought_monday_in_one_autoslice_exited_tuesday_in_another(tmp_path
             assert exit_.status is OrderStatus.FILLED
             assert exit_.order.autoslice
             children = exit_.children
-            assert sorted(c.signal.quantity for c in children) == [900, 1800, 1800]
+            assert sorted(c.signal.quantity for c in children) == [585, 1755, 1755]
             assert {c.signal.strategy for c in children} == {"carry"}
             assert not any(c.external for c in children)
             assert desk.position(future.instrument, Product.NRML).quantity == 0

@@ -52,7 +52,7 @@ async def test_basket_places_hedge_first_and_nothing_else(tmp_path: Path, store_
         short = nifty(desk, "CE", 25000).instrument
         hedge = nifty(desk, "CE", 25500).instrument
         handles = await desk.submit_basket(
-            [leg(short, Side.SELL, 150, "short-call"), leg(hedge, Side.BUY, 150, "hedge-call")]
+            [leg(short, Side.SELL, 130, "short-call"), leg(hedge, Side.BUY, 130, "hedge-call")]
         )
         for handle in handles:
             await handle.wait()
@@ -103,8 +103,8 @@ async def test_order_above_the_freeze_quantity_becomes_whole_lot_slices(
     tmp_path: Path, store_url: str
 ) -> None:
     """With the desk slicing (``slicing = "desk"``; Kite's autoslice is tests/scenarios/
-    test_autoslice.py), 4,500 NIFTY futures (freeze 1,800, lot 75) are three broker orders:
-    1,800, 1,800, 900."""
+    test_autoslice.py), 4,095 NIFTY futures (freeze 1,800, lot 65) are three broker orders
+    of whole lots: 1,755, 1,755, 585."""
     async with (
         running_sim(seed=73, opening_cash=RICH) as (_, address),
         open_desk(
@@ -113,18 +113,18 @@ async def test_order_above_the_freeze_quantity_becomes_whole_lot_slices(
     ):
         future = nifty(desk, "FUT")
         assert desk.instruments[future.instrument].freeze_quantity == 1800
-        handle = await desk.submit(leg(future.instrument, Side.BUY, 4500, "big"))
+        handle = await desk.submit(leg(future.instrument, Side.BUY, 4095, "big"))
         await handle.wait()
         assert handle.status is OrderStatus.FILLED
-        assert handle.filled_quantity == 4500
-        again = await desk.submit(leg(future.instrument, Side.BUY, 4500, "big"))
+        assert handle.filled_quantity == 4095
+        again = await desk.submit(leg(future.instrument, Side.BUY, 4095, "big"))
         assert again.order_id == handle.order_id
         await desk.reconcile()
         books = await BrokerView(address).books()
         children = [child.order_id for child in handle.children]
         assert [(r["tag"], r["quantity"]) for r in books.orders] == list(
-            zip(children, [1800, 1800, 900], strict=True)
+            zip(children, [1755, 1755, 585], strict=True)
         )
         differences = compare(desk, books)
         assert not differences, str(differences)
-        assert desk.position(future.instrument, Product.NRML).quantity == 4500
+        assert desk.position(future.instrument, Product.NRML).quantity == 4095

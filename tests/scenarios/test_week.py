@@ -85,7 +85,7 @@ BASE = {
     BANK: Decimal("56000"),
 }
 FUT_CLOSE = (Decimal("25000"), Decimal("24900"), Decimal("24900"), Decimal("24950"))
-"""Where the future closes each day but the last (Tuesday's is a 7,500 loss on 75)."""
+"""Where the future closes each day but the last (Tuesday's is a 6,500 loss on 65)."""
 LOSS_LIMIT = Decimal("3000")
 API_TOKEN = "week-api-token-0123456789"  # the desk's own bearer token, made up for the test
 CONFIG = replace(
@@ -246,12 +246,12 @@ async def trading(week: Week, index: int, day: date) -> None:
     await week.fill(day, "mis-in", TCS, Side.BUY, 5, Product.MIS, Decimal("3099"))
     await week.fill(day, "mis-out", TCS, Side.SELL, 5, Product.MIS, Decimal("3101"))
     await week.fill(day, "mis-open", SBIN, Side.BUY, 3, Product.MIS, Decimal("849"))
-    await week.fill(day, "bank-in", BANK, Side.BUY, 35, Product.NRML, Decimal("55990"))
-    await week.fill(day, "bank-out", BANK, Side.SELL, 35, Product.NRML, Decimal("56010"))
+    await week.fill(day, "bank-in", BANK, Side.BUY, 30, Product.NRML, Decimal("55990"))
+    await week.fill(day, "bank-out", BANK, Side.SELL, 30, Product.NRML, Decimal("56010"))
     if index == 0:
-        await week.fill(day, "nrml-in", FUT, Side.BUY, 75, Product.NRML, Decimal("24990"))
+        await week.fill(day, "nrml-in", FUT, Side.BUY, 65, Product.NRML, Decimal("24990"))
     if index == len(WEEK) - 1:
-        await week.fill(day, "nrml-out", FUT, Side.SELL, 75, Product.NRML, Decimal("25010"))
+        await week.fill(day, "nrml-out", FUT, Side.SELL, 65, Product.NRML, Decimal("25010"))
     await week.prices(BASE)
     resting = await desk.submit(signal(day, "rest"))
     await resting.wait(lambda h: h.status is OrderStatus.OPEN, timeout=10)
@@ -259,7 +259,7 @@ async def trading(week: Week, index: int, day: date) -> None:
         await week.prices({FUT: FUT_CLOSE[index]})
         await eventually(lambda: desk.book.last_prices.get(FUT) == FUT_CLOSE[index], what="mark")
     if index == 1:
-        # Tuesday: the carried future lost 7,500 since Monday's close; new risk is refused.
+        # Tuesday: the carried future lost 6,500 since Monday's close; new risk is refused.
         assert desk.day_pnl() <= -LOSS_LIMIT
         with pytest.raises(RiskDenied) as denied:
             await desk.submit(signal(day, "after-loss", price=Decimal("1450")))

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from kiteconnect import KiteConnect
 
+from orderdesk.domain.calendar import TradingCalendar
+from orderdesk.holidays import NSE_HOLIDAYS
 from orderdesk.sim.instruments import (
     CSV_HEADER,
     SEGMENT_IDS,
@@ -23,7 +25,8 @@ from orderdesk.sim.universe import (
     weekly_expiries,
 )
 
-TODAY = date(2026, 7, 16)  # a Thursday: the weekly expiry is today itself
+TODAY = date(2026, 7, 14)  # a Tuesday: the weekly expiry is today itself
+NSE = TradingCalendar(holidays=NSE_HOLIDAYS)
 
 
 @pytest.fixture
@@ -71,8 +74,9 @@ def test_well_known_names_have_kites_tokens(master: InstrumentMaster) -> None:
 
 
 def test_index_derivatives_carry_real_contract_terms(master: InstrumentMaster) -> None:
-    """NIFTY lots of 75 with freeze 1800, BANKNIFTY lots of 35 with freeze 900; tick by kind."""
-    terms = {"NIFTY": (75, 1800), "BANKNIFTY": (35, 900)}
+    """2026's contracts: NIFTY lots of 65 with freeze 1800, BANKNIFTY lots of 30 with freeze
+    900; tick by kind."""
+    terms = {"NIFTY": (65, 1800), "BANKNIFTY": (30, 900)}
     nfo = [i for i in master if i.exchange == "NFO"]
     assert {i.name for i in nfo} == set(terms)
     for inst in nfo:
@@ -86,14 +90,15 @@ def test_index_derivatives_carry_real_contract_terms(master: InstrumentMaster) -
         assert inst.last_price > 0
 
 
-def test_expiries_are_future_thursdays_and_monthlies_are_the_last(
+def test_expiries_are_future_tuesdays_and_monthlies_are_the_last(
     master: InstrumentMaster,
 ) -> None:
-    """Every expiry is a Thursday on or after the reference date; futures use monthlies."""
+    """Every expiry is a Tuesday (NSE's day since 1 September 2025) on or after the reference
+    date; futures use monthlies, the last Tuesday of their month."""
     for inst in master:
         if inst.expiry:
             expiry = date.fromisoformat(inst.expiry)
-            assert expiry.weekday() == 3
+            assert expiry.weekday() == 1
             assert expiry >= TODAY
             if inst.instrument_type == "FUT":
                 assert expiry + timedelta(weeks=1) > monthly_expiry(expiry.year, expiry.month)
@@ -101,20 +106,42 @@ def test_expiries_are_future_thursdays_and_monthlies_are_the_last(
     futures = sorted(i.tradingsymbol for i in master if i.instrument_type == "FUT")
     assert "NIFTY26JULFUT" in futures
     assert "BANKNIFTY26SEPFUT" in futures
-    weekly = master.by_key("NFO:NIFTY2671625000CE")
+    weekly = master.by_key("NFO:NIFTY2671425000CE")
     assert weekly is not None
-    assert weekly.expiry == "2026-07-16"
+    assert weekly.expiry == "2026-07-14"
     monthly = master.by_key("NFO:NIFTY26JUL25000PE")
     assert monthly is not None
-    assert monthly.expiry == "2026-07-30"
+    assert monthly.expiry == "2026-07-28"
 
 
-def test_expiry_calendar_rolls_after_the_last_thursday() -> None:
+def test_expiry_calendar_rolls_after_the_last_tuesday() -> None:
     """The day after a monthly expiry, the next month's contract comes first."""
-    assert monthly_expiry(2026, 12) == date(2026, 12, 31)
-    assert monthly_expiries(date(2026, 7, 31), 2) == [date(2026, 8, 27), date(2026, 9, 24)]
-    assert monthly_expiries(date(2026, 7, 30), 1) == [date(2026, 7, 30)]
-    assert weekly_expiries(date(2026, 7, 17), 2) == [date(2026, 7, 23), date(2026, 7, 30)]
+    assert monthly_expiry(2026, 12) == date(2026, 12, 29)
+    assert monthly_expiries(date(2026, 7, 29), 2) == [date(2026, 8, 25), date(2026, 9, 29)]
+    assert monthly_expiries(date(2026, 7, 28), 1) == [date(2026, 7, 28)]
+    assert weekly_expiries(date(2026, 7, 15), 2) == [date(2026, 7, 21), date(2026, 7, 28)]
+
+
+def test_an_expiry_on_a_holiday_moves_to_the_trading_day_before() -> None:
+    """NSE's 2026 holidays on Tuesdays: Holi (3 March) and Mahavir Jayanti (31 March, the
+    month's last Tuesday) and Guru Nanak's day (24 November, likewise) move their expiries to
+    the Monday before."""
+    assert monthly_expiry(2026, 3, NSE) == date(2026, 3, 30)
+    assert monthly_expiry(2026, 11, NSE) == date(2026, 11, 23)
+    assert monthly_expiry(2026, 7, NSE) == date(2026, 7, 28)  # no holiday: unmoved
+    assert weekly_expiries(date(2026, 3, 1), 3, NSE) == [
+        date(2026, 3, 2),
+        date(2026, 3, 10),
+        date(2026, 3, 17),
+    ]
+    # On the Monday a holiday Tuesday's expiry moved to, that Monday is the first expiry;
+    # the day after, the next week's is.
+    assert weekly_expiries(date(2026, 3, 2), 1, NSE) == [date(2026, 3, 2)]
+    assert weekly_expiries(date(2026, 3, 3), 1, NSE) == [date(2026, 3, 10)]
+    monday = InstrumentMaster(builtin_instruments(date(2026, 3, 24), NSE))
+    march = monday.by_key("NFO:NIFTY26MARFUT")
+    assert march is not None
+    assert march.expiry == "2026-03-30"
 
 
 def test_strikes_surround_the_index_level(master: InstrumentMaster) -> None:

@@ -123,7 +123,7 @@ def test_derivatives_follow_their_index(market: MarketData, master: InstrumentMa
         market.step()
     spot = market.last_price(index.instrument_token)
     assert spot != 25000.0
-    years = years_to_expiry(date(2026, 7, 30), TODAY)
+    years = years_to_expiry(date(2026, 7, 28), TODAY)
     expected = to_tick(option_value(spot, 25000.0, years, 0.13, call=True), 0.05)
     assert market.last_price(call.instrument_token) == expected
     ratio = market.last_price(future.instrument_token) / spot

@@ -17,10 +17,16 @@ from .conftest import SimControl
 
 
 def _future(sim: SimServer) -> Instrument:
-    """A future whose freeze limit is several lots (NIFTY: freeze 1,800, lot 75)."""
+    """A future whose freeze limit is several lots (NIFTY: freeze 1,800, lot 65)."""
     return next(
         i for i in sim.master if i.instrument_type == "FUT" and i.freeze_quantity and i.lot_size > 1
     )
+
+
+def _whole_lots(future: Instrument) -> int:
+    """The largest slice of whole lots within the freeze limit (1,755 for NIFTY's 1,800)."""
+    assert future.freeze_quantity is not None
+    return future.freeze_quantity // future.lot_size * future.lot_size
 
 
 def _params(future: Instrument, quantity: int, **extra: Any) -> dict[str, Any]:
@@ -42,14 +48,14 @@ def test_children_are_whole_lots_tagged_with_the_parent_and_the_callers_tag(
     """Each slice is at most the freeze limit in whole lots, tagged autoslice:<parent>; the
     parent id is no order of the book."""
     future = _future(sim_thread)
-    freeze, lot = future.freeze_quantity, future.lot_size
-    assert freeze is not None
+    whole = _whole_lots(future)
+    lot = future.lot_size
     simctl.prices({f"NFO:{future.tradingsymbol}": 100})
-    data = kite.place_autoslice_order(**_params(future, 2 * freeze + lot, tag="desk1"))
+    data = kite.place_autoslice_order(**_params(future, 2 * whole + lot, tag="desk1"))
     ids = [child["order_id"] for child in data["children"]]
     rows = {row["order_id"]: row for row in kite.orders()}
     assert data["order_id"] not in rows
-    assert [rows[i]["quantity"] for i in ids] == [freeze, freeze, lot]
+    assert [rows[i]["quantity"] for i in ids] == [whole, whole, lot]
     assert all(rows[i]["quantity"] % lot == 0 for i in ids)
     assert {tuple(rows[i]["tags"]) for i in ids} == {
         ("desk1", "autoslice", f"autoslice:{data['order_id']}")
@@ -75,10 +81,8 @@ def test_a_slice_the_funds_cannot_carry_is_an_error_entry_and_no_order(
     """With cash for about two slices, the reply lists the later slices as MarginException
     errors (Kite's sample shape) and the book holds only the placed ones."""
     future = _future(sim_thread)
-    freeze = future.freeze_quantity
-    assert freeze is not None
     simctl.prices({f"NFO:{future.tradingsymbol}": 2000})
-    data = kite.place_autoslice_order(**_params(future, 4 * freeze))
+    data = kite.place_autoslice_order(**_params(future, 4 * _whole_lots(future)))
     children = data["children"]
     assert len(children) == 4
     placed = [c["order_id"] for c in children if "order_id" in c]

@@ -377,13 +377,14 @@ def test_freeze_limit_and_autoslice(
     )
     freeze = future.freeze_quantity
     assert freeze is not None
+    whole = freeze // future.lot_size * future.lot_size  # slices of whole lots: 1,755 of 1,800
     simctl.prices({f"NFO:{future.tradingsymbol}": 100})
     params = {
         "variety": "regular",
         "exchange": "NFO",
         "tradingsymbol": future.tradingsymbol,
         "transaction_type": "BUY",
-        "quantity": 2 * freeze + future.lot_size,
+        "quantity": 2 * whole + future.lot_size,
         "product": "NRML",
         "order_type": "MARKET",
     }
@@ -395,10 +396,10 @@ def test_freeze_limit_and_autoslice(
     assert len(children) == 3
     ids = [c["order_id"] for c in children]
     rows = {o["order_id"]: o for o in kite.orders()}
-    assert [rows[i]["quantity"] for i in ids] == [freeze, freeze, future.lot_size]
+    assert [rows[i]["quantity"] for i in ids] == [whole, whole, future.lot_size]
     assert rows[ids[0]]["tags"] == ["autoslice", f"autoslice:{data['order_id']}"]
     with pytest.raises(kex.InputException):
-        kite.place_autoslice_order(**(params | {"quantity": freeze * 11}))
+        kite.place_autoslice_order(**(params | {"quantity": whole * 11}))
 
 
 def test_partial_fill_fault(kite: KiteConnect, simctl: SimControl) -> None:

@@ -82,7 +82,7 @@ class SimServer:
         self.faults.reset(config.seed)
         self.faults.update(dict(config.faults))
         self.ids = IdGenerator(config.seed)
-        self.master = InstrumentMaster.load(config.instruments)
+        self.master = InstrumentMaster.load(config.instruments, calendar=config.calendar)
         self.market = MarketData(self.master, config.seed, clock=self.clock.now)
         self.sessions = SessionStore(config.api_key, config.api_secret, self.clock)
         self.limiter = RateLimiter(
@@ -143,6 +143,7 @@ class SimServer:
                 portfolio=self.portfolio,
                 funds=self.funds,
                 gtt=self.gtt,
+                calendar=config.calendar,
             ),
             enabled=config.trading_days,
         )

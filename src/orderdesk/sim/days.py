@@ -8,7 +8,8 @@ list closed). Each trading day ``D`` has these milestones, per segment of the ca
 - **rollover** at ``D`` 06:00 (:meth:`TradingCalendar.starts_at`): the day begins. Order and
   trade books start empty (held AMOs stay), positions are carried or settled, CNC buys move to
   holdings as T1 and the T1 of the day before settles, contracts that expired before ``D`` are
-  settled and delisted (gone from ``/instruments`` and from placement), every price's previous
+  settled and delisted (gone from ``/instruments`` and from placement), the series the day's
+  window reaches are listed (a new weekly, a new monthly), every price's previous
   close becomes its last price, the old day's money moves into cash. GTTs are kept. Access
   tokens of the day before are dead from 06:00 (the session store's own rule, same instant).
 - **square_off** at the segment's square-off time (equity 15:20, derivatives 15:25, currency
@@ -17,6 +18,11 @@ list closed). Each trading day ``D`` has these milestones, per segment of the ca
   taken in that segment (:meth:`Exchange.intraday_closed`, read from the clock).
 - **mass_cancel** at the segment's mass-cancel time (equity and derivatives 16:00, currency
   17:00, commodity 23:45): what is still working there is cancelled, "exchange mass cancel".
+  At the derivatives' one, the built-in contracts expiring that day take their final
+  settlement price (an option's intrinsic value, a future's index level, against the index's
+  last level) and stop moving: the next rollover settles their positions at it. Kite's quote
+  of an expired contract after its last day is not documented; this is the simulator's
+  reading of NSE's cash settlement.
 
 Closed days have none. :class:`TradingDays` remembers the last instant it has processed (at
 first, the clock at start). Whenever the clock moves forward — ``POST /_sim/clock`` and the
@@ -54,6 +60,13 @@ from orderdesk.sim.gtt import GttBook
 from orderdesk.sim.instruments import InstrumentMaster
 from orderdesk.sim.market import MarketData
 from orderdesk.sim.portfolio import Portfolio
+from orderdesk.sim.universe import (
+    FIRST_NFO_TOKEN,
+    UNDERLYINGS,
+    new_series,
+    series_of,
+    settlement_value,
+)
 
 
 class MilestoneKind(StrEnum):
@@ -215,7 +228,9 @@ class DayActions:
         portfolio: Portfolio,
         funds: Funds,
         gtt: GttBook,
+        calendar: TradingCalendar | None = None,
     ) -> None:
+        self._calendar = calendar or TradingCalendar()
         self._clock = clock
         self._master = master
         self._market = market
@@ -236,6 +251,8 @@ class DayActions:
                     self._exchange.square_off(milestone.segment)
                 else:
                     self._exchange.mass_cancel(milestone.segment)
+                    if milestone.segment is Segment.DERIVATIVES:
+                        self._settle_expiring(milestone.day)
 
     def _rollover(self, day: date) -> None:
         expired = {inst.instrument_token for inst in self._master.delist_expired(day)}
@@ -244,7 +261,41 @@ class DayActions:
         self._exchange.start_day()
         # Before the market's notification, which checks every trigger against its price.
         self._gtt.expire(expired)
+        self._list_new_series(day)
         self._market.start_day(day)
+
+    def _list_new_series(self, day: date) -> None:
+        """The series ``day``'s window reaches that are not listed yet, struck and priced
+        against the indices' levels now (the market opens their books)."""
+        listed = {key for inst in self._master if (key := series_of(inst)) is not None}
+        levels = {
+            u.index_key: self._market.last_price(index.instrument_token)
+            for u in UNDERLYINGS
+            if (index := self._master.by_key(u.index_key)) is not None
+        }
+        if len(levels) < len(UNDERLYINGS):
+            return  # a user's instrument file without the indices: nothing to strike against
+        first = self._master.next_exchange_token("NFO", FIRST_NFO_TOKEN)
+        self._master.list_more(
+            new_series(day, levels, self._calendar, first_token=first, listed=listed)
+        )
+
+    def _settle_expiring(self, day: date) -> None:
+        """The contracts expiring ``day`` take their final settlement price as their last price,
+        and stop following their index: an option its intrinsic value, a future the level,
+        against the index's last level (NSE settles index derivatives on the index's close)."""
+        prices: dict[int, float] = {}
+        for u in UNDERLYINGS:
+            index = self._master.by_key(u.index_key)
+            if index is None:
+                continue
+            level = self._market.last_price(index.instrument_token)
+            for inst in self._master:
+                key = series_of(inst)
+                if key is None or key[0] != u.name or key[1] != day:
+                    continue
+                prices[inst.instrument_token] = settlement_value(inst, level)
+        self._market.settle(prices)
 
 
 __all__ = [

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from orderdesk.domain.calendar import TradingCalendar
+
 CSV_HEADER = (
     "instrument_token",
     "exchange_token",
@@ -134,14 +136,14 @@ class InstrumentMaster:
     conflicts between sources before building one). The rows never change, but a row can be
     taken off the list: at each trading day's rollover the contracts that expired before it are
     delisted (:meth:`delist_expired`), and from then on no lookup, iteration or dump shows them,
-    as Kite's next morning dump no longer carries them. :meth:`relist_all` brings them back
-    (``/_sim/reset``).
+    as Kite's next morning dump no longer carries them, and new contracts can be listed
+    (:meth:`list_more`). :meth:`relist_all` goes back to the rows as loaded (``/_sim/reset``).
     """
 
-    __slots__ = ("_by_key", "_by_token", "_csv", "_items", "_listed")
+    __slots__ = ("_by_key", "_by_token", "_csv", "_items", "_listed", "_loaded")
 
     def __init__(self, instruments: Iterable[Instrument]) -> None:
-        self._items = tuple(instruments)
+        self._items = self._loaded = tuple(instruments)
         seen_tokens: set[int] = set()
         seen_keys: set[str] = set()
         for inst in self._items:
@@ -170,16 +172,22 @@ class InstrumentMaster:
         include_builtin: bool = True,
         *,
         today: date | None = None,
+        calendar: TradingCalendar | None = None,
     ) -> InstrumentMaster:
         """The built-in universe plus a CSV: the user's file, else the mocks' dump if present.
 
-        ``today`` fixes the derivative expiries and strikes (default: today's date in IST), so
-        the same date always yields the same rows and tokens. A user file wins conflicts over the
-        built-in rows; the optional mocks' dump loses them.
+        ``today`` fixes the derivative expiries and strikes (default: today's date in IST), and
+        ``calendar`` the holidays an expiry moves away from (default: weekends only), so the same
+        date and calendar always yield the same rows and tokens. A user file wins conflicts over
+        the built-in rows; the optional mocks' dump loses them.
         """
         from orderdesk.sim.universe import builtin_instruments, ist_today
 
-        builtin = builtin_instruments(today or ist_today()) if include_builtin else []
+        builtin = (
+            builtin_instruments(today or ist_today(), calendar or TradingCalendar())
+            if include_builtin
+            else []
+        )
         if csv_path is not None:
             return cls(_merge(read_csv(csv_path), builtin))
         extra = read_csv(_MOCKS_CSV) if _MOCKS_CSV.is_file() else []
@@ -215,10 +223,34 @@ class InstrumentMaster:
             self._list(tuple(i for i in self._listed if i.instrument_token not in ended))
         return gone
 
+    def list_more(self, rows: Iterable[Instrument]) -> list[Instrument]:
+        """List new contracts (a later day's series); returns them. A token any row ever had,
+        or a key listed now, is a ``ValueError`` and lists nothing."""
+        added = tuple(rows)
+        tokens = {inst.instrument_token for inst in self._items}
+        keys = set(self._by_key)
+        for inst in added:
+            if inst.instrument_token in tokens:
+                raise ValueError(f"duplicate instrument_token {inst.instrument_token}")
+            if inst.key in keys:
+                raise ValueError(f"duplicate instrument {inst.key}")
+            tokens.add(inst.instrument_token)
+            keys.add(inst.key)
+        if added:
+            self._items += added
+            self._list(self._listed + added)
+        return list(added)
+
+    def next_exchange_token(self, exchange: str, floor: int) -> int:
+        """An exchange token above every one ``exchange`` has had (at least ``floor``)."""
+        used = (inst.exchange_token for inst in self._items if inst.exchange == exchange)
+        return max(max(used, default=floor - 1) + 1, floor)
+
     def relist_all(self) -> None:
-        """Every row listed again, as loaded."""
-        if len(self._listed) != len(self._items):
-            self._list(self._items)
+        """Every row listed again, as loaded; rows listed since are gone."""
+        if self._listed is not self._loaded:
+            self._items = self._loaded
+            self._list(self._loaded)
 
     def to_csv(self, exchange: str | None = None) -> str:
         """Kite's dump (header first), all rows or one exchange's; built once, then cached."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import random
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
@@ -28,6 +28,7 @@ from orderdesk.sim.instruments import Instrument, InstrumentMaster, price_diviso
 from orderdesk.sim.universe import (
     IST,
     UNDERLYINGS,
+    future_value,
     option_value,
     years_to_expiry,
 )
@@ -386,9 +387,11 @@ class MarketData:
 
         Listeners hear of every listed instrument (nothing traded, but ticks must show the new
         close). Delisted contracts stop following their index; their books stay for clients
-        still subscribed to them.
+        still subscribed to them. Contracts listed since get books, priced where the model puts
+        them against their index now.
         """
         listed = [inst.instrument_token for inst in self._master]
+        self._open_books(day)
         for token in listed:
             book = self._books.get(token)
             if book is None:
@@ -404,6 +407,27 @@ class MarketData:
             self._books[t] for t in listed if t in self._books and t not in self._links
         ]
         self._notify([t for t in listed if t in self._books])
+
+    def _open_books(self, day: date) -> None:
+        """Books for the listed instruments that have none (contracts listed today)."""
+        stamp = _epoch(self._clock())
+        links = _links(self._master, day)
+        for inst in self._master:
+            if inst.instrument_token in self._books:
+                continue
+            book = self._books[inst.instrument_token] = _Book(
+                inst, _base_price(inst), stamp, self._seed
+            )
+            link = links.get(inst.instrument_token)
+            if link is not None:
+                under = self._books[link.underlying]
+                spot = under.last / under.div
+                units = (
+                    book.on_grid(future_value(spot, link.years) * book.div)
+                    if link.kind == "FUT"
+                    else self._model(book, link)
+                )
+                book.last = book.open = book.high = book.low = book.close = units
 
     # -- listeners ----------------------------------------------------------------------------
 
@@ -442,6 +466,26 @@ class MarketData:
                 changed.append(book.token)
         self._notify(changed)
         return changed
+
+    def settle(self, prices: Mapping[int, float]) -> None:
+        """Contracts at their final settlement price (0 for a worthless option), moving no
+        more; listeners hear of them."""
+        if not prices:
+            return
+        now = _epoch(self._clock())
+        settled: list[int] = []
+        for token, price in prices.items():
+            book = self._books.get(token)
+            if book is None:
+                continue
+            # Not on the tick grid's floor of one tick: a worthless option settles at nothing.
+            book.print_price(round(price / (book.tick / book.div)) * book.tick, now)
+            book.snap = None
+            settled.append(token)
+        still = set(settled)
+        self._derived = [(b, link) for b, link in self._derived if b.token not in still]
+        self._walkers = [b for b in self._walkers if b.token not in still]
+        self._notify(settled)
 
     def step(self) -> list[int]:
         """One seeded random-walk step for every instrument; returns the tokens that moved.

@@ -6,18 +6,26 @@ are Kite's real ones (``exchange_token << 8 | segment``); prices are round, rece
 
 Derivatives are generated from a reference date so that they are never expired: futures for the
 next three monthly expiries, NIFTY options for the next two weekly and two monthly expiries,
-BANKNIFTY options for two monthlies (its weeklies were discontinued in 2024). Expiries fall on
-Thursdays — the last Thursday of the month for monthlies. Strikes sit around the index's base
-price. The same date always yields the same rows and tokens.
+BANKNIFTY options for two monthlies (its weeklies were discontinued in 2024). Expiries follow
+NSE's rules since 1 September 2025: Tuesdays, the last Tuesday of the month for monthlies, and
+an expiry that falls on an exchange holiday moves to the trading day before it. Lot sizes are
+those of contracts from the January 2026 series (NIFTY 65, BANKNIFTY 30). Strikes sit around
+the index's level. The same date and calendar always yield the same rows and tokens.
+
+:func:`new_series` is what a later trading day adds: as the simulator's days pass, its
+rollover lists the series the day's window reaches that are not listed yet (a new weekly, a
+new monthly, the options of a monthly that became one of the nearest two), with strikes around
+the index's level that morning, as the exchange lists them.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from orderdesk.domain.calendar import IST
+from orderdesk.domain.calendar import IST, TradingCalendar
 from orderdesk.sim.instruments import SEGMENT_IDS, Instrument, make_token
 
 _NSE = SEGMENT_IDS["NSE"]
@@ -106,18 +114,24 @@ class Underlying:
 
 
 UNDERLYINGS: tuple[Underlying, ...] = (
-    Underlying("NIFTY", "NSE:NIFTY 50", 75, 1800, 50, 10, 0.13, 2),
-    Underlying("BANKNIFTY", "NSE:NIFTY BANK", 35, 900, 100, 10, 0.16, 0),
+    # Lots from the January 2026 series (NSE, 28 October 2025); freeze limits of 1 September 2025.
+    Underlying("NIFTY", "NSE:NIFTY 50", 65, 1800, 50, 10, 0.13, 2),
+    Underlying("BANKNIFTY", "NSE:NIFTY BANK", 30, 900, 100, 10, 0.16, 0),
 )
 FUTURE_TICK = 0.10
 OPTION_TICK = 0.05
 EQUITY_TICK = 0.05
 CARRY_RATE = 0.065
 """Annual cost of carry that puts futures above spot."""
-_FIRST_NFO_TOKEN = 100_000  # well clear of the mocks' NFO exchange tokens (< 90 000)
+FIRST_NFO_TOKEN = 100_000  # well clear of the mocks' NFO exchange tokens (< 90 000)
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _WEEKLY_MONTH_CODES = "123456789OND"
-_THURSDAY = 3
+_KINDS = frozenset({"FUT", "CE", "PE"})
+_TUESDAY = 1
+_NO_HOLIDAYS = TradingCalendar()
+
+SeriesKey = tuple[str, date, bool]
+"""A listed series: (underlying name, expiry, options?); a future is a series of its own."""
 
 
 def ist_today() -> date:
@@ -125,28 +139,44 @@ def ist_today() -> date:
     return datetime.now(UTC).astimezone(IST).date()
 
 
-def monthly_expiry(year: int, month: int) -> date:
-    """The last Thursday of the month."""
+def _on_a_trading_day(expiry: date, calendar: TradingCalendar) -> date:
+    """An expiry that falls on a holiday moves to the trading day before it."""
+    return expiry if calendar.is_trading_day(expiry) else calendar.previous_trading_day(expiry)
+
+
+def monthly_expiry(year: int, month: int, calendar: TradingCalendar = _NO_HOLIDAYS) -> date:
+    """The last Tuesday of the month, or the trading day before it if that is a holiday."""
     last = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
-    return last - timedelta(days=(last.weekday() - _THURSDAY) % 7)
+    return _on_a_trading_day(last - timedelta(days=(last.weekday() - _TUESDAY) % 7), calendar)
 
 
-def monthly_expiries(today: date, count: int) -> list[date]:
+def monthly_expiries(
+    today: date, count: int, calendar: TradingCalendar = _NO_HOLIDAYS
+) -> list[date]:
     """The next ``count`` monthly expiries on or after ``today``."""
     out: list[date] = []
     year, month = today.year, today.month
     while len(out) < count:
-        expiry = monthly_expiry(year, month)
+        expiry = monthly_expiry(year, month, calendar)
         if expiry >= today:
             out.append(expiry)
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return out
 
 
-def weekly_expiries(today: date, count: int) -> list[date]:
-    """The next ``count`` Thursdays on or after ``today``."""
-    first = today + timedelta(days=(_THURSDAY - today.weekday()) % 7)
-    return [first + timedelta(weeks=n) for n in range(count)]
+def weekly_expiries(
+    today: date, count: int, calendar: TradingCalendar = _NO_HOLIDAYS
+) -> list[date]:
+    """The next ``count`` weekly expiries on or after ``today``: Tuesdays, each moved to the
+    trading day before it when it is a holiday."""
+    tuesday = today + timedelta(days=(_TUESDAY - today.weekday()) % 7)
+    out: list[date] = []
+    while len(out) < count:
+        expiry = _on_a_trading_day(tuesday, calendar)
+        if expiry >= today:
+            out.append(expiry)
+        tuesday += timedelta(weeks=1)
+    return out
 
 
 def years_to_expiry(expiry: date, today: date) -> float:
@@ -193,7 +223,7 @@ def weekly_symbol(name: str, expiry: date) -> str:
     return f"{name}{expiry:%y}{_WEEKLY_MONTH_CODES[expiry.month - 1]}{expiry:%d}"
 
 
-def builtin_instruments(today: date) -> list[Instrument]:
+def builtin_instruments(today: date, calendar: TradingCalendar = _NO_HOLIDAYS) -> list[Instrument]:
     """Every built-in row for a reference date, in a fixed order."""
     rows: list[Instrument] = []
     nse_names = {sym: (name, price) for sym, name, _, price in NSE_EQUITIES}
@@ -221,12 +251,46 @@ def builtin_instruments(today: date) -> list[Instrument]:
                 exchange=exchange,
             )
         )
-    next_token = _FIRST_NFO_TOKEN
+    rows += new_series(today, levels, calendar, first_token=FIRST_NFO_TOKEN)
+    return rows
+
+
+def new_series(
+    today: date,
+    levels: Mapping[str, float],
+    calendar: TradingCalendar = _NO_HOLIDAYS,
+    *,
+    first_token: int,
+    listed: Collection[SeriesKey] = (),
+) -> list[Instrument]:
+    """The derivative rows ``today``'s window holds beyond the ``listed`` series, priced and
+    struck against the index ``levels`` (``"NSE:NIFTY 50"`` → level), with exchange tokens
+    from ``first_token`` on."""
+    rows: list[Instrument] = []
+    next_token = first_token
     for underlying in UNDERLYINGS:
-        for inst in _derivatives(underlying, levels[underlying.index_key], today, next_token):
+        level = levels[underlying.index_key]
+        for inst in _derivatives(underlying, level, today, calendar, next_token, listed):
             rows.append(inst)
             next_token = inst.exchange_token + 1
     return rows
+
+
+def settlement_value(inst: Instrument, level: float) -> float:
+    """A contract's final settlement price against its index's ``level``: a future's is the
+    level, an option's its intrinsic value (0 out of the money)."""
+    if inst.instrument_type == "FUT":
+        return level
+    if inst.instrument_type == "CE":
+        return max(level - inst.strike, 0.0)
+    return max(inst.strike - level, 0.0)
+
+
+def series_of(inst: Instrument) -> SeriesKey | None:
+    """The series a built-in derivative row belongs to (None for anything else)."""
+    if inst.exchange != "NFO" or not inst.expiry or inst.instrument_type not in _KINDS:
+        return None
+    return (inst.name, date.fromisoformat(inst.expiry), inst.instrument_type != "FUT")
 
 
 def _equity(
@@ -248,7 +312,14 @@ def _equity(
     )
 
 
-def _derivatives(u: Underlying, spot: float, today: date, first_token: int) -> list[Instrument]:
+def _derivatives(
+    u: Underlying,
+    spot: float,
+    today: date,
+    calendar: TradingCalendar,
+    first_token: int,
+    listed: Collection[SeriesKey],
+) -> list[Instrument]:
     rows: list[Instrument] = []
     token = first_token
 
@@ -273,12 +344,15 @@ def _derivatives(u: Underlying, spot: float, today: date, first_token: int) -> l
         )
         token += 1
 
-    monthlies = monthly_expiries(today, 3)
+    monthlies = monthly_expiries(today, 3, calendar)
     for expiry in monthlies:
+        if (u.name, expiry, False) in listed:
+            continue
         years = years_to_expiry(expiry, today)
         symbol = f"{monthly_symbol(u.name, expiry)}FUT"
         add(symbol, future_value(spot, years), expiry, 0.0, "FUT", FUTURE_TICK)
-    expiries = sorted(set(weekly_expiries(today, u.weeklies)) | set(monthlies[:2]))
+    expiries = sorted(set(weekly_expiries(today, u.weeklies, calendar)) | set(monthlies[:2]))
+    expiries = [expiry for expiry in expiries if (u.name, expiry, True) not in listed]
     atm = round(spot / u.strike_step) * u.strike_step
     strikes = [
         atm + n * u.strike_step for n in range(-u.strikes_each_side, u.strikes_each_side + 1)
@@ -297,17 +371,22 @@ def _derivatives(u: Underlying, spot: float, today: date, first_token: int) -> l
 __all__ = [
     "BSE_EQUITIES",
     "CARRY_RATE",
+    "FIRST_NFO_TOKEN",
     "INDICES",
     "IST",
     "NSE_EQUITIES",
     "UNDERLYINGS",
+    "SeriesKey",
     "Underlying",
     "builtin_instruments",
     "future_value",
     "ist_today",
     "monthly_expiries",
     "monthly_expiry",
+    "new_series",
     "option_value",
+    "series_of",
+    "settlement_value",
     "to_tick",
     "weekly_expiries",
     "weekly_symbol",

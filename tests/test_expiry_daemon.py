@@ -1,0 +1,100 @@
+"""An option held to its expiry, from outside: `orderdesk run` (examples/sim_days.toml) on
+`orderdesk sim --market-hours nse`, driven by the CLI and the simulator's clock. The desk's
+expiry day closes at the contract's final settlement price, so its P&L is the cash the broker
+settles the next morning, when the position is gone and the books agree."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import requests
+from kiteconnect import KiteConnect
+
+from orderdesk.sim.app import SimServer
+from orderdesk.sim.config import SimConfig
+from tests.daemon import login_on_sim, orderdesk, running_daemon, sim_env
+from tests.support import wait_until
+from tests.test_sim_days_daemon import CONFIG, next_session, shown, sim_clock
+
+pytestmark = pytest.mark.slow
+
+OPENING_CASH = Decimal(1_000_000)
+
+
+@pytest.fixture
+def sim() -> Iterator[SimServer]:
+    """`orderdesk sim --market-hours nse --no-rate-limits`, prices held still."""
+    config = SimConfig(
+        port=0,
+        price_tick_interval=None,
+        rate_limits=False,
+        market_hours="nse",
+        opening_cash=OPENING_CASH,
+    )
+    with SimServer.run_in_thread(config) as server:
+        yield server
+
+
+def test_an_option_held_to_expiry_closes_its_day_at_the_settlement_price(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    env = sim_env(CONFIG, sim, tmp_path)
+    broker = KiteConnect(
+        sim.config.api_key, access_token=sim.issue_access_token(), root=sim.rest_root
+    )
+    rows = broker.instruments("NFO")
+    expiries = sorted({r["expiry"] for r in rows if r["name"] == "NIFTY" and r["strike"]})
+    expiry: date = expiries[1]  # days ahead: the whole of its last day is still to come
+    (call,) = [
+        r["tradingsymbol"]
+        for r in rows
+        if r["expiry"] == expiry and r["name"] == "NIFTY" and r["tradingsymbol"].endswith("25000CE")
+    ]
+    day_before = sim.config.calendar.previous_trading_day(expiry)
+    sim_clock(sim, f"{day_before} 09:20:00")
+    login_on_sim(sim, env)
+    with running_daemon(CONFIG, env=env):
+        next_session(sim, env, expiry.isoformat())
+        requests.post(f"{sim.rest_root}/_sim/prices", json={"NSE:NIFTY 50": 25130}, timeout=10)
+        placed = shown(
+            env, "place", f"NFO:{call}", "BUY", "65", "--type", "MARKET", "--product", "NRML"
+        )
+        order_id = placed["order"]["order_id"]
+        wait_until(
+            lambda: [o["status"] for o in shown(env, "orders")] == ["FILLED"],
+            timeout=20,
+            what="the call bought",
+        )
+        (order,) = shown(env, "orders")
+        assert order["order_id"] == order_id
+        paid = Decimal(str(order["average_price"]))
+
+        # The derivatives' close at 16:00 settles the call at its intrinsic value (130); the
+        # desk closes its day after it, marked there.
+        sim_clock(sim, f"{expiry} 16:30:00")
+        wait_until(
+            lambda: {d["day"]: d["closed_at"] for d in shown(env, "days")}[expiry.isoformat()],
+            timeout=20,
+            what="the expiry day closed",
+        )
+        expected = 65 * (Decimal(130) - paid)
+        closed = {d["day"]: d for d in shown(env, "days")}[expiry.isoformat()]
+        assert Decimal(closed["pnl"]) == expected
+
+        following = sim.config.calendar.next_trading_day(expiry)
+        next_session(sim, env, following.isoformat())
+        assert shown(env, "positions") == []
+        reconciled = orderdesk(env, "reconcile")
+        assert reconciled.returncode == 0, reconciled.stdout + reconciled.stderr
+        assert "in agreement with the broker" in reconciled.stdout
+        broker = KiteConnect(
+            sim.config.api_key, access_token=sim.issue_access_token(), root=sim.rest_root
+        )
+        cash = Decimal(str(broker.margins()["equity"]["available"]["cash"]))
+        assert cash == OPENING_CASH + expected
+        lifetime = shown(env, "days")
+        assert sum(Decimal(d["pnl"]) for d in lifetime) == expected
