@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ import pytest
 import requests
 from kiteconnect import KiteConnect
 
+from orderdesk.domain.calendar import SessionHours
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
 from tests.daemon import login_on_sim, orderdesk, running_daemon, sim_env
@@ -243,6 +244,69 @@ def test_a_special_session_sunday_is_a_trading_day_of_its_own(
         assert sunday_id in {o["order_id"] for o in on_sunday}
         on_friday = shown(env, "orders", "--day", "2026-12-11")
         assert [o["order_id"] for o in on_friday] == [friday["order"]["order_id"]]
+
+
+MUHURAT = "2026-12-20"
+"""A Sunday evening session of its own hours, as Diwali's Muhurat session (18:15 to 19:15)."""
+
+
+def test_a_muhurat_evening_is_a_trading_day_with_its_own_hours(tmp_path: Path) -> None:
+    """With the evening in ``[trading_day] special_sessions`` as a table (and the simulator's
+    ``--special-session 2026-12-20@18:15-19:15``), the desk opens the Sunday, takes MIS until
+    the broker's square-off at 19:05 and refuses it after, and closes the day only after the
+    19:35 mass cancel, with the evening's orders as Sunday's."""
+    config = SimConfig(
+        port=0,
+        price_tick_interval=None,
+        rate_limits=False,
+        market_hours="nse",
+        session_hours={date.fromisoformat(MUHURAT): SessionHours(time(18, 15), time(19, 15))},
+    )
+    with SimServer.run_in_thread(config) as sim:
+        env = {
+            **sim_env(CONFIG, sim, tmp_path),
+            "ORDERDESK_TRADING_DAY__SPECIAL_SESSIONS": json.dumps(
+                [{"date": MUHURAT, "opens": "18:15", "closes": "19:15"}]
+            ),
+        }
+        sim_clock(sim, "2026-12-18 09:20:00")  # Friday
+        requests.post(f"{sim.rest_root}/_sim/prices", json={"NSE:INFY": 1500}, timeout=10)
+        login_on_sim(sim, env)
+        with running_daemon(CONFIG, env=env):
+            next_session(sim, env, MUHURAT)
+            sim_clock(sim, f"{MUHURAT} 18:30:00")
+            placed = ("place", "NSE:INFY", "BUY", "2", "--type", "MARKET", "--product", "MIS")
+            evening = shown(env, *placed)["order"]["order_id"]
+            wait_until(
+                lambda: [o["status"] for o in shown(env, "orders")] == ["FILLED"],
+                timeout=20,
+                what="the evening's MIS order filled",
+            )
+            sim_clock(sim, f"{MUHURAT} 19:06:00")
+            wait_until(
+                lambda: len(shown(env, "orders")) == 2,
+                timeout=20,
+                what="the broker's square-off at 19:05",
+            )
+            late = orderdesk(env, *placed)
+            assert late.returncode == 3, late.stdout + late.stderr
+            assert "square_off" in late.stderr
+
+            sim_clock(sim, f"{MUHURAT} 20:00:00")
+            wait_until(
+                lambda: {d["day"]: d["closed_at"] for d in shown(env, "days")}[MUHURAT],
+                timeout=20,
+                what="the evening closed",
+            )
+            (sunday,) = [d for d in shown(env, "days") if d["day"] == MUHURAT]
+            # Closed after the 19:35 mass cancel (19:50 IST), not at the usual 16:15.
+            assert datetime.fromisoformat(sunday["closed_at"]) >= datetime(
+                2026, 12, 20, 14, 20, tzinfo=UTC
+            )
+            assert (sunday["orders"], sunday["fills"]) == (2, 2)
+            on_sunday = shown(env, "orders", "--day", MUHURAT)
+            assert evening in {o["order_id"] for o in on_sunday}
+            assert sorted(o["side"] for o in on_sunday) == ["BUY", "SELL"]
 
 
 def test_without_ddpi_the_days_sale_of_holdings_is_authorised_first(tmp_path: Path) -> None:

@@ -17,14 +17,16 @@ from dataclasses import replace
 from datetime import date, time, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import platformdirs
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
@@ -36,7 +38,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from orderdesk.domain.calendar import DEFAULT_HOURS, Segment, TradingCalendar
+from orderdesk.domain.calendar import DEFAULT_HOURS, Segment, SessionHours, TradingCalendar
 from orderdesk.engine.config import DayRules
 from orderdesk.errors import ConfigError
 from orderdesk.holidays import NSE_HOLIDAYS, holiday_years, load_holidays
@@ -198,6 +200,34 @@ class ExitSettings(_Section):
     percent of the last price too)."""
 
 
+class SpecialSessionHours(_Section):
+    """A special session with market hours of its own (Diwali's Muhurat session):
+    ``{ date = 2027-10-29, opens = "18:15", closes = "19:15" }``."""
+
+    date: date
+    opens: time
+    closes: time
+
+    @model_validator(mode="after")
+    def _hours(self) -> SpecialSessionHours:
+        try:
+            SessionHours(self.opens, self.closes)
+        except ValueError as exc:
+            raise ValueError(f"special session {self.date}: {exc}") from None
+        return self
+
+
+def _session_kind(value: Any) -> str:
+    return "hours" if isinstance(value, dict | SpecialSessionHours) else "date"
+
+
+SpecialSession = Annotated[
+    Annotated[date, Tag("date")] | Annotated[SpecialSessionHours, Tag("hours")],
+    Discriminator(_session_kind),
+]
+"""A special session: a date (the usual hours), or a table with hours of its own."""
+
+
 class TradingDaySettings(_Section):
     """``[trading_day]``: how the desk keeps Kite's trading days (KITE_API.md §14.1)."""
 
@@ -208,11 +238,12 @@ class TradingDaySettings(_Section):
     """Exchange holidays, one ``YYYY-MM-DD`` a line; replaces the shipped NSE 2026 list."""
     holidays: list[date] = Field(default_factory=list)
     """More holidays, added to the file's (or the shipped) list."""
-    special_sessions: list[date] = Field(default_factory=list)
-    """Days the exchanges trade though they fall on a weekend or a holiday (the budget-day
-    Sunday of 1 February 2026), with the usual hours: the desk opens, squares off and closes
-    them as any trading day. A session with hours of its own (Diwali's Muhurat evening) is not
-    modelled: leave it out, and the desk keeps it with the day before."""
+    special_sessions: list[SpecialSession] = Field(default_factory=list)
+    """Days the exchanges trade though they fall on a weekend or a holiday: a date for a
+    session with the usual hours (the budget-day Sunday of 1 February 2026), which the desk
+    opens, squares off and closes as any trading day; a table for one with hours of its own
+    (Diwali's Muhurat session, ``{ date = 2027-10-29, opens = "18:15", closes = "19:15" }``),
+    which the broker squares off 10 minutes before its close and the desk closes after it."""
     close_at: time = time(16, 15)
     """IST time at which the desk closes its day (after the 16:00 mass cancel); orders the
     broker still has working then are settled when the next day opens."""
@@ -231,8 +262,14 @@ class TradingDaySettings(_Section):
         hours = dict(DEFAULT_HOURS)
         for segment, square_off in self.square_off.items():
             hours[segment] = replace(hours[segment], square_off=square_off)
+        usual = frozenset(day for day in self.special_sessions if isinstance(day, date))
+        own = {
+            session.date: SessionHours(session.opens, session.closes)
+            for session in self.special_sessions
+            if isinstance(session, SpecialSessionHours)
+        }
         return TradingCalendar(
-            base | frozenset(self.holidays), hours=hours, sessions=frozenset(self.special_sessions)
+            base | frozenset(self.holidays), hours=hours, sessions=usual, session_hours=own
         )
 
     def rules(self) -> DayRules:

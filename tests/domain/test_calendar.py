@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from orderdesk.domain.calendar import (
     IST,
     Segment,
+    SessionHours,
     TradingCalendar,
     next_token_expiry,
 )
@@ -103,3 +105,44 @@ def test_the_day_of_an_instant_has_begun_and_the_next_has_not(
     assert calendar.starts_at(day) <= when < calendar.next_start_after(when)
     assert calendar.starts_at(day).time() == time(6, 0)
     assert calendar.next_start_after(when) - calendar.starts_at(day) >= timedelta(days=1)
+
+
+MUHURAT = date(2026, 11, 8)  # a Sunday
+EVENING = TradingCalendar(
+    frozenset({CHRISTMAS}), session_hours={MUHURAT: SessionHours(time(18, 15), time(19, 15))}
+)
+
+
+def test_a_session_with_hours_of_its_own_trades_only_in_them() -> None:
+    """A Muhurat Sunday is a trading day of its own whose market is open 18:15 to 19:15 only;
+    an ordinary day keeps NSE's 09:15 to 15:30."""
+    assert EVENING.is_trading_day(MUHURAT)
+    assert EVENING.trading_day_of(ist("2026-11-08 18:30")) == MUHURAT
+    assert not EVENING.in_market_hours(ist("2026-11-08 10:00"))
+    assert not EVENING.in_market_hours(datetime(2026, 11, 8, 18, 14))  # naive: IST wall time
+    assert EVENING.in_market_hours(datetime(2026, 11, 8, 18, 15))
+    assert not EVENING.in_market_hours(datetime(2026, 11, 8, 19, 15))
+    assert EVENING.in_market_hours(ist("2026-11-09 09:15"))
+    assert not EVENING.in_market_hours(ist("2026-11-09 15:30"))
+    assert not EVENING.in_market_hours(ist("2026-11-07 10:00"))  # a Saturday
+
+
+def test_a_session_with_hours_of_its_own_squares_off_and_cancels_after_them() -> None:
+    """Every segment squares off 10 minutes before the session's close and mass-cancels 20
+    minutes after it; other days keep their segments' times."""
+    for segment in Segment:
+        assert EVENING.square_off_at(MUHURAT, segment) == ist("2026-11-08 19:05")
+        assert EVENING.mass_cancel_at(MUHURAT, segment) == ist("2026-11-08 19:35")
+    assert EVENING.last_mass_cancel(MUHURAT) == ist("2026-11-08 19:35")
+    assert EVENING.square_off_at(date(2026, 11, 9), Segment.EQUITY) == ist("2026-11-09 15:20")
+
+
+@pytest.mark.parametrize(
+    ("opens", "closes"),
+    [(time(19, 15), time(18, 15)), (time(5, 0), time(6, 30)), (time(23, 0), time(23, 50))],
+)
+def test_session_hours_must_open_after_six_close_later_and_end_the_same_day(
+    opens: time, closes: time
+) -> None:
+    with pytest.raises(ValueError, match="session"):
+        SessionHours(opens, closes)

@@ -108,6 +108,47 @@ def test_holidays_flag_refuses_a_bad_file_with_exit_code_2(tmp_path: Path) -> No
     assert "line 2" in result.output
 
 
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("2027-10-29@19:15-18:15", "before it closes"),
+        ("2027-10-29@18:15", "HH:MM-HH:MM"),
+        ("Diwali", "YYYY-MM-DD"),
+    ],
+)
+def test_special_session_flag_refuses_bad_hours_with_exit_code_2(value: str, said: str) -> None:
+    """--special-session takes YYYY-MM-DD or YYYY-MM-DD@HH:MM-HH:MM; anything else is a usage
+    error that says which form it wants."""
+    result = CliRunner().invoke(
+        typer.main.get_group(app),
+        ["sim", "--market-hours", "nse", "--special-session", value],
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 2
+    assert "--special-session" in result.output
+    assert said in " ".join(result.output.split())
+
+
+def test_special_session_flag_reads_a_date_with_or_without_hours() -> None:
+    """A plain date keeps the usual hours; one with @HH:MM-HH:MM has its own, as the banner
+    lists them."""
+    assert sim_command.parse_special_session("2026-02-01") == (date(2026, 2, 1), None)
+    day, hours = sim_command.parse_special_session("2027-10-29@18:15-19:15")
+    assert day == date(2027, 10, 29)
+    assert hours is not None
+    assert (hours.opens.isoformat(), hours.closes.isoformat()) == ("18:15:00", "19:15:00")
+    shown = banner(
+        SimConfig(
+            port=0,
+            price_tick_interval=None,
+            market_hours="nse",
+            special_sessions=frozenset({date(2026, 2, 1)}),
+            session_hours={day: hours},
+        )
+    )
+    assert "2026-02-01, 2027-10-29 18:15-19:15" in shown
+
+
 def test_holidays_flag_help_names_the_default_list() -> None:
     """--help says the default holidays are NSE's published 2026 list."""
     cli = typer.main.get_group(app)

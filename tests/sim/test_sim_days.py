@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from aiohttp import web
 from kiteconnect import KiteConnect
 from kiteconnect import exceptions as kex
 
+from orderdesk.domain.calendar import SessionHours
 from orderdesk.holidays import load_holidays
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
@@ -573,3 +574,38 @@ def test_same_seed_same_week(sim_config: SimConfig) -> None:
     orders = first[1]
     assert len({o["order_id"] for o in orders}) == len(orders) == 6
     assert [o["placed_by"] for o in orders].count("ADMINSQF") == 1
+
+
+def test_a_muhurat_evening_trades_in_its_own_hours(sim_config: SimConfig) -> None:
+    """A Sunday session with hours of its own (18:15 to 19:15, as Diwali's Muhurat session):
+    the market is shut in the morning and open in the evening, the broker squares MIS off at
+    19:05 and refuses fresh MIS after, and the exchange mass-cancels what still works at 19:35;
+    the Sunday is a trading day of its own."""
+    sim_config.session_hours = {date(2026, 1, 11): SessionHours(time(18, 15), time(19, 15))}
+    with SimServer.run_in_thread(sim_config) as sim:
+        simctl = SimControl(sim.rest_root)
+        kite = _open(sim, simctl, "2026-01-11", "10:00:00")
+        state = simctl.state()
+        assert (state["market_open"], state["trading_day"]) == (False, "2026-01-11")
+        simctl.prices({"NSE:INFY": 1500})
+        _at(simctl, "2026-01-11", "18:30:00")
+        assert simctl.state()["market_open"] is True
+        bought = _place(kite, quantity=2)
+        resting = _place(kite, product="CNC", quantity=1, order_type="LIMIT", price=1400)
+        assert _row(kite, bought)["status"] == "COMPLETE"
+        assert _row(kite, resting)["status"] == "OPEN"
+
+        reply = _at(simctl, "2026-01-11", "19:06:00")
+        assert ("square_off", "equity") in _kinds(reply)
+        closing = kite.orders()[-1]
+        assert (closing["transaction_type"], closing["quantity"]) == ("SELL", 2)
+        assert closing["status_message"] == "Auto square-off by the broker at 19:05"
+        with pytest.raises(kex.InputException) as refused:
+            _place(kite)
+        assert "(19:05)" in str(refused.value)
+
+        reply = _at(simctl, "2026-01-11", "19:36:00")
+        assert ("mass_cancel", "equity") in _kinds(reply)
+        assert _row(kite, resting)["status"] == "CANCELLED"
+        assert _row(kite, resting)["status_message"] == "exchange mass cancel"
+        assert simctl.state()["market_open"] is False

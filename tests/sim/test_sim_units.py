@@ -8,7 +8,6 @@ import pytest
 
 from orderdesk.domain.calendar import next_token_expiry
 from orderdesk.sim.app import SimServer
-from orderdesk.sim.clock import in_nse_hours
 from orderdesk.sim.config import SimConfig
 from orderdesk.sim.envelope import InputError, RateLimitError
 from orderdesk.sim.ids import IdGenerator
@@ -86,13 +85,6 @@ def test_token_expiry_is_the_next_six_am() -> None:
     """A daytime login expires at 06:00 next day; a 03:00 login the same morning."""
     assert next_token_expiry(datetime(2026, 1, 5, 10, 0)) == datetime(2026, 1, 6, 6, 0)
     assert next_token_expiry(datetime(2026, 1, 5, 3, 0)) == datetime(2026, 1, 5, 6, 0)
-
-
-def test_nse_hours() -> None:
-    """NSE's session runs 09:15–15:30 (whether a date trades is the calendar's to say)."""
-    assert in_nse_hours(datetime(2026, 1, 5, 9, 15))
-    assert not in_nse_hours(datetime(2026, 1, 5, 15, 30))
-    assert not in_nse_hours(datetime(2026, 1, 5, 9, 14))
 
 
 def test_ids_are_deterministic_and_nineteen_digits() -> None:

@@ -65,6 +65,15 @@ def test_defaults_without_a_file() -> None:
         ("[alerts]\nmin_severity = 'loud'\n", "alerts.min_severity"),
         ("broker = 'no such'\n", "broker"),
         ("[risk\n", "not valid TOML"),
+        (
+            '[trading_day]\nspecial_sessions = [{ date = 2027-10-29, opens = "19:15", '
+            'closes = "18:15" }]\n',
+            "trading_day.special_sessions.0",
+        ),
+        (
+            '[trading_day]\nspecial_sessions = [{ date = 2027-10-29, opens = "18:15" }]\n',
+            "closes",
+        ),
     ],
 )
 def test_bad_config_names_the_key(tmp_path: Path, text: str, key: str) -> None:
@@ -121,6 +130,30 @@ def test_trading_day_settings_build_the_calendar(tmp_path: Path) -> None:
     assert rules.calendar.hours[Segment.DERIVATIVES].square_off == time(15, 20)
     assert rules.calendar.hours[Segment.EQUITY].square_off == time(15, 20)
     assert (rules.close_at, rules.own_square_off_minutes) == (time(23, 55), 5)
+
+
+def test_a_special_session_with_hours_of_its_own(tmp_path: Path) -> None:
+    """A Muhurat evening in ``special_sessions`` (beside a plain date): a trading day with its
+    own market hours, the broker's square-off 10 minutes before its close in every segment,
+    the mass cancel 20 minutes after it."""
+    write(
+        tmp_path,
+        "[trading_day]\n"
+        'special_sessions = ["2027-01-31", { date = 2027-10-31, opens = "18:15", '
+        'closes = "19:15" }]\n',
+    )
+    settings = load_settings()
+    rules = desk_config(settings.engine, settings.trading_day).days
+    assert rules is not None
+    calendar = rules.calendar
+    muhurat = date(2027, 10, 31)  # a Sunday
+    assert calendar.is_trading_day(muhurat)
+    assert calendar.is_trading_day(date(2027, 1, 31))
+    assert calendar.market_hours(muhurat) == (time(18, 15), time(19, 15))
+    assert calendar.market_hours(date(2027, 1, 31)) == (time(9, 15), time(15, 30))
+    for segment in Segment:
+        assert calendar.square_off_at(muhurat, segment).time() == time(19, 5)
+        assert calendar.mass_cancel_at(muhurat, segment).time() == time(19, 35)
 
 
 def test_trading_days_default_on_with_the_shipped_holidays() -> None:

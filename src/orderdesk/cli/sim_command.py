@@ -12,7 +12,8 @@ with.
 ``--market-hours nse`` gives the simulator trading days (:mod:`orderdesk.sim.days`); the closed
 days are weekends and ``--holidays FILE`` (one ``YYYY-MM-DD`` a line, ``#`` comments), by
 default NSE's published 2026 list (:data:`orderdesk.holidays.NSE_HOLIDAYS`), less the days of
-``--special-session YYYY-MM-DD`` (repeatable).
+``--special-session YYYY-MM-DD`` (repeatable), which trade with the usual hours, or with hours
+of their own as ``YYYY-MM-DD@HH:MM-HH:MM`` (Diwali's Muhurat session).
 
 ``--fault NAME=VALUE`` (repeatable) starts with a fault switched on, as ``POST /_sim/faults``
 would (:mod:`orderdesk.sim.faults`), e.g. Kite's ambiguous placement reply:
@@ -29,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from datetime import datetime
+from datetime import date, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -39,6 +40,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from orderdesk.cli import app
+from orderdesk.domain.calendar import SessionHours
 from orderdesk.errors import ConfigError
 from orderdesk.holidays import NSE_HOLIDAYS, load_holidays
 from orderdesk.sim.config import SimConfig
@@ -64,6 +66,28 @@ FAULT_HELP = (
     "lost_response=P, error_5xx=P, rate_limit_storm=P, latency_ms=MS, ws_drop=P, "
     "partial_fill=F, margin_exception=true."
 )
+
+
+def parse_special_session(text: str) -> tuple[date, SessionHours | None]:
+    """``YYYY-MM-DD`` (the usual hours) or ``YYYY-MM-DD@HH:MM-HH:MM`` (hours of its own)."""
+    day_text, at, hours_text = text.partition("@")
+    try:
+        day = date.fromisoformat(day_text)
+    except ValueError:
+        raise ValueError(f"{text!r}: expected YYYY-MM-DD or YYYY-MM-DD@HH:MM-HH:MM") from None
+    if not at:
+        return day, None
+    opens_text, dash, closes_text = hours_text.partition("-")
+    try:
+        if not dash:
+            raise ValueError
+        opens, closes = time.fromisoformat(opens_text), time.fromisoformat(closes_text)
+    except ValueError:
+        raise ValueError(f"{text!r}: hours as HH:MM-HH:MM, e.g. {day_text}@18:15-19:15") from None
+    try:
+        return day, SessionHours(opens, closes)
+    except ValueError as exc:
+        raise ValueError(f"{text!r}: {exc}") from None
 
 
 def parse_faults(items: list[str]) -> dict[str, float | bool]:
@@ -109,9 +133,13 @@ def _banner(sim: SimServer) -> Panel:
     table.add_row("Market hours", config.market_hours or "always open")
     if config.trading_days:
         table.add_row("Holidays", f"{len(config.holidays)} dates")
-        if config.special_sessions:
-            sessions = sorted(config.special_sessions)
-            table.add_row("Special sessions", ", ".join(day.isoformat() for day in sessions))
+        if config.special_sessions or config.session_hours:
+            sessions = [day.isoformat() for day in config.special_sessions]
+            sessions += [
+                f"{day.isoformat()} {hours.opens:%H:%M}-{hours.closes:%H:%M}"
+                for day, hours in config.session_hours.items()
+            ]
+            table.add_row("Special sessions", ", ".join(sorted(sessions)))
     if config.allowed_ips is not None:
         table.add_row("Order writes from", ", ".join(config.allowed_ips))
     if config.holdings_authorisation:
@@ -178,12 +206,12 @@ def sim(
         ),
     ] = None,
     special_session: Annotated[
-        list[datetime] | None,
+        list[str] | None,
         typer.Option(
-            formats=["%Y-%m-%d"],
-            metavar="YYYY-MM-DD",
-            help="With --market-hours nse, a day traded though it is a weekend or a holiday "
-            "(a budget-day Sunday), with the usual hours; repeat for more.",
+            metavar="DATE[@HOURS]",
+            help="With --market-hours nse, a day traded though it is a weekend or a holiday: "
+            "with the usual hours (a budget-day Sunday), or with hours of its own after @ "
+            "(Diwali's Muhurat session, 2027-10-29@18:15-19:15); repeat for more.",
             show_default=False,
         ),
     ] = None,
@@ -237,6 +265,10 @@ def sim(
             closed = load_holidays(holidays)
         except ConfigError as exc:
             raise typer.BadParameter(str(exc), param_hint="--holidays") from None
+    try:
+        sessions = [parse_special_session(text) for text in special_session or ()]
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--special-session") from None
     config = SimConfig(
         host=host,
         port=port,
@@ -251,7 +283,8 @@ def sim(
         login_form=login_form,
         price_tick_interval=tick_interval or None,
         holidays=closed,
-        special_sessions=frozenset(day.date() for day in special_session or ()),
+        special_sessions=frozenset(day for day, hours in sessions if hours is None),
+        session_hours={day: hours for day, hours in sessions if hours is not None},
         faults=faults,
         allowed_ips=allowed,
         holdings_authorisation=holdings_authorisation,

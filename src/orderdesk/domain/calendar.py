@@ -11,6 +11,13 @@ The intraday milestones that matter to a desk are per segment (:class:`SegmentHo
 broker's square-off of MIS and CO positions, and the exchange's mass cancel of unmatched orders
 after the close. Both the simulator and the desk read them from here, each from its own
 configuration.
+
+A special session can have hours of its own (:class:`SessionHours`): Diwali's one-hour Muhurat
+session (18:15 to 19:15 in 2021 and 2022, 13:45 to 14:45 in 2025; the exchanges announce it
+each year). On such a day every segment trades in that window; Zerodha squares intraday
+positions off 10 minutes before its close (its 2021 and 2022 notes; one 2021 report says 15),
+and the closing session's end, 20 minutes after the close (19:25 to 19:35 in 2022), is taken as
+the mass cancel. Those two offsets are this module's reading of the brokers' yearly notes.
 """
 
 from __future__ import annotations
@@ -72,6 +79,34 @@ DEFAULT_HOURS: Mapping[Segment, SegmentHours] = {
 }
 
 
+NSE_OPEN = time(9, 15)
+NSE_CLOSE = time(15, 30)
+"""NSE's normal market hours on an ordinary trading day."""
+
+SQUARE_OFF_BEFORE_CLOSE = timedelta(minutes=10)
+"""On a session with hours of its own: how long before its close intraday is squared off."""
+MASS_CANCEL_AFTER_CLOSE = timedelta(minutes=20)
+"""On a session with hours of its own: the closing session's end, after which nothing works."""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionHours:
+    """A special session's market hours (IST), when they are not the usual ones."""
+
+    opens: time
+    closes: time
+
+    def __post_init__(self) -> None:
+        if not DAY_START <= self.opens < self.closes:
+            raise ValueError(
+                f"a session opens after {DAY_START:%H:%M} and before it closes "
+                f"(got {self.opens:%H:%M} to {self.closes:%H:%M})"
+            )
+        late = datetime.combine(date.min, self.closes) + MASS_CANCEL_AFTER_CLOSE
+        if late.date() != date.min:
+            raise ValueError(f"a session closing at {self.closes:%H:%M} would end after midnight")
+
+
 def as_ist(when: datetime) -> datetime:
     """``when`` in IST; a naive datetime is taken to be IST wall time already (Kite's)."""
     return when.replace(tzinfo=IST) if when.tzinfo is None else when.astimezone(IST)
@@ -87,12 +122,31 @@ class TradingCalendar:
     hours: Mapping[Segment, SegmentHours] = field(default_factory=lambda: dict(DEFAULT_HOURS))
     sessions: frozenset[date] = frozenset()
     """Special sessions: dates the exchanges trade though they fall on a weekend or a holiday.
-    Such a day is a trading day like any other, with the usual milestones (a session with
-    hours of its own, such as Diwali's one-hour Muhurat evening, is not modelled)."""
+    Such a day is a trading day like any other, with the usual milestones."""
+    session_hours: Mapping[date, SessionHours] = field(default_factory=dict)
+    """Special sessions with hours of their own (Diwali's Muhurat session): trading days whose
+    market hours, square-off and mass cancel follow those hours, in every segment."""
 
     def is_trading_day(self, day: date) -> bool:
         """A weekday that is not an exchange holiday, or a special session."""
-        return day in self.sessions or (day.weekday() < 5 and day not in self.holidays)
+        return (
+            day in self.sessions
+            or day in self.session_hours
+            or (day.weekday() < 5 and day not in self.holidays)
+        )
+
+    def market_hours(self, day: date) -> tuple[time, time]:
+        """When ``day``'s normal market opens and closes (IST wall time): NSE's usual hours,
+        or a special session's own."""
+        own = self.session_hours.get(day)
+        return (NSE_OPEN, NSE_CLOSE) if own is None else (own.opens, own.closes)
+
+    def in_market_hours(self, when: datetime) -> bool:
+        """Whether the market is open at ``when`` (naive: IST wall time): a trading day, and
+        inside its market hours."""
+        local = as_ist(when)
+        opens, closes = self.market_hours(local.date())
+        return self.is_trading_day(local.date()) and opens <= local.time() < closes
 
     def next_trading_day(self, day: date) -> date:
         """The first trading day strictly after ``day``."""
@@ -134,10 +188,16 @@ class TradingCalendar:
 
     def square_off_at(self, day: date, segment: Segment) -> datetime:
         """When the broker squares off ``segment``'s MIS/CO positions on ``day`` (IST-aware)."""
+        own = self.session_hours.get(day)
+        if own is not None:
+            return datetime.combine(day, own.closes, tzinfo=IST) - SQUARE_OFF_BEFORE_CLOSE
         return datetime.combine(day, self.hours[segment].square_off, tzinfo=IST)
 
     def mass_cancel_at(self, day: date, segment: Segment) -> datetime:
         """When the exchange cancels ``segment``'s unmatched orders on ``day`` (IST-aware)."""
+        own = self.session_hours.get(day)
+        if own is not None:
+            return datetime.combine(day, own.closes, tzinfo=IST) + MASS_CANCEL_AFTER_CLOSE
         return datetime.combine(day, self.hours[segment].mass_cancel, tzinfo=IST)
 
     def last_mass_cancel(self, day: date) -> datetime:
@@ -163,9 +223,14 @@ __all__ = [
     "DAY_START",
     "DEFAULT_HOURS",
     "IST",
+    "MASS_CANCEL_AFTER_CLOSE",
+    "NSE_CLOSE",
+    "NSE_OPEN",
     "SEGMENT_OF",
+    "SQUARE_OFF_BEFORE_CLOSE",
     "Segment",
     "SegmentHours",
+    "SessionHours",
     "TradingCalendar",
     "as_ist",
     "next_token_expiry",

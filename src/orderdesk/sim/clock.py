@@ -16,14 +16,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 from orderdesk.domain.calendar import IST
 
 KITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-
-NSE_OPEN = time(9, 15)
-NSE_CLOSE = time(15, 30)
 
 
 def _utc_now() -> datetime:
@@ -84,11 +81,6 @@ class SimClock:
             self._pinned = previous
 
 
-def in_nse_hours(when: datetime) -> bool:
-    """True inside NSE's normal session hours (which days trade is the trading calendar's)."""
-    return NSE_OPEN <= when.time() < NSE_CLOSE
-
-
 def fmt(when: datetime | None) -> str | None:
     """Kite's timestamp text, or ``None``."""
     return None if when is None else when.strftime(KITE_TIME_FORMAT)
@@ -99,5 +91,4 @@ __all__ = [
     "KITE_TIME_FORMAT",
     "SimClock",
     "fmt",
-    "in_nse_hours",
 ]

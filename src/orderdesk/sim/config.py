@@ -17,7 +17,13 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from orderdesk.domain.calendar import DEFAULT_HOURS, Segment, SegmentHours, TradingCalendar
+from orderdesk.domain.calendar import (
+    DEFAULT_HOURS,
+    Segment,
+    SegmentHours,
+    SessionHours,
+    TradingCalendar,
+)
 from orderdesk.holidays import NSE_HOLIDAYS
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -51,6 +57,9 @@ class SimConfig:
     """Exchange holidays (weekends are always closed); default: NSE's published 2026 list."""
     special_sessions: frozenset[date] = frozenset()
     """Dates traded though on a weekend or holiday, with the usual hours (``--special-session``)."""
+    session_hours: Mapping[date, SessionHours] = field(default_factory=dict)
+    """Special sessions with hours of their own, a Muhurat evening
+    (``--special-session YYYY-MM-DD@HH:MM-HH:MM``)."""
     hours: Mapping[Segment, SegmentHours] = field(default_factory=lambda: dict(DEFAULT_HOURS))
     """Each segment's square-off and mass-cancel times (IST)."""
     faults: Mapping[str, float | bool] = field(default_factory=dict)
@@ -67,7 +76,10 @@ class SimConfig:
     def calendar(self) -> TradingCalendar:
         """The trading calendar these holidays, special sessions and hours make."""
         return TradingCalendar(
-            holidays=self.holidays, hours=self.hours, sessions=self.special_sessions
+            holidays=self.holidays,
+            hours=self.hours,
+            sessions=self.special_sessions,
+            session_hours=self.session_hours,
         )
 
     @property

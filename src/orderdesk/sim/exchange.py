@@ -47,7 +47,7 @@ from orderdesk.domain.values import Exchange as ExchangeName
 from orderdesk.sim.authorisation import HoldingsAuthorisation
 from orderdesk.sim.blocked import BlockedMargin
 from orderdesk.sim.book import RESTING, OrderBook, Trade
-from orderdesk.sim.clock import SimClock, fmt, in_nse_hours
+from orderdesk.sim.clock import SimClock, fmt
 from orderdesk.sim.config import SimConfig
 from orderdesk.sim.envelope import InputError, MarginError, OrderError, SimError
 from orderdesk.sim.faults import Faults
@@ -185,12 +185,11 @@ class Exchange:
 
     def market_open(self) -> bool:
         """Whether orders can reach the exchange now (always, unless ``--market-hours nse``):
-        NSE's session hours on a trading day (weekends and the configured holidays closed, the
-        special sessions open)."""
+        the market hours of a trading day (weekends and the configured holidays closed, the
+        special sessions open, in their own hours if they have them)."""
         if not self._config.trading_days:
             return True
-        now = self._clock.now()
-        return self._calendar.is_trading_day(now.date()) and in_nse_hours(now)
+        return self._calendar.in_market_hours(self._clock.now())
 
     def intraday_closed(self, exchange: str) -> str | None:
         """Why a fresh MIS/CO order on ``exchange`` is refused now, or ``None`` if it is not.
