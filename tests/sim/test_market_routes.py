@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any, TypeVar
 
 import aiohttp
@@ -13,7 +13,7 @@ from aiohttp import web
 from kiteconnect import KiteConnect
 from kiteconnect import exceptions as kex
 
-from orderdesk.domain.calendar import TradingCalendar
+from orderdesk.domain.calendar import SessionHours, TradingCalendar
 from orderdesk.sim.envelope import TokenError, error_middleware
 from orderdesk.sim.instruments import InstrumentMaster
 from orderdesk.sim.market import MarketData
@@ -23,9 +23,12 @@ from orderdesk.sim.universe import builtin_instruments
 T = TypeVar("T")
 NOW = datetime(2026, 7, 16, 10, 0, 0)
 CALENDAR = TradingCalendar(
-    holidays=frozenset({date(2026, 7, 8)}), sessions=frozenset({date(2026, 7, 12)})
+    holidays=frozenset({date(2026, 7, 8)}),
+    sessions=frozenset({date(2026, 7, 12)}),
+    session_hours={date(2026, 7, 11): SessionHours(time(18, 15), time(19, 15))},
 )
-"""A made-up Wednesday holiday and a Sunday session, so the candles are seen to follow them."""
+"""A made-up Wednesday holiday, a Sunday session and a Saturday evening of its own hours, so the
+candles are seen to follow them."""
 MAX_LINE = 64 * 1024
 
 
@@ -129,22 +132,24 @@ async def test_quotes_need_a_session(server: Server) -> None:
 
 
 async def test_historical_candles_are_deterministic_session_bars(server: Server) -> None:
-    """Minute candles cover 09:15–15:29 on trading days, parse, and repeat exactly when
-    re-asked."""
+    """Minute candles cover 09:15–15:29 on trading days (a session of its own hours, its
+    hours), parse, and repeat exactly when re-asked."""
     candles = await server.call(
         server.kite.historical_data, 408065, "2026-07-10 00:00:00", "2026-07-13 23:59:59", "minute"
     )
     days = sorted({c["date"].date() for c in candles})
-    # Saturday has no session; Sunday the 12th is a special one.
-    assert days == [date(2026, 7, 10), date(2026, 7, 12), date(2026, 7, 13)]
-    assert len(candles) == 3 * 375
+    # Saturday the 11th trades 18:15 to 19:15 only; Sunday the 12th is a special session.
+    assert days == [date(2026, 7, 10), date(2026, 7, 11), date(2026, 7, 12), date(2026, 7, 13)]
+    assert len(candles) == 3 * 375 + 60
     first = candles[0]
     assert first["date"].strftime("%H:%M %z") == "09:15 +0530"
     assert first["low"] <= min(first["open"], first["close"]) <= first["high"]
+    evening = [c["date"].strftime("%H:%M") for c in candles if c["date"].day == 11]
+    assert (evening[0], evening[-1]) == ("18:15", "19:14")
     again = await server.call(
         server.kite.historical_data, 408065, "2026-07-13 09:15:00", "2026-07-13 09:20:00", "minute"
     )
-    assert again == candles[750:756]
+    assert again == candles[810:816]
 
 
 async def test_historical_day_candles_with_oi(server: Server) -> None:

@@ -144,15 +144,7 @@ class InstrumentMaster:
 
     def __init__(self, instruments: Iterable[Instrument]) -> None:
         self._items = self._loaded = tuple(instruments)
-        seen_tokens: set[int] = set()
-        seen_keys: set[str] = set()
-        for inst in self._items:
-            if inst.instrument_token in seen_tokens:
-                raise ValueError(f"duplicate instrument_token {inst.instrument_token}")
-            if inst.key in seen_keys:
-                raise ValueError(f"duplicate instrument {inst.key}")
-            seen_tokens.add(inst.instrument_token)
-            seen_keys.add(inst.key)
+        _refuse_duplicates(self._items, tokens=set(), keys=set())
         self._listed: tuple[Instrument, ...] = ()
         self._by_token: dict[int, Instrument] = {}
         self._by_key: dict[str, Instrument] = {}
@@ -228,14 +220,7 @@ class InstrumentMaster:
         or a key listed now, is a ``ValueError`` and lists nothing."""
         added = tuple(rows)
         tokens = {inst.instrument_token for inst in self._items}
-        keys = set(self._by_key)
-        for inst in added:
-            if inst.instrument_token in tokens:
-                raise ValueError(f"duplicate instrument_token {inst.instrument_token}")
-            if inst.key in keys:
-                raise ValueError(f"duplicate instrument {inst.key}")
-            tokens.add(inst.instrument_token)
-            keys.add(inst.key)
+        _refuse_duplicates(added, tokens=tokens, keys=set(self._by_key))
         if added:
             self._items += added
             self._list(self._listed + added)
@@ -266,6 +251,18 @@ class InstrumentMaster:
             )
             cached = self._csv[exchange] = out.getvalue()
         return cached
+
+
+def _refuse_duplicates(rows: Iterable[Instrument], *, tokens: set[int], keys: set[str]) -> None:
+    """``ValueError`` for a row whose token or key is taken (by ``tokens``, ``keys`` or an
+    earlier row); the sets gain the rows'."""
+    for inst in rows:
+        if inst.instrument_token in tokens:
+            raise ValueError(f"duplicate instrument_token {inst.instrument_token}")
+        if inst.key in keys:
+            raise ValueError(f"duplicate instrument {inst.key}")
+        tokens.add(inst.instrument_token)
+        keys.add(inst.key)
 
 
 def _merge(primary: Iterable[Instrument], secondary: Iterable[Instrument]) -> list[Instrument]:

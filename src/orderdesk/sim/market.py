@@ -391,7 +391,8 @@ class MarketData:
         them against their index now.
         """
         listed = [inst.instrument_token for inst in self._master]
-        self._open_books(day)
+        self._links = _links(self._master, day)
+        self._open_books()
         for token in listed:
             book = self._books.get(token)
             if book is None:
@@ -401,24 +402,22 @@ class MarketData:
             book.oi_high = book.oi_low = book.oi
             book.version += 1
             book.snap = None
-        self._links = _links(self._master, day)
         self._derived = [(self._books[t], link) for t, link in self._links.items()]
         self._walkers = [
             self._books[t] for t in listed if t in self._books and t not in self._links
         ]
         self._notify([t for t in listed if t in self._books])
 
-    def _open_books(self, day: date) -> None:
+    def _open_books(self) -> None:
         """Books for the listed instruments that have none (contracts listed today)."""
         stamp = _epoch(self._clock())
-        links = _links(self._master, day)
         for inst in self._master:
             if inst.instrument_token in self._books:
                 continue
             book = self._books[inst.instrument_token] = _Book(
                 inst, _base_price(inst), stamp, self._seed
             )
-            link = links.get(inst.instrument_token)
+            link = self._links.get(inst.instrument_token)
             if link is not None:
                 under = self._books[link.underlying]
                 spot = under.last / under.div
@@ -482,9 +481,9 @@ class MarketData:
             book.print_price(round(price / (book.tick / book.div)) * book.tick, now)
             book.snap = None
             settled.append(token)
-        still = set(settled)
-        self._derived = [(b, link) for b, link in self._derived if b.token not in still]
-        self._walkers = [b for b in self._walkers if b.token not in still]
+        done = set(settled)
+        self._derived = [(b, link) for b, link in self._derived if b.token not in done]
+        self._walkers = [b for b in self._walkers if b.token not in done]
         self._notify(settled)
 
     def step(self) -> list[int]:

@@ -34,8 +34,7 @@ INTERVALS: dict[str, tuple[int, int]] = {
     "60minute": (60, 400),
     "day": (0, 2000),
 }
-SESSION_OPEN = time(9, 15)
-SESSION_MINUTES = 375  # 09:15 to 15:30
+SESSION_MINUTES = 375  # 09:15 to 15:30: a day candle's spread and volume scale with it
 _CANDLE_TIME = "%Y-%m-%dT%H:%M:%S+0530"
 _INPUT_TIME = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 
@@ -127,16 +126,18 @@ def _candle_times(
     calendar: TradingCalendar, start: datetime, end: datetime, minutes: int
 ) -> Iterator[datetime]:
     """Candle start times inside NSE sessions (the calendar's trading days: no weekends or
-    holidays, special sessions included) between ``start`` and ``end``."""
+    holidays, special sessions included, in their own hours if they have them) between
+    ``start`` and ``end``."""
     for day in calendar.trading_days(start.date(), end.date()):
         if minutes == 0:
             yield datetime.combine(day, time())
             continue
-        opening = datetime.combine(day, SESSION_OPEN)
-        for offset in range(0, SESSION_MINUTES, minutes):
-            when = opening + timedelta(minutes=offset)
+        opens, closes = (datetime.combine(day, t) for t in calendar.market_hours(day))
+        when = opens
+        while when < closes:
             if start <= when <= end:
                 yield when
+            when += timedelta(minutes=minutes)
 
 
 class _Kind(NamedTuple):
