@@ -105,6 +105,23 @@ def test_a_weekly_expires_at_its_settlement_price_and_the_next_weekly_is_listed(
     simctl.prices({"NSE:NIFTY 50": 25130})
     paid = {symbol: _buy(kite, symbol) for symbol in (itm, otm)}
     assert all(price > 0 for price in paid.values())
+    # A stop below the settlement price's 130 must not fire on it: it ends with the contract.
+    stop = kite.place_gtt(
+        kite.GTT_TYPE_SINGLE,
+        itm,
+        "NFO",
+        [150],
+        paid[itm],
+        [
+            {
+                "transaction_type": "SELL",
+                "quantity": LOT,
+                "order_type": "LIMIT",
+                "product": "NRML",
+                "price": 149,
+            }
+        ],
+    )["trigger_id"]
 
     # The derivatives' close: the final settlement price is the last price, and stays it.
     simctl.set_clock(f"{expiry.isoformat()} 16:05:00")
@@ -113,6 +130,8 @@ def test_a_weekly_expires_at_its_settlement_price_and_the_next_weekly_is_listed(
     assert settled == {f"NFO:{itm}": 130.0, f"NFO:{otm}": 0.0}
     simctl.prices({"NSE:NIFTY 50": 26000})  # the index moves on; a settled contract does not
     assert {k: v["last_price"] for k, v in kite.ltp(keys).items()} == settled
+    assert kite.get_gtt(stop)["status"] == "expired"
+    assert len(kite.orders()) == 2  # the two buys: the stop placed nothing
 
     following = sim.config.calendar.next_trading_day(expiry)
     kite = _open(sim, simctl, following, "09:30:00")

@@ -20,7 +20,8 @@ list closed). Each trading day ``D`` has these milestones, per segment of the ca
   17:00, commodity 23:45): what is still working there is cancelled, "exchange mass cancel".
   At the derivatives' one, the built-in contracts expiring that day take their final
   settlement price (an option's intrinsic value, a future's index level, against the index's
-  last level) and stop moving: the next rollover settles their positions at it. Kite's quote
+  last level) and stop moving, their GTTs expire, and the next rollover settles their positions
+  at it. Kite's quote
   of an expired contract after its last day is not documented; this is the simulator's
   reading of NSE's cash settlement.
 
@@ -295,6 +296,8 @@ class DayActions:
                 if key is None or key[0] != u.name or key[1] != day:
                     continue
                 prices[inst.instrument_token] = settlement_value(inst, level)
+        # Their GTTs end with the contract, before its settlement price could fire them.
+        self._gtt.expire(prices.keys())
         self._market.settle(prices)
 
 
