@@ -27,7 +27,7 @@ def test_help_says_what_to_register_and_how_it_is_checked() -> None:
         "[kite] source_address",
         "[kite] ip_family",
         "[kite] algo_id",
-        "[strategies.<name>] algo_id",
+        "[strategies.NAME] algo_id",
         "cancels an order id that cannot exist",
         "0 ready",
         "6 not ready",

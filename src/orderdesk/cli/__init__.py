@@ -10,6 +10,10 @@ import typer
 from orderdesk.cli._group import DeskGroup
 
 app = typer.Typer(
+    # Markdown, not typer's default rich markup: that keeps a docstring's line breaks inside a
+    # paragraph, so --help broke sentences where the source line ended. Every typer.Typer of
+    # the CLI sets the same.
+    rich_markup_mode="markdown",
     cls=DeskGroup,
     name="orderdesk",
     help="A personal order desk for Zerodha Kite Connect, with a Kite-compatible simulator.",

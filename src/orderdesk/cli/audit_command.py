@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from orderdesk.store import ExportFormat, SqlEventStore
 
 audit = typer.Typer(
+    rich_markup_mode="markdown",
     name="audit",
     help="Verify the event log's hash chain, or export it.",
     no_args_is_help=True,

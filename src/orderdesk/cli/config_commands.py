@@ -24,6 +24,7 @@ from orderdesk.secrets import default_secret_store
 from orderdesk.telegram import bot_state
 
 config_app = typer.Typer(
+    rich_markup_mode="markdown",
     name="config",
     help="Check or show the configuration, and the API token.",
     no_args_is_help=True,

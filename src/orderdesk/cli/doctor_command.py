@@ -47,7 +47,7 @@ def doctor(config: ConfigOption = None, url: UrlOption = None, as_json: JsonOpti
     IPv6 allowed, changeable once a week). Register the address this prints under "address",
     or set \\[kite] source_address to one you registered; \\[kite] ip_family (default ipv4) keeps a
     dual-stack machine from leaving on the other family. If Zerodha gave your strategy an
-    exchange algo id, set it as \\[kite] algo_id (or per strategy, \\[strategies.<name>] algo_id);
+    exchange algo id, set it as \\[kite] algo_id (or per strategy, \\[strategies.NAME] algo_id);
     without one, send under 10 orders a second.
 
     How the address is checked: the desk cancels an order id that cannot exist. That changes

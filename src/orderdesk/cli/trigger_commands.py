@@ -33,10 +33,12 @@ from orderdesk.cli._common import (
 from orderdesk.client import DeskClient
 
 gtt_app = typer.Typer(
+    rich_markup_mode="markdown",
     help="GTT triggers kept at the broker for a strategy (single, or two-leg OCO).",
     no_args_is_help=True,
 )
 alerts_app = typer.Typer(
+    rich_markup_mode="markdown",
     help="Price alerts kept at the broker for a strategy (simple, or ATO with a basket).",
     no_args_is_help=True,
 )
