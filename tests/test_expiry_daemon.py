@@ -1,7 +1,7 @@
 """An option held to its expiry, from outside: `orderdesk run` (examples/sim_days.toml) on
 `orderdesk sim --market-hours nse`, driven by the CLI and the simulator's clock. The desk's
-expiry day closes at the contract's final settlement price, so its P&L is the cash the broker
-settles the next morning, when the position is gone and the books agree."""
+expiry day closes at the contract's final settlement price, so its P&L, realised, is the cash
+the broker settles the next morning, when the position is gone and the books agree."""
 
 from __future__ import annotations
 
@@ -98,3 +98,6 @@ def test_an_option_held_to_expiry_closes_its_day_at_the_settlement_price(
         assert cash == OPENING_CASH + expected
         lifetime = shown(env, "days")
         assert sum(Decimal(d["pnl"]) for d in lifetime) == expected
+        # As its close recorded it: settled with the day, so realised, not carried.
+        (past,) = [d for d in lifetime if d["day"] == expiry.isoformat()]
+        assert Decimal(past["realised"]) == expected

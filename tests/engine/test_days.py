@@ -26,6 +26,7 @@ from orderdesk.ports.notifier import Severity
 from tests.engine.conftest import FAST
 from tests.engine.fakes import (
     INFY,
+    NIFTY_CE,
     NIFTY_FUT,
     FakeBroker,
     MemoryStore,
@@ -126,6 +127,33 @@ async def test_a_day_closes_then_the_next_opens_with_today_only(
     assert desk.past_days()[0].closed is not None
     assert [o.order_id for o in desk.day_orders(MONDAY)] == [bought.order_id, resting.order_id]
     assert (await desk.reconcile()).ok
+
+
+async def test_a_contract_expiring_with_the_day_closes_it_realised(
+    broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """An option whose last day is Monday is settled with it: Monday's close counts its whole
+    P&L as realised, while a future expiring later stays unrealised."""
+    broker.infos = [
+        replace(info, expiry=MONDAY.isoformat()) if info.instrument == NIFTY_CE else info
+        for info in broker.infos
+    ]
+    async with open_desk(broker, store, clock, notifier) as desk:
+        for instrument in (NIFTY_CE, NIFTY_FUT):
+            bought = await desk.submit(
+                signal(product=Product.NRML, instrument=instrument, quantity=75)
+            )
+            await bought.wait()
+        paid = desk.position(NIFTY_CE, Product.NRML).average_price
+        desk.book.mark(NIFTY_CE, paid - 20)  # its settlement: 20 below the price paid
+        desk.book.mark(NIFTY_FUT, desk.position(NIFTY_FUT, Product.NRML).average_price + 10)
+        clock.set(MONDAY, 16, 20)
+        await eventually(lambda: events_of(store, DayClosed), what="the day closed")
+        (closed,) = events_of(store, DayClosed)
+        lines = {p.instrument: p for p in closed.positions}
+        assert (lines[NIFTY_CE].realised, lines[NIFTY_CE].unrealised) == (-1500, 0)
+        assert (lines[NIFTY_FUT].realised, lines[NIFTY_FUT].unrealised) == (0, 750)
+        assert (closed.realised, closed.pnl) == (-1500, -750)
 
 
 async def test_a_restart_replays_from_the_latest_checkpoint(

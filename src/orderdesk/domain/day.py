@@ -95,7 +95,10 @@ class PositionSnapshot:
     desk told them apart)."""
 
     @classmethod
-    def of(cls, position: Position) -> PositionSnapshot:
+    def of(cls, position: Position, *, settled: bool = False) -> PositionSnapshot:
+        """``position`` now; ``settled``: its contract expired with the day, so its whole P&L
+        is realised (at the last price seen, where the exchange settles it)."""
+        pnl = position.pnl()
         return cls(
             instrument=position.instrument,
             product=position.product,
@@ -103,9 +106,9 @@ class PositionSnapshot:
             overnight_quantity=position.overnight_quantity,
             average_price=position.average_price,
             last_price=position.last_price,
-            realised=position.realised,
-            unrealised=position.unrealised(),
-            pnl=position.pnl(),
+            realised=pnl if settled else position.realised,
+            unrealised=Decimal(0) if settled else position.unrealised(),
+            pnl=pnl,
             buy_quantity=position.day_buy_quantity,
             sell_quantity=position.day_sell_quantity,
             from_holdings=position.from_holdings,

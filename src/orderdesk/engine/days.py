@@ -461,14 +461,17 @@ class TradingDays:
         )
 
     def _summary(self, day: date, now: datetime, lapsed: Sequence[Order]) -> DayClosed:
-        positions = list(self.book.positions)
+        positions = [
+            PositionSnapshot.of(p, settled=self.instruments.expires_on(p.instrument, day))
+            for p in self.book.positions
+        ]
         orders = list(self.book.orders.values())
         return DayClosed(
             at=now,
             day=day,
-            pnl=sum((p.pnl() for p in positions), Decimal(0)),
+            pnl=sum((p.pnl for p in positions), Decimal(0)),
             realised=sum((p.realised for p in positions), Decimal(0)),
-            positions=tuple(PositionSnapshot.of(p) for p in positions),
+            positions=tuple(positions),
             orders=len(orders),
             fills=sum(len(o.fills) for o in orders),
             lapsed=tuple(o.order_id for o in lapsed),

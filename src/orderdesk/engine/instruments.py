@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
+from datetime import date
 
 from orderdesk.domain.errors import ValidationError
 from orderdesk.domain.reports import InstrumentInfo
@@ -73,6 +74,11 @@ class InstrumentMaster(Mapping[InstrumentKey, InstrumentInfo]):
         if instrument not in self._rows:
             raise ValidationError("instrument", f"unknown instrument {instrument}")
         return self[instrument]
+
+    def expires_on(self, instrument: InstrumentKey, day: date) -> bool:
+        """Whether ``instrument`` is a contract whose last trading day is ``day``."""
+        info = self._rows.get(instrument)
+        return info is not None and info.expiry == day.isoformat()
 
     def listed(self, instrument: InstrumentKey) -> bool:
         """Whether ``instrument`` trades today (an expired contract is gone from the list)."""
