@@ -19,7 +19,7 @@ on PostgreSQL, and the two logs are compared.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
@@ -76,14 +76,7 @@ WEEK = (
 INFY = InstrumentKey.parse("NSE:INFY")
 TCS = InstrumentKey.parse("NSE:TCS")
 SBIN = InstrumentKey.parse("NSE:SBIN")
-FUT = InstrumentKey.parse("NFO:NIFTY26DECFUT")
-BANK = InstrumentKey.parse("NFO:BANKNIFTY26DECFUT")
-BASE = {
-    INFY: Decimal("1500"),
-    TCS: Decimal("3100"),
-    SBIN: Decimal("850"),
-    BANK: Decimal("56000"),
-}
+EQUITY_BASE = {INFY: Decimal("1500"), TCS: Decimal("3100"), SBIN: Decimal("850")}
 FUT_CLOSE = (Decimal("25000"), Decimal("24900"), Decimal("24900"), Decimal("24950"))
 """Where the future closes each day but the last (Tuesday's is a 6,500 loss on 65)."""
 LOSS_LIMIT = Decimal("3000")
@@ -106,6 +99,35 @@ class Week:
     desk: OrderDesk
     notifier: ListNotifier
     api: DeskClient | None = None
+
+    futures: dict[str, InstrumentKey] = field(default_factory=dict)
+
+    def future(self, name: str) -> InstrumentKey:
+        """``name``'s nearest monthly future that outlives the week, chosen once (the simulator
+        lists its contracts from the real date it starts on, and more as its days pass, so no
+        contract name is fixed here)."""
+        if name not in self.futures:
+            futures = [
+                inst
+                for inst in self.sim.master
+                if inst.name == name and inst.instrument_type == "FUT"
+                if date.fromisoformat(inst.expiry) > WEEK[-1]
+            ]
+            nearest = min(futures, key=lambda inst: inst.expiry)
+            self.futures[name] = InstrumentKey.parse(nearest.key)
+        return self.futures[name]
+
+    @property
+    def fut(self) -> InstrumentKey:
+        return self.future("NIFTY")
+
+    @property
+    def bank(self) -> InstrumentKey:
+        return self.future("BANKNIFTY")
+
+    @property
+    def base(self) -> dict[InstrumentKey, Decimal]:
+        return {**EQUITY_BASE, self.bank: Decimal("56000")}
 
     @property
     def view(self) -> BrokerView:
@@ -235,7 +257,8 @@ async def trading(week: Week, index: int, day: date) -> None:
     desk = week.desk
     await week.clock(day, 9, 20)
     fut_open = FUT_CLOSE[index - 1] if index else Decimal("25000")
-    await week.prices({**BASE, FUT: fut_open})
+    fut, bank = week.fut, week.bank
+    await week.prices({**week.base, fut: fut_open})
     await week.agreed()
     # The morning's AMO was released at 09:15: the desk's first look at the book sees it rest.
     await eventually(
@@ -246,18 +269,18 @@ async def trading(week: Week, index: int, day: date) -> None:
     await week.fill(day, "mis-in", TCS, Side.BUY, 5, Product.MIS, Decimal("3099"))
     await week.fill(day, "mis-out", TCS, Side.SELL, 5, Product.MIS, Decimal("3101"))
     await week.fill(day, "mis-open", SBIN, Side.BUY, 3, Product.MIS, Decimal("849"))
-    await week.fill(day, "bank-in", BANK, Side.BUY, 30, Product.NRML, Decimal("55990"))
-    await week.fill(day, "bank-out", BANK, Side.SELL, 30, Product.NRML, Decimal("56010"))
+    await week.fill(day, "bank-in", bank, Side.BUY, 30, Product.NRML, Decimal("55990"))
+    await week.fill(day, "bank-out", bank, Side.SELL, 30, Product.NRML, Decimal("56010"))
     if index == 0:
-        await week.fill(day, "nrml-in", FUT, Side.BUY, 65, Product.NRML, Decimal("24990"))
+        await week.fill(day, "nrml-in", fut, Side.BUY, 65, Product.NRML, Decimal("24990"))
     if index == len(WEEK) - 1:
-        await week.fill(day, "nrml-out", FUT, Side.SELL, 65, Product.NRML, Decimal("25010"))
-    await week.prices(BASE)
+        await week.fill(day, "nrml-out", fut, Side.SELL, 65, Product.NRML, Decimal("25010"))
+    await week.prices(week.base)
     resting = await desk.submit(signal(day, "rest"))
     await resting.wait(lambda h: h.status is OrderStatus.OPEN, timeout=10)
     if index < len(FUT_CLOSE):
-        await week.prices({FUT: FUT_CLOSE[index]})
-        await eventually(lambda: desk.book.last_prices.get(FUT) == FUT_CLOSE[index], what="mark")
+        await week.prices({fut: FUT_CLOSE[index]})
+        await eventually(lambda: desk.book.last_prices.get(fut) == FUT_CLOSE[index], what="mark")
     if index == 1:
         # Tuesday: the carried future lost 6,500 since Monday's close; new risk is refused.
         assert desk.day_pnl() <= -LOSS_LIMIT
@@ -300,6 +323,8 @@ async def run_week(tmp_path: Path, store_url: str, *, seed: int = 11) -> list[tu
     ) as (sim, address):
         notifier = ListNotifier()
         week = Week(sim, address, None, notifier)  # type: ignore[arg-type]
+        for name in ("NIFTY", "BANKNIFTY"):
+            week.future(name)  # chosen before the clock moves and the simulator lists more
         await week.clock(WEEK[0], 8, 30)
         token = sim.issue_access_token()
         week.address = address = replace(address, access_token=token)
