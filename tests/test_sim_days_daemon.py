@@ -80,6 +80,24 @@ def next_session(sim: SimServer, env: Mapping[str, str], day: str) -> None:
     )
 
 
+MIS_BUY = ("place", "NSE:INFY", "BUY", "2", "--type", "MARKET", "--product", "MIS")
+
+
+def mis_bought_then_squared_off(sim: SimServer, env: Mapping[str, str], after: str) -> str:
+    """The day's only order: an MIS buy through the CLI, filled; then the simulator's clock to
+    ``after`` (past the square-off) and the broker's closing order in the desk's book. Returns
+    the buy's order id."""
+    order_id: str = shown(env, *MIS_BUY)["order"]["order_id"]
+    wait_until(
+        lambda: [o["status"] for o in shown(env, "orders")] == ["FILLED"],
+        timeout=20,
+        what="the MIS order filled",
+    )
+    sim_clock(sim, after)
+    wait_until(lambda: len(shown(env, "orders")) == 2, timeout=20, what="the broker's square-off")
+    return order_id
+
+
 def test_a_monday_and_a_tuesday_through_the_cli_and_the_simulators_clock(
     sim: SimServer, env: dict[str, str]
 ) -> None:
@@ -217,19 +235,7 @@ def test_a_special_session_sunday_is_a_trading_day_of_its_own(
     with running_daemon(CONFIG, env=env):
         friday = shown(env, "place", "NSE:INFY", "BUY", "1", "--type", "MARKET")
         next_session(sim, env, SUNDAY_SESSION)
-        sunday = shown(env, "place", "NSE:INFY", "BUY", "2", "--type", "MARKET", "--product", "MIS")
-        sunday_id = sunday["order"]["order_id"]
-        wait_until(
-            lambda: [o["status"] for o in shown(env, "orders")] == ["FILLED"],
-            timeout=20,
-            what="Sunday's MIS order filled",
-        )
-        sim_clock(sim, f"{SUNDAY_SESSION} 15:22:00")
-        wait_until(
-            lambda: len(shown(env, "orders")) == 2,
-            timeout=20,
-            what="the broker's square-off on Sunday",
-        )
+        sunday_id = mis_bought_then_squared_off(sim, env, f"{SUNDAY_SESSION} 15:22:00")
         sim_clock(sim, "2026-12-14 09:20:00")
         login_on_sim(sim, env)
         wait_until(
@@ -275,20 +281,8 @@ def test_a_muhurat_evening_is_a_trading_day_with_its_own_hours(tmp_path: Path) -
         with running_daemon(CONFIG, env=env):
             next_session(sim, env, MUHURAT)
             sim_clock(sim, f"{MUHURAT} 18:30:00")
-            placed = ("place", "NSE:INFY", "BUY", "2", "--type", "MARKET", "--product", "MIS")
-            evening = shown(env, *placed)["order"]["order_id"]
-            wait_until(
-                lambda: [o["status"] for o in shown(env, "orders")] == ["FILLED"],
-                timeout=20,
-                what="the evening's MIS order filled",
-            )
-            sim_clock(sim, f"{MUHURAT} 19:06:00")
-            wait_until(
-                lambda: len(shown(env, "orders")) == 2,
-                timeout=20,
-                what="the broker's square-off at 19:05",
-            )
-            late = orderdesk(env, *placed)
+            evening = mis_bought_then_squared_off(sim, env, f"{MUHURAT} 19:06:00")
+            late = orderdesk(env, *MIS_BUY)
             assert late.returncode == 3, late.stdout + late.stderr
             assert "square_off" in late.stderr
 

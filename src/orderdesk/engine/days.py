@@ -31,7 +31,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from orderdesk.domain.calendar import IST, SEGMENT_OF, Segment
@@ -68,9 +68,6 @@ from orderdesk.ports.broker import Broker, HoldingsSource
 from orderdesk.ports.notifier import Severity
 
 log = logging.getLogger(__name__)
-
-USUAL_LAST_MASS_CANCEL = time(16, 0)
-"""The equity and derivatives mass cancel of an ordinary day, which ``close_at`` follows."""
 
 OPEN_RETRY_SECONDS = 10.0
 """After the broker's books could not be read, the next attempt to open the day waits this long
@@ -188,12 +185,13 @@ class TradingDays:
 
     def close_at(self, day: date) -> datetime:
         """When the desk closes ``day``: ``close_at``, or on a session with hours of its own
-        (a Muhurat evening) as long after its mass cancel as ``close_at`` is after the usual
-        16:00 one."""
+        (a Muhurat evening) as long after its mass cancel as ``close_at`` is after an ordinary
+        day's equity and derivatives one (16:00)."""
         usual = datetime.combine(day, self.rules.close_at, tzinfo=IST)
         if day not in self.calendar.session_hours:
             return usual
-        after = usual - datetime.combine(day, USUAL_LAST_MASS_CANCEL, tzinfo=IST)
+        ordinary = self.calendar.hours[Segment.DERIVATIVES].mass_cancel
+        after = usual - datetime.combine(day, ordinary, tzinfo=IST)
         return max(usual, self.calendar.last_mass_cancel(day) + after)
 
     async def catch_up(self, now: datetime | None = None) -> bool:

@@ -265,15 +265,19 @@ class DayActions:
         self._list_new_series(day)
         self._market.start_day(day)
 
-    def _list_new_series(self, day: date) -> None:
-        """The series ``day``'s window reaches that are not listed yet, struck and priced
-        against the indices' levels now (the market opens their books)."""
-        listed = {key for inst in self._master if (key := series_of(inst)) is not None}
-        levels = {
+    def _index_levels(self) -> dict[str, float]:
+        """The built-in underlyings' index levels now, by index key (those listed)."""
+        return {
             u.index_key: self._market.last_price(index.instrument_token)
             for u in UNDERLYINGS
             if (index := self._master.by_key(u.index_key)) is not None
         }
+
+    def _list_new_series(self, day: date) -> None:
+        """The series ``day``'s window reaches that are not listed yet, struck and priced
+        against the indices' levels now (the market opens their books)."""
+        listed = {key for inst in self._master if (key := series_of(inst)) is not None}
+        levels = self._index_levels()
         if len(levels) < len(UNDERLYINGS):
             return  # a user's instrument file without the indices: nothing to strike against
         first = self._master.next_exchange_token("NFO", FIRST_NFO_TOKEN)
@@ -285,16 +289,13 @@ class DayActions:
         """The contracts expiring ``day`` take their final settlement price as their last price,
         and stop following their index: an option its intrinsic value, a future the level,
         against the index's last level (NSE settles index derivatives on the index's close)."""
+        levels = self._index_levels()
+        index_of = {u.name: u.index_key for u in UNDERLYINGS if u.index_key in levels}
         prices: dict[int, float] = {}
-        for u in UNDERLYINGS:
-            index = self._master.by_key(u.index_key)
-            if index is None:
-                continue
-            level = self._market.last_price(index.instrument_token)
-            for inst in self._master:
-                key = series_of(inst)
-                if key is None or key[0] != u.name or key[1] != day:
-                    continue
+        for inst in self._master:
+            key = series_of(inst)
+            if key is not None and key[1] == day and key[0] in index_of:
+                level = levels[index_of[key[0]]]
                 prices[inst.instrument_token] = settlement_value(inst, level)
         # Their GTTs end with the contract, before its settlement price could fire them.
         self._gtt.expire(prices.keys())

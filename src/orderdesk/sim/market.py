@@ -392,21 +392,17 @@ class MarketData:
         """
         listed = [inst.instrument_token for inst in self._master]
         self._links = _links(self._master, day)
-        self._open_books()
+        self._open_books()  # every listed instrument has a book from here on
         for token in listed:
-            book = self._books.get(token)
-            if book is None:
-                continue
+            book = self._books[token]
             book.close = book.open = book.high = book.low = book.last
             book.volume = book.turnover = book.last_qty = 0
             book.oi_high = book.oi_low = book.oi
             book.version += 1
             book.snap = None
         self._derived = [(self._books[t], link) for t, link in self._links.items()]
-        self._walkers = [
-            self._books[t] for t in listed if t in self._books and t not in self._links
-        ]
-        self._notify([t for t in listed if t in self._books])
+        self._walkers = [self._books[t] for t in listed if t not in self._links]
+        self._notify(listed)
 
     def _open_books(self) -> None:
         """Books for the listed instruments that have none (contracts listed today)."""
