@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from pydantic import BaseModel, TypeAdapter
 
 from orderdesk.api.authorisation_schemas import HoldingsAuthorisationOut, HoldingsAuthoriseIn
+from orderdesk.api.convert_schemas import ConvertIn, ConvertOut
 from orderdesk.api.exit_schemas import ExitIn, ExitOut
 from orderdesk.api.schemas import (
     DayDetailOut,
@@ -74,6 +75,7 @@ _KILL = TypeAdapter(KillSwitchOut)
 _PENDINGS = TypeAdapter(list[PendingOut])
 _PENDING = TypeAdapter(PendingOut)
 _EXIT = TypeAdapter(ExitOut)
+_CONVERT = TypeAdapter(ConvertOut)
 _RECONCILE = TypeAdapter(ReconcileOut)
 _STRATEGIES = TypeAdapter(list[StrategyOut])
 _SESSION = TypeAdapter(SessionOut)
@@ -315,6 +317,29 @@ class DeskClient:
 
     async def positions(self) -> list[PositionOut]:
         return await self._call("GET", "/api/positions", _POSITIONS)
+
+    async def convert_position(
+        self,
+        instrument: str,
+        from_product: str,
+        to_product: str,
+        *,
+        quantity: int | None = None,
+        overnight: bool = False,
+    ) -> ConvertOut:
+        """Move the position in ``instrument`` from one product to another at the broker
+        (all it has to convert, or ``quantity``; ``overnight``: the carried quantity), e.g.
+        an MIS buy kept as CNC before the square-off. No order is placed."""
+        body = ConvertIn.model_validate(
+            {
+                "instrument": instrument,
+                "from_product": from_product,
+                "to_product": to_product,
+                "quantity": quantity,
+                "overnight": overnight,
+            }
+        )
+        return await self._call("POST", "/api/positions/convert", _CONVERT, json=_dump(body))
 
     async def strategies(self) -> list[StrategyOut]:
         """Orders and P&L attributed to each strategy."""

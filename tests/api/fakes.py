@@ -38,11 +38,15 @@ from orderdesk.domain import (
     OrderType,
     Position,
     PositionBook,
+    Product,
+    Side,
     Signal,
     SignalDenied,
+    ValidationError,
     client_order_id,
 )
 from orderdesk.domain.attribution import StrategyBook, attribute
+from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.day import Holding, PositionSnapshot
 from orderdesk.domain.events import DayClosed, DayOpened, OperatorCommandHandled
 from orderdesk.domain.reports import MarginsReport, SegmentMargins
@@ -66,6 +70,7 @@ class FakeDesk:
     def __init__(self, *, max_quantity: int = 10_000) -> None:
         self._orders: dict[str, Order] = {}
         self.exits: list[dict[str, object]] = []
+        self.conversions: list[PositionConversion] = []
         self.findings: list[ReconcileFinding] = []
         self._positions = PositionBook()
         self._kill = KillSwitchState(engaged=False)
@@ -281,6 +286,30 @@ class FakeDesk:
         self.authorisations.append(dict(quantities))
         request_id = f"req{len(self.authorisations)}"
         return HoldingsAuthorisation(request_id, f"https://kite.example/authorise/{request_id}")
+
+    async def convert_position(
+        self,
+        instrument: InstrumentKey,
+        old: Product,
+        new: Product,
+        *,
+        quantity: int | None,
+        overnight: bool,
+    ) -> PositionConversion:
+        """The fake holds no positions: a named quantity is converted (and kept in
+        ``conversions``), as the broker would; none named finds nothing to convert."""
+        if quantity is None:
+            raise ValidationError("instrument", f"no {old} position in {instrument} to convert")
+        conversion = PositionConversion(
+            instrument=instrument,
+            side=Side.BUY,
+            quantity=quantity,
+            old_product=old,
+            new_product=new,
+            overnight=overnight,
+        )
+        self.conversions.append(conversion)
+        return conversion
 
     async def doctor(self) -> Diagnosis:
         status = self.session_status

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from orderdesk.brokers.kite import create_broker
 from orderdesk.brokers.kite.client import KiteRestClient
 from orderdesk.brokers.kite.config import KiteConfig
 from orderdesk.brokers.kite.errors import InputException, TokenException
+from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.reports import OrderStatusReport
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.status import BrokerStatus
@@ -370,3 +372,29 @@ async def test_an_unauthorised_sale_of_holdings_is_typed_and_an_authorisation_le
             ):
                 assert reply.status == 200
             assert await kite.place_order(PlaceOrder("odsell00000000000002", sale))
+
+
+async def test_a_position_is_converted_and_a_conversion_the_position_cannot_give_is_refused(
+    sim: SimServer, kite: KiteRestClient
+) -> None:
+    """``PUT /portfolio/positions`` with Kite's form fields: the simulator moves the day's
+    MIS buy to CNC; more than the position holds is Kite's InputException, typed."""
+    await _prices(sim, 1500)
+    bought = _signal(order_type=OrderType.MARKET, product=Product.MIS, price=None)
+    await kite.place_order(PlaceOrder("odmis000000000000001", bought))
+    move = PositionConversion(
+        instrument=INFY, side=Side.BUY, quantity=4, old_product=Product.MIS, new_product=Product.CNC
+    )
+
+    async def converted() -> dict[Product, int]:
+        return {p.product: p.quantity for p in (await kite.positions()).net}
+
+    async def bought_in_full() -> bool:
+        return (await converted()).get(Product.MIS) == 10
+
+    await eventually(bought_in_full, what="the MIS buy filled")
+    await kite.convert_position(move)
+    assert await converted() == {Product.MIS: 6, Product.CNC: 4}
+    with pytest.raises(InputException, match="insufficient quantity"):
+        await kite.convert_position(replace(move, quantity=7))
+    assert await converted() == {Product.MIS: 6, Product.CNC: 4}

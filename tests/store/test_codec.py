@@ -9,6 +9,7 @@ import dataclasses
 import json
 import types
 import typing
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from enum import Enum
@@ -48,6 +49,7 @@ from orderdesk.domain import (
     Validity,
     Variety,
 )
+from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.day import CarriedPosition, Holding, PositionSnapshot
 from orderdesk.domain.events import (
     EVENT_TYPES,
@@ -63,6 +65,9 @@ from orderdesk.domain.events import (
     OperatorCommandHandled,
     OrderLapsed,
     OrderSubmitDeferred,
+    PositionConversionRefused,
+    PositionConversionRequested,
+    PositionConverted,
     SessionLost,
     SessionRenewed,
     TriggerDeleted,
@@ -149,6 +154,15 @@ def reference_text_2(event: Event) -> str:
 def reference_text_1(event: Event) -> str:
     """An event's format-1 payload text, as every row written before format 2 holds it."""
     return reference_json(reference_encode(event))
+
+
+_CONVERSION = PositionConversion(
+    instrument=InstrumentKey.parse("NFO:NIFTY26DECFUT"),
+    side=Side.BUY,
+    quantity=65,
+    old_product=Product.MIS,
+    new_product=Product.NRML,
+)
 
 
 def every_event() -> list[Event]:
@@ -389,6 +403,12 @@ def every_event() -> list[Event]:
         OperatorCommandHandled(
             at=AT, operator="telegram:42", command="reject", params="ap1 née", outcome="rejected"
         ),
+        PositionConversionRequested(at=at_ist, conversion=_CONVERSION, operator="api"),
+        PositionConverted(at=AT, conversion=_CONVERSION, source="desk"),
+        PositionConverted(
+            at=AT, conversion=replace(_CONVERSION, side=Side.SELL, overnight=True), source="broker"
+        ),
+        PositionConversionRefused(at=AT, conversion=_CONVERSION, reason="Kite says nö"),
         AutosliceSent(at=AT, order_id="od20", algo_id="ALGO-1"),
         AutosliceSent(at=at_ist, order_id="od21"),
         AutosliceAnswered(
@@ -616,6 +636,9 @@ _times = st.datetimes(
     | st.builds(timezone, st.timedeltas(timedelta(hours=-23), timedelta(hours=23))),
 )
 _signals = st.sampled_from([event.signal for event in every_event() if hasattr(event, "signal")])
+_conversions = st.sampled_from(
+    [event.conversion for event in every_event() if hasattr(event, "conversion")]
+)
 _instruments = st.sampled_from(
     [InstrumentKey.parse(text) for text in ("NSE:INFY", "NFO:NIFTY26NOVFUT", "MCX:GOLD-M")]
 )
@@ -637,6 +660,7 @@ def _for_hint(hint: Any) -> st.SearchStrategy[Any]:
         datetime: _times,
         date: st.dates(),
         Signal: _signals,
+        PositionConversion: _conversions,
         InstrumentKey: _instruments,
     }
     if hint in simple:

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from orderdesk.domain.attribution import StrategyBook
+from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.day import Holding
 from orderdesk.domain.events import DayClosed, DayOpened, Event
 from orderdesk.domain.order import Order
@@ -195,6 +196,21 @@ class DeskService(Protocol):
         """Ask the broker for the day's authorisation to sell these holdings (a quantity of
         None: the whole holding as the day opened with it; none named: every holding); raises
         :class:`~orderdesk.errors.NotOffered` when the broker has no such thing."""
+
+    async def convert_position(
+        self,
+        instrument: InstrumentKey,
+        old: Product,
+        new: Product,
+        *,
+        quantity: int | None,
+        overnight: bool,
+    ) -> PositionConversion:
+        """Convert the position in ``instrument`` from ``old`` to ``new`` at the broker (all it
+        has to convert when ``quantity`` is None; the side is the position's); returns what
+        was converted. :class:`~orderdesk.domain.errors.ValidationError` when the desk's
+        position cannot give it, :class:`~orderdesk.errors.NotOffered` for a broker without
+        conversions, the broker's error when it refuses."""
 
     async def doctor(self) -> Diagnosis:
         """The pre-flight (:mod:`orderdesk.doctor`): asks the broker's pre-flight now, when it

@@ -25,6 +25,7 @@ from orderdesk.api.desk import (
 from orderdesk.api.errors import NoBrokerSession
 from orderdesk.doctor import Diagnosis, Facts, assess
 from orderdesk.domain.attribution import StrategyBook
+from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.day import Holding
 from orderdesk.domain.errors import ValidationError
 from orderdesk.domain.events import Event, ReconciliationCompleted, ReconciliationMismatch
@@ -32,7 +33,7 @@ from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position
 from orderdesk.domain.reports import MarginsReport
 from orderdesk.domain.signal import Signal
-from orderdesk.domain.values import InstrumentKey, OrderType, Product
+from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side
 from orderdesk.engine import OrderDesk
 from orderdesk.engine.config import ExitPolicy
 from orderdesk.engine.errors import CommandRefused
@@ -213,6 +214,40 @@ class EngineDesk:
                 raise ValidationError("holdings", f"{instrument} is not in today's holdings")
             wanted[instrument] = quantity if quantity is not None else opening[instrument]
         return await broker.authorise_holdings(wanted)
+
+    async def convert_position(
+        self,
+        instrument: InstrumentKey,
+        old: Product,
+        new: Product,
+        *,
+        quantity: int | None,
+        overnight: bool,
+    ) -> PositionConversion:
+        position = next(
+            (p for p in self._desk.positions() if p.instrument == instrument and p.product is old),
+            None,
+        )
+        if position is None or not position.quantity:
+            raise ValidationError("instrument", f"no {old} position in {instrument} to convert")
+        side = Side.BUY if position.quantity > 0 else Side.SELL
+        if quantity is None:
+            quantity = position.convertible(side=side, overnight=overnight)
+            if not quantity:
+                kind = "carried" if overnight else "today's"
+                raise ValidationError(
+                    "quantity", f"the {old} position in {instrument} has no {kind} quantity"
+                )
+        conversion = PositionConversion(
+            instrument=instrument,
+            side=side,
+            quantity=quantity,
+            old_product=old,
+            new_product=new,
+            overnight=overnight,
+        )
+        await self._desk.convert_position(conversion, operator="api")
+        return conversion
 
     async def doctor(self) -> Diagnosis:
         desk = self._desk

@@ -34,6 +34,9 @@ from orderdesk.domain.events import (
     OrderSubmitUnknown,
     OrderTransitionRefused,
     OrderUpdateIgnored,
+    PositionConversionRefused,
+    PositionConversionRequested,
+    PositionConverted,
     ReconciliationCompleted,
     ReconciliationMismatch,
     SessionLost,
@@ -45,6 +48,7 @@ from orderdesk.domain.values import OrderType
 
 FINDINGS: dict[str, str] = {
     "external_order": "an order placed outside orderdesk was found and adopted",
+    "converted_at_broker": "a position converted outside orderdesk was found and followed",
     "missed_fill": "a trade the stream missed was found in the trade book",
     "status": "the broker's status differed from the desk's",
     "position": "the broker's position differs from the desk's",
@@ -142,6 +146,16 @@ _WORDS: dict[type[Event], Callable[[Any], str]] = {
     ),
     SessionLost: lambda e: f"Broker session ended: {e.reason}",
     BrokerSquaredOff: lambda e: f"Squared off by the broker: {e.detail}",
+    PositionConversionRequested: lambda e: (
+        f"Conversion asked ({e.operator}): {e.conversion.describe()}"
+    ),
+    PositionConverted: lambda e: (
+        ("Converted" if e.source == "desk" else "Converted at the broker")
+        + f": {e.conversion.describe()}"
+    ),
+    PositionConversionRefused: lambda e: (
+        f"Conversion refused: {e.conversion.describe()}: {e.reason}"
+    ),
     OperatorCommandHandled: lambda e: (
         f"{e.operator}: /{e.command}{' ' + e.params if e.params else ''}: {e.outcome}"
     ),

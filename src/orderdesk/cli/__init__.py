@@ -29,6 +29,7 @@ def _register_commands() -> None:
     from orderdesk.cli import audit_command  # noqa: F401, I001  (one line per command module)
     from orderdesk.cli import auth_commands  # noqa: F401
     from orderdesk.cli import config_commands  # noqa: F401
+    from orderdesk.cli import convert_command  # noqa: F401
     from orderdesk.cli import day_commands  # noqa: F401
     from orderdesk.cli import desk_commands  # noqa: F401
     from orderdesk.cli import doctor_command  # noqa: F401

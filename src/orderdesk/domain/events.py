@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.day import CarriedPosition, Holding, PositionSnapshot
 from orderdesk.domain.reports import Fill, GttTrigger, PriceAlert
 from orderdesk.domain.signal import Signal
@@ -360,6 +361,34 @@ class OperatorCommandHandled(Event):
     """What the desk did or answered, in words (``kill switch engaged``, ``refused: …``)."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PositionConversionRequested(Event):
+    """The desk asked the broker to convert a position (written before the request leaves:
+    one without an answer after it was lost in flight, and reconciliation finds which)."""
+
+    conversion: PositionConversion
+    operator: str
+    """Who asked: ``api``, ``cli``, ``telegram:<chat id>``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PositionConverted(Event):
+    """A position moved between products at the broker: the desk's books move with it."""
+
+    conversion: PositionConversion
+    source: str
+    """``desk``: the broker said yes to the desk's request; ``broker``: reconciliation found
+    it done there (on Kite web, or a request whose answer was lost)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PositionConversionRefused(Event):
+    """The broker refused the desk's conversion (or its outcome is unknown): nothing moved."""
+
+    conversion: PositionConversion
+    reason: str
+
+
 TRIGGER_STREAM = "triggers"
 """The stream of every GTT's and alert's events: start-up reads it whole, as a trigger outlives
 the trading day it was placed on (the day checkpoint does not carry it)."""
@@ -460,6 +489,9 @@ DESK_EVENT_TYPES: tuple[type[Event], ...] = (
     ExitRepriced,
     ExitUnfilled,
     OperatorCommandHandled,
+    PositionConversionRequested,
+    PositionConverted,
+    PositionConversionRefused,
 )
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls for cls in (*ORDER_EVENT_TYPES, *DESK_EVENT_TYPES)
@@ -511,6 +543,9 @@ __all__ = [
     "OrderSubmitting",
     "OrderTransitionRefused",
     "OrderUpdateIgnored",
+    "PositionConversionRefused",
+    "PositionConversionRequested",
+    "PositionConverted",
     "ReconciliationCompleted",
     "ReconciliationMismatch",
     "SessionLost",

@@ -25,6 +25,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from orderdesk.domain.conversion import PositionConversion
+from orderdesk.domain.errors import ValidationError
 from orderdesk.domain.values import InstrumentKey, Product, Side
 
 COST_PLACES = Decimal("0.0001")
@@ -124,6 +126,76 @@ class Position:
     def mark(self, last_price: Decimal) -> None:
         self.last_price = last_price
 
+    def convertible(self, *, side: Side, overnight: bool) -> int:
+        """How much of this position a conversion on ``side`` may move: of today's quantity,
+        or (``overnight``) of the carried one; never stock sold out of holdings."""
+        if overnight:
+            held = self.overnight_quantity * side.sign
+            net = self.quantity * side.sign
+            return max(0, min(held, net))
+        day = self.day_buy_quantity - self.day_sell_quantity
+        net = self.quantity * side.sign - self.from_holdings
+        return max(0, min(day * side.sign, net))
+
+    def move_out(self, quantity: int, *, overnight: bool) -> Decimal:
+        """Give ``quantity`` (signed as the position: negative of a short) to another product
+        at its share of the cost, as if that part had never been traded here; returns the cost
+        moved. Realised P&L stays, and ``cash + quantity × last`` moves with the cost, so the
+        two positions' P&L sums to what this one's was."""
+        if not quantity or quantity * self.quantity < 0 or abs(quantity) > abs(self.quantity):
+            raise ValueError(f"cannot move {quantity} out of a position of {self.quantity}")
+        if quantity == self.quantity:
+            cost = self.open_cost
+        else:
+            cost = (self.open_cost * quantity / self.quantity).quantize(
+                COST_PLACES, rounding=ROUND_HALF_EVEN
+            )
+        self.open_cost -= cost
+        self.cash += cost
+        self.quantity -= quantity
+        if quantity > 0:
+            self.buy_quantity -= quantity
+            self.buy_value -= cost
+        else:
+            self.sell_quantity += quantity
+            self.sell_value += cost
+        if overnight:
+            self.overnight_quantity -= quantity
+        elif quantity > 0:
+            self.day_buy_quantity -= quantity
+        else:
+            self.day_sell_quantity += quantity
+        return cost
+
+    def move_in(self, quantity: int, cost: Decimal, *, overnight: bool) -> None:
+        """Take ``quantity`` (signed) from another product at ``cost`` (signed alike): booked
+        as a trade at ``cost``'s price, with the cash moving by exactly ``cost``."""
+        side = Side.BUY if quantity > 0 else Side.SELL
+        net = self.quantity
+        opening = abs(quantity) if net * quantity >= 0 else max(0, abs(quantity) - abs(net))
+        cash, bought, sold, open_cost = self.cash, self.buy_value, self.sell_value, self.open_cost
+        self._trade(side, abs(quantity), cost / (quantity * self.multiplier))
+        # That price need not be a finite decimal (9,000 over 7): what it booked is set again
+        # from the cost, so the cash moves by the cost exactly and the open cost stays a finite
+        # decimal (sums of 28-digit expansions drift in the last digit).
+        self.cash = cash - cost
+        if opening == abs(quantity):
+            self.open_cost = open_cost + cost
+        elif opening:
+            self.open_cost = (cost * opening / abs(quantity)).quantize(
+                COST_PLACES, rounding=ROUND_HALF_EVEN
+            )
+        if side is Side.BUY:
+            self.buy_value = bought + cost
+        else:
+            self.sell_value = sold - cost
+        if overnight:
+            self.overnight_quantity += quantity
+        elif side is Side.BUY:
+            self.day_buy_quantity += quantity
+        else:
+            self.day_sell_quantity -= quantity
+
     def hold(self, quantity: int, price: Decimal) -> None:
         """Let a sale draw on ``quantity`` of delivered stock valued at ``price``."""
         if quantity < 0:
@@ -209,6 +281,37 @@ class PositionBook:
         trade_id: str | None = None,
     ) -> bool:
         return self.get(instrument, product).apply_fill(side, quantity, price, trade_id)
+
+    def check(self, conversion: PositionConversion) -> Position:
+        """The position ``conversion`` moves quantity out of, when it can give it; else
+        :class:`~orderdesk.domain.errors.ValidationError` saying how much it has."""
+        instrument = conversion.instrument
+        old = self.positions.get((instrument, conversion.old_product))
+        room = old.convertible(side=conversion.side, overnight=conversion.overnight) if old else 0
+        if old is None or conversion.quantity > room:
+            kind = "carried " if conversion.overnight else ""
+            position = "long" if conversion.side is Side.BUY else "short"
+            raise ValidationError(
+                "quantity",
+                f"the {kind}{position} {conversion.old_product} position in {instrument} has "
+                f"{room} to convert, not {conversion.quantity}",
+            )
+        return old
+
+    def convert(self, conversion: PositionConversion) -> None:
+        """Move a conversion's quantity from one product's position to the other's, at its
+        cost (:meth:`check` first: nothing moves when it refuses)."""
+        instrument = conversion.instrument
+        old = self.check(conversion)
+        cost = old.move_out(conversion.signed, overnight=conversion.overnight)
+        new = self.get(instrument, conversion.new_product)
+        if not new.quantity:
+            new.multiplier = old.multiplier
+        if new.carry_price is None and conversion.overnight:
+            new.carry_price = old.carry_price
+        new.move_in(conversion.signed, cost, overnight=conversion.overnight)
+        if old.last_price is not None:
+            new.mark(old.last_price)
 
     def mark(self, instrument: InstrumentKey, last_price: Decimal) -> None:
         for (key, _product), position in self.positions.items():

@@ -31,6 +31,7 @@ from typing import Any, Self
 
 from orderdesk.domain.attribution import StrategyBook, attribute
 from orderdesk.domain.calendar import IST
+from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.day import Holding
 from orderdesk.domain.events import (
     Doubt,
@@ -54,6 +55,7 @@ from orderdesk.engine.book import OrderBook
 from orderdesk.engine.commands import Commands
 from orderdesk.engine.config import DeskConfig, ExitPolicy, LossLimitAction, Slicing
 from orderdesk.engine.context import DeskRiskContext
+from orderdesk.engine.conversions import Conversions
 from orderdesk.engine.days import DayTick, SquareOffDue, TradingDays
 from orderdesk.engine.errors import (
     BasketAborted,
@@ -167,7 +169,10 @@ class OrderDesk:
         self.placement = Placement(
             broker, self.news, self.recorder, config, self.alerts, self.session, self.commands
         )
-        self.reconciler = Reconciler(broker, self.news, self.recorder, self.book, self.alerts)
+        self.conversions = Conversions(broker, self.recorder, self.book, self.alerts)
+        self.reconciler = Reconciler(
+            broker, self.news, self.recorder, self.book, self.alerts, self.conversions
+        )
         self.master = InstrumentMaster(broker, config.freeze_quantities)
         self.instruments = self.master
         self.tracker = Tracker(
@@ -456,6 +461,16 @@ class OrderDesk:
         await self.exits.started(handle, policy)
         self._spawn(self.exits.escalate(handle, policy))
         return handle
+
+    async def convert_position(
+        self, conversion: PositionConversion, *, operator: str = "api"
+    ) -> None:
+        """Convert a position between products at the broker; the desk's books follow once
+        the broker has made it (:mod:`orderdesk.engine.conversions`). ``operator`` names who
+        asked, for the log."""
+        self._check_running()
+        self._check_ready()
+        await self.conversions.convert(conversion, operator=operator)
 
     async def _trade_to(
         self,

@@ -8,6 +8,9 @@ the live stream should have told and did not:
 - a broker order with no local order (no orderdesk tag: placed on Kite web or mobile) is
   **adopted** as external by the news path, which records and alerts it; it is a row here. The
   broker's own square-off orders are adopted too, as news rather than a mismatch;
+- a position the broker shows moved from one product to another (converted on Kite web, or a
+  conversion whose answer was lost) moves the desk's too: a row, recorded and alerted where it
+  is found, not a mismatch;
 - a broker order whose state is ahead of ours moves ours forward. Only a missed fill or a
   missed terminal status is a mismatch: Kite pushes nothing when an order merely starts
   resting (``OPEN``, ``TRIGGER PENDING``), so finding that out by reading the book is normal;
@@ -31,6 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from orderdesk.domain.conversion import found_conversions
 from orderdesk.domain.events import (
     OrderFillRecorded,
     OrderStatusChanged,
@@ -40,9 +44,11 @@ from orderdesk.domain.events import (
 from orderdesk.domain.order import Order
 from orderdesk.domain.reports import Fill, HoldingReport, OrderStatusReport, PositionReport
 from orderdesk.domain.status import TERMINAL
+from orderdesk.domain.values import InstrumentKey, Product
 from orderdesk.engine.adoption import EXTERNAL_STRATEGY, external_order_id, signal_from_report
 from orderdesk.engine.alerts import Alerts
 from orderdesk.engine.book import OrderBook
+from orderdesk.engine.conversions import Conversions
 from orderdesk.engine.news import BrokerNews, Decided, NewsResult, Source
 from orderdesk.engine.recorder import Recorder
 from orderdesk.ports.broker import Broker, HoldingsSource, OrderHistorySource
@@ -52,6 +58,8 @@ log = logging.getLogger(__name__)
 
 ADOPTED = "external_order"
 """The row of an order adopted from the broker's book (recorded by the news path already)."""
+CONVERTED = "converted_at_broker"
+"""The row of a position conversion found made at the broker (recorded and alerted already)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,12 +95,15 @@ class Reconciler:
         recorder: Recorder,
         book: OrderBook,
         alerts: Alerts,
+        conversions: Conversions | None = None,
     ) -> None:
         self.broker = broker
         self.news = news
         self.recorder = recorder
         self.book = book
         self.alerts = alerts
+        self.conversions = conversions
+        """Where a conversion made at the broker is recorded (None: left a difference)."""
         self.clock = recorder.clock
         self.last: tuple[datetime, ReconciliationReport] | None = None
         """When the last full pass finished, and what it found (``orderdesk doctor``)."""
@@ -145,13 +156,16 @@ class Reconciler:
         rows: list[ReconciliationRow] = []
         rows += await self._books(reports, trades, flag=flag)
         if positions is not None:
+            if flag:
+                positions, converted = await self._converted(positions)
+                rows += converted
             rows += self._positions(positions)
         if holdings is not None:
             rows += self._holdings(holdings)
         if flag:
             rows += self._missing(reports)
-            # Adoptions are recorded and alerted where they happen, in the news path.
-            await self._mismatches([row for row in rows if row.kind != ADOPTED])
+            # Adoptions and conversions are recorded and alerted where they happen.
+            await self._mismatches([row for row in rows if row.kind not in (ADOPTED, CONVERTED)])
             await self.recorder.desk_event(
                 ReconciliationCompleted(
                     at=self.clock.now(),
@@ -214,9 +228,32 @@ class Reconciler:
 
     # -- positions -----------------------------------------------------------------------------
 
+    async def _converted(
+        self, positions: Sequence[PositionReport]
+    ) -> tuple[Sequence[PositionReport], list[ReconciliationRow]]:
+        """Positions converted at the broker (on Kite web, or a request whose answer was lost)
+        become the desk's too; returns the positions to compare with, and a row for each.
+
+        A move is taken only when a second read of the broker's positions shows it again: for
+        a fill to pass for one, the broker's positions would have to trail the trade book this
+        pass just recorded, the same way, on both reads."""
+        conversions = self.conversions
+        if conversions is None or not found_conversions(
+            self.book.positions, _quantities(positions)
+        ):
+            return positions, []
+        rows = []
+        # Not while the desk's own conversion awaits its answer (see ``one_at_a_time``).
+        async with conversions.one_at_a_time:
+            positions = await self.broker.positions()
+            for conversion in found_conversions(self.book.positions, _quantities(positions)):
+                await conversions.found_at_broker(conversion)
+                rows.append(ReconciliationRow(CONVERTED, None, conversion.describe()))
+        return positions, rows
+
     def _positions(self, positions: Sequence[PositionReport]) -> list[ReconciliationRow]:
         rows: list[ReconciliationRow] = []
-        broker = {(p.instrument, p.product): p.quantity for p in positions}
+        broker = _quantities(positions)
         local = {(p.instrument, p.product): p.quantity for p in self.book.positions}
         for key in sorted(broker.keys() | local.keys()):
             theirs, ours = broker.get(key, 0), local.get(key, 0)
@@ -261,6 +298,10 @@ class Reconciler:
                 key=f"reconcile:{row.kind}:{row.order_id or row.detail}",
                 order_id=row.order_id,
             )
+
+
+def _quantities(positions: Sequence[PositionReport]) -> dict[tuple[InstrumentKey, Product], int]:
+    return {(p.instrument, p.product): p.quantity for p in positions}
 
 
 def _already_applied(book: OrderBook, report: OrderStatusReport) -> bool:
@@ -327,6 +368,7 @@ def _flagged(decided: Decided) -> list[ReconciliationRow]:
 
 __all__ = [
     "ADOPTED",
+    "CONVERTED",
     "EXTERNAL_STRATEGY",
     "Reconciler",
     "ReconciliationReport",

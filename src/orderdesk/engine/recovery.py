@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from orderdesk.domain.errors import ValidationError
 from orderdesk.domain.events import (
     DayClosed,
     DayOpened,
@@ -26,6 +27,7 @@ from orderdesk.domain.events import (
     KillSwitchChanged,
     OrderCreated,
     OrderEvent,
+    PositionConverted,
 )
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import PositionBook
@@ -94,6 +96,12 @@ def replay(store: EventStore, book: OrderBook, switch: KillSwitch) -> Replayed:
             bound_before = order.broker_order_id
             order.apply(event)
             book.applied(order, event, bound_before)
+        elif isinstance(event, PositionConverted):
+            try:
+                book.positions.convert(event.conversion)
+            except ValidationError as exc:
+                # Live, this one was alerted and left to reconciliation; so it is again.
+                log.warning("event %d: conversion not applied: %s", stored.seq, exc)
         elif isinstance(event, KillSwitchChanged):
             switch.engaged, switch.reason = event.engaged, event.reason
         elif isinstance(event, DayClosed) and event.day == day.day:

@@ -8,7 +8,8 @@ its methods, checked with ``isinstance``: :class:`HoldingsSource` (delivered sto
 trading day opens with no holdings and reconciliation leaves them out), :class:`AutosliceControl`
 (the broker splits an order above the freeze quantity itself),
 :class:`OrderHistorySource`, :class:`ChargesSource`, :class:`HoldingsAuthoriser` (selling
-delivered stock without DDPI), :class:`GttControl` (Kite's good-till-
+delivered stock without DDPI), :class:`PositionConverter` (a position moved between products),
+:class:`GttControl` (Kite's good-till-
 triggered orders), :class:`SessionControl` (a session a person renews) and
 :class:`WebhookSource` (HTTP callbacks). An adapter without one simply lacks its methods; it
 never stubs them.
@@ -29,6 +30,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.reports import (
     Charges,
     Fill,
@@ -216,6 +218,17 @@ class HoldingsAuthoriser(Protocol):
 
 
 @runtime_checkable
+class PositionConverter(Protocol):
+    """An optional capability: moving a position from one product to another without a
+    trade (Kite's ``PUT /portfolio/positions``), e.g. an MIS buy kept overnight as CNC.
+    Returns once the broker has done it; a refusal raises
+    :class:`~orderdesk.errors.BrokerRejected`, an answer lost in flight
+    :class:`~orderdesk.errors.BrokerTransportError` (the request is never re-sent)."""
+
+    async def convert_position(self, conversion: PositionConversion) -> None: ...
+
+
+@runtime_checkable
 class OrderHistorySource(Protocol):
     """An optional capability: every state an order went through, oldest first."""
 
@@ -321,6 +334,7 @@ __all__ = [
     "OrderChanges",
     "OrderHistorySource",
     "PlaceOrder",
+    "PositionConverter",
     "PriceTick",
     "SessionControl",
     "SliceResult",

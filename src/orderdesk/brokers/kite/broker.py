@@ -62,6 +62,7 @@ from orderdesk.brokers.kite.ticker import (
 )
 from orderdesk.brokers.kite.ticks import Mode
 from orderdesk.domain.calendar import next_token_expiry
+from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.reports import (
     Charges,
     Fill,
@@ -393,6 +394,9 @@ class KiteBroker:
 
     async def holdings(self) -> list[HoldingReport]:
         return await self.rest.holdings()
+
+    async def convert_position(self, conversion: PositionConversion) -> None:
+        await self.rest.convert_position(conversion)
 
     async def authorise_holdings(
         self, quantities: Mapping[InstrumentKey, int]

@@ -59,6 +59,7 @@ from orderdesk.brokers.kite.schemas import (
     TradeRow,
     TriggerIdData,
 )
+from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.reports import (
     Charges,
     Fill,
@@ -368,6 +369,22 @@ class KiteRestClient(KiteHttp):
             net=mapping.map_rows(f"{name} (net)", data.net, mapping.position),
             day=mapping.map_rows(f"{name} (day)", data.day, mapping.position),
         )
+
+    async def convert_position(self, conversion: PositionConversion) -> None:
+        """Move a position between products; Kite answers ``data: true`` when it has."""
+        route = r.CONVERT_POSITION
+        form = {
+            "exchange": conversion.instrument.exchange.value,
+            "tradingsymbol": conversion.instrument.tradingsymbol,
+            "transaction_type": conversion.side.value,
+            "position_type": "overnight" if conversion.overnight else "day",
+            "quantity": str(conversion.quantity),
+            "old_product": mapping.WIRE_PRODUCT[conversion.old_product],
+            "new_product": mapping.WIRE_PRODUCT[conversion.new_product],
+        }
+        data = await self._call(route, form=form)
+        if data is not True:
+            raise MalformedResponse(route.name, "data", f"expected true, got {data!r}")
 
     async def holdings(self) -> list[HoldingReport]:
         rows = _parse(r.HOLDINGS, _HOLDING_ROWS, await self._call(r.HOLDINGS))

@@ -68,6 +68,7 @@ TRADES = Route("trades", "GET", "/trades", reply=Reply.ROWS)
 ORDER_TRADES = Route("order_trades", "GET", "/orders/{order_id}/trades")
 
 POSITIONS = Route("positions", "GET", "/portfolio/positions")
+CONVERT_POSITION = Route("convert_position", "PUT", "/portfolio/positions", body=Body.FORM)
 HOLDINGS_AUTHORISE = Route(
     "authorise_holdings", "POST", "/portfolio/holdings/authorise", body=Body.FORM
 )
@@ -105,6 +106,7 @@ __all__ = [
     "ALERT_MODIFY",
     "BASKET_MARGINS",
     "CANCEL_ORDER",
+    "CONVERT_POSITION",
     "GTT_DELETE",
     "GTT_GET",
     "GTT_LIST",
