@@ -152,3 +152,55 @@ def test_an_mis_buy_kept_overnight_as_cnc(sim: SimServer, tmp_path: Path) -> Non
         "PositionConverted",
         "PositionConverted",
     ]
+
+
+def test_a_carried_option_converted_to_mis_for_the_day(sim: SimServer, tmp_path: Path) -> None:
+    """A NIFTY call bought NRML on Monday is carried; on Tuesday `orderdesk convert
+    --overnight` moves it to MIS, the books agree with Kite's, and the broker's derivatives
+    square-off closes it, its P&L the day's."""
+    env = sim_env(CONFIG, sim, tmp_path)
+    sim_clock(sim, f"{MONDAY} 09:20:00")
+    login_on_sim(sim, env)
+    bystander = KiteConnect(
+        sim.config.api_key, access_token=sim.issue_access_token(), root=sim.rest_root
+    )
+    # A built-in contract that outlives Tuesday (the Kite sample dump's, if found, are 2017's).
+    call = next(
+        i
+        for i in bystander.instruments("NFO")
+        if i["name"] == "NIFTY"
+        and i["instrument_type"] == "CE"
+        and i["expiry"].isoformat() > TUESDAY
+        and i["expiry"].year >= 2026
+    )
+    key, lot = f"NFO:{call['tradingsymbol']}", call["lot_size"]
+    requests.post(f"{sim.rest_root}/_sim/prices", json={key: 200}, timeout=10)
+    with running_daemon(CONFIG, env=env):
+        shown(env, "place", key, "BUY", str(lot), "--type", "MARKET", "--product", "NRML")
+        _filled(env, 1)
+        next_session(sim, env, TUESDAY)
+        requests.post(f"{sim.rest_root}/_sim/prices", json={key: 210}, timeout=10)
+        wait_until(
+            lambda: Decimal(_held(env)[(key, "NRML")]["last_price"]) == 210,
+            timeout=20,
+            what="the call marked at 210",
+        )
+        day = orderdesk(env, "convert", key, "--from", "NRML", "--to", "MIS")
+        assert day.returncode == 3
+        assert "has no today's quantity" in day.stderr
+
+        moved = shown(env, "convert", key, "--from", "NRML", "--to", "MIS", "--overnight")
+        assert moved["detail"] == f"converted {key}: {lot} of the carried long NRML position to MIS"
+        held = _held(env)
+        assert (held[(key, "NRML")]["quantity"], held[(key, "MIS")]["quantity"]) == (0, lot)
+        assert Decimal(held[(key, "MIS")]["pnl"]) == lot * 10
+        reconciled = orderdesk(env, "reconcile")
+        assert reconciled.returncode == 0, reconciled.stdout + reconciled.stderr
+
+        sim_clock(sim, f"{TUESDAY} 15:30:00")
+        wait_until(
+            lambda: _held(env)[(key, "MIS")]["quantity"] == 0,
+            timeout=20,
+            what="the broker's square-off",
+        )
+        assert Decimal(_held(env)[(key, "MIS")]["realised"]) == lot * 10

@@ -609,3 +609,32 @@ def test_a_muhurat_evening_trades_in_its_own_hours(sim_config: SimConfig) -> Non
         assert _row(kite, resting)["status"] == "CANCELLED"
         assert _row(kite, resting)["status_message"] == "exchange mass cancel"
         assert simctl.state()["market_open"] is False
+
+
+def test_a_carried_future_is_converted_overnight_and_squared_off_as_mis(
+    sim_thread: SimServer, simctl: SimControl
+) -> None:
+    """``position_type=overnight`` moves the carried quantity, at its carry price, to MIS; a
+    day conversion of it is refused (nothing was traded today), and the broker's square-off
+    then closes it with the day's MIS."""
+    kite = _open(sim_thread, simctl, MONDAY)
+    future = _nifty_future(kite)
+    symbol, lot = future["tradingsymbol"], future["lot_size"]
+    key = f"NFO:{symbol}"
+    simctl.prices({key: 25000})
+    _place(kite, exchange="NFO", tradingsymbol=symbol, quantity=lot, product="NRML")
+    _at(simctl, TUESDAY, "09:20:00")
+    kite = login(sim_thread)
+    simctl.prices({key: 25100})
+    with pytest.raises(kex.InputException, match="insufficient quantity"):
+        kite.convert_position("NFO", symbol, "BUY", "day", lot, "NRML", "MIS")
+    assert kite.convert_position("NFO", symbol, "BUY", "overnight", lot, "NRML", "MIS") is True
+    lines = {p["product"]: p for p in kite.positions()["net"]}
+    assert lines["NRML"]["quantity"] == 0
+    assert lines["MIS"]["quantity"] == lines["MIS"]["overnight_quantity"] == lot
+    assert lines["MIS"]["average_price"] == 25000
+    with pytest.raises(kex.InputException, match="insufficient quantity"):
+        kite.convert_position("NFO", symbol, "BUY", "overnight", 1, "NRML", "MIS")
+    _at(simctl, TUESDAY, "15:30:00")
+    lines = {p["product"]: p for p in kite.positions()["net"]}
+    assert lines["MIS"]["quantity"] == 0

@@ -400,12 +400,17 @@ class Portfolio:
         quantity: int,
         old_product: str,
         new_product: str,
+        overnight: bool = False,
     ) -> None:
-        """Move ``quantity`` of today's position from one product to another at its average."""
+        """Move ``quantity`` of today's position (``overnight``: of the carried one) from one
+        product to another at its average."""
         old = self.find(user_id, exchange, tradingsymbol, old_product)
         if quantity <= 0 or old_product == new_product:
             raise InputError("Invalid conversion.")
         signed = quantity if buy else -quantity
+        if overnight:
+            self._convert_carried(old, signed, new_product)
+            return
         if old is None or (old.day_quantity * signed <= 0) or abs(old.day_quantity) < quantity:
             raise InputError("Position not found or insufficient quantity to convert.")
         new = self.position(user_id, exchange, tradingsymbol, new_product, old.instrument_token)
@@ -420,6 +425,29 @@ class Portfolio:
             old.day_sell_value -= quantity * price * old.multiplier
         new.add_fill(buy, quantity, price)
         self._moved(user_id, exchange, tradingsymbol)
+
+    def _convert_carried(self, old: Position | None, signed: int, new_product: str) -> None:
+        """Move ``signed`` of ``old``'s carried quantity to ``new_product``'s line, at the
+        price it was carried at (averaged with a carry the new line has the same way)."""
+        carried = old.overnight_quantity if old is not None else 0
+        if old is None or carried * signed <= 0 or abs(carried) < abs(signed):
+            raise InputError("Position not found or insufficient quantity to convert.")
+        new = self.position(
+            old.user_id, old.exchange, old.tradingsymbol, new_product, old.instrument_token
+        )
+        new.multiplier = old.multiplier
+        held = new.overnight_quantity
+        total = held + signed
+        if held * signed > 0:
+            new.overnight_price = (
+                held * new.overnight_price + signed * old.overnight_price
+            ) / total
+        elif total * signed > 0:
+            new.overnight_price = old.overnight_price
+        new.close_price = new.close_price or old.close_price
+        new.overnight_quantity = total
+        old.overnight_quantity -= signed
+        self._moved(old.user_id, old.exchange, old.tradingsymbol)
 
     def seed_holding(self, holding: Holding) -> None:
         """Put a holding in place (tests and ``/_sim/holdings``)."""

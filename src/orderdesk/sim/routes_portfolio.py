@@ -31,8 +31,9 @@ def add_portfolio_routes(app: web.Application, core: Core) -> None:
                 raise InputError(f"Missing or empty field `{key}`.")
         if values["transaction_type"] not in ("BUY", "SELL"):
             raise InputError("Invalid `transaction_type`.")
-        if values.get("position_type", "day") != "day":
-            raise InputError("Only day positions can be converted in the simulator.")
+        position_type = values.get("position_type", "day")
+        if position_type not in ("day", "overnight"):
+            raise InputError("Invalid `position_type`.")
         try:
             quantity = int(values["quantity"])
         except ValueError:
@@ -50,6 +51,7 @@ def add_portfolio_routes(app: web.Application, core: Core) -> None:
             quantity=quantity,
             old_product=values["old_product"],
             new_product=values["new_product"],
+            overnight=position_type == "overnight",
         )
         return ok(True)
 
