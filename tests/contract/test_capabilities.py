@@ -1,6 +1,7 @@
 """Optional broker capabilities: who offers which, and the desk driving a broker that offers none.
 
-The paper broker has only the :class:`~orderdesk.ports.broker.Broker` port (and order history):
+The paper broker has only the :class:`~orderdesk.ports.broker.Broker` port (and order history
+and conversions):
 the engine opens its trading days without holdings and reconciles without them, and the API's
 holdings route says the broker keeps none instead of answering an empty list.
 """
@@ -34,6 +35,7 @@ from orderdesk.ports.broker import (
     GttControl,
     HoldingsSource,
     OrderHistorySource,
+    PositionConverter,
     SessionControl,
     WebhookSource,
 )
@@ -54,6 +56,7 @@ CAPABILITIES = (
     AutosliceControl,
     SessionControl,
     WebhookSource,
+    PositionConverter,
 )
 
 
@@ -104,7 +107,7 @@ def test_each_adapter_offers_what_it_has_and_stubs_nothing(tmp_path: Path) -> No
     for broker in (kite, paper, fake):
         assert isinstance(broker, Broker)
     assert _offered(kite) == {capability.__name__ for capability in CAPABILITIES}
-    assert _offered(paper) == {"OrderHistorySource"}
+    assert _offered(paper) == {"OrderHistorySource", "PositionConverter"}
     assert _offered(fake) == {"HoldingsSource", "SessionControl"}
     for name in (
         "holdings",

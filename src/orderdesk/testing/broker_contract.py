@@ -14,8 +14,9 @@ Subclass :class:`BrokerContract` in your adapter's tests and provide four fixtur
 
 The tests speak only the :class:`~orderdesk.ports.broker.Broker` protocol, so passing them means
 the engine can drive the adapter without change. An optional capability (``HoldingsSource``,
-``OrderHistorySource`` of :mod:`orderdesk.ports.broker`) is checked when the adapter offers it
-and skipped, with the reason, when it does not: an adapter never stubs a capability to pass.
+``OrderHistorySource``, ``PositionConverter`` of :mod:`orderdesk.ports.broker`) is checked when
+the adapter offers it and skipped, with the reason, when it does not: an adapter never stubs a
+capability to pass.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from typing import Protocol
 
 import pytest
 
+from orderdesk.domain.calendar import SEGMENT_OF, Segment
+from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.reports import OrderStatusReport
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.status import BrokerStatus
@@ -38,6 +41,7 @@ from orderdesk.ports.broker import (
     OrderChanges,
     OrderHistorySource,
     PlaceOrder,
+    PositionConverter,
 )
 
 TERMINAL = (BrokerStatus.COMPLETE, BrokerStatus.CANCELLED, BrokerStatus.REJECTED)
@@ -213,6 +217,41 @@ class BrokerContract:
         assert history
         assert {h.broker_order_id for h in history} == {broker_id}
         assert history[-1].status is row.status
+
+    async def test_a_position_converts_if_offered(
+        self, broker: Broker, instrument: InstrumentKey, price: Decimal
+    ) -> None:
+        """An adapter offering conversions moves a filled MIS buy's quantity to the carry
+        product (CNC in the cash market, NRML in derivatives) without a trade."""
+        if not isinstance(broker, PositionConverter):
+            pytest.skip(f"the {broker.name} broker does not convert positions")
+        carry = Product.CNC if SEGMENT_OF[instrument.exchange] is Segment.EQUITY else Product.NRML
+
+        async def held() -> dict[Product, int]:
+            return {
+                p.product: p.quantity
+                for p in await broker.positions()
+                if p.instrument == instrument
+            }
+
+        before = await held()
+        above = (price * Decimal("1.1")).quantize(Decimal("0.05"))
+        broker_id = await broker.place_order(
+            PlaceOrder("odcontractconvert01", _limit(instrument, Side.BUY, above, 2))
+        )
+        await row_when(broker, broker_id, lambda r: r.status is BrokerStatus.COMPLETE)
+        await broker.convert_position(
+            PositionConversion(
+                instrument=instrument,
+                side=Side.BUY,
+                quantity=1,
+                old_product=Product.MIS,
+                new_product=carry,
+            )
+        )
+        after = await held()
+        assert after.get(Product.MIS, 0) == before.get(Product.MIS, 0) + 1
+        assert after.get(carry, 0) == before.get(carry, 0) + 1
 
     async def test_holdings_answer_if_offered(self, broker: Broker) -> None:
         """An adapter offering holdings answers with broker-neutral holding reports."""

@@ -14,7 +14,8 @@ Given the desk's calendar it ends its trading days as Kite does
 (:mod:`orderdesk.brokers.paper.days`).
 
 Of the optional capabilities (:mod:`orderdesk.ports.broker`) it offers only
-:class:`~orderdesk.ports.broker.OrderHistorySource`: it keeps no delivered stock (a CNC buy stays
+:class:`~orderdesk.ports.broker.OrderHistorySource` and
+:class:`~orderdesk.ports.broker.PositionConverter`: it keeps no delivered stock (a CNC buy stays
 a position, carried from day to day as an NRML one is), computes no charges and has no GTT
 triggers, so it has none of their methods.
 """
@@ -31,7 +32,9 @@ from pathlib import Path
 
 from orderdesk.brokers.paper import days, state
 from orderdesk.domain.calendar import SEGMENT_OF, Segment, TradingCalendar
+from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.day import INTRADAY
+from orderdesk.domain.errors import ValidationError
 from orderdesk.domain.position import Position, PositionBook
 from orderdesk.domain.reports import (
     Fill,
@@ -94,6 +97,7 @@ class PaperBroker:
         self._clock = clock or SystemClock()
         self._orders: dict[str, _PaperOrder] = {}
         self._carried: list[state.CarriedPosition] = []
+        self._conversions: list[state.SavedConversion] = []
         self._positions = PositionBook()
         self._events: asyncio.Queue[BrokerEvent] = asyncio.Queue()
         self._next_order = 1
@@ -126,11 +130,20 @@ class PaperBroker:
             self._orders[order.report.broker_order_id] = order
         self._carried = list(book.carried)
         self._positions = PositionBook.opening(map(_opening, self._carried))
+        self._conversions = list(book.conversions)
         fills = sorted((f for o in self._orders.values() for f in o.fills), key=_trade_number)
+        conversions = iter(self._conversions)
+        conversion = next(conversions, None)
         for fill in fills:
+            while conversion is not None and conversion.before_trade <= _trade_number(fill):
+                self._positions.convert(conversion.conversion())
+                conversion = next(conversions, None)
             self._positions.apply_fill(
                 fill.instrument, fill.product, fill.side, fill.quantity, fill.price, fill.trade_id
             )
+        while conversion is not None:
+            self._positions.convert(conversion.conversion())
+            conversion = next(conversions, None)
         for instrument, price in self._prices.items():
             self._positions.mark(instrument, price)
         self._next_order = max(book.next_order, state.next_number(list(self._orders), "P"))
@@ -152,6 +165,7 @@ class PaperBroker:
                 ],
                 seen=self._seen,
                 carried=self._carried,
+                conversions=self._conversions,
                 next_order=self._next_order,
                 next_trade=self._next_trade,
             ),
@@ -283,6 +297,7 @@ class PaperBroker:
         ]
         self._orders = {}
         self._carried = carried
+        self._conversions = []
         self._positions = PositionBook.opening(map(_opening, carried))
         for instrument, price in self._prices.items():
             self._positions.mark(instrument, price)
@@ -548,6 +563,27 @@ class PaperBroker:
                 )
             )
         return reports
+
+    async def convert_position(self, conversion: PositionConversion) -> None:
+        """Kite's conversion on the paper book: the quantity moves at its cost. Refused as
+        Kite refuses it: more than the position has, or to MIS or CO once its segment's
+        square-off has passed (nothing would square it off)."""
+        await self._day()
+        if conversion.new_product in INTRADAY and self._calendar is not None:
+            now = self._clock.now()
+            segment = SEGMENT_OF[conversion.instrument.exchange]
+            cutoff = self._calendar.square_off_at(self._calendar.trading_day_of(now), segment)
+            if now >= cutoff:
+                raise InputRejected(
+                    f"No conversion to {conversion.new_product} after the square-off "
+                    f"({cutoff:%H:%M} IST) until the next trading day."
+                )
+        try:
+            self._positions.convert(conversion)
+        except ValidationError as exc:
+            raise InputRejected(f"Insufficient quantity to convert: {exc.reason}.") from None
+        self._conversions.append(state.SavedConversion.of(conversion, self._next_trade))
+        self._save()
 
     async def margins(self) -> MarginsReport:
         await self._day()

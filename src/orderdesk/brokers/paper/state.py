@@ -7,9 +7,10 @@ desk's data directory after every change (replaced atomically: a reader, or a cr
 old file or the new one), and read back when the broker is created.
 
 What is kept: every order of the trading day with its history and trades, the positions the day
-opened with, the cash, the last prices, and how far the day's milestones have been applied
-(:mod:`orderdesk.brokers.paper.days`). Today's positions are not stored: they are rebuilt from
-the opening ones and the trades, the way they were built in the first place.
+opened with, the day's position conversions, the cash, the last prices, and how far the day's
+milestones have been applied (:mod:`orderdesk.brokers.paper.days`). Today's positions are not
+stored: they are rebuilt from the opening ones, the trades and the conversions, the way they
+were built in the first place.
 Order and trade numbers continue after the highest ever given. Prices named in ``[paper] prices``
 override the kept ones (the config is how a paper desk's market is set).
 
@@ -27,8 +28,9 @@ from pathlib import Path
 
 import msgspec
 
+from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.reports import Fill, OrderStatusReport
-from orderdesk.domain.values import Product
+from orderdesk.domain.values import InstrumentKey, Product, Side
 from orderdesk.errors import ConfigError
 
 STATE_FILE_NAME = "paper-broker.json"
@@ -55,6 +57,42 @@ class CarriedPosition(msgspec.Struct, frozen=True):
     """What it cost when it was opened."""
 
 
+class SavedConversion(msgspec.Struct, frozen=True):
+    """A position conversion of the book's trading day, and where it fell among the trades."""
+
+    instrument: str
+    side: Side
+    quantity: int
+    old_product: Product
+    new_product: Product
+    overnight: bool
+    before_trade: int
+    """The number the next trade took: the conversion came after every trade numbered below
+    it (a restart applies it there)."""
+
+    @classmethod
+    def of(cls, conversion: PositionConversion, before_trade: int) -> SavedConversion:
+        return cls(
+            instrument=str(conversion.instrument),
+            side=conversion.side,
+            quantity=conversion.quantity,
+            old_product=conversion.old_product,
+            new_product=conversion.new_product,
+            overnight=conversion.overnight,
+            before_trade=before_trade,
+        )
+
+    def conversion(self) -> PositionConversion:
+        return PositionConversion(
+            instrument=InstrumentKey.parse(self.instrument),
+            side=self.side,
+            quantity=self.quantity,
+            old_product=self.old_product,
+            new_product=self.new_product,
+            overnight=self.overnight,
+        )
+
+
 class SavedBook(msgspec.Struct, frozen=True):
     cash: Decimal
     prices: dict[str, Decimal]
@@ -66,6 +104,8 @@ class SavedBook(msgspec.Struct, frozen=True):
     the paper broker kept days has none: it is taken to be of its latest order's day)."""
     carried: list[CarriedPosition] = msgspec.field(default_factory=list)
     """The positions the book's trading day opened with; its orders' fills come on top."""
+    conversions: list[SavedConversion] = msgspec.field(default_factory=list)
+    """The day's position conversions, in the order they were made."""
     next_order: int = 1
     next_trade: int = 1
     """The numbers the next order and trade take: a rollover empties the books, and a number
