@@ -97,18 +97,18 @@ async def _confirm(page: Page, says: str | re.Pattern[str]) -> None:
     await expect(page.get_by_test_id("confirm")).to_be_hidden()
 
 
-async def _place(page: Page, *, side: str, quantity: int, price: str) -> str:
-    """A LIMIT CNC order on NSE:INFY through the order form; returns its order id."""
+async def _place(page: Page, *, side: str, quantity: int, price: str, product: str = "CNC") -> str:
+    """A LIMIT order on NSE:INFY (CNC unless told) through the order form; returns its id."""
     form = page.get_by_test_id("entry-form")
     await page.get_by_test_id("entry-instrument").fill("NSE:INFY")
     await form.locator(f'input[name="side"][value="{side}"]').check()
     await page.get_by_test_id("entry-quantity").fill(str(quantity))
     await page.get_by_test_id("entry-type").select_option("LIMIT")
     await page.get_by_test_id("entry-price").fill(price)
-    await page.get_by_test_id("entry-product").select_option("CNC")
+    await page.get_by_test_id("entry-product").select_option(product)
     await page.get_by_test_id("entry-submit").click()
     words = f"{side.title()} {quantity} NSE:INFY at limit {float(price):,.2f}"
-    await _confirm(page, f"{words} (CNC, regular, DAY), for strategy manual.")
+    await _confirm(page, f"{words} ({product}, regular, DAY), for strategy manual.")
     notice = page.get_by_test_id("notice")
     await expect(notice).to_contain_text(words)
     text = await notice.inner_text()
@@ -163,8 +163,9 @@ async def test_place_modify_fill_exit_cancel_and_cancel_all_through_the_page(
     await expect(row.locator('[data-field="status"]')).to_have_text("FILLED")
     await expect(page.locator("#trades tr")).to_have_count(1)
     await expect(page.locator("#trades")).to_contain_text(order_id)
-    position = page.locator('#positions tr[data-instrument="NSE:INFY"]')
+    position = page.locator('#positions tr[data-instrument="NSE:INFY"][data-product="CNC"]')
     await expect(position.locator('[data-field="quantity"]')).to_have_text("10")
+    await expect(position.locator('[data-action="keep"]')).to_have_count(0)  # not MIS
     await stack.set_price("INFY", 1420)
     await expect(position.locator('[data-field="pnl"]')).to_have_text("210.00")
     legend = page.get_by_test_id("pnl-legend")
@@ -502,3 +503,32 @@ async def test_the_order_form_places_each_variety_in_words(
     assert match is not None
     row = _order(page, match.group(1))
     await expect(row.locator('[data-field="status"]')).to_have_text(re.compile(f"^{status}$"))
+
+
+@pytest.mark.browser
+async def test_an_mis_position_is_kept_as_cnc_through_the_page(stack: Stack, page: Page) -> None:
+    """Keep, on an MIS position: the confirmation says what moves where, the desk converts it
+    at the broker, and the position reads CNC with its P&L as it was."""
+    order_id = await _place(page, side="BUY", quantity=10, price="1400", product="MIS")
+    await stack.set_price("INFY", 1399)
+    await expect(_order(page, order_id).locator('[data-field="status"]')).to_have_text("FILLED")
+    intraday = page.locator('#positions tr[data-instrument="NSE:INFY"][data-product="MIS"]')
+    await expect(intraday.locator('[data-field="quantity"]')).to_have_text("10")
+    await stack.set_price("INFY", 1420)
+    await expect(intraday.locator('[data-field="pnl"]')).to_have_text("210.00")  # bought at 1,399
+
+    await intraday.locator('[data-action="keep"]').click()
+    await _confirm(
+        page,
+        "Convert 10 NSE:INFY from MIS to CNC: kept past the broker's square-off, at its cost."
+        " No order is placed.",
+    )
+    await expect(page.get_by_test_id("notice")).to_contain_text(
+        "Converted NSE:INFY: 10 of the long MIS position to CNC."
+    )
+    kept = page.locator('#positions tr[data-instrument="NSE:INFY"][data-product="CNC"]')
+    await expect(kept.locator('[data-field="quantity"]')).to_have_text("10")
+    await expect(kept.locator('[data-field="pnl"]')).to_have_text("210.00")
+    await expect(intraday.locator('[data-field="quantity"]')).to_have_text("0")
+    await expect(intraday.locator('[data-action="keep"]')).to_have_count(0)
+    await expect(page.locator("#trades tr")).to_have_count(1)  # no order, no trade

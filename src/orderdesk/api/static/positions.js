@@ -1,5 +1,6 @@
 // Positions (with Exit: POST /api/positions/exit, a protected market order for the broker's
-// live position that the desk re-prices while it does not fill, [exit]'s policy) and
+// live position that the desk re-prices while it does not fill, [exit]'s policy; and, on an
+// MIS position, Keep: POST /api/positions/convert to the carry product before the square-off) and
 // the per-strategy book: each strategy's orders and its P&L from its own fills (the P&L point
 // the stream carries, the figures of GET /api/strategies).
 import { $, api, cell, confirmAction, el, emit, flash, money, on, signClass, state, WORKING } from "./core.js";
@@ -12,7 +13,10 @@ function renderPositions() {
     const exit = p.quantity + (p.from_holdings || 0) !== 0 && !["CO", "BO"].includes(p.product)
       ? el("button", { class: "small", type: "button", "data-action": "exit", onclick: () => exitPosition(p) }, "Exit")
       : "";
-    return el("tr", { "data-instrument": p.instrument },
+    const keep = p.product === "MIS" && p.quantity !== 0
+      ? el("button", { class: "small", type: "button", "data-action": "keep", title: `Convert to ${carryProduct(p.instrument)}: kept past the square-off`, onclick: () => keepPosition(p) }, "Keep")
+      : "";
+    return el("tr", { "data-instrument": p.instrument, "data-product": p.product },
       cell("Instrument", {}, p.instrument), cell("Product", {}, p.product),
       cell("Qty", { class: "num" }, el("span", { "data-field": "quantity" }, String(p.quantity)),
         p.from_holdings ? el("small", { "data-field": "from-holdings" }, ` (${p.from_holdings} from holdings)`) : ""),
@@ -21,7 +25,7 @@ function renderPositions() {
       cell("Realised", { class: `num ${signClass(p.realised)}` }, money(p.realised)),
       cell("Unrealised", { class: `num ${signClass(p.unrealised)}` }, money(p.unrealised)),
       cell("P&L", { class: `num ${signClass(p.pnl)}`, "data-field": "pnl" }, money(p.pnl)),
-      cell("", { class: "cell-actions" }, exit));
+      cell("", { class: "cell-actions" }, keep, exit));
   }));
   $("positions-empty").hidden = state.positions.length > 0;
   $("total-pnl").textContent = money(total);
@@ -40,6 +44,23 @@ async function exitPosition(p) {
     if (reply.order === null) flash(`Nothing to exit: ${reply.detail}.`, "warn");
     else flash(`Exit order ${reply.order.order_id} sent: ${sentence}`, "ok");
   } catch (error) { flash(`Exit failed: ${error.message}`); }
+}
+
+// What an intraday position is kept as: delivery in the cash market, carried in derivatives.
+function carryProduct(instrument) {
+  return /^(NSE|BSE):/.test(instrument) ? "CNC" : "NRML";
+}
+
+async function keepPosition(p) {
+  const to = carryProduct(p.instrument);
+  const sentence = `Convert ${Math.abs(p.quantity)} ${p.instrument} from MIS to ${to}: kept past the broker's square-off, at its cost. No order is placed.`;
+  if (!(await confirmAction("Keep position", sentence, "Convert"))) return;
+  try {
+    const reply = await api("/api/positions/convert", {
+      method: "POST", body: JSON.stringify({ instrument: p.instrument, from_product: "MIS", to_product: to }),
+    });
+    flash(`${reply.detail.charAt(0).toUpperCase()}${reply.detail.slice(1)}.`, "ok");
+  } catch (error) { flash(`Conversion failed: ${error.message}`); }
 }
 
 function renderStrategies() {
