@@ -86,6 +86,12 @@ def test_an_option_held_to_expiry_closes_its_day_at_the_settlement_price(
         expected = 65 * (Decimal(130) - paid)
         closed = {d["day"]: d for d in shown(env, "days")}[expiry.isoformat()]
         assert Decimal(closed["pnl"]) == expected
+        # Still the open day until the next morning, and read as its close recorded it: the
+        # expired call's P&L is realised, not left to mark.
+        assert closed["live"] is True
+        assert Decimal(closed["realised"]) == expected
+        (call_position,) = shown(env, "positions", "--day", expiry.isoformat())
+        assert Decimal(call_position["unrealised"]) == 0
 
         following = sim.config.calendar.next_trading_day(expiry)
         next_session(sim, env, following.isoformat())

@@ -206,6 +206,9 @@ class FakeDesk:
     def positions(self) -> Sequence[Position]:
         return list(self._positions)
 
+    def day_positions(self) -> Sequence[PositionSnapshot]:
+        return [PositionSnapshot.of(p) for p in self._positions]
+
     def strategies(self) -> Mapping[str, StrategyBook]:
         marks = {p.instrument: p.last_price for p in self._positions if p.last_price is not None}
         return attribute(self._orders.values(), marks, self.holdings())

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from orderdesk.domain.attribution import StrategyBook
 from orderdesk.domain.conversion import PositionConversion
-from orderdesk.domain.day import Holding
+from orderdesk.domain.day import Holding, PositionSnapshot
 from orderdesk.domain.events import DayClosed, DayOpened, Event
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position
@@ -148,6 +148,10 @@ class DeskService(Protocol):
     def positions(self) -> Sequence[Position]:
         """Today's positions; carried ones start at the previous close (Kite's m2m), and CNC
         sales out of the day's holdings are valued from it too (not as shorts)."""
+
+    def day_positions(self) -> Sequence[PositionSnapshot]:
+        """Today's positions as the open day's figures read them: after the day's close, a
+        position in a contract that expired with it reads realised, as the close recorded it."""
 
     def strategies(self) -> Mapping[str, StrategyBook]:
         """Each strategy's orders and P&L from its own fills, as the positions are valued."""

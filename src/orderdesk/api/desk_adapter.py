@@ -26,7 +26,7 @@ from orderdesk.api.errors import NoBrokerSession
 from orderdesk.doctor import Diagnosis, Facts, assess
 from orderdesk.domain.attribution import StrategyBook
 from orderdesk.domain.conversion import PositionConversion
-from orderdesk.domain.day import Holding
+from orderdesk.domain.day import Holding, PositionSnapshot
 from orderdesk.domain.errors import ValidationError
 from orderdesk.domain.events import Event, ReconciliationCompleted, ReconciliationMismatch
 from orderdesk.domain.order import Order
@@ -134,6 +134,9 @@ class EngineDesk:
 
     def positions(self) -> Sequence[Position]:
         return self._desk.positions()
+
+    def day_positions(self) -> Sequence[PositionSnapshot]:
+        return self._desk.day_positions()
 
     def strategies(self) -> Mapping[str, StrategyBook]:
         return self._desk.strategy_books()

@@ -83,7 +83,7 @@ def _figures(desk: DeskService, record: DayRecord, live: bool, orders: Sequence[
     still_open = tuple(o.order_id for o in orders if o.status not in TERMINAL)
     if not live:
         return _Figures((), None, None, lapsed, still_open)
-    positions = tuple(PositionSnapshot.of(p) for p in desk.positions())
+    positions = tuple(desk.day_positions())
     return _Figures(
         positions,
         sum((p.pnl for p in positions), Decimal(0)),

@@ -458,11 +458,25 @@ class TradingDays:
             key="day:close",
         )
 
-    def _summary(self, day: date, now: datetime, lapsed: Sequence[Order]) -> DayClosed:
-        positions = [
-            PositionSnapshot.of(p, settled=self.instruments.expires_on(p.instrument, day))
+    def day_positions(self) -> list[PositionSnapshot]:
+        """The open day's positions as its figures read them: once the day has closed, one in
+        a contract that expired with it is settled (its P&L realised), as the close recorded
+        it, not left to mark until the next morning."""
+        state = self.state
+        return self._snapshots(state.day if state.closed else None)
+
+    def _snapshots(self, expired_on: date | None) -> list[PositionSnapshot]:
+        instruments = self.instruments
+        return [
+            PositionSnapshot.of(
+                p,
+                settled=expired_on is not None and instruments.expires_on(p.instrument, expired_on),
+            )
             for p in self.book.positions
         ]
+
+    def _summary(self, day: date, now: datetime, lapsed: Sequence[Order]) -> DayClosed:
+        positions = self._snapshots(day)
         orders = list(self.book.orders.values())
         return DayClosed(
             at=now,

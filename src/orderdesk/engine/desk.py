@@ -32,7 +32,7 @@ from typing import Any, Self
 from orderdesk.domain.attribution import StrategyBook, attribute
 from orderdesk.domain.calendar import IST
 from orderdesk.domain.conversion import PositionConversion
-from orderdesk.domain.day import Holding
+from orderdesk.domain.day import Holding, PositionSnapshot
 from orderdesk.domain.events import (
     Doubt,
     Event,
@@ -667,6 +667,13 @@ class OrderDesk:
 
     def positions(self) -> list[Position]:
         return list(self.book.positions)
+
+    def day_positions(self) -> list[PositionSnapshot]:
+        """Today's positions as the day's figures read them (see ``TradingDays.day_positions``;
+        without days, as they stand)."""
+        if self.days is not None:
+            return self.days.day_positions()
+        return [PositionSnapshot.of(p) for p in self.book.positions]
 
     def position(self, instrument: InstrumentKey, product: Product) -> Position:
         return self.book.positions.get(instrument, product)
