@@ -15,6 +15,7 @@ from orderdesk.domain.calendar import (
     TradingCalendar,
     next_token_expiry,
 )
+from orderdesk.domain.values import Exchange
 
 # 2026-12-25 is a Friday and an NSE holiday; 2026-12-26/27 are a weekend.
 CHRISTMAS = date(2026, 12, 25)
@@ -146,3 +147,18 @@ def test_session_hours_must_open_after_six_close_later_and_end_the_same_day(
 ) -> None:
     with pytest.raises(ValueError, match="session"):
         SessionHours(opens, closes)
+
+
+def test_the_square_off_stays_passed_until_the_next_trading_day_begins() -> None:
+    """Equity's 15:20 and derivatives' 15:25 on Friday 4 December 2026: passed from then,
+    through the night and the weekend, until Monday 06:00."""
+    nse, nfo = Exchange.NSE, Exchange.NFO
+    before = datetime(2026, 12, 4, 15, 19, tzinfo=IST)
+    assert CALENDAR.square_off_passed(nse, before) is None
+    equity = datetime(2026, 12, 4, 15, 20, tzinfo=IST)
+    assert CALENDAR.square_off_passed(nse, equity) == equity
+    assert CALENDAR.square_off_passed(nfo, equity) is None
+    sunday = datetime(2026, 12, 6, 23, 0, tzinfo=IST)
+    assert CALENDAR.square_off_passed(nfo, sunday) == datetime(2026, 12, 4, 15, 25, tzinfo=IST)
+    monday = datetime(2026, 12, 7, 6, 0, tzinfo=IST)
+    assert CALENDAR.square_off_passed(nse, monday) is None

@@ -193,6 +193,13 @@ class TradingCalendar:
             return datetime.combine(day, own.closes, tzinfo=IST) - SQUARE_OFF_BEFORE_CLOSE
         return datetime.combine(day, self.hours[segment].square_off, tzinfo=IST)
 
+    def square_off_passed(self, exchange: Exchange, when: datetime) -> datetime | None:
+        """The broker's square-off time of ``exchange``'s segment, if ``when`` is past it in
+        the trading day ``when`` is in (which lasts until the next one begins at 06:00): no
+        fresh MIS/CO position there until then."""
+        cutoff = self.square_off_at(self.trading_day_of(when), SEGMENT_OF[exchange])
+        return cutoff if when >= cutoff else None
+
     def mass_cancel_at(self, day: date, segment: Segment) -> datetime:
         """When the exchange cancels ``segment``'s unmatched orders on ``day`` (IST-aware)."""
         own = self.session_hours.get(day)

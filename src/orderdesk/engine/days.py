@@ -161,12 +161,6 @@ class TradingDays:
         """Whether the day the clock is in has been opened (signals may be accepted)."""
         return self.state.day == self.today(now)
 
-    def square_off_passed(self, instrument: InstrumentKey, now: datetime) -> datetime | None:
-        """The broker's square-off time of ``instrument``'s segment, if it has passed in the
-        trading day the clock is in (which lasts until the next day begins at 06:00)."""
-        cutoff = self.calendar.square_off_at(self.today(now), SEGMENT_OF[instrument.exchange])
-        return cutoff if now >= cutoff else None
-
     def restore(self, state: DayState) -> None:
         """The day state as replay found it."""
         self.state = state

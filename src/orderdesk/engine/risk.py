@@ -129,15 +129,14 @@ class SquareOffCutoff:
     async def check(self, signal: Signal, context: RiskContext) -> str | None:
         if signal.product not in INTRADAY and signal.variety is not Variety.CO:
             return None
-        now = self.clock.now()
-        segment = SEGMENT_OF[signal.instrument.exchange]
-        cutoff = self.calendar.square_off_at(self.calendar.trading_day_of(now), segment)
-        if now < cutoff:
+        exchange = signal.instrument.exchange
+        cutoff = self.calendar.square_off_passed(exchange, self.clock.now())
+        if cutoff is None:
             return None
         return (
             f"MIS/CO orders are refused after the broker's square-off at "
-            f"{cutoff.astimezone(IST):%H:%M} IST ({segment}); use CNC/NRML, or wait for the "
-            "next trading day"
+            f"{cutoff.astimezone(IST):%H:%M} IST ({SEGMENT_OF[exchange]}); use CNC/NRML, or "
+            "wait for the next trading day"
         )
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -132,18 +133,15 @@ class PaperBroker:
         self._positions = PositionBook.opening(map(_opening, self._carried))
         self._conversions = list(book.conversions)
         fills = sorted((f for o in self._orders.values() for f in o.fills), key=_trade_number)
-        conversions = iter(self._conversions)
-        conversion = next(conversions, None)
+        pending = deque(self._conversions)
         for fill in fills:
-            while conversion is not None and conversion.before_trade <= _trade_number(fill):
-                self._positions.convert(conversion.conversion())
-                conversion = next(conversions, None)
+            while pending and pending[0].before_trade <= _trade_number(fill):
+                self._positions.convert(pending.popleft().conversion())
             self._positions.apply_fill(
                 fill.instrument, fill.product, fill.side, fill.quantity, fill.price, fill.trade_id
             )
-        while conversion is not None:
+        for conversion in pending:
             self._positions.convert(conversion.conversion())
-            conversion = next(conversions, None)
         for instrument, price in self._prices.items():
             self._positions.mark(instrument, price)
         self._next_order = max(book.next_order, state.next_number(list(self._orders), "P"))
@@ -570,10 +568,9 @@ class PaperBroker:
         square-off has passed (nothing would square it off)."""
         await self._day()
         if conversion.new_product in INTRADAY and self._calendar is not None:
-            now = self._clock.now()
-            segment = SEGMENT_OF[conversion.instrument.exchange]
-            cutoff = self._calendar.square_off_at(self._calendar.trading_day_of(now), segment)
-            if now >= cutoff:
+            exchange = conversion.instrument.exchange
+            cutoff = self._calendar.square_off_passed(exchange, self._clock.now())
+            if cutoff is not None:
                 raise InputRejected(
                     f"No conversion to {conversion.new_product} after the square-off "
                     f"({cutoff:%H:%M} IST) until the next trading day."
