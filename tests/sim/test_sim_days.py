@@ -343,6 +343,29 @@ def test_cnc_sale_of_holdings_leaves_them_overnight(
     assert kite.margins()["equity"]["available"]["cash"] == OPENING_CASH + 4 * 1500
 
 
+def test_a_sale_of_holdings_blocks_no_margin_and_its_price_moves_are_no_loss(
+    sim_thread: SimServer, simctl: SimControl
+) -> None:
+    """Kite's positions show the day's CNC sale of held stock as a short, but the stock was
+    owned: the funds block no margin for it and take no loss when the price rises after; its
+    value is ``holding_sales`` until the rollover makes it cash."""
+    kite = _open(sim_thread, simctl, MONDAY)
+    simctl.holdings(
+        [{"exchange": "NSE", "tradingsymbol": "INFY", "quantity": 10, "average_price": 1400}]
+    )
+    simctl.prices({"NSE:INFY": 1500})
+    _place(kite, product="CNC", quantity=4, transaction_type="SELL")
+    simctl.prices({"NSE:INFY": 1600})
+    [line] = kite.positions()["net"]
+    assert (line["product"], line["quantity"], line["unrealised"]) == ("CNC", -4, -400)
+    equity = kite.margins()["equity"]
+    assert (equity["net"], equity["utilised"]["debits"]) == (OPENING_CASH, 0)
+    assert equity["utilised"]["holding_sales"] == 4 * 1500
+    kite = _open(sim_thread, simctl, TUESDAY)
+    equity = kite.margins()["equity"]
+    assert (equity["net"], equity["utilised"]["holding_sales"]) == (OPENING_CASH + 4 * 1500, 0)
+
+
 def test_expired_future_is_settled_and_gone_the_next_day(
     sim_thread: SimServer, simctl: SimControl
 ) -> None:

@@ -8,7 +8,11 @@ Each user starts with ``opening_cash``. Cash changes only when a trading day end
 P&L, delivery purchases paid and sales received, expiries settled — as the lines themselves
 are carried at their average price or leave the book. So yesterday's realised P&L is in
 ``cash`` this morning and no longer in ``m2m_realised``; it counts once. Holdings are not
-margin and their price moves never reach the funds, as on Kite.
+margin and their price moves never reach the funds, as on Kite; nor does stock sold out of them:
+the day's CNC sale of held stock shows in Kite's positions as a short, but it needs no margin and
+its price moves are not a loss. Its value is ``holding_sales``; the cash comes with the
+rollover. (Zerodha's notes speak of part of a sale's credit being usable on the day itself: how
+much, and whether ``net`` shows it, is UNVERIFIED, so the simulator credits none early.)
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ from typing import Any
 
 from orderdesk.sim.exchange import Exchange
 from orderdesk.sim.margins import order_margin
-from orderdesk.sim.orders import money
-from orderdesk.sim.portfolio import Portfolio
+from orderdesk.sim.orders import Product, money
+from orderdesk.sim.portfolio import Portfolio, Position
 from orderdesk.sim.ports import InstrumentLookup, PriceSource
 
 ZERO = Decimal(0)
@@ -59,11 +63,15 @@ class Funds:
         self._cash.clear()
 
     def _usage(self, user_id: str) -> dict[str, Decimal]:
-        span = exposure = premium = var = realised = unrealised = ZERO
+        span = exposure = premium = var = realised = unrealised = holding_sales = ZERO
         for pos in self._portfolio.positions_of(user_id):
             ltp = Decimal(str(self._prices.last_price(pos.instrument_token)))
             row = pos.net_row(ltp)
             realised += Decimal(str(row["realised"]))
+            sold_held = self._sold_from_holdings(pos)
+            if sold_held:
+                holding_sales += sold_held * pos.day_sell_value / pos.day_sell_quantity
+                continue  # stock already owned: no margin, and its moves are not a loss
             unrealised += Decimal(str(row["unrealised"]))
             inst = self._instruments.by_token(pos.instrument_token)
             if inst is None or pos.quantity == 0:
@@ -87,7 +95,17 @@ class Funds:
             "var": var + blocked_orders,
             "realised": realised,
             "unrealised": unrealised,
+            "holding_sales": holding_sales,
         }
+
+    def _sold_from_holdings(self, pos: Position) -> int:
+        """The part of a CNC line's short that is held stock sold (all of it, or 0)."""
+        if pos.product != Product.CNC or pos.quantity >= 0:
+            return 0
+        held = self._portfolio.holding(pos.user_id, pos.exchange, pos.tradingsymbol)
+        if held is None or held.total_quantity < -pos.quantity:
+            return 0  # not covered: margined as any short (Kite refuses such a sale anyway)
+        return -pos.quantity
 
     def available(self, user_id: str) -> Decimal:
         """What the user can still block for a new order."""
@@ -101,7 +119,7 @@ class Funds:
         """One segment object of ``/user/margins`` (commodity is enabled but unused)."""
         if segment == "commodity":
             usage = dict.fromkeys(("span", "exposure", "option_premium", "var"), ZERO)
-            usage |= {"realised": ZERO, "unrealised": ZERO}
+            usage |= {"realised": ZERO, "unrealised": ZERO, "holding_sales": ZERO}
             cash = ZERO
         else:
             usage = self._usage(user_id)
@@ -127,7 +145,7 @@ class Funds:
                 "option_premium": money(usage["option_premium"]),
                 "payout": 0,
                 "span": money(usage["span"]),
-                "holding_sales": 0,
+                "holding_sales": money(usage["holding_sales"]),
                 "turnover": 0,
                 "liquid_collateral": 0,
                 "stock_collateral": 0,
