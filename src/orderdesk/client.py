@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from pydantic import BaseModel, TypeAdapter
 
 from orderdesk.api.authorisation_schemas import HoldingsAuthorisationOut, HoldingsAuthoriseIn
+from orderdesk.api.book_schemas import FundsOut, TradeOut
 from orderdesk.api.convert_schemas import ConvertIn, ConvertOut
 from orderdesk.api.exit_schemas import ExitIn, ExitOut
 from orderdesk.api.schemas import (
@@ -82,6 +83,8 @@ _SESSION = TypeAdapter(SessionOut)
 _DAYS = TypeAdapter(list[DayOut])
 _DAY = TypeAdapter(DayDetailOut)
 _HOLDINGS = TypeAdapter(list[HoldingOut])
+_TRADES = TypeAdapter(list[TradeOut])
+_FUNDS = TypeAdapter(FundsOut)
 _AUTHORISATION = TypeAdapter(HoldingsAuthorisationOut)
 RETRY_AFTER_LOGIN = frozenset({"session_expired", "day_not_open"})
 """The API's ``error`` words for a signal refused before anything was recorded: send the same
@@ -364,6 +367,19 @@ class DeskClient:
     async def day(self, day: date) -> DayDetailOut:
         """One trading day in full: positions, orders, holdings."""
         return await self._call("GET", f"/api/days/{day.isoformat()}", _DAY)
+
+    async def trades(
+        self, *, day: date | None = None, since: date | None = None, until: date | None = None
+    ) -> list[TradeOut]:
+        """The desk's trades, newest first: today's; one trading day's (``day``); or those of
+        the trading days from ``since`` to ``until`` (both included, either left open)."""
+        params = {"day": day, "since": since, "until": until}
+        wanted = {name: value.isoformat() for name, value in params.items() if value is not None}
+        return await self._call("GET", "/api/trades", _TRADES, params=wanted)
+
+    async def funds(self) -> FundsOut:
+        """Funds and margins per segment, as the broker reports them now."""
+        return await self._call("GET", "/api/funds", _FUNDS)
 
     async def holdings(self) -> list[HoldingOut]:
         """Delivered stock as the broker showed it when today's trading day opened."""

@@ -23,6 +23,7 @@ from orderdesk.api import (
     routes_health,
     routes_orders,
     routes_session,
+    routes_trades,
 )
 from orderdesk.api.alert_feed import AlertFeed
 from orderdesk.api.auth import BearerAuth, BearerToken
@@ -137,6 +138,7 @@ def create_app(
         routes_session,
         routes_days,
         routes_book,
+        routes_trades,
         routes_health,
         events,
         dashboard,

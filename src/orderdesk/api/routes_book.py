@@ -1,9 +1,8 @@
-"""The trader's book beyond orders and positions: funds, trades, the P&L curve, and one
-order's timeline (exits are :mod:`.routes_exit`'s).
+"""The trader's book beyond orders and positions: funds, the P&L curve, and one order's
+timeline (trades are :mod:`.routes_trades`', exits :mod:`.routes_exit`'s).
 
-Funds are the broker's answer now (one REST read); the trade book is the desk's own record of
-its orders' fills (no broker call, and each trade names its order); the timeline is the
-order's own stream of the log, signal to fill.
+Funds are the broker's answer now (one REST read); the timeline is the order's own stream of
+the log, signal to fill.
 """
 
 from __future__ import annotations
@@ -15,13 +14,12 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from orderdesk.api.auth import bearer_scheme
+from orderdesk.api.book_schemas import FundsOut, SegmentOut
 from orderdesk.api.context import Context
 from orderdesk.api.errors import ERROR_RESPONSES
 from orderdesk.api.events import event_message
 from orderdesk.api.routes_orders import OrderId, find_order
 from orderdesk.api.schemas import _Response
-from orderdesk.domain.reports import SegmentMargins
-from orderdesk.domain.values import Product, Side
 
 router = APIRouter(
     prefix="/api",
@@ -29,55 +27,6 @@ router = APIRouter(
     dependencies=[Depends(bearer_scheme)],
     responses={code: ERROR_RESPONSES[code] for code in (400, 401, 422)},
 )
-
-
-class SegmentOut(_Response):
-    """One segment's funds and margins (Kite's ``/user/margins``)."""
-
-    enabled: bool
-    net: Decimal
-    """What can be traded with now."""
-    cash: Decimal
-    opening_balance: Decimal
-    live_balance: Decimal
-    collateral: Decimal
-    utilised_debits: Decimal
-    utilised_exposure: Decimal
-    utilised_span: Decimal
-
-    @classmethod
-    def of(cls, segment: SegmentMargins | None) -> SegmentOut | None:
-        if segment is None:
-            return None
-        return cls(
-            enabled=segment.enabled,
-            net=segment.net,
-            cash=segment.cash,
-            opening_balance=segment.opening_balance,
-            live_balance=segment.live_balance,
-            collateral=segment.collateral,
-            utilised_debits=segment.utilised_debits,
-            utilised_exposure=segment.utilised_exposure,
-            utilised_span=segment.utilised_span,
-        )
-
-
-class FundsOut(_Response):
-    equity: SegmentOut | None
-    commodity: SegmentOut | None
-
-
-class TradeOut(_Response):
-    trade_id: str
-    order_id: str
-    broker_order_id: str
-    strategy: str
-    instrument: str
-    side: Side
-    product: Product
-    quantity: int
-    price: Decimal
-    filled_at: datetime | None
 
 
 class PnlPointOut(_Response):
@@ -108,29 +57,6 @@ async def funds(context: Context) -> FundsOut:
     """Funds and margins per segment, as the broker reports them now."""
     report = await context.desk.margins()
     return FundsOut(equity=SegmentOut.of(report.equity), commodity=SegmentOut.of(report.commodity))
-
-
-@router.get("/trades")
-async def trades(context: Context) -> list[TradeOut]:
-    """Today's trades of the desk's orders, newest first (the desk's record of its fills)."""
-    rows = [
-        TradeOut(
-            trade_id=fill.trade_id,
-            order_id=order.order_id,
-            broker_order_id=fill.broker_order_id,
-            strategy=order.signal.strategy,
-            instrument=str(fill.instrument),
-            side=fill.side,
-            product=fill.product,
-            quantity=fill.quantity,
-            price=fill.price,
-            filled_at=fill.filled_at,
-        )
-        for order in context.desk.orders()
-        for fill in order.fills.values()
-    ]
-    rows.sort(key=lambda t: (t.filled_at is not None, t.filled_at), reverse=True)
-    return rows
 
 
 @router.get("/pnl")

@@ -46,7 +46,8 @@ router = APIRouter(
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def _iso_day(value: object) -> object:
+def iso_day(value: object) -> object:
+    """A day as a URL writes it: ``YYYY-MM-DD`` only."""
     # pydantic also reads a bare number as a Unix time; a day in a URL is written one way.
     if isinstance(value, str) and not _ISO_DAY.fullmatch(value):
         raise ValueError("a day is written YYYY-MM-DD")
@@ -55,7 +56,7 @@ def _iso_day(value: object) -> object:
 
 Day = Annotated[
     date,
-    BeforeValidator(_iso_day),
+    BeforeValidator(iso_day),
     Path(description="A trading day, YYYY-MM-DD.", examples=["2026-12-04"]),
 ]
 
@@ -192,4 +193,4 @@ async def authorise_holdings(
     return HoldingsAuthorisationOut(request_id=made.request_id, url=made.url)
 
 
-__all__ = ["router"]
+__all__ = ["iso_day", "router"]

@@ -92,6 +92,19 @@ UrlOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
+def day_option(flag: str, help: str) -> Any:
+    """A ``--flag YYYY-MM-DD`` option naming a trading day (parsed as a datetime by click)."""
+    return typer.Option(flag, formats=["%Y-%m-%d"], help=help)
+
+
+DayOption = Annotated[
+    datetime | None,
+    day_option(
+        "--day", "A trading day (YYYY-MM-DD), today's or an earlier one, read from the desk's log."
+    ),
+]
+
+
 JSON_ERRORS: ContextVar[bool] = ContextVar("orderdesk_json_errors", default=False)
 """Whether the command line asked for ``--json`` (set by the CLI's group as it parses), so an
 error — even a usage error found before the command runs — is written as JSON."""
@@ -260,6 +273,15 @@ NUMERIC_COLUMNS = frozenset(
         "orders",
         "fills",
         "lapsed",
+        "value",
+        "net",
+        "cash",
+        "opening",
+        "live",
+        "collateral",
+        "debits",
+        "span",
+        "exposure",
     }
 )
 

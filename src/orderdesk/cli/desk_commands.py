@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated
@@ -16,6 +15,7 @@ from orderdesk.cli._common import (
     EXIT_REFUSED,
     TRADING_EXIT_CODES,
     ConfigOption,
+    DayOption,
     JsonOption,
     UrlOption,
     build,
@@ -31,15 +31,6 @@ from orderdesk.client import DeskClient
 from orderdesk.domain.calendar import IST
 from orderdesk.domain.status import TERMINAL
 from orderdesk.domain.values import OrderType, Side, Validity, Variety
-
-DayOption = Annotated[
-    datetime | None,
-    typer.Option(
-        "--day",
-        formats=["%Y-%m-%d"],
-        help="A trading day (YYYY-MM-DD), today's or an earlier one, read from the desk's log.",
-    ),
-]
 
 ORDER_COLUMNS = (
     "order id",

@@ -1,0 +1,119 @@
+"""The trade book: the fills of the desk's orders, today's or any trading days' in the log.
+
+The desk's own record (no broker call): each trade names its order, its strategy and its trading
+day. Kite's trade book holds today's trades only, and its trade ids are unique within a day,
+not across days; a trader's journal or tax working needs the days before, so the day is part of
+every row and a range of days is one request (``orderdesk trades --since … --csv``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.exceptions import RequestValidationError
+from pydantic import BeforeValidator
+
+from orderdesk.api.auth import bearer_scheme
+from orderdesk.api.book_schemas import TradeOut
+from orderdesk.api.context import Context
+from orderdesk.api.desk import DeskService
+from orderdesk.api.errors import ERROR_RESPONSES, UnknownDay
+from orderdesk.api.routes_days import iso_day
+from orderdesk.domain.order import Order
+
+router = APIRouter(
+    prefix="/api",
+    tags=["book"],
+    dependencies=[Depends(bearer_scheme)],
+    responses={code: ERROR_RESPONSES[code] for code in (401, 404, 422)},
+)
+
+
+def _day_query(description: str) -> object:
+    return Query(description=description, examples=["2026-12-04"])
+
+
+DayQuery = Annotated[
+    date | None,
+    BeforeValidator(iso_day),
+    _day_query("One trading day's trades (YYYY-MM-DD), today's or an earlier one."),
+]
+SinceQuery = Annotated[
+    date | None,
+    BeforeValidator(iso_day),
+    _day_query("Trades of the trading days from this one (YYYY-MM-DD, included)."),
+]
+UntilQuery = Annotated[
+    date | None,
+    BeforeValidator(iso_day),
+    _day_query("Trades of the trading days up to this one (YYYY-MM-DD, included)."),
+]
+
+
+@router.get("/trades")
+async def trades(
+    context: Context,
+    day: DayQuery = None,
+    since: SinceQuery = None,
+    until: UntilQuery = None,
+) -> list[TradeOut]:
+    """The desk's trades, newest first: today's; or one trading day's (``day``, 404 when the
+    log holds no such day); or those of every trading day in the log from ``since`` to
+    ``until`` (both included, either left open). Without trading days (``[trading_day]
+    enabled = false``) the default is every order's, and a day or a range finds none."""
+    return _trades(_orders_by_day(context.desk, day, since, until))
+
+
+def _orders_by_day(
+    desk: DeskService, day: date | None, since: date | None, until: date | None
+) -> list[tuple[date | None, Sequence[Order]]]:
+    if day is not None and (since is not None or until is not None):
+        _refuse("day", "give a day, or a range (since, until), not both")
+    if since is not None and until is not None and until < since:
+        _refuse("until", f"{until.isoformat()} is before since ({since.isoformat()})")
+    if day is None and since is None and until is None:
+        return [(desk.trading_day(), desk.orders())]
+    if day is not None:
+        if not any(record.day == day for record in desk.days()):
+            raise UnknownDay(day)
+        return [(day, desk.day_orders(day))]
+    return [
+        (record.day, desk.day_orders(record.day))
+        for record in desk.days()
+        if (since is None or record.day >= since) and (until is None or record.day <= until)
+    ]
+
+
+def _refuse(name: str, reason: str) -> None:
+    raise RequestValidationError([{"loc": ("query", name), "msg": reason, "type": "value_error"}])
+
+
+def _trades(days: Sequence[tuple[date | None, Sequence[Order]]]) -> list[TradeOut]:
+    rows = [
+        TradeOut(
+            day=day,
+            trade_id=fill.trade_id,
+            order_id=order.order_id,
+            broker_order_id=fill.broker_order_id,
+            exchange_order_id=fill.exchange_order_id,
+            strategy=order.signal.strategy,
+            instrument=str(fill.instrument),
+            side=fill.side,
+            product=fill.product,
+            quantity=fill.quantity,
+            price=fill.price,
+            filled_at=fill.filled_at,
+        )
+        for day, orders in days
+        for order in orders
+        for fill in order.fills.values()
+    ]
+    # Newest first; within a day a trade the broker gave no time sorts after the timed ones.
+    rows.sort(key=lambda t: (t.day or date.min, t.filled_at is not None, t.filled_at), reverse=True)
+    return rows
+
+
+__all__ = ["TradeOut", "router"]

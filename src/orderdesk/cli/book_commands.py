@@ -1,0 +1,232 @@
+"""The trade book and the funds: ``orderdesk trades`` and ``orderdesk funds``.
+
+``trades`` reads the desk's own record of its fills, today's or any trading days' in the log,
+so a day's executions, or a month's for a journal or the tax working, are one command
+(``--csv`` for a spreadsheet). ``funds`` is the broker's account as it stands now.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+import typer
+
+from orderdesk.api.book_schemas import SegmentOut, TradeOut
+from orderdesk.cli import app
+from orderdesk.cli._common import (
+    EXIT_USAGE,
+    ConfigOption,
+    DayOption,
+    JsonOption,
+    UrlOption,
+    console,
+    day_option,
+    fail,
+    plural,
+    print_json,
+    show,
+    table,
+    with_client,
+)
+from orderdesk.domain.calendar import IST
+
+SinceOption = Annotated[
+    datetime | None,
+    day_option("--since", "From this trading day (YYYY-MM-DD, included)."),
+]
+UntilOption = Annotated[
+    datetime | None,
+    day_option("--until", "Up to this trading day (YYYY-MM-DD, included)."),
+]
+CsvOption = Annotated[
+    bool,
+    typer.Option("--csv", help="Print CSV, one trade a line."),
+]
+
+CSV_COLUMNS = (
+    "day",
+    "time",
+    "trade_id",
+    "order_id",
+    "broker_order_id",
+    "exchange_order_id",
+    "strategy",
+    "instrument",
+    "side",
+    "product",
+    "quantity",
+    "price",
+    "value",
+)
+
+
+@app.command("trades", rich_help_panel="Watching")
+def trades(
+    day: DayOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    as_csv: CsvOption = False,
+    config: ConfigOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The desk's trades, newest first: today's, a trading day's (--day), or those of a range
+    of days (--since, --until; either may be left out).
+
+    Each trade names its order and strategy; the time is the exchange's, in IST. --csv prints
+    one trade a line with its trading day and value (quantity × price), for a spreadsheet.
+    """
+    if as_csv and as_json:
+        fail("--csv or --json, not both", EXIT_USAGE)
+    if day is not None and (since is not None or until is not None):
+        fail("--day, or a range (--since, --until), not both", EXIT_USAGE)
+    if since is not None and until is not None and until < since:
+        fail(f"--until {until:%Y-%m-%d} is before --since {since:%Y-%m-%d}", EXIT_USAGE)
+    rows = with_client(
+        config,
+        url,
+        lambda c: c.trades(
+            day=day.date() if day else None,
+            since=since.date() if since else None,
+            until=until.date() if until else None,
+        ),
+    )
+    if as_json:
+        print_json(rows)
+    elif as_csv:
+        _print_csv(rows)
+    else:
+        _show_trades(
+            _title(rows, day, since, until),
+            rows,
+            several_days=day is None and (since is not None or until is not None),
+        )
+
+
+def _title(
+    rows: Sequence[TradeOut], day: datetime | None, since: datetime | None, until: datetime | None
+) -> str:
+    if day is not None:
+        of = f" of {day:%Y-%m-%d}"
+    elif since is not None or until is not None:
+        of = f" from {f'{since:%Y-%m-%d}' if since else 'the first day'}"
+        of += f" to {f'{until:%Y-%m-%d}' if until else 'today'}"
+    else:
+        of = " today"
+    bought = sum((t.quantity * t.price for t in rows if t.side == "BUY"), Decimal(0))
+    sold = sum((t.quantity * t.price for t in rows if t.side == "SELL"), Decimal(0))
+    return f"{plural(len(rows), 'trade')}{of} — bought {bought:,.2f}, sold {sold:,.2f}"
+
+
+def _show_trades(title: str, rows: Sequence[TradeOut], *, several_days: bool) -> None:
+    columns = (
+        "day",
+        "time",
+        "instrument",
+        "side",
+        "qty",
+        "price",
+        "value",
+        "product",
+        "strategy",
+        "order id",
+        "trade id",
+    )
+    shown = columns if several_days else columns[1:]
+    lines = [
+        (
+            t.day.isoformat() if t.day else None,
+            f"{t.filled_at.astimezone(IST):%H:%M:%S}" if t.filled_at else None,
+            t.instrument,
+            t.side,
+            t.quantity,
+            t.price,
+            t.quantity * t.price,
+            t.product,
+            t.strategy,
+            t.order_id,
+            t.trade_id,
+        )[len(columns) - len(shown) :]
+        for t in rows
+    ]
+    show(table(title, shown, lines, spare=("trade id", "value", "strategy", "product")))
+
+
+def _print_csv(rows: Sequence[TradeOut]) -> None:
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    out.writerow(CSV_COLUMNS)
+    for t in rows:
+        out.writerow(
+            (
+                t.day.isoformat() if t.day else "",
+                t.filled_at.astimezone(IST).isoformat() if t.filled_at else "",
+                t.trade_id,
+                t.order_id,
+                t.broker_order_id,
+                t.exchange_order_id or "",
+                t.strategy,
+                t.instrument,
+                t.side,
+                t.product,
+                t.quantity,
+                t.price,
+                t.quantity * t.price,
+            )
+        )
+
+
+@app.command("funds", rich_help_panel="Watching")
+def funds(config: ConfigOption = None, url: UrlOption = None, as_json: JsonOption = False) -> None:
+    """Funds and margins per segment, as the broker reports them now (one read at the broker).
+
+    net is what can be traded with; the utilised columns are what open orders and positions
+    hold (debits, SPAN and exposure margin).
+    """
+    report = with_client(config, url, lambda c: c.funds())
+    if as_json:
+        print_json(report)
+        return
+    segments = [("equity", report.equity), ("commodity", report.commodity)]
+    _show_funds([(name, s) for name, s in segments if s is not None])
+
+
+def _show_funds(segments: Sequence[tuple[str, SegmentOut]]) -> None:
+    if not segments:
+        console.print("the broker reported no segment")
+        return
+    show(
+        table(
+            "funds (the broker's, now)",
+            (
+                "segment",
+                "net",
+                "cash",
+                "opening",
+                "live",
+                "collateral",
+                "debits",
+                "span",
+                "exposure",
+            ),
+            [
+                (
+                    name if s.enabled else f"{name} (not enabled)",
+                    s.net,
+                    s.cash,
+                    s.opening_balance,
+                    s.live_balance,
+                    s.collateral,
+                    s.utilised_debits,
+                    s.utilised_span,
+                    s.utilised_exposure,
+                )
+                for name, s in segments
+            ],
+            spare=("collateral", "exposure", "span", "opening"),
+        )
+    )
