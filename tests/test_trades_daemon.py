@@ -1,7 +1,8 @@
 """The trade book across days, from outside: `orderdesk run` (examples/sim_days.toml) on
 `orderdesk sim --market-hours nse`, driven by the CLI and the simulator's clock, with the official
 client as a bystander. Monday's delivery buy and Tuesday's sale of it, read back as today's
-trades, one day's, a range's (CSV for a spreadsheet); and the funds the broker reports."""
+trades, one day's, a range's (CSV for a spreadsheet); what each day's orders cost; and the funds
+the broker reports."""
 
 from __future__ import annotations
 
@@ -134,6 +135,44 @@ def test_trades_of_today_of_a_day_and_of_a_range(sim: SimServer, tmp_path: Path)
         assert both.returncode == 2, both.stdout + both.stderr
         backwards = orderdesk(env, "trades", "--since", TUESDAY, "--until", MONDAY)
         assert backwards.returncode == 2, backwards.stdout + backwards.stderr
+
+        # What Monday's buy cost: the broker's calculator asked as the official client asks it.
+        monday_cost = shown(env, "charges", "--day", MONDAY)
+        [order] = monday_cost["orders"]
+        [note] = bystander.get_virtual_contract_note(
+            [
+                {
+                    "order_id": monday["broker_order_id"],
+                    "exchange": "NSE",
+                    "tradingsymbol": "INFY",
+                    "transaction_type": "BUY",
+                    "variety": "regular",
+                    "product": "CNC",
+                    "order_type": "MARKET",
+                    "quantity": 3,
+                    "average_price": 1500,
+                }
+            ]
+        )
+        assert (order["order_id"], order["quantity"], Decimal(order["average_price"])) == (
+            bought,
+            3,
+            1500,
+        )
+        kite_charges = {**note["charges"], "gst": note["charges"]["gst"]["total"]}
+        for kind in ("brokerage", "transaction_tax", "stamp_duty", "gst", "total"):
+            assert Decimal(order[kind]) == Decimal(str(kite_charges[kind])), kind
+        assert Decimal(order["transaction_tax"]) > 0  # STT on a delivery buy
+        # Today's: the sale, and the day's P&L (300 over Monday's close) after its charges.
+        today_cost = shown(env, "charges")
+        assert [o["order_id"] for o in today_cost["orders"]] == [sold]
+        total = Decimal(today_cost["charges"]["total"])
+        assert total > 0
+        assert Decimal(today_cost["pnl"]) == 300
+        assert Decimal(today_cost["net"]) == 300 - total
+        table = orderdesk(env, "charges")
+        assert table.returncode == 0, table.stderr
+        assert f"P&L 300.00, after charges {300 - total:,.2f}" in table.stdout
 
         # The funds, as the broker reports them: the sale's proceeds are in the day's cash.
         funds = shown(env, "funds")

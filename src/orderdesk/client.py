@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from pydantic import BaseModel, TypeAdapter
 
 from orderdesk.api.authorisation_schemas import HoldingsAuthorisationOut, HoldingsAuthoriseIn
-from orderdesk.api.book_schemas import FundsOut, TradeOut
+from orderdesk.api.book_schemas import DayChargesOut, FundsOut, TradeOut
 from orderdesk.api.convert_schemas import ConvertIn, ConvertOut
 from orderdesk.api.exit_schemas import ExitIn, ExitOut
 from orderdesk.api.schemas import (
@@ -85,6 +85,7 @@ _DAY = TypeAdapter(DayDetailOut)
 _HOLDINGS = TypeAdapter(list[HoldingOut])
 _TRADES = TypeAdapter(list[TradeOut])
 _FUNDS = TypeAdapter(FundsOut)
+_CHARGES = TypeAdapter(DayChargesOut)
 _AUTHORISATION = TypeAdapter(HoldingsAuthorisationOut)
 RETRY_AFTER_LOGIN = frozenset({"session_expired", "day_not_open"})
 """The API's ``error`` words for a signal refused before anything was recorded: send the same
@@ -376,6 +377,12 @@ class DeskClient:
         params = {"day": day, "since": since, "until": until}
         wanted = {name: value.isoformat() for name, value in params.items() if value is not None}
         return await self._call("GET", "/api/trades", _TRADES, params=wanted)
+
+    async def charges(self, day: date | None = None) -> DayChargesOut:
+        """A trading day's charges (today's, or ``day``'s) from the broker's calculator, order by
+        order, and the day's P&L before and after them."""
+        params = {"day": day.isoformat()} if day is not None else {}
+        return await self._call("GET", "/api/charges", _CHARGES, params=params)
 
     async def funds(self) -> FundsOut:
         """Funds and margins per segment, as the broker reports them now."""

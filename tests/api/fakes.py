@@ -49,7 +49,7 @@ from orderdesk.domain.attribution import StrategyBook, attribute
 from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.day import Holding, PositionSnapshot
 from orderdesk.domain.events import DayClosed, DayOpened, OperatorCommandHandled
-from orderdesk.domain.reports import MarginsReport, SegmentMargins
+from orderdesk.domain.reports import Charges, MarginsReport, SegmentMargins
 from orderdesk.engine.errors import DayNotOpen, SessionExpired
 from orderdesk.engine.session import SessionInfo, SessionState
 from orderdesk.errors import NotOffered, RiskDenied
@@ -93,6 +93,9 @@ class FakeDesk:
         self.today: date | None = None
         self.day_open = True
         self.records: list[DayRecord] = []
+        self.charges_offered = True
+        self.charged: list[list[OrderStatusReport]] = []
+        """What each call of the charge calculator was asked."""
         self.past_orders: dict[date, list[Order]] = {}
         self.opening_holdings: list[Holding] = []
         self.log: list[Event] = []
@@ -338,6 +341,29 @@ class FakeDesk:
 
     async def margins(self) -> MarginsReport:
         return MarginsReport(equity=SegmentMargins.cash_only(Decimal(100_000)), commodity=None)
+
+    async def order_charges(self, reports: Sequence[OrderStatusReport]) -> list[Charges]:
+        """A calculator of round figures: 20 brokerage an order, 0.1% tax on its turnover."""
+        if not self.charges_offered:
+            raise NotOffered("fake", "charges")
+        self.charged.append(list(reports))
+        charged = []
+        for report in reports:
+            tax = report.filled_quantity * report.average_price / 1000
+            charged.append(
+                Charges(
+                    broker_order_id=report.broker_order_id,
+                    instrument=report.instrument,
+                    transaction_tax=tax,
+                    exchange_turnover_charge=Decimal(0),
+                    sebi_turnover_charge=Decimal(0),
+                    brokerage=Decimal(20),
+                    stamp_duty=Decimal(0),
+                    gst=Decimal(0),
+                    total=tax + 20,
+                )
+            )
+        return charged
 
     def last_reconciliation(self) -> ReconcileRecord | None:
         return self.reconciled

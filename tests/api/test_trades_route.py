@@ -124,3 +124,59 @@ async def test_the_client_reads_trades_and_funds(api: Api) -> None:
         funds = await desk.funds()
         assert funds.equity is not None
         assert funds.equity.net == Decimal("100000")
+
+
+async def test_a_days_charges_order_by_order_and_the_pnl_after_them(api: Api) -> None:
+    """Thursday's executed sell is charged as the calculator says (20 + 0.1% of 15,100), and
+    its P&L at the close comes out net of it; an order that did not trade is not charged."""
+    orders = await three_days(api)
+    status, thursday = await get(api, "/api/charges?day=2026-12-03")
+    assert status == 200, thursday
+    [charged] = thursday["orders"]
+    assert (charged["order_id"], charged["side"], charged["quantity"]) == (
+        orders[THURSDAY],
+        "SELL",
+        10,
+    )
+    assert Decimal(charged["total"]) == Decimal("35.1")  # 20 + 15,100 / 1,000
+    assert Decimal(thursday["charges"]["total"]) == Decimal("35.1")
+    assert thursday["pnl"] is not None
+    assert Decimal(thursday["net"]) == Decimal(thursday["pnl"]) - Decimal("35.1")
+
+    await submit(api, signal_id="fri-resting", price="1400")  # rests: nothing to charge
+    status, today = await get(api, "/api/charges")
+    assert status == 200, today
+    assert today["day"] == "2026-12-04"
+    assert [o["order_id"] for o in today["orders"]] == [orders[FRIDAY]]
+    [asked] = api.desk.charged[-1:]
+    assert [(r.filled_quantity, r.average_price) for r in asked] == [(10, Decimal("1500"))]
+
+
+async def test_charges_of_a_day_not_in_the_log_or_at_a_broker_without_a_calculator(
+    api: Api,
+) -> None:
+    await three_days(api)
+    status, body = await get(api, "/api/charges?day=2026-12-01")
+    assert status == 404, body
+    api.desk.charges_offered = False
+    status, body = await get(api, "/api/charges")
+    assert status == 501, body
+    assert body["error"] == "not_offered"
+
+
+async def test_a_day_without_trades_costs_nothing(api: Api) -> None:
+    api.desk.open_day(WEDNESDAY)
+    await submit(api, signal_id="resting", price="1400")
+    status, body = await get(api, "/api/charges")
+    assert status == 200, body
+    assert (body["orders"], Decimal(body["charges"]["total"])) == ([], 0)
+    assert api.desk.charged == [[]]  # the resting order is not asked about
+
+
+async def test_the_client_reads_a_days_charges(api: Api) -> None:
+    orders = await three_days(api)
+    async with DeskClient(api.server.url, TOKEN) as desk:
+        thursday = await desk.charges(THURSDAY)
+        assert [o.order_id for o in thursday.orders] == [orders[THURSDAY]]
+        today = await desk.charges()
+        assert (today.day, today.charges.brokerage) == (FRIDAY, 20)

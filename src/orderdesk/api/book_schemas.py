@@ -1,4 +1,4 @@
-"""What the book's routes answer beyond orders and positions: funds and trades.
+"""What the book's routes answer beyond orders and positions: funds, trades and charges.
 
 Kept out of the route modules so that :class:`~orderdesk.client.DeskClient` reads them without
 importing FastAPI's routing.
@@ -10,7 +10,9 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from orderdesk.api.schemas import _Response
-from orderdesk.domain.reports import SegmentMargins
+from orderdesk.domain.charges import ChargesTotal
+from orderdesk.domain.order import Order
+from orderdesk.domain.reports import Charges, OrderStatusReport, SegmentMargins
 from orderdesk.domain.values import Product, Side
 
 
@@ -67,4 +69,85 @@ class TradeOut(_Response):
     filled_at: datetime | None
 
 
-__all__ = ["FundsOut", "SegmentOut", "TradeOut"]
+class ChargesOut(_Response):
+    """Charges by kind, as Kite's virtual contract note words them."""
+
+    brokerage: Decimal
+    transaction_tax: Decimal
+    """STT (CTT on MCX)."""
+    exchange_turnover_charge: Decimal
+    sebi_turnover_charge: Decimal
+    stamp_duty: Decimal
+    gst: Decimal
+    total: Decimal
+
+
+class OrderChargesOut(ChargesOut):
+    """One executed order and what it cost."""
+
+    order_id: str
+    broker_order_id: str
+    strategy: str
+    instrument: str
+    side: Side
+    product: Product
+    quantity: int
+    """What it traded (an order cancelled after a part filled is charged on that part)."""
+    average_price: Decimal
+
+    @classmethod
+    def of(cls, order: Order, report: OrderStatusReport, charges: Charges) -> OrderChargesOut:
+        return cls(
+            order_id=order.order_id,
+            broker_order_id=report.broker_order_id,
+            strategy=order.signal.strategy,
+            instrument=str(report.instrument),
+            side=report.side,
+            product=report.product,
+            quantity=report.filled_quantity,
+            average_price=report.average_price,
+            brokerage=charges.brokerage,
+            transaction_tax=charges.transaction_tax,
+            exchange_turnover_charge=charges.exchange_turnover_charge,
+            sebi_turnover_charge=charges.sebi_turnover_charge,
+            stamp_duty=charges.stamp_duty,
+            gst=charges.gst,
+            total=charges.total,
+        )
+
+
+class DayChargesOut(_Response):
+    """A trading day's charges, order by order and in sum, and the P&L they come off."""
+
+    day: date | None
+    """None when the desk keeps no trading days (then: every order's)."""
+    orders: list[OrderChargesOut]
+    """Newest first."""
+    charges: ChargesOut
+    pnl: Decimal | None
+    """The day's P&L before charges: live for the open day, at its close for an earlier one
+    (None for a day whose close is not in the log)."""
+    net: Decimal | None
+    """``pnl`` less the charges."""
+
+    @staticmethod
+    def totals(total: ChargesTotal) -> ChargesOut:
+        return ChargesOut(
+            brokerage=total.brokerage,
+            transaction_tax=total.transaction_tax,
+            exchange_turnover_charge=total.exchange_turnover_charge,
+            sebi_turnover_charge=total.sebi_turnover_charge,
+            stamp_duty=total.stamp_duty,
+            gst=total.gst,
+            total=total.total,
+        )
+
+
+__all__ = [
+    "ChargesOut",
+    "DayChargesOut",
+    "FundsOut",
+    "OrderChargesOut",
+    "SegmentOut",
+    "TradeOut",
+]

@@ -19,7 +19,7 @@ from orderdesk.domain.day import Holding, PositionSnapshot
 from orderdesk.domain.events import DayClosed, DayOpened, Event
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position
-from orderdesk.domain.reports import MarginsReport
+from orderdesk.domain.reports import Charges, MarginsReport, OrderStatusReport
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.values import InstrumentKey, OrderType, Product
 from orderdesk.ports.broker import ConnectionState, HoldingsAuthorisation
@@ -230,6 +230,10 @@ class DeskService(Protocol):
 
     async def margins(self) -> MarginsReport:
         """Funds and margins as the broker reports them now."""
+
+    async def order_charges(self, reports: Sequence[OrderStatusReport]) -> list[Charges]:
+        """The charges of these executed orders, one per report in order, from the broker's
+        calculator; raises :class:`~orderdesk.errors.NotOffered` when the broker has none."""
 
     def last_reconciliation(self) -> ReconcileRecord | None:
         """The newest reconciliation in the log, or None before the first."""

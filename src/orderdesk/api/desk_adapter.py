@@ -31,15 +31,16 @@ from orderdesk.domain.errors import ValidationError
 from orderdesk.domain.events import Event, ReconciliationCompleted, ReconciliationMismatch
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position
-from orderdesk.domain.reports import MarginsReport
+from orderdesk.domain.reports import Charges, MarginsReport, OrderStatusReport
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side
 from orderdesk.engine import OrderDesk
 from orderdesk.engine.config import ExitPolicy
 from orderdesk.engine.errors import CommandRefused
 from orderdesk.engine.session import SessionInfo
-from orderdesk.errors import NotOffered
+from orderdesk.errors import BrokerError, NotOffered
 from orderdesk.ports.broker import (
+    ChargesSource,
     ConnectionState,
     HoldingsAuthorisation,
     HoldingsAuthoriser,
@@ -284,6 +285,19 @@ class EngineDesk:
 
     async def margins(self) -> MarginsReport:
         return await self._desk.broker.margins()
+
+    async def order_charges(self, reports: Sequence[OrderStatusReport]) -> list[Charges]:
+        broker = self._desk.broker
+        if not isinstance(broker, ChargesSource):
+            raise NotOffered(broker.name, "charges")
+        if not reports:
+            return []
+        charges = await broker.order_charges(reports)
+        if len(charges) != len(reports):
+            raise BrokerError(
+                f"the broker's calculator answered {len(charges)} charges for {len(reports)} orders"
+            )
+        return charges
 
     def last_reconciliation(self) -> ReconcileRecord | None:
         store = self._desk.store

@@ -62,7 +62,7 @@ Day = Annotated[
 
 
 @dataclass(frozen=True, slots=True)
-class _Figures:
+class DayFigures:
     """A day's positions and P&L, from the live desk or from its close (None: unknown)."""
 
     positions: tuple[PositionSnapshot, ...]
@@ -72,20 +72,22 @@ class _Figures:
     still_open: tuple[str, ...]
 
 
-def _figures(desk: DeskService, record: DayRecord, live: bool, orders: Sequence[Order]) -> _Figures:
+def day_figures(
+    desk: DeskService, record: DayRecord, live: bool, orders: Sequence[Order]
+) -> DayFigures:
     """The open day's figures are the desk's now (they may have moved since a close); a past
     day's are its close's; a past day without a close has its orders and no P&L."""
     closed = record.closed
     if closed is not None and not live:
-        return _Figures(
+        return DayFigures(
             closed.positions, closed.pnl, closed.realised, closed.lapsed, closed.still_open
         )
     lapsed = tuple(o.order_id for o in orders if o.status is OrderStatus.LAPSED)
     still_open = tuple(o.order_id for o in orders if o.status not in TERMINAL)
     if not live:
-        return _Figures((), None, None, lapsed, still_open)
+        return DayFigures((), None, None, lapsed, still_open)
     positions = tuple(desk.day_positions())
-    return _Figures(
+    return DayFigures(
         positions,
         sum((p.pnl for p in positions), Decimal(0)),
         sum((p.realised for p in positions), Decimal(0)),
@@ -104,7 +106,7 @@ def _summary(desk: DeskService, record: DayRecord, live: bool) -> DayOut:
         orders, fills, lapsed = closed.orders, closed.fills, len(closed.lapsed)
     else:
         day_orders = desk.day_orders(record.day)
-        figures = _figures(desk, record, live, day_orders)
+        figures = day_figures(desk, record, live, day_orders)
         pnl, realised = figures.pnl, figures.realised
         orders = len(day_orders)
         fills = sum(len(order.fills) for order in day_orders)
@@ -142,7 +144,7 @@ async def get_day(day: Day, context: Context) -> DayDetailOut:
         raise UnknownDay(day)
     live = desk.trading_day() == day
     orders = sorted(desk.day_orders(day), key=lambda o: o.created_at, reverse=True)
-    figures = _figures(desk, record, live, orders)
+    figures = day_figures(desk, record, live, orders)
     closed = record.closed
     return DayDetailOut(
         day=day,
@@ -193,4 +195,4 @@ async def authorise_holdings(
     return HoldingsAuthorisationOut(request_id=made.request_id, url=made.url)
 
 
-__all__ = ["iso_day", "router"]
+__all__ = ["DayFigures", "day_figures", "iso_day", "router"]

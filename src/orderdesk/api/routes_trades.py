@@ -1,15 +1,21 @@
-"""The trade book: the fills of the desk's orders, today's or any trading days' in the log.
+"""The trade book and what it cost: the fills of the desk's orders, today's or any trading
+days' in the log, and a day's charges.
 
-The desk's own record (no broker call): each trade names its order, its strategy and its trading
-day. Kite's trade book holds today's trades only, and its trade ids are unique within a day,
-not across days; a trader's journal or tax working needs the days before, so the day is part of
-every row and a range of days is one request (``orderdesk trades --since … --csv``).
+Trades are the desk's own record (no broker call): each names its order, its strategy and its
+trading day. Kite's trade book holds today's trades only, and its trade ids are unique within a
+day, not across days; a trader's journal or tax working needs the days before, so the day is
+part of every row and a range of days is one request (``orderdesk trades --since … --csv``).
+
+Charges are the broker's calculator's (Kite's virtual contract note, one call for the day's
+executed orders), asked when wanted rather than kept: it is a calculator, so an earlier day's
+orders, read back from the log, are charged as they were traded (at today's rates).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -17,11 +23,12 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BeforeValidator
 
 from orderdesk.api.auth import bearer_scheme
-from orderdesk.api.book_schemas import TradeOut
+from orderdesk.api.book_schemas import DayChargesOut, OrderChargesOut, TradeOut
 from orderdesk.api.context import Context
 from orderdesk.api.desk import DeskService
-from orderdesk.api.errors import ERROR_RESPONSES, UnknownDay
-from orderdesk.api.routes_days import iso_day
+from orderdesk.api.errors import ERROR_RESPONSES, NOT_OFFERED_RESPONSE, UnknownDay
+from orderdesk.api.routes_days import day_figures, iso_day
+from orderdesk.domain.charges import ChargesTotal, executed
 from orderdesk.domain.order import Order
 
 router = APIRouter(
@@ -65,6 +72,40 @@ async def trades(
     ``until`` (both included, either left open). Without trading days (``[trading_day]
     enabled = false``) the default is every order's, and a day or a range finds none."""
     return _trades(_orders_by_day(context.desk, day, since, until))
+
+
+@router.get("/charges", responses=NOT_OFFERED_RESPONSE | {503: ERROR_RESPONSES[503]})
+async def charges(context: Context, day: DayQuery = None) -> DayChargesOut:
+    """A trading day's charges (today's by default; ``day`` an earlier one, 404 when the log
+    holds no such day): each executed order's, from the broker's calculator, their sum, and
+    the day's P&L before and after them. 501 ``not_offered`` when the broker has no
+    calculator (the paper broker)."""
+    desk = context.desk
+    today = desk.trading_day()
+    asked = day if day is not None else today
+    pnl: Decimal | None
+    if asked is None:  # the desk keeps no trading days: every order, every position
+        orders = desk.orders()
+        pnl = sum((p.pnl() for p in desk.positions()), Decimal(0))
+    else:
+        record = next((r for r in desk.days() if r.day == asked), None)
+        if record is None:
+            raise UnknownDay(asked)
+        orders = desk.day_orders(asked)
+        pnl = day_figures(desk, record, asked == today, orders).pnl
+    traded = executed(sorted(orders, key=lambda o: o.created_at, reverse=True))
+    charged = await desk.order_charges([report for _, report in traded])
+    total = ChargesTotal.of(charged)
+    return DayChargesOut(
+        day=asked,
+        orders=[
+            OrderChargesOut.of(order, report, cost)
+            for (order, report), cost in zip(traded, charged, strict=True)
+        ],
+        charges=DayChargesOut.totals(total),
+        pnl=pnl,
+        net=None if pnl is None else pnl - total.total,
+    )
 
 
 def _orders_by_day(

@@ -282,6 +282,13 @@ NUMERIC_COLUMNS = frozenset(
         "debits",
         "span",
         "exposure",
+        "brokerage",
+        "STT",
+        "exchange",
+        "SEBI",
+        "stamp",
+        "GST",
+        "total",
     }
 )
 

@@ -1,8 +1,9 @@
-"""The trade book and the funds: ``orderdesk trades`` and ``orderdesk funds``.
+"""The trade book, its costs and the funds: ``orderdesk trades``, ``charges`` and ``funds``.
 
 ``trades`` reads the desk's own record of its fills, today's or any trading days' in the log,
 so a day's executions, or a month's for a journal or the tax working, are one command
-(``--csv`` for a spreadsheet). ``funds`` is the broker's account as it stands now.
+(``--csv`` for a spreadsheet). ``charges`` is what a day's executed orders cost, by the broker's
+calculator, and the day's P&L after them. ``funds`` is the broker's account as it stands now.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from orderdesk.api.book_schemas import SegmentOut, TradeOut
+from orderdesk.api.book_schemas import DayChargesOut, SegmentOut, TradeOut
 from orderdesk.cli import app
 from orderdesk.cli._common import (
     EXIT_USAGE,
@@ -178,6 +179,72 @@ def _print_csv(rows: Sequence[TradeOut]) -> None:
                 t.quantity * t.price,
             )
         )
+
+
+@app.command("charges", rich_help_panel="Watching")
+def charges(
+    day: DayOption = None,
+    config: ConfigOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """What a trading day's executed orders cost (today's, or --day's), by the broker's charge
+    calculator (Kite's virtual contract note), and the day's P&L after them.
+
+    Brokerage, STT, exchange and SEBI fees, stamp duty and GST per order. An earlier day is
+    charged at the calculator's rates of today. The broker's fee for its own square-off of an
+    MIS position is not in the calculator, nor in these figures.
+    """
+    report = with_client(config, url, lambda c: c.charges(day.date() if day else None))
+    if as_json:
+        print_json(report)
+    else:
+        _show_charges(report)
+
+
+def _show_charges(report: DayChargesOut) -> None:
+    of = f" of {report.day.isoformat()}" if report.day else ""
+    total = report.charges.total
+    title = f"charges{of}: {plural(len(report.orders), 'order')}, {total:,.2f}"
+    if report.pnl is not None and report.net is not None:
+        title += f" — P&L {report.pnl:,.2f}, after charges {report.net:,.2f}"
+    show(
+        table(
+            title,
+            (
+                "order id",
+                "instrument",
+                "side",
+                "qty",
+                "avg",
+                "brokerage",
+                "STT",
+                "exchange",
+                "SEBI",
+                "stamp",
+                "GST",
+                "total",
+            ),
+            [
+                (
+                    o.order_id,
+                    o.instrument,
+                    o.side,
+                    o.quantity,
+                    o.average_price,
+                    o.brokerage,
+                    o.transaction_tax,
+                    o.exchange_turnover_charge,
+                    o.sebi_turnover_charge,
+                    o.stamp_duty,
+                    o.gst,
+                    o.total,
+                )
+                for o in report.orders
+            ],
+            spare=("SEBI", "stamp", "exchange", "avg"),
+        )
+    )
 
 
 @app.command("funds", rich_help_panel="Watching")
