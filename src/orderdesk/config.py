@@ -308,7 +308,7 @@ class TelegramSettings(_Section):
     api_url: str = TELEGRAM_API
     """Where the Bot API answers: Telegram's, or a self-hosted Bot API server."""
     kill_confirm_seconds: float = Field(default=30.0, gt=0, le=600)
-    """How long a ``/kill`` waits for its confirmation before it lapses."""
+    """How long a ``/kill`` (or a ``/keep``) waits for its confirmation before it lapses."""
 
     @model_validator(mode="before")
     @classmethod

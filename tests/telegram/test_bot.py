@@ -299,3 +299,101 @@ async def test_a_chat_not_allowed_is_ignored_and_logged(
     ]
     assert "button" in unknown[2].getMessage()
     assert not any("secret-looking-words" in r.getMessage() for r in caplog.records)
+
+
+def intraday_buy(signal_id: str) -> Signal:
+    return Signal(
+        instrument=INFY,
+        side=Side.BUY,
+        quantity=2,
+        order_type=OrderType.MARKET,
+        product=Product.MIS,
+        strategy="quick",
+        signal_id=signal_id,
+    )
+
+
+async def bought_intraday(desk: Desk, signal_id: str = "mis-1") -> None:
+    handle = await desk.runtime.submit(intraday_buy(signal_id))
+    await handle.wait(timeout=10)
+    assert handle.status is OrderStatus.FILLED
+
+
+def products(desk: Desk) -> dict[Product, int]:
+    return {p.product: p.quantity for p in desk.runtime.desk.positions() if p.quantity}
+
+
+async def test_keep_asks_then_converts_the_mis_position_on_the_button(desk: Desk) -> None:
+    """/keep names the MIS position and what it would become, and converts nothing until its
+    button is pressed; then the whole position is CNC at the broker and in the desk's books."""
+    await bought_intraday(desk)
+    telegram = desk.telegram
+
+    question = await telegram.ask(OWNER, "/keep")
+    assert products(desk) == {Product.MIS: 2}
+    assert "NSE:INFY MIS +2 @1500.00 · +₹0.00 → CNC" in question.text
+    assert [label for label, _ in question.buttons] == ["Keep NSE:INFY as CNC", "Abort"]
+
+    answer = await telegram.choose(question, question.buttons[0][1])
+
+    assert answer.text.startswith("Kept: BUY 2 NSE:INFY moved from MIS to CNC at the broker")
+    assert products(desk) == {Product.CNC: 2}
+    at_broker = await desk.runtime.desk.broker.positions()
+    assert {p.product: p.quantity for p in at_broker if p.quantity} == {Product.CNC: 2}
+    positions = await telegram.ask(OWNER, "/positions")
+    assert "NSE:INFY CNC +2 @1500.00" in positions.text
+    assert [(c.command, c.outcome) for c in desk.commands()] == [
+        ("keep", "asked for confirmation"),
+        ("keep", "converted: NSE:INFY 2 MIS to CNC"),
+        ("positions", "answered: 2 positions"),  # the MIS line stays, at 0
+    ]
+
+
+async def test_keep_typed_names_lapses_and_aborts(desk: Desk) -> None:
+    """/keep INSTRUMENT asks about that position only (none: says so); a confirmation after
+    the window converts nothing, nor does an abort; /keep confirm in time converts it."""
+    telegram = desk.telegram
+    nothing = await telegram.ask(OWNER, "/keep")
+    await bought_intraday(desk)
+    other = await telegram.ask(OWNER, "/keep NSE:TCS")
+    await telegram.ask(OWNER, "/keep nse:infy")
+    desk.clock.offset += KILL_SECONDS + 1
+    lapsed = await telegram.ask(OWNER, "/keep confirm")
+    await telegram.ask(OWNER, "/keep")
+    aborted = await telegram.ask(OWNER, "/keep abort")
+    late = await telegram.ask(OWNER, "/keep confirm")
+    assert products(desk) == {Product.MIS: 2}
+    await telegram.ask(OWNER, "/keep NSE:INFY")
+    kept = await telegram.ask(OWNER, "/keep confirm")
+
+    assert nothing.text == "No open MIS position to keep."
+    assert other.text == "No open MIS position in NSE:TCS to keep."
+    assert lapsed.text.startswith(f"That /keep lapsed after {KILL_SECONDS:g} s")
+    assert aborted.text == "Aborted: nothing was converted."
+    assert late.text.startswith("No /keep is waiting")
+    assert kept.text.startswith("Kept: BUY 2 NSE:INFY moved from MIS to CNC")
+    assert products(desk) == {Product.CNC: 2}
+    assert [c.outcome for c in desk.commands()] == [
+        "answered: nothing to keep",
+        "not converted: no such MIS position",
+        "asked for confirmation",
+        "not converted: the confirmation lapsed",
+        "asked for confirmation",
+        "aborted",
+        "not converted: no question waiting",
+        "asked for confirmation",
+        "converted: NSE:INFY 2 MIS to CNC",
+    ]
+
+
+async def test_a_button_the_desk_never_made_does_nothing(desk: Desk) -> None:
+    """Callback data no question of this desk's carries (a forged or mangled press) is
+    answered as unknown and recorded as such, engaging and converting nothing."""
+    await bought_intraday(desk)
+    question = await desk.telegram.ask(OWNER, "/keep")
+    mangled = question.__class__(**{**question.__dict__, "buttons": [("?", "keep:deadbeef:x")]})
+    forged = await desk.telegram.choose(mangled, "keep:deadbeef:x")
+    assert forged.text == "That button is not one of this desk's."
+    assert products(desk) == {Product.MIS: 2}
+    assert not desk.runtime.desk.kill_switch.engaged
+    assert [(c.command, c.outcome) for c in desk.commands()][-1] == ("button", "unknown button")

@@ -36,6 +36,12 @@ CONVERTIBLE: dict[Segment, frozenset[Product]] = {
 """The products a position may be converted between, by the exchange's segment."""
 
 
+def carry_product(instrument: InstrumentKey) -> Product:
+    """The product that keeps a position past the day's square-off: CNC for stock, NRML for
+    derivatives (what "keep this MIS position" converts it to)."""
+    return Product.CNC if SEGMENT_OF[instrument.exchange] is Segment.EQUITY else Product.NRML
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PositionConversion:
     """Move ``quantity`` of a long (``side`` BUY) or short (SELL) position in ``instrument``
@@ -127,4 +133,4 @@ def _conversion(
     return None
 
 
-__all__ = ["CONVERTIBLE", "PositionConversion", "found_conversions"]
+__all__ = ["CONVERTIBLE", "PositionConversion", "carry_product", "found_conversions"]

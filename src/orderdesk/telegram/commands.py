@@ -12,6 +12,11 @@ kill_confirm_seconds`` (a button, or ``/kill confirm``) engages the switch. A co
 belongs to its chat and to that one question (a nonce in the buttons), so an old keyboard or a
 retyped confirmation after the window does nothing. Questions live in memory only: a desk that
 restarts forgets them, and a confirmation Telegram delivers again after a restart lapses.
+
+``/keep`` (keep an intraday position past the square-off, as the dashboard's Keep) is two steps
+the same way, within the same window: it names the MIS positions it would convert to CNC (NRML
+for derivatives), one button each, and only a press (or ``/keep confirm`` when it named one)
+converts that position, all of it, at the broker.
 """
 
 from __future__ import annotations
@@ -29,9 +34,11 @@ from orderdesk.api.schemas import OrderOut, order_out
 from orderdesk.approvals import ApprovalQueue
 from orderdesk.doctor import Diagnosis
 from orderdesk.domain.calendar import IST
+from orderdesk.domain.conversion import PositionConversion, carry_product
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position
 from orderdesk.domain.status import IN_FLIGHT, TERMINAL
+from orderdesk.domain.values import InstrumentKey, Product
 from orderdesk.errors import OrderDeskError
 from orderdesk.ports.broker import ConnectionState
 from orderdesk.ports.clock import Clock, SystemClock
@@ -69,6 +76,17 @@ class BotDesk(Protocol):
     async def doctor(self) -> Diagnosis:
         """The pre-flight of ``orderdesk doctor`` and ``GET /api/doctor``."""
 
+    async def convert_position(
+        self,
+        instrument: InstrumentKey,
+        old: Product,
+        new: Product,
+        *,
+        quantity: int | None,
+        overnight: bool,
+    ) -> PositionConversion:
+        """What ``POST /api/positions/convert`` does."""
+
 
 class RecordCommand(Protocol):
     """Writes one ``OperatorCommandHandled`` (``OrderDesk.record_command``)."""
@@ -100,6 +118,14 @@ class _KillQuestion:
     deadline: float
 
 
+@dataclass(slots=True)
+class _KeepQuestion:
+    nonce: str
+    deadline: float
+    positions: tuple[InstrumentKey, ...]
+    """The MIS positions offered, in the order of the buttons."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Command:
     run: Callable[[DeskCommands, int, str], Awaitable[Reply]]
@@ -125,6 +151,7 @@ class DeskCommands:
         self._clock: Clock = clock or SystemClock()
         self._kill_seconds = kill_confirm_seconds
         self._kills: dict[int, _KillQuestion] = {}
+        self._keeps: dict[int, _KeepQuestion] = {}
 
     @staticmethod
     def menu() -> list[tuple[str, str]]:
@@ -148,15 +175,19 @@ class DeskCommands:
         return await self._recorded(actor, typed.lower(), reply, argument)
 
     async def choose(self, chat_id: int, data: str) -> Reply:
-        """Answer a button press (``kill:<nonce>:<choice>``); recorded like ``/kill <choice>``."""
+        """Answer a button press (``kill:<nonce>:<choice>``, ``keep:<nonce>:<n>``); recorded
+        like the command typed with that choice."""
         kind, _, rest = data.partition(":")
         nonce, _, choice = rest.partition(":")
         actor = actor_of(chat_id)
-        if kind != "kill" or choice not in _KILL_CHOICES:
-            reply = Reply("That button is not one of this desk's.", outcome="unknown button")
-        else:
+        if kind == "kill" and choice in _KILL_CHOICES:
             reply = await self._guarded(self._answer_kill(chat_id, choice, nonce))
-        return await self._recorded(actor, "kill", reply, choice)
+        elif kind == "keep" and (choice == "abort" or choice.isdigit()):
+            reply = await self._guarded(self._answer_keep(chat_id, choice, nonce))
+        else:
+            reply = Reply("That button is not one of this desk's.", outcome="unknown button")
+            kind = "button"  # not a command of the desk's: recorded under a word of its own
+        return await self._recorded(actor, kind, reply, choice)
 
     # -- the commands --------------------------------------------------------------------------
 
@@ -278,6 +309,58 @@ class DeskCommands:
             ),
         )
 
+    async def keep(self, chat_id: int, argument: str) -> Reply:
+        word = argument.split()[0] if argument else ""
+        if word.lower() in ("confirm", "abort"):
+            question = self._keeps.get(chat_id)
+            if word.lower() == "abort":
+                return await self._answer_keep(
+                    chat_id, "abort", question.nonce if question else None
+                )
+            if question is not None and len(question.positions) > 1:
+                return Reply(
+                    "Which one? Press its button, or send /keep INSTRUMENT.",
+                    outcome="not converted: more than one position offered",
+                )
+            return await self._answer_keep(chat_id, "0", question.nonce if question else None)
+        intraday = {
+            p.instrument: p
+            for p in self._desk.positions()
+            if p.product is Product.MIS and p.quantity != 0
+        }
+        if word:
+            wanted = InstrumentKey.parse(word.upper())
+            if wanted not in intraday:
+                return Reply(
+                    f"No open MIS position in {wanted} to keep.",
+                    outcome="not converted: no such MIS position",
+                )
+            intraday = {wanted: intraday[wanted]}
+        if not intraday:
+            return Reply("No open MIS position to keep.", outcome="answered: nothing to keep")
+        offered = tuple(intraday)
+        nonce = secrets.token_hex(4)
+        deadline = self._clock.monotonic() + self._kill_seconds
+        self._keeps[chat_id] = _KeepQuestion(nonce, deadline, offered)
+        lines = [f"{render.position_line(intraday[i])} → {carry_product(i)}" for i in offered]
+        one = len(offered) == 1
+        text = (
+            "Keep past the square-off? The broker converts the whole position; no order is "
+            "placed.\n"
+            + "\n".join(lines[: render.MAX_LINES])
+            + f"\nConfirm within {self._kill_seconds:g} s with "
+            + ("a button, or send /keep confirm." if one else "its button.")
+        )
+        buttons = tuple(
+            Button(f"Keep {i} as {carry_product(i)}", f"keep:{nonce}:{n}")
+            for n, i in enumerate(offered[: render.MAX_LINES])
+        )
+        return Reply(
+            text,
+            outcome="asked for confirmation",
+            buttons=(*buttons, Button("Abort", f"keep:{nonce}:abort")),
+        )
+
     # -- the steps -----------------------------------------------------------------------------
 
     async def _recorded(self, actor: str, command: str, reply: Reply, argument: str) -> Reply:
@@ -336,6 +419,39 @@ class DeskCommands:
                 text += "\n" + "\n".join(state.cancelled[: render.MAX_LINES])
         return Reply(text, outcome=outcome)
 
+    async def _answer_keep(self, chat_id: int, choice: str, nonce: str | None) -> Reply:
+        question = self._keeps.get(chat_id)
+        if question is None or nonce is None or question.nonce != nonce:
+            if choice == "abort":
+                return Reply("Nothing to abort: no /keep is waiting.", outcome="nothing to abort")
+            return Reply(
+                "No /keep is waiting for this confirmation (it lapsed, was answered, or the desk "
+                "restarted). Nothing was converted; send /keep again.",
+                outcome="not converted: no question waiting",
+            )
+        del self._keeps[chat_id]
+        if choice == "abort":
+            return Reply("Aborted: nothing was converted.", outcome="aborted")
+        if self._clock.monotonic() > question.deadline:
+            return Reply(
+                f"That /keep lapsed after {self._kill_seconds:g} s: nothing was converted. "
+                "Send /keep again.",
+                outcome="not converted: the confirmation lapsed",
+            )
+        index = int(choice)
+        if index >= len(question.positions):
+            return Reply("That button is not one of this desk's.", outcome="unknown button")
+        instrument = question.positions[index]
+        target = carry_product(instrument)
+        made = await self._desk.convert_position(
+            instrument, Product.MIS, target, quantity=None, overnight=False
+        )
+        text = (
+            f"Kept: {made.side.value} {made.quantity} {instrument} moved from MIS to {target} at "
+            "the broker; the square-off will not close it."
+        )
+        return Reply(text, outcome=f"converted: {instrument} {made.quantity} MIS to {target}")
+
 
 def actor_of(chat_id: int) -> str:
     """Who a chat is in the audit log."""
@@ -358,6 +474,9 @@ _COMMANDS: dict[str, _Command] = {
     "approve": _Command(DeskCommands.approve, "approve a parked signal: /approve ID"),
     "reject": _Command(DeskCommands.reject, "reject a parked signal: /reject ID [reason]"),
     "kill": _Command(DeskCommands.kill, "engage the kill switch (asks to confirm)"),
+    "keep": _Command(
+        DeskCommands.keep, "keep an MIS position past the square-off (asks to confirm)"
+    ),
     "doctor": _Command(DeskCommands.doctor, "the pre-flight: can the desk trade now?"),
     "help": _Command(DeskCommands.help, "this list"),
     "start": _Command(DeskCommands.help, ""),
