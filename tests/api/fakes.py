@@ -280,6 +280,9 @@ class FakeDesk:
             return self.orders()
         return list(self.past_orders.get(day, []))
 
+    async def orders_of_days(self, days: Sequence[date]) -> list[Sequence[Order]]:
+        return [self.day_orders(day) for day in days]
+
     def holdings(self) -> Sequence[Holding]:
         return list(self.opening_holdings) if self.today is not None else []
 

@@ -6,6 +6,7 @@ NRML positions and CNC holdings), and a settable clock moves the desk through th
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -13,6 +14,7 @@ from decimal import Decimal
 
 import pytest
 
+from orderdesk.api.desk_adapter import EngineDesk
 from orderdesk.domain import Order, OrderStatus, OrderType, Product, Side, client_order_id
 from orderdesk.domain.calendar import IST, TradingCalendar
 from orderdesk.domain.events import DayClosed, DayOpened, OrderLapsed
@@ -20,6 +22,7 @@ from orderdesk.domain.ids import child_order_id
 from orderdesk.engine import DeskConfig, OrderDesk, RiskLimits
 from orderdesk.engine.config import DayRules
 from orderdesk.engine.errors import SessionExpired
+from orderdesk.engine.history import PastDay
 from orderdesk.errors import RiskDenied
 from orderdesk.ports.broker import PlaceOrder
 from orderdesk.ports.notifier import Severity
@@ -522,3 +525,38 @@ async def test_a_december_day_warns_of_next_years_missing_holidays(
         pass
     assert "Trading day opened" in quiet.titles()
     assert "Holiday list out of date" not in quiet.titles()
+
+
+async def test_earlier_days_orders_are_read_back_away_from_the_event_loop(
+    desk: OrderDesk, broker: FakeBroker, clock: WallClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API's read of several days' orders (`orderdesk trades --since`) takes today's from
+    the desk and reads the earlier ones back from the log on a worker thread: a year of them
+    takes seconds, which the event loop must not stand still for."""
+    bought = await desk.submit(signal())
+    await bought.wait()
+    clock.set(MONDAY, 16, 20)
+    await eventually(lambda: desk.past_days()[0].closed, what="Monday closed")
+    broker.next_day()
+    clock.set(TUESDAY, 9, 0)
+    await eventually(lambda: desk.trading_day == TUESDAY, what="Tuesday opened")
+    today = await desk.submit(signal(signal_id="tuesday"))
+    await today.wait()
+    readers: list[int] = []
+    read_back = desk.history.orders
+
+    def recorded(past: PastDay) -> list[Order]:
+        readers.append(threading.get_ident())
+        return read_back(past)
+
+    monkeypatch.setattr(desk.history, "orders", recorded)
+
+    monday, tuesday, unknown = await EngineDesk(desk).orders_of_days(
+        [MONDAY, TUESDAY, date(2026, 12, 1)]
+    )
+
+    assert [o.order_id for o in monday] == [bought.order_id]
+    assert tuesday == [today.order]  # the live order itself, not a copy read back
+    assert unknown == []
+    assert readers  # Monday was read back from the log ...
+    assert threading.get_ident() not in readers  # ... and not on the loop's thread

@@ -190,6 +190,11 @@ class DeskService(Protocol):
     def day_orders(self, day: date) -> Sequence[Order]:
         """The orders of trading day ``day`` (today's: the live ones)."""
 
+    async def orders_of_days(self, days: Sequence[date]) -> list[Sequence[Order]]:
+        """The orders of each of these trading days, in their order (today's: the live ones;
+        none for a day the log does not hold). Earlier days are read back from the log away
+        from the event loop, so a range of months does not stand the desk still."""
+
     def holdings(self) -> Sequence[Holding]:
         """Delivered stock as the broker showed it when today's trading day opened; raises
         :class:`~orderdesk.errors.NotOffered` when the broker keeps none (the paper broker)."""

@@ -143,7 +143,8 @@ async def get_day(day: Day, context: Context) -> DayDetailOut:
     if record is None:
         raise UnknownDay(day)
     live = desk.trading_day() == day
-    orders = sorted(desk.day_orders(day), key=lambda o: o.created_at, reverse=True)
+    [of_day] = await desk.orders_of_days([day])
+    orders = sorted(of_day, key=lambda o: o.created_at, reverse=True)
     figures = day_figures(desk, record, live, orders)
     closed = record.closed
     return DayDetailOut(

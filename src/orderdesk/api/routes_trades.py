@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.exceptions import RequestValidationError
@@ -71,7 +71,10 @@ async def trades(
     log holds no such day); or those of every trading day in the log from ``since`` to
     ``until`` (both included, either left open). Without trading days (``[trading_day]
     enabled = false``) the default is every order's, and a day or a range finds none."""
-    return _trades(_orders_by_day(context.desk, day, since, until))
+    asked = _days_asked(context.desk, day, since, until)
+    if asked is None:
+        return _trades([(context.desk.trading_day(), context.desk.orders())])
+    return _trades(list(zip(asked, await context.desk.orders_of_days(asked), strict=True)))
 
 
 @router.get("/charges", responses=NOT_OFFERED_RESPONSE | {503: ERROR_RESPONSES[503]})
@@ -91,7 +94,7 @@ async def charges(context: Context, day: DayQuery = None) -> DayChargesOut:
         record = next((r for r in desk.days() if r.day == asked), None)
         if record is None:
             raise UnknownDay(asked)
-        orders = desk.day_orders(asked)
+        [orders] = await desk.orders_of_days([asked])
         pnl = day_figures(desk, record, asked == today, orders).pnl
     traded = executed(sorted(orders, key=lambda o: o.created_at, reverse=True))
     charged = await desk.order_charges([report for _, report in traded])
@@ -108,27 +111,25 @@ async def charges(context: Context, day: DayQuery = None) -> DayChargesOut:
     )
 
 
-def _orders_by_day(
+def _days_asked(
     desk: DeskService, day: date | None, since: date | None, until: date | None
-) -> list[tuple[date | None, Sequence[Order]]]:
+) -> list[date] | None:
+    """The trading days a request names (None: today's, as the desk has it)."""
     if day is not None and (since is not None or until is not None):
         _refuse("day", "give a day, or a range (since, until), not both")
     if since is not None and until is not None and until < since:
         _refuse("until", f"{until.isoformat()} is before since ({since.isoformat()})")
     if day is None and since is None and until is None:
-        return [(desk.trading_day(), desk.orders())]
+        return None
+    held = [record.day for record in desk.days()]
     if day is not None:
-        if not any(record.day == day for record in desk.days()):
+        if day not in held:
             raise UnknownDay(day)
-        return [(day, desk.day_orders(day))]
-    return [
-        (record.day, desk.day_orders(record.day))
-        for record in desk.days()
-        if (since is None or record.day >= since) and (until is None or record.day <= until)
-    ]
+        return [day]
+    return [d for d in held if (since is None or d >= since) and (until is None or d <= until)]
 
 
-def _refuse(name: str, reason: str) -> None:
+def _refuse(name: str, reason: str) -> NoReturn:
     raise RequestValidationError([{"loc": ("query", name), "msg": reason, "type": "value_error"}])
 
 
