@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -163,6 +164,14 @@ async def test_place_modify_fill_exit_cancel_and_cancel_all_through_the_page(
     await expect(row.locator('[data-field="status"]')).to_have_text("FILLED")
     await expect(page.locator("#trades tr")).to_have_count(1)
     await expect(page.locator("#trades")).to_contain_text(order_id)
+    # What it cost: the broker's calculator, as the API answers it (STT on a delivery buy).
+    async with stack.client.get(f"{stack.api.url}/api/charges") as response:
+        charges = (await response.json())["charges"]
+    assert Decimal(charges["transaction_tax"]) > 0
+    await expect(page.get_by_test_id("charges")).to_contain_text(
+        f"Charges today: {Decimal(charges['total']):,.2f} on 1 order (brokerage 0.00, STT "
+        f"{Decimal(charges['transaction_tax']):,.2f}"
+    )
     position = page.locator('#positions tr[data-instrument="NSE:INFY"][data-product="CNC"]')
     await expect(position.locator('[data-field="quantity"]')).to_have_text("10")
     await expect(position.locator('[data-action="keep"]')).to_have_count(0)  # not MIS

@@ -1,11 +1,15 @@
 // Funds and margins, holdings and the trade book: read from the API when the page opens, after
 // the events that change them (fills), and on Refresh. Holdings are the broker's as the day
 // opened, with what of them was sold since; a broker that keeps none (the paper broker) says
-// so instead of showing an empty list.
+// so instead of showing an empty list. Under the trades, what they cost (the broker's charge
+// calculator, one call for the day's orders): asked again a few seconds after fills settle, so a
+// burst of them is one call.
 import { $, api, cell, el, money, on } from "./core.js";
 
 const FILL_EVENTS = new Set(["OrderFillRecorded", "OrderStatusChanged"]);
 let pending = null;
+let pendingCharges = null;
+const CHARGES_SETTLE_MS = 2000;
 
 function segment(name, s) {
   if (!s) return [];
@@ -56,14 +60,34 @@ async function loadTrades() {
   } catch (error) { $("trades-empty").textContent = `Trades: ${error.message}`; $("trades-empty").hidden = false; }
 }
 
-function loadAll() { loadFunds(); loadHoldings(); loadTrades(); }
+async function loadCharges() {
+  const line = $("charges");
+  try {
+    const day = await api("/api/charges");
+    const c = day.charges;
+    const count = day.orders.length;
+    const other = Number(c.total) - Number(c.brokerage) - Number(c.transaction_tax);
+    line.textContent = count
+      ? `Charges today: ${money(c.total)} on ${count} order${count === 1 ? "" : "s"} ` +
+        `(brokerage ${money(c.brokerage)}, STT ${money(c.transaction_tax)}, other ${money(other)})`
+      : "";
+  } catch (error) {
+    line.textContent = error.status === 501 ? "This broker has no charge calculator." : `Charges: ${error.message}`;
+  }
+  line.hidden = !line.textContent;
+}
+
+function loadAll() { loadFunds(); loadHoldings(); loadTrades(); loadCharges(); }
 
 on("signed-in", loadAll);
 on("event", (event) => {
   if (!FILL_EVENTS.has(event.type)) return;
   // A burst of fills is one read, not one per event.
   clearTimeout(pending);
-  pending = setTimeout(loadAll, 300); // a sale of delivered stock moves "sold today" too
+  // A sale of delivered stock moves "sold today" too.
+  pending = setTimeout(() => { loadFunds(); loadHoldings(); loadTrades(); }, 300);
+  clearTimeout(pendingCharges);
+  pendingCharges = setTimeout(loadCharges, CHARGES_SETTLE_MS);
 });
 document.addEventListener("DOMContentLoaded", () => {
   $("book-refresh").addEventListener("click", loadAll);
