@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -23,6 +22,7 @@ from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
 from tests.daemon import login_on_sim, orderdesk, running_daemon, sim_env
 from tests.support import wait_until
+from tests.test_sim_days_daemon import next_session, shown
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "examples" / "sim_days.toml"
@@ -36,12 +36,6 @@ def sim() -> Iterator[SimServer]:
     config = SimConfig(port=0, price_tick_interval=None, rate_limits=False, market_hours="nse")
     with SimServer.run_in_thread(config) as server:
         yield server
-
-
-def shown(env: Mapping[str, str], *args: str) -> Any:
-    result = orderdesk(env, *args, "--json")
-    assert result.returncode == 0, result.stdout + result.stderr
-    return json.loads(result.stdout)
 
 
 def sim_post(sim: SimServer, route: str, body: Mapping[str, Any]) -> None:
@@ -69,18 +63,7 @@ def test_trades_of_today_of_a_day_and_of_a_range(sim: SimServer, tmp_path: Path)
         bought = buy["order"]["order_id"]
         filled(env, bought)
 
-        sim_post(sim, "clock", {"set": f"{TUESDAY} 09:20:00"})
-        wait_until(
-            lambda: orderdesk(env, "session").returncode == 5,
-            timeout=20,
-            what="Monday's token died",
-        )
-        login_on_sim(sim, env)
-        wait_until(
-            lambda: shown(env, "session")["trading_day"] == TUESDAY,
-            timeout=20,
-            what="Tuesday opened",
-        )
+        next_session(sim, env, TUESDAY)  # Monday's token dies at 06:00; the morning login
         assert shown(env, "trades") == []  # Monday's buy is not today's
         sim_post(sim, "prices", {"NSE:INFY": 1600})
         sale = shown(env, "place", "NSE:INFY", "SELL", "3", "--type", "MARKET", "--product", "CNC")

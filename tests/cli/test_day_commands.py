@@ -145,3 +145,27 @@ def test_audit_export_of_today_starts_at_its_checkpoint(desk: Desk) -> None:
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert rows[0]["type"] == "DayOpened"
     assert rows[0]["payload"]["day"] == desk.today
+
+
+def test_trades_and_charges_on_the_paper_broker(desk: Desk) -> None:
+    """`trades` lists today's fills with their day; `charges` says the paper broker has no
+    charge calculator (exit 3, ``not_offered``) rather than a cost of nothing; `funds` answers."""
+    code, out = cli(desk, "place", "NSE:INFY", "BUY", "1", "--price", "1600", "--json")
+    assert code == 0, out
+    order_id = json.loads(out)["order"]["order_id"]
+    wait_until(
+        lambda: order_id in [t["order_id"] for t in json.loads(cli(desk, "trades", "--json")[1])],
+        timeout=10,
+        what="the buy's trade",
+    )
+    code, out = cli(desk, "trades", "--day", desk.today, "--json")
+    assert code == 0, out
+    assert {t["day"] for t in json.loads(out)} == {desk.today}
+    code, out = cli(desk, "charges", "--json")
+    assert code == 3, out
+    error = json.loads(out)
+    assert error["error"] == "not_offered"
+    assert "charges" in error["message"]
+    code, out = cli(desk, "funds")
+    assert code == 0, out
+    assert "equity" in out

@@ -124,22 +124,24 @@ def _title(
     return f"{plural(len(rows), 'trade')}{of} — bought {bought:,.2f}, sold {sold:,.2f}"
 
 
+TRADE_COLUMNS = (
+    "day",
+    "time",
+    "instrument",
+    "side",
+    "qty",
+    "price",
+    "value",
+    "product",
+    "strategy",
+    "order id",
+    "trade id",
+)
+
+
 def _show_trades(title: str, rows: Sequence[TradeOut], *, several_days: bool) -> None:
-    columns = (
-        "day",
-        "time",
-        "instrument",
-        "side",
-        "qty",
-        "price",
-        "value",
-        "product",
-        "strategy",
-        "order id",
-        "trade id",
-    )
-    shown = columns if several_days else columns[1:]
-    lines = [
+    """The trades table; the day column only when the trades are of several days."""
+    lines: list[Sequence[object]] = [
         (
             t.day.isoformat() if t.day else None,
             f"{t.filled_at.astimezone(IST):%H:%M:%S}" if t.filled_at else None,
@@ -152,10 +154,13 @@ def _show_trades(title: str, rows: Sequence[TradeOut], *, several_days: bool) ->
             t.strategy,
             t.order_id,
             t.trade_id,
-        )[len(columns) - len(shown) :]
+        )
         for t in rows
     ]
-    show(table(title, shown, lines, spare=("trade id", "value", "strategy", "product")))
+    columns: Sequence[str] = TRADE_COLUMNS
+    if not several_days:
+        columns, lines = columns[1:], [line[1:] for line in lines]
+    show(table(title, columns, lines, spare=("trade id", "value", "strategy", "product")))
 
 
 def _print_csv(rows: Sequence[TradeOut]) -> None:

@@ -113,17 +113,27 @@ class Reply:
 
 
 @dataclass(slots=True)
-class _KillQuestion:
+class _Question:
+    """A ``/kill`` or ``/keep`` waiting for its confirmation in one chat."""
+
     nonce: str
     deadline: float
+    positions: tuple[InstrumentKey, ...] = ()
+    """``/keep``: the MIS positions offered, in the order of the buttons."""
 
 
-@dataclass(slots=True)
-class _KeepQuestion:
-    nonce: str
-    deadline: float
-    positions: tuple[InstrumentKey, ...]
-    """The MIS positions offered, in the order of the buttons."""
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """How a two-step command words the answers that do nothing."""
+
+    command: str
+    undone: str
+    """What did not happen: "engaged", "converted"."""
+    aborted: str
+
+
+_KILL = _Asked("kill", "engaged", "Aborted: the kill switch was not touched.")
+_KEEP = _Asked("keep", "converted", "Aborted: nothing was converted.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,8 +160,8 @@ class DeskCommands:
         self._record = record
         self._clock: Clock = clock or SystemClock()
         self._kill_seconds = kill_confirm_seconds
-        self._kills: dict[int, _KillQuestion] = {}
-        self._keeps: dict[int, _KeepQuestion] = {}
+        self._kills: dict[int, _Question] = {}
+        self._keeps: dict[int, _Question] = {}
 
     @staticmethod
     def menu() -> list[tuple[str, str]]:
@@ -282,7 +292,7 @@ class DeskCommands:
                 choice = "cancel"
             return await self._answer_kill(chat_id, choice, question.nonce if question else None)
         nonce = secrets.token_hex(4)
-        self._kills[chat_id] = _KillQuestion(nonce, self._clock.monotonic() + self._kill_seconds)
+        self._kills[chat_id] = _Question(nonce, self._clock.monotonic() + self._kill_seconds)
         open_orders = sum(1 for order in self._shown() if order.status not in TERMINAL)
         seconds = f"{self._kill_seconds:g}"
         current = self._desk.kill_switch()
@@ -341,7 +351,7 @@ class DeskCommands:
         offered = tuple(intraday)
         nonce = secrets.token_hex(4)
         deadline = self._clock.monotonic() + self._kill_seconds
-        self._keeps[chat_id] = _KeepQuestion(nonce, deadline, offered)
+        self._keeps[chat_id] = _Question(nonce, deadline, offered)
         lines = [f"{render.position_line(intraday[i])} → {carry_product(i)}" for i in offered]
         one = len(offered) == 1
         text = (
@@ -384,25 +394,43 @@ class DeskCommands:
                 outcome=f"failed: {type(exc).__name__}",
             )
 
-    async def _answer_kill(self, chat_id: int, choice: str, nonce: str | None) -> Reply:
-        question = self._kills.get(chat_id)
+    def _confirmed(
+        self,
+        questions: dict[int, _Question],
+        chat_id: int,
+        choice: str,
+        nonce: str | None,
+        asked: _Asked,
+    ) -> _Question | Reply:
+        """The chat's question this answer confirms in time, or the reply that does nothing
+        (no such question, an abort, a late answer); any answer closes the question."""
+        question = questions.get(chat_id)
+        command = f"/{asked.command}"
         if question is None or nonce is None or question.nonce != nonce:
             if choice == "abort":
-                return Reply("Nothing to abort: no /kill is waiting.", outcome="nothing to abort")
+                return Reply(
+                    f"Nothing to abort: no {command} is waiting.", outcome="nothing to abort"
+                )
             return Reply(
-                "No /kill is waiting for this confirmation (it lapsed, was answered, or the desk "
-                "restarted). Nothing was engaged; send /kill again.",
-                outcome="not engaged: no question waiting",
+                f"No {command} is waiting for this confirmation (it lapsed, was answered, or the "
+                f"desk restarted). Nothing was {asked.undone}; send {command} again.",
+                outcome=f"not {asked.undone}: no question waiting",
             )
-        del self._kills[chat_id]
+        del questions[chat_id]
         if choice == "abort":
-            return Reply("Aborted: the kill switch was not touched.", outcome="aborted")
+            return Reply(asked.aborted, outcome="aborted")
         if self._clock.monotonic() > question.deadline:
             return Reply(
-                f"That /kill lapsed after {self._kill_seconds:g} s: nothing was engaged. "
-                "Send /kill again.",
-                outcome="not engaged: the confirmation lapsed",
+                f"That {command} lapsed after {self._kill_seconds:g} s: nothing was "
+                f"{asked.undone}. Send {command} again.",
+                outcome=f"not {asked.undone}: the confirmation lapsed",
             )
+        return question
+
+    async def _answer_kill(self, chat_id: int, choice: str, nonce: str | None) -> Reply:
+        confirmed = self._confirmed(self._kills, chat_id, choice, nonce, _KILL)
+        if isinstance(confirmed, Reply):
+            return confirmed
         cancel_open = choice == "cancel"
         current = self._desk.kill_switch()
         # Engaged already (the loss limit, the dashboard): its reason stays the one on record.
@@ -420,24 +448,9 @@ class DeskCommands:
         return Reply(text, outcome=outcome)
 
     async def _answer_keep(self, chat_id: int, choice: str, nonce: str | None) -> Reply:
-        question = self._keeps.get(chat_id)
-        if question is None or nonce is None or question.nonce != nonce:
-            if choice == "abort":
-                return Reply("Nothing to abort: no /keep is waiting.", outcome="nothing to abort")
-            return Reply(
-                "No /keep is waiting for this confirmation (it lapsed, was answered, or the desk "
-                "restarted). Nothing was converted; send /keep again.",
-                outcome="not converted: no question waiting",
-            )
-        del self._keeps[chat_id]
-        if choice == "abort":
-            return Reply("Aborted: nothing was converted.", outcome="aborted")
-        if self._clock.monotonic() > question.deadline:
-            return Reply(
-                f"That /keep lapsed after {self._kill_seconds:g} s: nothing was converted. "
-                "Send /keep again.",
-                outcome="not converted: the confirmation lapsed",
-            )
+        question = self._confirmed(self._keeps, chat_id, choice, nonce, _KEEP)
+        if isinstance(question, Reply):
+            return question
         index = int(choice)
         if index >= len(question.positions):
             return Reply("That button is not one of this desk's.", outcome="unknown button")
