@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -148,8 +149,9 @@ def test_audit_export_of_today_starts_at_its_checkpoint(desk: Desk) -> None:
 
 
 def test_trades_and_charges_on_the_paper_broker(desk: Desk) -> None:
-    """`trades` lists today's fills with their day; `charges` says the paper broker has no
-    charge calculator (exit 3, ``not_offered``) rather than a cost of nothing; `funds` answers."""
+    """`trades` lists today's fills with their day; `charges` prices them by the desk's schedule
+    of Zerodha's charges, as the simulator does (a CNC buy: STT, no brokerage); `funds`
+    answers."""
     code, out = cli(desk, "place", "NSE:INFY", "BUY", "1", "--price", "1600", "--json")
     assert code == 0, out
     order_id = json.loads(out)["order"]["order_id"]
@@ -162,10 +164,12 @@ def test_trades_and_charges_on_the_paper_broker(desk: Desk) -> None:
     assert code == 0, out
     assert {t["day"] for t in json.loads(out)} == {desk.today}
     code, out = cli(desk, "charges", "--json")
-    assert code == 3, out
-    error = json.loads(out)
-    assert error["error"] == "not_offered"
-    assert "charges" in error["message"]
+    assert code == 0, out
+    charged = {o["order_id"]: o for o in json.loads(out)["orders"]}
+    bought = charged[order_id]
+    value = Decimal(bought["average_price"]) * bought["quantity"]
+    assert Decimal(bought["transaction_tax"]) == value / 1000  # 0.1 % STT on delivery
+    assert Decimal(bought["brokerage"]) == 0
     code, out = cli(desk, "funds")
     assert code == 0, out
     assert "equity" in out

@@ -107,11 +107,10 @@ def test_each_adapter_offers_what_it_has_and_stubs_nothing(tmp_path: Path) -> No
     for broker in (kite, paper, fake):
         assert isinstance(broker, Broker)
     assert _offered(kite) == {capability.__name__ for capability in CAPABILITIES}
-    assert _offered(paper) == {"OrderHistorySource", "PositionConverter"}
+    assert _offered(paper) == {"ChargesSource", "OrderHistorySource", "PositionConverter"}
     assert _offered(fake) == {"HoldingsSource", "SessionControl"}
     for name in (
         "holdings",
-        "order_charges",
         "gtt_triggers",
         "place_gtt",
         "delete_gtt",

@@ -82,7 +82,7 @@ async def charges(context: Context, day: DayQuery = None) -> DayChargesOut:
     """A trading day's charges (today's by default; ``day`` an earlier one, 404 when the log
     holds no such day): each executed order's, from the broker's calculator, their sum, and
     the day's P&L before and after them. 501 ``not_offered`` when the broker has no
-    calculator (the paper broker)."""
+    calculator."""
     desk = context.desk
     today = desk.trading_day()
     asked = day if day is not None else today

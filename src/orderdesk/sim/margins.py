@@ -8,8 +8,8 @@ rejections, funds and charges behave plausibly; they are not SPAN. Everything is
 - Futures: SPAN 10 % + exposure 3 % of notional, for any product.
 - Options bought: the premium. Options sold: SPAN 10 % + exposure 3 % of strike × quantity.
 
-Charges follow Zerodha's public schedule for NSE (STT, exchange turnover, SEBI fee, stamp duty,
-GST on brokerage + fees); brokerage is 0 for delivery, else min(20, 0.03 %) per order.
+Charges follow Zerodha's public schedule for NSE (:mod:`orderdesk.domain.charge_schedule`,
+shared with the paper broker).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from orderdesk.domain.charge_schedule import ContractKind, scheduled_charges
 from orderdesk.sim.orders import money
 from orderdesk.sim.ports import InstrumentLike
 
@@ -72,39 +73,27 @@ def order_margin(
 def charges(
     inst: InstrumentLike, *, buy: bool, product: str, quantity: int, price: Decimal
 ) -> dict[str, Any]:
-    """Kite's ``charges`` object for one order at ``price``."""
-    turnover = price * quantity
-    delivery = product in DELIVERY and not (_is_future(inst) or _is_option(inst))
-    if _is_option(inst):
-        stt = ZERO if buy else turnover * Decimal("0.001")
-        exchange_rate = Decimal("0.0003503")
-        stamp = turnover * Decimal("0.00003") if buy else ZERO
-    elif _is_future(inst):
-        stt = ZERO if buy else turnover * Decimal("0.0002")
-        exchange_rate = Decimal("0.0000173")
-        stamp = turnover * Decimal("0.00002") if buy else ZERO
-    elif delivery:
-        stt = turnover * Decimal("0.001")
-        exchange_rate = Decimal("0.0000297")
-        stamp = turnover * Decimal("0.00015") if buy else ZERO
-    else:
-        stt = ZERO if buy else turnover * Decimal("0.00025")
-        exchange_rate = Decimal("0.0000297")
-        stamp = turnover * Decimal("0.00003") if buy else ZERO
-    exchange_charge = turnover * exchange_rate
-    sebi = turnover * Decimal("0.000001")
-    brokerage = ZERO if delivery else min(Decimal(20), turnover * Decimal("0.0003"))
-    gst = (brokerage + exchange_charge + sebi) * Decimal("0.18")
-    total = stt + exchange_charge + sebi + brokerage + stamp + gst
+    """Kite's ``charges`` object for one order at ``price`` (the desk's schedule,
+    :mod:`orderdesk.domain.charge_schedule`, which the paper broker charges by too)."""
+    kind = (
+        ContractKind.OPTION
+        if _is_option(inst)
+        else ContractKind.FUTURE
+        if _is_future(inst)
+        else ContractKind.EQUITY
+    )
+    due = scheduled_charges(
+        kind, buy=buy, delivery=product in DELIVERY, quantity=quantity, price=price
+    )
     return {
-        "transaction_tax": money(stt),
+        "transaction_tax": money(due.transaction_tax),
         "transaction_tax_type": "ctt" if inst.exchange == "MCX" else "stt",
-        "exchange_turnover_charge": money(exchange_charge),
-        "sebi_turnover_charge": money(sebi),
-        "brokerage": money(brokerage),
-        "stamp_duty": money(stamp),
-        "gst": {"igst": money(gst), "cgst": 0, "sgst": 0, "total": money(gst)},
-        "total": money(total),
+        "exchange_turnover_charge": money(due.exchange_turnover_charge),
+        "sebi_turnover_charge": money(due.sebi_turnover_charge),
+        "brokerage": money(due.brokerage),
+        "stamp_duty": money(due.stamp_duty),
+        "gst": {"igst": money(due.gst), "cgst": 0, "sgst": 0, "total": money(due.gst)},
+        "total": money(due.total),
     }
 
 

@@ -14,9 +14,9 @@ Subclass :class:`BrokerContract` in your adapter's tests and provide four fixtur
 
 The tests speak only the :class:`~orderdesk.ports.broker.Broker` protocol, so passing them means
 the engine can drive the adapter without change. An optional capability (``HoldingsSource``,
-``OrderHistorySource``, ``PositionConverter`` of :mod:`orderdesk.ports.broker`) is checked when
-the adapter offers it and skipped, with the reason, when it does not: an adapter never stubs a
-capability to pass.
+``OrderHistorySource``, ``PositionConverter``, ``ChargesSource`` of
+:mod:`orderdesk.ports.broker`) is checked when the adapter offers it and skipped, with the
+reason, when it does not: an adapter never stubs a capability to pass.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side, Var
 from orderdesk.errors import BrokerRejected
 from orderdesk.ports.broker import (
     Broker,
+    ChargesSource,
     HoldingsSource,
     OrderChanges,
     OrderHistorySource,
@@ -252,6 +253,31 @@ class BrokerContract:
         after = await held()
         assert after.get(Product.MIS, 0) == before.get(Product.MIS, 0) + 1
         assert after.get(carry, 0) == before.get(carry, 0) + 1
+
+    async def test_an_executed_order_is_charged_if_offered(
+        self, broker: Broker, instrument: InstrumentKey, price: Decimal
+    ) -> None:
+        """An adapter offering a charge calculator answers one entry per executed order, in
+        the order asked, its total the sum of its parts (to the paisa)."""
+        if not isinstance(broker, ChargesSource):
+            pytest.skip(f"the {broker.name} broker has no charge calculator")
+        above = (price * Decimal("1.1")).quantize(Decimal("0.05"))
+        broker_id = await broker.place_order(
+            PlaceOrder("odcontractcharges1", _limit(instrument, Side.BUY, above, 2))
+        )
+        row = await row_when(broker, broker_id, lambda r: r.status is BrokerStatus.COMPLETE)
+        [charged] = await broker.order_charges([row])
+        assert (charged.broker_order_id, charged.instrument) == (broker_id, instrument)
+        parts = (
+            charged.transaction_tax
+            + charged.exchange_turnover_charge
+            + charged.sebi_turnover_charge
+            + charged.brokerage
+            + charged.stamp_duty
+            + charged.gst
+        )
+        assert charged.total > 0
+        assert abs(charged.total - parts) < Decimal("0.01")
 
     async def test_holdings_answer_if_offered(self, broker: Broker) -> None:
         """An adapter offering holdings answers with broker-neutral holding reports."""

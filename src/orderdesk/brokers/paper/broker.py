@@ -14,9 +14,11 @@ Given the desk's calendar it ends its trading days as Kite does
 (:mod:`orderdesk.brokers.paper.days`).
 
 Of the optional capabilities (:mod:`orderdesk.ports.broker`) it offers only
-:class:`~orderdesk.ports.broker.OrderHistorySource` and
-:class:`~orderdesk.ports.broker.PositionConverter`: it keeps no delivered stock (a CNC buy stays
-a position, carried from day to day as an NRML one is), computes no charges and has no GTT
+:class:`~orderdesk.ports.broker.OrderHistorySource`,
+:class:`~orderdesk.ports.broker.PositionConverter` and
+:class:`~orderdesk.ports.broker.ChargesSource` (by the desk's schedule of Zerodha's charges,
+:mod:`orderdesk.domain.charge_schedule`, as the simulator charges): it keeps no delivered stock
+(a CNC buy stays a position, carried from day to day as an NRML one is) and has no GTT
 triggers, so it has none of their methods.
 """
 
@@ -33,11 +35,13 @@ from pathlib import Path
 
 from orderdesk.brokers.paper import days, state
 from orderdesk.domain.calendar import SEGMENT_OF, Segment, TradingCalendar
+from orderdesk.domain.charge_schedule import ContractKind, scheduled_charges
 from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.day import INTRADAY
 from orderdesk.domain.errors import ValidationError
 from orderdesk.domain.position import Position, PositionBook
 from orderdesk.domain.reports import (
+    Charges,
     Fill,
     InstrumentInfo,
     MarginsReport,
@@ -608,6 +612,31 @@ class PaperBroker:
             if exchange is None or key.exchange is exchange
         ]
 
+    async def order_charges(self, reports: Sequence[OrderStatusReport]) -> list[Charges]:
+        charged = []
+        for report in reports:
+            due = scheduled_charges(
+                _contract_kind(report.instrument),
+                buy=report.side is Side.BUY,
+                delivery=report.product in DELIVERY,
+                quantity=report.filled_quantity or report.quantity,
+                price=report.average_price,
+            )
+            charged.append(
+                Charges(
+                    broker_order_id=report.broker_order_id,
+                    instrument=report.instrument,
+                    transaction_tax=due.transaction_tax,
+                    exchange_turnover_charge=due.exchange_turnover_charge,
+                    sebi_turnover_charge=due.sebi_turnover_charge,
+                    brokerage=due.brokerage,
+                    stamp_duty=due.stamp_duty,
+                    gst=due.gst,
+                    total=due.total,
+                )
+            )
+        return charged
+
     async def order_margins(self, commands: Sequence[PlaceOrder]) -> list[OrderMargin]:
         margins = []
         for command in commands:
@@ -630,6 +659,20 @@ class PaperBroker:
 
 
 _ENDED = frozenset({BrokerStatus.COMPLETE, BrokerStatus.CANCELLED, BrokerStatus.REJECTED})
+
+
+DELIVERY = frozenset({Product.CNC, Product.MTF})
+
+
+def _contract_kind(instrument: InstrumentKey) -> ContractKind:
+    """The paper broker keeps no instrument list: a derivative is told by its Kite-style
+    symbol (``NIFTY26DEC25000CE``, ``NIFTY26DECFUT``)."""
+    if SEGMENT_OF[instrument.exchange] is Segment.EQUITY:
+        return ContractKind.EQUITY
+    symbol = instrument.tradingsymbol
+    if symbol.endswith(("CE", "PE")):
+        return ContractKind.OPTION
+    return ContractKind.FUTURE
 
 
 def _in_segment(instrument: InstrumentKey, segment: Segment | None) -> bool:
