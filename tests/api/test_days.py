@@ -214,3 +214,21 @@ async def test_authorising_holdings_answers_the_page_and_is_logged(api: Api) -> 
     assert logged.params == "NSE:INFY=4, NSE:TCS=all"
     assert (malformed, unparsed) == (422, 400)
     assert paper == (501, "not_offered")
+
+
+async def test_a_past_day_the_desk_never_closed_lists_its_orders_without_pnl(api: Api) -> None:
+    """A desk stopped before Thursday's close: the list reads Thursday's orders back from the
+    log (counted, no P&L), beside Friday live."""
+    api.desk.open_day(THURSDAY)
+    _, filled = await submit(api, signal_id="thu-unclosed")
+    api.desk.fill(filled["order"]["order_id"], Decimal("1500"))
+    await submit(api, signal_id="thu-resting", side="SELL", price="1600")
+    api.desk.next_day(FRIDAY)
+
+    status, days = await get(api, "/api/days")
+
+    assert status == 200
+    friday, thursday = days
+    assert (friday["day"], friday["live"], friday["orders"]) == ("2026-12-04", True, 0)
+    assert (thursday["day"], thursday["closed_at"], thursday["pnl"]) == ("2026-12-03", None, None)
+    assert (thursday["orders"], thursday["fills"]) == (2, 1)

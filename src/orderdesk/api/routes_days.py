@@ -96,16 +96,18 @@ def day_figures(
     )
 
 
-def _summary(desk: DeskService, record: DayRecord, live: bool) -> DayOut:
+def _summary(
+    desk: DeskService, record: DayRecord, live: bool, day_orders: Sequence[Order] | None
+) -> DayOut:
+    """``day_orders``: the day's orders, read only for a day without its totals in a close."""
     closed = record.closed
     pnl: Decimal | None
     realised: Decimal | None
-    if closed is not None and not live:
-        # A closed day's totals are in its close: no need to read its orders back.
+    if day_orders is None:
+        assert closed is not None
         pnl, realised = closed.pnl, closed.realised
         orders, fills, lapsed = closed.orders, closed.fills, len(closed.lapsed)
     else:
-        day_orders = desk.day_orders(record.day)
         figures = day_figures(desk, record, live, day_orders)
         pnl, realised = figures.pnl, figures.realised
         orders = len(day_orders)
@@ -131,7 +133,12 @@ async def list_days(context: Context) -> list[DayOut]:
     """Every trading day in the log, newest first; the day the desk has open is ``live``."""
     desk = context.desk
     today = desk.trading_day()
-    return [_summary(desk, record, record.day == today) for record in reversed(desk.days())]
+    records = list(reversed(desk.days()))
+    # A closed day's totals are in its close; only the open day and a day the desk stopped
+    # before closing have their orders read (off the event loop, for the earlier ones).
+    unclosed = [r.day for r in records if r.closed is None or r.day == today]
+    read = dict(zip(unclosed, await desk.orders_of_days(unclosed), strict=True))
+    return [_summary(desk, r, r.day == today, read.get(r.day)) for r in records]
 
 
 @router.get("/days/{day}")
