@@ -77,8 +77,15 @@ async def trades(
     return _trades(list(zip(asked, await context.desk.orders_of_days(asked), strict=True)))
 
 
+ChargedDayQuery = Annotated[
+    date | None,
+    BeforeValidator(iso_day),
+    _day_query("The trading day to charge (YYYY-MM-DD); today's when left out."),
+]
+
+
 @router.get("/charges", responses=NOT_OFFERED_RESPONSE | {503: ERROR_RESPONSES[503]})
-async def charges(context: Context, day: DayQuery = None) -> DayChargesOut:
+async def charges(context: Context, day: ChargedDayQuery = None) -> DayChargesOut:
     """A trading day's charges (today's by default; ``day`` an earlier one, 404 when the log
     holds no such day): each executed order's, from the broker's calculator, their sum, and
     the day's P&L before and after them. 501 ``not_offered`` when the broker has no

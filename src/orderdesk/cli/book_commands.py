@@ -194,7 +194,8 @@ def charges(
     as_json: JsonOption = False,
 ) -> None:
     """What a trading day's executed orders cost (today's, or --day's), by the broker's charge
-    calculator (Kite's virtual contract note), and the day's P&L after them.
+    calculator (Kite's virtual contract note; the paper broker's is Zerodha's published
+    schedule), and the day's P&L after them.
 
     Brokerage, STT, exchange and SEBI fees, stamp duty and GST per order. An earlier day is
     charged at the calculator's rates of today. The broker's fee for its own square-off of an
