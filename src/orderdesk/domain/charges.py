@@ -26,12 +26,10 @@ def executed(orders: Iterable[Order]) -> list[tuple[Order, OrderStatusReport]]:
     part)."""
     found: list[tuple[Order, OrderStatusReport]] = []
     for order in orders:
-        fills = list(order.fills.values())
-        if order.broker_order_id is None or not fills:
+        if order.broker_order_id is None or not order.fills:
             continue
-        quantity = sum(fill.quantity for fill in fills)
-        value = sum((fill.quantity * fill.price for fill in fills), ZERO)
-        first = fills[0]
+        quantity = order.fill_quantity
+        first = next(iter(order.fills.values()))
         report = OrderStatusReport(
             broker_order_id=order.broker_order_id,
             status=BrokerStatus.COMPLETE,
@@ -45,7 +43,7 @@ def executed(orders: Iterable[Order]) -> list[tuple[Order, OrderStatusReport]]:
             quantity=quantity,
             filled_quantity=quantity,
             pending_quantity=0,
-            average_price=value / quantity,
+            average_price=order.average_fill_price(),
             exchange_order_id=first.exchange_order_id,
         )
         found.append((order, report))
