@@ -55,6 +55,24 @@ class _Section(BaseModel):
 class StoreSettings(_Section):
     url: str | None = None
     """SQLAlchemy URL of the event store; default: ``sqlite:///<data_dir>/events.db``."""
+    backup_dir: Path | None = None
+    """After each trading day's close, ``orderdesk run`` writes a verified copy of the event
+    log here as ``events-<day>.db`` (an SQLite store only); a relative path is taken inside
+    ``data_dir``. None: no daily backups (``orderdesk backup`` still makes one on demand)."""
+    backup_keep: int = Field(default=20, ge=1)
+    """The newest daily backups kept in ``backup_dir``; older ones are deleted."""
+
+    @model_validator(mode="after")
+    def _backups_of_sqlite(self) -> StoreSettings:
+        # The URL's scheme is read by hand: SQLAlchemy's URL parser would load SQLAlchemy for
+        # every command that reads the config.
+        backend = (self.url or "sqlite:").partition(":")[0].partition("+")[0]
+        if self.backup_dir is not None and backend != "sqlite":
+            raise ValueError(
+                "backup_dir: daily backups are of an SQLite event store; back up a "
+                f"{backend} one with its own tools (pg_dump for PostgreSQL)"
+            )
+        return self
 
 
 class ApiSettings(_Section):
@@ -398,6 +416,15 @@ class Settings(BaseSettings):
     @property
     def store_url(self) -> str:
         return self.store.url or f"sqlite:///{self.data_dir / 'events.db'}"
+
+    @property
+    def backup_path(self) -> Path | None:
+        """``[store] backup_dir`` resolved against ``data_dir``, or None without one."""
+        folder = self.store.backup_dir
+        if folder is None:
+            return None
+        folder = folder.expanduser()
+        return folder if folder.is_absolute() else self.data_dir / folder
 
     @property
     def log_path(self) -> Path | None:

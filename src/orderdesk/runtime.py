@@ -28,6 +28,7 @@ from orderdesk.config import (
     Settings,
     TradingDaySettings,
 )
+from orderdesk.daily_backups import running_backups
 from orderdesk.desk_address import announce
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.values import Exchange
@@ -316,8 +317,11 @@ async def _started(
                     clock=clock,
                 )
                 try:
+                    backups = running_backups(
+                        desk, settings.store_url, settings.backup_path, settings.store.backup_keep
+                    )
                     with _announced(settings, api):
-                        async with bot:
+                        async with bot, backups:
                             yield Runtime(
                                 settings, desk, broker, store, feed, approvals, token, api
                             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
@@ -37,6 +38,16 @@ def test_check_accepts_a_good_config(tmp_path: Path) -> None:
     assert "configuration OK" in result.output
     assert "paper" in result.output
     assert "max_quantity" in result.output
+    assert "backups: off (orderdesk backup makes one on demand)" in result.output
+
+
+def test_check_says_where_daily_backups_go(tmp_path: Path) -> None:
+    """A relative backup_dir is inside data_dir, as `orderdesk run` writes it."""
+    config = _write(tmp_path, 'broker = "paper"\n[store]\nbackup_dir = "saved"\n')
+    result = runner.invoke(app, ["config", "check", "--config", str(config), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["backups"] == f"after each close to {tmp_path / 'saved'}, the newest 20 kept"
 
 
 @pytest.mark.parametrize(
@@ -51,6 +62,11 @@ def test_check_accepts_a_good_config(tmp_path: Path) -> None:
         (
             'clock = "simulator"\n[kite]\napi_key = "k"\nroot = "https://api.kite.trade"\n',
             "loopback [kite] root",
+        ),
+        ('broker = "paper"\n[store]\nbackup_keep = 0\n', "store.backup_keep"),
+        (
+            '[store]\nurl = "postgresql+psycopg://desk@db/desk"\nbackup_dir = "b"\n',
+            "backup_dir: daily backups are of an SQLite event store",
         ),
     ],
 )

@@ -28,6 +28,7 @@ def _register_commands() -> None:
     # command list reads like the table of contents of the CLI.
     from orderdesk.cli import audit_command  # noqa: F401, I001  (one line per command module)
     from orderdesk.cli import auth_commands  # noqa: F401
+    from orderdesk.cli import backup_command  # noqa: F401
     from orderdesk.cli import book_commands  # noqa: F401
     from orderdesk.cli import config_commands  # noqa: F401
     from orderdesk.cli import convert_command  # noqa: F401

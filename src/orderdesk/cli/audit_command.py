@@ -29,7 +29,7 @@ from orderdesk.errors import OrderDeskError
 if TYPE_CHECKING:
     # The store (SQLAlchemy) is loaded by the audit commands alone: registering them with the
     # CLI cost every other command half a second of imports.
-    from orderdesk.store import ExportFormat, SqlEventStore
+    from orderdesk.store import ExportFormat, Head, SqlEventStore
 
 audit = typer.Typer(
     rich_markup_mode="markdown",
@@ -66,14 +66,20 @@ def _fail(message: str) -> NoReturn:
     fail(message)
 
 
-def _open(db: Path | None, url: str | None, config: Path | None) -> SqlEventStore:
-    from orderdesk.store import SqlEventStore, resolve_url
-    from orderdesk.store.location import sqlite_file
+def store_url(db: Path | None, url: str | None, config: Path | None) -> str:
+    """The event store's URL: ``--url``, else ``--db``, else the config's, as the desk's."""
+    from orderdesk.store import resolve_url
 
     if url or db is not None:
-        resolved = resolve_url(url=url, path=db)
-    else:
-        resolved = settings_or_exit(config).store_url
+        return resolve_url(url=url, path=db)
+    return settings_or_exit(config).store_url
+
+
+def _open(db: Path | None, url: str | None, config: Path | None) -> SqlEventStore:
+    from orderdesk.store import SqlEventStore
+    from orderdesk.store.location import sqlite_file
+
+    resolved = store_url(db, url, config)
     file = sqlite_file(resolved)
     # Auditing must not conjure up an empty (and therefore "intact") log where none was.
     if file is not None and not file.is_file():
@@ -109,23 +115,70 @@ def verify(
     db: DbOption = None,
     url: UrlOption = None,
     config: ConfigOption = None,
+    against: Annotated[
+        Path | None,
+        typer.Option(
+            "--against",
+            help="A backup (`orderdesk backup`) whose events the log must still hold unchanged: "
+            "proves the log was not rewritten since, head and all, which the chain alone cannot.",
+            dir_okay=False,
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Walk the whole chain; exit 1 naming the first row that was edited, removed or moved."""
+    """Walk the whole chain; exit 1 naming the first row that was edited, removed or moved (or,
+    with --against, the backup's event the log no longer holds as it was)."""
+    from orderdesk.store.backup import backup_head
+
     store = _open(db, url, config)
     try:
+        backed_up = None if against is None else backup_head(against)
         report = store.verify()
+        differs = None
+        if backed_up is not None and report.ok:
+            differs = _differs(store, backed_up[1])
     except OrderDeskError as exc:
         _fail(str(exc))
     finally:
         store.close()
+    ok = report.ok and differs is None
     if as_json:
-        typer.echo(json.dumps(dataclasses.asdict(report)))
-    elif report.ok:
-        typer.echo(f"chain intact: {report.rows} events")
-    else:
+        found: dict[str, object] = dataclasses.asdict(report)
+        found["ok"] = ok  # the chain intact, and holding the backup when one was given
+        if against is not None and backed_up is not None:
+            found["backup"] = {
+                "path": str(against),
+                "events": backed_up[0],
+                "held": report.ok and differs is None,
+                "reason": differs,
+            }
+        typer.echo(json.dumps(found))
+    elif not report.ok:
         typer.echo(f"chain broken at event {report.first_bad_seq}: {report.reason}", err=True)
-    raise typer.Exit(0 if report.ok else 1)
+    elif differs is not None:
+        typer.echo(f"the log does not hold the backup {against}: {differs}", err=True)
+    elif backed_up is not None:
+        typer.echo(
+            f"chain intact: {report.rows} events, the first {backed_up[0]} as backed up in "
+            f"{against}"
+        )
+    else:
+        typer.echo(f"chain intact: {report.rows} events")
+    raise typer.Exit(0 if ok else 1)
+
+
+def _differs(store: SqlEventStore, head: Head) -> str | None:
+    """Why the log does not hold a backup whose chain ends at ``head`` (None: it does). The
+    log's chain is intact, so its event at the backup's last seq having the backup's hash
+    means every event up to it is the backup's."""
+    if head.seq == 0:
+        return None
+    held = next(store.read(after=head.seq - 1, before=head.seq + 1), None)
+    if held is None:
+        return f"event {head.seq}, the backup's last, is not in the log: events were removed"
+    if held.hash != head.hash:
+        return f"event {head.seq} differs from the backup's: the log was rewritten since"
+    return None
 
 
 @audit.command("export")
@@ -174,4 +227,4 @@ def export_log(
         store.close()
 
 
-__all__ = ["audit", "export_log", "verify"]
+__all__ = ["DbOption", "UrlOption", "audit", "export_log", "store_url", "verify"]

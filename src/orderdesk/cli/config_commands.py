@@ -63,6 +63,12 @@ def check(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         "broker": settings.broker,
         "clock": settings.clock,
         "store": settings.store_url,
+        "backups": (
+            f"after each close to {settings.backup_path}, the newest "
+            f"{settings.store.backup_keep} kept"
+            if settings.backup_path is not None
+            else "off (orderdesk backup makes one on demand)"
+        ),
         "api": f"http://{settings.api.host}:{settings.api.port}",
         "risk": settings.risk.in_force(),
         "risk_defaults": settings.risk.defaults_in_force(),

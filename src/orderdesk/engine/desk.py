@@ -720,9 +720,10 @@ class OrderDesk:
             if past.day in days and past.day != self.trading_day
         }
 
-    def events(self) -> AsyncIterator[Event]:
-        """Every event recorded from now on, as an async iterator (ends when the desk closes)."""
-        return self.subscribers.subscribe()
+    def events(self, only: tuple[type[Event], ...] | None = None) -> AsyncIterator[Event]:
+        """Every event recorded from now on (or those of the kinds in ``only``), as an async
+        iterator (ends when the desk closes)."""
+        return self.subscribers.subscribe(only)
 
     def changed(self, order_id: str) -> asyncio.Event:
         """Set at the next change of the order (or of one of its children)."""

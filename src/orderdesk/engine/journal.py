@@ -55,22 +55,26 @@ class Subscribers:
     """
 
     def __init__(self) -> None:
-        self._queues: set[asyncio.Queue[Event | None]] = set()
+        # Each subscriber's queue, and the kinds of event it wants (None: every event).
+        self._queues: dict[asyncio.Queue[Event | None], tuple[type[Event], ...] | None] = {}
 
     def publish(self, events: Sequence[Event]) -> None:
-        for queue in self._queues:
+        for queue, kinds in self._queues.items():
             for event in events:
-                queue.put_nowait(event)
+                if kinds is None or isinstance(event, kinds):
+                    queue.put_nowait(event)
 
     def close(self) -> None:
         """End every subscription (their iterators finish)."""
         for queue in self._queues:
             queue.put_nowait(None)
 
-    def subscribe(self) -> AsyncIterator[Event]:
-        """Events recorded from now on; registered at once, before the first ``__anext__``."""
+    def subscribe(self, only: tuple[type[Event], ...] | None = None) -> AsyncIterator[Event]:
+        """Events recorded from now on (only those of the kinds in ``only``, when given: a
+        subscriber waiting for a rare event is not woken by every order's); registered at
+        once, before the first ``__anext__``."""
         queue: asyncio.Queue[Event | None] = asyncio.Queue()
-        self._queues.add(queue)
+        self._queues[queue] = only
         return self._drain(queue)
 
     async def _drain(self, queue: asyncio.Queue[Event | None]) -> AsyncIterator[Event]:
@@ -78,7 +82,7 @@ class Subscribers:
             while (event := await queue.get()) is not None:
                 yield event
         finally:
-            self._queues.discard(queue)
+            self._queues.pop(queue, None)
 
 
 __all__ = ["EventWriter", "Journal", "Subscribers"]

@@ -1,0 +1,142 @@
+"""``orderdesk backup`` — a verified copy of the event log, taken while the desk runs;
+``orderdesk restore`` — a backup put back in its place, with the desk stopped.
+
+The copy is one SQLite file, consistent as of one commit, its hash chain walked before it is
+kept (:mod:`orderdesk.store.backup`). Without a destination it goes to ``[store] backup_dir``
+(else ``backups`` in ``data_dir``) as ``events-YYYYMMDDTHHMMSSZ.db`` (UTC), a name the daily
+backups' pruning leaves alone. The report ends with the chain head (seq and hash), which
+``orderdesk audit verify --against`` holds the live log to.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from orderdesk.cli import app
+from orderdesk.cli._common import ConfigOption, fail, settings_or_exit
+from orderdesk.cli.audit_command import DbOption, UrlOption, store_url
+from orderdesk.errors import OrderDeskError
+
+
+@app.command("backup", rich_help_panel="Safety")
+def backup(
+    destination: Annotated[
+        Path | None,
+        typer.Argument(
+            help="The backup file to write (default: `[store] backup_dir`, else `backups` in "
+            "`data_dir`, as events-YYYYMMDDTHHMMSSZ.db in UTC).",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Overwrite an existing backup file.")
+    ] = False,
+    db: DbOption = None,
+    url: UrlOption = None,
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Copy the event log (SQLite) to one verified file, safely while the desk runs; exit 1
+    with nothing written if the copy cannot be made or its hash chain is broken. Restore by
+    stopping the desk and putting the file where the log was (its -wal and -shm removed)."""
+    from orderdesk.store.backup import back_up
+
+    source = store_url(db, url, config)
+    if destination is None:
+        settings = settings_or_exit(config)
+        folder = settings.backup_path or settings.data_dir / "backups"
+        folder.mkdir(parents=True, exist_ok=True)
+        destination = folder / f"events-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.db"
+    try:
+        report = back_up(source, destination, replace=replace)
+    except OrderDeskError as exc:
+        fail(str(exc), as_json=as_json)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "path": str(report.path),
+                    "events": report.rows,
+                    "head_seq": report.head.seq,
+                    "head_hash": report.head.hash,
+                    "bytes": report.size,
+                    "seconds": round(report.seconds, 3),
+                }
+            )
+        )
+        return
+    typer.echo(
+        f"backed up {report.rows:,} events to {report.path} "
+        f"({report.size / 1_048_576:,.1f} MiB in {report.seconds:.2f} s), chain verified; "
+        f"head {report.head.seq} {report.head.hash}"
+    )
+
+
+@app.command("restore", rich_help_panel="Safety")
+def restore(
+    backup: Annotated[
+        Path,
+        typer.Argument(
+            help="A backup written by `orderdesk backup` or the daily backups.",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ],
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask before replacing the log.")
+    ] = False,
+    db: DbOption = None,
+    url: UrlOption = None,
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Put a backup in place of the event log (SQLite), with the desk stopped: its chain is
+    walked first, and the log it replaces is kept beside it (as
+    events.db.replaced-YYYYMMDDTHHMMSSZ, in UTC). The next `orderdesk run` replays the backup
+    and reconciles with the broker, which brings back what the broker still shows of the time
+    since."""
+    from orderdesk.store.backup import backup_head
+    from orderdesk.store.backup import restore as restore_log
+
+    target = store_url(db, url, config)
+    if not yes:
+        try:
+            rows, head = backup_head(backup)
+        except OrderDeskError as exc:
+            fail(str(exc), as_json=as_json)
+        typer.confirm(
+            f"Replace the event log ({target}) with {backup}: {rows:,} events, head {head.seq}?",
+            abort=True,
+        )
+    try:
+        report = restore_log(target, backup)
+    except OrderDeskError as exc:
+        fail(str(exc), as_json=as_json)
+    replaced = None if report.replaced is None else str(report.replaced)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "path": str(report.path),
+                    "events": report.rows,
+                    "head_seq": report.head.seq,
+                    "head_hash": report.head.hash,
+                    "replaced": replaced,
+                }
+            )
+        )
+        return
+    kept = f"; the log it replaced is kept as {replaced}" if replaced else ""
+    typer.echo(
+        f"restored {report.rows:,} events (head {report.head.seq}) from {backup} to "
+        f"{report.path}{kept}"
+    )
+
+
+__all__ = ["backup", "restore"]

@@ -1,0 +1,108 @@
+"""A verified copy of the event log after every trading day's close (``[store] backup_dir``).
+
+The log is the desk's whole past, in one file on one disk. With ``backup_dir`` set (best on
+another disk, or a folder a sync tool copies off the machine), ``orderdesk run`` backs the log up
+(:func:`~orderdesk.store.backup.back_up`) as ``events-<day>.db`` each time a day's
+:class:`~orderdesk.domain.events.DayClosed` is recorded, then keeps the newest ``backup_keep``.
+At start-up it first backs up the last closed day if that day has no backup yet: the desk may
+have stopped between the close and the copy, or backups were only just switched on.
+
+The copy runs on a worker thread (a year's log takes seconds), so the desk trades on meanwhile.
+A failure (a full disk, a folder gone, a chain found broken) is a WARNING alert naming the day
+and the reason; the next close tries again, and earlier backups stay as they were.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+
+from orderdesk.domain.events import DayClosed
+from orderdesk.engine.desk import OrderDesk
+from orderdesk.errors import StoreError
+from orderdesk.ports.notifier import Severity
+from orderdesk.store.backup import BackupReport, back_up, daily_backup_path, prune
+
+log = logging.getLogger(__name__)
+
+ALERT_TITLE = "Event log backup failed"
+
+
+class DailyBackups:
+    """Backs ``desk``'s log (at ``url``) up into ``folder`` after each close."""
+
+    def __init__(self, desk: OrderDesk, url: str, folder: Path, keep: int) -> None:
+        self._desk = desk
+        self._url = url
+        self._folder = folder
+        self._keep = keep
+
+    async def run(self) -> None:
+        """Until the desk stops: catch up on the last close, then back up after each one."""
+        closes = self._desk.events(only=(DayClosed,))  # before the catch-up: no close missed
+        last = self._desk.store.latest(DayClosed.__name__)
+        if last is not None:
+            closed = last.event()
+            assert isinstance(closed, DayClosed)
+            if not daily_backup_path(self._folder, closed.day).exists():
+                await self.back_up(closed.day)
+        async for event in closes:
+            assert isinstance(event, DayClosed)
+            await self.back_up(event.day)
+
+    async def back_up(self, day: date) -> BackupReport | None:
+        """Back the log up as ``day``'s (replacing one of the same day), then prune."""
+        try:
+            report, pruned = await asyncio.to_thread(self._write, day)
+        except StoreError as exc:
+            await self._desk.alerts.raise_(
+                Severity.WARNING,
+                ALERT_TITLE,
+                f"the backup after {day}'s close was not written: {exc}",
+                key="store:backup",
+            )
+            return None
+        log.info(
+            "store.backup day=%s path=%s events=%d head=%d bytes=%d seconds=%.2f pruned=%d",
+            day,
+            report.path,
+            report.rows,
+            report.head.seq,
+            report.size,
+            report.seconds,
+            len(pruned),
+        )
+        return report
+
+    def _write(self, day: date) -> tuple[BackupReport, list[Path]]:
+        try:
+            self._folder.mkdir(parents=True, exist_ok=True)
+            report = back_up(self._url, daily_backup_path(self._folder, day), replace=True)
+            return report, prune(self._folder, self._keep)
+        except OSError as exc:
+            raise StoreError(f"{self._folder}: {exc.strerror or exc}") from exc
+
+
+@contextlib.asynccontextmanager
+async def running_backups(
+    desk: OrderDesk, url: str, folder: Path | None, keep: int
+) -> AsyncIterator[DailyBackups | None]:
+    """Daily backups for the duration of the block, when ``folder`` is set."""
+    if folder is None:
+        yield None
+        return
+    backups = DailyBackups(desk, url, folder, keep)
+    task = asyncio.create_task(backups.run(), name="daily-backups")
+    try:
+        yield backups
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+__all__ = ["ALERT_TITLE", "DailyBackups", "running_backups"]

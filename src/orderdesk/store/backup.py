@@ -1,0 +1,280 @@
+"""Backups of an SQLite event log: one consistent, verified file, written while the desk runs;
+and restores.
+
+The event log is everything the desk knows of the past (every day's orders, fills and P&L, the
+audit trail), and it lives in one SQLite file in WAL mode. Copying that file with ``cp`` while a
+desk writes can catch the database and its ``-wal`` at different moments, a copy that opens
+corrupt or without its last commits. A backup here is instead:
+
+- **consistent**: SQLite's online backup copies every page inside one read transaction, so the
+  copy is the log as of one commit, whatever the desk appends meanwhile (a WAL reader does not
+  hold the writer up);
+- **one file**: the copy is switched to a rollback journal, so it opens on its own, without a
+  ``-wal`` beside it, and can be restored by putting it where ``events.db`` was;
+- **verified**: the copy's hash chain is walked to its recorded head before the copy is kept; a
+  log whose chain is broken is not backed up over good copies, and the failure names the row;
+- **all or nothing**: written to a hidden temporary file in the destination's folder, synced,
+  then renamed into place, so a failure (a full disk, a broken chain) leaves no file behind and
+  an earlier backup of the same name as it was.
+
+:func:`restore` puts a backup back in place of the log, while no desk runs on it, keeping the log
+it replaces beside it. PostgreSQL has its own tools for both (``pg_dump``, ``pg_restore``), so
+only SQLite stores are backed up and restored here.
+
+Daily copies after each trading day's close are kept as ``events-<day>.db`` in one folder
+(:func:`daily_backup_path`); :func:`prune` keeps the newest of them and leaves any other file in
+the folder alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from orderdesk.errors import StoreError
+from orderdesk.store.chain import Head, Row, verify_rows
+from orderdesk.store.location import sqlite_file
+from orderdesk.store.schema import HEAD_ID
+
+BUSY_TIMEOUT_MS = 10_000
+"""How long the copy waits for the desk's writer to let it start its read."""
+DAILY_NAME = re.compile(r"^events-(\d{4}-\d{2}-\d{2})\.db$")
+
+
+@dataclass(frozen=True, slots=True)
+class BackupReport:
+    """What a backup holds: its file, its events and the head of its chain."""
+
+    path: Path
+    rows: int
+    head: Head
+    size: int
+    """Bytes of the backup file."""
+    seconds: float
+
+
+def back_up(url: str, destination: Path, *, replace: bool = False) -> BackupReport:
+    """Copy the SQLite event log at ``url`` to ``destination`` (see the module docstring).
+
+    ``replace``: an existing ``destination`` is replaced (atomically); otherwise it is an error.
+    Every failure is a :class:`~orderdesk.errors.StoreError` saying what went wrong.
+    """
+    source = sqlite_file(url)
+    if source is None:
+        raise StoreError(
+            "only an SQLite event store is backed up by orderdesk; back up a PostgreSQL one "
+            "with pg_dump"
+        )
+    if not source.is_file():
+        raise StoreError(f"no event store at {source}")
+    destination = destination.expanduser()
+    if destination.is_dir():
+        raise StoreError(f"{destination} is a folder: name the backup file")
+    if destination.resolve() == source.resolve():
+        raise StoreError("the backup cannot be the event store itself")
+    if destination.exists() and not replace:
+        raise StoreError(f"{destination} already exists (--replace to overwrite it)")
+    if not destination.parent.is_dir():
+        raise StoreError(f"no folder {destination.parent} for the backup")
+    started = time.perf_counter()
+    partial = destination.with_name(f".{destination.name}.{os.getpid()}.partial")
+    try:
+        _copy(source, partial)
+        rows, head = _verified(partial)
+        _sync(partial)
+        partial.replace(destination)
+        _sync(destination.parent)
+    except sqlite3.Error as exc:
+        raise StoreError(f"backup of {source} failed: {exc}") from exc
+    except OSError as exc:
+        raise StoreError(f"backup to {destination} failed: {exc.strerror or exc}") from exc
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            partial.unlink()
+    return BackupReport(
+        destination, rows, head, destination.stat().st_size, time.perf_counter() - started
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreReport:
+    """What a restore put in place, and where the log it replaced was kept."""
+
+    path: Path
+    rows: int
+    head: Head
+    replaced: Path | None
+    """The log that was in place, kept beside it (None: there was none)."""
+
+
+def restore(url: str, backup: Path) -> RestoreReport:
+    """Put ``backup`` in place as the SQLite event log at ``url``, while no desk runs on it.
+
+    The backup's chain is walked first. The log in place, if any, is not deleted: its WAL is
+    folded into it and it is renamed ``<name>.replaced-<UTC time>`` beside it, so a restore can
+    itself be undone. The backup is copied in under a temporary name and renamed into place, so
+    a failure leaves the log as it was. A running desk holds the store's lock and is refused
+    (:class:`~orderdesk.store.desk_lock.StoreInUse`).
+    """
+    from orderdesk.store.desk_lock import exclusive_desk
+
+    database = sqlite_file(url)
+    if database is None:
+        raise StoreError(
+            "only an SQLite event store is restored by orderdesk; restore a PostgreSQL one "
+            "with pg_restore"
+        )
+    rows, head = backup_head(backup)
+    if database.exists() and backup.resolve() == database.resolve():
+        raise StoreError("the backup is the event store itself")
+    if not database.parent.is_dir():
+        raise StoreError(f"no folder {database.parent} for the event store")
+    partial = database.with_name(f".{database.name}.{os.getpid()}.partial")
+    replaced: Path | None = None
+    with exclusive_desk(url):
+        try:
+            _copy_file(backup, partial)
+            if database.exists():
+                _fold_wal(database)
+                stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+                replaced = database.with_name(f"{database.name}.replaced-{stamp}")
+                database.replace(replaced)
+            for leftover in (Path(f"{database}-wal"), Path(f"{database}-shm")):
+                leftover.unlink(missing_ok=True)
+            partial.replace(database)
+            _sync(database.parent)
+        except sqlite3.Error as exc:
+            raise StoreError(f"the event log at {database} could not be set aside: {exc}") from exc
+        except OSError as exc:
+            raise StoreError(f"restore to {database} failed: {exc.strerror or exc}") from exc
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                partial.unlink()
+    return RestoreReport(database, rows, head, replaced)
+
+
+def daily_backup_path(folder: Path, day: date) -> Path:
+    """Where the backup taken after ``day``'s close is kept."""
+    return folder / f"events-{day.isoformat()}.db"
+
+
+def daily_backups(folder: Path) -> list[tuple[date, Path]]:
+    """The daily backups in ``folder``, oldest first (files of other names are not ours)."""
+    if not folder.is_dir():
+        return []
+    found: list[tuple[date, Path]] = []
+    for path in folder.iterdir():
+        match = DAILY_NAME.match(path.name)
+        if match is None or not path.is_file():
+            continue
+        with contextlib.suppress(ValueError):  # a name like events-2026-13-40.db is not a day
+            found.append((date.fromisoformat(match.group(1)), path))
+    return sorted(found)
+
+
+def prune(folder: Path, keep: int) -> list[Path]:
+    """Delete all but the newest ``keep`` daily backups in ``folder``; the deleted paths."""
+    if keep < 1:
+        raise ValueError("keep at least one backup")
+    old = [path for _, path in daily_backups(folder)[:-keep]]
+    for path in old:
+        path.unlink(missing_ok=True)
+    return old
+
+
+# -- internals -------------------------------------------------------------------------------
+
+
+def _copy(source: Path, target: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        target.unlink()  # left by a process that died mid-copy
+    # Read-only: the copy takes no part in the desk's writes, and cannot change the store even
+    # by mistake.
+    with _connection(f"file:{source}?mode=ro", uri=True) as reader:
+        reader.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        with _connection(str(target)) as copy:
+            reader.backup(copy)  # every page in one step: one read transaction, one commit
+            mode = copy.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
+            if mode != "delete":
+                raise StoreError(f"the backup's journal stayed {mode}")
+
+
+def backup_head(path: Path) -> tuple[int, Head]:
+    """A backup's events and the head of its chain, once the chain is walked; a
+    :class:`~orderdesk.errors.StoreError` if it is not a backup or its chain is broken."""
+    if not path.is_file():
+        raise StoreError(f"no backup at {path}")
+    try:
+        return _verified(path)
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path} is not a readable event log backup: {exc}") from exc
+
+
+def _copy_file(source: Path, target: Path) -> None:
+    with source.open("rb") as reading, target.open("wb") as writing:
+        shutil.copyfileobj(reading, writing, 1 << 20)
+        writing.flush()
+        os.fsync(writing.fileno())
+
+
+def _fold_wal(database: Path) -> None:
+    """Move what the log's WAL holds into its main file, so the file alone is the whole log."""
+    with _connection(str(database)) as db:
+        busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            raise StoreError(f"{database} is still in use: its WAL could not be folded in")
+
+
+def _verified(copy: Path) -> tuple[int, Head]:
+    with _connection(f"file:{copy}?mode=ro", uri=True) as db:
+        found = db.execute("SELECT seq, hash FROM chain_head WHERE id = ?", (HEAD_ID,)).fetchone()
+        head = Head() if found is None else Head(found[0], found[1])
+        rows = db.execute(
+            "SELECT seq, stream, type, at, payload, prev_hash, hash FROM events ORDER BY seq"
+        )
+        report = verify_rows((Row(*row) for row in rows), head)
+    if not report.ok:
+        raise StoreError(
+            f"the event log's chain is broken at event {report.first_bad_seq}: {report.reason}; "
+            "not backed up (`orderdesk audit verify` says the same)"
+        )
+    return report.rows, head
+
+
+@contextlib.contextmanager
+def _connection(database: str, *, uri: bool = False) -> Iterator[sqlite3.Connection]:
+    # sqlite3's own context manager commits but does not close.
+    connection = sqlite3.connect(database, uri=uri, isolation_level=None)
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def _sync(path: Path) -> None:
+    """The file's (or folder's) contents on disk before the backup is called written."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+__all__ = [
+    "BackupReport",
+    "RestoreReport",
+    "back_up",
+    "backup_head",
+    "daily_backup_path",
+    "daily_backups",
+    "prune",
+    "restore",
+]
