@@ -52,7 +52,7 @@ from orderdesk.domain.events import DayClosed, DayOpened, OperatorCommandHandled
 from orderdesk.domain.reports import Charges, MarginsReport, SegmentMargins
 from orderdesk.engine.errors import DayNotOpen, SessionExpired
 from orderdesk.engine.session import SessionInfo, SessionState
-from orderdesk.errors import NotOffered, RiskDenied
+from orderdesk.errors import NotOffered, RiskDenied, StoreError
 from orderdesk.ports.broker import ConnectionState, HoldingsAuthorisation
 from orderdesk.ports.store import VerifyReport
 from tests.api.fake_triggers import FakeTriggers
@@ -79,6 +79,8 @@ class FakeDesk:
         self._trade_ids = itertools.count(1)
         self._signals = itertools.count(1)
         self.max_quantity = max_quantity
+        self.log_unwritable: str | None = None
+        """Set to a reason: the event log cannot be written, as the engine's StoreError."""
         self.offset = timedelta()
         """The desk's clock minus the wall clock (a desk following the simulator's clock)."""
         self.connection: ConnectionState | None = ConnectionState.CONNECTED
@@ -121,6 +123,8 @@ class FakeDesk:
 
     async def submit(self, signal: Signal) -> Order:
         await self.screen(signal)
+        if self.log_unwritable is not None:  # the intent is not written, so nothing is sent
+            raise StoreError(self.log_unwritable)
         self.submitted.append(signal)
         signal_id = signal.signal_id or f"s{next(self._signals)}"
         order_id = client_order_id(signal.strategy, signal_id)

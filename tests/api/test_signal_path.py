@@ -181,3 +181,19 @@ async def test_an_unexpected_failure_gets_the_apps_500(
     assert answers[0] == answers[1]
     assert answers[0][0] == 500
     assert answers[0][2] == b"Internal Server Error"
+
+
+async def test_a_log_that_cannot_be_written_is_a_503_naming_it_on_both_paths(api: Api) -> None:
+    """The desk could not write the signal's intent (a full disk): nothing was sent, and the
+    answer says why, the same from the fast path and from FastAPI's route."""
+    reason = "cannot append to the event store at sqlite:///events.db: database or disk is full"
+    api.desk.log_unwritable = reason
+    answers = []
+    for content_type in ("application/json", "application/json; charset=utf-8"):
+        async with api.client.post(
+            "/api/signals", data=json.dumps(SIGNAL), headers={"Content-Type": content_type}
+        ) as response:
+            body = await response.json()
+            answers.append((response.status, body["error"], body["message"]))
+    assert answers == [(503, "store_unavailable", reason)] * 2
+    assert api.desk.submitted == []

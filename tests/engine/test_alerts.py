@@ -1,14 +1,19 @@
 """Alerts a trader needs the moment something happens: a rejection after the broker took the
-order, a stream that stays down, the day's loss reaching its limit."""
+order, a stream that stays down, the day's loss reaching its limit, a log that cannot be
+written."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from decimal import Decimal
 
+import pytest
+
 from orderdesk.domain import OrderStatus, OrderType
 from orderdesk.engine import OrderDesk, RiskLimits
 from orderdesk.engine.config import LossLimitAction
+from orderdesk.engine.recorder import STORE_ALERT_TITLE
+from orderdesk.errors import StoreError
 from orderdesk.ports.notifier import Severity
 from tests.engine.conftest import FAST, settled
 from tests.engine.fakes import INFY, FakeBroker, MemoryStore, RecordingNotifier, signal
@@ -73,3 +78,28 @@ async def test_the_days_loss_at_the_limit_is_alerted_and_can_stop_trading(
         assert resting.status is OrderStatus.CANCELLED
         assert desk.kill_switch.engaged
         assert notifier.titles().count("Daily loss limit reached") == 1
+
+
+async def test_a_log_that_cannot_be_written_is_alerted_and_nothing_is_sent(
+    desk: OrderDesk, broker: FakeBroker, store: MemoryStore, notifier: RecordingNotifier
+) -> None:
+    """A full disk under the log: the signal's intent cannot be written, so it is not sent;
+    the operator hears it at once, CRITICAL; once there is room the same signal is placed
+    once."""
+    store.fail_appends = True
+    with pytest.raises(StoreError, match="disk full"):
+        await desk.submit(signal(signal_id="s-full"))
+    assert broker.book == {}
+    [alert] = [a for a in notifier.alerts if a.title == STORE_ALERT_TITLE]
+    assert alert.severity is Severity.CRITICAL
+    assert "OSError: disk full" in alert.body
+    assert "sent again with the same id" in alert.body
+    store.fail_appends = False
+    handle = await desk.submit(signal(signal_id="s-full"))
+    await handle.wait()
+    again = await desk.submit(signal(signal_id="s-full"))
+    assert (handle.status, again.order_id, len(broker.book)) == (
+        OrderStatus.FILLED,
+        handle.order_id,
+        1,
+    )

@@ -224,13 +224,36 @@ def test_a_restore_while_a_desk_runs_or_of_a_broken_backup_changes_nothing(
     log.close()
 
 
-def test_a_restore_where_no_log_was_replaces_nothing(log: SqlEventStore, tmp_path: Path) -> None:
+def test_a_restore_onto_a_new_machine_makes_the_folder_and_replaces_nothing(
+    log: SqlEventStore, tmp_path: Path
+) -> None:
     backup = back_up(log.url, tmp_path / "copy.db")
     log.close()
-    fresh = tmp_path / "elsewhere" / "events.db"
-    fresh.parent.mkdir()
+    fresh = tmp_path / "new-machine" / "data" / "events.db"  # no folder yet
     report = restore(sqlite_url(fresh), backup.path)
     assert report.replaced is None
     assert report.head == backup.head
     with pytest.raises(StoreError, match="pg_restore"):
         restore("postgresql+psycopg://desk@localhost/desk", backup.path)
+
+
+def test_a_damaged_log_is_restored_over_and_kept_as_it_was(
+    tmp_path: Path, lifecycle: Lifecycle
+) -> None:
+    """A log that no longer opens (which may be why it is restored) does not stop the restore,
+    and it is kept byte for byte, its WAL beside it."""
+    database = tmp_path / "data" / "events.db"
+    with SqlEventStore.open(database) as store:
+        store.append(lifecycle(0))
+        backup = back_up(store.url, tmp_path / "monday.db")
+    crashed_writer(database, 5)
+    damaged = b"not a database any more " * 400
+    database.write_bytes(damaged)
+    wal = Path(f"{database}-wal").read_bytes()
+    report = restore(sqlite_url(database), backup.path)
+    assert report.replaced is not None
+    assert report.replaced.read_bytes() == damaged
+    assert Path(f"{report.replaced}-wal").read_bytes() == wal
+    with SqlEventStore.open(database) as restored:
+        assert restored.head() == backup.head
+        assert restored.verify().ok

@@ -18,6 +18,7 @@
     BrokerRejected                     422  broker_rejected   what the broker said
     BrokerAuthError                    503  broker_session    a person must log in again
     other BrokerError                  503  broker_unavailable
+    StoreError                         503  store_unavailable the event log cannot be written
     any other OrderDeskError           400  refused
 
 Messages are built from orderdesk's own exception texts, which by contract never contain
@@ -53,6 +54,7 @@ from orderdesk.errors import (
     BrokerRejected,
     NotOffered,
     RiskDenied,
+    StoreError,
 )
 
 
@@ -121,6 +123,8 @@ def error_response(exc: OrderDeskError) -> JSONResponse:
         return _json(503, ErrorOut(error="broker_session", message=message))
     if isinstance(exc, BrokerError):
         return _json(503, ErrorOut(error="broker_unavailable", message=exc.message))
+    if isinstance(exc, StoreError):
+        return _json(503, ErrorOut(error="store_unavailable", message=str(exc)))
     return _json(400, ErrorOut(error="refused", message=str(exc)))
 
 

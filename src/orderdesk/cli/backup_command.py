@@ -51,7 +51,10 @@ def backup(
     if destination is None:
         settings = settings_or_exit(config)
         folder = settings.backup_path or settings.data_dir / "backups"
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            fail(f"cannot make the backup folder {folder}: {exc.strerror or exc}", as_json=as_json)
         destination = folder / f"events-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.db"
     try:
         report = back_up(source, destination, replace=replace)

@@ -287,8 +287,7 @@ class Reconciler:
             ReconciliationMismatch(at=now, kind=row.kind, detail=row.detail, order_id=row.order_id)
             for row in rows
         ]
-        await self.recorder.journal.append(events)
-        self.recorder.subscribers.publish(events)
+        await self.recorder.desk_events(events)
         for row in rows:
             severity = Severity.CRITICAL if row.kind == "duplicate" else Severity.WARNING
             await self.alerts.raise_(

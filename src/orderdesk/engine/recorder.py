@@ -21,8 +21,11 @@ from orderdesk.domain.refusals import describe_refusal
 from orderdesk.engine.alerts import Alerts
 from orderdesk.engine.book import OrderBook
 from orderdesk.engine.journal import Journal, Subscribers
+from orderdesk.errors import StoreError
 from orderdesk.ports.clock import Clock
 from orderdesk.ports.notifier import Severity
+
+STORE_ALERT_TITLE = "Event log cannot be written"
 
 Decide = Callable[[Order], list[OrderEvent]]
 """A decision: what an order says a command or report means, as events."""
@@ -82,8 +85,12 @@ class Recorder:
 
     async def desk_event(self, event: Event) -> None:
         """Record a desk-level event (denials, kill switch, reconciliation)."""
-        await self.journal.append([event])
-        self.subscribers.publish([event])
+        await self.desk_events([event])
+
+    async def desk_events(self, events: Sequence[Event]) -> None:
+        """Record several desk-level events in one append."""
+        await self._write(events)
+        self.subscribers.publish(events)
 
     async def create(self, created: OrderCreated, then: Decide | None = None) -> Outcome:
         """Bring an order into being and, in the same append, take its first decision."""
@@ -104,7 +111,7 @@ class Recorder:
             outcome.events.insert(0, created)
             outcomes.append(outcome)
             written += outcome.events
-        await self.journal.append(written, durable=durable)
+        await self._write(written, durable=durable)
         for outcome in outcomes:
             order = outcome.order
             self.book.add(order)
@@ -134,7 +141,7 @@ class Recorder:
         here (the caller does it with :meth:`alert_refusals` once the lock is released)."""
         outcome = self._decide(order, decide)
         if outcome.events:
-            await self.journal.append(outcome.events, durable=durable)
+            await self._write(outcome.events, durable=durable)
             self._apply(order, outcome.events)
             self.subscribers.publish(outcome.events)
         return outcome
@@ -161,7 +168,7 @@ class Recorder:
             outcomes = [self._decide(order, decide) for order, decide in items]
             written: list[Event] = [event for outcome in outcomes for event in outcome.events]
             if written:
-                await self.journal.append(written, durable=durable)
+                await self._write(written, durable=durable)
                 for outcome in outcomes:
                     self._apply(outcome.order, outcome.events)
                 self.subscribers.publish(written)
@@ -172,6 +179,28 @@ class Recorder:
         return outcomes
 
     # -- internals -----------------------------------------------------------------------------
+
+    async def _write(self, events: Sequence[Event], *, durable: bool = True) -> None:
+        """Append to the log; a log that cannot be written is alerted at once (CRITICAL, one
+        key, so the channels' throttling keeps it to one message a while) and raised as
+        :class:`~orderdesk.errors.StoreError`: nothing of the batch is applied or published,
+        and an intent that was not written is not sent."""
+        try:
+            await self.journal.append(events, durable=durable)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            reason = str(exc) if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}"
+            await self.alerts.raise_(
+                Severity.CRITICAL,
+                STORE_ALERT_TITLE,
+                f"{reason}; the desk can record, send or follow nothing until it can (a full "
+                "disk? free space: a signal sent again with the same id is then placed once)",
+                key="store:write",
+            )
+            if isinstance(exc, StoreError):
+                raise
+            raise StoreError(f"the event log cannot be written: {reason}") from exc
 
     def _decide(self, order: Order, decide: Decide) -> Outcome:
         try:
@@ -200,4 +229,4 @@ class Recorder:
                 )
 
 
-__all__ = ["Decide", "Outcome", "Recorder"]
+__all__ = ["STORE_ALERT_TITLE", "Decide", "Outcome", "Recorder"]

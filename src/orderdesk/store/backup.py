@@ -118,9 +118,9 @@ class RestoreReport:
 def restore(url: str, backup: Path) -> RestoreReport:
     """Put ``backup`` in place as the SQLite event log at ``url``, while no desk runs on it.
 
-    The backup's chain is walked first. The log in place, if any, is not deleted: its WAL is
-    folded into it and it is renamed ``<name>.replaced-<UTC time>`` beside it, so a restore can
-    itself be undone. The backup is copied in under a temporary name and renamed into place, so
+    The backup's chain is walked first. The log in place, if any, is not deleted: it is renamed
+    ``<name>.replaced-<UTC time>`` beside it, its WAL with it, so a restore can itself be
+    undone. The backup is copied in under a temporary name and renamed into place, so
     a failure leaves the log as it was. A running desk holds the store's lock and is refused
     (:class:`~orderdesk.store.desk_lock.StoreInUse`).
     """
@@ -135,24 +135,18 @@ def restore(url: str, backup: Path) -> RestoreReport:
     rows, head = backup_head(backup)
     if database.exists() and backup.resolve() == database.resolve():
         raise StoreError("the backup is the event store itself")
-    if not database.parent.is_dir():
-        raise StoreError(f"no folder {database.parent} for the event store")
     partial = database.with_name(f".{database.name}.{os.getpid()}.partial")
     replaced: Path | None = None
-    with exclusive_desk(url):
+    with exclusive_desk(url):  # creates the folder too: a restore onto a new machine
         try:
             _copy_file(backup, partial)
             if database.exists():
-                _fold_wal(database)
                 stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
                 replaced = database.with_name(f"{database.name}.replaced-{stamp}")
-                database.replace(replaced)
-            for leftover in (Path(f"{database}-wal"), Path(f"{database}-shm")):
-                leftover.unlink(missing_ok=True)
+                _set_aside(database, replaced)
+            Path(f"{database}-shm").unlink(missing_ok=True)
             partial.replace(database)
             _sync(database.parent)
-        except sqlite3.Error as exc:
-            raise StoreError(f"the event log at {database} could not be set aside: {exc}") from exc
         except OSError as exc:
             raise StoreError(f"restore to {database} failed: {exc.strerror or exc}") from exc
         finally:
@@ -225,12 +219,14 @@ def _copy_file(source: Path, target: Path) -> None:
         os.fsync(writing.fileno())
 
 
-def _fold_wal(database: Path) -> None:
-    """Move what the log's WAL holds into its main file, so the file alone is the whole log."""
-    with _connection(str(database)) as db:
-        busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        if busy:
-            raise StoreError(f"{database} is still in use: its WAL could not be folded in")
+def _set_aside(database: Path, replaced: Path) -> None:
+    """Rename the log in place to ``replaced`` as it is, byte for byte, its WAL beside it under
+    the matching name (SQLite reads the pair as one log again). Nothing is folded in first: the
+    log may be damaged, which may be why it is being restored, and is kept as evidence."""
+    database.replace(replaced)
+    wal = Path(f"{database}-wal")
+    if wal.exists():
+        wal.replace(Path(f"{replaced}-wal"))
 
 
 def _verified(copy: Path) -> tuple[int, Head]:
