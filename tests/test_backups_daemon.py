@@ -7,7 +7,8 @@ again from there."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,13 @@ def daily(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.glob("events-????-??-??.db"))
 
 
+def backups_check(env: Mapping[str, str]) -> tuple[str, str]:
+    """The doctor's backups check: its status and summary."""
+    result = orderdesk(env, "doctor", "--json")
+    [check] = [c for c in json.loads(result.stdout)["checks"] if c["name"] == "backups"]
+    return check["status"], check["summary"]
+
+
 def test_each_close_is_backed_up_and_the_log_is_held_to_its_backups(
     sim: SimServer, tmp_path: Path
 ) -> None:
@@ -62,15 +70,28 @@ def test_each_close_is_backed_up_and_the_log_is_held_to_its_backups(
         assert closed.returncode == 0, closed.stderr
         assert '"type":"DayClosed"' in closed.stdout.replace(" ", "")
 
+        assert backups_check(env) == (
+            "ok",
+            f"the last closed day, {MONDAY}, is backed up in {folder}",
+        )
+
         next_session(sim, env, TUESDAY)
         held = orderdesk(env, "audit", "verify", "--db", str(log), "--against", str(monday))
         assert held.returncode == 0, held.stderr
         assert "as backed up in" in held.stdout
+        # Monday's copy gone (a sync tool moved it, a person deleted it): the doctor says so.
+        monday.rename(tmp_path / "monday.db")
+        assert backups_check(env) == (
+            "warn",
+            f"the last closed day, {MONDAY}, has no backup in {folder} (there is none; see "
+            "the alerts, or run `orderdesk backup`)",
+        )
 
         sim_clock(sim, f"{TUESDAY} 16:30:00")
         # backup_keep = 1: Tuesday's replaces Monday's; the one taken by hand stays.
         wait_until(lambda: daily(folder) == ["events-2026-12-08.db"], what="Tuesday's, alone")
         assert Path(manual["path"]).exists()
+        assert backups_check(env)[0] == "ok"
 
         # A desk running on the log is not restored under.
         busy = orderdesk(env, "restore", manual["path"], "--yes")

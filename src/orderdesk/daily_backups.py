@@ -9,7 +9,8 @@ have stopped between the close and the copy, or backups were only just switched 
 
 The copy runs on a worker thread (a year's log takes seconds), so the desk trades on meanwhile.
 A failure (a full disk, a folder gone, a chain found broken) is a WARNING alert naming the day
-and the reason; the next close tries again, and earlier backups stay as they were.
+and the reason; the next close tries again, and earlier backups stay as they were; and
+``orderdesk doctor`` warns while the last closed day has no backup (:class:`StorageProbe`).
 """
 
 from __future__ import annotations
@@ -17,15 +18,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from orderdesk.doctor import Storage
 from orderdesk.domain.events import DayClosed
 from orderdesk.engine.desk import OrderDesk
 from orderdesk.errors import StoreError
 from orderdesk.ports.notifier import Severity
-from orderdesk.store.backup import BackupReport, back_up, daily_backup_path, prune
+from orderdesk.store.backup import (
+    BackupReport,
+    back_up,
+    daily_backup_path,
+    daily_backups,
+    prune,
+)
+from orderdesk.store.location import sqlite_file
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +98,30 @@ class DailyBackups:
             raise StoreError(f"{self._folder}: {exc.strerror or exc}") from exc
 
 
+@dataclass(frozen=True, slots=True)
+class StorageProbe:
+    """What ``orderdesk doctor`` is told about the log's file: the room left beside it and its
+    daily backups (None for a log that is not a file, e.g. on PostgreSQL)."""
+
+    url: str
+    backup_dir: Path | None
+
+    def __call__(self, last_closed: date | None) -> Storage | None:
+        log = sqlite_file(self.url)
+        if log is None:
+            return None
+        size = sum(part.stat().st_size for part in (log, Path(f"{log}-wal")) if part.exists())
+        backups = daily_backups(self.backup_dir) if self.backup_dir is not None else []
+        return Storage(
+            log=log,
+            log_bytes=size,
+            free_bytes=shutil.disk_usage(log.parent).free,
+            backup_dir=self.backup_dir,
+            last_backup=backups[-1][0] if backups else None,
+            last_closed=last_closed,
+        )
+
+
 @contextlib.asynccontextmanager
 async def running_backups(
     desk: OrderDesk, url: str, folder: Path | None, keep: int
@@ -105,4 +140,4 @@ async def running_backups(
             await task
 
 
-__all__ = ["ALERT_TITLE", "DailyBackups", "running_backups"]
+__all__ = ["ALERT_TITLE", "DailyBackups", "StorageProbe", "running_backups"]

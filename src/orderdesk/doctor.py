@@ -14,6 +14,9 @@ should not be sent); the desk is ready when nothing fails.
   whole seconds, so an offset within a second is not worth a word; beyond 30 s the desk's
   day boundaries (close, square-off, session expiry) would be wrong.
 - **stream**, **reconciliation**, **kill switch**: what the desk itself knows.
+- **disk**: the room left where the event log is (an SQLite store): on a full disk the desk
+  can record, and so send, nothing.
+- **backups**: whether the last closed day has its daily backup (``[store] backup_dir``).
 
 Pure: :func:`assess` takes what was gathered and a ``now``; the API gathers.
 """
@@ -21,8 +24,9 @@ Pure: :func:`assess` takes what was gathered and a ``now``; the API gathers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 
 from orderdesk.engine.session import SessionInfo, SessionState
 from orderdesk.ports.preflight import Preflight, Verdict
@@ -34,6 +38,11 @@ CLOCK_FAIL = 30.0
 """Seconds of offset beyond which the desk's day boundaries would be wrong."""
 RATE_WARN = 0.8
 """The share of an order-rate limit beyond which the doctor warns."""
+DISK_FAIL = 100 * 2**20
+"""Bytes free where the log is below which the doctor fails: a day of 400 orders writes about
+2 MB to the log, but the machine's other writers (its logs, other programs) share the disk."""
+DISK_WARN = 2**30
+"""Bytes free below which the doctor warns."""
 
 
 class Status(StrEnum):
@@ -50,6 +59,23 @@ class Check:
 
 
 @dataclass(frozen=True, slots=True)
+class Storage:
+    """Where the event log lives (an SQLite file), the room left there, and its backups."""
+
+    log: Path
+    log_bytes: int
+    """The log's file and its WAL."""
+    free_bytes: int
+    """Free on the log's file system, for this user."""
+    backup_dir: Path | None
+    """``[store] backup_dir`` (None: no daily backups)."""
+    last_backup: date | None
+    """The day of the newest daily backup there."""
+    last_closed: date | None
+    """The last trading day the log has closed."""
+
+
+@dataclass(frozen=True, slots=True)
 class Facts:
     """What the desk gathered for the doctor."""
 
@@ -63,6 +89,8 @@ class Facts:
     kill_switch: str | None
     """The kill switch's reason when it is engaged; None when released."""
     now: datetime
+    storage: Storage | None = None
+    """None: the log is not a file here (PostgreSQL), or the desk was not told where it is."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +237,55 @@ def _kill_switch(facts: Facts) -> Check:
     )
 
 
+def _size(count: int) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if count >= scale:
+            return f"{count / scale:,.1f} {unit}"
+    return f"{count} bytes"
+
+
+def _disk(facts: Facts) -> Check:
+    storage = facts.storage
+    if storage is None:
+        return Check("disk", Status.OK, "not applicable: the event log is not a file here")
+    summary = (
+        f"{_size(storage.free_bytes)} free where the event log is ({storage.log}, "
+        f"{_size(storage.log_bytes)})"
+    )
+    if storage.free_bytes < DISK_FAIL:
+        fix = "; on a full disk the desk can record, and so send, nothing: free space first"
+        return Check("disk", Status.FAIL, summary + fix)
+    if storage.free_bytes < DISK_WARN:
+        return Check("disk", Status.WARN, summary + "; free some space soon")
+    return Check("disk", Status.OK, summary)
+
+
+def _backups(facts: Facts) -> Check:
+    storage = facts.storage
+    if storage is None:
+        return Check("backups", Status.OK, "not applicable: the event log is not a file here")
+    folder = storage.backup_dir
+    if folder is None:
+        return Check(
+            "backups",
+            Status.OK,
+            "no daily backups ([store] backup_dir keeps one after each close; `orderdesk "
+            "backup` makes one now)",
+        )
+    closed, backed_up = storage.last_closed, storage.last_backup
+    if closed is None:
+        return Check("backups", Status.OK, f"to {folder}: none due yet (no day closed)")
+    if backed_up is None or backed_up < closed:
+        newest = f"the newest is {backed_up}" if backed_up else "there is none"
+        return Check(
+            "backups",
+            Status.WARN,
+            f"the last closed day, {closed}, has no backup in {folder} ({newest}; see the "
+            "alerts, or run `orderdesk backup`)",
+        )
+    return Check("backups", Status.OK, f"the last closed day, {closed}, is backed up in {folder}")
+
+
 def assess(facts: Facts) -> Diagnosis:
     """Every check, in the order a person reads them."""
     offset = clock_offset(facts.preflight)
@@ -221,8 +298,21 @@ def assess(facts: Facts) -> Diagnosis:
         _stream(facts),
         _reconciled(facts),
         _kill_switch(facts),
+        _disk(facts),
+        _backups(facts),
     )
     return Diagnosis(facts=facts, checks=checks, clock_offset_seconds=offset)
 
 
-__all__ = ["CLOCK_FAIL", "CLOCK_OK", "Check", "Diagnosis", "Facts", "Status", "assess"]
+__all__ = [
+    "CLOCK_FAIL",
+    "CLOCK_OK",
+    "DISK_FAIL",
+    "DISK_WARN",
+    "Check",
+    "Diagnosis",
+    "Facts",
+    "Status",
+    "Storage",
+    "assess",
+]

@@ -28,7 +28,7 @@ from orderdesk.config import (
     Settings,
     TradingDaySettings,
 )
-from orderdesk.daily_backups import running_backups
+from orderdesk.daily_backups import StorageProbe, running_backups
 from orderdesk.desk_address import announce
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.values import Exchange
@@ -281,7 +281,9 @@ async def _started(
 
                 settle_after_start()
 
-                service = EngineDesk(desk)
+                service = EngineDesk(
+                    desk, storage=StorageProbe(settings.store_url, settings.backup_path)
+                )
                 approvals = ApprovalQueue(
                     service.submit,
                     settings.strategies,

@@ -60,3 +60,15 @@ def test_on_the_paper_broker_the_desks_own_checks_decide(tmp_path: Path) -> None
     checks = {c["name"]: c for c in report["checks"]}
     assert checks["address"]["summary"] == "not applicable: the paper broker"
     assert checks["kill switch"]["status"] == "ok"
+    # The log's disk and backups, which the paper desk has like any other.
+    assert checks["disk"]["status"] == "ok", checks["disk"]
+    assert (
+        f"free where the event log is ({tmp_path / 'data' / 'events.db'}, "
+        in (checks["disk"]["summary"])
+    )
+    assert checks["backups"]["summary"].startswith("no daily backups ([store] backup_dir")
+    storage = report["storage"]
+    assert storage["event_log"] == str(tmp_path / "data" / "events.db")
+    assert storage["event_log_bytes"] > 0
+    assert storage["free_bytes"] > 0
+    assert (storage["backup_dir"], storage["last_backup"]) == (None, None)

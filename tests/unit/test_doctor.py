@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
-from orderdesk.doctor import Facts, Status, assess, clock_offset
+from orderdesk.doctor import Facts, Status, Storage, assess, clock_offset
 from orderdesk.engine.session import SessionInfo, SessionState
 from orderdesk.ports.preflight import OrderRate, Preflight, Verdict
 
@@ -108,3 +109,67 @@ def test_a_broker_without_preflight_is_judged_on_what_the_desk_knows() -> None:
     assert diagnosis.ready
     summaries = {check.name: check.summary for check in diagnosis.checks}
     assert summaries["address"] == "not applicable: the paper broker"
+
+
+LOG = Path("/var/lib/orderdesk/events.db")
+STORAGE = Storage(
+    log=LOG,
+    log_bytes=48 * 2**20,
+    free_bytes=40 * 2**30,
+    backup_dir=Path("/mnt/backup"),
+    last_backup=date(2026, 12, 3),
+    last_closed=date(2026, 12, 3),
+)
+
+
+def checked(storage: Storage | None) -> dict[str, tuple[Status, str]]:
+    diagnosis = assess(replace(FACTS, storage=storage))
+    return {
+        c.name: (c.status, c.summary) for c in diagnosis.checks if c.name in ("disk", "backups")
+    }
+
+
+def test_the_room_left_beside_the_log_warns_below_a_gib_and_fails_below_100_mib() -> None:
+    assert checked(STORAGE)["disk"] == (
+        Status.OK,
+        f"40.0 GiB free where the event log is ({LOG}, 48.0 MiB)",
+    )
+    status, summary = checked(replace(STORAGE, free_bytes=700 * 2**20))["disk"]
+    assert (status, summary.endswith("; free some space soon")) == (Status.WARN, True)
+    low = replace(FACTS, storage=replace(STORAGE, free_bytes=60 * 2**20))
+    status, summary = checked(low.storage)["disk"]
+    assert status is Status.FAIL
+    assert "60.0 MiB free" in summary
+    assert "can record, and so send, nothing" in summary
+    assert not assess(low).ready
+
+
+def test_the_last_closed_day_without_its_backup_warns() -> None:
+    assert checked(STORAGE)["backups"] == (
+        Status.OK,
+        "the last closed day, 2026-12-03, is backed up in /mnt/backup",
+    )
+    behind = replace(STORAGE, last_closed=date(2026, 12, 4))
+    assert checked(behind)["backups"] == (
+        Status.WARN,
+        "the last closed day, 2026-12-04, has no backup in /mnt/backup (the newest is "
+        "2026-12-03; see the alerts, or run `orderdesk backup`)",
+    )
+    none = replace(STORAGE, last_backup=None)
+    assert checked(none)["backups"][0] is Status.WARN
+    assert "(there is none;" in checked(none)["backups"][1]
+    assert checked(replace(STORAGE, last_closed=None, last_backup=None))["backups"] == (
+        Status.OK,
+        "to /mnt/backup: none due yet (no day closed)",
+    )
+    off = checked(replace(STORAGE, backup_dir=None))["backups"]
+    assert off[0] is Status.OK
+    assert off[1].startswith("no daily backups ([store] backup_dir keeps one")
+
+
+def test_a_log_that_is_not_a_file_has_neither_check_to_pass() -> None:
+    assert {name: status for name, (status, _) in checked(None).items()} == {
+        "disk": Status.OK,
+        "backups": Status.OK,
+    }
+    assert checked(None)["disk"][1] == "not applicable: the event log is not a file here"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,12 +24,17 @@ from orderdesk.api.desk import (
     SessionStatus,
 )
 from orderdesk.api.errors import NoBrokerSession
-from orderdesk.doctor import Diagnosis, Facts, assess
+from orderdesk.doctor import Diagnosis, Facts, Storage, assess
 from orderdesk.domain.attribution import StrategyBook
 from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.day import Holding, PositionSnapshot
 from orderdesk.domain.errors import ValidationError
-from orderdesk.domain.events import Event, ReconciliationCompleted, ReconciliationMismatch
+from orderdesk.domain.events import (
+    DayClosed,
+    Event,
+    ReconciliationCompleted,
+    ReconciliationMismatch,
+)
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position
 from orderdesk.domain.reports import Charges, MarginsReport, OrderStatusReport
@@ -66,8 +71,13 @@ class _Sequenced(Protocol):
 class EngineDesk:
     """A :class:`~orderdesk.api.desk.DeskService` over a running ``OrderDesk``."""
 
-    def __init__(self, desk: OrderDesk) -> None:
+    def __init__(
+        self, desk: OrderDesk, *, storage: Callable[[date | None], Storage | None] | None = None
+    ) -> None:
         self._desk = desk
+        self._storage = storage
+        """Told the last closed day, says where the log lives and how it is backed up (the
+        doctor's disk and backup checks); None: not known here."""
         self._reconciled: tuple[int, ReconcileRecord] | None = None
         """The latest reconciliation read back, by its seq (the health panel asks often)."""
         self.triggers = desk.triggers
@@ -278,8 +288,17 @@ class EngineDesk:
                 reconciled=None if last is None else (last[0], len(last[1].rows)),
                 kill_switch=switch.reason if switch.engaged else None,
                 now=self.now(),
+                storage=None if self._storage is None else self._storage(self._last_closed()),
             )
         )
+
+    def _last_closed(self) -> date | None:
+        stored = self._desk.store.latest(DayClosed.__name__)
+        if stored is None:
+            return None
+        closed = stored.event()
+        assert isinstance(closed, DayClosed)
+        return closed.day
 
     def recent_events(self, limit: int) -> Sequence[Event]:
         store = self._desk.store

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -51,6 +51,19 @@ class SessionFactsOut(_Out):
     expires_at: datetime | None
 
 
+class StorageOut(_Out):
+    """Where the event log lives (an SQLite file), the room left there, and its backups."""
+
+    event_log: str
+    event_log_bytes: int
+    free_bytes: int
+    backup_dir: str | None
+    last_backup: date | None
+    """The day of the newest daily backup in ``backup_dir``."""
+    last_closed: date | None
+    """The last trading day the log has closed."""
+
+
 class DoctorOut(_Out):
     ready: bool
     """Whether trading can work now: no check failed (``orderdesk doctor`` exits 0)."""
@@ -65,6 +78,8 @@ class DoctorOut(_Out):
     last_reconciliation: datetime | None
     reconciliation_differences: int | None
     kill_switch_engaged: bool
+    storage: StorageOut | None
+    """None when the event log is not a file (PostgreSQL)."""
 
     @classmethod
     def of(cls, diagnosis: Diagnosis) -> DoctorOut:
@@ -91,6 +106,7 @@ class DoctorOut(_Out):
                 ),
             )
         reconciled = facts.reconciled
+        storage = facts.storage
         return cls(
             ready=diagnosis.ready,
             broker=facts.broker,
@@ -109,7 +125,24 @@ class DoctorOut(_Out):
             last_reconciliation=None if reconciled is None else reconciled[0],
             reconciliation_differences=None if reconciled is None else reconciled[1],
             kill_switch_engaged=facts.kill_switch is not None,
+            storage=None
+            if storage is None
+            else StorageOut(
+                event_log=str(storage.log),
+                event_log_bytes=storage.log_bytes,
+                free_bytes=storage.free_bytes,
+                backup_dir=None if storage.backup_dir is None else str(storage.backup_dir),
+                last_backup=storage.last_backup,
+                last_closed=storage.last_closed,
+            ),
         )
 
 
-__all__ = ["CheckOut", "DoctorOut", "OrderPathOut", "OrderRateOut", "SessionFactsOut"]
+__all__ = [
+    "CheckOut",
+    "DoctorOut",
+    "OrderPathOut",
+    "OrderRateOut",
+    "SessionFactsOut",
+    "StorageOut",
+]
