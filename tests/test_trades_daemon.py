@@ -165,3 +165,13 @@ def test_trades_of_today_of_a_day_and_of_a_range(sim: SimServer, tmp_path: Path)
         assert table.returncode == 0, table.stderr
         assert "equity" in table.stdout
         assert f"{Decimal(str(margins['equity']['net'])):,.2f}" in table.stdout
+
+        # The days of a range, and their total: Monday's alone, as a month's would be.
+        [monday_row] = shown(env, "days", "--until", MONDAY)
+        assert monday_row["day"] == MONDAY
+        assert [d["day"] for d in shown(env, "days", "--since", MONDAY)] == [TUESDAY, MONDAY]
+        days = orderdesk(env, "days", "--since", MONDAY, "--until", MONDAY)
+        assert days.returncode == 0, days.stderr
+        assert f"1 trading day from {MONDAY} to {MONDAY}" in days.stdout
+        monday_pnl = Decimal(monday_row["pnl"])
+        assert f"P&L {monday_pnl:,.2f} (realised " in days.stdout

@@ -361,9 +361,12 @@ class DeskClient:
         body = {"access_token": access_token}  # checked by the API, which never echoes it
         return await self._call("POST", "/api/session", _SESSION, json=body)
 
-    async def days(self) -> list[DayOut]:
-        """Every trading day in the log, newest first."""
-        return await self._call("GET", "/api/days", _DAYS)
+    async def days(self, *, since: date | None = None, until: date | None = None) -> list[DayOut]:
+        """Every trading day in the log, newest first, or those from ``since`` to ``until``
+        (both included, either left open)."""
+        params = {"since": since, "until": until}
+        wanted = {name: value.isoformat() for name, value in params.items() if value is not None}
+        return await self._call("GET", "/api/days", _DAYS, params=wanted)
 
     async def day(self, day: date) -> DayDetailOut:
         """One trading day in full: positions, orders, holdings."""

@@ -80,6 +80,27 @@ async def test_days_list_newest_first_with_today_live(api: Api) -> None:
     }
 
 
+async def test_a_range_of_days_is_those_days_only(api: Api) -> None:
+    """since and until pick the days between them (both included, either open); a range that
+    ends before it starts, or a malformed day, is a 422 naming the parameter."""
+    await a_closed_thursday(api)
+    ranges = {
+        "?since=2026-12-04": ["2026-12-04"],
+        "?until=2026-12-03": ["2026-12-03"],
+        "?since=2026-12-03&until=2026-12-04": ["2026-12-04", "2026-12-03"],
+        "?since=2026-12-01&until=2026-12-02": [],
+        "": ["2026-12-04", "2026-12-03"],
+    }
+    for query, wanted in ranges.items():
+        status, days = await get(api, f"/api/days{query}")
+        assert (status, [d["day"] for d in days]) == (200, wanted), query
+    status, body = await get(api, "/api/days?since=2026-12-04&until=2026-12-03")
+    assert (status, body["fields"][0]["field"]) == (422, "until")
+    assert body["fields"][0]["reason"] == "2026-12-03 is before since (2026-12-04)"
+    status, body = await get(api, "/api/days?since=last-monday")
+    assert (status, body["fields"][0]["field"]) == (422, "since")
+
+
 async def test_a_past_day_reads_back_from_its_close(api: Api) -> None:
     """GET /api/days/{day} for a closed day gives its closing positions, its orders newest
     first, and the order still working at the close."""

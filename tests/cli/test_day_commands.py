@@ -104,6 +104,24 @@ def test_days_positions_and_orders_of_today(desk: Desk) -> None:
     assert order_id not in [o["order_id"] for o in json.loads(out)]
 
 
+def test_days_of_a_range_and_their_total(desk: Desk) -> None:
+    """--since/--until list the days between them with their total instead of the lifetime's;
+    a range that ends before it starts is a usage error."""
+    code, out = cli(desk, "days", "--since", desk.today, "--json")
+    assert code == 0, out
+    assert [d["day"] for d in json.loads(out)] == [desk.today]
+    code, table = cli(desk, "days", "--since", desk.today)
+    assert code == 0, table
+    assert f"1 trading day from {desk.today} to today" in table
+    assert "lifetime" not in table
+    code, table = cli(desk, "days", "--until", "2020-01-01")
+    assert code == 0, table
+    assert "P&L 0.00 (realised 0.00) over 0 days" in table
+    code, out = cli(desk, "days", "--since", "2026-12-08", "--until", "2026-12-07")
+    assert code == 2
+    assert "--until 2026-12-07 is before --since 2026-12-08" in out
+
+
 def test_a_day_not_in_the_log_is_refused(desk: Desk) -> None:
     """`positions --day` for a day the desk never kept exits 3 naming it; a malformed day is a
     usage error."""

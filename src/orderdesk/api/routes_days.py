@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, NoReturn
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.exceptions import RequestValidationError
 from pydantic import BeforeValidator
 
 from orderdesk.api.auth import bearer_scheme
@@ -59,6 +60,26 @@ Day = Annotated[
     BeforeValidator(iso_day),
     Path(description="A trading day, YYYY-MM-DD.", examples=["2026-12-04"]),
 ]
+FromDay = Annotated[
+    date | None,
+    BeforeValidator(iso_day),
+    Query(description="From this trading day (YYYY-MM-DD, included).", examples=["2026-11-02"]),
+]
+ToDay = Annotated[
+    date | None,
+    BeforeValidator(iso_day),
+    Query(description="Up to this trading day (YYYY-MM-DD, included).", examples=["2026-11-30"]),
+]
+
+
+def refuse_query(name: str, reason: str) -> NoReturn:
+    """A 422 naming the query parameter, as FastAPI's own validation answers."""
+    raise RequestValidationError([{"loc": ("query", name), "msg": reason, "type": "value_error"}])
+
+
+def check_range(since: date | None, until: date | None) -> None:
+    if since is not None and until is not None and until < since:
+        refuse_query("until", f"{until.isoformat()} is before since ({since.isoformat()})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,11 +150,17 @@ def _summary(
 
 
 @router.get("/days")
-async def list_days(context: Context) -> list[DayOut]:
-    """Every trading day in the log, newest first; the day the desk has open is ``live``."""
+async def list_days(context: Context, since: FromDay = None, until: ToDay = None) -> list[DayOut]:
+    """Every trading day in the log, newest first, or those from ``since`` to ``until`` (both
+    included, either left open); the day the desk has open is ``live``."""
+    check_range(since, until)
     desk = context.desk
     today = desk.trading_day()
-    records = list(reversed(desk.days()))
+    records = [
+        record
+        for record in reversed(desk.days())
+        if (since is None or record.day >= since) and (until is None or record.day <= until)
+    ]
     # A closed day's totals are in its close; only the open day and a day the desk stopped
     # before closing have their orders read (off the event loop, for the earlier ones).
     unclosed = [r.day for r in records if r.closed is None or r.day == today]

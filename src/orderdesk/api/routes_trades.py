@@ -16,10 +16,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.exceptions import RequestValidationError
 from pydantic import BeforeValidator
 
 from orderdesk.api.auth import bearer_scheme
@@ -27,7 +26,7 @@ from orderdesk.api.book_schemas import DayChargesOut, OrderChargesOut, TradeOut
 from orderdesk.api.context import Context
 from orderdesk.api.desk import DeskService
 from orderdesk.api.errors import ERROR_RESPONSES, NOT_OFFERED_RESPONSE, UnknownDay
-from orderdesk.api.routes_days import day_figures, iso_day
+from orderdesk.api.routes_days import check_range, day_figures, iso_day, refuse_query
 from orderdesk.domain.charges import ChargesTotal, executed
 from orderdesk.domain.order import Order
 
@@ -123,9 +122,8 @@ def _days_asked(
 ) -> list[date] | None:
     """The trading days a request names (None: today's, as the desk has it)."""
     if day is not None and (since is not None or until is not None):
-        _refuse("day", "give a day, or a range (since, until), not both")
-    if since is not None and until is not None and until < since:
-        _refuse("until", f"{until.isoformat()} is before since ({since.isoformat()})")
+        refuse_query("day", "give a day, or a range (since, until), not both")
+    check_range(since, until)
     if day is None and since is None and until is None:
         return None
     held = [record.day for record in desk.days()]
@@ -134,10 +132,6 @@ def _days_asked(
             raise UnknownDay(day)
         return [day]
     return [d for d in held if (since is None or d >= since) and (until is None or d <= until)]
-
-
-def _refuse(name: str, reason: str) -> NoReturn:
-    raise RequestValidationError([{"loc": ("query", name), "msg": reason, "type": "value_error"}])
 
 
 def _trades(days: Sequence[tuple[date | None, Sequence[Order]]]) -> list[TradeOut]:

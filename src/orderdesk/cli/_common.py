@@ -97,6 +97,22 @@ def day_option(flag: str, help: str) -> Any:
     return typer.Option(flag, formats=["%Y-%m-%d"], help=help)
 
 
+SinceOption = Annotated[
+    datetime | None,
+    day_option("--since", "From this trading day (YYYY-MM-DD, included)."),
+]
+UntilOption = Annotated[
+    datetime | None,
+    day_option("--until", "Up to this trading day (YYYY-MM-DD, included)."),
+]
+
+
+def check_range(since: datetime | None, until: datetime | None) -> None:
+    """Exit 2 (usage) for a range that ends before it starts."""
+    if since is not None and until is not None and until < since:
+        fail(f"--until {until:%Y-%m-%d} is before --since {since:%Y-%m-%d}", EXIT_USAGE)
+
+
 DayOption = Annotated[
     datetime | None,
     day_option(

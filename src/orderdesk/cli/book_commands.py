@@ -24,9 +24,11 @@ from orderdesk.cli._common import (
     ConfigOption,
     DayOption,
     JsonOption,
+    SinceOption,
+    UntilOption,
     UrlOption,
+    check_range,
     console,
-    day_option,
     fail,
     plural,
     print_json,
@@ -36,14 +38,6 @@ from orderdesk.cli._common import (
 )
 from orderdesk.domain.calendar import IST
 
-SinceOption = Annotated[
-    datetime | None,
-    day_option("--since", "From this trading day (YYYY-MM-DD, included)."),
-]
-UntilOption = Annotated[
-    datetime | None,
-    day_option("--until", "Up to this trading day (YYYY-MM-DD, included)."),
-]
 CsvOption = Annotated[
     bool,
     typer.Option("--csv", help="Print CSV, one trade a line."),
@@ -86,8 +80,7 @@ def trades(
         fail("--csv or --json, not both", EXIT_USAGE)
     if day is not None and (since is not None or until is not None):
         fail("--day, or a range (--since, --until), not both", EXIT_USAGE)
-    if since is not None and until is not None and until < since:
-        fail(f"--until {until:%Y-%m-%d} is before --since {since:%Y-%m-%d}", EXIT_USAGE)
+    check_range(since, until)
     rows = with_client(
         config,
         url,

@@ -8,6 +8,7 @@ without DDPI). A past day's positions and orders are ``positions --day`` and ``o
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -19,7 +20,10 @@ from orderdesk.cli._common import (
     EXIT_SESSION,
     ConfigOption,
     JsonOption,
+    SinceOption,
+    UntilOption,
     UrlOption,
+    check_range,
     console,
     print_json,
     table,
@@ -62,18 +66,33 @@ def _show_session(status: SessionOut) -> None:
 
 
 @app.command("days", rich_help_panel="Watching")
-def days(config: ConfigOption = None, url: UrlOption = None, as_json: JsonOption = False) -> None:
-    """Every trading day in the desk's log with its P&L, and the lifetime total.
+def days(
+    since: SinceOption = None,
+    until: UntilOption = None,
+    config: ConfigOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Every trading day in the desk's log with its P&L, and the lifetime total; or the days
+    from --since to --until (either may be left out) and their total, e.g. a month's.
 
     Newest first. Today's figures are live; an earlier day's are those of its close.
     """
-    rows = with_client(config, url, lambda c: c.days())
+    check_range(since, until)
+    rows = with_client(
+        config,
+        url,
+        lambda c: c.days(
+            since=since.date() if since else None, until=until.date() if until else None
+        ),
+    )
     if as_json:
         print_json(rows)
         return
+    ranged = since is not None or until is not None
     console.print(
         table(
-            _count(len(rows), "trading day"),
+            _count(len(rows), "trading day") + (_span(since, until) if ranged else ""),
             ("day", "P&L", "realised", "orders", "fills", "lapsed", ""),
             [
                 (
@@ -89,14 +108,19 @@ def days(config: ConfigOption = None, url: UrlOption = None, as_json: JsonOption
             ],
         )
     )
-    console.print(_lifetime(rows), highlight=False)
+    console.print(_total(rows, "P&L" if ranged else "lifetime P&L"), highlight=False)
 
 
-def _lifetime(rows: list[DayOut]) -> str:
+def _span(since: datetime | None, until: datetime | None) -> str:
+    start = f"{since:%Y-%m-%d}" if since else "the first day"
+    return f" from {start} to {f'{until:%Y-%m-%d}' if until else 'today'}"
+
+
+def _total(rows: list[DayOut], label: str) -> str:
     known = [d for d in rows if d.pnl is not None]
     pnl = sum((d.pnl for d in known if d.pnl is not None), Decimal(0))
     realised = sum((d.realised for d in known if d.realised is not None), Decimal(0))
-    text = f"lifetime P&L {pnl:,.2f} (realised {realised:,.2f}) over {_count(len(known), 'day')}"
+    text = f"{label} {pnl:,.2f} (realised {realised:,.2f}) over {_count(len(known), 'day')}"
     missing = len(rows) - len(known)
     return text + (f"; {_count(missing, 'day')} without a close left out" if missing else "")
 
