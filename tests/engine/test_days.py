@@ -7,10 +7,11 @@ NRML positions and CNC holdings), and a settable clock moves the desk through th
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -26,6 +27,7 @@ from orderdesk.engine.history import PastDay
 from orderdesk.errors import RiskDenied
 from orderdesk.ports.broker import PlaceOrder
 from orderdesk.ports.notifier import Severity
+from orderdesk.ports.store import StoredEvent
 from tests.engine.conftest import FAST
 from tests.engine.fakes import (
     INFY,
@@ -560,3 +562,45 @@ async def test_earlier_days_orders_are_read_back_away_from_the_event_loop(
     assert unknown == []
     assert readers  # Monday was read back from the log ...
     assert threading.get_ident() not in readers  # ... and not on the loop's thread
+
+
+class DecodeCounting(MemoryStore):
+    """Counts the day rows a reader is handed (each one it decodes)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.day_rows_read = 0
+
+    def read(self, **where: Any) -> Iterator[StoredEvent]:
+        for row in super().read(**where):
+            if row.type in (DayOpened.__name__, DayClosed.__name__):
+                self.day_rows_read += 1
+            yield row
+
+
+async def test_the_list_of_days_reads_only_what_was_written_since_it_was_last_read(
+    broker: FakeBroker, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """Listing the days again decodes no day it already has, and still shows each change: a
+    close, a day closed twice (its latest close), the next day's opening."""
+    store = DecodeCounting()
+    async with open_desk(broker, store, clock, notifier) as desk:
+        assert [(d.day, d.closed) for d in desk.past_days()] == [(MONDAY, None)]
+        before = store.day_rows_read
+        assert [d.day for d in desk.past_days()] == [MONDAY]
+        assert store.day_rows_read == before  # nothing new: nothing read again
+        clock.set(MONDAY, 16, 20)
+        await eventually(lambda: events_of(store, DayClosed), what="the day closed")
+        first_close = desk.past_days()[0].closed
+        assert first_close is not None
+        assert store.day_rows_read == before + 1
+        clock.set(MONDAY, 16, 30)
+        desk.days.reopened()  # news after the close: the day is closed again at the next look
+        await eventually(lambda: len(events_of(store, DayClosed)) == 2, what="closed again")
+        [monday] = desk.past_days()
+        assert monday.closed == events_of(store, DayClosed)[-1] != first_close
+        broker.next_day()
+        clock.set(TUESDAY, 9, 0)
+        await eventually(lambda: desk.trading_day == TUESDAY, what="Tuesday opened")
+        assert [d.day for d in desk.past_days()] == [MONDAY, TUESDAY]
+        assert store.day_rows_read == before + 3
