@@ -257,3 +257,15 @@ def test_a_damaged_log_is_restored_over_and_kept_as_it_was(
     with SqlEventStore.open(database) as restored:
         assert restored.head() == backup.head
         assert restored.verify().ok
+
+
+def test_a_log_in_a_folder_with_uri_characters_is_backed_up(
+    tmp_path: Path, lifecycle: Lifecycle
+) -> None:
+    """A '#' in a folder's name does not end the log's address (it starts a URI's fragment)."""
+    odd = tmp_path / "trading #1"
+    with SqlEventStore.open(odd / "events.db") as store:
+        store.append(lifecycle(0))
+        report = back_up(store.url, odd / "copy.db")
+        assert report.head == store.head()
+    assert backup_head(report.path) == (report.rows, report.head)

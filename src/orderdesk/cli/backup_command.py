@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,6 +21,9 @@ from orderdesk.cli import app
 from orderdesk.cli._common import ConfigOption, fail, settings_or_exit
 from orderdesk.cli.audit_command import DbOption, UrlOption, store_url
 from orderdesk.errors import OrderDeskError
+
+if TYPE_CHECKING:
+    from orderdesk.store import Head  # the store (SQLAlchemy) loads with the command alone
 
 
 @app.command("backup", rich_help_panel="Safety")
@@ -61,17 +64,12 @@ def backup(
     except OrderDeskError as exc:
         fail(str(exc), as_json=as_json)
     if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    "path": str(report.path),
-                    "events": report.rows,
-                    "head_seq": report.head.seq,
-                    "head_hash": report.head.hash,
-                    "bytes": report.size,
-                    "seconds": round(report.seconds, 3),
-                }
-            )
+        _echo_json(
+            report.path,
+            report.rows,
+            report.head,
+            bytes=report.size,
+            seconds=round(report.seconds, 3),
         )
         return
     typer.echo(
@@ -123,23 +121,19 @@ def restore(
         fail(str(exc), as_json=as_json)
     replaced = None if report.replaced is None else str(report.replaced)
     if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    "path": str(report.path),
-                    "events": report.rows,
-                    "head_seq": report.head.seq,
-                    "head_hash": report.head.hash,
-                    "replaced": replaced,
-                }
-            )
-        )
+        _echo_json(report.path, report.rows, report.head, replaced=replaced)
         return
     kept = f"; the log it replaced is kept as {replaced}" if replaced else ""
     typer.echo(
         f"restored {report.rows:,} events (head {report.head.seq}) from {backup} to "
         f"{report.path}{kept}"
     )
+
+
+def _echo_json(path: Path, rows: int, head: Head, **more: object) -> None:
+    """A backup's or a restore's report as one JSON object: the file, its events, its head."""
+    found = {"path": str(path), "events": rows, "head_seq": head.seq, "head_hash": head.hash}
+    typer.echo(json.dumps(found | more))
 
 
 __all__ = ["backup", "restore"]

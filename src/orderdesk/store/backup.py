@@ -192,7 +192,7 @@ def _copy(source: Path, target: Path) -> None:
         target.unlink()  # left by a process that died mid-copy
     # Read-only: the copy takes no part in the desk's writes, and cannot change the store even
     # by mistake.
-    with _connection(f"file:{source}?mode=ro", uri=True) as reader:
+    with _connection(_read_only(source), uri=True) as reader:
         reader.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         with _connection(str(target)) as copy:
             reader.backup(copy)  # every page in one step: one read transaction, one commit
@@ -230,7 +230,7 @@ def _set_aside(database: Path, replaced: Path) -> None:
 
 
 def _verified(copy: Path) -> tuple[int, Head]:
-    with _connection(f"file:{copy}?mode=ro", uri=True) as db:
+    with _connection(_read_only(copy), uri=True) as db:
         found = db.execute("SELECT seq, hash FROM chain_head WHERE id = ?", (HEAD_ID,)).fetchone()
         head = Head() if found is None else Head(found[0], found[1])
         rows = db.execute(
@@ -243,6 +243,11 @@ def _verified(copy: Path) -> tuple[int, Head]:
             "not backed up (`orderdesk audit verify` says the same)"
         )
     return report.rows, head
+
+
+def _read_only(path: Path) -> str:
+    # As a URI, percent-encoded: a folder named with "?" or "#" would end a bare file: URI.
+    return f"{path.resolve().as_uri()}?mode=ro"
 
 
 @contextlib.contextmanager
