@@ -415,7 +415,7 @@ class Settings(BaseSettings):
 
     @property
     def store_url(self) -> str:
-        return self.store.url or f"sqlite:///{self.data_dir / 'events.db'}"
+        return self.store.url or sqlite_url(self.data_dir / "events.db")
 
     @property
     def backup_path(self) -> Path | None:
@@ -456,6 +456,17 @@ class Settings(BaseSettings):
             if name.startswith(prefix) and key not in _SECRET_KEYS:
                 section[key] = value
         return section
+
+
+def sqlite_url(path: Path) -> str:
+    """The SQLAlchemy URL of an SQLite file (``sqlite:////abs/path/events.db``).
+
+    SQLAlchemy reads a ``?`` in the URL as the start of its query and decodes ``%XX``, so both
+    are escaped: a data dir named with them (``trading?`` or ``100%20``) holds the log, instead
+    of the log going to a cut or decoded path.
+    """
+    text = str(path.expanduser()).replace("%", "%25").replace("?", "%3F")
+    return f"sqlite:///{text}"
 
 
 def find_config_file(explicit: Path | None = None) -> Path | None:
@@ -542,4 +553,5 @@ __all__ = [
     "TradingDaySettings",
     "find_config_file",
     "load_settings",
+    "sqlite_url",
 ]

@@ -6,8 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from orderdesk.store import URL_ENV, default_db_path, resolve_url, sqlite_url
+from orderdesk.config import Settings
+from orderdesk.domain import Event
+from orderdesk.store import URL_ENV, SqlEventStore, default_db_path, resolve_url, sqlite_url
 from orderdesk.store.location import sqlite_file
+from tests.store.conftest import desk_event
+
+
+def drills(count: int) -> list[Event]:
+    return [desk_event(n) for n in range(count)]
 
 
 def test_an_explicit_url_wins() -> None:
@@ -40,3 +47,17 @@ def test_sqlite_file_names_the_file_behind_a_url() -> None:
     assert sqlite_file("sqlite:////x/e.db") == Path("/x/e.db")
     assert sqlite_file("sqlite://") is None
     assert sqlite_file("postgresql://u@h/db") is None
+
+
+@pytest.mark.parametrize("folder", ["trading?live", "100%20", "50% off"])
+def test_a_folder_named_with_url_characters_holds_the_log(tmp_path: Path, folder: str) -> None:
+    """'?' would start the URL's query and '%20' be decoded to a space: the log would go
+    elsewhere. The store is opened, and the lock taken, where the folder says."""
+    path = tmp_path / folder / "events.db"
+    assert sqlite_file(sqlite_url(path)) == path
+    with SqlEventStore.open(path) as store:
+        assert store.append(drills(3))[-1].seq == 3
+    assert path.is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [folder]
+    settings = Settings(data_dir=tmp_path / folder)
+    assert sqlite_file(settings.store_url) == path

@@ -14,6 +14,8 @@ from pathlib import Path
 import platformdirs
 from sqlalchemy.engine import make_url
 
+from orderdesk.config import sqlite_url
+
 URL_ENV = "ORDERDESK_STORE__URL"
 APP_NAME = "orderdesk"
 DB_NAME = "events.db"
@@ -22,11 +24,6 @@ DB_NAME = "events.db"
 def default_db_path() -> Path:
     """``events.db`` under the user's data directory (e.g. ``~/.local/share/orderdesk``)."""
     return Path(platformdirs.user_data_dir(APP_NAME)) / DB_NAME
-
-
-def sqlite_url(path: Path) -> str:
-    """The SQLAlchemy URL of an SQLite file (``sqlite:////abs/path/events.db``)."""
-    return f"sqlite:///{path.expanduser()}"
 
 
 def resolve_url(
