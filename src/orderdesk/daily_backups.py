@@ -69,7 +69,11 @@ class DailyBackups:
         """Back the log up as ``day``'s (replacing one of the same day), then prune."""
         try:
             report, pruned = await asyncio.to_thread(self._write, day)
-        except StoreError as exc:
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if not isinstance(exc, StoreError):  # a bug: its traceback, and the task lives on
+                log.exception("the backup after %s's close failed", day)
             await self._desk.alerts.raise_(
                 Severity.WARNING,
                 ALERT_TITLE,

@@ -46,8 +46,8 @@ def backup(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Copy the event log (SQLite) to one verified file, safely while the desk runs; exit 1
-    with nothing written if the copy cannot be made or its hash chain is broken. Restore by
-    stopping the desk and putting the file where the log was (its -wal and -shm removed)."""
+    with nothing written if the copy cannot be made or its hash chain is broken. Put it back
+    with `orderdesk restore`; hold the live log to it with `orderdesk audit verify --against`."""
     from orderdesk.store.backup import back_up
 
     source = store_url(db, url, config)
