@@ -52,6 +52,7 @@ DbOption = Annotated[
     Path | None,
     typer.Option("--db", help="SQLite file of the event store.", dir_okay=False),
 ]
+ReportJsonOption = Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
 UrlOption = Annotated[
     str | None,
     typer.Option(
@@ -124,7 +125,7 @@ def verify(
             dir_okay=False,
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    as_json: ReportJsonOption = False,
 ) -> None:
     """Walk the whole chain; exit 1 naming the first row that was edited, removed or moved (or,
     with --against, the backup's event the log no longer holds as it was)."""
@@ -227,4 +228,12 @@ def export_log(
         store.close()
 
 
-__all__ = ["DbOption", "UrlOption", "audit", "export_log", "store_url", "verify"]
+__all__ = [
+    "DbOption",
+    "ReportJsonOption",
+    "UrlOption",
+    "audit",
+    "export_log",
+    "store_url",
+    "verify",
+]

@@ -19,7 +19,7 @@ import typer
 
 from orderdesk.cli import app
 from orderdesk.cli._common import ConfigOption, fail, settings_or_exit
-from orderdesk.cli.audit_command import DbOption, UrlOption, store_url
+from orderdesk.cli.audit_command import DbOption, ReportJsonOption, UrlOption, store_url
 from orderdesk.errors import OrderDeskError
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def backup(
     db: DbOption = None,
     url: UrlOption = None,
     config: ConfigOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    as_json: ReportJsonOption = False,
 ) -> None:
     """Copy the event log (SQLite) to one verified file, safely while the desk runs; exit 1
     with nothing written if the copy cannot be made or its hash chain is broken. Put it back
@@ -95,7 +95,7 @@ def restore(
     db: DbOption = None,
     url: UrlOption = None,
     config: ConfigOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    as_json: ReportJsonOption = False,
 ) -> None:
     """Put a backup in place of the event log (SQLite), with the desk stopped: its chain is
     walked first, and the log it replaces is kept beside it (as
