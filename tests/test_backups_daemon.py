@@ -37,11 +37,15 @@ def daily(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.glob("events-????-??-??.db"))
 
 
-def backups_check(env: Mapping[str, str]) -> tuple[str, str]:
-    """The doctor's backups check: its status and summary."""
+def doctor_check(env: Mapping[str, str], name: str) -> tuple[str, str]:
+    """One of the doctor's checks: its status and summary."""
     result = orderdesk(env, "doctor", "--json")
-    [check] = [c for c in json.loads(result.stdout)["checks"] if c["name"] == "backups"]
+    [check] = [c for c in json.loads(result.stdout)["checks"] if c["name"] == name]
     return check["status"], check["summary"]
+
+
+def backups_check(env: Mapping[str, str]) -> tuple[str, str]:
+    return doctor_check(env, "backups")
 
 
 def test_each_close_is_backed_up_and_the_log_is_held_to_its_backups(
@@ -74,6 +78,9 @@ def test_each_close_is_backed_up_and_the_log_is_held_to_its_backups(
             "ok",
             f"the last closed day, {MONDAY}, is backed up in {folder}",
         )
+        # December, and the shipped holiday list is 2026's: the doctor says 2027's is due.
+        status, summary = doctor_check(env, "holidays")
+        assert (status, summary.split(":")[0]) == ("warn", "no exchange holidays known for 2027")
 
         next_session(sim, env, TUESDAY)
         held = orderdesk(env, "audit", "verify", "--db", str(log), "--against", str(monday))

@@ -14,6 +14,7 @@ should not be sent); the desk is ready when nothing fails.
   whole seconds, so an offset within a second is not worth a word; beyond 30 s the desk's
   day boundaries (close, square-off, session expiry) would be wrong.
 - **stream**, **reconciliation**, **kill switch**: what the desk itself knows.
+- **holidays**: whether the exchange holiday list covers this year (and in December the next).
 - **disk**: the room left where the event log is (an SQLite store): on a full disk the desk
   can record, and so send, nothing.
 - **backups**: whether the last closed day has its daily backup (``[store] backup_dir``).
@@ -91,6 +92,9 @@ class Facts:
     now: datetime
     storage: Storage | None = None
     """None: the log is not a file here (PostgreSQL), or the desk was not told where it is."""
+    holidays_missing: tuple[int, ...] | None = None
+    """The years the holiday list should cover now and does not (None: not checked, e.g.
+    without trading days)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +241,21 @@ def _kill_switch(facts: Facts) -> Check:
     )
 
 
+def _holidays(facts: Facts) -> Check:
+    missing = facts.holidays_missing
+    if missing is None:
+        return Check("holidays", Status.OK, "not checked: no trading days (or no years to check)")
+    if not missing:
+        return Check("holidays", Status.OK, "the exchange holiday list covers the days ahead")
+    years = " and ".join(str(year) for year in missing)
+    return Check(
+        "holidays",
+        Status.WARN,
+        f"no exchange holidays known for {years}: the desk would take them for trading days; "
+        "add them ([trading_day] holidays_file or holidays) and restart the desk",
+    )
+
+
 def _size(count: int) -> str:
     for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if count >= scale:
@@ -298,6 +317,7 @@ def assess(facts: Facts) -> Diagnosis:
         _stream(facts),
         _reconciled(facts),
         _kill_switch(facts),
+        _holidays(facts),
         _disk(facts),
         _backups(facts),
     )

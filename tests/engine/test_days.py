@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from orderdesk.api.desk_adapter import EngineDesk
+from orderdesk.doctor import Status
 from orderdesk.domain import Order, OrderStatus, OrderType, Product, Side, client_order_id
 from orderdesk.domain.calendar import IST, TradingCalendar
 from orderdesk.domain.events import DayClosed, DayOpened, OrderLapsed
@@ -512,19 +513,25 @@ async def test_a_slicing_left_unfinished_yesterday_lapses_instead_of_going_on(
 async def test_a_december_day_warns_of_next_years_missing_holidays(
     broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
 ) -> None:
-    """Opening a December day while the holiday list knows nothing of the next year alerts: a
-    desk running through the new year would take its holidays for trading days. A list that
-    covers it is quiet."""
+    """Opening a December day while the holiday list knows nothing of the next year alerts, and
+    the doctor warns: a desk running through the new year would take its holidays for trading
+    days. A list that covers it is quiet."""
     rules = DayRules(calendar=TradingCalendar(frozenset()), holiday_years=frozenset({2026}))
-    async with open_desk(broker, store, clock, notifier, config=replace(FAST, days=rules)):
-        pass
+    async with open_desk(broker, store, clock, notifier, config=replace(FAST, days=rules)) as desk:
+        # `orderdesk doctor` says it every morning until it is fixed, not once.
+        checks = {c.name: c for c in (await EngineDesk(desk).doctor()).checks}
+        assert checks["holidays"].status is Status.WARN
+        assert checks["holidays"].summary.startswith("no exchange holidays known for 2027:")
     (warning,) = [a for a in notifier.alerts if a.title == "Holiday list out of date"]
     assert warning.severity is Severity.WARNING
     assert "2026-12-07: the desk knows no exchange holidays for 2027" in warning.body
     covered = replace(rules, holiday_years=frozenset({2026, 2027}))
     quiet = RecordingNotifier()
-    async with open_desk(broker, MemoryStore(), clock, quiet, config=replace(FAST, days=covered)):
-        pass
+    async with open_desk(
+        broker, MemoryStore(), clock, quiet, config=replace(FAST, days=covered)
+    ) as desk:
+        checks = {c.name: c for c in (await EngineDesk(desk).doctor()).checks}
+        assert checks["holidays"].status is Status.OK
     assert "Trading day opened" in quiet.titles()
     assert "Holiday list out of date" not in quiet.titles()
 

@@ -173,3 +173,17 @@ def test_a_log_that_is_not_a_file_has_neither_check_to_pass() -> None:
         "backups": Status.OK,
     }
     assert checked(None)["disk"][1] == "not applicable: the event log is not a file here"
+
+
+def test_a_holiday_list_short_of_the_years_ahead_warns() -> None:
+    def holidays(missing: tuple[int, ...] | None) -> tuple[Status, str]:
+        diagnosis = assess(replace(FACTS, holidays_missing=missing))
+        [check] = [c for c in diagnosis.checks if c.name == "holidays"]
+        return check.status, check.summary
+
+    assert holidays(()) == (Status.OK, "the exchange holiday list covers the days ahead")
+    assert holidays(None)[0] is Status.OK
+    status, summary = holidays((2027,))
+    assert status is Status.WARN
+    assert summary.startswith("no exchange holidays known for 2027: the desk would take them")
+    assert holidays((2026, 2027))[1].startswith("no exchange holidays known for 2026 and 2027:")

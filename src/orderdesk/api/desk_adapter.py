@@ -289,6 +289,7 @@ class EngineDesk:
                 kill_switch=switch.reason if switch.engaged else None,
                 now=self.now(),
                 storage=None if self._storage is None else self._storage(self._last_closed()),
+                holidays_missing=desk.days.holidays_missing() if desk.days is not None else None,
             )
         )
 

@@ -80,6 +80,9 @@ class DoctorOut(_Out):
     kill_switch_engaged: bool
     storage: StorageOut | None
     """None when the event log is not a file (PostgreSQL)."""
+    holidays_missing: list[int] | None
+    """The years the exchange holiday list should cover now and does not (None: not
+    checked)."""
 
     @classmethod
     def of(cls, diagnosis: Diagnosis) -> DoctorOut:
@@ -125,6 +128,9 @@ class DoctorOut(_Out):
             last_reconciliation=None if reconciled is None else reconciled[0],
             reconciliation_differences=None if reconciled is None else reconciled[1],
             kill_switch_engaged=facts.kill_switch is not None,
+            holidays_missing=(
+                None if facts.holidays_missing is None else list(facts.holidays_missing)
+            ),
             storage=None
             if storage is None
             else StorageOut(

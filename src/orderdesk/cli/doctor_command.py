@@ -40,9 +40,10 @@ def doctor(config: ConfigOption = None, url: UrlOption = None, as_json: JsonOpti
     Asks the running desk: the address and IP family it leaves from, and whether the broker
     takes orders from there; the session's age and expiry; order-rate headroom (this second,
     minute and day against Kite's 10 / 400 / 5,000); the offset of this machine's clock to the
-    broker's; the live stream; the last reconciliation; the kill switch; the room left on the
-    disk where the event log is (it fails below 100 MiB: on a full disk the desk can record,
-    and so send, nothing); whether the last closed day has its daily backup.
+    broker's; the live stream; the last reconciliation; the kill switch; whether the exchange
+    holiday list covers this year (in December, the next too); the room left on the disk where
+    the event log is (it fails below 100 MiB: on a full disk the desk can record, and so send,
+    nothing); whether the last closed day has its daily backup.
 
     What to register with Zerodha (developers.kite.trade, your app): since 1 April 2026 Kite
     accepts place, modify and cancel only from the static IPs registered with the app (up to 2,

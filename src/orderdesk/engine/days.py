@@ -284,14 +284,21 @@ class TradingDays:
         )
         await self._check_holidays(day)
 
-    async def _check_holidays(self, day: date) -> None:
-        """Alert when the holiday list does not cover this year, or (in December) the next:
-        a desk that runs through the new year would take its holidays for trading days."""
+    def holidays_missing(self, day: date | None = None) -> tuple[int, ...] | None:
+        """The years the holiday list should cover on ``day`` (the clock's trading day) and
+        does not: this year, and in December the next, since a desk that runs through the new
+        year would take its holidays for trading days. None: the list's years are not known."""
         known = self.rules.holiday_years
         if known is None:
-            return
+            return None
+        day = day or self.today()
         wanted = [day.year, day.year + 1] if day.month == 12 else [day.year]
-        missing = [str(year) for year in wanted if year not in known]
+        return tuple(year for year in wanted if year not in known)
+
+    async def _check_holidays(self, day: date) -> None:
+        """Alert when the holiday list does not cover the years it should (see
+        :meth:`holidays_missing`)."""
+        missing = [str(year) for year in self.holidays_missing(day) or ()]
         if missing:
             await self.alerts.raise_(
                 Severity.WARNING,
