@@ -55,12 +55,9 @@ class DailyBackups:
     async def run(self) -> None:
         """Until the desk stops: catch up on the last close, then back up after each one."""
         closes = self._desk.events(only=(DayClosed,))  # before the catch-up: no close missed
-        last = self._desk.store.latest(DayClosed.__name__)
-        if last is not None:
-            closed = last.event()
-            assert isinstance(closed, DayClosed)
-            if not daily_backup_path(self._folder, closed.day).exists():
-                await self.back_up(closed.day)
+        last = self._desk.last_closed_day()
+        if last is not None and not daily_backup_path(self._folder, last).exists():
+            await self.back_up(last)
         async for event in closes:
             assert isinstance(event, DayClosed)
             await self.back_up(event.day)

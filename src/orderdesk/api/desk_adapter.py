@@ -29,12 +29,7 @@ from orderdesk.domain.attribution import StrategyBook
 from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.day import Holding, PositionSnapshot
 from orderdesk.domain.errors import ValidationError
-from orderdesk.domain.events import (
-    DayClosed,
-    Event,
-    ReconciliationCompleted,
-    ReconciliationMismatch,
-)
+from orderdesk.domain.events import Event, ReconciliationCompleted, ReconciliationMismatch
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position
 from orderdesk.domain.reports import Charges, MarginsReport, OrderStatusReport
@@ -288,18 +283,10 @@ class EngineDesk:
                 reconciled=None if last is None else (last[0], len(last[1].rows)),
                 kill_switch=switch.reason if switch.engaged else None,
                 now=self.now(),
-                storage=None if self._storage is None else self._storage(self._last_closed()),
+                storage=None if self._storage is None else self._storage(desk.last_closed_day()),
                 holidays_missing=desk.days.holidays_missing() if desk.days is not None else None,
             )
         )
-
-    def _last_closed(self) -> date | None:
-        stored = self._desk.store.latest(DayClosed.__name__)
-        if stored is None:
-            return None
-        closed = stored.event()
-        assert isinstance(closed, DayClosed)
-        return closed.day
 
     def recent_events(self, limit: int) -> Sequence[Event]:
         store = self._desk.store

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from orderdesk.domain.reports import Charges
+from orderdesk.domain.values import InstrumentKey
+
 ZERO = Decimal(0)
 
 
@@ -41,6 +44,20 @@ class ScheduledCharges:
             + self.brokerage
             + self.stamp_duty
             + self.gst
+        )
+
+    def of_order(self, broker_order_id: str, instrument: InstrumentKey) -> Charges:
+        """These charges as a broker's calculator answers them for one order."""
+        return Charges(
+            broker_order_id=broker_order_id,
+            instrument=instrument,
+            transaction_tax=self.transaction_tax,
+            exchange_turnover_charge=self.exchange_turnover_charge,
+            sebi_turnover_charge=self.sebi_turnover_charge,
+            brokerage=self.brokerage,
+            stamp_duty=self.stamp_duty,
+            gst=self.gst,
+            total=self.total,
         )
 
 

@@ -34,6 +34,7 @@ from orderdesk.domain.calendar import IST
 from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.day import Holding, PositionSnapshot
 from orderdesk.domain.events import (
+    DayClosed,
     Doubt,
     Event,
     KillSwitchChanged,
@@ -702,6 +703,15 @@ class OrderDesk:
     def past_days(self) -> list[PastDay]:
         """Every trading day in the log, oldest first (today's included, if opened)."""
         return self.history.days()
+
+    def last_closed_day(self) -> date | None:
+        """The trading day of the log's latest close (None before the first)."""
+        stored = self.store.latest(DayClosed.__name__)
+        if stored is None:
+            return None
+        closed = stored.event()
+        assert isinstance(closed, DayClosed)
+        return closed.day
 
     def day_orders(self, day: date) -> list[Order]:
         """The orders of trading day ``day`` as the log has them (today's: the live ones)."""

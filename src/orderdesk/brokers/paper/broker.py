@@ -37,7 +37,7 @@ from orderdesk.brokers.paper import days, state
 from orderdesk.domain.calendar import SEGMENT_OF, Segment, TradingCalendar
 from orderdesk.domain.charge_schedule import ContractKind, scheduled_charges
 from orderdesk.domain.conversion import PositionConversion
-from orderdesk.domain.day import INTRADAY
+from orderdesk.domain.day import DELIVERY, INTRADAY
 from orderdesk.domain.errors import ValidationError
 from orderdesk.domain.position import Position, PositionBook
 from orderdesk.domain.reports import (
@@ -613,29 +613,16 @@ class PaperBroker:
         ]
 
     async def order_charges(self, reports: Sequence[OrderStatusReport]) -> list[Charges]:
-        charged = []
-        for report in reports:
-            due = scheduled_charges(
+        return [
+            scheduled_charges(
                 _contract_kind(report.instrument),
                 buy=report.side is Side.BUY,
                 delivery=report.product in DELIVERY,
                 quantity=report.filled_quantity or report.quantity,
                 price=report.average_price,
-            )
-            charged.append(
-                Charges(
-                    broker_order_id=report.broker_order_id,
-                    instrument=report.instrument,
-                    transaction_tax=due.transaction_tax,
-                    exchange_turnover_charge=due.exchange_turnover_charge,
-                    sebi_turnover_charge=due.sebi_turnover_charge,
-                    brokerage=due.brokerage,
-                    stamp_duty=due.stamp_duty,
-                    gst=due.gst,
-                    total=due.total,
-                )
-            )
-        return charged
+            ).of_order(report.broker_order_id, report.instrument)
+            for report in reports
+        ]
 
     async def order_margins(self, commands: Sequence[PlaceOrder]) -> list[OrderMargin]:
         margins = []
@@ -659,9 +646,6 @@ class PaperBroker:
 
 
 _ENDED = frozenset({BrokerStatus.COMPLETE, BrokerStatus.CANCELLED, BrokerStatus.REJECTED})
-
-
-DELIVERY = frozenset({Product.CNC, Product.MTF})
 
 
 def _contract_kind(instrument: InstrumentKey) -> ContractKind:
