@@ -37,5 +37,8 @@ order_id = kite.place_order(
     quantity=1,
     product=kite.PRODUCT_CNC,
     order_type=kite.ORDER_TYPE_MARKET,
+    # Since 2026 Kite refuses MARKET orders without it (and so does the simulator):
+    # -1 lets Kite choose the protection, 1 to 100 caps the price at that percent.
+    market_protection=-1,
 )
 print("placed order", order_id)

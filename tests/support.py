@@ -4,6 +4,7 @@ test sets."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -39,6 +40,13 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}; last={last!r}")
         await asyncio.sleep(interval)
+
+
+def interruptible() -> None:
+    """``preexec_fn`` for a child the test stops with SIGINT, as Ctrl-C does: a suite started
+    in the background (``make test &``, nohup) ignores SIGINT, and a child would inherit that
+    and never stop."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_until(

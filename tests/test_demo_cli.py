@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from orderdesk.desk_address import address_path
-from tests.support import wait_until
+from tests.support import interruptible, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,6 +67,7 @@ class Demo:
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,  # make, uv and the demo: one group, interrupted as one
+            preexec_fn=interruptible,
         )
         self.lines: list[str] = []
 

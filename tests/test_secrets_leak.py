@@ -122,11 +122,11 @@ async def test_no_secret_appears_in_logs_errors_or_the_event_store(
                     quantity=1,
                     order_type=OrderType.LIMIT,
                     product=Product.CNC,
-                    price=Decimal("1000"),
+                    price=Decimal("1400"),
                 )
                 handle = await desk.submit(signal)
                 await handle.wait(lambda h: h.status in WORKING, timeout=10)
-                await handle.modify(price=Decimal("1001"))
+                await handle.modify(price=Decimal("1401"))
                 await handle.wait(lambda h: h.status in WORKING, timeout=10)
                 await handle.cancel()
                 await handle.wait(timeout=10)

@@ -208,12 +208,13 @@ async def test_place_modify_fill_exit_cancel_and_cancel_all_through_the_page(
     await expect(page.locator("#trades tr")).to_have_count(2)
 
     # Cancel one resting order, then cancel all of two more.
-    resting = await _place(page, side="BUY", quantity=5, price="1300")
+    # 1,360: resting below the market, inside the day's circuit band (1,350 to 1,650).
+    resting = await _place(page, side="BUY", quantity=5, price="1360")
     await expect(_order(page, resting).locator('[data-field="status"]')).to_have_text(WORKING)
     await _order(page, resting).locator('[data-action="cancel"]').click()
-    await _confirm(page, re.compile(rf"^Cancel {resting}: Buy 5 NSE:INFY at limit 1,300\.00"))
+    await _confirm(page, re.compile(rf"^Cancel {resting}: Buy 5 NSE:INFY at limit 1,360\.00"))
     await expect(_order(page, resting).locator('[data-field="status"]')).to_have_text("CANCELLED")
-    others = [await _place(page, side="BUY", quantity=n, price="1300") for n in (1, 2)]
+    others = [await _place(page, side="BUY", quantity=n, price="1360") for n in (1, 2)]
     for other in others:
         await expect(_order(page, other).locator('[data-field="status"]')).to_have_text(WORKING)
     await page.get_by_test_id("cancel-all").click()
@@ -381,7 +382,7 @@ async def test_an_order_placed_outside_the_desk_is_reported_in_words(
         "quantity": 2,
         "order_type": "LIMIT",
         "product": "CNC",
-        "price": 1300,
+        "price": 1400,
         "validity": "DAY",
     }
     async with stack.client.post(

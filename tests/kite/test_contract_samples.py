@@ -66,6 +66,8 @@ async def test_orders_sample_maps_every_row(fake_kite: FakeKite, kite: KiteRestC
     assert iceberg.status_message is not None
     assert "Insufficient funds" in iceberg.status_message
     assert iceberg.tag == "icebergord"
+    # The row is the first leg (200); the order is meta.iceberg's total, nothing filled.
+    assert (iceberg.quantity, iceberg.filled_quantity, iceberg.pending_quantity) == (1000, 0, 0)
     assert reports[6].variety is Variety.AUCTION
     assert reports[7].product is Product.MTF
     assert reports[8].broker_order_id == "1953341975595868160"

@@ -174,6 +174,8 @@ async def test_iceberg_with_ttl(sim: SimServer, kite: KiteRestClient) -> None:
     await _prices(sim, 1489)
     row = await _row(kite, order_id)
     assert (row.variety, row.filled_quantity) == (Variety.ICEBERG, 10)
+    # The book row is the second leg; the desk reads the whole order from meta.iceberg.
+    assert (row.quantity, row.pending_quantity) == (30, 20)
     assert row.status is BrokerStatus.OPEN
     changes = OrderChanges(price=Decimal(1488))
     assert await kite.modify_order(order_id, Variety.ICEBERG, changes) == order_id

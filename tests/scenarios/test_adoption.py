@@ -34,7 +34,7 @@ async def test_external_order_is_adopted_and_dropped_fill_inferred(
                 "transaction_type": "SELL",
                 "order_type": "LIMIT",
                 "quantity": 3,
-                "price": 9000,
+                "price": 1600,
                 "product": "MIS",
             },
         )

@@ -77,7 +77,7 @@ async def test_the_loss_limit_is_alerted_and_engages_the_kill_switch(tmp_path: P
         bought = await desk.submit(buy("in", 20))
         await bought.wait(timeout=10)
         resting = await desk.submit(
-            buy("rest", 1, order_type=OrderType.LIMIT, price=Decimal("1300"))
+            buy("rest", 1, order_type=OrderType.LIMIT, price=Decimal("1400"))
         )
         await resting.wait(lambda h: h.status is OrderStatus.OPEN, timeout=10)
         await view.control("prices", {"NSE:INFY": 1440})  # 20 x -60: a 1,200 loss

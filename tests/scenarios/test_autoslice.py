@@ -240,6 +240,7 @@ async def test_a_placement_in_flight_when_the_desk_stopped_is_adopted_not_resent
             quantity=4095,
             product="NRML",
             order_type="MARKET",
+            market_protection=-1,
             tag=order_id,
         )
         assert len(placed["children"]) == 3

@@ -76,7 +76,7 @@ async def test_target_position_retires_the_previous_order_and_trades_the_differe
         open_desk(address, store_url, tmp_path) as desk,
     ):
         far = await desk.target_position(
-            INFY, 10, product=Product.MIS, order_type=OrderType.LIMIT, price=Decimal("1000")
+            INFY, 10, product=Product.MIS, order_type=OrderType.LIMIT, price=Decimal("1400")
         )
         assert far is not None
         market = await desk.target_position(INFY, 4, product=Product.MIS)

@@ -44,6 +44,10 @@ class SimControl:
         """Set last prices (matching runs before this returns)."""
         return self._post("/_sim/prices", prices)
 
+    def step(self) -> list[int]:
+        """One random-walk step of every price (nothing moves while the market is closed)."""
+        return list(self._post("/_sim/step")["changed"])
+
     def faults(self, **switches: Any) -> Any:
         """Set fault switches."""
         return self._post("/_sim/faults", switches)

@@ -203,3 +203,39 @@ def test_alerts_outlive_the_trading_day(
     client.set_access_token(sim_thread.issue_access_token())  # yesterday's died at 06:00
     listed = client._get("alerts")
     assert [a["uuid"] for a in listed] == [created["uuid"]]
+
+
+def test_an_index_alert_is_named_as_kites_samples_name_it(
+    client: KiteConnect, simctl: SimControl, kite_mocks: Path
+) -> None:
+    """The samples' alert on INDICES:NIFTY 50 is accepted, echoed as sent and fires on the
+    index's level, its history naming the index the same way."""
+    sample = _sample(kite_mocks, "alerts_create.json")
+    form = SIMPLE | {
+        key: str(sample[key])
+        for key in ("name", "lhs_exchange", "lhs_tradingsymbol", "operator", "rhs_constant")
+    }
+    simctl.prices({"NSE:NIFTY 50": 26000})
+    created = client._post("alerts", params=form)
+    _same_shape(created, sample, "create")
+    assert (created["lhs_exchange"], created["lhs_tradingsymbol"]) == ("INDICES", "NIFTY 50")
+
+    simctl.prices({"NSE:NIFTY 50": 27010})
+    history = client._get("alert.history", url_args={"uuid": created["uuid"]})
+    assert history[0]["condition"] == 'LastTradedPrice("INDICES:NIFTY 50") >= 27000'
+    assert (history[0]["meta"][0]["exchange"], history[0]["meta"][0]["last_price"]) == (
+        "INDICES",
+        27010,
+    )
+
+
+def test_an_unknown_instrument_is_refused_in_an_alerts_words(client: KiteConnect) -> None:
+    """An alert on an instrument the simulator does not list is an InputException naming it,
+    not an order placement's refusal."""
+    with pytest.raises(InputException) as exc_info:
+        client._post(
+            "alerts", params=SIMPLE | {"lhs_exchange": "INDICES", "lhs_tradingsymbol": "NIFTY 5"}
+        )
+    message = str(exc_info.value)
+    assert "INDICES:NIFTY 5" in message
+    assert "order" not in message.lower()

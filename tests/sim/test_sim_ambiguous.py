@@ -30,7 +30,7 @@ def _place(kite: KiteConnect, tag: str, **params: object) -> str:
         quantity=1,
         product="CNC",
         order_type=params.pop("order_type", "LIMIT"),
-        price=params.pop("price", 1000),
+        price=params.pop("price", 1400),
         tag=tag,
         **params,
     )

@@ -38,6 +38,7 @@ def _params(future: Instrument, quantity: int, **extra: Any) -> dict[str, Any]:
         "quantity": quantity,
         "product": "NRML",
         "order_type": "MARKET",
+        "market_protection": -1,
         **extra,
     }
 
@@ -109,6 +110,7 @@ def test_a_protected_market_order_rests_when_the_market_runs_away(
         quantity=10,
         product="MIS",
         order_type="MARKET",
+        market_protection=-1,
     )
     simctl.faults(partial_fill=0.5)
     order_id = kite.place_order(

@@ -6,6 +6,7 @@ import io
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from datetime import date
@@ -21,7 +22,7 @@ from rich.console import Console
 from orderdesk.cli import app, sim_command
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
-from tests.support import wait_until
+from tests.support import interruptible, wait_until
 
 # Imported for its side effect (registering ``sim`` on ``app``), so the CliRunner tests do not
 # depend on the other command modules; run as a group, as DRIVER below does and for its reason.
@@ -60,6 +61,7 @@ def test_cli_prints_urls_and_serves_the_official_client(variable: str) -> None:
         text=True,
         env=env,
         cwd=ROOT,
+        preexec_fn=interruptible,
     )
     try:
         assert proc.stdout is not None
@@ -190,3 +192,18 @@ def test_special_sessions_are_dates_and_the_banner_lists_them() -> None:
     sessions = frozenset({date(2026, 12, 13), date(2026, 2, 1)})
     shown = banner(SimConfig(port=0, market_hours="nse", special_sessions=sessions))
     assert re.search(r"Special sessions\s+2026-02-01, 2026-12-13", shown)
+
+
+def test_a_port_in_use_is_one_line_and_exit_code_1() -> None:
+    """A second simulator on a taken port says so in one line, not a traceback."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(
+            typer.main.get_group(app), ["sim", "--port", str(port)], env={"COLUMNS": "200"}
+        )
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

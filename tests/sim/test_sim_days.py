@@ -86,6 +86,8 @@ def _place(kite: KiteConnect, **params: Any) -> str:
         "product": "MIS",
         "order_type": "MARKET",
     } | params
+    if order["order_type"] == "MARKET":
+        order.setdefault("market_protection", -1)  # Kite's 2026 rule (KITE_API.md §4.3)
     order_id: str = kite.place_order(**order)
     return order_id
 
@@ -327,17 +329,21 @@ def test_cnc_buy_is_t1_the_next_day_and_settled_the_day_after(
 def test_cnc_sale_of_holdings_leaves_them_overnight(
     sim_thread: SimServer, simctl: SimControl
 ) -> None:
-    """A day's net CNC sale reduces the holding's quantity the next morning and its proceeds are
-    cash; the holding's average price is unchanged."""
+    """A day's net CNC sale shows as the holding's used_quantity that day, reduces its quantity
+    the next morning (used_quantity back to 0) and its proceeds are cash; the holding's
+    average price is unchanged."""
     kite = _open(sim_thread, simctl, MONDAY)
     simctl.holdings(
         [{"exchange": "NSE", "tradingsymbol": "INFY", "quantity": 10, "average_price": 1400}]
     )
     simctl.prices({"NSE:INFY": 1500})
     _place(kite, product="CNC", quantity=4, transaction_type="SELL")
+    [row] = kite.holdings()
+    assert (row["quantity"], row["used_quantity"], row["opening_quantity"]) == (10, 4, 10)
     kite = _open(sim_thread, simctl, TUESDAY)
     [row] = kite.holdings()
     assert (row["quantity"], row["t1_quantity"], row["opening_quantity"]) == (6, 0, 6)
+    assert row["used_quantity"] == 0
     assert row["average_price"] == 1400
     assert kite.positions() == {"net": [], "day": []}
     assert kite.margins()["equity"]["available"]["cash"] == OPENING_CASH + 4 * 1500

@@ -87,6 +87,7 @@ def _buy(kite: KiteConnect, symbol: str) -> float:
         quantity=LOT,
         product="NRML",
         order_type="MARKET",
+        market_protection=-1,
     )
     (trade,) = kite.order_trades(order_id)
     price: float = trade["average_price"]

@@ -27,7 +27,7 @@ def _place(kite: KiteConnect, tag: str) -> str:
         quantity=1,
         product="CNC",
         order_type="LIMIT",
-        price=1000,
+        price=1400,
         tag=tag,
     )
     return order_id

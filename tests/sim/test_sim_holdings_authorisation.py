@@ -118,6 +118,19 @@ def test_a_request_is_approved_once_and_must_be_well_formed(no_ddpi: SimServer) 
     assert (unpaired.status_code, unpaired.json()["error_type"]) == (400, "InputException")
 
 
+def test_a_sale_beyond_the_holdings_is_a_holding_exception_not_428(no_ddpi: SimServer) -> None:
+    """Without DDPI too, a CNC sale of more than the account holds is Kite's HoldingException
+    (HTTP 400), whatever is authorised; the 428 is for stock held but not authorised."""
+    SimControl(no_ddpi.rest_root).set_clock("2026-12-07 10:00:00")
+    kite = login(no_ddpi)
+    _authorise(no_ddpi, kite, [])
+    with pytest.raises(KiteException) as refused:
+        kite.place_order(quantity=11, **SELL)
+    assert refused.value.code == 400
+    assert "Insufficient holdings" in str(refused.value)
+    kite.place_order(quantity=10, **SELL)
+
+
 def test_an_account_with_ddpi_sells_without_authorising() -> None:
     for sim in _sim():
         kite = login(sim)

@@ -46,6 +46,7 @@ def test_market_order_fills_at_once(kite: KiteConnect, simctl: SimControl) -> No
         quantity=3,
         product="CNC",
         order_type="MARKET",
+        market_protection=-1,
         tag="mkt1",
     )
     assert isinstance(order_id, str)
@@ -125,6 +126,7 @@ def test_stop_loss_triggers_then_fills(kite: KiteConnect, simctl: SimControl) ->
         quantity=4,
         product="MIS",
         order_type="MARKET",
+        market_protection=-1,
     )
     order_id = kite.place_order(
         variety="regular",
@@ -178,8 +180,28 @@ def test_ttl_order_lapses_on_the_sim_clock(kite: KiteConnect, simctl: SimControl
     assert _book_row(kite, order_id)["status"] == "CANCELLED"
 
 
-def test_iceberg_fills_leg_by_leg(kite: KiteConnect, simctl: SimControl) -> None:
-    """An iceberg order shows meta.iceberg and fills one leg per matching pass."""
+def _leg_view(row: dict[str, object]) -> tuple[object, ...]:
+    """An iceberg row's quantities and where it stands in its legs."""
+    meta = row["meta"]
+    assert isinstance(meta, dict)
+    iceberg = meta["iceberg"]
+    return (
+        row["quantity"],
+        row["filled_quantity"],
+        row["pending_quantity"],
+        row["cancelled_quantity"],
+        iceberg["leg"],
+        iceberg["total_quantity"],
+        iceberg["remaining_quantity"],
+    )
+
+
+def test_iceberg_row_is_the_working_leg_through_every_leg(
+    kite: KiteConnect, simctl: SimControl
+) -> None:
+    """An iceberg order's row shows its working leg, as Kite's sample book does: quantity and
+    fills of the leg, the total and what the later legs hold in meta.iceberg; one leg fills per
+    matching pass and the next is released."""
     simctl.prices({"NSE:INFY": 1500})
     order_id = _limit_buy(
         kite, 1490, variety="iceberg", quantity=30, iceberg_legs=3, iceberg_quantity=10
@@ -195,18 +217,44 @@ def test_iceberg_fills_leg_by_leg(kite: KiteConnect, simctl: SimControl) -> None
             "remaining_quantity": 20,
         }
     }
+    # (quantity, filled, pending, cancelled, leg, total, remaining)
+    assert _leg_view(row) == (10, 0, 10, 0, 1, 30, 20)
     simctl.prices({"NSE:INFY": 1489})
     row = _book_row(kite, order_id)
-    assert row["filled_quantity"] == 10
-    assert row["meta"]["iceberg"]["leg"] == 2
+    assert _leg_view(row) == (10, 0, 10, 0, 2, 30, 10)
+    assert row["average_price"] == 1489  # the order's fills so far
     assert kite.modify_order("iceberg", order_id, price=1488) == order_id
     simctl.prices({"NSE:INFY": 1488})
+    assert _leg_view(_book_row(kite, order_id)) == (10, 0, 10, 0, 3, 30, 0)
     simctl.prices({"NSE:INFY": 1487})
-    assert _book_row(kite, order_id)["status"] == "COMPLETE"
+    row = _book_row(kite, order_id)
+    assert row["status"] == "COMPLETE"
+    assert _leg_view(row) == (10, 10, 0, 0, 3, 30, 0)
+    assert [t["quantity"] for t in kite.order_trades(order_id)] == [10, 10, 10]
+    assert all(h["quantity"] == 10 for h in kite.order_history(order_id))
+
+
+def test_iceberg_partial_leg_short_last_leg_and_cancel(
+    kite: KiteConnect, simctl: SimControl
+) -> None:
+    """A partly filled leg shows its own fills; a last leg smaller than the others shows its
+    size; a cancel cancels the working leg while meta keeps the legs never released."""
+    simctl.prices({"NSE:INFY": 1500})
+    order_id = _limit_buy(
+        kite, 1490, variety="iceberg", quantity=25, iceberg_legs=3, iceberg_quantity=10
+    )
+    simctl.prices({"NSE:INFY": 1489})
+    simctl.prices({"NSE:INFY": 1489.5})
+    simctl.faults(partial_fill=0.5)
+    simctl.prices({"NSE:INFY": 1489})
+    assert _leg_view(_book_row(kite, order_id)) == (5, 2, 3, 0, 3, 25, 0)
     other = _limit_buy(
         kite, 1400, variety="iceberg", quantity=20, iceberg_legs=2, iceberg_quantity=10
     )
     assert kite.cancel_order("iceberg", other) == other
+    row = _book_row(kite, other)
+    assert row["status"] == "CANCELLED"
+    assert _leg_view(row) == (10, 0, 0, 10, 1, 20, 10)
 
 
 def test_iceberg_needs_two_legs(kite: KiteConnect) -> None:
@@ -227,6 +275,7 @@ def test_cover_order_spawns_stop_leg_and_exits(kite: KiteConnect, simctl: SimCon
         quantity=2,
         product="MIS",
         order_type="MARKET",
+        market_protection=-1,
         trigger_price=1480,
     )
     legs = [o for o in kite.orders() if o["parent_order_id"] == first]
@@ -299,11 +348,11 @@ def test_completed_order_is_not_modifiable(kite: KiteConnect, simctl: SimControl
 def test_more_than_25_modifications_is_refused(kite: KiteConnect, simctl: SimControl) -> None:
     """The 26th modification of one order raises OrderException."""
     simctl.prices({"NSE:INFY": 1500})
-    order_id = _limit_buy(kite, 1000)
+    order_id = _limit_buy(kite, 1400)
     for i in range(25):
-        kite.modify_order("regular", order_id, price=1000 + i)
+        kite.modify_order("regular", order_id, price=1400 + i)
     with pytest.raises(kex.OrderException) as exc_info:
-        kite.modify_order("regular", order_id, price=1100)
+        kite.modify_order("regular", order_id, price=1430)
     assert "modifications" in str(exc_info.value)
 
 
@@ -387,6 +436,7 @@ def test_freeze_limit_and_autoslice(
         "quantity": 2 * whole + future.lot_size,
         "product": "NRML",
         "order_type": "MARKET",
+        "market_protection": -1,
     }
     with pytest.raises(kex.InputException) as exc_info:
         kite.place_order(**params)
@@ -505,6 +555,7 @@ def test_index_cannot_be_traded(kite: KiteConnect) -> None:
             transaction_type="BUY",
             quantity=1,
             order_type="MARKET",
+            market_protection=-1,
             product="MIS",
         )
     assert "index" in str(exc_info.value)

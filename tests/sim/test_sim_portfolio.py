@@ -24,6 +24,7 @@ def _market(kite: KiteConnect, side: str, quantity: int, product: str = "MIS") -
         quantity=quantity,
         product=product,
         order_type="MARKET",
+        market_protection=-1,
     )
     return order_id
 
@@ -105,6 +106,7 @@ def test_holdings_are_seeded_and_priced(kite: KiteConnect, simctl: SimControl) -
         quantity=16,
         product="CNC",
         order_type="MARKET",
+        market_protection=-1,
     )
     assert kite.order_history(order_id)[-1]["status"] == "COMPLETE"
 

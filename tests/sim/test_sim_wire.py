@@ -54,6 +54,7 @@ def test_order_trade_and_history_rows_match_samples(
         quantity=1,
         product="CNC",
         order_type="MARKET",
+        market_protection=-1,
     )
     book = _raw(kite, "/orders")
     for sample in _sample(kite_mocks, "orders.json"):
@@ -81,6 +82,7 @@ def test_portfolio_and_funds_match_samples(
         quantity=1,
         product="MIS",
         order_type="MARKET",
+        market_protection=-1,
     )
     positions = _raw(kite, "/portfolio/positions")
     sample_positions = _sample(kite_mocks, "positions.json")

@@ -175,6 +175,7 @@ def test_order_update_reaches_on_order_update(
         quantity=2,
         product="CNC",
         order_type="MARKET",
+        market_protection=-1,
     )
     update = wait_until(
         lambda: [

@@ -40,6 +40,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from orderdesk.cli import app
+from orderdesk.cli._common import fail
 from orderdesk.domain.calendar import SessionHours
 from orderdesk.errors import ConfigError
 from orderdesk.holidays import NSE_HOLIDAYS, load_holidays
@@ -151,10 +152,19 @@ def _banner(sim: SimServer) -> Panel:
     return Panel(table, title="orderdesk sim — Kite Connect v3 simulator", expand=False)
 
 
+class CannotListen(Exception):
+    """The simulator's address cannot be bound: one line for the user, not a traceback."""
+
+
 async def _serve(config: SimConfig, console: Console) -> None:
     from orderdesk.sim.app import SimServer  # the server's imports are `sim`'s alone
 
-    async with SimServer(config) as sim:
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            sim = await stack.enter_async_context(SimServer(config))
+        except OSError as exc:  # the port is taken, or the address is not this machine's
+            where = f"{config.host}:{config.port}"
+            raise CannotListen(f"cannot listen on {where} ({exc.strerror or exc})") from None
         # Plain lines first: scripts read these; the panel is for people.
         console.print(f"REST root: {sim.rest_root}", highlight=False, soft_wrap=True)
         console.print(f"Ticker URL: {sim.ws_url}", highlight=False, soft_wrap=True)
@@ -296,6 +306,9 @@ def sim(
             f"export {SECRET_ENV} instead",
             highlight=False,
         )
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(config, console))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve(config, console))
+    except CannotListen as exc:
+        fail(str(exc))
     console.print("simulator stopped")

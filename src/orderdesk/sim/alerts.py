@@ -17,7 +17,10 @@ reading (UNVERIFIED against Kite):
   Kite's order rows carry no link back to the alert;
 - at most 500 alerts may be enabled per user (Kite's documented cap); the 501st is refused with
   an ``InputException`` (the exact message is UNVERIFIED);
-- a deleted alert is gone (``GET`` answers 404).
+- a deleted alert is gone (``GET`` answers 404);
+- an index is named as Kite's samples name it, ``lhs_exchange="INDICES"`` with the index's
+  trading symbol (``NIFTY 50``), and is echoed so; the simulator's own key (``NSE:NIFTY 50``)
+  works too. An instrument the simulator does not list is an ``InputException`` naming it.
 
 Alerts outlive trading days: the rollover never touches them.
 """
@@ -27,7 +30,7 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -36,6 +39,7 @@ from typing import Any, Protocol
 from orderdesk.sim.clock import SimClock, fmt
 from orderdesk.sim.envelope import InputError, NotFoundError, SimError
 from orderdesk.sim.exchange import Exchange
+from orderdesk.sim.instruments import Instrument
 from orderdesk.sim.market import TickSnapshot
 from orderdesk.sim.order_params import PlaceRequest
 from orderdesk.sim.orders import OrderType, Product, Side, Status, Validity, Variety, money
@@ -45,6 +49,9 @@ MAX_ACTIVE = 500
 LIMIT_MESSAGE = f"You can have at most {MAX_ACTIVE} active alerts. Delete some and try again."
 OPERATORS = ("<=", ">=", "<", ">", "==")
 ATTRIBUTE = "LastTradedPrice"
+INDICES = "INDICES"
+"""The exchange Kite's alerts name an index by (``kite-mocks/alerts_*.json``); the instrument
+dump lists indices under NSE or BSE with the segment ``INDICES``."""
 
 
 class Quotes(Protocol):
@@ -52,6 +59,13 @@ class Quotes(Protocol):
 
     def last_price(self, token: int) -> float: ...
     def snapshot(self, token: int) -> TickSnapshot: ...
+
+
+class Listing(Protocol):
+    """What alerts read of the instrument master."""
+
+    def by_symbol(self, exchange: str, tradingsymbol: str) -> Instrument | None: ...
+    def __iter__(self) -> Iterator[Instrument]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,10 +212,19 @@ _PARAM_DEFAULTS: dict[str, Any] = {
 class AlertBook:
     """Every user's alerts, checked on each price change."""
 
-    def __init__(self, *, clock: SimClock, exchange: Exchange, quotes: Quotes, seed: int) -> None:
+    def __init__(
+        self,
+        *,
+        clock: SimClock,
+        exchange: Exchange,
+        quotes: Quotes,
+        instruments: Listing,
+        seed: int,
+    ) -> None:
         self._clock = clock
         self._exchange = exchange
         self._quotes = quotes
+        self._instruments = instruments
         self._alerts: dict[str, Alert] = {}
         self._seed = seed
         self._rng = random.Random(seed)
@@ -209,9 +232,24 @@ class AlertBook:
 
     # -- parsing --------------------------------------------------------------------------------
 
-    def _side(self, exchange: str, tradingsymbol: str) -> Operand:
-        inst = self._exchange.instrument(exchange, tradingsymbol)
-        return Operand(inst.exchange, inst.tradingsymbol, inst.instrument_token)
+    def _side(self, exchange: str, tradingsymbol: str, where: str) -> Operand:
+        """The instrument an alert names, as it names it; ``where`` says which field did."""
+        inst = self._lookup(exchange, tradingsymbol)
+        if inst is None:
+            raise InputError(f"Invalid {where}: no instrument {exchange}:{tradingsymbol}.")
+        return Operand(exchange, inst.tradingsymbol, inst.instrument_token)
+
+    def _lookup(self, exchange: str, tradingsymbol: str) -> Instrument | None:
+        if exchange != INDICES:
+            return self._instruments.by_symbol(exchange, tradingsymbol)
+        return next(
+            (
+                inst
+                for inst in self._instruments
+                if inst.is_index and inst.tradingsymbol == tradingsymbol
+            ),
+            None,
+        )
 
     def parse(self, form: Mapping[str, str]) -> AlertSpec:
         """Check a create/modify form (Kite's field names; ``basket`` is JSON for an ATO)."""
@@ -221,7 +259,11 @@ class AlertBook:
         name = _required(form, "name")
         if form.get("lhs_attribute", ATTRIBUTE) != ATTRIBUTE:
             raise InputError(f"Invalid `lhs_attribute`: only {ATTRIBUTE} is supported.")
-        lhs = self._side(_required(form, "lhs_exchange"), _required(form, "lhs_tradingsymbol"))
+        lhs = self._side(
+            _required(form, "lhs_exchange"),
+            _required(form, "lhs_tradingsymbol"),
+            "`lhs_exchange`/`lhs_tradingsymbol`",
+        )
         operator = _required(form, "operator")
         if operator not in OPERATORS:
             raise InputError(f"Invalid `operator`: use one of {' '.join(OPERATORS)}.")
@@ -233,7 +275,11 @@ class AlertBook:
         elif rhs_type == "instrument":
             if form.get("rhs_attribute", ATTRIBUTE) != ATTRIBUTE:
                 raise InputError(f"Invalid `rhs_attribute`: only {ATTRIBUTE} is supported.")
-            rhs = self._side(_required(form, "rhs_exchange"), _required(form, "rhs_tradingsymbol"))
+            rhs = self._side(
+                _required(form, "rhs_exchange"),
+                _required(form, "rhs_tradingsymbol"),
+                "`rhs_exchange`/`rhs_tradingsymbol`",
+            )
         else:
             raise InputError("Invalid `rhs_type`: use constant or instrument.")
         basket: tuple[BasketItem, ...] = ()
@@ -255,7 +301,9 @@ class AlertBook:
         for entry in items:
             if not isinstance(entry, dict) or not isinstance(entry.get("params"), dict):
                 raise InputError("Invalid `basket`: each item needs its params.")
-            side = self._side(str(entry.get("exchange", "")), str(entry.get("tradingsymbol", "")))
+            side = self._side(
+                str(entry.get("exchange", "")), str(entry.get("tradingsymbol", "")), "`basket`"
+            )
             params = {**_PARAM_DEFAULTS, **entry["params"]}
             self._request(side, params)  # refuse an order that could never be placed, now
             self._item_id += 1

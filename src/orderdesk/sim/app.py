@@ -62,8 +62,10 @@ T = TypeVar("T")
 log = structlog.get_logger(__name__)
 
 _BAD_TOKEN = "Incorrect `api_key` or `access_token`."  # noqa: S105 - an error text, not a secret
-# Paths outside Kite's API: no injected faults and no rate limits there.
+# Paths outside Kite's API: no injected faults and no rate limits there. The root path is the
+# ticker's (an upgrade) or nothing (404).
 _UNMETERED = ("/_sim/", "/ws", "/connect/")
+_ROOT = "/"
 Handler = Callable[[web.Request], Any]
 
 
@@ -83,7 +85,13 @@ class SimServer:
         self.faults.update(dict(config.faults))
         self.ids = IdGenerator(config.seed)
         self.master = InstrumentMaster.load(config.instruments, calendar=config.calendar)
-        self.market = MarketData(self.master, config.seed, clock=self.clock.now)
+        self.market = MarketData(
+            self.master,
+            config.seed,
+            clock=self.clock.now,
+            # Nothing trades while the exchange is shut (one rule with order acceptance).
+            session_open=lambda: self.exchange.market_open(),
+        )
         self.sessions = SessionStore(config.api_key, config.api_secret, self.clock)
         self.limiter = RateLimiter(
             enabled=config.rate_limits,
@@ -128,7 +136,11 @@ class SimServer:
         self.market.add_price_listener(self.gtt.on_prices)
         # Alerts, like GTTs, outlive trading days: the rollover never touches them.
         self.alerts = AlertBook(
-            clock=self.clock, exchange=self.exchange, quotes=self.market, seed=config.seed
+            clock=self.clock,
+            exchange=self.exchange,
+            quotes=self.market,
+            instruments=self.master,
+            seed=config.seed,
         )
         self.market.add_price_listener(self.alerts.on_prices)
         self.exchange.add_listener(self._publish)
@@ -181,7 +193,8 @@ class SimServer:
 
     @property
     def ws_url(self) -> str:
-        """``ws://HOST:PORT/ws`` — pass as ``KiteTicker(root=...)``."""
+        """``ws://HOST:PORT/ws`` — pass as ``KiteTicker(root=...)``; ``ws://HOST:PORT``, the
+        root path Kite's own ticker is served at, works too."""
         return f"ws://{self._host_for_url()}:{self.port}/ws"
 
     def _host_for_url(self) -> str:
@@ -211,9 +224,11 @@ class SimServer:
         return self.sessions.open_session(user_id or self.config.user_id).access_token
 
     def _publish(self, order: Order) -> None:
-        payload = order.to_wire()
-        payload["user_id"] = order.user_id
-        payload["unfilled_quantity"] = order.unfilled_quantity
+        # The ticker's order message carries the postback payload (KITE_API.md §10, §11).
+        wire = order.to_wire()
+        wire["user_id"] = order.user_id
+        wire["unfilled_quantity"] = order.unfilled_quantity
+        payload = self.postbacks.payload(wire)
         self.ticker.publish_order_update(order.user_id, payload)
         # Postbacks go only to the app that placed the order (WS updates cover all orders).
         if order.api_key == self.config.api_key:
@@ -254,7 +269,7 @@ class SimServer:
     @web.middleware
     async def _kite_gate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         path = request.path
-        if not path.startswith(_UNMETERED):
+        if path != _ROOT and not path.startswith(_UNMETERED):
             faults = self.faults
             if faults.latency_ms > 0:
                 await asyncio.sleep(faults.latency_ms / 1000)
@@ -282,6 +297,7 @@ class SimServer:
         add_margin_routes(app, self.core)
         add_market_routes(app, self.market, self.master, self.require_auth, self.config.calendar)
         app.router.add_get("/ws", self.ticker.handle)
+        app.router.add_route("*", _ROOT, self.ticker.handle_at_root)
         if self.config.is_loopback:
             add_control_routes(app, self.core, self.market, self.ticker, self.reset)
         return app

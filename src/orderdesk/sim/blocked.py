@@ -54,6 +54,11 @@ class BlockedMargin:
         """Margin held by the user's working orders."""
         return self._totals.get(user_id, ZERO)
 
+    def working_quantity(self, key: GroupKey) -> int:
+        """What one group's working orders still have open (a CNC sale checks the stock that
+        open sell orders already hold)."""
+        return sum(order.pending_quantity for order in self._groups.get(key, {}).values())
+
     def update(self, order: Order) -> None:
         """Revalue one order of the book after it changed (a final order drops out)."""
         order_id = order.order_id

@@ -1,7 +1,10 @@
 """Test control, outside Kite's namespace: ``/_sim/*``. Mounted only on loopback servers.
 
-- ``POST /_sim/prices`` ``{"NSE:INFY": 1502.5}`` sets last prices; matching runs at once.
-- ``POST /_sim/step`` moves every price one seeded random-walk step.
+- ``POST /_sim/prices`` ``{"NSE:INFY": 1502.5}`` sets last prices; matching runs at once. It is
+  the operator's hand and works at any hour, the market closed included.
+- ``POST /_sim/step`` moves every price one seeded random-walk step, as the housekeeping does
+  each ``price_tick_interval``; outside the session (``market_hours="nse"``: after 15:30, before
+  09:15, weekends, holidays) nothing trades and it moves nothing.
 - ``POST /_sim/faults`` sets fault switches (``GET /_sim/state`` shows them).
 - ``POST /_sim/reset`` (optional ``{"seed": N}``) empties books, cash back to the opening cash,
   relists expired contracts, switches faults off and puts the clock back to real time (the day
@@ -204,6 +207,10 @@ def add_control_routes(
         user = str(body.pop("user", core.config.user_id))
         variety = str(body.pop("variety", "regular"))
         form = {k: str(v) for k, v in body.items() if v is not None and k != "tag"}
+        if form.get("order_type") == "MARKET":
+            # Kite's 2026 rule binds API orders; Kite web applies its own protection, so an
+            # order "from the web" without one gets the automatic (UNVERIFIED: its default).
+            form.setdefault("market_protection", "-1")
         req = PlaceRequest.parse(variety, form)
         order = core.exchange.place(user, None, req)
         return ok({"order_id": order.order_id})

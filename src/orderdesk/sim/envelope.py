@@ -97,6 +97,14 @@ class MarginError(SimError):
     http_status = 400
 
 
+class HoldingError(SimError):
+    """Kite's ``HoldingException``: a sale of stock the account does not hold (KITE_API.md §2;
+    HTTP 400 is the table's likely status, UNVERIFIED)."""
+
+    error_type = "HoldingException"
+    http_status = 400
+
+
 class PermissionDenied(SimError):
     error_type = "PermissionException"
     http_status = 403
@@ -130,6 +138,7 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
 
 
 __all__ = [
+    "HoldingError",
     "InputError",
     "MarginError",
     "NotFoundError",

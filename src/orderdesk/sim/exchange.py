@@ -9,9 +9,11 @@ latest. Matching runs at placement, after a modification and whenever prices cha
   limit, at the last price (never worse than the limit); SL/SL-M wait in ``TRIGGER PENDING`` until
   the last price reaches the trigger.
 - IOC cancels what the first matching attempt left; TTL orders lapse on the simulated clock.
-- Iceberg orders are one book row of the total quantity whose ``meta.iceberg`` tracks the working
-  leg; at most one leg fills per matching pass (Kite shows one row per leg instead — simpler here
-  and the totals agree).
+- An iceberg order is one order whose row shows its working leg (``quantity`` the leg's,
+  ``meta.iceberg`` the total and what the later legs hold, as in Kite's sample book); at most one
+  leg fills per matching pass, and the next is released when it has filled.
+- A LIMIT or SL price outside the day's circuit limits (what the instrument's quote reports) is
+  rejected by the RMS like a margin shortfall: the order id is returned, the row is REJECTED.
 - A filled cover order spawns its stop leg (``parent_order_id``, ``TRIGGER PENDING``).
 - The ``partial_fill`` fault fills only that fraction of what is open per pass.
 - The ``slow_validation_ms`` fault keeps a new order in ``PUT ORDER REQ RECEIVED`` (in the book,
@@ -49,12 +51,12 @@ from orderdesk.sim.blocked import BlockedMargin
 from orderdesk.sim.book import RESTING, OrderBook, Trade
 from orderdesk.sim.clock import SimClock, fmt
 from orderdesk.sim.config import SimConfig
-from orderdesk.sim.envelope import InputError, MarginError, OrderError, SimError
+from orderdesk.sim.envelope import HoldingError, InputError, MarginError, OrderError, SimError
 from orderdesk.sim.faults import Faults
 from orderdesk.sim.ids import IdGenerator
 from orderdesk.sim.later import SimTimers
 from orderdesk.sim.margins import order_margin
-from orderdesk.sim.order_params import ModifyRequest, PlaceRequest
+from orderdesk.sim.order_params import ModifyRequest, PlaceRequest, require_market_protection
 from orderdesk.sim.orders import (
     TERMINAL,
     WORKING,
@@ -68,16 +70,18 @@ from orderdesk.sim.orders import (
     money,
 )
 from orderdesk.sim.portfolio import Portfolio, Position
-from orderdesk.sim.ports import InstrumentLike, InstrumentLookup, PriceSource
+from orderdesk.sim.ports import InstrumentLike, InstrumentLookup, QuoteSource
+from orderdesk.sim.trigger_range import check_co_trigger
 
 log = structlog.get_logger(__name__)
 
 ZERO = Decimal(0)
 MAX_SLICES = 10
 AUTO_PROTECTION = 2
-"""Percent of the last price that automatic market protection (-1, or the field left out)
-allows. UNVERIFIED: Kite does not publish its automatic bands; its sample book shows
-``mktp:2.00`` on a protected MARKET order."""
+"""Percent of the last price that automatic market protection allows: -1, and 0 on the orders
+that carry none (an SL-M placed without the field, the orders Kite places itself). UNVERIFIED:
+Kite does not publish its automatic bands; its sample book shows ``mktp:2.00`` on a protected
+MARKET order."""
 MARKET_CLOSED = "Markets are closed right now. Use GTT for placing long standing orders instead."
 
 MASS_CANCEL_MESSAGE = "exchange mass cancel"
@@ -88,6 +92,18 @@ its own system and the exact placer id it shows is not documented."""
 INTRADAY = frozenset({Product.MIS, Product.CO})
 UNVALIDATED = frozenset({Status.PUT_ORDER_REQ_RECEIVED, Status.VALIDATION_PENDING})
 EXPIRED = "The instrument you are placing an order for has either expired or does not exist."
+EQUITY_EXCHANGES = frozenset({"NSE", "BSE"})
+"""Where ``disclosed_quantity`` may be used: equity only (KITE_API.md §4.3)."""
+BELOW_CIRCUIT = (
+    "Your order price is lower than the current lower circuit limit of {limit}. "
+    "Place an order within the daily range."
+)
+"""Kite's words (``kite-mocks/gtt_get_order.json``'s ``rejection_reason``)."""
+ABOVE_CIRCUIT = (
+    "Your order price is higher than the current upper circuit limit of {limit}. "
+    "Place an order within the daily range."
+)
+"""The upper twin of :data:`BELOW_CIRCUIT` (UNVERIFIED: no sample shows it)."""
 
 OrderListener = Callable[[Order], None]
 
@@ -110,6 +126,35 @@ def _decimal(value: float) -> Decimal:
     return Decimal(str(value))
 
 
+def _limit_text(limit: Decimal) -> str:
+    """A circuit limit as Kite writes it: two decimals (``70.65``), more for finer ticks."""
+    return f"{limit:.2f}" if limit == round(limit, 2) else str(limit)
+
+
+def _check_disclosed(inst: InstrumentLike, disclosed_quantity: int | None) -> None:
+    """Refuse a disclosed quantity outside equity (KITE_API.md §4.3: "equity only")."""
+    if disclosed_quantity and inst.exchange not in EQUITY_EXCHANGES:
+        raise InputError(
+            f"Invalid `disclosed_quantity`: it applies to equity orders (NSE, BSE) only, "
+            f"not to {inst.exchange}."
+        )
+
+
+def _stop_leg_changes(order: Order, req: ModifyRequest) -> list[str]:
+    """The terms a modify would change on a cover order's stop leg beside its prices.
+
+    ``market_protection`` is not among them: it goes with an SL-M order's type (the desk's
+    adapter sends it beside ``order_type``), and the leg ignores it.
+    """
+    asked = (
+        ("quantity", req.quantity, order.quantity),
+        ("order_type", req.order_type, order.order_type),
+        ("validity", req.validity, order.validity),
+        ("disclosed_quantity", req.disclosed_quantity, order.disclosed_quantity),
+    )
+    return [name for name, new, old in asked if new is not None and new != old]
+
+
 class Exchange:
     """Every user's orders and trades, matched against the market's last prices."""
 
@@ -120,7 +165,7 @@ class Exchange:
         clock: SimClock,
         ids: IdGenerator,
         instruments: InstrumentLookup,
-        prices: PriceSource,
+        prices: QuoteSource,
         portfolio: Portfolio,
         faults: Faults,
         authorisation: HoldingsAuthorisation | None = None,
@@ -304,6 +349,9 @@ class Exchange:
         open_now = self.market_open()
         if not open_now and req.variety is not Variety.AMO:
             raise InputError(MARKET_CLOSED)
+        if req.variety is Variety.CO:
+            price = self.last_price(inst.instrument_token)
+            check_co_trigger(req.transaction_type, req.trigger_price, price)
         amo_held = req.variety is Variety.AMO and not open_now
         self._check_holdings_sale(user_id, inst, req)
         if req.product in INTRADAY and not amo_held:
@@ -351,12 +399,35 @@ class Exchange:
             return order
         return self._validate(order, inst, amo_held=amo_held)
 
+    def sellable_cnc(self, user_id: str, exchange: str, tradingsymbol: str) -> int:
+        """What a new CNC sale may still sell: the holding (settled and T1 quantity) and the
+        day's CNC buys, less the day's CNC sales and what working CNC sell orders hold."""
+        holding = self._portfolio.holding(user_id, exchange, tradingsymbol)
+        held = holding.total_quantity if holding is not None else 0
+        pos = self._portfolio.find(user_id, exchange, tradingsymbol, Product.CNC)
+        net_today = pos.quantity if pos is not None else 0
+        selling = (user_id, exchange, tradingsymbol, Product.CNC, False)
+        return held + net_today - self._blocked.working_quantity(selling)
+
+    def _check_cnc_sale(self, user_id: str, inst: InstrumentLike, quantity: int) -> None:
+        """Refuse a CNC sale of stock the account does not have: Kite allows no delivery short
+        selling, and answers ``HoldingException`` (KITE_API.md §2)."""
+        sellable = self.sellable_cnc(user_id, inst.exchange, inst.tradingsymbol)
+        if quantity > sellable:
+            raise HoldingError(
+                f"Insufficient holdings to sell {quantity} {inst.tradingsymbol}: "
+                f"{max(sellable, 0)} can be sold (holdings not sold today and today's CNC "
+                "buys, less what open CNC sell orders hold)."
+            )
+
     def _check_holdings_sale(self, user_id: str, inst: InstrumentLike, req: PlaceRequest) -> None:
-        """A CNC sale beyond the day's delivery buys comes out of holdings, which an account
-        without DDPI must have authorised today (HTTP 428 otherwise)."""
-        if self._authorisation is None or req.product != Product.CNC:
+        """A CNC sale must be covered by stock the account has; the part beyond the day's
+        delivery buys comes out of holdings, which an account without DDPI must have authorised
+        today (HTTP 428 otherwise)."""
+        if req.product != Product.CNC or req.transaction_type is Side.BUY:
             return
-        if req.transaction_type is Side.BUY:
+        self._check_cnc_sale(user_id, inst, req.quantity)
+        if self._authorisation is None:
             return
         holding = self._portfolio.holding(user_id, inst.exchange, inst.tradingsymbol)
         if holding is None:
@@ -371,9 +442,13 @@ class Exchange:
             self._validate(order, inst, amo_held=False)
 
     def _validate(self, order: Order, inst: InstrumentLike, *, amo_held: bool) -> Order:
-        """The RMS's look at a received order: reject it for margin, hold it or release it."""
+        """The RMS's look at a received order: reject it for its price or margin, hold it or
+        release it."""
         user_id = order.user_id
         self._transition(order, Status.VALIDATION_PENDING)
+        breach = self._circuit_breach(inst, order.order_type, order.price)
+        if breach is not None:
+            return self._reject(order, breach)
         required = self.required_margin(
             user_id,
             inst,
@@ -390,16 +465,11 @@ class Exchange:
             )
             if self._faults.margin_exception and order.order_id not in self._book:
                 raise MarginError(message)
-            if order.order_id not in self._book:
-                self._book.add(order)
-            order.status_message = message
-            order.status_message_raw = (
+            raw = (
                 f"RMS:Margin Exceeds,Required:{required:.2f}, Available:{available:.2f} for "
                 f"entity account-{user_id} across exchange across segment across product "
             )
-            self._transition(order, Status.REJECTED)
-            self._push(order)
-            return order
+            return self._reject(order, message, raw)
         if order.order_id not in self._book:
             self._book.add(order)
         if amo_held:
@@ -407,6 +477,40 @@ class Exchange:
             return order
         self._release(order)
         return order
+
+    def _reject(self, order: Order, message: str, raw: str | None = None) -> Order:
+        """The RMS rejects a received order: it stays in the book, REJECTED, saying why."""
+        if order.order_id not in self._book:
+            self._book.add(order)
+        order.status_message = message
+        order.status_message_raw = raw
+        self._transition(order, Status.REJECTED)
+        self._push(order)
+        return order
+
+    def _circuit_breach(
+        self, inst: InstrumentLike, order_type: OrderType, price: Decimal
+    ) -> str | None:
+        """Why a LIMIT or SL price lies outside the day's circuit limits, or ``None``.
+
+        The limits are the instrument's quote's, so a client that reads them there can always
+        place within them. An index quotes no band (0 and 0); it is not tradable anyway.
+        """
+        if order_type not in (OrderType.LIMIT, OrderType.SL):
+            return None
+        key = f"{inst.exchange}:{inst.tradingsymbol}"
+        quote = self._prices.quote([key]).get(key)
+        if quote is None:
+            return None
+        lower = _decimal(quote["lower_circuit_limit"])
+        upper = _decimal(quote["upper_circuit_limit"])
+        if upper <= 0:
+            return None
+        if price < lower:
+            return BELOW_CIRCUIT.format(limit=_limit_text(lower))
+        if price > upper:
+            return ABOVE_CIRCUIT.format(limit=_limit_text(upper))
+        return None
 
     def place_later(
         self, seconds: float, user_id: str, api_key: str | None, req: PlaceRequest
@@ -428,10 +532,12 @@ class Exchange:
     def _validate_against(
         self, inst: InstrumentLike, req: PlaceRequest, *, check_freeze: bool
     ) -> None:
-        """Checks that need the instrument: tradability, lot and tick size, the freeze limit."""
+        """Checks that need the instrument: tradability, lot and tick size, disclosed quantity,
+        the freeze limit."""
         if inst.segment == "INDICES":
             # An index has a price but no order book; Kite refuses orders on it.
             raise InputError(f"{inst.tradingsymbol} is an index and cannot be traded.")
+        _check_disclosed(inst, req.disclosed_quantity)
         if inst.lot_size > 1 and req.quantity % inst.lot_size:
             raise InputError(f"Quantity should be a multiple of lot size ({inst.lot_size}).")
         tick = _decimal(inst.tick_size)
@@ -480,11 +586,12 @@ class Exchange:
             left -= quantity
             child = replace(req, quantity=quantity, autoslice=False)
             try:
+                self._check_slice_price(inst, child)
                 self._check_slice_margin(user_id, inst, child)
                 order = self.place(
                     user_id, api_key, child, extra_tags=("autoslice", f"autoslice:{parent}")
                 )
-            except (InputError, MarginError) as exc:
+            except (InputError, MarginError, HoldingError) as exc:
                 children.append(
                     {"error": _slice_error(exc.http_status, exc.error_type, exc.message)}
                 )
@@ -495,6 +602,13 @@ class Exchange:
             else:
                 children.append({"order_id": order.order_id})
         return {"order_id": parent, "children": children}
+
+    def _check_slice_price(self, inst: InstrumentLike, req: PlaceRequest) -> None:
+        """Refuse a slice priced outside the circuit limits before it becomes an order, as a
+        slice short of margin is (UNVERIFIED how Kite's reply shows it)."""
+        breach = self._circuit_breach(inst, req.order_type, req.price)
+        if breach is not None:
+            raise InputError(breach)
 
     def _check_slice_margin(self, user_id: str, inst: InstrumentLike, req: PlaceRequest) -> None:
         """Refuse a slice the funds cannot carry before it becomes an order (Kite's reply then
@@ -602,9 +716,9 @@ class Exchange:
 
     def _fill_quantity(self, order: Order) -> int:
         quantity = order.pending_quantity
-        if order.variety is Variety.ICEBERG:
-            leg_end = order.iceberg_meta()["leg"] * order.iceberg_quantity
-            quantity = min(quantity, leg_end - order.filled_quantity)
+        if order.is_iceberg:
+            _leg, released_before, size = order.iceberg_leg()
+            quantity = min(quantity, released_before + size - order.filled_quantity)
         fraction = self._faults.partial_fill
         # The broker's own square-off orders close the whole position: no partial-fill fault.
         if 0 < fraction < 1 and order.placed_by is None:
@@ -818,12 +932,23 @@ class Exchange:
             raise OrderError(
                 "Maximum allowed order modifications exceeded. Cancel and place a new order."
             )
+        if order.parent_order_id is not None:
+            changes = _stop_leg_changes(order, req)
+            if changes:
+                # Kite's CO second-leg modify takes price and trigger_price only (§4.4).
+                raise InputError(
+                    "A cover order's stop leg takes only `price` and `trigger_price` on modify; "
+                    f"not {', '.join(f'`{name}`' for name in changes)}."
+                )
+            req = replace(req, market_protection=None)
         new_type = req.order_type or order.order_type
         new_price = req.price if req.price is not None else order.price
         new_trigger = req.trigger_price if req.trigger_price is not None else order.trigger_price
         new_quantity = req.quantity if req.quantity is not None else order.quantity
         if order.variety is Variety.CO and req.order_type not in (None, order.order_type):
             raise InputError("A cover order's type cannot be modified.")
+        if new_type is not order.order_type:
+            require_market_protection(new_type, req.market_protection)
         if new_quantity <= order.filled_quantity:
             raise InputError("Invalid `quantity`: not above the filled quantity.")
         if new_type in (OrderType.LIMIT, OrderType.SL) and new_price <= 0:
@@ -835,6 +960,8 @@ class Exchange:
         for name, value in (("price", new_price), ("trigger_price", new_trigger)):
             if tick > 0 and value % tick:
                 raise InputError(f"Invalid `{name}`: must be a multiple of the tick size {tick}.")
+        if inst is not None:
+            self._check_modified_terms(order, inst, req, new_type, new_price, new_quantity)
         resting = order.status
         self._transition(order, Status.MODIFY_VALIDATION_PENDING)
         self._transition(order, Status.MODIFY_PENDING)
@@ -860,6 +987,32 @@ class Exchange:
         self._push(order)
         self._match(order)
         return order
+
+    def _check_modified_terms(
+        self,
+        order: Order,
+        inst: InstrumentLike,
+        req: ModifyRequest,
+        new_type: OrderType,
+        new_price: Decimal,
+        new_quantity: int,
+    ) -> None:
+        """What a placement with the new terms would be refused for: a disclosed quantity
+        outside equity, a price outside the circuit limits, a CNC sale beyond the stock held,
+        an iceberg total its legs cannot carry."""
+        _check_disclosed(inst, req.disclosed_quantity)
+        breach = self._circuit_breach(inst, new_type, new_price)
+        if breach is not None:
+            # UNVERIFIED how Kite refuses such a modification; the order keeps its terms.
+            raise InputError(breach)
+        more = new_quantity - order.quantity
+        if order.product == Product.CNC and not order.is_buy and more > 0:
+            self._check_cnc_sale(order.user_id, inst, more)
+        if order.is_iceberg and new_quantity > order.iceberg_legs * order.iceberg_quantity:
+            raise InputError(
+                f"Invalid `quantity`: {order.iceberg_legs} legs of {order.iceberg_quantity} "
+                f"cannot carry {new_quantity}."
+            )
 
     def cancel(
         self, user_id: str, variety: str, order_id: str, parent_order_id: str | None = None

@@ -104,7 +104,9 @@ class Funds:
             return 0
         held = self._portfolio.holding(pos.user_id, pos.exchange, pos.tradingsymbol)
         if held is None or held.total_quantity < -pos.quantity:
-            return 0  # not covered: margined as any short (Kite refuses such a sale anyway)
+            # Not covered: margined as any short. The exchange refuses such a CNC sale
+            # (HoldingException), so only a conversion to CNC can leave one.
+            return 0
         return -pos.quantity
 
     def available(self, user_id: str) -> Decimal:

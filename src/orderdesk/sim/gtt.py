@@ -280,6 +280,10 @@ class GttBook:
         now = self._clock.now().replace(microsecond=0)
         trigger.status = GttStatus.TRIGGERED
         trigger.updated_at = now
+        # Built here, not parsed from a form: Kite places a fired GTT's order itself, so the
+        # API's rules for callers (MARKET orders need market protection, KITE_API.md §4.3)
+        # do not apply; a GTT order is LIMIT anyway. The RMS's checks (circuit limits,
+        # margin, holdings for a CNC sale) do, in Exchange.place.
         request = PlaceRequest(
             variety=Variety.REGULAR,
             exchange=spec.exchange,

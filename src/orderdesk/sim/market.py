@@ -9,6 +9,16 @@ At each trading day's rollover (:meth:`MarketData.start_day`) the last price bec
 previous close that quotes and ticks report, open/high/low start again from it and the day's
 volume is zero; options re-value against the days now left to their expiry.
 
+The market trades only while ``session_open()`` says so (the server passes the exchange's
+market hours when ``--market-hours nse`` keeps NSE's days; always, otherwise): outside the session
+and on holidays a random-walk :meth:`MarketData.step` moves nothing, so prices, volume and last
+trade times stand still until the next session opens (KITE_API.md §14.1). ``/_sim/prices``
+(:meth:`MarketData.set_prices`) is the operator's hand and works at any hour.
+
+At each rollover the day's bar of every book that moved or traded is kept
+(:class:`~orderdesk.sim.history.RecordedDays`), so historical candles
+(:mod:`orderdesk.sim.history`) show the days the market lived as they were quoted.
+
 Everything a tick or a quote reports is derived from the book at one moment and frozen into a
 :class:`TickSnapshot`, so a ``/quote`` and a tick taken between two price changes agree to the
 paisa. Market depth is synthesised from the last price and a hash of (seed, token, version), which
@@ -24,6 +34,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
+from orderdesk.sim.history import DayBar, RecordedDays, Series, Source
 from orderdesk.sim.instruments import Instrument, InstrumentMaster, price_divisor
 from orderdesk.sim.universe import (
     IST,
@@ -47,6 +58,10 @@ _CIRCUIT_BAND = 0.10
 
 def _ist_now() -> datetime:
     return datetime.now(UTC).astimezone(IST).replace(tzinfo=None)
+
+
+def _always_open() -> bool:
+    return True
 
 
 def _epoch(ist: datetime) -> int:
@@ -198,11 +213,13 @@ class _Book:
 
     __slots__ = (
         "close",
+        "day_version",
         "depth_table",
         "div",
         "high",
         "inst",
         "is_index",
+        "kind",
         "last",
         "last_qty",
         "lot",
@@ -233,6 +250,7 @@ class _Book:
         kind = "index" if self.is_index else "equity"
         if inst.instrument_type in ("FUT", "CE", "PE"):
             kind = "derivative"
+        self.kind = kind
         self.sigma = _STEP_SIGMA[kind]
         self.last = self.open = self.high = self.low = self.close = self.on_grid(base * self.div)
         self.volume = self.turnover = self.last_qty = 0
@@ -242,6 +260,7 @@ class _Book:
             oi = lot * (1000 + _mix(seed, token) % 50_000)
         self.oi = self.oi_high = self.oi_low = oi
         self.version = 0
+        self.day_version = 0  # the version its day's bar was last recorded at
         self.snap: TickSnapshot | None = None
         self.seed = seed
         self.depth_table: _DepthTable | None = None  # built on first use: most books never quote
@@ -324,6 +343,7 @@ class MarketData:
 
     ``clock`` returns the simulated naive IST "now" (the server passes its ``SimClock.now``);
     it stamps ticks and quotes and fixes the options' time to expiry at each :meth:`reset`.
+    ``session_open`` says whether the market trades now (default: always).
     """
 
     def __init__(
@@ -332,9 +352,15 @@ class MarketData:
         seed: int,
         *,
         clock: Callable[[], datetime] | None = None,
+        session_open: Callable[[], bool] | None = None,
     ) -> None:
         self._master = master
         self._clock = clock or _ist_now
+        self._session_open = session_open or _always_open
+        self.recorded = RecordedDays()
+        """The bars of the days this market lived through (historical candles read them)."""
+        self.started_at: datetime
+        """When the market (re)started: the days before it are synthetic history."""
         self._listeners: list[PriceListener] = []
         self._rng = random.Random(seed)
         self._seed = seed
@@ -356,6 +382,8 @@ class MarketData:
         self._seed = seed
         self._rng.seed(seed)
         now = self._clock()
+        self.started_at = now
+        self.recorded.clear()
         stamp = _epoch(now)
         self._books = {
             inst.instrument_token: _Book(inst, _base_price(inst), stamp, seed)
@@ -391,6 +419,7 @@ class MarketData:
         them against their index now.
         """
         listed = [inst.instrument_token for inst in self._master]
+        self.recorded.record(day, self._day_bars())
         self._links = _links(self._master, day)
         self._open_books()  # every listed instrument has a book from here on
         for token in listed:
@@ -399,10 +428,21 @@ class MarketData:
             book.volume = book.turnover = book.last_qty = 0
             book.oi_high = book.oi_low = book.oi
             book.version += 1
+            book.day_version = book.version
             book.snap = None
         self._derived = [(self._books[t], link) for t, link in self._links.items()]
         self._walkers = [self._books[t] for t in listed if t not in self._links]
         self._notify(listed)
+
+    def _day_bars(self) -> dict[int, DayBar]:
+        """The ending day's bar of every book that moved or traded since it was last recorded
+        (a contract delisted this morning included: its last day counts)."""
+        bars: dict[int, DayBar] = {}
+        for token, book in self._books.items():
+            if book.version != book.day_version:
+                bars[token] = _bar(book)
+                book.day_version = book.version
+        return bars
 
     def _open_books(self) -> None:
         """Books for the listed instruments that have none (contracts listed today)."""
@@ -485,8 +525,12 @@ class MarketData:
     def step(self) -> list[int]:
         """One seeded random-walk step for every instrument; returns the tokens that moved.
 
-        Each move is printed as a trade of a few lots (volume, last quantity, OI drift).
+        Each move is printed as a trade of a few lots (volume, last quantity, OI drift). Outside
+        the session nothing trades: no step is taken (and no random number drawn), so the walk
+        resumes at the next open where it stopped.
         """
+        if not self._session_open():
+            return []
         now = _epoch(self._clock())
         rng = self._rng
         gauss = rng.gauss
@@ -602,6 +646,18 @@ class MarketData:
         """The instrument behind a token this market prices; ``KeyError`` otherwise."""
         return self._books[token].inst
 
+    def history(self, token: int) -> Source:
+        """What historical candles of ``token`` are drawn from, now; ``KeyError`` if unknown."""
+        book = self._books[token]
+        return Source(
+            series=Series(token, book.div, book.tick, book.lot, book.kind, self._seed),
+            live=_bar(book),
+            previous_close=book.close,
+            recorded=self.recorded,
+            started=self.started_at,
+            now=self._clock(),
+        )
+
 
 def _trade(book: _Book, units: int, now: int, draw: float) -> None:
     """Print a move as a trade of a few lots; indices have no trades."""
@@ -626,6 +682,11 @@ def _trade(book: _Book, units: int, now: int, draw: float) -> None:
         book.oi = max(book.lot, book.oi + book.lot * (int(draw * 1000) % 21 - 10))
         book.oi_high = max(book.oi_high, book.oi)
         book.oi_low = min(book.oi_low, book.oi)
+
+
+def _bar(book: _Book) -> DayBar:
+    """The book's day so far: open, high, low, last price, volume and OI."""
+    return DayBar(book.open, book.high, book.low, book.last, book.volume, book.oi)
 
 
 def _level(level: Level) -> dict[str, Any]:

@@ -78,22 +78,43 @@ def _price(form: Mapping[str, str], key: str) -> Decimal | None:
     return price
 
 
-def _market_protection(form: Mapping[str, str], order_type: OrderType | None) -> int:
-    """Kite's 2026 rule is "-1 or 1..100 for MARKET and SL-M; 0 rejected; no default".
+MARKET_PROTECTION_VALUES = "-1 (automatic) or 1 to 100 (percent)"
+MARKET_NEEDS_PROTECTION = (
+    "Market orders without market protection are not allowed via API. "
+    f"Send `market_protection`: {MARKET_PROTECTION_VALUES}."
+)
+"""Kite's refusal of an unprotected MARKET order (KITE_API.md §14.2 quotes its first sentence),
+with the accepted values of the field (§4.3)."""
 
-    The official client leaves the field out when it is ``None``, and most scripts in the wild
-    never set it; rejecting omission would make the simulator refuse them all. So omission means
-    automatic protection (-1 semantics, reported as 0 like most rows of the real book), while an
-    explicit value outside -1 or 1..100 (including 0) is refused as Kite refuses it.
+
+def _market_protection(form: Mapping[str, str], order_type: OrderType | None) -> int | None:
+    """The form's ``market_protection``: ``-1`` or ``1..100``, ``None`` when left out.
+
+    Kite's 2026 rule (KITE_API.md §4.3): a MARKET order needs it, ``0`` is refused and
+    omission no longer defaults to ``-1``. Refusing the omission is the caller's part, which
+    knows the order type the order ends up with (a modify may keep the order's own).
     """
     value = _int(form, "market_protection")
     if value is None:
-        return 0
+        return None
     if value != -1 and not 1 <= value <= 100:
-        raise InputError("Invalid `market_protection`: use -1 (automatic) or 1 to 100 (percent).")
+        raise InputError(f"Invalid `market_protection`: use {MARKET_PROTECTION_VALUES}.")
     if order_type is not None and order_type not in (OrderType.MARKET, OrderType.SLM):
         raise InputError("`market_protection` applies only to MARKET and SL-M orders.")
     return value
+
+
+def require_market_protection(order_type: OrderType, protection: int | None) -> None:
+    """Refuse a MARKET order that reaches Kite's API without market protection.
+
+    The rule names MARKET orders (KITE_API.md §4.3), so an SL-M order may still leave the field
+    out: it then gets the automatic protection (reported as 0, as most rows of Kite's book
+    are). Only orders that come through the API's place and modify calls are held to it:
+    orders Kite places itself (the broker's square-off, a fired GTT or ATO alert, a cover
+    order's exit) are not API requests, and the simulator protects them automatically.
+    """
+    if order_type is OrderType.MARKET and protection is None:
+        raise InputError(MARKET_NEEDS_PROTECTION)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +193,8 @@ class PlaceRequest:
         if tag is not None and len(tag) > MAX_TAG_LENGTH:
             raise InputError(f"Invalid `tag`: at most {MAX_TAG_LENGTH} characters.")
         autoslice = (form.get("autoslice") or "").lower() == "true"
+        protection = _market_protection(form, order_type)
+        require_market_protection(order_type, protection)
         return cls(
             variety=variety,
             exchange=exchange,
@@ -188,7 +211,7 @@ class PlaceRequest:
             iceberg_legs=legs if variety is Variety.ICEBERG else 0,
             iceberg_quantity=leg_quantity if variety is Variety.ICEBERG else 0,
             auction_number=auction,
-            market_protection=_market_protection(form, order_type),
+            market_protection=protection or 0,
             tag=tag,
             autoslice=autoslice,
             algo_id=_text(form, "algo_id"),
@@ -214,7 +237,7 @@ class ModifyRequest:
         if quantity is not None and quantity <= 0:
             raise InputError("Invalid `quantity`.")
         order_type = _optional_enum(form, "order_type", OrderType)
-        protection = _market_protection(form, order_type) if "market_protection" in form else None
+        protection = _market_protection(form, order_type)
         return cls(
             quantity=quantity,
             price=_price(form, "price"),
@@ -226,4 +249,9 @@ class ModifyRequest:
         )
 
 
-__all__ = ["ModifyRequest", "PlaceRequest"]
+__all__ = [
+    "MARKET_NEEDS_PROTECTION",
+    "ModifyRequest",
+    "PlaceRequest",
+    "require_market_protection",
+]

@@ -143,8 +143,10 @@ class Order:
 
     @property
     def unfilled_quantity(self) -> int:
-        """Ordered minus filled (postbacks carry it even for final orders)."""
-        return self.quantity - self.filled_quantity
+        """Ordered minus filled (postbacks carry it even for final orders); of the working leg
+        for an iceberg order, as its rows are."""
+        quantity, filled, _pending, _cancelled = self.row_quantities()
+        return quantity - filled
 
     @property
     def average_price(self) -> Decimal:
@@ -153,23 +155,68 @@ class Order:
             return Decimal(0)
         return self.fill_value / self.filled_quantity
 
-    def iceberg_meta(self) -> dict[str, int]:
-        """``meta.iceberg``: which visible leg is working now and what is left behind it."""
+    @property
+    def is_iceberg(self) -> bool:
+        """An iceberg order with its legs (one placed without them, as an ATO basket item
+        could be, trades as one piece)."""
+        return self.variety is Variety.ICEBERG and self.iceberg_quantity > 0
+
+    def iceberg_leg(self) -> tuple[int, int, int]:
+        """The working leg of an iceberg order: its number, the quantity the legs before it
+        released, and its size.
+
+        Legs follow one another, each released when the one before has filled, so the legs
+        before the working one are filled in full. The last leg carries what is left of the
+        total (``iceberg_quantity × legs`` may exceed it).
+        """
         leg_quantity = self.iceberg_quantity
-        leg = min(self.iceberg_legs, self.filled_quantity // leg_quantity + 1)
+        last_leg = -(-self.quantity // leg_quantity)
+        leg = min(last_leg, self.filled_quantity // leg_quantity + 1)
+        released_before = (leg - 1) * leg_quantity
+        return leg, released_before, min(leg_quantity, self.quantity - released_before)
+
+    def iceberg_meta(self) -> dict[str, int]:
+        """``meta.iceberg``: which leg is working now, and what the legs after it still hold."""
+        leg, released_before, size = self.iceberg_leg()
         return {
             "leg": leg,
             "legs": self.iceberg_legs,
-            "leg_quantity": leg_quantity,
+            "leg_quantity": self.iceberg_quantity,
             "total_quantity": self.quantity,
-            "remaining_quantity": max(0, self.quantity - leg * leg_quantity),
+            "remaining_quantity": self.quantity - released_before - size,
         }
+
+    def row_quantities(self) -> tuple[int, int, int, int]:
+        """``quantity``, ``filled_quantity``, ``pending_quantity`` and ``cancelled_quantity`` as
+        the order's rows show them.
+
+        An iceberg order's row is its working leg, as Kite's sample book shows one
+        (``kite-mocks/orders.json``: ``quantity`` is the leg's, the total is in
+        ``meta.iceberg``): the leg's size, what of it has filled, is still open or was
+        cancelled (cancelling the order cancels the working leg; the legs after it are never
+        released, and ``remaining_quantity`` keeps showing them). Its ``average_price`` stays
+        the order's, over every leg's fills: the simulator keeps one order for all legs.
+        """
+        if not self.is_iceberg:
+            return (
+                self.quantity,
+                self.filled_quantity,
+                self.pending_quantity,
+                self.cancelled_quantity,
+            )
+        _leg, released_before, size = self.iceberg_leg()
+        filled = self.filled_quantity - released_before
+        unreleased = self.quantity - released_before - size
+        cancelled = max(0, self.cancelled_quantity - unreleased)
+        pending = 0 if self.status in TERMINAL else size - filled - cancelled
+        return size, filled, pending, cancelled
 
     def to_wire(self) -> dict[str, Any]:
         """The order in Kite's field names and types (book, history and update payloads)."""
         meta: dict[str, Any] = {}
-        if self.variety is Variety.ICEBERG:
+        if self.is_iceberg:
             meta["iceberg"] = self.iceberg_meta()
+        quantity, filled, pending, cancelled = self.row_quantities()
         row: dict[str, Any] = {
             "account_id": self.user_id,
             "placed_by": self.placed_by or self.user_id,
@@ -192,14 +239,14 @@ class Order:
             "validity": str(self.validity),
             "validity_ttl": self.validity_ttl,
             "product": str(self.product),
-            "quantity": self.quantity,
+            "quantity": quantity,
             "disclosed_quantity": self.disclosed_quantity,
             "price": money(self.price),
             "trigger_price": money(self.trigger_price),
             "average_price": money(self.average_price),
-            "filled_quantity": self.filled_quantity,
-            "pending_quantity": self.pending_quantity,
-            "cancelled_quantity": self.cancelled_quantity,
+            "filled_quantity": filled,
+            "pending_quantity": pending,
+            "cancelled_quantity": cancelled,
             "market_protection": self.market_protection,
             "meta": meta,
             "tag": self.tag,

@@ -227,7 +227,6 @@ class Holding:
     average_price: Decimal
     close_price: Decimal
     isin: str = ""
-    used_quantity: int = 0
     t1_quantity: int = 0
     t1_price: Decimal = ZERO
     """What the ``t1_quantity`` cost a share; merged into ``average_price`` when it settles."""
@@ -267,10 +266,13 @@ class Holding:
         self.t1_quantity -= min(quantity - from_settled, self.t1_quantity)
 
     def row(
-        self, last_price: Decimal, authorised: tuple[int, date | None] = (0, None)
+        self,
+        last_price: Decimal,
+        authorised: tuple[int, date | None] = (0, None),
+        used_quantity: int = 0,
     ) -> dict[str, Any]:
         """The holdings row as Kite renders it (P&L over settled and T1 quantity), with the
-        quantity authorised for sale and its day."""
+        quantity authorised for sale and its day, and what of it was sold today."""
         authorised_quantity, authorised_on = authorised
         day_change = last_price - self.close_price
         pct = day_change / self.close_price * 100 if self.close_price else ZERO
@@ -285,7 +287,7 @@ class Holding:
             "product": "CNC",
             "price": 0,
             "quantity": self.quantity,
-            "used_quantity": self.used_quantity,
+            "used_quantity": used_quantity,
             "t1_quantity": self.t1_quantity,
             "realised_quantity": self.quantity,
             "authorised_quantity": authorised_quantity,
@@ -461,6 +463,19 @@ class Portfolio:
     def holdings_of(self, user_id: str) -> list[Holding]:
         return [h for h in self._holdings.values() if h.user_id == user_id]
 
+    def sold_today(self, holding: Holding) -> int:
+        """What of ``holding`` the day's CNC sales took: the sales beyond the day's CNC buys
+        (the holding's ``used_quantity``, KITE_API.md §5.2).
+
+        Read from the day's CNC line, whose net the rollover takes out of the holding
+        (:meth:`_deliver`), so what the row shows today is what leaves it tomorrow. A sale and
+        a buy-back of the same day net out, as India's settlement nets them.
+        """
+        pos = self.find(holding.user_id, holding.exchange, holding.tradingsymbol, "CNC")
+        if pos is None:
+            return 0
+        return min(max(-pos.quantity, 0), holding.total_quantity)
+
     def holdings_payload(
         self,
         user_id: str,
@@ -471,6 +486,7 @@ class Portfolio:
             h.row(
                 self._ltp(h.instrument_token),
                 authorised(h) if authorised is not None else (0, None),
+                self.sold_today(h),
             )
             for h in self.holdings_of(user_id)
         ]
@@ -513,7 +529,6 @@ class Portfolio:
                 continue
             holding.close_price = self._ltp(holding.instrument_token)
             holding.opening_quantity = holding.total_quantity
-            holding.used_quantity = 0
         for user_id, exchange, tradingsymbol in sorted(moved):
             self._moved(user_id, exchange, tradingsymbol)
         return cash

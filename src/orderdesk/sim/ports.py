@@ -6,7 +6,8 @@ on these shapes, so each side can be tested without the other.
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 
 class InstrumentLike(Protocol):
@@ -46,6 +47,13 @@ class PriceSource(Protocol):
     def record_trade(self, token: int, quantity: int, price: float) -> None: ...
 
 
+class QuoteSource(PriceSource, Protocol):
+    """Last prices and full quotes: the exchange reads the day's circuit limits from the
+    quote's ``lower_circuit_limit`` and ``upper_circuit_limit``, as a client would."""
+
+    def quote(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]: ...
+
+
 class MarketControl(Protocol):
     """The market's test levers (``/_sim/prices``, ``/_sim/reset``)."""
 
@@ -65,5 +73,6 @@ __all__ = [
     "InstrumentLookup",
     "MarketControl",
     "PriceSource",
+    "QuoteSource",
     "TickerControl",
 ]

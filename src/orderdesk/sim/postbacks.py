@@ -1,8 +1,11 @@
-"""Order-update delivery: the postback sender, and the fault shaper it shares with the ticker.
+"""Order-update delivery: the update's payload, the postback sender, and the fault shaper the
+sender shares with the ticker.
 
 Kite POSTs each order update of an app's own orders to its registered ``postback_url`` as a raw
 JSON body carrying ``checksum = sha256(order_id + order_timestamp + api_secret)`` (KITE_API.md
-§11). :class:`PostbackSender` does the same, fire-and-forget on the running loop.
+§11). :class:`PostbackSender` does the same, fire-and-forget on the running loop. The ticker's
+``{"type": "order"}`` messages carry the same payload (§10), so both take it from one builder,
+:func:`order_update_payload` (via :meth:`PostbackSender.payload`).
 
 Real updates arrive late, twice or out of order; :class:`UpdateShaper` makes that happen on
 purpose, from the shared :class:`~orderdesk.sim.faults.Faults` switches ``update_delay_ms``,
@@ -133,6 +136,22 @@ def postback_checksum(order_id: str, order_timestamp: str, api_secret: str) -> s
     return hashlib.sha256((order_id + order_timestamp + api_secret).encode()).hexdigest()
 
 
+def order_update_payload(order: dict[str, Any], *, app_id: int, api_secret: str) -> dict[str, Any]:
+    """Kite's order-update payload: the order object plus ``app_id``, ``unfilled_quantity`` (if
+    the order does not say) and ``checksum`` (KITE_API.md §11, ``kite-mocks/postback.json``).
+
+    Building it from its own result gives the same payload: the checksum depends only on the
+    order id and timestamp.
+    """
+    body = dict(order)
+    body.setdefault("app_id", app_id)
+    body.setdefault("unfilled_quantity", order.get("pending_quantity", 0))
+    body["checksum"] = postback_checksum(
+        str(order.get("order_id", "")), str(order.get("order_timestamp") or ""), api_secret
+    )
+    return body
+
+
 class PostbackSender:
     """POSTs order updates to the configured URL with Kite's checksum; a no-op without a URL.
 
@@ -170,14 +189,9 @@ class PostbackSender:
         return f"PostbackSender(url={self.url!r})"
 
     def payload(self, order: dict[str, Any]) -> dict[str, Any]:
-        """The body Kite would send for this order update (``app_id`` and ``checksum`` added)."""
-        body = dict(order)
-        body.setdefault("app_id", self._app_id)
-        body.setdefault("unfilled_quantity", order.get("pending_quantity", 0))
-        body["checksum"] = postback_checksum(
-            str(order.get("order_id", "")), str(order.get("order_timestamp") or ""), self._secret
-        )
-        return body
+        """The body Kite would send for this order update (``app_id`` and ``checksum`` added):
+        :func:`order_update_payload` with this sender's app id and secret."""
+        return order_update_payload(order, app_id=self._app_id, api_secret=self._secret)
 
     def send(self, order_payload: dict[str, Any]) -> None:
         """Queue one update for POSTing (through the update faults)."""
@@ -235,4 +249,10 @@ class PostbackSender:
             self._session = None
 
 
-__all__ = ["REORDER_HOLD_S", "PostbackSender", "UpdateShaper", "postback_checksum"]
+__all__ = [
+    "REORDER_HOLD_S",
+    "PostbackSender",
+    "UpdateShaper",
+    "order_update_payload",
+    "postback_checksum",
+]

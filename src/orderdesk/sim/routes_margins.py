@@ -1,7 +1,8 @@
 """Margin and charge calculators: ``/margins/orders``, ``/margins/basket``, ``/charges/orders``.
 
-These three take a JSON array body (not a form), as Kite documents. A price of 0 (MARKET) is
-valued at the last price.
+These three take a JSON array body (not a form), as Kite documents. In the margin calculators a
+price of 0 (MARKET) is valued at the last price; the contract note charges executed orders, so
+it refuses an ``average_price`` of 0 or none (KITE_API.md §6).
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ def _truthy(text: str | None, default: bool) -> bool:
     return default if text is None else text.lower() == "true"
 
 
-async def _legs(request: web.Request, core: Core, price_key: str) -> list[_Leg]:
+async def _legs(
+    request: web.Request, core: Core, price_key: str, *, zero_is_market: bool = True
+) -> list[_Leg]:
     try:
         body = await request.json(loads=json.loads)
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -63,6 +66,8 @@ async def _legs(request: web.Request, core: Core, price_key: str) -> list[_Leg]:
             raise InputError("Invalid `quantity` or price.") from None
         if quantity <= 0 or not price.is_finite() or price < 0:
             raise InputError("Invalid `quantity` or price.")
+        if price == 0 and not zero_is_market:
+            raise InputError(f"Invalid `{price_key}`: an executed order's price, not 0.")
         if price == 0:
             price = core.exchange.last_price(inst.instrument_token)
         legs.append(_Leg(inst, raw, side == "BUY", str(raw.get("product", "CNC")), quantity, price))
@@ -147,7 +152,7 @@ def add_margin_routes(app: web.Application, core: Core) -> None:
 
     async def contract_note(request: web.Request) -> web.Response:
         await core.require_auth(request)
-        legs = await _legs(request, core, "average_price")
+        legs = await _legs(request, core, "average_price", zero_is_market=False)
         rows = []
         for leg in legs:
             rows.append(

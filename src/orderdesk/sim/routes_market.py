@@ -1,25 +1,28 @@
-"""Market-data routes: the instrument dump, quotes, and historical candles (KITE_API.md §7).
+"""Market-data routes: the instrument dump, quotes, the cover orders' trigger range and
+historical candles (KITE_API.md §7).
 
 ``/instruments*`` is CSV and, as on Kite, needs no authentication. The quote routes read repeated
-``i=EXCHANGE:SYMBOL`` keys, cap them at Kite's limits and leave unknown keys out of the map.
-Historical candles are synthetic but deterministic: a candle's values depend only on the
-instrument, the interval and its own timestamp, so overlapping requests agree with each other.
+``i=EXCHANGE:SYMBOL`` keys, cap them at Kite's limits and leave unknown keys out of the map; so
+does ``/instruments/trigger_range/{buy|sell}`` (:mod:`orderdesk.sim.trigger_range`, the range CO
+placement checks). Historical candles (:mod:`orderdesk.sim.history`) are one deterministic series
+per instrument and day, which every interval aggregates and whose previous session closes where
+the quote's ``ohlc.close`` says.
 """
 
 from __future__ import annotations
 
-import math
-import random
-from collections.abc import Awaitable, Callable, Iterator
-from datetime import date, datetime, time, timedelta
-from typing import Any, NamedTuple
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
 
 from aiohttp import web
 
 from orderdesk.domain.calendar import TradingCalendar
 from orderdesk.sim.envelope import InputError, ok
+from orderdesk.sim.history import candles
 from orderdesk.sim.instruments import EXCHANGES, InstrumentMaster
 from orderdesk.sim.market import MarketData
+from orderdesk.sim.trigger_range import trigger_ranges
 
 QUOTE_LIMITS = {"/quote": 500, "/quote/ohlc": 1000, "/quote/ltp": 1000}
 
@@ -34,8 +37,6 @@ INTERVALS: dict[str, tuple[int, int]] = {
     "60minute": (60, 400),
     "day": (0, 2000),
 }
-SESSION_MINUTES = 375  # 09:15 to 15:30: a day candle's spread and volume scale with it
-_CANDLE_TIME = "%Y-%m-%dT%H:%M:%S+0530"
 _INPUT_TIME = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 
 
@@ -46,8 +47,8 @@ def add_market_routes(
     require_auth: Callable[[web.Request], Awaitable[str]],
     calendar: TradingCalendar,
 ) -> None:
-    """Mount ``/instruments``, ``/instruments/{exchange}``, ``/quote*`` and historical candles
-    (on ``calendar``'s trading days)."""
+    """Mount ``/instruments``, ``/instruments/{exchange}``, ``/quote*``, the CO trigger range and
+    historical candles (on ``calendar``'s trading days)."""
 
     async def instruments(request: web.Request) -> web.Response:
         return _csv(master.to_csv())
@@ -91,17 +92,19 @@ def add_market_routes(
         if end - start > timedelta(days=max_days):
             raise InputError(f"interval exceeds max limit: {max_days} days")
         with_oi = request.query.get("oi", "0") in ("1", "true", "True")
-        snap = market.snapshot(token)
-        kind = _Kind(snap.close, not snap.tradable, snap.oi > 0)
-        candles = [
-            _candle(token, minutes, when, kind, with_oi)
-            for when in _candle_times(calendar, start, end, minutes)
-        ]
-        return ok({"candles": candles})
+        rows = candles(market.history(token), calendar, start, end, minutes, with_oi=with_oi)
+        return ok({"candles": rows})
+
+    async def trigger_range(request: web.Request) -> web.Response:
+        await require_auth(request)
+        keys = request.query.getall("i", [])
+        side = request.match_info["transaction_type"]
+        return ok(trigger_ranges(side, keys, master, market.last_price))
 
     app.router.add_get("/instruments", instruments)
     app.router.add_get("/instruments/{exchange}", instruments_of)
     app.router.add_get("/instruments/historical/{token}/{interval}", historical)
+    app.router.add_get("/instruments/trigger_range/{transaction_type}", trigger_range)
     app.router.add_get("/quote", quote_route("/quote", market.quote))
     app.router.add_get("/quote/ohlc", quote_route("/quote/ohlc", market.ohlc))
     app.router.add_get("/quote/ltp", quote_route("/quote/ltp", market.ltp))
@@ -120,53 +123,6 @@ def _parse_time(value: str | None, name: str) -> datetime:
         except ValueError:
             continue
     raise InputError(f"Invalid `{name}`: use YYYY-MM-DD or YYYY-MM-DD HH:MM:SS.")
-
-
-def _candle_times(
-    calendar: TradingCalendar, start: datetime, end: datetime, minutes: int
-) -> Iterator[datetime]:
-    """Candle start times inside NSE sessions (the calendar's trading days: no weekends or
-    holidays, special sessions included, in their own hours if they have them) between
-    ``start`` and ``end``."""
-    for day in calendar.trading_days(start.date(), end.date()):
-        if minutes == 0:
-            yield datetime.combine(day, time())
-            continue
-        opens, closes = (datetime.combine(day, t) for t in calendar.market_hours(day))
-        when = opens
-        while when < closes:
-            if start <= when <= end:
-                yield when
-            when += timedelta(minutes=minutes)
-
-
-class _Kind(NamedTuple):
-    base: float
-    is_index: bool
-    has_oi: bool
-
-
-def _on_grid(price: float) -> float:
-    return round(max(round(price * 20), 1) / 20, 2)
-
-
-def _candle(token: int, minutes: int, when: datetime, kind: _Kind, with_oi: bool) -> list[Any]:
-    """One ``[ts, open, high, low, close, volume(, oi)]`` row, a pure function of its inputs."""
-    rng = random.Random(f"{token}:{minutes}:{when.isoformat()}")
-    # A slow, bounded drift around the base so neighbouring candles look related.
-    days = (when.date() - date(2000, 1, 1)).days
-    level = kind.base * (1 + 0.05 * math.sin(days / 9.0 + token % 97))
-    level *= 1 + 0.005 * math.sin(when.hour + when.minute / 60)
-    spread = level * 0.0005 * (minutes or SESSION_MINUTES) ** 0.5
-    open_ = _on_grid(level + rng.uniform(-spread, spread))
-    close = _on_grid(level + rng.uniform(-spread, spread))
-    high = _on_grid(max(open_, close) + rng.uniform(0, spread))
-    low = _on_grid(min(open_, close) - rng.uniform(0, spread))
-    volume = 0 if kind.is_index else rng.randrange(100, 10_000) * (minutes or SESSION_MINUTES)
-    row: list[Any] = [when.strftime(_CANDLE_TIME), open_, high, low, close, volume]
-    if with_oi:
-        row.append(rng.randrange(10_000, 1_000_000) if kind.has_oi else 0)
-    return row
 
 
 __all__ = ["INTERVALS", "QUOTE_LIMITS", "add_market_routes"]

@@ -7,6 +7,19 @@ from aiohttp import web
 
 from orderdesk.sim.core import Core, read_form
 from orderdesk.sim.envelope import InputError, ok
+from orderdesk.sim.orders import Product
+
+CONVERTIBLE = frozenset({Product.CNC, Product.NRML, Product.MIS, Product.MTF})
+"""The products a position converts between (KITE_API.md §4.2; CO and BO only name the
+positions of those varieties)."""
+
+
+def _product(values: dict[str, str], key: str) -> Product:
+    """``old_product`` or ``new_product``, refused unless it is one of Kite's products."""
+    value = values[key]
+    if value not in CONVERTIBLE:
+        raise InputError(f"Invalid `{key}`: use CNC, NRML, MIS or MTF.")
+    return Product(value)
 
 
 def add_portfolio_routes(app: web.Application, core: Core) -> None:
@@ -38,7 +51,9 @@ def add_portfolio_routes(app: web.Application, core: Core) -> None:
             quantity = int(values["quantity"])
         except ValueError:
             raise InputError("Invalid `quantity`.") from None
-        if values["new_product"] in ("MIS", "CO"):
+        old_product = _product(values, "old_product")
+        new_product = _product(values, "new_product")
+        if new_product is Product.MIS:
             # No conversion to intraday after the square-off (KITE_API.md §14.1).
             refusal = core.exchange.intraday_closed(values["exchange"])
             if refusal is not None:
@@ -49,8 +64,8 @@ def add_portfolio_routes(app: web.Application, core: Core) -> None:
             tradingsymbol=values["tradingsymbol"],
             buy=values["transaction_type"] == "BUY",
             quantity=quantity,
-            old_product=values["old_product"],
-            new_product=values["new_product"],
+            old_product=str(old_product),
+            new_product=str(new_product),
             overnight=position_type == "overnight",
         )
         return ok(True)

@@ -1,9 +1,11 @@
 """The WebSocket ticker: Kite's ``wss://ws.kite.trade`` for the simulator's market.
 
 A client connects with ``?api_key=…&access_token=…`` (bad credentials: HTTP 403 before the
-upgrade), then speaks Kite's text protocol — ``subscribe``, ``unsubscribe`` and ``mode`` — and
-receives binary tick frames, 1-byte heartbeats when idle, and ``{"type": "order", …}`` text
-messages for its user's order updates (KITE_API.md §10).
+upgrade) at the root path, where Kite serves it (``KiteTicker(root="ws://HOST:PORT")`` asks for
+``GET /?api_key=…``, KITE_API.md §10, §12.11), or at ``/ws``. It then speaks Kite's text
+protocol — ``subscribe``, ``unsubscribe`` and ``mode`` — and receives binary tick frames,
+1-byte heartbeats when idle, and ``{"type": "order", …}`` text messages for its user's order
+updates, which carry the postback payload (KITE_API.md §10, §11).
 
 Every connection has one writer task and a set of "dirty" tokens. A price change only marks the
 subscribed tokens dirty and wakes the writer; the writer then packs the *current* snapshot of all
@@ -74,7 +76,8 @@ class _Client:
 
 
 class TickerHub:
-    """Serves ``GET /ws``: authenticates, tracks subscriptions, streams ticks and updates.
+    """Serves ``GET /ws`` and upgrades at ``/``: authenticates, tracks subscriptions, streams
+    ticks and updates.
 
     ``authenticate(api_key, access_token)`` returns the user id or ``None``. The hub listens to
     the market's price changes from construction; :meth:`start` begins heartbeats and must run
@@ -155,6 +158,13 @@ class TickerHub:
         return len(clients)
 
     # -- the socket ---------------------------------------------------------------------------
+
+    async def handle_at_root(self, request: web.Request) -> web.StreamResponse:
+        """The root path's handler: a WebSocket upgrade is the ticker, as on Kite; anything else
+        is the 404 the root path answered before it served the ticker."""
+        if request.method != "GET" or request.headers.get("Upgrade", "").lower() != "websocket":
+            raise web.HTTPNotFound()
+        return await self.handle(request)
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         """The ``GET /ws`` handler: 403 on bad credentials, else serve the socket until it ends."""

@@ -114,7 +114,7 @@ class BrokerContract:
         self, broker: Broker, instrument: InstrumentKey, price: Decimal
     ) -> None:
         """The client order id sent as the tag comes back in the order book."""
-        far = (price * Decimal("0.5")).quantize(Decimal("0.05"))
+        far = (price * Decimal("0.95")).quantize(Decimal("0.05"))
         broker_id = await broker.place_order(
             PlaceOrder("odcontracttag000001", _limit(instrument, Side.BUY, far))
         )
@@ -143,7 +143,7 @@ class BrokerContract:
         self, broker: Broker, instrument: InstrumentKey, price: Decimal
     ) -> None:
         """A resting order takes new terms, then cancels to CANCELLED."""
-        limit = (price * Decimal("0.8")).quantize(Decimal("0.05"))
+        limit = (price * Decimal("0.92")).quantize(Decimal("0.05"))
         broker_id = await broker.place_order(
             PlaceOrder("odcontractmod000001", _limit(instrument, Side.BUY, limit))
         )
@@ -209,7 +209,7 @@ class BrokerContract:
         """An adapter offering order history lists an order's states, the book's row last."""
         if not isinstance(broker, OrderHistorySource):
             pytest.skip(f"the {broker.name} broker does not offer order history")
-        far = (price * Decimal("0.5")).quantize(Decimal("0.05"))
+        far = (price * Decimal("0.95")).quantize(Decimal("0.05"))
         broker_id = await broker.place_order(
             PlaceOrder("odcontracthistory01", _limit(instrument, Side.BUY, far))
         )

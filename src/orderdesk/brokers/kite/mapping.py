@@ -191,8 +191,30 @@ def map_rows(endpoint: str, rows: Iterable[R], fn: Callable[[R], V]) -> list[V]:
 # --- wire → domain ---------------------------------------------------------------------------
 
 
+def order_quantities(row: OrderRow) -> tuple[int, int, int, int]:
+    """The whole order's quantity, filled, pending and cancelled quantities.
+
+    An iceberg order's row shows its working leg: ``quantity`` and the fills are the leg's, the
+    total is ``meta.iceberg.total_quantity`` and ``remaining_quantity`` what the later legs
+    hold (kite-mocks/orders.json). The legs before the working one have filled in full (each
+    is released when the one before has filled), so the order has filled what they released
+    plus the leg's fills; the later legs are pending while the leg is, and cancelled with it.
+    """
+    iceberg = row.meta.iceberg if row.meta is not None else None
+    if iceberg is None:
+        return row.quantity, row.filled_quantity, row.pending_quantity, row.cancelled_quantity
+    unreleased = iceberg.remaining_quantity
+    released_before = iceberg.total_quantity - unreleased - row.quantity
+    filled = released_before + row.filled_quantity
+    pending = row.pending_quantity + unreleased if row.pending_quantity else 0
+    cancelled = row.cancelled_quantity + unreleased if row.cancelled_quantity else 0
+    return iceberg.total_quantity, filled, pending, cancelled
+
+
 def order_report(row: OrderRow) -> OrderStatusReport:
-    """One order row (book, history, postback, ticker update) as a report."""
+    """One order row (book, history, postback, ticker update) as a report (an iceberg order's
+    quantities are the whole order's, see :func:`order_quantities`)."""
+    quantity, filled, pending, cancelled = order_quantities(row)
     return OrderStatusReport(
         broker_order_id=row.order_id,
         status=broker_status(row.status),
@@ -203,10 +225,10 @@ def order_report(row: OrderRow) -> OrderStatusReport:
         product=lookup(PRODUCTS, row.product, "product"),
         variety=lookup(VARIETIES, row.variety, "variety"),
         validity=lookup(VALIDITIES, row.validity, "validity"),
-        quantity=row.quantity,
-        filled_quantity=row.filled_quantity,
-        pending_quantity=row.pending_quantity,
-        cancelled_quantity=row.cancelled_quantity,
+        quantity=quantity,
+        filled_quantity=filled,
+        pending_quantity=pending,
+        cancelled_quantity=cancelled,
         price=row.price,
         trigger_price=row.trigger_price,
         average_price=row.average_price,
@@ -596,6 +618,7 @@ __all__ = [
     "margins",
     "modify_form",
     "order_margin",
+    "order_quantities",
     "order_report",
     "order_update_to_report",
     "place_form",

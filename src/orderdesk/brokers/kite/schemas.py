@@ -52,6 +52,29 @@ class Wire(BaseModel):
 # --- orders and trades ---------------------------------------------------------------------
 
 
+def _meta_object(value: Any) -> Any:
+    # ``meta`` is an object on most rows and a string on some (KITE_API.md §4.5); a string
+    # carries nothing the desk reads.
+    return value if isinstance(value, dict) else None
+
+
+class IcebergMeta(Wire):
+    """``meta.iceberg`` of an iceberg order's row: the working leg and the order's total."""
+
+    leg: int
+    legs: int
+    leg_quantity: int
+    total_quantity: int
+    remaining_quantity: int
+    """What the legs after the working one hold (not released to the exchange yet)."""
+
+
+class OrderMeta(Wire):
+    """The parts of an order row's ``meta`` the desk reads."""
+
+    iceberg: IcebergMeta | None = None
+
+
 class OrderRow(Wire):
     """An order as the book, the history, a postback or a ticker update describes it."""
 
@@ -85,6 +108,7 @@ class OrderRow(Wire):
     validity_ttl: int | None = None
     auction_number: str | None = None
     market_protection: Decimal | None = None
+    meta: Annotated[OrderMeta | None, BeforeValidator(_meta_object)] = None
 
 
 class TradeRow(Wire):
@@ -389,12 +413,14 @@ __all__ = [
     "GttOrderRow",
     "GttRow",
     "HoldingRow",
+    "IcebergMeta",
     "IstTime",
     "LtpRow",
     "MarginRow",
     "MarginsData",
     "OhlcRow",
     "OrderIdData",
+    "OrderMeta",
     "OrderRow",
     "PositionRow",
     "PositionsData",
