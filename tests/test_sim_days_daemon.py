@@ -323,7 +323,9 @@ def test_without_ddpi_the_days_sale_of_holdings_is_authorised_first(tmp_path: Pa
             shown(env, "place", "NSE:INFY", "BUY", "3", "--type", "MARKET", "--product", "CNC")
             next_session(no_ddpi, env, "2026-12-08")
             sale = ("place", "NSE:INFY", "SELL", "3", "--type", "MARKET", "--product", "CNC")
-            refused = shown(env, *sale)["order"]
+            placed = orderdesk(env, *sale, "--json")
+            assert placed.returncode == 3, placed.stdout + placed.stderr  # rejected: refused
+            refused = json.loads(placed.stdout)["order"]
             assert refused["status"] == "REJECTED"
             assert "orderdesk authorise-holdings NSE:INFY" in refused["reason"]
 

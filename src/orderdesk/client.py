@@ -464,9 +464,10 @@ class DeskClient:
         """Compare the desk with the broker now; mismatches are recorded and alerted."""
         return await self._call("POST", "/api/reconcile", _RECONCILE)
 
-    async def get_json(self, path: str) -> Any:
-        """Any other route's JSON (e.g. ``/api/reconcile``)."""
-        return (await self._send("GET", path))[1]
+    async def get_json(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        """Any other route's JSON (e.g. ``/api/reconcile``); ``params`` are its query, encoded
+        here (a ``?`` written into ``path`` is a character of the path, not a query)."""
+        return (await self._send("GET", path, params=params))[1]
 
     async def post_json(self, path: str, body: Mapping[str, Any] | None = None) -> Any:
         return (await self._send("POST", path, json=dict(body or {})))[1]
@@ -484,6 +485,9 @@ class DeskClient:
         status, body = await self._exchange(method, path, **kwargs)
         if status >= 400:
             self._check(status, body.decode("utf-8", "replace"))
+        if not body:
+            reason = f"the desk answered {method} {path} with an empty reply ({status})"
+            raise DeskClientError(f"{status}: {reason}", status=status, reason=reason)
         return adapter.validate_json(body)  # parsed once, by the model, from the bytes
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> tuple[str, dict[str, Any]]:
@@ -515,6 +519,12 @@ class DeskClient:
             raise DeskUnavailable(
                 f"the order desk at {self._base} did not answer in time"
             ) from None
+        if 300 <= reply.status < 400:
+            # The API answers no route with a redirect of its own: this is Starlette's for a
+            # path no route has (``/api/orders/`` for an empty order id), and following it
+            # would send the request somewhere else than asked.
+            reason = f"{method} {path} is not a route of the desk's API (it redirects)"
+            raise DeskClientError(f"{reply.status}: {reason}", status=reply.status, reason=reason)
         return reply.status, reply.body
 
     async def _order_updates(self, order_id: str) -> AsyncGenerator[OrderOut, None]:

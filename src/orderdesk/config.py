@@ -6,13 +6,19 @@ the selected broker adapter (``[kite]`` for ``broker = "kite"``) is passed to th
 is; the adapter validates it. Secrets never belong here: api_secret and access_token come from
 the environment, the OS keyring or a 0600 file (see :mod:`orderdesk.secrets`).
 
-Any problem becomes a :class:`~orderdesk.errors.ConfigError` whose message names the key.
+Any problem becomes a :class:`~orderdesk.errors.ConfigError` whose message names the key and
+where it came from: the file, or the environment variable (never its value). A table or an
+``ORDERDESK_<SECTION>__…`` variable of no section is refused, not ignored: the limits in a
+misspelled ``[rsik]`` would otherwise silently not apply.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, time, timedelta
 from decimal import Decimal
@@ -31,6 +37,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -46,6 +53,13 @@ from orderdesk.holidays import NSE_HOLIDAYS, holiday_years, load_holidays
 ENV_PREFIX = "ORDERDESK_"
 CONFIG_FILE_NAME = "orderdesk.toml"
 _SECRET_KEYS = frozenset({"api_secret", "access_token", "secret", "password", "token", "bot_token"})
+_OTHER_ENV_SECTIONS = frozenset({"sim"})
+"""``ORDERDESK_<SECTION>__…`` variables that are not the desk's settings: ``orderdesk sim``'s
+``ORDERDESK_SIM__API_SECRET``, often exported in the same shell."""
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{0,31}")
+"""A URL's scheme (RFC 3986): what of an unusable alert URL is shown, never the rest."""
+STRATEGY_NAME = re.compile(r"[A-Za-z0-9_\-]{1,32}")
+"""The strategy names a signal may carry (:class:`~orderdesk.domain.signal.Signal`'s rule)."""
 
 
 class _Section(BaseModel):
@@ -401,6 +415,20 @@ class Settings(BaseSettings):
             raise ValueError("must be an adapter name such as 'kite' or 'paper'")
         return value
 
+    @field_validator("strategies")
+    @classmethod
+    def _strategy_names(cls, value: dict[str, StrategySettings]) -> dict[str, StrategySettings]:
+        # A table no signal can name would hold approvals and limits that never apply.
+        for name in value:
+            if not STRATEGY_NAME.fullmatch(name):
+                raise PydanticCustomError(
+                    "strategy_name",
+                    "{name} can never be a signal's strategy: a strategy name is 1 to 32 "
+                    "ASCII letters, digits, _ and -",
+                    {"name": repr(name)},
+                )
+        return value
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -491,7 +519,8 @@ def find_config_file(explicit: Path | None = None) -> Path | None:
 
 
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
-    """Read the settings; every problem is a :class:`ConfigError` naming the key."""
+    """Read the settings; every problem is a :class:`ConfigError` naming the key, and the file
+    or the environment variable it came from."""
     config_file = find_config_file(path)
     if config_file is not None:
         _check_toml(config_file)
@@ -504,7 +533,32 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     except ValidationError as exc:
         raise ConfigError(_describe(exc, config_file)) from None
     _check_extras(settings, config_file)
+    _check_environment(settings)
     return settings
+
+
+def check_alert_urls(settings: Settings, config_file: Path | None = None) -> None:
+    """Refuse an ``[alerts] urls`` entry apprise cannot use, naming its index and scheme.
+
+    Not part of :func:`load_settings`: apprise and its plugins take about a second to load,
+    which every CLI command would pay; ``orderdesk config check`` asks. The URL itself is never
+    shown, since apprise URLs carry tokens and passwords.
+    """
+    urls = settings.alerts.urls
+    if not urls:
+        return
+    import apprise  # about a second with its plugins: only when asked
+
+    for index, url in enumerate(urls):
+        if apprise.Apprise().add(url):
+            continue
+        scheme, sep, _ = url.partition("://")
+        named = f"scheme {scheme!r}" if sep and _SCHEME.fullmatch(scheme) else "no scheme"
+        where = _source(("alerts", "urls", index), config_file)
+        raise ConfigError(
+            f"{where}alerts.urls.{index}: apprise cannot use this URL ({named}); see apprise's "
+            "list of services for the form (e.g. ntfy://topic, tgram://bot_token/chat_id)"
+        )
 
 
 def _check_toml(path: Path) -> None:
@@ -513,34 +567,124 @@ def _check_toml(path: Path) -> None:
             data = tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    for section in data.values():
+    for name, section in data.items():
         if isinstance(section, dict):
             leaked = sorted(_SECRET_KEYS & set(section))
             if leaked:
                 raise ConfigError(
-                    f"{path}: {leaked[0]} must not be in the config file; "
-                    "use the environment, the keyring or `orderdesk login`"
+                    f"{path}: {name}.{leaked[0]} must not be in the config file; "
+                    + _where_secrets_go(name, leaked[0])
                 )
 
 
+def _where_secrets_go(section: str, key: str) -> str:
+    variable = f"{ENV_PREFIX}{section.upper()}__{key.upper()}"
+    if (section, key) == ("telegram", "bot_token"):
+        return f"store it with `orderdesk telegram-token`, or export {variable}"
+    if key == "api_secret":
+        return f"export {variable}, or store it with `orderdesk login --ask-secret`"
+    if key == "access_token":
+        return f"`orderdesk login` makes and stores it (or export {variable})"
+    return f"export {variable}, or keep it in the OS keyring"
+
+
 def _check_extras(settings: Settings, config_file: Path | None) -> None:
+    """Refuse a top-level key or table of no setting: the limits or approvals in a misspelled
+    ``[rsik]`` or ``[strategy.mean_rev]`` would silently not apply. A table is a setting's
+    section or a broker adapter's own (``[kite]``, ``[paper]``)."""
     where = f"{config_file}: " if config_file else ""
-    for key, value in (settings.model_extra or {}).items():
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where}{key}: unknown setting")
+    extra = settings.model_extra or {}
+    if all(isinstance(v, dict) and k == settings.broker for k, v in extra.items()):
+        return  # the usual file: only the chosen adapter's section (no registry look-up)
+    adapters = _adapter_sections(settings.broker)
+    for key, value in extra.items():
+        if isinstance(value, dict) and key in adapters:
+            continue
+        kind = "section" if isinstance(value, dict) else "setting"
+        raise ConfigError(f"{where}{key}: unknown {kind}{_did_you_mean(key, adapters)}")
+
+
+def _check_environment(settings: Settings) -> None:
+    """Refuse an ``ORDERDESK_<SECTION>__<KEY>`` variable of no section (``ORDERDESK_RISKS__…``),
+    which pydantic-settings ignores. Secrets share the scheme under any section the secret
+    store is told (a broker's ``postback_secret``), so a variable named for one is left alone.
+    """
+    adapters: frozenset[str] | None = None
+    for name in sorted(os.environ):
+        section, sep, key = name.upper().removeprefix(ENV_PREFIX).partition("__")
+        if not name.upper().startswith(ENV_PREFIX) or not sep or not section:
+            continue
+        section, key = section.lower(), key.lower()
+        if section in Settings.model_fields or section in _OTHER_ENV_SECTIONS:
+            continue
+        if key in _SECRET_KEYS or section == settings.broker:
+            continue
+        if adapters is None:
+            adapters = _adapter_sections(settings.broker)
+        if section not in adapters:
+            raise ConfigError(
+                f"environment variable {name}: {section}: unknown section"
+                + _did_you_mean(section, adapters, env=True)
+            )
+
+
+def _adapter_sections(broker: str) -> frozenset[str]:
+    """The chosen broker's section and every installed adapter's (a file may keep both
+    ``[kite]`` and ``[paper]`` and switch with ``broker``)."""
+    from orderdesk.brokers import available_brokers  # the registry, only when asked
+
+    return frozenset({broker, *available_brokers()})
+
+
+def _did_you_mean(key: str, adapters: frozenset[str], *, env: bool = False) -> str:
+    known = sorted({*Settings.model_fields, *adapters})
+    close = difflib.get_close_matches(key.lower(), known, n=1, cutoff=0.6)
+    if not close:
+        return f" (known: {', '.join(known)})"
+    if env:
+        return f"; did you mean `{close[0]}` ({ENV_PREFIX}{close[0].upper()}__…)?"
+    return f"; did you mean `{close[0]}`?"
+
+
+def _environment_names() -> dict[str, str]:
+    """The ``ORDERDESK_*`` variables set, by their upper-case name (pydantic-settings reads
+    them case-insensitively)."""
+    return {name.upper(): name for name in os.environ if name.upper().startswith(ENV_PREFIX)}
+
+
+def _source(loc: Sequence[int | str], config_file: Path | None) -> str:
+    """Where a setting's value came from, as a message's prefix: the environment variable that
+    set it or a table holding it (the environment wins over the file), else the file."""
+    names = _environment_names()
+    parts = [str(part).upper() for part in loc]
+    for end in range(len(parts), 0, -1):
+        name = names.get(ENV_PREFIX + "__".join(parts[:end]))
+        if name is not None:
+            return f"environment variable {name}: "
+    # Else the file; a table's own rule (``[store]``'s backup_dir wants an SQLite url) may
+    # also read a value set in the environment.
+    inside = ENV_PREFIX + "__".join(parts) + "__"
+    nested = sorted(name for upper, name in names.items() if parts and upper.startswith(inside))
+    sources = [str(config_file)] if config_file else []
+    sources += [f"environment variable {name}" for name in nested]
+    return " and ".join(sources) + ": " if sources else ""
 
 
 def _describe(exc: ValidationError, config_file: Path | None) -> str:
-    where = f"{config_file}: " if config_file else ""
-    problems = []
-    for error in exc.errors():
-        key = ".".join(str(part) for part in error["loc"])
-        problems.append(f"{key}: {error['msg']}")
-    return where + "; ".join(problems)
+    """pydantic's objections as ``where: key: reason``, each blamed on its source. pydantic's
+    messages never echo the input here, so a secret's value is never shown."""
+    problems = [
+        (_source(error["loc"], config_file), ".".join(str(part) for part in error["loc"]), error)
+        for error in exc.errors()
+    ]
+    if len({where for where, _, _ in problems}) == 1:  # one source: named once
+        return problems[0][0] + "; ".join(f"{key}: {e['msg']}" for _, key, e in problems)
+    return "; ".join(f"{where}{key}: {e['msg']}" for where, key, e in problems)
 
 
 __all__ = [
     "OFF",
+    "STRATEGY_NAME",
     "AlertSettings",
     "ApiSettings",
     "EngineSettings",
@@ -551,6 +695,7 @@ __all__ = [
     "StrategySettings",
     "TelegramSettings",
     "TradingDaySettings",
+    "check_alert_urls",
     "find_config_file",
     "load_settings",
     "sqlite_url",

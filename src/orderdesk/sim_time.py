@@ -41,12 +41,14 @@ log = structlog.get_logger(__name__)
 def simulator_root(broker: str, options: dict[str, object]) -> str:
     """The simulator's REST root the desk's clock may follow; ``ConfigError`` otherwise."""
     root = str(options.get("root") or "")
-    host = urlsplit(root).hostname or ""
-    if broker != "kite" or not is_loopback(host):
-        raise ConfigError(
-            'clock = "simulator" follows `orderdesk sim`: it needs broker = "kite" with a '
-            f"loopback [kite] root (the simulator's), not broker {broker!r} at {root or '-'!r}"
-        )
+    needs = 'clock = "simulator" follows `orderdesk sim`: it needs broker = "kite" with a '
+    needs += 'loopback [kite] root (the simulator\'s, e.g. root = "http://127.0.0.1:8765")'
+    if broker != "kite":
+        raise ConfigError(f"{needs}; this config's broker is {broker!r}")
+    if not root:
+        raise ConfigError(f"{needs}; [kite] has no root (nor ORDERDESK_KITE__ROOT)")
+    if not is_loopback(urlsplit(root).hostname or ""):
+        raise ConfigError(f"{needs}; [kite] root {root!r} is not on this machine")
     return root.rstrip("/")
 
 

@@ -13,6 +13,7 @@ import asyncio
 import itertools
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -80,6 +81,10 @@ class FakeDesk:
         self._signals = itertools.count(1)
         self.max_quantity = max_quantity
         self.log_unwritable: str | None = None
+        self.reject_with: str | None = None
+        self.refuse_cancels_with: str | None = None
+        """The broker's reason to refuse every cancel of ``cancel_all`` (None: it takes them)."""
+        """The broker's reason to reject each order placed from now on (None: they rest)."""
         """Set to a reason: the event log cannot be written, as the engine's StoreError."""
         self.offset = timedelta()
         """The desk's clock minus the wall clock (a desk following the simulator's clock)."""
@@ -136,6 +141,12 @@ class FakeDesk:
         self._publish([created])
         self._record(order, order.submit(self.now()))
         self._record(order, order.accepted(str(next(self._broker_ids)), self.now()))
+        if self.reject_with is not None:
+            rejected = replace(
+                self._report(order, BrokerStatus.REJECTED, 0), status_message=self.reject_with
+            )
+            self._record(order, order.on_report(rejected, self.now()))
+            return order
         self._record(order, order.on_report(self._report(order, BrokerStatus.OPEN, 0), self.now()))
         return order
 
@@ -171,7 +182,12 @@ class FakeDesk:
 
     async def cancel_all(self) -> Sequence[Order]:
         working = [order for order in self._orders.values() if order.is_working]
-        return [await self.cancel(order.order_id) for order in working]
+        if self.refuse_cancels_with is None:
+            return [await self.cancel(order.order_id) for order in working]
+        for order in working:  # as the engine does when the broker refuses: alerted, left
+            self._record(order, order.request_cancel(self.now()))
+            self._record(order, order.cancel_rejected(self.refuse_cancels_with, self.now()))
+        return working
 
     async def exit_position(
         self,

@@ -8,6 +8,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from orderdesk.api.schemas import SignalIn
 from orderdesk.client import DeskClient, DeskClientError, DeskUnavailable
@@ -109,3 +111,51 @@ async def test_a_wait_follows_the_stream_and_a_closed_client_refuses_calls(api: 
         await client.health()
     with pytest.raises(RuntimeError, match="async with"):
         await client.wait(order_id, timeout=1)
+
+
+async def test_a_redirect_is_a_clear_error_not_a_parse_error(api: Api) -> None:
+    """``cancel("")`` names ``/api/orders/``, which the API answers with a redirect: the client
+    raises DeskClientError naming the route, not pydantic's "Invalid JSON" of an empty body."""
+    async with DeskClient(api.server.url, TOKEN) as client:
+        with pytest.raises(DeskClientError) as caught:
+            await client.cancel("")
+        with pytest.raises(DeskClientError) as listed:
+            await client.get_json("/api/orders/")
+    assert caught.value.status == 307
+    assert (
+        caught.value.reason == "DELETE /api/orders/ is not a route of the desk's API (it redirects)"
+    )
+    assert listed.value.status == 307
+
+
+async def test_get_json_sends_its_params_as_the_query(api: Api) -> None:
+    """``get_json``'s params reach the route as its query (a ``?`` in the path would be
+    escaped into the path and match no route)."""
+    async with DeskClient(api.server.url, TOKEN) as client:
+        assert await client.get_json("/api/gtt", {"strategy": "swing", "active": "true"}) == {
+            "data": []
+        }
+        with pytest.raises(DeskClientError) as caught:
+            await client.get_json("/api/gtt?active=true")
+    assert caught.value.status == 404
+
+
+async def test_an_empty_reply_is_a_clear_error_not_a_parse_error() -> None:
+    """A 200 without a body (no desk answers so, but a proxy in between may) is a
+    DeskClientError naming the request, not pydantic's "Invalid JSON: EOF"."""
+
+    async def empty(request: web.Request) -> web.Response:
+        return web.Response(status=200)
+
+    app = web.Application()
+    app.router.add_delete("/api/orders/{order_id}", empty)
+    async with (
+        TestServer(app, host="127.0.0.1", port=0) as server,
+        DeskClient(str(server.make_url("")), TOKEN) as client,
+    ):
+        with pytest.raises(DeskClientError) as caught:
+            await client.cancel("o-1")
+    assert caught.value.status == 200
+    assert caught.value.reason == (
+        "the desk answered DELETE /api/orders/o-1 with an empty reply (200)"
+    )

@@ -168,11 +168,13 @@ def test_a_restore_asks_first_and_keeps_the_log_it_replaces(db: Path, tmp_path: 
         store.append(drills(5, first=10))
     declined = runner.invoke(app, ["restore", str(copy), "--db", str(db)], input="n\n")
     assert declined.exit_code == 1
-    assert "10 events, head 10?" in declined.stdout
+    assert "10 events, head 10?" in declined.stderr
     with SqlEventStore.open(db) as store:
         assert store.last_seq() == 15
     result = runner.invoke(app, ["restore", str(copy), "--db", str(db), "--json"], input="y\n")
     assert result.exit_code == 0, result.output
+    assert "Replace the event log" in result.stderr  # stdout is the report's alone
+    assert "Replace the event log" not in result.stdout  # (CliRunner echoes the input there)
     report = json.loads(result.stdout.splitlines()[-1])
     assert (report["events"], report["head_seq"]) == (10, 10)
     with SqlEventStore.open(db) as store:

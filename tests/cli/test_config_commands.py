@@ -64,6 +64,15 @@ def test_check_says_where_daily_backups_go(tmp_path: Path) -> None:
             "loopback [kite] root",
         ),
         ('broker = "paper"\n[store]\nbackup_keep = 0\n', "store.backup_keep"),
+        ('broker = "paper"\n[strategy.mean_rev]\napproval = true\n', "did you mean `strategies`?"),
+        ('broker = "paper"\n[rsik]\nmax_quantity = 10\n', "rsik: unknown section"),
+        ('broker = "paper"\n[risks]\n', "did you mean `risk`?"),
+        ('clock = "simulator"\n[kite]\napi_key = "k"\n', "[kite] has no root"),
+        ('broker = "paper"\n[strategies."mean rev"]\n', "ASCII letters, digits, _ and -"),
+        (
+            'broker = "paper"\n[telegram]\nbot_token = "1:abc"\n',
+            "store it with `orderdesk telegram-token`",
+        ),
         (
             '[store]\nurl = "postgresql+psycopg://desk@db/desk"\nbackup_dir = "b"\n',
             "backup_dir: daily backups are of an SQLite event store",
@@ -76,6 +85,38 @@ def test_check_names_the_bad_key(tmp_path: Path, text: str, needle: str) -> None
     result = runner.invoke(app, ["config", "check", "--config", str(config)])
     assert result.exit_code == 1
     assert needle in result.output
+
+
+def test_check_blames_the_environment_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bad or unknown ORDERDESK_* variable is named as the culprit, not the file."""
+    config = _write(tmp_path, 'broker = "paper"\n')
+    monkeypatch.setenv("ORDERDESK_RISKS__MAX_QUANTITY", "5")
+    result = runner.invoke(app, ["config", "check", "--config", str(config)])
+    assert result.exit_code == 1
+    assert "environment variable ORDERDESK_RISKS__MAX_QUANTITY: risks" in result.output
+    monkeypatch.delenv("ORDERDESK_RISKS__MAX_QUANTITY")
+    monkeypatch.setenv("ORDERDESK_RISK__MAX_QUANTITY", "abc")
+    result = runner.invoke(app, ["config", "check", "--config", str(config)])
+    assert result.exit_code == 1
+    message = " ".join(result.output.split())
+    assert "error: environment variable ORDERDESK_RISK__MAX_QUANTITY: risk.max_quantity" in message
+    assert str(config) not in message
+
+
+# apprise's e-mail plugin imports the stdlib imghdr (deprecated in 3.11) while loading its
+# plugin table; that is apprise's business, not a fault of the code under test.
+@pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")
+def test_check_refuses_an_alert_url_apprise_cannot_use(tmp_path: Path) -> None:
+    """`[alerts] urls = ["not a url"]` no longer passes as one alert target: the check names
+    the entry's index, never the URL."""
+    config = _write(tmp_path, 'broker = "paper"\n[alerts]\nurls = ["not a url"]\n')
+    result = runner.invoke(app, ["config", "check", "--config", str(config)])
+    assert result.exit_code == 1, result.output
+    assert "alerts.urls.0: apprise cannot use this URL (no scheme)" in result.output
+    assert "not a url" not in result.output
+    assert "alert_targets" not in result.output
 
 
 def test_show_token_never_invents_a_token_no_desk_uses(tmp_path: Path) -> None:

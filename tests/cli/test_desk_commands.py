@@ -152,3 +152,19 @@ def test_reconcile_prints_the_report(daemon: tuple[Path, str]) -> None:
     assert code == 0, out
     assert "checked: in agreement with the broker" in out
     assert "detail" not in out
+
+
+@pytest.mark.parametrize("command", ["cancel", "modify"])
+def test_an_empty_order_id_is_a_usage_error(tmp_path: Path, command: str) -> None:
+    """`orderdesk cancel ''` exits 2 naming the argument before it asks any desk (it asked for
+    ``/api/orders/`` and printed pydantic's "Invalid JSON: EOF")."""
+    config = tmp_path / "orderdesk.toml"
+    config.write_text(f'broker = "paper"\nconfig_dir = "{tmp_path}"\n')
+    args = [command, "", "--config", str(config), "--url", "http://127.0.0.1:9"]
+    if command == "modify":
+        args += ["--quantity", "2"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.output.split())
+    assert "Invalid value for 'order_id': must not be empty or blank" in message
+    assert "JSON" not in message

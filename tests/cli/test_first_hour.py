@@ -273,6 +273,6 @@ def test_kill_switch_with_cancel_open_says_how_many_it_cancelled(
         assert engaged.exit_code == 0, engaged.output
         assert set(json.loads(engaged.stdout)["cancelled"]) == open_ids
         again = cli(daemon, "kill-switch", "on", "--cancel-open", "--reason", "drill")
-        assert "cancel sent for 0 open orders" in again.stdout
+        assert "cancel asked for 0 open orders" in again.stdout
     finally:
         assert cli(daemon, "kill-switch", "off").exit_code == 0

@@ -104,3 +104,9 @@ def test_instrument_key_parsing() -> None:
     for bad in ("INFY", "XXX:INFY", "NSE:", "NSE:infy"):
         with pytest.raises(ValidationError):
             InstrumentKey.parse(bad)
+
+
+@pytest.mark.parametrize("name", ["mean rev", "मीन", "abc\n", "", "x" * 33])
+def test_a_strategy_name_is_ascii_letters_digits_underscore_or_dash(name: str) -> None:
+    with pytest.raises(ValidationError, match="1 to 32 ASCII letters, digits, _ or -"):
+        signal(strategy=name)

@@ -60,3 +60,23 @@ async def test_no_simulator_there_is_a_config_error_naming_the_address() -> None
     with pytest.raises(ConfigError, match="is `orderdesk sim` running there"):
         async with SimulatorTime(root):
             pass
+
+
+@pytest.mark.parametrize(
+    ("broker", "options", "missing"),
+    [
+        ("kite", {}, "[kite] has no root (nor ORDERDESK_KITE__ROOT)"),
+        ("paper", {}, "this config's broker is 'paper'"),
+        ("kite", {"root": "https://api.kite.trade"}, "root 'https://api.kite.trade' is not on"),
+    ],
+)
+def test_the_refusal_says_what_is_missing(
+    broker: str, options: dict[str, object], missing: str
+) -> None:
+    """Without a root the refusal says there is none (it read "at '-'" before), and a wrong
+    broker or a remote root is named as such."""
+    with pytest.raises(ConfigError) as exc_info:
+        simulator_root(broker, options)
+    message = str(exc_info.value)
+    assert missing in message
+    assert "'-'" not in message

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 from fastapi import Depends, FastAPI
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orderdesk.api import (
     dashboard,
@@ -29,7 +29,7 @@ from orderdesk.api.alert_feed import AlertFeed
 from orderdesk.api.auth import BearerAuth, BearerToken
 from orderdesk.api.context import ApiContext
 from orderdesk.api.desk import DeskService
-from orderdesk.api.errors import install_error_handlers
+from orderdesk.api.errors import BodyTooLarge, install_error_handlers, too_large_response
 from orderdesk.api.metrics import Metrics
 from orderdesk.api.order_rate import counts_toward_rate, rate_day
 from orderdesk.api.pnl_series import PnlSeries
@@ -39,6 +39,10 @@ from orderdesk.api.strict import reject_unknown_query
 from orderdesk.api.webhooks import webhook_router
 from orderdesk.approvals import ApprovalQueue
 from orderdesk.ports.broker import WebhookHandler
+
+MAX_BODY = 64 * 1024
+"""Bytes: the largest request body any route takes (a signal is a few hundred bytes, a Kite
+postback about 1 KiB; the webhooks' own limit is the same)."""
 
 DESCRIPTION = """\
 The local HTTP API of orderdesk. Every route except the dashboard page, its assets and this
@@ -75,6 +79,71 @@ class DeskApp(FastAPI):
     async def behind(self, scope: Scope, receive: Receive, send: Send) -> None:
         """FastAPI itself, for the requests the front leaves."""
         await super().__call__(scope, receive, send)
+
+
+class BodyLimit:
+    """ASGI middleware in front of everything (the signal path too): a request body over
+    ``limit`` bytes is refused with 413 before the app buffers it.
+
+    Without it a 200 MB POST to ``/api/signals`` was read whole before its 422 (the server's
+    memory went from 272 to 735 MB): FastAPI sets no limit of its own. A declared
+    Content-Length over the limit is refused before a byte is read (the server's parser ends
+    the body at the declared length, so one within it needs no counting); a body without one
+    (chunked) is counted as it is received, and the read that passes the limit raises
+    :class:`~orderdesk.api.errors.BodyTooLarge`, answered 413 by the app's error handler or,
+    when the signal path was reading, here.
+    """
+
+    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+        self._app = app
+        self._limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        declared = _declared_length(scope)
+        if declared is not None:
+            if declared > self._limit:
+                await too_large_response(self._limit)(scope, receive, send)
+            else:
+                await self._app(scope, receive, send)
+            return
+        limit = self._limit
+        received = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self._app(scope, counted, watched)
+        except BodyTooLarge:
+            if started:
+                raise
+            await too_large_response(limit)(scope, receive, send)
+
+
+def _declared_length(scope: Scope) -> int | None:
+    """The request's Content-Length, or None when its body is chunked (or it has none)."""
+    length = None
+    for name, value in scope["headers"]:
+        if name == b"transfer-encoding":
+            return None
+        if name == b"content-length":
+            length = int(value) if value.isdigit() else None
+    return length
 
 
 def create_app(
@@ -149,8 +218,8 @@ def create_app(
     app.include_router(webhook_router(webhooks or {}))
     install_error_handlers(app)
     app.add_middleware(BearerAuth, token=bearer)
-    app.front = SignalPath(app.behind, context=context, token=bearer)
+    app.front = BodyLimit(SignalPath(app.behind, context=context, token=bearer), limit=MAX_BODY)
     return app
 
 
-__all__ = ["DeskApp", "create_app"]
+__all__ = ["MAX_BODY", "BodyLimit", "DeskApp", "create_app"]

@@ -3,6 +3,8 @@
 ::
 
     RequestValidationError (pydantic)  422  invalid_request   fields named
+      of a body that is not JSON       400  invalid_json      where it stops parsing
+    BodyTooLarge (the app's BodyLimit) 413  content_too_large over 64 KiB, found as it is read
     ValidationError (domain)           400  invalid_signal    the field and the reason
     RiskDenied                         403  risk_denied       the check and the reason
     OrderNotFound / UnknownOrder
@@ -27,15 +29,16 @@ secrets; pydantic's echo of the submitted input is left out of 422s.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from datetime import date
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import Scope
 
 from orderdesk.api.schemas import ErrorOut, FieldProblem
 from orderdesk.approvals import ApprovalClosed, ApprovalNotFound
@@ -76,6 +79,23 @@ class UnknownDay(OrderDeskError, LookupError):
 
 class NoBrokerSession(OrderDeskError):
     """A session was handed to a desk whose broker has none (the paper broker)."""
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """A request body grew past ``limit`` bytes while it was read (raised from ``receive``,
+    so whatever reads it stops there); the answer closes the connection rather than read on."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, detail=f"over {limit} bytes", headers={"Connection": "close"})
+        self.limit = limit
+
+
+def too_large_response(limit: int) -> JSONResponse:
+    """413 for a request body over ``limit`` bytes; the connection is closed after it."""
+    message = f"the request body is larger than {limit} bytes, the most any route takes"
+    response = _json(413, ErrorOut(error="content_too_large", message=message))
+    response.headers["Connection"] = "close"
+    return response
 
 
 CONFLICTS: tuple[type[Exception], ...] = (
@@ -136,6 +156,15 @@ def _field_name(location: tuple[int | str, ...]) -> str:
 
 async def _on_request_invalid(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    unparseable = [e for e in exc.errors() if e.get("type") == "json_invalid"]
+    if unparseable:
+        # FastAPI reports a JSON syntax error as a validation error located at ("body", pos):
+        # the position is no field, and a body that does not parse is a 400 (as documented).
+        error = unparseable[0]
+        position = error["loc"][-1]
+        reason = (error.get("ctx") or {}).get("error") or "not JSON"
+        message = f"the body is not valid JSON: {reason} at character {position}"
+        return _json(400, ErrorOut(error="invalid_json", message=message))
     problems = [
         FieldProblem(field=_field_name(tuple(error.get("loc", ()))), reason=str(error["msg"]))
         for error in exc.errors()
@@ -147,6 +176,8 @@ async def _on_request_invalid(request: Request, exc: Exception) -> JSONResponse:
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     # Starlette's own refusals (unparseable body, unknown route, wrong method) in our shape.
     assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc, BodyTooLarge):
+        return too_large_response(exc.limit)
     word = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_")
     response = _json(exc.status_code, ErrorOut(error=word, message=str(exc.detail)))
     if exc.headers:
@@ -156,15 +187,44 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+"""The order in which a 405's ``Allow`` lists methods."""
+
+
 def _allowed_methods(request: Request) -> list[str]:
-    # Starlette names only the first route matching the path, but GET, PATCH and DELETE of
-    # /api/orders/{id} are separate routes; ``Allow`` must list them all.
+    """The methods of the resource at this path, for a 405's ``Allow`` (RFC 9110 15.5.6).
+
+    Starlette names only the first route matching the path, but GET, PATCH and DELETE of
+    /api/orders/{id} are separate routes, so every route of the path counts. Where paths of
+    several templates match (/api/orders/cancel-all is also an /api/orders/{id}), the resource
+    is the most literal one: the OpenAPI schema documents POST alone there.
+    """
+    probe = {**request.scope, "fastapi": {}}  # matching writes to FastAPI's part of the scope
+    matching = [r for r in _leaf_routes(request.app.router.routes) if _takes_path(r, probe)]
+    if not matching:
+        return []
+    fewest = min(len(r.param_convertors) for r in matching)
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is not Match.NONE and isinstance(route, APIRoute):
+    for route in matching:
+        if len(route.param_convertors) == fewest:
             methods |= route.methods or set()
-    return sorted(methods)
+    return [method for method in METHODS if method in methods]
+
+
+def _leaf_routes(routes: Sequence[BaseRoute]) -> Iterator[Route]:
+    """Every route with a path and methods. FastAPI 0.16x keeps an included router as one
+    route holding it (``original_router``) where older versions copied its routes in."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _leaf_routes(inner.routes)
+        elif isinstance(route, Route):  # APIRoute is one
+            yield route
+
+
+def _takes_path(route: Route, scope: Scope) -> bool:
+    match, _ = route.matches(scope)
+    return match is not Match.NONE
 
 
 async def _on_desk_error(request: Request, exc: Exception) -> JSONResponse:
@@ -179,11 +239,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
-    400: {"model": ErrorOut, "description": "Unparseable body, or the desk refused the input."},
+    400: {
+        "model": ErrorOut,
+        "description": "Unparseable body (`invalid_json`), or the desk refused the input.",
+    },
     401: {"model": ErrorOut, "description": "Missing or wrong bearer token."},
     403: {"model": ErrorOut, "description": "A risk check or the kill switch denied it."},
     404: {"model": ErrorOut, "description": "No such order, trading day or pending signal."},
     409: {"model": ErrorOut, "description": "The order or signal is not in a state for this."},
+    413: {"model": ErrorOut, "description": "The body is larger than any route takes (64 KiB)."},
     422: {"model": ErrorOut, "description": "Invalid request, or the broker refused it."},
     503: {
         "model": ErrorOut,
@@ -205,9 +269,11 @@ NOT_OFFERED_RESPONSE: dict[int | str, dict[str, object]] = {
 __all__ = [
     "ERROR_RESPONSES",
     "NOT_OFFERED_RESPONSE",
+    "BodyTooLarge",
     "NoBrokerSession",
     "UnknownDay",
     "UnknownOrder",
     "error_response",
     "install_error_handlers",
+    "too_large_response",
 ]

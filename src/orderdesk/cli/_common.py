@@ -50,9 +50,9 @@ EXIT_SESSION = 5
 
 TRADING_EXIT_CODES = (
     "Exit codes: 0 done; 1 error (e.g. no daemon); 2 bad usage; 3 refused (validation, risk, "
-    "unknown order); 4 bad API token; 5 no broker session or trading day yet: nothing was "
-    "recorded, run it again after `orderdesk login`. Errors are one line on stderr (one JSON "
-    "object with --json)."
+    "unknown order, or an order the broker rejected); 4 bad API token; 5 no broker session or "
+    "trading day yet: nothing was recorded, run it again after `orderdesk login`. Errors are "
+    "one line on stderr (one JSON object with --json)."
 )
 """The epilog of the commands that place or change orders."""
 

@@ -114,6 +114,7 @@ def restore(
         typer.confirm(
             f"Replace the event log ({target}) with {backup}: {rows:,} events, head {head.seq}?",
             abort=True,
+            err=True,  # stdout is the report's alone, which --json makes a script's to parse
         )
     try:
         report = restore_log(target, backup)

@@ -18,7 +18,7 @@ from orderdesk.cli._common import (
     print_json,
     settings_or_exit,
 )
-from orderdesk.config import OFF, Settings, find_config_file
+from orderdesk.config import OFF, Settings, check_alert_urls, find_config_file
 from orderdesk.errors import OrderDeskError
 from orderdesk.secrets import default_secret_store
 from orderdesk.telegram import bot_state
@@ -43,6 +43,7 @@ def check(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         from orderdesk.api.server import check_bind  # uvicorn with it: for this command only
 
         warning = check_bind(settings.api.host, allow_remote=settings.api.allow_remote)
+        check_alert_urls(settings, find_config_file(config))
         secrets = default_secret_store(settings.config_dir)
         context = BrokerContext(secrets=secrets, data_dir=settings.data_dir)
         create_broker(settings.broker, settings.broker_options(), context)

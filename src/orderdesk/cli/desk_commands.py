@@ -32,6 +32,12 @@ from orderdesk.domain.calendar import IST
 from orderdesk.domain.status import TERMINAL
 from orderdesk.domain.values import OrderType, Side, Validity, Variety
 
+STILL_WORKING = frozenset(
+    {"ACCEPTED", "TRIGGER_PENDING", "OPEN", "PARTIALLY_FILLED", "MODIFY_PENDING"}
+)
+"""An order's states after a cancel the broker did not take (a taken one is CANCEL_PENDING or
+has ended; one not yet found at the broker is cancelled once it is)."""
+
 ORDER_COLUMNS = (
     "order id",
     "time",
@@ -139,20 +145,33 @@ def place(
         signal_id=signal_id,
     )
     result = with_client(config, url, lambda c: c.submit(signal))
+    rejected = result.order is not None and result.order.status == "REJECTED"
     if as_json:
         print_json(result)
     elif result.order is not None:
-        _show_orders("submitted", [result.order])
+        _show_orders("rejected by the broker" if rejected else "submitted", [result.order])
     elif result.pending is not None:
         console.print(
             f"waiting for approval: [bold]{result.pending.approval_id}[/] "
             f"(expires {result.pending.expires_at:%H:%M:%S})"
         )
+    if rejected:  # a script's `place … && …` must not read the rejection as placed
+        raise typer.Exit(EXIT_REFUSED)
+
+
+def _order_id(value: str) -> str:
+    """An empty order id would name ``/api/orders/``, which is no order: a usage error."""
+    if not value.strip():
+        raise typer.BadParameter("must not be empty or blank (`orderdesk orders` lists the ids)")
+    return value
+
+
+OrderIdArg = Annotated[str, typer.Argument(help="orderdesk's order id.", callback=_order_id)]
 
 
 @app.command("modify", rich_help_panel="Trading", epilog=TRADING_EXIT_CODES)
 def modify(
-    order_id: Annotated[str, typer.Argument(help="orderdesk's order id.")],
+    order_id: OrderIdArg,
     quantity: Annotated[int | None, typer.Option(help="New quantity.")] = None,
     price: Annotated[str | None, typer.Option(help="New limit price.")] = None,
     trigger: Annotated[str | None, typer.Option(help="New trigger price.")] = None,
@@ -179,7 +198,7 @@ def modify(
 
 @app.command("cancel", rich_help_panel="Trading", epilog=TRADING_EXIT_CODES)
 def cancel(
-    order_id: Annotated[str, typer.Argument(help="orderdesk's order id.")],
+    order_id: OrderIdArg,
     config: ConfigOption = None,
     url: UrlOption = None,
     as_json: JsonOption = False,
@@ -201,7 +220,17 @@ def cancel_all(
     if as_json:
         print_json(orders)
     else:
-        _show_orders(f"cancel sent for {plural(len(orders), 'order')}", orders)
+        _show_orders(f"cancel asked for {plural(len(orders), 'order')}", orders)
+    _fail_if_not_cancelled(orders)
+
+
+def _fail_if_not_cancelled(orders: list[OrderOut]) -> None:
+    """Exit 3 naming the orders whose cancel the broker did not take (no session, a refusal):
+    they are still working, and an operator pulling orders must not read them as pulled."""
+    stuck = [o for o in orders if o.status in STILL_WORKING]
+    if stuck:
+        reasons = "; ".join(f"{o.order_id}: {o.reason or o.status}" for o in stuck)
+        fail(f"{plural(len(stuck), 'order')} not cancelled, still working: {reasons}", EXIT_REFUSED)
 
 
 @app.command("orders", rich_help_panel="Watching")
@@ -349,7 +378,11 @@ def kill_switch(
         word = "[bold red]ENGAGED[/]" if result.engaged else "[green]released[/]"
         console.print(f"kill switch {word} ({escape(result.reason)})")
         if engaged and cancel_open:
-            console.print(f"cancel sent for {plural(len(result.cancelled), 'open order')}")
+            console.print(f"cancel asked for {plural(len(result.cancelled), 'open order')}")
+    if engaged and cancel_open and result.cancelled:
+        asked = set(result.cancelled)
+        now = with_client(config, url, lambda c: c.orders())
+        _fail_if_not_cancelled([o for o in now if o.order_id in asked])
 
 
 @app.command("pending", rich_help_panel="Safety", epilog=TRADING_EXIT_CODES)

@@ -184,7 +184,7 @@ def gtt_list(
 ) -> None:
     """The desk's GTTs: live, fired (with the orders they placed), deleted, gone."""
     query = _query(strategy, active)
-    rows = with_client(config, url, lambda c: _many(c, "/api/gtt" + query))
+    rows = with_client(config, url, lambda c: _many(c, "/api/gtt", query))
     _answer(as_json, "GTT", rows, listing=True)
 
 
@@ -291,7 +291,7 @@ def alerts_list(
 ) -> None:
     """The desk's price alerts (the desk's own notifications are `orderdesk status`)."""
     query = _query(strategy, active)
-    rows = with_client(config, url, lambda c: _many(c, "/api/price-alerts" + query))
+    rows = with_client(config, url, lambda c: _many(c, "/api/price-alerts", query))
     _answer(as_json, "price alert", rows, listing=True)
 
 
@@ -349,15 +349,16 @@ def alerts_delete(
     _answer(as_json, "alert deleted", [row])
 
 
-def _query(strategy: str | None, active: bool) -> str:
-    parts = [f"strategy={strategy}"] if strategy else []
+def _query(strategy: str | None, active: bool) -> dict[str, str]:
+    """The list filters as query parameters, for the client to encode."""
+    query = {"strategy": strategy} if strategy else {}
     if active:
-        parts.append("active=true")
-    return "?" + "&".join(parts) if parts else ""
+        query["active"] = "true"
+    return query
 
 
-async def _many(client: DeskClient, path: str) -> list[TriggerOut]:
-    reply = await client.get_json(path)
+async def _many(client: DeskClient, path: str, query: dict[str, str]) -> list[TriggerOut]:
+    reply = await client.get_json(path, query)
     # get_json hands a list back as {"data": [...]}: its callers read objects.
     return _MANY.validate_python(reply.get("data", []) if isinstance(reply, dict) else reply)
 

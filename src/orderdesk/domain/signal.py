@@ -27,7 +27,7 @@ from orderdesk.domain.values import (
 
 MAX_ICEBERG_LEGS = 50
 MIN_ICEBERG_LEGS = 2
-_STRATEGY = re.compile(r"^[A-Za-z0-9_\-]{1,32}$")
+_STRATEGY = re.compile(r"[A-Za-z0-9_\-]{1,32}")
 DEFAULT_STRATEGY = "manual"
 
 
@@ -79,8 +79,8 @@ class Signal:
             raise ValidationError("product", f"{self.product} cannot be used for a new order")
         if not 0 <= self.disclosed_quantity <= self.quantity:
             raise ValidationError("disclosed_quantity", "must be between 0 and quantity")
-        if not _STRATEGY.match(self.strategy):
-            raise ValidationError("strategy", "must be 1 to 32 letters, digits, _ or -")
+        if not _STRATEGY.fullmatch(self.strategy):  # fullmatch: "$" lets a final newline by
+            raise ValidationError("strategy", "must be 1 to 32 ASCII letters, digits, _ or -")
         if self.signal_id is not None:
             validate_signal_id(self.signal_id)
         if self.tag is not None:

@@ -1,0 +1,86 @@
+"""The trading commands when the broker refuses what they asked: the exit code is 3 and the
+output says so, so a script's `… && next` and an operator in a hurry do not read a refusal as
+done. `place` of an order the broker rejects at once (markets closed, margin) printed
+"submitted" and exited 0; `cancel-all` with cancels the broker refused said "cancel sent"."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from orderdesk.api import create_app, serve_api
+from orderdesk.api_token import load_or_create_token
+from orderdesk.cli import _register_commands, app
+from tests.api.fakes import FakeDesk
+
+_register_commands()
+runner = CliRunner()
+pytestmark = pytest.mark.usefixtures("isolated_config")
+CLOSED = "Markets are closed right now. Use GTT for placing long standing orders instead."
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[tuple[FakeDesk, list[str]]]:
+    """The API over the fake desk on 127.0.0.1:0, and the CLI's --config/--url for it."""
+    config = tmp_path / "orderdesk.toml"
+    config.write_text(
+        f'broker = "paper"\ndata_dir = "{tmp_path / "data"}"\nconfig_dir = "{tmp_path / "conf"}"\n'
+    )
+    desk = FakeDesk()
+    server = await serve_api(
+        create_app(desk, token=load_or_create_token(tmp_path / "conf")), "127.0.0.1", 0
+    )
+    yield desk, ["--config", str(config), "--url", server.url]
+    desk.close()
+    await server.stop()
+
+
+async def place(where: list[str], *extra: str) -> tuple[int, str]:
+    command = ["place", "NSE:ITC", "BUY", "1", "--price", "430", *extra, *where]
+    result = await asyncio.to_thread(runner.invoke, app, command)
+    return result.exit_code, result.stdout
+
+
+async def test_a_rejected_order_exits_3_and_says_so(served: tuple[FakeDesk, list[str]]) -> None:
+    desk, where = served
+    code, out = await place(where)
+    assert code == 0, out
+    assert "submitted" in out
+    desk.reject_with = CLOSED
+    code, out = await place(where)
+    assert code == 3, out
+    assert "rejected by the broker" in out
+    assert "Markets are closed" in out
+    code, out = await place(where, "--json")
+    assert code == 3, out
+    reply = json.loads(out)
+    assert (reply["outcome"], reply["order"]["status"]) == ("submitted", "REJECTED")
+
+
+async def test_cancels_the_broker_did_not_take_exit_3_naming_them(
+    served: tuple[FakeDesk, list[str]],
+) -> None:
+    """With no broker session every cancel fails and the orders stay working: `cancel-all` and
+    `kill-switch on --cancel-open` said "cancel sent for N orders" and exited 0."""
+    desk, where = served
+    code, _ = await place(where)
+    assert code == 0
+    desk.refuse_cancels_with = "Incorrect `api_key` or `access_token`."
+    result = await asyncio.to_thread(runner.invoke, app, ["cancel-all", *where])
+    assert result.exit_code == 3, result.output
+    assert "1 order not cancelled, still working" in result.stderr
+    assert "Incorrect `api_key` or `access_token`." in result.stderr
+    result = await asyncio.to_thread(
+        runner.invoke, app, ["kill-switch", "on", "--cancel-open", *where]
+    )
+    assert result.exit_code == 3, result.output
+    assert "ENGAGED" in result.stdout
+    assert "not cancelled, still working" in result.stderr
+    desk.refuse_cancels_with = None
+    result = await asyncio.to_thread(runner.invoke, app, ["cancel-all", *where])
+    assert result.exit_code == 0, result.output
