@@ -77,8 +77,10 @@ class ApprovalNotFound(OrderDeskError, LookupError):
 class ApprovalClosed(OrderDeskError):
     """The signal was already decided, or it expired, so it cannot be decided again."""
 
-    def __init__(self, approval_id: str, state: ApprovalState) -> None:
-        super().__init__(f"signal {approval_id} is {state.value.lower()}, not pending")
+    def __init__(
+        self, approval_id: str, state: ApprovalState, *, message: str | None = None
+    ) -> None:
+        super().__init__(message or f"signal {approval_id} is {state.value.lower()}, not pending")
         self.approval_id = approval_id
         self.state = state
 
@@ -95,6 +97,20 @@ class NotApproved(OrderDeskError):
         self.approval_id = item.approval_id
         self.state = item.state
         self.reason = item.reason
+
+
+class SignalDecided(ApprovalClosed):
+    """A parked signal sent again after it was rejected, lapsed or refused: it waits for no
+    one, and the same id will not be parked again (a new signal needs a new id)."""
+
+    def __init__(self, signal_id: str, item: PendingSignal) -> None:
+        reason = f": {item.reason}" if item.reason else ""
+        super().__init__(
+            item.approval_id,
+            item.state,
+            message=f"signal {signal_id!r} was {item.state.value.lower()} "
+            f"({item.approval_id}{reason}); a new signal needs a new id",
+        )
 
 
 def _words(item: PendingSignal) -> str:
@@ -150,7 +166,12 @@ class ApprovalQueue:
             # own idempotency for placed orders.
             known = self._by_signal.get((signal.strategy, signal.signal_id))
             if known is not None and known in self._items:
-                return self._items[known]
+                item = self._items[known]
+                if item.state is ApprovalState.PENDING:
+                    return item
+                if item.state is ApprovalState.APPROVED:
+                    return await self._submit(signal)  # the desk answers with its order
+                raise SignalDecided(signal.signal_id, item)
         await self._screen(signal)
         item = self._park(signal)
         await self._warn(
@@ -307,5 +328,6 @@ __all__ = [
     "NotApproved",
     "PendingSignal",
     "Screen",
+    "SignalDecided",
     "Submit",
 ]

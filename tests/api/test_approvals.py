@@ -63,6 +63,41 @@ async def test_the_same_signal_id_waits_once() -> None:
     assert len(queue.pending()) == 1
 
 
+async def test_a_decided_signal_sent_again_is_its_outcome_not_a_new_wait() -> None:
+    """Re-sent after approval, the signal is answered with its order (submitted once); after a
+    rejection, with a refusal naming it (it used to come back as "pending_approval")."""
+    desk = FakeDesk()
+    queue = ApprovalQueue(desk.submit, CAREFUL, screen=desk.screen)
+    approved = await queue.submit(signal(strategy="careful", signal_id="s-1"))
+    rejected = await queue.submit(signal(strategy="careful", signal_id="s-2"))
+    assert isinstance(approved, PendingSignal)
+    assert isinstance(rejected, PendingSignal)
+    order = await queue.approve(approved.approval_id)
+    queue.reject(rejected.approval_id, "not today")
+    again = await queue.submit(signal(strategy="careful", signal_id="s-1"))
+    assert not isinstance(again, PendingSignal)
+    assert again.order_id == order.order_id
+    with pytest.raises(ApprovalClosed) as refused:
+        await queue.submit(signal(strategy="careful", signal_id="s-2"))
+    assert refused.value.state is ApprovalState.REJECTED
+    assert str(refused.value) == (
+        f"signal 's-2' was rejected ({rejected.approval_id}: not today); "
+        "a new signal needs a new id"
+    )
+    assert queue.pending() == []
+
+
+async def test_http_a_rejected_signal_sent_again_is_409(api: Api) -> None:
+    careful = {**LIMIT_BUY, "strategy": "careful", "signal_id": "once"}
+    async with api.client.post("/api/signals", json=careful) as response:
+        parked = (await response.json())["pending"]
+    async with api.client.post(f"/api/approvals/{parked['approval_id']}/reject", json={}):
+        pass
+    async with api.client.post("/api/signals", json=careful) as response:
+        assert response.status == 409
+        assert "was rejected" in (await response.json())["message"]
+
+
 async def test_pending_signals_expire_after_their_ttl() -> None:
     """After approval_ttl_seconds the signal lapses and can no longer be approved."""
     clock = FakeClock()

@@ -24,6 +24,7 @@ from orderdesk.errors import NotOffered, RiskDenied
 from orderdesk.ports.notifier import Severity
 from tests.domain.builders import report
 from tests.engine.fakes import INFY, MemoryStore, RecordingNotifier
+from tests.engine.trigger_broker import TriggerBroker
 from tests.support import eventually
 
 GTT = GttTrigger(
@@ -45,44 +46,6 @@ async def test_a_broker_without_gtt_or_alerts_refuses_them_plainly() -> None:
         assert desk.triggers.listing() == []
         assert list(store.read(stream="triggers")) == []
         assert (await desk.reconcile()).ok
-
-
-class TriggerBroker(PaperBroker):
-    """The paper broker with GTTs and alerts that only count what reaches them."""
-
-    def __init__(self) -> None:
-        super().__init__(prices={INFY: Decimal(1500)})
-        self.sent: list[str] = []
-
-    async def gtt_triggers(self) -> list[GttTrigger]:
-        return []
-
-    async def place_gtt(self, trigger: GttTrigger) -> int:
-        self.sent.append("place_gtt")
-        return len(self.sent)
-
-    async def modify_gtt(self, trigger_id: int, trigger: GttTrigger) -> None:
-        self.sent.append("modify_gtt")
-
-    async def delete_gtt(self, trigger_id: int) -> None:
-        self.sent.append("delete_gtt")
-
-    async def alerts(self) -> list[PriceAlert]:
-        return []
-
-    async def create_alert(self, alert: PriceAlert) -> PriceAlert:
-        self.sent.append("create_alert")
-        return replace(alert, alert_id=f"a{len(self.sent)}", status="enabled")
-
-    async def modify_alert(self, alert_id: str, alert: PriceAlert) -> PriceAlert:
-        self.sent.append("modify_alert")
-        return replace(alert, alert_id=alert_id, status="enabled")
-
-    async def delete_alert(self, alert_id: str) -> None:
-        self.sent.append("delete_alert")
-
-    async def alert_order_ids(self, alert_id: str) -> list[str]:
-        return []
 
 
 async def test_the_kill_switch_stops_triggers_that_would_place_orders() -> None:

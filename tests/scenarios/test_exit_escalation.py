@@ -13,6 +13,7 @@ from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from kiteconnect import KiteConnect
 
 from orderdesk.api.desk_adapter import EngineDesk
@@ -21,6 +22,8 @@ from orderdesk.domain.events import Event, ExitRepriced, ExitStarted, ExitUnfill
 from orderdesk.domain.values import InstrumentKey
 from orderdesk.engine import OrderDesk
 from orderdesk.engine.config import ExitPolicy
+from orderdesk.engine.risk import RiskLimits
+from orderdesk.errors import RiskDenied
 from orderdesk.ports.notifier import Severity
 from orderdesk.store import SqlEventStore
 from tests.scenarios.harness import (
@@ -111,6 +114,49 @@ async def test_a_resting_exit_is_repriced_through_the_market_and_fills(
         assert (row["status"], row["order_type"], row["price"]) == ("COMPLETE", "LIMIT", 1411.2)
         trades = await asyncio.to_thread(_official(address).order_trades, row["order_id"])
         assert sorted(t["average_price"] for t in trades) == [1440, 1500]
+
+
+async def test_a_position_past_the_order_limits_still_exits_whole(
+    tmp_path: Path, store_url: str
+) -> None:
+    """The order limits guard what an order adds, not what an exit takes away: a position of
+    100 built by two orders within ``max_quantity`` 60 and ``max_order_value`` ₹1 lakh (₹1.5
+    lakh now) exits in one order, and its re-price 2% through the market passes a 1% price
+    band. Before, the exit was refused (``max_quantity``) exactly because the position was
+    large."""
+    limits = RiskLimits(
+        max_quantity=60, max_order_value=Decimal(100_000), price_band_percent=Decimal(1)
+    )
+    async with (
+        running_sim(rate_limits=False, seed=94) as (_, address),
+        open_desk(address, store_url, tmp_path, config=EXITS, limits=limits) as desk,
+    ):
+        view = BrokerView(address)
+        await _hold(desk, view, 50)
+        await _hold(desk, view, 50)
+        events = desk.events()
+        await view.faults(partial_fill=0.5)
+        handle = await desk.exit_position(INFY, product=Product.MIS)
+        assert handle is not None
+        assert handle.order.quantity == 100
+        await view.control("prices", {"NSE:INFY": 1440})
+        await view.faults(partial_fill=0)
+        seen = await _exit_events(events, ExitRepriced)
+        await handle.wait()
+        assert handle.status is OrderStatus.FILLED
+        assert isinstance(seen[-1], ExitRepriced)
+        assert seen[-1].price == Decimal("1411.20")
+        assert desk.position(INFY, Product.MIS).quantity == 0
+        with pytest.raises(RiskDenied):  # a signal of the same size is still refused
+            await desk.submit(
+                Signal(
+                    instrument=INFY,
+                    side=Side.SELL,
+                    quantity=100,
+                    order_type=OrderType.MARKET,
+                    product=Product.MIS,
+                )
+            )
 
 
 async def test_an_exit_that_still_does_not_fill_ends_in_a_critical_alert(

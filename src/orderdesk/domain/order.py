@@ -393,6 +393,32 @@ class Order:
     ) -> list[OrderEvent]:
         """Ask for new terms; validated with the same rules as a new signal."""
         self._target(Trigger.REQUEST_MODIFY)
+        proposed = self.proposed(
+            quantity=quantity, price=price, trigger_price=trigger_price, order_type=order_type
+        )
+        return [
+            OrderModifyRequested(
+                at=at,
+                order_id=self.order_id,
+                quantity=proposed.quantity,
+                price=proposed.price,
+                trigger_price=proposed.trigger_price,
+                order_type=proposed.order_type,
+            )
+        ]
+
+    def proposed(
+        self,
+        *,
+        quantity: int | None = None,
+        price: Decimal | None = None,
+        trigger_price: Decimal | None = None,
+        order_type: OrderType | None = None,
+    ) -> Signal:
+        """The order's signal with the terms a modify asks for (``None``: the term as it is,
+        or none where the new type takes none): what the risk checks and the instrument's
+        rules judge before a modify is sent, as they judge a new signal. Raises
+        :class:`ValidationError` for terms no signal could have."""
         new_type = order_type or self.order_type
         new_quantity = quantity if quantity is not None else self.quantity
         if new_quantity <= self.filled_quantity:
@@ -409,7 +435,7 @@ class Order:
             else (self.trigger_price if keep_trigger else None)
         )
         # The signal's own validation knows every price/trigger rule; reuse it, don't repeat it.
-        replace(
+        return replace(
             self.signal,
             quantity=new_quantity,
             price=new_price,
@@ -417,16 +443,6 @@ class Order:
             order_type=new_type,
             market_protection=None,
         )
-        return [
-            OrderModifyRequested(
-                at=at,
-                order_id=self.order_id,
-                quantity=new_quantity,
-                price=new_price,
-                trigger_price=new_trigger,
-                order_type=new_type,
-            )
-        ]
 
     def modify_accepted(self, at: datetime) -> list[OrderEvent]:
         self._target(Trigger.MODIFY_ACCEPTED)

@@ -36,6 +36,21 @@ def _positive(value: Decimal | None, field: str) -> None:
         raise ValidationError(field, "must be greater than 0")
 
 
+def check_tick(field: str, value: Decimal | None, tick_size: Decimal) -> None:
+    """Raise, naming ``field``, if ``value`` is not a whole number of ticks of the instrument.
+
+    The rule a signal's prices are held to, and with them every price the desk hands the
+    broker to place later (a GTT's legs and trigger values, an ATO's basket)."""
+    if value is not None and not is_multiple_of(value, tick_size):
+        raise ValidationError(field, f"{value} is not a multiple of the tick {tick_size}")
+
+
+def check_lot(field: str, quantity: int, lot_size: int) -> None:
+    """Raise, naming ``field``, if ``quantity`` is not a whole number of lots (derivatives)."""
+    if lot_size > 1 and quantity % lot_size:
+        raise ValidationError(field, f"{quantity} is not a multiple of lot {lot_size}")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Signal:
     """An order request before it has an identity at the broker.
@@ -150,16 +165,12 @@ class Signal:
 
     def check_tick_size(self, tick_size: Decimal) -> None:
         """Raise if price or trigger is not a whole number of ticks of the instrument."""
-        for field, value in (("price", self.price), ("trigger_price", self.trigger_price)):
-            if value is not None and not is_multiple_of(value, tick_size):
-                raise ValidationError(field, f"{value} is not a multiple of the tick {tick_size}")
+        check_tick("price", self.price, tick_size)
+        check_tick("trigger_price", self.trigger_price, tick_size)
 
     def check_lot_size(self, lot_size: int) -> None:
         """Raise if the quantity is not a whole number of lots (derivatives)."""
-        if lot_size > 1 and self.quantity % lot_size:
-            raise ValidationError(
-                "quantity", f"{self.quantity} is not a multiple of lot {lot_size}"
-            )
+        check_lot("quantity", self.quantity, lot_size)
 
     def with_quantity(self, quantity: int, *, signal_id: str | None = None) -> Signal:
         """A copy for a different quantity (slices and target-position deltas)."""
@@ -172,4 +183,4 @@ class Signal:
         return None if reference is None else reference * self.quantity
 
 
-__all__ = ["DEFAULT_STRATEGY", "Signal"]
+__all__ = ["DEFAULT_STRATEGY", "Signal", "check_lot", "check_tick"]

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from orderdesk.domain.reports import GttTrigger, PriceAlert
+from orderdesk.domain.reports import AlertOrder, GttTrigger, InstrumentInfo, PriceAlert
+from orderdesk.domain.signal import check_lot, check_tick
 from orderdesk.domain.values import InstrumentKey, Side
 
 
@@ -69,6 +70,38 @@ class DeskTrigger:
         return replace(self, state=state, detail=detail, order_ids=order_ids)
 
 
+def check_gtt_rules(gtt: GttTrigger, info: InstrumentInfo) -> None:
+    """Hold a GTT to its instrument's tick and lot sizes as a signal is held to them, naming
+    the field as the API does (``trigger_values[1]``, ``orders[0].price``,
+    ``orders[0].quantity``).
+
+    The broker keeps a GTT whose order is off the tick or the lot and refuses the order only
+    when the GTT fires: a stop loss refused then is an exit that never happened, so the desk
+    refuses it when it is made or changed.
+
+    The trigger values are held to the tick too. Kite's documentation does not say whether it
+    refuses one off the tick (``KITE_API.md`` §8 is silent), but the last price it is compared
+    with moves in whole ticks: a value between two ticks is never met, only passed, and fires
+    at the tick beyond it, which is not the price the caller wrote. Refusing it costs a
+    rounding, and holds a GTT's trigger to the rule a stop order's ``trigger_price`` is held
+    to."""
+    for n, value in enumerate(gtt.trigger_values):
+        check_tick(f"trigger_values[{n}]", value, info.tick_size)
+    for n, leg in enumerate(gtt.orders):
+        check_tick(f"orders[{n}].price", leg.price, info.tick_size)
+        check_lot(f"orders[{n}].quantity", leg.quantity, info.lot_size)
+
+
+def check_basket_order_rules(n: int, order: AlertOrder, info: InstrumentInfo) -> None:
+    """Hold an ATO's ``n``-th basket order (from 0) to its instrument's tick and lot sizes,
+    as :func:`check_gtt_rules` holds a GTT's legs (``basket[0].price``, …): the broker would
+    refuse it only when the alert fires. A price of 0 is no price (a MARKET order)."""
+    where = f"basket[{n}]"
+    check_tick(f"{where}.price", order.price, info.tick_size)
+    check_tick(f"{where}.trigger_price", order.trigger_price, info.tick_size)
+    check_lot(f"{where}.quantity", order.quantity, info.lot_size)
+
+
 def gtt_trigger_id(broker_id: int | str) -> str:
     return f"gtt-{broker_id}"
 
@@ -82,5 +115,7 @@ __all__ = [
     "TriggerKind",
     "TriggerState",
     "alert_trigger_id",
+    "check_basket_order_rules",
+    "check_gtt_rules",
     "gtt_trigger_id",
 ]

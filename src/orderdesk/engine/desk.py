@@ -23,7 +23,7 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Collection, Coroutine, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from types import TracebackType
@@ -65,6 +65,7 @@ from orderdesk.engine.errors import (
     DeskClosed,
     OrderNotFound,
     SessionExpired,
+    SignalIdReused,
 )
 from orderdesk.engine.exits import ExitEscalation, recorded_policy
 from orderdesk.engine.handle import OrderHandle
@@ -211,7 +212,13 @@ class OrderDesk:
             )
         self.history = DayHistory(store)
         self.triggers = Triggers(
-            broker, self.recorder, store, self.alerts, clock, kill_switch=self.kill_switch
+            broker,
+            self.recorder,
+            store,
+            self.alerts,
+            clock,
+            kill_switch=self.kill_switch,
+            rules=self.master.rules_for,
         )
         """GTTs and price alerts placed for strategies; the orders they place are credited to
         those strategies by the news path (``news.claim``)."""
@@ -327,33 +334,38 @@ class OrderDesk:
 
     # -- intake --------------------------------------------------------------------------------
 
-    async def submit(self, signal: Signal) -> OrderHandle:
+    async def submit(self, signal: Signal, *, exiting: bool = False) -> OrderHandle:
         """Place one signal; the same (strategy, signal id) again returns the same order.
 
         Raises :class:`~orderdesk.errors.RiskDenied` if a check refuses it, and
         :class:`~orderdesk.domain.errors.ValidationError` if the instrument's tick or lot size
         rules it out. A broker rejection is not raised: the handle shows ``REJECTED``.
+        ``exiting``: the desk's own exit of a position, held to the checks an exit passes
+        (``risk.EXIT_EXEMPT``).
         """
         self._check_running()
         signal, order_id = self._identify(signal)
         while True:
             existing = self.book.orders.get(order_id)
-            if existing is not None and not existing.deferred:
-                return OrderHandle(self, order_id)
+            if existing is not None:
+                _same_signal(existing, signal)
+                if not existing.deferred:
+                    return OrderHandle(self, order_id)
             pending = self._intake.get(order_id)
             if pending is None:
                 break
             await asyncio.shield(pending)
             if order_id not in self.book.orders:
                 raise DeskClosed(f"{order_id} was not placed (see the first submission)")
-        if existing is None and self.history.order(order_id) is not None:
+        if existing is None and (earlier := self.history.order(order_id)) is not None:
+            _same_signal(earlier, signal)
             return OrderHandle(self, order_id)  # the same signal, on an earlier day
         self._check_ready()
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._intake[order_id] = future
         try:
             self._check_instrument(signal)
-            await self._admit(signal)
+            await self._admit(signal, exiting=exiting)
             if existing is not None:
                 await self.slicer.send_again(existing)
             else:
@@ -379,11 +391,11 @@ class OrderDesk:
         """
         self._check_running()
         signal, order_id = self._identify(signal)
-        existing = self.book.orders.get(order_id)
-        if existing is not None and not existing.deferred:
-            return
-        if existing is None and self.history.order(order_id) is not None:
-            return
+        existing = self.book.orders.get(order_id) or self.history.order(order_id)
+        if existing is not None:
+            _same_signal(existing, signal)
+            if not existing.deferred:
+                return
         self._check_ready()
         self._check_instrument(signal)
         await self._admit(signal, record=False)
@@ -398,7 +410,9 @@ class OrderDesk:
         self._check_ready()
         legs = [self._identify(signal) for signal in basket_order(signals)]
         for signal, order_id in legs:
-            if order_id not in self.book.orders:
+            if (existing := self.book.orders.get(order_id)) is not None:
+                _same_signal(existing, signal)
+            else:
                 self._check_instrument(signal)
                 await self._admit(signal)
         handles: list[OrderHandle] = []
@@ -455,6 +469,7 @@ class OrderDesk:
             lambda current: -min(max(-current, 0), holdings),
             product=product,
             strategy=strategy,
+            exiting=True,
         )
         if handle is None:
             return None
@@ -483,8 +498,10 @@ class OrderDesk:
         order_type: OrderType = OrderType.MARKET,
         price: Decimal | None = None,
         signal_id: str | None = None,
+        exiting: bool = False,
     ) -> OrderHandle | None:
-        """Place the difference between ``target(live)`` and the broker's ``live`` position."""
+        """Place the difference between ``target(live)`` and the broker's ``live`` position
+        (``exiting``: as the desk's exit, see :meth:`submit`)."""
         self._check_running()
         async with self._target_locks[instrument]:
             previous = self._target_orders.get(instrument)
@@ -507,12 +524,12 @@ class OrderDesk:
                 strategy=strategy,
                 signal_id=signal_id,
             )
-            handle = await self.submit(signal)
+            handle = await self.submit(signal, exiting=exiting)
             self._target_orders[instrument] = handle.order_id
             return handle
 
     async def _reprice_exit(self, order_id: str, price: Decimal) -> None:
-        await self.modify(order_id, price=price, order_type=OrderType.LIMIT)
+        await self.modify(order_id, price=price, order_type=OrderType.LIMIT, exiting=True)
 
     # -- commands ------------------------------------------------------------------------------
 
@@ -524,11 +541,29 @@ class OrderDesk:
         price: Decimal | None = None,
         trigger_price: Decimal | None = None,
         order_type: OrderType | None = None,
+        exiting: bool = False,
     ) -> OrderHandle:
-        """New terms for a working order (at most ``max_modifications`` times)."""
+        """New terms for a working order (at most ``max_modifications`` times).
+
+        The new terms are held to the instrument's tick and lot sizes and to the risk checks a
+        modify passes (``risk.MODIFY_TERMS``: the kill switch, the size and value limits, the
+        day's loss limit, the price band), as a new signal is; a denial is recorded and alerted
+        and raises :class:`~orderdesk.errors.RiskDenied`. ``exiting``: a re-price of the
+        desk's own exit, which passes the checks an exit passes (``risk.EXIT_EXEMPT``).
+        """
         order = self.order(order_id)
         if self.slicer.is_parent(order):
             raise CommandRefused(order_id, "a sliced order is modified through its children")
+        if order.is_working:  # else the command refuses it for its state, naming that
+            proposed = order.proposed(
+                quantity=quantity, price=price, trigger_price=trigger_price, order_type=order_type
+            )
+            self._check_instrument(proposed)
+            screen = self.strategy_risk.screen_exit if exiting else self.strategy_risk.screen_modify
+            denial = await screen(proposed, self.risk_context)
+            if denial is not None:
+                await self._denied(proposed, denial, what="Modify of " + order_id)
+                raise denial
         await self.commands.modify(
             order,
             quantity=quantity,
@@ -969,8 +1004,12 @@ class OrderDesk:
             if self.autoslicer is not None and needs_slicing(signal, info.freeze_quantity):
                 self.autoslicer.check(signal, info)
 
-    async def _admit(self, signal: Signal, *, record: bool = True) -> None:
-        denial = await self.strategy_risk.evaluate(signal, self.risk_context, record=record)
+    async def _admit(self, signal: Signal, *, record: bool = True, exiting: bool = False) -> None:
+        denial = (
+            await self.strategy_risk.screen_exit(signal, self.risk_context)
+            if exiting
+            else await self.strategy_risk.evaluate(signal, self.risk_context, record=record)
+        )
         if denial is None:
             return
         await self._denied(signal, denial)
@@ -984,7 +1023,7 @@ class OrderDesk:
             await self._denied(signal, denial)
             raise denial
 
-    async def _denied(self, signal: Signal, denial: RiskDenied) -> None:
+    async def _denied(self, signal: Signal, denial: RiskDenied, *, what: str = "Signal") -> None:
         await self.recorder.desk_event(
             SignalDenied(
                 at=self.clock.now(), signal=signal, check=denial.check, reason=denial.reason
@@ -992,7 +1031,7 @@ class OrderDesk:
         )
         await self.alerts.raise_(
             Severity.WARNING,
-            f"Signal denied by {denial.check}",
+            f"{what} denied by {denial.check}",
             f"{signal.strategy} {signal.signal_id}: {signal.instrument} {signal.side} "
             f"{signal.quantity}: {denial.reason}",
             key=f"denied:{denial.check}",
@@ -1101,6 +1140,18 @@ class OrderDesk:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+def _same_signal(order: Order, signal: Signal) -> None:
+    """Refuse ``signal`` if the order its id already made was another signal
+    (:class:`SignalIdReused`): answering it with that order would drop it silently."""
+    if order.signal == signal:
+        return
+    differing = [
+        f.name for f in fields(Signal) if getattr(order.signal, f.name) != getattr(signal, f.name)
+    ]
+    assert signal.signal_id is not None  # identified before it is looked up
+    raise SignalIdReused(order.order_id, signal.signal_id, differing)
 
 
 __all__ = ["OrderDesk"]

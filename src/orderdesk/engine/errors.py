@@ -43,6 +43,21 @@ class CommandRefused(OrderDeskError):
         return cls(order_id, detail, message=f"order {order_id} {detail}")
 
 
+class SignalIdReused(CommandRefused):
+    """A signal id the strategy used before, sent again with other terms: the desk answers a
+    resent signal with its order (idempotency), so a different signal under the same id would
+    silently not be placed. Refused instead, naming what differs."""
+
+    def __init__(self, order_id: str, signal_id: str, differing: list[str]) -> None:
+        detail = (
+            f"signal id {signal_id!r} was used for another signal ({', '.join(differing)} "
+            "differ); a new signal needs a new id"
+        )
+        super().__init__(order_id, detail, message=detail)
+        self.signal_id = signal_id
+        self.differing = differing
+
+
 class BasketAborted(OrderDeskError):
     """A hedge leg of a basket failed, so the legs that depend on it were not placed."""
 
@@ -82,4 +97,5 @@ __all__ = [
     "ModificationLimitReached",
     "OrderNotFound",
     "SessionExpired",
+    "SignalIdReused",
 ]

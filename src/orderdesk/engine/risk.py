@@ -346,6 +346,26 @@ at the moment it is sent. They are the ones an order placed later by a trigger (
 ATO's basket) can be held to when the trigger is made: open orders, the order rate, the day's
 loss, the price band and the margin belong to a moment that may be days away."""
 
+MODIFY_TERMS: tuple[type[RiskCheck], ...] = (*ORDER_TERMS, DailyLossLimit, PriceBand)
+"""The checks a working order's new terms are held to before a modify is sent: its own terms
+(the kill switch with them: new terms are new risk), the day's loss limit (more exposure after
+it) and the price band (a slipped digit in a new price). Not the open orders or the order rate
+(a modify places no order), nor the margin (the order's is blocked already)."""
+
+EXIT_EXEMPT: tuple[type[RiskCheck], ...] = (
+    MaxQuantity,
+    MaxOrderValue,
+    MaxOpenOrders,
+    OrdersPerMinute,
+    PriceBand,
+    MarginAvailable,
+)
+"""The checks a desk-made exit (``OrderDesk.exit_position``, and its re-prices) does not pass:
+it only takes exposure away, and its quantity is the broker's position, not a typed number, so
+the limits on what an order may add would keep a large position open exactly when it must go.
+The kill switch, the symbol lists and the day's loss limit (which lets a reducing order through)
+still apply."""
+
 
 class RiskGate:
     """Runs the checks in order; the first denial wins."""
@@ -372,6 +392,8 @@ class RiskGate:
 
 
 __all__ = [
+    "EXIT_EXEMPT",
+    "MODIFY_TERMS",
     "ORDER_TERMS",
     "AllowedExchanges",
     "AllowedSymbols",

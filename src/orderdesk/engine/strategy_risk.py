@@ -8,15 +8,18 @@ check's name and says that it was the strategy's limit. The kill switch stays de
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Literal
 
 from orderdesk.domain.attribution import StrategyBook, attribute
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.values import InstrumentKey, Product
 from orderdesk.engine.book import OrderBook
 from orderdesk.engine.risk import (
+    EXIT_EXEMPT,
+    MODIFY_TERMS,
     ORDER_TERMS,
     CountingCheck,
     KillSwitch,
@@ -98,8 +101,14 @@ def _is_rate(check: RiskCheck) -> bool:
     return isinstance(_unwrapped(check), OrdersPerMinute)
 
 
-def _judges_terms(check: RiskCheck) -> bool:
-    return isinstance(_unwrapped(check), ORDER_TERMS)
+ScreenKind = Literal["terms", "modify", "exit"]
+
+_SCREENS: dict[ScreenKind, Callable[[RiskCheck], bool]] = {
+    "terms": lambda check: isinstance(check, ORDER_TERMS),
+    "modify": lambda check: isinstance(check, MODIFY_TERMS),
+    "exit": lambda check: not isinstance(check, EXIT_EXEMPT),
+}
+"""Which checks each screening keeps, by the desk's kind of check (see ``risk``)."""
 
 
 class StrategyRisk:
@@ -114,7 +123,7 @@ class StrategyRisk:
     ) -> None:
         self.gate = gate
         self._gates: dict[str, RiskGate] = {}
-        self._terms: dict[str, RiskGate] = {}
+        self._screens: dict[tuple[str, ScreenKind], RiskGate] = {}
         self.own: dict[str, list[RiskCheck]] = {}
         for strategy, strategy_limits in limits.items():
             scoped = StrategyRiskContext(strategy, book, context)
@@ -142,11 +151,26 @@ class StrategyRisk:
     async def screen_terms(self, signal: Signal, context: RiskContext) -> RiskDenied | None:
         """Only the checks that judge an order by its own terms (``risk.ORDER_TERMS``), the
         desk's and the strategy's, counting nothing: for an order a trigger will place later."""
-        gate = self._terms.get(signal.strategy)
+        return await self._screen(signal.strategy, "terms").evaluate(signal, context, record=False)
+
+    async def screen_modify(self, signal: Signal, context: RiskContext) -> RiskDenied | None:
+        """The checks new terms for a working order are held to (``risk.MODIFY_TERMS``), the
+        desk's and the strategy's, counting nothing: ``signal`` is the order's with the new
+        terms."""
+        return await self._screen(signal.strategy, "modify").evaluate(signal, context, record=False)
+
+    async def screen_exit(self, signal: Signal, context: RiskContext) -> RiskDenied | None:
+        """Every check but those a desk-made exit is exempt from (``risk.EXIT_EXEMPT``), the
+        desk's and the strategy's, counting nothing (an exit is not the strategy's order)."""
+        return await self._screen(signal.strategy, "exit").evaluate(signal, context, record=False)
+
+    def _screen(self, strategy: str, kind: ScreenKind) -> RiskGate:
+        gate = self._screens.get((strategy, kind))
         if gate is None:
-            terms = [c for c in self.checks_for(signal.strategy) if _judges_terms(c)]
-            gate = self._terms[signal.strategy] = RiskGate(terms)
-        return await gate.evaluate(signal, context, record=False)
+            kept = _SCREENS[kind]
+            checks = [c for c in self.checks_for(strategy) if kept(_unwrapped(c))]
+            gate = self._screens[strategy, kind] = RiskGate(checks)
+        return gate
 
     def _gate(self, strategy: str) -> RiskGate:
         # One gate per strategy, made once: making it per signal cost 4% of the daemon's time.

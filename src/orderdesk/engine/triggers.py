@@ -20,6 +20,13 @@ lists: one that fired is ended as ``fired`` (with its orders), one that the brok
 shows, or shows deleted, cancelled, expired or disabled without firing, as ``gone``; each is
 recorded and alerted. A simple alert that fired stays live at the broker; its firing is
 recorded (``TriggerRang``) and alerted when reconciliation sees Kite's count go up.
+
+**Held when made.** The broker keeps a trigger whatever its orders say and judges them only
+when it fires, days later perhaps: a stop loss refused then is an exit that never happened. So
+a GTT or an ATO is held, when it is made or changed, to what a signal is held to at intake, in
+the same order: its instrument's tick and lot sizes (``ValidationError``, as
+``OrderDesk.submit`` raises it), then the risk checks that judge an order by its own terms
+(``RiskDenied``). A refused trigger reaches neither the broker nor the log.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ from orderdesk.domain.events import (
 from orderdesk.domain.reports import (
     ALERT_OPERATORS,
     GttTrigger,
+    InstrumentInfo,
     OrderStatusReport,
     PriceAlert,
 )
@@ -52,6 +60,8 @@ from orderdesk.domain.triggers import (
     TriggerKind,
     TriggerState,
     alert_trigger_id,
+    check_basket_order_rules,
+    check_gtt_rules,
     gtt_trigger_id,
 )
 from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side
@@ -67,6 +77,11 @@ from orderdesk.ports.notifier import Severity
 from orderdesk.ports.store import EventStore
 
 log = logging.getLogger(__name__)
+
+InstrumentRules = Callable[[InstrumentKey], InstrumentInfo | None]
+"""An instrument's trading rules for a new order, as the desk's instrument master answers
+(``InstrumentMaster.rules_for``): None without a list; raises ``ValidationError`` for an
+instrument the list does not hold."""
 
 GTT_ENDED = {"deleted", "cancelled", "expired", "rejected", "disabled"}
 """Kite's GTT statuses that end a trigger without firing it."""
@@ -100,8 +115,13 @@ class Triggers:
         alerts: Alerts,
         clock: Clock,
         kill_switch: KillSwitch | None = None,
+        rules: InstrumentRules | None = None,
     ) -> None:
         self.broker = broker
+        self.rules = rules
+        """Where the tick and lot sizes come from that the orders a trigger would place are
+        held to, as a signal's are (the desk passes its instrument master's ``rules_for``);
+        None leaves them to the broker."""
         self.kill_switch = kill_switch or KillSwitch()
         """Engaged, no trigger that would place orders is made or changed: a GTT or an ATO is
         an order waiting at the broker, and the switch means no new orders."""
@@ -212,6 +232,27 @@ class Triggers:
 
     # -- GTT -----------------------------------------------------------------------------------
 
+    def _rules_for(self, instrument: InstrumentKey, field: str) -> InstrumentInfo | None:
+        """``instrument``'s rules, or None to leave them to the broker; an instrument the
+        desk's list does not hold is refused naming ``field``."""
+        if self.rules is None:
+            return None
+        try:
+            return self.rules(instrument)
+        except ValidationError as exc:
+            raise ValidationError(field, exc.reason) from None
+
+    def _check_gtt_rules(self, gtt: GttTrigger) -> None:
+        info = self._rules_for(gtt.instrument, "instrument")
+        if info is not None:
+            check_gtt_rules(gtt, info)
+
+    def _check_basket_rules(self, alert: PriceAlert) -> None:
+        for n, order in enumerate(alert.basket):
+            info = self._rules_for(order.instrument, f"basket[{n}].instrument")
+            if info is not None:
+                check_basket_order_rules(n, order, info)
+
     async def _orders_allowed(self, orders: Sequence[Signal]) -> None:
         """Refuse a trigger whose orders the desk would not place: the kill switch first, then
         each order against the checks of its own terms (size, value, symbol)."""
@@ -230,6 +271,7 @@ class Triggers:
         strategy's."""
         broker = self._gtt_broker()
         _check_gtt(gtt)
+        self._check_gtt_rules(gtt)
         await self._orders_allowed(gtt_orders(strategy, gtt))
         broker_id = await broker.place_gtt(gtt)
         return await self._record(
@@ -246,6 +288,7 @@ class Triggers:
     async def modify_gtt(self, trigger_id: str, gtt: GttTrigger) -> DeskTrigger:
         trigger = self._live(trigger_id, TriggerKind.GTT)
         _check_gtt(gtt)
+        self._check_gtt_rules(gtt)
         await self._orders_allowed(gtt_orders(trigger.strategy, gtt))
         broker_id = int(trigger.broker_id)
         await self._gtt_broker().modify_gtt(broker_id, gtt)
@@ -261,6 +304,7 @@ class Triggers:
         places the basket, for the strategy, when it fires)."""
         broker = self._alert_broker()
         _check_alert(alert)
+        self._check_basket_rules(alert)
         if alert.basket:
             await self._orders_allowed(basket_orders(strategy, alert))
         kept = await broker.create_alert(alert)
@@ -282,6 +326,7 @@ class Triggers:
         assert trigger.alert is not None
         if bool(alert.basket) != bool(trigger.alert.basket):
             raise _refused(trigger_id, "an alert's type (simple or ATO) cannot change")
+        self._check_basket_rules(alert)
         if alert.basket:
             await self._orders_allowed(basket_orders(trigger.strategy, alert))
         kept = await self._alert_broker().modify_alert(trigger.broker_id, alert)
