@@ -77,6 +77,7 @@ async def test_days_list_newest_first_with_today_live(api: Api) -> None:
         "lapsed",
         "carried_positions",
         "holdings",
+        "estimated",
     }
 
 

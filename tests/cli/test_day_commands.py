@@ -95,7 +95,9 @@ def test_days_positions_and_orders_of_today(desk: Desk) -> None:
     assert "lifetime P&L" in table
     code, positions = cli(desk, "positions", "--day", desk.today)
     assert code == 0, positions
-    assert f"positions of {desk.today} (now)" in positions
+    # After the day's close time (this test runs at any hour) the day, opened late, is
+    # closed late at the next look; until then its unpriced position says it is estimated.
+    assert f"positions of {desk.today} (now" in positions
     code, out = cli(desk, "positions", "--day", desk.today, "--json")
     [position] = json.loads(out)
     assert (position["instrument"], position["quantity"]) == ("NSE:INFY", 2)

@@ -203,6 +203,8 @@ class FakeBroker:
         """Reads are refused as with yesterday's token, until a session is renewed."""
         self.carried: dict[tuple[InstrumentKey, Product], int] = {}
         self.held: dict[InstrumentKey, int] = {}
+        self.closes: dict[InstrumentKey, Decimal] = {}
+        """The previous session's closing prices (a quote's ``close``), set by ``next_day``."""
         self._ids = itertools.count(250_000_000_000_001)
         self._trade_ids = itertools.count(90_000_001)
         self._queue: asyncio.Queue[BrokerEvent] = asyncio.Queue()
@@ -405,7 +407,8 @@ class FakeBroker:
 
     def next_day(self) -> None:
         """The broker's morning: books empty, NRML positions carried at the last price (the
-        close), CNC bought into holdings, MIS gone (squared off)."""
+        close, which quotes give as their ``close`` from now on), CNC bought into holdings, MIS
+        gone (squared off)."""
         net: dict[tuple[InstrumentKey, Product], int] = {}
         for fill in self.trade_book:
             key = (fill.instrument, fill.product)
@@ -417,6 +420,7 @@ class FakeBroker:
                 carried = self.carried.get((instrument, product), 0) + quantity
                 self.carried[(instrument, product)] = carried
         self.carried = {key: qty for key, qty in self.carried.items() if qty}
+        self.closes = dict(self.prices)
         self.book.clear()
         self.trade_book.clear()
 
@@ -475,8 +479,15 @@ class FakeBroker:
         return MarginsReport(equity=SegmentMargins.cash_only(self.available_funds), commodity=None)
 
     async def quotes(self, instruments: Sequence[InstrumentKey]) -> dict[InstrumentKey, Quote]:
+        if self.token_dead:
+            raise BrokerAuthError("Token expired", http_status=403)
         return {
-            i: Quote(instrument=i, instrument_token=0, last_price=self.prices[i])
+            i: Quote(
+                instrument=i,
+                instrument_token=0,
+                last_price=self.prices[i],
+                close=self.closes.get(i, Decimal(0)),
+            )
             for i in instruments
             if i in self.prices
         }

@@ -92,6 +92,11 @@ class DayFigures:
     lapsed: tuple[str, ...]
     still_open: tuple[str, ...]
 
+    @property
+    def estimated(self) -> bool:
+        """Some of the positions' figures are estimates (see ``DayPositionOut.estimated``)."""
+        return any(p.estimated for p in self.positions)
+
 
 def day_figures(
     desk: DeskService, record: DayRecord, live: bool, orders: Sequence[Order]
@@ -128,12 +133,14 @@ def _summary(
         assert closed is not None
         pnl, realised = closed.pnl, closed.realised
         orders, fills, lapsed = closed.orders, closed.fills, len(closed.lapsed)
+        estimated = closed.estimated
     else:
         figures = day_figures(desk, record, live, day_orders)
         pnl, realised = figures.pnl, figures.realised
         orders = len(day_orders)
         fills = sum(len(order.fills) for order in day_orders)
         lapsed = len(figures.lapsed)
+        estimated = figures.estimated
     return DayOut(
         day=record.day,
         live=live,
@@ -146,6 +153,7 @@ def _summary(
         lapsed=lapsed,
         carried_positions=len(record.opened.positions),
         holdings=len(record.opened.holdings),
+        estimated=estimated,
     )
 
 
@@ -193,6 +201,7 @@ async def get_day(day: Day, context: Context) -> DayDetailOut:
         holdings=[HoldingOut.of(h) for h in record.opened.holdings],
         lapsed=list(figures.lapsed),
         still_open=list(figures.still_open),
+        estimated=figures.estimated,
     )
 
 

@@ -427,6 +427,12 @@ class DayPositionOut(_Response):
     pnl: Decimal
     buy_quantity: int
     sell_quantity: int
+    squared_off: int = 0
+    """Of a closed day: the quantity the broker squared off that no trade of the desk's shows,
+    inferred at a close made the next trading day and counted at the day's close price."""
+    estimated: bool = False
+    """This line's P&L rests on an estimate: an inferred square-off, or an open quantity no
+    price of its day could be had for (at a late close, or while one waits)."""
 
     @classmethod
     def of(cls, snapshot: PositionSnapshot) -> DayPositionOut:
@@ -443,6 +449,8 @@ class DayPositionOut(_Response):
             pnl=snapshot.pnl,
             buy_quantity=snapshot.buy_quantity,
             sell_quantity=snapshot.sell_quantity,
+            squared_off=snapshot.squared_off,
+            estimated=snapshot.estimated,
         )
 
 
@@ -466,6 +474,10 @@ class DayOut(_Response):
     """Positions the broker carried into the day."""
     holdings: int
     """Holdings the broker showed when the day opened."""
+    estimated: bool = False
+    """Some of its figures are estimates (the day's positions say which): a close made late,
+    after the broker's books of the day were gone; or, live, a missed close still waiting for
+    the broker, with open positions the desk has no price for."""
 
 
 class DayDetailOut(_Response):
@@ -490,6 +502,8 @@ class DayDetailOut(_Response):
     """Orders whose day ended with their end unknowable (LAPSED)."""
     still_open: list[str]
     """Orders the broker still had working at the close (or now, for the live day)."""
+    estimated: bool = False
+    """As :attr:`DayOut.estimated`."""
 
 
 class AlertOut(_Response):

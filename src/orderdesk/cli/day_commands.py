@@ -102,13 +102,22 @@ def days(
                     d.orders,
                     d.fills,
                     d.lapsed,
-                    "live" if d.live else "" if d.closed_at else "no close logged",
+                    _state(d),
                 )
                 for d in rows
             ],
         )
     )
     console.print(_total(rows, "P&L" if ranged else "lifetime P&L"), highlight=False)
+
+
+def _state(day: DayOut) -> str:
+    """What the row's figures are: live, an estimated close, or no close at all."""
+    if day.live:
+        return "live, estimated: its close waits for the broker" if day.estimated else "live"
+    if day.closed_at is None:
+        return "no close logged"
+    return "estimated (closed late)" if day.estimated else ""
 
 
 def _span(since: datetime | None, until: datetime | None) -> str:

@@ -286,6 +286,16 @@ def _quantity(quantity: int, from_holdings: int) -> str | int:
     return f"{quantity} ({from_holdings} from holdings)" if from_holdings else quantity
 
 
+def _day_quantity(position: DayPositionOut) -> str | int:
+    """A day's quantity, with what of it was stock sold out of holdings, or squared off by
+    the broker as a close made the next day inferred (an estimate)."""
+    if position.squared_off:
+        return f"{position.quantity} ({position.squared_off} squared off by the broker, estimated)"
+    if position.estimated:
+        return f"{position.quantity} (no price of the day: estimated)"
+    return _quantity(position.quantity, position.from_holdings)
+
+
 def show_day_positions(title: str, rows: list[DayPositionOut]) -> None:
     total = sum((p.pnl for p in rows), Decimal(0))
     show(
@@ -306,7 +316,7 @@ def show_day_positions(title: str, rows: list[DayPositionOut]) -> None:
                 (
                     p.instrument,
                     p.product,
-                    _quantity(p.quantity, p.from_holdings),
+                    _day_quantity(p),
                     p.overnight_quantity,
                     p.average_price,
                     p.last_price,
@@ -339,9 +349,14 @@ def positions(
         if as_json:
             print_json(detail.positions)
         else:
-            when = (
-                "now" if detail.live else "at its close" if detail.closed_at else "no close logged"
-            )
+            if detail.live:
+                when = "now"
+            elif detail.closed_at is None:
+                when = "no close logged"
+            else:
+                when = "at its close"
+            if detail.estimated:
+                when += ", estimated"
             show_day_positions(f"positions of {detail.day.isoformat()} ({when})", detail.positions)
         return
     rows = with_client(config, url, lambda c: c.positions())

@@ -93,25 +93,71 @@ class PositionSnapshot:
     from_holdings: int = 0
     """Of a short CNC quantity, the stock sold out of holdings (0 in closes logged before the
     desk told them apart)."""
+    squared_off: int = 0
+    """The signed quantity the broker squared off that no trade of the desk's shows: inferred
+    at a close made after the broker's books of the day were gone (the position was no longer
+    carried), priced at ``last_price``, the day's close, as an estimate."""
+    estimated: bool = False
+    """Its P&L rests on an estimate: a square-off inferred at the day's close, or an open
+    quantity no price of its day could be had for (``last_price`` is then None)."""
 
     @classmethod
     def of(cls, position: Position, *, settled: bool = False) -> PositionSnapshot:
-        """``position`` now; ``settled``: its contract expired with the day, so its whole P&L
-        is realised (at the last price seen, where the exchange settles it)."""
-        pnl = position.pnl()
+        """``position`` now, at its last mark; ``settled``: its contract expired with the day,
+        so its whole P&L is realised (at the last price seen, where the exchange settles it)."""
+        return cls.marked(position, position.last_price, settled=settled)
+
+    @classmethod
+    def marked(
+        cls,
+        position: Position,
+        last: Decimal | None,
+        *,
+        settled: bool = False,
+        estimated: bool = False,
+    ) -> PositionSnapshot:
+        """``position`` marked at ``last`` (None: at no price, its open quantity unvalued)."""
+        # Position.pnl(None) would fall back to the position's own mark: None here is no price.
+        unrealised = position.unrealised(last) if last is not None else Decimal(0)
+        pnl = position.realised + unrealised
         return cls(
             instrument=position.instrument,
             product=position.product,
             quantity=position.quantity,
             overnight_quantity=position.overnight_quantity,
             average_price=position.average_price,
-            last_price=position.last_price,
+            last_price=last,
             realised=pnl if settled else position.realised,
-            unrealised=Decimal(0) if settled else position.unrealised(),
+            unrealised=Decimal(0) if settled else unrealised,
             pnl=pnl,
             buy_quantity=position.day_buy_quantity,
             sell_quantity=position.day_sell_quantity,
             from_holdings=position.from_holdings,
+            estimated=estimated,
+        )
+
+    @classmethod
+    def squared_off_at(cls, position: Position, close: Decimal | None) -> PositionSnapshot:
+        """An intraday ``position`` the broker squared off after the desk stopped, learned the
+        next day, when its trade is no longer in the broker's books: flat, closed at ``close``
+        (the day's closing price: the square-off's own price is unknowable by then), estimated.
+        Without a close, only the P&L of the desk's own trades is known (realised)."""
+        quantity = position.quantity
+        pnl = position.pnl(close) if close is not None else position.realised
+        return cls(
+            instrument=position.instrument,
+            product=position.product,
+            quantity=0,
+            overnight_quantity=position.overnight_quantity,
+            average_price=Decimal(0),
+            last_price=close,
+            realised=pnl,
+            unrealised=Decimal(0),
+            pnl=pnl,
+            buy_quantity=position.day_buy_quantity + max(-quantity, 0),
+            sell_quantity=position.day_sell_quantity + max(quantity, 0),
+            squared_off=quantity,
+            estimated=True,
         )
 
 

@@ -307,7 +307,8 @@ class DayClosed(Event):
     """A trading day's orders are settled; its positions and P&L as they stood then.
 
     Written after the exchanges' close, and again (superseding) when the next day opens and
-    the day saw activity after its first close.
+    the day saw activity after its first close. A desk that was not running at the close
+    writes it when it can next read the broker (``late``).
     """
 
     day: date
@@ -319,6 +320,14 @@ class DayClosed(Event):
     lapsed: tuple[str, ...] = ()
     still_open: tuple[str, ...] = ()
     """Orders the broker still had working at the close (commodities, evening AMOs)."""
+    late: bool = False
+    """Closed by a desk that was not running at the day's close: its positions are marked at
+    the broker's prices read then (the day's last prices the same evening, its closing prices
+    the next trading day), not at the prices the desk saw."""
+    estimated: bool = False
+    """Some of its figures are estimates (its positions say which): made late, it found a
+    square-off only by what the broker no longer carried, or no price of the day for an open
+    position."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,6 +17,16 @@ A desk runs every trading day, so the day is part of its state (DESIGN.md, "The 
   broker, so every order ends as the broker says (mass-cancelled, squared off, filled); one the
   broker no longer has lapses, alerted. A :class:`~orderdesk.domain.events.DayClosed` records
   the day's positions and P&L, which is how a past day reads back.
+- **A late close**: a desk that was not running at ``close_at`` (started after it) has seen
+  none of the day's last prices, so it closes the day only once it can read the broker, and
+  marks it at the broker's prices, never at nothing. Before the next trading day begins (06:00)
+  the broker's books are still the day's: the close reconciles them (the square-off and any
+  other fill come in as news) and marks at the broker's last prices. Later, the day's books are
+  gone and the token of its day is dead: the close waits for the login, then marks at the
+  day's closing price (a quote's ``close`` is the previous session's, so only when no session
+  came between), lapses what the broker no longer has, and takes an intraday position the
+  broker no longer carries as squared off at that close, an estimate said in the event. The
+  next day opens only after it.
 - **The day's clock**: the broker's square-off of MIS/CO positions per segment (an alert if any
   are still open, and, when configured, the desk's own square-off some minutes earlier, which
   the desk carries out).
@@ -51,7 +61,7 @@ from orderdesk.domain.events import (
 from orderdesk.domain.order import Order
 from orderdesk.domain.parent import slicing_complete
 from orderdesk.domain.position import PositionBook
-from orderdesk.domain.reports import HoldingReport, OrderStatusReport, PositionReport
+from orderdesk.domain.reports import HoldingReport, OrderStatusReport, PositionReport, Quote
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side
 from orderdesk.engine.alerts import Alerts
@@ -63,15 +73,16 @@ from orderdesk.engine.reconcile import Reconciler
 from orderdesk.engine.recorder import Recorder
 from orderdesk.engine.risk import KillSwitch
 from orderdesk.engine.session import SessionWatch
-from orderdesk.errors import BrokerAuthError
+from orderdesk.errors import BrokerAuthError, BrokerRejected
 from orderdesk.ports.broker import Broker, HoldingsSource
 from orderdesk.ports.notifier import Severity
 
 log = logging.getLogger(__name__)
 
 OPEN_RETRY_SECONDS = 10.0
-"""After the broker's books could not be read, the next attempt to open the day waits this long
-(monotonic seconds), so a broker outage is not hammered by the clock loop."""
+"""After the broker's books could not be read, the next attempt to open the day (or to close
+one late) waits this long (monotonic seconds), so a broker outage is not hammered by the clock
+loop."""
 
 SQUARE_OFF_STRATEGY = "square_off"
 """The strategy of the orders the desk places to square off its own intraday positions."""
@@ -90,6 +101,16 @@ class DayState:
 
     day: date | None = None
     closed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _LateBooks:
+    """What a late close read from the broker: its order book, its positions, and the prices
+    to mark the day's positions at."""
+
+    reports: Sequence[OrderStatusReport]
+    positions: Sequence[PositionReport]
+    prices: dict[InstrumentKey, Decimal]
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +165,10 @@ class TradingDays:
         self.instruments = instruments
         self._lock = asyncio.Lock()
         self._done_today: set[tuple[date, str]] = set()
-        self._retry_open_at = 0.0
+        self._retry_at = 0.0
+        self._watching_since: datetime | None = None
+        """When this desk began watching the days (its start): a day whose close came before
+        it was closed by nobody, and is closed late."""
 
     # -- what the desk asks ----------------------------------------------------------------------
 
@@ -162,8 +186,15 @@ class TradingDays:
         return self.state.day == self.today(now)
 
     def restore(self, state: DayState) -> None:
-        """The day state as replay found it."""
+        """The day state as replay found it; the desk watches the days from now on."""
         self.state = state
+        self._watching_since = self.clock.now()
+
+    def missed_close(self, day: date) -> bool:
+        """Whether ``day``'s close came before this desk started: nobody closed it on time,
+        and the prices the day ended at were never seen."""
+        since = self._watching_since
+        return since is not None and since >= self.close_at(day)
 
     # -- the timer -------------------------------------------------------------------------------
 
@@ -190,22 +221,24 @@ class TradingDays:
 
     async def catch_up(self, now: datetime | None = None) -> bool:
         """Close the open day if its time has come, and open today's when a session allows;
-        True when a day was opened."""
+        True when a day was opened. A day whose close this desk missed is closed when the
+        broker can be read, and the next day opens only after it."""
         now = now or self.clock.now()
         async with self._lock:
             state = self.state
             today = self.today(now)
-            if state.day is not None and not state.closed:
-                close_at = self.close_at(state.day)
-                if state.day != today or now >= close_at:
-                    await self._close(state.day, late=state.day != today)
+            due = self._close_due(now)
+            if due is not None and not self.missed_close(due):
+                await self._close(due, reconcile=due == today)
+            elif due is not None and not await self._close_late(due, today):
+                return False
             if state.day != today and self.session.usable:
                 return await self._open(today)
             return False
 
     async def _open(self, day: date) -> bool:
         """Open ``day``; False (alerted) when the broker's books could not be read."""
-        if self.clock.monotonic() < self._retry_open_at:
+        if self.clock.monotonic() < self._retry_at:
             return False
         try:
             reports = await self.broker.orders()
@@ -215,11 +248,7 @@ class TradingDays:
             if isinstance(self.broker, HoldingsSource):
                 holdings = await self.broker.holdings()
         except Exception as exc:
-            if isinstance(exc, BrokerAuthError):
-                # Not a broker hiccup: the session is gone, and the login will open the day.
-                self.session.refused(f"opening {day}: {exc}", self.clock.now())
-            else:
-                self._retry_open_at = self.clock.monotonic() + OPEN_RETRY_SECONDS
+            self._unreadable(f"opening {day}", exc)
             await self.alerts.raise_(
                 Severity.CRITICAL,
                 "Cannot open the trading day",
@@ -423,10 +452,21 @@ class TradingDays:
 
     # -- closing ---------------------------------------------------------------------------------
 
-    async def _close(self, day: date, *, late: bool) -> None:
+    def _unreadable(self, what: str, exc: Exception) -> None:
+        """The broker's books could not be read for ``what``: a refused session ends (the
+        login brings the next attempt), anything else is tried again after a pause."""
+        if isinstance(exc, BrokerAuthError):
+            # Not a broker hiccup: the session is gone, and the login will open the day.
+            self.session.refused(f"{what}: {exc}", self.clock.now())
+        else:
+            self._retry_at = self.clock.monotonic() + OPEN_RETRY_SECONDS
+
+    async def _close(self, day: date, *, reconcile: bool) -> None:
+        """Close ``day`` while the desk runs (at ``close_at``, or later the same run), marked at
+        the prices it saw."""
         now = self.clock.now()
         lapsed: list[Order] = []
-        if not late and self.session.usable:
+        if reconcile and self.session.usable:
             try:
                 await self.reconciler.run()
                 reports = await self.broker.orders()
@@ -439,22 +479,168 @@ class TradingDays:
                     key="day:close",
                 )
             else:
-                working = {r.broker_order_id for r in reports if not _final(r)}
-                gone = [
-                    o
-                    for o in self.book.open_orders()
-                    if not o.is_unresolved and o.broker_order_id not in working
-                ]
-                lapsed = await self._lapse(gone, "the broker no longer shows it", now)
-        closed = self._summary(day, now, lapsed)
+                lapsed = await self._lapse_gone(reports, now)
+        await self._record_close(self._summary(day, now, lapsed, self._snapshots(day)))
+
+    async def _lapse_gone(self, reports: Sequence[OrderStatusReport], now: datetime) -> list[Order]:
+        """At a close the same evening: the open orders the broker's book shows no longer
+        working lapse."""
+        working = {r.broker_order_id for r in reports if not _final(r)}
+        gone = [
+            o
+            for o in self.book.open_orders()
+            if not o.is_unresolved and o.broker_order_id not in working
+        ]
+        return await self._lapse(gone, "the broker no longer shows it", now)
+
+    async def _close_late(self, day: date, today: date) -> bool:
+        """Close ``day``, whose close this desk missed, from the broker's books and prices;
+        False (alerted once) while they cannot be read: the close waits, and records nothing
+        it would have to guess at."""
+        if self.clock.monotonic() < self._retry_at:
+            return False
+        if not self.session.usable:
+            await self._close_waits(day, "there is no broker session: log in (`orderdesk login`)")
+            return False
+        same_evening = day == today
+        try:
+            books = await (self._books_of_the_day() if same_evening else self._books_after(day))
+        except Exception as exc:
+            self._unreadable(f"closing {day}", exc)
+            await self._close_waits(
+                day, f"the broker's books could not be read ({type(exc).__name__}: {exc})"
+            )
+            return False
+        if same_evening:
+            closed = await self._close_same_evening(day, books)
+        else:
+            closed = await self._close_after_its_day(day, books)
+        await self._record_close(closed)
+        return True
+
+    async def _close_waits(self, day: date, why: str) -> None:
+        if self._first(day, "close:waits"):
+            await self.alerts.raise_(
+                Severity.WARNING,
+                "Day close waits for the broker",
+                f"{day} was not closed while the desk ran, and {why}. It is closed, marked at "
+                "the broker's prices, as soon as the broker can be read; the next trading day "
+                "opens after it.",
+                key=f"day:close-waits:{day}",
+            )
+
+    async def _books_of_the_day(self) -> _LateBooks:
+        """The broker's books while they are still the day's: reconciled first (its square-off
+        and any fill the desk missed come in as news), then its last prices (its positions',
+        else a quote's)."""
+        await self.reconciler.run()
+        reports = await self.broker.orders()
+        positions = await self.broker.positions()
+        prices = {p.instrument: p.last_price for p in positions if p.last_price}
+        quotes = await self._quotes([i for i in self._instruments() if i not in prices])
+        prices |= {key: q.last_price for key, q in quotes.items() if q.last_price}
+        return _LateBooks(reports, positions, prices)
+
+    async def _books_after(self, day: date) -> _LateBooks:
+        """The broker's books on a later trading day, and ``day``'s closing prices: a quote's
+        previous close, or a carried line's, when no session came between (else none)."""
+        reports = await self.broker.orders()
+        positions = await self.broker.positions()
+        closes: dict[InstrumentKey, Decimal] = {}
+        if self.calendar.previous_trading_day(self.today()) == day:
+            closes = {p.instrument: p.close_price for p in positions if p.overnight_quantity}
+            quotes = await self._quotes(self._instruments())
+            closes |= {key: q.close for key, q in quotes.items() if q.close}
+        return _LateBooks(reports, positions, {k: v for k, v in closes.items() if v})
+
+    async def _close_same_evening(self, day: date, books: _LateBooks) -> DayClosed:
+        """The day's books: lapse what no longer works, and mark the positions (the book's
+        too: they are the day's last prices) at the broker's prices."""
+        now = self.clock.now()
+        lapsed = await self._lapse_gone(books.reports, now)
+        for instrument in self._instruments():
+            if (price := books.prices.get(instrument)) is not None:
+                self.book.mark(instrument, price)
+        instruments = self.instruments
+        snapshots = [
+            PositionSnapshot.marked(
+                p,
+                p.last_price,
+                settled=instruments.expires_on(p.instrument, day),
+                estimated=bool(p.quantity) and p.last_price is None,
+            )
+            for p in self.book.positions
+        ]
+        return self._summary(day, now, lapsed, snapshots, late=True)
+
+    async def _close_after_its_day(self, day: date, books: _LateBooks) -> DayClosed:
+        """A later day's books: orders the broker no longer has lapse; the positions are marked
+        at ``day``'s closing prices; an intraday position the broker no longer carries was
+        squared off by it, at a price its books no longer show: counted at that close, and
+        said to be an estimate."""
+        now = self.clock.now()
+        lapsed = await self._lapse_unknown(books.reports, now)
+        carried = {(p.instrument, p.product) for p in books.positions if p.overnight_quantity}
+        instruments = self.instruments
+        snapshots: list[PositionSnapshot] = []
+        squared: list[str] = []
+        for p in self.book.positions:
+            close = books.prices.get(p.instrument)
+            if p.quantity and p.product in INTRADAY and (p.instrument, p.product) not in carried:
+                snapshots.append(PositionSnapshot.squared_off_at(p, close))
+                at = f"at the close, {close}" if close else "at no price: none of the day is known"
+                squared.append(f"{p.instrument} {p.product} {p.quantity} ({at})")
+                continue
+            snapshots.append(
+                PositionSnapshot.marked(
+                    p,
+                    close,
+                    settled=instruments.expires_on(p.instrument, day),
+                    estimated=bool(p.quantity) and close is None,
+                )
+            )
+        if squared:
+            await self.alerts.raise_(
+                Severity.WARNING,
+                "Square-off inferred",
+                f"{day}: the broker no longer carries {', '.join(squared)}: it squared them "
+                "off that day, at prices its books no longer show; the day's close counts them "
+                "as shown, an estimate (the contract note has the prices)",
+                key=f"day:squared:{day}",
+            )
+        return self._summary(day, now, lapsed, snapshots, late=True)
+
+    async def _quotes(self, instruments: Sequence[InstrumentKey]) -> dict[InstrumentKey, Quote]:
+        """The broker's quotes of ``instruments``. Refused outright, there are none (asking
+        again would not change it, and a close waiting on them would keep the next day
+        shut): the close marks at what else it has. Anything a retry may mend is raised."""
+        if not instruments:
+            return {}
+        try:
+            return await self.broker.quotes(instruments)
+        except BrokerRejected as exc:
+            log.warning("no quotes for the close: %s: %s", type(exc).__name__, exc)
+            return {}
+
+    def _instruments(self) -> list[InstrumentKey]:
+        """The instruments of the book's positions, each once."""
+        return list(dict.fromkeys(p.instrument for p in self.book.positions))
+
+    async def _record_close(self, closed: DayClosed) -> None:
         await self.recorder.desk_event(closed)
         self.state.closed = True
+        how = ""
+        if closed.late:
+            how = "; closed late, at the broker's prices" + (
+                ", some estimated (see the positions)" if closed.estimated else ""
+            )
         await self.alerts.raise_(
             Severity.INFO,
             "Trading day closed",
-            f"{day}: P&L {closed.pnl} ({closed.orders} orders, {closed.fills} fills"
+            f"{closed.day}: P&L {closed.pnl} ({closed.orders} orders, {closed.fills} fills"
             + (f", {len(closed.lapsed)} lapsed" if closed.lapsed else "")
             + (f", {len(closed.still_open)} still working" if closed.still_open else "")
+            + how
             + ")",
             key="day:close",
         )
@@ -462,9 +648,30 @@ class TradingDays:
     def day_positions(self) -> list[PositionSnapshot]:
         """The open day's positions as its figures read them: once the day has closed, one in
         a contract that expired with it is settled (its P&L realised), as the close recorded
-        it, not left to mark until the next morning."""
+        it, not left to mark until the next morning. While a missed close waits for the
+        broker, an open quantity the desk has no price for says it is an estimate."""
         state = self.state
+        if self.close_waits():
+            return [
+                PositionSnapshot.marked(
+                    p, p.last_price, estimated=bool(p.quantity) and p.last_price is None
+                )
+                for p in self.book.positions
+            ]
         return self._snapshots(state.day if state.closed else None)
+
+    def _close_due(self, now: datetime) -> date | None:
+        """The open day, when its close is due (a later day has begun, or ``close_at`` has
+        passed) and not made yet."""
+        day = self.state.day
+        if day is None or self.state.closed:
+            return None
+        return day if day != self.today(now) or now >= self.close_at(day) else None
+
+    def close_waits(self, now: datetime | None = None) -> bool:
+        """Whether the open day's close is due and was missed: it waits for the broker."""
+        due = self._close_due(now or self.clock.now())
+        return due is not None and self.missed_close(due)
 
     def _snapshots(self, expired_on: date | None) -> list[PositionSnapshot]:
         instruments = self.instruments
@@ -476,8 +683,15 @@ class TradingDays:
             for p in self.book.positions
         ]
 
-    def _summary(self, day: date, now: datetime, lapsed: Sequence[Order]) -> DayClosed:
-        positions = self._snapshots(day)
+    def _summary(
+        self,
+        day: date,
+        now: datetime,
+        lapsed: Sequence[Order],
+        positions: Sequence[PositionSnapshot],
+        *,
+        late: bool = False,
+    ) -> DayClosed:
         orders = list(self.book.orders.values())
         return DayClosed(
             at=now,
@@ -494,6 +708,8 @@ class TradingDays:
                 for o in orders
                 if not o.is_terminal and o.order_id not in self.book.children
             ),
+            late=late,
+            estimated=any(p.estimated for p in positions),
         )
 
     def reopened(self) -> None:

@@ -819,8 +819,9 @@ class OrderDesk:
         )
         if opened:
             await self._after_open()
-        elif self.trading_day == day_before:
-            # The same day goes on (a session refused mid-day): catch up with the broker.
+        elif self.trading_day == day_before and self._day_is_open():
+            # The same day goes on (a session refused mid-day): catch up with the broker. Not
+            # an earlier day still waiting for its close: today's books are not its books.
             if self.days is None:
                 await self._load_instruments()
             try:
