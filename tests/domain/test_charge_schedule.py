@@ -58,6 +58,21 @@ def test_derivatives_pay_stt_on_the_sell_only() -> None:
     assert future.brokerage == 20
 
 
+def test_an_option_order_pays_a_flat_20_whatever_its_premium() -> None:
+    """As Kite's contract note charges it (kite-mocks' virtual_contract_note.json: 20 on 100
+    NIFTY puts at 1.50); 0.03 % of that turnover would be 4.5 paise."""
+    cheap = scheduled_charges(
+        ContractKind.OPTION, buy=True, delivery=False, quantity=100, price=Decimal("1.5")
+    )
+    dear = scheduled_charges(
+        ContractKind.OPTION, buy=False, delivery=True, quantity=65, price=Decimal("597.2")
+    )
+    assert (cheap.brokerage, dear.brokerage) == (20, 20)
+    assert cheap.gst == (
+        20 + cheap.exchange_turnover_charge + cheap.sebi_turnover_charge
+    ) * Decimal("0.18")
+
+
 async def test_the_paper_broker_tells_options_and_futures_by_their_symbol() -> None:
     """The paper broker keeps no instrument list; a Kite-style symbol says what it is."""
     paper = PaperBroker()

@@ -1,6 +1,6 @@
 """What an executed order costs by Zerodha's public schedule for NSE: STT, exchange turnover
 charge, SEBI fee, stamp duty, GST on brokerage and fees, and brokerage (nothing for equity
-delivery, else the lower of 20 and 0.03 % an order).
+delivery, a flat 20 an option order, else the lower of 20 and 0.03 % an order).
 
 The rates are those of Zerodha's brokerage calculator, rounded as the simulator has always
 used them; a broker with a calculator of its own (Kite's ``/charges/orders``) is asked instead.
@@ -18,6 +18,8 @@ from orderdesk.domain.reports import Charges
 from orderdesk.domain.values import InstrumentKey
 
 ZERO = Decimal(0)
+FLAT_BROKERAGE = Decimal(20)
+"""Rupees an executed order: an option's, and the most any other intraday or F&O order pays."""
 
 
 class ContractKind(StrEnum):
@@ -85,7 +87,15 @@ def scheduled_charges(
         stamp = turnover * Decimal("0.00003") if buy else ZERO
     exchange_charge = turnover * exchange_rate
     sebi = turnover * Decimal("0.000001")
-    brokerage = ZERO if delivered else min(Decimal(20), turnover * Decimal("0.0003"))
+    brokerage = (
+        ZERO
+        if delivered
+        # Zerodha's options brokerage is flat, whatever the premium: kite-mocks'
+        # virtual_contract_note.json charges 20 on 100 NIFTY puts at 1.50 (turnover 150).
+        else FLAT_BROKERAGE
+        if kind is ContractKind.OPTION
+        else min(FLAT_BROKERAGE, turnover * Decimal("0.0003"))
+    )
     return ScheduledCharges(
         transaction_tax=stt,
         exchange_turnover_charge=exchange_charge,
