@@ -63,13 +63,18 @@ of them that the looks the desk takes about once a second are the steady state, 
 window's edges."""
 FILL_CONCURRENCY = 8
 FIRST_LOOK_TIMEOUT = 30.0
-PRICE = Decimal("1.00")  # far below the simulator's INFY: the order rests
+SYMBOL = "TATASTEEL"
+PRICE = Decimal("160.00")
+"""Below the simulator's TATASTEEL (170) so the order rests, inside the day's circuit band (153 to
+187), outside which the simulator rejects a LIMIT price as Kite does, and cheap enough that the
+5,000-order book plus the measured orders (6,000 CNC buys, ₹9.6 lakh) stay within the
+simulator's ₹10 lakh of opening cash: a margin rejection is not the path being measured."""
 
 
 def _signal(signal_id: str, strategy: str = "bench") -> SignalIn:
     """A resting LIMIT signal with its own id, as a strategy that may resend it sends it."""
     return SignalIn(
-        instrument="NSE:INFY",
+        instrument=f"NSE:{SYMBOL}",
         side="BUY",
         quantity=1,
         order_type="LIMIT",
@@ -169,7 +174,7 @@ def _straight(kite: KiteConnect, count: int, round_no: int) -> list[float]:
         kite.place_order(
             variety="regular",
             exchange="NSE",
-            tradingsymbol="INFY",
+            tradingsymbol=SYMBOL,
             transaction_type="BUY",
             quantity=1,
             product="CNC",

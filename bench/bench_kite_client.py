@@ -127,7 +127,7 @@ def _official_round(root: str, token: str, round_no: int) -> tuple[float, float]
                 quantity=1,
                 product="CNC",
                 order_type="LIMIT",
-                price=1.0,
+                price=1400.0,  # rests: below INFY, inside its circuit band
                 validity="DAY",
                 tag=f"off{round_no}x{i}",
             )
@@ -142,7 +142,7 @@ def _commands(round_no: int) -> list[PlaceOrder]:
         quantity=1,
         order_type=OrderType.LIMIT,
         product=Product.CNC,
-        price=Decimal("1.00"),
+        price=Decimal("1400.00"),
     )
     return [PlaceOrder(f"od{round_no}x{i}", signal_) for i in range(ORDERS)]
 

@@ -52,8 +52,9 @@ from orderdesk.sim.config import SimConfig
 ORDERS = 100
 PER_SECOND = RateLimits().order_per_second
 INFY = InstrumentKey(Exchange.NSE, "INFY")
-# Far below the market so every order rests: the burst measures the send path, not matching.
-PRICE = Decimal("1000")
+# Below the market so every order rests (the burst measures the send path, not matching), and
+# inside the day's circuit band (1,350 to 1,650), outside which the simulator rejects it.
+PRICE = Decimal("1400")
 
 
 class CountingLimiter:
