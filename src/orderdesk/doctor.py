@@ -152,7 +152,8 @@ def _session(facts: Facts) -> Check:
     summary = "valid"
     if info.since is not None:
         age = _span(facts.now - info.since)
-        summary += f" for {age} (since {info.since:%Y-%m-%d %H:%M} UTC)"
+        # "valid for 0m" read as time left; the age is how long ago the login was.
+        summary += f", logged in {age} ago ({info.since:%Y-%m-%d %H:%M} UTC)"
     if info.expires_at is None:
         return Check("session", Status.OK, f"{summary}; does not expire")
     left = info.expires_at - facts.now

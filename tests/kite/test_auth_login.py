@@ -273,6 +273,8 @@ async def test_callback_server_captures_the_token(http: aiohttp.ClientSession) -
     assert token == "abc"
     assert status == 200
     assert "close this tab" in page
+    assert "the terminal says whether it worked" in page  # the exchange comes after the page
+    assert "Logged in" not in page
     assert "abc" not in page
 
 

@@ -222,3 +222,14 @@ def test_gtt_two_leg_modify_delete(kite: KiteConnect, simctl: SimControl) -> Non
     with pytest.raises(kex.GeneralException) as exc_info:
         kite.get_gtt(999)
     assert exc_info.value.code == 404
+
+
+def test_an_open_position_with_a_repeating_average_has_no_realised_noise() -> None:
+    """7 TCS bought for 21,704 (an average of 3,100.5714…): nothing sold, so realised is 0, as
+    Kite prints it, not the 3E-24 left by subtracting two inexact products."""
+    pos = Position("AB1234", "NSE", "TCS", 2953217, "CNC")
+    pos.day_buy_quantity = 7
+    pos.day_buy_value = Decimal("21704")
+    row = pos.net_row(Decimal("3102"))
+    assert row["realised"] == 0
+    assert row["unrealised"] == pytest.approx(10.0)

@@ -45,6 +45,9 @@ PositionListener = Callable[[str, str, str], None]
 """Told ``(user_id, exchange, tradingsymbol)`` after a position or holding of it moved."""
 
 
+MICRO = Decimal("0.000001")
+
+
 def _avg(value: Decimal, quantity: int, multiplier: Decimal) -> Decimal:
     return value / (quantity * multiplier) if quantity else ZERO
 
@@ -190,7 +193,9 @@ class Position:
             "pnl": money(pnl),
             "m2m": money(m2m),
             "unrealised": money(unrealised),
-            "realised": money(pnl - unrealised),
+            # The average of a partial fill is a repeating decimal, so pnl - unrealised can be
+            # 3E-24 where Kite prints 0: kept to a millionth of a rupee.
+            "realised": money((pnl - unrealised).quantize(MICRO)),
             "buy_quantity": buy_qty,
             "buy_price": money(_avg(buy_value, buy_qty, mult)),
             "buy_value": money(buy_value),

@@ -310,7 +310,13 @@ class CallbackServer:
             result.set_exception(exc)
             return self._page("Login failed", str(exc), status=400)
         result.set_result(token)
-        return self._page("Logged in", "orderdesk has the login. You can close this tab.")
+        # Not "Logged in": the token is exchanged for a session after this page (with the
+        # api_secret, which can be wrong); the terminal says how that ends.
+        return self._page(
+            "Login received",
+            "orderdesk has the request token and is completing the login: the terminal says "
+            "whether it worked. You can close this tab.",
+        )
 
     @staticmethod
     def _page(title: str, text: str, status: int = 200) -> web.Response:
