@@ -46,6 +46,7 @@ from pydantic_settings import (
 )
 
 from orderdesk.domain.calendar import DEFAULT_HOURS, Segment, SessionHours, TradingCalendar
+from orderdesk.domain.signal import STRATEGY_NAME
 from orderdesk.engine.config import DayRules
 from orderdesk.errors import ConfigError
 from orderdesk.holidays import NSE_HOLIDAYS, holiday_years, load_holidays
@@ -58,8 +59,6 @@ _OTHER_ENV_SECTIONS = frozenset({"sim"})
 ``ORDERDESK_SIM__API_SECRET``, often exported in the same shell."""
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{0,31}")
 """A URL's scheme (RFC 3986): what of an unusable alert URL is shown, never the rest."""
-STRATEGY_NAME = re.compile(r"[A-Za-z0-9_\-]{1,32}")
-"""The strategy names a signal may carry (:class:`~orderdesk.domain.signal.Signal`'s rule)."""
 
 
 class _Section(BaseModel):

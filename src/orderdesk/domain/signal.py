@@ -27,7 +27,8 @@ from orderdesk.domain.values import (
 
 MAX_ICEBERG_LEGS = 50
 MIN_ICEBERG_LEGS = 2
-_STRATEGY = re.compile(r"[A-Za-z0-9_\-]{1,32}")
+STRATEGY_NAME = re.compile(r"[A-Za-z0-9_\-]{1,32}")
+"""What a strategy may be called (whole, by ``fullmatch``); the config holds its tables to it."""
 DEFAULT_STRATEGY = "manual"
 
 
@@ -94,7 +95,7 @@ class Signal:
             raise ValidationError("product", f"{self.product} cannot be used for a new order")
         if not 0 <= self.disclosed_quantity <= self.quantity:
             raise ValidationError("disclosed_quantity", "must be between 0 and quantity")
-        if not _STRATEGY.fullmatch(self.strategy):  # fullmatch: "$" lets a final newline by
+        if not STRATEGY_NAME.fullmatch(self.strategy):  # fullmatch: "$" lets a final newline by
             raise ValidationError("strategy", "must be 1 to 32 ASCII letters, digits, _ or -")
         if self.signal_id is not None:
             validate_signal_id(self.signal_id)
@@ -183,4 +184,4 @@ class Signal:
         return None if reference is None else reference * self.quantity
 
 
-__all__ = ["DEFAULT_STRATEGY", "Signal", "check_lot", "check_tick"]
+__all__ = ["DEFAULT_STRATEGY", "STRATEGY_NAME", "Signal", "check_lot", "check_tick"]
