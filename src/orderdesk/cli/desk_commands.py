@@ -29,11 +29,14 @@ from orderdesk.cli._common import (
 )
 from orderdesk.client import DeskClient
 from orderdesk.domain.calendar import IST
-from orderdesk.domain.status import TERMINAL
+from orderdesk.domain.status import TERMINAL, UNRESOLVED, OrderStatus
 from orderdesk.domain.values import OrderType, Side, Validity, Variety
 
-STILL_WORKING = frozenset(
-    {"ACCEPTED", "TRIGGER_PENDING", "OPEN", "PARTIALLY_FILLED", "MODIFY_PENDING"}
+STILL_WORKING = (
+    frozenset(OrderStatus)
+    - TERMINAL
+    - UNRESOLVED
+    - {OrderStatus.INITIALIZED, OrderStatus.CANCEL_PENDING}
 )
 """An order's states after a cancel the broker did not take (a taken one is CANCEL_PENDING or
 has ended; one not yet found at the broker is cancelled once it is)."""
@@ -145,7 +148,7 @@ def place(
         signal_id=signal_id,
     )
     result = with_client(config, url, lambda c: c.submit(signal))
-    rejected = result.order is not None and result.order.status == "REJECTED"
+    rejected = result.order is not None and result.order.status == OrderStatus.REJECTED
     if as_json:
         print_json(result)
     elif result.order is not None:

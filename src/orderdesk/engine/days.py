@@ -60,7 +60,7 @@ from orderdesk.domain.events import (
 )
 from orderdesk.domain.order import Order
 from orderdesk.domain.parent import slicing_complete
-from orderdesk.domain.position import PositionBook
+from orderdesk.domain.position import Position, PositionBook
 from orderdesk.domain.reports import HoldingReport, OrderStatusReport, PositionReport, Quote
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side
@@ -561,16 +561,7 @@ class TradingDays:
         for instrument in self._instruments():
             if (price := books.prices.get(instrument)) is not None:
                 self.book.mark(instrument, price)
-        instruments = self.instruments
-        snapshots = [
-            PositionSnapshot.marked(
-                p,
-                p.last_price,
-                settled=instruments.expires_on(p.instrument, day),
-                estimated=bool(p.quantity) and p.last_price is None,
-            )
-            for p in self.book.positions
-        ]
+        snapshots = [self._unseen(p, p.last_price, expired_on=day) for p in self.book.positions]
         return self._summary(day, now, lapsed, snapshots, late=True)
 
     async def _close_after_its_day(self, day: date, books: _LateBooks) -> DayClosed:
@@ -581,7 +572,6 @@ class TradingDays:
         now = self.clock.now()
         lapsed = await self._lapse_unknown(books.reports, now)
         carried = {(p.instrument, p.product) for p in books.positions if p.overnight_quantity}
-        instruments = self.instruments
         snapshots: list[PositionSnapshot] = []
         squared: list[str] = []
         for p in self.book.positions:
@@ -591,14 +581,7 @@ class TradingDays:
                 at = f"at the close, {close}" if close else "at no price: none of the day is known"
                 squared.append(f"{p.instrument} {p.product} {p.quantity} ({at})")
                 continue
-            snapshots.append(
-                PositionSnapshot.marked(
-                    p,
-                    close,
-                    settled=instruments.expires_on(p.instrument, day),
-                    estimated=bool(p.quantity) and close is None,
-                )
-            )
+            snapshots.append(self._unseen(p, close, expired_on=day))
         if squared:
             await self.alerts.raise_(
                 Severity.WARNING,
@@ -652,12 +635,7 @@ class TradingDays:
         broker, an open quantity the desk has no price for says it is an estimate."""
         state = self.state
         if self.close_waits():
-            return [
-                PositionSnapshot.marked(
-                    p, p.last_price, estimated=bool(p.quantity) and p.last_price is None
-                )
-                for p in self.book.positions
-            ]
+            return [self._unseen(p, p.last_price) for p in self.book.positions]
         return self._snapshots(state.day if state.closed else None)
 
     def _close_due(self, now: datetime) -> date | None:
@@ -672,6 +650,18 @@ class TradingDays:
         """Whether the open day's close is due and was missed: it waits for the broker."""
         due = self._close_due(now or self.clock.now())
         return due is not None and self.missed_close(due)
+
+    def _unseen(
+        self, position: Position, last: Decimal | None, *, expired_on: date | None = None
+    ) -> PositionSnapshot:
+        """``position`` in a day whose close the desk missed: marked at ``last``, settled when
+        its contract expired on ``expired_on``, and an open quantity without a price said to be
+        an estimate (a close the desk ran through keeps :meth:`_snapshots`)."""
+        expired = expired_on is not None and self.instruments.expires_on(
+            position.instrument, expired_on
+        )
+        estimated = bool(position.quantity) and last is None
+        return PositionSnapshot.marked(position, last, settled=expired, estimated=estimated)
 
     def _snapshots(self, expired_on: date | None) -> list[PositionSnapshot]:
         instruments = self.instruments
