@@ -151,6 +151,7 @@ async def test_start_without_a_token_waits_for_a_session(
     renewed token is used by REST at once, starts the stream, and is kept for the next start."""
     fake_kite.on("GET", "/orders", _ok([]))
     fake_kite.on("GET", "/trades", _ok([]))
+    fake_kite.on("GET", "/user/profile", _ok({"user_id": "AB1234"}))  # the token's check
     context = _context(tmp_path)
     options = {
         "api_key": API_KEY,

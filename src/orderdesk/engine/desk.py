@@ -224,7 +224,7 @@ class OrderDesk:
         those strategies by the news path (``news.claim``)."""
         self.news.claim = self.triggers.claim
         self.triggers.screen = self._screen_trigger_order
-        self.prices = PriceWatch(broker)
+        self.prices = PriceWatch(broker, self.session)
         self.startup_report: ReconciliationReport | None = None
         self.replayed: Replayed | None = None
         """What start-up read back from the log (from the latest day checkpoint)."""

@@ -127,5 +127,10 @@ class SessionWatch:
     def usable(self) -> bool:
         return self._state is SessionState.VALID
 
+    @property
+    def reason(self) -> str:
+        """Why the session is not usable, as of the last look at the clock ("" while it is)."""
+        return self._reason
+
 
 __all__ = ["SessionInfo", "SessionState", "SessionWatch"]

@@ -303,7 +303,10 @@ class SessionControl(Protocol):
         """When a session that began at ``started`` ends (Kite: the next 06:00 IST)."""
 
     async def renew_session(self, credentials: str) -> None:
-        """Use ``credentials`` (Kite: an access token) from now on, for REST and the stream."""
+        """Use ``credentials`` (Kite: an access token) from now on, for REST and the stream.
+
+        The broker is asked about them first: ``BrokerAuthError`` when it refuses them (a
+        ``BrokerError`` when it cannot be asked), and the session in use is kept."""
 
 
 WebhookHandler = Callable[[bytes], Awaitable[tuple[int, str]]]

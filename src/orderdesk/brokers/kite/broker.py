@@ -276,7 +276,10 @@ class KiteBroker:
     async def renew_session(self, credentials: str) -> None:
         """Use a fresh access token from now on: REST at once, the stream by reconnecting.
 
-        The token is also kept in the secret store, so the next start uses it.
+        Kite is asked whose token it is first (its profile call, on a client of its own): a
+        token it refuses raises :class:`TokenException` and one it cannot be asked about a
+        transport error, with nothing changed, so a mis-pasted token never replaces a working
+        session. The token is also kept in the secret store, so the next start uses it.
         """
         if not self._started or self._closed:
             raise RuntimeError("KiteBroker is not running")
@@ -284,6 +287,10 @@ class KiteBroker:
         if not token:
             raise ValueError("an access token is required")
         register_secret(token)
+        async with KiteRestClient(
+            self.config, access_token=token, limiter=self._limiter, trace=self._trace
+        ) as probe:
+            await probe.profile()
         try:
             self._secrets.set(ACCESS_TOKEN_SECRET, token)
         except OrderDeskError as exc:
