@@ -198,6 +198,22 @@ def test_second_cancel_and_modify_of_a_filled_order_say_why(daemon: tuple[Path, 
     assert "REQUEST_" not in bodies
 
 
+def test_a_cancel_that_lost_to_the_fill_says_so_and_pages_nobody(
+    daemon: tuple[Path, str],
+) -> None:
+    """Cancelling an order that has filled exits 3 saying it is filled, and raises no alert
+    (a cancel losing the race to a fill is an everyday event, not the operator's problem)."""
+    placed = cli(daemon, "place", "NSE:TCS", "BUY", "1", "--price", "4010", "--json")
+    filled = json.loads(placed.stdout)["order"]["order_id"]
+    wait_until(lambda: order_status(daemon, filled) == "FILLED", what="the fill")
+    result = cli(daemon, "cancel", filled)
+    assert result.exit_code == 3, result.output
+    assert one_line(result.stderr) == f"error: order {filled} is filled; nothing to cancel"
+    alerts = api(daemon, "/api/alerts")
+    assert isinstance(alerts, list)
+    assert [a for a in alerts if filled in str(a["body"])] == []
+
+
 # -- point 8: help and tables --------------------------------------------------------------------
 
 

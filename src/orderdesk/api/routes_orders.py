@@ -123,7 +123,8 @@ async def modify_order(order_id: OrderId, body: ModifyIn, context: Context) -> O
 
 @router.delete("/orders/{order_id}")
 async def cancel_order(order_id: OrderId, context: Context) -> OrderOut:
-    """Ask the broker to cancel a working order."""
+    """Ask the broker to cancel a working order. An order that has ended is a 409 saying how:
+    a cancel that loses the race to a fill answers "order … is filled; nothing to cancel"."""
     find_order(context, order_id)
     return order_out(context.desk, await context.desk.cancel(order_id))
 

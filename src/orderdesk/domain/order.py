@@ -514,6 +514,13 @@ class Order:
         # The broker's updates first: they are nearly every event applied.
         match event:
             case OrderStatusChanged():
+                if event.message:
+                    self.reason = event.message
+                elif event.base_status is not self.base_status:
+                    # Words kept from before (a refused modify or cancel, a lost reply)
+                    # explain a status the order has left; the broker's words for a
+                    # rejection or cancellation come with it, in ``message``.
+                    self.reason = None
                 self.broker_order_id = event.broker_order_id
                 self.status = event.status
                 self.base_status = event.base_status
@@ -526,8 +533,6 @@ class Order:
                     event.broker_status.value,
                     self.quantity,
                 )
-                if event.status is OrderStatus.REJECTED or event.message:
-                    self.reason = event.message or self.reason
                 if event.status in TERMINAL:
                     self.pending_modify = None
                 for fill in event.fills:
@@ -540,6 +545,7 @@ class Order:
                 self.submit_attempts = attempt
                 self.algo_id = algo_id
                 self.deferred = False
+                self.reason = None  # a deferral's or a lost reply's words no longer apply
                 self._set(OrderStatus.SUBMITTING)
             case OrderSubmitDeferred(reason=reason):
                 self.reason = reason
@@ -559,6 +565,7 @@ class Order:
             case OrderAccepted(broker_order_id=broker_order_id):
                 self.broker_order_id = broker_order_id
                 if self.status in UNRESOLVED:
+                    self.reason = None  # found at the broker: the doubt is over
                     self._set(OrderStatus.ACCEPTED)
             case OrderModifyRequested():
                 self.pending_modify = event
@@ -569,6 +576,7 @@ class Order:
                 self.trigger_price = event.trigger_price
                 self.order_type = event.order_type
                 self.modifications += 1
+                self.reason = None  # new terms: an earlier refusal is about the old ones
                 if not event.external:
                     self.pending_modify = None
                     self.status = self.base_status

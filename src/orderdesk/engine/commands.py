@@ -23,6 +23,7 @@ from orderdesk.engine.address import address_fix
 from orderdesk.engine.alerts import Alerts
 from orderdesk.engine.config import DeskConfig
 from orderdesk.engine.errors import CommandRefused, ModificationLimitReached
+from orderdesk.engine.news import BrokerNews, Source
 from orderdesk.engine.recorder import Recorder
 from orderdesk.engine.retry import NotYet, retrying
 from orderdesk.errors import AddressRefused, BrokerAuthError, BrokerError, BrokerRejected
@@ -34,10 +35,16 @@ class Commands:
     """Modify and cancel working orders."""
 
     def __init__(
-        self, broker: Broker, recorder: Recorder, config: DeskConfig, alerts: Alerts
+        self,
+        broker: Broker,
+        recorder: Recorder,
+        config: DeskConfig,
+        alerts: Alerts,
+        news: BrokerNews,
     ) -> None:
         self.broker = broker
         self.recorder = recorder
+        self.news = news
         self.book = recorder.book
         self.config = config
         self.alerts = alerts
@@ -110,10 +117,19 @@ class Commands:
         )
 
     async def cancel(self, order: Order) -> None:
-        """Ask the broker to cancel; the order ends when the broker reports it cancelled."""
+        """Ask the broker to cancel; the order ends when the broker reports it cancelled.
+
+        A cancel that loses the race to a fill is an everyday event, not a fault: refused
+        because the order is filled, it is answered (``CommandRefused``) but not alerted; refused
+        by the broker, the order's row is read at once, since the refusal is often the fill's
+        first news, and an order that has ended meanwhile is not a failed cancel.
+        """
         now = self.clock.now()
-        outcome = await self.recorder.decide(order, lambda o: o.request_cancel(now))
+        async with self.recorder.lock(order.order_id):
+            outcome = await self.recorder.decide_held(order, lambda o: o.request_cancel(now))
         if outcome.refused is not None:
+            if order.status is not OrderStatus.FILLED:
+                await self.recorder.alert_refusals([outcome])
             raise CommandRefused.by_state(order.order_id, outcome.refused)
         broker_order_id = order.broker_order_id
         assert broker_order_id is not None
@@ -127,10 +143,19 @@ class Commands:
         except Exception as exc:
             reason = self._reason(exc)
             await self.recorder.decide(order, lambda o: o.cancel_rejected(reason, self.clock.now()))
+            if isinstance(exc, BrokerRejected) and not order.is_terminal:
+                await self._catch_up(order)
             if order.is_terminal:
                 return  # it ended (filled, say) while we asked: nothing left to cancel
             await self._alert("Cancel failed", order, reason, exc)
             raise
+
+    async def _catch_up(self, order: Order) -> None:
+        """Record what the broker's row of ``order`` shows (its trades read as the stream's
+        are), ahead of the stream's news of it."""
+        row = await self._row(order)
+        if row is not None:
+            await self.news.apply([row], source=Source.LOOK)
 
     def _reason(self, exc: BaseException) -> str:
         if isinstance(exc, AddressRefused):

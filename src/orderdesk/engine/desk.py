@@ -33,6 +33,7 @@ from orderdesk.domain.attribution import StrategyBook, attribute
 from orderdesk.domain.calendar import IST
 from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.day import Holding, PositionSnapshot
+from orderdesk.domain.errors import InvalidTransition
 from orderdesk.domain.events import (
     DayClosed,
     Doubt,
@@ -47,7 +48,7 @@ from orderdesk.domain.ids import client_order_id
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position
 from orderdesk.domain.signal import DEFAULT_STRATEGY, Signal
-from orderdesk.domain.status import OrderStatus
+from orderdesk.domain.status import OrderStatus, Trigger
 from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side
 from orderdesk.engine.alerts import Alerts, LoggingNotifier
 from orderdesk.engine.algo_ids import AlgoIds
@@ -167,7 +168,7 @@ class OrderDesk:
         )
         """The one path by which broker news (stream, polls, placements, reconciliation)
         becomes events; tests feed it as the stream does (``await desk.news.put(report)``)."""
-        self.commands = Commands(broker, self.recorder, config, self.alerts)
+        self.commands = Commands(broker, self.recorder, config, self.alerts, self.news)
         self.placement = Placement(
             broker, self.news, self.recorder, config, self.alerts, self.session, self.commands
         )
@@ -589,6 +590,10 @@ class OrderDesk:
             await self.commands.cancel(leg)
         else:
             await self.commands.cancel(order)  # a finished order is refused, not ignored
+            if order.status is OrderStatus.FILLED:
+                # The cancel lost the race to a fill: the caller hears it as if it came after.
+                refusal = InvalidTransition(order.status.value, Trigger.REQUEST_CANCEL.value)
+                raise CommandRefused.by_state(order_id, refusal)
         return OrderHandle(self, order_id)
 
     async def cancel_all(self, *, strategy: str | None = None) -> list[str]:
