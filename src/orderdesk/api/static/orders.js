@@ -17,17 +17,19 @@ function render() {
     .filter((o) => strategy === null || o.strategy === strategy)
     .sort((a, b) => b.created_at.localeCompare(a.created_at));
   $("orders").replaceChildren(...orders.map((o) => el("tr", { "data-order-id": o.order_id },
-    cell("Time", { class: "mono" }, time(o.created_at)),
+    cell("Time", { class: "mono word" }, time(o.created_at)),
     cell("Order", { class: "card-wide" },
       el("button", { class: "link mono", type: "button", title: "Show this order's timeline", "data-action": "timeline", onclick: () => emit("timeline", o.order_id) }, o.order_id)),
     cell("Strategy", {}, o.strategy),
     cell("Instrument", {}, o.instrument),
-    cell("Side", { class: o.side }, o.side),
+    cell("Side", { class: `${o.side} word` }, o.side),
     cell("Filled / Qty", { class: "num", "data-field": "filled" }, `${o.filled_quantity} / ${o.quantity}`),
-    cell("Type", {}, `${o.order_type} ${o.product}`),
+    cell("Type", { class: "word", "data-field": "order-type" }, o.order_type),
+    cell("Product", { class: "word", "data-field": "product" }, o.product),
     cell("Price", { class: "num", "data-field": "price" }, o.price === null ? "MKT" : money(o.price)),
+    cell("Trigger", { class: "num", "data-field": "trigger" }, o.trigger_price === null ? "–" : money(o.trigger_price)),
     cell("Avg", { class: "num" }, Number(o.average_price) ? money(o.average_price) : "–"),
-    cell("Status", {}, el("span", { class: `status ${o.status}`, "data-field": "status", title: o.reason || "" }, o.status)),
+    cell("Status", { class: "word" }, el("span", { class: `status ${o.status}`, "data-field": "status", title: o.reason || "" }, o.status)),
     cell("", { class: "cell-actions" }, actions(o)),
   )));
   $("orders-empty").hidden = orders.length > 0;
