@@ -7,8 +7,9 @@ is; the adapter validates it. Secrets never belong here: api_secret and access_t
 the environment, the OS keyring or a 0600 file (see :mod:`orderdesk.secrets`).
 
 Any problem becomes a :class:`~orderdesk.errors.ConfigError` whose message names the key and
-where it came from: the file, or the environment variable (never its value). A table or an
-``ORDERDESK_<SECTION>__…`` variable of no section is refused, not ignored: the limits in a
+where it came from: the file, or the environment variable (never its value). A table, an
+``ORDERDESK_<SECTION>__…`` variable of no section, or an ``ORDERDESK_…`` variable of no setting
+(``ORDERDESK_RISK_MAX_QUANTITY``, one underscore short) is refused, not ignored: the limits in a
 misspelled ``[rsik]`` would otherwise silently not apply.
 """
 
@@ -23,7 +24,7 @@ from dataclasses import replace
 from datetime import date, time, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 from urllib.parse import urlsplit
 
 import platformdirs
@@ -57,6 +58,10 @@ _SECRET_KEYS = frozenset({"api_secret", "access_token", "secret", "password", "t
 _OTHER_ENV_SECTIONS = frozenset({"sim"})
 """``ORDERDESK_<SECTION>__…`` variables that are not the desk's settings: ``orderdesk sim``'s
 ``ORDERDESK_SIM__API_SECRET``, often exported in the same shell."""
+_OTHER_ENV_NAMES = frozenset({"config", "require_postgres"})
+"""``ORDERDESK_*`` variables of no setting, read elsewhere: ``ORDERDESK_CONFIG``, the config
+file's path (:func:`find_config_file`), and ``ORDERDESK_REQUIRE_POSTGRES``, the test suite's
+switch that makes its PostgreSQL tests run rather than skip (set by ``.ci/run``)."""
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{0,31}")
 """A URL's scheme (RFC 3986): what of an unusable alert URL is shown, never the rest."""
 
@@ -604,16 +609,28 @@ def _check_extras(settings: Settings, config_file: Path | None) -> None:
 
 
 def _check_environment(settings: Settings) -> None:
-    """Refuse an ``ORDERDESK_<SECTION>__<KEY>`` variable of no section (``ORDERDESK_RISKS__…``),
-    which pydantic-settings ignores. Secrets share the scheme under any section the secret
-    store is told (a broker's ``postback_secret``), so a variable named for one is left alone.
+    """Refuse an ``ORDERDESK_…`` variable pydantic-settings would ignore: one of no section
+    (``ORDERDESK_RISKS__…``), or of no setting (``ORDERDESK_RISK_MAX_QUANTITY``, one underscore
+    where a section's key takes two). Secrets share the scheme under any section the secret
+    store is told (a broker's ``postback_secret``), and the store still reads their older names
+    (``ORDERDESK_KITE_API_SECRET``), so a variable named for a secret is left alone.
     """
     adapters: frozenset[str] | None = None
     for name in sorted(os.environ):
-        section, sep, key = name.upper().removeprefix(ENV_PREFIX).partition("__")
-        if not name.upper().startswith(ENV_PREFIX) or not sep or not section:
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX):
             continue
-        section, key = section.lower(), key.lower()
+        words = upper.removeprefix(ENV_PREFIX).lower()
+        section, sep, key = words.partition("__")
+        if not sep or not section:
+            if _is_read(words):
+                continue
+            if adapters is None:
+                adapters = _adapter_sections(settings.broker)
+            raise ConfigError(
+                f"environment variable {name}: no setting has this name, so it would be "
+                "ignored" + _spelled_as(words, adapters)
+            )
         if section in Settings.model_fields or section in _OTHER_ENV_SECTIONS:
             continue
         if key in _SECRET_KEYS or section == settings.broker:
@@ -625,6 +642,86 @@ def _check_environment(settings: Settings) -> None:
                 f"environment variable {name}: {section}: unknown section"
                 + _did_you_mean(section, adapters, env=True)
             )
+
+
+def _is_read(words: str) -> bool:
+    """Whether ``ORDERDESK_<WORDS>`` (no double underscore) is a name the desk reads: a
+    top-level setting (or a whole section as JSON), a variable of no setting read elsewhere,
+    or a secret's older name (``ORDERDESK_KITE_API_SECRET``, see ``secrets.legacy_env_var_for``)."""
+    return (
+        words in Settings.model_fields
+        or words in _OTHER_ENV_NAMES
+        or any(words == key or words.endswith("_" + key) for key in _SECRET_KEYS)
+    )
+
+
+def _spelled_as(words: str, adapters: frozenset[str]) -> str:
+    """What ``ORDERDESK_<WORDS>``, a name of no setting, most likely meant, as the end of its
+    refusal: the setting it spells with a single underscore where a double one belongs."""
+    path = _setting_path(words.split("_"), Settings)
+    if path is not None:
+        meant = ENV_PREFIX + "__".join(path).upper()
+        return f"; did you mean {meant}? (a section's key takes a double underscore)"
+    for section in sorted({*Settings.model_fields, *adapters}, key=len, reverse=True):
+        model: type[BaseModel] | None = None
+        named = False
+        if section in Settings.model_fields:
+            model, named = _section_model(Settings.model_fields[section].annotation)
+            if model is None:
+                continue  # a top-level setting, not a section
+        elif words == section:  # an adapter's section as one variable, which nothing reads
+            return f" (a section is set key by key: {ENV_PREFIX}{section.upper()}__<KEY>)"
+        if not words.startswith(section + "_"):
+            continue
+        key = words.removeprefix(section + "_")
+        if named:
+            key = "<name>__<key>"
+        elif model is not None:  # an adapter's keys are its own: taken as written
+            close = difflib.get_close_matches(key, list(model.model_fields), n=1, cutoff=0.6)
+            key = close[0] if close else "<key>"
+        meant = f"{ENV_PREFIX}{section.upper()}__{key.upper()}"
+        return f"; did you mean {meant}? (a section's key takes a double underscore)"
+    close = difflib.get_close_matches(words, list(Settings.model_fields), n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {ENV_PREFIX}{close[0].upper()}?"
+    return (
+        f" (a section's key is {ENV_PREFIX}<SECTION>__<KEY>, e.g. {ENV_PREFIX}RISK__MAX_QUANTITY)"
+    )
+
+
+def _setting_path(words: list[str], model: type[BaseModel]) -> list[str] | None:
+    """The keys leading to the setting of ``model`` that ``words`` (a variable's name split at
+    every underscore) spell: ``risk max quantity`` → ``[risk, max_quantity]``; a strategy's
+    name takes as many words as the rest leaves. None when they spell no setting."""
+    for end in range(len(words), 0, -1):
+        key = "_".join(words[:end])
+        field = model.model_fields.get(key)
+        if field is None:
+            continue
+        rest = words[end:]
+        if not rest:
+            return [key]
+        inner, named = _section_model(field.annotation)
+        if inner is None:
+            continue
+        for cut in range(1, len(rest)) if named else (0,):
+            found = _setting_path(rest[cut:], inner)
+            if found is not None:
+                return [key, *(["_".join(rest[:cut])] if named else []), *found]
+    return None
+
+
+def _section_model(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+    """The section a field holds (``RiskSettings``, ``StrategyRiskSettings | None``), and
+    whether it holds them under names of the user's (``dict[str, StrategySettings]``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, False
+    args = get_args(annotation)
+    named = get_origin(annotation) is dict
+    for arg in args[1:] if named else args:
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg, named
+    return None, False
 
 
 def _adapter_sections(broker: str) -> frozenset[str]:

@@ -105,6 +105,21 @@ def test_check_blames_the_environment_variable(
     assert str(config) not in message
 
 
+def test_check_refuses_a_variable_of_no_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ORDERDESK_RISK_MAX_QUANTITY`` (one underscore) fails the check with the spelling that
+    sets the limit, instead of passing with the default limit in force."""
+    config = _write(tmp_path, 'broker = "paper"\n')
+    monkeypatch.setenv("ORDERDESK_RISK_MAX_QUANTITY", "50")
+    result = runner.invoke(app, ["config", "check", "--config", str(config)])
+    assert result.exit_code == 1, result.output
+    message = " ".join(result.output.split())
+    assert "error: environment variable ORDERDESK_RISK_MAX_QUANTITY: no setting" in message
+    assert "did you mean ORDERDESK_RISK__MAX_QUANTITY?" in message
+    assert "configuration OK" not in message
+
+
 # apprise's e-mail plugin imports the stdlib imghdr (deprecated in 3.11) while loading its
 # plugin table; that is apprise's business, not a fault of the code under test.
 @pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")

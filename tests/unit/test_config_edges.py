@@ -1,6 +1,7 @@
-"""Configuration mistakes that used to pass silently or be described wrongly: unknown tables and
-environment sections, errors blamed on the file that came from the environment, the advice for
-a secret in the file, strategy names no signal can carry, and alert URLs apprise cannot use."""
+"""Configuration mistakes that used to pass silently or be described wrongly: unknown tables,
+environment sections and variables of no setting, errors blamed on the file that came from the
+environment, the advice for a secret in the file, strategy names no signal can carry, and alert
+URLs apprise cannot use."""
 
 from __future__ import annotations
 
@@ -102,6 +103,92 @@ def test_variables_that_are_not_unknown_sections_pass(
     """Variables of a known section, another tool or a secret are left alone."""
     monkeypatch.setenv(variable, str(tmp_path) if variable.endswith("_DIR") else "1")
     load_settings()
+
+
+@pytest.mark.parametrize(
+    ("variable", "meant"),
+    [
+        ("ORDERDESK_RISK_MAX_QUANTITY", "ORDERDESK_RISK__MAX_QUANTITY"),
+        ("ORDERDESK_TRADING_DAY_ENABLED", "ORDERDESK_TRADING_DAY__ENABLED"),
+        (
+            "ORDERDESK_STRATEGIES_MEAN_REV_RISK_MAX_QUANTITY",
+            "ORDERDESK_STRATEGIES__MEAN_REV__RISK__MAX_QUANTITY",
+        ),
+        ("ORDERDESK_RISK_MAX_QTY", "ORDERDESK_RISK__MAX_QUANTITY"),
+        ("ORDERDESK_KITE_API_KEY", "ORDERDESK_KITE__API_KEY"),
+        ("ORDERDESK_PAPER_CASH", "ORDERDESK_PAPER__CASH"),
+        ("ORDERDESK_DATA_DIRS", "ORDERDESK_DATA_DIR"),
+    ],
+)
+def test_a_variable_of_no_setting_is_refused_with_its_spelling(
+    monkeypatch: pytest.MonkeyPatch, variable: str, meant: str
+) -> None:
+    """``ORDERDESK_RISK_MAX_QUANTITY`` (one underscore) is refused naming the variable and the
+    setting it spells, never its value: pydantic-settings ignored it, so the limit meant did
+    not apply."""
+    monkeypatch.setenv(variable, "987654")
+    message = refusal()
+    assert message.startswith(f"environment variable {variable}: no setting has this name")
+    assert f"did you mean {meant}?" in message
+    assert "987654" not in message
+
+
+@pytest.mark.parametrize(
+    ("variable", "scheme"),
+    [
+        ("ORDERDESK_FROBNICATE", "ORDERDESK_<SECTION>__<KEY>"),
+        ("ORDERDESK_KITE", "ORDERDESK_KITE__<KEY>"),  # an adapter's section as one variable
+        ("ORDERDESK_STRATEGIES_X_Y", "ORDERDESK_STRATEGIES__<NAME>__<KEY>"),
+    ],
+)
+def test_a_variable_of_no_setting_spelling_nothing_shows_the_scheme(
+    monkeypatch: pytest.MonkeyPatch, variable: str, scheme: str
+) -> None:
+    """With no setting spelled, the refusal shows how such a key is named."""
+    monkeypatch.setenv(variable, "1")
+    message = refusal()
+    assert message.startswith(f"environment variable {variable}: no setting")
+    assert scheme in message
+
+
+def test_the_spellings_suggested_set_the_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The spellings the refusals suggest are the ones that set the limits."""
+    monkeypatch.setenv("ORDERDESK_RISK__MAX_QUANTITY", "50")
+    monkeypatch.setenv("ORDERDESK_STRATEGIES__MEAN_REV__RISK__MAX_QUANTITY", "7")
+    settings = load_settings()
+    assert settings.risk.max_quantity == 50
+    risk = settings.strategies["mean_rev"].risk
+    assert risk is not None
+    assert risk.max_quantity == 7
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("ORDERDESK_DATA_DIR", "data"),  # a top-level setting
+        ("ORDERDESK_LOG_LEVEL", "DEBUG"),
+        ("ORDERDESK_RISK", '{"max_quantity": 7}'),  # a whole section, as JSON
+        ("ORDERDESK_KITE_ACCESS_TOKEN", "t"),  # deprecated secret names the store still reads
+        ("ORDERDESK_SIM_API_SECRET", "s"),
+        ("ORDERDESK_TELEGRAM_BOT_TOKEN", "1:abc"),
+        ("ORDERDESK_REQUIRE_POSTGRES", "1"),  # the test suite's switch (.ci/run)
+    ],
+)
+def test_variables_the_desk_reads_without_the_section_scheme_pass(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    """Names without a double underscore that are settings, secrets' older names or switches
+    read elsewhere are not mistaken for a misspelled setting."""
+    monkeypatch.setenv(variable, value)
+    load_settings()
+
+
+def test_the_config_file_variable_passes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``ORDERDESK_CONFIG`` names the file, not a setting, and is read."""
+    path = tmp_path / "elsewhere.toml"
+    path.write_text("[risk]\nmax_quantity = 3\n")
+    monkeypatch.setenv("ORDERDESK_CONFIG", str(path))
+    assert load_settings().risk.max_quantity == 3
 
 
 def test_an_environment_error_names_the_variable_not_the_file(

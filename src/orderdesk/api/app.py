@@ -7,7 +7,9 @@ import contextlib
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orderdesk.api import (
@@ -91,7 +93,8 @@ class BodyLimit:
     the body at the declared length, so one within it needs no counting); a body without one
     (chunked) is counted as it is received, and the read that passes the limit raises
     :class:`~orderdesk.api.errors.BodyTooLarge`, answered 413 by the app's error handler or,
-    when the signal path was reading, here.
+    when the signal path was reading, here. A body within the limit sent to a route that takes
+    none is refused by :func:`refuse_unread_body`, which reads a chunked one through this count.
     """
 
     def __init__(self, app: ASGIApp, *, limit: int) -> None:
@@ -146,6 +149,36 @@ def _declared_length(scope: Scope) -> int | None:
     return length
 
 
+async def refuse_unread_body(request: Request) -> None:
+    """App-wide dependency: 400 for a request body sent to a route that takes none.
+
+    Such a route never reads it, so the request was answered as if it had none: ``DELETE
+    /api/orders/{id}`` with a body the caller meant to matter cancelled the order all the same.
+    A Content-Length over the app's limit is refused 413 before this runs (:class:`BodyLimit`),
+    so a chunked body is read here, through the limit's count, before it is judged: both
+    framings get 413 over the limit and 400 within it, and an empty chunked body passes as a
+    ``Content-Length: 0`` does. A refused body within the limit has been read (or is framed by
+    its length, which the server reads past), so the connection stays usable for the next
+    request. Routes whose endpoint takes the :class:`Request` read what they like (the
+    webhooks' raw body); the signal path in front never reaches this.
+    """
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or route.body_field is not None:
+        return
+    if route.dependant.request_param_name is not None:
+        return
+    headers = request.headers
+    if "transfer-encoding" in headers:
+        if not await request.body():
+            return
+    elif headers.get("content-length", "0") == "0":
+        return
+    raise HTTPException(
+        400,
+        detail=f"{request.method} {request.url.path} takes no request body; send it without one",
+    )
+
+
 def create_app(
     desk: DeskService,
     *,
@@ -191,7 +224,7 @@ def create_app(
         # The interactive docs load their scripts from a CDN; the page must work offline.
         docs_url=None,
         redoc_url=None,
-        dependencies=[Depends(reject_unknown_query)],
+        dependencies=[Depends(reject_unknown_query), Depends(refuse_unread_body)],
         # FastAPI's native OpenTelemetry asked the global providers on every request whether
         # to trace it: 3.4% of the daemon's CPU per signal, for a desk that exports no traces.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
@@ -222,4 +255,4 @@ def create_app(
     return app
 
 
-__all__ = ["MAX_BODY", "BodyLimit", "DeskApp", "create_app"]
+__all__ = ["MAX_BODY", "BodyLimit", "DeskApp", "create_app", "refuse_unread_body"]

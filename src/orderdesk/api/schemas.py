@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, Strict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict
 
 from orderdesk.api.desk import SessionStateName, SessionStatus
 from orderdesk.approvals import ApprovalState, PendingSignal
@@ -33,8 +33,27 @@ from orderdesk.domain.values import (
 )
 from orderdesk.ports.notifier import Severity
 
+
+def _plain_decimal(value: Decimal) -> Decimal:
+    """``value`` without a positive exponent: ``Decimal("1.4e3")`` prints as ``1.4E+3``, the
+    same number as ``Decimal("1400")``, which prints as written; any other value is kept as it
+    came (``1500.50`` keeps its zero).
+
+    Every price (and market protection) the API takes passes here as it is parsed, the one
+    place money arrives as text; the CLI builds the same models from its options. A price sent
+    as ``"1.4e3"`` was echoed as ``1.4E+3`` by the API and the CLI, and stored so in the
+    signal's event. The domain and the event codec are left as they were, so a log that holds
+    such a price replays as it was written.
+    """
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > 0:
+        return Decimal(f"{value:f}")
+    return value
+
+
+_PLAIN = AfterValidator(_plain_decimal)
 # Bounds keep fuzzed input inside what Decimal arithmetic and Kite can meaningfully take.
-Price = Annotated[Decimal, Field(gt=0, lt=Decimal("1e9"), max_digits=16, decimal_places=4)]
+Price = Annotated[Decimal, Field(gt=0, lt=Decimal("1e9"), max_digits=16, decimal_places=4), _PLAIN]
 # Strict: a JSON ``1.0`` or ``true`` is not a quantity, and ``0`` is not ``false``.
 Quantity = Annotated[int, Strict(), Field(gt=0, lt=10**9)]
 Count = Annotated[int, Strict()]
@@ -68,7 +87,7 @@ class SignalIn(_Request):
     iceberg_legs: Annotated[Count, Field(ge=1, le=100)] | None = None
     iceberg_quantity: Quantity | None = None
     auction_number: Annotated[str, Field(min_length=1, max_length=20)] | None = None
-    market_protection: Annotated[Decimal, Field(ge=-1, le=100, max_digits=6)] | None = None
+    market_protection: Annotated[Decimal, Field(ge=-1, le=100, max_digits=6), _PLAIN] | None = None
     strategy: Annotated[str, Field(min_length=1, max_length=32)] = "manual"
     signal_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     tag: Annotated[str, Field(min_length=1, max_length=20)] | None = None
