@@ -18,6 +18,8 @@ from orderdesk.sim.postbacks import PostbackSender, UpdateShaper, postback_check
 from tests.support import eventually
 
 SECRET = "postback-secret-xyz"
+APP_ID = 12617
+"""An app id as Kite's GTT sample shows one."""
 
 
 class Receiver:
@@ -85,7 +87,7 @@ def test_checksum_function_matches_the_formula() -> None:
 
 async def test_no_url_sends_nothing() -> None:
     """Without a postback URL, send() is a no-op and close() still works."""
-    sender = PostbackSender(None, SECRET)
+    sender = PostbackSender(None, SECRET, app_id=APP_ID)
     sender.send(_order())
     await sender.close()
     assert sender.sent == sender.failed == 0
@@ -93,7 +95,7 @@ async def test_no_url_sends_nothing() -> None:
 
 async def test_updates_arrive_in_order(receiver: Receiver) -> None:
     """A sequence of updates reaches the receiver in the order it was sent."""
-    sender = PostbackSender(receiver.url, SECRET)
+    sender = PostbackSender(receiver.url, SECRET, app_id=APP_ID)
     for n in range(5):
         sender.send(_order(n, "UPDATE"))
     await sender.drain()
@@ -107,7 +109,7 @@ async def test_update_faults_apply_to_postbacks(receiver: Receiver) -> None:
     faults.reset(1)
     faults.update_duplicate = 1.0
     faults.update_reorder = 1.0
-    sender = PostbackSender(receiver.url, SECRET, faults=faults)
+    sender = PostbackSender(receiver.url, SECRET, faults=faults, app_id=APP_ID)
     sender.send(_order(1))
     sender.send(_order(2))
     await eventually(lambda: len(receiver.bodies) >= 4, what="shaped postbacks")
@@ -119,7 +121,7 @@ async def test_update_faults_apply_to_postbacks(receiver: Receiver) -> None:
 async def test_failed_post_is_logged_without_the_secret(receiver: Receiver) -> None:
     """A 500 from the receiver is counted and logged; the api secret appears nowhere."""
     receiver.status = 500
-    sender = PostbackSender(receiver.url, SECRET)
+    sender = PostbackSender(receiver.url, SECRET, app_id=APP_ID)
     with structlog.testing.capture_logs() as logs:
         sender.send(_order())
         await eventually(lambda: sender.failed == 1, what="failure counted")
@@ -133,7 +135,7 @@ async def test_failed_post_is_logged_without_the_secret(receiver: Receiver) -> N
 
 async def test_unreachable_receiver_does_not_raise() -> None:
     """A refused connection is a counted failure, never an exception in the caller."""
-    sender = PostbackSender("http://127.0.0.1:9/nothing", SECRET)
+    sender = PostbackSender("http://127.0.0.1:9/nothing", SECRET, app_id=APP_ID)
     sender.send(_order())
     await eventually(lambda: sender.failed == 1, what="failure counted")
     await sender.close()
@@ -148,7 +150,7 @@ async def test_injected_session_factory_is_used(receiver: Receiver) -> None:
         made.append(session)
         return session
 
-    sender = PostbackSender(receiver.url, SECRET, factory)
+    sender = PostbackSender(receiver.url, SECRET, factory, app_id=APP_ID)
     sender.send(_order())
     await sender.drain()
     await sender.close()

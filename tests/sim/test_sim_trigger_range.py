@@ -92,3 +92,40 @@ def test_a_cover_order_at_the_edges_of_the_range_is_placed(
 
     rows = {o["order_id"]: o for o in kite.orders()}
     assert [rows[order_id]["status"] for order_id in placed] == ["OPEN", "OPEN"]
+
+
+@pytest.mark.parametrize(
+    ("side", "trigger"),
+    [
+        pytest.param("BUY", 1349.95, id="buy-cover-sell-stop-too-far-below"),
+        pytest.param("BUY", 1500.05, id="buy-cover-sell-stop-above-the-market"),
+        pytest.param("SELL", 1499.95, id="sell-cover-buy-stop-below-the-market"),
+        pytest.param("SELL", 1650.05, id="sell-cover-buy-stop-too-far-above"),
+    ],
+)
+def test_a_stop_leg_modified_outside_the_range_is_refused(
+    kite: KiteConnect, simctl: SimControl, side: str, trigger: float
+) -> None:
+    """A new trigger for a cover order's stop leg outside the range the route shows for the
+    cover order's side is an InputException naming the range, as at placement; the leg keeps
+    its stop, still pending, and a trigger at the range's far bound is taken."""
+    simctl.prices({"NSE:INFY": 1500})
+    first = _cover(kite, side, 1500, 1480 if side == "BUY" else 1520)  # fills at once
+    [leg] = [o for o in kite.orders() if o["parent_order_id"] == first]
+    allowed = kite.trigger_range(side.lower(), "NSE:INFY")["NSE:INFY"]
+
+    with pytest.raises(kex.InputException) as exc_info:
+        kite.modify_order("co", leg["order_id"], trigger_price=trigger)
+
+    assert exc_info.value.code == 400
+    assert f"between {allowed['lower']:g} and {allowed['upper']:g}" in str(exc_info.value)
+    [row] = [o for o in kite.orders() if o["order_id"] == leg["order_id"]]
+    assert (row["status"], row["trigger_price"], row["modified"]) == (
+        "TRIGGER PENDING",
+        leg["trigger_price"],
+        False,
+    )
+    edge = allowed["lower"] if side == "BUY" else allowed["upper"]
+    kite.modify_order("co", leg["order_id"], trigger_price=edge)
+    [row] = [o for o in kite.orders() if o["order_id"] == leg["order_id"]]
+    assert (row["status"], row["trigger_price"]) == ("TRIGGER PENDING", edge)

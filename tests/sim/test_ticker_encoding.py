@@ -12,7 +12,8 @@ import pytest
 from kiteconnect import KiteTicker
 
 from orderdesk.sim.instruments import CSV_HEADER, InstrumentMaster, parse_csv
-from orderdesk.sim.market import MarketData, TickSnapshot
+from orderdesk.sim.market import MarketData
+from orderdesk.sim.snapshot import TickSnapshot
 from orderdesk.sim.ticks import HEARTBEAT, PACKET_SIZES, FrameEncoder, Mode, packet
 from orderdesk.sim.universe import builtin_instruments
 

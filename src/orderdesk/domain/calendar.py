@@ -58,6 +58,11 @@ SEGMENT_OF: Mapping[Exchange, Segment] = {
 }
 
 
+NSE_OPEN = time(9, 15)
+NSE_CLOSE = time(15, 30)
+"""NSE's normal market hours on an ordinary trading day."""
+
+
 @dataclass(frozen=True, slots=True)
 class SegmentHours:
     """One segment's milestones of the day, in IST wall time."""
@@ -66,22 +71,29 @@ class SegmentHours:
     """Zerodha squares off open MIS/CO positions with market orders; no fresh MIS/CO after."""
     mass_cancel: time
     """The exchange cancels unmatched orders ("exchange mass cancel")."""
+    opens: time = NSE_OPEN
+    """The segment's normal market opens."""
+    closes: time = NSE_CLOSE
+    """The segment's normal market closes."""
 
 
 DEFAULT_HOURS: Mapping[Segment, SegmentHours] = {
     # Zerodha's support pages give 15:20 for equity and 15:25 for equity derivatives (one older
     # copy says 15:20 for both), 16:45 for currency, 25 minutes before the close (23:30) for
-    # commodities; the mass cancel follows each close (KITE_API.md §14.1).
+    # commodities; the mass cancel follows each close (KITE_API.md §14.1). The sessions are
+    # Zerodha's "What are the market timings?": currency 09:00-17:00, MCX's internationally
+    # referenced commodities 09:00-23:30 (23:55 from November to March, when US clocks are
+    # back; agri contracts close at 17:00 or 21:00): the one close the square-off above assumes.
     Segment.EQUITY: SegmentHours(square_off=time(15, 20), mass_cancel=time(16, 0)),
     Segment.DERIVATIVES: SegmentHours(square_off=time(15, 25), mass_cancel=time(16, 0)),
-    Segment.CURRENCY: SegmentHours(square_off=time(16, 45), mass_cancel=time(17, 0)),
-    Segment.COMMODITY: SegmentHours(square_off=time(23, 5), mass_cancel=time(23, 45)),
+    Segment.CURRENCY: SegmentHours(
+        square_off=time(16, 45), mass_cancel=time(17, 0), opens=time(9), closes=time(17)
+    ),
+    Segment.COMMODITY: SegmentHours(
+        square_off=time(23, 5), mass_cancel=time(23, 45), opens=time(9), closes=time(23, 30)
+    ),
 }
 
-
-NSE_OPEN = time(9, 15)
-NSE_CLOSE = time(15, 30)
-"""NSE's normal market hours on an ordinary trading day."""
 
 SQUARE_OFF_BEFORE_CLOSE = timedelta(minutes=10)
 """On a session with hours of its own: how long before its close intraday is squared off."""
@@ -135,17 +147,20 @@ class TradingCalendar:
             or (day.weekday() < 5 and day not in self.holidays)
         )
 
-    def market_hours(self, day: date) -> tuple[time, time]:
-        """When ``day``'s normal market opens and closes (IST wall time): NSE's usual hours,
-        or a special session's own."""
+    def market_hours(self, day: date, segment: Segment | None = None) -> tuple[time, time]:
+        """When ``day``'s normal market opens and closes (IST wall time): a special session's
+        own hours, else ``segment``'s usual ones (NSE's without a segment)."""
         own = self.session_hours.get(day)
-        return (NSE_OPEN, NSE_CLOSE) if own is None else (own.opens, own.closes)
+        if own is not None:
+            return own.opens, own.closes
+        usual = None if segment is None else self.hours.get(segment)
+        return (NSE_OPEN, NSE_CLOSE) if usual is None else (usual.opens, usual.closes)
 
-    def in_market_hours(self, when: datetime) -> bool:
-        """Whether the market is open at ``when`` (naive: IST wall time): a trading day, and
-        inside its market hours."""
+    def in_market_hours(self, when: datetime, segment: Segment | None = None) -> bool:
+        """Whether ``segment``'s market (NSE's without a segment) is open at ``when`` (naive:
+        IST wall time): a trading day, and inside its market hours."""
         local = as_ist(when)
-        opens, closes = self.market_hours(local.date())
+        opens, closes = self.market_hours(local.date(), segment)
         return self.is_trading_day(local.date()) and opens <= local.time() < closes
 
     def next_trading_day(self, day: date) -> date:

@@ -40,9 +40,9 @@ from orderdesk.sim.clock import SimClock, fmt
 from orderdesk.sim.envelope import InputError, NotFoundError, SimError
 from orderdesk.sim.exchange import Exchange
 from orderdesk.sim.instruments import Instrument
-from orderdesk.sim.market import TickSnapshot
 from orderdesk.sim.order_params import PlaceRequest
 from orderdesk.sim.orders import OrderType, Product, Side, Status, Validity, Variety, money
+from orderdesk.sim.snapshot import TickSnapshot
 
 MAX_ACTIVE = 500
 """Enabled alerts per user (Kite's cap)."""

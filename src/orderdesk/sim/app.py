@@ -90,7 +90,7 @@ class SimServer:
             config.seed,
             clock=self.clock.now,
             # Nothing trades while the exchange is shut (one rule with order acceptance).
-            session_open=lambda: self.exchange.market_open(),
+            session_open=lambda exchange: self.exchange.market_open(exchange),
         )
         self.sessions = SessionStore(config.api_key, config.api_secret, self.clock)
         self.limiter = RateLimiter(
@@ -126,11 +126,19 @@ class SimServer:
         )
         self.exchange.bind_funds(self.funds.available)
         self.gtt = GttBook(
-            clock=self.clock, ids=self.ids, exchange=self.exchange, prices=self.market
+            clock=self.clock,
+            ids=self.ids,
+            exchange=self.exchange,
+            prices=self.market,
+            app_id=config.effective_app_id,
         )
         self.ticker = TickerHub(self.market, self._authenticate, self.faults)
         self.postbacks = PostbackSender(
-            config.postback_url, config.api_secret, aiohttp.ClientSession, faults=self.faults
+            config.postback_url,
+            config.api_secret,
+            aiohttp.ClientSession,
+            faults=self.faults,
+            app_id=config.effective_app_id,
         )
         self.market.add_price_listener(self.exchange.on_prices)
         self.market.add_price_listener(self.gtt.on_prices)

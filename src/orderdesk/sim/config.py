@@ -7,10 +7,16 @@ test says so.
 ``market_hours="nse"`` switches the trading day on (:mod:`orderdesk.sim.days`): sessions,
 square-off, mass cancel and the 06:00 rollover on the :attr:`SimConfig.calendar` built from
 ``holidays`` and ``hours``. Without it the market is always open and days never end.
+
+Kite reports the app an order came through by its numeric ``app_id`` (postbacks, the ticker's
+order messages, the ``meta`` of a GTT's order; KITE_API.md §11). The simulator's is
+:attr:`SimConfig.app_id` when given, else one derived from ``api_key``
+(:func:`app_id_of`), so the same key always reports the same app.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -29,6 +35,11 @@ from orderdesk.holidays import NSE_HOLIDAYS
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
+def app_id_of(api_key: str) -> int:
+    """A stable five-digit app id for ``api_key`` (Kite's look like ``12617``; never 0)."""
+    return 10_000 + zlib.crc32(api_key.encode()) % 90_000
+
+
 @dataclass(slots=True)
 class SimConfig:
     """Everything a simulator run needs to know before it starts."""
@@ -37,6 +48,9 @@ class SimConfig:
     port: int = 8765
     api_key: str = "sim_api_key"
     api_secret: str = field(default="sim_api_secret", repr=False)
+    app_id: int | None = None
+    """Kite's numeric id of the app; ``None`` derives one from ``api_key``
+    (:attr:`effective_app_id` is the one reported)."""
     seed: int = 0
     redirect_url: str = "http://127.0.0.1:5000/callback"
     instruments: Path | None = None
@@ -72,6 +86,16 @@ class SimConfig:
     """Source addresses from which place, modify and cancel are accepted (Kite's static-IP
     rule, :mod:`orderdesk.sim.static_ip`); ``None`` accepts every address."""
 
+    def __post_init__(self) -> None:
+        if self.app_id is not None and self.app_id <= 0:
+            raise ValueError(f"app_id must be a positive number, got {self.app_id}")
+
+    @property
+    def effective_app_id(self) -> int:
+        """The app id Kite would report for this app: :attr:`app_id`, or one derived from
+        ``api_key``."""
+        return app_id_of(self.api_key) if self.app_id is None else self.app_id
+
     @property
     def calendar(self) -> TradingCalendar:
         """The trading calendar these holidays, special sessions and hours make."""
@@ -93,4 +117,4 @@ class SimConfig:
         return self.host in LOOPBACK_HOSTS
 
 
-__all__ = ["LOOPBACK_HOSTS", "SimConfig"]
+__all__ = ["LOOPBACK_HOSTS", "SimConfig", "app_id_of"]

@@ -71,7 +71,7 @@ from orderdesk.sim.orders import (
 )
 from orderdesk.sim.portfolio import Portfolio, Position
 from orderdesk.sim.ports import InstrumentLike, InstrumentLookup, QuoteSource
-from orderdesk.sim.trigger_range import check_co_trigger
+from orderdesk.sim.trigger_range import check_co_trigger, check_stop_leg_trigger
 
 log = structlog.get_logger(__name__)
 
@@ -228,13 +228,15 @@ class Exchange:
 
     _ltp = last_price
 
-    def market_open(self) -> bool:
-        """Whether orders can reach the exchange now (always, unless ``--market-hours nse``):
-        the market hours of a trading day (weekends and the configured holidays closed, the
-        special sessions open, in their own hours if they have them)."""
+    def market_open(self, exchange: str | None = None) -> bool:
+        """Whether orders can reach ``exchange`` now (always, unless ``--market-hours nse``):
+        the market hours of its segment on a trading day (weekends and the configured holidays
+        closed, the special sessions open, in their own hours if they have them). Without an
+        exchange, or for one the calendar has no segment for, NSE's hours."""
         if not self._config.trading_days:
             return True
-        return self._calendar.in_market_hours(self._clock.now())
+        segment = None if exchange is None else segment_of(exchange)
+        return self._calendar.in_market_hours(self._clock.now(), segment)
 
     def intraday_closed(self, exchange: str) -> str | None:
         """Why a fresh MIS/CO order on ``exchange`` is refused now, or ``None`` if it is not.
@@ -346,7 +348,7 @@ class Exchange:
         """Accept an order (or reject it as Kite would) and match it at once if it can fill."""
         inst = self.instrument(req.exchange, req.tradingsymbol)
         self._validate_against(inst, req, check_freeze=check_freeze)
-        open_now = self.market_open()
+        open_now = self.market_open(inst.exchange)
         if not open_now and req.variety is not Variety.AMO:
             raise InputError(MARKET_CLOSED)
         if req.variety is Variety.CO:
@@ -808,13 +810,17 @@ class Exchange:
     # -- time ---------------------------------------------------------------------------------
 
     def sweep(self) -> None:
-        """Lapse TTL orders and release AMOs once the session opens (simulated clock)."""
+        """Lapse TTL orders and release AMOs once their exchange's session opens (simulated
+        clock)."""
         self.timers.run_due()
         now = self._clock.now()
-        open_now = self.market_open()
+        open_now: dict[str, bool] = {}
         for order in self._book.timed():
             if order.status is Status.AMO_REQ_RECEIVED:
-                if open_now:
+                exchange = order.exchange
+                if exchange not in open_now:
+                    open_now[exchange] = self.market_open(exchange)
+                if open_now[exchange]:
                     self._transition(order, Status.VALIDATION_PENDING)
                     self._release(order)
                 continue
@@ -960,6 +966,10 @@ class Exchange:
         for name, value in (("price", new_price), ("trigger_price", new_trigger)):
             if tick > 0 and value % tick:
                 raise InputError(f"Invalid `{name}`: must be a multiple of the tick size {tick}.")
+        if order.parent_order_id is not None and req.trigger_price is not None:
+            # Placement held the stop to the trigger range; a new trigger meets the same rule.
+            ltp = self.last_price(order.instrument_token)
+            check_stop_leg_trigger(order.transaction_type, req.trigger_price, ltp)
         if inst is not None:
             self._check_modified_terms(order, inst, req, new_type, new_price, new_quantity)
         resting = order.status

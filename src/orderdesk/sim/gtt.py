@@ -144,8 +144,15 @@ class GttBook:
     """Every user's triggers, checked on each price change."""
 
     def __init__(
-        self, *, clock: SimClock, ids: IdGenerator, exchange: Exchange, prices: PriceSource
+        self,
+        *,
+        clock: SimClock,
+        ids: IdGenerator,
+        exchange: Exchange,
+        prices: PriceSource,
+        app_id: int,
     ) -> None:
+        self._app_id = app_id
         self._clock = clock
         self._ids = ids
         self._exchange = exchange
@@ -324,7 +331,9 @@ class GttBook:
             "transaction_type": str(order.transaction_type),
             "quantity": order.quantity,
             "price": money(order.price),
-            "meta": json.dumps({"gtt": trigger.id}),
+            # Kite's sample: "{\"app_id\":12617,\"gtt\":105099}" (which app's id, the one that
+            # created the trigger or Kite's own, is UNVERIFIED; the simulator has one app).
+            "meta": json.dumps({"app_id": self._app_id, "gtt": trigger.id}, separators=(",", ":")),
             "timestamp": fmt(now),
             "triggered_at": money(ltp),
             "order_result": outcome,

@@ -1,66 +1,54 @@
 """The price feed: one seeded book per instrument, read by ``/quote*``, the ticker and matching.
 
 Equities and indices take independent random-walk steps; the built-in NIFTY and BANKNIFTY
-derivatives follow their index instead (futures keep their basis, options are re-valued with the
-model in :mod:`orderdesk.sim.universe`), so a chain stays coherent as the index moves. Every draw
-comes from one ``random.Random(seed)``: the same seed and the same calls give the same prices.
+derivatives follow their index instead (:mod:`orderdesk.sim.derivative_links`: futures keep their
+basis, options are re-valued with the model in :mod:`orderdesk.sim.universe`), so a chain stays
+coherent as the index moves. Every draw comes from one ``random.Random(seed)``: the same seed and
+the same calls give the same prices.
 
 At each trading day's rollover (:meth:`MarketData.start_day`) the last price becomes the
 previous close that quotes and ticks report, open/high/low start again from it and the day's
 volume is zero; options re-value against the days now left to their expiry.
 
-The market trades only while ``session_open()`` says so (the server passes the exchange's
-market hours when ``--market-hours nse`` keeps NSE's days; always, otherwise): outside the session
-and on holidays a random-walk :meth:`MarketData.step` moves nothing, so prices, volume and last
-trade times stand still until the next session opens (KITE_API.md §14.1). ``/_sim/prices``
+An instrument trades only while ``session_open(exchange)`` says its exchange is open (the server
+passes each exchange's market hours when ``--market-hours nse`` keeps trading days; always,
+otherwise): outside its session and on holidays a random-walk :meth:`MarketData.step` moves
+nothing there, so prices, volume and last trade times stand still until the next session opens
+(KITE_API.md §14.1), while an exchange still open trades on. ``/_sim/prices``
 (:meth:`MarketData.set_prices`) is the operator's hand and works at any hour.
 
 At each rollover the day's bar of every book that moved or traded is kept
 (:class:`~orderdesk.sim.history.RecordedDays`), so historical candles
 (:mod:`orderdesk.sim.history`) show the days the market lived as they were quoted.
 
-Everything a tick or a quote reports is derived from the book at one moment and frozen into a
-:class:`TickSnapshot`, so a ``/quote`` and a tick taken between two price changes agree to the
-paisa. Market depth is synthesised from the last price and a hash of (seed, token, version), which
-costs no random draws and is stable for as long as the book does not change.
+Each instrument's state is a :class:`~orderdesk.sim.price_book.PriceBook`; what a tick or a quote
+reports is frozen from it into a :class:`~orderdesk.sim.snapshot.TickSnapshot`, so a ``/quote``
+and a tick taken between two price changes agree to the paisa.
 """
 
 from __future__ import annotations
 
 import math
 import random
-import zlib
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
+from orderdesk.sim.derivative_links import Link, derivative_links, listing_units, option_units
 from orderdesk.sim.history import DayBar, RecordedDays, Series, Source
-from orderdesk.sim.instruments import Instrument, InstrumentMaster, price_divisor
-from orderdesk.sim.universe import (
-    IST,
-    UNDERLYINGS,
-    future_value,
-    option_value,
-    years_to_expiry,
-)
+from orderdesk.sim.instruments import Instrument, InstrumentMaster
+from orderdesk.sim.price_book import PriceBook, base_price, circuit_limits, day_bar, trade
+from orderdesk.sim.snapshot import Level, TickSnapshot, kite_time
+from orderdesk.sim.universe import IST
 
 PriceListener = Callable[[list[int]], None]
-Level = tuple[float, int, int]
-"""One depth level: ``(price, quantity, orders)``."""
-
-KITE_TIME = "%Y-%m-%d %H:%M:%S"
-_MASK64 = (1 << 64) - 1
-
-# Per-step standard deviation of returns: a step is "one tick of time", about a second.
-_STEP_SIGMA = {"index": 0.0003, "equity": 0.0006, "derivative": 0.004}
-_CIRCUIT_BAND = 0.10
 
 
 def _ist_now() -> datetime:
     return datetime.now(UTC).astimezone(IST).replace(tzinfo=None)
 
 
-def _always_open() -> bool:
+def _always_open(_exchange: str) -> bool:
     return True
 
 
@@ -68,282 +56,12 @@ def _epoch(ist: datetime) -> int:
     return int(ist.replace(tzinfo=IST).timestamp())
 
 
-def kite_time(epoch: int) -> str:
-    """An epoch second as Kite's naive IST text, ``YYYY-MM-DD HH:MM:SS``."""
-    return datetime.fromtimestamp(epoch, IST).strftime(KITE_TIME)
-
-
-def _mix(*values: int) -> int:
-    """A cheap, stable 64-bit hash (splitmix64 finaliser) of a few integers."""
-    x = 0x9E3779B97F4A7C15
-    for v in values:
-        x = ((x ^ v) * 0xBF58476D1CE4E5B9) & _MASK64
-        x ^= x >> 31
-    x = (x * 0x94D049BB133111EB) & _MASK64
-    return x ^ (x >> 29)
-
-
-class TickSnapshot(NamedTuple):
-    """Everything a full tick and a full quote carry, at one moment, in the ticker's integers.
-
-    ``head`` is the first sixteen fields of a full packet in wire order (token, last price, last
-    quantity, average price, volume, total buy and sell quantity, open, high, low, close, last
-    trade time, OI, OI day high, OI day low, exchange timestamp); ``depth`` is the thirty depth
-    integers (quantity, price, orders for five bids then five asks). Prices are integer units of
-    ``1/divisor`` and times are epoch seconds, so the encoder packs them as they are; the
-    properties give the float views a quote shows. A tuple rather than a dataclass because one is
-    built per instrument per price step on the ticker's hot path; it is immutable all the same.
-    """
-
-    instrument_token: int
-    tradable: bool
-    divisor: int
-    head: tuple[int, ...]
-    depth: tuple[int, ...]
-
-    @property
-    def last_price(self) -> float:
-        """Last traded price."""
-        return self.head[1] / self.divisor
-
-    @property
-    def last_quantity(self) -> int:
-        """Quantity of the last trade."""
-        return self.head[2]
-
-    @property
-    def average_price(self) -> float:
-        """The day's volume-weighted average price (0 before the first trade)."""
-        return self.head[3] / self.divisor
-
-    @property
-    def volume(self) -> int:
-        """The day's traded quantity."""
-        return self.head[4]
-
-    @property
-    def buy_quantity(self) -> int:
-        """Total quantity bid."""
-        return self.head[5]
-
-    @property
-    def sell_quantity(self) -> int:
-        """Total quantity offered."""
-        return self.head[6]
-
-    @property
-    def ohlc(self) -> dict[str, float]:
-        """Open, high, low and the previous close, as Kite's ``ohlc`` object."""
-        d = self.divisor
-        h = self.head
-        return {"open": h[7] / d, "high": h[8] / d, "low": h[9] / d, "close": h[10] / d}
-
-    @property
-    def close(self) -> float:
-        """The previous session's close."""
-        return self.head[10] / self.divisor
-
-    @property
-    def change(self) -> float:
-        """Absolute change against the previous close."""
-        return (self.head[1] - self.head[10]) / self.divisor
-
-    @property
-    def last_trade_time(self) -> int:
-        """Epoch second of the last trade."""
-        return self.head[11]
-
-    @property
-    def oi(self) -> int:
-        """Open interest (derivatives)."""
-        return self.head[12]
-
-    @property
-    def oi_day_high(self) -> int:
-        """The day's highest open interest."""
-        return self.head[13]
-
-    @property
-    def oi_day_low(self) -> int:
-        """The day's lowest open interest."""
-        return self.head[14]
-
-    @property
-    def exchange_timestamp(self) -> int:
-        """Epoch second of the last change."""
-        return self.head[15]
-
-    def _side(self, start: int) -> list[Level]:
-        d, depth = self.divisor, self.depth
-        return [(depth[i + 1] / d, depth[i], depth[i + 2]) for i in range(start, start + 15, 3)]
-
-    @property
-    def bids(self) -> list[Level]:
-        """Five bid levels, best first."""
-        return self._side(0)
-
-    @property
-    def asks(self) -> list[Level]:
-        """Five ask levels, best first."""
-        return self._side(15)
-
-
-# NamedTuple's generated __new__ is Python code; tuple.__new__ builds the same object in C, which
-# matters at one snapshot per instrument per price step.
-_new_snapshot = tuple.__new__
-
-
-class _Link(NamedTuple):
-    """How a derivative follows its index."""
-
-    underlying: int
-    strike: float
-    years: float
-    volatility: float
-    kind: str
-
-
-_NO_DEPTH = (0,) * 30
-_DepthTable = tuple[tuple[tuple[int, ...], int, int], ...]
-_VARIANTS = 16  # depth quantity patterns per instrument, cycled by book version
-
-
-class _Book:
-    """The mutable state of one instrument, prices in integer units (readers get snapshots)."""
-
-    __slots__ = (
-        "close",
-        "day_version",
-        "depth_table",
-        "div",
-        "high",
-        "inst",
-        "is_index",
-        "kind",
-        "last",
-        "last_qty",
-        "lot",
-        "low",
-        "ltt",
-        "oi",
-        "oi_high",
-        "oi_low",
-        "open",
-        "seed",
-        "sigma",
-        "snap",
-        "tick",
-        "token",
-        "ts",
-        "turnover",
-        "version",
-        "volume",
-    )
-
-    def __init__(self, inst: Instrument, base: float, now: int, seed: int) -> None:
-        self.inst = inst
-        self.token = token = inst.instrument_token
-        self.is_index = inst.is_index
-        self.div = price_divisor(token)
-        self.tick = max(round((inst.tick_size if inst.tick_size > 0 else 0.05) * self.div), 1)
-        self.lot = lot = max(inst.lot_size, 1)
-        kind = "index" if self.is_index else "equity"
-        if inst.instrument_type in ("FUT", "CE", "PE"):
-            kind = "derivative"
-        self.kind = kind
-        self.sigma = _STEP_SIGMA[kind]
-        self.last = self.open = self.high = self.low = self.close = self.on_grid(base * self.div)
-        self.volume = self.turnover = self.last_qty = 0
-        self.ltt = self.ts = now
-        oi = 0
-        if kind == "derivative":
-            oi = lot * (1000 + _mix(seed, token) % 50_000)
-        self.oi = self.oi_high = self.oi_low = oi
-        self.version = 0
-        self.day_version = 0  # the version its day's bar was last recorded at
-        self.snap: TickSnapshot | None = None
-        self.seed = seed
-        self.depth_table: _DepthTable | None = None  # built on first use: most books never quote
-
-    def on_grid(self, units: float) -> int:
-        """Units rounded to the tick grid, never below one tick."""
-        tick = self.tick
-        return max(round(units / tick), 1) * tick
-
-    def print_price(self, units: int, now: int) -> None:
-        self.last = units
-        if units > self.high:
-            self.high = units
-        if units < self.low:
-            self.low = units
-        self.ts = now
-        self.version += 1
-        self.snap = None
-
-    def snapshot(self) -> TickSnapshot:
-        last = self.last
-        if self.is_index:
-            head = (
-                self.token, last, 0, 0, 0, 0, 0, self.open, self.high, self.low, self.close,
-                self.ltt, 0, 0, 0, self.ts,
-            )  # fmt: skip
-            return _new_snapshot(TickSnapshot, (self.token, False, self.div, head, _NO_DEPTH))
-        table = self.depth_table
-        if table is None:
-            table = self.depth_table = _depth_table(self.seed, self.token, self.lot)
-        q, buy_total, sell_total = table[self.version % _VARIANTS]
-        t = self.tick
-        depth: tuple[int, ...]
-        if last > 5 * t:
-            depth = (
-                q[0], last - t, q[1], q[2], last - 2 * t, q[3], q[4], last - 3 * t, q[5],
-                q[6], last - 4 * t, q[7], q[8], last - 5 * t, q[9],
-                q[10], last, q[11], q[12], last + t, q[13], q[14], last + 2 * t, q[15],
-                q[16], last + 3 * t, q[17], q[18], last + 4 * t, q[19],
-            )  # fmt: skip
-        else:
-            # Near the floor some bid levels would be at or below zero: show them empty.
-            levels: list[int] = []
-            buy_total = 0
-            for k in range(5):
-                price = last - (k + 1) * t
-                if price > 0:
-                    levels += (q[2 * k], price, q[2 * k + 1])
-                    buy_total += q[2 * k]
-                else:
-                    levels += (0, 0, 0)
-            for k in range(5):
-                levels += (q[10 + 2 * k], last + k * t, q[11 + 2 * k])
-            depth = tuple(levels)
-        volume = self.volume
-        average = (self.turnover + volume // 2) // volume if volume else 0
-        head = (
-            self.token, last, self.last_qty, average, volume, buy_total * 7, sell_total * 7,
-            self.open, self.high, self.low, self.close, self.ltt,
-            self.oi, self.oi_high, self.oi_low, self.ts,
-        )  # fmt: skip
-        return _new_snapshot(TickSnapshot, (self.token, True, self.div, head, depth))
-
-
-def _depth_table(seed: int, token: int, lot: int) -> _DepthTable:
-    """Precomputed depth quantity patterns, so a snapshot costs no hashing."""
-    table = []
-    for variant in range(_VARIANTS):
-        x = _mix(seed, token, variant)
-        q: list[int] = []
-        for level in range(10):
-            bits = x >> (6 * level)
-            q += (lot * (1 + bits % 60), 1 + (bits >> 2) % 9)
-        table.append((tuple(q), sum(q[0:10:2]), sum(q[10:20:2])))
-    return tuple(table)
-
-
 class MarketData:
     """Last prices and day statistics for every instrument of a master, seeded.
 
     ``clock`` returns the simulated naive IST "now" (the server passes its ``SimClock.now``);
     it stamps ticks and quotes and fixes the options' time to expiry at each :meth:`reset`.
-    ``session_open`` says whether the market trades now (default: always).
+    ``session_open(exchange)`` says whether that exchange's market trades now (default: always).
     """
 
     def __init__(
@@ -352,7 +70,7 @@ class MarketData:
         seed: int,
         *,
         clock: Callable[[], datetime] | None = None,
-        session_open: Callable[[], bool] | None = None,
+        session_open: Callable[[str], bool] | None = None,
     ) -> None:
         self._master = master
         self._clock = clock or _ist_now
@@ -364,10 +82,12 @@ class MarketData:
         self._listeners: list[PriceListener] = []
         self._rng = random.Random(seed)
         self._seed = seed
-        self._books: dict[int, _Book] = {}
-        self._walkers: list[_Book] = []
-        self._links: dict[int, _Link] = {}
-        self._derived: list[tuple[_Book, _Link]] = []
+        self._books: dict[int, PriceBook] = {}
+        self._exchanges: frozenset[str] = frozenset()
+        """The exchanges of the books, each asked once a step whether it trades."""
+        self._walkers: list[PriceBook] = []
+        self._links: dict[int, Link] = {}
+        self._derived: list[tuple[PriceBook, Link]] = []
         self._build(seed)
 
     def __repr__(self) -> str:
@@ -386,10 +106,11 @@ class MarketData:
         self.recorded.clear()
         stamp = _epoch(now)
         self._books = {
-            inst.instrument_token: _Book(inst, _base_price(inst), stamp, seed)
+            inst.instrument_token: PriceBook(inst, base_price(inst), stamp, seed)
             for inst in self._master
         }
-        self._links = _links(self._master, now.date())
+        self._exchanges = frozenset(b.inst.exchange for b in self._books.values())
+        self._links = derivative_links(self._master, now.date())
         self._derived = [(self._books[t], link) for t, link in self._links.items()]
         self._walkers = [b for t, b in self._books.items() if t not in self._links]
         # Options start where the model puts them against the index's starting level.
@@ -398,11 +119,8 @@ class MarketData:
                 price = self._model(book, link)
                 book.last = book.open = book.high = book.low = book.close = price
 
-    def _model(self, book: _Book, link: _Link) -> int:
-        under = self._books[link.underlying]
-        spot = under.last / under.div
-        value = option_value(spot, link.strike, link.years, link.volatility, link.kind == "CE")
-        return book.on_grid(value * book.div)
+    def _model(self, book: PriceBook, link: Link) -> int:
+        return option_units(book, link, self._books[link.underlying])
 
     def reset(self, seed: int) -> None:
         """Back to the start-of-day state for ``seed``; listeners hear of every moved price."""
@@ -420,8 +138,9 @@ class MarketData:
         """
         listed = [inst.instrument_token for inst in self._master]
         self.recorded.record(day, self._day_bars())
-        self._links = _links(self._master, day)
+        self._links = derivative_links(self._master, day)
         self._open_books()  # every listed instrument has a book from here on
+        self._exchanges = frozenset(b.inst.exchange for b in self._books.values())
         for token in listed:
             book = self._books[token]
             book.close = book.open = book.high = book.low = book.last
@@ -440,7 +159,7 @@ class MarketData:
         bars: dict[int, DayBar] = {}
         for token, book in self._books.items():
             if book.version != book.day_version:
-                bars[token] = _bar(book)
+                bars[token] = day_bar(book)
                 book.day_version = book.version
         return bars
 
@@ -450,18 +169,12 @@ class MarketData:
         for inst in self._master:
             if inst.instrument_token in self._books:
                 continue
-            book = self._books[inst.instrument_token] = _Book(
-                inst, _base_price(inst), stamp, self._seed
+            book = self._books[inst.instrument_token] = PriceBook(
+                inst, base_price(inst), stamp, self._seed
             )
             link = self._links.get(inst.instrument_token)
             if link is not None:
-                under = self._books[link.underlying]
-                spot = under.last / under.div
-                units = (
-                    book.on_grid(future_value(spot, link.years) * book.div)
-                    if link.kind == "FUT"
-                    else self._model(book, link)
-                )
+                units = listing_units(book, link, self._books[link.underlying])
                 book.last = book.open = book.high = book.low = book.close = units
 
     # -- listeners ----------------------------------------------------------------------------
@@ -484,7 +197,7 @@ class MarketData:
         for it. All keys are checked first: an unknown one raises ``KeyError`` naming it and
         nothing moves. Prices keep the precision the ticker carries (paise for most segments).
         """
-        resolved: list[tuple[_Book, int]] = []
+        resolved: list[tuple[PriceBook, int]] = []
         for key, value in prices.items():
             inst = self._master.by_key(key)
             if inst is None:
@@ -526,26 +239,31 @@ class MarketData:
         """One seeded random-walk step for every instrument; returns the tokens that moved.
 
         Each move is printed as a trade of a few lots (volume, last quantity, OI drift). Outside
-        the session nothing trades: no step is taken (and no random number drawn), so the walk
-        resumes at the next open where it stopped.
+        its exchange's session an instrument does not trade: no step is taken for it (and no
+        random number drawn), so its walk resumes at the next open where it stopped.
         """
-        if not self._session_open():
+        closed = frozenset(e for e in self._exchanges if not self._session_open(e))
+        if closed and closed == self._exchanges:
             return []
+        walkers, derived = self._walkers, self._derived
+        if closed:
+            walkers = [b for b in walkers if b.inst.exchange not in closed]
+            derived = [(b, link) for b, link in derived if b.inst.exchange not in closed]
         now = _epoch(self._clock())
         rng = self._rng
         gauss = rng.gauss
         draw = rng.random
         changed: list[int] = []
         ratios: dict[int, float] = {}
-        for book in self._walkers:
+        for book in walkers:
             old = book.last
             tick = book.tick
             units = max(round(old * (1.0 + gauss(0.0, book.sigma)) / tick), 1) * tick
             if units != old:
                 ratios[book.token] = units / old
-                _trade(book, units, now, draw())
+                trade(book, units, now, draw())
                 changed.append(book.token)
-        for book, link in self._derived:
+        for book, link in derived:
             ratio = ratios.get(link.underlying)
             if ratio is None:
                 continue
@@ -553,7 +271,7 @@ class MarketData:
                 book.on_grid(book.last * ratio) if link.kind == "FUT" else self._model(book, link)
             )
             if units != book.last:
-                _trade(book, units, now, draw())
+                trade(book, units, now, draw())
                 changed.append(book.token)
         self._notify(changed)
         return changed
@@ -589,8 +307,8 @@ class MarketData:
             snap = book.snap = book.snapshot()
         return snap
 
-    def _resolve(self, keys: Iterable[str]) -> list[tuple[str, _Book]]:
-        found: list[tuple[str, _Book]] = []
+    def _resolve(self, keys: Iterable[str]) -> list[tuple[str, PriceBook]]:
+        found: list[tuple[str, PriceBook]] = []
         for key in keys:
             inst = self._master.by_key(key)
             if inst is not None:
@@ -617,7 +335,7 @@ class MarketData:
         out: dict[str, dict[str, Any]] = {}
         for key, book in self._resolve(keys):
             s = self.snapshot(book.token)
-            lower, upper = _circuit(book)
+            lower, upper = circuit_limits(book)
             out[key] = {
                 "instrument_token": book.token,
                 "timestamp": kite_time(s.exchange_timestamp),
@@ -651,7 +369,7 @@ class MarketData:
         book = self._books[token]
         return Source(
             series=Series(token, book.div, book.tick, book.lot, book.kind, self._seed),
-            live=_bar(book),
+            live=day_bar(book),
             previous_close=book.close,
             recorded=self.recorded,
             started=self.started_at,
@@ -659,83 +377,8 @@ class MarketData:
         )
 
 
-def _trade(book: _Book, units: int, now: int, draw: float) -> None:
-    """Print a move as a trade of a few lots; indices have no trades."""
-    # print_price() inlined: this runs for every instrument on every step.
-    book.last = units
-    if units > book.high:
-        book.high = units
-    elif units < book.low:
-        book.low = units
-    book.ts = now
-    book.version += 1
-    book.snap = None
-    if book.is_index:
-        return
-    quantity = book.lot * (1 + int(draw * 50))
-    book.volume += quantity
-    book.turnover += quantity * units
-    book.last_qty = quantity
-    book.ltt = now
-    if book.oi:
-        # Open interest drifts by up to ten lots either way with each print.
-        book.oi = max(book.lot, book.oi + book.lot * (int(draw * 1000) % 21 - 10))
-        book.oi_high = max(book.oi_high, book.oi)
-        book.oi_low = min(book.oi_low, book.oi)
-
-
-def _bar(book: _Book) -> DayBar:
-    """The book's day so far: open, high, low, last price, volume and OI."""
-    return DayBar(book.open, book.high, book.low, book.last, book.volume, book.oi)
-
-
 def _level(level: Level) -> dict[str, Any]:
     return {"price": level[0], "quantity": level[1], "orders": level[2]}
 
 
-def _circuit(book: _Book) -> tuple[float, float]:
-    """Kite's price band: ±10 % of the close for cash and futures, wide open for options."""
-    if book.is_index:
-        return 0.0, 0.0
-    d = book.div
-    if book.inst.instrument_type in ("CE", "PE"):
-        return book.tick / d, book.on_grid(book.close * 5 + 20 * book.tick) / d
-    return (
-        book.on_grid(book.close * (1 - _CIRCUIT_BAND)) / d,
-        book.on_grid(book.close * (1 + _CIRCUIT_BAND)) / d,
-    )
-
-
-def _base_price(inst: Instrument) -> float:
-    """The row's own price, or a stable made-up one for dump rows that list 0.0."""
-    if inst.last_price > 0:
-        return inst.last_price
-    return 50.0 + zlib.crc32(inst.key.encode()) % 2950
-
-
-def _links(master: InstrumentMaster, today: date) -> dict[int, _Link]:
-    """The built-in underlyings' live derivatives, keyed by token."""
-    links: dict[int, _Link] = {}
-    for u in UNDERLYINGS:
-        index = master.by_key(u.index_key)
-        if index is None:
-            continue
-        for inst in master:
-            if inst.exchange != "NFO" or inst.name != u.name or not inst.expiry:
-                continue
-            if inst.instrument_type not in ("FUT", "CE", "PE"):
-                continue
-            expiry = date.fromisoformat(inst.expiry)
-            if expiry < today:
-                continue
-            links[inst.instrument_token] = _Link(
-                index.instrument_token,
-                inst.strike,
-                years_to_expiry(expiry, today),
-                u.volatility,
-                inst.instrument_type,
-            )
-    return links
-
-
-__all__ = ["KITE_TIME", "Level", "MarketData", "PriceListener", "TickSnapshot", "kite_time"]
+__all__ = ["MarketData", "PriceListener"]

@@ -168,7 +168,7 @@ class PostbackSender:
         session_factory: Callable[[], aiohttp.ClientSession] | None = None,
         *,
         faults: Faults | None = None,
-        app_id: int = 0,
+        app_id: int,
         timeout_s: float = 5.0,
     ) -> None:
         self.url = url

@@ -15,7 +15,7 @@ import struct
 from collections.abc import Iterable
 from enum import StrEnum
 
-from orderdesk.sim.market import TickSnapshot
+from orderdesk.sim.snapshot import TickSnapshot
 
 
 class Mode(StrEnum):

@@ -1,7 +1,10 @@
 """The cover order's stop-loss trigger range: ``GET /instruments/trigger_range/{buy|sell}`` and
-the check CO placement makes against the same numbers (KITE_API.md §7 "Trigger range (CO)").
+the check CO placement, and a modify of the stop leg's trigger, make against the same numbers
+(KITE_API.md §7 "Trigger range (CO)").
 
-The rule, from the last price ``ltp`` and the cover order's own side:
+The rule, from the last price ``ltp`` and the cover order's own side (placement checks the stop
+the order carries; a modify of the stop leg's trigger is checked the same way, against the last
+price at the modify):
 
 - a **buy** CO protects a long position with a sell stop below the market: its trigger must lie
   in ``[ltp × (1 − band), ltp]``;
@@ -64,6 +67,14 @@ def check_co_trigger(side: Side, trigger: Decimal, last_price: Decimal) -> None:
         )
 
 
+def check_stop_leg_trigger(leg: Side, trigger: Decimal, last_price: Decimal) -> None:
+    """Refuse (``InputException``) a new trigger for a cover order's stop leg of side ``leg``
+    that placement would refuse: the leg is the cover order's opposite side, and its trigger is
+    held to the same range, from the last price now, in the same words."""
+    cover = Side.SELL if leg is Side.BUY else Side.BUY
+    check_co_trigger(cover, trigger, last_price)
+
+
 def trigger_ranges(
     side_text: str,
     keys: Iterable[str],
@@ -93,6 +104,7 @@ __all__ = [
     "CO_TRIGGER_BAND",
     "TriggerRange",
     "check_co_trigger",
+    "check_stop_leg_trigger",
     "co_trigger_range",
     "trigger_ranges",
 ]
