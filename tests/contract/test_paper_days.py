@@ -132,7 +132,8 @@ async def test_a_desk_on_paper_goes_from_one_day_to_the_next_without_warnings(
 ) -> None:
     """Friday's orders are not Monday's (no adoption as placed outside orderdesk), the carried
     positions are what the close implied (no "Opening positions differ"), MIS was squared off
-    by the broker, and Monday's P&L starts from the close."""
+    by the broker, and Monday's P&L starts from the close (the carried position's average
+    price is still what it cost, as Kite's)."""
     clock = WallClock(datetime(2026, 12, 4, 9, 30, tzinfo=IST))
     broker = paper(clock, tmp_path)
     store, notifier = MemoryStore(), RecordingNotifier()
@@ -163,6 +164,7 @@ async def test_a_desk_on_paper_goes_from_one_day_to_the_next_without_warnings(
             )
         )
         await resting.wait(lambda h: h.status is OrderStatus.OPEN)
+        broker.set_price(INFY, Decimal(1520))  # Friday closes 20 above the fills
         clock.set(FRIDAY, 16, 30)
         await eventually(lambda: desk.days is not None and desk.days.state.closed, what="close")
         assert resting.status is OrderStatus.CANCELLED
@@ -173,6 +175,9 @@ async def test_a_desk_on_paper_goes_from_one_day_to_the_next_without_warnings(
         assert report.ok, report.rows
         position = desk.position(INFY, Product.NRML)
         assert (position.quantity, position.overnight_quantity) == (10, 10)
+        # What it cost, as the broker says, while the day's P&L counts from Friday's close.
+        (theirs,) = [p for p in await broker.positions() if p.product is Product.NRML]
+        assert position.average_price == theirs.average_price == Decimal(1500)
         assert desk.position(INFY, Product.MIS).quantity == 0
         assert desk.day_pnl() == 0
     warnings = [a for a in notifier.alerts if a.severity.value != "info"]

@@ -225,3 +225,14 @@ def test_other_differences_are_not_taken_for_a_conversion(
     book = PositionBook()
     book.apply_fill(INFY, Product.MIS, Side.BUY, 10, Decimal("1500"), "t1")
     assert found_conversions(book, broker) == []
+
+
+def test_a_carried_quantity_takes_its_carry_price_along() -> None:
+    """The average shown (Kite's, at the carry price) moves with the quantity converted."""
+    carried = Position.carried(FUT, Product.NRML, 65, Decimal("25000"), carry_price=Decimal(24800))
+    book = PositionBook.opening([carried])
+    book.convert(conversion(26, old=Product.NRML, new=Product.MIS, instrument=FUT, overnight=True))
+
+    mis = book.get(FUT, Product.MIS)
+    assert (mis.average_price, carried.average_price) == (Decimal(24800), Decimal(24800))
+    assert mis.pnl(Decimal(25100)) == 26 * 100

@@ -153,3 +153,44 @@ def test_selling_holdings_adds_their_move_since_the_close(
     assert position.realised + position.unrealised(last) == position.pnl(last) == expected
     if net == -sold:
         assert position.unrealised(last) == 0
+
+
+def test_a_carried_position_shows_what_it_cost_and_counts_pnl_from_the_close() -> None:
+    """Kite's ``average_price`` of a carried position is its carry price (597.2), while the
+    day's P&L (its m2m) counts from the previous close (600)."""
+    position = Position.carried(KEY, Product.NRML, 65, Decimal(600), carry_price=Decimal("597.2"))
+    assert position.average_price == Decimal("597.2")
+    assert position.pnl(Decimal(610)) == 65 * 10
+
+    position.apply_fill(Side.BUY, 65, Decimal(605))
+    assert position.average_price == Decimal("601.1")  # (597.2 + 605) / 2
+    position.apply_fill(Side.SELL, 65, Decimal(610))
+    assert position.average_price == Decimal("601.1")  # a reduction keeps the average
+    assert position.realised == 65 * (610 - Decimal("602.5"))  # from the close's basis
+    position.apply_fill(Side.SELL, 100, Decimal(610))
+    assert (position.quantity, position.average_price) == (-35, Decimal(610))
+
+
+@settings(max_examples=200, deadline=None)
+@given(fills=fills, last=prices, close=prices, carry_price=prices)
+def test_a_carry_price_changes_the_average_shown_and_no_pnl(
+    fills: list[tuple[Side, int, Decimal]], last: Decimal, close: Decimal, carry_price: Decimal
+) -> None:
+    """Whatever follows, the carry price moves no P&L; and while the position only grows,
+    its average is the carried lots at their carry price with the day's at theirs."""
+    at_close = Position.carried(KEY, Product.NRML, 40, close)
+    shown = Position.carried(KEY, Product.NRML, 40, close, carry_price=carry_price)
+    cost, quantity, growing = 40 * carry_price, 40, True
+    for side, size, price in fills:
+        at_close.apply_fill(side, size, price)
+        shown.apply_fill(side, size, price)
+        growing = growing and side is Side.BUY
+        if growing:
+            cost, quantity = cost + size * price, quantity + size
+            assert shown.average_price == (cost / quantity).quantize(Decimal("0.0001"))
+        assert (shown.realised, shown.unrealised(last)) == (
+            at_close.realised,
+            at_close.unrealised(last),
+        )
+    if not shown.quantity:
+        assert shown.average_price == 0

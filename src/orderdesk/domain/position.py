@@ -52,9 +52,11 @@ class Position:
     day_buy_quantity: int = 0
     day_sell_quantity: int = 0
     last_price: Decimal | None = None
-    carry_price: Decimal | None = None
-    """What a carried position cost when it was opened (display only: the day's P&L counts
-    the carried quantity from the previous close, as Kite's m2m does)."""
+    carry_premium: Decimal = ZERO
+    """What the open quantity's carried part cost beyond the previous close it is booked at:
+    (carry price − close) × quantity × multiplier, signed as the quantity, shrinking with it.
+    Only the average price shown uses it, which is Kite's (the cost since the position was
+    opened); every P&L here counts the carried quantity from the close, as Kite's m2m does."""
     held: int = 0
     """Delivered stock a short CNC quantity draws on first (the day's opening holdings)."""
     held_price: Decimal = ZERO
@@ -73,10 +75,13 @@ class Position:
         carry_price: Decimal | None = None,
     ) -> Position:
         """A position brought from the previous day, booked at ``price``: the previous close
-        for the day's P&L (Kite's m2m), or the carry price for the P&L since it was opened."""
-        position = cls(instrument, product, multiplier, carry_price=carry_price)
+        for the day's P&L (Kite's m2m), or the carry price for the P&L since it was opened.
+        ``carry_price``, what it cost when opened, is the average price shown (as Kite's)."""
+        position = cls(instrument, product, multiplier)
         if quantity:
             position._trade(Side.BUY if quantity > 0 else Side.SELL, abs(quantity), price)
+            if carry_price is not None:
+                position.carry_premium = quantity * (carry_price - price) * multiplier
         position.overnight_quantity = quantity
         return position
 
@@ -114,10 +119,10 @@ class Position:
         else:
             closing = min(abs(signed), abs(net))
             if closing == abs(net):
-                self.open_cost = ZERO
+                self.open_cost = self.carry_premium = ZERO
             else:
-                removed = self.open_cost * closing / abs(net)
-                self.open_cost -= removed.quantize(COST_PLACES, rounding=ROUND_HALF_EVEN)
+                self.open_cost -= _share(self.open_cost, closing, abs(net))
+                self.carry_premium -= _share(self.carry_premium, closing, abs(net))
             opening = abs(signed) - closing
             if opening:
                 self.open_cost = side.sign * opening * price * self.multiplier
@@ -137,20 +142,20 @@ class Position:
         net = self.quantity * side.sign - self.from_holdings
         return max(0, min(day * side.sign, net))
 
-    def move_out(self, quantity: int, *, overnight: bool) -> Decimal:
+    def move_out(self, quantity: int, *, overnight: bool) -> tuple[Decimal, Decimal]:
         """Give ``quantity`` (signed as the position: negative of a short) to another product
         at its share of the cost, as if that part had never been traded here; returns the cost
-        moved. Realised P&L stays, and ``cash + quantity × last`` moves with the cost, so the
-        two positions' P&L sums to what this one's was."""
+        and the carry premium moved. Realised P&L stays, and ``cash + quantity × last`` moves
+        with the cost, so the two positions' P&L sums to what this one's was."""
         if not quantity or quantity * self.quantity < 0 or abs(quantity) > abs(self.quantity):
             raise ValueError(f"cannot move {quantity} out of a position of {self.quantity}")
         if quantity == self.quantity:
-            cost = self.open_cost
+            cost, premium = self.open_cost, self.carry_premium
         else:
-            cost = (self.open_cost * quantity / self.quantity).quantize(
-                COST_PLACES, rounding=ROUND_HALF_EVEN
-            )
+            cost = _share(self.open_cost, quantity, self.quantity)
+            premium = _share(self.carry_premium, quantity, self.quantity)
         self.open_cost -= cost
+        self.carry_premium -= premium
         self.cash += cost
         self.quantity -= quantity
         if quantity > 0:
@@ -165,11 +170,14 @@ class Position:
             self.day_buy_quantity -= quantity
         else:
             self.day_sell_quantity += quantity
-        return cost
+        return cost, premium
 
-    def move_in(self, quantity: int, cost: Decimal, *, overnight: bool) -> None:
-        """Take ``quantity`` (signed) from another product at ``cost`` (signed alike): booked
-        as a trade at ``cost``'s price, with the cash moving by exactly ``cost``."""
+    def move_in(
+        self, quantity: int, cost: Decimal, *, overnight: bool, premium: Decimal = ZERO
+    ) -> None:
+        """Take ``quantity`` (signed) from another product at ``cost`` (signed alike) and its
+        carry ``premium``: booked as a trade at ``cost``'s price, with the cash moving by
+        exactly ``cost``."""
         side = Side.BUY if quantity > 0 else Side.SELL
         net = self.quantity
         opening = abs(quantity) if net * quantity >= 0 else max(0, abs(quantity) - abs(net))
@@ -181,10 +189,10 @@ class Position:
         self.cash = cash - cost
         if opening == abs(quantity):
             self.open_cost = open_cost + cost
+            self.carry_premium += premium
         elif opening:
-            self.open_cost = (cost * opening / abs(quantity)).quantize(
-                COST_PLACES, rounding=ROUND_HALF_EVEN
-            )
+            self.open_cost = _share(cost, opening, abs(quantity))
+            self.carry_premium = _share(premium, opening, abs(quantity))
         if side is Side.BUY:
             self.buy_value = bought + cost
         else:
@@ -209,15 +217,16 @@ class Position:
 
     def _sale_of_holdings(self, covered: int) -> Decimal:
         """What ``covered`` of the short quantity was sold for (its share of the cost)."""
-        share = self.open_cost * covered / self.quantity
-        return share.quantize(COST_PLACES, rounding=ROUND_HALF_EVEN)
+        return _share(self.open_cost, covered, self.quantity)
 
     @property
     def average_price(self) -> Decimal:
-        """Average cost of the open quantity (0 when flat)."""
+        """Average cost of the open quantity, its carried part at what it cost when opened
+        (Kite's ``average_price``; 0 when flat)."""
         if not self.quantity:
             return ZERO
-        return (self.open_cost / (self.quantity * self.multiplier)).quantize(COST_PLACES)
+        cost = self.open_cost + self.carry_premium
+        return (cost / (self.quantity * self.multiplier)).quantize(COST_PLACES)
 
     @property
     def realised(self) -> Decimal:
@@ -240,6 +249,11 @@ class Position:
     def pnl(self, last_price: Decimal | None = None) -> Decimal:
         """Total P&L: realised plus unrealised at ``last_price`` (or the last mark)."""
         return self.realised + self.unrealised(last_price)
+
+
+def _share(amount: Decimal, part: int, whole: int) -> Decimal:
+    """``part`` of ``whole``'s ``amount``, to :data:`COST_PLACES` (the one rounding)."""
+    return (amount * part / whole).quantize(COST_PLACES, rounding=ROUND_HALF_EVEN)
 
 
 PositionKey = tuple[InstrumentKey, Product]
@@ -303,13 +317,11 @@ class PositionBook:
         cost (:meth:`check` first: nothing moves when it refuses)."""
         instrument = conversion.instrument
         old = self.check(conversion)
-        cost = old.move_out(conversion.signed, overnight=conversion.overnight)
+        cost, premium = old.move_out(conversion.signed, overnight=conversion.overnight)
         new = self.get(instrument, conversion.new_product)
         if not new.quantity:
             new.multiplier = old.multiplier
-        if new.carry_price is None and conversion.overnight:
-            new.carry_price = old.carry_price
-        new.move_in(conversion.signed, cost, overnight=conversion.overnight)
+        new.move_in(conversion.signed, cost, overnight=conversion.overnight, premium=premium)
         if old.last_price is not None:
             new.mark(old.last_price)
 

@@ -292,7 +292,7 @@ class PaperBroker:
                 quantity=p.quantity,
                 price=self._prices.get(p.instrument, p.average_price),
                 multiplier=p.multiplier,
-                carry_price=p.carry_price if p.carry_price is not None else p.average_price,
+                carry_price=p.average_price,
             )
             for p in self._positions
             if p.quantity and p.product not in INTRADAY
