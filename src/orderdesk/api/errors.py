@@ -5,6 +5,7 @@
     RequestValidationError (pydantic)  422  invalid_request   fields named
       of a body that is not JSON       400  invalid_json      where it stops parsing
     BodyTooLarge (the app's BodyLimit) 413  content_too_large over 64 KiB, found as it is read
+    a body to a route that takes none  400  bad_request       refuse_unread_body (app.py)
     ValidationError (domain)           400  invalid_signal    the field and the reason
     RiskDenied                         403  risk_denied       the check and the reason
     OrderNotFound / UnknownOrder
@@ -21,7 +22,7 @@
     BrokerAuthError                    503  broker_session    a person must log in again
     other BrokerError                  503  broker_unavailable
     StoreError                         503  store_unavailable the event log cannot be written
-    any other OrderDeskError           400  refused
+    any other OrderDeskError           400  refused           (TokenRefused: a login's token)
 
 Messages are built from orderdesk's own exception texts, which by contract never contain
 secrets; pydantic's echo of the submitted input is left out of 422s.
