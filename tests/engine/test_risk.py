@@ -87,6 +87,15 @@ async def test_max_order_value_uses_price_or_last_price() -> None:
     assert await check.check(signal(quantity=1), Context(price=None)) is not None
 
 
+async def test_max_order_value_counts_a_lots_multiplier() -> None:
+    """One lot of MCX crude at 5,600 is 100 barrels: 560,000 against the limit, not 5,600."""
+    crude = InstrumentKey.parse("MCX:CRUDEOIL27JANFUT")
+    check = MaxOrderValue(Decimal(100_000))
+    denied = await check.check(limit_at("5600", quantity=1, instrument=crude), Context())
+    assert denied == "order value 560000 exceeds the limit of 100000"
+    assert await check.check(limit_at("5600", quantity=17), Context()) is None  # NSE: shares
+
+
 async def test_allowed_exchanges() -> None:
     """Only the listed exchanges pass."""
     check = AllowedExchanges(frozenset({Exchange.NSE}))

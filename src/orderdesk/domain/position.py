@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from orderdesk.domain.contracts import multiplier_of
 from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.errors import ValidationError
 from orderdesk.domain.values import InstrumentKey, Product, Side
@@ -272,7 +273,8 @@ class PositionBook:
         key = (instrument, product)
         position = self.positions.get(key)
         if position is None:
-            position = self.positions[key] = Position(instrument, product)
+            multiplier = multiplier_of(instrument)  # a lot of MCX crude is 100 barrels
+            position = self.positions[key] = Position(instrument, product, multiplier)
             if product is Product.CNC and (held := self.held.get(instrument)) is not None:
                 position.hold(*held)
         return position

@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
 from orderdesk.domain.calendar import IST, SEGMENT_OF, TradingCalendar
+from orderdesk.domain.contracts import multiplier_of
 from orderdesk.domain.day import INTRADAY
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.values import Exchange, InstrumentKey, OrderType, Product, Side, Variety
@@ -219,7 +220,8 @@ class MaxOrderValue:
         price = await _reference_price(signal, context)
         if price is None:
             return f"no price to value {signal.instrument} against the limit"
-        value = price * signal.quantity
+        # A lot of MCX crude quoted at 5,600 is 100 barrels: 560,000 of exposure, not 5,600.
+        value = price * signal.quantity * multiplier_of(signal.instrument)
         if value > self.limit:
             return f"order value {value} exceeds the limit of {self.limit}"
         return None
