@@ -11,7 +11,13 @@ import pytest
 
 from orderdesk.sim.instruments import InstrumentMaster
 from orderdesk.sim.market import MarketData
-from orderdesk.sim.universe import builtin_instruments, option_value, to_tick, years_to_expiry
+from orderdesk.sim.universe import (
+    builtin_instruments,
+    future_value,
+    option_value,
+    to_tick,
+    years_to_expiry,
+)
 
 TODAY = date(2026, 7, 16)
 NOW = datetime(2026, 7, 16, 10, 0, 0)
@@ -111,14 +117,14 @@ def test_set_prices_refuses_non_positive(market: MarketData) -> None:
 
 
 def test_derivatives_follow_their_index(market: MarketData, master: InstrumentMaster) -> None:
-    """Futures keep their basis ratio and options are re-valued from the index after each step."""
+    """After each step a future is the index carried to its expiry and an option is re-valued
+    from the index."""
     index = master.by_key("NSE:NIFTY 50")
     future = master.by_key("NFO:NIFTY26JULFUT")
     call = master.by_key("NFO:NIFTY26JUL25000CE")
     assert index is not None
     assert future is not None
     assert call is not None
-    basis = market.last_price(future.instrument_token) / market.last_price(index.instrument_token)
     for _ in range(30):
         market.step()
     spot = market.last_price(index.instrument_token)
@@ -126,8 +132,8 @@ def test_derivatives_follow_their_index(market: MarketData, master: InstrumentMa
     years = years_to_expiry(date(2026, 7, 28), TODAY)
     expected = to_tick(option_value(spot, 25000.0, years, 0.13, call=True), 0.05)
     assert market.last_price(call.instrument_token) == expected
-    ratio = market.last_price(future.instrument_token) / spot
-    assert ratio == pytest.approx(basis, rel=1e-4)
+    carried = to_tick(future_value(spot, years), 0.1)
+    assert market.last_price(future.instrument_token) == pytest.approx(carried, abs=1e-6)
 
 
 def test_quote_shapes_match_kites_samples(market: MarketData, kite_mocks: Path) -> None:

@@ -1,6 +1,7 @@
 """A closed market stands still: with NSE hours kept, nothing trades after 15:30, before 09:15,
 on weekends or on holidays (KITE_API.md §14.1), in quotes and in the official ticker's ticks,
-until the next session opens. An always-open simulator keeps trading."""
+until the next session opens. An always-open simulator keeps trading. (The built-in MCX and CDS
+futures keep their own segments' longer hours, ``test_sim_segment_hours.py``.)"""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from kiteconnect import KiteConnect
 
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
+from orderdesk.sim.instruments import SEGMENT_IDS
 from tests.support import wait_until
 
 from .conftest import SimControl, login
@@ -21,6 +23,13 @@ from .test_ticker_kite import INFY, Child
 KEYS = ["NSE:INFY", "NSE:SBIN", "NSE:NIFTY 50", "NSE:RELIANCE"]
 STILL = ("last_price", "volume_traded", "last_trade_time", "ohlc")
 """What a tick of a market that does not trade must repeat."""
+CDS, MCX = SEGMENT_IDS["CDS"], SEGMENT_IDS["MCX"]
+"""Segments whose sessions outlast NSE's (currency 09:00-17:00, commodities 09:00-23:30)."""
+
+
+def _closed_side(moved: list[int], still_open: frozenset[int]) -> list[int]:
+    """The moved tokens of segments other than ``still_open`` (by the token's low byte)."""
+    return [token for token in moved if token & 0xFF not in still_open]
 
 
 @pytest.fixture
@@ -35,24 +44,25 @@ def _market_data(kite: KiteConnect) -> tuple[Any, ...]:
 
 
 @pytest.mark.parametrize(
-    "when",
+    ("when", "still_open"),
     [
-        pytest.param("2026-12-07 15:30:00", id="at-the-close"),
-        pytest.param("2026-12-07 20:00:00", id="evening"),
-        pytest.param("2026-12-08 09:14:59", id="before-the-open"),
-        pytest.param("2026-12-12 11:00:00", id="saturday"),
-        pytest.param("2026-12-25 11:00:00", id="christmas-holiday"),
+        pytest.param("2026-12-07 15:30:00", {CDS, MCX}, id="at-the-close"),
+        pytest.param("2026-12-07 20:00:00", {MCX}, id="evening"),
+        pytest.param("2026-12-08 09:14:59", {CDS, MCX}, id="before-the-open"),
+        pytest.param("2026-12-12 11:00:00", set(), id="saturday"),
+        pytest.param("2026-12-25 11:00:00", set(), id="christmas-holiday"),
     ],
 )
 def test_nothing_trades_while_the_market_is_closed(
-    kite: KiteConnect, simctl: SimControl, sim_thread: SimServer, when: str
+    kite: KiteConnect, simctl: SimControl, sim_thread: SimServer, when: str, still_open: set[int]
 ) -> None:
-    """Random-walk steps outside the session move no price, volume or last trade time in
-    /quote, /quote/ohlc or /quote/ltp."""
+    """Random-walk steps outside the session move nothing but the segments still open (MCX
+    and CDS keep longer hours): no price, volume or last trade time in /quote, /quote/ohlc or
+    /quote/ltp."""
     simctl.set_clock(when)
     kite.set_access_token(sim_thread.issue_access_token())  # the clock crossed 06:00
     before = _market_data(kite)
-    moved = [simctl.step() for _ in range(5)]
+    moved = [_closed_side(simctl.step(), frozenset(still_open)) for _ in range(5)]
     assert moved == [[]] * 5
     assert _market_data(kite) == before
 
@@ -62,7 +72,7 @@ def test_trading_resumes_at_the_next_open(
 ) -> None:
     """Prices held over the evening move again from the next session's open, traded then."""
     simctl.set_clock("2026-12-07 20:00:00")
-    assert simctl.step() == []
+    assert _closed_side(simctl.step(), frozenset({MCX})) == []
     simctl.set_clock("2026-12-08 09:15:00")
     kite.set_access_token(sim_thread.issue_access_token())
     moved = simctl.step()

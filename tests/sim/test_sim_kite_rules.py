@@ -1,7 +1,8 @@
 """Orders Kite refuses, refused the same way by the simulator, refereed by the official client:
 MARKET orders without market protection, delivery short sales, made-up products, changes a
-cover order's stop leg does not take, prices outside the circuit limits, a disclosed quantity
-outside equity and a contract note of an order without a price (KITE_API.md §2, §4, §5, §6)."""
+cover order's stop leg does not take, a new stop on a cover order's first leg, prices outside
+the circuit limits, a disclosed quantity outside equity and a contract note of an order without
+a price (KITE_API.md §2, §4, §5, §6)."""
 
 from __future__ import annotations
 
@@ -234,6 +235,28 @@ def test_a_cover_orders_stop_leg_takes_only_its_prices_on_modify(
     )
     row = _row(kite, leg["order_id"])
     assert (row["trigger_price"], row["market_protection"]) == (1490, 0)
+
+
+def test_a_cover_orders_first_leg_refuses_a_new_stop(kite: KiteConnect, simctl: SimControl) -> None:
+    """While a CO's first leg is open a new ``trigger_price`` on it is an InputException (Kite
+    moves the stop on the second leg only), the order keeping its terms; its price is modified
+    beside the same trigger, and the stop leg spawns at the stop the order was placed with."""
+    simctl.prices({INFY: 1500})
+    first = _place(kite, variety="co", product="MIS", price=1490, trigger_price=1480)
+    assert _row(kite, first)["status"] == "OPEN"
+
+    with pytest.raises(kex.InputException) as exc_info:
+        kite.modify_order("co", first, trigger_price=1470)
+
+    assert exc_info.value.code == 400
+    assert "trigger_price" in str(exc_info.value)
+    row = _row(kite, first)
+    assert (row["status"], row["price"], row["modified"]) == ("OPEN", 1490, False)
+    kite.modify_order("co", first, price=1495, trigger_price=1480)
+    assert _row(kite, first)["price"] == 1495
+    simctl.prices({INFY: 1494})  # fills the first leg
+    [leg] = [o for o in kite.orders() if o["parent_order_id"] == first]
+    assert (leg["status"], leg["trigger_price"]) == ("TRIGGER PENDING", 1480)
 
 
 # -- circuit limits ----------------------------------------------------------------------------

@@ -1,11 +1,13 @@
 """Each exchange keeps its own segment's market hours: with trading days on, an instrument
 trades, takes orders and releases its AMOs while its segment is open, whatever NSE equity's
-hours (KITE_API.md §14.1). The hours come from the one trading calendar the desk reads too
+hours, draws its historical candles over its own session and shows in ``/_sim/state`` by its own
+hours (KITE_API.md §7, §14.1). The hours come from the one trading calendar the desk reads too
 (``domain/calendar.py``): currency 09:00-17:00, commodities 09:00-23:30 (Zerodha's market
 timings)."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +15,13 @@ import pytest
 from kiteconnect import KiteConnect
 from kiteconnect import exceptions as kex
 
+from orderdesk.domain.calendar import TradingCalendar
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
 from orderdesk.sim.exchange import MARKET_CLOSED
+from orderdesk.sim.history import candles
+from orderdesk.sim.instruments import InstrumentMaster
+from orderdesk.sim.market import MarketData
 
 from .conftest import SimControl
 
@@ -32,12 +38,18 @@ CSV = (
 
 
 @pytest.fixture
-def sim_config(sim_config: SimConfig, tmp_path: Path) -> SimConfig:
-    """Trading days on, an MCX and a CDS future listed; the shipped hours."""
+def instruments_csv(tmp_path: Path) -> Path:
+    """The MCX and CDS futures as an instrument file."""
     csv_path = tmp_path / "instruments.csv"
     csv_path.write_text(CSV)
+    return csv_path
+
+
+@pytest.fixture
+def sim_config(sim_config: SimConfig, instruments_csv: Path) -> SimConfig:
+    """Trading days on, an MCX and a CDS future listed; the shipped hours."""
     sim_config.market_hours = "nse"
-    sim_config.instruments = csv_path
+    sim_config.instruments = instruments_csv
     return sim_config
 
 
@@ -121,3 +133,132 @@ def test_an_amo_is_released_when_its_own_exchange_opens(
 
     simctl.set_clock(f"{MONDAY} 09:15:00")
     assert [_status(kite, crude), _status(kite, infy)] == ["OPEN", "OPEN"]
+
+
+@pytest.mark.parametrize(
+    ("clock", "open_now"),
+    [
+        pytest.param("09:05:00", {"CDS", "BCD", "MCX"}, id="before-nse-opens"),
+        pytest.param("12:00:00", {"NSE", "BSE", "NFO", "BFO", "CDS", "BCD", "MCX"}, id="noon"),
+        pytest.param("16:00:00", {"CDS", "BCD", "MCX"}, id="after-nse-closes"),
+        pytest.param("20:00:00", {"MCX"}, id="commodities-evening"),
+        pytest.param("23:30:00", set(), id="all-shut"),
+    ],
+)
+def test_the_state_reports_each_exchanges_market(
+    simctl: SimControl, sim_thread: SimServer, clock: str, open_now: set[str]
+) -> None:
+    """``/_sim/state`` keeps ``market_open`` as NSE's and maps every exchange to whether its
+    own segment's market is open, as orders find it."""
+    simctl.set_clock(f"{MONDAY} {clock}")
+    state = simctl.state()
+    by_exchange = state["market_open_by_exchange"]
+    assert set(by_exchange) == {"NSE", "BSE", "NFO", "BFO", "CDS", "BCD", "MCX"}
+    assert {name for name, is_open in by_exchange.items() if is_open} == open_now
+    assert state["market_open"] is ("NSE" in open_now)
+
+
+def test_the_state_reports_every_market_open_without_trading_days(sim_config: SimConfig) -> None:
+    """Without trading days every exchange is always open, at any hour."""
+    sim_config.market_hours = None
+    with SimServer.run_in_thread(sim_config) as sim:
+        ctl = SimControl(sim.rest_root)
+        ctl.set_clock(f"{MONDAY} 23:45:00")
+        state = ctl.state()
+    assert state["market_open"] is True
+    assert set(state["market_open_by_exchange"].values()) == {True}
+
+
+@pytest.mark.parametrize(
+    ("key", "opens", "last_minute", "count"),
+    [
+        pytest.param("MCX:CRUDEOIL27JANFUT", "09:00", "23:29", 870, id="mcx-09:00-23:30"),
+        pytest.param("CDS:USDINR27JANFUT", "09:00", "16:59", 480, id="cds-09:00-17:00"),
+        pytest.param("NSE:INFY", "09:15", "15:29", 375, id="nse-09:15-15:30"),
+    ],
+)
+def test_historical_candles_span_the_instruments_own_session(
+    instruments_csv: Path, key: str, opens: str, last_minute: str, count: int
+) -> None:
+    """A past day's minute candles run over the instrument's segment's session; its hour
+    candles start at that session's open and aggregate the minutes (the last block as long as
+    the session leaves), the day candle aggregates them all and closes at the quote's
+    previous close."""
+    now = datetime(2026, 12, 7, 20, 0)  # Monday evening: Friday lies before the market began
+    master = InstrumentMaster.load(instruments_csv, today=now.date())
+    market = MarketData(master, 7, clock=lambda: now)
+    source = market.history(market.quote([key])[key]["instrument_token"])
+    calendar = TradingCalendar()
+    friday = (datetime(2026, 12, 4), datetime(2026, 12, 4, 23, 59, 59))
+
+    def rows(minutes: int) -> list[list[Any]]:
+        return candles(source, calendar, *friday, minutes, with_oi=False)
+
+    minutes = rows(1)
+    assert len(minutes) == count
+    assert (minutes[0][0][11:16], minutes[-1][0][11:16]) == (opens, last_minute)
+    hours = rows(60)
+    assert hours[0][0] == minutes[0][0]
+    assert hours == [_aggregated(minutes[k : k + 60]) for k in range(0, count, 60)]
+    [day] = rows(0)
+    assert day[1:] == _aggregated(minutes)[1:]
+    assert day[4] == market.quote([key])[key]["ohlc"]["close"]
+
+
+def _aggregated(rows: list[list[Any]]) -> list[Any]:
+    """Consecutive candle rows ``[ts, o, h, l, c, v]`` as one, as Kite aggregates them."""
+    return [
+        rows[0][0],
+        rows[0][1],
+        max(row[2] for row in rows),
+        min(row[3] for row in rows),
+        rows[-1][4],
+        sum(row[5] for row in rows),
+    ]
+
+
+def test_todays_commodity_candles_run_to_the_evening_and_meet_the_quote(
+    kite: KiteConnect, simctl: SimControl, sim_thread: SimServer
+) -> None:
+    """At 20:00 an MCX future's candles of the day run from 09:00 to the running minute through
+    the official client, every interval aggregating them, the day candle is the quote so far
+    and the day before closes where the quote's ``ohlc.close`` says."""
+    _at(simctl, sim_thread, kite, "20:00:00")
+    simctl.prices({"MCX:CRUDEOIL27JANFUT": 5012})
+    simctl.prices({"MCX:CRUDEOIL27JANFUT": 4987})
+    quote = kite.quote(["MCX:CRUDEOIL27JANFUT"])["MCX:CRUDEOIL27JANFUT"]
+
+    minutes = kite.historical_data(CRUDE, f"{MONDAY} 00:00:00", f"{MONDAY} 23:59:59", "minute")
+    assert len(minutes) == 11 * 60 + 1
+    assert [c["date"].strftime("%H:%M") for c in (minutes[0], minutes[-1])] == ["09:00", "20:00"]
+    hours = kite.historical_data(CRUDE, f"{MONDAY} 00:00:00", f"{MONDAY} 23:59:59", "60minute")
+    assert [_ohlcv(c) for c in hours] == [
+        _ohlcv(_dict_aggregate(minutes[k : k + 60])) for k in range(0, len(minutes), 60)
+    ]
+    *_, friday, today = kite.historical_data(CRUDE, "2026-12-01", MONDAY, "day")
+    assert friday["date"].date() == date(2026, 12, 4)
+    assert friday["close"] == quote["ohlc"]["close"]
+    ohlc = quote["ohlc"]
+    assert _ohlcv(today) == (
+        ohlc["open"],
+        ohlc["high"],
+        ohlc["low"],
+        quote["last_price"],
+        quote["volume"],
+    )
+    assert _ohlcv(_dict_aggregate(minutes)) == _ohlcv(today)
+
+
+def _ohlcv(candle: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(candle[key] for key in ("open", "high", "low", "close", "volume"))
+
+
+def _dict_aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Consecutive candles of the official client as one."""
+    return {
+        "open": rows[0]["open"],
+        "high": max(r["high"] for r in rows),
+        "low": min(r["low"] for r in rows),
+        "close": rows[-1]["close"],
+        "volume": sum(r["volume"] for r in rows),
+    }

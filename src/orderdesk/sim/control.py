@@ -20,6 +20,10 @@
   milestones this call ran, in order (``trading_day`` is ``null`` without trading days).
 - ``GET /_sim/state`` shows the seed, switches, faults, clock, ``trading_day``, book sizes and
   ``static_ip``: the allowed addresses (``null``: any) and the order writes refused so far.
+  ``market_open`` is NSE's (equity) market; ``market_open_by_exchange`` maps each exchange
+  (``NSE``, ``BSE``, ``NFO``, ``BFO``, ``CDS``, ``BCD``, ``MCX``) to whether its own segment's
+  market is open now (all ``true`` without ``market_hours="nse"``): at 20:00 on a trading day
+  only ``MCX`` is.
 - ``POST /_sim/holdings`` ``[{"exchange", "tradingsymbol", "quantity", "average_price"}]``
   (optional ``close_price``, ``t1_quantity``, ``isin``).
 - ``POST /_sim/orders/external`` places an order as if from Kite web (no API tag, no postback).
@@ -108,6 +112,9 @@ def add_control_routes(
         return ok(True)
 
     async def state(request: web.Request) -> web.Response:
+        """``GET /_sim/state``. ``market_open`` stays NSE's alone, as before the exchanges kept
+        hours of their own; ``market_open_by_exchange`` answers for each exchange by its
+        segment's hours (``{"NSE": false, ..., "MCX": true}`` on a trading day's evening)."""
         config = core.config
         orders = list(core.exchange.all_orders())
         return ok(
@@ -118,6 +125,7 @@ def add_control_routes(
                 "rate_limits": core.limiter.enabled,
                 "market_hours": config.market_hours,
                 "market_open": core.exchange.market_open(),
+                "market_open_by_exchange": core.exchange.markets_open(),
                 "clock": core.clock.stamp(),
                 "trading_day": _day(core),
                 "faults": core.faults.as_dict(),

@@ -9,7 +9,8 @@ list closed). Each trading day ``D`` has these milestones, per segment of the ca
   trade books start empty (held AMOs stay), positions are carried or settled, CNC buys move to
   holdings as T1 and the T1 of the day before settles, contracts that expired before ``D`` are
   settled and delisted (gone from ``/instruments`` and from placement), the series the day's
-  window reaches are listed (a new weekly, a new monthly), every price's previous
+  window reaches are listed (a new weekly, a new monthly; an MCX or CDS future's next month,
+  priced off its nearest month), every price's previous
   close becomes its last price, the old day's money moves into cash. GTTs are kept. Access
   tokens of the day before are dead from 06:00 (the session store's own rule, same instant).
 - **square_off** at the segment's square-off time (equity 15:20, derivatives 15:25, currency
@@ -47,6 +48,7 @@ trades and ids.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -62,11 +64,16 @@ from orderdesk.sim.instruments import InstrumentMaster
 from orderdesk.sim.market import MarketData
 from orderdesk.sim.portfolio import Portfolio
 from orderdesk.sim.universe import (
+    FIRST_FUTURES_TOKENS,
     FIRST_NFO_TOKEN,
+    FUTURES,
     UNDERLYINGS,
+    futures_chain,
+    new_futures,
     new_series,
     series_of,
     settlement_value,
+    years_to_expiry,
 )
 
 
@@ -275,15 +282,38 @@ class DayActions:
 
     def _list_new_series(self, day: date) -> None:
         """The series ``day``'s window reaches that are not listed yet, struck and priced
-        against the indices' levels now (the market opens their books)."""
+        against the indices' levels now, and the MCX and CDS months it reaches, priced off
+        their nearest month (the market opens their books)."""
         listed = {key for inst in self._master if (key := series_of(inst)) is not None}
         levels = self._index_levels()
-        if len(levels) < len(UNDERLYINGS):
-            return  # a user's instrument file without the indices: nothing to strike against
-        first = self._master.next_exchange_token("NFO", FIRST_NFO_TOKEN)
+        # Without the indices (a user's instrument file) there is nothing to strike against.
+        if len(levels) == len(UNDERLYINGS):
+            first = self._master.next_exchange_token("NFO", FIRST_NFO_TOKEN)
+            self._master.list_more(
+                new_series(day, levels, self._calendar, first_token=first, listed=listed)
+            )
+        firsts = {
+            exchange: self._master.next_exchange_token(exchange, floor)
+            for exchange, floor in FIRST_FUTURES_TOKENS.items()
+        }
         self._master.list_more(
-            new_series(day, levels, self._calendar, first_token=first, listed=listed)
+            new_futures(
+                day, self._futures_spots(day), self._calendar, first_tokens=firsts, listed=listed
+            )
         )
+
+    def _futures_spots(self, day: date) -> dict[str, float]:
+        """Each MCX and CDS contract's level now, as its nearest listed month's last price
+        without the carry to that month's expiry (contracts with no month listed: none)."""
+        spots: dict[str, float] = {}
+        for contract in FUTURES:
+            chain = futures_chain(contract, self._master, day)
+            if chain:
+                near = chain[0]
+                years = years_to_expiry(date.fromisoformat(near.expiry), day)
+                price = self._market.last_price(near.instrument_token)
+                spots[contract.name] = price / math.exp(contract.rate * years)
+        return spots
 
     def _settle_expiring(self, day: date) -> None:
         """The contracts expiring ``day`` take their final settlement price as their last price,

@@ -13,13 +13,17 @@ A day's bar (open, high, low, close, volume, OI) is known in one of three ways, 
 Each day closes where the next one opens, as the market starts a day at the previous close, so
 the session before the current one closes at the quote's ``ohlc.close``.
 
-A day's bar is split top-down into its session's hour blocks (09:15, 10:15, … 15:15, the last
-one 15 minutes long) and each block into minutes: a Brownian bridge from the open to the close,
-scaled into the bar's range, whose highest and lowest pieces reach the bar's high and low, with
-the volume shared out in whole lots. Minutes therefore aggregate exactly to their block (the
-``60minute`` candle) and blocks to the day; the 3, 5, 10, 15 and 30-minute candles aggregate
-minutes, and nest in the blocks because each of those intervals divides 60. Every draw is seeded
-by (seed, token, day, block), so a candle repeats exactly whatever range asked for it.
+A day's session is its instrument's segment's (:attr:`Source.segment`; the trading calendar's
+hours for it, a special session's own on such a day): NSE's 09:15-15:30 for equity and
+derivatives, 09:00-17:00 for currency, 09:00-23:30 for commodities. A day's bar is split top-down
+into the session's hour blocks (09:15, 10:15, … 15:15 for NSE, the last one 15 minutes long;
+09:00 … 23:00 for MCX, the last one 30 minutes long) and each block into minutes: a Brownian
+bridge from the open to the close, scaled into the bar's range, whose highest and lowest pieces
+reach the bar's high and low, with the volume shared out in whole lots. Minutes therefore
+aggregate exactly to their block (the ``60minute`` candle) and blocks to the day; the 3, 5, 10,
+15 and 30-minute candles aggregate minutes, and nest in the blocks because each of those
+intervals divides 60. Every draw is seeded by (seed, token, day, block), so a candle repeats
+exactly whatever range asked for it.
 
 The current day is split over the minutes elapsed so far, and so re-drawn as it goes on: at any
 instant its candles agree with each other and with the quote, but a minute served earlier may
@@ -37,7 +41,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, NamedTuple
 
-from orderdesk.domain.calendar import TradingCalendar
+from orderdesk.domain.calendar import Segment, TradingCalendar
 
 CANDLE_TIME = "%Y-%m-%dT%H:%M:%S+0530"
 """Kite's candle timestamp: ISO with the IST offset (KITE_API.md §1)."""
@@ -119,6 +123,8 @@ class Source:
     started: datetime
     """When the market began (naive IST): days before it are synthetic."""
     now: datetime
+    segment: Segment | None = None
+    """Whose market hours the day's session follows (``None``: NSE's)."""
 
 
 class _Day(NamedTuple):
@@ -177,8 +183,9 @@ def _days(source: Source, calendar: TradingCalendar, first: date, last: date) ->
     The chain runs backwards from the current day, each day closing at the next one's open, so
     a day's bar does not depend on the range asked for.
     """
+    hours = _Hours(calendar, source.segment)
     current = calendar.trading_day_of(source.now)
-    first_lived = _first_lived_day(calendar, source.started)
+    first_lived = hours.first_lived_day(source.started)
     newest_first: list[_Day] = []
     next_open, next_oi = source.previous_close, source.live.oi
     earlier = [day for day in calendar.trading_days(first, current) if day < current]
@@ -190,37 +197,42 @@ def _days(source: Source, calendar: TradingCalendar, first: date, last: date) ->
             bar = _synthetic_day(source.series, day, next_open, next_oi)
         next_open, next_oi = bar.open, bar.oi
         if day <= last:
-            minutes = _session_minutes(calendar, day)
-            newest_first.append(_Day(day, bar, _opens(calendar, day), minutes))
+            newest_first.append(_Day(day, bar, hours.opens(day), hours.session_minutes(day)))
     found = newest_first[::-1]
-    live_minutes = _elapsed_minutes(calendar, current, source.now)
+    live_minutes = hours.elapsed_minutes(current, source.now)
     if first <= current <= last and live_minutes > 0:
-        found.append(_Day(current, source.live, _opens(calendar, current), live_minutes))
+        found.append(_Day(current, source.live, hours.opens(current), live_minutes))
     return found
 
 
-def _opens(calendar: TradingCalendar, day: date) -> datetime:
-    return datetime.combine(day, calendar.market_hours(day)[0])
+class _Hours(NamedTuple):
+    """One segment's sessions on the calendar's days."""
 
+    calendar: TradingCalendar
+    segment: Segment | None
 
-def _session_minutes(calendar: TradingCalendar, day: date) -> int:
-    opens, closes = (datetime.combine(day, t) for t in calendar.market_hours(day))
-    return (closes - opens) // _ONE_MINUTE
+    def opens(self, day: date) -> datetime:
+        return datetime.combine(day, self.calendar.market_hours(day, self.segment)[0])
 
+    def closes(self, day: date) -> datetime:
+        return datetime.combine(day, self.calendar.market_hours(day, self.segment)[1])
 
-def _elapsed_minutes(calendar: TradingCalendar, day: date, now: datetime) -> int:
-    """How many of ``day``'s session minutes have begun by ``now`` (the running one counts)."""
-    since_open = now - _opens(calendar, day)
-    if since_open < timedelta():
-        return 0
-    return min(since_open // _ONE_MINUTE + 1, _session_minutes(calendar, day))
+    def session_minutes(self, day: date) -> int:
+        return (self.closes(day) - self.opens(day)) // _ONE_MINUTE
 
+    def elapsed_minutes(self, day: date, now: datetime) -> int:
+        """How many of ``day``'s session minutes have begun by ``now`` (the running one
+        counts)."""
+        since_open = now - self.opens(day)
+        if since_open < timedelta():
+            return 0
+        return min(since_open // _ONE_MINUTE + 1, self.session_minutes(day))
 
-def _first_lived_day(calendar: TradingCalendar, started: datetime) -> date:
-    """The first trading day whose session the market saw open (partly, if it began inside)."""
-    day = calendar.trading_day_of(started)
-    closes = datetime.combine(day, calendar.market_hours(day)[1])
-    return day if started < closes else calendar.next_trading_day(day)
+    def first_lived_day(self, started: datetime) -> date:
+        """The first trading day whose session the market saw open (partly, if it began
+        inside)."""
+        day = self.calendar.trading_day_of(started)
+        return day if started < self.closes(day) else self.calendar.next_trading_day(day)
 
 
 def _synthetic_day(series: Series, day: date, close: int, next_oi: int) -> DayBar:

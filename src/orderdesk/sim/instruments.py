@@ -171,9 +171,10 @@ class InstrumentMaster:
         ``today`` fixes the derivative expiries and strikes (default: today's date in IST), and
         ``calendar`` the holidays an expiry moves away from (default: weekends only), so the same
         date and calendar always yield the same rows and tokens. A user file wins conflicts over
-        the built-in rows; the optional mocks' dump loses them.
+        the built-in rows (an MCX or CDS future it lists months of replaces the built-in months
+        of that contract); the optional mocks' dump loses them.
         """
-        from orderdesk.sim.universe import builtin_instruments, ist_today
+        from orderdesk.sim.universe import builtin_instruments, builtins_beside, ist_today
 
         builtin = (
             builtin_instruments(today or ist_today(), calendar or TradingCalendar())
@@ -181,7 +182,8 @@ class InstrumentMaster:
             else []
         )
         if csv_path is not None:
-            return cls(_merge(read_csv(csv_path), builtin))
+            rows = read_csv(csv_path)
+            return cls(_merge(rows, builtins_beside(builtin, rows)))
         extra = read_csv(_MOCKS_CSV) if _MOCKS_CSV.is_file() else []
         return cls(_merge(builtin, extra))
 

@@ -8,6 +8,10 @@ rejections, funds and charges behave plausibly; they are not SPAN. Everything is
 - Futures: SPAN 10 % + exposure 3 % of notional, for any product.
 - Options bought: the premium. Options sold: SPAN 10 % + exposure 3 % of strike × quantity.
 
+Values are quantity × price × the contract's multiplier (MCX and currency contracts are traded
+in lots priced per quoted unit, :mod:`orderdesk.domain.contracts`), and so is the turnover that
+charges are reckoned on.
+
 Charges follow Zerodha's public schedule for NSE (:mod:`orderdesk.domain.charge_schedule`,
 shared with the paper broker).
 """
@@ -19,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from orderdesk.domain.charge_schedule import ContractKind, scheduled_charges
+from orderdesk.domain.contracts import contract_multiplier
 from orderdesk.sim.orders import money
 from orderdesk.sim.ports import InstrumentLike
 
@@ -57,13 +62,14 @@ def order_margin(
     inst: InstrumentLike, *, buy: bool, product: str, quantity: int, price: Decimal
 ) -> MarginBreakdown:
     """The margin one order needs at ``price`` (the limit, or the last price for MARKET)."""
-    value = price * quantity
+    units = quantity * contract_multiplier(inst.exchange, inst.tradingsymbol)
+    value = price * units
     if _is_future(inst):
         return MarginBreakdown(span=value * SPAN_RATE, exposure=value * EXPOSURE_RATE)
     if _is_option(inst):
         if buy:
             return MarginBreakdown(option_premium=value)
-        notional = Decimal(str(inst.strike)) * quantity
+        notional = Decimal(str(inst.strike)) * units
         return MarginBreakdown(span=notional * SPAN_RATE, exposure=notional * EXPOSURE_RATE)
     if product in DELIVERY:
         return MarginBreakdown(var=value)
@@ -82,8 +88,9 @@ def charges(
         if _is_future(inst)
         else ContractKind.EQUITY
     )
+    units = quantity * contract_multiplier(inst.exchange, inst.tradingsymbol)
     due = scheduled_charges(
-        kind, buy=buy, delivery=product in DELIVERY, quantity=quantity, price=price
+        kind, buy=buy, delivery=product in DELIVERY, quantity=units, price=price
     )
     return {
         "transaction_tax": money(due.transaction_tax),

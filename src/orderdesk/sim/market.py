@@ -1,14 +1,17 @@
 """The price feed: one seeded book per instrument, read by ``/quote*``, the ticker and matching.
 
-Equities and indices take independent random-walk steps; the built-in NIFTY and BANKNIFTY
-derivatives follow their index instead (:mod:`orderdesk.sim.derivative_links`: futures keep their
-basis, options are re-valued with the model in :mod:`orderdesk.sim.universe`), so a chain stays
-coherent as the index moves. Every draw comes from one ``random.Random(seed)``: the same seed and
-the same calls give the same prices.
+Equities and indices take independent random-walk steps, each as volatile as its class of
+instrument is in a day (:data:`~orderdesk.sim.price_book.DAILY_VOLATILITY`, scaled to one step of
+``step_seconds`` within its exchange's session); the built-in NIFTY and BANKNIFTY derivatives
+follow their index instead (:mod:`orderdesk.sim.derivative_links`: futures at the index carried
+to expiry, so the basis shrinks to a few points on the last day; options re-valued with the model
+in :mod:`orderdesk.sim.universe`), so a chain stays coherent as the index moves, and the later
+months of an MCX or CDS future follow its nearest one. Every draw comes from one
+``random.Random(seed)``: the same seed and the same calls give the same prices.
 
 At each trading day's rollover (:meth:`MarketData.start_day`) the last price becomes the
 previous close that quotes and ticks report, open/high/low start again from it and the day's
-volume is zero; options re-value against the days now left to their expiry.
+volume is zero; futures and options re-value against the days now left to their expiry.
 
 An instrument trades only while ``session_open(exchange)`` says its exchange is open (the server
 passes each exchange's market hours when ``--market-hours nse`` keeps trading days; always,
@@ -19,7 +22,8 @@ nothing there, so prices, volume and last trade times stand still until the next
 
 At each rollover the day's bar of every book that moved or traded is kept
 (:class:`~orderdesk.sim.history.RecordedDays`), so historical candles
-(:mod:`orderdesk.sim.history`) show the days the market lived as they were quoted.
+(:mod:`orderdesk.sim.history`) show the days the market lived as they were quoted, each over
+its own exchange's session.
 
 Each instrument's state is a :class:`~orderdesk.sim.price_book.PriceBook`; what a tick or a quote
 reports is frozen from it into a :class:`~orderdesk.sim.snapshot.TickSnapshot`, so a ``/quote``
@@ -34,10 +38,18 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from orderdesk.sim.derivative_links import Link, derivative_links, listing_units, option_units
+from orderdesk.sim.derivative_links import Link, derivative_links, model_units
 from orderdesk.sim.history import DayBar, RecordedDays, Series, Source
 from orderdesk.sim.instruments import Instrument, InstrumentMaster
-from orderdesk.sim.price_book import PriceBook, base_price, circuit_limits, day_bar, trade
+from orderdesk.sim.market_hours import segment_of
+from orderdesk.sim.price_book import (
+    STEP_SECONDS,
+    PriceBook,
+    base_price,
+    circuit_limits,
+    day_bar,
+    trade,
+)
 from orderdesk.sim.snapshot import Level, TickSnapshot, kite_time
 from orderdesk.sim.universe import IST
 
@@ -62,6 +74,8 @@ class MarketData:
     ``clock`` returns the simulated naive IST "now" (the server passes its ``SimClock.now``);
     it stamps ticks and quotes and fixes the options' time to expiry at each :meth:`reset`.
     ``session_open(exchange)`` says whether that exchange's market trades now (default: always).
+    ``step_seconds`` is the time one :meth:`step` stands for (the server's price tick interval),
+    which scales each instrument's daily volatility to a step.
     """
 
     def __init__(
@@ -71,8 +85,12 @@ class MarketData:
         *,
         clock: Callable[[], datetime] | None = None,
         session_open: Callable[[str], bool] | None = None,
+        step_seconds: float = STEP_SECONDS,
     ) -> None:
+        if not step_seconds > 0:
+            raise ValueError(f"step_seconds must be positive, got {step_seconds!r}")
         self._master = master
+        self._step_seconds = step_seconds
         self._clock = clock or _ist_now
         self._session_open = session_open or _always_open
         self.recorded = RecordedDays()
@@ -105,22 +123,22 @@ class MarketData:
         self.started_at = now
         self.recorded.clear()
         stamp = _epoch(now)
+        step = self._step_seconds
         self._books = {
-            inst.instrument_token: PriceBook(inst, base_price(inst), stamp, seed)
+            inst.instrument_token: PriceBook(inst, base_price(inst), stamp, seed, step)
             for inst in self._master
         }
         self._exchanges = frozenset(b.inst.exchange for b in self._books.values())
         self._links = derivative_links(self._master, now.date())
         self._derived = [(self._books[t], link) for t, link in self._links.items()]
         self._walkers = [b for t, b in self._books.items() if t not in self._links]
-        # Options start where the model puts them against the index's starting level.
+        # Derivatives start where the model puts them against their underlying's starting level.
         for book, link in self._derived:
-            if link.kind != "FUT":
-                price = self._model(book, link)
-                book.last = book.open = book.high = book.low = book.close = price
+            price = self._model(book, link)
+            book.last = book.open = book.high = book.low = book.close = price
 
     def _model(self, book: PriceBook, link: Link) -> int:
-        return option_units(book, link, self._books[link.underlying])
+        return model_units(book, link, self._books[link.underlying])
 
     def reset(self, seed: int) -> None:
         """Back to the start-of-day state for ``seed``; listeners hear of every moved price."""
@@ -170,11 +188,11 @@ class MarketData:
             if inst.instrument_token in self._books:
                 continue
             book = self._books[inst.instrument_token] = PriceBook(
-                inst, base_price(inst), stamp, self._seed
+                inst, base_price(inst), stamp, self._seed, self._step_seconds
             )
             link = self._links.get(inst.instrument_token)
             if link is not None:
-                units = listing_units(book, link, self._books[link.underlying])
+                units = self._model(book, link)
                 book.last = book.open = book.high = book.low = book.close = units
 
     # -- listeners ----------------------------------------------------------------------------
@@ -254,22 +272,18 @@ class MarketData:
         gauss = rng.gauss
         draw = rng.random
         changed: list[int] = []
-        ratios: dict[int, float] = {}
         for book in walkers:
             old = book.last
             tick = book.tick
             units = max(round(old * (1.0 + gauss(0.0, book.sigma)) / tick), 1) * tick
             if units != old:
-                ratios[book.token] = units / old
                 trade(book, units, now, draw())
                 changed.append(book.token)
+        moved = set(changed)
         for book, link in derived:
-            ratio = ratios.get(link.underlying)
-            if ratio is None:
+            if link.underlying not in moved:
                 continue
-            units = (
-                book.on_grid(book.last * ratio) if link.kind == "FUT" else self._model(book, link)
-            )
+            units = self._model(book, link)
             if units != book.last:
                 trade(book, units, now, draw())
                 changed.append(book.token)
@@ -374,6 +388,7 @@ class MarketData:
             recorded=self.recorded,
             started=self.started_at,
             now=self._clock(),
+            segment=segment_of(book.inst.exchange),
         )
 
 

@@ -78,6 +78,12 @@ def money(value: Decimal) -> float | int:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
+def as_decimal(value: float) -> Decimal:
+    """A float price (the market's, an instrument's tick) as the Decimal it reads as."""
+    # str() first: Decimal(1502.1) would carry the binary float's tail into the arithmetic.
+    return Decimal(str(value))
+
+
 @dataclass(slots=True)
 class Order:
     """One order as the simulated exchange holds it."""
@@ -282,5 +288,6 @@ __all__ = [
     "Status",
     "Validity",
     "Variety",
+    "as_decimal",
     "money",
 ]

@@ -1,8 +1,9 @@
 """Positions and holdings that follow the fills, with Kite's position arithmetic.
 
-All sums are ``Decimal`` (already multiplied by the contract ``multiplier``), so a day of fills
-adds up exactly; floats appear only when a row is rendered for the wire. The formulas are the ones
-that reproduce every row of Kite's sample ``positions.json`` (KITE_API.md §5.1):
+All sums are ``Decimal`` (already multiplied by the contract ``multiplier``: the quoted units in
+a lot of an MCX or currency contract, 1 elsewhere, :mod:`orderdesk.domain.contracts`), so a day of
+fills adds up exactly; floats appear only when a row is rendered for the wire. The formulas are
+the ones that reproduce every row of Kite's sample ``positions.json`` (KITE_API.md §5.1):
 
 - ``buy_value = Σ buy qty × price × multiplier`` (overnight longs at their carry price),
   likewise ``sell_value``; ``value = sell_value − buy_value``;
@@ -33,6 +34,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from orderdesk.domain.contracts import contract_multiplier
 from orderdesk.sim.envelope import InputError
 from orderdesk.sim.orders import money
 
@@ -347,11 +349,14 @@ class Portfolio:
     def position(
         self, user_id: str, exchange: str, tradingsymbol: str, product: str, token: int
     ) -> Position:
-        """The position line, created flat if new."""
+        """The position line, created flat (with its contract's multiplier) if new."""
         key = (user_id, exchange, tradingsymbol, product)
         pos = self._positions.get(key)
         if pos is None:
-            pos = self._positions[key] = Position(user_id, exchange, tradingsymbol, token, product)
+            multiplier = Decimal(contract_multiplier(exchange, tradingsymbol))
+            pos = self._positions[key] = Position(
+                user_id, exchange, tradingsymbol, token, product, multiplier
+            )
             self._by_user.setdefault(user_id, []).append(pos)
         return pos
 

@@ -8,23 +8,41 @@ book itself: :meth:`PriceBook.snapshot` freezes it into a
 (every change bumps ``version`` and drops the cached snapshot).
 
 Market depth is synthesised from the last price and a hash of (seed, token, version), which costs
-no random draws and is stable for as long as the book does not change. Equities, futures and
-options take random-walk steps of different sizes (:data:`STEP_SIGMA`); the price band a quote
-reports is :func:`circuit_limits`.
+no random draws and is stable for as long as the book does not change. A book that walks takes
+steps as volatile as its class of instrument is in a day (:data:`DAILY_VOLATILITY`: an index,
+an equity or equity future, a currency, a commodity, an option without a model), scaled to one
+step: ``daily × √(step seconds / session seconds)``, the session being its exchange's normal
+market hours (:func:`session_seconds`), so a day of steps moves it by about its daily volatility
+whatever its exchange's hours. The price band a quote reports is :func:`circuit_limits`.
 """
 
 from __future__ import annotations
 
+import math
 import zlib
+from datetime import date, datetime
 
+from orderdesk.domain.calendar import DEFAULT_HOURS, SEGMENT_OF, Segment
+from orderdesk.domain.values import Exchange
 from orderdesk.sim.history import DayBar
 from orderdesk.sim.instruments import Instrument, price_divisor
 from orderdesk.sim.snapshot import TickSnapshot
 
 _MASK64 = (1 << 64) - 1
 
-STEP_SIGMA = {"index": 0.0003, "equity": 0.0006, "derivative": 0.004}
-"""Per-step standard deviation of returns: a step is "one tick of time", about a second."""
+DAILY_VOLATILITY = {
+    "index": 0.010,
+    "equity": 0.0175,
+    "currency": 0.003,
+    "commodity": 0.015,
+    "option": 0.20,
+}
+"""Standard deviation of a day's returns by class of instrument. ``option`` is for an option
+the simulator has no model for (a user's instrument file): its premium, a leveraged claim on its
+underlying, moves a good deal more than the underlying does; the built-in options follow their
+index through the model instead and never walk."""
+STEP_SECONDS = 1.0
+"""The time one random-walk step stands for unless the market is told otherwise."""
 CIRCUIT_BAND = 0.10
 """The daily price band of cash and futures, as a fraction of the previous close."""
 
@@ -79,7 +97,14 @@ class PriceBook:
         "volume",
     )
 
-    def __init__(self, inst: Instrument, base: float, now: int, seed: int) -> None:
+    def __init__(
+        self,
+        inst: Instrument,
+        base: float,
+        now: int,
+        seed: int,
+        step_seconds: float = STEP_SECONDS,
+    ) -> None:
         self.inst = inst
         self.token = token = inst.instrument_token
         self.is_index = inst.is_index
@@ -90,7 +115,7 @@ class PriceBook:
         if inst.instrument_type in ("FUT", "CE", "PE"):
             kind = "derivative"
         self.kind = kind
-        self.sigma = STEP_SIGMA[kind]
+        self.sigma = step_sigma(inst, step_seconds)
         self.last = self.open = self.high = self.low = self.close = self.on_grid(base * self.div)
         self.volume = self.turnover = self.last_qty = 0
         self.ltt = self.ts = now
@@ -177,6 +202,42 @@ def _depth_table(seed: int, token: int, lot: int) -> _DepthTable:
     return tuple(table)
 
 
+def volatility_class(inst: Instrument) -> str:
+    """The :data:`DAILY_VOLATILITY` class of an instrument."""
+    if inst.is_index:
+        return "index"
+    if inst.instrument_type in ("CE", "PE"):
+        return "option"
+    if inst.exchange in ("CDS", "BCD"):
+        return "currency"
+    if inst.exchange in ("MCX", "NCO"):
+        return "commodity"
+    return "equity"
+
+
+def _open_seconds(segment: Segment) -> float:
+    hours = DEFAULT_HOURS[segment]
+    day = date(2026, 1, 1)
+    span = datetime.combine(day, hours.closes) - datetime.combine(day, hours.opens)
+    return span.total_seconds()
+
+
+_SESSION_SECONDS = {str(e): _open_seconds(SEGMENT_OF.get(e, Segment.EQUITY)) for e in Exchange}
+
+
+def session_seconds(exchange: str) -> float:
+    """How long ``exchange``'s normal market is open on an ordinary day (NSE's hours for an
+    exchange the trading calendar keeps none for)."""
+    return _SESSION_SECONDS.get(exchange) or _open_seconds(Segment.EQUITY)
+
+
+def step_sigma(inst: Instrument, step_seconds: float = STEP_SECONDS) -> float:
+    """The standard deviation of one step's return: the class's daily volatility over the
+    share of its exchange's session one step stands for."""
+    daily = DAILY_VOLATILITY[volatility_class(inst)]
+    return daily * math.sqrt(step_seconds / session_seconds(inst.exchange))
+
+
 def trade(book: PriceBook, units: int, now: int, draw: float) -> None:
     """Print a move as a trade of a few lots; indices have no trades."""
     # print_price() inlined: this runs for every instrument on every step.
@@ -229,11 +290,15 @@ def base_price(inst: Instrument) -> float:
 
 __all__ = [
     "CIRCUIT_BAND",
-    "STEP_SIGMA",
+    "DAILY_VOLATILITY",
+    "STEP_SECONDS",
     "PriceBook",
     "base_price",
     "circuit_limits",
     "day_bar",
     "mix",
+    "session_seconds",
+    "step_sigma",
     "trade",
+    "volatility_class",
 ]

@@ -1,4 +1,5 @@
-"""The built-in universe: well-known NSE/BSE equities, the main indices, and NIFTY/BANKNIFTY F&O.
+"""The built-in universe: well-known NSE/BSE equities, the main indices, NIFTY/BANKNIFTY F&O, and
+a few MCX commodity and CDS currency futures.
 
 Kite's own dump is hundreds of thousands of rows and the upstream samples hold none of the names
 people actually trade, so the simulator carries its own small universe. Equity and index tokens
@@ -16,12 +17,23 @@ the index's level. The same date and calendar always yield the same rows and tok
 rollover lists the series the day's window reaches that are not listed yet (a new weekly, a
 new monthly, the options of a monthly that became one of the nearest two), with strikes around
 the index's level that morning, as the exchange lists them.
+
+Futures are priced at their index carried to expiry, ``F = S·e^(r·t)`` with ``t`` the years
+left (:func:`future_value`), so the basis shrinks day by day and a contract trades within a few
+points of its index on its last day; options are valued on the same forward.
+
+The MCX and CDS futures (:data:`FUTURES`: CRUDEOIL, GOLDM, USDINR) list the next three monthly
+contracts by each exchange's expiry rule (:func:`futures_expiries`), in lots: the dump's
+``lot_size`` is 1, as in Kite's, and a position's ``multiplier`` is the lot's size in quoted
+units (:mod:`orderdesk.domain.contracts`). Their nearest contract takes the random walk, later
+months follow it carried over the months between (:mod:`orderdesk.sim.derivative_links`), and
+:func:`new_futures` lists the month a rollover's window reaches.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -122,16 +134,68 @@ FUTURE_TICK = 0.10
 OPTION_TICK = 0.05
 EQUITY_TICK = 0.05
 CARRY_RATE = 0.065
-"""Annual cost of carry that puts futures above spot."""
+"""Annual cost of carry that puts index futures above spot (continuously compounded)."""
 FIRST_NFO_TOKEN = 100_000  # well clear of the mocks' NFO exchange tokens (< 90 000)
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _WEEKLY_MONTH_CODES = "123456789OND"
 _KINDS = frozenset({"FUT", "CE", "PE"})
 _TUESDAY = 1
+_ONE_DAY = timedelta(days=1)
 _NO_HOLIDAYS = TradingCalendar()
 
 SeriesKey = tuple[str, date, bool]
 """A listed series: (underlying name, expiry, options?); a future is a series of its own."""
+
+ExpiryRule = Callable[[int, int, TradingCalendar], date]
+"""A contract month's expiry: ``rule(year, month, calendar)``."""
+
+
+@dataclass(frozen=True, slots=True)
+class FuturesContract:
+    """An MCX or CDS future listed month after month, in lots (the dump's ``lot_size`` is 1 and
+    the lot's size is the position's multiplier, :mod:`orderdesk.domain.contracts`)."""
+
+    name: str
+    """The rows' ``name`` and symbol prefix (``CRUDEOIL``)."""
+    exchange: str
+    spot: float
+    """The level the contracts are carried from on the reference date (₹ per quoted unit)."""
+    tick: float
+    rate: float
+    """Annual cost of carry (continuously compounded): what each later month trades above."""
+    expiry: ExpiryRule
+    months: int = 3
+    """How many monthly contracts are listed at a time."""
+
+
+def on_or_before(day_of_month: int) -> ExpiryRule:
+    """MCX's rule for many contracts: a fixed day of the contract month, or the trading day
+    before it when that is a holiday."""
+
+    def rule(year: int, month: int, calendar: TradingCalendar) -> date:
+        return _on_a_trading_day(date(year, month, day_of_month), calendar)
+
+    return rule
+
+
+def currency_expiry(year: int, month: int, calendar: TradingCalendar) -> date:
+    """NSE's currency futures: two trading days before the month's last trading day."""
+    last = _on_a_trading_day(date(year + month // 12, month % 12 + 1, 1) - _ONE_DAY, calendar)
+    return calendar.previous_trading_day(calendar.previous_trading_day(last))
+
+
+FUTURES: tuple[FuturesContract, ...] = (
+    # MCX: crude oil in lots of 100 barrels (₹ per barrel, tick ₹1), expiring on the 19th;
+    # gold mini in lots of 100 g (₹ per 10 g, tick ₹1), expiring on the 5th.
+    FuturesContract("CRUDEOIL", "MCX", 5600.0, 1.0, CARRY_RATE, on_or_before(19)),
+    FuturesContract("GOLDM", "MCX", 120_000.0, 1.0, CARRY_RATE, on_or_before(5)),
+    # NSE currency: USD 1000 a lot (₹ per dollar, tick ₹0.0025); the forward premium is the
+    # interest-rate gap between the rupee and the dollar, about 2 % a year.
+    FuturesContract("USDINR", "CDS", 88.0, 0.0025, 0.02, currency_expiry),
+)
+FIRST_FUTURES_TOKENS: Mapping[str, int] = {"MCX": 600_000, "CDS": 60_000}
+"""Where the built-in MCX and CDS contracts' exchange tokens start."""
+_FUTURES_BY_KEY = {(c.exchange, c.name): c for c in FUTURES}
 
 
 def ist_today() -> date:
@@ -179,6 +243,38 @@ def weekly_expiries(
     return out
 
 
+def futures_expiries(
+    contract: FuturesContract, today: date, calendar: TradingCalendar = _NO_HOLIDAYS
+) -> list[date]:
+    """The expiries of ``contract``'s next :attr:`~FuturesContract.months` monthly contracts
+    on or after ``today``."""
+    out: list[date] = []
+    year, month = today.year, today.month
+    while len(out) < contract.months:
+        expiry = contract.expiry(year, month, calendar)
+        if expiry >= today:
+            out.append(expiry)
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
+def futures_chain(
+    contract: FuturesContract, instruments: Iterable[Instrument], today: date
+) -> list[Instrument]:
+    """``contract``'s futures among ``instruments`` that have not expired before ``today``,
+    nearest expiry first."""
+    rows = [
+        inst
+        for inst in instruments
+        if inst.exchange == contract.exchange
+        and inst.name == contract.name
+        and inst.instrument_type == "FUT"
+        and inst.expiry
+        and inst.expiry >= today.isoformat()  # ISO dates compare as text
+    ]
+    return sorted(rows, key=lambda inst: inst.expiry)
+
+
 def years_to_expiry(expiry: date, today: date) -> float:
     """Time left in years, counting the expiry day itself (contracts trade until its close)."""
     return max((expiry - today).days + 1, 0) / 365.0
@@ -189,8 +285,9 @@ def _norm_cdf(x: float) -> float:
 
 
 def option_value(spot: float, strike: float, years: float, vol: float, call: bool) -> float:
-    """Black-76 value on the carried forward, unrounded; intrinsic value at expiry."""
-    forward = spot * (1.0 + CARRY_RATE * years)
+    """Black-76 value on the carried forward (:func:`future_value`), unrounded; intrinsic value
+    at expiry."""
+    forward = future_value(spot, years)
     if years <= 0.0 or vol <= 0.0:
         return max(forward - strike, 0.0) if call else max(strike - forward, 0.0)
     spread = vol * math.sqrt(years)
@@ -201,9 +298,10 @@ def option_value(spot: float, strike: float, years: float, vol: float, call: boo
     return strike * _norm_cdf(-d2) - forward * _norm_cdf(-d1)
 
 
-def future_value(spot: float, years: float) -> float:
-    """Spot plus cost of carry, unrounded."""
-    return spot * (1.0 + CARRY_RATE * years)
+def future_value(spot: float, years: float, rate: float = CARRY_RATE) -> float:
+    """Spot carried ``years`` at ``rate`` (``S·e^(r·t)``), unrounded: the basis shrinks with
+    the time left, to one day's carry on the last day (:func:`years_to_expiry` counts it)."""
+    return spot * math.exp(rate * years)
 
 
 def to_tick(price: float, tick: float) -> float:
@@ -252,6 +350,8 @@ def builtin_instruments(today: date, calendar: TradingCalendar = _NO_HOLIDAYS) -
             )
         )
     rows += new_series(today, levels, calendar, first_token=FIRST_NFO_TOKEN)
+    spots = {c.name: c.spot for c in FUTURES}
+    rows += new_futures(today, spots, calendar, first_tokens=FIRST_FUTURES_TOKENS)
     return rows
 
 
@@ -276,6 +376,65 @@ def new_series(
     return rows
 
 
+def new_futures(
+    today: date,
+    spots: Mapping[str, float],
+    calendar: TradingCalendar = _NO_HOLIDAYS,
+    *,
+    first_tokens: Mapping[str, int],
+    listed: Collection[SeriesKey] = (),
+) -> list[Instrument]:
+    """The MCX and CDS futures rows ``today``'s window holds beyond the ``listed`` series, each
+    priced at its contract's ``spots`` level (by name; a contract without one is left out)
+    carried to its expiry, with exchange tokens from ``first_tokens[exchange]`` on."""
+    rows: list[Instrument] = []
+    next_token = dict(first_tokens)
+    for contract in FUTURES:
+        spot = spots.get(contract.name)
+        if spot is None:
+            continue
+        exchange = contract.exchange
+        for expiry in futures_expiries(contract, today, calendar):
+            if (contract.name, expiry, False) in listed:
+                continue
+            token = next_token[exchange]
+            next_token[exchange] = token + 1
+            price = future_value(spot, years_to_expiry(expiry, today), contract.rate)
+            rows.append(
+                Instrument(
+                    instrument_token=make_token(token, SEGMENT_IDS[exchange]),
+                    exchange_token=token,
+                    tradingsymbol=f"{monthly_symbol(contract.name, expiry)}FUT",
+                    name=contract.name,
+                    last_price=to_tick(price, contract.tick),
+                    expiry=expiry.isoformat(),
+                    strike=0.0,
+                    tick_size=contract.tick,
+                    lot_size=1,
+                    instrument_type="FUT",
+                    segment=f"{exchange}-FUT",
+                    exchange=exchange,
+                )
+            )
+    return rows
+
+
+def builtins_beside(builtin: Iterable[Instrument], user: Iterable[Instrument]) -> list[Instrument]:
+    """The built-in rows to list beside a user's instrument file: all but the months of an MCX
+    or CDS future the file lists months of itself, so the file's months make that contract's
+    chain (its nearest month walks from the file's price) instead of following a built-in
+    month at another level."""
+    theirs = {key for inst in user if (key := futures_contract(inst)) is not None}
+    return [inst for inst in builtin if futures_contract(inst) not in theirs]
+
+
+def futures_contract(inst: Instrument) -> FuturesContract | None:
+    """The built-in MCX or CDS contract a future row is a month of (None for anything else)."""
+    if inst.instrument_type != "FUT":
+        return None
+    return _FUTURES_BY_KEY.get((inst.exchange, inst.name))
+
+
 def settlement_value(inst: Instrument, level: float) -> float:
     """A contract's final settlement price against its index's ``level``: a future's is the
     level, an option's its intrinsic value (0 out of the money)."""
@@ -287,8 +446,11 @@ def settlement_value(inst: Instrument, level: float) -> float:
 
 
 def series_of(inst: Instrument) -> SeriesKey | None:
-    """The series a built-in derivative row belongs to (None for anything else)."""
-    if inst.exchange != "NFO" or not inst.expiry or inst.instrument_type not in _KINDS:
+    """The series a built-in derivative row belongs to (None for anything else): an NFO
+    future or option chain, or a month of an MCX or CDS future."""
+    if not inst.expiry or inst.instrument_type not in _KINDS:
+        return None
+    if inst.exchange != "NFO" and futures_contract(inst) is None:
         return None
     return (inst.name, date.fromisoformat(inst.expiry), inst.instrument_type != "FUT")
 
@@ -371,19 +533,30 @@ def _derivatives(
 __all__ = [
     "BSE_EQUITIES",
     "CARRY_RATE",
+    "FIRST_FUTURES_TOKENS",
     "FIRST_NFO_TOKEN",
+    "FUTURES",
     "INDICES",
     "IST",
     "NSE_EQUITIES",
     "UNDERLYINGS",
+    "ExpiryRule",
+    "FuturesContract",
     "SeriesKey",
     "Underlying",
     "builtin_instruments",
+    "builtins_beside",
+    "currency_expiry",
     "future_value",
+    "futures_chain",
+    "futures_contract",
+    "futures_expiries",
     "ist_today",
     "monthly_expiries",
     "monthly_expiry",
+    "new_futures",
     "new_series",
+    "on_or_before",
     "option_value",
     "series_of",
     "settlement_value",

@@ -1,0 +1,131 @@
+"""What an order's terms must meet against its instrument and the day's prices, before the RMS
+looks at its margin: the checks placement, autoslice and a modify share.
+
+- The instrument must exist (Kite's words for one that has expired, :data:`EXPIRED`) and be
+  tradable (an index is not), the quantity a whole number of lots within the freeze limit (or
+  autosliced), prices multiples of the tick size, a disclosed quantity equity only
+  (KITE_API.md §4.3).
+- A LIMIT or SL price must lie within the day's circuit limits, those the instrument's quote
+  reports (:func:`circuit_breach`): placement rejects such an order in the RMS's words, a modify
+  or an autoslice slice refuses it.
+
+Form-level checks (missing fields, bad enums) come before, in :mod:`orderdesk.sim.order_params`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+from orderdesk.sim.envelope import InputError
+from orderdesk.sim.order_params import PlaceRequest
+from orderdesk.sim.orders import OrderType, as_decimal
+from orderdesk.sim.ports import InstrumentLike, InstrumentLookup, QuoteSource
+
+EXPIRED = "The instrument you are placing an order for has either expired or does not exist."
+EQUITY_EXCHANGES = frozenset({"NSE", "BSE"})
+"""Where ``disclosed_quantity`` may be used: equity only (KITE_API.md §4.3)."""
+BELOW_CIRCUIT = (
+    "Your order price is lower than the current lower circuit limit of {limit}. "
+    "Place an order within the daily range."
+)
+"""Kite's words (``kite-mocks/gtt_get_order.json``'s ``rejection_reason``)."""
+ABOVE_CIRCUIT = (
+    "Your order price is higher than the current upper circuit limit of {limit}. "
+    "Place an order within the daily range."
+)
+"""The upper twin of :data:`BELOW_CIRCUIT` (UNVERIFIED: no sample shows it)."""
+
+
+def instrument_of(instruments: InstrumentLookup, exchange: str, symbol: str) -> InstrumentLike:
+    """The instrument or ``InputException``, as Kite answers an unknown symbol."""
+    inst = instruments.by_symbol(exchange, symbol)
+    if inst is None:
+        raise InputError(EXPIRED)
+    return inst
+
+
+def tick_of(instruments: InstrumentLookup, token: int) -> Decimal:
+    """The tick size of the instrument behind ``token``; 0 for one no longer listed."""
+    inst = instruments.by_token(token)
+    return as_decimal(inst.tick_size) if inst is not None else Decimal(0)
+
+
+def check_ticks(tick: Decimal, prices: Iterable[tuple[str, Decimal]]) -> None:
+    """Refuse a price (named) that is not a multiple of the tick size."""
+    for name, value in prices:
+        if tick > 0 and value % tick:
+            raise InputError(f"Invalid `{name}`: must be a multiple of the tick size {tick}.")
+
+
+def check_disclosed(inst: InstrumentLike, disclosed_quantity: int | None) -> None:
+    """Refuse a disclosed quantity outside equity (KITE_API.md §4.3: "equity only")."""
+    if disclosed_quantity and inst.exchange not in EQUITY_EXCHANGES:
+        raise InputError(
+            f"Invalid `disclosed_quantity`: it applies to equity orders (NSE, BSE) only, "
+            f"not to {inst.exchange}."
+        )
+
+
+def check_instrument_terms(inst: InstrumentLike, req: PlaceRequest, *, check_freeze: bool) -> None:
+    """Checks that need the instrument: tradability, lot and tick size, disclosed quantity,
+    the freeze limit."""
+    if inst.segment == "INDICES":
+        # An index has a price but no order book; Kite refuses orders on it.
+        raise InputError(f"{inst.tradingsymbol} is an index and cannot be traded.")
+    check_disclosed(inst, req.disclosed_quantity)
+    if inst.lot_size > 1 and req.quantity % inst.lot_size:
+        raise InputError(f"Quantity should be a multiple of lot size ({inst.lot_size}).")
+    check_ticks(
+        as_decimal(inst.tick_size), (("price", req.price), ("trigger_price", req.trigger_price))
+    )
+    freeze = inst.freeze_quantity
+    if check_freeze and freeze is not None and req.quantity > freeze:
+        raise InputError(
+            f"Quantity exceeds the freeze limit of {freeze} for {inst.tradingsymbol}; "
+            "use autoslice or split the order."
+        )
+
+
+def _limit_text(limit: Decimal) -> str:
+    """A circuit limit as Kite writes it: two decimals (``70.65``), more for finer ticks."""
+    return f"{limit:.2f}" if limit == round(limit, 2) else str(limit)
+
+
+def circuit_breach(
+    quotes: QuoteSource, inst: InstrumentLike, order_type: OrderType, price: Decimal
+) -> str | None:
+    """Why a LIMIT or SL price lies outside the day's circuit limits, or ``None``.
+
+    The limits are the instrument's quote's, so a client that reads them there can always
+    place within them. An index quotes no band (0 and 0); it is not tradable anyway.
+    """
+    if order_type not in (OrderType.LIMIT, OrderType.SL):
+        return None
+    key = f"{inst.exchange}:{inst.tradingsymbol}"
+    quote = quotes.quote([key]).get(key)
+    if quote is None:
+        return None
+    lower = as_decimal(quote["lower_circuit_limit"])
+    upper = as_decimal(quote["upper_circuit_limit"])
+    if upper <= 0:
+        return None
+    if price < lower:
+        return BELOW_CIRCUIT.format(limit=_limit_text(lower))
+    if price > upper:
+        return ABOVE_CIRCUIT.format(limit=_limit_text(upper))
+    return None
+
+
+__all__ = [
+    "ABOVE_CIRCUIT",
+    "BELOW_CIRCUIT",
+    "EQUITY_EXCHANGES",
+    "EXPIRED",
+    "check_disclosed",
+    "check_instrument_terms",
+    "check_ticks",
+    "circuit_breach",
+    "instrument_of",
+    "tick_of",
+]
