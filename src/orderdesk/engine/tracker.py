@@ -11,6 +11,15 @@ whole book only when more than ``look_singly`` wait, so that one read serves the
 simulator a read of the book cost 11 µs of CPU per order in it (57 ms at Kite's daily cap of
 5,000) against 0.4 ms for one order's history. The orders that await a look are indexed by the
 book, and the open orders are walked only when the quiet-order rule may fire, not on every tick.
+
+An AMO waits at the broker (``AMO REQ RECEIVED``, so ``ACCEPTED`` here) until its segment's
+market opens, and Kite pushes nothing when it is released and merely rests. So each segment's
+open (:meth:`~orderdesk.domain.calendar.TradingCalendar.market_hours`, the desk's calendar or
+the default one) opens a window of looks at the AMOs still waiting, as an acceptance does: a
+few from their histories, many from one read of the book, about once a second until each is
+seen or ``quiet_after`` has passed. Until its segment opens an AMO is not a quiet order: no
+news is due for it, and reading the book every ``quiet_after`` all night would learn nothing.
+Finding the next open is one comparison a tick.
 """
 
 from __future__ import annotations
@@ -19,13 +28,15 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from orderdesk.domain.calendar import IST, SEGMENT_OF, Segment, TradingCalendar, as_ist
 from orderdesk.domain.order import Order
 from orderdesk.domain.reports import Fill, OrderStatusReport
-from orderdesk.domain.values import InstrumentKey
+from orderdesk.domain.status import OrderStatus
+from orderdesk.domain.values import InstrumentKey, Variety
 from orderdesk.engine.alerts import Alerts
 from orderdesk.engine.book import OrderBook
 from orderdesk.engine.config import DeskConfig
@@ -49,6 +60,9 @@ log = logging.getLogger(__name__)
 STREAM_RETRY_FIRST = 0.5
 STREAM_RETRY_MAX = 10.0
 """Seconds between attempts to read a broker stream that keeps ending without news."""
+
+OPENS_AHEAD = 31
+"""Days searched for the next market open (a long holiday run is shorter than this)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +107,14 @@ class Tracker:
         """Monotonic time the stream went down, or the tracker began waiting for it (None
         while it is up)."""
         self._down_alerts = 0
+        self.calendar = config.days.calendar if config.days is not None else TradingCalendar()
+        """Whose market hours say when held AMOs are released (NSE's without days kept)."""
+        self._clock_seen = self.clock.now()
+        self._next_open = self._open_after(self._clock_seen)
+        """The next segment open the clock has not yet reached: crossed whenever the clock is
+        next read, however late (an AMO waits from before it)."""
+        self._opened: tuple[datetime, frozenset[Segment | None]] | None = None
+        """Since when, and for which segments, the AMOs released at an open are looked at."""
 
     # -- the stream ----------------------------------------------------------------------------
 
@@ -243,35 +265,94 @@ class Tracker:
 
     def due(self) -> Due:
         """What to read now: the whole book (the stream is down, an open order has been quiet
-        for ``quiet_after``, or many orders await their first look), the histories of the few
-        orders that await it, or nothing."""
+        for ``quiet_after``, or many orders await a look), the histories of the few orders that
+        await one (just accepted, or AMOs their segment's open has just released), or
+        nothing."""
         if not self.session.usable:
             return NOTHING_DUE  # every read would be refused; the login brings a catch-up
+        now = self.clock.now()
+        self._watch_opens(now)
         since_poll = self.clock.monotonic() - self._last_poll
         config = self.config
         if not self.stream_up:
             return Due(book=since_poll >= config.poll_interval)
         if since_poll < min(config.first_look, config.quiet_after):
             return NOTHING_DUE
-        now = self.clock.now()
         quiet_since = now - timedelta(seconds=config.quiet_after)
-        if since_poll >= config.quiet_after and any(
-            order.is_working and order.updated_at < quiet_since for order in self.book.open_orders()
-        ):
-            return Due(book=True)
+        if since_poll >= config.quiet_after:
+            open_now = self._segments_open(now)
+            if any(
+                order.is_working
+                and order.updated_at < quiet_since
+                and not _held_amo(order, open_now)
+                for order in self.book.open_orders()
+            ):
+                return Due(book=True)
         looked = now - timedelta(seconds=config.first_look)
         # Kite pushes nothing when an order starts resting: look soon, not only once it has
         # been quiet for long (bounded: the window closes at quiet_after).
-        waiting = [
-            order
+        waiting = {
+            order.order_id: order
             for order in self.book.accepted.values()
             if quiet_since <= order.updated_at < looked
-        ]
+        }
+        waiting.update((order.order_id, order) for order in self._released(now))
         if not waiting:
             return NOTHING_DUE
         if len(waiting) <= config.look_singly and isinstance(self.broker, OrderHistorySource):
-            return Due(orders=waiting)
+            return Due(orders=list(waiting.values()))
         return Due(book=True)
+
+    # -- AMOs at the open ----------------------------------------------------------------------
+
+    def _watch_opens(self, now: datetime) -> None:
+        """Open a window of looks when the clock reaches a segment's open (one comparison a
+        tick; a clock set back, as the simulator's can be, finds its next open afresh)."""
+        if now < self._clock_seen:
+            self._next_open, self._opened = self._open_after(now), None
+        self._clock_seen = now
+        if now < self._next_open:
+            return
+        self._opened = (now, self._segments_open(now))
+        self._next_open = self._open_after(now)
+
+    def _released(self, now: datetime) -> list[Order]:
+        """The AMOs still waiting in the segments whose market opened less than
+        ``quiet_after`` ago (the broker releases them at the open, pushing nothing)."""
+        if self._opened is None:
+            return []
+        opened_at, segments = self._opened
+        if now - opened_at >= timedelta(seconds=self.config.quiet_after):
+            self._opened = None
+            return []
+        return [
+            order
+            for order in self.book.accepted.values()
+            if order.signal.variety is Variety.AMO and _segment(order) in segments
+        ]
+
+    def _open_after(self, after: datetime) -> datetime:
+        """The first instant after ``after`` at which some segment's market opens."""
+        calendar = self.calendar
+        day = as_ist(after).date()
+        for _ in range(OPENS_AHEAD):
+            if calendar.is_trading_day(day):
+                later = [opens for opens in _opens(calendar, day) if opens > after]
+                if later:
+                    return min(later)
+            day += timedelta(days=1)
+        return after + timedelta(days=OPENS_AHEAD)
+
+    def _segments_open(self, now: datetime) -> frozenset[Segment | None]:
+        """The segments whose market is open at ``now`` (None: an exchange of no segment,
+        which keeps NSE's hours)."""
+        calendar = self.calendar
+        segments: set[Segment | None] = {
+            s for s in calendar.hours if calendar.in_market_hours(now, s)
+        }
+        if calendar.in_market_hours(now):
+            segments.add(None)
+        return frozenset(segments)
 
     async def poll_once(self) -> bool:
         """One catch-up from the books; False (and an alert) if the books could not be read."""
@@ -320,6 +401,26 @@ class Tracker:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _segment(order: Order) -> Segment | None:
+    return SEGMENT_OF.get(order.signal.instrument.exchange)
+
+
+def _held_amo(order: Order, open_now: frozenset[Segment | None]) -> bool:
+    """An AMO the broker holds for its segment's open, which has not come yet."""
+    return (
+        order.status is OrderStatus.ACCEPTED
+        and order.signal.variety is Variety.AMO
+        and _segment(order) not in open_now
+    )
+
+
+def _opens(calendar: TradingCalendar, day: date) -> list[datetime]:
+    return [
+        datetime.combine(day, calendar.market_hours(day, segment)[0], tzinfo=IST)
+        for segment in calendar.hours
+    ]
 
 
 __all__ = ["Tracker"]
