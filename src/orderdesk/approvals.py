@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from orderdesk.config import StrategySettings
-from orderdesk.domain.calendar import TradingCalendar
+from orderdesk.domain.calendar import TradingCalendar, as_ist
 from orderdesk.domain.errors import OrderDeskError
 from orderdesk.domain.order import Order
 from orderdesk.domain.signal import Signal
@@ -176,7 +176,7 @@ class ApprovalQueue:
         item = self._park(signal)
         await self._warn(
             "Signal awaiting approval",
-            f"{_words(item)}, expires {item.expires_at:%H:%M:%S} UTC",
+            f"{_words(item)}, expires {as_ist(item.expires_at):%H:%M:%S} IST",
             key="approval_pending",
         )
         return item

@@ -411,7 +411,7 @@ class FakeDesk:
 
     # -- the broker side, driven by tests -------------------------------------------------------
 
-    def lose_session(self, reason: str = "the session expired at 2026-12-04 00:30 UTC") -> None:
+    def lose_session(self, reason: str = "the session expired at 2026-12-04 06:00 IST") -> None:
         """The broker session ends, as at 06:00 IST."""
         self.session_status = SessionStatus(
             "expired", expires_at=self.session_status.expires_at, since=None, reason=reason

@@ -18,6 +18,7 @@ from orderdesk.domain import KillSwitchChanged
 from orderdesk.store import SqlEventStore
 from orderdesk.store.chain import GENESIS_HASH, row_hash
 from orderdesk.store.codec import canonical_json
+from orderdesk.store.desk_lock import exclusive_desk
 
 assert audit_command.audit is not None
 assert backup_command.backup is not None
@@ -185,3 +186,17 @@ def test_a_restore_asks_first_and_keeps_the_log_it_replaces(db: Path, tmp_path: 
     held = runner.invoke(app, ["audit", "verify", "--db", str(replaced), "--against", str(copy)])
     assert held.exit_code == 0, held.output
     assert "chain intact: 15 events, the first 10 as backed up" in held.stdout
+
+
+def test_a_restore_under_a_running_desk_is_refused_before_anyone_is_asked(
+    db: Path, tmp_path: Path
+) -> None:
+    """The desk's lock is taken before the question: nobody confirms a restore that is then
+    refused because a desk runs on the log."""
+    copy = tmp_path / "copy.db"
+    assert runner.invoke(app, ["backup", str(copy), "--db", str(db)]).exit_code == 0
+    with exclusive_desk(f"sqlite:///{db}"):  # what a running desk holds
+        refused = runner.invoke(app, ["restore", str(copy), "--db", str(db)], input="y\n")
+    assert refused.exit_code != 0
+    assert "Replace the event log" not in refused.stderr
+    assert "another orderdesk is already running on the event store" in refused.output

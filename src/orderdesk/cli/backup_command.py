@@ -102,22 +102,20 @@ def restore(
     events.db.replaced-YYYYMMDDTHHMMSSZ, in UTC). The next `orderdesk run` replays the backup
     and reconciles with the broker, which brings back what the broker still shows of the time
     since."""
-    from orderdesk.store.backup import backup_head
     from orderdesk.store.backup import restore as restore_log
 
     target = store_url(db, url, config)
-    if not yes:
-        try:
-            rows, head = backup_head(backup)
-        except OrderDeskError as exc:
-            fail(str(exc), as_json=as_json)
+
+    def ask(rows: int, head: Head) -> None:
+        # Asked with the store held: a running desk is refused before anyone is asked.
         typer.confirm(
             f"Replace the event log ({target}) with {backup}: {rows:,} events, head {head.seq}?",
             abort=True,
             err=True,  # stdout is the report's alone, which --json makes a script's to parse
         )
+
     try:
-        report = restore_log(target, backup)
+        report = restore_log(target, backup, None if yes else ask)
     except OrderDeskError as exc:
         fail(str(exc), as_json=as_json)
     replaced = None if report.replaced is None else str(report.replaced)

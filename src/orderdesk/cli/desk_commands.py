@@ -156,7 +156,7 @@ def place(
     elif result.pending is not None:
         console.print(
             f"waiting for approval: [bold]{result.pending.approval_id}[/] "
-            f"(expires {result.pending.expires_at:%H:%M:%S})"
+            f"(expires {result.pending.expires_at.astimezone(IST):%H:%M:%S} IST)"
         )
     if rejected:  # a script's `place … && …` must not read the rejection as placed
         raise typer.Exit(EXIT_REFUSED)
@@ -446,7 +446,7 @@ def pending(
                     p.signal.side,
                     p.signal.quantity,
                     p.signal.price,
-                    f"{p.expires_at:%H:%M:%S}",
+                    f"{p.expires_at.astimezone(IST):%H:%M:%S} IST",
                 )
                 for p in rows
             ],

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from orderdesk.domain.calendar import as_ist
+
 
 class SessionState(StrEnum):
     VALID = "valid"
@@ -105,7 +107,8 @@ class SessionWatch:
             and now >= self._expires_at
         ):
             self._state = SessionState.EXPIRED
-            self._reason = f"the session expired at {self._expires_at:%Y-%m-%d %H:%M} UTC"
+            expired = as_ist(self._expires_at)  # the hour Kite names (06:00), not 00:30 UTC
+            self._reason = f"the session expired at {expired:%Y-%m-%d %H:%M} IST"
             self._lost = self._reason
             return True
         return False

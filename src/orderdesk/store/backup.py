@@ -34,7 +34,7 @@ import re
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -115,8 +115,13 @@ class RestoreReport:
     """The log that was in place, kept beside it (None: there was none)."""
 
 
-def restore(url: str, backup: Path) -> RestoreReport:
+def restore(
+    url: str, backup: Path, confirm: Callable[[int, Head], object] | None = None
+) -> RestoreReport:
     """Put ``backup`` in place as the SQLite event log at ``url``, while no desk runs on it.
+
+    ``confirm`` is asked (with the backup's rows and head) once the store is held, so a person
+    is not asked to confirm a restore that a running desk then refuses; it raises to stop.
 
     The backup's chain is walked first. The log in place, if any, is not deleted: it is renamed
     ``<name>.replaced-<UTC time>`` beside it, its WAL with it, so a restore can itself be
@@ -138,6 +143,8 @@ def restore(url: str, backup: Path) -> RestoreReport:
     partial = database.with_name(f".{database.name}.{os.getpid()}.partial")
     replaced: Path | None = None
     with exclusive_desk(url):  # creates the folder too: a restore onto a new machine
+        if confirm is not None:
+            confirm(rows, head)
         try:
             _copy_file(backup, partial)
             if database.exists():
