@@ -10,6 +10,18 @@ the order the sales come: a strategy keeps what it drew while it stays short tha
 it gives back by buying goes to the next strategy short in that stock. While every strategy
 trading a held stock sells it, their P&L sums to the desk's; one buying while another sells
 nets out at the desk, not between them.
+
+The broker's own square-off of intraday positions (an order the desk did not place: MARKET,
+MIS/CO, placed at or after its segment's square-off time, as :func:`is_square_off` tells from the
+order the log recorded) closes what the strategies held, not a position of its own. Each of its
+fills closes, at the fill's price, the positions in that instrument and product it reduces (long
+ones, under a sale), in the order the strategies came, ``external``'s last; the fill that
+completes the order closes every strategy's position there, those on the other side crossed
+against the rest at its price, as the broker's one order netted them. What does not balance
+(the account held more, or less, than the strategies' orders made: a position from no order on
+the desk) is the trade of the square-off's own strategy, ``external``, and shows as its
+position; the desk's P&L is still the books' sum and that position's opening, which no book
+holds.
 """
 
 from __future__ import annotations
@@ -19,11 +31,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from orderdesk.domain.day import Holding
+from orderdesk.domain.calendar import TradingCalendar
+from orderdesk.domain.day import INTRADAY, Holding
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position, PositionBook
+from orderdesk.domain.reports import Fill
 from orderdesk.domain.status import TERMINAL
-from orderdesk.domain.values import InstrumentKey, Product
+from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side
 
 UNDATED = datetime.min.replace(tzinfo=UTC)
 """Fills without a timestamp sort first (they can only be older than dated ones)."""
@@ -55,28 +69,49 @@ def attribute(
     orders: Iterable[Order],
     marks: Mapping[InstrumentKey, Decimal],
     holdings: Iterable[Holding] = (),
+    calendar: TradingCalendar | None = None,
+    *,
+    strategy: str | None = None,
 ) -> dict[str, StrategyBook]:
     """Books per strategy from the orders' recorded fills, marked at ``marks``' last prices,
-    with CNC sales drawing on the day's opening ``holdings``.
+    with CNC sales drawing on the day's opening ``holdings`` and, given the ``calendar``, the
+    broker's square-offs closing the strategies' intraday positions.
 
-    Fills are applied in time order so that realised P&L follows the sequence of trades.
+    Fills are applied in time order so that realised P&L follows the sequence of trades. With
+    ``strategy``, only that strategy's book (if it has orders): built from its orders and, where
+    the broker squared off an instrument, every order in it, since a square-off is shared.
     """
+    orders = list(orders)
+    squared = []
+    if calendar is not None:
+        squared = [o for o in orders if o.external and is_square_off(o, calendar)]
+    if strategy is not None:
+        orders = _sharing(strategy, orders, squared)
+    closing = {o.order_id for o in squared}
     held = {holding.instrument: holding for holding in holdings if holding.total}
     books: dict[str, StrategyBook] = {}
-    fills = []
+    fills: list[tuple[datetime | None, str, Order, Fill]] = []
     for order in orders:
-        strategy = order.signal.strategy
-        book = books.get(strategy)
+        name = order.signal.strategy
+        book = books.get(name)
         if book is None:
-            book = books[strategy] = StrategyBook(strategy)
+            book = books[name] = StrategyBook(name)
         book.orders += 1
         if order.status not in TERMINAL:
             book.open_orders += 1
         if order.fills:  # skipping unfilled orders: 1.55 -> 0.60 ms for 5,000 resting ones
-            fills += [(f.filled_at, f.trade_id, strategy, f) for f in order.fills.values()]
+            # A square-off's fill without a time closes what was held when it was placed.
+            at = order.created_at if order.order_id in closing else None
+            fills += [(f.filled_at or at, f.trade_id, order, f) for f in order.fills.values()]
     fills.sort(key=lambda item: (item[0] or UNDATED, item[1]))
-    for _, _, strategy, fill in fills:
-        books[strategy].positions.apply_fill(
+    filled: dict[str, int] = {}
+    for _, _, order, fill in fills:
+        name = order.signal.strategy
+        if order.order_id in closing:
+            filled[order.order_id] = done = filled.get(order.order_id, 0) + fill.quantity
+            _close(fill, books, name, complete=done >= order.quantity)
+            continue
+        books[name].positions.apply_fill(
             fill.instrument, fill.product, fill.side, fill.quantity, fill.price, fill.trade_id
         )
         if fill.product is Product.CNC and (holding := held.get(fill.instrument)) is not None:
@@ -84,7 +119,65 @@ def attribute(
     for book in books.values():
         for instrument, price in marks.items():
             book.positions.mark(instrument, price)
+    if strategy is not None:
+        return {strategy: books[strategy]} if strategy in books else {}
     return books
+
+
+def is_square_off(order: Order, calendar: TradingCalendar) -> bool:
+    """Whether ``order`` is the broker's own square-off, by what the log recorded of it: an
+    order the desk adopted (it did not place it), MARKET, in an intraday product, placed (the
+    broker's time of its row, see ``adoption.adopted_at``) at or after its segment's square-off
+    time. The same rule as ``day.is_broker_square_off`` applies to the broker's row."""
+    signal = order.signal
+    return (
+        order.external
+        and signal.product in INTRADAY
+        and signal.order_type is OrderType.MARKET
+        and calendar.square_off_passed(signal.instrument.exchange, order.created_at) is not None
+    )
+
+
+def _sharing(strategy: str, orders: Iterable[Order], squared: Iterable[Order]) -> list[Order]:
+    """The orders ``strategy``'s book is built from: its own, and every order in an instrument
+    and product the broker squared off (what each strategy is credited depends on them all)."""
+    shared = {(o.signal.instrument, o.signal.product) for o in squared if o.fills}
+    if not shared:
+        return [o for o in orders if o.signal.strategy == strategy]
+    return [
+        o
+        for o in orders
+        if o.signal.strategy == strategy
+        or (o.fills and (o.signal.instrument, o.signal.product) in shared)
+    ]
+
+
+def _close(fill: Fill, books: Mapping[str, StrategyBook], own: str, *, complete: bool) -> None:
+    """Credit one fill of the broker's square-off to the strategies holding its instrument and
+    product, at its price: the positions it reduces, in the order the strategies came, or every
+    position there when the fill is the one that completes the order (see the module's
+    docstring). What does not balance is ``own``'s trade."""
+    key = (fill.instrument, fill.product)
+    signed = fill.side.sign * fill.quantity
+    trades: dict[str, int] = {}
+    for name, book in books.items():
+        position = book.positions.positions.get(key)
+        held = position.quantity if position is not None else 0
+        if name == own or not held:
+            continue
+        if complete:
+            trades[name] = -held
+        elif held * signed < 0:  # reduced by the fill, as far as the fill goes
+            reduced = min(abs(held), abs(signed) - sum(abs(t) for t in trades.values()))
+            if reduced:
+                trades[name] = -reduced if held > 0 else reduced
+    trades[own] = signed - sum(trades.values())
+    for name, quantity in trades.items():
+        if quantity:
+            side = Side.BUY if quantity > 0 else Side.SELL
+            books[name].positions.apply_fill(
+                fill.instrument, fill.product, side, abs(quantity), fill.price, fill.trade_id
+            )
 
 
 def _share(holding: Holding, books: Iterable[StrategyBook]) -> None:
@@ -106,4 +199,4 @@ def _share(holding: Holding, books: Iterable[StrategyBook]) -> None:
             free -= drawn
 
 
-__all__ = ["StrategyBook", "attribute"]
+__all__ = ["StrategyBook", "attribute", "is_square_off"]

@@ -2,7 +2,9 @@
 
 An order placed on Kite web or mobile (or the broker's own square-off) carries no orderdesk tag.
 It is adopted as *external*: its local id is derived from the broker's order id, so adopting it
-twice lands on one order, and its signal is rebuilt from what the broker shows.
+twice lands on one order, and its signal is rebuilt from what the broker shows. The broker's
+square-off stays an order of ``external`` too, but its fills close the positions the strategies
+held (``domain/attribution.py``), so no strategy keeps a position the broker closed.
 
 An adopted order is dated by the broker's row (:func:`adopted_at`), so a desk restarted at 14:00
 shows an order placed on Kite web at 10:00 at 10:00, not at the moment it learned of it.

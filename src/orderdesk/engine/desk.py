@@ -156,7 +156,11 @@ class OrderDesk:
         self.risk_context = DeskRiskContext(self.book, broker, clock)
         # A strategy's own limits apply on top of the desk's, scoped to its orders and P&L.
         self.strategy_risk = StrategyRisk(
-            self.gate, strategy_limits or {}, self.book, self.risk_context
+            self.gate,
+            strategy_limits or {},
+            self.book,
+            self.risk_context,
+            config.days.calendar if config.days is not None else None,
         )
         self.news = BrokerNews(
             self.book,
@@ -729,8 +733,11 @@ class OrderDesk:
 
     def strategy_books(self, strategy: str | None = None) -> dict[str, StrategyBook]:
         """Each strategy's orders and P&L from its own fills (CNC sales drawing on the day's
-        holdings), marked at the last prices seen; only ``strategy``'s when given."""
-        return attribute(self.orders(strategy=strategy), self.book.last_prices, self.holdings())
+        holdings, the broker's square-off closing its intraday positions), marked at the last
+        prices seen; only ``strategy``'s when given."""
+        calendar = self.config.days.calendar if self.config.days is not None else None
+        orders, prices = self.book.orders.values(), self.book.last_prices
+        return attribute(orders, prices, self.holdings(), calendar, strategy=strategy)
 
     @property
     def trading_day(self) -> date | None:

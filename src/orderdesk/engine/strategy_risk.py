@@ -2,8 +2,9 @@
 
 A strategy with its own :class:`~orderdesk.engine.risk.RiskLimits` gets the same checks, but
 each sees a :class:`StrategyRiskContext`: open orders, the day's P&L and net positions counted
-from that strategy's orders only (prices and margins are the desk's). A denial keeps the
-check's name and says that it was the strategy's limit. The kill switch stays desk-wide.
+from that strategy's orders only, with the broker's square-off closing what it held (prices and
+margins are the desk's). A denial keeps the check's name and says that it was the strategy's
+limit. The kill switch stays desk-wide.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from decimal import Decimal
 from typing import Literal
 
 from orderdesk.domain.attribution import StrategyBook, attribute
+from orderdesk.domain.calendar import TradingCalendar
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.values import InstrumentKey, Product
 from orderdesk.engine.book import OrderBook
@@ -35,17 +37,30 @@ from orderdesk.errors import RiskDenied
 
 
 class StrategyRiskContext:
-    """The desk's :class:`RiskContext` narrowed to one strategy's orders and fills."""
+    """The desk's :class:`RiskContext` narrowed to one strategy's orders and fills (and the
+    broker's square-offs of its intraday positions, told apart by ``calendar``)."""
 
-    def __init__(self, strategy: str, book: OrderBook, desk: RiskContext) -> None:
+    def __init__(
+        self,
+        strategy: str,
+        book: OrderBook,
+        desk: RiskContext,
+        calendar: TradingCalendar | None = None,
+    ) -> None:
         self.strategy = strategy
         self._book = book
         self._desk = desk
+        self._calendar = calendar
 
     def _own_book(self) -> StrategyBook:
-        orders = [o for o in self._book.orders.values() if o.signal.strategy == self.strategy]
         holdings = (self._book.holdings or {}).values()
-        books = attribute(orders, self._book.last_prices, holdings)
+        books = attribute(
+            self._book.orders.values(),
+            self._book.last_prices,
+            holdings,
+            self._calendar,
+            strategy=self.strategy,
+        )
         return books.get(self.strategy) or StrategyBook(self.strategy)
 
     def open_order_count(self) -> int:
@@ -120,13 +135,16 @@ class StrategyRisk:
         limits: Mapping[str, RiskLimits],
         book: OrderBook,
         context: RiskContext,
+        calendar: TradingCalendar | None = None,
     ) -> None:
+        """``calendar``: the desk's trading days, which tell the broker's square-off apart
+        (None: the desk keeps no days, and takes no order for one)."""
         self.gate = gate
         self._gates: dict[str, RiskGate] = {}
         self._screens: dict[tuple[str, ScreenKind], RiskGate] = {}
         self.own: dict[str, list[RiskCheck]] = {}
         for strategy, strategy_limits in limits.items():
-            scoped = StrategyRiskContext(strategy, book, context)
+            scoped = StrategyRiskContext(strategy, book, context, calendar)
             self.own[strategy] = [
                 StrategyCheck(check, scoped)
                 for check in checks_for(strategy_limits, KillSwitch())

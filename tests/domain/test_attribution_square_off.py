@@ -1,0 +1,352 @@
+"""The broker's square-off closes the strategies' intraday positions in their own books.
+
+The square-off is an order the desk did not place (adopted as ``external``): MARKET, MIS/CO, at
+or after its segment's square-off time. Its fills close what each strategy held, at the fill's
+price, instead of leaving each strategy open (marked to market) beside an ``external`` position
+of the opposite sign.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, time
+from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from orderdesk.domain import Fill, Order, OrderType, PositionBook, Product, Side
+from orderdesk.domain.attribution import StrategyBook, attribute, is_square_off
+from orderdesk.domain.calendar import IST, TradingCalendar
+from orderdesk.domain.values import InstrumentKey
+from tests.domain.builders import signal, step
+
+D = Decimal
+MONDAY = date(2026, 11, 23)
+CALENDAR = TradingCalendar()
+SBIN = InstrumentKey.parse("NSE:SBIN")
+FUT = InstrumentKey.parse("NFO:NIFTY26DECFUT")
+USDINR = InstrumentKey.parse("CDS:USDINR26DECFUT")
+CRUDE = InstrumentKey.parse("MCX:CRUDEOIL26DECFUT")
+
+
+def at(hour: int, minute: int, second: int = 0) -> datetime:
+    return datetime.combine(MONDAY, time(hour, minute, second), tzinfo=IST)
+
+
+def order(
+    order_id: str,
+    strategy: str,
+    fills: list[tuple[Side, int, str, datetime]],
+    *,
+    instrument: InstrumentKey = SBIN,
+    product: Product = Product.MIS,
+    external: bool = False,
+    placed: datetime | None = None,
+    order_type: OrderType = OrderType.MARKET,
+    quantity: int = 10_000,
+) -> Order:
+    """An order of ``strategy`` for ``quantity`` with its fills (side, quantity, price, time)."""
+    placed = placed or (fills[0][3] if fills else at(10, 0))
+    terms = signal(
+        instrument=instrument,
+        product=product,
+        strategy=strategy,
+        quantity=quantity,
+        order_type=order_type,
+        price=D("1") if order_type is OrderType.LIMIT else None,
+        side=fills[0][0] if fills else Side.BUY,
+    )
+    made = Order.from_events([Order.create(order_id, terms, placed, external=external)])
+    for n, (side, quantity, price, when) in enumerate(fills):
+        item = Fill(
+            trade_id=f"{order_id}-t{n}",
+            broker_order_id=f"b-{order_id}",
+            instrument=instrument,
+            side=side,
+            product=product,
+            quantity=quantity,
+            price=D(price),
+            filled_at=when,
+        )
+        step(made, made.on_fill(item, when))
+    return made
+
+
+def square_off(
+    order_id: str,
+    fills: list[tuple[Side, int, str]],
+    *,
+    instrument: InstrumentKey = SBIN,
+    placed: datetime | None = None,
+) -> Order:
+    """The broker's square-off order, placed at 15:20 unless said, filled (whole) a second
+    later."""
+    placed = placed or at(15, 20)
+    timed = [(side, quantity, price, placed.replace(second=1)) for side, quantity, price in fills]
+    whole = sum(quantity for _, quantity, _ in fills)
+    return order(
+        order_id,
+        "external",
+        timed,
+        instrument=instrument,
+        external=True,
+        placed=placed,
+        quantity=whole,
+    )
+
+
+def held(books: Mapping[str, StrategyBook]) -> dict[str, int]:
+    """Each book's net SBIN quantity."""
+    return {name: book.positions.net_quantity(SBIN) for name, book in books.items()}
+
+
+def test_the_square_off_closes_the_strategy_at_its_price_and_leaves_no_external_position() -> None:
+    """Manual's SBIN MIS 100 bought at 849.85, squared off by the broker at 829: manual is flat
+    with 100 × (829 − 849.85) realised, however the price moves after; external holds nothing."""
+    bought = order("od1", "manual", [(Side.BUY, 100, "849.85", at(10, 0))])
+    closed = square_off("odx", [(Side.SELL, 100, "829")])
+    for mark in (D("829"), D("810"), D("870")):
+        books = attribute([bought, closed], {SBIN: mark}, calendar=CALENDAR)
+        manual = books["manual"].positions.get(SBIN, Product.MIS)
+        assert manual.quantity == 0
+        assert books["manual"].realised == books["manual"].pnl == D("-2085.00")
+        external = books["external"]
+        assert (external.orders, external.positions.net_quantity(SBIN), external.pnl) == (
+            1,
+            0,
+            D(0),
+        )
+
+
+def test_without_the_calendar_the_square_off_is_an_order_like_any_other() -> None:
+    """A desk that keeps no days tells no square-off apart: the fill stays external's."""
+    bought = order("od1", "manual", [(Side.BUY, 100, "849.85", at(10, 0))])
+    closed = square_off("odx", [(Side.SELL, 100, "829")])
+    books = attribute([bought, closed], {SBIN: D("829")})
+    assert books["manual"].positions.get(SBIN, Product.MIS).quantity == 100
+    assert books["external"].positions.get(SBIN, Product.MIS).quantity == -100
+
+
+def test_a_strategy_long_and_one_short_are_each_closed_at_the_fill_prices() -> None:
+    """Alpha long 100 and beta short 40 (the account long 60), squared off by a sale of 60 in
+    two fills, 30 at 830 then 30 at 828: the first closes 30 of alpha's, the last closes the
+    rest, beta's 40 bought back at 828 against alpha's sale; all flat, and the books sum to the
+    desk's P&L."""
+    alpha = order("oda", "alpha", [(Side.BUY, 100, "850", at(10, 0))])
+    beta = order("odb", "beta", [(Side.SELL, 40, "845", at(11, 0))])
+    closed = order(
+        "odx",
+        "external",
+        [(Side.SELL, 30, "830", at(15, 20, 1)), (Side.SELL, 30, "828", at(15, 20, 2))],
+        external=True,
+        placed=at(15, 20),
+        quantity=60,
+    )
+    books = attribute([alpha, beta, closed], {SBIN: D("900")}, calendar=CALENDAR)
+    assert held(books) == {"alpha": 0, "beta": 0, "external": 0}
+    assert books["alpha"].pnl == 30 * (830 - 850) + 70 * (828 - 850)
+    assert books["beta"].pnl == 40 * (845 - 828)
+    whole = PositionBook()
+    for made in (alpha, beta, closed):
+        for item in made.fills.values():
+            whole.apply_fill(SBIN, Product.MIS, item.side, item.quantity, item.price)
+    whole.mark(SBIN, D("900"))
+    assert sum((b.pnl for b in books.values()), D(0)) == whole.total_pnl()
+
+
+def test_a_square_off_filled_in_part_closes_what_it_sold_first_come() -> None:
+    """Of a square-off of 100 only 30 filled (the rest cancelled): alpha, first, sells 30 of its
+    60; beta keeps its 40, as the account keeps 70."""
+    alpha = order("oda", "alpha", [(Side.BUY, 60, "850", at(10, 0))])
+    beta = order("odb", "beta", [(Side.BUY, 40, "845", at(11, 0))])
+    closed = order(
+        "odx",
+        "external",
+        [(Side.SELL, 30, "830", at(15, 20, 1))],
+        external=True,
+        placed=at(15, 20),
+        quantity=100,
+    )
+    books = attribute([alpha, beta, closed], {SBIN: D("830")}, calendar=CALENDAR)
+    assert held(books) == {"alpha": 30, "beta": 40, "external": 0}
+
+
+def test_what_the_strategies_did_not_hold_stays_with_external() -> None:
+    """The square-off sells 150 where alpha held 100 (50 came from no order on the desk):
+    alpha is closed, and the 50 more are external's sale, shown as its short."""
+    alpha = order("oda", "alpha", [(Side.BUY, 100, "850", at(10, 0))])
+    closed = square_off("odx", [(Side.SELL, 150, "830")])
+    books = attribute([alpha, closed], {SBIN: D("830")}, calendar=CALENDAR)
+    assert books["alpha"].positions.get(SBIN, Product.MIS).quantity == 0
+    assert books["external"].positions.get(SBIN, Product.MIS).quantity == -50
+
+
+def test_what_the_strategies_held_beyond_the_account_is_closed_against_external() -> None:
+    """The square-off sells 60 where alpha held 100 (the account was short 40 from no order on
+    the desk): alpha is closed all the same, and external shows the 40 bought back."""
+    alpha = order("oda", "alpha", [(Side.BUY, 100, "850", at(10, 0))])
+    closed = square_off("odx", [(Side.SELL, 60, "830")])
+    books = attribute([alpha, closed], {SBIN: D("830")}, calendar=CALENDAR)
+    assert books["alpha"].positions.get(SBIN, Product.MIS).quantity == 0
+    assert books["alpha"].pnl == 100 * (830 - 850)
+    assert books["external"].positions.get(SBIN, Product.MIS).quantity == 40
+
+
+def test_a_position_made_in_kites_app_is_closed_with_the_strategies() -> None:
+    """Alpha short 100, and a buy of 30 placed on Kite's app at 11:00 (external's long 30): the
+    account is short 70, and the square-off's buy of 70 closes both."""
+    alpha = order("oda", "alpha", [(Side.SELL, 100, "850", at(10, 0))])
+    kite_app = order(
+        "odk", "external", [(Side.BUY, 30, "848", at(11, 0))], external=True, placed=at(11, 0)
+    )
+    closed = square_off("odx", [(Side.BUY, 70, "830")])
+    books = attribute([alpha, kite_app, closed], {SBIN: D("830")}, calendar=CALENDAR)
+    assert books["alpha"].positions.get(SBIN, Product.MIS).quantity == 0
+    assert books["alpha"].pnl == 100 * (850 - 830)
+    assert books["external"].positions.get(SBIN, Product.MIS).quantity == 0
+    assert books["external"].pnl == 30 * (830 - 848)
+
+
+def test_an_order_placed_in_kites_app_is_not_a_square_off() -> None:
+    """A MARKET MIS sale placed on Kite's app at 14:00, before the square-off time, is a
+    genuinely external order: it stays external's short beside alpha's long."""
+    alpha = order("oda", "alpha", [(Side.BUY, 100, "850", at(10, 0))])
+    sold = square_off("odk", [(Side.SELL, 100, "840")], placed=at(14, 0))
+    assert not is_square_off(sold, CALENDAR)
+    books = attribute([alpha, sold], {SBIN: D("830")}, calendar=CALENDAR)
+    assert books["alpha"].positions.get(SBIN, Product.MIS).quantity == 100
+    assert books["external"].positions.get(SBIN, Product.MIS).quantity == -100
+
+
+def test_only_a_market_intraday_order_after_the_segments_time_is_a_square_off() -> None:
+    """Derivatives square off at 15:25, currency at 16:45, commodities at 23:05; a LIMIT, an NRML
+    order, or the desk's own order is never the broker's square-off."""
+
+    def adopted(
+        instrument: InstrumentKey,
+        hour: int,
+        minute: int,
+        *,
+        product: Product = Product.MIS,
+        order_type: OrderType = OrderType.MARKET,
+        external: bool = True,
+    ) -> Order:
+        return order(
+            "odz",
+            "external",
+            [(Side.SELL, 1, "100", at(hour, minute, 1))],
+            instrument=instrument,
+            product=product,
+            order_type=order_type,
+            external=external,
+            placed=at(hour, minute),
+        )
+
+    assert not is_square_off(adopted(FUT, 15, 22), CALENDAR)
+    assert is_square_off(adopted(FUT, 15, 25), CALENDAR)
+    assert not is_square_off(adopted(USDINR, 16, 30), CALENDAR)
+    assert is_square_off(adopted(USDINR, 16, 45), CALENDAR)
+    assert not is_square_off(adopted(CRUDE, 22, 0), CALENDAR)
+    assert is_square_off(adopted(CRUDE, 23, 5), CALENDAR)
+    assert not is_square_off(adopted(SBIN, 15, 21, product=Product.NRML), CALENDAR)
+    assert not is_square_off(adopted(SBIN, 15, 21, order_type=OrderType.LIMIT), CALENDAR)
+    assert not is_square_off(adopted(SBIN, 15, 21, external=False), CALENDAR)
+
+
+def test_a_derivatives_square_off_closes_the_future() -> None:
+    """The 15:25 square-off of an MIS NIFTY future closes the strategy holding it."""
+    bought = order("od1", "swing", [(Side.BUY, 75, "25000", at(10, 0))], instrument=FUT)
+    closed = square_off("odx", [(Side.SELL, 75, "25010")], instrument=FUT, placed=at(15, 25))
+    books = attribute([bought, closed], {FUT: D("24900")}, calendar=CALENDAR)
+    assert books["swing"].positions.get(FUT, Product.MIS).quantity == 0
+    assert books["swing"].pnl == 75 * 10
+
+
+def test_one_strategys_book_alone_is_what_the_whole_attribution_gives_it() -> None:
+    """Asked for alpha alone, attribution still takes in beta's position the square-off
+    crossed: alpha is flat, as in the books of every strategy."""
+    alpha = order("oda", "alpha", [(Side.BUY, 100, "850", at(10, 0))])
+    beta = order("odb", "beta", [(Side.SELL, 40, "845", at(11, 0))])
+    gamma = order("odg", "gamma", [(Side.BUY, 5, "850", at(11, 0))], product=Product.CNC)
+    closed = square_off("odx", [(Side.SELL, 60, "830")])
+    orders = [alpha, beta, gamma, closed]
+    alone = attribute(orders, {SBIN: D("900")}, calendar=CALENDAR, strategy="alpha")
+    assert list(alone) == ["alpha"]
+    assert alone["alpha"].positions.get(SBIN, Product.MIS).quantity == 0
+    assert alone["alpha"].pnl == attribute(orders, {SBIN: D("900")}, calendar=CALENDAR)["alpha"].pnl
+    assert attribute(orders, {}, calendar=CALENDAR, strategy="delta") == {}
+
+
+prices = st.integers(min_value=20, max_value=40_000).map(lambda p: Decimal(p) / 20)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    trades=st.lists(
+        st.tuples(
+            st.sampled_from(["alpha", "beta", "gamma", "external"]),
+            st.sampled_from(list(Side)),
+            st.integers(min_value=1, max_value=50),
+            prices,
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    unknown=st.integers(min_value=-20, max_value=20),
+    cuts=st.lists(st.integers(min_value=1, max_value=1000), max_size=3),
+    close=st.lists(prices, min_size=4, max_size=4),
+    last=prices,
+)
+def test_after_a_full_square_off_every_strategy_is_flat_and_the_books_sum_to_the_desk(
+    trades: list[tuple[str, Side, int, Decimal]],
+    unknown: int,
+    cuts: list[int],
+    close: list[Decimal],
+    last: Decimal,
+) -> None:
+    """Whatever the strategies held, and ``unknown`` more the account held from no order of the
+    desk, a square-off of the account's position in a few fills leaves every strategy flat and
+    external showing the unknown part closed; the books and that part's opening sum to the
+    desk's P&L; and each strategy's book alone is the one the whole attribution gives it."""
+    whole = PositionBook()
+    if unknown:  # opened at 1, by no order the desk has
+        whole.apply_fill(
+            SBIN, Product.MIS, Side.BUY if unknown > 0 else Side.SELL, abs(unknown), D(1)
+        )
+    per_strategy: dict[str, list[tuple[Side, int, str, datetime]]] = {}
+    for n, (strategy, side, quantity, price) in enumerate(trades):
+        per_strategy.setdefault(strategy, []).append((side, quantity, str(price), at(10, n)))
+        whole.apply_fill(SBIN, Product.MIS, side, quantity, price)
+    orders = [
+        order(f"od{s}", s, fills, external=s == "external") for s, fills in per_strategy.items()
+    ]
+    account = whole.get(SBIN, Product.MIS).quantity
+    if account:
+        side = Side.SELL if account > 0 else Side.BUY
+        sizes, left = [], abs(account)
+        for cut in cuts:
+            if left > 1:
+                size = 1 + cut % (left - 1)
+                sizes.append(size)
+                left -= size
+        sizes.append(left)
+        fills = [(side, n, str(close[i]), at(15, 20, i + 1)) for i, n in enumerate(sizes)]
+        made = order(
+            "odx", "external", fills, external=True, placed=at(15, 20), quantity=abs(account)
+        )
+        orders.append(made)
+        for _, n, paid, _ in fills:
+            whole.apply_fill(SBIN, Product.MIS, side, n, D(paid))
+        assert whole.get(SBIN, Product.MIS).quantity == 0
+    whole.mark(SBIN, last)
+    books = attribute(orders, {SBIN: last}, calendar=CALENDAR)
+    if account:
+        for name, book in books.items():
+            expected = -unknown if name == "external" else 0
+            assert book.positions.get(SBIN, Product.MIS).quantity == expected, name
+    opening = unknown * (last - 1)
+    assert sum((b.pnl for b in books.values()), D(0)) + opening == whole.total_pnl()
+    for name, book in books.items():
+        alone = attribute(orders, {SBIN: last}, calendar=CALENDAR, strategy=name)[name]
+        assert (alone.pnl, alone.orders) == (book.pnl, book.orders)
