@@ -83,7 +83,12 @@ async def test_kill_switch_refuses_new_signals_until_released(api: Api) -> None:
     async with api.client.post(
         "/api/kill-switch", json={"engaged": True, "reason": "test halt"}
     ) as response:
-        assert await response.json() == {"engaged": True, "reason": "test halt", "cancelled": []}
+        assert await response.json() == {
+            "engaged": True,
+            "reason": "test halt",
+            "cancelled": [],
+            "kept": [],
+        }
     status, body = await submit(api)
     assert (status, body["check"]) == (403, "kill_switch")
     assert "test halt" in body["message"]

@@ -7,7 +7,7 @@ with an in-memory fake and the engine can change its internals freely. The engin
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from orderdesk.domain.attribution import StrategyBook
 from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.day import Holding, PositionSnapshot
-from orderdesk.domain.events import DayClosed, DayOpened, Event
+from orderdesk.domain.events import DayClosed, DayOpened, Event, PositionConverted
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position
+from orderdesk.domain.protection import KeptOrder
 from orderdesk.domain.reports import Charges, MarginsReport, OrderStatusReport
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.values import InstrumentKey, OrderType, Product
@@ -35,6 +36,9 @@ class KillSwitchState:
     reason: str = ""
     cancelled: tuple[str, ...] = ()
     """Engaging with ``cancel_open``: the open orders a cancel was sent for."""
+    kept: tuple[KeptOrder, ...] = ()
+    """Engaging with ``cancel_open``: the open orders left working, as they can only reduce a
+    position (:mod:`orderdesk.domain.protection`), each with its reason."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -29,7 +29,12 @@ from orderdesk.domain.attribution import StrategyBook
 from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.day import Holding, PositionSnapshot
 from orderdesk.domain.errors import ValidationError
-from orderdesk.domain.events import Event, ReconciliationCompleted, ReconciliationMismatch
+from orderdesk.domain.events import (
+    Event,
+    PositionConverted,
+    ReconciliationCompleted,
+    ReconciliationMismatch,
+)
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position
 from orderdesk.domain.reports import Charges, MarginsReport, OrderStatusReport
@@ -158,8 +163,8 @@ class EngineDesk:
         if not engaged:
             await self._desk.release_kill_switch(reason)
             return self.kill_switch()
-        cancelled = await self._desk.engage_kill_switch(reason, cancel_open=cancel_open)
-        return replace(self.kill_switch(), cancelled=tuple(cancelled))
+        done = await self._desk.engage_kill_switch(reason, cancel_open=cancel_open)
+        return replace(self.kill_switch(), cancelled=done.cancelled, kept=done.kept)
 
     def broker_connection(self) -> ConnectionState | None:
         # The engine tracks only up/down; the finer states stay inside the adapter.
@@ -254,8 +259,11 @@ class EngineDesk:
             quantity = position.convertible(side=side, overnight=overnight)
             if not quantity:
                 kind = "carried" if overnight else "today's"
+                hint = ""
+                if not overnight and (carried := position.convertible(side=side, overnight=True)):
+                    hint = f"; its {carried} carried from an earlier day convert with --overnight"
                 raise ValidationError(
-                    "quantity", f"the {old} position in {instrument} has no {kind} quantity"
+                    "quantity", f"the {old} position in {instrument} has no {kind} quantity{hint}"
                 )
         conversion = PositionConversion(
             instrument=instrument,

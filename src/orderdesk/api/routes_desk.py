@@ -12,6 +12,7 @@ from orderdesk.api.metrics import CONTENT_TYPE
 from orderdesk.api.schemas import (
     AlertOut,
     HealthOut,
+    KeptOrderOut,
     KillSwitchIn,
     KillSwitchOut,
     ReconcileFindingOut,
@@ -36,13 +37,19 @@ async def get_kill_switch(context: Context) -> KillSwitchOut:
 
 @router.post("/api/kill-switch")
 async def set_kill_switch(body: KillSwitchIn, context: Context) -> KillSwitchOut:
-    """Engage (optionally cancelling open orders) or release the kill switch."""
+    """Engage or release the kill switch. Engaging with ``cancel_open`` cancels the open
+    orders that could add risk; those that can only reduce a position the desk holds (a cover
+    order's stop leg, whose cancel would exit at market; a stop on the other side of a
+    position, within its quantity) stay working and are listed in ``kept`` with the reason."""
     reason = body.reason or ("engaged from the API" if body.engaged else "released from the API")
     state = await context.desk.set_kill_switch(
         body.engaged, reason, cancel_open=body.cancel_open and body.engaged
     )
     return KillSwitchOut(
-        engaged=state.engaged, reason=state.reason, cancelled=list(state.cancelled)
+        engaged=state.engaged,
+        reason=state.reason,
+        cancelled=list(state.cancelled),
+        kept=[KeptOrderOut(order_id=k.order_id, reason=k.reason) for k in state.kept],
     )
 
 

@@ -7,7 +7,7 @@ field), so the rules live in one place. Money travels as decimal strings, never 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal, Protocol
@@ -20,7 +20,6 @@ from orderdesk.domain.attribution import StrategyBook
 from orderdesk.domain.day import Holding, PositionSnapshot
 from orderdesk.domain.order import Order
 from orderdesk.domain.parent import children_filled, parent_status
-from orderdesk.domain.position import Position
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.status import OrderStatus
 from orderdesk.domain.values import (
@@ -129,7 +128,8 @@ class KillSwitchIn(_Request):
     engaged: Flag
     reason: Annotated[str, Field(max_length=200)] = ""
     cancel_open: Flag = False
-    """When engaging: also cancel every open order."""
+    """When engaging: also cancel the open orders, but those that can only reduce a position
+    (a cover order's stop leg, a protective stop), which stay working."""
 
 
 class RejectIn(_Request):
@@ -191,6 +191,8 @@ class OrderOut(_Response):
     broker_order_id: str | None
     parent_id: str | None
     external: bool
+    leg_of: str | None = None
+    """The cover order whose stop leg this is: cancelling it exits that position at market."""
     status: OrderStatus
     instrument: str
     side: Side
@@ -228,6 +230,7 @@ class OrderOut(_Response):
             broker_order_id=order.broker_order_id,
             parent_id=order.parent_id,
             external=order.external,
+            leg_of=order.leg_of,
             status=status,
             instrument=str(signal.instrument),
             side=signal.side,
@@ -356,11 +359,21 @@ class SubmitOut(_Response):
     pending: PendingOut | None = None
 
 
+class KeptOrderOut(_Response):
+    order_id: str
+    reason: str
+    """Why it can only reduce a position (a cover order's stop leg, a protective stop)."""
+
+
 class KillSwitchOut(_Response):
     engaged: bool
     reason: str
     cancelled: list[str] = Field(default_factory=list)
     """Engaging with ``cancel_open``: the ids of the open orders a cancel was sent for."""
+    kept: list[KeptOrderOut] = Field(default_factory=list)
+    """Engaging with ``cancel_open``: the open orders left working because they can only
+    reduce a position the desk holds (a cover order's stop leg, whose cancel would exit at
+    market; a stop on the other side of a position, within its quantity)."""
 
 
 class HealthOut(_Response):
@@ -572,6 +585,7 @@ __all__ = [
     "FieldProblem",
     "HealthOut",
     "HoldingOut",
+    "KeptOrderOut",
     "KillSwitchIn",
     "KillSwitchOut",
     "ModifyIn",

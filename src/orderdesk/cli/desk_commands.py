@@ -123,7 +123,36 @@ def place(
     variety: Annotated[Variety, typer.Option(help="regular, amo, co, iceberg, auction.")] = (
         Variety.REGULAR
     ),
-    validity: Annotated[Validity, typer.Option(help="DAY, IOC or TTL.")] = Validity.DAY,
+    validity: Annotated[
+        Validity, typer.Option(help="DAY, IOC or TTL (TTL takes --validity-ttl).")
+    ] = Validity.DAY,
+    validity_ttl: Annotated[
+        int | None, typer.Option(help="TTL validity: the minutes the order lives.")
+    ] = None,
+    iceberg_legs: Annotated[
+        int | None,
+        typer.Option(help="Iceberg variety: how many legs, 2 to 50 (with --iceberg-quantity)."),
+    ] = None,
+    iceberg_quantity: Annotated[
+        int | None,
+        typer.Option(
+            help="Iceberg variety: the quantity of each leg; legs x this must cover the "
+            "quantity (with --iceberg-legs)."
+        ),
+    ] = None,
+    auction_number: Annotated[
+        str | None, typer.Option(help="Auction variety: the number of the auction to bid in.")
+    ] = None,
+    disclosed_quantity: Annotated[
+        int, typer.Option(help="Equity: the quantity shown to the market (0: all of it).")
+    ] = 0,
+    market_protection: Annotated[
+        str | None,
+        typer.Option(
+            help="MARKET and SL-M: how far, in percent (up to 100), the fill may be from the "
+            "last price; -1 lets the broker choose (default: [kite] market_protection)."
+        ),
+    ] = None,
     strategy: Annotated[str, typer.Option(help="Strategy name for attribution.")] = "manual",
     signal_id: Annotated[
         str | None, typer.Option(help="Idempotency key: the same id never places twice.")
@@ -144,6 +173,12 @@ def place(
         validity=validity,
         price=_decimal(price, "price"),
         trigger_price=_decimal(trigger, "trigger"),
+        validity_ttl=validity_ttl,
+        iceberg_legs=iceberg_legs,
+        iceberg_quantity=iceberg_quantity,
+        auction_number=auction_number,
+        disclosed_quantity=disclosed_quantity,
+        market_protection=_decimal(market_protection, "market_protection"),
         strategy=strategy,
         signal_id=signal_id,
     )
@@ -206,25 +241,51 @@ def cancel(
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Cancel one working order."""
+    """Cancel one working order.
+
+    Cancelling a cover order's stop leg (or a filled cover order, whose leg is what is
+    cancelled) exits that position at market: that is how a cover order is exited.
+    """
     order = with_client(config, url, lambda c: c.cancel(order_id))
     if as_json:
         print_json(order)
     else:
         _show_orders("cancel requested", [order])
+        _say_cover_exits([order])
 
 
 @app.command("cancel-all", rich_help_panel="Trading", epilog=TRADING_EXIT_CODES)
 def cancel_all(
     config: ConfigOption = None, url: UrlOption = None, as_json: JsonOption = False
 ) -> None:
-    """Cancel every open order."""
+    """Cancel every open order.
+
+    Every one: a cover order's stop leg too, which exits that position at market, and stops
+    that protect a position. `kill-switch on --cancel-open` leaves those working.
+    """
     orders = with_client(config, url, lambda c: c.cancel_all())
     if as_json:
         print_json(orders)
     else:
         _show_orders(f"cancel asked for {plural(len(orders), 'order')}", orders)
+        _say_cover_exits(orders)
     _fail_if_not_cancelled(orders)
+
+
+def _say_cover_exits(orders: list[OrderOut]) -> None:
+    """A line for each cover order a cancel exits: cancelling its stop leg (or the filled cover
+    order itself, which cancels the leg) closes the position at market."""
+    for order in orders:
+        if order.leg_of is not None:
+            what = f"{order.order_id} is the stop leg of cover order {order.leg_of}"
+        elif order.variety is Variety.CO and order.status is OrderStatus.FILLED:
+            what = f"{order.order_id} is a filled cover order: the cancel went to its stop leg"
+        else:
+            continue
+        console.print(
+            f"note: {what}; that exits the {order.instrument} position at market",
+            soft_wrap=True,  # one line a script can grep, whatever the terminal's width
+        )
 
 
 def _fail_if_not_cancelled(orders: list[OrderOut]) -> None:
@@ -379,13 +440,25 @@ def kill_switch(
     state: Annotated[Switch, typer.Argument(help="on: refuse new orders; off: accept again.")],
     reason: Annotated[str, typer.Option(help="Recorded in the audit log.")] = "",
     cancel_open: Annotated[
-        bool, typer.Option("--cancel-open", help="With on: also cancel every open order.")
+        bool,
+        typer.Option(
+            "--cancel-open",
+            help="With on: also cancel the open orders, but those that can only reduce a "
+            "position (a cover order's stop leg, a protective stop).",
+        ),
     ] = False,
     config: ConfigOption = None,
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Engage or release the kill switch."""
+    """Engage or release the kill switch.
+
+    Engaged, the desk refuses every new order. With --cancel-open it also cancels the open
+    orders that could add risk, and keeps those that can only reduce a position it holds: a
+    cover order's stop leg (cancelling it would exit at market) and a stop (SL, SL-M) on the
+    other side of a position, within its quantity. It names each order kept and why;
+    `cancel ID` or `cancel-all` cancels them when that is what is wanted.
+    """
     engaged = state is Switch.ON
     result = with_client(
         config, url, lambda c: c.set_kill_switch(engaged, reason, cancel_open=cancel_open)
@@ -394,9 +467,14 @@ def kill_switch(
         print_json(result)
     else:
         word = "[bold red]ENGAGED[/]" if result.engaged else "[green]released[/]"
-        console.print(f"kill switch {word} ({escape(result.reason)})")
+        why = f" ({escape(result.reason)})" if result.reason else ""
+        console.print(f"kill switch {word}{why}")
         if engaged and cancel_open:
             console.print(f"cancel asked for {plural(len(result.cancelled), 'open order')}")
+            for kept in result.kept:
+                console.print(
+                    f"kept: {escape(kept.order_id)}: {escape(kept.reason)}", soft_wrap=True
+                )
     if engaged and cancel_open and result.cancelled:
         asked = set(result.cancelled)
         now = with_client(config, url, lambda c: c.orders())

@@ -307,10 +307,15 @@ class PositionBook:
         if old is None or conversion.quantity > room:
             kind = "carried " if conversion.overnight else ""
             position = "long" if conversion.side is Side.BUY else "short"
+            hint = ""
+            if old is not None and not conversion.overnight:
+                carried = old.convertible(side=conversion.side, overnight=True)
+                if carried:
+                    hint = f"; its {carried} carried from an earlier day convert with --overnight"
             raise ValidationError(
                 "quantity",
                 f"the {kind}{position} {conversion.old_product} position in {instrument} has "
-                f"{room} to convert, not {conversion.quantity}",
+                f"{room} to convert, not {conversion.quantity}{hint}",
             )
         return old
 

@@ -134,18 +134,24 @@ class Signal:
         iceberg_fields = (self.iceberg_legs, self.iceberg_quantity)
         if self.variety is Variety.ICEBERG:
             legs, leg_quantity = iceberg_fields
-            if legs is None or leg_quantity is None:
-                raise ValidationError("iceberg_legs", "and iceberg_quantity are both required")
+            if legs is None:
+                raise ValidationError("iceberg_legs", "is required for an iceberg order")
+            if leg_quantity is None:
+                raise ValidationError("iceberg_quantity", "is required for an iceberg order")
             if not MIN_ICEBERG_LEGS <= legs <= MAX_ICEBERG_LEGS:
                 raise ValidationError(
                     "iceberg_legs", f"must be {MIN_ICEBERG_LEGS} to {MAX_ICEBERG_LEGS}"
                 )
             if leg_quantity <= 0 or leg_quantity * legs < self.quantity:
-                raise ValidationError("iceberg_quantity", "times iceberg_legs must cover quantity")
+                raise ValidationError(
+                    "iceberg_quantity",
+                    f"{legs} legs of {leg_quantity} do not cover the quantity {self.quantity}",
+                )
             if leg_quantity >= self.quantity:
                 raise ValidationError("iceberg_quantity", "must be less than quantity")
         elif any(value is not None for value in iceberg_fields):
-            raise ValidationError("iceberg_legs", "apply to the iceberg variety only")
+            given = "iceberg_legs" if self.iceberg_legs is not None else "iceberg_quantity"
+            raise ValidationError(given, "applies to the iceberg variety only")
         if self.variety is Variety.AUCTION:
             if not self.auction_number:
                 raise ValidationError("auction_number", "is required for an auction order")

@@ -47,6 +47,7 @@ from orderdesk.domain.events import (
 from orderdesk.domain.ids import client_order_id
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position
+from orderdesk.domain.protection import KillSwitchCancel, protective_orders
 from orderdesk.domain.signal import DEFAULT_STRATEGY, Signal
 from orderdesk.domain.status import OrderStatus, Trigger
 from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side
@@ -603,27 +604,26 @@ class OrderDesk:
     async def cancel_all(self, *, strategy: str | None = None) -> list[str]:
         """Cancel every open order (of one strategy); returns the ids asked to cancel.
 
+        Every order: a cover order's stop leg too, which exits that position at market, and a
+        protective stop. The kill switch's cancel leaves those (:meth:`engage_kill_switch`).
         Orders whose placement is still unresolved are cancelled as soon as they are found.
         A failure to cancel one order is alerted and does not stop the others.
         """
         orders = [
             o for o in self.book.open_orders() if strategy is None or o.signal.strategy == strategy
         ]
-        for order in orders:
-            if order.parent_id is not None:
-                self.slicer.stopped.add(order.parent_id)
-        results = await asyncio.gather(
-            *(self._cancel_one(order) for order in orders), return_exceptions=True
-        )
-        for order, result in zip(orders, results, strict=True):
-            if isinstance(result, Exception):
-                log.warning("cancel of %s failed: %s", order.order_id, result)
-        return [order.order_id for order in orders]
+        return await self._cancel_many(orders)
 
-    async def engage_kill_switch(self, reason: str, *, cancel_open: bool = False) -> list[str]:
-        """Refuse every new order from now on (survives restarts); optionally cancel all.
+    async def engage_kill_switch(
+        self, reason: str, *, cancel_open: bool = False
+    ) -> KillSwitchCancel:
+        """Refuse every new order from now on (survives restarts); optionally cancel what is
+        open, but the orders that can only reduce a position.
 
-        Returns the ids of the open orders a cancel was sent for (none without ``cancel_open``).
+        With ``cancel_open``, every open order is cancelled except the protective ones (a
+        cover order's stop leg, whose cancel would exit at market; a stop that can only reduce
+        a position held: :mod:`orderdesk.domain.protection`), which stay working. Returns the
+        ids a cancel was sent for and the orders kept, each with its reason.
         """
         self.kill_switch.engaged, self.kill_switch.reason = True, reason
         await self.recorder.desk_event(
@@ -634,7 +634,21 @@ class OrderDesk:
         await self.alerts.raise_(
             Severity.CRITICAL, "Kill switch engaged", reason or "no reason given", key="kill"
         )
-        return await self.cancel_all() if cancel_open else []
+        if not cancel_open:
+            return KillSwitchCancel()
+        open_orders = self.book.open_orders()
+        kept = protective_orders(open_orders, self.book.positions)
+        keep = {k.order_id for k in kept}
+        cancelled = await self._cancel_many([o for o in open_orders if o.order_id not in keep])
+        if kept:
+            # The loss limit engages it with nobody reading the answer: say what stays working.
+            await self.alerts.raise_(
+                Severity.WARNING,
+                "Kill switch kept protective orders",
+                "; ".join(f"kept {k.order_id}: {k.reason}" for k in kept),
+                key="kill:kept",
+            )
+        return KillSwitchCancel(tuple(cancelled), kept)
 
     async def release_kill_switch(self, reason: str = "") -> None:
         self.kill_switch.engaged, self.kill_switch.reason = False, ""
@@ -941,7 +955,8 @@ class OrderDesk:
             LossLimitAction.ALERT: "new risk is refused, exits stay possible",
             LossLimitAction.KILL_SWITCH: "the kill switch is engaged: no new orders",
             LossLimitAction.KILL_SWITCH_AND_CANCEL: (
-                "the kill switch is engaged and every open order is being cancelled"
+                "the kill switch is engaged and every open order is being cancelled but the "
+                "stops that can only reduce a position"
             ),
         }[action]
         await self.alerts.raise_(
@@ -1094,6 +1109,20 @@ class OrderDesk:
             await handle.wait(timeout=self.config.leg_timeout)
 
     # -- internals: cancel, resolve, background ------------------------------------------------
+
+    async def _cancel_many(self, orders: list[Order]) -> list[str]:
+        """Cancel ``orders`` side by side; returns their ids. A failure is logged (and
+        alerted by the command) and does not stop the others."""
+        for order in orders:
+            if order.parent_id is not None:
+                self.slicer.stopped.add(order.parent_id)
+        results = await asyncio.gather(
+            *(self._cancel_one(order) for order in orders), return_exceptions=True
+        )
+        for order, result in zip(orders, results, strict=True):
+            if isinstance(result, Exception):
+                log.warning("cancel of %s failed: %s", order.order_id, result)
+        return [order.order_id for order in orders]
 
     async def _cancel_one(self, order: Order) -> None:
         if order.is_terminal:

@@ -1,0 +1,99 @@
+"""`orderdesk place` takes every order field the HTTP API does: iceberg legs and leg quantity,
+a TTL's minutes, an auction number, a disclosed quantity and market protection reach the desk's
+signal; an iceberg order without its legs is refused in one line naming the missing field."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from orderdesk.api import create_app, serve_api
+from orderdesk.api_token import load_or_create_token
+from orderdesk.cli import _register_commands, app
+from orderdesk.domain import Validity, Variety
+from tests.api.fakes import FakeDesk
+
+_register_commands()
+runner = CliRunner()
+pytestmark = pytest.mark.usefixtures("isolated_config")
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[tuple[FakeDesk, list[str]]]:
+    """The API over the fake desk on 127.0.0.1:0, and the CLI's --config/--url for it."""
+    config = tmp_path / "orderdesk.toml"
+    config.write_text(
+        f'broker = "paper"\ndata_dir = "{tmp_path / "data"}"\nconfig_dir = "{tmp_path / "conf"}"\n'
+    )
+    desk = FakeDesk()
+    server = await serve_api(
+        create_app(desk, token=load_or_create_token(tmp_path / "conf")), "127.0.0.1", 0
+    )
+    yield desk, ["--config", str(config), "--url", server.url]
+    desk.close()
+    await server.stop()
+
+
+async def place(where: list[str], *args: str) -> Result:
+    command = ["place", "NSE:ITC", "BUY", *args, *where]
+    return await asyncio.to_thread(runner.invoke, app, command)
+
+
+async def test_iceberg_ttl_auction_disclosed_and_protection_reach_the_desk(
+    served: tuple[FakeDesk, list[str]],
+) -> None:
+    """Each new option is passed through to the signal the desk is given."""
+    desk, where = served
+    iceberg = await place(
+        where,
+        "100",
+        "--price",
+        "430",
+        "--variety",
+        "iceberg",
+        "--iceberg-legs",
+        "4",
+        "--iceberg-quantity",
+        "25",
+        "--disclosed-quantity",
+        "10",
+    )
+    assert iceberg.exit_code == 0, iceberg.output
+    sent = desk.submitted[-1]
+    assert (sent.variety, sent.iceberg_legs, sent.iceberg_quantity) == (Variety.ICEBERG, 4, 25)
+    assert sent.disclosed_quantity == 10
+
+    ttl = await place(where, "1", "--price", "430", "--validity", "TTL", "--validity-ttl", "5")
+    assert ttl.exit_code == 0, ttl.output
+    assert (desk.submitted[-1].validity, desk.submitted[-1].validity_ttl) == (Validity.TTL, 5)
+
+    auction = await place(
+        where, "1", "--price", "430", "--variety", "auction", "--auction-number", "22"
+    )
+    assert auction.exit_code == 0, auction.output
+    assert desk.submitted[-1].auction_number == "22"
+
+    market = await place(where, "1", "--type", "MARKET", "--market-protection", "-1")
+    assert market.exit_code == 0, market.output
+    assert desk.submitted[-1].market_protection == Decimal(-1)
+
+
+async def test_an_iceberg_without_its_legs_names_the_missing_field(
+    served: tuple[FakeDesk, list[str]],
+) -> None:
+    """No legs: "iceberg_legs: is required…"; legs without a leg quantity: the same for
+    iceberg_quantity; never "iceberg_legs: and iceberg_quantity are both required"."""
+    _, where = served
+    bare = await place(where, "100", "--price", "430", "--variety", "iceberg")
+    assert bare.exit_code == 3, bare.output
+    assert bare.stderr.strip() == "error: iceberg_legs: is required for an iceberg order"
+    half = await place(
+        where, "100", "--price", "430", "--variety", "iceberg", "--iceberg-legs", "4"
+    )
+    assert half.exit_code == 3, half.output
+    assert half.stderr.strip() == "error: iceberg_quantity: is required for an iceberg order"
