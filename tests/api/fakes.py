@@ -49,7 +49,12 @@ from orderdesk.domain import (
 from orderdesk.domain.attribution import StrategyBook, attribute
 from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.day import Holding, PositionSnapshot
-from orderdesk.domain.events import DayClosed, DayOpened, OperatorCommandHandled
+from orderdesk.domain.events import (
+    DayClosed,
+    DayOpened,
+    OperatorCommandHandled,
+    PositionConverted,
+)
 from orderdesk.domain.reports import Charges, MarginsReport, SegmentMargins
 from orderdesk.engine.errors import DayNotOpen, SessionExpired
 from orderdesk.engine.session import SessionInfo, SessionState
@@ -302,6 +307,10 @@ class FakeDesk:
 
     async def orders_of_days(self, days: Sequence[date]) -> list[Sequence[Order]]:
         return [self.day_orders(day) for day in days]
+
+    def day_conversions(self, day: date | None) -> Sequence[PositionConverted]:
+        """Every conversion in the log, whatever the day (the fake keeps no days' bounds)."""
+        return [e for e in self.log if isinstance(e, PositionConverted)]
 
     def holdings(self) -> Sequence[Holding]:
         return list(self.opening_holdings) if self.today is not None else []

@@ -199,6 +199,10 @@ class DeskService(Protocol):
         none for a day the log does not hold). Earlier days are read back from the log away
         from the event loop, so a range of months does not stand the desk still."""
 
+    def day_conversions(self, day: date | None) -> Sequence[PositionConverted]:
+        """The position conversions made during trading day ``day``, in log order (None:
+        every one in the log; none for a day the log does not hold)."""
+
     def holdings(self) -> Sequence[Holding]:
         """Delivered stock as the broker showed it when today's trading day opened; raises
         :class:`~orderdesk.errors.NotOffered` when the broker keeps none (the paper broker)."""

@@ -218,6 +218,17 @@ class EngineDesk:
         past = await asyncio.to_thread(self._desk.past_orders, earlier) if earlier else {}
         return [self._desk.orders() if day == today else past.get(day, []) for day in days]
 
+    def day_conversions(self, day: date | None) -> Sequence[PositionConverted]:
+        after, before = 0, None
+        if day is not None:
+            past = self._desk.history.day(day)
+            if past is None:
+                return []
+            after, before = past.first_seq, past.end_seq
+        # Found by the (type, seq) index: a day's few rows, not the day read back.
+        rows = self._desk.store.read(kind=PositionConverted.__name__, after=after, before=before)
+        return [event for row in rows if isinstance(event := row.event(), PositionConverted)]
+
     def holdings(self) -> Sequence[Holding]:
         broker = self._desk.broker
         if not isinstance(broker, HoldingsSource):

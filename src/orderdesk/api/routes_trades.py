@@ -87,7 +87,9 @@ ChargedDayQuery = Annotated[
 async def charges(context: Context, day: ChargedDayQuery = None) -> DayChargesOut:
     """A trading day's charges (today's by default; ``day`` an earlier one, 404 when the log
     holds no such day): each executed order's, from the broker's calculator, their sum, and
-    the day's P&L before and after them. 501 ``not_offered`` when the broker has no
+    the day's P&L before and after them. Quantity the day's position conversions moved is
+    charged in its new product (an order moved in part is two rows, its own product's first;
+    :mod:`orderdesk.domain.charges` has the rule). 501 ``not_offered`` when the broker has no
     calculator."""
     desk = context.desk
     today = desk.trading_day()
@@ -102,7 +104,11 @@ async def charges(context: Context, day: ChargedDayQuery = None) -> DayChargesOu
             raise UnknownDay(asked)
         [orders] = await desk.orders_of_days([asked])
         pnl = day_figures(desk, record, asked == today, orders).pnl
-    traded = executed(sorted(orders, key=lambda o: o.created_at, reverse=True))
+    # A conversion moved quantity between products without an order: it is charged in its new
+    # product (a delivery buy, not an intraday one), an order moved in part in two lines.
+    traded = executed(
+        sorted(orders, key=lambda o: o.created_at, reverse=True), desk.day_conversions(asked)
+    )
     charged = await desk.order_charges([report for _, report in traded])
     total = ChargesTotal.of(charged)
     return DayChargesOut(

@@ -204,7 +204,9 @@ def charges(
 def _show_charges(report: DayChargesOut) -> None:
     of = f" of {report.day.isoformat()}" if report.day else ""
     total = report.charges.total
-    title = f"charges{of}: {plural(len(report.orders), 'order')}, {total:,.2f}"
+    # An order converted in part is charged in two lines, one per product: counted once.
+    orders = len({o.order_id for o in report.orders})
+    title = f"charges{of}: {plural(orders, 'order')}, {total:,.2f}"
     if report.pnl is not None and report.net is not None:
         title += f" — P&L {report.pnl:,.2f}, after charges {report.net:,.2f}"
     show(
@@ -214,6 +216,7 @@ def _show_charges(report: DayChargesOut) -> None:
                 "order id",
                 "instrument",
                 "side",
+                "product",
                 "qty",
                 "avg",
                 "brokerage",
@@ -229,6 +232,7 @@ def _show_charges(report: DayChargesOut) -> None:
                     o.order_id,
                     o.instrument,
                     o.side,
+                    o.product,
                     o.quantity,
                     o.average_price,
                     o.brokerage,

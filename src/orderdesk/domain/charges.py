@@ -3,51 +3,147 @@ and the sums of its answer.
 
 Kite charges per executed order (its brokerage is per order, its taxes on the order's turnover),
 and its calculator (``/charges/orders``, the virtual contract note) takes each order's traded
-quantity at its average price. The desk has both in its own record of the fills, for today and
-for any earlier day read back from the log.
+quantity at its average price, in its product. The desk has both in its own record of the
+fills, for today and for any earlier day read back from the log.
+
+A position conversion (:mod:`orderdesk.domain.conversion`) moves quantity between products
+without an order: an MIS buy converted to CNC is delivery, and is charged as delivery. So the
+day's conversions reassign the fills they moved before the calculator is asked
+(:func:`executed`): a conversion of today's quantity takes it from the fills of the same
+instrument, side and old product, **the latest first** (by exchange time; a fill without one at
+its order's creation), passing over a fill the exchange timed after the conversion. An order
+of which only part moved is asked for in two lines, one per product, each at the average price
+of its own fills. A conversion of a carried quantity (``overnight``) moves none of the day's
+fills. The rule is the desk's, not Kite's (Kite's contract note nets the day's trades per
+product at the end of the day): which fills it names can differ when the day held several
+buys at different prices, the quantities per product cannot; and brokerage capped per order
+(₹20) is capped per line for a split order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
-from orderdesk.domain.order import Order
-from orderdesk.domain.reports import Charges, OrderStatusReport
+from orderdesk.domain.events import PositionConverted
+from orderdesk.domain.order import AVERAGE_PRICE_PLACES, Order
+from orderdesk.domain.reports import Charges, Fill, OrderStatusReport
 from orderdesk.domain.status import BrokerStatus
+from orderdesk.domain.values import Product
 
 ZERO = Decimal(0)
 
 
-def executed(orders: Iterable[Order]) -> list[tuple[Order, OrderStatusReport]]:
+@dataclass(slots=True, kw_only=True)
+class _Part:
+    """Some of one fill's quantity, and the product it is charged in."""
+
+    order: Order
+    fill: Fill
+    product: Product
+    quantity: int
+    latest: tuple[datetime, datetime, int]
+    """Its place among the day's fills, the latest highest: exchange time (its order's
+    creation when the broker gave none), then its order's creation, then its arrival."""
+
+
+def executed(
+    orders: Iterable[Order], conversions: Iterable[PositionConverted] = ()
+) -> list[tuple[Order, OrderStatusReport]]:
     """Each order that traded, with the report a charge calculator takes: what it filled, at
     the average price of its fills (an order cancelled after a part filled is charged on that
-    part)."""
-    found: list[tuple[Order, OrderStatusReport]] = []
-    for order in orders:
-        if order.broker_order_id is None or not order.fills:
-            continue
-        quantity = order.fill_quantity
-        first = next(iter(order.fills.values()))
-        report = OrderStatusReport(
-            broker_order_id=order.broker_order_id,
-            status=BrokerStatus.COMPLETE,
-            broker_status_text="COMPLETE",
-            instrument=first.instrument,
-            side=first.side,
-            order_type=order.order_type,
-            product=first.product,
-            variety=order.signal.variety,
-            validity=order.signal.validity,
-            quantity=quantity,
-            filled_quantity=quantity,
-            pending_quantity=0,
-            average_price=order.average_fill_price(),
-            exchange_order_id=first.exchange_order_id,
+    part), in ``orders``' order.
+
+    ``conversions`` are the day's, in log order: the quantity each moved is charged in its new
+    product (the module docstring has the rule), an order moved in part giving one report per
+    product, its own product's first."""
+    traded = [order for order in orders if order.broker_order_id is not None and order.fills]
+    parts = [
+        _Part(
+            order=order,
+            fill=fill,
+            product=fill.product,
+            quantity=fill.quantity,
+            latest=(fill.filled_at or order.created_at, order.created_at, arrival),
         )
-        found.append((order, report))
+        for order in traded
+        for arrival, fill in enumerate(order.fills.values())
+    ]
+    for converted in conversions:
+        parts += _reassign(parts, converted)
+    found: list[tuple[Order, OrderStatusReport]] = []
+    for order in traded:
+        own = [part for part in parts if part.order is order]
+        products = dict.fromkeys([own[0].fill.product, *(part.product for part in own)])
+        for product in products:
+            charged = [part for part in own if part.product is product and part.quantity]
+            if charged:
+                found.append((order, _report(order, product, charged)))
     return found
+
+
+def _reassign(parts: Sequence[_Part], converted: PositionConverted) -> list[_Part]:
+    """Move ``converted``'s quantity to its new product, the latest fills first: parts taken
+    whole change product, a part taken in part is split (the new piece returned)."""
+    conversion = converted.conversion
+    if conversion.overnight:
+        return []
+    candidates = [
+        part
+        for part in parts
+        if part.fill.instrument == conversion.instrument
+        and part.fill.side is conversion.side
+        and part.product is conversion.old_product
+        and part.quantity
+        and (part.fill.filled_at is None or part.fill.filled_at <= converted.at)
+    ]
+    left = conversion.quantity
+    split: list[_Part] = []
+    for part in sorted(candidates, key=lambda p: p.latest, reverse=True):
+        if not left:
+            break
+        taken = min(left, part.quantity)
+        left -= taken
+        if taken == part.quantity:
+            part.product = conversion.new_product
+            continue
+        part.quantity -= taken
+        split.append(
+            _Part(
+                order=part.order,
+                fill=part.fill,
+                product=conversion.new_product,
+                quantity=taken,
+                latest=part.latest,
+            )
+        )
+    return split
+
+
+def _report(order: Order, product: Product, parts: Sequence[_Part]) -> OrderStatusReport:
+    """The calculator's line for ``parts`` of ``order``, all in ``product``."""
+    first = parts[0].fill
+    quantity = sum(part.quantity for part in parts)
+    value = sum((part.fill.price * part.quantity for part in parts), ZERO)
+    assert order.broker_order_id is not None  # only traded orders have parts
+    return OrderStatusReport(
+        broker_order_id=order.broker_order_id,
+        status=BrokerStatus.COMPLETE,
+        broker_status_text="COMPLETE",
+        instrument=first.instrument,
+        side=first.side,
+        order_type=order.order_type,
+        product=product,
+        variety=order.signal.variety,
+        validity=order.signal.validity,
+        quantity=quantity,
+        filled_quantity=quantity,
+        pending_quantity=0,
+        average_price=(value / quantity).quantize(AVERAGE_PRICE_PLACES),
+        exchange_order_id=first.exchange_order_id,
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
