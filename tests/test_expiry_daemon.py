@@ -86,12 +86,15 @@ def test_an_option_held_to_expiry_closes_its_day_at_the_settlement_price(
         expected = 65 * (Decimal(130) - paid)
         closed = {d["day"]: d for d in shown(env, "days")}[expiry.isoformat()]
         assert Decimal(closed["pnl"]) == expected
-        # Still the open day until the next morning, and read as its close recorded it: the
-        # expired call's P&L is realised, not left to mark.
-        assert closed["live"] is True
+        # Closed, so no longer live though the desk keeps it open until the next morning, and
+        # read as its close recorded it: the expired call's P&L is realised, not left to mark.
+        assert closed["live"] is False
         assert Decimal(closed["realised"]) == expected
         (call_position,) = shown(env, "positions", "--day", expiry.isoformat())
         assert Decimal(call_position["unrealised"]) == 0
+        # The live positions read the same, not an open option still marking.
+        (live,) = shown(env, "positions")
+        assert (Decimal(live["realised"]), Decimal(live["unrealised"])) == (expected, 0)
 
         following = sim.config.calendar.next_trading_day(expiry)
         next_session(sim, env, following.isoformat())

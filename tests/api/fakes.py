@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -116,6 +116,8 @@ class FakeDesk:
         self.authorises = True
         """False: a broker without holdings authorisation (the paper broker)."""
         self.authorisations: list[dict[InstrumentKey, int | None]] = []
+        self.settled: set[InstrumentKey] = set()
+        """Contracts that expired with the day, which has closed: read settled (realised)."""
 
     # -- the DeskService protocol -------------------------------------------------------------
 
@@ -235,7 +237,12 @@ class FakeDesk:
         return list(self._positions)
 
     def day_positions(self) -> Sequence[PositionSnapshot]:
-        return [PositionSnapshot.of(p) for p in self._positions]
+        return [
+            PositionSnapshot.of(p, settled=p.instrument in self.settled) for p in self._positions
+        ]
+
+    def settled_contracts(self) -> Collection[InstrumentKey]:
+        return frozenset(self.settled)
 
     def strategies(self) -> Mapping[str, StrategyBook]:
         marks = {p.instrument: p.last_price for p in self._positions if p.last_price is not None}

@@ -3,6 +3,7 @@ recorded once, and nobody is paged; a cancel the broker refuses for any other re
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from typing import Any
@@ -130,3 +131,60 @@ async def test_cancel_all_takes_a_lost_race_quietly(
     assert await desk.cancel_all() == [order_id]
     assert (order.status, order.fill_quantity) == (OrderStatus.FILLED, 10)
     assert not [t for t in notifier.titles() if t in PAGES]
+
+
+async def test_a_cancel_that_meets_the_mass_cancel_answers_without_paging(
+    desk: OrderDesk, broker: RacingBroker, store: MemoryStore, notifier: RecordingNotifier
+) -> None:
+    """An order the exchange's mass cancel has ended is refused a cancel in words ("already
+    cancelled"), the refusal logged, and nobody paged: the same race as a lost one to a fill."""
+    order_id = await resting(desk)
+    order = desk.order(order_id)
+    assert order.broker_order_id is not None
+    # The exchange cancels it at the broker (the desk sent no cancel): the stream says so.
+    await FakeBroker.cancel_order(broker, order.broker_order_id, order.signal.variety)
+    await eventually(lambda: order.status is OrderStatus.CANCELLED, what="the mass cancel")
+    with pytest.raises(CommandRefused) as exc_info:
+        await desk.cancel(order_id)
+    assert str(exc_info.value) == f"order {order_id} is already cancelled; nothing to cancel"
+    assert store.types(order_id)[-1] == "OrderTransitionRefused"
+    assert broker.cancel_calls == 1  # the exchange's; the desk sent none
+    assert not [t for t in notifier.titles() if t in PAGES]
+
+
+async def test_a_cancel_that_meets_a_rejection_answers_without_paging(
+    desk: OrderDesk, broker: RacingBroker, notifier: RecordingNotifier
+) -> None:
+    """An order the exchange rejected after taking it is refused a cancel, and nobody paged."""
+    order_id = await resting(desk)
+    order = desk.order(order_id)
+    assert order.broker_order_id is not None
+    broker.reject(order.broker_order_id, "Circuit limit breached")
+    await eventually(lambda: order.status is OrderStatus.REJECTED, what="the rejection")
+    with pytest.raises(CommandRefused) as exc_info:
+        await desk.cancel(order_id)
+    assert str(exc_info.value) == f"order {order_id} is rejected; nothing to cancel"
+    assert broker.cancel_calls == 0
+    assert not [t for t in notifier.titles() if t in PAGES]
+
+
+async def test_a_refused_cancel_of_a_working_order_still_pages(
+    desk: OrderDesk, broker: RacingBroker, notifier: RecordingNotifier
+) -> None:
+    """A cancel the order's state refuses while it has not ended (a cancel already pending at
+    the broker) is not a lost race: it is still alerted."""
+    order_id = await resting(desk)
+    order = desk.order(order_id)
+    gate = asyncio.Event()
+
+    async def hold(broker_order_id: str) -> None:
+        await gate.wait()
+
+    broker.before_cancel = hold
+    first = asyncio.create_task(desk.cancel(order_id))
+    await eventually(lambda: order.status is OrderStatus.CANCEL_PENDING, what="cancel sent")
+    with pytest.raises(CommandRefused):
+        await desk.cancel(order_id)
+    assert notifier.titles().count("Order update refused") == 1
+    gate.set()
+    await first

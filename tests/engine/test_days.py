@@ -21,6 +21,7 @@ from orderdesk.domain import Order, OrderStatus, OrderType, Product, Side, clien
 from orderdesk.domain.calendar import IST, TradingCalendar
 from orderdesk.domain.events import DayClosed, DayOpened, OrderLapsed
 from orderdesk.domain.ids import child_order_id
+from orderdesk.domain.values import InstrumentKey
 from orderdesk.engine import DeskConfig, OrderDesk, RiskLimits
 from orderdesk.engine.config import DayRules
 from orderdesk.engine.errors import SessionExpired
@@ -41,6 +42,7 @@ from tests.engine.fakes import (
 )
 from tests.support import WallClock, eventually
 
+CRUDE = InstrumentKey.parse("MCX:CRUDEOIL26DECFUT")
 MONDAY = date(2026, 12, 7)
 TUESDAY = date(2026, 12, 8)
 DAYS = replace(FAST, days=DayRules(calendar=TradingCalendar(frozenset())))
@@ -133,6 +135,27 @@ async def test_a_day_closes_then_the_next_opens_with_today_only(
     assert desk.past_days()[0].closed is not None
     assert [o.order_id for o in desk.day_orders(MONDAY)] == [bought.order_id, resting.order_id]
     assert (await desk.reconcile()).ok
+
+
+async def test_a_book_in_commodities_closes_after_their_evening(
+    broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """MCX trades to 23:30 and cancels what is left at 23:45: a day with a commodity in its
+    book closes as long after that as an equity day does after 16:00, not at 16:15 with the
+    evening's trading, square-off and mass cancel still to come and never recorded."""
+    broker.carried = {(CRUDE, Product.NRML): 1}
+    broker.prices[CRUDE] = Decimal("5000")
+    async with open_desk(broker, store, clock, notifier) as desk:
+        assert desk.days is not None
+        assert desk.days.close_at(MONDAY) == datetime(2026, 12, 8, 0, 0, tzinfo=IST)
+        assert desk.days.close_at(TUESDAY) == datetime(2026, 12, 8, 16, 15, tzinfo=IST)
+        clock.set(MONDAY, 16, 20)
+        await desk.days.tick()
+        assert not events_of(store, DayClosed)
+        clock.set(TUESDAY, 0, 1)
+        await eventually(lambda: events_of(store, DayClosed), what="the day closed")
+        (closed,) = events_of(store, DayClosed)
+        assert (closed.day, closed.at) == (MONDAY, datetime(2026, 12, 8, 0, 1, tzinfo=IST))
 
 
 async def test_a_contract_expiring_with_the_day_closes_it_realised(

@@ -95,6 +95,10 @@ class DayRecord:
 
     opened: DayOpened
     closed: DayClosed | None
+    orders: int | None = None
+    """How many orders the day's detail lists (those created during it), when known without
+    reading them back: a past day's, from its close and the orders created after it. None:
+    the list of days reads the day's orders to count them."""
 
     @property
     def day(self) -> date:
@@ -155,7 +159,14 @@ class DeskService(Protocol):
 
     def day_positions(self) -> Sequence[PositionSnapshot]:
         """Today's positions as the open day's figures read them: after the day's close, a
-        position in a contract that expired with it reads realised, as the close recorded it."""
+        position in a contract that expired with it reads realised, as the close recorded it;
+        while a close the desk missed waits, an open quantity without a price is estimated.
+        Every view of the live positions (``GET /api/positions``, the stream's status, a
+        conversion's answer) shows these, so it agrees with the list of days."""
+
+    def settled_contracts(self) -> Collection[InstrumentKey]:
+        """The contracts :meth:`day_positions` reads settled (expired with the open day, which
+        has closed): a strategy's share of one reads settled too."""
 
     def strategies(self) -> Mapping[str, StrategyBook]:
         """Each strategy's orders and P&L from its own fills, as the positions are valued."""
@@ -189,7 +200,8 @@ class DeskService(Protocol):
         """The trading day the desk has open (None without days, or before the first)."""
 
     def days(self) -> Sequence[DayRecord]:
-        """Every trading day in the log, oldest first (today's included once opened)."""
+        """Every trading day in the log, oldest first (today's included once opened); a past
+        closed day's with its count of orders, so that listing the days reads none back."""
 
     def day_orders(self, day: date) -> Sequence[Order]:
         """The orders of trading day ``day`` (today's: the live ones)."""

@@ -150,6 +150,10 @@ class EngineDesk:
     def day_positions(self) -> Sequence[PositionSnapshot]:
         return self._desk.day_positions()
 
+    def settled_contracts(self) -> Collection[InstrumentKey]:
+        days = self._desk.days
+        return days.settled() if days is not None else frozenset()
+
     def strategies(self) -> Mapping[str, StrategyBook]:
         return self._desk.strategy_books()
 
@@ -204,7 +208,16 @@ class EngineDesk:
         return self._desk.trading_day
 
     def days(self) -> Sequence[DayRecord]:
-        return [DayRecord(past.opened, past.closed) for past in self._desk.past_days()]
+        history, today = self._desk.history, self._desk.trading_day
+        # The open day's orders are the desk's own: counted as they are, never from the log.
+        return [
+            DayRecord(
+                past.opened,
+                past.closed,
+                None if past.day == today else history.order_count(past),
+            )
+            for past in self._desk.past_days()
+        ]
 
     def day_orders(self, day: date) -> Sequence[Order]:
         return self._desk.day_orders(day)

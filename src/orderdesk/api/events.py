@@ -10,8 +10,9 @@ One stream carries everything the dashboard shows, so the page needs a single co
   the same in words (``text``), the full payload), followed by ``order`` with that order's new
   state for order events;
 - ``alert`` for each alert raised;
-- ``status`` every ``stream_interval`` seconds: positions with P&L marked to the latest tick,
-  kill switch, broker connection, pending approvals, the latest P&L point (total and per
+- ``status`` every ``stream_interval`` seconds: positions with P&L marked to the latest tick
+  (as ``GET /api/positions`` has them: a contract settled with the closed day realised), kill
+  switch, broker connection, pending approvals, the latest P&L point (total and per
   strategy, as ``GET /api/pnl`` has it). Ticks are not domain events (there are
   thousands), so P&L reaches the page by this sampling rather than per tick.
 
@@ -82,7 +83,7 @@ def status_message(context: ApiContext) -> dict[str, Any]:
     return {
         "kill_switch": {"engaged": kill.engaged, "reason": kill.reason},
         "broker_connection": connection.value if connection is not None else None,
-        "positions": [PositionOut.of(p).model_dump(mode="json") for p in desk.positions()],
+        "positions": [PositionOut.of(p).model_dump(mode="json") for p in desk.day_positions()],
         "approvals": [PendingOut.of(item).model_dump(mode="json") for item in approvals],
         "pnl": _pnl_point(context),
     }

@@ -38,7 +38,7 @@ async def convert_position(body: ConvertIn, context: Context) -> ConvertOut:
         detail=f"converted {conversion.describe()}",
         positions=[
             PositionOut.of(p)
-            for p in context.desk.positions()
+            for p in context.desk.day_positions()
             if p.instrument == instrument and p.product in moved
         ],
     )

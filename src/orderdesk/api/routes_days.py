@@ -1,8 +1,10 @@
 """Trading days: the list of days in the log, one day in full, today's holdings, and the day's
 authorisation to sell them (an account without DDPI).
 
-The day the desk has open is *live*: its positions, P&L and orders are the desk's own now. A
-past day reads back from the log: its positions and P&L as its ``DayClosed`` recorded them,
+The day the desk has open is *live* until it closes: its positions, P&L and orders are the
+desk's own now. Once closed it reads as it closed (its P&L no longer moves with the prices of
+the evening or of the next session before the login opens the next day). A past day reads back
+from the log: its positions and P&L as its ``DayClosed`` recorded them,
 its orders rebuilt from their events. A past day the log holds no close of (the desk stopped
 before closing it) shows its orders and no P&L.
 """
@@ -101,8 +103,8 @@ class DayFigures:
 def day_figures(
     desk: DeskService, record: DayRecord, live: bool, orders: Sequence[Order]
 ) -> DayFigures:
-    """The open day's figures are the desk's now (they may have moved since a close); a past
-    day's are its close's; a past day without a close has its orders and no P&L."""
+    """The open day's figures are the desk's now; a closed day's are its close's; a past day
+    without a close has its orders and no P&L."""
     closed = record.closed
     if closed is not None and not live:
         return DayFigures(
@@ -125,14 +127,16 @@ def day_figures(
 def _summary(
     desk: DeskService, record: DayRecord, live: bool, day_orders: Sequence[Order] | None
 ) -> DayOut:
-    """``day_orders``: the day's orders, read only for a day without its totals in a close."""
+    """``day_orders``: the day's orders, read only for a day without its totals in a close
+    and its count of orders in ``record``."""
     closed = record.closed
     pnl: Decimal | None
     realised: Decimal | None
     if day_orders is None:
         assert closed is not None
+        assert record.orders is not None
         pnl, realised = closed.pnl, closed.realised
-        orders, fills, lapsed = closed.orders, closed.fills, len(closed.lapsed)
+        orders, fills, lapsed = record.orders, closed.fills, len(closed.lapsed)
         estimated = closed.estimated
     else:
         figures = day_figures(desk, record, live, day_orders)
@@ -160,7 +164,7 @@ def _summary(
 @router.get("/days")
 async def list_days(context: Context, since: FromDay = None, until: ToDay = None) -> list[DayOut]:
     """Every trading day in the log, newest first, or those from ``since`` to ``until`` (both
-    included, either left open); the day the desk has open is ``live``."""
+    included, either left open); the day the desk has open is ``live`` until it closes."""
     check_range(since, until)
     desk = context.desk
     today = desk.trading_day()
@@ -169,11 +173,17 @@ async def list_days(context: Context, since: FromDay = None, until: ToDay = None
         for record in reversed(desk.days())
         if (since is None or record.day >= since) and (until is None or record.day <= until)
     ]
-    # A closed day's totals are in its close; only the open day and a day the desk stopped
-    # before closing have their orders read (off the event loop, for the earlier ones).
-    unclosed = [r.day for r in records if r.closed is None or r.day == today]
+    # A closed day's totals are in its close, its count of orders in its record (the close's,
+    # with the orders created after it); only the open day and a day the desk stopped before
+    # closing (or one a desk gives no count for) have their orders read, off the event loop.
+    unclosed = [r.day for r in records if r.closed is None or r.day == today or r.orders is None]
     read = dict(zip(unclosed, await desk.orders_of_days(unclosed), strict=True))
-    return [_summary(desk, r, r.day == today, read.get(r.day)) for r in records]
+    return [_summary(desk, r, _live(r, today), read.get(r.day)) for r in records]
+
+
+def _live(record: DayRecord, today: date | None) -> bool:
+    """Whether ``record`` is the day the desk has open and has not closed yet."""
+    return record.day == today and record.closed is None
 
 
 @router.get("/days/{day}")
@@ -184,7 +194,7 @@ async def get_day(day: Day, context: Context) -> DayDetailOut:
     record = next((r for r in desk.days() if r.day == day), None)
     if record is None:
         raise UnknownDay(day)
-    live = desk.trading_day() == day
+    live = _live(record, desk.trading_day())
     [of_day] = await desk.orders_of_days([day])
     orders = sorted(of_day, key=lambda o: o.created_at, reverse=True)
     figures = day_figures(desk, record, live, orders)

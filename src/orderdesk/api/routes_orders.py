@@ -123,8 +123,9 @@ async def modify_order(order_id: OrderId, body: ModifyIn, context: Context) -> O
 
 @router.delete("/orders/{order_id}")
 async def cancel_order(order_id: OrderId, context: Context) -> OrderOut:
-    """Ask the broker to cancel a working order. An order that has ended is a 409 saying how:
-    a cancel that loses the race to a fill answers "order … is filled; nothing to cancel"."""
+    """Ask the broker to cancel a working order. An order that has ended is a 409 saying how,
+    and pages nobody (the cancel lost a race): to a fill, "order … is filled; nothing to
+    cancel"; to the exchange's mass cancel, "… is already cancelled; nothing to cancel"."""
     find_order(context, order_id)
     return order_out(context.desk, await context.desk.cancel(order_id))
 
@@ -137,17 +138,20 @@ async def cancel_all_orders(context: Context) -> list[OrderOut]:
 
 @router.get("/positions")
 async def list_positions(context: Context) -> list[PositionOut]:
-    """Net positions with realised and unrealised P&L at the last price seen."""
-    return [PositionOut.of(position) for position in context.desk.positions()]
+    """Net positions with realised and unrealised P&L at the last price seen, as the open
+    day's figures read them (``GET /api/days``): once the day has closed, a contract that
+    expired with it is settled, its whole P&L realised."""
+    return [PositionOut.of(snapshot) for snapshot in context.desk.day_positions()]
 
 
 @router.get("/strategies")
 async def list_strategies(context: Context) -> list[StrategyOut]:
     """Orders and P&L attributed to each strategy (from its own fills, marked at the last
     prices the desk has seen; a CNC sale out of the day's holdings is valued from the previous
-    close, as the positions are)."""
+    close, and a contract settled with the closed day is realised, as the positions are)."""
     books = context.desk.strategies()
-    return [StrategyOut.of(books[name]) for name in sorted(books)]
+    settled = context.desk.settled_contracts()
+    return [StrategyOut.of(books[name], settled) for name in sorted(books)]
 
 
 __all__ = ["find_order", "router"]

@@ -276,7 +276,11 @@ def orders_out(orders: Sequence[Order]) -> list[OrderOut]:
 class PositionOut(_Response):
     """A net position as the broker shows it. A CNC sale out of the day's holdings reads as a
     short ``quantity`` there; ``from_holdings`` says how much of it is stock sold, which the
-    P&L values from the previous close (realised), not as a short."""
+    P&L values from the previous close (realised), not as a short.
+
+    Built from the open day's figures (``DeskService.day_positions``), so it reads as the day's
+    list does: once the day has closed, a contract that expired with it is settled, its whole
+    P&L ``realised``."""
 
     instrument: str
     product: Product
@@ -287,19 +291,23 @@ class PositionOut(_Response):
     realised: Decimal
     unrealised: Decimal
     pnl: Decimal
+    estimated: bool = False
+    """Its P&L rests on an estimate: while a close the desk missed waits for the broker, an
+    open quantity no price has been seen for (``last_price`` null)."""
 
     @classmethod
-    def of(cls, position: Position) -> PositionOut:
+    def of(cls, snapshot: PositionSnapshot) -> PositionOut:
         return cls(
-            instrument=str(position.instrument),
-            product=position.product,
-            quantity=position.quantity,
-            from_holdings=position.from_holdings,
-            average_price=position.average_price,
-            last_price=position.last_price,
-            realised=position.realised,
-            unrealised=position.unrealised(),
-            pnl=position.pnl(),
+            instrument=str(snapshot.instrument),
+            product=snapshot.product,
+            quantity=snapshot.quantity,
+            from_holdings=snapshot.from_holdings,
+            average_price=snapshot.average_price,
+            last_price=snapshot.last_price,
+            realised=snapshot.realised,
+            unrealised=snapshot.unrealised,
+            pnl=snapshot.pnl,
+            estimated=snapshot.estimated,
         )
 
 
@@ -315,15 +323,18 @@ class StrategyOut(_Response):
     positions: list[PositionOut]
 
     @classmethod
-    def of(cls, book: StrategyBook) -> StrategyOut:
+    def of(cls, book: StrategyBook, settled: Collection[InstrumentKey] = ()) -> StrategyOut:
+        """``settled``: the contracts whose positions read settled, as the desk's do
+        (``DeskService.settled``)."""
+        lines = [PositionSnapshot.of(p, settled=p.instrument in settled) for p in book.positions]
         return cls(
             strategy=book.strategy,
             orders=book.orders,
             open_orders=book.open_orders,
-            realised=book.realised,
-            unrealised=book.unrealised,
+            realised=sum((line.realised for line in lines), Decimal(0)),
+            unrealised=sum((line.unrealised for line in lines), Decimal(0)),
             pnl=book.pnl,
-            positions=[PositionOut.of(p) for p in book.positions if p.quantity or p.realised],
+            positions=[PositionOut.of(line) for line in lines if line.quantity or line.realised],
         )
 
 
@@ -489,8 +500,9 @@ class DayPositionOut(_Response):
 class DayOut(_Response):
     """One trading day in the list of days: how it opened, and its totals.
 
-    The day the desk has open is ``live``: its figures are the desk's own now. A past day's
-    come from its close; ``pnl`` and ``realised`` are null for a day the log has no close of.
+    The day the desk has open is ``live`` until it closes: its figures are the desk's own now. A
+    closed day's come from its close; ``pnl`` and ``realised`` are null for a day the log has no
+    close of.
     """
 
     day: date
@@ -515,8 +527,9 @@ class DayOut(_Response):
 class DayDetailOut(_Response):
     """One trading day in full: positions, orders and holdings.
 
-    For the day the desk has open (``live``), positions and orders are the desk's now; for a
-    closed day, the positions as they stood at its close and its orders as the log left them.
+    For the day the desk has open and not yet closed (``live``), positions and orders are the
+    desk's now; for a closed day, the positions as they stood at its close and its orders as
+    the log left them.
     """
 
     day: date

@@ -331,7 +331,9 @@ def show_positions(rows: list[PositionOut]) -> None:
                 (
                     p.instrument,
                     p.product,
-                    _quantity(p.quantity, p.from_holdings),
+                    f"{p.quantity} (no price: estimated)"
+                    if p.estimated
+                    else _quantity(p.quantity, p.from_holdings),
                     p.average_price,
                     p.last_price,
                     p.realised,

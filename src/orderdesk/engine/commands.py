@@ -119,16 +119,17 @@ class Commands:
     async def cancel(self, order: Order) -> None:
         """Ask the broker to cancel; the order ends when the broker reports it cancelled.
 
-        A cancel that loses the race to a fill is an everyday event, not a fault: refused
-        because the order is filled, it is answered (``CommandRefused``) but not alerted; refused
-        by the broker, the order's row is read at once, since the refusal is often the fill's
-        first news, and an order that has ended meanwhile is not a failed cancel.
+        A cancel that loses the race to the order's end is an everyday event, not a fault: to
+        a fill, or to the exchange's mass cancel or a rejection. Refused because the order has
+        ended, it is answered (``CommandRefused``) but not alerted; refused by the broker, the
+        order's row is read at once, since the refusal is often the fill's first news, and an
+        order that has ended meanwhile is not a failed cancel.
         """
         now = self.clock.now()
         async with self.recorder.lock(order.order_id):
             outcome = await self.recorder.decide_held(order, lambda o: o.request_cancel(now))
         if outcome.refused is not None:
-            if order.status is not OrderStatus.FILLED:
+            if not order.is_terminal:
                 await self.recorder.alert_refusals([outcome])
             raise CommandRefused.by_state(order.order_id, outcome.refused)
         broker_order_id = order.broker_order_id

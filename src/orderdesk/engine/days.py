@@ -209,15 +209,31 @@ class TradingDays:
         return DayTick(opened, square_offs)
 
     def close_at(self, day: date) -> datetime:
-        """When the desk closes ``day``: ``close_at``, or on a session with hours of its own
-        (a Muhurat evening) as long after its mass cancel as ``close_at`` is after an ordinary
-        day's equity and derivatives one (16:00)."""
+        """When the desk closes ``day``: ``close_at``, or as long after a later mass cancel as
+        ``close_at`` is after an ordinary day's equity and derivatives one (16:00): that of a
+        session with hours of its own (a Muhurat evening), or, for the open day, of a segment
+        it trades in that closes later (currency's 17:00, commodities' 23:45). Closed at 16:15,
+        an MCX book went on trading unrecorded: the close froze positions the evening then
+        squared off or sold, and marked them mid-session."""
         usual = datetime.combine(day, self.rules.close_at, tzinfo=IST)
-        if day not in self.calendar.session_hours:
-            return usual
         ordinary = self.calendar.hours[Segment.DERIVATIVES].mass_cancel
         after = usual - datetime.combine(day, ordinary, tzinfo=IST)
-        return max(usual, self.calendar.last_mass_cancel(day) + after)
+        if day in self.calendar.session_hours:
+            return max(usual, self.calendar.last_mass_cancel(day) + after)
+        if day != self.state.day:
+            return usual
+        later = [
+            self.calendar.mass_cancel_at(day, segment) + after
+            for segment in self._segments_in_book()
+            if segment in self.calendar.hours
+        ]
+        return max([usual, *later])
+
+    def _segments_in_book(self) -> set[Segment]:
+        """The segments of the open day's orders and positions."""
+        instruments = {o.signal.instrument for o in self.book.orders.values()}
+        instruments.update(p.instrument for p in self.book.positions)
+        return {SEGMENT_OF[i.exchange] for i in instruments}
 
     async def catch_up(self, now: datetime | None = None) -> bool:
         """Close the open day if its time has come, and open today's when a session allows;
@@ -633,10 +649,24 @@ class TradingDays:
         a contract that expired with it is settled (its P&L realised), as the close recorded
         it, not left to mark until the next morning. While a missed close waits for the
         broker, an open quantity the desk has no price for says it is an estimate."""
-        state = self.state
         if self.close_waits():
             return [self._unseen(p, p.last_price) for p in self.book.positions]
-        return self._snapshots(state.day if state.closed else None)
+        settled = self.settled()
+        return [
+            PositionSnapshot.of(p, settled=p.instrument in settled) for p in self.book.positions
+        ]
+
+    def settled(self) -> frozenset[InstrumentKey]:
+        """The contracts :meth:`day_positions` reads settled: once the open day has closed,
+        those of its positions that expired with it (a strategy's share of one reads the same)."""
+        day = self.state.day
+        if day is None or not self.state.closed:
+            return frozenset()
+        return frozenset(
+            p.instrument
+            for p in self.book.positions
+            if self.instruments.expires_on(p.instrument, day)
+        )
 
     def _close_due(self, now: datetime) -> date | None:
         """The open day, when its close is due (a later day has begun, or ``close_at`` has
@@ -644,7 +674,11 @@ class TradingDays:
         day = self.state.day
         if day is None or self.state.closed:
             return None
-        return day if day != self.today(now) or now >= self.close_at(day) else None
+        if day != self.today(now):
+            return day
+        # Before the usual close no segment's is due: the book is not walked every second.
+        usual = datetime.combine(day, self.rules.close_at, tzinfo=IST)
+        return day if now >= usual and now >= self.close_at(day) else None
 
     def close_waits(self, now: datetime | None = None) -> bool:
         """Whether the open day's close is due and was missed: it waits for the broker."""

@@ -55,6 +55,8 @@ class PastDay:
     """The seq of its checkpoint."""
     end_seq: int | None
     """The seq of the next day's checkpoint (None for the latest day)."""
+    closed_seq: int | None = None
+    """The seq of ``closed`` (None without a close)."""
 
     @property
     def day(self) -> date:
@@ -72,17 +74,20 @@ class DayHistory:
         # log only grows, so the next listing reads what was written since. Decoding every
         # one each time took 20 ms for a year of days, on the loop, per `orderdesk days`.
         self._checkpoints: list[tuple[int, Event]] = []
-        self._closes: dict[date, DayClosed] = {}
+        self._closes: dict[date, tuple[int, DayClosed]] = {}
         self._read_up_to = {DayOpened.__name__: 0, DayClosed.__name__: 0}
+        self._created_after_close: dict[tuple[date, int], int] = {}
+        """Per (day, seq of its close): the orders created after that close, once the next day
+        has opened (the stretch no longer grows)."""
         self._lock = threading.Lock()  # listed on the loop and on worker threads alike
 
     def days(self) -> list[PastDay]:
         """Every day in the log, oldest first."""
         with self._lock:
             self._checkpoints += self._written_since(DayOpened.__name__)
-            for _, event in self._written_since(DayClosed.__name__):
+            for seq, event in self._written_since(DayClosed.__name__):
                 if isinstance(event, DayClosed):
-                    self._closes[event.day] = event  # the latest, when a day closed twice
+                    self._closes[event.day] = (seq, event)  # the latest, when closed twice
             checkpoints = list(self._checkpoints)
             closes = dict(self._closes)
         days: list[PastDay] = []
@@ -90,8 +95,35 @@ class DayHistory:
             if not isinstance(event, DayOpened):
                 continue
             end = checkpoints[index + 1][0] if index + 1 < len(checkpoints) else None
-            days.append(PastDay(event, closes.get(event.day), seq, end))
+            closed_seq, closed = closes.get(event.day, (None, None))
+            days.append(PastDay(event, closed, seq, end, closed_seq))
         return days
+
+    def order_count(self, past: PastDay) -> int | None:
+        """How many orders :meth:`orders` finds for ``past`` (those created during it), from
+        its close, without reading them back; None for a day without a close.
+
+        The close counted the orders in the desk's book then: those carried into the day
+        (created on an earlier day, and listed there) and those created since its opening.
+        The carried ones are taken away, and those created after the close (evening AMOs,
+        commodity orders, anything after ``close_at``) added: their ``OrderCreated`` rows
+        between the close and the next day's checkpoint, found by the (type, seq) index and
+        counted undecoded. That count is kept once the next day has opened, when the stretch
+        can no longer grow: a listing costs one such look per closed day the first time, then
+        none but for a latest day that has closed."""
+        closed, closed_seq = past.closed, past.closed_seq
+        if closed is None or closed_seq is None:
+            return None
+        key = (past.day, closed_seq)
+        after = self._created_after_close.get(key)
+        if after is None:
+            rows = self._store.read(
+                kind=OrderCreated.__name__, after=closed_seq, before=past.end_seq
+            )
+            after = sum(1 for _ in rows)
+            if past.end_seq is not None:
+                self._created_after_close[key] = after
+        return closed.orders - len(past.opened.carried_orders) + after
 
     def _written_since(self, kind: str) -> list[tuple[int, Event]]:
         """The events of ``kind`` after those read before (all decoded, or none kept)."""
