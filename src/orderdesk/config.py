@@ -281,7 +281,8 @@ class TradingDaySettings(_Section):
     (Diwali's Muhurat session, ``{ date = 2027-10-29, opens = "18:15", closes = "19:15" }``),
     which the broker squares off 10 minutes before its close and the desk closes after it."""
     close_at: time = time(16, 15)
-    """IST time at which the desk closes its day (after the 16:00 mass cancel); orders the
+    """IST time at which the desk closes its day (after the 16:00 mass cancel; a day with
+    currency or commodities in its book as long after their 17:00 or 23:45 one); orders the
     broker still has working then are settled when the next day opens."""
     square_off: dict[Segment, time] = Field(default_factory=dict)
     """The broker's MIS/CO square-off time per segment (``equity = "15:20"``,

@@ -76,7 +76,8 @@ def days(
     """Every trading day in the desk's log with its P&L, and the lifetime total; or the days
     from --since to --until (either may be left out) and their total, e.g. a month's.
 
-    Newest first. Today's figures are live; an earlier day's are those of its close.
+    Newest first. Today's figures are live until it closes; a closed day's are those of its
+    close.
     """
     check_range(since, until)
     rows = with_client(

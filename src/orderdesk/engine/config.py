@@ -35,8 +35,9 @@ class DayRules:
     calendar: TradingCalendar = field(default_factory=TradingCalendar)
     close_at: time = time(16, 15)
     """IST: the desk closes its day after the exchanges' mass cancel (16:00 for equity and
-    derivatives). Orders the broker still has working then (commodities, evening AMOs) stay
-    open and are settled when the next day opens."""
+    derivatives); a day with currency or commodities in its book as long after theirs (17:00,
+    23:45). Orders the broker still has working then (evening AMOs) stay open and are settled
+    when the next day opens."""
     own_square_off_minutes: int = 0
     """Square off the desk's own MIS/CO positions this many minutes before the broker does
     (0: leave it to the broker; either way an alert says what happened)."""
