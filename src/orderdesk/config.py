@@ -47,7 +47,7 @@ from pydantic_settings import (
 )
 
 from orderdesk.domain.calendar import DEFAULT_HOURS, Segment, SessionHours, TradingCalendar
-from orderdesk.domain.signal import STRATEGY_NAME
+from orderdesk.domain.signal import RESERVED_STRATEGIES, STRATEGY_NAME
 from orderdesk.engine.config import DayRules
 from orderdesk.errors import ConfigError
 from orderdesk.holidays import NSE_HOLIDAYS, holiday_years, load_holidays
@@ -430,6 +430,12 @@ class Settings(BaseSettings):
                     "strategy_name",
                     "{name} can never be a signal's strategy: a strategy name is 1 to 32 "
                     "ASCII letters, digits, _ and -",
+                    {"name": repr(name)},
+                )
+            if name in RESERVED_STRATEGIES:
+                raise PydanticCustomError(
+                    "strategy_name",
+                    "{name} is the name of the desk's own orders, never a signal's strategy",
                     {"name": repr(name)},
                 )
         return value

@@ -51,6 +51,21 @@ async def test_an_exponent_price_is_echoed_and_kept_plain(
         assert (await response.json())["price"] == "1400"
 
 
+@pytest.mark.parametrize("headers", [FAST_PATH, FASTAPI_ROUTE], ids=["fast-path", "route"])
+@pytest.mark.parametrize("name", ["square_off", "external"])
+async def test_a_signal_may_not_take_the_name_of_the_desks_own_orders(
+    api: Api, headers: dict[str, str], name: str
+) -> None:
+    """A strategy called ``square_off`` or ``external`` would have its orders read as the
+    desk's own square-off or as adopted ones (and credited so in the strategies' books): the
+    signal is refused before anything is placed."""
+    placed = len(api.desk.submitted)
+    status, reply = await submitted(api, headers, price="1400", strategy=name)
+    assert status == 422, reply
+    assert "the name of the desk's own orders" in str(reply)
+    assert len(api.desk.submitted) == placed
+
+
 async def test_a_stop_and_market_protection_are_plain_too(api: Api) -> None:
     """Every money field of a signal is made plain: a trigger of ``"1.39E+3"`` is 1390, a
     market protection of ``"1e1"`` is 10."""

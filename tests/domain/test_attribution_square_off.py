@@ -4,6 +4,9 @@ The square-off is an order the desk did not place (adopted as ``external``): MAR
 or after its segment's square-off time. Its fills close what each strategy held, at the fill's
 price, instead of leaving each strategy open (marked to market) beside an ``external`` position
 of the opposite sign.
+
+The desk's own square-off (``own_square_off_minutes``: MARKET MIS/CO orders it places under the
+strategy ``square_off`` some minutes before the broker) is credited the same way.
 """
 
 from __future__ import annotations
@@ -16,8 +19,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orderdesk.domain import Fill, Order, OrderType, PositionBook, Product, Side
-from orderdesk.domain.attribution import StrategyBook, attribute, is_square_off
+from orderdesk.domain.attribution import (
+    StrategyBook,
+    attribute,
+    is_own_square_off,
+    is_square_off,
+)
 from orderdesk.domain.calendar import IST, TradingCalendar
+from orderdesk.domain.signal import SQUARE_OFF_STRATEGY
 from orderdesk.domain.values import InstrumentKey
 from tests.domain.builders import signal, step
 
@@ -94,6 +103,20 @@ def square_off(
         placed=placed,
         quantity=whole,
     )
+
+
+def own_square_off(
+    order_id: str,
+    fills: list[tuple[Side, int, str]],
+    *,
+    placed: datetime | None = None,
+) -> Order:
+    """The desk's own square-off order of SBIN MIS, placed at 15:10 unless said, filled (whole)
+    a second later."""
+    placed = placed or at(15, 10)
+    timed = [(side, quantity, price, placed.replace(second=1)) for side, quantity, price in fills]
+    whole = sum(quantity for _, quantity, _ in fills)
+    return order(order_id, SQUARE_OFF_STRATEGY, timed, placed=placed, quantity=whole)
 
 
 def held(books: Mapping[str, StrategyBook]) -> dict[str, int]:
@@ -276,6 +299,98 @@ def test_one_strategys_book_alone_is_what_the_whole_attribution_gives_it() -> No
     assert alone["alpha"].positions.get(SBIN, Product.MIS).quantity == 0
     assert alone["alpha"].pnl == attribute(orders, {SBIN: D("900")}, calendar=CALENDAR)["alpha"].pnl
     assert attribute(orders, {}, calendar=CALENDAR, strategy="delta") == {}
+
+
+def test_the_desks_own_square_off_closes_the_strategy_and_holds_nothing_itself() -> None:
+    """Manual's SBIN MIS 100 bought at 849.85, exited by the desk's own square-off at 15:10 at
+    829: manual is flat with 100 × (829 − 849.85) realised, however the price moves after;
+    ``square_off`` has its order and no position, no P&L."""
+    bought = order("od1", "manual", [(Side.BUY, 100, "849.85", at(10, 0))])
+    exited = own_square_off("ods", [(Side.SELL, 100, "829")])
+    assert is_own_square_off(exited)
+    for mark in (D("829"), D("810"), D("870")):
+        books = attribute([bought, exited], {SBIN: mark}, calendar=CALENDAR)
+        assert books["manual"].positions.get(SBIN, Product.MIS).quantity == 0
+        assert books["manual"].realised == books["manual"].pnl == D("-2085.00")
+        own = books[SQUARE_OFF_STRATEGY]
+        assert (own.orders, own.positions.get(SBIN, Product.MIS).quantity, own.pnl) == (
+            1,
+            0,
+            D(0),
+        )
+
+
+def test_the_desks_own_square_off_closes_a_long_and_a_short_at_its_fill_prices() -> None:
+    """Alpha long 100 and beta short 40, exited by the desk's own sale of 60 in two fills (30 at
+    830, 30 at 828): all flat, alpha's first 30 closed at 830, and the books sum to the desk's
+    P&L, ``square_off``'s included."""
+    alpha = order("oda", "alpha", [(Side.BUY, 100, "850", at(10, 0))])
+    beta = order("odb", "beta", [(Side.SELL, 40, "845", at(11, 0))])
+    exited = order(
+        "ods",
+        SQUARE_OFF_STRATEGY,
+        [(Side.SELL, 30, "830", at(15, 10, 1)), (Side.SELL, 30, "828", at(15, 10, 2))],
+        placed=at(15, 10),
+        quantity=60,
+    )
+    books = attribute([alpha, beta, exited], {SBIN: D("900")}, calendar=CALENDAR)
+    assert held(books) == {"alpha": 0, "beta": 0, SQUARE_OFF_STRATEGY: 0}
+    assert books["alpha"].pnl == 30 * (830 - 850) + 70 * (828 - 850)
+    assert books["beta"].pnl == 40 * (845 - 828)
+    whole = PositionBook()
+    for made in (alpha, beta, exited):
+        for item in made.fills.values():
+            whole.apply_fill(SBIN, Product.MIS, item.side, item.quantity, item.price)
+    whole.mark(SBIN, D("900"))
+    assert sum((b.pnl for b in books.values()), D(0)) == whole.total_pnl()
+    alone = attribute([alpha, beta, exited], {SBIN: D("900")}, calendar=CALENDAR, strategy="beta")
+    assert alone["beta"].pnl == books["beta"].pnl
+
+
+def test_a_position_opened_after_the_own_square_off_is_closed_by_the_brokers() -> None:
+    """The desk exits alpha's 100 at 15:10; alpha buys 20 more at 15:15, which the broker
+    squares off at 15:20: alpha is flat, each close at its own price, and neither square-off's
+    strategy holds anything."""
+    first = order("oda", "alpha", [(Side.BUY, 100, "850", at(10, 0))])
+    exited = own_square_off("ods", [(Side.SELL, 100, "840")])
+    again = order("odb", "alpha", [(Side.BUY, 20, "842", at(15, 15))])
+    closed = square_off("odx", [(Side.SELL, 20, "845")])
+    books = attribute([first, exited, again, closed], {SBIN: D("800")}, calendar=CALENDAR)
+    assert held(books) == {"alpha": 0, SQUARE_OFF_STRATEGY: 0, "external": 0}
+    assert books["alpha"].pnl == 100 * (840 - 850) + 20 * (845 - 842)
+
+
+def test_only_the_desks_market_intraday_order_under_square_off_is_its_own_square_off() -> None:
+    """Another strategy's order, a LIMIT or an NRML order under ``square_off``, or an adopted
+    one, is not the desk's own square-off; without the calendar (a desk keeping no days, so no
+    own square-off) the order is one like any other."""
+
+    def made(
+        strategy: str = SQUARE_OFF_STRATEGY,
+        *,
+        product: Product = Product.MIS,
+        order_type: OrderType = OrderType.MARKET,
+        external: bool = False,
+    ) -> Order:
+        return order(
+            "odz",
+            strategy,
+            [(Side.SELL, 1, "100", at(15, 10, 1))],
+            product=product,
+            order_type=order_type,
+            external=external,
+            placed=at(15, 10),
+        )
+
+    assert is_own_square_off(made())
+    assert not is_own_square_off(made("manual"))
+    assert not is_own_square_off(made(product=Product.NRML))
+    assert not is_own_square_off(made(order_type=OrderType.LIMIT))
+    assert not is_own_square_off(made(external=True))
+    bought = order("od1", "manual", [(Side.BUY, 100, "849.85", at(10, 0))])
+    exited = own_square_off("ods", [(Side.SELL, 100, "829")])
+    books = attribute([bought, exited], {SBIN: D("829")})
+    assert held(books) == {"manual": 100, SQUARE_OFF_STRATEGY: -100}
 
 
 prices = st.integers(min_value=20, max_value=40_000).map(lambda p: Decimal(p) / 20)

@@ -360,6 +360,54 @@ async def test_own_square_off_exits_mis_before_the_broker(
         )
 
 
+async def test_own_square_off_closes_the_strategys_position_in_its_book(
+    broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """Alpha's INFY MIS 10 bought at 1500, exited by the desk's own square-off at 1490: alpha
+    reads flat with -100 realised (not an open long marked lower as INFY falls, which would
+    pass its own loss limit of 500), ``square_off`` has no position, and a restart reads the
+    same books."""
+    rules = DayRules(calendar=TradingCalendar(frozenset()), own_square_off_minutes=10)
+    config = replace(FAST, days=rules)
+    limits = RiskLimits(daily_loss_limit=Decimal("500"))
+
+    def desk_with_limits() -> OrderDesk:
+        return OrderDesk(
+            broker,
+            store,
+            notifier=notifier,
+            clock=clock,
+            config=config,
+            strategy_limits={"alpha": limits},
+        )
+
+    def books(desk: OrderDesk) -> dict[str, tuple[int, Decimal, Decimal]]:
+        return {
+            name: (book.positions.get(INFY, Product.MIS).quantity, book.realised, book.pnl)
+            for name, book in desk.strategy_books().items()
+        }
+
+    flat = {"alpha": (0, Decimal(-100), Decimal(-100)), "square_off": (0, Decimal(0), Decimal(0))}
+    async with desk_with_limits() as desk:
+        await (await desk.submit(signal(strategy="alpha", product=Product.MIS))).wait()
+        broker.prices[INFY] = Decimal("1490")
+        clock.set(MONDAY, 15, 11)
+        await eventually(
+            lambda: any(o.signal.strategy == "square_off" and o.fills for o in desk.orders()),
+            what="the own square-off filled",
+        )
+        broker.tick(INFY, Decimal("1400"))
+        await eventually(lambda: desk.book.last_prices.get(INFY) == Decimal("1400"), what="mark")
+        assert books(desk) == flat
+        assert desk.strategy_books("alpha")["alpha"].pnl == -100
+        cnc = signal(strategy="alpha", signal_id="cnc", product=Product.CNC, quantity=1)
+        handle = await desk.submit(cnc)  # refused at the loss limit with a phantom long
+        await handle.wait()
+        assert handle.status is OrderStatus.FILLED
+    async with desk_with_limits() as again:
+        assert {name: row for name, row in books(again).items() if name in flat} == flat
+
+
 class ExpiringBroker(FakeBroker):
     """A broker whose sessions end at the next 06:00 IST, as Kite's do."""
 

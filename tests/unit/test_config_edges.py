@@ -257,6 +257,14 @@ def test_a_strategy_table_no_signal_can_name_is_refused(tmp_path: Path, name: st
     assert "1 to 32 ASCII letters, digits, _ and -" in message
 
 
+@pytest.mark.parametrize("name", ["square_off", "external"])
+def test_a_strategy_table_of_the_desks_own_name_is_refused(tmp_path: Path, name: str) -> None:
+    """The desk names its own square-off and adopted orders so: a strategy called that would
+    have its orders read as those."""
+    write(tmp_path, f"[strategies.{name}]\napproval = true\n")
+    assert f"strategies: {name!r} is the name of the desk's own orders" in refusal()
+
+
 def test_strategy_names_signals_carry_load(tmp_path: Path) -> None:
     """Names of ASCII letters, digits, _ and - up to 32 characters are accepted."""
     write(tmp_path, '[strategies.mean_rev-2]\napproval = true\n[strategies."' + "x" * 32 + '"]\n')

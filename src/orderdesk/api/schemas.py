@@ -20,7 +20,7 @@ from orderdesk.domain.attribution import StrategyBook
 from orderdesk.domain.day import Holding, PositionSnapshot
 from orderdesk.domain.order import Order
 from orderdesk.domain.parent import children_filled, parent_status
-from orderdesk.domain.signal import Signal
+from orderdesk.domain.signal import RESERVED_STRATEGIES, Signal
 from orderdesk.domain.status import OrderStatus
 from orderdesk.domain.values import (
     InstrumentKey,
@@ -51,6 +51,16 @@ def _plain_decimal(value: Decimal) -> Decimal:
 
 
 _PLAIN = AfterValidator(_plain_decimal)
+
+
+def _not_reserved(name: str) -> str:
+    """A strategy name the desk gives its own orders is not a signal's (``RESERVED_STRATEGIES``):
+    its orders would be read as the desk's square-off or as adopted ones."""
+    if name in RESERVED_STRATEGIES:
+        raise ValueError(f"{name!r} is the name of the desk's own orders; choose another")
+    return name
+
+
 # Bounds keep fuzzed input inside what Decimal arithmetic and Kite can meaningfully take.
 Price = Annotated[Decimal, Field(gt=0, lt=Decimal("1e9"), max_digits=16, decimal_places=4), _PLAIN]
 # Strict: a JSON ``1.0`` or ``true`` is not a quantity, and ``0`` is not ``false``.
@@ -87,7 +97,9 @@ class SignalIn(_Request):
     iceberg_quantity: Quantity | None = None
     auction_number: Annotated[str, Field(min_length=1, max_length=20)] | None = None
     market_protection: Annotated[Decimal, Field(ge=-1, le=100, max_digits=6), _PLAIN] | None = None
-    strategy: Annotated[str, Field(min_length=1, max_length=32)] = "manual"
+    strategy: Annotated[str, Field(min_length=1, max_length=32), AfterValidator(_not_reserved)] = (
+        "manual"
+    )
     signal_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     tag: Annotated[str, Field(min_length=1, max_length=20)] | None = None
 

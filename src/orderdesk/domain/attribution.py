@@ -22,6 +22,11 @@ against the rest at its price, as the broker's one order netted them. What does 
 the desk) is the trade of the square-off's own strategy, ``external``, and shows as its
 position; the desk's P&L is still the books' sum and that position's opening, which no book
 holds.
+
+The desk's own square-off (``[trading_day] own_square_off_minutes``: MARKET MIS/CO orders it
+places some minutes before the broker, under the strategy ``square_off``, as
+:func:`is_own_square_off` tells) is credited by the same rule: its fills close the strategies'
+positions, and what does not balance is ``square_off``'s.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from orderdesk.domain.day import INTRADAY, Holding
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position, PositionBook
 from orderdesk.domain.reports import Fill
+from orderdesk.domain.signal import SQUARE_OFF_STRATEGY
 from orderdesk.domain.status import TERMINAL
 from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side
 
@@ -74,17 +80,18 @@ def attribute(
     strategy: str | None = None,
 ) -> dict[str, StrategyBook]:
     """Books per strategy from the orders' recorded fills, marked at ``marks``' last prices,
-    with CNC sales drawing on the day's opening ``holdings`` and, given the ``calendar``, the
-    broker's square-offs closing the strategies' intraday positions.
+    with CNC sales drawing on the day's opening ``holdings`` and, given the ``calendar`` (a desk
+    keeping days), the square-offs, the broker's and the desk's own, closing the strategies'
+    intraday positions.
 
     Fills are applied in time order so that realised P&L follows the sequence of trades. With
     ``strategy``, only that strategy's book (if it has orders): built from its orders and, where
-    the broker squared off an instrument, every order in it, since a square-off is shared.
+    an instrument was squared off, every order in it, since a square-off is shared.
     """
     orders = list(orders)
     squared = []
     if calendar is not None:
-        squared = [o for o in orders if o.external and is_square_off(o, calendar)]
+        squared = [o for o in orders if is_own_square_off(o) or is_square_off(o, calendar)]
     if strategy is not None:
         orders = _sharing(strategy, orders, squared)
     closing = {o.order_id for o in squared}
@@ -138,9 +145,22 @@ def is_square_off(order: Order, calendar: TradingCalendar) -> bool:
     )
 
 
+def is_own_square_off(order: Order) -> bool:
+    """Whether ``order`` is one the desk placed to square off its own intraday positions ahead
+    of the broker, by what the log recorded of it: the desk's order (not adopted), MARKET, in an
+    intraday product, under :data:`~orderdesk.domain.signal.SQUARE_OFF_STRATEGY`."""
+    signal = order.signal
+    return (
+        not order.external
+        and signal.strategy == SQUARE_OFF_STRATEGY
+        and signal.product in INTRADAY
+        and signal.order_type is OrderType.MARKET
+    )
+
+
 def _sharing(strategy: str, orders: Iterable[Order], squared: Iterable[Order]) -> list[Order]:
     """The orders ``strategy``'s book is built from: its own, and every order in an instrument
-    and product the broker squared off (what each strategy is credited depends on them all)."""
+    and product squared off (what each strategy is credited depends on them all)."""
     shared = {(o.signal.instrument, o.signal.product) for o in squared if o.fills}
     if not shared:
         return [o for o in orders if o.signal.strategy == strategy]
@@ -153,7 +173,7 @@ def _sharing(strategy: str, orders: Iterable[Order], squared: Iterable[Order]) -
 
 
 def _close(fill: Fill, books: Mapping[str, StrategyBook], own: str, *, complete: bool) -> None:
-    """Credit one fill of the broker's square-off to the strategies holding its instrument and
+    """Credit one fill of a square-off to the strategies holding its instrument and
     product, at its price: the positions it reduces, in the order the strategies came, or every
     position there when the fill is the one that completes the order (see the module's
     docstring). What does not balance is ``own``'s trade."""
@@ -199,4 +219,4 @@ def _share(holding: Holding, books: Iterable[StrategyBook]) -> None:
             free -= drawn
 
 
-__all__ = ["StrategyBook", "attribute", "is_square_off"]
+__all__ = ["StrategyBook", "attribute", "is_own_square_off", "is_square_off"]

@@ -30,6 +30,15 @@ MIN_ICEBERG_LEGS = 2
 STRATEGY_NAME = re.compile(r"[A-Za-z0-9_\-]{1,32}")
 """What a strategy may be called (whole, by ``fullmatch``); the config holds its tables to it."""
 DEFAULT_STRATEGY = "manual"
+SQUARE_OFF_STRATEGY = "square_off"
+"""The strategy of the orders the desk places to square off its own intraday positions
+(``[trading_day] own_square_off_minutes``); the per-strategy books credit their fills to the
+strategies whose positions they close (``attribution.is_own_square_off``)."""
+EXTERNAL_STRATEGY = "external"
+"""The strategy of orders the desk adopts from the broker's book (placed outside it)."""
+RESERVED_STRATEGIES = frozenset({SQUARE_OFF_STRATEGY, EXTERNAL_STRATEGY})
+"""Names the desk gives its own orders: a signal or a config table may not take them, or its
+orders would be read as a square-off or as adopted, and their books credited accordingly."""
 
 
 def _positive(value: Decimal | None, field: str) -> None:
@@ -190,4 +199,13 @@ class Signal:
         return None if reference is None else reference * self.quantity
 
 
-__all__ = ["DEFAULT_STRATEGY", "STRATEGY_NAME", "Signal", "check_lot", "check_tick"]
+__all__ = [
+    "DEFAULT_STRATEGY",
+    "EXTERNAL_STRATEGY",
+    "RESERVED_STRATEGIES",
+    "SQUARE_OFF_STRATEGY",
+    "STRATEGY_NAME",
+    "Signal",
+    "check_lot",
+    "check_tick",
+]

@@ -19,10 +19,8 @@ from orderdesk.domain.errors import ValidationError
 from orderdesk.domain.ids import client_order_id
 from orderdesk.domain.order import Order
 from orderdesk.domain.reports import OrderStatusReport
-from orderdesk.domain.signal import Signal
+from orderdesk.domain.signal import EXTERNAL_STRATEGY, Signal
 from orderdesk.domain.values import OrderType, Validity, Variety
-
-EXTERNAL_STRATEGY = "external"
 
 
 def external_order_id(broker_order_id: str) -> str:

@@ -62,7 +62,7 @@ from orderdesk.domain.order import Order
 from orderdesk.domain.parent import slicing_complete
 from orderdesk.domain.position import Position, PositionBook
 from orderdesk.domain.reports import HoldingReport, OrderStatusReport, PositionReport, Quote
-from orderdesk.domain.signal import Signal
+from orderdesk.domain.signal import SQUARE_OFF_STRATEGY, Signal
 from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side
 from orderdesk.engine.alerts import Alerts
 from orderdesk.engine.book import OrderBook
@@ -83,9 +83,6 @@ OPEN_RETRY_SECONDS = 10.0
 """After the broker's books could not be read, the next attempt to open the day (or to close
 one late) waits this long (monotonic seconds), so a broker outage is not hammered by the clock
 loop."""
-
-SQUARE_OFF_STRATEGY = "square_off"
-"""The strategy of the orders the desk places to square off its own intraday positions."""
 
 
 @dataclass(frozen=True, slots=True)
