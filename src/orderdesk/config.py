@@ -201,7 +201,6 @@ class EngineSettings(_Section):
     """How often the broker's GTTs and alerts are read while one of the desk's is live."""
     poll_interval_seconds: float = Field(default=5.0, gt=0)
     max_modifications: int = Field(default=25, gt=0)
-    cancel_open_on_kill: bool = False
     late_order_window_seconds: float = Field(default=30.0, gt=0, le=3600)
     """How long the desk keeps looking for an order the broker could not vouch for (Kite's
     "Order request timed out" 400) before it gives it up as not placed; see DeskConfig."""

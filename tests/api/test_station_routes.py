@@ -17,6 +17,7 @@ from orderdesk.api.event_words import describe, finding
 from orderdesk.api.order_rate import OrderRate
 from orderdesk.domain import InstrumentKey
 from orderdesk.domain.events import (
+    KillSwitchChanged,
     OperatorCommandHandled,
     OrderCancelRequested,
     OrderSubmitting,
@@ -255,6 +256,22 @@ def test_an_operators_command_reads_as_who_did_what() -> None:
         outcome="kill switch engaged",
     )
     assert describe(event) == "telegram:42: /kill confirm: kill switch engaged"
+
+
+def test_the_kill_switchs_cancel_reads_as_keeping_protective_stops() -> None:
+    """Engaged with cancel_open, the event's words say the protective stops stay working (the
+    cancel takes only what could add risk); engaged without it, nothing about cancelling."""
+    from datetime import UTC, datetime
+
+    at = datetime.now(UTC)
+    with_cancel = KillSwitchChanged(at=at, engaged=True, reason="drill", cancel_open=True)
+    without = KillSwitchChanged(at=at, engaged=True, reason="drill")
+
+    assert describe(with_cancel) == (
+        "Kill switch engaged, cancelling the open orders that could add risk "
+        "(protective stops stay): drill"
+    )
+    assert describe(without) == "Kill switch engaged: drill"
 
 
 async def test_approval_decisions_are_in_the_log(api: Api) -> None:

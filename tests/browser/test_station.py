@@ -218,7 +218,11 @@ async def test_place_modify_fill_exit_cancel_and_cancel_all_through_the_page(
     for other in others:
         await expect(_order(page, other).locator('[data-field="status"]')).to_have_text(WORKING)
     await page.get_by_test_id("cancel-all").click()
-    await _confirm(page, "Cancel every open order (2 now)?")
+    await _confirm(
+        page,
+        "Cancel every open order (2 now), protective stops included? A cover order's stop leg"
+        " is cancelled too, which exits that position at market.",
+    )
     for other in others:
         await expect(_order(page, other).locator('[data-field="status"]')).to_have_text("CANCELLED")
 
@@ -513,6 +517,63 @@ async def test_the_order_form_places_each_variety_in_words(
     assert match is not None
     row = _order(page, match.group(1))
     await expect(row.locator('[data-field="status"]')).to_have_text(re.compile(f"^{status}$"))
+
+
+async def _signal(stack: Stack, body: dict[str, Any]) -> str:
+    """An order from "a strategy" through the API; returns its id."""
+    async with stack.client.post(f"{stack.api.url}/api/signals", json=body) as response:
+        assert response.status == 201, await response.text()
+        return str((await response.json())["order"]["order_id"])
+
+
+@pytest.mark.browser
+async def test_the_kill_switchs_cancel_shows_the_cover_leg_it_kept(
+    stack: Stack, page: Page
+) -> None:
+    """A filled cover order's stop leg and a resting buy: Cancel all's confirmation warns that
+    cancelling the leg exits at market (Back leaves both); engaging the kill switch with
+    "cancel open orders" cancels the buy, keeps the leg working, and the page names the leg
+    and why it was kept."""
+    cover = {
+        "instrument": "NSE:INFY",
+        "side": "BUY",
+        "quantity": 10,
+        "order_type": "MARKET",
+        "product": "MIS",
+        "variety": "co",
+        "trigger_price": "1390",
+    }
+    cover_id = await _signal(stack, cover)
+    buy = {**cover, "quantity": 1, "order_type": "LIMIT", "product": "CNC", "price": "1360"}
+    resting = await _signal(stack, {**buy, "variety": "regular", "trigger_price": None})
+    await expect(_order(page, cover_id).locator('[data-field="status"]')).to_have_text("FILLED")
+    leg = page.locator("#orders tr").filter(has_text="SL-M")
+    await expect(leg.locator('[data-field="status"]')).to_have_text("TRIGGER_PENDING")
+    leg_id = await leg.get_attribute("data-order-id")
+    await expect(_order(page, resting).locator('[data-field="status"]')).to_have_text(WORKING)
+
+    await page.get_by_test_id("cancel-all").click()
+    await expect(page.get_by_test_id("confirm-text")).to_have_text(
+        "Cancel every open order (2 now), protective stops included? Among them the stop leg"
+        f" of cover order {cover_id}: cancelling a stop leg exits its position at market."
+    )
+    await page.get_by_test_id("confirm-no").click()
+    await expect(page.get_by_test_id("confirm")).to_be_hidden()
+
+    await page.get_by_test_id("kill-cancel").check()
+    await page.get_by_test_id("kill-button").click()
+
+    await expect(page.get_by_test_id("kill-state")).to_have_text("kill switch: ENGAGED")
+    notice = page.get_by_test_id("notice")
+    await expect(notice).to_contain_text(
+        "Kill switch engaged: cancels sent for 1 open order(s). Kept 1 protective order(s) working:"
+    )
+    kept = page.get_by_test_id("kept-orders").locator("li")
+    await expect(kept).to_have_count(1)
+    await expect(kept).to_have_attribute("data-order-id", str(leg_id))
+    await expect(kept).to_contain_text(f"stop leg of cover order {cover_id}: cancelling it would")
+    await expect(_order(page, resting).locator('[data-field="status"]')).to_have_text("CANCELLED")
+    await expect(leg.locator('[data-field="status"]')).to_have_text("TRIGGER_PENDING")
 
 
 @pytest.mark.browser

@@ -103,7 +103,11 @@ async def test_kill_asks_first_and_engages_with_cancels_on_the_button(desk: Desk
     assert not desk.runtime.desk.kill_switch.engaged
     assert "Open orders now: 1." in question.text
     labels = [label for label, _ in question.buttons]
-    assert labels == ["Engage kill switch", "Engage and cancel 1 open orders", "Abort"]
+    assert labels == [
+        "Engage kill switch",
+        "Engage and cancel open orders (protective stops stay)",
+        "Abort",
+    ]
     cancel = next(data for label, data in question.buttons if label.startswith("Engage and"))
 
     answer = await telegram.choose(question, cancel)
@@ -128,6 +132,51 @@ async def test_kill_asks_first_and_engages_with_cancels_on_the_button(desk: Desk
         ("kill", "asked for confirmation"),
         ("kill", "kill switch engaged, cancels sent for 1 open orders"),
     ]
+
+
+async def test_kill_with_cancel_keeps_the_protective_stop_and_says_why(desk: Desk) -> None:
+    """Long 2 INFY with a sell stop of 2 under it and a buy limit resting: "Engage and cancel"
+    cancels the buy, leaves the stop working, and the answer (and the audit log) lists the
+    stop with the reason it was kept; the question promises no cancel of protective stops."""
+    await filled_order(desk)
+    stop = await desk.runtime.submit(
+        Signal(
+            instrument=INFY,
+            side=Side.SELL,
+            quantity=2,
+            order_type=OrderType.SL_M,
+            trigger_price=Decimal("1400"),
+            product=Product.CNC,
+            strategy="quick",
+            signal_id="stop-1",
+        )
+    )
+    resting = await desk.runtime.submit(buy("quick", "rest-3", limit="1450"))
+    await eventually(lambda: stop.status is OrderStatus.TRIGGER_PENDING, what="a pending stop")
+    await eventually(lambda: resting.status is OrderStatus.OPEN, what="a resting order")
+    telegram = desk.telegram
+
+    question = await telegram.ask(OWNER, "/kill")
+    cancel = next(data for label, data in question.buttons if label.startswith("Engage and"))
+    answer = await telegram.choose(question, cancel)
+
+    assert "except the protective ones: a cover order's stop leg" in question.text
+    lines = answer.text.splitlines()
+    assert lines[:2] == [
+        "Kill switch ENGAGED: the desk refuses every new order.",
+        "Kept 1 protective orders working:",
+    ]
+    assert lines[2].startswith(
+        f"{stop.order_id}: protective stop of the CNC long 2 in NSE:INFY (SELL 2 SL-M, "
+        "trigger 1400): it can only reduce that position"
+    )
+    assert lines[3:] == ["Cancels sent for 1 open orders.", resting.order_id]
+    await resting.wait(timeout=10)
+    assert resting.status is OrderStatus.CANCELLED
+    assert stop.status is OrderStatus.TRIGGER_PENDING
+    assert desk.commands()[-1].outcome == (
+        "kill switch engaged, cancels sent for 1 open orders, 1 protective orders kept"
+    )
 
 
 async def test_kill_confirm_typed_engages_without_cancelling(desk: Desk) -> None:

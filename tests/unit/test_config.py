@@ -84,6 +84,16 @@ def test_bad_config_names_the_key(tmp_path: Path, text: str, key: str) -> None:
     assert key in str(exc_info.value)
 
 
+def test_cancel_open_on_kill_is_refused_not_silently_ignored(tmp_path: Path) -> None:
+    """[engine] cancel_open_on_kill never did anything (the kill switch cancels only when asked:
+    --cancel-open, the dashboard's checkbox, Telegram's button, kill_switch_and_cancel): a file
+    that sets it is refused like any unknown key, rather than trusted to cancel on a kill."""
+    write(tmp_path, "[engine]\ncancel_open_on_kill = true\n")
+    with pytest.raises(ConfigError) as exc_info:
+        load_settings()
+    assert "engine.cancel_open_on_kill: Extra inputs are not permitted" in str(exc_info.value)
+
+
 def test_explicit_missing_file_is_an_error(tmp_path: Path) -> None:
     """Naming a config file that does not exist is reported, not silently ignored."""
     with pytest.raises(ConfigError) as exc_info:

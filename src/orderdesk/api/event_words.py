@@ -107,7 +107,12 @@ def _fill(e: OrderFillRecorded) -> str:
 def _kill(e: KillSwitchChanged) -> str:
     if not e.engaged:
         return "Kill switch released" + (f": {e.reason}" if e.reason else "")
-    cancel = ", cancelling open orders" if e.cancel_open else ""
+    # The cancel leaves the orders that can only reduce a position (domain/protection.py).
+    cancel = (
+        ", cancelling the open orders that could add risk (protective stops stay)"
+        if e.cancel_open
+        else ""
+    )
     return f"Kill switch engaged{cancel}: {e.reason or 'no reason given'}"
 
 

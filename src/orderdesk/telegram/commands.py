@@ -12,6 +12,9 @@ kill_confirm_seconds`` (a button, or ``/kill confirm``) engages the switch. A co
 belongs to its chat and to that one question (a nonce in the buttons), so an old keyboard or a
 retyped confirmation after the window does nothing. Questions live in memory only: a desk that
 restarts forgets them, and a confirmation Telegram delivers again after a restart lapses.
+*Engage and cancel* cancels the open orders but the protective ones (a cover order's stop leg,
+a stop that can only reduce a position: :mod:`orderdesk.domain.protection`), which stay working;
+the answer lists each one kept and why.
 
 ``/keep`` (keep an intraday position past the square-off, as the dashboard's Keep) is two steps
 the same way, within the same window: it names the MIS positions it would convert to CNC (NRML
@@ -303,18 +306,21 @@ class DeskCommands:
             else "Engage the kill switch? The desk will refuse every new order until it is "
             "released (from the dashboard or the CLI)."
         )
+        # Which orders are protective is judged when the cancel runs, against the positions
+        # of that moment: the question counts them all and says which kind stays.
         text = (
             f"{ask}\n"
             f"Open orders now: {open_orders}.\n"
             f"Confirm within {seconds} s with a button, or send /kill confirm "
-            "(/kill confirm cancel also cancels the open orders)."
+            "(/kill confirm cancel also cancels the open orders, except the protective "
+            "ones: a cover order's stop leg, a stop that can only reduce a position)."
         )
         return Reply(
             text,
             outcome="asked for confirmation",
             buttons=(
                 Button("Engage kill switch", f"kill:{nonce}:engage"),
-                Button(f"Engage and cancel {open_orders} open orders", f"kill:{nonce}:cancel"),
+                Button(_CANCEL_LABEL, f"kill:{nonce}:cancel"),
                 Button("Abort", f"kill:{nonce}:abort"),
             ),
         )
@@ -438,13 +444,20 @@ class DeskCommands:
             current.reason if current.engaged else f"engaged from Telegram ({actor_of(chat_id)})"
         )
         state = await self._desk.set_kill_switch(True, reason, cancel_open=cancel_open)
-        text = "Kill switch ENGAGED: the desk refuses every new order."
+        lines = ["Kill switch ENGAGED: the desk refuses every new order."]
         outcome = "kill switch engaged"
         if cancel_open:
-            text += f"\nCancels sent for {len(state.cancelled)} open orders."
+            if state.kept:
+                # First: a long answer is clipped at its end, and these are what stays working.
+                kept = [f"{k.order_id}: {k.reason}" for k in state.kept]
+                title = f"Kept {len(kept)} protective orders working:"
+                lines.append(render.listing(title, kept, ""))
+            lines.append(f"Cancels sent for {len(state.cancelled)} open orders.")
+            lines += state.cancelled[: render.MAX_LINES]
             outcome += f", cancels sent for {len(state.cancelled)} open orders"
-            if state.cancelled:
-                text += "\n" + "\n".join(state.cancelled[: render.MAX_LINES])
+            if state.kept:
+                outcome += f", {len(state.kept)} protective orders kept"
+        text = "\n".join(lines)
         return Reply(text, outcome=outcome)
 
     async def _answer_keep(self, chat_id: int, choice: str, nonce: str | None) -> Reply:
@@ -477,6 +490,7 @@ def _kept(argument: str) -> str:
 
 
 _KILL_CHOICES = frozenset({"engage", "cancel", "abort"})
+_CANCEL_LABEL = "Engage and cancel open orders (protective stops stay)"
 
 _COMMANDS: dict[str, _Command] = {
     "status": _Command(DeskCommands.status, "the desk at a glance"),

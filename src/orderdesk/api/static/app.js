@@ -5,7 +5,7 @@
 // This module owns the session, the header (stream, broker, kill switch) and the stream; each
 // panel is its own module, imported below, that listens with on(kind, fn) from core.js. A new
 // panel: a <section class="panel"> in index.html, a module here, its name in dashboard.ASSETS.
-import { $, api, emit, flash, on, state, token, TOKEN_KEY, whenUnauthorised } from "./core.js";
+import { $, api, el, emit, flash, on, state, token, TOKEN_KEY, whenUnauthorised } from "./core.js";
 import "./orders.js";
 import "./entry.js";
 import "./positions.js";
@@ -98,9 +98,21 @@ async function toggleKill() {
   const engage = !state.kill.engaged;
   const body = { engaged: engage, reason: engage ? "engaged on the dashboard" : "released on the dashboard", cancel_open: engage && $("kill-cancel").checked };
   try {
-    state.kill = await api("/api/kill-switch", { method: "POST", body: JSON.stringify(body) });
+    const answer = await api("/api/kill-switch", { method: "POST", body: JSON.stringify(body) });
+    state.kill = answer;
     renderStatus();
+    if (body.cancel_open) showCancelled(answer);
   } catch (error) { flash(`Kill switch: ${error.message}`); }
+}
+
+// The cancel leaves the orders that can only reduce a position working: name each, and why.
+function showCancelled(answer) {
+  const kept = answer.kept || [];
+  const sent = `Kill switch engaged: cancels sent for ${answer.cancelled.length} open order(s).`;
+  if (!kept.length) { flash(sent, "ok"); return; }
+  flash(`${sent} Kept ${kept.length} protective order(s) working:`, "warn");
+  $("notice").append(el("ul", { class: "kept", "data-testid": "kept-orders" },
+    ...kept.map((k) => el("li", { "data-order-id": k.order_id }, el("span", { class: "mono" }, k.order_id), `: ${k.reason}`))));
 }
 
 // ---- session ---------------------------------------------------------------------------

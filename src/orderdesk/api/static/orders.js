@@ -40,7 +40,8 @@ function render() {
 
 async function cancelOrder(orderId) {
   const o = state.orders.get(orderId);
-  const ok = await confirmAction("Cancel order", `Cancel ${orderId}: ${orderWords(o)}, ${o.filled_quantity} of ${o.quantity} filled so far?`, "Cancel order");
+  const exits = o.leg_of ? ` It is the stop leg of cover order ${o.leg_of}: cancelling it exits that position at market.` : "";
+  const ok = await confirmAction("Cancel order", `Cancel ${orderId}: ${orderWords(o)}, ${o.filled_quantity} of ${o.quantity} filled so far?${exits}`, "Cancel order");
   if (!ok) return;
   try {
     await api(`/api/orders/${encodeURIComponent(orderId)}`, { method: "DELETE" });
@@ -50,7 +51,12 @@ async function cancelOrder(orderId) {
 
 async function cancelAll() {
   const working = [...state.orders.values()].filter((o) => WORKING.has(o.status));
-  const ok = await confirmAction("Cancel all orders", `Cancel every open order (${working.length} now)?`, "Cancel all");
+  // Unlike the kill switch's cancel, this one takes protection away too: say so.
+  const legs = working.filter((o) => o.leg_of);
+  const exits = legs.length
+    ? ` Among them the stop leg of cover order ${legs.map((o) => o.leg_of).join(", ")}: cancelling a stop leg exits its position at market.`
+    : " A cover order's stop leg is cancelled too, which exits that position at market.";
+  const ok = await confirmAction("Cancel all orders", `Cancel every open order (${working.length} now), protective stops included?${exits}`, "Cancel all");
   if (!ok) return;
   try {
     const cancelled = await api("/api/orders/cancel-all", { method: "POST" });
