@@ -13,6 +13,7 @@ from orderdesk import DeskClient, InstrumentKey, OrderStatus, OrderType, Product
 from orderdesk.approvals import ApprovalState, NotApproved
 from orderdesk.client import DeskUnavailable
 from orderdesk.config import ApiSettings, Settings, StrategySettings, TradingDaySettings
+from orderdesk.domain.errors import ValidationError
 from orderdesk.runtime import open_runtime
 from tests.support import eventually
 
@@ -87,6 +88,18 @@ async def test_runtime_submit_places_at_once_without_approval(tmp_path: Path) ->
         await handle.wait(timeout=10)
 
     assert handle.status is OrderStatus.FILLED
+
+
+@pytest.mark.parametrize("name", ["square_off", "external"])
+async def test_runtime_submit_refuses_the_names_of_the_desks_own_orders(
+    tmp_path: Path, name: str
+) -> None:
+    """Embedded strategy code may not call itself what the desk calls its own square-off or
+    adopted orders, as the API may not: nothing is placed."""
+    async with open_runtime(settings(tmp_path), serve=False) as runtime:
+        with pytest.raises(ValidationError, match="the name of the desk's own orders"):
+            await runtime.submit(market_buy(name, "r-1"))
+        assert runtime.desk.orders() == []
 
 
 async def test_desk_client_takes_the_domain_signal_and_waits_on_the_event_stream(
