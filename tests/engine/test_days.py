@@ -18,7 +18,7 @@ import pytest
 from orderdesk.api.desk_adapter import EngineDesk
 from orderdesk.doctor import Status
 from orderdesk.domain import Order, OrderStatus, OrderType, Product, Side, client_order_id
-from orderdesk.domain.calendar import IST, TradingCalendar
+from orderdesk.domain.calendar import IST, Segment, TradingCalendar
 from orderdesk.domain.events import DayClosed, DayOpened, OrderLapsed
 from orderdesk.domain.ids import child_order_id
 from orderdesk.domain.values import InstrumentKey
@@ -358,6 +358,25 @@ async def test_own_square_off_exits_mis_before_the_broker(
             lambda: "Squared off intraday positions" in notifier.titles(Severity.WARNING),
             what="the square-off alert",
         )
+
+
+async def test_own_square_off_leaves_a_cover_orders_position_to_its_stop_leg(
+    broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """Kite's trades of a cover order carry product CO, which no new order may use: the own
+    square-off exits MIS with market orders and leaves a CO position to the cancel of its stop
+    leg, instead of failing to build the whole square-off on a CO exit it cannot place."""
+    rules = DayRules(calendar=TradingCalendar(frozenset()), own_square_off_minutes=10)
+    async with open_desk(broker, store, clock, notifier, config=replace(DAYS, days=rules)) as desk:
+        await (await desk.submit(signal(product=Product.MIS, quantity=7))).wait()
+        desk.book.positions.apply_fill(NIFTY_FUT, Product.CO, Side.BUY, 75, Decimal(24000), "co1")
+        assert desk.days is not None
+        due = desk.days._own_square_off(MONDAY, Segment.EQUITY, clock.now())
+        assert due is not None
+        assert [(s.instrument, s.product, s.quantity) for s in due.exits] == [
+            (INFY, Product.MIS, 7)
+        ]
+        assert desk.days._own_square_off(MONDAY, Segment.DERIVATIVES, clock.now()) is None
 
 
 async def test_own_square_off_closes_the_strategys_position_in_its_book(

@@ -63,7 +63,7 @@ from orderdesk.domain.parent import slicing_complete
 from orderdesk.domain.position import Position, PositionBook
 from orderdesk.domain.reports import HoldingReport, OrderStatusReport, PositionReport, Quote
 from orderdesk.domain.signal import SQUARE_OFF_STRATEGY, Signal
-from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side
+from orderdesk.domain.values import ORDER_PRODUCTS, InstrumentKey, OrderType, Product, Side
 from orderdesk.engine.alerts import Alerts
 from orderdesk.engine.book import OrderBook
 from orderdesk.engine.config import DayRules
@@ -120,7 +120,8 @@ class SquareOffDue:
     orders: tuple[Order, ...]
     """The segment's working MIS/CO orders, to cancel first."""
     exits: tuple[Signal, ...]
-    """Market orders that flatten the segment's MIS/CO positions."""
+    """Market orders that flatten the segment's MIS positions (a cover order's goes with the
+    cancel of its stop leg)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -788,6 +789,9 @@ class TradingDays:
                 signal_id=f"{day}-{instrument}-{product}",
             )
             for instrument, product, quantity in self._intraday(segment)
+            # A cover order's position (product CO) takes no new order: cancelling its stop
+            # leg, one of the working orders above, is what exits it at market.
+            if product in ORDER_PRODUCTS
         )
         if not working and not exits:
             return None
