@@ -283,9 +283,7 @@ class EngineDesk:
             quantity = position.convertible(side=side, overnight=overnight)
             if not quantity:
                 kind = "carried" if overnight else "today's"
-                hint = ""
-                if not overnight and (carried := position.convertible(side=side, overnight=True)):
-                    hint = f"; its {carried} carried from an earlier day convert with --overnight"
+                hint = position.overnight_hint(side, overnight)
                 raise ValidationError(
                     "quantity", f"the {old} position in {instrument} has no {kind} quantity{hint}"
                 )

@@ -143,6 +143,16 @@ class Position:
         net = self.quantity * side.sign - self.from_holdings
         return max(0, min(day * side.sign, net))
 
+    def overnight_hint(self, side: Side, overnight: bool) -> str:
+        """What a refused day's conversion adds when the quantity it wanted came in overnight:
+        ``--overnight`` converts that ("" otherwise)."""
+        carried = 0 if overnight else self.convertible(side=side, overnight=True)
+        return (
+            f"; its {carried} carried from an earlier day convert with --overnight"
+            if carried
+            else ""
+        )
+
     def move_out(self, quantity: int, *, overnight: bool) -> tuple[Decimal, Decimal]:
         """Give ``quantity`` (signed as the position: negative of a short) to another product
         at its share of the cost, as if that part had never been traded here; returns the cost
@@ -307,11 +317,7 @@ class PositionBook:
         if old is None or conversion.quantity > room:
             kind = "carried " if conversion.overnight else ""
             position = "long" if conversion.side is Side.BUY else "short"
-            hint = ""
-            if old is not None and not conversion.overnight:
-                carried = old.convertible(side=conversion.side, overnight=True)
-                if carried:
-                    hint = f"; its {carried} carried from an earlier day convert with --overnight"
+            hint = old.overnight_hint(conversion.side, conversion.overnight) if old else ""
             raise ValidationError(
                 "quantity",
                 f"the {kind}{position} {conversion.old_product} position in {instrument} has "

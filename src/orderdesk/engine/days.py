@@ -213,7 +213,7 @@ class TradingDays:
         it trades in that closes later (currency's 17:00, commodities' 23:45). Closed at 16:15,
         an MCX book went on trading unrecorded: the close froze positions the evening then
         squared off or sold, and marked them mid-session."""
-        usual = datetime.combine(day, self.rules.close_at, tzinfo=IST)
+        usual = self._usual_close(day)
         ordinary = self.calendar.hours[Segment.DERIVATIVES].mass_cancel
         after = usual - datetime.combine(day, ordinary, tzinfo=IST)
         if day in self.calendar.session_hours:
@@ -226,6 +226,10 @@ class TradingDays:
             if segment in self.calendar.hours
         ]
         return max([usual, *later])
+
+    def _usual_close(self, day: date) -> datetime:
+        """``close_at`` on ``day``: the close of a day of equity and derivatives alone."""
+        return datetime.combine(day, self.rules.close_at, tzinfo=IST)
 
     def _segments_in_book(self) -> set[Segment]:
         """The segments of the open day's orders and positions."""
@@ -675,8 +679,7 @@ class TradingDays:
         if day != self.today(now):
             return day
         # Before the usual close no segment's is due: the book is not walked every second.
-        usual = datetime.combine(day, self.rules.close_at, tzinfo=IST)
-        return day if now >= usual and now >= self.close_at(day) else None
+        return day if now >= self._usual_close(day) and now >= self.close_at(day) else None
 
     def close_waits(self, now: datetime | None = None) -> bool:
         """Whether the open day's close is due and was missed: it waits for the broker."""
