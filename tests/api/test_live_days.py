@@ -117,7 +117,7 @@ def money(line: dict[str, Any]) -> tuple[Decimal, Decimal, Decimal]:
 
 
 async def test_after_an_expiry_days_close_live_positions_read_as_the_list_of_days(
-    served: Served, store: CreatedCounting, clock: WallClock
+    served: Served, broker: FakeBroker, store: CreatedCounting, clock: WallClock
 ) -> None:
     """Once Monday has closed, the call that expired with it is settled in every live view
     (positions, the stream's status, the strategy's share): its whole P&L realised, as Monday's
@@ -127,8 +127,10 @@ async def test_after_an_expiry_days_close_live_positions_read_as_the_list_of_day
         bought = await desk.submit(signal(product=Product.NRML, instrument=instrument, quantity=75))
         await bought.wait()
     paid = desk.position(NIFTY_CE, Product.NRML).average_price
-    desk.book.mark(NIFTY_CE, paid - 20)  # its settlement: 20 below the price paid
-    desk.book.mark(NIFTY_FUT, desk.position(NIFTY_FUT, Product.NRML).average_price + 10)
+    # The broker's last prices, which the close marks at: the call's settlement 20 below the
+    # price paid, the future 10 above.
+    broker.prices[NIFTY_CE] = paid - 20
+    broker.prices[NIFTY_FUT] = desk.position(NIFTY_FUT, Product.NRML).average_price + 10
     clock.set(MONDAY, 16, 20)
     await eventually(lambda: events_of(store, DayClosed), what="Monday closed")
 

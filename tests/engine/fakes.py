@@ -182,6 +182,8 @@ class FakeBroker:
     fill_market: bool = True
     trades_fail: int = 0
     """The next this many reads of one order's trades fail with a 503."""
+    positions_fail: int = 0
+    """The next this many reads of the positions fail with a 503."""
     available_funds: Decimal = Decimal("1000000")
     margin_rate: Decimal = Decimal("0.2")
     before_place: list[Any] = field(default_factory=list)
@@ -425,6 +427,9 @@ class FakeBroker:
         self.trade_book.clear()
 
     async def positions(self) -> list[PositionReport]:
+        if self.positions_fail:
+            self.positions_fail -= 1
+            raise BrokerUnavailable("Service unavailable", http_status=503)
         net: dict[tuple[InstrumentKey, Product], int] = dict.fromkeys(self.carried, 0)
         for fill in self.trade_book:
             key = (fill.instrument, fill.product)
@@ -439,7 +444,7 @@ class FakeBroker:
                 multiplier=Decimal(1),
                 average_price=zero,
                 last_price=self.prices[instrument],
-                close_price=self.prices[instrument],
+                close_price=self.closes.get(instrument, self.prices[instrument]),
                 pnl=zero,
                 realised=zero,
                 unrealised=zero,

@@ -174,8 +174,10 @@ async def test_a_contract_expiring_with_the_day_closes_it_realised(
             )
             await bought.wait()
         paid = desk.position(NIFTY_CE, Product.NRML).average_price
-        desk.book.mark(NIFTY_CE, paid - 20)  # its settlement: 20 below the price paid
-        desk.book.mark(NIFTY_FUT, desk.position(NIFTY_FUT, Product.NRML).average_price + 10)
+        # The broker's last prices, which the close marks at: the option's settlement 20
+        # below the price paid, the future 10 above.
+        broker.prices[NIFTY_CE] = paid - 20
+        broker.prices[NIFTY_FUT] = desk.position(NIFTY_FUT, Product.NRML).average_price + 10
         clock.set(MONDAY, 16, 20)
         await eventually(lambda: events_of(store, DayClosed), what="the day closed")
         (closed,) = events_of(store, DayClosed)
@@ -183,6 +185,50 @@ async def test_a_contract_expiring_with_the_day_closes_it_realised(
         assert (lines[NIFTY_CE].realised, lines[NIFTY_CE].unrealised) == (-1500, 0)
         assert (lines[NIFTY_FUT].realised, lines[NIFTY_FUT].unrealised) == (0, 750)
         assert (closed.realised, closed.pnl) == (-1500, -750)
+
+
+async def test_a_desk_asleep_through_the_afternoon_closes_at_the_brokers_last_prices(
+    desk: OrderDesk, broker: FakeBroker, store: MemoryStore, clock: WallClock
+) -> None:
+    """A laptop asleep from 15:00 wakes after the close: the day is marked at the broker's last
+    price, not at the desk's 15:00 tick, and the next morning's P&L starts at that close."""
+    bought = await desk.submit(signal(product=Product.NRML, instrument=NIFTY_FUT, quantity=75))
+    await bought.wait()
+    clock.set(MONDAY, 15, 0)
+    broker.tick(NIFTY_FUT, Decimal("24010"))
+    await eventually(
+        lambda: desk.position(NIFTY_FUT, Product.NRML).last_price == 24010, what="the tick"
+    )
+    broker.prices[NIFTY_FUT] = Decimal("24060")  # where it traded last, while the desk slept
+    clock.set(MONDAY, 16, 40)
+    (closed,) = await eventually(lambda: events_of(store, DayClosed), what="the day closed")
+    (line,) = closed.positions
+    assert (line.last_price, line.unrealised, closed.pnl) == (24060, 4500, 4500)
+    assert desk.position(NIFTY_FUT, Product.NRML).last_price == 24060
+    broker.next_day()
+    clock.set(TUESDAY, 9, 0)
+    await eventually(lambda: desk.trading_day == TUESDAY, what="Tuesday opened")
+    assert desk.day_pnl() == 0
+
+
+async def test_a_close_that_cannot_read_the_brokers_prices_marks_at_its_own(
+    desk: OrderDesk, broker: FakeBroker, store: MemoryStore, clock: WallClock
+) -> None:
+    """The broker's positions unreadable at the close: the day closes all the same, marked at
+    the last tick the desk saw, rather than waiting or marking at nothing."""
+    bought = await desk.submit(signal(product=Product.NRML, instrument=NIFTY_FUT, quantity=75))
+    await bought.wait()
+    broker.tick(NIFTY_FUT, Decimal("24010"))
+    await eventually(
+        lambda: desk.position(NIFTY_FUT, Product.NRML).last_price == 24010, what="the tick"
+    )
+    broker.prices[NIFTY_FUT] = Decimal("24060")
+    broker.positions_fail = 1
+    clock.set(MONDAY, 16, 20)
+    (closed,) = await eventually(lambda: events_of(store, DayClosed), what="the day closed")
+    (line,) = closed.positions
+    assert (line.last_price, closed.pnl) == (24010, 750)
+    assert broker.positions_fail == 0  # it was asked
 
 
 async def test_a_restart_replays_from_the_latest_checkpoint(

@@ -15,7 +15,9 @@ A desk runs every trading day, so the day is part of its state (DESIGN.md, "The 
   counts start again.
 - **Closing a day** (at ``close_at``, after the exchanges' mass cancel) reconciles with the
   broker, so every order ends as the broker says (mass-cancelled, squared off, filled); one the
-  broker no longer has lapses, alerted. A :class:`~orderdesk.domain.events.DayClosed` records
+  broker no longer has lapses, alerted. The positions are marked at the broker's last prices
+  (the desk's own last tick may be hours old: a laptop asleep through the afternoon), at the
+  desk's own when those cannot be read. A :class:`~orderdesk.domain.events.DayClosed` records
   the day's positions and P&L, which is how a past day reads back.
 - **A late close**: a desk that was not running at ``close_at`` (started after it) has seen
   none of the day's last prices, so it closes the day only once it can read the broker, and
@@ -39,7 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -481,7 +483,9 @@ class TradingDays:
 
     async def _close(self, day: date, *, reconcile: bool) -> None:
         """Close ``day`` while the desk runs (at ``close_at``, or later the same run), marked at
-        the prices it saw."""
+        the broker's last prices when it can be read, else at the prices the desk saw. The
+        desk's own may be stale: a laptop asleep through the afternoon woke to close at its
+        15:00 tick (₹84.50 off the broker's close in an operator's walk)."""
         now = self.clock.now()
         lapsed: list[Order] = []
         if reconcile and self.session.usable:
@@ -498,7 +502,30 @@ class TradingDays:
                 )
             else:
                 lapsed = await self._lapse_gone(reports, now)
+                await self._mark_at_the_brokers_prices(day)
         await self._record_close(self._summary(day, now, lapsed, self._snapshots(day)))
+
+    async def _mark_at_the_brokers_prices(self, day: date) -> None:
+        """Mark the day's positions at the broker's last prices (its positions', else a
+        quote's); what cannot be read keeps the desk's own mark, and says so in the log."""
+        try:
+            prices = await self._last_prices()
+        except Exception as exc:
+            log.warning(
+                "closing %s at the desk's own last prices: the broker's could not be read: %s: %s",
+                day,
+                type(exc).__name__,
+                exc,
+            )
+            return
+        self._mark(prices)
+
+    def _mark(self, prices: Mapping[InstrumentKey, Decimal]) -> None:
+        """Mark the book's positions at ``prices`` (the book's own marks: they are the day's
+        last prices)."""
+        for instrument in self._instruments():
+            if (price := prices.get(instrument)) is not None:
+                self.book.mark(instrument, price)
 
     async def _lapse_gone(self, reports: Sequence[OrderStatusReport], now: datetime) -> list[Order]:
         """At a close the same evening: the open orders the broker's book shows no longer
@@ -554,10 +581,19 @@ class TradingDays:
         await self.reconciler.run()
         reports = await self.broker.orders()
         positions = await self.broker.positions()
+        return _LateBooks(reports, positions, await self._last_prices(positions))
+
+    async def _last_prices(
+        self, positions: Sequence[PositionReport] | None = None
+    ) -> dict[InstrumentKey, Decimal]:
+        """The broker's last prices of the book's instruments: its positions' (read now unless
+        given), else a quote's."""
+        if positions is None:
+            positions = await self.broker.positions()
         prices = {p.instrument: p.last_price for p in positions if p.last_price}
         quotes = await self._quotes([i for i in self._instruments() if i not in prices])
         prices |= {key: q.last_price for key, q in quotes.items() if q.last_price}
-        return _LateBooks(reports, positions, prices)
+        return prices
 
     async def _books_after(self, day: date) -> _LateBooks:
         """The broker's books on a later trading day, and ``day``'s closing prices: a quote's
@@ -576,9 +612,7 @@ class TradingDays:
         too: they are the day's last prices) at the broker's prices."""
         now = self.clock.now()
         lapsed = await self._lapse_gone(books.reports, now)
-        for instrument in self._instruments():
-            if (price := books.prices.get(instrument)) is not None:
-                self.book.mark(instrument, price)
+        self._mark(books.prices)
         snapshots = [self._unseen(p, p.last_price, expired_on=day) for p in self.book.positions]
         return self._summary(day, now, lapsed, snapshots, late=True)
 
