@@ -47,7 +47,7 @@ from pydantic_settings import (
 )
 
 from orderdesk.domain.calendar import DEFAULT_HOURS, Segment, SessionHours, TradingCalendar
-from orderdesk.domain.signal import RESERVED_STRATEGIES, STRATEGY_NAME
+from orderdesk.domain.signal import STRATEGY_NAME, reserved_strategy
 from orderdesk.engine.config import DayRules
 from orderdesk.errors import ConfigError
 from orderdesk.holidays import NSE_HOLIDAYS, holiday_years, load_holidays
@@ -431,12 +431,8 @@ class Settings(BaseSettings):
                     "ASCII letters, digits, _ and -",
                     {"name": repr(name)},
                 )
-            if name in RESERVED_STRATEGIES:
-                raise PydanticCustomError(
-                    "strategy_name",
-                    "{name} is the name of the desk's own orders, never a signal's strategy",
-                    {"name": repr(name)},
-                )
+            if (reason := reserved_strategy(name)) is not None:
+                raise PydanticCustomError("strategy_name", "{reason}", {"reason": reason})
         return value
 
     @classmethod

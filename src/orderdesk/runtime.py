@@ -31,7 +31,7 @@ from orderdesk.config import (
 from orderdesk.daily_backups import StorageProbe, running_backups
 from orderdesk.desk_address import announce
 from orderdesk.domain.errors import ValidationError
-from orderdesk.domain.signal import RESERVED_STRATEGIES, Signal
+from orderdesk.domain.signal import Signal, reserved_strategy
 from orderdesk.domain.values import Exchange
 from orderdesk.engine.alerts import LoggingNotifier
 from orderdesk.engine.algo_ids import AlgoIds
@@ -177,13 +177,11 @@ class Runtime:
         Raises what ``OrderDesk.submit`` raises (``RiskDenied`` naming the check…), and
         :class:`~orderdesk.approvals.NotApproved` when the operator rejects the signal or it
         lapses. Without the API (``serve=False``) only ``runtime.approvals`` can approve.
-        A strategy named as the desk's own orders (``RESERVED_STRATEGIES``) is refused
+        A strategy named as the desk's own orders (``reserved_strategy``) is refused
         (``ValidationError``), as the API refuses it.
         """
-        if signal.strategy in RESERVED_STRATEGIES:
-            raise ValidationError(
-                "strategy", f"{signal.strategy!r} is the name of the desk's own orders"
-            )
+        if (reason := reserved_strategy(signal.strategy)) is not None:
+            raise ValidationError("strategy", reason)
         if not self.approvals.needs_approval(signal):
             return await self.desk.submit(signal)
         parked = await self.approvals.submit(signal)

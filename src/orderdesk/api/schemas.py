@@ -20,7 +20,7 @@ from orderdesk.domain.attribution import StrategyBook
 from orderdesk.domain.day import Holding, PositionSnapshot
 from orderdesk.domain.order import Order
 from orderdesk.domain.parent import children_filled, parent_status
-from orderdesk.domain.signal import RESERVED_STRATEGIES, Signal
+from orderdesk.domain.signal import Signal, reserved_strategy
 from orderdesk.domain.status import OrderStatus
 from orderdesk.domain.values import (
     InstrumentKey,
@@ -54,10 +54,10 @@ _PLAIN = AfterValidator(_plain_decimal)
 
 
 def _not_reserved(name: str) -> str:
-    """A strategy name the desk gives its own orders is not a signal's (``RESERVED_STRATEGIES``):
+    """A strategy name the desk gives its own orders is not a signal's (``reserved_strategy``):
     its orders would be read as the desk's square-off or as adopted ones."""
-    if name in RESERVED_STRATEGIES:
-        raise ValueError(f"{name!r} is the name of the desk's own orders; choose another")
+    if (reason := reserved_strategy(name)) is not None:
+        raise ValueError(reason)
     return name
 
 

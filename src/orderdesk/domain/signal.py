@@ -41,6 +41,15 @@ RESERVED_STRATEGIES = frozenset({SQUARE_OFF_STRATEGY, EXTERNAL_STRATEGY})
 orders would be read as a square-off or as adopted, and their books credited accordingly."""
 
 
+def reserved_strategy(name: str) -> str | None:
+    """Why ``name`` may not be a signal's strategy, or None: the one wording of the refusal
+    the API, the config's ``[strategies]`` and embedded code (``Runtime.submit``) give."""
+    if name not in RESERVED_STRATEGIES:
+        return None
+    what = "its square-off" if name == SQUARE_OFF_STRATEGY else "the orders it adopts"
+    return f"{name!r} is the name of the desk's own orders ({what}); choose another"
+
+
 def _positive(value: Decimal | None, field: str) -> None:
     if value is not None and value <= 0:
         raise ValidationError(field, "must be greater than 0")
@@ -208,4 +217,5 @@ __all__ = [
     "Signal",
     "check_lot",
     "check_tick",
+    "reserved_strategy",
 ]
