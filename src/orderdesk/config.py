@@ -51,6 +51,7 @@ from orderdesk.domain.signal import STRATEGY_NAME, reserved_strategy
 from orderdesk.engine.config import DayRules
 from orderdesk.errors import ConfigError
 from orderdesk.holidays import NSE_HOLIDAYS, holiday_years, load_holidays
+from orderdesk.secrets import TELEGRAM_BOT_TOKEN, env_var_for
 
 ENV_PREFIX = "ORDERDESK_"
 CONFIG_FILE_NAME = "orderdesk.toml"
@@ -573,25 +574,57 @@ def _check_toml(path: Path) -> None:
             data = tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    broker = data.get("broker")
     for name, section in data.items():
         if isinstance(section, dict):
             leaked = sorted(_SECRET_KEYS & set(section))
             if leaked:
                 raise ConfigError(
                     f"{path}: {name}.{leaked[0]} must not be in the config file; "
-                    + _where_secrets_go(name, leaked[0])
+                    + _where_secrets_go(
+                        name, leaked[0], broker if isinstance(broker, str) else "kite"
+                    )
                 )
 
 
-def _where_secrets_go(section: str, key: str) -> str:
-    variable = f"{ENV_PREFIX}{section.upper()}__{key.upper()}"
-    if (section, key) == ("telegram", "bot_token"):
-        return f"store it with `orderdesk telegram-token`, or export {variable}"
+def _where_secrets_go(section: str, key: str, broker: str) -> str:
+    """Where a secret found in the file's ``[section]`` belongs, as the end of its refusal.
+
+    Named for where the desk reads it, never for the table it was found in: the desk's own
+    tables take no secrets (``ORDERDESK_API__ACCESS_TOKEN`` is refused as a setting of
+    ``[api]``). The api_secret and access token are the broker's, named as ``orderdesk login``
+    names them: ``kite.access_token`` in the secret store, ``ORDERDESK_KITE__ACCESS_TOKEN`` in
+    the environment, for the file's ``broker`` or the adapter table they sat in. An adapter's
+    table may hold any other secret that adapter reads from the store.
+    """
+    adapter = section not in Settings.model_fields and section in _adapter_sections(broker)
+    owner = section if adapter else broker
+    bot = f"store it with `orderdesk telegram-token`, or export {env_var_for(TELEGRAM_BOT_TOKEN)}"
+    if key == "bot_token":
+        return bot
     if key == "api_secret":
+        variable = env_var_for(f"{owner}.api_secret")
         return f"export {variable}, or store it with `orderdesk login --ask-secret`"
     if key == "access_token":
+        variable = env_var_for(f"{owner}.access_token")
         return f"`orderdesk login` makes and stores it (or export {variable})"
-    return f"export {variable}, or keep it in the OS keyring"
+    if adapter:
+        return f"export {env_var_for(f'{section}.{key}')}, or keep it in the OS keyring"
+    if section == "telegram":
+        return f"the bot's token is its bot_token: {bot}"
+    if (section, key) == ("api", "token"):
+        return (
+            "the API's bearer token is made by the desk on its first run and kept in the "
+            "config dir; `orderdesk config show-token` prints it"
+        )
+    if (section, key) == ("store", "password"):
+        return f"give it in the store's URL through {ENV_PREFIX}STORE__URL, not in this file"
+    return (
+        f"no setting of [{section}] takes a {key}; the desk's secrets are the broker's "
+        f"api_secret ({env_var_for(f'{broker}.api_secret')}, or `orderdesk login --ask-secret`) "
+        "and access token (`orderdesk login`), and the Telegram bot's token "
+        "(`orderdesk telegram-token`)"
+    )
 
 
 def _check_extras(settings: Settings, config_file: Path | None) -> None:

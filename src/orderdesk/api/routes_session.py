@@ -42,7 +42,8 @@ class TokenRefused(OrderDeskError):
 
 @router.get("/session")
 async def get_session(context: Context) -> SessionOut:
-    """The broker session's state and expiry, and the trading day the desk has open."""
+    """The broker session's state and since when (a refused session: when the broker refused
+    it), its expiry when known, and the trading day the desk has open."""
     desk = context.desk
     return SessionOut.of(desk.session(), desk.trading_day())
 

@@ -422,8 +422,12 @@ class SessionOut(_Response):
     state: SessionStateName
     usable: bool
     expires_at: datetime | None
+    """When the session ends (valid) or ended (expired); null when not known: it does not
+    expire, the broker refused it (the refusal ended it), or nobody has logged in."""
     since: datetime | None
-    """When the current session reached the desk."""
+    """When the session took its present state: reached the desk (valid; a token read at
+    start-up: when the desk started, not the login), was first refused by the broker
+    (refused), passed its expiry (expired); null while missing."""
     reason: str
     """Why it is not usable (empty while it is)."""
     trading_day: date | None

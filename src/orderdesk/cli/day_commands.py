@@ -36,9 +36,11 @@ from orderdesk.cli._common import (
 def session(
     config: ConfigOption = None, url: UrlOption = None, as_json: JsonOption = False
 ) -> None:
-    """The broker session: its state, when it expires (IST and your time), the trading day.
+    """The broker session: its state and since when, its expiry when known (IST and your
+    time), the trading day.
 
-    Exits 0 when the desk has a usable session, 5 when it has none (run `orderdesk login`).
+    A refused session says when the broker refused it. Exits 0 when the desk has a usable
+    session, 5 when it has none (run `orderdesk login`).
     """
     status = with_client(config, url, lambda c: c.session())
     if as_json:
@@ -52,17 +54,31 @@ def session(
 def _show_session(status: SessionOut) -> None:
     word = "[green]valid[/]" if status.usable else f"[bold red]{status.state}[/]"
     console.print(f"broker session {word}", highlight=False)
-    if status.expires_at is not None:
-        verb = "expires" if status.usable else "expired"
-        console.print(f"  {verb} at {when_text(status.expires_at)}", highlight=False)
-    if status.since is not None:
-        console.print(f"  in use since {when_text(status.since)}", highlight=False)
+    for line in _session_times(status):
+        console.print(f"  {line}", highlight=False)
     if status.reason:
         console.print(f"  {status.reason}", highlight=False, soft_wrap=True)
     day = status.trading_day.isoformat() if status.trading_day else "none open"
     console.print(f"  trading day {day}", highlight=False)
     if not status.usable:
         console.print("  log in: `orderdesk login`", highlight=False)
+
+
+def _session_times(status: SessionOut) -> list[str]:
+    """The session's moments that are known, each in the words true of its state: ``since`` is
+    when it took that state. A refused session has no expiry (the refusal ended it), and the
+    desk never saw the login of a token it read at start-up, so no login time is claimed."""
+    since, expires = status.since, status.expires_at
+    if status.state == "valid":
+        return [
+            *([f"expires at {when_text(expires)}"] if expires is not None else []),
+            *([f"in use by the desk since {when_text(since)}"] if since is not None else []),
+        ]
+    if status.state == "expired" and expires is not None:
+        return [f"expired at {when_text(expires)}"]
+    if status.state == "refused" and since is not None:
+        return [f"refused by the broker at {when_text(since)}"]
+    return []
 
 
 @app.command("days", rich_help_panel="Watching")

@@ -6,10 +6,14 @@ expiry, or the broker refuses a call (the first refusal). Either way new signals
 *before* anything is written, so their signal ids stay unused and the same signal succeeds
 once the login has reached the desk (:meth:`OrderDesk.renew_session`).
 
-The expiry comes from the broker adapter (Kite: the next 06:00 IST). A session whose start the
-desk did not see (a token read from the secret store at start-up) is assumed to last until the
-next expiry after the desk first saw it: an upper bound, since a token from the day before is
-refused at the first call and that refusal ends it at once.
+The expiry comes from the broker adapter (Kite: the next 06:00 IST). A session whose login the
+desk did not see (a token read from the secret store at start-up) is given the next expiry after
+the desk first saw it. That is the token's own expiry whenever the token still works (Kite ends a
+token at the first 06:00 after its login, and a working token's login came after the last
+06:00); a token that no longer works (yesterday's) is refused at the first call, which ends the
+session at once. So an expiry is told only while the session is usable, or once the clock has
+passed it (expired); a refused session has none, only the moment of the refusal. ``since`` is
+when the session took its present state, never a login time the desk did not see.
 
 Whoever sees a refusal (placement, polling, the stream) tells the watch (:meth:`refused`); the
 desk's clock loop records and alerts each loss once (:meth:`take_lost`).
@@ -40,8 +44,11 @@ class SessionInfo:
 
     state: SessionState
     expires_at: datetime | None
+    """When the session ends (valid) or ended (expired); None when that is not known: it does
+    not expire, it was refused, or nobody has logged in."""
     since: datetime | None
-    """When the current session reached the desk (None before the first)."""
+    """When the session took its present state: reached the desk (valid), was first refused by
+    the broker (refused), passed its expiry (expired); None while missing."""
     reason: str = ""
 
     @property
@@ -56,6 +63,8 @@ class SessionWatch:
         self._state = SessionState.MISSING
         self._expires_at: datetime | None = None
         self._since: datetime | None = None
+        self._ended_at: datetime | None = None
+        """When the broker first refused the session (while REFUSED)."""
         self._reason = "no broker session yet"
         self._warning = warning
         self._warned_for: datetime | None = None
@@ -63,12 +72,22 @@ class SessionWatch:
 
     def info(self, now: datetime) -> SessionInfo:
         self.check(now)
-        return SessionInfo(self._state, self._expires_at, self._since, self._reason)
+        state = self._state
+        if state is SessionState.REFUSED:
+            # The expiry was reckoned from when the desk took the token (the login is unseen):
+            # true of a token that works, but this one is refused, and the refusal is its end.
+            return SessionInfo(state, None, self._ended_at, self._reason)
+        if state is SessionState.EXPIRED:
+            return SessionInfo(state, self._expires_at, self._expires_at, self._reason)
+        if state is SessionState.MISSING:
+            return SessionInfo(state, None, None, self._reason)
+        return SessionInfo(state, self._expires_at, self._since, self._reason)
 
     def started(self, now: datetime, expires_at: datetime | None) -> None:
         """A session is in place from ``now`` until ``expires_at`` (None: it does not expire)."""
         self._state = SessionState.VALID
         self._since = now
+        self._ended_at = None
         self._expires_at = None if expires_at is None else expires_at.astimezone(UTC)
         self._reason = ""
         self._warned_for = None
@@ -91,6 +110,7 @@ class SessionWatch:
             self._state = SessionState.REFUSED
             self._reason = reason
         if was_usable:
+            self._ended_at = now
             self._lost = reason
         return was_usable
 
