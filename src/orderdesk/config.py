@@ -575,7 +575,7 @@ def _check_toml(path: Path) -> None:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     broker = data.get("broker")
-    for name, section in data.items():
+    for name, section in _tables(data):
         if isinstance(section, dict):
             leaked = sorted(_SECRET_KEYS & set(section))
             if leaked:
@@ -585,6 +585,16 @@ def _check_toml(path: Path) -> None:
                         name, leaked[0], broker if isinstance(broker, str) else "kite"
                     )
                 )
+
+
+def _tables(data: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The file's tables whose keys are settings: ``[strategies]`` is a table of tables keyed by
+    strategy name (a strategy may be called ``token``), so its settings are one level down."""
+    tables = [(name, section) for name, section in data.items() if name != "strategies"]
+    strategies = data.get("strategies")
+    if isinstance(strategies, dict):
+        tables += [(f"strategies.{name}", table) for name, table in strategies.items()]
+    return tables
 
 
 def _where_secrets_go(section: str, key: str, broker: str) -> str:

@@ -271,6 +271,19 @@ def test_strategy_names_signals_carry_load(tmp_path: Path) -> None:
     assert set(load_settings().strategies) == {"mean_rev-2", "x" * 32}
 
 
+@pytest.mark.parametrize("name", ["token", "secret", "password"])
+def test_a_strategy_may_be_named_as_a_secret_is(tmp_path: Path, name: str) -> None:
+    """``[strategies]`` is keyed by strategy name, not by setting: a strategy called ``token``
+    is not a token left in the file (it was refused as one)."""
+    write(tmp_path, f"[strategies.{name}]\napproval = true\n")
+    assert set(load_settings().strategies) == {name}
+
+
+def test_a_secret_in_a_strategys_table_is_still_refused(tmp_path: Path) -> None:
+    write(tmp_path, '[strategies.momentum]\napproval = true\npassword = "x"\n')
+    assert "strategies.momentum.password must not be in the config file" in refusal()
+
+
 @APPRISE_WARNING
 @pytest.mark.parametrize(
     ("url", "scheme"),
