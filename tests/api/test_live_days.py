@@ -184,8 +184,9 @@ async def test_a_closed_days_count_of_orders_is_what_its_detail_lists(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """An evening order made after Monday's close is counted in Monday's line (its detail lists
-    it), not in Tuesday's, which it was carried into (Tuesday's detail does not list it); the
-    listing reads no day's orders back, and a second listing looks for no order again."""
+    it, as Monday's end left it) and in Tuesday's, which it was carried into (Tuesday's detail
+    lists it, as Tuesday's live book did); the listing reads no day's orders back, and a second
+    listing looks for no order again."""
     desk = served.desk
     await (await desk.submit(signal(signal_id="mon-day"))).wait()
     clock.set(MONDAY, 16, 20)
@@ -231,6 +232,6 @@ async def test_a_closed_days_count_of_orders_is_what_its_detail_lists(
         day: len((await served.get(f"/api/days/{day.isoformat()}"))["orders"])
         for day in (MONDAY, TUESDAY)
     }
-    assert listed == detailed == {MONDAY: 2, TUESDAY: 1}
+    assert listed == detailed == {MONDAY: 2, TUESDAY: 2}
     assert again == days
     assert (first, second) == (2, 0)  # one look after each past close; then kept, as ended

@@ -2,8 +2,13 @@
 
 A day is the stretch of the log from its :class:`~orderdesk.domain.events.DayOpened` checkpoint
 to the next one; its :class:`~orderdesk.domain.events.DayClosed` (the latest, when a day was
-closed twice) holds its positions and P&L. Orders are rebuilt from their own events, found by
-the stream index, so none of this walks the whole log.
+closed twice) holds its positions and P&L. A day's orders are those its live book held: the
+ones carried into it (``DayOpened.carried_orders``: an evening AMO, an order the broker kept
+working) and the ones created during it, each as the day's end left it. An order carried
+across days is each of those days' order, and its fills are shown on the day that recorded
+them and on the later days it is carried into, as the live book and the close count them.
+Orders are rebuilt from the day's stretch of the log and the carried orders' own events,
+found by the stream index, so none of this walks the whole log.
 """
 
 from __future__ import annotations
@@ -100,17 +105,16 @@ class DayHistory:
         return days
 
     def order_count(self, past: PastDay) -> int | None:
-        """How many orders :meth:`orders` finds for ``past`` (those created during it), from
-        its close, without reading them back; None for a day without a close.
+        """How many orders :meth:`orders` finds for ``past``, from its close, without reading
+        them back; None for a day without a close.
 
-        The close counted the orders in the desk's book then: those carried into the day
-        (created on an earlier day, and listed there) and those created since its opening.
-        The carried ones are taken away, and those created after the close (evening AMOs,
-        commodity orders, anything after ``close_at``) added: their ``OrderCreated`` rows
-        between the close and the next day's checkpoint, found by the (type, seq) index and
-        counted undecoded. That count is kept once the next day has opened, when the stretch
-        can no longer grow: a listing costs one such look per closed day the first time, then
-        none but for a latest day that has closed."""
+        The close counted the orders in the desk's book then: those carried into the day and
+        those created since its opening, which are the day's. Those created after the close
+        (evening AMOs, commodity orders, anything after ``close_at``) are added: their
+        ``OrderCreated`` rows between the close and the next day's checkpoint, found by the
+        (type, seq) index and counted undecoded. That count is kept once the next day has
+        opened, when the stretch can no longer grow: a listing costs one such look per closed
+        day the first time, then none but for a latest day that has closed."""
         closed, closed_seq = past.closed, past.closed_seq
         if closed is None or closed_seq is None:
             return None
@@ -123,7 +127,7 @@ class DayHistory:
             after = sum(1 for _ in rows)
             if past.end_seq is not None:
                 self._created_after_close[key] = after
-        return closed.orders - len(past.opened.carried_orders) + after
+        return closed.orders + after
 
     def _written_since(self, kind: str) -> list[tuple[int, Event]]:
         """The events of ``kind`` after those read before (all decoded, or none kept)."""
@@ -139,8 +143,15 @@ class DayHistory:
         return next((past for past in self.days() if past.day == day), None)
 
     def orders(self, past: PastDay) -> list[Order]:
-        """The orders created during ``past``, as their events left them by its end."""
-        streams: dict[str, list[OrderEvent]] = {}
+        """The orders of ``past``, as its live book held them: those carried into it, then
+        those created during it, each as its events left it by the day's end.
+
+        A carried order's events before the day are read by its stream (one index look each,
+        for the few orders a day carries), the rest with the day's stretch of the log."""
+        streams: dict[str, list[OrderEvent]] = {
+            order_id: self._before(order_id, past.first_seq)
+            for order_id in past.opened.carried_orders
+        }
         rows = self._store.read(after=past.first_seq, before=past.end_seq)
         for row in rows:
             event = row.event()
@@ -148,7 +159,16 @@ class DayHistory:
                 streams[event.order_id] = [event]
             elif isinstance(event, OrderEvent) and event.order_id in streams:
                 streams[event.order_id].append(event)
-        return [Order.from_events(events) for events in streams.values()]
+        return [
+            Order.from_events(events)
+            for events in streams.values()
+            if events and isinstance(events[0], OrderCreated)
+        ]
+
+    def _before(self, order_id: str, seq: int) -> list[OrderEvent]:
+        """``order_id``'s events recorded before ``seq``."""
+        rows = self._store.read(stream=order_id, before=seq)
+        return [event for row in rows if isinstance(event := row.event(), OrderEvent)]
 
     def children(self, parent: Order) -> list[Order]:
         """The children of a sliced parent of an earlier day, as that day left them: the day
