@@ -89,7 +89,10 @@ def test_days_positions_and_orders_of_today(desk: Desk) -> None:
     code, out = cli(desk, "days", "--json")
     assert code == 0, out
     [today] = json.loads(out)
-    assert (today["day"], today["live"], today["fills"]) == (desk.today, True, 1)
+    assert (today["day"], today["fills"]) == (desk.today, 1)
+    # Live until it closes: after the day's close time (this test runs at any hour) the day,
+    # opened late, is closed at the desk's next look, which may come before this listing.
+    assert today["live"] is (today["closed_at"] is None)
     code, table = cli(desk, "days")
     assert code == 0, table
     assert "lifetime P&L" in table
