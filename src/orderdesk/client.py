@@ -13,7 +13,11 @@ desk that runs with the same config directory: its API token, and the address it
 
 A signal refused because the broker session is gone carries ``error == "session_expired"``
 (``"day_not_open"`` before today's trading day could be opened): nothing was recorded, so the
-same signal, sent again after the login, is placed once.
+same signal, sent again after the login, is placed once. A modify or cancel is refused the same
+way, and one the broker itself refused for want of a session carries ``"broker_session"``: the
+order stands as it was. :attr:`DeskClientError.retry_after_login` says which errors these are,
+and :attr:`DeskClientError.transient` which are failures to answer (the broker's 5xx, an event
+log that cannot be written), not refusals: the same request may succeed when sent again.
 """
 
 from __future__ import annotations
@@ -87,9 +91,15 @@ _TRADES = TypeAdapter(list[TradeOut])
 _FUNDS = TypeAdapter(FundsOut)
 _CHARGES = TypeAdapter(DayChargesOut)
 _AUTHORISATION = TypeAdapter(HoldingsAuthorisationOut)
-RETRY_AFTER_LOGIN = frozenset({"session_expired", "day_not_open"})
-"""The API's ``error`` words for a signal refused before anything was recorded: send the same
-signal again once a login has reached the desk (or the day has opened)."""
+RETRY_AFTER_LOGIN = frozenset({"session_expired", "day_not_open", "broker_session"})
+"""The API's ``error`` words for a request refused for want of a broker session (or of an open
+trading day): ``session_expired`` and ``day_not_open`` before anything was recorded,
+``broker_session`` when the broker refused the session on the request itself (an order it was
+to modify or cancel stays as it was). Send the same request again once a login has reached the
+desk (or the day has opened)."""
+TRANSIENT = frozenset({"broker_unavailable", "store_unavailable", "desk_closed"})
+"""The API's ``error`` words for a request the desk could not carry out now (the broker failed
+to answer, the event log cannot be written, the desk is stopping): a failure, not a refusal."""
 DEFAULT_TOTAL_SECONDS = 60.0
 """A request's whole time, unless the client is given an ``aiohttp.ClientTimeout``."""
 # Connecting alone, not the wait for a free pooled connection (aiohttp's ``connect`` counts
@@ -140,9 +150,16 @@ class DeskClientError(OrderDeskError):
 
     @property
     def retry_after_login(self) -> bool:
-        """Whether the same request may succeed once a login reaches the desk (nothing was
-        recorded for it)."""
+        """Whether the same request may succeed once a login reaches the desk: it was refused
+        for want of a broker session (or of an open day), and nothing was placed or changed."""
         return self.error in RETRY_AFTER_LOGIN
+
+    @property
+    def transient(self) -> bool:
+        """Whether the desk failed to carry the request out rather than refused it (the
+        broker did not answer, the log cannot be written): the same request may succeed
+        when sent again."""
+        return self.error in TRANSIENT
 
 
 class DeskUnavailable(DeskClientError):
@@ -656,6 +673,7 @@ def _json_or_text(text: str) -> dict[str, Any]:
 
 __all__ = [
     "RETRY_AFTER_LOGIN",
+    "TRANSIENT",
     "DeskAuthError",
     "DeskClient",
     "DeskClientError",

@@ -20,7 +20,8 @@
     NotOffered                         501  not_offered       the broker lacks that capability
     BrokerRejected                     422  broker_rejected   what the broker said
     BrokerAuthError                    503  broker_session    a person must log in again
-    other BrokerError                  503  broker_unavailable
+    BrokerUnavailable (a 5xx)          503  broker_unavailable  failed before acting: send again
+    other BrokerError                  503  broker_unavailable  unreachable, or throttled
     StoreError                         503  store_unavailable the event log cannot be written
     any other OrderDeskError           400  refused           (TokenRefused: a login's token)
 
@@ -56,6 +57,7 @@ from orderdesk.errors import (
     BrokerAuthError,
     BrokerError,
     BrokerRejected,
+    BrokerUnavailable,
     NotOffered,
     RiskDenied,
     StoreError,
@@ -142,6 +144,15 @@ def error_response(exc: OrderDeskError) -> JSONResponse:
     if isinstance(exc, BrokerAuthError):
         message = "the broker session is invalid or expired; log in again"
         return _json(503, ErrorOut(error="broker_session", message=message))
+    if isinstance(exc, BrokerUnavailable):
+        # A failure to try again, not a refusal. The command's own look at the order's row
+        # found it not carried out, or could not read it: so the desk's record stands as it
+        # was, and the broker's is said no more of than is known.
+        message = (
+            f"the broker failed to answer ({exc.message}); the desk's record of the order is "
+            "unchanged: try again"
+        )
+        return _json(503, ErrorOut(error="broker_unavailable", message=message))
     if isinstance(exc, BrokerError):
         return _json(503, ErrorOut(error="broker_unavailable", message=exc.message))
     if isinstance(exc, StoreError):
@@ -252,9 +263,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     422: {"model": ErrorOut, "description": "Invalid request, or the broker refused it."},
     503: {
         "model": ErrorOut,
-        "description": "The broker is unreachable, there is no valid broker session "
-        "(`session_expired`: log in and send the same signal again), or today's trading day "
-        "is not open yet (`day_not_open`).",
+        "description": "The broker is unreachable or failed to answer (`broker_unavailable`: "
+        "send it again), there is no valid broker session "
+        "(`session_expired`: log in and send the same signal again; `broker_session`: the "
+        "broker refused the session, log in and send it again), or today's trading day is not "
+        "open yet (`day_not_open`).",
     },
 }
 """Documented on every data route so clients (and schemathesis) know the error shapes."""

@@ -1,9 +1,10 @@
 """Shared CLI plumbing: settings, the daemon's address and token, rendering, exit codes.
 
-Exit codes: 0 done; 1 error (daemon unreachable, bad config, anything unexpected); 2 bad usage
-(an unknown option, a value not among the choices); 3 refused (validation, here or by the desk,
-risk, unknown order, conflict); 4 the API token was refused; 5 no usable broker session, or
-today's trading day not open yet (the desk recorded nothing: retry the same command after
+Exit codes: 0 done; 1 error (daemon unreachable, the broker or the event log failing to answer:
+nothing was changed, try again; bad config, anything unexpected); 2 bad usage (an unknown
+option, a value not among the choices); 3 refused (validation, here or by the desk, risk,
+unknown order, conflict); 4 the API token was refused; 5 no usable broker session, or today's
+trading day not open yet (nothing was placed or changed: retry the same command after
 ``orderdesk login``).
 
 Every error is one line on stderr naming the field or the reason — ``error: quantity: Input
@@ -49,10 +50,11 @@ EXIT_SESSION = 5
 """No usable broker session, or today's trading day is not open yet: retry after the login."""
 
 TRADING_EXIT_CODES = (
-    "Exit codes: 0 done; 1 error (e.g. no daemon); 2 bad usage; 3 refused (validation, risk, "
-    "unknown order, or an order the broker rejected); 4 bad API token; 5 no broker session or "
-    "trading day yet: nothing was recorded, run it again after `orderdesk login`. Errors are "
-    "one line on stderr (one JSON object with --json)."
+    "Exit codes: 0 done; 1 error (e.g. no daemon, or the broker did not answer: nothing was "
+    "changed, try again); 2 bad usage; 3 refused (validation, risk, unknown order, or an order "
+    "the broker rejected); 4 bad API token; 5 no broker session or trading day yet: nothing was "
+    "placed or changed, run it again after `orderdesk login`. Errors are one line on stderr "
+    "(one JSON object with --json)."
 )
 """The epilog of the commands that place or change orders."""
 
@@ -197,13 +199,22 @@ def run(coroutine: Awaitable[T]) -> T:
     except DeskUnavailable as exc:
         fail(exc.reason, error="unavailable")
     except DeskClientError as exc:
-        code = EXIT_SESSION if exc.retry_after_login else EXIT_REFUSED
+        code = _exit_code(exc)
         details = {k: exc.body[k] for k in ("fields", "check") if exc.body.get(k)}
         fail(exc.reason, code, error=exc.error, extra=details)
     except pydantic.ValidationError as exc:
         invalid(exc)  # a request model built inside the call (``modify --quantity 0``)
     except OrderDeskError as exc:
         fail(str(exc))
+
+
+def _exit_code(exc: DeskClientError) -> int:
+    """A session to log in first (5), a failure to try again (1), else a refusal (3)."""
+    if exc.retry_after_login:
+        return EXIT_SESSION
+    if exc.transient:
+        return EXIT_ERROR
+    return EXIT_REFUSED
 
 
 def with_client(

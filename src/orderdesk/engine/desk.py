@@ -556,11 +556,14 @@ class OrderDesk:
         day's loss limit, the price band), as a new signal is; a denial is recorded and alerted
         and raises :class:`~orderdesk.errors.RiskDenied`. ``exiting``: a re-price of the
         desk's own exit, which passes the checks an exit passes (``risk.EXIT_EXEMPT``).
+        Without a usable broker session it raises :class:`SessionExpired` before any check
+        (the price band has no prices before the login) and records nothing.
         """
         order = self.order(order_id)
         if self.slicer.is_parent(order):
             raise CommandRefused(order_id, "a sliced order is modified through its children")
         if order.is_working:  # else the command refuses it for its state, naming that
+            self._check_session()
             proposed = order.proposed(
                 quantity=quantity, price=price, trigger_price=trigger_price, order_type=order_type
             )
@@ -580,8 +583,16 @@ class OrderDesk:
         return OrderHandle(self, order_id)
 
     async def cancel(self, order_id: str) -> OrderHandle:
-        """Cancel a working order (a sliced one: every child still working, and no more)."""
+        """Cancel a working order (a sliced one: every child still working, and no more).
+
+        A cancel that must reach the broker raises :class:`SessionExpired` without a usable
+        broker session, and records nothing; an order whose placement is unresolved is
+        cancelled once found, and an ended one is refused for its state.
+        """
         order = self.order(order_id)
+        parts = self.children(order_id) if self.slicer.is_parent(order) else [order]
+        if any((self._working_leg(part) or part).is_working for part in parts):
+            self._check_session()
         if self.slicer.is_parent(order):
             self.slicer.stopped.add(order_id)
             await asyncio.gather(
@@ -607,11 +618,15 @@ class OrderDesk:
         Every order: a cover order's stop leg too, which exits that position at market, and a
         protective stop. The kill switch's cancel leaves those (:meth:`engage_kill_switch`).
         Orders whose placement is still unresolved are cancelled as soon as they are found.
-        A failure to cancel one order is alerted and does not stop the others.
+        A failure to cancel one order is alerted and does not stop the others. Without a
+        usable broker session, when a cancel would reach the broker, it raises
+        :class:`SessionExpired` and cancels nothing.
         """
         orders = [
             o for o in self.book.open_orders() if strategy is None or o.signal.strategy == strategy
         ]
+        if any(order.is_working for order in orders):
+            self._check_session()
         return await self._cancel_many(orders)
 
     async def engage_kill_switch(
@@ -868,15 +883,22 @@ class OrderDesk:
 
     def _check_ready(self) -> None:
         """Refuse a signal before anything is written when it cannot be placed now."""
-        now = self.clock.now()
-        self.session.check(now)
-        if not self.session.usable:
-            raise SessionExpired(self.session.info(now).reason)
+        now = self._check_session()
         if not self._day_is_open(now):
             raise DayNotOpen(
                 "today's trading day is not open yet: the broker's books could not be read "
                 "(see the alerts); send the signal again shortly"
             )
+
+    def _check_session(self) -> datetime:
+        """Refuse what must reach the broker while there is no usable session, before it is
+        checked or written: the answer is the login, not a check that needs the broker (no
+        prices stream before the login). Returns the time it looked."""
+        now = self.clock.now()
+        self.session.check(now)
+        if not self.session.usable:
+            raise SessionExpired(self.session.info(now).reason)
+        return now
 
     def _of_today(self, order: Order) -> bool:
         """Whether ``order`` was made in the trading day the clock is in. An earlier day's
