@@ -174,11 +174,23 @@ async def test_429_backs_off_and_requeues_a_placement(
 ) -> None:
     """A 429 proves nothing was placed: the order is re-sent after a backoff and lands once."""
     throttled = Reply.error(429, "NetworkException", "Too many requests")
-    fake_kite.on("POST", "/orders/regular", throttled, throttled, PLACED)
+    fake_kite.on("POST", "/orders/regular", throttled, PLACED)
     assert await kite.place_order(_market_buy()) == "250101000000001"
-    assert fake_kite.count("POST", "/orders/regular") == 3
-    assert [kind for kind, _ in limiter.backoffs] == [EndpointClass.ORDER] * 2
-    assert len(limiter.acquired) == 3
+    assert fake_kite.count("POST", "/orders/regular") == 2
+    assert [kind for kind, _ in limiter.backoffs] == [EndpointClass.ORDER]
+    assert len(limiter.acquired) == 2
+
+
+async def test_a_placement_is_requeued_once_then_handed_to_the_desk(
+    fake_kite: FakeKite, kite: KiteRestClient
+) -> None:
+    """A placement is re-queued once (Kite's window is a second), not the configured 8 times
+    (121 s): the desk sends it again itself, answering the signal meanwhile."""
+    throttled = Reply.error(429, "NetworkException", "Too many requests")
+    fake_kite.on("POST", "/orders/regular", throttled, throttled, PLACED)
+    with pytest.raises(BrokerRateLimited):
+        await kite.place_order(_market_buy())
+    assert fake_kite.count("POST", "/orders/regular") == 2
 
 
 async def test_endless_429_gives_up_as_rate_limited(
@@ -189,26 +201,27 @@ async def test_endless_429_gives_up_as_rate_limited(
     with pytest.raises(BrokerRateLimited) as exc_info:
         await kite.place_order(_market_buy())
     assert isinstance(exc_info.value, TooManyRequests)
-    assert fake_kite.count("POST", "/orders/regular") == 4
+    assert fake_kite.count("POST", "/orders/regular") == 2  # one re-queue for a placement
 
 
 async def test_429_holds_double_from_the_configured_backoff(
     fake_kite: FakeKite, limiter: RecordingLimiter
 ) -> None:
     """Outside stamina's test mode each 429 holds the endpoint class for
-    rate_limit_backoff_seconds, doubling per further 429; the last one is not held."""
+    rate_limit_backoff_seconds, doubling per further 429; the last one is not held (a cancel:
+    a placement is re-queued once, the desk sending it again itself)."""
     config = kite_config(fake_kite.root, rate_limit_backoff_seconds=0.01, rate_limit_requeues=3)
-    fake_kite.on("POST", "/orders/regular", Reply.error(429, "NetworkException", "Too many"))
+    fake_kite.on("DELETE", "/orders/regular/1", Reply.error(429, "NetworkException", "Too many"))
     async with KiteRestClient(config, access_token=ACCESS_TOKEN, limiter=limiter) as client:
         with pytest.raises(TooManyRequests) as exc_info:
-            await client.place_order(_market_buy())
+            await client.cancel_order("1", Variety.REGULAR)
     assert exc_info.value.http_status == 429
     assert limiter.backoffs == [
         (EndpointClass.ORDER, 0.01),
         (EndpointClass.ORDER, 0.02),
         (EndpointClass.ORDER, 0.04),
     ]
-    assert fake_kite.count("POST", "/orders/regular") == 4
+    assert fake_kite.count("DELETE", "/orders/regular/1") == 4
 
 
 class SpentDayLimiter(RecordingLimiter):

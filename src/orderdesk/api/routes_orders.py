@@ -23,6 +23,7 @@ from orderdesk.api.schemas import (
 from orderdesk.approvals import PendingSignal
 from orderdesk.domain.ids import client_order_id
 from orderdesk.domain.order import Order
+from orderdesk.domain.status import OrderStatus
 
 router = APIRouter(
     prefix="/api",
@@ -64,7 +65,13 @@ def find_order(context: ApiContext, order_id: str) -> Order:
     responses={202: {"model": SubmitOut, "description": "Parked for the operator's approval."}},
 )
 async def submit_signal(body: SignalIn, context: Context, response: Response) -> SubmitOut:
-    """Submit a signal: 201 with the order, or 202 when its strategy needs approval."""
+    """Submit a signal: 201 with the order, or 202 when its strategy needs approval.
+
+    The 201 comes once the broker has answered the placement, whatever it answered (the order
+    ``OPEN``, ``REJECTED`` with the reason, ``SUBMIT_UNKNOWN`` while the desk looks for it),
+    or at once when the broker answers 429: the order is then still ``SUBMITTING``, the desk
+    keeps sending it, and ``message`` says so. Sending the same signal id again is safe: it
+    answers with the same order, never a second one."""
     response.status_code, reply = await submit(context, body)
     return reply
 
@@ -74,12 +81,33 @@ async def submit(context: ApiContext, body: SignalIn) -> tuple[int, SubmitOut]:
     path that takes most signals (:mod:`orderdesk.api.signal_path`) both answer with this."""
     signal = body.to_signal()
     if context.approvals is None:
-        order = await context.desk.submit(signal)
-        return 201, SubmitOut(outcome="submitted", order=order_out(context.desk, order))
+        return 201, _submitted(context, await context.desk.submit(signal))
     outcome = await context.approvals.submit(signal)
     if isinstance(outcome, PendingSignal):
         return 202, SubmitOut(outcome="pending_approval", pending=PendingOut.of(outcome))
-    return 201, SubmitOut(outcome="submitted", order=order_out(context.desk, outcome))
+    return 201, _submitted(context, outcome)
+
+
+def _submitted(context: ApiContext, order: Order) -> SubmitOut:
+    shown = order_out(context.desk, order)
+    if order.status is not OrderStatus.SUBMITTING:
+        return SubmitOut(outcome="submitted", order=shown)
+    # The desk answers before the broker has answered the placement when the broker answered
+    # it 429 (engine/placement.py: a task of the order's own keeps sending it), and for the
+    # same signal sent again while its first send is still on the wire (milliseconds).
+    return SubmitOut(outcome="submitted", order=shown, message=still_sending(order))
+
+
+def still_sending(order: Order) -> str:
+    """Why a submitted order is still ``SUBMITTING``, and what the sender may do."""
+    signal = order.signal
+    return (
+        f"not placed yet: the broker is rate-limiting the desk (it answered HTTP 429 Too Many "
+        f"Requests), and the desk keeps sending order {order.order_id} until the broker takes "
+        "it (should the broker still refuse it after some minutes, the order ends REJECTED "
+        f"saying so). Sending the same signal again (strategy {signal.strategy!r}, signal id "
+        f"{signal.signal_id!r}) is safe: it answers with this order and never places a second."
+    )
 
 
 @router.get("/orders")

@@ -380,6 +380,10 @@ class SubmitOut(_Response):
     outcome: Literal["submitted", "pending_approval"]
     order: OrderOut | None = None
     pending: PendingOut | None = None
+    message: str | None = None
+    """Said of an order the broker has not taken yet (``SUBMITTING``: it answers 429 while it
+    rate-limits the desk): why, that the desk keeps sending it, and that the same signal id
+    sent again answers with this order and never places a second. None otherwise."""
 
 
 class KeptOrderOut(_Response):

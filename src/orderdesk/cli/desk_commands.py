@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated
@@ -9,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from orderdesk.api.schemas import DayPositionOut, OrderOut, PositionOut, SignalIn
+from orderdesk.api.schemas import DayPositionOut, OrderOut, PositionOut, SignalIn, SubmitOut
 from orderdesk.cli import app
 from orderdesk.cli._common import (
     EXIT_REFUSED,
@@ -27,7 +28,7 @@ from orderdesk.cli._common import (
     table,
     with_client,
 )
-from orderdesk.client import DeskClient
+from orderdesk.client import DeskClient, DeskUnavailable
 from orderdesk.domain.calendar import IST
 from orderdesk.domain.status import TERMINAL, UNRESOLVED, OrderStatus
 from orderdesk.domain.values import OrderType, Side, Validity, Variety
@@ -155,7 +156,11 @@ def place(
     ] = None,
     strategy: Annotated[str, typer.Option(help="Strategy name for attribution.")] = "manual",
     signal_id: Annotated[
-        str | None, typer.Option(help="Idempotency key: the same id never places twice.")
+        str | None,
+        typer.Option(
+            help="Idempotency key: the same id never places twice (default: a new one, shown "
+            "when the order is not placed yet or the desk does not answer)."
+        ),
     ] = None,
     config: ConfigOption = None,
     url: UrlOption = None,
@@ -180,14 +185,28 @@ def place(
         disclosed_quantity=disclosed_quantity,
         market_protection=_decimal(market_protection, "market_protection"),
         strategy=strategy,
-        signal_id=signal_id,
+        # Chosen here rather than by the desk, so that the command can name it when the desk's
+        # answer does not come: sent again with it, the signal cannot place a second order.
+        signal_id=signal_id or uuid.uuid4().hex,
     )
-    result = with_client(config, url, lambda c: c.submit(signal))
+    result = with_client(config, url, lambda c: _submit(c, signal))
     rejected = result.order is not None and result.order.status == OrderStatus.REJECTED
+    sending = result.order is not None and result.order.status == OrderStatus.SUBMITTING
     if as_json:
         print_json(result)
     elif result.order is not None:
-        _show_orders("rejected by the broker" if rejected else "submitted", [result.order])
+        title = (
+            "rejected by the broker" if rejected else "not placed yet" if sending else "submitted"
+        )
+        _show_orders(title, [result.order])
+        if sending:
+            console.print(f"[yellow]{escape(result.message or '')}[/]", soft_wrap=True)
+            console.print(
+                f"signal id {escape(signal.signal_id or '')}: run the same command with "
+                f"--signal-id {escape(signal.signal_id or '')} to see the order again (it "
+                "places no second one), or follow it with `orderdesk orders`",
+                soft_wrap=True,
+            )
     elif result.pending is not None:
         console.print(
             f"waiting for approval: [bold]{result.pending.approval_id}[/] "
@@ -195,6 +214,20 @@ def place(
         )
     if rejected:  # a script's `place … && …` must not read the rejection as placed
         raise typer.Exit(EXIT_REFUSED)
+
+
+async def _submit(client: DeskClient, signal: SignalIn) -> SubmitOut:
+    """Send ``signal``; a desk that did not answer may still have taken it, so the error says
+    how to find out without placing it twice."""
+    try:
+        return await client.submit(signal)
+    except DeskUnavailable as exc:
+        reason = (
+            f"{exc.reason.rstrip('.')} (if the desk took the signal, it places it once: run "
+            f"the same command with --signal-id {signal.signal_id} to see its order; the same "
+            "signal id never places a second)"
+        )
+        raise DeskUnavailable(reason, status=exc.status, body=exc.body, reason=reason) from None
 
 
 def _order_id(value: str) -> str:

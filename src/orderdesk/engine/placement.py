@@ -9,7 +9,10 @@ to send, and the client order id travels as the broker's tag. Then:
   a ``HoldingsNotAuthorised`` (a sale of holdings the day has not authorised) with its fix;
 - ``BrokerAuthError`` → ``submit_deferred``: nothing was placed, the session is gone, and the
   order waits as an intent for the same signal to send it after the login;
-- ``BrokerRateLimited`` → nothing was placed: back off and send again, same id;
+- ``BrokerRateLimited`` → nothing was placed: back off and send again, same id, in a task of
+  the order's own (:meth:`Placement.send` returns at once, the order still ``SUBMITTING``, so a
+  signal is answered while the broker rate-limits); a run of 429s is alerted once, and its end
+  said under the same key;
 - anything else (``UnknownOutcome``: a reset or a timeout after sending, a 5xx; a connection
   that never opened; a bug in a transport) → ``SUBMIT_UNKNOWN``, resolved by looking for the
   tag in the broker's order book.
@@ -57,11 +60,20 @@ from orderdesk.errors import (
     BrokerTransportError,
     HoldingsNotAuthorised,
     UnknownOutcome,
+    is_throttled,
 )
 from orderdesk.ports.broker import Broker, PlaceOrder
 from orderdesk.ports.notifier import Severity
 
 log = logging.getLogger(__name__)
+
+RATE_LIMIT_ALERT_AFTER = 3
+"""Placements answered 429 in a row (any orders') before the desk alerts that the broker is
+rate-limiting it: one 429 in a burst is the broker's rate at work, not news."""
+RATE_LIMIT_ALERT_SECONDS = 5.0
+"""…or seconds since the first 429 of the run, whichever comes first."""
+RATE_LIMIT_ALERT_KEY = "rate_limit:placements"
+"""One key for the run's alert and the one saying it ended (as the stream's ``stream``)."""
 
 
 def matches_tag(report: OrderStatusReport, order_id: str) -> bool:
@@ -90,6 +102,11 @@ class Placement:
         self.alerts = alerts
         self.clock = recorder.clock
         self.resolving: dict[str, asyncio.Task[None]] = {}
+        self.sending: dict[str, asyncio.Task[None]] = {}
+        """Orders the broker answered 429, each sent again by a task of its own until the broker
+        takes it or ``rate_limit_give_up`` passes (whoever asked was answered meanwhile)."""
+        self._throttled: _Throttled | None = None
+        """The run of 429s placements are meeting now (None: the last answer was not one)."""
         self._again: set[str] = set()
         self.cancel_when_found: set[str] = set()
         """Orders whose cancel was asked while their placement was unresolved: cancelled as
@@ -102,56 +119,173 @@ class Placement:
         return self.config.algo_ids.for_strategy(order.signal.strategy)
 
     async def send(self, order: Order) -> None:
-        """Place an order that is ``SUBMITTING``; returns when its outcome is recorded."""
-        config = self.config
+        """Place an order that is ``SUBMITTING``; returns when its outcome is recorded, or at
+        once when the broker answers 429: the order, still ``SUBMITTING``, is then sent again
+        by a task of its own (:meth:`_keep_sending`), so no caller waits out the broker's rate."""
         # The algo id the log says this attempt carries, so the log is what was sent.
         command = PlaceOrder(order.order_id, order.signal, algo_id=order.algo_id)
         try:
-            # A 429 proves nothing was placed: the one error after which a placement is sent
-            # again, under the same id, until the broker lets it through or time runs out.
-            async for attempt in while_throttled(config):
-                with attempt:
-                    broker_order_id = await self.broker.place_order(command)
-        except BrokerRateLimited as exc:
-            await self._rejected(order, f"rate limited for too long: {exc}", Severity.WARNING)
-        except BrokerAuthError as exc:
-            # A refused session placed nothing: the order is an intent again, which the same
-            # signal sends once a person has logged in.
-            self.session.refused(f"the broker refused the session: {exc}", self.clock.now())
-            await self._deferred(order, f"session refused: {exc}")
-        except AddressRefused as exc:
-            # A configuration fault: not unknown (nothing was placed), never sent again.
-            await self._rejected(
-                order,
-                address_fix(exc, self.broker.name),
-                Severity.CRITICAL,
-                title=ALERT_TITLE,
-                key=alert_key(exc),
-            )
-        except HoldingsNotAuthorised as exc:
-            instrument = order.signal.instrument
-            await self._rejected(
-                order,
-                authorisation_fix(exc, instrument),
-                Severity.WARNING,
-                title=AUTHORISATION_TITLE,
-                key=authorisation_key(instrument),
-            )
-        except BrokerRejected as exc:
-            await self._rejected(order, str(exc), Severity.WARNING)
-        except AmbiguousReply as exc:
-            await self._unknown(order, f"{type(exc).__name__}: {exc}", Doubt.BROKER_UNSURE)
-        except UnknownOutcome as exc:
-            await self._unknown(order, f"{type(exc).__name__}: {exc}", Doubt.NO_REPLY)
-        except BrokerTransportError as exc:
-            # The port's word that the request never left (a placement that may have left is
-            # an UnknownOutcome): nothing can turn up late.
-            await self._unknown(order, f"{type(exc).__name__}: {exc}", Doubt.NO_ANSWER)
+            broker_order_id = await self.broker.place_order(command)
         except Exception as exc:
-            # A fault with no word on whether the request left: as careful as a lost reply.
-            await self._unknown(order, f"{type(exc).__name__}: {exc}", Doubt.NO_REPLY)
+            if is_throttled(exc):
+                await self._held_back(order, command, exc)
+            else:
+                await self._failed(order, exc)
         else:
+            if self._throttled is not None:  # the one check the common case pays
+                await self._let_through()
             await self._accepted(order, broker_order_id)
+
+    async def _failed(self, order: Order, exc: Exception) -> None:
+        """Record what a placement's error (anything but a 429 to send again after) says."""
+        match exc:
+            case BrokerRateLimited():
+                # Only a quota that refills tomorrow, or 429s for longer than the give-up.
+                await self._rejected(order, f"rate limited for too long: {exc}", Severity.WARNING)
+            case BrokerAuthError():
+                await self._answered()
+                # A refused session placed nothing: the order is an intent again, which the
+                # same signal sends once a person has logged in.
+                self.session.refused(f"the broker refused the session: {exc}", self.clock.now())
+                await self._deferred(order, f"session refused: {exc}")
+            case AddressRefused():
+                await self._answered()
+                # A configuration fault: not unknown (nothing was placed), never sent again.
+                await self._rejected(
+                    order,
+                    address_fix(exc, self.broker.name),
+                    Severity.CRITICAL,
+                    title=ALERT_TITLE,
+                    key=alert_key(exc),
+                )
+            case HoldingsNotAuthorised():
+                await self._answered()
+                instrument = order.signal.instrument
+                await self._rejected(
+                    order,
+                    authorisation_fix(exc, instrument),
+                    Severity.WARNING,
+                    title=AUTHORISATION_TITLE,
+                    key=authorisation_key(instrument),
+                )
+            case BrokerRejected():
+                await self._answered()
+                await self._rejected(order, str(exc), Severity.WARNING)
+            case AmbiguousReply():
+                await self._unknown(order, f"{type(exc).__name__}: {exc}", Doubt.BROKER_UNSURE)
+            case UnknownOutcome():
+                await self._unknown(order, f"{type(exc).__name__}: {exc}", Doubt.NO_REPLY)
+            case BrokerTransportError():
+                # The port's word that the request never left (a placement that may have left
+                # is an UnknownOutcome): nothing can turn up late.
+                await self._unknown(order, f"{type(exc).__name__}: {exc}", Doubt.NO_ANSWER)
+            case _:
+                # A fault with no word on whether the request left: as careful as a lost reply.
+                await self._unknown(order, f"{type(exc).__name__}: {exc}", Doubt.NO_REPLY)
+
+    # -- held back by the broker's rate (429) ----------------------------------------------------
+
+    async def _held_back(self, order: Order, command: PlaceOrder, error: Exception) -> None:
+        """A 429 proves nothing was placed: hand the order to a task that sends it again under
+        the same id, and return (the order stays ``SUBMITTING``)."""
+        task = asyncio.get_running_loop().create_task(
+            self._keep_sending(order, command, error), name=f"send-{order.order_id}"
+        )
+        self.sending[order.order_id] = task
+        task.add_done_callback(lambda done: self._done_sending(order.order_id, done))
+        await self._rate_limited()
+
+    def _done_sending(self, order_id: str, task: asyncio.Task[None]) -> None:
+        if self.sending.get(order_id) is task:
+            del self.sending[order_id]
+
+    async def _keep_sending(self, order: Order, command: PlaceOrder, error: Exception) -> None:
+        try:
+            broker_order_id = await self._until_let_through(order, command, error)
+        except Exception as exc:
+            # Out of ``sending`` first: an unknown outcome starts its resolver (resolve_later).
+            del self.sending[order.order_id]
+            await self._failed(order, exc)
+        else:
+            del self.sending[order.order_id]
+            if broker_order_id is not None:
+                await self._let_through()
+                await self._accepted(order, broker_order_id)
+
+    async def _until_let_through(
+        self, order: Order, command: PlaceOrder, error: Exception
+    ) -> str | None:
+        """Send ``command`` again until the broker answers something other than 429, or
+        ``rate_limit_give_up`` seconds after ``error`` (the 429 already met) raise the last.
+        None: the order stopped being sent meanwhile (its day lapsed it): nothing is sent."""
+        met: Exception | None = error
+        async for attempt in while_throttled(self.config):
+            with attempt:
+                if met is not None:
+                    # The first attempt is the send that met ``error``: stamina waits after it.
+                    raised, met = met, None
+                    raise raised
+                if order.status is not OrderStatus.SUBMITTING:
+                    return None
+                try:
+                    return await self.broker.place_order(command)
+                except Exception as exc:
+                    if is_throttled(exc):
+                        await self._rate_limited()
+                    raise
+        raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+
+    async def _rate_limited(self) -> None:
+        """Count a placement answered 429; alert once the run is long enough to be news."""
+        now = self.clock.monotonic()
+        run = self._throttled
+        if run is None:
+            run = self._throttled = _Throttled(now)
+        run.hits += 1
+        run.last = now
+        lasted = now - run.since
+        if run.alerted or (run.hits < RATE_LIMIT_ALERT_AFTER and lasted < RATE_LIMIT_ALERT_SECONDS):
+            return
+        run.alerted = True
+        held = len(self.sending)
+        await self.alerts.raise_(
+            Severity.WARNING,
+            "Broker rate-limiting placements",
+            f"the broker has answered {run.hits} placements in a row with 429 (too many "
+            f"requests) over {lasted:.0f} s. Nothing was placed by them: the desk keeps sending "
+            f"the {held} order{'' if held == 1 else 's'} held back, each under its own id (never "
+            "twice), until the broker takes it, and rejects one still refused after "
+            f"{self.config.rate_limit_give_up:g} s. A signal sent meanwhile is answered at once "
+            "with its order still SUBMITTING; sending the same signal id again is safe.",
+            key=RATE_LIMIT_ALERT_KEY,
+        )
+
+    async def _answered(self) -> None:
+        """The broker answered a placement with something else than a 429."""
+        if self._throttled is not None:
+            await self._let_through()
+
+    async def _let_through(self) -> None:
+        """A placement got past the broker's rate: the run of 429s is over (said if alerted)."""
+        run, self._throttled = self._throttled, None
+        if run is None or not run.alerted:
+            return
+        lasted = run.last - run.since
+        held = len(self.sending)
+        rest = (
+            f"the {held} order{'' if held == 1 else 's'} still held back go"
+            f"{'es' if held == 1 else ''} out as the broker takes "
+            f"{'it' if held == 1 else 'them'}"
+            if held
+            else "no order is held back any more"
+        )
+        await self.alerts.raise_(
+            Severity.INFO,
+            "Broker no longer rate-limiting placements",
+            f"the broker answered a placement without 429 after {run.hits} in a row over "
+            f"{lasted:.0f} s; {rest}.",
+            key=RATE_LIMIT_ALERT_KEY,
+        )
 
     async def _accepted(self, order: Order, broker_order_id: str) -> None:
         # Binding is broker news: the stream may have told it already, or be telling it now.
@@ -211,7 +345,9 @@ class Placement:
 
     def resolve_later(self, order: Order) -> None:
         """Start (once) a task that resolves ``order`` if it is unresolved."""
-        if not order.is_unresolved:
+        if not order.is_unresolved or order.order_id in self.sending:
+            # An order the broker answered 429 is not unknown: its own task is sending it,
+            # and starts the resolver should that end unknown.
             return
         running = self.resolving.get(order.order_id)
         if running is not None and not running.done():
@@ -415,14 +551,29 @@ class Placement:
             return False
         log.info("re-sending %s after proven absence", order.order_id)
         await self.send(order)
+        if (sending := self.sending.get(order.order_id)) is not None:
+            await sending  # held back by 429s: its outcome decides whether to look again
         return True
 
     async def close(self) -> None:
-        """Stop every resolver (orders stay unresolved in the log; the next start resumes)."""
-        tasks = list(self.resolving.values())
+        """Stop every resolver and every send held back by 429s (orders stay unresolved in the
+        log; the next start resumes them as sends the desk stopped in)."""
+        tasks = [*self.sending.values(), *self.resolving.values()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class _Throttled:
+    """A run of placements answered 429: since when (monotonic), how many, whether alerted."""
+
+    __slots__ = ("alerted", "hits", "last", "since")
+
+    def __init__(self, since: float) -> None:
+        self.since = since
+        self.last = since
+        self.hits = 0
+        self.alerted = False
 
 
 class _Round:
