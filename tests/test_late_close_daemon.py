@@ -188,7 +188,7 @@ def test_after_the_expiry_and_a_holiday_the_close_waits_for_the_login(
         assert waiting["closed_at"] is None  # nothing recorded as final
         assert (waiting["live"], waiting["estimated"]) == (True, True)  # and not shown as such
         listed = orderdesk(env, "days")
-        assert "its close waits for the broker" in listed.stdout, listed.stdout
+        assert "live, estimated: some positions have no price yet" in listed.stdout, listed.stdout
         login_on_sim(sim, env)
         wait_until(
             lambda: shown(env, "session")["trading_day"] == monday, timeout=20, what="Monday open"

@@ -43,6 +43,7 @@ from orderdesk.domain.events import (
     SessionRenewed,
     SignalDenied,
 )
+from orderdesk.domain.money import to_paise
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.values import OrderType
 
@@ -144,7 +145,7 @@ _WORDS: dict[type[Event], Callable[[Any], str]] = {
         + ("no differences" if not e.mismatches else f"{e.mismatches} difference(s)")
     ),
     DayOpened: lambda e: f"Trading day {e.day} opened",
-    DayClosed: lambda e: f"Trading day {e.day} closed, P&L {e.pnl}",
+    DayClosed: lambda e: f"Trading day {e.day} closed, P&L {to_paise(e.pnl)}",
     SessionRenewed: lambda e: (
         "Broker session renewed"
         + (f", valid until {e.expires_at:%Y-%m-%d %H:%M %Z}" if e.expires_at else "")

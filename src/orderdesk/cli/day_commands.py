@@ -131,10 +131,12 @@ def days(
 def _state(day: DayOut) -> str:
     """What the row's figures are: live, an estimated close, or no close at all."""
     if day.live:
-        return "live, estimated: its close waits for the broker" if day.estimated else "live"
+        # A missed close waiting for the broker, or a start before the first tick: the alerts
+        # and `orderdesk session` say which.
+        return "live, estimated: some positions have no price yet" if day.estimated else "live"
     if day.closed_at is None:
         return "no close logged"
-    return "estimated (closed late)" if day.estimated else ""
+    return "estimated close (see its positions)" if day.estimated else ""
 
 
 def _span(since: datetime | None, until: datetime | None) -> str:

@@ -18,7 +18,8 @@ A desk runs every trading day, so the day is part of its state (DESIGN.md, "The 
   broker no longer has lapses, alerted. The positions are marked at the broker's last prices
   (the desk's own last tick may be hours old: a laptop asleep through the afternoon), at the
   desk's own when those cannot be read. A :class:`~orderdesk.domain.events.DayClosed` records
-  the day's positions and P&L, which is how a past day reads back.
+  the day's positions and P&L, which is how a past day reads back, and how the open day reads
+  once closed (after a restart too: the new process has seen none of the day's prices).
 - **A late close**: a desk that was not running at ``close_at`` (started after it) has seen
   none of the day's last prices, so it closes the day only once it can read the broker, and
   marks it at the broker's prices, never at nothing. Before the next trading day begins (06:00)
@@ -60,6 +61,7 @@ from orderdesk.domain.events import (
     OrderEvent,
     ReconciliationMismatch,
 )
+from orderdesk.domain.money import to_paise
 from orderdesk.domain.order import Order
 from orderdesk.domain.parent import slicing_complete
 from orderdesk.domain.position import Position, PositionBook
@@ -100,6 +102,9 @@ class DayState:
 
     day: date | None = None
     closed: bool = False
+    close: DayClosed | None = None
+    """Once the day is closed, its latest close: the day's figures read as this recorded them
+    (replay says only ``closed``; :meth:`TradingDays.restore` finds the close)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,9 +191,19 @@ class TradingDays:
         return self.state.day == self.today(now)
 
     def restore(self, state: DayState) -> None:
-        """The day state as replay found it; the desk watches the days from now on."""
+        """The day state as replay found it; the desk watches the days from now on. A closed
+        day gets its close back (one look down the store's type index), the only record of
+        the prices it closed at: a new process has seen no tick of the day."""
+        if state.closed and state.close is None:
+            state.close = self._latest_close(state.day)
         self.state = state
         self._watching_since = self.clock.now()
+
+    def _latest_close(self, day: date | None) -> DayClosed | None:
+        """The log's latest ``DayClosed``, when it is ``day``'s."""
+        stored = self.recorder.journal.store.latest(DayClosed.__name__)
+        closed = stored.event() if stored is not None else None
+        return closed if isinstance(closed, DayClosed) and closed.day == day else None
 
     def missed_close(self, day: date) -> bool:
         """Whether ``day``'s close came before this desk started: nobody closed it on time,
@@ -613,8 +628,7 @@ class TradingDays:
         now = self.clock.now()
         lapsed = await self._lapse_gone(books.reports, now)
         self._mark(books.prices)
-        snapshots = [self._unseen(p, p.last_price, expired_on=day) for p in self.book.positions]
-        return self._summary(day, now, lapsed, snapshots, late=True)
+        return self._summary(day, now, lapsed, self._snapshots(day), late=True)
 
     async def _close_after_its_day(self, day: date, books: _LateBooks) -> DayClosed:
         """A later day's books: orders the broker no longer has lapse; the positions are marked
@@ -633,7 +647,7 @@ class TradingDays:
                 at = f"at the close, {close}" if close else "at no price: none of the day is known"
                 squared.append(f"{p.instrument} {p.product} {p.quantity} ({at})")
                 continue
-            snapshots.append(self._unseen(p, close, expired_on=day))
+            snapshots.append(self._snapshot(p, close, expired_on=day))
         if squared:
             await self.alerts.raise_(
                 Severity.WARNING,
@@ -663,7 +677,7 @@ class TradingDays:
 
     async def _record_close(self, closed: DayClosed) -> None:
         await self.recorder.desk_event(closed)
-        self.state.closed = True
+        self.state.closed, self.state.close = True, closed
         how = ""
         if closed.late:
             how = "; closed late, at the broker's prices" + (
@@ -672,7 +686,9 @@ class TradingDays:
         await self.alerts.raise_(
             Severity.INFO,
             "Trading day closed",
-            f"{closed.day}: P&L {closed.pnl} ({closed.orders} orders, {closed.fills} fills"
+            # The event keeps the sum's own exponent (207.0000); a person reads paise.
+            f"{closed.day}: P&L {to_paise(closed.pnl)} ({closed.orders} orders, "
+            f"{closed.fills} fills"
             + (f", {len(closed.lapsed)} lapsed" if closed.lapsed else "")
             + (f", {len(closed.still_open)} still working" if closed.still_open else "")
             + how
@@ -681,16 +697,18 @@ class TradingDays:
         )
 
     def day_positions(self) -> list[PositionSnapshot]:
-        """The open day's positions as its figures read them: once the day has closed, one in
-        a contract that expired with it is settled (its P&L realised), as the close recorded
-        it, not left to mark until the next morning. While a missed close waits for the
-        broker, an open quantity the desk has no price for says it is an estimate."""
-        if self.close_waits():
-            return [self._unseen(p, p.last_price) for p in self.book.positions]
-        settled = self.settled()
-        return [
-            PositionSnapshot.of(p, settled=p.instrument in settled) for p in self.book.positions
-        ]
+        """The open day's positions as its figures read them. Once the day has closed, they
+        are its close's as recorded: each at the price it closed at, a contract that expired
+        with the day settled (its P&L realised); neither the evening's ticks nor a restart,
+        after which the desk has seen no price of the day, changes them. Until then, each at
+        its last mark; an open quantity the desk has no price for (a missed close waiting for
+        the broker, a start before the first tick) says its P&L is an estimate rather than
+        count it as 0."""
+        state = self.state
+        if state.closed and state.close is not None:
+            return list(state.close.positions)
+        expired_on = state.day if state.closed else None
+        return [self._snapshot(p, p.last_price, expired_on=expired_on) for p in self.book.positions]
 
     def settled(self) -> frozenset[InstrumentKey]:
         """The contracts :meth:`day_positions` reads settled: once the open day has closed,
@@ -720,12 +738,12 @@ class TradingDays:
         due = self._close_due(now or self.clock.now())
         return due is not None and self.missed_close(due)
 
-    def _unseen(
+    def _snapshot(
         self, position: Position, last: Decimal | None, *, expired_on: date | None = None
     ) -> PositionSnapshot:
-        """``position`` in a day whose close the desk missed: marked at ``last``, settled when
-        its contract expired on ``expired_on``, and an open quantity without a price said to be
-        an estimate (a close the desk ran through keeps :meth:`_snapshots`)."""
+        """``position`` marked at ``last``, settled when its contract expired on
+        ``expired_on``; an open quantity without a price is said to be an estimate, never
+        counted as a P&L of 0 without a word."""
         expired = expired_on is not None and self.instruments.expires_on(
             position.instrument, expired_on
         )
@@ -733,14 +751,9 @@ class TradingDays:
         return PositionSnapshot.marked(position, last, settled=expired, estimated=estimated)
 
     def _snapshots(self, expired_on: date | None) -> list[PositionSnapshot]:
-        instruments = self.instruments
-        return [
-            PositionSnapshot.of(
-                p,
-                settled=expired_on is not None and instruments.expires_on(p.instrument, expired_on),
-            )
-            for p in self.book.positions
-        ]
+        """The book's positions at their marks (at a close, the broker's last prices where they
+        could be read)."""
+        return [self._snapshot(p, p.last_price, expired_on=expired_on) for p in self.book.positions]
 
     def _summary(
         self,
@@ -773,7 +786,7 @@ class TradingDays:
 
     def reopened(self) -> None:
         """Something happened after the day's close: it is closed again at the next look."""
-        self.state.closed = False
+        self.state.closed, self.state.close = False, None
 
     # -- the session and square-off clocks -------------------------------------------------------
 

@@ -1,0 +1,174 @@
+"""A closed day reads as its close recorded it: the live positions (``day_positions``) of a day
+whose ``DayClosed`` is in the log are that close's, in the process that closed it and in one
+started later, before the next morning's login, which has seen no price of the day. A position
+the desk has no price for says its P&L is an estimate instead of counting it as 0.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
+
+from orderdesk.domain import Product, Side
+from orderdesk.domain.calendar import IST
+from orderdesk.domain.events import DayClosed
+from orderdesk.ports.notifier import Severity
+from tests.engine.fakes import INFY, NIFTY_FUT, FakeBroker, MemoryStore, RecordingNotifier, signal
+from tests.engine.test_days import MONDAY, TUESDAY, events_of, open_desk
+from tests.engine.test_late_close import a_monday_stopped_at_three
+from tests.support import WallClock, eventually
+
+
+@pytest.fixture
+def clock() -> WallClock:
+    return WallClock(datetime(2026, 12, 7, 9, 30, tzinfo=IST))
+
+
+async def a_closed_monday(
+    broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> DayClosed:
+    """Monday: 75 NIFTY futures MIS bought at 24000 and sold at 23995 (realised -375), 5 INFY
+    NRML bought at 1500 and last at 1452 (unrealised -240); closed at 16:20 while the desk
+    ran, then the desk stopped. Returns the close."""
+    async with open_desk(broker, store, clock, notifier) as desk:
+        for n, (instrument, quantity, product) in enumerate(
+            [(NIFTY_FUT, 75, Product.MIS), (INFY, 5, Product.NRML)]
+        ):
+            bought = await desk.submit(
+                signal(signal_id=f"b{n}", instrument=instrument, quantity=quantity, product=product)
+            )
+            await bought.wait()
+        broker.tick(NIFTY_FUT, Decimal("23995"))
+        broker.tick(INFY, Decimal("1452"))
+        await eventually(lambda: desk.day_pnl() == -375 - 240, what="the desk marked them")
+        sold = await desk.submit(
+            signal(
+                signal_id="s0",
+                instrument=NIFTY_FUT,
+                side=Side.SELL,
+                quantity=75,
+                product=Product.MIS,
+            )
+        )
+        await sold.wait()
+        clock.set(MONDAY, 16, 20)
+        (closed,) = await eventually(lambda: events_of(store, DayClosed), what="Monday closed")
+    broker.stream_muted = True  # no desk listens until the next start
+    return closed
+
+
+async def test_a_closed_day_reads_as_its_close_after_a_restart_before_the_login(
+    broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """Restarted on Tuesday at 08:00 with Monday's dead token, the desk still has Monday open
+    and closed: its positions are the close's, the carried NRML line at its closing price and
+    loss, the total the close's P&L, not the realised part alone."""
+    closed = await a_closed_monday(broker, store, clock, notifier)
+    assert (closed.realised, closed.pnl) == (-375, -615)
+    broker.next_day()
+    broker.prices[INFY] = Decimal("1600")  # Tuesday's, never the desk's for Monday
+    broker.token_dead = True
+    clock.set(TUESDAY, 8, 0)
+    broker.stream_muted = False
+    async with open_desk(broker, store, clock, notifier) as desk:
+        await eventually(
+            lambda: "Cannot open the trading day" in notifier.titles(Severity.CRITICAL),
+            what="Tuesday's opening refused",
+        )
+        assert desk.trading_day == MONDAY
+        lines = desk.day_positions()
+        infy = next(p for p in lines if p.instrument == INFY)
+        assert (infy.quantity, infy.last_price, infy.unrealised) == (5, 1452, -240)
+        assert sum((p.pnl for p in lines), Decimal(0)) == closed.pnl == -615
+        assert lines == list(closed.positions)
+        assert not any(p.estimated for p in lines)
+
+
+async def test_the_evening_ticks_do_not_move_a_closed_day(
+    broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """In the process that closed Monday, a price that arrives in the evening marks the book
+    but not Monday's figures: they stay the close's."""
+    async with open_desk(broker, store, clock, notifier) as desk:
+        await (await desk.submit(signal(product=Product.NRML, quantity=5))).wait()
+        broker.tick(INFY, Decimal("1452"))
+        await eventually(lambda: desk.day_pnl() == -240, what="the desk marked INFY")
+        clock.set(MONDAY, 16, 20)
+        (closed,) = await eventually(lambda: events_of(store, DayClosed), what="Monday closed")
+        clock.set(MONDAY, 18, 0)
+        broker.tick(INFY, Decimal("1600"))
+        await eventually(lambda: desk.day_pnl() == 500, what="the evening's tick marked")
+        assert sum((p.pnl for p in desk.day_positions()), Decimal(0)) == closed.pnl == -240
+        assert desk.day_positions() == list(closed.positions)
+
+
+async def test_a_day_closed_late_reads_as_its_close_after_a_restart(
+    broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """Monday closed late the same evening at the broker's prices, by a desk stopped again
+    before Tuesday's login: the next start reads Monday's positions at those prices, as the
+    close recorded them, not its own unpriced book."""
+    await a_monday_stopped_at_three(broker, store, clock, notifier)
+    broker.prices[INFY] = Decimal("1512")
+    clock.set(MONDAY, 16, 30)
+    broker.stream_muted = False
+    async with open_desk(broker, store, clock, notifier):
+        (closed,) = await eventually(lambda: events_of(store, DayClosed), what="Monday closed")
+    assert closed.late
+    broker.stream_muted = True
+    broker.next_day()
+    broker.token_dead = True
+    clock.set(TUESDAY, 8, 0)
+    broker.stream_muted = False
+    async with open_desk(broker, store, clock, notifier) as desk:
+        assert desk.trading_day == MONDAY
+        assert sum((p.pnl for p in desk.day_positions()), Decimal(0)) == closed.pnl
+        assert desk.day_positions() == list(closed.positions)
+
+
+async def test_a_position_without_a_price_says_its_pnl_is_an_estimate(
+    broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """Restarted mid-day with a refused token, the desk has no price for its INFY position: the
+    line says it is an estimate rather than show a P&L of 0 as a figure, and so does the close
+    it makes without the broker's prices."""
+    async with open_desk(broker, store, clock, notifier) as desk:
+        await (await desk.submit(signal(product=Product.NRML, quantity=5))).wait()
+    broker.stream_muted = True
+    broker.token_dead = True
+    clock.set(MONDAY, 11, 0)
+    broker.stream_muted = False
+    async with open_desk(broker, store, clock, notifier) as desk:
+        (infy,) = desk.day_positions()
+        assert (infy.quantity, infy.last_price, infy.unrealised, infy.estimated) == (
+            5,
+            None,
+            0,
+            True,
+        )
+        clock.set(MONDAY, 16, 20)
+        (closed,) = await eventually(lambda: events_of(store, DayClosed), what="Monday closed")
+        assert closed.estimated
+        assert [(p.last_price, p.estimated) for p in closed.positions] == [(None, True)]
+        assert desk.day_positions() == list(closed.positions)
+
+
+async def test_the_close_alert_says_the_pnl_in_paise(
+    broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """Half of a position sold leaves its cost to four places, and the close's P&L with them
+    (kept so in the log); the "Trading day closed" alert says it in paise, as the desk shows
+    money elsewhere."""
+    async with open_desk(broker, store, clock, notifier) as desk:
+        await (await desk.submit(signal(signal_id="b", product=Product.NRML, quantity=10))).wait()
+        broker.tick(INFY, Decimal("1452"))
+        await eventually(lambda: desk.day_pnl() == -480, what="the desk marked INFY")
+        sold = signal(signal_id="s", side=Side.SELL, product=Product.NRML, quantity=5)
+        await (await desk.submit(sold)).wait()
+        clock.set(MONDAY, 16, 20)
+        (closed,) = await eventually(lambda: events_of(store, DayClosed), what="Monday closed")
+    assert str(closed.pnl) == "-480.0000"  # the event as written: old logs replay the same
+    (body,) = [a.body for a in notifier.alerts if a.title == "Trading day closed"]
+    assert body.startswith(f"{MONDAY}: P&L -480.00 ("), body
