@@ -74,12 +74,15 @@ class DeskClosed(OrderDeskError):
 
 class SessionExpired(OrderDeskError):
     """There is no valid broker session: a person must log in. Nothing was recorded for the
-    signal, so the same signal (same id) succeeds once the login has reached the desk."""
+    signal (or the modify, the cancel), so the same request (a signal: same id) succeeds once
+    the login has reached the desk."""
 
     def __init__(self, reason: str) -> None:
+        # One text for a signal, a modify and a cancel: "the same signal" told a person
+        # cancelling an order to send a signal.
         super().__init__(
             f"no valid broker session ({reason}); log in (`orderdesk login`) and send the "
-            "same signal again"
+            "same request again (a signal: the same signal id)"
         )
         self.reason = reason
 
