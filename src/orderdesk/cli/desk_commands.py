@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated
@@ -358,7 +359,7 @@ def show_positions(rows: list[PositionOut]) -> None:
     total = sum((p.pnl for p in rows), Decimal(0))
     show(
         table(
-            f"positions — P&L {total:,.2f}",
+            f"positions — P&L {total:,.2f}{_estimated(rows)}",
             ("instrument", "product", "qty", "avg", "last", "realised", "unrealised", "P&L"),
             [
                 (
@@ -380,6 +381,11 @@ def show_positions(rows: list[PositionOut]) -> None:
     )
 
 
+def _estimated(rows: Sequence[PositionOut | DayPositionOut]) -> str:
+    """What the total is when a line is an estimate: it reads as one too, not as a sum."""
+    return " (estimated: see the lines marked so)" if any(p.estimated for p in rows) else ""
+
+
 def _quantity(quantity: int, from_holdings: int) -> str | int:
     """The broker's quantity, with what of a short is stock sold out of holdings."""
     return f"{quantity} ({from_holdings} from holdings)" if from_holdings else quantity
@@ -399,7 +405,7 @@ def show_day_positions(title: str, rows: list[DayPositionOut]) -> None:
     total = sum((p.pnl for p in rows), Decimal(0))
     show(
         table(
-            f"{title} — P&L {total:,.2f}",
+            f"{title} — P&L {total:,.2f}{_estimated(rows)}",
             (
                 "instrument",
                 "product",
