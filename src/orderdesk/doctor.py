@@ -29,6 +29,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
+from orderdesk.domain.calendar import as_ist
 from orderdesk.engine.session import SessionInfo, SessionState
 from orderdesk.ports.preflight import Preflight, Verdict
 
@@ -152,12 +153,14 @@ def _session(facts: Facts) -> Check:
     summary = "valid"
     if info.since is not None:
         age = _span(facts.now - info.since)
-        # "valid for 0m" read as time left; the age is how long ago the login was.
-        summary += f", logged in {age} ago ({info.since:%Y-%m-%d %H:%M} UTC)"
+        # "valid for 0m" read as time left. ``since`` is when the desk took the token, which
+        # is the login only when the login was handed to it: a token read at start-up dates
+        # from the start.
+        summary += f", in use by the desk for {age} (since {_ist(info.since)})"
     if info.expires_at is None:
         return Check("session", Status.OK, f"{summary}; does not expire")
     left = info.expires_at - facts.now
-    summary += f"; expires {info.expires_at:%Y-%m-%d %H:%M} UTC, in {_span(left)}"
+    summary += f"; expires {_ist(info.expires_at)}, in {_span(left)}"
     return Check("session", Status.WARN if left < timedelta(hours=1) else Status.OK, summary)
 
 
@@ -222,7 +225,7 @@ def _reconciled(facts: Facts) -> Check:
     if facts.reconciled is None:
         return Check("reconciliation", Status.WARN, "none yet since the desk started")
     at, differences = facts.reconciled
-    summary = f"last at {at:%Y-%m-%d %H:%M:%S} UTC, {_span(facts.now - at)} ago"
+    summary = f"last at {_ist(at, seconds=True)}, {_span(facts.now - at)} ago"
     if differences:
         return Check(
             "reconciliation",
@@ -323,6 +326,11 @@ def assess(facts: Facts) -> Diagnosis:
         _backups(facts),
     )
     return Diagnosis(facts=facts, checks=checks, clock_offset_seconds=offset)
+
+
+def _ist(at: datetime, *, seconds: bool = False) -> str:
+    """A moment as the desk tells times, in IST (Kite's clock: the 06:00 expiry)."""
+    return f"{as_ist(at):%Y-%m-%d %H:%M{':%S' if seconds else ''}} IST"
 
 
 __all__ = [

@@ -47,7 +47,9 @@ def test_a_healthy_morning_is_ready_with_every_check_ok() -> None:
     assert diagnosis.ready
     assert set(statuses(FACTS).values()) == {Status.OK}
     summaries = {check.name: check.summary for check in diagnosis.checks}
-    assert summaries["session"].startswith("valid, logged in 1h 15m ago")
+    assert summaries["session"].startswith(
+        "valid, in use by the desk for 1h 15m (since 2026-12-04 07:45 IST)"
+    )
     assert "in 21h 00m" in summaries["session"]
     assert summaries["order rate"] == "0/10 this second, 3/400 this minute, 12/5000 today"
     assert diagnosis.clock_offset_seconds == 0.4  # Date cut to seconds: +0.5 s, -0.1 s
