@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from orderdesk.domain import InstrumentKey, Position, Product, Side
+from orderdesk.domain.day import PositionSnapshot
 from orderdesk.telegram.render import MAX_CHARS, MAX_LINES, clip, listing, money, position_line
 
 
@@ -40,5 +41,5 @@ def test_a_sale_out_of_holdings_is_marked_on_its_line() -> None:
     position.hold(10, Decimal(1500))
     position.apply_fill(Side.SELL, 10, Decimal(1610))
     position.mark(Decimal(1700))
-    line = position_line(position)
+    line = position_line(PositionSnapshot.of(position))
     assert line == "NSE:INFY CNC -10 (10 from holdings) @1610.00 · last 1700 · +₹1,100.00"

@@ -38,6 +38,7 @@ from orderdesk.approvals import ApprovalQueue
 from orderdesk.doctor import Diagnosis
 from orderdesk.domain.calendar import IST
 from orderdesk.domain.conversion import PositionConversion, carry_product
+from orderdesk.domain.day import PositionSnapshot
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position
 from orderdesk.domain.status import IN_FLIGHT, TERMINAL
@@ -63,6 +64,8 @@ class BotDesk(Protocol):
     def children(self, order_id: str) -> Sequence[Order]: ...
 
     def positions(self) -> Sequence[Position]: ...
+
+    def day_positions(self) -> Sequence[PositionSnapshot]: ...
 
     def kill_switch(self) -> KillSwitchState: ...
 
@@ -212,7 +215,8 @@ class DeskCommands:
         connection = desk.broker_connection()
         stream_up = connection in (None, ConnectionState.CONNECTED)
         state = "OK" if stream_up and session.usable else "DEGRADED"
-        pnl = sum((p.pnl() for p in desk.positions()), start=Decimal(0))
+        # The day's figures as every surface reads them (a closed day: as its close recorded).
+        pnl = sum((p.pnl for p in desk.day_positions()), start=Decimal(0))
         day = desk.trading_day()
         lines = [
             f"Desk {state}",
@@ -243,13 +247,13 @@ class DeskCommands:
         return [order_out(self._desk, order) for order in self._desk.orders()]
 
     async def positions(self, chat_id: int, argument: str) -> Reply:
-        positions = self._desk.positions()
+        positions = self._desk.day_positions()
         return Reply(
             render.positions_text(positions), outcome=f"answered: {len(positions)} positions"
         )
 
     async def pnl(self, chat_id: int, argument: str) -> Reply:
-        return Reply(render.pnl_text(self._desk.positions()), outcome="answered")
+        return Reply(render.pnl_text(self._desk.day_positions()), outcome="answered")
 
     async def pending(self, chat_id: int, argument: str) -> Reply:
         items = self._approvals.pending()
@@ -358,7 +362,10 @@ class DeskCommands:
         nonce = secrets.token_hex(4)
         deadline = self._clock.monotonic() + self._kill_seconds
         self._keeps[chat_id] = _Question(nonce, deadline, offered)
-        lines = [f"{render.position_line(intraday[i])} → {carry_product(i)}" for i in offered]
+        lines = [
+            f"{render.position_line(PositionSnapshot.of(intraday[i]))} → {carry_product(i)}"
+            for i in offered
+        ]
         one = len(offered) == 1
         text = (
             "Keep past the square-off? The broker converts the whole position; no order is "

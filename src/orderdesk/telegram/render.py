@@ -10,7 +10,7 @@ from decimal import Decimal
 from orderdesk.api.schemas import OrderOut
 from orderdesk.approvals import PendingSignal
 from orderdesk.doctor import Diagnosis, Status
-from orderdesk.domain.position import Position
+from orderdesk.domain.day import PositionSnapshot
 from orderdesk.domain.status import TERMINAL
 
 MAX_LINES = 25
@@ -66,18 +66,19 @@ def _newest(order: OrderOut) -> float:
     return -order.created_at.timestamp()
 
 
-def position_line(position: Position) -> str:
+def position_line(position: PositionSnapshot) -> str:
     """``NSE:INFY CNC +2 @1500.00 · last 1510 · +₹20.00`` (``-10 (10 from holdings)`` for a
-    sale out of holdings)."""
+    sale out of holdings; ``· no price: estimated`` for an open line no price was seen for)."""
     last = f" · last {position.last_price}" if position.last_price is not None else ""
     sold = f" ({position.from_holdings} from holdings)" if position.from_holdings else ""
+    estimated = " (estimated)" if position.estimated else ""
     return (
         f"{position.instrument} {position.product.value} {position.quantity:+d}{sold}"
-        f" @{position.average_price:.2f}{last} · {money(position.pnl())}"
+        f" @{position.average_price:.2f}{last} · {money(position.pnl)}{estimated}"
     )
 
 
-def positions_text(positions: Sequence[Position]) -> str:
+def positions_text(positions: Sequence[PositionSnapshot]) -> str:
     held = [p for p in positions if p.quantity or p.buy_quantity or p.sell_quantity]
     return listing(
         f"Positions: {sum(1 for p in held if p.quantity)} open",
@@ -86,18 +87,19 @@ def positions_text(positions: Sequence[Position]) -> str:
     )
 
 
-def pnl_text(positions: Sequence[Position]) -> str:
+def pnl_text(positions: Sequence[PositionSnapshot]) -> str:
     """The day's P&L, realised and open, and each instrument's share (largest first)."""
     realised = sum((p.realised for p in positions), Decimal(0))
-    unrealised = sum((p.unrealised() for p in positions), Decimal(0))
+    unrealised = sum((p.unrealised for p in positions), Decimal(0))
+    estimated = " (estimated)" if any(p.estimated for p in positions) else ""
     head = (
-        f"P&L today: {money(realised + unrealised)}\n"
+        f"P&L today: {money(realised + unrealised)}{estimated}\n"
         f"realised {money(realised)} · open {money(unrealised)}"
     )
     rows = [
-        f"{p.instrument} {p.product.value}: {money(p.pnl())}"
-        for p in sorted(positions, key=lambda p: -abs(p.pnl()))
-        if p.pnl() or p.quantity
+        f"{p.instrument} {p.product.value}: {money(p.pnl)}"
+        for p in sorted(positions, key=lambda p: -abs(p.pnl))
+        if p.pnl or p.quantity
     ]
     return listing(head, rows, "no trades yet")
 
