@@ -48,11 +48,13 @@ class PnlPoint:
 
 
 def measure(desk: DeskService, at: datetime) -> PnlPoint:
-    positions = desk.positions()
+    # The day's figures as the positions table reads them: after the close, as recorded (the
+    # raw book would go on moving with the evening's ticks).
+    positions = desk.day_positions()
     books = desk.strategies()
     return PnlPoint(
         at=at,
-        total=sum((p.pnl() for p in positions), Decimal(0)),
+        total=sum((p.pnl for p in positions), Decimal(0)),
         strategies={name: books[name].pnl for name in sorted(books)},
     )
 
