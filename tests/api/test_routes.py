@@ -6,9 +6,10 @@ from decimal import Decimal
 from typing import Any
 
 from orderdesk.api.desk import ReconcileFinding
-from orderdesk.domain import InstrumentKey
+from orderdesk.domain import InstrumentKey, Order
 from orderdesk.ports.broker import ConnectionState
 from tests.api.conftest import Api
+from tests.domain.builders import signal
 from tests.support import eventually
 
 LIMIT_BUY: dict[str, Any] = {
@@ -170,6 +171,16 @@ async def test_health_reports_a_lost_broker_connection(api: Api) -> None:
         health = await response.json()
     assert health["status"] == "degraded"
     assert health["broker_connection"] == "DISCONNECTED"
+
+
+async def test_health_counts_no_parent_or_unsent_intent_as_an_open_order(api: Api) -> None:
+    """A sliced order's parent (never at the broker) and an intent not sent yet stay
+    INITIALIZED: `orderdesk status` said '1 open order' after cancel-all had ended them all."""
+    await submit(api)
+    parent = Order.from_events([Order.create("odparent000000000001", signal(), api.desk.now())])
+    api.desk._orders[parent.order_id] = parent
+    async with api.client.get("/api/health") as response:
+        assert (await response.json())["open_orders"] == 1
 
 
 async def test_metrics_are_prometheus_text(api: Api) -> None:

@@ -64,13 +64,29 @@ def test_strategy_books_sum_to_the_desk(
         assert book.realised + book.unrealised == book.pnl
 
 
+def _working(order_id: str, strategy: str) -> Order:
+    order = _order(order_id, strategy, [])
+    step(order, order.submit(AT))
+    step(order, order.accepted(f"b{order_id}", AT))
+    return order
+
+
 def test_counts_orders_and_open_orders() -> None:
     """Each strategy's order count and open-order count are its own."""
     books = attribute(
-        [_order("od1", "alpha", []), _order("od2", "alpha", []), _order("od3", "beta", [])], {}
+        [_working("od1", "alpha"), _working("od2", "alpha"), _working("od3", "beta")], {}
     )
     assert (books["alpha"].orders, books["alpha"].open_orders) == (2, 2)
     assert books["beta"].orders == 1
+
+
+def test_a_parent_or_an_unsent_intent_is_no_open_order() -> None:
+    """A sliced order's parent is never at the broker (its children are), nor is an intent a
+    refused session left unsent: counted open, a strategy showed an open order for ever after
+    its children had all filled."""
+    parent = _order("od1", "alpha", [])
+    books = attribute([parent, _working("od2", "alpha")], {})
+    assert (books["alpha"].orders, books["alpha"].open_orders) == (2, 1)
 
 
 def _timed(n: int, quantity: int, price: str, side: Side) -> Fill:

@@ -37,7 +37,7 @@ from orderdesk.api.schemas import (
 from orderdesk.domain.day import PositionSnapshot
 from orderdesk.domain.money import to_paise
 from orderdesk.domain.order import Order
-from orderdesk.domain.status import TERMINAL, OrderStatus
+from orderdesk.domain.status import OrderStatus
 from orderdesk.domain.values import InstrumentKey, Product
 
 router = APIRouter(
@@ -112,7 +112,7 @@ def day_figures(
             closed.positions, closed.pnl, closed.realised, closed.lapsed, closed.still_open
         )
     lapsed = tuple(o.order_id for o in orders if o.status is OrderStatus.LAPSED)
-    still_open = tuple(o.order_id for o in orders if o.status not in TERMINAL)
+    still_open = tuple(o.order_id for o in orders if o.is_open)
     if not live:
         return DayFigures((), None, None, lapsed, still_open)
     positions = tuple(desk.day_positions())

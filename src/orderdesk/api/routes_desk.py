@@ -18,7 +18,7 @@ from orderdesk.api.schemas import (
     ReconcileFindingOut,
     ReconcileOut,
 )
-from orderdesk.domain.status import IN_FLIGHT, TERMINAL
+from orderdesk.domain.status import IN_FLIGHT
 from orderdesk.ports.broker import ConnectionState
 
 router = APIRouter(
@@ -68,7 +68,7 @@ async def health(context: Context) -> HealthOut:
         status="ok" if stream_up and session.usable else "degraded",
         broker_connection=connection.value if connection is not None else None,
         kill_switch=KillSwitchOut(engaged=kill.engaged, reason=kill.reason),
-        open_orders=sum(1 for order in orders if order.status not in TERMINAL),
+        open_orders=sum(1 for order in orders if order.is_open),
         in_flight_orders=in_flight,
         quiet=in_flight == 0,
         pending_approvals=context.pending_count(),

@@ -42,7 +42,6 @@ from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position, PositionBook
 from orderdesk.domain.reports import Fill
 from orderdesk.domain.signal import SQUARE_OFF_STRATEGY
-from orderdesk.domain.status import TERMINAL
 from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side
 
 UNDATED = datetime.min.replace(tzinfo=UTC)
@@ -104,7 +103,7 @@ def attribute(
         if book is None:
             book = books[name] = StrategyBook(name)
         book.orders += 1
-        if order.status not in TERMINAL:
+        if order.is_open:
             book.open_orders += 1
         if order.fills:  # skipping unfilled orders: 1.55 -> 0.60 ms for 5,000 resting ones
             # A square-off's fill without a time closes what was held when it was placed.

@@ -227,6 +227,13 @@ class Order:
         return self.status in UNRESOLVED
 
     @property
+    def is_open(self) -> bool:
+        """Alive, or maybe alive, at the broker: sent and not ended. Neither a sliced order's
+        parent (never at the broker: its children are) nor an intent not sent yet (a signal
+        whose session was refused) is an open order, whatever the count that shows them."""
+        return not self.is_terminal and self.status is not OrderStatus.INITIALIZED
+
+    @property
     def is_working(self) -> bool:
         return (
             not self.is_terminal

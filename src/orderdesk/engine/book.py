@@ -189,7 +189,7 @@ class OrderBook:
 
 
 def _is_open(order: Order) -> bool:
-    return not order.is_terminal and order.status is not OrderStatus.INITIALIZED
+    return order.is_open
 
 
 __all__ = ["OrderBook"]
