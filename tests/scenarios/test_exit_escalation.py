@@ -187,6 +187,15 @@ async def test_an_exit_that_still_does_not_fill_ends_in_a_critical_alert(
         assert [a.severity for a in critical] == [Severity.CRITICAL]
         assert "still open" in critical[0].body
         assert handle.status is not OrderStatus.FILLED
+        # The price stood still at 1,440: the second re-price found the order at its price and
+        # sent no modification (one spent for nothing before), and said so.
+        first, second = (e for e in seen if isinstance(e, ExitRepriced))
+        assert isinstance(first, ExitRepriced)
+        assert isinstance(second, ExitRepriced)
+        assert first.price == second.price
+        assert handle.order.modifications == 1
+        repriced = [a.body for a in notifier.about(handle.order_id) if a.title == "Exit re-priced"]
+        assert "left at (the last price has not moved)" in repriced[-1]
 
 
 async def test_per_call_policy_overrides_the_config(tmp_path: Path, store_url: str) -> None:

@@ -141,7 +141,10 @@ class ExitEscalation:
         )
         working = [o for o in _parts(handle) if o.is_working and o.remaining_quantity > 0]
         refused: list[str] = []
-        for order in working:
+        # A part already at the price is left alone: the last price has not moved since the
+        # previous re-price, and sending the same price spent a modification for nothing.
+        moved = [order for order in working if order.price != price]
+        for order in moved:
             try:
                 await self._reprice(order.order_id, price)
             except Exception as exc:
@@ -160,8 +163,10 @@ class ExitEscalation:
             Severity.WARNING,
             "Exit re-priced",
             f"{handle.order_id} ({instrument} {signal.side}) was not filled in "
-            f"{policy.reprice_after:g}s: re-priced to {price} (last {quote.last_price}, band "
-            f"{policy.band_percent}%), attempt {attempt} of {policy.max_reprices}"
+            f"{policy.reprice_after:g}s: "
+            + ("re-priced to" if moved else "left at (the last price has not moved)")
+            + f" {price} (last {quote.last_price}, band {policy.band_percent}%), attempt "
+            f"{attempt} of {policy.max_reprices}"
             + (f"; refused: {'; '.join(refused)}" if refused else ""),
             key=f"exit:{handle.order_id}",
             order_id=handle.order_id,
