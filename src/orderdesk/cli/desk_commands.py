@@ -69,7 +69,7 @@ def _order_row(order: OrderOut) -> tuple[object, ...]:
         order.quantity,
         order.filled_quantity,
         order.price,
-        order.average_price,
+        order.average_price if order.filled_quantity else None,  # "—", not 0.00, until a fill
         order.strategy,
         order.algo_id,
         order.reason,
