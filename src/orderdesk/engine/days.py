@@ -12,7 +12,11 @@ A desk runs every trading day, so the day is part of its state (DESIGN.md, "The 
   :class:`~orderdesk.domain.events.DayOpened` checkpoint. Memory then holds today: the
   previous days' orders are dropped (the store keeps them), positions start from the carried
   ones at the previous close (the day's P&L is Kite's m2m), and the daily loss limit and
-  counts start again.
+  counts start again. Broker news is the open day's: from the start of the next trading day
+  until it is opened, news waits (:meth:`~orderdesk.engine.news.BrokerNews.day_open_until`),
+  so an AMO that filled at the open before the morning login (its fill by postback, on the
+  login's gap-fill, or read while the day opens) is carried into the day and fills in its
+  book, after its ``DayOpened``.
 - **Closing a day** (at ``close_at``, after the exchanges' mass cancel) reconciles with the
   broker, so every order ends as the broker says (mass-cancelled, squared off, filled); one the
   broker no longer has lapses, alerted. The positions are marked at the broker's last prices
@@ -72,6 +76,7 @@ from orderdesk.engine.alerts import Alerts
 from orderdesk.engine.book import OrderBook
 from orderdesk.engine.config import DayRules
 from orderdesk.engine.instruments import InstrumentMaster
+from orderdesk.engine.news import BrokerNews
 from orderdesk.engine.placement import matches_tag
 from orderdesk.engine.reconcile import Reconciler
 from orderdesk.engine.recorder import Recorder
@@ -155,6 +160,7 @@ class TradingDays:
         kill_switch: KillSwitch,
         reconciler: Reconciler,
         instruments: InstrumentMaster,
+        news: BrokerNews,
     ) -> None:
         self.rules = rules
         self.calendar = rules.calendar
@@ -168,6 +174,9 @@ class TradingDays:
         self.state = DayState()
         self.reconciler = reconciler
         self.instruments = instruments
+        self.news = news
+        # Broker news is the open day's: none is recorded before a day opens (see restore).
+        news.day_open_until(None)
         self._lock = asyncio.Lock()
         self._done_today: set[tuple[date, str]] = set()
         self._retry_at = 0.0
@@ -198,6 +207,13 @@ class TradingDays:
             state.close = self._latest_close(state.day)
         self.state = state
         self._watching_since = self.clock.now()
+        self.news.day_open_until(self._ends(state.day))
+
+    def _ends(self, day: date | None) -> datetime | None:
+        """When ``day`` ends: the next trading day begins (None: no day)."""
+        if day is None:
+            return None
+        return self.calendar.starts_at(self.calendar.next_trading_day(day))
 
     def _latest_close(self, day: date | None) -> DayClosed | None:
         """The log's latest ``DayClosed``, when it is ``day``'s."""
@@ -337,6 +353,9 @@ class TradingDays:
             set(carried_orders),
         )
         self.recorder.forget_except(set(carried_orders))
+        # The news that waited for the day (an AMO's fill at the open, from a postback or the
+        # login's gap-fill) is recorded from here on, after DayOpened, in the day's book.
+        self.news.day_open_until(self._ends(day))
         self._done_today = {item for item in self._done_today if item[0] >= day}
         await self._report_mismatches(mismatches)
         await self.alerts.raise_(

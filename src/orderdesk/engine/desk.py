@@ -215,6 +215,7 @@ class OrderDesk:
                 kill_switch=self.kill_switch,
                 reconciler=self.reconciler,
                 instruments=self.master,
+                news=self.news,
             )
         self.history = DayHistory(store)
         self.triggers = Triggers(
@@ -837,6 +838,8 @@ class OrderDesk:
         REST and the live stream switch to it at once (the stream's reconnection runs the
         gap-fill), the instrument list is read again, today's trading day opens if it is new,
         and the broker's books are reconciled. Signals refused meanwhile may be sent again.
+        News of the new day (the gap-fill's, a postback's before the login) waits for the day
+        to open and is recorded in it (see :mod:`orderdesk.engine.news`).
         """
         self._check_running()
         broker = self.broker

@@ -32,6 +32,15 @@ they learned to :class:`BrokerNews`; nothing else turns broker news into events.
   on are durable before they go out. On a strategy's path this takes the second of a signal's
   two fsyncs (the placement's reply) off its latency (see :mod:`orderdesk.store.writer`).
 
+- **the trading day**: news is recorded within the trading day the desk has open
+  (:meth:`BrokerNews.day_open_until`). Once the clock has passed the start of the next trading
+  day, news waits in its lanes, in order, until that day is opened, and is then recorded after
+  its ``DayOpened``: an evening AMO that fills at the open before the morning login (its fill
+  comes by postback, by a stream still connected, by the login's gap-fill or a poll while the
+  day is being opened) is the new day's order, with its fill and position, and not a fill in
+  the stretch of the day before that the new day's book never sees. The check is one look at
+  the clock a batch, none an update.
+
 Entry: :meth:`BrokerNews.put` queues one update of the stream and returns (the stream must not
 wait for commits); :meth:`BrokerNews.apply` queues a batch (a book read, the placement's reply
 or lookup, a reconciliation) and returns what it recorded. Both go through the same lanes and
@@ -191,6 +200,12 @@ class BrokerNews:
         """Items whose trades were read, to be decided in the next batch."""
         self._room = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._days = False
+        """Trading days are kept: news is recorded only within the open one."""
+        self._day_ends: datetime | None = None
+        """When the open trading day ends (the next one begins); None: none is open."""
+        self._held = False
+        """News waits for the next trading day to open (the lanes are not taken)."""
         self._side: set[asyncio.Task[None]] = set()
         self._following: dict[str, asyncio.Task[None]] = {}
         self._unbound: OrderedDict[str, list[Fill]] = OrderedDict()
@@ -338,6 +353,31 @@ class BrokerNews:
             return None
         return self.book.by_broker_id.get(report.parent_order_id)
 
+    # -- the trading day -----------------------------------------------------------------------
+
+    def day_open_until(self, ends: datetime | None) -> None:
+        """Record news only within the open trading day, which ends at ``ends`` (when the next
+        one begins; None: no day is open yet). Said by the trading days at start and at each
+        opening; news that waited for the day is recorded from now on, in the order it came."""
+        self._days, self._day_ends = True, ends
+        if self._held and self._admits():
+            self._held = False
+            self._wake()
+
+    def _admits(self) -> bool:
+        """Whether news may be recorded now: no days are kept, or the clock is within the
+        open one. A new day's news waits for its opening, which reads the broker's books and
+        carries into the day the orders it still holds (an AMO released at the open)."""
+        if not self._days:
+            return True
+        ends = self._day_ends
+        return ends is not None and self.clock.now() < ends
+
+    @property
+    def held(self) -> int:
+        """Pieces of news waiting for the next trading day to open (0 while news flows)."""
+        return self._queued + len(self._ready) if self._held else 0
+
     # -- waiting -------------------------------------------------------------------------------
 
     def chasing(self) -> frozenset[str]:
@@ -350,9 +390,13 @@ class BrokerNews:
         return order.filled_quantity > order.fill_quantity
 
     async def idle(self) -> None:
-        """Wait until every queued piece of news is recorded and every follow-up has ended."""
+        """Wait until every queued piece of news is recorded (or waits for the next trading
+        day to open) and every follow-up has ended."""
         while True:
             tasks = [t for t in (self._task, *self._side, *self._following.values()) if t]
+            if self._held:
+                # A follow-up's reading waits for the day like the rest: not for idle.
+                tasks = [t for t in (self._task, *self._side) if t]
             if not tasks:
                 return
             await asyncio.wait(tasks)
@@ -378,6 +422,9 @@ class BrokerNews:
 
     def _wake(self) -> None:
         if self._task is None and (self._runnable or self._ready):
+            if self._held and not self._admits():
+                return  # the next day's news waits for its opening
+            self._held = False
             self._task = asyncio.get_running_loop().create_task(
                 self._run(), name="orderdesk-broker-news"
             )
@@ -385,6 +432,9 @@ class BrokerNews:
     async def _run(self) -> None:
         try:
             while self._runnable or self._ready:
+                if not self._admits():
+                    self._held = True  # until the next day opens (day_open_until)
+                    break
                 ready, self._ready = self._ready, []
                 batch = [*ready, *self._take(MAX_BATCH - len(ready))]
                 if self._queued < self.config.max_queued_news:
