@@ -209,7 +209,9 @@ def test_a_monday_and_a_tuesday_through_the_cli_and_the_simulators_clock(
         token = orderdesk(env, "config", "show-token").stdout.strip()
         headers = {"Authorization": f"Bearer {token}"}
         strategies = requests.get(f"{api}/api/strategies", headers=headers, timeout=10).json()
-        assert [(s["strategy"], Decimal(s["pnl"])) for s in strategies] == [("manual", 300)]
+        # The strategy's own: the 3 sold out of holdings (+300) and its 5 NRML carried from
+        # Monday's close (+1,000), as the desk's day reads them.
+        assert [(s["strategy"], Decimal(s["pnl"])) for s in strategies] == [("manual", 1300)]
         exit_ = orderdesk(env, "exit", "NSE:INFY", "--product", "CNC")
         assert exit_.returncode == 0, exit_.stdout + exit_.stderr
         assert "3 sold out of holdings" in exit_.stdout  # no buy-back placed

@@ -27,6 +27,19 @@ The desk's own square-off (``[trading_day] own_square_off_minutes``: MARKET MIS/
 places some minutes before the broker, under the strategy ``square_off``, as
 :func:`is_own_square_off` tells) is credited by the same rule: its fills close the strategies'
 positions, and what does not balance is ``square_off``'s.
+
+A position the broker carries overnight (NRML, MCX, currency) stays its strategies': the day
+opens each strategy's book with its share (:class:`~orderdesk.domain.day.StrategyCarry`, in
+``DayOpened.strategy_positions``) booked at the previous close, the carried position's
+``close_price``, exactly as the desk's book opens with the whole position; so a strategy's day
+P&L, and its daily loss limit, count from the close, and the shares' P&L sums to the desk's.
+:func:`carried_shares` takes the shares from the closing day's books and what the broker
+carried. While the strategies' net quantities in a line add up to the broker's, each keeps its
+own (a long and a short netted at the broker both carry). When they do not (a conversion, a
+trade outside the desk, a position closed at the broker), no strategy is credited what the
+account no longer holds: only strategies on the side the account holds keep a share, each at
+most its own quantity, first come (the books' order) until the carried quantity is used up;
+what is left over is no strategy's, as a position from no order on the desk is today.
 """
 
 from __future__ import annotations
@@ -37,9 +50,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from orderdesk.domain.calendar import TradingCalendar
-from orderdesk.domain.day import INTRADAY, Holding
+from orderdesk.domain.day import INTRADAY, CarriedPosition, Holding, StrategyCarry
 from orderdesk.domain.order import Order
-from orderdesk.domain.position import Position, PositionBook
+from orderdesk.domain.position import Position, PositionBook, PositionKey
 from orderdesk.domain.reports import Fill
 from orderdesk.domain.signal import SQUARE_OFF_STRATEGY
 from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side
@@ -77,25 +90,42 @@ def attribute(
     calendar: TradingCalendar | None = None,
     *,
     strategy: str | None = None,
+    carried: Iterable[CarriedPosition] = (),
+    shares: Iterable[StrategyCarry] = (),
 ) -> dict[str, StrategyBook]:
     """Books per strategy from the orders' recorded fills, marked at ``marks``' last prices,
     with CNC sales drawing on the day's opening ``holdings`` and, given the ``calendar`` (a desk
     keeping days), the square-offs, the broker's and the desk's own, closing the strategies'
     intraday positions.
 
-    Fills are applied in time order so that realised P&L follows the sequence of trades. With
-    ``strategy``, only that strategy's book (if it has orders): built from its orders and, where
-    an instrument was squared off, every order in it, since a square-off is shared.
+    Each strategy's book opens with its ``shares`` of the positions the broker ``carried`` into
+    the day (``DayOpened.strategy_positions`` and ``positions``), booked at the previous close;
+    a share of a line the broker did not carry is ignored. Fills are applied in time order so
+    that realised P&L follows the sequence of trades. With ``strategy``, only that strategy's
+    book (if it has orders or a share): built from its orders and shares and, where an
+    instrument was squared off, every order and share in it, since a square-off is shared.
     """
     orders = list(orders)
     squared = []
     if calendar is not None:
         squared = [o for o in orders if is_own_square_off(o) or is_square_off(o, calendar)]
+    shared = _squared_lines(squared)
     if strategy is not None:
-        orders = _sharing(strategy, orders, squared)
+        orders = _sharing(strategy, orders, shared)
     closing = {o.order_id for o in squared}
     held = {holding.instrument: holding for holding in holdings if holding.total}
     books: dict[str, StrategyBook] = {}
+    lines = {(p.instrument, p.product): p for p in carried if p.quantity}
+    for share in shares:
+        line = lines.get(share.key)
+        if line is None or not share.quantity:
+            continue
+        if strategy is not None and share.strategy != strategy and share.key not in shared:
+            continue
+        book = books.get(share.strategy)
+        if book is None:
+            book = books[share.strategy] = StrategyBook(share.strategy)
+        book.positions.positions[share.key] = share.position(line)
     fills: list[tuple[datetime | None, str, Order, Fill]] = []
     for order in orders:
         name = order.signal.strategy
@@ -157,10 +187,14 @@ def is_own_square_off(order: Order) -> bool:
     )
 
 
-def _sharing(strategy: str, orders: Iterable[Order], squared: Iterable[Order]) -> list[Order]:
+def _squared_lines(squared: Iterable[Order]) -> set[PositionKey]:
+    """The instruments and products a square-off filled in."""
+    return {(o.signal.instrument, o.signal.product) for o in squared if o.fills}
+
+
+def _sharing(strategy: str, orders: Iterable[Order], shared: set[PositionKey]) -> list[Order]:
     """The orders ``strategy``'s book is built from: its own, and every order in an instrument
-    and product squared off (what each strategy is credited depends on them all)."""
-    shared = {(o.signal.instrument, o.signal.product) for o in squared if o.fills}
+    and product squared off (``shared``: what each strategy is credited depends on them all)."""
     if not shared:
         return [o for o in orders if o.signal.strategy == strategy]
     return [
@@ -218,4 +252,47 @@ def _share(holding: Holding, books: Iterable[StrategyBook]) -> None:
             free -= drawn
 
 
-__all__ = ["StrategyBook", "attribute", "is_own_square_off", "is_square_off"]
+def carried_shares(
+    books: Iterable[StrategyBook], carried: Iterable[CarriedPosition]
+) -> tuple[StrategyCarry, ...]:
+    """Each strategy's share of the positions the broker ``carried`` into the next day, from
+    the closing day's ``books`` (their net quantity in each carried line, with its average
+    price), by the module docstring's rule: kept whole while the strategies' quantities add
+    up to the broker's, else only on the account's side, first come, up to what it carries.
+    Lines the broker did not carry (squared off, delivered into holdings, expired) have none.
+    """
+    books = list(books)
+    out: list[StrategyCarry] = []
+    for line in carried:
+        key = (line.instrument, line.product)
+        whole = line.quantity
+        held = [
+            (book.strategy, position)
+            for book in books
+            if (position := book.positions.positions.get(key)) is not None and position.quantity
+        ]
+        if not whole or not held:
+            continue
+        if sum(position.quantity for _, position in held) == whole:
+            kept = [(name, position, position.quantity) for name, position in held]
+        else:
+            kept, left = [], abs(whole)
+            for name, position in held:
+                if position.quantity * whole > 0 and left:
+                    quantity = min(abs(position.quantity), left)
+                    left -= quantity
+                    kept.append((name, position, quantity if whole > 0 else -quantity))
+        out += [
+            StrategyCarry(
+                strategy=name,
+                instrument=line.instrument,
+                product=line.product,
+                quantity=quantity,
+                average_price=position.average_price,
+            )
+            for name, position, quantity in kept
+        ]
+    return tuple(out)
+
+
+__all__ = ["StrategyBook", "attribute", "carried_shares", "is_own_square_off", "is_square_off"]

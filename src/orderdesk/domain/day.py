@@ -1,7 +1,8 @@
 """What a trading day opens with and closes on: carried positions, holdings, a day's book.
 
 A day opens with what the broker carried in from the day before (:class:`CarriedPosition`,
-:class:`Holding`) and closes with a picture of every position (:class:`PositionSnapshot`).
+:class:`Holding`), and each strategy's share of those positions (:class:`StrategyCarry`), and
+closes with a picture of every position (:class:`PositionSnapshot`).
 These travel in the day's checkpoint events (:class:`~orderdesk.domain.events.DayOpened`,
 :class:`~orderdesk.domain.events.DayClosed`), so a past day reads back from two rows.
 
@@ -51,6 +52,39 @@ class CarriedPosition:
             self.close_price,
             self.multiplier,
             carry_price=self.average_price,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StrategyCarry:
+    """A strategy's share of a position the broker carried into the day: what its own orders
+    left it holding when the day before closed, as far as the account still holds it
+    (``attribution.carried_shares`` says how a difference is settled). Its day's P&L counts
+    from the previous close, the carried position's ``close_price``, as the desk's does."""
+
+    strategy: str
+    instrument: InstrumentKey
+    product: Product
+    quantity: int
+    """Signed, as a position's: negative of a short."""
+    average_price: Decimal = Decimal(0)
+    """What the strategy's share cost when it was opened, for display (0: unknown, and the
+    previous close is shown, as for a position carried from before shares were recorded)."""
+
+    @property
+    def key(self) -> tuple[InstrumentKey, Product]:
+        return (self.instrument, self.product)
+
+    def position(self, carried: CarriedPosition) -> Position:
+        """The strategy's opening position in ``carried``'s line: its quantity booked at the
+        previous close, at the carried position's multiplier."""
+        return Position.carried(
+            self.instrument,
+            self.product,
+            self.quantity,
+            carried.close_price,
+            carried.multiplier,
+            carry_price=self.average_price or None,
         )
 
 
@@ -218,6 +252,7 @@ __all__ = [
     "ExpectedOpening",
     "Holding",
     "PositionSnapshot",
+    "StrategyCarry",
     "expected_opening",
     "is_broker_square_off",
 ]

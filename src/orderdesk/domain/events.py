@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from orderdesk.domain.conversion import PositionConversion
-from orderdesk.domain.day import CarriedPosition, Holding, PositionSnapshot
+from orderdesk.domain.day import CarriedPosition, Holding, PositionSnapshot, StrategyCarry
 from orderdesk.domain.reports import Fill, GttTrigger, PriceAlert
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.status import BrokerStatus, OrderStatus
@@ -300,6 +300,11 @@ class DayOpened(Event):
     carried_orders: tuple[str, ...] = ()
     kill_switch: bool = False
     kill_switch_reason: str = ""
+    strategy_positions: tuple[StrategyCarry, ...] = ()
+    """Each strategy's share of ``positions`` (its own orders' net quantity at the previous
+    close, as far as the account carried it), so its books go on counting what it carries.
+    Empty in days opened before shares were recorded: their carried positions are no
+    strategy's."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

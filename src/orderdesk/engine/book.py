@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from orderdesk.domain.day import Holding
+from orderdesk.domain.day import CarriedPosition, Holding, StrategyCarry
 from orderdesk.domain.events import AutosliceAnswered, OrderEvent, recorded_fills
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import PositionBook
@@ -37,6 +37,11 @@ class OrderBook:
     """The broker's id of an autoslice placement → the id of the desk's order it carries."""
     holdings: dict[InstrumentKey, Holding] | None = None
     """Delivered stock as the day opened with it (None: the desk keeps no days)."""
+    carried: tuple[CarriedPosition, ...] = ()
+    """The positions the broker carried into the day, at the previous close (the day's
+    ``DayOpened.positions``): what the strategies' shares are booked at."""
+    shares: tuple[StrategyCarry, ...] = ()
+    """Each strategy's share of them (the day's ``DayOpened.strategy_positions``)."""
     accepted: dict[str, Order] = field(default_factory=dict)
     """Orders the broker took and has said nothing more of (``ACCEPTED``): they await the
     desk's first look, and the tracker finds them here without walking the day's book."""
@@ -71,13 +76,22 @@ class OrderBook:
             )
 
     def start_day(
-        self, positions: PositionBook, holdings: Iterable[Holding], carried: set[str]
+        self,
+        positions: PositionBook,
+        holdings: Iterable[Holding],
+        carried: set[str],
+        *,
+        opening: Iterable[CarriedPosition] = (),
+        shares: Iterable[StrategyCarry] = (),
     ) -> None:
-        """Hold today only: the orders carried into the day, and positions as they opened.
+        """Hold today only: the orders carried into the day, and positions as they opened
+        (``opening``, the carried positions ``positions`` was made from, and the strategies'
+        ``shares`` of them, for each strategy's book).
 
         Earlier days' orders stay in the event log (the desk reads them from there when asked),
         so memory does not grow with the months the desk has run.
         """
+        self.carried, self.shares = tuple(opening), tuple(shares)
         self.orders = {oid: order for oid, order in self.orders.items() if oid in carried}
         self.by_broker_id = {
             bid: order for bid, order in self.by_broker_id.items() if order.order_id in carried

@@ -12,11 +12,14 @@ A desk runs every trading day, so the day is part of its state (DESIGN.md, "The 
   :class:`~orderdesk.domain.events.DayOpened` checkpoint. Memory then holds today: the
   previous days' orders are dropped (the store keeps them), positions start from the carried
   ones at the previous close (the day's P&L is Kite's m2m), and the daily loss limit and
-  counts start again. Broker news is the open day's: from the start of the next trading day
-  until it is opened, news waits (:meth:`~orderdesk.engine.news.BrokerNews.day_open_until`),
-  so an AMO that filled at the open before the morning login (its fill by postback, on the
-  login's gap-fill, or read while the day opens) is carried into the day and fills in its
-  book, after its ``DayOpened``.
+  counts start again. Each strategy's share of the carried positions, taken from the closing
+  day's strategy books (``attribution.carried_shares``), is written in the checkpoint too, so
+  a strategy's books and loss limit go on counting what it carries, from the close. Broker
+  news is the open day's: from the start of the next trading day until it is opened, news
+  waits (:meth:`~orderdesk.engine.news.BrokerNews.day_open_until`), so an AMO that filled at
+  the open before the morning login (its fill by postback, on the login's gap-fill, or read
+  while the day opens) is carried into the day and fills in its book, after its
+  ``DayOpened``.
 - **Closing a day** (at ``close_at``, after the exchanges' mass cancel) reconciles with the
   broker, so every order ends as the broker says (mass-cancelled, squared off, filled); one the
   broker no longer has lapses, alerted. The positions are marked at the broker's last prices
@@ -46,17 +49,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from orderdesk.domain.attribution import StrategyBook, carried_shares
 from orderdesk.domain.calendar import IST, SEGMENT_OF, Segment
 from orderdesk.domain.day import (
     INTRADAY,
     CarriedPosition,
     Holding,
     PositionSnapshot,
+    StrategyCarry,
     expected_opening,
 )
 from orderdesk.domain.events import (
@@ -161,8 +166,13 @@ class TradingDays:
         reconciler: Reconciler,
         instruments: InstrumentMaster,
         news: BrokerNews,
+        strategy_books: Callable[[], Mapping[str, StrategyBook]] | None = None,
     ) -> None:
+        """``strategy_books``: the open day's books per strategy (the desk's
+        ``strategy_books``), read at the next opening for each strategy's share of what the
+        broker carried (None: carried positions are no strategy's)."""
         self.rules = rules
+        self._strategy_books = strategy_books
         self.calendar = rules.calendar
         self.broker = broker
         self.recorder = recorder
@@ -336,14 +346,21 @@ class TradingDays:
         mismatches: list[DayMismatch] = []
         if previous is not None and previous == self.calendar.previous_trading_day(day):
             mismatches = self._compare_opening(positions, holdings)
+        carried = tuple(_carried(p) for p in positions if p.overnight_quantity)
+        shares: tuple[StrategyCarry, ...] = ()
+        if previous is not None and self._strategy_books is not None:
+            # The book still holds the closing day (start_day below moves it on): each
+            # strategy's net quantity there, as far as the broker carried it in.
+            shares = carried_shares(self._strategy_books().values(), carried)
         opened = DayOpened(
             at=now,
             day=day,
-            positions=tuple(_carried(p) for p in positions if p.overnight_quantity),
+            positions=carried,
             holdings=tuple(_holding(h) for h in (holdings or ()) if h.quantity or h.t1_quantity),
             carried_orders=carried_orders,
             kill_switch=self.kill_switch.engaged,
             kill_switch_reason=self.kill_switch.reason,
+            strategy_positions=shares,
         )
         await self.recorder.desk_event(opened)
         self.state = DayState(day=day, closed=False)
@@ -351,6 +368,8 @@ class TradingDays:
             PositionBook.opening(p.position() for p in opened.positions),
             opened.holdings,
             set(carried_orders),
+            opening=opened.positions,
+            shares=opened.strategy_positions,
         )
         self.recorder.forget_except(set(carried_orders))
         # The news that waited for the day (an AMO's fill at the open, from a postback or the

@@ -216,6 +216,7 @@ class OrderDesk:
                 reconciler=self.reconciler,
                 instruments=self.master,
                 news=self.news,
+                strategy_books=self.strategy_books,
             )
         self.history = DayHistory(store)
         self.triggers = Triggers(
@@ -762,12 +763,21 @@ class OrderDesk:
         return list((self.book.holdings or {}).values())
 
     def strategy_books(self, strategy: str | None = None) -> dict[str, StrategyBook]:
-        """Each strategy's orders and P&L from its own fills (CNC sales drawing on the day's
+        """Each strategy's orders and P&L from its own fills and its share of the positions
+        carried into the day, from the previous close (CNC sales drawing on the day's
         holdings, the broker's square-off closing its intraday positions), marked at the last
         prices seen; only ``strategy``'s when given."""
         calendar = self.config.days.calendar if self.config.days is not None else None
-        orders, prices = self.book.orders.values(), self.book.last_prices
-        return attribute(orders, prices, self.holdings(), calendar, strategy=strategy)
+        book = self.book
+        return attribute(
+            book.orders.values(),
+            book.last_prices,
+            self.holdings(),
+            calendar,
+            strategy=strategy,
+            carried=book.carried,
+            shares=book.shares,
+        )
 
     @property
     def trading_day(self) -> date | None:

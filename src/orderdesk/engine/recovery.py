@@ -1,8 +1,9 @@
 """Crash recovery: the desk's state is the replay of its log since the latest day checkpoint.
 
 The newest :class:`~orderdesk.domain.events.DayOpened` holds what the day began with: the
-positions carried in (valued at the previous close), the holdings, the kill switch, and the ids
-of orders still alive then, whose own histories are read by id. Everything after it is applied
+positions carried in (valued at the previous close) and each strategy's share of them, the
+holdings, the kill switch, and the ids of orders still alive then, whose own histories are read
+by id. Everything after it is applied
 exactly as it was live (``Order.apply``, then the book's bookkeeping), so start-up reads one day
 of the log however many months it holds. A log written before the desk had days has no
 checkpoint and is replayed whole; the first day the desk opens writes one.
@@ -74,7 +75,13 @@ def replay(store: EventStore, book: OrderBook, switch: KillSwitch) -> Replayed:
         assert isinstance(opened, DayOpened)
         after = checkpoint.seq
         positions = PositionBook.opening(p.position() for p in opened.positions)
-        book.start_day(positions, opened.holdings, set(opened.carried_orders))
+        book.start_day(
+            positions,
+            opened.holdings,
+            set(opened.carried_orders),
+            opening=opened.positions,
+            shares=opened.strategy_positions,
+        )
         switch.engaged, switch.reason = opened.kill_switch, opened.kill_switch_reason
         day = DayState(opened.day, False)
         for order_id in opened.carried_orders:

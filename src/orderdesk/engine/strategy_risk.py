@@ -2,9 +2,10 @@
 
 A strategy with its own :class:`~orderdesk.engine.risk.RiskLimits` gets the same checks, but
 each sees a :class:`StrategyRiskContext`: open orders, the day's P&L and net positions counted
-from that strategy's orders only, with the broker's square-off closing what it held (prices and
-margins are the desk's). A denial keeps the check's name and says that it was the strategy's
-limit. The kill switch stays desk-wide.
+from that strategy's orders only and its share of the positions carried into the day (from the
+previous close, as the desk's loss limit counts them), with the broker's square-off closing
+what it held (prices and margins are the desk's). A denial keeps the check's name and says
+that it was the strategy's limit. The kill switch stays desk-wide.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ class StrategyRiskContext:
             holdings,
             self._calendar,
             strategy=self.strategy,
+            carried=self._book.carried,
+            shares=self._book.shares,
         )
         return books.get(self.strategy) or StrategyBook(self.strategy)
 
@@ -70,7 +73,8 @@ class StrategyRiskContext:
         return self._own_book().pnl
 
     def net_position(self, instrument: InstrumentKey, product: Product) -> int:
-        # Its own fills only: the day's holdings are the desk's, not a strategy's to sell.
+        # Its own fills and carried share: the day's holdings are the desk's, not a strategy's
+        # to sell.
         return self._own_book().positions.net_quantity(instrument)
 
     def monotonic(self) -> float:
