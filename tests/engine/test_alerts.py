@@ -78,6 +78,8 @@ async def test_the_days_loss_at_the_limit_is_alerted_and_can_stop_trading(
         assert resting.status is OrderStatus.CANCELLED
         assert desk.kill_switch.engaged
         assert notifier.titles().count("Daily loss limit reached") == 1
+        (reached,) = [a for a in notifier.alerts if a.title == "Daily loss limit reached"]
+        assert reached.body.startswith("the day's P&L -200.00 is at the loss limit of 150")
 
 
 async def test_a_log_that_cannot_be_written_is_alerted_and_nothing_is_sent(

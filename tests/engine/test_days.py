@@ -602,6 +602,8 @@ async def test_the_desk_warns_before_the_session_ends(
             what="the warning",
         )
         assert "Broker session ended" not in notifier.titles(Severity.CRITICAL)
+        (soon,) = [a for a in notifier.alerts if a.title == "Broker session ends soon"]
+        assert soon.body.startswith(f"the session ends at {TUESDAY} 06:00 IST"), soon.body
         clock.set(TUESDAY, 6, 1)
         await eventually(
             lambda: "Broker session ended" in notifier.titles(Severity.CRITICAL),

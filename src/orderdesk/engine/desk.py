@@ -45,6 +45,7 @@ from orderdesk.domain.events import (
     SignalDenied,
 )
 from orderdesk.domain.ids import client_order_id
+from orderdesk.domain.money import to_paise
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position
 from orderdesk.domain.protection import KillSwitchCancel, protective_orders
@@ -943,8 +944,8 @@ class OrderDesk:
             await self.alerts.raise_(
                 Severity.WARNING,
                 "Broker session ends soon",
-                f"the session ends at {expires:%Y-%m-%d %H:%M} UTC; log in again after that "
-                "(`orderdesk login`) so the desk can open the next trading day",
+                f"the session ends at {expires.astimezone(IST):%Y-%m-%d %H:%M} IST; log in again "
+                "after that (`orderdesk login`) so the desk can open the next trading day",
                 key="session:warning",
             )
         self.session.check(now)
@@ -979,8 +980,8 @@ class OrderDesk:
                 await self.alerts.raise_(
                     Severity.CRITICAL,
                     "Strategy loss limit reached",
-                    f"strategy {strategy}: the day's P&L {book.pnl} is at its loss limit of "
-                    f"{own}; its new risk is refused, exits stay possible",
+                    f"strategy {strategy}: the day's P&L {to_paise(book.pnl)} is at its loss "
+                    f"limit of {own}; its new risk is refused, exits stay possible",
                     key=f"loss:{strategy}",
                 )
 
@@ -997,12 +998,12 @@ class OrderDesk:
         await self.alerts.raise_(
             Severity.CRITICAL,
             "Daily loss limit reached",
-            f"the day's P&L {pnl} is at the loss limit of {limit}: {what}",
+            f"the day's P&L {to_paise(pnl)} is at the loss limit of {limit}: {what}",
             key="loss:desk",
         )
         if action is not LossLimitAction.ALERT:
             await self.engage_kill_switch(
-                f"the day's loss reached the limit of {limit} (P&L {pnl})",
+                f"the day's loss reached the limit of {limit} (P&L {to_paise(pnl)})",
                 cancel_open=action is LossLimitAction.KILL_SWITCH_AND_CANCEL,
             )
 
