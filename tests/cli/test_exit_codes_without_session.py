@@ -140,8 +140,9 @@ async def test_without_a_session_cancel_modify_and_cancel_all_exit_5(served: Ser
 
 async def test_a_session_the_broker_refuses_on_the_command_exits_5(served: Served) -> None:
     """The desk still takes its session for valid and the broker refuses it on the cancel
-    (`broker_session`): exit 5 saying to log in, and the client reads it as retry-after-login;
-    the order works on."""
+    (`broker_session`): exit 5 saying to log in; the refusal ends the desk's session there, so
+    the next cancel is refused by the desk itself (`session_expired`), which the client reads
+    as retry-after-login too; the order works on."""
     order_id = await served.resting("rest-2")
     await served.view.faults(expire_tokens=True)
 
@@ -152,7 +153,7 @@ async def test_a_session_the_broker_refuses_on_the_command_exits_5(served: Serve
 
     assert (code, body["error"], body["exit_code"]) == (5, "broker_session", 5), body
     assert "log in" in body["message"]
-    assert (refused.value.error, refused.value.retry_after_login) == ("broker_session", True)
+    assert (refused.value.error, refused.value.retry_after_login) == ("session_expired", True)
     await served.view.faults(expire_tokens=False)
     assert (await served.row(order_id))["status"] == "OPEN"
     assert served.desk.order(order_id).status is OrderStatus.OPEN

@@ -375,6 +375,8 @@ class FakeBroker:
         self, broker_order_id: str, variety: Any, *, parent_order_id: str | None = None
     ) -> None:
         self.cancel_calls += 1
+        if self.token_dead:
+            raise BrokerAuthError("Token expired", http_status=403)
         report = self.book[broker_order_id].report
         if report.status in (BrokerStatus.COMPLETE, BrokerStatus.CANCELLED):
             raise OrderRejected("Order cannot be cancelled", http_status=400)

@@ -15,7 +15,7 @@ import pytest
 from orderdesk.domain import OrderStatus, OrderType
 from orderdesk.engine import OrderDesk, RiskLimits
 from orderdesk.engine.errors import CommandRefused, SessionExpired
-from orderdesk.errors import RiskDenied
+from orderdesk.errors import BrokerAuthError, RiskDenied
 from orderdesk.ports.notifier import Severity
 from tests.engine.conftest import FAST, settled
 from tests.engine.fakes import AUTH, INFY, FakeBroker, MemoryStore, RecordingNotifier, signal
@@ -125,3 +125,23 @@ async def test_a_cancel_without_a_session_is_refused_before_anything_is_recorded
         await desk.renew_session("fresh-token")
         handle = await desk.cancel(order_id)
         await eventually(lambda: handle.status is OrderStatus.CANCELLED, what="cancelled")
+
+
+async def test_a_cancel_the_broker_refuses_for_the_session_ends_the_session_at_once(
+    broker: FakeBroker, store: MemoryStore, notifier: RecordingNotifier
+) -> None:
+    """The desk thought the session usable; the broker refuses the cancel for it: the session
+    ends there (recorded and alerted), not at the next placement, so what follows is refused
+    as a session problem before anything is recorded."""
+    async with running(broker, store, notifier) as desk:
+        order_id = await _resting(desk, "rest")
+        broker.token_dead = True
+        with pytest.raises(BrokerAuthError):
+            await desk.cancel(order_id)
+        assert not desk.session_info().usable
+        await eventually(
+            lambda: "Broker session ended" in notifier.titles(Severity.CRITICAL),
+            what="the loss recorded and alerted",
+        )
+        with pytest.raises(SessionExpired):
+            await desk.submit(signal(signal_id="after"))

@@ -26,6 +26,7 @@ from orderdesk.engine.errors import CommandRefused, ModificationLimitReached
 from orderdesk.engine.news import BrokerNews, Source
 from orderdesk.engine.recorder import Recorder
 from orderdesk.engine.retry import NotYet, retrying
+from orderdesk.engine.session import SessionWatch
 from orderdesk.errors import AddressRefused, BrokerAuthError, BrokerError, BrokerRejected
 from orderdesk.ports.broker import Broker, OrderChanges
 from orderdesk.ports.notifier import Severity
@@ -41,8 +42,10 @@ class Commands:
         config: DeskConfig,
         alerts: Alerts,
         news: BrokerNews,
+        session: SessionWatch,
     ) -> None:
         self.broker = broker
+        self.session = session
         self.recorder = recorder
         self.news = news
         self.book = recorder.book
@@ -192,7 +195,14 @@ class Commands:
                     try:
                         await call()
                         return
-                    except (BrokerRejected, BrokerAuthError):
+                    except BrokerAuthError as exc:
+                        # Told like a placement's: the desk ends the session at once (alerted
+                        # and recorded by its clock loop) rather than at its next placement.
+                        self.session.refused(
+                            f"the broker refused the session: {exc}", self.clock.now()
+                        )
+                        raise
+                    except BrokerRejected:
                         raise
                     except Exception as unknown:
                         row = await self._row(order)

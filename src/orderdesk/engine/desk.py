@@ -174,7 +174,9 @@ class OrderDesk:
         )
         """The one path by which broker news (stream, polls, placements, reconciliation)
         becomes events; tests feed it as the stream does (``await desk.news.put(report)``)."""
-        self.commands = Commands(broker, self.recorder, config, self.alerts, self.news)
+        self.commands = Commands(
+            broker, self.recorder, config, self.alerts, self.news, self.session
+        )
         self.placement = Placement(
             broker, self.news, self.recorder, config, self.alerts, self.session, self.commands
         )
