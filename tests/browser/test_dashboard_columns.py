@@ -19,7 +19,7 @@ from orderdesk.domain import InstrumentKey, Product
 from orderdesk.domain.day import PositionSnapshot
 from tests.api.fakes import FakeDesk
 from tests.browser.conftest import SCREENSHOTS, TOKEN, Stack, screenshot_written
-from tests.browser.test_station import OVERFLOWS
+from tests.browser.test_station import no_overflow
 
 THURSDAY = date(2026, 12, 3)
 FRIDAY = date(2026, 12, 4)
@@ -51,12 +51,7 @@ async def fits(page: Page, name: str) -> None:
     1400 px for a person to look at."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for width in (420, 1000, 1200, 1340, 1360, 1400, 1920):
-        await page.set_viewport_size({"width": width, "height": 1000})
-        try:
-            await page.wait_for_function(f"({OVERFLOWS})().length === 0", timeout=20_000)
-        except Exception:
-            problems = await page.evaluate(OVERFLOWS)
-            raise AssertionError(f"at {width} px: {problems[:10]}") from None
+        await no_overflow(page, width)
         if width in (420, 1400):
             path = SCREENSHOTS / f"{name}-{width}.png"
             await page.screenshot(path=str(path), full_page=True)

@@ -122,19 +122,23 @@ def _order(page: Page, order_id: str) -> Any:
     return page.locator(f'#orders tr[data-order-id="{order_id}"]')
 
 
-async def _no_overflow(page: Page, width: int) -> None:
+async def no_overflow(page: Page, width: int) -> None:
+    """Nothing overflows its panel at ``width`` once the layout has settled. On a loaded
+    machine the page's poll can outlast the wait while the page itself has settled (a run
+    failed "at 420 px: []"), so the verdict is the page as it stands when the wait ends."""
     await page.set_viewport_size({"width": width, "height": 1000})
     try:
         await page.wait_for_function(f"({OVERFLOWS})().length === 0", timeout=20_000)
     except Exception:
         problems = await page.evaluate(OVERFLOWS)
-        raise AssertionError(f"at {width} px: {problems[:10]}") from None
+        if problems:
+            raise AssertionError(f"at {width} px: {problems[:10]}") from None
 
 
 async def _screenshots(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for width in WIDTHS:
-        await _no_overflow(page, width)
+        await no_overflow(page, width)
         path = SCREENSHOTS / f"{name}-{width}.png"
         await page.screenshot(path=str(path), full_page=True)
         screenshot_written(path)
@@ -425,7 +429,7 @@ async def test_the_days_panel_shows_the_open_day_and_its_close(
     await expect(monday.locator('[data-field="status"]')).to_have_text("closed")
     await expect(monday.locator('[data-field="pnl"]')).to_have_text("210.00")
     await expect(page.locator("#events")).to_contain_text("Trading day 2026-12-07 closed")
-    await _no_overflow(page, 420)
+    await no_overflow(page, 420)
     await page.close()
 
 
