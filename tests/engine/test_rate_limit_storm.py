@@ -8,8 +8,12 @@ import asyncio
 from dataclasses import replace
 from decimal import Decimal
 
+import pytest
+
 from orderdesk.domain import OrderStatus, OrderType
+from orderdesk.domain.reports import OrderStatusReport
 from orderdesk.engine import OrderDesk
+from orderdesk.errors import BrokerRateLimited
 from orderdesk.ports.broker import PlaceOrder
 from orderdesk.ports.notifier import Severity
 from tests.engine.conftest import FAST
@@ -118,3 +122,35 @@ async def test_a_desk_stopped_while_held_back_places_the_order_once_after_restar
     assert len(broker.placements) == sent + 1
     assert broker.tags() == [handle.order_id]
     assert {p.client_order_id for p in broker.placements} == {handle.order_id}
+
+
+class ThrottledCommands(FakeBroker):
+    """Answers every cancel 429 (a storm) and counts the reads of its order book."""
+
+    book_reads: int = 0
+
+    async def cancel_order(self, *args: object, **kwargs: object) -> None:
+        raise BrokerRateLimited("Too many requests", http_status=429)
+
+    async def orders(self) -> list[OrderStatusReport]:
+        self.book_reads += 1
+        return await super().orders()
+
+
+async def test_a_cancel_answered_429_fails_at_once_without_reading_the_book(
+    store: MemoryStore, notifier: RecordingNotifier
+) -> None:
+    """A 429 proves the cancel did nothing: the desk answers it as a failure to try again at
+    once, rather than reading the order's row (another 429 in a storm, held for a minute by
+    the adapter) to learn what it already knows; the order stays working."""
+    broker = ThrottledCommands()
+    async with OrderDesk(broker, store, notifier=notifier, config=FAST) as desk:
+        handle = await desk.submit(
+            signal(order_type=OrderType.LIMIT, price=Decimal(1400), signal_id="rest")
+        )
+        await eventually(lambda: handle.status is OrderStatus.OPEN, what="resting")
+        reads = broker.book_reads
+        with pytest.raises(BrokerRateLimited):
+            await desk.cancel(handle.order_id)
+        assert broker.book_reads == reads
+        assert handle.status is OrderStatus.OPEN

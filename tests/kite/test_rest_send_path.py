@@ -208,20 +208,39 @@ async def test_429_holds_double_from_the_configured_backoff(
     fake_kite: FakeKite, limiter: RecordingLimiter
 ) -> None:
     """Outside stamina's test mode each 429 holds the endpoint class for
-    rate_limit_backoff_seconds, doubling per further 429; the last one is not held (a cancel:
-    a placement is re-queued once, the desk sending it again itself)."""
-    config = kite_config(fake_kite.root, rate_limit_backoff_seconds=0.01, rate_limit_requeues=3)
-    fake_kite.on("DELETE", "/orders/regular/1", Reply.error(429, "NetworkException", "Too many"))
+    rate_limit_backoff_seconds, doubling per further 429; the last one is not held (a read of
+    the order book: an order write is re-queued once, the desk answering it itself)."""
+    config = kite_config(
+        fake_kite.root, rate_limit_backoff_seconds=0.01, rate_limit_requeues=3, read_attempts=1
+    )
+    fake_kite.on("GET", "/orders", Reply.error(429, "NetworkException", "Too many"))
     async with KiteRestClient(config, access_token=ACCESS_TOKEN, limiter=limiter) as client:
         with pytest.raises(TooManyRequests) as exc_info:
-            await client.cancel_order("1", Variety.REGULAR)
+            await client.orders()
     assert exc_info.value.http_status == 429
-    assert limiter.backoffs == [
-        (EndpointClass.ORDER, 0.01),
-        (EndpointClass.ORDER, 0.02),
-        (EndpointClass.ORDER, 0.04),
-    ]
-    assert fake_kite.count("DELETE", "/orders/regular/1") == 4
+    kinds = {kind for kind, _ in limiter.backoffs}
+    assert [hold for _, hold in limiter.backoffs] == [0.01, 0.02, 0.04]
+    assert len(kinds) == 1
+    assert fake_kite.count("GET", "/orders") == 4
+
+
+@pytest.mark.parametrize("write", ["modify", "cancel"])
+async def test_a_modify_or_cancel_is_requeued_once_then_handed_to_the_desk(
+    fake_kite: FakeKite, kite: KiteRestClient, write: str
+) -> None:
+    """In a 429 storm a modify or cancel held for every re-queue (121 s) outwaited its sender's
+    60 s: it is re-queued once, then the desk answers 'try again'."""
+    throttled = Reply.error(429, "NetworkException", "Too many requests")
+    method = "PUT" if write == "modify" else "DELETE"
+    fake_kite.on(method, "/orders/regular/1", throttled)
+    command = (
+        kite.modify_order("1", Variety.REGULAR, OrderChanges(quantity=2))
+        if write == "modify"
+        else kite.cancel_order("1", Variety.REGULAR)
+    )
+    with pytest.raises(BrokerRateLimited):
+        await command
+    assert fake_kite.count(method, "/orders/regular/1") == 2
 
 
 class SpentDayLimiter(RecordingLimiter):

@@ -27,7 +27,13 @@ from orderdesk.engine.news import BrokerNews, Source
 from orderdesk.engine.recorder import Recorder
 from orderdesk.engine.retry import NotYet, retrying
 from orderdesk.engine.session import SessionWatch
-from orderdesk.errors import AddressRefused, BrokerAuthError, BrokerError, BrokerRejected
+from orderdesk.errors import (
+    AddressRefused,
+    BrokerAuthError,
+    BrokerError,
+    BrokerRateLimited,
+    BrokerRejected,
+)
 from orderdesk.ports.broker import Broker, OrderChanges
 from orderdesk.ports.notifier import Severity
 
@@ -202,8 +208,8 @@ class Commands:
                             f"the broker refused the session: {exc}", self.clock.now()
                         )
                         raise
-                    except BrokerRejected:
-                        raise
+                    except (BrokerRejected, BrokerRateLimited):
+                        raise  # nothing was done: no row to read (in a 429 storm, one more 429)
                     except Exception as unknown:
                         row = await self._row(order)
                         if row is None:

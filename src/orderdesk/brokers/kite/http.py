@@ -66,6 +66,10 @@ from orderdesk.wire import (
     target,
 )
 
+_ANSWERED_BY_THE_DESK = frozenset({r.PLACE_ORDER, r.MODIFY_ORDER, r.CANCEL_ORDER})
+"""Order writes whose 429 is re-queued once here, then handed to the desk (see
+``_send_rate_limited``)."""
+
 log = structlog.get_logger(__name__)
 
 KITE_VERSION = "3"
@@ -407,11 +411,11 @@ class KiteHttp:
             throttled: TooManyRequests | None = exc
         kind = request.route.kind
         requeues = self._config.rate_limit_requeues
-        if request.route is r.PLACE_ORDER:
+        if request.route in _ANSWERED_BY_THE_DESK:
             # The desk sends a placement again itself after a 429, answering the signal
-            # meanwhile (engine/placement.py): held here for all re-queues (121 s at the
-            # defaults), the signal outwaited its sender's 60 s. One re-queue covers Kite's
-            # one-second window.
+            # meanwhile (engine/placement.py), and answers a modify or cancel with "try again":
+            # held here for all re-queues (121 s at the defaults), each outwaited its sender's
+            # 60 s. One re-queue covers Kite's one-second window.
             requeues = min(requeues, 1)
         async for attempt in stamina.retry_context(
             on=is_throttled,
