@@ -11,7 +11,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,7 @@ from orderdesk.engine import OrderDesk, RiskLimits
 from orderdesk.engine.config import DayRules
 from orderdesk.engine.session import SessionState
 from tests.engine.conftest import FAST
-from tests.engine.fakes import FakeBroker, MemoryStore, RecordingNotifier
+from tests.engine.fakes import ExpiringBroker, FakeBroker, MemoryStore, RecordingNotifier
 from tests.support import WallClock, eventually
 
 _register_commands()
@@ -39,14 +39,6 @@ DAYS = replace(FAST, days=DayRules(calendar=TradingCalendar(frozenset())))
 
 def ist(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=IST)
-
-
-class ExpiringBroker(FakeBroker):
-    """A broker whose sessions end at the next 06:00 IST, as Kite's do."""
-
-    def session_expiry(self, started: datetime) -> datetime | None:
-        six = ist(started.astimezone(IST).date(), 6)
-        return six if started < six else six + timedelta(days=1)
 
 
 class Served:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from orderdesk.domain.calendar import next_token_expiry
 from orderdesk.domain.events import Event
 from orderdesk.domain.reports import (
     Fill,
@@ -30,7 +31,7 @@ from orderdesk.domain.reports import (
 )
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.status import BrokerStatus
-from orderdesk.domain.values import Exchange, InstrumentKey, OrderType, Product, Side
+from orderdesk.domain.values import Exchange, InstrumentKey, OrderType, Product, Side, Variety
 from orderdesk.errors import (
     BrokerAuthError,
     BrokerRateLimited,
@@ -567,3 +568,29 @@ def _info(instrument: InstrumentKey, lot: int, token: int, freeze: int | None) -
         lot_size=lot,
         freeze_quantity=freeze,
     )
+
+
+class ExpiringBroker(FakeBroker):
+    """A broker whose sessions end at the next 06:00 IST, as Kite's do."""
+
+    def session_expiry(self, started: datetime) -> datetime | None:
+        return next_token_expiry(started)
+
+
+class AmoHoldingBroker(FakeBroker):
+    """A broker that holds an AMO as Kite does until its market opens: ``AMO REQ RECEIVED``
+    (``ACCEPTED`` at the desk), nothing pushed when it is taken."""
+
+    def create(self, signal: Signal, *, tag: str | None, placed_at: datetime | None = None) -> str:
+        if signal.variety is not Variety.AMO:
+            return super().create(signal, tag=tag, placed_at=placed_at)
+        held, self.drop_reports = self.drop_reports, True
+        try:
+            broker_order_id = super().create(signal, tag=tag, placed_at=placed_at)
+        finally:
+            self.drop_reports = held
+        entry = self.book[broker_order_id]
+        entry.report = replace(
+            entry.report, status=BrokerStatus.RECEIVED, broker_status_text="AMO REQ RECEIVED"
+        )
+        return broker_order_id

@@ -19,7 +19,7 @@ from orderdesk.engine import OrderDesk
 from orderdesk.engine.handle import OrderHandle
 from orderdesk.engine.tracker import NOTHING_DUE
 from tests.engine.conftest import FAST, settled
-from tests.engine.fakes import FakeBroker, MemoryStore, RecordingNotifier, signal
+from tests.engine.fakes import AmoHoldingBroker, MemoryStore, RecordingNotifier, signal
 from tests.support import eventually
 
 AMO = {
@@ -50,7 +50,7 @@ class StillClock:
         return time.monotonic()
 
 
-class AmoBroker(FakeBroker):
+class AmoBroker(AmoHoldingBroker):
     """The fake broker holding AMOs as Kite does (``AMO REQ RECEIVED``) until the test releases
     them, pushing nothing then; with order histories, its reads counted."""
 
@@ -58,20 +58,6 @@ class AmoBroker(FakeBroker):
         super().__post_init__()
         self.book_reads = 0
         self.history_reads: list[str] = []
-
-    def create(self, signal: Signal, *, tag: str | None, placed_at: datetime | None = None) -> str:
-        if signal.variety is not Variety.AMO:
-            return super().create(signal, tag=tag, placed_at=placed_at)
-        held, self.drop_reports = self.drop_reports, True
-        try:
-            broker_order_id = super().create(signal, tag=tag, placed_at=placed_at)
-        finally:
-            self.drop_reports = held
-        entry = self.book[broker_order_id]
-        entry.report = replace(
-            entry.report, status=BrokerStatus.RECEIVED, broker_status_text="AMO REQ RECEIVED"
-        )
-        return broker_order_id
 
     def release(self, handle: OrderHandle) -> None:
         """The exchange's open: the AMO rests, OPEN, and nobody is told."""

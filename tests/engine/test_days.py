@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -35,6 +35,7 @@ from tests.engine.fakes import (
     INFY,
     NIFTY_CE,
     NIFTY_FUT,
+    ExpiringBroker,
     FakeBroker,
     MemoryStore,
     RecordingNotifier,
@@ -471,15 +472,6 @@ async def test_own_square_off_closes_the_strategys_position_in_its_book(
         assert handle.status is OrderStatus.FILLED
     async with desk_with_limits() as again:
         assert {name: row for name, row in books(again).items() if name in flat} == flat
-
-
-class ExpiringBroker(FakeBroker):
-    """A broker whose sessions end at the next 06:00 IST, as Kite's do."""
-
-    def session_expiry(self, started: datetime) -> datetime | None:
-        local = started.astimezone(IST)
-        six = datetime(local.year, local.month, local.day, 6, tzinfo=IST)
-        return six if local < six else six + timedelta(days=1)
 
 
 async def test_the_morning_login_opens_the_day_without_a_restart(

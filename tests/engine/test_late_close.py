@@ -26,8 +26,16 @@ from orderdesk.engine.config import DayRules
 from orderdesk.errors import InputRejected
 from orderdesk.ports.notifier import Severity
 from tests.engine.conftest import FAST
-from tests.engine.fakes import INFY, NIFTY_FUT, FakeBroker, MemoryStore, RecordingNotifier, signal
-from tests.engine.test_days import DAYS, MONDAY, TUESDAY, ExpiringBroker, events_of
+from tests.engine.fakes import (
+    INFY,
+    NIFTY_FUT,
+    ExpiringBroker,
+    FakeBroker,
+    MemoryStore,
+    RecordingNotifier,
+    signal,
+)
+from tests.engine.test_days import DAYS, MONDAY, TUESDAY, events_of
 from tests.support import WallClock, eventually
 
 WEDNESDAY = date(2026, 12, 9)

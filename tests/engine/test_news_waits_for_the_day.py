@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,14 +20,21 @@ from orderdesk.domain import OrderStatus, OrderType, Product
 from orderdesk.domain.calendar import IST, TradingCalendar
 from orderdesk.domain.events import DayClosed, DayOpened, OrderEvent, recorded_fills
 from orderdesk.domain.reports import PositionReport
-from orderdesk.domain.signal import Signal
 from orderdesk.domain.status import BrokerStatus
 from orderdesk.domain.values import Variety
 from orderdesk.engine import OrderDesk, RiskLimits
 from orderdesk.engine.config import DayRules
 from orderdesk.ports.notifier import Severity
 from tests.engine.conftest import FAST
-from tests.engine.fakes import INFY, FakeBroker, MemoryStore, RecordingNotifier, signal
+from tests.engine.fakes import (
+    INFY,
+    AmoHoldingBroker,
+    ExpiringBroker,
+    FakeBroker,
+    MemoryStore,
+    RecordingNotifier,
+    signal,
+)
 from tests.support import WallClock, eventually
 
 MONDAY = date(2026, 12, 7)
@@ -42,7 +49,7 @@ AMO = signal(
 )
 
 
-class MorningBroker(FakeBroker):
+class MorningBroker(ExpiringBroker, AmoHoldingBroker):
     """Kite's night and morning: sessions end at 06:00 IST; an AMO waits at the broker (``AMO
     REQ RECEIVED``, nothing pushed) through the night's change of books; a new session
     reconnects the stream (``reconnects``), whose connection starts the desk's gap-fill; and
@@ -52,25 +59,6 @@ class MorningBroker(FakeBroker):
         super().__post_init__()
         self.reconnects = True
         self.during_positions: list[Callable[[], Awaitable[None]]] = []
-
-    def session_expiry(self, started: datetime) -> datetime | None:
-        local = started.astimezone(IST)
-        six = datetime(local.year, local.month, local.day, 6, tzinfo=IST)
-        return six if local < six else six + timedelta(days=1)
-
-    def create(self, signal: Signal, *, tag: str | None, placed_at: datetime | None = None) -> str:
-        if signal.variety is not Variety.AMO:
-            return super().create(signal, tag=tag, placed_at=placed_at)
-        held, self.drop_reports = self.drop_reports, True
-        try:
-            broker_order_id = super().create(signal, tag=tag, placed_at=placed_at)
-        finally:
-            self.drop_reports = held
-        entry = self.book[broker_order_id]
-        entry.report = replace(
-            entry.report, status=BrokerStatus.RECEIVED, broker_status_text="AMO REQ RECEIVED"
-        )
-        return broker_order_id
 
     def next_day(self) -> None:
         """The broker's morning, its AMOs still waiting for the open."""

@@ -17,7 +17,7 @@ from orderdesk.engine import OrderDesk, RiskLimits
 from orderdesk.engine.config import DayRules
 from orderdesk.engine.session import SessionState, SessionWatch
 from tests.engine.conftest import FAST
-from tests.engine.fakes import FakeBroker, MemoryStore, RecordingNotifier
+from tests.engine.fakes import ExpiringBroker, FakeBroker, MemoryStore, RecordingNotifier
 from tests.support import WallClock, eventually
 
 MONDAY = date(2026, 12, 7)
@@ -27,14 +27,6 @@ DAYS = replace(FAST, days=DayRules(calendar=TradingCalendar(frozenset())))
 
 def ist(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=IST)
-
-
-class ExpiringBroker(FakeBroker):
-    """A broker whose sessions end at the next 06:00 IST, as Kite's do."""
-
-    def session_expiry(self, started: datetime) -> datetime | None:
-        six = ist(started.astimezone(IST).date(), 6)
-        return six if started < six else six + timedelta(days=1)
 
 
 @pytest.fixture
