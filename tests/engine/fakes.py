@@ -17,7 +17,9 @@ from decimal import Decimal
 from typing import Any
 
 from orderdesk.domain.calendar import next_token_expiry
+from orderdesk.domain.day import PositionSnapshot
 from orderdesk.domain.events import Event
+from orderdesk.domain.position import Position
 from orderdesk.domain.reports import (
     Fill,
     HoldingReport,
@@ -594,3 +596,26 @@ class AmoHoldingBroker(FakeBroker):
             entry.report, status=BrokerStatus.RECEIVED, broker_status_text="AMO REQ RECEIVED"
         )
         return broker_order_id
+
+
+class ClosedDay:
+    """The figures of a desk whose day closed with 5 INFY NRML (bought at 1500) at 1452, -240,
+    while an evening tick has marked its raw book at 1700: a surface that reads the raw book
+    shows +1,000 where the day closed at -240."""
+
+    def __init__(self) -> None:
+        position = Position(INFY, Product.NRML)
+        position.apply_fill(Side.BUY, 5, Decimal(1500))
+        position.mark(Decimal(1452))
+        self.closed = PositionSnapshot.of(position)
+        position.mark(Decimal(1700))
+        self.book = position
+
+    def positions(self) -> Sequence[Position]:
+        return [self.book]
+
+    def day_positions(self) -> Sequence[PositionSnapshot]:
+        return [self.closed]
+
+    def strategies(self) -> dict[str, Any]:
+        return {}

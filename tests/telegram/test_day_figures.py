@@ -3,34 +3,12 @@ close recorded them, not the raw book an evening tick (or a restart without pric
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any, cast
 
-from orderdesk.domain import InstrumentKey, Position, Product, Side
-from orderdesk.domain.day import PositionSnapshot
 from orderdesk.telegram.commands import DeskCommands
-
-INFY = InstrumentKey.parse("NSE:INFY")
-
-
-class ClosedDay:
-    """A desk whose day closed with INFY at 1452; an evening tick has marked the book at 1700."""
-
-    def __init__(self) -> None:
-        position = Position(INFY, Product.NRML)
-        position.apply_fill(Side.BUY, 5, Decimal(1500))
-        position.mark(Decimal(1452))
-        self.closed = PositionSnapshot.of(position)
-        position.mark(Decimal(1700))
-        self.book = position
-
-    def positions(self) -> Sequence[Position]:
-        return [self.book]
-
-    def day_positions(self) -> Sequence[PositionSnapshot]:
-        return [self.closed]
+from tests.engine.fakes import ClosedDay
 
 
 async def ignore(*_: Any, **__: Any) -> None:
