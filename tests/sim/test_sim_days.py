@@ -8,6 +8,7 @@ clock: a token lives until the 06:00 after its login on the simulated clock.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -667,3 +668,23 @@ def test_a_carried_future_is_converted_overnight_and_squared_off_as_mis(
     _at(simctl, TUESDAY, "15:30:00")
     lines = {p["product"]: p for p in kite.positions()["net"]}
     assert lines["MIS"]["quantity"] == 0
+
+
+def test_a_clock_move_waiting_for_its_followers_moves_no_price(sim_config: SimConfig) -> None:
+    """While a move across the night waits for a follower, the price ticks do not run either:
+    a tick at the new time swept the book before the 06:00 rollover had run, so Monday's AMO
+    filled in Monday's books (Tuesday's orders, trades and positions empty, the shares shown as
+    Monday's T1 holding), where at the open it is Tuesday's order and position."""
+    ticking = dataclasses.replace(sim_config, price_tick_interval=0.01)
+    with SimServer.run_in_thread(ticking) as sim:
+        simctl = SimControl(sim.rest_root)
+        kite = _open(sim, simctl, MONDAY, "17:30:00")
+        simctl.prices({"NSE:INFY": 1500})
+        amo = _place(kite, variety="amo", product="CNC", order_type="LIMIT", price=1600)
+        simctl.http.get(sim.rest_root + "/_sim/clock", params={"follower": "desk"}, timeout=10)
+        _at(simctl, TUESDAY, "09:20:00")  # the follower never reads again: the move waits 2 s
+        kite = login(sim)
+        assert [(o["order_id"], o["status"]) for o in kite.orders()] == [(amo, "COMPLETE")]
+        assert [(p["tradingsymbol"], p["quantity"]) for p in kite.positions()["net"]] == [
+            ("INFY", 10)
+        ]

@@ -331,14 +331,16 @@ class SimServer:
         interval = self.config.price_tick_interval
         while True:
             await asyncio.sleep(interval or 1.0)
-            if interval:
-                self.market.step()
             if self.core.followers.moving:
                 continue  # a clock move runs its milestones once its followers have it
+            # The milestones first: a price step before them would trade at the new time in
+            # the old day (an AMO filled into the night's books before the 06:00 rollover).
             try:
                 self.days.catch_up()
             except Exception:  # a bug in one milestone must not stop the housekeeping
                 log.exception("sim.days.milestone_failed")
+            if interval:
+                self.market.step()
             self.exchange.sweep()
 
     async def close(self) -> None:
