@@ -50,3 +50,20 @@ def test_the_environment_overrides_the_file_as_the_desk_reads_it(
     monkeypatch.setenv("ORDERDESK_KITE__SOURCE_ADDRESS", "127.0.0.3")
     summary = _check(tmp_path, 'source_address = "127.0.0.2"')
     assert summary["source_address"] == "127.0.0.3"
+
+
+def test_a_holiday_file_that_cannot_be_read_fails_the_check_as_it_fails_run(
+    tmp_path: Path,
+) -> None:
+    """`config check` said "configuration OK" for a file `orderdesk run` then refused."""
+    _register_commands()
+    config = tmp_path / "orderdesk.toml"
+    missing = tmp_path / "holidays-2027.txt"
+    config.write_text(
+        f'broker = "paper"\ndata_dir = "{tmp_path / "data"}"\n'
+        f'config_dir = "{tmp_path / "conf"}"\n'
+        f'[trading_day]\nholidays_file = "{missing}"\n'
+    )
+    result = CliRunner().invoke(app, ["config", "check", "--config", str(config)])
+    assert result.exit_code == 1, result.output
+    assert f"cannot read the holiday file {missing}" in result.output

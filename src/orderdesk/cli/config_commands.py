@@ -44,6 +44,7 @@ def check(config: ConfigOption = None, as_json: JsonOption = False) -> None:
 
         warning = check_bind(settings.api.host, allow_remote=settings.api.allow_remote)
         check_alert_urls(settings, find_config_file(config))
+        settings.trading_day.rules()  # reads [trading_day] holidays_file, as `run` does
         secrets = default_secret_store(settings.config_dir)
         context = BrokerContext(secrets=secrets, data_dir=settings.data_dir)
         create_broker(settings.broker, settings.broker_options(), context)
