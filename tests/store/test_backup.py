@@ -269,3 +269,25 @@ def test_a_log_in_a_folder_with_uri_characters_is_backed_up(
         report = back_up(store.url, odd / "copy.db")
         assert report.head == store.head()
     assert backup_head(report.path) == (report.rows, report.head)
+
+
+def test_the_log_its_wal_its_backups_and_a_restored_log_are_the_owners_alone(
+    db_path: Path, lifecycle: Lifecycle, tmp_path: Path
+) -> None:
+    """The whole trading history was created world-readable (0644 under the usual umask) where
+    the desk's log file and secrets are 0600."""
+    store = SqlEventStore.open(db_path)
+    try:
+        store.append(lifecycle(0))
+        copy = tmp_path / "copy.db"
+        back_up(store.url, copy)
+        made = [db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm"), copy]
+        assert {p.name: oct(p.stat().st_mode & 0o777) for p in made} == {
+            p.name: "0o600" for p in made
+        }
+    finally:
+        store.close()
+    restored = tmp_path / "restored" / "events.db"
+    restored.parent.mkdir()
+    restore(sqlite_url(restored), copy)
+    assert oct(restored.stat().st_mode & 0o777) == "0o600"

@@ -41,7 +41,7 @@ from pathlib import Path
 
 from orderdesk.errors import StoreError
 from orderdesk.store.chain import Head, Row, verify_rows
-from orderdesk.store.location import sqlite_file
+from orderdesk.store.location import create_private, sqlite_file
 from orderdesk.store.schema import HEAD_ID
 
 BUSY_TIMEOUT_MS = 10_000
@@ -197,6 +197,7 @@ def prune(folder: Path, keep: int) -> list[Path]:
 def _copy(source: Path, target: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         target.unlink()  # left by a process that died mid-copy
+    create_private(target)
     # Read-only: the copy takes no part in the desk's writes, and cannot change the store even
     # by mistake.
     with _connection(_read_only(source), uri=True) as reader:
@@ -220,6 +221,7 @@ def backup_head(path: Path) -> tuple[int, Head]:
 
 
 def _copy_file(source: Path, target: Path) -> None:
+    create_private(target)
     with source.open("rb") as reading, target.open("wb") as writing:
         shutil.copyfileobj(reading, writing, 1 << 20)
         writing.flush()

@@ -7,6 +7,7 @@ nesting), then ``events.db`` in the platform's per-user data directory.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -51,4 +52,19 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-__all__ = ["URL_ENV", "default_db_path", "resolve_url", "sqlite_file", "sqlite_url"]
+def create_private(path: Path) -> None:
+    """Create ``path`` empty, readable by its owner alone, unless it exists: the log is the
+    account's whole trading history. SQLite gives its WAL and shared-memory files the mode of
+    the database file, so they follow."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+__all__ = [
+    "URL_ENV",
+    "create_private",
+    "default_db_path",
+    "resolve_url",
+    "sqlite_file",
+    "sqlite_url",
+]

@@ -51,7 +51,7 @@ from orderdesk.store.chain import (
     link,
 )
 from orderdesk.store.driver import SqliteDriver
-from orderdesk.store.location import sqlite_file, sqlite_url
+from orderdesk.store.location import create_private, sqlite_file, sqlite_url
 from orderdesk.store.schema import HEAD_ID, chain_head, events
 
 Synchronous = Literal["FULL", "NORMAL"]
@@ -92,6 +92,7 @@ def _sqlite_engine(url: str, synchronous: Synchronous, busy_timeout_ms: int) -> 
     file = sqlite_file(url)
     if file is not None:
         file.parent.mkdir(parents=True, exist_ok=True)
+        create_private(file)
     # The async writer runs appends on a worker thread; the pool hands a connection to one
     # thread at a time, so sqlite3's same-thread check only gets in the way.
     options: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
