@@ -72,3 +72,28 @@ def test_a_short_token_is_refused() -> None:
     with pytest.raises(ValueError, match="too short") as exc_info:
         BearerAuth(lambda *_: None, token="abc")  # type: ignore[arg-type]
     assert "abc" not in str(exc_info.value)
+
+
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER"])
+async def test_the_schemes_case_is_free(api: Api, scheme: str) -> None:
+    """RFC 9110 makes the scheme case-insensitive; `bearer <token>` was answered 401, on the
+    app's routes and on the signal path in front of them alike."""
+    headers = {"Authorization": f"{scheme} {TOKEN}"}
+    async with api.anonymous.get("/api/health", headers=headers) as response:
+        assert response.status == 200
+    signal = {
+        "instrument": "NSE:INFY",
+        "side": "BUY",
+        "quantity": 1,
+        "order_type": "MARKET",
+        "product": "CNC",
+    }
+    async with api.anonymous.post("/api/signals", json=signal, headers=headers) as response:
+        assert response.status == 201, await response.text()
+
+
+@pytest.mark.parametrize("header", ["Basic {t}", "Bearer  {t}", "Bearer{t}", "{t}", "Bearer"])
+async def test_another_scheme_or_a_mangled_header_is_refused(api: Api, header: str) -> None:
+    headers = {"Authorization": header.format(t=TOKEN)}
+    async with api.anonymous.get("/api/health", headers=headers) as response:
+        assert response.status == 401

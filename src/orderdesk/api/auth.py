@@ -42,7 +42,7 @@ class BearerToken:
     def __init__(self, token: str) -> None:
         if len(token) < 16:
             raise ValueError("the API token is too short to be a secret")
-        self._expected = f"Bearer {token}".encode()
+        self._expected = token.encode()
 
     def __repr__(self) -> str:
         return "BearerToken(<redacted>)"
@@ -50,7 +50,11 @@ class BearerToken:
     def admits(self, scope: Scope) -> bool:
         for name, value in scope["headers"]:
             if name == b"authorization":
-                return secrets.compare_digest(value, self._expected)
+                # The scheme's case is free (RFC 9110 §11.1): `bearer` is Bearer.
+                scheme, _, credentials = value.partition(b" ")
+                return scheme.lower() == b"bearer" and secrets.compare_digest(
+                    credentials, self._expected
+                )
         return False
 
 
