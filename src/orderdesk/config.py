@@ -174,6 +174,8 @@ class RiskSettings(_Section):
     @field_validator(*_LIMITS, mode="before")
     @classmethod
     def _off(cls, value: object) -> object:
+        if isinstance(value, bool):  # a bool is an int to pydantic: `true` became a limit of 1
+            raise ValueError(f'must be a number, or "{OFF}" to switch the check off')
         # TOML has no null: "off" is how a file (or ORDERDESK_RISK__…) says "no limit".
         if not isinstance(value, str):
             return value

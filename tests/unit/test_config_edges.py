@@ -313,3 +313,18 @@ def test_alert_urls_apprise_can_use_pass(tmp_path: Path) -> None:
     """The README's ntfy URL and a Telegram one are accepted."""
     path = write(tmp_path, '[alerts]\nurls = ["ntfy://orderdesk-alerts", "tgram://123:abc/456"]\n')
     check_alert_urls(load_settings(), path)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[risk]\nmax_quantity = true\n",
+        "[risk]\ndaily_loss_limit = false\n",
+        "[strategies.momo.risk]\nmax_order_value = true\n",
+    ],
+)
+def test_a_limit_given_as_a_boolean_is_refused(tmp_path: Path, text: str) -> None:
+    """`max_quantity = true` became a limit of 1 (pydantic reads a bool as an int), and
+    `daily_loss_limit = false` a refusal of every order at a loss of 0."""
+    message = refusal(write(tmp_path, text))
+    assert 'must be a number, or "off" to switch the check off' in message
