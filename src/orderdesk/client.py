@@ -1,7 +1,9 @@
 """A Python client for a running desk's HTTP API (``orderdesk run``).
 
 Strategy processes other than the daemon submit through it; the CLI's trading commands are thin
-wrappers around it. Every failure is a :class:`DeskClientError` with the API's own words::
+wrappers around it. Every failure is a :class:`DeskClientError` with the API's own words
+(arguments no request can be made of raise :class:`~orderdesk.domain.errors.ValidationError`
+first, one line naming the field, and nothing is sent)::
 
     async with DeskClient.from_settings(load_settings()) as desk:
         reply = await desk.submit(Signal(instrument=InstrumentKey.parse("NSE:INFY"), ...))
@@ -17,7 +19,10 @@ same signal, sent again after the login, is placed once. A modify or cancel is r
 way, and one the broker itself refused for want of a session carries ``"broker_session"``: the
 order stands as it was. :attr:`DeskClientError.retry_after_login` says which errors these are,
 and :attr:`DeskClientError.transient` which are failures to answer (the broker's 5xx, an event
-log that cannot be written), not refusals: the same request may succeed when sent again.
+log that cannot be written, a desk stopping: ``desk_closed``), not refusals: the same request
+may succeed when sent again. A request the desk was carrying out as it stopped is answered
+``desk_closed`` too: its outcome is unknown, and the same signal id sent again is placed once.
+A :meth:`DeskClient.wait` whose desk stops or dies raises :class:`DeskUnavailable`.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
+import pydantic
 from pydantic import BaseModel, TypeAdapter
 
 from orderdesk.api.authorisation_schemas import HoldingsAuthorisationOut, HoldingsAuthoriseIn
@@ -57,6 +63,7 @@ from orderdesk.api.schemas_doctor import DoctorOut
 from orderdesk.api_token import read_token
 from orderdesk.config import Settings
 from orderdesk.desk_address import running_desk
+from orderdesk.domain.errors import ValidationError
 from orderdesk.domain.signal import DEFAULT_STRATEGY, Signal
 from orderdesk.domain.status import TERMINAL
 from orderdesk.errors import OrderDeskError
@@ -69,6 +76,7 @@ if TYPE_CHECKING:
     import aiohttp
 
 M = TypeVar("M")
+R = TypeVar("R", bound=BaseModel)
 _SUBMIT = TypeAdapter(SubmitOut)
 _JSON = {"Content-Type": "application/json"}
 _ORDERS = TypeAdapter(list[OrderOut])
@@ -272,7 +280,7 @@ class DeskClient:
             async for order in updates:
                 if condition(order):
                     return order
-        raise DeskUnavailable(f"the order desk at {self._base} ended its event stream")
+        raise self._stream_ended()
 
     async def orders(
         self, *, strategy: str | None = None, signal_id: str | None = None
@@ -301,7 +309,8 @@ class DeskClient:
         price: Decimal | None = None,
         trigger_price: Decimal | None = None,
     ) -> OrderOut:
-        body = ModifyIn(quantity=quantity, price=price, trigger_price=trigger_price)
+        changes = {"quantity": quantity, "price": price, "trigger_price": trigger_price}
+        body = _request(ModifyIn, changes)
         return await self._call("PATCH", f"/api/orders/{order_id}", _ORDER, json=_dump(body))
 
     async def cancel(self, order_id: str) -> OrderOut:
@@ -324,7 +333,8 @@ class DeskClient:
         MARKET order the desk watches until it fills (re-priced within the band when it does
         not, then alerted; each setting left out is ``[exit]``'s). ``order`` is None when
         there is no position to exit."""
-        body = ExitIn.model_validate(
+        body = _request(
+            ExitIn,
             {
                 "instrument": instrument,
                 "product": product,
@@ -332,7 +342,7 @@ class DeskClient:
                 "reprice_after_seconds": reprice_after_seconds,
                 "max_reprices": max_reprices,
                 "band_percent": band_percent,
-            }
+            },
         )
         return await self._call("POST", "/api/positions/exit", _EXIT, json=_dump(body))
 
@@ -351,14 +361,15 @@ class DeskClient:
         """Move the position in ``instrument`` from one product to another at the broker
         (all it has to convert, or ``quantity``; ``overnight``: the carried quantity), e.g.
         an MIS buy kept as CNC before the square-off. No order is placed."""
-        body = ConvertIn.model_validate(
+        body = _request(
+            ConvertIn,
             {
                 "instrument": instrument,
                 "from_product": from_product,
                 "to_product": to_product,
                 "quantity": quantity,
                 "overnight": overnight,
-            }
+            },
         )
         return await self._call("POST", "/api/positions/convert", _CONVERT, json=_dump(body))
 
@@ -418,13 +429,14 @@ class DeskClient:
         """Ask for today's authorisation to sell ``holdings`` (instrument → quantity, None for
         all of it; every holding when none is named): the answer's ``url`` is the page where a
         person completes it (an account without DDPI)."""
-        body = HoldingsAuthoriseIn.model_validate(
+        body = _request(
+            HoldingsAuthoriseIn,
             {
                 "holdings": [
                     {"instrument": instrument, "quantity": quantity}
                     for instrument, quantity in (holdings or {}).items()
                 ]
-            }
+            },
         )
         return await self._call("POST", "/api/holdings/authorise", _AUTHORISATION, json=_dump(body))
 
@@ -554,12 +566,14 @@ class DeskClient:
             self._session = aiohttp.ClientSession()
         # The stream stays open as long as a wait lasts; only connecting is bounded.
         stream_timeout = aiohttp.ClientTimeout(total=None, sock_connect=self._connect)
+        opened = False
         try:
             async with self._session.get(
                 self._base + "/api/events", headers=self._headers, timeout=stream_timeout
             ) as response:
                 if response.status >= 400:
                     self._check(response.status, await response.text())
+                opened = True
                 async for kind, data in _sse_messages(response.content):
                     if kind == "snapshot":
                         # Subscribed before the snapshot was taken: no change falls between.
@@ -571,14 +585,20 @@ class DeskClient:
                         )
                     elif kind == "order" and data.get("order_id") == order_id:
                         yield _ORDER.validate_python(data)
-        except aiohttp.ClientConnectionError as exc:
-            raise self._unreachable(exc) from None
+        except aiohttp.ClientError as exc:
+            # Once open, any failure of the stream is the desk going away mid-stream (killed:
+            # ClientPayloadError, a chunked body cut short, is no ClientConnectionError).
+            raise (self._stream_ended(exc) if opened else self._unreachable(exc)) from None
 
     def _unreachable(self, exc: Exception) -> DeskUnavailable:
         return DeskUnavailable(
             f"no order desk answered at {self._base} ({type(exc).__name__}); "
             "is `orderdesk run` running?"
         )
+
+    def _stream_ended(self, exc: Exception | None = None) -> DeskUnavailable:
+        cause = f" ({type(exc).__name__})" if exc is not None else ""
+        return DeskUnavailable(f"the order desk at {self._base} ended its event stream{cause}")
 
     def _check(self, status: int, text: str) -> dict[str, Any]:
         """The reply's body, or the API's refusal raised as a :class:`DeskClientError`."""
@@ -615,7 +635,8 @@ async def _sse_messages(stream: aiohttp.StreamReader) -> AsyncIterator[tuple[str
 
 def _signal_in(signal: Signal) -> SignalIn:
     """The API's request for a domain signal (the inverse of ``SignalIn.to_signal``)."""
-    return SignalIn.model_validate(
+    return _request(
+        SignalIn,
         {
             "instrument": str(signal.instrument),
             "side": signal.side,
@@ -635,8 +656,28 @@ def _signal_in(signal: Signal) -> SignalIn:
             "strategy": signal.strategy,
             "signal_id": signal.signal_id,
             "tag": signal.tag,
-        }
+        },
     )
+
+
+def _request(model: type[R], fields: Mapping[str, Any]) -> R:
+    """The API's request ``model`` from a method's arguments. A bad one raises orderdesk's
+    :class:`~orderdesk.domain.errors.ValidationError` in one line naming the field, as a
+    domain :class:`Signal` does, not pydantic's report of several lines."""
+    try:
+        return model.model_validate(fields)
+    except pydantic.ValidationError as exc:
+        raise _invalid(exc) from None
+
+
+def _invalid(exc: pydantic.ValidationError) -> ValidationError:
+    """pydantic's objections as one error: the first field and reason, then any others."""
+    problems = [
+        (".".join(str(part) for part in error["loc"]) or "request", error["msg"])
+        for error in exc.errors(include_url=False, include_input=False)
+    ]
+    (field, reason), *others = problems
+    return ValidationError(field, "; ".join([reason, *(f"{f}: {r}" for f, r in others)]))
 
 
 def _describe(body: Mapping[str, Any], text: str) -> str:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import structlog
 
 from orderdesk.api.alert_feed import AlertFeed
 from orderdesk.api.app import create_app
-from orderdesk.api.server import ApiServer, check_bind, serve_api
+from orderdesk.api.server import STOP_GRACE_SECONDS, ApiServer, check_bind, serve_api
 from orderdesk.api_token import load_or_create_token
 from orderdesk.approvals import ApprovalQueue, NotApproved, PendingSignal
 from orderdesk.brokers import BrokerContext, create_broker
@@ -61,6 +62,27 @@ from orderdesk.store.desk_lock import exclusive_desk
 from orderdesk.telegram import running_bot
 
 log = structlog.get_logger("orderdesk.runtime")
+
+STOP_MARGIN_SECONDS = 3.0
+"""Beyond the broker's request timeout, for the log's writes around its answer."""
+
+
+@runtime_checkable
+class _BoundedRequests(Protocol):
+    """A broker whose every request ends within ``request_timeout`` seconds (Kite's
+    ``[kite] timeout_seconds``)."""
+
+    @property
+    def request_timeout(self) -> float: ...
+
+
+def _stop_grace(broker: Broker) -> float:
+    """How long a stopping API lets a signal, modify or cancel in flight finish: each waits on
+    one broker request, so its timeout and a margin (a broker that names none: the server's
+    default, which covers Kite's default timeout)."""
+    if isinstance(broker, _BoundedRequests):
+        return broker.request_timeout + STOP_MARGIN_SECONDS
+    return STOP_GRACE_SECONDS
 
 
 def risk_limits(risk: RiskSettings, key: str = "risk") -> RiskLimits:
@@ -314,6 +336,7 @@ async def _started(
                         settings.api.host,
                         settings.api.port,
                         allow_remote=settings.api.allow_remote,
+                        stop_grace=_stop_grace(broker),
                     )
                 bot = running_bot(
                     settings.telegram,
@@ -333,6 +356,8 @@ async def _started(
                                 settings, desk, broker, store, feed, approvals, token, api
                             )
                 finally:
+                    # Before the desk (and its broker session) closes: the requests in flight
+                    # are let finish on them, and the event streams end.
                     if api is not None:
                         await api.stop()
                     await approvals.close()  # nothing new arrives now: say what is dropped

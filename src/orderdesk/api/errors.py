@@ -15,6 +15,7 @@
       / ApprovalClosed
       / NoBrokerSession                409  conflict          (the broker has no session)
     DeskClosed                         503  desk_closed       not started, or shutting down
+      a request as the server stops    503  desk_closed       send it again (server.StopGate)
     SessionExpired                     503  session_expired   log in, send the same signal again
     DayNotOpen                         503  day_not_open      send the same signal again shortly
     NotOffered                         501  not_offered       the broker lacks that capability
@@ -101,6 +102,12 @@ def too_large_response(limit: int) -> JSONResponse:
     return response
 
 
+def desk_closed_response(message: str) -> JSONResponse:
+    """503 ``desk_closed`` (a failure to try again, not a refusal): the desk is not running, or
+    stopped before the request was carried out."""
+    return _json(503, ErrorOut(error="desk_closed", message=message))
+
+
 CONFLICTS: tuple[type[Exception], ...] = (
     InvalidTransition,
     ApprovalClosed,
@@ -131,7 +138,7 @@ def error_response(exc: OrderDeskError) -> JSONResponse:
     if isinstance(exc, CONFLICTS):
         return _json(409, ErrorOut(error="conflict", message=str(exc)))
     if isinstance(exc, DeskClosed):
-        return _json(503, ErrorOut(error="desk_closed", message=str(exc)))
+        return desk_closed_response(str(exc))
     if isinstance(exc, SessionExpired):
         # The engine's text names the reason and says to log in and send the same signal again.
         return _json(503, ErrorOut(error="session_expired", message=str(exc)))
@@ -287,6 +294,7 @@ __all__ = [
     "NoBrokerSession",
     "UnknownDay",
     "UnknownOrder",
+    "desk_closed_response",
     "error_response",
     "install_error_handlers",
     "too_large_response",

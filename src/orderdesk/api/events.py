@@ -16,6 +16,10 @@ One stream carries everything the dashboard shows, so the page needs a single co
   strategy, as ``GET /api/pnl`` has it). Ticks are not domain events (there are
   thousands), so P&L reaches the page by this sampling rather than per tick.
 
+A stream ends when the desk closes, the client goes away, or the server begins to stop
+(``app.state.stopping``, :mod:`orderdesk.api.server`): a client sees its end and knows the desk
+is gone, and the server's stop does not wait on streams that would otherwise never end.
+
 SSE rather than a WebSocket because the flow is one-way and SSE is plain HTTP, so the bearer
 middleware covers it like any other route. Browsers' ``EventSource`` cannot send headers; the
 dashboard reads the stream with ``fetch`` instead.
@@ -27,9 +31,9 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
 from orderdesk.api.auth import bearer_scheme
@@ -155,18 +159,26 @@ async def _pump(source: AsyncIterator[Any], inbox: Inbox, kind: str) -> None:
     inbox.put_nowait(("end", None))
 
 
+async def _end_on(stopping: asyncio.Event, inbox: Inbox) -> None:
+    await stopping.wait()
+    inbox.put_nowait(("end", None))
+
+
 def _order(context: ApiContext, order_id: str) -> Order | None:
     return next((o for o in context.desk.orders() if o.order_id == order_id), None)
 
 
-async def stream(context: ApiContext) -> AsyncIterator[str]:
-    """The SSE body for one client; ends when the desk closes or the client goes away."""
+async def stream(context: ApiContext, stopping: asyncio.Event | None = None) -> AsyncIterator[str]:
+    """The SSE body for one client; ends when the desk closes, the client goes away, or
+    ``stopping`` is set."""
     inbox: Inbox = asyncio.Queue()
     # Subscribe before the snapshot is taken, so nothing falls between the two.
     sources: list[tuple[AsyncIterator[Any], str]] = [(context.desk.subscribe(), "event")]
     if context.alerts is not None:
         sources.append((context.alerts.subscribe(), "alert"))
     pumps = [asyncio.create_task(_pump(source, inbox, kind)) for source, kind in sources]
+    if stopping is not None:
+        pumps.append(asyncio.create_task(_end_on(stopping, inbox)))
     try:
         yield sse("snapshot", snapshot_message(context))
         next_status = time.monotonic() + context.stream_interval
@@ -197,6 +209,18 @@ async def stream(context: ApiContext) -> AsyncIterator[str]:
         await asyncio.gather(*pumps, return_exceptions=True)
 
 
+async def _server_stopping(request: Request) -> asyncio.Event | None:
+    # A dependency, not the endpoint's own Request parameter: an endpoint taking the Request
+    # is trusted to read its body (refuse_unread_body), and this route takes none.
+    stopping = getattr(request.app.state, "stopping", None)
+    return stopping if isinstance(stopping, asyncio.Event) else None
+
+
+Stopping = Annotated[asyncio.Event | None, Depends(_server_stopping)]
+"""The server's stop, set as it begins (:func:`orderdesk.api.server.serve_api`); None for an
+app served otherwise (a test's in-process client)."""
+
+
 @router.get(
     "/api/events",
     response_class=StreamingResponse,
@@ -208,10 +232,10 @@ async def stream(context: ApiContext) -> AsyncIterator[str]:
         401: ERROR_RESPONSES[401],
     },
 )
-async def events(context: Context) -> StreamingResponse:
+async def events(context: Context, stopping: Stopping) -> StreamingResponse:
     """Live stream of the desk: server-sent events (read with ``fetch`` to send the token)."""
     return StreamingResponse(
-        stream(context),
+        stream(context, stopping),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

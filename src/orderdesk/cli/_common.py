@@ -37,6 +37,7 @@ from rich.table import Table
 from orderdesk.client import DeskAuthError, DeskClient, DeskClientError, DeskUnavailable
 from orderdesk.config import Settings, load_settings
 from orderdesk.domain.calendar import IST
+from orderdesk.domain.errors import ValidationError
 from orderdesk.errors import OrderDeskError
 
 T = TypeVar("T")
@@ -203,7 +204,10 @@ def run(coroutine: Awaitable[T]) -> T:
         details = {k: exc.body[k] for k in ("fields", "check") if exc.body.get(k)}
         fail(exc.reason, code, error=exc.error, extra=details)
     except pydantic.ValidationError as exc:
-        invalid(exc)  # a request model built inside the call (``modify --quantity 0``)
+        invalid(exc)  # a request model built inside the call
+    except ValidationError as exc:  # a request DeskClient refused to make (``modify --quantity 0``)
+        problems = [{"field": exc.field, "reason": exc.reason}]
+        fail(str(exc), EXIT_REFUSED, error="invalid_input", extra={"fields": problems})
     except OrderDeskError as exc:
         fail(str(exc))
 

@@ -188,6 +188,12 @@ class KiteBroker:
         return f"KiteBroker(root={self.config.root!r}, stream={self.config.stream})"
 
     @property
+    def request_timeout(self) -> float:
+        """The longest one REST request to Kite may take (``[kite] timeout_seconds``): a
+        stopping API lets a request in flight finish for this long (``runtime._stop_grace``)."""
+        return self.config.timeout_seconds
+
+    @property
     def rest(self) -> KiteRestClient:
         """The REST client, for Kite-specific calls the Broker interface does not cover."""
         if self._client is None:
