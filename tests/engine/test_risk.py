@@ -92,7 +92,7 @@ async def test_max_order_value_counts_a_lots_multiplier() -> None:
     crude = InstrumentKey.parse("MCX:CRUDEOIL27JANFUT")
     check = MaxOrderValue(Decimal(100_000))
     denied = await check.check(limit_at("5600", quantity=1, instrument=crude), Context())
-    assert denied == "order value 560000 exceeds the limit of 100000"
+    assert denied == "order value 560000.00 exceeds the limit of 100000"
     assert await check.check(limit_at("5600", quantity=17), Context()) is None  # NSE: shares
 
 
@@ -282,3 +282,20 @@ async def test_kill_switch_survives_restart_and_can_cancel_all(
         await desk.submit(signal())
     assert exc_info.value.check == "kill_switch"
     assert resting.status.value == "CANCELLED"
+
+
+async def test_the_money_in_a_refusal_is_to_the_paisa() -> None:
+    """A P&L, an order's value and a margin summed to four places read to the paisa in the
+    refusal; the configured limit stays as it was set."""
+    loss = DailyLossLimit(Decimal(6500))
+    assert await loss.check(signal(), Context(pnl=Decimal("-6500.0000"))) == (
+        "the day's P&L -6500.00 is at the loss limit of 6500"
+    )
+    value = MaxOrderValue(Decimal(1000))
+    assert await value.check(limit_at("1050.1250", quantity=1), Context()) == (
+        "order value 1050.12 exceeds the limit of 1000"
+    )
+    margin = Context(margin=Decimal("2000.5000"), funds=Decimal("1000.0000"))
+    assert await MarginAvailable().check(signal(), margin) == (
+        "the order needs 2000.50 margin; 1000.00 is available"
+    )

@@ -24,9 +24,9 @@ async def test_the_same_signal_again_is_its_order(desk: OrderDesk, broker: FakeB
 @pytest.mark.parametrize(
     ("other", "differ"),
     [
-        ({"side": Side.SELL}, "side"),
-        ({"quantity": 20}, "quantity"),
-        ({"order_type": OrderType.LIMIT, "price": Decimal(1400)}, "order_type, price"),
+        ({"side": Side.SELL}, "side differs"),
+        ({"quantity": 20}, "quantity differs"),
+        ({"order_type": OrderType.LIMIT, "price": Decimal(1400)}, "order_type, price differ"),
     ],
 )
 async def test_another_signal_under_a_used_id_is_refused_naming_what_differs(
@@ -37,8 +37,7 @@ async def test_another_signal_under_a_used_id_is_refused_naming_what_differs(
     with pytest.raises(SignalIdReused) as refused:
         await desk.submit(signal(signal_id="s-1", **other))
     assert str(refused.value) == (
-        f"signal id 's-1' was used for another signal ({differ} differ); "
-        "a new signal needs a new id"
+        f"signal id 's-1' was used for another signal ({differ}); a new signal needs a new id"
     )
     assert refused.value.order_id == first.order_id
     assert len(broker.book) == 1

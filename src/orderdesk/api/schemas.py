@@ -18,6 +18,7 @@ from orderdesk.api.desk import SessionStateName, SessionStatus
 from orderdesk.approvals import ApprovalState, PendingSignal
 from orderdesk.domain.attribution import StrategyBook
 from orderdesk.domain.day import Holding, PositionSnapshot
+from orderdesk.domain.money import to_paise
 from orderdesk.domain.order import Order
 from orderdesk.domain.parent import children_filled, parent_status
 from orderdesk.domain.signal import Signal, reserved_strategy
@@ -339,15 +340,32 @@ class StrategyOut(_Response):
         """``settled``: the contracts whose positions read settled, as the desk's do
         (``DeskService.settled``)."""
         lines = [PositionSnapshot.of(p, settled=p.instrument in settled) for p in book.positions]
+        # Money to the paisa, as the days show it: a carried cost shared to four places would
+        # read 0.0000 beside a sum that started at 0.
         return cls(
             strategy=book.strategy,
             orders=book.orders,
             open_orders=book.open_orders,
-            realised=sum((line.realised for line in lines), Decimal(0)),
-            unrealised=sum((line.unrealised for line in lines), Decimal(0)),
-            pnl=book.pnl,
-            positions=[PositionOut.of(line) for line in lines if line.quantity or line.realised],
+            realised=to_paise(sum((line.realised for line in lines), Decimal(0))),
+            unrealised=to_paise(sum((line.unrealised for line in lines), Decimal(0))),
+            pnl=to_paise(book.pnl),
+            positions=[
+                _pnl_to_paise(PositionOut.of(line))
+                for line in lines
+                if line.quantity or line.realised
+            ],
         )
+
+
+def _pnl_to_paise(position: PositionOut) -> PositionOut:
+    """``position`` with its P&L figures to the paisa (its prices stay as they are)."""
+    return position.model_copy(
+        update={
+            "realised": to_paise(position.realised),
+            "unrealised": to_paise(position.unrealised),
+            "pnl": to_paise(position.pnl),
+        }
+    )
 
 
 class PendingOut(_Response):

@@ -49,9 +49,10 @@ class SignalIdReused(CommandRefused):
     silently not be placed. Refused instead, naming what differs."""
 
     def __init__(self, order_id: str, signal_id: str, differing: list[str]) -> None:
+        verb = "differs" if len(differing) == 1 else "differ"
         detail = (
             f"signal id {signal_id!r} was used for another signal ({', '.join(differing)} "
-            "differ); a new signal needs a new id"
+            f"{verb}); a new signal needs a new id"
         )
         super().__init__(order_id, detail, message=detail)
         self.signal_id = signal_id

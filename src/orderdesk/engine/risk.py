@@ -24,6 +24,7 @@ from typing import Protocol, runtime_checkable
 from orderdesk.domain.calendar import IST, SEGMENT_OF, TradingCalendar
 from orderdesk.domain.contracts import multiplier_of
 from orderdesk.domain.day import INTRADAY
+from orderdesk.domain.money import to_paise
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.values import Exchange, InstrumentKey, OrderType, Product, Side, Variety
 from orderdesk.errors import RiskDenied
@@ -223,7 +224,7 @@ class MaxOrderValue:
         # A lot of MCX crude quoted at 5,600 is 100 barrels: 560,000 of exposure, not 5,600.
         value = price * signal.quantity * multiplier_of(signal.instrument)
         if value > self.limit:
-            return f"order value {value} exceeds the limit of {self.limit}"
+            return f"order value {to_paise(value)} exceeds the limit of {self.limit}"
         return None
 
 
@@ -240,7 +241,7 @@ class DailyLossLimit:
         opposite = (net > 0) != (signal.side is Side.BUY)
         if net and opposite and signal.quantity <= abs(net):
             return None  # stopping out must stay possible after the loss limit is hit
-        return f"the day's P&L {pnl} is at the loss limit of {self.limit}"
+        return f"the day's P&L {to_paise(pnl)} is at the loss limit of {self.limit}"
 
 
 @dataclass(slots=True)
@@ -278,7 +279,9 @@ class MarginAvailable:
         except Exception as exc:  # any broker failure: cannot prove the funds are there
             return f"could not check margins: {exc}"
         if required > available:
-            return f"the order needs {required} margin; {available} is available"
+            return (
+                f"the order needs {to_paise(required)} margin; {to_paise(available)} is available"
+            )
         return None
 
 
