@@ -250,7 +250,8 @@ class DeskClient:
     # -- trading -------------------------------------------------------------------------------
 
     async def submit(self, signal: Signal | SignalIn) -> SubmitOut:
-        """Send one signal: ``outcome`` is ``submitted`` with the ``order``, or
+        """Send one signal: ``outcome`` is ``submitted`` with the ``order`` (``existing`` when its
+        signal id made that order before, of any day: nothing new placed), or
         ``pending_approval`` with the parked signal (``pending``) when its strategy waits for
         the operator. The same (strategy, signal id) again answers with the same order."""
         body = signal if isinstance(signal, SignalIn) else _signal_in(signal)

@@ -54,7 +54,8 @@ async def test_a_throttled_signal_is_answered_201_at_once_with_the_reason(
     throttled: tuple[FakeBroker, aiohttp.ClientSession],
 ) -> None:
     """Both paths answer 201 within seconds with the order SUBMITTING and the message; once
-    the storm ends the same signal answers with the order OPEN, placed once, and no message."""
+    the storm ends the same signal answers with the order OPEN, placed once, and no longer
+    says the broker rate-limits."""
     broker, client = throttled
     async with asyncio.timeout(5), client.post("/api/signals", json=SIGNAL) as response:
         assert response.status == 201
@@ -87,7 +88,8 @@ async def test_a_throttled_signal_is_answered_201_at_once_with_the_reason(
         assert response.status == 201
         settled = await response.json()
     assert settled["order"]["status"] == "OPEN"
-    assert settled["message"] is None
+    assert settled["outcome"] == "existing"
+    assert "429" not in settled["message"]
     assert broker.tags() == [order["order_id"]]
 
 

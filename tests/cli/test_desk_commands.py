@@ -71,11 +71,17 @@ def test_fill_shows_in_positions(daemon: tuple[Path, str]) -> None:
 
 
 def test_same_signal_id_is_one_order(daemon: tuple[Path, str]) -> None:
-    """Submitting the same signal id twice returns the same order."""
-    args = ("place", "NSE:INFY", "BUY", "1", "--price", "1300", "--signal-id", "same-1", "--json")
-    first = json.loads(cli(daemon, *args)[1])["order"]["order_id"]
-    second = json.loads(cli(daemon, *args)[1])["order"]["order_id"]
-    assert first == second
+    """Submitting the same signal id twice returns the same order, the second time marked as
+    the order the signal made before (``existing``; the table says nothing new was placed)."""
+    args = ("place", "NSE:INFY", "BUY", "1", "--price", "1300", "--signal-id", "same-1")
+    first = json.loads(cli(daemon, *args, "--json")[1])
+    second = json.loads(cli(daemon, *args, "--json")[1])
+    assert first["order"]["order_id"] == second["order"]["order_id"]
+    assert (first["outcome"], second["outcome"]) == ("submitted", "existing")
+    code, table = cli(daemon, *args)
+    assert code == 0, table
+    assert "sent before, nothing new placed" in table
+    assert f"this is the order it made, {first['order']['order_id']}" in table
 
 
 def test_risk_denial_exits_3_with_the_reason(daemon: tuple[Path, str]) -> None:

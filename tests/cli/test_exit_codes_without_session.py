@@ -193,3 +193,55 @@ async def test_a_broker_5xx_on_cancel_or_modify_exits_1_and_changes_nothing(
         timeout=10,
         what="cancelled once the broker answers",
     )
+
+
+async def _place(served: Served, *extra: str) -> Any:
+    """`orderdesk place` of a MARKET buy of 2 INFY (no price band to read a price for), as a
+    table (no --json), without a signal id: the command chooses one."""
+    command = ["place", "NSE:INFY", "BUY", "2", "--type", "MARKET", "--product", "CNC"]
+    return await asyncio.to_thread(runner.invoke, app, [*command, *extra, *served.where])
+
+
+async def test_a_placement_of_unknown_outcome_shows_the_signal_id_to_send_again(
+    served: Served,
+) -> None:
+    """The broker answers the placement 5xx, which proves nothing (the order may be there):
+    `place` said "submitted" and hid the id it chose, so running it again placed a second
+    order. It says the outcome is unknown and names the id; sent again with it, nothing new."""
+    await served.view.faults(error_5xx=1.0)
+    result = await _place(served)
+    await served.view.faults(error_5xx=0.0)
+
+    assert result.exit_code == 0, result.output
+    assert "sent, outcome unknown: the desk is finding it out" in result.stdout
+    (order,) = served.desk.orders()
+    assert order.signal.signal_id is not None
+    assert f"--signal-id {order.signal.signal_id}" in result.stdout
+    again = await _place(served, "--signal-id", order.signal.signal_id)
+    assert again.exit_code == 0, again.output
+    assert "nothing new placed" in again.stdout
+    assert len(served.desk.orders()) == 1
+
+
+async def test_a_placement_whose_session_the_broker_refuses_names_its_signal_id(
+    served: Served,
+) -> None:
+    """The broker refuses the session on the placement: exit 5, and the message names the id
+    the command chose, which the login's resend needs. The signal is recorded, not sent: it is
+    not among the open orders (`orders --open` listed it while `status` did not count it)."""
+    await served.view.faults(expire_tokens=True)
+    refused = await _place(served)
+    as_json = await _place(served, "--json")
+    await served.view.faults(expire_tokens=False)
+
+    assert refused.exit_code == 5, refused.output
+    (recorded,) = served.desk.orders()  # the second was refused by the desk: nothing recorded
+    assert f"--signal-id {recorded.signal.signal_id}" in refused.stderr
+    body = json.loads(as_json.stderr)
+    assert (body["exit_code"], body["error"]) == (5, "session_expired")
+    assert body["signal_id"] not in (None, recorded.signal.signal_id)
+    assert f"--signal-id {body['signal_id']}" in body["message"]
+    code, listed = await served.cli("orders", "--open")
+    assert (code, listed) == (0, [])
+    code, everything = await served.cli("orders")
+    assert [(o["status"], o["open"]) for o in everything] == [("INITIALIZED", False)]

@@ -18,11 +18,14 @@ from orderdesk.api.schemas import (
     SignalIn,
     StrategyOut,
     SubmitOut,
+    SubmitOutcome,
     order_out,
 )
 from orderdesk.approvals import PendingSignal
+from orderdesk.domain.calendar import IST
 from orderdesk.domain.ids import client_order_id
 from orderdesk.domain.order import Order
+from orderdesk.domain.signal import Signal
 from orderdesk.domain.status import OrderStatus
 
 router = APIRouter(
@@ -80,22 +83,39 @@ async def submit(context: ApiContext, body: SignalIn) -> tuple[int, SubmitOut]:
     """What ``POST /api/signals`` answers, as (status, reply): the route above and the fast
     path that takes most signals (:mod:`orderdesk.api.signal_path`) both answer with this."""
     signal = body.to_signal()
+    sent_before = _sent_before(context, signal)
     if context.approvals is None:
-        return 201, _submitted(context, await context.desk.submit(signal))
+        return 201, _submitted(context, await context.desk.submit(signal), sent_before)
     outcome = await context.approvals.submit(signal)
     if isinstance(outcome, PendingSignal):
         return 202, SubmitOut(outcome="pending_approval", pending=PendingOut.of(outcome))
-    return 201, _submitted(context, outcome)
+    return 201, _submitted(context, outcome, sent_before)
 
 
-def _submitted(context: ApiContext, order: Order) -> SubmitOut:
+def _sent_before(context: ApiContext, signal: Signal) -> bool:
+    """Whether ``signal``'s id already made an order, of today or of an earlier day, that the
+    desk answers with rather than placing (one whose placement waits for a session is sent by
+    this signal: it is placed now)."""
+    if signal.signal_id is None:
+        return False  # the desk gives it a new id
+    try:
+        order = context.desk.order(client_order_id(signal.strategy, signal.signal_id))
+    except LookupError:
+        return False
+    return not order.deferred
+
+
+def _submitted(context: ApiContext, order: Order, sent_before: bool) -> SubmitOut:
+    outcome: SubmitOutcome = "existing" if sent_before else "submitted"
     shown = order_out(context.desk, order)
-    if order.status is not OrderStatus.SUBMITTING:
-        return SubmitOut(outcome="submitted", order=shown)
-    # The desk answers before the broker has answered the placement when the broker answered
-    # it 429 (engine/placement.py: a task of the order's own keeps sending it), and for the
-    # same signal sent again while its first send is still on the wire (milliseconds).
-    return SubmitOut(outcome="submitted", order=shown, message=still_sending(order))
+    if order.status is OrderStatus.SUBMITTING:
+        # The desk answers before the broker has answered the placement only when the broker
+        # answered it 429 (engine/placement.py: a task of the order's own keeps sending it); the
+        # same signal sent again while its first sending is on the wire waits for that answer.
+        return SubmitOut(outcome=outcome, order=shown, message=still_sending(order))
+    if sent_before:
+        return SubmitOut(outcome=outcome, order=shown, message=sent_already(shown))
+    return SubmitOut(outcome=outcome, order=shown)
 
 
 def still_sending(order: Order) -> str:
@@ -107,6 +127,17 @@ def still_sending(order: Order) -> str:
         "it (should the broker still refuse it after some minutes, the order ends REJECTED "
         f"saying so). Sending the same signal again (strategy {signal.strategy!r}, signal id "
         f"{signal.signal_id!r}) is safe: it answers with this order and never places a second."
+    )
+
+
+def sent_already(order: OrderOut) -> str:
+    """What a signal sent again is answered: the order its id made, and when."""
+    taken = order.created_at.astimezone(IST)
+    return (
+        f"signal id {order.signal_id!r} of strategy {order.strategy!r} was sent before: this "
+        f"is the order it made, {order.order_id}, taken at {taken:%H:%M:%S} IST on "
+        f"{taken:%a %d %b %Y} and {order.status} now. Nothing new was placed; a new signal "
+        "needs a new id."
     )
 
 

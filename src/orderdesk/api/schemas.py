@@ -207,6 +207,10 @@ class OrderOut(_Response):
     leg_of: str | None = None
     """The cover order whose stop leg this is: cancelling it exits that position at market."""
     status: OrderStatus
+    open: bool
+    """Alive, or maybe alive, at the broker: one of the desk's open orders (``/api/health``
+    counts these). Neither a sliced order's parent (its slices are the orders at the broker)
+    nor a signal recorded but not sent (its session was refused) is one."""
     instrument: str
     side: Side
     product: Product
@@ -245,6 +249,7 @@ class OrderOut(_Response):
             external=order.external,
             leg_of=order.leg_of,
             status=status,
+            open=order.is_open,
             instrument=str(signal.instrument),
             side=signal.side,
             product=signal.product,
@@ -392,16 +397,24 @@ class PendingOut(_Response):
         )
 
 
-class SubmitOut(_Response):
-    """``submitted`` with the order, or ``pending_approval`` with the parked signal."""
+SubmitOutcome = Literal["submitted", "existing", "pending_approval"]
+"""What a signal became: ``submitted``, placed now; ``existing``, its (strategy, signal id) had
+made an order already, of today or an earlier day, which answers it (nothing new is placed);
+``pending_approval``, parked for the operator."""
 
-    outcome: Literal["submitted", "pending_approval"]
+
+class SubmitOut(_Response):
+    """``submitted`` or ``existing`` with the order, or ``pending_approval`` with the parked
+    signal."""
+
+    outcome: SubmitOutcome
     order: OrderOut | None = None
     pending: PendingOut | None = None
     message: str | None = None
     """Said of an order the broker has not taken yet (``SUBMITTING``: it answers 429 while it
     rate-limits the desk): why, that the desk keeps sending it, and that the same signal id
-    sent again answers with this order and never places a second. None otherwise."""
+    sent again answers with this order and never places a second. Said of an ``existing``
+    order: that the signal was sent before, and when its order was taken. None otherwise."""
 
 
 class KeptOrderOut(_Response):
@@ -649,4 +662,5 @@ __all__ = [
     "SignalIn",
     "SignalOut",
     "SubmitOut",
+    "SubmitOutcome",
 ]

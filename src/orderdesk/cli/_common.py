@@ -201,7 +201,7 @@ def run(coroutine: Awaitable[T]) -> T:
         fail(exc.reason, error="unavailable")
     except DeskClientError as exc:
         code = _exit_code(exc)
-        details = {k: exc.body[k] for k in ("fields", "check") if exc.body.get(k)}
+        details = {k: exc.body[k] for k in ("fields", "check", "signal_id") if exc.body.get(k)}
         fail(exc.reason, code, error=exc.error, extra=details)
     except pydantic.ValidationError as exc:
         invalid(exc)  # a request model built inside the call

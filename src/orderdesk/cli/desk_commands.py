@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated
@@ -29,7 +30,7 @@ from orderdesk.cli._common import (
     table,
     with_client,
 )
-from orderdesk.client import DeskClient, DeskUnavailable
+from orderdesk.client import DeskClient, DeskClientError, DeskUnavailable
 from orderdesk.domain.calendar import IST
 from orderdesk.domain.status import TERMINAL, UNRESOLVED, OrderStatus
 from orderdesk.domain.values import OrderType, Side, Validity, Variety
@@ -59,10 +60,11 @@ ORDER_COLUMNS = (
 )
 
 
-def _order_row(order: OrderOut) -> tuple[object, ...]:
+def _order_row(order: OrderOut, day: date | None = None) -> tuple[object, ...]:
+    """``day``: the trading day the row is shown among, whose orders' time alone says when."""
     return (
         order.order_id,
-        f"{order.created_at.astimezone(IST):%H:%M:%S}",
+        _taken(order, day),
         order.status,
         order.instrument,
         order.side,
@@ -76,9 +78,20 @@ def _order_row(order: OrderOut) -> tuple[object, ...]:
     )
 
 
-def _show_orders(title: str, orders: list[OrderOut]) -> None:
-    """The orders table; ``time`` is when the desk took the order, in IST (Kite's clock)."""
-    rows = [_order_row(o) for o in orders]
+def _taken(order: OrderOut, day: date | None) -> str:
+    """When the desk took ``order``, in IST: the time, and the date too when it is not ``day``
+    (an order carried from an earlier day, one taken on a holiday or after midnight, a signal's
+    order of another day; None: the time alone)."""
+    taken = order.created_at.astimezone(IST)
+    if day is None or taken.date() == day:
+        return f"{taken:%H:%M:%S}"
+    return f"{taken:%Y-%m-%d %H:%M:%S}"
+
+
+def _show_orders(title: str, orders: list[OrderOut], day: date | None = None) -> None:
+    """The orders table; ``time`` is when the desk took the order, in IST (Kite's clock), with
+    its date when that is not trading day ``day``."""
+    rows = [_order_row(o, day) for o in orders]
     spare = ("algo id", "reason", "strategy", "avg", "filled")
     show(table(title, ORDER_COLUMNS, rows, spare=spare))
 
@@ -190,18 +203,29 @@ def place(
         # answer does not come: sent again with it, the signal cannot place a second order.
         signal_id=signal_id or uuid.uuid4().hex,
     )
-    result = with_client(config, url, lambda c: _submit(c, signal))
+    result, day = with_client(config, url, lambda c: _submit_dated(c, signal, as_json=as_json))
     rejected = result.order is not None and result.order.status == OrderStatus.REJECTED
     sending = result.order is not None and result.order.status == OrderStatus.SUBMITTING
     if as_json:
         print_json(result)
     elif result.order is not None:
+        status = result.order.status
         title = (
-            "rejected by the broker" if rejected else "not placed yet" if sending else "submitted"
+            "rejected by the broker"
+            if rejected
+            else "not placed yet"
+            if sending
+            else _UNSETTLED.get(status, "submitted")
         )
-        _show_orders(title, [result.order])
+        if result.outcome == "existing" and not sending:
+            title = f"sent before, nothing new placed: {title}"
+        _show_orders(title, [result.order], day)
+        if result.outcome == "existing" and not sending:
+            console.print(escape(result.message or ""), soft_wrap=True)
         if sending:
             console.print(f"[yellow]{escape(result.message or '')}[/]", soft_wrap=True)
+        if sending or status in _UNSETTLED:
+            # Run again without the id, the command would choose a new one: a second order.
             console.print(
                 f"signal id {escape(signal.signal_id or '')}: run the same command with "
                 f"--signal-id {escape(signal.signal_id or '')} to see the order again (it "
@@ -217,6 +241,24 @@ def place(
         raise typer.Exit(EXIT_REFUSED)
 
 
+_UNSETTLED = {
+    OrderStatus.SUBMIT_UNKNOWN: "sent, outcome unknown: the desk is finding it out from the broker",
+    OrderStatus.INITIALIZED: "recorded, not sent yet",
+}
+"""What ``place`` says of an order whose placement has no answer yet, besides SUBMITTING."""
+
+
+async def _submit_dated(
+    client: DeskClient, signal: SignalIn, *, as_json: bool
+) -> tuple[SubmitOut, date | None]:
+    """Send ``signal``; for a table of an order the signal made before, the desk's trading day
+    too, so that an order of another day shows its date."""
+    result = await _submit(client, signal)
+    if as_json or result.outcome != "existing":
+        return result, None
+    return result, (await client.health()).trading_day
+
+
 async def _submit(client: DeskClient, signal: SignalIn) -> SubmitOut:
     """Send ``signal``; a desk that did not answer may still have taken it, so the error says
     how to find out without placing it twice."""
@@ -229,6 +271,15 @@ async def _submit(client: DeskClient, signal: SignalIn) -> SubmitOut:
             "signal id never places a second)"
         )
         raise DeskUnavailable(reason, status=exc.status, body=exc.body, reason=reason) from None
+    except DeskClientError as exc:
+        if not (exc.transient or exc.retry_after_login):
+            raise  # a refusal: the same signal would be refused again
+        reason = (
+            f"{exc.reason.rstrip('.')} (this signal's id is {signal.signal_id}: run the same "
+            f"command with --signal-id {signal.signal_id}, which never places a second order)"
+        )
+        body = {**exc.body, "signal_id": signal.signal_id}
+        raise DeskClientError(reason, status=exc.status, body=body, reason=reason) from None
 
 
 def _order_id(value: str) -> str:
@@ -333,7 +384,9 @@ def _fail_if_not_cancelled(orders: list[OrderOut]) -> None:
 
 @app.command("orders", rich_help_panel="Watching")
 def orders(
-    open_only: Annotated[bool, typer.Option("--open", help="Only orders still working.")] = False,
+    open_only: Annotated[
+        bool, typer.Option("--open", help="Only open orders: those `orderdesk status` counts.")
+    ] = False,
     day: DayOption = None,
     config: ConfigOption = None,
     url: UrlOption = None,
@@ -341,18 +394,28 @@ def orders(
 ) -> None:
     """List today's orders (or a trading day's with --day), newest first."""
     if day is None:
-        rows = with_client(config, url, lambda c: c.orders())
+        rows, shown_day = with_client(config, url, lambda c: _today(c, as_json=as_json))
         of_day = ""
     else:
-        rows = with_client(config, url, lambda c: c.day(day.date())).orders
-        of_day = f" of {day.date().isoformat()}"
+        shown_day = day.date()
+        rows = with_client(config, url, lambda c: c.day(shown_day)).orders
+        of_day = f" of {shown_day.isoformat()}"
     if open_only:
-        rows = [o for o in rows if o.status not in TERMINAL]
+        rows = [o for o in rows if o.open]
     if as_json:
         print_json(rows)
     else:
         noun = "open order" if open_only else "order"
-        _show_orders(plural(len(rows), noun) + of_day, rows)
+        _show_orders(plural(len(rows), noun) + of_day, rows, shown_day)
+
+
+async def _today(client: DeskClient, *, as_json: bool) -> tuple[list[OrderOut], date | None]:
+    """Today's orders and, for a table, the desk's trading day: an order carried into it, or
+    taken on another calendar date (a holiday, after midnight), shows its date."""
+    rows = await client.orders()
+    if as_json:
+        return rows, None
+    return rows, (await client.health()).trading_day
 
 
 def show_positions(rows: list[PositionOut]) -> None:

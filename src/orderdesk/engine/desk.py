@@ -360,7 +360,10 @@ class OrderDesk:
             existing = self.book.orders.get(order_id)
             if existing is not None:
                 _same_signal(existing, signal)
-                if not existing.deferred:
+                # While its first sending is on the wire, the same signal waits for the
+                # broker's answer as the first does: returned now, it would read SUBMITTING as
+                # if the broker were holding it back (a 429 returns the first at once).
+                if not existing.deferred and order_id not in self._intake:
                     return OrderHandle(self, order_id)
             pending = self._intake.get(order_id)
             if pending is None:
