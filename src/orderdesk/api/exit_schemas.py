@@ -6,21 +6,32 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, Strict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict
 
 from orderdesk.api.schemas import Count, NewOrderProduct, OrderOut
-from orderdesk.domain.signal import DEFAULT_STRATEGY
+from orderdesk.domain.signal import DEFAULT_STRATEGY, reserved_strategy
+
+
+def _not_reserved(name: str) -> str:
+    """A name the desk gives its own orders is no exit's (``reserved_strategy``, the signal's
+    refusal word for word): the exit would be booked, and credited, as the desk's own."""
+    if (reason := reserved_strategy(name)) is not None:
+        raise ValueError(reason)
+    return name
 
 
 class ExitIn(BaseModel):
-    """Which position to flatten, and (optionally) how hard to push the exit; each setting left
-    out is ``[exit]``'s."""
+    """Which position to close, and (optionally) how hard to push the exit; each setting left
+    out is ``[exit]``'s. ``strategy``: close that strategy's own share only; left out (or the
+    default strategy), the account's whole position."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     instrument: Annotated[str, Field(min_length=3, max_length=64, examples=["NSE:INFY"])]
     product: NewOrderProduct
-    strategy: Annotated[str, Field(min_length=1, max_length=32)] = DEFAULT_STRATEGY
+    strategy: Annotated[str, Field(min_length=1, max_length=32), AfterValidator(_not_reserved)] = (
+        DEFAULT_STRATEGY
+    )
     # Strict: a JSON ``true`` is neither a number of seconds nor a count.
     reprice_after_seconds: Annotated[float, Strict(), Field(gt=0, le=3600)] | None = None
     """Seconds the exit may rest unfilled before it is re-priced."""

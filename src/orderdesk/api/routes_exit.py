@@ -1,8 +1,11 @@
-"""``POST /api/positions/exit``: flatten a position with an exit that really exits.
+"""``POST /api/positions/exit``: close a position with an exit that really exits.
 
-The desk places a protected MARKET order for the whole net position and watches it: not filled
-in time, it is re-priced within the band, then alerted (:mod:`orderdesk.engine.exits`). The
-escalation's settings come from ``[exit]``; the request may override each of them.
+The desk places a protected MARKET order and watches it: not filled in time, it is re-priced
+within the band, then alerted (:mod:`orderdesk.engine.exits`). Naming a strategy closes that
+strategy's own share of the position (never more than the broker holds); naming none (or the
+default strategy) flattens the broker's whole net position, credited in the strategies' books
+to those that held it. The escalation's settings come from ``[exit]``; the request may override
+each of them.
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ router = APIRouter(
 
 @router.post("/positions/exit")
 async def exit_position(body: ExitIn, context: Context) -> ExitOut:
-    """Flatten the broker's net position in ``instrument`` (``product``) with a protected
-    MARKET order, re-priced within the band while it does not fill, then alerted."""
+    """Close ``strategy``'s share of the position in ``instrument`` (``product``), or without
+    one the broker's whole net position, with a protected MARKET order, re-priced within the
+    band while it does not fill, then alerted."""
     instrument, product = InstrumentKey.parse(body.instrument), Product(body.product)
     order = await context.desk.exit_position(
         instrument,

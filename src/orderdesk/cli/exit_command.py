@@ -23,7 +23,10 @@ from orderdesk.client import DeskClient
 from orderdesk.domain.signal import DEFAULT_STRATEGY
 
 EXIT_POLICY = (
-    "The desk places a protected MARKET order for the whole net position and watches it: "
+    "With --strategy the desk exits only that strategy's own share of the position (never "
+    "more than the broker holds); without it, the whole net position, credited in the "
+    "strategies' books to those that held it. "
+    "The desk places a protected MARKET order and watches it: "
     "not filled within \\[exit] reprice_after_seconds (5), it is re-priced to band_percent (2) "
     "beyond the last price (a sell below, a buy above, within the circuit limits), up to "
     "max_reprices (3) times; then a CRITICAL alert says the position is still open. Each step "
@@ -38,9 +41,13 @@ def exit_position(
     product: Annotated[
         ProductArg, typer.Option(help="The position's product: CNC, NRML, MIS or MTF.")
     ] = ProductArg.MIS,
-    strategy: Annotated[str, typer.Option(help="Strategy the exit order is booked to.")] = (
-        DEFAULT_STRATEGY
-    ),
+    strategy: Annotated[
+        str,
+        typer.Option(
+            help="Exit only this strategy's share (the order is booked to it); left out, or "
+            f"{DEFAULT_STRATEGY}, the account's whole position."
+        ),
+    ] = DEFAULT_STRATEGY,
     reprice_after: Annotated[
         float | None,
         typer.Option(help="Seconds the exit may rest unfilled before it is re-priced."),
@@ -55,7 +62,8 @@ def exit_position(
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Flatten a position: a protected market exit, re-priced until it fills, then alerted.
+    """Close a position (one strategy's share, or the account's): a protected market exit,
+    re-priced until it fills, then alerted.
 
     A CNC sale out of holdings, which the broker shows as a short, is left alone: only a short
     beyond the holdings is bought back.

@@ -28,6 +28,17 @@ places some minutes before the broker, under the strategy ``square_off``, as
 :func:`is_own_square_off` tells) is credited by the same rule: its fills close the strategies'
 positions, and what does not balance is ``square_off``'s.
 
+The desk's exit of the account's whole position (``exit_position`` naming no strategy, or
+the default one: its orders, and their slices, under the strategy ``account_exit``, as
+:func:`is_account_exit` tells; any product, at any time of day) is credited by the same rule as
+well: its fills close the positions the strategies held in that instrument and product, each its
+share, and what does not balance is ``account_exit``'s. An exit naming a strategy is that
+strategy's own order, for its own share, and is booked to it like any other. A sliced exit
+completes when all its slices have filled (the parent's quantity), not with each slice. For a
+CNC line, a strategy's sale out of the day's holdings is stock sold, not a short, and no exit
+buys it back: only what a strategy holds beyond it is closed. Orders logged before the name was
+the desk's are never read so (no exit was booked to it), so old logs replay to the same books.
+
 A position the broker carries overnight (NRML, MCX, currency) stays its strategies': the day
 opens each strategy's book with its share (:class:`~orderdesk.domain.day.StrategyCarry`, in
 ``DayOpened.strategy_positions``) booked at the previous close, the carried position's
@@ -54,7 +65,7 @@ from orderdesk.domain.day import INTRADAY, CarriedPosition, Holding, StrategyCar
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position, PositionBook, PositionKey
 from orderdesk.domain.reports import Fill
-from orderdesk.domain.signal import SQUARE_OFF_STRATEGY
+from orderdesk.domain.signal import ACCOUNT_EXIT_STRATEGY, SQUARE_OFF_STRATEGY
 from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side
 
 UNDATED = datetime.min.replace(tzinfo=UTC)
@@ -94,21 +105,23 @@ def attribute(
     shares: Iterable[StrategyCarry] = (),
 ) -> dict[str, StrategyBook]:
     """Books per strategy from the orders' recorded fills, marked at ``marks``' last prices,
-    with CNC sales drawing on the day's opening ``holdings`` and, given the ``calendar`` (a desk
-    keeping days), the square-offs, the broker's and the desk's own, closing the strategies'
-    intraday positions.
+    with CNC sales drawing on the day's opening ``holdings``, the desk's exits of the account's
+    whole position closing the strategies' positions and, given the ``calendar`` (a desk keeping
+    days), the square-offs, the broker's and the desk's own, closing their intraday positions.
 
     Each strategy's book opens with its ``shares`` of the positions the broker ``carried`` into
     the day (``DayOpened.strategy_positions`` and ``positions``), booked at the previous close;
     a share of a line the broker did not carry is ignored. Fills are applied in time order so
     that realised P&L follows the sequence of trades. With ``strategy``, only that strategy's
     book (if it has orders or a share): built from its orders and shares and, where an
-    instrument was squared off, every order and share in it, since a square-off is shared.
+    instrument was squared off (or exited for the account), every order and share in it, since
+    a square-off is shared.
     """
     orders = list(orders)
-    squared = []
+    squared = [o for o in orders if is_account_exit(o)]
+    wholes = _exit_wholes(squared, orders)
     if calendar is not None:
-        squared = [o for o in orders if is_own_square_off(o) or is_square_off(o, calendar)]
+        squared += [o for o in orders if is_own_square_off(o) or is_square_off(o, calendar)]
     shared = _squared_lines(squared)
     if strategy is not None:
         orders = _sharing(strategy, orders, shared)
@@ -144,8 +157,11 @@ def attribute(
     for _, _, order, fill in fills:
         name = order.signal.strategy
         if order.order_id in closing:
-            filled[order.order_id] = done = filled.get(order.order_id, 0) + fill.quantity
-            _close(fill, books, name, complete=done >= order.quantity)
+            whole, quantity = wholes.get(order.order_id, (order.order_id, order.quantity))
+            filled[whole] = done = filled.get(whole, 0) + fill.quantity
+            _close(fill, books, name, complete=done >= quantity)
+            if fill.product is Product.CNC and (holding := held.get(fill.instrument)) is not None:
+                _share(holding, books.values())
             continue
         books[name].positions.apply_fill(
             fill.instrument, fill.product, fill.side, fill.quantity, fill.price, fill.trade_id
@@ -187,6 +203,28 @@ def is_own_square_off(order: Order) -> bool:
     )
 
 
+def is_account_exit(order: Order) -> bool:
+    """Whether ``order`` is (a slice of) the desk's exit of the account's whole position, by
+    what the log recorded of it: the desk's order (not adopted) under
+    :data:`~orderdesk.domain.signal.ACCOUNT_EXIT_STRATEGY`, in any product."""
+    return not order.external and order.signal.strategy == ACCOUNT_EXIT_STRATEGY
+
+
+def _exit_wholes(exits: Iterable[Order], orders: Iterable[Order]) -> dict[str, tuple[str, int]]:
+    """For each slice of an account exit: the exit it is a slice of and that exit's quantity,
+    so that the exit completes (and closes every strategy's position) with its last slice, not
+    its first. A slice whose parent is not among ``orders`` stands for itself."""
+    exits = [o for o in exits if o.parent_id is not None]
+    if not exits:
+        return {}
+    quantities = {o.order_id: o.quantity for o in orders}
+    return {
+        o.order_id: (o.parent_id, quantities[o.parent_id])
+        for o in exits
+        if o.parent_id is not None and o.parent_id in quantities
+    }
+
+
 def _squared_lines(squared: Iterable[Order]) -> set[PositionKey]:
     """The instruments and products a square-off filled in."""
     return {(o.signal.instrument, o.signal.product) for o in squared if o.fills}
@@ -206,16 +244,18 @@ def _sharing(strategy: str, orders: Iterable[Order], shared: set[PositionKey]) -
 
 
 def _close(fill: Fill, books: Mapping[str, StrategyBook], own: str, *, complete: bool) -> None:
-    """Credit one fill of a square-off to the strategies holding its instrument and
-    product, at its price: the positions it reduces, in the order the strategies came, or every
-    position there when the fill is the one that completes the order (see the module's
-    docstring). What does not balance is ``own``'s trade."""
+    """Credit one fill of a square-off (or of an account exit) to the strategies holding its
+    instrument and product, at its price: the positions it reduces, in the order the strategies
+    came, or every position there when the fill is the one that completes the order (see the
+    module's docstring). A CNC sale out of the day's holdings is no short to close. What does
+    not balance is ``own``'s trade."""
     key = (fill.instrument, fill.product)
     signed = fill.side.sign * fill.quantity
     trades: dict[str, int] = {}
     for name, book in books.items():
         position = book.positions.positions.get(key)
-        held = position.quantity if position is not None else 0
+        # ``from_holdings`` is only ever a CNC position's: 0 for every intraday square-off.
+        held = position.quantity + position.from_holdings if position is not None else 0
         if name == own or not held:
             continue
         if complete:
@@ -295,4 +335,11 @@ def carried_shares(
     return tuple(out)
 
 
-__all__ = ["StrategyBook", "attribute", "carried_shares", "is_own_square_off", "is_square_off"]
+__all__ = [
+    "StrategyBook",
+    "attribute",
+    "carried_shares",
+    "is_account_exit",
+    "is_own_square_off",
+    "is_square_off",
+]

@@ -36,18 +36,29 @@ SQUARE_OFF_STRATEGY = "square_off"
 strategies whose positions they close (``attribution.is_own_square_off``)."""
 EXTERNAL_STRATEGY = "external"
 """The strategy of orders the desk adopts from the broker's book (placed outside it)."""
-RESERVED_STRATEGIES = frozenset({SQUARE_OFF_STRATEGY, EXTERNAL_STRATEGY})
-"""Names the desk gives its own orders: a signal or a config table may not take them, or its
-orders would be read as a square-off or as adopted, and their books credited accordingly."""
+ACCOUNT_EXIT_STRATEGY = "account_exit"
+"""The strategy of the desk's exits of the account's whole position (``exit_position`` naming
+no strategy, or the default one): the per-strategy books credit their fills to the strategies
+whose positions they close, as the square-off's (``attribution.is_account_exit``)."""
+RESERVED_STRATEGIES = frozenset({SQUARE_OFF_STRATEGY, EXTERNAL_STRATEGY, ACCOUNT_EXIT_STRATEGY})
+"""Names the desk gives its own orders: a signal, an exit or a config table may not take them,
+or its orders would be read as a square-off, as adopted or as the account's exit, and their
+books credited accordingly."""
+
+_RESERVED_FOR = {
+    SQUARE_OFF_STRATEGY: "its square-off",
+    EXTERNAL_STRATEGY: "the orders it adopts",
+    ACCOUNT_EXIT_STRATEGY: "its exits of the account's whole position",
+}
 
 
 def reserved_strategy(name: str) -> str | None:
-    """Why ``name`` may not be a signal's strategy, or None: the one wording of the refusal
-    the API, the config's ``[strategies]`` and embedded code (``Runtime.submit``) give."""
+    """Why ``name`` may not be a signal's (or an exit's) strategy, or None: the one wording of
+    the refusal the API, the CLI, the config's ``[strategies]`` and embedded code
+    (``Runtime.submit``) give."""
     if name not in RESERVED_STRATEGIES:
         return None
-    what = "its square-off" if name == SQUARE_OFF_STRATEGY else "the orders it adopts"
-    return f"{name!r} is the name of the desk's own orders ({what}); choose another"
+    return f"{name!r} is the name of the desk's own orders ({_RESERVED_FOR[name]}); choose another"
 
 
 def _positive(value: Decimal | None, field: str) -> None:
@@ -209,6 +220,7 @@ class Signal:
 
 
 __all__ = [
+    "ACCOUNT_EXIT_STRATEGY",
     "DEFAULT_STRATEGY",
     "EXTERNAL_STRATEGY",
     "RESERVED_STRATEGIES",

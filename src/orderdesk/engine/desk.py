@@ -33,7 +33,7 @@ from orderdesk.domain.attribution import StrategyBook, attribute
 from orderdesk.domain.calendar import IST
 from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.day import Holding, PositionSnapshot
-from orderdesk.domain.errors import InvalidTransition
+from orderdesk.domain.errors import InvalidTransition, ValidationError
 from orderdesk.domain.events import (
     DayClosed,
     Doubt,
@@ -49,7 +49,12 @@ from orderdesk.domain.money import to_paise
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position
 from orderdesk.domain.protection import KillSwitchCancel, protective_orders
-from orderdesk.domain.signal import DEFAULT_STRATEGY, Signal
+from orderdesk.domain.signal import (
+    ACCOUNT_EXIT_STRATEGY,
+    DEFAULT_STRATEGY,
+    Signal,
+    reserved_strategy,
+)
 from orderdesk.domain.status import OrderStatus, Trigger
 from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side
 from orderdesk.engine.alerts import Alerts, LoggingNotifier
@@ -241,7 +246,9 @@ class OrderDesk:
         """What start-up read back from the log (from the latest day checkpoint)."""
         self._intake: dict[str, asyncio.Future[None]] = {}
         self._target_locks: defaultdict[InstrumentKey, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._target_orders: dict[InstrumentKey, str] = {}
+        self._target_orders: dict[tuple[InstrumentKey, str | None], str] = {}
+        """The latest target order per instrument: the account's (None) and each strategy's
+        own exit of its share."""
         self._tasks: set[asyncio.Task[None]] = set()
         self._running = False
         self._closed = False
@@ -468,29 +475,74 @@ class OrderDesk:
         instrument: InstrumentKey,
         *,
         product: Product,
-        strategy: str = DEFAULT_STRATEGY,
+        strategy: str | None = None,
         policy: ExitPolicy | None = None,
     ) -> OrderHandle | None:
-        """Flatten the broker's position in ``instrument`` with a (protected) market order,
+        """Close a position in ``instrument`` (``product``) with a (protected) market order,
         watched until it fills: re-priced within the band when it does not, then alerted
         (:mod:`orderdesk.engine.exits`; ``policy`` overrides the config's ``[exit]``). None when
-        there is nothing to exit. A CNC sale out of the day's holdings is no short to cover:
-        the exit leaves it (buying it back would be new exposure, not an exit)."""
+        there is nothing to exit.
+
+        ``strategy`` names whose position: that strategy's own share (its net quantity in its
+        book, :meth:`strategy_books`, as ``GET /api/strategies`` shows it), never more than the
+        broker holds on that side once the desk's other exits still working there have filled;
+        the order is the strategy's, and the other strategies' shares are left alone. None, or
+        the default strategy (what an exit naming none has always been booked to): the
+        broker's whole position, the account flattened, under
+        :data:`~orderdesk.domain.signal.ACCOUNT_EXIT_STRATEGY`, whose fills the books credit to
+        the strategies that held the position, each its share (``attribution.is_account_exit``).
+        Another name the desk gives its own orders is refused (``ValidationError``).
+
+        A CNC sale out of the day's holdings is no short to cover: the exit leaves it (buying
+        it back would be new exposure, not an exit)."""
+        if strategy is not None and (reason := reserved_strategy(strategy)) is not None:
+            raise ValidationError("strategy", reason)
         held = self.book.positions.held.get(instrument) if product is Product.CNC else None
         holdings = held[0] if held else 0
-        handle = await self._trade_to(
-            instrument,
-            lambda current: -min(max(-current, 0), holdings),
-            product=product,
-            strategy=strategy,
-            exiting=True,
-        )
+        if strategy is None or strategy == DEFAULT_STRATEGY:
+            handle = await self._trade_to(
+                instrument,
+                lambda current: -min(max(-current, 0), holdings),
+                product=product,
+                strategy=ACCOUNT_EXIT_STRATEGY,
+                exiting=True,
+            )
+        else:
+            name = strategy
+
+            def share_left(current: int) -> int:
+                # Read under the instrument's lock, once its own earlier exit is over.
+                room = _exitable(current, holdings)
+                return current - self._share_to_exit(instrument, product, name, room)
+
+            handle = await self._trade_to(
+                instrument,
+                share_left,
+                product=product,
+                strategy=strategy,
+                exiting=True,
+                own=True,
+            )
         if handle is None:
             return None
         policy = policy or self.config.exit
         await self.exits.started(handle, policy)
         self._spawn(self.exits.escalate(handle, policy))
         return handle
+
+    def _share_to_exit(
+        self, instrument: InstrumentKey, product: Product, strategy: str, room: int
+    ) -> int:
+        """The signed quantity ``strategy``'s exit takes away: its own position in the line
+        (beyond what it sold out of the day's holdings), at most ``room``, what the account
+        holds on that side; 0 when the account holds nothing there."""
+        book = self.strategy_books(strategy).get(strategy)
+        position = book.positions.positions.get((instrument, product)) if book else None
+        own = position.quantity + position.from_holdings if position is not None else 0
+        if own * room <= 0:
+            return 0
+        take = min(abs(own), abs(room))
+        return take if own > 0 else -take
 
     async def convert_position(
         self, conversion: PositionConversion, *, operator: str = "api"
@@ -513,18 +565,28 @@ class OrderDesk:
         price: Decimal | None = None,
         signal_id: str | None = None,
         exiting: bool = False,
+        own: bool = False,
     ) -> OrderHandle | None:
         """Place the difference between ``target(live)`` and the broker's ``live`` position
-        (``exiting``: as the desk's exit, see :meth:`submit`)."""
+        (``exiting``: as the desk's exit, see :meth:`submit`).
+
+        The account's order (``own`` False) first retires every earlier target order in the
+        instrument. A strategy's ``own`` order (its exit of its share) retires only its own
+        earlier one; the others still working there are counted as done, so ``live`` is what
+        the broker will hold once they have filled, and two strategies' exits never take more
+        than the account holds."""
         self._check_running()
         async with self._target_locks[instrument]:
-            previous = self._target_orders.get(instrument)
-            if previous is not None:
-                await self._retire(previous)
+            mine = (instrument, strategy if own else None)
+            for key, previous in list(self._target_orders.items()):
+                if key == mine or (not own and key[0] == instrument):
+                    await self._retire(previous)
             live = await self.broker.positions()
             current = sum(
                 p.quantity for p in live if p.instrument == instrument and p.product == product
             )
+            if own:
+                current += self._working_targets(instrument, product, but=mine)
             delta = target(current) - current
             if delta == 0:
                 return None
@@ -539,8 +601,25 @@ class OrderDesk:
                 signal_id=signal_id,
             )
             handle = await self.submit(signal, exiting=exiting)
-            self._target_orders[instrument] = handle.order_id
+            self._target_orders[mine] = handle.order_id
             return handle
+
+    def _working_targets(
+        self, instrument: InstrumentKey, product: Product, *, but: tuple[InstrumentKey, str | None]
+    ) -> int:
+        """The signed quantity the target orders still working in the line (all but ``but``'s)
+        have yet to fill: what they will move the broker's position by."""
+        moving = 0
+        for key, order_id in self._target_orders.items():
+            order = self.book.orders.get(order_id)
+            if key[0] != instrument or key == but or order is None:
+                continue
+            handle = OrderHandle(self, order_id)
+            if order.signal.product is not product or handle.is_done:
+                continue
+            remaining = max(order.quantity - handle.filled_quantity, 0)
+            moving += order.signal.side.sign * remaining
+        return moving
 
     async def _reprice_exit(self, order_id: str, price: Decimal) -> None:
         await self.modify(order_id, price=price, order_type=OrderType.LIMIT, exiting=True)
@@ -1223,6 +1302,12 @@ class OrderDesk:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+def _exitable(current: int, holdings: int) -> int:
+    """What an exit may take from the account's ``current`` position in a line: all of a
+    long, and of a short what the day's ``holdings`` (CNC) do not cover."""
+    return current if current > 0 else -max(-current - holdings, 0)
 
 
 def _same_signal(order: Order, signal: Signal) -> None:

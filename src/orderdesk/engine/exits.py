@@ -14,6 +14,9 @@ the desk's :class:`~orderdesk.engine.config.ExitPolicy`:
    open and a person must act; cancelled (by a person, or by a newer exit of the same
    position), a WARNING.
 
+An exit is one order whichever position it closes: one strategy's share (the order is that
+strategy's) or the account's whole position (under ``account_exit``); the alerts say which.
+
 Every step is an event in the log (``ExitStarted``, ``ExitRepriced``, ``ExitUnfilled``), and a
 restart resumes an escalation from it: after start-up reconciliation the desk escalates every
 exit started today and not ended, under the policy its ``ExitStarted`` recorded, with the
@@ -31,6 +34,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from orderdesk.domain.events import ExitRepriced, ExitStarted, ExitUnfilled
 from orderdesk.domain.order import Order
 from orderdesk.domain.reports import InstrumentInfo, Quote
+from orderdesk.domain.signal import ACCOUNT_EXIT_STRATEGY
 from orderdesk.domain.status import OrderStatus
 from orderdesk.domain.values import InstrumentKey, Side
 from orderdesk.engine.alerts import Alerts
@@ -195,8 +199,9 @@ class ExitEscalation:
             await self.alerts.raise_(
                 Severity.WARNING,
                 "Exit cancelled",
-                f"{handle.order_id} ({order.signal.instrument} {order.signal.side}): cancelled "
-                f"with {remaining} not filled; the position may still be open",
+                f"{handle.order_id} ({order.signal.instrument} {order.signal.side}, "
+                f"{_whose(order)}): cancelled with {remaining} not filled; the position may "
+                "still be open",
                 key=f"exit:{handle.order_id}",
                 order_id=handle.order_id,
             )
@@ -205,8 +210,8 @@ class ExitEscalation:
             Severity.CRITICAL,
             "Exit not filled",
             f"{handle.order_id} ({order.signal.instrument} {order.signal.side} "
-            f"{order.signal.quantity}): {remaining} not filled, {detail}; the position is "
-            "still open: act now (re-price or cancel it, exit again)",
+            f"{order.signal.quantity}, {_whose(order)}): {remaining} not filled, {detail}; the "
+            "position is still open: act now (re-price or cancel it, exit again)",
             key=f"exit:{handle.order_id}",
             order_id=handle.order_id,
         )
@@ -219,6 +224,14 @@ def recorded_policy(started: ExitStarted) -> ExitPolicy:
         max_reprices=started.max_reprices,
         band_percent=started.band_percent,
     )
+
+
+def _whose(order: Order) -> str:
+    """Whose position the exit closes, for its alerts."""
+    strategy = order.signal.strategy
+    if strategy == ACCOUNT_EXIT_STRATEGY:
+        return "the account's position"
+    return f"booked to {strategy}"
 
 
 def _parts(handle: OrderHandle) -> list[Order]:
