@@ -50,6 +50,7 @@ from orderdesk.domain.values import OrderType
 FINDINGS: dict[str, str] = {
     "external_order": "an order placed outside orderdesk was found and adopted",
     "converted_at_broker": "a position converted outside orderdesk was found and followed",
+    "modified_at_broker": "an order modified outside orderdesk was found and followed",
     "missed_fill": "a trade the stream missed was found in the trade book",
     "status": "the broker's status differed from the desk's",
     "position": "the broker's position differs from the desk's",

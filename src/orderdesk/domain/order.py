@@ -60,6 +60,52 @@ from orderdesk.domain.values import OrderType, Variety
 
 AVERAGE_PRICE_PLACES = Decimal("0.0001")
 
+PRICED = frozenset({OrderType.LIMIT, OrderType.SL})
+"""Order types that carry a limit price."""
+TRIGGERED = frozenset({OrderType.SL, OrderType.SL_M})
+"""Order types that carry a trigger price."""
+
+_SETTLING = frozenset({BrokerStatus.MODIFY_PENDING, BrokerStatus.MODIFY_REJECTED})
+"""A modification on its way, or one refused: the row's terms are not (or not yet) in force."""
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """What an order asks of the market: how many, of what type, at what price and trigger
+    (None where its type takes none)."""
+
+    quantity: int
+    order_type: OrderType
+    price: Decimal | None
+    trigger_price: Decimal | None
+
+    def __str__(self) -> str:
+        text = f"{self.quantity} {self.order_type.value}"
+        if self.price is not None:
+            text += f" @ {self.price}"
+        if self.trigger_price is not None:
+            text += f" trigger {self.trigger_price}"
+        return text
+
+    def changes_from(self, before: Terms) -> str:
+        """What differs from ``before``, term by term: ``quantity 1 → 400, price 1456 → 1460``."""
+        changed = [
+            f"{name} {_word(old)} → {_word(new)}"
+            for name, old, new in (
+                ("quantity", before.quantity, self.quantity),
+                ("type", before.order_type, self.order_type),
+                ("price", before.price, self.price),
+                ("trigger", before.trigger_price, self.trigger_price),
+            )
+            if old != new
+        ]
+        return ", ".join(changed) or "no change"
+
+
+def _word(term: object) -> str:
+    return "none" if term is None else str(term)
+
+
 _STATUS_TRIGGER: dict[BrokerStatus, Trigger] = {
     BrokerStatus.RECEIVED: Trigger.BROKER_ACCEPTED,
     BrokerStatus.TRIGGER_PENDING: Trigger.BROKER_TRIGGER_PENDING,
@@ -328,19 +374,15 @@ class Order:
                 f"bound to {self.broker_order_id}",
             )
         _check_consistent(report, self.status)
-        if report.progress == self.last_progress:
+        changed = self.changed_at_broker(report)
+        if report.progress == self.last_progress and not changed:
             return []
         events: list[OrderEvent] = []
         if self.broker_order_id is None and self.status in UNRESOLVED:
             events += self.accepted(report.broker_order_id, at)
         if report.filled_quantity < self.filled_quantity:
             return [*events, self._ignored(report, at, "filled quantity would go down")]
-        if (
-            report.modified
-            and not self.is_terminal
-            and self.status is not OrderStatus.MODIFY_PENDING
-            and self._terms_differ(report)
-        ):
+        if changed:
             events.append(self._external_modification(report, at))
         trigger = trigger_for(report)
         if trigger is None:
@@ -493,21 +535,49 @@ class Order:
             filled_quantity=report.filled_quantity,
         )
 
-    def _terms_differ(self, report: OrderStatusReport) -> bool:
-        if report.quantity != self.quantity:
-            return True
-        if self.order_type in (OrderType.LIMIT, OrderType.SL) and self.price is not None:
-            return report.price != self.price
-        return False
+    @property
+    def terms(self) -> Terms:
+        """The terms the order is held to now."""
+        return Terms(self.quantity, self.order_type, self.price, self.trigger_price)
+
+    def terms_in(self, report: OrderStatusReport) -> Terms:
+        """The terms a broker row shows for this order, as the order would hold them (Kite
+        shows 0 for a price or trigger its type takes none of)."""
+        # A cover order's stop leg is held as a plain stop whatever type the broker names.
+        kind = self.order_type if self.leg_of is not None else report.order_type
+        trigger = report.trigger_price if kind in TRIGGERED and report.trigger_price else None
+        if kind not in TRIGGERED and self.signal.variety is Variety.CO:
+            # A cover order's entry keeps its stop for the leg its fill spawns; its row may
+            # show it or not, and no modify moves it there (the stop leg's does).
+            trigger = self.trigger_price
+        return Terms(
+            quantity=report.quantity,
+            order_type=kind,
+            price=report.price if kind in PRICED and report.price else None,
+            trigger_price=trigger,
+        )
+
+    def changed_at_broker(self, report: OrderStatusReport) -> bool:
+        """The broker's row shows this working order with terms other than its own while no
+        modify of ours is on its way: someone changed it outside orderdesk (Kite web, another
+        API client). Every term counts: quantity, type, price and trigger."""
+        return (
+            report.modified
+            and not self.is_terminal
+            and self.status is not OrderStatus.MODIFY_PENDING
+            and report.status not in _SETTLING
+            and self.terms_in(report) != self.terms
+        )
 
     def _external_modification(self, report: OrderStatusReport, at: datetime) -> OrderEvent:
+        terms = self.terms_in(report)
         return OrderModified(
             at=at,
             order_id=self.order_id,
-            quantity=report.quantity,
-            price=report.price if self.order_type in (OrderType.LIMIT, OrderType.SL) else None,
-            trigger_price=report.trigger_price or None,
-            order_type=self.order_type,
+            quantity=terms.quantity,
+            price=terms.price,
+            trigger_price=terms.trigger_price,
+            order_type=terms.order_type,
             external=True,
         )
 
@@ -633,4 +703,4 @@ class Order:
         return (value / quantity).quantize(AVERAGE_PRICE_PLACES)
 
 
-__all__ = ["Order", "trigger_for"]
+__all__ = ["PRICED", "TRIGGERED", "Order", "Terms", "trigger_for"]

@@ -3,6 +3,9 @@
 A cover order's stop leg is addressed as Kite wants it (variety ``co`` and its parent's id):
 modifying it moves the stop, cancelling it exits the cover order at market.
 
+A modify sends only the terms asked for; the broker keeps the others as it holds them (a term
+changed outside orderdesk that the desk has not heard of yet is not put back).
+
 A call that fails after it may have reached the broker (a timeout, a reset, a 5xx) has an
 unknown outcome. It is not sent again blindly — each modification spends one of Kite's 25 per
 order: the order is read first, and the command is sent again only if the broker's row shows it
@@ -85,13 +88,10 @@ class Commands:
         )
         if outcome.refused is not None:
             raise CommandRefused.by_state(order.order_id, outcome.refused)
-        request = order.pending_modify
-        assert request is not None  # just recorded
+        # Only the terms asked for: the broker keeps the others as it holds them, so a term
+        # changed at the broker that the desk has not heard of yet is not put back.
         changes = OrderChanges(
-            quantity=request.quantity,
-            price=request.price,
-            trigger_price=request.trigger_price,
-            order_type=request.order_type,
+            quantity=quantity, price=price, trigger_price=trigger_price, order_type=order_type
         )
         broker_order_id = order.broker_order_id
         assert broker_order_id is not None  # only working orders can be modified

@@ -239,6 +239,8 @@ class OrderDesk:
         """GTTs and price alerts placed for strategies; the orders they place are credited to
         those strategies by the news path (``news.claim``)."""
         self.news.claim = self.triggers.claim
+        # An order modified outside orderdesk is held to the checks of an order's own terms.
+        self.news.judge = lambda signal: self.strategy_risk.screen_terms(signal, self.risk_context)
         self.triggers.screen = self._screen_trigger_order
         self.prices = PriceWatch(broker, self.session)
         self.startup_report: ReconciliationReport | None = None

@@ -22,6 +22,9 @@ they learned to :class:`BrokerNews`; nothing else turns broker news into events.
   join its lane once it is;
 - **rejections after acceptance** (the broker's RMS or the exchange) are alerted with the
   broker's reason;
+- **modifications outside orderdesk**: new terms the broker shows for one of the desk's orders
+  (changed on Kite web or by another API client) are recorded as the order's and alerted, term
+  by term; CRITICAL when the risk checks of an order's own terms would refuse them;
 - **adoption**: a report nobody's order matches is an order placed outside orderdesk (or the
   broker's own square-off, told apart by the trading calendar); it is adopted, recorded as a
   finding and alerted, in the same lane discipline.
@@ -61,15 +64,16 @@ from typing import Any
 
 from orderdesk.domain.calendar import TradingCalendar
 from orderdesk.domain.day import is_broker_square_off
-from orderdesk.domain.errors import InvalidTransition
+from orderdesk.domain.errors import InvalidTransition, ValidationError
 from orderdesk.domain.events import (
     BrokerSquaredOff,
     OrderEvent,
+    OrderModified,
     OrderStatusChanged,
     ReconciliationMismatch,
 )
 from orderdesk.domain.ids import leg_order_id, slice_order_id
-from orderdesk.domain.order import Order
+from orderdesk.domain.order import Order, Terms
 from orderdesk.domain.refusals import describe_refusal
 from orderdesk.domain.reports import Fill, OrderStatusReport
 from orderdesk.domain.signal import Signal
@@ -86,6 +90,7 @@ from orderdesk.engine.book import OrderBook
 from orderdesk.engine.config import DeskConfig
 from orderdesk.engine.recorder import Decide, Recorder
 from orderdesk.engine.retry import NotYet, retrying
+from orderdesk.errors import RiskDenied
 from orderdesk.ports.broker import Broker
 from orderdesk.ports.notifier import Severity
 
@@ -128,6 +133,19 @@ class Decided:
     """The order's filled quantity just before (reconciliation tells a missed fill by it)."""
     adopted: bool = False
     square_off: bool = False
+    terms_before: Terms | None = None
+    """The order's terms just before (what a modification outside orderdesk changed)."""
+
+    def modified_outside(self) -> list[tuple[Terms, Terms]]:
+        """(before, after) of each modification made outside orderdesk this news recorded."""
+        found = []
+        before = self.terms_before
+        for event in self.events:
+            if isinstance(event, OrderModified) and event.external:
+                after = Terms(event.quantity, event.order_type, event.price, event.trigger_price)
+                found.append((before or after, after))
+                before = after
+        return found
 
 
 @dataclass(slots=True)
@@ -158,6 +176,7 @@ class _Item:
     problems: list[tuple[str, InvalidTransition]] = field(default_factory=list)
     """(alert title, objection) of what the order refused."""
     filled_before: int = 0
+    terms_before: Terms | None = None
     read: bool = False
     """Its trades were read already (it may not read twice)."""
 
@@ -214,6 +233,10 @@ class BrokerNews:
         """Whose order a report nobody's order matches is, when one of the desk's GTTs or
         alerts placed it (its signal, for the trigger's strategy), else None (external). Set
         by the desk; a look-up that fails raises, and the order waits for the next read."""
+        self.judge: Callable[[Signal], Awaitable[RiskDenied | None]] | None = None
+        """The risk checks of an order's own terms (the desk's and its strategy's size and
+        value limits, the kill switch): an order modified outside orderdesk to terms they
+        refuse is alerted CRITICAL. Set by the desk; None: such orders are only warned of."""
 
     # -- entry ---------------------------------------------------------------------------------
 
@@ -510,7 +533,9 @@ class BrokerNews:
             outcome = await self.recorder.decide(
                 order, self._decision(item, self.clock.now()), durable=False
             )
-            decided = Decided(order, outcome.events, item.filled_before)
+            decided = Decided(
+                order, outcome.events, item.filled_before, terms_before=item.terms_before
+            )
         finally:
             self._finish(item, decided)
         await self._after([(item, decided)])
@@ -526,7 +551,17 @@ class BrokerNews:
                 durable=False,
             )
             for item, outcome in zip(existing, outcomes, strict=True):
-                results.append((item, Decided(outcome.order, outcome.events, item.filled_before)))
+                results.append(
+                    (
+                        item,
+                        Decided(
+                            outcome.order,
+                            outcome.events,
+                            item.filled_before,
+                            terms_before=item.terms_before,
+                        ),
+                    )
+                )
             if adopting:
                 results += await self._adopt(adopting, now)
         except asyncio.CancelledError:
@@ -620,6 +655,7 @@ class BrokerNews:
                 await self._adopted(decided)
             else:
                 await self._rejections(decided)
+                await self._modified_outside(decided)
             for title, problem in item.problems:
                 await self.alerts.raise_(
                     Severity.WARNING,
@@ -686,6 +722,53 @@ class BrokerNews:
                     order_id=order.order_id,
                 )
 
+    async def _modified_outside(self, decided: Decided) -> None:
+        """An order of the desk's given new terms outside orderdesk (Kite web, another API
+        client) carries the desk's risk all the same: say what changed, from what to what, and
+        say it CRITICAL when the new terms are beyond the risk limits."""
+        order = decided.order
+        signal = order.signal
+        for before, after in decided.modified_outside():
+            severity, title = Severity.WARNING, "Order modified outside orderdesk"
+            body = (
+                f"{order.order_id} ({signal.strategy}: {signal.instrument} {signal.side} "
+                f"{signal.product}, broker order {order.broker_order_id}): "
+                f"{after.changes_from(before)}; the desk now holds {after}"
+            )
+            denial = await self._judged(order, after)
+            if denial is not None:
+                severity = Severity.CRITICAL
+                title = "Order modified outside orderdesk beyond the risk limits"
+                body += f"; beyond the risk limits: {denial}"
+            await self.alerts.raise_(
+                severity,
+                title,
+                body,
+                key=f"modified_outside:{order.order_id}:{after}",
+                order_id=order.order_id,
+            )
+
+    async def _judged(self, order: Order, terms: Terms) -> str | None:
+        """Why the risk checks of an order's own terms would refuse ``terms``, or None."""
+        if self.judge is None:
+            return None
+        try:
+            signal = order.proposed(
+                quantity=terms.quantity,
+                price=terms.price,
+                trigger_price=terms.trigger_price,
+                order_type=terms.order_type,
+            )
+        except ValidationError as exc:
+            log.warning("the new terms of %s cannot be judged: %s", order.order_id, exc)
+            return None
+        try:
+            denial = await self.judge(signal)
+        except Exception as exc:  # a check that cannot run must not hide the alert
+            log.warning("judging the new terms of %s failed: %r", order.order_id, exc)
+            return None
+        return None if denial is None else str(denial)
+
     # -- the decision --------------------------------------------------------------------------
 
     def _decision(self, item: _Item, at: datetime) -> Decide:
@@ -693,6 +776,7 @@ class BrokerNews:
 
         def decide(order: Order) -> list[OrderEvent]:
             item.filled_before = order.filled_quantity
+            item.terms_before = order.terms
             events: list[OrderEvent] = []
             if item.placed is not None:
                 try:

@@ -11,6 +11,9 @@ the live stream should have told and did not:
 - a position the broker shows moved from one product to another (converted on Kite web, or a
   conversion whose answer was lost) moves the desk's too: a row, recorded and alerted where it
   is found, not a mismatch;
+- a broker order of ours whose terms (quantity, type, price, trigger) the broker shows changed
+  (modified on Kite web or by another API client) takes them: a row, recorded and alerted by the
+  news path, like an adoption; the desk's next modify builds on them;
 - a broker order whose state is ahead of ours moves ours forward. Only a missed fill or a
   missed terminal status is a mismatch: Kite pushes nothing when an order merely starts
   resting (``OPEN``, ``TRIGGER PENDING``), so finding that out by reading the book is normal;
@@ -60,6 +63,9 @@ ADOPTED = "external_order"
 """The row of an order adopted from the broker's book (recorded by the news path already)."""
 CONVERTED = "converted_at_broker"
 """The row of a position conversion found made at the broker (recorded and alerted already)."""
+MODIFIED = "modified_at_broker"
+"""The row of an order found modified outside orderdesk (recorded and alerted by the news
+path already)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,8 +170,10 @@ class Reconciler:
             rows += self._holdings(holdings)
         if flag:
             rows += self._missing(reports)
-            # Adoptions and conversions are recorded and alerted where they happen.
-            await self._mismatches([row for row in rows if row.kind not in (ADOPTED, CONVERTED)])
+            # Adoptions, conversions and modifications found are recorded and alerted where
+            # they happen.
+            found = (ADOPTED, CONVERTED, MODIFIED)
+            await self._mismatches([row for row in rows if row.kind not in found])
             await self.recorder.desk_event(
                 ReconciliationCompleted(
                     at=self.clock.now(),
@@ -305,9 +313,14 @@ def _quantities(positions: Sequence[PositionReport]) -> dict[tuple[InstrumentKey
 
 def _already_applied(book: OrderBook, report: OrderStatusReport) -> bool:
     """The book's row is news its order has already applied (the usual case on the timer:
-    deciding it would change nothing, so it is not handed on)."""
+    deciding it would change nothing, so it is not handed on). Terms changed at the broker
+    are news whatever the status shows."""
     order = book.by_broker_id.get(report.broker_order_id)
-    return order is not None and report.progress == order.last_progress
+    return (
+        order is not None
+        and report.progress == order.last_progress
+        and not order.changed_at_broker(report)
+    )
 
 
 def _recorded(book: OrderBook, fill: Fill) -> bool:
@@ -316,8 +329,9 @@ def _recorded(book: OrderBook, fill: Fill) -> bool:
 
 
 def _news_rows(result: NewsResult) -> list[ReconciliationRow]:
-    """Rows for what the news path could not place: duplicates, orphans, refusals, adoptions
-    (the news path has recorded and alerted the adoptions; they are rows of the report)."""
+    """Rows for what the news path could not place: duplicates, orphans, refusals; and for
+    adoptions and modifications made outside orderdesk (the news path has recorded and
+    alerted those; they are rows of the report)."""
     rows: list[ReconciliationRow] = []
     for order, broker_ids in result.duplicates:
         detail = f"tag at {', '.join(broker_ids)}"
@@ -336,6 +350,12 @@ def _news_rows(result: NewsResult) -> list[ReconciliationRow]:
                 f"{signal.side} {signal.quantity}) placed outside orderdesk"
             )
             rows.append(ReconciliationRow(ADOPTED, order.order_id, detail))
+        for before, after in decided.modified_outside():
+            detail = (
+                f"broker order {decided.order.broker_order_id} modified outside orderdesk: "
+                f"{after.changes_from(before)}"
+            )
+            rows.append(ReconciliationRow(MODIFIED, decided.order.order_id, detail))
     return rows
 
 
@@ -369,6 +389,7 @@ __all__ = [
     "ADOPTED",
     "CONVERTED",
     "EXTERNAL_STRATEGY",
+    "MODIFIED",
     "Reconciler",
     "ReconciliationReport",
     "ReconciliationRow",
