@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from orderdesk.api.desk import ReconcileFinding
 from orderdesk.domain import InstrumentKey, Order
 from orderdesk.ports.broker import ConnectionState
@@ -126,6 +128,21 @@ async def test_modify_and_cancel_an_order(api: Api) -> None:
     assert response.status == 409
     assert again["error"] == "conflict"
     assert again["message"] == "the order is already cancelled; nothing to cancel"
+
+
+@pytest.mark.parametrize("changes", [{}, {"price": None, "quantity": None}])
+async def test_a_modify_that_changes_nothing_is_refused_and_not_sent(
+    api: Api, changes: dict[str, None]
+) -> None:
+    """`PATCH {}` was sent to the broker as it was: one of the order's 25 modifications and a
+    slot of the order rate spent on nothing (the CLI already refused it)."""
+    _, body = await submit(api)
+    order_id = body["order"]["order_id"]
+    async with api.client.patch(f"/api/orders/{order_id}", json=changes) as response:
+        refused = await response.json()
+    assert response.status == 422
+    assert "say what to change" in refused["message"]
+    assert api.desk.orders()[0].modifications == 0
 
 
 async def test_cancel_all_cancels_only_open_orders(api: Api) -> None:

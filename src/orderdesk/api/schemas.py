@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal, Protocol
+from typing import Annotated, Literal, Protocol, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, model_validator
 
 from orderdesk.api.desk import SessionStateName, SessionStatus
 from orderdesk.approvals import ApprovalState, PendingSignal
@@ -129,12 +129,21 @@ class SignalIn(_Request):
 
 
 class ModifyIn(_Request):
-    """New terms for a working order; omitted fields keep their value."""
+    """New terms for a working order; omitted fields keep their value, and one at least is
+    given."""
 
     quantity: Quantity | None = None
     price: Price | None = None
     trigger_price: Price | None = None
     order_type: OrderType | None = None
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> Self:
+        # An empty modify would still be sent: one of the order's 25 modifications and a slot
+        # of the order rate, for nothing.
+        if (self.quantity, self.price, self.trigger_price, self.order_type) == (None,) * 4:
+            raise ValueError("say what to change: quantity, price, trigger_price or order_type")
+        return self
 
 
 class KillSwitchIn(_Request):
