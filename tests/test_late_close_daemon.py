@@ -187,14 +187,17 @@ def test_after_the_expiry_and_a_holiday_the_close_waits_for_the_login(
         waiting = day_row(env, thursday)
         assert waiting["closed_at"] is None  # nothing recorded as final
         assert (waiting["live"], waiting["estimated"]) == (True, True)  # and not shown as such
+        assert waiting["close_waits"] is True
         listed = orderdesk(env, "days")
-        assert "live, estimated: some positions have no price yet" in listed.stdout, listed.stdout
+        # What waits is the close, not a price: the login makes it.
+        assert "live: its close waits for the broker (log in)" in listed.stdout, listed.stdout
         login_on_sim(sim, env)
         wait_until(
             lambda: shown(env, "session")["trading_day"] == monday, timeout=20, what="Monday open"
         )
         row = day_row(env, thursday)
         assert row["closed_at"] is not None
+        assert row["close_waits"] is False
         assert (Decimal(row["pnl"]), Decimal(row["realised"])) == (80, 30)
         assert row["estimated"] is True
         lines = day_positions(env, thursday)

@@ -103,6 +103,7 @@ class FakeDesk:
         self.renewals = 0
         self.triggers = FakeTriggers()
         self.today: date | None = None
+        self.waiting_close = False
         self.day_open = True
         self.records: list[DayRecord] = []
         self.charges_offered = True
@@ -303,6 +304,9 @@ class FakeDesk:
 
     def trading_day(self) -> date | None:
         return self.today
+
+    def close_waits(self) -> bool:
+        return self.waiting_close
 
     def days(self) -> Sequence[DayRecord]:
         return list(self.records)

@@ -78,6 +78,7 @@ async def test_days_list_newest_first_with_today_live(api: Api) -> None:
         "carried_positions",
         "holdings",
         "estimated",
+        "close_waits",
     }
 
 
@@ -135,6 +136,20 @@ async def test_today_in_full_is_live(api: Api) -> None:
     assert day["still_open"] == [placed["order"]["order_id"]]
     assert Decimal(day["pnl"]) == Decimal("0")
     assert [h["instrument"] for h in day["holdings"]] == ["NSE:INFY"]
+
+
+async def test_a_live_day_whose_close_waits_for_the_broker_says_so(api: Api) -> None:
+    """A close the desk missed waits for the login: the list and the day say that, which
+    `orderdesk days` could not tell from a day with no price yet (both "live, estimated")."""
+    await a_closed_thursday(api)
+    api.desk.waiting_close = True
+
+    _, (friday, thursday) = await get(api, "/api/days")
+    _, detail = await get(api, "/api/days/2026-12-04")
+
+    assert (friday["live"], friday["close_waits"]) == (True, True)
+    assert detail["close_waits"] is True
+    assert thursday["close_waits"] is False  # closed: nothing waits
 
 
 async def test_a_day_not_in_the_log_is_404_and_a_bad_date_422(api: Api) -> None:

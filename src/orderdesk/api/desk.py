@@ -199,6 +199,10 @@ class DeskService(Protocol):
     def trading_day(self) -> date | None:
         """The trading day the desk has open (None without days, or before the first)."""
 
+    def close_waits(self) -> bool:
+        """Whether the open day's close is due and was missed: it waits for the broker (a
+        login), and the day's figures are estimates until then."""
+
     def days(self) -> Sequence[DayRecord]:
         """Every trading day in the log, oldest first (today's included once opened); a past
         closed day's with its count of orders, so that listing the days reads none back."""

@@ -207,6 +207,9 @@ class EngineDesk:
     def trading_day(self) -> date | None:
         return self._desk.trading_day
 
+    def close_waits(self) -> bool:
+        return self._desk.close_waits()
+
     def days(self) -> Sequence[DayRecord]:
         history, today = self._desk.history, self._desk.trading_day
         # The open day's orders are the desk's own: counted as they are, never from the log.

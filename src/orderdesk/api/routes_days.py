@@ -166,6 +166,7 @@ def _summary(
         carried_positions=len(record.opened.positions),
         holdings=len(record.opened.holdings),
         estimated=estimated,
+        close_waits=live and desk.close_waits(),
     )
 
 
@@ -220,6 +221,7 @@ async def get_day(day: Day, context: Context) -> DayDetailOut:
         lapsed=list(figures.lapsed),
         still_open=list(figures.still_open),
         estimated=figures.estimated,
+        close_waits=live and desk.close_waits(),
     )
 
 

@@ -582,6 +582,9 @@ class DayOut(_Response):
     """Some of its figures are estimates (the day's positions say which): a close made late,
     after the broker's books of the day were gone; or, live, a missed close still waiting for
     the broker, with open positions the desk has no price for."""
+    close_waits: bool = False
+    """Live, and its close is due but was missed: it waits for the broker (a login), which it
+    closes at; until then its figures are the desk's own."""
 
 
 class DayDetailOut(_Response):
@@ -609,6 +612,8 @@ class DayDetailOut(_Response):
     """Orders the broker still had working at the close (or now, for the live day)."""
     estimated: bool = False
     """As :attr:`DayOut.estimated`."""
+    close_waits: bool = False
+    """As :attr:`DayOut.close_waits`."""
 
 
 class AlertOut(_Response):

@@ -130,9 +130,9 @@ def days(
 
 def _state(day: DayOut) -> str:
     """What the row's figures are: live, an estimated close, or no close at all."""
+    if day.live and day.close_waits:
+        return "live: its close waits for the broker (log in)"
     if day.live:
-        # A missed close waiting for the broker, or a start before the first tick: the alerts
-        # and `orderdesk session` say which.
         return "live, estimated: some positions have no price yet" if day.estimated else "live"
     if day.closed_at is None:
         return "no close logged"

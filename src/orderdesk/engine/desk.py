@@ -871,6 +871,11 @@ class OrderDesk:
         """The trading day the desk has open (None without days, or before the first)."""
         return self.days.day if self.days is not None else None
 
+    def close_waits(self) -> bool:
+        """Whether the open day's close is due and was missed: it waits for the broker (the
+        day's figures are estimates until then)."""
+        return self.days is not None and self.days.close_waits()
+
     def session_info(self) -> SessionInfo:
         return self.session.info(self.clock.now())
 
