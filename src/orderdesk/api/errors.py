@@ -152,12 +152,13 @@ def error_response(exc: OrderDeskError) -> JSONResponse:
         message = "the broker session is invalid or expired; log in again"
         return _json(503, ErrorOut(error="broker_session", message=message))
     if isinstance(exc, BrokerUnavailable):
-        # A failure to try again, not a refusal. The command's own look at the order's row
-        # found it not carried out, or could not read it: so the desk's record stands as it
-        # was, and the broker's is said no more of than is known.
+        # A failure to try again, not a refusal. A command's own look at the order's row found
+        # it not carried out, or could not read it: so the desk's records stand as they were,
+        # and the broker's are said no more of than is known. Not "the order": a reconcile or a
+        # session renewal fails here too.
         message = (
-            f"the broker failed to answer ({exc.message}); the desk's record of the order is "
-            "unchanged: try again"
+            f"the broker failed to answer ({exc.message}); the desk's records are unchanged: "
+            "try again"
         )
         return _json(503, ErrorOut(error="broker_unavailable", message=message))
     if isinstance(exc, BrokerError):
