@@ -214,6 +214,8 @@ async def test_a_placement_of_unknown_outcome_shows_the_signal_id_to_send_again(
 
     assert result.exit_code == 0, result.output
     assert "sent, outcome unknown: the desk is finding it out" in result.stdout
+    assert "outcome unknown (Service unavailable (simulated).)" in result.stdout  # its reason
+    assert "UnknownOutcome" not in result.stdout  # in words, not the adapter's class name
     (order,) = served.desk.orders()
     assert order.signal.signal_id is not None
     assert f"--signal-id {order.signal.signal_id}" in result.stdout

@@ -171,14 +171,16 @@ class Placement:
             case BrokerRejected():
                 await self._answered()
                 await self._rejected(order, str(exc), Severity.WARNING)
+            # The reason is read by people (the order's row, the alert): the broker's words and
+            # the doubt, not the adapter's class names.
             case AmbiguousReply():
-                await self._unknown(order, f"{type(exc).__name__}: {exc}", Doubt.BROKER_UNSURE)
+                await self._unknown(order, str(exc), Doubt.BROKER_UNSURE)
             case UnknownOutcome():
-                await self._unknown(order, f"{type(exc).__name__}: {exc}", Doubt.NO_REPLY)
+                await self._unknown(order, str(exc), Doubt.NO_REPLY)
             case BrokerTransportError():
                 # The port's word that the request never left (a placement that may have left
                 # is an UnknownOutcome): nothing can turn up late.
-                await self._unknown(order, f"{type(exc).__name__}: {exc}", Doubt.NO_ANSWER)
+                await self._unknown(order, str(exc), Doubt.NO_ANSWER)
             case _:
                 # A fault with no word on whether the request left: as careful as a lost reply.
                 await self._unknown(order, f"{type(exc).__name__}: {exc}", Doubt.NO_REPLY)
