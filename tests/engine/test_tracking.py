@@ -183,3 +183,15 @@ async def test_subscribers_see_recorded_events(desk: OrderDesk) -> None:
     names = [type(e).__name__ for e in seen]
     assert names[:2] == ["OrderCreated", "OrderSubmitting"]
     assert all(getattr(e, "order_id", None) == handle.order_id for e in seen)
+
+
+@pytest.mark.parametrize(("placed_with", "shown"), [("mine", "mine"), ("autoslice:x9", None)])
+async def test_an_external_order_keeps_the_label_it_was_placed_with(
+    desk: OrderDesk, broker: FakeBroker, placed_with: str, shown: str | None
+) -> None:
+    """Kite web's or another client's tag was dropped on adoption (null in /api/orders while
+    the broker's row read "mine"); a label no signal could carry is left out, not refused."""
+    broker_order_id = broker.create(signal(quantity=2), tag=placed_with)
+    order = await eventually(lambda: desk.book.by_broker_id.get(broker_order_id))
+    assert order.external
+    assert order.signal.tag == shown

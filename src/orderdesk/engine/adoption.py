@@ -16,7 +16,7 @@ from datetime import datetime
 
 from orderdesk.domain.calendar import TradingCalendar, as_ist
 from orderdesk.domain.errors import ValidationError
-from orderdesk.domain.ids import client_order_id
+from orderdesk.domain.ids import client_order_id, validate_tag
 from orderdesk.domain.order import Order
 from orderdesk.domain.reports import OrderStatusReport
 from orderdesk.domain.signal import EXTERNAL_STRATEGY, Signal
@@ -67,6 +67,9 @@ def signal_from_report(report: OrderStatusReport) -> Signal:
         "trigger_price": trigger,
         "strategy": EXTERNAL_STRATEGY,
         "signal_id": report.broker_order_id,
+        # The label the order was placed with (Kite web's or another client's), shown as the
+        # order's tag: a label orderdesk's own signals could not carry is left out.
+        "tag": report.tag if report.tag and _fits_tag(report.tag) else None,
     }
     try:
         return Signal(**fields)  # type: ignore[arg-type]
@@ -75,6 +78,14 @@ def signal_from_report(report: OrderStatusReport) -> Signal:
         if kind in (OrderType.LIMIT, OrderType.SL) and price is None:
             fields["order_type"], fields["trigger_price"] = OrderType.MARKET, None
         return Signal(**fields)  # type: ignore[arg-type]
+
+
+def _fits_tag(tag: str) -> bool:
+    try:
+        validate_tag(tag)
+    except ValidationError:
+        return False
+    return True
 
 
 def leg_signal(report: OrderStatusReport, cover: Order) -> Signal:
