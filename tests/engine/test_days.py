@@ -159,6 +159,40 @@ async def test_a_book_in_commodities_closes_after_their_evening(
         assert (closed.day, closed.at) == (MONDAY, datetime(2026, 12, 8, 0, 1, tzinfo=IST))
 
 
+async def test_a_commodity_traded_after_the_close_closes_the_day_again_after_its_evening(
+    broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """A book of equities closes at 16:15; a crude future bought at 18:00 made the evening's
+    P&L nobody's: Monday's close had been made, and Tuesday opened with the position carried
+    at Monday's close. The day reopens and closes again after MCX's evening, with it."""
+    crude = replace(broker.infos[1], instrument=CRUDE, instrument_token=1009, segment="MCX")
+    broker.infos.append(replace(crude, name="CRUDEOIL", lot_size=1, freeze_quantity=None))
+    async with open_desk(broker, store, clock, notifier) as desk:
+        await _trade_crude_after_the_close(desk, broker, store, clock)
+
+
+async def _trade_crude_after_the_close(
+    desk: OrderDesk, broker: FakeBroker, store: MemoryStore, clock: WallClock
+) -> None:
+    clock.set(MONDAY, 16, 20)
+    await eventually(lambda: events_of(store, DayClosed), what="the day closed")
+    broker.prices[CRUDE] = Decimal("5000")
+    clock.set(MONDAY, 18, 0)
+    bought = await desk.submit(signal(instrument=CRUDE, product=Product.NRML, quantity=1))
+    await bought.wait()
+    assert desk.days is not None
+    await desk.days.tick()
+    assert desk.past_days()[-1].closed is None  # live again: the evening is the day's
+    broker.prices[CRUDE] = Decimal("5050")
+    clock.set(TUESDAY, 0, 1)
+    await eventually(lambda: len(events_of(store, DayClosed)) == 2, what="closed again")
+    first, again = events_of(store, DayClosed)
+    assert first.positions == ()
+    assert [(p.instrument, p.quantity) for p in again.positions] == [(CRUDE, 1)]
+    assert again.pnl == 50 * 100  # a barrel a rupee: a lot of crude is 100 barrels
+    assert desk.past_days()[-1].closed == again
+
+
 async def test_a_contract_expiring_with_the_day_closes_it_realised(
     broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
 ) -> None:

@@ -288,6 +288,9 @@ class TradingDays:
         async with self._lock:
             state = self.state
             today = self.today(now)
+            if self._trades_on_after_its_close(today):
+                log.info("day %s reopened: it trades on in a later segment", state.day)
+                self.reopened()
             due = self._close_due(now)
             if due is not None and not self.missed_close(due):
                 await self._close(due, reconcile=due == today)
@@ -825,6 +828,17 @@ class TradingDays:
     def reopened(self) -> None:
         """Something happened after the day's close: it is closed again at the next look."""
         self.state.closed, self.state.close = False, None
+
+    def _trades_on_after_its_close(self, today: date) -> bool:
+        """Whether the open day, closed, has since taken orders in a segment that trades on
+        after the close it had (an MCX order at 18:00, after a 16:15 close of a book of
+        equities): it is closed again once that segment's session is over, so the evening's
+        fills, its square-off and its marks are the day's, as the broker's positions count
+        them, and not nobody's (the next morning opens at that close)."""
+        state = self.state
+        if not state.closed or state.close is None or state.day != today:
+            return False
+        return self.close_at(state.day) > state.close.at
 
     # -- the session and square-off clocks -------------------------------------------------------
 

@@ -880,8 +880,16 @@ class OrderDesk:
         return self.session.info(self.clock.now())
 
     def past_days(self) -> list[PastDay]:
-        """Every trading day in the log, oldest first (today's included, if opened)."""
-        return self.history.days()
+        """Every trading day in the log, oldest first (today's included, if opened). Today's
+        reads as not closed while it is open again (traded on after its close, in a segment
+        whose session ends later: ``TradingDays`` closes it again then)."""
+        days = list(self.history.days())  # a copy: the history's own list is not changed
+        trading = self.days
+        if days and trading is not None and not trading.state.closed:
+            latest = days[-1]
+            if latest.day == trading.day and latest.closed is not None:
+                days[-1] = replace(latest, closed=None, closed_seq=None)
+        return days
 
     def last_closed_day(self) -> date | None:
         """The trading day of the log's latest close (None before the first)."""
