@@ -66,6 +66,7 @@ from orderdesk.desk_address import running_desk
 from orderdesk.domain.errors import ValidationError
 from orderdesk.domain.signal import DEFAULT_STRATEGY, Signal
 from orderdesk.domain.status import TERMINAL
+from orderdesk.domain.values import OrderType
 from orderdesk.errors import OrderDeskError
 from orderdesk.redaction import register_secret
 from orderdesk.wire import Origin, WireError, target
@@ -309,8 +310,15 @@ class DeskClient:
         quantity: int | None = None,
         price: Decimal | None = None,
         trigger_price: Decimal | None = None,
+        order_type: OrderType | None = None,
     ) -> OrderOut:
-        changes = {"quantity": quantity, "price": price, "trigger_price": trigger_price}
+        """New terms for a working order; those left out stay as the broker holds them."""
+        changes = {
+            "quantity": quantity,
+            "price": price,
+            "trigger_price": trigger_price,
+            "order_type": order_type,
+        }
         body = _request(ModifyIn, changes)
         return await self._call("PATCH", f"/api/orders/{order_id}", _ORDER, json=_dump(body))
 

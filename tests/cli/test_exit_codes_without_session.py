@@ -247,3 +247,22 @@ async def test_a_placement_whose_session_the_broker_refuses_names_its_signal_id(
     assert (code, listed) == (0, [])
     code, everything = await served.cli("orders")
     assert [(o["status"], o["open"]) for o in everything] == [("INITIALIZED", False)]
+
+
+async def test_modify_changes_the_type_of_a_working_order(served: Served) -> None:
+    """`modify --type` (README: a modify names quantity, price, trigger or type) was missing
+    from the CLI, though PATCH takes order_type: a resting LIMIT buy at 1,490 turned MARKET
+    fills at the market's 1,500."""
+    order_id = await served.resting("to-market")
+    code, body = await served.cli("modify", order_id, "--type", "MARKET")
+    assert code == 0, body
+    await eventually(
+        lambda: served.desk.order(order_id).status is OrderStatus.FILLED,
+        timeout=10,
+        what="filled at market",
+    )
+    row = await served.row(order_id)
+    assert (row["order_type"], row["status"]) == ("MARKET", "COMPLETE")
+    code, body = await served.cli("modify", order_id)
+    assert (code, body["error"]) == (3, "refused"), body
+    assert body["message"] == "say what to change: --quantity, --price, --trigger or --type"

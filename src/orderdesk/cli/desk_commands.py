@@ -298,18 +298,26 @@ def modify(
     quantity: Annotated[int | None, typer.Option(help="New quantity.")] = None,
     price: Annotated[str | None, typer.Option(help="New limit price.")] = None,
     trigger: Annotated[str | None, typer.Option(help="New trigger price.")] = None,
+    order_type: Annotated[
+        OrderType | None,
+        typer.Option("--type", help="New order type (e.g. an SL to LIMIT, a LIMIT to MARKET)."),
+    ] = None,
     config: ConfigOption = None,
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Change a working order's quantity, price or trigger."""
-    if quantity is None and price is None and trigger is None:
-        fail("say what to change: --quantity, --price or --trigger", EXIT_REFUSED)
+    """Change a working order's quantity, price, trigger or type; the rest stay as they are."""
+    if quantity is None and price is None and trigger is None and order_type is None:
+        fail("say what to change: --quantity, --price, --trigger or --type", EXIT_REFUSED)
     new_price, new_trigger = _decimal(price, "price"), _decimal(trigger, "trigger")
 
     async def call(client: DeskClient) -> OrderOut:
         return await client.modify(
-            order_id, quantity=quantity, price=new_price, trigger_price=new_trigger
+            order_id,
+            quantity=quantity,
+            price=new_price,
+            trigger_price=new_trigger,
+            order_type=order_type,
         )
 
     order = with_client(config, url, call)
