@@ -66,6 +66,10 @@ class TradeOut(_Response):
     product: Product
     quantity: int
     price: Decimal
+    value: Decimal
+    """quantity × price × the contract's multiplier, as Kite's ``buy_value``/``sell_value``
+    count it: on MCX and the currency segments quantity is in lots and price per quoted unit
+    (a lot of CRUDEOIL is 100 barrels), elsewhere the multiplier is 1."""
     filled_at: datetime | None
 
 

@@ -28,6 +28,7 @@ from orderdesk.api.desk import DeskService
 from orderdesk.api.errors import ERROR_RESPONSES, NOT_OFFERED_RESPONSE, UnknownDay
 from orderdesk.api.routes_days import check_range, day_figures, iso_day, refuse_query
 from orderdesk.domain.charges import ChargesTotal, executed
+from orderdesk.domain.contracts import multiplier_of
 from orderdesk.domain.order import Order
 
 router = APIRouter(
@@ -154,6 +155,7 @@ def _trades(days: Sequence[tuple[date | None, Sequence[Order]]]) -> list[TradeOu
             product=fill.product,
             quantity=fill.quantity,
             price=fill.price,
+            value=fill.quantity * fill.price * multiplier_of(fill.instrument),
             filled_at=fill.filled_at,
         )
         for day, orders in days

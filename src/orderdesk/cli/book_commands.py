@@ -74,7 +74,8 @@ def trades(
     of days (--since, --until; either may be left out).
 
     Each trade names its order and strategy; the time is the exchange's, in IST. --csv prints
-    one trade a line with its trading day and value (quantity × price), for a spreadsheet.
+    one trade a line with its trading day and value (quantity × price × the contract's
+    multiplier: 100 for a lot of MCX crude), for a spreadsheet.
     """
     if as_csv and as_json:
         fail("--csv or --json, not both", EXIT_USAGE)
@@ -112,8 +113,9 @@ def _title(
         of += f" to {f'{until:%Y-%m-%d}' if until else 'today'}"
     else:
         of = " today"
-    bought = sum((t.quantity * t.price for t in rows if t.side == "BUY"), Decimal(0))
-    sold = sum((t.quantity * t.price for t in rows if t.side == "SELL"), Decimal(0))
+    # The desk's value, not quantity × price: an MCX or currency lot is many quoted units.
+    bought = sum((t.value for t in rows if t.side == "BUY"), Decimal(0))
+    sold = sum((t.value for t in rows if t.side == "SELL"), Decimal(0))
     return f"{plural(len(rows), 'trade')}{of} — bought {bought:,.2f}, sold {sold:,.2f}"
 
 
@@ -142,7 +144,7 @@ def _show_trades(title: str, rows: Sequence[TradeOut], *, several_days: bool) ->
             t.side,
             t.quantity,
             t.price,
-            t.quantity * t.price,
+            t.value,
             t.product,
             t.strategy,
             t.order_id,
@@ -174,7 +176,7 @@ def _print_csv(rows: Sequence[TradeOut]) -> None:
                 t.product,
                 t.quantity,
                 t.price,
-                t.quantity * t.price,
+                t.value,
             )
         )
 
