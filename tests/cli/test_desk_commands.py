@@ -138,9 +138,12 @@ def test_wrong_token_exits_4(daemon: tuple[Path, str]) -> None:
     token_file.write_text("not-the-token")
     try:
         code, _ = cli(daemon, "orders")
+        as_json = runner.invoke(app, ["orders", "--json", "--config", str(config)])
     finally:
         token_file.write_text(original)
     assert code == 4
+    # The API's word for it (HTTP 401 says "unauthorised"); the CLI said "unauthorized".
+    assert json.loads(as_json.stderr)["error"] == "unauthorised"
 
 
 def test_unreachable_daemon_exits_1(daemon: tuple[Path, str]) -> None:
@@ -149,6 +152,17 @@ def test_unreachable_daemon_exits_1(daemon: tuple[Path, str]) -> None:
     result = runner.invoke(app, ["orders", "--config", str(config), "--url", "http://127.0.0.1:9"])
     assert result.exit_code == 1
     assert "no order desk answered" in result.output
+
+
+def test_a_signal_no_desk_answered_names_its_id_in_json(daemon: tuple[Path, str]) -> None:
+    """README: `--json` errors carry `signal_id`; one the desk did not answer had it only in
+    its message, so a script resending by the field found none (and chose a new id)."""
+    config, _ = daemon
+    place = ["place", "NSE:INFY", "BUY", "1", "--price", "1490", "--json"]
+    result = runner.invoke(app, [*place, "--config", str(config), "--url", "http://127.0.0.1:9"])
+    body = json.loads(result.stderr)
+    assert (result.exit_code, body["error"]) == (1, "unavailable")
+    assert f"--signal-id {body['signal_id']}" in body["message"]
 
 
 def test_reconcile_prints_the_report(daemon: tuple[Path, str]) -> None:

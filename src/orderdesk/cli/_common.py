@@ -132,7 +132,7 @@ _ERROR_WORDS = {
     EXIT_ERROR: "error",
     EXIT_USAGE: "usage",
     EXIT_REFUSED: "refused",
-    EXIT_AUTH: "unauthorized",
+    EXIT_AUTH: "unauthorised",  # the API's word (HTTP 401)
     EXIT_SESSION: "session_expired",
 }
 """The ``error`` word of a JSON error that did not come from the API with its own."""
@@ -196,9 +196,10 @@ def run(coroutine: Awaitable[T]) -> T:
     try:
         return asyncio.run(wrapped())
     except DeskAuthError as exc:
-        fail(exc.reason, EXIT_AUTH, error="unauthorized")
+        fail(exc.reason, EXIT_AUTH, error="unauthorised")
     except DeskUnavailable as exc:
-        fail(exc.reason, error="unavailable")
+        signal_id = exc.body.get("signal_id")
+        fail(exc.reason, error="unavailable", extra={"signal_id": signal_id} if signal_id else None)
     except DeskClientError as exc:
         code = _exit_code(exc)
         details = {k: exc.body[k] for k in ("fields", "check", "signal_id") if exc.body.get(k)}

@@ -270,7 +270,8 @@ async def _submit(client: DeskClient, signal: SignalIn) -> SubmitOut:
             f"the same command with --signal-id {signal.signal_id} to see its order; the same "
             "signal id never places a second)"
         )
-        raise DeskUnavailable(reason, status=exc.status, body=exc.body, reason=reason) from None
+        body = {**exc.body, "signal_id": signal.signal_id}
+        raise DeskUnavailable(reason, status=exc.status, body=body, reason=reason) from None
     except DeskClientError as exc:
         if not (exc.transient or exc.retry_after_login):
             raise  # a refusal: the same signal would be refused again
