@@ -26,6 +26,7 @@ from orderdesk.domain.attribution import (
     is_square_off,
 )
 from orderdesk.domain.calendar import IST, TradingCalendar
+from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.signal import SQUARE_OFF_STRATEGY
 from orderdesk.domain.values import InstrumentKey
 from tests.domain.builders import signal, step
@@ -465,3 +466,36 @@ def test_after_a_full_square_off_every_strategy_is_flat_and_the_books_sum_to_the
     for name, book in books.items():
         alone = attribute(orders, {SBIN: last}, calendar=CALENDAR, strategy=name)[name]
         assert (alone.pnl, alone.orders) == (book.pnl, book.orders)
+
+
+def test_a_conversion_moves_the_strategys_share_before_the_square_off_closes_the_rest() -> None:
+    """Manual bought 4 SBIN MIS at 850 and converted 2 to CNC at 11:00; the broker squared off
+    the other 2 at 860. Manual held MIS 0 and no CNC line (all 4 booked as squared off) beside an
+    external MIS +2 nobody held; it holds CNC 2 at its cost and has realised the 2 sold."""
+    bought = order("od1", "manual", [(Side.BUY, 4, "850", at(10, 0))])
+    squared = square_off("sq1", [(Side.SELL, 2, "860")])
+    kept = PositionConversion(
+        instrument=SBIN,
+        side=Side.BUY,
+        quantity=2,
+        old_product=Product.MIS,
+        new_product=Product.CNC,
+    )
+
+    books = attribute(
+        [bought, squared], {SBIN: D("865")}, calendar=CALENDAR, conversions=[(at(11, 0), kept)]
+    )
+
+    manual = books["manual"].positions
+    mis, cnc = manual.get(SBIN, Product.MIS), manual.get(SBIN, Product.CNC)
+    assert (mis.quantity, mis.realised) == (0, 20)  # 2 × (860 − 850)
+    assert (cnc.quantity, cnc.average_price, cnc.unrealised()) == (2, 850, 30)
+    assert books["external"].positions.net_quantity(SBIN) == 0
+    alone = attribute(
+        [bought, squared],
+        {SBIN: D("865")},
+        calendar=CALENDAR,
+        strategy="manual",
+        conversions=[(at(11, 0), kept)],
+    )
+    assert alone["manual"].pnl == books["manual"].pnl == 50

@@ -95,6 +95,29 @@ async def test_a_conversion_the_broker_makes_moves_the_books_after_its_request_i
     assert (converted.conversion, converted.source) == (TO_CNC, "desk")
 
 
+async def test_the_strategys_book_moves_with_the_conversion_and_after_a_restart() -> None:
+    """The strategies' books kept every fill's product: after 4 of manual's 10 MIS went to CNC
+    it still held MIS 10 and no CNC (the square-off then closed all 10, the difference booked
+    to no position that existed). Its book follows the account's, read back from the log too."""
+    broker, store = ConvertingBroker(), MemoryStore()
+    async with OrderDesk(broker, store, config=FAST, limits=RiskLimits()) as desk:
+        await _bought(desk)
+        await desk.convert_position(TO_CNC, operator="cli")
+        book = desk.strategy_books()["manual"].positions
+        assert {p.product: p.quantity for p in book.positions.values()} == {
+            Product.MIS: 6,
+            Product.CNC: 4,
+        }
+        own = desk.strategy_books("manual")["manual"]
+        assert own.pnl == desk.strategy_books()["manual"].pnl
+    async with OrderDesk(broker, store, config=FAST, limits=RiskLimits()) as desk:
+        book = desk.strategy_books()["manual"].positions
+        assert {p.product: p.quantity for p in book.positions.values()} == {
+            Product.MIS: 6,
+            Product.CNC: 4,
+        }
+
+
 async def test_a_refusal_is_logged_and_moves_nothing() -> None:
     broker, store = ConvertingBroker(answer="refuse"), MemoryStore()
     notifier = RecordingNotifier()

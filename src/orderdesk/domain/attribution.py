@@ -56,11 +56,12 @@ what is left over is no strategy's, as a position from no order on the desk is t
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from orderdesk.domain.calendar import TradingCalendar
+from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.day import INTRADAY, CarriedPosition, Holding, StrategyCarry
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position, PositionBook, PositionKey
@@ -103,6 +104,7 @@ def attribute(
     strategy: str | None = None,
     carried: Iterable[CarriedPosition] = (),
     shares: Iterable[StrategyCarry] = (),
+    conversions: Iterable[tuple[datetime, PositionConversion]] = (),
 ) -> dict[str, StrategyBook]:
     """Books per strategy from the orders' recorded fills, marked at ``marks``' last prices,
     with CNC sales drawing on the day's opening ``holdings``, the desk's exits of the account's
@@ -112,10 +114,12 @@ def attribute(
     Each strategy's book opens with its ``shares`` of the positions the broker ``carried`` into
     the day (``DayOpened.strategy_positions`` and ``positions``), booked at the previous close;
     a share of a line the broker did not carry is ignored. Fills are applied in time order so
-    that realised P&L follows the sequence of trades. With ``strategy``, only that strategy's
-    book (if it has orders or a share): built from its orders and shares and, where an
-    instrument was squared off (or exited for the account), every order and share in it, since
-    a square-off is shared.
+    that realised P&L follows the sequence of trades, and the day's ``conversions`` (when the
+    broker made each) among them: each moves the strategies' positions in its line between
+    products, first come, each what its own position lets convert. With ``strategy``, only
+    that strategy's book (if it has orders or a share): built from its orders and shares and,
+    where an instrument was squared off, exited for the account or converted, every order and
+    share in it, since those are shared.
     """
     orders = list(orders)
     squared = [o for o in orders if is_account_exit(o)]
@@ -123,6 +127,9 @@ def attribute(
     if calendar is not None:
         squared += [o for o in orders if is_own_square_off(o) or is_square_off(o, calendar)]
     shared = _squared_lines(squared)
+    converting = sorted(conversions, key=lambda item: item[0])
+    # A conversion is shared as a square-off is: one strategy's book needs every order in it.
+    shared |= {(c.instrument, p) for _, c in converting for p in (c.old_product, c.new_product)}
     if strategy is not None:
         orders = _sharing(strategy, orders, shared)
     closing = {o.order_id for o in squared}
@@ -154,7 +161,9 @@ def attribute(
             fills += [(f.filled_at or at, f.trade_id, order, f) for f in order.fills.values()]
     fills.sort(key=lambda item: (item[0] or UNDATED, item[1]))
     filled: dict[str, int] = {}
-    for _, _, order, fill in fills:
+    for at, _, order, fill in fills:
+        while converting and at is not None and converting[0][0] <= at:
+            _convert(converting.pop(0)[1], books)
         name = order.signal.strategy
         if order.order_id in closing:
             whole, quantity = wholes.get(order.order_id, (order.order_id, order.quantity))
@@ -168,6 +177,8 @@ def attribute(
         )
         if fill.product is Product.CNC and (holding := held.get(fill.instrument)) is not None:
             _share(holding, books.values())
+    for _, conversion in converting:  # after the day's last fill
+        _convert(conversion, books)
     for book in books.values():
         for instrument, price in marks.items():
             book.positions.mark(instrument, price)
@@ -223,6 +234,25 @@ def _exit_wholes(exits: Iterable[Order], orders: Iterable[Order]) -> dict[str, t
         for o in exits
         if o.parent_id is not None and o.parent_id in quantities
     }
+
+
+def _convert(conversion: PositionConversion, books: Mapping[str, StrategyBook]) -> None:
+    """Move a conversion the broker made among the strategies holding its line: first come,
+    each what its own position lets convert (the rule the desk's own book keeps). A partial
+    MIS to CNC left the converted shares in MIS, where the square-off then closed them and
+    credited the difference to no strategy's position that existed."""
+    left = conversion.quantity
+    key = (conversion.instrument, conversion.old_product)
+    for book in books.values():
+        position = book.positions.positions.get(key)
+        if not left:
+            return
+        if position is None:
+            continue
+        room = position.convertible(side=conversion.side, overnight=conversion.overnight)
+        if take := min(left, room):
+            book.positions.convert(replace(conversion, quantity=take))
+            left -= take
 
 
 def _squared_lines(squared: Iterable[Order]) -> set[PositionKey]:

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
+from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.day import CarriedPosition, Holding, StrategyCarry
 from orderdesk.domain.events import AutosliceAnswered, OrderEvent, recorded_fills
 from orderdesk.domain.order import Order
@@ -42,6 +44,8 @@ class OrderBook:
     ``DayOpened.positions``): what the strategies' shares are booked at."""
     shares: tuple[StrategyCarry, ...] = ()
     """Each strategy's share of them (the day's ``DayOpened.strategy_positions``)."""
+    conversions: list[tuple[datetime, PositionConversion]] = field(default_factory=list)
+    """The day's conversions the broker made, when: the strategies' books move with them."""
     accepted: dict[str, Order] = field(default_factory=dict)
     """Orders the broker took and has said nothing more of (``ACCEPTED``): they await the
     desk's first look, and the tracker finds them here without walking the day's book."""
@@ -92,6 +96,7 @@ class OrderBook:
         so memory does not grow with the months the desk has run.
         """
         self.carried, self.shares = tuple(opening), tuple(shares)
+        self.conversions = []
         self.orders = {oid: order for oid, order in self.orders.items() if oid in carried}
         self.by_broker_id = {
             bid: order for bid, order in self.by_broker_id.items() if order.order_id in carried

@@ -96,6 +96,7 @@ class Conversions:
         await self.recorder.desk_event(
             PositionConverted(at=now, conversion=conversion, source=source)
         )
+        self.book.conversions.append((now, conversion))  # the broker made it, whatever below
         try:
             self.book.positions.convert(conversion)
         except ValidationError as exc:

@@ -864,6 +864,7 @@ class OrderDesk:
             strategy=strategy,
             carried=book.carried,
             shares=book.shares,
+            conversions=book.conversions,
         )
 
     @property

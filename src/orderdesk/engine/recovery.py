@@ -104,6 +104,7 @@ def replay(store: EventStore, book: OrderBook, switch: KillSwitch) -> Replayed:
             order.apply(event)
             book.applied(order, event, bound_before)
         elif isinstance(event, PositionConverted):
+            book.conversions.append((event.at, event.conversion))
             try:
                 book.positions.convert(event.conversion)
             except ValidationError as exc:

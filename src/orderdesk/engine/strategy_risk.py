@@ -63,6 +63,7 @@ class StrategyRiskContext:
             strategy=self.strategy,
             carried=self._book.carried,
             shares=self._book.shares,
+            conversions=self._book.conversions,
         )
         return books.get(self.strategy) or StrategyBook(self.strategy)
 
