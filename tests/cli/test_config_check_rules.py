@@ -40,7 +40,8 @@ def test_the_source_address_and_the_algo_ids_in_force_are_shown(tmp_path: Path) 
 
 def test_without_them_the_check_says_what_happens(tmp_path: Path) -> None:
     summary = _check(tmp_path, "")
-    assert summary["source_address"] == "not set: the system's choice"
+    # With the family orders keep to (README: "with its family"), the default one too.
+    assert summary["source_address"] == "not set: the system's choice (ipv4)"
     assert summary["algo_id"] == "none sent"
 
 
@@ -49,7 +50,7 @@ def test_the_environment_overrides_the_file_as_the_desk_reads_it(
 ) -> None:
     monkeypatch.setenv("ORDERDESK_KITE__SOURCE_ADDRESS", "127.0.0.3")
     summary = _check(tmp_path, 'source_address = "127.0.0.2"')
-    assert summary["source_address"] == "127.0.0.3"
+    assert summary["source_address"] == "127.0.0.3 (ipv4)"
 
 
 def test_a_holiday_file_that_cannot_be_read_fails_the_check_as_it_fails_run(

@@ -116,7 +116,7 @@ def _order_rules(settings: Settings) -> dict[str, str]:
     placements carry."""
     options = settings.broker_options()
     source = str(options.get("source_address") or "").strip()
-    family = str(options.get("ip_family") or "").strip()
+    family = str(options.get("ip_family") or _default_family(settings.broker)).strip()
     default, by_strategy = settings.algo_ids()
     own = ", ".join(f"{name} {value}" for name, value in sorted(by_strategy.items()))
     return {
@@ -124,6 +124,16 @@ def _order_rules(settings: Settings) -> dict[str, str]:
         + (f" ({family})" if family else ""),
         "algo_id": (default or "none sent") + (f"; strategies' own: {own}" if own else ""),
     }
+
+
+def _default_family(broker: str) -> str:
+    """The address family orders leave on when the config names none (Kite's adapter keeps
+    to one; other brokers have no such rule)."""
+    if broker != "kite":
+        return ""
+    from orderdesk.brokers.kite.config import KiteConfig
+
+    return str(KiteConfig.model_fields["ip_family"].default)
 
 
 @config_app.command("show-token")
