@@ -445,12 +445,12 @@ async def test_a_trigger_whose_orders_break_the_size_limits_is_refused(
         await _prices(sim, http, 1500)
         denied = await api.call("POST", "/api/gtt", gtt, status=403)
         assert (denied["error"], denied["check"]) == ("risk_denied", "max_quantity")
-        assert denied["message"] == "quantity 80 exceeds the limit of 50"
+        assert denied["message"] == "gtt-leg-1: quantity 80 exceeds the limit of 50"
         # The strategy's own limit: 20 x 1599 = 31,980 rupees against its 20,000.
         swing = {**gtt, "strategy": "swing", "orders": [{**gtt["orders"][0], "quantity": 20}]}
         denied = await api.call("POST", "/api/gtt", swing, status=403)
         assert denied["check"] == "max_order_value"
-        assert denied["message"].startswith("strategy swing: order value 31980")
+        assert denied["message"].startswith("gtt-leg-1: strategy swing: order value 31980")
         blocked = {**gtt, "instrument": "NSE:SBIN", "last_price": "800", "trigger_values": ["900"]}
         blocked["orders"] = [{"side": "SELL", "quantity": 1, "price": "899"}]
         denied = await api.call("POST", "/api/gtt", blocked, status=403)

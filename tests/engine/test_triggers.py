@@ -98,7 +98,9 @@ async def test_an_atos_orders_are_valued_at_their_price_else_trigger_else_last_p
     ) as desk:
         for order, value in ((limit, "9807"), (stop, "10150"), (market, "10500")):
             if Decimal(value) > 10_000:
-                with pytest.raises(RiskDenied, match=f"order value {value}.00 exceeds"):
+                with pytest.raises(
+                    RiskDenied, match=f"ato-order-1: order value {value}.00 exceeds"
+                ):
                     await desk.triggers.place_alert("swing", ato(order))
             else:
                 await desk.triggers.place_alert("swing", ato(order))

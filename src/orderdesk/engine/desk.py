@@ -1185,7 +1185,8 @@ class OrderDesk:
         denial = await self.strategy_risk.screen_terms(signal, self.risk_context)
         if denial is not None:
             await self._denied(signal, denial)
-            raise denial
+            # The answer names the leg too, as the alert does: a GTT has two.
+            raise RiskDenied(denial.check, f"{signal.signal_id}: {denial.reason}") from None
 
     async def _denied(self, signal: Signal, denial: RiskDenied, *, what: str = "Signal") -> None:
         await self.recorder.desk_event(
