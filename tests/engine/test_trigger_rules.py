@@ -187,7 +187,7 @@ async def test_valid_triggers_go_and_the_risk_checks_still_hold_them() -> None:
     assert broker.sent == ["place_gtt", "place_gtt", "modify_gtt", "create_alert"]
     assert (denied.value.check, denied.value.reason) == (
         "max_quantity",
-        "quantity 60 exceeds the limit of 50",
+        "gtt-leg-1: quantity 60 exceeds the limit of 50",
     )
     assert refused.value.field == "orders[0].price"
     denials = [e for e in store.events() if isinstance(e, SignalDenied)]
