@@ -51,3 +51,33 @@ async def test_a_bad_override_is_refused_naming_the_field(api: Api) -> None:
         text = await response.text()
     assert "band_percent" in text
     assert api.desk.exits == []
+
+
+async def test_a_strategys_share_against_the_account_is_said_so(api: Api) -> None:
+    """Gamma short 3 while alpha's 10 keep the account long 7: gamma's exit placed nothing and
+    said "no MIS position in NSE:INFY" while positions showed INFY MIS +7."""
+    for strategy, side, quantity in (("alpha", "BUY", 10), ("gamma", "SELL", 3)):
+        signal = {
+            "instrument": "NSE:INFY",
+            "side": side,
+            "quantity": quantity,
+            "order_type": "MARKET",
+            "product": "MIS",
+            "strategy": strategy,
+        }
+        async with api.client.post("/api/signals", json=signal) as response:
+            placed = await response.json()
+        api.desk.fill(placed["order"]["order_id"], Decimal("1500"))
+    exits = {"instrument": "NSE:INFY", "product": "MIS"}
+
+    async with api.client.post("/api/positions/exit", json={**exits, "strategy": "gamma"}) as r:
+        gamma = await r.json()
+    async with api.client.post("/api/positions/exit", json={**exits, "strategy": "beta"}) as r:
+        beta = await r.json()
+
+    assert gamma["detail"] == (
+        "nothing to exit for strategy gamma: its MIS share in NSE:INFY (-3) is against the "
+        "account's position (+7), and an exit never adds to the account's exposure; close it "
+        "with a signal"
+    )
+    assert beta["detail"] == "strategy beta holds no MIS position in NSE:INFY"

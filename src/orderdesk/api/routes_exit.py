@@ -13,10 +13,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from orderdesk.api.auth import bearer_scheme
-from orderdesk.api.context import Context
+from orderdesk.api.context import ApiContext, Context
 from orderdesk.api.errors import ERROR_RESPONSES
 from orderdesk.api.exit_schemas import ExitIn, ExitOut
 from orderdesk.api.schemas import order_out
+from orderdesk.domain.signal import DEFAULT_STRATEGY
 from orderdesk.domain.values import InstrumentKey, Product
 
 router = APIRouter(
@@ -42,23 +43,44 @@ async def exit_position(body: ExitIn, context: Context) -> ExitOut:
         band_percent=body.band_percent,
     )
     if order is None:
-        detail = f"no {body.product} position in {body.instrument}"
-        sold = next(
-            (
-                p.from_holdings
-                for p in context.desk.positions()
-                if p.instrument == instrument and p.product is product
-            ),
-            0,
-        )
-        if sold:
-            detail += f" beyond the {sold} sold out of holdings (buying them back is no exit)"
-        return ExitOut(order=None, detail=detail)
+        return ExitOut(order=None, detail=_nothing_to_exit(context, body, instrument, product))
     signal = order.signal
     return ExitOut(
         order=order_out(context.desk, order),
         detail=f"exit {order.order_id} placed: {signal.side} {signal.quantity} at market",
     )
+
+
+def _nothing_to_exit(
+    context: ApiContext, body: ExitIn, instrument: InstrumentKey, product: Product
+) -> str:
+    """Why an exit placed nothing: the account holds nothing there (beyond stock sold out of
+    holdings); or it does, and the strategy named holds nothing there, or holds it against the
+    account (a short while the account is long: buying it back would add exposure)."""
+    account = next(
+        (
+            p
+            for p in context.desk.positions()
+            if p.instrument == instrument and p.product is product
+        ),
+        None,
+    )
+    net, sold = (account.quantity, account.from_holdings) if account else (0, 0)
+    if body.strategy != DEFAULT_STRATEGY and net + sold:
+        book = context.desk.strategies().get(body.strategy)
+        own = book.positions.positions.get((instrument, product)) if book else None
+        share = own.quantity + own.from_holdings if own else 0
+        if share:
+            return (
+                f"nothing to exit for strategy {body.strategy}: its {product} share in "
+                f"{instrument} ({share:+d}) is against the account's position ({net:+d}), "
+                "and an exit never adds to the account's exposure; close it with a signal"
+            )
+        return f"strategy {body.strategy} holds no {product} position in {instrument}"
+    detail = f"no {body.product} position in {body.instrument}"
+    if sold:
+        detail += f" beyond the {sold} sold out of holdings (buying them back is no exit)"
+    return detail
 
 
 __all__ = ["router"]
