@@ -5,36 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from orderdesk.api import create_app, serve_api
-from orderdesk.api_token import load_or_create_token
 from orderdesk.cli import _register_commands, app
 from tests.api.fakes import FakeDesk
 
 _register_commands()
 runner = CliRunner()
 pytestmark = pytest.mark.usefixtures("isolated_config")
-
-
-@pytest.fixture
-async def served(tmp_path: Path) -> AsyncIterator[tuple[FakeDesk, list[str]]]:
-    """The API over the fake desk on 127.0.0.1:0, and the CLI's --config/--url for it."""
-    config = tmp_path / "orderdesk.toml"
-    config.write_text(
-        f'broker = "paper"\ndata_dir = "{tmp_path / "data"}"\nconfig_dir = "{tmp_path / "conf"}"\n'
-    )
-    desk = FakeDesk()
-    server = await serve_api(
-        create_app(desk, token=load_or_create_token(tmp_path / "conf")), "127.0.0.1", 0
-    )
-    yield desk, ["--config", str(config), "--url", server.url]
-    desk.close()
-    await server.stop()
 
 
 async def test_place_with_an_exponent_price_shows_it_plain(
