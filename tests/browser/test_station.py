@@ -209,8 +209,8 @@ async def test_place_modify_fill_exit_cancel_and_cancel_all_through_the_page(
     await position.locator('[data-action="exit"]').click()
     await _confirm(
         page,
-        "Sell 10 NSE:INFY at market (CNC) to close the position, re-priced while it does not"
-        " fill, for strategy manual.",
+        "Sell 10 NSE:INFY at market (CNC) to close the account's position, re-priced while it"
+        " does not fill (booked to account_exit).",
     )
     await expect(position.locator('[data-field="quantity"]')).to_have_text("0")
     await expect(page.locator("#trades tr")).to_have_count(2)

@@ -2,7 +2,8 @@
 // type and validity. Submitting asks first, repeating the order in words; the order is then a
 // signal to POST /api/signals like any strategy's, with its own signal id so a double click
 // cannot place it twice.
-import { $, api, confirmAction, flash, orderWords } from "./core.js";
+import { $, api, confirmAction, flash } from "./core.js";
+import { orderText, placedNotice, priceOf } from "./orders.js";
 
 const SHOWN = {
   price: (f) => ["LIMIT", "SL"].includes(f.order_type),
@@ -53,16 +54,38 @@ function request() {
   return body;
 }
 
+const WHOLE = (text, least) => /^\d+$/.test(text) && Number(text) >= least;
+
+/** What the form lacks or holds wrong, in words (shown inline; nothing is asked nor sent). */
+function problem() {
+  const f = values();
+  const field = (name) => (f[name] || "").trim();
+  const shown = (name) => SHOWN[name](f);
+  if (!WHOLE(field("quantity"), 1)) return "The quantity must be a whole number above 0.";
+  if (shown("price") && !priceOf(field("price"))) return `A ${f.order_type} order needs a price: a number above 0.`;
+  if (shown("trigger_price") && !priceOf(field("trigger_price"))) {
+    return `${f.variety === "co" ? "A cover order" : `A ${f.order_type} order`} needs a trigger price: a number above 0.`;
+  }
+  if (shown("validity_ttl") && !WHOLE(field("validity_ttl"), 1)) return "A TTL order needs its minutes: a whole number above 0.";
+  if (shown("iceberg_legs") && !WHOLE(field("iceberg_legs"), 2)) return "An iceberg order needs its legs: a whole number, 2 or more.";
+  if (shown("iceberg_quantity") && !WHOLE(field("iceberg_quantity"), 1)) return "An iceberg order needs its leg quantity: a whole number above 0.";
+  if (shown("auction_number") && !field("auction_number")) return "An auction order needs the auction's number.";
+  if (field("disclosed_quantity") && !WHOLE(field("disclosed_quantity"), 0)) return "The disclosed quantity must be a whole number.";
+  return "";
+}
+
 async function submit(event) {
   event.preventDefault();
+  const wrong = problem();
+  $("entry-error").textContent = wrong;
+  if (wrong) return;
   const body = request();
-  $("entry-error").textContent = "";
-  const sentence = `${orderWords(body)}, for strategy ${body.strategy}.`;
+  const sentence = `${orderText(body)}, for strategy ${body.strategy}.`;
   if (!(await confirmAction("Place order", sentence, `Place ${body.side === "BUY" ? "buy" : "sell"} order`))) return;
   try {
     const reply = await api("/api/signals", { method: "POST", body: JSON.stringify(body) });
     if (reply.outcome === "pending_approval") flash(`Waiting for approval: ${sentence}`, "warn");
-    else flash(`Order ${reply.order.order_id} sent: ${sentence}`, "ok");
+    else placedNotice("Order", reply, sentence);
   } catch (error) {
     $("entry-error").textContent = error.message;
   }

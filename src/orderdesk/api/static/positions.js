@@ -4,6 +4,7 @@
 // the per-strategy book: each strategy's orders and its P&L from its own fills (the P&L point
 // the stream carries, the figures of GET /api/strategies).
 import { $, api, cell, confirmAction, el, emit, flash, money, on, signClass, state, WORKING } from "./core.js";
+import { orderText, placedNotice } from "./orders.js";
 
 function renderPositions() {
   let total = 0;
@@ -32,17 +33,47 @@ function renderPositions() {
   $("total-pnl").className = `num ${signClass(total)}`;
 }
 
+// The orders still working (alive or maybe alive at the broker) in a position's instrument and
+// product: a stop left behind by an exit fills later and opens the opposite position.
+function workingIn(p) {
+  return [...state.orders.values()].filter((o) => o.open && o.instrument === p.instrument && o.product === p.product);
+}
+
 async function exitPosition(p) {
   const open = p.quantity + (p.from_holdings || 0); // stock sold out of holdings stays sold
   const side = open > 0 ? "Sell" : "Buy";
-  const sentence = `${side} ${Math.abs(open)} ${p.instrument} at market (${p.product}) to close the position, re-priced while it does not fill, for strategy manual.`;
-  if (!(await confirmAction("Exit position", sentence, "Exit position"))) return;
+  // An exit naming no strategy is the account's: booked to the desk's own `account_exit`.
+  const sentence = `${side} ${Math.abs(open)} ${p.instrument} at market (${p.product}) to close the account's position, re-priced while it does not fill (booked to account_exit).`;
+  const working = workingIn(p);
+  const answer = confirmAction("Exit position", sentence, "Exit position");
+  let also = null;
+  if (working.length) {
+    // Offered, and checked: the dialog's text is rebuilt by the next confirmation.
+    also = el("input", { type: "checkbox", checked: true, "data-testid": "exit-cancel-working" });
+    const names = working.map((o) => `${o.order_id} (${orderText(o)}, ${o.status})`).join("; ");
+    $("confirm-text").append(el("br"), el("br"), el("label", { "data-testid": "exit-cancel-label" }, also,
+      ` also cancel the ${working.length} working order${working.length === 1 ? "" : "s"} in ${p.instrument} ${p.product} first: ${names}`));
+  }
+  if (!(await answer)) return;
+  if (also && also.checked) {
+    const failed = [];
+    for (const o of working) {
+      try {
+        await api(`/api/orders/${encodeURIComponent(o.order_id)}`, { method: "DELETE" });
+      } catch (error) { failed.push(`${o.order_id}: ${error.message}`); }
+    }
+    if (failed.length) {
+      // Exiting with a stop still working could open the opposite position: stop here.
+      flash(`Exit not sent: the cancel failed for ${failed.join("; ")}. The position is still open; look at the orders and try again.`);
+      return;
+    }
+  }
   try {
     const reply = await api("/api/positions/exit", {
       method: "POST", body: JSON.stringify({ instrument: p.instrument, product: p.product }),
     });
     if (reply.order === null) flash(`Nothing to exit: ${reply.detail}.`, "warn");
-    else flash(`Exit order ${reply.order.order_id} sent: ${sentence}`, "ok");
+    else placedNotice("Exit order", reply, sentence);
   } catch (error) { flash(`Exit failed: ${error.message}`); }
 }
 
