@@ -5,7 +5,7 @@
 // This module owns the session, the header (stream, broker, kill switch) and the stream; each
 // panel is its own module, imported below, that listens with on(kind, fn) from core.js. A new
 // panel: a <section class="panel"> in index.html, a module here, its name in dashboard.ASSETS.
-import { $, api, el, emit, flash, on, state, token, TOKEN_KEY, whenUnauthorised } from "./core.js";
+import { $, api, el, emit, flash, minute, on, state, token, TOKEN_KEY, whenUnauthorised } from "./core.js";
 import "./orders.js";
 import "./entry.js";
 import "./positions.js";
@@ -17,6 +17,7 @@ import "./book.js";
 import "./days.js";
 
 let streamAbort = null;
+let lastHeard = null; // when the stream last brought a message (the figures are as of then)
 
 // ---- header ----------------------------------------------------------------------------
 
@@ -33,8 +34,82 @@ function renderStatus() {
   banner.hidden = !kill.engaged;
   banner.textContent = kill.engaged ? `Kill switch engaged — new orders are refused. ${kill.reason}` : "";
   const broker = $("broker");
-  broker.textContent = `broker: ${state.broker ?? "n/a"}`;
-  broker.className = `pill signed-in-only ${state.broker === "CONNECTED" ? "ok" : state.broker ? "bad" : ""}`;
+  if (state.down) {
+    // The desk is not answering: what it last said of the broker may no longer hold.
+    broker.textContent = "broker: unknown";
+    broker.className = "pill signed-in-only unknown";
+  } else {
+    broker.textContent = `broker: ${state.broker ?? "n/a"}`;
+    broker.className = `pill signed-in-only ${state.broker === "CONNECTED" ? "ok" : state.broker ? "bad" : ""}`;
+  }
+  renderSession();
+  renderDown();
+}
+
+// The broker session as the health panel last read it: a header pill always, and a banner
+// whenever the session is not usable (nothing can be traded until `orderdesk login`).
+const SESSION_WORDS = { expired: "session expired: log in", refused: "session refused: log in", missing: "no session: log in" };
+
+function renderSession() {
+  const pill = headerNode("session", "session-state", "span");
+  const banner = bannerNode("session-banner", "session-banner");
+  const s = state.session;
+  if (!s || state.down) {
+    pill.textContent = "session: unknown";
+    pill.className = "pill signed-in-only unknown";
+    banner.hidden = true;
+    return;
+  }
+  const usable = s.usable ?? s.state === "valid";
+  pill.textContent = usable ? "session: valid" : SESSION_WORDS[s.state] || `session ${s.state}: log in`;
+  pill.className = `pill signed-in-only ${usable ? "ok" : "bad"}`;
+  banner.hidden = usable;
+  banner.textContent = usable ? "" : `The broker session is ${s.state === "missing" ? "missing" : s.state}${s.reason ? ` (${s.reason})` : ""}: run \`orderdesk login\` to trade.`;
+}
+
+// The desk went quiet (stopped, or the network between): say so and since when, and grey
+// what would otherwise look live.
+function renderDown() {
+  const banner = bannerNode("desk-down", "desk-down");
+  document.body.classList.toggle("desk-down", Boolean(state.down));
+  banner.hidden = !state.down;
+  banner.textContent = state.down
+    ? `The desk is not answering since ${minute(state.down)} IST: figures are as of then. Reconnecting…`
+    : "";
+}
+
+/** An element of the header the page adds itself (index.html has the fixed ones). */
+function headerNode(id, testid, tag) {
+  let node = $(id);
+  if (!node) {
+    node = el(tag, { id, "data-testid": testid, class: "pill signed-in-only" });
+    $("stream").after(node);
+  }
+  return node;
+}
+
+function bannerNode(id, testid) {
+  let node = $(id);
+  if (!node) {
+    node = el("div", { id, "data-testid": testid, class: "banner", role: "alert" });
+    node.hidden = true;
+    $("banner").after(node);
+  }
+  return node;
+}
+
+function deskDown(since) {
+  if (state.down) return;
+  state.down = since;
+  renderStatus();
+  emit("desk-down", since);
+}
+
+function deskBack() {
+  if (!state.down) return;
+  state.down = null;
+  renderStatus();
+  emit("desk-back", null);
 }
 
 function setStream(text, kind) {
@@ -46,6 +121,7 @@ function setStream(text, kind) {
 on("snapshot", renderStatus);
 on("status", renderStatus);
 on("event", (event) => { if (event.type === "KillSwitchChanged") renderStatus(); });
+on("session", renderStatus);
 
 // ---- the live stream -------------------------------------------------------------------
 
@@ -56,7 +132,10 @@ function dispatch(block) {
     if (line.startsWith("event:")) kind = line.slice(6).trim();
     else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
   }
-  if (data.length) emit(kind, JSON.parse(data.join("\n")));
+  if (!data.length) return;
+  lastHeard = Date.now();
+  deskBack();
+  emit(kind, JSON.parse(data.join("\n")));
 }
 
 async function follow() {
@@ -67,7 +146,7 @@ async function follow() {
       const response = await fetch("/api/events", {
         headers: { "Authorization": `Bearer ${token()}` }, signal: streamAbort.signal,
       });
-      if (response.status === 401) { signOut("The token was not accepted."); return; }
+      if (response.status === 401) { deskBack(); signOut("The token was not accepted."); return; }
       if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
       setStream("live", "ok");
       delay = 500;
@@ -86,7 +165,10 @@ async function follow() {
     } catch (error) {
       if (streamAbort.signal.aborted) return;
     }
+    if (streamAbort.signal.aborted) return;
+    // The stream ends only when the desk stops (or the network between goes).
     setStream("reconnecting", "warn");
+    deskDown(lastHeard ?? Date.now());
     await new Promise((resolve) => setTimeout(resolve, delay));
     delay = Math.min(delay * 2, 10000);
   }
@@ -121,6 +203,10 @@ function signOut(message = "") {
   sessionStorage.removeItem(TOKEN_KEY);
   if (streamAbort) streamAbort.abort();
   setStream("offline", "");
+  state.down = null;
+  state.session = null;
+  document.body.classList.remove("desk-down");
+  for (const id of ["desk-down", "session-banner"]) if ($(id)) $(id).hidden = true;
   // Logged out, the header shows nothing that acts on the desk (no kill switch, no sign-out).
   document.body.classList.remove("signed-in");
   $("desk").hidden = true;
@@ -152,6 +238,8 @@ document.addEventListener("DOMContentLoaded", () => {
   $("kill-button").addEventListener("click", toggleKill);
   $("sign-out").addEventListener("click", () => signOut());
   $("notice").addEventListener("click", () => { $("notice").hidden = true; });
+  // Every time on the page is IST (Kite's clock), whatever the browser's zone: the columns say so.
+  for (const th of document.querySelectorAll("th")) if (th.textContent.trim() === "Time") th.textContent = "Time (IST)";
   if (token()) start(); else signOut();
 });
 

@@ -4,9 +4,12 @@
 // so instead of showing an empty list. Under the trades, what they cost (the broker's charge
 // calculator, one call for the day's orders): asked again a few seconds after fills settle, so a
 // burst of them is one call.
-import { $, api, cell, el, money, on } from "./core.js";
+import { $, api, cell, el, money, on, time } from "./core.js";
 
 const FILL_EVENTS = new Set(["OrderFillRecorded", "OrderStatusChanged"]);
+// A renewed session (the morning login) and a new day change everything here: yesterday's
+// error, holdings and trades are no longer the broker's.
+const RELOAD_EVENTS = new Set(["SessionRenewed", "DayOpened"]);
 let pending = null;
 let pendingCharges = null;
 const CHARGES_SETTLE_MS = 2000;
@@ -50,7 +53,7 @@ async function loadTrades() {
   try {
     const trades = await api("/api/trades");
     $("trades").replaceChildren(...trades.map((t) => el("tr", { "data-trade-id": t.trade_id },
-      cell("Time", { class: "mono" }, t.filled_at ? new Date(t.filled_at).toLocaleTimeString("en-GB") : "–"),
+      cell("Time", { class: "mono" }, t.filled_at ? time(t.filled_at) : "–"),
       cell("Order", { class: "mono card-wide" }, t.order_id),
       cell("Instrument", {}, t.instrument),
       cell("Side", { class: t.side }, t.side),
@@ -80,7 +83,9 @@ async function loadCharges() {
 function loadAll() { loadFunds(); loadHoldings(); loadTrades(); loadCharges(); }
 
 on("signed-in", loadAll);
+on("desk-back", loadAll);
 on("event", (event) => {
+  if (RELOAD_EVENTS.has(event.type)) { loadAll(); return; }
   if (!FILL_EVENTS.has(event.type)) return;
   // A burst of fills is one read, not one per event.
   clearTimeout(pending);

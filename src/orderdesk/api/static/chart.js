@@ -5,11 +5,12 @@
 // The whole curve comes from GET /api/pnl when the page opens; each status message on the
 // stream carries the latest point, appended when it is newer. The legend below the chart is
 // the page's own (the latest value of each line, as text a test or a screen reader can read).
-import { $, api, el, money, on, signClass, state } from "./core.js";
+import { $, api, deskNow, el, istDate, minute, money, on, signClass, state, TIME_ZONE } from "./core.js";
 
 // Same order as .swatch.s0… in app.css (the CSP allows no inline style attributes).
 const COLOURS = ["#1f6feb", "#bf3989", "#1a7f37", "#9a6700", "#8250df", "#0a7ea4", "#cf222e"];
 const HEIGHT = 200;
+const MIN_SPAN_S = 10 * 60; // the x-axis spans at least this: ticks a minute or more apart
 let points = [];
 let plot = null;
 let plotted = "";
@@ -29,10 +30,18 @@ function width() {
 }
 
 function data(names) {
-  // P&L holds its value until the next sample: a lone point is drawn on to now (uPlot would
-  // spread a single point over years).
-  const shown = points.length === 1 ? [points[0], { ...points[0], at: new Date(Math.max(Date.now(), Date.parse(points[0].at) + 1000)).toISOString() }] : points;
+  // P&L holds its value until the next sample: a lone point is drawn on to the desk's now (uPlot
+  // would spread a single point over years); the x scale's range keeps the axis minutes wide.
+  const at = points.length === 1 ? Date.parse(points[0].at) : 0;
+  const shown = points.length === 1 ? [points[0], { ...points[0], at: new Date(Math.max(deskNow(), at + 1000)).toISOString() }] : points;
   return [shown.map((p) => Date.parse(p.at) / 1000), ...names.map((n) => shown.map((p) => value(p, n)))];
+}
+
+/** The x-axis labels, IST minutes; kept as text on the chart's box too (the canvas is not). */
+function xLabels(u, ticks) {
+  const labels = ticks.map((t) => minute(t * 1000));
+  $("pnl-chart").dataset.ticks = labels.join(" ");
+  return labels;
 }
 
 function create(names) {
@@ -45,8 +54,10 @@ function create(names) {
     height: HEIGHT,
     legend: { show: false },
     cursor: { y: false, points: { show: false } },
-    scales: { x: { time: true } },
-    axes: [axis, { ...axis, size: 70, values: (u, ticks) => ticks.map(money) }],
+    scales: { x: { time: true, range: (u, min, max) => (max - min >= MIN_SPAN_S ? [min, max] : [min, min + MIN_SPAN_S]) } },
+    // Ticks fall on IST minutes and read as IST times, whatever the browser's zone.
+    tzDate: (ts) => globalThis.uPlot.tzDate(new Date(ts * 1000), TIME_ZONE),
+    axes: [{ ...axis, values: xLabels }, { ...axis, size: 70, values: (u, ticks) => ticks.map(money) }],
     series: [{}, ...names.map((name, i) => ({
       label: name, stroke: COLOURS[i % COLOURS.length], width: name === "total" ? 2.5 : 1.5,
       paths: globalThis.uPlot.paths.stepped({ align: 1 }), value: (u, v) => money(v),
@@ -79,22 +90,44 @@ function renderLegend(names) {
   }));
 }
 
+let asked = 0;
+
 async function load() {
+  const mine = ++asked;
   try {
     const series = await api("/api/pnl");
-    points = series.points;
+    if (mine !== asked) return;
+    // Points the stream brought while asking (newer than the answer's) stay.
+    const last = series.points[series.points.length - 1];
+    const newer = points.filter((p) => !last || Date.parse(p.at) > Date.parse(last.at));
+    points = [...series.points, ...newer].filter((p) => sameDay(p, [...series.points, ...newer].at(-1)));
     draw();
   } catch (error) { /* the stream's next points still arrive */ }
 }
 
+/** The curve is one trading day's: a point of a later (IST) day starts a new one. */
+function sameDay(a, b) { return istDate(Date.parse(a.at)) === istDate(Date.parse(b.at)); }
+
+function restart() {
+  // Yesterday's curve goes at once; the new day's is read whole.
+  points = [];
+  if (plot) plot.destroy();
+  plot = null; plotted = "";
+  $("pnl-legend").replaceChildren();
+  draw();
+  load();
+}
+
 on("signed-in", load);
-on("event", (event) => { if (event.type === "DayOpened") load(); });  // a new day's curve
+on("desk-back", load);
+on("event", (event) => { if (event.type === "DayOpened") restart(); });  // a new day's curve
 on("signed-out", () => { if (plot) plot.destroy(); plot = null; plotted = ""; points = []; });
 on("status", () => {
   const point = state.pnl;
   if (!point) return;
   const last = points[points.length - 1];
   if (last && Date.parse(point.at) <= Date.parse(last.at)) return;
+  if (last && !sameDay(last, point)) points = [];
   points.push(point);
   draw();
 });

@@ -10,6 +10,10 @@ export const TOKEN_KEY = "orderdesk.token";
 export const state = {
   orders: new Map(), positions: [], approvals: [], alerts: [], events: [],
   kill: { engaged: false, reason: "" }, broker: null, pnl: null,
+  // When the desk stopped answering (its stream ended and does not come back), else null.
+  down: null,
+  // The broker session as /api/health/detail has it (health.js reads it; the header shows it).
+  session: null,
 };
 
 export const $ = (id) => document.getElementById(id);
@@ -61,9 +65,14 @@ function applyStatus(status) {
   state.pnl = status.pnl ?? state.pnl;
 }
 
+// An alert is one raise: the same key at the same time (a snapshot sent when a day opens
+// already holds the alerts whose messages follow it).
+const alertId = (a) => `${a.key}|${Date.parse(a.at)}|${a.title}`;
+
 on("snapshot", (data) => {
   state.orders = new Map(data.orders.map((o) => [o.order_id, o]));
-  state.alerts = data.alerts;
+  const seen = new Set();
+  state.alerts = data.alerts.filter((a) => !seen.has(alertId(a)) && seen.add(alertId(a)));
   state.events = data.events || [];
   applyStatus(data);
 });
@@ -77,6 +86,7 @@ on("event", (event) => {
   }
 });
 on("alert", (alert) => {
+  if (state.alerts.some((a) => alertId(a) === alertId(alert))) return;
   state.alerts.unshift(alert);
   state.alerts.length = Math.min(state.alerts.length, 50);
 });
@@ -88,11 +98,20 @@ export class ApiError extends Error {
   constructor(message, status) { super(message); this.status = status; }
 }
 
+/** What a failed request says when nothing answered (fetch's own words are "Failed to fetch"). */
+export const NO_ANSWER = "the desk did not answer (is `orderdesk run` running?)";
+
 export async function api(path, options = {}) {
-  const response = await fetch(path, {
-    ...options,
-    headers: { "Authorization": `Bearer ${token()}`, "Content-Type": "application/json" },
-  });
+  let response;
+  try {
+    response = await fetch(path, {
+      ...options,
+      headers: { "Authorization": `Bearer ${token()}`, "Content-Type": "application/json" },
+    });
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    throw new ApiError(NO_ANSWER, 0);
+  }
   if (response.status === 401) { onUnauthorised("The token was not accepted."); throw new ApiError("401", 401); }
   const body = await response.json().catch(() => ({}));
   if (!response.ok) throw new ApiError(body.message || `HTTP ${response.status}`, response.status);
@@ -101,9 +120,27 @@ export async function api(path, options = {}) {
 
 // ---- formats ---------------------------------------------------------------------------
 
+// Times are Kite's clock, IST, whatever the browser's zone; the page says so where it shows them.
+export const TIME_ZONE = "Asia/Kolkata";
+const IST_TIME = new Intl.DateTimeFormat("en-GB", { timeZone: TIME_ZONE, hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
+const IST_MINUTE = new Intl.DateTimeFormat("en-GB", { timeZone: TIME_ZONE, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+const IST_DATE = new Intl.DateTimeFormat("en-CA", { timeZone: TIME_ZONE, year: "numeric", month: "2-digit", day: "2-digit" });
+
+/** "09:33:28": a time (ISO text, a Date or epoch ms) in IST. */
 export function time(iso) {
-  return iso ? new Date(iso).toLocaleTimeString("en-GB", { hour12: false }) : "";
+  return iso || iso === 0 ? IST_TIME.format(new Date(iso)) : "";
 }
+
+/** "09:33": the same to the minute. */
+export function minute(when) { return IST_MINUTE.format(new Date(when)); }
+
+/** "2026-12-07": the IST date of a time. */
+export function istDate(when) { return IST_DATE.format(new Date(when)); }
+
+// The desk's clock: the browser's plus the skew health.js measures against the server's "now".
+let skew = 0;
+export function setSkew(ms) { skew = ms; }
+export function deskNow() { return Date.now() + skew; }
 
 export function money(value) {
   if (value === null || value === undefined || value === "") return "–";
@@ -121,11 +158,18 @@ export function duration(ms) {
 
 // ---- messages and confirmation ---------------------------------------------------------
 
+const FADE_MS = 8000;
+let fading = null;
+
+/** A notice under the header: "ok" and "info" fade after a few seconds, the rest (errors,
+ * warnings) stay until clicked. */
 export function flash(message, kind = "bad") {
   const note = $("notice");
+  clearTimeout(fading);
   note.hidden = false;
   note.className = `notice ${kind}`;
   note.textContent = message;
+  if (kind === "ok" || kind === "info") fading = setTimeout(() => { note.hidden = true; }, FADE_MS);
 }
 
 /** Ask before acting: the dialog repeats the action in words; resolves true on "Confirm". */

@@ -8,6 +8,8 @@ import { $, api, cell, el, money, on, signClass, state } from "./core.js";
 
 let days = [];
 let shown = null; // the day whose positions are open under the list (null: none)
+let again = null; // a read asked by order events, at most one per ORDER_READ_MS
+const ORDER_READ_MS = 3000;
 
 /** A small marker after a figure; its title (the tooltip) says what it means. */
 function marker(field, text, title) {
@@ -89,7 +91,16 @@ async function load() {
 }
 
 on("signed-in", load);
-on("event", (event) => { if (event.type === "DayOpened" || event.type === "DayClosed") load(); });
+on("event", (event) => {
+  if (event.type === "DayOpened" || event.type === "DayClosed") { load(); return; }
+  // The open day's orders, fills and lapsed counts move with its orders: read again, at most
+  // once every few seconds however many events come.
+  if (event.order_id && again === null && days.some((d) => d.live)) {
+    again = setTimeout(() => { again = null; load(); }, ORDER_READ_MS);
+  }
+});
+on("desk-back", load);
+on("signed-out", () => { clearTimeout(again); again = null; });
 on("status", () => { if (days.some((d) => d.live)) render(); });
 document.addEventListener("DOMContentLoaded", () => {
   $("day-detail-close").addEventListener("click", () => { shown = null; $("day-detail").hidden = true; });

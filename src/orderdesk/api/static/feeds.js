@@ -4,13 +4,13 @@ import { $, api, el, on, state, time } from "./core.js";
 
 function renderAlerts() {
   $("alerts").replaceChildren(...state.alerts.map((a) => el("li", { class: a.severity },
-    el("time", {}, time(a.at)), el("strong", {}, a.title), ` ${a.body}`)));
+    el("time", { dateTime: a.at, title: "IST (Kite's clock)" }, time(a.at)), el("strong", {}, a.title), ` ${a.body}`)));
   $("alerts-empty").hidden = state.alerts.length > 0;
 }
 
 function eventLine(e) {
   return el("li", { "data-type": e.type, title: e.summary },
-    el("time", {}, time(e.at)), e.order_id ? el("span", { class: "mono" }, `${e.order_id} `) : "", e.text || e.summary);
+    el("time", { dateTime: e.at, title: "IST (Kite's clock)" }, time(e.at)), e.order_id ? el("span", { class: "mono" }, `${e.order_id} `) : "", e.text || e.summary);
 }
 
 function renderEvents() {

@@ -5,7 +5,7 @@
 //
 // Facts come from GET /api/health/detail (on sign-in, every few seconds, and after the events
 // that change them); the countdown ticks locally against the server's clock.
-import { $, api, duration, el, flash, on, state, time } from "./core.js";
+import { $, api, duration, el, emit, flash, on, setSkew, state, time } from "./core.js";
 
 const REFRESH_MS = 5000;
 const SESSION_WARN_MS = 30 * 60 * 1000;
@@ -29,10 +29,12 @@ function sessionRow(now) {
     return row("Session", "bad", `Broker session ${why}${s.reason ? `: ${s.reason}` : ""}.`,
       "Run `orderdesk login` to hand the desk today's session.");
   }
-  const age = detail.session_since ? `${duration(now - Date.parse(detail.session_since))} old` : "age unknown";
+  // `session_since` is when the desk took the session (a restarted desk takes it again), not
+  // the login: worded as `orderdesk session` words it.
+  const age = detail.session_since ? `in use by the desk for ${duration(now - Date.parse(detail.session_since))}` : "in use by the desk";
   if (!s.expires_at) return row("Session", "ok", `Valid, ${age}, no expiry.`);
   const left = Date.parse(s.expires_at) - now;
-  const text = `Valid, ${age}; ends in ${duration(left)} (${time(s.expires_at)})`;
+  const text = `Valid, ${age}; ends in ${duration(left)} (${time(s.expires_at)} IST)`;
   if (left < SESSION_WARN_MS) return row("Session", "warn", text, "It ends at 06:00 IST: run `orderdesk login` after it to trade today.");
   return row("Session", "ok", text);
 }
@@ -96,7 +98,10 @@ async function refresh() {
   try {
     detail = await api("/api/health/detail");
     skew = Date.parse(detail.now) - Date.now();
+    setSkew(skew);
     render();
+    state.session = detail.session;
+    emit("session", detail.session);
   } catch (error) { /* shown again at the next refresh; 401 signs out in api() */ }
 }
 
@@ -114,7 +119,7 @@ async function checkAddress() {
   render();
 }
 
-const CHANGES = new Set(["ReconciliationCompleted", "SessionRenewed", "SessionLost", "OrderSubmitting", "OrderModifyRequested", "OrderCancelRequested"]);
+const CHANGES = new Set(["ReconciliationCompleted", "SessionRenewed", "SessionLost", "DayOpened", "OrderSubmitting", "OrderModifyRequested", "OrderCancelRequested"]);
 
 on("signed-in", () => {
   refresh();
@@ -125,6 +130,8 @@ on("signed-in", () => {
 on("signed-out", () => { clearInterval(timer); detail = null; });
 on("event", (event) => { if (CHANGES.has(event.type)) refresh(); });
 on("status", () => { if (detail && detail.broker_connection !== state.broker) refresh(); });
+// Back from a stop: the desk may have been restarted with another session.
+on("desk-back", refresh);
 document.addEventListener("DOMContentLoaded", () => {
   $("reconcile-now").addEventListener("click", (e) => act(e.currentTarget, "/api/reconcile", (r) => flash(r.ok ? "Reconciled: no differences." : `Reconciled: ${r.findings.length} difference(s).`, r.ok ? "ok" : "warn")));
   $("verify-now").addEventListener("click", (e) => act(e.currentTarget, "/api/audit/verify", (r) => flash(r.ok ? `Audit log intact: ${r.rows} events.` : `Audit log broken at row ${r.first_bad_seq}.`, r.ok ? "ok" : "bad")));
