@@ -234,3 +234,15 @@ async def test_reconcile_reports_findings(api: Api) -> None:
     assert body["findings"] == [
         {"kind": "external_order", "order_id": "od1", "detail": "adopted 123"}
     ]
+
+
+async def test_an_order_says_its_validity_and_variety_terms(api: Api) -> None:
+    """The order's row had no validity: the dashboard's dialogs said "DAY" for a TTL order and
+    "undefined legs of undefined" for an iceberg."""
+    _, ttl = await submit(api, signal_id="ttl", validity="TTL", validity_ttl=30)
+    _, iceberg = await submit(
+        api, signal_id="ice", variety="iceberg", iceberg_legs=2, iceberg_quantity=5
+    )
+    assert (ttl["order"]["validity"], ttl["order"]["validity_ttl"]) == ("TTL", 30)
+    assert (iceberg["order"]["iceberg_legs"], iceberg["order"]["iceberg_quantity"]) == (2, 5)
+    assert iceberg["order"]["validity"] == "DAY"

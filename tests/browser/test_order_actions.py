@@ -78,10 +78,11 @@ async def test_exit_cancels_the_stop_left_working_and_notices_say_what_happened(
         await _buttons_whole(page, width)
     await page.set_viewport_size({"width": 1400, "height": 1000})
 
-    # Cancel's dialog names what the order carries, nothing made up.
+    # Cancel's dialog names what the order carries (its validity and legs, from the order's
+    # row), nothing made up: it read "(CNC, iceberg, DAY, undefined legs of undefined)".
     await _order(page, iceberg).locator('[data-action="cancel"]').click()
     await expect(page.get_by_test_id("confirm-text")).to_contain_text(
-        "Buy 4 NSE:INFY at limit 1,400.00 (CNC, iceberg), 0 of 4 filled so far?"
+        "Buy 4 NSE:INFY at limit 1,400.00 (CNC, iceberg, DAY, 2 legs of 2), 0 of 4 filled so far?"
     )
     await page.get_by_test_id("confirm-no").click()
 
@@ -91,7 +92,7 @@ async def test_exit_cancels_the_stop_left_working_and_notices_say_what_happened(
     await page.get_by_test_id("modify-price").fill("1600")
     text = page.get_by_test_id("modify-text")
     await expect(text).to_have_text(
-        re.compile(r"→ Sell 6 NSE:INFY at limit 1,600\.00 \(MIS, regular\)$")
+        re.compile(r"→ Sell 6 NSE:INFY at limit 1,600\.00 \(MIS, regular, DAY\)$")
     )
     await page.get_by_test_id("modify-price").fill("")
     await expect(page.locator("#modify-error")).to_have_text(

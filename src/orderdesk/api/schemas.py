@@ -224,6 +224,13 @@ class OrderOut(_Response):
     side: Side
     product: Product
     variety: Variety
+    validity: Validity
+    validity_ttl: int | None = None
+    """Minutes a TTL order lives (null for any other validity)."""
+    disclosed_quantity: int = 0
+    iceberg_legs: int | None = None
+    iceberg_quantity: int | None = None
+    auction_number: str | None = None
     order_type: OrderType
     quantity: int
     filled_quantity: int
@@ -263,6 +270,12 @@ class OrderOut(_Response):
             side=signal.side,
             product=signal.product,
             variety=signal.variety,
+            validity=signal.validity,
+            validity_ttl=signal.validity_ttl,
+            disclosed_quantity=signal.disclosed_quantity,
+            iceberg_legs=signal.iceberg_legs,
+            iceberg_quantity=signal.iceberg_quantity,
+            auction_number=signal.auction_number,
             order_type=order.order_type,
             quantity=order.quantity or signal.quantity,
             filled_quantity=filled,
