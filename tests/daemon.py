@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import requests
 from rich.console import Console
@@ -18,6 +19,7 @@ from typer.testing import CliRunner
 from orderdesk.cli import _common as cli_output
 from orderdesk.cli import _register_commands, app
 from orderdesk.sim.app import SimServer
+from orderdesk.sim.config import SimConfig
 from tests.support import wait_until
 
 _register_commands()
@@ -117,6 +119,26 @@ def _wide(*consoles: Console) -> Iterator[None]:
     finally:
         for console, width in zip(consoles, widths, strict=True):
             console.width = width
+
+
+@contextlib.contextmanager
+def nse_sim() -> Iterator[SimServer]:
+    """The simulator the day walks run on: NSE's hours and calendar, no price ticks (prices
+    move when a test sets them) and no rate limits, serving from a background thread."""
+    config = SimConfig(port=0, price_tick_interval=None, rate_limits=False, market_hours="nse")
+    with SimServer.run_in_thread(config) as server:
+        yield server
+
+
+def sim_post(sim: SimServer, route: str, body: Mapping[str, Any]) -> None:
+    """``POST /_sim/<route>`` (clock, prices, faults…), which must be taken."""
+    reply = requests.post(f"{sim.rest_root}/_sim/{route}", json=body, timeout=10)
+    assert reply.status_code == 200, reply.text
+
+
+def sim_clock(sim: SimServer, when: str) -> None:
+    """The simulator's clock to ``when`` (``YYYY-MM-DD HH:MM:SS``, IST)."""
+    sim_post(sim, "clock", {"set": when})
 
 
 def login_on_sim(sim: SimServer, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:

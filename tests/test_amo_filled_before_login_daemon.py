@@ -13,11 +13,17 @@ from pathlib import Path
 import pytest
 
 from orderdesk.sim.app import SimServer
-from orderdesk.sim.config import SimConfig
-from tests.daemon import login_on_sim, orderdesk, running_daemon, sim_env
+from tests.daemon import (
+    login_on_sim,
+    nse_sim,
+    orderdesk,
+    running_daemon,
+    sim_env,
+    sim_post,
+)
 from tests.support import wait_until
-from tests.test_carried_amo_daemon import day_line, sim_post, status, views
-from tests.test_sim_days_daemon import shown
+from tests.test_carried_amo_daemon import day_line, status, views
+from tests.test_sim_days_daemon import next_session, shown
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "examples" / "sim_days.toml"
@@ -28,8 +34,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def sim() -> Iterator[SimServer]:
-    config = SimConfig(port=0, price_tick_interval=None, rate_limits=False, market_hours="nse")
-    with SimServer.run_in_thread(config) as server:
+    with nse_sim() as server:
         yield server
 
 
@@ -54,16 +59,7 @@ def test_an_amo_filled_before_the_login_is_the_new_days_order_and_position(
         wait_until(lambda: status(env, amo) == "ACCEPTED", timeout=20, what="the AMO held")
 
         # Tuesday 09:20: the AMO went in (and filled) at 09:15, before anyone logged in.
-        sim_post(sim, "clock", {"set": f"{TUESDAY} 09:20:00"})
-        wait_until(
-            lambda: orderdesk(env, "session").returncode == 5, timeout=20, what="session ended"
-        )
-        login_on_sim(sim, env)
-        wait_until(
-            lambda: shown(env, "session")["trading_day"] == TUESDAY,
-            timeout=20,
-            what="Tuesday opened",
-        )
+        next_session(sim, env, TUESDAY)
         wait_until(
             lambda: status(env, amo) == "FILLED", timeout=20, what="the AMO filled, Tuesday's"
         )

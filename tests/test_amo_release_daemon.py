@@ -13,8 +13,14 @@ import pytest
 import requests
 
 from orderdesk.sim.app import SimServer
-from orderdesk.sim.config import SimConfig
-from tests.daemon import login_on_sim, orderdesk, running_daemon, sim_env
+from tests.daemon import (
+    login_on_sim,
+    nse_sim,
+    orderdesk,
+    running_daemon,
+    sim_clock,
+    sim_env,
+)
 from tests.support import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,14 +32,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def sim() -> Iterator[SimServer]:
     """`orderdesk sim --market-hours nse --no-rate-limits`, prices held still."""
-    config = SimConfig(port=0, price_tick_interval=None, rate_limits=False, market_hours="nse")
-    with SimServer.run_in_thread(config) as server:
+    with nse_sim() as server:
         yield server
-
-
-def sim_clock(sim: SimServer, when: str) -> None:
-    reply = requests.post(f"{sim.rest_root}/_sim/clock", json={"set": when}, timeout=10)
-    assert reply.status_code == 200, reply.text
 
 
 def test_an_amo_placed_before_the_open_shows_open_once_the_exchange_takes_it(

@@ -14,10 +14,16 @@ from pathlib import Path
 import pytest
 
 from orderdesk.sim.app import SimServer
-from orderdesk.sim.config import SimConfig
-from tests.daemon import login_on_sim, orderdesk, running_daemon, sim_env
+from tests.daemon import (
+    login_on_sim,
+    nse_sim,
+    orderdesk,
+    running_daemon,
+    sim_clock,
+    sim_env,
+)
 from tests.support import wait_until
-from tests.test_sim_days_daemon import next_session, shown, sim_clock
+from tests.test_sim_days_daemon import next_session, shown
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "examples" / "sim_days.toml"
@@ -28,8 +34,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def sim() -> Iterator[SimServer]:
-    config = SimConfig(port=0, price_tick_interval=None, rate_limits=False, market_hours="nse")
-    with SimServer.run_in_thread(config) as server:
+    with nse_sim() as server:
         yield server
 
 

@@ -15,11 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from orderdesk.sim.app import SimServer
-from orderdesk.sim.config import SimConfig
-from tests.daemon import login_on_sim, orderdesk, running_daemon, sim_env
+from tests.daemon import (
+    login_on_sim,
+    nse_sim,
+    orderdesk,
+    running_daemon,
+    sim_env,
+    sim_post,
+)
 from tests.support import wait_until
 from tests.test_sim_days_daemon import next_session, shown
 
@@ -32,14 +37,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def sim() -> Iterator[SimServer]:
-    config = SimConfig(port=0, price_tick_interval=None, rate_limits=False, market_hours="nse")
-    with SimServer.run_in_thread(config) as server:
+    with nse_sim() as server:
         yield server
-
-
-def sim_post(sim: SimServer, route: str, body: Mapping[str, Any]) -> None:
-    reply = requests.post(f"{sim.rest_root}/_sim/{route}", json=body, timeout=10)
-    assert reply.status_code == 200, reply.text
 
 
 def status(env: Mapping[str, str], order_id: str) -> str | None:
@@ -99,16 +98,7 @@ def test_an_evening_amo_is_the_day_it_filled_on_in_every_view(
         wait_until(lambda: status(env, amo) == "ACCEPTED", timeout=20, what="the AMO held")
 
         # Tuesday before the equity open: the morning login opens the day, carrying the AMO.
-        sim_post(sim, "clock", {"set": f"{TUESDAY} 09:00:00"})
-        wait_until(
-            lambda: orderdesk(env, "session").returncode == 5, timeout=20, what="session ended"
-        )
-        login_on_sim(sim, env)
-        wait_until(
-            lambda: shown(env, "session")["trading_day"] == TUESDAY,
-            timeout=20,
-            what="Tuesday opened",
-        )
+        next_session(sim, env, TUESDAY, at="09:00:00")
         sim_post(sim, "clock", {"set": f"{TUESDAY} 09:20:00"})  # the AMO goes in at 09:15
         wait_until(lambda: status(env, amo) == "FILLED", timeout=20, what="the AMO filled")
         live = views(env, TUESDAY)

@@ -17,9 +17,15 @@ import requests
 from kiteconnect import KiteConnect
 
 from orderdesk.sim.app import SimServer
-from tests.daemon import login_on_sim, orderdesk, running_daemon, sim_env
+from tests.daemon import (
+    login_on_sim,
+    orderdesk,
+    running_daemon,
+    sim_clock,
+    sim_env,
+)
 from tests.support import wait_until
-from tests.test_sim_days_daemon import CONFIG, next_session, shown, sim, sim_clock
+from tests.test_sim_days_daemon import CONFIG, next_session, shown, sim
 
 __all__ = ["sim"]  # the fixture, shared
 

@@ -16,9 +16,15 @@ from kiteconnect import KiteConnect
 
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
-from tests.daemon import login_on_sim, orderdesk, running_daemon, sim_env
+from tests.daemon import (
+    login_on_sim,
+    orderdesk,
+    running_daemon,
+    sim_clock,
+    sim_env,
+)
 from tests.support import wait_until
-from tests.test_sim_days_daemon import CONFIG, next_session, shown, sim_clock
+from tests.test_sim_days_daemon import CONFIG, next_session, shown
 
 pytestmark = pytest.mark.slow
 

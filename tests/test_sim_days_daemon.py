@@ -20,7 +20,13 @@ from kiteconnect import KiteConnect
 from orderdesk.domain.calendar import SessionHours
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
-from tests.daemon import login_on_sim, orderdesk, running_daemon, sim_env
+from tests.daemon import (
+    login_on_sim,
+    orderdesk,
+    running_daemon,
+    sim_clock,
+    sim_env,
+)
 from tests.support import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,15 +66,10 @@ def shown(env: Mapping[str, str], *args: str) -> Any:
     return json.loads(result.stdout)
 
 
-def sim_clock(sim: SimServer, when: str) -> None:
-    reply = requests.post(f"{sim.rest_root}/_sim/clock", json={"set": when}, timeout=10)
-    assert reply.status_code == 200, reply.text
-
-
-def next_session(sim: SimServer, env: Mapping[str, str], day: str) -> None:
-    """The simulator's clock to ``day`` 09:20 IST: the running desk's session ends at 06:00,
+def next_session(sim: SimServer, env: Mapping[str, str], day: str, at: str = "09:20:00") -> None:
+    """The simulator's clock to ``day`` ``at`` IST: the running desk's session ends at 06:00,
     the morning login reaches it, and it opens ``day``."""
-    sim_clock(sim, f"{day} 09:20:00")
+    sim_clock(sim, f"{day} {at}")
     wait_until(
         lambda: orderdesk(env, "session").returncode == 5,
         timeout=20,

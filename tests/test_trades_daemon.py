@@ -12,15 +12,19 @@ from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
-import requests
 from kiteconnect import KiteConnect
 
 from orderdesk.sim.app import SimServer
-from orderdesk.sim.config import SimConfig
-from tests.daemon import login_on_sim, orderdesk, running_daemon, sim_env
+from tests.daemon import (
+    login_on_sim,
+    nse_sim,
+    orderdesk,
+    running_daemon,
+    sim_env,
+    sim_post,
+)
 from tests.support import wait_until
 from tests.test_sim_days_daemon import next_session, shown
 
@@ -33,14 +37,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def sim() -> Iterator[SimServer]:
-    config = SimConfig(port=0, price_tick_interval=None, rate_limits=False, market_hours="nse")
-    with SimServer.run_in_thread(config) as server:
+    with nse_sim() as server:
         yield server
-
-
-def sim_post(sim: SimServer, route: str, body: Mapping[str, Any]) -> None:
-    reply = requests.post(f"{sim.rest_root}/_sim/{route}", json=body, timeout=10)
-    assert reply.status_code == 200, reply.text
 
 
 def filled(env: Mapping[str, str], order_id: str) -> None:
