@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sqlite3
+import stat
 import subprocess
 import sys
 from contextlib import closing
@@ -118,6 +120,22 @@ def test_export_csv_to_a_file(db: Path, tmp_path: Path) -> None:
     assert len(rows) == 10
     assert rows[0]["type"] == "OrderSubmitting"
     assert rows[9]["seq"] == "10"
+
+
+def test_export_to_a_new_file_is_its_owners_alone(db: Path, tmp_path: Path) -> None:
+    """The export is the account's whole history: a new file is 0600 whatever the umask, as
+    the log and its backups are."""
+    previous = os.umask(0o022)  # process-wide: put back below
+    try:
+        out = tmp_path / "audit.jsonl"
+        result = runner.invoke(
+            app, ["audit", "export", "--format", "jsonl", "-o", str(out), "--db", str(db)]
+        )
+    finally:
+        os.umask(previous)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 10
 
 
 def test_export_rejects_an_unknown_format(db: Path) -> None:
