@@ -20,6 +20,7 @@ from decimal import Decimal
 from orderdesk.api.desk import (
     DayRecord,
     KillSwitchState,
+    LossLimits,
     ReconcileFinding,
     ReconcileRecord,
     ReconcileSummary,
@@ -80,6 +81,8 @@ class FakeDesk:
         self.findings: list[ReconcileFinding] = []
         self._positions = PositionBook()
         self._kill = KillSwitchState(engaged=False)
+        self.loss_limit: Decimal | None = None
+        self.strategy_loss_limits: dict[str, Decimal] = {}
         self._queues: set[asyncio.Queue[Event | None]] = set()
         self._broker_ids = itertools.count(250101000000001)
         self._trade_ids = itertools.count(1)
@@ -251,6 +254,13 @@ class FakeDesk:
 
     def kill_switch(self) -> KillSwitchState:
         return self._kill
+
+    def loss_limits(self) -> LossLimits:
+        return LossLimits(
+            limit=self.loss_limit,
+            day_pnl=self._positions.total_pnl(),
+            strategies=self.strategy_loss_limits,
+        )
 
     async def set_kill_switch(
         self, engaged: bool, reason: str, *, cancel_open: bool = False

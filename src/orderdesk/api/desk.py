@@ -105,6 +105,29 @@ class DayRecord:
         return self.opened.day
 
 
+@dataclass(frozen=True, slots=True)
+class LossLimits:
+    """The daily loss limits in force and the P&L they are held against: past its limit, the
+    desk (or a strategy) refuses new risk and lets exits through."""
+
+    limit: Decimal | None
+    """The desk's limit in rupees (None: off)."""
+    day_pnl: Decimal
+    """The day's P&L, as the limit reads it: today's trades and carried positions from the
+    previous close."""
+    strategies: Mapping[str, Decimal]
+    """Each strategy's own limit, where it has one (held against its own P&L)."""
+
+    @property
+    def reached(self) -> bool:
+        return self.limit is not None and self.day_pnl <= -self.limit
+
+    def strategy_reached(self, strategy: str, pnl: Decimal) -> bool:
+        """Whether ``strategy``, at ``pnl`` (its own), is at its own loss limit."""
+        own = self.strategies.get(strategy)
+        return own is not None and pnl <= -own
+
+
 class DeskService(Protocol):
     """The desk as the API drives it. Errors are orderdesk's own (see :mod:`orderdesk.errors`)."""
 
@@ -172,6 +195,9 @@ class DeskService(Protocol):
         """Each strategy's orders and P&L from its own fills, as the positions are valued."""
 
     def kill_switch(self) -> KillSwitchState: ...
+
+    def loss_limits(self) -> LossLimits:
+        """The day's P&L against the desk's loss limit, and each strategy's own limit."""
 
     async def set_kill_switch(
         self, engaged: bool, reason: str, *, cancel_open: bool = False
@@ -281,6 +307,7 @@ __all__ = [
     "DayRecord",
     "DeskService",
     "KillSwitchState",
+    "LossLimits",
     "ReconcileFinding",
     "ReconcileRecord",
     "ReconcileSummary",

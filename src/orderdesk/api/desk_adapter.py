@@ -18,6 +18,7 @@ from typing import Protocol, TypeVar, runtime_checkable
 from orderdesk.api.desk import (
     DayRecord,
     KillSwitchState,
+    LossLimits,
     ReconcileFinding,
     ReconcileRecord,
     ReconcileSummary,
@@ -156,6 +157,10 @@ class EngineDesk:
 
     def strategies(self) -> Mapping[str, StrategyBook]:
         return self._desk.strategy_books()
+
+    def loss_limits(self) -> LossLimits:
+        limit, strategies = self._desk.loss_limits()
+        return LossLimits(limit=limit, day_pnl=self._desk.day_pnl(), strategies=strategies)
 
     def kill_switch(self) -> KillSwitchState:
         switch = self._desk.kill_switch

@@ -7,6 +7,7 @@ from fastapi.responses import PlainTextResponse
 
 from orderdesk.api.auth import bearer_scheme
 from orderdesk.api.context import Context
+from orderdesk.api.desk import DeskService
 from orderdesk.api.errors import ERROR_RESPONSES
 from orderdesk.api.metrics import CONTENT_TYPE
 from orderdesk.api.schemas import (
@@ -15,9 +16,11 @@ from orderdesk.api.schemas import (
     KeptOrderOut,
     KillSwitchIn,
     KillSwitchOut,
+    LossLimitOut,
     ReconcileFindingOut,
     ReconcileOut,
 )
+from orderdesk.domain.money import to_paise
 from orderdesk.domain.status import IN_FLIGHT
 from orderdesk.ports.broker import ConnectionState
 
@@ -74,6 +77,20 @@ async def health(context: Context) -> HealthOut:
         pending_approvals=context.pending_count(),
         session=session.state,
         trading_day=desk.trading_day(),
+        loss_limit=_loss_limit(desk),
+    )
+
+
+def _loss_limit(desk: DeskService) -> LossLimitOut:
+    limits = desk.loss_limits()
+    books = desk.strategies() if limits.strategies else {}
+    return LossLimitOut(
+        limit=limits.limit,
+        day_pnl=to_paise(limits.day_pnl),
+        reached=limits.reached,
+        strategies_at_limit=sorted(
+            name for name, book in books.items() if limits.strategy_reached(name, book.pnl)
+        ),
     )
 
 

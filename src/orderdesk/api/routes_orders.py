@@ -210,7 +210,8 @@ async def list_strategies(context: Context) -> list[StrategyOut]:
     close, and a contract settled with the closed day is realised, as the positions are)."""
     books = context.desk.strategies()
     settled = context.desk.settled_contracts()
-    return [StrategyOut.of(books[name], settled) for name in sorted(books)]
+    limits = context.desk.loss_limits()
+    return [StrategyOut.of(books[name], settled, limits) for name in sorted(books)]
 
 
 __all__ = ["find_order", "router"]

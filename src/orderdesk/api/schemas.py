@@ -14,7 +14,7 @@ from typing import Annotated, Literal, Protocol, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, model_validator
 
-from orderdesk.api.desk import SessionStateName, SessionStatus
+from orderdesk.api.desk import LossLimits, SessionStateName, SessionStatus
 from orderdesk.approvals import ApprovalState, PendingSignal
 from orderdesk.domain.attribution import StrategyBook
 from orderdesk.domain.day import Holding, PositionSnapshot
@@ -361,11 +361,20 @@ class StrategyOut(_Response):
     unrealised: Decimal
     pnl: Decimal
     positions: list[PositionOut]
+    loss_limit: Decimal | None = None
+    """The strategy's own daily loss limit in rupees (null: none of its own)."""
+    at_loss_limit: bool = False
+    """Its P&L is at its loss limit: its new risk is refused, exits still go."""
 
     @classmethod
-    def of(cls, book: StrategyBook, settled: Collection[InstrumentKey] = ()) -> StrategyOut:
+    def of(
+        cls,
+        book: StrategyBook,
+        settled: Collection[InstrumentKey] = (),
+        limits: LossLimits | None = None,
+    ) -> StrategyOut:
         """``settled``: the contracts whose positions read settled, as the desk's do
-        (``DeskService.settled``)."""
+        (``DeskService.settled``); ``limits``: the loss limits, for the strategy's own."""
         lines = [PositionSnapshot.of(p, settled=p.instrument in settled) for p in book.positions]
         # Money to the paisa, as the days show it: a carried cost shared to four places would
         # read 0.0000 beside a sum that started at 0.
@@ -376,6 +385,8 @@ class StrategyOut(_Response):
             realised=to_paise(sum((line.realised for line in lines), Decimal(0))),
             unrealised=to_paise(sum((line.unrealised for line in lines), Decimal(0))),
             pnl=to_paise(book.pnl),
+            loss_limit=None if limits is None else limits.strategies.get(book.strategy),
+            at_loss_limit=limits is not None and limits.strategy_reached(book.strategy, book.pnl),
             positions=[
                 _pnl_to_paise(PositionOut.of(line))
                 for line in lines
@@ -456,6 +467,18 @@ class KillSwitchOut(_Response):
     market; a stop on the other side of a position, within its quantity)."""
 
 
+class LossLimitOut(_Response):
+    """The day's P&L against the desk's daily loss limit: past it, new risk is refused and
+    exits still go (``on_daily_loss`` may also have engaged the kill switch)."""
+
+    limit: Decimal | None
+    """Rupees (null: no desk-wide limit)."""
+    day_pnl: Decimal
+    reached: bool
+    strategies_at_limit: list[str]
+    """Strategies past their own loss limit: their new risk is refused."""
+
+
 class HealthOut(_Response):
     status: Literal["ok", "degraded"]
     """``degraded`` when the broker stream is down or there is no usable broker session."""
@@ -471,6 +494,7 @@ class HealthOut(_Response):
     pending_approvals: int
     session: SessionStateName
     trading_day: date | None
+    loss_limit: LossLimitOut
 
 
 class SessionOut(_Response):
@@ -679,6 +703,7 @@ __all__ = [
     "KeptOrderOut",
     "KillSwitchIn",
     "KillSwitchOut",
+    "LossLimitOut",
     "ModifyIn",
     "OrderOut",
     "PendingOut",

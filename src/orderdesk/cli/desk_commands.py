@@ -660,6 +660,17 @@ def status(config: ConfigOption = None, url: UrlOption = None, as_json: JsonOpti
         f"{plural(health.open_orders, 'open order')} · "
         f"{plural(health.pending_approvals, 'pending approval')}"
     )
+    loss = health.loss_limit
+    if loss.reached:
+        console.print(
+            f"[red]daily loss limit reached[/]: the day's P&L {loss.day_pnl:,.2f} against "
+            f"the limit of {loss.limit or 0:,.2f}; new risk is refused, exits still go"
+        )
+    if loss.strategies_at_limit:
+        console.print(
+            f"[red]at their own loss limit[/]: {', '.join(loss.strategies_at_limit)}; their "
+            "new risk is refused, exits still go"
+        )
 
 
 @app.command("reconcile", rich_help_panel="Safety")

@@ -845,6 +845,15 @@ class OrderDesk:
         """Today's P&L: today's trades, and carried positions from the previous close."""
         return self.book.positions.total_pnl()
 
+    def loss_limits(self) -> tuple[Decimal | None, dict[str, Decimal]]:
+        """The desk's daily loss limit (None: off) and each strategy's own, where set."""
+        own = {
+            strategy: limits.daily_loss_limit
+            for strategy, limits in self._strategy_limits.items()
+            if limits.daily_loss_limit is not None
+        }
+        return self.limits.daily_loss_limit, own
+
     def holdings(self) -> list[Holding]:
         """Delivered stock as the broker showed it when the day opened."""
         return list((self.book.holdings or {}).values())
