@@ -52,10 +52,11 @@ def test_link_starts_at_genesis_and_chains_each_row_to_the_last(lifecycle: Lifec
 
 # The head after order_lifecycle(0..4) and desk_event(1), recorded when the codec began to
 # write format 2 (msgspec), and recorded again when OrderCreated gained `leg_of` (new created
-# events carry "leg_of":null) and when OrderSubmitting gained `algo_id` ("algo_id":null). The
-# same log in format 1 ended at 47a09238…, the first 31 rows of
-# tests/fixtures/log_format1.jsonl, which test_log_formats holds to it.
-RECORDED_HEAD = Head(31, "78483a34e734e2b2cafa29eb1a67b6d7ad23298c30adb5574a1418104377650c")
+# events carry "leg_of":null), when OrderSubmitting gained `algo_id` ("algo_id":null) and when
+# KillSwitchChanged gained `by_loss_limit` ("by_loss_limit":false). The same log in format 1
+# ended at 47a09238…, the first 31 rows of tests/fixtures/log_format1.jsonl, which
+# test_log_formats holds to it.
+RECORDED_HEAD = Head(31, "310870ccf822f03142f3b16b6ffd201256b861aea1f48d237acdb5ff12c7efaf")
 
 
 def test_the_chain_of_a_fixed_log_is_the_one_recorded_for_format_2(

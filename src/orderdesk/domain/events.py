@@ -268,6 +268,10 @@ class KillSwitchChanged(Event):
     engaged: bool
     reason: str
     cancel_open: bool = False
+    by_loss_limit: bool = False
+    """Engaged by the day's loss reaching its limit (``on_daily_loss``), not by a person: a
+    desk restarted that day knows the limit was acted on, and does not engage it again after
+    an operator released it."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -282,6 +282,11 @@ class OrderDesk:
         log.info("replayed %d events into %d orders", replayed.events, len(self.book.orders))
         if self.days is not None:
             self.days.restore(replayed.day)
+        acted = replayed.loss_limit_acted_at
+        if acted is not None:
+            # The loss limit engaged the kill switch before this process: released since by an
+            # operator, it stays released (the events since the checkpoint are the open day's).
+            self._loss_alerted.add((self.trading_day or acted.astimezone(IST).date(), ""))
         if self.config.load_instruments and self.session.usable:
             await self._load_instruments()
         self._spawn(self.tracker.run_stream())
@@ -719,7 +724,7 @@ class OrderDesk:
         return await self._cancel_many(orders)
 
     async def engage_kill_switch(
-        self, reason: str, *, cancel_open: bool = False
+        self, reason: str, *, cancel_open: bool = False, by_loss_limit: bool = False
     ) -> KillSwitchCancel:
         """Refuse every new order from now on (survives restarts); optionally cancel what is
         open, but the orders that can only reduce a position.
@@ -732,7 +737,11 @@ class OrderDesk:
         self.kill_switch.engaged, self.kill_switch.reason = True, reason
         await self.recorder.desk_event(
             KillSwitchChanged(
-                at=self.clock.now(), engaged=True, reason=reason, cancel_open=cancel_open
+                at=self.clock.now(),
+                engaged=True,
+                reason=reason,
+                cancel_open=cancel_open,
+                by_loss_limit=by_loss_limit,
             )
         )
         await self.alerts.raise_(
@@ -1114,6 +1123,7 @@ class OrderDesk:
             await self.engage_kill_switch(
                 f"the day's loss reached the limit of {limit} (P&L {to_paise(pnl)})",
                 cancel_open=action is LossLimitAction.KILL_SWITCH_AND_CANCEL,
+                by_loss_limit=True,
             )
 
     def _watch_prices(self) -> None:

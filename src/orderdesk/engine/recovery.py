@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from orderdesk.domain.errors import ValidationError
 from orderdesk.domain.events import (
@@ -61,6 +62,8 @@ class Replayed:
     checkpoint_seq: int = 0
     exits: tuple[ExitInProgress, ...] = ()
     """Exits started today that had not ended, oldest first."""
+    loss_limit_acted_at: datetime | None = None
+    """When the day's loss limit last engaged the kill switch, since the checkpoint."""
 
 
 def replay(store: EventStore, book: OrderBook, switch: KillSwitch) -> Replayed:
@@ -69,6 +72,7 @@ def replay(store: EventStore, book: OrderBook, switch: KillSwitch) -> Replayed:
     after = 0
     count = 0
     exits: dict[str, ExitInProgress] = {}
+    loss_limit_acted_at: datetime | None = None
     checkpoint = store.latest(CHECKPOINT)
     if checkpoint is not None:
         opened = checkpoint.event()
@@ -112,6 +116,8 @@ def replay(store: EventStore, book: OrderBook, switch: KillSwitch) -> Replayed:
                 log.warning("event %d: conversion not applied: %s", stored.seq, exc)
         elif isinstance(event, KillSwitchChanged):
             switch.engaged, switch.reason = event.engaged, event.reason
+            if event.by_loss_limit:
+                loss_limit_acted_at = event.at
         elif isinstance(event, DayClosed) and event.day == day.day:
             day.closed = True
         elif isinstance(event, ExitStarted):
@@ -120,7 +126,7 @@ def replay(store: EventStore, book: OrderBook, switch: KillSwitch) -> Replayed:
             exits[event.order_id] = ExitInProgress(exits[event.order_id].started, event.attempt)
         elif isinstance(event, ExitUnfilled):
             exits.pop(event.order_id, None)
-    return Replayed(count, day, after, tuple(exits.values()))
+    return Replayed(count, day, after, tuple(exits.values()), loss_limit_acted_at)
 
 
 __all__ = ["CHECKPOINT", "ExitInProgress", "Replayed", "replay"]
