@@ -441,6 +441,23 @@ async def test_own_square_off_exits_mis_before_the_broker(
         )
 
 
+async def test_own_square_off_goes_through_a_kill_switch(
+    broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """The square-off is an exit: a kill switch (the day's loss may have engaged it) does not
+    keep the MIS position open past the desk's own square-off; it was refused as a new order."""
+    rules = DayRules(calendar=TradingCalendar(frozenset()), own_square_off_minutes=10)
+    async with open_desk(broker, store, clock, notifier, config=replace(FAST, days=rules)) as desk:
+        await (await desk.submit(signal(product=Product.MIS, quantity=7))).wait()
+        await desk.engage_kill_switch("the day's loss reached the limit")
+        clock.set(MONDAY, 15, 11)
+        await eventually(lambda: broker.net(INFY, Product.MIS) == 0, what="MIS flattened")
+        await eventually(
+            lambda: "Squared off intraday positions" in notifier.titles(Severity.WARNING),
+            what="the square-off alert, not a critical one",
+        )
+
+
 async def test_own_square_off_leaves_a_cover_orders_position_to_its_stop_leg(
     broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
 ) -> None:

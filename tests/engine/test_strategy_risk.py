@@ -179,8 +179,8 @@ async def test_scoped_context_counts_one_strategys_book(
         assert (alpha.open_order_count(), beta.open_order_count()) == (0, 1)
         pnl = alpha.day_pnl(), beta.day_pnl(), nobody.day_pnl()
         assert pnl == (Decimal(30), Decimal(70), Decimal(0))
-        assert (alpha.net_position(INFY, Product.CNC), beta.net_position(INFY, Product.CNC)) == (
+        assert (alpha.net_position(INFY, Product.MIS), beta.net_position(INFY, Product.MIS)) == (
             3,
             7,
         )
-        assert nobody.net_position(INFY, Product.CNC) == 0
+        assert nobody.net_position(INFY, Product.MIS) == 0

@@ -55,7 +55,8 @@ class LossLimitAction(StrEnum):
     ALERT = "alert"
     """Alert (new risk is refused by the risk check anyway; exits stay possible)."""
     KILL_SWITCH = "kill_switch"
-    """Alert and engage the kill switch: no new orders at all until a person releases it."""
+    """Alert and engage the kill switch: no new orders until a person releases it; the
+    desk's exits still go."""
     KILL_SWITCH_AND_CANCEL = "kill_switch_and_cancel"
     """Alert, engage the kill switch and cancel every open order."""
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
+from orderdesk.domain.order import Order
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.values import Exchange, InstrumentKey, Product
 from orderdesk.engine.book import OrderBook
@@ -14,9 +16,48 @@ MARGIN_PROBE_TAG = "marginprobe"
 """Tag of the hypothetical order whose margin is asked for; nothing is placed under it."""
 
 
+def working_with(
+    signal: Signal, book: OrderBook, counts: Callable[[Order], bool] = lambda _order: True
+) -> int:
+    """What would be working on ``signal``'s side of its instrument and product once it is
+    sent: its own unfilled quantity plus the unfilled remainder of the orders in ``book`` that
+    ``counts`` (all, for the desk) already working there.
+
+    The signal's own order (a modify's, or one deferred and sent again) is not counted twice:
+    the signal carries its new quantity, and what that order has filled is in the position
+    already. Walks the day's book, so it is asked only when an order claims to reduce a
+    position (past a loss limit, through the kill switch), never on the usual path."""
+    working = signal.quantity
+    for order in book.orders.values():
+        theirs = order.signal
+        if (theirs.instrument, theirs.product, theirs.side) != (
+            signal.instrument,
+            signal.product,
+            signal.side,
+        ):
+            continue
+        if (theirs.strategy, theirs.signal_id) == (signal.strategy, signal.signal_id):
+            working -= order.filled_quantity
+        elif counts(order):
+            working += _unfilled(order, book)
+    return working
+
+
+def _unfilled(order: Order, book: OrderBook) -> int:
+    """What ``order`` may still fill at the broker: an open order's remainder; for a sliced
+    order's parent (never at the broker itself) the part not cut into children yet, as the
+    children are counted on their own."""
+    if book.is_parent(order):
+        if order.is_terminal:
+            return 0
+        cut = sum(child.signal.quantity for child in book.children_of(order.order_id))
+        return max(order.signal.quantity - cut, 0)
+    return order.remaining_quantity if order.is_open else 0
+
+
 class DeskRiskContext:
-    """Open orders and P&L from the desk's book; prices from ticks or a quote; margins from
-    the broker."""
+    """Open orders, working orders and P&L from the desk's book; prices from ticks or a quote;
+    margins from the broker."""
 
     def __init__(self, book: OrderBook, broker: Broker, clock: Clock) -> None:
         self._book = book
@@ -31,8 +72,17 @@ class DeskRiskContext:
 
     def net_position(self, instrument: InstrumentKey, product: Product) -> int:
         positions = self._book.positions
-        held = positions.held.get(instrument) if product is Product.CNC else None
-        return positions.net_quantity(instrument) + (held[0] if held else 0)
+        position = positions.positions.get((instrument, product))
+        quantity = position.quantity if position is not None else 0
+        if product is Product.CNC:
+            # A CNC sale draws on the day's delivered stock first: that stock is held too
+            # (as the kill switch's cancel and the exit count it).
+            delivered, _price = positions.held.get(instrument, (0, None))
+            quantity += delivered
+        return quantity
+
+    def working_with(self, signal: Signal) -> int:
+        return working_with(signal, self._book)
 
     def monotonic(self) -> float:
         return self._clock.monotonic()
@@ -59,4 +109,4 @@ class DeskRiskContext:
         return Decimal(0) if segment is None or not segment.enabled else segment.net
 
 
-__all__ = ["MARGIN_PROBE_TAG", "DeskRiskContext"]
+__all__ = ["MARGIN_PROBE_TAG", "DeskRiskContext", "working_with"]

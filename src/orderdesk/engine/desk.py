@@ -1107,10 +1107,12 @@ class OrderDesk:
         action = self.config.on_loss_limit
         what = {
             LossLimitAction.ALERT: "new risk is refused, exits stay possible",
-            LossLimitAction.KILL_SWITCH: "the kill switch is engaged: no new orders",
+            LossLimitAction.KILL_SWITCH: (
+                "the kill switch is engaged: no new orders, exits stay possible"
+            ),
             LossLimitAction.KILL_SWITCH_AND_CANCEL: (
                 "the kill switch is engaged and every open order is being cancelled but the "
-                "stops that can only reduce a position"
+                "stops that can only reduce a position; exits stay possible"
             ),
         }[action]
         await self.alerts.raise_(
@@ -1154,7 +1156,8 @@ class OrderDesk:
         failed = [str(r) for r in results if isinstance(r, Exception)]
         for signal in due.exits:
             try:
-                await self.submit(signal)
+                # An exit like any: through a kill switch the day's loss may have engaged.
+                await self.submit(signal, exiting=True)
             except Exception as exc:
                 failed.append(f"{signal.instrument} {signal.product}: {type(exc).__name__}: {exc}")
         cutoff = due.cutoff.astimezone(IST)

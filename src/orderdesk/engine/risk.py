@@ -26,7 +26,7 @@ from orderdesk.domain.contracts import multiplier_of
 from orderdesk.domain.day import INTRADAY
 from orderdesk.domain.money import to_paise
 from orderdesk.domain.signal import Signal
-from orderdesk.domain.values import Exchange, InstrumentKey, OrderType, Product, Side, Variety
+from orderdesk.domain.values import Exchange, InstrumentKey, OrderType, Product, Variety
 from orderdesk.errors import RiskDenied
 from orderdesk.ports.clock import Clock
 
@@ -66,8 +66,9 @@ class RiskContext(Protocol):
     def day_pnl(self) -> Decimal: ...
 
     def net_position(self, instrument: InstrumentKey, product: Product) -> int:
-        """The net quantity held in ``instrument`` across products; for a CNC order, the
-        delivered stock it could sell counts too."""
+        """The net quantity held in ``instrument`` and ``product`` alone (the broker keeps a
+        position per product: an MIS buy never closes an NRML short); for CNC, with the day's
+        delivered stock still held, which a CNC sale draws on first."""
         ...
 
     def monotonic(self) -> float: ...
@@ -77,6 +78,18 @@ class RiskContext(Protocol):
     async def required_margin(self, signal: Signal) -> Decimal: ...
 
     async def available_funds(self, signal: Signal) -> Decimal: ...
+
+
+@runtime_checkable
+class WorkingOrders(Protocol):
+    """A :class:`RiskContext` that also knows the orders working at the broker. The desk's
+    contexts do; without it a check sees the signal alone (a test's small fake)."""
+
+    def working_with(self, signal: Signal) -> int:
+        """What would be working on ``signal``'s side of its instrument and product once it is
+        sent: its unfilled quantity (a modify's new quantity less what its order has filled)
+        plus the unfilled remainder of every other order working there."""
+        ...
 
 
 class RiskCheck(Protocol):
@@ -228,8 +241,52 @@ class MaxOrderValue:
         return None
 
 
+def _working_with(signal: Signal, context: RiskContext) -> int:
+    """What would work on ``signal``'s side of its line once it is sent (see
+    :class:`WorkingOrders`); a context that knows no orders has only the signal."""
+    if isinstance(context, WorkingOrders):
+        return context.working_with(signal)
+    return signal.quantity
+
+
+def _position_words(held: int, signal: Signal) -> str:
+    direction = "long" if held > 0 else "short"
+    return f"the {direction} {abs(held)} {signal.product} held in {signal.instrument}"
+
+
+def _beyond(signal: Signal, held: int, context: RiskContext) -> str | None:
+    """Why ``signal``, on the other side of the ``held`` position in its line, would take more
+    than that position, or None when it would not: the orders already working on its side fill
+    against the same position, so they count with it (two sales of one long, both filled,
+    leave the account short)."""
+    working = _working_with(signal, context)
+    if working <= abs(held):
+        return None
+    already = working - signal.quantity
+    if already <= 0:
+        return f"{signal.side} {signal.quantity} is more than {_position_words(held, signal)}"
+    return (
+        f"{signal.side} {signal.quantity} with {already} already working on that side is more "
+        f"than {_position_words(held, signal)}; cancel the working orders first"
+    )
+
+
+def _not_reducing(signal: Signal, context: RiskContext) -> str | None:
+    """Why ``signal`` is not only a reduction of the position in its instrument and product,
+    or None when it is (see :func:`_beyond`)."""
+    held = context.net_position(signal.instrument, signal.product)
+    if not held:
+        return f"nothing is held in {signal.instrument} {signal.product} to reduce"
+    if held * signal.side.sign > 0:
+        return f"a {signal.side} adds to {_position_words(held, signal)}"
+    return _beyond(signal, held, context)
+
+
 @dataclass(slots=True)
 class DailyLossLimit:
+    """Past the limit only an order that reduces a position in its own product goes, and only
+    as far as that position, counting the orders already working against it."""
+
     limit: Decimal
     name: str = "daily_loss_limit"
 
@@ -237,11 +294,34 @@ class DailyLossLimit:
         pnl = context.day_pnl()
         if pnl > -self.limit:
             return None
-        net = context.net_position(signal.instrument, signal.product)
-        opposite = (net > 0) != (signal.side is Side.BUY)
-        if net and opposite and signal.quantity <= abs(net):
+        refusal = f"the day's P&L {to_paise(pnl)} is at the loss limit of {self.limit}"
+        held = context.net_position(signal.instrument, signal.product)
+        if held * signal.side.sign >= 0:
+            return refusal  # flat, or on the position's side: plainly new exposure
+        beyond = _beyond(signal, held, context)
+        if beyond is None:
             return None  # stopping out must stay possible after the loss limit is hit
-        return f"the day's P&L {to_paise(pnl)} is at the loss limit of {self.limit}"
+        return f"{refusal}; only an order that reduces a position goes through: {beyond}"
+
+
+@dataclass(slots=True)
+class KillSwitchExit:
+    """The kill switch as the desk's own exit meets it (``StrategyRisk.screen_exit``, in
+    place of :class:`KillSwitchCheck`): the switch stops new risk, never the way out, so an
+    exit goes through it as long as it only reduces the position in its product, counting the
+    orders already working on its side."""
+
+    switch: KillSwitch
+    name: str = "kill_switch"
+
+    async def check(self, signal: Signal, context: RiskContext) -> str | None:
+        refusal = self.switch.refusal()
+        if refusal is None:
+            return None
+        why = _not_reducing(signal, context)
+        if why is None:
+            return None
+        return f"{refusal}; an exit goes through it only to reduce a position: {why}"
 
 
 @dataclass(slots=True)
@@ -252,17 +332,18 @@ class PriceBand:
     name: str = "price_band"
 
     async def check(self, signal: Signal, context: RiskContext) -> str | None:
-        prices = [p for p in (signal.price, signal.trigger_price) if p is not None]
+        terms = (("price", signal.price), ("trigger", signal.trigger_price))
+        prices = [(term, price) for term, price in terms if price is not None]
         if not prices or signal.order_type is OrderType.MARKET:
             return None
         last = await context.last_price(signal.instrument)
         if last is None or last <= 0:
             return f"no last price for {signal.instrument} to check the price band"
-        for price in prices:
+        for term, price in prices:
             distance = abs(price - last) / last * HUNDRED
             if distance > self.percent:
                 return (
-                    f"price {price} is {distance.quantize(Decimal('0.01'))}% from the last "
+                    f"{term} {price} is {distance.quantize(Decimal('0.01'))}% from the last "
                     f"price {last}; the band is {self.percent}%"
                 )
         return None
@@ -298,7 +379,10 @@ class OrdersPerMinute:
     async def check(self, signal: Signal, context: RiskContext) -> str | None:
         seen = self._window(signal.strategy, context.monotonic())
         if len(seen) >= self.limit:
-            return f"strategy {signal.strategy!r} placed {len(seen)} orders in the last minute"
+            return (
+                f"strategy {signal.strategy!r} placed {len(seen)} orders in the last minute; "
+                f"the limit is {self.limit} a minute"
+            )
         return None
 
     def record(self, signal: Signal, context: RiskContext) -> None:
@@ -358,6 +442,7 @@ it) and the price band (a slipped digit in a new price). Not the open orders or 
 (a modify places no order), nor the margin (the order's is blocked already)."""
 
 EXIT_EXEMPT: tuple[type[RiskCheck], ...] = (
+    KillSwitchCheck,
     MaxQuantity,
     MaxOrderValue,
     MaxOpenOrders,
@@ -368,8 +453,17 @@ EXIT_EXEMPT: tuple[type[RiskCheck], ...] = (
 """The checks a desk-made exit (``OrderDesk.exit_position``, and its re-prices) does not pass:
 it only takes exposure away, and its quantity is the broker's position, not a typed number, so
 the limits on what an order may add would keep a large position open exactly when it must go.
-The kill switch, the symbol lists and the day's loss limit (which lets a reducing order through)
-still apply."""
+The kill switch is met as :class:`KillSwitchExit` (see :func:`exit_check`): it lets an exit
+through only while it reduces the position. The symbol lists and the day's loss limit (which
+lets a reducing order through) still apply."""
+
+
+def exit_check(check: RiskCheck) -> RiskCheck | None:
+    """The check a desk-made exit meets in place of ``check``: none for the ones in
+    :data:`EXIT_EXEMPT`, the kill switch as :class:`KillSwitchExit`, the others as they are."""
+    if isinstance(check, KillSwitchCheck):
+        return KillSwitchExit(check.switch)
+    return None if isinstance(check, EXIT_EXEMPT) else check
 
 
 class RiskGate:
@@ -406,6 +500,7 @@ __all__ = [
     "DailyLossLimit",
     "KillSwitch",
     "KillSwitchCheck",
+    "KillSwitchExit",
     "MarginAvailable",
     "MaxOpenOrders",
     "MaxOrderValue",
@@ -417,5 +512,7 @@ __all__ = [
     "RiskGate",
     "RiskLimits",
     "SquareOffCutoff",
+    "WorkingOrders",
     "checks_for",
+    "exit_check",
 ]

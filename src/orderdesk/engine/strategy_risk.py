@@ -15,13 +15,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from orderdesk.domain.attribution import StrategyBook, attribute
+from orderdesk.domain.attribution import (
+    StrategyBook,
+    attribute,
+    is_account_exit,
+    is_own_square_off,
+)
 from orderdesk.domain.calendar import TradingCalendar
+from orderdesk.domain.order import Order
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.values import InstrumentKey, Product
 from orderdesk.engine.book import OrderBook
+from orderdesk.engine.context import working_with
 from orderdesk.engine.risk import (
-    EXIT_EXEMPT,
     MODIFY_TERMS,
     ORDER_TERMS,
     CountingCheck,
@@ -33,6 +39,7 @@ from orderdesk.engine.risk import (
     RiskGate,
     RiskLimits,
     checks_for,
+    exit_check,
 )
 from orderdesk.errors import RiskDenied
 
@@ -53,19 +60,23 @@ class StrategyRiskContext:
         self._desk = desk
         self._calendar = calendar
 
-    def _own_book(self) -> StrategyBook:
+    def _books(self, *, all_strategies: bool = False) -> dict[str, StrategyBook]:
+        """The strategy's book (with ``all_strategies``, every strategy's: how the day's
+        delivered stock is shared among them needs them all)."""
         holdings = (self._book.holdings or {}).values()
-        books = attribute(
+        return attribute(
             self._book.orders.values(),
             self._book.last_prices,
             holdings,
             self._calendar,
-            strategy=self.strategy,
+            strategy=None if all_strategies else self.strategy,
             carried=self._book.carried,
             shares=self._book.shares,
             conversions=self._book.conversions,
         )
-        return books.get(self.strategy) or StrategyBook(self.strategy)
+
+    def _own_book(self) -> StrategyBook:
+        return self._books().get(self.strategy) or StrategyBook(self.strategy)
 
     def open_order_count(self) -> int:
         return self._book.open_by_strategy[self.strategy]
@@ -74,9 +85,35 @@ class StrategyRiskContext:
         return self._own_book().pnl
 
     def net_position(self, instrument: InstrumentKey, product: Product) -> int:
-        # Its own fills and carried share: the day's holdings are the desk's, not a strategy's
-        # to sell.
-        return self._own_book().positions.net_quantity(instrument)
+        """Its own position in the line (its fills and carried share). For CNC the day's
+        delivered stock counts as the exit and the P&L count it: the strategy's sale out of it
+        is no short (buying it back reduces nothing), and the stock no strategy has sold yet
+        is there for any to sell, as the strategies draw on it in the order their sales come."""
+        holding = (self._book.holdings or {}).get(instrument)
+        if product is not Product.CNC or holding is None or not holding.total:
+            position = self._own_book().positions.positions.get((instrument, product))
+            return position.quantity if position is not None else 0
+        books = self._books(all_strategies=True)
+        key = (instrument, product)
+        drawn = sum(line.held for b in books.values() if (line := b.positions.positions.get(key)))
+        unsold = holding.total - drawn
+        own = books.get(self.strategy)
+        position = own.positions.positions.get(key) if own is not None else None
+        if position is None:
+            return unsold
+        return position.quantity + position.from_holdings + unsold
+
+    def working_with(self, signal: Signal) -> int:
+        # Its own orders, and the desk's exits and square-offs of the whole line, whose
+        # fills close the strategies' positions there as well.
+        return working_with(signal, self._book, self._fills_its_positions)
+
+    def _fills_its_positions(self, order: Order) -> bool:
+        return (
+            order.signal.strategy == self.strategy
+            or is_account_exit(order)
+            or is_own_square_off(order)
+        )
 
     def monotonic(self) -> float:
         return self._desk.monotonic()
@@ -123,12 +160,26 @@ def _is_rate(check: RiskCheck) -> bool:
 
 ScreenKind = Literal["terms", "modify", "exit"]
 
-_SCREENS: dict[ScreenKind, Callable[[RiskCheck], bool]] = {
-    "terms": lambda check: isinstance(check, ORDER_TERMS),
-    "modify": lambda check: isinstance(check, MODIFY_TERMS),
-    "exit": lambda check: not isinstance(check, EXIT_EXEMPT),
+
+def _kept_if(kind: tuple[type[RiskCheck], ...]) -> Callable[[RiskCheck], RiskCheck | None]:
+    return lambda check: check if isinstance(_unwrapped(check), kind) else None
+
+
+def _for_exit(check: RiskCheck) -> RiskCheck | None:
+    """The check an exit meets in place of ``check`` (``risk.exit_check``), a strategy's own
+    one still scoped to it."""
+    inner = _unwrapped(check)
+    instead = exit_check(inner)
+    return check if instead is inner else instead
+
+
+_SCREENS: dict[ScreenKind, Callable[[RiskCheck], RiskCheck | None]] = {
+    "terms": _kept_if(ORDER_TERMS),
+    "modify": _kept_if(MODIFY_TERMS),
+    "exit": _for_exit,
 }
-"""Which checks each screening keeps, by the desk's kind of check (see ``risk``)."""
+"""What each screening makes of each check, by the desk's kind of check (see ``risk``): the
+check itself, another in its place, or None to leave it out."""
 
 
 class StrategyRisk:
@@ -184,14 +235,16 @@ class StrategyRisk:
 
     async def screen_exit(self, signal: Signal, context: RiskContext) -> RiskDenied | None:
         """Every check but those a desk-made exit is exempt from (``risk.EXIT_EXEMPT``), the
-        desk's and the strategy's, counting nothing (an exit is not the strategy's order)."""
+        desk's and the strategy's, counting nothing (an exit is not the strategy's order); the
+        kill switch lets it through while it only reduces the position
+        (``risk.KillSwitchExit``)."""
         return await self._screen(signal.strategy, "exit").evaluate(signal, context, record=False)
 
     def _screen(self, strategy: str, kind: ScreenKind) -> RiskGate:
         gate = self._screens.get((strategy, kind))
         if gate is None:
-            kept = _SCREENS[kind]
-            checks = [c for c in self.checks_for(strategy) if kept(_unwrapped(c))]
+            screened = (_SCREENS[kind](check) for check in self.checks_for(strategy))
+            checks = [check for check in screened if check is not None]
             gate = self._screens[strategy, kind] = RiskGate(checks)
         return gate
 
