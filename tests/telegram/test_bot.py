@@ -49,8 +49,9 @@ async def test_status_orders_positions_and_pnl_answer_from_the_desk(desk: Desk) 
     positions = await telegram.ask(OWNER, "/positions")
     pnl = await telegram.ask(OWNER, "/pnl@desk_test_bot")
 
-    # The paper broker pushes no stream, so the desk reads as the API's /api/health says.
-    assert status.text.startswith("Desk DEGRADED\nkill switch: off\nbroker session: valid")
+    assert status.text.startswith(
+        "Desk OK\nkill switch: off\nbroker session: valid\nbroker stream: CONNECTED"
+    )
     assert "1 today" in status.text
     assert "Orders today: 1 (0 open)" in orders.text
     assert f"BUY 2 NSE:INFY MARKET · FILLED 2/2 avg 1500 · {handle.order_id}" in orders.text
@@ -77,7 +78,7 @@ async def test_doctor_help_and_an_unknown_command_are_answered_and_recorded(desk
 
     assert doctor.text.startswith("Doctor: ready to trade\n")
     assert "ok   address: not applicable: the paper broker" in doctor.text
-    assert "warn stream: not connected" in doctor.text  # the paper broker pushes no stream
+    assert "warn stream" not in doctor.text  # the paper broker's stream says it is connected
     assert "ok   kill switch: released" in doctor.text
     for command in ("/status", "/orders", "/positions", "/pnl", "/kill", "/approve", "/doctor"):
         assert command in help_.text
@@ -380,7 +381,7 @@ async def test_keep_asks_then_converts_the_mis_position_on_the_button(desk: Desk
 
     question = await telegram.ask(OWNER, "/keep")
     assert products(desk) == {Product.MIS: 2}
-    assert "NSE:INFY MIS +2 @1500.00 · +₹0.00 → CNC" in question.text
+    assert "NSE:INFY MIS +2 @1500.00 · last 1500 · +₹0.00 → CNC" in question.text
     assert [label for label, _ in question.buttons] == ["Keep NSE:INFY as CNC", "Abort"]
 
     answer = await telegram.choose(question, question.buttons[0][1])

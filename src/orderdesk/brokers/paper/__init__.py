@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -23,12 +23,15 @@ from orderdesk.domain.errors import ValidationError as DomainValidationError
 from orderdesk.domain.values import InstrumentKey
 from orderdesk.errors import ConfigError
 
+PositivePrice = Annotated[Decimal, Field(gt=0)]
+"""A last price: above 0 (a price of 0 or less would fill orders at it)."""
+
 
 class PaperOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     cash: Decimal = Field(default=Decimal(1_000_000), ge=0)
-    prices: dict[str, Decimal] = Field(default_factory=dict)
+    prices: dict[str, PositivePrice] = Field(default_factory=dict)
 
 
 def create_broker(options: Mapping[str, Any], context: BrokerContext) -> PaperBroker:

@@ -3,7 +3,8 @@
 MARKET orders fill at once at the last price; LIMIT orders when the last price reaches them; SL
 and SL-M orders wait for their trigger, then behave as LIMIT or MARKET. Every change is pushed to
 :meth:`events` as an :class:`OrderStatusReport` (and a :class:`Fill` per execution), the way a
-real broker's stream would deliver it.
+real broker's stream would deliver it; the stream says it is connected when it opens, and
+a subscribed instrument's price is pushed as a tick at subscription and at every change.
 
 Given a ``state_file`` (``create_broker`` gives it ``paper-broker.json`` in the desk's data
 directory) the book — orders, trades, cash, prices — is kept there after every change and read
@@ -62,7 +63,14 @@ from orderdesk.domain.values import (
     Variety,
 )
 from orderdesk.errors import InputRejected, MarginRejected, NotFound, OrderRejected
-from orderdesk.ports.broker import BrokerEvent, OrderChanges, PlaceOrder, PriceTick
+from orderdesk.ports.broker import (
+    BrokerEvent,
+    ConnectionState,
+    ConnectionStateChanged,
+    OrderChanges,
+    PlaceOrder,
+    PriceTick,
+)
 from orderdesk.ports.clock import Clock, SystemClock
 
 ZERO = Decimal(0)
@@ -117,17 +125,28 @@ class PaperBroker:
         """The trading days the book keeps (None: none, the book runs on across days)."""
         self._seen = self._clock.now()
         """The instant up to which the days' milestones have been applied."""
+        self._closes: dict[InstrumentKey, Decimal] = {}
+        """The last prices of the previous trading day (Kite's ``close``), taken at a rollover."""
+        self._configured: dict[InstrumentKey, Decimal] = {}
+        """Configured prices still to take effect: after the catch-up of a restored book."""
+        self._subscribed: set[InstrumentKey] = set()
+        """The instruments whose price changes are pushed as ticks (:meth:`subscribe_prices`)."""
+        self._hushed = False
+        """A past day's news is being made: it is kept in the book, not pushed (see
+        :meth:`_catch_up`)."""
         if state_file is not None:
             self._restore(state_file)
 
     def _restore(self, path: Path) -> None:
-        """Take up the book kept in ``path`` (if any); the configured prices stay on top."""
+        """Take up the book kept in ``path`` (if any) at the prices last seen. The configured
+        prices wait for the first look at the clock: the days missed meanwhile end at the
+        prices they last had, and the configured ones are the new day's (:meth:`_catch_up`)."""
         book = state.load(path)
         if book is None:
             return
-        configured = self._prices
+        self._configured = self._prices
         self._prices = {InstrumentKey.parse(k): v for k, v in book.prices.items()}
-        self._prices.update(configured)
+        self._closes = {InstrumentKey.parse(k): v for k, v in book.closes.items()}
         self._cash = book.cash
         for saved in book.orders:
             order = _PaperOrder(saved.history[-1], list(saved.history), list(saved.fills))
@@ -161,6 +180,7 @@ class PaperBroker:
             state.SavedBook(
                 cash=self._cash,
                 prices={str(k): v for k, v in self._prices.items()},
+                closes={str(k): v for k, v in self._closes.items()},
                 orders=[
                     state.SavedOrder(history=o.history, fills=o.fills, triggered=o.triggered)
                     for o in self._orders.values()
@@ -178,6 +198,7 @@ class PaperBroker:
     async def start(self) -> None:
         if self._closed:
             raise RuntimeError("a closed PaperBroker is not reused")
+        await self._day()  # the days missed while the desk was down, then the configured prices
 
     async def close(self) -> None:
         if not self._closed:
@@ -190,14 +211,27 @@ class PaperBroker:
         """Move the last price and match every resting order of that instrument."""
         if self._catch_up():
             self._untold = True  # the next read waits for the stream (see _day)
+        self._move_price(instrument, price, tick=True)
+
+    def _move_price(self, instrument: InstrumentKey, price: Decimal, *, tick: bool) -> None:
+        """The last price of ``instrument`` is now ``price``: positions marked, a tick pushed
+        when ``tick`` or the instrument is subscribed, its resting orders matched."""
         self._prices[instrument] = price
         self._positions.mark(instrument, price)
-        self._events.put_nowait(
-            PriceTick(instrument_token=0, last_price=price, instrument=instrument)
-        )
+        if tick or instrument in self._subscribed:
+            self._tell(PriceTick(instrument_token=0, last_price=price, instrument=instrument))
         for order in list(self._orders.values()):
             if order.report.instrument == instrument:
                 self._match(order)
+
+    def _take_configured_prices(self) -> bool:
+        """The configured prices take effect (once, after a restored book's catch-up): the
+        new day's prices, against which the orders still resting are matched as they would
+        be at any price change. True when there were any."""
+        configured, self._configured = self._configured, {}
+        for instrument, price in configured.items():
+            self._move_price(instrument, price, tick=False)
+        return bool(configured)
 
     def _last(self, instrument: InstrumentKey) -> Decimal:
         price = self._prices.get(instrument)
@@ -224,25 +258,47 @@ class PaperBroker:
             self._untold = False
 
     def _catch_up(self) -> bool:
-        """Apply the trading-day milestones the clock has crossed since the last look; True
-        when there were any."""
+        """Apply the trading-day milestones the clock has crossed since the last look, at the
+        prices last seen, then the configured prices of a restored book; True when either
+        changed the book."""
+        crossed = self._apply_milestones()
+        priced = self._take_configured_prices()
+        if crossed or priced:
+            self._save()
+        return crossed or priced
+
+    def _apply_milestones(self) -> bool:
+        """The milestones crossed since the last look, each at its own instant.
+
+        What those of a trading day already over did (a missed day's square-off, its mass
+        cancel) is kept in the book and not pushed: Kite's stream tells nothing of a time the
+        desk was away, and the desk, finding that day's books gone, closes it from what it
+        knows (a position the broker no longer carries taken as squared off at the close). A
+        square-off pushed afterwards was booked into the next day as a fresh trade. What the
+        clock's own trading day did is pushed, as a live stream would have told it."""
         if self._calendar is None:
             return False
         now = self._clock.now()
+        today = self._calendar.trading_day_of(now)
         crossed = days.milestones(self._calendar, self._seen, now)
         for milestone in crossed:
-            match milestone.step:
-                case days.Step.ROLLOVER:
-                    self._roll_over()
-                case days.Step.SQUARE_OFF:
-                    self._square_off(milestone)
-                case days.Step.MASS_CANCEL:
-                    self._mass_cancel(milestone)
+            self._hushed = self._calendar.trading_day_of(milestone.at) < today
+            try:
+                self._apply(milestone)
+            finally:
+                self._hushed = False
         if now > self._seen:
             self._seen = now
-        if crossed:
-            self._save()
         return bool(crossed)
+
+    def _apply(self, milestone: days.Milestone) -> None:
+        match milestone.step:
+            case days.Step.ROLLOVER:
+                self._roll_over()
+            case days.Step.SQUARE_OFF:
+                self._square_off(milestone)
+            case days.Step.MASS_CANCEL:
+                self._mass_cancel(milestone)
 
     def _square_off(self, milestone: days.Milestone) -> None:
         """The broker's square-off: working MIS/CO orders cancelled, open MIS/CO positions
@@ -285,6 +341,7 @@ class PaperBroker:
         """A new trading day: empty books; carry products brought forward at the close."""
         for order in self._working_orders():  # placed after its segment's mass cancel
             self._cancel(order, "Expired at the end of the trading day")
+        self._closes = dict(self._prices)
         carried = [
             state.CarriedPosition(
                 instrument=str(p.instrument),
@@ -316,6 +373,8 @@ class PaperBroker:
         reference = signal.price or signal.trigger_price or last
         if signal.side is Side.BUY and reference * signal.quantity > self._cash:
             raise MarginRejected("insufficient funds for the paper account")
+        if signal.side is Side.SELL and signal.product is Product.CNC:
+            self._check_cnc_sale(signal.instrument, signal.quantity)
         order = self._enter(
             instrument=signal.instrument,
             side=signal.side,
@@ -331,6 +390,27 @@ class PaperBroker:
         )
         self._match(order)
         return order.report.broker_order_id
+
+    def _check_cnc_sale(self, instrument: InstrumentKey, quantity: int) -> None:
+        """Refuse a CNC sale of stock the account does not have, as Kite (HoldingException)
+        and the simulator do: no delivery short selling. The paper broker keeps no holdings,
+        so what it may sell is its CNC position (carried in and bought today), less what its
+        working CNC sell orders already hold."""
+        position = self._positions.positions.get((instrument, Product.CNC))
+        held = position.quantity if position is not None else 0
+        sellable = held - sum(
+            o.report.pending_quantity
+            for o in self._working_orders()
+            if o.report.instrument == instrument
+            and o.report.product is Product.CNC
+            and o.report.side is Side.SELL
+        )
+        if quantity > sellable:
+            raise MarginRejected(
+                f"Insufficient holdings to sell {quantity} {instrument.tradingsymbol}: "
+                f"{max(sellable, 0)} can be sold (CNC positions carried in and today's CNC "
+                "buys, less what open CNC sell orders hold)."
+            )
 
     def _enter(
         self,
@@ -509,11 +589,16 @@ class PaperBroker:
                 average_price=value / filled,
             )
         )
-        self._events.put_nowait(fill)
+        self._tell(fill)
 
     def _publish(self, report: OrderStatusReport) -> None:
         self._save()  # before the desk hears of it: what the desk saw, the file holds
-        self._events.put_nowait(report)
+        self._tell(report)
+
+    def _tell(self, event: BrokerEvent) -> None:
+        """Push ``event`` to the stream, unless it is a past day's news (see _catch_up)."""
+        if not self._hushed:
+            self._events.put_nowait(event)
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -542,6 +627,7 @@ class PaperBroker:
         reports = []
         for position in self._positions:
             last = self._prices.get(position.instrument, position.average_price)
+            close = self._closes.get(position.instrument, last)
             reports.append(
                 PositionReport(
                     instrument=position.instrument,
@@ -551,7 +637,7 @@ class PaperBroker:
                     multiplier=position.multiplier,
                     average_price=position.average_price,
                     last_price=last,
-                    close_price=last,
+                    close_price=close,
                     pnl=position.pnl(last),
                     realised=position.realised,
                     unrealised=position.unrealised(last),
@@ -591,13 +677,20 @@ class PaperBroker:
         return MarginsReport(equity=SegmentMargins.cash_only(self._cash), commodity=None)
 
     async def quotes(self, instruments: Sequence[InstrumentKey]) -> dict[InstrumentKey, Quote]:
+        await self._day()
         return {
-            key: Quote(instrument=key, instrument_token=0, last_price=self._prices[key])
+            key: Quote(
+                instrument=key,
+                instrument_token=0,
+                last_price=self._prices[key],
+                close=self._closes.get(key, ZERO),
+            )
             for key in instruments
             if key in self._prices
         }
 
     async def instruments(self, exchange: Exchange | None = None) -> list[InstrumentInfo]:
+        await self._day()
         return [
             InstrumentInfo(
                 instrument=key,
@@ -625,6 +718,7 @@ class PaperBroker:
         ]
 
     async def order_margins(self, commands: Sequence[PlaceOrder]) -> list[OrderMargin]:
+        await self._day()
         margins = []
         for command in commands:
             signal = command.signal
@@ -633,11 +727,20 @@ class PaperBroker:
         return margins
 
     async def subscribe_prices(self, instruments: Sequence[InstrumentKey]) -> None:
-        """Prices are pushed by :meth:`set_price`; nothing to subscribe to."""
+        """Push the known price of each instrument now, and again whenever it changes (the
+        desk's positions show unrealised P&L from it, as from Kite's ticks)."""
+        await self._day()
+        self._subscribed.update(instruments)
+        for instrument in dict.fromkeys(instruments):
+            price = self._prices.get(instrument)
+            if price is not None:
+                self._tell(PriceTick(instrument_token=0, last_price=price, instrument=instrument))
 
     async def events(self) -> AsyncIterator[BrokerEvent]:
+        """The stream: connected at once (nothing to dial), then the book's news in order."""
         self._streaming = True
         try:
+            yield ConnectionStateChanged(state=ConnectionState.CONNECTED, at=self._clock.now())
             while not self._closed:
                 yield await self._events.get()
                 self._events.task_done()  # the reader asked for more: it has handled the last

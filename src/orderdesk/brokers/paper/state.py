@@ -12,7 +12,8 @@ milestones have been applied (:mod:`orderdesk.brokers.paper.days`). Today's posi
 stored: they are rebuilt from the opening ones, the trades and the conversions, the way they
 were built in the first place.
 Order and trade numbers continue after the highest ever given. Prices named in ``[paper] prices``
-override the kept ones (the config is how a paper desk's market is set).
+override the kept ones (the config is how a paper desk's market is set), once the days missed
+meanwhile have ended at the kept ones: they are the new day's prices.
 
 To start afresh: stop the desk, delete ``paper-broker.json``, start it.
 """
@@ -99,6 +100,9 @@ class SavedBook(msgspec.Struct, frozen=True):
     """Last prices by ``EXCHANGE:SYMBOL``."""
     orders: list[SavedOrder]
     format: int = FORMAT
+    closes: dict[str, Decimal] = msgspec.field(default_factory=dict)
+    """The previous trading day's last prices by ``EXCHANGE:SYMBOL`` (taken at the rollover;
+    a book kept before they were has none)."""
     seen: datetime | None = None
     """The instant up to which trading-day milestones have been applied (a book kept before
     the paper broker kept days has none: it is taken to be of its latest order's day)."""
