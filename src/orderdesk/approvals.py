@@ -5,36 +5,66 @@
 risk checks, as for any signal: a denial is refused at once, never parked) and then parked as
 a :class:`PendingSignal`; the operator approves it (then it is submitted, exactly once, and
 checked again against the desk as it is then) or rejects it, from the dashboard or
-``orderdesk pending``. A pending signal lapses after the
-strategy's ``approval_ttl_seconds``, or when its trading day ends, whichever comes first: a
-stale trading decision must not execute hours later (or on the next day) because somebody
-clicked "approve" on an old screen.
+``orderdesk pending``.
 
-Expiry is checked whenever the queue is read or acted on, so there is no timer to run; the
-clock is injected so tests control time.
+A parked signal lapses (``EXPIRED``, its reason in words) at the first moment it can no longer
+be placed as it was asked, all of them read on the desk's clock (``clock.now()``, the time the
+expiry is shown in; never the monotonic clock, which the simulator's clock does not move and a
+laptop's suspend stops): the strategy's ``approval_ttl_seconds``; for MIS/CO, the broker's
+square-off of its segment (after which the desk refuses fresh MIS/CO orders); for anything but
+an AMO, its market's close; and the close of its trading day (the desk's ``DayClosed``), after
+which an order would count into a closed day. A stale trading decision must not execute hours
+later because somebody clicked "approve" on an old screen. A signal that could no longer be
+placed when it arrives is refused rather than parked.
+
+Lapses happen on a timer while something is parked (an operator need not look), and are
+checked again whenever the queue is read or acted on, so an approval after the shown expiry is
+refused, never placed. Each lapse, and each signal dropped when the desk stops, is written to
+the audit log as an ``OperatorCommandHandled`` (operator ``desk``, command ``lapse``), the event
+approvals and rejections are recorded with.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import secrets
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from orderdesk.config import StrategySettings
-from orderdesk.domain.calendar import TradingCalendar, as_ist
+from orderdesk.domain.calendar import IST, SEGMENT_OF, Segment, TradingCalendar, as_ist
+from orderdesk.domain.day import INTRADAY
 from orderdesk.domain.errors import OrderDeskError
 from orderdesk.domain.order import Order
 from orderdesk.domain.signal import Signal
+from orderdesk.domain.values import Variety
 from orderdesk.ports.clock import Clock, SystemClock
 from orderdesk.ports.notifier import Alert, Notifier, Severity
 
 Submit = Callable[[Signal], Awaitable[Order]]
 Screen = Callable[[Signal], Awaitable[None]]
 """Raises what the desk's ``submit`` would refuse the signal with, placing nothing."""
+Record = Callable[[str, str, str, str], Awaitable[None]]
+"""Writes one ``OperatorCommandHandled`` (operator, command, outcome, params): the desk's
+``record_command``."""
+DayCloses = Callable[[date], datetime]
+"""When the desk closes a trading day (its ``DayClosed``): the engine's ``days.close_at``."""
+
+LAPSE_CHECK_SECONDS = 1.0
+"""How often, while something is parked, the queue looks at the desk's clock for lapses."""
+
+log = logging.getLogger(__name__)
+
+
+def ist_moment(when: datetime) -> str:
+    """``Tue 08 Dec 09:17:33 IST``: a parked signal's expiry may fall on another day than
+    today, so it is never shown as a time alone."""
+    return f"{as_ist(when):%a %d %b %H:%M:%S} IST"
 
 
 class ApprovalState(StrEnum):
@@ -43,8 +73,19 @@ class ApprovalState(StrEnum):
     """Submitted to the desk; ``order_id`` names the order."""
     REJECTED = "REJECTED"
     EXPIRED = "EXPIRED"
+    """Lapsed before a decision (``reason`` says why), or dropped when the desk stopped."""
     FAILED = "FAILED"
-    """Approved, but the desk refused it (risk check, kill switch…); ``reason`` says why."""
+    """Approved, but the desk refused it (risk check, kill switch…); ``reason`` says why.
+    Nothing was placed, so its signal id is free: sent again, it is checked afresh."""
+
+
+_ENDED = {
+    ApprovalState.APPROVED: "was approved",
+    ApprovalState.REJECTED: "was rejected",
+    ApprovalState.EXPIRED: "lapsed unapproved",
+    ApprovalState.FAILED: "was refused by the desk when approved",
+}
+"""How a parked signal's story ended, in words (never the state's name: "was failed")."""
 
 
 @dataclass(slots=True)
@@ -55,8 +96,9 @@ class PendingSignal:
     signal: Signal
     received_at: datetime
     expires_at: datetime
-    deadline: float
-    """Monotonic seconds after which the signal lapses (``expires_at`` is for people)."""
+    """When it lapses, on the desk's clock: the first of its limits (see the module)."""
+    lapses_because: str
+    """Why it lapses at ``expires_at``, in words; its ``reason`` once it has."""
     state: ApprovalState = ApprovalState.PENDING
     decided_at: datetime | None = None
     reason: str | None = None
@@ -64,6 +106,14 @@ class PendingSignal:
     settled: asyncio.Event = field(default_factory=asyncio.Event, repr=False, compare=False)
     """Set once the story ends: rejected, lapsed, or approved and then submitted (``order_id``)
     or refused by the desk (``FAILED``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Limit:
+    """A moment after which a parked signal can no longer be placed as it was asked."""
+
+    at: datetime
+    reason: str
 
 
 class ApprovalNotFound(OrderDeskError, LookupError):
@@ -85,13 +135,25 @@ class ApprovalClosed(OrderDeskError):
         self.state = state
 
 
+class TooLateToPark(OrderDeskError):
+    """A signal of an approval strategy that could no longer be placed as asked when it
+    arrived (its market closed, its trading day over): refused, not parked; nothing placed."""
+
+    def __init__(self, signal: Signal, reason: str) -> None:
+        super().__init__(
+            f"{_signal_words(signal)} was not parked for approval: {reason}; nothing was "
+            "placed (send it again when it can be placed)"
+        )
+        self.reason = reason
+
+
 class NotApproved(OrderDeskError):
     """A parked signal ended without an order: rejected, lapsed, or refused by the desk when
     approved; ``state`` and ``reason`` say which."""
 
     def __init__(self, item: PendingSignal) -> None:
         super().__init__(
-            f"signal {item.approval_id} was not placed: {item.state.value.lower()}"
+            f"signal {item.approval_id} was not placed: it {_ENDED[item.state]}"
             + (f" ({item.reason})" if item.reason else "")
         )
         self.approval_id = item.approval_id
@@ -100,26 +162,53 @@ class NotApproved(OrderDeskError):
 
 
 class SignalDecided(ApprovalClosed):
-    """A parked signal sent again after it was rejected, lapsed or refused: it waits for no
-    one, and the same id will not be parked again (a new signal needs a new id)."""
+    """A parked signal sent again after it was rejected or lapsed: it waits for no one, and
+    the same id will not be parked again (a new signal needs a new id)."""
 
     def __init__(self, signal_id: str, item: PendingSignal) -> None:
         reason = f": {item.reason}" if item.reason else ""
         super().__init__(
             item.approval_id,
             item.state,
-            message=f"signal {signal_id!r} was {item.state.value.lower()} "
+            message=f"signal {signal_id!r} {_ENDED[item.state]} "
             f"({item.approval_id}{reason}); a new signal needs a new id",
         )
 
 
+def _closed(item: PendingSignal) -> ApprovalClosed:
+    """The refusal of a decision on ``item``, which is no longer pending."""
+    if item.state is ApprovalState.EXPIRED:
+        return ApprovalClosed(
+            item.approval_id,
+            item.state,
+            message=f"signal {item.approval_id} lapsed unapproved at "
+            f"{ist_moment(min(item.decided_at or item.expires_at, item.expires_at))} "
+            f"({item.reason}): nothing was "
+            "placed; its strategy must send a new signal",
+        )
+    if item.state is ApprovalState.FAILED:
+        return ApprovalClosed(
+            item.approval_id,
+            item.state,
+            message=f"signal {item.approval_id} {_ENDED[item.state]} ({item.reason}): nothing "
+            "was placed; its strategy may send it again, under the same id, to be checked afresh",
+        )
+    return ApprovalClosed(item.approval_id, item.state)
+
+
+def _signal_words(signal: Signal) -> str:
+    return f"{signal.strategy}: {signal.side} {signal.quantity} {signal.instrument}"
+
+
 def _words(item: PendingSignal) -> str:
     """A parked signal as an alert names it."""
-    signal = item.signal
-    return (
-        f"{signal.strategy}: {signal.side} {signal.quantity} {signal.instrument} "
-        f"({item.approval_id})"
-    )
+    return f"{_signal_words(item.signal)} ({item.approval_id})"
+
+
+def _intraday(signal: Signal) -> bool:
+    """MIS/CO: what the broker squares off, and the desk refuses after the square-off (the
+    desk's ``SquareOffCutoff`` check reads a signal the same way)."""
+    return signal.product in INTRADAY or signal.variety is Variety.CO
 
 
 class ApprovalQueue:
@@ -135,17 +224,29 @@ class ApprovalQueue:
         notifier: Notifier | None = None,
         history: int = 200,
         calendar: TradingCalendar | None = None,
+        day_closes: DayCloses | None = None,
+        record: Record | None = None,
+        check_every: float = LAPSE_CHECK_SECONDS,
     ) -> None:
+        """``calendar``: the desk's trading days (None: it keeps none, and only the approval
+        window limits a parked signal). ``day_closes``: when the desk closes a day (None: at
+        its segment's mass cancel, the exchange's end of the day, which the desk closes
+        after). ``record``: where lapses are written for the audit log (None: nowhere)."""
         self._submit = submit
         self._screen = screen
         self._strategies = dict(strategies)
         self._clock: Clock = clock or SystemClock()
         self._calendar = calendar
-        """The desk's trading days (None: it keeps none): a signal lapses with its day."""
+        self._day_closes = day_closes
+        self._record = record
         self._notifier = notifier
         self._history = history
+        self._check_every = check_every
         self._items: OrderedDict[str, PendingSignal] = OrderedDict()
         self._by_signal: dict[tuple[str, str], str] = {}
+        self._lapsed: list[PendingSignal] = []
+        """Lapsed, not yet written to the audit log (a read lapses; the timer writes)."""
+        self._watch: asyncio.Task[None] | None = None
 
     def needs_approval(self, signal: Signal) -> bool:
         policy = self._strategies.get(signal.strategy)
@@ -156,11 +257,12 @@ class ApprovalQueue:
 
         A signal to be parked is screened first, so one the desk would deny (over a limit,
         kill switch engaged…) is refused now with the desk's own error rather than waiting
-        for an operator only to be refused at the approval.
+        for an operator only to be refused at the approval; one that could no longer be placed
+        as asked (its market closed, its day over) is refused with :class:`TooLateToPark`.
         """
         if not self.needs_approval(signal):
             return await self._submit(signal)
-        self._expire()
+        await self._lapse_due()
         if signal.signal_id is not None:
             # The same signal sent twice (a strategy retrying) waits once, like the desk's
             # own idempotency for placed orders.
@@ -176,26 +278,80 @@ class ApprovalQueue:
         item = self._park(signal)
         await self._warn(
             "Signal awaiting approval",
-            f"{_words(item)}, expires {as_ist(item.expires_at):%H:%M:%S} IST",
+            f"{_words(item)}, expires {ist_moment(item.expires_at)}",
             key="approval_pending",
         )
         return item
 
     def _park(self, signal: Signal) -> PendingSignal:
-        ttl = self._strategies[signal.strategy].approval_ttl_seconds
         now = self._clock.now()
+        first = min(self._limits(signal, now), key=lambda limit: limit.at)
+        if first.at <= now:
+            raise TooLateToPark(signal, first.reason)
         item = PendingSignal(
             approval_id="ap" + secrets.token_hex(6),
             signal=signal,
             received_at=now,
-            expires_at=now + timedelta(seconds=ttl),
-            deadline=self._clock.monotonic() + ttl,
+            expires_at=first.at,
+            lapses_because=first.reason,
         )
         self._items[item.approval_id] = item
         if signal.signal_id is not None:
             self._by_signal[(signal.strategy, signal.signal_id)] = item.approval_id
         self._trim()
+        self._keep_watch()
         return item
+
+    def _limits(self, signal: Signal, received: datetime) -> list[_Limit]:
+        """Every moment after which ``signal``, received at ``received``, can no longer be
+        placed as it was asked."""
+        ttl = self._strategies[signal.strategy].approval_ttl_seconds
+        window = _Limit(received + timedelta(seconds=ttl), f"not approved within {ttl:g} s")
+        if self._calendar is None:
+            return [window]
+        day = self._calendar.trading_day_of(received)
+        return [window, *self._day_limits(self._calendar, signal, day)]
+
+    def _day_limits(self, calendar: TradingCalendar, signal: Signal, day: date) -> list[_Limit]:
+        """The limits the trading ``day`` sets ``signal``, on its exchange's clock."""
+        segment = SEGMENT_OF[signal.instrument.exchange]
+        if signal.variety is Variety.AMO:
+            # An after-market order is for the next session: sent after the close, as it
+            # usually is, it can be placed until its trading day ends.
+            ends = calendar.next_start_after(calendar.starts_at(day))
+            return [
+                _Limit(ends, f"its trading day {day:%a %d %b} ended at {as_ist(ends):%H:%M} IST")
+            ]
+        # Outside market hours the broker takes only AMOs ("Markets are closed").
+        closes = datetime.combine(day, calendar.market_hours(day, segment)[1], tzinfo=IST)
+        limits = [
+            self._day_close(calendar, day, segment),
+            _Limit(
+                closes, f"its market ({segment}) closed at {closes:%H:%M} IST on {day:%a %d %b}"
+            ),
+        ]
+        if _intraday(signal):
+            cutoff = calendar.square_off_at(day, segment)
+            limits.append(
+                _Limit(
+                    cutoff,
+                    f"the broker's MIS/CO square-off ({segment}) came at {cutoff:%H:%M} IST, "
+                    "after which no fresh MIS/CO order is taken that day",
+                )
+            )
+        return limits
+
+    def _day_close(self, calendar: TradingCalendar, day: date, segment: Segment) -> _Limit:
+        """The end of ``day`` for a signal of ``segment``: the desk's close (``DayClosed``),
+        after which an order would count into a closed day, or, without it, the exchange's
+        mass cancel, which the desk closes after."""
+        if self._day_closes is not None:
+            closes = as_ist(self._day_closes(day))
+            return _Limit(
+                closes, f"the desk closed trading day {day:%a %d %b} at {closes:%H:%M} IST"
+            )
+        ends = calendar.mass_cancel_at(day, segment)
+        return _Limit(ends, f"trading day {day:%a %d %b} ended at {ends:%H:%M} IST")
 
     def pending(self) -> list[PendingSignal]:
         """Signals still waiting, oldest first."""
@@ -215,7 +371,9 @@ class ApprovalQueue:
         return item
 
     async def approve(self, approval_id: str) -> Order:
-        """Submit the parked signal; the desk's refusals propagate (and are recorded)."""
+        """Submit the parked signal; the desk's refusals propagate (and are recorded). One past
+        its expiry lapses now and is refused (:class:`ApprovalClosed`), never placed."""
+        await self._lapse_due()
         item = self._open(approval_id)
         # Decided before the await, so a second click while the desk works cannot submit twice.
         self._decide(item, ApprovalState.APPROVED)
@@ -224,6 +382,7 @@ class ApprovalQueue:
         except Exception as exc:
             item.state = ApprovalState.FAILED
             item.reason = str(exc)
+            self._free(item)
             raise
         else:
             item.order_id = order.order_id
@@ -243,29 +402,22 @@ class ApprovalQueue:
 
         For strategy code that embeds the desk (:meth:`orderdesk.runtime.Runtime.submit`),
         while the operator decides on the dashboard or with ``orderdesk pending``; a signal
-        nobody decides lapses at its deadline.
+        nobody decides lapses at its expiry, on the queue's timer.
         """
         item = self.get(approval_id)
-        while not item.settled.is_set():
-            if item.state is not ApprovalState.PENDING:
-                await item.settled.wait()  # approved: the desk is submitting it
-                continue
-            try:
-                async with asyncio.timeout(max(item.deadline - self._clock.monotonic(), 0.0)):
-                    await item.settled.wait()
-            except TimeoutError:
-                self._expire()
+        await item.settled.wait()
         return item
 
     async def close(self) -> None:
         """The desk stops. Parked signals are kept nowhere else, so each ends ``EXPIRED`` (a
-        waiter is told) and one alert names them: their strategies send them again to the next
-        desk, and nobody approves a signal that is gone."""
+        waiter is told, the audit log says so) and one alert names them: their strategies send
+        them again to the next desk, and nobody approves a signal that is gone."""
+        await self._stop_watch()
+        await self._lapse_due()
         dropped = self.pending()
         for item in dropped:
-            self._decide(item, ApprovalState.EXPIRED)
-            item.reason = "the desk stopped before a decision"
-            item.settled.set()
+            self._lapse(item, "the desk stopped before a decision")
+        await self._write_lapses()
         if dropped:
             await self._warn(
                 "Parked signals dropped",
@@ -283,28 +435,75 @@ class ApprovalQueue:
     def _open(self, approval_id: str) -> PendingSignal:
         item = self.get(approval_id)
         if item.state is not ApprovalState.PENDING:
-            raise ApprovalClosed(approval_id, item.state)
+            raise _closed(item)
         return item
 
     def _decide(self, item: PendingSignal, state: ApprovalState) -> None:
         item.state = state
         item.decided_at = self._clock.now()
 
+    def _free(self, item: PendingSignal) -> None:
+        """Forget that ``item``'s signal id was parked (nothing was placed for it, or it left
+        the history): sent again, it is checked and parked anew. The id of a signal parked
+        again since is left to that one."""
+        signal_id = item.signal.signal_id
+        key = (item.signal.strategy, signal_id or "")
+        if signal_id is not None and self._by_signal.get(key) == item.approval_id:
+            del self._by_signal[key]
+
+    # -- lapses ----------------------------------------------------------------------------------
+
     def _expire(self) -> None:
-        now = self._clock.monotonic()
-        today = self._calendar.trading_day_of(self._clock.now()) if self._calendar else None
+        """Lapse every pending signal whose expiry the desk's clock has reached."""
+        now = self._clock.now()
         for item in self._items.values():
-            if item.state is not ApprovalState.PENDING:
+            if item.state is ApprovalState.PENDING and now >= item.expires_at:
+                self._lapse(item, item.lapses_because)
+
+    def _lapse(self, item: PendingSignal, reason: str) -> None:
+        self._decide(item, ApprovalState.EXPIRED)
+        item.reason = reason
+        item.settled.set()
+        self._lapsed.append(item)
+
+    async def _lapse_due(self) -> None:
+        """Lapse what is due, and write every lapse not yet in the audit log."""
+        self._expire()
+        await self._write_lapses()
+
+    async def _write_lapses(self) -> None:
+        while self._lapsed:
+            item = self._lapsed.pop(0)
+            if self._record is None:
                 continue
-            if now >= item.deadline:
-                reason = "approval window elapsed"
-            elif self._calendar and self._calendar.trading_day_of(item.received_at) != today:
-                reason = "its trading day ended"
-            else:
-                continue
-            self._decide(item, ApprovalState.EXPIRED)
-            item.reason = reason
-            item.settled.set()
+            outcome = f"{_signal_words(item.signal)} lapsed unapproved ({item.reason})"
+            try:
+                await self._record("desk", "lapse", outcome, item.approval_id)
+            except Exception:
+                # The lapse stands (nothing can place the signal now); only its record is lost.
+                log.exception("the lapse of %s was not written to the log", item.approval_id)
+
+    def _keep_watch(self) -> None:
+        """Run the lapse timer while something is parked (it ends when nothing is)."""
+        if self._watch is None or self._watch.done():
+            self._watch = asyncio.get_running_loop().create_task(
+                self._watch_lapses(), name="approvals.lapses"
+            )
+
+    async def _watch_lapses(self) -> None:
+        while any(item.state is ApprovalState.PENDING for item in self._items.values()):
+            await asyncio.sleep(self._check_every)
+            try:
+                await self._lapse_due()
+            except Exception:
+                log.exception("looking for lapsed approvals failed")
+
+    async def _stop_watch(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+            self._watch = None
 
     def _trim(self) -> None:
         # Forget the oldest decided signals; pending ones are kept whatever the history size.
@@ -314,9 +513,7 @@ class ApprovalQueue:
         ]:
             if excess <= 0:
                 break
-            item = self._items.pop(approval_id)
-            if item.signal.signal_id is not None:
-                self._by_signal.pop((item.signal.strategy, item.signal.signal_id), None)
+            self._free(self._items.pop(approval_id))
             excess -= 1
 
 
@@ -325,9 +522,13 @@ __all__ = [
     "ApprovalNotFound",
     "ApprovalQueue",
     "ApprovalState",
+    "DayCloses",
     "NotApproved",
     "PendingSignal",
+    "Record",
     "Screen",
     "SignalDecided",
     "Submit",
+    "TooLateToPark",
+    "ist_moment",
 ]

@@ -7,9 +7,16 @@ from typing import Any
 
 import pytest
 
-from orderdesk.approvals import ApprovalClosed, ApprovalQueue, ApprovalState, PendingSignal
+from orderdesk.approvals import (
+    ApprovalClosed,
+    ApprovalQueue,
+    ApprovalState,
+    PendingSignal,
+    TooLateToPark,
+)
 from orderdesk.config import StrategySettings
 from orderdesk.domain.calendar import TradingCalendar
+from orderdesk.domain.values import Variety
 from orderdesk.errors import RiskDenied
 from tests.api.conftest import Api
 from tests.api.fakes import FakeDesk
@@ -229,16 +236,16 @@ async def test_unknown_query_parameter_is_422(api: Api) -> None:
     assert body["fields"][0]["field"] == "include_decide"
 
 
-async def test_a_pending_signal_lapses_with_its_trading_day() -> None:
-    """However long the approval window, a signal parked before the 06:00 rollover cannot be
-    approved after it: the next day is not the day it was meant for."""
+async def test_a_pending_amo_lapses_with_its_trading_day() -> None:
+    """However long the approval window, an after-market order parked before the 06:00
+    rollover cannot be approved after it: the next day is not the day it was meant for."""
     clock = FakeClock()  # 2024-01-01 05:46 IST: still Friday's trading day
     desk = FakeDesk()
     patient = {"careful": StrategySettings(approval=True, approval_ttl_seconds=86_400)}
     queue = ApprovalQueue(
         desk.submit, patient, screen=desk.screen, clock=clock, calendar=TradingCalendar()
     )
-    parked = await queue.submit(signal(strategy="careful"))
+    parked = await queue.submit(signal(strategy="careful", variety=Variety.AMO))
     assert isinstance(parked, PendingSignal)
     clock.advance(13 * 60)  # 05:59
     assert queue.pending() == [parked]
@@ -247,8 +254,24 @@ async def test_a_pending_signal_lapses_with_its_trading_day() -> None:
     with pytest.raises(ApprovalClosed) as exc_info:
         await queue.approve(parked.approval_id)
     assert exc_info.value.state is ApprovalState.EXPIRED
-    assert parked.reason == "its trading day ended"
+    assert parked.reason == "its trading day Fri 29 Dec ended at 06:00 IST"
     assert desk.submitted == []
+
+
+async def test_a_regular_order_after_its_day_closed_is_not_parked() -> None:
+    """At 05:46, Friday's trading day is long closed: a regular order could only be rejected
+    ("Markets are closed") or counted into a closed day, so it is refused, not parked."""
+    desk = FakeDesk()
+    queue = ApprovalQueue(
+        desk.submit,
+        {"careful": StrategySettings(approval=True, approval_ttl_seconds=86_400)},
+        screen=desk.screen,
+        clock=FakeClock(),
+        calendar=TradingCalendar(),
+    )
+    with pytest.raises(TooLateToPark) as refused:
+        await queue.submit(signal(strategy="careful"))
+    assert "closed at 15:30 IST on Fri 29 Dec" in str(refused.value)
 
 
 async def test_signals_still_parked_when_the_desk_stops_are_dropped_and_said() -> None:

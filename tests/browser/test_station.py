@@ -289,6 +289,10 @@ async def test_approve_and_reject_on_the_page_and_the_cards_fit_a_phone(
             ids.append((await response.json())["pending"]["approval_id"])
     cards = page.locator("#approvals li")
     await expect(cards).to_have_count(2)
+    # The expiry with its day: a parked signal may lapse on another day than today.
+    await expect(cards.first.locator(".card-meta")).to_have_text(
+        re.compile(r"expires [A-Z][a-z]{2} \d{2} [A-Z][a-z]{2} \d{2}:\d{2}:\d{2} IST$")
+    )
     await _screenshots(page, "approvals")
 
     approve, reject = (page.locator(f'#approvals li[data-approval-id="{i}"]') for i in ids)

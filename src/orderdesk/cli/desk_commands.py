@@ -13,6 +13,7 @@ import typer
 from rich.markup import escape
 
 from orderdesk.api.schemas import DayPositionOut, OrderOut, PositionOut, SignalIn, SubmitOut
+from orderdesk.approvals import ist_moment
 from orderdesk.cli import app
 from orderdesk.cli._common import (
     EXIT_REFUSED,
@@ -210,13 +211,7 @@ def place(
         print_json(result)
     elif result.order is not None:
         status = result.order.status
-        title = (
-            "rejected by the broker"
-            if rejected
-            else "not placed yet"
-            if sending
-            else _UNSETTLED.get(status, "submitted")
-        )
+        title = _placed_words(result.order)
         if result.outcome == "existing" and not sending:
             title = f"sent before, nothing new placed: {title}"
         _show_orders(title, [result.order], day)
@@ -235,7 +230,7 @@ def place(
     elif result.pending is not None:
         console.print(
             f"waiting for approval: [bold]{result.pending.approval_id}[/] "
-            f"(expires {result.pending.expires_at.astimezone(IST):%H:%M:%S} IST)"
+            f"(expires {ist_moment(result.pending.expires_at)})"
         )
     if rejected:  # a script's `place … && …` must not read the rejection as placed
         raise typer.Exit(EXIT_REFUSED)
@@ -594,6 +589,17 @@ def kill_switch(
         _fail_if_not_cancelled([o for o in now if o.order_id in asked])
 
 
+def _placed_words(order: OrderOut) -> str:
+    """What came of a signal's order, in `place`'s words: "rejected by the broker" (exit 3),
+    "not placed yet" while the broker throttles the desk, an unsettled placement's words
+    (``_UNSETTLED``), else "submitted"."""
+    if order.status == OrderStatus.REJECTED:
+        return "rejected by the broker"
+    if order.status == OrderStatus.SUBMITTING:
+        return "not placed yet"
+    return _UNSETTLED.get(order.status, "submitted")
+
+
 @app.command("pending", rich_help_panel="Safety", epilog=TRADING_EXIT_CODES)
 def pending(
     approve: Annotated[str | None, typer.Option(help="Approve this approval id.")] = None,
@@ -611,7 +617,9 @@ def pending(
         if as_json:
             print_json(order)
         else:
-            _show_orders(f"approved {approve}", [order])
+            _show_orders(f"approved {approve}: {_placed_words(order)}", [order])
+        if order.status == OrderStatus.REJECTED:  # as `place`: a rejection is not "done"
+            raise typer.Exit(EXIT_REFUSED)
         return
     if reject:
         decided = with_client(config, url, lambda c: c.reject(reject, reason))
@@ -637,7 +645,7 @@ def pending(
                     p.signal.side,
                     p.signal.quantity,
                     p.signal.price,
-                    f"{p.expires_at.astimezone(IST):%H:%M:%S} IST",
+                    ist_moment(p.expires_at),  # with its date: it may lapse on another day
                 )
                 for p in rows
             ],
