@@ -46,9 +46,14 @@ from orderdesk.domain.events import (
 from orderdesk.domain.money import to_paise
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.values import OrderType
+from orderdesk.engine.adoption import is_desk_id
 
 FINDINGS: dict[str, str] = {
     "external_order": "an order placed outside orderdesk was found and adopted",
+    "own_order_not_in_log": (
+        "an order orderdesk placed that its log does not hold (restored from an older backup?) "
+        "was found and adopted"
+    ),
     "converted_at_broker": "a position converted outside orderdesk was found and followed",
     "modified_at_broker": "an order modified outside orderdesk was found and followed",
     "missed_fill": "a trade the stream missed was found in the trade book",
@@ -87,6 +92,10 @@ def signal_words(signal: Signal) -> str:
 
 
 def _created(e: OrderCreated) -> str:
+    if e.external and is_desk_id(e.signal.tag):
+        return (
+            f"Found at the broker (placed by orderdesk, not in its log): {signal_words(e.signal)}"
+        )
     if e.external:
         return f"Found at the broker (placed outside orderdesk): {signal_words(e.signal)}"
     return f"Signal from {e.signal.strategy}: {signal_words(e.signal)}"

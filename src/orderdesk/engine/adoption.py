@@ -6,26 +6,143 @@ twice lands on one order, and its signal is rebuilt from what the broker shows. 
 square-off stays an order of ``external`` too, but its fills close the positions the strategies
 held (``domain/attribution.py``), so no strategy keeps a position the broker closed.
 
+An order that carries one of the desk's own ids as its tag, and that the log does not hold, is
+the desk's own: placed by a desk whose log was since restored from an older backup (or lost).
+It is adopted under that tag (:func:`adopted_order_id`), which is
+``client_order_id(strategy, signal id)``, so the same signal sent again finds it and places no
+second order; the alert says what happened rather than "placed outside orderdesk"
+(:func:`adoption_finding`). Which strategy placed it cannot be read back from the tag (a one-way
+hash), so it stays attributed to ``external`` like any adopted order; a signal sent again proves
+its (strategy, signal id) by hashing to the tag, so the desk compares it only on the terms an
+adoption cannot have changed (:func:`recovered_terms_differing`).
+
 An adopted order is dated by the broker's row (:func:`adopted_at`), so a desk restarted at 14:00
 shows an order placed on Kite web at 10:00 at 10:00, not at the moment it learned of it.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from orderdesk.domain.calendar import TradingCalendar, as_ist
 from orderdesk.domain.errors import ValidationError
-from orderdesk.domain.ids import client_order_id, validate_tag
+from orderdesk.domain.ids import (
+    CLIENT_ID_LENGTH,
+    CLIENT_ID_PREFIX,
+    client_order_id,
+    validate_tag,
+)
 from orderdesk.domain.order import Order
 from orderdesk.domain.reports import OrderStatusReport
 from orderdesk.domain.signal import EXTERNAL_STRATEGY, Signal
 from orderdesk.domain.values import OrderType, Validity, Variety
 
+EXTERNAL_ORDER = "external_order"
+"""The finding of an order placed outside orderdesk, adopted (a reconciliation row's kind)."""
+OWN_ORDER_NOT_IN_LOG = "own_order_not_in_log"
+"""The finding of an order of the desk's own that its log does not hold, adopted under its
+tag (the log was restored from a backup older than the order)."""
+
+_DESK_ID = re.compile(
+    rf"^{CLIENT_ID_PREFIX}[0-9a-z]{{{CLIENT_ID_LENGTH - len(CLIENT_ID_PREFIX)}}}$"
+)
+"""The shape of every id the desk gives an order (``domain/ids.py``: "od" and 18 base-36
+characters), which its placements carry as the broker's tag."""
+
+RECOVERED_TERMS = ("instrument", "side", "product")
+"""The terms a signal sent again is held to against an order of the desk's adopted under its
+tag: those no modify changes and the adoption keeps as the broker shows them (the order's
+quantity, prices and type are the broker's current ones, after any modify, not the signal's)."""
+
 
 def external_order_id(broker_order_id: str) -> str:
     """The local id of an adopted order: stable, so adopting twice lands on one order."""
     return client_order_id(EXTERNAL_STRATEGY, broker_order_id)
+
+
+def is_desk_id(tag: str | None) -> bool:
+    """``tag`` is shaped like an id the desk gives its orders (what its placements carry)."""
+    return tag is not None and _DESK_ID.match(tag) is not None
+
+
+def desk_tag(report: OrderStatusReport) -> str | None:
+    """The desk's own id among the tags of ``report``'s order, if it carries one."""
+    return next((tag for tag in (report.tag, *report.tags) if is_desk_id(tag)), None)
+
+
+def adopted_order_id(report: OrderStatusReport) -> str:
+    """The local id of an order the broker holds and the desk's book does not match (nor a
+    parent of the desk's it was made from).
+
+    Its tag when that is one of the desk's ids: the desk placed it, under
+    ``client_order_id(strategy, signal id)``, and its log does not hold it (restored from an
+    older backup), so the same signal sent again must find it under that id rather than place
+    a second order. Not for an order the broker made from another (a cover order's stop leg,
+    an autoslice child): it carries its parent's tag by design, as its siblings do, and under
+    that id all but the first would be refused as the first's. Else an id derived from the
+    broker's. Both are stable: adopting twice lands on one order."""
+    tag = desk_tag(report)
+    if tag is None or report.parent_order_id is not None or report.slice_of is not None:
+        return external_order_id(report.broker_order_id)
+    return tag
+
+
+def is_recovered(order: Order) -> bool:
+    """``order`` was adopted under the desk's own id it carried as its tag (see
+    :func:`adopted_order_id`), not placed outside orderdesk."""
+    return (
+        order.external
+        and order.broker_order_id is not None
+        and order.order_id != external_order_id(order.broker_order_id)
+    )
+
+
+def _made_from_unlogged(order: Order) -> bool:
+    """``order`` was adopted under an id of its broker id but carries one of the desk's ids as
+    its tag: the broker made it from an order of the desk's the log does not hold (a cover
+    order's stop leg, an autoslice child)."""
+    return order.external and not is_recovered(order) and is_desk_id(order.signal.tag)
+
+
+def adoption_finding(order: Order) -> tuple[str, str]:
+    """(kind, detail) of an adopted order, as the event, the alert and the reconciliation row
+    say it."""
+    signal = order.signal
+    what = (
+        f"broker order {order.broker_order_id} ({signal.instrument} {signal.side} "
+        f"{signal.quantity})"
+    )
+    if _made_from_unlogged(order):
+        return OWN_ORDER_NOT_IN_LOG, (
+            f"{what} was made by the broker from order {order.signal.tag} of this desk (its "
+            "tag), which the desk's log does not hold: was the log restored from a backup "
+            f"older than it? Adopted as {order.order_id} under strategy {signal.strategy}. "
+            f"Do not send {order.signal.tag}'s signal again: it would be placed again. If the "
+            "restore was a mistake, stop the desk and restore the log it set aside (named "
+            ".replaced-<time> beside it)"
+        )
+    if not is_recovered(order):
+        return EXTERNAL_ORDER, f"adopted {what} placed outside orderdesk"
+    return OWN_ORDER_NOT_IN_LOG, (
+        f"{what} carries this desk's order id as its tag, so orderdesk placed it, but the "
+        "desk's log does not hold it: was the log restored from a backup older than this "
+        f"order? Adopted as {order.order_id} under strategy {signal.strategy}; sending its "
+        "signal again places no second order. If the restore was a mistake, stop the desk and "
+        "restore the log it set aside (named .replaced-<time> beside it)"
+    )
+
+
+def recovered_terms_differing(order: Order, signal: Signal) -> list[str] | None:
+    """For an order of the desk's adopted under its tag (:func:`is_recovered`), the terms of
+    ``signal``, sent again under the (strategy, signal id) that tag was made from, that differ
+    from the order's (:data:`RECOVERED_TERMS`); None for any other order, which is held to its
+    whole signal."""
+    if not is_recovered(order):
+        return None
+    return [
+        name for name in RECOVERED_TERMS if getattr(order.signal, name) != getattr(signal, name)
+    ]
 
 
 def adopted_at(
@@ -113,10 +230,19 @@ def slice_signal(report: OrderStatusReport, parent: Order) -> Signal:
 
 
 __all__ = [
+    "EXTERNAL_ORDER",
     "EXTERNAL_STRATEGY",
+    "OWN_ORDER_NOT_IN_LOG",
+    "RECOVERED_TERMS",
     "adopted_at",
+    "adopted_order_id",
+    "adoption_finding",
+    "desk_tag",
     "external_order_id",
+    "is_desk_id",
+    "is_recovered",
     "leg_signal",
+    "recovered_terms_differing",
     "signal_from_report",
     "slice_signal",
 ]

@@ -57,6 +57,7 @@ from orderdesk.domain.signal import (
 )
 from orderdesk.domain.status import OrderStatus, Trigger
 from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side
+from orderdesk.engine.adoption import recovered_terms_differing
 from orderdesk.engine.alerts import Alerts, LoggingNotifier
 from orderdesk.engine.algo_ids import AlgoIds
 from orderdesk.engine.autoslice import BrokerSlicing
@@ -1354,9 +1355,17 @@ def _same_signal(order: Order, signal: Signal) -> None:
     (:class:`SignalIdReused`): answering it with that order would drop it silently."""
     if order.signal == signal:
         return
-    differing = [
-        f.name for f in fields(Signal) if getattr(order.signal, f.name) != getattr(signal, f.name)
-    ]
+    # One of the desk's adopted under its tag (a log restored from an older backup) is held to
+    # the terms an adoption keeps: the signal proves its (strategy, signal id) by the tag.
+    differing = recovered_terms_differing(order, signal)
+    if differing == []:
+        return
+    if differing is None:
+        differing = [
+            f.name
+            for f in fields(Signal)
+            if getattr(order.signal, f.name) != getattr(signal, f.name)
+        ]
     assert signal.signal_id is not None  # identified before it is looked up
     raise SignalIdReused(order.order_id, signal.signal_id, differing)
 

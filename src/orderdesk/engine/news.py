@@ -80,7 +80,9 @@ from orderdesk.domain.signal import Signal
 from orderdesk.domain.status import OrderStatus
 from orderdesk.engine.adoption import (
     adopted_at,
-    external_order_id,
+    adopted_order_id,
+    adoption_finding,
+    is_recovered,
     leg_signal,
     signal_from_report,
     slice_signal,
@@ -367,7 +369,7 @@ class BrokerNews:
         elif sliced is not None:
             key = slice_order_id(sliced.order_id, report.broker_order_id)
         else:
-            key = external_order_id(report.broker_order_id)
+            key = adopted_order_id(report)
         return key, self.book.orders.get(key)
 
     def _cover_order(self, report: OrderStatusReport) -> Order | None:
@@ -621,6 +623,7 @@ class BrokerNews:
             external = outcome.order.external
             square_off = (
                 external
+                and not is_recovered(outcome.order)
                 and self.calendar is not None
                 and is_broker_square_off(item.report, self.calendar)
             )
@@ -687,20 +690,15 @@ class BrokerNews:
                 order_id=order.order_id,
             )
             return
-        detail = (
-            f"adopted broker order {order.broker_order_id} ({signal.instrument} {signal.side} "
-            f"{signal.quantity}) placed outside orderdesk"
-        )
+        kind, detail = adoption_finding(order)
         await self.recorder.desk_event(
-            ReconciliationMismatch(
-                at=now, kind="external_order", detail=detail, order_id=order.order_id
-            )
+            ReconciliationMismatch(at=now, kind=kind, detail=detail, order_id=order.order_id)
         )
         await self.alerts.raise_(
             Severity.WARNING,
-            "Reconciliation: external_order",
+            f"Reconciliation: {kind}",
             f"{order.order_id}: {detail}",
-            key=f"reconcile:external_order:{order.order_id}",
+            key=f"reconcile:{kind}:{order.order_id}",
             order_id=order.order_id,
         )
 

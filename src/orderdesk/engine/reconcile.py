@@ -6,8 +6,10 @@ reconcile``). It reads the broker's books and hands the orders and trades to
 the live stream should have told and did not:
 
 - a broker order with no local order (no orderdesk tag: placed on Kite web or mobile) is
-  **adopted** as external by the news path, which records and alerts it; it is a row here. The
-  broker's own square-off orders are adopted too, as news rather than a mismatch;
+  **adopted** as external by the news path, which records and alerts it; it is a row here. One
+  carrying one of the desk's own ids as its tag is the desk's, missing from a log restored from
+  an older backup: adopted under that id, and its row says so (``adoption.adoption_finding``).
+  The broker's own square-off orders are adopted too, as news rather than a mismatch;
 - a position the broker shows moved from one product to another (converted on Kite web, or a
   conversion whose answer was lost) moves the desk's too: a row, recorded and alerted where it
   is found, not a mismatch;
@@ -22,7 +24,10 @@ the live stream should have told and did not:
   books were only found first);
 - a tag found twice at the broker, a local working order the broker does not have, an
   unresolved order, a net position that differs, or (once the desk keeps days) holdings that
-  differ from those the day opened with, is reported.
+  differ from those the day opened with, is reported. A tag is counted over the broker's whole
+  book, not only the rows that are news: the two orders that carry it are usually each bound to
+  an order of the desk's already (one placed again after a restore, or sent again while the
+  first was still to appear), so no single piece of news shows both.
 
 Every mismatch is a ``ReconciliationMismatch`` event and an alert; the returned
 :class:`ReconciliationReport` has one row per mismatch for the CLI to print. The poller that
@@ -46,9 +51,17 @@ from orderdesk.domain.events import (
 )
 from orderdesk.domain.order import Order
 from orderdesk.domain.reports import Fill, HoldingReport, OrderStatusReport, PositionReport
-from orderdesk.domain.status import TERMINAL
+from orderdesk.domain.status import TERMINAL, BrokerStatus
 from orderdesk.domain.values import InstrumentKey, Product
-from orderdesk.engine.adoption import EXTERNAL_STRATEGY, external_order_id, signal_from_report
+from orderdesk.engine.adoption import (
+    EXTERNAL_ORDER,
+    EXTERNAL_STRATEGY,
+    OWN_ORDER_NOT_IN_LOG,
+    adoption_finding,
+    desk_tag,
+    external_order_id,
+    signal_from_report,
+)
 from orderdesk.engine.alerts import Alerts
 from orderdesk.engine.book import OrderBook
 from orderdesk.engine.conversions import Conversions
@@ -59,8 +72,13 @@ from orderdesk.ports.notifier import Severity
 
 log = logging.getLogger(__name__)
 
-ADOPTED = "external_order"
+ADOPTED = EXTERNAL_ORDER
 """The row of an order adopted from the broker's book (recorded by the news path already)."""
+RECOVERED = OWN_ORDER_NOT_IN_LOG
+"""The row of an order of the desk's own its log does not hold, adopted under its tag
+(recorded by the news path already)."""
+DUPLICATE = "duplicate"
+"""The row of a tag of the desk's found on two or more of the broker's orders."""
 CONVERTED = "converted_at_broker"
 """The row of a position conversion found made at the broker (recorded and alerted already)."""
 MODIFIED = "modified_at_broker"
@@ -169,10 +187,11 @@ class Reconciler:
         if holdings is not None:
             rows += self._holdings(holdings)
         if flag:
+            rows += self._tagged_twice(reports, rows)
             rows += self._missing(reports)
             # Adoptions, conversions and modifications found are recorded and alerted where
             # they happen.
-            found = (ADOPTED, CONVERTED, MODIFIED)
+            found = (ADOPTED, RECOVERED, CONVERTED, MODIFIED)
             await self._mismatches([row for row in rows if row.kind not in found])
             await self.recorder.desk_event(
                 ReconciliationCompleted(
@@ -213,6 +232,30 @@ class Reconciler:
                 for row in _flagged(decided)
             ]
         return rows
+
+    def _tagged_twice(
+        self, reports: Sequence[OrderStatusReport], found: Sequence[ReconciliationRow]
+    ) -> list[ReconciliationRow]:
+        """A row for each of the desk's tags the broker's whole book shows on two or more
+        orders (one the news path already called a duplicate is not said twice)."""
+        said = {row.order_id for row in found if row.kind == DUPLICATE}
+        rows = []
+        for tag, broker_ids in sorted(_tags_at_broker(reports).items()):
+            if len(broker_ids) < 2:
+                continue
+            order_id = self._carrying(tag, broker_ids)
+            if order_id is None or order_id not in said:
+                rows.append(_duplicate(order_id, tag, broker_ids))
+        return rows
+
+    def _carrying(self, tag: str, broker_ids: Sequence[str]) -> str | None:
+        """The desk's order a twice-found tag is about: the one under that id, else the first
+        bound to one of the broker's orders carrying it (an order adopted as external before
+        the desk knew its tags were its own), else None."""
+        if tag in self.book.orders:
+            return tag
+        bound = (self.book.by_broker_id.get(broker_id) for broker_id in broker_ids)
+        return next((order.order_id for order in bound if order is not None), None)
 
     def _missing(self, reports: Sequence[OrderStatusReport]) -> list[ReconciliationRow]:
         at_broker = {r.broker_order_id for r in reports}
@@ -297,7 +340,7 @@ class Reconciler:
         ]
         await self.recorder.desk_events(events)
         for row in rows:
-            severity = Severity.CRITICAL if row.kind == "duplicate" else Severity.WARNING
+            severity = Severity.CRITICAL if row.kind == DUPLICATE else Severity.WARNING
             await self.alerts.raise_(
                 severity,
                 f"Reconciliation: {row.kind}",
@@ -328,14 +371,42 @@ def _recorded(book: OrderBook, fill: Fill) -> bool:
     return order is not None and fill.trade_id in order.fills
 
 
+_ENDED = frozenset({BrokerStatus.CANCELLED, BrokerStatus.REJECTED})
+
+
+def _tags_at_broker(reports: Sequence[OrderStatusReport]) -> dict[str, list[str]]:
+    """The desk's tags in the broker's book → the broker's orders carrying each, in the order
+    the book lists them. A cover order's stop leg and an autoslice child carry their parent's
+    tag by design, so they are not counted; nor is an order that ended with nothing filled
+    (rejected, or cancelled before a fill): it moved no money, and once the extra order is
+    cancelled the books agree again rather than flagging it for the rest of the day."""
+    carrying: dict[str, list[str]] = {}
+    for report in reports:
+        if report.parent_order_id is not None or report.slice_of is not None:
+            continue
+        if report.status in _ENDED and not report.filled_quantity:
+            continue
+        tag = desk_tag(report)
+        if tag is not None:
+            carrying.setdefault(tag, []).append(report.broker_order_id)
+    return carrying
+
+
+def _duplicate(order_id: str | None, tag: str, broker_ids: Sequence[str]) -> ReconciliationRow:
+    detail = (
+        f"tag {tag} is on {len(broker_ids)} broker orders ({', '.join(broker_ids)}): one signal "
+        "was placed more than once; check them at the broker and cancel any not wanted"
+    )
+    return ReconciliationRow(DUPLICATE, order_id, detail)
+
+
 def _news_rows(result: NewsResult) -> list[ReconciliationRow]:
     """Rows for what the news path could not place: duplicates, orphans, refusals; and for
     adoptions and modifications made outside orderdesk (the news path has recorded and
     alerted those; they are rows of the report)."""
     rows: list[ReconciliationRow] = []
     for order, broker_ids in result.duplicates:
-        detail = f"tag at {', '.join(broker_ids)}"
-        rows.append(ReconciliationRow("duplicate", order.order_id, detail))
+        rows.append(_duplicate(order.order_id, order.order_id, broker_ids))
     for fill in result.orphans:
         detail = f"trade {fill.trade_id} of {fill.broker_order_id}"
         rows.append(ReconciliationRow("orphan_trade", None, detail))
@@ -343,13 +414,8 @@ def _news_rows(result: NewsResult) -> list[ReconciliationRow]:
         rows.append(ReconciliationRow("refused_fill", order_id, str(problem)))
     for decided in result.decided:
         if decided.adopted and not decided.square_off:
-            order = decided.order
-            signal = order.signal
-            detail = (
-                f"adopted broker order {order.broker_order_id} ({signal.instrument} "
-                f"{signal.side} {signal.quantity}) placed outside orderdesk"
-            )
-            rows.append(ReconciliationRow(ADOPTED, order.order_id, detail))
+            kind, detail = adoption_finding(decided.order)
+            rows.append(ReconciliationRow(kind, decided.order.order_id, detail))
         for before, after in decided.modified_outside():
             detail = (
                 f"broker order {decided.order.broker_order_id} modified outside orderdesk: "
@@ -388,8 +454,10 @@ def _flagged(decided: Decided) -> list[ReconciliationRow]:
 __all__ = [
     "ADOPTED",
     "CONVERTED",
+    "DUPLICATE",
     "EXTERNAL_STRATEGY",
     "MODIFIED",
+    "RECOVERED",
     "Reconciler",
     "ReconciliationReport",
     "ReconciliationRow",
