@@ -192,3 +192,36 @@ async def test_valid_triggers_go_and_the_risk_checks_still_hold_them() -> None:
     assert refused.value.field == "orders[0].price"
     denials = [e for e in store.events() if isinstance(e, SignalDenied)]
     assert [(d.check, d.signal.signal_id) for d in denials] == [("max_quantity", "gtt-leg-1")]
+
+
+async def test_a_product_its_exchange_has_not_is_refused_as_the_gtt_is_made() -> None:
+    """CNC on NFO: the broker took the GTT and refused its order only when it fired
+    ("Insufficient holdings"), a futures stop that never happened. A GTT or an ATO with a
+    product its exchange has not is refused as it is made, naming the field and the products
+    the exchange has (a signal's is refused by the broker at once, where it is seen)."""
+    broker = TriggerBroker()
+    store = MemoryStore()
+    cnc_stop = GttTrigger(
+        instrument=NIFTY_FUT,
+        trigger_values=(Decimal(24800),),
+        last_price=Decimal(25100),
+        orders=(
+            GttOrderLeg(
+                side=Side.SELL, quantity=NFO_LOT, price=Decimal(24790), product=Product.CNC
+            ),
+        ),
+    )
+    cnc_ato = replace(
+        DIP,
+        instrument=NIFTY_FUT,
+        basket=(replace(DIP.basket[0], instrument=NIFTY_FUT, quantity=NFO_LOT),),
+    )
+    async with OrderDesk(broker, store) as desk:
+        with pytest.raises(ValidationError) as gtt_refused:
+            await desk.triggers.place_gtt("swing", cnc_stop)
+        with pytest.raises(ValidationError) as ato_refused:
+            await desk.triggers.place_alert("swing", cnc_ato)
+    products = "CNC is not a product of NFO (MIS, NRML)"
+    assert _refusal(gtt_refused) == ("orders[0].product", products)
+    assert _refusal(ato_refused) == ("basket[0].product", products)
+    assert broker.sent == []

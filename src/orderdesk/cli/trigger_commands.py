@@ -31,6 +31,9 @@ from orderdesk.cli._common import (
     with_client,
 )
 from orderdesk.client import DeskClient
+from orderdesk.domain.conversion import carry_product
+from orderdesk.domain.values import InstrumentKey
+from orderdesk.domain.values import Product as ProductName
 
 gtt_app = typer.Typer(
     rich_markup_mode="markdown",
@@ -98,7 +101,7 @@ def _show(title: str, rows: list[TriggerOut]) -> None:
                     t.instrument,
                     t.condition,
                     ", ".join(
-                        f"{o.side} {o.quantity} {o.instrument}"
+                        f"{o.side} {o.quantity} {o.instrument} {o.product}"
                         + (f" @ {o.price}" if o.price else "")
                         for o in t.orders
                     ),
@@ -171,7 +174,13 @@ GttOrders = Annotated[
         help="SIDE:QUANTITY@PRICE of the LIMIT order placed when it fires; one per trigger.",
     ),
 ]
-Product = Annotated[str, typer.Option(help="CNC, NRML, MIS or MTF.")]
+Product = Annotated[
+    str | None,
+    typer.Option(
+        help="CNC, NRML, MIS or MTF. Default: CNC for stock, NRML for futures, options, "
+        "currency and commodities; for modify, the one it has."
+    ),
+]
 
 
 @gtt_app.command("list")
@@ -194,13 +203,14 @@ def gtt_add(
     triggers: TriggerValues,
     last_price: LastPrice,
     orders: GttOrders,
-    product: Product = "CNC",
+    product: Product = None,
     strategy: StrategyOption = "manual",
     config: ConfigOption = None,
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Place a GTT for a strategy (e.g. --trigger 1600 --last-price 1500 --order SELL:10@1599)."""
+    product = product or _carried_in(instrument)
     body = _gtt_body(instrument, triggers, last_price, orders, product, strategy)
     row = with_client(config, url, lambda c: _one(c.post_json("/api/gtt", body)))
     _answer(as_json, "GTT placed", [row])
@@ -213,15 +223,21 @@ def gtt_modify(
     triggers: TriggerValues,
     last_price: LastPrice,
     orders: GttOrders,
-    product: Product = "CNC",
+    product: Product = None,
     config: ConfigOption = None,
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """New terms for a live GTT (its strategy stays)."""
-    body = _gtt_body(instrument, triggers, last_price, orders, product, "manual")
-    body.pop("strategy")
-    row = with_client(config, url, lambda c: _one(c.put_json(f"/api/gtt/{trigger_id}", body)))
+    """New terms for a live GTT (its strategy stays, and its product unless --product)."""
+    path = f"/api/gtt/{trigger_id}"
+
+    async def modify(client: DeskClient) -> TriggerOut:
+        kept = product or await _product_of(client, path, instrument)
+        body = _gtt_body(instrument, triggers, last_price, orders, kept, "manual")
+        body.pop("strategy")
+        return await _one(client.put_json(path, body))
+
+    row = with_client(config, url, modify)
     _answer(as_json, "GTT modified", [row])
 
 
@@ -302,7 +318,7 @@ def alerts_add(
     operator: Operator,
     value: Value,
     basket: Basket = None,
-    product: Product = "CNC",
+    product: Product = None,
     strategy: StrategyOption = "manual",
     config: ConfigOption = None,
     url: UrlOption = None,
@@ -310,6 +326,7 @@ def alerts_add(
 ) -> None:
     """Create a price alert for a strategy; with --order it is an ATO whose basket the broker
     places when it fires (e.g. --operator '<=' --value 1400 --order BUY:5@1401)."""
+    product = product or _carried_in(instrument)
     body = _alert_body(name, instrument, operator, value, basket, product, strategy)
     row = with_client(config, url, lambda c: _one(c.post_json("/api/price-alerts", body)))
     _answer(as_json, "alert created", [row])
@@ -323,16 +340,22 @@ def alerts_modify(
     operator: Operator,
     value: Value,
     basket: Basket = None,
-    product: Product = "CNC",
+    product: Product = None,
     config: ConfigOption = None,
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """New terms for a live alert (its strategy and type stay)."""
-    body = _alert_body(name, instrument, operator, value, basket, product, "manual")
-    body.pop("strategy")
+    """New terms for a live alert (its strategy and type stay, and its basket's product unless
+    --product)."""
     path = f"/api/price-alerts/{trigger_id}"
-    row = with_client(config, url, lambda c: _one(c.put_json(path, body)))
+
+    async def modify(client: DeskClient) -> TriggerOut:
+        kept = product or await _product_of(client, path, instrument)
+        body = _alert_body(name, instrument, operator, value, basket, kept, "manual")
+        body.pop("strategy")
+        return await _one(client.put_json(path, body))
+
+    row = with_client(config, url, modify)
     _answer(as_json, "alert modified", [row])
 
 
@@ -355,6 +378,22 @@ def _query(strategy: str | None, active: bool) -> dict[str, str]:
     if active:
         query["active"] = "true"
     return query
+
+
+def _carried_in(instrument: str) -> str:
+    """The product an order in ``instrument`` is kept in past the day: CNC for stock, NRML for
+    the rest (a GTT's CNC leg on NFO was taken and refused only when it fired)."""
+    try:
+        return carry_product(InstrumentKey.parse(instrument))
+    except ValueError:
+        return ProductName.CNC  # the desk names what is wrong with the instrument
+
+
+async def _product_of(client: DeskClient, path: str, instrument: str) -> str:
+    """The product of the trigger at ``path``'s orders: a modify that names none keeps it (it
+    became CNC, and a futures stop was refused when it fired)."""
+    current = await _one(client.get_json(path))
+    return current.orders[0].product if current.orders else _carried_in(instrument)
 
 
 async def _many(client: DeskClient, path: str, query: dict[str, str]) -> list[TriggerOut]:

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from enum import StrEnum
 
-from orderdesk.domain.values import Exchange
+from orderdesk.domain.errors import ValidationError
+from orderdesk.domain.values import Exchange, InstrumentKey, Product
 
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
 """India Standard Time: Kite's wall clock (UTC+05:30, no daylight saving)."""
@@ -56,6 +57,28 @@ SEGMENT_OF: Mapping[Exchange, Segment] = {
     Exchange.BCD: Segment.CURRENCY,
     Exchange.MCX: Segment.COMMODITY,
 }
+
+
+PRODUCTS_OF: Mapping[Segment, frozenset[Product]] = {
+    Segment.EQUITY: frozenset({Product.MIS, Product.CNC, Product.MTF}),
+    Segment.DERIVATIVES: frozenset({Product.MIS, Product.NRML}),
+    Segment.CURRENCY: frozenset({Product.MIS, Product.NRML}),
+    Segment.COMMODITY: frozenset({Product.MIS, Product.NRML}),
+}
+"""The products an order may carry, by its exchange's segment: delivery (CNC, MTF) is stock's,
+NRML the carry of futures, options, currency and commodities; MIS is everyone's."""
+
+
+def check_product(field: str, instrument: InstrumentKey, product: Product) -> None:
+    """Refuse ``product`` for an order in ``instrument`` when its exchange has no such product:
+    the broker takes a GTT or an alert's order with it and refuses the order only when it fires
+    (a stop that never happened), and refuses a plain order only at the wire."""
+    allowed = PRODUCTS_OF[SEGMENT_OF[instrument.exchange]]
+    if product not in allowed:
+        names = ", ".join(sorted(allowed))
+        raise ValidationError(
+            field, f"{product} is not a product of {instrument.exchange} ({names})"
+        )
 
 
 NSE_OPEN = time(9, 15)

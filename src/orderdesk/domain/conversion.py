@@ -20,19 +20,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from orderdesk.domain.calendar import SEGMENT_OF, Segment
+from orderdesk.domain.calendar import PRODUCTS_OF, SEGMENT_OF, Segment
 from orderdesk.domain.errors import ValidationError
 from orderdesk.domain.values import InstrumentKey, Product, Side
 
 if TYPE_CHECKING:
     from orderdesk.domain.position import PositionBook
 
-CONVERTIBLE: dict[Segment, frozenset[Product]] = {
-    Segment.EQUITY: frozenset({Product.MIS, Product.CNC, Product.MTF}),
-    Segment.DERIVATIVES: frozenset({Product.MIS, Product.NRML}),
-    Segment.CURRENCY: frozenset({Product.MIS, Product.NRML}),
-    Segment.COMMODITY: frozenset({Product.MIS, Product.NRML}),
-}
+CONVERTIBLE: Mapping[Segment, frozenset[Product]] = PRODUCTS_OF
 """The products a position may be converted between, by the exchange's segment."""
 
 

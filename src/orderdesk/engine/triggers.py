@@ -37,6 +37,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from orderdesk.domain.calendar import check_product
 from orderdesk.domain.errors import ValidationError
 from orderdesk.domain.events import (
     TRIGGER_STREAM,
@@ -243,12 +244,15 @@ class Triggers:
             raise ValidationError(field, exc.reason) from None
 
     def _check_gtt_rules(self, gtt: GttTrigger) -> None:
+        for n, leg in enumerate(gtt.orders):
+            check_product(f"orders[{n}].product", gtt.instrument, leg.product)
         info = self._rules_for(gtt.instrument, "instrument")
         if info is not None:
             check_gtt_rules(gtt, info)
 
     def _check_basket_rules(self, alert: PriceAlert) -> None:
         for n, order in enumerate(alert.basket):
+            check_product(f"basket[{n}].product", order.instrument, order.product)
             info = self._rules_for(order.instrument, f"basket[{n}].instrument")
             if info is not None:
                 check_basket_order_rules(n, order, info)
