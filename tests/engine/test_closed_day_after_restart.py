@@ -14,6 +14,7 @@ import pytest
 from orderdesk.domain import Product, Side
 from orderdesk.domain.calendar import IST
 from orderdesk.domain.events import DayClosed
+from orderdesk.engine import RiskLimits
 from orderdesk.ports.notifier import Severity
 from tests.engine.fakes import INFY, NIFTY_FUT, FakeBroker, MemoryStore, RecordingNotifier, signal
 from tests.engine.test_days import MONDAY, TUESDAY, events_of, open_desk
@@ -99,9 +100,35 @@ async def test_the_evening_ticks_do_not_move_a_closed_day(
         (closed,) = await eventually(lambda: events_of(store, DayClosed), what="Monday closed")
         clock.set(MONDAY, 18, 0)
         broker.tick(INFY, Decimal("1600"))
-        await eventually(lambda: desk.day_pnl() == 500, what="the evening's tick marked")
+        await eventually(
+            lambda: desk.book.last_prices.get(INFY) == 1600, what="the evening's tick marked"
+        )
         assert sum((p.pnl for p in desk.day_positions()), Decimal(0)) == closed.pnl == -240
         assert desk.day_positions() == list(closed.positions)
+        assert desk.day_pnl() == -240
+
+
+async def test_a_closed_days_loss_limit_is_not_reached_by_the_next_mornings_prices(
+    broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """Between 06:00 and the login Monday is still the open day, closed; Tuesday's prices
+    marked its raw book and passed the loss limit: a critical alarm (and, with
+    ``on_daily_loss``, the kill switch) for a day that had closed at -240."""
+    limits = RiskLimits(daily_loss_limit=Decimal("300"))
+    async with open_desk(broker, store, clock, notifier, limits=limits) as desk:
+        await (await desk.submit(signal(product=Product.NRML, quantity=5))).wait()
+        broker.tick(INFY, Decimal("1452"))
+        await eventually(lambda: desk.day_pnl() == -240, what="the desk marked INFY")
+        clock.set(MONDAY, 16, 20)
+        await eventually(lambda: events_of(store, DayClosed), what="Monday closed")
+        broker.token_dead = True  # Monday's token, past 06:00
+        clock.set(TUESDAY, 9, 20)  # no login yet: Monday is still the desk's day
+        broker.tick(INFY, Decimal("1300"))
+        await eventually(lambda: desk.book.last_prices.get(INFY) == 1300, what="marked")
+        await desk._watch_loss()  # the clock loop's look, taken now
+        assert desk.trading_day == MONDAY
+        assert desk.day_pnl() == -240
+    assert "Daily loss limit reached" not in notifier.titles()
 
 
 async def test_a_day_closed_late_reads_as_its_close_after_a_restart(

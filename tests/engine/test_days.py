@@ -26,7 +26,7 @@ from orderdesk.engine import DeskConfig, OrderDesk, RiskLimits
 from orderdesk.engine.config import DayRules
 from orderdesk.engine.errors import SessionExpired
 from orderdesk.engine.history import PastDay
-from orderdesk.errors import RiskDenied
+from orderdesk.errors import BrokerAuthError, RiskDenied
 from orderdesk.ports.broker import PlaceOrder
 from orderdesk.ports.notifier import Severity
 from orderdesk.ports.store import StoredEvent
@@ -547,6 +547,23 @@ async def test_the_morning_login_opens_the_day_without_a_restart(
         handle = await desk.submit(signal(signal_id="morning"))
         await handle.wait()
         assert handle.status is OrderStatus.FILLED
+
+
+async def test_a_refusal_after_the_expiry_is_not_a_second_alarm(
+    store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """After 06:00 the broker refuses yesterday's token: that is the expiry, already alerted
+    ("Broker session ended"), not a second critical "Broker session refused" each morning."""
+    broker = ExpiringBroker()
+    async with open_desk(broker, store, clock, notifier) as desk:
+        clock.set(TUESDAY, 7, 0)
+        await eventually(
+            lambda: "Broker session ended" in notifier.titles(Severity.CRITICAL),
+            what="the expiry alerted",
+        )
+        await desk._api_error("reconciliation", BrokerAuthError("Token expired", http_status=403))
+    assert notifier.titles(Severity.CRITICAL).count("Broker session ended") == 1
+    assert "Broker session refused" not in notifier.titles()
 
 
 async def test_holdings_open_the_day_and_are_reconciled(

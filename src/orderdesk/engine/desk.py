@@ -852,7 +852,11 @@ class OrderDesk:
         return self.book.positions.get(instrument, product)
 
     def day_pnl(self) -> Decimal:
-        """Today's P&L: today's trades, and carried positions from the previous close."""
+        """Today's P&L: today's trades, and carried positions from the previous close; once
+        the day has closed, as its close recorded it (the evening's and the next morning's
+        ticks, before the login opens the next day, do not move it)."""
+        if self.days is not None:
+            return sum((p.pnl for p in self.days.day_positions()), Decimal(0))
         return self.book.positions.total_pnl()
 
     def loss_limits(self) -> tuple[Decimal | None, dict[str, Decimal]]:
@@ -1082,6 +1086,8 @@ class OrderDesk:
     async def _watch_loss(self) -> None:
         """Tell the moment the day's loss reaches its limit (the desk's, or a strategy's), once
         a day each, and act as ``on_loss_limit`` says for the desk's."""
+        if self.days is not None and self.days.state.closed:
+            return  # the day's figures are final, and the next day is not open yet
         day: object = self.trading_day or self.clock.now().astimezone(IST).date()
         limit = self.limits.daily_loss_limit
         if limit is not None and (day, "") not in self._loss_alerted:
@@ -1300,6 +1306,8 @@ class OrderDesk:
     async def _reconcile_loop(self, interval: float) -> None:
         while True:
             await asyncio.sleep(interval)
+            if not self.session.usable:
+                continue  # nothing to read until a login: the session's alert said so
             try:
                 await self.reconcile()
             except asyncio.CancelledError:
@@ -1329,8 +1337,8 @@ class OrderDesk:
 
     async def _api_error(self, what: str, exc: BaseException) -> None:
         auth = isinstance(exc, BrokerAuthError)
-        if auth:
-            self.session.refused(f"{what}: {exc}", self.clock.now())
+        if auth and not self.session.refused(f"{what}: {exc}", self.clock.now()):
+            return  # a session already known to be over (expired at 06:00, none yet) is told
         await self.alerts.raise_(
             Severity.CRITICAL if auth else Severity.WARNING,
             "Broker session refused" if auth else "Broker API error",
