@@ -334,6 +334,9 @@ class PositionOut(_Response):
     estimated: bool = False
     """Its P&L rests on an estimate: while a close the desk missed waits for the broker, an
     open quantity no price has been seen for (``last_price`` null)."""
+    why_estimated: str = ""
+    """Why the line is an estimate, in words, when its figures do not show it (trades made
+    while the desk was away, found by what the broker carried out of the day)."""
 
     @classmethod
     def of(cls, snapshot: PositionSnapshot) -> PositionOut:
@@ -348,6 +351,7 @@ class PositionOut(_Response):
             unrealised=snapshot.unrealised,
             pnl=snapshot.pnl,
             estimated=snapshot.estimated,
+            why_estimated=snapshot.why_estimated,
         )
 
 
@@ -573,6 +577,9 @@ class DayPositionOut(_Response):
     estimated: bool = False
     """This line's P&L rests on an estimate: an inferred square-off, or an open quantity no
     price of its day could be had for (at a late close, or while one waits)."""
+    why_estimated: str = ""
+    """Why the line is an estimate, in words, when its figures do not show it (trades made
+    while the desk was away, found by what the broker carried out of the day)."""
 
     @classmethod
     def of(cls, snapshot: PositionSnapshot) -> DayPositionOut:
@@ -591,6 +598,7 @@ class DayPositionOut(_Response):
             sell_quantity=snapshot.sell_quantity,
             squared_off=snapshot.squared_off,
             estimated=snapshot.estimated,
+            why_estimated=snapshot.why_estimated,
         )
 
 

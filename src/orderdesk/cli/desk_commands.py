@@ -463,6 +463,8 @@ def _day_quantity(position: DayPositionOut) -> str | int:
     the broker as a close made the next day inferred (an estimate)."""
     if position.squared_off:
         return f"{position.quantity} ({position.squared_off} squared off by the broker, estimated)"
+    if position.why_estimated:
+        return f"{position.quantity} (estimated: {position.why_estimated})"
     if position.estimated:
         return f"{position.quantity} (no price of the day: estimated)"
     return _quantity(position.quantity, position.from_holdings)

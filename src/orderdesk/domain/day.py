@@ -132,8 +132,13 @@ class PositionSnapshot:
     at a close made after the broker's books of the day were gone (the position was no longer
     carried), priced at ``last_price``, the day's close, as an estimate."""
     estimated: bool = False
-    """Its P&L rests on an estimate: a square-off inferred at the day's close, or an open
-    quantity no price of its day could be had for (``last_price`` is then None)."""
+    """Its P&L rests on an estimate: a square-off inferred at the day's close, an open
+    quantity no price of its day could be had for (``last_price`` is then None), or trades
+    the desk never saw (``why_estimated`` says so)."""
+    why_estimated: str = ""
+    """Why, in words, when the line's own figures do not show it: a late close found the
+    broker carrying another quantity out of the day than the close has (trades made while the
+    desk was away, unknowable by then, are not in it). Empty in closes logged before."""
 
     @classmethod
     def of(cls, position: Position, *, settled: bool = False) -> PositionSnapshot:

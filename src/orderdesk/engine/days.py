@@ -35,8 +35,12 @@ A desk runs every trading day, so the day is part of its state (DESIGN.md, "The 
   gone and the token of its day is dead: the close waits for the login, then marks at the
   day's closing price (a quote's ``close`` is the previous session's, so only when no session
   came between), lapses what the broker no longer has, and takes an intraday position the
-  broker no longer carries as squared off at that close, an estimate said in the event. The
-  next day opens only after it.
+  broker no longer carries as squared off at that close, an estimate said in the event. A
+  carried line (NRML, CNC holdings) the broker carries out of the day otherwise than the close
+  has it was changed by trades the desk never saw (a GTT that fired while it was stopped),
+  which the broker's books no longer show: the close keeps the desk's own trades and says the
+  line is an estimate, and why (:mod:`~orderdesk.engine.missed_trades`). The next day opens
+  only after it.
 - **The day's clock**: the broker's square-off of MIS/CO positions per segment (an alert if any
   are still open, and, when configured, the desk's own square-off some minutes earlier, which
   the desk carries out).
@@ -62,7 +66,6 @@ from orderdesk.domain.day import (
     Holding,
     PositionSnapshot,
     StrategyCarry,
-    expected_opening,
 )
 from orderdesk.domain.events import (
     DayClosed,
@@ -81,6 +84,7 @@ from orderdesk.engine.alerts import Alerts
 from orderdesk.engine.book import OrderBook
 from orderdesk.engine.config import DayRules
 from orderdesk.engine.instruments import InstrumentMaster
+from orderdesk.engine.missed_trades import carry_differences, mark_missing_trades
 from orderdesk.engine.news import BrokerNews
 from orderdesk.engine.placement import matches_tag
 from orderdesk.engine.reconcile import Reconciler
@@ -120,11 +124,12 @@ class DayState:
 @dataclass(frozen=True, slots=True)
 class _LateBooks:
     """What a late close read from the broker: its order book, its positions, and the prices
-    to mark the day's positions at."""
+    to mark the day's positions at; on a later day, its holdings too (None: it keeps none)."""
 
     reports: Sequence[OrderStatusReport]
     positions: Sequence[PositionReport]
     prices: dict[InstrumentKey, Decimal]
+    holdings: Sequence[HoldingReport] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -479,37 +484,14 @@ class TradingDays:
     def _compare_opening(
         self, positions: Sequence[PositionReport], holdings: Sequence[HoldingReport] | None
     ) -> list[DayMismatch]:
-        expected = expected_opening(
+        differences = carry_differences(
             self.book.positions,
             (self.book.holdings or {}).values(),
+            positions,
+            holdings,  # None: the broker keeps no holdings, nothing to compare them with
             listed=self.instruments.listed,
-            keeps_holdings=holdings is not None,
         )
-        found_positions = {
-            (p.instrument, p.product): p.overnight_quantity
-            for p in positions
-            if p.overnight_quantity
-        }
-        found_holdings = {
-            h.instrument: h.quantity + h.t1_quantity
-            for h in (holdings or ())
-            if h.quantity + h.t1_quantity
-        }
-        rows: list[DayMismatch] = []
-        for key in sorted(expected.positions.keys() | found_positions.keys()):
-            ours, theirs = expected.positions.get(key, 0), found_positions.get(key, 0)
-            if ours != theirs:
-                instrument, product = key
-                rows.append(
-                    DayMismatch(f"{instrument} {product}: carried {theirs}, expected {ours}")
-                )
-        if holdings is None:
-            return rows  # the broker keeps no holdings: nothing to compare them with
-        for instrument in sorted(expected.holdings.keys() | found_holdings.keys()):
-            ours, theirs = expected.holdings.get(instrument, 0), found_holdings.get(instrument, 0)
-            if ours != theirs:
-                rows.append(DayMismatch(f"{instrument} holdings: {theirs}, expected {ours}"))
-        return rows
+        return [DayMismatch(d.mismatch) for d in differences]
 
     async def _report_mismatches(self, rows: Sequence[DayMismatch]) -> None:
         if not rows:
@@ -652,16 +634,21 @@ class TradingDays:
         return prices
 
     async def _books_after(self, day: date) -> _LateBooks:
-        """The broker's books on a later trading day, and ``day``'s closing prices: a quote's
-        previous close, or a carried line's, when no session came between (else none)."""
+        """The broker's books on a later trading day (its holdings too: with its positions,
+        what it carried out of ``day``), and ``day``'s closing prices: a quote's previous
+        close, or a carried line's, when no session came between (else none)."""
         reports = await self.broker.orders()
         positions = await self.broker.positions()
+        holdings = None
+        if isinstance(self.broker, HoldingsSource):
+            holdings = await self.broker.holdings()
         closes: dict[InstrumentKey, Decimal] = {}
         if self.calendar.previous_trading_day(self.today()) == day:
             closes = {p.instrument: p.close_price for p in positions if p.overnight_quantity}
             quotes = await self._quotes(self._instruments())
             closes |= {key: q.close for key, q in quotes.items() if q.close}
-        return _LateBooks(reports, positions, {k: v for k, v in closes.items() if v})
+        prices = {k: v for k, v in closes.items() if v}
+        return _LateBooks(reports, positions, prices, holdings)
 
     async def _close_same_evening(self, day: date, books: _LateBooks) -> DayClosed:
         """The day's books: lapse what no longer works, and mark the positions (the book's
@@ -675,7 +662,10 @@ class TradingDays:
         """A later day's books: orders the broker no longer has lapse; the positions are marked
         at ``day``'s closing prices; an intraday position the broker no longer carries was
         squared off by it, at a price its books no longer show: counted at that close, and
-        said to be an estimate."""
+        said to be an estimate. A carried line (NRML, CNC) the broker carries out of the day
+        otherwise than the close has it changed by trades the desk never saw (a GTT that
+        fired while it was stopped), unknowable by now: the line is said to be an estimate,
+        and why (see :mod:`~orderdesk.engine.missed_trades`)."""
         now = self.clock.now()
         lapsed = await self._lapse_unknown(books.reports, now)
         carried = {(p.instrument, p.product) for p in books.positions if p.overnight_quantity}
@@ -698,7 +688,46 @@ class TradingDays:
                 "as shown, an estimate (the contract note has the prices)",
                 key=f"day:squared:{day}",
             )
+        snapshots = await self._missing_trades(day, books, snapshots)
         return self._summary(day, now, lapsed, snapshots, late=True)
+
+    async def _missing_trades(
+        self, day: date, books: _LateBooks, snapshots: list[PositionSnapshot]
+    ) -> list[PositionSnapshot]:
+        """``snapshots`` with the lines the broker carried out of ``day`` otherwise than the
+        day's book has them said to be estimates, in words; alerted."""
+        today = self.today()
+        differences = carry_differences(
+            self.book.positions,
+            (self.book.holdings or {}).values(),
+            books.positions,
+            books.holdings,
+            listed=self._listed_after(day, today),
+        )
+        if not differences:
+            return snapshots
+        at = "the next open"
+        if self.calendar.previous_trading_day(today) != day:
+            at = f"the open of {today}"
+        await self.alerts.raise_(
+            Severity.WARNING,
+            "Closed day is missing trades",
+            f"{day}: " + "; ".join(d.reason(at) for d in differences) + ". Its figures are "
+            "marked estimated (the contract note has those trades).",
+            key=f"day:missing-trades:{day}",
+        )
+        return mark_missing_trades(snapshots, differences, at=at, prices=books.prices)
+
+    def _listed_after(self, day: date, today: date) -> Callable[[InstrumentKey], bool]:
+        """Whether an instrument still trades on ``today``: the list is ``day``'s still (it is
+        refreshed when ``today`` opens), so a contract that expired from ``day`` on is not."""
+        between = [day + timedelta(days=n) for n in range((today - day).days)]
+
+        def listed(instrument: InstrumentKey) -> bool:
+            expired = any(self.instruments.expires_on(instrument, d) for d in between)
+            return self.instruments.listed(instrument) and not expired
+
+        return listed
 
     async def _quotes(self, instruments: Sequence[InstrumentKey]) -> dict[InstrumentKey, Quote]:
         """The broker's quotes of ``instruments``. Refused outright, there are none (asking
