@@ -177,3 +177,19 @@ async def test_a_firing_told_twice_at_once_is_recorded_once() -> None:
     assert owner.trigger_id == gtt.trigger_id
     ended = [e for e in store.events() if isinstance(e, TriggerEnded)]
     assert [e.trigger_id for e in ended] == [gtt.trigger_id]
+
+
+async def test_a_gtt_that_fires_under_the_kill_switch_is_a_warning() -> None:
+    """The kill switch refuses new orders, but a GTT already live at the broker places its
+    own when it fires: said as a WARNING that names the switch, not the INFO of any firing."""
+    broker = FiredGttBroker()
+    notifier = RecordingNotifier()
+    async with OrderDesk(
+        broker, MemoryStore(), notifier=notifier, config=DeskConfig(trigger_interval=None)
+    ) as desk:
+        await desk.triggers.place_gtt("swing", GTT)
+        await desk.engage_kill_switch("operator: stop")
+        await desk.triggers.reconcile()
+    (alert,) = [a for a in notifier.alerts if a.title == "Trigger fired"]
+    assert alert.severity is Severity.WARNING
+    assert "the kill switch is engaged, but a trigger already live at the broker" in alert.body

@@ -414,7 +414,7 @@ class Triggers:
             return
         what = "GTT" if trigger.kind is TriggerKind.GTT else "ATO alert"
         detail = f"{what} {trigger.trigger_id} fired: orders {', '.join(order_ids)}"
-        severity = Severity.INFO
+        severity, title = Severity.INFO, None
         if refusals:
             # Spent, and (some of) its orders never existed: the exit it stood for did not
             # happen, which its owner must hear louder than a fill.
@@ -423,8 +423,16 @@ class Triggers:
                 f"{what} {trigger.trigger_id} fired, but the broker refused its order: "
                 f"{'; '.join(refusals)} ({placed} placed)"
             )
+            severity, title = Severity.WARNING, "Trigger fired, its order refused"
+        elif order_ids and self.kill_switch.engaged:
+            # Kite placed its orders though the desk refuses every new one: its owner must
+            # know the switch did not stop them (triggers already live at the broker stay).
+            detail += (
+                "; the kill switch is engaged, but a trigger already live at the broker "
+                "places its orders: check them"
+            )
             severity = Severity.WARNING
-        await self._end(trigger, TriggerState.FIRED, detail, order_ids, severity)
+        await self._end(trigger, TriggerState.FIRED, detail, order_ids, severity, title)
 
     async def _end(
         self,
@@ -433,6 +441,7 @@ class Triggers:
         detail: str,
         order_ids: tuple[str, ...],
         severity: Severity,
+        title: str | None = None,
     ) -> None:
         await self._record(
             TriggerEnded(
@@ -443,9 +452,9 @@ class Triggers:
                 order_ids=order_ids,
             )
         )
-        title = "Trigger fired" if state is TriggerState.FIRED else "Trigger gone at the broker"
-        if state is TriggerState.FIRED and severity is Severity.WARNING:
-            title = "Trigger fired, its order refused"
+        title = title or (
+            "Trigger fired" if state is TriggerState.FIRED else "Trigger gone at the broker"
+        )
         await self.alerts.raise_(
             severity,
             title,
