@@ -57,7 +57,11 @@ from orderdesk.store.schema import HEAD_ID, chain_head, events
 Synchronous = Literal["FULL", "NORMAL"]
 
 CHECKPOINT_ROWS = 500
-"""Rows appended between checkpoints of the SQLite write-ahead log (half a megabyte or so).
+"""Rows appended between checkpoints of the SQLite write-ahead log. Each commit adds the pages
+it changed (the row's, its two indexes', the chain head's: some 16 KB), so the log reaches half
+a megabyte when commits carry many rows and a few megabytes (7.5 at most) when each carries
+one, as a light day's do; the file is reused from its start after each checkpoint, so that is
+its size for good.
 
 Small on purpose: a checkpoint lets the next commit start the log again from its beginning,
 overwriting blocks the file already has, and syncing those is cheaper than syncing a log that
