@@ -30,6 +30,7 @@ from tests.support import WallClock, eventually
 MONDAY, TUESDAY = date(2026, 12, 7), date(2026, 12, 8)
 WEDNESDAY, THURSDAY = date(2026, 12, 9), date(2026, 12, 10)
 CASH = Decimal(1_000_000)
+DAYS = replace(FAST, days=DayRules(calendar=CALENDAR))
 
 
 def restarted(clock: WallClock, data_dir: Path, **moved: str) -> PaperBroker:
@@ -50,6 +51,36 @@ def sell(instrument: InstrumentKey, product: Product, quantity: int, tag: str) -
         product=product,
     )
     return PlaceOrder(signal=signal, client_order_id=tag)
+
+
+async def bought_and_stopped(
+    tmp_path: Path,
+    clock: WallClock,
+    store: MemoryStore,
+    notifier: RecordingNotifier,
+    buy: Signal,
+) -> None:
+    """A desk on a fresh paper book (its state kept in ``tmp_path``) buys ``buy`` at market,
+    sees it filled, and stops: the day a walk's restart comes after."""
+    async with OrderDesk(
+        paper(clock, tmp_path), store, notifier=notifier, clock=clock, config=DAYS
+    ) as desk:
+        bought = await desk.submit(buy)
+        await bought.wait()
+        assert bought.status is OrderStatus.FILLED
+
+
+def market_buy(
+    instrument: InstrumentKey, product: Product, quantity: int, signal_id: str
+) -> Signal:
+    return Signal(
+        instrument=instrument,
+        side=Side.BUY,
+        quantity=quantity,
+        order_type=OrderType.MARKET,
+        product=product,
+        signal_id=signal_id,
+    )
 
 
 async def test_a_carried_position_keeps_the_overnight_move(tmp_path: Path) -> None:
@@ -137,27 +168,14 @@ async def test_a_desk_started_after_a_missed_close_books_no_phantom_square_off(
     position, and its books agree with the broker's."""
     clock = WallClock(datetime(2026, 12, 9, 10, 0, tzinfo=IST))
     store, notifier = MemoryStore(), RecordingNotifier()
-    config = replace(FAST, days=DayRules(calendar=CALENDAR))
-    async with OrderDesk(
-        paper(clock, tmp_path), store, notifier=notifier, clock=clock, config=config
-    ) as desk:
-        bought = await desk.submit(
-            Signal(
-                instrument=INFY,
-                side=Side.BUY,
-                quantity=10,
-                order_type=OrderType.MARKET,
-                product=Product.MIS,
-                signal_id="wed-mis",
-            )
-        )
-        await bought.wait()
-        assert bought.status is OrderStatus.FILLED
-        clock.set(WEDNESDAY, 11, 0)
+    await bought_and_stopped(
+        tmp_path, clock, store, notifier, market_buy(INFY, Product.MIS, 10, "wed-mis")
+    )
+    clock.set(WEDNESDAY, 11, 0)
 
     clock.set(THURSDAY, 9, 20)
     broker = restarted(clock, tmp_path, INFY="1600")
-    async with OrderDesk(broker, store, notifier=notifier, clock=clock, config=config) as desk:
+    async with OrderDesk(broker, store, notifier=notifier, clock=clock, config=DAYS) as desk:
         await eventually(lambda: desk.trading_day == THURSDAY, what="Thursday opened")
         # Everything the stream had queued before this tick has been dispatched once the desk
         # has the tick (one stream, in order), and recorded once the desk is idle.

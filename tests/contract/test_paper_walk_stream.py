@@ -4,22 +4,23 @@ prices of what the desk subscribes to, so positions are marked from the start.""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-from orderdesk.domain import OrderStatus
 from orderdesk.domain.calendar import IST
 from orderdesk.domain.events import DayOpened
-from orderdesk.domain.signal import Signal
-from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side
+from orderdesk.domain.values import InstrumentKey, Product
 from orderdesk.engine import OrderDesk
-from orderdesk.engine.config import DayRules
 from orderdesk.ports.broker import ConnectionState, ConnectionStateChanged, PriceTick
-from tests.contract.test_paper_days import CALENDAR, INFY, TCS, paper
-from tests.contract.test_paper_walk_days import TUESDAY, restarted
-from tests.engine.conftest import FAST
+from tests.contract.test_paper_days import INFY, TCS, paper
+from tests.contract.test_paper_walk_days import (
+    DAYS,
+    TUESDAY,
+    bought_and_stopped,
+    market_buy,
+    restarted,
+)
 from tests.engine.fakes import MemoryStore, RecordingNotifier
 from tests.support import WallClock, eventually
 
@@ -58,13 +59,12 @@ async def test_a_subscription_is_answered_with_the_known_prices(tmp_path: Path) 
 async def test_a_paper_desk_is_not_degraded(tmp_path: Path) -> None:
     """A desk on paper has its broker stream up from the start."""
     clock = WallClock(datetime(2026, 12, 8, 10, 0, tzinfo=IST))
-    config = replace(FAST, days=DayRules(calendar=CALENDAR))
     async with OrderDesk(
         paper(clock, tmp_path),
         MemoryStore(),
         notifier=RecordingNotifier(),
         clock=clock,
-        config=config,
+        config=DAYS,
     ) as desk:
         await eventually(lambda: desk.stream_connected, what="the paper stream connected")
 
@@ -77,26 +77,13 @@ async def test_a_paper_desk_marks_a_carried_position_from_the_start(
     marked at 4100 from the start: the day's P&L is the overnight +500, with no estimate."""
     clock = WallClock(datetime(2026, 12, 7, 10, 0, tzinfo=IST))
     store, notifier = MemoryStore(), RecordingNotifier()
-    config = replace(FAST, days=DayRules(calendar=CALENDAR))
-    async with OrderDesk(
-        paper(clock, tmp_path), store, notifier=notifier, clock=clock, config=config
-    ) as desk:
-        bought = await desk.submit(
-            Signal(
-                instrument=TCS,
-                side=Side.BUY,
-                quantity=5,
-                order_type=OrderType.MARKET,
-                product=Product.CNC,
-                signal_id="mon-tcs",
-            )
-        )
-        await bought.wait()
-        assert bought.status is OrderStatus.FILLED
+    await bought_and_stopped(
+        tmp_path, clock, store, notifier, market_buy(TCS, Product.CNC, 5, "mon-tcs")
+    )
 
     clock.set(TUESDAY, 9, 20)
     broker = restarted(clock, tmp_path, TCS="4100")
-    async with OrderDesk(broker, store, notifier=notifier, clock=clock, config=config) as desk:
+    async with OrderDesk(broker, store, notifier=notifier, clock=clock, config=DAYS) as desk:
         await eventually(lambda: desk.trading_day == TUESDAY, what="Tuesday opened")
         opened = [e for e in store.events() if isinstance(e, DayOpened)][-1]
         (carried,) = opened.positions
@@ -121,25 +108,13 @@ async def test_a_restarted_paper_desk_marks_its_positions_at_the_configured_pric
     the position shows +500 unrealised, not "no price"."""
     clock = WallClock(datetime(2026, 12, 8, 10, 0, tzinfo=IST))
     store, notifier = MemoryStore(), RecordingNotifier()
-    config = replace(FAST, days=DayRules(calendar=CALENDAR))
-    async with OrderDesk(
-        paper(clock, tmp_path), store, notifier=notifier, clock=clock, config=config
-    ) as desk:
-        bought = await desk.submit(
-            Signal(
-                instrument=TCS,
-                side=Side.BUY,
-                quantity=5,
-                order_type=OrderType.MARKET,
-                product=Product.CNC,
-                signal_id="tue-tcs",
-            )
-        )
-        await bought.wait()
+    await bought_and_stopped(
+        tmp_path, clock, store, notifier, market_buy(TCS, Product.CNC, 5, "tue-tcs")
+    )
 
     clock.set(TUESDAY, 11, 0)
     broker = restarted(clock, tmp_path, TCS="4100")
-    async with OrderDesk(broker, store, notifier=notifier, clock=clock, config=config) as desk:
+    async with OrderDesk(broker, store, notifier=notifier, clock=clock, config=DAYS) as desk:
         await eventually(
             lambda: desk.position(TCS, Product.CNC).unrealised() == 500,
             what="TCS marked at 4100",
