@@ -188,8 +188,9 @@ class DeskService(Protocol):
         conversion's answer) shows these, so it agrees with the list of days."""
 
     def settled_contracts(self) -> Collection[InstrumentKey]:
-        """The contracts :meth:`day_positions` reads settled (expired with the open day, which
-        has closed): a strategy's share of one reads settled too."""
+        """The contracts :meth:`day_positions` reads settled (expired with the open day: its
+        segment's close has passed, while the day is open again for an evening segment too): a
+        strategy's share of one reads settled too."""
 
     def strategies(self) -> Mapping[str, StrategyBook]:
         """Each strategy's orders and P&L from its own fills, as the positions are valued."""

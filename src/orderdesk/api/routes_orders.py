@@ -198,8 +198,9 @@ async def cancel_all_orders(context: Context) -> list[OrderOut]:
 @router.get("/positions")
 async def list_positions(context: Context) -> list[PositionOut]:
     """Net positions with realised and unrealised P&L at the last price seen, as the open
-    day's figures read them (``GET /api/days``): once the day has closed, a contract that
-    expired with it is settled, its whole P&L realised."""
+    day's figures read them (``GET /api/days``): once its segment's close has passed, a
+    contract that expired with the day is settled (on a day open again for an MCX evening
+    too), its whole P&L realised."""
     return [PositionOut.of(snapshot) for snapshot in context.desk.day_positions()]
 
 

@@ -319,8 +319,8 @@ class PositionOut(_Response):
     P&L values from the previous close (realised), not as a short.
 
     Built from the open day's figures (``DeskService.day_positions``), so it reads as the day's
-    list does: once the day has closed, a contract that expired with it is settled, its whole
-    P&L ``realised``."""
+    list does: once its segment's close has passed, a contract that expired with the day is
+    settled (on a day open again for an MCX evening too), its whole P&L ``realised``."""
 
     instrument: str
     product: Product

@@ -262,22 +262,30 @@ class TradingDays:
         an MCX book went on trading unrecorded: the close froze positions the evening then
         squared off or sold, and marked them mid-session."""
         usual = self._usual_close(day)
-        ordinary = self.calendar.hours[Segment.DERIVATIVES].mass_cancel
-        after = usual - datetime.combine(day, ordinary, tzinfo=IST)
         if day in self.calendar.session_hours:
-            return max(usual, self.calendar.last_mass_cancel(day) + after)
+            return max(usual, self.calendar.last_mass_cancel(day) + self._after_mass_cancel(day))
         if day != self.state.day:
             return usual
-        later = [
-            self.calendar.mass_cancel_at(day, segment) + after
-            for segment in self._segments_in_book()
-            if segment in self.calendar.hours
-        ]
+        later = [self._segment_close(day, segment) for segment in self._segments_in_book()]
         return max([usual, *later])
 
     def _usual_close(self, day: date) -> datetime:
         """``close_at`` on ``day``: the close of a day of equity and derivatives alone."""
         return datetime.combine(day, self.rules.close_at, tzinfo=IST)
+
+    def _after_mass_cancel(self, day: date) -> timedelta:
+        """How long after an ordinary day's equity and derivatives mass cancel (16:00)
+        ``close_at`` comes: a later segment's close comes as long after its own."""
+        ordinary = self.calendar.hours[Segment.DERIVATIVES].mass_cancel
+        return self._usual_close(day) - datetime.combine(day, ordinary, tzinfo=IST)
+
+    def _segment_close(self, day: date, segment: Segment) -> datetime:
+        """When the desk closes ``day`` for ``segment``: a day of that segment alone closes
+        then (``close_at`` for equity and derivatives; a segment without hours of its own
+        closes with them)."""
+        if segment not in self.calendar.hours:
+            return self._usual_close(day)
+        return self.calendar.mass_cancel_at(day, segment) + self._after_mass_cancel(day)
 
     def _segments_in_book(self) -> set[Segment]:
         """The segments of the open day's orders and positions."""
@@ -678,7 +686,8 @@ class TradingDays:
                 at = f"at the close, {close}" if close else "at no price: none of the day is known"
                 squared.append(f"{p.instrument} {p.product} {p.quantity} ({at})")
                 continue
-            snapshots.append(self._snapshot(p, close, expired_on=day))
+            expired = self.instruments.expires_on(p.instrument, day)
+            snapshots.append(self._snapshot(p, close, settled=expired))
         if squared:
             await self.alerts.raise_(
                 Severity.WARNING,
@@ -771,26 +780,42 @@ class TradingDays:
         are its close's as recorded: each at the price it closed at, a contract that expired
         with the day settled (its P&L realised); neither the evening's ticks nor a restart,
         after which the desk has seen no price of the day, changes them. Until then, each at
-        its last mark; an open quantity the desk has no price for (a missed close waiting for
-        the broker, a start before the first tick) says its P&L is an estimate rather than
-        count it as 0."""
+        its last mark, a contract that expired with the day (:meth:`settled`: on a day open
+        again for an MCX evening, or closing after it) settled as the close has it; an open
+        quantity the desk has no price for (a missed close waiting for the broker, a start
+        before the first tick) says its P&L is an estimate rather than count it as 0."""
         state = self.state
         if state.closed and state.close is not None:
             return list(state.close.positions)
-        expired_on = state.day if state.closed else None
-        return [self._snapshot(p, p.last_price, expired_on=expired_on) for p in self.book.positions]
-
-    def settled(self) -> frozenset[InstrumentKey]:
-        """The contracts :meth:`day_positions` reads settled: once the open day has closed,
-        those of its positions that expired with it (a strategy's share of one reads the same)."""
-        day = self.state.day
-        if day is None or not self.state.closed:
-            return frozenset()
-        return frozenset(
-            p.instrument
+        settled = self.settled()
+        return [
+            self._snapshot(p, p.last_price, settled=p.instrument in settled)
             for p in self.book.positions
-            if self.instruments.expires_on(p.instrument, day)
+        ]
+
+    def settled(self, now: datetime | None = None) -> frozenset[InstrumentKey]:
+        """The contracts :meth:`day_positions` reads settled: those of the open day's positions
+        that expired with it (a strategy's share of one reads the same), see
+        :meth:`_expired_with_the_day`."""
+        day = self.state.day
+        if day is None:
+            return frozenset()
+        now = now or self.clock.now()
+        return frozenset(
+            p.instrument for p in self.book.positions if self._expired_with_the_day(p, day, now)
         )
+
+    def _expired_with_the_day(self, position: Position, day: date, now: datetime) -> bool:
+        """Whether ``position``'s contract expired with ``day`` by ``now``: its last trading day
+        is ``day``, and the day is closed or the desk's close of its segment has passed (the
+        close that settles it on a day of that segment alone). Not "whether the day is
+        closed": a day reopened for an MCX evening would un-settle an option that expired at
+        the afternoon's close, its quantity read as open and its P&L as unrealised until the
+        close after midnight settled it again."""
+        if not self.instruments.expires_on(position.instrument, day):
+            return False
+        segment = SEGMENT_OF[position.instrument.exchange]
+        return self.state.closed or now >= self._segment_close(day, segment)
 
     def _close_due(self, now: datetime) -> date | None:
         """The open day, when its close is due (a later day has begun, or ``close_at`` has
@@ -808,22 +833,23 @@ class TradingDays:
         due = self._close_due(now or self.clock.now())
         return due is not None and self.missed_close(due)
 
+    @staticmethod
     def _snapshot(
-        self, position: Position, last: Decimal | None, *, expired_on: date | None = None
+        position: Position, last: Decimal | None, *, settled: bool = False
     ) -> PositionSnapshot:
-        """``position`` marked at ``last``, settled when its contract expired on
-        ``expired_on``; an open quantity without a price is said to be an estimate, never
-        counted as a P&L of 0 without a word."""
-        expired = expired_on is not None and self.instruments.expires_on(
-            position.instrument, expired_on
-        )
+        """``position`` marked at ``last``, settled when its contract expired with the day; an
+        open quantity without a price is said to be an estimate, never counted as a P&L of 0
+        without a word."""
         estimated = bool(position.quantity) and last is None
-        return PositionSnapshot.marked(position, last, settled=expired, estimated=estimated)
+        return PositionSnapshot.marked(position, last, settled=settled, estimated=estimated)
 
-    def _snapshots(self, expired_on: date | None) -> list[PositionSnapshot]:
-        """The book's positions at their marks (at a close, the broker's last prices where they
-        could be read)."""
-        return [self._snapshot(p, p.last_price, expired_on=expired_on) for p in self.book.positions]
+    def _snapshots(self, day: date) -> list[PositionSnapshot]:
+        """The book's positions at their marks as ``day`` closes (at the broker's last prices
+        where they could be read), a contract expiring with it settled."""
+        return [
+            self._snapshot(p, p.last_price, settled=self.instruments.expires_on(p.instrument, day))
+            for p in self.book.positions
+        ]
 
     def _summary(
         self,
