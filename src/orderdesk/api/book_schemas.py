@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+from pydantic import Field
+
 from orderdesk.api.schemas import _Response
 from orderdesk.domain.charges import ChargesTotal
 from orderdesk.domain.order import Order
@@ -120,6 +122,35 @@ class OrderChargesOut(ChargesOut):
         )
 
 
+class UnchargedOrderOut(_Response):
+    """An executed order the broker's calculator refused to charge, and why."""
+
+    order_id: str
+    broker_order_id: str
+    strategy: str
+    instrument: str
+    side: Side
+    product: Product
+    quantity: int
+    average_price: Decimal
+    reason: str
+    """The broker's words."""
+
+    @classmethod
+    def of(cls, order: Order, report: OrderStatusReport, reason: str) -> UnchargedOrderOut:
+        return cls(
+            order_id=order.order_id,
+            broker_order_id=report.broker_order_id,
+            strategy=order.signal.strategy,
+            instrument=str(report.instrument),
+            side=report.side,
+            product=report.product,
+            quantity=report.filled_quantity,
+            average_price=report.average_price,
+            reason=reason,
+        )
+
+
 class DayChargesOut(_Response):
     """A trading day's charges, order by order and in sum, and the P&L they come off."""
 
@@ -128,11 +159,16 @@ class DayChargesOut(_Response):
     orders: list[OrderChargesOut]
     """Newest first."""
     charges: ChargesOut
+    """The sum of ``orders``: the uncharged ones' are not in it."""
     pnl: Decimal | None
     """The day's P&L before charges: live for the open day, at its close for an earlier one
     (None for a day whose close is not in the log)."""
     net: Decimal | None
-    """``pnl`` less the charges."""
+    """``pnl`` less the charges; None too when an order is ``uncharged`` (its charges unknown,
+    a net figure would be too high)."""
+    uncharged: list[UnchargedOrderOut] = Field(default_factory=list)
+    """Executed orders the broker's calculator refused to charge (one it no longer knows the
+    contract of, say), each with the broker's reason; newest first."""
 
     @staticmethod
     def totals(total: ChargesTotal) -> ChargesOut:
@@ -154,4 +190,5 @@ __all__ = [
     "OrderChargesOut",
     "SegmentOut",
     "TradeOut",
+    "UnchargedOrderOut",
 ]

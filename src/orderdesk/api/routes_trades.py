@@ -8,7 +8,9 @@ part of every row and a range of days is one request (``orderdesk trades --since
 
 Charges are the broker's calculator's (Kite's virtual contract note, one call for the day's
 executed orders), asked when wanted rather than kept: it is a calculator, so an earlier day's
-orders, read back from the log, are charged as they were traded (at today's rates).
+orders, read back from the log, are charged as they were traded (at today's rates). Should it
+refuse an order of the day (a contract expired since), the day's other orders are still
+charged and the refused one is named with the broker's reason.
 """
 
 from __future__ import annotations
@@ -22,7 +24,12 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BeforeValidator
 
 from orderdesk.api.auth import bearer_scheme
-from orderdesk.api.book_schemas import DayChargesOut, OrderChargesOut, TradeOut
+from orderdesk.api.book_schemas import (
+    DayChargesOut,
+    OrderChargesOut,
+    TradeOut,
+    UnchargedOrderOut,
+)
 from orderdesk.api.context import Context
 from orderdesk.api.desk import DeskService
 from orderdesk.api.errors import ERROR_RESPONSES, NOT_OFFERED_RESPONSE, UnknownDay
@@ -30,6 +37,8 @@ from orderdesk.api.routes_days import check_range, day_figures, iso_day, refuse_
 from orderdesk.domain.charges import ChargesTotal, executed
 from orderdesk.domain.contracts import multiplier_of
 from orderdesk.domain.order import Order
+from orderdesk.domain.reports import Charges, OrderStatusReport
+from orderdesk.errors import BrokerRejected, InputRejected, OrderRejected
 
 router = APIRouter(
     prefix="/api",
@@ -90,7 +99,9 @@ async def charges(context: Context, day: ChargedDayQuery = None) -> DayChargesOu
     holds no such day): each executed order's, from the broker's calculator, their sum, and
     the day's P&L before and after them. Quantity the day's position conversions moved is
     charged in its new product (an order moved in part is two rows, its own product's first;
-    :mod:`orderdesk.domain.charges` has the rule). 501 ``not_offered`` when the broker has no
+    :mod:`orderdesk.domain.charges` has the rule). An order the calculator refuses (a contract
+    it no longer knows) is listed in ``uncharged`` with the broker's reason, the others still
+    charged, and ``net`` is then None. 501 ``not_offered`` when the broker has no
     calculator."""
     desk = context.desk
     today = desk.trading_day()
@@ -110,18 +121,48 @@ async def charges(context: Context, day: ChargedDayQuery = None) -> DayChargesOu
     traded = executed(
         sorted(orders, key=lambda o: o.created_at, reverse=True), desk.day_conversions(asked)
     )
-    charged = await desk.order_charges([report for _, report in traded])
-    total = ChargesTotal.of(charged)
+    answers = await _charged(desk, [report for _, report in traded])
+    charged = [
+        (order, report, answer)
+        for (order, report), answer in zip(traded, answers, strict=True)
+        if isinstance(answer, Charges)
+    ]
+    uncharged = [
+        UnchargedOrderOut.of(order, report, answer.message)
+        for (order, report), answer in zip(traded, answers, strict=True)
+        if not isinstance(answer, Charges)
+    ]
+    total = ChargesTotal.of([cost for _, _, cost in charged])
     return DayChargesOut(
         day=asked,
-        orders=[
-            OrderChargesOut.of(order, report, cost)
-            for (order, report), cost in zip(traded, charged, strict=True)
-        ],
+        orders=[OrderChargesOut.of(order, report, cost) for order, report, cost in charged],
         charges=DayChargesOut.totals(total),
         pnl=pnl,
-        net=None if pnl is None else pnl - total.total,
+        net=None if pnl is None or uncharged else pnl - total.total,
+        uncharged=uncharged,
     )
+
+
+async def _charged(
+    desk: DeskService, reports: Sequence[OrderStatusReport]
+) -> list[Charges | BrokerRejected]:
+    """Each report's charges by the broker's calculator, or its refusal of that order.
+
+    The day's orders are asked in one call. The broker may refuse a call for one of its orders
+    (Kite may no longer know a contract expired since): then each half is asked on its own, and
+    so on down to the refused orders, so that the others are still charged: a few calls for one
+    refused order among many, about two for each when all are refused. A refusal of the call
+    itself (the session, the account, the address) fails the whole, as before."""
+    try:
+        # Asked even for no order: a broker without a calculator says so (501) on any day.
+        return list(await desk.order_charges(reports))
+    except (InputRejected, OrderRejected) as refused:
+        if not reports:
+            raise
+        if len(reports) == 1:
+            return [refused]
+    half = len(reports) // 2
+    return await _charged(desk, reports[:half]) + await _charged(desk, reports[half:])
 
 
 def _days_asked(

@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from orderdesk.api.book_schemas import DayChargesOut, SegmentOut, TradeOut
+from orderdesk.api.book_schemas import DayChargesOut, SegmentOut, TradeOut, UnchargedOrderOut
 from orderdesk.cli import app
 from orderdesk.cli._common import (
     EXIT_USAGE,
@@ -27,6 +27,7 @@ from orderdesk.cli._common import (
     SinceOption,
     UntilOption,
     UrlOption,
+    cell,
     check_range,
     console,
     fail,
@@ -193,8 +194,10 @@ def charges(
     schedule), and the day's P&L after them.
 
     Brokerage, STT, exchange and SEBI fees, stamp duty and GST per order. An earlier day is
-    charged at the calculator's rates of today. The broker's fee for its own square-off of an
-    MIS position is not in the calculator, nor in these figures.
+    charged at the calculator's rates of today. An order the calculator refuses (a contract it
+    no longer knows) is listed below the table with the broker's reason, the others charged.
+    The broker's fee for its own square-off of an MIS position is not in the calculator, nor in
+    these figures.
     """
     report = with_client(config, url, lambda c: c.charges(day.date() if day else None))
     if as_json:
@@ -209,6 +212,8 @@ def _show_charges(report: DayChargesOut) -> None:
     # An order converted in part is charged in two lines, one per product: counted once.
     orders = len({o.order_id for o in report.orders})
     title = f"charges{of}: {plural(orders, 'order')}, {total:,.2f}"
+    if report.uncharged:
+        title += f" ({plural(len(report.uncharged), 'order')} not charged)"
     if report.pnl is not None and report.net is not None:
         title += f" — P&L {report.pnl:,.2f}, after charges {report.net:,.2f}"
     show(
@@ -250,6 +255,20 @@ def _show_charges(report: DayChargesOut) -> None:
             spare=("SEBI", "stamp", "exchange", "avg"),
         )
     )
+    _show_uncharged(report.uncharged)
+
+
+def _show_uncharged(orders: Sequence[UnchargedOrderOut]) -> None:
+    """The orders the broker's calculator refused, each with its reason: their charges are not
+    in the day's total, and no P&L after charges is given."""
+    for o in orders:
+        console.print(
+            f"not charged: {o.order_id} {o.instrument} {o.side} {o.quantity} "
+            f"@ {cell(o.average_price)}: the broker refused it: {o.reason}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @app.command("funds", rich_help_panel="Watching")

@@ -76,25 +76,48 @@ def order_margin(
     return MarginBreakdown(var=value * INTRADAY_RATE, leverage=5)
 
 
+def contract_kind(inst: InstrumentLike) -> ContractKind:
+    """What the charge schedule rates ``inst`` as: an option, a future or equity."""
+    if _is_option(inst):
+        return ContractKind.OPTION
+    return ContractKind.FUTURE if _is_future(inst) else ContractKind.EQUITY
+
+
 def charges(
     inst: InstrumentLike, *, buy: bool, product: str, quantity: int, price: Decimal
 ) -> dict[str, Any]:
     """Kite's ``charges`` object for one order at ``price`` (the desk's schedule,
     :mod:`orderdesk.domain.charge_schedule`, which the paper broker charges by too)."""
-    kind = (
-        ContractKind.OPTION
-        if _is_option(inst)
-        else ContractKind.FUTURE
-        if _is_future(inst)
-        else ContractKind.EQUITY
+    return contract_charges(
+        inst.exchange,
+        inst.tradingsymbol,
+        contract_kind(inst),
+        buy=buy,
+        product=product,
+        quantity=quantity,
+        price=price,
     )
-    units = quantity * contract_multiplier(inst.exchange, inst.tradingsymbol)
+
+
+def contract_charges(
+    exchange: str,
+    tradingsymbol: str,
+    kind: ContractKind,
+    *,
+    buy: bool,
+    product: str,
+    quantity: int,
+    price: Decimal,
+) -> dict[str, Any]:
+    """:func:`charges` by what an order names rather than a listed instrument: the contract
+    note charges an executed order on a contract that has since expired as on a live one."""
+    units = quantity * contract_multiplier(exchange, tradingsymbol)
     due = scheduled_charges(
         kind, buy=buy, delivery=product in DELIVERY, quantity=units, price=price
     )
     return {
         "transaction_tax": money(due.transaction_tax),
-        "transaction_tax_type": "ctt" if inst.exchange == "MCX" else "stt",
+        "transaction_tax_type": "ctt" if exchange == "MCX" else "stt",
         "exchange_turnover_charge": money(due.exchange_turnover_charge),
         "sebi_turnover_charge": money(due.sebi_turnover_charge),
         "brokerage": money(due.brokerage),
@@ -177,4 +200,12 @@ def summary_row(parts: list[MarginBreakdown]) -> dict[str, Any]:
     }
 
 
-__all__ = ["MarginBreakdown", "charges", "empty_charges", "margin_row", "order_margin"]
+__all__ = [
+    "MarginBreakdown",
+    "charges",
+    "contract_charges",
+    "contract_kind",
+    "empty_charges",
+    "margin_row",
+    "order_margin",
+]
