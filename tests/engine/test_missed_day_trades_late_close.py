@@ -217,8 +217,9 @@ async def test_the_list_of_days_and_the_days_detail_say_so_after_a_restart(
     assert detail["estimated"] is True
     lines = {line["product"]: line for line in detail["positions"]}
     assert (lines["NRML"]["quantity"], lines["NRML"]["estimated"]) == (150, True)
-    assert "trades made while the desk was away are not in this day" in (
-        lines["NRML"]["why_estimated"]
+    assert (
+        "trades made while the desk was away are not in this day"
+        in (lines["NRML"]["why_estimated"])
     )
     assert lines["CNC"]["estimated"] is False
     assert lines["CNC"]["why_estimated"] == ""
