@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from pydantic import Field
 
@@ -88,6 +89,20 @@ class ChargesOut(_Response):
     total: Decimal
 
 
+def _executed(order: Order, report: OrderStatusReport) -> dict[str, Any]:
+    """What a row of the day's charges says of an executed order, charged or not."""
+    return {
+        "order_id": order.order_id,
+        "broker_order_id": report.broker_order_id,
+        "strategy": order.signal.strategy,
+        "instrument": str(report.instrument),
+        "side": report.side,
+        "product": report.product,
+        "quantity": report.filled_quantity,
+        "average_price": report.average_price,
+    }
+
+
 class OrderChargesOut(ChargesOut):
     """One executed order and what it cost."""
 
@@ -104,14 +119,7 @@ class OrderChargesOut(ChargesOut):
     @classmethod
     def of(cls, order: Order, report: OrderStatusReport, charges: Charges) -> OrderChargesOut:
         return cls(
-            order_id=order.order_id,
-            broker_order_id=report.broker_order_id,
-            strategy=order.signal.strategy,
-            instrument=str(report.instrument),
-            side=report.side,
-            product=report.product,
-            quantity=report.filled_quantity,
-            average_price=report.average_price,
+            **_executed(order, report),
             brokerage=charges.brokerage,
             transaction_tax=charges.transaction_tax,
             exchange_turnover_charge=charges.exchange_turnover_charge,
@@ -138,17 +146,7 @@ class UnchargedOrderOut(_Response):
 
     @classmethod
     def of(cls, order: Order, report: OrderStatusReport, reason: str) -> UnchargedOrderOut:
-        return cls(
-            order_id=order.order_id,
-            broker_order_id=report.broker_order_id,
-            strategy=order.signal.strategy,
-            instrument=str(report.instrument),
-            side=report.side,
-            product=report.product,
-            quantity=report.filled_quantity,
-            average_price=report.average_price,
-            reason=reason,
-        )
+        return cls(**_executed(order, report), reason=reason)
 
 
 class DayChargesOut(_Response):
