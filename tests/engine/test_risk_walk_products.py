@@ -9,8 +9,6 @@ way as the "exit" of an MIS long.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime
 from decimal import Decimal
 
@@ -21,9 +19,10 @@ from orderdesk.domain.calendar import IST
 from orderdesk.engine import OrderDesk, RiskLimits
 from orderdesk.engine.handle import OrderHandle
 from orderdesk.errors import RiskDenied
-from tests.engine.conftest import FAST, settled
+from tests.engine.conftest import settled
 from tests.engine.fakes import INFY, NIFTY_CE, FakeBroker, MemoryStore, RecordingNotifier, signal
 from tests.engine.test_days import DAYS, MONDAY, TUESDAY
+from tests.engine.test_risk_walk_working_orders import running
 from tests.support import WallClock, eventually
 
 MIS, NRML, CNC = Product.MIS, Product.NRML, Product.CNC
@@ -33,27 +32,6 @@ LOSS_LIMIT = RiskLimits(daily_loss_limit=Decimal(1000))
 @pytest.fixture
 def clock() -> WallClock:
     return WallClock(datetime(MONDAY.year, MONDAY.month, MONDAY.day, 9, 30, tzinfo=IST))
-
-
-@asynccontextmanager
-async def running(
-    broker: FakeBroker,
-    store: MemoryStore,
-    notifier: RecordingNotifier,
-    *,
-    limits: RiskLimits | None = None,
-    strategies: dict[str, RiskLimits] | None = None,
-) -> AsyncIterator[OrderDesk]:
-    desk = OrderDesk(
-        broker,
-        store,
-        notifier=notifier,
-        config=FAST,
-        limits=limits or RiskLimits(),
-        strategy_limits=strategies or {},
-    )
-    async with desk:
-        yield await settled(desk)
 
 
 async def traded(desk: OrderDesk, **terms: object) -> OrderHandle:
