@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -81,3 +82,12 @@ async def test_the_table_and_its_totals_count_the_lots_multiplier(
     assert "3 trades today — bought 1,137,600.50, sold 1,210,000.00" in table
     crude = next(line for line in table.splitlines() if "CRUDEOIL" in line)
     assert "1,122,600.00" in crude
+
+
+async def test_the_title_names_the_desks_open_day(served: tuple[FakeDesk, list[str]]) -> None:
+    """Before the morning login the desk's day is still yesterday's: its trades are titled
+    with that day, not "today"."""
+    desk, where = served
+    desk.today = date(2026, 12, 7)
+    await crude_gold_and_infy(desk)
+    assert "3 trades of trading day Mon 07 Dec 2026 — bought" in await trades(where)

@@ -113,7 +113,9 @@ def _title(
         of = f" from {f'{since:%Y-%m-%d}' if since else 'the first day'}"
         of += f" to {f'{until:%Y-%m-%d}' if until else 'today'}"
     else:
-        of = " today"
+        # The desk's open day: before the morning login, still yesterday's, not "today".
+        open_day = next((t.day for t in rows if t.day is not None), None)
+        of = f" of trading day {open_day:%a %d %b %Y}" if open_day else " today"
     # The desk's value, not quantity × price: an MCX or currency lot is many quoted units.
     bought = sum((t.value for t in rows if t.side == "BUY"), Decimal(0))
     sold = sum((t.value for t in rows if t.side == "SELL"), Decimal(0))
