@@ -89,22 +89,8 @@ class ChargesOut(_Response):
     total: Decimal
 
 
-def _executed(order: Order, report: OrderStatusReport) -> dict[str, Any]:
-    """What a row of the day's charges says of an executed order, charged or not."""
-    return {
-        "order_id": order.order_id,
-        "broker_order_id": report.broker_order_id,
-        "strategy": order.signal.strategy,
-        "instrument": str(report.instrument),
-        "side": report.side,
-        "product": report.product,
-        "quantity": report.filled_quantity,
-        "average_price": report.average_price,
-    }
-
-
-class OrderChargesOut(ChargesOut):
-    """One executed order and what it cost."""
+class ExecutedOrderOut(_Response):
+    """An executed order as a row of the day's charges names it, charged or not."""
 
     order_id: str
     broker_order_id: str
@@ -116,10 +102,27 @@ class OrderChargesOut(ChargesOut):
     """What it traded (an order cancelled after a part filled is charged on that part)."""
     average_price: Decimal
 
+    @staticmethod
+    def fields_of(order: Order, report: OrderStatusReport) -> dict[str, Any]:
+        return {
+            "order_id": order.order_id,
+            "broker_order_id": report.broker_order_id,
+            "strategy": order.signal.strategy,
+            "instrument": str(report.instrument),
+            "side": report.side,
+            "product": report.product,
+            "quantity": report.filled_quantity,
+            "average_price": report.average_price,
+        }
+
+
+class OrderChargesOut(ChargesOut, ExecutedOrderOut):
+    """One executed order and what it cost."""
+
     @classmethod
     def of(cls, order: Order, report: OrderStatusReport, charges: Charges) -> OrderChargesOut:
         return cls(
-            **_executed(order, report),
+            **cls.fields_of(order, report),
             brokerage=charges.brokerage,
             transaction_tax=charges.transaction_tax,
             exchange_turnover_charge=charges.exchange_turnover_charge,
@@ -130,23 +133,15 @@ class OrderChargesOut(ChargesOut):
         )
 
 
-class UnchargedOrderOut(_Response):
+class UnchargedOrderOut(ExecutedOrderOut):
     """An executed order the broker's calculator refused to charge, and why."""
 
-    order_id: str
-    broker_order_id: str
-    strategy: str
-    instrument: str
-    side: Side
-    product: Product
-    quantity: int
-    average_price: Decimal
     reason: str
     """The broker's words."""
 
     @classmethod
     def of(cls, order: Order, report: OrderStatusReport, reason: str) -> UnchargedOrderOut:
-        return cls(**_executed(order, report), reason=reason)
+        return cls(**cls.fields_of(order, report), reason=reason)
 
 
 class DayChargesOut(_Response):
@@ -184,6 +179,7 @@ class DayChargesOut(_Response):
 __all__ = [
     "ChargesOut",
     "DayChargesOut",
+    "ExecutedOrderOut",
     "FundsOut",
     "OrderChargesOut",
     "SegmentOut",
