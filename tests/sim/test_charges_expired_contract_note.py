@@ -33,20 +33,14 @@ CSV = (
 
 
 @pytest.fixture
-def sim_config(tmp_path: Path) -> SimConfig:
+def sim_config(sim_config: SimConfig, tmp_path: Path) -> SimConfig:
     """NSE hours and trading days, no holidays, and the two contracts listed."""
     csv_path = tmp_path / "instruments.csv"
     csv_path.write_text(CSV)
-    return SimConfig(
-        host="127.0.0.1",
-        port=0,
-        seed=7,
-        price_tick_interval=None,
-        rate_limits=False,
-        market_hours="nse",
-        holidays=frozenset(),
-        instruments=csv_path,
-    )
+    sim_config.market_hours = "nse"
+    sim_config.holidays = frozenset()
+    sim_config.instruments = csv_path
+    return sim_config
 
 
 def executed(exchange: str, symbol: str, **terms: Any) -> dict[str, Any]:
