@@ -7,39 +7,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-from decimal import Decimal
 
 import pytest
 from typer.testing import CliRunner
 
 from orderdesk.cli import _register_commands, app
-from orderdesk.domain import InstrumentKey
-from orderdesk.domain.values import Product, Side
+from orderdesk.domain.values import Side
 from orderdesk.errors import InputRejected
 from tests.api.fakes import FakeDesk
 from tests.api.test_charges_expired_route import EXPIRED, MONDAY, TUESDAY, refuse_in_the_call
-from tests.domain.builders import signal
+from tests.cli.test_trade_values import traded
 
 _register_commands()
 runner = CliRunner()
 pytestmark = pytest.mark.usefixtures("isolated_config")
 WEEKLY = "NFO:NIFTY26D0825000CE"
-
-
-async def traded(desk: FakeDesk, instrument: str, side: Side, quantity: int, price: str) -> str:
-    product = Product.CNC if instrument.startswith("NSE:") else Product.NRML
-    order = await desk.submit(
-        signal(
-            instrument=InstrumentKey.parse(instrument),
-            side=side,
-            quantity=quantity,
-            product=product,
-            price=Decimal(price),
-            signal_id=f"{instrument}-{side}".replace(":", "-"),
-        )
-    )
-    desk.fill(order.order_id, Decimal(price))
-    return order.order_id
 
 
 async def monday_with_a_weekly(desk: FakeDesk) -> dict[str, str]:
