@@ -3,19 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import aiohttp
 import pytest
 
 from orderdesk.api import AlertFeed, create_app, serve_api
+from orderdesk.api.desk_adapter import EngineDesk
 from orderdesk.api.server import ApiServer
 from orderdesk.approvals import ApprovalQueue
 from orderdesk.config import StrategySettings
+from orderdesk.engine import OrderDesk
 from tests.api.fakes import FakeDesk
 
 TOKEN = "test-token-0123456789abcdefghijklmnop"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@asynccontextmanager
+async def engine_api(desk: OrderDesk) -> AsyncIterator[aiohttp.ClientSession]:
+    """The real API over a running engine ``desk`` on a loopback port, as a client holding the
+    token."""
+    server = await serve_api(create_app(EngineDesk(desk), token=TOKEN), "127.0.0.1", 0)
+    try:
+        async with aiohttp.ClientSession(base_url=server.url, headers=AUTH) as client:
+            yield client
+    finally:
+        await server.stop()
 
 
 @dataclass

@@ -16,12 +16,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from orderdesk.api import create_app, serve_api
-from orderdesk.api.desk_adapter import EngineDesk
 from orderdesk.domain.calendar import IST
 from orderdesk.domain.reports import Charges, OrderStatusReport
 from orderdesk.engine import OrderDesk
-from tests.api.conftest import AUTH, TOKEN
+from tests.api.conftest import engine_api
 from tests.engine.fakes import MemoryStore, RecordingNotifier
 from tests.engine.test_amo_open import AmoBroker
 from tests.engine.test_days import MONDAY, TUESDAY, open_desk
@@ -90,13 +88,11 @@ async def served() -> AsyncIterator[Served]:
     """A desk keeping trading days on the AMO-holding broker, the API over it on port 0."""
     broker, store = ChargingBroker(), MemoryStore()
     clock = WallClock(datetime(2026, 12, 7, 9, 30, tzinfo=IST))
-    async with open_desk(broker, store, clock, RecordingNotifier()) as desk:
-        server = await serve_api(create_app(EngineDesk(desk), token=TOKEN), "127.0.0.1", 0)
-        try:
-            async with aiohttp.ClientSession(base_url=server.url, headers=AUTH) as client:
-                yield Served(desk, broker, store, clock, client)
-        finally:
-            await server.stop()
+    async with (
+        open_desk(broker, store, clock, RecordingNotifier()) as desk,
+        engine_api(desk) as client,
+    ):
+        yield Served(desk, broker, store, clock, client)
 
 
 async def test_a_carried_amos_day_reads_back_as_it_read_live(served: Served) -> None:

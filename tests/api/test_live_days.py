@@ -15,15 +15,13 @@ from typing import Any
 import aiohttp
 import pytest
 
-from orderdesk.api import create_app, serve_api
-from orderdesk.api.desk_adapter import EngineDesk
 from orderdesk.domain import OrderStatus, OrderType, Product
 from orderdesk.domain.calendar import IST
 from orderdesk.domain.events import DayClosed, OrderCreated
 from orderdesk.engine import OrderDesk
 from orderdesk.engine.history import PastDay
 from orderdesk.ports.store import StoredEvent
-from tests.api.conftest import AUTH, TOKEN
+from tests.api.conftest import engine_api
 from tests.engine.fakes import (
     INFY,
     NIFTY_CE,
@@ -89,13 +87,11 @@ async def served(
     broker: FakeBroker, store: CreatedCounting, clock: WallClock
 ) -> AsyncIterator[Served]:
     """A desk keeping trading days on the fake broker, with the API over it on port 0."""
-    async with open_desk(broker, store, clock, RecordingNotifier()) as desk:
-        server = await serve_api(create_app(EngineDesk(desk), token=TOKEN), "127.0.0.1", 0)
-        try:
-            async with aiohttp.ClientSession(base_url=server.url, headers=AUTH) as client:
-                yield Served(desk, client)
-        finally:
-            await server.stop()
+    async with (
+        open_desk(broker, store, clock, RecordingNotifier()) as desk,
+        engine_api(desk) as client,
+    ):
+        yield Served(desk, client)
 
 
 async def first_snapshot(client: aiohttp.ClientSession) -> dict[str, Any]:

@@ -10,8 +10,6 @@ the log (so a restart reads the same), the list of days and the day's detail.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -20,15 +18,12 @@ from typing import Any
 import aiohttp
 import pytest
 
-from orderdesk.api import create_app, serve_api
-from orderdesk.api.desk_adapter import EngineDesk
 from orderdesk.domain import Product, Side
 from orderdesk.domain.calendar import IST
 from orderdesk.domain.events import DayClosed, DayOpened, ReconciliationMismatch
 from orderdesk.domain.values import InstrumentKey
-from orderdesk.engine import OrderDesk
 from orderdesk.ports.notifier import Severity
-from tests.api.conftest import AUTH, TOKEN
+from tests.api.conftest import engine_api
 from tests.engine.fakes import (
     INFY,
     NIFTY_FUT,
@@ -210,7 +205,7 @@ async def test_the_list_of_days_and_the_days_detail_say_so_after_a_restart(
     clock.set(TUESDAY, 10, 0)
     async with open_desk(broker, store, clock, notifier) as desk:
         assert [day.closed for day in desk.past_days() if day.day == MONDAY] == [closed]
-        async with served(desk) as client:
+        async with engine_api(desk) as client:
             days = {row["day"]: row for row in await get(client, "/api/days")}
             detail = await get(client, f"/api/days/{MONDAY}")
     assert days[MONDAY.isoformat()]["estimated"] is True
@@ -223,17 +218,6 @@ async def test_the_list_of_days_and_the_days_detail_say_so_after_a_restart(
     )
     assert lines["CNC"]["estimated"] is False
     assert lines["CNC"]["why_estimated"] == ""
-
-
-@asynccontextmanager
-async def served(desk: OrderDesk) -> AsyncIterator[aiohttp.ClientSession]:
-    """The real API over ``desk`` on a loopback port, as a client."""
-    server = await serve_api(create_app(EngineDesk(desk), token=TOKEN), "127.0.0.1", 0)
-    try:
-        async with aiohttp.ClientSession(base_url=server.url, headers=AUTH) as client:
-            yield client
-    finally:
-        await server.stop()
 
 
 async def get(client: aiohttp.ClientSession, path: str) -> Any:

@@ -12,15 +12,13 @@ after midnight agrees with what the reopened day showed.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import aiohttp
 import pytest
 
-from orderdesk.api import create_app, serve_api
 from orderdesk.api.desk_adapter import EngineDesk
 from orderdesk.domain import Product
 from orderdesk.domain.calendar import IST
@@ -28,7 +26,8 @@ from orderdesk.domain.day import PositionSnapshot
 from orderdesk.domain.events import DayClosed
 from orderdesk.domain.values import InstrumentKey
 from orderdesk.engine import OrderDesk
-from tests.api.conftest import AUTH, TOKEN
+from tests.api.conftest import engine_api
+from tests.api.test_live_days import Served
 from tests.engine.fakes import (
     NIFTY_CE,
     FakeBroker,
@@ -77,27 +76,14 @@ def broker() -> FakeBroker:
     return broker
 
 
-@dataclass
-class Served:
-    desk: OrderDesk
-    client: aiohttp.ClientSession
-
-    async def get(self, path: str) -> Any:
-        async with self.client.get(path) as response:
-            assert response.status == 200, await response.text()
-            return await response.json()
-
-
 @pytest.fixture
 async def served(broker: FakeBroker, store: MemoryStore, clock: WallClock) -> AsyncIterator[Served]:
     """A desk keeping trading days on the fake broker, with the API over it on port 0."""
-    async with open_desk(broker, store, clock, RecordingNotifier()) as desk:
-        server = await serve_api(create_app(EngineDesk(desk), token=TOKEN), "127.0.0.1", 0)
-        try:
-            async with aiohttp.ClientSession(base_url=server.url, headers=AUTH) as client:
-                yield Served(desk, client)
-        finally:
-            await server.stop()
+    async with (
+        open_desk(broker, store, clock, RecordingNotifier()) as desk,
+        engine_api(desk) as client,
+    ):
+        yield Served(desk, client)
 
 
 def money(line: dict[str, Any]) -> tuple[Decimal, Decimal, Decimal]:
