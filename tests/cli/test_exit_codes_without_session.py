@@ -31,6 +31,7 @@ from orderdesk.domain.values import InstrumentKey
 from orderdesk.engine import OrderDesk, RiskLimits
 from orderdesk.engine.errors import SessionExpired
 from orderdesk.store.location import sqlite_url
+from tests.engine.conftest import settled
 from tests.scenarios.harness import BrokerView, SimAddress, open_desk, running_sim
 from tests.support import eventually
 
@@ -99,6 +100,10 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
     ):
         view = BrokerView(address)
         await view.control("prices", {"NSE:INFY": 1500})
+        # The stream up and the start-up catch-up over: until then the desk polls the book, and
+        # a poll after a test expires the tokens would find the session refused before the
+        # command it means to test does.
+        await settled(desk)
         server = await serve_api(create_app(EngineDesk(desk), token=token), "127.0.0.1", 0)
         try:
             where = ["--config", str(config), "--url", server.url]
