@@ -227,7 +227,7 @@ class OrderDesk:
                 news=self.news,
                 strategy_books=self.strategy_books,
             )
-        self.history = DayHistory(store)
+        self.history = DayHistory(store, self.book)
         self.triggers = Triggers(
             broker,
             self.recorder,

@@ -21,6 +21,7 @@ from typing import Generic, TypeVar
 
 from orderdesk.domain.events import DayClosed, DayOpened, Event, OrderCreated, OrderEvent
 from orderdesk.domain.order import Order
+from orderdesk.engine.book import OrderBook
 from orderdesk.ports.store import EventStore
 
 V = TypeVar("V")
@@ -28,6 +29,9 @@ V = TypeVar("V")
 PAST_ORDERS_KEPT = 256
 """Orders of earlier days (and parents' children) kept after being read back, for the next
 ask."""
+ABSENT_KEPT = 10_000
+"""Order ids found absent from the log, kept for the next ask (more than a day's signals:
+Kite takes 5,000 orders a day)."""
 
 
 class _Kept(Generic[V]):
@@ -71,8 +75,16 @@ class PastDay:
 class DayHistory:
     """Past days and past orders, from the store."""
 
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore, book: OrderBook | None = None) -> None:
         self._store = store
+        self._book = book
+        self._absent: set[str] = set()
+        """Ids :meth:`order` found no order for while the book held its current day
+        (``_absent_day``): a new signal is looked up twice (the API asks whether it was sent
+        before, the desk whether to place it), and the second read of the log cost as much
+        as the first. An id gets an order only through the book, which holds it until its
+        day ends, so an absence stays true until the book starts another day."""
+        self._absent_day = -1
         self._orders: _Kept[Order] = _Kept()
         self._children: _Kept[list[Order]] = _Kept()
         # The checkpoints and closes read so far, and the seq each kind was read up to: the
@@ -186,13 +198,23 @@ class DayHistory:
         return self._children.keep(parent.order_id, children)
 
     def order(self, order_id: str) -> Order | None:
-        """An order of any day, by id (None if the log has no such order)."""
+        """An order of any day, by id (None if the log has no such order).
+
+        With the desk's book: for an id the book does not hold (the desk asks the book
+        first)."""
         order = self._orders.get(order_id)
         if order is not None:
             return order
+        day = self._book.days_started if self._book is not None else None
+        if day == self._absent_day and order_id in self._absent:
+            return None
         events = [row.event() for row in self._store.read(stream=order_id)]
         history = [event for event in events if isinstance(event, OrderEvent)]
         if not history or not isinstance(history[0], OrderCreated):
+            if day is not None:
+                if day != self._absent_day or len(self._absent) >= ABSENT_KEPT:
+                    self._absent, self._absent_day = set(), day
+                self._absent.add(order_id)
             return None
         return self._orders.keep(order_id, Order.from_events(history))
 
