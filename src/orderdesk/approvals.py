@@ -52,8 +52,9 @@ Screen = Callable[[Signal], Awaitable[None]]
 Record = Callable[[str, str, str, str], Awaitable[None]]
 """Writes one ``OperatorCommandHandled`` (operator, command, outcome, params): the desk's
 ``record_command``."""
-DayCloses = Callable[[date], datetime]
-"""When the desk closes a trading day (its ``DayClosed``): the engine's ``days.close_at``."""
+DayCloses = Callable[[date, Segment], datetime]
+"""When the desk closes a trading day (its ``DayClosed``) once an order of a segment is in its
+book: the engine's ``days.close_with``."""
 
 LAPSE_CHECK_SECONDS = 1.0
 """How often, while something is parked, the queue looks at the desk's clock for lapses."""
@@ -229,9 +230,10 @@ class ApprovalQueue:
         check_every: float = LAPSE_CHECK_SECONDS,
     ) -> None:
         """``calendar``: the desk's trading days (None: it keeps none, and only the approval
-        window limits a parked signal). ``day_closes``: when the desk closes a day (None: at
-        its segment's mass cancel, the exchange's end of the day, which the desk closes
-        after). ``record``: where lapses are written for the audit log (None: nowhere)."""
+        window limits a parked signal). ``day_closes``: when the desk closes a day holding the
+        signal's segment (None: at its segment's mass cancel, the exchange's end of the day,
+        which the desk closes after). ``record``: where lapses are written for the audit log
+        (None: nowhere)."""
         self._submit = submit
         self._screen = screen
         self._strategies = dict(strategies)
@@ -342,11 +344,13 @@ class ApprovalQueue:
         return limits
 
     def _day_close(self, calendar: TradingCalendar, day: date, segment: Segment) -> _Limit:
-        """The end of ``day`` for a signal of ``segment``: the desk's close (``DayClosed``),
-        after which an order would count into a closed day, or, without it, the exchange's
-        mass cancel, which the desk closes after."""
+        """The end of ``day`` for a signal of ``segment``: the desk's close (``DayClosed``) of
+        a book holding that segment, after which an order would count into a closed day (a
+        commodity signal parked at 16:10 waits for the evening, as the close would once the
+        order is placed), or, without it, the exchange's mass cancel, which the desk closes
+        after."""
         if self._day_closes is not None:
-            closes = as_ist(self._day_closes(day))
+            closes = as_ist(self._day_closes(day, segment))
             return _Limit(
                 closes, f"the desk closed trading day {day:%a %d %b} at {closes:%H:%M} IST"
             )

@@ -318,7 +318,7 @@ async def _started(
                     notifier=notifier,
                     clock=clock,
                     calendar=calendar,
-                    day_closes=desk.days.close_at if desk.days is not None else None,
+                    day_closes=desk.days.close_with if desk.days is not None else None,
                     record=desk.record_command,
                 )
                 token = load_or_create_token(settings.config_dir)

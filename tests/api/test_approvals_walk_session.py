@@ -16,13 +16,14 @@ import pytest
 
 from orderdesk.approvals import ApprovalClosed, ApprovalQueue, ApprovalState, PendingSignal
 from orderdesk.config import StrategySettings
-from orderdesk.domain.calendar import IST, TradingCalendar
+from orderdesk.domain.calendar import IST, Segment, TradingCalendar
 from orderdesk.domain.errors import OrderDeskError
-from orderdesk.domain.values import Product, Variety
+from orderdesk.domain.values import InstrumentKey, Product, Variety
 from tests.api.fakes import FakeDesk
 from tests.domain.builders import signal
 
 DAY = date(2026, 12, 8)  # a Tuesday
+CRUDE = InstrumentKey.parse("MCX:CRUDEOIL26DECFUT")
 PATIENT = {"patient": StrategySettings(approval=True, approval_ttl_seconds=12 * 3600)}
 """A window far longer than the day: only the day's own limits can end it."""
 
@@ -104,7 +105,7 @@ async def test_an_amo_waits_past_the_close_until_its_trading_day_ends() -> None:
     does not lapse with the market or the desk's close (as a regular order does), only with its
     trading day, at the next 06:00."""
     clock, desk = DeskClock(15, 29), FakeDesk()
-    queue = queue_at(clock, desk, day_closes=lambda day: ist(16, 15))
+    queue = queue_at(clock, desk, day_closes=lambda day, segment: ist(16, 15))
     regular = await park(queue, signal_id="regular")
     assert regular.expires_at == ist(15, 30)
     clock.set(19, 0)
@@ -117,9 +118,25 @@ async def test_an_amo_waits_past_the_close_until_its_trading_day_ends() -> None:
     await queue.close()
 
 
+async def test_a_commodity_signal_waits_past_the_equity_close_for_its_evening() -> None:
+    """At 16:10 a crude oil signal is parked on a desk whose book holds equity only (its
+    close 16:15): MCX trades until 23:30, and the desk closes later once the order is in its
+    book, so the signal waits for MCX's close, not the desk's present 16:15."""
+    clock, desk = DeskClock(16, 10), FakeDesk()
+    closes = {Segment.EQUITY: ist(16, 15), Segment.COMMODITY: ist(0, 0) + timedelta(days=1)}
+    queue = queue_at(clock, desk, day_closes=lambda day, segment: closes[segment])
+    item = await park(queue, instrument=CRUDE, product=Product.NRML)
+    assert item.expires_at == ist(23, 30)
+    assert item.lapses_because == "its market (commodity) closed at 23:30 IST on Tue 08 Dec"
+    clock.set(17, 0)
+    await queue.approve(item.approval_id)
+    assert [s.instrument for s in desk.submitted] == [CRUDE]
+    await queue.close()
+
+
 async def test_an_amo_sent_after_the_close_is_parked() -> None:
     clock, desk = DeskClock(20, 0), FakeDesk()
-    queue = queue_at(clock, desk, day_closes=lambda day: ist(16, 15))
+    queue = queue_at(clock, desk, day_closes=lambda day, segment: ist(16, 15))
     item = await park(queue, variety=Variety.AMO, signal_id="evening")
     assert item.lapses_because == "its trading day Tue 08 Dec ended at 06:00 IST"
     await queue.close()

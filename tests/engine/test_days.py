@@ -159,6 +159,21 @@ async def test_a_book_in_commodities_closes_after_their_evening(
         assert (closed.day, closed.at) == (MONDAY, datetime(2026, 12, 8, 0, 1, tzinfo=IST))
 
 
+async def test_a_day_without_commodities_closes_after_their_evening_once_one_is_placed(
+    broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """What a parked commodity signal may wait for: the close its order would bring about
+    (MCX's 23:45 mass cancel and the desk's quarter of an hour), not the 16:15 of the equity
+    book the day holds so far."""
+    async with open_desk(broker, store, clock, notifier) as desk:
+        assert desk.days is not None
+        assert desk.days.close_at(MONDAY) == datetime(2026, 12, 7, 16, 15, tzinfo=IST)
+        assert desk.days.close_with(MONDAY, Segment.COMMODITY) == datetime(
+            2026, 12, 8, 0, 0, tzinfo=IST
+        )
+        assert desk.days.close_with(MONDAY, Segment.EQUITY) == desk.days.close_at(MONDAY)
+
+
 async def test_a_commodity_traded_after_the_close_closes_the_day_again_after_its_evening(
     broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
 ) -> None:

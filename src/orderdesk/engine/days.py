@@ -269,6 +269,11 @@ class TradingDays:
         later = [self._segment_close(day, segment) for segment in self._segments_in_book()]
         return max([usual, *later])
 
+    def close_with(self, day: date, segment: Segment) -> datetime:
+        """:meth:`close_at` once an order of ``segment`` is in the book: a parked commodity
+        signal is placeable until the evening close it would bring about."""
+        return max(self.close_at(day), self._segment_close(day, segment))
+
     def _usual_close(self, day: date) -> datetime:
         """``close_at`` on ``day``: the close of a day of equity and derivatives alone."""
         return datetime.combine(day, self.rules.close_at, tzinfo=IST)
