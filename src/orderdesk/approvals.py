@@ -265,18 +265,14 @@ class ApprovalQueue:
         if not self.needs_approval(signal):
             return await self._submit(signal)
         await self._lapse_due()
-        if signal.signal_id is not None:
-            # The same signal sent twice (a strategy retrying) waits once, like the desk's
-            # own idempotency for placed orders.
-            known = self._by_signal.get((signal.strategy, signal.signal_id))
-            if known is not None and known in self._items:
-                item = self._items[known]
-                if item.state is ApprovalState.PENDING:
-                    return item
-                if item.state is ApprovalState.APPROVED:
-                    return await self._submit(signal)  # the desk answers with its order
-                raise SignalDecided(signal.signal_id, item)
+        again = await self._sent_again(signal)
+        if again is not None:
+            return again
         await self._screen(signal)
+        # The screen awaited the desk: the same signal, sent meanwhile, may be parked by now.
+        again = await self._sent_again(signal)
+        if again is not None:
+            return again
         item = self._park(signal)
         await self._warn(
             "Signal awaiting approval",
@@ -284,6 +280,22 @@ class ApprovalQueue:
             key="approval_pending",
         )
         return item
+
+    async def _sent_again(self, signal: Signal) -> Order | PendingSignal | None:
+        """What ``signal`` gets when it was parked before: the same signal sent twice (a
+        strategy retrying) waits once, like the desk's own idempotency for placed orders.
+        None: it was not."""
+        if signal.signal_id is None:
+            return None
+        known = self._by_signal.get((signal.strategy, signal.signal_id))
+        if known is None or known not in self._items:
+            return None
+        item = self._items[known]
+        if item.state is ApprovalState.PENDING:
+            return item
+        if item.state is ApprovalState.APPROVED:
+            return await self._submit(signal)  # the desk answers with its order
+        raise SignalDecided(signal.signal_id, item)
 
     def _park(self, signal: Signal) -> PendingSignal:
         now = self._clock.now()

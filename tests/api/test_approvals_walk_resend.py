@@ -9,6 +9,8 @@ placed, where a signal refused before parking may be sent again and is checked a
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from orderdesk.approvals import (
@@ -19,6 +21,7 @@ from orderdesk.approvals import (
     PendingSignal,
 )
 from orderdesk.config import StrategySettings
+from orderdesk.domain.signal import Signal
 from orderdesk.errors import RiskDenied
 from tests.api.conftest import Api
 from tests.api.fakes import FakeDesk
@@ -117,3 +120,30 @@ async def test_http_the_id_refused_at_approval_is_parked_again(api: Api) -> None
     ) as response:
         assert response.status == 200
         assert (await response.json())["status"] == "OPEN"
+
+
+async def test_one_signal_sent_twice_at_once_is_parked_once() -> None:
+    """Two sends of one signal id that meet while the desk screens the first (each screening
+    awaits the desk) wait for one approval, not two."""
+    desk = FakeDesk()
+    screened = 0
+    both_in = asyncio.Event()
+
+    async def screen_awaiting(sent: Signal) -> None:
+        nonlocal screened
+        screened += 1
+        if screened == 2:
+            both_in.set()
+        await both_in.wait()  # each send is being screened when the other comes
+        await desk.screen(sent)
+
+    queue = ApprovalQueue(desk.submit, CAREFUL, screen=screen_awaiting)
+    first, second = await asyncio.gather(
+        queue.submit(signal(strategy="careful", signal_id="twice")),
+        queue.submit(signal(strategy="careful", signal_id="twice")),
+    )
+    assert screened == 2
+    assert isinstance(first, PendingSignal)
+    assert second is first
+    assert [item.approval_id for item in queue.pending()] == [first.approval_id]
+    await queue.close()
