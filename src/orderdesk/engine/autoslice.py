@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections.abc import Callable
 
 from orderdesk.domain.errors import ValidationError
 from orderdesk.domain.events import (
@@ -106,14 +107,24 @@ class BrokerSlicing:
                 '[engine] slicing = "desk" to have the desk place every slice',
             )
 
-    async def send(self, order_id: str, signal: Signal, info: InstrumentInfo) -> Order:
-        """Write the parent and ``AutosliceSent``, place it, and record the answer."""
+    async def send(
+        self,
+        order_id: str,
+        signal: Signal,
+        info: InstrumentInfo,
+        *,
+        created: Callable[[], None] | None = None,
+    ) -> Order:
+        """Write the parent and ``AutosliceSent``, place it, and record the answer;
+        ``created`` is called once the parent is in the book, before it is placed."""
         now = self.clock.now()
-        created = Order.create(order_id, signal, now)
         algo_id = self.config.algo_ids.for_strategy(signal.strategy)
         outcome = await self.recorder.create(
-            created, lambda o: [AutosliceSent(at=now, order_id=o.order_id, algo_id=algo_id)]
+            Order.create(order_id, signal, now),
+            lambda o: [AutosliceSent(at=now, order_id=o.order_id, algo_id=algo_id)],
         )
+        if created is not None:
+            created()
         parent = outcome.order
         config = self.config
         try:

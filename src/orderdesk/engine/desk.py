@@ -248,6 +248,9 @@ class OrderDesk:
         self.replayed: Replayed | None = None
         """What start-up read back from the log (from the latest day checkpoint)."""
         self._intake: dict[str, asyncio.Future[None]] = {}
+        self._admissions: defaultdict[InstrumentKey, asyncio.Lock] = defaultdict(asyncio.Lock)
+        """Per instrument, held by a signal from its risk checks until its order is in the
+        book (:meth:`_in_turn`), so the checks that count the orders working there see it."""
         self._target_locks: defaultdict[InstrumentKey, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._target_orders: dict[tuple[InstrumentKey, str | None], str] = {}
         """The latest target order per instrument: the account's (None) and each strategy's
@@ -394,11 +397,22 @@ class OrderDesk:
         self._intake[order_id] = future
         try:
             self._check_instrument(signal)
-            await self._admit(signal, exiting=exiting)
+            # Held from the risk checks until the order is in the book, never across the
+            # broker's call: the checks count the orders working in the instrument, and the
+            # order enters the book only once its intent is written (an await), so two
+            # reducing signals at one instant were both admitted against one position.
+            admission = self._admissions[signal.instrument]
+            await admission.acquire()
+            try:
+                await self._admit(signal, exiting=exiting)
+            except BaseException:
+                admission.release()
+                raise
             if existing is not None:
+                admission.release()  # in the book already
                 await self.slicer.send_again(existing)
             else:
-                await self._place(order_id, signal)
+                await self._place(order_id, signal, admitted=_once(admission.release))
         finally:
             del self._intake[order_id]
             future.set_result(None)
@@ -1231,17 +1245,26 @@ class OrderDesk:
             key=f"denied:{denial.check}",
         )
 
-    async def _place(self, order_id: str, signal: Signal) -> OrderHandle:
-        self.prices.want([signal.instrument])
-        info = self.instruments.get(signal.instrument)
-        if info is not None and needs_slicing(signal, info.freeze_quantity):
-            if self.autoslicer is not None:
-                # One placement; the broker cuts it and its children are adopted as reported.
-                await self.autoslicer.send(order_id, signal, info)
+    async def _place(
+        self, order_id: str, signal: Signal, *, admitted: Callable[[], None] | None = None
+    ) -> OrderHandle:
+        """Create the order and send it; ``admitted`` is called once the order is in the book
+        (before it is sent), and at the latest when this returns or raises."""
+        try:
+            self.prices.want([signal.instrument])
+            info = self.instruments.get(signal.instrument)
+            if info is not None and needs_slicing(signal, info.freeze_quantity):
+                if self.autoslicer is not None:
+                    # One placement; the broker cuts it and its children are adopted as
+                    # reported.
+                    await self.autoslicer.send(order_id, signal, info, created=admitted)
+                else:
+                    await self.slicer.create_parent(order_id, signal, created=admitted)
             else:
-                await self.slicer.create_parent(order_id, signal)
-        else:
-            await self.slicer.create_and_send(order_id, signal)
+                await self.slicer.create_and_send(order_id, signal, created=admitted)
+        finally:
+            if admitted is not None:
+                admitted()
         return OrderHandle(self, order_id)
 
     # -- internals: baskets, targets ---------------------------------------------------------
@@ -1376,6 +1399,19 @@ def _same_signal(order: Order, signal: Signal) -> None:
         ]
     assert signal.signal_id is not None  # identified before it is looked up
     raise SignalIdReused(order.order_id, signal.signal_id, differing)
+
+
+def _once(action: Callable[[], None]) -> Callable[[], None]:
+    """``action`` to be called at most once, however often the result is called."""
+    done = False
+
+    def call() -> None:
+        nonlocal done
+        if not done:
+            done = True
+            action()
+
+    return call
 
 
 __all__ = ["OrderDesk"]

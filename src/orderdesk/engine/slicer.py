@@ -62,14 +62,22 @@ class Slicer:
         return slicing_complete(parent, self.children(parent.order_id))
 
     async def create_and_send(
-        self, order_id: str, signal: Signal, parent_id: str | None = None
+        self,
+        order_id: str,
+        signal: Signal,
+        parent_id: str | None = None,
+        *,
+        created: Callable[[], None] | None = None,
     ) -> Order:
-        """Log the order and its submission in one append, then place it."""
+        """Log the order and its submission in one append, then place it; ``created`` is
+        called in between, once the order is in the book."""
         now = self.clock.now()
-        created = Order.create(order_id, signal, now, parent_id=parent_id)
+        order = Order.create(order_id, signal, now, parent_id=parent_id)
         outcome = await self.recorder.create(
-            created, lambda o: o.submit(now, algo_id=self.placement.algo_id(o))
+            order, lambda o: o.submit(now, algo_id=self.placement.algo_id(o))
         )
+        if created is not None:
+            created()
         await self.placement.send(outcome.order)
         return outcome.order
 
@@ -83,8 +91,14 @@ class Slicer:
         if outcome.events:
             await self.placement.send(order)
 
-    async def create_parent(self, order_id: str, signal: Signal) -> None:
+    async def create_parent(
+        self, order_id: str, signal: Signal, *, created: Callable[[], None] | None = None
+    ) -> None:
+        """Log a parent, then create and send its children; ``created`` is called in between,
+        once the parent is in the book."""
         outcome = await self.recorder.create(Order.create(order_id, signal, self.clock.now()))
+        if created is not None:
+            created()
         await self.continue_(outcome.order)
 
     async def continue_(self, parent: Order) -> None:
