@@ -337,11 +337,14 @@ class DeskClient:
         reprice_after_seconds: float | None = None,
         max_reprices: int | None = None,
         band_percent: Decimal | None = None,
+        cancel_working: bool = True,
     ) -> ExitOut:
         """Flatten the broker's net position in ``instrument`` (``product``): a protected
         MARKET order the desk watches until it fills (re-priced within the band when it does
         not, then alerted; each setting left out is ``[exit]``'s). ``order`` is None when
-        there is no position to exit."""
+        there is no position to exit. ``cancel_working``: first cancel the orders working in
+        the line (listed in ``cancelled``); one that cannot be cancelled places nothing (a
+        409 conflict naming it)."""
         body = _request(
             ExitIn,
             {
@@ -351,6 +354,7 @@ class DeskClient:
                 "reprice_after_seconds": reprice_after_seconds,
                 "max_reprices": max_reprices,
                 "band_percent": band_percent,
+                "cancel_working": cancel_working,
             },
         )
         return await self._call("POST", "/api/positions/exit", _EXIT, json=_dump(body))

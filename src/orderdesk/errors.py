@@ -10,6 +10,8 @@
     │   └── ChainBroken            audit verification found a tampered row
     ├── RiskDenied                 a pre-trade check refused a signal; names the check
     ├── NotOffered                 the configured broker lacks an optional capability
+    ├── ExitBlocked                an exit not placed: an order working in its line could not
+    │                              be cancelled first (it could overshoot the exit); names it
     └── BrokerError                anything a broker adapter raises
         ├── BrokerTransportError   no usable answer: timeout, connection refused or reset
         │   └── UnknownOutcome     a placement may or may not have happened; carries the tag
@@ -38,6 +40,8 @@ happened: it may be sent again after a backoff, a placement included), and
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from orderdesk.domain.errors import InvalidTransition, OrderDeskError, ValidationError
 
@@ -76,6 +80,23 @@ class NotOffered(OrderDeskError):
         super().__init__(f"the {broker} broker does not offer {capability}")
         self.broker = broker
         self.capability = capability
+
+
+class ExitBlocked(OrderDeskError):
+    """An exit was not placed: orders working in the position's instrument and product were
+    to be cancelled first, and these could not be (a cancel failed, or the order did not end
+    in time). Left working, one filling after the exit would open the opposite position; so
+    nothing was placed, and ``blocking`` names each order with the reason."""
+
+    def __init__(self, line: str, blocking: Sequence[tuple[str, str]]) -> None:
+        named = "; ".join(f"order {order_id} {reason}" for order_id, reason in blocking)
+        super().__init__(
+            f"exit of {line} not placed: {named}; the position is unchanged. Cancel the "
+            "working orders there and exit again (or exit keeping them working)"
+        )
+        self.line = line
+        self.blocking = tuple(blocking)
+        self.order_ids = [order_id for order_id, _reason in blocking]
 
 
 class BrokerError(OrderDeskError):
@@ -197,6 +218,7 @@ __all__ = [
     "BrokerUnavailable",
     "ChainBroken",
     "ConfigError",
+    "ExitBlocked",
     "HoldingsNotAuthorised",
     "InputRejected",
     "InvalidTransition",

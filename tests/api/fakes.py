@@ -21,6 +21,7 @@ from orderdesk.api.desk import (
     DayRecord,
     KillSwitchState,
     LossLimits,
+    PositionExit,
     ReconcileFinding,
     ReconcileRecord,
     ReconcileSummary,
@@ -209,9 +210,11 @@ class FakeDesk:
         reprice_after: float | None = None,
         max_reprices: int | None = None,
         band_percent: Decimal | None = None,
-    ) -> Order | None:
-        """The fake holds no broker positions: there is never anything to exit. The call is
-        kept (``exits``) so a test sees what the route asked for."""
+        cancel_working: bool = True,
+    ) -> PositionExit:
+        """The fake holds no broker positions: there is never anything to exit (nor any order
+        to cancel first). The call is kept (``exits``) so a test sees what the route asked
+        for."""
         self.exits.append(
             {
                 "instrument": str(instrument),
@@ -220,9 +223,10 @@ class FakeDesk:
                 "reprice_after": reprice_after,
                 "max_reprices": max_reprices,
                 "band_percent": band_percent,
+                "cancel_working": cancel_working,
             }
         )
-        return None
+        return PositionExit(None)
 
     def orders(self) -> Sequence[Order]:
         return list(self._orders.values())

@@ -21,7 +21,7 @@ async def test_overrides_reach_the_desk_and_nothing_to_exit_is_said(api: Api) ->
     async with api.client.post("/api/positions/exit", json=body) as response:
         assert response.status == 200
         reply = await response.json()
-    assert reply == {"order": None, "detail": "no MIS position in NSE:INFY"}
+    assert reply == {"order": None, "detail": "no MIS position in NSE:INFY", "cancelled": []}
     assert api.desk.exits == [
         {
             "instrument": "NSE:INFY",
@@ -30,6 +30,7 @@ async def test_overrides_reach_the_desk_and_nothing_to_exit_is_said(api: Api) ->
             "reprice_after": 2.5,
             "max_reprices": 4,
             "band_percent": Decimal("1.5"),
+            "cancel_working": True,
         }
     ]
 

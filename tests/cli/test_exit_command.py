@@ -79,3 +79,52 @@ def test_exit_help_says_what_the_policy_does() -> None:
         "--band",
     ):
         assert words in text
+
+
+def _tcs(daemon: tuple[Path, str]) -> tuple[int, dict[str, str]]:
+    """The TCS MIS position, and the status of each TCS order by id."""
+    _, listing = cli(daemon, "positions", "--json")
+    net = sum(
+        int(p["quantity"])
+        for p in json.loads(listing)
+        if p["instrument"] == "NSE:TCS" and p["product"] == "MIS"
+    )
+    _, orders = cli(daemon, "orders", "--json")
+    statuses = {
+        o["order_id"]: o["status"] for o in json.loads(orders) if o["instrument"] == "NSE:TCS"
+    }
+    return net, statuses
+
+
+def test_exit_cancels_the_working_stop_first_and_says_so(daemon: tuple[Path, str]) -> None:
+    """Long 8 TCS MIS with a SELL SL-M 8 working: `orderdesk exit` prints the stop it cancelled,
+    and the account ends flat with the stop cancelled; `--keep-working` leaves a second stop
+    working beside the exit."""
+    code, out = cli(daemon, "place", "NSE:TCS", "BUY", "8", "--type", "MARKET", "--product", "MIS")
+    assert code == 0, out
+    wait_until(lambda: _tcs(daemon)[0] == 8, timeout=10, what="the bought position")
+    stop_args = ("place", "NSE:TCS", "SELL", "8", "--type", "SL-M", "--trigger", "3800")
+    code, out = cli(daemon, *stop_args, "--product", "MIS", "--json")
+    assert code == 0, out
+    stop = json.loads(out)["order"]["order_id"]
+    wait_until(lambda: _tcs(daemon)[1][stop] == "TRIGGER_PENDING", timeout=10, what="the stop")
+
+    code, out = cli(daemon, "exit", "NSE:TCS", "--product", "MIS")
+    assert code == 0, out
+    assert f"cancelled first: {stop}" in out
+    wait_until(lambda: _tcs(daemon)[0] == 0, timeout=10, what="the exit to fill")
+    assert _tcs(daemon)[1][stop] == "CANCELLED"
+
+    code, out = cli(daemon, "place", "NSE:TCS", "BUY", "8", "--type", "MARKET", "--product", "MIS")
+    assert code == 0, out
+    wait_until(lambda: _tcs(daemon)[0] == 8, timeout=10, what="bought again")
+    code, out = cli(daemon, *stop_args, "--product", "MIS", "--json")
+    kept = json.loads(out)["order"]["order_id"]
+    wait_until(lambda: _tcs(daemon)[1][kept] == "TRIGGER_PENDING", timeout=10, what="the stop")
+    code, out = cli(daemon, "exit", "NSE:TCS", "--product", "MIS", "--keep-working", "--json")
+    assert code == 0, out
+    assert json.loads(out)["cancelled"] == []
+    wait_until(lambda: _tcs(daemon)[0] == 0, timeout=10, what="the exit to fill")
+    assert _tcs(daemon)[1][kept] == "TRIGGER_PENDING"
+    code, out = cli(daemon, "cancel", kept)
+    assert code == 0, out

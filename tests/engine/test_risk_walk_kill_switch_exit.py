@@ -75,9 +75,10 @@ async def test_a_strategys_exit_goes_through_the_kill_switch(
 async def test_an_exit_that_would_overshoot_with_working_orders_stays_held(
     broker: FakeBroker, store: MemoryStore, notifier: RecordingNotifier
 ) -> None:
-    """A SELL 10 already working against the long 10: the exit's SELL 10 would leave the
-    account short once both fill, so the switch holds it and says what to do; with the
-    working sale cancelled, the exit goes."""
+    """A SELL 10 already working against the long 10, kept working by the exit
+    (``cancel_working=False``): the exit's SELL 10 would leave the account short once both
+    fill, so the switch holds it and says what to do; with the working sale cancelled, the
+    exit goes."""
     async with OrderDesk(broker, store, notifier=notifier, config=FAST) as desk:
         await settled(desk)
         await long_ten(desk)
@@ -87,7 +88,7 @@ async def test_an_exit_that_would_overshoot_with_working_orders_stays_held(
         await working.wait(lambda h: h.status is OrderStatus.OPEN)
         await desk.engage_kill_switch("drill")
         with pytest.raises(RiskDenied) as held:
-            await desk.exit_position(INFY, product=MIS)
+            await desk.exit_position(INFY, product=MIS, cancel_working=False)
         await working.cancel()
         await working.wait()
         exit_ = await desk.exit_position(INFY, product=MIS)
@@ -99,6 +100,28 @@ async def test_an_exit_that_would_overshoot_with_working_orders_stays_held(
         "position: SELL 10 with 10 already working on that side is more than the long 10 MIS "
         "held in NSE:INFY; cancel the working orders first"
     )
+    assert exit_.status is OrderStatus.FILLED
+    assert broker.net(INFY, MIS) == 0
+
+
+async def test_by_default_the_exit_cancels_the_working_sale_and_goes_through_the_switch(
+    broker: FakeBroker, store: MemoryStore, notifier: RecordingNotifier
+) -> None:
+    """The same SELL 10 working against the long 10 under the engaged switch: the exit cancels
+    it first, so its own SELL 10 only reduces the position and goes through."""
+    async with OrderDesk(broker, store, notifier=notifier, config=FAST) as desk:
+        await settled(desk)
+        await long_ten(desk)
+        working = await desk.submit(
+            signal(side=Side.SELL, order_type=OrderType.LIMIT, price=Decimal("1600"))
+        )
+        await working.wait(lambda h: h.status is OrderStatus.OPEN)
+        await desk.engage_kill_switch("drill")
+        exit_ = await desk.exit_position(INFY, product=MIS)
+        assert exit_ is not None
+        await exit_.wait()
+        assert desk.kill_switch.engaged
+    assert working.status is OrderStatus.CANCELLED
     assert exit_.status is OrderStatus.FILLED
     assert broker.net(INFY, MIS) == 0
 

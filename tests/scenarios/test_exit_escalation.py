@@ -273,10 +273,12 @@ async def test_the_apis_overrides_reach_the_escalation(tmp_path: Path, store_url
         view = BrokerView(address)
         await _hold(desk, view, 10)
         events = desk.events()
-        order = await EngineDesk(desk).exit_position(
+        placed = await EngineDesk(desk).exit_position(
             INFY, product=Product.MIS, strategy="manual", max_reprices=0, band_percent=None
         )
+        order = placed.order
         assert order is not None
+        assert placed.cancelled == ()
         assert (order.signal.side, order.signal.quantity) == (Side.SELL, 10)
         (started,) = await _exit_events(events, ExitStarted)
         assert isinstance(started, ExitStarted)

@@ -42,6 +42,15 @@ class KillSwitchState:
 
 
 @dataclass(frozen=True, slots=True)
+class PositionExit:
+    """What an exit did: its order (None: nothing to exit), and the ids of the orders working
+    in the line it cancelled first."""
+
+    order: Order | None
+    cancelled: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ReconcileFinding:
     kind: str
     """E.g. ``external_order``, ``missed_fill``, ``status``, ``position``."""
@@ -163,9 +172,12 @@ class DeskService(Protocol):
         reprice_after: float | None = None,
         max_reprices: int | None = None,
         band_percent: Decimal | None = None,
-    ) -> Order | None:
-        """Flatten the net position with an escalated exit (``None``: nothing to exit); the
-        escalation's settings default to ``[exit]``'s."""
+        cancel_working: bool = True,
+    ) -> PositionExit:
+        """Flatten the net position with an escalated exit (``order`` None: nothing to exit);
+        the escalation's settings default to ``[exit]``'s. ``cancel_working``: first cancel
+        the orders working in the line (the account's exit: all; a strategy's: its own), each
+        confirmed ended; one that cannot be raises ``ExitBlocked`` and nothing is placed."""
 
     def orders(self) -> Sequence[Order]:
         """Today's orders (every order, when the desk keeps no trading days)."""
@@ -309,6 +321,7 @@ __all__ = [
     "DeskService",
     "KillSwitchState",
     "LossLimits",
+    "PositionExit",
     "ReconcileFinding",
     "ReconcileRecord",
     "ReconcileSummary",

@@ -19,6 +19,7 @@ from orderdesk.api.desk import (
     DayRecord,
     KillSwitchState,
     LossLimits,
+    PositionExit,
     ReconcileFinding,
     ReconcileRecord,
     ReconcileSummary,
@@ -124,17 +125,23 @@ class EngineDesk:
         reprice_after: float | None = None,
         max_reprices: int | None = None,
         band_percent: Decimal | None = None,
-    ) -> Order | None:
+        cancel_working: bool = True,
+    ) -> PositionExit:
         base = self._desk.config.exit
         policy = ExitPolicy(
             reprice_after=base.reprice_after if reprice_after is None else reprice_after,
             max_reprices=base.max_reprices if max_reprices is None else max_reprices,
             band_percent=base.band_percent if band_percent is None else band_percent,
         )
-        handle = await self._desk.exit_position(
-            instrument, product=product, strategy=strategy, policy=policy
+        placed = await self._desk.exit_position_result(
+            instrument,
+            product=product,
+            strategy=strategy,
+            policy=policy,
+            cancel_working=cancel_working,
         )
-        return None if handle is None else handle.order
+        handle = placed.handle
+        return PositionExit(None if handle is None else handle.order, placed.cancelled)
 
     def orders(self) -> Sequence[Order]:
         return self._desk.orders()

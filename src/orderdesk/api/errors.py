@@ -14,6 +14,7 @@
       / ModificationLimitReached
       / ApprovalClosed
       / NoBrokerSession                409  conflict          (the broker has no session)
+      / ExitBlocked                                           (a working order not cancelled)
     DeskClosed                         503  desk_closed       not started, or shutting down
       a request as the server stops    503  desk_closed       send it again (server.StopGate)
     SessionExpired                     503  session_expired   log in, send the same signal again
@@ -59,6 +60,7 @@ from orderdesk.errors import (
     BrokerError,
     BrokerRejected,
     BrokerUnavailable,
+    ExitBlocked,
     NotOffered,
     RiskDenied,
     StoreError,
@@ -112,6 +114,7 @@ CONFLICTS: tuple[type[Exception], ...] = (
     InvalidTransition,
     ApprovalClosed,
     CommandRefused,
+    ExitBlocked,
     ModificationLimitReached,
     NoBrokerSession,
 )

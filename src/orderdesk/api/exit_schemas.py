@@ -38,15 +38,23 @@ class ExitIn(BaseModel):
     max_reprices: Annotated[Count, Field(ge=0, le=20)] | None = None
     band_percent: Annotated[Decimal, Field(gt=0, le=20, max_digits=6)] | None = None
     """How far beyond the last price a re-priced exit may go."""
+    cancel_working: Annotated[bool, Strict()] = True
+    """Cancel the orders still working in the instrument and product first (the account's
+    exit: all of them; a strategy's: its own), each confirmed ended before the exit is placed,
+    so a stop left working cannot fill after it and open the opposite position. One that
+    cannot be cancelled places nothing (409). False: leave them working."""
 
 
 class ExitOut(BaseModel):
-    """The exit order (None when the broker shows no position to exit), and a sentence."""
+    """The exit order (None when the broker shows no position to exit), the ids of the orders
+    cancelled before it, and a sentence."""
 
     model_config = ConfigDict(frozen=True)
 
     order: OrderOut | None
     detail: str
+    cancelled: list[str] = []
+    """The orders working in the line that were cancelled (each confirmed ended) first."""
 
 
 __all__ = ["ExitIn", "ExitOut"]

@@ -6,6 +6,12 @@ strategy's own share of the position (never more than the broker holds); naming 
 default strategy) flattens the broker's whole net position, credited in the strategies' books
 to those that held it. The escalation's settings come from ``[exit]``; the request may override
 each of them.
+
+First the orders still working in the instrument and product are cancelled (the account's exit:
+all of them; a strategy's: its own), each confirmed ended, so a stop left behind cannot fill
+after the exit and open the opposite position (``cancel_working``, true unless the request says
+false); the answer lists them (``cancelled``). One that cannot be cancelled places nothing: 409
+``conflict`` naming it (``ExitBlocked``).
 """
 
 from __future__ import annotations
@@ -34,20 +40,25 @@ async def exit_position(body: ExitIn, context: Context) -> ExitOut:
     one the broker's whole net position, with a protected MARKET order, re-priced within the
     band while it does not fill, then alerted."""
     instrument, product = InstrumentKey.parse(body.instrument), Product(body.product)
-    order = await context.desk.exit_position(
+    placed = await context.desk.exit_position(
         instrument,
         product=product,
         strategy=body.strategy,
         reprice_after=body.reprice_after_seconds,
         max_reprices=body.max_reprices,
         band_percent=body.band_percent,
+        cancel_working=body.cancel_working,
     )
+    cancelled = list(placed.cancelled)
+    order = placed.order
     if order is None:
-        return ExitOut(order=None, detail=_nothing_to_exit(context, body, instrument, product))
+        detail = _nothing_to_exit(context, body, instrument, product)
+        return ExitOut(order=None, detail=detail, cancelled=cancelled)
     signal = order.signal
     return ExitOut(
         order=order_out(context.desk, order),
         detail=f"exit {order.order_id} placed: {signal.side} {signal.quantity} at market",
+        cancelled=cancelled,
     )
 
 

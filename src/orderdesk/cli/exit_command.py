@@ -31,7 +31,12 @@ EXIT_POLICY = (
     "beyond the last price (a sell below, a buy above, within the circuit limits), up to "
     "max_reprices (3) times; then a CRITICAL alert says the position is still open. Each step "
     "is in the event log (ExitStarted, ExitRepriced, ExitUnfilled). The options below override "
-    "the \\[exit] settings for this exit only."
+    "the \\[exit] settings for this exit only. "
+    "Before the exit is placed, the orders still working in the instrument and product are "
+    "cancelled (without --strategy all of them, with it that strategy's own), each confirmed "
+    "ended, so a stop left behind cannot fill after the exit and open the opposite position; "
+    "one that cannot be cancelled places nothing (exit code 3, naming it). --keep-working "
+    "leaves them working."
 )
 
 
@@ -58,6 +63,15 @@ def exit_position(
     band: Annotated[
         str | None, typer.Option(help="Percent beyond the last price a re-price may go.")
     ] = None,
+    keep_working: Annotated[
+        bool,
+        typer.Option(
+            "--keep-working",
+            help="Leave the orders working in the instrument and product (a stop-loss too) "
+            "instead of cancelling them first: one filling after the exit opens the opposite "
+            "position.",
+        ),
+    ] = False,
     config: ConfigOption = None,
     url: UrlOption = None,
     as_json: JsonOption = False,
@@ -77,6 +91,7 @@ def exit_position(
         reprice_after_seconds=reprice_after,
         max_reprices=max_reprices,
         band_percent=_decimal(band, "band"),
+        cancel_working=not keep_working,
     )
 
     async def call(client: DeskClient) -> ExitOut:
@@ -87,12 +102,16 @@ def exit_position(
             reprice_after_seconds=request.reprice_after_seconds,
             max_reprices=request.max_reprices,
             band_percent=request.band_percent,
+            cancel_working=request.cancel_working,
         )
 
     result = with_client(config, url, call)
     if as_json:
         print_json(result)
-    elif result.order is None:
+        return
+    if result.cancelled:
+        console.print(f"cancelled first: {', '.join(result.cancelled)}")
+    if result.order is None:
         console.print(f"nothing to exit: {result.detail}")
     else:
         _show_orders(f"{result.detail} (watched until it fills)", [result.order])

@@ -22,7 +22,15 @@ import contextlib
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Collection, Coroutine, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Coroutine,
+    Mapping,
+    Sequence,
+)
 from dataclasses import fields, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -76,7 +84,7 @@ from orderdesk.engine.errors import (
     SessionExpired,
     SignalIdReused,
 )
-from orderdesk.engine.exits import ExitEscalation, recorded_policy
+from orderdesk.engine.exits import ExitEscalation, ExitPlaced, recorded_policy
 from orderdesk.engine.handle import OrderHandle
 from orderdesk.engine.history import DayHistory, PastDay
 from orderdesk.engine.instruments import InstrumentMaster
@@ -102,7 +110,7 @@ from orderdesk.engine.slicing import basket_order, needs_slicing
 from orderdesk.engine.strategy_risk import StrategyRisk
 from orderdesk.engine.tracker import Tracker
 from orderdesk.engine.triggers import Triggers
-from orderdesk.errors import BrokerAuthError, RiskDenied
+from orderdesk.errors import BrokerAuthError, ExitBlocked, RiskDenied
 from orderdesk.ports.broker import AutosliceControl, Broker, SessionControl
 from orderdesk.ports.clock import Clock, SystemClock
 from orderdesk.ports.notifier import Notifier, Severity
@@ -499,6 +507,7 @@ class OrderDesk:
         product: Product,
         strategy: str | None = None,
         policy: ExitPolicy | None = None,
+        cancel_working: bool = True,
     ) -> OrderHandle | None:
         """Close a position in ``instrument`` (``product``) with a (protected) market order,
         watched until it fills: re-priced within the band when it does not, then alerted
@@ -516,20 +525,62 @@ class OrderDesk:
         Another name the desk gives its own orders is refused (``ValidationError``).
 
         A CNC sale out of the day's holdings is no short to cover: the exit leaves it (buying
-        it back would be new exposure, not an exit)."""
+        it back would be new exposure, not an exit).
+
+        ``cancel_working`` (the default): first cancel the orders still working in
+        ``instrument`` and ``product``, and wait until the broker has ended each (one that
+        filled meanwhile is as good: the position is read from the broker after), so that a
+        stop-loss left working cannot fill after the exit and open the opposite position. The
+        account's exit cancels all of them; a strategy's exit only that strategy's own (the
+        other strategies' orders stay working, as their shares do). An order that cannot be
+        cancelled (its cancel failed, or it has not ended within ``leg_timeout``) places
+        nothing and raises :class:`~orderdesk.errors.ExitBlocked` naming it.
+        :meth:`exit_position_result` tells which orders were cancelled as well."""
+        placed = await self.exit_position_result(
+            instrument,
+            product=product,
+            strategy=strategy,
+            policy=policy,
+            cancel_working=cancel_working,
+        )
+        return placed.handle
+
+    async def exit_position_result(
+        self,
+        instrument: InstrumentKey,
+        *,
+        product: Product,
+        strategy: str | None = None,
+        policy: ExitPolicy | None = None,
+        cancel_working: bool = True,
+    ) -> ExitPlaced:
+        """:meth:`exit_position`, answered with the ids of the orders it cancelled first too
+        (what the HTTP API and the CLI show)."""
         if strategy is not None and (reason := reserved_strategy(strategy)) is not None:
             raise ValidationError("strategy", reason)
         held = self.book.positions.held.get(instrument) if product is Product.CNC else None
         holdings = held[0] if held else 0
-        if strategy is None or strategy == DEFAULT_STRATEGY:
+        account = strategy is None or strategy == DEFAULT_STRATEGY
+        cancelled: list[str] = []
+
+        async def cancel_first() -> None:
+            # Run by _trade_to under the instrument's lock, once the earlier exits there are
+            # retired and before the broker's position is read.
+            owner = None if account else strategy
+            cancelled.extend(await self._cancel_working(instrument, product, owner))
+
+        before = cancel_first if cancel_working else None
+        if account:
             handle = await self._trade_to(
                 instrument,
                 lambda current: -min(max(-current, 0), holdings),
                 product=product,
                 strategy=ACCOUNT_EXIT_STRATEGY,
                 exiting=True,
+                before=before,
             )
         else:
+            assert strategy is not None
             name = strategy
 
             def share_left(current: int) -> int:
@@ -544,13 +595,64 @@ class OrderDesk:
                 strategy=strategy,
                 exiting=True,
                 own=True,
+                before=before,
             )
-        if handle is None:
-            return None
-        policy = policy or self.config.exit
-        await self.exits.started(handle, policy)
-        self._spawn(self.exits.escalate(handle, policy))
-        return handle
+        if handle is not None:
+            policy = policy or self.config.exit
+            await self.exits.started(handle, policy)
+            self._spawn(self.exits.escalate(handle, policy))
+        return ExitPlaced(handle, tuple(cancelled))
+
+    async def _cancel_working(
+        self, instrument: InstrumentKey, product: Product, strategy: str | None
+    ) -> list[str]:
+        """Cancel the orders working in ``instrument`` and ``product`` (only ``strategy``'s,
+        when given) side by side, and wait until each has ended; returns their ids. Raises
+        :class:`~orderdesk.errors.ExitBlocked` naming those still working once every one has
+        been tried (without a usable session, :class:`SessionExpired` before any is)."""
+        orders = [
+            order
+            for order in self.book.open_orders()
+            if order.signal.instrument == instrument
+            and order.signal.product is product
+            and (strategy is None or order.signal.strategy == strategy)
+        ]
+        if not orders:
+            return []
+        if any(order.is_working for order in orders):
+            self._check_session()
+        for order in orders:
+            if order.parent_id is not None:
+                self.slicer.stopped.add(order.parent_id)  # no more children cut from it
+        results = await asyncio.gather(
+            *(self._cancel_ended(order) for order in orders), return_exceptions=True
+        )
+        blocking: list[tuple[str, str]] = []
+        for order, result in zip(orders, results, strict=True):
+            if isinstance(result, BaseException):
+                raise result
+            if result is not None:
+                blocking.append((order.order_id, result))
+        if blocking:
+            raise ExitBlocked(f"{instrument} {product}", blocking)
+        return [order.order_id for order in orders]
+
+    async def _cancel_ended(self, order: Order) -> str | None:
+        """Cancel ``order`` and wait until it has ended (a fill meanwhile ends it too): None
+        then, or why it is still working."""
+        try:
+            await self._cancel_one(order)
+        except CommandRefused:
+            pass  # it ended, or is ending, by itself: the wait below settles which
+        except Exception as exc:
+            if not order.is_terminal:
+                return f"is still working: its cancel failed ({type(exc).__name__}: {exc})"
+        timeout = self.config.leg_timeout
+        try:
+            await OrderHandle(self, order.order_id).wait(timeout=timeout)
+        except TimeoutError:
+            return f"is still {order.status} {timeout:g} s after its cancel was asked"
+        return None
 
     def _share_to_exit(
         self, instrument: InstrumentKey, product: Product, strategy: str, room: int
@@ -588,6 +690,7 @@ class OrderDesk:
         signal_id: str | None = None,
         exiting: bool = False,
         own: bool = False,
+        before: Callable[[], Awaitable[None]] | None = None,
     ) -> OrderHandle | None:
         """Place the difference between ``target(live)`` and the broker's ``live`` position
         (``exiting``: as the desk's exit, see :meth:`submit`).
@@ -596,13 +699,16 @@ class OrderDesk:
         instrument. A strategy's ``own`` order (its exit of its share) retires only its own
         earlier one; the others still working there are counted as done, so ``live`` is what
         the broker will hold once they have filled, and two strategies' exits never take more
-        than the account holds."""
+        than the account holds. ``before`` runs under the instrument's lock once those are
+        retired, before ``live`` is read (an exit's cancel of the orders working there)."""
         self._check_running()
         async with self._target_locks[instrument]:
             mine = (instrument, strategy if own else None)
             for key, previous in list(self._target_orders.items()):
                 if key == mine or (not own and key[0] == instrument):
                     await self._retire(previous)
+            if before is not None:
+                await before()
             live = await self.broker.positions()
             current = sum(
                 p.quantity for p in live if p.instrument == instrument and p.product == product

@@ -17,6 +17,13 @@ the desk's :class:`~orderdesk.engine.config.ExitPolicy`:
 An exit is one order whichever position it closes: one strategy's share (the order is that
 strategy's) or the account's whole position (under ``account_exit``); the alerts say which.
 
+Before the exit is placed, the orders still working in the position's instrument and product
+are cancelled, and each cancel waited for until the order has ended (``cancel_working``, on by
+default): a stop-loss left working against the position would fill after the exit and open the
+opposite position. The account's exit cancels all of them; a strategy's exit of its share, that
+strategy's own, leaving the other strategies' orders alone. An order that cannot be cancelled
+stops the exit before anything is placed (:class:`~orderdesk.errors.ExitBlocked`).
+
 Every step is an event in the log (``ExitStarted``, ``ExitRepriced``, ``ExitUnfilled``), and a
 restart resumes an escalation from it: after start-up reconciliation the desk escalates every
 exit started today and not ended, under the policy its ``ExitStarted`` recorded, with the
@@ -29,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from orderdesk.domain.events import ExitRepriced, ExitStarted, ExitUnfilled
@@ -48,6 +56,15 @@ log = logging.getLogger(__name__)
 
 Reprice = Callable[[str, Decimal], Awaitable[object]]
 """Modify one working order (by client id) to a LIMIT at the given price."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExitPlaced:
+    """What an exit did: its order (None when the broker showed nothing to exit, after the
+    cancels), and the ids of the orders it cancelled first, in the book's order."""
+
+    handle: OrderHandle | None
+    cancelled: tuple[str, ...] = ()
 
 
 def band_price(side: Side, quote: Quote, band_percent: Decimal, tick: Decimal | None) -> Decimal:
@@ -239,4 +256,4 @@ def _parts(handle: OrderHandle) -> list[Order]:
     return handle.children or [handle.order]
 
 
-__all__ = ["ExitEscalation", "Reprice", "band_price", "recorded_policy"]
+__all__ = ["ExitEscalation", "ExitPlaced", "Reprice", "band_price", "recorded_policy"]

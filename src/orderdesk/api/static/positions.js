@@ -55,25 +55,17 @@ async function exitPosition(p) {
       ` also cancel the ${working.length} working order${working.length === 1 ? "" : "s"} in ${p.instrument} ${p.product} first: ${names}`));
   }
   if (!(await answer)) return;
-  if (also && also.checked) {
-    const failed = [];
-    for (const o of working) {
-      try {
-        await api(`/api/orders/${encodeURIComponent(o.order_id)}`, { method: "DELETE" });
-      } catch (error) { failed.push(`${o.order_id}: ${error.message}`); }
-    }
-    if (failed.length) {
-      // Exiting with a stop still working could open the opposite position: stop here.
-      flash(`Exit not sent: the cancel failed for ${failed.join("; ")}. The position is still open; look at the orders and try again.`);
-      return;
-    }
-  }
+  // The desk cancels the working orders itself (each confirmed ended) before it places the
+  // exit, and places nothing when one cannot be cancelled (409 naming it): unchecked, they stay.
+  const cancelWorking = also ? also.checked : true;
   try {
     const reply = await api("/api/positions/exit", {
-      method: "POST", body: JSON.stringify({ instrument: p.instrument, product: p.product }),
+      method: "POST",
+      body: JSON.stringify({ instrument: p.instrument, product: p.product, cancel_working: cancelWorking }),
     });
-    if (reply.order === null) flash(`Nothing to exit: ${reply.detail}.`, "warn");
-    else placedNotice("Exit order", reply, sentence);
+    const cancelled = reply.cancelled && reply.cancelled.length ? ` Cancelled first: ${reply.cancelled.join(", ")}.` : "";
+    if (reply.order === null) flash(`Nothing to exit: ${reply.detail}.${cancelled}`, "warn");
+    else placedNotice("Exit order", reply, sentence + cancelled);
   } catch (error) { flash(`Exit failed: ${error.message}`); }
 }
 
