@@ -14,13 +14,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
 
-from orderdesk.domain import OrderStatus, OrderType, Product, Side, Signal
+from orderdesk.domain import OrderStatus, Product, Side
 from orderdesk.engine import OrderDesk, RiskLimits
 from orderdesk.engine.handle import OrderHandle
 from orderdesk.errors import RiskDenied
 from orderdesk.store.writer import AsyncEventWriter
 from tests.engine.conftest import FAST, settled
 from tests.engine.fakes import NIFTY_CE, FakeBroker, MemoryStore, RecordingNotifier, signal
+from tests.engine.test_risk_walk_working_orders import sale
 from tests.support import eventually
 
 NRML = Product.NRML
@@ -39,20 +40,6 @@ async def running(
         )
         async with desk:
             yield await settled(desk)
-
-
-def sale(signal_id: str, strategy: str) -> Signal:
-    """A resting SELL of one lot of the call, NRML: what reduces the long."""
-    return signal(
-        instrument=NIFTY_CE,
-        side=Side.SELL,
-        quantity=LOT,
-        product=NRML,
-        order_type=OrderType.LIMIT,
-        price=Decimal(85),
-        strategy=strategy,
-        signal_id=signal_id,
-    )
 
 
 async def long_past_the_limit(desk: OrderDesk, broker: FakeBroker) -> None:

@@ -2,7 +2,8 @@
 after Monday's close and filled at Tuesday's open is one of Tuesday's orders, with its fill,
 as it was while Tuesday was live; Monday keeps it as Monday's end left it, still waiting; and
 reading a day back reads that day's stretch of the log and the carried orders' own histories,
-never the whole log."""
+never the whole log. A new signal's id is looked for in the log once, and an id absent before
+its order was placed is found once its day is past."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ import pytest
 from orderdesk.domain import OrderStatus
 from orderdesk.domain.calendar import IST
 from orderdesk.domain.events import DayClosed, DayOpened
+from orderdesk.domain.ids import client_order_id
 from orderdesk.engine import OrderDesk
+from orderdesk.engine.errors import OrderNotFound
 from orderdesk.engine.history import DayHistory, PastDay
 from orderdesk.ports.store import StoredEvent
 from tests.engine.fakes import MemoryStore, RecordingNotifier, signal
@@ -46,6 +49,11 @@ class ReadCounting(MemoryStore):
     def read(self, **where: Any) -> Iterator[StoredEvent]:
         self.reads.append(where)
         return super().read(**where)
+
+
+def stream_reads(store: ReadCounting, order_id: str) -> int:
+    """How many reads of the log asked for ``order_id``'s stream."""
+    return sum(1 for where in store.reads if where.get("stream") == order_id)
 
 
 @pytest.fixture
@@ -211,3 +219,41 @@ async def test_an_order_carried_through_several_days_is_each_days_order(
         1,
         1,
     ]
+
+
+async def test_a_new_signal_reads_the_log_for_its_id_once(
+    desk: OrderDesk, store: ReadCounting
+) -> None:
+    sent = signal(signal_id="fresh-1")
+    order_id = client_order_id(sent.strategy, "fresh-1")
+    with pytest.raises(OrderNotFound):
+        desk.order(order_id)  # the API: was it sent before?
+    handle = await desk.submit(sent)  # the desk: place it, or answer with an earlier one?
+    await handle.wait()
+    assert handle.order_id == order_id
+    assert stream_reads(store, order_id) == 1
+
+
+async def test_an_id_absent_before_its_order_is_found_once_its_day_is_past(
+    desk: OrderDesk, broker: AmoBroker, store: ReadCounting, clock: WallClock
+) -> None:
+    """Monday: the id is asked for before its signal comes (absent), then placed. Tuesday:
+    the same id is Monday's order, read back from the log, and sending the signal again
+    answers with it rather than placing a second order."""
+    sent = signal(signal_id="monday-1")
+    order_id = client_order_id(sent.strategy, "monday-1")
+    with pytest.raises(OrderNotFound):
+        desk.order(order_id)
+    placed = await desk.submit(sent)
+    await placed.wait()
+    clock.set(MONDAY, 16, 20)
+    await eventually(lambda: events_of(store, DayClosed), what="Monday closed")
+    broker.next_day()
+    clock.set(TUESDAY, 9, 0)
+    await eventually(lambda: desk.trading_day == TUESDAY, what="Tuesday opened")
+    assert order_id not in desk.book.orders  # today's book holds Tuesday only
+
+    assert desk.order(order_id).order_id == order_id
+    again = await desk.submit(sent)
+    assert again.order_id == order_id
+    assert len(broker.placements) == 1

@@ -17,6 +17,7 @@ from orderdesk.domain import InstrumentKey, OrderStatus, OrderType, Product, Sid
 from orderdesk.engine import OrderDesk, RiskLimits
 from orderdesk.engine.book import OrderBook
 from orderdesk.engine.config import ExitPolicy, LossLimitAction
+from orderdesk.engine.handle import OrderHandle
 from orderdesk.engine.risk import KillSwitch, RiskGate, checks_for
 from orderdesk.engine.strategy_risk import StrategyRisk
 from orderdesk.errors import RiskDenied
@@ -72,6 +73,18 @@ async def test_a_strategys_exit_goes_through_the_kill_switch(
     assert broker.net(INFY, MIS) == 6
 
 
+async def sale_working_under_the_switch(desk: OrderDesk) -> OrderHandle:
+    """Long 10 MIS, a SELL 10 resting against it, then the kill switch engaged."""
+    await settled(desk)
+    await long_ten(desk)
+    working = await desk.submit(
+        signal(side=Side.SELL, order_type=OrderType.LIMIT, price=Decimal("1600"))
+    )
+    await working.wait(lambda h: h.status is OrderStatus.OPEN)
+    await desk.engage_kill_switch("drill")
+    return working
+
+
 async def test_an_exit_that_would_overshoot_with_working_orders_stays_held(
     broker: FakeBroker, store: MemoryStore, notifier: RecordingNotifier
 ) -> None:
@@ -80,13 +93,7 @@ async def test_an_exit_that_would_overshoot_with_working_orders_stays_held(
     fill, so the switch holds it and says what to do; with the working sale cancelled, the
     exit goes."""
     async with OrderDesk(broker, store, notifier=notifier, config=FAST) as desk:
-        await settled(desk)
-        await long_ten(desk)
-        working = await desk.submit(
-            signal(side=Side.SELL, order_type=OrderType.LIMIT, price=Decimal("1600"))
-        )
-        await working.wait(lambda h: h.status is OrderStatus.OPEN)
-        await desk.engage_kill_switch("drill")
+        working = await sale_working_under_the_switch(desk)
         with pytest.raises(RiskDenied) as held:
             await desk.exit_position(INFY, product=MIS, cancel_working=False)
         await working.cancel()
@@ -110,13 +117,7 @@ async def test_by_default_the_exit_cancels_the_working_sale_and_goes_through_the
     """The same SELL 10 working against the long 10 under the engaged switch: the exit cancels
     it first, so its own SELL 10 only reduces the position and goes through."""
     async with OrderDesk(broker, store, notifier=notifier, config=FAST) as desk:
-        await settled(desk)
-        await long_ten(desk)
-        working = await desk.submit(
-            signal(side=Side.SELL, order_type=OrderType.LIMIT, price=Decimal("1600"))
-        )
-        await working.wait(lambda h: h.status is OrderStatus.OPEN)
-        await desk.engage_kill_switch("drill")
+        working = await sale_working_under_the_switch(desk)
         exit_ = await desk.exit_position(INFY, product=MIS)
         assert exit_ is not None
         await exit_.wait()
