@@ -31,8 +31,9 @@ from orderdesk.engine.adoption import (
     recovered_terms_differing,
     signal_from_report,
 )
+from orderdesk.engine.errors import PlacedBeforeUnlogged
 from tests.engine.conftest import FAST
-from tests.engine.fakes import INFY, FakeBroker, MemoryStore, RecordingNotifier
+from tests.engine.fakes import INFY, FakeBroker, FakeOrder, MemoryStore, RecordingNotifier
 
 TCS = InstrumentKey.parse("NSE:TCS")
 AT = datetime(2026, 12, 9, 4, 30, tzinfo=UTC)
@@ -113,7 +114,7 @@ def test_an_order_the_broker_made_from_the_desks_keeps_an_id_of_its_own() -> Non
     assert kind == "own_order_not_in_log"
     assert f"from order {TAG} of this desk" in detail
     assert "placed outside orderdesk" not in detail
-    assert "it would be placed again" in detail  # unlike its parent, a resend is not caught
+    assert "signal again is refused today" in detail  # no parent to answer a resend with
 
 
 def test_the_finding_says_the_log_lacks_the_desks_own_order() -> None:
@@ -193,3 +194,25 @@ def test_the_timeline_says_a_recovered_order_was_the_desks() -> None:
     assert describe(ours).startswith("Found at the broker (placed by orderdesk, not in its log)")
     assert describe(theirs).startswith("Found at the broker (placed outside orderdesk)")
     assert finding(OWN_ORDER_NOT_IN_LOG).startswith("an order orderdesk placed")
+
+
+async def test_a_signal_whose_autoslice_children_the_broker_holds_is_not_placed_again(
+    broker: FakeBroker, notifier: RecordingNotifier
+) -> None:
+    """An autoslice's parent is no order at the broker: after a restore only its children,
+    carrying its id as their tag, are there to adopt. Sent again, its signal found no order
+    under that id and was placed a second time; it is refused, naming the children."""
+    for child in ("P21", "P22"):
+        broker.book[child] = FakeOrder(replace(row(child, TAG), slice_of="P20"))
+    async with OrderDesk(broker, MemoryStore(), notifier=notifier, config=FAST) as desk:
+        adopted_ids = sorted(desk.book.made_from_unlogged[TAG])
+        assert adopted_ids == sorted(external_order_id(c) for c in ("P21", "P22"))
+        with pytest.raises(PlacedBeforeUnlogged) as refused:
+            await desk.submit(sent_again())
+        assert broker.placements == []
+    assert str(refused.value) == (
+        f"signal id 'd3-tcs-lim' was placed before as order {TAG}, which the desk's log does "
+        "not hold (restored from a backup older than it?); the broker holds "
+        f"{', '.join(desk.book.made_from_unlogged[TAG])} made from it (adopted), so it is not "
+        "placed again"
+    )

@@ -98,7 +98,7 @@ def is_recovered(order: Order) -> bool:
     )
 
 
-def _made_from_unlogged(order: Order) -> bool:
+def made_from_unlogged(order: Order) -> bool:
     """``order`` was adopted under an id of its broker id but carries one of the desk's ids as
     its tag: the broker made it from an order of the desk's the log does not hold (a cover
     order's stop leg, an autoslice child)."""
@@ -113,14 +113,14 @@ def adoption_finding(order: Order) -> tuple[str, str]:
         f"broker order {order.broker_order_id} ({signal.instrument} {signal.side} "
         f"{signal.quantity})"
     )
-    if _made_from_unlogged(order):
+    if made_from_unlogged(order):
         return OWN_ORDER_NOT_IN_LOG, (
             f"{what} was made by the broker from order {order.signal.tag} of this desk (its "
             "tag), which the desk's log does not hold: was the log restored from a backup "
             f"older than it? Adopted as {order.order_id} under strategy {signal.strategy}. "
-            f"Do not send {order.signal.tag}'s signal again: it would be placed again. If the "
-            "restore was a mistake, stop the desk and restore the log it set aside (named "
-            ".replaced-<time> beside it)"
+            f"Sending {order.signal.tag}'s signal again is refused today (it would place it "
+            "twice); on a later day the desk no longer knows it. If the restore was a mistake, "
+            "stop the desk and restore the log it set aside (named .replaced-<time> beside it)"
         )
     if not is_recovered(order):
         return EXTERNAL_ORDER, f"adopted {what} placed outside orderdesk"

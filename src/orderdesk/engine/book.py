@@ -21,6 +21,7 @@ from orderdesk.domain.position import PositionBook
 from orderdesk.domain.reports import OrderStatusReport
 from orderdesk.domain.status import OrderStatus
 from orderdesk.domain.values import InstrumentKey
+from orderdesk.engine.adoption import made_from_unlogged
 
 
 @dataclass(slots=True)
@@ -58,6 +59,10 @@ class OrderBook:
     """How many of them each instrument has (only instruments with some): what the desk
     streams prices for, read each second without walking the book (5,000 open orders took
     the clock loop 8 ms a second)."""
+    made_from_unlogged: dict[str, list[str]] = field(default_factory=dict)
+    """One of the desk's ids the log does not hold → the orders the broker made from it that
+    the desk adopted (an autoslice's children carry their parent's id as their tag): a signal
+    sent again under that id was placed before (``engine/adoption.py``)."""
     days_started: int = 0
     """How many times :meth:`start_day` has dropped the orders of a day: an order id the log
     had no order for stays without one until the book has held that order and dropped it."""
@@ -75,6 +80,10 @@ class OrderBook:
         if order.broker_parent_id is not None:
             self.slice_parents[order.broker_parent_id] = order.order_id
         self._index_status(order)
+        if made_from_unlogged(order):
+            tag = order.signal.tag
+            assert tag is not None
+            self.made_from_unlogged.setdefault(tag, []).append(order.order_id)
         if not with_fills:
             return
         for fill in order.fills.values():
@@ -112,6 +121,11 @@ class OrderBook:
         self.children = children
         self.legs = {p: leg for p, leg in self.legs.items() if leg in carried}
         self.slice_parents = {b: p for b, p in self.slice_parents.items() if p in carried}
+        self.made_from_unlogged = {
+            tag: kept
+            for tag, made in self.made_from_unlogged.items()
+            if (kept := [order_id for order_id in made if order_id in carried])
+        }
         self.accepted = {oid: order for oid, order in self.accepted.items() if oid in carried}
         self.open_ids, self.open_by_strategy, self.open_by_instrument = set(), Counter(), Counter()
         for order in self.orders.values():

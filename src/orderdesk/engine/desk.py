@@ -81,6 +81,7 @@ from orderdesk.engine.errors import (
     DayNotOpen,
     DeskClosed,
     OrderNotFound,
+    PlacedBeforeUnlogged,
     SessionExpired,
     SignalIdReused,
 )
@@ -400,6 +401,9 @@ class OrderDesk:
         if existing is None and (earlier := self.history.order(order_id)) is not None:
             _same_signal(earlier, signal)
             return OrderHandle(self, order_id)  # the same signal, on an earlier day
+        if existing is None and (made := self.book.made_from_unlogged.get(order_id)):
+            assert signal.signal_id is not None  # identified above
+            raise PlacedBeforeUnlogged(order_id, signal.signal_id, made)
         self._check_ready()
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._intake[order_id] = future

@@ -43,6 +43,23 @@ class CommandRefused(OrderDeskError):
         return cls(order_id, detail, message=f"order {order_id} {detail}")
 
 
+class PlacedBeforeUnlogged(CommandRefused):
+    """A signal whose order the desk's log does not hold, though the broker holds orders it
+    made from that order (an autoslice's children carry their parent's id as their tag): the
+    log was restored from a backup older than it. Placing the signal again would place it
+    twice, so it is refused, naming what the broker holds."""
+
+    def __init__(self, order_id: str, signal_id: str, made: list[str]) -> None:
+        detail = (
+            f"signal id {signal_id!r} was placed before as order {order_id}, which the desk's "
+            f"log does not hold (restored from a backup older than it?); the broker holds "
+            f"{', '.join(made)} made from it (adopted), so it is not placed again"
+        )
+        super().__init__(order_id, detail, message=detail)
+        self.signal_id = signal_id
+        self.made = made
+
+
 class SignalIdReused(CommandRefused):
     """A signal id the strategy used before, sent again with other terms: the desk answers a
     resent signal with its order (idempotency), so a different signal under the same id would
@@ -100,6 +117,7 @@ __all__ = [
     "DeskClosed",
     "ModificationLimitReached",
     "OrderNotFound",
+    "PlacedBeforeUnlogged",
     "SessionExpired",
     "SignalIdReused",
 ]
