@@ -200,3 +200,31 @@ def test_a_restore_under_a_running_desk_is_refused_before_anyone_is_asked(
     assert refused.exit_code != 0
     assert "Replace the event log" not in refused.stderr
     assert "another orderdesk is already running on the event store" in refused.output
+
+
+def test_a_restore_sets_aside_the_backups_of_the_history_it_replaced(
+    db: Path, tmp_path: Path
+) -> None:
+    """Monday's and Tuesday's daily backups, then Monday's restored: Tuesday's holds the
+    history the restore replaced, so it is renamed out of the daily backups (which pruning
+    would otherwise keep over the ones of the history that goes on); Monday's stays."""
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    monday, tuesday = folder / "events-2026-12-07.db", folder / "events-2026-12-08.db"
+    assert runner.invoke(app, ["backup", str(monday), "--db", str(db)]).exit_code == 0
+    with SqlEventStore.open(db) as store:
+        store.append(drills(5, first=10))
+    assert runner.invoke(app, ["backup", str(tuesday), "--db", str(db)]).exit_code == 0
+    (folder / "notes.txt").write_text("not a backup")
+
+    result = runner.invoke(app, ["restore", str(monday), "--db", str(db), "--yes"])
+    assert result.exit_code == 0, result.output
+    (aside,) = folder.glob("events-2026-12-08.db.other-history-*")
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        ["events-2026-12-07.db", aside.name, "notes.txt"]
+    )
+    assert (
+        "set aside 1 backup of the replaced history (renamed *.other-history-<time>: neither "
+        "listed nor pruned as backups of the log that goes on): " + aside.name
+    ) in result.stdout
+    assert not tuesday.exists()

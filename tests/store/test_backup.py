@@ -15,7 +15,14 @@ import pytest
 
 from orderdesk.errors import StoreError
 from orderdesk.store import SqlEventStore, sqlite_url
-from orderdesk.store.backup import back_up, backup_head, daily_backup_path, prune, restore
+from orderdesk.store.backup import (
+    back_up,
+    backup_head,
+    daily_backup_path,
+    prune,
+    restore,
+    set_aside_other_histories,
+)
 from orderdesk.store.desk_lock import StoreInUse, exclusive_desk
 from tests.store.conftest import Lifecycle, desk_event
 
@@ -291,3 +298,30 @@ def test_the_log_its_wal_its_backups_and_a_restored_log_are_the_owners_alone(
     restored.parent.mkdir()
     restore(sqlite_url(restored), copy)
     assert oct(restored.stat().st_mode & 0o777) == "0o600"
+
+
+def test_backups_of_another_history_are_set_aside_and_left_out_of_pruning(
+    tmp_path: Path, lifecycle: Lifecycle
+) -> None:
+    """Monday's and Tuesday's backups, Monday's restored, then Wednesday's of the history that
+    goes on (its events differ from Tuesday's from Monday's head on): Tuesday's is of the
+    replaced history, renamed; pruning to two keeps Monday's and Wednesday's."""
+    database, folder = tmp_path / "data" / "events.db", tmp_path / "backups"
+    folder.mkdir()
+    with SqlEventStore.open(database) as store:
+        store.append(lifecycle(0))
+        monday = back_up(store.url, daily_backup_path(folder, date(2026, 12, 7)))
+        store.append(lifecycle(1))
+        tuesday = back_up(store.url, daily_backup_path(folder, date(2026, 12, 8)))
+    restore(sqlite_url(database), monday.path)
+    (aside,) = set_aside_other_histories(folder, database)
+    assert aside.name.startswith("events-2026-12-08.db.other-history-")
+    assert not tuesday.path.exists()
+    with SqlEventStore.open(database) as store:
+        store.append(lifecycle(2))
+        back_up(store.url, daily_backup_path(folder, date(2026, 12, 9)))
+    assert set_aside_other_histories(folder, database) == []  # Monday's is its beginning
+    assert prune(folder, keep=2) == []
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        ["events-2026-12-07.db", "events-2026-12-09.db", aside.name]
+    )

@@ -99,10 +99,13 @@ def restore(
 ) -> None:
     """Put a backup in place of the event log (SQLite), with the desk stopped: its chain is
     walked first, and the log it replaces is kept beside it (as
-    events.db.replaced-YYYYMMDDTHHMMSSZ, in UTC). The next `orderdesk run` replays the backup
-    and reconciles with the broker, which brings back what the broker still shows of the time
-    since."""
+    events.db.replaced-YYYYMMDDTHHMMSSZ, in UTC). Backups beside it and in the backup folder
+    that hold a history other than the one restored (taken after it, of the log replaced) are
+    renamed *.other-history-<time>, so they are neither taken for nor pruned as backups of the
+    log that goes on. The next `orderdesk run` replays the backup and reconciles with the
+    broker, which brings back what the broker still shows of the time since."""
     from orderdesk.store.backup import restore as restore_log
+    from orderdesk.store.backup import set_aside_other_histories
 
     target = store_url(db, url, config)
 
@@ -118,15 +121,43 @@ def restore(
         report = restore_log(target, backup, None if yes else ask)
     except OrderDeskError as exc:
         fail(str(exc), as_json=as_json)
+    folders = {backup.resolve().parent}
+    if url is None and db is None:
+        settings = settings_or_exit(config)
+        folders.add((settings.backup_path or settings.data_dir / "backups").resolve())
+    try:
+        others = [
+            path
+            for folder in sorted(folders)
+            for path in set_aside_other_histories(folder, report.path)
+        ]
+    except OSError as exc:
+        fail(
+            f"restored, but the backups of the replaced history could not be set aside: "
+            f"{exc.strerror or exc}",
+            as_json=as_json,
+        )
     replaced = None if report.replaced is None else str(report.replaced)
     if as_json:
-        _echo_json(report.path, report.rows, report.head, replaced=replaced)
+        _echo_json(
+            report.path,
+            report.rows,
+            report.head,
+            replaced=replaced,
+            other_histories=[str(path) for path in others],
+        )
         return
     kept = f"; the log it replaced is kept as {replaced}" if replaced else ""
     typer.echo(
         f"restored {report.rows:,} events (head {report.head.seq}) from {backup} to "
         f"{report.path}{kept}"
     )
+    if others:
+        typer.echo(
+            f"set aside {len(others)} backup{'' if len(others) == 1 else 's'} of the replaced "
+            "history (renamed *.other-history-<time>: neither listed nor pruned as backups of "
+            f"the log that goes on): {', '.join(path.name for path in others)}"
+        )
 
 
 def _echo_json(path: Path, rows: int, head: Head, **more: object) -> None:

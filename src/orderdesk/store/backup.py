@@ -47,6 +47,8 @@ from orderdesk.store.schema import HEAD_ID
 BUSY_TIMEOUT_MS = 10_000
 """How long the copy waits for the desk's writer to let it start its read."""
 DAILY_NAME = re.compile(r"^events-(\d{4}-\d{2}-\d{2})\.db$")
+BACKUP_NAME = re.compile(r"^events-[0-9TZ-]+\.db$")
+"""The daily backups' names and ``orderdesk backup``'s (``events-YYYYMMDDTHHMMSSZ.db``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +162,48 @@ def restore(
             with contextlib.suppress(FileNotFoundError):
                 partial.unlink()
     return RestoreReport(database, rows, head, replaced)
+
+
+def set_aside_other_histories(folder: Path, log: Path) -> list[Path]:
+    """Rename the backups in ``folder`` that hold no beginning of the event log at ``log``
+    (just restored): taken of the history the restore replaced, after the backup restored,
+    they look like good backups of the log that goes on, and the daily pruning would keep them
+    over the ones that are. Each is renamed ``<name>.other-history-<UTC time>``: kept, to be
+    restored by name should the restore be undone, but neither listed nor pruned as a daily
+    backup. The renamed paths; a file that is no backup is left alone."""
+    if not folder.is_dir():
+        return []
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    moved: list[Path] = []
+    with _connection(_read_only(log), uri=True) as restored:
+        for path in sorted(folder.iterdir()):
+            if not (path.is_file() and BACKUP_NAME.match(path.name)):
+                continue
+            head = _recorded_head(path)
+            if head is None or head.seq == 0:
+                continue  # no backup, or an empty one: the beginning of every log
+            found = restored.execute(
+                "SELECT hash FROM events WHERE seq = ?", (head.seq,)
+            ).fetchone()
+            if found is not None and found[0] == head.hash:
+                continue
+            target = path.with_name(f"{path.name}.other-history-{stamp}")
+            path.replace(target)
+            moved.append(target)
+    return moved
+
+
+def _recorded_head(path: Path) -> Head | None:
+    """The chain head a backup records (its chain not walked: only which history it is of
+    is asked); None for a file that is no event log."""
+    try:
+        with _connection(_read_only(path), uri=True) as db:
+            found = db.execute(
+                "SELECT seq, hash FROM chain_head WHERE id = ?", (HEAD_ID,)
+            ).fetchone()
+    except sqlite3.Error:
+        return None
+    return None if found is None else Head(found[0], found[1])
 
 
 def daily_backup_path(folder: Path, day: date) -> Path:
@@ -287,4 +331,5 @@ __all__ = [
     "daily_backups",
     "prune",
     "restore",
+    "set_aside_other_histories",
 ]
