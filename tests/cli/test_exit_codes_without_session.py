@@ -181,7 +181,7 @@ async def test_a_broker_5xx_on_cancel_or_modify_exits_1_and_changes_nothing(
         assert (code, body["error"], body["exit_code"]) == (1, "broker_unavailable", 1), body
         assert "the broker failed to answer" in body["message"]
         assert "Service unavailable (simulated)." in body["message"]
-        assert "unchanged: try again" in body["message"]
+        assert "nothing was carried out: try again" in body["message"]
     row = await served.row(order_id)
     assert (row["status"], Decimal(str(row["price"]))) == ("OPEN", Decimal(1490))
     order = served.desk.order(order_id)
@@ -190,6 +190,8 @@ async def test_a_broker_5xx_on_cancel_or_modify_exits_1_and_changes_nothing(
         Decimal(1490),
         0,
     )
+    # The order's reason says which command the broker failed, not that the order failed.
+    assert order.reason == "modify refused: Service unavailable (simulated)."
 
     code, body = await served.cli("cancel", order_id)
     assert code == 0, body

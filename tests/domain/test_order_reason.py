@@ -36,7 +36,7 @@ def test_a_refused_modify_is_forgotten_once_a_later_modify_is_accepted() -> None
     order, history = resting()
     run(order, history, order.request_modify(AT, price=Decimal("1490")))
     run(order, history, order.modify_rejected("Price outside the circuit limits", AT))
-    assert order.reason == "Price outside the circuit limits"
+    assert order.reason == "modify refused: Price outside the circuit limits"
     run(order, history, order.request_modify(AT, price=Decimal("1495")))
     run(order, history, order.modify_accepted(AT))
     assert (order.status, order.price, order.reason) == (
@@ -62,7 +62,7 @@ def test_a_refused_cancel_is_forgotten_when_the_order_fills() -> None:
     order, history = resting()
     run(order, history, order.request_cancel(AT))
     run(order, history, order.cancel_rejected("Order cannot be cancelled as it is complete.", AT))
-    assert order.reason == "Order cannot be cancelled as it is complete."
+    assert order.reason == "cancel refused: Order cannot be cancelled as it is complete."
     run(order, history, order.on_report(report(BrokerStatus.COMPLETE, 10), AT))
     assert (order.status, order.reason) == (OrderStatus.FILLED, None)
 
@@ -73,7 +73,7 @@ def test_a_refusal_is_forgotten_at_a_partial_fill_and_kept_while_nothing_moves()
     run(order, history, order.request_cancel(AT))
     run(order, history, order.cancel_rejected("being processed", AT))
     assert order.on_report(report(BrokerStatus.OPEN), AT) == []
-    assert order.reason == "being processed"
+    assert order.reason == "cancel refused: being processed"
     run(order, history, order.on_report(report(BrokerStatus.OPEN, 4), AT))
     assert (order.status, order.reason) == (OrderStatus.PARTIALLY_FILLED, None)
 

@@ -115,7 +115,7 @@ async def test_a_cancel_refused_for_another_reason_is_still_alerted(
     with pytest.raises(OrderRejected):
         await desk.cancel(order_id)
     order = desk.order(order_id)
-    assert (order.status, order.reason) == (OrderStatus.OPEN, words)
+    assert (order.status, order.reason) == (OrderStatus.OPEN, f"cancel refused: {words}")
     assert notifier.titles().count("Cancel failed") == 1
 
 

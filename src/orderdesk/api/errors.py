@@ -156,13 +156,10 @@ def error_response(exc: OrderDeskError) -> JSONResponse:
         return _json(503, ErrorOut(error="broker_session", message=message))
     if isinstance(exc, BrokerUnavailable):
         # A failure to try again, not a refusal. A command's own look at the order's row found
-        # it not carried out, or could not read it: so the desk's records stand as they were,
-        # and the broker's are said no more of than is known. Not "the order": a reconcile or a
-        # session renewal fails here too.
-        message = (
-            f"the broker failed to answer ({exc.message}); the desk's records are unchanged: "
-            "try again"
-        )
+        # it not carried out, or could not read it: the order stands as it was (its refusal is
+        # in its history), and the broker's books are said no more of than is known. Not "the
+        # order": a reconcile or a session renewal fails here too.
+        message = f"the broker failed to answer ({exc.message}); nothing was carried out: try again"
         return _json(503, ErrorOut(error="broker_unavailable", message=message))
     if isinstance(exc, BrokerError):
         return _json(503, ErrorOut(error="broker_unavailable", message=exc.message))

@@ -658,13 +658,14 @@ class Order:
                     self.pending_modify = None
                     self.status = self.base_status
             case OrderModifyRejected(reason=reason):
-                self.reason = reason
+                # Said as the refusal of a modify: the order itself stands as it was.
+                self.reason = f"modify refused: {reason}"
                 self.pending_modify = None
                 self.status = self.base_status
             case OrderCancelRequested():
                 self.status = OrderStatus.CANCEL_PENDING
             case OrderCancelRejected(reason=reason):
-                self.reason = reason
+                self.reason = f"cancel refused: {reason}"
                 self.status = self.base_status
             case AutosliceSent(algo_id=algo_id):
                 self.autoslice = True
