@@ -7,14 +7,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from orderdesk.cli import _register_commands, app
+from orderdesk.api.schemas import DayOut
+from orderdesk.cli import _register_commands, app, day_commands
 from orderdesk.config import TradingDaySettings
 from tests.daemon import running_daemon
 from tests.support import wait_until
@@ -121,7 +122,10 @@ def test_days_of_a_range_and_their_total(desk: Desk) -> None:
     assert "lifetime" not in table
     code, table = cli(desk, "days", "--until", "2020-01-01")
     assert code == 0, table
-    assert "P&L 0.00 (realised 0.00) over 0 days" in table
+    assert (
+        "P&L 0.00 over 0 days (of it booked realised by the days' closes, each from its "
+        "opening prices: 0.00)"
+    ) in " ".join(table.split())  # the console wraps the line
     code, out = cli(desk, "days", "--since", "2026-12-08", "--until", "2026-12-07")
     assert code == 2
     assert "--until 2026-12-07 is before --since 2026-12-08" in out
@@ -196,3 +200,36 @@ def test_trades_and_charges_on_the_paper_broker(desk: Desk) -> None:
     code, out = cli(desk, "funds")
     assert code == 0, out
     assert "equity" in out
+
+
+def test_the_total_names_what_its_realised_is_and_counts_estimated_days() -> None:
+    """A carried option realises on its last day only its move since the close before, so the
+    days' realised summed is no realised P&L from cost: it is named for what it is; and a day
+    closed on estimates is counted as such, not summed silently."""
+
+    def day(number: int, pnl: str, realised: str, *, estimated: bool = False) -> DayOut:
+        opened = datetime(2026, 12, number, 3, 45, tzinfo=UTC)
+        return DayOut(
+            day=date(2026, 12, number),
+            live=False,
+            opened_at=opened,
+            closed_at=opened,
+            pnl=Decimal(pnl),
+            realised=Decimal(realised),
+            orders=1,
+            fills=1,
+            lapsed=0,
+            carried_positions=0,
+            holdings=0,
+            estimated=estimated,
+        )
+
+    rows = [
+        day(7, "-228.25", "0"),
+        day(8, "-6353.75", "-6353.75"),
+        day(31, "0", "0", estimated=True),
+    ]
+    assert day_commands._total(rows, "lifetime P&L") == (
+        "lifetime P&L -6,582.00 over 3 days (of it booked realised by the days' closes, each "
+        "from its opening prices: -6,353.75); 1 day of it estimated"
+    )

@@ -145,10 +145,20 @@ def _span(since: datetime | None, until: datetime | None) -> str:
 
 
 def _total(rows: list[DayOut], label: str) -> str:
+    """The days' P&L summed. The days' realised is summed as each day booked it, from the
+    prices the day opened at: a position carried across days realises on its last day only
+    its move since the close before, its earlier moves staying in the earlier days' P&L, so
+    the sum is no realised P&L from cost, and is named for what it is."""
     known = [d for d in rows if d.pnl is not None]
     pnl = sum((d.pnl for d in known if d.pnl is not None), Decimal(0))
     realised = sum((d.realised for d in known if d.realised is not None), Decimal(0))
-    text = f"{label} {pnl:,.2f} (realised {realised:,.2f}) over {_count(len(known), 'day')}"
+    text = (
+        f"{label} {pnl:,.2f} over {_count(len(known), 'day')} (of it booked realised by the "
+        f"days' closes, each from its opening prices: {realised:,.2f})"
+    )
+    estimated = sum(1 for d in known if d.estimated)
+    if estimated:
+        text += f"; {_count(estimated, 'day')} of it estimated"
     missing = len(rows) - len(known)
     return text + (f"; {_count(missing, 'day')} without a close left out" if missing else "")
 
