@@ -11,8 +11,11 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from orderdesk.api.routes_orders import unknown_words
 from orderdesk.cli import _register_commands, app
+from orderdesk.domain import Order
 from tests.api.fakes import FakeDesk
+from tests.domain.builders import AT, signal, step
 
 _register_commands()
 runner = CliRunner()
@@ -40,6 +43,11 @@ async def test_a_rejected_order_exits_3_and_says_so(served: tuple[FakeDesk, list
     assert code == 3, out
     reply = json.loads(out)
     assert (reply["outcome"], reply["order"]["status"]) == ("submitted", "REJECTED")
+    # The reply's own words, for a strategy that reads the outcome alone.
+    assert reply["message"] == (
+        f"not placed: the broker rejected order {reply['order']['order_id']} ({CLOSED}); the "
+        "signal id now names this rejected order, so a corrected signal needs a new id"
+    )
 
 
 async def test_cancels_the_broker_did_not_take_exit_3_naming_them(
@@ -64,3 +72,18 @@ async def test_cancels_the_broker_did_not_take_exit_3_naming_them(
     desk.refuse_cancels_with = None
     result = await asyncio.to_thread(runner.invoke, app, ["cancel-all", *where])
     assert result.exit_code == 0, result.output
+
+
+def test_a_reply_of_unknown_outcome_says_to_send_the_same_signal_again() -> None:
+    """A placement whose answer was lost is answered "submitted" with SUBMIT_UNKNOWN: the reply
+    says the outcome is unknown and how to learn it, never to send it under a new id."""
+    sent = signal(strategy="alpha", signal_id="a-7")
+    order = Order.from_events([Order.create("od" + "7" * 18, sent, AT)])
+    step(order, order.submit(AT))
+    step(order, order.submit_unknown("ReadTimeout", AT))
+    assert unknown_words(order) == (
+        f"outcome unknown: the broker's answer to order {order.order_id} was lost (ReadTimeout); "
+        "the desk looks for it in the broker's book and never sends it again unless it proves "
+        "it absent. Send the same signal again (strategy 'alpha', signal id 'a-7') to learn its "
+        "end; never under a new id"
+    )

@@ -115,7 +115,33 @@ def _submitted(context: ApiContext, order: Order, sent_before: bool) -> SubmitOu
         return SubmitOut(outcome=outcome, order=shown, message=still_sending(order))
     if sent_before:
         return SubmitOut(outcome=outcome, order=shown, message=sent_already(shown))
+    # "submitted" says the desk sent it; a strategy reading only the outcome must not take a
+    # rejection, or an answer lost on the way, for an order placed.
+    if order.status is OrderStatus.REJECTED:
+        return SubmitOut(outcome=outcome, order=shown, message=rejected_words(order))
+    if order.status is OrderStatus.SUBMIT_UNKNOWN:
+        return SubmitOut(outcome=outcome, order=shown, message=unknown_words(order))
     return SubmitOut(outcome=outcome, order=shown)
+
+
+def rejected_words(order: Order) -> str:
+    """What a signal's reply says of an order the broker rejected as it was sent."""
+    return (
+        f"not placed: the broker rejected order {order.order_id} ({order.reason}); the signal "
+        "id now names this rejected order, so a corrected signal needs a new id"
+    )
+
+
+def unknown_words(order: Order) -> str:
+    """What a signal's reply says of an order whose placement's answer was lost."""
+    signal = order.signal
+    return (
+        f"outcome unknown: the broker's answer to order {order.order_id} was lost "
+        f"({order.reason}); the desk looks for it in the broker's book and never sends it again "
+        "unless it proves it absent. Send the same signal again (strategy "
+        f"{signal.strategy!r}, signal id {signal.signal_id!r}) to learn its end; never under a "
+        "new id"
+    )
 
 
 def still_sending(order: Order) -> str:
