@@ -36,7 +36,7 @@ from orderdesk.store.backup import (
     daily_backups,
     prune,
 )
-from orderdesk.store.location import sqlite_file
+from orderdesk.store.location import make_private_dir, sqlite_file
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ class DailyBackups:
 
     def _write(self, day: date) -> tuple[BackupReport, list[Path]]:
         try:
-            self._folder.mkdir(parents=True, exist_ok=True)
+            make_private_dir(self._folder)  # the whole history: its owner's alone
             report = back_up(self._url, daily_backup_path(self._folder, day), replace=True)
             return report, prune(self._folder, self._keep)
         except OSError as exc:

@@ -138,6 +138,34 @@ def test_export_to_a_new_file_is_its_owners_alone(db: Path, tmp_path: Path) -> N
     assert len(out.read_text(encoding="utf-8").splitlines()) == 10
 
 
+def test_export_onto_an_existing_open_file_makes_it_private_first(db: Path, tmp_path: Path) -> None:
+    """An export onto a file that exists 0644 (longer than the export, too) leaves it 0600 with
+    the export alone in it: the history is not written into a file others can read."""
+    out = tmp_path / "audit.jsonl"
+    out.write_text("x" * 100_000, encoding="utf-8")
+    out.chmod(0o644)
+
+    result = runner.invoke(
+        app, ["audit", "export", "--format", "jsonl", "-o", str(out), "--db", str(db)]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["seq"] for line in lines] == list(range(1, 11))
+
+
+def test_export_to_a_device_writes_through_it(db: Path) -> None:
+    """An output that is not a regular file (``/dev/null``) is written as it is, its mode
+    untouched (it is not the user's to chmod)."""
+    result = runner.invoke(
+        app, ["audit", "export", "--format", "jsonl", "-o", "/dev/null", "--db", str(db)]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "exported 10 events to /dev/null" in result.stderr
+
+
 def test_export_rejects_an_unknown_format(db: Path) -> None:
     """Typer refuses a format other than jsonl or csv before touching the store."""
     result = runner.invoke(app, ["audit", "export", "--format", "xml", "--db", str(db)])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import socket
 import stat
@@ -10,7 +11,9 @@ import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import requests
@@ -19,9 +22,11 @@ from typer.testing import CliRunner, Result
 from orderdesk.api_token import load_or_create_token
 from orderdesk.cli import _register_commands, app
 from orderdesk.cli import auth_commands as commands
-from orderdesk.config import TradingDaySettings
+from orderdesk.config import TradingDaySettings, sqlite_url
+from orderdesk.desk_address import address_path
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
+from orderdesk.store.desk_lock import exclusive_desk
 from tests.daemon import running_daemon
 
 _register_commands()
@@ -405,10 +410,11 @@ def test_login_with_a_desk_that_refuses_the_token_exits_1(
     assert token not in flat(result)
 
 
-def test_login_without_a_running_desk_says_nothing_more(
+def test_login_without_a_running_desk_says_so(
     home: Path, sim: SimServer, port: int, browser: FakeBrowser
 ) -> None:
-    """With an API token from an earlier run but no desk listening, login succeeds as before."""
+    """With an API token from an earlier run but no desk running, login succeeds as before and
+    says the desk will read the token when it starts."""
     desk_config(home, free_port(), "kite")
     load_or_create_token(home)
 
@@ -417,7 +423,107 @@ def test_login_without_a_running_desk_says_nothing_more(
 
     assert result.exit_code == 0, flat(result)
     assert "Logged in as" in flat(result)
-    assert "desk" not in flat(result).lower()
+    assert "No desk is running with this config" in flat(result)
+    assert "it reads the stored token when it starts" in flat(result)
+
+
+class _Impostor:
+    """Whatever listens on the desk's configured port while the desk is stopped: it answers
+    like a desk and keeps every request it is sent."""
+
+    HEALTH: ClassVar[dict[str, object]] = {
+        "status": "ok",
+        "broker_connection": "connected",
+        "kill_switch": {"engaged": False, "reason": None},
+        "open_orders": 0,
+        "in_flight_orders": 0,
+        "quiet": True,
+        "pending_approvals": 0,
+        "session": "missing",
+        "trading_day": None,
+        "loss_limit": {"limit": None, "day_pnl": "0", "reached": False},
+    }
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str, str | None, bytes]] = []
+        impostor = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _keep(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                impostor.requests.append(
+                    (self.command, self.path, self.headers.get("Authorization"), body)
+                )
+
+            def _answer(self, body: object) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                self._keep()
+                self._answer(impostor.HEALTH)
+
+            def do_POST(self) -> None:
+                self._keep()
+                self._answer(
+                    {
+                        "state": "valid",
+                        "usable": True,
+                        "expires_at": None,
+                        "since": None,
+                        "reason": "",
+                        "trading_day": None,
+                    }
+                )
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port: int = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> _Impostor:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+
+@pytest.mark.parametrize("announced", [False, True], ids=["no-address-file", "stale-address"])
+def test_login_hands_nothing_to_a_listener_that_is_not_the_desk(
+    home: Path, sim: SimServer, port: int, browser: FakeBrowser, announced: bool
+) -> None:
+    """With the desk stopped, a process listening on its configured port (even one an address
+    file names, with a live pid) is sent neither the access token nor the API token: no desk
+    holds the event store. The token is stored, and login says no desk is running."""
+    with _Impostor() as impostor:
+        config = desk_config(home, impostor.port, "kite")
+        load_or_create_token(home)  # a desk ran here before
+        database = home.parent / "data" / "events.db"
+        with exclusive_desk(sqlite_url(database)):
+            pass  # and stopped: its lock file stays, unheld
+        if announced:
+            address_path(home).write_text(
+                json.dumps({"url": f"http://127.0.0.1:{impostor.port}", "pid": os.getpid()})
+            )
+
+        result = login(sim, port, "--config", str(config))
+        browser.join()
+
+    assert result.exit_code == 0, flat(result)
+    assert impostor.requests == []
+    assert "Handed to the running desk" not in flat(result)
+    assert "No desk is running with this config" in flat(result)
+    assert profile_status(sim, stored(home)["kite.access_token"]) == 200
 
 
 @pytest.mark.parametrize("command", [["login", "--no-browser"], ["logout"]])

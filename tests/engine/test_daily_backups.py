@@ -68,6 +68,7 @@ async def test_each_close_leaves_a_verified_copy_and_the_newest_are_kept(
         await eventually(lambda: backed_up_days(folder) == [MONDAY], what="Monday's backup")
         monday = folder / "events-2026-12-07.db"
         assert closes_in(monday) == [MONDAY]
+        assert folder.stat().st_mode & 0o777 == 0o700  # the whole history: its owner's alone
         rows, head = backup_head(monday)
         assert rows == head.seq > 0
 

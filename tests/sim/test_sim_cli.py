@@ -207,3 +207,54 @@ def test_a_port_in_use_is_one_line_and_exit_code_1() -> None:
     assert f"cannot listen on 127.0.0.1:{port}" in result.output
     assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.7", "example.org"])  # noqa: S104
+def test_a_host_other_machines_reach_is_refused_without_allow_remote(host: str) -> None:
+    """--host of an address other machines reach is a usage error (exit 2) before anything is
+    bound: the simulator's login logs anyone in with a public default secret."""
+    result = CliRunner().invoke(
+        typer.main.get_group(app), ["sim", "--host", host, "--port", "0"], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())
+    assert "is not a loopback address" in said
+    assert "--allow-remote" in said
+
+
+def test_allow_remote_serves_with_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With --allow-remote the simulator is started on the address asked for, after a warning
+    that names it and the public default secret."""
+    started: list[SimConfig] = []
+
+    async def pretend(config: SimConfig, console: Console) -> None:
+        started.append(config)
+
+    monkeypatch.setattr(sim_command, "_serve", pretend)
+    result = CliRunner().invoke(
+        typer.main.get_group(app),
+        ["sim", "--host", "0.0.0.0", "--port", "0", "--allow-remote"],  # noqa: S104
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 0, result.output
+    assert [config.host for config in started] == ["0.0.0.0"]  # noqa: S104
+    said = " ".join(result.output.split())
+    assert "warning: the simulator listens on 0.0.0.0, reachable from other machines" in said
+    assert "public default api_secret" in said
+
+
+def test_a_loopback_host_needs_no_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+    """::1 and 127.0.0.2 are this machine: served without --allow-remote and without warning."""
+    started: list[str] = []
+
+    async def pretend(config: SimConfig, console: Console) -> None:
+        started.append(config.host)
+
+    monkeypatch.setattr(sim_command, "_serve", pretend)
+    for host in ("::1", "127.0.0.2"):
+        result = CliRunner().invoke(
+            typer.main.get_group(app), ["sim", "--host", host, "--port", "0"]
+        )
+        assert result.exit_code == 0, result.output
+        assert "warning" not in result.output
+    assert started == ["::1", "127.0.0.2"]

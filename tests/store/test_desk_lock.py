@@ -4,6 +4,7 @@ and the store is free again when the first one lets go (or its process ends)."""
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from orderdesk.store import SqlEventStore
-from orderdesk.store.desk_lock import StoreInUse, exclusive_desk, lock_path
+from orderdesk.store.desk_lock import StoreInUse, desk_holds, exclusive_desk, lock_path
 
 
 def test_a_second_holder_is_refused_naming_the_first(store_url: str) -> None:
@@ -59,3 +60,43 @@ def test_an_in_memory_store_needs_no_lock() -> None:
     """An in-memory SQLite store is its process's alone: nothing is locked."""
     with exclusive_desk("sqlite://"), exclusive_desk("sqlite://"):
         pass
+
+
+def test_a_probe_tells_whether_a_desk_holds_the_store(store_url: str) -> None:
+    """desk_holds is True while a desk holds the store and False before and after, and the probe
+    neither takes the lock from a desk that starts next nor creates anything."""
+    assert desk_holds(store_url) is False
+    with exclusive_desk(store_url):
+        assert desk_holds(store_url) is True
+    assert desk_holds(store_url) is False
+    with exclusive_desk(store_url):  # the probe left nothing held
+        pass
+
+
+def test_a_probe_of_a_new_store_creates_nothing(tmp_path: Path) -> None:
+    """Asking about a store no desk has run on leaves no lock file and no folder behind."""
+    database = tmp_path / "new" / "events.db"
+
+    assert desk_holds(f"sqlite:///{database}") is False
+    assert not database.parent.exists()
+    assert desk_holds("sqlite://") is False  # in memory: no desk of another process holds it
+
+
+def test_the_folders_a_desk_makes_are_its_owners_alone(tmp_path: Path) -> None:
+    """A desk starting on a store whose folders do not exist makes them 0700 (whatever the
+    umask), as the config dir is: the log beside them is the account's whole history. A folder
+    that exists keeps its mode: it is the user's."""
+    own = tmp_path / "mine"
+    own.mkdir(mode=0o755)
+    own.chmod(0o755)
+    database = own / "new" / "deeper" / "events.db"
+    previous = os.umask(0o022)  # process-wide: put back below
+    try:
+        with exclusive_desk(f"sqlite:///{database}"):
+            pass
+    finally:
+        os.umask(previous)
+
+    assert stat.S_IMODE((own / "new").stat().st_mode) == 0o700
+    assert stat.S_IMODE(database.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(own.stat().st_mode) == 0o755

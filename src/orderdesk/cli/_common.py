@@ -74,7 +74,7 @@ ConfigOption = Annotated[
 ]
 
 
-def _desk_address(value: str | None) -> str | None:
+def desk_address(value: str | None) -> str | None:
     """``--url`` must be an address a desk answers at, or it is a usage error (exit 2)."""
     if value is not None:
         parts = urlsplit(value)
@@ -89,7 +89,7 @@ UrlOption = Annotated[
     typer.Option(
         "--url",
         help="The daemon's API address (default: from \\[api] in the config).",
-        callback=_desk_address,
+        callback=desk_address,
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]

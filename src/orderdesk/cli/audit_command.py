@@ -206,7 +206,7 @@ def export_log(
     with --day, one trading day's rows. A day the log does not hold exits 1."""
     from orderdesk.store import export
     from orderdesk.store.export import day_rows
-    from orderdesk.store.location import create_private
+    from orderdesk.store.location import open_private
 
     store = _open(db, url, config)
     try:
@@ -219,8 +219,9 @@ def export_log(
             except BrokenPipeError:
                 _reader_went_away()
             return
-        create_private(output)  # the whole trading history, as private as the log itself
-        with output.open("w", encoding="utf-8", newline="") as out:
+        # The whole trading history, as private as the log itself: an existing file too is
+        # made 0600 before a row is written to it.
+        with open(open_private(output), "w", encoding="utf-8", newline="") as out:
             count = export(store, _FORMATS[fmt], out, rows=rows)
         of_day = "" if day is None else f" of trading day {day.date().isoformat()}"
         typer.echo(f"exported {count} events{of_day} to {output}", err=True)

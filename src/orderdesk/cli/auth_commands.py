@@ -7,10 +7,12 @@ whose sessions need no person (``paper``) has none, and says so.
 ``login`` opens the broker's login page, catches the redirect on a one-shot loopback server (or
 takes the redirect address the user pastes with ``--redirect-url``), exchanges the request token
 for a session and stores its access token in the secret store: the OS keyring when usable, else
-a 0600 file in the user's config dir. When a desk is running (``orderdesk run``: its API token
-exists and the address it announced, or ``[api]``'s, answers) the token is handed to it too
-(``POST /api/session``), so the morning login reaches the desk without a restart; a desk that
-is not running reads the stored token when it starts. ``logout`` ends the session at the
+a 0600 file in the user's config dir. When a desk is running (``orderdesk run``: it holds the
+lock on this config's event store and announced its address in the config dir) the token is
+handed to it too (``POST /api/session``), so the morning login reaches the desk without a
+restart; a desk that is not running reads the stored token when it starts. Nothing is sent to
+``[api]``'s port on its own word: with the desk stopped, whatever listens there is not the desk,
+and it would be handed the day's session and the API token. ``logout`` ends the session at the
 broker and deletes the token.
 
 ``--api-key``, ``--api-root`` and ``--login-root`` override the broker section's ``api_key``,
@@ -39,13 +41,13 @@ from orderdesk.brokers import BrokerContext, create_login_flow
 from orderdesk.cli import app
 from orderdesk.cli._common import (
     ConfigOption,
-    UrlOption,
     console,
+    desk_address,
     fail,
     settings_or_exit,
     when_text,
 )
-from orderdesk.client import DeskAuthError, DeskClient, DeskClientError, desk_url
+from orderdesk.client import DeskAuthError, DeskClient, DeskClientError
 from orderdesk.config import Settings
 from orderdesk.desk_address import running_desk
 from orderdesk.errors import BrokerAuthError, BrokerTransportError, OrderDeskError
@@ -156,7 +158,15 @@ def login(
     wait_seconds: Annotated[
         float, typer.Option("--wait", min=1, help="Seconds to wait for the login redirect.")
     ] = DEFAULT_WAIT_SECONDS,
-    desk_url: UrlOption = None,
+    desk_url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            help="The running desk's API address (default: the address it announced). The "
+            "token goes only to a desk holding this config's event store.",
+            callback=desk_address,
+        ),
+    ] = None,
 ) -> None:
     """Log in to the broker and store the day's access token (Kite's lasts until 06:00 IST).
 
@@ -211,16 +221,26 @@ def login(
 
 
 def _hand_to_desk(settings: Settings, url: str | None, access_token: str) -> None:
-    """Give the new token to the running desk, if one answers; say nothing if none does."""
+    """Give the new token to the running desk, if one is proven to run; else say it is not.
+
+    A desk is proven to run when it holds the lock on this config's event store and (unless
+    ``--url`` names its address) announced its address in the config dir. Neither the access
+    token nor the API token is sent anywhere else: whatever listens on ``[api]``'s port while
+    the desk is stopped is not the desk.
+    """
     try:
         api_token = read_token(settings.config_dir)
     except OrderDeskError as exc:
         fail(f"the access token is stored, but the running desk cannot be reached: {exc}")
-    if api_token is None:
-        return  # no desk has ever run with this config dir
-    if url is None and settings.api.port == 0 and running_desk(settings.config_dir) is None:
-        return  # no desk announced itself, and [api] leaves the port to the system
-    base = url or desk_url(settings)
+    base, why = _proven_desk(settings, url)
+    if api_token is None or base is None:
+        console.print(
+            f"{why or 'No desk has run with this config yet'}: it reads the stored token when "
+            "it starts.",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return
 
     async def go() -> SessionOut | None:
         import aiohttp  # here alone: every other command starts without it
@@ -242,6 +262,11 @@ def _hand_to_desk(settings: Settings, url: str | None, access_token: str) -> Non
     except OrderDeskError as exc:
         fail(f"the access token is stored, but the desk running at {base} did not take it: {exc}")
     if status is None:
+        console.print(
+            f"The desk at {base} did not answer: it reads the stored token when it starts.",
+            highlight=False,
+            soft_wrap=True,
+        )
         return
     if not status.usable:
         fail(
@@ -258,6 +283,24 @@ def _hand_to_desk(settings: Settings, url: str | None, access_token: str) -> Non
         highlight=False,
         soft_wrap=True,
     )
+
+
+def _proven_desk(settings: Settings, url: str | None) -> tuple[str | None, str | None]:
+    """The address of the desk running on this config's event store, or None and why not: it
+    must hold the store's lock, and have announced its address (or ``--url`` names it)."""
+    from orderdesk.store.desk_lock import desk_holds  # here alone: login's path to the store
+
+    if not desk_holds(settings.store_url):
+        return None, "No desk is running with this config (none holds its event store)"
+    if url is not None:
+        return url, None
+    announced = running_desk(settings.config_dir)
+    if announced is None:
+        return None, (
+            "A desk holds this config's event store but announced no API address (pass "
+            "--url to hand it the token)"
+        )
+    return announced.url, None
 
 
 @app.command("logout", rich_help_panel="Setup")

@@ -21,6 +21,10 @@ would (:mod:`orderdesk.sim.faults`), e.g. Kite's ambiguous placement reply:
 
 ``--allowed-ips`` applies Kite's static-IP rule (:mod:`orderdesk.sim.static_ip`).
 
+It listens on ``127.0.0.1``. Another address (``--host 0.0.0.0``) is refused without
+``--allow-remote``, as the desk's API is without ``api.allow_remote``: its login page logs
+anyone in at once, and its api_secret is a public default unless given; allowed, it warns.
+
 ``--holdings-authorisation`` plays an account without DDPI: selling holdings needs the day's
 depository authorisation (:mod:`orderdesk.sim.authorisation`).
 """
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import os
 from datetime import date, time
 from pathlib import Path
@@ -44,7 +49,7 @@ from orderdesk.cli._common import fail
 from orderdesk.domain.calendar import SessionHours
 from orderdesk.errors import ConfigError
 from orderdesk.holidays import NSE_HOLIDAYS, load_holidays
-from orderdesk.sim.config import SimConfig
+from orderdesk.sim.config import LOOPBACK_HOSTS, SimConfig
 from orderdesk.sim.faults import Faults
 
 if TYPE_CHECKING:
@@ -152,6 +157,16 @@ def _banner(sim: SimServer) -> Panel:
     return Panel(table, title="orderdesk sim — Kite Connect v3 simulator", expand=False)
 
 
+def _loopback(host: str) -> bool:
+    """Whether ``host`` is this machine alone (as the desk's ``api.host`` is judged)."""
+    if host in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may resolve anywhere
+
+
 class CannotListen(Exception):
     """The simulator's address cannot be bound: one line for the user, not a traceback."""
 
@@ -247,6 +262,14 @@ def sim(
             show_default=False,
         ),
     ] = None,
+    allow_remote: Annotated[
+        bool,
+        typer.Option(
+            "--allow-remote",
+            help="Let --host be an address other machines reach (e.g. 0.0.0.0): anyone who "
+            "reaches it can log in and trade on the simulator.",
+        ),
+    ] = False,
     holdings_authorisation: Annotated[
         bool,
         typer.Option(
@@ -257,6 +280,14 @@ def sim(
     ] = False,
 ) -> None:
     """Run the Kite-compatible simulator until interrupted."""
+    remote = not _loopback(host)
+    if remote and not allow_remote:
+        raise typer.BadParameter(
+            f"{host} is not a loopback address: the simulator's login logs anyone in at once "
+            "(and its api_secret is a public default unless given); pass --allow-remote to "
+            "serve other machines on purpose",
+            param_hint="--host",
+        )
     if market_hours is not None and market_hours not in MARKET_HOURS:
         raise typer.BadParameter("only 'nse' is known", param_hint="--market-hours")
     allowed = None
@@ -300,6 +331,15 @@ def sim(
         holdings_authorisation=holdings_authorisation,
     )
     console = Console()
+    if remote:
+        default = " with the public default api_secret" if api_secret == DEFAULT_API_SECRET else ""
+        Console(stderr=True).print(
+            f"[yellow]warning:[/] the simulator listens on {host}, reachable from other "
+            f"machines{default}: anyone who reaches it can log in and trade on it (its "
+            "/_sim test controls stay off away from loopback)",
+            highlight=False,
+            soft_wrap=True,
+        )
     if os.environ.get(LEGACY_SECRET_ENV) and not os.environ.get(SECRET_ENV):
         Console(stderr=True).print(
             f"[yellow]warning:[/] {LEGACY_SECRET_ENV} is deprecated and will stop working; "

@@ -16,6 +16,9 @@ busy API port.
 
 Readers — ``orderdesk audit``, exports, another process's ``SqlEventStore`` used for reading —
 take no lock: the store's own transactions keep them consistent while a desk writes.
+:func:`desk_holds` asks, without waiting and without creating anything, whether a desk holds a
+store now: the proof ``orderdesk login`` wants before it hands a desk a secret (a process that
+merely listens on the configured port holds no lock).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from orderdesk.errors import StoreError
-from orderdesk.store.location import sqlite_file
+from orderdesk.store.location import make_private_dir, sqlite_file
 
 PG_DESK_LOCK = 4242000002
 """The advisory lock key of "a desk runs on this database" (the migrations use ...001)."""
@@ -62,11 +65,65 @@ def exclusive_desk(url: str) -> Iterator[None]:
         yield
 
 
+def desk_holds(url: str) -> bool:
+    """Whether a desk holds the store at ``url`` now (a non-blocking probe that creates
+    nothing). False for a store no desk could hold: in-memory, or a lock file that does not
+    exist; a PostgreSQL server that cannot be asked counts as not held."""
+    database = sqlite_file(url)
+    if database is not None:
+        return _sqlite_held(lock_path(database))
+    if make_url(url).get_backend_name() == "postgresql":
+        return _postgres_held(url)
+    return False
+
+
+def _sqlite_held(path: Path) -> bool:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False  # no lock file: no desk has ever held this store (or it is not readable)
+    try:
+        try:
+            # Shared, so two probes never stand in each other's way; a desk's exclusive lock
+            # refuses it.
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+def _postgres_held(url: str) -> bool:
+    # pg_locks shows a bigint advisory key as classid (high half) and objid (low half).
+    query = text(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+        "AND classid = :high AND objid = :low AND objsubid = 1"
+    )
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            held = connection.execute(
+                query, {"high": PG_DESK_LOCK >> 32, "low": PG_DESK_LOCK & 0xFFFFFFFF}
+            ).scalar()
+    except SQLAlchemyError:
+        return False
+    finally:
+        engine.dispose()
+    return bool(held)
+
+
 @contextlib.contextmanager
 def _sqlite_lock(database: Path) -> Iterator[None]:
     path = lock_path(database)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        make_private_dir(path.parent)  # the desk's data: a folder made here is its owner's alone
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot make the event store's lock {path}: {exc.strerror or exc}"
+        ) from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -117,4 +174,4 @@ def _busy(store: str, holder: str) -> str:
     )
 
 
-__all__ = ["PG_DESK_LOCK", "StoreInUse", "exclusive_desk", "lock_path"]
+__all__ = ["PG_DESK_LOCK", "StoreInUse", "desk_holds", "exclusive_desk", "lock_path"]

@@ -8,7 +8,9 @@ nesting), then ``events.db`` in the platform's per-user data directory.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -55,15 +57,55 @@ def sqlite_file(url: str) -> Path | None:
 def create_private(path: Path) -> None:
     """Create ``path`` empty, readable by its owner alone, unless it exists: the log is the
     account's whole trading history. SQLite gives its WAL and shared-memory files the mode of
-    the database file, so they follow."""
+    the database file, so they follow.
+
+    An existing file keeps its mode: the event log is opened this way by readers too (an audit
+    of a copy that is not the reader's own). A file about to be *overwritten* with the history
+    (an export, a copy) is opened with :func:`open_private` instead."""
     with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def open_private(path: Path) -> int:
+    """A descriptor to write ``path`` from its start, the file readable by its owner alone
+    before a byte is written: created ``0600``, or an existing regular file made ``0600`` and
+    emptied. (Not a regular file, such as ``/dev/stdout`` or a FIFO: opened as it is.)
+
+    The mode is set on the descriptor that is written, so nothing swapped in at the path
+    between a check and the write escapes it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.fchmod(fd, 0o600)
+            os.ftruncate(fd, 0)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def make_private_dir(path: Path) -> None:
+    """Make the folder ``path`` and any missing parents ``0700`` (the desk's data: its owner's
+    alone). A folder that exists is left as it is: it is the user's, and its mode their
+    choice."""
+    missing: list[Path] = []
+    for folder in (path, *path.parents):
+        if folder.is_dir():
+            break
+        missing.append(folder)
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir(mode=0o700)
+    if not path.is_dir():  # a race lost to a file of that name, or never made at all
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(path))
 
 
 __all__ = [
     "URL_ENV",
     "create_private",
     "default_db_path",
+    "make_private_dir",
+    "open_private",
     "resolve_url",
     "sqlite_file",
     "sqlite_url",
