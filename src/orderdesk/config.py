@@ -16,6 +16,7 @@ misspelled ``[rsik]`` would otherwise silently not apply.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 import tomllib
@@ -43,6 +44,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -495,6 +497,11 @@ class Settings(BaseSettings):
         return section
 
 
+def http_url(host: str, port: int) -> str:
+    """``http://host:port``, an IPv6 host in brackets (``http://[::1]:8700``)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def sqlite_url(path: Path) -> str:
     """The SQLAlchemy URL of an SQLite file (``sqlite:////abs/path/events.db``).
 
@@ -541,9 +548,58 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
         settings: Settings = FileSettings(**overrides)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, config_file)) from None
+    except SettingsError as exc:  # a variable's value that should be JSON and is not
+        raise ConfigError(_describe_unparsed(exc)) from None
     _check_extras(settings, config_file)
     _check_environment(settings)
     return settings
+
+
+def check_folders(settings: Settings, *, backups: bool = True) -> None:
+    """Refuse a folder the desk writes that cannot be made or written, naming its setting:
+    ``data_dir``, ``config_dir``, the SQLite store's (``store.url``) and, with ``backups``,
+    ``store.backup_dir``. Nothing is left behind: a folder is probed with a temporary one
+    made and removed in it, or in the nearest that exists."""
+    folders: list[tuple[str, Path]] = [
+        ("data_dir", settings.data_dir),
+        ("config_dir", settings.config_dir),
+    ]
+    if settings.store.url:
+        database = _sqlite_path(settings.store.url)
+        if database is not None:
+            folders.append(("store.url", database.parent))
+    if backups and settings.backup_path is not None:
+        folders.append(("store.backup_dir", settings.backup_path))
+    for field, folder in folders:
+        problem = _unwritable(folder.expanduser())
+        if problem is not None:
+            raise ConfigError(f"{field}: {problem}")
+
+
+def _sqlite_path(url: str) -> Path | None:
+    """The file of an SQLite URL, read by hand (SQLAlchemy is not loaded for the config)."""
+    scheme, sep, rest = url.partition(":///")
+    if not sep or scheme.partition("+")[0] != "sqlite":
+        return None
+    text = rest.partition("?")[0].replace("%3F", "?").replace("%25", "%")
+    return Path(text) if text and text != ":memory:" else None
+
+
+def _unwritable(folder: Path) -> str | None:
+    """Why ``folder`` cannot be made or written, or None when it can."""
+    import tempfile
+
+    nearest = folder
+    while not nearest.exists() and nearest != nearest.parent:
+        nearest = nearest.parent
+    if not nearest.is_dir():
+        return f"{folder} cannot be made: {nearest} is not a folder"
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".orderdesk-probe-", dir=nearest))
+    except OSError as exc:
+        verb = "written" if nearest == folder else "made"
+        return f"{folder} cannot be {verb}: {exc.strerror or exc} ({nearest})"
+    return None
 
 
 def check_alert_urls(settings: Settings, config_file: Path | None = None) -> None:
@@ -576,6 +632,13 @@ def _check_toml(path: Path) -> None:
             data = tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {exc.start} cannot be decoded); a config file is "
+            "TOML, which is UTF-8"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     broker = data.get("broker")
     for name, section in _tables(data):
         if isinstance(section, dict):
@@ -621,7 +684,7 @@ def _where_secrets_go(section: str, key: str, broker: str) -> str:
         variable = env_var_for(f"{owner}.access_token")
         return f"`orderdesk login` makes and stores it (or export {variable})"
     if adapter:
-        return f"export {env_var_for(f'{section}.{key}')}, or keep it in the OS keyring"
+        return _broker_secrets(section, key)
     if section == "telegram":
         return f"the bot's token is its bot_token: {bot}"
     if (section, key) == ("api", "token"):
@@ -637,6 +700,30 @@ def _where_secrets_go(section: str, key: str, broker: str) -> str:
         "and access token (`orderdesk login`), and the Telegram bot's token "
         "(`orderdesk telegram-token`)"
     )
+
+
+def _broker_secrets(broker: str, key: str) -> str:
+    """Where a broker's secrets go, for a secret of no name the broker reads (``secret``,
+    ``token``, ``password``): its app's api_secret and its day's access token."""
+    return (
+        f"{broker} reads no secret named {key}: its app's api_secret goes in "
+        f"{env_var_for(f'{broker}.api_secret')}, the OS keyring or the 0600 secrets file "
+        "(`orderdesk login --ask-secret` stores it), and its access token is made and stored "
+        f"by `orderdesk login` (or export {env_var_for(f'{broker}.access_token')})"
+    )
+
+
+def _secrets_read(settings: Settings, adapters: frozenset[str]) -> frozenset[str]:
+    """The secret-store names an ``ORDERDESK_<SECTION>__<KEY>`` variable of a secret's key may
+    hold: each adapter's api_secret and access token, the Telegram bot's token, and the name
+    the broker's ``postback_secret`` option gives its checksum secret."""
+    names = {TELEGRAM_BOT_TOKEN}
+    for adapter in adapters:
+        names |= {f"{adapter}.api_secret", f"{adapter}.access_token"}
+    postback = settings.broker_options().get("postback_secret")
+    if isinstance(postback, str):
+        names.add(postback.lower())
+    return frozenset(names)
 
 
 def _check_extras(settings: Settings, config_file: Path | None) -> None:
@@ -680,10 +767,21 @@ def _check_environment(settings: Settings) -> None:
             )
         if section in Settings.model_fields or section in _OTHER_ENV_SECTIONS:
             continue
-        if key in _SECRET_KEYS or section == settings.broker:
-            continue
+        if key not in _SECRET_KEYS and section == settings.broker:
+            continue  # an option of the broker's, which its adapter validates
         if adapters is None:
             adapters = _adapter_sections(settings.broker)
+        if key in _SECRET_KEYS:
+            # Read by the secret store under that name, or by nothing: refused as an unknown
+            # option of the broker's is (ORDERDESK_KITE__BANANA), not silently ignored.
+            if f"{section}.{key}" in _secrets_read(settings, adapters):
+                continue
+            if section in adapters:
+                raise ConfigError(
+                    f"environment variable {name}: no secret or setting has this name, so it "
+                    f"would be ignored; {_broker_secrets(section, key)}"
+                )
+            continue  # a secret the store may be told of under another section
         if section not in adapters:
             raise ConfigError(
                 f"environment variable {name}: {section}: unknown section"
@@ -813,6 +911,64 @@ def _source(loc: Sequence[int | str], config_file: Path | None) -> str:
     return " and ".join(sources) + ": " if sources else ""
 
 
+def _describe_unparsed(exc: SettingsError) -> str:
+    """pydantic-settings' refusal of a variable whose value is not the JSON its setting takes
+    (a list, a table), which names only the section: the variable named instead, and what it
+    takes. Its value is never shown (it may be a secret's)."""
+    found = re.search(r'field "([^"]+)"', str(exc))
+    section = found.group(1) if found else ""
+    names = _environment_names()
+    candidates = sorted(
+        name
+        for upper, name in names.items()
+        if section
+        and (
+            upper == ENV_PREFIX + section.upper()
+            or upper.startswith(f"{ENV_PREFIX}{section.upper()}__")
+        )
+    )
+    for name in candidates:
+        path = name.upper().removeprefix(ENV_PREFIX).lower().split("__")
+        kind = _json_kind(path)
+        if kind is None:
+            continue
+        try:
+            json.loads(os.environ[name])
+        except ValueError:
+            return f"environment variable {name}: {'.'.join(path)}: not valid JSON; it takes {kind}"
+    if candidates:
+        return (
+            f"environment variable {' or '.join(candidates)}: a value that should be JSON (a "
+            "list or a table) does not parse"
+        )
+    return (
+        f"{section or 'a setting'}: a value that should be JSON (a list or a table) does not parse"
+    )
+
+
+def _json_kind(path: list[str]) -> str | None:
+    """What the setting at ``path`` takes from a variable as JSON, in words with an example;
+    None for a plain value (taken as the text it is)."""
+    model: type[BaseModel] | None = Settings
+    annotation: Any = None
+    named = False
+    for key in path:
+        if named:  # a name of the user's (a strategy's): the section of that name
+            named = False
+            continue
+        if model is None or key not in model.model_fields:
+            return None
+        annotation = model.model_fields[key].annotation
+        model, named = _section_model(annotation)
+    origin = get_origin(annotation)
+    options = {get_origin(arg) or arg for arg in get_args(annotation)} | {origin, annotation}
+    if model is not None or dict in options:
+        return 'a JSON object, e.g. {"NIFTY": 1800}'
+    if options & {list, tuple, set, frozenset}:
+        return 'a JSON list, e.g. ["ntfy://orderdesk-alerts"]'
+    return None
+
+
 def _describe(exc: ValidationError, config_file: Path | None) -> str:
     """pydantic's objections as ``where: key: reason``, each blamed on its source. pydantic's
     messages never echo the input here, so a secret's value is never shown."""
@@ -839,7 +995,9 @@ __all__ = [
     "TelegramSettings",
     "TradingDaySettings",
     "check_alert_urls",
+    "check_folders",
     "find_config_file",
+    "http_url",
     "load_settings",
     "sqlite_url",
 ]

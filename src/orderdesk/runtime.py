@@ -59,6 +59,7 @@ from orderdesk.secrets import default_secret_store
 from orderdesk.sim_time import SimulatorTime, simulator_root
 from orderdesk.store import AsyncEventWriter, SqlEventStore
 from orderdesk.store.desk_lock import exclusive_desk
+from orderdesk.store.location import make_private_dir
 from orderdesk.telegram import running_bot
 
 log = structlog.get_logger("orderdesk.runtime")
@@ -249,6 +250,9 @@ async def open_runtime(
     (:func:`~orderdesk.store.desk_lock.exclusive_desk`): a second desk on the same store fails
     at once with :class:`~orderdesk.store.desk_lock.StoreInUse`, before it replays or connects.
     """
+    # A refused address is refused before the store's folder and lock are made (its warning,
+    # when allowed, is logged once, by serve_api as it binds).
+    check_bind(settings.api.host, allow_remote=settings.api.allow_remote)
     with exclusive_desk(settings.store_url):
         async with contextlib.AsyncExitStack() as stack:
             if clock is None and settings.clock == "simulator":
@@ -275,9 +279,6 @@ async def _started(
     # The desk's trading days, for the parts beside the engine that keep them too (the paper
     # broker, the approval queue); None when [trading_day] is off.
     calendar = config.days.calendar if config.days is not None else None
-    warning = check_bind(settings.api.host, allow_remote=settings.api.allow_remote)
-    if warning:
-        log.warning("api.remote_bind", warning=warning)
     if broker is None:
         context = BrokerContext(
             secrets=secrets or default_secret_store(settings.config_dir),
@@ -286,7 +287,7 @@ async def _started(
             calendar=calendar,
         )
         broker = create_broker(settings.broker, settings.broker_options(), context)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(settings.data_dir)
     store = SqlEventStore(settings.store_url)
     feed = AlertFeed(clock=clock)
     notifier = _notifier(settings, feed)

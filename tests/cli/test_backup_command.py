@@ -5,7 +5,9 @@ whole, head and all, passes without."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import stat
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +17,7 @@ from typer.testing import CliRunner
 
 from orderdesk.cli import app, audit_command, backup_command
 from orderdesk.domain import KillSwitchChanged
+from orderdesk.domain.events import DayOpened
 from orderdesk.store import SqlEventStore
 from orderdesk.store.chain import GENESIS_HASH, row_hash
 from orderdesk.store.codec import canonical_json
@@ -90,6 +93,24 @@ def test_without_a_destination_it_goes_to_the_configured_folder(db: Path, tmp_pa
         10,
         path.stat().st_size,
     )
+
+
+def test_the_backup_folder_it_makes_is_private(db: Path, tmp_path: Path) -> None:
+    """The default backup folder, made by the command, is 0700 whatever the umask: it holds
+    copies of the whole history. The data dir it sits in, the user's, keeps its mode."""
+    db.parent.chmod(0o755)
+    config = tmp_path / "orderdesk.toml"
+    config.write_text(f'data_dir = "{db.parent}"\n\n[store]\nbackup_dir = "saved/daily"\n')
+    previous = os.umask(0o022)  # process-wide: put back below
+    try:
+        result = runner.invoke(app, ["backup", "--config", str(config), "--json"])
+    finally:
+        os.umask(previous)
+
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE((db.parent / "saved").stat().st_mode) == 0o700
+    assert stat.S_IMODE((db.parent / "saved" / "daily").stat().st_mode) == 0o700
+    assert stat.S_IMODE(db.parent.stat().st_mode) == 0o755
 
 
 def test_an_existing_file_is_not_overwritten_without_replace(db: Path, tmp_path: Path) -> None:
@@ -186,6 +207,75 @@ def test_a_restore_asks_first_and_keeps_the_log_it_replaces(db: Path, tmp_path: 
     held = runner.invoke(app, ["audit", "verify", "--db", str(replaced), "--against", str(copy)])
     assert held.exit_code == 0, held.output
     assert "chain intact: 15 events, the first 10 as backed up" in held.stdout
+
+
+def test_a_restore_that_releases_the_kill_switch_says_so(tmp_path: Path) -> None:
+    """Backed up with the switch off, then engaged, then restored: the restore says the switch
+    was engaged in the log replaced, with its reason, and is released in the restored one, and
+    how to engage it again; --json carries both states."""
+    db = tmp_path / "data" / "events.db"
+    with SqlEventStore.open(db) as store:
+        store.append([KillSwitchChanged(at=START, engaged=False, reason="morning")])
+    copy = tmp_path / "copy.db"
+    assert runner.invoke(app, ["backup", str(copy), "--db", str(db)]).exit_code == 0
+    with SqlEventStore.open(db) as store:
+        store.append(
+            [KillSwitchChanged(at=START + timedelta(hours=1), engaged=True, reason="feed wrong")]
+        )
+
+    result = runner.invoke(app, ["restore", str(copy), "--db", str(db), "--yes"])
+
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stdout.split())
+    assert (
+        "the kill switch was engaged in the log replaced (reason: feed wrong) and is released "
+        "in the restored one" in said
+    )
+    assert "`orderdesk kill-switch on`" in said
+
+    with SqlEventStore.open(db) as store:
+        store.append(
+            [KillSwitchChanged(at=START + timedelta(hours=2), engaged=True, reason="again")]
+        )
+    reported = runner.invoke(app, ["restore", str(copy), "--db", str(db), "--yes", "--json"])
+    assert reported.exit_code == 0, reported.output
+    switch = json.loads(reported.stdout)["kill_switch"]
+    assert switch["replaced"] == {"engaged": True, "reason": "again"}
+    assert switch["restored"] == {"engaged": False, "reason": "morning"}
+    assert switch["changed"] is True
+    assert "is released in the restored one" in switch["message"]
+
+
+def test_a_restore_reads_the_switch_as_the_replay_does(tmp_path: Path) -> None:
+    """A day opened after the switch changed carries it: the restored log's latest DayOpened
+    (engaged) wins over the KillSwitchChanged before it, as at the desk's start; the same state
+    on both sides says nothing."""
+    db = tmp_path / "data" / "events.db"
+    with SqlEventStore.open(db) as store:
+        store.append(
+            [
+                KillSwitchChanged(at=START, engaged=False, reason="released"),
+                DayOpened(
+                    at=START + timedelta(hours=1),
+                    day=START.date(),
+                    kill_switch=True,
+                    kill_switch_reason="carried over",
+                ),
+            ]
+        )
+    copy = tmp_path / "copy.db"
+    assert runner.invoke(app, ["backup", str(copy), "--db", str(db)]).exit_code == 0
+    with SqlEventStore.open(db) as store:
+        store.append([KillSwitchChanged(at=START + timedelta(hours=2), engaged=False, reason="x")])
+
+    result = runner.invoke(app, ["restore", str(copy), "--db", str(db), "--yes"])
+    again = runner.invoke(app, ["restore", str(copy), "--db", str(db), "--yes"])
+
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stdout.split())
+    assert "the kill switch is engaged in the restored log (reason: carried over)" in said
+    assert again.exit_code == 0, again.output
+    assert "kill switch" not in again.stdout
 
 
 def test_a_restore_under_a_running_desk_is_refused_before_anyone_is_asked(

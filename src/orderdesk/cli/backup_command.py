@@ -11,6 +11,7 @@ backups' pruning leaves alone. The report ends with the chain head (seq and hash
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -49,13 +50,14 @@ def backup(
     with nothing written if the copy cannot be made or its hash chain is broken. Put it back
     with `orderdesk restore`; hold the live log to it with `orderdesk audit verify --against`."""
     from orderdesk.store.backup import back_up
+    from orderdesk.store.location import make_private_dir
 
     source = store_url(db, url, config)
     if destination is None:
         settings = settings_or_exit(config)
         folder = settings.backup_path or settings.data_dir / "backups"
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            make_private_dir(folder)  # the history's copies: a folder made here is private
         except OSError as exc:
             fail(f"cannot make the backup folder {folder}: {exc.strerror or exc}", as_json=as_json)
         destination = folder / f"events-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.db"
@@ -106,10 +108,18 @@ def restore(
     broker, which brings back what the broker still shows of the time since."""
     from orderdesk.store.backup import restore as restore_log
     from orderdesk.store.backup import set_aside_other_histories
+    from orderdesk.store.location import sqlite_file
 
     target = store_url(db, url, config)
+    live = sqlite_file(target)
+    before: list[_Switch | None] = [None]
 
     def ask(rows: int, head: Head) -> None:
+        # With the store held: no desk changes the switch between this look and the swap.
+        if live is not None:
+            before[0] = _kill_switch(live)
+        if yes:
+            return
         # Asked with the store held: a running desk is refused before anyone is asked.
         typer.confirm(
             f"Replace the event log ({target}) with {backup}: {rows:,} events, head {head.seq}?",
@@ -118,9 +128,12 @@ def restore(
         )
 
     try:
-        report = restore_log(target, backup, None if yes else ask)
+        report = restore_log(target, backup, ask)
     except OrderDeskError as exc:
         fail(str(exc), as_json=as_json)
+    replaced_switch = before[0] if report.replaced is not None else None
+    restored_switch = _kill_switch(report.path)
+    switch_note = _switch_note(replaced_switch, restored_switch)
     folders = {backup.resolve().parent}
     if url is None and db is None:
         settings = settings_or_exit(config)
@@ -145,6 +158,12 @@ def restore(
             report.head,
             replaced=replaced,
             other_histories=[str(path) for path in others],
+            kill_switch={
+                "replaced": _switch_json(replaced_switch),
+                "restored": _switch_json(restored_switch),
+                "changed": switch_note is not None,
+                "message": switch_note,
+            },
         )
         return
     kept = f"; the log it replaced is kept as {replaced}" if replaced else ""
@@ -158,6 +177,75 @@ def restore(
             "history (renamed *.other-history-<time>: neither listed nor pruned as backups of "
             f"the log that goes on): {', '.join(path.name for path in others)}"
         )
+    if switch_note is not None:
+        typer.echo(switch_note)
+
+
+@dataclass(frozen=True, slots=True)
+class _Switch:
+    """The kill switch as a log leaves it: what the desk's replay would start with."""
+
+    engaged: bool
+    reason: str
+
+
+def _kill_switch(database: Path) -> _Switch | None:
+    """The kill switch a desk replaying this log starts with, read as the replay reads it
+    (:func:`orderdesk.engine.recovery.replay`): the latest ``KillSwitchChanged``, or the latest
+    ``DayOpened`` checkpoint's ``kill_switch`` when that is later; released in a log with
+    neither. None when the log cannot be read (it is opened read-only: a log replaced is kept
+    as it was)."""
+    import sqlite3
+
+    from orderdesk.domain.events import DayOpened, KillSwitchChanged
+    from orderdesk.store.codec import from_record
+
+    query = "SELECT seq, type, payload FROM events WHERE type = ? ORDER BY seq DESC LIMIT 1"
+    try:
+        connection = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            found = [
+                row
+                for kind in (KillSwitchChanged.__name__, DayOpened.__name__)
+                for row in connection.execute(query, (kind,)).fetchall()
+            ]
+        finally:
+            connection.close()
+        if not found:
+            return _Switch(engaged=False, reason="")
+        _, kind, payload = max(found, key=lambda row: int(row[0]))
+        event = from_record(kind, json.loads(payload))
+    except (sqlite3.Error, OSError, ValueError, TypeError, KeyError, OrderDeskError):
+        return None
+    if isinstance(event, KillSwitchChanged):
+        return _Switch(event.engaged, event.reason)
+    if isinstance(event, DayOpened):
+        return _Switch(event.kill_switch, event.kill_switch_reason)
+    return None
+
+
+def _switch_json(switch: _Switch | None) -> dict[str, object] | None:
+    return None if switch is None else {"engaged": switch.engaged, "reason": switch.reason}
+
+
+def _switch_note(replaced: _Switch | None, restored: _Switch | None) -> str | None:
+    """What the restore did to the kill switch, when it changed it; None when it did not (or
+    no log was replaced, or one of them could not be read)."""
+    if replaced is None or restored is None or replaced.engaged == restored.engaged:
+        return None
+    if replaced.engaged:
+        why = f" (reason: {replaced.reason})" if replaced.reason else ""
+        return (
+            f"warning: the kill switch was engaged in the log replaced{why} and is released in "
+            "the restored one: the next `orderdesk run` starts with it off; engage it again "
+            "with `orderdesk kill-switch on` if it should stay"
+        )
+    why = f" (reason: {restored.reason})" if restored.reason else ""
+    return (
+        f"note: the kill switch is engaged in the restored log{why} and was released in the "
+        "log replaced: the next `orderdesk run` starts with it on; release it with "
+        "`orderdesk kill-switch off` once the desk runs, if it should be off"
+    )
 
 
 def _echo_json(path: Path, rows: int, head: Head, **more: object) -> None:

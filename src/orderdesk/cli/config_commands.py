@@ -18,7 +18,14 @@ from orderdesk.cli._common import (
     print_json,
     settings_or_exit,
 )
-from orderdesk.config import OFF, Settings, check_alert_urls, find_config_file
+from orderdesk.config import (
+    OFF,
+    Settings,
+    check_alert_urls,
+    check_folders,
+    find_config_file,
+    http_url,
+)
 from orderdesk.errors import OrderDeskError
 from orderdesk.secrets import default_secret_store
 from orderdesk.telegram import bot_state
@@ -43,6 +50,7 @@ def check(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         from orderdesk.api.server import check_bind  # uvicorn with it: for this command only
 
         warning = check_bind(settings.api.host, allow_remote=settings.api.allow_remote)
+        check_folders(settings)  # data_dir, config_dir, the store's and backups' folders
         check_alert_urls(settings, find_config_file(config))
         settings.trading_day.rules()  # reads [trading_day] holidays_file, as `run` does
         secrets = default_secret_store(settings.config_dir)
@@ -71,7 +79,7 @@ def check(config: ConfigOption = None, as_json: JsonOption = False) -> None:
             if settings.backup_path is not None
             else "off (orderdesk backup makes one on demand)"
         ),
-        "api": f"http://{settings.api.host}:{settings.api.port}",
+        "api": http_url(settings.api.host, settings.api.port),
         "risk": settings.risk.in_force(),
         "risk_defaults": settings.risk.defaults_in_force(),
         "strategy_risk": strategy_risk,

@@ -14,6 +14,7 @@ from rich.markup import escape
 from orderdesk import event_loop
 from orderdesk.cli import app
 from orderdesk.cli._common import ConfigOption, console, fail, settings_or_exit
+from orderdesk.config import check_folders
 from orderdesk.errors import OrderDeskError
 
 
@@ -32,6 +33,10 @@ def run(config: ConfigOption = None) -> None:
     from orderdesk.runtime import open_runtime
 
     settings = settings_or_exit(config)
+    try:
+        check_folders(settings, backups=False)  # before anything is made in them
+    except OrderDeskError as exc:
+        fail(str(exc))
     try:
         configure_logging(settings.log_level, file=settings.log_path)
     except OSError as exc:
