@@ -172,4 +172,4 @@ def test_trades_of_today_of_a_day_and_of_a_range(sim: SimServer, tmp_path: Path)
         assert days.returncode == 0, days.stderr
         assert f"1 trading day from {MONDAY} to {MONDAY}" in days.stdout
         monday_pnl = Decimal(monday_row["pnl"])
-        assert f"P&L {monday_pnl:,.2f} (realised " in days.stdout
+        assert f"P&L {monday_pnl:,.2f} over 1 day" in days.stdout
