@@ -14,6 +14,12 @@ which replaces
 
 with ``***``. Redaction is a safety net; code still must not log secrets on purpose.
 
+The HTTP libraries under apprise (and apprise itself) log every request's URL at DEBUG, and an
+alert URL is a credential (a webhook token in its path), so their loggers
+(:data:`HTTP_LIBRARY_LOGGERS`) are held at WARNING even when the desk logs at DEBUG, unless
+``http_debug=True`` asks for them; the alert notifier registers its URLs' secret parts besides
+(:mod:`orderdesk.notify.url_secrets`).
+
 Stdlib records are redacted when they are *created* (a wrapped log-record factory), not only
 when one handler formats them, so every handler sees clean records, pytest's ``caplog``
 included. Tracebacks are rendered to plain text (no locals) before redaction.
@@ -99,6 +105,16 @@ class _OrderdeskFileHandler(RotatingFileHandler):
         return open(fd, "a", encoding=self.encoding, errors=self.errors)
 
 
+HTTP_LIBRARY_LOGGERS = ("apprise", "urllib3", "requests", "httpx", "httpcore")
+"""Loggers that write request URLs (and so alert-channel tokens) at DEBUG and INFO."""
+
+
+def quiet_http_libraries(*, debug: bool = False) -> None:
+    """Hold :data:`HTTP_LIBRARY_LOGGERS` at WARNING (``debug``: let them follow the root)."""
+    for name in HTTP_LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET if debug else logging.WARNING)
+
+
 LOG_FILE_BYTES = 10_000_000
 """A log file is rotated at this size (``orderdesk.log`` → ``orderdesk.log.1`` …)."""
 LOG_FILE_BACKUPS = 5
@@ -111,15 +127,19 @@ def configure_logging(
     *,
     stream: TextIO | None = None,
     file: Path | None = None,
+    http_debug: bool = False,
 ) -> None:
     """Send structlog and stdlib logging to ``stream`` (stderr), redacted, at ``level``.
 
     ``json=True`` writes one JSON object per line (for files and collectors); otherwise a
     readable console format. With ``file``, the same records also go there as JSON lines,
     rotated at :data:`LOG_FILE_BYTES` with :data:`LOG_FILE_BACKUPS` kept; the file is created
-    0600. Calling it again replaces the previous configuration.
+    0600. Calling it again replaces the previous configuration. apprise and the HTTP libraries
+    log at WARNING and above only, unless ``http_debug`` (their DEBUG lines carry request
+    URLs; what they say is still redacted).
     """
     _install_record_factory()
+    quiet_http_libraries(debug=http_debug)
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -187,12 +207,14 @@ def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
 
 
 __all__ = [
+    "HTTP_LIBRARY_LOGGERS",
     "LOG_FILE_BACKUPS",
     "LOG_FILE_BYTES",
     "MASK",
     "configure_logging",
     "forget_secrets",
     "get_logger",
+    "quiet_http_libraries",
     "redact",
     "redact_event",
     "register_secret",

@@ -7,7 +7,9 @@ from fastapi import APIRouter, Depends
 from orderdesk.api.auth import bearer_scheme
 from orderdesk.api.context import Context
 from orderdesk.api.errors import ERROR_RESPONSES
-from orderdesk.api.schemas_doctor import DoctorOut
+from orderdesk.api.schemas_doctor import AlertTargetOut, CheckOut, DoctorOut
+from orderdesk.domain.calendar import as_ist
+from orderdesk.notify import TargetStatus, alert_targets
 
 router = APIRouter(
     tags=["desk"],
@@ -22,8 +24,44 @@ async def doctor(context: Context) -> DoctorOut:
     whether the broker takes orders from it (a probe that changes nothing: for Kite, a cancel
     of an order that cannot exist), the session, the order rate, the clock offset to the
     broker, the stream, the last reconciliation and the kill switch. ``ready`` is false when
-    any check fails."""
-    return DoctorOut.of(await context.desk.doctor())
+    any check fails. The ``alerts`` check warns (it does not stop trading) when the last
+    delivery to an ``[alerts] urls`` entry failed, naming it by its place and host."""
+    out = DoctorOut.of(await context.desk.doctor())
+    targets = alert_targets()
+    return out.model_copy(
+        update={
+            "checks": [*out.checks, alerts_check(targets)],
+            "alert_targets": [AlertTargetOut.of(t) for t in targets],
+        }
+    )
 
 
-__all__ = ["router"]
+def alerts_check(targets: list[TargetStatus]) -> CheckOut:
+    """The ``alerts`` line: each failing target, its last failure and why; else how many."""
+    if not targets:
+        return CheckOut(
+            name="alerts",
+            status="ok",
+            summary="no [alerts] urls: alerts reach the log and the dashboard only",
+        )
+    failing = [t for t in targets if t.failing]
+    if not failing:
+        delivered = sum(t.delivered for t in targets)
+        return CheckOut(
+            name="alerts",
+            status="ok",
+            summary=f"{len(targets)} target(s); {delivered} delivered, none failing",
+        )
+    return CheckOut(
+        name="alerts",
+        status="warn",
+        summary="; ".join(
+            f"{t.name}: last delivery failed"
+            + (f" at {as_ist(t.last_failed_at):%Y-%m-%d %H:%M:%S} IST" if t.last_failed_at else "")
+            + (f" ({t.last_error})" if t.last_error else "")
+            for t in failing
+        ),
+    )
+
+
+__all__ = ["alerts_check", "router"]

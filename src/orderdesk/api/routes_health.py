@@ -2,7 +2,8 @@
 
 ``GET /api/health`` answers a script in one word; ``GET /api/health/detail`` is what a person
 reads: the broker session's age and end, the live stream, the order-rate headroom, the latest
-reconciliation and what it found, and the event log's last verification. Each part carries the
+reconciliation and what it found, the event log's last verification, and each alert target's
+last delivery failure. Each part carries the
 facts only; the page decides what is red and says what to do about it.
 
 Verifying the hash chain reads the whole log, so it runs when asked (``POST
@@ -21,6 +22,8 @@ from orderdesk.api.context import ApiContext, ChainCheck, Context
 from orderdesk.api.errors import ERROR_RESPONSES
 from orderdesk.api.order_rate import rate_day
 from orderdesk.api.schemas import ReconcileFindingOut, SessionOut, _Response
+from orderdesk.api.schemas_doctor import AlertTargetOut
+from orderdesk.notify import alert_targets
 
 router = APIRouter(
     prefix="/api",
@@ -82,6 +85,9 @@ class HealthDetailOut(_Response):
     """The newest reconciliation in the log (None before the first)."""
     audit: AuditOut | None
     """The last verification of the log's hash chain asked of this desk (None: none yet)."""
+    alerts: list[AlertTargetOut]
+    """Each ``[alerts] urls`` entry (by its place and host, never its token) and its last
+    delivery failure; empty without alert URLs."""
 
 
 def detail(context: ApiContext, now: datetime) -> HealthDetailOut:
@@ -116,6 +122,7 @@ def detail(context: ApiContext, now: datetime) -> HealthDetailOut:
             ],
         ),
         audit=AuditOut.of(context.chain_check) if context.chain_check is not None else None,
+        alerts=[AlertTargetOut.of(target) for target in alert_targets()],
     )
 
 

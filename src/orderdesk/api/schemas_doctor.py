@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
     from orderdesk.doctor import Diagnosis  # the engine with it: not for the CLI's imports
+    from orderdesk.notify import TargetStatus
 
 
 class _Out(BaseModel):
@@ -64,6 +65,33 @@ class StorageOut(_Out):
     """The last trading day the log has closed."""
 
 
+class AlertTargetOut(_Out):
+    """One ``[alerts] urls`` entry and how its deliveries went (in this run of the desk)."""
+
+    name: str
+    """``alerts.urls.<index> <scheme>://<host>``: its place in the list, never its token."""
+    failing: bool
+    """Its last delivery failed (or did not answer in time)."""
+    delivered: int
+    failed: int
+    last_delivered_at: datetime | None
+    last_failed_at: datetime | None
+    last_error: str | None
+    """Why the last failed delivery failed."""
+
+    @classmethod
+    def of(cls, status: TargetStatus) -> AlertTargetOut:
+        return cls(
+            name=status.name,
+            failing=status.failing,
+            delivered=status.delivered,
+            failed=status.failed,
+            last_delivered_at=status.last_delivered_at,
+            last_failed_at=status.last_failed_at,
+            last_error=status.last_error,
+        )
+
+
 class DoctorOut(_Out):
     ready: bool
     """Whether trading can work now: no check failed (``orderdesk doctor`` exits 0)."""
@@ -83,6 +111,8 @@ class DoctorOut(_Out):
     holidays_missing: list[int] | None
     """The years the exchange holiday list should cover now and does not (None: not
     checked)."""
+    alert_targets: list[AlertTargetOut] = []
+    """Each ``[alerts] urls`` entry's deliveries and last failure (the ``alerts`` check)."""
 
     @classmethod
     def of(cls, diagnosis: Diagnosis) -> DoctorOut:
@@ -145,6 +175,7 @@ class DoctorOut(_Out):
 
 
 __all__ = [
+    "AlertTargetOut",
     "CheckOut",
     "DoctorOut",
     "OrderPathOut",

@@ -153,6 +153,8 @@ class OrderDesk:
         )
         self.store = store
         self.kill_switch = KillSwitch()
+        self._kill_changes = 0
+        """How many times the kill switch changed state: its alerts' key (see engage)."""
         self.limits = limits or RiskLimits()
         self._strategy_limits = dict(strategy_limits or {})
         self._loss_alerted: set[tuple[object, str]] = set()
@@ -859,6 +861,8 @@ class OrderDesk:
         a position held: :mod:`orderdesk.domain.protection`), which stay working. Returns the
         ids a cancel was sent for and the orders kept, each with its reason.
         """
+        if not self.kill_switch.engaged:
+            self._kill_changes += 1
         self.kill_switch.engaged, self.kill_switch.reason = True, reason
         await self.recorder.desk_event(
             KillSwitchChanged(
@@ -870,7 +874,11 @@ class OrderDesk:
             )
         )
         await self.alerts.raise_(
-            Severity.CRITICAL, "Kill switch engaged", reason or "no reason given", key="kill"
+            Severity.CRITICAL,
+            "Kill switch engaged",
+            reason or "no reason given",
+            # Each change of the switch is news: never throttled as a repeat of an earlier one.
+            key=f"kill:{self._kill_changes}",
         )
         if not cancel_open:
             return KillSwitchCancel()
@@ -889,12 +897,17 @@ class OrderDesk:
         return KillSwitchCancel(tuple(cancelled), kept)
 
     async def release_kill_switch(self, reason: str = "") -> None:
+        if self.kill_switch.engaged:
+            self._kill_changes += 1
         self.kill_switch.engaged, self.kill_switch.reason = False, ""
         await self.recorder.desk_event(
             KillSwitchChanged(at=self.clock.now(), engaged=False, reason=reason)
         )
         await self.alerts.raise_(
-            Severity.WARNING, "Kill switch released", reason or "no reason given", key="kill"
+            Severity.WARNING,
+            "Kill switch released",
+            reason or "no reason given",
+            key=f"kill:{self._kill_changes}",
         )
 
     async def record_command(
@@ -1117,7 +1130,7 @@ class OrderDesk:
             "Broker session renewed",
             f"a new session from {source} is in use"
             + (f" until {expires_at:%Y-%m-%d %H:%M %Z}" if expires_at else ""),
-            key="session",
+            key=f"session:{self.session.generation}",
         )
         if opened:
             await self._after_open()
@@ -1202,9 +1215,12 @@ class OrderDesk:
             await self.alerts.raise_(
                 Severity.CRITICAL,
                 "Broker session ended",
-                f"{reason}; signals are refused (HTTP 503, their ids stay unused) until "
-                "someone logs in: `orderdesk login`",
-                key="session",
+                f"{reason}; signals are refused (HTTP 503, their ids stay unused) and the "
+                "desk cannot follow the broker's orders until someone logs in: `orderdesk "
+                "login` (the running desk takes the new session without a restart)",
+                # The one alert of this session's end (its stream's stop is not alerted apart);
+                # the next session's end is news again, whatever its reason.
+                key=f"session:{self.session.generation}",
             )
 
     async def _watch_loss(self) -> None:
@@ -1469,14 +1485,16 @@ class OrderDesk:
             await self._api_error("loading instruments (no freeze-quantity slicing)", exc)
 
     async def _api_error(self, what: str, exc: BaseException) -> None:
-        auth = isinstance(exc, BrokerAuthError)
-        if auth and not self.session.refused(f"{what}: {exc}", self.clock.now()):
-            return  # a session already known to be over (expired at 06:00, none yet) is told
+        if isinstance(exc, BrokerAuthError):
+            # The refusal ends the session; the clock loop tells it once ("Broker session
+            # ended", with what to do). A session already known to be over is told already.
+            self.session.refused(f"{what}: {exc}", self.clock.now())
+            return
         await self.alerts.raise_(
-            Severity.CRITICAL if auth else Severity.WARNING,
-            "Broker session refused" if auth else "Broker API error",
+            Severity.WARNING,
+            "Broker API error",
             f"{what} failed: {type(exc).__name__}: {exc}",
-            key="auth" if auth else f"api:{what}",
+            key=f"api:{what}",
         )
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:

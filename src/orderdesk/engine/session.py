@@ -16,7 +16,11 @@ passed it (expired); a refused session has none, only the moment of the refusal.
 when the session took its present state, never a login time the desk did not see.
 
 Whoever sees a refusal (placement, polling, the stream) tells the watch (:meth:`refused`); the
-desk's clock loop records and alerts each loss once (:meth:`take_lost`).
+desk's clock loop records and alerts each loss once (:meth:`take_lost`): one CRITICAL "Broker
+session ended" that says to log in. What follows from the loss (the stream stopping, polls
+refused) is not alerted again while the watch knows the session ended (:meth:`ended`).
+Each session the desk takes is a new :attr:`generation`, so the alerts of one session's end are
+never taken for repeats of the last one's.
 """
 
 from __future__ import annotations
@@ -69,6 +73,18 @@ class SessionWatch:
         self._warning = warning
         self._warned_for: datetime | None = None
         self._lost: str | None = None
+        self._generation = 0
+
+    @property
+    def generation(self) -> int:
+        """How many sessions the desk has taken (0 before the first): the alerts of each
+        session's end and renewal carry it in their key."""
+        return self._generation
+
+    def ended(self, now: datetime) -> bool:
+        """The session was refused or expired: its loss is (or is about to be) alerted."""
+        self.check(now)
+        return self._state in (SessionState.REFUSED, SessionState.EXPIRED)
 
     def info(self, now: datetime) -> SessionInfo:
         self.check(now)
@@ -86,6 +102,7 @@ class SessionWatch:
     def started(self, now: datetime, expires_at: datetime | None) -> None:
         """A session is in place from ``now`` until ``expires_at`` (None: it does not expire)."""
         self._state = SessionState.VALID
+        self._generation += 1
         self._since = now
         self._ended_at = None
         self._expires_at = None if expires_at is None else expires_at.astimezone(UTC)

@@ -193,6 +193,10 @@ class Tracker:
                 self.session.refused(
                     change.detail or "the stream's session was refused", self.clock.now()
                 )
+            if self.session.ended(self.clock.now()):
+                # A consequence of the session's end, which is alerted once, saying to log in.
+                log.info("stream stopped with the session: %s", change.detail)
+                return
             advice = (
                 "log in with `orderdesk login`: the running desk takes the new session without "
                 "a restart"
@@ -213,6 +217,9 @@ class Tracker:
             return
         self._went_down()
         self.stream_up = False
+        if self.session.ended(self.clock.now()):
+            log.info("stream lost with the session: %s", reason)  # the session's end is told
+            return
         await self.alerts.raise_(
             Severity.WARNING,
             "Broker stream lost",
@@ -369,13 +376,9 @@ class Tracker:
         except asyncio.CancelledError:
             raise
         except BrokerAuthError as exc:
+            # The refusal ends the session: the desk's clock loop alerts that once ("Broker
+            # session ended", saying to log in); each refused poll after it is not news.
             self.session.refused(f"{what}: {exc}", self.clock.now())
-            await self.alerts.raise_(
-                Severity.CRITICAL,
-                "Broker session refused",
-                f"{what} failed: {exc}; log in again",
-                key="auth",
-            )
             return False
         except Exception as exc:
             await self.alerts.raise_(

@@ -7,8 +7,21 @@ it.
 
 from __future__ import annotations
 
-from orderdesk.notify.apprise_notifier import AppriseNotifier, AppriseOptions
+from orderdesk.notify.apprise_notifier import (
+    AppriseNotifier,
+    AppriseOptions,
+    TargetStatus,
+    alert_targets,
+)
 from orderdesk.notify.fanout import FanoutNotifier
 from orderdesk.notify.throttle import Decision, Throttle
 
-__all__ = ["AppriseNotifier", "AppriseOptions", "Decision", "FanoutNotifier", "Throttle"]
+__all__ = [
+    "AppriseNotifier",
+    "AppriseOptions",
+    "Decision",
+    "FanoutNotifier",
+    "TargetStatus",
+    "Throttle",
+    "alert_targets",
+]

@@ -1,12 +1,19 @@
 """Alerts through apprise: any apprise URL (Telegram, e-mail, ntfy, Slack, desktop, JSON…).
 
-apprise's ``notify`` blocks on the network, so deliveries run in a worker thread, one at a time
-and in order, behind a queue: :meth:`AppriseNotifier.notify` only decides (severity, then the
+apprise's ``notify`` blocks on the network, so deliveries run off the event loop:
+:meth:`AppriseNotifier.notify` only decides (severity, then the
 :class:`~orderdesk.notify.throttle.Throttle`) and enqueues, so a slow or dead alert channel never
-stalls the order engine. Nothing here raises to the caller; a failed delivery is logged.
+stalls the order engine. Each URL is a target of its own: its own apprise client, queue and
+delivery thread, in order, each delivery given at most ``timeout_seconds``. A target that hangs
+or fails holds up only itself, never another target or the engine. Nothing here raises to the
+caller; a failed delivery is logged naming the target (``alerts.urls.1 json://host:port``, never
+a token), and each target's last failure is kept for the health page and ``orderdesk doctor``
+(:func:`alert_targets`).
 
-apprise URLs embed credentials (bot tokens, passwords), so they never appear in this object's
-repr, in logs or in errors: only their count and schemes do.
+apprise URLs embed credentials (bot tokens, passwords, webhook tokens in the path), so they never
+appear in this object's repr, in logs or in errors: every part of a URL that may be secret is
+registered with the log redaction before apprise sees it
+(:mod:`orderdesk.notify.url_secrets`).
 
 The notifier takes its own :class:`AppriseOptions` rather than the app's config model: adapters
 sit below the config, and the composition root (:mod:`orderdesk.runtime`) maps ``[alerts]``
@@ -17,15 +24,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol, Self
 
 import structlog
 
 from orderdesk.notify.throttle import Throttle
+from orderdesk.notify.url_secrets import register_url_secrets, target_name
 from orderdesk.ports.clock import Clock, SystemClock
 from orderdesk.ports.notifier import Alert, Severity
+from orderdesk.redaction import redact
 
 log = structlog.get_logger(__name__)
 
@@ -43,7 +55,12 @@ _NOTIFY_TYPE: dict[Severity, str] = {
 }
 
 MAX_QUEUED = 100
-"""Deliveries waiting beyond this are dropped (and counted): alerts must not eat memory."""
+"""Deliveries waiting for one target beyond this are dropped (and counted): alerts must not eat
+memory."""
+
+DELIVERY_TIMEOUT = 30.0
+"""Seconds one delivery to one target may take before it counts as failed (apprise's own HTTP
+timeouts are 4 s to connect and 4 s to read, so this is for a channel that hangs past them)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,12 +73,37 @@ class AppriseOptions:
     throttle_seconds: float = 300.0
     max_per_key: int = 3
     """At most this many messages per alert key within the throttle window."""
+    timeout_seconds: float = DELIVERY_TIMEOUT
+    """At most this long for one delivery to one target; then it counts as failed."""
 
     def __post_init__(self) -> None:
         if self.throttle_seconds < 0:
             raise ValueError("throttle_seconds must not be negative")
         if self.max_per_key < 1:
             raise ValueError("max_per_key must be at least 1")
+        if self.timeout_seconds <= 0:
+            raise ValueError("timeout_seconds must be above 0")
+
+
+@dataclass(frozen=True, slots=True)
+class TargetStatus:
+    """One alert target's deliveries, as the health page and ``orderdesk doctor`` tell them."""
+
+    name: str
+    """``alerts.urls.<index> <scheme>://<host>``: never the URL's token or path."""
+    delivered: int
+    failed: int
+    last_delivered_at: datetime | None
+    last_failed_at: datetime | None
+    last_error: str | None
+    """Why the last failed delivery failed (redacted)."""
+
+    @property
+    def failing(self) -> bool:
+        """Its last delivery failed."""
+        return self.last_failed_at is not None and (
+            self.last_delivered_at is None or self.last_failed_at >= self.last_delivered_at
+        )
 
 
 class Sender(Protocol):
@@ -71,15 +113,23 @@ class Sender(Protocol):
 
 
 def apprise_sender(urls: Sequence[str]) -> Sender:
-    """A :class:`Sender` backed by one ``apprise.Apprise`` holding ``urls``."""
+    """A :class:`Sender` backed by one ``apprise.Apprise`` holding ``urls``.
+
+    Every secret-looking part of each URL is registered with the log redaction first, by the
+    URL's shape and then by what apprise's private form of it masks.
+    """
+    for url in urls:
+        register_url_secrets(url)
     import apprise
 
     client = apprise.Apprise()
-    for url in urls:
-        if not client.add(url):
-            # The URL itself may hold a token: name only its scheme.
-            scheme = url.partition("://")[0] or "?"
-            log.warning("alerts.bad_url", scheme=scheme)
+    for index, url in enumerate(urls):
+        plugin = apprise.Apprise.instantiate(url)
+        if plugin is None or not client.add(plugin):
+            # The URL itself may hold a token: name only its place, scheme and host name.
+            log.warning("alerts.bad_url", target=target_name(index, url))
+            continue
+        register_url_secrets(url, plugin)
 
     def send(*, title: str, body: str, notify_type: str) -> bool:
         return bool(client.notify(title=title, body=body, notify_type=notify_type))
@@ -98,12 +148,165 @@ def render(alert: Alert, suppressed_before: int) -> tuple[str, str]:
     return title, "\n".join(lines)
 
 
+@dataclass(frozen=True, slots=True)
+class _Message:
+    title: str
+    body: str
+    notify_type: str
+
+
+def _in_thread(work: Callable[[], tuple[bool, str]], name: str) -> asyncio.Future[tuple[bool, str]]:
+    """Run ``work`` in a daemon thread of its own, its result a future of the running loop.
+
+    Not the loop's executor: a delivery that hangs would hold one of its shared threads (and
+    the process's exit, which joins them); a daemon thread holds nothing but itself.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[tuple[bool, str]] = loop.create_future()
+
+    def settle(result: tuple[bool, str]) -> None:
+        if not future.done():  # not given up on meanwhile
+            future.set_result(result)
+
+    def run() -> None:
+        result = work()
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(settle, result)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future
+
+
+class _Target:
+    """One alert URL: its own sender, queue and delivery, so it can hold up only itself."""
+
+    def __init__(
+        self, name: str, factory: Callable[[], Sender], *, timeout: float, clock: Clock
+    ) -> None:
+        self.name = name
+        self._factory = factory
+        self._sender: Sender | None = None
+        self._timeout = timeout
+        self._clock = clock
+        self._queue: asyncio.Queue[_Message] | None = None
+        self._worker: asyncio.Task[None] | None = None
+        self._hanging: asyncio.Future[tuple[bool, str]] | None = None
+        """A delivery given up on (timed out) whose thread has not returned yet."""
+        self.delivered = 0
+        self.failed = 0
+        self.dropped = 0
+        self._last_delivered_at: datetime | None = None
+        self._last_failed_at: datetime | None = None
+        self._last_error: str | None = None
+
+    def status(self) -> TargetStatus:
+        return TargetStatus(
+            name=self.name,
+            delivered=self.delivered,
+            failed=self.failed,
+            last_delivered_at=self._last_delivered_at,
+            last_failed_at=self._last_failed_at,
+            last_error=self._last_error,
+        )
+
+    def put(self, message: _Message, key: str) -> None:
+        if self._queue is None:
+            self._queue = asyncio.Queue()
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._deliver_forever(self._queue))
+        if self._queue.qsize() >= MAX_QUEUED:
+            self.dropped += 1
+            log.warning("alerts.queue_full", target=self.name, key=key)
+            return
+        self._queue.put_nowait(message)
+
+    async def _deliver_forever(self, queue: asyncio.Queue[_Message]) -> None:
+        while True:
+            message = await queue.get()
+            try:
+                await self._deliver(message)
+            except Exception as exc:  # a broken channel must not stop its worker
+                with contextlib.suppress(Exception):
+                    self._failure(f"{type(exc).__name__}: {exc}")
+            finally:
+                queue.task_done()
+
+    async def _deliver(self, message: _Message) -> None:
+        hanging = self._hanging
+        if hanging is not None and not hanging.done():
+            # One thread per target at most: wait for the one that hangs, then give up again.
+            await asyncio.wait({hanging}, timeout=self._timeout)
+            if not hanging.done():
+                self._failure(
+                    f"an earlier delivery has not returned after {self._timeout:g}s; not sent"
+                )
+                return
+        self._hanging = None
+        future = _in_thread(lambda: self._send(message), f"orderdesk-alert {self.name}")
+        try:
+            ok, error = await asyncio.wait_for(asyncio.shield(future), self._timeout)
+        except TimeoutError:
+            self._hanging = future
+            self._failure(f"no answer within {self._timeout:g}s")
+            return
+        if ok:
+            self.delivered += 1
+            self._last_delivered_at = self._now()
+        else:
+            self._failure(error)
+
+    def _send(self, message: _Message) -> tuple[bool, str]:
+        # Runs in the target's thread; every failure stays here.
+        try:
+            if self._sender is None:
+                self._sender = self._factory()
+            ok = self._sender(
+                title=message.title, body=message.body, notify_type=message.notify_type
+            )
+        except Exception as exc:
+            return False, f"{type(exc).__name__}: {exc}"
+        return ok, "" if ok else "the channel did not take it (see apprise's warning)"
+
+    def _failure(self, error: str) -> None:
+        error = redact(error)[:300]
+        self.failed += 1
+        self._last_failed_at = self._now()
+        self._last_error = error
+        log.warning("alerts.delivery_failed", target=self.name, error=error)
+
+    def _now(self) -> datetime | None:
+        try:
+            return self._clock.now()
+        except Exception:  # a clock that cannot tell must not cost the delivery its count
+            return None
+
+    async def drain(self) -> None:
+        if self._queue is not None and self._worker is not None and not self._worker.done():
+            await self._queue.join()
+
+    async def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+            self._worker = None
+
+
+_LIVE: weakref.WeakSet[AppriseNotifier] = weakref.WeakSet()
+
+
+def alert_targets() -> list[TargetStatus]:
+    """The alert targets of this process's apprise notifiers, each with its last failure."""
+    return [status for notifier in list(_LIVE) for status in notifier.targets()]
+
+
 class AppriseNotifier:
     """The :class:`~orderdesk.ports.notifier.Notifier` that delivers through apprise.
 
-    ``sender`` replaces apprise in tests that want to count calls without a server; by default
-    the apprise client is built from ``urls``. Use ``async with`` (or :meth:`aclose`) so queued
-    alerts are delivered before the process ends; :meth:`drain` waits for the queue to empty.
+    ``sender`` replaces apprise in tests that want to count calls without a server (one target
+    named ``sender``); by default each of ``urls`` is a target with its own apprise client. Use
+    ``async with`` (or :meth:`aclose`) so queued alerts are delivered before the process ends;
+    :meth:`drain` waits for the queues to empty.
     """
 
     def __init__(
@@ -115,22 +318,34 @@ class AppriseNotifier:
         clock: Clock | None = None,
         *,
         sender: Sender | None = None,
+        timeout_seconds: float = DELIVERY_TIMEOUT,
     ) -> None:
+        for url in urls:
+            # At once, before anything (apprise, urllib3) can log the URL.
+            register_url_secrets(url)
         self._schemes = sorted({url.partition("://")[0] for url in urls})
         self._min_rank = SEVERITY_RANK[Severity(min_severity)]
         self._clock: Clock = clock or SystemClock()
         self._throttle = Throttle(window_seconds=throttle_seconds, max_per_key=max_per_key)
-        self._sender_factory: Callable[[], Sender] = (
-            (lambda: sender) if sender is not None else (lambda: apprise_sender(urls))
-        )
-        self._sender: Sender | None = None
-        self._enabled = bool(urls) or sender is not None
-        self._queue: asyncio.Queue[tuple[str, str, str]] | None = None
-        self._worker: asyncio.Task[None] | None = None
-        self.delivered = 0
-        self.failed = 0
+        if sender is not None:
+            self._targets = [
+                _Target("sender", lambda: sender, timeout=timeout_seconds, clock=self._clock)
+            ]
+        else:
+            self._targets = [
+                _Target(
+                    target_name(index, url),
+                    _factory(url),
+                    timeout=timeout_seconds,
+                    clock=self._clock,
+                )
+                for index, url in enumerate(urls)
+            ]
+        self._enabled = bool(self._targets)
         self.dropped = 0
-        """Alerts refused by severity, throttling or a full queue."""
+        """Alerts refused by severity or throttling (a full target queue: :meth:`targets`)."""
+        if self._enabled:
+            _LIVE.add(self)
 
     @classmethod
     def from_options(cls, options: AppriseOptions, clock: Clock | None = None) -> Self:
@@ -141,13 +356,28 @@ class AppriseNotifier:
             throttle_seconds=options.throttle_seconds,
             max_per_key=options.max_per_key,
             clock=clock,
+            timeout_seconds=options.timeout_seconds,
         )
 
     def __repr__(self) -> str:
         return f"AppriseNotifier(channels={len(self._schemes)}, schemes={self._schemes})"
 
+    @property
+    def delivered(self) -> int:
+        """Deliveries that reached a target (one alert to two targets: two)."""
+        return sum(target.delivered for target in self._targets)
+
+    @property
+    def failed(self) -> int:
+        """Deliveries that failed or timed out, over all targets."""
+        return sum(target.failed for target in self._targets)
+
+    def targets(self) -> list[TargetStatus]:
+        """Each target's deliveries and last failure."""
+        return [target.status() for target in self._targets]
+
     async def notify(self, alert: Alert) -> None:
-        """Decide and enqueue ``alert``; returns at once and never raises."""
+        """Decide and enqueue ``alert`` for every target; returns at once and never raises."""
         try:
             self._enqueue(alert)
         except Exception as exc:  # the port promises never to raise
@@ -161,57 +391,21 @@ class AppriseNotifier:
         if not decision.send:
             self.dropped += 1
             return
-        queue = self._ensure_worker()
-        if queue.qsize() >= MAX_QUEUED:
-            self.dropped += 1
-            log.warning("alerts.queue_full", key=alert.key)
-            return
         title, body = render(alert, decision.suppressed_before)
-        queue.put_nowait((title, body, _NOTIFY_TYPE[alert.severity]))
-
-    def _ensure_worker(self) -> asyncio.Queue[tuple[str, str, str]]:
-        if self._queue is None:
-            self._queue = asyncio.Queue()
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.create_task(self._deliver_forever(self._queue))
-        return self._queue
-
-    async def _deliver_forever(self, queue: asyncio.Queue[tuple[str, str, str]]) -> None:
-        while True:
-            title, body, notify_type = await queue.get()
-            try:
-                await asyncio.to_thread(self._send, title, body, notify_type)
-            finally:
-                queue.task_done()
-
-    def _send(self, title: str, body: str, notify_type: str) -> None:
-        # Runs in the worker thread; every failure stays here.
-        try:
-            if self._sender is None:
-                self._sender = self._sender_factory()
-            ok = self._sender(title=title, body=body, notify_type=notify_type)
-        except Exception as exc:  # a broken channel must not break the desk
-            ok = False
-            log.warning("alerts.delivery_error", error=type(exc).__name__)
-        if ok:
-            self.delivered += 1
-        else:
-            self.failed += 1
-            log.warning("alerts.delivery_failed", schemes=self._schemes)
+        message = _Message(title, body, _NOTIFY_TYPE[alert.severity])
+        for target in self._targets:
+            target.put(message, alert.key)
 
     async def drain(self) -> None:
-        """Wait until every queued alert has been handed to apprise."""
-        if self._queue is not None and self._worker is not None and not self._worker.done():
-            await self._queue.join()
+        """Wait until every queued alert has been handed to each target (or timed out)."""
+        await asyncio.gather(*(target.drain() for target in self._targets))
 
     async def aclose(self) -> None:
-        """Deliver what is queued, then stop the worker."""
+        """Deliver what is queued, then stop the workers."""
         await self.drain()
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
-            self._worker = None
+        for target in self._targets:
+            await target.stop()
+        _LIVE.discard(self)
 
     async def __aenter__(self) -> Self:
         return self
@@ -220,11 +414,18 @@ class AppriseNotifier:
         await self.aclose()
 
 
+def _factory(url: str) -> Callable[[], Sender]:
+    return lambda: apprise_sender([url])
+
+
 __all__ = [
+    "DELIVERY_TIMEOUT",
     "SEVERITY_RANK",
     "AppriseNotifier",
     "AppriseOptions",
     "Sender",
+    "TargetStatus",
+    "alert_targets",
     "apprise_sender",
     "render",
 ]
