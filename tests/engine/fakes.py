@@ -486,6 +486,8 @@ class FakeBroker:
         ]
 
     async def margins(self) -> MarginsReport:
+        if self.token_dead:
+            raise BrokerAuthError("Token expired", http_status=403)
         return MarginsReport(equity=SegmentMargins.cash_only(self.available_funds), commodity=None)
 
     async def quotes(self, instruments: Sequence[InstrumentKey]) -> dict[InstrumentKey, Quote]:

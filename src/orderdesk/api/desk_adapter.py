@@ -8,7 +8,15 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -46,7 +54,7 @@ from orderdesk.engine import OrderDesk
 from orderdesk.engine.config import ExitPolicy
 from orderdesk.engine.errors import CommandRefused
 from orderdesk.engine.session import SessionInfo
-from orderdesk.errors import BrokerError, NotOffered
+from orderdesk.errors import BrokerAuthError, BrokerError, NotOffered
 from orderdesk.ports.broker import (
     ChargesSource,
     ConnectionState,
@@ -276,7 +284,7 @@ class EngineDesk:
             if quantity is None and not opening.get(instrument):
                 raise ValidationError("holdings", f"{instrument} is not in today's holdings")
             wanted[instrument] = quantity if quantity is not None else opening[instrument]
-        return await broker.authorise_holdings(wanted)
+        return await self._asking("authorising holdings", broker.authorise_holdings(wanted))
 
     async def convert_position(
         self,
@@ -346,7 +354,7 @@ class EngineDesk:
         return [row.event() for row in self._desk.store.read(stream=order_id)]
 
     async def margins(self) -> MarginsReport:
-        return await self._desk.broker.margins()
+        return await self._asking("reading funds", self._desk.broker.margins())
 
     async def order_charges(self, reports: Sequence[OrderStatusReport]) -> list[Charges]:
         broker = self._desk.broker
@@ -354,12 +362,22 @@ class EngineDesk:
             raise NotOffered(broker.name, "charges")
         if not reports:
             return []
-        charges = await broker.order_charges(reports)
+        charges = await self._asking("reading charges", broker.order_charges(reports))
         if len(charges) != len(reports):
             raise BrokerError(
                 f"the broker's calculator answered {len(charges)} charges for {len(reports)} orders"
             )
         return charges
+
+    async def _asking(self, what: str, call: Awaitable[_T]) -> _T:
+        """``call`` to the broker for a request; its refusal of the session ends the desk's
+        session, as a refusal of the desk's own calls does (the first refusal ends it), so
+        `orderdesk session` and the health panel say so at once, not at the next poll."""
+        try:
+            return await call
+        except BrokerAuthError as exc:
+            self._desk.session.refused(f"{what}: {exc}", self._desk.clock.now())
+            raise
 
     def last_reconciliation(self) -> ReconcileRecord | None:
         store = self._desk.store
