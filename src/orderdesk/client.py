@@ -121,16 +121,18 @@ KEEPALIVE_SECONDS = 4.0
 
 def desk_url(settings: Settings) -> str:
     """Where the desk of these settings answers: the address a running desk of the same config
-    directory announced (its port may be the system's choice), else ``[api]``'s."""
+    directory announced (its port may be the system's choice).
+
+    Raises :class:`DeskUnavailable` when none is running. Never ``[api]``'s port on its own
+    word: with the desk stopped, whatever listens there is not the desk, and every request
+    would hand it the API token, which the desk accepts again when it starts."""
     running = running_desk(settings.config_dir)
-    if running is not None:
-        return running.url
-    host = settings.api.host
-    return (
-        f"http://[{host}]:{settings.api.port}"
-        if ":" in host
-        else f"http://{host}:{settings.api.port}"
-    )
+    if running is None:
+        raise DeskUnavailable(
+            f"no desk is running with this config: none announced its address in "
+            f"{settings.config_dir}; start one with `orderdesk run` (or pass --url)"
+        )
+    return running.url
 
 
 class DeskClientError(OrderDeskError):

@@ -545,3 +545,18 @@ def test_login_root_reaches_the_login_page(home: Path, sim: SimServer, port: int
     assert result.exit_code == 1
     assert f"http://127.0.0.1:9/connect/login?api_key={API_KEY}&v=3" in flat(result)
     assert "no login redirect reached" in flat(result)
+
+
+def test_a_command_sends_the_api_token_to_no_listener_but_the_announced_desk(
+    home: Path,
+) -> None:
+    """With no desk running, `orderdesk status` fell back to `[api]`'s port and sent the API
+    token to whatever listened there, which the desk accepts again when it starts. It says no
+    desk is running instead, and the listener hears nothing."""
+    with _Impostor() as impostor:
+        config = desk_config(home, impostor.port, "kite")
+        load_or_create_token(home)  # a desk ran here before
+        result = runner.invoke(app, ["status", "--config", str(config)])
+    assert result.exit_code != 0, flat(result)
+    assert impostor.requests == []
+    assert "no desk is running with this config" in flat(result)

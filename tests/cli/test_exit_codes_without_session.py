@@ -70,7 +70,9 @@ class Served:
         command = [*args, "--json", *self.where]
         result = await asyncio.to_thread(runner.invoke, app, command)
         text = result.stderr if result.exit_code else result.stdout
-        return result.exit_code, json.loads(text)
+        # Its one line of JSON, the last: the desk runs in this process, and a log record it
+        # writes meanwhile (a command's retry) may reach the stream the runner captures.
+        return result.exit_code, json.loads(text.strip().splitlines()[-1])
 
     async def resting(self, signal_id: str) -> str:
         """A LIMIT buy of 2 INFY at 1,490 (the market at 1,500), working at the broker."""
