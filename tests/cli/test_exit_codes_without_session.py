@@ -70,9 +70,11 @@ class Served:
         command = [*args, "--json", *self.where]
         result = await asyncio.to_thread(runner.invoke, app, command)
         text = result.stderr if result.exit_code else result.stdout
-        # Its one line of JSON, the last: the desk runs in this process, and a log record it
-        # writes meanwhile (a command's retry) may reach the stream the runner captures.
-        return result.exit_code, json.loads(text.strip().splitlines()[-1])
+        # From the line its JSON starts on: the desk runs in this process, and a log record it
+        # writes meanwhile (a command's retry) may reach the stream the runner captures first.
+        lines = text.splitlines()
+        start = next(i for i, line in enumerate(lines) if line.startswith(("{", "[")))
+        return result.exit_code, json.loads("\n".join(lines[start:]))
 
     async def resting(self, signal_id: str) -> str:
         """A LIMIT buy of 2 INFY at 1,490 (the market at 1,500), working at the broker."""
