@@ -8,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from orderdesk.client import desk_url
+import pytest
+
+from orderdesk.client import DeskUnavailable, desk_url
 from orderdesk.config import Settings, TradingDaySettings
 from orderdesk.desk_address import address_path, announce, running_desk
 from orderdesk.runtime import open_runtime
@@ -44,14 +46,16 @@ def test_announcement_is_read_while_the_desk_runs_and_withdrawn_after(tmp_path: 
 
 def test_announcement_of_a_dead_desk_is_ignored(tmp_path: Path) -> None:
     """A file left by a desk that was killed names a pid that is gone: it is not believed, and
-    clients fall back to [api]'s address."""
+    clients say no desk is running rather than send the API token to [api]'s port (whatever
+    listens there is not the desk)."""
     address_path(tmp_path).write_text(
         json.dumps({"url": "http://127.0.0.1:1", "pid": finished_pid()})
     )
     settings = paper_settings(tmp_path).model_copy(update={"config_dir": tmp_path})
 
     assert running_desk(tmp_path) is None
-    assert desk_url(settings) == "http://127.0.0.1:8700"
+    with pytest.raises(DeskUnavailable, match="no desk is running with this config"):
+        desk_url(settings)
 
 
 def test_garbage_in_the_file_is_no_announcement(tmp_path: Path) -> None:
