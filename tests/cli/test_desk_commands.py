@@ -80,8 +80,20 @@ def test_same_signal_id_is_one_order(daemon: tuple[Path, str]) -> None:
     assert (first["outcome"], second["outcome"]) == ("submitted", "existing")
     code, table = cli(daemon, *args)
     assert code == 0, table
-    assert "sent before, nothing new placed" in table
+    assert "sent before, nothing new placed: submitted" in table
     assert f"this is the order it made, {first['order']['order_id']}" in table
+    order_id = first["order"]["order_id"]
+    assert cli(daemon, "cancel", order_id)[0] == 0
+
+    def cancelled() -> bool:
+        listing = json.loads(cli(daemon, "orders", "--json")[1])
+        return any(o["order_id"] == order_id and o["status"] == "CANCELLED" for o in listing)
+
+    wait_until(cancelled, timeout=10, what="the order cancelled")
+    code, table = cli(daemon, *args)
+    assert code == 0, table
+    # The order as it stands, not "submitted" over a cancelled row.
+    assert "sent before, nothing new placed: the order is cancelled" in " ".join(table.split())
 
 
 def test_risk_denial_exits_3_with_the_reason(daemon: tuple[Path, str]) -> None:

@@ -213,7 +213,9 @@ def place(
         status = result.order.status
         title = _placed_words(result.order)
         if result.outcome == "existing" and not sending:
-            title = f"sent before, nothing new placed: {title}"
+            # The order as it stands now: "submitted" read wrong over a row since filled or
+            # cancelled.
+            title = f"sent before, nothing new placed: {_now_words(result.order, title)}"
         _show_orders(title, [result.order], day)
         if result.outcome == "existing" and not sending:
             console.print(escape(result.message or ""), soft_wrap=True)
@@ -600,6 +602,14 @@ def _placed_words(order: OrderOut) -> str:
     if order.status == OrderStatus.SUBMITTING:
         return "not placed yet"
     return _UNSETTLED.get(order.status, "submitted")
+
+
+def _now_words(order: OrderOut, placed: str) -> str:
+    """An order sent before, as it stands: its end once it has one ("filled", "cancelled"…),
+    else how its placement went (``placed``)."""
+    if order.status in (OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.LAPSED):
+        return f"the order is {order.status.lower()}"
+    return placed
 
 
 @app.command("pending", rich_help_panel="Safety", epilog=TRADING_EXIT_CODES)
