@@ -17,7 +17,13 @@ import structlog
 
 from orderdesk.api.alert_feed import AlertFeed
 from orderdesk.api.app import create_app
-from orderdesk.api.server import STOP_GRACE_SECONDS, ApiServer, check_bind, serve_api
+from orderdesk.api.server import (
+    STOP_GRACE_SECONDS,
+    ApiServer,
+    check_bind,
+    check_port,
+    serve_api,
+)
 from orderdesk.api_token import load_or_create_token
 from orderdesk.approvals import ApprovalQueue, NotApproved, PendingSignal
 from orderdesk.brokers import BrokerContext, create_broker
@@ -253,6 +259,8 @@ async def open_runtime(
     # A refused address is refused before the store's folder and lock are made (its warning,
     # when allowed, is logged once, by serve_api as it binds).
     check_bind(settings.api.host, allow_remote=settings.api.allow_remote)
+    if serve:
+        check_port(settings.api.host, settings.api.port)  # so is a port in use
     with exclusive_desk(settings.store_url):
         async with contextlib.AsyncExitStack() as stack:
             if clock is None and settings.clock == "simulator":

@@ -4,6 +4,7 @@ not UTF-8, a secret refused with advice that works, an IPv6 API address shown as
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,20 @@ def test_a_refused_api_host_leaves_no_files(tmp_path: Path) -> None:
 
     assert "api.host: 0.0.0.0 is not a loopback address" in message
     assert not data.exists()
+
+
+def test_a_port_in_use_leaves_no_files(tmp_path: Path) -> None:
+    """`run` on a port another process listens on is refused before the store's folder, lock
+    and token are made (a start refused at the bind left events.db, its lock and api-token in
+    the folders it had just made)."""
+    data, conf = tmp_path / "data", tmp_path / "conf"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        config = write(tmp_path, f"[api]\nport = {port}\n", data_dir=data)
+        message = refused(runner.invoke(app, ["run", "--config", str(config)]))
+
+    assert f"cannot listen on 127.0.0.1:{port}" in message
+    assert not data.exists()
+    assert not (conf / "api-token").exists()

@@ -207,6 +207,16 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def check_port(host: str, port: int) -> None:
+    """Refuse now (:class:`~orderdesk.errors.ConfigError`) a fixed ``port`` that cannot be
+    listened on, before a desk makes its store, lock and token: a start refused later, at the
+    bind, left them behind in folders it had just made. Port 0 (the system's choice) always
+    binds. Another process may still take the port before the desk binds it; that start is
+    refused then, as before."""
+    if port:
+        _bind(host, port).close()
+
+
 async def serve_api(
     app: FastAPI,
     host: str = "127.0.0.1",
@@ -256,4 +266,12 @@ async def serve_api(
     return ApiServer(server, task, host, sock.getsockname()[1])
 
 
-__all__ = ["STOP_GRACE_SECONDS", "ApiServer", "StopGate", "check_bind", "is_loopback", "serve_api"]
+__all__ = [
+    "STOP_GRACE_SECONDS",
+    "ApiServer",
+    "StopGate",
+    "check_bind",
+    "check_port",
+    "is_loopback",
+    "serve_api",
+]
