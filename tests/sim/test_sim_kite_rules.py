@@ -372,6 +372,26 @@ def test_disclosed_quantity_is_for_equity_only(
     assert _row(kite, equity)["disclosed_quantity"] == 2
 
 
+def test_delivery_is_of_stock_alone(
+    kite: KiteConnect, simctl: SimControl, sim_thread: SimServer
+) -> None:
+    """A CNC (delivery) order for a future is an InputException naming the product, and nothing
+    is placed: it was taken, filled, and the contract shown among the holdings the next day."""
+    future = next(i for i in sim_thread.master if i.instrument_type == "FUT")
+    lower, _upper = _circuit(kite, f"NFO:{future.tradingsymbol}")
+    nfo = {
+        "exchange": "NFO",
+        "tradingsymbol": future.tradingsymbol,
+        "quantity": future.lot_size,
+        "price": lower,
+    }
+    with pytest.raises(kex.InputException) as exc_info:
+        _place(kite, product="CNC", **nfo)
+    assert "product" in str(exc_info.value)
+    assert kite.orders() == []
+    assert _row(kite, _place(kite, product="NRML", **nfo))["status"] == "OPEN"
+
+
 def test_a_contract_note_needs_an_average_price(kite: KiteConnect, simctl: SimControl) -> None:
     """The virtual contract note charges executed orders: an average_price of 0 (or none) is an
     InputException; a real one is charged."""

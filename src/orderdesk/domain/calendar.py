@@ -81,6 +81,21 @@ def check_product(field: str, instrument: InstrumentKey, product: Product) -> No
         )
 
 
+DELIVERY = frozenset({Product.CNC, Product.MTF})
+"""The products that take delivery of stock: an option or a future bought with one was booked
+as stock held (a broker that took it would show it among the holdings)."""
+
+
+def check_delivery(field: str, instrument: InstrumentKey, product: Product) -> None:
+    """Refuse a delivery product (CNC, MTF) for an order outside the stock exchanges."""
+    segment = SEGMENT_OF[instrument.exchange]
+    if product in DELIVERY and segment is not Segment.EQUITY:
+        raise ValidationError(
+            field,
+            f"{product} is delivery of stock; {instrument.exchange} ({segment}) takes NRML or MIS",
+        )
+
+
 NSE_OPEN = time(9, 15)
 NSE_CLOSE = time(15, 30)
 """NSE's normal market hours on an ordinary trading day."""

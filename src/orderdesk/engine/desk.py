@@ -38,7 +38,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from orderdesk.domain.attribution import StrategyBook, attribute
-from orderdesk.domain.calendar import IST
+from orderdesk.domain.calendar import IST, check_delivery
 from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.day import Holding, PositionSnapshot
 from orderdesk.domain.errors import InvalidTransition, ValidationError
@@ -1330,6 +1330,9 @@ class OrderDesk:
         return signal, client_order_id(signal.strategy, signal.signal_id)
 
     def _check_instrument(self, signal: Signal) -> None:
+        # Delivery (CNC) of an option is refused before anything is written: a broker that
+        # took it would book the option as stock held.
+        check_delivery("product", signal.instrument, signal.product)
         info = self.master.rules_for(signal.instrument)
         if info is not None:
             signal.check_tick_size(info.tick_size)

@@ -17,12 +17,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
+from orderdesk.domain.calendar import SEGMENT_OF, Segment
+from orderdesk.domain.values import Exchange
 from orderdesk.sim.envelope import InputError
 from orderdesk.sim.order_params import PlaceRequest
-from orderdesk.sim.orders import OrderType, as_decimal
+from orderdesk.sim.orders import OrderType, Product, as_decimal
 from orderdesk.sim.ports import InstrumentLike, InstrumentLookup, QuoteSource
 
 EXPIRED = "The instrument you are placing an order for has either expired or does not exist."
+EXCHANGES = frozenset(str(exchange) for exchange in Exchange)
 EQUITY_EXCHANGES = frozenset({"NSE", "BSE"})
 """Where ``disclosed_quantity`` may be used: equity only (KITE_API.md §4.3)."""
 BELOW_CIRCUIT = (
@@ -74,6 +77,13 @@ def check_instrument_terms(inst: InstrumentLike, req: PlaceRequest, *, check_fre
         # An index has a price but no order book; Kite refuses orders on it.
         raise InputError(f"{inst.tradingsymbol} is an index and cannot be traded.")
     check_disclosed(inst, req.disclosed_quantity)
+    if (
+        req.product in (Product.CNC, Product.MTF)
+        and req.exchange in EXCHANGES
+        and SEGMENT_OF[Exchange(req.exchange)] is not Segment.EQUITY
+    ):
+        # UNVERIFIED wording: Kite takes delivery (CNC, MTF) of stock alone.
+        raise InputError(f"Invalid `product`: {req.product} is not allowed on {req.exchange}.")
     if inst.lot_size > 1 and req.quantity % inst.lot_size:
         raise InputError(f"Quantity should be a multiple of lot size ({inst.lot_size}).")
     check_ticks(
