@@ -91,7 +91,7 @@ async def test_the_evening_ticks_do_not_move_a_closed_day(
     broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
 ) -> None:
     """In the process that closed Monday, a price that arrives in the evening marks the book
-    but not Monday's figures: they stay the close's."""
+    but not Monday's figures, the strategies' included: they stay the close's."""
     async with open_desk(broker, store, clock, notifier) as desk:
         await (await desk.submit(signal(product=Product.NRML, quantity=5))).wait()
         broker.tick(INFY, Decimal("1452"))
@@ -106,6 +106,9 @@ async def test_the_evening_ticks_do_not_move_a_closed_day(
         assert sum((p.pnl for p in desk.day_positions()), Decimal(0)) == closed.pnl == -240
         assert desk.day_positions() == list(closed.positions)
         assert desk.day_pnl() == -240
+        # The strategies' books too (the dashboard's chart and panel moved with the evening
+        # while the day's total stood, and the chart kept those points in the day's file).
+        assert sum(book.pnl for book in desk.strategy_books().values()) == -240
 
 
 async def test_a_closed_days_loss_limit_is_not_reached_by_the_next_mornings_prices(

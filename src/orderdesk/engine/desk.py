@@ -1013,12 +1013,18 @@ class OrderDesk:
         """Each strategy's orders and P&L from its own fills and its share of the positions
         carried into the day, from the previous close (CNC sales drawing on the day's
         holdings, the broker's square-off closing its intraday positions), marked at the last
-        prices seen; only ``strategy``'s when given."""
+        prices seen, or once the day has closed at the prices its close recorded (the
+        evening's and the next morning's ticks moved the strategies while the day's total
+        stood still); only ``strategy``'s when given."""
         calendar = self.config.days.calendar if self.config.days is not None else None
         book = self.book
+        prices = book.last_prices
+        if self.days is not None and self.days.state.closed:
+            recorded = self.days.day_positions()
+            prices = {**prices, **{p.instrument: p.last_price for p in recorded if p.last_price}}
         return attribute(
             book.orders.values(),
-            book.last_prices,
+            prices,
             self.holdings(),
             calendar,
             strategy=strategy,
