@@ -148,3 +148,29 @@ async def test_exit_cancels_the_stop_left_working_and_notices_say_what_happened(
     await expect(position.locator('[data-field="quantity"]')).to_have_text("0")
     await expect(notice).to_contain_text("Exit order")
     await expect(notice).to_have_class(re.compile(r"\bok\b"))
+
+
+@pytest.mark.browser
+async def test_an_exit_that_keeps_the_stop_working_says_so(stack: Stack, page: Page) -> None:
+    """The box unticked, the exit goes and the stop stays: the notice says which order is
+    still working and that it opens the opposite position if it fills (it said "Exit order …
+    sent" alone, and faded)."""
+    bought = await _signal(
+        stack, {**MIS, "side": "BUY", "quantity": 4, "order_type": "MARKET", "strategy": "manual"}
+    )
+    await expect(_order(page, bought).locator('[data-field="status"]')).to_have_text("FILLED")
+    stop = await _signal(
+        stack,
+        {**MIS, "side": "SELL", "quantity": 4, "order_type": "SL-M", "trigger_price": "1400"},
+    )
+    row = _order(page, stop)
+    await expect(row.locator('[data-field="status"]')).to_have_text("TRIGGER_PENDING")
+    position = page.locator('#positions tr[data-instrument="NSE:INFY"][data-product="MIS"]')
+    await position.locator('[data-action="exit"]').click()
+    await page.get_by_test_id("exit-cancel-working").uncheck()
+    await page.get_by_test_id("confirm-ok").click()
+    notice = page.get_by_test_id("notice")
+    await expect(notice).to_contain_text(f"Still working, as asked: {stop}")
+    await expect(notice).to_contain_text("opens the opposite position")
+    await expect(notice).to_have_class(re.compile(r"\bwarn\b"))
+    await expect(row.locator('[data-field="status"]')).to_have_text("TRIGGER_PENDING")

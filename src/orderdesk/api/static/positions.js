@@ -65,7 +65,12 @@ async function exitPosition(p) {
     });
     const cancelled = reply.cancelled && reply.cancelled.length ? ` Cancelled first: ${reply.cancelled.join(", ")}.` : "";
     if (reply.order === null) flash(`Nothing to exit: ${reply.detail}.${cancelled}`, "warn");
-    else placedNotice("Exit order", reply, sentence + cancelled);
+    else if (!cancelWorking) {
+      // Left working by choice: a stop among them fills after the exit and opens the opposite
+      // position, so the notice says so and stays (a warning does not fade).
+      const kept = working.map((o) => o.order_id).join(", ");
+      flash(`Exit order ${reply.order.order_id} sent. Still working, as asked: ${kept}; one that fills after the exit opens the opposite position (cancel it if that is not wanted).`, "warn");
+    } else placedNotice("Exit order", reply, sentence + cancelled);
   } catch (error) { flash(`Exit failed: ${error.message}`); }
 }
 
