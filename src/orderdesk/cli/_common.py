@@ -88,7 +88,8 @@ UrlOption = Annotated[
     str | None,
     typer.Option(
         "--url",
-        help="The daemon's API address (default: from \\[api] in the config).",
+        help="The desk's API address (default: the address the running desk announced in the "
+        "config dir; never \\[api] port on its own word).",
         callback=desk_address,
     ),
 ]

@@ -33,7 +33,7 @@ from orderdesk.telegram import bot_state
 config_app = typer.Typer(
     rich_markup_mode="markdown",
     name="config",
-    help="Check or show the configuration, and the API token.",
+    help="Check the configuration, or show the API token.",
     no_args_is_help=True,
 )
 app.add_typer(config_app, name="config", rich_help_panel="Setup")

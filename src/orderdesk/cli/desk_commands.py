@@ -565,7 +565,8 @@ def kill_switch(
 ) -> None:
     """Engage or release the kill switch.
 
-    Engaged, the desk refuses every new order. With --cancel-open it also cancels the open
+    Engaged, the desk refuses every new order except its own exits, which only reduce a
+    position. With --cancel-open it also cancels the open
     orders that could add risk, and keeps those that can only reduce a position it holds: a
     cover order's stop leg (cancelling it would exit at market) and a stop (SL, SL-M) on the
     other side of a position, within its quantity. It names each order kept and why;

@@ -305,7 +305,8 @@ def alerts_list(
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The desk's price alerts (the desk's own notifications are `orderdesk status`)."""
+    """The desk's price alerts (the desk's own notifications are on the dashboard and at
+    `GET /api/alerts`)."""
     query = _query(strategy, active)
     rows = with_client(config, url, lambda c: _many(c, "/api/price-alerts", query))
     _answer(as_json, "price alert", rows, listing=True)
