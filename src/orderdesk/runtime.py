@@ -64,7 +64,7 @@ from orderdesk.ports.secrets import SecretStore
 from orderdesk.secrets import default_secret_store
 from orderdesk.sim_time import SimulatorTime, simulator_root
 from orderdesk.store import AsyncEventWriter, SqlEventStore
-from orderdesk.store.desk_lock import exclusive_desk
+from orderdesk.store.desk_lock import desk_holds, exclusive_desk
 from orderdesk.store.location import make_private_dir
 from orderdesk.telegram import running_bot
 
@@ -259,8 +259,9 @@ async def open_runtime(
     # A refused address is refused before the store's folder and lock are made (its warning,
     # when allowed, is logged once, by serve_api as it binds).
     check_bind(settings.api.host, allow_remote=settings.api.allow_remote)
-    if serve:
-        check_port(settings.api.host, settings.api.port)  # so is a port in use
+    if serve and not desk_holds(settings.store_url):
+        # So is a port in use; but a desk running on this store is named by its lock below.
+        check_port(settings.api.host, settings.api.port)
     with exclusive_desk(settings.store_url):
         async with contextlib.AsyncExitStack() as stack:
             if clock is None and settings.clock == "simulator":

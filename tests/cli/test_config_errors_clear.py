@@ -4,6 +4,7 @@ not UTF-8, a secret refused with advice that works, an IPv6 API address shown as
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from typer.testing import CliRunner, Result
 from orderdesk.cli import _register_commands, app
 from orderdesk.config import load_settings
 from orderdesk.errors import ConfigError
+from orderdesk.store import sqlite_url
+from orderdesk.store.desk_lock import exclusive_desk
 
 _register_commands()
 runner = CliRunner()
@@ -195,3 +198,19 @@ def test_a_port_in_use_leaves_no_files(tmp_path: Path) -> None:
     assert f"cannot listen on 127.0.0.1:{port}" in message
     assert not data.exists()
     assert not (conf / "api-token").exists()
+
+
+def test_a_second_desk_on_a_store_in_use_is_told_of_the_running_desk(tmp_path: Path) -> None:
+    """On the same config the second `run` meets the first desk's port too: it names the desk
+    running on the store (its lock), not "address already in use"."""
+    data = tmp_path / "data"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        config = write(tmp_path, f"[api]\nport = {port}\n", data_dir=data)
+        with exclusive_desk(sqlite_url(data / "events.db")):
+            message = refused(runner.invoke(app, ["run", "--config", str(config)]))
+
+    assert "cannot listen" not in message
+    assert f"pid {os.getpid()}" in message
