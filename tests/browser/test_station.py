@@ -587,6 +587,11 @@ async def test_the_kill_switchs_cancel_shows_the_cover_leg_it_kept(
     await expect(_order(page, resting).locator('[data-field="status"]')).to_have_text("CANCELLED")
     await expect(leg.locator('[data-field="status"]')).to_have_text("TRIGGER_PENDING")
 
+    # Released, the notice says so: the engage's warning of kept orders stood under "off".
+    await page.get_by_test_id("kill-button").click()
+    await expect(page.get_by_test_id("kill-state")).to_have_text("kill switch: off")
+    await expect(notice).to_have_text("Kill switch released: new orders are taken again.")
+
 
 @pytest.mark.browser
 async def test_an_mis_position_is_kept_as_cnc_through_the_page(stack: Stack, page: Page) -> None:

@@ -184,6 +184,8 @@ async function toggleKill() {
     state.kill = answer;
     renderStatus();
     if (body.cancel_open) showCancelled(answer);
+    // A release replaces what the engage said (a warning of kept orders does not fade).
+    else if (!engage) flash("Kill switch released: new orders are taken again.", "ok");
   } catch (error) { flash(`Kill switch: ${error.message}`); }
 }
 
