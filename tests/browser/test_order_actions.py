@@ -131,6 +131,18 @@ async def test_exit_cancels_the_stop_left_working_and_notices_say_what_happened(
     await expect(notice).to_have_class(re.compile(r"\bbad\b"))
     await page.unroute("**/api/signals", reject)
 
+    # A refusal replaces the notice above: "sent" stood there, read as this order's.
+    async def refuse(route: Any) -> None:
+        body = {"error": "risk_denied", "message": "price_band: price 1800 is 20% from 1500"}
+        await route.fulfill(status=403, json=body)
+
+    await page.route("**/api/signals", refuse)
+    await page.get_by_test_id("entry-submit").click()
+    await page.get_by_test_id("confirm-ok").click()
+    await expect(notice).to_contain_text("Order not placed: price_band: price 1800")
+    await expect(notice).to_have_class(re.compile(r"\bbad\b"))
+    await page.unroute("**/api/signals", refuse)
+
     # Exit names the working stop, offers to cancel it (checked), and does so first.
     position = page.locator('#positions tr[data-instrument="NSE:INFY"][data-product="MIS"]')
     await expect(position.locator('[data-field="quantity"]')).to_have_text("6")

@@ -88,6 +88,8 @@ async function submit(event) {
     else placedNotice("Order", reply, sentence);
   } catch (error) {
     $("entry-error").textContent = error.message;
+    // Not under the previous order's "sent", which would read as this one's.
+    flash(`Order not placed: ${error.message}`);
   }
 }
 
