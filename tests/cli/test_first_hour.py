@@ -226,7 +226,7 @@ def test_help_shows_flags_bare_and_the_products_a_new_order_takes() -> None:
     assert place.exit_code == 0
     assert "<bool>" not in place.stdout
     help_text = " ".join(" ".join(line.strip(" │").split()) for line in place.stdout.splitlines())
-    assert "from [api] in the config" in help_text  # wherever the table wraps it
+    assert "never [api] port on its own word" in help_text  # wherever the table wraps it
     assert "<CNC|NRML|MIS|MTF>" in place.stdout
     for command in ([], ["audit", "verify"], ["kill-switch"], ["orders"]):
         shown = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "120"})
