@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 
 from tests.browser.conftest import Stack
 from tests.browser.test_station import _order, _signal, no_overflow
@@ -41,20 +41,34 @@ async def _buttons_whole(page: Page, width: int) -> None:
         assert box["inside"], (width, boxes)
 
 
-@pytest.mark.browser
-async def test_exit_cancels_the_stop_left_working_and_notices_say_what_happened(
-    stack: Stack, page: Page
-) -> None:
+async def _long_with_a_stop(stack: Stack, page: Page, quantity: int) -> tuple[str, Locator]:
+    """A long MIS position of ``quantity`` INFY and a SELL SL-M stop working against it: the
+    stop's id and its row in the orders table."""
     bought = await _signal(
-        stack, {**MIS, "side": "BUY", "quantity": 6, "order_type": "MARKET", "strategy": "manual"}
+        stack,
+        {**MIS, "side": "BUY", "quantity": quantity, "order_type": "MARKET", "strategy": "manual"},
     )
     await expect(_order(page, bought).locator('[data-field="status"]')).to_have_text("FILLED")
     stop = await _signal(
         stack,
-        {**MIS, "side": "SELL", "quantity": 6, "order_type": "SL-M", "trigger_price": "1400"},
+        {
+            **MIS,
+            "side": "SELL",
+            "quantity": quantity,
+            "order_type": "SL-M",
+            "trigger_price": "1400",
+        },
     )
     row = _order(page, stop)
     await expect(row.locator('[data-field="status"]')).to_have_text("TRIGGER_PENDING")
+    return stop, row
+
+
+@pytest.mark.browser
+async def test_exit_cancels_the_stop_left_working_and_notices_say_what_happened(
+    stack: Stack, page: Page
+) -> None:
+    stop, row = await _long_with_a_stop(stack, page, 6)
     iceberg = await _signal(
         stack,
         {
@@ -167,16 +181,7 @@ async def test_an_exit_that_keeps_the_stop_working_says_so(stack: Stack, page: P
     """The box unticked, the exit goes and the stop stays: the notice says which order is
     still working and that it opens the opposite position if it fills (it said "Exit order …
     sent" alone, and faded)."""
-    bought = await _signal(
-        stack, {**MIS, "side": "BUY", "quantity": 4, "order_type": "MARKET", "strategy": "manual"}
-    )
-    await expect(_order(page, bought).locator('[data-field="status"]')).to_have_text("FILLED")
-    stop = await _signal(
-        stack,
-        {**MIS, "side": "SELL", "quantity": 4, "order_type": "SL-M", "trigger_price": "1400"},
-    )
-    row = _order(page, stop)
-    await expect(row.locator('[data-field="status"]')).to_have_text("TRIGGER_PENDING")
+    stop, row = await _long_with_a_stop(stack, page, 4)
     position = page.locator('#positions tr[data-instrument="NSE:INFY"][data-product="MIS"]')
     await position.locator('[data-action="exit"]').click()
     await page.get_by_test_id("exit-cancel-working").uncheck()
