@@ -227,7 +227,8 @@ def test_ask_secret_prompts_hidden_and_stores_it(
 def test_login_with_a_wrong_secret_fails_cleanly(
     home: Path, sim: SimServer, port: int, browser: FakeBrowser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A wrong api_secret exits 1 with Kite's message, stores nothing, and echoes no secret."""
+    """A wrong api_secret exits 1 with Kite's message and what it means, stores nothing, and
+    echoes no secret."""
     monkeypatch.setenv("ORDERDESK_KITE__API_SECRET", "not-the-secret-000")
 
     result = login(sim, port)
@@ -235,6 +236,8 @@ def test_login_with_a_wrong_secret_fails_cleanly(
 
     assert result.exit_code == 1
     assert "checksum" in flat(result).lower()
+    # Kite names its field; the message says what is wrong with it (it said no more).
+    assert "The checksum is made with the api_secret: is it this app's" in flat(result)
     assert "not-the-secret-000" not in flat(result)
     assert not (home / "secrets.json").exists()
 

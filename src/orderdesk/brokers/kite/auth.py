@@ -199,7 +199,19 @@ class KiteLogin:
 
     async def open_session(self, request_token: str, api_secret: str) -> LoginSession:
         async with self._rest() as rest:
-            data = await rest.generate_session(request_token, SecretStr(api_secret))
+            try:
+                data = await rest.generate_session(request_token, SecretStr(api_secret))
+            except BrokerAuthError as exc:
+                if "checksum" not in str(exc).lower():
+                    raise
+                # Kite's words name its field, not the cause: the checksum is made with the
+                # api_secret, so a wrong secret (or one of another app) is what it means.
+                raise BrokerAuthError(
+                    f"{exc.message} The checksum is made with the api_secret: is it this "
+                    "app's (`orderdesk login --ask-secret` stores it again)?",
+                    http_status=exc.http_status,
+                    error_type=exc.error_type,
+                ) from None
         session = _session(self.config.api_key, data)
         return LoginSession(
             user_id=session.user_id,
