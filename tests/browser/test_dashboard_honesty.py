@@ -92,9 +92,33 @@ async def test_the_page_says_what_it_knows(stack: Stack, browser: Browser) -> No
     await expect(shown).to_have_count(1)
     await expect(shown.locator("time")).to_have_text("09:33:28")
 
-    # A renewed session and a new day read the book and the chart again.
-    async with page.expect_request(re.compile(r"/api/funds$")):
+    # A renewed session and a new day read the book and the chart again; a new session checks
+    # the address afresh (the row kept a refused session's "unknown" after the login).
+    async with (
+        page.expect_request(re.compile(r"/api/funds$")),
+        page.expect_request(re.compile(r"/api/doctor$")),
+    ):
         await page.evaluate(EMIT, ["event", {"type": "SessionRenewed", "at": alert["at"]}])
+    # An address the probe could not judge (no session) is no static-IP fault: it says so.
+    unknown = {
+        "broker": "kite",
+        "order_path": {
+            "local_address": "127.0.0.1",
+            "ip_family": "IPv4",
+            "verdict": "unknown",
+            "answer": "the session was refused.",
+        },
+    }
+
+    async def unjudged(route: Route) -> None:
+        await route.fulfill(json=unknown)
+
+    await page.route("**/api/doctor", unjudged)
+    await page.get_by_test_id("check-address").click()
+    address = page.locator('#health [data-check="Address"]')
+    await expect(address).to_contain_text("Log in if the session has ended")
+    await expect(address).not_to_contain_text("Register this address")
+    await page.unroute("**/api/doctor", unjudged)
     async with page.expect_request(re.compile(r"/api/pnl$")):
         await page.evaluate(EMIT, ["event", {"type": "DayOpened", "at": alert["at"]}])
 

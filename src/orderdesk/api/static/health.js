@@ -84,8 +84,13 @@ function doctorRow() {
   if (!path) return row("Address", "ok", `${doctor.broker} takes orders from anywhere.`);
   const text = `Orders leave from ${path.local_address || "an unknown address"} (${path.ip_family}): ${path.verdict}.`;
   if (path.verdict === "accepted") return row("Address", "ok", text);
-  return row("Address", path.verdict === "refused" ? "bad" : "warn", `${text} ${path.answer}`,
-    "Register this address with the Kite app (static IP rule), or set [kite] source_address to the registered one.");
+  if (path.verdict === "refused") {
+    return row("Address", "bad", `${text} ${path.answer}`,
+      "Register this address with the Kite app (static IP rule), or set [kite] source_address to the registered one.");
+  }
+  // Unknown: no answer that tells, most often for want of a session.
+  return row("Address", "warn", `${text} ${path.answer}`,
+    "Log in if the session has ended (`orderdesk login`); it is checked again when the new session arrives.");
 }
 
 function render() {
@@ -128,7 +133,11 @@ on("signed-in", () => {
   timer = setInterval(() => { if (++ticks % 5 === 0) refresh(); else render(); }, REFRESH_MS / 5);
 });
 on("signed-out", () => { clearInterval(timer); detail = null; });
-on("event", (event) => { if (CHANGES.has(event.type)) refresh(); });
+on("event", (event) => {
+  if (CHANGES.has(event.type)) refresh();
+  // The address check asks the broker with the session: a new one answers it afresh.
+  if (event.type === "SessionRenewed") checkAddress();
+});
 on("status", () => { if (detail && detail.broker_connection !== state.broker) refresh(); });
 // Back from a stop: the desk may have been restarted with another session.
 on("desk-back", refresh);
