@@ -627,9 +627,7 @@ class OrderDesk:
             return []
         if any(order.is_working for order in orders):
             self._check_session()
-        for order in orders:
-            if order.parent_id is not None:
-                self.slicer.stopped.add(order.parent_id)  # no more children cut from it
+        self._stop_slicing(orders)
         results = await asyncio.gather(
             *(self._cancel_ended(order) for order in orders), return_exceptions=True
         )
@@ -1437,9 +1435,7 @@ class OrderDesk:
     async def _cancel_many(self, orders: list[Order]) -> list[str]:
         """Cancel ``orders`` side by side; returns their ids. A failure is logged (and
         alerted by the command) and does not stop the others."""
-        for order in orders:
-            if order.parent_id is not None:
-                self.slicer.stopped.add(order.parent_id)
+        self._stop_slicing(orders)
         results = await asyncio.gather(
             *(self._cancel_one(order) for order in orders), return_exceptions=True
         )
@@ -1447,6 +1443,13 @@ class OrderDesk:
             if isinstance(result, Exception):
                 log.warning("cancel of %s failed: %s", order.order_id, result)
         return [order.order_id for order in orders]
+
+    def _stop_slicing(self, orders: list[Order]) -> None:
+        """No more children are cut from the parents of ``orders``, which are being
+        cancelled."""
+        for order in orders:
+            if order.parent_id is not None:
+                self.slicer.stopped.add(order.parent_id)
 
     async def _cancel_one(self, order: Order) -> None:
         if order.is_terminal:
