@@ -103,10 +103,14 @@ async def test_forged_refused_genuine_applied_once(desk_on_sim: tuple[SimServer,
     genuine = json.dumps(sim.postbacks.payload(wire)).encode()
     forged = json.dumps(json.loads(genuine) | {"checksum": "0" * 64}).encode()
 
+    # The log trails the news the desk has applied (it rides with the next commit): flushed
+    # first, so what the forged postback would have written is all that could be new.
+    await runtime.desk.flushed()
     events_before = runtime.store.last_seq()
     async with aiohttp.ClientSession() as http:
         async with http.post(url, data=forged) as reply:
             assert reply.status == 401
+        await runtime.desk.flushed()
         assert runtime.store.last_seq() == events_before
         assert runtime.desk.order(order.order_id).status is not OrderStatus.FILLED
 
@@ -119,6 +123,7 @@ async def test_forged_refused_genuine_applied_once(desk_on_sim: tuple[SimServer,
         lambda: runtime.desk.order(order.order_id).status is OrderStatus.FILLED,
         what="the postback to fill the order",
     )
+    await runtime.desk.flushed()
     assert len(_fill_events(runtime, order.order_id)) == 1
 
 

@@ -124,8 +124,9 @@ async def cli(runtime: Runtime, tmp_path: Path, *args: str) -> Any:
     return json.loads(done.stdout)
 
 
-def _no_external_orders(runtime: Runtime) -> None:
+async def _no_external_orders(runtime: Runtime) -> None:
     """Nothing was adopted as placed outside orderdesk, and no warning said so."""
+    await runtime.desk.flushed()  # the news the desk applied, in the log too
     external = [
         e
         for row in runtime.store.read(kind="ReconciliationMismatch")
@@ -180,7 +181,7 @@ async def test_a_fired_gtt_places_the_strategys_order(
         assert order["signal_id"] == f"{placed['id']}.{order['broker_order_id']}"
         fired = await api.call("GET", f"/api/gtt/{placed['id']}")
         assert (fired["state"], fired["order_ids"]) == ("fired", [order["broker_order_id"]])
-        _no_external_orders(runtime)
+        await _no_external_orders(runtime)
         # An order placed on Kite web on the same instrument is named by no trigger: external
         # (a resting order is not pushed by the sim; reconciliation reads the book).
         manual = await asyncio.to_thread(_kite_web_order, sim)
@@ -270,7 +271,7 @@ async def test_an_ato_basket_is_the_strategys_and_the_cli_says_so(
         rang = [e.alert for e in runtime.alerts.recent() if e.alert.title == "Price alert fired"]
         assert len(rang) == 1
         assert "meanrev" in rang[0].body
-        _no_external_orders(runtime)
+        await _no_external_orders(runtime)
 
 
 async def test_deleted_at_the_broker_is_noticed_and_triggers_survive_a_restart(

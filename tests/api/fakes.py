@@ -393,7 +393,7 @@ class FakeDesk:
     def recent_events(self, limit: int) -> Sequence[Event]:
         return self.log[-limit:]
 
-    def order_events(self, order_id: str) -> Sequence[Event]:
+    async def order_events(self, order_id: str) -> Sequence[Event]:
         return [e for e in self.log if isinstance(e, OrderEvent) and e.order_id == order_id]
 
     async def margins(self) -> MarginsReport:

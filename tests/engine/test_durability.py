@@ -4,12 +4,14 @@ for the disk, as the broker can tell it again (see ``orderdesk.store.writer``)."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from orderdesk.domain import OrderStatus
-from orderdesk.domain.events import Event
+from orderdesk.domain.events import Event, KillSwitchChanged
 from orderdesk.engine import OrderDesk
+from orderdesk.store import AsyncEventWriter
 from tests.engine.conftest import FAST
 from tests.engine.fakes import FakeBroker, MemoryStore, RecordingNotifier, signal
 
@@ -21,9 +23,20 @@ class RecordingWriter:
     store: MemoryStore
     commits: list[tuple[list[str], bool]] = field(default_factory=list)
 
-    async def write(self, events: Sequence[Event], *, durable: bool = True) -> None:
+    async def write(
+        self,
+        events: Sequence[Event],
+        *,
+        durable: bool = True,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
         self.store.append(events)
         self.commits.append(([type(event).__name__ for event in events], durable))
+        if on_commit is not None:
+            on_commit()
+
+    async def flushed(self) -> None:
+        pass
 
     def durability(self, kind: str) -> set[bool]:
         return {durable for kinds, durable in self.commits if kind in kinds}
@@ -53,3 +66,36 @@ async def test_the_intent_is_durable_before_the_broker_is_called_and_its_news_is
     assert writer.durability("OrderStatusChanged") == {False}  # the fill rides on the report
     # The desk's own decisions stay durable.
     assert writer.durability("KillSwitchChanged") == {True}
+
+
+async def test_news_is_applied_at_once_and_shown_with_its_commit() -> None:
+    """The placement's answer rides with the next commit: the desk applies it before, and
+    subscribers are shown it only once it is in the log (nothing shown is missing from it)."""
+    store = MemoryStore()
+    seen: list[tuple[str, bool]] = []
+    async with (
+        AsyncEventWriter(store, news_hold=3600.0) as writer,
+        OrderDesk(
+            FakeBroker(), store, writer=writer, notifier=RecordingNotifier(), config=FAST
+        ) as desk,
+    ):
+        shown = desk.events()
+
+        async def watch() -> None:
+            async for event in shown:
+                logged = {(row.type, row.stream) for row in store.read()}
+                seen.append((type(event).__name__, (type(event).__name__, event.stream) in logged))
+                if isinstance(event, KillSwitchChanged):
+                    return
+
+        watcher = asyncio.create_task(watch())
+        handle = await desk.submit(signal(signal_id="r1"))
+        order = handle.order
+        assert order.broker_order_id is not None  # applied before its commit
+        assert "OrderAccepted" not in {row.type for row in store.read(stream=order.order_id)}
+        await desk.engage_kill_switch("a durable commit for the answer to ride with")
+        await asyncio.wait_for(watcher, timeout=5)
+        committed = [row.type for row in store.read(stream=order.order_id)]
+    assert committed[:3] == ["OrderCreated", "OrderSubmitting", "OrderAccepted"]
+    assert ("OrderAccepted", True) in seen
+    assert [kind for kind, logged in seen if not logged] == []

@@ -195,6 +195,7 @@ async def test_a_relaxed_commit_is_synced_soon_after(lifecycle: Lifecycle) -> No
     store = SyncCountingStore()
     async with AsyncEventWriter(store, sync_after=0.0) as writer:
         await writer.write(lifecycle(0), durable=False)
+        await writer.flushed()
         assert store.durable == [False]
         await asyncio.wait_for(store.synced.wait(), timeout=5)
     assert store.syncs == 1
@@ -206,6 +207,7 @@ async def test_a_durable_commit_covers_the_relaxed_ones_before_it(lifecycle: Lif
     store = SyncCountingStore()
     async with AsyncEventWriter(store, sync_after=3600.0) as writer:
         await writer.write(lifecycle(0), durable=False)
+        await writer.flushed()
         await writer.write(lifecycle(1))
         await asyncio.gather(
             writer.write(lifecycle(2), durable=False), writer.write(lifecycle(3), durable=True)
@@ -235,3 +237,109 @@ async def test_relaxed_commits_reach_the_real_store(store_url: str, lifecycle: L
         store.sync()
         report = store.verify()
     assert (report.ok, report.rows) == (True, 60)
+
+
+class CommitWatchingStore(InMemoryEventStore):
+    """A store whose commits can be awaited, and made to fail while ``failing`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.commits: list[list[str]] = []
+        """Each commit's events, by stream."""
+        self.committed = asyncio.Event()
+        self.failing = False
+        self._loop = asyncio.get_running_loop()
+
+    def append_encoded(self, encoded: Sequence[Any], *, durable: bool = True) -> list[Any]:
+        if self.failing:
+            raise StoreError("disk full")
+        rows = super().append_encoded(encoded, durable=durable)
+        self.commits.append([row.stream for row in rows])
+        self._loop.call_soon_threadsafe(self.committed.set)
+        return rows
+
+
+def _streams(events: Sequence[Event]) -> list[str]:
+    return [getattr(event, "order_id", "") for event in events]
+
+
+async def test_news_rides_with_the_next_commit(lifecycle: Lifecycle) -> None:
+    """A placement's answer and the next intent share one commit: the news is queued, applied
+    by its caller at once, and written with whatever is committed next, in order."""
+    store = CommitWatchingStore()
+    async with AsyncEventWriter(store, news_hold=3600.0) as writer:
+        await writer.write(lifecycle(0), durable=False)
+        assert store.commits == []  # returned before any commit
+        await writer.write(lifecycle(1))
+        assert store.commits == [_streams(lifecycle(0)) + _streams(lifecycle(1))]
+    assert writer.commits == 1
+    assert store.verify().ok
+
+
+async def test_news_alone_is_committed_once_its_hold_is_over(lifecycle: Lifecycle) -> None:
+    """With nothing else to ride with, news gets a commit of its own after ``news_hold``."""
+    store = CommitWatchingStore()
+    async with AsyncEventWriter(store, news_hold=0.01) as writer:
+        await writer.write(lifecycle(0), durable=False)
+        await writer.write(lifecycle(1), durable=False)
+        await asyncio.wait_for(store.committed.wait(), timeout=5)
+        assert store.commits == [_streams(lifecycle(0)) + _streams(lifecycle(1))]
+
+
+async def test_flushed_commits_the_riding_news_at_once(lifecycle: Lifecycle) -> None:
+    """A reader that must see every applied event awaits ``flushed()``: it does not wait out
+    the hold."""
+    store = CommitWatchingStore()
+    async with AsyncEventWriter(store, news_hold=3600.0) as writer:
+        await writer.write(lifecycle(0), durable=False)
+        await asyncio.wait_for(writer.flushed(), timeout=5)
+        assert [row.event() for row in store.read()] == lifecycle(0)
+        await writer.flushed()  # nothing left: returns at once
+    assert writer.commits == 1
+
+
+async def test_closing_writes_the_riding_news(lifecycle: Lifecycle) -> None:
+    """A clean shutdown never leaves news unwritten."""
+    store = CommitWatchingStore()
+    async with AsyncEventWriter(store, news_hold=3600.0) as writer:
+        await writer.write(lifecycle(0), durable=False)
+    assert [row.event() for row in store.read()] == lifecycle(0)
+
+
+async def test_a_failed_commit_writes_nothing_past_the_news(lifecycle: Lifecycle) -> None:
+    """The desk applied the news already: when its commit fails, the intent after it fails too
+    (its caller hears why), news waits for its own commit meanwhile (so its caller hears too),
+    and once the store takes commits again the news goes first."""
+    store = CommitWatchingStore()
+    async with AsyncEventWriter(store, news_hold=3600.0) as writer:
+        await writer.write(lifecycle(0), durable=False)
+        store.failing = True
+        with pytest.raises(StoreError, match="disk full"):
+            await writer.write(lifecycle(1))
+        with pytest.raises(StoreError, match="disk full"):
+            await writer.write(lifecycle(2), durable=False)
+        assert store.commits == []
+        store.failing = False
+        await writer.write(lifecycle(3))
+        assert store.commits == [_streams(lifecycle(0)) + _streams(lifecycle(3))]
+        await writer.write(lifecycle(4), durable=False)  # healthy again: it rides
+        assert len(store.commits) == 1
+    assert [row.stream for row in store.read()] == [
+        *_streams(lifecycle(0)),
+        *_streams(lifecycle(3)),
+        *_streams(lifecycle(4)),
+    ]
+    assert store.verify().ok
+
+
+async def test_without_a_hold_news_waits_for_its_commit(lifecycle: Lifecycle) -> None:
+    """``news_hold=0``: every write returns only after its own commit."""
+    store = CommitWatchingStore()
+    async with AsyncEventWriter(store, news_hold=0) as writer:
+        await writer.write(lifecycle(0), durable=False)
+        assert store.commits == [_streams(lifecycle(0))]
+
+
+def test_news_hold_must_not_be_negative() -> None:
+    with pytest.raises(ValueError, match="news_hold"):
+        AsyncEventWriter(InMemoryEventStore(), news_hold=-1)

@@ -293,8 +293,9 @@ class DeskService(Protocol):
     def recent_events(self, limit: int) -> Sequence[Event]:
         """The latest ``limit`` events of the log, oldest first (the page's history on load)."""
 
-    def order_events(self, order_id: str) -> Sequence[Event]:
-        """Every event of one order, oldest first: its timeline from signal to fill."""
+    async def order_events(self, order_id: str) -> Sequence[Event]:
+        """Every event of one order, oldest first: its timeline from signal to fill (the news
+        the desk has applied included, whose commit may be riding with the next one)."""
 
     async def margins(self) -> MarginsReport:
         """Funds and margins as the broker reports them now."""

@@ -350,7 +350,8 @@ class EngineDesk:
             return [row.event() for row in _tail(rows, limit)]
         return [row.event() for row in islice(rows, limit)]
 
-    def order_events(self, order_id: str) -> Sequence[Event]:
+    async def order_events(self, order_id: str) -> Sequence[Event]:
+        await self._desk.flushed()
         return [row.event() for row in self._desk.store.read(stream=order_id)]
 
     async def margins(self) -> MarginsReport:

@@ -77,7 +77,8 @@ async def pnl_series(context: Context) -> PnlSeriesOut:
 async def order_events(order_id: OrderId, context: Context) -> list[OrderEventOut]:
     """One order's events from the log, oldest first: its timeline from signal to fill."""
     find_order(context, order_id)
-    return [OrderEventOut(**event_message(e)) for e in context.desk.order_events(order_id)]
+    events = await context.desk.order_events(order_id)
+    return [OrderEventOut(**event_message(e)) for e in events]
 
 
 __all__ = ["router"]

@@ -938,6 +938,12 @@ class OrderDesk:
 
     # -- queries -------------------------------------------------------------------------------
 
+    async def flushed(self) -> None:
+        """Return once the log holds every event the desk has applied: broker news rides with
+        the next commit (``orderdesk.store.writer``), so a reader of the log that must find it
+        awaits this first."""
+        await self.recorder.journal.flushed()
+
     def order(self, order_id: str) -> Order:
         """An order of today, or of an earlier day (read back from the log)."""
         order = self.book.orders.get(order_id) or self.history.order(order_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Protocol
 
 from orderdesk.domain.events import Event
@@ -22,10 +22,20 @@ log = logging.getLogger(__name__)
 class EventWriter(Protocol):
     """Group commit over an event store."""
 
-    async def write(self, events: Sequence[Event], *, durable: bool = True) -> None:
-        """Return once ``events`` are committed, after every call made before this one:
-        synced to disk, or with ``durable=False`` only handed to the operating system (and
-        synced soon after, or with the next durable commit)."""
+    async def write(
+        self,
+        events: Sequence[Event],
+        *,
+        durable: bool = True,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
+        """Commit ``events`` after every call made before this one, synced to disk, and call
+        ``on_commit``. ``durable=False`` (news): the commit is only handed to the operating
+        system and synced soon after, and may be made later, with the next commit: the call
+        then returns at once and ``on_commit`` is called when it is made."""
+
+    async def flushed(self) -> None:
+        """Return once everything written so far is committed (news riding included)."""
 
 
 class Journal:
@@ -35,16 +45,31 @@ class Journal:
         self.store = store
         self._writer = writer
 
-    async def append(self, events: Sequence[Event], *, durable: bool = True) -> None:
-        """Write ``events``; ``durable=False`` for broker news, which the broker can tell again
-        (the desk reconciles at start-up): its commit need not wait for the disk. Intents and
-        the desk's own decisions are durable before the desk acts on them."""
+    async def append(
+        self,
+        events: Sequence[Event],
+        *,
+        durable: bool = True,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
+        """Write ``events``, then call ``on_commit``. ``durable=False`` for broker news, which
+        the broker can tell again (the desk reconciles at start-up): its commit need not wait
+        for the disk, and with a writer it may ride with the next commit, this returning
+        before it and ``on_commit`` called once it is made. Intents and the desk's own
+        decisions are durable before the desk acts on them."""
         if not events:
             return
         if self._writer is not None:
-            await self._writer.write(events, durable=durable)
-        else:
-            self.store.append(events)
+            await self._writer.write(events, durable=durable, on_commit=on_commit)
+            return
+        self.store.append(events)
+        if on_commit is not None:
+            on_commit()
+
+    async def flushed(self) -> None:
+        """Return once the log holds every event written so far (news riding included)."""
+        if self._writer is not None:
+            await self._writer.flushed()
 
 
 class Subscribers:

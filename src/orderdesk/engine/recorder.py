@@ -1,7 +1,11 @@
 """The one path by which anything changes: decide, append to the log, apply, publish.
 
 Every change to an order is ``events = order.<decision>(...)``; the events are written to the
-event log, and only then applied to the order and shown to subscribers. If the order's state
+event log, and only then applied to the order and shown to subscribers. Broker news is the one
+nuance: its write may return before its commit, which rides with the desk's next one
+(``orderdesk.store.writer``); it is applied at once, and shown to subscribers once committed,
+so whatever a subscriber is shown is in the log, and nothing is in the log that was not
+applied. If the order's state
 machine refuses (``InvalidTransition``), the refusal itself is recorded and alerted — never a
 crash. A per-order lock makes decide-then-append-then-apply atomic for that order, because the
 append awaits (group commit) and another update for the same order must not decide against the
@@ -13,6 +17,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from orderdesk.domain.errors import InvalidTransition
 from orderdesk.domain.events import Event, OrderCreated, OrderEvent
@@ -90,7 +95,6 @@ class Recorder:
     async def desk_events(self, events: Sequence[Event]) -> None:
         """Record several desk-level events in one append."""
         await self._write(events)
-        self.subscribers.publish(events)
 
     async def create(self, created: OrderCreated, then: Decide | None = None) -> Outcome:
         """Bring an order into being and, in the same append, take its first decision."""
@@ -117,7 +121,6 @@ class Recorder:
             self.book.add(order)
             self._apply(order, outcome.events[1:])
             self._notify(order)
-        self.subscribers.publish(written)
         await self._alert_refusals(outcomes)
         return outcomes
 
@@ -143,7 +146,6 @@ class Recorder:
         if outcome.events:
             await self._write(outcome.events, durable=durable)
             self._apply(order, outcome.events)
-            self.subscribers.publish(outcome.events)
         return outcome
 
     async def alert_refusals(self, outcomes: Sequence[Outcome]) -> None:
@@ -171,7 +173,6 @@ class Recorder:
                 await self._write(written, durable=durable)
                 for outcome in outcomes:
                     self._apply(outcome.order, outcome.events)
-                self.subscribers.publish(written)
         finally:
             for lock in locks:
                 lock.release()
@@ -181,12 +182,15 @@ class Recorder:
     # -- internals -----------------------------------------------------------------------------
 
     async def _write(self, events: Sequence[Event], *, durable: bool = True) -> None:
-        """Append to the log; a log that cannot be written is alerted at once (CRITICAL, one
-        key, so the channels' throttling keeps it to one message a while) and raised as
-        :class:`~orderdesk.errors.StoreError`: nothing of the batch is applied or published,
-        and an intent that was not written is not sent."""
+        """Append to the log, and publish once committed (the caller applies the events as soon
+        as this returns, before any subscriber runs); a log that cannot be written is alerted
+        at once (CRITICAL, one key, so the channels' throttling keeps it to one message a
+        while) and raised as :class:`~orderdesk.errors.StoreError`: nothing of the batch is
+        applied or published, and an intent that was not written is not sent."""
         try:
-            await self.journal.append(events, durable=durable)
+            await self.journal.append(
+                events, durable=durable, on_commit=partial(self.subscribers.publish, events)
+            )
         except asyncio.CancelledError:
             raise
         except Exception as exc:
