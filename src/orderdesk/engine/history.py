@@ -123,8 +123,9 @@ class DayHistory:
         The close counted the orders in the desk's book then: those carried into the day and
         those created since its opening, which are the day's. Those created after the close
         (evening AMOs, commodity orders, anything after ``close_at``) are added: their
-        ``OrderCreated`` rows between the close and the next day's checkpoint, found by the
-        (type, seq) index and counted undecoded. That count is kept once the next day has
+        ``OrderCreated`` rows between the close and the next day's checkpoint, found by
+        reading that stretch of the log (an order's events are not in the (type, seq) index)
+        and counted undecoded. That count is kept once the next day has
         opened, when the stretch can no longer grow: a listing costs one such look per closed
         day the first time, then none but for a latest day that has closed."""
         closed, closed_seq = past.closed, past.closed_seq

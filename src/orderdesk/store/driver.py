@@ -26,14 +26,14 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, bindparam, select
+from sqlalchemy import Engine, bindparam, select, text
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
 from orderdesk.errors import StoreError
 from orderdesk.store.chain import Encoded, Head, Row, link
-from orderdesk.store.schema import events
+from orderdesk.store.schema import KEPT_BY_TYPE, KINDS_BY_TYPE, events
 
 RELAXED = "NORMAL"
 """What a commit that need not survive a power cut is written with: in WAL mode, through the
@@ -61,7 +61,7 @@ class Compiled:
         return tuple(merged[name] for name in self._names)
 
 
-def _page(*, stream: bool, kind: bool, before: bool, limit: int) -> ClauseElement:
+def _page(*, stream: bool, kind: bool, kept: bool, before: bool, limit: int) -> ClauseElement:
     query = select(events).where(events.c.seq > bindparam("after"))
     if before:
         query = query.where(events.c.seq < bindparam("before"))
@@ -69,6 +69,8 @@ def _page(*, stream: bool, kind: bool, before: bool, limit: int) -> ClauseElemen
         query = query.where(events.c.stream == bindparam("stream"))
     if kind:
         query = query.where(events.c.type == bindparam("kind"))
+    if kept:
+        query = query.where(text(KEPT_BY_TYPE))  # the (type, seq) index's rows
     return query.order_by(events.c.seq).limit(limit)
 
 
@@ -90,7 +92,7 @@ class SqliteDriver:
         self._insert = insert
         self._head = Compiled(head, engine)
         self._move_head = Compiled(move_head, engine)
-        self._pages: dict[tuple[bool, bool, bool], Compiled] = {}
+        self._pages: dict[tuple[bool, bool, bool, bool], Compiled] = {}
         self._page_rows = page_rows
         # Ours until close(); the engine's connect hook configured it like any other (WAL,
         # synchronous, busy timeout, no implicit transactions). An in-memory database is its
@@ -177,11 +179,17 @@ class SqliteDriver:
         self, *, after: int, before: int | None, stream: str | None, kind: str | None
     ) -> list[Row]:
         """One page of rows with ``after < seq`` (and the other filters), in seq order."""
-        shape = (stream is not None, kind is not None, before is not None)
+        shape = (stream is not None, kind is not None, kind in KINDS_BY_TYPE, before is not None)
         page = self._pages.get(shape)
         if page is None:
             page = self._pages[shape] = Compiled(
-                _page(stream=shape[0], kind=shape[1], before=shape[2], limit=self._page_rows),
+                _page(
+                    stream=shape[0],
+                    kind=shape[1],
+                    kept=shape[2],
+                    before=shape[3],
+                    limit=self._page_rows,
+                ),
                 self._engine,
             )
         parameters = page.parameters(after=after, before=before, stream=stream, kind=kind)

@@ -52,7 +52,7 @@ from orderdesk.store.chain import (
 )
 from orderdesk.store.driver import SqliteDriver
 from orderdesk.store.location import create_private, sqlite_file, sqlite_url
-from orderdesk.store.schema import HEAD_ID, chain_head, events
+from orderdesk.store.schema import HEAD_ID, KEPT_BY_TYPE, KINDS_BY_TYPE, chain_head, events
 
 Synchronous = Literal["FULL", "NORMAL"]
 
@@ -360,6 +360,8 @@ class SqlEventStore:
                 query = query.where(events.c.stream == stream)
             if kind is not None:
                 query = query.where(events.c.type == kind)
+                if kind in KINDS_BY_TYPE:
+                    query = query.where(text(KEPT_BY_TYPE))  # the (type, seq) index's rows
             query = query.order_by(events.c.seq).limit(READ_PAGE)
             with self._errors("read"), self._transaction() as connection:
                 page = [Row(*r) for r in connection.execute(query)]
@@ -370,8 +372,13 @@ class SqlEventStore:
             after = page[-1].seq
 
     def latest(self, kind: str) -> StoredEvent | None:
-        """The newest event of type ``kind``: one step down the (type, seq) index."""
-        query = select(events).where(events.c.type == kind).order_by(events.c.seq.desc()).limit(1)
+        """The newest event of type ``kind``: one step down the (type, seq) index for the
+        desk's kinds (:data:`~orderdesk.store.schema.KINDS_BY_TYPE`), a walk back through the
+        log for an order's."""
+        query = select(events).where(events.c.type == kind)
+        if kind in KINDS_BY_TYPE:
+            query = query.where(text(KEPT_BY_TYPE))
+        query = query.order_by(events.c.seq.desc()).limit(1)
         with self._errors("read"), self._transaction() as connection:
             found = connection.execute(query).one_or_none()
         return None if found is None else Row(*found).to_stored()
