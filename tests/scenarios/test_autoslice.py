@@ -248,7 +248,10 @@ async def test_a_placement_in_flight_when_the_desk_stopped_is_adopted_not_resent
             handle = desk.handle(order_id)
             assert "Autoslice outcome unknown" in notifier.titles(Severity.CRITICAL)
             assert handle.order.reason is not None
-            assert "stopped while sending" in handle.order.reason
+            assert (
+                "stopped before the autoslice placement's answer was recorded"
+                in handle.order.reason
+            )
             children = handle.children
             assert sorted(c.signal.quantity for c in children) == [585, 1755, 1755]
             assert not any(c.external for c in children)

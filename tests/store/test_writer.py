@@ -343,3 +343,22 @@ async def test_without_a_hold_news_waits_for_its_commit(lifecycle: Lifecycle) ->
 def test_news_hold_must_not_be_negative() -> None:
     with pytest.raises(ValueError, match="news_hold"):
         AsyncEventWriter(InMemoryEventStore(), news_hold=-1)
+
+
+async def test_a_failing_announcement_is_no_failure_of_the_log(lifecycle: Lifecycle) -> None:
+    """``on_commit`` raising (a subscriber's fault) is logged: the write still succeeds, durable
+    or riding, and the writer goes on."""
+
+    def broken() -> None:
+        raise RuntimeError("subscriber broke")
+
+    store = CommitWatchingStore()
+    async with AsyncEventWriter(store, news_hold=3600.0) as writer:
+        await writer.write(lifecycle(0), durable=False, on_commit=broken)
+        await writer.write(lifecycle(1), on_commit=broken)
+        await writer.write(lifecycle(2))
+    assert [row.stream for row in store.read()] == [
+        *_streams(lifecycle(0)),
+        *_streams(lifecycle(1)),
+        *_streams(lifecycle(2)),
+    ]

@@ -76,7 +76,8 @@ class Doubt(StrEnum):
     late order would have shown (the desk's ``late_order_window``); then it is sent again under
     the same id."""
     INTERRUPTED = "interrupted"
-    """The desk stopped while sending, so whatever the broker answered is lost, an answer that
+    """The desk stopped before the broker's answer was recorded (while sending, or in the
+    moment before the answer's commit), so whatever the broker answered is lost, an answer that
     the order may come late included: absence counts only once a late order would have shown
     (the desk's ``late_order_window``); then it is sent again under the same id."""
     BROKER_UNSURE = "broker_unsure"

@@ -258,7 +258,9 @@ class BrokerSlicing:
 
     async def stopped_while_sending(self, parent: Order) -> None:
         """After a restart: the placement's answer was lost with the last process."""
-        await self._unknown(parent, "the desk stopped while sending the autoslice placement")
+        await self._unknown(
+            parent, "the desk stopped before the autoslice placement's answer was recorded"
+        )
 
     async def _unknown(self, parent: Order, reason: str) -> None:
         now = self.clock.now()

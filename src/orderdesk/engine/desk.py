@@ -310,10 +310,14 @@ class OrderDesk:
             if order.status is OrderStatus.SUBMITTING:
                 # Sent or not, nobody knows after a restart: an unknown outcome, and the answer
                 # that was lost may have been "the order may still appear" (Doubt.INTERRUPTED).
+                # Said as the log knows it: the answer may have come, and been told to the
+                # strategy, in the moment before its commit (it rides with the next one).
                 await self.recorder.decide(
                     order,
                     lambda o: o.submit_unknown(
-                        "the desk stopped while sending", now, Doubt.INTERRUPTED
+                        "the desk stopped before the broker's answer was recorded",
+                        now,
+                        Doubt.INTERRUPTED,
                     ),
                 )
             elif self.autoslicer is not None and self.autoslicer.interrupted(order):

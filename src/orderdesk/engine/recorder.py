@@ -5,11 +5,14 @@ event log, and only then applied to the order and shown to subscribers. Broker n
 nuance: its write may return before its commit, which rides with the desk's next one
 (``orderdesk.store.writer``); it is applied at once, and shown to subscribers once committed,
 so whatever a subscriber is shown is in the log, and nothing is in the log that was not
-applied. If the order's state
-machine refuses (``InvalidTransition``), the refusal itself is recorded and alerted — never a
-crash. A per-order lock makes decide-then-append-then-apply atomic for that order, because the
-append awaits (group commit) and another update for the same order must not decide against the
-state from before it.
+applied. Each order's events are shown in the log's order (its lock orders them); news riding
+with a commit may be shown a moment before another order's events that the log holds just
+ahead of it.
+
+If the order's state machine refuses (``InvalidTransition``), the refusal itself is recorded
+and alerted — never a crash. A per-order lock makes decide-then-append-then-apply atomic for
+that order, because the append awaits (group commit) and another update for the same order
+must not decide against the state from before it.
 """
 
 from __future__ import annotations

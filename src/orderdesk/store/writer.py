@@ -35,14 +35,15 @@ again) does not wait for a commit of its own. Its events are queued, in order wi
 else, and go out with the next commit the writer makes: the next intent's, which follows within
 milliseconds when signals keep coming, or a commit of their own ``news_hold`` seconds later. The
 caller applies them at once. A placement's answer was a commit of its own, about 0.1 ms of the
-desk's CPU per order of its 1 (``bench_api_path``: 0.94-0.97 ms per order against 0.82-0.87,
-three alternating runs of 1,500 signals each); riding with the next intent it costs nearly
-nothing. What it gives up: a killed daemon loses the news of its last ``news_hold`` seconds as
-a power cut loses that of its last second, and start-up reconciliation reads both back from the
-broker. The log stays a prefix of what the desk applied: a commit that fails keeps the riding
-events first in line, so nothing is written past them, and until a commit succeeds again news
-waits for its own commit (so its caller hears of the failure, as before). A reader of the log
-that must see every event applied so far awaits :meth:`AsyncEventWriter.flushed` first.
+desk's CPU per order of its 1 (``bench_api_path``'s daemon: 0.93-0.97 ms per order against
+0.83-0.91 riding, three alternating runs of 1,500 signals each); riding with the next intent it
+costs nearly nothing. What it gives up: a killed daemon loses the news of its last
+``news_hold`` seconds as a power cut loses that of its last second, and start-up
+reconciliation reads both back from the broker. The log stays a prefix of what the desk
+applied: a commit that fails keeps the riding events first in line, so nothing is written past
+them, and until a commit succeeds again news waits for its own commit (so its caller hears of
+the failure, as before). A reader of the log that must see every event applied so far awaits
+:meth:`AsyncEventWriter.flushed` first.
 
 Guarantees a caller can lean on:
 
@@ -190,7 +191,7 @@ class AsyncEventWriter:
         if await self._submit(events, durable, ride=not durable, on_commit=on_commit) is None:
             return  # riding: on_commit is the writer's to call
         if on_commit is not None:
-            on_commit()
+            _announce(on_commit)  # what it announces failing is no failure of the log
 
     async def flushed(self) -> None:
         """Return once every event written so far is committed, the news riding with the next
