@@ -171,19 +171,29 @@ def test_max_batch_must_be_positive() -> None:
     assert "at least 1" in str(exc_info.value)
 
 
-class SyncCountingStore(InMemoryEventStore):
-    """A store that records each commit's durability and each sync the writer asks for."""
+class WatchedStore(InMemoryEventStore):
+    """A store that records each commit (its durability, its events' streams) and each sync the
+    writer asks for; its commits can be awaited, and made to fail while ``failing`` is set."""
 
     def __init__(self) -> None:
         super().__init__()
         self.durable: list[bool] = []
+        self.commits: list[list[str]] = []
+        """Each commit's events, by stream."""
+        self.committed = asyncio.Event()
+        self.failing = False
         self.syncs = 0
         self.synced = asyncio.Event()
         self._loop = asyncio.get_running_loop()
 
     def append_encoded(self, encoded: Sequence[Any], *, durable: bool = True) -> list[Any]:
+        if self.failing:
+            raise StoreError("disk full")
         self.durable.append(durable)
-        return super().append_encoded(encoded, durable=durable)
+        rows = super().append_encoded(encoded, durable=durable)
+        self.commits.append([row.stream for row in rows])
+        self._loop.call_soon_threadsafe(self.committed.set)
+        return rows
 
     def sync(self) -> None:
         self.syncs += 1
@@ -192,7 +202,7 @@ class SyncCountingStore(InMemoryEventStore):
 
 async def test_a_relaxed_commit_is_synced_soon_after(lifecycle: Lifecycle) -> None:
     """News (``durable=False``) is committed without the disk, then synced off the loop."""
-    store = SyncCountingStore()
+    store = WatchedStore()
     async with AsyncEventWriter(store, sync_after=0.0) as writer:
         await writer.write(lifecycle(0), durable=False)
         await writer.flushed()
@@ -204,7 +214,7 @@ async def test_a_relaxed_commit_is_synced_soon_after(lifecycle: Lifecycle) -> No
 async def test_a_durable_commit_covers_the_relaxed_ones_before_it(lifecycle: Lifecycle) -> None:
     """The log is synced as a whole: after a durable commit nothing is left to sync, and a
     batch holding one durable call is durable."""
-    store = SyncCountingStore()
+    store = WatchedStore()
     async with AsyncEventWriter(store, sync_after=3600.0) as writer:
         await writer.write(lifecycle(0), durable=False)
         await writer.flushed()
@@ -219,7 +229,7 @@ async def test_a_durable_commit_covers_the_relaxed_ones_before_it(lifecycle: Lif
 
 async def test_closing_syncs_what_is_not_yet_synced(lifecycle: Lifecycle) -> None:
     """A relaxed commit is never left unsynced by a clean shutdown."""
-    store = SyncCountingStore()
+    store = WatchedStore()
     async with AsyncEventWriter(store, sync_after=3600.0) as writer:
         await writer.write(lifecycle(0), durable=False)
         assert store.syncs == 0
@@ -239,26 +249,6 @@ async def test_relaxed_commits_reach_the_real_store(store_url: str, lifecycle: L
     assert (report.ok, report.rows) == (True, 60)
 
 
-class CommitWatchingStore(InMemoryEventStore):
-    """A store whose commits can be awaited, and made to fail while ``failing`` is set."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.commits: list[list[str]] = []
-        """Each commit's events, by stream."""
-        self.committed = asyncio.Event()
-        self.failing = False
-        self._loop = asyncio.get_running_loop()
-
-    def append_encoded(self, encoded: Sequence[Any], *, durable: bool = True) -> list[Any]:
-        if self.failing:
-            raise StoreError("disk full")
-        rows = super().append_encoded(encoded, durable=durable)
-        self.commits.append([row.stream for row in rows])
-        self._loop.call_soon_threadsafe(self.committed.set)
-        return rows
-
-
 def _streams(events: Sequence[Event]) -> list[str]:
     return [getattr(event, "order_id", "") for event in events]
 
@@ -266,7 +256,7 @@ def _streams(events: Sequence[Event]) -> list[str]:
 async def test_news_rides_with_the_next_commit(lifecycle: Lifecycle) -> None:
     """A placement's answer and the next intent share one commit: the news is queued, applied
     by its caller at once, and written with whatever is committed next, in order."""
-    store = CommitWatchingStore()
+    store = WatchedStore()
     async with AsyncEventWriter(store, news_hold=3600.0) as writer:
         await writer.write(lifecycle(0), durable=False)
         assert store.commits == []  # returned before any commit
@@ -278,7 +268,7 @@ async def test_news_rides_with_the_next_commit(lifecycle: Lifecycle) -> None:
 
 async def test_news_alone_is_committed_once_its_hold_is_over(lifecycle: Lifecycle) -> None:
     """With nothing else to ride with, news gets a commit of its own after ``news_hold``."""
-    store = CommitWatchingStore()
+    store = WatchedStore()
     async with AsyncEventWriter(store, news_hold=0.01) as writer:
         await writer.write(lifecycle(0), durable=False)
         await writer.write(lifecycle(1), durable=False)
@@ -289,7 +279,7 @@ async def test_news_alone_is_committed_once_its_hold_is_over(lifecycle: Lifecycl
 async def test_flushed_commits_the_riding_news_at_once(lifecycle: Lifecycle) -> None:
     """A reader that must see every applied event awaits ``flushed()``: it does not wait out
     the hold."""
-    store = CommitWatchingStore()
+    store = WatchedStore()
     async with AsyncEventWriter(store, news_hold=3600.0) as writer:
         await writer.write(lifecycle(0), durable=False)
         await asyncio.wait_for(writer.flushed(), timeout=5)
@@ -300,7 +290,7 @@ async def test_flushed_commits_the_riding_news_at_once(lifecycle: Lifecycle) -> 
 
 async def test_closing_writes_the_riding_news(lifecycle: Lifecycle) -> None:
     """A clean shutdown never leaves news unwritten."""
-    store = CommitWatchingStore()
+    store = WatchedStore()
     async with AsyncEventWriter(store, news_hold=3600.0) as writer:
         await writer.write(lifecycle(0), durable=False)
     assert [row.event() for row in store.read()] == lifecycle(0)
@@ -310,7 +300,7 @@ async def test_a_failed_commit_writes_nothing_past_the_news(lifecycle: Lifecycle
     """The desk applied the news already: when its commit fails, the intent after it fails too
     (its caller hears why), news waits for its own commit meanwhile (so its caller hears too),
     and once the store takes commits again the news goes first."""
-    store = CommitWatchingStore()
+    store = WatchedStore()
     async with AsyncEventWriter(store, news_hold=3600.0) as writer:
         await writer.write(lifecycle(0), durable=False)
         store.failing = True
@@ -334,7 +324,7 @@ async def test_a_failed_commit_writes_nothing_past_the_news(lifecycle: Lifecycle
 
 async def test_without_a_hold_news_waits_for_its_commit(lifecycle: Lifecycle) -> None:
     """``news_hold=0``: every write returns only after its own commit."""
-    store = CommitWatchingStore()
+    store = WatchedStore()
     async with AsyncEventWriter(store, news_hold=0) as writer:
         await writer.write(lifecycle(0), durable=False)
         assert store.commits == [_streams(lifecycle(0))]
@@ -352,7 +342,7 @@ async def test_a_failing_announcement_is_no_failure_of_the_log(lifecycle: Lifecy
     def broken() -> None:
         raise RuntimeError("subscriber broke")
 
-    store = CommitWatchingStore()
+    store = WatchedStore()
     async with AsyncEventWriter(store, news_hold=3600.0) as writer:
         await writer.write(lifecycle(0), durable=False, on_commit=broken)
         await writer.write(lifecycle(1), on_commit=broken)

@@ -26,14 +26,14 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, bindparam, select, text
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
 from orderdesk.errors import StoreError
 from orderdesk.store.chain import Encoded, Head, Row, link
-from orderdesk.store.schema import KEPT_BY_TYPE, KINDS_BY_TYPE, events
+from orderdesk.store.schema import KINDS_BY_TYPE, events, of_type
 
 RELAXED = "NORMAL"
 """What a commit that need not survive a power cut is written with: in WAL mode, through the
@@ -68,9 +68,7 @@ def _page(*, stream: bool, kind: bool, kept: bool, before: bool, limit: int) -> 
     if stream:
         query = query.where(events.c.stream == bindparam("stream"))
     if kind:
-        query = query.where(events.c.type == bindparam("kind"))
-    if kept:
-        query = query.where(text(KEPT_BY_TYPE))  # the (type, seq) index's rows
+        query = query.where(of_type(bindparam("kind"), kept=kept))
     return query.order_by(events.c.seq).limit(limit)
 
 

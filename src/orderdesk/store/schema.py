@@ -8,15 +8,19 @@ PostgreSQL writer locks (``SELECT … FOR UPDATE``) to serialise appends.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     CheckConstraint,
     Column,
+    ColumnElement,
     Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
+    and_,
     text,
 )
 
@@ -29,10 +33,7 @@ stream; left out, they spare every order's commits a page of the index per type 
 (migration 0003)."""
 
 KINDS_BY_TYPE = frozenset(cls.__name__ for cls in DESK_EVENT_TYPES)
-"""The types whose rows the (type, seq) index holds. A query of one of them states the index's
-condition (``text(KEPT_BY_TYPE)``): a query uses a partial index only when it says so word for
-word. A query of any other type reads the log in seq order (bounded by ``after`` and ``before``
-where it is asked for a stretch of it)."""
+"""The types whose rows the (type, seq) index holds (see :func:`of_type`)."""
 
 
 metadata = MetaData()
@@ -60,6 +61,16 @@ events = Table(
     ),
 )
 
+
+def of_type(kind: Any, *, kept: bool) -> ColumnElement[bool]:
+    """``type = kind`` (a value or a bound parameter); ``kept`` for a kind of
+    :data:`KINDS_BY_TYPE`, which adds the (type, seq) index's condition: a query uses a partial
+    index only when it states its condition word for word. A query of any other type reads the
+    log in seq order (bounded by ``after`` and ``before`` where it asks for a stretch of it)."""
+    condition = events.c.type == kind
+    return and_(condition, text(KEPT_BY_TYPE)) if kept else condition
+
+
 HEAD_ID = 1
 
 chain_head = Table(
@@ -78,4 +89,5 @@ __all__ = [
     "chain_head",
     "events",
     "metadata",
+    "of_type",
 ]

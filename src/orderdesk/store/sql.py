@@ -52,7 +52,7 @@ from orderdesk.store.chain import (
 )
 from orderdesk.store.driver import SqliteDriver
 from orderdesk.store.location import create_private, sqlite_file, sqlite_url
-from orderdesk.store.schema import HEAD_ID, KEPT_BY_TYPE, KINDS_BY_TYPE, chain_head, events
+from orderdesk.store.schema import HEAD_ID, KINDS_BY_TYPE, chain_head, events, of_type
 
 Synchronous = Literal["FULL", "NORMAL"]
 
@@ -359,9 +359,7 @@ class SqlEventStore:
             if stream is not None:
                 query = query.where(events.c.stream == stream)
             if kind is not None:
-                query = query.where(events.c.type == kind)
-                if kind in KINDS_BY_TYPE:
-                    query = query.where(text(KEPT_BY_TYPE))  # the (type, seq) index's rows
+                query = query.where(of_type(kind, kept=kind in KINDS_BY_TYPE))
             query = query.order_by(events.c.seq).limit(READ_PAGE)
             with self._errors("read"), self._transaction() as connection:
                 page = [Row(*r) for r in connection.execute(query)]
@@ -375,10 +373,12 @@ class SqlEventStore:
         """The newest event of type ``kind``: one step down the (type, seq) index for the
         desk's kinds (:data:`~orderdesk.store.schema.KINDS_BY_TYPE`), a walk back through the
         log for an order's."""
-        query = select(events).where(events.c.type == kind)
-        if kind in KINDS_BY_TYPE:
-            query = query.where(text(KEPT_BY_TYPE))
-        query = query.order_by(events.c.seq.desc()).limit(1)
+        query = (
+            select(events)
+            .where(of_type(kind, kept=kind in KINDS_BY_TYPE))
+            .order_by(events.c.seq.desc())
+            .limit(1)
+        )
         with self._errors("read"), self._transaction() as connection:
             found = connection.execute(query).one_or_none()
         return None if found is None else Row(*found).to_stored()
