@@ -170,7 +170,9 @@ def test_a_monday_and_a_tuesday_through_the_cli_and_the_simulators_clock(
         assert sorted(o["order_id"] for o in monday) == sorted(statuses)
         (position,) = shown(env, "positions")
         assert (position["instrument"], position["product"]) == ("NSE:INFY", "NRML")
-        assert position["quantity"] == 5
+        assert (position["quantity"], position["overnight_quantity"]) == (5, 5)
+        human = orderdesk(env, "positions").stdout
+        assert "of the day: carried quantity from the previous close" in " ".join(human.split())
         (holding,) = shown(env, "holdings")  # Monday's CNC buy, delivered
         held = holding["quantity"] + holding["t1_quantity"], Decimal(holding["close_price"])
         assert held == (3, 1500)

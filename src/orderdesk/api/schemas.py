@@ -326,6 +326,10 @@ class PositionOut(_Response):
     product: Product
     quantity: int
     from_holdings: int = 0
+    overnight_quantity: int = 0
+    """What the line carried in from an earlier day (signed, as the broker's): the day's P&L
+    values that part from the previous close, while ``average_price`` shows what it cost when
+    opened (as Kite's does)."""
     average_price: Decimal
     last_price: Decimal | None
     realised: Decimal
@@ -345,6 +349,7 @@ class PositionOut(_Response):
             product=snapshot.product,
             quantity=snapshot.quantity,
             from_holdings=snapshot.from_holdings,
+            overnight_quantity=snapshot.overnight_quantity,
             average_price=snapshot.average_price,
             last_price=snapshot.last_price,
             realised=snapshot.realised,

@@ -426,10 +426,17 @@ async def _today(client: DeskClient, *, as_json: bool) -> tuple[list[OrderOut], 
 
 def show_positions(rows: list[PositionOut]) -> None:
     total = sum((p.pnl for p in rows), Decimal(0))
+    # A carried line's P&L is the day's, from the previous close, beside what it cost when
+    # opened: without saying so its avg and last read as an unrealised gain gone missing.
+    carried = any(p.overnight_quantity for p in rows)
+    columns = ["instrument", "product", "qty", "avg", "last", "realised", "unrealised", "P&L"]
+    if carried:
+        columns.insert(3, "overnight")
     show(
         table(
-            f"positions — P&L {total:,.2f}{_estimated(rows)}",
-            ("instrument", "product", "qty", "avg", "last", "realised", "unrealised", "P&L"),
+            f"positions — P&L {total:,.2f}{_estimated(rows)}"
+            + (" (of the day: carried quantity from the previous close)" if carried else ""),
+            columns,
             [
                 (
                     p.instrument,
@@ -437,6 +444,7 @@ def show_positions(rows: list[PositionOut]) -> None:
                     f"{p.quantity} (no price: estimated)"
                     if p.estimated
                     else _quantity(p.quantity, p.from_holdings),
+                    *((p.overnight_quantity,) if carried else ()),
                     p.average_price,
                     p.last_price,
                     p.realised,
@@ -445,7 +453,7 @@ def show_positions(rows: list[PositionOut]) -> None:
                 )
                 for p in rows
             ],
-            spare=("realised", "unrealised"),
+            spare=("realised", "unrealised", "overnight"),
         )
     )
 
