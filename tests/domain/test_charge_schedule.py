@@ -53,7 +53,8 @@ def test_derivatives_pay_stt_on_the_sell_only() -> None:
     future = scheduled_charges(
         ContractKind.FUTURE, buy=True, delivery=True, quantity=65, price=Decimal("25000")
     )
-    assert option.transaction_tax == Decimal("6.5")  # 0.1 % of the premium sold
+    # STT since 2026-04-01: 0.15 % of the premium sold, 6,500 × 0.0015 = 9.75 (was 0.1 %, 6.5).
+    assert option.transaction_tax == Decimal("9.75")
     assert future.transaction_tax == 0  # NRML counts as no delivery of stock
     assert future.brokerage == 20
 
@@ -90,6 +91,8 @@ async def test_the_paper_broker_tells_options_and_futures_by_their_symbol() -> N
         for n, symbol in enumerate(("NFO:NIFTY26DEC25000CE", "NFO:NIFTY26DECFUT"))
     ]
     option, future = await paper.order_charges(rows)
-    assert option.transaction_tax == Decimal("6.5")  # 0.1 % of 6,500 premium
-    assert future.transaction_tax == Decimal("1.3")  # 0.02 % of 6,500
+    # STT since 2026-04-01: options 0.15 % of 6,500 premium = 9.75 (was 0.1 %, 6.5); futures
+    # 0.05 % of 6,500 = 3.25 (was 0.02 %, 1.3).
+    assert option.transaction_tax == Decimal("9.75")
+    assert future.transaction_tax == Decimal("3.25")
     assert [c.broker_order_id for c in (option, future)] == ["P0", "P1"]

@@ -79,12 +79,13 @@ def test_a_contract_expired_since_is_charged_as_while_it_was_listed(
     assert (weekly["tradingsymbol"], weekly["exchange"], weekly["price"]) == (WEEKLY, "NFO", 120)
     assert crude["charges"]["transaction_tax_type"] == "ctt"
     assert Decimal(str(crude["charges"]["transaction_tax"])) == 0  # on sales only
-    # The expired lot is still 100 barrels: the schedule's 0.02% on 2 × 100 × 5,400 (2.16
-    # without the lot's multiplier).
+    # The expired lot is still 100 barrels: CTT of 0.01% (non-agri commodity futures, sell
+    # side) on 2 × 100 × 5,400 = 1,080,000 is 108 (1.08 without the lot's multiplier; the
+    # 216 pinned here before was NSE futures' old 0.02% STT, wrongly applied to MCX).
     [sale] = kite.get_virtual_contract_note(
         [executed("MCX", CRUDE, transaction_type="SELL", quantity=2, average_price=5400)]
     )
-    assert Decimal(str(sale["charges"]["transaction_tax"])) == Decimal("216")
+    assert Decimal(str(sale["charges"]["transaction_tax"])) == Decimal("108")
 
 
 def test_a_contract_the_simulator_never_listed_is_charged_by_what_the_entry_names(

@@ -1,11 +1,32 @@
-"""What an executed order costs by Zerodha's public schedule for NSE: STT, exchange turnover
-charge, SEBI fee, stamp duty, GST on brokerage and fees, and brokerage (nothing for equity
-delivery, a flat 20 an option order, else the lower of 20 and 0.03 % an order).
+"""What an executed order costs by Zerodha's public schedule: STT (CTT on MCX), exchange
+transaction charge, SEBI fee, stamp duty, GST on brokerage and fees, and brokerage (nothing for
+equity delivery, a flat 20 an option order, else the lower of 20 and 0.03 % an order).
 
-The rates are those of Zerodha's brokerage calculator, rounded as the simulator has always
-used them; a broker with a calculator of its own (Kite's ``/charges/orders``) is asked instead.
-The simulator answers its ``/charges/orders`` from this, and the paper broker charges its fills
-by it, so a paper day's P&L after charges reads as a Kite day's would.
+The rates are those in force since 2026-04-01, the day the Union Budget 2026's STT rise took
+effect; the desk's logs begin in late 2026, so no earlier schedule is kept. A broker with a
+calculator of its own (Kite's ``/charges/orders``) is asked instead. The simulator answers its
+``/charges/orders`` from this, and the paper broker charges its fills by it, so a paper day's
+P&L after charges reads as a Kite day's would.
+
+Sources:
+
+- STT on NSE/BSE derivatives (sell side): futures 0.05 % of turnover, options 0.15 % of premium
+  (were 0.02 % and 0.1 %): Cleartax, "Securities Transaction Tax (STT)", Budget 2026 update
+  (https://cleartax.in/s/securities-transaction-tax-stt), and the budget speech of 2026-02-01
+  as quoted by WION and NDTV Profit that day.
+  Equity STT is unchanged: delivery 0.1 % both ways, intraday 0.025 % on the sell side.
+- NSE transaction charges since 2024-10-01: equity 0.00297 %, futures 0.00173 %, options
+  0.03503 % of premium (Zerodha's Nithin Kamath as quoted by Mint, 2024-10-01; brokers'
+  charge lists since); BSE's differ (equity 0.00375 %, options 0.0325 %, futures none), but a
+  BSE or BFO order is charged NSE's here. Stamp duty on the buy side: delivery 0.015 %,
+  intraday 0.003 %, futures 0.002 %, options 0.003 %. SEBI fee 10 a crore (0.0001 %). GST 18 %
+  of brokerage + transaction charge + SEBI fee.
+- MCX, as Zerodha's charges page stood on 2026-06-19 (WebNotes, "MCX transaction charges";
+  HDFC Sky's and ICICI Direct's schedules agree): futures CTT 0.01 % on the sell side
+  (non-agri commodities; agri futures pay none, not told apart here), transaction charge
+  0.0021 %, stamp 0.002 % on the buy side, brokerage the lower of 20 and 0.03 %; options CTT
+  0.05 % of premium on the sell side, transaction charge 0.0418 % of premium, stamp 0.003 % on
+  the buy side, brokerage a flat 20. SEBI fee and GST as above.
 """
 
 from __future__ import annotations
@@ -20,12 +41,69 @@ from orderdesk.domain.values import InstrumentKey
 ZERO = Decimal(0)
 FLAT_BROKERAGE = Decimal(20)
 """Rupees an executed order: an option's, and the most any other intraday or F&O order pays."""
+BROKERAGE_RATE = Decimal("0.0003")
+SEBI_RATE = Decimal("0.000001")
+GST_RATE = Decimal("0.18")
 
 
 class ContractKind(StrEnum):
     EQUITY = "equity"
     FUTURE = "future"
     OPTION = "option"
+    COMMODITY_FUTURE = "commodity_future"
+    """An MCX future: CTT and MCX's charges rather than STT and NSE's."""
+    COMMODITY_OPTION = "commodity_option"
+
+
+FLAT_FEE_KINDS = frozenset({ContractKind.OPTION, ContractKind.COMMODITY_OPTION})
+"""Zerodha's options brokerage is flat, whatever the premium: kite-mocks'
+virtual_contract_note.json charges 20 on 100 NIFTY puts at 1.50 (turnover 150)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Rates:
+    """One kind of order's rates, each a fraction of its turnover (an option's: its premium)."""
+
+    tax_on_buy: Decimal = ZERO
+    tax_on_sale: Decimal
+    exchange: Decimal
+    stamp_on_buy: Decimal
+
+
+_DELIVERY = _Rates(
+    tax_on_buy=Decimal("0.001"),
+    tax_on_sale=Decimal("0.001"),
+    exchange=Decimal("0.0000297"),
+    stamp_on_buy=Decimal("0.00015"),
+)
+_RATES: dict[ContractKind, _Rates] = {
+    # Equity here is intraday (MIS); delivery (CNC, MTF) is _DELIVERY.
+    ContractKind.EQUITY: _Rates(
+        tax_on_sale=Decimal("0.00025"),
+        exchange=Decimal("0.0000297"),
+        stamp_on_buy=Decimal("0.00003"),
+    ),
+    ContractKind.FUTURE: _Rates(
+        tax_on_sale=Decimal("0.0005"),
+        exchange=Decimal("0.0000173"),
+        stamp_on_buy=Decimal("0.00002"),
+    ),
+    ContractKind.OPTION: _Rates(
+        tax_on_sale=Decimal("0.0015"),
+        exchange=Decimal("0.0003503"),
+        stamp_on_buy=Decimal("0.00003"),
+    ),
+    ContractKind.COMMODITY_FUTURE: _Rates(
+        tax_on_sale=Decimal("0.0001"),
+        exchange=Decimal("0.000021"),
+        stamp_on_buy=Decimal("0.00002"),
+    ),
+    ContractKind.COMMODITY_OPTION: _Rates(
+        tax_on_sale=Decimal("0.0005"),
+        exchange=Decimal("0.000418"),
+        stamp_on_buy=Decimal("0.00003"),
+    ),
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,41 +147,29 @@ def scheduled_charges(
     """The charges of one order of ``quantity`` at ``price`` (``delivery``: CNC or MTF)."""
     turnover = price * quantity
     delivered = delivery and kind is ContractKind.EQUITY
-    if kind is ContractKind.OPTION:
-        stt = ZERO if buy else turnover * Decimal("0.001")
-        exchange_rate = Decimal("0.0003503")
-        stamp = turnover * Decimal("0.00003") if buy else ZERO
-    elif kind is ContractKind.FUTURE:
-        stt = ZERO if buy else turnover * Decimal("0.0002")
-        exchange_rate = Decimal("0.0000173")
-        stamp = turnover * Decimal("0.00002") if buy else ZERO
-    elif delivered:
-        stt = turnover * Decimal("0.001")
-        exchange_rate = Decimal("0.0000297")
-        stamp = turnover * Decimal("0.00015") if buy else ZERO
-    else:
-        stt = ZERO if buy else turnover * Decimal("0.00025")
-        exchange_rate = Decimal("0.0000297")
-        stamp = turnover * Decimal("0.00003") if buy else ZERO
-    exchange_charge = turnover * exchange_rate
-    sebi = turnover * Decimal("0.000001")
+    rates = _DELIVERY if delivered else _RATES[kind]
+    exchange_charge = turnover * rates.exchange
+    sebi = turnover * SEBI_RATE
     brokerage = (
         ZERO
         if delivered
-        # Zerodha's options brokerage is flat, whatever the premium: kite-mocks'
-        # virtual_contract_note.json charges 20 on 100 NIFTY puts at 1.50 (turnover 150).
         else FLAT_BROKERAGE
-        if kind is ContractKind.OPTION
-        else min(FLAT_BROKERAGE, turnover * Decimal("0.0003"))
+        if kind in FLAT_FEE_KINDS
+        else min(FLAT_BROKERAGE, turnover * BROKERAGE_RATE)
     )
     return ScheduledCharges(
-        transaction_tax=stt,
+        transaction_tax=_share(turnover, rates.tax_on_buy if buy else rates.tax_on_sale),
         exchange_turnover_charge=exchange_charge,
         sebi_turnover_charge=sebi,
         brokerage=brokerage,
-        stamp_duty=stamp,
-        gst=(brokerage + exchange_charge + sebi) * Decimal("0.18"),
+        stamp_duty=_share(turnover, rates.stamp_on_buy if buy else ZERO),
+        gst=(brokerage + exchange_charge + sebi) * GST_RATE,
     )
+
+
+def _share(turnover: Decimal, rate: Decimal) -> Decimal:
+    # A side that pays nothing is an exact 0, not 0.000 from a fractional turnover.
+    return turnover * rate if rate else ZERO
 
 
 __all__ = ["ContractKind", "ScheduledCharges", "scheduled_charges"]

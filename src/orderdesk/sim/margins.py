@@ -12,8 +12,8 @@ Values are quantity × price × the contract's multiplier (MCX and currency cont
 in lots priced per quoted unit, :mod:`orderdesk.domain.contracts`), and so is the turnover that
 charges are reckoned on.
 
-Charges follow Zerodha's public schedule for NSE (:mod:`orderdesk.domain.charge_schedule`,
-shared with the paper broker).
+Charges follow Zerodha's public schedule for NSE and MCX, at the rates in force since
+2026-04-01 (:mod:`orderdesk.domain.charge_schedule`, shared with the paper broker).
 """
 
 from __future__ import annotations
@@ -77,10 +77,14 @@ def order_margin(
 
 
 def contract_kind(inst: InstrumentLike) -> ContractKind:
-    """What the charge schedule rates ``inst`` as: an option, a future or equity."""
+    """What the charge schedule rates ``inst`` as: an option, a future or equity, an MCX
+    contract as a commodity's (CTT and MCX's charges)."""
+    commodity = inst.exchange == "MCX"
     if _is_option(inst):
-        return ContractKind.OPTION
-    return ContractKind.FUTURE if _is_future(inst) else ContractKind.EQUITY
+        return ContractKind.COMMODITY_OPTION if commodity else ContractKind.OPTION
+    if _is_future(inst):
+        return ContractKind.COMMODITY_FUTURE if commodity else ContractKind.FUTURE
+    return ContractKind.EQUITY
 
 
 def charges(

@@ -130,10 +130,14 @@ def _noted_contract(core: Core, raw: dict[str, Any]) -> _NotedContract:
 
 def _kind_by_symbol(exchange: str, symbol: str) -> ContractKind:
     # Kite's derivative symbols end in CE or PE (options) or FUT; on the stock exchanges a
-    # symbol ending so is a company's (NSE:ACE), so the exchange decides first.
+    # symbol ending so is a company's (NSE:ACE), so the exchange decides first. MCX's
+    # contracts pay a commodity's charges (CTT, MCX's transaction charge).
     if exchange in EQUITY_EXCHANGES:
         return ContractKind.EQUITY
-    return ContractKind.OPTION if symbol.endswith(("CE", "PE")) else ContractKind.FUTURE
+    option = symbol.endswith(("CE", "PE"))
+    if exchange == "MCX":
+        return ContractKind.COMMODITY_OPTION if option else ContractKind.COMMODITY_FUTURE
+    return ContractKind.OPTION if option else ContractKind.FUTURE
 
 
 def _note_row(contract: _NotedContract, terms: _Terms) -> dict[str, Any]:

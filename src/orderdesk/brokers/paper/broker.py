@@ -37,6 +37,7 @@ from pathlib import Path
 from orderdesk.brokers.paper import days, state
 from orderdesk.domain.calendar import SEGMENT_OF, Segment, TradingCalendar
 from orderdesk.domain.charge_schedule import ContractKind, scheduled_charges
+from orderdesk.domain.contracts import multiplier_of
 from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.day import DELIVERY, INTRADAY
 from orderdesk.domain.errors import ValidationError
@@ -712,7 +713,8 @@ class PaperBroker:
                 buy=report.side is Side.BUY,
                 delivery=report.product in DELIVERY,
                 quantity=report.filled_quantity or report.quantity,
-                price=report.average_price,
+                # An MCX quantity is in lots: a unit's value is the price times its multiplier.
+                price=report.average_price * multiplier_of(report.instrument),
             ).of_order(report.broker_order_id, report.instrument)
             for report in reports
         ]
@@ -753,13 +755,15 @@ _ENDED = frozenset({BrokerStatus.COMPLETE, BrokerStatus.CANCELLED, BrokerStatus.
 
 def _contract_kind(instrument: InstrumentKey) -> ContractKind:
     """The paper broker keeps no instrument list: a derivative is told by its Kite-style
-    symbol (``NIFTY26DEC25000CE``, ``NIFTY26DECFUT``)."""
-    if SEGMENT_OF[instrument.exchange] is Segment.EQUITY:
+    symbol (``NIFTY26DEC25000CE``, ``NIFTY26DECFUT``), a commodity's by its exchange (MCX
+    pays CTT and MCX's charges)."""
+    segment = SEGMENT_OF[instrument.exchange]
+    if segment is Segment.EQUITY:
         return ContractKind.EQUITY
-    symbol = instrument.tradingsymbol
-    if symbol.endswith(("CE", "PE")):
-        return ContractKind.OPTION
-    return ContractKind.FUTURE
+    option = instrument.tradingsymbol.endswith(("CE", "PE"))
+    if segment is Segment.COMMODITY:
+        return ContractKind.COMMODITY_OPTION if option else ContractKind.COMMODITY_FUTURE
+    return ContractKind.OPTION if option else ContractKind.FUTURE
 
 
 def _in_segment(instrument: InstrumentKey, segment: Segment | None) -> bool:
