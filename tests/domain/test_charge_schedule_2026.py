@@ -164,3 +164,37 @@ async def test_the_paper_broker_charges_an_mcx_lot_on_its_multiplier() -> None:
     )
     [charges] = await paper.order_charges([sale])
     assert charges.transaction_tax == Decimal("54")  # CTT 0.01 % of 1 × 100 barrels × 5,400
+
+
+async def test_the_paper_broker_charges_a_currency_lot_without_stt() -> None:
+    """A USDINR lot is 1,000 dollars priced per dollar: currency derivatives pay no STT, and
+    the turnover is the lot's (before, it was charged NSE futures' STT on 83.50)."""
+    paper = PaperBroker()
+    sale = report(
+        BrokerStatus.COMPLETE,
+        1,
+        quantity=1,
+        instrument=InstrumentKey.parse("CDS:USDINR26DECFUT"),
+        side=Side.SELL,
+        product=Product.NRML,
+        average_price=Decimal("83.5"),
+    )
+    [charges] = await paper.order_charges([sale])
+    assert figures(charges) == (
+        0,  # no STT on currency derivatives
+        Decimal("0.29225"),  # NSE 0.00035 % of 83,500
+        Decimal("0.0835"),  # SEBI 10 a crore
+        20,  # 0.03 % would be 25.05
+        0,  # stamp on the buy side only
+        Decimal("3.667635"),  # 18 % of 20 + 0.29225 + 0.0835 = 20.37575
+        Decimal("24.043385"),  # 0.29225 + 0.0835 + 20 + 3.667635
+    )
+    option = scheduled_charges(
+        ContractKind.CURRENCY_OPTION, buy=True, delivery=False, quantity=1000, price=Decimal("0.5")
+    )
+    # Premium 500: NSE 0.0311 % = 0.1555, stamp 0.0001 % = 0.0005, brokerage 0.03 % = 0.15.
+    assert (option.exchange_turnover_charge, option.stamp_duty, option.brokerage) == (
+        Decimal("0.1555"),
+        Decimal("0.0005"),
+        Decimal("0.15"),
+    )

@@ -27,6 +27,11 @@ Sources:
   0.0021 %, stamp 0.002 % on the buy side, brokerage the lower of 20 and 0.03 %; options CTT
   0.05 % of premium on the sell side, transaction charge 0.0418 % of premium, stamp 0.003 % on
   the buy side, brokerage a flat 20. SEBI fee and GST as above.
+- Currency derivatives (CDS, BCD): no STT; NSE's transaction charge 0.00035 % on futures,
+  0.0311 % of premium on options (HDFC Sky's statutory currency charges, 2026; BSE's differ
+  and are not told apart); stamp 0.0001 % on the buy side; brokerage the lower of 20 and
+  0.03 % for both (Zerodha support, "What is the brokerage for currency futures and
+  options?"). SEBI fee and GST as above.
 """
 
 from __future__ import annotations
@@ -35,8 +40,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from orderdesk.domain.calendar import SEGMENT_OF, Segment
 from orderdesk.domain.reports import Charges
-from orderdesk.domain.values import InstrumentKey
+from orderdesk.domain.values import Exchange, InstrumentKey
 
 ZERO = Decimal(0)
 FLAT_BROKERAGE = Decimal(20)
@@ -53,6 +59,31 @@ class ContractKind(StrEnum):
     COMMODITY_FUTURE = "commodity_future"
     """An MCX future: CTT and MCX's charges rather than STT and NSE's."""
     COMMODITY_OPTION = "commodity_option"
+    CURRENCY_FUTURE = "currency_future"
+    """A CDS or BCD future: no STT, the currency segment's transaction charge."""
+    CURRENCY_OPTION = "currency_option"
+
+
+_DERIVATIVE_KINDS: dict[tuple[Segment, bool], ContractKind] = {
+    (Segment.DERIVATIVES, False): ContractKind.FUTURE,
+    (Segment.DERIVATIVES, True): ContractKind.OPTION,
+    (Segment.COMMODITY, False): ContractKind.COMMODITY_FUTURE,
+    (Segment.COMMODITY, True): ContractKind.COMMODITY_OPTION,
+    (Segment.CURRENCY, False): ContractKind.CURRENCY_FUTURE,
+    (Segment.CURRENCY, True): ContractKind.CURRENCY_OPTION,
+}
+
+
+def contract_kind_of(exchange: str, *, option: bool) -> ContractKind:
+    """How an order on ``exchange`` is charged (``option``: the contract is an option). An
+    exchange the desk does not know is charged as NSE's derivatives are."""
+    try:
+        segment = SEGMENT_OF[Exchange(exchange)]
+    except ValueError:
+        segment = Segment.DERIVATIVES
+    if segment is Segment.EQUITY:
+        return ContractKind.EQUITY
+    return _DERIVATIVE_KINDS[segment, option]
 
 
 FLAT_FEE_KINDS = frozenset({ContractKind.OPTION, ContractKind.COMMODITY_OPTION})
@@ -102,6 +133,16 @@ _RATES: dict[ContractKind, _Rates] = {
         tax_on_sale=Decimal("0.0005"),
         exchange=Decimal("0.000418"),
         stamp_on_buy=Decimal("0.00003"),
+    ),
+    ContractKind.CURRENCY_FUTURE: _Rates(
+        tax_on_sale=ZERO,
+        exchange=Decimal("0.0000035"),
+        stamp_on_buy=Decimal("0.000001"),
+    ),
+    ContractKind.CURRENCY_OPTION: _Rates(
+        tax_on_sale=ZERO,
+        exchange=Decimal("0.000311"),
+        stamp_on_buy=Decimal("0.000001"),
     ),
 }
 
@@ -172,4 +213,4 @@ def _share(turnover: Decimal, rate: Decimal) -> Decimal:
     return turnover * rate if rate else ZERO
 
 
-__all__ = ["ContractKind", "ScheduledCharges", "scheduled_charges"]
+__all__ = ["ContractKind", "ScheduledCharges", "contract_kind_of", "scheduled_charges"]

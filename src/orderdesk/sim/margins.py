@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from orderdesk.domain.charge_schedule import ContractKind, scheduled_charges
+from orderdesk.domain.charge_schedule import ContractKind, contract_kind_of, scheduled_charges
 from orderdesk.domain.contracts import contract_multiplier
 from orderdesk.sim.orders import money
 from orderdesk.sim.ports import InstrumentLike
@@ -77,13 +77,10 @@ def order_margin(
 
 
 def contract_kind(inst: InstrumentLike) -> ContractKind:
-    """What the charge schedule rates ``inst`` as: an option, a future or equity, an MCX
-    contract as a commodity's (CTT and MCX's charges)."""
-    commodity = inst.exchange == "MCX"
-    if _is_option(inst):
-        return ContractKind.COMMODITY_OPTION if commodity else ContractKind.OPTION
-    if _is_future(inst):
-        return ContractKind.COMMODITY_FUTURE if commodity else ContractKind.FUTURE
+    """What the charge schedule rates ``inst`` as: equity, or a derivative of its exchange's
+    segment (MCX's pay CTT, currency contracts no STT)."""
+    if _is_option(inst) or _is_future(inst):
+        return contract_kind_of(inst.exchange, option=_is_option(inst))
     return ContractKind.EQUITY
 
 

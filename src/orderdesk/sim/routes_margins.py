@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from orderdesk.domain.charge_schedule import ContractKind
+from orderdesk.domain.charge_schedule import ContractKind, contract_kind_of
 from orderdesk.sim.core import Core
 from orderdesk.sim.envelope import InputError, ok
 from orderdesk.sim.instruments import EXCHANGES
@@ -130,14 +130,10 @@ def _noted_contract(core: Core, raw: dict[str, Any]) -> _NotedContract:
 
 def _kind_by_symbol(exchange: str, symbol: str) -> ContractKind:
     # Kite's derivative symbols end in CE or PE (options) or FUT; on the stock exchanges a
-    # symbol ending so is a company's (NSE:ACE), so the exchange decides first. MCX's
-    # contracts pay a commodity's charges (CTT, MCX's transaction charge).
+    # symbol ending so is a company's (NSE:ACE), so the exchange decides first.
     if exchange in EQUITY_EXCHANGES:
         return ContractKind.EQUITY
-    option = symbol.endswith(("CE", "PE"))
-    if exchange == "MCX":
-        return ContractKind.COMMODITY_OPTION if option else ContractKind.COMMODITY_FUTURE
-    return ContractKind.OPTION if option else ContractKind.FUTURE
+    return contract_kind_of(exchange, option=symbol.endswith(("CE", "PE")))
 
 
 def _note_row(contract: _NotedContract, terms: _Terms) -> dict[str, Any]:

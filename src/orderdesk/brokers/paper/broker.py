@@ -36,7 +36,7 @@ from pathlib import Path
 
 from orderdesk.brokers.paper import days, state
 from orderdesk.domain.calendar import SEGMENT_OF, Segment, TradingCalendar
-from orderdesk.domain.charge_schedule import ContractKind, scheduled_charges
+from orderdesk.domain.charge_schedule import ContractKind, contract_kind_of, scheduled_charges
 from orderdesk.domain.contracts import multiplier_of
 from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.day import DELIVERY, INTRADAY
@@ -755,15 +755,9 @@ _ENDED = frozenset({BrokerStatus.COMPLETE, BrokerStatus.CANCELLED, BrokerStatus.
 
 def _contract_kind(instrument: InstrumentKey) -> ContractKind:
     """The paper broker keeps no instrument list: a derivative is told by its Kite-style
-    symbol (``NIFTY26DEC25000CE``, ``NIFTY26DECFUT``), a commodity's by its exchange (MCX
-    pays CTT and MCX's charges)."""
-    segment = SEGMENT_OF[instrument.exchange]
-    if segment is Segment.EQUITY:
-        return ContractKind.EQUITY
+    symbol (``NIFTY26DEC25000CE``, ``NIFTY26DECFUT``), its charges by its exchange."""
     option = instrument.tradingsymbol.endswith(("CE", "PE"))
-    if segment is Segment.COMMODITY:
-        return ContractKind.COMMODITY_OPTION if option else ContractKind.COMMODITY_FUTURE
-    return ContractKind.OPTION if option else ContractKind.FUTURE
+    return contract_kind_of(instrument.exchange.value, option=option)
 
 
 def _in_segment(instrument: InstrumentKey, segment: Segment | None) -> bool:
