@@ -53,10 +53,11 @@ def test_link_starts_at_genesis_and_chains_each_row_to_the_last(lifecycle: Lifec
 # The head after order_lifecycle(0..4) and desk_event(1), recorded when the codec began to
 # write format 2 (msgspec), and recorded again when OrderCreated gained `leg_of` (new created
 # events carry "leg_of":null), when OrderSubmitting gained `algo_id` ("algo_id":null) and when
-# KillSwitchChanged gained `by_loss_limit` ("by_loss_limit":false). The same log in format 1
+# KillSwitchChanged gained `by_loss_limit` ("by_loss_limit":false) and OrderStatusChanged
+# `cancelled_outside` ("cancelled_outside":false). The same log in format 1
 # ended at 47a09238…, the first 31 rows of tests/fixtures/log_format1.jsonl, which
 # test_log_formats holds to it.
-RECORDED_HEAD = Head(31, "310870ccf822f03142f3b16b6ffd201256b861aea1f48d237acdb5ff12c7efaf")
+RECORDED_HEAD = Head(31, "bfcb94bb36cc363deb4903b54f1c95db27d2f93e059a87ee06009c6373cf4df0")
 
 
 def test_the_chain_of_a_fixed_log_is_the_one_recorded_for_format_2(

@@ -77,8 +77,13 @@ def _price(value: Decimal | None) -> str:
     return "at market" if value is None else f"@ {value}"
 
 
-def _terms(order_type: OrderType, quantity: int, price: Decimal | None) -> str:
-    return f"{quantity} {order_type.value} {_price(price)}"
+def _terms(
+    order_type: OrderType, quantity: int, price: Decimal | None, trigger: Decimal | None = None
+) -> str:
+    """``12 SL @ 837.5 trigger 836``, ``1 SL-M at market trigger 831``: the trigger said as a
+    placement's signal says it, when the order has one."""
+    text = f"{quantity} {order_type.value} {_price(price)}"
+    return text if trigger is None else f"{text} trigger {trigger}"
 
 
 def signal_words(signal: Signal) -> str:
@@ -102,7 +107,10 @@ def _created(e: OrderCreated) -> str:
 
 
 def _status(e: OrderStatusChanged) -> str:
-    text = f"Broker: {e.broker_status_text}"
+    if e.cancelled_outside:  # engine/news.py says which cancellations are
+        text = f"Cancelled outside orderdesk (broker: {e.broker_status_text})"
+    else:
+        text = f"Broker: {e.broker_status_text}"
     if e.filled_quantity:
         text += f", {e.filled_quantity} filled at {e.average_price}"
     for fill in e.fills:
@@ -135,10 +143,12 @@ _WORDS: dict[type[Event], Callable[[Any], str]] = {
     OrderSubmitDeferred: lambda e: f"Held until the next login: {e.reason}",
     OrderAccepted: lambda e: f"Accepted by the broker as {e.broker_order_id}",
     OrderStatusChanged: _status,
-    OrderModifyRequested: lambda e: "Modify sent: " + _terms(e.order_type, e.quantity, e.price),
+    OrderModifyRequested: lambda e: (
+        "Modify sent: " + _terms(e.order_type, e.quantity, e.price, e.trigger_price)
+    ),
     OrderModified: lambda e: (
         ("Modified" + (" outside orderdesk" if e.external else "") + ": ")
-        + _terms(e.order_type, e.quantity, e.price)
+        + _terms(e.order_type, e.quantity, e.price, e.trigger_price)
     ),
     OrderModifyRejected: lambda e: f"Modify refused: {e.reason}",
     OrderCancelRequested: lambda e: "Cancel sent",

@@ -127,6 +127,11 @@ class OrderStatusChanged(OrderEvent):
     """Trades read with the report (its filled quantity grew past the recorded fills), recorded
     by this event exactly as :class:`OrderFillRecorded` records one: once per trade id. One
     event for the report and the trades behind it; :func:`recorded_fills` reads either kind."""
+    cancelled_outside: bool = False
+    """A cancellation the desk had not asked for, nor the broker's or the exchange's ordinary
+    end of an order: someone cancelled it outside orderdesk (Kite web or mobile, an API
+    client). ``message`` then holds the broker's words, if any, which the desk did not know as
+    the broker's own (so it may have been the broker's after all)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

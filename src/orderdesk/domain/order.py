@@ -65,6 +65,11 @@ PRICED = frozenset({OrderType.LIMIT, OrderType.SL})
 TRIGGERED = frozenset({OrderType.SL, OrderType.SL_M})
 """Order types that carry a trigger price."""
 
+CANCELLED_OUTSIDE = "cancelled outside orderdesk"
+"""The reason of an order whose cancellation the desk did not ask for
+(:attr:`OrderStatusChanged.cancelled_outside`): someone cancelled it on Kite web or mobile, or
+another API client."""
+
 _SETTLING = frozenset({BrokerStatus.MODIFY_PENDING, BrokerStatus.MODIFY_REJECTED})
 """A modification on its way, or one refused: the row's terms are not (or not yet) in force."""
 
@@ -192,6 +197,9 @@ class Order:
     """The exchange algo id the last placement attempt carried (None: none)."""
     modifications: int = 0
     pending_modify: OrderModifyRequested | None = None
+    cancel_requested: bool = False
+    """The desk asked the broker to cancel it (even if that cancel was refused or its answer
+    lost): a cancellation the broker reports later may be the desk's own."""
     broker_status_text: str | None = None
     last_progress: tuple[int, str, int] | None = None
     reason: str | None = None
@@ -560,9 +568,14 @@ class Order:
     def changed_at_broker(self, report: OrderStatusReport) -> bool:
         """The broker's row shows this working order with terms other than its own while no
         modify of ours is on its way: someone changed it outside orderdesk (Kite web, another
-        API client). Every term counts: quantity, type, price and trigger."""
+        API client). Every term counts: quantity, type, price and trigger.
+
+        A cover order's stop leg shown as a MARKET order has been exited (a cancel of the leg,
+        the desk's or the broker's square-off, turns it into a market order that fills): that
+        is its end, not new terms, whatever the row's ``modified`` says of an earlier modify."""
         return (
             report.modified
+            and not (self.leg_of is not None and report.order_type is OrderType.MARKET)
             and not self.is_terminal
             and self.status is not OrderStatus.MODIFY_PENDING
             and report.status not in _SETTLING
@@ -591,7 +604,10 @@ class Order:
         # The broker's updates first: they are nearly every event applied.
         match event:
             case OrderStatusChanged():
-                if event.message:
+                if event.cancelled_outside:
+                    words = f" (the broker's words: {event.message})" if event.message else ""
+                    self.reason = CANCELLED_OUTSIDE + words
+                elif event.message:
                     self.reason = event.message
                 elif event.base_status is not self.base_status:
                     # Words kept from before (a refused modify or cancel, a lost reply)
@@ -663,6 +679,7 @@ class Order:
                 self.pending_modify = None
                 self.status = self.base_status
             case OrderCancelRequested():
+                self.cancel_requested = True
                 self.status = OrderStatus.CANCEL_PENDING
             case OrderCancelRejected(reason=reason):
                 self.reason = f"cancel refused: {reason}"
@@ -704,4 +721,4 @@ class Order:
         return (value / quantity).quantize(AVERAGE_PRICE_PLACES)
 
 
-__all__ = ["PRICED", "TRIGGERED", "Order", "Terms", "trigger_for"]
+__all__ = ["CANCELLED_OUTSIDE", "PRICED", "TRIGGERED", "Order", "Terms", "trigger_for"]

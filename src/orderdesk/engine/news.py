@@ -24,7 +24,13 @@ they learned to :class:`BrokerNews`; nothing else turns broker news into events.
   broker's reason;
 - **modifications outside orderdesk**: new terms the broker shows for one of the desk's orders
   (changed on Kite web or by another API client) are recorded as the order's and alerted, term
-  by term; CRITICAL when the risk checks of an order's own terms would refuse them;
+  by term; CRITICAL when the risk checks of an order's own terms would refuse them; a cover
+  order's stop leg shown as MARKET is its exit, not new terms;
+- **cancellations outside orderdesk**: a working order of the desk's cancelled when the desk
+  had not asked (nor asked for its cover order or sliced parent) is said so in its status
+  change and alerted WARNING, unless it is the broker's or the exchange's ordinary end of an
+  order (IOC, TTL, their words, the square-off and mass-cancel times); unknown words are
+  alerted with the doubt said;
 - **adoption**: a report nobody's order matches is an order placed outside orderdesk (or the
   broker's own square-off, told apart by the trading calendar); it is adopted, recorded as a
   finding and alerted, in the same lane discipline.
@@ -57,13 +63,13 @@ import asyncio
 import logging
 from collections import OrderedDict, defaultdict, deque
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from orderdesk.domain.calendar import TradingCalendar
-from orderdesk.domain.day import is_broker_square_off
+from orderdesk.domain.calendar import SEGMENT_OF, TradingCalendar
+from orderdesk.domain.day import INTRADAY, is_broker_square_off
 from orderdesk.domain.errors import InvalidTransition, ValidationError
 from orderdesk.domain.events import (
     BrokerSquaredOff,
@@ -78,6 +84,7 @@ from orderdesk.domain.refusals import describe_refusal
 from orderdesk.domain.reports import Fill, OrderStatusReport
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.status import OrderStatus
+from orderdesk.domain.values import Validity
 from orderdesk.engine.adoption import (
     adopted_at,
     adopted_order_id,
@@ -106,6 +113,28 @@ MAX_UNBOUND = 10_000
 Update = OrderStatusReport | Fill
 REFUSED_UPDATE = "Order update refused"
 REFUSED_FILL = "Fill refused"
+CANCELLED_OUTSIDE_TITLE = "Order cancelled outside orderdesk"
+
+_BROKER_OWN_WORDS = (
+    "exchange",
+    "rms",
+    "square",
+    "expir",
+    "ioc",
+    "ttl",
+    "lpp",
+    "protection",
+    "circuit",
+    "mass cancel",
+    "validity",
+    "margin",
+    "freeze",
+    "surveillance",
+    "auction",
+)
+"""Words in a cancellation's ``status_message`` that put it down to the broker or the exchange
+(Kite: "cancelled by the exchange", "exchange mass cancel", RMS, market protection and LPP,
+the auto square-off, an expiry): not someone's outside orderdesk."""
 
 
 class Source(StrEnum):
@@ -659,6 +688,7 @@ class BrokerNews:
             else:
                 await self._rejections(decided)
                 await self._modified_outside(decided)
+                await self._cancelled_outside(decided)
             for title, problem in item.problems:
                 await self.alerts.raise_(
                     Severity.WARNING,
@@ -719,6 +749,45 @@ class BrokerNews:
                     key=f"rejected:{order.order_id}",
                     order_id=order.order_id,
                 )
+
+    async def _cancelled_outside(self, decided: Decided) -> None:
+        """A working order of the desk's cancelled by someone else (Kite web or mobile, another
+        API client) leaves its strategy short of what it asked for: say whose it was and what
+        had filled. Told apart from the desk's own cancels and the broker's or exchange's by
+        :meth:`_cancelled_by_someone`, which marked its status change."""
+        order = decided.order
+        for event in decided.events:
+            if not (isinstance(event, OrderStatusChanged) and event.cancelled_outside):
+                continue
+            signal = order.signal
+            filled = (
+                f"{event.filled_quantity} of {order.quantity} filled at {event.average_price}"
+                if event.filled_quantity
+                else f"nothing of {order.quantity} filled"
+            )
+            body = (
+                f"{order.order_id} ({signal.strategy}: {signal.instrument} {signal.side} "
+                f"{order.terms} {signal.product}, broker order {order.broker_order_id}) was "
+                f"cancelled at the broker without the desk asking: {filled}"
+            )
+            if event.message:
+                body += (
+                    f"; the broker's words, '{event.message}', are none the desk knows as the "
+                    "broker's "
+                    "or the exchange's own cancellation: someone outside orderdesk (Kite web or "
+                    "mobile, an API client), or the broker or the exchange, cancelled it"
+                )
+            else:
+                body += (
+                    "; someone cancelled it outside orderdesk (Kite web or mobile, an API client)"
+                )
+            await self.alerts.raise_(
+                Severity.WARNING,
+                CANCELLED_OUTSIDE_TITLE,
+                body,
+                key=f"cancelled_outside:{order.order_id}",
+                order_id=order.order_id,
+            )
 
     async def _modified_outside(self, decided: Decided) -> None:
         """An order of the desk's given new terms outside orderdesk (Kite web, another API
@@ -793,7 +862,8 @@ class BrokerNews:
             carried = False
             if report is not None:
                 try:
-                    events += order.on_report(report, at, [] if item.inferred else fresh)
+                    said = order.on_report(report, at, [] if item.inferred else fresh)
+                    events += self._said_outside(order, report, said, at)
                     carried = any(isinstance(e, OrderStatusChanged) and e.fills for e in events)
                 except InvalidTransition as error:
                     # The report contradicts what we hold; its trades are facts all the same.
@@ -805,6 +875,67 @@ class BrokerNews:
             return events
 
         return decide
+
+    def _said_outside(
+        self,
+        order: Order,
+        report: OrderStatusReport,
+        events: list[OrderEvent],
+        at: datetime,
+    ) -> list[OrderEvent]:
+        """``events`` with a cancellation the desk did not ask for marked as made outside
+        orderdesk (``cancelled_outside``), for the timeline, the order's reason and the alert;
+        ``order`` is as the news found it."""
+        if not any(
+            isinstance(e, OrderStatusChanged) and e.base_status is OrderStatus.CANCELLED
+            for e in events
+        ):
+            return events
+        if not self._cancelled_by_someone(order, report, at):
+            return events
+        return [
+            replace(e, cancelled_outside=True)
+            if isinstance(e, OrderStatusChanged) and e.base_status is OrderStatus.CANCELLED
+            else e
+            for e in events
+        ]
+
+    def _cancelled_by_someone(self, order: Order, report: OrderStatusReport, at: datetime) -> bool:
+        """Whether a cancellation of ``order`` is someone's outside orderdesk, rather than the
+        desk's own or the broker's or exchange's normal end of an order.
+
+        Not: an order the desk does not own (adopted as external); one the desk asked to cancel
+        (any cancel of its own: exits, cancel-all, the kill switch, its own square-off), or
+        whose cover order or sliced parent it asked to cancel; an IOC order's remainder; a TTL
+        order past its minutes; one the broker's words put down to the broker or exchange
+        (RMS, the exchange, square-off, expiry, market protection, LPP, a mass cancel); an
+        intraday order from its segment's square-off time, or any order from the exchange's
+        mass cancel (the desk alerts those times itself). Words the broker gave that say none
+        of this leave it someone's, said with the broker's words, rather than unalerted."""
+        if order.external or order.cancel_requested:
+            return False
+        for related in (order.leg_of, order.parent_id):
+            owner = self.book.orders.get(related) if related is not None else None
+            if owner is not None and owner.cancel_requested:
+                return False
+        signal = order.signal
+        if signal.validity is Validity.IOC:
+            return False
+        ttl = signal.validity_ttl if signal.validity is Validity.TTL else None
+        if ttl is not None and at >= order.created_at + timedelta(minutes=ttl):
+            return False
+        words = (report.status_message or "").lower()
+        if any(mark in words for mark in _BROKER_OWN_WORDS):
+            return False
+        calendar = self.calendar
+        if calendar is not None:
+            day = calendar.trading_day_of(at)
+            segment = SEGMENT_OF[signal.instrument.exchange]
+            if signal.product in INTRADAY and at >= calendar.square_off_at(day, segment):
+                return False
+            if at >= calendar.mass_cancel_at(day, segment):
+                return False
+        return True
 
     # -- trades --------------------------------------------------------------------------------
 
@@ -901,6 +1032,7 @@ def _new_fills(order: Order, item: _Item) -> list[Fill]:
 
 
 __all__ = [
+    "CANCELLED_OUTSIDE_TITLE",
     "MAX_BATCH",
     "MAX_UNBOUND",
     "BrokerNews",
