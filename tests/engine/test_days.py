@@ -723,6 +723,34 @@ async def test_a_slicing_left_unfinished_yesterday_lapses_instead_of_going_on(
     assert opened.endswith(", 2 lapsed")  # the parent and its child
 
 
+async def test_an_order_held_for_a_login_lapses_saying_it_was_never_sent(
+    broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """An intent the broker's session refusal held on Monday, never sent again: at Tuesday's
+    opening it lapses saying nothing was placed, not to look in the contract notes."""
+    monday = clock.now()
+    held_signal = signal(signal_id="held")
+    held_id = client_order_id(held_signal.strategy, "held")
+    created = Order.create(held_id, held_signal, monday)
+    order = Order.from_events([created])
+    submitting = order.submit(monday)
+    for event in submitting:
+        order.apply(event)
+    store.append([created, *submitting, *order.submit_deferred("session refused", monday)])
+    broker.next_day()
+    broker.token_dead = True
+    clock.set(TUESDAY, 9, 0)
+    async with open_desk(broker, store, clock, notifier) as desk:
+        await desk.renew_session("today")
+        assert desk.trading_day == TUESDAY
+        assert desk.handle(held_id).status is OrderStatus.LAPSED
+    assert broker.placements == []
+    (lapsed,) = [a for a in notifier.alerts if a.order_id == held_id]
+    assert "it was held for a login and never sent: nothing was placed" in lapsed.body
+    assert "a new id places it" in lapsed.body
+    assert "contract notes" not in lapsed.body
+
+
 async def test_a_december_day_warns_of_next_years_missing_holidays(
     broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
 ) -> None:

@@ -455,8 +455,19 @@ class TradingDays:
         unknown: list[Order] = []
         settled: list[Order] = []
         lapsed: list[Order] = []
+        # Held for a login (the broker refused the session) and never sent: nothing was
+        # placed, so the broker's contract notes have nothing to tell of it.
+        held = [order for order in gone if order.deferred]
+        lapsed += await self._lapse(
+            held,
+            "it was held for a login and never sent: nothing was placed",
+            now,
+            advice="sent again, its signal id answers with this order: a new id places it",
+        )
         for order in gone:
             children = self.book.children_of(order.order_id)
+            if order.deferred:
+                continue
             if not children:
                 unknown.append(order)
             elif slicing_complete(order, children):
@@ -472,7 +483,13 @@ class TradingDays:
         return [*await self._lapse(unknown, "the broker's book of that day is gone", now), *lapsed]
 
     async def _lapse(
-        self, orders: Sequence[Order], why: str, now: datetime, *, alert: bool = True
+        self,
+        orders: Sequence[Order],
+        why: str,
+        now: datetime,
+        *,
+        alert: bool = True,
+        advice: str = "check the broker's contract notes for how it ended",
     ) -> list[Order]:
         if not orders:
             return []
@@ -488,7 +505,7 @@ class TradingDays:
                 "Order lapsed",
                 f"{order.order_id} ({order.signal.instrument} {order.signal.side} "
                 f"{order.signal.quantity}, was {order.broker_status_text or 'not at the broker'}"
-                f"): {order.reason}; check the broker's contract notes for how it ended",
+                f"): {order.reason}; {advice}",
                 key=f"lapsed:{order.order_id}",
                 order_id=order.order_id,
             )
