@@ -7,8 +7,11 @@ PENDING`` to ``CANCELLED`` and is pushed. Both need the order's own variety in t
 
 A modify is refused (``InputException``, the order keeping its terms) for what placement would
 refuse with the new terms: prices off the tick, a disclosed quantity outside equity, a price
-outside the circuit limits, a CNC sale beyond the stock held, an iceberg total its legs cannot
-carry, a quantity not above what has filled.
+outside the circuit limits, a stop's new trigger (or a new stop type) at or past the last price
+while the stop waits (a buy's must stay above it, a sell's below it, in the RMS's words), a CNC
+sale beyond the stock held, an iceberg total its legs cannot carry, a quantity not above what has
+filled. Each row of a modify carries the modify's time in ``order_timestamp``, and from
+``MODIFIED`` on in ``exchange_timestamp`` (Kite's ``order_info.json``).
 
 Cover orders (KITE_API.md §4.4): the type of neither leg changes. The stop leg takes only
 ``price`` and ``trigger_price``, its new trigger held to the trigger range as at placement
@@ -25,7 +28,13 @@ from decimal import Decimal
 from orderdesk.sim.clock import SimClock
 from orderdesk.sim.envelope import InputError, OrderError
 from orderdesk.sim.matching import Matcher
-from orderdesk.sim.order_checks import check_disclosed, check_ticks, circuit_breach, tick_of
+from orderdesk.sim.order_checks import (
+    check_disclosed,
+    check_ticks,
+    circuit_breach,
+    stop_trigger_refusal,
+    tick_of,
+)
 from orderdesk.sim.order_params import ModifyRequest, require_market_protection
 from orderdesk.sim.orders import WORKING, Order, OrderType, Product, Status, Variety, money
 from orderdesk.sim.ports import InstrumentLike, InstrumentLookup, QuoteSource
@@ -139,6 +148,13 @@ class Amendments:
         inst = self._instruments.by_token(order.instrument_token)
         tick = tick_of(self._instruments, order.instrument_token)
         check_ticks(tick, (("price", new_price), ("trigger_price", new_trigger)))
+        moves_stop = req.trigger_price is not None or new_type is not order.order_type
+        if order.parent_order_id is None and not order.triggered and moves_stop:
+            # A stop still waiting must stay beyond the last price, as at placement.
+            ltp = self._matcher.last_price(order.instrument_token)
+            refusal = stop_trigger_refusal(new_type, order.transaction_type, new_trigger, ltp)
+            if refusal is not None:
+                raise InputError(refusal)
         if order.parent_order_id is not None and req.trigger_price is not None:
             # Placement held the stop to the trigger range; a new trigger meets the same rule.
             ltp = self._matcher.last_price(order.instrument_token)
@@ -160,6 +176,10 @@ class Amendments:
         """Walk the modify's statuses with the new terms, then push and match the order."""
         recorder = self._recorder
         resting = order.status
+        now = self._clock.now().replace(microsecond=0)
+        # Every row of the modify carries its time (Kite's ``order_info.json``): the OMS's from
+        # the first, the exchange's once it has accepted the new terms.
+        order.order_timestamp = now
         recorder.transition(order, Status.MODIFY_VALIDATION_PENDING)
         recorder.transition(order, Status.MODIFY_PENDING)
         order.order_type = new_type
@@ -174,8 +194,8 @@ class Amendments:
             order.market_protection = req.market_protection
         order.modified = True
         order.modifications += 1
-        now = self._clock.now().replace(microsecond=0)
-        order.order_timestamp = now
+        if order.exchange_order_id is not None:
+            order.exchange_timestamp = now
         order.exchange_update_timestamp = now
         recorder.transition(order, Status.MODIFIED)
         back = Status.AMO_REQ_RECEIVED if resting is Status.AMO_REQ_RECEIVED else None

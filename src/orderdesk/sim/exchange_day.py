@@ -84,6 +84,8 @@ class ExchangeDay:
                 if exchange not in open_now:
                     open_now[exchange] = self._hours.market_open(exchange)
                 if open_now[exchange]:
+                    # The rows of the release carry the open's time, not the placement's.
+                    order.order_timestamp = now.replace(microsecond=0)
                     self._recorder.transition(order, Status.VALIDATION_PENDING)
                     self._matcher.release(order)
                 continue

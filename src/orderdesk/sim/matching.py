@@ -3,6 +3,10 @@
 The exchange matches an order once when it is released (placement, an AMO at the open), after
 a modification and whenever its instrument's price changes:
 
+- Each history row carries the time of its own state (KITE_API.md §4.5, ``order_info.json``):
+  ``order_timestamp`` moves when the OMS takes the order on (its release, an AMO's at the open)
+  and when a stop triggers; ``exchange_timestamp`` when the exchange registers it (release,
+  trigger) and at each fill; ``exchange_update_timestamp`` at every exchange change.
 - MARKET fills at the last price while that lies within its market protection's bound, a
   triggered SL-M at the last price; LIMIT (and a triggered SL) when the last price crosses the
   limit, at the last price (never worse than the limit); SL/SL-M wait in ``TRIGGER PENDING``
@@ -11,7 +15,9 @@ a modification and whenever its instrument's price changes:
 - An iceberg order fills at most its working leg per pass; the next leg is released when that
   one has filled (:meth:`~orderdesk.sim.orders.Order.iceberg_leg`).
 - The ``partial_fill`` fault fills only that fraction of what is open per pass (never on the
-  broker's own square-off orders).
+  broker's own square-off orders), rounded down to whole lots for an instrument whose lot size
+  is above 1 (F&O): at least one lot, at most what is open. Equity, and MCX and CDS (whose
+  quantities are already lots, lot size 1), fill any count.
 - A filled cover order spawns its stop leg (``parent_order_id``, an SL-M in ``TRIGGER PENDING``
   at the stop the order carried); exiting the cover order turns that leg into a MARKET order
   that fills at once.
@@ -92,6 +98,8 @@ class Matcher:
     def release(self, order: Order) -> None:
         """Hand a validated order to the exchange and match it once."""
         recorder = self._recorder
+        # The OMS sends the order on now: an AMO at the open, not when it was placed.
+        order.order_timestamp = self._clock.now().replace(microsecond=0)
         recorder.transition(order, Status.OPEN_PENDING)
         order.exchange_order_id = self._ids.exchange_order_id()
         order.exchange_timestamp = self._clock.now().replace(microsecond=0)
@@ -141,6 +149,11 @@ class Matcher:
             if not reached:
                 return
             order.triggered = True
+            # The triggered stop enters the market now (UNVERIFIED that Kite moves
+            # order_timestamp too; its history rows carry each state's time).
+            now = self._clock.now().replace(microsecond=0)
+            order.order_timestamp = now
+            order.exchange_timestamp = now
             self._recorder.stamp(order)
             self._recorder.transition(order, Status.OPEN)
             self._recorder.push(order)
@@ -161,8 +174,16 @@ class Matcher:
         fraction = self._faults.partial_fill
         # The broker's own square-off orders close the whole position: no partial-fill fault.
         if 0 < fraction < 1 and order.placed_by is None:
-            quantity = max(1, math.floor(quantity * fraction))
+            # The exchange fills in whole lots: at least one, at most what is open; an
+            # instrument of lot size 1 (equity; MCX and CDS count lots) fills any count.
+            lot = self._lot_size(order)
+            part = max(1, math.floor(quantity * fraction / lot)) * lot
+            quantity = min(quantity, part)
         return quantity
+
+    def _lot_size(self, order: Order) -> int:
+        inst = self._instruments.by_token(order.instrument_token)
+        return max(inst.lot_size, 1) if inst is not None else 1
 
     def fill(self, order: Order, quantity: int, price: Decimal) -> None:
         """Fill ``quantity`` of ``order`` at ``price``: a trade, a position, the market's volume;
@@ -170,6 +191,9 @@ class Matcher:
         now = self._clock.now().replace(microsecond=0)
         order.filled_quantity += quantity
         order.fill_value += quantity * price
+        # The fill's row carries its own time; order_timestamp stays the OMS's (Kite's sample
+        # book shows a COMPLETE row whose order_timestamp precedes its exchange times).
+        order.exchange_timestamp = now
         order.exchange_update_timestamp = now
         trade_id = self._ids.trade_id()
         wire = {

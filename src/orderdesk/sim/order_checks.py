@@ -9,6 +9,10 @@ looks at its margin: the checks placement, autoslice and a modify share.
   reports (:func:`circuit_breach`): placement rejects such an order in the RMS's words, a modify
   or an autoslice slice refuses it.
 
+- An SL or SL-M order's trigger must lie on the far side of the last price: above it for a
+  buy, below it for a sell (:func:`stop_trigger_refusal`); one equal to it or on the near side
+  would trigger at once. Placement rejects it in the RMS's words, a modify refuses it.
+
 Form-level checks (missing fields, bad enums) come before, in :mod:`orderdesk.sim.order_params`.
 """
 
@@ -21,7 +25,7 @@ from orderdesk.domain.calendar import SEGMENT_OF, Segment
 from orderdesk.domain.values import Exchange
 from orderdesk.sim.envelope import InputError
 from orderdesk.sim.order_params import PlaceRequest
-from orderdesk.sim.orders import OrderType, Product, as_decimal
+from orderdesk.sim.orders import OrderType, Product, Side, as_decimal
 from orderdesk.sim.ports import InstrumentLike, InstrumentLookup, QuoteSource
 
 EXPIRED = "The instrument you are placing an order for has either expired or does not exist."
@@ -38,6 +42,14 @@ ABOVE_CIRCUIT = (
     "Place an order within the daily range."
 )
 """The upper twin of :data:`BELOW_CIRCUIT` (UNVERIFIED: no sample shows it)."""
+BUY_STOP_TRIGGER = (
+    "Trigger price for stoploss buy orders should be higher than the last traded price."
+)
+SELL_STOP_TRIGGER = (
+    "Trigger price for stoploss sell orders should be lower than the last traded price."
+)
+"""Zerodha's RMS words for a stop on the wrong side of the market (as listed by
+stocksdeveloper.in's "Trigger price rejected"; Kotak states the same rule)."""
 
 
 def instrument_of(instruments: InstrumentLookup, exchange: str, symbol: str) -> InstrumentLike:
@@ -102,6 +114,18 @@ def _limit_text(limit: Decimal) -> str:
     return f"{limit:.2f}" if limit == round(limit, 2) else str(limit)
 
 
+def stop_trigger_refusal(
+    order_type: OrderType, side: Side, trigger: Decimal, last_price: Decimal
+) -> str | None:
+    """Why an SL/SL-M order's trigger would fire at once (at or past the last price), or
+    ``None``: a buy stop must be above the last price, a sell stop below it."""
+    if order_type not in (OrderType.SL, OrderType.SLM) or last_price <= 0:
+        return None
+    if side is Side.BUY:
+        return BUY_STOP_TRIGGER if trigger <= last_price else None
+    return SELL_STOP_TRIGGER if trigger >= last_price else None
+
+
 def circuit_breach(
     quotes: QuoteSource, inst: InstrumentLike, order_type: OrderType, price: Decimal
 ) -> str | None:
@@ -130,12 +154,15 @@ def circuit_breach(
 __all__ = [
     "ABOVE_CIRCUIT",
     "BELOW_CIRCUIT",
+    "BUY_STOP_TRIGGER",
     "EQUITY_EXCHANGES",
     "EXPIRED",
+    "SELL_STOP_TRIGGER",
     "check_disclosed",
     "check_instrument_terms",
     "check_ticks",
     "circuit_breach",
     "instrument_of",
+    "stop_trigger_refusal",
     "tick_of",
 ]

@@ -6,8 +6,9 @@ latest. Before an order exists it is refused (an error reply, no order id) for i
 terms (:mod:`orderdesk.sim.order_checks`), a shut market (an AMO is held instead), a cover
 order's stop outside the trigger range, a CNC sale of stock the account lacks, or a fresh MIS/CO
 order after its segment's square-off. The RMS then rejects it (the order id is returned, the row
-is REJECTED, saying why) for a price outside the circuit limits or a margin shortfall (the
-``margin_exception`` fault makes the latter an error reply instead).
+is REJECTED, saying why) for a price outside the circuit limits, a stop (SL, SL-M) whose trigger
+is not beyond the last price (a buy's above it, a sell's below it: it would trigger at once) or
+a margin shortfall (the ``margin_exception`` fault makes the latter an error reply instead).
 
 The ``slow_validation_ms`` fault keeps a new order in ``PUT ORDER REQ RECEIVED`` (in the book,
 blocking no margin yet) that long before validation goes on; :meth:`Placement.place_later`
@@ -34,9 +35,14 @@ from orderdesk.sim.ids import IdGenerator
 from orderdesk.sim.later import SimTimers
 from orderdesk.sim.market_hours import INTRADAY, MARKET_CLOSED, MarketHours
 from orderdesk.sim.matching import Matcher
-from orderdesk.sim.order_checks import check_instrument_terms, circuit_breach, instrument_of
+from orderdesk.sim.order_checks import (
+    check_instrument_terms,
+    circuit_breach,
+    instrument_of,
+    stop_trigger_refusal,
+)
 from orderdesk.sim.order_params import PlaceRequest
-from orderdesk.sim.orders import Order, Side, Status, Variety
+from orderdesk.sim.orders import Order, OrderType, Side, Status, Variety
 from orderdesk.sim.ports import InstrumentLike, InstrumentLookup, QuoteSource
 from orderdesk.sim.recorder import Recorder
 from orderdesk.sim.rms import RiskChecks
@@ -159,10 +165,16 @@ class Placement:
         release it."""
         user_id = order.user_id
         book = self._recorder.book
+        order.order_timestamp = self._clock.now().replace(microsecond=0)
         self._recorder.transition(order, Status.VALIDATION_PENDING)
         breach = circuit_breach(self._quotes, inst, order.order_type, order.price)
         if breach is not None:
             return self._reject(order, breach)
+        wrong_side = self._stop_refusal(
+            order.order_type, order.transaction_type, order.trigger_price, inst
+        )
+        if wrong_side is not None:
+            return self._reject(order, wrong_side)
         required = self._risk.required_margin(
             user_id,
             inst,
@@ -191,6 +203,13 @@ class Placement:
             return order
         self._matcher.release(order)
         return order
+
+    def _stop_refusal(
+        self, order_type: OrderType, side: Side, trigger: Decimal, inst: InstrumentLike
+    ) -> str | None:
+        """Why a stop's trigger is on the wrong side of the last price now, or ``None``."""
+        ltp = self._matcher.last_price(inst.instrument_token)
+        return stop_trigger_refusal(order_type, side, trigger, ltp)
 
     def _reject(self, order: Order, message: str, raw: str | None = None) -> Order:
         """The RMS rejects a received order: it stays in the book, REJECTED, saying why."""
@@ -257,6 +276,7 @@ class Placement:
             child = replace(req, quantity=quantity, autoslice=False)
             try:
                 self._check_slice_price(inst, child)
+                self._check_slice_trigger(inst, child)
                 self._check_slice_margin(user_id, inst, child)
                 order = self.place(
                     user_id, api_key, child, extra_tags=("autoslice", f"autoslice:{parent}")
@@ -279,6 +299,13 @@ class Placement:
         breach = circuit_breach(self._quotes, inst, req.order_type, req.price)
         if breach is not None:
             raise InputError(breach)
+
+    def _check_slice_trigger(self, inst: InstrumentLike, req: PlaceRequest) -> None:
+        """Refuse a stop slice whose trigger is on the wrong side of the last price, as a slice
+        priced outside the circuit limits is (UNVERIFIED how Kite's reply shows it)."""
+        refusal = self._stop_refusal(req.order_type, req.transaction_type, req.trigger_price, inst)
+        if refusal is not None:
+            raise InputError(refusal)
 
     def _check_slice_margin(self, user_id: str, inst: InstrumentLike, req: PlaceRequest) -> None:
         """Refuse a slice the funds cannot carry before it becomes an order (Kite's reply then
