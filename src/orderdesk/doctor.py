@@ -96,6 +96,9 @@ class Facts:
     holidays_missing: tuple[int, ...] | None = None
     """The years the holiday list should cover now and does not (None: not checked, e.g.
     without trading days)."""
+    broker_unanswered: str | None = None
+    """Why the broker's checks have no answer: it did not answer them within the doctor's
+    time. The desk's own checks are still made; ``preflight`` is None then."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +119,16 @@ def _span(delta: timedelta) -> str:
     return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
 
 
+def _unanswered(facts: Facts, name: str) -> Check | None:
+    if facts.broker_unanswered is None:
+        return None
+    return Check(name, Status.FAIL, facts.broker_unanswered)
+
+
 def _address(facts: Facts) -> Check:
     preflight = facts.preflight
+    if (check := _unanswered(facts, "address")) is not None:
+        return check
     if preflight is None:
         return Check("address", Status.OK, f"not applicable: the {facts.broker} broker")
     bound = preflight.configured_address or "not bound (the system chooses)"
@@ -129,6 +140,8 @@ def _address(facts: Facts) -> Check:
 def _order_path(facts: Facts) -> Check:
     preflight = facts.preflight
     name = "orders from this address"
+    if (check := _unanswered(facts, name)) is not None:
+        return check
     if preflight is None:
         return Check(name, Status.OK, f"not applicable: the {facts.broker} broker")
     said = f"{preflight.answer} (probe: {preflight.probe})"
@@ -166,6 +179,8 @@ def _session(facts: Facts) -> Check:
 
 def _rate(facts: Facts) -> Check:
     preflight = facts.preflight
+    if (check := _unanswered(facts, "order rate")) is not None:
+        return check
     if preflight is None:
         return Check("order rate", Status.OK, f"not applicable: the {facts.broker} broker")
     rate = preflight.rate
@@ -198,6 +213,8 @@ def clock_offset(preflight: Preflight | None) -> float | None:
 
 
 def _clock(facts: Facts, offset: float | None) -> Check:
+    if facts.broker_unanswered is not None:
+        return Check("clock", Status.WARN, "unknown: the broker did not answer in time")
     if facts.preflight is None:
         return Check("clock", Status.OK, f"not applicable: the {facts.broker} broker")
     if offset is None:
@@ -269,6 +286,8 @@ def _size(count: int) -> str:
 
 def _disk(facts: Facts) -> Check:
     storage = facts.storage
+    if storage is None and facts.broker_unanswered is not None:
+        return Check("disk", Status.WARN, "not checked: the broker's checks ran out of time")
     if storage is None:
         return Check("disk", Status.OK, "not applicable: the event log is not a file here")
     summary = (
@@ -285,6 +304,8 @@ def _disk(facts: Facts) -> Check:
 
 def _backups(facts: Facts) -> Check:
     storage = facts.storage
+    if storage is None and facts.broker_unanswered is not None:
+        return Check("backups", Status.WARN, "not checked: the broker's checks ran out of time")
     if storage is None:
         return Check("backups", Status.OK, "not applicable: the event log is not a file here")
     folder = storage.backup_dir

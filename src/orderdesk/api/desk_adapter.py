@@ -62,13 +62,17 @@ from orderdesk.ports.broker import (
     HoldingsAuthoriser,
     HoldingsSource,
 )
-from orderdesk.ports.preflight import PreflightSource
+from orderdesk.ports.preflight import PreflightSource, Verdict
 from orderdesk.ports.store import VerifyReport
 
 _T = TypeVar("_T")
 
 MAX_FINDINGS = 20
 """The differences of the latest reconciliation the dashboard is shown (the log has all)."""
+
+PREFLIGHT_SECONDS = 15.0
+"""How long the doctor waits for the broker's pre-flight: well within the CLI's 60 s, so a
+broker that does not answer is reported as the broker's, not as a desk that did not answer."""
 
 
 @runtime_checkable
@@ -324,7 +328,19 @@ class EngineDesk:
     async def doctor(self) -> Diagnosis:
         desk = self._desk
         broker = desk.broker
-        preflight = await broker.preflight() if isinstance(broker, PreflightSource) else None
+        preflight, unanswered = None, None
+        if isinstance(broker, PreflightSource):
+            try:
+                async with asyncio.timeout(PREFLIGHT_SECONDS):
+                    preflight = await broker.preflight()
+            except TimeoutError:
+                unanswered = (
+                    f"the broker did not answer the doctor's checks within {PREFLIGHT_SECONDS:g} s"
+                )
+            else:
+                if preflight.verdict is Verdict.SESSION_REFUSED:
+                    # As a refusal of the desk's own calls does: the session line says so now.
+                    desk.session.refused(f"doctor: {preflight.answer}", desk.clock.now())
         last = desk.reconciler.last
         switch = desk.kill_switch
         return assess(
@@ -338,6 +354,7 @@ class EngineDesk:
                 now=self.now(),
                 storage=None if self._storage is None else self._storage(desk.last_closed_day()),
                 holidays_missing=desk.days.holidays_missing() if desk.days is not None else None,
+                broker_unanswered=unanswered,
             )
         )
 

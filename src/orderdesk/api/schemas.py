@@ -53,6 +53,12 @@ def _plain_decimal(value: Decimal) -> Decimal:
 
 _PLAIN = AfterValidator(_plain_decimal)
 
+Paise = Annotated[Decimal, AfterValidator(to_paise)]
+"""Money the API answers with, to the paisa (two places) whatever the engine's precision: a
+figure rebuilt from the log after a restart carries the engine's four places (``351.0000``,
+``71.4123``) where the live one read ``351.00``. Only P&L: prices and the configured
+limits keep theirs."""
+
 
 def _not_reserved(name: str) -> str:
     """A strategy name the desk gives its own orders is not a signal's (``reserved_strategy``):
@@ -332,9 +338,9 @@ class PositionOut(_Response):
     opened (as Kite's does)."""
     average_price: Decimal
     last_price: Decimal | None
-    realised: Decimal
-    unrealised: Decimal
-    pnl: Decimal
+    realised: Paise
+    unrealised: Paise
+    pnl: Paise
     estimated: bool = False
     """Its P&L rests on an estimate: while a close the desk missed waits for the broker, an
     open quantity no price has been seen for (``last_price`` null)."""
@@ -366,9 +372,9 @@ class StrategyOut(_Response):
     strategy: str
     orders: int
     open_orders: int
-    realised: Decimal
-    unrealised: Decimal
-    pnl: Decimal
+    realised: Paise
+    unrealised: Paise
+    pnl: Paise
     positions: list[PositionOut]
     loss_limit: Decimal | None = None
     """The strategy's own daily loss limit in rupees (null: none of its own)."""
@@ -482,7 +488,7 @@ class LossLimitOut(_Response):
 
     limit: Decimal | None
     """Rupees (null: no desk-wide limit)."""
-    day_pnl: Decimal
+    day_pnl: Paise
     reached: bool
     strategies_at_limit: list[str]
     """Strategies past their own loss limit: their new risk is refused."""
@@ -571,9 +577,9 @@ class DayPositionOut(_Response):
     overnight_quantity: int
     average_price: Decimal
     last_price: Decimal | None
-    realised: Decimal
-    unrealised: Decimal
-    pnl: Decimal
+    realised: Paise
+    unrealised: Paise
+    pnl: Paise
     buy_quantity: int
     sell_quantity: int
     squared_off: int = 0
@@ -619,8 +625,8 @@ class DayOut(_Response):
     live: bool
     opened_at: datetime
     closed_at: datetime | None
-    pnl: Decimal | None
-    realised: Decimal | None
+    pnl: Paise | None
+    realised: Paise | None
     orders: int
     fills: int
     lapsed: int
@@ -649,8 +655,8 @@ class DayDetailOut(_Response):
     live: bool
     opened_at: datetime
     closed_at: datetime | None
-    pnl: Decimal | None
-    realised: Decimal | None
+    pnl: Paise | None
+    realised: Paise | None
     positions: list[DayPositionOut]
     orders: list[OrderOut]
     """Newest first."""

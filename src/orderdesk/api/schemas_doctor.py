@@ -39,7 +39,9 @@ class OrderPathOut(_Out):
     ip_family: str
     local_address: str | None
     """The address the probe's connection left from."""
-    verdict: Literal["accepted", "refused", "unknown"]
+    verdict: Literal["accepted", "refused", "session_refused", "unknown"]
+    """Whether the broker takes order writes from here: ``session_refused`` when it refused the
+    session, so the probe could not tell."""
     probe: str
     answer: str
     broker_time: datetime | None
@@ -98,7 +100,11 @@ class DoctorOut(_Out):
     broker: str
     checks: list[CheckOut]
     order_path: OrderPathOut | None
-    """None when the broker offers no pre-flight (the paper broker)."""
+    """None when the broker offers no pre-flight (the paper broker), or did not answer it in
+    time (``broker_unanswered`` says so)."""
+    broker_unanswered: str | None = None
+    """Why the broker's checks have no answer: it did not answer them within the doctor's
+    time."""
     session: SessionFactsOut
     clock_offset_seconds: float | None
     """The broker's clock minus this machine's (from its Date header)."""
@@ -148,6 +154,7 @@ class DoctorOut(_Out):
                 for c in diagnosis.checks
             ],
             order_path=path,
+            broker_unanswered=facts.broker_unanswered,
             session=SessionFactsOut(
                 state=facts.session.state.value,
                 since=facts.session.since,

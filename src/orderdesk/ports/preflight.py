@@ -23,8 +23,10 @@ class Verdict(StrEnum):
     """The probe's answer was not a refusal of the address."""
     REFUSED = "refused"
     """The broker named the address and refused it."""
+    SESSION_REFUSED = "session_refused"
+    """The broker refused the session, so the probe could not tell about the address."""
     UNKNOWN = "unknown"
-    """The probe got no answer that tells (no session, no connection, a server error)."""
+    """The probe got no answer that tells (no connection, a server error, a throttle)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,6 +81,9 @@ function doctorRow() {
   if (doctor === "absent") return row("Address", "warn", "This desk has no doctor (GET /api/doctor).", "Run `orderdesk doctor` on the desk's machine.");
   if (doctor.failed) return row("Address", "warn", `The check failed: ${doctor.failed}`, "Press Check address again, or run `orderdesk doctor`.");
   const path = doctor.order_path;
+  if (doctor.broker_unanswered) {
+    return row("Address", "warn", `Not known: ${doctor.broker_unanswered}.`, "Press Check address again, or run `orderdesk doctor`.");
+  }
   if (!path) return row("Address", "ok", `${doctor.broker} takes orders from anywhere.`);
   const text = `Orders leave from ${path.local_address || "an unknown address"} (${path.ip_family}): ${path.verdict}.`;
   if (path.verdict === "accepted") return row("Address", "ok", text);
@@ -88,7 +91,7 @@ function doctorRow() {
     return row("Address", "bad", `${text} ${path.answer}`,
       "Register this address with the Kite app (static IP rule), or set [kite] source_address to the registered one.");
   }
-  // Unknown: no answer that tells, most often for want of a session.
+  // Unknown (no answer that tells) or the session refused: most often for want of a session.
   return row("Address", "warn", `${text} ${path.answer}`,
     "Log in if the session has ended (`orderdesk login`); it is checked again when the new session arrives.");
 }

@@ -338,14 +338,17 @@ class KiteRestClient(KiteHttp):
         pre-flight's test of whether Kite takes order writes from this address
         (:mod:`~orderdesk.brokers.kite.preflight`)."""
         path = {"variety": mapping.WIRE_VARIETY[Variety.REGULAR], "order_id": order_id}
-        await self._call(r.CANCEL_ORDER, path=path, cancels=order_id, observe=observe)
+        await self._call(
+            r.CANCEL_ORDER, path=path, cancels=order_id, observe=observe, patient=False
+        )
 
     async def exit_cover_order(self, order_id: str, parent_order_id: str) -> str:
         """Exit a cover order by cancelling its stop leg ``order_id``."""
         return await self.cancel_order(order_id, Variety.CO, parent_order_id=parent_order_id)
 
-    async def orders(self) -> list[OrderStatusReport]:
-        return self._book.read(r.ORDERS, await self._call(r.ORDERS))
+    async def orders(self, *, patient: bool = True) -> list[OrderStatusReport]:
+        """The day's order book (``patient=False``: a 429 or a failed read is the answer)."""
+        return self._book.read(r.ORDERS, await self._call(r.ORDERS, patient=patient))
 
     async def order_history(self, order_id: str) -> list[OrderStatusReport]:
         route = r.ORDER_HISTORY

@@ -183,7 +183,7 @@ Form = Mapping[str, str] | Sequence[tuple[str, str]]
 class _Request(NamedTuple):
     """One call on its way down the send path, immutable.
 
-    A NamedTuple rather than a frozen dataclass, whose ``__init__`` sets each of the nine
+    A NamedTuple rather than a frozen dataclass, whose ``__init__`` sets each of the
     fields through ``object.__setattr__``: 2.0 µs per request against 0.3 (timeit, 2026-12-04).
     """
 
@@ -200,6 +200,9 @@ class _Request(NamedTuple):
     observe: Observation | None = None
     """Filled in with what the reply's headers showed (``orderdesk doctor``'s probe); None for
     every other request, which pays nothing for it."""
+    patient: bool = True
+    """False: a 429 or a failed read is the answer, neither re-queued nor tried again (the
+    doctor's checks, which report what the broker says now)."""
 
 
 @dataclass(slots=True)
@@ -367,6 +370,7 @@ class KiteHttp:
         cancels: str | None = None,
         hide_cause: bool = False,
         observe: Observation | None = None,
+        patient: bool = True,
     ) -> Any:
         if self.state is not ClientState.OPEN:
             raise RuntimeError(
@@ -382,8 +386,9 @@ class KiteHttp:
             cancels,
             hide_cause,
             observe,
+            patient,
         )
-        if not route.is_read:
+        if not route.is_read or not patient:
             # Writes are never retried (see the module docstring): no retry layer to pass.
             return await self._send_rate_limited(request)
         return await self._send_with_retry(request)
@@ -411,7 +416,9 @@ class KiteHttp:
             throttled: TooManyRequests | None = exc
         kind = request.route.kind
         requeues = self._config.rate_limit_requeues
-        if request.route in _ANSWERED_BY_THE_DESK:
+        if not request.patient:
+            requeues = 0
+        elif request.route in _ANSWERED_BY_THE_DESK:
             # The desk sends a placement again itself after a 429, answering the signal
             # meanwhile (engine/placement.py), and answers a modify or cancel with "try again":
             # held here for all re-queues (121 s at the defaults), each outwaited its sender's

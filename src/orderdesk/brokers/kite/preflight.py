@@ -114,9 +114,12 @@ def _verdict(error: BaseException | None) -> tuple[Verdict, str]:
     if isinstance(error, AddressRefused):
         return Verdict.REFUSED, str(error)
     if isinstance(error, BrokerAuthError):
-        return Verdict.UNKNOWN, f"the session was refused ({error}); run `orderdesk login`"
+        return (
+            Verdict.SESSION_REFUSED,
+            f"the session was refused ({error}); run `orderdesk login`",
+        )
     if isinstance(error, BrokerRateLimited):
-        return Verdict.UNKNOWN, f"the order rate is spent for now ({error})"
+        return Verdict.UNKNOWN, f"the broker is throttling orders now (HTTP 429: {error})"
     if isinstance(error, BrokerRejected):
         said = error.error_type or f"HTTP {error.http_status}"
         return Verdict.ACCEPTED, f"Kite did not refuse the address ({said}: {error})"
@@ -124,10 +127,12 @@ def _verdict(error: BaseException | None) -> tuple[Verdict, str]:
 
 
 async def check_path(client: KiteRestClient, config: KiteConfig, sent: RequestTimes) -> Preflight:
-    """Read the day's book (Kite's count of today's orders), then send the probe."""
+    """Read the day's book (Kite's count of today's orders), then send the probe. Neither
+    waits out a throttle nor tries again: the doctor reports what the broker says now (a 429's
+    re-queues alone could hold it for minutes)."""
     second, minute = sent.counts()
     try:
-        today: int | None = len(await client.orders())
+        today: int | None = len(await client.orders(patient=False))
     except BrokerError:
         today = None
     limits = config.rate_limits()
