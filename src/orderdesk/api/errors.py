@@ -14,7 +14,8 @@
       / ModificationLimitReached
       / ApprovalClosed
       / NoBrokerSession                409  conflict          (the broker has no session)
-      / ExitBlocked                                           (a working order not cancelled)
+      / ExitBlocked                                           (a working order not cancelled,
+                                                              or an earlier exit unresolved)
     DeskClosed                         503  desk_closed       not started, or shutting down
       a request as the server stops    503  desk_closed       send it again (server.StopGate)
     SessionExpired                     503  session_expired   log in, send the same signal again

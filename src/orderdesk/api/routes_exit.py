@@ -11,7 +11,10 @@ First the orders still working in the instrument and product are cancelled (the 
 all of them; a strategy's: its own), each confirmed ended, so a stop left behind cannot fill
 after the exit and open the opposite position (``cancel_working``, true unless the request says
 false); the answer lists them (``cancelled``). One that cannot be cancelled places nothing: 409
-``conflict`` naming it (``ExitBlocked``).
+``conflict`` naming it (``ExitBlocked``). So does an earlier exit in the line that does not
+settle in time, its placement unresolved (it may still appear at the broker and fill) or not
+ended after its cancel (``EarlierExitPending``, an ``ExitBlocked``): exiting again then could
+exit twice.
 """
 
 from __future__ import annotations

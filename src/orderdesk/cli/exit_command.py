@@ -29,14 +29,19 @@ EXIT_POLICY = (
     "The desk places a protected MARKET order and watches it: "
     "not filled within \\[exit] reprice_after_seconds (5), it is re-priced to band_percent (2) "
     "beyond the last price (a sell below, a buy above, within the circuit limits), up to "
-    "max_reprices (3) times; then a CRITICAL alert says the position is still open. Each step "
+    "max_reprices (3) times; then a CRITICAL alert says the position is still open. An exit "
+    "order whose placement is unresolved (the broker could not tell whether it placed it) is "
+    "not re-priced: the desk waits for its outcome, and alerts if it stays unknown past its "
+    "late-order window; do not exit again until it is resolved or given up. Each step "
     "is in the event log (ExitStarted, ExitRepriced, ExitUnfilled). The options below override "
     "the \\[exit] settings for this exit only. "
     "Before the exit is placed, the orders still working in the instrument and product are "
     "cancelled (without --strategy all of them, with it that strategy's own), each confirmed "
     "ended, so a stop left behind cannot fill after the exit and open the opposite position; "
     "one that cannot be cancelled places nothing (exit code 3, naming it). --keep-working "
-    "leaves them working."
+    "leaves them working. An exit asked while the earlier exit in the line is still "
+    "unresolved (or not ended after its cancel) places nothing either (exit code 3, naming "
+    "it)."
 )
 
 

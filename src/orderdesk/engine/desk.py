@@ -41,7 +41,7 @@ from orderdesk.domain.attribution import StrategyBook, attribute
 from orderdesk.domain.calendar import IST, check_delivery
 from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.day import Holding, PositionSnapshot
-from orderdesk.domain.errors import InvalidTransition, ValidationError
+from orderdesk.domain.errors import InvalidTransition, OrderDeskError, ValidationError
 from orderdesk.domain.events import (
     DayClosed,
     Doubt,
@@ -85,7 +85,13 @@ from orderdesk.engine.errors import (
     SessionExpired,
     SignalIdReused,
 )
-from orderdesk.engine.exits import ExitEscalation, ExitPlaced, recorded_policy
+from orderdesk.engine.exits import (
+    EarlierExitPending,
+    ExitEscalation,
+    ExitPlaced,
+    recorded_policy,
+    resolution_bound,
+)
 from orderdesk.engine.handle import OrderHandle
 from orderdesk.engine.history import DayHistory, PastDay
 from orderdesk.engine.instruments import InstrumentMaster
@@ -221,7 +227,12 @@ class OrderDesk:
                 broker, broker, self.news, self.recorder, config, self.alerts, self.session
             )
         self.exits = ExitEscalation(
-            broker, self.recorder, self.alerts, self.master.get, self._reprice_exit
+            broker,
+            self.recorder,
+            self.alerts,
+            self.master.get,
+            self._reprice_exit,
+            resolve_within=resolution_bound(config),
         )
         self.days: TradingDays | None = None
         if config.days is not None:
@@ -714,7 +725,7 @@ class OrderDesk:
             mine = (instrument, strategy if own else None)
             for key, previous in list(self._target_orders.items()):
                 if key == mine or (not own and key[0] == instrument):
-                    await self._retire(previous)
+                    await self._retire(previous, exiting=exiting)
             if before is not None:
                 await before()
             live = await self.broker.positions()
@@ -1427,18 +1438,56 @@ class OrderDesk:
                     [h.order_id for h in handles],
                 )
 
-    async def _retire(self, order_id: str) -> None:
-        """Make sure an earlier target order is over before the next is computed."""
+    async def _retire(self, order_id: str, *, exiting: bool = False) -> None:
+        """Make sure an earlier target order is over before the next is computed.
+
+        One that does not settle within ``leg_timeout`` (its placement still unresolved, so
+        it may yet appear at the broker and fill; or not ended after its cancel) refuses the
+        next order, naming it: :class:`~orderdesk.engine.exits.EarlierExitPending` for an
+        exit (``exiting``), else :class:`CommandRefused`. Nothing new is placed."""
         handle = OrderHandle(self, order_id)
         if handle.is_done:
             return
+        timeout = self.config.leg_timeout
         if not handle.is_resolved:
-            await handle.wait(lambda h: h.is_resolved, timeout=self.config.leg_timeout)
+            try:
+                await handle.wait(lambda h: h.is_resolved, timeout=timeout)
+            except TimeoutError:
+                raise self._not_retired(
+                    handle,
+                    f"is still {handle.status} {timeout:g} s on: its placement is unresolved",
+                    exiting=exiting,
+                    unresolved=True,
+                ) from None
         if not handle.is_done:
             # Refused means it ended (or is ending) by itself; the wait below settles it.
             with contextlib.suppress(CommandRefused):
                 await self.cancel(order_id)
-            await handle.wait(timeout=self.config.leg_timeout)
+            try:
+                await handle.wait(timeout=timeout)
+            except TimeoutError:
+                raise self._not_retired(
+                    handle,
+                    f"is still {handle.status} {timeout:g} s after its cancel was asked",
+                    exiting=exiting,
+                    unresolved=not handle.is_resolved,
+                ) from None
+
+    @staticmethod
+    def _not_retired(
+        handle: OrderHandle, reason: str, *, exiting: bool, unresolved: bool
+    ) -> OrderDeskError:
+        """The refusal of an order whose earlier one in the line (``handle``) did not settle."""
+        signal = handle.order.signal
+        line = f"{signal.instrument} {signal.product}"
+        if exiting:
+            return EarlierExitPending(line, handle.order_id, reason, unresolved=unresolved)
+        detail = (
+            f"target order for {line} not placed: the earlier order {handle.order_id} there "
+            f"{reason}; nothing new was placed. Check it with `orderdesk orders` and send the "
+            "target again once it has ended"
+        )
+        return CommandRefused(handle.order_id, reason, message=detail)
 
     # -- internals: cancel, resolve, background ------------------------------------------------
 

@@ -5,6 +5,12 @@ market runs past that price, what is left of an exit rests there and never fills
 grows. ``exit_position`` therefore hands its order to :class:`ExitEscalation`, which follows
 the desk's :class:`~orderdesk.engine.config.ExitPolicy`:
 
+0. while the exit order's placement is unresolved (``SUBMIT_UNKNOWN``: the broker answered
+   that it cannot tell, or did not answer; ``SUBMITTING``), wait for its outcome: there is
+   nothing at the broker to re-price yet, so no attempt is spent. The desk resolves it within
+   its late-order window (:func:`resolution_bound`); still unknown past that, a CRITICAL alert
+   says so (do not exit again until it is resolved or given up: the order may still appear
+   and fill, and a second exit would then exit twice), and the wait goes on;
 1. wait up to ``reprice_after`` seconds for the exit to fill (woken by the order's changes);
 2. not filled: read the last price and modify every working part of the exit to a LIMIT
    ``band_percent`` beyond it (a sell below, a buy above: through the market, as far as the
@@ -46,9 +52,10 @@ from orderdesk.domain.signal import ACCOUNT_EXIT_STRATEGY
 from orderdesk.domain.status import OrderStatus
 from orderdesk.domain.values import InstrumentKey, Side
 from orderdesk.engine.alerts import Alerts
-from orderdesk.engine.config import ExitPolicy
+from orderdesk.engine.config import DeskConfig, ExitPolicy
 from orderdesk.engine.handle import OrderHandle
 from orderdesk.engine.recorder import Recorder
+from orderdesk.errors import ExitBlocked
 from orderdesk.ports.broker import Broker
 from orderdesk.ports.notifier import Severity
 
@@ -65,6 +72,44 @@ class ExitPlaced:
 
     handle: OrderHandle | None
     cancelled: tuple[str, ...] = ()
+
+
+class EarlierExitPending(ExitBlocked):
+    """An exit not placed: the earlier exit in its line (which the new one retires first) did
+    not settle in time, its placement still unresolved (the broker may yet show it and fill
+    it) or not ended after its cancel. Nothing new was placed; placing one now could exit
+    twice. An :class:`~orderdesk.errors.ExitBlocked` (HTTP 409, CLI exit 3)."""
+
+    def __init__(self, line: str, order_id: str, reason: str, *, unresolved: bool) -> None:
+        super().__init__(line, [(order_id, reason)])
+        if unresolved:
+            advice = (
+                "the desk cannot tell yet whether the broker placed it, and it may still "
+                "appear there and fill. Nothing new was placed. Do not exit again until it is "
+                f"resolved or given up: check it with `orderdesk orders` (or the broker's order "
+                f"book, tag {order_id}); the desk keeps looking and alerts what it finds, and "
+                "once it has ended (or works and is re-priced) exit again if the position is "
+                "still open"
+            )
+        else:
+            advice = (
+                "nothing new was placed. Check it with `orderdesk orders` (or the broker's "
+                "order book) and exit again once it has ended"
+            )
+        message = f"exit of {line} not placed: the earlier exit {order_id} {reason}; {advice}"
+        self.args = (message,)
+        self.unresolved = unresolved
+
+
+def resolution_bound(config: DeskConfig) -> float:
+    """Seconds within which the desk settles an unknown placement outcome: its late-order
+    window, the first look before it, and the last look of the window plus the absences that
+    prove the order was never placed, each at most ``resolve_max_interval`` apart."""
+    return (
+        config.late_order_window
+        + config.resolve_first_delay
+        + (config.resolve_absences + 1) * config.resolve_max_interval
+    )
 
 
 def band_price(side: Side, quote: Quote, band_percent: Decimal, tick: Decimal | None) -> Decimal:
@@ -97,13 +142,18 @@ class ExitEscalation:
         alerts: Alerts,
         instrument: Callable[[InstrumentKey], InstrumentInfo | None],
         reprice: Reprice,
+        *,
+        resolve_within: float = 45.5,
     ) -> None:
+        """``resolve_within``: how long an exit order's unknown placement outcome is waited
+        for before the alert that it is unresolved (:func:`resolution_bound`)."""
         self.broker = broker
         self.recorder = recorder
         self.alerts = alerts
         self.clock = recorder.clock
         self._instrument = instrument
         self._reprice = reprice
+        self.resolve_within = resolve_within
 
     async def started(self, handle: OrderHandle, policy: ExitPolicy) -> None:
         """Record that ``handle``'s order is an exit watched under ``policy``."""
@@ -122,8 +172,13 @@ class ExitEscalation:
         those already made (an escalation resumed after a restart)."""
         try:
             while True:
+                # Nothing to re-price while the broker may not hold the order: no attempt
+                # is spent on it, and the wait for a fill starts once it is placed.
+                await self._until_placed(handle, reprices)
                 if await self._done_within(handle, policy.reprice_after):
                     break
+                if _unresolved(handle):
+                    continue  # sent again meanwhile: its outcome first
                 if reprices >= policy.max_reprices:
                     break
                 reprices += 1
@@ -142,6 +197,34 @@ class ExitEscalation:
                 key=f"exit:{handle.order_id}",
                 order_id=handle.order_id,
             )
+
+    async def _until_placed(self, handle: OrderHandle, reprices: int) -> None:
+        """Return once no part of the exit has an unknown placement outcome (or it is done);
+        past ``resolve_within``, alert that its placement is unresolved and wait on."""
+        if not _unresolved(handle):
+            return
+        try:
+            await handle.wait(_placed, timeout=self.resolve_within)
+            return
+        except TimeoutError:
+            pass
+        order = handle.order
+        await self.alerts.raise_(
+            Severity.CRITICAL,
+            "Exit placement unresolved",
+            f"{handle.order_id} ({order.signal.instrument} {order.signal.side} "
+            f"{order.signal.quantity}, {_whose(order)}): the exit order's placement is still "
+            f"unresolved ({handle.status}) {self.resolve_within:g}s after the desk began "
+            "watching it: the desk cannot tell whether the broker placed it, so it is not "
+            f"re-priced ({reprices} re-prices made), and it may still appear at the broker and "
+            "fill. The position may still be open, but do not exit again until this order is "
+            "resolved or given up: a second exit now can exit twice. Check it with `orderdesk "
+            f"orders` (or the broker's order book, tag {handle.order_id}); the desk keeps "
+            "looking, re-prices it once it is working, and alerts if it is given up",
+            key=f"exit:{handle.order_id}",
+            order_id=handle.order_id,
+        )
+        await handle.wait(_placed)
 
     async def _done_within(self, handle: OrderHandle, seconds: float) -> bool:
         try:
@@ -223,12 +306,19 @@ class ExitEscalation:
                 order_id=handle.order_id,
             )
             return
+        advice = (
+            "its placement is unresolved (the broker may still show it and fill it): do not "
+            "exit again until it is resolved or given up; check it with `orderdesk orders` (or "
+            f"the broker's order book, tag {handle.order_id})"
+            if _unresolved(handle)
+            else "the position is still open: act now (re-price or cancel it, exit again)"
+        )
         await self.alerts.raise_(
             Severity.CRITICAL,
             "Exit not filled",
             f"{handle.order_id} ({order.signal.instrument} {order.signal.side} "
-            f"{order.signal.quantity}, {_whose(order)}): {remaining} not filled, {detail}; the "
-            "position is still open: act now (re-price or cancel it, exit again)",
+            f"{order.signal.quantity}, {_whose(order)}): {remaining} not filled, {detail}; "
+            + advice,
             key=f"exit:{handle.order_id}",
             order_id=handle.order_id,
         )
@@ -256,4 +346,21 @@ def _parts(handle: OrderHandle) -> list[Order]:
     return handle.children or [handle.order]
 
 
-__all__ = ["ExitEscalation", "ExitPlaced", "Reprice", "band_price", "recorded_policy"]
+def _unresolved(handle: OrderHandle) -> bool:
+    """Some part of the exit may or may not be at the broker: nothing there to re-price."""
+    return not handle.is_done and any(part.is_unresolved for part in _parts(handle))
+
+
+def _placed(handle: OrderHandle) -> bool:
+    return not _unresolved(handle)
+
+
+__all__ = [
+    "EarlierExitPending",
+    "ExitEscalation",
+    "ExitPlaced",
+    "Reprice",
+    "band_price",
+    "recorded_policy",
+    "resolution_bound",
+]
