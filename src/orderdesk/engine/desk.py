@@ -1240,9 +1240,11 @@ class OrderDesk:
             await self.alerts.raise_(
                 Severity.CRITICAL,
                 "Broker session ended",
-                f"{reason}; signals are refused (HTTP 503, their ids stay unused) and the "
-                "desk cannot follow the broker's orders until someone logs in: `orderdesk "
-                "login` (the running desk takes the new session without a restart)",
+                f"{reason}; signals are refused (HTTP 503: the same signal succeeds after the "
+                "login; one the broker refused as the session ended is held, not sent, until "
+                "its signal is sent again) and the desk cannot follow the broker's orders until "
+                "someone logs in: `orderdesk login` (the running desk takes the new session "
+                "without a restart)",
                 # The one alert of this session's end (its stream's stop is not alerted apart);
                 # the next session's end is news again, whatever its reason.
                 key=f"session:{self.session.generation}",
