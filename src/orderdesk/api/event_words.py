@@ -57,6 +57,9 @@ FINDINGS: dict[str, str] = {
     "converted_at_broker": "a position converted outside orderdesk was found and followed",
     "modified_at_broker": "an order modified outside orderdesk was found and followed",
     "missed_fill": "a trade the stream missed was found in the trade book",
+    "not_placed_at_broker": (
+        "an order given up as not placed was found at the broker after all and taken back"
+    ),
     "status": "the broker's status differed from the desk's",
     "position": "the broker's position differs from the desk's",
     "holding": "the broker's holdings differ from the day's opening",
@@ -139,7 +142,11 @@ _WORDS: dict[type[Event], Callable[[Any], str]] = {
     OrderCreated: _created,
     OrderSubmitting: lambda e: f"Sent to the broker (attempt {e.attempt})",
     OrderSubmitUnknown: lambda e: f"Outcome unknown, looking for it in the book: {e.reason}",
-    OrderSubmitRejected: lambda e: f"Refused by the broker: {e.reason}",
+    OrderSubmitRejected: lambda e: (
+        f"Given up: {e.reason}"
+        if e.reason.startswith("not placed:")
+        else f"Refused by the broker: {e.reason}"
+    ),
     OrderSubmitDeferred: lambda e: f"Held until the next login: {e.reason}",
     OrderAccepted: lambda e: f"Accepted by the broker as {e.broker_order_id}",
     OrderStatusChanged: _status,

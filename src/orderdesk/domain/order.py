@@ -8,6 +8,13 @@ Broker updates are applied monotonically. A duplicate (same status, filled quant
 quantity as the last one applied) is a no-op; a stale one (lower rank or filled quantity) yields
 :class:`OrderUpdateIgnored`; an illegal one raises :class:`InvalidTransition`, which the caller
 records as :class:`OrderTransitionRefused`. Nothing ever moves an order backwards.
+
+One terminal status may be left: an order *given up* as not placed (:meth:`Order.not_placed`:
+the broker answered that it could not tell, and its book did not show the order within the
+late-order window) is taken back by the broker's first report of that very order (found by its
+tag or broker id): bound to the broker's id and brought to the broker's state, as if that
+report had come before the give-up (:meth:`Order.taken_back`). The broker placed it; the desk
+only stopped believing it had. A rejection the broker made stays final.
 """
 
 from __future__ import annotations
@@ -212,6 +219,16 @@ class Order:
     children are the broker's orders; it is never sent again."""
     broker_parent_id: str | None = None
     """The broker's id of that placement (its children's reports name it)."""
+    given_up: bool = False
+    """Given up as not placed (:meth:`not_placed`: the broker could not tell, and its book did
+    not show the order within the late-order window). The one ``REJECTED`` an order may leave,
+    and only by the broker's news of this very order (:meth:`taken_back`); a rejection the
+    broker made, or a refusal it answered, stays final."""
+    held_terms: tuple[Terms, ...] = ()
+    """The terms each modify gave the order (the desk's, or one found made outside), in order.
+    With its signal's, the terms it has held: a broker row showing one of them again, other
+    than the present ones, is a stale or repeated report, not a modification
+    (:meth:`changed_at_broker`). Empty for an order never modified (nothing to keep)."""
 
     # -- construction and replay -------------------------------------------------------------
 
@@ -382,6 +399,8 @@ class Order:
                 f"bound to {self.broker_order_id}",
             )
         _check_consistent(report, self.status)
+        if self.taken_back(report):
+            return self._take_back(report, at, fills)
         changed = self.changed_at_broker(report)
         if report.progress == self.last_progress and not changed:
             return []
@@ -422,6 +441,29 @@ class Order:
             )
         )
         return events
+
+    def taken_back(self, report: OrderStatusReport) -> bool:
+        """Whether ``report`` (about this very order: the caller found it by this order's tag
+        or broker id) takes back an order given up as not placed: the broker holds it after
+        all, so the order leaves ``REJECTED`` for where the broker says it is. Only an order
+        :meth:`not_placed` gave up, and not yet bound to another broker order."""
+        return (
+            self.given_up
+            and self.status is OrderStatus.REJECTED
+            and self.broker_order_id in (None, report.broker_order_id)
+        )
+
+    def _take_back(
+        self, report: OrderStatusReport, at: datetime, fills: Sequence[Fill]
+    ) -> list[OrderEvent]:
+        """Bind the given-up order to the broker's order (:class:`OrderAccepted`, which
+        :meth:`apply` lets leave the give-up), then the report as for any accepted order."""
+        accepted = OrderAccepted(
+            at=at, order_id=self.order_id, broker_order_id=report.broker_order_id
+        )
+        found = replace(self, fills=dict(self.fills))
+        found.apply(accepted)
+        return [accepted, *found.on_report(report, at, fills)]
 
     def on_fill(self, fill: Fill, at: datetime, *, inferred: bool = False) -> list[OrderEvent]:
         """Record an execution once; a repeated ``trade_id`` is a no-op."""
@@ -570,6 +612,16 @@ class Order:
         modify of ours is on its way: someone changed it outside orderdesk (Kite web, another
         API client). Every term counts: quantity, type, price and trigger.
 
+        Terms the order has held before (:attr:`held_terms`: its signal's, each modify the
+        desk made, each outside one already taken) are not news: Kite's updates may come out
+        of order or twice, so a row showing the desk's own earlier terms is a stale report of
+        them, and taking it would roll the order back and alert the desk's own modify as an
+        outside one. Nothing in a report orders it reliably against the last one (Kite's
+        ``order_timestamp`` has whole seconds, and the log keeps no report's time), so the rule
+        is by terms alone. Its limit: a change made outside back to terms the order held
+        before (a price moved there and back) is not seen until the terms differ from all of
+        them; the desk then holds its own later terms while the broker holds the earlier ones.
+
         A cover order's stop leg shown as a MARKET order has been exited (a cancel of the leg,
         the desk's or the broker's square-off, turns it into a market order that fills): that
         is its end, not new terms, whatever the row's ``modified`` says of an earlier modify."""
@@ -579,7 +631,16 @@ class Order:
             and not self.is_terminal
             and self.status is not OrderStatus.MODIFY_PENDING
             and report.status not in _SETTLING
-            and self.terms_in(report) != self.terms
+            and self._new_terms(self.terms_in(report))
+        )
+
+    def _new_terms(self, terms: Terms) -> bool:
+        """Terms this order has never held (see :meth:`changed_at_broker`)."""
+        if terms == self.terms or terms in self.held_terms:
+            return False
+        signal = self.signal
+        return terms != Terms(
+            signal.quantity, signal.order_type, signal.price, signal.trigger_price
         )
 
     def _external_modification(self, report: OrderStatusReport, at: datetime) -> OrderEvent:
@@ -654,11 +715,18 @@ class Order:
                 self._set(OrderStatus.SUBMIT_UNKNOWN)
             case OrderSubmitRejected(reason=reason):
                 self.reason = reason
+                # From an unknown outcome only :meth:`not_placed` decides it: a give-up, not
+                # the broker's refusal (that answers a placement still SUBMITTING).
+                self.given_up = self.status is OrderStatus.SUBMIT_UNKNOWN
                 self._set(OrderStatus.REJECTED)
             case OrderAccepted(broker_order_id=broker_order_id):
                 self.broker_order_id = broker_order_id
-                if self.status in UNRESOLVED:
-                    self.reason = None  # found at the broker: the doubt is over
+                if self.status in UNRESOLVED or (
+                    self.given_up and self.status is OrderStatus.REJECTED
+                ):
+                    # Found at the broker (after the give-up too): the doubt is over.
+                    self.reason = None
+                    self.given_up = False
                     self._set(OrderStatus.ACCEPTED)
             case OrderModifyRequested():
                 self.pending_modify = event
@@ -668,6 +736,7 @@ class Order:
                 self.price = event.price
                 self.trigger_price = event.trigger_price
                 self.order_type = event.order_type
+                self.held_terms += (self.terms,)
                 self.modifications += 1
                 self.reason = None  # new terms: an earlier refusal is about the old ones
                 if not event.external:

@@ -31,6 +31,11 @@ they learned to :class:`BrokerNews`; nothing else turns broker news into events.
   change and alerted WARNING, unless it is the broker's or the exchange's ordinary end of an
   order (IOC, TTL, their words, the square-off and mass-cancel times); unknown words are
   alerted with the doubt said;
+- **taking back an order given up as not placed**: the broker's report of an order the desk
+  gave up (it answered that it could not tell, and its book did not show the order within the
+  late-order window) binds it and brings it to the broker's state (``Order.taken_back``),
+  recorded as a finding and alerted CRITICAL: whoever read "not placed" may have sent it again.
+  Nothing is placed by it;
 - **adoption**: a report nobody's order matches is an order placed outside orderdesk (or the
   broker's own square-off, told apart by the trading calendar); it is adopted, recorded as a
   finding and alerted, in the same lane discipline.
@@ -73,6 +78,7 @@ from orderdesk.domain.day import INTRADAY, is_broker_square_off
 from orderdesk.domain.errors import InvalidTransition, ValidationError
 from orderdesk.domain.events import (
     BrokerSquaredOff,
+    OrderAccepted,
     OrderEvent,
     OrderModified,
     OrderStatusChanged,
@@ -114,6 +120,10 @@ Update = OrderStatusReport | Fill
 REFUSED_UPDATE = "Order update refused"
 REFUSED_FILL = "Fill refused"
 CANCELLED_OUTSIDE_TITLE = "Order cancelled outside orderdesk"
+TAKEN_BACK_TITLE = "Order given up as not placed is at the broker after all"
+NOT_PLACED_FOUND = "not_placed_at_broker"
+"""The finding (``ReconciliationMismatch.kind``) of an order given up as not placed that the
+broker shows after all, and which the desk took back."""
 
 _BROKER_OWN_WORDS = (
     "exchange",
@@ -166,6 +176,8 @@ class Decided:
     square_off: bool = False
     terms_before: Terms | None = None
     """The order's terms just before (what a modification outside orderdesk changed)."""
+    taken_back: bool = False
+    """The order had been given up as not placed, and this news found it at the broker."""
 
     def modified_outside(self) -> list[tuple[Terms, Terms]]:
         """(before, after) of each modification made outside orderdesk this news recorded."""
@@ -208,6 +220,8 @@ class _Item:
     """(alert title, objection) of what the order refused."""
     filled_before: int = 0
     terms_before: Terms | None = None
+    taken_back: bool = False
+    """Its report took back an order given up as not placed."""
     read: bool = False
     """Its trades were read already (it may not read twice)."""
 
@@ -565,7 +579,11 @@ class BrokerNews:
                 order, self._decision(item, self.clock.now()), durable=False
             )
             decided = Decided(
-                order, outcome.events, item.filled_before, terms_before=item.terms_before
+                order,
+                outcome.events,
+                item.filled_before,
+                terms_before=item.terms_before,
+                taken_back=item.taken_back,
             )
         finally:
             self._finish(item, decided)
@@ -590,6 +608,7 @@ class BrokerNews:
                             outcome.events,
                             item.filled_before,
                             terms_before=item.terms_before,
+                            taken_back=item.taken_back,
                         ),
                     )
                 )
@@ -686,6 +705,8 @@ class BrokerNews:
             if decided.adopted:
                 await self._adopted(decided)
             else:
+                if decided.taken_back:
+                    await self._taken_back(decided)
                 await self._rejections(decided)
                 await self._modified_outside(decided)
                 await self._cancelled_outside(decided)
@@ -729,6 +750,49 @@ class BrokerNews:
             f"Reconciliation: {kind}",
             f"{order.order_id}: {detail}",
             key=f"reconcile:{kind}:{order.order_id}",
+            order_id=order.order_id,
+        )
+
+    async def _taken_back(self, decided: Decided) -> None:
+        """An order given up as not placed is at the broker after all, and the desk holds it
+        again as the broker does: a finding, and CRITICAL, since a strategy that read "not
+        placed" may have sent it again. Nothing is placed by this."""
+        order = decided.order
+        signal = order.signal
+        filled = (
+            f"{order.filled_quantity} of {order.quantity} filled at {order.average_price}"
+            if order.filled_quantity
+            else f"nothing of {order.quantity} filled"
+        )
+        state = f"{order.base_status}, {filled}"
+        detail = (
+            f"given up as not placed, but the broker holds it as broker order "
+            f"{order.broker_order_id} ({state}); the desk holds it again as the broker does"
+        )
+        await self.recorder.desk_event(
+            ReconciliationMismatch(
+                at=self.clock.now(), kind=NOT_PLACED_FOUND, detail=detail, order_id=order.order_id
+            )
+        )
+        body = (
+            f"{order.order_id} ({signal.strategy}: {signal.instrument} {signal.side} "
+            f"{order.terms} {signal.product}) is at the broker after all, broker order "
+            f"{order.broker_order_id}: {state}. The desk holds it again as the broker does"
+        )
+        if order.is_terminal and not order.filled_quantity:
+            # Rejected or cancelled with nothing filled: it moved nothing, said all the same.
+            severity = Severity.WARNING
+            body += "; it ended with nothing filled, so it holds nothing."
+        else:
+            severity = Severity.CRITICAL
+            if not order.is_terminal:
+                body += " (it can be cancelled or modified through the desk)"
+            body += "; if you sent it again, you now hold two."
+        await self.alerts.raise_(
+            severity,
+            TAKEN_BACK_TITLE,
+            body,
+            key=f"taken_back:{order.order_id}",
             order_id=order.order_id,
         )
 
@@ -844,6 +908,7 @@ class BrokerNews:
         def decide(order: Order) -> list[OrderEvent]:
             item.filled_before = order.filled_quantity
             item.terms_before = order.terms
+            item.taken_back = False
             events: list[OrderEvent] = []
             if item.placed is not None:
                 try:
@@ -862,7 +927,9 @@ class BrokerNews:
             carried = False
             if report is not None:
                 try:
+                    back = order.taken_back(report)
                     said = order.on_report(report, at, [] if item.inferred else fresh)
+                    item.taken_back = back and any(isinstance(e, OrderAccepted) for e in said)
                     events += self._said_outside(order, report, said, at)
                     carried = any(isinstance(e, OrderStatusChanged) and e.fills for e in events)
                 except InvalidTransition as error:
@@ -1035,6 +1102,8 @@ __all__ = [
     "CANCELLED_OUTSIDE_TITLE",
     "MAX_BATCH",
     "MAX_UNBOUND",
+    "NOT_PLACED_FOUND",
+    "TAKEN_BACK_TITLE",
     "BrokerNews",
     "Decided",
     "NewsResult",

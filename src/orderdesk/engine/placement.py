@@ -487,7 +487,8 @@ class Placement:
                 "Order not placed",
                 f"{order.order_id} ({order.signal.instrument} {order.signal.side} "
                 f"{order.signal.quantity}): {reason}. The broker's answer: {answer}. Should it "
-                "appear at the broker after all, the desk alerts again.",
+                "appear at the broker after all, the desk takes it back (as the broker holds "
+                "it, nothing sent again) and alerts again.",
                 key=f"not_placed:{order.order_id}",
                 order_id=order.order_id,
             )

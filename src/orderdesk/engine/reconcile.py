@@ -16,6 +16,11 @@ the live stream should have told and did not:
 - a broker order of ours whose terms (quantity, type, price, trigger) the broker shows changed
   (modified on Kite web or by another API client) takes them: a row, recorded and alerted by the
   news path, like an adoption; the desk's next modify builds on them;
+- an order the desk gave up as not placed (the broker could not tell, and its book did not
+  show it within the late-order window) that the broker's book now shows is **taken back** by
+  the news path (bound, brought to the broker's state, recorded and alerted CRITICAL): a row,
+  never agreement. One the news path could not take back (its row contradicts the order) is a
+  row too, alerted here, while the broker holds it live or filled;
 - a broker order whose state is ahead of ours moves ours forward. Only a missed fill or a
   missed terminal status is a mismatch: Kite pushes nothing when an order merely starts
   resting (``OPEN``, ``TRIGGER PENDING``), so finding that out by reading the book is normal;
@@ -65,7 +70,7 @@ from orderdesk.engine.adoption import (
 from orderdesk.engine.alerts import Alerts
 from orderdesk.engine.book import OrderBook
 from orderdesk.engine.conversions import Conversions
-from orderdesk.engine.news import BrokerNews, Decided, NewsResult, Source
+from orderdesk.engine.news import NOT_PLACED_FOUND, BrokerNews, Decided, NewsResult, Source
 from orderdesk.engine.recorder import Recorder
 from orderdesk.ports.broker import Broker, HoldingsSource, OrderHistorySource
 from orderdesk.ports.notifier import Severity
@@ -84,6 +89,9 @@ CONVERTED = "converted_at_broker"
 MODIFIED = "modified_at_broker"
 """The row of an order found modified outside orderdesk (recorded and alerted by the news
 path already)."""
+TAKEN_BACK = NOT_PLACED_FOUND
+"""The row of an order given up as not placed that the broker holds after all: taken back
+(recorded and alerted by the news path already), or, when it could not be, alerted here."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,10 +197,12 @@ class Reconciler:
         if flag:
             rows += self._tagged_twice(reports, rows)
             rows += self._missing(reports)
-            # Adoptions, conversions and modifications found are recorded and alerted where
-            # they happen.
-            found = (ADOPTED, RECOVERED, CONVERTED, MODIFIED)
-            await self._mismatches([row for row in rows if row.kind not in found])
+            stuck = self._given_up_at_broker(reports, rows)
+            rows += stuck
+            # Adoptions, conversions, modifications and orders taken back found are recorded
+            # and alerted where they happen.
+            found = (ADOPTED, RECOVERED, CONVERTED, MODIFIED, TAKEN_BACK)
+            await self._mismatches([row for row in rows if row.kind not in found] + stuck)
             await self.recorder.desk_event(
                 ReconciliationCompleted(
                     at=self.clock.now(),
@@ -228,7 +238,7 @@ class Reconciler:
             rows += [
                 row
                 for decided in result.decided
-                if decided.order.order_id not in chasing
+                if decided.order.order_id not in chasing and not decided.taken_back
                 for row in _flagged(decided)
             ]
         return rows
@@ -256,6 +266,32 @@ class Reconciler:
             return tag
         bound = (self.book.by_broker_id.get(broker_id) for broker_id in broker_ids)
         return next((order.order_id for order in bound if order is not None), None)
+
+    def _given_up_at_broker(
+        self, reports: Sequence[OrderStatusReport], found: Sequence[ReconciliationRow]
+    ) -> list[ReconciliationRow]:
+        """A row for each order the desk still holds as given up (not placed) while the broker
+        shows it under the desk's tag, live or with fills: the news path could not take it
+        back (it is said there as a refused update). Never agreement while it is so."""
+        said = {row.order_id for row in found if row.kind == TAKEN_BACK}
+        rows = []
+        for report in reports:
+            if report.parent_order_id is not None or report.slice_of is not None:
+                continue
+            if report.status in _ENDED and not report.filled_quantity:
+                continue
+            order = self.book.find(report)
+            if order is None or not order.taken_back(report) or order.order_id in said:
+                continue
+            said.add(order.order_id)
+            detail = (
+                f"given up as not placed, but the broker holds it as broker order "
+                f"{report.broker_order_id} ({report.broker_status_text}, "
+                f"{report.filled_quantity} of {report.quantity} filled), and the desk could "
+                "not take it back; check it at the broker: if you sent it again, you hold two"
+            )
+            rows.append(ReconciliationRow(TAKEN_BACK, order.order_id, detail))
+        return rows
 
     def _missing(self, reports: Sequence[OrderStatusReport]) -> list[ReconciliationRow]:
         at_broker = {r.broker_order_id for r in reports}
@@ -340,7 +376,9 @@ class Reconciler:
         ]
         await self.recorder.desk_events(events)
         for row in rows:
-            severity = Severity.CRITICAL if row.kind == DUPLICATE else Severity.WARNING
+            severity = (
+                Severity.CRITICAL if row.kind in (DUPLICATE, TAKEN_BACK) else Severity.WARNING
+            )
             await self.alerts.raise_(
                 severity,
                 f"Reconciliation: {row.kind}",
@@ -416,6 +454,18 @@ def _news_rows(result: NewsResult) -> list[ReconciliationRow]:
         if decided.adopted and not decided.square_off:
             kind, detail = adoption_finding(decided.order)
             rows.append(ReconciliationRow(kind, decided.order.order_id, detail))
+        if decided.taken_back:
+            order = decided.order
+            filled = (
+                f"{order.filled_quantity} of {order.quantity} filled"
+                if order.filled_quantity
+                else f"nothing of {order.quantity} filled"
+            )
+            detail = (
+                f"given up as not placed, but the broker holds it as broker order "
+                f"{order.broker_order_id} ({order.base_status}, {filled}); taken back"
+            )
+            rows.append(ReconciliationRow(TAKEN_BACK, order.order_id, detail))
         for before, after in decided.modified_outside():
             detail = (
                 f"broker order {decided.order.broker_order_id} modified outside orderdesk: "
@@ -458,6 +508,7 @@ __all__ = [
     "EXTERNAL_STRATEGY",
     "MODIFIED",
     "RECOVERED",
+    "TAKEN_BACK",
     "Reconciler",
     "ReconciliationReport",
     "ReconciliationRow",
