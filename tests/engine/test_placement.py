@@ -193,6 +193,26 @@ async def test_a_refused_session_leaves_the_signal_id_unused(
     assert "SessionRenewed" in store.types("desk")
 
 
+async def test_an_intent_held_for_a_login_is_withdrawn_by_a_cancel(
+    desk: OrderDesk, broker: FakeBroker, store: MemoryStore
+) -> None:
+    """The intent a session refusal held is cancelled without the broker (nothing was ever
+    placed, and the session is gone): CANCELLED, said so, and its signal no longer sends it.
+    It was refused as "not sent to the broker yet; cancel it once the broker has it"."""
+    broker.script = [AUTH]
+    with pytest.raises(SessionExpired):
+        await desk.submit(signal(signal_id="held"))
+    (held,) = desk.orders()
+    handle = await desk.cancel(held.order_id)
+    assert handle.status is OrderStatus.CANCELLED
+    assert handle.order.reason == "cancelled while held for a login"
+    assert "OrderWithdrawn" in store.types(held.order_id)
+    await desk.renew_session("fresh-token")
+    again = await desk.submit(signal(signal_id="held"))
+    assert again.status is OrderStatus.CANCELLED
+    assert [p.client_order_id for p in broker.placements] == [held.order_id]  # the refused one
+
+
 async def test_stream_report_overtaking_the_reply_is_not_unknown(
     desk: OrderDesk, broker: FakeBroker, store: MemoryStore
 ) -> None:

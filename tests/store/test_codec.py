@@ -65,6 +65,7 @@ from orderdesk.domain.events import (
     OperatorCommandHandled,
     OrderLapsed,
     OrderSubmitDeferred,
+    OrderWithdrawn,
     PositionConversionRefused,
     PositionConversionRequested,
     PositionConverted,
@@ -434,6 +435,7 @@ def every_event() -> list[Event]:
             price=Decimal("1382.98"),
         ),
         ExitUnfilled(at=AT, order_id="od24", reprices=3, remaining=5, detail="book too thin"),
+        OrderWithdrawn(at=AT, order_id="od1", reason="cancelled while held for a login"),
     ]
 
 

@@ -34,6 +34,7 @@ from orderdesk.domain.events import (
     OrderSubmitUnknown,
     OrderTransitionRefused,
     OrderUpdateIgnored,
+    OrderWithdrawn,
     PositionConversionRefused,
     PositionConversionRequested,
     PositionConverted,
@@ -147,7 +148,10 @@ _WORDS: dict[type[Event], Callable[[Any], str]] = {
         if e.reason.startswith("not placed:")
         else f"Refused by the broker: {e.reason}"
     ),
-    OrderSubmitDeferred: lambda e: f"Held until the next login: {e.reason}",
+    OrderSubmitDeferred: lambda e: (
+        f"Held, not sent: {e.reason}; its signal sent again after a login sends it"
+    ),
+    OrderWithdrawn: lambda e: f"Withdrawn before it was sent: {e.reason}",
     OrderAccepted: lambda e: f"Accepted by the broker as {e.broker_order_id}",
     OrderStatusChanged: _status,
     OrderModifyRequested: lambda e: (

@@ -107,6 +107,14 @@ class OrderSubmitDeferred(OrderEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class OrderWithdrawn(OrderEvent):
+    """An intent held for a login (:class:`OrderSubmitDeferred`) cancelled before it was ever
+    sent: nothing was placed, and its signal no longer sends it."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OrderAccepted(OrderEvent):
     broker_order_id: str
 
@@ -479,6 +487,7 @@ ORDER_EVENT_TYPES: tuple[type[OrderEvent], ...] = (
     OrderSubmitUnknown,
     OrderSubmitRejected,
     OrderSubmitDeferred,
+    OrderWithdrawn,
     OrderAccepted,
     OrderStatusChanged,
     OrderModifyRequested,
@@ -567,6 +576,7 @@ __all__ = [
     "OrderSubmitting",
     "OrderTransitionRefused",
     "OrderUpdateIgnored",
+    "OrderWithdrawn",
     "PositionConversionRefused",
     "PositionConversionRequested",
     "PositionConverted",

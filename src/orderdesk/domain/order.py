@@ -47,6 +47,7 @@ from orderdesk.domain.events import (
     OrderSubmitUnknown,
     OrderTransitionRefused,
     OrderUpdateIgnored,
+    OrderWithdrawn,
 )
 from orderdesk.domain.refusals import describe_refusal
 from orderdesk.domain.reports import Fill, OrderStatusReport
@@ -360,6 +361,15 @@ class Order:
         """The broker refused the session: nothing was placed; the intent waits for a login."""
         self._target(Trigger.SESSION_REFUSED)
         return [OrderSubmitDeferred(at=at, order_id=self.order_id, reason=reason)]
+
+    def withdraw(self, reason: str, at: datetime) -> list[OrderEvent]:
+        """Cancel an intent held for a login (:meth:`submit_deferred`) before it is sent:
+        nothing was placed, so the broker is not asked. Only such an intent: one on its way is
+        cancelled at the broker."""
+        if not self.deferred:
+            raise InvalidTransition(self.status.value, Trigger.WITHDRAW.value)
+        self._target(Trigger.WITHDRAW)
+        return [OrderWithdrawn(at=at, order_id=self.order_id, reason=reason)]
 
     def lapse(self, day: date, reason: str, at: datetime) -> list[OrderEvent]:
         """The trading day ``day`` ended with this order unfinished and its end unknowable."""
@@ -705,6 +715,10 @@ class Order:
                 self.reason = reason
                 self.deferred = True
                 self._set(OrderStatus.INITIALIZED)
+            case OrderWithdrawn(reason=reason):
+                self.reason = reason
+                self.deferred = False
+                self._set(OrderStatus.CANCELLED)
             case OrderLapsed(reason=reason):
                 self.reason = reason
                 self.pending_modify = None

@@ -111,6 +111,7 @@ class Trigger(StrEnum):
     REQUEST_CANCEL = "REQUEST_CANCEL"
     CANCEL_REJECTED = "CANCEL_REJECTED"
     SESSION_REFUSED = "SESSION_REFUSED"
+    WITHDRAW = "WITHDRAW"
     DAY_ENDED = "DAY_ENDED"
     # broker reports
     BROKER_ACCEPTED = "BROKER_ACCEPTED"
@@ -189,6 +190,8 @@ TRANSITIONS: dict[tuple[OrderStatus, Trigger], OrderStatus | ReturnToBase] = {
     # The broker refused the session (expired token): nothing was placed, so the order is back
     # to an intent that the same signal may send again once a person has logged in.
     (S.SUBMITTING, T.SESSION_REFUSED): S.INITIALIZED,
+    # Such an intent cancelled before it is sent again: nothing was ever placed.
+    (S.INITIALIZED, T.WITHDRAW): S.CANCELLED,
     # The trading day is over and the broker's book of it is gone: whatever the order still
     # waited for can no longer be learned. Never left open into the next day.
     (S.INITIALIZED, T.DAY_ENDED): S.LAPSED,

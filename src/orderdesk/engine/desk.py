@@ -833,6 +833,16 @@ class OrderDesk:
                 *(self._cancel_one(child) for child in self.children(order_id)),
                 return_exceptions=False,
             )
+        elif order.deferred:
+            # Held for a login, never sent: withdrawn here, nothing to ask the broker. One sent
+            # again meanwhile is no longer held, and is cancelled as any order on its way.
+            now = self.clock.now()
+            reason = "cancelled while held for a login"
+            outcome = await self.recorder.decide(
+                order, lambda o: o.withdraw(reason, now) if o.deferred else []
+            )
+            if not outcome.events:
+                return await self.cancel(order_id)
         elif order.is_unresolved:
             self.placement.cancel_when_found.add(order_id)
         elif (leg := self._working_leg(order)) is not None:
