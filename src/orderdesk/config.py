@@ -493,8 +493,23 @@ class Settings(BaseSettings):
         for name, value in os.environ.items():
             key = name[len(prefix) :].lower()
             if name.startswith(prefix) and key not in _SECRET_KEYS:
-                section[key] = value
+                section[key] = _json_or_text(name, value)
         return section
+
+
+def _json_or_text(name: str, value: str) -> Any:
+    """A broker variable's value: a list or a table is JSON, as for the desk's own sections
+    (pydantic-settings parses those; an adapter's section is not a model of ours, so it is
+    parsed here), anything else the text, which the adapter's own model converts."""
+    if not value.lstrip().startswith(("[", "{")):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{name}: a list or a table is written as JSON here, and this is not JSON "
+            f"({exc.msg} at character {exc.pos})"
+        ) from None
 
 
 def http_url(host: str, port: int) -> str:

@@ -74,6 +74,25 @@ def test_every_installed_adapters_section_may_stay_in_the_file(tmp_path: Path) -
     assert settings.strategies["mean_rev"].approval
 
 
+def test_a_broker_variable_holding_a_table_or_a_list_is_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ORDERDESK_PAPER__PRICES='{"NSE:INFY":"1500"}'`` reaches the adapter as a table (it
+    arrived as the text, which the paper broker refused: "Input should be a valid dictionary");
+    one that is not JSON is refused naming the variable."""
+    write(tmp_path, 'broker = "paper"\n[paper]\ncash = "100000"\n')
+    monkeypatch.setenv("ORDERDESK_PAPER__PRICES", '{"NSE:INFY": "1500"}')
+    monkeypatch.setenv("ORDERDESK_PAPER__CASH", "200000")
+    assert load_settings().broker_options() == {
+        "cash": "200000",
+        "prices": {"NSE:INFY": "1500"},
+    }
+    monkeypatch.setenv("ORDERDESK_PAPER__PRICES", '{"NSE:INFY": 1500')
+    with pytest.raises(ConfigError) as refused:
+        load_settings().broker_options()
+    assert "ORDERDESK_PAPER__PRICES: a list or a table is written as JSON" in str(refused.value)
+
+
 def test_an_unknown_environment_section_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
