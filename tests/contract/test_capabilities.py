@@ -1,9 +1,9 @@
 """Optional broker capabilities: who offers which, and the desk driving a broker that offers none.
 
-The paper broker has only the :class:`~orderdesk.ports.broker.Broker` port (and order history
-and conversions):
-the engine opens its trading days without holdings and reconciles without them, and the API's
-holdings route says the broker keeps none instead of answering an empty list.
+The paper broker has the :class:`~orderdesk.ports.broker.Broker` port and, of the capabilities,
+only order history, conversions and charges: the engine opens its trading days without holdings
+and reconciles without them, and the API's holdings route says the broker keeps none instead of
+answering an empty list.
 """
 
 from __future__ import annotations

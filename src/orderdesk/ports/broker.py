@@ -9,8 +9,8 @@ trading day opens with no holdings and reconciliation leaves them out), :class:`
 (the broker splits an order above the freeze quantity itself),
 :class:`OrderHistorySource`, :class:`ChargesSource`, :class:`HoldingsAuthoriser` (selling
 delivered stock without DDPI), :class:`PositionConverter` (a position moved between products),
-:class:`GttControl` (Kite's good-till-
-triggered orders), :class:`SessionControl` (a session a person renews) and
+:class:`GttControl` (Kite's good-till-triggered orders), :class:`AlertControl` (price alerts
+kept at the broker), :class:`SessionControl` (a session a person renews) and
 :class:`WebhookSource` (HTTP callbacks). An adapter without one simply lacks its methods; it
 never stubs them.
 
@@ -18,7 +18,16 @@ Adapters return broker-neutral reports (:mod:`orderdesk.domain.reports`) and rai
 broker-neutral errors of :mod:`orderdesk.errors`; they never mutate orders. A placement whose
 outcome is unknown raises :class:`~orderdesk.errors.UnknownOutcome` and is never re-sent by the
 adapter. Adapters are registered under the entry-point group ``orderdesk.brokers``; each entry
-point is a factory ``(settings: BrokerSettings) -> Broker`` (see :mod:`orderdesk.brokers`).
+point is a factory ``(options: Mapping[str, Any], context: BrokerContext) -> Broker``: its own
+section of ``orderdesk.toml`` and :class:`orderdesk.brokers.BrokerContext` (see
+:mod:`orderdesk.brokers`). :class:`~orderdesk.ports.preflight.PreflightSource` (``orderdesk
+doctor``'s checks of the path to the broker) is a capability too, in
+:mod:`orderdesk.ports.preflight`. ``docs/writing-a-broker-adapter.md`` says what each one is for
+and what the desk does without it.
+
+The stream (:meth:`Broker.events`) has one reader, the desk's tracker, which starts reading
+after :meth:`Broker.start` and counts the stream as down until it yields
+``ConnectionStateChanged(state=CONNECTED)``; an iterator that ends or raises is opened again.
 """
 
 from __future__ import annotations

@@ -12,17 +12,32 @@ Subclass :class:`BrokerContract` in your adapter's tests and provide four fixtur
         @pytest.fixture
         def price(self) -> Decimal: ...                           # its current last price
 
+Each test takes a fresh ``broker`` (function-scoped fixtures: one test's orders are not the
+next one's). The tests and the ``broker`` fixture are coroutines, so they need pytest-asyncio
+(``pytest-asyncio>=0.24``, as orderdesk's own tests use) with ``asyncio_mode = "auto"`` in the
+pytest configuration, e.g. in ``pyproject.toml``::
+
+    [tool.pytest.ini_options]
+    asyncio_mode = "auto"
+    asyncio_default_fixture_loop_scope = "function"
+
+(In strict mode, mark the test class ``@pytest.mark.asyncio`` and the async fixtures
+``@pytest_asyncio.fixture`` instead.)
+
 The tests speak only the :class:`~orderdesk.ports.broker.Broker` protocol, so passing them means
-the engine can drive the adapter without change. An optional capability (``HoldingsSource``,
-``OrderHistorySource``, ``PositionConverter``, ``ChargesSource`` of
-:mod:`orderdesk.ports.broker`) is checked when the adapter offers it and skipped, with the
-reason, when it does not: an adapter never stubs a capability to pass.
+the engine can drive the adapter without change. Its tags are 20 letters and digits, the length
+of orderdesk's own client order ids (:func:`orderdesk.domain.ids.client_order_id`). An optional
+capability (``HoldingsSource``, ``OrderHistorySource``, ``PositionConverter``,
+``ChargesSource`` of :mod:`orderdesk.ports.broker`) is checked when the adapter offers it and
+skipped, with the reason, when it does not: an adapter never stubs a capability to pass. The
+other capabilities are not checked here.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import fields, is_dataclass
 from decimal import Decimal
 from typing import Protocol
 
@@ -30,19 +45,23 @@ import pytest
 
 from orderdesk.domain.calendar import SEGMENT_OF, Segment
 from orderdesk.domain.conversion import PositionConversion
-from orderdesk.domain.reports import OrderStatusReport
+from orderdesk.domain.reports import Fill, OrderStatusReport
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.status import BrokerStatus
 from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side, Variety
 from orderdesk.errors import BrokerRejected
 from orderdesk.ports.broker import (
     Broker,
+    BrokerEvent,
     ChargesSource,
+    ConnectionState,
+    ConnectionStateChanged,
     HoldingsSource,
     OrderChanges,
     OrderHistorySource,
     PlaceOrder,
     PositionConverter,
+    PriceTick,
 )
 
 TERMINAL = (BrokerStatus.COMPLETE, BrokerStatus.CANCELLED, BrokerStatus.REJECTED)
@@ -102,6 +121,46 @@ async def _row(broker: Broker, broker_order_id: str) -> OrderStatusReport | None
     return next((r for r in await broker.orders() if r.broker_order_id == broker_order_id), None)
 
 
+async def stream_until(
+    broker: Broker, done: Callable[[BrokerEvent], bool], *, within: float = 5.0
+) -> list[BrokerEvent]:
+    """Read ``broker.events()`` from its start until an event satisfies ``done``; every event
+    read, that one last. Fails if none does within ``within`` seconds."""
+    seen: list[BrokerEvent] = []
+
+    async def read() -> None:
+        async for event in broker.events():
+            seen.append(event)
+            if done(event):
+                return
+
+    try:
+        await asyncio.wait_for(read(), within)
+    except TimeoutError:
+        told = [e for e in seen if not isinstance(e, PriceTick)]
+        raise AssertionError(
+            f"the stream did not deliver what was awaited within {within}s "
+            f"(it gave, ticks left out: {told!r})"
+        ) from None
+    return seen
+
+
+def _is_order_news(event: BrokerEvent) -> bool:
+    return isinstance(event, OrderStatusReport | Fill)
+
+
+def _floats(report: object, path: str = "") -> list[str]:
+    """The fields of a report (and of the reports in it) that hold a float."""
+    if isinstance(report, float):
+        return [path or "value"]
+    if not is_dataclass(report) or isinstance(report, type):
+        return []
+    found: list[str] = []
+    for f in fields(report):
+        found += _floats(getattr(report, f.name), f"{path}.{f.name}" if path else f.name)
+    return found
+
+
 class BrokerContract:
     """Every adapter passes these. See the module docstring for the fixtures to provide."""
 
@@ -116,10 +175,10 @@ class BrokerContract:
         """The client order id sent as the tag comes back in the order book."""
         far = (price * Decimal("0.95")).quantize(Decimal("0.05"))
         broker_id = await broker.place_order(
-            PlaceOrder("odcontracttag000001", _limit(instrument, Side.BUY, far))
+            PlaceOrder("odcontracttag0000001", _limit(instrument, Side.BUY, far))
         )
         row = await row_when(broker, broker_id)
-        assert row.tag == "odcontracttag000001"
+        assert row.tag == "odcontracttag0000001"
         assert row.instrument == instrument
 
     async def test_resting_limit_fills_when_price_crosses(
@@ -128,7 +187,7 @@ class BrokerContract:
         """A buy below the market rests, then completes when the price falls to it."""
         limit = (price * Decimal("0.9")).quantize(Decimal("0.05"))
         broker_id = await broker.place_order(
-            PlaceOrder("odcontractfill00001", _limit(instrument, Side.BUY, limit, 2))
+            PlaceOrder("odcontractfill000001", _limit(instrument, Side.BUY, limit, 2))
         )
 
         await row_when(broker, broker_id, lambda r: r.status is BrokerStatus.OPEN)
@@ -145,7 +204,7 @@ class BrokerContract:
         """A resting order takes new terms, then cancels to CANCELLED."""
         limit = (price * Decimal("0.92")).quantize(Decimal("0.05"))
         broker_id = await broker.place_order(
-            PlaceOrder("odcontractmod000001", _limit(instrument, Side.BUY, limit))
+            PlaceOrder("odcontractmod0000001", _limit(instrument, Side.BUY, limit))
         )
         new_price = limit - Decimal("0.05")
         await broker.modify_order(broker_id, Variety.REGULAR, OrderChanges(price=new_price))
@@ -161,7 +220,7 @@ class BrokerContract:
     ) -> None:
         """Cancelling an order that already completed raises a BrokerRejected error."""
         broker_id = await broker.place_order(
-            PlaceOrder("odcontractdone00001", _limit(instrument, Side.BUY, price))
+            PlaceOrder("odcontractdone000001", _limit(instrument, Side.BUY, price))
         )
 
         await row_when(broker, broker_id, lambda r: r.status in TERMINAL)
@@ -183,7 +242,7 @@ class BrokerContract:
         consumer = asyncio.create_task(consume())
         try:
             broker_id = await broker.place_order(
-                PlaceOrder("odcontractstream001", _limit(instrument, Side.BUY, price))
+                PlaceOrder("odcontractstream0001", _limit(instrument, Side.BUY, price))
             )
 
             async def terminal_seen() -> bool:
@@ -192,6 +251,60 @@ class BrokerContract:
             await eventually(terminal_seen)
         finally:
             consumer.cancel()
+
+    async def test_stream_says_it_is_connected_before_its_order_news(
+        self, broker: Broker, instrument: InstrumentKey, price: Decimal
+    ) -> None:
+        """The stream announces ``ConnectionStateChanged(state=CONNECTED)`` before the first
+        order news it carries. The desk counts the stream as down until it is told CONNECTED:
+        without it the desk reports itself degraded, polls the order book and keeps warning
+        that the broker stream is still down."""
+        await broker.place_order(
+            PlaceOrder("odcontractconnect001", _limit(instrument, Side.BUY, price))
+        )
+        seen = await stream_until(broker, _is_order_news)
+        assert any(
+            isinstance(e, ConnectionStateChanged) and e.state is ConnectionState.CONNECTED
+            for e in seen
+        ), f"order news came before the stream said CONNECTED: {seen[-1]!r}"
+
+    async def test_news_from_before_the_stream_is_read_is_kept(
+        self, broker: Broker, instrument: InstrumentKey, price: Decimal
+    ) -> None:
+        """An order that ended before anyone read the stream is still told when it is read
+        (the desk reads it only after ``start()``, its log's replay and the instrument
+        list)."""
+        broker_id = await broker.place_order(
+            PlaceOrder("odcontractkept000001", _limit(instrument, Side.BUY, price))
+        )
+        await row_when(broker, broker_id, lambda r: r.status in TERMINAL)
+
+        def ended(event: BrokerEvent) -> bool:
+            return (
+                isinstance(event, OrderStatusReport)
+                and event.broker_order_id == broker_id
+                and event.status in TERMINAL
+            )
+
+        await stream_until(broker, ended)
+
+    async def test_money_is_decimal(
+        self, broker: Broker, instrument: InstrumentKey, price: Decimal
+    ) -> None:
+        """Every amount of money in the reports is a Decimal, never a float: the order book's
+        row, the order's trades, positions, funds and the quote."""
+        above = (price * Decimal("1.1")).quantize(Decimal("0.05"))
+        broker_id = await broker.place_order(
+            PlaceOrder("odcontractmoney00001", _limit(instrument, Side.BUY, above))
+        )
+        row = await row_when(broker, broker_id, lambda r: r.status is BrokerStatus.COMPLETE)
+        trades = await broker.order_trades(broker_id)
+        assert trades
+        reports: list[object] = [row, *trades, *await broker.positions()]
+        reports += [await broker.margins(), (await broker.quotes([instrument]))[instrument]]
+        assert [(type(r).__name__, f) for r in reports for f in _floats(r)] == []
+        assert isinstance(row.average_price, Decimal)
+        assert all(isinstance(t.price, Decimal) for t in trades)
 
     async def test_positions_and_margins_answer(
         self, broker: Broker, instrument: InstrumentKey, price: Decimal
@@ -211,7 +324,7 @@ class BrokerContract:
             pytest.skip(f"the {broker.name} broker does not offer order history")
         far = (price * Decimal("0.95")).quantize(Decimal("0.05"))
         broker_id = await broker.place_order(
-            PlaceOrder("odcontracthistory01", _limit(instrument, Side.BUY, far))
+            PlaceOrder("odcontracthistory001", _limit(instrument, Side.BUY, far))
         )
         row = await row_when(broker, broker_id, lambda r: r.status is BrokerStatus.OPEN)
         history = await broker.order_history(broker_id)
@@ -238,7 +351,7 @@ class BrokerContract:
         before = await held()
         above = (price * Decimal("1.1")).quantize(Decimal("0.05"))
         broker_id = await broker.place_order(
-            PlaceOrder("odcontractconvert01", _limit(instrument, Side.BUY, above, 2))
+            PlaceOrder("odcontractconvert001", _limit(instrument, Side.BUY, above, 2))
         )
         await row_when(broker, broker_id, lambda r: r.status is BrokerStatus.COMPLETE)
         await broker.convert_position(
@@ -263,7 +376,7 @@ class BrokerContract:
             pytest.skip(f"the {broker.name} broker has no charge calculator")
         above = (price * Decimal("1.1")).quantize(Decimal("0.05"))
         broker_id = await broker.place_order(
-            PlaceOrder("odcontractcharges1", _limit(instrument, Side.BUY, above, 2))
+            PlaceOrder("odcontractcharges001", _limit(instrument, Side.BUY, above, 2))
         )
         row = await row_when(broker, broker_id, lambda r: r.status is BrokerStatus.COMPLETE)
         [charged] = await broker.order_charges([row])
@@ -288,4 +401,4 @@ class BrokerContract:
             assert holding.instrument.tradingsymbol
 
 
-__all__ = ["BrokerContract", "MarketControl", "eventually", "row_when"]
+__all__ = ["BrokerContract", "MarketControl", "eventually", "row_when", "stream_until"]
