@@ -16,11 +16,17 @@ beside ``create_broker`` in the entry point's module, taking the same ``(options
 :func:`create_login_flow` finds it by the adapter's name, so ``orderdesk login`` works before
 any broker runs and without importing the adapter; an adapter without it (``paper``) has no
 login.
+
+An adapter is someone else's code: what it raises that is not one of the desk's own errors
+(:class:`~orderdesk.errors.OrderDeskError`) while it loads or is built (:func:`create_broker`)
+becomes :class:`AdapterFailed`, one line naming the adapter and the exception; the traceback
+goes to the log at DEBUG.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
@@ -28,7 +34,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from orderdesk.domain.calendar import TradingCalendar
-from orderdesk.errors import ConfigError
+from orderdesk.errors import BrokerError, ConfigError, OrderDeskError
 from orderdesk.ports.broker import Broker
 from orderdesk.ports.clock import Clock, SystemClock
 from orderdesk.ports.login import LoginFlow
@@ -37,6 +43,28 @@ from orderdesk.ports.secrets import SecretStore
 ENTRY_POINT_GROUP = "orderdesk.brokers"
 LOGIN_FLOW_FACTORY = "create_login_flow"
 """The name of an adapter's login factory, in the module its entry point names."""
+
+log = logging.getLogger("orderdesk.brokers")
+"""Stdlib, not structlog: the traceback of a failed adapter is DEBUG, and a command that has
+not configured logging (``config check``) must stay silent about it."""
+
+
+class AdapterFailed(BrokerError):
+    """A broker adapter failed to load, be built or start with an exception that is not one of
+    the desk's errors (an adapter's bug, or a library under it): the adapter is named, and the
+    exception, in one line (its traceback is logged at DEBUG)."""
+
+    def __init__(self, adapter: str, error: BaseException) -> None:
+        detail = str(error).strip()
+        said = f"{type(error).__name__}: {detail}" if detail else type(error).__name__
+        super().__init__(f"the broker adapter {adapter!r} failed to start: {said}")
+        self.adapter = adapter
+        self.error = error
+
+
+def _failed(adapter: str, error: Exception) -> AdapterFailed:
+    log.debug("the broker adapter %r failed to start", adapter, exc_info=error)
+    return AdapterFailed(adapter, error)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +117,17 @@ def load_login_flow_factory(name: str) -> LoginFlowFactory | None:
 
 
 def create_broker(name: str, options: Mapping[str, Any], context: BrokerContext) -> Broker:
-    """Build the adapter that the config's ``broker`` key names."""
-    return load_broker_factory(name)(options, context)
+    """Build the adapter that the config's ``broker`` key names.
+
+    The desk's own errors pass as they are (a :class:`ConfigError` naming the bad option); any
+    other exception of the adapter while it loads or is built is :class:`AdapterFailed`.
+    """
+    try:
+        return load_broker_factory(name)(options, context)
+    except OrderDeskError:
+        raise
+    except Exception as exc:
+        raise _failed(name, exc) from exc
 
 
 def create_login_flow(
@@ -107,6 +144,7 @@ def create_login_flow(
 __all__ = [
     "ENTRY_POINT_GROUP",
     "LOGIN_FLOW_FACTORY",
+    "AdapterFailed",
     "BrokerContext",
     "BrokerFactory",
     "LoginFlowFactory",
