@@ -89,6 +89,42 @@ enabled = false  # the paper broker is always open; these tests run at any hour
     return path
 
 
+def kite_sim_config(
+    tmp_path: Path, sim: SimServer, *, kite: str = "", top: str = "", extra: str = ""
+) -> tuple[Path, dict[str, str]]:
+    """An orderdesk.toml for the Kite adapter on ``sim`` (its limiter off, trading days off:
+    the simulator's market is always open here), with ``top`` keys, ``kite`` lines of its
+    ``[kite]`` section and ``extra`` sections; and the daemon's env, holding a fresh token."""
+    path = tmp_path / "orderdesk.toml"
+    path.write_text(
+        f"""
+broker = "kite"
+data_dir = "{tmp_path / "data"}"
+config_dir = "{tmp_path / "conf"}"
+{top}
+
+[kite]
+api_key = "{sim.config.api_key}"
+root = "{sim.rest_root}"
+ws_url = "{sim.ws_url}"
+rate_limits_enabled = false
+{kite}
+
+[api]
+port = 0
+
+[trading_day]
+enabled = false
+{extra}
+"""
+    )
+    env = {
+        "ORDERDESK_KITE__ACCESS_TOKEN": sim.issue_access_token(),
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }
+    return path, env
+
+
 def orderdesk(
     env: Mapping[str, str], *args: str, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:

@@ -24,7 +24,7 @@ from orderdesk.client import DeskClient
 from orderdesk.domain import OrderType, Side
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
-from tests.daemon import running_daemon
+from tests.daemon import kite_sim_config, running_daemon
 from tests.sim.conftest import SimControl
 
 pytestmark = pytest.mark.slow
@@ -69,34 +69,12 @@ def test_the_algo_id_is_sent_recorded_and_shown_and_a_strategys_own_wins(
 ) -> None:
     """alpha's order carries [kite] algo_id, beta's its own [strategies.beta] algo_id: at the
     simulator (the official client reads both rows), in the log and in the API and CLI."""
-    config = tmp_path / "orderdesk.toml"
-    config.write_text(
-        f"""
-broker = "kite"
-data_dir = "{tmp_path / "data"}"
-config_dir = "{tmp_path / "conf"}"
-
-[kite]
-api_key = "{sim.config.api_key}"
-root = "{sim.rest_root}"
-ws_url = "{sim.ws_url}"
-rate_limits_enabled = false
-algo_id = "DESK-ALGO-1"
-
-[api]
-port = 0
-
-[trading_day]
-enabled = false
-
-[strategies.beta]
-algo_id = "BETA-ALGO-7"
-"""
+    config, env = kite_sim_config(
+        tmp_path,
+        sim,
+        kite='algo_id = "DESK-ALGO-1"',
+        extra='[strategies.beta]\nalgo_id = "BETA-ALGO-7"',
     )
-    env = {
-        "ORDERDESK_KITE__ACCESS_TOKEN": sim.issue_access_token(),
-        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
-    }
 
     async def place(url: str, token: str) -> list[OrderOut]:
         async with DeskClient(url, token) as desk:

@@ -29,7 +29,7 @@ from orderdesk.client import DeskClient
 from orderdesk.domain import OrderType, Side
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
-from tests.daemon import running_daemon
+from tests.daemon import kite_sim_config, running_daemon
 from tests.sim.conftest import SimControl
 
 pytestmark = pytest.mark.slow
@@ -50,33 +50,7 @@ def sim() -> Iterator[SimServer]:
 
 def desk_config(tmp_path: Path, sim: SimServer, source: str) -> tuple[Path, dict[str, str]]:
     """An orderdesk.toml for the simulator leaving from ``source``, and the daemon's env."""
-    path = tmp_path / "orderdesk.toml"
-    path.write_text(
-        f"""
-broker = "kite"
-data_dir = "{tmp_path / "data"}"
-config_dir = "{tmp_path / "conf"}"
-
-[kite]
-api_key = "{sim.config.api_key}"
-root = "{sim.rest_root}"
-ws_url = "{sim.ws_url}"
-rate_limits_enabled = false
-source_address = "{source}"
-ip_family = "ipv4"
-
-[api]
-port = 0
-
-[trading_day]
-enabled = false  # the simulator's market is always open here
-"""
-    )
-    env = {
-        "ORDERDESK_KITE__ACCESS_TOKEN": sim.issue_access_token(),
-        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
-    }
-    return path, env
+    return kite_sim_config(tmp_path, sim, kite=f'source_address = "{source}"\nip_family = "ipv4"')
 
 
 SIGNAL = SignalIn(

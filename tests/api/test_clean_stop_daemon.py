@@ -22,7 +22,7 @@ from orderdesk.desk_address import running_desk
 from orderdesk.domain import OrderType, Side
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
-from tests.daemon import running_daemon
+from tests.daemon import kite_sim_config, running_daemon
 from tests.sim.conftest import SimControl
 from tests.support import eventually
 
@@ -60,31 +60,7 @@ def test_sigterm_answers_the_signal_in_flight_and_ends_the_wait(
     """SIGTERM 'during' a 3 s placement: the strategy gets its order (with the broker's id),
     its wait on a resting order raises DeskUnavailable, and the log shows no traceback."""
     log_file = tmp_path / "desk.log"
-    config = tmp_path / "orderdesk.toml"
-    config.write_text(
-        f"""
-broker = "kite"
-data_dir = "{tmp_path / "data"}"
-config_dir = "{tmp_path / "conf"}"
-log_file = "{log_file}"
-
-[kite]
-api_key = "{sim.config.api_key}"
-root = "{sim.rest_root}"
-ws_url = "{sim.ws_url}"
-rate_limits_enabled = false
-
-[api]
-port = 0
-
-[trading_day]
-enabled = false
-"""
-    )
-    env = {
-        "ORDERDESK_KITE__ACCESS_TOKEN": sim.issue_access_token(),
-        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
-    }
+    config, env = kite_sim_config(tmp_path, sim, top=f'log_file = "{log_file}"')
 
     async def scenario(url: str, token: str, pid: int) -> tuple[SubmitOut, object]:
         following = asyncio.Event()

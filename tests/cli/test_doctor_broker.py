@@ -15,7 +15,7 @@ import pytest
 
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
-from tests.daemon import running_daemon, sim_post
+from tests.daemon import kite_sim_config, running_daemon, sim_post
 
 pytestmark = pytest.mark.slow
 
@@ -25,34 +25,6 @@ def sim() -> Iterator[SimServer]:
     config = SimConfig(port=0, seed=5, price_tick_interval=None, rate_limits=False)
     with SimServer.run_in_thread(config) as server:
         yield server
-
-
-def desk_config(tmp_path: Path, sim: SimServer) -> tuple[Path, dict[str, str]]:
-    path = tmp_path / "orderdesk.toml"
-    path.write_text(
-        f"""
-broker = "kite"
-data_dir = "{tmp_path / "data"}"
-config_dir = "{tmp_path / "conf"}"
-
-[kite]
-api_key = "{sim.config.api_key}"
-root = "{sim.rest_root}"
-ws_url = "{sim.ws_url}"
-rate_limits_enabled = false
-
-[api]
-port = 0
-
-[trading_day]
-enabled = false
-"""
-    )
-    env = {
-        "ORDERDESK_KITE__ACCESS_TOKEN": sim.issue_access_token(),
-        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
-    }
-    return path, env
 
 
 def doctor(config: Path) -> tuple[subprocess.CompletedProcess[str], float]:
@@ -74,7 +46,7 @@ def test_a_rate_limiting_broker_is_named_and_the_doctor_answers_in_time(
 ) -> None:
     """Every Kite call answered 429: the doctor answers (exit 6, not the CLI's "did not answer
     in time", exit 1) well within the CLI's 60 s, and its broker checks name the 429."""
-    config, env = desk_config(tmp_path, sim)
+    config, env = kite_sim_config(tmp_path, sim)
     with running_daemon(config, env=env):
         sim_post(sim, "faults", {"rate_limit_storm": 1})
         result, took = doctor(config)
@@ -94,7 +66,7 @@ def test_a_session_the_broker_just_refused_is_not_called_valid(
 ) -> None:
     """Tokens expired at the broker: the probe meets the refusal, and the session line fails
     saying so, where it read ``ok session: valid``."""
-    config, env = desk_config(tmp_path, sim)
+    config, env = kite_sim_config(tmp_path, sim)
     with running_daemon(config, env=env):
         sim_post(sim, "faults", {"expire_tokens": True})
         result, _ = doctor(config)
