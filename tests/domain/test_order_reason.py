@@ -47,6 +47,22 @@ def test_a_refused_modify_is_forgotten_once_a_later_modify_is_accepted() -> None
     assert Order.from_events(history).reason is None
 
 
+def test_a_refusal_is_not_shown_as_the_answer_to_the_next_request() -> None:
+    """A cancel sent again after one the broker refused (429) reads CANCEL_PENDING with no
+    reason until its own answer: the CLI printed "CANCEL_PENDING … cancel refused: Too many
+    requests" for a cancel that had just gone out. So does a modify after a refused modify."""
+    order, history = resting()
+    run(order, history, order.request_cancel(AT))
+    run(order, history, order.cancel_rejected("Too many requests", AT))
+    assert order.reason == "cancel refused: Too many requests"
+    run(order, history, order.request_cancel(AT))
+    assert (order.status, order.reason) == (OrderStatus.CANCEL_PENDING, None)
+    run(order, history, order.cancel_rejected("Too many requests", AT))
+    run(order, history, order.request_modify(AT, price=Decimal("1490")))
+    assert (order.status, order.reason) == (OrderStatus.MODIFY_PENDING, None)
+    assert Order.from_events(history).reason is None
+
+
 def test_a_refused_modify_is_forgotten_when_the_order_fills() -> None:
     """A COMPLETE order shows no complaint left over from a modify the broker refused."""
     order, history = resting()

@@ -744,6 +744,7 @@ class Order:
                     self._set(OrderStatus.ACCEPTED)
             case OrderModifyRequested():
                 self.pending_modify = event
+                self.reason = None  # a new request: an earlier refusal is not its answer
                 self.status = OrderStatus.MODIFY_PENDING
             case OrderModified():
                 self.quantity = event.quantity
@@ -763,6 +764,7 @@ class Order:
                 self.status = self.base_status
             case OrderCancelRequested():
                 self.cancel_requested = True
+                self.reason = None  # a new request: an earlier refusal is not its answer
                 self.status = OrderStatus.CANCEL_PENDING
             case OrderCancelRejected(reason=reason):
                 self.reason = f"cancel refused: {reason}"
