@@ -46,6 +46,31 @@ def _taken_back_alerts(notifier: RecordingNotifier, order_id: str) -> list[str]:
     ]
 
 
+async def test_a_cancel_asked_while_unresolved_is_carried_out_when_taken_back(
+    store: MemoryStore, notifier: RecordingNotifier
+) -> None:
+    """Cancelled while its placement was unresolved, then given up, the order shows up late:
+    taken back live, it is cancelled then, as an order found in time is (the cancel was
+    dropped, leaving live at the broker an order its owner had cancelled)."""
+    broker = UnsureBroker()
+    async with OrderDesk(broker, store, notifier=notifier, config=FAST) as desk:
+        await settled(desk)
+        broker.unsure = 1
+        handle = await desk.submit(
+            signal(signal_id="unwanted", order_type=OrderType.LIMIT, price=Decimal("1400"))
+        )
+        assert handle.order.is_unresolved
+        await desk.cancel(handle.order_id)  # asked while unresolved: done once found
+        await handle.wait(timeout=5)
+        order = handle.order
+        assert order.status is OrderStatus.REJECTED  # given up
+        broker.create(order.signal, tag=order.order_id)  # after the window: late
+        await eventually(lambda: order.status is OrderStatus.CANCELLED, what="cancelled")
+        await desk.idle()
+    assert len(broker.placements) == 1
+    assert _taken_back_alerts(notifier, order.order_id)
+
+
 async def test_a_late_order_shown_by_the_stream_is_taken_back_and_can_be_cancelled(
     store: MemoryStore, notifier: RecordingNotifier
 ) -> None:

@@ -264,6 +264,7 @@ class OrderDesk:
         self.news.claim = self.triggers.claim
         # An order modified outside orderdesk is held to the checks of an order's own terms.
         self.news.judge = lambda signal: self.strategy_risk.screen_terms(signal, self.risk_context)
+        self.news.on_taken_back = lambda order: self._spawn(self._cancel_if_asked(order))
         self.triggers.screen = self._screen_trigger_order
         self.prices = PriceWatch(broker, self.session)
         self.startup_report: ReconciliationReport | None = None
@@ -1579,6 +1580,25 @@ class OrderDesk:
             f"{what} failed: {type(exc).__name__}: {exc}",
             key=f"api:{what}",
         )
+
+    async def _cancel_if_asked(self, order: Order) -> None:
+        """An order given up as not placed and taken back (the broker had it after all) whose
+        cancel was asked while its placement was unresolved: that cancel is carried out now, as
+        it is for an order found in time (``Placement.cancel_when_found``)."""
+        if order.order_id not in self.placement.cancel_when_found or not order.is_working:
+            return
+        self.placement.cancel_when_found.discard(order.order_id)
+        try:
+            await self.commands.cancel(order)
+        except OrderDeskError as error:  # refused (ended meanwhile) or the session is gone
+            await self.alerts.raise_(
+                Severity.CRITICAL,
+                "Cancel not carried out",
+                f"{order.order_id} was taken back live at the broker; its cancel, asked while "
+                f"its placement was unresolved, could not be sent ({error}): cancel it now",
+                key=f"taken_back_cancel:{order.order_id}",
+                order_id=order.order_id,
+            )
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)

@@ -282,6 +282,10 @@ class BrokerNews:
         """The risk checks of an order's own terms (the desk's and its strategy's size and
         value limits, the kill switch): an order modified outside orderdesk to terms they
         refuse is alerted CRITICAL. Set by the desk; None: such orders are only warned of."""
+        self.on_taken_back: Callable[[Order], None] | None = None
+        """Told each order given up as not placed that the news took back, once recorded and
+        alerted (the desk carries out a cancel asked while its placement was unresolved). Set
+        by the desk; it must not wait on the broker here, in the news task."""
 
     # -- entry ---------------------------------------------------------------------------------
 
@@ -795,6 +799,8 @@ class BrokerNews:
             key=f"taken_back:{order.order_id}",
             order_id=order.order_id,
         )
+        if self.on_taken_back is not None:
+            self.on_taken_back(order)
 
     async def _rejections(self, decided: Decided) -> None:
         """A rejection after the broker took the order (its RMS or the exchange: margin,
