@@ -27,41 +27,28 @@ from orderdesk.engine import OrderDesk, RiskLimits
 from orderdesk.engine.config import DeskConfig, ExitPolicy
 from orderdesk.engine.errors import CommandRefused
 from orderdesk.engine.handle import OrderHandle
-from orderdesk.errors import AmbiguousReply, ExitBlocked
-from orderdesk.ports.broker import PlaceOrder
+from orderdesk.errors import ExitBlocked
 from tests.engine.conftest import FAST, settled
 from tests.engine.fakes import INFY, FakeBroker, MemoryStore, RecordingNotifier, signal
+from tests.engine.test_late_orders import UnsureBroker
 from tests.support import eventually
 
 MIS = Product.MIS
 QUICK = ExitPolicy(reprice_after=0.01, max_reprices=3, band_percent=Decimal(2))
 
 
-class LateExits(FakeBroker):
-    """Answers the next ``unsure`` placements as Kite's "Order request timed out" does, with
-    nothing in the book until the test creates the late order; counts book reads, records the
-    exit's status at each quote read (a re-price reads the last price first), and fills an
-    order once it is modified (a re-price through the market fills)."""
+class LateExits(UnsureBroker):
+    """An :class:`UnsureBroker` (the next ``unsure`` placements answered "Order request timed
+    out", nothing in the book until the test creates the late order) that counts book reads,
+    records the exit's status at each quote read (a re-price reads the last price first), and
+    fills an order once it is modified (a re-price through the market fills)."""
 
-    unsure = 0
     exit_handle: OrderHandle | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self.reads = 0
         self.quoted_at: list[OrderStatus] = []
-
-    async def place_order(self, command: PlaceOrder) -> str:
-        if self.unsure:
-            self.unsure -= 1
-            self.placements.append(command)
-            raise AmbiguousReply(
-                "Order request timed out. Please check the order book.",
-                tag=command.client_order_id,
-                http_status=400,
-                error_type="InputException",
-            )
-        return await super().place_order(command)
 
     async def orders(self) -> list[Any]:
         self.reads += 1
