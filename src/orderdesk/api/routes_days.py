@@ -35,7 +35,6 @@ from orderdesk.api.schemas import (
     orders_out,
 )
 from orderdesk.domain.day import PositionSnapshot
-from orderdesk.domain.money import to_paise
 from orderdesk.domain.order import Order
 from orderdesk.domain.status import OrderStatus
 from orderdesk.domain.values import InstrumentKey, Product
@@ -125,13 +124,6 @@ def day_figures(
     )
 
 
-def _paise(amount: Decimal | None) -> Decimal | None:
-    """A day's money as the desk shows money, to the paisa: a close keeps the exponent its sum
-    came to (a cost shared to four places makes ``207.0000``) and is not rewritten, so an old
-    log reads back as it was written."""
-    return None if amount is None else to_paise(amount)
-
-
 def _summary(
     desk: DeskService, record: DayRecord, live: bool, day_orders: Sequence[Order] | None
 ) -> DayOut:
@@ -158,8 +150,8 @@ def _summary(
         live=live,
         opened_at=record.opened.at,
         closed_at=closed.at if closed is not None else None,
-        pnl=_paise(pnl),
-        realised=_paise(realised),
+        pnl=pnl,
+        realised=realised,
         orders=orders,
         fills=fills,
         lapsed=lapsed,
@@ -213,8 +205,8 @@ async def get_day(day: Day, context: Context) -> DayDetailOut:
         live=live,
         opened_at=record.opened.at,
         closed_at=closed.at if closed is not None else None,
-        pnl=_paise(figures.pnl),
-        realised=_paise(figures.realised),
+        pnl=figures.pnl,
+        realised=figures.realised,
         positions=[DayPositionOut.of(p) for p in figures.positions],
         orders=orders_out(orders),
         holdings=[HoldingOut.of(h) for h in record.opened.holdings],

@@ -20,7 +20,6 @@ from orderdesk.api.schemas import (
     ReconcileFindingOut,
     ReconcileOut,
 )
-from orderdesk.domain.money import to_paise
 from orderdesk.domain.status import IN_FLIGHT
 from orderdesk.ports.broker import ConnectionState
 
@@ -86,7 +85,7 @@ def _loss_limit(desk: DeskService) -> LossLimitOut:
     books = desk.strategies() if limits.strategies else {}
     return LossLimitOut(
         limit=limits.limit,
-        day_pnl=to_paise(limits.day_pnl),
+        day_pnl=limits.day_pnl,
         reached=limits.reached,
         strategies_at_limit=sorted(
             name for name, book in books.items() if limits.strategy_reached(name, book.pnl)

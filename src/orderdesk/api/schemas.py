@@ -56,8 +56,10 @@ _PLAIN = AfterValidator(_plain_decimal)
 Paise = Annotated[Decimal, AfterValidator(to_paise)]
 """Money the API answers with, to the paisa (two places) whatever the engine's precision: a
 figure rebuilt from the log after a restart carries the engine's four places (``351.0000``,
-``71.4123``) where the live one read ``351.00``. Only P&L: prices and the configured
-limits keep theirs."""
+``71.4123``) where the live one read ``351.00``, and a cost shared to four places would read
+``0.0000`` beside a sum that started at 0. A day's close keeps the exponent its sum came to and
+is not rewritten in the log; it is rounded here, as it is shown. Only P&L: prices and the
+configured limits keep theirs."""
 
 
 def _not_reserved(name: str) -> str:
@@ -391,34 +393,17 @@ class StrategyOut(_Response):
         """``settled``: the contracts whose positions read settled, as the desk's do
         (``DeskService.settled``); ``limits``: the loss limits, for the strategy's own."""
         lines = [PositionSnapshot.of(p, settled=p.instrument in settled) for p in book.positions]
-        # Money to the paisa, as the days show it: a carried cost shared to four places would
-        # read 0.0000 beside a sum that started at 0.
         return cls(
             strategy=book.strategy,
             orders=book.orders,
             open_orders=book.open_orders,
-            realised=to_paise(sum((line.realised for line in lines), Decimal(0))),
-            unrealised=to_paise(sum((line.unrealised for line in lines), Decimal(0))),
-            pnl=to_paise(book.pnl),
+            realised=sum((line.realised for line in lines), Decimal(0)),
+            unrealised=sum((line.unrealised for line in lines), Decimal(0)),
+            pnl=book.pnl,
             loss_limit=None if limits is None else limits.strategies.get(book.strategy),
             at_loss_limit=limits is not None and limits.strategy_reached(book.strategy, book.pnl),
-            positions=[
-                _pnl_to_paise(PositionOut.of(line))
-                for line in lines
-                if line.quantity or line.realised
-            ],
+            positions=[PositionOut.of(line) for line in lines if line.quantity or line.realised],
         )
-
-
-def _pnl_to_paise(position: PositionOut) -> PositionOut:
-    """``position`` with its P&L figures to the paisa (its prices stay as they are)."""
-    return position.model_copy(
-        update={
-            "realised": to_paise(position.realised),
-            "unrealised": to_paise(position.unrealised),
-            "pnl": to_paise(position.pnl),
-        }
-    )
 
 
 class PendingOut(_Response):
