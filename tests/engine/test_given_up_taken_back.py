@@ -156,3 +156,28 @@ async def test_the_desks_own_reprices_reported_stale_are_not_outside_modificatio
         await eventually(lambda: order.price == Decimal("1431"), what="the outside price")
         await desk.idle()
         assert notifier.titles().count(MODIFIED_OUTSIDE) == 1
+
+
+async def test_a_late_order_taken_back_under_the_kill_switch_is_cancelled(
+    store: MemoryStore, notifier: RecordingNotifier
+) -> None:
+    """Given up, the order was no open order for the kill switch to cancel; when the broker
+    shows it after all, the switch still engaged, it is cancelled as one the switch would
+    refuse (it stayed live at the broker, the switch engaged, and nothing said so but the
+    taken-back alert)."""
+    broker = UnsureBroker()
+    async with OrderDesk(broker, store, notifier=notifier, config=FAST) as desk:
+        await settled(desk)
+        order_id = await _given_up(
+            desk, broker, signal_id="late", order_type=OrderType.LIMIT, price=Decimal("1400")
+        )
+        await desk.engage_kill_switch("loss", cancel_open=True)
+        order = desk.order(order_id)
+        broker.create(order.signal, tag=order_id)
+        await eventually(lambda: order.status is OrderStatus.CANCELLED, what="cancelled")
+        await desk.idle()
+    assert len(broker.placements) == 1
+    assert _taken_back_alerts(notifier, order_id)
+    assert any(
+        a.title == "Order taken back cancelled" and order_id in a.body for a in notifier.alerts
+    )

@@ -1582,20 +1582,39 @@ class OrderDesk:
         )
 
     async def _cancel_if_asked(self, order: Order) -> None:
-        """An order given up as not placed and taken back (the broker had it after all) whose
-        cancel was asked while its placement was unresolved: that cancel is carried out now, as
-        it is for an order found in time (``Placement.cancel_when_found``)."""
-        if order.order_id not in self.placement.cancel_when_found or not order.is_working:
+        """An order given up as not placed and taken back (the broker had it after all) is
+        cancelled now if its cancel was asked while its placement was unresolved, as it is for
+        an order found in time (``Placement.cancel_when_found``), or if the kill switch is
+        engaged: given up, it was no open order for the switch to cancel, and it is one the
+        switch would refuse now. A protective one stays, as the switch's own cancel keeps it."""
+        if not order.is_working:
             return
+        asked = order.order_id in self.placement.cancel_when_found
         self.placement.cancel_when_found.discard(order.order_id)
+        if asked:
+            why = "its cancel, asked while its placement was unresolved,"
+        elif self.kill_switch.engaged and not protective_orders([order], self.book.positions):
+            why = "the kill switch being engaged, its cancel"
+        else:
+            return
         try:
             await self.commands.cancel(order)
         except OrderDeskError as error:  # refused (ended meanwhile) or the session is gone
             await self.alerts.raise_(
                 Severity.CRITICAL,
                 "Cancel not carried out",
-                f"{order.order_id} was taken back live at the broker; its cancel, asked while "
-                f"its placement was unresolved, could not be sent ({error}): cancel it now",
+                f"{order.order_id} was taken back live at the broker; {why} could not be sent "
+                f"({error}): cancel it now",
+                key=f"taken_back_cancel:{order.order_id}",
+                order_id=order.order_id,
+            )
+            return
+        if not asked:
+            await self.alerts.raise_(
+                Severity.WARNING,
+                "Order taken back cancelled",
+                f"{order.order_id} was taken back live at the broker while the kill switch is "
+                "engaged: its cancel is sent",
                 key=f"taken_back_cancel:{order.order_id}",
                 order_id=order.order_id,
             )
