@@ -31,7 +31,7 @@ from orderdesk.engine.handle import OrderHandle
 from orderdesk.ports.notifier import Alert, Severity
 from tests.engine.conftest import FAST
 from tests.engine.cover_legs import long_with_cover_order
-from tests.engine.fakes import FakeBroker, MemoryStore, RecordingNotifier, signal
+from tests.engine.fakes import INFY, FakeBroker, MemoryStore, RecordingNotifier, signal
 from tests.support import WallClock, eventually
 
 MODIFIED_OUTSIDE = "Order modified outside orderdesk"
@@ -274,3 +274,28 @@ async def test_cancellations_at_the_square_off_and_of_a_ttl_past_its_minutes_are
 
         titled = [a.order_id for a in notifier.alerts if a.title == CANCELLED_OUTSIDE_TITLE]
         assert titled == [held.order_id]
+
+
+async def test_an_exit_cancelled_outside_is_told_once_by_the_exits_alert() -> None:
+    """The exit's own WARNING says it was cancelled outside orderdesk and that the position may
+    still be open; the general "Order cancelled outside orderdesk" is not said besides (both
+    were, for one cancel)."""
+    broker, store, notifier = FakeBroker(), MemoryStore(), RecordingNotifier()
+    async with OrderDesk(broker, store, notifier=notifier, config=FAST) as desk:
+        bought = await desk.submit(signal(quantity=15, strategy="meanrev"))
+        await bought.wait()
+        broker.fill_market = False  # the exit rests at the broker
+        exit_ = await desk.exit_position(INFY, product=Product.MIS)
+        assert exit_ is not None
+        await exit_.wait(lambda h: h.status is OrderStatus.OPEN)
+        order = exit_.order
+        assert order.broker_order_id is not None
+
+        await broker.cancel_order(order.broker_order_id, order.signal.variety)
+
+        [alert] = await eventually(lambda: about(notifier, order.order_id, "Exit cancelled"))
+        assert "cancelled outside orderdesk with 15 not filled" in alert.body
+        assert "the position may still be open" in alert.body
+        await desk.idle()
+        assert about(notifier, order.order_id, CANCELLED_OUTSIDE_TITLE) == []
+        assert order.reason == "cancelled outside orderdesk"

@@ -265,6 +265,7 @@ class OrderDesk:
         # An order modified outside orderdesk is held to the checks of an order's own terms.
         self.news.judge = lambda signal: self.strategy_risk.screen_terms(signal, self.risk_context)
         self.news.on_taken_back = lambda order: self._spawn(self._cancel_if_asked(order))
+        self.news.watched_exit = self.exits.watches
         self.triggers.screen = self._screen_trigger_order
         self.prices = PriceWatch(broker, self.session)
         self.startup_report: ReconciliationReport | None = None

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from orderdesk.domain.events import ExitRepriced, ExitStarted, ExitUnfilled
-from orderdesk.domain.order import Order
+from orderdesk.domain.order import CANCELLED_OUTSIDE, Order
 from orderdesk.domain.reports import InstrumentInfo, Quote
 from orderdesk.domain.signal import ACCOUNT_EXIT_STRATEGY
 from orderdesk.domain.status import OrderStatus
@@ -154,6 +154,13 @@ class ExitEscalation:
         self._instrument = instrument
         self._reprice = reprice
         self.resolve_within = resolve_within
+        self._escalated: set[str] = set()
+        """The exit orders escalated in this process: their cancellation is told by
+        ``_unfilled``'s alert, not also as a cancel outside orderdesk (:meth:`watches`)."""
+
+    def watches(self, order: Order) -> bool:
+        """Whether ``order`` is an exit order escalated here, or one of its slices."""
+        return order.order_id in self._escalated or order.parent_id in self._escalated
 
     async def started(self, handle: OrderHandle, policy: ExitPolicy) -> None:
         """Record that ``handle``'s order is an exit watched under ``policy``."""
@@ -170,6 +177,7 @@ class ExitEscalation:
     async def escalate(self, handle: OrderHandle, policy: ExitPolicy, *, reprices: int = 0) -> None:
         """Wait, re-price, repeat; then alert if the exit is still not filled. ``reprices``:
         those already made (an escalation resumed after a restart)."""
+        self._escalated.add(handle.order_id)
         try:
             while True:
                 # Nothing to re-price while the broker may not hold the order: no attempt
@@ -296,12 +304,13 @@ class ExitEscalation:
         )
         if status is OrderStatus.CANCELLED:
             # Someone (or a newer exit of the same position) cancelled it: said, not shouted.
+            outside = any(_cancelled_outside(part) for part in _parts(handle))
             await self.alerts.raise_(
                 Severity.WARNING,
                 "Exit cancelled",
                 f"{handle.order_id} ({order.signal.instrument} {order.signal.side}, "
-                f"{_whose(order)}): cancelled with {remaining} not filled; the position may "
-                "still be open",
+                f"{_whose(order)}): cancelled{' outside orderdesk' if outside else ''} with "
+                f"{remaining} not filled; the position may still be open",
                 key=f"exit:{handle.order_id}",
                 order_id=handle.order_id,
             )
@@ -339,6 +348,11 @@ def _whose(order: Order) -> str:
     if strategy == ACCOUNT_EXIT_STRATEGY:
         return "the account's position"
     return f"booked to {strategy}"
+
+
+def _cancelled_outside(order: Order) -> bool:
+    """Whether someone outside orderdesk cancelled ``order`` (news.py marks it so)."""
+    return order.reason is not None and order.reason.startswith(CANCELLED_OUTSIDE)
 
 
 def _parts(handle: OrderHandle) -> list[Order]:

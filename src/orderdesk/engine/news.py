@@ -282,6 +282,9 @@ class BrokerNews:
         """The risk checks of an order's own terms (the desk's and its strategy's size and
         value limits, the kill switch): an order modified outside orderdesk to terms they
         refuse is alerted CRITICAL. Set by the desk; None: such orders are only warned of."""
+        self.watched_exit: Callable[[Order], bool] = lambda order: False
+        """Whether ``order`` is (a slice of) an exit the desk watches, whose own alert tells of
+        its cancellation, outside orderdesk or not (``ExitEscalation``). Set by the desk."""
         self.on_taken_back: Callable[[Order], None] | None = None
         """Told each order given up as not placed that the news took back, once recorded and
         alerted (the desk carries out a cancel asked while its placement was unresolved). Set
@@ -824,8 +827,11 @@ class BrokerNews:
         """A working order of the desk's cancelled by someone else (Kite web or mobile, another
         API client) leaves its strategy short of what it asked for: say whose it was and what
         had filled. Told apart from the desk's own cancels and the broker's or exchange's by
-        :meth:`_cancelled_by_someone`, which marked its status change."""
+        :meth:`_cancelled_by_someone`, which marked its status change. An exit's own alert
+        ("Exit cancelled") says it instead, with what it means for the position."""
         order = decided.order
+        if self.watched_exit(order):
+            return
         for event in decided.events:
             if not (isinstance(event, OrderStatusChanged) and event.cancelled_outside):
                 continue
