@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import fields
 from decimal import Decimal
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from orderdesk.brokers import BrokerContext, available_brokers, create_broker
 from orderdesk.brokers.paper import PaperBroker
+from orderdesk.domain.reports import OrderStatusReport
 from orderdesk.domain.values import InstrumentKey
 from orderdesk.errors import ConfigError
 from orderdesk.testing.broker_contract import BrokerContract
@@ -85,3 +87,25 @@ def test_unknown_broker_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as exc_info:
         create_broker("nope", {}, BrokerContext(secrets=_NoSecrets(), data_dir=tmp_path))
     assert "nope" in str(exc_info.value)
+
+
+class _DictOrders(PaperBroker):
+    """A newcomer's slip: the order book answered as the broker's JSON rows."""
+
+    async def orders(self) -> list[OrderStatusReport]:
+        return [vars_of(row) for row in await super().orders()]  # type: ignore[misc]
+
+
+def vars_of(report: OrderStatusReport) -> object:
+    return {f.name: getattr(report, f.name) for f in fields(report)}
+
+
+async def test_the_contract_names_a_read_answering_with_dicts() -> None:
+    """Such an adapter crashed the desk's reconciliation with a 500; the contract names it."""
+    broker = _DictOrders(prices={INFY: Decimal(1500)})
+    await broker.start()
+    try:
+        with pytest.raises(AssertionError, match=r"orders\(\) gave dict, not OrderStatusReport"):
+            await TestPaperBroker().test_reads_answer_with_the_reports(broker, INFY, Decimal(1500))
+    finally:
+        await broker.close()

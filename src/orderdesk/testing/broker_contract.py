@@ -45,7 +45,7 @@ import pytest
 
 from orderdesk.domain.calendar import SEGMENT_OF, Segment
 from orderdesk.domain.conversion import PositionConversion
-from orderdesk.domain.reports import Fill, OrderStatusReport
+from orderdesk.domain.reports import Fill, MarginsReport, OrderStatusReport, PositionReport, Quote
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.status import BrokerStatus
 from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side, Variety
@@ -168,6 +168,31 @@ class BrokerContract:
         """The adapter has every member of the Broker protocol the engine calls."""
         assert isinstance(broker, Broker)
         assert broker.name
+
+    async def test_reads_answer_with_the_reports(
+        self, broker: Broker, instrument: InstrumentKey, price: Decimal
+    ) -> None:
+        """Each read answers with the port's report types (dicts or the broker's own objects
+        reach the engine as a crash at its first use, as in reconciliation)."""
+        above = (price * Decimal("1.1")).quantize(Decimal("0.05"))
+        broker_id = await broker.place_order(
+            PlaceOrder("odcontractreads00001", _limit(instrument, Side.BUY, above))
+        )
+        answers: list[tuple[str, object, type]] = [
+            ("orders()", row, OrderStatusReport) for row in await broker.orders()
+        ]
+        answers += [("trades()", fill, Fill) for fill in await broker.trades()]
+        answers += [("order_trades()", fill, Fill) for fill in await broker.order_trades(broker_id)]
+        answers += [("positions()", p, PositionReport) for p in await broker.positions()]
+        answers += [("margins()", await broker.margins(), MarginsReport)]
+        answers += [("quotes()", q, Quote) for q in (await broker.quotes([instrument])).values()]
+        wrong = [
+            f"{read} gave {type(value).__name__}, not {wanted.__name__}"
+            for read, value, wanted in answers
+            if not isinstance(value, wanted)
+        ]
+        assert not wrong, "; ".join(wrong)
+        assert any(read == "orders()" for read, _, _ in answers), "orders() left out the order"
 
     async def test_tag_travels_with_the_order(
         self, broker: Broker, instrument: InstrumentKey, price: Decimal
