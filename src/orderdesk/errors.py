@@ -111,6 +111,19 @@ class BrokerError(OrderDeskError):
         self.error_type = error_type
 
 
+class AdapterFailed(BrokerError):
+    """A broker adapter failed to load, be built or start with an exception that is not one of
+    the desk's errors (an adapter's bug, or a library under it): the adapter is named, and the
+    exception, in one line (its traceback is logged at DEBUG)."""
+
+    def __init__(self, adapter: str, error: BaseException) -> None:
+        detail = str(error).strip()
+        said = f"{type(error).__name__}: {detail}" if detail else type(error).__name__
+        super().__init__(f"the broker adapter {adapter!r} failed to start: {said}")
+        self.adapter = adapter
+        self.error = error
+
+
 class BrokerTransportError(BrokerError):
     """No usable answer arrived (timeout, refused, reset, unparseable reply)."""
 
@@ -208,6 +221,7 @@ def is_reconnectable(error: BaseException) -> bool:
 
 
 __all__ = [
+    "AdapterFailed",
     "AddressRefused",
     "AmbiguousReply",
     "BrokerAuthError",

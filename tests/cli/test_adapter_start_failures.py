@@ -1,7 +1,7 @@
 """A broker adapter that fails with an exception of its own (not one of the desk's errors) while
-it is built is told in one line naming the adapter and the exception, exit 1, as other start-up
-failures are; the traceback goes to the log at DEBUG only (it used to be a full Python traceback
-from `config check` and `run`)."""
+it is built, or while it starts, is told in one line naming the adapter and the exception, exit
+1, as other start-up failures are; the traceback goes to the log at DEBUG only (it used to be a
+full Python traceback from `config check` and `run`)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import structlog
 from typer.testing import CliRunner, Result
 
 from orderdesk import brokers
+from orderdesk.brokers.paper import PaperBroker
 from orderdesk.cli import _register_commands, app
 
 _register_commands()
@@ -29,10 +30,21 @@ def failing_factory(options: Any, context: Any) -> Any:
     raise RuntimeError("no price feed configured")
 
 
+class _StartFails(PaperBroker):
+    name = "deadfeed"
+
+    async def start(self) -> None:
+        raise ConnectionRefusedError("feed at 127.0.0.1:1 refused")
+
+
+def start_failing_factory(options: Any, context: Any) -> Any:
+    return _StartFails()
+
+
 @pytest.fixture(autouse=True)
 def fake_adapters(monkeypatch: pytest.MonkeyPatch) -> None:
-    """An adapter registered for this test, beside the installed ones: ``fixedfill``, whose
-    factory raises."""
+    """Adapters registered for this test, beside the installed ones: ``fixedfill``, whose
+    factory raises, and ``deadfeed``, whose ``start()`` does."""
     module = sys.modules[__name__].__name__
 
     def entry_points(*, group: str) -> list[EntryPoint]:
@@ -40,6 +52,7 @@ def fake_adapters(monkeypatch: pytest.MonkeyPatch) -> None:
         if group == brokers.ENTRY_POINT_GROUP:
             found += [
                 EntryPoint("fixedfill", f"{module}:failing_factory", group),
+                EntryPoint("deadfeed", f"{module}:start_failing_factory", group),
             ]
         return found
 
@@ -118,3 +131,16 @@ def test_config_check_json_says_it_in_the_error_object(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
     assert "the broker adapter 'fixedfill' failed to start: RuntimeError" in result.output
+
+
+def test_run_with_an_adapter_whose_start_raises_is_one_line(tmp_path: Path) -> None:
+    """Built, the adapter fails in ``start()``: one line naming it, as a factory's failure is
+    (it was a traceback)."""
+    config = write(tmp_path, "deadfeed")
+
+    line = one_line_refusal(runner.invoke(app, ["run", "--config", str(config)]))
+
+    assert line == (
+        "error: the broker adapter 'deadfeed' failed to start: "
+        "ConnectionRefusedError: feed at 127.0.0.1:1 refused"
+    )

@@ -18,9 +18,9 @@ any broker runs and without importing the adapter; an adapter without it (``pape
 login.
 
 An adapter is someone else's code: what it raises that is not one of the desk's own errors
-(:class:`~orderdesk.errors.OrderDeskError`) while it loads or is built (:func:`create_broker`)
-becomes :class:`AdapterFailed`, one line naming the adapter and the exception; the traceback
-goes to the log at DEBUG.
+(:class:`~orderdesk.errors.OrderDeskError`) while it loads or is built (:func:`create_broker`),
+or starts (the engine's ``OrderDesk.start``), becomes :class:`AdapterFailed`, one line naming
+the adapter and the exception; the traceback goes to the log at DEBUG.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from orderdesk.domain.calendar import TradingCalendar
-from orderdesk.errors import BrokerError, ConfigError, OrderDeskError
+from orderdesk.errors import AdapterFailed, ConfigError, OrderDeskError
 from orderdesk.ports.broker import Broker
 from orderdesk.ports.clock import Clock, SystemClock
 from orderdesk.ports.login import LoginFlow
@@ -47,19 +47,6 @@ LOGIN_FLOW_FACTORY = "create_login_flow"
 log = logging.getLogger("orderdesk.brokers")
 """Stdlib, not structlog: the traceback of a failed adapter is DEBUG, and a command that has
 not configured logging (``config check``) must stay silent about it."""
-
-
-class AdapterFailed(BrokerError):
-    """A broker adapter failed to load, be built or start with an exception that is not one of
-    the desk's errors (an adapter's bug, or a library under it): the adapter is named, and the
-    exception, in one line (its traceback is logged at DEBUG)."""
-
-    def __init__(self, adapter: str, error: BaseException) -> None:
-        detail = str(error).strip()
-        said = f"{type(error).__name__}: {detail}" if detail else type(error).__name__
-        super().__init__(f"the broker adapter {adapter!r} failed to start: {said}")
-        self.adapter = adapter
-        self.error = error
 
 
 def _failed(adapter: str, error: Exception) -> AdapterFailed:

@@ -117,7 +117,7 @@ from orderdesk.engine.slicing import basket_order, needs_slicing
 from orderdesk.engine.strategy_risk import StrategyRisk
 from orderdesk.engine.tracker import Tracker
 from orderdesk.engine.triggers import Triggers
-from orderdesk.errors import BrokerAuthError, ExitBlocked, RiskDenied
+from orderdesk.errors import AdapterFailed, BrokerAuthError, ExitBlocked, RiskDenied
 from orderdesk.ports.broker import AutosliceControl, Broker, SessionControl
 from orderdesk.ports.clock import Clock, SystemClock
 from orderdesk.ports.notifier import Notifier, Severity
@@ -303,7 +303,13 @@ class OrderDesk:
             return
         if self._closed:
             raise DeskClosed("a closed desk is not restarted; make a new one")
-        await self.broker.start()
+        try:
+            await self.broker.start()
+        except OrderDeskError:
+            raise
+        except Exception as exc:  # the adapter's own bug, or a library's under it
+            log.debug("the broker adapter %r failed to start", self.broker.name, exc_info=exc)
+            raise AdapterFailed(self.broker.name, exc) from exc
         self._session_started()
         self.replayed = replayed = replay(self.store, self.book, self.kill_switch)
         self.triggers.replay()
