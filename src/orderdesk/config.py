@@ -199,6 +199,20 @@ class StrategyRiskSettings(RiskSettings):
     daily_loss_limit: Decimal | None = Field(default=None, gt=0)
     price_band_percent: Decimal | None = Field(default=None, gt=0, le=100)
 
+    @field_validator("on_daily_loss")
+    @classmethod
+    def _desk_wide(cls, value: object) -> object:
+        # It was taken, shown by `config check` as in force, and never acted on.
+        raise ValueError(
+            "is desk-wide: set it in [risk]; a strategy's own daily_loss_limit refuses that "
+            "strategy's new risk and is alerted"
+        )
+
+    def in_force(self) -> dict[str, str]:
+        shown = super().in_force()
+        shown.pop("on_daily_loss", None)  # the desk's, shown with [risk]
+        return shown
+
 
 class EngineSettings(_Section):
     reconcile_interval_seconds: float = Field(default=60.0, gt=0)

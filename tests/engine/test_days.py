@@ -852,3 +852,23 @@ async def test_the_list_of_days_reads_only_what_was_written_since_it_was_last_re
         await eventually(lambda: desk.trading_day == TUESDAY, what="Tuesday opened")
         assert [d.day for d in desk.past_days()] == [MONDAY, TUESDAY]
         assert store.day_rows_read == before + 3
+
+
+async def test_the_mornings_alert_says_a_kill_switch_is_still_engaged(
+    desk: OrderDesk, broker: FakeBroker, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """Engaged on Monday, the switch refuses Tuesday's first signal: the morning's alert says
+    so, with its reason (the opening said nothing of it)."""
+    await desk.engage_kill_switch("operator: done for the week")
+    clock.set(MONDAY, 16, 20)
+    await eventually(lambda: desk.days is not None and desk.days.state.closed, what="closed")
+    broker.next_day()
+    clock.set(TUESDAY, 9, 0)
+    await eventually(lambda: desk.trading_day == TUESDAY, what="Tuesday opened")
+    opened = [a for a in notifier.alerts if a.title == "Trading day opened"][-1]
+    assert opened.body.startswith(f"{TUESDAY}: ")
+    assert opened.severity is Severity.WARNING
+    assert opened.body.endswith(
+        "; the kill switch is still engaged (operator: done for the week): no new orders until "
+        "it is released"
+    )

@@ -66,3 +66,23 @@ def test_bad_strategy_exchange_names_the_nested_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as exc_info:
         strategy_limits(load_settings())
     assert "strategies.alpha.risk.allowed_exchanges" in str(exc_info.value)
+
+
+def test_a_strategys_on_daily_loss_is_refused_as_desk_wide(tmp_path: Path) -> None:
+    """It was taken, shown by `config check` as in force, and never acted on: only the desk's
+    [risk] table's counts."""
+    write(
+        tmp_path, "[strategies.alpha.risk]\ndaily_loss_limit = 500\non_daily_loss = 'kill_switch'\n"
+    )
+    with pytest.raises(ConfigError) as exc_info:
+        load_settings()
+    assert "strategies.alpha.risk.on_daily_loss" in str(exc_info.value)
+    assert "is desk-wide: set it in [risk]" in str(exc_info.value)
+
+
+def test_a_strategys_limits_in_force_leave_the_desks_on_daily_loss_out(tmp_path: Path) -> None:
+    write(tmp_path, "[strategies.alpha.risk]\ndaily_loss_limit = 500\n")
+    risk = load_settings().strategies["alpha"].risk
+    assert risk is not None
+    assert "on_daily_loss" not in risk.in_force()
+    assert risk.in_force()["daily_loss_limit"] == "500"

@@ -398,11 +398,19 @@ class TradingDays:
         self.news.day_open_until(self._ends(day))
         self._done_today = {item for item in self._done_today if item[0] >= day}
         await self._report_mismatches(mismatches)
+        # An engaged switch is carried into the day: said where the morning is read, since it
+        # refuses every new order (the loss limit's engaged it on an earlier day).
+        engaged = (
+            f"; the kill switch is still engaged ({self.kill_switch.reason or 'no reason given'}):"
+            " no new orders until it is released"
+            if self.kill_switch.engaged
+            else ""
+        )
         await self.alerts.raise_(
-            Severity.INFO,
+            Severity.WARNING if engaged else Severity.INFO,
             "Trading day opened",
             f"{day}: {len(opened.positions)} carried positions, {len(opened.holdings)} "
-            f"holdings, {len(carried_orders)} orders carried, {len(lapsed)} lapsed",
+            f"holdings, {len(carried_orders)} orders carried, {len(lapsed)} lapsed{engaged}",
             key="day:open",
         )
         await self._check_holidays(day)

@@ -1269,23 +1269,31 @@ class OrderDesk:
             )
 
     async def _watch_loss(self) -> None:
-        """Tell the moment the day's loss reaches its limit (the desk's, or a strategy's), once
-        a day each, and act as ``on_loss_limit`` says for the desk's."""
+        """Tell the moment the day's loss reaches its limit (the desk's, or a strategy's), and
+        act as ``on_loss_limit`` says for the desk's. Once per crossing: a day back above the
+        limit (with no kill switch engaged) re-arms it, so that a new crossing is told, and
+        acted on, again; an operator's release of the switch the limit engaged would otherwise
+        disarm the limit for the rest of the day."""
         if self.days is not None and self.days.state.closed:
             return  # the day's figures are final, and the next day is not open yet
         day: object = self.trading_day or self.clock.now().astimezone(IST).date()
         limit = self.limits.daily_loss_limit
-        if limit is not None and (day, "") not in self._loss_alerted:
+        if limit is not None:
             pnl = self.day_pnl()
-            if pnl <= -limit:
+            if pnl > -limit:
+                if not self.kill_switch.engaged:
+                    self._loss_alerted.discard((day, ""))
+            elif (day, "") not in self._loss_alerted:
                 self._loss_alerted.add((day, ""))
-                await self._loss_limit_reached(pnl, limit)
+                await self._loss_limit_reached(day, pnl, limit)
         for strategy, limits in self._strategy_limits.items():
             own = limits.daily_loss_limit
-            if own is None or (day, strategy) in self._loss_alerted:
+            if own is None:
                 continue
             book = self.strategy_books(strategy).get(strategy)
-            if book is not None and book.pnl <= -own:
+            if book is None or book.pnl > -own:
+                self._loss_alerted.discard((day, strategy))
+            elif (day, strategy) not in self._loss_alerted:
                 self._loss_alerted.add((day, strategy))
                 await self.alerts.raise_(
                     Severity.CRITICAL,
@@ -1295,7 +1303,7 @@ class OrderDesk:
                     key=f"loss:{strategy}",
                 )
 
-    async def _loss_limit_reached(self, pnl: Decimal, limit: Decimal) -> None:
+    async def _loss_limit_reached(self, day: object, pnl: Decimal, limit: Decimal) -> None:
         action = self.config.on_loss_limit
         what = {
             LossLimitAction.ALERT: "new risk is refused, exits stay possible",
@@ -1315,7 +1323,8 @@ class OrderDesk:
         )
         if action is not LossLimitAction.ALERT:
             await self.engage_kill_switch(
-                f"the day's loss reached the limit of {limit} (P&L {to_paise(pnl)})",
+                # Dated: the switch stays engaged into later days until someone releases it.
+                f"the day's loss reached the limit of {limit} on {day} (P&L {to_paise(pnl)})",
                 cancel_open=action is LossLimitAction.KILL_SWITCH_AND_CANCEL,
                 by_loss_limit=True,
             )
