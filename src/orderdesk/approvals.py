@@ -22,6 +22,14 @@ checked again whenever the queue is read or acted on, so an approval after the s
 refused, never placed. Each lapse, and each signal dropped when the desk stops, is written to
 the audit log as an ``OperatorCommandHandled`` (operator ``desk``, command ``lapse``), the event
 approvals and rejections are recorded with.
+
+A decision that closes a signal id (approved and placed, rejected, lapsed, dropped when the
+desk stopped) is also written as an ``ApprovalDecided`` (strategy, signal id, decision, reason),
+and the queue started by the next desk reads them back (:func:`decisions_in`): a signal id is
+closed for good, as an order's signal id is, so the same (strategy, signal id) sent again on
+any later day, after any number of restarts, is answered as it was before: a 409 naming the
+decision, or, once approved, the order it placed (the desk's own idempotency). A signal the
+desk refused when it was approved placed nothing and closes nothing: its id stays free.
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ import contextlib
 import logging
 import secrets
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -40,11 +48,13 @@ from orderdesk.config import StrategySettings
 from orderdesk.domain.calendar import IST, SEGMENT_OF, Segment, TradingCalendar, as_ist
 from orderdesk.domain.day import INTRADAY
 from orderdesk.domain.errors import OrderDeskError
+from orderdesk.domain.events import ApprovalDecided
 from orderdesk.domain.order import Order
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.values import Variety
 from orderdesk.ports.clock import Clock, SystemClock
 from orderdesk.ports.notifier import Alert, Notifier, Severity
+from orderdesk.ports.store import EventStore
 
 Submit = Callable[[Signal], Awaitable[Order]]
 Screen = Callable[[Signal], Awaitable[None]]
@@ -52,6 +62,9 @@ Screen = Callable[[Signal], Awaitable[None]]
 Record = Callable[[str, str, str, str], Awaitable[None]]
 """Writes one ``OperatorCommandHandled`` (operator, command, outcome, params): the desk's
 ``record_command``."""
+Decided = Callable[[ApprovalDecided], Awaitable[None]]
+"""Writes one decision that closes a signal id to the desk's log (its recorder's
+``desk_event``)."""
 DayCloses = Callable[[date, Segment], datetime]
 """When the desk closes a trading day (its ``DayClosed``) once an order of a segment is in its
 book: the engine's ``days.close_with``."""
@@ -163,16 +176,27 @@ class NotApproved(OrderDeskError):
 
 
 class SignalDecided(ApprovalClosed):
-    """A parked signal sent again after it was rejected or lapsed: it waits for no one, and
-    the same id will not be parked again (a new signal needs a new id)."""
+    """A parked signal sent again after it was rejected or lapsed (in this desk's run or an
+    earlier one's): it waits for no one, and the same id will not be parked again (a new
+    signal needs a new id)."""
 
-    def __init__(self, signal_id: str, item: PendingSignal) -> None:
-        reason = f": {item.reason}" if item.reason else ""
+    def __init__(
+        self,
+        signal_id: str,
+        approval_id: str,
+        state: ApprovalState,
+        reason: str | None,
+        *,
+        on: date | None = None,
+    ) -> None:
+        """``on``: the day it was decided, when that is not today."""
+        why = f": {reason}" if reason else ""
+        when = f" on {on:%a %d %b %Y}" if on is not None else ""
         super().__init__(
-            item.approval_id,
-            item.state,
-            message=f"signal {signal_id!r} {_ENDED[item.state]} "
-            f"({item.approval_id}{reason}); a new signal needs a new id",
+            approval_id,
+            state,
+            message=f"signal {signal_id!r} {_ENDED[state]}{when} "
+            f"({approval_id}{why}); a new signal needs a new id",
         )
 
 
@@ -227,13 +251,18 @@ class ApprovalQueue:
         calendar: TradingCalendar | None = None,
         day_closes: DayCloses | None = None,
         record: Record | None = None,
+        decided: Decided | None = None,
+        decided_before: Iterable[ApprovalDecided] = (),
         check_every: float = LAPSE_CHECK_SECONDS,
     ) -> None:
         """``calendar``: the desk's trading days (None: it keeps none, and only the approval
         window limits a parked signal). ``day_closes``: when the desk closes a day holding the
         signal's segment (None: at its segment's mass cancel, the exchange's end of the day,
         which the desk closes after). ``record``: where lapses are written for the audit log
-        (None: nowhere)."""
+        (None: nowhere). ``decided``: where decisions that close a signal id are written
+        (None: nowhere, and a restarted desk parks such an id again). ``decided_before``:
+        those decisions as the log holds them (:func:`decisions_in`), answered as this
+        queue's own."""
         self._submit = submit
         self._screen = screen
         self._strategies = dict(strategies)
@@ -248,6 +277,16 @@ class ApprovalQueue:
         self._by_signal: dict[tuple[str, str], str] = {}
         self._lapsed: list[PendingSignal] = []
         """Lapsed, not yet written to the audit log (a read lapses; the timer writes)."""
+        self._decided = decided
+        self._closed: dict[tuple[str, str], ApprovalDecided] = {
+            (d.strategy, d.signal_id): d for d in decided_before
+        }
+        """Every signal id a decision closed, of this run and the earlier ones in the log: kept
+        for good, beside the bounded history (a few words per operator decision or lapse)."""
+        self._unwritten: list[ApprovalDecided] = []
+        """Closing decisions not yet written to the log (a rejection is decided at once)."""
+        self._writing = asyncio.Lock()
+        self._writes: set[asyncio.Task[None]] = set()
         self._watch: asyncio.Task[None] | None = None
 
     def needs_approval(self, signal: Signal) -> bool:
@@ -287,15 +326,30 @@ class ApprovalQueue:
         None: it was not."""
         if signal.signal_id is None:
             return None
-        known = self._by_signal.get((signal.strategy, signal.signal_id))
-        if known is None or known not in self._items:
+        key = (signal.strategy, signal.signal_id)
+        known = self._by_signal.get(key)
+        if known is not None and known in self._items:
+            item = self._items[known]
+            if item.state is ApprovalState.PENDING:
+                return item
+            if item.state is ApprovalState.APPROVED:
+                return await self._submit(signal)  # the desk answers with its order
+            if item.state is not ApprovalState.FAILED:
+                raise SignalDecided(signal.signal_id, item.approval_id, item.state, item.reason)
+        closed = self._closed.get(key)
+        if closed is None:
             return None
-        item = self._items[known]
-        if item.state is ApprovalState.PENDING:
-            return item
-        if item.state is ApprovalState.APPROVED:
-            return await self._submit(signal)  # the desk answers with its order
-        raise SignalDecided(signal.signal_id, item)
+        state = ApprovalState(closed.decision)
+        if state is ApprovalState.APPROVED:
+            return await self._submit(signal)  # the desk answers with its order, of any day
+        day = as_ist(closed.at).date()
+        raise SignalDecided(
+            signal.signal_id,
+            closed.approval_id,
+            state,
+            closed.reason,
+            on=day if day != as_ist(self._clock.now()).date() else None,
+        )
 
     def _park(self, signal: Signal) -> PendingSignal:
         now = self._clock.now()
@@ -402,16 +456,27 @@ class ApprovalQueue:
             raise
         else:
             item.order_id = order.order_id
+            self._close(item)
         finally:
             item.settled.set()
+        await self.recorded()
         return order
 
     def reject(self, approval_id: str, reason: str = "") -> PendingSignal:
+        """Decide against the parked signal, at once; its record is written on the loop (a
+        caller that must answer after it is in the log awaits :meth:`recorded`)."""
         item = self._open(approval_id)
         self._decide(item, ApprovalState.REJECTED)
         item.reason = reason or "rejected by the operator"
         item.settled.set()
+        self._close(item)
+        self._write_soon()
         return item
+
+    async def recorded(self) -> None:
+        """Return once every decision and lapse so far is written to the log (or its write
+        failed, which is logged: the decision stands in this run)."""
+        await self._write_records()
 
     async def wait(self, approval_id: str) -> PendingSignal:
         """Wait until the parked signal's story ends (see :attr:`PendingSignal.settled`).
@@ -426,19 +491,23 @@ class ApprovalQueue:
 
     async def close(self) -> None:
         """The desk stops. Parked signals are kept nowhere else, so each ends ``EXPIRED`` (a
-        waiter is told, the audit log says so) and one alert names them: their strategies send
-        them again to the next desk, and nobody approves a signal that is gone."""
+        waiter is told, the audit log says so, its id is closed as a lapse's is) and one alert
+        names them: their strategies send them again, under new ids, to the next desk, and
+        nobody approves a signal that is gone."""
         await self._stop_watch()
         await self._lapse_due()
         dropped = self.pending()
         for item in dropped:
             self._lapse(item, "the desk stopped before a decision")
-        await self._write_lapses()
+        await self._write_records()
+        if self._writes:
+            await asyncio.gather(*self._writes)
         if dropped:
             await self._warn(
                 "Parked signals dropped",
                 f"the desk stopped with {len(dropped)} signal(s) awaiting approval: "
-                f"{', '.join(map(_words, dropped))}; their strategies must send them again",
+                f"{', '.join(map(_words, dropped))}; their strategies must send them again "
+                "under new ids",
                 key="approval_dropped",
             )
 
@@ -458,10 +527,39 @@ class ApprovalQueue:
         item.state = state
         item.decided_at = self._clock.now()
 
+    def _close(self, item: PendingSignal) -> None:
+        """``item``'s decision closes its signal id for good (approved and placed, rejected,
+        lapsed): answered so from now on, and after a restart once it is in the log."""
+        signal = item.signal
+        if signal.signal_id is None:
+            return  # no id to close: a signal sent again without one is a new signal
+        decided = ApprovalDecided(
+            at=item.decided_at or self._clock.now(),
+            approval_id=item.approval_id,
+            strategy=signal.strategy,
+            signal_id=signal.signal_id,
+            decision=item.state.value,
+            reason=item.reason or "",
+            order_id=item.order_id,
+        )
+        self._closed[(signal.strategy, signal.signal_id)] = decided
+        self._unwritten.append(decided)
+
+    def _write_soon(self) -> None:
+        """Write what is decided on a task of its own, for a caller that cannot await (without
+        a running loop, the next write or :meth:`close` writes it)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        task = loop.create_task(self.recorded(), name="approvals.record")
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+
     def _free(self, item: PendingSignal) -> None:
         """Forget that ``item``'s signal id was parked (nothing was placed for it, or it left
-        the history): sent again, it is checked and parked anew. The id of a signal parked
-        again since is left to that one."""
+        the history): sent again, it is checked and parked anew unless a decision closed it
+        (``_closed``). The id of a signal parked again since is left to that one."""
         signal_id = item.signal.signal_id
         key = (item.signal.strategy, signal_id or "")
         if signal_id is not None and self._by_signal.get(key) == item.approval_id:
@@ -480,24 +578,37 @@ class ApprovalQueue:
         self._decide(item, ApprovalState.EXPIRED)
         item.reason = reason
         item.settled.set()
+        self._close(item)
         self._lapsed.append(item)
 
     async def _lapse_due(self) -> None:
         """Lapse what is due, and write every lapse not yet in the audit log."""
         self._expire()
-        await self._write_lapses()
+        await self._write_records()
 
-    async def _write_lapses(self) -> None:
-        while self._lapsed:
-            item = self._lapsed.pop(0)
-            if self._record is None:
-                continue
-            outcome = f"{_signal_words(item.signal)} lapsed unapproved ({item.reason})"
-            try:
-                await self._record("desk", "lapse", outcome, item.approval_id)
-            except Exception:
-                # The lapse stands (nothing can place the signal now); only its record is lost.
-                log.exception("the lapse of %s was not written to the log", item.approval_id)
+    async def _write_records(self) -> None:
+        """Write the closing decisions, then the lapses, not yet in the log (one writer at a
+        time, so a caller returns only after a write another one started has ended)."""
+        async with self._writing:
+            while self._unwritten:
+                decided = self._unwritten.pop(0)
+                if self._decided is None:
+                    continue
+                try:
+                    await self._decided(decided)
+                except Exception:
+                    # The decision stands in this run; a restarted desk will not know it.
+                    log.exception("the decision on %s was not written", decided.approval_id)
+            while self._lapsed:
+                item = self._lapsed.pop(0)
+                if self._record is None:
+                    continue
+                outcome = f"{_signal_words(item.signal)} lapsed unapproved ({item.reason})"
+                try:
+                    await self._record("desk", "lapse", outcome, item.approval_id)
+                except Exception:
+                    # The lapse stands (nothing can place the signal now); its record is lost.
+                    log.exception("the lapse of %s was not written to the log", item.approval_id)
 
     def _keep_watch(self) -> None:
         """Run the lapse timer while something is parked (it ends when nothing is)."""
@@ -523,6 +634,7 @@ class ApprovalQueue:
 
     def _trim(self) -> None:
         # Forget the oldest decided signals; pending ones are kept whatever the history size.
+        # The ids their decisions closed stay closed (``_closed``).
         excess = len(self._items) - self._history
         for approval_id in [
             k for k, v in self._items.items() if v.state is not ApprovalState.PENDING
@@ -533,12 +645,24 @@ class ApprovalQueue:
             excess -= 1
 
 
+def decisions_in(store: EventStore) -> list[ApprovalDecided]:
+    """Every decision that closed a signal id, as the log holds them, oldest first: what a
+    queue started on this log answers (``decided_before``). One read of the log's index by
+    type, at start-up."""
+    return [
+        event
+        for row in store.read(kind=ApprovalDecided.__name__)
+        if isinstance(event := row.event(), ApprovalDecided)
+    ]
+
+
 __all__ = [
     "ApprovalClosed",
     "ApprovalNotFound",
     "ApprovalQueue",
     "ApprovalState",
     "DayCloses",
+    "Decided",
     "NotApproved",
     "PendingSignal",
     "Record",
@@ -546,5 +670,6 @@ __all__ = [
     "SignalDecided",
     "Submit",
     "TooLateToPark",
+    "decisions_in",
     "ist_moment",
 ]

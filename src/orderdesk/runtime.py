@@ -25,7 +25,7 @@ from orderdesk.api.server import (
     serve_api,
 )
 from orderdesk.api_token import load_or_create_token
-from orderdesk.approvals import ApprovalQueue, NotApproved, PendingSignal
+from orderdesk.approvals import ApprovalQueue, NotApproved, PendingSignal, decisions_in
 from orderdesk.brokers import BrokerContext, create_broker
 from orderdesk.config import (
     AlertSettings,
@@ -330,6 +330,9 @@ async def _started(
                     calendar=calendar,
                     day_closes=desk.days.close_with if desk.days is not None else None,
                     record=desk.record_command,
+                    # A signal id a decision closed stays closed across restarts.
+                    decided=desk.recorder.desk_event,
+                    decided_before=decisions_in(store),
                 )
                 token = load_or_create_token(settings.config_dir)
                 api: ApiServer | None = None

@@ -53,6 +53,7 @@ from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.day import CarriedPosition, Holding, PositionSnapshot
 from orderdesk.domain.events import (
     EVENT_TYPES,
+    ApprovalDecided,
     AutosliceAnswered,
     AutosliceFailed,
     AutosliceSent,
@@ -403,6 +404,22 @@ def every_event() -> list[Event]:
         ),
         OperatorCommandHandled(
             at=AT, operator="telegram:42", command="reject", params="ap1 née", outcome="rejected"
+        ),
+        ApprovalDecided(
+            at=at_ist,
+            approval_id="ap0a1b2c3d4e5f",
+            strategy="mean_rev",
+            signal_id="mr-2026-11-23-née",
+            decision="REJECTED",
+            reason="too close to the close",
+        ),
+        ApprovalDecided(
+            at=AT,
+            approval_id="ap0a1b2c3d4e60",
+            strategy="mean_rev",
+            signal_id="mr-2026-11-23-2",
+            decision="APPROVED",
+            order_id="od25",
         ),
         PositionConversionRequested(at=at_ist, conversion=_CONVERSION, operator="api"),
         PositionConverted(at=AT, conversion=_CONVERSION, source="desk"),

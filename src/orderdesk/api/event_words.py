@@ -11,7 +11,9 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from orderdesk.domain.calendar import as_ist
 from orderdesk.domain.events import (
+    ApprovalDecided,
     BrokerSquaredOff,
     DayClosed,
     DayOpened,
@@ -116,10 +118,17 @@ def _status(e: OrderStatusChanged) -> str:
     else:
         text = f"Broker: {e.broker_status_text}"
     if e.filled_quantity:
-        text += f", {e.filled_quantity} filled at {e.average_price}"
+        # Kite's average of several fills runs to many places (796.0944444444444).
+        text += f", {e.filled_quantity} filled at {_average(e.average_price)}"
     for fill in e.fills:
         text += f"; trade {fill.trade_id}: {fill.quantity} @ {fill.price}"
     return text + (f" ({e.message})" if e.message else "")
+
+
+def _average(value: Decimal) -> str:
+    """An average price as the book shows it: as it is to the paisa (1490), beyond rounded."""
+    rounded = to_paise(value)
+    return str(value if value == rounded else rounded)
 
 
 def _fill(e: OrderFillRecorded) -> str:
@@ -179,7 +188,8 @@ _WORDS: dict[type[Event], Callable[[Any], str]] = {
     DayClosed: lambda e: f"Trading day {e.day} closed, P&L {to_paise(e.pnl)}",
     SessionRenewed: lambda e: (
         "Broker session renewed"
-        + (f", valid until {e.expires_at:%Y-%m-%d %H:%M %Z}" if e.expires_at else "")
+        # In IST, as the session alerts and the trading day say it (it was 00:30 UTC).
+        + (f", valid until {as_ist(e.expires_at):%Y-%m-%d %H:%M} IST" if e.expires_at else "")
     ),
     SessionLost: lambda e: f"Broker session ended: {e.reason}",
     BrokerSquaredOff: lambda e: f"Squared off by the broker: {e.detail}",
@@ -196,7 +206,18 @@ _WORDS: dict[type[Event], Callable[[Any], str]] = {
     OperatorCommandHandled: lambda e: (
         f"{e.operator}: /{e.command}{' ' + e.params if e.params else ''}: {e.outcome}"
     ),
+    ApprovalDecided: lambda e: _approval_words(e),
 }
+
+_DECIDED = {"APPROVED": "approved", "REJECTED": "rejected", "EXPIRED": "lapsed unapproved"}
+
+
+def _approval_words(event: ApprovalDecided) -> str:
+    """``Signal 'mon-1' of mean_rev rejected (ap1f…): too late``: what closed a signal id."""
+    said = _DECIDED.get(event.decision, event.decision.lower())
+    then = f", order {event.order_id}" if event.order_id else ""
+    why = f": {event.reason}" if event.reason else ""
+    return f"Signal {event.signal_id!r} of {event.strategy} {said} ({event.approval_id}){then}{why}"
 
 
 def describe(event: Event) -> str:

@@ -55,8 +55,11 @@ async def approve(approval_id: ApprovalId, context: Context) -> OrderOut:
 @router.post("/{approval_id}/reject")
 async def reject(approval_id: ApprovalId, body: RejectIn, context: Context) -> PendingOut:
     """Drop the parked signal; it will not be submitted. The rejection is in the log
-    (``OperatorCommandHandled``, operator ``api``), the only trace a dropped signal leaves."""
-    item = _queue(context, approval_id).reject(approval_id, body.reason)
+    (``OperatorCommandHandled``, operator ``api``), the only trace a dropped signal leaves
+    beside the ``ApprovalDecided`` that keeps its signal id closed after a restart."""
+    queue = _queue(context, approval_id)
+    item = queue.reject(approval_id, body.reason)
+    await queue.recorded()  # answered once a restarted desk would know it too
     signal = item.signal
     what = f"{signal.strategy}: {signal.side} {signal.quantity} {signal.instrument}"
     outcome = f"rejected {what}" + (f" ({body.reason})" if body.reason else "")

@@ -394,6 +394,25 @@ class OperatorCommandHandled(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ApprovalDecided(Event):
+    """A signal parked for approval ended in a way that closes its signal id for good: approved
+    (and placed as ``order_id``), rejected, or lapsed unapproved (dropped when the desk stopped
+    included). The approval queue rebuilds what it answers from these at start-up, so the same
+    (strategy, signal id) sent again after a restart is answered as before it. A signal the
+    desk refused when it was approved placed nothing and is not one of these: its id is free."""
+
+    approval_id: str
+    strategy: str
+    signal_id: str
+    decision: str
+    """``APPROVED``, ``REJECTED`` or ``EXPIRED`` (the approval queue's state)."""
+    reason: str = ""
+    """Why, in words (the operator's reason, what made it lapse); empty for an approval."""
+    order_id: str | None = None
+    """The order an approval placed."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PositionConversionRequested(Event):
     """The desk asked the broker to convert a position (written before the request leaves:
     one without an answer after it was lost in flight, and reconciliation finds which)."""
@@ -522,6 +541,7 @@ DESK_EVENT_TYPES: tuple[type[Event], ...] = (
     ExitRepriced,
     ExitUnfilled,
     OperatorCommandHandled,
+    ApprovalDecided,
     PositionConversionRequested,
     PositionConverted,
     PositionConversionRefused,
@@ -546,6 +566,7 @@ __all__ = [
     "DESK_STREAM",
     "EVENT_TYPES",
     "TRIGGER_STREAM",
+    "ApprovalDecided",
     "AutosliceAnswered",
     "AutosliceFailed",
     "AutosliceSent",
