@@ -53,6 +53,7 @@ from orderdesk.domain.signal import STRATEGY_NAME, reserved_strategy
 from orderdesk.engine.config import DayRules
 from orderdesk.errors import ConfigError
 from orderdesk.holidays import NSE_HOLIDAYS, holiday_years, load_holidays
+from orderdesk.redaction import MASK
 from orderdesk.secrets import TELEGRAM_BOT_TOKEN, env_var_for
 
 ENV_PREFIX = "ORDERDESK_"
@@ -73,15 +74,104 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+STORE_SCHEMES = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
+"""The event store's backends: SQLite (the default) and PostgreSQL through psycopg 3."""
+_STORE_URL = re.compile(
+    r"""
+    (?P<scheme>[\w+]+)://
+    (?:(?P<username>[^:/]*)(?::(?P<password>[^@]*))?@)?
+    (?:(?:\[(?P<ipv6host>[^/?]+)\]|(?P<ipv4host>[^/:?]+))?(?::(?P<port>[^/?]*))?)?
+    (?:/(?P<database>[^?]*))?
+    (?:\?(?P<query>.*))?
+    """,
+    re.X,
+)
+"""SQLAlchemy's own grammar of a database URL (``sqlalchemy.engine.url._parse_url``), so that
+what is checked and hidden here is what SQLAlchemy will read: SQLAlchemy itself takes half a
+second to load, which every command that reads the config would pay."""
+_QUERY_PASSWORD = re.compile(r"(?i)((?:^|&)password=)[^&]*")
+"""libpq also takes the password as a query parameter (``?password=…``)."""
+
+
+def shown_store_url(url: str) -> str:
+    """``url`` as it may be shown to a person or written anywhere: its password ``***``.
+
+    The one form in which a store URL is said (``config check``; the store's errors, and so
+    the API's 503s, the alerts and ``doctor``): a PostgreSQL URL may carry the database's
+    password. A URL that does not parse is shown by its scheme alone."""
+    found = _STORE_URL.fullmatch(url)
+    if found is None:
+        scheme, sep, _ = url.partition(":")
+        return f"{scheme}:{MASK}" if sep and _SCHEME.fullmatch(scheme) else MASK
+    shown = url
+    if found["query"] is not None:
+        start = found.start("query")
+        shown = shown[:start] + _QUERY_PASSWORD.sub(rf"\g<1>{MASK}", found["query"])
+    if found["password"]:
+        shown = shown[: found.start("password")] + MASK + shown[found.end("password") :]
+    return shown
+
+
+def store_url_passwords(url: str) -> list[str]:
+    """The passwords ``url`` carries (in its authority or its query), as written and as
+    decoded: what :func:`~orderdesk.redaction.register_secret` is given."""
+    from urllib.parse import parse_qsl, unquote
+
+    found = _STORE_URL.fullmatch(url)
+    if found is None:
+        return []
+    written = [found["password"]] if found["password"] else []
+    if found["query"]:
+        written += [v for k, v in parse_qsl(found["query"]) if k.lower() == "password" and v]
+    return [form for value in written for form in dict.fromkeys((value, unquote(value)))]
+
+
+def store_url_problem(url: str) -> str | None:
+    """Why the desk cannot open a store at ``url`` (never showing its password); None when it
+    is a URL of a backend the desk has, with a numeric port if any."""
+    found = _STORE_URL.fullmatch(url)
+    if found is None:
+        return (
+            "not a database URL; use sqlite:////path/to/events.db or "
+            "postgresql+psycopg://user@host/database"
+        )
+    scheme = found["scheme"]
+    if scheme == "postgresql":
+        return (
+            "a PostgreSQL store is opened through psycopg 3: write the scheme "
+            "postgresql+psycopg:// (plain postgresql:// means psycopg2, which orderdesk does "
+            "not use)"
+        )
+    if scheme not in STORE_SCHEMES:
+        return (
+            f"the event store cannot be in {scheme!r}; it is SQLite (sqlite:///…) or "
+            "PostgreSQL (postgresql+psycopg://…)"
+        )
+    port = found["port"]
+    if port and not (port.isascii() and port.isdigit() and int(port) <= 65535):
+        return f"the port {port!r} is not a number from 0 to 65535"
+    return None
+
+
 class StoreSettings(_Section):
     url: str | None = None
-    """SQLAlchemy URL of the event store; default: ``sqlite:///<data_dir>/events.db``."""
+    """SQLAlchemy URL of the event store; default: ``sqlite:///<data_dir>/events.db``. A
+    PostgreSQL password is best given with ``ORDERDESK_STORE__URL``, out of the file."""
+
     backup_dir: Path | None = None
     """After each trading day's close, ``orderdesk run`` writes a verified copy of the event
     log here as ``events-<day>.db`` (an SQLite store only); a relative path is taken inside
     ``data_dir``. None: no daily backups (``orderdesk backup`` still makes one on demand)."""
     backup_keep: int = Field(default=20, ge=1)
     """The newest daily backups kept in ``backup_dir``; older ones are deleted."""
+
+    @field_validator("url")
+    @classmethod
+    def _supported(cls, value: str | None) -> str | None:
+        problem = None if value is None else store_url_problem(value)
+        if problem is not None:
+            raise PydanticCustomError("store_url", "{problem}", {"problem": problem})
+        return value
 
     @model_validator(mode="after")
     def _backups_of_sqlite(self) -> StoreSettings:
@@ -1012,6 +1102,7 @@ def _describe(exc: ValidationError, config_file: Path | None) -> str:
 
 __all__ = [
     "OFF",
+    "STORE_SCHEMES",
     "STRATEGY_NAME",
     "AlertSettings",
     "ApiSettings",
@@ -1028,5 +1119,8 @@ __all__ = [
     "find_config_file",
     "http_url",
     "load_settings",
+    "shown_store_url",
     "sqlite_url",
+    "store_url_passwords",
+    "store_url_problem",
 ]

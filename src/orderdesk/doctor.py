@@ -15,6 +15,9 @@ should not be sent); the desk is ready when nothing fails.
   day boundaries (close, square-off, session expiry) would be wrong.
 - **stream**, **reconciliation**, **kill switch**: what the desk itself knows.
 - **holidays**: whether the exchange holiday list covers this year (and in December the next).
+- **event log**: whether the log can be read and written (a PostgreSQL server stopped, a
+  disk full): the desk records each order before it sends it, so without the log it sends
+  nothing. The reason is shown with any database password hidden.
 - **disk**: the room left where the event log is (an SQLite store): on a full disk the desk
   can record, and so send, nothing.
 - **backups**: whether the last closed day has its daily backup (``[store] backup_dir``).
@@ -32,6 +35,7 @@ from pathlib import Path
 from orderdesk.domain.calendar import as_ist
 from orderdesk.engine.session import SessionInfo, SessionState
 from orderdesk.ports.preflight import Preflight, Verdict
+from orderdesk.redaction import redact
 
 CLOCK_OK = 2.0
 """Seconds of offset to the broker's clock that pass without a word (its Date has whole
@@ -99,6 +103,8 @@ class Facts:
     broker_unanswered: str | None = None
     """Why the broker's checks have no answer: it did not answer them within the doctor's
     time. The desk's own checks are still made; ``preflight`` is None then."""
+    event_log: str | None = None
+    """Why the event log cannot be read or written (its error); None when it can."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +283,20 @@ def _holidays(facts: Facts) -> Check:
     )
 
 
+def _event_log(facts: Facts) -> Check:
+    if facts.event_log is None:
+        return Check("event log", Status.OK, "no error writing or reading it")
+    # Redacted again: the store's errors hide a URL's password, and a driver's own text that
+    # quoted it is masked by the registered secret.
+    return Check(
+        "event log",
+        Status.FAIL,
+        f"cannot be written or read: {redact(facts.event_log)}; the desk records each order "
+        "before sending it, so it sends nothing until the log is back (check the database "
+        "server, or the disk of an SQLite log)",
+    )
+
+
 def _size(count: int) -> str:
     for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if count >= scale:
@@ -343,6 +363,7 @@ def assess(facts: Facts) -> Diagnosis:
         _reconciled(facts),
         _kill_switch(facts),
         _holidays(facts),
+        _event_log(facts),
         _disk(facts),
         _backups(facts),
     )

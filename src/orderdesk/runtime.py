@@ -262,7 +262,7 @@ async def open_runtime(
     if serve and not desk_holds(settings.store_url):
         # So is a port in use; but a desk running on this store is named by its lock below.
         check_port(settings.api.host, settings.api.port)
-    with exclusive_desk(settings.store_url):
+    with exclusive_desk(settings.store_url) as lock:
         async with contextlib.AsyncExitStack() as stack:
             if clock is None and settings.clock == "simulator":
                 root = simulator_root(settings.broker, settings.broker_options())
@@ -270,6 +270,8 @@ async def open_runtime(
             runtime = await stack.enter_async_context(
                 _started(settings, secrets=secrets, broker=broker, serve=serve, clock=clock)
             )
+            # Off the order path, every few seconds: a PostgreSQL restart drops the desk's lock.
+            await stack.enter_async_context(lock.watched(runtime.desk.alerts))
             yield runtime
 
 

@@ -231,6 +231,9 @@ class FakeDesk:
     def orders(self) -> Sequence[Order]:
         return list(self._orders.values())
 
+    def event_log_problem(self) -> str | None:
+        return None
+
     def order(self, order_id: str) -> Order:
         for orders in self.past_orders.values():
             for order in orders:

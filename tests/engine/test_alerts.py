@@ -105,3 +105,7 @@ async def test_a_log_that_cannot_be_written_is_alerted_and_nothing_is_sent(
         handle.order_id,
         1,
     )
+    # Its return is said too, once (nothing told the operator the desk was recording again).
+    [back] = [a for a in notifier.alerts if a.title == "Event log writable again"]
+    assert back.severity is Severity.WARNING
+    assert "a signal refused meanwhile (503 store_unavailable) was not placed" in back.body

@@ -872,3 +872,26 @@ async def test_the_mornings_alert_says_a_kill_switch_is_still_engaged(
         "; the kill switch is still engaged (operator: done for the week): no new orders until "
         "it is released"
     )
+
+
+async def test_a_close_the_log_cannot_record_blames_the_log_and_is_made_once_it_can(
+    desk: OrderDesk,
+    broker: FakeBroker,
+    store: MemoryStore,
+    clock: WallClock,
+    notifier: RecordingNotifier,
+) -> None:
+    """The event log down at the close (a PostgreSQL server stopped): it was alerted "Day close
+    without the broker: the broker's books could not be read (StoreError …)", blaming the
+    broker. Now only the log's own alert says it, and the close is made when the log is back."""
+    store.fail_appends = True
+    clock.set(MONDAY, 16, 20)
+    await eventually(
+        lambda: any(a.title == "Event log cannot be written" for a in notifier.alerts),
+        what="the log's alert",
+    )
+    assert "Day close without the broker" not in notifier.titles()
+    assert events_of(store, DayClosed) == []
+    store.fail_appends = False
+    await eventually(lambda: events_of(store, DayClosed), what="the day closed")
+    assert "Day close without the broker" not in notifier.titles()

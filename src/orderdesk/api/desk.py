@@ -185,6 +185,10 @@ class DeskService(Protocol):
     def order(self, order_id: str) -> Order:
         """An order of any day; raises a ``LookupError`` when the desk has none by this id."""
 
+    def event_log_problem(self) -> str | None:
+        """Why the event log cannot be written (or read) now, its password never shown; None
+        while it can be."""
+
     def children(self, order_id: str) -> Sequence[Order]:
         """Today's children of a sliced order (empty for any other order)."""
 

@@ -54,7 +54,7 @@ from orderdesk.engine import OrderDesk
 from orderdesk.engine.config import ExitPolicy
 from orderdesk.engine.errors import CommandRefused
 from orderdesk.engine.session import SessionInfo
-from orderdesk.errors import BrokerAuthError, BrokerError, NotOffered
+from orderdesk.errors import BrokerAuthError, BrokerError, NotOffered, StoreError
 from orderdesk.ports.broker import (
     ChargesSource,
     ConnectionState,
@@ -343,6 +343,12 @@ class EngineDesk:
                     desk.session.refused(f"doctor: {preflight.answer}", desk.clock.now())
         last = desk.reconciler.last
         switch = desk.kill_switch
+        storage, event_log = None, self.event_log_problem()
+        if self._storage is not None:
+            try:
+                storage = self._storage(desk.last_closed_day())
+            except StoreError as exc:  # the log cannot be read: a failing check, not an error
+                event_log = event_log or str(exc)
         return assess(
             Facts(
                 broker=broker.name,
@@ -352,7 +358,8 @@ class EngineDesk:
                 reconciled=None if last is None else (last[0], len(last[1].rows)),
                 kill_switch=switch.reason if switch.engaged else None,
                 now=self.now(),
-                storage=None if self._storage is None else self._storage(desk.last_closed_day()),
+                storage=storage,
+                event_log=event_log,
                 holidays_missing=desk.days.holidays_missing() if desk.days is not None else None,
                 broker_unanswered=unanswered,
             )
@@ -406,15 +413,15 @@ class EngineDesk:
             return self._reconciled[1]
         completed = stored.event()
         assert isinstance(completed, ReconciliationCompleted)
-        # The run's differences are recorded just before its completion; older runs' are
-        # further back, so only the last ``mismatches`` before it belong to this one.
-        wanted = min(completed.mismatches, MAX_FINDINGS)
-        rows = store.read(kind=ReconciliationMismatch.__name__, before=stored.seq)
-        findings = []
-        for row in _tail(rows, wanted) if wanted else ():
-            event = row.event()
-            assert isinstance(event, ReconciliationMismatch)
-            findings.append(ReconcileFinding(event.kind, event.order_id, event.detail))
+        ran = self._desk.reconciler.last
+        if ran is not None and len(ran[1].rows) == completed.mismatches and ran[0] >= completed.at:
+            # This process's run: its own rows. An adoption the news path records as it
+            # happens may land in the log after the run's completion, so the log's tail
+            # before it would show an older run's finding in its place.
+            findings = [ReconcileFinding(r.kind, r.order_id, r.detail) for r in ran[1].rows]
+            del findings[MAX_FINDINGS:]
+        else:
+            findings = self._logged_findings(stored.seq, completed.mismatches)
         record = ReconcileRecord(
             at=completed.at,
             orders_checked=completed.orders_checked,
@@ -424,6 +431,24 @@ class EngineDesk:
         )
         self._reconciled = (stored.seq, record)
         return record
+
+    def _logged_findings(self, seq: int, mismatches: int) -> list[ReconcileFinding]:
+        """A run's differences as the log holds them: recorded just before its completion
+        (``seq``), older runs' further back, so the last ``mismatches`` before it."""
+        wanted = min(mismatches, MAX_FINDINGS)
+        rows = self._desk.store.read(kind=ReconciliationMismatch.__name__, before=seq)
+        findings = []
+        for row in _tail(rows, wanted) if wanted else ():
+            event = row.event()
+            assert isinstance(event, ReconciliationMismatch)
+            findings.append(ReconcileFinding(event.kind, event.order_id, event.detail))
+        return findings
+
+    def event_log_problem(self) -> str | None:
+        # The SQL store keeps its last failed append (or read) until one succeeds; a store
+        # that cannot fail so (in memory) has no such attribute.
+        failure = getattr(self._desk.store, "failure", None)
+        return failure if isinstance(failure, str) else None
 
     def verify_log(self) -> VerifyReport:
         return self._desk.store.verify()

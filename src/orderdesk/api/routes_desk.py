@@ -57,17 +57,19 @@ async def set_kill_switch(body: KillSwitchIn, context: Context) -> KillSwitchOut
 
 @router.get("/api/health")
 async def health(context: Context) -> HealthOut:
-    """``ok`` when the broker stream is connected (or there is none) and the broker session is
-    usable, else ``degraded``; ``quiet`` when no order waits on an answer from the broker."""
+    """``ok`` when the event log can be written, the broker stream is connected (or there is
+    none) and the broker session is usable, else ``degraded`` (``/api/health/detail`` says why
+    the log cannot be written); ``quiet`` when no order waits on an answer from the broker."""
     desk = context.desk
     connection = desk.broker_connection()
     session = desk.session()
     kill = desk.kill_switch()
     stream_up = connection in (None, ConnectionState.CONNECTED)
+    log_writable = desk.event_log_problem() is None
     orders = desk.orders()
     in_flight = sum(1 for order in orders if order.status in IN_FLIGHT)
     return HealthOut(
-        status="ok" if stream_up and session.usable else "degraded",
+        status="ok" if log_writable and stream_up and session.usable else "degraded",
         broker_connection=connection.value if connection is not None else None,
         kill_switch=KillSwitchOut(engaged=kill.engaged, reason=kill.reason),
         open_orders=sum(1 for order in orders if order.is_open),

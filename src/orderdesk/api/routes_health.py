@@ -2,8 +2,8 @@
 
 ``GET /api/health`` answers a script in one word; ``GET /api/health/detail`` is what a person
 reads: the broker session's age and end, the live stream, the order-rate headroom, the latest
-reconciliation and what it found, the event log's last verification, and each alert target's
-last delivery failure. Each part carries the
+reconciliation and what it found, the event log's last verification, why the event log cannot
+be written while it cannot, and each alert target's last delivery failure. Each part carries the
 facts only; the page decides what is red and says what to do about it.
 
 Verifying the hash chain reads the whole log, so it runs when asked (``POST
@@ -88,6 +88,9 @@ class HealthDetailOut(_Response):
     alerts: list[AlertTargetOut]
     """Each ``[alerts] urls`` entry (by its place and host, never its token) and its last
     delivery failure; empty without alert URLs."""
+    event_log_unwritable: str | None = None
+    """Why the event log cannot be written or read (the store's error, a database password
+    never shown), until an append or read succeeds again; None while it can be."""
 
 
 def detail(context: ApiContext, now: datetime) -> HealthDetailOut:
@@ -123,6 +126,7 @@ def detail(context: ApiContext, now: datetime) -> HealthDetailOut:
         ),
         audit=AuditOut.of(context.chain_check) if context.chain_check is not None else None,
         alerts=[AlertTargetOut.of(target) for target in alert_targets()],
+        event_log_unwritable=desk.event_log_problem(),
     )
 
 

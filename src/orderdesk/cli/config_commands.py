@@ -25,6 +25,7 @@ from orderdesk.config import (
     check_folders,
     find_config_file,
     http_url,
+    shown_store_url,
 )
 from orderdesk.errors import OrderDeskError
 from orderdesk.secrets import default_secret_store
@@ -72,7 +73,7 @@ def check(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         "config_file": str(find_config_file(config) or "(none: defaults and environment)"),
         "broker": settings.broker,
         "clock": settings.clock,
-        "store": settings.store_url,
+        "store": shown_store_url(settings.store_url),  # a PostgreSQL password never shown
         "backups": (
             f"after each close to {settings.backup_path}, the newest "
             f"{settings.store.backup_keep} kept"

@@ -91,7 +91,7 @@ from orderdesk.engine.reconcile import Reconciler
 from orderdesk.engine.recorder import Recorder
 from orderdesk.engine.risk import KillSwitch
 from orderdesk.engine.session import SessionWatch
-from orderdesk.errors import BrokerAuthError, BrokerRejected
+from orderdesk.errors import BrokerAuthError, BrokerRejected, StoreError
 from orderdesk.ports.broker import Broker, HoldingsSource
 from orderdesk.ports.notifier import Severity
 
@@ -568,6 +568,10 @@ class TradingDays:
             try:
                 await self.reconciler.run()
                 reports = await self.broker.orders()
+            except StoreError:
+                # The log, not the broker: alerted where it failed, and the close is tried
+                # again at the next tick (it could not be recorded either).
+                raise
             except Exception as exc:
                 await self.alerts.raise_(
                     Severity.WARNING,

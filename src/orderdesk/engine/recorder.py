@@ -66,6 +66,8 @@ class Recorder:
         self.alerts = alerts
         self._locks: dict[str, asyncio.Lock] = {}
         self._changed: dict[str, asyncio.Event] = {}
+        self._unwritable = False
+        """The last append failed: the next one that succeeds says the log is back."""
 
     # -- waiting -------------------------------------------------------------------------------
 
@@ -197,17 +199,29 @@ class Recorder:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            self._unwritable = True
             reason = str(exc) if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}"
             await self.alerts.raise_(
                 Severity.CRITICAL,
                 STORE_ALERT_TITLE,
-                f"{reason}; the desk can record, send or follow nothing until it can (a full "
-                "disk? free space: a signal sent again with the same id is then placed once)",
+                f"{reason}; the desk can record, send or follow nothing until it can (a "
+                "PostgreSQL server down? an SQLite log's disk full? a signal sent again with "
+                "the same id is then placed once)",
                 key="store:write",
             )
             if isinstance(exc, StoreError):
                 raise
             raise StoreError(f"the event log cannot be written: {reason}") from exc
+        if self._unwritable:
+            self._unwritable = False
+            await self.alerts.raise_(
+                Severity.WARNING,
+                "Event log writable again",
+                "the desk records, sends and follows again; a signal refused meanwhile (503 "
+                "store_unavailable) was not placed: send it again (the same id is placed once)",
+                # Its own key: the outage's throttled alert must not swallow the recovery.
+                key="store:writable",
+            )
 
     def _decide(self, order: Order, decide: Decide) -> Outcome:
         try:

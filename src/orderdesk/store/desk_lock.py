@@ -11,7 +11,12 @@ busy API port.
   crashed never leaves a stale lock behind; the file itself stays (removing it would race a desk
   that is opening it).
 - **PostgreSQL**: a session-level advisory lock (``pg_try_advisory_lock``) on a connection held
-  open for the desk's lifetime; the server drops it with the connection.
+  open for the desk's lifetime; the server drops it with the connection. A server that restarts
+  (or an idle connection cut by the network) drops it too, while the store reconnects and the
+  desk trades on: so a running desk watches its lock (:meth:`DeskLock.watched`, every few
+  seconds, never on the order path) and takes it again on a new connection when the server is
+  back. If another desk took it in between, this one is told (a CRITICAL alert) and stopped
+  with :class:`DeskLockLost`, as it would have been refused at start.
 - An in-memory SQLite store belongs to its process: nothing to lock.
 
 Readers — ``orderdesk audit``, exports, another process's ``SqlEventStore`` used for reading —
@@ -23,26 +28,222 @@ merely listens on the configured port holds no lock).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
+import logging
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Protocol
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from orderdesk.errors import StoreError
+from orderdesk.ports.notifier import Severity
 from orderdesk.store.location import make_private_dir, sqlite_file
+
+log = logging.getLogger(__name__)
 
 PG_DESK_LOCK = 4242000002
 """The advisory lock key of "a desk runs on this database" (the migrations use ...001)."""
 
+KEEP_EVERY = 5.0
+"""Seconds between two checks of a running desk's PostgreSQL lock: a lost lock is taken again
+(or found taken) within this long of the server's return."""
+
 
 class StoreInUse(StoreError):
     """Another desk already runs on this event store."""
+
+
+class DeskLockLost(StoreInUse):
+    """A running desk's lock was dropped (its PostgreSQL server restarted) and another desk
+    took it before this one could take it again."""
+
+
+class AlertSink(Protocol):
+    """Where :meth:`DeskLock.watched` raises its alert: the engine's ``desk.alerts``."""
+
+    async def raise_(
+        self, severity: Severity, title: str, body: str, *, key: str, order_id: str | None = None
+    ) -> None: ...
+
+
+class DeskLock:
+    """The lock a desk holds on its store, as :func:`exclusive_desk` yields it.
+
+    SQLite's file lock (and an in-memory store's nothing) lasts as long as the process: there is
+    nothing to keep, and :meth:`watched` watches nothing.
+    """
+
+    def keep(self) -> bool:
+        """Make sure the lock is still held, taking it again if it was dropped; True when it
+        had to be taken again. :class:`DeskLockLost` if another desk holds it now,
+        :class:`~orderdesk.errors.StoreError` if the store cannot be asked (yet). Blocking: a
+        database round trip, for a worker thread."""
+        return False
+
+    @property
+    def can_be_lost(self) -> bool:
+        """Whether the lock can go while its process lives (and so is worth watching)."""
+        return False
+
+    @contextlib.asynccontextmanager
+    async def watched(self, alerts: AlertSink, *, every: float = KEEP_EVERY) -> AsyncIterator[None]:
+        """Keep the lock for the block, checking it every ``every`` seconds on a worker thread.
+
+        A lock another desk took is a CRITICAL alert, then the task that entered the block is
+        cancelled and the block raises :class:`DeskLockLost`, ending ``orderdesk run`` with the
+        same kind of one-line message as a desk refused at start. Stopping, rather than pausing:
+        the log is now the other desk's too, so this desk can no longer write anything to it
+        safely (not even a kill switch's event), its view of the orders may already be wrong,
+        and ``orderdesk login`` hands the session to the desk that holds the lock, not to this
+        one. Which of the two should run is the operator's call; the orders stay at the broker.
+        """
+        if not self.can_be_lost:
+            yield
+            return
+        host = asyncio.current_task()
+        assert host is not None, "watched() is entered from a task"
+        lost: list[DeskLockLost] = []
+
+        async def watch() -> None:
+            unreachable = False
+            while True:
+                await asyncio.sleep(every)
+                try:
+                    if await asyncio.to_thread(self.keep):
+                        log.warning("took the event store's desk lock again after losing it")
+                    unreachable = False
+                except DeskLockLost as exc:
+                    lost.append(exc)
+                    await _alert_lost(alerts, exc)
+                    host.cancel()
+                    return
+                except StoreError as exc:
+                    # The server is away: the store cannot write either, and the lock is taken
+                    # again at the first check after it is back. Said once per absence.
+                    if not unreachable:
+                        log.warning("cannot check the event store's desk lock: %s", exc)
+                    unreachable = True
+
+        watcher = asyncio.create_task(watch(), name="desk lock watcher")
+        try:
+            yield
+        except asyncio.CancelledError:
+            # Our own cancel (and no one else's) becomes the reason the desk stops.
+            if lost and host.uncancel() == 0:
+                raise lost[0] from None
+            raise
+        finally:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
+
+
+async def _alert_lost(alerts: AlertSink, lost: DeskLockLost) -> None:
+    try:
+        await alerts.raise_(
+            Severity.CRITICAL,
+            "Event store taken by another desk",
+            str(lost),
+            key="desk_lock_lost",
+        )
+    except Exception:
+        # Stopping the desk matters more than the alert saying so.
+        log.exception("could not deliver the lost desk lock's alert")
+
+
+CLOSE_WAIT = 2.0
+"""Seconds a stopping desk waits for a check of its lock still running on its thread."""
+
+CONNECT_TIMEOUT = 10
+"""Seconds libpq waits for the server when the lock is taken (again): a check against a host
+that does not answer gives up instead of hanging its thread."""
+
+
+class _PostgresDeskLock(DeskLock):
+    """A session advisory lock on one connection, taken again on a new connection when the
+    server dropped it."""
+
+    def __init__(self, engine: Engine, shown: str) -> None:
+        self._engine = engine
+        self._shown = shown
+        self._connection: Connection | None = None
+        self._mutex = threading.Lock()  # the watcher's thread and the closing task
+        self._closed = threading.Event()  # set by close(), seen by a check on its thread
+
+    @property
+    def can_be_lost(self) -> bool:
+        return True
+
+    def take(self) -> bool:
+        """Connect and try the lock once: whether it was granted."""
+        try:
+            self._connection = self._engine.connect()
+            taken = self._connection.execute(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": PG_DESK_LOCK}
+            ).scalar()
+            self._connection.commit()  # a session lock: no transaction stays open while held
+        except SQLAlchemyError as exc:
+            self._drop()
+            raise StoreError(f"could not lock the event store {self._shown}: {exc}") from None
+        return bool(taken)
+
+    def keep(self) -> bool:
+        with self._mutex:
+            if self._closed.is_set() or self._still_held():
+                return False
+            self._drop()
+            if not self.take():
+                self._drop()  # a connection holding nothing is no use to the next check
+                raise DeskLockLost(
+                    f"this desk's lock on the event store {self._shown} was dropped (the "
+                    "PostgreSQL server restarted, or its connection was cut) and another "
+                    "orderdesk took it before this one could take it again; two desks must "
+                    "not write one log, so this one stops and the other keeps the store"
+                )
+            if self._closed.is_set():  # the desk stopped while this check waited on the server
+                self._drop()
+                return False
+            return True
+
+    def close(self) -> None:
+        self._closed.set()
+        # A check stuck on an unanswering server must not hold the desk's stop up: it finds
+        # the lock closed when it returns, and its connection ends with the process.
+        if self._mutex.acquire(timeout=CLOSE_WAIT):
+            try:
+                self._drop()  # the server drops a session's advisory locks with it
+            finally:
+                self._mutex.release()
+
+    def _still_held(self) -> bool:
+        if self._connection is None:
+            return False
+        try:
+            held = self._connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                    "AND pid = pg_backend_pid() AND classid = :high AND objid = :low "
+                    "AND objsubid = 1"
+                ),
+                {"high": PG_DESK_LOCK >> 32, "low": PG_DESK_LOCK & 0xFFFFFFFF},
+            ).scalar()
+            self._connection.commit()
+        except SQLAlchemyError:
+            return False  # a dead connection: its session, and the lock, are gone
+        return bool(held)
+
+    def _drop(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                self._connection.close()
+            self._connection = None
 
 
 def lock_path(database: Path) -> Path:
@@ -51,18 +252,19 @@ def lock_path(database: Path) -> Path:
 
 
 @contextlib.contextmanager
-def exclusive_desk(url: str) -> Iterator[None]:
+def exclusive_desk(url: str) -> Iterator[DeskLock]:
     """Hold the store at ``url`` for one desk until the block ends; :class:`StoreInUse` at once
-    if another desk holds it."""
+    if another desk holds it. The :class:`DeskLock` it gives is for a running desk to keep
+    (:meth:`DeskLock.watched`)."""
     database = sqlite_file(url)
     if database is not None:
         with _sqlite_lock(database):
-            yield
+            yield DeskLock()
     elif make_url(url).get_backend_name() == "postgresql":
-        with _postgres_lock(url):
-            yield
+        with _postgres_lock(url) as lock:
+            yield lock
     else:
-        yield
+        yield DeskLock()
 
 
 def desk_holds(url: str) -> bool:
@@ -142,26 +344,21 @@ def _sqlite_lock(database: Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _postgres_lock(url: str) -> Iterator[None]:
-    shown = make_url(url).render_as_string(hide_password=True)
-    engine = create_engine(url, poolclass=NullPool)
+def _postgres_lock(url: str) -> Iterator[_PostgresDeskLock]:
+    parsed = make_url(url)
+    shown = parsed.render_as_string(hide_password=True)
+    libpq = parsed.get_driver_name() in {"psycopg", "psycopg2"} and not any(
+        key.lower() == "connect_timeout" for key in parsed.query
+    )
+    connect_args = {"connect_timeout": CONNECT_TIMEOUT} if libpq else {}
+    engine = create_engine(url, poolclass=NullPool, connect_args=connect_args)
+    lock = _PostgresDeskLock(engine, shown)
     try:
-        try:
-            connection = engine.connect()
-            taken = connection.execute(
-                text("SELECT pg_try_advisory_lock(:key)"), {"key": PG_DESK_LOCK}
-            ).scalar()
-            connection.commit()  # a session lock: no transaction stays open while it is held
-        except SQLAlchemyError as exc:
-            raise StoreError(f"could not lock the event store {shown}: {exc}") from None
-        try:
-            if not taken:
-                raise StoreInUse(_busy(shown, ""))
-            yield
-        finally:
-            with contextlib.suppress(SQLAlchemyError):
-                connection.close()  # the server drops a session's advisory locks with it
+        if not lock.take():
+            raise StoreInUse(_busy(shown, ""))
+        yield lock
     finally:
+        lock.close()
         engine.dispose()
 
 
@@ -174,4 +371,14 @@ def _busy(store: str, holder: str) -> str:
     )
 
 
-__all__ = ["PG_DESK_LOCK", "StoreInUse", "desk_holds", "exclusive_desk", "lock_path"]
+__all__ = [
+    "KEEP_EVERY",
+    "PG_DESK_LOCK",
+    "AlertSink",
+    "DeskLock",
+    "DeskLockLost",
+    "StoreInUse",
+    "desk_holds",
+    "exclusive_desk",
+    "lock_path",
+]

@@ -3,6 +3,9 @@
 Precedence, most specific first: a URL given by the caller, a path given by the caller,
 ``ORDERDESK_STORE__URL`` (the same variable the config module reads, double underscore for
 nesting), then ``events.db`` in the platform's per-user data directory.
+
+A URL is said to people (errors, ``config check``, ``doctor``) only as
+:func:`shown_store_url` renders it, a PostgreSQL password hidden.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from pathlib import Path
 import platformdirs
 from sqlalchemy.engine import make_url
 
-from orderdesk.config import sqlite_url
+from orderdesk.config import shown_store_url, sqlite_url
 
 URL_ENV = "ORDERDESK_STORE__URL"
 APP_NAME = "orderdesk"
@@ -107,6 +110,7 @@ __all__ = [
     "make_private_dir",
     "open_private",
     "resolve_url",
+    "shown_store_url",
     "sqlite_file",
     "sqlite_url",
 ]

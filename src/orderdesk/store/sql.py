@@ -38,9 +38,11 @@ from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
+from orderdesk.config import shown_store_url, store_url_passwords, store_url_problem
 from orderdesk.domain.events import Event
 from orderdesk.errors import StoreError
 from orderdesk.ports.store import StoredEvent, VerifyReport
+from orderdesk.redaction import register_secret
 from orderdesk.store import migrate
 from orderdesk.store.chain import (
     ChainVerifier,
@@ -72,6 +74,11 @@ system CPU and 237-254 µs of wall time per commit, checkpoints included, agains
 
 READ_PAGE = 1000
 """Rows per query when reading: pages keep no cursor open while the caller works."""
+
+_APPEND = "append to"
+_KINDS = {_APPEND: "write", "read": "read", "verify": "read"}
+"""What a failure of each action of :meth:`SqlEventStore._errors` says of the log: it cannot
+be written, or cannot be read (a checkpoint's failure says neither)."""
 
 _WRITE = "orderdesk_write"
 """Execution option that makes the SQLite ``begin`` hook take the write lock up front."""
@@ -203,8 +210,19 @@ class SqlEventStore:
         busy_timeout_ms: int = 5000,
     ) -> None:
         self.url = url
+        self.shown_url = shown_store_url(url)
+        """The URL as errors and people say it: a PostgreSQL password in it is ``***``."""
+        for password in store_url_passwords(url):
+            # A driver's own message could quote it; the log masks it wherever it appears.
+            register_secret(password)
         self._closed = False
         self._since_checkpoint = 0
+        self._failures: dict[str, str] = {}
+        """The last failure of an append (``write``) and of a read (``read``), each kept
+        until one of its kind succeeds: what :attr:`failure` tells the desk's health."""
+        problem = store_url_problem(url)
+        if problem is not None:  # SQLAlchemy would answer with a ValueError or an ImportError
+            raise StoreError(f"cannot open the event store at {self.shown_url}: {problem}")
         try:
             self.backend = make_url(url).get_backend_name()
             if self.backend == "sqlite":
@@ -230,7 +248,7 @@ class SqlEventStore:
                 else None
             )
         except (SQLAlchemyError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the event store at {url}: {exc}") from exc
+            raise StoreError(f"cannot open the event store at {self.shown_url}: {exc}") from exc
 
     @classmethod
     def open(cls, path: Path, **options: Any) -> Self:
@@ -259,12 +277,12 @@ class SqlEventStore:
         if not encoded:
             return []
         if self._driver is not None:
-            with self._errors("append to"):
+            with self._errors(_APPEND):
                 rows = self._driver.append(encoded, durable=durable)
             assert rows is not None  # a waiting append waits
             self._since_checkpoint += len(rows)
             return rows
-        with self._errors("append to"), self._transaction(write=True) as connection:
+        with self._errors(_APPEND), self._transaction(write=True) as connection:
             if not durable and self.backend == "postgresql":
                 connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
             head = self._head(connection, lock=True)
@@ -281,7 +299,7 @@ class SqlEventStore:
         a worker thread (see :mod:`orderdesk.store.writer`)."""
         if self._driver is None or not encoded:
             return None
-        with self._errors("append to"):
+        with self._errors(_APPEND):
             rows = self._driver.append(encoded, wait=False, durable=durable)
         if rows is not None:
             self._since_checkpoint += len(rows)
@@ -305,11 +323,11 @@ class SqlEventStore:
         except FileNotFoundError:
             return  # no write-ahead log: every commit went into the database itself
         except OSError as exc:
-            raise StoreError(f"cannot sync the event store at {self.url}: {exc}") from exc
+            raise StoreError(f"cannot sync the event store at {self.shown_url}: {exc}") from exc
         try:
             os.fsync(fd)
         except OSError as exc:
-            raise StoreError(f"cannot sync the event store at {self.url}: {exc}") from exc
+            raise StoreError(f"cannot sync the event store at {self.shown_url}: {exc}") from exc
         finally:
             os.close(fd)
 
@@ -432,13 +450,28 @@ class SqlEventStore:
             with connection.begin():
                 yield connection
 
+    @property
+    def failure(self) -> str | None:
+        """Why the event log cannot be used now: the last append's failure until an append
+        succeeds (a full disk fails appends while reads go on), else the last read's until a
+        read succeeds (a stopped database fails both, and a signal reads its stream first);
+        None when neither failed since. The desk's health says degraded while it is set."""
+        return self._failures.get("write") or self._failures.get("read")
+
     @contextmanager
     def _errors(self, action: str) -> Iterator[None]:
-        # The one place where SQLAlchemy's exceptions become orderdesk's.
+        # The one place where SQLAlchemy's exceptions become orderdesk's, and where the
+        # store learns it cannot be used (and can be again).
+        kind = _KINDS.get(action)
         try:
             yield
         except (SQLAlchemyError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot {action} the event store at {self.url}: {exc}") from exc
+            error = StoreError(f"cannot {action} the event store at {self.shown_url}: {exc}")
+            if kind is not None:
+                self._failures[kind] = str(error)
+            raise error from exc
+        if kind is not None:
+            self._failures.pop(kind, None)
 
     @staticmethod
     def _head(connection: Connection, *, lock: bool = False) -> Head:
