@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from orderdesk.sim.app import SimServer
 from tests.daemon import (
@@ -25,8 +26,8 @@ from tests.daemon import (
     sim_env,
 )
 from tests.support import wait_until
-from tests.test_late_close_daemon import day_row, live_pnl, prices
-from tests.test_sim_days_daemon import shown
+from tests.test_late_close_daemon import day_row, live_pnl
+from tests.test_sim_days_daemon import NIFTY_LOT, nifty_call, shown
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "examples" / "sim_days.toml"
@@ -46,46 +47,53 @@ def env(sim: SimServer, tmp_path: Path) -> dict[str, str]:
     return sim_env(CONFIG, sim, tmp_path)
 
 
-def trade(env: Mapping[str, str], side: str, quantity: int) -> None:
-    shown(env, "place", "NSE:INFY", side, str(quantity), "--type", "MARKET", "--product", "NRML")
+def trade(env: Mapping[str, str], call: str, side: str, quantity: int) -> None:
+    shown(env, "place", call, side, str(quantity), "--type", "MARKET", "--product", "NRML")
 
 
-def infy_line(env: Mapping[str, str]) -> dict[str, Any]:
-    (line,) = [p for p in shown(env, "positions") if p["instrument"] == "NSE:INFY"]
+def price(sim: SimServer, call: str, last: int) -> None:
+    reply = requests.post(f"{sim.rest_root}/_sim/prices", json={call: last}, timeout=10)
+    assert reply.status_code == 200, reply.text
+
+
+def line_of(env: Mapping[str, str], call: str) -> dict[str, Any]:
+    (line,) = [p for p in shown(env, "positions") if p["instrument"] == call]
     return line  # type: ignore[no-any-return]
 
 
 def test_restarted_before_the_login_a_closed_day_reads_as_its_close(
     sim: SimServer, env: dict[str, str]
 ) -> None:
-    """Monday: 10 INFY NRML bought at 1500, 5 sold at 1480 (realised -100), the rest last at
-    1452 (unrealised -240); the desk closes Monday at 16:30 and is stopped. Started again on
-    Tuesday at 08:00 without a login, its positions still read Monday's close: INFY at 1452,
-    P&L -340, not the realised -100 with the carried line at no price."""
+    """Monday: two lots (130) of a NIFTY call NRML bought at 400, one lot sold at 390
+    (realised 65 x -10 = -650), the other last at 380 (unrealised 65 x -20 = -1,300); the desk
+    closes Monday at 16:30 and is stopped. Started again on Tuesday at 08:00 without a login,
+    its positions still read Monday's close: the call at 380, P&L -1,950, not the realised
+    -650 with the carried line at no price."""
     monday = "2026-12-07"
+    call = nifty_call(sim, after="2026-12-08")
     sim_clock(sim, f"{monday} 10:00:00")
-    prices(sim, INFY=1500)
+    price(sim, call, 400)
     login_on_sim(sim, env)
     with running_daemon(CONFIG, env=env):
-        trade(env, "BUY", 10)
+        trade(env, call, "BUY", 2 * NIFTY_LOT)
         wait_until(
             lambda: [o["status"] for o in shown(env, "orders")] == ["FILLED"],
             timeout=20,
             what="bought",
         )
-        prices(sim, INFY=1480)
-        trade(env, "SELL", 5)
+        price(sim, call, 390)
+        trade(env, call, "SELL", NIFTY_LOT)
         wait_until(
             lambda: [o["status"] for o in shown(env, "orders")] == ["FILLED", "FILLED"],
             timeout=20,
             what="half sold",
         )
-        prices(sim, INFY=1452)
-        wait_until(lambda: live_pnl(env) == -340, timeout=20, what="the desk marked 1452")
+        price(sim, call, 380)
+        wait_until(lambda: live_pnl(env) == -1950, timeout=20, what="the desk marked 380")
         sim_clock(sim, f"{monday} 16:30:00")
         wait_until(lambda: day_row(env, monday)["closed_at"], timeout=20, what="Monday closed")
         closed_pnl = Decimal(day_row(env, monday)["pnl"])
-        assert closed_pnl == -340
+        assert closed_pnl == -1950
     sim_clock(sim, "2026-12-08 08:00:00")  # Monday's token died at 06:00
 
     with running_daemon(CONFIG, env=env):
@@ -96,14 +104,14 @@ def test_restarted_before_the_login_a_closed_day_reads_as_its_close(
         )
         session = orderdesk(env, "session", "--json")
         assert json.loads(session.stdout)["trading_day"] == monday  # open, closed
-        line = infy_line(env)
-        assert (line["quantity"], line["last_price"]) == (5, "1452")
+        line = line_of(env, call)
+        assert (line["quantity"], line["last_price"]) == (65, "380")
         assert [Decimal(line[key]) for key in ("realised", "unrealised", "pnl")] == [
-            -100,
-            -240,
-            -340,
+            -650,
+            -1300,
+            -1950,
         ]
         assert line["estimated"] is False
         assert live_pnl(env) == closed_pnl == Decimal(day_row(env, monday)["pnl"])
         human = orderdesk(env, "positions")
-        assert "P&L -340.00" in human.stdout, human.stdout
+        assert "P&L -1,950.00" in human.stdout, human.stdout

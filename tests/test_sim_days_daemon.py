@@ -81,6 +81,28 @@ def next_session(sim: SimServer, env: Mapping[str, str], day: str, at: str = "09
     )
 
 
+NIFTY_LOT = 65
+"""NIFTY's lot in the simulator's universe (the January 2026 series' size)."""
+
+
+def nifty_call(sim: SimServer, after: str) -> str:
+    """The simulator's NIFTY 25000 call of the nearest expiry after ``after`` (``YYYY-MM-DD``),
+    as ``NFO:NIFTY26D1525000CE``: what carries a position overnight in NRML (Kite has no NRML
+    for stock). A lot of it stays within examples/sim_days.toml's order value limit of 5 lakh,
+    which a lot of NIFTY futures (65 x ~24,000) is not. Its expiries follow the day the
+    simulator started on, so it is looked up."""
+    calls = sorted(
+        (inst.expiry, inst.key, inst.lot_size)
+        for inst in sim.master
+        if (inst.exchange, inst.name, inst.instrument_type, inst.strike)
+        == ("NFO", "NIFTY", "CE", 25000)
+        and inst.expiry > after
+    )
+    _, key, lot = calls[0]
+    assert lot == NIFTY_LOT, lot
+    return key
+
+
 MIS_BUY = ("place", "NSE:INFY", "BUY", "2", "--type", "MARKET", "--product", "MIS")
 
 
@@ -102,13 +124,14 @@ def mis_bought_then_squared_off(sim: SimServer, env: Mapping[str, str], after: s
 def test_a_monday_and_a_tuesday_through_the_cli_and_the_simulators_clock(
     sim: SimServer, env: dict[str, str]
 ) -> None:
+    call = nifty_call(sim, after="2026-12-08")
     sim_clock(sim, "2026-12-07 09:20:00")
-    requests.post(f"{sim.rest_root}/_sim/prices", json={"NSE:INFY": 1500}, timeout=10)
+    requests.post(f"{sim.rest_root}/_sim/prices", json={"NSE:INFY": 1500, call: 400}, timeout=10)
     login_on_sim(sim, env)
     with running_daemon(CONFIG, env=env) as api:
         assert shown(env, "session")["trading_day"] == "2026-12-07"
         bought = shown(
-            env, "place", "NSE:INFY", "BUY", "5", "--type", "MARKET", "--product", "NRML"
+            env, "place", call, "BUY", str(NIFTY_LOT), "--type", "MARKET", "--product", "NRML"
         )
         resting = shown(env, "place", "NSE:INFY", "BUY", "1", "--type", "LIMIT", "--price", "1400")
         intraday = shown(
@@ -169,8 +192,8 @@ def test_a_monday_and_a_tuesday_through_the_cli_and_the_simulators_clock(
         monday = shown(env, "orders", "--day", "2026-12-07")
         assert sorted(o["order_id"] for o in monday) == sorted(statuses)
         (position,) = shown(env, "positions")
-        assert (position["instrument"], position["product"]) == ("NSE:INFY", "NRML")
-        assert (position["quantity"], position["overnight_quantity"]) == (5, 5)
+        assert (position["instrument"], position["product"]) == (call, "NRML")
+        assert (position["quantity"], position["overnight_quantity"]) == (65, 65)
         human = orderdesk(env, "positions").stdout
         assert "of the day: carried quantity from the previous close" in " ".join(human.split())
         (holding,) = shown(env, "holdings")  # Monday's CNC buy, delivered
@@ -190,6 +213,7 @@ def test_a_monday_and_a_tuesday_through_the_cli_and_the_simulators_clock(
 
         # Selling the delivered stock into a rising price: Kite's positions show a CNC short,
         # the desk counts stock sold against Monday's close (a short would lose 300 at 1700).
+        # The call carried from Monday's 400 close rises 20 meanwhile: 65 x 20 = +1,300.
         requests.post(f"{sim.rest_root}/_sim/prices", json={"NSE:INFY": 1600}, timeout=10)
         shown(env, "place", "NSE:INFY", "SELL", "3", "--type", "MARKET", "--product", "CNC")
         wait_until(
@@ -197,24 +221,29 @@ def test_a_monday_and_a_tuesday_through_the_cli_and_the_simulators_clock(
             timeout=20,
             what="the sale filled",
         )
-        requests.post(f"{sim.rest_root}/_sim/prices", json={"NSE:INFY": 1700}, timeout=10)
+        requests.post(
+            f"{sim.rest_root}/_sim/prices", json={"NSE:INFY": 1700, call: 420}, timeout=10
+        )
         wait_until(
-            lambda: {Decimal(p["last_price"]) for p in shown(env, "positions")} == {1700},
+            lambda: (
+                {p["product"]: Decimal(p["last_price"]) for p in shown(env, "positions")}
+                == {"CNC": 1700, "NRML": 420}
+            ),
             timeout=20,
-            what="the desk saw 1700",
+            what="the desk saw 1700 and 420",
         )
         positions = {p["product"]: p for p in shown(env, "positions")}
         sold = positions["CNC"]
         assert (sold["quantity"], sold["from_holdings"], Decimal(sold["pnl"])) == (-3, 3, 300)
-        assert Decimal(positions["NRML"]["pnl"]) == 1000  # 5 carried from the 1500 close
+        assert Decimal(positions["NRML"]["pnl"]) == 1300  # 65 x 20 from the 400 close
         assert shown(env, "holdings")[0]["sold_today"] == 3
-        assert Decimal(shown(env, "days")[0]["pnl"]) == 1300
+        assert Decimal(shown(env, "days")[0]["pnl"]) == 1600  # 300 + 1,300
         token = orderdesk(env, "config", "show-token").stdout.strip()
         headers = {"Authorization": f"Bearer {token}"}
         strategies = requests.get(f"{api}/api/strategies", headers=headers, timeout=10).json()
-        # The strategy's own: the 3 sold out of holdings (+300) and its 5 NRML carried from
-        # Monday's close (+1,000), as the desk's day reads them.
-        assert [(s["strategy"], Decimal(s["pnl"])) for s in strategies] == [("manual", 1300)]
+        # The strategy's own: the 3 sold out of holdings (+300) and its 65 NRML carried from
+        # Monday's close (+1,300), as the desk's day reads them.
+        assert [(s["strategy"], Decimal(s["pnl"])) for s in strategies] == [("manual", 1600)]
         exit_ = orderdesk(env, "exit", "NSE:INFY", "--product", "CNC")
         assert exit_.returncode == 0, exit_.stdout + exit_.stderr
         assert "3 sold out of holdings" in exit_.stdout  # no buy-back placed

@@ -27,14 +27,29 @@ from tests.support import WallClock, eventually
 
 INFY = InstrumentKey.parse("NSE:INFY")
 TCS = InstrumentKey.parse("NSE:TCS")
+NIFTY_FUT = InstrumentKey.parse("NFO:NIFTY26DECFUT")
+"""What is carried NRML: Kite has no NRML for stock (CNC carries it, into the holdings)."""
 FRIDAY, MONDAY = date(2026, 12, 4), date(2026, 12, 7)
 CALENDAR = TradingCalendar(frozenset())
 PRICES = {INFY: Decimal("1500"), TCS: Decimal("4000")}
+FUTURE_CASH = Decimal(5_000_000)
+"""Enough for a lot of NIFTY futures (75 x 24000 = 18 lakh): the paper book asks the full
+price of a buy, not its margin."""
 
 
-def paper(clock: WallClock, data_dir: Path) -> PaperBroker:
+def paper(clock: WallClock, data_dir: Path, *, future: bool = False) -> PaperBroker:
+    """The paper broker on the desk's calendar; ``future``: NIFTY futures listed too, with the
+    cash a lot of them costs (otherwise the broker's opening cash, 10 lakh)."""
+    if not future:
+        return PaperBroker(
+            prices=PRICES, clock=clock, state_file=state_path(data_dir), calendar=CALENDAR
+        )
     return PaperBroker(
-        prices=PRICES, clock=clock, state_file=state_path(data_dir), calendar=CALENDAR
+        prices={**PRICES, NIFTY_FUT: Decimal("24000")},
+        cash=FUTURE_CASH,
+        clock=clock,
+        state_file=state_path(data_dir),
+        calendar=CALENDAR,
     )
 
 
@@ -57,9 +72,9 @@ async def test_a_paper_day_ends_as_kites_does(tmp_path: Path) -> None:
     mass-cancelled at 16:00; Monday 06:00: empty books, NRML and CNC carried at the close, and
     the numbering goes on after a restart with empty books."""
     clock = WallClock(datetime(2026, 12, 4, 10, 0, tzinfo=IST))
-    broker = paper(clock, tmp_path)
+    broker = paper(clock, tmp_path, future=True)
     await broker.place_order(command(INFY, Product.MIS, 10, "mis"))
-    await broker.place_order(command(TCS, Product.NRML, 5, "nrml"))
+    await broker.place_order(command(NIFTY_FUT, Product.NRML, 75, "nrml"))
     await broker.place_order(command(INFY, Product.CNC, 3, "cnc"))
     resting_mis = await broker.place_order(command(INFY, Product.MIS, 1, "mis-rest", "1400"))
     resting_cnc = await broker.place_order(command(TCS, Product.CNC, 1, "cnc-rest", "3900"))
@@ -104,14 +119,16 @@ async def test_a_paper_day_ends_as_kites_does(tmp_path: Path) -> None:
         for p in await broker.positions()
     }
     assert carried == {
-        (TCS, Product.NRML): (5, 5, Decimal("4000")),
+        (NIFTY_FUT, Product.NRML): (75, 75, Decimal("24000")),
         (INFY, Product.CNC): (3, 3, Decimal("1500")),
     }
     await broker.close()
 
-    restarted = paper(clock, tmp_path)  # the books are empty: the numbers go on all the same
+    restarted = paper(
+        clock, tmp_path, future=True
+    )  # the books are empty: the numbers go on all the same
     again = {(p.instrument, p.product): p.overnight_quantity for p in await restarted.positions()}
-    assert again == {(TCS, Product.NRML): 5, (INFY, Product.CNC): 3}
+    assert again == {(NIFTY_FUT, Product.NRML): 75, (INFY, Product.CNC): 3}
     monday_order = await restarted.place_order(command(INFY, Product.MIS, 2, "monday"))
     assert int(monday_order[1:]) == int(late[1:]) + 1
     assert [o.broker_order_id for o in await restarted.orders()] == [monday_order]
@@ -135,16 +152,19 @@ async def test_a_desk_on_paper_goes_from_one_day_to_the_next_without_warnings(
     by the broker, and Monday's P&L starts from the close (the carried position's average
     price is still what it cost, as Kite's)."""
     clock = WallClock(datetime(2026, 12, 4, 9, 30, tzinfo=IST))
-    broker = paper(clock, tmp_path)
+    broker = paper(clock, tmp_path, future=True)
     store, notifier = MemoryStore(), RecordingNotifier()
     config = replace(FAST, days=DayRules(calendar=CALENDAR))
     async with OrderDesk(broker, store, notifier=notifier, clock=clock, config=config) as desk:
-        for product, signal_id in ((Product.NRML, "nrml"), (Product.MIS, "mis")):
+        for instrument, quantity, product, signal_id in (
+            (NIFTY_FUT, 75, Product.NRML, "nrml"),
+            (INFY, 10, Product.MIS, "mis"),
+        ):
             bought = await desk.submit(
                 Signal(
-                    instrument=INFY,
+                    instrument=instrument,
                     side=Side.BUY,
-                    quantity=10,
+                    quantity=quantity,
                     order_type=OrderType.MARKET,
                     product=product,
                     signal_id=signal_id,
@@ -164,7 +184,10 @@ async def test_a_desk_on_paper_goes_from_one_day_to_the_next_without_warnings(
             )
         )
         await resting.wait(lambda h: h.status is OrderStatus.OPEN)
-        broker.set_price(INFY, Decimal(1520))  # Friday closes 20 above the fills
+        # Friday closes 20 above the fills: counted from the cost, Monday would open at
+        # 75 x 20 = +1500 on the future.
+        broker.set_price(NIFTY_FUT, Decimal(24020))
+        broker.set_price(INFY, Decimal(1520))
         clock.set(FRIDAY, 16, 30)
         await eventually(lambda: desk.days is not None and desk.days.state.closed, what="close")
         assert resting.status is OrderStatus.CANCELLED
@@ -173,11 +196,11 @@ async def test_a_desk_on_paper_goes_from_one_day_to_the_next_without_warnings(
         assert desk.orders() == []
         report = await desk.reconcile()
         assert report.ok, report.rows
-        position = desk.position(INFY, Product.NRML)
-        assert (position.quantity, position.overnight_quantity) == (10, 10)
+        position = desk.position(NIFTY_FUT, Product.NRML)
+        assert (position.quantity, position.overnight_quantity) == (75, 75)
         # What it cost, as the broker says, while the day's P&L counts from Friday's close.
         (theirs,) = [p for p in await broker.positions() if p.product is Product.NRML]
-        assert position.average_price == theirs.average_price == Decimal(1500)
+        assert position.average_price == theirs.average_price == Decimal(24000)
         assert desk.position(INFY, Product.MIS).quantity == 0
         assert desk.day_pnl() == 0
     warnings = [a for a in notifier.alerts if a.severity.value != "info"]

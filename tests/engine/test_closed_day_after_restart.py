@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from orderdesk.domain import Product, Side
 from orderdesk.domain.calendar import IST
 from orderdesk.domain.events import DayClosed
+from orderdesk.domain.signal import Signal
 from orderdesk.engine import RiskLimits
 from orderdesk.ports.notifier import Severity
 from tests.engine.fakes import INFY, NIFTY_FUT, FakeBroker, MemoryStore, RecordingNotifier, signal
@@ -27,27 +29,34 @@ def clock() -> WallClock:
     return WallClock(datetime(2026, 12, 7, 9, 30, tzinfo=IST))
 
 
+def carried_future(**overrides: Any) -> Signal:
+    """A buy of one lot of NIFTY futures (75 at 24000) in NRML: a position carried overnight
+    (Kite has no NRML for stock)."""
+    fields: dict[str, Any] = {"instrument": NIFTY_FUT, "quantity": 75, "product": Product.NRML}
+    return signal(**fields | overrides)
+
+
 async def a_closed_monday(
     broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
 ) -> DayClosed:
-    """Monday: 75 NIFTY futures MIS bought at 24000 and sold at 23995 (realised -375), 5 INFY
-    NRML bought at 1500 and last at 1452 (unrealised -240); closed at 16:20 while the desk
-    ran, then the desk stopped. Returns the close."""
+    """Monday: 75 INFY MIS bought at 1500 and sold at 1495 (realised 75 x -5 = -375), 75
+    NIFTY futures NRML bought at 24000 and last at 23990 (unrealised 75 x -10 = -750); closed
+    at 16:20 while the desk ran, then the desk stopped. Returns the close."""
     async with open_desk(broker, store, clock, notifier) as desk:
         for n, (instrument, quantity, product) in enumerate(
-            [(NIFTY_FUT, 75, Product.MIS), (INFY, 5, Product.NRML)]
+            [(INFY, 75, Product.MIS), (NIFTY_FUT, 75, Product.NRML)]
         ):
             bought = await desk.submit(
                 signal(signal_id=f"b{n}", instrument=instrument, quantity=quantity, product=product)
             )
             await bought.wait()
-        broker.tick(NIFTY_FUT, Decimal("23995"))
-        broker.tick(INFY, Decimal("1452"))
-        await eventually(lambda: desk.day_pnl() == -375 - 240, what="the desk marked them")
+        broker.tick(INFY, Decimal("1495"))
+        broker.tick(NIFTY_FUT, Decimal("23990"))
+        await eventually(lambda: desk.day_pnl() == -375 - 750, what="the desk marked them")
         sold = await desk.submit(
             signal(
                 signal_id="s0",
-                instrument=NIFTY_FUT,
+                instrument=INFY,
                 side=Side.SELL,
                 quantity=75,
                 product=Product.MIS,
@@ -67,9 +76,9 @@ async def test_a_closed_day_reads_as_its_close_after_a_restart_before_the_login(
     and closed: its positions are the close's, the carried NRML line at its closing price and
     loss, the total the close's P&L, not the realised part alone."""
     closed = await a_closed_monday(broker, store, clock, notifier)
-    assert (closed.realised, closed.pnl) == (-375, -615)
+    assert (closed.realised, closed.pnl) == (-375, -1125)  # -375 realised, -750 carried
     broker.next_day()
-    broker.prices[INFY] = Decimal("1600")  # Tuesday's, never the desk's for Monday
+    broker.prices[NIFTY_FUT] = Decimal("24200")  # Tuesday's, never the desk's for Monday
     broker.token_dead = True
     clock.set(TUESDAY, 8, 0)
     broker.stream_muted = False
@@ -80,9 +89,9 @@ async def test_a_closed_day_reads_as_its_close_after_a_restart_before_the_login(
         )
         assert desk.trading_day == MONDAY
         lines = desk.day_positions()
-        infy = next(p for p in lines if p.instrument == INFY)
-        assert (infy.quantity, infy.last_price, infy.unrealised) == (5, 1452, -240)
-        assert sum((p.pnl for p in lines), Decimal(0)) == closed.pnl == -615
+        carried = next(p for p in lines if p.instrument == NIFTY_FUT)
+        assert (carried.quantity, carried.last_price, carried.unrealised) == (75, 23990, -750)
+        assert sum((p.pnl for p in lines), Decimal(0)) == closed.pnl == -1125
         assert lines == list(closed.positions)
         assert not any(p.estimated for p in lines)
 
@@ -93,22 +102,22 @@ async def test_the_evening_ticks_do_not_move_a_closed_day(
     """In the process that closed Monday, a price that arrives in the evening marks the book
     but not Monday's figures, the strategies' included: they stay the close's."""
     async with open_desk(broker, store, clock, notifier) as desk:
-        await (await desk.submit(signal(product=Product.NRML, quantity=5))).wait()
-        broker.tick(INFY, Decimal("1452"))
-        await eventually(lambda: desk.day_pnl() == -240, what="the desk marked INFY")
+        await (await desk.submit(carried_future())).wait()
+        broker.tick(NIFTY_FUT, Decimal("23990"))  # 75 x -10
+        await eventually(lambda: desk.day_pnl() == -750, what="the desk marked the future")
         clock.set(MONDAY, 16, 20)
         (closed,) = await eventually(lambda: events_of(store, DayClosed), what="Monday closed")
         clock.set(MONDAY, 18, 0)
-        broker.tick(INFY, Decimal("1600"))
+        broker.tick(NIFTY_FUT, Decimal("24200"))  # would read 75 x +200 = +15,000
         await eventually(
-            lambda: desk.book.last_prices.get(INFY) == 1600, what="the evening's tick marked"
+            lambda: desk.book.last_prices.get(NIFTY_FUT) == 24200, what="the evening's tick marked"
         )
-        assert sum((p.pnl for p in desk.day_positions()), Decimal(0)) == closed.pnl == -240
+        assert sum((p.pnl for p in desk.day_positions()), Decimal(0)) == closed.pnl == -750
         assert desk.day_positions() == list(closed.positions)
-        assert desk.day_pnl() == -240
+        assert desk.day_pnl() == -750
         # The strategies' books too (the dashboard's chart and panel moved with the evening
         # while the day's total stood, and the chart kept those points in the day's file).
-        assert sum(book.pnl for book in desk.strategy_books().values()) == -240
+        assert sum(book.pnl for book in desk.strategy_books().values()) == -750
 
 
 async def test_a_closed_days_loss_limit_is_not_reached_by_the_next_mornings_prices(
@@ -116,21 +125,21 @@ async def test_a_closed_days_loss_limit_is_not_reached_by_the_next_mornings_pric
 ) -> None:
     """Between 06:00 and the login Monday is still the open day, closed; Tuesday's prices
     marked its raw book and passed the loss limit: a critical alarm (and, with
-    ``on_daily_loss``, the kill switch) for a day that had closed at -240."""
-    limits = RiskLimits(daily_loss_limit=Decimal("300"))
+    ``on_daily_loss``, the kill switch) for a day that had closed at -750."""
+    limits = RiskLimits(daily_loss_limit=Decimal("1000"))
     async with open_desk(broker, store, clock, notifier, limits=limits) as desk:
-        await (await desk.submit(signal(product=Product.NRML, quantity=5))).wait()
-        broker.tick(INFY, Decimal("1452"))
-        await eventually(lambda: desk.day_pnl() == -240, what="the desk marked INFY")
+        await (await desk.submit(carried_future())).wait()
+        broker.tick(NIFTY_FUT, Decimal("23990"))  # 75 x -10
+        await eventually(lambda: desk.day_pnl() == -750, what="the desk marked the future")
         clock.set(MONDAY, 16, 20)
         await eventually(lambda: events_of(store, DayClosed), what="Monday closed")
         broker.token_dead = True  # Monday's token, past 06:00
         clock.set(TUESDAY, 9, 20)  # no login yet: Monday is still the desk's day
-        broker.tick(INFY, Decimal("1300"))
-        await eventually(lambda: desk.book.last_prices.get(INFY) == 1300, what="marked")
+        broker.tick(NIFTY_FUT, Decimal("23900"))  # the raw book: 75 x -100 = -7,500
+        await eventually(lambda: desk.book.last_prices.get(NIFTY_FUT) == 23900, what="marked")
         await desk._watch_loss()  # the clock loop's look, taken now
         assert desk.trading_day == MONDAY
-        assert desk.day_pnl() == -240
+        assert desk.day_pnl() == -750
     assert "Daily loss limit reached" not in notifier.titles()
 
 
@@ -161,19 +170,19 @@ async def test_a_day_closed_late_reads_as_its_close_after_a_restart(
 async def test_a_position_without_a_price_says_its_pnl_is_an_estimate(
     broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
 ) -> None:
-    """Restarted mid-day with a refused token, the desk has no price for its INFY position: the
+    """Restarted mid-day with a refused token, the desk has no price for its NIFTY futures: the
     line says it is an estimate rather than show a P&L of 0 as a figure, and so does the close
     it makes without the broker's prices."""
     async with open_desk(broker, store, clock, notifier) as desk:
-        await (await desk.submit(signal(product=Product.NRML, quantity=5))).wait()
+        await (await desk.submit(carried_future())).wait()
     broker.stream_muted = True
     broker.token_dead = True
     clock.set(MONDAY, 11, 0)
     broker.stream_muted = False
     async with open_desk(broker, store, clock, notifier) as desk:
-        (infy,) = desk.day_positions()
-        assert (infy.quantity, infy.last_price, infy.unrealised, infy.estimated) == (
-            5,
+        (future,) = desk.day_positions()
+        assert (future.quantity, future.last_price, future.unrealised, future.estimated) == (
+            75,
             None,
             0,
             True,
@@ -192,13 +201,13 @@ async def test_the_close_alert_says_the_pnl_in_paise(
     (kept so in the log); the "Trading day closed" alert says it in paise, as the desk shows
     money elsewhere."""
     async with open_desk(broker, store, clock, notifier) as desk:
-        await (await desk.submit(signal(signal_id="b", product=Product.NRML, quantity=10))).wait()
-        broker.tick(INFY, Decimal("1452"))
-        await eventually(lambda: desk.day_pnl() == -480, what="the desk marked INFY")
-        sold = signal(signal_id="s", side=Side.SELL, product=Product.NRML, quantity=5)
-        await (await desk.submit(sold)).wait()
+        await (await desk.submit(carried_future(signal_id="b", quantity=150))).wait()
+        broker.tick(NIFTY_FUT, Decimal("23990"))  # 150 x -10
+        await eventually(lambda: desk.day_pnl() == -1500, what="the desk marked the future")
+        # One lot sold at 23990: 75 x -10 realised, 75 x -10 still open, -1500 all the same.
+        await (await desk.submit(carried_future(signal_id="s", side=Side.SELL))).wait()
         clock.set(MONDAY, 16, 20)
         (closed,) = await eventually(lambda: events_of(store, DayClosed), what="Monday closed")
-    assert str(closed.pnl) == "-480.0000"  # the event as written: old logs replay the same
+    assert str(closed.pnl) == "-1500.0000"  # the event as written: old logs replay the same
     (body,) = [a.body for a in notifier.alerts if a.title == "Trading day closed"]
-    assert body.startswith(f"{MONDAY}: P&L -480.00 ("), body
+    assert body.startswith(f"{MONDAY}: P&L -1500.00 ("), body

@@ -17,7 +17,7 @@ import pytest
 
 from orderdesk.api.desk_adapter import EngineDesk
 from orderdesk.doctor import Status
-from orderdesk.domain import Order, OrderStatus, OrderType, Product, Side, client_order_id
+from orderdesk.domain import Order, OrderStatus, OrderType, Product, Side, Signal, client_order_id
 from orderdesk.domain.calendar import IST, Segment, TradingCalendar
 from orderdesk.domain.events import DayClosed, DayOpened, OrderLapsed
 from orderdesk.domain.ids import child_order_id
@@ -310,18 +310,23 @@ async def test_the_loss_limit_counts_only_the_days_own_loss(
 ) -> None:
     """A loss on Monday trips Monday's limit; on Tuesday the P&L starts again at zero."""
     limits = RiskLimits(daily_loss_limit=Decimal("1000"))
+
+    def future(signal_id: str) -> Signal:
+        """One lot of NIFTY futures bought NRML: the loss is carried into Tuesday."""
+        return signal(signal_id=signal_id, instrument=NIFTY_FUT, quantity=75, product=Product.NRML)
+
     async with open_desk(broker, store, clock, notifier, limits=limits) as desk:
-        await (await desk.submit(signal(product=Product.NRML, quantity=10))).wait()
-        broker.prices[INFY] = Decimal("1300")  # the day closes 200 lower
-        desk.book.mark(INFY, Decimal("1300"))  # 10 x -200
+        await (await desk.submit(future("monday"))).wait()
+        broker.prices[NIFTY_FUT] = Decimal("23980")  # the day closes 20 lower
+        desk.book.mark(NIFTY_FUT, Decimal("23980"))  # 75 x -20 = -1500
         with pytest.raises(RiskDenied) as denied:
-            await desk.submit(signal(signal_id="more", product=Product.NRML))
+            await desk.submit(future("more"))
         assert denied.value.check == "daily_loss_limit"
         broker.next_day()
         clock.set(TUESDAY, 9, 0)
         await eventually(lambda: desk.trading_day == TUESDAY, what="Tuesday opened")
         assert desk.day_pnl() == 0
-        handle = await desk.submit(signal(signal_id="tuesday", product=Product.NRML))
+        handle = await desk.submit(future("tuesday"))
         await handle.wait()
         assert handle.status is OrderStatus.FILLED
 

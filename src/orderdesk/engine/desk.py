@@ -38,7 +38,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from orderdesk.domain.attribution import StrategyBook, attribute
-from orderdesk.domain.calendar import IST, check_delivery
+from orderdesk.domain.calendar import IST, check_delivery, check_product
 from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.day import Holding, PositionSnapshot
 from orderdesk.domain.errors import InvalidTransition, OrderDeskError, ValidationError
@@ -1385,8 +1385,10 @@ class OrderDesk:
 
     def _check_instrument(self, signal: Signal) -> None:
         # Delivery (CNC) of an option is refused before anything is written: a broker that
-        # took it would book the option as stock held.
+        # took it would book the option as stock held. So is any product its exchange has not
+        # (NRML on NSE stock reached the broker, which is no place to learn it).
         check_delivery("product", signal.instrument, signal.product)
+        check_product("product", signal.instrument, signal.product)
         info = self.master.rules_for(signal.instrument)
         if info is not None:
             signal.check_tick_size(info.tick_size)
