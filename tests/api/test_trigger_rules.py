@@ -137,3 +137,38 @@ async def test_valid_triggers_are_still_placed_and_changed(real: RealDesk) -> No
     async with real.client.put(f"/api/gtt/{gtt['id']}", json=_gtt(trigger="1400.05")) as response:
         assert response.status == 200
     assert real.broker.sent == ["place_gtt", "place_gtt", "create_alert", "modify_gtt"]
+
+
+async def test_a_gtt_whose_last_price_would_fire_it_at_once_is_refused(real: RealDesk) -> None:
+    """A BUY GTT on INFY (at 1500) sent with last price 100 and trigger 200, and a GTT moved
+    onto the NIFTY future (at 24000) keeping last price 1500 and trigger 1600, would each fire
+    at once: both are 400 invalid_signal naming ``last_price``, and neither reaches the
+    broker."""
+    wrong = {**_gtt(trigger="200"), "last_price": "100"}
+    wrong["orders"] = [{"side": "BUY", "quantity": 5, "price": "200"}]
+    placed = await real.post("/api/gtt", wrong, 400)
+    kept = await real.post("/api/gtt", _gtt(), 201)
+    moved = {**_future_gtt(quantity=NFO_LOT, trigger="1600", price="1601"), "last_price": "1500"}
+    moved["orders"][0]["side"] = "BUY"
+    async with real.client.put(f"/api/gtt/{kept['id']}", json=moved) as response:
+        modified = await response.json()
+        assert response.status == 400, modified
+    assert _field(placed) == (
+        "invalid_signal",
+        "last_price",
+        "100 makes the GTT fire when the price rises to 200, and NSE:INFY trades at 1500: "
+        "it would fire at once",
+    )
+    assert _field(modified)[:2] == ("invalid_signal", "last_price")
+    assert real.broker.sent == ["place_gtt"]
+
+
+async def test_a_price_alert_on_an_unknown_instrument_gets_a_signals_answer(
+    real: RealDesk,
+) -> None:
+    """A simple alert on NSE:FOOBAR, which the instrument list does not hold, is 400
+    invalid_signal naming ``instrument`` (as a GTT on it is), not sent to the broker."""
+    alert = {"name": "watch", "instrument": "NSE:FOOBAR", "operator": ">=", "value": "10"}
+    reply = await real.post("/api/price-alerts", alert, 400)
+    assert _field(reply) == ("invalid_signal", "instrument", "unknown instrument NSE:FOOBAR")
+    assert real.broker.sent == []

@@ -258,6 +258,7 @@ class OrderDesk:
             clock,
             kill_switch=self.kill_switch,
             rules=self.master.rules_for,
+            price_band=self.limits.price_band_percent,
         )
         """GTTs and price alerts placed for strategies; the orders they place are credited to
         those strategies by the news path (``news.claim``)."""

@@ -27,6 +27,16 @@ a GTT or an ATO is held, when it is made or changed, to what a signal is held to
 the same order: its instrument's tick and lot sizes (``ValidationError``, as
 ``OrderDesk.submit`` raises it), then the risk checks that judge an order by its own terms
 (``RiskDenied``). A refused trigger reaches neither the broker nor the log.
+
+**A GTT's last price is checked.** Kite reads a single GTT's direction from the ``last_price``
+it is sent (a trigger above it fires on a rise, below it on a fall) and never checks it: a
+mistyped one (100 for a stock at 1500) makes a stop loss fire at once. So the desk reads the
+instrument's price from a broker quote and refuses (``ValidationError`` naming
+``last_price``) a last price further from it than the desk's price band, and, band or none,
+one that sets a trigger the price has already reached, so that it would fire at once (an
+OCO's two values are checked against the quote alike). A quote that cannot be read refuses
+the GTT too: the caller's last price is never trusted unchecked. A price alert's instrument is
+held to the instrument list as a GTT's is.
 """
 
 from __future__ import annotations
@@ -79,6 +89,8 @@ from orderdesk.ports.store import EventStore
 
 log = logging.getLogger(__name__)
 
+HUNDRED = Decimal(100)
+
 InstrumentRules = Callable[[InstrumentKey], InstrumentInfo | None]
 """An instrument's trading rules for a new order, as the desk's instrument master answers
 (``InstrumentMaster.rules_for``): None without a list; raises ``ValidationError`` for an
@@ -117,12 +129,16 @@ class Triggers:
         clock: Clock,
         kill_switch: KillSwitch | None = None,
         rules: InstrumentRules | None = None,
+        price_band: Decimal | None = None,
     ) -> None:
         self.broker = broker
         self.rules = rules
         """Where the tick and lot sizes come from that the orders a trigger would place are
         held to, as a signal's are (the desk passes its instrument master's ``rules_for``);
         None leaves them to the broker."""
+        self.price_band = price_band
+        """How far (percent) a GTT's ``last_price`` may sit from the broker's quote (the
+        desk's ``price_band_percent``); None checks only that no trigger is already reached."""
         self.kill_switch = kill_switch or KillSwitch()
         """Engaged, no trigger that would place orders is made or changed: a GTT or an ATO is
         an order waiting at the broker, and the switch means no new orders."""
@@ -250,7 +266,31 @@ class Triggers:
         if info is not None:
             check_gtt_rules(gtt, info)
 
-    def _check_basket_rules(self, alert: PriceAlert) -> None:
+    async def _check_last_price(self, gtt: GttTrigger) -> None:
+        """Refuse ``gtt`` when its ``last_price`` is not the price the broker quotes (within
+        the band), or when that quote has already reached a trigger value: Kite would fire it
+        at once (see the module's docstring)."""
+        instrument = gtt.instrument
+        try:
+            quote = (await self.broker.quotes([instrument])).get(instrument)
+        except Exception as exc:  # any broker failure: the caller's price cannot be checked
+            raise ValidationError(
+                "last_price",
+                f"the desk could not read {instrument}'s price to check it ({exc}); "
+                "the GTT is not sent",
+            ) from None
+        price = quote.last_price if quote is not None else None
+        if price is None or price <= 0:
+            raise ValidationError(
+                "last_price",
+                f"the broker quotes no price for {instrument} to check it; the GTT is not sent",
+            )
+        check_gtt_last_price(gtt, price, self.price_band)
+
+    def _check_alert_rules(self, alert: PriceAlert) -> None:
+        # The alert's own instrument, as a GTT's is: a mistyped one would reach the broker
+        # and come back as its refusal, naming no field.
+        self._rules_for(alert.instrument, "instrument")
         for n, order in enumerate(alert.basket):
             check_product(f"basket[{n}].product", order.instrument, order.product)
             info = self._rules_for(order.instrument, f"basket[{n}].instrument")
@@ -276,6 +316,7 @@ class Triggers:
         broker = self._gtt_broker()
         _check_gtt(gtt)
         self._check_gtt_rules(gtt)
+        await self._check_last_price(gtt)
         await self._orders_allowed(gtt_orders(strategy, gtt))
         broker_id = await broker.place_gtt(gtt)
         return await self._record(
@@ -293,6 +334,7 @@ class Triggers:
         trigger = self._live(trigger_id, TriggerKind.GTT)
         _check_gtt(gtt)
         self._check_gtt_rules(gtt)
+        await self._check_last_price(gtt)
         await self._orders_allowed(gtt_orders(trigger.strategy, gtt))
         broker_id = int(trigger.broker_id)
         await self._gtt_broker().modify_gtt(broker_id, gtt)
@@ -308,7 +350,7 @@ class Triggers:
         places the basket, for the strategy, when it fires)."""
         broker = self._alert_broker()
         _check_alert(alert)
-        self._check_basket_rules(alert)
+        self._check_alert_rules(alert)
         if alert.basket:
             await self._orders_allowed(basket_orders(strategy, alert))
         kept = await broker.create_alert(alert)
@@ -330,7 +372,7 @@ class Triggers:
         assert trigger.alert is not None
         if bool(alert.basket) != bool(trigger.alert.basket):
             raise _refused(trigger_id, "an alert's type (simple or ATO) cannot change")
-        self._check_basket_rules(alert)
+        self._check_alert_rules(alert)
         if alert.basket:
             await self._orders_allowed(basket_orders(trigger.strategy, alert))
         kept = await self._alert_broker().modify_alert(trigger.broker_id, alert)
@@ -559,6 +601,41 @@ def _check_gtt(gtt: GttTrigger) -> None:
         raise ValidationError("orders", "each GTT order needs a positive quantity and price")
 
 
+def check_gtt_last_price(gtt: GttTrigger, price: Decimal, band: Decimal | None) -> None:
+    """Refuse ``gtt`` (``ValidationError``) when its ``last_price`` is further than ``band``
+    percent from ``price`` (the broker's quote), or when ``price`` has already reached a
+    trigger value in the direction Kite would read from that last price: it would fire at
+    once. An OCO fires at once when ``price`` is outside its two values."""
+    given = gtt.last_price
+    if band is not None:
+        distance = abs(given - price) / price * HUNDRED
+        if distance > band:
+            raise ValidationError(
+                "last_price",
+                f"{given} is {distance.quantize(Decimal('0.01'))}% from {gtt.instrument}'s "
+                f"price {price}; the band is {band}% (Kite reads the trigger's direction "
+                "from the last price)",
+            )
+    if gtt.kind == "two-leg":
+        lower, upper = gtt.trigger_values
+        if not lower < price < upper:
+            raise ValidationError(
+                "trigger_values",
+                f"{gtt.instrument} trades at {price}, outside {lower} to {upper}: the OCO "
+                "would fire at once",
+            )
+        return
+    value = gtt.trigger_values[0]
+    rising = value > given
+    if (rising and price >= value) or (not rising and price <= value):
+        way = "rises to" if rising else "falls to"
+        raise ValidationError(
+            "last_price",
+            f"{given} makes the GTT fire when the price {way} {value}, and {gtt.instrument} "
+            f"trades at {price}: it would fire at once",
+        )
+
+
 def _order_to_screen(
     strategy: str,
     instrument: InstrumentKey,
@@ -619,4 +696,11 @@ def _check_alert(alert: PriceAlert) -> None:
         raise ValidationError("basket", "each ATO order needs a positive quantity")
 
 
-__all__ = ["TriggerFinding", "TriggerNotFound", "Triggers", "basket_orders", "gtt_orders"]
+__all__ = [
+    "TriggerFinding",
+    "TriggerNotFound",
+    "Triggers",
+    "basket_orders",
+    "check_gtt_last_price",
+    "gtt_orders",
+]
