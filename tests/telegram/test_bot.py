@@ -292,7 +292,8 @@ async def test_approve_and_reject_decide_parked_signals(desk: Desk) -> None:
 
     listed = await telegram.ask(OWNER, "/pending")
     approved = await telegram.ask(OWNER, f"/approve {yes}")
-    rejected = await telegram.ask(OWNER, f"/reject {no} too late in the day")
+    # A newline and a terminal's escape code reach no log line: one line of printable text.
+    rejected = await telegram.ask(OWNER, f"/reject {no} too late\n in the\x1b[31m day")
     again = await telegram.ask(OWNER, f"/approve {no}")
     bogus = await telegram.ask(OWNER, "/approve ap000000000000")
 
@@ -306,14 +307,14 @@ async def test_approve_and_reject_decide_parked_signals(desk: Desk) -> None:
     with pytest.raises(NotApproved) as exc_info:
         await second
     assert exc_info.value.state is ApprovalState.REJECTED
-    assert exc_info.value.reason == "too late in the day"
-    assert rejected.text == f"Rejected {no}: too late in the day"
+    assert exc_info.value.reason == "too late in the [31m day"
+    assert rejected.text == f"Rejected {no}: too late in the [31m day"
     assert again.text == f"Refused: signal {no} is rejected, not pending"
     assert bogus.text == "Refused: no pending signal 'ap000000000000'"
     assert [(c.command, c.params, c.outcome) for c in desk.commands()] == [
         ("pending", "", "answered: 2 pending"),
         ("approve", yes, f"approved: order {handle.order_id}"),
-        ("reject", f"{no} too late in the day", "rejected"),
+        ("reject", f"{no} too late in the [31m day", "rejected"),
         ("approve", no, f"refused: signal {no} is rejected, not pending"),
         ("approve", "ap000000000000", "refused: no pending signal 'ap000000000000'"),
     ]

@@ -37,7 +37,7 @@ from orderdesk.api.order_rate import counts_toward_rate, rate_day
 from orderdesk.api.pnl_series import PnlSeries
 from orderdesk.api.routes_triggers import router as trigger_router
 from orderdesk.api.signal_path import SignalPath
-from orderdesk.api.strict import reject_unknown_query
+from orderdesk.api.strict import reject_repeated_keys, reject_unknown_query
 from orderdesk.api.webhooks import webhook_router
 from orderdesk.approvals import ApprovalQueue
 from orderdesk.ports.broker import WebhookHandler
@@ -224,7 +224,11 @@ def create_app(
         # The interactive docs load their scripts from a CDN; the page must work offline.
         docs_url=None,
         redoc_url=None,
-        dependencies=[Depends(reject_unknown_query), Depends(refuse_unread_body)],
+        dependencies=[
+            Depends(reject_unknown_query),
+            Depends(refuse_unread_body),
+            Depends(reject_repeated_keys),
+        ],
         # FastAPI's native OpenTelemetry asked the global providers on every request whether
         # to trace it: 3.4% of the daemon's CPU per signal, for a desk that exports no traces.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},

@@ -3,7 +3,10 @@
 ::
 
     RequestValidationError (pydantic)  422  invalid_request   fields named
-      of a body that is not JSON       400  invalid_json      where it stops parsing
+      of a body that is not JSON       400  invalid_json      where it stops parsing (or why:
+                                                              not UTF-8, nested too deeply)
+      a key the body gives twice       422  invalid_request   the key (strict.py)
+      a body not sent as JSON          422  invalid_request   Content-Type: application/json
     BodyTooLarge (the app's BodyLimit) 413  content_too_large over 64 KiB, found as it is read
     a body to a route that takes none  400  bad_request       refuse_unread_body (app.py)
     ValidationError (domain)           400  invalid_signal    the field and the reason
@@ -34,9 +37,10 @@ secrets; pydantic's echo of the submitted input is left out of 422s.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -175,6 +179,31 @@ def _field_name(location: tuple[int | str, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+NOT_JSON = "the body must be JSON, sent with Content-Type: application/json"
+PARSE_FAILED = "There was an error parsing the body"
+"""FastAPI's 400 for a JSON body that failed to parse other than by its syntax; the reason is
+the exception it was raised from."""
+
+
+def _unparseable(cause: BaseException) -> JSONResponse:
+    """400 ``invalid_json`` for a body ``json.loads`` failed on other than by its syntax."""
+    if isinstance(cause, UnicodeError):
+        message = "the body is not valid UTF-8 JSON"
+    elif isinstance(cause, RecursionError):
+        message = "the body is not valid JSON: it is nested too deeply"
+    else:
+        # A number past Python's 4,300 digits: the text before its advice to the programmer.
+        reason = str(cause).partition("; use sys.")[0] or "not JSON"
+        message = f"the body is not valid JSON: {reason}"
+    return _json(400, ErrorOut(error="invalid_json", message=message))
+
+
+def _sent_as_bytes(error: Mapping[str, Any]) -> bool:
+    """Whether ``error`` is a model's refusal of the body FastAPI left as bytes: it parses only
+    a JSON content type (a missing one too is left unparsed)."""
+    return tuple(error.get("loc", ())) == ("body",) and isinstance(error.get("input"), bytes)
+
+
 async def _on_request_invalid(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     unparseable = [e for e in exc.errors() if e.get("type") == "json_invalid"]
@@ -186,6 +215,10 @@ async def _on_request_invalid(request: Request, exc: Exception) -> JSONResponse:
         reason = (error.get("ctx") or {}).get("error") or "not JSON"
         message = f"the body is not valid JSON: {reason} at character {position}"
         return _json(400, ErrorOut(error="invalid_json", message=message))
+    if any(_sent_as_bytes(e) for e in exc.errors()):
+        # "body: Input should be a valid dictionary" said nothing of the content type.
+        problem = FieldProblem(field="body", reason=NOT_JSON)
+        return _json(422, ErrorOut(error="invalid_request", message=NOT_JSON, fields=[problem]))
     problems = [
         FieldProblem(field=_field_name(tuple(error.get("loc", ()))), reason=str(error["msg"]))
         for error in exc.errors()
@@ -199,6 +232,8 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if isinstance(exc, BodyTooLarge):
         return too_large_response(exc.limit)
+    if exc.detail == PARSE_FAILED and exc.__cause__ is not None:
+        return _unparseable(exc.__cause__)
     word = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_")
     response = _json(exc.status_code, ErrorOut(error=word, message=str(exc.detail)))
     if exc.headers:

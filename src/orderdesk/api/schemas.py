@@ -7,6 +7,7 @@ field), so the rules live in one place. Money travels as decimal strings, never 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -69,6 +70,21 @@ def _not_reserved(name: str) -> str:
         raise ValueError(reason)
     return name
 
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+"""C0 and C1 control characters, DEL, and Unicode's line and paragraph separators."""
+
+
+def _one_line(text: str) -> str:
+    """Free text an operator reads (a reason, an alert's name) is one line of printable text:
+    an ESC sequence in it drove the terminal that showed it, and a newline forged a line of
+    the log. Refused, as a strategy name outside its letters is, rather than cleaned."""
+    if (found := _CONTROL.search(text)) is not None:
+        raise ValueError(f"must be one line without control characters (found {found[0]!r})")
+    return text
+
+
+OneLine = AfterValidator(_one_line)
 
 # Bounds keep fuzzed input inside what Decimal arithmetic and Kite can meaningfully take.
 Price = Annotated[Decimal, Field(gt=0, lt=Decimal("1e9"), max_digits=16, decimal_places=4), _PLAIN]
@@ -156,14 +172,14 @@ class ModifyIn(_Request):
 
 class KillSwitchIn(_Request):
     engaged: Flag
-    reason: Annotated[str, Field(max_length=200)] = ""
+    reason: Annotated[str, Field(max_length=200), OneLine] = ""
     cancel_open: Flag = False
     """When engaging: also cancel the open orders, but those that can only reduce a position
     (a cover order's stop leg, a protective stop), which stay working."""
 
 
 class RejectIn(_Request):
-    reason: Annotated[str, Field(max_length=200)] = ""
+    reason: Annotated[str, Field(max_length=200), OneLine] = ""
 
 
 class SessionIn(_Request):

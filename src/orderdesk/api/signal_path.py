@@ -7,7 +7,8 @@ response, and 270 µs through this path (medians of five alternating runs, uvico
 httptools), where a signal's whole budget in the daemon is 1 ms (issue 15).
 
 So this path answers the route's common case itself, with the route's own code: the same
-request model (parsed as FastAPI parses it: ``json.loads``, then the model), the same
+request model (parsed as FastAPI parses it: ``json.loads``, then the model; a key given twice
+is left to the route, which refuses it: :func:`~orderdesk.api.strict.loads_once`), the same
 :func:`~orderdesk.api.routes_orders.submit`, the same response model, and the same answers for
 the desk's refusals (:func:`~orderdesk.api.errors.error_response`). The route stays declared in
 FastAPI, which documents it and takes every request this path leaves alone, unchanged and with
@@ -32,8 +33,6 @@ a price sent as ``1e2`` becomes ``Decimal("100")`` where ``json.loads`` then the
 
 from __future__ import annotations
 
-import json
-
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -42,6 +41,7 @@ from orderdesk.api.context import ApiContext
 from orderdesk.api.errors import error_response
 from orderdesk.api.routes_orders import submit
 from orderdesk.api.schemas import SignalIn
+from orderdesk.api.strict import loads_once
 from orderdesk.errors import OrderDeskError
 
 PATH = "/api/signals"
@@ -69,8 +69,10 @@ class SignalPath:
             await self._app(scope, _replay(body, complete, receive), send)
             return
         try:
-            signal = SignalIn.model_validate(json.loads(body))
-        except ValueError:  # not JSON, or not a signal: FastAPI's answer names the problem
+            signal = SignalIn.model_validate(loads_once(body))
+        except (ValueError, RecursionError):
+            # Not JSON (nested past the interpreter's depth, too), a key given twice, or not a
+            # signal: FastAPI's answer names the problem.
             await self._app(scope, _replay(body, complete, receive), send)
             return
         try:

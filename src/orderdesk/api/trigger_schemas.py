@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from orderdesk.api.schemas import NewOrderProduct, Price, Quantity
+from orderdesk.api.schemas import NewOrderProduct, OneLine, Price, Quantity
 from orderdesk.domain.reports import AlertOrder, GttOrderLeg, GttTrigger, PriceAlert
 from orderdesk.domain.signal import DEFAULT_STRATEGY
 from orderdesk.domain.triggers import DeskTrigger, TriggerState
@@ -81,7 +81,7 @@ class AlertIn(_Request):
     """A price alert: ``instrument``'s last price ``operator`` ``value``. With a ``basket`` it
     is an ATO: the broker places the basket, for ``strategy``, when it fires."""
 
-    name: Annotated[str, Field(min_length=1, max_length=64)]
+    name: Annotated[str, Field(min_length=1, max_length=64), OneLine]
     instrument: Instrument
     operator: Operator
     value: Price

@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from orderdesk.sim.app import SimServer
 
 MARKET_HOURS = ("nse",)
+MAX_PORT = 65535
 SECRET_ENV = "ORDERDESK_SIM__API_SECRET"  # noqa: S105 - a variable's name, not a secret
 LEGACY_SECRET_ENV = "ORDERDESK_SIM_API_SECRET"  # noqa: S105 - a variable's name, not a secret
 DEFAULT_API_SECRET = "sim_api_secret"  # noqa: S105 - the simulator's documented default
@@ -288,6 +289,8 @@ def sim(
             "serve other machines on purpose",
             param_hint="--host",
         )
+    if not 0 <= port <= MAX_PORT:  # past it, the socket's OverflowError was a traceback
+        raise typer.BadParameter(f"{port} is not a port from 0 to {MAX_PORT}", param_hint="--port")
     if market_hours is not None and market_hours not in MARKET_HOURS:
         raise typer.BadParameter("only 'nse' is known", param_hint="--market-hours")
     allowed = None

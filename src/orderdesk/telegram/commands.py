@@ -178,6 +178,9 @@ class DeskCommands:
         """Answer one message of an allowed chat; commands are recorded, other text is not."""
         if not text.startswith("/"):
             return Reply(_help_text(), outcome="")
+        # One line of printable text, as the API holds a reason to: a chat message may carry
+        # newlines (a forged log line) or a terminal's escape codes into the log and a reason.
+        text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
         head, _, argument = text.partition(" ")
         # "/status@orderdesk_bot" in a group names the bot; the name is not part of the command.
         typed = head[1:].partition("@")[0]
