@@ -59,7 +59,10 @@ class _SimSecrets:
         return self._token if name == "kite.access_token" else None
 
     def set(self, name: str, value: str) -> None:
-        raise NotImplementedError
+        # A login through the API (POST /api/session) keeps the new token, as a store would.
+        if name != "kite.access_token":
+            raise NotImplementedError
+        self._token = value
 
     def delete(self, name: str) -> None:
         raise NotImplementedError

@@ -446,7 +446,9 @@ async def test_a_sale_out_of_holdings_reads_as_stock_sold_with_nothing_to_exit(
     holdings_stack: Stack, browser: Browser
 ) -> None:
     """Selling the 10 held at 1610: the row keeps the broker's -10, says they came from
-    holdings, counts +1,100 against the 1500 close, and offers no Exit (a buy-back)."""
+    holdings, counts +1,100 against the 1500 close, and offers no Exit (a buy-back); the day's
+    positions under the days list mark it the same; the holding reads 4 settled and 6 T1 apart,
+    as `orderdesk holdings` and Kite show them."""
     stack = holdings_stack
     await stack.set_price("INFY", 1610)
     page = await _signed_in(stack, browser)
@@ -461,8 +463,15 @@ async def test_a_sale_out_of_holdings_reads_as_stock_sold_with_nothing_to_exit(
     await expect(position.locator('[data-field="pnl"]')).to_have_text("1,100.00")
     await expect(position.locator('[data-action="exit"]')).to_have_count(0)
     holding = page.locator('[data-testid="holdings"] tr[data-instrument="NSE:INFY"]')
-    await expect(holding.locator('[data-field="quantity"]')).to_have_text("10 (T1 6)")
+    await expect(holding.locator('[data-field="quantity"]')).to_have_text("4")
+    await expect(holding.locator('[data-field="t1"]')).to_have_text("6")
     await expect(holding.locator('[data-field="sold-today"]')).to_have_text("10")
+    await page.locator('#days tr[data-day="2026-12-07"] [data-action="day-positions"]').click()
+    day_line = page.locator('#day-positions tr[data-instrument="NSE:INFY"]')
+    await expect(day_line.locator('[data-field="quantity"]')).to_have_text("-10")
+    await expect(day_line.locator('[data-field="from-holdings"]')).to_have_text(
+        " (10 from holdings)"
+    )
     await page.close()
 
 
@@ -587,8 +596,10 @@ async def test_the_kill_switchs_cancel_shows_the_cover_leg_it_kept(
     await expect(_order(page, resting).locator('[data-field="status"]')).to_have_text("CANCELLED")
     await expect(leg.locator('[data-field="status"]')).to_have_text("TRIGGER_PENDING")
 
-    # Released, the notice says so: the engage's warning of kept orders stood under "off".
+    # Released (after its confirmation), the notice says so: the engage's warning of kept
+    # orders stood under "off".
     await page.get_by_test_id("kill-button").click()
+    await _confirm(page, re.compile(r"^Release the kill switch\?"))
     await expect(page.get_by_test_id("kill-state")).to_have_text("kill switch: off")
     await expect(notice).to_have_text("Kill switch released: new orders are taken again.")
 

@@ -5,7 +5,10 @@
 // This module owns the session, the header (stream, broker, kill switch) and the stream; each
 // panel is its own module, imported below, that listens with on(kind, fn) from core.js. A new
 // panel: a <section class="panel"> in index.html, a module here, its name in dashboard.ASSETS.
-import { $, api, el, emit, flash, minute, on, state, token, TOKEN_KEY, whenUnauthorised } from "./core.js";
+import {
+  $, api, confirmAction, dayWords, deskNow, el, emit, flash, istDate, minute, on, renderDayWords, staleDay, state, token,
+  TOKEN_KEY, whenUnauthorised,
+} from "./core.js";
 import "./orders.js";
 import "./entry.js";
 import "./positions.js";
@@ -17,22 +20,32 @@ import "./book.js";
 import "./days.js";
 
 let streamAbort = null;
-let lastHeard = null; // when the stream last brought a message (the figures are as of then)
+let lastHeard = null; // when the stream last brought a message, by the desk's clock (the figures are as of then)
+let killBusy = false; // a kill switch request (or its confirmation) is under way: the button waits
 
 // ---- header ----------------------------------------------------------------------------
 
 function renderStatus() {
   const kill = state.kill;
   const killState = $("kill-state");
-  killState.textContent = kill.engaged ? "kill switch: ENGAGED" : "kill switch: off";
-  killState.className = `pill signed-in-only ${kill.engaged ? "bad" : "ok"}`;
+  if (state.down) {
+    // What the desk last said of its kill switch may no longer hold (a restart, the CLI).
+    killState.textContent = "kill switch: unknown";
+    killState.className = "pill signed-in-only unknown";
+  } else {
+    killState.textContent = kill.engaged ? "kill switch: ENGAGED" : "kill switch: off";
+    killState.className = `pill signed-in-only ${kill.engaged ? "bad" : "ok"}`;
+  }
   const button = $("kill-button");
-  button.disabled = false;
+  // Stream messages re-render the header while a request is out: the button stays waiting.
+  button.disabled = killBusy;
   button.textContent = kill.engaged ? "Release kill switch" : "Engage kill switch";
   button.className = `signed-in-only ${kill.engaged ? "" : "danger"}`;
   const banner = $("banner");
   banner.hidden = !kill.engaged;
-  banner.textContent = kill.engaged ? `Kill switch engaged — new orders are refused. ${kill.reason}` : "";
+  banner.textContent = !kill.engaged ? ""
+    : state.down ? `The kill switch was engaged when the desk stopped answering. ${kill.reason}`
+      : `Kill switch engaged — new orders are refused. ${kill.reason}`;
   const broker = $("broker");
   if (state.down) {
     // The desk is not answering: what it last said of the broker may no longer hold.
@@ -44,6 +57,26 @@ function renderStatus() {
   }
   renderSession();
   renderDown();
+  renderDay();
+}
+
+// The trading day the figures are of: a pill always (when the desk keeps days), and when it
+// is not the desk's calendar day (after 06:00 until the next login opens the new day, or a
+// weekend) a banner says so and every "today" of the page names that day instead.
+function renderDay() {
+  const pill = $("trading-day");
+  const banner = bannerNode("day-banner", "day-banner");
+  const day = state.tradingDay;
+  const stale = staleDay();
+  pill.hidden = !day;
+  pill.textContent = day ? `trading day ${dayWords(day)}` : "";
+  pill.className = `pill signed-in-only ${stale ? "warn" : ""}`;
+  banner.hidden = !stale;
+  banner.className = "banner day-banner";
+  banner.textContent = stale
+    ? `Figures of ${dayWords(stale)}, the trading day the desk has open (today is ${dayWords(istDate(deskNow()))} IST): the next day opens at the next login on a trading day.`
+    : "";
+  renderDayWords();
 }
 
 // The broker session as the health panel last read it: a header pill always, and a banner
@@ -133,7 +166,7 @@ function dispatch(block) {
     else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
   }
   if (!data.length) return;
-  lastHeard = Date.now();
+  lastHeard = deskNow();
   deskBack();
   emit(kind, JSON.parse(data.join("\n")));
 }
@@ -168,7 +201,7 @@ async function follow() {
     if (streamAbort.signal.aborted) return;
     // The stream ends only when the desk stops (or the network between goes).
     setStream("reconnecting", "warn");
-    deskDown(lastHeard ?? Date.now());
+    deskDown(lastHeard ?? deskNow());
     await new Promise((resolve) => setTimeout(resolve, delay));
     delay = Math.min(delay * 2, 10000);
   }
@@ -176,16 +209,36 @@ async function follow() {
 
 // ---- the kill switch ---------------------------------------------------------------------
 
+// Engaging is one click (it only stops things); releasing lets orders go to the broker again,
+// so it asks first. One request at a time: a double click must not engage and release again.
 async function toggleKill() {
+  if (killBusy) return;
   const engage = !state.kill.engaged;
+  killBusy = true;
+  $("kill-button").disabled = true;
+  try {
+    if (!engage && !(await confirmAction("Release kill switch",
+      "Release the kill switch? New orders are taken again: strategies' signals and this page's orders go to the broker.",
+      "Release kill switch"))) return;
+    await sendKill(engage);
+  } finally {
+    killBusy = false;
+    renderStatus();
+  }
+}
+
+async function sendKill(engage) {
   const body = { engaged: engage, reason: engage ? "engaged on the dashboard" : "released on the dashboard", cancel_open: engage && $("kill-cancel").checked };
   try {
     const answer = await api("/api/kill-switch", { method: "POST", body: JSON.stringify(body) });
     state.kill = answer;
-    renderStatus();
     if (body.cancel_open) showCancelled(answer);
-    // A release replaces what the engage said (a warning of kept orders does not fade).
-    else if (!engage) flash("Kill switch released: new orders are taken again.", "ok");
+    else if (!engage) {
+      // The next engage cancels only when asked again.
+      $("kill-cancel").checked = false;
+      // A release replaces what the engage said (a warning of kept orders does not fade).
+      flash("Kill switch released: new orders are taken again.", "ok");
+    }
   } catch (error) { flash(`Kill switch: ${error.message}`); }
 }
 
@@ -207,8 +260,9 @@ function signOut(message = "") {
   setStream("offline", "");
   state.down = null;
   state.session = null;
+  state.tradingDay = null;
   document.body.classList.remove("desk-down");
-  for (const id of ["desk-down", "session-banner"]) if ($(id)) $(id).hidden = true;
+  for (const id of ["desk-down", "session-banner", "day-banner"]) if ($(id)) $(id).hidden = true;
   // Logged out, the header shows nothing that acts on the desk (no kill switch, no sign-out).
   document.body.classList.remove("signed-in");
   $("desk").hidden = true;

@@ -4,7 +4,7 @@
 // so instead of showing an empty list. Under the trades, what they cost (the broker's charge
 // calculator, one call for the day's orders): asked again a few seconds after fills settle, so a
 // burst of them is one call.
-import { $, api, cell, el, money, on, time } from "./core.js";
+import { $, api, cell, dayWordsNode, el, money, on, time } from "./core.js";
 
 const FILL_EVENTS = new Set(["OrderFillRecorded", "OrderStatusChanged"]);
 // A renewed session (the morning login) and a new day change everything here: yesterday's
@@ -33,11 +33,12 @@ async function loadFunds() {
 async function loadHoldings() {
   try {
     const holdings = await api("/api/holdings");
-    // Stock bought the day before is still settling (T1) but held all the same.
+    // `quantity` is the settled stock, `t1_quantity` the stock bought the day before and still
+    // settling: two columns, as `orderdesk holdings` and Kite show them (not a sum).
     $("holdings").replaceChildren(...holdings.map((h) => el("tr", { "data-instrument": h.instrument },
       cell("Instrument", {}, h.instrument),
-      cell("Qty", { class: "num", "data-field": "quantity" }, String(h.quantity + h.t1_quantity),
-        h.t1_quantity ? el("small", {}, ` (T1 ${h.t1_quantity})`) : ""),
+      cell("Qty", { class: "num", "data-field": "quantity" }, String(h.quantity)),
+      cell("T1", { class: "num", "data-field": "t1" }, String(h.t1_quantity)),
       cell("Avg", { class: "num" }, money(h.average_price)),
       cell("Sold today", { class: "num", "data-field": "sold-today" }, String(h.sold_today)))));
     $("holdings-empty").textContent = "No holdings at the day's open.";
@@ -59,6 +60,7 @@ async function loadTrades() {
       cell("Side", { class: t.side }, t.side),
       cell("Qty", { class: "num" }, String(t.quantity)),
       cell("Price", { class: "num" }, money(t.price)))));
+    $("trades-empty").replaceChildren("No trades ", dayWordsNode("on"), ".");
     $("trades-empty").hidden = trades.length > 0;
   } catch (error) { $("trades-empty").textContent = `Trades: ${error.message}`; $("trades-empty").hidden = false; }
 }
@@ -70,10 +72,10 @@ async function loadCharges() {
     const c = day.charges;
     const count = day.orders.length;
     const other = Number(c.total) - Number(c.brokerage) - Number(c.transaction_tax);
-    line.textContent = count
-      ? `Charges today: ${money(c.total)} on ${count} order${count === 1 ? "" : "s"} ` +
-        `(brokerage ${money(c.brokerage)}, STT ${money(c.transaction_tax)}, other ${money(other)})`
-      : "";
+    line.replaceChildren(...(count
+      ? ["Charges ", dayWordsNode("today"), `: ${money(c.total)} on ${count} order${count === 1 ? "" : "s"} ` +
+        `(brokerage ${money(c.brokerage)}, STT ${money(c.transaction_tax)}, other ${money(other)})`]
+      : []));
   } catch (error) {
     line.textContent = error.status === 501 ? "This broker has no charge calculator." : `Charges: ${error.message}`;
   }

@@ -37,10 +37,18 @@ function data(names) {
   return [shown.map((p) => Date.parse(p.at) / 1000), ...names.map((n) => shown.map((p) => value(p, n)))];
 }
 
-/** The x-axis labels, IST minutes; kept as text on the chart's box too (the canvas is not). */
+// Tick spacings of the x-axis, in seconds: whole minutes and up, so no two ticks share the
+// minute their labels read (uPlot's own start at a second and put a wide chart's 30 s apart).
+const X_INCRS = [60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
+
+/** The x-axis labels, IST minutes; kept as text on the chart's box too (the canvas is not).
+ * A tick that would repeat the minute before it stays unlabelled. */
 function xLabels(u, ticks) {
-  const labels = ticks.map((t) => minute(t * 1000));
-  $("pnl-chart").dataset.ticks = labels.join(" ");
+  const labels = ticks.map((t, i) => {
+    const label = minute(t * 1000);
+    return i > 0 && label === minute(ticks[i - 1] * 1000) ? "" : label;
+  });
+  $("pnl-chart").dataset.ticks = labels.filter(Boolean).join(" ");
   return labels;
 }
 
@@ -57,7 +65,7 @@ function create(names) {
     scales: { x: { time: true, range: (u, min, max) => (max - min >= MIN_SPAN_S ? [min, max] : [min, min + MIN_SPAN_S]) } },
     // Ticks fall on IST minutes and read as IST times, whatever the browser's zone.
     tzDate: (ts) => globalThis.uPlot.tzDate(new Date(ts * 1000), TIME_ZONE),
-    axes: [{ ...axis, values: xLabels }, { ...axis, size: 70, values: (u, ticks) => ticks.map(money) }],
+    axes: [{ ...axis, incrs: X_INCRS, values: xLabels }, { ...axis, size: 70, values: (u, ticks) => ticks.map(money) }],
     series: [{}, ...names.map((name, i) => ({
       label: name, stroke: COLOURS[i % COLOURS.length], width: name === "total" ? 2.5 : 1.5,
       paths: globalThis.uPlot.paths.stepped({ align: 1 }), value: (u, v) => money(v),

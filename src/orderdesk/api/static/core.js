@@ -14,6 +14,9 @@ export const state = {
   down: null,
   // The broker session as /api/health/detail has it (health.js reads it; the header shows it).
   session: null,
+  // The trading day the desk has open, "2026-12-07" (the same answer's): the day every figure
+  // of the page belongs to. Null when the desk keeps no days, or before it has said.
+  tradingDay: null,
 };
 
 export const $ = (id) => document.getElementById(id);
@@ -141,6 +144,43 @@ export function istDate(when) { return IST_DATE.format(new Date(when)); }
 let skew = 0;
 export function setSkew(ms) { skew = ms; }
 export function deskNow() { return Date.now() + skew; }
+
+// ---- the trading day the figures belong to -------------------------------------------------
+
+const DAY_WORDS = new Intl.DateTimeFormat("en-GB", { timeZone: "UTC", weekday: "short", day: "2-digit", month: "short" });
+
+/** "Mon 07 Dec": a date ("2026-12-07") in words. */
+export function dayWords(day) { return DAY_WORDS.format(new Date(`${day}T00:00:00Z`)).replace(",", ""); }
+
+/** The trading day the desk has open, when it is not the calendar day of the desk's clock:
+ * the desk keeps its last day open until a login opens the next (after 06:00, or a restart
+ * past it, the figures are still that day's). Null when the figures are today's. */
+export function staleDay() {
+  return state.tradingDay && state.tradingDay !== istDate(deskNow()) ? state.tradingDay : null;
+}
+
+// How a "today" of the page reads when the figures are of another day, by the kind a
+// `data-day-words` span names: "today" (P&L today → P&L of Mon 07 Dec), "on" (No trades today
+// → No trades on Mon 07 Dec), "tag" (nothing today → "of Mon 07 Dec" after a heading).
+const DAY_PHRASES = {
+  today: (day) => (day ? `of ${dayWords(day)}` : "today"),
+  on: (day) => (day ? `on ${dayWords(day)}` : "today"),
+  tag: (day) => (day ? `of ${dayWords(day)}` : ""),
+};
+
+/** A span that says "today" (or the day the figures are of); renderDayWords keeps it true. */
+export function dayWordsNode(kind) {
+  return el("span", { "data-day-words": kind }, DAY_PHRASES[kind](staleDay()));
+}
+
+/** Every "today" of the page said again for the trading day the figures belong to. */
+export function renderDayWords() {
+  const day = staleDay();
+  for (const node of document.querySelectorAll("[data-day-words]")) {
+    node.textContent = DAY_PHRASES[node.dataset.dayWords](day);
+    node.classList.toggle("stale-day", Boolean(day));
+  }
+}
 
 export function money(value) {
   if (value === null || value === undefined || value === "") return "–";

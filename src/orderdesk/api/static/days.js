@@ -63,7 +63,10 @@ function renderDay(detail) {
   $("day-positions").replaceChildren(...detail.positions.map((p) => el("tr", { "data-instrument": p.instrument, "data-product": p.product },
     cell("Instrument", {}, p.instrument),
     cell("Product", {}, p.product),
-    cell("Qty", { class: "num" }, el("span", { "data-field": "quantity" }, String(p.quantity)), ...positionMarkers(p)),
+    cell("Qty", { class: "num" }, el("span", { "data-field": "quantity" }, String(p.quantity)),
+      // A CNC sale out of holdings reads as a short: marked as the positions panel marks it.
+      p.from_holdings ? el("small", { "data-field": "from-holdings" }, ` (${p.from_holdings} from holdings)`) : "",
+      ...positionMarkers(p)),
     cell("Avg", { class: "num" }, money(p.average_price)),
     cell("Last", { class: "num" }, money(p.last_price)),
     cell("P&L", { class: `num ${signClass(p.pnl)}`, "data-field": "pnl" }, money(p.pnl)))));

@@ -40,6 +40,11 @@ function sessionRow(now) {
 }
 
 function streamRow() {
+  // What the desk last said of the broker's stream does not hold while the desk is silent.
+  if (state.down) {
+    return row("Stream", "bad", "Live updates disconnected: the desk is not answering.",
+      "Check that `orderdesk run` is running; the page reconnects by itself.");
+  }
   const c = detail.broker_connection;
   if (c === null) return row("Stream", "ok", "This broker has no live stream; the desk polls.");
   if (c === "CONNECTED") return row("Stream", "ok", "Live updates connected.");
@@ -109,6 +114,7 @@ async function refresh() {
     setSkew(skew);
     render();
     state.session = detail.session;
+    state.tradingDay = detail.session.trading_day ?? null;
     emit("session", detail.session);
   } catch (error) { /* shown again at the next refresh; 401 signs out in api() */ }
 }
@@ -144,6 +150,7 @@ on("event", (event) => {
 on("status", () => { if (detail && detail.broker_connection !== state.broker) refresh(); });
 // Back from a stop: the desk may have been restarted with another session.
 on("desk-back", refresh);
+on("desk-down", render);
 document.addEventListener("DOMContentLoaded", () => {
   $("reconcile-now").addEventListener("click", (e) => act(e.currentTarget, "/api/reconcile", (r) => flash(r.ok ? "Reconciled: no differences." : `Reconciled: ${r.findings.length} difference(s).`, r.ok ? "ok" : "warn")));
   $("verify-now").addEventListener("click", (e) => act(e.currentTarget, "/api/audit/verify", (r) => flash(r.ok ? `Audit log intact: ${r.rows} events.` : `Audit log broken at row ${r.first_bad_seq}.`, r.ok ? "ok" : "bad")));

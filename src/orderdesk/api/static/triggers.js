@@ -7,11 +7,17 @@
   const TOKEN_KEY = "orderdesk.token";
   const EVERY_MS = 3000;
   const token = () => sessionStorage.getItem(TOKEN_KEY);
+  // What a request says when nothing answered (fetch's own words are "Failed to fetch"): as
+  // core.js's NO_ANSWER, which this classic script cannot import.
+  const NO_ANSWER = "the desk did not answer (is `orderdesk run` running?)";
 
   async function call(method, path) {
-    const response = await fetch(path, {
-      method, headers: { "Authorization": `Bearer ${token()}` },
-    });
+    let response;
+    try {
+      response = await fetch(path, { method, headers: { "Authorization": `Bearer ${token()}` } });
+    } catch (error) {
+      throw new Error(NO_ANSWER);
+    }
     const body = await response.json().catch(() => ({}));
     if (!response.ok) throw new Error(body.message || `${response.status}`);
     return body;
