@@ -269,3 +269,23 @@ async def test_a_past_day_the_desk_never_closed_lists_its_orders_without_pnl(api
     assert (friday["day"], friday["live"], friday["orders"]) == ("2026-12-04", True, 0)
     assert (thursday["day"], thursday["closed_at"], thursday["pnl"]) == ("2026-12-03", None, None)
     assert (thursday["orders"], thursday["fills"]) == (2, 1)
+
+
+async def test_an_order_working_at_the_close_that_lapsed_at_the_next_opening_counts_lapsed(
+    api: Api,
+) -> None:
+    """Thursday's close had the resting sell still working; Friday's opening found it gone and
+    lapsed it. Thursday reads 1 lapsed (it read 0: the close's own list could not hold it)."""
+    await a_closed_thursday(api)
+    _, thursday = await get(api, "/api/days/2026-12-03")
+    [resting] = thursday["still_open"]
+    order = api.desk.order(resting)
+    for event in order.lapse(THURSDAY, "gone from the broker's books", api.desk.now()):
+        order.apply(event)
+
+    _, day = await get(api, "/api/days/2026-12-03")
+    _, days = await get(api, "/api/days")
+
+    assert day["lapsed"] == [resting]
+    assert day["still_open"] == [resting]  # as the close found it
+    assert [d["lapsed"] for d in days if d["day"] == "2026-12-03"] == [1]

@@ -107,9 +107,8 @@ def day_figures(
     without a close has its orders and no P&L."""
     closed = record.closed
     if closed is not None and not live:
-        return DayFigures(
-            closed.positions, closed.pnl, closed.realised, closed.lapsed, closed.still_open
-        )
+        lapsed = closed.lapsed + lapsed_after(desk, closed.still_open)
+        return DayFigures(closed.positions, closed.pnl, closed.realised, lapsed, closed.still_open)
     lapsed = tuple(o.order_id for o in orders if o.status is OrderStatus.LAPSED)
     still_open = tuple(o.order_id for o in orders if o.is_open)
     if not live:
@@ -124,6 +123,20 @@ def day_figures(
     )
 
 
+def lapsed_after(desk: DeskService, still_open: Sequence[str]) -> tuple[str, ...]:
+    """The orders still working at a day's close that lapsed after it (the next opening found
+    them gone from the broker's books): the close's own list could not hold them yet."""
+    later = []
+    for order_id in still_open:
+        try:
+            order = desk.order(order_id)
+        except LookupError:
+            continue
+        if order.status is OrderStatus.LAPSED:
+            later.append(order_id)
+    return tuple(later)
+
+
 def _summary(
     desk: DeskService, record: DayRecord, live: bool, day_orders: Sequence[Order] | None
 ) -> DayOut:
@@ -136,7 +149,8 @@ def _summary(
         assert closed is not None
         assert record.orders is not None
         pnl, realised = closed.pnl, closed.realised
-        orders, fills, lapsed = record.orders, closed.fills, len(closed.lapsed)
+        orders, fills = record.orders, closed.fills
+        lapsed = len(closed.lapsed) + len(lapsed_after(desk, closed.still_open))
         estimated = closed.estimated
     else:
         figures = day_figures(desk, record, live, day_orders)

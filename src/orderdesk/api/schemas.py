@@ -664,7 +664,8 @@ class DayDetailOut(_Response):
     holdings: list[HoldingOut]
     """As the broker showed them when the day opened."""
     lapsed: list[str]
-    """Orders whose day ended with their end unknowable (LAPSED)."""
+    """Orders whose day ended with their end unknowable (LAPSED): at its close, or at the next
+    opening for one still working at the close (listed in ``still_open`` too)."""
     still_open: list[str]
     """Orders the broker still had working at the close (or now, for the live day)."""
     estimated: bool = False
