@@ -111,7 +111,11 @@ def test_kill_switch_refuses_then_releases(daemon: tuple[Path, str]) -> None:
     assert "kill" in out.lower()
     code, out = cli(daemon, "status", "--json")
     assert json.loads(out)["kill_switch"]["engaged"] is True
+    # Read without changing it: how it stands, and why (no way but `status`'s one word).
+    code, out = cli(daemon, "kill-switch", "status")
+    assert (code, " ".join(out.split())) == (0, "kill switch ENGAGED (drill)")
     assert cli(daemon, "kill-switch", "off")[0] == 0
+    assert " ".join(cli(daemon, "kill-switch", "status")[1].split()) == "kill switch released"
     assert cli(daemon, "place", "NSE:INFY", "BUY", "1", "--price", "1400")[0] == 0
 
 

@@ -553,11 +553,17 @@ def positions(
 class Switch(StrEnum):
     ON = "on"
     OFF = "off"
+    STATUS = "status"
 
 
 @app.command("kill-switch", rich_help_panel="Safety")
 def kill_switch(
-    state: Annotated[Switch, typer.Argument(help="on: refuse new orders; off: accept again.")],
+    state: Annotated[
+        Switch,
+        typer.Argument(
+            help="on: refuse new orders; off: accept again; status: say how it stands, and why."
+        ),
+    ],
     reason: Annotated[str, typer.Option(help="Recorded in the audit log.")] = "",
     cancel_open: Annotated[
         bool,
@@ -571,7 +577,7 @@ def kill_switch(
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Engage or release the kill switch.
+    """Engage or release the kill switch, or say how it stands (status).
 
     Engaged, the desk refuses every new order except its own exits, which only reduce a
     position. With --cancel-open it also cancels the open
@@ -581,9 +587,12 @@ def kill_switch(
     `cancel ID` or `cancel-all` cancels them when that is what is wanted.
     """
     engaged = state is Switch.ON
-    result = with_client(
-        config, url, lambda c: c.set_kill_switch(engaged, reason, cancel_open=cancel_open)
-    )
+    if state is Switch.STATUS:
+        result = with_client(config, url, lambda c: c.kill_switch())
+    else:
+        result = with_client(
+            config, url, lambda c: c.set_kill_switch(engaged, reason, cancel_open=cancel_open)
+        )
     if as_json:
         print_json(result)
     else:

@@ -1300,20 +1300,23 @@ class OrderDesk:
                     Severity.CRITICAL,
                     "Strategy loss limit reached",
                     f"strategy {strategy}: the day's P&L {to_paise(book.pnl)} is at its loss "
-                    f"limit of {own}; its new risk is refused, exits stay possible",
+                    f"limit of {own}; its new risk is refused, its orders that reduce a "
+                    "position go",
                     key=f"loss:{strategy}",
                 )
 
     async def _loss_limit_reached(self, day: object, pnl: Decimal, limit: Decimal) -> None:
         action = self.config.on_loss_limit
         what = {
-            LossLimitAction.ALERT: "new risk is refused, exits stay possible",
+            LossLimitAction.ALERT: "new risk is refused; orders that reduce a position go",
             LossLimitAction.KILL_SWITCH: (
-                "the kill switch is engaged: no new orders, exits stay possible"
+                "the kill switch is engaged: no new orders, not even a strategy's reducing "
+                "one; the desk's own exit (`orderdesk exit`, the dashboard's Exit) stays possible"
             ),
             LossLimitAction.KILL_SWITCH_AND_CANCEL: (
                 "the kill switch is engaged and every open order is being cancelled but the "
-                "stops that can only reduce a position; exits stay possible"
+                "stops that can only reduce a position; the desk's own exit (`orderdesk exit`, "
+                "the dashboard's Exit) stays possible"
             ),
         }[action]
         await self.alerts.raise_(
