@@ -50,6 +50,7 @@ from pydantic_settings import (
 
 from orderdesk.domain.calendar import DEFAULT_HOURS, Segment, SessionHours, TradingCalendar
 from orderdesk.domain.signal import STRATEGY_NAME, reserved_strategy
+from orderdesk.domain.values import Exchange
 from orderdesk.engine.config import DayRules
 from orderdesk.errors import ConfigError
 from orderdesk.holidays import NSE_HOLIDAYS, holiday_years, load_holidays
@@ -205,6 +206,13 @@ _LIMITS = (
 )
 
 
+def _exchange(name: str) -> None:
+    """Refuse an exchange the desk does not know, naming those it does."""
+    if name.strip().upper() not in Exchange.__members__:
+        known = ", ".join(Exchange.__members__)
+        raise ValueError(f"{name!r} is not an exchange (one of {known})")
+
+
 class RiskSettings(_Section):
     """``[risk]``: pre-trade limits, with safe defaults a user loosens on purpose.
 
@@ -241,6 +249,27 @@ class RiskSettings(_Section):
     the market, and most stocks' exchange price bands are 10 to 20% anyway."""
     check_margin: bool = False
     orders_per_minute_per_strategy: int | None = Field(default=None, gt=0)
+
+    @field_validator("allowed_exchanges")
+    @classmethod
+    def _known_exchanges(cls, value: list[str] | None) -> list[str] | None:
+        # Checked here, not only when the desk builds its limits: `config check` said OK.
+        for name in value or ():
+            _exchange(name)
+        return value
+
+    @field_validator("allowed_symbols", "blocked_symbols")
+    @classmethod
+    def _symbol_entries(cls, value: list[str] | None) -> list[str] | None:
+        for entry in value or ():
+            exchange, colon, symbol = entry.partition(":")
+            if not colon:
+                exchange, symbol = "", exchange
+            if not symbol.strip() or (colon and not exchange.strip()):
+                raise ValueError(f"{entry!r} is not EXCHANGE:SYMBOL (NSE:INFY) or a bare SYMBOL")
+            if colon:
+                _exchange(exchange)
+        return value
 
     def in_force(self) -> dict[str, str]:
         """Every check as a person reads it: its limit, or ``"off"``."""

@@ -86,3 +86,28 @@ def test_a_strategys_limits_in_force_leave_the_desks_on_daily_loss_out(tmp_path:
     assert risk is not None
     assert "on_daily_loss" not in risk.in_force()
     assert risk.in_force()["daily_loss_limit"] == "500"
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "said"),
+    [
+        ("[risk]\nallowed_exchanges = ['XYZ']\n", "risk.allowed_exchanges", "'XYZ' is not an"),
+        ("[risk]\nblocked_symbols = ['NSE:']\n", "risk.blocked_symbols", "'NSE:' is not"),
+        ("[risk]\nallowed_symbols = ['MOON:INFY']\n", "risk.allowed_symbols", "'MOON' is not"),
+        ("[risk]\nallowed_symbols = [':INFY']\n", "risk.allowed_symbols", "':INFY' is not"),
+    ],
+)
+def test_a_list_entry_the_desk_cannot_match_fails_the_config(
+    tmp_path: Path, text: str, key: str, said: str
+) -> None:
+    """`config check` said OK to them: an exchange that is none, a symbol without its name."""
+    write(tmp_path, text)
+    with pytest.raises(ConfigError) as exc_info:
+        load_settings()
+    assert key in str(exc_info.value)
+    assert said in str(exc_info.value)
+
+
+def test_symbol_entries_with_and_without_an_exchange_load(tmp_path: Path) -> None:
+    write(tmp_path, "[risk]\nallowed_symbols = ['NSE:INFY', 'TCS', 'nse:sbin']\n")
+    assert load_settings().risk.allowed_symbols == ["NSE:INFY", "TCS", "nse:sbin"]
