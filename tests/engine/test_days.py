@@ -900,3 +900,19 @@ async def test_a_close_the_log_cannot_record_blames_the_log_and_is_made_once_it_
     store.fail_appends = False
     await eventually(lambda: events_of(store, DayClosed), what="the day closed")
     assert "Day close without the broker" not in notifier.titles()
+
+
+async def test_a_refusal_in_the_brokers_own_sentence_is_told_with_one_stop(
+    desk: OrderDesk, notifier: RecordingNotifier
+) -> None:
+    """Kite's words end with their own stop: the alert read "…`access_token`.; signals are
+    refused"."""
+    await desk._api_error(
+        "reading charges",
+        BrokerAuthError("Incorrect `api_key` or `access_token`.", http_status=403),
+    )
+    await eventually(
+        lambda: "Broker session ended" in notifier.titles(Severity.CRITICAL), what="alerted"
+    )
+    (ended,) = [a for a in notifier.alerts if a.title == "Broker session ended"]
+    assert "`access_token`; signals are refused" in ended.body

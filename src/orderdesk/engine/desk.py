@@ -1259,8 +1259,10 @@ class OrderDesk:
             await self.alerts.raise_(
                 Severity.CRITICAL,
                 "Broker session ended",
-                f"{reason}; signals are refused (HTTP 503: the same signal succeeds after the "
-                "login; one the broker refused as the session ended is held, not sent, until "
+                # The broker's words may end with their own stop ("… `access_token`.").
+                f"{reason.rstrip('.')}; signals are refused (HTTP 503: the same signal "
+                "succeeds after the login; one the broker refused as the session ended is "
+                "held, not sent, until "
                 "its signal is sent again) and the desk cannot follow the broker's orders until "
                 "someone logs in: `orderdesk login` (the running desk takes the new session "
                 "without a restart)",

@@ -26,7 +26,9 @@ function sessionRow(now) {
   const s = detail.session;
   if (s.state !== "valid") {
     const why = { expired: "expired", refused: "refused by the broker", missing: "not logged in" }[s.state] || s.state;
-    return row("Session", "bad", `Broker session ${why}${s.reason ? `: ${s.reason}` : ""}.`,
+    // The broker's own words may end a sentence already ("… `access_token`."): one stop.
+    const said = `Broker session ${why}${s.reason ? `: ${s.reason}` : ""}`;
+    return row("Session", "bad", /[.!?]$/.test(said) ? said : `${said}.`,
       "Run `orderdesk login` to hand the desk today's session.");
   }
   // `session_since` is when the desk took the session (a restarted desk takes it again), not
