@@ -183,6 +183,20 @@ def test_holdings_show_the_days_sales_as_used_quantity(
     assert row["used_quantity"] == 4
 
 
+def test_a_carry_product_on_stock_is_refused(kite: KiteConnect, simctl: SimControl) -> None:
+    """NRML is the carry of derivatives, currency and commodities: on NSE stock Kite refuses it
+    (the simulator took it and the order rested OPEN); MIS and CNC still go."""
+    simctl.prices({INFY: 1500})
+    with pytest.raises(kex.InputException) as exc_info:
+        _place(kite, product="NRML")
+    assert exc_info.value.code == 400
+    assert "NRML is not allowed on NSE" in str(exc_info.value)
+    assert kite.orders() == []
+    _place(kite, product="MIS")
+    _place(kite, product="CNC")
+    assert len(kite.orders()) == 2
+
+
 # -- conversions and cover orders ------------------------------------------------------------
 
 

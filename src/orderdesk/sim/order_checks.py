@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
-from orderdesk.domain.calendar import SEGMENT_OF, Segment
+from orderdesk.domain.calendar import PRODUCTS_OF, SEGMENT_OF
 from orderdesk.domain.values import Exchange
 from orderdesk.sim.envelope import InputError
 from orderdesk.sim.order_params import PlaceRequest
@@ -90,11 +90,12 @@ def check_instrument_terms(inst: InstrumentLike, req: PlaceRequest, *, check_fre
         raise InputError(f"{inst.tradingsymbol} is an index and cannot be traded.")
     check_disclosed(inst, req.disclosed_quantity)
     if (
-        req.product in (Product.CNC, Product.MTF)
+        req.product is not Product.CO  # a cover order's own product, on any of its exchanges
         and req.exchange in EXCHANGES
-        and SEGMENT_OF[Exchange(req.exchange)] is not Segment.EQUITY
+        and req.product not in PRODUCTS_OF[SEGMENT_OF[Exchange(req.exchange)]]
     ):
-        # UNVERIFIED wording: Kite takes delivery (CNC, MTF) of stock alone.
+        # UNVERIFIED wording: Kite takes delivery (CNC, MTF) of stock alone, and the carry
+        # (NRML) of derivatives, currency and commodities alone.
         raise InputError(f"Invalid `product`: {req.product} is not allowed on {req.exchange}.")
     if inst.lot_size > 1 and req.quantity % inst.lot_size:
         raise InputError(f"Quantity should be a multiple of lot size ({inst.lot_size}).")
