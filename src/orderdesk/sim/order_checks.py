@@ -92,7 +92,7 @@ def check_instrument_terms(inst: InstrumentLike, req: PlaceRequest, *, check_fre
     if (
         req.product is not Product.CO  # a cover order's own product, on any of its exchanges
         and req.exchange in EXCHANGES
-        and req.product not in PRODUCTS_OF[SEGMENT_OF[Exchange(req.exchange)]]
+        and req.product.value not in PRODUCTS_OF[SEGMENT_OF[Exchange(req.exchange)]]
     ):
         # UNVERIFIED wording: Kite takes delivery (CNC, MTF) of stock alone, and the carry
         # (NRML) of derivatives, currency and commodities alone.
