@@ -478,3 +478,18 @@ def test_an_order_of_a_strategy_is_never_read_as_the_accounts_exit() -> None:
         [Order.create("ext", named, T0, external=True, broker_order_id="1")]
     )
     assert not is_account_exit(adopted)
+
+
+async def test_an_exit_of_an_unknown_instrument_or_strategy_name_is_refused(
+    desk: OrderDesk, broker: FakeBroker
+) -> None:
+    """A mistyped instrument read "nothing to exit" (HTTP 200, exit 0) and a strategy name no
+    strategy can have was taken: each is refused naming its field, and nothing is placed."""
+    with pytest.raises(ValidationError, match="unknown instrument NSE:FOOBAR") as unknown:
+        await desk.exit_position(InstrumentKey.parse("NSE:FOOBAR"), product=MIS)
+    assert unknown.value.field == "instrument"
+    with pytest.raises(ValidationError, match="must be 1 to 32 ASCII") as badly_named:
+        await desk.exit_position(INFY, product=MIS, strategy="a b")
+    assert badly_named.value.field == "strategy"
+    assert await desk.exit_position(INFY, product=MIS) is None  # a known one, nothing held
+    assert broker.placements == []

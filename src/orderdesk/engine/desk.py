@@ -60,6 +60,7 @@ from orderdesk.domain.protection import KillSwitchCancel, protective_orders
 from orderdesk.domain.signal import (
     ACCOUNT_EXIT_STRATEGY,
     DEFAULT_STRATEGY,
+    STRATEGY_NAME,
     Signal,
     reserved_strategy,
 )
@@ -588,6 +589,9 @@ class OrderDesk:
         (what the HTTP API and the CLI show)."""
         if strategy is not None and (reason := reserved_strategy(strategy)) is not None:
             raise ValidationError("strategy", reason)
+        if strategy is not None and not STRATEGY_NAME.fullmatch(strategy):
+            # As a signal's: a name no strategy can have has no share to exit.
+            raise ValidationError("strategy", "must be 1 to 32 ASCII letters, digits, _ or -")
         held = self.book.positions.held.get(instrument) if product is Product.CNC else None
         holdings = held[0] if held else 0
         account = strategy is None or strategy == DEFAULT_STRATEGY
@@ -627,7 +631,11 @@ class OrderDesk:
                 own=True,
                 before=before,
             )
-        if handle is not None:
+        if handle is None:
+            # Nothing held: a mistyped instrument is said so, not "nothing to exit" (an exit
+            # of a held one never waits on the list, which may have dropped it).
+            self.master.rules_for(instrument)
+        else:
             policy = policy or self.config.exit
             await self.exits.started(handle, policy)
             self._spawn(self.exits.escalate(handle, policy))
