@@ -26,7 +26,7 @@ from datetime import date, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import platformdirs
 from pydantic import (
@@ -116,8 +116,6 @@ def shown_store_url(url: str) -> str:
 def store_url_passwords(url: str) -> list[str]:
     """The passwords ``url`` carries (in its authority or its query), as written and as
     decoded: what :func:`~orderdesk.redaction.register_secret` is given."""
-    from urllib.parse import parse_qsl, unquote
-
     found = _STORE_URL.fullmatch(url)
     if found is None:
         return []
