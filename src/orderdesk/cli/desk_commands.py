@@ -597,7 +597,10 @@ def kill_switch(
         print_json(result)
     else:
         word = "[bold red]ENGAGED[/]" if result.engaged else "[green]released[/]"
-        why = f" ({escape(result.reason)})" if result.reason else ""
+        # A release's own reason is the caller's words (or "released from the API"): said by
+        # `status`, which tells why the switch stands as it does, not echoed by `off`.
+        told = result.engaged or state is Switch.STATUS
+        why = f" ({escape(result.reason)})" if result.reason and told else ""
         console.print(f"kill switch {word}{why}")
         if engaged and cancel_open:
             console.print(f"cancel asked for {plural(len(result.cancelled), 'open order')}")

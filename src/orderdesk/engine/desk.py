@@ -939,7 +939,9 @@ class OrderDesk:
     async def release_kill_switch(self, reason: str = "") -> None:
         if self.kill_switch.engaged:
             self._kill_changes += 1
-        self.kill_switch.engaged, self.kill_switch.reason = False, ""
+        # The release's reason is kept, as a restart reads it back from the log: `kill-switch
+        # status` says why the switch is off as it says why it is on.
+        self.kill_switch.engaged, self.kill_switch.reason = False, reason
         await self.recorder.desk_event(
             KillSwitchChanged(at=self.clock.now(), engaged=False, reason=reason)
         )
