@@ -132,16 +132,34 @@ async def test_an_oco_the_price_is_already_outside_is_refused() -> None:
     assert broker.sent == []
 
 
-async def test_a_gtt_whose_price_cannot_be_read_is_refused() -> None:
-    """When the broker's quote fails, the caller's last price is not trusted unchecked: the GTT
-    is refused naming ``last_price`` and saying why; nothing reaches the broker."""
+async def test_a_gtt_whose_price_the_broker_cannot_give_waits_for_the_broker() -> None:
+    """The broker away (or its session refused) when the quote is read: nothing reaches it,
+    and its error is answered as any broker call's is (503, try again; a login), not as a GTT
+    refused for its terms (the walk's `gtt add` read exit 3 where `gtt delete` read 1)."""
     broker = QuietBroker()
+    async with OrderDesk(broker, MemoryStore()) as desk:
+        with pytest.raises(BrokerUnavailable, match="quotes timed out"):
+            await desk.triggers.place_gtt("swing", STOP)
+    assert broker.sent == []
+
+
+class BrokenQuotes(TriggerBroker):
+    """An adapter whose quote read fails with an exception of its own."""
+
+    async def quotes(self, instruments: Sequence[InstrumentKey]) -> dict[InstrumentKey, Quote]:
+        raise RuntimeError("quote parser choked")
+
+
+async def test_a_gtt_whose_price_cannot_be_read_is_refused() -> None:
+    """Any other failure to read the quote: the caller's last price is not trusted unchecked;
+    the GTT is refused naming ``last_price`` and saying why, and nothing reaches the broker."""
+    broker = BrokenQuotes()
     async with OrderDesk(broker, MemoryStore()) as desk:
         with pytest.raises(ValidationError) as refused:
             await desk.triggers.place_gtt("swing", STOP)
     assert refused.value.field == "last_price"
     assert refused.value.reason.startswith("the desk could not read NSE:INFY's price to check it")
-    assert "quotes timed out" in refused.value.reason
+    assert "quote parser choked" in refused.value.reason
     assert broker.sent == []
 
 

@@ -34,8 +34,9 @@ mistyped one (100 for a stock at 1500) makes a stop loss fire at once. So the de
 instrument's price from a broker quote and refuses (``ValidationError`` naming
 ``last_price``) a last price further from it than the desk's price band, and, band or none,
 one that sets a trigger the price has already reached, so that it would fire at once (an
-OCO's two values are checked against the quote alike). A quote that cannot be read refuses
-the GTT too: the caller's last price is never trusted unchecked. A price alert's instrument is
+OCO's two values are checked against the quote alike). The caller's last price is never
+trusted unchecked: a broker that cannot give the quote is answered as any broker call is (the
+broker's own error), and a quote that fails otherwise refuses the GTT. A price alert's instrument is
 held to the instrument list as a GTT's is.
 """
 
@@ -273,7 +274,11 @@ class Triggers:
         instrument = gtt.instrument
         try:
             quote = (await self.broker.quotes([instrument])).get(instrument)
-        except Exception as exc:  # any broker failure: the caller's price cannot be checked
+        except OrderDeskError:
+            # The broker away or the session refused: answered as any broker call is (503 to
+            # try again, a login), not as a GTT refused for its terms; nothing is sent.
+            raise
+        except Exception as exc:  # anything else: the caller's price cannot be checked
             raise ValidationError(
                 "last_price",
                 f"the desk could not read {instrument}'s price to check it ({exc}); "
