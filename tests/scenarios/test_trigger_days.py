@@ -89,6 +89,9 @@ async def test_triggers_placed_monday_fire_tuesday_for_their_strategies(tmp_path
             await _price(view, 1500)
             gtt = await desk.triggers.place_gtt("breakout", BREAKOUT)
             ato = await desk.triggers.place_alert("meanrev", DIP)
+            # Kite's rows of them read back as the desk recorded them: no change at the broker.
+            assert await desk.triggers.reconcile() == []
+            assert "GTT modified outside orderdesk" not in notifier.titles()
             await _at(view, TUESDAY, 9, 20)  # the rollover: Monday's token dies at 06:00
             await eventually(lambda: not desk.session_info().usable, what="the session ended")
             address = replace(address, access_token=sim.issue_access_token())

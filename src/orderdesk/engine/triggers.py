@@ -545,6 +545,9 @@ class Triggers:
             for trigger in gtts:
                 row = rows.get(trigger.broker_id)
                 if row is not None and row.status == "active":
+                    changed = await self._modified_outside(trigger, row)
+                    if changed is not None:
+                        findings.append(changed)
                     continue
                 if row is not None and (row.status == "triggered" or row.order_ids):
                     await self._fired(trigger, row.order_ids, row.refusals)
@@ -567,6 +570,33 @@ class Triggers:
                     findings.append(finding)
         return findings
 
+    async def _modified_outside(
+        self, trigger: DeskTrigger, row: GttTrigger
+    ) -> TriggerFinding | None:
+        """A live GTT whose terms at the broker are not the desk's: changed on Kite web or by
+        another client. Recorded as the broker holds it (so that the order it places is
+        credited to its strategy, and its list shows what will happen) and alerted, from and
+        to; the last price is Kite's reading of the moment, no term of the GTT's."""
+        held = trigger.gtt
+        if held is None or _gtt_terms(held) == _gtt_terms(row):
+            return None
+        stored = replace(row, trigger_id=int(trigger.broker_id), status="active")
+        detail = (
+            f"GTT {trigger.trigger_id} ({trigger.strategy}) was changed at the broker, not by "
+            f"the desk: {_gtt_words(held)} -> {_gtt_words(row)}; the desk holds it as the "
+            "broker does"
+        )
+        await self._record(
+            TriggerModified(at=self.clock.now(), trigger_id=trigger.trigger_id, gtt=stored)
+        )
+        await self.alerts.raise_(
+            Severity.WARNING,
+            "GTT modified outside orderdesk",
+            detail,
+            key=f"trigger:modified:{trigger.trigger_id}:{_gtt_words(row)}",
+        )
+        return TriggerFinding(self.get(trigger.trigger_id), TriggerState.ACTIVE, detail)
+
     async def _reconcile_alert(
         self, trigger: DeskTrigger, row: PriceAlert | None
     ) -> TriggerFinding | None:
@@ -588,6 +618,19 @@ class Triggers:
         detail = f"alert {trigger.trigger_id} is {status} at the broker; the desk did not delete it"
         await self._end(trigger, TriggerState.GONE, detail, (), Severity.WARNING)
         return TriggerFinding(self.get(trigger.trigger_id), TriggerState.GONE, detail)
+
+
+def _gtt_terms(gtt: GttTrigger) -> tuple[object, ...]:
+    """What a GTT does: its instrument, kind, trigger values and orders (not the last price
+    it was sent with, nor its id or state)."""
+    return (gtt.instrument, gtt.kind, tuple(gtt.trigger_values), tuple(gtt.orders))
+
+
+def _gtt_words(gtt: GttTrigger) -> str:
+    """``NSE:INFY at 1500 / 1650: SELL 10 CNC @ 1499, SELL 10 CNC @ 1651``."""
+    values = " / ".join(str(v) for v in gtt.trigger_values)
+    legs = ", ".join(f"{o.side} {o.quantity} {o.product} @ {o.price}" for o in gtt.orders)
+    return f"{gtt.instrument} at {values}: {legs}"
 
 
 def _check_gtt(gtt: GttTrigger) -> None:
