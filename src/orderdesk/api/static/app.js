@@ -6,7 +6,7 @@
 // panel is its own module, imported below, that listens with on(kind, fn) from core.js. A new
 // panel: a <section class="panel"> in index.html, a module here, its name in dashboard.ASSETS.
 import {
-  $, api, confirmAction, dayWords, deskNow, el, emit, flash, istDate, minute, on, renderDayWords, staleDay, state, token,
+  $, api, confirmAction, dayWords, deskNow, deskTime, el, emit, flash, istDate, minute, on, renderDayWords, staleDay, state, token,
   TOKEN_KEY, whenUnauthorised,
 } from "./core.js";
 import "./orders.js";
@@ -20,7 +20,7 @@ import "./book.js";
 import "./days.js";
 
 let streamAbort = null;
-let lastHeard = null; // when the stream last brought a message, by the desk's clock (the figures are as of then)
+let lastHeard = null; // when the stream last brought a message, by the browser's clock (shown by the desk's: deskTime)
 let killBusy = false; // a kill switch request (or its confirmation) is under way: the button waits
 
 // ---- header ----------------------------------------------------------------------------
@@ -107,7 +107,7 @@ function renderDown() {
   document.body.classList.toggle("desk-down", Boolean(state.down));
   banner.hidden = !state.down;
   banner.textContent = state.down
-    ? `The desk is not answering since ${minute(state.down)} IST: figures are as of then. Reconnecting…`
+    ? `The desk is not answering since ${minute(deskTime(state.down))} IST: figures are as of then. Reconnecting…`
     : "";
 }
 
@@ -166,7 +166,7 @@ function dispatch(block) {
     else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
   }
   if (!data.length) return;
-  lastHeard = deskNow();
+  lastHeard = Date.now();
   deskBack();
   emit(kind, JSON.parse(data.join("\n")));
 }
@@ -201,7 +201,7 @@ async function follow() {
     if (streamAbort.signal.aborted) return;
     // The stream ends only when the desk stops (or the network between goes).
     setStream("reconnecting", "warn");
-    deskDown(lastHeard ?? deskNow());
+    deskDown(lastHeard ?? Date.now());
     await new Promise((resolve) => setTimeout(resolve, delay));
     delay = Math.min(delay * 2, 10000);
   }

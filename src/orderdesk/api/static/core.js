@@ -144,6 +144,9 @@ export function istDate(when) { return IST_DATE.format(new Date(when)); }
 let skew = 0;
 export function setSkew(ms) { skew = ms; }
 export function deskNow() { return Date.now() + skew; }
+/** A moment taken on the browser's clock, on the desk's: converted when it is shown, so that a
+ * moment taken before the skew was first measured is shown right all the same. */
+export function deskTime(browserMs) { return browserMs + skew; }
 
 // ---- the trading day the figures belong to -------------------------------------------------
 
