@@ -26,6 +26,7 @@ from orderdesk.errors import StoreError
 from orderdesk.logging import configure_logging, forget_secrets, get_logger
 from orderdesk.redaction import redact
 from orderdesk.store import SqlEventStore
+from orderdesk.store.desk_lock import exclusive_desk
 from tests import pg
 from tests.engine.conftest import FAST
 from tests.engine.fakes import FakeBroker, RecordingNotifier, signal
@@ -95,6 +96,19 @@ def test_a_store_that_cannot_be_reached_names_its_url_without_the_password(
     assert "a driver quoting it" in logged
     assert PASSWORD not in logged
     assert PASSWORD not in redact(f"connection to {PASSWORD}")  # registered when opened
+
+
+def test_the_desk_lock_of_an_unreachable_store_hides_a_password_given_as_a_parameter() -> None:
+    """libpq takes the password as ``?password=`` too; the lock's error showed the URL as
+    SQLAlchemy renders it, which hides only the one before the host."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"postgresql+psycopg://desk@127.0.0.1:{port}/desk?password={PASSWORD}"
+    with pytest.raises(StoreError) as caught, exclusive_desk(url):
+        pass
+    assert f"127.0.0.1:{port}/desk?password=***" in str(caught.value)
+    assert PASSWORD not in texts(caught.value)
 
 
 def test_a_malformed_url_is_a_store_error_not_a_traceback() -> None:

@@ -45,12 +45,20 @@ from sqlalchemy.pool import NullPool
 
 from orderdesk.errors import StoreError
 from orderdesk.ports.notifier import Severity
-from orderdesk.store.location import make_private_dir, sqlite_file
+from orderdesk.store.location import make_private_dir, shown_store_url, sqlite_file
 
 log = logging.getLogger(__name__)
 
 PG_DESK_LOCK = 4242000002
 """The advisory lock key of "a desk runs on this database" (the migrations use ...001)."""
+
+_HOLDERS = (
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+    "AND classid = :high AND objid = :low AND objsubid = 1"
+)
+"""The sessions holding the desk lock: pg_locks shows a bigint advisory key as classid (its
+high half) and objid (its low half), given by :data:`_KEY_HALVES`."""
+_KEY_HALVES = {"high": PG_DESK_LOCK >> 32, "low": PG_DESK_LOCK & 0xFFFFFFFF}
 
 KEEP_EVERY = 5.0
 """Seconds between two checks of a running desk's PostgreSQL lock: a lost lock is taken again
@@ -227,12 +235,7 @@ class _PostgresDeskLock(DeskLock):
             return False
         try:
             held = self._connection.execute(
-                text(
-                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                    "AND pid = pg_backend_pid() AND classid = :high AND objid = :low "
-                    "AND objsubid = 1"
-                ),
-                {"high": PG_DESK_LOCK >> 32, "low": PG_DESK_LOCK & 0xFFFFFFFF},
+                text(f"{_HOLDERS} AND pid = pg_backend_pid()"), _KEY_HALVES
             ).scalar()
             self._connection.commit()
         except SQLAlchemyError:
@@ -298,17 +301,10 @@ def _sqlite_held(path: Path) -> bool:
 
 
 def _postgres_held(url: str) -> bool:
-    # pg_locks shows a bigint advisory key as classid (high half) and objid (low half).
-    query = text(
-        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-        "AND classid = :high AND objid = :low AND objsubid = 1"
-    )
     engine = create_engine(url, poolclass=NullPool)
     try:
         with engine.connect() as connection:
-            held = connection.execute(
-                query, {"high": PG_DESK_LOCK >> 32, "low": PG_DESK_LOCK & 0xFFFFFFFF}
-            ).scalar()
+            held = connection.execute(text(_HOLDERS), _KEY_HALVES).scalar()
     except SQLAlchemyError:
         return False
     finally:
@@ -346,7 +342,7 @@ def _sqlite_lock(database: Path) -> Iterator[None]:
 @contextlib.contextmanager
 def _postgres_lock(url: str) -> Iterator[_PostgresDeskLock]:
     parsed = make_url(url)
-    shown = parsed.render_as_string(hide_password=True)
+    shown = shown_store_url(url)  # the one form a store URL is said in (a ?password= too)
     libpq = parsed.get_driver_name() in {"psycopg", "psycopg2"} and not any(
         key.lower() == "connect_timeout" for key in parsed.query
     )
