@@ -206,7 +206,7 @@ _LIMITS = (
 
 def _exchange(name: str) -> None:
     """Refuse an exchange the desk does not know, naming those it does."""
-    if name.strip().upper() not in Exchange.__members__:
+    if name.upper() not in Exchange.__members__:  # as the desk reads it: Exchange(name.upper())
         known = ", ".join(Exchange.__members__)
         raise ValueError(f"{name!r} is not an exchange (one of {known})")
 

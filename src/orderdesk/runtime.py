@@ -53,7 +53,6 @@ from orderdesk.engine.config import (
 from orderdesk.engine.desk import OrderDesk
 from orderdesk.engine.handle import OrderHandle
 from orderdesk.engine.risk import RiskLimits
-from orderdesk.errors import ConfigError
 from orderdesk.heap import settle_after_start
 from orderdesk.notify.apprise_notifier import AppriseNotifier, AppriseOptions
 from orderdesk.notify.fanout import FanoutNotifier
@@ -92,16 +91,14 @@ def _stop_grace(broker: Broker) -> float:
     return STOP_GRACE_SECONDS
 
 
-def risk_limits(risk: RiskSettings, key: str = "risk") -> RiskLimits:
-    """``[risk]`` (or the section at ``key``) as the engine's limits."""
-    try:
-        exchanges = (
-            frozenset(Exchange(e.upper()) for e in risk.allowed_exchanges)
-            if risk.allowed_exchanges is not None
-            else None
-        )
-    except ValueError as exc:
-        raise ConfigError(f"{key}.allowed_exchanges: {exc}") from None
+def risk_limits(risk: RiskSettings) -> RiskLimits:
+    """``[risk]`` (or a strategy's own) as the engine's limits; its exchanges were checked
+    when the config was read (``RiskSettings``)."""
+    exchanges = (
+        frozenset(Exchange(e.upper()) for e in risk.allowed_exchanges)
+        if risk.allowed_exchanges is not None
+        else None
+    )
     return RiskLimits(
         max_quantity=risk.max_quantity,
         max_order_value=risk.max_order_value,
@@ -125,7 +122,7 @@ def algo_ids(settings: Settings) -> AlgoIds:
 def strategy_limits(settings: Settings) -> dict[str, RiskLimits]:
     """Each ``[strategies.<name>.risk]`` as that strategy's own limits."""
     return {
-        name: risk_limits(strategy.risk, f"strategies.{name}.risk")
+        name: risk_limits(strategy.risk)
         for name, strategy in settings.strategies.items()
         if strategy.risk is not None
     }
