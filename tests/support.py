@@ -1,17 +1,23 @@
-"""Test helpers shared by the suites: bounded waiting instead of sleeps, and a wall clock the
-test sets."""
+"""Test helpers shared by the suites: bounded waiting instead of sleeps, a wall clock the test
+sets, and the process's logging caught as `orderdesk run --log-json` writes it."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
+import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TypeVar
 
+import structlog
+
 from orderdesk.domain.calendar import IST
+from orderdesk.logging import configure_logging, forget_secrets
 
 T = TypeVar("T")
 
@@ -81,3 +87,23 @@ class WallClock:
 
     def set(self, day: date, hour: int, minute: int = 0) -> None:
         self.at = datetime(day.year, day.month, day.day, hour, minute, tzinfo=IST)
+
+
+@contextlib.contextmanager
+def json_logs() -> Iterator[io.StringIO]:
+    """The process's logging at DEBUG as JSON lines into a buffer, as ``orderdesk run
+    --log-json`` writes it; the root logger, the record factory, structlog and the registered
+    secrets are restored after."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    factory = logging.getLogRecordFactory()
+    buffer = io.StringIO()
+    configure_logging("DEBUG", json=True, stream=buffer)
+    try:
+        yield buffer
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        logging.setLogRecordFactory(factory)
+        structlog.reset_defaults()
+        forget_secrets()

@@ -8,7 +8,6 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-import structlog
 
 from orderdesk.logging import (
     configure_logging,
@@ -17,6 +16,7 @@ from orderdesk.logging import (
     redact,
     register_secret,
 )
+from tests.support import json_logs
 
 SECRET = "apisecret-7c1f0e9d2b"
 TOKEN = "accesstoken-5a5b5c5d5e"
@@ -25,19 +25,10 @@ TOKEN = "accesstoken-5a5b5c5d5e"
 @pytest.fixture
 def sink() -> Iterator[io.StringIO]:
     """Logging configured at DEBUG into a buffer; the root logger and structlog restored after."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    factory = logging.getLogRecordFactory()
-    buffer = io.StringIO()
     register_secret(SECRET)
     register_secret(TOKEN)
-    configure_logging("DEBUG", json=True, stream=buffer)
-    yield buffer
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    logging.setLogRecordFactory(factory)
-    structlog.reset_defaults()
-    forget_secrets()
+    with json_logs() as buffer:
+        yield buffer
 
 
 def test_registered_secret_is_masked_in_stdlib_records(

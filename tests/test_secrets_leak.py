@@ -21,7 +21,6 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-import structlog
 
 from orderdesk.brokers import BrokerContext
 from orderdesk.brokers.kite import create_broker
@@ -36,11 +35,12 @@ from orderdesk.domain.signal import Signal
 from orderdesk.domain.values import OrderType, Product, Side
 from orderdesk.engine import DeskConfig, OrderDesk
 from orderdesk.errors import BrokerAuthError, OrderDeskError
-from orderdesk.logging import configure_logging, forget_secrets, get_logger
+from orderdesk.logging import get_logger
 from orderdesk.secrets import ACCESS_TOKEN, API_SECRET, default_secret_store
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
 from orderdesk.store import SqlEventStore
+from tests.support import json_logs
 
 API_KEY = "leak_test_key"
 SECRET_VALUE = "leak-test-api-secret-8c7b6a5f"
@@ -52,18 +52,9 @@ WORKING = frozenset({OrderStatus.ACCEPTED, OrderStatus.OPEN})
 @pytest.fixture
 def log_stream(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
     """All logging at DEBUG into a buffer (JSON lines); restored afterwards."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    factory = logging.getLogRecordFactory()
     monkeypatch.setitem(sys.modules, "keyring", None)  # secrets go to the 0600 file
-    buffer = io.StringIO()
-    configure_logging("DEBUG", json=True, stream=buffer)
-    yield buffer
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    logging.setLogRecordFactory(factory)
-    structlog.reset_defaults()
-    forget_secrets()
+    with json_logs() as buffer:
+        yield buffer
 
 
 def exception_texts(error: BaseException) -> list[str]:

@@ -11,35 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from orderdesk import InstrumentKey, OrderType, Product, Side, Signal
 from orderdesk.approvals import ApprovalState, PendingSignal, SignalDecided
-from orderdesk.config import ApiSettings, Settings, StrategySettings, TradingDaySettings
 from orderdesk.runtime import open_runtime
-
-
-def settings(tmp_path: Path) -> Settings:
-    """A paper desk whose one strategy waits for approval, on an SQLite log in ``tmp_path``."""
-    return Settings(
-        broker="paper",
-        data_dir=tmp_path / "data",
-        config_dir=tmp_path / "config",
-        api=ApiSettings(port=0),
-        trading_day=TradingDaySettings(enabled=False),
-        strategies={"careful": StrategySettings(approval=True)},
-        paper={"prices": {"NSE:INFY": "1500"}},  # type: ignore[call-arg]
-    )
-
-
-def buy(signal_id: str) -> Signal:
-    return Signal(
-        instrument=InstrumentKey.parse("NSE:INFY"),
-        side=Side.BUY,
-        quantity=2,
-        order_type=OrderType.MARKET,
-        product=Product.CNC,
-        strategy="careful",
-        signal_id=signal_id,
-    )
+from tests.test_strategy_paths import market_buy, settings
 
 
 async def test_orderdesk_run_restarted_refuses_the_signal_rejected_before(
@@ -47,17 +21,17 @@ async def test_orderdesk_run_restarted_refuses_the_signal_rejected_before(
 ) -> None:
     """The walk, through the runtime `orderdesk run` opens: rejected, restarted, sent again."""
     async with open_runtime(settings(tmp_path), serve=False) as runtime:
-        first = await runtime.approvals.submit(buy("mr-walk"))
+        first = await runtime.approvals.submit(market_buy("careful", "mr-walk"))
         assert isinstance(first, PendingSignal)
         runtime.approvals.reject(first.approval_id, "not this one")
-        left = await runtime.approvals.submit(buy("mr-left"))
+        left = await runtime.approvals.submit(market_buy("careful", "mr-left"))
         assert isinstance(left, PendingSignal)
 
     async with open_runtime(settings(tmp_path), serve=False) as runtime:
         with pytest.raises(SignalDecided) as rejected:
-            await runtime.approvals.submit(buy("mr-walk"))
+            await runtime.approvals.submit(market_buy("careful", "mr-walk"))
         with pytest.raises(SignalDecided) as dropped:
-            await runtime.approvals.submit(buy("mr-left"))
+            await runtime.approvals.submit(market_buy("careful", "mr-left"))
         assert runtime.approvals.pending() == []
         assert runtime.desk.orders() == []
 

@@ -16,6 +16,7 @@ from orderdesk.domain.values import InstrumentKey, Product, Side
 from orderdesk.engine import OrderDesk
 from orderdesk.errors import BrokerUnavailable
 from tests.engine.fakes import INFY, NIFTY_FUT, MemoryStore
+from tests.engine.test_trigger_rules import STOP  # SELL INFY (at 1500) when it falls to 1400
 from tests.engine.trigger_broker import NFO_LOT, TriggerBroker
 
 BREAKOUT = GttTrigger(
@@ -25,13 +26,6 @@ BREAKOUT = GttTrigger(
     orders=(GttOrderLeg(side=Side.BUY, quantity=5, price=Decimal(1601), product=Product.CNC),),
 )
 """BUY INFY (at 1500) when it rises to 1600."""
-STOP = GttTrigger(
-    instrument=INFY,
-    trigger_values=(Decimal(1400),),
-    last_price=Decimal(1500),
-    orders=(GttOrderLeg(side=Side.SELL, quantity=10, price=Decimal(1399), product=Product.CNC),),
-)
-"""SELL INFY (at 1500) when it falls to 1400."""
 OCO = GttTrigger(
     instrument=INFY,
     trigger_values=(Decimal(1300), Decimal(1450)),

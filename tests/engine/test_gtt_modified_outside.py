@@ -14,7 +14,7 @@ from orderdesk.domain.values import Product, Side
 from orderdesk.engine import OrderDesk
 from orderdesk.ports.notifier import Severity
 from tests.engine.fakes import MemoryStore, RecordingNotifier
-from tests.engine.test_gtt_last_price import STOP
+from tests.engine.test_trigger_rules import STOP
 from tests.engine.trigger_broker import TriggerBroker
 
 

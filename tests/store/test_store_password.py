@@ -10,20 +10,18 @@ connections, so the password in the URL is carried (as an operator's is) but nev
 from __future__ import annotations
 
 import io
-import logging
 import socket
 import traceback
 from collections.abc import Iterator
 
 import psycopg
 import pytest
-import structlog
 from sqlalchemy.engine import make_url
 
 from orderdesk.engine import OrderDesk
 from orderdesk.engine.recorder import STORE_ALERT_TITLE
 from orderdesk.errors import StoreError
-from orderdesk.logging import configure_logging, forget_secrets, get_logger
+from orderdesk.logging import get_logger
 from orderdesk.redaction import redact
 from orderdesk.store import SqlEventStore
 from orderdesk.store.desk_lock import exclusive_desk
@@ -31,6 +29,7 @@ from tests import pg
 from tests.engine.conftest import FAST
 from tests.engine.fakes import FakeBroker, RecordingNotifier, signal
 from tests.store.conftest import Lifecycle
+from tests.support import json_logs
 
 PASSWORD = "Hunter2Secret"
 
@@ -38,17 +37,8 @@ PASSWORD = "Hunter2Secret"
 @pytest.fixture
 def log_stream() -> Iterator[io.StringIO]:
     """The process's logging as ``orderdesk run --log-json`` writes it, into a buffer."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    factory = logging.getLogRecordFactory()
-    buffer = io.StringIO()
-    configure_logging("DEBUG", json=True, stream=buffer)
-    yield buffer
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    logging.setLogRecordFactory(factory)
-    structlog.reset_defaults()
-    forget_secrets()
+    with json_logs() as buffer:
+        yield buffer
 
 
 def with_password(url: str) -> str:

@@ -7,13 +7,11 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import logging
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import structlog
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -21,9 +19,9 @@ from aiogram.exceptions import TelegramNetworkError
 
 from orderdesk.config import load_settings
 from orderdesk.errors import ConfigError
-from orderdesk.logging import configure_logging, forget_secrets, redact
+from orderdesk.logging import forget_secrets, redact
 from orderdesk.runtime import open_runtime
-from tests.support import eventually
+from tests.support import eventually, json_logs
 from tests.telegram.botapi import serve_bot_api
 from tests.telegram.conftest import BOT_TOKEN, OWNER, TokenStore, desk_settings
 
@@ -31,17 +29,8 @@ from tests.telegram.conftest import BOT_TOKEN, OWNER, TokenStore, desk_settings
 @pytest.fixture
 def sink() -> Iterator[io.StringIO]:
     """The desk's logging at DEBUG, every library included, into a buffer; restored after."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    factory = logging.getLogRecordFactory()
-    buffer = io.StringIO()
-    configure_logging("DEBUG", json=True, stream=buffer)
-    yield buffer
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    logging.setLogRecordFactory(factory)
-    structlog.reset_defaults()
-    forget_secrets()
+    with json_logs() as buffer:
+        yield buffer
 
 
 async def test_the_token_is_in_request_paths_only(tmp_path: Path, sink: io.StringIO) -> None:
