@@ -33,10 +33,20 @@ def _patient_expect() -> None:
     expect.set_options(timeout=20_000)
 
 
-async def signed_in(browser: Browser, url: str, errors: list[str]) -> Page:
-    """A page on the dashboard at ``url``, 1400 px wide, the token given; script errors are
-    collected in ``errors``."""
-    page = await browser.new_page(viewport={"width": 1400, "height": 1000})
+async def signed_in(
+    browser: Browser,
+    url: str,
+    errors: list[str],
+    *,
+    width: int = 1400,
+    timezone_id: str | None = None,
+) -> Page:
+    """A page on the dashboard at ``url``, ``width`` px wide (in the browser's ``timezone_id``
+    when given), the token given and the stream live; script errors are collected in
+    ``errors``."""
+    page = await browser.new_page(
+        viewport={"width": width, "height": 1000}, timezone_id=timezone_id
+    )
     page.on("pageerror", lambda error: errors.append(str(error)))
     await page.goto(url)
     await page.get_by_test_id("token-input").fill(TOKEN)

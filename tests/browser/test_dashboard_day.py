@@ -18,15 +18,10 @@ import pytest
 from playwright.async_api import Browser, Page, Route, expect
 
 from orderdesk.domain.calendar import IST
-from tests.browser.conftest import SCREENSHOTS, TOKEN, Stack, screenshot_written, set_sim_clock
+from tests.browser.conftest import SCREENSHOTS, Stack, screenshot_written, set_sim_clock
+from tests.browser.test_dashboard_columns import signed_in
+from tests.browser.test_dashboard_honesty import STATUS_WITH_POINT
 from tests.browser.test_station import no_overflow
-
-STATUS_WITH_POINT = """async (point) => {
-  const core = await import('/static/core.js');
-  const s = core.state;
-  core.emit('status', { kill_switch: s.kill, broker_connection: s.broker,
-    positions: s.positions, approvals: s.approvals, pnl: point });
-}"""
 
 
 @pytest.fixture(autouse=True)
@@ -35,15 +30,9 @@ def _patient_expect() -> None:
 
 
 async def _signed_in(stack: Stack, browser: Browser, errors: list[str], width: int = 1400) -> Page:
-    """A page on ``stack``'s dashboard, the token given and the stream live; script errors are
-    collected in ``errors``."""
-    page = await browser.new_page(viewport={"width": width, "height": 1000}, timezone_id="UTC")
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    await page.goto(stack.api.url)
-    await page.get_by_test_id("token-input").fill(TOKEN)
-    await page.get_by_test_id("token-submit").click()
-    await expect(page.get_by_test_id("stream-state")).to_have_text("stream: live")
-    return page
+    """A page on ``stack``'s dashboard in a browser on UTC, the token given and the stream
+    live; script errors are collected in ``errors``."""
+    return await signed_in(browser, stack.api.url, errors, width=width, timezone_id="UTC")
 
 
 async def _kill_switch(stack: Stack) -> bool:
