@@ -49,8 +49,9 @@ from pydantic_settings import (
 )
 
 from orderdesk.domain.calendar import DEFAULT_HOURS, Segment, SessionHours, TradingCalendar
+from orderdesk.domain.errors import ValidationError as DomainValidationError
 from orderdesk.domain.signal import STRATEGY_NAME, reserved_strategy
-from orderdesk.domain.values import Exchange
+from orderdesk.domain.values import Exchange, InstrumentKey
 from orderdesk.engine.config import DayRules
 from orderdesk.errors import ConfigError
 from orderdesk.holidays import NSE_HOLIDAYS, holiday_years, load_holidays
@@ -211,6 +212,24 @@ def _exchange(name: str) -> None:
         raise ValueError(f"{name!r} is not an exchange (one of {known})")
 
 
+def _symbol_entry(entry: str) -> str:
+    """An allowed or blocked symbol entry as the desk matches it: upper-case, as Kite's trading
+    symbols are (``nse:sbin`` loaded and never matched, so a block did not block)."""
+    exchange, colon, symbol = entry.upper().partition(":")
+    if not colon:
+        exchange, symbol = "", exchange
+    symbol = symbol.strip()
+    if not symbol or (colon and not exchange.strip()):
+        raise ValueError(f"{entry!r} is not EXCHANGE:SYMBOL (NSE:INFY) or a bare SYMBOL")
+    if colon:
+        _exchange(exchange.strip())
+    try:
+        key = InstrumentKey(Exchange(exchange.strip() or "NSE"), symbol)
+    except DomainValidationError as error:
+        raise ValueError(f"{entry!r}: {error.reason}") from None
+    return str(key) if colon else key.tradingsymbol
+
+
 class RiskSettings(_Section):
     """``[risk]``: pre-trade limits, with safe defaults a user loosens on purpose.
 
@@ -259,15 +278,9 @@ class RiskSettings(_Section):
     @field_validator("allowed_symbols", "blocked_symbols")
     @classmethod
     def _symbol_entries(cls, value: list[str] | None) -> list[str] | None:
-        for entry in value or ():
-            exchange, colon, symbol = entry.partition(":")
-            if not colon:
-                exchange, symbol = "", exchange
-            if not symbol.strip() or (colon and not exchange.strip()):
-                raise ValueError(f"{entry!r} is not EXCHANGE:SYMBOL (NSE:INFY) or a bare SYMBOL")
-            if colon:
-                _exchange(exchange)
-        return value
+        if value is None:
+            return None
+        return [_symbol_entry(entry) for entry in value]
 
     def in_force(self) -> dict[str, str]:
         """Every check as a person reads it: its limit, or ``"off"``."""

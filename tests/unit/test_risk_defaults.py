@@ -84,6 +84,28 @@ async def test_blocked_symbols_in_the_config_are_refused(tmp_path: Path) -> None
     assert settings.risk.in_force()["blocked_symbols"] == "NSE:INFY, TCS"
 
 
+async def test_symbol_entries_are_read_as_kite_writes_symbols(tmp_path: Path) -> None:
+    """``nse:infy`` once loaded and never matched (Kite's symbols are upper-case), so a block
+    did not block; an entry that cannot be a trading symbol is refused as the file is read."""
+    write(tmp_path, '[risk]\nblocked_symbols = ["nse:infy", " tcs "]\n')
+    settings = load_settings()
+    limits = risk_limits(settings.risk)
+    assert limits.blocked_symbols == frozenset({"NSE:INFY", "TCS"})
+    (blocked,) = [c for c in checks_for(limits, KillSwitch()) if c.name == "blocked_symbols"]
+    infy = Signal(
+        strategy="s",
+        instrument=InstrumentKey.parse("NSE:INFY"),
+        side=Side.BUY,
+        quantity=1,
+        order_type=OrderType.MARKET,
+        product=Product.CNC,
+    )
+    assert await blocked.check(infy, _NoContext()) == "NSE:INFY is a blocked symbol"
+    write(tmp_path, '[risk]\nallowed_symbols = ["NSE:IN FY?"]\n')
+    with pytest.raises(ConfigError, match=r"risk\.allowed_symbols.*not an upper-case trading"):
+        load_settings()
+
+
 def test_a_word_other_than_off_names_the_key_and_the_choice(tmp_path: Path) -> None:
     """A misspelt "off" is refused with the key named and the two accepted forms."""
     write(tmp_path, '[risk]\nmax_order_value = "none"\n')

@@ -110,4 +110,4 @@ def test_a_list_entry_the_desk_cannot_match_fails_the_config(
 
 def test_symbol_entries_with_and_without_an_exchange_load(tmp_path: Path) -> None:
     write(tmp_path, "[risk]\nallowed_symbols = ['NSE:INFY', 'TCS', 'nse:sbin']\n")
-    assert load_settings().risk.allowed_symbols == ["NSE:INFY", "TCS", "nse:sbin"]
+    assert load_settings().risk.allowed_symbols == ["NSE:INFY", "TCS", "NSE:SBIN"]
