@@ -64,6 +64,17 @@ def test_a_special_session_is_a_trading_day_even_on_a_weekend_or_holiday() -> No
     assert special.square_off_at(sunday, Segment.EQUITY) == ist("2026-12-27 15:20:00")
 
 
+def test_an_order_placed_after_the_close_is_for_the_next_session() -> None:
+    """An AMO waits for the next session, over a holiday and a weekend; the commodity
+    market's evening is still its own day's."""
+    assert CALENDAR.session_of(ist("2026-12-23 15:29"), Segment.EQUITY) == date(2026, 12, 23)
+    assert CALENDAR.session_of(ist("2026-12-23 15:30"), Segment.EQUITY) == date(2026, 12, 24)
+    assert CALENDAR.session_of(ist("2026-12-24 05:00"), Segment.EQUITY) == date(2026, 12, 24)
+    assert CALENDAR.session_of(ist("2026-12-24 18:00"), Segment.EQUITY) == date(2026, 12, 28)
+    assert CALENDAR.session_of(ist("2026-12-26 11:00"), Segment.EQUITY) == date(2026, 12, 28)
+    assert CALENDAR.session_of(ist("2026-12-23 20:00"), Segment.COMMODITY) == date(2026, 12, 23)
+
+
 def test_next_start_skips_closed_days() -> None:
     """The day after Thursday's begins on Monday at 06:00 IST when Friday is a holiday."""
     start = CALENDAR.next_start_after(ist("2026-12-24 15:00:00"))

@@ -756,6 +756,29 @@ async def test_an_order_held_for_a_login_lapses_saying_it_was_never_sent(
     assert "contract notes" not in lapsed.body
 
 
+async def test_an_evening_amo_gone_after_a_skipped_day_lapses_with_the_day_it_was_for(
+    broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """Placed on Monday evening for Tuesday's session, then the desk stopped until Wednesday:
+    the day that ended with it is Tuesday (it read "trading day Monday ended", a day it never
+    worked in)."""
+    clock.set(MONDAY, 17, 0)
+    amo = signal(signal_id="evening")
+    amo_id = client_order_id(amo.strategy, "evening")
+    created = Order.create(amo_id, amo, clock.now())
+    store.append([created, *Order.from_events([created]).submit(clock.now())])
+    await broker.place_order(PlaceOrder(amo_id, amo))
+    broker.next_day()
+    broker.next_day()
+    clock.set(date(2026, 12, 9), 9, 0)
+    async with open_desk(broker, store, clock, notifier) as desk:
+        assert desk.trading_day == date(2026, 12, 9)
+        assert desk.handle(amo_id).status is OrderStatus.LAPSED
+    [lapsed] = [e for e in store.events() if isinstance(e, OrderLapsed)]
+    assert lapsed.day == TUESDAY
+    assert lapsed.reason.startswith("trading day 2026-12-08 ended")
+
+
 async def test_a_december_day_warns_of_next_years_missing_holidays(
     broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
 ) -> None:

@@ -227,6 +227,16 @@ class TradingCalendar:
             day = self.previous_trading_day(day)
         return day
 
+    def session_of(self, when: datetime, segment: Segment) -> date:
+        """The trading day whose market an order placed at ``when`` is for: the day ``when``
+        belongs to, or the next one for an order placed after that day's ``segment`` closed
+        (an AMO, which waits for the next session)."""
+        day = self.trading_day_of(when)
+        _, closes = self.market_hours(day, segment)
+        if as_ist(when) >= datetime.combine(day, closes, tzinfo=IST):
+            return self.next_trading_day(day)
+        return day
+
     def next_start_after(self, when: datetime) -> datetime:
         """When the trading day after the one ``when`` belongs to begins (UTC-aware)."""
         following = self.next_trading_day(self.trading_day_of(when))

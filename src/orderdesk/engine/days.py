@@ -502,8 +502,15 @@ class TradingDays:
         if not orders:
             return []
 
+        today = self.calendar.trading_day_of(now)
+
         def lapse(order: Order) -> list[OrderEvent]:
-            day = self.calendar.trading_day_of(order.created_at)
+            # An AMO placed after the close worked in the next session: that day is the one
+            # that ended with it (a day skipped by a stopped desk, too), unless it is today's.
+            placed = self.calendar.trading_day_of(order.created_at)
+            segment = SEGMENT_OF[order.signal.instrument.exchange]
+            meant = self.calendar.session_of(order.created_at, segment)
+            day = meant if meant < today else placed
             return order.lapse(day, f"trading day {day} ended: {why}", now)
 
         await self.recorder.decide_many([(order, lapse) for order in orders])
