@@ -383,7 +383,7 @@ def test_without_ddpi_the_days_sale_of_holdings_is_authorised_first(tmp_path: Pa
             assert found.returncode == 3, found.stdout + found.stderr
             assert "refused its order" in found.stdout
             (listed,) = [g for g in shown(env, "gtt", "list") if g["id"] == gtt["id"]]
-            assert listed["state"] == "fired"
+            assert (listed["state"], listed["fired"]) == ("refused", 1)
             assert "refused its order: Holdings authorisation required" in listed["detail"]
 
             made = shown(env, "authorise-holdings", "NSE:INFY")

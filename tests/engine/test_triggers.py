@@ -131,9 +131,9 @@ async def test_a_gtt_whose_order_the_broker_refused_is_a_warning_with_the_reason
         assert await desk.triggers.reconcile() == []  # still active
         broker.fired = True
         (finding,) = await desk.triggers.reconcile()
-    assert finding.state is TriggerState.FIRED
+    assert finding.state is TriggerState.REFUSED
     ended = desk.triggers.get(gtt.trigger_id)
-    assert (ended.state, ended.order_ids) == (TriggerState.FIRED, ())
+    assert (ended.state, ended.order_ids) == (TriggerState.REFUSED, ())
     assert "refused its order: Holdings authorisation required" in ended.detail
     (alert,) = [a for a in notifier.alerts if a.title.startswith("Trigger fired")]
     assert (alert.title, alert.severity) == ("Trigger fired, its order refused", Severity.WARNING)
@@ -149,8 +149,8 @@ async def test_the_desk_reads_its_live_triggers_between_reconciliations() -> Non
         gtt = await desk.triggers.place_gtt("swing", GTT)
         broker.fired = True
         await eventually(
-            lambda: desk.triggers.get(gtt.trigger_id).state is TriggerState.FIRED,
-            what="the watch found the GTT fired",
+            lambda: desk.triggers.get(gtt.trigger_id).state is TriggerState.REFUSED,
+            what="the watch found the GTT fired and its order refused",
         )
     assert "Trigger fired, its order refused" in notifier.titles(Severity.WARNING)
 

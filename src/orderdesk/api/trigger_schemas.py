@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from orderdesk.api.schemas import NewOrderProduct, OneLine, Price, Quantity
 from orderdesk.domain.reports import AlertOrder, GttOrderLeg, GttTrigger, PriceAlert
 from orderdesk.domain.signal import DEFAULT_STRATEGY
-from orderdesk.domain.triggers import DeskTrigger, TriggerState
+from orderdesk.domain.triggers import DeskTrigger
 from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side
 
 Instrument = Annotated[str, Field(min_length=3, max_length=64, examples=["NSE:INFY"])]
@@ -127,7 +127,7 @@ class TriggerOut(_Response):
     """``single`` or ``two-leg`` for a GTT; ``simple`` or ``ato`` for an alert."""
     strategy: str
     broker_id: str
-    state: Literal["active", "fired", "deleted", "gone"]
+    state: Literal["active", "fired", "refused", "deleted", "gone"]
     instrument: str
     condition: str
     """What fires it, in words: ``LTP <= 1400`` (alert), ``LTP reaches 1600`` (GTT)."""
@@ -192,7 +192,7 @@ class TriggerOut(_Response):
 def _fired(trigger: DeskTrigger) -> int:
     if trigger.alert is not None and trigger.alert.fired:
         return trigger.alert.fired
-    return 1 if trigger.state is TriggerState.FIRED else 0
+    return 1 if trigger.fired else 0
 
 
 __all__ = ["AlertIn", "AlertOrderIn", "GttIn", "GttLegIn", "TriggerLegOut", "TriggerOut"]

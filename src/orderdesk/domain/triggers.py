@@ -26,6 +26,9 @@ class TriggerState(StrEnum):
     ACTIVE = "active"
     FIRED = "fired"
     """The broker fired it (a GTT placed its order, an ATO its basket, a simple alert rang)."""
+    REFUSED = "refused"
+    """The broker fired it and refused every order it was to place: spent, and what it stood
+    for (a stop loss's exit) did not happen."""
     DELETED = "deleted"
     """The desk deleted it."""
     GONE = "gone"
@@ -51,6 +54,11 @@ class DeskTrigger:
     @property
     def active(self) -> bool:
         return self.state is TriggerState.ACTIVE
+
+    @property
+    def fired(self) -> bool:
+        """Whether the broker fired it, whatever became of its orders."""
+        return self.state in (TriggerState.FIRED, TriggerState.REFUSED)
 
     @property
     def places_orders(self) -> bool:

@@ -457,11 +457,11 @@ class Triggers:
     async def _fire(
         self, trigger: DeskTrigger, order_ids: tuple[str, ...], refusals: tuple[str, ...]
     ) -> None:
-        if trigger.state is TriggerState.FIRED and set(order_ids) <= set(trigger.order_ids):
+        if trigger.fired and set(order_ids) <= set(trigger.order_ids):
             return
         what = "GTT" if trigger.kind is TriggerKind.GTT else "ATO alert"
         detail = f"{what} {trigger.trigger_id} fired: orders {', '.join(order_ids)}"
-        severity, title = Severity.INFO, None
+        severity, title, state = Severity.INFO, None, TriggerState.FIRED
         if refusals:
             # Spent, and (some of) its orders never existed: the exit it stood for did not
             # happen, which its owner must hear louder than a fill.
@@ -471,6 +471,8 @@ class Triggers:
                 f"{'; '.join(refusals)} ({placed} placed)"
             )
             severity, title = Severity.WARNING, "Trigger fired, its order refused"
+            if not order_ids:  # "fired" alone read as if its order had been placed
+                state = TriggerState.REFUSED
         elif order_ids and self.kill_switch.engaged:
             # Kite placed its orders though the desk refuses every new one: its owner must
             # know the switch did not stop them (triggers already live at the broker stay).
@@ -479,7 +481,7 @@ class Triggers:
                 "places its orders: check them"
             )
             severity = Severity.WARNING
-        await self._end(trigger, TriggerState.FIRED, detail, order_ids, severity, title)
+        await self._end(trigger, state, detail, order_ids, severity, title)
 
     async def _end(
         self,
@@ -551,7 +553,8 @@ class Triggers:
                     continue
                 if row is not None and (row.status == "triggered" or row.order_ids):
                     await self._fired(trigger, row.order_ids, row.refusals)
-                    state, detail = TriggerState.FIRED, self.get(trigger.trigger_id).detail
+                    fired = self.get(trigger.trigger_id)
+                    state, detail = fired.state, fired.detail
                 else:
                     status = row.status if row is not None else "missing"
                     detail = (
@@ -609,11 +612,8 @@ class Triggers:
             assert isinstance(self.broker, AlertControl)
             placed = tuple(await self.broker.alert_order_ids(trigger.broker_id))
             await self._fired(trigger, placed)
-            return TriggerFinding(
-                self.get(trigger.trigger_id),
-                TriggerState.FIRED,
-                self.get(trigger.trigger_id).detail,
-            )
+            fired = self.get(trigger.trigger_id)
+            return TriggerFinding(fired, fired.state, fired.detail)
         status = row.status if row is not None else "missing"
         detail = f"alert {trigger.trigger_id} is {status} at the broker; the desk did not delete it"
         await self._end(trigger, TriggerState.GONE, detail, (), Severity.WARNING)
