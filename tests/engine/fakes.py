@@ -37,6 +37,7 @@ from orderdesk.domain.values import Exchange, InstrumentKey, OrderType, Product,
 from orderdesk.errors import (
     BrokerAuthError,
     BrokerRateLimited,
+    BrokerTransportError,
     BrokerUnavailable,
     InputRejected,
     OrderRejected,
@@ -354,7 +355,8 @@ class FakeBroker:
         self.modify_calls += 1
         fault = self.command_faults.pop(0) if self.command_faults else None
         if fault == LOST_BEFORE:
-            raise UnknownOutcome("connection reset before the broker acted")
+            # A modify has no tag to resolve it by: a transport error, as the Kite adapter's.
+            raise BrokerTransportError("connection reset before the broker acted")
         entry = self.book[broker_order_id]
         if entry.report.status in (BrokerStatus.COMPLETE, BrokerStatus.CANCELLED):
             raise OrderRejected("Order is already complete", http_status=400)
@@ -372,7 +374,7 @@ class FakeBroker:
             modified=True,
         )
         if fault == LOST_AFTER:
-            raise UnknownOutcome("reply lost after the broker acted")
+            raise BrokerTransportError("reply lost after the broker acted")
 
     async def cancel_order(
         self, broker_order_id: str, variety: Any, *, parent_order_id: str | None = None

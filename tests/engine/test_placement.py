@@ -11,6 +11,7 @@ from orderdesk.domain import InstrumentKey, OrderStatus, OrderType
 from orderdesk.domain.errors import ValidationError
 from orderdesk.engine import OrderDesk
 from orderdesk.engine.errors import SessionExpired
+from orderdesk.errors import BrokerTransportError
 from orderdesk.ports.notifier import Severity
 from tests.engine.conftest import FAST
 from tests.engine.fakes import (
@@ -259,6 +260,22 @@ async def test_a_modify_lost_before_the_broker_acted_is_sent_again(
     await desk.modify(handle.order_id, price=Decimal("1495"))
     assert broker.modify_calls == 2
     assert broker.report(handle.broker_order_ids[0]).price == Decimal("1495")
+
+
+async def test_a_modify_that_got_no_answer_is_said_unanswered_not_refused(
+    desk: OrderDesk, broker: FakeBroker
+) -> None:
+    """The modify's connection dropped and the broker's book could not be read to see what
+    became of it: the order's reason said "modify refused", a "no" the broker never gave."""
+    handle = await desk.submit(signal(order_type=OrderType.LIMIT, price=Decimal("1490")))
+    await handle.wait(lambda h: h.status is OrderStatus.OPEN)
+    broker.command_faults = [LOST_BEFORE]
+    broker.orders_fail = -1
+    with pytest.raises(BrokerTransportError):
+        await desk.modify(handle.order_id, price=Decimal("1495"))
+    broker.orders_fail = 0
+    assert handle.status is OrderStatus.OPEN
+    assert handle.order.reason == ("modify unanswered: connection reset before the broker acted")
 
 
 async def test_unknown_instrument_is_refused_at_intake_as_unknown(

@@ -170,9 +170,13 @@ _WORDS: dict[type[Event], Callable[[Any], str]] = {
         ("Modified" + (" outside orderdesk" if e.external else "") + ": ")
         + _terms(e.order_type, e.quantity, e.price, e.trigger_price)
     ),
-    OrderModifyRejected: lambda e: f"Modify refused: {e.reason}",
+    OrderModifyRejected: lambda e: (
+        f"Modify {'unanswered' if e.unanswered else 'refused'}: {e.reason}"
+    ),
     OrderCancelRequested: lambda e: "Cancel sent",
-    OrderCancelRejected: lambda e: f"Cancel refused: {e.reason}",
+    OrderCancelRejected: lambda e: (
+        f"Cancel {'unanswered' if e.unanswered else 'refused'}: {e.reason}"
+    ),
     OrderFillRecorded: _fill,
     OrderUpdateIgnored: lambda e: f"Stale broker update ignored ({e.broker_status_text})",
     OrderTransitionRefused: lambda e: f"Update refused: {e.detail}",

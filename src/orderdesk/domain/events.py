@@ -164,6 +164,9 @@ class OrderModified(OrderEvent):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderModifyRejected(OrderEvent):
     reason: str
+    unanswered: bool = False
+    """No answer came (a timeout, a dropped connection): not a refusal, and the order's row
+    at the broker says how it stands."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -174,6 +177,8 @@ class OrderCancelRequested(OrderEvent):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderCancelRejected(OrderEvent):
     reason: str
+    unanswered: bool = False
+    """As ``OrderModifyRejected.unanswered``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

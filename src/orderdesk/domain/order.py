@@ -165,6 +165,11 @@ _BEFORE_FILLS = frozenset(
 """Triggers of a resting order: with some quantity filled, they mean partially filled."""
 
 
+def _refused_or_unanswered(unanswered: bool) -> str:
+    # "refused" for a request that got no answer (a timeout) read as the broker's "no".
+    return "unanswered" if unanswered else "refused"
+
+
 def trigger_for(report: OrderStatusReport) -> Trigger | None:
     """The lifecycle trigger a broker report implies, or None if it implies no move."""
     trigger = _STATUS_TRIGGER.get(report.status)
@@ -568,19 +573,27 @@ class Order:
             )
         ]
 
-    def modify_rejected(self, reason: str, at: datetime) -> list[OrderEvent]:
+    def modify_rejected(
+        self, reason: str, at: datetime, *, unanswered: bool = False
+    ) -> list[OrderEvent]:
         self._target(Trigger.MODIFY_REJECTED)
-        return [OrderModifyRejected(at=at, order_id=self.order_id, reason=reason)]
+        return [
+            OrderModifyRejected(at=at, order_id=self.order_id, reason=reason, unanswered=unanswered)
+        ]
 
     def request_cancel(self, at: datetime) -> list[OrderEvent]:
         self._target(Trigger.REQUEST_CANCEL)
         return [OrderCancelRequested(at=at, order_id=self.order_id)]
 
-    def cancel_rejected(self, reason: str, at: datetime) -> list[OrderEvent]:
+    def cancel_rejected(
+        self, reason: str, at: datetime, *, unanswered: bool = False
+    ) -> list[OrderEvent]:
         if self.status is not OrderStatus.CANCEL_PENDING:
             return []  # the order ended meanwhile; nothing to undo
         self._target(Trigger.CANCEL_REJECTED)
-        return [OrderCancelRejected(at=at, order_id=self.order_id, reason=reason)]
+        return [
+            OrderCancelRejected(at=at, order_id=self.order_id, reason=reason, unanswered=unanswered)
+        ]
 
     def refused(self, error: InvalidTransition, at: datetime) -> OrderTransitionRefused:
         """The event that records an illegal update instead of crashing on it."""
@@ -757,17 +770,17 @@ class Order:
                 if not event.external:
                     self.pending_modify = None
                     self.status = self.base_status
-            case OrderModifyRejected(reason=reason):
+            case OrderModifyRejected(reason=reason, unanswered=unanswered):
                 # Said as the refusal of a modify: the order itself stands as it was.
-                self.reason = f"modify refused: {reason}"
+                self.reason = f"modify {_refused_or_unanswered(unanswered)}: {reason}"
                 self.pending_modify = None
                 self.status = self.base_status
             case OrderCancelRequested():
                 self.cancel_requested = True
                 self.reason = None  # a new request: an earlier refusal is not its answer
                 self.status = OrderStatus.CANCEL_PENDING
-            case OrderCancelRejected(reason=reason):
-                self.reason = f"cancel refused: {reason}"
+            case OrderCancelRejected(reason=reason, unanswered=unanswered):
+                self.reason = f"cancel {_refused_or_unanswered(unanswered)}: {reason}"
                 self.status = self.base_status
             case AutosliceSent(algo_id=algo_id):
                 self.autoslice = True

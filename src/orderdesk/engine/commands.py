@@ -36,6 +36,7 @@ from orderdesk.errors import (
     BrokerError,
     BrokerRateLimited,
     BrokerRejected,
+    BrokerTransportError,
 )
 from orderdesk.ports.broker import Broker, OrderChanges
 from orderdesk.ports.notifier import Severity
@@ -105,11 +106,11 @@ class Commands:
                 done=lambda row: row.status in _FINAL or _has_terms(row, changes),
             )
         except Exception as exc:
-            reason = self._reason(exc)
+            reason, unanswered = self._reason(exc), _unanswered(exc)
             await self.recorder.decide(
                 order,
                 lambda o: (
-                    o.modify_rejected(reason, self.clock.now())
+                    o.modify_rejected(reason, self.clock.now(), unanswered=unanswered)
                     if o.status is OrderStatus.MODIFY_PENDING
                     else []
                 ),
@@ -151,8 +152,11 @@ class Commands:
                 done=lambda row: row.status in _FINAL,
             )
         except Exception as exc:
-            reason = self._reason(exc)
-            await self.recorder.decide(order, lambda o: o.cancel_rejected(reason, self.clock.now()))
+            reason, unanswered = self._reason(exc), _unanswered(exc)
+            await self.recorder.decide(
+                order,
+                lambda o: o.cancel_rejected(reason, self.clock.now(), unanswered=unanswered),
+            )
             if isinstance(exc, BrokerRejected) and not order.is_terminal:
                 await self._catch_up(order)
             if order.is_terminal:
@@ -254,6 +258,11 @@ def _has_terms(row: OrderStatusReport, changes: OrderChanges) -> bool:
     if changes.price is not None and row.price != changes.price:
         return False
     return changes.trigger_price is None or row.trigger_price == changes.trigger_price
+
+
+def _unanswered(exc: BaseException) -> bool:
+    """Whether the broker never answered (a timeout, a dropped connection): not a refusal."""
+    return isinstance(exc, BrokerTransportError) or not isinstance(exc, BrokerError)
 
 
 def _reason(exc: BaseException) -> str:
