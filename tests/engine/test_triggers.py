@@ -14,17 +14,18 @@ from orderdesk.domain.reports import (
     AlertOrder,
     GttOrderLeg,
     GttTrigger,
+    InstrumentInfo,
     PriceAlert,
 )
 from orderdesk.domain.status import BrokerStatus
 from orderdesk.domain.triggers import TriggerState
-from orderdesk.domain.values import OrderType, Product, Side
+from orderdesk.domain.values import Exchange, OrderType, Product, Side
 from orderdesk.engine import DeskConfig, OrderDesk, RiskLimits
 from orderdesk.errors import NotOffered, RiskDenied
 from orderdesk.ports.notifier import Severity
 from tests.domain.builders import report
-from tests.engine.fakes import INFY, MemoryStore, RecordingNotifier
-from tests.engine.trigger_broker import TriggerBroker
+from tests.engine.fakes import INFY, NIFTY_FUT, MemoryStore, RecordingNotifier
+from tests.engine.trigger_broker import NFO_LOT, TriggerBroker
 from tests.support import eventually
 
 GTT = GttTrigger(
@@ -153,6 +154,44 @@ async def test_the_desk_reads_its_live_triggers_between_reconciliations() -> Non
             what="the watch found the GTT fired and its order refused",
         )
     assert "Trigger fired, its order refused" in notifier.titles(Severity.WARNING)
+
+
+class ExpiringGttBroker(TriggerBroker):
+    """A broker whose NIFTY future expires: gone from its instrument list, its GTT with it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.expired = False
+
+    async def instruments(self, exchange: Exchange | None = None) -> list[InstrumentInfo]:
+        listed = await super().instruments(exchange)
+        return [i for i in listed if not (self.expired and i.instrument == NIFTY_FUT)]
+
+
+async def test_a_gtt_gone_with_its_expired_contract_says_so() -> None:
+    """Kite drops a GTT whose contract expired; the desk said only "missing at the broker",
+    as if someone had deleted the stop loss."""
+    broker = ExpiringGttBroker()
+    async with OrderDesk(broker, MemoryStore(), notifier=RecordingNotifier()) as desk:
+        stop = GttTrigger(
+            instrument=NIFTY_FUT,
+            trigger_values=(Decimal(23000),),
+            last_price=Decimal(24000),
+            orders=(
+                GttOrderLeg(
+                    side=Side.SELL, quantity=NFO_LOT, price=Decimal(22990), product=Product.NRML
+                ),
+            ),
+        )
+        gtt = await desk.triggers.place_gtt("swing", stop)
+        broker.expired = True
+        await desk.master.refresh()
+        (finding,) = await desk.triggers.reconcile()
+    assert finding.state is TriggerState.GONE
+    assert desk.triggers.get(gtt.trigger_id).detail == (
+        f"GTT {gtt.trigger_id} is missing at the broker; the desk did not delete it; "
+        "NFO:NIFTY26DECFUT is no longer listed (an expired contract is not)"
+    )
 
 
 class FiredGttBroker(TriggerBroker):

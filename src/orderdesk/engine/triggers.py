@@ -559,7 +559,7 @@ class Triggers:
                     status = row.status if row is not None else "missing"
                     detail = (
                         f"GTT {trigger.trigger_id} is {status} at the broker; the desk did not "
-                        "delete it"
+                        f"delete it{self._delisted(trigger)}"
                     )
                     await self._end(trigger, TriggerState.GONE, detail, (), Severity.WARNING)
                     state = TriggerState.GONE
@@ -572,6 +572,17 @@ class Triggers:
                 if finding is not None:
                     findings.append(finding)
         return findings
+
+    def _delisted(self, trigger: DeskTrigger) -> str:
+        """Why a GTT may have gone that the broker's row does not say: its contract expired
+        (the broker drops it then), so it left today's instrument list."""
+        if trigger.gtt is None or self.rules is None:
+            return ""
+        try:
+            self.rules(trigger.gtt.instrument)
+        except ValidationError:
+            return f"; {trigger.gtt.instrument} is no longer listed (an expired contract is not)"
+        return ""
 
     async def _modified_outside(
         self, trigger: DeskTrigger, row: GttTrigger
