@@ -327,7 +327,13 @@ def _backups(facts: Facts) -> Check:
     if storage is None and facts.broker_unanswered is not None:
         return Check("backups", Status.WARN, "not checked: the broker's checks ran out of time")
     if storage is None:
-        return Check("backups", Status.OK, "not applicable: the event log is not a file here")
+        # Said where the backup is to come from: "not applicable" alone read as "none needed".
+        return Check(
+            "backups",
+            Status.OK,
+            "not applicable: the event log is not a file here (PostgreSQL's is backed up "
+            "with its own tools: pg_dump)",
+        )
     folder = storage.backup_dir
     if folder is None:
         return Check(

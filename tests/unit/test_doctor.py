@@ -175,6 +175,9 @@ def test_a_log_that_is_not_a_file_has_neither_check_to_pass() -> None:
         "backups": Status.OK,
     }
     assert checked(None)["disk"][1] == "not applicable: the event log is not a file here"
+    assert checked(None)["backups"][1].endswith(
+        "(PostgreSQL's is backed up with its own tools: pg_dump)"
+    )
 
 
 def test_a_holiday_list_short_of_the_years_ahead_warns() -> None:
