@@ -13,7 +13,7 @@ import pytest
 from rich.console import Console
 
 from orderdesk.config import Settings
-from orderdesk.demo import DemoOptions, demo_runtime, sample_strategy
+from orderdesk.demo import DemoOptions, demo_runtime, orders_table, sample_strategy
 from orderdesk.domain.status import OrderStatus
 
 
@@ -56,6 +56,13 @@ async def test_demo_places_modifies_cancels_and_shows_positions(
             assert reply.status == 200
             rows = await reply.json()
         assert {row["instrument"] for row in rows} == {"NSE:INFY", "NSE:RELIANCE"}
+        # The cancelled offer traded nothing: no average price (it read 0.00).
+        shown = Console(file=io.StringIO(), width=120)
+        shown.print(orders_table(runtime.desk))
+        lines = shown.file.getvalue().splitlines()  # type: ignore[attr-defined]
+        (cancelled,) = [line for line in lines if "CANCELLED" in line]
+        assert "—" in cancelled
+        assert "0.00" not in cancelled
     assert broker in market or "simulator" in market
     narration = console.file.getvalue()  # type: ignore[attr-defined]
     assert "modify the INFY bid" in narration

@@ -260,7 +260,7 @@ def orders_table(desk: OrderDesk) -> Table:
             str(order.quantity),
             str(order.filled_quantity),
             order.status.value,
-            f"{order.average_price:,.2f}",
+            f"{order.average_price:,.2f}" if order.filled_quantity else "—",  # none traded
         )
     return table
 
