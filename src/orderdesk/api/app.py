@@ -29,6 +29,7 @@ from orderdesk.api import (
 )
 from orderdesk.api.alert_feed import AlertFeed
 from orderdesk.api.auth import BearerAuth, BearerToken
+from orderdesk.api.body_timeout import BodyTimeout
 from orderdesk.api.context import ApiContext
 from orderdesk.api.desk import DeskService
 from orderdesk.api.errors import BodyTooLarge, install_error_handlers, too_large_response
@@ -67,7 +68,9 @@ class DeskApp(FastAPI):
 
     uvicorn calls this app; a well-formed, authorised ``POST /api/signals`` is answered by
     :class:`~orderdesk.api.signal_path.SignalPath` without passing through FastAPI's
-    middleware, and every other request goes to FastAPI unchanged.
+    middleware, and every other request goes to FastAPI unchanged. Both are behind the body's
+    bounds: its time (:class:`~orderdesk.api.body_timeout.BodyTimeout`) and size
+    (:class:`BodyLimit`).
     """
 
     front: ASGIApp | None = None
@@ -255,7 +258,8 @@ def create_app(
     app.include_router(webhook_router(webhooks or {}))
     install_error_handlers(app)
     app.add_middleware(BearerAuth, token=bearer)
-    app.front = BodyLimit(SignalPath(app.behind, context=context, token=bearer), limit=MAX_BODY)
+    signals = SignalPath(app.behind, context=context, token=bearer)
+    app.front = BodyTimeout(BodyLimit(signals, limit=MAX_BODY))
     return app
 
 

@@ -8,6 +8,7 @@
       a key the body gives twice       422  invalid_request   the key (strict.py)
       a body not sent as JSON          422  invalid_request   Content-Type: application/json
     BodyTooLarge (the app's BodyLimit) 413  content_too_large over 64 KiB, found as it is read
+    BodyTimedOut (body_timeout.py)     408  request_timeout   a body that stopped arriving
     a body to a route that takes none  400  bad_request       refuse_unread_body (app.py)
     ValidationError (domain)           400  invalid_signal    the field and the reason
     RiskDenied                         403  risk_denied       the check and the reason
@@ -105,6 +106,28 @@ def too_large_response(limit: int) -> JSONResponse:
     """413 for a request body over ``limit`` bytes; the connection is closed after it."""
     message = f"the request body is larger than {limit} bytes, the most any route takes"
     response = _json(413, ErrorOut(error="content_too_large", message=message))
+    response.headers["Connection"] = "close"
+    return response
+
+
+class BodyTimedOut(StarletteHTTPException):
+    """A request body did not finish arriving within ``seconds`` of its first read (raised from
+    ``receive``, so whatever reads it stops there); the answer closes the connection, whose
+    framing is lost with the rest of the body."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(408, detail=_timed_out(seconds), headers={"Connection": "close"})
+        self.seconds = seconds
+
+
+def _timed_out(seconds: float) -> str:
+    return f"the request body did not arrive within {seconds:g} s; send it again whole"
+
+
+def timed_out_response(seconds: float) -> JSONResponse:
+    """408 for a request body that stopped arriving; the connection is closed after it. The
+    same answer the app's handler gives :class:`BodyTimedOut` (its status's own word)."""
+    response = _json(408, ErrorOut(error="request_timeout", message=_timed_out(seconds)))
     response.headers["Connection"] = "close"
     return response
 
@@ -327,6 +350,7 @@ NOT_OFFERED_RESPONSE: dict[int | str, dict[str, object]] = {
 __all__ = [
     "ERROR_RESPONSES",
     "NOT_OFFERED_RESPONSE",
+    "BodyTimedOut",
     "BodyTooLarge",
     "NoBrokerSession",
     "UnknownDay",
@@ -334,5 +358,6 @@ __all__ = [
     "desk_closed_response",
     "error_response",
     "install_error_handlers",
+    "timed_out_response",
     "too_large_response",
 ]
