@@ -47,12 +47,22 @@ async def test_unknown_path_without_token_is_401(api: Api) -> None:
         assert response.status == 401
 
 
-async def test_page_and_schema_are_public_and_hold_no_token(api: Api) -> None:
-    """The dashboard page, its assets and the schema load without a token and never embed it."""
-    for path in ("/", "/static/app.js", "/static/app.css", "/openapi.json"):
+async def test_the_page_is_public_and_holds_no_token(api: Api) -> None:
+    """The dashboard page and its assets load without a token and never embed it."""
+    for path in ("/", "/static/app.js", "/static/app.css"):
         async with api.anonymous.get(path) as response:
             assert response.status == 200, path
             assert TOKEN not in await response.text()
+
+
+async def test_the_schema_needs_the_token(api: Api) -> None:
+    """The schema is every route's shape, which a caller without the token is not told (it was
+    served to anyone)."""
+    async with api.anonymous.get("/openapi.json") as response:
+        assert response.status == 401
+    async with api.client.get("/openapi.json") as response:
+        assert response.status == 200
+        assert "/api/signals" in (await response.json())["paths"]
 
 
 async def test_interactive_docs_are_off(api: Api) -> None:

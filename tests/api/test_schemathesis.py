@@ -27,7 +27,7 @@ APP = create_app(
     alerts=AlertFeed(),
     stream_interval=0.01,
 )
-schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
+schema = schemathesis.openapi.from_asgi("/openapi.json", APP, headers=AUTH)
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -48,8 +48,8 @@ MAX_BODY = 64 * 1024
 postback about 1 KiB; the webhooks' own limit is the same)."""
 
 DESCRIPTION = """\
-The local HTTP API of orderdesk. Every route except the dashboard page, its assets and this
-schema needs `Authorization: Bearer <token>` (`orderdesk config show-token`).
+The local HTTP API of orderdesk. Every route except the dashboard page and its assets (this
+schema too) needs `Authorization: Bearer <token>` (`orderdesk config show-token`).
 """
 
 

@@ -15,10 +15,12 @@ import secrets
 from fastapi.security import HTTPBearer
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-PUBLIC_PATHS = frozenset({"/", "/openapi.json", "/favicon.ico"})
+PUBLIC_PATHS = frozenset({"/", "/favicon.ico"})
+"""The dashboard's page: it holds no data. The schema (``/openapi.json``) is not among them: it
+is every route's shape, which the check before routing keeps from callers without the token."""
 PUBLIC_PREFIXES = ("/static/", "/webhooks/")
-"""``/webhooks/`` handlers verify their callers themselves (see :mod:`orderdesk.api.webhooks`)."""
-"""The dashboard's page and assets, and the schema: they hold no data."""
+"""The dashboard's assets; ``/webhooks/`` handlers verify their callers themselves (see
+:mod:`orderdesk.api.webhooks`)."""
 
 bearer_scheme = HTTPBearer(
     auto_error=False,
