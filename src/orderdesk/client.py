@@ -22,7 +22,8 @@ and :attr:`DeskClientError.transient` which are failures to answer (the broker's
 log that cannot be written, a desk stopping: ``desk_closed``), not refusals: the same request
 may succeed when sent again. A request the desk was carrying out as it stopped is answered
 ``desk_closed`` too: its outcome is unknown, and the same signal id sent again is placed once.
-A :meth:`DeskClient.wait` whose desk stops or dies raises :class:`DeskUnavailable`.
+A :meth:`DeskClient.wait` whose desk stops or dies raises :class:`DeskUnavailable`, as does any
+request to an address where a server that is no desk answers (a 4xx without the API's ``error``).
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ from orderdesk.api.schemas import (
 from orderdesk.api.schemas_doctor import DoctorOut
 from orderdesk.api_token import read_token
 from orderdesk.config import Settings
-from orderdesk.desk_address import running_desk
+from orderdesk.desk_address import ADDRESS_FILE_NAME, running_desk
 from orderdesk.domain.errors import ValidationError
 from orderdesk.domain.signal import DEFAULT_STRATEGY, Signal
 from orderdesk.domain.status import TERMINAL
@@ -174,7 +175,7 @@ class DeskClientError(OrderDeskError):
 
 
 class DeskUnavailable(DeskClientError):
-    """Nothing answered at the desk's address."""
+    """No desk answered at the desk's address: nothing did, or a server that is no desk."""
 
 
 class DeskAuthError(DeskClientError):
@@ -618,6 +619,15 @@ class DeskClient:
     def _check(self, status: int, text: str) -> dict[str, Any]:
         """The reply's body, or the API's refusal raised as a :class:`DeskClientError`."""
         body = _json_or_text(text)
+        if 400 <= status < 500 and not isinstance(body.get("error"), str):
+            # The desk words every refusal with its ``error``; a 4xx without one (a bare 404
+            # "Not Found") is some other server at this address, not a refusal of the request.
+            raise DeskUnavailable(
+                f"{self._base} answered {status} and is not an orderdesk desk "
+                f"(check --url or the {ADDRESS_FILE_NAME} file)",
+                status=status,
+                body=body,
+            )
         if status == 401:
             raise DeskAuthError(
                 "the API token was refused (see `orderdesk config show-token`)",

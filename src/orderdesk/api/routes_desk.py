@@ -58,18 +58,18 @@ async def set_kill_switch(body: KillSwitchIn, context: Context) -> KillSwitchOut
 @router.get("/api/health")
 async def health(context: Context) -> HealthOut:
     """``ok`` when the event log can be written, the broker stream is connected (or there is
-    none) and the broker session is usable, else ``degraded`` (``/api/health/detail`` says why
+    none) and the broker session is usable, else ``degraded`` (``event_log_unwritable`` says why
     the log cannot be written); ``quiet`` when no order waits on an answer from the broker."""
     desk = context.desk
     connection = desk.broker_connection()
     session = desk.session()
     kill = desk.kill_switch()
     stream_up = connection in (None, ConnectionState.CONNECTED)
-    log_writable = desk.event_log_problem() is None
+    log_problem = desk.event_log_problem()
     orders = desk.orders()
     in_flight = sum(1 for order in orders if order.status in IN_FLIGHT)
     return HealthOut(
-        status="ok" if log_writable and stream_up and session.usable else "degraded",
+        status="ok" if log_problem is None and stream_up and session.usable else "degraded",
         broker_connection=connection.value if connection is not None else None,
         kill_switch=KillSwitchOut(engaged=kill.engaged, reason=kill.reason),
         open_orders=sum(1 for order in orders if order.is_open),
@@ -79,6 +79,7 @@ async def health(context: Context) -> HealthOut:
         session=session.state,
         trading_day=desk.trading_day(),
         loss_limit=_loss_limit(desk),
+        event_log_unwritable=log_problem,
     )
 
 

@@ -497,8 +497,11 @@ class LossLimitOut(_Response):
 
 class HealthOut(_Response):
     status: Literal["ok", "degraded"]
-    """``degraded`` when the broker stream is down or there is no usable broker session."""
+    """``degraded`` when the event log cannot be written, the broker stream is down or there is
+    no usable broker session."""
     broker_connection: str | None
+    """The live stream as the broker's adapter reports it (CONNECTED, DISCONNECTED…; None when
+    the broker has none). Without a usable ``session`` a CONNECTED stream carries nothing."""
     kill_switch: KillSwitchOut
     open_orders: int
     in_flight_orders: int
@@ -511,6 +514,9 @@ class HealthOut(_Response):
     session: SessionStateName
     trading_day: date | None
     loss_limit: LossLimitOut
+    event_log_unwritable: str | None = None
+    """Why the event log cannot be written or read (the store's error, a database password
+    never shown), as ``/api/health/detail`` says it; None while it can be."""
 
 
 class SessionOut(_Response):

@@ -12,7 +12,14 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from orderdesk.api.schemas import DayPositionOut, OrderOut, PositionOut, SignalIn, SubmitOut
+from orderdesk.api.schemas import (
+    DayPositionOut,
+    HealthOut,
+    OrderOut,
+    PositionOut,
+    SignalIn,
+    SubmitOut,
+)
 from orderdesk.approvals import ist_moment
 from orderdesk.cli import app
 from orderdesk.cli._common import (
@@ -35,6 +42,7 @@ from orderdesk.client import DeskClient, DeskClientError, DeskUnavailable
 from orderdesk.domain.calendar import IST
 from orderdesk.domain.status import TERMINAL, UNRESOLVED, OrderStatus
 from orderdesk.domain.values import OrderType, Side, Validity, Variety
+from orderdesk.ports.broker import ConnectionState
 
 STILL_WORKING = (
     frozenset(OrderStatus)
@@ -688,19 +696,30 @@ def pending(
 
 @app.command("status", rich_help_panel="Watching")
 def status(config: ConfigOption = None, url: UrlOption = None, as_json: JsonOption = False) -> None:
-    """The daemon's health: broker stream and session, trading day, kill switch, orders."""
+    """The daemon's health: broker stream and session, trading day, kill switch, orders, and
+    why the event log cannot be written while it cannot."""
     health = with_client(config, url, lambda c: c.health())
     if as_json:
         print_json(health)
         return
     day = health.trading_day.isoformat() if health.trading_day else "none"
     console.print(
-        f"desk {health.status} · broker stream {health.broker_connection or 'n/a'} · "
-        f"session {health.session} · trading day {day} · "
+        f"desk {health.status} · {_stream_words(health)} · {_session_words(health)} · "
+        f"trading day {day} · "
         f"kill switch {'ENGAGED' if health.kill_switch.engaged else 'off'} · "
         f"{plural(health.open_orders, 'open order')} · "
         f"{plural(health.pending_approvals, 'pending approval')}"
     )
+    if health.event_log_unwritable:
+        # The store's reason (its URL's password hidden): a driver's may run over several
+        # lines and hold brackets, printed as one line of text.
+        reason = " ".join(health.event_log_unwritable.split())
+        console.print(
+            f"[red]event log cannot be written[/]: {escape(reason)}; "
+            "signals are refused until it can be",
+            highlight=False,
+            soft_wrap=True,
+        )
     loss = health.loss_limit
     if loss.reached:
         console.print(
@@ -712,6 +731,24 @@ def status(config: ConfigOption = None, url: UrlOption = None, as_json: JsonOpti
             f"[red]at their own loss limit[/]: {', '.join(loss.strategies_at_limit)}; their "
             "new risk is refused, exits still go"
         )
+
+
+def _stream_words(health: HealthOut) -> str:
+    """The broker stream as a person reads it: a socket still open after the session ended
+    (Kite's feed past 06:00 IST) delivers nothing, so it reads idle, not CONNECTED."""
+    connection = health.broker_connection
+    if connection is None:
+        return "broker stream n/a"
+    if connection == ConnectionState.CONNECTED and health.session != "valid":
+        return "broker stream idle"
+    return f"broker stream {connection}"
+
+
+def _session_words(health: HealthOut) -> str:
+    """The session's state, and the way back to a usable one when it is not."""
+    if health.session == "valid":
+        return "session valid"
+    return f"session {health.session}: run `orderdesk login`"
 
 
 @app.command("reconcile", rich_help_panel="Safety")

@@ -49,6 +49,11 @@ function streamRow() {
   }
   const c = detail.broker_connection;
   if (c === null) return row("Stream", "ok", "This broker has no live stream; the desk polls.");
+  if (c === "CONNECTED" && detail.session.state !== "valid") {
+    // The socket outlives the token (Kite's ends at 06:00 IST) but carries nothing after it.
+    return row("Stream", "bad", "Live updates idle: the broker session has ended, so nothing arrives.",
+      "Run `orderdesk login`; the stream carries updates again with the new session.");
+  }
   if (c === "CONNECTED") return row("Stream", "ok", "Live updates connected.");
   return row("Stream", "bad", `Live updates ${c.toLowerCase()}; the desk polls the broker meanwhile.`,
     "Check the network and the broker's status; orders still go through, updates come slower.");
