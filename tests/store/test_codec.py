@@ -63,6 +63,7 @@ from orderdesk.domain.events import (
     ExitRepriced,
     ExitStarted,
     ExitUnfilled,
+    LossLimitReached,
     OperatorCommandHandled,
     OrderLapsed,
     OrderSubmitDeferred,
@@ -453,6 +454,16 @@ def every_event() -> list[Event]:
         ),
         ExitUnfilled(at=AT, order_id="od24", reprices=3, remaining=5, detail="book too thin"),
         OrderWithdrawn(at=AT, order_id="od1", reason="cancelled while held for a login"),
+        LossLimitReached(
+            at=AT, day=date(2026, 11, 23), pnl=Decimal("-200.05"), limit=Decimal("150")
+        ),
+        LossLimitReached(
+            at=at_ist,
+            day=date(2026, 11, 23),
+            strategy="mean_rev",
+            pnl=Decimal("-110"),
+            limit=Decimal("100"),
+        ),
     ]
 
 

@@ -17,7 +17,6 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import islice
@@ -183,16 +182,21 @@ class EngineDesk:
 
     def kill_switch(self) -> KillSwitchState:
         switch = self._desk.kill_switch
-        return KillSwitchState(engaged=switch.engaged, reason=switch.reason)
+        return KillSwitchState(
+            engaged=switch.engaged,
+            reason=switch.reason,
+            cancelled=switch.cancel.cancelled,
+            kept=switch.cancel.kept,
+        )
 
     async def set_kill_switch(
         self, engaged: bool, reason: str, *, cancel_open: bool = False
     ) -> KillSwitchState:
         if not engaged:
             await self._desk.release_kill_switch(reason)
-            return self.kill_switch()
-        done = await self._desk.engage_kill_switch(reason, cancel_open=cancel_open)
-        return replace(self.kill_switch(), cancelled=done.cancelled, kept=done.kept)
+        else:
+            await self._desk.engage_kill_switch(reason, cancel_open=cancel_open)
+        return self.kill_switch()
 
     def broker_connection(self) -> ConnectionState | None:
         # The engine tracks only up/down; the finer states stay inside the adapter.

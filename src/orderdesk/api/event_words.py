@@ -19,6 +19,7 @@ from orderdesk.domain.events import (
     DayOpened,
     Event,
     KillSwitchChanged,
+    LossLimitReached,
     OperatorCommandHandled,
     OrderAccepted,
     OrderCancelRejected,
@@ -183,6 +184,10 @@ _WORDS: dict[type[Event], Callable[[Any], str]] = {
     OrderLapsed: lambda e: f"Lapsed at the end of {e.day}: {e.reason}",
     SignalDenied: lambda e: f"Signal refused ({signal_words(e.signal)}): {e.reason}",
     KillSwitchChanged: _kill,
+    LossLimitReached: lambda e: (
+        (f"Strategy {e.strategy}'s daily" if e.strategy else "Daily")
+        + f" loss limit of {e.limit} reached on {e.day} (P&L {to_paise(e.pnl)})"
+    ),
     ReconciliationMismatch: lambda e: f"Reconciliation: {finding(e.kind)}: {e.detail}",
     ReconciliationCompleted: lambda e: (
         f"Reconciled {e.orders_checked} orders and {e.trades_checked} trades: "

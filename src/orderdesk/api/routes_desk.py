@@ -7,7 +7,7 @@ from fastapi.responses import PlainTextResponse
 
 from orderdesk.api.auth import bearer_scheme
 from orderdesk.api.context import Context
-from orderdesk.api.desk import DeskService
+from orderdesk.api.desk import DeskService, KillSwitchState
 from orderdesk.api.errors import ERROR_RESPONSES
 from orderdesk.api.metrics import CONTENT_TYPE
 from orderdesk.api.schemas import (
@@ -32,9 +32,10 @@ router = APIRouter(
 
 @router.get("/api/kill-switch")
 async def get_kill_switch(context: Context) -> KillSwitchOut:
-    """Whether new orders are refused, and why."""
-    state = context.desk.kill_switch()
-    return KillSwitchOut(engaged=state.engaged, reason=state.reason)
+    """Whether new orders are refused, and why; engaged with ``cancel_open`` (by an operator,
+    or by the loss limit's ``kill_switch_and_cancel``), the orders it cancelled and kept. Those
+    lists are not in the log: a restart, or a release, empties them."""
+    return _switch_out(context.desk.kill_switch())
 
 
 @router.post("/api/kill-switch")
@@ -47,6 +48,12 @@ async def set_kill_switch(body: KillSwitchIn, context: Context) -> KillSwitchOut
     state = await context.desk.set_kill_switch(
         body.engaged, reason, cancel_open=body.cancel_open and body.engaged
     )
+    return _switch_out(state)
+
+
+def _switch_out(state: KillSwitchState) -> KillSwitchOut:
+    """The switch as both its routes answer it: what an engagement cancelled is read back as
+    it was answered (the loss limit's engagement has nobody to answer)."""
     return KillSwitchOut(
         engaged=state.engaged,
         reason=state.reason,

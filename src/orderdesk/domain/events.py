@@ -294,6 +294,19 @@ class KillSwitchChanged(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LossLimitReached(Event):
+    """The day's loss reached a daily loss limit, and its alert was said: the desk's limit
+    (``strategy`` empty) or one strategy's own. A desk restarted the same trading day reads
+    these back and does not say it again while the loss is still past the limit."""
+
+    day: date
+    """The trading day whose loss it is."""
+    strategy: str = ""
+    pnl: Decimal
+    limit: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReconciliationMismatch(Event):
     kind: str
     """E.g. ``external_order``, ``missed_fill``, ``status``, ``position``."""
@@ -535,6 +548,7 @@ DESK_EVENT_TYPES: tuple[type[Event], ...] = (
     TriggerRang,
     SignalDenied,
     KillSwitchChanged,
+    LossLimitReached,
     ReconciliationMismatch,
     ReconciliationCompleted,
     DayOpened,
@@ -584,6 +598,7 @@ __all__ = [
     "ExitStarted",
     "ExitUnfilled",
     "KillSwitchChanged",
+    "LossLimitReached",
     "OperatorCommandHandled",
     "OrderAccepted",
     "OrderCancelRejected",

@@ -47,6 +47,7 @@ from orderdesk.domain.events import (
     Doubt,
     Event,
     KillSwitchChanged,
+    LossLimitReached,
     OperatorCommandHandled,
     SessionLost,
     SessionRenewed,
@@ -323,6 +324,7 @@ class OrderDesk:
             # The loss limit engaged the kill switch before this process: released since by an
             # operator, it stays released (the events since the checkpoint are the open day's).
             self._loss_alerted.add((self.trading_day or acted.astimezone(IST).date(), ""))
+        self._loss_alerted.update(self._loss_told(replayed.checkpoint_seq))
         if self.config.load_instruments and self.session.usable:
             await self._load_instruments()
         self._spawn(self.tracker.run_stream())
@@ -904,6 +906,7 @@ class OrderDesk:
         if not self.kill_switch.engaged:
             self._kill_changes += 1
         self.kill_switch.engaged, self.kill_switch.reason = True, reason
+        self.kill_switch.cancel = KillSwitchCancel()
         await self.recorder.desk_event(
             KillSwitchChanged(
                 at=self.clock.now(),
@@ -921,7 +924,7 @@ class OrderDesk:
             key=f"kill:{self._kill_changes}",
         )
         if not cancel_open:
-            return KillSwitchCancel()
+            return self.kill_switch.cancel
         open_orders = self.book.open_orders()
         kept = protective_orders(open_orders, self.book.positions)
         keep = {k.order_id for k in kept}
@@ -934,7 +937,10 @@ class OrderDesk:
                 "; ".join(f"kept {k.order_id}: {k.reason}" for k in kept),
                 key="kill:kept",
             )
-        return KillSwitchCancel(tuple(cancelled), kept)
+        # Kept on the switch: `GET /api/kill-switch` tells what the loss limit's engagement did,
+        # which no caller reads, as an operator's engage answers it.
+        self.kill_switch.cancel = KillSwitchCancel(tuple(cancelled), kept)
+        return self.kill_switch.cancel
 
     async def release_kill_switch(self, reason: str = "") -> None:
         if self.kill_switch.engaged:
@@ -942,6 +948,7 @@ class OrderDesk:
         # The release's reason is kept, as a restart reads it back from the log: `kill-switch
         # status` says why the switch is off as it says why it is on.
         self.kill_switch.engaged, self.kill_switch.reason = False, reason
+        self.kill_switch.cancel = KillSwitchCancel()
         await self.recorder.desk_event(
             KillSwitchChanged(at=self.clock.now(), engaged=False, reason=reason)
         )
@@ -1286,15 +1293,22 @@ class OrderDesk:
         act as ``on_loss_limit`` says for the desk's. Once per crossing: a day back above the
         limit (with no kill switch engaged) re-arms it, so that a new crossing is told, and
         acted on, again; an operator's release of the switch the limit engaged would otherwise
-        disarm the limit for the rest of the day."""
+        disarm the limit for the rest of the day.
+
+        Each telling is logged (``LossLimitReached``) and read back at start, so a desk
+        restarted that day does not tell it again while the loss is still past the limit; the
+        next trading day is told afresh. Only a day seen above its limit with every open
+        position priced in this process re-arms it: a restarted desk counts nothing unrealised
+        on a position until its first tick, and the loss would read as recovered."""
         if self.days is not None and self.days.state.closed:
             return  # the day's figures are final, and the next day is not open yet
-        day: object = self.trading_day or self.clock.now().astimezone(IST).date()
+        day = self._loss_day()
+        priced = self._positions_priced()
         limit = self.limits.daily_loss_limit
         if limit is not None:
             pnl = self.day_pnl()
             if pnl > -limit:
-                if not self.kill_switch.engaged:
+                if priced and not self.kill_switch.engaged:
                     self._loss_alerted.discard((day, ""))
             elif (day, "") not in self._loss_alerted:
                 self._loss_alerted.add((day, ""))
@@ -1305,7 +1319,8 @@ class OrderDesk:
                 continue
             book = self.strategy_books(strategy).get(strategy)
             if book is None or book.pnl > -own:
-                self._loss_alerted.discard((day, strategy))
+                if priced:
+                    self._loss_alerted.discard((day, strategy))
             elif (day, strategy) not in self._loss_alerted:
                 self._loss_alerted.add((day, strategy))
                 await self.alerts.raise_(
@@ -1316,8 +1331,41 @@ class OrderDesk:
                     "position go",
                     key=f"loss:{strategy}",
                 )
+                await self._loss_limit_told(day, strategy, book.pnl, own)
 
-    async def _loss_limit_reached(self, day: object, pnl: Decimal, limit: Decimal) -> None:
+    def _loss_day(self) -> date:
+        """The trading day whose loss the limits watch (the calendar day without days)."""
+        return self.trading_day or self.clock.now().astimezone(IST).date()
+
+    def _positions_priced(self) -> bool:
+        """Whether every open position has had a price since this process started."""
+        prices = self.book.last_prices
+        return all(p.instrument in prices for p in self.book.positions if p.quantity)
+
+    def _loss_told(self, checkpoint_seq: int) -> set[tuple[date, str]]:
+        """The loss limits (``""`` the desk's, else a strategy's) told today, as the log holds
+        them since the day's checkpoint: start-up does not tell them again."""
+        today = self._loss_day()
+        told = (
+            row.event()
+            for row in self.store.read(kind=LossLimitReached.__name__, after=checkpoint_seq)
+        )
+        return {
+            (event.day, event.strategy)
+            for event in told
+            if isinstance(event, LossLimitReached) and event.day == today
+        }
+
+    async def _loss_limit_told(
+        self, day: date, strategy: str, pnl: Decimal, limit: Decimal
+    ) -> None:
+        """Log that a loss limit's alert was said (after it was: a log that cannot be written
+        does not silence it, nor keep the kill switch from engaging)."""
+        await self.recorder.desk_event(
+            LossLimitReached(at=self.clock.now(), day=day, strategy=strategy, pnl=pnl, limit=limit)
+        )
+
+    async def _loss_limit_reached(self, day: date, pnl: Decimal, limit: Decimal) -> None:
         action = self.config.on_loss_limit
         what = {
             LossLimitAction.ALERT: "new risk is refused; orders that reduce a position go",
@@ -1344,6 +1392,7 @@ class OrderDesk:
                 cancel_open=action is LossLimitAction.KILL_SWITCH_AND_CANCEL,
                 by_loss_limit=True,
             )
+        await self._loss_limit_told(day, "", pnl, limit)
 
     def _watch_prices(self) -> None:
         """Stream prices of whatever is held or working (orders adopted from the broker too),

@@ -25,6 +25,7 @@ from orderdesk.domain.calendar import IST, SEGMENT_OF, TradingCalendar
 from orderdesk.domain.contracts import multiplier_of
 from orderdesk.domain.day import INTRADAY
 from orderdesk.domain.money import to_paise
+from orderdesk.domain.protection import KillSwitchCancel
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.values import Exchange, InstrumentKey, OrderType, Product, Variety
 from orderdesk.errors import RiskDenied
@@ -115,6 +116,10 @@ class KillSwitch:
     def __init__(self) -> None:
         self.engaged = False
         self.reason = ""
+        self.cancel = KillSwitchCancel()
+        """What the engagement in force did to the open orders (``cancel_open``): the orders
+        a cancel was sent for and those kept, whoever engaged it (an operator, the loss limit,
+        which nobody answers). Not in the log: after a restart, or a release, it is empty."""
 
     def refusal(self) -> str | None:
         """Why nothing new may reach the broker now, or None when the switch is released."""
