@@ -39,3 +39,6 @@ async def test_an_open_stream_without_a_session_reads_idle(stack: Stack, browser
     await expect(stream).to_contain_text("Live updates idle: the broker session has ended")
     await expect(stream).to_contain_text("orderdesk login")
     await expect(stream).not_to_contain_text("connected")
+    # The header's pill says the same: it read a green "broker: CONNECTED".
+    await expect(page.locator("#broker")).to_have_text("broker: idle")
+    await expect(page.locator("#broker")).to_have_class("pill signed-in-only bad")

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from orderdesk import InstrumentKey, OrderStatus, OrderType, Product, Side, Signal
+from orderdesk.api.desk_adapter import EngineDesk
 from orderdesk.approvals import ApprovalState, NotApproved
 from orderdesk.domain.events import KillSwitchChanged
 from orderdesk.engine.handle import OrderHandle
@@ -65,6 +66,21 @@ async def test_status_orders_positions_and_pnl_answer_from_the_desk(desk: Desk) 
         (f"telegram:{OWNER}", "pnl"),
     ]
     assert recorded[1].outcome == "answered: 1 orders"
+
+
+async def test_status_says_an_idle_stream_and_an_event_log_that_cannot_be_written(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the session's end the stream read CONNECTED; with the log unwritable the desk read
+    OK, while every signal was refused."""
+    problem = "the event log at sqlite:///events.db cannot be written: disk I/O error"
+    monkeypatch.setattr(EngineDesk, "event_log_problem", lambda self: problem)
+    desk.runtime.desk.session.refused("Token expired", desk.clock.now())
+
+    status = await desk.telegram.ask(OWNER, "/status")
+
+    assert status.text.startswith(f"Desk DEGRADED\nevent log cannot be written: {problem};")
+    assert "broker stream: idle (the session has ended)" in status.text
 
 
 async def test_doctor_help_and_an_unknown_command_are_answered_and_recorded(desk: Desk) -> None:

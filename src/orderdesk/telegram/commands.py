@@ -217,7 +217,8 @@ class DeskCommands:
         session = desk.session()
         connection = desk.broker_connection()
         stream_up = connection in (None, ConnectionState.CONNECTED)
-        state = "OK" if stream_up and session.usable else "DEGRADED"
+        log_problem = desk.event_log_problem()
+        state = "OK" if stream_up and session.usable and log_problem is None else "DEGRADED"
         # The day's figures as every surface reads them (a closed day: as its close recorded).
         pnl = sum((p.pnl for p in desk.day_positions()), start=Decimal(0))
         day = desk.trading_day()
@@ -230,7 +231,7 @@ class DeskCommands:
                 if session.expires_at
                 else ""
             ),
-            f"broker stream: {connection.value if connection else 'none (no stream)'}",
+            f"broker stream: {_stream_words(connection, session.usable)}",
             f"orders: {sum(1 for o in orders if o.status not in TERMINAL)} open, "
             f"{sum(1 for o in orders if o.status in IN_FLIGHT)} awaiting the broker, "
             f"{len(orders)} today",
@@ -239,6 +240,8 @@ class DeskCommands:
         ]
         if day is not None:
             lines.append(f"trading day: {day:%a %d %b %Y}")
+        if log_problem is not None:
+            lines.insert(1, f"event log cannot be written: {log_problem}; signals are refused")
         return Reply("\n".join(lines), outcome=f"answered: {state.lower()}")
 
     async def orders(self, chat_id: int, argument: str) -> Reply:
@@ -524,6 +527,15 @@ def _help_text() -> str:
     lines = ["orderdesk commands:"]
     lines += [f"/{name}: {text}" for name, text in DeskCommands.menu()]
     return "\n".join(lines)
+
+
+def _stream_words(connection: ConnectionState | None, session_usable: bool) -> str:
+    """The stream as a person reads it: open past the session's end, it carries nothing."""
+    if connection is None:
+        return "none (no stream)"
+    if connection is ConnectionState.CONNECTED and not session_usable:
+        return "idle (the session has ended)"
+    return connection.value
 
 
 __all__ = [

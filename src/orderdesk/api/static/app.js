@@ -52,8 +52,11 @@ function renderStatus() {
     broker.textContent = "broker: unknown";
     broker.className = "pill signed-in-only unknown";
   } else {
-    broker.textContent = `broker: ${state.broker ?? "n/a"}`;
-    broker.className = `pill signed-in-only ${state.broker === "CONNECTED" ? "ok" : state.broker ? "bad" : ""}`;
+    // A socket open past the session's end (Kite's token ends at 06:00 IST) carries nothing.
+    const s = state.session;
+    const idle = state.broker === "CONNECTED" && s && !(s.usable ?? s.state === "valid");
+    broker.textContent = `broker: ${idle ? "idle" : state.broker ?? "n/a"}`;
+    broker.className = `pill signed-in-only ${idle ? "bad" : state.broker === "CONNECTED" ? "ok" : state.broker ? "bad" : ""}`;
   }
   renderSession();
   renderDown();
