@@ -2,7 +2,11 @@
 
 The daemon hands the engine a :class:`~orderdesk.notify.fanout.FanoutNotifier` of apprise (or
 the log) and this feed, so what reaches the operator's phone also shows on the dashboard.
-Unlike apprise, the feed is not throttled: it is a bounded list on a screen, not a pager.
+Unlike apprise, the feed is not throttled: it is a bounded list on a screen, not a pager. An
+alert raised again (its key and title) replaces its earlier entry, counted in ``repeats``: a
+storm of one alert (the stream dropping every second) would otherwise push every other alert,
+the day's close warning too, out of the list. The feed lives in memory: it starts empty at each
+start of the desk (every alert is in the desk's log and went to the notifiers).
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from orderdesk.ports.notifier import Alert
 class FeedEntry:
     alert: Alert
     at: datetime
+    """When it was last raised."""
+    repeats: int = 1
+    """How many times it was raised while in the feed (its key and title)."""
 
 
 class AlertFeed:
@@ -32,7 +39,13 @@ class AlertFeed:
         self._queues: set[asyncio.Queue[FeedEntry]] = set()
 
     async def notify(self, alert: Alert) -> None:
-        entry = FeedEntry(alert=alert, at=self._clock.now())
+        repeats = 1
+        for earlier in self._recent:
+            if (earlier.alert.key, earlier.alert.title) == (alert.key, alert.title):
+                self._recent.remove(earlier)
+                repeats += earlier.repeats
+                break
+        entry = FeedEntry(alert=alert, at=self._clock.now(), repeats=repeats)
         self._recent.append(entry)
         for queue in self._queues:
             if queue.full():

@@ -36,6 +36,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
+from orderdesk.api.alert_feed import FeedEntry
 from orderdesk.api.auth import bearer_scheme
 from orderdesk.api.context import ApiContext, Context
 from orderdesk.api.errors import ERROR_RESPONSES
@@ -125,7 +126,7 @@ def snapshot_message(context: ApiContext) -> dict[str, Any]:
     return {
         **status_message(context),
         "orders": [order_out(context.desk, order).model_dump(mode="json") for order in orders],
-        "alerts": [alert_message(entry.alert, entry.at) for entry in reversed(alerts)],
+        "alerts": [alert_message(entry) for entry in reversed(alerts)],
         "events": [event_message(e) for e in reversed(context.desk.recent_events(HISTORY))],
     }
 
@@ -138,14 +139,16 @@ def alert_title(title: str) -> str:
     return title
 
 
-def alert_message(alert: Any, at: Any) -> dict[str, Any]:
+def alert_message(entry: FeedEntry) -> dict[str, Any]:
+    alert = entry.alert
     out = AlertOut(
         severity=alert.severity,
         title=alert_title(alert.title),
         body=alert.body,
         key=alert.key,
         order_id=alert.order_id,
-        at=at,
+        at=entry.at,
+        repeats=entry.repeats,
     )
     return out.model_dump(mode="json")
 
@@ -193,7 +196,7 @@ async def stream(context: ApiContext, stopping: asyncio.Event | None = None) -> 
             if kind == "end":
                 return
             if kind == "alert":
-                yield sse("alert", alert_message(item.alert, item.at))
+                yield sse("alert", alert_message(item))
                 continue
             yield sse("event", event_message(item))
             if isinstance(item, DayOpened):

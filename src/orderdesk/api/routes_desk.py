@@ -133,6 +133,7 @@ async def recent_alerts(context: Context) -> list[AlertOut]:
             key=entry.alert.key,
             order_id=entry.alert.order_id,
             at=entry.at,
+            repeats=entry.repeats,
         )
         for entry in reversed(context.alerts.recent())
     ]

@@ -687,6 +687,10 @@ class AlertOut(_Response):
     key: str
     order_id: str | None
     at: datetime
+    """When it was last raised."""
+    repeats: int = 1
+    """How many times it was raised (its key and title) since it entered the list: the list
+    keeps the latest of an alert raised again, not each raising."""
 
 
 class ReconcileFindingOut(_Response):

@@ -90,6 +90,8 @@ on("event", (event) => {
 });
 on("alert", (alert) => {
   if (state.alerts.some((a) => alertId(a) === alertId(alert))) return;
+  // Raised again: the latest takes its earlier entry's place, as the desk's list does.
+  state.alerts = state.alerts.filter((a) => a.key !== alert.key || a.title !== alert.title);
   state.alerts.unshift(alert);
   state.alerts.length = Math.min(state.alerts.length, 50);
 });

@@ -4,7 +4,8 @@ import { $, api, el, on, state, time } from "./core.js";
 
 function renderAlerts() {
   $("alerts").replaceChildren(...state.alerts.map((a) => el("li", { class: a.severity },
-    el("time", { dateTime: a.at, title: "IST (Kite's clock)" }, time(a.at)), el("strong", {}, a.title), ` ${a.body}`)));
+    el("time", { dateTime: a.at, title: "IST (Kite's clock)" }, time(a.at)), el("strong", {}, a.title), ` ${a.body}`,
+    a.repeats > 1 ? el("span", { class: "repeats", title: "raised this many times; the latest shown" }, ` ×${a.repeats}`) : "")));
   $("alerts-empty").hidden = state.alerts.length > 0;
 }
 
