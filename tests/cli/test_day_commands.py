@@ -74,7 +74,7 @@ def test_session_is_usable_with_todays_trading_day(desk: Desk) -> None:
 
 
 def test_days_positions_and_orders_of_today(desk: Desk) -> None:
-    """A filled buy shows in `days` (live, with the lifetime line), `positions --day` and
+    """A filled buy shows in `days` (live, with the days' sum), `positions --day` and
     `orders --day` for today."""
     code, out = cli(desk, "place", "NSE:INFY", "BUY", "2", "--price", "1600", "--json")
     assert code == 0, out
@@ -96,7 +96,7 @@ def test_days_positions_and_orders_of_today(desk: Desk) -> None:
     assert today["live"] is (today["closed_at"] is None)
     code, table = cli(desk, "days")
     assert code == 0, table
-    assert "lifetime P&L" in table
+    assert "sum of the days' P&L" in " ".join(table.split())  # the console wraps the line
     code, positions = cli(desk, "positions", "--day", desk.today)
     assert code == 0, positions
     # After the day's close time (this test runs at any hour) the day, opened late, is
@@ -117,7 +117,7 @@ def test_days_positions_and_orders_of_today(desk: Desk) -> None:
 
 
 def test_days_of_a_range_and_their_total(desk: Desk) -> None:
-    """--since/--until list the days between them with their total instead of the lifetime's;
+    """--since/--until list the days between them with their sum instead of every day's;
     a range that ends before it starts is a usage error."""
     code, out = cli(desk, "days", "--since", desk.today, "--json")
     assert code == 0, out
@@ -125,7 +125,6 @@ def test_days_of_a_range_and_their_total(desk: Desk) -> None:
     code, table = cli(desk, "days", "--since", desk.today)
     assert code == 0, table
     assert f"1 trading day from {desk.today} to today" in table
-    assert "lifetime" not in table
     code, table = cli(desk, "days", "--until", "2020-01-01")
     assert code == 0, table
     assert (
@@ -235,7 +234,7 @@ def test_the_total_names_what_its_realised_is_and_counts_estimated_days() -> Non
         day(8, "-6353.75", "-6353.75"),
         day(31, "0", "0", estimated=True),
     ]
-    assert day_commands._total(rows, "lifetime P&L") == (
-        "lifetime P&L -6,582.00 over 3 days (of it booked realised by the days' closes, each "
-        "from its opening prices: -6,353.75); 1 day of it estimated"
+    assert day_commands._total(rows) == (
+        "sum of the days' P&L -6,582.00 over 3 days (of it booked realised by the days' "
+        "closes, each from its opening prices: -6,353.75); 1 day of it estimated"
     )

@@ -76,7 +76,9 @@ def convert_position(
         print_json(result)
     else:
         console.print(result.detail)
-        show_positions(result.positions)
+        # Only the converted instrument's lines: their sum is not the account's P&L.
+        instrument = result.positions[0].instrument if result.positions else request.instrument
+        show_positions(result.positions, f"{instrument} after the conversion")
 
 
 __all__ = ["convert_position"]

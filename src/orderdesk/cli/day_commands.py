@@ -54,9 +54,13 @@ def session(
 def _show_session(status: SessionOut) -> None:
     word = "[green]valid[/]" if status.usable else f"[bold red]{status.state}[/]"
     console.print(f"broker session {word}", highlight=False)
-    for line in _session_times(status):
+    times = _session_times(status)
+    for line in times:
         console.print(f"  {line}", highlight=False)
-    if status.reason:
+    # An expiry's reason only names its time again ("the session expired at …"), which the
+    # line above has told, in IST and your time.
+    told = status.state == "expired" and bool(times)
+    if status.reason and not told:
         console.print(f"  {status.reason}", highlight=False, soft_wrap=True)
     day = status.trading_day.isoformat() if status.trading_day else "none open"
     console.print(f"  trading day {day}", highlight=False)
@@ -89,11 +93,12 @@ def days(
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Every trading day in the desk's log with its P&L, and the lifetime total; or the days
-    from --since to --until (either may be left out) and their total, e.g. a month's.
+    """Every trading day in the desk's log with its P&L, and the days' P&L summed; or the days
+    from --since to --until (either may be left out) and their sum, e.g. a month's.
 
     Newest first. Today's figures are live until it closes; a closed day's are those of its
-    close.
+    close. A day's P&L leaves out the day's move of the delivered stock it only held, so the
+    sum is not the account's change (for that stock, see `orderdesk holdings`).
     """
     check_range(since, until)
     rows = with_client(
@@ -125,7 +130,7 @@ def days(
             ],
         )
     )
-    console.print(_total(rows, "P&L" if ranged else "lifetime P&L"), highlight=False)
+    console.print(_total(rows), highlight=False)
 
 
 def _state(day: DayOut) -> str:
@@ -144,23 +149,33 @@ def _span(since: datetime | None, until: datetime | None) -> str:
     return f" from {start} to {f'{until:%Y-%m-%d}' if until else 'today'}"
 
 
-def _total(rows: list[DayOut], label: str) -> str:
-    """The days' P&L summed. The days' realised is summed as each day booked it, from the
-    prices the day opened at: a position carried across days realises on its last day only
-    its move since the close before, its earlier moves staying in the earlier days' P&L, so
-    the sum is no realised P&L from cost, and is named for what it is."""
+def _total(rows: list[DayOut]) -> str:
+    """The days' P&L summed, named for what it is: neither the account's change nor a P&L
+    since purchase. A day's P&L leaves out the day's move of the delivered stock it opened
+    with and still held (the positions' P&L, as Kite shows it), so a sum over days that
+    opened with holdings says so. The days' realised is summed as each day booked it, from
+    the prices the day opened at: a position carried across days realises on its last day
+    only its move since the close before, its earlier moves staying in the earlier days'
+    P&L, so the sum is no realised P&L from cost either."""
     known = [d for d in rows if d.pnl is not None]
     pnl = sum((d.pnl for d in known if d.pnl is not None), Decimal(0))
     realised = sum((d.realised for d in known if d.realised is not None), Decimal(0))
     text = (
-        f"{label} {pnl:,.2f} over {_count(len(known), 'day')} (of it booked realised by the "
-        f"days' closes, each from its opening prices: {realised:,.2f})"
+        f"sum of the days' P&L {pnl:,.2f} over {_count(len(known), 'day')} (of it booked "
+        f"realised by the days' closes, each from its opening prices: {realised:,.2f})"
     )
     estimated = sum(1 for d in known if d.estimated)
     if estimated:
         text += f"; {_count(estimated, 'day')} of it estimated"
     missing = len(rows) - len(known)
-    return text + (f"; {_count(missing, 'day')} without a close left out" if missing else "")
+    if missing:
+        text += f"; {_count(missing, 'day')} without a close left out"
+    if any(d.holdings for d in known):
+        text += (
+            "; not in it: delivered stock's moves on the days it was only held "
+            "(see `orderdesk holdings`)"
+        )
+    return text
 
 
 def _count(number: int, noun: str) -> str:

@@ -432,7 +432,9 @@ async def _today(client: DeskClient, *, as_json: bool) -> tuple[list[OrderOut], 
     return rows, (await client.health()).trading_day
 
 
-def show_positions(rows: list[PositionOut]) -> None:
+def show_positions(rows: list[PositionOut], title: str = "positions") -> None:
+    """The lines and their P&L summed under ``title``: name a part of the positions for what
+    it is, or its sum reads as the account's P&L."""
     total = sum((p.pnl for p in rows), Decimal(0))
     # A carried line's P&L is the day's, from the previous close, beside what it cost when
     # opened: without saying so its avg and last read as an unrealised gain gone missing.
@@ -442,7 +444,7 @@ def show_positions(rows: list[PositionOut]) -> None:
         columns.insert(3, "overnight")
     show(
         table(
-            f"positions — P&L {total:,.2f}{_estimated(rows)}"
+            f"{title} — P&L {total:,.2f}{_estimated(rows)}"
             + (" (of the day: carried quantity from the previous close)" if carried else ""),
             columns,
             [

@@ -18,10 +18,11 @@ from __future__ import annotations
 import collections
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
-from orderdesk.domain.calendar import IST, SEGMENT_OF, TradingCalendar
+from orderdesk.domain.calendar import IST, SEGMENT_OF, TradingCalendar, as_ist
 from orderdesk.domain.contracts import multiplier_of
 from orderdesk.domain.day import INTRADAY
 from orderdesk.domain.money import to_paise
@@ -150,13 +151,27 @@ class SquareOffCutoff:
         if signal.product not in INTRADAY and signal.variety is not Variety.CO:
             return None
         exchange = signal.instrument.exchange
-        cutoff = self.calendar.square_off_passed(exchange, self.clock.now())
+        now = self.clock.now()
+        cutoff = self.calendar.square_off_passed(exchange, now)
         if cutoff is None:
             return None
+        # A weekend or a holiday still belongs to the trading day before it, whose square-off
+        # has passed: but the true reason is that there is no session today.
+        today = as_ist(now).date()
+        if not self.calendar.is_trading_day(today):
+            return self._no_session(today)
         return (
             f"MIS/CO orders are refused after the broker's square-off at "
             f"{cutoff.astimezone(IST):%H:%M} IST ({SEGMENT_OF[exchange]}); use CNC/NRML, or "
             "wait for the next trading day"
+        )
+
+    def _no_session(self, today: date) -> str:
+        following = self.calendar.next_trading_day(today)
+        closed = "a weekend" if today.weekday() >= 5 else "a market holiday"
+        return (
+            f"MIS/CO orders wait for the next trading day's session ({following:%a %Y-%m-%d}): "
+            f"no intraday position can be opened on {today:%a %Y-%m-%d}, {closed}"
         )
 
 
