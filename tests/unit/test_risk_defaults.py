@@ -20,6 +20,17 @@ class _NoContext:
     """The blocked-symbols check asks the desk nothing."""
 
 
+def market_buy(instrument: str) -> Signal:
+    return Signal(
+        strategy="s",
+        instrument=InstrumentKey.parse(instrument),
+        side=Side.BUY,
+        quantity=1,
+        order_type=OrderType.MARKET,
+        product=Product.CNC,
+    )
+
+
 def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "orderdesk.toml"
     path.write_text(text)
@@ -72,14 +83,7 @@ async def test_blocked_symbols_in_the_config_are_refused(tmp_path: Path) -> None
     limits = risk_limits(settings.risk)
     assert limits.blocked_symbols == frozenset({"NSE:INFY", "TCS"})
     (blocked,) = [c for c in checks_for(limits, KillSwitch()) if c.name == "blocked_symbols"]
-    tcs = Signal(
-        strategy="s",
-        instrument=InstrumentKey.parse("BSE:TCS"),
-        side=Side.BUY,
-        quantity=1,
-        order_type=OrderType.MARKET,
-        product=Product.CNC,
-    )
+    tcs = market_buy("BSE:TCS")
     assert await blocked.check(tcs, _NoContext()) == "BSE:TCS is a blocked symbol"
     assert settings.risk.in_force()["blocked_symbols"] == "NSE:INFY, TCS"
 
@@ -92,14 +96,7 @@ async def test_symbol_entries_are_read_as_kite_writes_symbols(tmp_path: Path) ->
     limits = risk_limits(settings.risk)
     assert limits.blocked_symbols == frozenset({"NSE:INFY", "TCS"})
     (blocked,) = [c for c in checks_for(limits, KillSwitch()) if c.name == "blocked_symbols"]
-    infy = Signal(
-        strategy="s",
-        instrument=InstrumentKey.parse("NSE:INFY"),
-        side=Side.BUY,
-        quantity=1,
-        order_type=OrderType.MARKET,
-        product=Product.CNC,
-    )
+    infy = market_buy("NSE:INFY")
     assert await blocked.check(infy, _NoContext()) == "NSE:INFY is a blocked symbol"
     write(tmp_path, '[risk]\nallowed_symbols = ["NSE:IN FY?"]\n')
     with pytest.raises(ConfigError, match=r"risk\.allowed_symbols.*not an upper-case trading"):
