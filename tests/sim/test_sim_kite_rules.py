@@ -56,18 +56,20 @@ def _market(**params: Any) -> dict[str, Any]:
 def test_a_market_order_without_market_protection_is_refused(
     kite: KiteConnect, simctl: SimControl
 ) -> None:
-    """A MARKET order that leaves market_protection out is an InputException naming the field
-    and its accepted values, and nothing is placed; an SL-M order may still leave it out."""
+    """A MARKET or SL-M order that leaves market_protection out is an InputException naming the
+    field and its accepted values, and nothing is placed (an SL-M stop passed, which Kite's
+    2026 rules refuse: a stop loss refused live); with it, the stop rests."""
     simctl.prices({INFY: 1500})
-    with pytest.raises(kex.InputException) as exc_info:
-        _place(kite, order_type="MARKET", price=None)
-    assert exc_info.value.code == 400
-    message = str(exc_info.value)
-    assert "market_protection" in message
-    assert "-1" in message
-    assert "1 to 100" in message
+    for order_type, trigger in (("MARKET", None), ("SL-M", 1510)):
+        with pytest.raises(kex.InputException) as exc_info:
+            _place(kite, order_type=order_type, price=None, trigger_price=trigger)
+        assert exc_info.value.code == 400
+        message = str(exc_info.value)
+        assert "market_protection" in message
+        assert "-1" in message
+        assert "1 to 100" in message
     assert kite.orders() == []
-    stop = _place(kite, order_type="SL-M", price=None, trigger_price=1510)
+    stop = _place(kite, order_type="SL-M", price=None, trigger_price=1510, market_protection=-1)
     assert _row(kite, stop)["status"] == "TRIGGER PENDING"
 
 

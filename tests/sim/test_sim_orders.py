@@ -161,6 +161,7 @@ def test_slm_and_ioc(kite: KiteConnect, simctl: SimControl) -> None:
         product="MIS",
         order_type="SL-M",
         trigger_price=1510,
+        market_protection=-1,
     )
     ioc = _limit_buy(kite, 1400, validity="IOC")
     assert _book_row(kite, ioc)["status"] == "CANCELLED"
@@ -533,6 +534,7 @@ def test_book_rows_are_the_current_state(
         product="MIS",
         order_type="SL-M",
         trigger_price=1420,
+        market_protection=-1,
     )
     simctl.prices({"NSE:INFY": 1421})
     kite.cancel_order("regular", resting)

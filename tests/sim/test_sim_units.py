@@ -98,8 +98,8 @@ def test_ids_are_deterministic_and_nineteen_digits() -> None:
 
 
 def test_market_protection_rule() -> None:
-    """A MARKET order needs it (Kite's 2026 rule): -1 and 1..100 pass; omission, 0 and a LIMIT
-    order's value are refused; an SL-M order may still leave it out (automatic)."""
+    """A MARKET or SL-M order needs it (Kite's 2026 rule): -1 and 1..100 pass; omission, 0 and a
+    LIMIT order's value are refused."""
     base = {
         "exchange": "NSE",
         "tradingsymbol": "INFY",
@@ -113,7 +113,9 @@ def test_market_protection_rule() -> None:
         PlaceRequest.parse("regular", base | {"market_protection": "100"}).market_protection == 100
     )
     stop = base | {"order_type": "SL-M", "trigger_price": "1510"}
-    assert PlaceRequest.parse("regular", stop).market_protection == 0
+    assert PlaceRequest.parse("regular", stop | {"market_protection": "-1"}).market_protection == -1
+    with pytest.raises(InputError):
+        PlaceRequest.parse("regular", stop)
     for bad in (
         {},
         {"market_protection": ""},

@@ -105,15 +105,17 @@ def _market_protection(form: Mapping[str, str], order_type: OrderType | None) ->
 
 
 def require_market_protection(order_type: OrderType, protection: int | None) -> None:
-    """Refuse a MARKET order that reaches Kite's API without market protection.
+    """Refuse a MARKET or SL-M order that reaches Kite's API without market protection.
 
-    The rule names MARKET orders (KITE_API.md §4.3), so an SL-M order may still leave the field
-    out: it then gets the automatic protection (reported as 0, as most rows of Kite's book
-    are). Only orders that come through the API's place and modify calls are held to it:
-    orders Kite places itself (the broker's square-off, a fired GTT or ATO alert, a cover
-    order's exit) are not API requests, and the simulator protects them automatically.
+    KITE_API.md's table (§4.3) names MARKET orders, its 2026 rules (§14.2) MARKET and SL-M.
+    The stricter reading is the simulator's: code that leaves it out of an SL-M order passed
+    here and would have its stop loss refused by Kite, while a refusal here that Kite would
+    not make costs a developer one field. Only orders that come through the API's place and
+    modify calls are held to it: orders Kite places itself (the broker's square-off, a fired
+    GTT or ATO alert, a cover order's exit) are not API requests, and the simulator protects
+    them automatically.
     """
-    if order_type is OrderType.MARKET and protection is None:
+    if order_type in (OrderType.MARKET, OrderType.SLM) and protection is None:
         raise InputError(MARKET_NEEDS_PROTECTION)
 
 

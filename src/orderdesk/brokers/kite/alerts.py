@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from orderdesk.brokers.kite.mapping import (
+    MARKET_PROTECTED,
     ORDER_TYPES,
     PRODUCTS,
     SIDES,
@@ -28,7 +29,6 @@ from orderdesk.brokers.kite.mapping import (
 )
 from orderdesk.brokers.kite.schemas import Wire
 from orderdesk.domain.reports import AlertOrder, PriceAlert
-from orderdesk.domain.values import OrderType
 
 log = logging.getLogger(__name__)
 
@@ -156,10 +156,10 @@ def alert_form(price_alert: PriceAlert) -> dict[str, str]:
                     "price": float(order.price),
                     "trigger_price": float(order.trigger_price),
                     "variety": "regular",
-                    # Kite refuses a MARKET order without protection since 2026 (KITE_API.md
-                    # §14.2); whether it checks an ATO's basket when it is created is
-                    # UNVERIFIED, so the basket carries Kite's automatic protection.
-                    "market_protection": -1 if order.order_type is OrderType.MARKET else 0,
+                    # Kite refuses a MARKET or SL-M order without protection since 2026
+                    # (KITE_API.md §14.2); whether it checks an ATO's basket when it is created
+                    # is UNVERIFIED, so the basket carries Kite's automatic protection.
+                    "market_protection": -1 if order.order_type in MARKET_PROTECTED else 0,
                 },
             }
             for order in price_alert.basket
