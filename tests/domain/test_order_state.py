@@ -67,12 +67,15 @@ def test_every_state_trigger_pair_follows_the_table_or_raises() -> None:
 
 
 def test_every_broker_trigger_from_every_state_follows_the_table() -> None:
-    """Broker triggers are looked up on the base status and never leave the table."""
+    """Broker triggers are looked up on the base status and never leave the table; they move
+    forward, but for one step back: a resting order made a stop waits for its trigger again
+    (which the order lets through only then: tests/domain/test_stop_rearmed.py)."""
+    rearmed = (OrderStatus.OPEN, Trigger.BROKER_TRIGGER_PENDING)
     for (state, trigger), target in TRANSITIONS.items():
         if not trigger.name.startswith("BROKER_"):
             continue
         assert target != RETURN_TO_BASE
-        assert RANK[target] >= RANK[state]  # type: ignore[index]
+        assert RANK[target] >= RANK[state] or (state, trigger) == rearmed  # type: ignore[index]
 
 
 def test_happy_path_to_filled() -> None:

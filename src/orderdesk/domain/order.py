@@ -235,6 +235,10 @@ class Order:
     With its signal's, the terms it has held: a broker row showing one of them again, other
     than the present ones, is a stale or repeated report, not a modification
     (:meth:`changed_at_broker`). Empty for an order never modified (nothing to keep)."""
+    rearmed: bool = False
+    """Open at the broker, then made a stop (a LIMIT modified into SL or SL-M): it may wait for
+    its trigger again, so the broker's TRIGGER PENDING is news, not a stale report of the time
+    before it opened (:meth:`_stop_rearmed`)."""
 
     # -- construction and replay -------------------------------------------------------------
 
@@ -435,7 +439,10 @@ class Order:
         if not grew:
             if implied is base:
                 return events
-            if RANK[implied] < RANK[base] or (RANK[implied] == RANK[base] and base not in TERMINAL):
+            behind = RANK[implied] < RANK[base] or (
+                RANK[implied] == RANK[base] and base not in TERMINAL
+            )
+            if behind and not self._stop_rearmed(report, implied, changed=changed):
                 return [*events, self._ignored(report, at, f"{implied} is behind {base}")]
         target = self._target(trigger)
         assert isinstance(target, OrderStatus)  # broker triggers never return to a base
@@ -456,6 +463,21 @@ class Order:
             )
         )
         return events
+
+    def _stop_rearmed(
+        self, report: OrderStatusReport, implied: OrderStatus, *, changed: bool
+    ) -> bool:
+        """Whether ``report``'s TRIGGER PENDING is an open order made a stop and waiting for
+        its trigger again, not a stale report: it read OPEN for good while the broker held the
+        stop pending. Made a stop by the desk's modify (accepted, or on its way), or outside
+        orderdesk (``changed``: this very report carries the new terms)."""
+        if implied is not OrderStatus.TRIGGER_PENDING or self.base_status is not OrderStatus.OPEN:
+            return False
+        if report.order_type not in TRIGGERED:
+            return False
+        asked = self.pending_modify.order_type if self.pending_modify is not None else None
+        becoming_stop = self.order_type not in TRIGGERED and (asked in TRIGGERED or changed)
+        return self.rearmed or becoming_stop
 
     def taken_back(self, report: OrderStatusReport) -> bool:
         """Whether ``report`` (about this very order: the caller found it by this order's tag
@@ -700,6 +722,8 @@ class Order:
                     self.reason = None
                 self.broker_order_id = event.broker_order_id
                 self.status = event.status
+                if event.base_status is not self.base_status:
+                    self.rearmed = False  # it left OPEN: pending again, triggered, or ended
                 self.base_status = event.base_status
                 self.filled_quantity = event.filled_quantity
                 if event.average_price:
@@ -760,6 +784,8 @@ class Order:
                 self.reason = None  # a new request: an earlier refusal is not its answer
                 self.status = OrderStatus.MODIFY_PENDING
             case OrderModified():
+                if event.order_type in TRIGGERED and self.order_type not in TRIGGERED:
+                    self.rearmed = self.base_status is OrderStatus.OPEN
                 self.quantity = event.quantity
                 self.price = event.price
                 self.trigger_price = event.trigger_price

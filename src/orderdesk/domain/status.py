@@ -168,6 +168,9 @@ TRANSITIONS: dict[tuple[OrderStatus, Trigger], OrderStatus | ReturnToBase] = {
     (S.TRIGGER_PENDING, T.BROKER_CANCELLED): S.CANCELLED,
     # The exchange can reject a stop when it triggers (e.g. outside the circuit band).
     (S.TRIGGER_PENDING, T.BROKER_REJECTED): S.REJECTED,
+    # A resting order modified into a stop (LIMIT to SL or SL-M) waits for its trigger again;
+    # the order's own rule tells this from a stale report (Order._stop_rearmed).
+    (S.OPEN, T.BROKER_TRIGGER_PENDING): S.TRIGGER_PENDING,
     (S.OPEN, T.BROKER_PARTIALLY_FILLED): S.PARTIALLY_FILLED,
     (S.OPEN, T.BROKER_FILLED): S.FILLED,
     (S.OPEN, T.BROKER_CANCELLED): S.CANCELLED,
