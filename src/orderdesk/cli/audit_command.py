@@ -11,6 +11,7 @@ writes with the same config.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import json
 import os
@@ -82,11 +83,12 @@ def _open(db: Path | None, url: str | None, config: Path | None) -> SqlEventStor
 
     resolved = store_url(db, url, config)
     file = sqlite_file(resolved)
-    # Auditing must not conjure up an empty (and therefore "intact") log where none was.
+    # Auditing must not conjure up an empty (and therefore "intact") log where none was,
+    # nor write to the log it proves: an SQLite log is read as it is (an empty file refused).
     if file is not None and not file.is_file():
         _fail(f"no event store at {file}")
     try:
-        return SqlEventStore(resolved)
+        return SqlEventStore(resolved, read_only=True)
     except OrderDeskError as exc:
         _fail(str(exc))
 
@@ -133,11 +135,11 @@ def verify(
 
     store = _open(db, url, config)
     try:
-        backed_up = None if against is None else backup_head(against)
+        backed_up = None if against is None else backup_head(against, not_done="not compared")
         report = store.verify()
         differs = None
-        if backed_up is not None and report.ok:
-            differs = _differs(store, backed_up[1])
+        if against is not None and backed_up is not None and report.ok:
+            differs = _differs(store, against, backed_up[1])
     except OrderDeskError as exc:
         _fail(str(exc))
     finally:
@@ -168,18 +170,42 @@ def verify(
     raise typer.Exit(0 if ok else 1)
 
 
-def _differs(store: SqlEventStore, head: Head) -> str | None:
-    """Why the log does not hold a backup whose chain ends at ``head`` (None: it does). The
+def _differs(store: SqlEventStore, backup: Path, head: Head) -> str | None:
+    """Why the log does not hold the backup whose chain ends at ``head`` (None: it does). The
     log's chain is intact, so its event at the backup's last seq having the backup's hash
-    means every event up to it is the backup's."""
+    means every event up to it is the backup's; when it has another, the first event that
+    differs is the one named."""
     if head.seq == 0:
         return None
-    held = next(store.read(after=head.seq - 1, before=head.seq + 1), None)
+    held = _hash_in(store, head.seq)
     if held is None:
         return f"event {head.seq}, the backup's last, is not in the log: events were removed"
-    if held.hash != head.hash:
-        return f"event {head.seq} differs from the backup's: the log was rewritten since"
+    if held != head.hash:
+        first = _first_difference(store, backup, head.seq)
+        return f"event {first} differs from the backup's: the log was rewritten since"
     return None
+
+
+def _first_difference(store: SqlEventStore, backup: Path, last: int) -> int:
+    """The first seq up to ``last`` whose hash the log and the backup disagree on, found by
+    bisection. Both chains are intact, and a row's hash covers the one before it, so the two
+    agree up to some event and differ from it on: the event that was rewritten, not the
+    backup's last, whose hash merely inherits the change."""
+    from orderdesk.store.backup import backup_hashes
+
+    with backup_hashes(backup) as backed_up:
+        return (
+            bisect.bisect_left(
+                range(1, last + 1), True, key=lambda seq: _hash_in(store, seq) != backed_up(seq)
+            )
+            + 1
+        )
+
+
+def _hash_in(store: SqlEventStore, seq: int) -> str | None:
+    """The log's hash of its event ``seq`` (None: it holds none)."""
+    held = next(store.read(after=seq - 1, before=seq + 1), None)
+    return None if held is None else held.hash
 
 
 @audit.command("export")

@@ -101,11 +101,12 @@ def restore(
 ) -> None:
     """Put a backup in place of the event log (SQLite), with the desk stopped: its chain is
     walked first, and the log it replaces is kept beside it (as
-    events.db.replaced-YYYYMMDDTHHMMSSZ, in UTC). Backups beside it and in the backup folder
-    that hold a history other than the one restored (taken after it, of the log replaced) are
-    renamed *.other-history-<time>, so they are neither taken for nor pruned as backups of the
-    log that goes on. The next `orderdesk run` replays the backup and reconciles with the
-    broker, which brings back what the broker still shows of the time since."""
+    events.db.replaced-YYYYMMDDTHHMMSSZ, in UTC). Backups in the desk's backup folder (`[store]
+    backup_dir` of the config in use; none with --db or --url) that hold a history other than
+    the one restored (taken after it, of the log replaced) are renamed *.other-history-<time>,
+    so they are neither taken for nor pruned as backups of the log that goes on. The next
+    `orderdesk run` replays the backup and reconciles with the broker, which brings back what
+    the broker still shows of the time since."""
     from orderdesk.store.backup import restore as restore_log
     from orderdesk.store.backup import set_aside_other_histories
     from orderdesk.store.location import sqlite_file
@@ -134,16 +135,14 @@ def restore(
     replaced_switch = before[0] if report.replaced is not None else None
     restored_switch = _kill_switch(report.path)
     switch_note = _switch_note(replaced_switch, restored_switch)
-    folders = {backup.resolve().parent}
+    # Only this desk's own backup folder: the backup may come from another desk's, whose
+    # backups are of that desk's history, not of the one replaced here.
+    folder = None
     if url is None and db is None:
         settings = settings_or_exit(config)
-        folders.add((settings.backup_path or settings.data_dir / "backups").resolve())
+        folder = settings.backup_path or settings.data_dir / "backups"
     try:
-        others = [
-            path
-            for folder in sorted(folders)
-            for path in set_aside_other_histories(folder, report.path)
-        ]
+        others = [] if folder is None else set_aside_other_histories(folder, report.path)
     except OSError as exc:
         fail(
             f"restored, but the backups of the replaced history could not be set aside: "

@@ -41,7 +41,7 @@ from pathlib import Path
 
 from orderdesk.errors import StoreError
 from orderdesk.store.chain import Head, Row, verify_rows
-from orderdesk.store.location import create_private, sqlite_file
+from orderdesk.store.location import create_private, refuse_empty_log, sqlite_file
 from orderdesk.store.schema import HEAD_ID
 
 BUSY_TIMEOUT_MS = 10_000
@@ -77,6 +77,7 @@ def back_up(url: str, destination: Path, *, replace: bool = False) -> BackupRepo
         )
     if not source.is_file():
         raise StoreError(f"no event store at {source}")
+    refuse_empty_log(source)
     destination = destination.expanduser()
     if destination.is_dir():
         raise StoreError(f"{destination} is a folder: name the backup file")
@@ -90,7 +91,11 @@ def back_up(url: str, destination: Path, *, replace: bool = False) -> BackupRepo
     partial = destination.with_name(f".{destination.name}.{os.getpid()}.partial")
     try:
         _copy(source, partial)
-        rows, head = _verified(partial)
+        rows, head = _verified(
+            partial,
+            broken="the event log's chain",
+            not_done="not backed up (`orderdesk audit verify` says the same)",
+        )
         _sync(partial)
         partial.replace(destination)
         _sync(destination.parent)
@@ -139,7 +144,7 @@ def restore(
             "only an SQLite event store is restored by orderdesk; restore a PostgreSQL one "
             "with pg_restore"
         )
-    rows, head = backup_head(backup)
+    rows, head = backup_head(backup, not_done="not restored")
     if database.exists() and backup.resolve() == database.resolve():
         raise StoreError("the backup is the event store itself")
     partial = database.with_name(f".{database.name}.{os.getpid()}.partial")
@@ -253,15 +258,31 @@ def _copy(source: Path, target: Path) -> None:
                 raise StoreError(f"the backup's journal stayed {mode}")
 
 
-def backup_head(path: Path) -> tuple[int, Head]:
+def backup_head(path: Path, *, not_done: str = "not used") -> tuple[int, Head]:
     """A backup's events and the head of its chain, once the chain is walked; a
-    :class:`~orderdesk.errors.StoreError` if it is not a backup or its chain is broken."""
+    :class:`~orderdesk.errors.StoreError` if it is not a backup or its chain is broken, which
+    names the backup and ends with what the caller therefore did not do (``not_done``: "not
+    restored")."""
     if not path.is_file():
         raise StoreError(f"no backup at {path}")
+    refuse_empty_log(path)
     try:
-        return _verified(path)
+        return _verified(path, broken=f"the backup {path}'s chain", not_done=not_done)
     except sqlite3.Error as exc:
         raise StoreError(f"{path} is not a readable event log backup: {exc}") from exc
+
+
+@contextlib.contextmanager
+def backup_hashes(path: Path) -> Iterator[Callable[[int], str | None]]:
+    """For the block: the hash a backup holds for an event by seq (None: no such event).
+    The backup is opened read-only, once, for every lookup."""
+    with _connection(_read_only(path), uri=True) as db:
+
+        def hash_of(seq: int) -> str | None:
+            found = db.execute("SELECT hash FROM events WHERE seq = ?", (seq,)).fetchone()
+            return None if found is None else str(found[0])
+
+        yield hash_of
 
 
 def _copy_file(source: Path, target: Path) -> None:
@@ -282,7 +303,10 @@ def _set_aside(database: Path, replaced: Path) -> None:
         wal.replace(Path(f"{replaced}-wal"))
 
 
-def _verified(copy: Path) -> tuple[int, Head]:
+def _verified(copy: Path, *, broken: str, not_done: str) -> tuple[int, Head]:
+    """The events in ``copy`` and its head, its chain walked; a broken chain is a
+    :class:`~orderdesk.errors.StoreError` saying whose chain it is (``broken``: "the backup
+    X's chain") and what was therefore not done (``not_done``), as callers differ in both."""
     with _connection(_read_only(copy), uri=True) as db:
         found = db.execute("SELECT seq, hash FROM chain_head WHERE id = ?", (HEAD_ID,)).fetchone()
         head = Head() if found is None else Head(found[0], found[1])
@@ -292,8 +316,7 @@ def _verified(copy: Path) -> tuple[int, Head]:
         report = verify_rows((Row(*row) for row in rows), head)
     if not report.ok:
         raise StoreError(
-            f"the event log's chain is broken at event {report.first_bad_seq}: {report.reason}; "
-            "not backed up (`orderdesk audit verify` says the same)"
+            f"{broken} is broken at event {report.first_bad_seq}: {report.reason}; {not_done}"
         )
     return report.rows, head
 
@@ -326,6 +349,7 @@ __all__ = [
     "BackupReport",
     "RestoreReport",
     "back_up",
+    "backup_hashes",
     "backup_head",
     "daily_backup_path",
     "daily_backups",

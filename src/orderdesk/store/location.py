@@ -21,6 +21,7 @@ import platformdirs
 from sqlalchemy.engine import make_url
 
 from orderdesk.config import shown_store_url, sqlite_url
+from orderdesk.errors import StoreError
 
 URL_ENV = "ORDERDESK_STORE__URL"
 APP_NAME = "orderdesk"
@@ -55,6 +56,26 @@ def sqlite_file(url: str) -> Path | None:
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
     return Path(parsed.database)
+
+
+def refuse_empty_log(path: Path) -> None:
+    """A :class:`~orderdesk.errors.StoreError` if ``path`` is an existing file of 0 bytes.
+
+    SQLite takes an empty file for an empty database, so a log truncated to nothing (a full
+    disk, a bad copy) would open as a new, empty history: verified intact, restored as
+    "0 events", and written over by the desk as though its past had never been. Every file
+    SQLite has made a database of holds at least its header (the store has it written the
+    moment it makes the file, by switching it to WAL), so an empty one is no log. (A file that
+    does not exist is not refused: it is made on the first run.)"""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return  # absent: made on the first open; unreadable: opening it says why, as it did
+    if size == 0:
+        raise StoreError(
+            f"{path} is empty (0 bytes), not an event log: restore it from a backup "
+            "(`orderdesk restore`)"
+        )
 
 
 def create_private(path: Path) -> None:
@@ -109,6 +130,7 @@ __all__ = [
     "default_db_path",
     "make_private_dir",
     "open_private",
+    "refuse_empty_log",
     "resolve_url",
     "shown_store_url",
     "sqlite_file",

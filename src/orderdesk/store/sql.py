@@ -35,7 +35,7 @@ from typing import Any, Literal, Self
 
 from sqlalchemy import Engine, bindparam, create_engine, event, insert, select, text, update
 from sqlalchemy.engine import Connection, Dialect, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from orderdesk.config import shown_store_url, store_url_passwords, store_url_problem
@@ -53,7 +53,8 @@ from orderdesk.store.chain import (
     link,
 )
 from orderdesk.store.driver import SqliteDriver
-from orderdesk.store.location import create_private, sqlite_file, sqlite_url
+from orderdesk.store.location import create_private, refuse_empty_log, sqlite_file, sqlite_url
+from orderdesk.store.migrate import current_revision
 from orderdesk.store.schema import HEAD_ID, KINDS_BY_TYPE, chain_head, events, of_type
 
 Synchronous = Literal["FULL", "NORMAL"]
@@ -99,17 +100,28 @@ _MIGRATION_LOCK = text("SELECT pg_advisory_xact_lock(4242000001)")
 database serialise their migrations on this transaction-scoped advisory lock instead."""
 
 
-def _sqlite_engine(url: str, synchronous: Synchronous, busy_timeout_ms: int) -> Engine:
+def _sqlite_engine(
+    url: str, synchronous: Synchronous, busy_timeout_ms: int, *, read_only: bool = False
+) -> Engine:
     file = sqlite_file(url)
     if file is not None:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        create_private(file)
+        refuse_empty_log(file)
+        if not read_only:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            create_private(file)
     # The async writer runs appends on a worker thread; the pool hands a connection to one
     # thread at a time, so sqlite3's same-thread check only gets in the way.
     options: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
     if file is None:
         # An in-memory database lives and dies with its connection: share exactly one.
         options["poolclass"] = StaticPool
+    elif read_only:
+        # SQLite itself refuses every write on the connection (and makes no file that is not
+        # there): an audit cannot change the log it proves, even by creating its tables.
+        read_only_uri = f"{file.resolve().as_uri()}?mode=ro"
+        options["creator"] = lambda: sqlite3.connect(
+            read_only_uri, uri=True, check_same_thread=False
+        )
     engine = create_engine(url, **options)
 
     @event.listens_for(engine, "connect")
@@ -119,8 +131,9 @@ def _sqlite_engine(url: str, synchronous: Synchronous, busy_timeout_ms: int) -> 
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute(f"PRAGMA synchronous = {synchronous}")
+        if not read_only:  # both write the file; a reader takes the log as it is
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute(f"PRAGMA synchronous = {synchronous}")
         # Checkpoints are the store's to run (checkpoint_if_due), not the committing append's.
         cursor.execute("PRAGMA wal_autocheckpoint = 0")
         cursor.close()
@@ -208,7 +221,10 @@ class SqlEventStore:
         *,
         synchronous: Synchronous = "FULL",
         busy_timeout_ms: int = 5000,
+        read_only: bool = False,
     ) -> None:
+        """``read_only``: an SQLite log is opened as it is, for reading alone (an audit): it
+        must exist and hold the tables, and nothing is created or migrated in it."""
         self.url = url
         self.shown_url = shown_store_url(url)
         """The URL as errors and people say it: a PostgreSQL password in it is ``***``."""
@@ -225,15 +241,26 @@ class SqlEventStore:
             raise StoreError(f"cannot open the event store at {self.shown_url}: {problem}")
         try:
             self.backend = make_url(url).get_backend_name()
+            read_only = read_only and sqlite_file(url) is not None
             if self.backend == "sqlite":
-                self._engine = _sqlite_engine(url, synchronous, busy_timeout_ms)
+                self._engine = _sqlite_engine(
+                    url, synchronous, busy_timeout_ms, read_only=read_only
+                )
             else:
                 self._engine = create_engine(url, pool_pre_ping=True)
             self._insert = _DriverInsert(self._engine.dialect)
-            with self._transaction(write=True) as connection:
-                if self.backend == "postgresql":
-                    connection.execute(_MIGRATION_LOCK)
-                migrate.upgrade(connection)
+            if read_only:
+                with self._transaction() as connection:
+                    if current_revision(connection) is None:
+                        self._engine.dispose()
+                        raise StoreError(
+                            f"{sqlite_file(url)} is not an event log (it holds no event tables)"
+                        )
+            else:
+                with self._transaction(write=True) as connection:
+                    if self.backend == "postgresql":
+                        connection.execute(_MIGRATION_LOCK)
+                    migrate.upgrade(connection)
             self._driver = (
                 SqliteDriver(
                     self._engine,
@@ -248,7 +275,9 @@ class SqlEventStore:
                 else None
             )
         except (SQLAlchemyError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the event store at {self.shown_url}: {exc}") from exc
+            raise StoreError(
+                f"cannot open the event store at {self.shown_url}: {_said(exc)}"
+            ) from exc
 
     @classmethod
     def open(cls, path: Path, **options: Any) -> Self:
@@ -466,7 +495,7 @@ class SqlEventStore:
         try:
             yield
         except (SQLAlchemyError, sqlite3.Error) as exc:
-            error = StoreError(f"cannot {action} the event store at {self.shown_url}: {exc}")
+            error = StoreError(f"cannot {action} the event store at {self.shown_url}: {_said(exc)}")
             if kind is not None:
                 self._failures[kind] = str(error)
             raise error from exc
@@ -479,6 +508,17 @@ class SqlEventStore:
         if found is None:
             raise StoreError("the event store has no chain_head row (was it deleted?)")
         return Head(found.seq, found.hash)
+
+
+def _said(exc: SQLAlchemyError | sqlite3.Error) -> str:
+    """What the database said, on one line: SQLAlchemy wraps the driver's message in the
+    statement and a "Background on this error" link, lines an error of the CLI must not
+    carry (and the statement is no news to the person reading it)."""
+    cause: BaseException = exc
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        cause = exc.orig
+    said = str(cause).strip()
+    return said.splitlines()[0] if said else type(cause).__name__
 
 
 __all__ = ["SqlEventStore", "Synchronous"]
