@@ -91,6 +91,9 @@ class FakeDesk:
         self.max_quantity = max_quantity
         self.log_unwritable: str | None = None
         self.reject_with: str | None = None
+        self.answers_before_checks = False
+        """Placements stay ACCEPTED (Kite answers before its checks have run; the book's OPEN
+        or REJECTED comes after)."""
         self.refuse_cancels_with: str | None = None
         """The broker's reason to refuse every cancel of ``cancel_all`` (None: it takes them)."""
         """The broker's reason to reject each order placed from now on (None: they rest)."""
@@ -158,6 +161,8 @@ class FakeDesk:
                 self._report(order, BrokerStatus.REJECTED, 0), status_message=self.reject_with
             )
             self._record(order, order.on_report(rejected, self.now()))
+            return order
+        if self.answers_before_checks:
             return order
         self._record(order, order.on_report(self._report(order, BrokerStatus.OPEN, 0), self.now()))
         return order

@@ -50,6 +50,24 @@ async def test_a_rejected_order_exits_3_and_says_so(served: tuple[FakeDesk, list
     )
 
 
+async def test_an_order_the_broker_took_says_it_may_still_be_rejected(
+    served: tuple[FakeDesk, list[str]],
+) -> None:
+    """Kite answers before its checks run: an order past a circuit limit read "submitted",
+    exit 0, and was REJECTED a moment later. Exit 0 stays (the broker took it), and the
+    command says a rejection may follow and where to see it; an order already OPEN does not."""
+    desk, where = served
+    desk.answers_before_checks = True
+    code, out = await place(where)
+    assert code == 0, out
+    assert "submitted" in out
+    assert "the broker took it and may still reject it" in out
+    assert "`orderdesk orders` follows it" in out
+    desk.answers_before_checks = False
+    code, out = await place(where)
+    assert (code, "may still reject it" in out) == (0, False)
+
+
 async def test_cancels_the_broker_did_not_take_exit_3_naming_them(
     served: tuple[FakeDesk, list[str]],
 ) -> None:

@@ -53,7 +53,8 @@ EXIT_SESSION = 5
 TRADING_EXIT_CODES = (
     "Exit codes: 0 done; 1 error (e.g. no daemon, or the broker did not answer: nothing was "
     "changed, try again); 2 bad usage; 3 refused (validation, risk, unknown order, or an order "
-    "the broker rejected); 4 bad API token; 5 no broker session or trading day yet: nothing was "
+    "the broker rejected as it answered: one it rejects after taking it is followed by "
+    "`orderdesk orders`); 4 bad API token; 5 no broker session or trading day yet: nothing was "
     "placed or changed, run it again after `orderdesk login`. Errors are one line on stderr "
     "(one JSON object with --json)."
 )

@@ -229,6 +229,14 @@ def place(
             console.print(escape(result.message or ""), soft_wrap=True)
         if sending:
             console.print(f"[yellow]{escape(result.message or '')}[/]", soft_wrap=True)
+        if status == OrderStatus.ACCEPTED and result.outcome != "existing":
+            # Kite answers a placement before its checks (margins, circuit limits) have run:
+            # exit 0 here is "taken", and a rejection may follow within the second.
+            console.print(
+                "the broker took it and may still reject it (margins, circuit limits): "
+                "`orderdesk orders` follows it",
+                soft_wrap=True,
+            )
         if sending or status in _UNSETTLED:
             # Run again without the id, the command would choose a new one: a second order.
             console.print(
