@@ -1,8 +1,8 @@
 """Orders Kite refuses, refused the same way by the simulator, refereed by the official client:
 MARKET orders without market protection, delivery short sales, made-up products, changes a
 cover order's stop leg does not take, a new stop on a cover order's first leg, prices outside
-the circuit limits, a disclosed quantity outside equity and a contract note of an order without
-a price (KITE_API.md §2, §4, §5, §6)."""
+the circuit limits, a disclosed quantity outside equity, an iceberg leg of part of a lot and a
+contract note of an order without a price (KITE_API.md §2, §4, §5, §6)."""
 
 from __future__ import annotations
 
@@ -386,6 +386,35 @@ def test_disclosed_quantity_is_for_equity_only(
     assert _row(kite, resting)["disclosed_quantity"] == 0
     equity = _place(kite, quantity=10, disclosed_quantity=2)
     assert _row(kite, equity)["disclosed_quantity"] == 2
+
+
+def test_an_iceberg_leg_is_whole_lots(
+    kite: KiteConnect, simctl: SimControl, sim_thread: SimServer
+) -> None:
+    """An F&O iceberg order whose leg is not a whole number of lots is an InputException naming
+    iceberg_quantity, and nothing is placed: it was taken and a leg of part of a lot filled,
+    leaving a position no order could close; legs of whole lots rest."""
+    future = next(i for i in sim_thread.master if i.instrument_type == "FUT")
+    lot = future.lot_size
+    lower, _upper = _circuit(kite, f"NFO:{future.tradingsymbol}")  # a buy that rests
+    nfo = {
+        "variety": "iceberg",
+        "exchange": "NFO",
+        "tradingsymbol": future.tradingsymbol,
+        "product": "NRML",
+        "quantity": 4 * lot,
+        "price": lower,
+        "iceberg_legs": 2,
+    }
+    with pytest.raises(kex.InputException) as exc_info:
+        _place(kite, iceberg_quantity=2 * lot + 5, **nfo)
+    assert exc_info.value.code == 400
+    assert str(exc_info.value).startswith("Invalid `iceberg_quantity`: ")
+    assert f"lot size ({lot})" in str(exc_info.value)
+    assert kite.orders() == []
+    resting = _place(kite, iceberg_quantity=2 * lot, **nfo)
+    row = _row(kite, resting)
+    assert row["status"] == "OPEN", row["status_message"]
 
 
 def test_delivery_is_of_stock_alone(

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from orderdesk.domain.calendar import SEGMENT_OF, Segment
 from orderdesk.domain.errors import ValidationError
 from orderdesk.domain.ids import validate_signal_id, validate_tag
 from orderdesk.domain.money import is_multiple_of
@@ -205,8 +206,28 @@ class Signal:
         check_tick("trigger_price", self.trigger_price, tick_size)
 
     def check_lot_size(self, lot_size: int) -> None:
-        """Raise if the quantity is not a whole number of lots (derivatives)."""
+        """Raise if the quantity, or an iceberg's leg, is not a whole number of lots
+        (derivatives): the broker fills each leg as an order of its own, and a leg of part of
+        a lot left a position no exit could close.
+
+        The last leg carries what the legs before it leave of the quantity: whole lots too,
+        once quantity and leg are."""
         check_lot("quantity", self.quantity, lot_size)
+        if self.iceberg_quantity is not None:
+            check_lot("iceberg_quantity", self.iceberg_quantity, lot_size)
+
+    def check_disclosed_quantity(self) -> None:
+        """Raise if a disclosed quantity is asked for outside equity (NSE, BSE): the broker
+        refuses it there, an order request spent to learn it.
+
+        Checked at intake with the instrument's terms, not in ``__post_init__``: the log
+        rebuilds every signal it holds through ``__post_init__``, and holds such signals,
+        sent (and refused) before the desk checked it."""
+        exchange = self.instrument.exchange
+        if self.disclosed_quantity and SEGMENT_OF[exchange] is not Segment.EQUITY:
+            raise ValidationError(
+                "disclosed_quantity", f"applies to equity orders (NSE, BSE) only, not to {exchange}"
+            )
 
     def with_quantity(self, quantity: int, *, signal_id: str | None = None) -> Signal:
         """A copy for a different quantity (slices and target-position deltas)."""

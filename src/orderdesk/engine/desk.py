@@ -1454,6 +1454,7 @@ class OrderDesk:
         # (NRML on NSE stock reached the broker, which is no place to learn it).
         check_delivery("product", signal.instrument, signal.product)
         check_product("product", signal.instrument, signal.product)
+        signal.check_disclosed_quantity()
         info = self.master.rules_for(signal.instrument)
         if info is not None:
             signal.check_tick_size(info.tick_size)

@@ -3,8 +3,8 @@ looks at its margin: the checks placement, autoslice and a modify share.
 
 - The instrument must exist (Kite's words for one that has expired, :data:`EXPIRED`) and be
   tradable (an index is not), the quantity a whole number of lots within the freeze limit (or
-  autosliced), prices multiples of the tick size, a disclosed quantity equity only
-  (KITE_API.md §4.3).
+  autosliced), an iceberg's legs whole lots too, prices multiples of the tick size, a disclosed
+  quantity equity only (KITE_API.md §4.3).
 - A LIMIT or SL price must lie within the day's circuit limits, those the instrument's quote
   reports (:func:`circuit_breach`): placement rejects such an order in the RMS's words, a modify
   or an autoslice slice refuses it.
@@ -25,7 +25,7 @@ from orderdesk.domain.calendar import PRODUCTS_OF, SEGMENT_OF
 from orderdesk.domain.values import Exchange
 from orderdesk.sim.envelope import InputError
 from orderdesk.sim.order_params import PlaceRequest
-from orderdesk.sim.orders import OrderType, Product, Side, as_decimal
+from orderdesk.sim.orders import OrderType, Product, Side, Variety, as_decimal
 from orderdesk.sim.ports import InstrumentLike, InstrumentLookup, QuoteSource
 
 EXPIRED = "The instrument you are placing an order for has either expired or does not exist."
@@ -82,9 +82,21 @@ def check_disclosed(inst: InstrumentLike, disclosed_quantity: int | None) -> Non
         )
 
 
+def check_iceberg_lots(inst: InstrumentLike, req: PlaceRequest) -> None:
+    """Refuse an iceberg order whose legs are not whole lots: each leg goes to the exchange as
+    an order of its own. The last leg is what the others leave of a whole number of lots, so
+    it is whole lots once the leg is. UNVERIFIED wording, in the style of Kite's ``Invalid``."""
+    lot = inst.lot_size
+    if req.variety is Variety.ICEBERG and lot > 1 and req.iceberg_quantity % lot:
+        raise InputError(
+            f"Invalid `iceberg_quantity`: {req.iceberg_quantity} is not a multiple of "
+            f"lot size ({lot})."
+        )
+
+
 def check_instrument_terms(inst: InstrumentLike, req: PlaceRequest, *, check_freeze: bool) -> None:
-    """Checks that need the instrument: tradability, lot and tick size, disclosed quantity,
-    the freeze limit."""
+    """Checks that need the instrument: tradability, lot and tick size (an iceberg's legs
+    too), disclosed quantity, the freeze limit."""
     if inst.segment == "INDICES":
         # An index has a price but no order book; Kite refuses orders on it.
         raise InputError(f"{inst.tradingsymbol} is an index and cannot be traded.")
@@ -99,6 +111,7 @@ def check_instrument_terms(inst: InstrumentLike, req: PlaceRequest, *, check_fre
         raise InputError(f"Invalid `product`: {req.product} is not allowed on {req.exchange}.")
     if inst.lot_size > 1 and req.quantity % inst.lot_size:
         raise InputError(f"Quantity should be a multiple of lot size ({inst.lot_size}).")
+    check_iceberg_lots(inst, req)
     check_ticks(
         as_decimal(inst.tick_size), (("price", req.price), ("trigger_price", req.trigger_price))
     )
@@ -160,6 +173,7 @@ __all__ = [
     "EXPIRED",
     "SELL_STOP_TRIGGER",
     "check_disclosed",
+    "check_iceberg_lots",
     "check_instrument_terms",
     "check_ticks",
     "circuit_breach",
