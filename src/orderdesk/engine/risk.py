@@ -141,7 +141,9 @@ class KillSwitchCheck:
 @dataclass(slots=True)
 class SquareOffCutoff:
     """No fresh MIS/CO order after the broker's square-off time of its segment, until the next
-    trading day: the broker refuses them then, and squares off what is open."""
+    trading day: the broker refuses them then, and squares off what is open. An after-market
+    order (AMO) is for the next session, whose square-off is still ahead: it goes, on a
+    weekend or a holiday too."""
 
     calendar: TradingCalendar
     clock: Clock
@@ -149,6 +151,8 @@ class SquareOffCutoff:
 
     async def check(self, signal: Signal, context: RiskContext) -> str | None:
         if signal.product not in INTRADAY and signal.variety is not Variety.CO:
+            return None
+        if signal.variety is Variety.AMO:
             return None
         exchange = signal.instrument.exchange
         now = self.clock.now()
