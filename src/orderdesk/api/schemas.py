@@ -269,14 +269,18 @@ class OrderOut(_Response):
     """The signal's own label, if it gave one (the order's id is what travels as Kite's tag)."""
     reason: str | None
     algo_id: str | None = None
-    """The exchange algo id the order's placement carried (from its log; None: none sent)."""
+    """The exchange algo id the order's placement carried (from its log; None: none sent).
+    An autoslice's child went with its parent's one placement, and shows that one's."""
     created_at: datetime
     updated_at: datetime
 
     @classmethod
-    def of(cls, order: Order, children: Sequence[Order] = ()) -> OrderOut:
+    def of(
+        cls, order: Order, children: Sequence[Order] = (), *, parent: Order | None = None
+    ) -> OrderOut:
         """``order`` as the API shows it; a sliced parent with its ``children``'s status,
-        filled quantity and average price (its own stay those of an intent never sent)."""
+        filled quantity and average price (its own stay those of an intent never sent); a
+        child with the algo id it went with, read from its ``parent``."""
         signal = order.signal
         status, filled, average = order.status, order.filled_quantity, order.average_price
         if children:
@@ -310,31 +314,63 @@ class OrderOut(_Response):
             signal_id=signal.signal_id,
             tag=signal.tag,
             reason=order.reason,
-            algo_id=order.algo_id,
+            algo_id=sent_algo_id(order, parent),
             created_at=order.created_at,
             updated_at=order.updated_at,
         )
 
 
+def sent_algo_id(order: Order, parent: Order | None) -> str | None:
+    """The algo id ``order`` went to the broker with: its own placement's, or, for a child of
+    an autoslice, its ``parent``'s (the broker cut the children out of that one placement,
+    each carrying its algo id; the desk never sends a child itself). A cover order's stop leg
+    has no parent here: the broker places it, with none."""
+    if parent is not None and parent.autoslice:
+        return parent.algo_id
+    return order.algo_id
+
+
 class ChildrenSource(Protocol):
-    """What :func:`order_out` asks of a desk (``DeskService`` and the bot's desk have it)."""
+    """What :func:`order_out` asks of a desk (``DeskService`` and the bot's desk have it): a
+    parent's children, and a child's parent (for the algo id the child went with)."""
 
     def children(self, order_id: str) -> Sequence[Order]: ...
 
+    def order(self, order_id: str) -> Order: ...
+
+
+def _parent_of(desk: ChildrenSource, order: Order) -> Order | None:
+    if order.parent_id is None:
+        return None
+    try:
+        return desk.order(order.parent_id)
+    except LookupError:  # not the desk's any more: the child's own algo id is all there is
+        return None
+
 
 def order_out(desk: ChildrenSource, order: Order) -> OrderOut:
-    """``order`` as the API shows it: a sliced parent read through its children."""
-    return OrderOut.of(order, desk.children(order.order_id))
+    """``order`` as the API shows it: a sliced parent read through its children, a child with
+    the algo id it went with."""
+    return OrderOut.of(order, desk.children(order.order_id), parent=_parent_of(desk, order))
 
 
 def orders_out(orders: Sequence[Order]) -> list[OrderOut]:
     """``orders`` as the API shows them, each sliced parent read through its children in the
-    same list (an earlier day's orders, which the desk no longer holds as a book)."""
+    same list (an earlier day's orders, which the desk no longer holds as a book), each child
+    with the algo id it went with."""
     children: dict[str, list[Order]] = {}
     for order in orders:
         if order.parent_id is not None:
             children.setdefault(order.parent_id, []).append(order)
-    return [OrderOut.of(order, children.get(order.order_id, ())) for order in orders]
+    by_id = {order.order_id: order for order in orders}
+    return [
+        OrderOut.of(
+            order,
+            children.get(order.order_id, ()),
+            parent=None if order.parent_id is None else by_id.get(order.parent_id),
+        )
+        for order in orders
+    ]
 
 
 class PositionOut(_Response):
