@@ -2,7 +2,8 @@
 MARKET orders without market protection, delivery short sales, made-up products, changes a
 cover order's stop leg does not take, a new stop on a cover order's first leg, prices outside
 the circuit limits, a disclosed quantity outside equity, an iceberg leg of part of a lot and a
-contract note of an order without a price (KITE_API.md §2, §4, §5, §6)."""
+contract note of an order without a price (KITE_API.md §2, §4, §5, §6); and what it does not
+play, said so (mutual funds)."""
 
 from __future__ import annotations
 
@@ -457,3 +458,12 @@ def test_a_contract_note_needs_an_average_price(kite: KiteConnect, simctl: SimCo
         assert "average_price" in str(exc_info.value)
     [note] = kite.get_virtual_contract_note([executed | {"average_price": 1500}])
     assert note["price"] == 1500
+
+
+def test_mutual_funds_are_said_to_be_not_simulated(kite: KiteConnect) -> None:
+    """The client's mf_* methods are Kite routes the simulator does not play: they read "Route
+    not found", as if the client had called something that does not exist."""
+    with pytest.raises(kex.GeneralException) as exc_info:
+        kite.mf_holdings()
+    assert exc_info.value.code == 404
+    assert "Mutual funds (/mf/…) are not simulated by orderdesk sim." in str(exc_info.value)

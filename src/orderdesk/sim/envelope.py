@@ -118,6 +118,9 @@ class RateLimitError(SimError):
         super().__init__(message)
 
 
+NOT_SIMULATED_MF = "Mutual funds (/mf/…) are not simulated by orderdesk sim."
+
+
 class NotFoundError(SimError):
     error_type = "GeneralException"
     http_status = 404
@@ -131,6 +134,9 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
     except SimError as exc:
         return exc.response()
     except web.HTTPNotFound:
+        if request.path.startswith("/mf/"):
+            # Kite's mutual-fund routes are real; "Route not found" read as a client's mistake.
+            return NotFoundError(NOT_SIMULATED_MF).response()
         return NotFoundError("Route not found").response()
     except web.HTTPMethodNotAllowed:
         return SimError("Method not allowed", http_status=405).response()
