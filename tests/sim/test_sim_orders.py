@@ -294,15 +294,19 @@ def test_cover_order_spawns_stop_leg_and_exits(kite: KiteConnect, simctl: SimCon
 
 
 def test_amo_and_auction_varieties(kite: KiteConnect, simctl: SimControl) -> None:
-    """AMO (market always open by default) and auction orders are accepted and cancellable."""
+    """AMO (market always open by default) and auction orders are accepted and cancellable; an
+    auction order rests whatever the price (its auction never runs here: it filled at the
+    market, as a regular order)."""
     simctl.prices({"NSE:INFY": 1500})
     amo = _limit_buy(kite, 1400, variety="amo")
     assert _book_row(kite, amo)["status"] == "OPEN"
     assert kite.modify_order("amo", amo, price=1410) == amo
     assert kite.cancel_order("amo", amo) == amo
-    auction = _limit_buy(kite, 1400, variety="auction", auction_number="22")
+    auction = _limit_buy(kite, 1600, variety="auction", auction_number="22")
     row = _book_row(kite, auction)
-    assert row["auction_number"] == "22"
+    assert (row["auction_number"], row["status"], row["filled_quantity"]) == ("22", "OPEN", 0)
+    simctl.prices({"NSE:INFY": 1490})
+    assert _book_row(kite, auction)["status"] == "OPEN"
     assert kite.modify_order("auction", auction, price=1401) == auction
     assert kite.cancel_order("auction", auction) == auction
     assert _book_row(kite, auction)["status"] == "CANCELLED"

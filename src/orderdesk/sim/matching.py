@@ -140,8 +140,14 @@ class Matcher:
     # -- matching ------------------------------------------------------------------------------
 
     def match(self, order: Order) -> None:
-        """Trigger and fill ``order`` as far as the last price lets it (resting orders only)."""
+        """Trigger and fill ``order`` as far as the last price lets it (resting orders only).
+
+        An auction order rests: it trades in its auction's session, which the simulator does
+        not run (its auction list is empty). Filled at the market price like a regular order,
+        it told a developer that auction code worked."""
         if order.status not in (Status.OPEN, Status.TRIGGER_PENDING):
+            return
+        if order.variety is Variety.AUCTION:
             return
         ltp = self.last_price(order.instrument_token)
         if order.status is Status.TRIGGER_PENDING:
