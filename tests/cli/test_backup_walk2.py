@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from contextlib import closing
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,25 +15,15 @@ from typer.testing import CliRunner
 
 from orderdesk.cli import app, audit_command, backup_command
 from orderdesk.config import Settings, TradingDaySettings
-from orderdesk.domain import KillSwitchChanged
 from orderdesk.errors import StoreError
 from orderdesk.runtime import open_runtime
 from orderdesk.store import SqlEventStore
-from orderdesk.store.chain import GENESIS_HASH, row_hash
-from orderdesk.store.codec import canonical_json
+from tests.cli.test_backup_command import drills, rewrite_whole_chain
 
 assert audit_command.audit is not None
 assert backup_command.backup is not None
 runner = CliRunner()
-START = datetime(2026, 12, 7, 4, 0, tzinfo=UTC)
 EMPTY = "is empty (0 bytes), not an event log: restore it from a backup (`orderdesk restore`)"
-
-
-def drills(count: int, first: int = 0) -> list[KillSwitchChanged]:
-    return [
-        KillSwitchChanged(at=START + timedelta(seconds=i), engaged=bool(i % 2), reason=f"d{i}")
-        for i in range(first, first + count)
-    ]
 
 
 @pytest.fixture
@@ -51,26 +40,6 @@ def truncated(tmp_path: Path) -> Path:
     path = tmp_path / "tr0.db"
     path.touch(mode=0o600)
     return path
-
-
-def rewrite_whole_chain(db: Path, seq: int, reason: str) -> None:
-    """Change one event, then hash every row again and move the head: the chain alone
-    verifies (as in test_backup_command)."""
-    with closing(sqlite3.connect(db)) as raw, raw:
-        rows = raw.execute(
-            "SELECT seq, stream, type, at, payload FROM events ORDER BY seq"
-        ).fetchall()
-        previous = GENESIS_HASH
-        for number, stream, kind, at, payload in rows:
-            if number == seq:
-                payload = canonical_json({**json.loads(payload), "reason": reason})
-            digest = row_hash(previous, number, stream, kind, at, payload)
-            raw.execute(
-                "UPDATE events SET payload = ?, prev_hash = ?, hash = ? WHERE seq = ?",
-                (payload, previous, digest, number),
-            )
-            previous = digest
-        raw.execute("UPDATE chain_head SET hash = ?", (previous,))
 
 
 def break_chain(db: Path, seq: int) -> None:
