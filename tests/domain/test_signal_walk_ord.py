@@ -110,14 +110,6 @@ def test_a_logged_signal_with_a_disclosed_quantity_outside_equity_is_still_read(
 @pytest.mark.parametrize("exchange", ["NSE", "BSE"])
 def test_a_disclosed_quantity_on_equity_is_taken(exchange: str) -> None:
     """On NSE and BSE it stays what it was."""
-    taken = Signal(
-        instrument=InstrumentKey.parse(f"{exchange}:INFY"),
-        side=Side.BUY,
-        quantity=100,
-        order_type=OrderType.LIMIT,
-        product=Product.CNC,
-        price=Decimal(1500),
-        disclosed_quantity=20,
-    )
+    taken = _disclosed(exchange)
     taken.check_disclosed_quantity()
-    assert taken.disclosed_quantity == 20
+    assert taken.disclosed_quantity == 65
