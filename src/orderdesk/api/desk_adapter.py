@@ -289,6 +289,12 @@ class EngineDesk:
         opening = {h.instrument: h.total for h in self._desk.holdings()}
         wanted: dict[InstrumentKey, int] = {}
         for instrument, quantity in quantities.items():
+            # A mistyped symbol is the desk's to refuse, naming it, as a signal's is: the
+            # broker was asked, and answered in its own words.
+            try:
+                self._desk.master.rules_for(instrument)
+            except ValidationError as exc:
+                raise ValidationError("holdings", exc.reason) from None
             if quantity is None and not opening.get(instrument):
                 raise ValidationError("holdings", f"{instrument} is not in today's holdings")
             wanted[instrument] = quantity if quantity is not None else opening[instrument]
