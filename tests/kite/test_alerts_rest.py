@@ -70,6 +70,8 @@ async def test_an_ato_round_trips_and_names_the_orders_it_placed(
     assert created.alert_id is not None
     assert (created.kind, created.status) == ("ato", "enabled")
     assert (created.basket, created.value) == (DIP.basket, DIP.value)
+    # As written (Kite's JSON floats read 1401.0 and 1400.0 in every view of the alert).
+    assert (str(created.basket[0].price), str(created.value)) == ("1401", "1400")
     moved = await kite.modify_alert(created.alert_id, replace(DIP, value=Decimal(1410)))
     assert moved.value == Decimal(1410)
     assert [a.alert_id for a in await kite.alerts()] == [created.alert_id]
@@ -98,6 +100,10 @@ async def test_a_fired_gtt_names_its_order(kite: KiteRestClient, sim: SimServer)
     trigger_id = await kite.place_gtt(trigger)
     (listed,) = await kite.gtt_triggers()
     assert (listed.trigger_id, listed.status, listed.order_ids) == (trigger_id, "active", ())
+    # Read back as written, not as Kite's JSON floats (1600.0): a GTT taken as the broker holds
+    # it after a change on Kite web is shown from these.
+    shown = (listed.trigger_values[0], listed.last_price, listed.orders[0].price)
+    assert [str(v) for v in shown] == ["1600", "1500", "1600"]
     await _price(sim, 1601)
     (fired,) = await kite.gtt_triggers()
     assert fired.status == "triggered"

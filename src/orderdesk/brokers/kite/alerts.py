@@ -26,6 +26,7 @@ from orderdesk.brokers.kite.mapping import (
     UnmappedValue,
     instrument,
     lookup,
+    plain_price,
 )
 from orderdesk.brokers.kite.schemas import Wire
 from orderdesk.domain.reports import AlertOrder, PriceAlert
@@ -90,8 +91,8 @@ def alert(row: AlertRow) -> PriceAlert:
             quantity=item.params.quantity,
             product=lookup(PRODUCTS, item.params.product, "product"),
             order_type=lookup(ORDER_TYPES, item.params.order_type, "order_type"),
-            price=item.params.price,
-            trigger_price=item.params.trigger_price,
+            price=plain_price(item.params.price),
+            trigger_price=plain_price(item.params.trigger_price),
         )
         for item in (row.basket.items if row.basket is not None else [])
     )
@@ -99,7 +100,7 @@ def alert(row: AlertRow) -> PriceAlert:
         name=row.name,
         instrument=instrument(row.lhs_exchange, row.lhs_tradingsymbol),
         operator=row.operator,
-        value=row.rhs_constant,
+        value=plain_price(row.rhs_constant),
         basket=basket,
         alert_id=row.uuid,
         status=row.status,

@@ -397,7 +397,7 @@ def gtt(row: GttRow) -> GttTrigger:
         GttOrderLeg(
             side=lookup(SIDES, leg.transaction_type, "transaction_type"),
             quantity=leg.quantity,
-            price=leg.price,
+            price=plain_price(leg.price),
             product=lookup(PRODUCTS, leg.product, "product"),
             order_type=lookup(ORDER_TYPES, leg.order_type, "order_type"),
         )
@@ -405,8 +405,8 @@ def gtt(row: GttRow) -> GttTrigger:
     )
     return GttTrigger(
         instrument=key,
-        trigger_values=tuple(row.condition.trigger_values),
-        last_price=row.condition.last_price,
+        trigger_values=tuple(plain_price(v) for v in row.condition.trigger_values),
+        last_price=plain_price(row.condition.last_price),
         orders=legs,
         trigger_id=row.id,
         status=row.status,
@@ -457,6 +457,12 @@ def charges(broker_order_id: str, row: ContractNoteRow) -> Charges:
 
 
 # --- domain → wire ---------------------------------------------------------------------------
+
+
+def plain_price(value: Decimal) -> Decimal:
+    """A price as people write it: Kite's JSON floats arrive as 1401.0, which a trigger's every
+    view then printed (the desk's own terms read 1401)."""
+    return Decimal(format(value.normalize(), "f"))
 
 
 def _num(value: Decimal | int) -> str:
@@ -622,6 +628,7 @@ __all__ = [
     "order_report",
     "order_update_to_report",
     "place_form",
+    "plain_price",
     "position",
     "quote",
 ]
