@@ -116,3 +116,16 @@ async def test_a_refused_session_still_says_the_brokers_words(
     assert code == 5, out
     assert "refused by the broker at 08:00 IST on Fri 11 Dec" in out
     assert "Incorrect `api_key` or `access_token`." in out
+
+
+async def test_the_orders_table_says_a_stops_type_and_trigger(
+    served: tuple[FakeDesk, list[str]],
+) -> None:
+    """An SL-M read "—" under price, like a MARKET order, and its trigger showed nowhere."""
+    _, where = served
+    stop = ["place", "NSE:INFY", "SELL", "1", "--type", "SL-M", "--trigger", "1495"]
+    code, out = await cli(where, *stop)
+    assert code == 0, out
+    code, out = await cli(where, "orders")
+    assert code == 0, out
+    assert "SL-M trigger 1495" in out

@@ -59,6 +59,7 @@ ORDER_COLUMNS = (
     "status",
     "instrument",
     "side",
+    "type",
     "qty",
     "filled",
     "price",
@@ -77,6 +78,7 @@ def _order_row(order: OrderOut, day: date | None = None) -> tuple[object, ...]:
         order.status,
         order.instrument,
         order.side,
+        _type_words(order),
         order.quantity,
         order.filled_quantity,
         order.price,
@@ -85,6 +87,14 @@ def _order_row(order: OrderOut, day: date | None = None) -> tuple[object, ...]:
         order.algo_id,
         order.reason,
     )
+
+
+def _type_words(order: OrderOut) -> str:
+    """The order's type, with a stop's trigger: an SL-M read "—" under price, like a MARKET
+    order, and its trigger showed nowhere (``--json`` has both)."""
+    if order.trigger_price:
+        return f"{order.order_type} trigger {order.trigger_price}"
+    return str(order.order_type)
 
 
 def _taken(order: OrderOut, day: date | None) -> str:
