@@ -98,6 +98,16 @@ class SessionStatus:
         return self.state == "valid"
 
 
+def health_word(
+    connection: ConnectionState | None, session: SessionStatus, log_problem: str | None
+) -> Literal["ok", "degraded"]:
+    """``ok`` when the event log can be written, the broker stream is connected (or there is
+    none) and the broker session is usable; what `GET /api/health` and Telegram's ``/status``
+    both say (the bot's said OK while the log could not be written)."""
+    stream_up = connection in (None, ConnectionState.CONNECTED)
+    return "ok" if log_problem is None and stream_up and session.usable else "degraded"
+
+
 @dataclass(frozen=True, slots=True)
 class DayRecord:
     """One trading day of the log: its opening checkpoint and, once closed, its close."""
@@ -332,4 +342,5 @@ __all__ = [
     "ReconcileSummary",
     "SessionStateName",
     "SessionStatus",
+    "health_word",
 ]

@@ -7,7 +7,7 @@ from fastapi.responses import PlainTextResponse
 
 from orderdesk.api.auth import bearer_scheme
 from orderdesk.api.context import Context
-from orderdesk.api.desk import DeskService, KillSwitchState
+from orderdesk.api.desk import DeskService, KillSwitchState, health_word
 from orderdesk.api.errors import ERROR_RESPONSES
 from orderdesk.api.metrics import CONTENT_TYPE
 from orderdesk.api.schemas import (
@@ -21,7 +21,6 @@ from orderdesk.api.schemas import (
     ReconcileOut,
 )
 from orderdesk.domain.status import IN_FLIGHT
-from orderdesk.ports.broker import ConnectionState
 
 router = APIRouter(
     tags=["desk"],
@@ -71,12 +70,11 @@ async def health(context: Context) -> HealthOut:
     connection = desk.broker_connection()
     session = desk.session()
     kill = desk.kill_switch()
-    stream_up = connection in (None, ConnectionState.CONNECTED)
     log_problem = desk.event_log_problem()
     orders = desk.orders()
     in_flight = sum(1 for order in orders if order.status in IN_FLIGHT)
     return HealthOut(
-        status="ok" if log_problem is None and stream_up and session.usable else "degraded",
+        status=health_word(connection, session, log_problem),
         broker_connection=connection.value if connection is not None else None,
         kill_switch=KillSwitchOut(engaged=kill.engaged, reason=kill.reason),
         open_orders=sum(1 for order in orders if order.is_open),

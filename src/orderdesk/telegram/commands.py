@@ -32,7 +32,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Protocol
 
-from orderdesk.api.desk import KillSwitchState, SessionStatus
+from orderdesk.api.desk import KillSwitchState, SessionStatus, health_word
 from orderdesk.api.schemas import OrderOut, order_out
 from orderdesk.approvals import ApprovalQueue
 from orderdesk.doctor import Diagnosis
@@ -220,9 +220,8 @@ class DeskCommands:
         kill = desk.kill_switch()
         session = desk.session()
         connection = desk.broker_connection()
-        stream_up = connection in (None, ConnectionState.CONNECTED)
         log_problem = desk.event_log_problem()
-        state = "OK" if stream_up and session.usable and log_problem is None else "DEGRADED"
+        state = health_word(connection, session, log_problem).upper()
         # The day's figures as every surface reads them (a closed day: as its close recorded).
         pnl = sum((p.pnl for p in desk.day_positions()), start=Decimal(0))
         day = desk.trading_day()
