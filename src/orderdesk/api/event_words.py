@@ -46,6 +46,7 @@ from orderdesk.domain.events import (
     SessionLost,
     SessionRenewed,
     SignalDenied,
+    not_done_word,
 )
 from orderdesk.domain.money import to_paise
 from orderdesk.domain.signal import Signal
@@ -171,13 +172,9 @@ _WORDS: dict[type[Event], Callable[[Any], str]] = {
         ("Modified" + (" outside orderdesk" if e.external else "") + ": ")
         + _terms(e.order_type, e.quantity, e.price, e.trigger_price)
     ),
-    OrderModifyRejected: lambda e: (
-        f"Modify {'unanswered' if e.unanswered else 'refused'}: {e.reason}"
-    ),
+    OrderModifyRejected: lambda e: f"Modify {not_done_word(e.unanswered)}: {e.reason}",
     OrderCancelRequested: lambda e: "Cancel sent",
-    OrderCancelRejected: lambda e: (
-        f"Cancel {'unanswered' if e.unanswered else 'refused'}: {e.reason}"
-    ),
+    OrderCancelRejected: lambda e: f"Cancel {not_done_word(e.unanswered)}: {e.reason}",
     OrderFillRecorded: _fill,
     OrderUpdateIgnored: lambda e: f"Stale broker update ignored ({e.broker_status_text})",
     OrderTransitionRefused: lambda e: f"Update refused: {e.detail}",

@@ -181,6 +181,13 @@ class OrderCancelRejected(OrderEvent):
     """As ``OrderModifyRejected.unanswered``."""
 
 
+def not_done_word(unanswered: bool) -> str:
+    """How a modify or cancel that did not go through is said, by the order's reason and the
+    timeline alike: "refused" is the broker's no, and a request that got no answer (a timeout)
+    said so read as one."""
+    return "unanswered" if unanswered else "refused"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderFillRecorded(OrderEvent):
     fill: Fill
@@ -632,5 +639,6 @@ __all__ = [
     "TriggerModified",
     "TriggerPlaced",
     "TriggerRang",
+    "not_done_word",
     "recorded_fills",
 ]

@@ -48,6 +48,7 @@ from orderdesk.domain.events import (
     OrderTransitionRefused,
     OrderUpdateIgnored,
     OrderWithdrawn,
+    not_done_word,
 )
 from orderdesk.domain.refusals import describe_refusal
 from orderdesk.domain.reports import Fill, OrderStatusReport
@@ -163,11 +164,6 @@ _BEFORE_FILLS = frozenset(
     {None, Trigger.BROKER_ACCEPTED, Trigger.BROKER_TRIGGER_PENDING, Trigger.BROKER_OPENED}
 )
 """Triggers of a resting order: with some quantity filled, they mean partially filled."""
-
-
-def _refused_or_unanswered(unanswered: bool) -> str:
-    # "refused" for a request that got no answer (a timeout) read as the broker's "no".
-    return "unanswered" if unanswered else "refused"
 
 
 def trigger_for(report: OrderStatusReport) -> Trigger | None:
@@ -798,7 +794,7 @@ class Order:
                     self.status = self.base_status
             case OrderModifyRejected(reason=reason, unanswered=unanswered):
                 # Said as the refusal of a modify: the order itself stands as it was.
-                self.reason = f"modify {_refused_or_unanswered(unanswered)}: {reason}"
+                self.reason = f"modify {not_done_word(unanswered)}: {reason}"
                 self.pending_modify = None
                 self.status = self.base_status
             case OrderCancelRequested():
@@ -806,7 +802,7 @@ class Order:
                 self.reason = None  # a new request: an earlier refusal is not its answer
                 self.status = OrderStatus.CANCEL_PENDING
             case OrderCancelRejected(reason=reason, unanswered=unanswered):
-                self.reason = f"cancel {_refused_or_unanswered(unanswered)}: {reason}"
+                self.reason = f"cancel {not_done_word(unanswered)}: {reason}"
                 self.status = self.base_status
             case AutosliceSent(algo_id=algo_id):
                 self.autoslice = True
