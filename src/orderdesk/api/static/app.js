@@ -53,8 +53,7 @@ function renderStatus() {
     broker.className = "pill signed-in-only unknown";
   } else {
     // A socket open past the session's end (Kite's token ends at 06:00 IST) carries nothing.
-    const s = state.session;
-    const idle = state.broker === "CONNECTED" && s && !(s.usable ?? s.state === "valid");
+    const idle = state.broker === "CONNECTED" && state.session && !usable(state.session);
     broker.textContent = `broker: ${idle ? "idle" : state.broker ?? "n/a"}`;
     broker.className = `pill signed-in-only ${idle ? "bad" : state.broker === "CONNECTED" ? "ok" : state.broker ? "bad" : ""}`;
   }
@@ -86,6 +85,10 @@ function renderDay() {
 // whenever the session is not usable (nothing can be traded until `orderdesk login`).
 const SESSION_WORDS = { expired: "session expired: log in", refused: "session refused: log in", missing: "no session: log in" };
 
+// Whether the broker session can trade, as the desk's health detail says it (older desks send
+// only its state).
+function usable(session) { return session.usable ?? session.state === "valid"; }
+
 function renderSession() {
   const pill = headerNode("session", "session-state", "span");
   const banner = bannerNode("session-banner", "session-banner");
@@ -96,11 +99,11 @@ function renderSession() {
     banner.hidden = true;
     return;
   }
-  const usable = s.usable ?? s.state === "valid";
-  pill.textContent = usable ? "session: valid" : SESSION_WORDS[s.state] || `session ${s.state}: log in`;
-  pill.className = `pill signed-in-only ${usable ? "ok" : "bad"}`;
-  banner.hidden = usable;
-  banner.textContent = usable ? "" : `The broker session is ${s.state === "missing" ? "missing" : s.state}${s.reason ? ` (${s.reason})` : ""}: run \`orderdesk login\` to trade.`;
+  const ok = usable(s);
+  pill.textContent = ok ? "session: valid" : SESSION_WORDS[s.state] || `session ${s.state}: log in`;
+  pill.className = `pill signed-in-only ${ok ? "ok" : "bad"}`;
+  banner.hidden = ok;
+  banner.textContent = ok ? "" : `The broker session is ${s.state === "missing" ? "missing" : s.state}${s.reason ? ` (${s.reason})` : ""}: run \`orderdesk login\` to trade.`;
 }
 
 // The desk went quiet (stopped, or the network between): say so and since when, and grey

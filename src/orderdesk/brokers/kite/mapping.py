@@ -391,6 +391,12 @@ def quote(key: InstrumentKey, row: LtpRow) -> Quote:
     )
 
 
+def plain_price(value: Decimal) -> Decimal:
+    """A price as people write it: Kite's JSON floats arrive as 1401.0, which a trigger's every
+    view then printed (the desk's own terms read 1401)."""
+    return Decimal(format(value.normalize(), "f"))
+
+
 def gtt(row: GttRow) -> GttTrigger:
     key = instrument(row.condition.exchange, row.condition.tradingsymbol)
     legs = tuple(
@@ -457,12 +463,6 @@ def charges(broker_order_id: str, row: ContractNoteRow) -> Charges:
 
 
 # --- domain → wire ---------------------------------------------------------------------------
-
-
-def plain_price(value: Decimal) -> Decimal:
-    """A price as people write it: Kite's JSON floats arrive as 1401.0, which a trigger's every
-    view then printed (the desk's own terms read 1401)."""
-    return Decimal(format(value.normalize(), "f"))
 
 
 def _num(value: Decimal | int) -> str:
