@@ -6,7 +6,8 @@ price, instead of leaving each strategy open (marked to market) beside an ``exte
 of the opposite sign.
 
 The desk's own square-off (``own_square_off_minutes``: MARKET MIS/CO orders it places under the
-strategy ``square_off`` some minutes before the broker) is credited the same way.
+strategy ``square_off`` some minutes before the broker) is credited the same way, and so is any
+other order placed outside the desk (on Kite web): it closes what it reduces, crossing nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from orderdesk.domain.attribution import (
 )
 from orderdesk.domain.calendar import IST, TradingCalendar
 from orderdesk.domain.conversion import PositionConversion
+from orderdesk.domain.day import Holding
 from orderdesk.domain.signal import SQUARE_OFF_STRATEGY
 from orderdesk.domain.values import InstrumentKey
 from tests.domain.builders import signal, step
@@ -144,12 +146,16 @@ def test_the_square_off_closes_the_strategy_at_its_price_and_leaves_no_external_
 
 
 def test_without_the_calendar_the_square_off_is_an_order_like_any_other() -> None:
-    """A desk that keeps no days tells no square-off apart: the fill stays external's."""
+    """A desk that keeps no days tells no square-off apart: its fill closes what it reduces,
+    as any order placed outside the desk does, and crosses nothing."""
     bought = order("od1", "manual", [(Side.BUY, 100, "849.85", at(10, 0))])
-    closed = square_off("odx", [(Side.SELL, 100, "829")])
-    books = attribute([bought, closed], {SBIN: D("829")})
-    assert books["manual"].positions.get(SBIN, Product.MIS).quantity == 100
-    assert books["external"].positions.get(SBIN, Product.MIS).quantity == -100
+    sold = order("od2", "other", [(Side.SELL, 40, "850", at(10, 5))])
+    closed = square_off("odx", [(Side.SELL, 60, "829")])
+    books = attribute([bought, sold, closed], {SBIN: D("800")})
+    assert books["manual"].positions.get(SBIN, Product.MIS).quantity == 40
+    assert books["manual"].realised == 60 * (D("829") - D("849.85"))
+    assert books["other"].positions.get(SBIN, Product.MIS).quantity == -40
+    assert books["external"].positions.get(SBIN, Product.MIS).quantity == 0
 
 
 def test_a_strategy_long_and_one_short_are_each_closed_at_the_fill_prices() -> None:
@@ -218,29 +224,39 @@ def test_what_the_strategies_held_beyond_the_account_is_closed_against_external(
 
 
 def test_a_position_made_in_kites_app_is_closed_with_the_strategies() -> None:
-    """Alpha short 100, and a buy of 30 placed on Kite's app at 11:00 (external's long 30): the
-    account is short 70, and the square-off's buy of 70 closes both."""
+    """Beta long 20, then alpha short 100, and a buy of 50 placed on Kite's app at 11:00: it
+    closes 50 of alpha's short at 848 (beta's long is not on the side it reduces); the account
+    is short 30, and the square-off's buy of 30 closes the rest, beta crossed against alpha at
+    its price."""
+    beta = order("odb", "beta", [(Side.BUY, 20, "851", at(9, 30))])
     alpha = order("oda", "alpha", [(Side.SELL, 100, "850", at(10, 0))])
     kite_app = order(
-        "odk", "external", [(Side.BUY, 30, "848", at(11, 0))], external=True, placed=at(11, 0)
+        "odk", "external", [(Side.BUY, 50, "848", at(11, 0))], external=True, placed=at(11, 0)
     )
-    closed = square_off("odx", [(Side.BUY, 70, "830")])
-    books = attribute([alpha, kite_app, closed], {SBIN: D("830")}, calendar=CALENDAR)
+    closed = square_off("odx", [(Side.BUY, 30, "830")])
+    books = attribute([beta, alpha, kite_app, closed], {SBIN: D("830")}, calendar=CALENDAR)
     assert books["alpha"].positions.get(SBIN, Product.MIS).quantity == 0
-    assert books["alpha"].pnl == 100 * (850 - 830)
+    assert books["alpha"].pnl == 50 * (850 - 848) + 50 * (850 - 830)
+    assert books["beta"].positions.get(SBIN, Product.MIS).quantity == 0
+    assert books["beta"].pnl == 20 * (830 - 851)
     assert books["external"].positions.get(SBIN, Product.MIS).quantity == 0
-    assert books["external"].pnl == 30 * (830 - 848)
+    assert books["external"].pnl == 0
 
 
 def test_an_order_placed_in_kites_app_is_not_a_square_off() -> None:
-    """A MARKET MIS sale placed on Kite's app at 14:00, before the square-off time, is a
-    genuinely external order: it stays external's short beside alpha's long."""
+    """A MARKET MIS sale of 120 placed on Kite's app at 14:00, before the square-off time, is
+    an order like any placed outside the desk, not the broker's square-off: it closes alpha's
+    long 100 at its price and leaves external short 20, and a price move after it moves only
+    external's P&L."""
     alpha = order("oda", "alpha", [(Side.BUY, 100, "850", at(10, 0))])
-    sold = square_off("odk", [(Side.SELL, 100, "840")], placed=at(14, 0))
+    sold = square_off("odk", [(Side.SELL, 120, "840")], placed=at(14, 0))
     assert not is_square_off(sold, CALENDAR)
-    books = attribute([alpha, sold], {SBIN: D("830")}, calendar=CALENDAR)
-    assert books["alpha"].positions.get(SBIN, Product.MIS).quantity == 100
-    assert books["external"].positions.get(SBIN, Product.MIS).quantity == -100
+    for mark in ("830", "870"):
+        books = attribute([alpha, sold], {SBIN: D(mark)}, calendar=CALENDAR)
+        assert books["alpha"].positions.get(SBIN, Product.MIS).quantity == 0
+        assert books["alpha"].pnl == books["alpha"].realised == 100 * (840 - 850)
+        assert books["external"].positions.get(SBIN, Product.MIS).quantity == -20
+        assert books["external"].pnl == 20 * (840 - D(mark))
 
 
 def test_only_a_market_intraday_order_after_the_segments_time_is_a_square_off() -> None:
@@ -499,3 +515,104 @@ def test_a_conversion_moves_the_strategys_share_before_the_square_off_closes_the
         conversions=[(at(11, 0), kept)],
     )
     assert alone["manual"].pnl == books["manual"].pnl == 50
+
+
+def test_a_sale_on_kite_web_closes_the_strategys_position_at_its_price() -> None:
+    """Alpha bought 10 MIS through the desk at 850, and 10 were sold on Kite web at 860 at
+    11:00 (a LIMIT, adopted as external): the account is flat, so is alpha, its 100 realised;
+    the price moving after it moves neither alpha's P&L (its loss limit reads it) nor
+    external's, which holds nothing."""
+    alpha = order("oda", "alpha", [(Side.BUY, 10, "850", at(10, 0))])
+    kite_web = order(
+        "odk",
+        "external",
+        [(Side.SELL, 10, "860", at(11, 0))],
+        external=True,
+        order_type=OrderType.LIMIT,
+    )
+    for mark in ("700", "900"):
+        books = attribute([alpha, kite_web], {SBIN: D(mark)}, calendar=CALENDAR)
+        assert books["alpha"].positions.get(SBIN, Product.MIS).quantity == 0
+        assert (books["alpha"].pnl, books["alpha"].realised) == (100, 100)
+        assert books["external"].positions.get(SBIN, Product.MIS).quantity == 0
+        assert books["external"].pnl == 0
+    only_alpha = attribute([alpha, kite_web], {SBIN: D("700")}, strategy="alpha")
+    assert only_alpha["alpha"].pnl == 100
+
+
+def test_an_order_outside_the_desk_adding_to_a_position_is_externals() -> None:
+    """A buy on Kite web beside alpha's long reduces nothing: it is external's own position."""
+    alpha = order("oda", "alpha", [(Side.BUY, 10, "850", at(10, 0))])
+    kite_web = order("odk", "external", [(Side.BUY, 5, "855", at(11, 0))], external=True)
+    books = attribute([alpha, kite_web], {SBIN: D("860")}, calendar=CALENDAR)
+    assert books["alpha"].positions.get(SBIN, Product.MIS).quantity == 10
+    assert books["external"].positions.get(SBIN, Product.MIS).quantity == 5
+    assert books["external"].pnl == 5 * (860 - 855)
+
+
+def test_a_strategys_order_against_externals_position_is_its_own() -> None:
+    """Only orders placed outside the desk close others' positions: alpha selling 10 after a buy
+    of 10 on Kite web opens alpha's short beside external's long (the square-off, or the next
+    order outside the desk, closes them)."""
+    kite_web = order("odk", "external", [(Side.BUY, 10, "850", at(10, 0))], external=True)
+    alpha = order("oda", "alpha", [(Side.SELL, 10, "855", at(11, 0))])
+    books = attribute([kite_web, alpha], {SBIN: D("860")}, calendar=CALENDAR)
+    assert books["alpha"].positions.get(SBIN, Product.MIS).quantity == -10
+    assert books["external"].positions.get(SBIN, Product.MIS).quantity == 10
+
+
+def test_a_sale_on_kite_web_of_stock_bought_today_closes_it_before_drawing_holdings() -> None:
+    """As the broker nets a day's CNC buy and sale: alpha bought 5 INFY today, and 8 were sold on
+    Kite web with 10 held from before; alpha's 5 are closed at the sale's price and the other 3
+    come out of the holdings, as external's sale."""
+    infy = InstrumentKey.parse("NSE:INFY")
+    alpha = order(
+        "oda", "alpha", [(Side.BUY, 5, "1500", at(10, 0))], instrument=infy, product=Product.CNC
+    )
+    kite_web = order(
+        "odk",
+        "external",
+        [(Side.SELL, 8, "1520", at(11, 0))],
+        instrument=infy,
+        product=Product.CNC,
+        external=True,
+    )
+    held = Holding(instrument=infy, quantity=10, t1_quantity=0, average_price=D(1400))
+    books = attribute([alpha, kite_web], {infy: D("1510")}, [held], calendar=CALENDAR)
+    mine = books["alpha"].positions.get(infy, Product.CNC)
+    theirs = books["external"].positions.get(infy, Product.CNC)
+    assert (mine.quantity, books["alpha"].pnl) == (0, 5 * 20)
+    assert (theirs.quantity, theirs.from_holdings) == (-3, 3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    trades=st.lists(
+        st.tuples(
+            st.sampled_from(["alpha", "beta", "external"]),
+            st.sampled_from([Side.BUY, Side.SELL]),
+            st.integers(min_value=1, max_value=50),
+            st.integers(min_value=800, max_value=900),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    last=st.integers(min_value=700, max_value=1000),
+)
+def test_with_orders_outside_the_desk_the_books_still_sum_to_the_account(
+    trades: list[tuple[str, Side, int, int]], last: int
+) -> None:
+    """Whatever orders were placed outside the desk among the strategies', the books' net
+    quantities and P&L add up to the account's."""
+    whole = PositionBook()
+    orders = []
+    for n, (name, side, quantity, price) in enumerate(trades):
+        when = at(10, 0, n)
+        orders.append(
+            order(f"od{n}", name, [(side, quantity, str(price), when)], external=name == "external")
+        )
+        whole.apply_fill(SBIN, Product.MIS, side, quantity, D(price), f"od{n}-t0")
+    whole.mark(SBIN, D(last))
+    books = attribute(orders, {SBIN: D(last)}, calendar=CALENDAR)
+    assert sum(b.positions.net_quantity(SBIN) for b in books.values()) == whole.net_quantity(SBIN)
+    assert sum((b.pnl for b in books.values()), D(0)) == whole.total_pnl()

@@ -53,7 +53,7 @@ SBIN = InstrumentKey.parse("NSE:SBIN")
 INFY = InstrumentKey.parse("NSE:INFY")
 API_TOKEN = "square-off-api-token-0123456789"  # the desk's own bearer token, made up here
 LOSS_LIMIT = Decimal("3000")
-"""``manual``'s own daily loss limit: above its realised 2,085, below what its 100 SBIN would
+"""``manual``'s own daily loss limit: above its realised 1,668, below what its 100 SBIN would
 lose at 800 had they stayed open."""
 CONFIG = replace(
     SCENARIO_CONFIG,
@@ -210,16 +210,22 @@ async def test_the_square_off_leaves_each_strategy_flat_at_its_price(tmp_path: P
                     strategies = by_name(await api.strategies())
             finally:
                 await server.stop()
+            # The sale from Kite's app closed 20 of manual's long (first come) at its price.
             expected = {
-                "manual": (0, 100 * (closed_at - manual.average_price)),
+                "manual": (
+                    0,
+                    20 * (kite_app.average_price - manual.average_price)
+                    + 80 * (closed_at - manual.average_price),
+                ),
                 "alpha": (0, 30 * (closed_at - alpha.average_price)),
                 "beta": (0, 10 * (beta.average_price - closed_at)),
-                "external": (0, 20 * (kite_app.average_price - closed_at)),
+                "external": (0, Decimal(0)),
                 "swing": (0, Decimal(0)),
             }
             assert {name: sbin_mis(s) for name, s in strategies.items()} == expected
             assert (manual.average_price, closed_at) == (Decimal("849.85"), Decimal("829"))
-            assert sbin_mis(strategies["manual"]) == (0, Decimal("-2085.00"))
+            assert kite_app.average_price == Decimal("849.85")
+            assert sbin_mis(strategies["manual"]) == (0, Decimal("-1668.00"))
             assert strategies["manual"].unrealised == 1500 - infy.average_price
             assert [(p.instrument, p.quantity) for p in strategies["swing"].positions] == [
                 (str(SBIN), 1)
@@ -227,7 +233,7 @@ async def test_the_square_off_leaves_each_strategy_flat_at_its_price(tmp_path: P
             assert sum(s.pnl for s in strategies.values()) == desk.day_pnl()
             assert desk.position(SBIN, Product.MIS).quantity == 0
 
-            # ``manual``'s own loss limit sees the 2,085 realised, not 100 SBIN marked at 800.
+            # ``manual``'s own loss limit sees the 1,668 realised, not 100 SBIN marked at 800.
             more = await filled(desk, "infy-late", "manual", Side.BUY, 1, Product.CNC, INFY)
             assert more.status is OrderStatus.FILLED
             books = desk.strategy_books()

@@ -23,6 +23,14 @@ the desk) is the trade of the square-off's own strategy, ``external``, and shows
 position; the desk's P&L is still the books' sum and that position's opening, which no book
 holds.
 
+Any other order placed outside the desk (on Kite web or the app, by another client: an order
+the desk adopted, ``Order.external``) closes by the same rule what it reduces, fill by fill, at
+its prices: a sale on Kite web of what a strategy bought closes that strategy's position there,
+and its P&L stops moving with the price and counting against the strategy's loss limit, as the
+account no longer holds it. It is no square-off: its last fill crosses nothing. What it does
+not reduce (it opened a position, or added to one) is ``external``'s. A strategy's order is
+never read so: one that trades against ``external``'s position opens the strategy's own.
+
 The desk's own square-off (``[trading_day] own_square_off_minutes``: MARKET MIS/CO orders it
 places some minutes before the broker, under the strategy ``square_off``, as
 :func:`is_own_square_off` tells) is credited by the same rule: its fills close the strategies'
@@ -108,8 +116,9 @@ def attribute(
 ) -> dict[str, StrategyBook]:
     """Books per strategy from the orders' recorded fills, marked at ``marks``' last prices,
     with CNC sales drawing on the day's opening ``holdings``, the desk's exits of the account's
-    whole position closing the strategies' positions and, given the ``calendar`` (a desk keeping
-    days), the square-offs, the broker's and the desk's own, closing their intraday positions.
+    whole position closing the strategies' positions, orders placed outside the desk closing
+    what they reduce and, given the ``calendar`` (a desk keeping days), the square-offs, the
+    broker's and the desk's own, closing their intraday positions.
 
     Each strategy's book opens with its ``shares`` of the positions the broker ``carried`` into
     the day (``DayOpened.strategy_positions`` and ``positions``), booked at the previous close;
@@ -118,14 +127,16 @@ def attribute(
     broker made each) among them: each moves the strategies' positions in its line between
     products, first come, each what its own position lets convert. With ``strategy``, only
     that strategy's book (if it has orders or a share): built from its orders and shares and,
-    where an instrument was squared off, exited for the account or converted, every order and
-    share in it, since those are shared.
+    where an instrument was squared off, exited for the account, traded outside the desk or
+    converted, every order and share in it, since those are shared.
     """
     orders = list(orders)
     squared = [o for o in orders if is_account_exit(o)]
     wholes = _exit_wholes(squared, orders)
     if calendar is not None:
         squared += [o for o in orders if is_own_square_off(o) or is_square_off(o, calendar)]
+    crossing = {o.order_id for o in squared}
+    squared += [o for o in orders if o.external and o.order_id not in crossing]
     shared = _squared_lines(squared)
     converting = sorted(conversions, key=lambda item: item[0])
     # A conversion is shared as a square-off is: one strategy's book needs every order in it.
@@ -168,7 +179,8 @@ def attribute(
         if order.order_id in closing:
             whole, quantity = wholes.get(order.order_id, (order.order_id, order.quantity))
             filled[whole] = done = filled.get(whole, 0) + fill.quantity
-            _close(fill, books, name, complete=done >= quantity)
+            complete = done >= quantity and order.order_id in crossing
+            _close(fill, books, name, complete=complete)
             if fill.product is Product.CNC and (holding := held.get(fill.instrument)) is not None:
                 _share(holding, books.values())
             continue
