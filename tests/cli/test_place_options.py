@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from orderdesk.cli import _register_commands, app
-from orderdesk.domain import Validity, Variety
+from orderdesk.domain import Product, Validity, Variety
 from tests.api.fakes import FakeDesk
 
 _register_commands()
@@ -77,3 +77,21 @@ async def test_an_iceberg_without_its_legs_names_the_missing_field(
     )
     assert half.exit_code == 3, half.output
     assert half.stderr.strip() == "error: iceberg_quantity: is required for an iceberg order"
+
+
+async def test_the_product_defaults_to_nrml_on_a_derivatives_exchange(
+    served: tuple[FakeDesk, list[str]],
+) -> None:
+    """Without --product, a stock is CNC and a future or option NRML (CNC, the old default
+    everywhere, is refused on NFO); a product given is kept."""
+    desk, where = served
+    for instrument, given, expected in (
+        ("NSE:ITC", (), Product.CNC),
+        ("nfo:NIFTY26DECFUT", (), Product.NRML),
+        ("MCX:CRUDEOIL26DECFUT", (), Product.NRML),
+        ("NFO:NIFTY26DECFUT", ("--product", "MIS"), Product.MIS),
+    ):
+        command = ["place", instrument, "BUY", "65", "--price", "100", *given, *where]
+        result = await asyncio.to_thread(runner.invoke, app, command)
+        assert result.exit_code == 0, result.output
+        assert desk.submitted[-1].product is expected

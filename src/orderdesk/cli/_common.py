@@ -37,7 +37,9 @@ from rich.table import Table
 from orderdesk.client import DeskAuthError, DeskClient, DeskClientError, DeskUnavailable
 from orderdesk.config import Settings, load_settings
 from orderdesk.domain.calendar import IST
+from orderdesk.domain.conversion import carry_product
 from orderdesk.domain.errors import ValidationError
+from orderdesk.domain.values import InstrumentKey, Product
 from orderdesk.errors import OrderDeskError
 
 T = TypeVar("T")
@@ -388,3 +390,13 @@ def _table(
 def _fits(renderable: Table) -> bool:
     unbounded = console.options.update(width=10_000)
     return console.measure(renderable, options=unbounded).minimum <= console.width
+
+
+def carried_in(instrument: str) -> Product:
+    """The product an order in ``instrument`` is kept in past the day, a command's default:
+    CNC for stock, NRML for the rest (CNC on NFO is refused: a GTT's CNC leg was taken and
+    refused only when it fired)."""
+    try:
+        return carry_product(InstrumentKey.parse(instrument))
+    except ValueError:
+        return Product.CNC  # the desk names what is wrong with the instrument

@@ -30,6 +30,7 @@ from orderdesk.cli._common import (
     JsonOption,
     UrlOption,
     build,
+    carried_in,
     console,
     fail,
     plural,
@@ -151,9 +152,12 @@ def place(
         OrderType.LIMIT
     ),
     product: Annotated[
-        ProductArg,
-        typer.Option(help="CNC (delivery), NRML (carry F&O), MIS (intraday) or MTF."),
-    ] = ProductArg.CNC,
+        ProductArg | None,
+        typer.Option(
+            help="CNC (delivery), NRML (carry F&O), MIS (intraday) or MTF (default: CNC on "
+            "NSE and BSE, NRML on the derivatives exchanges)."
+        ),
+    ] = None,
     variety: Annotated[Variety, typer.Option(help="regular, amo, co, iceberg, auction.")] = (
         Variety.REGULAR
     ),
@@ -206,7 +210,7 @@ def place(
         side=Side(side.value),
         quantity=quantity,
         order_type=order_type,
-        product=product.value,
+        product=product.value if product else carried_in(instrument),
         variety=variety,
         validity=validity,
         price=_decimal(price, "price"),

@@ -23,6 +23,7 @@ from orderdesk.cli._common import (
     JsonOption,
     UrlOption,
     build,
+    carried_in,
     fail,
     plural,
     print_json,
@@ -31,9 +32,6 @@ from orderdesk.cli._common import (
     with_client,
 )
 from orderdesk.client import DeskClient
-from orderdesk.domain.conversion import carry_product
-from orderdesk.domain.values import InstrumentKey
-from orderdesk.domain.values import Product as ProductName
 
 gtt_app = typer.Typer(
     rich_markup_mode="markdown",
@@ -210,7 +208,7 @@ def gtt_add(
     as_json: JsonOption = False,
 ) -> None:
     """Place a GTT for a strategy (e.g. --trigger 1600 --last-price 1500 --order SELL:10@1599)."""
-    product = product or _carried_in(instrument)
+    product = product or carried_in(instrument)
     body = _gtt_body(instrument, triggers, last_price, orders, product, strategy)
     row = with_client(config, url, lambda c: _one(c.post_json("/api/gtt", body)))
     _answer(as_json, "GTT placed", [row])
@@ -327,7 +325,7 @@ def alerts_add(
 ) -> None:
     """Create a price alert for a strategy; with --order it is an ATO whose basket the broker
     places when it fires (e.g. --operator '<=' --value 1400 --order BUY:5@1401)."""
-    product = product or _carried_in(instrument)
+    product = product or carried_in(instrument)
     body = _alert_body(name, instrument, operator, value, basket, product, strategy)
     row = with_client(config, url, lambda c: _one(c.post_json("/api/price-alerts", body)))
     _answer(as_json, "alert created", [row])
@@ -381,20 +379,11 @@ def _query(strategy: str | None, active: bool) -> dict[str, str]:
     return query
 
 
-def _carried_in(instrument: str) -> str:
-    """The product an order in ``instrument`` is kept in past the day: CNC for stock, NRML for
-    the rest (a GTT's CNC leg on NFO was taken and refused only when it fired)."""
-    try:
-        return carry_product(InstrumentKey.parse(instrument))
-    except ValueError:
-        return ProductName.CNC  # the desk names what is wrong with the instrument
-
-
 async def _product_of(client: DeskClient, path: str, instrument: str) -> str:
     """The product of the trigger at ``path``'s orders: a modify that names none keeps it (it
     became CNC, and a futures stop was refused when it fired)."""
     current = await _one(client.get_json(path))
-    return current.orders[0].product if current.orders else _carried_in(instrument)
+    return current.orders[0].product if current.orders else carried_in(instrument)
 
 
 async def _many(client: DeskClient, path: str, query: dict[str, str]) -> list[TriggerOut]:
