@@ -135,11 +135,11 @@ def attribute(
     wholes = _exit_wholes(squared, orders)
     # Only a filled order closes anything: skipping the rest first keeps the day's resting
     # orders cheaper (a book with 5,000 of them: 2.3 -> 1.9 ms).
-    filled = [o for o in orders if o.fills]
+    traded = [o for o in orders if o.fills]
     if calendar is not None:
-        squared += [o for o in filled if is_own_square_off(o) or is_square_off(o, calendar)]
+        squared += [o for o in traded if is_own_square_off(o) or is_square_off(o, calendar)]
     crossing = {o.order_id for o in squared}
-    squared += [o for o in filled if o.external and o.order_id not in crossing]
+    squared += [o for o in traded if o.external and o.order_id not in crossing]
     shared = _squared_lines(squared)
     converting = sorted(conversions, key=lambda item: item[0])
     # A conversion is shared as a square-off is: one strategy's book needs every order in it.
