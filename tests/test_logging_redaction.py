@@ -128,6 +128,17 @@ def test_url_encoded_form_of_a_secret_is_masked() -> None:
     forget_secrets()
 
 
+def test_a_secret_is_masked_whatever_its_letter_case() -> None:
+    """A Kite-shaped access token upper-cased (the bot's /keep did so) or lower-cased is the
+    same leak, and is masked as the token itself is."""
+    token = "4a5f9c0e1bT2d3a4F5e6d7c8b9a0f1e2"
+    register_secret(token)
+
+    text = f"NSE:{token.upper()} nse:{token.lower()} {token}"
+    assert redact(text) == "NSE:*** nse:*** ***"
+    forget_secrets()
+
+
 def test_reconfiguring_replaces_the_handler(sink: io.StringIO) -> None:
     """Calling configure_logging twice leaves one orderdesk handler, writing to the new stream."""
     second = io.StringIO()

@@ -21,7 +21,9 @@ Lapses happen on a timer while something is parked (an operator need not look), 
 checked again whenever the queue is read or acted on, so an approval after the shown expiry is
 refused, never placed. Each lapse, and each signal dropped when the desk stops, is written to
 the audit log as an ``OperatorCommandHandled`` (operator ``desk``, command ``lapse``), the event
-approvals and rejections are recorded with.
+approvals and rejections are recorded with. Each parked signal is alerted when it parks and,
+should it lapse, again then, naming it and why (the signals dropped when the desk stops, in one
+alert): an operator told a signal waits is told when it no longer does.
 
 A decision that closes a signal id (approved and placed, rejected, lapsed, dropped when the
 desk stopped) is also written as an ``ApprovalDecided`` (strategy, signal id, decision, reason),
@@ -277,6 +279,8 @@ class ApprovalQueue:
         self._by_signal: dict[tuple[str, str], str] = {}
         self._lapsed: list[PendingSignal] = []
         """Lapsed, not yet written to the audit log (a read lapses; the timer writes)."""
+        self._untold: list[PendingSignal] = []
+        """Lapsed, not yet alerted: each was alerted when parked, so its end is alerted too."""
         self._decided = decided
         self._closed: dict[tuple[str, str], ApprovalDecided] = {
             (d.strategy, d.signal_id): d for d in decided_before
@@ -313,10 +317,14 @@ class ApprovalQueue:
         if again is not None:
             return again
         item = self._park(signal)
+        # Keyed per signal rather than exempt from the throttle: each parked signal waits for a
+        # decision of its own, so a shared key's cap (3 in 5 min) dropped the fourth, which then
+        # lapsed unseen; its own key keeps the throttle's de-duplication. Bounded all the same:
+        # one alert when parked and at most one when it lapses, per signal a strategy sent.
         await self._warn(
             "Signal awaiting approval",
             f"{_words(item)}, expires {ist_moment(item.expires_at)}",
-            key="approval_pending",
+            key=f"approval_pending:{item.approval_id}",
         )
         return item
 
@@ -498,7 +506,8 @@ class ApprovalQueue:
         await self._lapse_due()
         dropped = self.pending()
         for item in dropped:
-            self._lapse(item, "the desk stopped before a decision")
+            # Told below, all in one alert.
+            self._lapse(item, "the desk stopped before a decision", tell=False)
         await self._write_records()
         if self._writes:
             await asyncio.gather(*self._writes)
@@ -574,17 +583,32 @@ class ApprovalQueue:
             if item.state is ApprovalState.PENDING and now >= item.expires_at:
                 self._lapse(item, item.lapses_because)
 
-    def _lapse(self, item: PendingSignal, reason: str) -> None:
+    def _lapse(self, item: PendingSignal, reason: str, *, tell: bool = True) -> None:
         self._decide(item, ApprovalState.EXPIRED)
         item.reason = reason
         item.settled.set()
         self._close(item)
         self._lapsed.append(item)
+        if tell:
+            self._untold.append(item)
 
     async def _lapse_due(self) -> None:
-        """Lapse what is due, and write every lapse not yet in the audit log."""
+        """Lapse what is due, write every lapse not yet in the audit log, and alert each."""
         self._expire()
         await self._write_records()
+        await self._tell_lapses()
+
+    async def _tell_lapses(self) -> None:
+        """One alert per lapse: the operator was told the signal waits, and must not be left
+        thinking it still does (nothing waiting vanishes silently)."""
+        while self._untold:
+            item = self._untold.pop(0)
+            await self._warn(
+                "Parked signal lapsed",
+                f"{_words(item)} lapsed unapproved at {ist_moment(item.expires_at)} "
+                f"({item.reason}): nothing was placed; its strategy must send a new signal",
+                key=f"approval_lapsed:{item.approval_id}",
+            )
 
     async def _write_records(self) -> None:
         """Write the closing decisions, then the lapses, not yet in the log (one writer at a

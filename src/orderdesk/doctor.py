@@ -190,10 +190,15 @@ def _rate(facts: Facts) -> Check:
     if preflight is None:
         return Check("order rate", Status.OK, f"not applicable: the {facts.broker} broker")
     rate = preflight.rate
-    today = "unknown (the order book could not be read)" if rate.today is None else rate.today
+    # An unknown count is said in words, never as a fraction ("unknown (…)/5000 today").
+    today = (
+        f"today's count unknown (the order book could not be read; {rate.per_day} a day)"
+        if rate.today is None
+        else f"{rate.today}/{rate.per_day} today"
+    )
     summary = (
         f"{rate.this_second}/{rate.per_second} this second, {rate.this_minute}/"
-        f"{rate.per_minute} this minute, {today}/{rate.per_day} today"
+        f"{rate.per_minute} this minute, {today}"
     )
     if rate.today is not None and rate.today >= rate.per_day:
         return Check("order rate", Status.FAIL, f"{summary}: the day's placements are spent")
@@ -237,6 +242,12 @@ def _clock(facts: Facts, offset: float | None) -> Check:
 def _stream(facts: Facts) -> Check:
     if facts.stream_connected is None:
         return Check("stream", Status.OK, "none (the broker has no live stream)")
+    if facts.stream_connected and not facts.session.usable:
+        # The desk's one idle rule (the API's health, `orderdesk status`, the bot's /status):
+        # a socket open past the session's end (Kite's feed after 06:00 IST) carries nothing.
+        return Check(
+            "stream", Status.WARN, "idle (the session has ended): it carries nothing until a login"
+        )
     if facts.stream_connected:
         return Check("stream", Status.OK, "connected")
     return Check(

@@ -50,7 +50,8 @@ _secret_pattern: re.Pattern[str] | None = None
 
 
 def register_secret(value: str) -> None:
-    """Mask ``value`` (and its URL-encoded form) wherever it appears in a log from now on."""
+    """Mask ``value`` (and its URL-encoded form), in any letter case, wherever it appears in a
+    log from now on."""
     global _secret_pattern
     if len(value) < MIN_SECRET_LENGTH:
         return
@@ -59,9 +60,10 @@ def register_secret(value: str) -> None:
         if forms <= _secrets:
             return
         _secrets.update(forms)
-        # Longest first, so a secret that contains another is masked whole.
+        # Longest first, so a secret that contains another is masked whole. Whatever the
+        # letter case: a token is as good a leak upper-cased (the bot's /keep echoed one so).
         alternation = "|".join(re.escape(s) for s in sorted(_secrets, key=len, reverse=True))
-        _secret_pattern = re.compile(alternation)
+        _secret_pattern = re.compile(alternation, re.IGNORECASE)
 
 
 def forget_secrets() -> None:

@@ -192,3 +192,24 @@ def test_a_holiday_list_short_of_the_years_ahead_warns() -> None:
     assert status is Status.WARN
     assert summary.startswith("no exchange holidays known for 2027: the desk would take them")
     assert holidays((2026, 2027))[1].startswith("no exchange holidays known for 2026 and 2027:")
+
+
+def test_a_stream_open_past_the_sessions_end_reads_idle() -> None:
+    """After the 06:00 expiry the socket may still be open: the doctor says idle, as /status
+    and the API's health do, not "connected"."""
+    expired = SessionInfo(SessionState.EXPIRED, NOW - timedelta(hours=3), NOW - timedelta(hours=3))
+    stream = {c.name: c for c in assess(replace(FACTS, session=expired)).checks}["stream"]
+    assert stream.status is Status.WARN
+    assert stream.summary.startswith("idle (the session has ended)")
+
+
+def test_an_unknown_days_order_count_is_said_in_words() -> None:
+    """An order book that could not be read leaves today's count unknown, said so plainly,
+    never as "unknown (…)/5000 today"."""
+    unread = replace(PREFLIGHT, rate=replace(PREFLIGHT.rate, today=None))
+    rate = {c.name: c for c in assess(replace(FACTS, preflight=unread)).checks}["order rate"]
+    assert rate.summary == (
+        "0/10 this second, 3/400 this minute, today's count unknown (the order book could not "
+        "be read; 5000 a day)"
+    )
+    assert "/5000" not in rate.summary

@@ -44,9 +44,11 @@ class Throttle:
         self._window = window_seconds
         self._max = max_per_key
         self._keys: dict[str, _KeyState] = {}
+        self._swept = float("-inf")
 
     def decide(self, alert: Alert, now: float) -> Decision:
         """Record ``alert`` at time ``now`` and say whether it should be delivered."""
+        self._sweep(now)
         state = self._keys.setdefault(alert.key, _KeyState())
         self._expire(state, now)
         fingerprint = (alert.title, alert.body, alert.order_id)
@@ -57,6 +59,18 @@ class Throttle:
         state.fingerprints[fingerprint] = now
         suppressed, state.suppressed = state.suppressed, 0
         return Decision(send=True, suppressed_before=suppressed)
+
+    def _sweep(self, now: float) -> None:
+        """Forget, once a window, the keys with nothing sent in it and nothing held back: keys
+        of one thing each (a parked signal's id) would otherwise pile up for the process's
+        life."""
+        if now - self._swept < self._window:
+            return
+        self._swept = now
+        for key, state in list(self._keys.items()):
+            self._expire(state, now)
+            if not state.sent_at and not state.suppressed:
+                del self._keys[key]
 
     def _expire(self, state: _KeyState, now: float) -> None:
         horizon = now - self._window

@@ -184,14 +184,14 @@ class DeskCommands:
             return Reply(_help_text(), outcome="")
         # One line of printable text, as the API holds a reason to: a chat message may carry
         # newlines (a forged log line) or a terminal's escape codes into the log and a reason.
-        text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+        text = render.one_line(text)
         head, _, argument = text.partition(" ")
         # "/status@orderdesk_bot" in a group names the bot; the name is not part of the command.
         typed = head[1:].partition("@")[0]
         command = _COMMANDS.get(typed.lower())
         actor = actor_of(chat_id)
         if command is None:
-            # Kept as typed (redaction knows secrets as they are spelled, not lower-cased).
+            # Kept as typed: the log shows what the chat sent (redacted in any letter case).
             reply = Reply(f"Unknown command /{typed}.\n\n{_help_text()}", outcome="unknown command")
             return await self._recorded(actor, typed, reply, argument)
         reply = await self._guarded(command.run(self, chat_id, argument.strip()))
@@ -228,12 +228,7 @@ class DeskCommands:
         lines = [
             f"Desk {state}",
             f"kill switch: {'ENGAGED (' + kill.reason + ')' if kill.engaged else 'off'}",
-            f"broker session: {session.state}"
-            + (
-                f", until {session.expires_at.astimezone(IST):%d %b %H:%M} IST"
-                if session.expires_at
-                else ""
-            ),
+            f"broker session: {_session_words(session)}",
             f"broker stream: {_stream_words(connection, session.usable)}",
             f"orders: {sum(1 for o in orders if o.status not in TERMINAL)} open, "
             f"{sum(1 for o in orders if o.status in IN_FLIGHT)} awaiting the broker, "
@@ -530,6 +525,15 @@ def _help_text() -> str:
     lines = ["orderdesk commands:"]
     lines += [f"/{name}: {text}" for name, text in DeskCommands.menu()]
     return "\n".join(lines)
+
+
+def _session_words(session: SessionStatus) -> str:
+    """``valid, until 08 Dec 06:00 IST``; ``expired at 08 Dec 06:00 IST``: an expiry passed is
+    no longer "until"."""
+    if session.expires_at is None:
+        return session.state
+    moment = f"{session.expires_at.astimezone(IST):%d %b %H:%M} IST"
+    return f"{session.state}, until {moment}" if session.usable else f"{session.state} at {moment}"
 
 
 def _stream_words(connection: ConnectionState | None, session_usable: bool) -> str:

@@ -11,7 +11,7 @@ from orderdesk.api.schemas import OrderOut
 from orderdesk.approvals import PendingSignal
 from orderdesk.doctor import Diagnosis, Status
 from orderdesk.domain.day import PositionSnapshot
-from orderdesk.domain.status import TERMINAL
+from orderdesk.domain.status import TERMINAL, OrderStatus
 
 MAX_LINES = 25
 """Rows of a list before "… and N more": a phone screen, and far below Telegram's 4,096
@@ -41,16 +41,42 @@ def listing(title: str, rows: Sequence[str], empty: str) -> str:
     return clip("\n".join([title, *shown]))
 
 
+MAX_REASON = 80
+"""Characters of an order's reason on its line: the broker's can run to a paragraph."""
+
+_ENDED_WITH_REASON = frozenset({OrderStatus.REJECTED, OrderStatus.CANCELLED, OrderStatus.LAPSED})
+"""Ended without filling: why is the first thing asked (``orderdesk orders`` has a column)."""
+
+
 def order_line(order: OrderOut) -> str:
     """``BUY 2 NSE:INFY LIMIT @1500 · OPEN 0/2 · od1a2b… (strategy)``: the order as the API
-    shows it (a sliced parent through its children)."""
+    shows it (a sliced parent through its children). A stop shows its trigger (``SL-M trigger
+    1480``, as ``orderdesk orders`` words it), and an order that ended unfilled its reason
+    (``REJECTED 0/5: margin exceeds…``)."""
     price = f" @{order.price}" if order.price is not None else ""
+    trigger = f" trigger {order.trigger_price}" if order.trigger_price else ""
     filled = f" {order.filled_quantity}/{order.quantity}"
     average = f" avg {order.average_price}" if order.filled_quantity else ""
+    reason = ""
+    if order.status in _ENDED_WITH_REASON and order.reason:
+        reason = f": {short(order.reason)}"
     return (
-        f"{order.side.value} {order.quantity} {order.instrument} {order.order_type.value}{price}"
-        f" · {order.status.value}{filled}{average} · {order.order_id} ({order.strategy})"
+        f"{order.side.value} {order.quantity} {order.instrument} {order.order_type.value}"
+        f"{trigger}{price} · {order.status.value}{filled}{average}{reason} · {order.order_id}"
+        f" ({order.strategy})"
     )
+
+
+def one_line(text: str) -> str:
+    """``text`` as one line of printable text: a broker's reason may carry newlines or a
+    terminal's escape codes, as a chat's message may (the bot cleans both alike)."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+
+
+def short(text: str) -> str:
+    """``text`` on one line, cut at :data:`MAX_REASON` characters with an ellipsis."""
+    line = one_line(text)
+    return line if len(line) <= MAX_REASON else line[: MAX_REASON - 1] + "…"
 
 
 def orders_text(orders: Sequence[OrderOut]) -> str:
@@ -141,10 +167,12 @@ __all__ = [
     "doctor_text",
     "listing",
     "money",
+    "one_line",
     "order_line",
     "orders_text",
     "pending_text",
     "pnl_text",
     "position_line",
     "positions_text",
+    "short",
 ]
