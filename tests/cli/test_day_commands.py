@@ -34,8 +34,8 @@ class Desk:
 
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
-    """`orderdesk run` on paper with trading days kept (the paper broker opens a day at any
-    hour); yields its config, API URL, event store and trading day."""
+    """`orderdesk run` on paper with trading days kept, taking orders at any hour; yields its
+    config, API URL, event store and trading day."""
     root = tmp_path_factory.mktemp("days")
     config = root / "orderdesk.toml"
     config.write_text(
@@ -47,6 +47,7 @@ config_dir = "{root / "conf"}"
 [paper]
 cash = "1000000"
 prices = {{ "NSE:INFY" = "1500" }}
+market_hours = "always"
 
 [api]
 port = 0
@@ -55,6 +56,14 @@ port = 0
     today = TradingDaySettings().calendar().trading_day_of(datetime.now(UTC)).isoformat()
     with running_daemon(config) as url:
         yield Desk(config, url, root / "data" / "events.db", today)
+
+
+def place(desk: Desk, *args: str) -> str:
+    """``orderdesk place`` with ``args``: its JSON (the paper broker takes regular orders at any
+    hour here, ``market_hours = "always"``, so the test runs at night too)."""
+    code, out = cli(desk, "place", *args, "--json")
+    assert code == 0, out
+    return out
 
 
 def cli(desk: Desk, *args: str) -> tuple[int, str]:
@@ -76,8 +85,7 @@ def test_session_is_usable_with_todays_trading_day(desk: Desk) -> None:
 def test_days_positions_and_orders_of_today(desk: Desk) -> None:
     """A filled buy shows in `days` (live, with the days' sum), `positions --day` and
     `orders --day` for today."""
-    code, out = cli(desk, "place", "NSE:INFY", "BUY", "2", "--price", "1600", "--json")
-    assert code == 0, out
+    out = place(desk, "NSE:INFY", "BUY", "2", "--price", "1600")
     order_id = json.loads(out)["order"]["order_id"]
 
     def filled() -> bool:
@@ -184,8 +192,7 @@ def test_trades_and_charges_on_the_paper_broker(desk: Desk) -> None:
     """`trades` lists today's fills with their day; `charges` prices them by the desk's schedule
     of Zerodha's charges, as the simulator does (a CNC buy: STT, no brokerage); `funds`
     answers."""
-    code, out = cli(desk, "place", "NSE:INFY", "BUY", "1", "--price", "1600", "--json")
-    assert code == 0, out
+    out = place(desk, "NSE:INFY", "BUY", "1", "--price", "1600")
     order_id = json.loads(out)["order"]["order_id"]
     wait_until(
         lambda: order_id in [t["order_id"] for t in json.loads(cli(desk, "trades", "--json")[1])],

@@ -10,6 +10,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from orderdesk.brokers.paper import PaperBroker
 from orderdesk.brokers.paper.state import state_path
 from orderdesk.domain import OrderStatus
@@ -17,9 +19,10 @@ from orderdesk.domain.calendar import IST, TradingCalendar
 from orderdesk.domain.reports import OrderStatusReport
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.status import BrokerStatus
-from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side
+from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side, Variety
 from orderdesk.engine import OrderDesk
 from orderdesk.engine.config import DayRules
+from orderdesk.errors import InputRejected
 from orderdesk.ports.broker import PlaceOrder
 from tests.engine.conftest import FAST
 from tests.engine.fakes import MemoryStore, RecordingNotifier
@@ -67,6 +70,11 @@ def command(
     return PlaceOrder(signal=signal, client_order_id=tag)
 
 
+def amo(order: PlaceOrder) -> PlaceOrder:
+    """``order`` as an after-market order."""
+    return replace(order, signal=replace(order.signal, variety=Variety.AMO))
+
+
 async def test_a_paper_day_ends_as_kites_does(tmp_path: Path) -> None:
     """Friday: MIS squared off at 15:20 (its resting MIS order cancelled), what still works
     mass-cancelled at 16:00; Monday 06:00: empty books, NRML and CNC carried at the close, and
@@ -102,17 +110,20 @@ async def test_a_paper_day_ends_as_kites_does(tmp_path: Path) -> None:
         BrokerStatus.CANCELLED,
         "Exchange mass cancel",
     )
-    late = await broker.place_order(command(TCS, Product.CNC, 1, "late", "3900"))
-    clock.set(MONDAY, 9, 15)
-    assert await broker.orders() == []
-    # An order placed after the mass cancel does not vanish unseen: its end is pushed.
+    # After the close only an AMO is taken: held over the weekend's rollover for Monday's open.
+    with pytest.raises(InputRejected, match="Markets are closed"):
+        await broker.place_order(command(TCS, Product.CNC, 1, "late", "3900"))
+    late = await broker.place_order(amo(command(TCS, Product.CNC, 1, "late", "3900")))
+    clock.set(MONDAY, 9, 0)
+    (held_amo,) = await broker.orders()
+    assert (held_amo.broker_order_id, held_amo.status) == (late, BrokerStatus.RECEIVED)
+    # Its news is pushed as any order's: taken, then the rollover leaves it be.
     events = broker.events()
     while True:
         news = await asyncio.wait_for(anext(events), timeout=5)
-        ours = isinstance(news, OrderStatusReport) and news.broker_order_id == late
-        if ours and news.status is BrokerStatus.CANCELLED:
+        if isinstance(news, OrderStatusReport) and news.broker_order_id == late:
             break
-    assert news.status_message == "Expired at the end of the trading day"
+    assert (news.status, news.broker_status_text) == (BrokerStatus.RECEIVED, "AMO REQ RECEIVED")
     assert await broker.trades() == []
     carried = {
         (p.instrument, p.product): (p.quantity, p.overnight_quantity, p.close_price)
@@ -124,14 +135,14 @@ async def test_a_paper_day_ends_as_kites_does(tmp_path: Path) -> None:
     }
     await broker.close()
 
-    restarted = paper(
-        clock, tmp_path, future=True
-    )  # the books are empty: the numbers go on all the same
+    restarted = paper(clock, tmp_path, future=True)  # the numbers go on all the same
     again = {(p.instrument, p.product): p.overnight_quantity for p in await restarted.positions()}
     assert again == {(NIFTY_FUT, Product.NRML): 75, (INFY, Product.CNC): 3}
+    clock.set(MONDAY, 9, 15)
     monday_order = await restarted.place_order(command(INFY, Product.MIS, 2, "monday"))
     assert int(monday_order[1:]) == int(late[1:]) + 1
-    assert [o.broker_order_id for o in await restarted.orders()] == [monday_order]
+    orders = {o.broker_order_id: o.status for o in await restarted.orders()}
+    assert orders == {late: BrokerStatus.OPEN, monday_order: BrokerStatus.COMPLETE}
 
 
 async def test_a_book_without_a_calendar_runs_on_across_days(tmp_path: Path) -> None:

@@ -1,7 +1,12 @@
 """``PaperBroker``: the broker interface over an in-memory book that fills at the last price.
 
 MARKET orders fill at once at the last price; LIMIT orders when the last price reaches them; SL
-and SL-M orders wait for their trigger, then behave as LIMIT or MARKET. Every change is pushed to
+and SL-M orders wait for their trigger, then behave as LIMIT or MARKET. Orders are taken as Kite
+takes them (KITE_API.md §14): a regular order only while its segment's market is open, an AMO
+outside it (held until the next session's open, then sent to the market), a TTL order cancelled
+once its minutes have run, a stop only on the right side of the last price; a cover, iceberg or
+auction order is refused (not modelled). A buy is taken only within the spendable cash: the cash
+less what open buy orders hold and the proceeds of open short positions. Every change is pushed to
 :meth:`events` as an :class:`OrderStatusReport` (and a :class:`Fill` per execution), the way a
 real broker's stream would deliver it; the stream says it is connected when it opens, and
 a subscribed instrument's price is pushed as a tick at subscription and at every change.
@@ -30,9 +35,11 @@ import contextlib
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+
+import structlog
 
 from orderdesk.brokers.paper import days, state
 from orderdesk.domain.calendar import SEGMENT_OF, Segment, TradingCalendar
@@ -74,7 +81,28 @@ from orderdesk.ports.broker import (
 )
 from orderdesk.ports.clock import Clock, SystemClock
 
+log = structlog.get_logger(__name__)
+
 ZERO = Decimal(0)
+MARKET_CLOSED = "Markets are closed right now. Use GTT for placing long standing orders instead."
+"""Kite's answer to a regular order while its exchange is shut (the simulator's words, kept here
+rather than imported: the paper broker does not depend on the simulator)."""
+BUY_STOP_TRIGGER = (
+    "Trigger price for stoploss buy orders should be higher than the last traded price."
+)
+SELL_STOP_TRIGGER = (
+    "Trigger price for stoploss sell orders should be lower than the last traded price."
+)
+"""Kite's answers to a stop already crossed: it would fire at once (the simulator's words)."""
+AMO_HELD = "AMO REQ RECEIVED"
+"""Kite's status text of an after-market order waiting for its session."""
+NOT_OFFERED: dict[Variety, str] = {
+    Variety.CO: "cover orders",
+    Variety.ICEBERG: "iceberg orders",
+    Variety.AUCTION: "auction orders",
+}
+"""The varieties the paper broker does not model: refused, not taken as regular orders (a
+cover order taken so had no stop-loss leg)."""
 NEWS_WAIT_SECONDS = 1.0
 """How long a read that crossed a milestone waits for the stream to take what it changed."""
 
@@ -85,6 +113,17 @@ class _PaperOrder:
     history: list[OrderStatusReport] = field(default_factory=list)
     fills: list[Fill] = field(default_factory=list)
     triggered: bool = False
+    held: bool = False
+    """An AMO waiting for its segment's next open (:meth:`PaperBroker._open`)."""
+    ttl_minutes: int | None = None
+    """A TTL order's minutes: it is cancelled when they have run from its placement."""
+
+    def lapses_at(self) -> datetime | None:
+        """When a working TTL order's minutes run out; None for any other order."""
+        placed = self.report.order_timestamp
+        if self.ttl_minutes is None or placed is None or self.report.status in _ENDED:
+            return None
+        return placed + timedelta(minutes=self.ttl_minutes)
 
     def update(self, **changes: object) -> OrderStatusReport:
         self.report = replace(self.report, **changes)  # type: ignore[arg-type]
@@ -105,9 +144,13 @@ class PaperBroker:
         clock: Clock | None = None,
         state_file: Path | None = None,
         calendar: TradingCalendar | None = None,
+        cash_configured: bool = False,
+        always_open: bool = False,
     ) -> None:
         self._prices: dict[InstrumentKey, Decimal] = dict(prices or {})
         self._cash = cash
+        self._opening_cash: Decimal | None = cash
+        """The cash the book was started with (None: a book kept before it was recorded)."""
         self._clock = clock or SystemClock()
         self._orders: dict[str, _PaperOrder] = {}
         self._carried: list[state.CarriedPosition] = []
@@ -124,6 +167,8 @@ class PaperBroker:
         self._state_file = state_file
         self._calendar = calendar
         """The trading days the book keeps (None: none, the book runs on across days)."""
+        self._always_open = always_open
+        """Regular orders are taken at any hour (``[paper] market_hours = "always"``)."""
         self._seen = self._clock.now()
         """The instant up to which the days' milestones have been applied."""
         self._closes: dict[InstrumentKey, Decimal] = {}
@@ -135,10 +180,12 @@ class PaperBroker:
         self._hushed = False
         """A past day's news is being made: it is kept in the book, not pushed (see
         :meth:`_catch_up`)."""
+        self.kept_cash_notice: str | None = None
+        """Why the configured ``[paper] cash`` is not the book's (see :meth:`_restore`)."""
         if state_file is not None:
-            self._restore(state_file)
+            self._restore(state_file, cash_configured=cash_configured)
 
-    def _restore(self, path: Path) -> None:
+    def _restore(self, path: Path, *, cash_configured: bool = False) -> None:
         """Take up the book kept in ``path`` (if any) at the prices last seen. The configured
         prices wait for the first look at the clock: the days missed meanwhile end at the
         prices they last had, and the configured ones are the new day's (:meth:`_catch_up`)."""
@@ -148,10 +195,16 @@ class PaperBroker:
         self._configured = self._prices
         self._prices = {InstrumentKey.parse(k): v for k, v in book.prices.items()}
         self._closes = {InstrumentKey.parse(k): v for k, v in book.closes.items()}
+        if cash_configured and book.opening_cash != self._cash:
+            self.kept_cash_notice = _kept_cash_notice(path, self._cash, book)
+            log.warning(self.kept_cash_notice)
         self._cash = book.cash
+        self._opening_cash = book.opening_cash
         for saved in book.orders:
             order = _PaperOrder(saved.history[-1], list(saved.history), list(saved.fills))
             order.triggered = saved.triggered
+            order.held = saved.held
+            order.ttl_minutes = saved.ttl_minutes
             self._orders[order.report.broker_order_id] = order
         self._carried = list(book.carried)
         self._positions = PositionBook.opening(map(_opening, self._carried))
@@ -183,9 +236,16 @@ class PaperBroker:
                 prices={str(k): v for k, v in self._prices.items()},
                 closes={str(k): v for k, v in self._closes.items()},
                 orders=[
-                    state.SavedOrder(history=o.history, fills=o.fills, triggered=o.triggered)
+                    state.SavedOrder(
+                        history=o.history,
+                        fills=o.fills,
+                        triggered=o.triggered,
+                        held=o.held,
+                        ttl_minutes=o.ttl_minutes,
+                    )
                     for o in self._orders.values()
                 ],
+                opening_cash=self._opening_cash,
                 seen=self._seen,
                 carried=self._carried,
                 conversions=self._conversions,
@@ -251,6 +311,11 @@ class PaperBroker:
         (reconciliation's "the update was missed", every day at the close)."""
         if self._catch_up():
             self._untold = True
+        if self._untold and not self._streaming:
+            # A stream reader just spawned (the desk's, at start-up, before it reconciles)
+            # gets its turn to open first: answered ahead of it, a restart whose configured
+            # prices filled a resting order read as "the fill update was missed".
+            await asyncio.sleep(0)
         if self._untold and self._streaming:
             # Every read waits, not only the one that crossed: a read beside it must not answer
             # ahead of the stream either.
@@ -269,7 +334,8 @@ class PaperBroker:
         return crossed or priced
 
     def _apply_milestones(self) -> bool:
-        """The milestones crossed since the last look, each at its own instant.
+        """The milestones crossed since the last look (the calendar's, and the lapses of TTL
+        orders), each at its own instant.
 
         What those of a trading day already over did (a missed day's square-off, its mass
         cancel) is kept in the book and not pushed: Kite's stream tells nothing of a time the
@@ -277,13 +343,14 @@ class PaperBroker:
         knows (a position the broker no longer carries taken as squared off at the close). A
         square-off pushed afterwards was booked into the next day as a fresh trade. What the
         clock's own trading day did is pushed, as a live stream would have told it."""
-        if self._calendar is None:
-            return False
         now = self._clock.now()
-        today = self._calendar.trading_day_of(now)
-        crossed = days.milestones(self._calendar, self._seen, now)
+        crossed = self._lapses(now)
+        if self._calendar is not None:
+            crossed = sorted(crossed + days.milestones(self._calendar, self._seen, now))
         for milestone in crossed:
-            self._hushed = self._calendar.trading_day_of(milestone.at) < today
+            self._hushed = self._calendar is not None and self._calendar.trading_day_of(
+                milestone.at
+            ) < self._calendar.trading_day_of(now)
             try:
                 self._apply(milestone)
             finally:
@@ -292,20 +359,48 @@ class PaperBroker:
             self._seen = now
         return bool(crossed)
 
+    def _lapses(self, now: datetime) -> list[days.Milestone]:
+        """The TTL orders whose minutes have run out by ``now``, as milestones of their own."""
+        return [
+            days.Milestone(at, days.Step.LAPSE, order_id=order.report.broker_order_id)
+            for order in self._orders.values()
+            if not order.held and (at := order.lapses_at()) is not None and at <= now
+        ]
+
     def _apply(self, milestone: days.Milestone) -> None:
         match milestone.step:
             case days.Step.ROLLOVER:
                 self._roll_over()
+            case days.Step.OPEN:
+                self._open(milestone)
+            case days.Step.LAPSE:
+                self._lapse(milestone)
             case days.Step.SQUARE_OFF:
                 self._square_off(milestone)
             case days.Step.MASS_CANCEL:
                 self._mass_cancel(milestone)
 
+    def _open(self, milestone: days.Milestone) -> None:
+        """The segment's market opens: the AMOs held for it go to the market, as placed now."""
+        for order in self._working_orders():
+            if order.held and _in_segment(order.report.instrument, milestone.segment):
+                order.held = False
+                # Sent on at the open: its TTL minutes, if any, run from there.
+                order.report = replace(order.report, order_timestamp=milestone.at)
+                self._rest(order)
+                self._match(order, milestone.at)
+
+    def _lapse(self, milestone: days.Milestone) -> None:
+        """A TTL order's minutes have run out: what is left of it is cancelled."""
+        order = self._orders.get(milestone.order_id or "")
+        if order is not None and order.report.status not in _ENDED:
+            self._cancel(order, f"Cancelled: its validity of {order.ttl_minutes} minutes ran out")
+
     def _square_off(self, milestone: days.Milestone) -> None:
         """The broker's square-off: working MIS/CO orders cancelled, open MIS/CO positions
         closed with market orders at the last price (they are outside orderdesk: no tag)."""
         at, segment = milestone.at, milestone.segment
-        for order in self._working_orders():
+        for order in self._working_orders(held=False):
             report = order.report
             if report.product in INTRADAY and _in_segment(report.instrument, segment):
                 self._cancel(order, f"Cancelled by the broker's square-off at {at:%H:%M}")
@@ -334,13 +429,13 @@ class PaperBroker:
 
     def _mass_cancel(self, milestone: days.Milestone) -> None:
         """The exchange cancels what is still working in the segment after its close."""
-        for order in self._working_orders():
+        for order in self._working_orders(held=False):
             if _in_segment(order.report.instrument, milestone.segment):
                 self._cancel(order, "Exchange mass cancel")
 
     def _roll_over(self) -> None:
         """A new trading day: empty books; carry products brought forward at the close."""
-        for order in self._working_orders():  # placed after its segment's mass cancel
+        for order in self._working_orders(held=False):  # placed after its segment's mass cancel
             self._cancel(order, "Expired at the end of the trading day")
         self._closes = dict(self._prices)
         carried = [
@@ -355,25 +450,38 @@ class PaperBroker:
             for p in self._positions
             if p.quantity and p.product not in INTRADAY
         ]
-        self._orders = {}
+        self._orders = {k: o for k, o in self._orders.items() if o.held}  # AMOs wait for the open
         self._carried = carried
         self._conversions = []
         self._positions = PositionBook.opening(map(_opening, carried))
         for instrument, price in self._prices.items():
             self._positions.mark(instrument, price)
 
-    def _working_orders(self) -> list[_PaperOrder]:
-        return [o for o in self._orders.values() if o.report.status not in _ENDED]
+    def _working_orders(self, *, held: bool | None = None) -> list[_PaperOrder]:
+        """The orders not ended; only those held (True) or not held (False) as AMOs if said."""
+        return [
+            o
+            for o in self._orders.values()
+            if o.report.status not in _ENDED and (held is None or o.held is held)
+        ]
 
     # -- orders --------------------------------------------------------------------------------
 
     async def place_order(self, command: PlaceOrder) -> str:
         await self._day()
         signal = command.signal
+        if signal.variety in NOT_OFFERED:
+            raise InputRejected(f"the paper broker does not offer {NOT_OFFERED[signal.variety]}")
+        held = self._held_for_the_open(signal.instrument, signal.variety)
         last = self._last(signal.instrument)
+        _check_stop(signal.order_type, signal.side, signal.trigger_price, last)
         reference = signal.price or signal.trigger_price or last
-        if signal.side is Side.BUY and reference * signal.quantity > self._cash:
-            raise MarginRejected("insufficient funds for the paper account")
+        if signal.side is Side.BUY and reference * signal.quantity > self._spendable():
+            raise MarginRejected(
+                f"insufficient funds for the paper account: {reference * signal.quantity} "
+                f"needed, {self._spendable()} available (cash less what open buy orders hold "
+                "and the proceeds of open short positions)"
+            )
         if signal.side is Side.SELL and signal.product is Product.CNC:
             self._check_cnc_sale(signal.instrument, signal.quantity)
         order = self._enter(
@@ -388,9 +496,46 @@ class PaperBroker:
             trigger_price=signal.trigger_price or ZERO,
             tag=command.client_order_id,
             at=self._clock.now(),
+            held=held,
+            ttl_minutes=signal.validity_ttl if signal.validity is Validity.TTL else None,
         )
         self._match(order)
         return order.report.broker_order_id
+
+    def _held_for_the_open(self, instrument: InstrumentKey, variety: Variety) -> bool:
+        """Whether an order is an AMO to hold for its segment's next open; refuses a regular
+        order while the segment's market is shut, as Kite does (without a calendar, or with
+        ``always_open``, every market is open). An AMO placed while the market is open goes to
+        it at once, as the simulator takes it."""
+        if self._calendar is None or self._always_open:
+            return False
+        segment = SEGMENT_OF[instrument.exchange]
+        if self._calendar.in_market_hours(self._clock.now(), segment):
+            return False
+        if variety is not Variety.AMO:
+            raise InputRejected(MARKET_CLOSED)
+        return True
+
+    def _reference(self, report: OrderStatusReport) -> Decimal:
+        """The price an order is costed at: its limit, else its trigger, else the last price."""
+        return report.price or report.trigger_price or self._prices.get(report.instrument, ZERO)
+
+    def _spendable(self) -> Decimal:
+        """The cash a new buy may use: less what open buy orders hold (at their price, their
+        trigger or the last price) and the proceeds of open short positions (an MIS short's
+        sale money is not the account's to spend)."""
+        held = sum(
+            (
+                self._reference(o.report) * o.report.pending_quantity
+                for o in self._working_orders()
+                if o.report.side is Side.BUY
+            ),
+            ZERO,
+        )
+        shorts = sum(
+            (-p.quantity * p.average_price for p in self._positions if p.quantity < 0), ZERO
+        )
+        return self._cash - held - shorts
 
     def _check_cnc_sale(self, instrument: InstrumentKey, quantity: int) -> None:
         """Refuse a CNC sale of stock the account does not have, as Kite (HoldingException)
@@ -428,9 +573,12 @@ class PaperBroker:
         tag: str | None,
         at: datetime,
         status_message: str | None = None,
+        held: bool = False,
+        ttl_minutes: int | None = None,
     ) -> _PaperOrder:
         """Put a new order in the book, RECEIVED, and rest it (OPEN, or waiting for its
-        trigger): a placement, or the broker's own square-off."""
+        trigger), or hold it for the open when ``held`` (an AMO): a placement, or the broker's
+        own square-off."""
         report = OrderStatusReport(
             broker_order_id=self._new_order_id(),
             status=BrokerStatus.RECEIVED,
@@ -450,11 +598,24 @@ class PaperBroker:
             order_timestamp=at,
             status_message=status_message,
         )
-        order = _PaperOrder(report, [report])
+        order = _PaperOrder(report, [report], held=held, ttl_minutes=ttl_minutes)
         self._orders[report.broker_order_id] = order
-        resting = BrokerStatus.TRIGGER_PENDING if report.trigger_price else BrokerStatus.OPEN
-        self._publish(order.update(status=resting, broker_status_text=resting.value))
+        if held:
+            self._publish(order.update(broker_status_text=AMO_HELD))
+        else:
+            self._rest(order)
         return order
+
+    def _rest(self, order: _PaperOrder) -> None:
+        """The order works: OPEN, or TRIGGER_PENDING while its stop waits (an AMO stays
+        RECEIVED, as Kite's "AMO REQ RECEIVED", until the open)."""
+        if order.held:
+            status, text = BrokerStatus.RECEIVED, AMO_HELD
+        elif order.report.trigger_price and not order.triggered:
+            status, text = BrokerStatus.TRIGGER_PENDING, BrokerStatus.TRIGGER_PENDING.value
+        else:
+            status, text = BrokerStatus.OPEN, BrokerStatus.OPEN.value
+        self._publish(order.update(status=status, broker_status_text=text))
 
     def _new_order_id(self) -> str:
         number, self._next_order = self._next_order, self._next_order + 1
@@ -478,6 +639,13 @@ class PaperBroker:
         quantity = changes.quantity if changes.quantity is not None else current.quantity
         if quantity <= current.filled_quantity:
             raise InputRejected("quantity must exceed the filled quantity")
+        if not order.triggered:  # a stop that has fired has no trigger left to check
+            _check_stop(
+                changes.order_type or current.order_type,
+                current.side,
+                changes.trigger_price or current.trigger_price,
+                self._last(current.instrument),
+            )
         self._publish(
             order.update(
                 status=BrokerStatus.MODIFIED,
@@ -494,12 +662,7 @@ class PaperBroker:
                 modified=True,
             )
         )
-        resting = (
-            BrokerStatus.TRIGGER_PENDING
-            if order.report.trigger_price and not order.triggered
-            else BrokerStatus.OPEN
-        )
-        self._publish(order.update(status=resting, broker_status_text=resting.value))
+        self._rest(order)
         self._match(order)
 
     async def cancel_order(
@@ -528,9 +691,10 @@ class PaperBroker:
             raise OrderRejected(f"order {broker_order_id} is {order.report.status.value}")
         return order
 
-    def _match(self, order: _PaperOrder) -> None:
+    def _match(self, order: _PaperOrder, at: datetime | None = None) -> None:
+        """Fill ``order`` if the last price allows (a held AMO waits for the open)."""
         report = order.report
-        if report.status not in (BrokerStatus.OPEN, BrokerStatus.TRIGGER_PENDING):
+        if order.held or report.status not in (BrokerStatus.OPEN, BrokerStatus.TRIGGER_PENDING):
             return
         last = self._prices.get(report.instrument)
         if last is None:
@@ -558,7 +722,7 @@ class PaperBroker:
                     )
                 return
             price = last
-        self._execute(order, order.report.quantity - order.report.filled_quantity, price)
+        self._execute(order, order.report.quantity - order.report.filled_quantity, price, at)
 
     def _execute(
         self, order: _PaperOrder, quantity: int, price: Decimal, at: datetime | None = None
@@ -674,8 +838,13 @@ class PaperBroker:
         self._save()
 
     async def margins(self) -> MarginsReport:
+        """The cash, and as ``net`` what a new buy may spend (:meth:`_spendable`)."""
         await self._day()
-        return MarginsReport(equity=SegmentMargins.cash_only(self._cash), commodity=None)
+        used = self._cash - self._spendable()
+        equity = replace(
+            SegmentMargins.cash_only(self._cash), net=self._cash - used, utilised_debits=used
+        )
+        return MarginsReport(equity=equity, commodity=None)
 
     async def quotes(self, instruments: Sequence[InstrumentKey]) -> dict[InstrumentKey, Quote]:
         await self._day()
@@ -758,6 +927,27 @@ def _contract_kind(instrument: InstrumentKey) -> ContractKind:
     symbol (``NIFTY26DEC25000CE``, ``NIFTY26DECFUT``), its charges by its exchange."""
     option = instrument.tradingsymbol.endswith(("CE", "PE"))
     return contract_kind_of(instrument.exchange.value, option=option)
+
+
+def _check_stop(order_type: OrderType, side: Side, trigger: Decimal | None, last: Decimal) -> None:
+    """Refuse an SL/SL-M order whose trigger the last price has already crossed (it would fire
+    at once), in Kite's words: a buy stop must be above the last price, a sell stop below."""
+    if order_type not in (OrderType.SL, OrderType.SL_M) or trigger is None:
+        return
+    if side is Side.BUY and trigger <= last:
+        raise InputRejected(BUY_STOP_TRIGGER)
+    if side is Side.SELL and trigger >= last:
+        raise InputRejected(SELL_STOP_TRIGGER)
+
+
+def _kept_cash_notice(path: Path, configured: Decimal, book: state.SavedBook) -> str:
+    """The warning for a ``[paper] cash`` that a kept book does not take."""
+    return (
+        f"paper broker: [paper] cash = {configured} is not applied: the book kept in {path} "
+        f"goes on with its cash of {book.cash}. To start afresh with the configured cash, "
+        f"stop the desk and delete {path.name} and the desk's event log (or use a fresh data "
+        "directory)."
+    )
 
 
 def _in_segment(instrument: InstrumentKey, segment: Segment | None) -> bool:

@@ -1,7 +1,8 @@
 """The paper broker's trading days: what Kite's day does to an account, on the desk's calendar.
 
-Kite ends each trading day for its users (KITE_API.md §14.1): open MIS/CO positions are squared
-off with market orders at their segment's square-off time, the exchange cancels what is still
+Kite ends each trading day for its users (KITE_API.md §14.1): after-market orders held for a
+session go to the market at their segment's open, open MIS/CO positions are squared off with
+market orders at their segment's square-off time, the exchange cancels what is still
 working at its mass cancel, and at 06:00 of the next trading day the order and trade books start
 empty while positions of the carry products come forward as overnight quantity, booked at the
 close. A paper book that kept none of it showed the desk yesterday's orders in today's book
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
 
-from orderdesk.domain.calendar import Segment, TradingCalendar
+from orderdesk.domain.calendar import IST, Segment, TradingCalendar
 
 
 class Step(IntEnum):
@@ -31,8 +32,11 @@ class Step(IntEnum):
     anything happens in it)."""
 
     ROLLOVER = 0
-    SQUARE_OFF = 1
-    MASS_CANCEL = 2
+    OPEN = 1
+    SQUARE_OFF = 2
+    MASS_CANCEL = 3
+    LAPSE = 4
+    """A TTL order's minutes run out (the broker's own timer, not the calendar's)."""
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -40,7 +44,9 @@ class Milestone:
     at: datetime
     step: Step
     segment: Segment | None = None
-    """The segment a square-off or mass cancel is for; None for a rollover."""
+    """The segment an open, square-off or mass cancel is for; None for a rollover."""
+    order_id: str | None = None
+    """The order a lapse is of."""
 
 
 def milestones(calendar: TradingCalendar, after: datetime, until: datetime) -> list[Milestone]:
@@ -52,6 +58,8 @@ def milestones(calendar: TradingCalendar, after: datetime, until: datetime) -> l
     for day in calendar.trading_days(first, last):
         found.append(Milestone(calendar.starts_at(day), Step.ROLLOVER))
         for segment in calendar.hours:
+            opens, _ = calendar.market_hours(day, segment)
+            found.append(Milestone(datetime.combine(day, opens, tzinfo=IST), Step.OPEN, segment))
             found.append(Milestone(calendar.square_off_at(day, segment), Step.SQUARE_OFF, segment))
             found.append(
                 Milestone(calendar.mass_cancel_at(day, segment), Step.MASS_CANCEL, segment)

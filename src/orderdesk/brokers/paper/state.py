@@ -15,7 +15,10 @@ Order and trade numbers continue after the highest ever given. Prices named in `
 override the kept ones (the config is how a paper desk's market is set), once the days missed
 meanwhile have ended at the kept ones: they are the new day's prices.
 
-To start afresh: stop the desk, delete ``paper-broker.json``, start it.
+``[paper] cash`` is the cash of a new book only: a kept book goes on with the cash it has (the
+broker warns at start when the configured cash is not the one the book started with). To start
+afresh: stop the desk, delete ``paper-broker.json`` and the desk's event log (the desk's books
+would otherwise still hold the old orders and positions), or use a fresh data directory.
 """
 
 from __future__ import annotations
@@ -43,6 +46,10 @@ class SavedOrder(msgspec.Struct, frozen=True):
     """Every report of the order, oldest first; the last is where it stands."""
     fills: list[Fill]
     triggered: bool = False
+    held: bool = False
+    """An AMO waiting for its session's open."""
+    ttl_minutes: int | None = None
+    """A TTL order's minutes, from its placement."""
 
 
 class CarriedPosition(msgspec.Struct, frozen=True):
@@ -110,6 +117,8 @@ class SavedBook(msgspec.Struct, frozen=True):
     """The positions the book's trading day opened with; its orders' fills come on top."""
     conversions: list[SavedConversion] = msgspec.field(default_factory=list)
     """The day's position conversions, in the order they were made."""
+    opening_cash: Decimal | None = None
+    """The ``[paper] cash`` the book was started with (a book kept before it was has none)."""
     next_order: int = 1
     next_trade: int = 1
     """The numbers the next order and trade take: a rollover empties the books, and a number
