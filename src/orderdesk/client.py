@@ -70,7 +70,7 @@ from orderdesk.domain.status import TERMINAL
 from orderdesk.domain.values import OrderType
 from orderdesk.errors import OrderDeskError
 from orderdesk.redaction import register_secret
-from orderdesk.wire import Origin, WireError, target
+from orderdesk.wire import ConnectFailed, ConnectTimeout, Origin, WireError, target
 
 if TYPE_CHECKING:
     # Loaded by the event stream alone (``wait``): requests go over orderdesk.wire, and a CLI
@@ -175,7 +175,24 @@ class DeskClientError(OrderDeskError):
 
 
 class DeskUnavailable(DeskClientError):
-    """No desk answered at the desk's address: nothing did, or a server that is no desk."""
+    """No desk answered at the desk's address: nothing did, or a server that is no desk.
+
+    ``may_have_arrived``: the request may have reached the desk all the same (the connection
+    broke after it was sent, or no answer came in time), so a write may have been carried
+    out: a signal sent again with the same signal id is answered with its order, never placed
+    twice; one sent under a new id may be a second order."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        body: Mapping[str, Any] | None = None,
+        reason: str | None = None,
+        may_have_arrived: bool = False,
+    ) -> None:
+        super().__init__(message, status=status, body=body, reason=reason)
+        self.may_have_arrived = may_have_arrived
 
 
 class DeskAuthError(DeskClientError):
@@ -558,12 +575,12 @@ class DeskClient:
         try:
             async with asyncio.timeout(self._total):
                 reply = await self._wire.request(method, target(path, params), sent, data)
+        except (ConnectFailed, ConnectTimeout) as exc:
+            raise self._unreachable(exc) from None  # nothing was sent
         except WireError as exc:
-            raise self._unreachable(exc) from None
+            raise self._cut_off(method, f"stopped answering ({type(exc).__name__})") from None
         except TimeoutError:
-            raise DeskUnavailable(
-                f"the order desk at {self._base} did not answer in time"
-            ) from None
+            raise self._cut_off(method, "did not answer in time") from None
         if 300 <= reply.status < 400:
             # The API answers no route with a redirect of its own: this is Starlette's for a
             # path no route has (``/api/orders/`` for an empty order id), and following it
@@ -611,6 +628,20 @@ class DeskClient:
             f"no order desk answered at {self._base} ({type(exc).__name__}); "
             "is `orderdesk run` running?"
         )
+
+    def _cut_off(self, method: str, what: str) -> DeskUnavailable:
+        """No answer to a request that may have reached the desk: it was not said "nobody
+        answered", which a strategy would read as nothing done and send its signal again
+        under a new id (a second order)."""
+        reason = f"the order desk at {self._base} {what} after the request was sent"
+        message = reason
+        if method != "GET":
+            # ``reason`` without the advice: the CLI gives its own (the command to run again).
+            message += (
+                ": it may have carried it out (a signal sent again with the same signal id "
+                "is answered with its order, never placed twice)"
+            )
+        return DeskUnavailable(message, reason=reason, may_have_arrived=True)
 
     def _stream_ended(self, exc: Exception | None = None) -> DeskUnavailable:
         cause = f" ({type(exc).__name__})" if exc is not None else ""

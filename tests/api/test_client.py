@@ -3,6 +3,7 @@ so a caller can tell a signal to resend after the login from one that was refuse
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from datetime import date
 from decimal import Decimal
@@ -95,6 +96,37 @@ async def test_calls_share_one_kept_alive_connection_and_a_stopped_desk_is_unava
         with pytest.raises(DeskUnavailable) as caught:
             await gone.health()
     assert f"127.0.0.1:{port}" in str(caught.value)
+
+
+async def test_a_desk_gone_after_the_request_arrived_is_not_read_as_nobody_answered() -> None:
+    """A desk killed once the signal reached it (the connection closes with no reply) may
+    have placed it: the error says so and how to find out without a second order, where one
+    that was never reached (connection refused) says nobody answered."""
+    arrived = asyncio.Event()
+
+    async def takes_then_dies(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        arrived.set()
+        writer.close()
+
+    server = await asyncio.start_server(takes_then_dies, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server, DeskClient(f"http://127.0.0.1:{port}", TOKEN) as client:
+        with pytest.raises(DeskUnavailable) as cut:
+            await client.submit(SIGNAL)
+    assert arrived.is_set()
+    assert cut.value.may_have_arrived
+    assert "no order desk answered" not in str(cut.value)
+    assert "may have carried it out" in str(cut.value)
+    assert "same signal id" in str(cut.value)
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with DeskClient(f"http://127.0.0.1:{port}", TOKEN) as gone:
+        with pytest.raises(DeskUnavailable) as refused:
+            await gone.submit(SIGNAL)
+    assert not refused.value.may_have_arrived
+    assert "no order desk answered" in str(refused.value)
 
 
 async def test_a_wait_follows_the_stream_and_a_closed_client_refuses_calls(api: Api) -> None:
