@@ -36,6 +36,7 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any, TextIO
 
+import stamina.instrumentation
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
@@ -140,6 +141,7 @@ def configure_logging(
     """
     _install_record_factory()
     quiet_http_libraries(debug=http_debug)
+    stamina.instrumentation.set_on_retry_hooks([_log_retry])
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -180,6 +182,23 @@ def configure_logging(
     if file is not None:
         root.addHandler(_file_handler(file, shared))
     root.setLevel(level.upper() if isinstance(level, str) else level)
+
+
+def _log_retry(details: stamina.instrumentation.RetryDetails) -> None:
+    """stamina's own retry line (``stamina.retry_scheduled``), at DEBUG when the block only
+    waits to look again (an error class marked ``routine_retry``, the engine's ``NotYet``: a
+    lookup found nothing yet), at WARNING for an error: the waits were most of a desk's log
+    after a crash (63 lines of 87), burying its alerts."""
+    routine = getattr(type(details.caused_by), "routine_retry", False)
+    structlog.get_logger("stamina").log(
+        logging.DEBUG if routine else logging.WARNING,
+        "stamina.retry_scheduled",
+        callable=details.name,
+        retry_num=details.retry_num,
+        caused_by=repr(details.caused_by),
+        wait_for=round(details.wait_for, 2),
+        waited_so_far=round(details.waited_so_far, 2),
+    )
 
 
 def _file_handler(path: Path, shared: list[Processor]) -> _OrderdeskFileHandler:

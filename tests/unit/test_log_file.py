@@ -6,41 +6,19 @@ import io
 import json
 import logging
 import stat
-from collections.abc import Iterator
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
-
-import pytest
-import structlog
 
 from orderdesk.config import Settings
 from orderdesk.logging import (
     LOG_FILE_BACKUPS,
     LOG_FILE_BYTES,
     configure_logging,
-    forget_secrets,
     get_logger,
     register_secret,
 )
 
 SECRET = "apisecret-file-0f9e8d7c"
-
-
-@pytest.fixture
-def restored() -> Iterator[None]:
-    """The root logger, the record factory and structlog as they were, after the test."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    factory = logging.getLogRecordFactory()
-    yield
-    for handler in root.handlers:
-        if handler not in handlers:
-            handler.close()
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    logging.setLogRecordFactory(factory)
-    structlog.reset_defaults()
-    forget_secrets()
 
 
 def test_the_log_file_holds_redacted_json_lines(tmp_path: Path, restored: None) -> None:

@@ -23,6 +23,9 @@ class NotYet(Exception):
     """Raised inside a retry block to wait and look again (a lookup found nothing yet, the
     trade book lags the order book, the stream delivered nothing)."""
 
+    routine_retry = True
+    """A wait, not an error: its retries are logged at DEBUG (``orderdesk.logging``)."""
+
 
 def retrying(
     on: On,
