@@ -38,7 +38,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from orderdesk.domain.attribution import StrategyBook, attribute
-from orderdesk.domain.calendar import IST, check_delivery, check_product
+from orderdesk.domain.calendar import IST, SEGMENT_OF, check_delivery, check_product
 from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.day import Holding, PositionSnapshot
 from orderdesk.domain.errors import InvalidTransition, OrderDeskError, ValidationError
@@ -209,7 +209,9 @@ class OrderDesk:
         self.reconciler = Reconciler(
             broker, self.news, self.recorder, self.book, self.alerts, self.conversions
         )
-        self.master = InstrumentMaster(broker, config.freeze_quantities)
+        self.master = InstrumentMaster(
+            broker, config.freeze_quantities, self._session_of if config.days else None
+        )
         self.instruments = self.master
         self.tracker = Tracker(
             broker,
@@ -1447,6 +1449,13 @@ class OrderDesk:
             signal = replace(signal, signal_id=uuid.uuid4().hex)
         assert signal.signal_id is not None
         return signal, client_order_id(signal.strategy, signal.signal_id)
+
+    def _session_of(self, instrument: InstrumentKey) -> date:
+        """The trading day an order in ``instrument`` placed now is for (see
+        :meth:`TradingCalendar.session_of`)."""
+        assert self.config.days is not None
+        segment = SEGMENT_OF[instrument.exchange]
+        return self.config.days.calendar.session_of(self.clock.now(), segment)
 
     def _check_instrument(self, signal: Signal) -> None:
         # Delivery (CNC) of an option is refused before anything is written: a broker that

@@ -13,7 +13,7 @@ traded.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from datetime import date
 
@@ -28,9 +28,18 @@ _DERIVATIVES = frozenset({"FUT", "CE", "PE"})
 class InstrumentMaster(Mapping[InstrumentKey, InstrumentInfo]):
     """Today's instruments by key (with freeze limits), and keys by token; read-only."""
 
-    def __init__(self, broker: Broker, freeze_quantities: Mapping[str, int]) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        freeze_quantities: Mapping[str, int],
+        session_of: Callable[[InstrumentKey], date] | None = None,
+    ) -> None:
+        """``session_of``: the trading day a new order in an instrument would be for now (the
+        next session's after its segment's close); None: the desk keeps no days, and a contract
+        is tradable while listed."""
         self._broker = broker
         self._freeze = dict(freeze_quantities)
+        self._session_of = session_of
         self._rows: dict[InstrumentKey, InstrumentInfo] = {}
         self._limited: dict[InstrumentKey, InstrumentInfo] = {}
         self.by_token: dict[int, InstrumentKey] = {}
@@ -73,7 +82,19 @@ class InstrumentMaster(Mapping[InstrumentKey, InstrumentInfo]):
             return None
         if instrument not in self._rows:
             raise ValidationError("instrument", f"unknown instrument {instrument}")
-        return self[instrument]
+        info = self[instrument]
+        if info.expiry and self._session_of is not None:
+            # Listed until the next morning's list, an expired contract was taken after its
+            # close (an AMO, a GTT, an exit) and refused by the broker only at the next open,
+            # or sent and rejected with an "act now" alert for a position already settled.
+            session = self._session_of(instrument)
+            if info.expiry < session.isoformat():
+                raise ValidationError(
+                    "instrument",
+                    f"{instrument} expired on {info.expiry} and settled at that day's close: "
+                    f"it does not trade in the next session ({session:%a %Y-%m-%d})",
+                )
+        return info
 
     def expires_on(self, instrument: InstrumentKey, day: date) -> bool:
         """Whether ``instrument`` is a contract whose last trading day is ``day``."""
