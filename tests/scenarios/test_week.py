@@ -284,6 +284,12 @@ async def trading(week: Week, index: int, day: date) -> None:
     if index == 1:
         # Tuesday: the carried future lost 6,500 since Monday's close; new risk is refused.
         assert desk.day_pnl() <= -LOSS_LIMIT
+        # Told (and logged, LossLimitReached) by the desk's clock loop: waited for, so that
+        # the log's order is the same in every run (the comparison below is event for event).
+        await eventually(
+            lambda: bool(list(desk.store.read(kind="LossLimitReached"))),
+            what="the loss limit told",
+        )
         with pytest.raises(RiskDenied) as denied:
             await desk.submit(signal(day, "after-loss", price=Decimal("1450")))
         assert denied.value.check == "daily_loss_limit"
