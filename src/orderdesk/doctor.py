@@ -168,7 +168,9 @@ def _session(facts: Facts) -> Check:
     info = facts.session
     if info.state is not SessionState.VALID:
         reason = f" ({info.reason})" if info.reason else ""
-        return Check("session", Status.FAIL, f"{info.state.value}{reason}; run `orderdesk login`")
+        # A refusal's reason (the pre-flight's) may already end in the advice: said once.
+        advice = "" if "orderdesk login" in reason else "; run `orderdesk login`"
+        return Check("session", Status.FAIL, f"{info.state.value}{reason}{advice}")
     summary = "valid"
     if info.since is not None:
         age = _span(facts.now - info.since)

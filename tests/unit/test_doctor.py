@@ -213,3 +213,20 @@ def test_an_unknown_days_order_count_is_said_in_words() -> None:
         "be read; 5000 a day)"
     )
     assert "/5000" not in rate.summary
+
+
+def test_a_refused_session_says_to_log_in_once() -> None:
+    """The pre-flight's reason already ends in the advice: "run `orderdesk login`" once."""
+    refused = SessionInfo(
+        SessionState.REFUSED,
+        None,
+        None,
+        "doctor: the session was refused (Incorrect api_key or access_token.); "
+        "run `orderdesk login`",
+    )
+    expired = SessionInfo(SessionState.EXPIRED, None, None, "06:00 passed")
+    for session in (refused, expired):
+        (check,) = [
+            c for c in assess(replace(FACTS, session=session)).checks if c.name == "session"
+        ]
+        assert check.summary.count("orderdesk login") == 1, check.summary
