@@ -128,4 +128,4 @@ async def test_the_orders_table_says_a_stops_type_and_trigger(
     assert code == 0, out
     code, out = await cli(where, "orders")
     assert code == 0, out
-    assert "SL-M trigger 1495" in out
+    assert "SL-M trigger 1,495.00" in out  # a price, as the price column shows one

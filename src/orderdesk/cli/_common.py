@@ -282,14 +282,31 @@ def show(renderable: Table) -> None:
         Console(width=max(console.width, natural)).print(renderable)
 
 
-def cell(value: Any) -> str:
+def cell(value: Any, *, price: bool = False) -> str:
+    """A table's text for ``value``: an amount of money to 2 decimals, a ``price`` as
+    :func:`price_text` shows it."""
     if value is None:
         return "—"
     if isinstance(value, Enum):
         return str(value.value)
     if isinstance(value, Decimal):
-        return f"{value:,.2f}"
+        return price_text(value) if price else f"{value:,.2f}"
     return str(value)
+
+
+def price_text(value: Decimal) -> str:
+    """A price with every decimal it has, and at least 2: a currency future's 88.1150 (its tick
+    is 0.0025) reads 88.115, not 88.12; 1500 reads 1,500.00, as an amount does."""
+    if not value.is_finite():
+        return str(value)
+    exponent = value.normalize().as_tuple().exponent
+    assert isinstance(exponent, int)  # a finite Decimal's is
+    return f"{value:,.{max(2, -exponent)}f}"
+
+
+PRICE_COLUMNS = frozenset({"price", "avg", "last", "close", "trigger"})
+"""The columns that hold prices, shown to every decimal they have (:func:`price_text`); the
+other numbers are amounts of money, to 2 decimals."""
 
 
 NUMERIC_COLUMNS = frozenset(
@@ -373,7 +390,7 @@ def _table(
         column = columns[index]
         numeric = column in NUMERIC_COLUMNS
         if column.endswith(" id") or column == "time" or numeric:
-            longest = max((len(cell(row[index])) for row in rows), default=0)
+            longest = max((len(_cell(row, index, column)) for row in rows), default=0)
             result.add_column(
                 column,
                 justify="right" if numeric else "left",
@@ -383,8 +400,12 @@ def _table(
         else:
             result.add_column(column)
     for row in rows:
-        result.add_row(*(escape(cell(row[index])) for index in indexes))
+        result.add_row(*(escape(_cell(row, index, columns[index])) for index in indexes))
     return result
+
+
+def _cell(row: Sequence[Any], index: int, column: str) -> str:
+    return cell(row[index], price=column in PRICE_COLUMNS)
 
 
 def _fits(renderable: Table) -> bool:

@@ -266,7 +266,7 @@ def _show_uncharged(orders: Sequence[UnchargedOrderOut]) -> None:
     for o in orders:
         console.print(
             f"not charged: {o.order_id} {o.instrument} {o.side} {o.quantity} "
-            f"@ {cell(o.average_price)}: the broker refused it: {o.reason}",
+            f"@ {cell(o.average_price, price=True)}: the broker refused it: {o.reason}",
             markup=False,
             highlight=False,
             soft_wrap=True,

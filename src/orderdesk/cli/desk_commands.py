@@ -34,6 +34,7 @@ from orderdesk.cli._common import (
     console,
     fail,
     plural,
+    price_text,
     print_json,
     show,
     table,
@@ -94,7 +95,7 @@ def _type_words(order: OrderOut) -> str:
     """The order's type, with a stop's trigger: an SL-M read "—" under price, like a MARKET
     order, and its trigger showed nowhere (``--json`` has both)."""
     if order.trigger_price:
-        return f"{order.order_type} trigger {order.trigger_price}"
+        return f"{order.order_type} trigger {price_text(order.trigger_price)}"
     return str(order.order_type)
 
 

@@ -7,20 +7,25 @@ from typing import Annotated
 import typer
 
 from orderdesk.api.exit_schemas import ExitIn, ExitOut
+from orderdesk.api.schemas import PositionOut
 from orderdesk.cli import app
 from orderdesk.cli._common import (
+    EXIT_REFUSED,
     TRADING_EXIT_CODES,
     ConfigOption,
     JsonOption,
     UrlOption,
     build,
     console,
+    fail,
     print_json,
     with_client,
 )
 from orderdesk.cli.desk_commands import ProductArg, _decimal, _show_orders
 from orderdesk.client import DeskClient
 from orderdesk.domain.signal import DEFAULT_STRATEGY
+from orderdesk.domain.status import OrderStatus
+from orderdesk.domain.values import InstrumentKey
 
 EXIT_POLICY = (
     "With --strategy the desk exits only that strategy's own share of the position (never "
@@ -49,8 +54,13 @@ EXIT_POLICY = (
 def exit_position(
     instrument: Annotated[str, typer.Argument(help="EXCHANGE:SYMBOL, e.g. NSE:INFY.")],
     product: Annotated[
-        ProductArg, typer.Option(help="The position's product: CNC, NRML, MIS or MTF.")
-    ] = ProductArg.MIS,
+        ProductArg | None,
+        typer.Option(
+            help="The position's product: CNC, NRML, MIS or MTF (default: the one product the "
+            "position is held in, with --strategy that strategy's own; held in several, the "
+            "command names them and places nothing)."
+        ),
+    ] = None,
     strategy: Annotated[
         str,
         typer.Option(
@@ -87,11 +97,12 @@ def exit_position(
     A CNC sale out of holdings, which the broker shows as a short, is left alone: only a short
     beyond the holdings is bought back.
     """
-    # Checked here, so a bad value exits 3 naming the field before the desk is asked.
+    # Checked here, so a bad value exits 3 naming the field before the desk is asked (without
+    # --product, with a stand-in: the product is read from the positions below).
     request = build(
         ExitIn,
         instrument=instrument,
-        product=product.value,
+        product=(product or ProductArg.MIS).value,
         strategy=strategy,
         reprice_after_seconds=reprice_after,
         max_reprices=max_reprices,
@@ -100,9 +111,12 @@ def exit_position(
     )
 
     async def call(client: DeskClient) -> ExitOut:
+        held = product.value if product else await _held_product(client, request)
+        if held is None:
+            return ExitOut(order=None, detail=_held_nowhere(request))
         return await client.exit_position(
             request.instrument,
-            request.product,
+            held,
             strategy=request.strategy,
             reprice_after_seconds=request.reprice_after_seconds,
             max_reprices=request.max_reprices,
@@ -111,15 +125,57 @@ def exit_position(
         )
 
     result = with_client(config, url, call)
+    rejected = result.order is not None and result.order.status == OrderStatus.REJECTED
     if as_json:
         print_json(result)
-        return
-    if result.cancelled:
-        console.print(f"cancelled first: {', '.join(result.cancelled)}")
-    if result.order is None:
-        console.print(f"nothing to exit: {result.detail}")
     else:
-        _show_orders(f"{result.detail} (watched until it fills)", [result.order])
+        if result.cancelled:
+            console.print(f"cancelled first: {', '.join(result.cancelled)}")
+        if result.order is None:
+            console.print(f"nothing to exit: {result.detail}")
+        elif rejected:
+            title = f"{result.detail}, rejected by the broker: the position is still open"
+            _show_orders(title, [result.order])
+        else:
+            _show_orders(f"{result.detail} (watched until it fills)", [result.order])
+    if rejected:  # as `place`'s: a script's `exit … && …` must not read the position as closing
+        raise typer.Exit(EXIT_REFUSED)
+
+
+async def _held_product(client: DeskClient, request: ExitIn) -> str | None:
+    """The one product the position to exit is held in: the strategy's own lines with
+    --strategy, else the account's (None: held in none). Held in several, the command refuses
+    to choose: exiting the wrong one leaves the position open (exit 3, naming them)."""
+    if request.strategy == DEFAULT_STRATEGY:
+        lines = await client.positions()
+    else:
+        books = await client.strategies()
+        lines = next((b.positions for b in books if b.strategy == request.strategy), [])
+    # As the desk reads it (nfo:X is NFO:X), a bad one refused naming the field (exit 3).
+    instrument = str(InstrumentKey.parse(request.instrument))
+    held = sorted({str(p.product) for p in lines if _open(p, instrument)})
+    if len(held) > 1:
+        fail(
+            f"{request.instrument} is held in {len(held)} products ({', '.join(held)}): "
+            "say which to exit with --product",
+            EXIT_REFUSED,
+            extra={"products": held},
+        )
+    return held[0] if held else None
+
+
+def _open(line: PositionOut, instrument: str) -> bool:
+    """``line`` holds ``instrument`` beyond stock sold out of holdings, which no exit buys
+    back."""
+    return line.instrument == instrument and line.quantity + line.from_holdings != 0
+
+
+def _held_nowhere(request: ExitIn) -> str:
+    """The exit's "nothing to exit" in the desk's words, for every product at once."""
+    where = f"no position in {request.instrument} (in any product)"
+    if request.strategy == DEFAULT_STRATEGY:
+        return where
+    return f"strategy {request.strategy} holds {where}"
 
 
 __all__ = ["exit_position"]
