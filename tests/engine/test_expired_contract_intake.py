@@ -72,3 +72,15 @@ async def test_an_expired_contract_is_refused_after_its_close(
     with pytest.raises(ValidationError, match="expired on 2026-12-07"):
         await desk.exit_position(NIFTY_CE, product=Product.NRML)
     assert len(broker.placements) == placed
+
+
+async def test_the_next_morning_an_expired_contract_is_said_to_have_expired(
+    desk: OrderDesk, broker: FakeBroker
+) -> None:
+    """The next day's list no longer holds it: a signal in it is refused as expired (it read
+    "unknown instrument", as a typo does, for a position the desk showed the day before)."""
+    broker.infos = [info for info in broker.infos if info.instrument != NIFTY_CE]
+    await desk.master.refresh()
+    with pytest.raises(ValidationError) as refused:
+        await desk.submit(call(signal_id="next-day"))  # type: ignore[arg-type]
+    assert refused.value.reason == f"{NIFTY_CE} expired on 2026-12-07: it no longer trades"

@@ -41,6 +41,9 @@ class InstrumentMaster(Mapping[InstrumentKey, InstrumentInfo]):
         self._freeze = dict(freeze_quantities)
         self._session_of = session_of
         self._rows: dict[InstrumentKey, InstrumentInfo] = {}
+        self._gone: dict[InstrumentKey, str] = {}
+        """The contracts the last refresh dropped, by expiry date: one named the next morning
+        is said to have expired, not to be unknown (as a mistyped one is)."""
         self._limited: dict[InstrumentKey, InstrumentInfo] = {}
         self.by_token: dict[int, InstrumentKey] = {}
         """Updated in place by :meth:`refresh`, so holders of it see each day's list."""
@@ -49,7 +52,12 @@ class InstrumentMaster(Mapping[InstrumentKey, InstrumentInfo]):
     async def refresh(self) -> None:
         """Read the broker's list now; on failure the previous list stays (and it raises)."""
         infos = await self._broker.instruments()
-        self._rows = {info.instrument: info for info in infos}
+        rows = {info.instrument: info for info in infos}
+        # Only the last list's drops: thousands of strikes expire a week, kept for months.
+        self._gone = {
+            key: info.expiry for key, info in self._rows.items() if info.expiry and key not in rows
+        }
+        self._rows = rows
         self._limited = {}
         self.by_token.clear()
         self.by_token.update((info.instrument_token, info.instrument) for info in infos)
@@ -81,6 +89,11 @@ class InstrumentMaster(Mapping[InstrumentKey, InstrumentInfo]):
         if not self._rows:
             return None
         if instrument not in self._rows:
+            expired = self._gone.get(instrument)
+            if expired is not None:
+                raise ValidationError(
+                    "instrument", f"{instrument} expired on {expired}: it no longer trades"
+                )
             raise ValidationError("instrument", f"unknown instrument {instrument}")
         info = self[instrument]
         if info.expiry and self._session_of is not None:
