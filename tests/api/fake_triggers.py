@@ -27,6 +27,9 @@ class FakeTriggers:
             if (strategy is None or t.strategy == strategy) and (t.active or not active_only)
         ]
 
+    def check_offered(self, kind: TriggerKind) -> None:
+        """Its broker offers both kinds."""
+
     def get(self, trigger_id: str) -> DeskTrigger:
         try:
             return self.rows[trigger_id]

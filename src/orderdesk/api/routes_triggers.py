@@ -40,6 +40,7 @@ class TriggerService(Protocol):
         self, *, strategy: str | None = None, active_only: bool = False
     ) -> list[DeskTrigger]: ...
     def get(self, trigger_id: str) -> DeskTrigger: ...
+    def check_offered(self, kind: TriggerKind) -> None: ...
     async def place_gtt(self, strategy: str, gtt: GttTrigger) -> DeskTrigger: ...
     async def modify_gtt(self, trigger_id: str, gtt: GttTrigger) -> DeskTrigger: ...
     async def place_alert(self, strategy: str, alert: PriceAlert) -> DeskTrigger: ...
@@ -64,8 +65,13 @@ def _of_kind(service: TriggerService, trigger_id: str, kind: TriggerKind) -> Des
 def _listing(
     context: ApiContext, kind: TriggerKind, strategy: str | None, active: bool
 ) -> list[TriggerOut]:
-    found = _service(context).listing(strategy=strategy, active_only=active)
-    return [TriggerOut.of(t) for t in found if t.kind is kind]
+    service = _service(context)
+    found = [t for t in service.listing(strategy=strategy, active_only=active) if t.kind is kind]
+    if not found:
+        # An empty list read as "none placed" on a broker that has none (the paper broker),
+        # while placing one said it is not offered. Those kept from another broker still list.
+        service.check_offered(kind)
+    return [TriggerOut.of(t) for t in found]
 
 
 # -- GTT ---------------------------------------------------------------------------------------

@@ -228,6 +228,13 @@ class Triggers:
 
     # -- capabilities --------------------------------------------------------------------------
 
+    def check_offered(self, kind: TriggerKind) -> None:
+        """Raise :class:`NotOffered` when the broker has no ``kind`` of trigger."""
+        if kind is TriggerKind.GTT:
+            self._gtt_broker()
+        else:
+            self._alert_broker()
+
     def _gtt_broker(self) -> GttControl:
         broker = self.broker
         if not isinstance(broker, GttControl):
