@@ -124,6 +124,6 @@ async def test_a_signal_sent_again_on_a_later_day_is_its_order_of_that_day() -> 
     assert monday["outcome"] == "submitted"
     assert tuesday["outcome"] == "existing"
     assert tuesday["order"]["order_id"] == monday["order"]["order_id"]
-    assert "taken at 09:20:00 IST on Mon 07 Dec 2026" in tuesday["message"]
+    assert "which the desk took at 09:20:00 IST on Mon 07 Dec 2026" in tuesday["message"]
     assert "Nothing new was placed" in tuesday["message"]
     assert len(broker.placements) == 1

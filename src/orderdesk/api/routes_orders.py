@@ -159,12 +159,18 @@ def still_sending(order: Order) -> str:
 def sent_already(order: OrderOut) -> str:
     """What a signal sent again is answered: the order its id made, and when."""
     taken = order.created_at.astimezone(IST)
+    # The desk's taking, not the broker's: an intent never sent (lapsed) read as placed. An
+    # order that ended unfilled says why.
+    why = f" ({order.reason})" if order.reason and order.status in _ENDED_UNFILLED else ""
     return (
         f"signal id {order.signal_id!r} of strategy {order.strategy!r} was sent before: this "
-        f"is the order it made, {order.order_id}, taken at {taken:%H:%M:%S} IST on "
-        f"{taken:%a %d %b %Y} and {order.status} now. Nothing new was placed; a new signal "
-        "needs a new id."
+        f"is the order it made, {order.order_id}, which the desk took at {taken:%H:%M:%S} IST "
+        f"on {taken:%a %d %b %Y}, {order.status} now{why}. Nothing new was placed; a new "
+        "signal needs a new id."
     )
+
+
+_ENDED_UNFILLED = frozenset({OrderStatus.REJECTED, OrderStatus.CANCELLED, OrderStatus.LAPSED})
 
 
 @router.get("/orders")
