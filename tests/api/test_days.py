@@ -79,6 +79,8 @@ async def test_days_list_newest_first_with_today_live(api: Api) -> None:
         "holdings",
         "estimated",
         "close_waits",
+        "missed",
+        "missed_move",
     }
 
 

@@ -6,7 +6,9 @@ desk's own now. Once closed it reads as it closed (its P&L no longer moves with 
 the evening or of the next session before the login opens the next day). A past day reads back
 from the log: its positions and P&L as its ``DayClosed`` recorded them,
 its orders rebuilt from their events. A past day the log holds no close of (the desk stopped
-before closing it) shows its orders and no P&L.
+before closing it) shows its orders and no P&L. A trading day the desk never opened, which the
+next opening found positions carried through, is listed as ``missed``: no P&L, and what those
+positions made over it, in no day's P&L, said apart.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from orderdesk.api.schemas import (
     HoldingOut,
     orders_out,
 )
-from orderdesk.domain.day import PositionSnapshot
+from orderdesk.domain.day import MissedDays, PositionSnapshot
 from orderdesk.domain.order import Order
 from orderdesk.domain.status import OrderStatus
 from orderdesk.domain.values import InstrumentKey, Product
@@ -193,7 +195,43 @@ async def list_days(context: Context, since: FromDay = None, until: ToDay = None
     # closing (or one a desk gives no count for) have their orders read, off the event loop.
     unclosed = [r.day for r in records if r.closed is None or r.day == today or r.orders is None]
     read = dict(zip(unclosed, await desk.orders_of_days(unclosed), strict=True))
-    return [_summary(desk, r, _live(r, today), read.get(r.day)) for r in records]
+    rows: list[DayOut] = []
+    for record in records:
+        rows.append(_summary(desk, record, _live(record, today), read.get(record.day)))
+        rows += [
+            row
+            for row in _missed_rows(record)
+            if (since is None or row.day >= since) and (until is None or row.day <= until)
+        ]
+    return rows
+
+
+def _missed_rows(record: DayRecord) -> list[DayOut]:
+    """The trading days before ``record``'s that the desk never opened, newest first, as its
+    opening's carried positions name them: no P&L of theirs was kept, and the latest says
+    what those positions made over the stretch (see :class:`~orderdesk.domain.day.MissedDays`)."""
+    missed = MissedDays.of(record.opened.positions)
+    if missed is None:
+        return []
+    latest = missed.days[-1]
+    return [
+        DayOut(
+            day=day,
+            live=False,
+            opened_at=None,
+            closed_at=None,
+            pnl=None,
+            realised=None,
+            orders=0,
+            fills=0,
+            lapsed=0,
+            carried_positions=sum(1 for p in record.opened.positions if day in p.missed),
+            holdings=0,
+            missed=True,
+            missed_move=missed.pnl if day == latest else None,
+        )
+        for day in reversed(missed.days)
+    ]
 
 
 def _live(record: DayRecord, today: date | None) -> bool:

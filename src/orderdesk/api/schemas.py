@@ -661,12 +661,13 @@ class DayOut(_Response):
 
     The day the desk has open is ``live`` until it closes: its figures are the desk's own now. A
     closed day's come from its close; ``pnl`` and ``realised`` are null for a day the log has no
-    close of.
+    close of, and for a day the desk never opened (``missed``).
     """
 
     day: date
     live: bool
-    opened_at: datetime
+    opened_at: datetime | None
+    """Null for a day the desk never opened (``missed``)."""
     closed_at: datetime | None
     pnl: Paise | None
     realised: Paise | None
@@ -684,6 +685,15 @@ class DayOut(_Response):
     close_waits: bool = False
     """Live, and its close is due but was missed: it waits for the broker (a login), which it
     closes at; until then its figures are the desk's own."""
+    missed: bool = False
+    """A trading day the desk never opened (it was stopped through it) while positions were
+    carried through it, as the next day's opening found: nobody kept its P&L (null), and what
+    those positions made over it is in no day's."""
+    missed_move: Paise | None = None
+    """On the latest day of a stretch of missed days: what the positions carried through the
+    stretch made over it, from the desk's last close to the broker's close before the next
+    opening; null when not known (the last close had no price of a line, or another
+    quantity). Counted in no day's P&L."""
 
 
 class DayDetailOut(_Response):

@@ -98,7 +98,10 @@ def days(
 
     Newest first. Today's figures are live until it closes; a closed day's are those of its
     close. A day's P&L leaves out the day's move of the delivered stock it only held, so the
-    sum is not the account's change (for that stock, see `orderdesk holdings`).
+    sum is not the account's change (for that stock, see `orderdesk holdings`). A trading day
+    the desk never opened (it was stopped) that positions were carried through is listed as
+    missed: nobody kept its P&L, and what those positions made then is said apart, outside
+    the sum.
     """
     check_range(since, until)
     rows = with_client(
@@ -139,9 +142,19 @@ def _state(day: DayOut) -> str:
         return "live: its close waits for the broker (log in)"
     if day.live:
         return "live, estimated: some positions have no price yet" if day.estimated else "live"
+    if day.missed:
+        return "missed: the desk never opened it" + _missed_move(day)
     if day.closed_at is None:
         return "no close logged"
     return "estimated close (see its positions)" if day.estimated else ""
+
+
+def _missed_move(day: DayOut) -> str:
+    """On the latest of a stretch of missed days, what the positions carried through it made
+    over it, in no day's P&L."""
+    if day.missed_move is not None:
+        return f"; its carried positions made {day.missed_move:,.2f} (in no day's P&L)"
+    return ""
 
 
 def _span(since: datetime | None, until: datetime | None) -> str:
@@ -167,15 +180,29 @@ def _total(rows: list[DayOut]) -> str:
     estimated = sum(1 for d in known if d.estimated)
     if estimated:
         text += f"; {_count(estimated, 'day')} of it estimated"
-    missing = len(rows) - len(known)
+    missed = [d for d in rows if d.missed]
+    missing = len(rows) - len(known) - len(missed)
     if missing:
         text += f"; {_count(missing, 'day')} without a close left out"
+    if missed:
+        text += f"; {_count(len(missed), 'day')} the desk never opened left out" + _moved(rows)
     if any(d.holdings for d in known):
         text += (
             "; not in it: delivered stock's moves on the days it was only held "
             "(see `orderdesk holdings`)"
         )
     return text
+
+
+def _moved(rows: list[DayOut]) -> str:
+    """What the positions carried through the missed days made over them, as far as known.
+    A stretch of missed days is a run of rows (newest first); its newest says the move."""
+    newest = [d for i, d in enumerate(rows) if d.missed and (i == 0 or not rows[i - 1].missed)]
+    moves = [d.missed_move for d in newest if d.missed_move is not None]
+    if not moves:
+        return " (what their carried positions made is not known)"
+    known = "" if len(moves) == len(newest) else ", not all of it known"
+    return f" (their carried positions made {sum(moves, Decimal(0)):,.2f} then{known})"
 
 
 def _count(number: int, noun: str) -> str:

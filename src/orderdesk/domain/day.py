@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from orderdesk.domain.calendar import SEGMENT_OF, TradingCalendar, as_ist
@@ -42,6 +43,22 @@ class CarriedPosition:
     average_price: Decimal
     """What the position cost when it was opened, for display."""
     multiplier: Decimal = ONE
+    missed: tuple[date, ...] = ()
+    """The trading days before this one that the desk never opened (it was stopped through
+    them) while the broker carried this line: what it made over them is in no day's P&L.
+    Empty: the day before was the desk's, and in days opened before missed days were said."""
+    kept_close: Decimal | None = None
+    """With ``missed``: the price the last day the desk kept closed this line at, when that
+    close held the same quantity at a price; the line made :attr:`missed_pnl` over the missed
+    days, from there to ``close_price``. None: not known."""
+
+    @property
+    def missed_pnl(self) -> Decimal | None:
+        """What the line made over the ``missed`` days, from the desk's last close of it to
+        the broker's close before this opening (None: no day was missed, or it is unknown)."""
+        if not self.missed or self.kept_close is None:
+            return None
+        return (self.close_price - self.kept_close) * self.quantity * self.multiplier
 
     def position(self) -> Position:
         """The day's opening position: the carried quantity as if bought at the close."""
@@ -204,6 +221,30 @@ PositionKey = tuple[InstrumentKey, Product]
 
 
 @dataclass(frozen=True, slots=True)
+class MissedDays:
+    """The trading days a day opened after that the desk never opened, as its carried
+    positions tell them (:attr:`CarriedPosition.missed`): the stretch between the last day
+    the desk kept and this one, and what the lines carried through it made over it."""
+
+    days: tuple[date, ...]
+    pnl: Decimal | None
+    """The carried lines' move over the stretch, from the desk's last close to the broker's
+    close before the opening; None when any line's is unknown."""
+
+    @classmethod
+    def of(cls, positions: Iterable[CarriedPosition]) -> MissedDays | None:
+        """The missed days ``positions`` (a day's opening) were carried through, None: none."""
+        lines = [p for p in positions if p.missed]
+        if not lines:
+            return None
+        days = tuple(sorted({d for p in lines for d in p.missed}))
+        moves = [p.missed_pnl for p in lines]
+        known = [m for m in moves if m is not None]
+        pnl = sum(known, Decimal(0)) if len(known) == len(moves) else None
+        return cls(days, pnl)
+
+
+@dataclass(frozen=True, slots=True)
 class ExpectedOpening:
     """What the broker should show at the next open, per position line and per holding."""
 
@@ -256,6 +297,7 @@ __all__ = [
     "CarriedPosition",
     "ExpectedOpening",
     "Holding",
+    "MissedDays",
     "PositionSnapshot",
     "StrategyCarry",
     "expected_opening",

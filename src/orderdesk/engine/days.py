@@ -41,6 +41,11 @@ A desk runs every trading day, so the day is part of its state (DESIGN.md, "The 
   which the broker's books no longer show: the close keeps the desk's own trades and says the
   line is an estimate, and why (:mod:`~orderdesk.engine.missed_trades`). The next day opens
   only after it.
+- **Missed days**: a day that opens after trading days the desk never opened (it was stopped
+  through them) opens from the broker's close before it, so what the carried lines made over
+  those days is in no day's P&L. Each carried line records them, with the price the last close
+  the desk kept marked it at (:attr:`~orderdesk.domain.day.CarriedPosition.kept_close`), and
+  the opening says once what they made, line by line, or that it is not known.
 - **The day's clock**: the broker's square-off of MIS/CO positions per segment (an alert if any
   are still open, and, when configured, the desk's own square-off some minutes earlier, which
   the desk carries out).
@@ -54,7 +59,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -64,8 +69,10 @@ from orderdesk.domain.day import (
     INTRADAY,
     CarriedPosition,
     Holding,
+    MissedDays,
     PositionSnapshot,
     StrategyCarry,
+    expected_opening,
 )
 from orderdesk.domain.events import (
     DayClosed,
@@ -368,6 +375,9 @@ class TradingDays:
         if previous is not None and previous == self.calendar.previous_trading_day(day):
             mismatches = self._compare_opening(positions, holdings)
         carried = tuple(_carried(p) for p in positions if p.overnight_quantity)
+        missed = self._missed_since(previous, day)
+        unknown = self._no_longer_carried(carried, holdings) if missed else []
+        carried = tuple(self._carried_through(missed, p) for p in carried)
         shares: tuple[StrategyCarry, ...] = ()
         if previous is not None and self._strategy_books is not None:
             # The book still holds the closing day (start_day below moves it on): each
@@ -398,6 +408,7 @@ class TradingDays:
         self.news.day_open_until(self._ends(day))
         self._done_today = {item for item in self._done_today if item[0] >= day}
         await self._report_mismatches(mismatches)
+        await self._report_missed(day, missed, opened.positions, unknown)
         # An engaged switch is carried into the day: said where the morning is read, since it
         # refuses every new order (the loss limit's engaged it on an earlier day).
         engaged = (
@@ -414,6 +425,84 @@ class TradingDays:
             key="day:open",
         )
         await self._check_holidays(day)
+
+    def _missed_since(self, previous: date | None, day: date) -> tuple[date, ...]:
+        """The trading days between ``previous``, the last day the desk opened, and ``day``:
+        days it never opened (it was stopped through them), whose P&L nobody kept."""
+        if previous is None:
+            return ()
+        following = self.calendar.next_trading_day(previous)
+        return tuple(self.calendar.trading_days(following, day - timedelta(days=1)))
+
+    def _carried_through(self, missed: tuple[date, ...], line: CarriedPosition) -> CarriedPosition:
+        """``line`` carried through the ``missed`` days, with the price the last close the
+        desk kept marked it at (when it held the same quantity then at a price): its move
+        over them is that close's to the broker's ``close_price``, in no day's P&L."""
+        if not missed:
+            return line
+        kept = self._kept_closes().get((line.instrument, line.product))
+        kept_close = None
+        if kept is not None and kept.quantity == line.quantity:
+            kept_close = kept.last_price
+        return replace(line, missed=missed, kept_close=kept_close)
+
+    def _kept_closes(self) -> dict[tuple[InstrumentKey, Product], PositionSnapshot]:
+        """The positions of the last day the desk kept, as its close recorded them."""
+        close = self.state.close
+        if close is None or close.day != self.state.day:
+            return {}
+        return {(p.instrument, p.product): p for p in close.positions}
+
+    def _no_longer_carried(
+        self, carried: Sequence[CarriedPosition], holdings: Sequence[HoldingReport] | None
+    ) -> list[str]:
+        """The lines the last day's close implied would be carried in (still listed) that
+        the broker no longer carries: closed on a missed day, at a price nobody kept."""
+        expected = expected_opening(
+            self.book.positions,
+            (self.book.holdings or {}).values(),
+            listed=self.instruments.listed,
+            keeps_holdings=holdings is not None,
+        )
+        present = {(p.instrument, p.product) for p in carried}
+        return [f"{i} {p} {q}" for (i, p), q in expected.positions.items() if (i, p) not in present]
+
+    async def _report_missed(
+        self,
+        day: date,
+        missed: tuple[date, ...],
+        opened: Sequence[CarriedPosition],
+        gone: Sequence[str],
+    ) -> None:
+        """Say once that ``day`` opened after trading days the desk never opened, and what of
+        the P&L of the positions carried through them no day counts."""
+        if not missed:
+            return
+        named = ", ".join(str(d) for d in missed)
+        through = MissedDays.of(opened)
+        if through is None and not gone:
+            await self.alerts.raise_(
+                Severity.INFO,
+                "Trading days missed",
+                f"{day} opened after trading days the desk never opened ({named}); no "
+                "position was carried through them",
+                key=f"day:missed:{day}",
+            )
+            return
+        moves = [_move_words(p) for p in opened if p.missed]
+        moves += [f"{line}: no longer carried, closed at a price nobody kept" for line in gone]
+        if through is not None and through.pnl is not None and not gone:
+            total = f"{to_paise(through.pnl):,} in all, counted nowhere"
+        else:
+            total = "not all of it is known, and none of it is counted"
+        await self.alerts.raise_(
+            Severity.WARNING,
+            "Trading days missed",
+            f"{day} opened after trading days the desk never opened ({named}): what the "
+            f"positions carried through them made then is in no day's P&L: {'; '.join(moves)}; "
+            f"{total}",
+            key=f"day:missed:{day}",
+        )
 
     def holidays_missing(self, day: date | None = None) -> tuple[int, ...] | None:
         """The years the holiday list should cover on ``day`` (the clock's trading day) and
@@ -1021,6 +1110,18 @@ def _carried(report: PositionReport) -> CarriedPosition:
         close_price=report.close_price or report.average_price,
         average_price=report.average_price,
         multiplier=report.multiplier or Decimal(1),
+    )
+
+
+def _move_words(line: CarriedPosition) -> str:
+    """A line carried through missed days, and its move over them in words."""
+    move = line.missed_pnl
+    if move is None:
+        why = "the desk's last close has no price of it at this quantity"
+        return f"{line.instrument} {line.product} {line.quantity}: not known ({why})"
+    return (
+        f"{line.instrument} {line.product} {line.quantity}: {to_paise(move):,} "
+        f"({line.kept_close} to {line.close_price})"
     )
 
 

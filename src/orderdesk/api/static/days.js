@@ -17,6 +17,11 @@ function marker(field, text, title) {
 }
 
 function dayEstimate(d) {
+  if (d.missed) {
+    const moved = d.missed_move === null || d.missed_move === undefined ? ""
+      : ` The positions carried through the missed days up to this one made ${money(d.missed_move)} then.`;
+    return marker("missed", "missed", `The desk never opened this day (it was stopped): nobody kept its P&L, and what its carried positions made is in no day's P&L.${moved}`);
+  }
   if (!d.estimated) return "";
   const why = d.live
     ? "Estimated: the day's close waits for the broker, and some open positions have no price of the day yet."
@@ -28,10 +33,12 @@ function render() {
   $("days").replaceChildren(...days.map((d) => {
     const pnl = d.live && state.pnl ? state.pnl.total : d.pnl;
     // The desk keeps its last day as its own (live) after closing it, until the next opens.
-    const status = d.closed_at ? "closed" : d.live ? "open" : "not closed";
+    const status = d.missed ? "never opened" : d.closed_at ? "closed" : d.live ? "open" : "not closed";
+    // A day the desk never opened has no positions of its own to show.
+    const day = d.missed ? el("span", { class: "mono" }, d.day)
+      : el("button", { class: "link mono", type: "button", title: "Show this day's positions", "data-action": "day-positions", onclick: () => showDay(d.day) }, d.day);
     return el("tr", { "data-day": d.day },
-      cell("Day", { class: "mono" },
-        el("button", { class: "link mono", type: "button", title: "Show this day's positions", "data-action": "day-positions", onclick: () => showDay(d.day) }, d.day)),
+      cell("Day", { class: "mono" }, day),
       cell("Status", { "data-field": "status" }, status),
       cell("P&L", { class: `num ${signClass(pnl)}` },
         el("span", { "data-field": "pnl" }, pnl === null ? "–" : money(pnl)), dayEstimate(d)),
