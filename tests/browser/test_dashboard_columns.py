@@ -73,7 +73,7 @@ async def test_the_orders_table_shows_type_product_and_trigger(
     stack: Stack, browser: Browser
 ) -> None:
     """A stop-loss MIS buy shows SL, MIS, its limit and its trigger; a CNC limit shows LIMIT,
-    CNC and no trigger."""
+    CNC and no trigger; prices keep every decimal they have (USDINR's 88.1125 read 88.11)."""
     await stack.set_price("INFY", 1500)
     errors: list[str] = []
     page = await signed_in(browser, stack.api.url, errors)
@@ -95,6 +95,16 @@ async def test_the_orders_table_shows_type_product_and_trigger(
         row = page.locator(f'#orders tr[data-order-id="{ids[name]}"]')
         for field, text in zip(("order-type", "product", "price", "trigger"), want, strict=True):
             await expect(row.locator(f'[data-field="{field}"]')).to_have_text(text)
+    # A price keeps every decimal it has, as the CLI shows it (a currency future's tick is
+    # 0.0025); an amount of money stays at two.
+    shown = await page.evaluate(
+        """async () => {
+          const core = await import("/static/core.js");
+          return [core.priceText("88.1125"), core.priceText("88.1150"), core.priceText("1512"),
+                  core.money("88.1125")];
+        }"""
+    )
+    assert shown == ["88.1125", "88.115", "1,512.00", "88.11"]
     headers = await page.locator('[data-testid="orders"] thead th').all_inner_texts()
     columns = ("Type", "Product", "Price", "Trigger")
     assert [h for h in headers if h in columns] == list(columns)

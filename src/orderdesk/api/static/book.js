@@ -4,7 +4,7 @@
 // so instead of showing an empty list. Under the trades, what they cost (the broker's charge
 // calculator, one call for the day's orders): asked again a few seconds after fills settle, so a
 // burst of them is one call.
-import { $, api, cell, dayWordsNode, el, money, on, time } from "./core.js";
+import { $, api, cell, dayWordsNode, el, money, on, priceText, time } from "./core.js";
 
 const FILL_EVENTS = new Set(["OrderFillRecorded", "OrderStatusChanged"]);
 // A renewed session (the morning login) and a new day change everything here: yesterday's
@@ -39,7 +39,7 @@ async function loadHoldings() {
       cell("Instrument", {}, h.instrument),
       cell("Qty", { class: "num", "data-field": "quantity" }, String(h.quantity)),
       cell("T1", { class: "num", "data-field": "t1" }, String(h.t1_quantity)),
-      cell("Avg", { class: "num" }, money(h.average_price)),
+      cell("Avg", { class: "num" }, priceText(h.average_price)),
       cell("Sold today", { class: "num", "data-field": "sold-today" }, String(h.sold_today)))));
     $("holdings-empty").textContent = "No holdings at the day's open.";
     $("holdings-empty").hidden = holdings.length > 0;
@@ -59,7 +59,7 @@ async function loadTrades() {
       cell("Instrument", {}, t.instrument),
       cell("Side", { class: t.side }, t.side),
       cell("Qty", { class: "num" }, String(t.quantity)),
-      cell("Price", { class: "num" }, money(t.price)))));
+      cell("Price", { class: "num" }, priceText(t.price)))));
     $("trades-empty").replaceChildren("No trades ", dayWordsNode("on"), ".");
     $("trades-empty").hidden = trades.length > 0;
   } catch (error) { $("trades-empty").textContent = `Trades: ${error.message}`; $("trades-empty").hidden = false; }

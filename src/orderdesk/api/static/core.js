@@ -193,6 +193,14 @@ export function money(value) {
   return number.toLocaleString("en-IN", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 }
 
+// A price shows every decimal it has, as the CLI shows it (a currency future's 88.1125, its
+// tick 0.0025); amounts of money stay at two (money above). Kite's prices have at most four.
+export function priceText(value) {
+  if (value === null || value === undefined || value === "") return "–";
+  const number = Number(value);
+  return number.toLocaleString("en-IN", { minimumFractionDigits: 2, maximumFractionDigits: 4 });
+}
+
 export function signClass(value) { return Number(value) > 0 ? "pos" : Number(value) < 0 ? "neg" : ""; }
 
 export function duration(ms) {
@@ -239,8 +247,8 @@ const TYPE_WORDS = {
 /** An order request in words: "Buy 10 NSE:INFY at limit 1,400.00 (CNC, regular, DAY)". */
 export function orderWords(o) {
   let text = `${SIDE_WORDS[o.side] || o.side} ${o.quantity} ${o.instrument} ${TYPE_WORDS[o.order_type] || o.order_type}`;
-  if (o.order_type === "LIMIT" || o.order_type === "SL") text += ` ${money(o.price)}`;
-  if (o.trigger_price) text += `, trigger ${money(o.trigger_price)}`;
+  if (o.order_type === "LIMIT" || o.order_type === "SL") text += ` ${priceText(o.price)}`;
+  if (o.trigger_price) text += `, trigger ${priceText(o.trigger_price)}`;
   const extras = [o.product, o.variety || "regular", o.validity || "DAY"];
   if (o.validity === "TTL" && o.validity_ttl) extras[2] = `valid ${o.validity_ttl} min`;
   if (o.variety === "iceberg") extras.push(`${o.iceberg_legs} legs of ${o.iceberg_quantity}`);

@@ -4,7 +4,7 @@
 // list when its date is clicked. Figures that rest on an estimate carry a marker ("est.",
 // "squared off") whose title says what was estimated, as `orderdesk days` and
 // `orderdesk positions --day` say it in words.
-import { $, api, cell, el, money, on, signClass, state } from "./core.js";
+import { $, api, cell, el, money, on, priceText, signClass, state } from "./core.js";
 
 let days = [];
 let shown = null; // the day whose positions are open under the list (null: none)
@@ -74,8 +74,8 @@ function renderDay(detail) {
       // A CNC sale out of holdings reads as a short: marked as the positions panel marks it.
       p.from_holdings ? el("small", { "data-field": "from-holdings" }, ` (${p.from_holdings} from holdings)`) : "",
       ...positionMarkers(p)),
-    cell("Avg", { class: "num" }, money(p.average_price)),
-    cell("Last", { class: "num" }, money(p.last_price)),
+    cell("Avg", { class: "num" }, priceText(p.average_price)),
+    cell("Last", { class: "num" }, priceText(p.last_price)),
     cell("P&L", { class: `num ${signClass(p.pnl)}`, "data-field": "pnl" }, money(p.pnl)))));
   $("day-positions-empty").hidden = detail.positions.length > 0;
   $("day-detail").hidden = false;

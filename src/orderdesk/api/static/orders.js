@@ -1,6 +1,6 @@
 // The orders panel: today's orders, live; per order a timeline (its id), Modify and Cancel;
 // Cancel all. Every action is a call to the API, which records it in the log.
-import { $, api, cell, confirmAction, el, emit, flash, money, on, state, time, WORKING } from "./core.js";
+import { $, api, cell, confirmAction, el, emit, flash, on, priceText, state, time, WORKING } from "./core.js";
 
 const SIDE_WORDS = { BUY: "Buy", SELL: "Sell" };
 const TYPE_WORDS = {
@@ -12,8 +12,8 @@ const given = (v) => v !== null && v !== undefined && v !== "";
  * has no validity nor iceberg legs, so none is made up ("DAY", "undefined legs"). */
 export function orderText(o) {
   let text = `${SIDE_WORDS[o.side] || o.side} ${o.quantity} ${o.instrument} ${TYPE_WORDS[o.order_type] || o.order_type}`;
-  if ((o.order_type === "LIMIT" || o.order_type === "SL") && given(o.price)) text += ` ${money(o.price)}`;
-  if (given(o.trigger_price) && Number(o.trigger_price)) text += `, trigger ${money(o.trigger_price)}`;
+  if ((o.order_type === "LIMIT" || o.order_type === "SL") && given(o.price)) text += ` ${priceText(o.price)}`;
+  if (given(o.trigger_price) && Number(o.trigger_price)) text += `, trigger ${priceText(o.trigger_price)}`;
   const extras = [o.product, o.variety];
   if (o.validity === "TTL" && given(o.validity_ttl)) extras.push(`valid ${o.validity_ttl} min`);
   else if (o.validity) extras.push(o.validity);
@@ -76,9 +76,9 @@ function render() {
       el("span", { "data-field": "order-type" }, o.order_type),
       o.variety && o.variety !== "regular" ? el("small", { class: "variety", "data-field": "variety", title: "Variety" }, o.variety) : "")),
     cell("Product", { class: "word", "data-field": "product" }, o.product),
-    cell("Price", { class: "num", "data-field": "price" }, o.price === null ? "MKT" : money(o.price)),
-    cell("Trigger", { class: "num", "data-field": "trigger" }, o.trigger_price === null ? "–" : money(o.trigger_price)),
-    cell("Avg", { class: "num" }, Number(o.average_price) ? money(o.average_price) : "–"),
+    cell("Price", { class: "num", "data-field": "price" }, o.price === null ? "MKT" : priceText(o.price)),
+    cell("Trigger", { class: "num", "data-field": "trigger" }, o.trigger_price === null ? "–" : priceText(o.trigger_price)),
+    cell("Avg", { class: "num" }, Number(o.average_price) ? priceText(o.average_price) : "–"),
     // A long status (TRIGGER_PENDING) may break after its "_", so the row's buttons keep their room.
     cell("Status", { class: "cell-status" }, el("span", { class: `status ${o.status}`, "data-field": "status", title: o.reason || "" },
       ...o.status.split("_").flatMap((part, i, all) => (i < all.length - 1 ? [`${part}_`, el("wbr")] : [part])))),

@@ -3,7 +3,7 @@
 // MIS position, Keep: POST /api/positions/convert to the carry product before the square-off) and
 // the per-strategy book: each strategy's orders and its P&L from its own fills (the P&L point
 // the stream carries, the figures of GET /api/strategies).
-import { $, api, cell, confirmAction, el, emit, flash, money, on, signClass, state, WORKING } from "./core.js";
+import { $, api, cell, confirmAction, el, emit, flash, money, on, priceText, signClass, state, WORKING } from "./core.js";
 import { orderText, placedNotice } from "./orders.js";
 
 function renderPositions() {
@@ -21,8 +21,8 @@ function renderPositions() {
       cell("Instrument", {}, p.instrument), cell("Product", {}, p.product),
       cell("Qty", { class: "num" }, el("span", { "data-field": "quantity" }, String(p.quantity)),
         p.from_holdings ? el("small", { "data-field": "from-holdings" }, ` (${p.from_holdings} from holdings)`) : ""),
-      cell("Avg", { class: "num" }, money(p.average_price)),
-      cell("LTP", { class: "num" }, money(p.last_price)),
+      cell("Avg", { class: "num" }, priceText(p.average_price)),
+      cell("LTP", { class: "num" }, priceText(p.last_price)),
       cell("Realised", { class: `num ${signClass(p.realised)}` }, money(p.realised)),
       cell("Unrealised", { class: `num ${signClass(p.unrealised)}` }, money(p.unrealised)),
       cell("P&L", { class: `num ${signClass(p.pnl)}`, "data-field": "pnl" }, money(p.pnl)),
