@@ -182,17 +182,7 @@ class DeskUnavailable(DeskClientError):
     out: a signal sent again with the same signal id is answered with its order, never placed
     twice; one sent under a new id may be a second order."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        body: Mapping[str, Any] | None = None,
-        reason: str | None = None,
-        may_have_arrived: bool = False,
-    ) -> None:
-        super().__init__(message, status=status, body=body, reason=reason)
-        self.may_have_arrived = may_have_arrived
+    may_have_arrived: bool = False
 
 
 class DeskAuthError(DeskClientError):
@@ -641,7 +631,9 @@ class DeskClient:
                 ": it may have carried it out (a signal sent again with the same signal id "
                 "is answered with its order, never placed twice)"
             )
-        return DeskUnavailable(message, reason=reason, may_have_arrived=True)
+        error = DeskUnavailable(message, reason=reason)
+        error.may_have_arrived = True
+        return error
 
     def _stream_ended(self, exc: Exception | None = None) -> DeskUnavailable:
         cause = f" ({type(exc).__name__})" if exc is not None else ""

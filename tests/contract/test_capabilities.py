@@ -39,6 +39,7 @@ from orderdesk.ports.broker import (
     SessionControl,
     WebhookSource,
 )
+from tests.contract.no_secrets import NoSecrets
 from tests.engine.conftest import FAST
 from tests.engine.fakes import INFY, FakeBroker, MemoryStore, RecordingNotifier, signal
 from tests.support import WallClock, eventually
@@ -58,17 +59,6 @@ CAPABILITIES = (
     WebhookSource,
     PositionConverter,
 )
-
-
-class _NoSecrets:
-    def get(self, name: str) -> str | None:
-        return None
-
-    def set(self, name: str, value: str) -> None:
-        raise NotImplementedError
-
-    def delete(self, name: str) -> None:
-        raise NotImplementedError
 
 
 def _offered(broker: object) -> set[str]:
@@ -101,7 +91,7 @@ async def paper_desk(clock: WallClock) -> AsyncIterator[tuple[OrderDesk, MemoryS
 def test_each_adapter_offers_what_it_has_and_stubs_nothing(tmp_path: Path) -> None:
     """Kite offers every capability; the paper broker and the engine's fake only what they
     really do, so neither carries a method that pretends."""
-    kite = KiteBroker(KiteConfig(api_key="k"), _NoSecrets())
+    kite = KiteBroker(KiteConfig(api_key="k"), NoSecrets())
     paper = PaperBroker()
     fake = FakeBroker()
     for broker in (kite, paper, fake):

@@ -15,19 +15,9 @@ from orderdesk.domain.reports import OrderStatusReport
 from orderdesk.domain.values import InstrumentKey
 from orderdesk.errors import ConfigError
 from orderdesk.testing.broker_contract import BrokerContract
+from tests.contract.no_secrets import NoSecrets
 
 INFY = InstrumentKey.parse("NSE:INFY")
-
-
-class _NoSecrets:
-    def get(self, name: str) -> str | None:
-        return None
-
-    def set(self, name: str, value: str) -> None:
-        raise NotImplementedError
-
-    def delete(self, name: str) -> None:
-        raise NotImplementedError
 
 
 class _PaperMarket:
@@ -44,7 +34,7 @@ class TestPaperBroker(BrokerContract):
         broker = create_broker(
             "paper",
             {"prices": {"NSE:INFY": "1500"}},
-            BrokerContext(secrets=_NoSecrets(), data_dir=tmp_path),
+            BrokerContext(secrets=NoSecrets(), data_dir=tmp_path),
         )
         assert isinstance(broker, PaperBroker)
         await broker.start()
@@ -77,7 +67,7 @@ def test_bad_paper_options_name_the_key(tmp_path: Path) -> None:
     """A wrong option in [paper] is a ConfigError naming it."""
     with pytest.raises(ConfigError) as exc_info:
         create_broker(
-            "paper", {"cash": "lots"}, BrokerContext(secrets=_NoSecrets(), data_dir=tmp_path)
+            "paper", {"cash": "lots"}, BrokerContext(secrets=NoSecrets(), data_dir=tmp_path)
         )
     assert "paper.cash" in str(exc_info.value)
 
@@ -85,7 +75,7 @@ def test_bad_paper_options_name_the_key(tmp_path: Path) -> None:
 def test_unknown_broker_is_a_config_error(tmp_path: Path) -> None:
     """Naming an adapter that is not installed fails clearly."""
     with pytest.raises(ConfigError) as exc_info:
-        create_broker("nope", {}, BrokerContext(secrets=_NoSecrets(), data_dir=tmp_path))
+        create_broker("nope", {}, BrokerContext(secrets=NoSecrets(), data_dir=tmp_path))
     assert "nope" in str(exc_info.value)
 
 

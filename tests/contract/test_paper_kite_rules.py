@@ -22,6 +22,7 @@ from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side, Val
 from orderdesk.engine import OrderDesk
 from orderdesk.errors import ConfigError, InputRejected, MarginRejected
 from orderdesk.ports.broker import OrderChanges, PlaceOrder
+from tests.contract.no_secrets import NoSecrets
 from tests.contract.test_paper_walk_days import DAYS, restarted
 from tests.engine.fakes import MemoryStore, RecordingNotifier
 from tests.support import WallClock, eventually
@@ -156,7 +157,7 @@ async def test_market_hours_always_takes_a_regular_order_at_night(tmp_path: Path
     """``[paper] market_hours = "always"`` rehearses a strategy at any hour: Tuesday 20:00's
     market buy fills; a value that is neither is refused as the config is read."""
     clock = WallClock(datetime(2026, 12, 8, 20, 0, tzinfo=IST))
-    context = BrokerContext(secrets=_NoSecrets(), data_dir=tmp_path, clock=clock, calendar=CALENDAR)
+    context = BrokerContext(secrets=NoSecrets(), data_dir=tmp_path, clock=clock, calendar=CALENDAR)
     options = {"prices": {"NSE:INFY": "1480"}, "market_hours": "always"}
     broker = create_broker("paper", options, context)
     await broker.place_order(order(INFY, Side.BUY))
@@ -240,22 +241,11 @@ async def test_a_shorts_proceeds_are_not_spendable(tmp_path: Path) -> None:
         await broker.place_order(order(TCS, Side.BUY, 2, product=Product.CNC))
 
 
-class _NoSecrets:
-    def get(self, name: str) -> str | None:
-        return None
-
-    def set(self, name: str, value: str) -> None:
-        raise NotImplementedError
-
-    def delete(self, name: str) -> None:
-        raise NotImplementedError
-
-
 def configured(data_dir: Path, cash: str) -> PaperBroker:
     broker = create_broker(
         "paper",
         {"prices": {"NSE:INFY": "1480"}, "cash": cash},
-        BrokerContext(secrets=_NoSecrets(), data_dir=data_dir),
+        BrokerContext(secrets=NoSecrets(), data_dir=data_dir),
     )
     assert isinstance(broker, PaperBroker)
     return broker

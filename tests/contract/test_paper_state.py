@@ -15,27 +15,17 @@ from orderdesk.domain.status import BrokerStatus
 from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side
 from orderdesk.errors import ConfigError
 from orderdesk.ports.broker import PlaceOrder
+from tests.contract.no_secrets import NoSecrets
 
 INFY = InstrumentKey.parse("NSE:INFY")
 TCS = InstrumentKey.parse("NSE:TCS")
-
-
-class _NoSecrets:
-    def get(self, name: str) -> str | None:
-        return None
-
-    def set(self, name: str, value: str) -> None:
-        raise NotImplementedError
-
-    def delete(self, name: str) -> None:
-        raise NotImplementedError
 
 
 def paper(data_dir: Path, prices: dict[str, str] | None = None) -> PaperBroker:
     broker = create_broker(
         "paper",
         {"prices": prices or {"NSE:INFY": "1500", "NSE:TCS": "4000"}, "cash": "100000"},
-        BrokerContext(secrets=_NoSecrets(), data_dir=data_dir),
+        BrokerContext(secrets=NoSecrets(), data_dir=data_dir),
     )
     assert isinstance(broker, PaperBroker)
     return broker

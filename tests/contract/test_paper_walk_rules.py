@@ -19,8 +19,8 @@ from orderdesk.engine import OrderDesk
 from orderdesk.engine.config import DayRules
 from orderdesk.errors import ConfigError, MarginRejected
 from orderdesk.ports.broker import PlaceOrder
+from tests.contract.no_secrets import NoSecrets
 from tests.contract.test_paper_days import CALENDAR, TCS, command, paper
-from tests.contract.test_paper_state import _NoSecrets
 from tests.engine.conftest import FAST
 from tests.engine.fakes import MemoryStore, RecordingNotifier
 from tests.support import WallClock
@@ -96,7 +96,7 @@ def test_a_paper_price_of_zero_or_less_is_refused(tmp_path: Path, price: str) ->
         create_broker(
             "paper",
             {"prices": {"NSE:INFY": price}},
-            BrokerContext(secrets=_NoSecrets(), data_dir=tmp_path),
+            BrokerContext(secrets=NoSecrets(), data_dir=tmp_path),
         )
     assert "paper.prices.NSE:INFY" in str(exc_info.value)
     assert "greater than 0" in str(exc_info.value)
