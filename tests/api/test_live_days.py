@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -74,12 +74,7 @@ def store() -> CreatedCounting:
 @pytest.fixture
 def broker() -> FakeBroker:
     """The fake broker, its NIFTY call expiring on Monday (the future later)."""
-    broker = FakeBroker()
-    broker.infos = [
-        replace(info, expiry=MONDAY.isoformat()) if info.instrument == NIFTY_CE else info
-        for info in broker.infos
-    ]
-    return broker
+    return FakeBroker().expiring(NIFTY_CE, MONDAY)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import asyncio
 import itertools
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -413,6 +413,14 @@ class FakeBroker:
         return [f for f in self.trade_book if f.broker_order_id == broker_order_id]
 
     # -- portfolio, funds, market --------------------------------------------------------------
+
+    def expiring(self, instrument: InstrumentKey, day: date) -> FakeBroker:
+        """This broker with ``instrument``'s last trading day set to ``day``."""
+        self.infos = [
+            replace(info, expiry=day.isoformat()) if info.instrument == instrument else info
+            for info in self.infos
+        ]
+        return self
 
     def next_day(self) -> None:
         """The broker's morning: books empty, NRML positions carried at the last price (the

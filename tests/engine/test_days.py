@@ -213,10 +213,7 @@ async def test_a_contract_expiring_with_the_day_closes_it_realised(
 ) -> None:
     """An option whose last day is Monday is settled with it: Monday's close counts its whole
     P&L as realised, while a future expiring later stays unrealised."""
-    broker.infos = [
-        replace(info, expiry=MONDAY.isoformat()) if info.instrument == NIFTY_CE else info
-        for info in broker.infos
-    ]
+    broker.expiring(NIFTY_CE, MONDAY)
     async with open_desk(broker, store, clock, notifier) as desk:
         for instrument in (NIFTY_CE, NIFTY_FUT):
             bought = await desk.submit(

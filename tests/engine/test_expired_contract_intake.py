@@ -6,7 +6,6 @@ position already settled). On its expiry day, while its market is open, it trade
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -29,12 +28,7 @@ def clock() -> WallClock:
 @pytest.fixture
 def broker() -> FakeBroker:
     """The fake broker with its NIFTY call expiring on Monday."""
-    broker = FakeBroker()
-    broker.infos = [
-        replace(info, expiry=MONDAY.isoformat()) if info.instrument == NIFTY_CE else info
-        for info in broker.infos
-    ]
-    return broker
+    return FakeBroker().expiring(NIFTY_CE, MONDAY)
 
 
 @pytest.fixture

@@ -52,11 +52,7 @@ def clock() -> WallClock:
 def broker() -> FakeBroker:
     """The fake broker: its NIFTY call expiring on Monday (the future later), and two crude
     futures, one expiring on Monday too, one in January."""
-    broker = FakeBroker()
-    broker.infos = [
-        replace(info, expiry=MONDAY.isoformat()) if info.instrument == NIFTY_CE else info
-        for info in broker.infos
-    ]
+    broker = FakeBroker().expiring(NIFTY_CE, MONDAY)
     crude = replace(
         broker.infos[1],
         instrument=CRUDE,
