@@ -70,8 +70,8 @@ ConfigOption = Annotated[
     typer.Option(
         "--config",
         "-c",
-        help="orderdesk.toml to read (default: ./orderdesk.toml, "
-        "$ORDERDESK_CONFIG, or the user config dir).",
+        help="orderdesk.toml to read (default: the file $ORDERDESK_CONFIG names, else "
+        "./orderdesk.toml, else the user config dir).",
         dir_okay=False,
     ),
 ]
