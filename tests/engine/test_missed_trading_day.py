@@ -109,6 +109,39 @@ async def test_the_list_of_days_shows_the_missed_day_after_a_restart(
     assert "without a close" not in total
 
 
+async def test_missed_days_a_flat_desk_carried_nothing_through_are_listed_too(
+    broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """Stopped on Monday holding nothing, started on Wednesday: Tuesday is in the log
+    (``DayOpened.missed``) and listed as missed, carrying nothing, and the days' total leaves
+    it out without a word of a move (nothing was carried, so nothing was lost). It was listed
+    only when a position was carried through it, while the alert named it."""
+    async with open_desk(broker, store, clock, notifier) as desk:
+        clock.set(MONDAY, 16, 20)
+        await eventually(lambda: events_of(store, DayClosed), what="Monday closed")
+    broker.next_day()
+    broker.next_day()
+    clock.set(WEDNESDAY, 9, 30)
+    async with (
+        open_desk(broker, store, clock, notifier) as desk,
+        engine_api(desk) as client,
+        client.get("/api/days") as response,
+    ):
+        assert desk.trading_day == WEDNESDAY
+        rows = [DayOut.model_validate(row) for row in await response.json()]
+    assert events_of(store, DayOpened)[-1].missed == (TUESDAY,)
+    assert [(r.day, r.missed) for r in rows] == [
+        (WEDNESDAY, False),
+        (TUESDAY, True),
+        (MONDAY, False),
+    ]
+    assert (rows[1].carried_positions, rows[1].missed_move) == (0, None)
+    assert "nothing carried through it" in _state(rows[1])
+    total = _total(rows)
+    assert total.count("1 day the desk never opened left out") == 1
+    assert "not known" not in total
+
+
 async def test_a_missed_day_without_a_kept_close_of_the_line_says_its_move_is_unknown(
     broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
 ) -> None:

@@ -208,12 +208,15 @@ async def list_days(context: Context, since: FromDay = None, until: ToDay = None
 
 def _missed_rows(record: DayRecord) -> list[DayOut]:
     """The trading days before ``record``'s that the desk never opened, newest first, as its
-    opening's carried positions name them: no P&L of theirs was kept, and the latest says
-    what those positions made over the stretch (see :class:`~orderdesk.domain.day.MissedDays`)."""
-    missed = MissedDays.of(record.opened.positions)
-    if missed is None:
+    opening recorded them (``DayOpened.missed``; in an opening logged before that field, as
+    its carried positions name them): no P&L of theirs was kept, and the latest says what the
+    positions carried through the stretch made over it (see
+    :class:`~orderdesk.domain.day.MissedDays`)."""
+    moved = MissedDays.of(record.opened.positions)
+    days = record.opened.missed or (moved.days if moved is not None else ())
+    if not days:
         return []
-    latest = missed.days[-1]
+    latest = days[-1]
     return [
         DayOut(
             day=day,
@@ -228,9 +231,9 @@ def _missed_rows(record: DayRecord) -> list[DayOut]:
             carried_positions=sum(1 for p in record.opened.positions if day in p.missed),
             holdings=0,
             missed=True,
-            missed_move=missed.pnl if day == latest else None,
+            missed_move=moved.pnl if moved is not None and day == latest else None,
         )
-        for day in reversed(missed.days)
+        for day in reversed(days)
     ]
 
 

@@ -143,6 +143,8 @@ def _state(day: DayOut) -> str:
     if day.live:
         return "live, estimated: some positions have no price yet" if day.estimated else "live"
     if day.missed:
+        if not day.carried_positions:
+            return "missed: the desk never opened it; nothing carried through it"
         return "missed: the desk never opened it" + _missed_move(day)
     if day.closed_at is None:
         return "no close logged"
@@ -198,6 +200,9 @@ def _moved(rows: list[DayOut]) -> str:
     """What the positions carried through the missed days made over them, as far as known.
     A stretch of missed days is a run of rows (newest first); its newest says the move."""
     newest = [d for i, d in enumerate(rows) if d.missed and (i == 0 or not rows[i - 1].missed)]
+    newest = [d for d in newest if d.carried_positions]  # carried nothing: lost nothing
+    if not newest:
+        return ""
     moves = [d.missed_move for d in newest if d.missed_move is not None]
     if not moves:
         return " (what their carried positions made is not known)"

@@ -348,6 +348,10 @@ class DayOpened(Event):
     close, as far as the account carried it), so its books go on counting what it carries.
     Empty in days opened before shares were recorded: their carried positions are no
     strategy's."""
+    missed: tuple[date, ...] = ()
+    """The trading days between the last one the desk opened and this one, which it never
+    opened (it was stopped through them): no P&L of theirs was kept. Empty in days opened
+    before missed days were recorded."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -392,6 +392,7 @@ class TradingDays:
             kill_switch=self.kill_switch.engaged,
             kill_switch_reason=self.kill_switch.reason,
             strategy_positions=shares,
+            missed=missed,
         )
         await self.recorder.desk_event(opened)
         self.state = DayState(day=day, closed=False)
