@@ -245,3 +245,28 @@ def test_the_total_names_what_its_realised_is_and_counts_estimated_days() -> Non
         "sum of the days' P&L -6,582.00 over 3 days (of it booked realised by the days' "
         "closes, each from its opening prices: -6,353.75); 1 day of it estimated"
     )
+
+
+def test_a_live_day_whose_close_waits_says_its_pnl_is_an_estimate() -> None:
+    """A desk restarted after a close it missed, before the login: the day's P&L counts its
+    open positions at no price, so the row says it is an estimate (it read a plain 0.00)."""
+    waiting = DayOut(
+        day=date(2026, 12, 7),
+        live=True,
+        opened_at=datetime(2026, 12, 7, 3, 45, tzinfo=UTC),
+        closed_at=None,
+        pnl=Decimal(0),
+        realised=Decimal(0),
+        orders=1,
+        fills=1,
+        lapsed=0,
+        carried_positions=1,
+        holdings=0,
+        estimated=True,
+        close_waits=True,
+    )
+    assert day_commands._state(waiting) == (
+        "live, estimated: some positions have no price yet; its close waits for the broker (log in)"
+    )
+    exact = waiting.model_copy(update={"estimated": False})
+    assert day_commands._state(exact) == "live; its close waits for the broker (log in)"

@@ -47,6 +47,7 @@ async def test_positions_and_orders_show_a_price_with_all_its_decimals(
         ("1.4E+3", "1,400.00"),
         ("0.0025", "0.0025"),
         ("1234567.5", "1,234,567.50"),
+        ("1501.5369047619047", "1,501.5369"),  # a holding's average, Kite's float
     ],
 )
 def test_a_price_has_every_decimal_and_at_least_two(price: str, shown: str) -> None:

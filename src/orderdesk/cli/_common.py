@@ -295,14 +295,21 @@ def cell(value: Any, *, price: bool = False) -> str:
 
 
 def price_text(value: Decimal) -> str:
-    """A price with every decimal it has, and at least 2: a currency future's 88.1150 (its tick
-    is 0.0025) reads 88.115, not 88.12; 1500 reads 1,500.00, as an amount does."""
+    """A price with every decimal it has, at least 2 and at most 4 (Kite's finest tick,
+    0.0025): a currency future's 88.1150 reads 88.115, not 88.12; 1500 reads 1,500.00, as an
+    amount does; a holding's average from Kite's float (1501.5369047619047) reads 1,501.5369."""
     if not value.is_finite():
         return str(value)
+    places = value.as_tuple().exponent
+    assert isinstance(places, int)  # a finite Decimal's is
+    if places < -4:
+        value = value.quantize(_FINEST)
     exponent = value.normalize().as_tuple().exponent
     assert isinstance(exponent, int)  # a finite Decimal's is
     return f"{value:,.{max(2, -exponent)}f}"
 
+
+_FINEST = Decimal("0.0001")
 
 PRICE_COLUMNS = frozenset({"price", "avg", "last", "close", "trigger"})
 """The columns that hold prices, shown to every decimal they have (:func:`price_text`); the

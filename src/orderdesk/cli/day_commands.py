@@ -139,7 +139,9 @@ def days(
 def _state(day: DayOut) -> str:
     """What the row's figures are: live, an estimated close, or no close at all."""
     if day.live and day.close_waits:
-        return "live: its close waits for the broker (log in)"
+        # Its P&L then counts open positions at no price: said, not shown as a plain 0.00.
+        estimate = ", estimated: some positions have no price yet" if day.estimated else ""
+        return f"live{estimate}; its close waits for the broker (log in)"
     if day.live:
         return "live, estimated: some positions have no price yet" if day.estimated else "live"
     if day.missed:
