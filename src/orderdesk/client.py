@@ -568,9 +568,9 @@ class DeskClient:
         except (ConnectFailed, ConnectTimeout) as exc:
             raise self._unreachable(exc) from None  # nothing was sent
         except WireError as exc:
-            raise self._cut_off(method, f"stopped answering ({type(exc).__name__})") from None
+            raise self._cut_off(method, path, f"stopped answering ({type(exc).__name__})") from None
         except TimeoutError:
-            raise self._cut_off(method, "did not answer in time") from None
+            raise self._cut_off(method, path, "did not answer in time") from None
         if 300 <= reply.status < 400:
             # The API answers no route with a redirect of its own: this is Starlette's for a
             # path no route has (``/api/orders/`` for an empty order id), and following it
@@ -619,18 +619,20 @@ class DeskClient:
             "is `orderdesk run` running?"
         )
 
-    def _cut_off(self, method: str, what: str) -> DeskUnavailable:
+    def _cut_off(self, method: str, path: str, what: str) -> DeskUnavailable:
         """No answer to a request that may have reached the desk: it was not said "nobody
         answered", which a strategy would read as nothing done and send its signal again
         under a new id (a second order)."""
         reason = f"the order desk at {self._base} {what} after the request was sent"
         message = reason
-        if method != "GET":
-            # ``reason`` without the advice: the CLI gives its own (the command to run again).
+        # ``reason`` without the advice: the CLI gives its own (the command to run again).
+        if path == "/api/signals":
             message += (
                 ": it may have carried it out (a signal sent again with the same signal id "
                 "is answered with its order, never placed twice)"
             )
+        elif method != "GET":
+            message += ": it may have carried it out (look before asking again)"
         error = DeskUnavailable(message, reason=reason)
         error.may_have_arrived = True
         return error

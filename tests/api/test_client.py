@@ -114,6 +114,11 @@ async def test_a_desk_gone_after_the_request_arrived_is_not_read_as_nobody_answe
     async with server, DeskClient(f"http://127.0.0.1:{port}", TOKEN) as client:
         with pytest.raises(DeskUnavailable) as cut:
             await client.submit(SIGNAL)
+        with pytest.raises(DeskUnavailable) as cancel:
+            await client.cancel("od-1")
+    assert cancel.value.may_have_arrived
+    assert "look before asking again" in str(cancel.value)
+    assert "signal id" not in str(cancel.value)  # a cancel has none
     assert arrived.is_set()
     assert cut.value.may_have_arrived
     assert "no order desk answered" not in str(cut.value)
