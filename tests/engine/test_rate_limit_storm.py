@@ -13,7 +13,7 @@ import pytest
 from orderdesk.domain import OrderStatus, OrderType
 from orderdesk.domain.reports import OrderStatusReport
 from orderdesk.engine import OrderDesk
-from orderdesk.errors import BrokerRateLimited
+from orderdesk.errors import BrokerRateLimited, QuotaExhausted
 from orderdesk.ports.broker import PlaceOrder
 from orderdesk.ports.notifier import Severity
 from tests.engine.conftest import FAST
@@ -154,3 +154,20 @@ async def test_a_cancel_answered_429_fails_at_once_without_reading_the_book(
             await desk.cancel(handle.order_id)
         assert broker.book_reads == reads
         assert handle.status is OrderStatus.OPEN
+
+
+async def test_a_spent_day_of_placements_is_said_in_its_own_words(
+    desk: OrderDesk, broker: FakeBroker
+) -> None:
+    """The day's cap is no run of 429s: the order's reason is the cap's own words (when it comes
+    back), not "rate limited for too long"."""
+    spent = "the day's 5000 order placements are spent (Kite's daily cap)"
+
+    def refuse(command: PlaceOrder) -> None:
+        raise QuotaExhausted(spent, http_status=429)
+
+    broker.before_place.append(refuse)
+    handle = await desk.submit(signal(signal_id="past-the-cap"))
+    await handle.wait(timeout=10)
+    assert handle.status is OrderStatus.REJECTED
+    assert handle.order.reason == spent

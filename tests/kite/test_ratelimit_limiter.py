@@ -16,7 +16,7 @@ from orderdesk.brokers.kite.ratelimit import (
     RateLimits,
     shared_limiter,
 )
-from orderdesk.errors import BrokerRateLimited, OrderRejected
+from orderdesk.errors import BrokerRateLimited, OrderRejected, QuotaExhausted
 
 # 2026-01-05 10:00 IST, as epoch seconds; the daily quota keys on the IST day of this.
 MONDAY_10_IST = 1_767_587_400.0
@@ -292,7 +292,8 @@ async def test_daily_quota_raises_at_once_instead_of_waiting_a_day() -> None:
     with pytest.raises(BrokerRateLimited) as exc_info:
         await limiter.acquire(EndpointClass.ORDER)
 
-    assert "daily quota of 3" in str(exc_info.value)
+    assert "day's 3 order placements are spent (Kite's daily cap" in str(exc_info.value)
+    assert "next trading day" in str(exc_info.value)
     assert exc_info.value.http_status == 429
     assert vt.sleeps == []
 
@@ -347,6 +348,45 @@ async def test_modification_counts_are_forgotten_with_their_day() -> None:
     await limiter.acquire(EndpointClass.ORDER, modifies="240102000000001")
     assert limiter.modifications("240101000000001") == 0
     assert limiter.modifications("240102000000001") == 1
+
+
+async def test_an_order_modified_to_the_limit_yesterday_can_be_modified_today() -> None:
+    """The limit is checked against the day's count: yesterday's 25 refuse nothing today."""
+    vt = VirtualTime()
+    limiter = make_limiter(vt, RateLimits(modifications_per_order=1))
+    await limiter.acquire(EndpointClass.ORDER, modifies="240101000000001")
+    vt.wall += 14 * 3600  # 00:00 IST the next day
+    await limiter.acquire(EndpointClass.ORDER, modifies="240101000000001")
+    assert limiter.modifications("240101000000001") == 1
+
+
+async def test_the_days_book_seeds_the_placement_count() -> None:
+    """The book's rows count toward the cap (never twice with this process's own), and the
+    next day starts unread and from zero."""
+    vt = VirtualTime()
+    limiter = make_limiter(vt, RateLimits(orders_per_day=5))
+    await limiter.acquire(EndpointClass.ORDER)
+    assert not limiter.book_counted()
+    limiter.count_book(4)  # the book holds this process's one and three placed elsewhere
+    assert limiter.book_counted()
+    await limiter.acquire(EndpointClass.ORDER)
+    with pytest.raises(QuotaExhausted):
+        await limiter.acquire(EndpointClass.ORDER)
+    vt.wall += 14 * 3600
+    assert not limiter.book_counted()
+    limiter.count_book(None)  # unread: this process's own count goes on
+    assert limiter.book_counted()
+    for _ in range(5):
+        await limiter.acquire(EndpointClass.ORDER)
+
+
+async def test_the_day_follows_the_clock_it_is_given() -> None:
+    """``count_days_by`` moves the quota's day to another clock (the desk's)."""
+    vt = VirtualTime()
+    limiter = make_limiter(vt, RateLimits(orders_per_day=1))
+    await limiter.acquire(EndpointClass.ORDER)
+    limiter.count_days_by(lambda: MONDAY_10_IST + 86_400)
+    await limiter.acquire(EndpointClass.ORDER)
 
 
 async def test_concurrent_modifications_are_capped_at_grant_time() -> None:

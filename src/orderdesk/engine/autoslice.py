@@ -55,6 +55,7 @@ from orderdesk.errors import (
     BrokerAuthError,
     BrokerRateLimited,
     BrokerRejected,
+    QuotaExhausted,
 )
 from orderdesk.ports.broker import AutosliceControl, AutosliceReply, Broker, PlaceOrder
 from orderdesk.ports.notifier import Severity
@@ -134,6 +135,8 @@ class BrokerSlicing:
                     reply = await self.slicing.place_autoslice(
                         PlaceOrder(order_id, signal, algo_id=algo_id)
                     )
+        except QuotaExhausted as exc:
+            await self._refused(parent, str(exc))  # the day's placements are spent, it says
         except BrokerRateLimited as exc:
             await self._refused(parent, f"rate limited for too long: {exc}")
         except BrokerAuthError as exc:

@@ -59,6 +59,7 @@ from orderdesk.errors import (
     BrokerRejected,
     BrokerTransportError,
     HoldingsNotAuthorised,
+    QuotaExhausted,
     UnknownOutcome,
     is_throttled,
 )
@@ -139,8 +140,11 @@ class Placement:
     async def _failed(self, order: Order, exc: Exception) -> None:
         """Record what a placement's error (anything but a 429 to send again after) says."""
         match exc:
+            case QuotaExhausted():
+                # The day's placements are spent: its words say so, and when they come back.
+                await self._rejected(order, str(exc), Severity.WARNING)
             case BrokerRateLimited():
-                # Only a quota that refills tomorrow, or 429s for longer than the give-up.
+                # 429s for longer than the give-up.
                 await self._rejected(order, f"rate limited for too long: {exc}", Severity.WARNING)
             case BrokerAuthError():
                 await self._answered()

@@ -32,7 +32,8 @@ def create_broker(options: Mapping[str, Any], context: BrokerContext) -> KiteBro
     """Build the Kite broker from its config section; nothing connects until ``start()``.
 
     The rate limiter is the process-wide one for the api_key (Kite counts per key and user),
-    unless ``rate_limits_enabled = false``, e.g. against the simulator.
+    unless ``rate_limits_enabled = false``, e.g. against the simulator. The broker counts the
+    daily placement cap's days on ``context.clock``, the desk's, once it starts.
     """
     config = load_config(options)
     limiter = (

@@ -51,6 +51,7 @@ from orderdesk.brokers.kite.http import Limiter, default_session
 from orderdesk.brokers.kite.mapping import order_update_to_report
 from orderdesk.brokers.kite.postback import PostbackReceiver
 from orderdesk.brokers.kite.preflight import RequestTimes, check_path
+from orderdesk.brokers.kite.ratelimit import KiteRateLimiter
 from orderdesk.brokers.kite.ticker import (
     Connected,
     Disconnected,
@@ -164,6 +165,9 @@ class KiteBroker:
         self.config = config
         self._secrets = secrets
         self._limiter = limiter
+        # Only Kite's own limiter keeps the day's placement count (NoLimits keeps no cap).
+        self._quota = limiter if isinstance(limiter, KiteRateLimiter) else None
+        self._counting = asyncio.Lock()
         self._trace = trace
         self._clock = clock or SystemClock()
         self._ticker_config = ticker_config or TickerConfig(url=config.ws_url)
@@ -236,6 +240,9 @@ class KiteBroker:
         )
         await self._client.open()
         self._started = True
+        if self._quota is not None:
+            # Kite's day, not the machine's: the simulator's under clock = "simulator".
+            self._quota.count_days_by(lambda: self._clock.now().timestamp())
         if self._token is None:
             self._connection(
                 ConnectionState.STOPPED,
@@ -243,6 +250,7 @@ class KiteBroker:
                 token_refused=True,
             )
             return
+        await self._count_the_book(settle=False)
         self._start_stream(self._token)
 
     def _start_stream(self, token: str) -> None:
@@ -345,10 +353,12 @@ class KiteBroker:
     # -- commands -----------------------------------------------------------------------------
 
     async def place_order(self, command: PlaceOrder) -> str:
+        await self._know_the_days_placements()
         self._sent.note()
         return await self.rest.place_order(command)
 
     async def place_autoslice(self, command: PlaceOrder) -> AutosliceReply:
+        await self._know_the_days_placements()
         self._sent.note()  # one order request, like any placement (the doctor counts them)
         result = await self.rest.place_autoslice_order(command)
         return AutosliceReply(
@@ -380,6 +390,47 @@ class KiteBroker:
     ) -> None:
         self._sent.note()
         await self.rest.cancel_order(broker_order_id, variety, parent_order_id=parent_order_id)
+
+    # -- the day's placements -----------------------------------------------------------------
+
+    async def _know_the_days_placements(self) -> None:
+        """Before a day's first placement, take its order book into the day's count (once)."""
+        if self._quota is not None and not self._quota.book_counted():
+            await self._count_the_book(settle=True)
+
+    async def _count_the_book(self, *, settle: bool) -> None:
+        """Count the day's order book into Kite's daily cap (``[kite] orders_per_day``).
+
+        Kite counts the account's placements, not this process's: every row of the day's book
+        spent the cap, whether placed before a restart or from Kite web (the doctor counts
+        "today" the same way). A book that cannot be read leaves the count to this process's
+        own placements, logged. ``settle`` counts the day as read even so, so a placement waits
+        for one read of the book a day, not one each; the read at start does not settle, so the
+        day's first placement tries again.
+        """
+        quota = self._quota
+        if quota is None:
+            return
+        async with self._counting:
+            if quota.book_counted():
+                return  # a concurrent placement read it meanwhile
+            try:
+                placements = len(await self.rest.orders(patient=False))
+            except BrokerError as exc:
+                log.warning(
+                    "kite.day_placements_unread",
+                    error=f"{type(exc).__name__}: {exc}",
+                    counting="this process's placements only",
+                )
+                if settle:
+                    quota.count_book(None)
+                return
+            quota.count_book(placements)
+            log.info(
+                "kite.day_placements_read",
+                in_book=placements,
+                cap=quota.limits.orders_per_day,
+            )
 
     # -- pre-flight ---------------------------------------------------------------------------
 

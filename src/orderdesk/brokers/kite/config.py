@@ -47,9 +47,12 @@ class KiteConfig(BaseModel):
     read_attempts: int = Field(default=4, ge=1, le=20)
     """Attempts for a read (GET) that failed transiently; writes are never retried blindly."""
     rate_limit_requeues: int = Field(default=8, ge=0, le=100)
-    """How often a 429 is backed off and re-sent before the caller sees ``BrokerRateLimited``."""
+    """How often a 429 is backed off and re-sent before the caller sees ``BrokerRateLimited``
+    (a placement, modify or cancel: once at most, then the desk answers)."""
     rate_limit_backoff_seconds: float = Field(default=1.0, ge=0, le=60)
-    """First hold of an endpoint class after a 429; doubles per further 429, capped at 30 s."""
+    """First hold of an endpoint class after a 429; doubles per further 429, capped at 30 s (a
+    placement, modify or cancel is held once, then the desk answers: it sends a placement
+    again itself, and a modify or cancel is answered "try again")."""
     rate_limits_enabled: bool = True
     quote_per_second: int = Field(default=1, ge=1)
     historical_per_second: int = Field(default=3, ge=1)

@@ -8,10 +8,13 @@ Every call goes down the same three steps:
     write whose outcome is unknown must be resolved, not repeated.
 ``_send_rate_limited``
     takes a slot from the shared :class:`KiteRateLimiter` first. A 429 proves Kite did nothing,
-    so the request is re-queued (placements included) while :func:`orderdesk.errors.is_throttled`
-    says so, up to ``rate_limit_requeues`` times: stamina waits ``rate_limit_backoff_seconds``,
-    doubling per further 429 up to 30 s, and the same hold is put on the whole endpoint class,
-    because Kite throttles the class, not the one request.
+    so the request is re-queued while :func:`orderdesk.errors.is_throttled` says so, up to
+    ``rate_limit_requeues`` times: stamina waits ``rate_limit_backoff_seconds``, doubling per
+    further 429 up to 30 s, and the same hold is put on the whole endpoint class, because Kite
+    throttles the class, not the one request. Order writes (place, modify, cancel) are
+    re-queued once at most, after one hold of ``rate_limit_backoff_seconds``: their next 429
+    goes to the desk, which sends a placement again itself and answers a modify or cancel with
+    "try again" (:data:`_ANSWERED_BY_THE_DESK`). A read with ``patient=False`` is not re-queued.
 ``_send_once``
     one HTTP exchange under the configured timeout over :mod:`orderdesk.wire`
     (a lean HTTP/1.1 client; aiohttp cost 2-3x its CPU per request, see there). The wire's

@@ -47,8 +47,9 @@ from orderdesk.domain.calendar import IST
 from orderdesk.errors import OrderRejected, QuotaExhausted
 
 IST_OFFSET_SECONDS = int(IST.utcoffset(None).total_seconds())
-"""Kite's day (for the daily order quota) is the IST calendar day; counted in epoch seconds
-here because the quota is checked on every placement."""
+"""Kite's day (for the daily order quota) is the IST calendar day: KITE_API.md says its books
+start empty the next day without the hour (§14.1), so the count starts again at midnight IST.
+Counted in epoch seconds here because the quota is checked on every placement."""
 
 DEFAULT_MARGIN = 0.02
 """Seconds added to the windows of slots taken with ``acquire`` (``slot`` needs none).
@@ -132,23 +133,43 @@ class _SlidingLog:
 
 
 class _DayQuota:
-    """Placements counted per IST calendar day; never waited on, only refused."""
+    """Placements counted per Kite day (the IST date); never waited on, only refused.
 
-    __slots__ = ("count", "day", "limit")
+    This process sees only its own placements, while Kite counts the account's: orders placed
+    before a restart or from Kite web spend the same cap. So each day's count also takes in the
+    day's order book once (:meth:`seed`), and ``seeded`` says whether the current day's has.
+    """
+
+    __slots__ = ("count", "day", "limit", "seeded")
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.day = -1
         self.count = 0
+        self.seeded = False
 
     def exhausted(self, wall: float) -> bool:
         return self._day_of(wall) == self.day and self.count >= self.limit
 
     def record(self, wall: float) -> None:
+        self._turn(wall)
+        self.count += 1
+
+    def seed(self, wall: float, in_book: int | None) -> None:
+        self._turn(wall)
+        # The book holds this process's placements too (or will: one may be in flight), so the
+        # larger count is the day's, never the sum.
+        if in_book is not None:
+            self.count = max(self.count, in_book)
+        self.seeded = True
+
+    def seeded_on(self, wall: float) -> bool:
+        return self.seeded and self._day_of(wall) == self.day
+
+    def _turn(self, wall: float) -> None:
         day = self._day_of(wall)
         if day != self.day:
-            self.day, self.count = day, 0
-        self.count += 1
+            self.day, self.count, self.seeded = day, 0, False
 
     @staticmethod
     def _day_of(wall: float) -> int:
@@ -218,7 +239,9 @@ class KiteRateLimiter:
     """Waits for a slot in an endpoint class; see the module docstring for the guarantees.
 
     ``clock`` and ``sleep`` are injectable so tests run on virtual time; ``wall`` (epoch
-    seconds) only decides which IST day the daily order quota belongs to.
+    seconds) only decides which IST day the daily order quota and the modification counts
+    belong to. The desk's broker replaces it with the desk's clock when it starts
+    (:meth:`count_days_by`), so under ``clock = "simulator"`` the day is the simulator's.
 
     Written by hand rather than with aiolimiter: aiolimiter is a leaky bucket, which after a
     full burst refills continuously, and measured with 100 simultaneous acquires it admitted
@@ -295,6 +318,27 @@ class KiteRateLimiter:
         lane = self._lanes[kind]
         lane.blocked_until = max(lane.blocked_until, self._clock() + seconds)
 
+    def count_days_by(self, wall: Callable[[], float]) -> None:
+        """Tell the day of the daily quota and the modification counts by ``wall`` (epoch
+        seconds) from now on: the desk's clock. A process runs one desk, whose broker calls
+        this as it starts; a limiter shared with other callers follows that desk's day."""
+        self._wall = wall
+
+    def book_counted(self) -> bool:
+        """Whether today's placement count has taken in the day's order book (or tried to)."""
+        return self._day.seeded_on(self._wall())
+
+    def count_book(self, placements: int | None) -> None:
+        """Take in the day's order book: ``placements`` rows, each an order of the account's
+        day (this process's, one placed before a restart, Kite web's) that spent Kite's cap.
+
+        Today's count becomes at least that. ``None``: the book could not be read, and the count
+        goes on from what this process placed; either way :meth:`book_counted` is true until
+        the day turns. The book still undercounts by placements Kite's pre-trade checks refused,
+        which count without showing in it (KITE_API.md §9).
+        """
+        self._day.seed(self._wall(), placements)
+
     def modifications(self, order_id: str) -> int:
         """How many modifications of ``order_id`` have been granted."""
         return self._modifications.get(order_id, 0)
@@ -356,6 +400,7 @@ class KiteRateLimiter:
                 raise ValueError("modifies/cancels only apply to ORDER requests")
             return
         if modifies is not None:
+            self._forget_old_modifications()  # yesterday's count does not refuse today's
             limit = self.limits.modifications_per_order
             if self._modifications.get(modifies, 0) >= limit:
                 raise OrderRejected(
@@ -365,8 +410,9 @@ class KiteRateLimiter:
                 )
         elif cancels is None and self._day.exhausted(self._wall()):
             raise QuotaExhausted(
-                f"the daily quota of {self.limits.orders_per_day} order placements is spent; "
-                "Kite accepts new orders again after midnight IST",
+                f"the day's {self.limits.orders_per_day} order placements are spent (Kite's "
+                "daily cap, [kite] orders_per_day); placing resumes with the next trading day, "
+                "when the count resets (midnight IST)",
                 http_status=429,
                 error_type="NetworkException",
             )
