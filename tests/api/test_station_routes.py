@@ -19,8 +19,8 @@ from orderdesk.domain import InstrumentKey
 from orderdesk.domain.events import (
     KillSwitchChanged,
     OperatorCommandHandled,
+    OrderAccepted,
     OrderCancelRequested,
-    OrderSubmitting,
 )
 from orderdesk.ports.notifier import Alert, Severity
 from tests.api.conftest import AUTH, TOKEN, Api
@@ -171,10 +171,10 @@ async def test_health_detail_counts_order_requests_and_keeps_the_last_audit(api:
 
     async def counted() -> Any:
         rate = (await _get(api, "/api/health/detail"))["order_rate"]
-        return rate["day"] == 2 and rate
+        return rate["minute"] == 2 and rate
 
     rate = await eventually(counted, what="one placement and one cancel counted")
-    assert rate["minute"] == 2
+    assert rate["day"] == 1  # Kite's daily cap counts placements only
     assert (rate["second_limit"], rate["minute_limit"], rate["day_limit"]) == (10, 400, 5000)
 
     async with api.client.post("/api/audit/verify") as response:
@@ -232,7 +232,8 @@ def test_the_order_rate_forgets_after_a_minute_and_restarts_each_day() -> None:
     day = date(2026, 12, 4)
     for n in range(3):
         rate.observe(
-            OrderSubmitting(at=start + timedelta(seconds=n), order_id="od", attempt=1), day
+            OrderAccepted(at=start + timedelta(seconds=n), order_id=f"od{n}", broker_order_id="1"),
+            day,
         )
     use = rate.use(start + timedelta(seconds=2, milliseconds=500), day)
     assert (use.second, use.minute, use.day) == (1, 3, 3)
@@ -240,7 +241,8 @@ def test_the_order_rate_forgets_after_a_minute_and_restarts_each_day() -> None:
     assert (use.second, use.minute, use.day) == (0, 1, 3)
     assert rate.use(start + timedelta(hours=23), date(2026, 12, 5)).day == 0
     rate.observe(
-        OrderSubmitting(at=start + timedelta(days=1), order_id="od", attempt=1), date(2026, 12, 5)
+        OrderAccepted(at=start + timedelta(days=1), order_id="od", broker_order_id="2"),
+        date(2026, 12, 5),
     )
     assert rate.use(start + timedelta(days=1), date(2026, 12, 5)).day == 1
 

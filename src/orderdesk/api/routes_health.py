@@ -34,11 +34,15 @@ router = APIRouter(
 
 
 class RateOut(_Response):
-    """Order requests (place, modify, cancel) sent by the desk, against Kite's limits."""
+    """Order requests the broker has had from the desk, against the limits the desk runs with
+    (:mod:`orderdesk.api.order_rate`): none still waiting in the desk's own rate limiter."""
 
     second: int
+    """Placements, modifies and cancels in the last second (Kite counts them together)."""
     minute: int
+    """The same in the last minute."""
     day: int
+    """Placements the broker answered today (Kite's daily cap counts placements only)."""
     second_limit: int
     minute_limit: int
     day_limit: int

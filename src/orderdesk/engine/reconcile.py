@@ -27,9 +27,10 @@ the live stream should have told and did not:
 - a trade missing from our fills is **inferred**, in the same append as its order's report
   (a mismatch, unless the news path was still reading that order's trades again: then the
   books were only found first);
-- a tag found twice at the broker, a local working order the broker does not have, an
-  unresolved order, a net position that differs, or (once the desk keeps days) holdings that
-  differ from those the day opened with, is reported. A tag is counted over the broker's whole
+- a tag found twice at the broker, a local working order the broker does not have, an order
+  whose placement is unknown (not one still being sent, ``SUBMITTING``: waiting in the desk's
+  own rate limiter, say), a net position that differs, or (once the desk keeps days) holdings
+  that differ from those the day opened with, is reported. A tag is counted over the broker's whole
   book, not only the rows that are news: the two orders that carry it are usually each bound to
   an order of the desk's already (one placed again after a restore, or sent again while the
   first was still to appear), so no single piece of news shows both.
@@ -56,7 +57,7 @@ from orderdesk.domain.events import (
 )
 from orderdesk.domain.order import Order
 from orderdesk.domain.reports import Fill, HoldingReport, OrderStatusReport, PositionReport
-from orderdesk.domain.status import TERMINAL, BrokerStatus
+from orderdesk.domain.status import TERMINAL, BrokerStatus, OrderStatus
 from orderdesk.domain.values import InstrumentKey, Product
 from orderdesk.engine.adoption import (
     EXTERNAL_ORDER,
@@ -298,6 +299,12 @@ class Reconciler:
         tags = {t for r in reports for t in (r.tag, *r.tags) if t}
         rows: list[ReconciliationRow] = []
         for order in self.book.open_orders():
+            if order.status is OrderStatus.SUBMITTING:
+                # Still being sent: waiting in the desk's own rate limiter, held back after a
+                # 429, or on its way with the answer to come. Not a difference: the placement
+                # path records its answer, or an unknown outcome that is looked up (after a
+                # restart every SUBMITTING order is one, before this runs).
+                continue
             if order.is_unresolved:
                 if order.order_id not in tags:
                     rows.append(

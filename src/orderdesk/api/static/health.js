@@ -60,11 +60,15 @@ function streamRow() {
 }
 
 function rateRow() {
+  // The broker's count (order_rate.py): requests it has had, none still waiting in the desk's
+  // own rate limiter. The second and minute count placements, modifies and cancels; the day
+  // counts placements only, as Kite's daily cap does.
   const r = detail.order_rate;
-  const parts = [[r.second, r.second_limit, "this second"], [r.minute, r.minute_limit, "this minute"], [r.day, r.day_limit, "today"]];
+  const parts = [[r.second, r.second_limit, "this second"], [r.minute, r.minute_limit, "this minute"], [r.day, r.day_limit, "placed today"]];
   const text = parts.map(([used, limit, when]) => `${used}/${limit} ${when}`).join(" · ");
+  if (r.day >= r.day_limit) return row("Order rate", "bad", text, "Kite's daily cap of placements is reached: it refuses new orders until tomorrow; pause the strategies.");
   const worst = Math.max(...parts.map(([used, limit]) => used / limit));
-  if (worst >= 1) return row("Order rate", "bad", text, "Kite refuses more order requests in this window: pause the strategies or wait for it to pass.");
+  if (worst >= 1) return row("Order rate", "warn", text, "At Kite's rate limit: more order requests wait in the desk until the window passes; slow the strategies if it lasts.");
   if (worst >= 0.8) return row("Order rate", "warn", text, "Close to Kite's limit: slow the strategies down.");
   return row("Order rate", "ok", text);
 }
@@ -140,7 +144,8 @@ async function checkAddress() {
   render();
 }
 
-const CHANGES = new Set(["ReconciliationCompleted", "SessionRenewed", "SessionLost", "DayOpened", "OrderSubmitting", "OrderModifyRequested", "OrderCancelRequested"]);
+// The order rate moves with the broker's answers (order_rate.py counts those, not the asking).
+const CHANGES = new Set(["ReconciliationCompleted", "SessionRenewed", "SessionLost", "DayOpened", "OrderAccepted", "OrderSubmitRejected", "OrderModified", "OrderModifyRejected", "OrderCancelRequested"]);
 
 on("signed-in", () => {
   refresh();
