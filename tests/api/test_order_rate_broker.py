@@ -20,29 +20,13 @@ from orderdesk.domain.events import (
 )
 from orderdesk.domain.values import OrderType
 from orderdesk.engine import OrderDesk
-from orderdesk.ports.broker import PlaceOrder
 from tests.api.conftest import engine_api
 from tests.engine.conftest import FAST
-from tests.engine.fakes import FakeBroker, MemoryStore, signal
+from tests.engine.fakes import MemoryStore, QueuedBroker, signal
 from tests.support import eventually
 
 DAY = date(2026, 12, 4)
 START = datetime(2026, 12, 4, 4, 0, tzinfo=UTC)
-
-
-class QueuedBroker(FakeBroker):
-    """Placements wait for ``gate`` before they leave, as in the desk's own rate limiter."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.gate = asyncio.Event()
-        self.waiting = 0
-
-    async def place_order(self, command: PlaceOrder) -> str:
-        self.waiting += 1
-        await self.gate.wait()
-        self.waiting -= 1
-        return await super().place_order(command)
 
 
 async def test_placements_waiting_in_the_desk_are_not_counted_until_the_broker_answers() -> None:

@@ -591,6 +591,21 @@ class ExpiringBroker(FakeBroker):
         return next_token_expiry(started)
 
 
+class QueuedBroker(FakeBroker):
+    """Placements wait for ``gate`` before they leave, as in the desk's own rate limiter."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.gate = asyncio.Event()
+        self.waiting = 0
+
+    async def place_order(self, command: PlaceOrder) -> str:
+        self.waiting += 1
+        await self.gate.wait()
+        self.waiting -= 1
+        return await super().place_order(command)
+
+
 class AmoHoldingBroker(FakeBroker):
     """A broker that holds an AMO as Kite does until its market opens: ``AMO REQ RECEIVED``
     (``ACCEPTED`` at the desk), nothing pushed when it is taken."""

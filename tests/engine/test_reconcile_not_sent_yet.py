@@ -5,30 +5,20 @@ what becomes of it. An order whose placement is unknown, and missing from the bo
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from orderdesk.domain import OrderStatus
 from orderdesk.engine import OrderDesk
-from orderdesk.ports.broker import PlaceOrder
 from orderdesk.ports.notifier import Severity
 from tests.engine.conftest import FAST
-from tests.engine.fakes import UNKNOWN_BEFORE, FakeBroker, MemoryStore, RecordingNotifier, signal
+from tests.engine.fakes import (
+    UNKNOWN_BEFORE,
+    FakeBroker,
+    MemoryStore,
+    QueuedBroker,
+    RecordingNotifier,
+    signal,
+)
 from tests.support import eventually
-
-
-class QueuedBroker(FakeBroker):
-    """Placements wait for ``gate`` before they leave, as in the desk's own rate limiter."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.gate = asyncio.Event()
-        self.waiting = 0
-
-    async def place_order(self, command: PlaceOrder) -> str:
-        self.waiting += 1
-        await self.gate.wait()
-        self.waiting -= 1
-        return await super().place_order(command)
 
 
 async def test_an_order_still_queued_in_the_desk_is_not_unresolved(
