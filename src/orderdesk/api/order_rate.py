@@ -17,8 +17,9 @@ Left out: a placement whose outcome is unknown (it counts once it is known: foun
 or refused), and an order the desk did not place (adopted from Kite web or mobile, which Kite
 counts against the same account). The day's count starts from the orders the desk holds for
 today when this process starts (those the broker placed or refused), and starts again at the
-next trading day. The limits are the ones the desk runs with (``[kite] orders_per_second`` and
-the others), handed in as :class:`OrderLimits`; Kite's published ones otherwise.
+next trading day. The limits are Kite's published ones unless others are handed in as
+:class:`OrderLimits`; the running desk does not hand in ``[kite] orders_per_second`` and the
+others yet, so a desk configured below Kite's limits is shown against Kite's.
 """
 
 from __future__ import annotations
