@@ -7,8 +7,8 @@ the evening or of the next session before the login opens the next day). A past 
 from the log: its positions and P&L as its ``DayClosed`` recorded them,
 its orders rebuilt from their events. A past day the log holds no close of (the desk stopped
 before closing it) shows its orders and no P&L. A trading day the desk never opened, which the
-next opening found positions carried through, is listed as ``missed``: no P&L, and what those
-positions made over it, in no day's P&L, said apart.
+next opening recorded, is listed as ``missed``: no P&L, and what positions carried through it
+made over it, in no day's P&L, said apart.
 """
 
 from __future__ import annotations

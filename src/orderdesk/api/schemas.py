@@ -686,9 +686,9 @@ class DayOut(_Response):
     """Live, and its close is due but was missed: it waits for the broker (a login), which it
     closes at; until then its figures are the desk's own."""
     missed: bool = False
-    """A trading day the desk never opened (it was stopped through it) while positions were
-    carried through it, as the next day's opening found: nobody kept its P&L (null), and what
-    those positions made over it is in no day's."""
+    """A trading day the desk never opened (it was stopped through it), as the next day's
+    opening recorded: nobody kept its P&L (null), and what positions carried through it made
+    over it is in no day's (``carried_positions`` of them; 0: nothing was carried)."""
     missed_move: Paise | None = None
     """On the latest day of a stretch of missed days: what the positions carried through the
     stretch made over it, from the desk's last close to the broker's close before the next
