@@ -377,7 +377,9 @@ class TradingDays:
         carried = tuple(_carried(p) for p in positions if p.overnight_quantity)
         missed = self._missed_since(previous, day)
         unknown = self._no_longer_carried(carried, holdings) if missed else []
-        carried = tuple(self._carried_through(missed, p) for p in carried)
+        if missed:
+            kept = self._kept_closes()
+            carried = tuple(_carried_through(missed, p, kept) for p in carried)
         shares: tuple[StrategyCarry, ...] = ()
         if previous is not None and self._strategy_books is not None:
             # The book still holds the closing day (start_day below moves it on): each
@@ -434,18 +436,6 @@ class TradingDays:
             return ()
         following = self.calendar.next_trading_day(previous)
         return tuple(self.calendar.trading_days(following, day - timedelta(days=1)))
-
-    def _carried_through(self, missed: tuple[date, ...], line: CarriedPosition) -> CarriedPosition:
-        """``line`` carried through the ``missed`` days, with the price the last close the
-        desk kept marked it at (when it held the same quantity then at a price): its move
-        over them is that close's to the broker's ``close_price``, in no day's P&L."""
-        if not missed:
-            return line
-        kept = self._kept_closes().get((line.instrument, line.product))
-        kept_close = None
-        if kept is not None and kept.quantity == line.quantity:
-            kept_close = kept.last_price
-        return replace(line, missed=missed, kept_close=kept_close)
 
     def _kept_closes(self) -> dict[tuple[InstrumentKey, Product], PositionSnapshot]:
         """The positions of the last day the desk kept, as its close recorded them."""
@@ -1112,6 +1102,19 @@ def _carried(report: PositionReport) -> CarriedPosition:
         average_price=report.average_price,
         multiplier=report.multiplier or Decimal(1),
     )
+
+
+def _carried_through(
+    missed: tuple[date, ...],
+    line: CarriedPosition,
+    kept: Mapping[tuple[InstrumentKey, Product], PositionSnapshot],
+) -> CarriedPosition:
+    """``line`` carried through the ``missed`` days, with the price the last close the desk
+    kept marked it at (``kept``, when it held the same quantity then at a price): its move over
+    them is that close's to the broker's ``close_price``, in no day's P&L."""
+    close = kept.get((line.instrument, line.product))
+    kept_close = close.last_price if close is not None and close.quantity == line.quantity else None
+    return replace(line, missed=missed, kept_close=kept_close)
 
 
 def _move_words(line: CarriedPosition) -> str:
