@@ -597,7 +597,10 @@ def kill_switch(
             help="on: refuse new orders; off: accept again; status: say how it stands, and why."
         ),
     ],
-    reason: Annotated[str, typer.Option(help="Recorded in the audit log.")] = "",
+    reason: Annotated[
+        str,
+        typer.Option(help="Recorded in the audit log (default: from the CLI)."),
+    ] = "",
     cancel_open: Annotated[
         bool,
         typer.Option(
@@ -623,8 +626,10 @@ def kill_switch(
     if state is Switch.STATUS:
         result = with_client(config, url, lambda c: c.kill_switch())
     else:
+        # Said where it was done: the API's own default ("from the API") read as a script's.
+        said = reason or ("engaged from the CLI" if engaged else "released from the CLI")
         result = with_client(
-            config, url, lambda c: c.set_kill_switch(engaged, reason, cancel_open=cancel_open)
+            config, url, lambda c: c.set_kill_switch(engaged, said, cancel_open=cancel_open)
         )
     if as_json:
         print_json(result)
@@ -635,8 +640,13 @@ def kill_switch(
         told = result.engaged or state is Switch.STATUS
         why = f" ({escape(result.reason)})" if result.reason and told else ""
         console.print(f"kill switch {word}{why}")
-        if engaged and cancel_open:
+        # `status` names what the engagement cancelled and kept, as `on --cancel-open` did (the
+        # desk keeps the lists until a release or a restart).
+        listed = (engaged and cancel_open) or (state is Switch.STATUS and result.engaged)
+        if listed and (result.cancelled or result.kept or state is not Switch.STATUS):
             console.print(f"cancel asked for {plural(len(result.cancelled), 'open order')}")
+            if state is Switch.STATUS and result.cancelled:
+                console.print(f"cancelled: {escape(', '.join(result.cancelled))}", soft_wrap=True)
             for kept in result.kept:
                 console.print(
                     f"kept: {escape(kept.order_id)}: {escape(kept.reason)}", soft_wrap=True
