@@ -130,6 +130,9 @@ def test_a_monday_and_a_tuesday_through_the_cli_and_the_simulators_clock(
     login_on_sim(sim, env)
     with running_daemon(CONFIG, env=env) as api:
         assert shown(env, "session")["trading_day"] == "2026-12-07"
+        doctor = shown(env, "doctor")
+        assert (doctor["verdict"], doctor["market_open"]) == ("ready to trade", True)
+        assert doctor["market_until"] == "2026-12-07T15:30:00+05:30"
         bought = shown(
             env, "place", call, "BUY", str(NIFTY_LOT), "--type", "MARKET", "--product", "NRML"
         )
@@ -159,6 +162,12 @@ def test_a_monday_and_a_tuesday_through_the_cli_and_the_simulators_clock(
             timeout=20,
             what="Monday closed",
         )
+        # Ready, but not "ready to trade": a regular order now waits for Tuesday's opening.
+        evening = orderdesk(env, "doctor")
+        assert evening.returncode == 0, evening.stdout + evening.stderr
+        said = " ".join(evening.stdout.split())
+        assert "ready, but the market is closed until Tue 2026-12-08 09:15 IST" in said
+        assert "market: closed until Tue 2026-12-08 09:15 IST: regular orders are refused" in said
         orders = shown(env, "orders")
         (square_off,) = [o for o in orders if o["external"]]
         statuses = {o["order_id"]: o["status"] for o in orders}

@@ -14,6 +14,8 @@ should not be sent); the desk is ready when nothing fails.
   whole seconds, so an offset within a second is not worth a word; beyond 30 s the desk's
   day boundaries (close, square-off, session expiry) would be wrong.
 - **stream**, **reconciliation**, **kill switch**: what the desk itself knows.
+- **market**: whether NSE's market is open, and until when; closed (a weekend, a holiday, outside
+  its hours) is a warning: the desk is ready, but regular orders wait for the next opening.
 - **holidays**: whether the exchange holiday list covers this year (and in December the next).
 - **event log**: whether the log can be read and written (a PostgreSQL server stopped, a
   disk full): the desk records each order before it sends it, so without the log it sends
@@ -82,6 +84,15 @@ class Storage:
 
 
 @dataclass(frozen=True, slots=True)
+class Market:
+    """NSE's market at the doctor's ``now``: open until ``until`` (its close), or closed until
+    ``until`` (its next opening)."""
+
+    open: bool
+    until: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Facts:
     """What the desk gathered for the doctor."""
 
@@ -105,6 +116,8 @@ class Facts:
     time. The desk's own checks are still made; ``preflight`` is None then."""
     event_log: str | None = None
     """Why the event log cannot be read or written (its error); None when it can."""
+    market: Market | None = None
+    """None: not checked (the desk keeps no trading days)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +130,17 @@ class Diagnosis:
     def ready(self) -> bool:
         """Whether trading can work: no check failed."""
         return all(check.status is not Status.FAIL for check in self.checks)
+
+    @property
+    def verdict(self) -> str:
+        """The doctor's answer in words, the same in the CLI, the API and the bot: "ready to
+        trade" on a Saturday read as if an order would go through."""
+        if not self.ready:
+            return "NOT ready to trade"
+        market = self.facts.market
+        if market is not None and not market.open:
+            return f"ready, but the market is closed until {_opening(market.until)}"
+        return "ready to trade"
 
 
 def _span(delta: timedelta) -> str:
@@ -281,6 +305,25 @@ def _kill_switch(facts: Facts) -> Check:
     )
 
 
+def _market(facts: Facts) -> Check:
+    market = facts.market
+    if market is None:
+        return Check("market", Status.OK, "not checked: no trading days")
+    if market.open:
+        return Check("market", Status.OK, f"open until {as_ist(market.until):%H:%M} IST")
+    return Check(
+        "market",
+        Status.WARN,
+        f"closed until {_opening(market.until)}: regular orders are refused until then; "
+        "AMOs and GTTs are taken",
+    )
+
+
+def _opening(at: datetime) -> str:
+    """An opening as the doctor says it, with its weekday (it is often after a weekend)."""
+    return f"{as_ist(at):%a %Y-%m-%d %H:%M} IST"
+
+
 def _holidays(facts: Facts) -> Check:
     missing = facts.holidays_missing
     if missing is None:
@@ -381,6 +424,7 @@ def assess(facts: Facts) -> Diagnosis:
         _stream(facts),
         _reconciled(facts),
         _kill_switch(facts),
+        _market(facts),
         _holidays(facts),
         _event_log(facts),
         _disk(facts),
@@ -402,6 +446,7 @@ __all__ = [
     "Check",
     "Diagnosis",
     "Facts",
+    "Market",
     "Status",
     "Storage",
     "assess",

@@ -33,7 +33,7 @@ from orderdesk.api.desk import (
     SessionStatus,
 )
 from orderdesk.api.errors import NoBrokerSession
-from orderdesk.doctor import Diagnosis, Facts, Storage, assess
+from orderdesk.doctor import Diagnosis, Facts, Market, Storage, assess
 from orderdesk.domain.attribution import StrategyBook
 from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.day import Holding, PositionSnapshot
@@ -232,6 +232,14 @@ class EngineDesk:
     def now(self) -> datetime:
         return self._desk.clock.now()
 
+    def _market(self) -> Market | None:
+        """NSE's market now, by the desk's calendar (None without trading days)."""
+        days = self._desk.days
+        if days is None:
+            return None
+        is_open, until = days.calendar.market_until(self.now())
+        return Market(open=is_open, until=until)
+
     def trading_day(self) -> date | None:
         return self._desk.trading_day
 
@@ -372,6 +380,7 @@ class EngineDesk:
                 event_log=event_log,
                 holidays_missing=desk.days.holidays_missing() if desk.days is not None else None,
                 broker_unanswered=unanswered,
+                market=self._market(),
             )
         )
 

@@ -97,6 +97,13 @@ class AlertTargetOut(_Out):
 class DoctorOut(_Out):
     ready: bool
     """Whether trading can work now: no check failed (``orderdesk doctor`` exits 0)."""
+    verdict: str = ""
+    """The answer in words: "ready to trade", "ready, but the market is closed until …" or
+    "NOT ready to trade"."""
+    market_open: bool | None = None
+    """Whether NSE's market is open now (None: not checked, the desk keeps no trading days)."""
+    market_until: datetime | None = None
+    """Its close while open, else its next opening."""
     broker: str
     checks: list[CheckOut]
     order_path: OrderPathOut | None
@@ -148,6 +155,9 @@ class DoctorOut(_Out):
         storage = facts.storage
         return cls(
             ready=diagnosis.ready,
+            verdict=diagnosis.verdict,
+            market_open=None if facts.market is None else facts.market.open,
+            market_until=None if facts.market is None else facts.market.until,
             broker=facts.broker,
             checks=[
                 CheckOut(name=c.name, status=c.status.value, summary=c.summary)

@@ -39,11 +39,12 @@ def doctor(config: ConfigOption = None, url: UrlOption = None, as_json: JsonOpti
 
     Asks the running desk: the address and IP family it leaves from, and whether the broker
     takes orders from there; the session's age and expiry; order-rate headroom (this second,
-    minute and day against Kite's 10 / 400 / 5,000); the offset of this machine's clock to the
-    broker's; the live stream; the last reconciliation; the kill switch; whether the exchange
-    holiday list covers this year (in December, the next too); the room left on the disk where
-    the event log is (it fails below 100 MiB: on a full disk the desk can record, and so send,
-    nothing); whether the last closed day has its daily backup.
+    minute and day against the \\[kite] orders_* limits, Kite's 10 / 400 / 5,000 by default); the
+    offset of this machine's clock to the broker's; the live stream; the last reconciliation;
+    the kill switch; whether NSE's market is open (closed warns, and says until when); whether
+    the exchange holiday list covers this year (in December, the next too); the room left on
+    the disk where the event log is (it fails below 100 MiB: on a full disk the desk can
+    record, and so send, nothing); whether the last closed day has its daily backup.
 
     What to register with Zerodha (developers.kite.trade, your app): since 1 April 2026 Kite
     accepts place, modify and cancel only from the static IPs registered with the app (up to 2,
@@ -65,7 +66,8 @@ def doctor(config: ConfigOption = None, url: UrlOption = None, as_json: JsonOpti
     if as_json:
         print_json(result)
     else:
-        verdict = "[green]ready to trade[/]" if result.ready else "[bold red]NOT ready[/]"
+        words = escape(result.verdict or ("ready to trade" if result.ready else "NOT ready"))
+        verdict = f"[green]{words}[/]" if result.ready else f"[bold red]{words}[/]"
         console.print(f"orderdesk doctor ({escape(result.broker)}): {verdict}", highlight=False)
         for check in result.checks:
             console.print(

@@ -201,6 +201,21 @@ class TradingCalendar:
         opens, closes = self.market_hours(local.date(), segment)
         return self.is_trading_day(local.date()) and opens <= local.time() < closes
 
+    def market_until(self, when: datetime, segment: Segment | None = None) -> tuple[bool, datetime]:
+        """Whether ``segment``'s market (NSE's without a segment) is open at ``when``, and until
+        when it stays so: its close while open, else its next opening (IST-aware)."""
+        local = as_ist(when)
+        day = local.date()
+        if self.is_trading_day(day):
+            opens, closes = self.market_hours(day, segment)
+            if local.time() < opens:
+                return False, datetime.combine(day, opens, tzinfo=IST)
+            if local.time() < closes:
+                return True, datetime.combine(day, closes, tzinfo=IST)
+        following = self.next_trading_day(day)
+        opens, _ = self.market_hours(following, segment)
+        return False, datetime.combine(following, opens, tzinfo=IST)
+
     def next_trading_day(self, day: date) -> date:
         """The first trading day strictly after ``day``."""
         day += ONE_DAY

@@ -154,8 +154,7 @@ _MARKS = {Status.OK: "ok  ", Status.WARN: "warn", Status.FAIL: "FAIL"}
 
 def doctor_text(diagnosis: Diagnosis) -> str:
     """``orderdesk doctor``'s checks, one a line, under its verdict."""
-    verdict = "ready to trade" if diagnosis.ready else "NOT ready to trade"
-    lines = [f"Doctor: {verdict}"]
+    lines = [f"Doctor: {diagnosis.verdict}"]
     lines += [f"{_MARKS[check.status]} {check.name}: {check.summary}" for check in diagnosis.checks]
     return clip("\n".join(lines))
 
