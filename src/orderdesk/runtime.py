@@ -59,6 +59,7 @@ from orderdesk.notify.fanout import FanoutNotifier
 from orderdesk.ports.broker import Broker, WebhookSource
 from orderdesk.ports.clock import Clock, SystemClock
 from orderdesk.ports.notifier import Notifier, Severity
+from orderdesk.ports.preflight import OrderLimits, OrderLimitsSource
 from orderdesk.ports.secrets import SecretStore
 from orderdesk.secrets import default_secret_store
 from orderdesk.sim_time import SimulatorTime, simulator_root
@@ -111,6 +112,13 @@ def risk_limits(risk: RiskSettings) -> RiskLimits:
         check_margin=risk.check_margin,
         max_orders_per_minute=risk.orders_per_minute_per_strategy,
     )
+
+
+def order_limits(broker: Broker) -> OrderLimits:
+    """The order limits the health page shows the order rate against: the broker's own
+    (Kite's ``[kite] orders_*``), else Kite's published ones (the paper broker keeps none: a
+    strategy rehearsed on it is shown against what Kite allows)."""
+    return broker.order_limits() if isinstance(broker, OrderLimitsSource) else OrderLimits()
 
 
 def algo_ids(settings: Settings) -> AlgoIds:
@@ -344,6 +352,7 @@ async def _started(
                         alerts=feed,
                         webhooks=hooks,
                         pnl_folder=settings.data_dir / "pnl",
+                        order_limits=order_limits(broker),
                     )
                     api = await serve_api(
                         app,
@@ -384,6 +393,7 @@ __all__ = [
     "alert_options",
     "desk_config",
     "open_runtime",
+    "order_limits",
     "risk_limits",
     "strategy_limits",
 ]

@@ -34,7 +34,7 @@ from orderdesk.api.context import ApiContext
 from orderdesk.api.desk import DeskService
 from orderdesk.api.errors import BodyTooLarge, install_error_handlers, too_large_response
 from orderdesk.api.metrics import Metrics
-from orderdesk.api.order_rate import counts_toward_rate, rate_day
+from orderdesk.api.order_rate import OrderLimits, OrderRate, counts_toward_rate, rate_day
 from orderdesk.api.pnl_series import PnlSeries
 from orderdesk.api.routes_triggers import router as trigger_router
 from orderdesk.api.signal_path import SignalPath
@@ -191,9 +191,12 @@ def create_app(
     stream_interval: float = 1.0,
     webhooks: Mapping[str, WebhookHandler] | None = None,
     pnl_folder: Path | None = None,
+    order_limits: OrderLimits | None = None,
 ) -> DeskApp:
     """The API and dashboard for ``desk``; requests must carry ``token`` as a bearer token.
-    ``pnl_folder`` keeps the dashboard's P&L curve across restarts (:mod:`.pnl_series`)."""
+    ``pnl_folder`` keeps the dashboard's P&L curve across restarts (:mod:`.pnl_series`);
+    ``order_limits`` are the broker's order limits the desk runs with, which the health page
+    shows its order rate against (Kite's published ones when None: :mod:`.order_rate`)."""
     context = ApiContext(
         desk=desk,
         approvals=approvals,
@@ -201,6 +204,7 @@ def create_app(
         metrics=Metrics(),
         stream_interval=stream_interval,
         pnl=PnlSeries(folder=pnl_folder),
+        order_rate=OrderRate(order_limits),
     )
 
     @contextlib.asynccontextmanager

@@ -17,9 +17,11 @@ Left out: a placement whose outcome is unknown (it counts once it is known: foun
 or refused), and an order the desk did not place (adopted from Kite web or mobile, which Kite
 counts against the same account). The day's count starts from the orders the desk holds for
 today when this process starts (those the broker placed or refused), and starts again at the
-next trading day. The limits are Kite's published ones unless others are handed in as
-:class:`OrderLimits`; the running desk does not hand in ``[kite] orders_per_second`` and the
-others yet, so a desk configured below Kite's limits is shown against Kite's.
+next trading day. The limits are the ones the desk runs with, handed in as :class:`OrderLimits`:
+the running desk hands in its broker's own (Kite's adapter: ``[kite] orders_per_second``,
+``orders_per_minute`` and ``orders_per_day``), and Kite's published ones for a broker that keeps
+none, such as the paper broker (a strategy rehearsed on paper is shown against what Kite would
+allow it).
 """
 
 from __future__ import annotations
@@ -40,19 +42,11 @@ from orderdesk.domain.events import (
 )
 from orderdesk.domain.order import Order
 from orderdesk.domain.status import OrderStatus
+from orderdesk.ports.preflight import OrderLimits
 
-PER_SECOND = 10
-PER_MINUTE = 400
-PER_DAY = 5_000
-
-
-@dataclass(frozen=True, slots=True)
-class OrderLimits:
-    """The broker's order limits the desk runs with (Kite's published ones by default)."""
-
-    per_second: int = PER_SECOND
-    per_minute: int = PER_MINUTE
-    per_day: int = PER_DAY
+PER_SECOND = OrderLimits().per_second
+PER_MINUTE = OrderLimits().per_minute
+PER_DAY = OrderLimits().per_day
 
 
 def rate_day(trading_day: date | None, at: datetime) -> date:
@@ -62,6 +56,8 @@ def rate_day(trading_day: date | None, at: datetime) -> date:
 
 _PLACED = (OrderAccepted, OrderSubmitRejected)
 """A placement the broker has answered: it holds the order, or refused it."""
+# The desk's own refusals are OrderSubmitRejected too, with nothing but their reason to tell
+# them from the broker's: so they are told by their words.
 _HELD_BACK = "rate limited for too long"
 """How the placement path begins the reason of a placement it gave up on after 429s
 (engine/placement.py): no placement Kite counted."""

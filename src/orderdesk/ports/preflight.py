@@ -63,6 +63,23 @@ class Preflight:
     rate: OrderRate
 
 
+@dataclass(frozen=True, slots=True)
+class OrderLimits:
+    """The broker's order limits the desk runs with (Kite's published ones by default)."""
+
+    per_second: int = 10
+    per_minute: int = 400
+    per_day: int = 5_000
+
+
+@runtime_checkable
+class OrderLimitsSource(Protocol):
+    """Adapters that run under order limits of their own configuration (Kite's ``[kite]
+    orders_*``): the health page shows the order rate against them."""
+
+    def order_limits(self) -> OrderLimits: ...
+
+
 @runtime_checkable
 class PreflightSource(Protocol):
     """Adapters that can check their own path to the broker."""
@@ -70,4 +87,11 @@ class PreflightSource(Protocol):
     async def preflight(self) -> Preflight: ...
 
 
-__all__ = ["OrderRate", "Preflight", "PreflightSource", "Verdict"]
+__all__ = [
+    "OrderLimits",
+    "OrderLimitsSource",
+    "OrderRate",
+    "Preflight",
+    "PreflightSource",
+    "Verdict",
+]

@@ -93,7 +93,7 @@ from orderdesk.ports.broker import (
     WebhookHandler,
 )
 from orderdesk.ports.clock import Clock, SystemClock
-from orderdesk.ports.preflight import Preflight
+from orderdesk.ports.preflight import OrderLimits, Preflight
 from orderdesk.ports.secrets import SecretStore
 from orderdesk.redaction import register_secret
 from orderdesk.wire import Trace
@@ -433,6 +433,15 @@ class KiteBroker:
             )
 
     # -- pre-flight ---------------------------------------------------------------------------
+
+    def order_limits(self) -> OrderLimits:
+        """``[kite] orders_per_second``, ``orders_per_minute`` and ``orders_per_day``."""
+        config = self.config
+        return OrderLimits(
+            per_second=config.orders_per_second,
+            per_minute=config.orders_per_minute,
+            per_day=config.orders_per_day,
+        )
 
     async def preflight(self) -> Preflight:
         """Where this adapter leaves from, whether Kite takes order writes from there (a
