@@ -94,8 +94,8 @@ def test_trades_of_today_of_a_day_and_of_a_range(sim: SimServer, tmp_path: Path)
         assert result.returncode == 0, result.stderr
         rows = list(csv.DictReader(io.StringIO(result.stdout)))
         assert [(r["day"], r["order_id"], r["side"], r["value"]) for r in rows] == [
-            (TUESDAY, sold, "SELL", "4800"),
-            (MONDAY, bought, "BUY", "4500"),
+            (TUESDAY, sold, "SELL", "4800.00"),
+            (MONDAY, bought, "BUY", "4500.00"),
         ]
         assert all(r["time"].endswith("+05:30") for r in rows)
         assert [t["day"] for t in shown(env, "trades", "--until", MONDAY)] == [MONDAY]

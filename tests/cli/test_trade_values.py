@@ -91,3 +91,18 @@ async def test_the_title_names_the_desks_open_day(served: tuple[FakeDesk, list[s
     desk.today = date(2026, 12, 7)
     await crude_gold_and_infy(desk)
     assert "3 trades of trading day Mon 07 Dec 2026 — bought" in await trades(where)
+
+
+async def test_the_csv_writes_prices_and_values_as_the_table_does_ungrouped(
+    served: tuple[FakeDesk, list[str]],
+) -> None:
+    """Kite's prices come as float text: the CSV read "7111.0" beside a value of "29991.00".
+    Each price has at least 2 decimals (and its own up to 4), each value 2, no separators."""
+    desk, where = served
+    await traded(desk, "NSE:INFY", Side.BUY, 3, "7111.0")
+    await traded(desk, "CDS:USDINR26DECFUT", Side.BUY, 1, "88.1150")
+    rows = list(csv.DictReader(io.StringIO(await trades(where, "--csv"))))
+    assert {(r["instrument"], r["price"], r["value"]) for r in rows} == {
+        ("NSE:INFY", "7111.00", "21333.00"),
+        ("CDS:USDINR26DECFUT", "88.115", "88115.00"),
+    }

@@ -294,10 +294,11 @@ def cell(value: Any, *, price: bool = False) -> str:
     return str(value)
 
 
-def price_text(value: Decimal) -> str:
+def price_text(value: Decimal, *, grouped: bool = True) -> str:
     """A price with every decimal it has, at least 2 and at most 4 (Kite's finest tick,
     0.0025): a currency future's 88.1150 reads 88.115, not 88.12; 1500 reads 1,500.00, as an
-    amount does; a holding's average from Kite's float (1501.5369047619047) reads 1,501.5369."""
+    amount does; a holding's average from Kite's float (1501.5369047619047) reads 1,501.5369.
+    Not ``grouped``: without thousands separators, for a spreadsheet (1500.00)."""
     if not value.is_finite():
         return str(value)
     places = value.as_tuple().exponent
@@ -306,7 +307,7 @@ def price_text(value: Decimal) -> str:
         value = value.quantize(_FINEST)
     exponent = value.normalize().as_tuple().exponent
     assert isinstance(exponent, int)  # a finite Decimal's is
-    return f"{value:,.{max(2, -exponent)}f}"
+    return f"{value:{',' if grouped else ''}.{max(2, -exponent)}f}"
 
 
 _FINEST = Decimal("0.0001")

@@ -32,6 +32,7 @@ from orderdesk.cli._common import (
     console,
     fail,
     plural,
+    price_text,
     print_json,
     show,
     table,
@@ -178,8 +179,10 @@ def _print_csv(rows: Sequence[TradeOut]) -> None:
                 t.side,
                 t.product,
                 t.quantity,
-                t.price,
-                t.value,
+                # As the table shows them, ungrouped: Kite's float text read "7111.0" beside
+                # a value of "29991.00".
+                price_text(t.price, grouped=False),
+                f"{t.value:.2f}",
             )
         )
 
