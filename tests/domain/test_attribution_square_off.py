@@ -550,17 +550,6 @@ def test_an_order_outside_the_desk_adding_to_a_position_is_externals() -> None:
     assert books["external"].pnl == 5 * (860 - 855)
 
 
-def test_a_strategys_order_against_externals_position_is_its_own() -> None:
-    """Only orders placed outside the desk close others' positions: alpha selling 10 after a buy
-    of 10 on Kite web opens alpha's short beside external's long (the square-off, or the next
-    order outside the desk, closes them)."""
-    kite_web = order("odk", "external", [(Side.BUY, 10, "850", at(10, 0))], external=True)
-    alpha = order("oda", "alpha", [(Side.SELL, 10, "855", at(11, 0))])
-    books = attribute([kite_web, alpha], {SBIN: D("860")}, calendar=CALENDAR)
-    assert books["alpha"].positions.get(SBIN, Product.MIS).quantity == -10
-    assert books["external"].positions.get(SBIN, Product.MIS).quantity == 10
-
-
 def test_a_sale_on_kite_web_of_stock_bought_today_closes_it_before_drawing_holdings() -> None:
     """As the broker nets a day's CNC buy and sale: alpha bought 5 INFY today, and 8 were sold on
     Kite web with 10 held from before; alpha's 5 are closed at the sale's price and the other 3

@@ -28,8 +28,17 @@ the desk adopted, ``Order.external``) closes by the same rule what it reduces, f
 its prices: a sale on Kite web of what a strategy bought closes that strategy's position there,
 and its P&L stops moving with the price and counting against the strategy's loss limit, as the
 account no longer holds it. It is no square-off: its last fill crosses nothing. What it does
-not reduce (it opened a position, or added to one) is ``external``'s. A strategy's order is
-never read so: one that trades against ``external``'s position opens the strategy's own.
+not reduce (it opened a position, or added to one) is ``external``'s.
+
+The other way round, a strategy's order closes what it reduces of ``external``'s position, and
+only of ``external``'s (never another strategy's, which is that strategy's own). It is first
+the strategy's own trade: it reduces the strategy's own position, as the strategy means it to.
+What it opens beyond that (a position, or more of one) closes, fill by fill and at its prices,
+``external``'s position on the other side, whose P&L is realised there; only what it opens
+beyond ``external``'s position is the strategy's. So a buy of 10 on Kite web that ``alpha``'s
+sale of 10 meets leaves both flat, as the account is, and with ``external`` long 10 and
+``beta`` long 5, ``alpha``'s sale of 12 closes external's 10 and leaves alpha short 2 beside
+beta's long 5, as two strategies' positions on the desk always net at the broker.
 
 The desk's own square-off (``[trading_day] own_square_off_minutes``: MARKET MIS/CO orders it
 places some minutes before the broker, under the strategy ``square_off``, as
@@ -74,7 +83,11 @@ from orderdesk.domain.day import INTRADAY, CarriedPosition, Holding, StrategyCar
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position, PositionBook, PositionKey
 from orderdesk.domain.reports import Fill
-from orderdesk.domain.signal import ACCOUNT_EXIT_STRATEGY, SQUARE_OFF_STRATEGY
+from orderdesk.domain.signal import (
+    ACCOUNT_EXIT_STRATEGY,
+    EXTERNAL_STRATEGY,
+    SQUARE_OFF_STRATEGY,
+)
 from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side
 
 UNDATED = datetime.min.replace(tzinfo=UTC)
@@ -117,8 +130,9 @@ def attribute(
     """Books per strategy from the orders' recorded fills, marked at ``marks``' last prices,
     with CNC sales drawing on the day's opening ``holdings``, the desk's exits of the account's
     whole position closing the strategies' positions, orders placed outside the desk closing
-    what they reduce and, given the ``calendar`` (a desk keeping days), the square-offs, the
-    broker's and the desk's own, closing their intraday positions.
+    what they reduce (and the strategies' orders what they reduce of ``external``'s) and,
+    given the ``calendar`` (a desk keeping days), the square-offs, the broker's and the desk's
+    own, closing their intraday positions.
 
     Each strategy's book opens with its ``shares`` of the positions the broker ``carried`` into
     the day (``DayOpened.strategy_positions`` and ``positions``), booked at the previous close;
@@ -127,10 +141,11 @@ def attribute(
     broker made each) among them: each moves the strategies' positions in its line between
     products, first come, each what its own position lets convert. With ``strategy``, only
     that strategy's book (if it has orders or a share): built from its orders and shares and,
-    where an instrument was squared off, exited for the account, traded outside the desk or
-    converted, every order and share in it, since those are shared.
+    where an instrument was squared off, exited for the account, traded outside the desk (or
+    carried for ``external``) or converted, every order and share in it, since those are shared.
     """
     orders = list(orders)
+    shares = tuple(shares)
     squared = [o for o in orders if is_account_exit(o)]
     wholes = _exit_wholes(squared, orders)
     # Only a filled order closes anything: skipping the rest first keeps the day's resting
@@ -141,6 +156,8 @@ def attribute(
     crossing = {o.order_id for o in squared}
     squared += [o for o in traded if o.external and o.order_id not in crossing]
     shared = _squared_lines(squared)
+    # A strategy's order closes external's position, carried ones too: shared as well.
+    shared |= {share.key for share in shares if share.strategy == EXTERNAL_STRATEGY}
     converting = sorted(conversions, key=lambda item: item[0])
     # A conversion is shared as a square-off is: one strategy's book needs every order in it.
     shared |= {(c.instrument, p) for _, c in converting for p in (c.old_product, c.new_product)}
@@ -187,9 +204,7 @@ def attribute(
             if fill.product is Product.CNC and (holding := held.get(fill.instrument)) is not None:
                 _share(holding, books.values())
             continue
-        books[name].positions.apply_fill(
-            fill.instrument, fill.product, fill.side, fill.quantity, fill.price, fill.trade_id
-        )
+        _trade(fill, books, name)
         if fill.product is Product.CNC and (holding := held.get(fill.instrument)) is not None:
             _share(holding, books.values())
     for _, conversion in converting:  # after the day's last fill
@@ -298,9 +313,8 @@ def _close(fill: Fill, books: Mapping[str, StrategyBook], own: str, *, complete:
     signed = fill.side.sign * fill.quantity
     trades: dict[str, int] = {}
     for name, book in books.items():
-        position = book.positions.positions.get(key)
         # ``from_holdings`` is only ever a CNC position's: 0 for every intraday square-off.
-        held = position.quantity + position.from_holdings if position is not None else 0
+        held = _held(book, key)
         if name == own or not held:
             continue
         if complete:
@@ -316,6 +330,40 @@ def _close(fill: Fill, books: Mapping[str, StrategyBook], own: str, *, complete:
             books[name].positions.apply_fill(
                 fill.instrument, fill.product, side, abs(quantity), fill.price, fill.trade_id
             )
+
+
+def _trade(fill: Fill, books: Mapping[str, StrategyBook], own: str) -> None:
+    """Book one fill of ``own``'s order (no square-off nor exit of the account): what it opens
+    beyond ``own``'s position first closes ``external``'s on the other side, at its price (see
+    the module's docstring); the rest is ``own``'s trade."""
+    taken = _externals_part(fill, books, own)
+    for name, quantity in ((EXTERNAL_STRATEGY, taken), (own, fill.quantity - taken)):
+        if quantity:
+            books[name].positions.apply_fill(
+                fill.instrument, fill.product, fill.side, quantity, fill.price, fill.trade_id
+            )
+
+
+def _externals_part(fill: Fill, books: Mapping[str, StrategyBook], own: str) -> int:
+    """How much of ``own``'s fill closes ``external``'s position: what is left of it once
+    ``own``'s position on the other side is reduced, as far as ``external``'s there goes. A CNC
+    sale out of the day's holdings is no short to close, as in :func:`_close`."""
+    theirs = books.get(EXTERNAL_STRATEGY)
+    if own == EXTERNAL_STRATEGY or theirs is None:
+        return 0
+    key = (fill.instrument, fill.product)
+    against = -fill.side.sign  # the sign of a position the fill reduces
+    closable = against * _held(theirs, key)
+    if closable <= 0:
+        return 0
+    opened = fill.quantity - max(against * _held(books[own], key), 0)
+    return max(min(opened, closable), 0)
+
+
+def _held(book: StrategyBook, key: PositionKey) -> int:
+    """``book``'s signed position in ``key`` beyond what it sold out of the day's holdings."""
+    position = book.positions.positions.get(key)
+    return position.quantity + position.from_holdings if position is not None else 0
 
 
 def _share(holding: Holding, books: Iterable[StrategyBook]) -> None:

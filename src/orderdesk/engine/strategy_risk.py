@@ -2,9 +2,11 @@
 
 A strategy with its own :class:`~orderdesk.engine.risk.RiskLimits` gets the same checks, but
 each sees a :class:`StrategyRiskContext`: open orders, the day's P&L and net positions counted
-from that strategy's orders only and its share of the positions carried into the day (from the
-previous close, as the desk's loss limit counts them), with the broker's square-off closing
-what it held (prices and margins are the desk's). A denial keeps the check's name and says
+from that strategy's orders and its share of the positions carried into the day (from the
+previous close, as the desk's loss limit counts them), with the broker's square-off and the
+orders placed outside the desk closing what it held, and its own orders closing what they
+reduce of ``external``'s (:mod:`orderdesk.domain.attribution`; prices and margins are the
+desk's). A denial keeps the check's name and says
 that it was the strategy's limit. The kill switch stays desk-wide.
 """
 
