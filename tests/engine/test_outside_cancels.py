@@ -168,13 +168,40 @@ async def test_a_cancel_made_outside_the_desk_is_alerted_with_what_had_filled() 
         assert alert.severity is Severity.WARNING
         assert order.order_id in alert.body
         assert "meanrev" in alert.body
-        assert "10 of 15 filled at 1490" in alert.body
+        assert "10 of 15 filled at 1,490.00" in alert.body
         assert "someone cancelled it outside orderdesk" in alert.body
         assert order.status is OrderStatus.CANCELLED
         assert order.reason == "cancelled outside orderdesk"
         assert words_of_the_end(store, order.order_id) == (
             "Cancelled outside orderdesk (broker: CANCELLED), 10 filled at 1490"
         )
+
+
+async def test_the_alert_says_an_average_of_fills_at_two_prices_to_four_decimals() -> None:
+    """Fills of 1 at 1490 and 2 at 1489.95: the alert said "3 of 15 filled at
+    1489.966666666666666666666667", the average to Decimal's 28 digits."""
+    broker, store, notifier = FakeBroker(), MemoryStore(), RecordingNotifier()
+    async with OrderDesk(broker, store, notifier=notifier, config=FAST) as desk:
+        handle = await resting_buy(desk, "averaged")
+        order = handle.order
+        assert order.broker_order_id is not None
+        broker.fill(order.broker_order_id, 1)
+        broker._update(order.broker_order_id, price=Decimal("1489.95"))
+        broker.fill(order.broker_order_id, 2)
+        await handle.wait(lambda h: h.order.filled_quantity == 3)
+
+        # Cancelled on Kite web; Kite's report holds the two prices' average, unrounded.
+        broker._update(
+            order.broker_order_id,
+            status=BrokerStatus.CANCELLED,
+            broker_status_text="CANCELLED",
+            cancelled_quantity=12,
+            pending_quantity=0,
+            average_price=(1490 + 2 * Decimal("1489.95")) / 3,
+        )
+
+        [alert] = await eventually(lambda: about(notifier, order.order_id, CANCELLED_OUTSIDE_TITLE))
+        assert "3 of 15 filled at 1,489.9667;" in alert.body, alert.body
 
 
 async def test_the_desks_own_cancels_are_not_alerted_as_outside() -> None:

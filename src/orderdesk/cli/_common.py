@@ -39,6 +39,7 @@ from orderdesk.config import Settings, load_settings
 from orderdesk.domain.calendar import IST
 from orderdesk.domain.conversion import carry_product
 from orderdesk.domain.errors import ValidationError
+from orderdesk.domain.money import price_text
 from orderdesk.domain.values import InstrumentKey, Product
 from orderdesk.errors import OrderDeskError
 
@@ -293,24 +294,6 @@ def cell(value: Any, *, price: bool = False) -> str:
         return price_text(value) if price else f"{value:,.2f}"
     return str(value)
 
-
-def price_text(value: Decimal, *, grouped: bool = True) -> str:
-    """A price with every decimal it has, at least 2 and at most 4 (Kite's finest tick,
-    0.0025): a currency future's 88.1150 reads 88.115, not 88.12; 1500 reads 1,500.00, as an
-    amount does; a holding's average from Kite's float (1501.5369047619047) reads 1,501.5369.
-    Not ``grouped``: without thousands separators, for a spreadsheet (1500.00)."""
-    if not value.is_finite():
-        return str(value)
-    places = value.as_tuple().exponent
-    assert isinstance(places, int)  # a finite Decimal's is
-    if places < -4:
-        value = value.quantize(_FINEST)
-    exponent = value.normalize().as_tuple().exponent
-    assert isinstance(exponent, int)  # a finite Decimal's is
-    return f"{value:{',' if grouped else ''}.{max(2, -exponent)}f}"
-
-
-_FINEST = Decimal("0.0001")
 
 PRICE_COLUMNS = frozenset({"price", "avg", "last", "close", "trigger"})
 """The columns that hold prices, shown to every decimal they have (:func:`price_text`); the

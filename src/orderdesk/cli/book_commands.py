@@ -32,13 +32,13 @@ from orderdesk.cli._common import (
     console,
     fail,
     plural,
-    price_text,
     print_json,
     show,
     table,
     with_client,
 )
 from orderdesk.domain.calendar import IST
+from orderdesk.domain.money import price_text
 
 CsvOption = Annotated[
     bool,

@@ -34,7 +34,6 @@ from orderdesk.cli._common import (
     console,
     fail,
     plural,
-    price_text,
     print_json,
     show,
     table,
@@ -42,6 +41,7 @@ from orderdesk.cli._common import (
 )
 from orderdesk.client import DeskClient, DeskClientError, DeskUnavailable
 from orderdesk.domain.calendar import IST
+from orderdesk.domain.money import price_text
 from orderdesk.domain.status import TERMINAL, UNRESOLVED, OrderStatus
 from orderdesk.domain.values import OrderType, Side, Validity, Variety
 from orderdesk.ports.broker import ConnectionState

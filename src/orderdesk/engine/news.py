@@ -85,6 +85,7 @@ from orderdesk.domain.events import (
     ReconciliationMismatch,
 )
 from orderdesk.domain.ids import leg_order_id, slice_order_id
+from orderdesk.domain.money import price_text
 from orderdesk.domain.order import Order, Terms
 from orderdesk.domain.refusals import describe_refusal
 from orderdesk.domain.reports import Fill, OrderStatusReport
@@ -767,7 +768,8 @@ class BrokerNews:
         order = decided.order
         signal = order.signal
         filled = (
-            f"{order.filled_quantity} of {order.quantity} filled at {order.average_price}"
+            f"{order.filled_quantity} of {order.quantity} filled at "
+            f"{price_text(order.average_price)}"
             if order.filled_quantity
             else f"nothing of {order.quantity} filled"
         )
@@ -837,7 +839,8 @@ class BrokerNews:
                 continue
             signal = order.signal
             filled = (
-                f"{event.filled_quantity} of {order.quantity} filled at {event.average_price}"
+                f"{event.filled_quantity} of {order.quantity} filled at "
+                f"{price_text(event.average_price)}"
                 if event.filled_quantity
                 else f"nothing of {order.quantity} filled"
             )
