@@ -353,6 +353,10 @@ class EngineSettings(_Section):
     late_order_window_seconds: float = Field(default=30.0, gt=0, le=3600)
     """How long the desk keeps looking for an order the broker could not vouch for (Kite's
     "Order request timed out" 400) before it gives it up as not placed; see DeskConfig."""
+    resend_within_seconds: float = Field(default=60.0, gt=0, le=3600)
+    """How old an order's intent may be for a placement proven absent (a send a crash
+    interrupted, a lost reply) to be sent again; older, it is given up as not placed. See
+    DeskConfig.resend_within."""
     freeze_quantities: dict[str, int] = Field(default_factory=dict)
     """Exchange freeze limits by underlying (``NIFTY = 1800``), over the built-in NSE/BSE ones:
     they change a few times a year and Kite's instrument list does not carry them."""

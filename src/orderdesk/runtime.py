@@ -157,6 +157,7 @@ def desk_config(
         reconcile_interval=engine.reconcile_interval_seconds,
         trigger_interval=engine.trigger_interval_seconds,
         late_order_window=engine.late_order_window_seconds,
+        resend_within=engine.resend_within_seconds,
         freeze_quantities={**NSE_FREEZE_QUANTITIES, **engine.freeze_quantities},
         days=days.rules() if days is not None and days.enabled else None,
     )

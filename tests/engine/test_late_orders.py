@@ -110,12 +110,14 @@ async def test_interrupted_send_waits_for_a_late_order_before_sending(
 async def test_interrupted_send_absent_for_the_window_is_sent_again(
     store: MemoryStore, notifier: RecordingNotifier
 ) -> None:
-    """Absent for the whole window, an interrupted send is sent again under the same id."""
+    """Absent for the whole window, an interrupted send is sent again under the same id (its
+    intent still fresh: made now)."""
     broker = FakeBroker()
     s = signal(signal_id="resend")
     order_id = client_order_id(s.strategy, "resend")
-    created = Order.create(order_id, s, AT)
-    store.append([created, *Order.from_events([created]).submit(AT)])
+    now = datetime.now(UTC)
+    created = Order.create(order_id, s, now)
+    store.append([created, *Order.from_events([created]).submit(now)])
     window = 0.2
     config = replace(FAST, late_order_window=window)
     started = time.monotonic()

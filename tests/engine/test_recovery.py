@@ -22,16 +22,16 @@ from tests.engine.conftest import FAST
 from tests.engine.fakes import INFY, FakeBroker, MemoryStore, RecordingNotifier, signal
 from tests.support import eventually
 
-FAST_AT = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
-
 
 def intent_only(store: MemoryStore, signal_id: str) -> tuple[str, PlaceOrder]:
-    """Write what the desk writes before calling the broker, as if it died right after."""
+    """Write what the desk writes before calling the broker, as if it died right after (just
+    now: an intent older than ``resend_within`` is not sent again)."""
     s = signal(signal_id=signal_id)
     order_id = client_order_id(s.strategy, signal_id)
-    created = Order.create(order_id, s, FAST_AT)
+    now = datetime.now(UTC)
+    created = Order.create(order_id, s, now)
     order = Order.from_events([created])
-    store.append([created, *order.submit(FAST_AT)])
+    store.append([created, *order.submit(now)])
     return order_id, PlaceOrder(order_id, s)
 
 

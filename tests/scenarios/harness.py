@@ -46,6 +46,8 @@ SCENARIO_CONFIG = DeskConfig(
     # Only the ambiguous-reply scenarios make orders appear late, and they set their own window;
     # here it paces only the re-send of a send a SIGKILL interrupted.
     late_order_window=1.0,
+    # Twenty SIGKILL restarts can outlast a minute under load: their intents stay fresh.
+    resend_within=3600.0,
     rate_limit_backoff=0.05,
     rate_limit_max_backoff=0.5,
     rate_limit_give_up=30.0,

@@ -67,19 +67,22 @@ class Doubt(StrEnum):
     NO_ANSWER = "no_answer"
     """The broker adapter says the request never left (no connection could be opened: a
     ``BrokerTransportError`` that is not an ``UnknownOutcome``): absent from the book for a
-    moment, the order was not placed, and it is sent again under the same id. (Rows written
-    before :attr:`NO_REPLY` existed say this of every failure without an answer.)"""
+    moment, the order was not placed, and it is sent again under the same id while its intent
+    is fresh (the desk's ``resend_within``). (Rows written before :attr:`NO_REPLY` existed say
+    this of every failure without an answer.)"""
     NO_REPLY = "no_reply"
     """The request may have reached the broker and no usable answer came back (a timeout or a
     dropped connection after sending, a 5xx, an unparseable reply). A broker that was slow to
     answer may be slow to place too, so the order may appear late: absence counts only once a
     late order would have shown (the desk's ``late_order_window``); then it is sent again under
-    the same id."""
+    the same id while its intent is fresh (``resend_within``), else given up as not placed."""
     INTERRUPTED = "interrupted"
     """The desk stopped before the broker's answer was recorded (while sending, or in the
     moment before the answer's commit), so whatever the broker answered is lost, an answer that
     the order may come late included: absence counts only once a late order would have shown
-    (the desk's ``late_order_window``); then it is sent again under the same id."""
+    (the desk's ``late_order_window``); then it is sent again under the same id while its
+    intent is fresh (``resend_within``: not after a restart hours later), else given up as not
+    placed."""
     BROKER_UNSURE = "broker_unsure"
     """The broker answered that it cannot tell (Kite's "Order request timed out"): its order
     may appear later, so absence counts only after the ``late_order_window``, and then the

@@ -350,8 +350,9 @@ class Order:
         return [OrderSubmitUnknown(at=at, order_id=self.order_id, reason=reason, doubt=doubt)]
 
     def not_placed(self, reason: str, at: datetime) -> list[OrderEvent]:
-        """Resolution gave the placement up: the broker said it could not tell, and its book
-        showed no such order for as long as a late one could take to appear."""
+        """Resolution gave the placement up: its book showed no such order for as long as a
+        late one could take to appear, and the broker had said it could not tell, or the intent
+        is too old to send again (the desk's ``resend_within``)."""
         if self.status is not OrderStatus.SUBMIT_UNKNOWN:
             raise InvalidTransition(self.status.value, Trigger.SUBMIT_REJECTED.value)
         self._target(Trigger.SUBMIT_REJECTED)

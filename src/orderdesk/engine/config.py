@@ -123,7 +123,17 @@ class DeskConfig:
     them up to 10 s; 30 s leaves room for that, a slow book read and one more look at the
     longest interval (``resolve_max_interval``). Orders that sit in PUT ORDER REQ RECEIVED are
     in the book already, so they need no window. Longer only delays the verdict: an unsure
-    placement is then given up as not placed (never sent again), an interrupted one re-sent."""
+    placement is then given up as not placed (never sent again), an interrupted one re-sent
+    (while ``resend_within`` allows)."""
+    resend_within: float = 60.0
+    """Seconds from an order's intent (its ``OrderCreated``, on the desk's clock) within which
+    a placement proven absent is still sent again under its id: one a stop interrupted, one
+    whose reply never came, one that never left. Older, it ends ``REJECTED`` as not placed,
+    alerted, never sent: a MARKET buy asked for at 10:00 is another trade when a restart at
+    14:00 sends it, and a strategy may have moved on. 60 s covers a quick restart, or a lost
+    reply, plus ``late_order_window``; a value below that window sends again only requests that
+    never left. With trading days kept (``days``), an intent of an earlier trading day, or an
+    intraday one (MIS, CO) past the broker's square-off, is never sent again whatever its age."""
 
     rate_limit_backoff: float = 0.2
     rate_limit_max_backoff: float = 5.0

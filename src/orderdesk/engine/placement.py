@@ -29,17 +29,27 @@ mid-send (so whatever the broker answered is lost), and when the broker answered
 tell (``AmbiguousReply``, Kite's "Order request timed out"). Then a send that got no reply or
 was interrupted is sent again, but an unsure one is given up as not placed (REJECTED, with a
 reason the strategy reads and an alert): sending it again is what turns a late order into two.
+
+A re-send places the order at that moment's price, so it happens only while the intent is
+fresh: within ``resend_within`` of its ``OrderCreated`` and, with trading days kept, in its own
+trading day and (intraday) before the broker's square-off. A restart hours later, or on the
+next day, gives the absent order up as not placed instead (REJECTED, alerted, taken back should
+the broker show it after all).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 
+from orderdesk.domain.calendar import IST, SEGMENT_OF, TradingCalendar
+from orderdesk.domain.day import INTRADAY
 from orderdesk.domain.events import Doubt
 from orderdesk.domain.order import Order
 from orderdesk.domain.reports import OrderStatusReport
 from orderdesk.domain.status import OrderStatus
+from orderdesk.domain.values import Variety
 from orderdesk.engine.address import ALERT_TITLE, address_fix, alert_key
 from orderdesk.engine.alerts import Alerts
 from orderdesk.engine.authorisation import ALERT_TITLE as AUTHORISATION_TITLE
@@ -474,12 +484,31 @@ class Placement:
     async def _not_placed(self, order: Order) -> None:
         """Give up a placement the broker could not vouch for and its book never showed."""
         window = self.config.late_order_window
-        answer = order.reason
-        reason = (
+        await self._give_up(
+            order,
             "not placed: the broker could not tell whether it placed the order and its order "
             f"book did not show it within {window:g} s; not sent again, as a late order would "
-            "make two"
+            "make two",
         )
+
+    async def _too_old(self, order: Order, why: str) -> None:
+        """Give up a placement proven absent that is too late to send again (``why``)."""
+        waited = (
+            "" if order.doubt is Doubt.NO_ANSWER else f" within {self.config.late_order_window:g} s"
+        )
+        await self._give_up(
+            order,
+            f"not placed: the broker's order book did not show it{waited}; not sent again, as "
+            f"{why}",
+        )
+
+    async def _give_up(self, order: Order, reason: str) -> None:
+        """End an unresolved placement ``REJECTED`` as not placed (``reason`` starts "not
+        placed:"), alerted; the broker's first report of it takes it back."""
+        # The outcome's unknown reason, before the give-up replaces it: the broker's words when
+        # it was unsure, else what kept the answer from the desk.
+        answer = order.reason
+        said = "The broker's answer" if order.doubt is Doubt.BROKER_UNSURE else "Unknown because"
         now = self.clock.now()
         outcome = await self.recorder.decide(
             order,
@@ -490,7 +519,7 @@ class Placement:
                 Severity.WARNING,
                 "Order not placed",
                 f"{order.order_id} ({order.signal.instrument} {order.signal.side} "
-                f"{order.signal.quantity}): {reason}. The broker's answer: {answer}. Should it "
+                f"{order.signal.quantity}): {reason}. {said}: {answer}. Should it "
                 "appear at the broker after all, the desk takes it back (as the broker holds "
                 "it, nothing sent again) and alerts again.",
                 key=f"not_placed:{order.order_id}",
@@ -535,6 +564,10 @@ class Placement:
                 order_id=order.order_id,
             )
             return False
+        late = self._too_late(order)
+        if late is not None:
+            await self._too_old(order, late)
+            return False
         if order.submit_attempts >= self.config.max_submit_attempts:
             await self.alerts.raise_(
                 Severity.CRITICAL,
@@ -561,6 +594,25 @@ class Placement:
         if (sending := self.sending.get(order.order_id)) is not None:
             await sending  # held back by 429s: its outcome decides whether to look again
         return True
+
+    def _too_late(self, order: Order) -> str | None:
+        """Why ``order``, proven absent, is no longer sent again (None: it still is). A re-send
+        places it at this moment's price, for a strategy that asked at another: only a fresh
+        intent is the strategy's still."""
+        now = self.clock.now()
+        rules = self.config.days
+        if rules is not None:
+            past = _past_its_day(order, rules.calendar, now)
+            if past is not None:
+                return past
+        age = (now - order.created_at).total_seconds()
+        within = self.config.resend_within
+        if age <= within:
+            return None
+        return (
+            f"its intent was {_age(age)} old (a placement is sent again only within {within:g} s "
+            "of its intent: [engine] resend_within_seconds)"
+        )
 
     async def close(self) -> None:
         """Stop every resolver and every send held back by 429s (orders stay unresolved in the
@@ -590,6 +642,36 @@ class _Round:
 
     def __init__(self) -> None:
         self.lookup_failed = False
+
+
+def _past_its_day(order: Order, calendar: TradingCalendar, now: datetime) -> str | None:
+    """Why the trading day no longer takes ``order`` (None: it does): the day it was made for
+    is over, or it is intraday and its segment's square-off has passed (the broker refuses it
+    until the next day, as the risk check ``SquareOffCutoff`` does a new one)."""
+    signal = order.signal
+    amo = signal.variety is Variety.AMO
+    # An AMO made after the close is for the next session: that is the day it was made for.
+    segment = SEGMENT_OF[signal.instrument.exchange]
+    made = order.created_at
+    day = calendar.session_of(made, segment) if amo else calendar.trading_day_of(made)
+    if day < calendar.trading_day_of(now):
+        return f"it was made for trading day {day}, which is over"
+    if amo or (signal.product not in INTRADAY and signal.variety is not Variety.CO):
+        return None
+    cutoff = calendar.square_off_passed(signal.instrument.exchange, now)
+    if cutoff is None:
+        return None
+    return (
+        f"{signal.product} orders are refused after the broker's square-off at "
+        f"{cutoff.astimezone(IST):%H:%M} IST ({segment})"
+    )
+
+
+def _age(seconds: float) -> str:
+    """An intent's age in words: seconds when short, else minutes."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} minutes"
 
 
 def _is_ours(report: OrderStatusReport, order: Order) -> bool:
