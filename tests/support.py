@@ -107,3 +107,19 @@ def json_logs() -> Iterator[io.StringIO]:
         logging.setLogRecordFactory(factory)
         structlog.reset_defaults()
         forget_secrets()
+
+
+class DictSecrets:
+    """A secret store in a dict (the adapter reads the access token from it at start)."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = dict(values)
+
+    def get(self, name: str) -> str | None:
+        return self.values.get(name)
+
+    def set(self, name: str, value: str) -> None:
+        self.values[name] = value
+
+    def delete(self, name: str) -> None:
+        self.values.pop(name, None)

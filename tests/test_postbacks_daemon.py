@@ -19,21 +19,7 @@ from orderdesk.runtime import Runtime, open_runtime
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
 from orderdesk.sim.orders import TERMINAL
-from tests.support import eventually
-
-
-class _Secrets:
-    def __init__(self, values: dict[str, str]) -> None:
-        self._values = values
-
-    def get(self, name: str) -> str | None:
-        return self._values.get(name)
-
-    def set(self, name: str, value: str) -> None:
-        self._values[name] = value
-
-    def delete(self, name: str) -> None:
-        self._values.pop(name, None)
+from tests.support import DictSecrets, eventually
 
 
 @pytest.fixture
@@ -44,7 +30,7 @@ async def desk_on_sim(tmp_path: Path) -> AsyncIterator[tuple[SimServer, Runtime]
         if name.startswith("ORDERDESK_"):
             del os.environ[name]
     async with SimServer(SimConfig(port=0, seed=11, price_tick_interval=None)) as sim:
-        secrets = _Secrets(
+        secrets = DictSecrets(
             {
                 "kite.access_token": sim.issue_access_token(),
                 "kite.api_secret": sim.config.api_secret,

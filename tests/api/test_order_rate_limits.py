@@ -17,23 +17,10 @@ from orderdesk.config import ApiSettings, EngineSettings, Settings, TradingDaySe
 from orderdesk.runtime import open_runtime, order_limits
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
+from tests.support import DictSecrets
 
 CONFIGURED = {"orders_per_second": 4, "orders_per_minute": 150, "orders_per_day": 900}
 """Below Kite's 10 / 400 / 5,000, as a careful desk may run."""
-
-
-class _Secrets:
-    def __init__(self, values: dict[str, str]) -> None:
-        self._values = values
-
-    def get(self, name: str) -> str | None:
-        return self._values.get(name)
-
-    def set(self, name: str, value: str) -> None:
-        self._values[name] = value
-
-    def delete(self, name: str) -> None:
-        self._values.pop(name, None)
 
 
 @pytest.fixture(autouse=True)
@@ -57,7 +44,7 @@ def _settings(tmp_path: Path, **sections: Any) -> Settings:
 
 def test_the_kite_adapter_gives_its_limits_and_paper_gets_kites_published(tmp_path: Path) -> None:
     """``[kite] orders_*`` become the order limits; the paper broker's are Kite's defaults."""
-    context = BrokerContext(secrets=_Secrets({}), data_dir=tmp_path)
+    context = BrokerContext(secrets=DictSecrets({}), data_dir=tmp_path)
     kite = create_broker("kite", {"api_key": "k", **CONFIGURED}, context)
     paper = create_broker("paper", {}, context)
     assert order_limits(kite) == OrderLimits(per_second=4, per_minute=150, per_day=900)
@@ -68,7 +55,7 @@ async def test_a_running_desk_shows_its_rate_against_the_configured_limits(tmp_p
     """``GET /api/health/detail`` of a desk on Kite (the simulator) carries ``[kite]``'s limits,
     not Kite's published ones."""
     async with SimServer(SimConfig(port=0, seed=7, price_tick_interval=None)) as sim:
-        secrets = _Secrets(
+        secrets = DictSecrets(
             {
                 "kite.access_token": sim.issue_access_token(),
                 "kite.api_secret": sim.config.api_secret,

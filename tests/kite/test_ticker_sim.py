@@ -38,7 +38,7 @@ from orderdesk.ports.broker import (
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
 from orderdesk.sim.orders import Order
-from tests.support import eventually
+from tests.support import DictSecrets, eventually
 
 INFY, SBIN, TCS = (InstrumentKey.parse(k) for k in ("NSE:INFY", "NSE:SBIN", "NSE:TCS"))
 TRADED = (INFY, SBIN)
@@ -60,22 +60,6 @@ RANK = {
     BrokerStatus.CANCELLED: 4,
     BrokerStatus.REJECTED: 4,
 }
-
-
-class _Secrets:
-    """A dict-backed SecretStore."""
-
-    def __init__(self, values: dict[str, str]) -> None:
-        self._values = values
-
-    def get(self, name: str) -> str | None:
-        return self._values.get(name)
-
-    def set(self, name: str, value: str) -> None:
-        self._values[name] = value
-
-    def delete(self, name: str) -> None:
-        self._values.pop(name, None)
 
 
 @dataclass
@@ -158,7 +142,7 @@ async def broker(sim: SimServer, tmp_path: Path, no_backoff: None) -> AsyncItera
         "ws_url": sim.ws_url,
         "rate_limits_enabled": False,
     }
-    secrets = _Secrets({"kite.access_token": sim.issue_access_token()})
+    secrets = DictSecrets({"kite.access_token": sim.issue_access_token()})
     broker = KiteBroker(load_config(options), secrets, limiter=NoLimits())
     await broker.start()
     yield broker

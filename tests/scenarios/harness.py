@@ -36,6 +36,7 @@ from orderdesk.ports.notifier import Alert, Severity
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
 from orderdesk.store import AsyncEventWriter, SqlEventStore
+from tests.support import DictSecrets
 
 SCENARIO_CONFIG = DeskConfig(
     resolve_first_delay=0.05,
@@ -68,22 +69,6 @@ _FINAL = {
     "REJECTED": OrderStatus.REJECTED,
 }
 """Kite's final status words as the simulator's book shows them, against the desk's."""
-
-
-class DictSecrets:
-    """A secret store in a dict (the adapter reads the access token from it at start)."""
-
-    def __init__(self, values: dict[str, str]) -> None:
-        self.values = dict(values)
-
-    def get(self, name: str) -> str | None:
-        return self.values.get(name)
-
-    def set(self, name: str, value: str) -> None:
-        self.values[name] = value
-
-    def delete(self, name: str) -> None:
-        self.values.pop(name, None)
 
 
 class ListNotifier:
