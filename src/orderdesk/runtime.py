@@ -8,6 +8,7 @@ chosen by name, apprise, the FastAPI app — and wires them behind the engine's 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -238,11 +239,31 @@ def alert_options(alerts: AlertSettings) -> AppriseOptions:
     )
 
 
-def _notifier(settings: Settings, feed: AlertFeed) -> Notifier:
+ALERTS_DRAIN_SECONDS = 10.0
+"""How long a stop waits for the alerts still queued for ``[alerts] urls`` (the stop's own
+among them): each gets one attempt, none a retry."""
+
+
+def _notifier(settings: Settings, feed: AlertFeed) -> tuple[Notifier, AppriseNotifier | None]:
+    """Every alert to the log, the dashboard's feed and ``[alerts] urls``; and the last, which
+    the stop drains."""
     channels: list[Notifier] = [LoggingNotifier(), feed]
+    delivering = None
     if settings.alerts.urls:
-        channels.append(AppriseNotifier.from_options(alert_options(settings.alerts)))
-    return FanoutNotifier(*channels)
+        delivering = AppriseNotifier.from_options(alert_options(settings.alerts))
+        channels.append(delivering)
+    return FanoutNotifier(*channels), delivering
+
+
+async def _drain(delivering: AppriseNotifier | None) -> None:
+    """Hand what the stop alerted to its channels, within :data:`ALERTS_DRAIN_SECONDS`."""
+    if delivering is None:
+        return
+    try:
+        async with asyncio.timeout(ALERTS_DRAIN_SECONDS):
+            await delivering.aclose()
+    except TimeoutError:
+        log.warning("alerts.not_drained", seconds=ALERTS_DRAIN_SECONDS)
 
 
 @contextlib.asynccontextmanager
@@ -307,7 +328,7 @@ async def _started(
     make_private_dir(settings.data_dir)
     store = SqlEventStore(settings.store_url)
     feed = AlertFeed(clock=clock)
-    notifier = _notifier(settings, feed)
+    notifier, delivering = _notifier(settings, feed)
     try:
         async with AsyncEventWriter(store) as writer:
             desk = OrderDesk(
@@ -386,7 +407,10 @@ async def _started(
                         await api.stop()
                     await approvals.close()  # nothing new arrives now: say what is dropped
     finally:
-        store.close()
+        try:
+            await _drain(delivering)
+        finally:
+            store.close()
 
 
 __all__ = [

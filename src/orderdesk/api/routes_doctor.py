@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Depends
 
 from orderdesk.api.auth import bearer_scheme
@@ -24,8 +26,10 @@ async def doctor(context: Context) -> DoctorOut:
     whether the broker takes orders from it (a probe that changes nothing: for Kite, a cancel
     of an order that cannot exist), the session, the order rate, the clock offset to the
     broker, the stream, the last reconciliation and the kill switch. ``ready`` is false when
-    any check fails. The ``alerts`` check warns (it does not stop trading) when the last
-    delivery to an ``[alerts] urls`` entry failed, naming it by its place and host."""
+    any check fails. The ``alerts`` check warns (it does not stop trading) while an alert to an
+    ``[alerts] urls`` entry waits to be retried or its last delivery failed, and when alerts
+    to it were given up since the desk started (how many, since when), naming the entry by
+    its place and host."""
     out = DoctorOut.of(await context.desk.doctor())
     targets = alert_targets()
     return out.model_copy(
@@ -37,15 +41,16 @@ async def doctor(context: Context) -> DoctorOut:
 
 
 def alerts_check(targets: list[TargetStatus]) -> CheckOut:
-    """The ``alerts`` line: each failing target, its last failure and why; else how many."""
+    """The ``alerts`` line: each troubled target (alerts waiting, lost, or its last failure
+    and why); else how many were delivered."""
     if not targets:
         return CheckOut(
             name="alerts",
             status="ok",
             summary="no [alerts] urls: alerts reach the log and the dashboard only",
         )
-    failing = [t for t in targets if t.failing]
-    if not failing:
+    troubled = [t for t in targets if t.troubled]
+    if not troubled:
         delivered = sum(t.delivered for t in targets)
         return CheckOut(
             name="alerts",
@@ -55,13 +60,38 @@ def alerts_check(targets: list[TargetStatus]) -> CheckOut:
     return CheckOut(
         name="alerts",
         status="warn",
-        summary="; ".join(
-            f"{t.name}: last delivery failed"
-            + (f" at {as_ist(t.last_failed_at):%Y-%m-%d %H:%M:%S} IST" if t.last_failed_at else "")
-            + (f" ({t.last_error})" if t.last_error else "")
-            for t in failing
-        ),
+        summary="; ".join(f"{t.name}: {', '.join(_troubles(t))}" for t in troubled),
     )
+
+
+def _troubles(target: TargetStatus) -> list[str]:
+    """What is wrong with one target, in the operator's words."""
+    troubles: list[str] = []
+    if target.last_failed:
+        troubles.append(
+            "last delivery failed"
+            + (f" at {_at(target.last_failed_at)}" if target.last_failed_at else "")
+            + (f" ({target.last_error})" if target.last_error else "")
+        )
+    if target.waiting:
+        troubles.append(
+            f"{target.waiting} alert(s) not delivered yet{_since(target.waiting_since)}, "
+            "being retried"
+        )
+    if target.lost:
+        troubles.append(
+            f"{target.lost} alert(s) could not be delivered{_since(target.first_lost_at)}"
+            " (see the dashboard's alerts)"
+        )
+    return troubles
+
+
+def _since(when: datetime | None) -> str:
+    return f" since {_at(when)}" if when is not None else ""
+
+
+def _at(when: datetime) -> str:
+    return f"{as_ist(when):%Y-%m-%d %H:%M:%S} IST"
 
 
 __all__ = ["alerts_check", "router"]

@@ -73,13 +73,22 @@ class AlertTargetOut(_Out):
     name: str
     """``alerts.urls.<index> <scheme>://<host>``: its place in the list, never its token."""
     failing: bool
-    """Its last delivery failed (or did not answer in time)."""
+    """An alert to it waits to be retried, or its last delivery failed (or did not answer in
+    time)."""
     delivered: int
     failed: int
     last_delivered_at: datetime | None
     last_failed_at: datetime | None
     last_error: str | None
     """Why the last failed delivery failed."""
+    waiting: int = 0
+    """Alerts not delivered yet because a delivery failed (being retried, and those behind)."""
+    waiting_since: datetime | None = None
+    """When the oldest of them was raised."""
+    lost: int = 0
+    """Alerts given up on in this run: not delivered within the retry bound, or dropped."""
+    first_lost_at: datetime | None = None
+    """When the first of them was raised."""
 
     @classmethod
     def of(cls, status: TargetStatus) -> AlertTargetOut:
@@ -91,6 +100,10 @@ class AlertTargetOut(_Out):
             last_delivered_at=status.last_delivered_at,
             last_failed_at=status.last_failed_at,
             last_error=status.last_error,
+            waiting=status.waiting,
+            waiting_since=status.waiting_since,
+            lost=status.lost,
+            first_lost_at=status.first_lost_at,
         )
 
 

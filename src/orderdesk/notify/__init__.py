@@ -10,6 +10,7 @@ from __future__ import annotations
 from orderdesk.notify.apprise_notifier import (
     AppriseNotifier,
     AppriseOptions,
+    RetryPolicy,
     TargetStatus,
     alert_targets,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "AppriseOptions",
     "Decision",
     "FanoutNotifier",
+    "RetryPolicy",
     "TargetStatus",
     "Throttle",
     "alert_targets",

@@ -9,7 +9,9 @@ Two rules, applied per alert ``key`` over a window of ``window_seconds``:
 - **throttling** — at most ``max_per_key`` alerts of one key go out per window.
 
 What is dropped is counted, and the next alert of that key that does go out says how many were
-suppressed, so an outage produces a few messages that still tell the whole story.
+suppressed and since when, so an outage produces a few messages that still tell the whole story.
+The "since" matters: a desk runs for weeks, and a key quiet since the last suppression would
+otherwise tell, on Monday, of Monday a week ago as if it had just happened.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class _KeyState:
     sent_at: deque[float] = field(default_factory=deque)
     fingerprints: dict[tuple[str, str, str | None], float] = field(default_factory=dict)
     suppressed: int = 0
+    first_suppressed_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,9 @@ class Decision:
 
     send: bool
     suppressed_before: int = 0
+    suppressed_since: float | None = field(default=None, compare=False)
+    """When the first of them was held back (the same monotonic seconds as ``now``): words
+    for the note, not part of the decision, so two decisions alike compare equal."""
 
 
 class Throttle:
@@ -54,11 +60,18 @@ class Throttle:
         fingerprint = (alert.title, alert.body, alert.order_id)
         if fingerprint in state.fingerprints or len(state.sent_at) >= self._max:
             state.suppressed += 1
+            if state.first_suppressed_at is None:
+                state.first_suppressed_at = now
             return Decision(send=False)
         state.sent_at.append(now)
         state.fingerprints[fingerprint] = now
-        suppressed, state.suppressed = state.suppressed, 0
-        return Decision(send=True, suppressed_before=suppressed)
+        decision = Decision(
+            send=True,
+            suppressed_before=state.suppressed,
+            suppressed_since=state.first_suppressed_at,
+        )
+        state.suppressed, state.first_suppressed_at = 0, None
+        return decision
 
     def _sweep(self, now: float) -> None:
         """Forget, once a window, the keys with nothing sent in it and nothing held back: keys
