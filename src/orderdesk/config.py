@@ -444,6 +444,9 @@ class TradingDaySettings(_Section):
     (0: off)."""
     session_warning_minutes: int = Field(default=30, ge=0, le=720)
     """Alert this long before the broker session expires (06:00 IST)."""
+    login_reminder_minutes: int = Field(default=15, ge=0, le=180)
+    """On a trading day the desk has no usable session for, remind this long before the market
+    opens (0: no reminder); a CRITICAL alert at the opening follows if no login has come."""
 
     def calendar(self) -> TradingCalendar:
         """The trading calendar these settings describe (``ConfigError`` for a bad file)."""
@@ -468,6 +471,7 @@ class TradingDaySettings(_Section):
             close_at=self.close_at,
             own_square_off_minutes=self.own_square_off_minutes,
             session_warning=timedelta(minutes=self.session_warning_minutes),
+            login_reminder=timedelta(minutes=self.login_reminder_minutes),
             holiday_years=holiday_years(calendar.holidays, shipped=self.holidays_file is None),
         )
 

@@ -43,6 +43,9 @@ class DayRules:
     (0: leave it to the broker; either way an alert says what happened)."""
     session_warning: timedelta = timedelta(minutes=30)
     """Warn this long before the session expires (06:00 IST)."""
+    login_reminder: timedelta = timedelta(minutes=15)
+    """On a trading day without a usable session, remind this long before the market opens
+    (09:00 for NSE's 09:15; zero: no reminder). The alarm at the opening comes either way."""
     holiday_years: frozenset[int] | None = None
     """The years the calendar's holiday list is known to cover (None: not checked). A day
     opened in a year outside them, or in a December before one, is alerted: an unknown holiday

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from typing import TypeVar
 
 from orderdesk.domain.order import Order
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.values import Exchange, InstrumentKey, Product
 from orderdesk.engine.book import OrderBook
+from orderdesk.engine.errors import SessionExpired
+from orderdesk.engine.session import SessionWatch
+from orderdesk.errors import BrokerAuthError
 from orderdesk.ports.broker import Broker, PlaceOrder
 from orderdesk.ports.clock import Clock
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 MARGIN_PROBE_TAG = "marginprobe"
 """Tag of the hypothetical order whose margin is asked for; nothing is placed under it."""
@@ -57,12 +66,20 @@ def _unfilled(order: Order, book: OrderBook) -> int:
 
 class DeskRiskContext:
     """Open orders, working orders and P&L from the desk's book; prices from ticks or a quote;
-    margins from the broker."""
+    margins from the broker.
 
-    def __init__(self, book: OrderBook, broker: Broker, clock: Clock) -> None:
+    A check's question that the broker answers by refusing the session is the session's end,
+    as it is for a placement: the watch is told (the clock loop alerts it once), and a price
+    asked for raises :class:`SessionExpired`, so the signal is refused as any without a usable
+    session is, nothing recorded, rather than denied by the check that asked."""
+
+    def __init__(
+        self, book: OrderBook, broker: Broker, clock: Clock, session: SessionWatch
+    ) -> None:
         self._book = book
         self._broker = broker
         self._clock = clock
+        self._session = session
 
     def open_order_count(self) -> int:
         return len(self._book.open_ids)
@@ -92,21 +109,39 @@ class DeskRiskContext:
         if price is not None:
             return price
         try:
-            quotes = await self._broker.quotes([instrument])
-        except Exception:
-            return None  # the checks fail closed on a missing price
+            quotes = await self._asked("reading the last price", self._broker.quotes([instrument]))
+        except SessionExpired:
+            raise
+        except Exception as exc:
+            # The checks fail closed on a missing price; the log keeps why it is missing.
+            log.warning(
+                "could not read the last price of %s: %s: %s", instrument, type(exc).__name__, exc
+            )
+            return None
         quote = quotes.get(instrument)
         return None if quote is None else quote.last_price
 
     async def required_margin(self, signal: Signal) -> Decimal:
-        margins = await self._broker.order_margins([PlaceOrder(MARGIN_PROBE_TAG, signal)])
+        margins = await self._asked(
+            "reading margins", self._broker.order_margins([PlaceOrder(MARGIN_PROBE_TAG, signal)])
+        )
         return sum((m.total for m in margins), Decimal(0))
 
     async def available_funds(self, signal: Signal) -> Decimal:
-        report = await self._broker.margins()
+        report = await self._asked("reading funds", self._broker.margins())
         commodity = signal.instrument.exchange is Exchange.MCX
         segment = report.commodity if commodity else report.equity
         return Decimal(0) if segment is None or not segment.enabled else segment.net
+
+    async def _asked(self, what: str, call: Awaitable[T]) -> T:
+        """``call``'s answer; a refused session ends the session (as a placement's refusal
+        does) and raises :class:`SessionExpired`."""
+        try:
+            return await call
+        except BrokerAuthError as exc:
+            now = self._clock.now()
+            self._session.refused(f"{what}: the broker refused the session: {exc}", now)
+            raise SessionExpired(self._session.info(now).reason) from exc
 
 
 __all__ = ["MARGIN_PROBE_TAG", "DeskRiskContext", "working_with"]

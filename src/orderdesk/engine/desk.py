@@ -113,7 +113,13 @@ from orderdesk.engine.risk import (
     SquareOffCutoff,
     checks_for,
 )
-from orderdesk.engine.session import SessionInfo, SessionWatch
+from orderdesk.engine.session import (
+    LoginCall,
+    LoginDue,
+    SessionInfo,
+    SessionWatch,
+    login_morning,
+)
 from orderdesk.engine.slicer import Slicer
 from orderdesk.engine.slicing import basket_order, needs_slicing
 from orderdesk.engine.strategy_risk import StrategyRisk
@@ -180,7 +186,7 @@ class OrderDesk:
         self.session = SessionWatch(
             warning=config.days.session_warning if config.days else DEFAULT_SESSION_WARNING
         )
-        self.risk_context = DeskRiskContext(self.book, broker, clock)
+        self.risk_context = DeskRiskContext(self.book, broker, clock, self.session)
         # A strategy's own limits apply on top of the desk's, scoped to its orders and P&L.
         self.strategy_risk = StrategyRisk(
             self.gate,
@@ -1261,34 +1267,96 @@ class OrderDesk:
                 log.exception("the desk's clock loop failed; trying again")
 
     async def _watch_session(self) -> None:
+        """Tell the session's coming end, its end, and a trading day that finds no session.
+
+        With trading days kept, the words know the calendar: an end that falls on a day that
+        does not trade names the morning the login is needed (a login on a holiday ends at
+        06:00 the next day and cannot open the trading day after it), and is a warning, not an
+        alarm; that morning, without a usable session, the desk reminds before the market opens
+        and alarms at the opening (:meth:`SessionWatch.login_due`)."""
         now = self.clock.now()
+        rules = self.config.days
         expires = self.session.warning_due(now)
         if expires is not None:
+            ending = expires.astimezone(IST)
+            next_login = (
+                "log in again after that (`orderdesk login`) so the desk can open the next "
+                "trading day"
+            )
+            if rules is not None and not rules.calendar.is_trading_day(ending.date()):
+                next_login = login_morning(rules.calendar, ending.date())
             await self.alerts.raise_(
                 Severity.WARNING,
                 "Broker session ends soon",
-                f"the session ends at {expires.astimezone(IST):%Y-%m-%d %H:%M} IST; log in again "
-                "after that (`orderdesk login`) so the desk can open the next trading day",
+                f"the session ends at {ending:%Y-%m-%d %H:%M} IST; {next_login}",
                 key="session:warning",
             )
         self.session.check(now)
         reason = self.session.take_lost()
         if reason is not None:
             await self.recorder.desk_event(SessionLost(at=now, reason=reason))
+            await self._session_ended(now, reason)
+        if rules is not None:
+            due = self.session.login_due(now, rules.calendar, remind_before=rules.login_reminder)
+            if due is not None:
+                await self._login_due(due)
+
+    async def _session_ended(self, now: datetime, reason: str) -> None:
+        """The one alert of this session's end (its stream's stop is not alerted apart); the
+        next session's end is news again, whatever its reason."""
+        key = f"session:{self.session.generation}"
+        # The broker's words may end with their own stop ("… `access_token`.").
+        reason = reason.rstrip(".")
+        refused = (
+            "signals are refused (HTTP 503: the same signal succeeds after the login; one the "
+            "broker refused as the session ended is held, not sent, until its signal is sent "
+            "again)"
+        )
+        rules = self.config.days
+        today = now.astimezone(IST).date()
+        if rules is not None and not rules.calendar.is_trading_day(today):
+            # Nothing trades today: the login is due on the next trading day's morning, which
+            # is reminded and alarmed then if it has not come.
             await self.alerts.raise_(
-                Severity.CRITICAL,
+                Severity.WARNING,
                 "Broker session ended",
-                # The broker's words may end with their own stop ("… `access_token`.").
-                f"{reason.rstrip('.')}; signals are refused (HTTP 503: the same signal "
-                "succeeds after the login; one the broker refused as the session ended is "
-                "held, not sent, until "
-                "its signal is sent again) and the desk cannot follow the broker's orders until "
-                "someone logs in: `orderdesk login` (the running desk takes the new session "
-                "without a restart)",
-                # The one alert of this session's end (its stream's stop is not alerted apart);
-                # the next session's end is news again, whatever its reason.
-                key=f"session:{self.session.generation}",
+                f"{reason}; {login_morning(rules.calendar, today)}. Until a login, {refused}",
+                key=key,
             )
+            return
+        await self.alerts.raise_(
+            Severity.CRITICAL,
+            "Broker session ended",
+            f"{reason}; {refused} and the desk cannot follow the broker's orders until someone "
+            "logs in: `orderdesk login` (the running desk takes the new session without a "
+            "restart)",
+            key=key,
+        )
+
+    async def _login_due(self, due: LoginDue) -> None:
+        """A trading day without a usable session: the reminder before its market opens, the
+        alarm at the opening; once a day each, keyed by the day."""
+        why = self.session.reason or "no broker session"
+        opens = due.opens.astimezone(IST)
+        if due.call is LoginCall.REMINDER:
+            await self.alerts.raise_(
+                Severity.WARNING,
+                "Log in before the market opens",
+                f"{due.day:%a %Y-%m-%d} is a trading day and the desk has no broker session "
+                f"({why}); the market opens at {opens:%H:%M} IST: run `orderdesk login` (the "
+                "running desk takes the new session without a restart)",
+                key=f"session:login:{due.day}",
+            )
+            return
+        await self.alerts.raise_(
+            Severity.CRITICAL,
+            "Market open without a broker session",
+            f"the market is open ({due.day:%a %Y-%m-%d}, since {opens:%H:%M} IST) and the desk "
+            f"has no broker session ({why}): signals are refused and the desk cannot follow the "
+            "broker's orders; run `orderdesk login` (the running desk takes the new session "
+            "without a restart)",
+            key=f"session:open:{due.day}",
+        )
 
     async def _watch_loss(self) -> None:
         """Tell the moment the day's loss reaches its limit (the desk's, or a strategy's), and

@@ -21,15 +21,22 @@ session ended" that says to log in. What follows from the loss (the stream stopp
 refused) is not alerted again while the watch knows the session ended (:meth:`ended`).
 Each session the desk takes is a new :attr:`generation`, so the alerts of one session's end are
 never taken for repeats of the last one's.
+
+A session's end is told once, but a trading day without a session is a day lost: with trading
+days kept, the watch also says when a trading day finds no usable session (:meth:`login_due`),
+once before its market opens and once at the opening, and the words of a session's end name the
+morning the next login is needed when the end falls on a day that does not trade
+(:func:`login_morning`): Kite's session ends at the next 06:00, so a login on a holiday cannot
+open the trading day after it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
-from orderdesk.domain.calendar import as_ist
+from orderdesk.domain.calendar import IST, TradingCalendar, as_ist
 
 
 class SessionState(StrEnum):
@@ -40,6 +47,37 @@ class SessionState(StrEnum):
     """The broker refused it (expired early, logged out elsewhere, or never valid)."""
     MISSING = "missing"
     """The broker had no session to start with (nobody has logged in yet)."""
+
+
+class LoginCall(StrEnum):
+    """What the desk tells on a trading day it has no usable session for."""
+
+    REMINDER = "reminder"
+    """Before the market opens: the login is due now."""
+    AT_OPEN = "open"
+    """The market is open and signals are refused."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoginDue:
+    """A call to log in, due now, for ``day``, whose market opens at ``opens`` (IST)."""
+
+    call: LoginCall
+    day: date
+    opens: datetime
+
+
+def login_morning(calendar: TradingCalendar, day: date) -> str:
+    """When the login that opens the next trading day is due, said on ``day``, a day that does
+    not trade (a session ending on it, one refused during it): that trading day's morning, not
+    now, since a session from a login before its start ends before it (Kite's, at 06:00)."""
+    following = calendar.next_trading_day(day)
+    closed = "a weekend" if day.weekday() >= 5 else "a market holiday"
+    return (
+        f"{day:%a %Y-%m-%d} is not a trading day ({closed}): log in on {following:%a %Y-%m-%d}, "
+        f"the next trading day, after {calendar.day_start:%H:%M} IST (`orderdesk login`); a "
+        "login before then gives a session that ends before that day begins"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +112,8 @@ class SessionWatch:
         self._warned_for: datetime | None = None
         self._lost: str | None = None
         self._generation = 0
+        self._called: dict[LoginCall, date] = {}
+        """The trading day each call to log in was last made for (once a day each)."""
 
     @property
     def generation(self) -> int:
@@ -163,6 +203,41 @@ class SessionWatch:
             return expires
         return None
 
+    def login_due(
+        self, now: datetime, calendar: TradingCalendar, *, remind_before: timedelta
+    ) -> LoginDue | None:
+        """The call to log in due at ``now``, each once a trading day, while the session is not
+        usable: a reminder from ``remind_before`` ahead of the market's opening (none when it
+        is zero, and never before the day begins: a session from an earlier login ends at its
+        start), and a call at the opening, until the close.
+
+        None on a day that does not trade, and for a call whose time came before the session
+        ended: its end, alerted as it happened, said to log in already (a session refused at
+        11:00 is one alarm, not two). A call skipped so is not made later that day."""
+        self.check(now)
+        if self.usable:
+            return None
+        local = as_ist(now)
+        day = local.date()
+        if not calendar.is_trading_day(day):
+            return None
+        opening, closing = calendar.market_hours(day)
+        opens = datetime.combine(day, opening, tzinfo=IST)
+        remind = max(opens - remind_before, calendar.starts_at(day))
+        if opens <= local < datetime.combine(day, closing, tzinfo=IST):
+            call, from_ = LoginCall.AT_OPEN, opens
+        elif remind_before and remind <= local < opens:
+            call, from_ = LoginCall.REMINDER, remind
+        else:
+            return None
+        if self._called.get(call) == day:
+            return None
+        self._called[call] = day
+        ended = self.info(now).since
+        if ended is not None and ended >= from_:
+            return None
+        return LoginDue(call, day, opens)
+
     @property
     def usable(self) -> bool:
         return self._state is SessionState.VALID
@@ -173,4 +248,11 @@ class SessionWatch:
         return self._reason
 
 
-__all__ = ["SessionInfo", "SessionState", "SessionWatch"]
+__all__ = [
+    "LoginCall",
+    "LoginDue",
+    "SessionInfo",
+    "SessionState",
+    "SessionWatch",
+    "login_morning",
+]
