@@ -442,6 +442,9 @@ class TradingDaySettings(_Section):
     own_square_off_minutes: int = Field(default=0, ge=0, le=180)
     """Square off the desk's own MIS/CO positions this many minutes before the broker does
     (0: off)."""
+    square_off_warning_minutes: int = Field(default=10, ge=0, le=180)
+    """Warn this long before each segment's broker square-off, listing the MIS/CO positions it
+    will close (0: no warning)."""
     session_warning_minutes: int = Field(default=30, ge=0, le=720)
     """Alert this long before the broker session expires (06:00 IST)."""
     login_reminder_minutes: int = Field(default=15, ge=0, le=180)
@@ -470,6 +473,7 @@ class TradingDaySettings(_Section):
             calendar=calendar,
             close_at=self.close_at,
             own_square_off_minutes=self.own_square_off_minutes,
+            square_off_warning=timedelta(minutes=self.square_off_warning_minutes),
             session_warning=timedelta(minutes=self.session_warning_minutes),
             login_reminder=timedelta(minutes=self.login_reminder_minutes),
             holiday_years=holiday_years(calendar.holidays, shipped=self.holidays_file is None),

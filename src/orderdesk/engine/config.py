@@ -41,6 +41,9 @@ class DayRules:
     own_square_off_minutes: int = 0
     """Square off the desk's own MIS/CO positions this many minutes before the broker does
     (0: leave it to the broker; either way an alert says what happened)."""
+    square_off_warning: timedelta = timedelta(minutes=10)
+    """Warn this long before each segment's broker square-off of the MIS/CO positions it will
+    close, while they can still be converted or exited (zero: no warning)."""
     session_warning: timedelta = timedelta(minutes=30)
     """Warn this long before the session expires (06:00 IST)."""
     login_reminder: timedelta = timedelta(minutes=15)

@@ -46,9 +46,12 @@ A desk runs every trading day, so the day is part of its state (DESIGN.md, "The 
   those days is in no day's P&L. Each carried line records them, with the price the last close
   the desk kept marked it at (:attr:`~orderdesk.domain.day.CarriedPosition.kept_close`), and
   the opening says once what they made, line by line, or that it is not known.
-- **The day's clock**: the broker's square-off of MIS/CO positions per segment (an alert if any
-  are still open, and, when configured, the desk's own square-off some minutes earlier, which
-  the desk carries out).
+- **The day's clock**: the broker's square-off of MIS/CO positions per segment: a warning
+  some minutes ahead (``square_off_warning``) listing the positions it will close, while they
+  can still be converted or exited; an alert at the cutoff listing those open as it was
+  crossed (the broker's square-off fills, which may come in before the clock's look, taken
+  back); and, when configured, the desk's own square-off some minutes earlier, which the desk
+  carries out.
 
 Milestones are found by comparing the clock with the calendar on a short timer, so a clock that
 jumps (the simulator's, in tests) crosses them just as the real one does.
@@ -63,7 +66,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from orderdesk.domain.attribution import StrategyBook, carried_shares
+from orderdesk.domain.attribution import StrategyBook, carried_shares, is_square_off
 from orderdesk.domain.calendar import IST, SEGMENT_OF, Segment
 from orderdesk.domain.day import (
     INTRADAY,
@@ -202,6 +205,8 @@ class TradingDays:
         self._lock = asyncio.Lock()
         self._done_today: set[tuple[date, str]] = set()
         self._retry_at = 0.0
+        self._holidays_alerted: tuple[tuple[int, ...], tuple[int, int]] | None = None
+        """The missing years last alerted, and the ISO (year, week) they were alerted in."""
         self._watching_since: datetime | None = None
         """When this desk began watching the days (its start): a day whose close came before
         it was closed by nobody, and is closed late."""
@@ -508,9 +513,13 @@ class TradingDays:
 
     async def _check_holidays(self, day: date) -> None:
         """Alert when the holiday list does not cover the years it should (see
-        :meth:`holidays_missing`)."""
-        missing = [str(year) for year in self.holidays_missing(day) or ()]
-        if missing:
+        :meth:`holidays_missing`): once a week at most for the same years, since only a
+        restart mends it and every December opening would otherwise say so again."""
+        years = self.holidays_missing(day) or ()
+        missing = [str(year) for year in years]
+        week = day.isocalendar()[:2]
+        if missing and self._holidays_alerted != (years, week):
+            self._holidays_alerted = (years, week)
             await self.alerts.raise_(
                 Severity.WARNING,
                 "Holiday list out of date",
@@ -1029,8 +1038,10 @@ class TradingDays:
                 action = self._own_square_off(day, segment, cutoff)
                 if action is not None:
                     due.append(action)
-            if now >= cutoff and self._first(day, f"broker:{segment}"):
-                await self._broker_square_off(segment)
+            if now < cutoff:
+                await self._warn_of_square_off(day, segment, cutoff, now)
+            elif self._first(day, f"broker:{segment}"):
+                await self._broker_square_off(day, segment, cutoff)
         return tuple(due)
 
     def _first(self, day: date, what: str) -> bool:
@@ -1075,18 +1086,114 @@ class TradingDays:
             return None
         return SquareOffDue(segment, cutoff, working, exits)
 
-    async def _broker_square_off(self, segment: Segment) -> None:
+    async def _warn_of_square_off(
+        self, day: date, segment: Segment, cutoff: datetime, now: datetime
+    ) -> None:
+        """Say, ``square_off_warning`` ahead of the broker's square-off of ``segment``, which
+        MIS/CO positions it will close, while they can still be converted or exited: once a
+        day, when there are any (one opened later in the window is told then). With the desk's
+        own square-off due by then, that one tells instead."""
+        ahead = self.rules.square_off_warning
+        own = timedelta(minutes=self.rules.own_square_off_minutes)
+        if not ahead or now < cutoff - ahead or (own and own >= ahead):
+            return
+        told = (day, f"warned:{segment}")
+        if told in self._done_today:
+            return
         positions = self._intraday(segment)
         if not positions:
             return
-        listed = ", ".join(f"{i} {p} {q}" for i, p, q in positions)
+        self._done_today.add(told)
+        instrument, product, _ = positions[0]
+        carry = Product.CNC if segment is Segment.EQUITY else Product.NRML
+        first = (
+            f"; the desk's own square-off exits them first, at {cutoff - own:%H:%M}" if own else ""
+        )
         await self.alerts.raise_(
             Severity.WARNING,
-            "Broker square-off time",
-            f"{segment}: the broker squares off these open MIS/CO positions now, with market "
-            f"orders (and charges for each): {listed}",
-            key=f"square_off:{segment}",
+            "Broker square-off soon",
+            f"{segment}: at {cutoff:%H:%M} IST the broker squares off these open MIS/CO "
+            f"positions with market orders (and charges for each){first}: {_listed(positions)}. "
+            f"To carry one, convert it before then (`orderdesk convert {instrument} --from "
+            f"{product} --to {carry}`); to close it yourself, exit it (`orderdesk exit "
+            f"{instrument} --product {product}`)",
+            key=f"square_off:warning:{day}:{segment}",
         )
+
+    async def _broker_square_off(self, day: date, segment: Segment, cutoff: datetime) -> None:
+        """Say that the broker's square-off of ``segment`` has come, with the MIS/CO positions
+        open when the cutoff was crossed. Its fills race the clock's look at the cutoff (a
+        clock that jumps past it, the broker's postbacks within the second): the positions are
+        the book's with the broker's square-off fills already applied taken back, so the alert
+        is raised, and lists them, whichever came first (a warning while any is still open). A
+        desk started after the cutoff never saw it crossed: it says what is still open, if
+        anything (the fills it replayed were told by the process that took them)."""
+        still = self._intraday(segment)
+        since = self._watching_since
+        if since is not None and since >= cutoff:
+            if still:
+                await self._square_off_alert(
+                    Severity.WARNING,
+                    segment,
+                    cutoff,
+                    "has passed with these MIS/CO positions still open: "
+                    f"{_listed(still)}. The broker squares them off with market orders (and "
+                    'charges for each), each fill alerted as "Squared off by the broker"',
+                )
+            return
+        crossed = self._intraday_at_cutoff(day, segment)
+        if not crossed:
+            return
+        now_open = _listed(still) if still else "none (their fills have come in)"
+        # Once all are closed, each fill has been its own warning: this one only sums them up.
+        await self._square_off_alert(
+            Severity.WARNING if still else Severity.INFO,
+            segment,
+            cutoff,
+            f"has come with these MIS/CO positions open: {_listed(crossed)}. The broker squares "
+            "them off with market orders (and charges for each), each fill alerted as "
+            f'"Squared off by the broker"; still open now: {now_open}',
+        )
+
+    async def _square_off_alert(
+        self, severity: Severity, segment: Segment, cutoff: datetime, words: str
+    ) -> None:
+        await self.alerts.raise_(
+            severity,
+            "Broker square-off time",
+            f"{segment}: {cutoff:%H:%M} IST, the broker's square-off time, {words}",
+            key=f"square_off:{cutoff:%Y-%m-%d}:{segment}",
+        )
+
+    def _intraday_at_cutoff(
+        self, day: date, segment: Segment
+    ) -> list[tuple[InstrumentKey, Product, int]]:
+        """``segment``'s open MIS/CO positions as they stood at ``day``'s square-off time: the
+        book's, with the fills of the broker's own square-off orders taken back."""
+        lines = {
+            (p.instrument, p.product): p.quantity
+            for p in self.book.positions
+            if p.product in INTRADAY and SEGMENT_OF[p.instrument.exchange] is segment
+        }
+        for order in self.book.orders.values():
+            signal = order.signal
+            if (
+                order.filled_quantity
+                and SEGMENT_OF[signal.instrument.exchange] is segment
+                and is_square_off(order, self.calendar)
+                and self.today(order.created_at) == day
+            ):
+                bought = (
+                    order.filled_quantity if signal.side is Side.BUY else -order.filled_quantity
+                )
+                line = (signal.instrument, signal.product)
+                lines[line] = lines.get(line, 0) - bought
+        return [(i, p, q) for (i, p), q in lines.items() if q]
+
+
+def _listed(positions: Sequence[tuple[InstrumentKey, Product, int]]) -> str:
+    """Intraday positions in words: ``NSE:INFY MIS 81, NSE:SBIN MIS 77``."""
+    return ", ".join(f"{i} {p} {q}" for i, p, q in positions)
 
 
 def _final(report: OrderStatusReport) -> bool:
