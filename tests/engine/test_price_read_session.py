@@ -13,11 +13,12 @@ import pytest
 
 from orderdesk.domain import OrderType, Product, Signal
 from orderdesk.domain.events import SignalDenied
-from orderdesk.domain.reports import Quote
+from orderdesk.domain.reports import OrderMargin, Quote
 from orderdesk.domain.values import InstrumentKey
 from orderdesk.engine import OrderDesk, RiskLimits
 from orderdesk.engine.errors import SessionExpired
-from orderdesk.errors import BrokerUnavailable, RiskDenied
+from orderdesk.errors import BrokerAuthError, BrokerUnavailable, RiskDenied
+from orderdesk.ports.broker import PlaceOrder
 from orderdesk.ports.notifier import Severity
 from tests.engine.conftest import FAST
 from tests.engine.fakes import INFY, FakeBroker, MemoryStore, RecordingNotifier, signal
@@ -82,11 +83,36 @@ async def test_a_session_refused_while_reading_the_price_refuses_the_signal_as_s
 async def test_another_failure_to_read_the_price_still_fails_the_band_closed(
     store: MemoryStore, notifier: RecordingNotifier
 ) -> None:
-    """A 503 on the quote is no session's end: the price band denies (it cannot check) and the
-    session stays usable."""
+    """A 503 on the quote is no session's end: the price band denies (it cannot check), saying
+    why rather than "no last price", and the session stays usable."""
     async with band_desk(QuoteFailingBroker(), store, notifier) as desk:
         with pytest.raises(RiskDenied) as denied:
             await desk.submit(banded(signal_id="second"))
         assert denied.value.check == "price_band"
+        assert "could not read the last price of NSE:INFY to check the price band" in str(
+            denied.value
+        )
+        assert "Service unavailable" in str(denied.value)
         assert desk.session_info().usable
     assert "Broker session ended" not in notifier.titles()
+
+
+class MarginRefusingBroker(FakeBroker):
+    """The margin calculator answers that the session was refused (Kite's token ended)."""
+
+    async def order_margins(self, orders: Sequence[PlaceOrder]) -> list[OrderMargin]:
+        raise BrokerAuthError("Incorrect `api_key` or `access_token`.")
+
+
+async def test_a_session_refused_while_checking_margins_refuses_the_signal_as_sessionless(
+    store: MemoryStore, notifier: RecordingNotifier
+) -> None:
+    """The margin check caught every failure as its own denial ("could not check margins"):
+    a refused session is the session's end there too."""
+    broker = MarginRefusingBroker()
+    limits = RiskLimits(check_margin=True)
+    async with OrderDesk(broker, store, notifier=notifier, config=FAST, limits=limits) as desk:
+        with pytest.raises(SessionExpired):
+            await desk.submit(banded(signal_id="margined"))
+        assert not desk.session_info().usable
+    assert not [e for e in store.events() if isinstance(e, SignalDenied)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import TypeVar
@@ -12,12 +11,11 @@ from orderdesk.domain.signal import Signal
 from orderdesk.domain.values import Exchange, InstrumentKey, Product
 from orderdesk.engine.book import OrderBook
 from orderdesk.engine.errors import SessionExpired
+from orderdesk.engine.risk import PriceUnreadable
 from orderdesk.engine.session import SessionWatch
 from orderdesk.errors import BrokerAuthError
 from orderdesk.ports.broker import Broker, PlaceOrder
 from orderdesk.ports.clock import Clock
-
-log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -113,11 +111,8 @@ class DeskRiskContext:
         except SessionExpired:
             raise
         except Exception as exc:
-            # The checks fail closed on a missing price; the log keeps why it is missing.
-            log.warning(
-                "could not read the last price of %s: %s: %s", instrument, type(exc).__name__, exc
-            )
-            return None
+            # The checks fail closed, saying why the price is missing.
+            raise PriceUnreadable(f"{type(exc).__name__}: {exc}") from exc
         quote = quotes.get(instrument)
         return None if quote is None else quote.last_price
 

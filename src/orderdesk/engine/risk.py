@@ -29,6 +29,7 @@ from orderdesk.domain.money import to_paise
 from orderdesk.domain.protection import KillSwitchCancel
 from orderdesk.domain.signal import Signal
 from orderdesk.domain.values import Exchange, InstrumentKey, OrderType, Product, Variety
+from orderdesk.engine.errors import SessionExpired
 from orderdesk.errors import RiskDenied
 from orderdesk.ports.clock import Clock
 
@@ -60,6 +61,11 @@ class RiskLimits:
     """Per strategy, over a sliding 60-second window."""
 
 
+class PriceUnreadable(Exception):
+    """The broker could not be asked for a last price (a 5xx, a 429, no connection): the
+    checks that need it fail closed, saying why, rather than "no last price"."""
+
+
 class RiskContext(Protocol):
     """What the checks may ask the desk; tests pass small fakes."""
 
@@ -75,7 +81,10 @@ class RiskContext(Protocol):
 
     def monotonic(self) -> float: ...
 
-    async def last_price(self, instrument: InstrumentKey) -> Decimal | None: ...
+    async def last_price(self, instrument: InstrumentKey) -> Decimal | None:
+        """The last traded price (None: none known for it); :class:`PriceUnreadable` when the
+        broker could not be asked, ``SessionExpired`` when it refused the session."""
+        ...
 
     async def required_margin(self, signal: Signal) -> Decimal: ...
 
@@ -255,7 +264,10 @@ class MaxOrderValue:
     name: str = "max_order_value"
 
     async def check(self, signal: Signal, context: RiskContext) -> str | None:
-        price = await _reference_price(signal, context)
+        try:
+            price = await _reference_price(signal, context)
+        except PriceUnreadable as exc:
+            return f"could not read the last price of {signal.instrument} to value it: {exc}"
         if price is None:
             return f"no price to value {signal.instrument} against the limit"
         # A lot of MCX crude quoted at 5,600 is 100 barrels: 560,000 of exposure, not 5,600.
@@ -360,7 +372,13 @@ class PriceBand:
         prices = [(term, price) for term, price in terms if price is not None]
         if not prices or signal.order_type is OrderType.MARKET:
             return None
-        last = await context.last_price(signal.instrument)
+        try:
+            last = await context.last_price(signal.instrument)
+        except PriceUnreadable as exc:
+            return (
+                f"could not read the last price of {signal.instrument} to check the price "
+                f"band: {exc}"
+            )
         if last is None or last <= 0:
             return f"no last price for {signal.instrument} to check the price band"
         for term, price in prices:
@@ -381,6 +399,8 @@ class MarginAvailable:
         try:
             required = await context.required_margin(signal)
             available = await context.available_funds(signal)
+        except SessionExpired:
+            raise  # the session's end, not this check's: refused as any signal without one
         except Exception as exc:  # any broker failure: cannot prove the funds are there
             return f"could not check margins: {exc}"
         if required > available:
