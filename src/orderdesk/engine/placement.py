@@ -35,6 +35,12 @@ fresh: within ``resend_within`` of its ``OrderCreated`` and, with trading days k
 trading day and (intraday) before the broker's square-off. A restart hours later, or on the
 next day, gives the absent order up as not placed instead (REJECTED, alerted, taken back should
 the broker show it after all).
+
+The alert of an unknown outcome says which of these the desk will do, and that the operator must
+not place the order by hand (the desk may send it itself: that would make two). Once an order
+whose unresolved placement was alerted is settled at the broker (found and bound, by whichever
+path, or sent again and accepted), one alert of the severity last told says so; a give-up says
+so by its own alert ("Order not placed").
 """
 
 from __future__ import annotations
@@ -85,6 +91,9 @@ RATE_LIMIT_ALERT_SECONDS = 5.0
 """…or seconds since the first 429 of the run, whichever comes first."""
 RATE_LIMIT_ALERT_KEY = "rate_limit:placements"
 """One key for the run's alert and the one saying it ended (as the stream's ``stream``)."""
+HANDS_OFF = "Do not place it again by hand; the desk settles it and alerts when it has."
+"""What every alert of an unresolved placement tells the operator: the desk itself finds the
+order, or proves it absent and sends it again or gives it up, so a hand-placed copy is two."""
 
 
 def matches_tag(report: OrderStatusReport, order_id: str) -> bool:
@@ -122,6 +131,11 @@ class Placement:
         self.cancel_when_found: set[str] = set()
         """Orders whose cancel was asked while their placement was unresolved: cancelled as
         soon as they are found at the broker."""
+        self.settling: dict[str, asyncio.Task[None]] = {}
+        """Orders whose unresolved placement the operator was told of, each watched by a task
+        that alerts once it is settled."""
+        self._told: dict[str, Severity] = {}
+        """The severity each of those was last told at: its settled alert's."""
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -351,11 +365,35 @@ class Placement:
             await self.alerts.raise_(
                 Severity.WARNING,
                 "Placement outcome unknown",
-                f"{order.order_id}: {reason}; looking it up in the broker's order book",
+                f"{_named(order)}: {reason}. {self._how_settled(doubt)} {HANDS_OFF}",
                 key=f"unknown:{order.order_id}",
                 order_id=order.order_id,
             )
+            self._tell_when_settled(order, Severity.WARNING)
         self.resolve_later(order)
+
+    def _how_settled(self, doubt: Doubt) -> str:
+        """What the desk does about an unknown outcome of ``doubt``, as the resolver does it:
+        the alert is the operator's guide, so it must never invite a second placement."""
+        fresh = f"while its intent is fresh (within {self.config.resend_within:g} s of it)"
+        if doubt is Doubt.NO_ANSWER:
+            return (
+                "The request never left: the desk looks for the order in the broker's order "
+                f"book and, proven absent, sends it again itself under the same id {fresh}, "
+                "else gives it up as not placed."
+            )
+        window = f"{self.config.late_order_window:g} s"
+        if doubt is Doubt.BROKER_UNSURE:
+            return (
+                f"The desk watches the broker's order book for it for {window} (it may appear "
+                "late): found, it is the desk's order; not found, it is given up as not placed "
+                "and never sent again, as a late order would make two."
+            )
+        return (
+            f"The desk watches the broker's order book for it for {window} (it may appear "
+            "late): found, it is the desk's order; proven absent, the desk sends it again "
+            f"itself under the same id {fresh}, else gives it up as not placed."
+        )
 
     # -- resolving -----------------------------------------------------------------------------
 
@@ -434,10 +472,11 @@ class Placement:
             Severity.CRITICAL,
             "Order unresolved",
             f"{order.order_id} is still unresolved after {self.config.resolve_max_lookups} "
-            "lookups; reconciliation will keep trying. Check the broker before re-placing.",
+            f"lookups; reconciliation will keep trying. {HANDS_OFF}",
             key=f"unresolved:{order.order_id}",
             order_id=order.order_id,
         )
+        self._tell_when_settled(order, Severity.CRITICAL)
         return False
 
     async def _look(self, order: Order, round_: _Round) -> bool:
@@ -535,6 +574,49 @@ class Placement:
             key=f"lookup:{order.order_id}",
             order_id=order.order_id,
         )
+        self._tell_when_settled(order, Severity.WARNING)
+
+    # -- telling the operator it is settled ----------------------------------------------------
+
+    def _tell_when_settled(self, order: Order, severity: Severity) -> None:
+        """The operator was told ``order``'s placement is unresolved (at ``severity``): say,
+        once, when it is settled at the broker, however that comes (the resolver, the stream,
+        a reconciliation), so a WARNING is never the operator's last word on it."""
+        order_id = order.order_id
+        if self._told.get(order_id) is not Severity.CRITICAL:
+            self._told[order_id] = severity
+        if order_id in self.settling:
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._when_settled(order, order.submit_attempts), name=f"settled-{order_id}"
+        )
+        self.settling[order_id] = task
+        task.add_done_callback(lambda done: self._done_settling(order_id, done))
+
+    def _done_settling(self, order_id: str, task: asyncio.Task[None]) -> None:
+        if self.settling.get(order_id) is task:
+            del self.settling[order_id]
+            self._told.pop(order_id, None)
+
+    async def _when_settled(self, order: Order, attempts: int) -> None:
+        """Wait for ``order`` to leave the unresolved states, then say how it was settled
+        (``attempts``: its sends when the operator was told, to tell a re-send apart)."""
+        # A changed event is taken with no await after the check, so no change slips between.
+        while order.is_unresolved and self.recorder.book.orders.get(order.order_id) is order:
+            await self.recorder.changed(order.order_id).wait()
+        if order.is_unresolved:
+            return  # out of memory (a new day): its day's end says what became of it
+        severity = self._told.get(order.order_id, Severity.WARNING)
+        body = _settled_words(order, resent=order.submit_attempts > attempts)
+        if body is None:
+            return  # given up, refused or lapsed: that path's own alert said so
+        await self.alerts.raise_(
+            severity,
+            "Placement outcome settled",
+            body,
+            key=f"settled:{order.order_id}",
+            order_id=order.order_id,
+        )
 
     async def found(self, order: Order, reports: list[OrderStatusReport]) -> None:
         """The tag is in the broker's book: bind the order to what the broker holds."""
@@ -577,6 +659,7 @@ class Placement:
                 key=f"attempts:{order.order_id}",
                 order_id=order.order_id,
             )
+            self._tell_when_settled(order, Severity.CRITICAL)
             return False
         now = self.clock.now()
         outcome = await self.recorder.decide(
@@ -615,9 +698,10 @@ class Placement:
         )
 
     async def close(self) -> None:
-        """Stop every resolver and every send held back by 429s (orders stay unresolved in the
-        log; the next start resumes them as sends the desk stopped in)."""
-        tasks = [*self.sending.values(), *self.resolving.values()]
+        """Stop every resolver, every send held back by 429s and every wait to say an order
+        settled (orders stay unresolved in the log; the next start resumes them as sends the
+        desk stopped in)."""
+        tasks = [*self.sending.values(), *self.resolving.values(), *self.settling.values()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -665,6 +749,37 @@ def _past_its_day(order: Order, calendar: TradingCalendar, now: datetime) -> str
         f"{signal.product} orders are refused after the broker's square-off at "
         f"{cutoff.astimezone(IST):%H:%M} IST ({segment})"
     )
+
+
+def _named(order: Order) -> str:
+    """An order as an alert names it: its id and what it buys or sells."""
+    signal = order.signal
+    return f"{order.order_id} ({signal.instrument} {signal.side} {signal.quantity})"
+
+
+def _settled_words(order: Order, *, resent: bool) -> str | None:
+    """How an alerted unknown outcome ended, for the operator; None when it ended not placed
+    (given up, refused, lapsed), which its own alert says."""
+    what = _named(order)
+    if order.broker_order_id is not None:
+        status = f"{order.broker_order_id}, {order.status}"
+        if resent:
+            return (
+                f"{what} was proven absent from the broker's order book, sent again by the desk "
+                f"under the same id, and accepted as {status}. It is tracked as any order; "
+                "do not place it again."
+            )
+        return (
+            f"{what} is at the broker as {status}: found under its tag and bound, nothing sent "
+            "again. It is tracked as any order; do not place it again."
+        )
+    if order.deferred:
+        return (
+            f"{what} was proven absent from the broker's order book and not placed: sending it "
+            f"again met a refused session ({order.reason}). It is an intent again, sent by its "
+            "signal once someone has logged in."
+        )
+    return None
 
 
 def _age(seconds: float) -> str:

@@ -244,8 +244,8 @@ class KiteRestClient(KiteHttp):
         status = exc.http_status if isinstance(exc, KiteError) else None
         reason = exc.message if isinstance(exc, KiteError) else type(exc).__name__
         return UnknownOutcome(
-            f"place_order: outcome unknown ({reason}); find tag {command.client_order_id} "
-            "in the order book before placing again",
+            f"place_order: outcome unknown ({reason}); if placed, the order carries tag "
+            f"{command.client_order_id}",
             tag=command.client_order_id,
             http_status=status,
         )
@@ -270,8 +270,8 @@ class KiteRestClient(KiteHttp):
             # Kite's own "cannot tell": the order may still appear; a rejection it is not.
             raise AmbiguousReply(
                 f"place_order: Kite could not tell ({exc.http_status} {exc.error_type}: "
-                f"{exc.message}); the order may still appear: find tag "
-                f"{command.client_order_id} in the order book, never place it again",
+                f"{exc.message}); the order may still appear, tagged "
+                f"{command.client_order_id}",
                 tag=command.client_order_id,
                 http_status=exc.http_status,
                 error_type=exc.error_type,
