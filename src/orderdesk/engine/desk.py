@@ -44,7 +44,6 @@ from orderdesk.domain.day import Holding, PositionSnapshot
 from orderdesk.domain.errors import InvalidTransition, OrderDeskError, ValidationError
 from orderdesk.domain.events import (
     DayClosed,
-    Doubt,
     Event,
     KillSwitchChanged,
     LossLimitReached,
@@ -336,20 +335,15 @@ class OrderDesk:
         if self.config.load_instruments and self.session.usable:
             await self._load_instruments()
         self._spawn(self.tracker.run_stream())
-        now = self.clock.now()
         for order in list(self.book.orders.values()):
             if order.status is OrderStatus.SUBMITTING:
                 # Sent or not, nobody knows after a restart: an unknown outcome, and the answer
                 # that was lost may have been "the order may still appear" (Doubt.INTERRUPTED).
                 # Said as the log knows it: the answer may have come, and been told to the
                 # strategy, in the moment before its commit (it rides with the next one).
-                await self.recorder.decide(
-                    order,
-                    lambda o: o.submit_unknown(
-                        "the desk stopped before the broker's answer was recorded",
-                        now,
-                        Doubt.INTERRUPTED,
-                    ),
+                # Alerted as any unknown outcome, so its settling is told too.
+                await self.placement.interrupted(
+                    order, "the desk stopped before the broker's answer was recorded"
                 )
             elif self.autoslicer is not None and self.autoslicer.interrupted(order):
                 # Its answer was lost with the last process: never sent again; children the

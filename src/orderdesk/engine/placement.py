@@ -352,7 +352,15 @@ class Placement:
             lambda o: o.submit_deferred(reason, now) if o.status is OrderStatus.SUBMITTING else [],
         )
 
-    async def _unknown(self, order: Order, reason: str, doubt: Doubt) -> None:
+    async def interrupted(self, order: Order, reason: str) -> None:
+        """A send the last process stopped in (``order`` still SUBMITTING at start-up): its
+        outcome is unknown (``Doubt.INTERRUPTED``), alerted and settled as any unknown one;
+        the start-up reconciliation that follows starts its look."""
+        await self._unknown(order, reason, Doubt.INTERRUPTED, resolve=False)
+
+    async def _unknown(
+        self, order: Order, reason: str, doubt: Doubt, *, resolve: bool = True
+    ) -> None:
         now = self.clock.now()
         # The stream may already have told us where the order is; then nothing is unknown.
         outcome = await self.recorder.decide(
@@ -370,7 +378,8 @@ class Placement:
                 order_id=order.order_id,
             )
             self._tell_when_settled(order, Severity.WARNING)
-        self.resolve_later(order)
+        if resolve:
+            self.resolve_later(order)
 
     def _how_settled(self, doubt: Doubt) -> str:
         """What the desk does about an unknown outcome of ``doubt``, as the resolver does it:
