@@ -139,10 +139,12 @@ def attribute(
     a share of a line the broker did not carry is ignored. Fills are applied in time order so
     that realised P&L follows the sequence of trades, and the day's ``conversions`` (when the
     broker made each) among them: each moves the strategies' positions in its line between
-    products, first come, each what its own position lets convert. With ``strategy``, only
-    that strategy's book (if it has orders or a share): built from its orders and shares and,
-    where an instrument was squared off, exited for the account, traded outside the desk (or
-    carried for ``external``) or converted, every order and share in it, since those are shared.
+    products, first come, each what its own position lets convert, and what is left from the
+    books still holding that side, as the broker nets them (see :func:`_convert`). With
+    ``strategy``, only that strategy's book (if it has orders or a share): built from its orders
+    and shares and, where an instrument was squared off, exited for the account, traded outside
+    the desk (or carried for ``external``) or converted, every order and share in it, since
+    those are shared.
     """
     orders = list(orders)
     shares = tuple(shares)
@@ -270,19 +272,36 @@ def _convert(conversion: PositionConversion, books: Mapping[str, StrategyBook]) 
     """Move a conversion the broker made among the strategies holding its line: first come,
     each what its own position lets convert (the rule the desk's own book keeps). A partial
     MIS to CNC left the converted shares in MIS, where the square-off then closed them and
-    credited the difference to no strategy's position that existed."""
-    left = conversion.quantity
+    credited the difference to no strategy's position that existed.
+
+    The broker nets a line's carried and today's quantity, so what is left moves as the other
+    kind, from the books still holding that side: one strategy's today's quantity stands in for
+    another's carried quantity, sold today. Converting only each book's own kind left a carried
+    conversion in the books' old product, where the square-off then made it ``external``'s short.
+    What no book holds on that side stays no strategy's, as a carried remainder does."""
+    left = _convert_own(conversion, conversion.quantity, books)
+    if left:
+        _convert_own(replace(conversion, overnight=not conversion.overnight), left, books)
+
+
+def _convert_own(
+    conversion: PositionConversion, left: int, books: Mapping[str, StrategyBook]
+) -> int:
+    """Move up to ``left`` of ``conversion`` out of the ``books``, first come, each what its own
+    position lets convert of the kind the conversion names (today's or carried); returns what
+    none of them could give."""
     key = (conversion.instrument, conversion.old_product)
     for book in books.values():
         position = book.positions.positions.get(key)
         if not left:
-            return
+            break
         if position is None:
             continue
         room = position.convertible(side=conversion.side, overnight=conversion.overnight)
         if take := min(left, room):
             book.positions.convert(replace(conversion, quantity=take))
             left -= take
+    return left
 
 
 def _squared_lines(squared: Iterable[Order]) -> set[PositionKey]:
