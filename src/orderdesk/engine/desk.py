@@ -186,6 +186,8 @@ class OrderDesk:
             warning=config.days.session_warning if config.days else DEFAULT_SESSION_WARNING
         )
         self.risk_context = DeskRiskContext(self.book, broker, clock, self.session)
+        self._session_end_told = False
+        """The session's end was alerted: its renewal is told as far (a WARNING, not INFO)."""
         # A strategy's own limits apply on top of the desk's, scoped to its orders and P&L.
         self.strategy_risk = StrategyRisk(
             self.gate,
@@ -1188,8 +1190,10 @@ class OrderDesk:
         # loop (which would open it too) gets a turn: one opening, in the same place in the log.
         self.session.started(now, expires_at)
         opened = self.days is not None and await self.days.catch_up()
+        # Told where its end was told (to the alert URLs), so that is not the last word there.
+        told, self._session_end_told = self._session_end_told, False
         await self.alerts.raise_(
-            Severity.INFO,
+            Severity.WARNING if told else Severity.INFO,
             "Broker session renewed",
             f"a new session from {source} is in use"
             + (f" until {expires_at:%Y-%m-%d %H:%M %Z}" if expires_at else ""),
@@ -1299,6 +1303,7 @@ class OrderDesk:
         """The one alert of this session's end (its stream's stop is not alerted apart); the
         next session's end is news again, whatever its reason."""
         key = f"session:{self.session.generation}"
+        self._session_end_told = True
         # The broker's words may end with their own stop ("… `access_token`.").
         reason = reason.rstrip(".")
         refused = (

@@ -107,6 +107,9 @@ class Tracker:
         """Monotonic time the stream went down, or the tracker began waiting for it (None
         while it is up)."""
         self._down_alerts = 0
+        self._loss_told = False
+        """The stream's loss (or stop) reached the operator: its return is told at the same
+        reach, so a WARNING is not their last word on it."""
         self.calendar = config.days.calendar if config.days is not None else TradingCalendar()
         """Whose market hours say when held AMOs are released (NSE's without days kept)."""
         self._clock_seen = self.clock.now()
@@ -177,9 +180,10 @@ class Tracker:
             was_down = not self.stream_up
             self.stream_up = True
             self._down_since, self._down_alerts = None, 0
+            told, self._loss_told = self._loss_told, False
             if was_down:
                 await self.alerts.raise_(
-                    Severity.INFO,
+                    Severity.WARNING if told else Severity.INFO,
                     "Broker stream connected",
                     change.detail or "live order updates resumed",
                     key="stream",
@@ -203,6 +207,7 @@ class Tracker:
                 if change.token_refused
                 else "is the access token expired? Polling the order book meanwhile"
             )
+            self._loss_told = True
             await self.alerts.raise_(
                 Severity.CRITICAL,
                 "Broker stream stopped",
@@ -220,6 +225,7 @@ class Tracker:
         if self.session.ended(self.clock.now()):
             log.info("stream lost with the session: %s", reason)  # the session's end is told
             return
+        self._loss_told = True
         await self.alerts.raise_(
             Severity.WARNING,
             "Broker stream lost",
@@ -261,6 +267,7 @@ class Tracker:
         if down < steps[self._down_alerts]:
             return
         self._down_alerts += 1
+        self._loss_told = True
         await self.alerts.raise_(
             Severity.WARNING if self._down_alerts == 1 else Severity.CRITICAL,
             "Broker stream still down",
