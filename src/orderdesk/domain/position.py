@@ -50,6 +50,10 @@ class Position:
     sell_quantity: int = 0
     sell_value: Decimal = ZERO
     overnight_quantity: int = 0
+    overnight_cost: Decimal = ZERO
+    """What the carried quantity is booked at (its close × quantity × multiplier, signed as
+    it), kept apart from the day's trades as Kite keeps it: an overnight conversion moves the
+    carried quantity at this cost, not at the line's average (:meth:`move_out`)."""
     day_buy_quantity: int = 0
     day_sell_quantity: int = 0
     last_price: Decimal | None = None
@@ -84,6 +88,7 @@ class Position:
             if carry_price is not None:
                 position.carry_premium = quantity * (carry_price - price) * multiplier
         position.overnight_quantity = quantity
+        position.overnight_cost = position.open_cost
         return position
 
     def apply_fill(
@@ -155,20 +160,24 @@ class Position:
 
     def move_out(self, quantity: int, *, overnight: bool) -> tuple[Decimal, Decimal]:
         """Give ``quantity`` (signed as the position: negative of a short) to another product
-        at its share of the cost, as if that part had never been traded here; returns the cost
-        and the carry premium moved. Realised P&L stays, and ``cash + quantity × last`` moves
-        with the cost, so the two positions' P&L sums to what this one's was."""
+        at its cost, as if that part had never been traded here; returns the cost and the carry
+        premium moved. The cost is Kite's (:meth:`_moving_cost`): a carried quantity's at the
+        close it is booked at, today's at what today's part cost, never the two blended.
+        Realised P&L stays, and ``cash + quantity × last`` moves with the cost, so the two
+        positions' P&L sums to what this one's was."""
         if not quantity or quantity * self.quantity < 0 or abs(quantity) > abs(self.quantity):
             raise ValueError(f"cannot move {quantity} out of a position of {self.quantity}")
-        if quantity == self.quantity:
-            cost, premium = self.open_cost, self.carry_premium
-        else:
-            cost = _share(self.open_cost, quantity, self.quantity)
-            premium = _share(self.carry_premium, quantity, self.quantity)
+        cost, premium = self._moving_cost(quantity, overnight=overnight)
+        if overnight and self.overnight_quantity:
+            self.overnight_cost -= _part(self.overnight_cost, quantity, self.overnight_quantity)
         self.open_cost -= cost
         self.carry_premium -= premium
         self.cash += cost
         self.quantity -= quantity
+        if not self.quantity:
+            # Today's sales were booked against the blended average: what that left here is
+            # realised, and a flat line holds no cost (``cash`` is its P&L).
+            self.open_cost = self.carry_premium = ZERO
         if quantity > 0:
             self.buy_quantity -= quantity
             self.buy_value -= cost
@@ -183,12 +192,42 @@ class Position:
             self.day_sell_quantity += quantity
         return cost, premium
 
+    def _moving_cost(self, quantity: int, *, overnight: bool) -> tuple[Decimal, Decimal]:
+        """The cost and carry premium ``quantity`` leaves with. Kite keeps the carried quantity
+        apart from the day's trades and moves each at its own price: a carried quantity at the
+        price it was carried at (here its close, the carry premium going along), today's at
+        today's cost. Pro rata of the whole open cost when the position holds no such part
+        (the day's quantity of a line with nothing carried)."""
+        carried = self._carried_open()
+        if overnight and _within(quantity, carried):
+            cost = _part(self.overnight_cost, quantity, self.overnight_quantity)
+            return cost, _part(self.carry_premium, quantity, carried)
+        day = self.quantity - carried
+        if not overnight and carried and _within(quantity, day):
+            return _part(self.open_cost - self._carried_open_cost(carried), quantity, day), ZERO
+        return _part(self.open_cost, quantity, self.quantity), _part(
+            self.carry_premium, quantity, self.quantity
+        )
+
+    def _carried_open(self) -> int:
+        """How much of the open quantity was carried in (signed as it): the carried quantity,
+        as far as the position still holds it on that side."""
+        if self.overnight_quantity * self.quantity <= 0:
+            return 0
+        if abs(self.overnight_quantity) < abs(self.quantity):
+            return self.overnight_quantity
+        return self.quantity
+
+    def _carried_open_cost(self, carried: int) -> Decimal:
+        """What ``carried`` of the carried quantity is booked at."""
+        return _part(self.overnight_cost, carried, self.overnight_quantity)
+
     def move_in(
         self, quantity: int, cost: Decimal, *, overnight: bool, premium: Decimal = ZERO
     ) -> None:
         """Take ``quantity`` (signed) from another product at ``cost`` (signed alike) and its
         carry ``premium``: booked as a trade at ``cost``'s price, with the cash moving by
-        exactly ``cost``."""
+        exactly ``cost``; a carried quantity joins this line's carried one at that cost."""
         side = Side.BUY if quantity > 0 else Side.SELL
         net = self.quantity
         opening = abs(quantity) if net * quantity >= 0 else max(0, abs(quantity) - abs(net))
@@ -209,11 +248,25 @@ class Position:
         else:
             self.sell_value = sold - cost
         if overnight:
-            self.overnight_quantity += quantity
+            self._carry_in(quantity, cost)
         elif side is Side.BUY:
             self.day_buy_quantity += quantity
         else:
             self.day_sell_quantity -= quantity
+
+    def _carry_in(self, quantity: int, cost: Decimal) -> None:
+        """Add ``quantity`` carried at ``cost`` to the carried quantity, as Kite's carry price
+        moves: averaged with a carry on the same side, the incoming one's when it turns the
+        carry over, the carry's own when it only reduces it."""
+        held = self.overnight_quantity
+        total = held + quantity
+        if held * quantity >= 0:
+            self.overnight_cost += cost
+        elif total * quantity > 0:
+            self.overnight_cost = _part(cost, total, quantity)
+        else:
+            self.overnight_cost = _part(self.overnight_cost, total, held)
+        self.overnight_quantity = total
 
     def hold(self, quantity: int, price: Decimal) -> None:
         """Let a sale draw on ``quantity`` of delivered stock valued at ``price``."""
@@ -265,6 +318,16 @@ class Position:
 def _share(amount: Decimal, part: int, whole: int) -> Decimal:
     """``part`` of ``whole``'s ``amount``, to :data:`COST_PLACES` (the one rounding)."""
     return (amount * part / whole).quantize(COST_PLACES, rounding=ROUND_HALF_EVEN)
+
+
+def _within(part: int, whole: int) -> bool:
+    """Whether ``part`` is some or all of ``whole``, on its side (both signed)."""
+    return part * whole > 0 and abs(part) <= abs(whole)
+
+
+def _part(amount: Decimal, part: int, whole: int) -> Decimal:
+    """:func:`_share`, exact when ``part`` is the whole (nothing left behind to round)."""
+    return amount if part == whole else _share(amount, part, whole)
 
 
 PositionKey = tuple[InstrumentKey, Product]
