@@ -82,3 +82,30 @@ async def test_a_strategys_share_against_the_account_is_said_so(api: Api) -> Non
         "with a signal"
     )
     assert beta["detail"] == "strategy beta holds no MIS position in NSE:INFY"
+
+
+async def test_a_strategys_share_offset_by_another_is_said_so(api: Api) -> None:
+    """Alpha long 4 and gamma short 4: the account holds nothing, and alpha's exit said only
+    "no MIS position in NSE:INFY" while alpha's share showed +4 on the desk."""
+    for strategy, side in (("alpha", "BUY"), ("gamma", "SELL")):
+        signal = {
+            "instrument": "NSE:INFY",
+            "side": side,
+            "quantity": 4,
+            "order_type": "MARKET",
+            "product": "MIS",
+            "strategy": strategy,
+        }
+        async with api.client.post("/api/signals", json=signal) as response:
+            placed = await response.json()
+        api.desk.fill(placed["order"]["order_id"], Decimal("1500"))
+    body = {"instrument": "NSE:INFY", "product": "MIS", "strategy": "alpha"}
+
+    async with api.client.post("/api/positions/exit", json=body) as response:
+        alpha = await response.json()
+
+    assert alpha["detail"] == (
+        "nothing to exit for strategy alpha: its MIS share in NSE:INFY (+4) is offset by other "
+        "strategies' (the account holds none there), and an exit never adds to the account's "
+        "exposure; close it with a signal"
+    )

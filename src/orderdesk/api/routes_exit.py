@@ -80,17 +80,26 @@ def _nothing_to_exit(
         None,
     )
     net, sold = (account.quantity, account.from_holdings) if account else (0, 0)
-    if body.strategy != DEFAULT_STRATEGY and net + sold:
+    if body.strategy != DEFAULT_STRATEGY:
         book = context.desk.strategies().get(body.strategy)
         own = book.positions.positions.get((instrument, product)) if book else None
         share = own.quantity + own.from_holdings if own else 0
+        if share and not net + sold:
+            # Another strategy's share offsets it: "no position" read as if its share were gone.
+            return (
+                f"nothing to exit for strategy {body.strategy}: its {product} share in "
+                f"{instrument} ({share:+d}) is offset by other strategies' (the account holds "
+                "none there), and an exit never adds to the account's exposure; close it with "
+                "a signal"
+            )
         if share:
             return (
                 f"nothing to exit for strategy {body.strategy}: its {product} share in "
                 f"{instrument} ({share:+d}) is against the account's position ({net:+d}), "
                 "and an exit never adds to the account's exposure; close it with a signal"
             )
-        return f"strategy {body.strategy} holds no {product} position in {instrument}"
+        if net + sold:
+            return f"strategy {body.strategy} holds no {product} position in {instrument}"
     detail = f"no {body.product} position in {body.instrument}"
     if sold:
         detail += f" beyond the {sold} sold out of holdings (buying them back is no exit)"
