@@ -11,10 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from decimal import Decimal
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from orderdesk.domain import Fill, Order, OrderType, PositionBook, Product, Side
+from orderdesk.domain import Fill, Order, OrderType, Product, Side
 from orderdesk.domain.attribution import StrategyBook, attribute
 from orderdesk.domain.calendar import IST, TradingCalendar
 from orderdesk.domain.day import CarriedPosition, Holding, StrategyCarry
@@ -174,36 +171,3 @@ def test_a_strategys_cnc_sale_closes_externals_buy_before_drawing_holdings() -> 
     mine = books["alpha"].positions.get(INFY, Product.CNC)
     assert (theirs.quantity, books["external"].pnl) == (0, 5 * 20)
     assert (mine.quantity, mine.from_holdings) == (-3, 3)
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    trades=st.lists(
-        st.tuples(
-            st.sampled_from(["alpha", "beta", "external"]),
-            st.sampled_from([Side.BUY, Side.SELL]),
-            st.integers(min_value=1, max_value=50),
-            st.integers(min_value=800, max_value=900),
-        ),
-        min_size=1,
-        max_size=12,
-    ),
-    last=st.integers(min_value=700, max_value=1000),
-)
-def test_no_strategy_is_left_on_the_other_side_of_external(
-    trades: list[tuple[str, Side, int, int]], last: int
-) -> None:
-    """Whatever the strategies' orders and those placed outside the desk, no strategy holds a
-    position on the other side of ``external``'s (a pair the account does not hold), and the
-    books still add up to the account."""
-    whole = PositionBook()
-    orders = []
-    for n, (name, side, size, price) in enumerate(trades):
-        orders.append(order(f"od{n}", name, [(side, size, str(price), at(10, 0, n))]))
-        whole.apply_fill(SBIN, Product.MIS, side, size, D(price), f"od{n}-t0")
-    whole.mark(SBIN, D(last))
-    books = attribute(orders, {SBIN: D(last)}, calendar=CALENDAR)
-    theirs = quantity(books, "external")
-    assert all(quantity(books, name) * theirs >= 0 for name in books)
-    assert sum(quantity(books, name) for name in books) == whole.net_quantity(SBIN)
-    assert sum((b.pnl for b in books.values()), D(0)) == whole.total_pnl()

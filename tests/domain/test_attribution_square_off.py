@@ -592,7 +592,7 @@ def test_with_orders_outside_the_desk_the_books_still_sum_to_the_account(
     trades: list[tuple[str, Side, int, int]], last: int
 ) -> None:
     """Whatever orders were placed outside the desk among the strategies', the books' net
-    quantities and P&L add up to the account's."""
+    quantities and P&L add up to the account's, and no strategy is left against external."""
     whole = PositionBook()
     orders = []
     for n, (name, side, quantity, price) in enumerate(trades):
@@ -605,3 +605,7 @@ def test_with_orders_outside_the_desk_the_books_still_sum_to_the_account(
     books = attribute(orders, {SBIN: D(last)}, calendar=CALENDAR)
     assert sum(b.positions.net_quantity(SBIN) for b in books.values()) == whole.net_quantity(SBIN)
     assert sum((b.pnl for b in books.values()), D(0)) == whole.total_pnl()
+    # Each way round, an order closes what it reduces: no strategy is left on the other side
+    # of external's position (a pair the account does not hold).
+    theirs = books["external"].positions.net_quantity(SBIN) if "external" in books else 0
+    assert all(b.positions.net_quantity(SBIN) * theirs >= 0 for b in books.values())
