@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from decimal import Decimal
 
-from orderdesk.domain import Fill, Order, OrderType, Product, Side
+from orderdesk.domain import Order, OrderType, Product, Side
 from orderdesk.domain.attribution import StrategyBook, attribute
 from orderdesk.domain.calendar import IST, TradingCalendar
 from orderdesk.domain.day import CarriedPosition, Holding, StrategyCarry
 from orderdesk.domain.values import InstrumentKey
-from tests.domain.builders import signal, step
+from tests.domain.test_attribution_square_off import order as filled_order
 
 D = Decimal
 MONDAY = date(2026, 11, 23)
@@ -41,29 +41,15 @@ def order(
     """An order of ``strategy`` with its fills (side, quantity, price, time); ``external``'s is
     one the desk adopted (placed on Kite web), LIMIT so that no rule reads it as a square-off."""
     external = strategy == "external"
-    terms = signal(
+    return filled_order(
+        order_id,
+        strategy,
+        fills,
         instrument=instrument,
         product=product,
-        strategy=strategy,
-        quantity=10_000,
+        external=external,
         order_type=OrderType.LIMIT if external else OrderType.MARKET,
-        price=D("1") if external else None,
-        side=fills[0][0],
     )
-    made = Order.from_events([Order.create(order_id, terms, fills[0][3], external=external)])
-    for n, (side, quantity, price, when) in enumerate(fills):
-        item = Fill(
-            trade_id=f"{order_id}-t{n}",
-            broker_order_id=f"b-{order_id}",
-            instrument=instrument,
-            side=side,
-            product=product,
-            quantity=quantity,
-            price=D(price),
-            filled_at=when,
-        )
-        step(made, made.on_fill(item, when))
-    return made
 
 
 def quantity(books: dict[str, StrategyBook], name: str, product: Product = Product.MIS) -> int:
