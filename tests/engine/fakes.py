@@ -646,3 +646,16 @@ class ClosedDay:
 
     def strategies(self) -> dict[str, Any]:
         return {}
+
+
+class FailingBroker(FakeBroker):
+    """Fails the next placement with ``error`` (after the send, or before it)."""
+
+    error: Exception | None = None
+
+    async def place_order(self, command: PlaceOrder) -> str:
+        if self.error is not None:
+            error, self.error = self.error, None
+            self.placements.append(command)
+            raise error
+        return await super().place_order(command)

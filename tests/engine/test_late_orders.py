@@ -18,7 +18,7 @@ from orderdesk.errors import AmbiguousReply, BrokerTransportError, UnknownOutcom
 from orderdesk.ports.broker import PlaceOrder
 from orderdesk.store.codec import from_record, to_record
 from tests.engine.conftest import FAST
-from tests.engine.fakes import FakeBroker, MemoryStore, RecordingNotifier, signal
+from tests.engine.fakes import FailingBroker, FakeBroker, MemoryStore, RecordingNotifier, signal
 from tests.support import eventually
 
 AT = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)
@@ -125,19 +125,6 @@ async def test_interrupted_send_absent_for_the_window_is_sent_again(
         await eventually(lambda: desk.order(order_id).status is OrderStatus.FILLED)
     assert time.monotonic() - started >= window
     assert [p.client_order_id for p in broker.placements] == [order_id]
-
-
-class FailingBroker(FakeBroker):
-    """Fails the next placement with ``error`` (after the send, or before it)."""
-
-    error: Exception | None = None
-
-    async def place_order(self, command: PlaceOrder) -> str:
-        if self.error is not None:
-            error, self.error = self.error, None
-            self.placements.append(command)
-            raise error
-        return await super().place_order(command)
 
 
 @pytest.mark.parametrize(

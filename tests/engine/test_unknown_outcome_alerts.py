@@ -14,12 +14,12 @@ from orderdesk.domain.events import Doubt
 from orderdesk.domain.signal import Signal
 from orderdesk.engine import OrderDesk
 from orderdesk.errors import AmbiguousReply, BrokerTransportError, UnknownOutcome
-from orderdesk.ports.broker import PlaceOrder
 from orderdesk.ports.notifier import Alert, Severity
 from tests.engine.conftest import FAST
 from tests.engine.fakes import (
     UNAVAILABLE,
     UNKNOWN_AFTER,
+    FailingBroker,
     FakeBroker,
     MemoryStore,
     RecordingNotifier,
@@ -39,19 +39,6 @@ def resting(signal_id: str) -> Signal:
 
 def alerts(notifier: RecordingNotifier, title: str) -> list[Alert]:
     return [a for a in notifier.alerts if a.title == title]
-
-
-class FailingBroker(FakeBroker):
-    """Fails the next placement with ``error``, having placed nothing."""
-
-    error: Exception | None = None
-
-    async def place_order(self, command: PlaceOrder) -> str:
-        if self.error is not None:
-            error, self.error = self.error, None
-            self.placements.append(command)
-            raise error
-        return await super().place_order(command)
 
 
 @pytest.mark.parametrize(
