@@ -15,10 +15,11 @@ from typer.testing import CliRunner
 
 from orderdesk.api.desk import PositionExit
 from orderdesk.cli import _register_commands, app
-from orderdesk.domain import InstrumentKey
+from orderdesk.domain import InstrumentKey, Order
+from orderdesk.domain.events import Doubt
 from orderdesk.domain.values import OrderType, Product, Side
 from tests.api.fakes import FakeDesk
-from tests.domain.builders import signal
+from tests.domain.builders import signal, step
 
 _register_commands()
 runner = CliRunner()
@@ -176,3 +177,38 @@ async def test_held_in_no_product_there_is_nothing_to_exit(
     text = " ".join(out.split())
     assert "nothing to exit: strategy late holds no position in NSE:INFY (in any product)" in text
     assert desk.exits == []
+
+
+async def test_an_exit_whose_answer_was_lost_says_so_not_placed(
+    served: tuple[FakeDesk, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exit whose placement's answer was lost read "exit … placed … (watched until it
+    fills)": it says the outcome is unknown and not to exit again by hand."""
+    desk, where = served
+    recorded = desk.exit_position
+
+    async def unknown_exit(instrument: InstrumentKey, **asked: object) -> PositionExit:
+        await recorded(instrument, **asked)
+        exit_signal = signal(
+            instrument=instrument,
+            side=Side.SELL,
+            quantity=65,
+            order_type=OrderType.MARKET,
+            product=asked["product"],
+            price=None,
+            strategy="account_exit",
+            signal_id="exit-lost",
+        )
+        order = Order.from_events([Order.create("odexitlost", exit_signal, desk.now())])
+        step(order, order.submit(desk.now()))
+        step(order, order.submit_unknown("ReadTimeout", desk.now(), Doubt.NO_REPLY))
+        desk._orders[order.order_id] = order
+        return PositionExit(order)
+
+    monkeypatch.setattr(desk, "exit_position", unknown_exit)
+    code, out = await cli(where, "exit", NIFTY_CE, "--product", "NRML")
+    assert code == 0, out
+    said = " ".join(out.split())
+    assert "sent, outcome unknown" in said
+    assert "do not exit again by hand" in said
+    assert "watched until it fills" not in said

@@ -136,6 +136,14 @@ def exit_position(
         elif rejected:
             title = f"{result.detail}, rejected by the broker: the position is still open"
             _show_orders(title, [result.order])
+        elif result.order.status == OrderStatus.SUBMIT_UNKNOWN:
+            # "placed" read as if the broker had it: its answer was lost, and the desk finds
+            # it (or proves it absent) before the exit is watched.
+            title = (
+                f"{result.detail}: sent, outcome unknown, the desk is finding it out from the "
+                "broker (do not exit again by hand; `orderdesk orders` follows it)"
+            )
+            _show_orders(title, [result.order])
         else:
             _show_orders(f"{result.detail} (watched until it fills)", [result.order])
     if rejected:  # as `place`'s: a script's `exit … && …` must not read the position as closing
