@@ -21,7 +21,12 @@ async def test_overrides_reach_the_desk_and_nothing_to_exit_is_said(api: Api) ->
     async with api.client.post("/api/positions/exit", json=body) as response:
         assert response.status == 200
         reply = await response.json()
-    assert reply == {"order": None, "detail": "no MIS position in NSE:INFY", "cancelled": []}
+    assert reply == {
+        "order": None,
+        "detail": "no MIS position in NSE:INFY",
+        "cancelled": [],
+        "warnings": [],
+    }
     assert api.desk.exits == [
         {
             "instrument": "NSE:INFY",

@@ -97,7 +97,7 @@ async def test_an_exit_the_broker_rejects_at_once_exits_3(
     code, out = await cli(where, "exit", NIFTY_CE, "--product", "NRML", "--json")
     assert code == 3, out
     answer = json.loads(out)
-    assert set(answer) == {"order", "detail", "cancelled"}
+    assert set(answer) == {"order", "detail", "cancelled", "warnings"}
     assert answer["order"]["status"] == "REJECTED"
 
 
@@ -212,3 +212,29 @@ async def test_an_exit_whose_answer_was_lost_says_so_not_placed(
     assert "sent, outcome unknown" in said
     assert "do not exit again by hand" in said
     assert "watched until it fills" not in said
+
+
+async def test_an_exit_that_leaves_others_orders_exposed_warns(
+    served: tuple[FakeDesk, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The desk names other strategies' orders the exit leaves without a position: the command
+    prints the warning, and --json carries it."""
+    desk, where = served
+    selling = exits_by_selling(desk)
+
+    async def exposing(instrument: InstrumentKey, **asked: object) -> PositionExit:
+        placed = await selling(instrument, **asked)
+        return PositionExit(placed.order, (), ("odstop (beta: SL-M SELL 30)",))
+
+    monkeypatch.setattr(desk, "exit_position", exposing)
+    code, out = await cli(where, "exit", NIFTY_CE, "--product", "NRML", "--strategy", "alpha")
+    assert code == 0, out
+    said = " ".join(out.split())
+    assert "warning: with the account's position exited, these orders of other" in said
+    assert "odstop (beta: SL-M SELL 30)" in said
+    code, out = await cli(where, "exit", NIFTY_CE, "--product", "NRML", "--json")
+    assert json.loads(out)["warnings"] == [
+        "with the account's position exited, these orders of other strategies would open a "
+        "position if they filled: odstop (beta: SL-M SELL 30); cancel them or exit those "
+        "strategies too"
+    ]

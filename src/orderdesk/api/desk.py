@@ -48,6 +48,9 @@ class PositionExit:
 
     order: Order | None
     cancelled: tuple[str, ...] = ()
+    exposed: tuple[str, ...] = ()
+    """Other strategies' orders working in the line the exit leaves without a position behind
+    them (each would open one if it filled), in words."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -152,7 +152,8 @@ class EngineDesk:
             cancel_working=cancel_working,
         )
         handle = placed.handle
-        return PositionExit(None if handle is None else handle.order, placed.cancelled)
+        order = None if handle is None else handle.order
+        return PositionExit(order, placed.cancelled, placed.exposed)
 
     def orders(self) -> Sequence[Order]:
         return self._desk.orders()

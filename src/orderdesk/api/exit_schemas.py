@@ -55,6 +55,9 @@ class ExitOut(BaseModel):
     detail: str
     cancelled: list[str] = []
     """The orders working in the line that were cancelled (each confirmed ended) first."""
+    warnings: list[str] = []
+    """What the exit leaves to look at: other strategies' orders working in the line that
+    would open a position if they filled, the account's position no longer behind them."""
 
 
 __all__ = ["ExitIn", "ExitOut"]

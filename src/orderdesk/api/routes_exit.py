@@ -58,10 +58,20 @@ async def exit_position(body: ExitIn, context: Context) -> ExitOut:
         detail = _nothing_to_exit(context, body, instrument, product)
         return ExitOut(order=None, detail=detail, cancelled=cancelled)
     signal = order.signal
+    warnings = (
+        [
+            "with the account's position exited, these orders of other strategies would open "
+            f"a position if they filled: {', '.join(placed.exposed)}; cancel them or exit "
+            "those strategies too"
+        ]
+        if placed.exposed
+        else []
+    )
     return ExitOut(
         order=order_out(context.desk, order),
         detail=f"exit {order.order_id} placed: {signal.side} {signal.quantity} at market",
         cancelled=cancelled,
+        warnings=warnings,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from orderdesk.api.exit_schemas import ExitIn, ExitOut
 from orderdesk.api.schemas import PositionOut
@@ -146,6 +147,8 @@ def exit_position(
             _show_orders(title, [result.order])
         else:
             _show_orders(f"{result.detail} (watched until it fills)", [result.order])
+        for warning in result.warnings:
+            console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
     if rejected:  # as `place`'s: a script's `exit … && …` must not read the position as closing
         raise typer.Exit(EXIT_REFUSED)
 

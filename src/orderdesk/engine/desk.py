@@ -622,11 +622,13 @@ class OrderDesk:
         else:
             assert strategy is not None
             name = strategy
+            left: list[int] = []
 
             def share_left(current: int) -> int:
                 # Read under the instrument's lock, once its own earlier exit is over.
                 room = _exitable(current, holdings)
-                return current - self._share_to_exit(instrument, product, name, room)
+                left.append(current - self._share_to_exit(instrument, product, name, room))
+                return left[-1]
 
             handle = await self._trade_to(
                 instrument,
@@ -637,6 +639,7 @@ class OrderDesk:
                 own=True,
                 before=before,
             )
+        exposed: tuple[str, ...] = ()
         if handle is None:
             # Nothing held: a mistyped instrument is said so, not "nothing to exit" (an exit
             # of a held one never waits on the list, which may have dropped it).
@@ -645,7 +648,46 @@ class OrderDesk:
             policy = policy or self.config.exit
             await self.exits.started(handle, policy)
             self._spawn(self.exits.escalate(handle, policy))
-        return ExitPlaced(handle, tuple(cancelled))
+            if not account and left:
+                exposed = await self._exposed_by_exit(handle.order, left[-1])
+        return ExitPlaced(handle, tuple(cancelled), exposed)
+
+    async def _exposed_by_exit(self, exit_order: Order, after: int) -> tuple[str, ...]:
+        """Other strategies' orders working in ``exit_order``'s line on its side, beyond what
+        the account holds ``after`` it: a strategy's exit capped at the account's position
+        (others' shares offset its own) leaves them nothing to reduce, so each would open a
+        position if it filled. Said in the exit's answer and alerted."""
+        signal = exit_order.signal
+        backing = max(after * -signal.side.sign, 0)  # what the account still holds for them
+        working = [
+            order
+            for order in self.book.open_orders()
+            if order.order_id != exit_order.order_id
+            and order.signal.instrument == signal.instrument
+            and order.signal.product is signal.product
+            and order.signal.side is signal.side
+            and order.signal.strategy != signal.strategy
+        ]
+        if sum(o.remaining_quantity for o in working) <= backing:
+            return ()
+        side = "short" if signal.side is Side.SELL else "long"
+        exposed = tuple(
+            f"{o.order_id} ({o.signal.strategy}: {o.signal.order_type} {o.signal.side} "
+            f"{o.remaining_quantity})"
+            for o in working
+        )
+        await self.alerts.raise_(
+            Severity.WARNING,
+            "Exit leaves orders without a position",
+            f"{exit_order.order_id} exits {signal.strategy}'s {signal.instrument} "
+            f"{signal.product} and leaves the account holding {abs(after)} on that side; these "
+            f"orders of other strategies would open a {side} position if they filled: "
+            f"{', '.join(exposed)}. Cancel them (`orderdesk cancel ID`) or exit those "
+            "strategies too",
+            key=f"exposed:{exit_order.order_id}",
+            order_id=exit_order.order_id,
+        )
+        return exposed
 
     async def _cancel_working(
         self, instrument: InstrumentKey, product: Product, strategy: str | None

@@ -72,6 +72,10 @@ class ExitPlaced:
 
     handle: OrderHandle | None
     cancelled: tuple[str, ...] = ()
+    exposed: tuple[str, ...] = ()
+    """Other strategies' orders working in the line that a strategy's exit leaves without the
+    account's position behind them: each would open a position at the broker if it filled (a
+    stop of beta's, once alpha's exit flattened the account), in words."""
 
 
 class EarlierExitPending(ExitBlocked):
