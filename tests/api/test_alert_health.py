@@ -6,14 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from orderdesk.notify import AppriseNotifier
 from orderdesk.ports.notifier import Alert, Severity
 from tests.api.conftest import Api
 from tests.support import eventually
-
-pytestmark = pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")
 
 DEAD = "json://127.0.0.1:9/hooks/HealthHookToken4242"
 """Nobody listens on port 9: every delivery fails at once."""

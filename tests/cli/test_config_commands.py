@@ -120,9 +120,6 @@ def test_check_refuses_a_variable_of_no_setting(
     assert "configuration OK" not in message
 
 
-# apprise's e-mail plugin imports the stdlib imghdr (deprecated in 3.11) while loading its
-# plugin table; that is apprise's business, not a fault of the code under test.
-@pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")
 def test_check_refuses_an_alert_url_apprise_cannot_use(tmp_path: Path) -> None:
     """`[alerts] urls = ["not a url"]` no longer passes as one alert target: the check names
     the entry's index, never the URL."""

@@ -22,8 +22,6 @@ from orderdesk.notify import AppriseNotifier
 from orderdesk.ports.notifier import Alert, Severity
 from tests.notify.conftest import AlertSink, FakeClock
 
-pytestmark = pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")
-
 PATH_TOKEN = "PathSecret12345"
 DEAD_TOKEN = "DeadHookToken98765"
 HTTP_LOGGERS = ("apprise", "urllib3", "requests", "httpx")

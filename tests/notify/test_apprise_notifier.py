@@ -14,12 +14,6 @@ from orderdesk.runtime import alert_options
 from tests.notify.conftest import AlertSink, FakeClock
 from tests.support import eventually
 
-pytestmark = pytest.mark.filterwarnings(
-    # apprise's e-mail plugin imports the stdlib imghdr (deprecated in 3.11) while loading its
-    # plugin table; that is apprise's business, not a fault of the code under test.
-    "ignore:'imghdr' is deprecated:DeprecationWarning"
-)
-
 
 def failure(order_id: str, reason: str = "Insufficient funds") -> Alert:
     return Alert(

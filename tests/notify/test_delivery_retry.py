@@ -20,8 +20,6 @@ from orderdesk.ports.notifier import Alert, Severity
 from tests.notify.conftest import AlertSink, FakeClock
 from tests.support import eventually
 
-pytestmark = pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")
-
 QUICK = RetryPolicy(within_seconds=600, wait_initial=0.01, wait_max=0.05)
 """Retries a test does not wait for; the 600 s bound passes only when the FakeClock is moved."""
 

@@ -3,14 +3,10 @@ back a week ago must not pass for this morning's."""
 
 from __future__ import annotations
 
-import pytest
-
 from orderdesk.notify import AppriseNotifier
 from orderdesk.notify.throttle import Throttle
 from orderdesk.ports.notifier import Alert, Severity
 from tests.notify.conftest import AlertSink, FakeClock
-
-pytestmark = pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")
 
 
 def kill_switch() -> Alert:

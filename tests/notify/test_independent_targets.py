@@ -14,8 +14,6 @@ from orderdesk.ports.notifier import Alert, Severity
 from tests.notify.conftest import AlertSink, FakeClock
 from tests.support import eventually
 
-pytestmark = pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")
-
 
 @dataclass
 class Hole:

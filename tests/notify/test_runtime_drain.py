@@ -14,8 +14,6 @@ from orderdesk.ports.notifier import Severity
 from orderdesk.runtime import open_runtime
 from tests.notify.conftest import AlertSink
 
-pytestmark = pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")
-
 
 @pytest.fixture(autouse=True)
 def _no_desk_environment(monkeypatch: pytest.MonkeyPatch) -> None:

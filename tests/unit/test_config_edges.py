@@ -13,9 +13,6 @@ from orderdesk.config import check_alert_urls, load_settings
 from orderdesk.errors import ConfigError
 
 pytestmark = pytest.mark.usefixtures("isolated_config")
-# apprise's e-mail plugin imports the stdlib imghdr (deprecated in 3.11) while loading its
-# plugin table; that is apprise's business, not a fault of the code under test.
-APPRISE_WARNING = pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -303,7 +300,6 @@ def test_a_secret_in_a_strategys_table_is_still_refused(tmp_path: Path) -> None:
     assert "strategies.momentum.password must not be in the config file" in refusal()
 
 
-@APPRISE_WARNING
 @pytest.mark.parametrize(
     ("url", "scheme"),
     [
@@ -327,7 +323,6 @@ def test_an_alert_url_apprise_cannot_use_is_refused_by_index(
     assert "not a url" not in message
 
 
-@APPRISE_WARNING
 def test_alert_urls_apprise_can_use_pass(tmp_path: Path) -> None:
     """The README's ntfy URL and a Telegram one are accepted."""
     path = write(tmp_path, '[alerts]\nurls = ["ntfy://orderdesk-alerts", "tgram://123:abc/456"]\n')
