@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -30,10 +31,16 @@ class FakeClock:
 
 @dataclass
 class AlertSink:
-    """What apprise's json:// plugin posted to the local server."""
+    """What apprise's json:// plugin posted to the local server; taken down (``up`` False), it
+    answers HTTP 503 and counts the refusals."""
 
     url: str
     received: list[dict[str, Any]] = field(default_factory=list)
+    up: bool = True
+    refused: int = 0
+
+    def titles(self) -> list[str]:
+        return [m["title"] for m in self.received]
 
 
 @pytest.fixture
@@ -42,12 +49,15 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-async def sink() -> AsyncIterator[AlertSink]:
-    """An aiohttp server on 127.0.0.1:0 that records every JSON notification."""
+@contextlib.asynccontextmanager
+async def serving_sink() -> AsyncIterator[AlertSink]:
+    """An aiohttp server on 127.0.0.1:0 that records every JSON notification while up."""
     holder = AlertSink(url="")
 
     async def receive(request: web.Request) -> web.Response:
+        if not holder.up:
+            holder.refused += 1
+            return web.json_response({}, status=503)
         holder.received.append(await request.json())
         return web.json_response({})
 
@@ -60,3 +70,10 @@ async def sink() -> AsyncIterator[AlertSink]:
         yield holder
     finally:
         await server.close()
+
+
+@pytest.fixture
+async def sink() -> AsyncIterator[AlertSink]:
+    """A local json:// receiver (:func:`serving_sink`)."""
+    async with serving_sink() as holder:
+        yield holder

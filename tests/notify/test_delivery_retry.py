@@ -6,57 +6,25 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from orderdesk.api.routes_doctor import alerts_check
 from orderdesk.notify import AppriseNotifier, TargetStatus
 from orderdesk.notify.apprise_notifier import RetryPolicy
 from orderdesk.ports.notifier import Alert, Severity
-from tests.notify.conftest import AlertSink, FakeClock
+from tests.notify.conftest import AlertSink, FakeClock, serving_sink
 from tests.support import eventually
 
 QUICK = RetryPolicy(within_seconds=600, wait_initial=0.01, wait_max=0.05)
 """Retries a test does not wait for; the 600 s bound passes only when the FakeClock is moved."""
 
 
-@dataclass
-class Receiver:
-    """A local apprise ``json://`` receiver the test takes down (HTTP 503) and brings back."""
-
-    url: str = ""
-    up: bool = True
-    received: list[dict[str, Any]] = field(default_factory=list)
-    refused: int = 0
-
-    def titles(self) -> list[str]:
-        return [m["title"] for m in self.received]
-
-
 @pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    holder = Receiver()
-
-    async def receive(request: web.Request) -> web.Response:
-        if not holder.up:
-            holder.refused += 1
-            return web.json_response({}, status=503)
-        holder.received.append(await request.json())
-        return web.json_response({})
-
-    app = web.Application()
-    app.router.add_post("/{tail:.*}", receive)
-    server = TestServer(app, host="127.0.0.1", port=0)
-    await server.start_server()
-    holder.url = f"json://127.0.0.1:{server.port}/alerts"
-    try:
+async def receiver() -> AsyncIterator[AlertSink]:
+    """A second local receiver, which the tests take down (HTTP 503) and bring back."""
+    async with serving_sink() as holder:
         yield holder
-    finally:
-        await server.close()
 
 
 def kill_switch() -> Alert:
@@ -73,7 +41,7 @@ def only(notifier: AppriseNotifier) -> TargetStatus:
 
 
 async def test_a_failed_delivery_is_retried_until_the_receiver_is_back(
-    receiver: Receiver, clock: FakeClock
+    receiver: AlertSink, clock: FakeClock
 ) -> None:
     """The walk: receiver down, kill switch engaged, receiver back: the CRITICAL arrives. While
     it waits, the doctor warns that it is not delivered yet; once it is, the line is ok."""
@@ -101,7 +69,7 @@ async def test_a_failed_delivery_is_retried_until_the_receiver_is_back(
 
 
 async def test_an_alert_past_the_bound_is_counted_and_told_by_the_next_delivery(
-    receiver: Receiver, clock: FakeClock
+    receiver: AlertSink, clock: FakeClock
 ) -> None:
     """Past ``within_seconds`` the alert is given up; the next delivery that succeeds says how
     many and since when (once), and the doctor keeps warning of the loss after the recovery."""
@@ -133,7 +101,7 @@ async def test_an_alert_past_the_bound_is_counted_and_told_by_the_next_delivery(
 
 
 async def test_a_down_target_keeps_its_order_and_delays_no_other(
-    receiver: Receiver, sink: AlertSink, clock: FakeClock
+    receiver: AlertSink, sink: AlertSink, clock: FakeClock
 ) -> None:
     """Three alerts while the first target is down: the second target has all three at once;
     the first, once back, gets them in the order they were raised."""
@@ -151,7 +119,7 @@ async def test_a_down_target_keeps_its_order_and_delays_no_other(
         assert receiver.titles() == [f"[CRITICAL] Alarm {n}" for n in range(3)]
 
 
-async def test_a_drain_does_not_wait_for_a_retry(receiver: Receiver, clock: FakeClock) -> None:
+async def test_a_drain_does_not_wait_for_a_retry(receiver: AlertSink, clock: FakeClock) -> None:
     """With a minute between attempts, closing the notifier gives up the alert being retried
     and tries each queued one once, at once: a clean stop is bounded as before retries."""
     receiver.up = False
