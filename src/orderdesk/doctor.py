@@ -201,11 +201,11 @@ def _session(facts: Facts) -> Check:
         # "valid for 0m" read as time left. ``since`` is when the desk took the token, which
         # is the login only when the login was handed to it: a token read at start-up dates
         # from the start.
-        summary += f", in use by the desk for {age} (since {_ist(info.since)})"
+        summary += f", in use by the desk for {age} (since {ist_moment(info.since)})"
     if info.expires_at is None:
         return Check("session", Status.OK, f"{summary}; does not expire")
     left = info.expires_at - facts.now
-    summary += f"; expires {_ist(info.expires_at)}, in {_span(left)}"
+    summary += f"; expires {ist_moment(info.expires_at)}, in {_span(left)}"
     return Check("session", Status.WARN if left < timedelta(hours=1) else Status.OK, summary)
 
 
@@ -285,7 +285,7 @@ def _reconciled(facts: Facts) -> Check:
     if facts.reconciled is None:
         return Check("reconciliation", Status.WARN, "none yet since the desk started")
     at, differences = facts.reconciled
-    summary = f"last at {_ist(at, seconds=True)}, {_span(facts.now - at)} ago"
+    summary = f"last at {ist_moment(at, seconds=True)}, {_span(facts.now - at)} ago"
     if differences:
         return Check(
             "reconciliation",
@@ -433,7 +433,7 @@ def assess(facts: Facts) -> Diagnosis:
     return Diagnosis(facts=facts, checks=checks, clock_offset_seconds=offset)
 
 
-def _ist(at: datetime, *, seconds: bool = False) -> str:
+def ist_moment(at: datetime, *, seconds: bool = False) -> str:
     """A moment as the desk tells times, in IST (Kite's clock: the 06:00 expiry)."""
     return f"{as_ist(at):%Y-%m-%d %H:%M{':%S' if seconds else ''}} IST"
 
@@ -450,4 +450,5 @@ __all__ = [
     "Status",
     "Storage",
     "assess",
+    "ist_moment",
 ]

@@ -44,10 +44,6 @@ from orderdesk.domain.order import Order
 from orderdesk.domain.status import OrderStatus
 from orderdesk.ports.preflight import OrderLimits
 
-PER_SECOND = OrderLimits().per_second
-PER_MINUTE = OrderLimits().per_minute
-PER_DAY = OrderLimits().per_day
-
 
 def rate_day(trading_day: date | None, at: datetime) -> date:
     """The day Kite's daily order count belongs to: the desk's trading day, else IST's date."""
@@ -168,9 +164,6 @@ class OrderRate:
 
 
 __all__ = [
-    "PER_DAY",
-    "PER_MINUTE",
-    "PER_SECOND",
     "OrderLimits",
     "OrderRate",
     "RateUse",

@@ -10,7 +10,7 @@ from orderdesk.api.auth import bearer_scheme
 from orderdesk.api.context import Context
 from orderdesk.api.errors import ERROR_RESPONSES
 from orderdesk.api.schemas_doctor import AlertTargetOut, CheckOut, DoctorOut
-from orderdesk.domain.calendar import as_ist
+from orderdesk.doctor import ist_moment
 from orderdesk.notify import TargetStatus, alert_targets
 
 router = APIRouter(
@@ -68,9 +68,10 @@ def _troubles(target: TargetStatus) -> list[str]:
     """What is wrong with one target, in the operator's words."""
     troubles: list[str] = []
     if target.last_failed:
+        failed_at = target.last_failed_at
         troubles.append(
             "last delivery failed"
-            + (f" at {_at(target.last_failed_at)}" if target.last_failed_at else "")
+            + (f" at {ist_moment(failed_at, seconds=True)}" if failed_at else "")
             + (f" ({target.last_error})" if target.last_error else "")
         )
     if target.waiting:
@@ -87,11 +88,7 @@ def _troubles(target: TargetStatus) -> list[str]:
 
 
 def _since(when: datetime | None) -> str:
-    return f" since {_at(when)}" if when is not None else ""
-
-
-def _at(when: datetime) -> str:
-    return f"{as_ist(when):%Y-%m-%d %H:%M:%S} IST"
+    return f" since {ist_moment(when, seconds=True)}" if when is not None else ""
 
 
 __all__ = ["alerts_check", "router"]
