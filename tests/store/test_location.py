@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from orderdesk.config import Settings
 from orderdesk.domain import Event
 from orderdesk.store import URL_ENV, SqlEventStore, default_db_path, resolve_url, sqlite_url
-from orderdesk.store.location import sqlite_file
+from orderdesk.store.location import create_log, sqlite_file
 from tests.store.conftest import desk_event
 
 
@@ -61,3 +62,42 @@ def test_a_folder_named_with_url_characters_holds_the_log(tmp_path: Path, folder
     assert sorted(p.name for p in tmp_path.iterdir()) == [folder]
     settings = Settings(data_dir=tmp_path / folder)
     assert sqlite_file(settings.store_url) == path
+
+
+def test_a_fresh_log_is_never_seen_empty(tmp_path: Path) -> None:
+    """Another process looking at a log being made finds it whole or absent, never 0 bytes
+    (which it would refuse as a truncated log). A watcher spinning on the path sees the
+    file's first size; made in place, that was 0."""
+    path = tmp_path / "events.db"
+    first_size: list[int] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            try:
+                first_size.append(path.stat().st_size)
+                return
+            except FileNotFoundError:
+                continue
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        with SqlEventStore(sqlite_url(path)) as store:
+            store.append(drills(1))
+    finally:
+        done.set()
+        watcher.join()
+    assert len(first_size) == 1
+    assert first_size[0] > 0
+    assert not list(tmp_path.glob(".events.db.*"))  # the draft is gone
+
+
+def test_a_log_made_while_another_exists_keeps_the_first(tmp_path: Path) -> None:
+    """create_log on an existing log leaves it as it was."""
+    path = tmp_path / "events.db"
+    with SqlEventStore(sqlite_url(path)) as store:
+        store.append(drills(2))
+    before = path.read_bytes()
+    create_log(path)
+    assert path.read_bytes() == before

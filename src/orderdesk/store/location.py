@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
+import sqlite3
 import stat
 from collections.abc import Mapping
 from pathlib import Path
@@ -65,7 +67,7 @@ def refuse_empty_log(path: Path) -> None:
     disk, a bad copy) would open as a new, empty history: verified intact, restored as
     "0 events", and written over by the desk as though its past had never been. Every file
     SQLite has made a database of holds at least its header (the store has it written the
-    moment it makes the file, by switching it to WAL), so an empty one is no log. (A file that
+    moment it makes the file, :func:`create_log`), so an empty one is no log. (A file that
     does not exist is not refused: it is made on the first run.)"""
     try:
         size = path.stat().st_size
@@ -88,6 +90,37 @@ def create_private(path: Path) -> None:
     (an export, a copy) is opened with :func:`open_private` instead."""
     with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def create_log(path: Path) -> None:
+    """Make ``path`` an empty SQLite database in WAL mode, readable by its owner alone, unless
+    it exists.
+
+    The database is made whole under a name of its own and then linked into place, so no other
+    process ever sees the log as the 0-byte file :func:`refuse_empty_log` refuses: three desks
+    or CLI commands opening a fresh log at once each either find it complete or make it. (Made
+    in place, a second process could look between the first's create and its header and
+    refuse a log that was only being born: CI caught it.)"""
+    if path.exists():
+        return
+    draft = path.with_name(f".{path.name}.{os.getpid()}.new")
+    with contextlib.suppress(FileNotFoundError):
+        draft.unlink()  # left by a process of this pid that died making it
+    create_private(draft)
+    try:
+        with contextlib.closing(sqlite3.connect(draft)) as connection:
+            connection.execute("PRAGMA journal_mode = WAL")  # writes the header: 4,096 bytes
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process made it first: theirs is as good
+        except OSError:
+            # A filesystem without hard links: created in place, the window back but narrow.
+            create_private(path)
+            if path.stat().st_size == 0:
+                shutil.copyfile(draft, path)
+    finally:
+        draft.unlink()
 
 
 def open_private(path: Path) -> int:
@@ -126,6 +159,7 @@ def make_private_dir(path: Path) -> None:
 
 __all__ = [
     "URL_ENV",
+    "create_log",
     "create_private",
     "default_db_path",
     "make_private_dir",

@@ -53,7 +53,7 @@ from orderdesk.store.chain import (
     link,
 )
 from orderdesk.store.driver import SqliteDriver
-from orderdesk.store.location import create_private, refuse_empty_log, sqlite_file, sqlite_url
+from orderdesk.store.location import create_log, refuse_empty_log, sqlite_file, sqlite_url
 from orderdesk.store.migrate import current_revision
 from orderdesk.store.schema import HEAD_ID, KINDS_BY_TYPE, chain_head, events, of_type
 
@@ -108,7 +108,7 @@ def _sqlite_engine(
         refuse_empty_log(file)
         if not read_only:
             file.parent.mkdir(parents=True, exist_ok=True)
-            create_private(file)
+            create_log(file)
     # The async writer runs appends on a worker thread; the pool hands a connection to one
     # thread at a time, so sqlite3's same-thread check only gets in the way.
     options: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
