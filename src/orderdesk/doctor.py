@@ -86,10 +86,11 @@ class Storage:
 @dataclass(frozen=True, slots=True)
 class Market:
     """NSE's market at the doctor's ``now``: open until ``until`` (its close), or closed until
-    ``until`` (its next opening)."""
+    ``until`` (its next opening); open with ``until`` None to a broker that takes regular
+    orders at any hour (a paper broker told to)."""
 
     open: bool
-    until: datetime
+    until: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +139,7 @@ class Diagnosis:
         if not self.ready:
             return "NOT ready to trade"
         market = self.facts.market
-        if market is not None and not market.open:
+        if market is not None and not market.open and market.until is not None:
             return f"ready, but the market is closed until {_opening(market.until)}"
         return "ready to trade"
 
@@ -309,6 +310,8 @@ def _market(facts: Facts) -> Check:
     market = facts.market
     if market is None:
         return Check("market", Status.OK, "not checked: no trading days")
+    if market.until is None:
+        return Check("market", Status.OK, "open at any hour: the broker fills outside NSE's")
     if market.open:
         return Check("market", Status.OK, f"open until {as_ist(market.until):%H:%M} IST")
     return Check(

@@ -270,3 +270,19 @@ def test_a_live_day_whose_close_waits_says_its_pnl_is_an_estimate() -> None:
     )
     exact = waiting.model_copy(update={"estimated": False})
     assert day_commands._state(exact) == "live; its close waits for the broker (log in)"
+
+
+def test_doctor_says_a_paper_desk_open_at_any_hour_is_open(desk: Desk) -> None:
+    """A paper desk told to fill at any hour (``market_hours = "always"``) is open to the
+    doctor at any hour: on a weekend it said "closed until Monday 09:15" while its orders
+    filled."""
+    code, out = cli(desk, "doctor", "--json")
+    assert code == 0, out
+    answer = json.loads(out)
+    assert (answer["market_open"], answer["market_until"]) == (True, None)
+    assert answer["verdict"] == "ready to trade"
+    market = next(c for c in answer["checks"] if c["name"] == "market")
+    assert (market["status"], market["summary"]) == (
+        "ok",
+        "open at any hour: the broker fills outside NSE's",
+    )

@@ -61,7 +61,7 @@ from orderdesk.ports.broker import (
     HoldingsAuthoriser,
     HoldingsSource,
 )
-from orderdesk.ports.preflight import PreflightSource, Verdict
+from orderdesk.ports.preflight import AnyHourSource, PreflightSource, Verdict
 from orderdesk.ports.store import VerifyReport
 
 _T = TypeVar("_T")
@@ -234,10 +234,14 @@ class EngineDesk:
         return self._desk.clock.now()
 
     def _market(self) -> Market | None:
-        """NSE's market now, by the desk's calendar (None without trading days)."""
+        """NSE's market now, by the desk's calendar (None without trading days); open with no
+        end to a broker taking orders at any hour."""
         days = self._desk.days
         if days is None:
             return None
+        broker = self._desk.broker
+        if isinstance(broker, AnyHourSource) and broker.takes_orders_at_any_hour():
+            return Market(open=True, until=None)
         is_open, until = days.calendar.market_until(self.now())
         return Market(open=is_open, until=until)
 

@@ -116,7 +116,8 @@ class DoctorOut(_Out):
     market_open: bool | None = None
     """Whether NSE's market is open now (None: not checked, the desk keeps no trading days)."""
     market_until: datetime | None = None
-    """Its close while open, else its next opening."""
+    """Its close while open, else its next opening (None while open to a broker that takes
+    regular orders at any hour: a paper desk with ``[paper] market_hours = "always"``)."""
     broker: str
     checks: list[CheckOut]
     order_path: OrderPathOut | None

@@ -81,6 +81,15 @@ class OrderLimitsSource(Protocol):
 
 
 @runtime_checkable
+class AnyHourSource(Protocol):
+    """Adapters that can be told to take regular orders at any hour (the paper broker's
+    ``[paper] market_hours = "always"``): the doctor says the market is open to them, not
+    closed until the exchange's next opening, as their orders fill meanwhile."""
+
+    def takes_orders_at_any_hour(self) -> bool: ...
+
+
+@runtime_checkable
 class PreflightSource(Protocol):
     """Adapters that can check their own path to the broker."""
 
@@ -88,6 +97,7 @@ class PreflightSource(Protocol):
 
 
 __all__ = [
+    "AnyHourSource",
     "OrderLimits",
     "OrderLimitsSource",
     "OrderRate",

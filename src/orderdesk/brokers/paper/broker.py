@@ -467,6 +467,9 @@ class PaperBroker:
 
     # -- orders --------------------------------------------------------------------------------
 
+    def takes_orders_at_any_hour(self) -> bool:
+        return self._always_open
+
     async def place_order(self, command: PlaceOrder) -> str:
         await self._day()
         signal = command.signal
