@@ -136,3 +136,28 @@ async def test_a_strategy_past_its_limit_sells_held_stock_but_does_not_buy_it_ba
     assert denied.value.check == "daily_loss_limit"
     # The stock sold at 1400 against Monday's close of 1500: another -1,000.
     assert denied.value.reason.startswith("strategy swing: the day's P&L -2000.00")
+
+
+async def test_past_the_square_off_a_share_the_account_is_flat_in_counts_no_more(
+    broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """Alpha buys 40 INFY MIS at 1500, gamma sells them at 1510: the account is flat and the
+    broker squares off nothing. Past 15:20 the shares are crossed at 1510; a rise to 1600 at
+    15:25 no longer puts gamma (−3,600 as an open short) past its limit of 500, and its CNC
+    buy goes."""
+    strategies = {"gamma": RiskLimits(daily_loss_limit=Decimal(500))}
+    desk = OrderDesk(
+        broker, store, notifier=notifier, clock=clock, config=DAYS, strategy_limits=strategies
+    )
+    async with desk:
+        await settled(desk)
+        await traded(desk, strategy="alpha", quantity=40, signal_id="a")
+        broker.prices[INFY] = Decimal("1510")
+        await traded(desk, strategy="gamma", quantity=40, side=Side.SELL, signal_id="g")
+        clock.set(MONDAY, 15, 25)
+        broker.tick(INFY, Decimal("1600"))
+        await eventually(lambda: desk.book.last_prices.get(INFY) == 1600, what="the rise seen")
+        books = desk.strategy_books()
+        assert (books["alpha"].pnl, books["gamma"].pnl) == (Decimal(400), Decimal(0))
+        late = await traded(desk, strategy="gamma", quantity=1, product=CNC, signal_id="cnc")
+    assert late.status is OrderStatus.FILLED

@@ -45,6 +45,13 @@ places some minutes before the broker, under the strategy ``square_off``, as
 :func:`is_own_square_off` tells) is credited by the same rule: its fills close the strategies'
 positions, and what does not balance is ``square_off``'s.
 
+An intraday line the strategies hold on both sides while the account is flat there (``alpha``
+long 40 MIS, ``gamma`` short 40) has no square-off: the broker has nothing to close. Once its
+segment's square-off time has passed (given ``now``), the strategies' positions there are
+crossed against each other at the price of the line's last fill, the one that left the account
+flat, as the broker's netting did; else both stayed open into the evening, each P&L moving
+with the price (and counting against its loss limit) while the account held nothing.
+
 The desk's exit of the account's whole position (``exit_position`` naming no strategy, or
 the default one: its orders, and their slices, under the strategy ``account_exit``, as
 :func:`is_account_exit` tells; any product, at any time of day) is credited by the same rule as
@@ -88,7 +95,7 @@ from orderdesk.domain.signal import (
     EXTERNAL_STRATEGY,
     SQUARE_OFF_STRATEGY,
 )
-from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side
+from orderdesk.domain.values import Exchange, InstrumentKey, OrderType, Product, Side
 
 UNDATED = datetime.min.replace(tzinfo=UTC)
 """Fills without a timestamp sort first (they can only be older than dated ones)."""
@@ -126,6 +133,7 @@ def attribute(
     carried: Iterable[CarriedPosition] = (),
     shares: Iterable[StrategyCarry] = (),
     conversions: Iterable[tuple[datetime, PositionConversion]] = (),
+    now: datetime | None = None,
 ) -> dict[str, StrategyBook]:
     """Books per strategy from the orders' recorded fills, marked at ``marks``' last prices,
     with CNC sales drawing on the day's opening ``holdings``, the desk's exits of the account's
@@ -140,7 +148,9 @@ def attribute(
     that realised P&L follows the sequence of trades, and the day's ``conversions`` (when the
     broker made each) among them: each moves the strategies' positions in its line between
     products, first come, each what its own position lets convert, and what is left from the
-    books still holding that side, as the broker nets them (see :func:`_convert`). With
+    books still holding that side, as the broker nets them (see :func:`_convert`). Given ``now``
+    past the square-off, an intraday line the account is flat in is crossed among the
+    strategies holding it (see the module's docstring). With
     ``strategy``, only that strategy's book (if it has orders or a share): built from its orders
     and shares and, where an instrument was squared off, exited for the account, traded outside
     the desk (or carried for ``external``) or converted, every order and share in it, since
@@ -163,6 +173,11 @@ def attribute(
     converting = sorted(conversions, key=lambda item: item[0])
     # A conversion is shared as a square-off is: one strategy's book needs every order in it.
     shared |= {(c.instrument, p) for _, c in converting for p in (c.old_product, c.new_product)}
+    # A line past its square-off may be crossed among the strategies: shared as well.
+    past: set[PositionKey] = set()
+    if calendar is not None and now is not None:
+        past = _past_square_off(traded, calendar, now)
+    shared |= past
     if strategy is not None:
         orders = _sharing(strategy, orders, shared)
     closing = {o.order_id for o in squared}
@@ -194,7 +209,9 @@ def attribute(
             fills += [(f.filled_at or at, f.trade_id, order, f) for f in order.fills.values()]
     fills.sort(key=lambda item: (item[0] or UNDATED, item[1]))
     filled: dict[str, int] = {}
+    last_fills: dict[PositionKey, Fill] = {}
     for at, _, order, fill in fills:
+        last_fills[(fill.instrument, fill.product)] = fill
         while converting and at is not None and converting[0][0] <= at:
             _convert(converting.pop(0)[1], books)
         name = order.signal.strategy
@@ -211,6 +228,7 @@ def attribute(
             _share(holding, books.values())
     for _, conversion in converting:  # after the day's last fill
         _convert(conversion, books)
+    _cross_flat_lines(books, {key: last_fills[key] for key in past if key in last_fills})
     for book in books.values():
         for instrument, price in marks.items():
             book.positions.mark(instrument, price)
@@ -302,6 +320,42 @@ def _convert_own(
             book.positions.convert(replace(conversion, quantity=take))
             left -= take
     return left
+
+
+def _past_square_off(
+    orders: Iterable[Order], calendar: TradingCalendar, now: datetime
+) -> set[PositionKey]:
+    """The intraday lines ``orders`` traded in whose segment's square-off time has passed by
+    ``now`` (in the trading day ``now`` is in: the book's)."""
+    passed: dict[Exchange, bool] = {}
+    lines: set[PositionKey] = set()
+    for order in orders:
+        instrument, product = order.signal.instrument, order.signal.product
+        if product not in INTRADAY:
+            continue
+        exchange = instrument.exchange
+        if exchange not in passed:
+            passed[exchange] = calendar.square_off_passed(exchange, now) is not None
+        if passed[exchange]:
+            lines.add((instrument, product))
+    return lines
+
+
+def _cross_flat_lines(
+    books: Mapping[str, StrategyBook], last_fills: Mapping[PositionKey, Fill]
+) -> None:
+    """Cross the strategies' positions in each of the lines past their square-off that the
+    account is flat in, at the price of the line's last fill, ``last_fills`` (see the module's
+    docstring). A line whose positions do not sum to nothing is left: the broker's square-off
+    closes those, or the account holds what no order on the desk made."""
+    for key, fill in last_fills.items():
+        instrument, product = key
+        held = {name: quantity for name, book in books.items() if (quantity := _held(book, key))}
+        if not held or sum(held.values()) != 0:
+            continue
+        for name, quantity in held.items():
+            side = Side.SELL if quantity > 0 else Side.BUY
+            books[name].positions.apply_fill(instrument, product, side, abs(quantity), fill.price)
 
 
 def _squared_lines(squared: Iterable[Order]) -> set[PositionKey]:

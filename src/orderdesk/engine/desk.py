@@ -195,6 +195,7 @@ class OrderDesk:
             self.book,
             self.risk_context,
             config.days.calendar if config.days is not None else None,
+            clock,
         )
         self.news = BrokerNews(
             self.book,
@@ -1132,6 +1133,7 @@ class OrderDesk:
             carried=book.carried,
             shares=book.shares,
             conversions=book.conversions,
+            now=self.clock.now(),
         )
 
     @property
