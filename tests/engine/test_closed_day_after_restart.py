@@ -6,6 +6,7 @@ the desk has no price for says its P&L is an estimate instead of counting it as 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -17,9 +18,10 @@ from orderdesk.domain.calendar import IST
 from orderdesk.domain.events import DayClosed
 from orderdesk.domain.signal import Signal
 from orderdesk.engine import RiskLimits
+from orderdesk.engine.config import LossLimitAction
 from orderdesk.ports.notifier import Severity
 from tests.engine.fakes import INFY, NIFTY_FUT, FakeBroker, MemoryStore, RecordingNotifier, signal
-from tests.engine.test_days import MONDAY, TUESDAY, events_of, open_desk
+from tests.engine.test_days import DAYS, MONDAY, TUESDAY, events_of, open_desk
 from tests.engine.test_late_close import a_monday_stopped_at_three
 from tests.support import WallClock, eventually
 
@@ -211,3 +213,23 @@ async def test_the_close_alert_says_the_pnl_in_paise(
     assert str(closed.pnl) == "-1500.0000"  # the event as written: old logs replay the same
     (body,) = [a.body for a in notifier.alerts if a.title == "Trading day closed"]
     assert body.startswith(f"{MONDAY}: P&L -1500.00 ("), body
+
+
+async def test_a_loss_limit_first_passed_in_the_close_is_acted_on(
+    broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """The future falls to 23980 at the broker with no tick the desk saw, and the clock is
+    past the close: the close, at the broker's prices, is the first look at a day of -1,500
+    against a limit of 1,000. It is alerted and engages the kill switch, which stays into the
+    next day; before, the closed day was not watched and Tuesday traded freely."""
+    limits = RiskLimits(daily_loss_limit=Decimal("1000"))
+    config = replace(DAYS, on_loss_limit=LossLimitAction.KILL_SWITCH)
+    desk = open_desk(broker, store, clock, notifier, config=config, limits=limits)
+    async with desk:
+        await (await desk.submit(carried_future())).wait()
+        broker.prices[NIFTY_FUT] = Decimal("23980")  # 75 x -20, never ticked to the desk
+        clock.set(MONDAY, 16, 20)
+        (closed,) = await eventually(lambda: events_of(store, DayClosed), what="Monday closed")
+        assert closed.pnl == -1500
+        await eventually(lambda: desk.kill_switch.engaged, what="the switch engaged")
+    assert "Daily loss limit reached" in notifier.titles(Severity.CRITICAL)

@@ -1412,9 +1412,11 @@ class OrderDesk:
         restarted that day does not tell it again while the loss is still past the limit; the
         next trading day is told afresh. Only a day seen above its limit with every open
         position priced in this process re-arms it: a restarted desk counts nothing unrealised
-        on a position until its first tick, and the loss would read as recovered."""
-        if self.days is not None and self.days.state.closed:
-            return  # the day's figures are final, and the next day is not open yet
+        on a position until its first tick, and the loss would read as recovered.
+
+        A closed day is watched on its close's figures, which no later price moves: a loss
+        first seen in the close (the broker's closing prices, a close the desk made late) is
+        told and acted on as any other; else the next day opened with the switch released."""
         day = self._loss_day()
         priced = self._positions_priced()
         limit = self.limits.daily_loss_limit
