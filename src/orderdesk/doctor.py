@@ -14,6 +14,9 @@ should not be sent); the desk is ready when nothing fails.
   whole seconds, so an offset within a second is not worth a word; beyond 30 s the desk's
   day boundaries (close, square-off, session expiry) would be wrong.
 - **stream**, **reconciliation**, **kill switch**: what the desk itself knows.
+- **loss limit**: the day's P&L against the desk's daily loss limit; past it new risk is refused
+  (exits still go) whether or not the kill switch is engaged, so it fails the doctor as the
+  switch does.
 - **market**: whether NSE's market is open, and until when; closed (a weekend, a holiday, outside
   its hours) is a warning: the desk is ready, but regular orders wait for the next opening.
 - **holidays**: whether the exchange holiday list covers this year (and in December the next).
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 
@@ -119,6 +123,10 @@ class Facts:
     """Why the event log cannot be read or written (its error); None when it can."""
     market: Market | None = None
     """None: not checked (the desk keeps no trading days)."""
+    loss_limit: Decimal | None = None
+    """The desk's daily loss limit in rupees (None: off)."""
+    day_pnl: Decimal = Decimal(0)
+    """The day's P&L as the loss limit reads it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,6 +314,23 @@ def _kill_switch(facts: Facts) -> Check:
     )
 
 
+def _loss_limit(facts: Facts) -> Check:
+    """Past the desk's loss limit new risk is refused as surely as by the kill switch (which
+    ``on_daily_loss`` may not engage, or a person released): "ready to trade" read as if a
+    new order would go."""
+    limit = facts.loss_limit
+    if limit is None:
+        return Check("loss limit", Status.OK, "no daily loss limit")
+    against = f"the day's P&L {facts.day_pnl:,.2f} against the limit of {limit:,.2f}"
+    if facts.day_pnl > -limit:
+        return Check("loss limit", Status.OK, against)
+    return Check(
+        "loss limit",
+        Status.FAIL,
+        f"reached: {against}; new risk is refused for the rest of the trading day, exits still go",
+    )
+
+
 def _market(facts: Facts) -> Check:
     market = facts.market
     if market is None:
@@ -427,6 +452,7 @@ def assess(facts: Facts) -> Diagnosis:
         _stream(facts),
         _reconciled(facts),
         _kill_switch(facts),
+        _loss_limit(facts),
         _market(facts),
         _holidays(facts),
         _event_log(facts),

@@ -386,6 +386,8 @@ class EngineDesk:
                 holidays_missing=desk.days.holidays_missing() if desk.days is not None else None,
                 broker_unanswered=unanswered,
                 market=self._market(),
+                loss_limit=desk.limits.daily_loss_limit,
+                day_pnl=desk.day_pnl(),
             )
         )
 
