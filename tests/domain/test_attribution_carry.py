@@ -240,7 +240,8 @@ def test_a_day_carried_into_the_next_sums_to_the_desk(
     monday: list[tuple[str, Side, int, Decimal]], close: Decimal, last: Decimal
 ) -> None:
     """Monday's books, the broker carrying the desk's net: Tuesday's shares are each
-    strategy's own net, and from Tuesday's opening their P&L sums to the desk's."""
+    strategy's own net (carried by no broker line when they net to nothing), and from
+    Tuesday's opening their P&L sums to the desk's."""
     fills: dict[str, list[Fill]] = {}
     for n, (name, side, quantity, price) in enumerate(monday):
         fills.setdefault(name, []).append(_fill(n, CRUDE, side, quantity, price))
@@ -251,7 +252,7 @@ def test_a_day_carried_into_the_next_sums_to_the_desk(
     shares = carried_shares(books.values(), [line] if net else [])
     for name, book in books.items():
         share = next((s.quantity for s in shares if s.strategy == name), 0)
-        assert share == (book.positions.net_quantity(CRUDE) if net else 0)
+        assert share == book.positions.net_quantity(CRUDE)
     tuesday = attribute([], {CRUDE: last}, carried=[line] if net else [], shares=shares)
     whole = PositionBook.opening([line.position()] if net else [])
     whole.mark(CRUDE, last)

@@ -109,3 +109,31 @@ async def test_a_carried_future_stays_the_strategys_and_its_loss_limit_sees_it(
         await (await again.submit(sale)).wait()
         assert again.strategy_books()["mean_rev"].positions.net_quantity(NIFTY_FUT) == 0
         assert again.strategy_books()["mean_rev"].pnl == -1500
+
+
+async def test_offsetting_shares_carry_over_a_line_the_broker_does_not(
+    broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """Alpha buys 75 NIFTY futures NRML on Monday and beta sells 75: the account is flat and
+    the broker carries nothing. Tuesday alpha sells its 75: it closes alpha's long (flat),
+    beta keeps its short, as the account (short 75) has it; before, alpha read short 75 and
+    beta held nothing."""
+    nrml = {"product": Product.NRML, "instrument": NIFTY_FUT, "quantity": 75}
+    async with open_desk(broker, store, clock, notifier) as desk:
+        await (await desk.submit(signal(strategy="alpha", signal_id="a", **nrml))).wait()
+        sold = signal(strategy="beta", signal_id="b", side=Side.SELL, **nrml)
+        await (await desk.submit(sold)).wait()
+        clock.set(MONDAY, 16, 20)
+        await eventually(lambda: events_of(store, DayClosed), what="Monday closed")
+        broker.next_day()
+        clock.set(TUESDAY, 9, 0)
+        await eventually(lambda: desk.trading_day == TUESDAY, what="Tuesday opened")
+        exit_ = signal(strategy="alpha", signal_id="tu", side=Side.SELL, **nrml)
+        await (await desk.submit(exit_)).wait()
+        books = desk.strategy_books()
+    held = {name: book.positions.net_quantity(NIFTY_FUT) for name, book in books.items()}
+    assert held == {"alpha": 0, "beta": -75}
+    assert broker.net(NIFTY_FUT, Product.NRML) == -75
+    async with open_desk(broker, store, clock, notifier) as again:  # the shares read back
+        books = again.strategy_books()
+    assert {name: book.positions.net_quantity(NIFTY_FUT) for name, book in books.items()} == held

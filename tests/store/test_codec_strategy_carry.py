@@ -42,7 +42,9 @@ def test_an_opening_with_shares_round_trips() -> None:
     assert payload["strategy_positions"] == [
         {
             "average_price": "23999.9",
+            "close_price": None,
             "instrument": {"exchange": "NFO", "tradingsymbol": "NIFTY26DECFUT"},
+            "multiplier": None,
             "product": "NRML",
             "quantity": 75,
             "strategy": "mean_rev",
@@ -77,3 +79,28 @@ def test_an_opening_logged_before_shares_decodes_with_none() -> None:
     assert opened.strategy_positions == ()
     assert opened.positions == (CARRIED,)
     assert opened.carried_orders == ("od1",)
+
+
+def test_a_share_logged_before_offsetting_shares_decodes_with_no_close() -> None:
+    """A share written before shares could carry their own close reads back without one."""
+    opened = DayOpened(
+        at=AT,
+        day=date(2026, 12, 8),
+        strategy_positions=(
+            StrategyCarry(
+                strategy="alpha",
+                instrument=FUT,
+                product=Product.NRML,
+                quantity=65,
+                close_price=Decimal("25300"),
+                multiplier=Decimal(1),
+            ),
+        ),
+    )
+    kind, payload = to_record(opened)
+    for share in payload["strategy_positions"]:
+        del share["close_price"], share["multiplier"]
+    decoded = from_record(kind, payload)
+    assert isinstance(decoded, DayOpened)
+    [share] = decoded.strategy_positions
+    assert (share.close_price, share.multiplier, share.offsetting) == (None, None, False)

@@ -74,7 +74,11 @@ own (a long and a short netted at the broker both carry). When they do not (a co
 trade outside the desk, a position closed at the broker), no strategy is credited what the
 account no longer holds: only strategies on the side the account holds keep a share, each at
 most its own quantity, first come (the books' order) until the carried quantity is used up;
-what is left over is no strategy's, as a position from no order on the desk is today.
+what is left over is no strategy's, as a position from no order on the desk is today. A line
+the strategies hold on both sides while the account is flat (``alpha`` long 65 NRML, ``beta``
+short 65) is carried by no broker line at all: each keeps its share, at the closing day's last
+price (``StrategyCarry.close_price``), so that ``alpha``'s sale of its 65 the next morning
+closes its long rather than opening a short beside ``beta``'s.
 """
 
 from __future__ import annotations
@@ -186,7 +190,7 @@ def attribute(
     lines = {(p.instrument, p.product): p for p in carried if p.quantity}
     for share in shares:
         line = lines.get(share.key)
-        if line is None or not share.quantity:
+        if (line is None and not share.offsetting) or not share.quantity:
             continue
         if strategy is not None and share.strategy != strategy and share.key not in shared:
             continue
@@ -497,6 +501,36 @@ def carried_shares(
                 average_price=position.average_price,
             )
             for name, position, quantity in kept
+        ]
+    return tuple(out) + _offsetting_shares(books, {(c.instrument, c.product) for c in carried})
+
+
+def _offsetting_shares(
+    books: Iterable[StrategyBook], carried: set[PositionKey]
+) -> tuple[StrategyCarry, ...]:
+    """The shares of NRML lines the broker carries nothing of because the strategies' own
+    positions there net to nothing, each at the line's last price (the close's)."""
+    lines: dict[PositionKey, list[tuple[str, Position]]] = {}
+    for book in books:
+        for key, position in book.positions.positions.items():
+            if key[1] is Product.NRML and key not in carried and position.quantity:
+                lines.setdefault(key, []).append((book.strategy, position))
+    out: list[StrategyCarry] = []
+    for (instrument, product), held in lines.items():
+        closes = {position.last_price for _, position in held}
+        if sum(position.quantity for _, position in held) or len(closes) != 1 or None in closes:
+            continue
+        out += [
+            StrategyCarry(
+                strategy=name,
+                instrument=instrument,
+                product=product,
+                quantity=position.quantity,
+                average_price=position.average_price,
+                close_price=position.last_price,
+                multiplier=position.multiplier,
+            )
+            for name, position in held
         ]
     return tuple(out)
 

@@ -87,20 +87,36 @@ class StrategyCarry:
     average_price: Decimal = Decimal(0)
     """What the strategy's share cost when it was opened, for display (0: unknown, and the
     previous close is shown, as for a position carried from before shares were recorded)."""
+    close_price: Decimal | None = None
+    """The previous close of a share in a line the broker carried nothing of, the strategies'
+    shares there netting to nothing (``alpha`` long 65 NRML, ``beta`` short 65); None when the
+    carried line gives it (:meth:`position`)."""
+    multiplier: Decimal | None = None
+    """That line's contract multiplier, with ``close_price``."""
 
     @property
     def key(self) -> tuple[InstrumentKey, Product]:
         return (self.instrument, self.product)
 
-    def position(self, carried: CarriedPosition) -> Position:
-        """The strategy's opening position in ``carried``'s line: its quantity booked at the
-        previous close, at the carried position's multiplier."""
+    @property
+    def offsetting(self) -> bool:
+        """Whether this is a share of a line the broker carried nothing of (see
+        ``close_price``)."""
+        return self.close_price is not None
+
+    def position(self, carried: CarriedPosition | None) -> Position:
+        """The strategy's opening position in ``carried``'s line (None: the line the broker
+        carried nothing of, at the share's own close): its quantity booked at the previous
+        close, at the line's multiplier."""
+        close = carried.close_price if carried is not None else self.close_price
+        multiplier = carried.multiplier if carried is not None else self.multiplier
+        assert close is not None, "a share of no carried line has its own close"
         return Position.carried(
             self.instrument,
             self.product,
             self.quantity,
-            carried.close_price,
-            carried.multiplier,
+            close,
+            multiplier or ONE,
             carry_price=self.average_price or None,
         )
 
