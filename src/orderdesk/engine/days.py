@@ -113,6 +113,10 @@ one late) waits this long (monotonic seconds), so a broker outage is not hammere
 loop."""
 
 
+_Lines = list[tuple[InstrumentKey, Product, int]]
+"""Intraday positions as (instrument, product, signed quantity), one a line."""
+
+
 @dataclass(frozen=True, slots=True)
 class DayMismatch:
     """A difference between what the previous close implied and what the broker shows."""
@@ -1128,7 +1132,7 @@ class TradingDays:
         is raised, and lists them, whichever came first (a warning while any is still open). A
         desk started after the cutoff never saw it crossed: it says what is still open, if
         anything (the fills it replayed were told by the process that took them)."""
-        still = self._intraday(segment)
+        crossed, still = self._intraday_around_cutoff(day, segment)
         since = self._watching_since
         if since is not None and since >= cutoff:
             if still:
@@ -1141,7 +1145,6 @@ class TradingDays:
                     'charges for each), each fill alerted as "Squared off by the broker"',
                 )
             return
-        crossed = self._intraday_at_cutoff(day, segment)
         if not crossed:
             return
         now_open = _listed(still) if still else "none (their fills have come in)"
@@ -1165,30 +1168,48 @@ class TradingDays:
             key=f"square_off:{cutoff:%Y-%m-%d}:{segment}",
         )
 
-    def _intraday_at_cutoff(
-        self, day: date, segment: Segment
-    ) -> list[tuple[InstrumentKey, Product, int]]:
-        """``segment``'s open MIS/CO positions as they stood at ``day``'s square-off time: the
-        book's, with the fills of the broker's own square-off orders taken back."""
-        lines = {
+    def _intraday_around_cutoff(self, day: date, segment: Segment) -> tuple[_Lines, _Lines]:
+        """``segment``'s open MIS/CO positions as they stood at ``day``'s square-off time, and
+        as they stand now.
+
+        The broker's square-off orders move the book's positions by their recorded fills
+        alone, and the broker's order report runs ahead of its trade book: an order reported
+        filled may have no fill recorded yet. So the cutoff's lines are the book's with exactly
+        those recorded fills taken back (taking back the reported ``filled_quantity`` counted a
+        line the trades had not yet closed twice: SBIN 10 listed as 20), and now's are the
+        book's with the rest of what the broker reports filled applied (a line it closed is not
+        "still open" while its trades are being read)."""
+        book = {
             (p.instrument, p.product): p.quantity
             for p in self.book.positions
             if p.product in INTRADAY and SEGMENT_OF[p.instrument.exchange] is segment
         }
-        for order in self.book.orders.values():
-            signal = order.signal
-            if (
-                order.filled_quantity
-                and SEGMENT_OF[signal.instrument.exchange] is segment
-                and is_square_off(order, self.calendar)
-                and self.today(order.created_at) == day
-            ):
-                bought = (
-                    order.filled_quantity if signal.side is Side.BUY else -order.filled_quantity
-                )
+        crossed, now = dict(book), dict(book)
+        for order in self._broker_square_offs(day, segment):
+            for fill in order.fills.values():
+                line = (fill.instrument, fill.product)
+                crossed[line] = crossed.get(line, 0) - fill.side.sign * fill.quantity
+            unrecorded = order.filled_quantity - order.fill_quantity
+            if unrecorded > 0:
+                signal = order.signal
                 line = (signal.instrument, signal.product)
-                lines[line] = lines.get(line, 0) - bought
-        return [(i, p, q) for (i, p), q in lines.items() if q]
+                now[line] = now.get(line, 0) + signal.side.sign * unrecorded
+        return _open(crossed), _open(now)
+
+    def _broker_square_offs(self, day: date, segment: Segment) -> list[Order]:
+        """The broker's own square-off orders of ``segment`` on ``day`` in the book."""
+        return [
+            order
+            for order in self.book.orders.values()
+            if SEGMENT_OF[order.signal.instrument.exchange] is segment
+            and is_square_off(order, self.calendar)
+            and self.today(order.created_at) == day
+        ]
+
+
+def _open(lines: Mapping[tuple[InstrumentKey, Product], int]) -> _Lines:
+    """The lines with a quantity, as (instrument, product, quantity)."""
+    return [(i, p, q) for (i, p), q in lines.items() if q]
 
 
 def _listed(positions: Sequence[tuple[InstrumentKey, Product, int]]) -> str:
