@@ -55,5 +55,5 @@ async def test_the_order_rate_refusal_states_the_limit() -> None:
     denied = await gate.evaluate(signal(strategy="rate"), Market())
     assert denied is not None
     assert denied.reason == (
-        "strategy 'rate' placed 4 orders in the last minute; the limit is 4 a minute"
+        "strategy 'rate' sent 4 orders in the last minute; the limit is 4 a minute"
     )

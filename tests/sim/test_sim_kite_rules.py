@@ -186,6 +186,23 @@ def test_holdings_show_the_days_sales_as_used_quantity(
     assert row["used_quantity"] == 4
 
 
+def test_a_sale_of_held_stock_needs_no_margin_on_a_negative_balance(
+    kite: KiteConnect, simctl: SimControl
+) -> None:
+    """With a loss leaving the account's balance below zero, a CNC sale of held stock (it needs
+    no margin) still completes, while an order that needs margin is still refused."""
+    simctl.prices({INFY: 1500, "NSE:SBIN": 900})
+    simctl.holdings([HELD])
+    _place(kite, tradingsymbol="SBIN", quantity=1000, **_market())
+    simctl.prices({"NSE:SBIN": 500})
+    assert kite.margins("equity")["net"] == -300_000  # 1,000,000 − 900,000 bought − 400,000 lost
+    sold = _place(kite, transaction_type="SELL", quantity=10, **_market())
+    assert (_row(kite, sold)["status"], _row(kite, sold)["status_message"]) == ("COMPLETE", None)
+    bought = _place(kite, tradingsymbol="SBIN", **_market())
+    assert _row(kite, bought)["status"] == "REJECTED"
+    assert str(_row(kite, bought)["status_message"]).startswith("Insufficient funds.")
+
+
 def test_a_carry_product_on_stock_is_refused(kite: KiteConnect, simctl: SimControl) -> None:
     """NRML is the carry of derivatives, currency and commodities: on NSE stock Kite refuses it
     (the simulator took it and the order rested OPEN); MIS and CNC still go."""

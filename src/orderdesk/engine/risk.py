@@ -424,7 +424,7 @@ class OrdersPerMinute:
         seen = self._window(signal.strategy, context.monotonic())
         if len(seen) >= self.limit:
             return (
-                f"strategy {signal.strategy!r} placed {len(seen)} orders in the last minute; "
+                f"strategy {signal.strategy!r} sent {len(seen)} orders in the last minute; "
                 f"the limit is {self.limit} a minute"
             )
         return None

@@ -10,17 +10,26 @@ reads 15:20:00 even when the clock was moved from 14:00 to the next Monday in on
 
 IST is :mod:`orderdesk.domain.calendar`'s (re-exported here for the simulator's modules), as is
 the 06:00 token expiry the session store uses: one definition for the desk and the simulator.
+
+:func:`parse_wall_time` reads the times an operator hands ``POST /_sim/clock``: Kite's own
+``YYYY-MM-DD HH:MM:SS`` and ISO 8601, so a time pasted from a log or a ``date -Iseconds`` works.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 from orderdesk.domain.calendar import IST
 
 KITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+_WALL_TIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?", re.ASCII
+)
+"""What :func:`parse_wall_time` takes. A date alone is refused: midnight is seldom what is meant."""
 
 
 def _utc_now() -> datetime:
@@ -81,6 +90,25 @@ class SimClock:
             self._pinned = previous
 
 
+def parse_wall_time(text: str) -> datetime:
+    """``text`` as a naive IST wall time: Kite's ``YYYY-MM-DD HH:MM:SS`` or ISO 8601 (``T`` or a
+    space between date and time, seconds optional). A time without an offset is IST already, as
+    everything Kite writes; one with an offset (``+05:30``, ``Z``) is converted to IST.
+
+    Raises :class:`ValueError` naming the accepted forms for anything else.
+    """
+    expected = "expected YYYY-MM-DD HH:MM:SS (IST) or ISO 8601 such as 2026-12-07T08:30:00+05:30"
+    if _WALL_TIME.fullmatch(text) is None:
+        raise ValueError(f"Cannot read {text!r} as a time: {expected}.")
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError as exc:  # the right shape, but no such day or hour (2026-02-30)
+        raise ValueError(f"Cannot read {text!r} as a time ({exc}): {expected}.") from None
+    if when.tzinfo is None:
+        return when
+    return when.astimezone(IST).replace(tzinfo=None)
+
+
 def fmt(when: datetime | None) -> str | None:
     """Kite's timestamp text, or ``None``."""
     return None if when is None else when.strftime(KITE_TIME_FORMAT)
@@ -91,4 +119,5 @@ __all__ = [
     "KITE_TIME_FORMAT",
     "SimClock",
     "fmt",
+    "parse_wall_time",
 ]

@@ -12,7 +12,9 @@
 - ``GET /_sim/clock`` answers ``{"clock", "offset_seconds", "trading_day"}``: the simulated time
   and how far it runs ahead of real time, exactly (a desk with ``clock = "simulator"`` follows
   it, reading ``?follower=<id>``; :mod:`orderdesk.sim_time`).
-- ``POST /_sim/clock`` ``{"advance_seconds": N}`` or ``{"set": "YYYY-MM-DD HH:MM:SS"}`` (IST)
+- ``POST /_sim/clock`` ``{"advance_seconds": N}`` or ``{"set": "YYYY-MM-DD HH:MM:SS"}`` (IST;
+  ISO 8601 too, e.g. ``2026-12-07T08:30``, and a time with an offset such as
+  ``2026-12-07T03:00:00Z`` is converted to IST; :func:`~orderdesk.sim.clock.parse_wall_time`)
   moves the clock, waits (at most 2 s) until the desks following it have read the move
   (:mod:`orderdesk.sim.followers`), runs the trading-day milestones it crossed
   (``market_hours="nse"``; see :mod:`orderdesk.sim.days`), then the sweep; answers
@@ -32,13 +34,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from aiohttp import web
 
-from orderdesk.sim.clock import KITE_TIME_FORMAT
+from orderdesk.sim.clock import parse_wall_time
 from orderdesk.sim.core import Core
 from orderdesk.sim.envelope import InputError, ok
 from orderdesk.sim.order_params import PlaceRequest
@@ -141,7 +142,7 @@ def add_control_routes(
             raise InputError("Expected a JSON object.")
         try:
             if "set" in body:
-                core.clock.set(datetime.strptime(str(body["set"]), KITE_TIME_FORMAT))
+                core.clock.set(parse_wall_time(str(body["set"])))
             else:
                 core.clock.advance(float(body.get("advance_seconds", 0)))
         except (TypeError, ValueError) as exc:

@@ -45,7 +45,7 @@ from orderdesk.sim.order_params import PlaceRequest
 from orderdesk.sim.orders import Order, OrderType, Side, Status, Variety
 from orderdesk.sim.ports import InstrumentLike, InstrumentLookup, QuoteSource
 from orderdesk.sim.recorder import Recorder
-from orderdesk.sim.rms import RiskChecks
+from orderdesk.sim.rms import RiskChecks, short_of_margin
 from orderdesk.sim.trigger_range import check_co_trigger
 
 log = structlog.get_logger(__name__)
@@ -184,7 +184,7 @@ class Placement:
             price=self._risk.reference_price(order, inst.instrument_token),
         )
         available = self._risk.available(user_id)
-        if required > available:
+        if short_of_margin(required, available):
             message = (
                 f"Insufficient funds. Required margin is {required:.2f} but available margin "
                 f"is {available:.2f}. Check the orderbook for open orders."
@@ -319,7 +319,7 @@ class Placement:
             price=self._risk.reference_price(req, inst.instrument_token),
         )
         available = self._risk.available(user_id)
-        if required > available:
+        if short_of_margin(required, available):
             raise MarginError(
                 f"Insufficient funds. Required margin is {required:.2f} but available margin "
                 f"is {available:.2f}."

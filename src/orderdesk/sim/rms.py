@@ -8,7 +8,9 @@ block, and whether a CNC sale is covered by stock the account has.
   from each order's share (:meth:`RiskChecks.order_margin`): nothing before the RMS has passed the
   order, nothing for a cover order's stop leg (its parent's margin covers it).
 - How much a user may still block is the funds model's answer, bound after construction
-  (:meth:`RiskChecks.bind_funds`); until then, unlimited.
+  (:meth:`RiskChecks.bind_funds`); until then, unlimited. An order is refused for margin only
+  when it needs some and more than that (:func:`short_of_margin`): one needing none passes
+  even on a negative balance, as a sale of held stock does on Kite.
 - Kite allows no delivery short selling: a CNC sale beyond the holding, the day's CNC buys and
   what working CNC sells already hold is ``HoldingException`` (KITE_API.md §2); with holdings
   authorisation on, the part sold out of holdings must have been authorised today (HTTP 428,
@@ -32,6 +34,15 @@ from orderdesk.sim.ports import InstrumentLike, InstrumentLookup, PriceSource
 ZERO = Decimal(0)
 UNVALIDATED = frozenset({Status.PUT_ORDER_REQ_RECEIVED, Status.VALIDATION_PENDING})
 """Orders the RMS has not passed yet: they block no margin."""
+
+
+def short_of_margin(required: Decimal, available: Decimal) -> bool:
+    """Whether the RMS refuses an order for margin: it needs some, and more than is available.
+
+    An order that needs none (a CNC sale of held stock, the close of an open position) is not
+    refused when a big buy or a loss has left the balance negative: it blocks nothing more.
+    """
+    return required > ZERO and required > available
 
 
 class RiskChecks:
@@ -172,4 +183,4 @@ class RiskChecks:
         self._authorisation.check_sale(holding, from_holdings)
 
 
-__all__ = ["UNVALIDATED", "RiskChecks"]
+__all__ = ["UNVALIDATED", "RiskChecks", "short_of_margin"]
