@@ -11,14 +11,23 @@ unknown outcome. It is not sent again blindly — each modification spends one o
 order: the order is read first, and the command is sent again only if the broker's row shows it
 was not carried out. A refusal by the broker returns the order to where it was; so does an
 outcome that cannot be learned — with an alert, since the broker's next report will tell.
+
+A modify whose request an earlier process sent and never heard answered (it stopped
+mid-request) is settled the same way, by its row (:meth:`Commands.settle_interrupted`): at
+start-up, and before any modify or cancel of that order, which would otherwise be refused for
+good as waiting for an answer no one is waiting for.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
-from orderdesk.domain.order import Order
+from orderdesk.domain.events import OrderModifyRequested
+from orderdesk.domain.order import Order, Terms
 from orderdesk.domain.reports import OrderStatusReport
 from orderdesk.domain.status import BrokerStatus, OrderStatus
 from orderdesk.domain.values import OrderType, Variety
@@ -62,6 +71,12 @@ class Commands:
         self.config = config
         self.alerts = alerts
         self.clock = recorder.clock
+        self._modifying: Counter[str] = Counter()
+        """Modifies of this process on their way, by order: an order held MODIFY_PENDING with
+        none is waiting for the answer to a request an earlier process sent."""
+        self._settling = asyncio.Lock()
+        """Held while an interrupted modify is settled: a cancel and a modify of the order
+        asked together wait for one settling (such modifies are rare: one per crash)."""
 
     async def modify(
         self,
@@ -73,6 +88,26 @@ class Commands:
         order_type: OrderType | None = None,
     ) -> None:
         """Ask the broker for new terms; raises if refused (after recording the refusal)."""
+        await self.settle_interrupted(order)
+        changes = OrderChanges(
+            quantity=quantity, price=price, trigger_price=trigger_price, order_type=order_type
+        )
+        with self._on_its_way(order):
+            await self._modify(order, changes)
+
+    @contextmanager
+    def _on_its_way(self, order: Order) -> Iterator[None]:
+        """Count a modify of this process on its way for ``order`` (a second one at once is
+        refused for the order's state, and must not uncount the first)."""
+        self._modifying[order.order_id] += 1
+        try:
+            yield
+        finally:
+            self._modifying[order.order_id] -= 1
+            if self._modifying[order.order_id] <= 0:
+                del self._modifying[order.order_id]
+
+    async def _modify(self, order: Order, changes: OrderChanges) -> None:
         limit = self.config.max_modifications
         if order.modifications >= limit:
             raise ModificationLimitReached(order.order_id, limit)
@@ -81,19 +116,16 @@ class Commands:
             order,
             lambda o: o.request_modify(
                 now,
-                quantity=quantity,
-                price=price,
-                trigger_price=trigger_price,
-                order_type=order_type,
+                quantity=changes.quantity,
+                price=changes.price,
+                trigger_price=changes.trigger_price,
+                order_type=changes.order_type,
             ),
         )
         if outcome.refused is not None:
             raise CommandRefused.by_state(order.order_id, outcome.refused)
         # Only the terms asked for: the broker keeps the others as it holds them, so a term
         # changed at the broker that the desk has not heard of yet is not put back.
-        changes = OrderChanges(
-            quantity=quantity, price=price, trigger_price=trigger_price, order_type=order_type
-        )
         broker_order_id = order.broker_order_id
         assert broker_order_id is not None  # only working orders can be modified
         variety, parent = self._addressed(order)
@@ -103,20 +135,55 @@ class Commands:
                 lambda: self.broker.modify_order(
                     broker_order_id, variety, changes, parent_order_id=parent
                 ),
-                done=lambda row: row.status in _FINAL or _has_terms(row, changes),
+                done=lambda row: _carried_out(row, changes),
             )
         except Exception as exc:
-            reason, unanswered = self._reason(exc), _unanswered(exc)
-            await self.recorder.decide(
-                order,
-                lambda o: (
-                    o.modify_rejected(reason, self.clock.now(), unanswered=unanswered)
-                    if o.status is OrderStatus.MODIFY_PENDING
-                    else []
-                ),
-            )
-            await self._alert("Modify failed", order, reason, exc)
+            reason = self._reason(exc)
+            await self._modify_not_carried_out(order, reason, unanswered=_unanswered(exc))
+            await self._alert("Modify failed", order, reason, critical=_critical(exc))
             raise
+        await self._modify_carried_out(order)
+
+    async def settle_interrupted(self, order: Order) -> None:
+        """Settle the modify ``order`` waits for if no request of this process is on its way:
+        an earlier process sent it and stopped before the answer (killed mid-request), and no
+        report settles it. As after an unknown outcome here, the order's row at the broker
+        says: the asked terms shown (or the order ended), it was carried out; the old terms
+        shown, it was not, and the order works on at them — alerted, for it to be sent again;
+        no row to read, it was not either (alerted: the broker's next report shows the terms
+        it holds)."""
+        if not self._interrupted(order):
+            return
+        async with self._settling:
+            request = order.pending_modify
+            if self._interrupted(order) and request is not None:  # not settled while we waited
+                await self._settle_by_row(order, request)
+
+    def _interrupted(self, order: Order) -> bool:
+        """``order`` waits for a modify's answer and no modify of this process is on its way
+        (its sender settles its own)."""
+        return order.status is OrderStatus.MODIFY_PENDING and not self._modifying[order.order_id]
+
+    async def _settle_by_row(self, order: Order, request: OrderModifyRequested) -> None:
+        asked = _asked(order, request)
+        row = await self._row(order)
+        if row is not None and _carried_out(row, asked):
+            await self._modify_carried_out(order)
+            return
+        if row is None:
+            reason = (
+                "the desk stopped before the broker answered it, and the order's row at the "
+                "broker could not be read: its next report shows the terms it holds"
+            )
+        else:
+            reason = (
+                f"the desk stopped before the broker answered it, and the broker still holds "
+                f"{order.terms_in(row)}, not {_terms_of(request)}: send it again if still wanted"
+            )
+        if await self._modify_not_carried_out(order, reason, unanswered=True):
+            await self._alert("Modify not applied", order, reason)
+
+    async def _modify_carried_out(self, order: Order) -> None:
         await self.recorder.decide(
             order,
             lambda o: (
@@ -126,6 +193,18 @@ class Commands:
             ),
         )
 
+    async def _modify_not_carried_out(self, order: Order, reason: str, *, unanswered: bool) -> bool:
+        """Return ``order`` to its terms (if its modify still waits); whether it did."""
+        outcome = await self.recorder.decide(
+            order,
+            lambda o: (
+                o.modify_rejected(reason, self.clock.now(), unanswered=unanswered)
+                if o.status is OrderStatus.MODIFY_PENDING
+                else []
+            ),
+        )
+        return bool(outcome.events)
+
     async def cancel(self, order: Order) -> None:
         """Ask the broker to cancel; the order ends when the broker reports it cancelled.
 
@@ -134,7 +213,11 @@ class Commands:
         ended, it is answered (``CommandRefused``) but not alerted; refused by the broker, the
         order's row is read at once, since the refusal is often the fill's first news, and an
         order that has ended meanwhile is not a failed cancel.
+
+        A modify that an earlier process left unanswered is settled first
+        (:meth:`settle_interrupted`): "a cancel always goes", not "once the broker answers".
         """
+        await self.settle_interrupted(order)
         now = self.clock.now()
         async with self.recorder.lock(order.order_id):
             outcome = await self.recorder.decide_held(order, lambda o: o.request_cancel(now))
@@ -161,7 +244,7 @@ class Commands:
                 await self._catch_up(order)
             if order.is_terminal:
                 return  # it ended (filled, say) while we asked: nothing left to cancel
-            await self._alert("Cancel failed", order, reason, exc)
+            await self._alert("Cancel failed", order, reason, critical=_critical(exc))
             raise
 
     async def _catch_up(self, order: Order) -> None:
@@ -233,9 +316,9 @@ class Commands:
             return None
         return next((r for r in rows if r.broker_order_id == order.broker_order_id), None)
 
-    async def _alert(self, title: str, order: Order, reason: str, exc: BaseException) -> None:
-        # A lost session or an unregistered address stops every command until a person acts.
-        critical = isinstance(exc, BrokerAuthError | AddressRefused)
+    async def _alert(
+        self, title: str, order: Order, reason: str, *, critical: bool = False
+    ) -> None:
         severity = Severity.CRITICAL if critical else Severity.WARNING
         await self.alerts.raise_(
             severity,
@@ -249,6 +332,28 @@ class Commands:
 _FINAL = frozenset({BrokerStatus.COMPLETE, BrokerStatus.CANCELLED, BrokerStatus.REJECTED})
 
 
+def _carried_out(row: OrderStatusReport, changes: OrderChanges) -> bool:
+    """The broker's row shows the modify carried out, or moot (the order has ended)."""
+    return row.status in _FINAL or _has_terms(row, changes)
+
+
+def _asked(order: Order, request: OrderModifyRequested) -> OrderChanges:
+    """The terms a recorded modify request changes from the order's own (the log keeps the
+    whole new terms; the sender asked for these)."""
+    return OrderChanges(
+        quantity=request.quantity if request.quantity != order.quantity else None,
+        price=request.price if request.price != order.price else None,
+        trigger_price=(
+            request.trigger_price if request.trigger_price != order.trigger_price else None
+        ),
+        order_type=request.order_type if request.order_type is not order.order_type else None,
+    )
+
+
+def _terms_of(request: OrderModifyRequested) -> Terms:
+    return Terms(request.quantity, request.order_type, request.price, request.trigger_price)
+
+
 def _has_terms(row: OrderStatusReport, changes: OrderChanges) -> bool:
     """The broker's row shows the requested terms (the modify was carried out)."""
     if changes.quantity is not None and row.quantity != changes.quantity:
@@ -258,6 +363,11 @@ def _has_terms(row: OrderStatusReport, changes: OrderChanges) -> bool:
     if changes.price is not None and row.price != changes.price:
         return False
     return changes.trigger_price is None or row.trigger_price == changes.trigger_price
+
+
+def _critical(exc: BaseException) -> bool:
+    """A lost session or an unregistered address stops every command until a person acts."""
+    return isinstance(exc, BrokerAuthError | AddressRefused)
 
 
 def _unanswered(exc: BaseException) -> bool:

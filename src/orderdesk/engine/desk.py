@@ -348,6 +348,10 @@ class OrderDesk:
                 await self.placement.interrupted(
                     order, "the desk stopped before the broker's answer was recorded"
                 )
+            elif order.status is OrderStatus.MODIFY_PENDING and self.session.usable:
+                # Its modify was on its way when the last process stopped: no answer comes to
+                # this one, so the order's row at the broker settles it (not applied: alerted).
+                await self.commands.settle_interrupted(order)
             elif self.autoslicer is not None and self.autoslicer.interrupted(order):
                 # Its answer was lost with the last process: never sent again; children the
                 # broker placed carry its tag, and reconciliation (below) adopts them.

@@ -9,8 +9,11 @@ of the log however many months it holds. A log written before the desk had days 
 checkpoint and is replayed whole; the first day the desk opens writes one.
 
 What happened at the broker meanwhile is the job of resolution and reconciliation, which run
-right after. Exits the last process was still escalating (an ``ExitStarted`` without its
-``ExitUnfilled``) are handed back with the re-prices they had, for the desk to resume.
+right after. An order replayed MODIFY_PENDING had a modify on its way when the last process
+stopped: no answer will come to this one, and no report settles it, so the order's row at the
+broker does (``Commands.settle_interrupted``, as for a modify whose outcome is unknown). Exits
+the last process was still escalating (an ``ExitStarted`` without its ``ExitUnfilled``) are
+handed back with the re-prices they had, for the desk to resume.
 """
 
 from __future__ import annotations
