@@ -24,8 +24,10 @@ they learned to :class:`BrokerNews`; nothing else turns broker news into events.
   broker's reason;
 - **modifications outside orderdesk**: new terms the broker shows for one of the desk's orders
   (changed on Kite web or by another API client) are recorded as the order's and alerted, term
-  by term; CRITICAL when the risk checks of an order's own terms would refuse them; a cover
-  order's stop leg shown as MARKET is its exit, not new terms;
+  by term; CRITICAL when the risk checks of an order's own terms would refuse them, however
+  much has filled; taken before the trades the same news brings (a quantity raised and filled
+  while the desk was away fills the raised quantity); a cover order's stop leg shown as MARKET
+  is its exit, not new terms;
 - **cancellations outside orderdesk**: a working order of the desk's cancelled when the desk
   had not asked (nor asked for its cover order or sliced parent) is said so in its status
   change and alerted WARNING, unless it is the broker's or the exchange's ordinary end of an
@@ -899,12 +901,7 @@ class BrokerNews:
         if self.judge is None:
             return None
         try:
-            signal = order.proposed(
-                quantity=terms.quantity,
-                price=terms.price,
-                trigger_price=terms.trigger_price,
-                order_type=terms.order_type,
-            )
+            signal = _with_terms(order.signal, terms)
         except ValidationError as exc:
             log.warning("the new terms of %s cannot be judged: %s", order.order_id, exc)
             return None
@@ -931,14 +928,21 @@ class BrokerNews:
                 except InvalidTransition as error:
                     item.problems.append((REFUSED_UPDATE, error))
                     return [order.refused(error, at)]
-            try:
-                fresh = _new_fills(order, item)
-            except InvalidTransition as error:
-                # A bad trade is refused without taking the report down with it.
-                item.problems.append((REFUSED_FILL, error))
-                events.append(order.refused(error, at))
-                fresh = []
             report = item.report
+            # New terms the report shows (modified outside orderdesk) come before its trades:
+            # a quantity raised and filled while the desk was away fills the raised quantity.
+            held = _held_to(order, report, at)
+
+            def fresh_fills(against: Order) -> list[Fill]:
+                try:
+                    return _new_fills(against, item)
+                except InvalidTransition as error:
+                    # A bad trade is refused without taking the report down with it.
+                    item.problems.append((REFUSED_FILL, error))
+                    events.append(order.refused(error, at))
+                    return []
+
+            fresh = fresh_fills(held)
             carried = False
             if report is not None:
                 try:
@@ -951,9 +955,14 @@ class BrokerNews:
                     # The report contradicts what we hold; its trades are facts all the same.
                     item.problems.append((REFUSED_UPDATE, error))
                     events.append(order.refused(error, at))
+            if held is not order and not _takes_outside_terms(events):
+                # The report's new terms were not taken (it was refused, or stale): the trades
+                # answer to the order's own.
+                held = order
+                fresh = fresh_fills(order)
             if not carried:
                 for fill in fresh:
-                    events += order.on_fill(fill, at, inferred=item.inferred)
+                    events += held.on_fill(fill, at, inferred=item.inferred)
             return events
 
         return decide
@@ -1082,6 +1091,55 @@ class BrokerNews:
             self._unbound_count -= len(dropped)
         self._unbound.setdefault(fill.broker_order_id, []).append(fill)
         self._unbound_count += 1
+
+
+def _with_terms(signal: Signal, terms: Terms) -> Signal:
+    """``signal`` asking for ``terms``: what the risk checks of an order's own terms judge.
+
+    Not :meth:`Order.proposed`, which holds a modify of the desk's to more than has filled:
+    terms found made outside are the order's however much has filled since. A quantity raised
+    past ``max_quantity`` and filled before the desk heard of it is beyond the limits all the
+    same (it was said "cannot be judged" and only warned of). Raises :class:`ValidationError`
+    for terms no signal could have."""
+    return replace(
+        signal,
+        quantity=terms.quantity,
+        price=terms.price,
+        trigger_price=terms.trigger_price,
+        order_type=terms.order_type,
+        market_protection=None,
+    )
+
+
+def _held_to(order: Order, report: OrderStatusReport | None, at: datetime) -> Order:
+    """``order`` as its trades are checked against: holding the new terms ``report`` shows,
+    when it shows the order modified outside orderdesk (a copy; the order itself takes them
+    when the news is recorded, the modification before the trades), else ``order`` itself.
+
+    Checked against the terms from before, a quantity raised outside and filled while the desk
+    was away (10 raised to 40, 40 filled) is an overfill: refused and alerted, its position
+    missing until the trades are read again."""
+    if report is None or not order.changed_at_broker(report):
+        return order
+    terms = order.terms_in(report)
+    held = replace(order, fills=dict(order.fills))
+    held.apply(
+        OrderModified(
+            at=at,
+            order_id=order.order_id,
+            quantity=terms.quantity,
+            price=terms.price,
+            trigger_price=terms.trigger_price,
+            order_type=terms.order_type,
+            external=True,
+        )
+    )
+    return held
+
+
+def _takes_outside_terms(events: Sequence[OrderEvent]) -> bool:
+    """Whether ``events`` give the order terms found made outside orderdesk."""
+    return any(isinstance(event, OrderModified) and event.external for event in events)
 
 
 def _new_fills(order: Order, item: _Item) -> list[Fill]:
