@@ -133,6 +133,8 @@ def test_a_refused_address_refuses_the_signal_alerts_critically_and_sends_once(
     report = json.loads(as_json.stdout)
     assert report["ready"] is False
     assert checks(report)["orders from this address"][0] == "fail"
+    # The refused placement is in no book the broker lists, yet it counts toward its day.
+    assert "1/5000 today" in checks(report)["order rate"][1]
     assert report["order_path"]["verdict"] == "refused"
     assert report["order_path"]["local_address"] == "127.0.0.1"
     state = SimControl(sim.rest_root).state()

@@ -382,7 +382,7 @@ class FakeDesk:
         self.conversions.append(conversion)
         return conversion
 
-    async def doctor(self) -> Diagnosis:
+    async def doctor(self, *, placed_today: int = 0) -> Diagnosis:
         status = self.session_status
         session = SessionInfo(
             SessionState(status.state), status.expires_at, status.since, status.reason

@@ -301,9 +301,11 @@ class DeskService(Protocol):
         position cannot give it, :class:`~orderdesk.errors.NotOffered` for a broker without
         conversions, the broker's error when it refuses."""
 
-    async def doctor(self) -> Diagnosis:
+    async def doctor(self, *, placed_today: int = 0) -> Diagnosis:
         """The pre-flight (:mod:`orderdesk.doctor`): asks the broker's pre-flight now, when it
-        offers one, and adds what the desk knows."""
+        offers one, and adds what the desk knows. ``placed_today``: the placements the broker
+        answered today as the desk counted them, the refused ones too, which the broker's book
+        (the pre-flight's count) does not list while the broker counts them all the same."""
 
     # -- what the dashboard shows besides orders and positions ----------------------------------
 

@@ -17,6 +17,7 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import islice
@@ -348,7 +349,7 @@ class EngineDesk:
         await self._desk.convert_position(conversion, operator="api")
         return conversion
 
-    async def doctor(self) -> Diagnosis:
+    async def doctor(self, *, placed_today: int = 0) -> Diagnosis:
         desk = self._desk
         broker = desk.broker
         preflight, unanswered = None, None
@@ -361,6 +362,11 @@ class EngineDesk:
                     f"the broker did not answer the doctor's checks within {PREFLIGHT_SECONDS:g} s"
                 )
             else:
+                counted = preflight.rate.today
+                if counted is not None and placed_today > counted:
+                    # Refused placements count at the broker but are in no book it lists.
+                    rate = replace(preflight.rate, today=placed_today)
+                    preflight = replace(preflight, rate=rate)
                 if preflight.verdict is Verdict.SESSION_REFUSED:
                     # As a refusal of the desk's own calls does: the session line says so now.
                     desk.session.refused(f"doctor: {preflight.answer}", desk.clock.now())

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends
 from orderdesk.api.auth import bearer_scheme
 from orderdesk.api.context import Context
 from orderdesk.api.errors import ERROR_RESPONSES
+from orderdesk.api.order_rate import rate_day
 from orderdesk.api.schemas_doctor import AlertTargetOut, CheckOut, DoctorOut
 from orderdesk.doctor import ist_moment
 from orderdesk.notify import TargetStatus, alert_targets
@@ -30,7 +31,9 @@ async def doctor(context: Context) -> DoctorOut:
     ``[alerts] urls`` entry waits to be retried or its last delivery failed, and when alerts
     to it were given up since the desk started (how many, since when), naming the entry by
     its place and host."""
-    out = DoctorOut.of(await context.desk.doctor())
+    desk = context.desk
+    placed = context.order_rate.use(desk.now(), rate_day(desk.trading_day(), desk.now())).day
+    out = DoctorOut.of(await desk.doctor(placed_today=placed))
     targets = alert_targets()
     return out.model_copy(
         update={
