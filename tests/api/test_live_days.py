@@ -174,10 +174,10 @@ async def test_a_closed_days_count_of_orders_is_what_its_detail_lists(
     clock: WallClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """An evening order made after Monday's close is counted in Monday's line (its detail lists
-    it, as Monday's end left it) and in Tuesday's, which it was carried into (Tuesday's detail
-    lists it, as Tuesday's live book did); the listing reads no day's orders back, and a second
-    listing looks for no order again."""
+    """An evening order made after Monday's close, for Tuesday's session and still resting then,
+    is Tuesday's alone, which it was carried into: Monday's line and detail leave it out,
+    Tuesday's count and list it, as Tuesday's live book did; the listing reads no day's orders
+    back, and a second listing looks for no order again."""
     desk = served.desk
     await (await desk.submit(signal(signal_id="mon-day"))).wait()
     clock.set(MONDAY, 16, 20)
@@ -223,6 +223,6 @@ async def test_a_closed_days_count_of_orders_is_what_its_detail_lists(
         day: len((await served.get(f"/api/days/{day.isoformat()}"))["orders"])
         for day in (MONDAY, TUESDAY)
     }
-    assert listed == detailed == {MONDAY: 2, TUESDAY: 2}
+    assert listed == detailed == {MONDAY: 1, TUESDAY: 2}
     assert again == days
     assert (first, second) == (2, 0)  # one look after each past close; then kept, as ended

@@ -261,7 +261,9 @@ class OrderDesk:
                 news=self.news,
                 strategy_books=self.strategy_books,
             )
-        self.history = DayHistory(store, self.book)
+        self.history = DayHistory(
+            store, self.book, config.days.calendar if config.days is not None else None
+        )
         self.triggers = Triggers(
             broker,
             self.recorder,

@@ -7,6 +7,9 @@ ones carried into it (``DayOpened.carried_orders``: an evening AMO, an order the
 working) and the ones created during it, each as the day's end left it. An order carried
 across days is each of those days' order, and its fills are shown on the day that recorded
 them and on the later days it is carried into, as the live book and the close count them.
+An order created after a day's close for a later session (an evening AMO) and not traded
+before the next day opened is that next day's alone: it is carried into it, and was counted
+under both (the close's "5 orders", then ``days`` 7 for the same evening).
 Orders are rebuilt from the day's stretch of the log and the carried orders' own events,
 found by the stream index, so none of this walks the whole log.
 """
@@ -16,11 +19,20 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Generic, TypeVar
 
-from orderdesk.domain.events import DayClosed, DayOpened, Event, OrderCreated, OrderEvent
+from orderdesk.domain.calendar import SEGMENT_OF, TradingCalendar
+from orderdesk.domain.events import (
+    DayClosed,
+    DayOpened,
+    Event,
+    OrderCreated,
+    OrderEvent,
+    OrderFillRecorded,
+)
 from orderdesk.domain.order import Order
+from orderdesk.domain.signal import Signal
 from orderdesk.engine.book import OrderBook
 from orderdesk.ports.store import EventStore
 
@@ -75,9 +87,17 @@ class PastDay:
 class DayHistory:
     """Past days and past orders, from the store."""
 
-    def __init__(self, store: EventStore, book: OrderBook | None = None) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        book: OrderBook | None = None,
+        calendar: TradingCalendar | None = None,
+    ) -> None:
         self._store = store
         self._book = book
+        self._calendar = calendar
+        """The desk's trading days: which session an order created after a close is for
+        (None: a desk without days, whose days never close)."""
         self._absent: set[str] = set()
         """Ids :meth:`order` found no order for while the book held its current day
         (``_absent_day``): a new signal is looked up twice (the API asks whether it was sent
@@ -137,7 +157,7 @@ class DayHistory:
             rows = self._store.read(
                 kind=OrderCreated.__name__, after=closed_seq, before=past.end_seq
             )
-            after = sum(1 for _ in rows)
+            after = sum(1 for row in rows if not self._next_days(past, row.event()))
             if past.end_seq is not None:
                 self._created_after_close[key] = after
         return closed.orders + after
@@ -166,17 +186,43 @@ class DayHistory:
             for order_id in past.opened.carried_orders
         }
         rows = self._store.read(after=past.first_seq, before=past.end_seq)
+        later: set[str] = set()
         for row in rows:
             event = row.event()
             if isinstance(event, OrderCreated):
                 streams[event.order_id] = [event]
+                if past.closed_seq is not None and row.seq > past.closed_seq:
+                    later.add(event.order_id)
             elif isinstance(event, OrderEvent) and event.order_id in streams:
                 streams[event.order_id].append(event)
-        return [
+        orders = [
             Order.from_events(events)
             for events in streams.values()
             if events and isinstance(events[0], OrderCreated)
         ]
+        return [o for o in orders if o.order_id not in later or not self._for_later(past, o)]
+
+    def _next_days(self, past: PastDay, event: Event) -> bool:
+        """Whether the order ``event`` (an ``OrderCreated`` after ``past``'s close) is a later
+        day's: see :meth:`_for_later`; its fills, if any, are read from its own events."""
+        if not isinstance(event, OrderCreated) or not self._later_session(
+            past, event.signal, event.at
+        ):
+            return False
+        traded = self._store.read(stream=event.order_id, before=past.end_seq)
+        return not any(isinstance(row.event(), OrderFillRecorded) for row in traded)
+
+    def _for_later(self, past: PastDay, order: Order) -> bool:
+        """Whether ``order``, created after ``past``'s close, is a later day's: placed for a
+        later session (an evening AMO) and not traded in ``past``'s stretch of the log."""
+        return not order.fills and self._later_session(past, order.signal, order.created_at)
+
+    def _later_session(self, past: PastDay, signal: Signal, at: datetime) -> bool:
+        """Whether ``signal``, created ``at``, is for a session after ``past``'s day."""
+        if self._calendar is None:
+            return False
+        segment = SEGMENT_OF[signal.instrument.exchange]
+        return self._calendar.session_of(at, segment) > past.day
 
     def _before(self, order_id: str, seq: int) -> list[OrderEvent]:
         """``order_id``'s events recorded before ``seq``."""
