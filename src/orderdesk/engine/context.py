@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
@@ -62,9 +63,41 @@ def _unfilled(order: Order, book: OrderBook) -> int:
     return order.remaining_quantity if order.is_open else 0
 
 
+def sent_since(book: OrderBook, strategy: str, since: datetime) -> list[datetime]:
+    """When the orders ``strategy`` sent through the risk gate at or after ``since`` were
+    created (what the order rate counted of them; see :func:`_through_the_gate`).
+
+    Those orders enter the book in the order they are made, each stamped with the desk's clock
+    then, so the walk goes back from the newest and stops at the first (of any strategy) made
+    before ``since``: it reads the last minute's orders, not the day's 5,000. The orders the
+    broker made are passed over, as their times are the broker's and may be earlier."""
+    times: list[datetime] = []
+    for order in reversed(book.orders.values()):
+        if not _through_the_gate(order, book):
+            continue
+        if order.created_at < since:
+            break
+        if order.signal.strategy == strategy:
+            times.append(order.created_at)
+    return times
+
+
+def _through_the_gate(order: Order, book: OrderBook) -> bool:
+    """Whether ``order`` is one the desk made and sent (or holds for want of a session) as
+    itself, the order rate's kind: not a slice (its parent was counted), a cover order's stop
+    leg, an order a GTT placed or one placed outside, which the broker made and the desk
+    adopted. The desk's exits of a strategy's share are its kind too (nothing tells them
+    apart here): a restart in the minute after one counts it against the strategy's rate."""
+    if order.parent_id is not None or order.leg_of is not None or order.external:
+        return False
+    # A GTT's order was never sent by the desk; a sliced order's parent never is itself.
+    sent = order.submit_attempts > 0 or order.deferred or order.autoslice
+    return sent or book.is_parent(order)
+
+
 class DeskRiskContext:
-    """Open orders, working orders and P&L from the desk's book; prices from ticks or a quote;
-    margins from the broker.
+    """Open orders, working orders, P&L and the orders sent of late from the desk's book; the
+    time from the desk's clock; prices from ticks or a quote; margins from the broker.
 
     A check's question that the broker answers by refusing the session is the session's end,
     as it is for a placement: the watch is told (the clock loop alerts it once), and a price
@@ -101,6 +134,12 @@ class DeskRiskContext:
 
     def monotonic(self) -> float:
         return self._clock.monotonic()
+
+    def now(self) -> datetime:
+        return self._clock.now()
+
+    def sent_since(self, strategy: str, since: datetime) -> list[datetime]:
+        return sent_since(self._book, strategy, since)
 
     async def last_price(self, instrument: InstrumentKey) -> Decimal | None:
         price = self._book.last_prices.get(instrument)
@@ -139,4 +178,4 @@ class DeskRiskContext:
             raise SessionExpired(self._session.info(now).reason) from exc
 
 
-__all__ = ["MARGIN_PROBE_TAG", "DeskRiskContext", "working_with"]
+__all__ = ["MARGIN_PROBE_TAG", "DeskRiskContext", "sent_since", "working_with"]

@@ -11,6 +11,10 @@ Asking is not counting. A check that keeps a count (the order rate) is a
 check has let the signal through. So a signal denied by a later check is not counted, and a
 signal screened before it waits for approval (``evaluate(..., record=False)``) is counted once,
 when it is finally submitted.
+
+The order rate is counted on the desk's clock (the simulator's under ``clock = "simulator"``),
+and a restart does not forget it: the strategy's orders of the last minute are in the desk's
+book, and its window starts from them (:class:`OrdersSent`).
 """
 
 from __future__ import annotations
@@ -18,9 +22,9 @@ from __future__ import annotations
 import collections
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
 from orderdesk.domain.calendar import IST, SEGMENT_OF, TradingCalendar, as_ist
 from orderdesk.domain.contracts import multiplier_of
@@ -79,7 +83,10 @@ class RiskContext(Protocol):
         delivered stock still held, which a CNC sale draws on first."""
         ...
 
-    def monotonic(self) -> float: ...
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes back: the order rate's, for a context that is
+        no :class:`OrdersSent` (a test's small fake)."""
+        ...
 
     async def last_price(self, instrument: InstrumentKey) -> Decimal | None:
         """The last traded price (None: none known for it); :class:`PriceUnreadable` when the
@@ -100,6 +107,23 @@ class WorkingOrders(Protocol):
         """What would be working on ``signal``'s side of its instrument and product once it is
         sent: its unfilled quantity (a modify's new quantity less what its order has filled)
         plus the unfilled remainder of every other order working there."""
+        ...
+
+
+@runtime_checkable
+class OrdersSent(Protocol):
+    """A :class:`RiskContext` that also knows the desk's clock and the orders it has sent. The
+    desk's contexts do: the order rate is then counted on the desk's clock, and a window opened
+    after a restart starts with the orders the last process sent. Without it (a test's small
+    fake) the rate is counted on ``monotonic()``, from the signals recorded alone."""
+
+    def now(self) -> datetime:
+        """The desk's clock (the simulator's under ``clock = "simulator"``)."""
+        ...
+
+    def sent_since(self, strategy: str, since: datetime) -> list[datetime]:
+        """When the orders ``strategy`` sent through the risk gate (``submit``, a basket) at
+        or after ``since`` were created, on the desk's clock."""
         ...
 
 
@@ -411,17 +435,39 @@ class MarginAvailable:
 
 
 @dataclass(slots=True)
+class _Window:
+    """One strategy's orders in the rate's window, as seconds on its context's clock."""
+
+    dated: bool
+    """Seconds on the desk's clock (an :class:`OrdersSent` context), else ``monotonic()``."""
+    times: collections.deque[float]
+
+    def now(self, context: RiskContext) -> float:
+        if self.dated:
+            # Opened on an OrdersSent context: the check is always asked with the same one
+            # (the desk's, or its strategy's), and isinstance would cost 9 µs a signal.
+            return cast("OrdersSent", context).now().timestamp()
+        return context.monotonic()
+
+
+@dataclass(slots=True)
 class OrdersPerMinute:
-    """Per strategy, sliding 60 s. A :class:`CountingCheck`: a signal counts when the gate
-    records it, i.e. once every check has let it through and it is really submitted."""
+    """Per strategy, over the last 60 s of the desk's clock. A :class:`CountingCheck`: a
+    signal counts when the gate records it, i.e. once every check has let it through and it is
+    really submitted.
+
+    A strategy's window opens with the orders it sent in the last minute, from the desk's
+    book (:class:`OrdersSent`): a restart, or a crash loop, gives it no fresh minute. From then
+    on it counts what the gate records, which includes a signal let through whose order is not
+    in the book yet (a basket's legs are admitted before any is placed)."""
 
     limit: int
     window: float = 60.0
     name: str = "orders_per_minute"
-    _seen: dict[str, collections.deque[float]] = field(default_factory=dict, repr=False)
+    _seen: dict[str, _Window] = field(default_factory=dict, repr=False)
 
     async def check(self, signal: Signal, context: RiskContext) -> str | None:
-        seen = self._window(signal.strategy, context.monotonic())
+        seen, _now = self._recent(signal.strategy, context)
         if len(seen) >= self.limit:
             return (
                 f"strategy {signal.strategy!r} sent {len(seen)} orders in the last minute; "
@@ -430,14 +476,30 @@ class OrdersPerMinute:
         return None
 
     def record(self, signal: Signal, context: RiskContext) -> None:
-        now = context.monotonic()
-        self._window(signal.strategy, now).append(now)
+        seen, now = self._recent(signal.strategy, context)
+        seen.append(now)
 
-    def _window(self, strategy: str, now: float) -> collections.deque[float]:
-        seen = self._seen.setdefault(strategy, collections.deque())
+    def _recent(
+        self, strategy: str, context: RiskContext
+    ) -> tuple[collections.deque[float], float]:
+        """The strategy's orders still in the window, and the time it was read at."""
+        window = self._seen.get(strategy)
+        if window is None:
+            window = self._seen[strategy] = self._opened(strategy, context)
+        now = window.now(context)
+        seen = window.times
         while seen and seen[0] <= now - self.window:
             seen.popleft()
-        return seen
+        return seen, now
+
+    def _opened(self, strategy: str, context: RiskContext) -> _Window:
+        """A window for ``strategy``, holding what it sent in the last minute when the context
+        knows (once per strategy: the isinstance against a Protocol costs 9 µs)."""
+        if not isinstance(context, OrdersSent):
+            return _Window(dated=False, times=collections.deque())
+        since = context.now() - timedelta(seconds=self.window)
+        sent = sorted(at.timestamp() for at in context.sent_since(strategy, since))
+        return _Window(dated=True, times=collections.deque(sent))
 
 
 def checks_for(limits: RiskLimits, switch: KillSwitch) -> list[RiskCheck]:
@@ -550,6 +612,7 @@ __all__ = [
     "MaxOrderValue",
     "MaxQuantity",
     "OrdersPerMinute",
+    "OrdersSent",
     "PriceBand",
     "RiskCheck",
     "RiskContext",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -36,6 +37,7 @@ from orderdesk.engine.risk import (
     KillSwitch,
     KillSwitchCheck,
     OrdersPerMinute,
+    OrdersSent,
     RiskCheck,
     RiskContext,
     RiskGate,
@@ -64,6 +66,9 @@ class StrategyRiskContext:
         self._desk = desk
         self._calendar = calendar
         self._clock = clock
+        self._sent = desk if isinstance(desk, OrdersSent) else None
+        """The desk's context as an :class:`OrdersSent` (the desk's is one): its clock and
+        the orders sent, which the strategy's own order rate is counted from."""
 
     def _books(self, *, all_strategies: bool = False) -> dict[str, StrategyBook]:
         """The strategy's book (with ``all_strategies``, every strategy's: how the day's
@@ -123,6 +128,20 @@ class StrategyRiskContext:
 
     def monotonic(self) -> float:
         return self._desk.monotonic()
+
+    def now(self) -> datetime:
+        return self._desk_sent().now()
+
+    def sent_since(self, strategy: str, since: datetime) -> list[datetime]:
+        return self._desk_sent().sent_since(strategy, since)
+
+    def _desk_sent(self) -> OrdersSent:
+        if self._sent is None:
+            raise TypeError(
+                f"{type(self._desk).__name__} is no OrdersSent: a strategy's own order rate is "
+                "counted on the desk's clock, from the orders it sent"
+            )
+        return self._sent
 
     async def last_price(self, instrument: InstrumentKey) -> Decimal | None:
         return await self._desk.last_price(instrument)
