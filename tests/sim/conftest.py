@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator, Iterator
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -98,6 +99,32 @@ def login(sim: SimServer, *, timeout: float = 7.0) -> KiteConnect:
     request_token = parse_qs(urlsplit(reply.headers["Location"]).query)["request_token"][0]
     kite.generate_session(request_token, api_secret=config.api_secret)
     return kite
+
+
+def day_charges(kite: KiteConnect) -> Decimal:
+    """What the next rollover takes off the cash for the day so far: the virtual contract
+    note's total of the day's executed orders, asked as the desk asks it, to the paisa."""
+    executed = [row for row in kite.orders() if row["filled_quantity"]]
+    if not executed:
+        return Decimal(0)
+    note = kite.get_virtual_contract_note(
+        [
+            {
+                "order_id": row["order_id"],
+                "exchange": row["exchange"],
+                "tradingsymbol": row["tradingsymbol"],
+                "transaction_type": row["transaction_type"],
+                "variety": row["variety"],
+                "product": row["product"],
+                "order_type": row["order_type"],
+                "quantity": row["filled_quantity"],
+                "average_price": row["average_price"],
+            }
+            for row in executed
+        ]
+    )
+    total = sum((Decimal(str(row["charges"]["total"])) for row in note), Decimal(0))
+    return total.quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
 def checksum(api_key: str, request_token: str, api_secret: str) -> str:

@@ -29,7 +29,7 @@ from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
 from tests.support import eventually, wait_until
 
-from .conftest import SimControl, login
+from .conftest import SimControl, day_charges, login
 
 MONDAY = "2026-01-05"
 TUESDAY = "2026-01-06"
@@ -101,6 +101,11 @@ def _nifty_future(kite: KiteConnect) -> dict[str, Any]:
     return next(
         i for i in kite.instruments("NFO") if i["name"] == "NIFTY" and i["instrument_type"] == "FUT"
     )
+
+
+def _money(value: float) -> Decimal:
+    """A funds figure as the Decimal it prints as."""
+    return Decimal(str(value))
 
 
 def _kinds(reply: dict[str, Any]) -> list[tuple[str, str | None]]:
@@ -256,8 +261,8 @@ def test_next_morning_starts_empty_and_carries_the_nrml_position(
 ) -> None:
     """After 06:00 the old token is refused, the new session sees empty order and trade books,
     the NRML future carried with overnight_quantity and yesterday's close, no day rows, quotes
-    whose close is yesterday's last price, and funds whose net did not move overnight while
-    yesterday's realised P&L is now cash."""
+    whose close is yesterday's last price, and funds whose net moved overnight only by
+    yesterday's charges, taken off the cash as yesterday's realised P&L went into it."""
     kite = _open(sim_thread, simctl, MONDAY)
     future = _nifty_future(kite)
     key = f"NFO:{future['tradingsymbol']}"
@@ -274,6 +279,7 @@ def test_next_morning_starts_empty_and_carries_the_nrml_position(
     _at(simctl, MONDAY, "16:30:00")
     evening = kite.margins()["equity"]
     assert evening["utilised"]["m2m_realised"] == 100
+    charged = day_charges(kite)
     reply = _at(simctl, TUESDAY, "09:20:00")
     assert _kinds(reply)[-1] == ("rollover", None)
     assert reply["milestones"][-1]["at"] == "2026-01-06 06:00:00"
@@ -293,8 +299,8 @@ def test_next_morning_starts_empty_and_carries_the_nrml_position(
     assert carried["day_buy_quantity"] == carried["day_sell_quantity"] == 0
     assert carried["m2m"] == 0
     morning = kite.margins()["equity"]
-    assert morning["net"] == evening["net"]
-    assert morning["available"]["cash"] == OPENING_CASH + 100
+    assert _money(morning["net"]) == _money(evening["net"]) - charged
+    assert _money(morning["available"]["cash"]) == OPENING_CASH + 100 - charged
     assert morning["utilised"]["m2m_realised"] == 0
     quote = kite.quote([key, "NSE:INFY"])
     assert quote[key]["ohlc"] == dict.fromkeys(("open", "high", "low", "close"), 25040)
@@ -314,13 +320,15 @@ def test_cnc_buy_is_t1_the_next_day_and_settled_the_day_after(
     simctl.prices({"NSE:INFY": 1500})
     _place(kite, product="CNC", quantity=5)
     simctl.prices({"NSE:INFY": 1520})
+    charged = day_charges(kite)
     kite = _open(sim_thread, simctl, TUESDAY)
     [row] = kite.holdings()
     assert (row["quantity"], row["t1_quantity"], row["opening_quantity"]) == (10, 5, 15)
     assert row["realised_quantity"] == 10
     assert row["close_price"] == 1520
     assert row["average_price"] == pytest.approx((10 * 1400 + 5 * 1500) / 15)
-    assert kite.margins()["equity"]["available"]["cash"] == OPENING_CASH - 5 * 1500
+    cash = _money(kite.margins()["equity"]["available"]["cash"])
+    assert cash == OPENING_CASH - 5 * 1500 - charged
     kite = _open(sim_thread, simctl, WEDNESDAY)
     [row] = kite.holdings()
     assert (row["quantity"], row["t1_quantity"], row["realised_quantity"]) == (15, 0, 15)
@@ -341,13 +349,15 @@ def test_cnc_sale_of_holdings_leaves_them_overnight(
     _place(kite, product="CNC", quantity=4, transaction_type="SELL")
     [row] = kite.holdings()
     assert (row["quantity"], row["used_quantity"], row["opening_quantity"]) == (10, 4, 10)
+    charged = day_charges(kite)
     kite = _open(sim_thread, simctl, TUESDAY)
     [row] = kite.holdings()
     assert (row["quantity"], row["t1_quantity"], row["opening_quantity"]) == (6, 0, 6)
     assert row["used_quantity"] == 0
     assert row["average_price"] == 1400
     assert kite.positions() == {"net": [], "day": []}
-    assert kite.margins()["equity"]["available"]["cash"] == OPENING_CASH + 4 * 1500
+    cash = _money(kite.margins()["equity"]["available"]["cash"])
+    assert cash == OPENING_CASH + 4 * 1500 - charged
 
 
 def test_a_sale_of_holdings_blocks_no_margin_and_its_price_moves_are_no_loss(
@@ -368,9 +378,11 @@ def test_a_sale_of_holdings_blocks_no_margin_and_its_price_moves_are_no_loss(
     equity = kite.margins()["equity"]
     assert (equity["net"], equity["utilised"]["debits"]) == (OPENING_CASH, 0)
     assert equity["utilised"]["holding_sales"] == 4 * 1500
+    charged = day_charges(kite)
     kite = _open(sim_thread, simctl, TUESDAY)
     equity = kite.margins()["equity"]
-    assert (equity["net"], equity["utilised"]["holding_sales"]) == (OPENING_CASH + 4 * 1500, 0)
+    assert _money(equity["net"]) == OPENING_CASH + 4 * 1500 - charged
+    assert equity["utilised"]["holding_sales"] == 0
 
 
 def test_expired_future_is_settled_and_gone_the_next_day(
@@ -378,7 +390,8 @@ def test_expired_future_is_settled_and_gone_the_next_day(
 ) -> None:
     """A future expiring on Thursday is settled at its last price at Friday's rollover: its
     position is gone, the P&L is cash, it is no longer in the NFO dump, orders on it are
-    refused as Kite refuses an expired instrument, and a GTT on it has expired."""
+    refused as Kite refuses an expired instrument, and a GTT on it has expired (the cash less
+    Thursday's charges)."""
     kite = _open(sim_thread, simctl, THURSDAY)
     key = f"NFO:{TEST_FUTURE}"
     assert TEST_FUTURE in {i["tradingsymbol"] for i in kite.instruments("NFO")}
@@ -401,13 +414,14 @@ def test_expired_future_is_settled_and_gone_the_next_day(
         ],
     )["trigger_id"]
     simctl.prices({key: 1010})
+    charged = day_charges(kite)
     kite = _open(sim_thread, simctl, FRIDAY)
     assert TEST_FUTURE not in {i["tradingsymbol"] for i in kite.instruments("NFO")}
     assert TEST_FUTURE not in {i["tradingsymbol"] for i in kite.instruments()}
     assert kite.positions() == {"net": [], "day": []}
     margins = kite.margins()["equity"]
-    assert margins["available"]["cash"] == OPENING_CASH + 50 * 10
-    assert margins["net"] == OPENING_CASH + 50 * 10
+    assert _money(margins["available"]["cash"]) == OPENING_CASH + 50 * 10 - charged
+    assert _money(margins["net"]) == OPENING_CASH + 50 * 10 - charged
     assert kite.quote([key]) == {}
     assert kite.get_gtt(gtt)["status"] == "expired"
     with pytest.raises(kex.InputException) as refused:

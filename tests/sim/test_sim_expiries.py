@@ -30,7 +30,7 @@ from orderdesk.sim.universe import (
     weekly_expiries,
 )
 
-from .conftest import SimControl, login
+from .conftest import SimControl, day_charges, login
 
 OPENING_CASH = 5_000_000
 LOT = 65
@@ -141,12 +141,13 @@ def test_a_weekly_expires_at_its_settlement_price_and_the_next_weekly_is_listed(
     assert kite.get_gtt(stop)["status"] == "expired"
     assert len(kite.orders()) == 2  # the two buys: the stop placed nothing
 
+    charged = float(day_charges(kite))
     following = sim.config.calendar.next_trading_day(expiry)
     kite = _open(sim, simctl, following, "09:30:00")
     assert kite.positions() == {"net": [], "day": []}
     cash = kite.margins()["equity"]["available"]["cash"]
     assert cash == pytest.approx(
-        OPENING_CASH + LOT * (130 - paid[itm]) + LOT * (0 - paid[otm]), abs=0.01
+        OPENING_CASH + LOT * (130 - paid[itm]) + LOT * (0 - paid[otm]) - charged, abs=0.01
     )
 
     after = kite.instruments("NFO")

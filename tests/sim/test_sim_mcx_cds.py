@@ -23,7 +23,7 @@ from orderdesk.sim.instruments import CSV_HEADER, InstrumentMaster
 from orderdesk.sim.market import MarketData
 from orderdesk.sim.universe import FUTURES, builtin_instruments, futures_expiries, years_to_expiry
 
-from .conftest import SimControl, login
+from .conftest import SimControl, day_charges, login
 
 OPENING_CASH = 5_000_000
 TERMS = {"CRUDEOIL": ("MCX", 1.0, 100), "GOLDM": ("MCX", 1.0, 10), "USDINR": ("CDS", 0.0025, 1000)}
@@ -211,8 +211,8 @@ def test_the_nearest_month_expires_settles_and_a_new_month_is_listed(
     days_sim: SimServer,
 ) -> None:
     """A lot of the nearest crude month held to its expiry settles at its last price the next
-    morning (cash moves by the move × 100); that morning's dump no longer lists it and lists
-    a new third month, priced off the new nearest month."""
+    morning (cash moves by the move × 100, less the day's charges); that morning's dump no
+    longer lists it and lists a new third month, priced off the new nearest month."""
     simctl = SimControl(days_sim.rest_root)
     kite = login(days_sim)
     before = _months(kite, "MCX", "CRUDEOIL")
@@ -224,13 +224,14 @@ def test_the_nearest_month_expires_settles_and_a_new_month_is_listed(
     simctl.prices({key: 5600})
     paid = _buy(kite, "MCX", near["tradingsymbol"], 1)
     simctl.prices({key: 5650})
+    charged = float(day_charges(kite))
 
     following = days_sim.config.calendar.next_trading_day(expiry)
     simctl.set_clock(f"{following.isoformat()} 09:30:00")
     kite = login(days_sim)
     assert kite.positions()["net"] == []
     cash = kite.margins()["equity"]["available"]["cash"]
-    assert cash == pytest.approx(OPENING_CASH + (5650 - paid) * 100)
+    assert cash == pytest.approx(OPENING_CASH + (5650 - paid) * 100 - charged, abs=0.01)
 
     after = _months(kite, "MCX", "CRUDEOIL")
     assert [r["tradingsymbol"] for r in after[:2]] == [r["tradingsymbol"] for r in before[1:]]

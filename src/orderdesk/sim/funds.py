@@ -13,21 +13,29 @@ the day's CNC sale of held stock shows in Kite's positions as a short, but it ne
 its price moves are not a loss. Its value is ``holding_sales``; the cash comes with the
 rollover. (Zerodha's notes speak of part of a sale's credit being usable on the day itself: how
 much, and whether ``net`` shows it, is UNVERIFIED, so the simulator credits none early.)
+
+Charges (brokerage, STT or CTT, exchange and SEBI fees, GST, stamp duty) leave the cash at the
+rollover too, as Zerodha's ledger posts the day's contract note: each executed order charged as
+the contract note (``/charges/orders``) charges it, on its filled quantity at its average price,
+the day's sum rounded to the paisa. Until then nothing shows them: Kite's intraday
+``live_balance`` and ``net`` do not reflect charges before the ledger posts them, so a day's
+charges first appear as the next morning's lower ``opening_balance``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from orderdesk.sim.exchange import Exchange
-from orderdesk.sim.margins import order_margin
-from orderdesk.sim.orders import Product, money
+from orderdesk.sim.margins import charges_due, contract_kind, contract_kind_by_symbol, order_margin
+from orderdesk.sim.orders import Order, Product, money
 from orderdesk.sim.portfolio import Portfolio, Position
 from orderdesk.sim.ports import InstrumentLookup, PriceSource
 
 ZERO = Decimal(0)
+PAISA = Decimal("0.01")
 
 
 class Funds:
@@ -57,6 +65,34 @@ class Funds:
         """Add (or, when negative, take) money to each user's cash (the rollover)."""
         for user_id, amount in amounts.items():
             self._cash[user_id] = self.cash(user_id) + amount
+
+    def debit_day_charges(self) -> None:
+        """Take the charges of the day's executed orders off each user's cash (the rollover,
+        before the book empties and the day's expired contracts delist)."""
+        due: dict[str, Decimal] = {}
+        for order in self._exchange.all_orders():
+            if order.filled_quantity:
+                due[order.user_id] = due.get(order.user_id, ZERO) + self._charges_of(order)
+        # The ledger posts in paise.
+        self.credit({user: -amount.quantize(PAISA, ROUND_HALF_UP) for user, amount in due.items()})
+
+    def _charges_of(self, order: Order) -> Decimal:
+        """An executed order's charges, as the contract note reckons them."""
+        inst = self._instruments.by_token(order.instrument_token)
+        kind = (
+            contract_kind(inst)
+            if inst is not None
+            else contract_kind_by_symbol(order.exchange, order.tradingsymbol)
+        )
+        return charges_due(
+            order.exchange,
+            order.tradingsymbol,
+            kind,
+            buy=order.is_buy,
+            product=str(order.product),
+            quantity=order.filled_quantity,
+            price=order.average_price,
+        ).total
 
     def reset(self) -> None:
         """Every user back to the opening cash (``/_sim/reset``)."""

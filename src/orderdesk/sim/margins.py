@@ -22,8 +22,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from orderdesk.domain.charge_schedule import ContractKind, contract_kind_of, scheduled_charges
+from orderdesk.domain.charge_schedule import (
+    ContractKind,
+    ScheduledCharges,
+    contract_kind_of,
+    scheduled_charges,
+)
 from orderdesk.domain.contracts import contract_multiplier
+from orderdesk.sim.order_checks import EQUITY_EXCHANGES
 from orderdesk.sim.orders import money
 from orderdesk.sim.ports import InstrumentLike
 
@@ -100,6 +106,34 @@ def charges(
     )
 
 
+def contract_kind_by_symbol(exchange: str, tradingsymbol: str) -> ContractKind:
+    """:func:`contract_kind` of a contract no longer listed (expired since), read off its
+    exchange and symbol."""
+    # Kite's derivative symbols end in CE or PE (options) or FUT; on the stock exchanges a
+    # symbol ending so is a company's (NSE:ACE), so the exchange decides first.
+    if exchange in EQUITY_EXCHANGES:
+        return ContractKind.EQUITY
+    return contract_kind_of(exchange, option=tradingsymbol.endswith(("CE", "PE")))
+
+
+def charges_due(
+    exchange: str,
+    tradingsymbol: str,
+    kind: ContractKind,
+    *,
+    buy: bool,
+    product: str,
+    quantity: int,
+    price: Decimal,
+) -> ScheduledCharges:
+    """What one executed order of ``quantity`` at ``price`` costs: the one reckoning behind the
+    contract note (``/charges/orders``) and the charges the rollover takes off the cash."""
+    units = quantity * contract_multiplier(exchange, tradingsymbol)
+    return scheduled_charges(
+        kind, buy=buy, delivery=product in DELIVERY, quantity=units, price=price
+    )
+
+
 def contract_charges(
     exchange: str,
     tradingsymbol: str,
@@ -112,9 +146,8 @@ def contract_charges(
 ) -> dict[str, Any]:
     """:func:`charges` by what an order names rather than a listed instrument: the contract
     note charges an executed order on a contract that has since expired as on a live one."""
-    units = quantity * contract_multiplier(exchange, tradingsymbol)
-    due = scheduled_charges(
-        kind, buy=buy, delivery=product in DELIVERY, quantity=units, price=price
+    due = charges_due(
+        exchange, tradingsymbol, kind, buy=buy, product=product, quantity=quantity, price=price
     )
     return {
         "transaction_tax": money(due.transaction_tax),
@@ -204,8 +237,10 @@ def summary_row(parts: list[MarginBreakdown]) -> dict[str, Any]:
 __all__ = [
     "MarginBreakdown",
     "charges",
+    "charges_due",
     "contract_charges",
     "contract_kind",
+    "contract_kind_by_symbol",
     "empty_charges",
     "margin_row",
     "order_margin",

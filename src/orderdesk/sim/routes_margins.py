@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from orderdesk.domain.charge_schedule import ContractKind, contract_kind_of
+from orderdesk.domain.charge_schedule import ContractKind
 from orderdesk.sim.core import Core
 from orderdesk.sim.envelope import InputError, ok
 from orderdesk.sim.instruments import EXCHANGES
@@ -24,12 +24,12 @@ from orderdesk.sim.margins import (
     MarginBreakdown,
     contract_charges,
     contract_kind,
+    contract_kind_by_symbol,
     empty_charges,
     margin_row,
     order_margin,
     summary_row,
 )
-from orderdesk.sim.order_checks import EQUITY_EXCHANGES
 from orderdesk.sim.ports import InstrumentLike
 
 
@@ -123,17 +123,9 @@ def _noted_contract(core: Core, raw: dict[str, Any]) -> _NotedContract:
         if exchange not in EXCHANGES or not named:
             raise
         return _NotedContract(
-            str(exchange), str(symbol), _kind_by_symbol(str(exchange), str(symbol))
+            str(exchange), str(symbol), contract_kind_by_symbol(str(exchange), str(symbol))
         )
     return _NotedContract(inst.exchange, inst.tradingsymbol, contract_kind(inst))
-
-
-def _kind_by_symbol(exchange: str, symbol: str) -> ContractKind:
-    # Kite's derivative symbols end in CE or PE (options) or FUT; on the stock exchanges a
-    # symbol ending so is a company's (NSE:ACE), so the exchange decides first.
-    if exchange in EQUITY_EXCHANGES:
-        return ContractKind.EQUITY
-    return contract_kind_of(exchange, option=symbol.endswith(("CE", "PE")))
 
 
 def _note_row(contract: _NotedContract, terms: _Terms) -> dict[str, Any]:
