@@ -228,3 +228,9 @@ def test_after_the_expiry_and_a_holiday_the_close_waits_for_the_login(
         assert day_row(env, monday)["live"] is True
         human = orderdesk(env, "positions", "--day", thursday)
         assert "estimated" in human.stdout, human.stdout
+        # Its charges miss the square-off's, as its P&L misses the trade: said so.
+        assert shown(env, "charges", "--day", thursday)["estimated"] is True
+        charged = orderdesk(env, "charges", "--day", thursday)
+        assert "(estimated: trades the desk never saw are in neither)" in " ".join(
+            charged.stdout.split()
+        ), charged.stdout

@@ -162,6 +162,10 @@ class DayChargesOut(_Response):
     uncharged: list[UnchargedOrderOut] = Field(default_factory=list)
     """Executed orders the broker's calculator refused to charge (one it no longer knows the
     contract of, say), each with the broker's reason; newest first."""
+    estimated: bool = False
+    """The day's P&L is an estimate, as its ``days`` line says (a close made after the broker's
+    books of the day were gone, missing trades the desk never saw): those trades are in
+    neither ``pnl`` nor the charges, so ``net`` is an estimate too."""
 
     @staticmethod
     def totals(total: ChargesTotal) -> ChargesOut:

@@ -107,6 +107,7 @@ async def charges(context: Context, day: ChargedDayQuery = None) -> DayChargesOu
     today = desk.trading_day()
     asked = day if day is not None else today
     pnl: Decimal | None
+    estimated = False
     if asked is None:  # the desk keeps no trading days: every order, every position
         orders = desk.orders()
         pnl = sum((p.pnl() for p in desk.positions()), Decimal(0))
@@ -115,7 +116,8 @@ async def charges(context: Context, day: ChargedDayQuery = None) -> DayChargesOu
         if record is None:
             raise UnknownDay(asked)
         [orders] = await desk.orders_of_days([asked])
-        pnl = day_figures(desk, record, asked == today, orders).pnl
+        figures = day_figures(desk, record, asked == today, orders)
+        pnl, estimated = figures.pnl, figures.estimated
     # A conversion moved quantity between products without an order: it is charged in its new
     # product (a delivery buy, not an intraday one), an order moved in part in two lines.
     traded = executed(
@@ -140,6 +142,7 @@ async def charges(context: Context, day: ChargedDayQuery = None) -> DayChargesOu
         pnl=pnl,
         net=None if pnl is None or uncharged else pnl - total.total,
         uncharged=uncharged,
+        estimated=estimated,
     )
 
 

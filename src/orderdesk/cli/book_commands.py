@@ -221,6 +221,8 @@ def _show_charges(report: DayChargesOut) -> None:
         title += f" ({plural(len(report.uncharged), 'order')} not charged)"
     if report.pnl is not None and report.net is not None:
         title += f" — P&L {report.pnl:,.2f}, after charges {report.net:,.2f}"
+        if report.estimated:
+            title += " (estimated: trades the desk never saw are in neither)"
     show(
         table(
             title,
