@@ -357,3 +357,29 @@ async def test_the_instrument_dump_turns_with_the_desks_clock(
         clock.set(date(2026, 12, 8), 9, 0)
         await broker.instruments(Exchange.NSE)
         assert fake_kite.count("GET", "/instruments/NSE") == 2
+
+
+async def test_polling_that_fails_is_down_until_it_reads_again(
+    fake_kite: FakeKite, polling_broker: KiteBroker
+) -> None:
+    """A poll whose reads fail (Kite answering 503) says the stream is down, once, and back up
+    once a read succeeds: it said CONNECTED throughout an outage, with the desk's prices and
+    P&L frozen and nothing telling so."""
+    fake_kite.on("GET", "/orders", _ok([]))
+    fake_kite.on("GET", "/trades", _ok([]))
+    events: list[BrokerEvent] = []
+    collector = asyncio.create_task(_collect(polling_broker, events))
+
+    def states() -> list[ConnectionState]:
+        return [e.state for e in events if isinstance(e, ConnectionStateChanged)]
+
+    await eventually(lambda: states() == [ConnectionState.CONNECTED], what="polling")
+    down = Reply.json({"status": "error", "error_type": "NetworkException"}, status=503)
+    fake_kite.on("GET", "/orders", down)
+    polls = fake_kite.count("GET", "/orders")
+    await eventually(lambda: fake_kite.count("GET", "/orders") >= polls + 3, what="failed polls")
+    assert states() == [ConnectionState.CONNECTED, ConnectionState.DISCONNECTED]
+    fake_kite.on("GET", "/orders", _ok([]))
+    await eventually(lambda: len(states()) == 3, what="polling again")
+    assert states()[-1] is ConnectionState.CONNECTED
+    collector.cancel()

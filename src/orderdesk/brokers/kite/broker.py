@@ -648,7 +648,12 @@ class KiteBroker:
             self._connection(ConnectionState.STOPPED, str(exc))
 
     async def _poll_forever(self) -> None:
+        """The stream of a desk without the ticker (Kite's Personal plan): the order book,
+        trades and prices read every ``poll_interval_seconds``. While the reads fail it is
+        down, as a socket that dropped is, so the desk says so (health, doctor, the "still
+        down" alert) instead of showing the last prices as live and its P&L as known."""
         self._connection(ConnectionState.CONNECTED, "polling the order book")
+        failing = False
         while True:
             try:
                 await self._gap_fill()
@@ -671,6 +676,16 @@ class KiteBroker:
                 return
             except BrokerError as exc:
                 log.warning("kite.poll_failed", error=type(exc).__name__)
+                if not failing:
+                    failing = True
+                    self._connection(
+                        ConnectionState.DISCONNECTED,
+                        f"polling the order book fails ({type(exc).__name__}: {exc})",
+                    )
+            else:
+                if failing:
+                    failing = False
+                    self._connection(ConnectionState.CONNECTED, "polling the order book again")
             await asyncio.sleep(self.config.poll_interval_seconds)
 
 
