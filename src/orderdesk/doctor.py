@@ -327,7 +327,7 @@ def _loss_limit(facts: Facts) -> Check:
     return Check(
         "loss limit",
         Status.FAIL,
-        f"reached: {against}; new risk is refused for the rest of the trading day, exits still go",
+        f"reached: {against}; new risk is refused while the day is at or past it, exits still go",
     )
 
 

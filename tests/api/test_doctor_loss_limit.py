@@ -49,5 +49,5 @@ async def test_the_doctor_fails_while_the_loss_limit_refuses_new_risk() -> None:
     assert with_words["loss limit"]["status"] == Status.FAIL
     assert with_words["loss limit"]["summary"] == (
         "reached: the day's P&L -1,500.00 against the limit of 1,000.00; new risk is refused "
-        "for the rest of the trading day, exits still go"
+        "while the day is at or past it, exits still go"
     )
