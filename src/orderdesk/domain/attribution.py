@@ -469,9 +469,10 @@ def carried_shares(
     the closing day's ``books`` (their net quantity in each carried line, with its average
     price), by the module docstring's rule: kept whole while the strategies' quantities add
     up to the broker's, else only on the account's side, first come, up to what it carries.
-    Lines the broker did not carry (squared off, delivered into holdings, expired) have none.
+    Lines the broker did not carry (squared off, delivered into holdings, expired) have none,
+    but for an NRML line the strategies' shares net to nothing in (:func:`_offsetting_shares`).
     """
-    books = list(books)
+    books, carried = list(books), tuple(carried)
     out: list[StrategyCarry] = []
     for line in carried:
         key = (line.instrument, line.product)
