@@ -195,7 +195,6 @@ class OrderDesk:
             self.book,
             self.risk_context,
             config.days.calendar if config.days is not None else None,
-            clock,
         )
         self.news = BrokerNews(
             self.book,

@@ -46,7 +46,6 @@ from orderdesk.engine.risk import (
     exit_check,
 )
 from orderdesk.errors import RiskDenied
-from orderdesk.ports.clock import Clock
 
 
 class StrategyRiskContext:
@@ -59,16 +58,15 @@ class StrategyRiskContext:
         book: OrderBook,
         desk: RiskContext,
         calendar: TradingCalendar | None = None,
-        clock: Clock | None = None,
     ) -> None:
         self.strategy = strategy
         self._book = book
         self._desk = desk
         self._calendar = calendar
-        self._clock = clock
         self._sent = desk if isinstance(desk, OrdersSent) else None
-        """The desk's context as an :class:`OrdersSent` (the desk's is one): its clock and
-        the orders sent, which the strategy's own order rate is counted from."""
+        """The desk's context as an :class:`OrdersSent` (the desk's is one): its clock (past
+        whose square-off a share the account is flat in is crossed) and the orders sent,
+        which the strategy's own order rate is counted from."""
 
     def _books(self, *, all_strategies: bool = False) -> dict[str, StrategyBook]:
         """The strategy's book (with ``all_strategies``, every strategy's: how the day's
@@ -83,7 +81,7 @@ class StrategyRiskContext:
             carried=self._book.carried,
             shares=self._book.shares,
             conversions=self._book.conversions,
-            now=self._clock.now() if self._clock is not None else None,
+            now=self._sent.now() if self._sent is not None else None,
         )
 
     def _own_book(self) -> StrategyBook:
@@ -217,17 +215,15 @@ class StrategyRisk:
         book: OrderBook,
         context: RiskContext,
         calendar: TradingCalendar | None = None,
-        clock: Clock | None = None,
     ) -> None:
         """``calendar``: the desk's trading days, which tell the broker's square-off apart
-        (None: the desk keeps no days, and takes no order for one); ``clock``: the desk's, past
-        whose square-off a strategy's intraday share the account is flat in is crossed."""
+        (None: the desk keeps no days, and takes no order for one)."""
         self.gate = gate
         self._gates: dict[str, RiskGate] = {}
         self._screens: dict[tuple[str, ScreenKind], RiskGate] = {}
         self.own: dict[str, list[RiskCheck]] = {}
         for strategy, strategy_limits in limits.items():
-            scoped = StrategyRiskContext(strategy, book, context, calendar, clock)
+            scoped = StrategyRiskContext(strategy, book, context, calendar)
             self.own[strategy] = [
                 StrategyCheck(check, scoped)
                 for check in checks_for(strategy_limits, KillSwitch())
