@@ -426,7 +426,7 @@ class Order:
         if report.filled_quantity < self.filled_quantity:
             return [*events, self._ignored(report, at, "filled quantity would go down")]
         if changed:
-            events.append(self._external_modification(report, at))
+            events.append(self.external_modification(report, at))
         trigger = trigger_for(report)
         if trigger is None:
             return events
@@ -685,7 +685,8 @@ class Order:
             signal.quantity, signal.order_type, signal.price, signal.trigger_price
         )
 
-    def _external_modification(self, report: OrderStatusReport, at: datetime) -> OrderEvent:
+    def external_modification(self, report: OrderStatusReport, at: datetime) -> OrderModified:
+        """The terms ``report`` shows, as a modification made outside orderdesk."""
         terms = self.terms_in(report)
         return OrderModified(
             at=at,

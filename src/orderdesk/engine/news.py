@@ -1121,19 +1121,8 @@ def _held_to(order: Order, report: OrderStatusReport | None, at: datetime) -> Or
     missing until the trades are read again."""
     if report is None or not order.changed_at_broker(report):
         return order
-    terms = order.terms_in(report)
     held = replace(order, fills=dict(order.fills))
-    held.apply(
-        OrderModified(
-            at=at,
-            order_id=order.order_id,
-            quantity=terms.quantity,
-            price=terms.price,
-            trigger_price=terms.trigger_price,
-            order_type=terms.order_type,
-            external=True,
-        )
-    )
+    held.apply(order.external_modification(report, at))
     return held
 
 
