@@ -9,17 +9,17 @@ from collections.abc import Mapping
 from datetime import date, datetime, time
 from decimal import Decimal
 
-from orderdesk.domain import Fill, InstrumentKey, Order, OrderType, PositionBook, Product, Side
+from orderdesk.domain import Order, PositionBook, Product, Side
 from orderdesk.domain.attribution import StrategyBook, attribute
 from orderdesk.domain.calendar import IST, TradingCalendar
 from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.day import CarriedPosition, StrategyCarry
-from tests.domain.builders import signal, step
+from tests.domain.test_attribution_square_off import FUT
+from tests.domain.test_attribution_square_off import order as filled_order
 
 D = Decimal
 TUESDAY = date(2026, 11, 24)
 CALENDAR = TradingCalendar()
-FUT = InstrumentKey.parse("NFO:NIFTY26DECFUT")
 CLOSE = D("24000")
 
 
@@ -39,28 +39,15 @@ def order(
     external: bool = False,
 ) -> Order:
     """An order of ``strategy`` in FUT, filled whole at ``price`` when placed."""
-    terms = signal(
+    return filled_order(
+        order_id,
+        strategy,
+        [(side, quantity, price, when)],
         instrument=FUT,
         product=product,
-        strategy=strategy,
+        external=external,
         quantity=quantity,
-        order_type=OrderType.MARKET,
-        price=None,
-        side=side,
     )
-    made = Order.from_events([Order.create(order_id, terms, when, external=external)])
-    item = Fill(
-        trade_id=f"{order_id}-t0",
-        broker_order_id=f"b-{order_id}",
-        instrument=FUT,
-        side=side,
-        product=product,
-        quantity=quantity,
-        price=D(price),
-        filled_at=when,
-    )
-    step(made, made.on_fill(item, when))
-    return made
 
 
 def carried(quantity: int) -> CarriedPosition:

@@ -8,26 +8,18 @@ never closes another strategy's position.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import datetime
 from decimal import Decimal
 
 from orderdesk.domain import Order, OrderType, Product, Side
 from orderdesk.domain.attribution import StrategyBook, attribute
-from orderdesk.domain.calendar import IST, TradingCalendar
 from orderdesk.domain.day import CarriedPosition, Holding, StrategyCarry
 from orderdesk.domain.values import InstrumentKey
+from tests.domain.test_attribution_square_off import CALENDAR, FUT, SBIN, at
 from tests.domain.test_attribution_square_off import order as filled_order
 
 D = Decimal
-MONDAY = date(2026, 11, 23)
-CALENDAR = TradingCalendar()
-SBIN = InstrumentKey.parse("NSE:SBIN")
 INFY = InstrumentKey.parse("NSE:INFY")
-FUT = InstrumentKey.parse("NFO:NIFTY26DECFUT")
-
-
-def at(hour: int, minute: int, second: int = 0) -> datetime:
-    return datetime.combine(MONDAY, time(hour, minute, second), tzinfo=IST)
 
 
 def order(

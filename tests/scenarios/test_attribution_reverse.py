@@ -33,6 +33,7 @@ from tests.scenarios.test_square_off_strategies import (
     at,
     by_name,
     filled,
+    placed_outside,
     price,
     sbin_mis,
 )
@@ -58,20 +59,7 @@ async def test_a_strategys_sale_closes_a_buy_placed_on_kite_web(tmp_path: Path) 
             assert desk.trading_day == MONDAY
             # Keeps SBIN streamed once the account is flat in SBIN MIS.
             await filled(desk, "sbin", "swing", Side.BUY, 1, Product.CNC)
-            placed = await view.control(
-                "orders/external",
-                {
-                    "exchange": "NSE",
-                    "tradingsymbol": "SBIN",
-                    "transaction_type": "BUY",
-                    "order_type": "MARKET",
-                    "quantity": 100,
-                    "product": "MIS",
-                },
-            )
-            await desk.reconcile()
-            kite_web = desk.book.by_broker_id[placed["order_id"]]
-            assert kite_web.external
+            kite_web = await placed_outside(desk, view, Side.BUY, 100)
             await eventually(
                 lambda: desk.position(SBIN, Product.MIS).quantity == 100,
                 what="the buy on Kite web recorded",

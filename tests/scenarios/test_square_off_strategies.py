@@ -128,6 +128,26 @@ async def filled(
     return handle.order
 
 
+async def placed_outside(desk: OrderDesk, view: BrokerView, side: Side, quantity: int) -> Order:
+    """A MARKET SBIN MIS order placed at the broker, not through the desk (Kite web, the app),
+    found by a reconciliation: the order the desk adopted."""
+    placed = await view.control(
+        "orders/external",
+        {
+            "exchange": "NSE",
+            "tradingsymbol": "SBIN",
+            "transaction_type": str(side),
+            "order_type": "MARKET",
+            "quantity": quantity,
+            "product": "MIS",
+        },
+    )
+    await desk.reconcile()
+    adopted = desk.book.by_broker_id[placed["order_id"]]
+    assert adopted.external
+    return adopted
+
+
 def held(book: StrategyBook) -> dict[tuple[str, Product], int]:
     """A book's quantity in each instrument and product it traded."""
     return {(str(p.instrument), p.product): p.quantity for p in book.positions}
@@ -164,20 +184,7 @@ async def test_the_square_off_leaves_each_strategy_flat_at_its_price(tmp_path: P
             # Keeps SBIN streamed after the square-off (a delivery position of its own).
             await filled(desk, "sbin", "swing", Side.BUY, 1, Product.CNC)
             infy = await filled(desk, "infy", "manual", Side.BUY, 1, Product.CNC, INFY)
-            placed = await view.control(
-                "orders/external",
-                {
-                    "exchange": "NSE",
-                    "tradingsymbol": "SBIN",
-                    "transaction_type": "SELL",
-                    "order_type": "MARKET",
-                    "quantity": 20,
-                    "product": "MIS",
-                },
-            )
-            await desk.reconcile()
-            kite_app = desk.book.by_broker_id[placed["order_id"]]
-            assert kite_app.external
+            kite_app = await placed_outside(desk, view, Side.SELL, 20)
             await eventually(
                 lambda: desk.position(SBIN, Product.MIS).quantity == 100 + 30 - 10 - 20,
                 what="the sale from Kite's app recorded",
