@@ -118,7 +118,7 @@ async def test_a_past_day_reads_back_from_its_close(api: Api) -> None:
     [position] = day["positions"]
     assert position["instrument"] == "NSE:INFY"
     assert (position["quantity"], position["buy_quantity"]) == (10, 10)
-    assert position["last_price"] == "1510"
+    assert position["last_price"] == "1510.00"
     assert [o["side"] for o in day["orders"]] == ["SELL", "BUY"]
     assert day["still_open"] == [day["orders"][0]["order_id"]]
     assert day["lapsed"] == []
@@ -179,8 +179,8 @@ async def test_holdings_are_those_the_day_opened_with(api: Api) -> None:
             "instrument": "NSE:INFY",
             "quantity": 10,
             "t1_quantity": 5,
-            "average_price": "1450.5",
-            "close_price": "1500",
+            "average_price": "1450.50",
+            "close_price": "1500.00",
             "sold_today": 0,
         }
     ]

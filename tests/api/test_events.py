@@ -61,7 +61,7 @@ async def test_stream_carries_an_order_from_submit_to_fill(api: Api) -> None:
         api.desk.tick(InstrumentKey.parse("NSE:INFY"), Decimal("1501"))
         while True:
             status = await next_of(stream, "status")
-            if status["positions"] and status["positions"][0]["last_price"] == "1501":
+            if status["positions"] and status["positions"][0]["last_price"] == "1501.00":
                 break
         assert Decimal(status["positions"][0]["pnl"]) == Decimal(10)
 

@@ -20,7 +20,7 @@ FOUR = {"realised": Decimal("351.0000"), "unrealised": Decimal("71.4123")}
 """The figures an operator saw after a kill -9 and a restart."""
 
 
-def test_a_position_reads_its_pnl_to_the_paisa_and_keeps_its_prices() -> None:
+def test_a_position_reads_its_pnl_to_the_paisa_and_its_prices_as_shown() -> None:
     out = PositionOut(
         instrument="NSE:INFY",
         product=Product.CNC,
@@ -31,7 +31,8 @@ def test_a_position_reads_its_pnl_to_the_paisa_and_keeps_its_prices() -> None:
         **FOUR,
     ).model_dump(mode="json")
     assert (out["realised"], out["unrealised"], out["pnl"]) == ("351.00", "71.41", "422.41")
-    assert (out["average_price"], out["last_price"]) == ("1500.0500", "1523.85")
+    # Prices read as the CLI shows them (price_text), not to the paisa: see test_position_prices.
+    assert (out["average_price"], out["last_price"]) == ("1500.05", "1523.85")
 
 
 def test_a_days_position_and_totals_read_to_the_paisa() -> None:

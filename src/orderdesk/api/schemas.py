@@ -19,7 +19,7 @@ from orderdesk.api.desk import LossLimits, SessionStateName, SessionStatus
 from orderdesk.approvals import ApprovalState, PendingSignal
 from orderdesk.domain.attribution import StrategyBook
 from orderdesk.domain.day import Holding, PositionSnapshot
-from orderdesk.domain.money import to_paise
+from orderdesk.domain.money import price_text, to_paise
 from orderdesk.domain.order import Order
 from orderdesk.domain.parent import children_filled, parent_status
 from orderdesk.domain.signal import Signal, reserved_strategy
@@ -59,8 +59,22 @@ Paise = Annotated[Decimal, AfterValidator(to_paise)]
 figure rebuilt from the log after a restart carries the engine's four places (``351.0000``,
 ``71.4123``) where the live one read ``351.00``, and a cost shared to four places would read
 ``0.0000`` beside a sum that started at 0. A day's close keeps the exponent its sum came to and
-is not rewritten in the log; it is rounded here, as it is shown. Only P&L: prices and the
-configured limits keep theirs."""
+is not rewritten in the log; it is rounded here, as it is shown. Only P&L: a position's prices
+are :data:`ShownPrice`, and the configured limits keep theirs."""
+
+
+def _shown_price(value: Decimal) -> Decimal:
+    """``value`` at the places :func:`price_text` shows it with, at least 2 and at most 4."""
+    return Decimal(price_text(value, grouped=False))
+
+
+ShownPrice = Annotated[Decimal, AfterValidator(_shown_price)]
+"""A price the API answers with in a position or a holding, at the places the CLI and the
+dashboard show it: every decimal it has, at least 2 and at most 4 (Kite's finest tick, 0.0025).
+The broker's figures keep their own scale (``25250`` beside ``25250.00``, ``160.5`` beside
+``160.50``), which read as different figures in one list; two places, as money has, would
+round a currency future's ``88.1125``. Rounded only as it is shown: the desk's own figures
+keep theirs. An order's prices are echoed as they were sent (:func:`_plain_decimal`)."""
 
 
 def _not_reserved(name: str) -> str:
@@ -390,8 +404,8 @@ class PositionOut(_Response):
     """What the line carried in from an earlier day (signed, as the broker's): the day's P&L
     values that part from the previous close, while ``average_price`` shows what it cost when
     opened (as Kite's does)."""
-    average_price: Decimal
-    last_price: Decimal | None
+    average_price: ShownPrice
+    last_price: ShownPrice | None
     realised: Paise
     unrealised: Paise
     pnl: Paise
@@ -592,8 +606,8 @@ class HoldingOut(_Response):
     instrument: str
     quantity: int
     t1_quantity: int
-    average_price: Decimal
-    close_price: Decimal
+    average_price: ShownPrice
+    close_price: ShownPrice
     sold_today: int = 0
 
     @classmethod
@@ -618,8 +632,8 @@ class DayPositionOut(_Response):
     quantity: int
     from_holdings: int = 0
     overnight_quantity: int
-    average_price: Decimal
-    last_price: Decimal | None
+    average_price: ShownPrice
+    last_price: ShownPrice | None
     realised: Paise
     unrealised: Paise
     pnl: Paise
