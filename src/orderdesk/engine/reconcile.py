@@ -27,6 +27,12 @@ the live stream should have told and did not:
 - a trade missing from our fills is **inferred**, in the same append as its order's report
   (a mismatch, unless the news path was still reading that order's trades again: then the
   books were only found first);
+- neither is a mismatch while the broker's own stream was not yet due to deliver it: a stream
+  that polls the books (Kite's without the WebSocket: the broker's ``stream_delay``, see
+  :class:`~orderdesk.ports.broker.DelayedStream`) tells a change only at its next poll, so a
+  reconciliation straight after a fill or a cancel finds it first. The change's age is the
+  broker's time on the report or the trade, else the desk's last word on the order (the change
+  came after it); a push stream's delay is 0, so there everything found was missed;
 - a tag found twice at the broker, a local working order the broker does not have, an order
   whose placement is unknown (not one still being sent, ``SUBMITTING``: waiting in the desk's
   own rate limiter, say), a net position that differs, or (once the desk keeps days) holdings
@@ -73,7 +79,7 @@ from orderdesk.engine.book import OrderBook
 from orderdesk.engine.conversions import Conversions
 from orderdesk.engine.news import NOT_PLACED_FOUND, BrokerNews, Decided, NewsResult, Source
 from orderdesk.engine.recorder import Recorder
-from orderdesk.ports.broker import Broker, HoldingsSource, OrderHistorySource
+from orderdesk.ports.broker import Broker, HoldingsSource, OrderHistorySource, stream_delay
 from orderdesk.ports.notifier import Severity
 
 log = logging.getLogger(__name__)
@@ -102,6 +108,18 @@ class ReconciliationRow:
     kind: str
     order_id: str | None
     detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class _NotYetDue:
+    """News the broker's stream had not yet been due to deliver when the books were read
+    (found here first, not missed): reports by broker order id, trades by trade id."""
+
+    reports: frozenset[str] = frozenset()
+    trades: frozenset[str] = frozenset()
+
+
+_NOTHING_YET_DUE = _NotYetDue()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -229,8 +247,10 @@ class Reconciler:
         missing = [f for f in trades if not _recorded(self.book, f)]
         # A fill the news path is still reading (the broker's trade book trailed its order
         # book) is found here first, not missed: recorded all the same, but not called a
-        # mismatch, or every such moment would be a false alarm.
+        # mismatch, or every such moment would be a false alarm. So is news the broker's own
+        # stream is yet to deliver (judged before the news moves the orders' times on).
         chasing = self.news.chasing()
+        not_due = self._not_yet_due(fresh, missing) if flag else _NOTHING_YET_DUE
         result = await self.news.apply(
             fresh, missing, source=Source.RECONCILE if flag else Source.POLL
         )
@@ -240,9 +260,37 @@ class Reconciler:
                 row
                 for decided in result.decided
                 if decided.order.order_id not in chasing and not decided.taken_back
-                for row in _flagged(decided)
+                for row in _flagged(decided, not_due)
             ]
         return rows
+
+    def _not_yet_due(
+        self, reports: Sequence[OrderStatusReport], trades: Sequence[Fill]
+    ) -> _NotYetDue:
+        """The reports and trades younger than the broker's stream delay: a stream that polls
+        the books would deliver them at its next poll. A push stream's delay is 0 (whatever
+        it has not told, it missed)."""
+        delay = stream_delay(self.broker)
+        if delay <= 0:
+            return _NOTHING_YET_DUE
+        now = self.clock.now()
+
+        def young(broker_time: datetime | None, broker_order_id: str) -> bool:
+            since = broker_time or self._last_word(broker_order_id)
+            return since is not None and (now - since).total_seconds() <= delay
+
+        return _NotYetDue(
+            reports=frozenset(
+                r.broker_order_id for r in reports if young(_report_time(r), r.broker_order_id)
+            ),
+            trades=frozenset(f.trade_id for f in trades if young(f.filled_at, f.broker_order_id)),
+        )
+
+    def _last_word(self, broker_order_id: str) -> datetime | None:
+        """When the desk last heard of the order (a change it has not heard of came after):
+        the age of news the broker gives no time for. None for an order the desk lacks."""
+        order = self.book.by_broker_id.get(broker_order_id)
+        return None if order is None else order.updated_at
 
     def _tagged_twice(
         self, reports: Sequence[OrderStatusReport], found: Sequence[ReconciliationRow]
@@ -482,15 +530,23 @@ def _news_rows(result: NewsResult) -> list[ReconciliationRow]:
     return rows
 
 
-def _flagged(decided: Decided) -> list[ReconciliationRow]:
-    """Rows for what the live stream should have told us: fills and terminal statuses."""
+def _report_time(report: OrderStatusReport) -> datetime | None:
+    """The broker's time of the state a report shows: the later of its order system's and the
+    exchange's (a fill moves the exchange's on, not always the order system's)."""
+    times = [t for t in (report.order_timestamp, report.exchange_timestamp) if t is not None]
+    return max(times, default=None)
+
+
+def _flagged(decided: Decided, not_due: _NotYetDue) -> list[ReconciliationRow]:
+    """Rows for what the live stream should have told us: fills and terminal statuses, less
+    those it was not yet due to deliver."""
     if decided.adopted:
         return []
     rows: list[ReconciliationRow] = []
     order_id = decided.order.order_id
     moved = [e for e in decided.events if isinstance(e, OrderStatusChanged)]
-    if moved:
-        last = moved[-1]
+    last = moved[-1] if moved else None
+    if last is not None and last.broker_order_id not in not_due.reports:
         if last.filled_quantity > decided.filled_before:
             detail = (
                 f"broker shows {last.broker_status_text} with {last.filled_quantity} filled; "
@@ -502,7 +558,7 @@ def _flagged(decided: Decided) -> list[ReconciliationRow]:
             rows.append(ReconciliationRow("status", order_id, detail))
         # Resting (OPEN, TRIGGER PENDING) is not news Kite pushes: learning it here is normal.
     for event in decided.events:
-        if isinstance(event, OrderFillRecorded):
+        if isinstance(event, OrderFillRecorded) and event.fill.trade_id not in not_due.trades:
             detail = f"trade {event.fill.trade_id} inferred from the trade book"
             rows.append(ReconciliationRow("missed_fill", order_id, detail))
     return rows

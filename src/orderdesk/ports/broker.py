@@ -10,9 +10,10 @@ trading day opens with no holdings and reconciliation leaves them out), :class:`
 :class:`OrderHistorySource`, :class:`ChargesSource`, :class:`HoldingsAuthoriser` (selling
 delivered stock without DDPI), :class:`PositionConverter` (a position moved between products),
 :class:`GttControl` (Kite's good-till-triggered orders), :class:`AlertControl` (price alerts
-kept at the broker), :class:`SessionControl` (a session a person renews) and
-:class:`WebhookSource` (HTTP callbacks). An adapter without one simply lacks its methods; it
-never stubs them.
+kept at the broker), :class:`SessionControl` (a session a person renews),
+:class:`WebhookSource` (HTTP callbacks) and :class:`DelayedStream` (a stream that tells news only
+some seconds late; :func:`stream_delay` is 0 for a broker without it). An adapter without one
+simply lacks its methods; it never stubs them.
 
 Adapters return broker-neutral reports (:mod:`orderdesk.domain.reports`) and raise the
 broker-neutral errors of :mod:`orderdesk.errors`; they never mutate orders. A placement whose
@@ -318,6 +319,24 @@ class SessionControl(Protocol):
         ``BrokerError`` when it cannot be asked), and the session in use is kept."""
 
 
+@runtime_checkable
+class DelayedStream(Protocol):
+    """An optional capability: a broker whose live stream tells a change only some seconds
+    after the broker made it, as Kite's does when it polls the books instead of holding the
+    WebSocket (the Personal plan has none). Reconciliation finding news the stream was not
+    yet due to deliver has found it first, not missed it. A broker without it pushes each
+    change as it happens (:func:`stream_delay` is 0)."""
+
+    def stream_delay(self) -> float:
+        """Seconds within which :meth:`Broker.events` delivers a change made at the broker."""
+
+
+def stream_delay(broker: object) -> float:
+    """Seconds within which ``broker``'s stream delivers a change: its own word
+    (:class:`DelayedStream`), else 0 (a stream that pushes each change at once)."""
+    return broker.stream_delay() if isinstance(broker, DelayedStream) else 0.0
+
+
 WebhookHandler = Callable[[bytes], Awaitable[tuple[int, str]]]
 """Takes a request body, verifies it itself (no bearer token), answers (HTTP status, text)."""
 
@@ -339,6 +358,7 @@ __all__ = [
     "ChargesSource",
     "ConnectionState",
     "ConnectionStateChanged",
+    "DelayedStream",
     "GttControl",
     "HoldingsAuthorisation",
     "HoldingsAuthoriser",
@@ -352,4 +372,5 @@ __all__ = [
     "SliceResult",
     "WebhookHandler",
     "WebhookSource",
+    "stream_delay",
 ]

@@ -105,6 +105,9 @@ _FINAL = frozenset({BrokerStatus.COMPLETE, BrokerStatus.CANCELLED, BrokerStatus.
 RECENT_ORDERS = 10_000
 """Orders whose last report is remembered for de-duplication (Kite's daily cap is 5,000)."""
 RECENT_TRADES = 50_000
+POLL_MARGIN_SECONDS = 5.0
+"""What the poll stream may take beyond its interval to deliver a change: the poll's own reads
+of the books, and Kite's times, which are in whole seconds."""
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -548,6 +551,14 @@ class KiteBroker:
         self._report(order_update_to_report(payload))
 
     # -- the live stream ----------------------------------------------------------------------
+
+    def stream_delay(self) -> float:
+        """Seconds within which :meth:`events` delivers a change at Kite (the
+        :class:`~orderdesk.ports.broker.DelayedStream` capability): the ticker pushes it at
+        once; the poll stream finds it at its next read of the books."""
+        if self.config.stream == "ticker":
+            return 0.0
+        return self.config.poll_interval_seconds + POLL_MARGIN_SECONDS
 
     async def subscribe_prices(self, instruments: Sequence[InstrumentKey]) -> None:
         """Stream last prices of ``instruments`` (tokens come from today's instrument dump)."""
