@@ -105,7 +105,7 @@ def test_restarted_before_the_login_a_closed_day_reads_as_its_close(
         session = orderdesk(env, "session", "--json")
         assert json.loads(session.stdout)["trading_day"] == monday  # open, closed
         line = line_of(env, call)
-        assert (line["quantity"], line["last_price"]) == (65, "380")
+        assert (line["quantity"], line["last_price"]) == (65, "380.00")
         assert [Decimal(line[key]) for key in ("realised", "unrealised", "pnl")] == [
             -650,
             -1300,
