@@ -19,7 +19,8 @@ import asyncio
 import contextlib
 import logging
 import shutil
-from collections.abc import AsyncIterator
+import stat
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -113,6 +114,7 @@ class StorageProbe:
             return None
         size = sum(part.stat().st_size for part in (log, Path(f"{log}-wal")) if part.exists())
         backups = daily_backups(self.backup_dir) if self.backup_dir is not None else []
+        files = [log, Path(f"{log}-wal"), Path(f"{log}-shm"), *(path for _, path in backups)]
         return Storage(
             log=log,
             log_bytes=size,
@@ -120,7 +122,19 @@ class StorageProbe:
             backup_dir=self.backup_dir,
             last_backup=backups[-1][0] if backups else None,
             last_closed=last_closed,
+            open_to_others=_open_to_others(files),
         )
+
+
+def _open_to_others(files: Iterable[Path]) -> tuple[tuple[Path, int], ...]:
+    """Those of ``files`` that exist with any permission for the group or others."""
+    found = []
+    for path in files:
+        with contextlib.suppress(FileNotFoundError):
+            mode = stat.S_IMODE(path.stat().st_mode)
+            if mode & 0o077:
+                found.append((path, mode))
+    return tuple(found)
 
 
 @contextlib.asynccontextmanager

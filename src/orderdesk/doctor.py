@@ -26,6 +26,9 @@ should not be sent); the desk is ready when nothing fails.
 - **disk**: the room left where the event log is (an SQLite store): on a full disk the desk
   can record, and so send, nothing.
 - **backups**: whether the last closed day has its daily backup (``[store] backup_dir``).
+- **private files**: whether the event log's files (and its daily backups) are their owner's
+  alone: the desk creates them ``0600``, but a log an older orderdesk created keeps the mode
+  it was given, readable by every user of the machine.
 
 Pure: :func:`assess` takes what was gathered and a ``now``; the API gathers.
 """
@@ -85,6 +88,9 @@ class Storage:
     """The day of the newest daily backup there."""
     last_closed: date | None
     """The last trading day the log has closed."""
+    open_to_others: tuple[tuple[Path, int], ...] = ()
+    """The log's files and its backups that users other than the owner may read or write,
+    each with its permission bits."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -440,6 +446,22 @@ def _backups(facts: Facts) -> Check:
     return Check("backups", Status.OK, f"the last closed day, {closed}, is backed up in {folder}")
 
 
+def _private(facts: Facts) -> Check:
+    storage = facts.storage
+    if storage is None:
+        return Check("private files", Status.OK, "not applicable: the event log is not a file here")
+    if not storage.open_to_others:
+        return Check("private files", Status.OK, "the event log and its backups are yours alone")
+    shown = ", ".join(f"{path} ({mode:04o})" for path, mode in storage.open_to_others)
+    paths = " ".join(str(path) for path, _ in storage.open_to_others)
+    return Check(
+        "private files",
+        Status.WARN,
+        f"other users of this machine can read the account's trading history: {shown}; "
+        f"run `chmod 600 {paths}`",
+    )
+
+
 def assess(facts: Facts) -> Diagnosis:
     """Every check, in the order a person reads them."""
     offset = clock_offset(facts.preflight)
@@ -458,6 +480,7 @@ def assess(facts: Facts) -> Diagnosis:
         _event_log(facts),
         _disk(facts),
         _backups(facts),
+        _private(facts),
     )
     return Diagnosis(facts=facts, checks=checks, clock_offset_seconds=offset)
 

@@ -50,8 +50,12 @@ def test_without_a_running_desk_it_fails_in_one_line(tmp_path: Path) -> None:
 def test_on_the_paper_broker_the_desks_own_checks_decide(tmp_path: Path) -> None:
     """A paper desk has no address to register: those checks say so, and it is ready."""
     config = paper_config(tmp_path)
+    log = tmp_path / "data" / "events.db"
     with running_daemon(config):
         result = runner.invoke(app, ["doctor", "--config", str(config), "--json"])
+        # A log an older orderdesk made keeps the mode it was given: the doctor says so.
+        log.chmod(0o644)
+        shared = runner.invoke(app, ["doctor", "--config", str(config), "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["ready"] is True
@@ -72,3 +76,13 @@ def test_on_the_paper_broker_the_desks_own_checks_decide(tmp_path: Path) -> None
     assert storage["event_log_bytes"] > 0
     assert storage["free_bytes"] > 0
     assert (storage["backup_dir"], storage["last_backup"]) == (None, None)
+    assert checks["private files"] == {
+        "name": "private files",
+        "status": "ok",
+        "summary": "the event log and its backups are yours alone",
+    }
+    assert shared.exit_code == 0, shared.output  # a warning: the desk is ready all the same
+    [warned] = [c for c in json.loads(shared.output)["checks"] if c["name"] == "private files"]
+    assert warned["status"] == "warn"
+    assert f"{log} (0644)" in warned["summary"]
+    assert warned["summary"].endswith(f"run `chmod 600 {log}`")
