@@ -518,7 +518,8 @@ class TradingDays:
     async def _check_holidays(self, day: date) -> None:
         """Alert when the holiday list does not cover the years it should (see
         :meth:`holidays_missing`): once a week at most for the same years, since only a
-        restart mends it and every December opening would otherwise say so again."""
+        restart mends it and every December opening would otherwise say so again. A restart
+        that did not mend it is told again (the week is kept in memory, on purpose)."""
         years = self.holidays_missing(day) or ()
         missing = [str(year) for year in years]
         week = day.isocalendar()[:2]
