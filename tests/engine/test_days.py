@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from orderdesk.api.alert_feed import AlertFeed
 from orderdesk.api.desk_adapter import EngineDesk
 from orderdesk.doctor import Status
 from orderdesk.domain import Order, OrderStatus, OrderType, Product, Side, Signal, client_order_id
@@ -936,3 +937,27 @@ async def test_a_refusal_in_the_brokers_own_sentence_is_told_with_one_stop(
     )
     (ended,) = [a for a in notifier.alerts if a.title == "Broker session ended"]
     assert "`access_token`; signals are refused" in ended.body
+
+
+async def test_each_days_opening_and_close_is_an_alert_of_its_own(
+    broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """Tuesday's "Trading day opened" is not a repeat of Monday's: the dashboard's feed keeps
+    one entry a day (not Monday's counted twice), and the notifiers' throttle, which counts
+    alerts by key, does not take a week of openings for a storm."""
+    feed = AlertFeed(clock=clock)
+    async with open_desk(broker, store, clock, notifier) as desk:
+        clock.set(MONDAY, 16, 20)
+        await eventually(lambda: events_of(store, DayClosed), what="Monday closed")
+        broker.next_day()
+        clock.set(TUESDAY, 9, 0)
+        await eventually(lambda: desk.trading_day == TUESDAY, what="Tuesday opened")
+    daily = [a for a in notifier.alerts if a.title in ("Trading day opened", "Trading day closed")]
+    for alert in daily:
+        await feed.notify(alert)
+    shown = [(e.alert.title, e.alert.body[:10], e.repeats) for e in feed.recent()]
+    assert shown == [
+        ("Trading day opened", "2026-12-07", 1),
+        ("Trading day closed", "2026-12-07", 1),
+        ("Trading day opened", "2026-12-08", 1),
+    ]

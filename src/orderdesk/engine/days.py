@@ -335,7 +335,8 @@ class TradingDays:
             return False
 
     async def _open(self, day: date) -> bool:
-        """Open ``day``; False (alerted) when the broker's books could not be read."""
+        """Open ``day``; False (alerted) when the broker's books could not be read: a refused
+        session is alerted as the session's end, anything else as a day that cannot open."""
         if self.clock.monotonic() < self._retry_at:
             return False
         try:
@@ -346,7 +347,10 @@ class TradingDays:
             if isinstance(self.broker, HoldingsSource):
                 holdings = await self.broker.holdings()
         except Exception as exc:
-            self._unreadable(f"opening {day}", exc)
+            if self._unreadable(f"opening {day}", exc):
+                # The session's end is the one CRITICAL ("Broker session ended", saying to
+                # log in); the login opens the day. A second one here read as a broker fault.
+                return False
             await self.alerts.raise_(
                 Severity.CRITICAL,
                 "Cannot open the trading day",
@@ -434,7 +438,8 @@ class TradingDays:
             "Trading day opened",
             f"{day}: {len(opened.positions)} carried positions, {len(opened.holdings)} "
             f"holdings, {len(carried_orders)} orders carried, {len(lapsed)} lapsed{engaged}",
-            key="day:open",
+            # Each day's its own: not throttled as a repeat of yesterday's, nor counted as one.
+            key=f"day:open:{day}",
         )
         await self._check_holidays(day)
 
@@ -649,14 +654,16 @@ class TradingDays:
 
     # -- closing ---------------------------------------------------------------------------------
 
-    def _unreadable(self, what: str, exc: Exception) -> None:
+    def _unreadable(self, what: str, exc: Exception) -> bool:
         """The broker's books could not be read for ``what``: a refused session ends (the
-        login brings the next attempt), anything else is tried again after a pause."""
+        login brings the next attempt), anything else is tried again after a pause. True when
+        it was the session: its end is alerted where the desk tells every session's end."""
         if isinstance(exc, BrokerAuthError):
             # Not a broker hiccup: the session is gone, and the login will open the day.
             self.session.refused(f"{what}: {exc}", self.clock.now())
-        else:
-            self._retry_at = self.clock.monotonic() + OPEN_RETRY_SECONDS
+            return True
+        self._retry_at = self.clock.monotonic() + OPEN_RETRY_SECONDS
+        return False
 
     async def _close(self, day: date, *, reconcile: bool) -> None:
         """Close ``day`` while the desk runs (at ``close_at``, or later the same run), marked at
@@ -907,7 +914,7 @@ class TradingDays:
             + (f", {len(closed.still_open)} still working" if closed.still_open else "")
             + how
             + ")",
-            key="day:close",
+            key=f"day:close:{closed.day}",
         )
 
     def day_positions(self) -> list[PositionSnapshot]:
