@@ -24,6 +24,7 @@ meanwhile are not half seen.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -56,6 +57,8 @@ from orderdesk.store.driver import SqliteDriver
 from orderdesk.store.location import create_log, refuse_empty_log, sqlite_file, sqlite_url
 from orderdesk.store.migrate import current_revision
 from orderdesk.store.schema import HEAD_ID, KINDS_BY_TYPE, chain_head, events, of_type
+
+log = logging.getLogger(__name__)
 
 Synchronous = Literal["FULL", "NORMAL"]
 
@@ -250,17 +253,9 @@ class SqlEventStore:
                 self._engine = create_engine(url, pool_pre_ping=True)
             self._insert = _DriverInsert(self._engine.dialect)
             if read_only:
-                with self._transaction() as connection:
-                    if current_revision(connection) is None:
-                        self._engine.dispose()
-                        raise StoreError(
-                            f"{sqlite_file(url)} is not an event log (it holds no event tables)"
-                        )
+                self._check_readable()
             else:
-                with self._transaction(write=True) as connection:
-                    if self.backend == "postgresql":
-                        connection.execute(_MIGRATION_LOCK)
-                    migrate.upgrade(connection)
+                self._migrate()
             self._driver = (
                 SqliteDriver(
                     self._engine,
@@ -278,6 +273,48 @@ class SqlEventStore:
             raise StoreError(
                 f"cannot open the event store at {self.shown_url}: {_said(exc)}"
             ) from exc
+
+    def _check_readable(self) -> None:
+        """Refuse to read, as is, a log with no event tables or one a newer orderdesk wrote."""
+        file = sqlite_file(self.url)
+        try:
+            with self._transaction() as connection:
+                revision = current_revision(connection)
+                if revision is None:
+                    raise StoreError(f"{file} is not an event log (it holds no event tables)")
+                migrate.refuse_newer(revision, f"the event log {file}")
+        except StoreError:
+            self._engine.dispose()
+            raise
+
+    def _migrate(self) -> None:
+        """Bring the schema to head in one write transaction (see :func:`migrate.upgrade`:
+        an existing SQLite log is copied beside itself first), and say so when a log was
+        migrated: the version that wrote it cannot read it any more."""
+        file = sqlite_file(self.url)
+        try:
+            with self._transaction(write=True) as connection:
+                if self.backend == "postgresql":
+                    connection.execute(_MIGRATION_LOCK)
+                migrated = migrate.upgrade(
+                    connection, log=f"the event log {file or self.shown_url}", file=file
+                )
+        except StoreError:  # a newer orderdesk's log, or no copy could be kept: nothing written
+            self._engine.dispose()
+            raise
+        if migrated is None:
+            return
+        if migrated.copy is not None:
+            kept = f"the log as it was is kept at {migrated.copy}"
+        else:
+            kept = "no copy kept (pg_dump makes one of a PostgreSQL store)"
+        log.warning(
+            "event log %s migrated from schema %s to %s; %s",
+            file or self.shown_url,
+            migrated.old,
+            migrate.HEAD_REVISION,
+            kept,
+        )
 
     @classmethod
     def open(cls, path: Path, **options: Any) -> Self:
