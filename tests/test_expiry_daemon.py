@@ -112,9 +112,25 @@ def test_an_option_held_to_expiry_closes_its_day_at_the_settlement_price(
             sim.config.api_key, access_token=sim.issue_access_token(), root=sim.rest_root
         )
         cash = Decimal(str(broker.margins()["equity"]["available"]["cash"]))
-        # The expiry day's charges came off the cash at the rollover, as Zerodha's ledger does.
-        charged = shown(env, "charges", "--day", expiry.isoformat())["charges"]["total"]
-        assert cash == OPENING_CASH + expected - Decimal(str(charged)).quantize(Decimal("0.01"))
+        # The expiry day's charges came off the cash at the rollover, as Zerodha's ledger does:
+        # the buy's, and the call's exercise, which no order of the day's is: STT 0.15 % of its
+        # intrinsic value (130 × 65 × 0.0015 = 12.675, to the paisa 12.68), brokerage 20 and
+        # its GST 3.60.
+        day_charges = shown(env, "charges", "--day", expiry.isoformat())
+        (exercise,) = day_charges["exercised"]
+        assert (exercise["instrument"], exercise["quantity"]) == (f"NFO:{call}", 65)
+        assert Decimal(str(exercise["settlement_price"])) == 130
+        assert [Decimal(str(exercise[k])) for k in ("transaction_tax", "brokerage", "gst")] == [
+            Decimal("12.68"),
+            20,
+            Decimal("3.60"),
+        ]
+        (bought,) = day_charges["orders"]
+        charged = Decimal(str(day_charges["charges"]["total"]))
+        assert charged == Decimal(str(bought["total"])) + Decimal("36.28")
+        assert cash == OPENING_CASH + expected - charged.quantize(Decimal("0.01"))
+        listed = orderdesk(env, "charges", "--day", expiry.isoformat())
+        assert f"exercised at expiry: NFO:{call}" in listed.stdout, listed.stdout
         lifetime = shown(env, "days")
         assert sum(Decimal(d["pnl"]) for d in lifetime) == expected
         # As its close recorded it: settled with the day, so realised, not carried.

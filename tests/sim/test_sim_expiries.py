@@ -146,8 +146,13 @@ def test_a_weekly_expires_at_its_settlement_price_and_the_next_weekly_is_listed(
     kite = _open(sim, simctl, following, "09:30:00")
     assert kite.positions() == {"net": [], "day": []}
     cash = kite.margins()["equity"]["available"]["cash"]
+    # The call exercised in the money pays for it: STT 0.15 % of its intrinsic value (130 ×
+    # 65 × 0.0015 = 12.675, to the paisa 12.68), brokerage 20 and its GST 3.60; the 25500 call
+    # expired worthless pays nothing. No order of the day's is that: the contract note's own.
+    exercised = 12.68 + 20 + 3.60
     assert cash == pytest.approx(
-        OPENING_CASH + LOT * (130 - paid[itm]) + LOT * (0 - paid[otm]) - charged, abs=0.01
+        OPENING_CASH + LOT * (130 - paid[itm]) + LOT * (0 - paid[otm]) - charged - exercised,
+        abs=0.01,
     )
 
     after = kite.instruments("NFO")

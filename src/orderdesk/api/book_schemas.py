@@ -1,4 +1,5 @@
-"""What the book's routes answer beyond orders and positions: funds, trades and charges.
+"""What the book's routes answer beyond orders and positions: funds, trades and charges (a
+day's, or a range of days').
 
 Kept out of the route modules so that :class:`~orderdesk.client.DeskClient` reads them without
 importing FastAPI's routing.
@@ -13,7 +14,7 @@ from typing import Any
 from pydantic import Field
 
 from orderdesk.api.schemas import _Response
-from orderdesk.domain.charges import ChargesTotal
+from orderdesk.domain.charges import ChargesTotal, Exercise
 from orderdesk.domain.order import Order
 from orderdesk.domain.reports import Charges, OrderStatusReport, SegmentMargins
 from orderdesk.domain.values import Product, Side
@@ -133,6 +134,34 @@ class OrderChargesOut(ChargesOut, ExecutedOrderOut):
         )
 
 
+class ExerciseChargesOut(ChargesOut):
+    """An option the day's close settled in the money, exercised (long) or assigned (short),
+    and what that cost (no order of the desk's: the exchange settled it)."""
+
+    instrument: str
+    product: Product
+    quantity: int
+    """Signed: long positive, short negative."""
+    settlement_price: Decimal
+
+    @classmethod
+    def of(cls, exercise: Exercise) -> ExerciseChargesOut:
+        cost = exercise.charges
+        return cls(
+            instrument=str(exercise.instrument),
+            product=exercise.product,
+            quantity=exercise.quantity,
+            settlement_price=exercise.settlement_price,
+            brokerage=cost.brokerage,
+            transaction_tax=cost.transaction_tax,
+            exchange_turnover_charge=cost.exchange_turnover_charge,
+            sebi_turnover_charge=cost.sebi_turnover_charge,
+            stamp_duty=cost.stamp_duty,
+            gst=cost.gst,
+            total=cost.total,
+        )
+
+
 class UnchargedOrderOut(ExecutedOrderOut):
     """An executed order the broker's calculator refused to charge, and why."""
 
@@ -152,7 +181,10 @@ class DayChargesOut(_Response):
     orders: list[OrderChargesOut]
     """Newest first."""
     charges: ChargesOut
-    """The sum of ``orders``: the uncharged ones' are not in it."""
+    """The sum of ``orders`` and ``exercised``: the uncharged orders' are not in it."""
+    exercised: list[ExerciseChargesOut] = Field(default_factory=list)
+    """The day's options settled in the money at its close, exercised or assigned, each with
+    what that cost (STT on an exercised one's intrinsic value, brokerage)."""
     pnl: Decimal | None
     """The day's P&L before charges: live for the open day, at its close for an earlier one
     (None for a day whose close is not in the log)."""
@@ -180,12 +212,58 @@ class DayChargesOut(_Response):
         )
 
 
+class RangeChargesOut(_Response):
+    """The charges of a range of trading days: each day's as ``GET /api/charges?day=…``
+    answers it, and the range's sums (a month's for the accounts or the tax working)."""
+
+    since: date | None
+    """The range asked, both days included; either None when left open."""
+    until: date | None
+    days: list[DayChargesOut]
+    """Each trading day of the log in the range, newest first (a day the desk never opened has
+    no orders, so no charges, and is not listed)."""
+    charges: ChargesOut
+    """The days' ``charges`` summed, kind by kind: the uncharged orders' are not in it."""
+    pnl: Decimal | None
+    """The days' P&L before charges, summed; None when a day's is unknown (its close is not in
+    the log), as the sum would leave that day out while its charges are in."""
+    net: Decimal | None
+    """``pnl`` less the charges; None when ``pnl`` is, or a day has an ``uncharged`` order."""
+    estimated: bool = False
+    """Some day's P&L is an estimate (its own ``estimated`` says which), so ``net`` is too."""
+
+    @classmethod
+    def of(
+        cls, since: date | None, until: date | None, days: list[DayChargesOut]
+    ) -> RangeChargesOut:
+        charges = ChargesOut(
+            **{
+                kind: sum((getattr(day.charges, kind) for day in days), Decimal(0))
+                for kind in ChargesOut.model_fields
+            }
+        )
+        pnls = [day.pnl for day in days]
+        pnl = None if None in pnls else sum((p for p in pnls if p is not None), Decimal(0))
+        uncharged = any(day.uncharged for day in days)
+        return cls(
+            since=since,
+            until=until,
+            days=days,
+            charges=charges,
+            pnl=pnl,
+            net=None if pnl is None or uncharged else pnl - charges.total,
+            estimated=any(day.estimated for day in days),
+        )
+
+
 __all__ = [
     "ChargesOut",
     "DayChargesOut",
     "ExecutedOrderOut",
+    "ExerciseChargesOut",
     "FundsOut",
     "OrderChargesOut",
+    "RangeChargesOut",
     "SegmentOut",
     "TradeOut",
     "UnchargedOrderOut",

@@ -1,5 +1,5 @@
 """The trade book and what it cost: the fills of the desk's orders, today's or any trading
-days' in the log, and a day's charges.
+days' in the log, and the charges of a day or of a range of days.
 
 Trades are the desk's own record (no broker call): each names its order, its strategy and its
 trading day. Kite's trade book holds today's trades only, and its trade ids are unique within a
@@ -26,15 +26,17 @@ from pydantic import BeforeValidator
 from orderdesk.api.auth import bearer_scheme
 from orderdesk.api.book_schemas import (
     DayChargesOut,
+    ExerciseChargesOut,
     OrderChargesOut,
+    RangeChargesOut,
     TradeOut,
     UnchargedOrderOut,
 )
 from orderdesk.api.context import Context
-from orderdesk.api.desk import DeskService
+from orderdesk.api.desk import DayRecord, DeskService
 from orderdesk.api.errors import ERROR_RESPONSES, NOT_OFFERED_RESPONSE, UnknownDay
 from orderdesk.api.routes_days import check_range, day_figures, iso_day, refuse_query
-from orderdesk.domain.charges import ChargesTotal, executed
+from orderdesk.domain.charges import ChargesTotal, Exercise, executed, exercises
 from orderdesk.domain.contracts import multiplier_of
 from orderdesk.domain.order import Order
 from orderdesk.domain.reports import Charges, OrderStatusReport
@@ -91,10 +93,25 @@ ChargedDayQuery = Annotated[
     BeforeValidator(iso_day),
     _day_query("The trading day to charge (YYYY-MM-DD); today's when left out."),
 ]
+ChargedSinceQuery = Annotated[
+    date | None,
+    BeforeValidator(iso_day),
+    _day_query("Charges of the trading days from this one (YYYY-MM-DD, included)."),
+]
+ChargedUntilQuery = Annotated[
+    date | None,
+    BeforeValidator(iso_day),
+    _day_query("Charges of the trading days up to this one (YYYY-MM-DD, included)."),
+]
 
 
 @router.get("/charges", responses=NOT_OFFERED_RESPONSE | {503: ERROR_RESPONSES[503]})
-async def charges(context: Context, day: ChargedDayQuery = None) -> DayChargesOut:
+async def charges(
+    context: Context,
+    day: ChargedDayQuery = None,
+    since: ChargedSinceQuery = None,
+    until: ChargedUntilQuery = None,
+) -> DayChargesOut | RangeChargesOut:
     """A trading day's charges (today's by default; ``day`` an earlier one, 404 when the log
     holds no such day): each executed order's, from the broker's calculator, their sum, and
     the day's P&L before and after them. Quantity the day's position conversions moved is
@@ -102,26 +119,70 @@ async def charges(context: Context, day: ChargedDayQuery = None) -> DayChargesOu
     :mod:`orderdesk.domain.charges` has the rule). An order the calculator refuses (a contract
     it no longer knows) is listed in ``uncharged`` with the broker's reason, the others still
     charged, and ``net`` is then None. 501 ``not_offered`` when the broker has no
-    calculator."""
+    calculator.
+
+    With ``since`` and/or ``until`` (both included, either left open): every trading day of the
+    log in that range, each charged as ``day`` charges it, newest first, and the range's sums
+    by kind, P&L and P&L after charges (a month's for the accounts)."""
     desk = context.desk
-    today = desk.trading_day()
-    asked = day if day is not None else today
-    pnl: Decimal | None
-    estimated = False
+    if since is None and until is None:
+        return await _charges_of_day(desk, day)
+    # Refuses a day given with a range, or a range that ends before it starts, as /trades does.
+    asked = _days_asked(desk, day, since, until) or []
+    records = {record.day: record for record in desk.days()}
+    read = await desk.orders_of_days(asked)
+    days = [
+        await _charged_day(desk, records[asked_day], orders)
+        for asked_day, orders in zip(asked, read, strict=True)
+    ]
+    days.sort(key=lambda d: d.day or date.min, reverse=True)
+    return RangeChargesOut.of(since, until, days)
+
+
+async def _charges_of_day(desk: DeskService, day: date | None) -> DayChargesOut:
+    """``day``'s charges (None: the open day's; every order's on a desk without days)."""
+    asked = day if day is not None else desk.trading_day()
     if asked is None:  # the desk keeps no trading days: every order, every position
-        orders = desk.orders()
         pnl = sum((p.pnl() for p in desk.positions()), Decimal(0))
-    else:
-        record = next((r for r in desk.days() if r.day == asked), None)
-        if record is None:
-            raise UnknownDay(asked)
-        [orders] = await desk.orders_of_days([asked])
-        figures = day_figures(desk, record, asked == today, orders)
-        pnl, estimated = figures.pnl, figures.estimated
+        return await _priced(desk, None, desk.orders(), pnl, estimated=False)
+    record = next((r for r in desk.days() if r.day == asked), None)
+    if record is None:
+        raise UnknownDay(asked)
+    [orders] = await desk.orders_of_days([asked])
+    return await _charged_day(desk, record, orders)
+
+
+async def _charged_day(
+    desk: DeskService, record: DayRecord, orders: Sequence[Order]
+) -> DayChargesOut:
+    """A day of the log charged, with its P&L as its ``days`` line has it."""
+    figures = day_figures(desk, record, record.day == desk.trading_day(), orders)
+    # The options its close settled in the money cost too, though no order of the day's did it.
+    return await _priced(
+        desk,
+        record.day,
+        orders,
+        figures.pnl,
+        estimated=figures.estimated,
+        exercised=exercises(figures.positions),
+    )
+
+
+async def _priced(
+    desk: DeskService,
+    day: date | None,
+    orders: Sequence[Order],
+    pnl: Decimal | None,
+    *,
+    estimated: bool,
+    exercised: Sequence[Exercise] = (),
+) -> DayChargesOut:
+    """``orders``' charges by the broker's calculator, with the ``exercised`` options', and
+    ``pnl`` after them."""
     # A conversion moved quantity between products without an order: it is charged in its new
     # product (a delivery buy, not an intraday one), an order moved in part in two lines.
     traded = executed(
-        sorted(orders, key=lambda o: o.created_at, reverse=True), desk.day_conversions(asked)
+        sorted(orders, key=lambda o: o.created_at, reverse=True), desk.day_conversions(day)
     )
     answers = await _charged(desk, [report for _, report in traded])
     charged = [
@@ -134,11 +195,14 @@ async def charges(context: Context, day: ChargedDayQuery = None) -> DayChargesOu
         for (order, report), answer in zip(traded, answers, strict=True)
         if not isinstance(answer, Charges)
     ]
-    total = ChargesTotal.of([cost for _, _, cost in charged])
+    total = ChargesTotal.of(
+        [cost for _, _, cost in charged] + [exercise.charges for exercise in exercised]
+    )
     return DayChargesOut(
-        day=asked,
+        day=day,
         orders=[OrderChargesOut.of(order, report, cost) for order, report, cost in charged],
         charges=DayChargesOut.totals(total),
+        exercised=[ExerciseChargesOut.of(exercise) for exercise in exercised],
         pnl=pnl,
         net=None if pnl is None or uncharged else pnl - total.total,
         uncharged=uncharged,

@@ -3,7 +3,8 @@
 ``trades`` reads the desk's own record of its fills, today's or any trading days' in the log,
 so a day's executions, or a month's for a journal or the tax working, are one command
 (``--csv`` for a spreadsheet). ``charges`` is what a day's executed orders cost, by the broker's
-calculator, and the day's P&L after them. ``funds`` is the broker's account as it stands now.
+calculator, and the day's P&L after them; or a range of days', a line a day and their sum.
+``funds`` is the broker's account as it stands now.
 """
 
 from __future__ import annotations
@@ -11,13 +12,22 @@ from __future__ import annotations
 import csv
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from orderdesk.api.book_schemas import DayChargesOut, SegmentOut, TradeOut, UnchargedOrderOut
+from orderdesk.api.book_schemas import (
+    ChargesOut,
+    DayChargesOut,
+    ExerciseChargesOut,
+    RangeChargesOut,
+    SegmentOut,
+    TradeOut,
+    UnchargedOrderOut,
+)
 from orderdesk.cli import app
 from orderdesk.cli._common import (
     EXIT_USAGE,
@@ -190,13 +200,16 @@ def _print_csv(rows: Sequence[TradeOut]) -> None:
 @app.command("charges", rich_help_panel="Watching")
 def charges(
     day: DayOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
     config: ConfigOption = None,
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """What a trading day's executed orders cost (today's, or --day's), by the broker's charge
     calculator (Kite's virtual contract note; the paper broker's is Zerodha's published
-    schedule), and the day's P&L after them.
+    schedule), and the day's P&L after them; or those of a range of days (--since, --until;
+    either may be left out), one line a day and their sum, e.g. a month's.
 
     Brokerage, STT, exchange and SEBI fees, stamp duty and GST per order. An earlier day is
     charged at the calculator's rates of today. An order the calculator refuses (a contract it
@@ -204,11 +217,114 @@ def charges(
     The broker's fee for its own square-off of an MIS position is not in the calculator, nor in
     these figures.
     """
+    if day is not None and (since is not None or until is not None):
+        fail("--day, or a range (--since, --until), not both", EXIT_USAGE)
+    check_range(since, until)
+    if since is not None or until is not None:
+        _range_charges(since, until, config, url, as_json=as_json)
+        return
     report = with_client(config, url, lambda c: c.charges(day.date() if day else None))
     if as_json:
         print_json(report)
     else:
         _show_charges(report)
+
+
+def _range_charges(
+    since: datetime | None,
+    until: datetime | None,
+    config: Path | None,
+    url: str | None,
+    *,
+    as_json: bool,
+) -> None:
+    """``orderdesk charges --since/--until``: the route's range answer, a line a day."""
+    params = {
+        name: f"{value:%Y-%m-%d}"
+        for name, value in (("since", since), ("until", until))
+        if value is not None
+    }
+    # DeskClient.charges asks for one day; the range's answer is read through the plain route.
+    reply = with_client(config, url, lambda c: c.get_json("/api/charges", params))
+    report = RangeChargesOut.model_validate(reply)
+    if as_json:
+        print_json(report)
+    else:
+        _show_range_charges(report)
+
+
+def _show_range_charges(report: RangeChargesOut) -> None:
+    total = report.charges
+    title = (
+        f"charges of {plural(len(report.days), 'trading day')}{_span(report.since, report.until)}"
+        f": {total.total:,.2f}"
+    )
+    if report.pnl is not None:
+        title += f" — P&L {report.pnl:,.2f} before charges"
+    if report.net is not None:
+        title += f", after charges {report.net:,.2f}"
+        if report.estimated:
+            title += " (estimated: some days' trades the desk never saw are in neither)"
+    # An order converted in part is charged in two lines, one per product: counted once.
+    orders = [len({o.order_id for o in d.orders}) for d in report.days]
+    rows: list[Sequence[object]] = [
+        (d.day.isoformat() if d.day else None, count, *_kinds(d.charges), d.pnl, d.net, _note(d))
+        for d, count in zip(report.days, orders, strict=True)
+    ]
+    rows.append(("total", sum(orders), *_kinds(total), report.pnl, report.net, ""))
+    show(
+        table(
+            title,
+            (
+                "day",
+                "orders",
+                "brokerage",
+                "STT",
+                "exchange",
+                "SEBI",
+                "stamp",
+                "GST",
+                "total",
+                "P&L",
+                "net",
+                "",
+            ),
+            rows,
+            spare=("SEBI", "stamp", "exchange", "GST"),
+        )
+    )
+    for d in report.days:
+        _show_uncharged(d.uncharged)
+
+
+def _span(since: date | None, until: date | None) -> str:
+    start = since.isoformat() if since else "the first day"
+    return f" from {start} to {until.isoformat() if until else 'today'}"
+
+
+def _kinds(charges: ChargesOut) -> tuple[Decimal, ...]:
+    return (
+        charges.brokerage,
+        charges.transaction_tax,
+        charges.exchange_turnover_charge,
+        charges.sebi_turnover_charge,
+        charges.stamp_duty,
+        charges.gst,
+        charges.total,
+    )
+
+
+def _note(day: DayChargesOut) -> str:
+    """What a day's line leaves out: orders the calculator refused, trades never seen, or the
+    P&L of a day whose close is not in the log."""
+    notes = []
+    if day.uncharged:
+        notes.append(f"{plural(len(day.uncharged), 'order')} not charged (below)")
+    if day.estimated:
+        notes.append("estimated")
+    if day.pnl is None:
+        notes.append("no close logged")
+    return "; ".join(notes)
 
 
 def _show_charges(report: DayChargesOut) -> None:
@@ -263,6 +379,22 @@ def _show_charges(report: DayChargesOut) -> None:
         )
     )
     _show_uncharged(report.uncharged)
+    _show_exercised(report.exercised)
+
+
+def _show_exercised(lines: Sequence[ExerciseChargesOut]) -> None:
+    """The options the day's close settled in the money: no order of the day's, but in its
+    total (STT on an exercised one's intrinsic value, brokerage, GST)."""
+    for e in lines:
+        how = "exercised" if e.quantity > 0 else "assigned"
+        console.print(
+            f"{how} at expiry: {e.instrument} {e.product} {e.quantity} "
+            f"@ {cell(e.settlement_price, price=True)}: STT {e.transaction_tax:,.2f}, "
+            f"brokerage {e.brokerage:,.2f}, GST {e.gst:,.2f}, total {e.total:,.2f}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _show_uncharged(orders: Sequence[UnchargedOrderOut]) -> None:

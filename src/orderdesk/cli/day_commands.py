@@ -101,7 +101,8 @@ def days(
     sum is not the account's change (for that stock, see `orderdesk holdings`). A trading day
     the desk never opened (it was stopped) that positions were carried through is listed as
     missed: nobody kept its P&L, and what those positions made then is said apart, outside
-    the sum.
+    the sum. The P&L is before charges: `orderdesk charges --since … --until …` gives the same
+    days' charges and their P&L after them.
     """
     check_range(since, until)
     rows = with_client(
@@ -133,7 +134,21 @@ def days(
             ],
         )
     )
-    console.print(_total(rows), highlight=False)
+    console.print(_total(rows) + _before_charges(rows, since, until), highlight=False)
+
+
+def _before_charges(rows: list[DayOut], since: datetime | None, until: datetime | None) -> str:
+    """The sum is of the days' P&L before charges, which the desk does not keep (the broker's
+    calculator is asked for them when wanted, a call a day): says so, and the command that
+    gives them for the same days and the P&L after them."""
+    if not any(d.pnl is not None for d in rows):
+        return ""
+    # The range asked; without one, the days listed (newest first), from the oldest.
+    start = since.date() if since is not None else rows[-1].day
+    command = f"orderdesk charges --since {start.isoformat()}"
+    if until is not None:
+        command += f" --until {until:%Y-%m-%d}"
+    return f"; all before charges (`{command}` gives them, and the P&L after them)"
 
 
 def _state(day: DayOut) -> str:

@@ -32,12 +32,22 @@ Sources:
   and are not told apart); stamp 0.0001 % on the buy side; brokerage the lower of 20 and
   0.03 % for both (Zerodha support, "What is the brokerage for currency futures and
   options?"). SEBI fee and GST as above.
+- An NSE/BSE option held to expiry in the money (:func:`exercise_charges`): the long holder,
+  exercised, pays STT of 0.15 % of the intrinsic value (the option's settlement price times
+  the quantity; was 0.125 %, raised with the rest by Budget 2026: Cleartax, as above); the
+  short holder, assigned, pays no STT (it paid on the premium when it sold): Zerodha support,
+  "What charges are levied if option positions get exercised?". Both pay brokerage, a flat 20
+  an order, as if the exchange's settlement were an order: Zerodha's staff on TradingQnA,
+  "ITM options Index options - Expiry - Brokerage/STT?" (2023-08) and "Charges on exercised
+  (ITM) Nifty Index Options". No source found charges the exchange's transaction charge, the
+  SEBI fee or stamp duty on the settlement, so none is; GST is on the brokerage. Expired out
+  of the money (settlement 0) costs nothing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from orderdesk.domain.calendar import SEGMENT_OF, Segment
@@ -208,9 +218,45 @@ def scheduled_charges(
     )
 
 
+EXERCISE_TAX_RATE = Decimal("0.0015")
+"""STT on an exercised option, of its intrinsic value (the module docstring has the source)."""
+PAISA = Decimal("0.01")
+
+
+def exercise_charges(
+    kind: ContractKind, *, quantity: int, settlement_price: Decimal
+) -> ScheduledCharges | None:
+    """What an option's settlement at expiry costs a holder of the signed ``quantity`` (long
+    positive, in units: lots times the multiplier) at its final ``settlement_price`` (its
+    intrinsic value); None when it costs nothing: expired worthless, no quantity, or not an
+    NSE/BSE option (MCX and currency options settle otherwise, not modelled).
+
+    Each part rounded to the paisa, as the contract note's exercise line shows it, so the
+    desk's figure and the ledger's (the simulator's cash) are the same sum."""
+    if kind is not ContractKind.OPTION or not quantity or settlement_price <= 0:
+        return None
+    intrinsic = settlement_price * abs(quantity)
+    tax = intrinsic * EXERCISE_TAX_RATE if quantity > 0 else ZERO
+    gst = FLAT_BROKERAGE * GST_RATE
+    return ScheduledCharges(
+        transaction_tax=tax.quantize(PAISA, ROUND_HALF_UP) if tax else ZERO,
+        exchange_turnover_charge=ZERO,
+        sebi_turnover_charge=ZERO,
+        brokerage=FLAT_BROKERAGE,
+        stamp_duty=ZERO,
+        gst=gst.quantize(PAISA, ROUND_HALF_UP),
+    )
+
+
 def _share(turnover: Decimal, rate: Decimal) -> Decimal:
     # A side that pays nothing is an exact 0, not 0.000 from a fractional turnover.
     return turnover * rate if rate else ZERO
 
 
-__all__ = ["ContractKind", "ScheduledCharges", "contract_kind_of", "scheduled_charges"]
+__all__ = [
+    "ContractKind",
+    "ScheduledCharges",
+    "contract_kind_of",
+    "exercise_charges",
+    "scheduled_charges",
+]

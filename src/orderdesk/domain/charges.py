@@ -18,6 +18,13 @@ fills. The rule is the desk's, not Kite's (Kite's contract note nets the day's t
 product at the end of the day): which fills it names can differ when the day held several
 buys at different prices, the quantities per product cannot; and brokerage capped per order
 (₹20) is capped per line for a split order.
+
+An option held into its expiry is settled by the exchange, not by an order, yet it costs: an
+in-the-money one is exercised (the long holder) or assigned (the short), and Zerodha's
+contract note charges that as a line of its own (:func:`exercises`, at the schedule's rates,
+:func:`~orderdesk.domain.charge_schedule.exercise_charges`). The day's close names the lines it
+settled (:attr:`~orderdesk.domain.day.PositionSnapshot.settled`); a close logged before it did
+names none, so such a day shows no exercise.
 """
 
 from __future__ import annotations
@@ -27,11 +34,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from orderdesk.domain.charge_schedule import ScheduledCharges, contract_kind_of, exercise_charges
+from orderdesk.domain.contracts import contract_multiplier
+from orderdesk.domain.day import PositionSnapshot
 from orderdesk.domain.events import PositionConverted
 from orderdesk.domain.order import AVERAGE_PRICE_PLACES, Order
 from orderdesk.domain.reports import Charges, Fill, OrderStatusReport
 from orderdesk.domain.status import BrokerStatus
-from orderdesk.domain.values import Product
+from orderdesk.domain.values import InstrumentKey, Product
 
 ZERO = Decimal(0)
 
@@ -147,6 +157,43 @@ def _report(order: Order, product: Product, parts: Sequence[_Part]) -> OrderStat
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Exercise:
+    """An option the day's close settled with a quantity open, and what its settlement cost."""
+
+    instrument: InstrumentKey
+    product: Product
+    quantity: int
+    """Signed: long (exercised) positive, short (assigned) negative."""
+    settlement_price: Decimal
+    """The option's final settlement price: its intrinsic value a unit."""
+    charges: ScheduledCharges
+
+
+def exercises(positions: Iterable[PositionSnapshot]) -> list[Exercise]:
+    """The day's options settled in the money (``positions``: its close's lines), each with
+    the charges of its exercise or assignment; one that expired worthless costs nothing."""
+    found = []
+    for line in positions:
+        if not line.settled or line.last_price is None:
+            continue
+        exchange, symbol = line.instrument.exchange.value, line.instrument.tradingsymbol
+        kind = contract_kind_of(exchange, option=symbol.endswith(("CE", "PE")))
+        units = line.quantity * contract_multiplier(exchange, symbol)
+        cost = exercise_charges(kind, quantity=units, settlement_price=line.last_price)
+        if cost is not None:
+            found.append(
+                Exercise(
+                    instrument=line.instrument,
+                    product=line.product,
+                    quantity=line.quantity,
+                    settlement_price=line.last_price,
+                    charges=cost,
+                )
+            )
+    return found
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ChargesTotal:
     """Charges summed by kind over a day's orders."""
 
@@ -159,7 +206,8 @@ class ChargesTotal:
     total: Decimal = ZERO
 
     @classmethod
-    def of(cls, charges: Sequence[Charges]) -> ChargesTotal:
+    def of(cls, charges: Sequence[Charges | ScheduledCharges]) -> ChargesTotal:
+        """``charges`` summed: the calculator's answers, and exercises' charges."""
         return cls(
             brokerage=sum((c.brokerage for c in charges), ZERO),
             transaction_tax=sum((c.transaction_tax for c in charges), ZERO),
@@ -171,4 +219,4 @@ class ChargesTotal:
         )
 
 
-__all__ = ["ChargesTotal", "executed"]
+__all__ = ["ChargesTotal", "Exercise", "executed", "exercises"]

@@ -172,6 +172,10 @@ class PositionSnapshot:
     """Why, in words, when the line's own figures do not show it: a late close found the
     broker carrying another quantity out of the day than the close has (trades made while the
     desk was away, unknowable by then, are not in it). Empty in closes logged before."""
+    settled: bool = False
+    """Its contract expired with the day: its open quantity was settled at ``last_price``, the
+    final settlement price (an option held in the money was exercised or assigned, and pays
+    for it: :mod:`orderdesk.domain.charges`). False in closes logged before."""
 
     @classmethod
     def of(cls, position: Position, *, settled: bool = False) -> PositionSnapshot:
@@ -206,6 +210,7 @@ class PositionSnapshot:
             sell_quantity=position.day_sell_quantity,
             from_holdings=position.from_holdings,
             estimated=estimated,
+            settled=settled,
         )
 
     @classmethod

@@ -12,8 +12,9 @@ list closed). Each trading day ``D`` has these milestones, per segment of the ca
   window reaches are listed (a new weekly, a new monthly; an MCX or CDS future's next month,
   priced off its nearest month), every price's previous
   close becomes its last price, the old day's money moves into cash, less the charges of its
-  executed orders (:meth:`Funds.debit_day_charges`). GTTs are kept. Access
-  tokens of the day before are dead from 06:00 (the session store's own rule, same instant).
+  executed orders and of its options settled at expiry (:meth:`Funds.debit_day_charges`).
+  GTTs are kept. Access tokens of the day before are dead from 06:00 (the session store's own
+  rule, same instant).
 - **square_off** at the segment's square-off time (equity 15:20, derivatives 15:25, currency
   16:45, commodity 23:05): the broker cancels working MIS/CO orders and closes open MIS/CO
   positions with market orders; from then until the next rollover no fresh MIS/CO order is
@@ -265,8 +266,12 @@ class DayActions:
 
     def _rollover(self, day: date) -> None:
         # The old day's contract note, while its orders are in the book and its contracts
-        # still listed (one that expired with the old day is charged as the contract it was).
-        self._funds.debit_day_charges()
+        # still listed (one that expired with the old day is charged as the contract it was,
+        # an option held into its expiry for its settlement too).
+        ending = day.isoformat()  # ISO dates compare as text
+        self._funds.debit_day_charges(
+            {inst.instrument_token for inst in self._master if inst.expiry and inst.expiry < ending}
+        )
         expired = {inst.instrument_token for inst in self._master.delist_expired(day)}
         # Positions before the book: the held AMOs' margin is valued against the new lines.
         self._funds.credit(self._portfolio.start_day(expired))

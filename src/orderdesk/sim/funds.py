@@ -17,19 +17,29 @@ much, and whether ``net`` shows it, is UNVERIFIED, so the simulator credits none
 Charges (brokerage, STT or CTT, exchange and SEBI fees, GST, stamp duty) leave the cash at the
 rollover too, as Zerodha's ledger posts the day's contract note: each executed order charged as
 the contract note (``/charges/orders``) charges it, on its filled quantity at its average price,
-the day's sum rounded to the paisa. Until then nothing shows them: Kite's intraday
+the day's sum rounded to the paisa; and an option held into its expiry pays for its
+settlement as the contract note's exercise line charges it (STT on an exercised one's
+intrinsic value, brokerage and its GST, :func:`~orderdesk.domain.charge_schedule.exercise_charges`).
+Until then nothing shows them: Kite's intraday
 ``live_balance`` and ``net`` do not reflect charges before the ledger posts them, so a day's
 charges first appear as the next morning's lower ``opening_balance``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from orderdesk.domain.charge_schedule import ScheduledCharges
 from orderdesk.sim.exchange import Exchange
-from orderdesk.sim.margins import charges_due, contract_kind, contract_kind_by_symbol, order_margin
+from orderdesk.sim.margins import (
+    charges_due,
+    contract_kind,
+    contract_kind_by_symbol,
+    exercise_due,
+    order_margin,
+)
 from orderdesk.sim.orders import Order, Product, money
 from orderdesk.sim.portfolio import Portfolio, Position
 from orderdesk.sim.ports import InstrumentLookup, PriceSource
@@ -66,13 +76,18 @@ class Funds:
         for user_id, amount in amounts.items():
             self._cash[user_id] = self.cash(user_id) + amount
 
-    def debit_day_charges(self) -> None:
-        """Take the charges of the day's executed orders off each user's cash (the rollover,
-        before the book empties and the day's expired contracts delist)."""
+    def debit_day_charges(self, expiring: Collection[int] = ()) -> None:
+        """Take the charges of the old day's executed orders off each user's cash, and those of
+        its options settled at expiry (``expiring``: the tokens of the contracts that expired
+        with it), at the rollover, before the book empties and those contracts delist."""
         due: dict[str, Decimal] = {}
         for order in self._exchange.all_orders():
             if order.filled_quantity:
                 due[order.user_id] = due.get(order.user_id, ZERO) + self._charges_of(order)
+        for pos in self._portfolio.all_positions():
+            exercise = self._exercise_of(pos) if pos.instrument_token in expiring else None
+            if exercise is not None:
+                due[pos.user_id] = due.get(pos.user_id, ZERO) + exercise.total
         # The ledger posts in paise.
         self.credit({user: -amount.quantize(PAISA, ROUND_HALF_UP) for user, amount in due.items()})
 
@@ -93,6 +108,15 @@ class Funds:
             quantity=order.filled_quantity,
             price=order.average_price,
         ).total
+
+    def _exercise_of(self, pos: Position) -> ScheduledCharges | None:
+        """What ``pos``, held open into its contract's expiry, pays as it settles at its final
+        settlement price (its last price since the derivatives' close)."""
+        inst = self._instruments.by_token(pos.instrument_token)
+        if inst is None:
+            return None
+        settlement = Decimal(str(self._prices.last_price(pos.instrument_token)))
+        return exercise_due(inst, quantity=pos.quantity, settlement_price=settlement)
 
     def reset(self) -> None:
         """Every user back to the opening cash (``/_sim/reset``)."""

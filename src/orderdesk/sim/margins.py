@@ -26,6 +26,7 @@ from orderdesk.domain.charge_schedule import (
     ContractKind,
     ScheduledCharges,
     contract_kind_of,
+    exercise_charges,
     scheduled_charges,
 )
 from orderdesk.domain.contracts import contract_multiplier
@@ -132,6 +133,16 @@ def charges_due(
     return scheduled_charges(
         kind, buy=buy, delivery=product in DELIVERY, quantity=units, price=price
     )
+
+
+def exercise_due(
+    inst: InstrumentLike, *, quantity: int, settlement_price: Decimal
+) -> ScheduledCharges | None:
+    """What the settlement of an expired option held at ``quantity`` (signed lots, long
+    positive) at its final ``settlement_price`` costs: the desk's schedule's exercise line
+    (:func:`~orderdesk.domain.charge_schedule.exercise_charges`), None when nothing."""
+    units = quantity * contract_multiplier(inst.exchange, inst.tradingsymbol)
+    return exercise_charges(contract_kind(inst), quantity=units, settlement_price=settlement_price)
 
 
 def contract_charges(
@@ -242,6 +253,7 @@ __all__ = [
     "contract_kind",
     "contract_kind_by_symbol",
     "empty_charges",
+    "exercise_due",
     "margin_row",
     "order_margin",
 ]
