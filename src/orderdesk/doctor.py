@@ -41,6 +41,7 @@ from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 
+from orderdesk.api.desk import StreamReading, stream_reading
 from orderdesk.domain.calendar import as_ist
 from orderdesk.engine.session import SessionInfo, SessionState
 from orderdesk.ports.preflight import Preflight, Verdict
@@ -281,15 +282,15 @@ def _clock(facts: Facts, offset: float | None) -> Check:
 
 
 def _stream(facts: Facts) -> Check:
-    if facts.stream_connected is None:
+    # The desk's one rule (stream_reading), worded for the doctor.
+    reading = stream_reading(facts.stream_connected, facts.session.usable)
+    if reading is StreamReading.NONE:
         return Check("stream", Status.OK, "none (the broker has no live stream)")
-    if facts.stream_connected and not facts.session.usable:
-        # The desk's one idle rule (the API's health, `orderdesk status`, the bot's /status):
-        # a socket open past the session's end (Kite's feed after 06:00 IST) carries nothing.
+    if reading is StreamReading.IDLE:
         return Check(
             "stream", Status.WARN, "idle (the session has ended): it carries nothing until a login"
         )
-    if facts.stream_connected:
+    if reading is StreamReading.CONNECTED:
         return Check("stream", Status.OK, "connected")
     return Check(
         "stream", Status.WARN, "not connected: the desk polls the order book until it is back"

@@ -77,12 +77,28 @@ async def test_an_open_stream_without_a_session_reads_idle(
     assert (health["broker_connection"], health["session"]) == ("CONNECTED", "expired")
 
 
-async def test_a_dropped_stream_without_a_session_keeps_its_state(
+async def test_a_dropped_stream_without_a_session_reads_idle(
     served: tuple[FakeDesk, list[str]],
 ) -> None:
-    """A stream that is not connected is named as the adapter reports it, session or none."""
+    """Restarted before the morning login, the socket down with the token: it reads idle as an
+    open one does (nothing is polled either), not DISCONNECTED; the JSON keeps the adapter's
+    word."""
     desk, where = served
     desk.lose_session()
     desk.connection = ConnectionState.DISCONNECTED
     shown = flat(await status(where))
-    assert "broker stream DISCONNECTED · session expired: run `orderdesk login`" in shown
+    assert "broker stream idle · session expired: run `orderdesk login`" in shown
+    assert "DISCONNECTED" not in shown
+    health = json.loads(await status(where, "--json"))
+    assert health["broker_connection"] == "DISCONNECTED"
+
+
+async def test_a_dropped_stream_with_a_session_keeps_its_state(
+    served: tuple[FakeDesk, list[str]],
+) -> None:
+    """With a usable session a stream that is not connected is named as the adapter reports
+    it: the desk polls the order book meanwhile."""
+    desk, where = served
+    desk.connection = ConnectionState.DISCONNECTED
+    shown = flat(await status(where))
+    assert "broker stream DISCONNECTED · session valid" in shown

@@ -86,7 +86,7 @@ async def test_a_closed_day_reads_as_its_close_after_a_restart_before_the_login(
     broker.stream_muted = False
     async with open_desk(broker, store, clock, notifier) as desk:
         await eventually(
-            lambda: "Cannot open the trading day" in notifier.titles(Severity.CRITICAL),
+            lambda: "Broker session ended" in notifier.titles(Severity.CRITICAL),
             what="Tuesday's opening refused",
         )
         assert desk.trading_day == MONDAY

@@ -654,17 +654,41 @@ async def test_a_stale_token_at_start_waits_for_the_login(
     broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
 ) -> None:
     """Started with yesterday's token, the desk cannot open the day: the refusal ends the
-    session (signals get SessionExpired, not a day error), and the login opens the day."""
+    session (signals get SessionExpired, not a day error), one CRITICAL says so and to log in
+    (not a second, "Cannot open the trading day", read as a broker fault), and the login opens
+    the day."""
     broker.token_dead = True
     async with open_desk(broker, store, clock, notifier) as desk:
         assert desk.trading_day is None
         assert not desk.session_info().usable
         with pytest.raises(SessionExpired):
             await desk.submit(signal(signal_id="early"))
-        assert "Cannot open the trading day" in notifier.titles(Severity.CRITICAL)
+        await eventually(
+            lambda: "Broker session ended" in notifier.titles(), what="the session's end told"
+        )
+        assert notifier.titles(Severity.CRITICAL) == ["Broker session ended"]
+        (ended,) = [a for a in notifier.alerts if a.title == "Broker session ended"]
+        assert "`orderdesk login`" in ended.body, ended.body
         await desk.renew_session("today")
         assert desk.trading_day == MONDAY
         await (await desk.submit(signal(signal_id="early"))).wait()
+
+
+async def test_books_unreadable_at_the_opening_is_its_own_critical_alert(
+    broker: FakeBroker, store: MemoryStore, clock: WallClock, notifier: RecordingNotifier
+) -> None:
+    """A broker that answers 503 at the opening (the session still good) is a day that cannot
+    open, alerted as such: the session has not ended."""
+    broker.orders_fail = 1
+    async with open_desk(broker, store, clock, notifier) as desk:
+        await eventually(
+            lambda: "Cannot open the trading day" in notifier.titles(), what="the alert"
+        )
+        assert desk.trading_day is None
+        assert desk.session_info().usable
+        assert notifier.titles(Severity.CRITICAL) == ["Cannot open the trading day"]
+        (alert,) = [a for a in notifier.alerts if a.title == "Cannot open the trading day"]
+        assert alert.body.startswith(f"{MONDAY}: the broker's books could not be read ("), alert
 
 
 async def test_the_desk_warns_before_the_session_ends(

@@ -98,3 +98,19 @@ async def test_doctor_reads_a_stream_open_past_the_session_as_idle() -> None:
     assert "warn stream: idle (the session has ended)" in doctor.text
     assert "stream: connected" not in doctor.text
     assert "broker stream: idle (the session has ended)" in status.text
+
+
+async def test_status_reads_a_dropped_stream_without_a_session_as_idle() -> None:
+    """Restarted before the morning login, the socket down with the refused token: /status and
+    /doctor say idle, as after the 06:00 expiry, not DISCONNECTED (nothing is polled)."""
+    desk = FakeDesk()
+    desk.connection = ConnectionState.DISCONNECTED
+    desk.session_status = SessionStatus(
+        "refused", expires_at=None, since=None, reason="Incorrect `api_key` or `access_token`"
+    )
+    commands = bot(desk)
+    status = await commands.handle(CHAT, "/status")
+    doctor = await commands.handle(CHAT, "/doctor")
+    assert "broker stream: idle (the session has ended)" in status.text
+    assert "DISCONNECTED" not in status.text
+    assert "warn stream: idle (the session has ended)" in doctor.text

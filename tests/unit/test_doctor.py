@@ -203,6 +203,22 @@ def test_a_stream_open_past_the_sessions_end_reads_idle() -> None:
     assert stream.summary.startswith("idle (the session has ended)")
 
 
+def test_a_dropped_stream_without_a_session_reads_idle_not_polled() -> None:
+    """Restarted before the morning login, the socket is down with the token: nothing can be
+    polled either, so the doctor says idle, not "the desk polls the order book"."""
+    refused = SessionInfo(SessionState.REFUSED, None, NOW, "Incorrect `api_key` or `access_token`")
+    missing = SessionInfo(SessionState.MISSING, None, None, "nobody has logged in yet")
+    for session in (refused, missing):
+        facts = replace(FACTS, session=session, stream_connected=False)
+        stream = {c.name: c for c in assess(facts).checks}["stream"]
+        assert (stream.status, stream.summary) == (
+            Status.WARN,
+            "idle (the session has ended): it carries nothing until a login",
+        ), session.state
+    up = {c.name: c for c in assess(replace(FACTS, stream_connected=False)).checks}["stream"]
+    assert up.summary.startswith("not connected: the desk polls the order book"), up.summary
+
+
 def test_an_unknown_days_order_count_is_said_in_words() -> None:
     """An order book that could not be read leaves today's count unknown, said so plainly,
     never as "unknown (…)/5000 today"."""

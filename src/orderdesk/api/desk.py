@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from orderdesk.domain.attribution import StrategyBook
@@ -109,6 +110,32 @@ def health_word(
     both say (the bot's said OK while the log could not be written)."""
     stream_up = connection in (None, ConnectionState.CONNECTED)
     return "ok" if log_problem is None and stream_up and session.usable else "degraded"
+
+
+class StreamReading(StrEnum):
+    """The broker's live stream as every surface reads it (the doctor, `orderdesk status`, the
+    bot's /status), each in words of its own."""
+
+    NONE = "none"
+    """The broker has no live stream (the paper broker)."""
+    IDLE = "idle"
+    """No usable session (ended, refused, nobody logged in today): whatever the socket's state,
+    it carries nothing and nothing can be polled until a login."""
+    CONNECTED = "connected"
+    """Connected, with a usable session."""
+    DOWN = "down"
+    """Not connected while the session is usable: the desk polls the order book meanwhile."""
+
+
+def stream_reading(connected: bool | None, session_usable: bool) -> StreamReading:
+    """The desk's one rule for reading its stream (``connected`` None: the broker has none).
+    The session comes first: a socket open past 06:00 IST carries nothing, and one that dropped
+    with the token is not polled for (a refused token reads nothing either)."""
+    if connected is None:
+        return StreamReading.NONE
+    if not session_usable:
+        return StreamReading.IDLE
+    return StreamReading.CONNECTED if connected else StreamReading.DOWN
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,5 +374,7 @@ __all__ = [
     "ReconcileSummary",
     "SessionStateName",
     "SessionStatus",
+    "StreamReading",
     "health_word",
+    "stream_reading",
 ]

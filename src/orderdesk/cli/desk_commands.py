@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from orderdesk.api.desk import StreamReading, stream_reading
 from orderdesk.api.schemas import (
     DayPositionOut,
     HealthOut,
@@ -769,12 +770,15 @@ def status(config: ConfigOption = None, url: UrlOption = None, as_json: JsonOpti
 
 
 def _stream_words(health: HealthOut) -> str:
-    """The broker stream as a person reads it: a socket still open after the session ended
-    (Kite's feed past 06:00 IST) delivers nothing, so it reads idle, not CONNECTED."""
+    """The broker stream as a person reads it (the desk's one rule, stream_reading): without a
+    usable session it reads idle, whatever the socket's state, as it carries nothing (Kite's
+    feed past 06:00 IST) and nothing can be polled in its place."""
     connection = health.broker_connection
-    if connection is None:
+    connected = None if connection is None else connection == ConnectionState.CONNECTED
+    reading = stream_reading(connected, session_usable=health.session == "valid")
+    if reading is StreamReading.NONE:
         return "broker stream n/a"
-    if connection == ConnectionState.CONNECTED and health.session != "valid":
+    if reading is StreamReading.IDLE:
         return "broker stream idle"
     return f"broker stream {connection}"
 

@@ -32,7 +32,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Protocol
 
-from orderdesk.api.desk import KillSwitchState, SessionStatus, health_word
+from orderdesk.api.desk import (
+    KillSwitchState,
+    SessionStatus,
+    StreamReading,
+    health_word,
+    stream_reading,
+)
 from orderdesk.api.schemas import OrderOut, order_out
 from orderdesk.approvals import ApprovalQueue
 from orderdesk.doctor import Diagnosis
@@ -537,12 +543,15 @@ def _session_words(session: SessionStatus) -> str:
 
 
 def _stream_words(connection: ConnectionState | None, session_usable: bool) -> str:
-    """The stream as a person reads it: open past the session's end, it carries nothing."""
-    if connection is None:
+    """The stream as a person reads it (the desk's one rule, stream_reading): without a usable
+    session it carries nothing, open or not."""
+    connected = None if connection is None else connection is ConnectionState.CONNECTED
+    reading = stream_reading(connected, session_usable)
+    if reading is StreamReading.NONE:
         return "none (no stream)"
-    if connection is ConnectionState.CONNECTED and not session_usable:
+    if reading is StreamReading.IDLE:
         return "idle (the session has ended)"
-    return connection.value
+    return str(connection)
 
 
 __all__ = [
