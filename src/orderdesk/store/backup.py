@@ -90,15 +90,15 @@ def back_up(url: str, destination: Path, *, replace: bool = False) -> BackupRepo
     started = time.perf_counter()
     partial = destination.with_name(f".{destination.name}.{os.getpid()}.partial")
     try:
-        _copy(source, partial)
+        copy_log(source, partial)
         rows, head = _verified(
             partial,
             broken="the event log's chain",
             not_done="not backed up (`orderdesk audit verify` says the same)",
         )
-        _sync(partial)
+        sync_path(partial)
         partial.replace(destination)
-        _sync(destination.parent)
+        sync_path(destination.parent)
     except sqlite3.Error as exc:
         raise StoreError(f"backup of {source} failed: {exc}") from exc
     except OSError as exc:
@@ -160,7 +160,7 @@ def restore(
                 _set_aside(database, replaced)
             Path(f"{database}-shm").unlink(missing_ok=True)
             partial.replace(database)
-            _sync(database.parent)
+            sync_path(database.parent)
         except OSError as exc:
             raise StoreError(f"restore to {database} failed: {exc.strerror or exc}") from exc
         finally:
@@ -243,7 +243,9 @@ def prune(folder: Path, keep: int) -> list[Path]:
 # -- internals -------------------------------------------------------------------------------
 
 
-def _copy(source: Path, target: Path) -> None:
+def copy_log(source: Path, target: Path) -> None:
+    """``source`` (an SQLite log, as last committed) copied whole into ``target``: one file
+    with no ``-wal``, its owner's alone (a backup, or the copy kept before a migration)."""
     with contextlib.suppress(FileNotFoundError):
         target.unlink()  # left by a process that died mid-copy
     create_private(target)
@@ -336,7 +338,7 @@ def _connection(database: str, *, uri: bool = False) -> Iterator[sqlite3.Connect
         connection.close()
 
 
-def _sync(path: Path) -> None:
+def sync_path(path: Path) -> None:
     """The file's (or folder's) contents on disk before the backup is called written."""
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -351,9 +353,11 @@ __all__ = [
     "back_up",
     "backup_hashes",
     "backup_head",
+    "copy_log",
     "daily_backup_path",
     "daily_backups",
     "prune",
     "restore",
     "set_aside_other_histories",
+    "sync_path",
 ]

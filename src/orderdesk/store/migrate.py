@@ -28,7 +28,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from orderdesk.errors import StoreError
-from orderdesk.store.location import create_private
+from orderdesk.store.backup import copy_log, sync_path
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -140,10 +140,10 @@ def keep_copy(log: Path, revision: str) -> Path:
         target = target.with_name(f"{target.stem}-{stamp}{target.suffix}")
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     try:
-        _copy(log, partial)
-        _sync(partial)
+        copy_log(log, partial)
+        sync_path(partial)
         partial.replace(target)
-        _sync(target.parent)
+        sync_path(target.parent)
     except (sqlite3.Error, OSError) as exc:
         said = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         raise StoreError(
@@ -154,30 +154,6 @@ def keep_copy(log: Path, revision: str) -> Path:
         with contextlib.suppress(FileNotFoundError):
             partial.unlink()
     return target
-
-
-def _copy(source: Path, target: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        target.unlink()  # left by a process of this pid that died copying
-    create_private(target)
-    reading = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        copy = sqlite3.connect(target, isolation_level=None)
-        try:
-            reading.backup(copy)  # every page in one step: one read transaction
-            copy.execute("PRAGMA journal_mode = DELETE")  # one file, restorable as it is
-        finally:
-            copy.close()
-    finally:
-        reading.close()
-
-
-def _sync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 __all__ = [
