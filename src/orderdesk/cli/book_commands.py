@@ -275,20 +275,7 @@ def _show_range_charges(report: RangeChargesOut) -> None:
     show(
         table(
             title,
-            (
-                "day",
-                "orders",
-                "brokerage",
-                "STT",
-                "exchange",
-                "SEBI",
-                "stamp",
-                "GST",
-                "total",
-                "P&L",
-                "net",
-                "",
-            ),
+            ("day", "orders", *CHARGE_COLUMNS, "P&L", "net", ""),
             rows,
             spare=("SEBI", "stamp", "exchange", "GST"),
         )
@@ -300,6 +287,10 @@ def _show_range_charges(report: RangeChargesOut) -> None:
 def _span(since: date | None, until: date | None) -> str:
     start = since.isoformat() if since else "the first day"
     return f" from {start} to {until.isoformat() if until else 'today'}"
+
+
+CHARGE_COLUMNS = ("brokerage", "STT", "exchange", "SEBI", "stamp", "GST", "total")
+"""The charges' columns, in the order :func:`_kinds` gives their figures."""
 
 
 def _kinds(charges: ChargesOut) -> tuple[Decimal, ...]:
@@ -342,21 +333,7 @@ def _show_charges(report: DayChargesOut) -> None:
     show(
         table(
             title,
-            (
-                "order id",
-                "instrument",
-                "side",
-                "product",
-                "qty",
-                "avg",
-                "brokerage",
-                "STT",
-                "exchange",
-                "SEBI",
-                "stamp",
-                "GST",
-                "total",
-            ),
+            ("order id", "instrument", "side", "product", "qty", "avg", *CHARGE_COLUMNS),
             [
                 (
                     o.order_id,
@@ -365,13 +342,7 @@ def _show_charges(report: DayChargesOut) -> None:
                     o.product,
                     o.quantity,
                     o.average_price,
-                    o.brokerage,
-                    o.transaction_tax,
-                    o.exchange_turnover_charge,
-                    o.sebi_turnover_charge,
-                    o.stamp_duty,
-                    o.gst,
-                    o.total,
+                    *_kinds(o),
                 )
                 for o in report.orders
             ],
