@@ -206,3 +206,40 @@ async def test_a_wide_charts_x_axis_labels_each_minute_once(stack: Stack, browse
     assert len(ticks) == len(set(ticks)) > 1, ticks
     await page.close()
     assert errors == []
+
+
+@pytest.mark.browser
+async def test_an_option_settled_at_expiry_is_in_the_charges_line(
+    stack: Stack, browser: Browser
+) -> None:
+    """A day whose only charges are an option exercised at expiry (no order of the desk's did
+    it) shows them, and says what they are on, rather than hiding the line."""
+    errors: list[str] = []
+    page = await _signed_in(stack, browser, errors)
+    kinds = {
+        "brokerage": "20.00",
+        "transaction_tax": "2.06",
+        "exchange_turnover_charge": "0",
+        "sebi_turnover_charge": "0",
+        "stamp_duty": "0",
+        "gst": "3.60",
+        "total": "25.66",
+    }
+    exercised = {
+        **kinds,
+        "instrument": "NFO:NIFTY26DEC25000CE",
+        "product": "NRML",
+        "quantity": 65,
+        "settlement_price": "21.15",
+    }
+
+    async def expiry_day(route: Route) -> None:
+        body = {"charges": kinds, "orders": [], "uncharged": [], "exercised": [exercised]}
+        await route.fulfill(json=body)
+
+    await page.route("**/api/charges", expiry_day)
+    await page.locator("#book-refresh").click()
+    await expect(page.get_by_test_id("charges")).to_contain_text(
+        "25.66 on 1 option settled at expiry (brokerage 20.00, STT 2.06, other 3.60)"
+    )
+    assert errors == []

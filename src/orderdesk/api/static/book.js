@@ -71,9 +71,15 @@ async function loadCharges() {
     const day = await api("/api/charges");
     const c = day.charges;
     const count = day.orders.length;
+    // An option settled in the money at expiry costs without an order (exercised or assigned).
+    const settled = (day.exercised || []).length;
+    const what = [
+      count ? `${count} order${count === 1 ? "" : "s"}` : "",
+      settled ? `${settled} option${settled === 1 ? "" : "s"} settled at expiry` : "",
+    ].filter(Boolean).join(" and ");
     const other = Number(c.total) - Number(c.brokerage) - Number(c.transaction_tax);
-    line.replaceChildren(...(count
-      ? ["Charges ", dayWordsNode("today"), `: ${money(c.total)} on ${count} order${count === 1 ? "" : "s"} ` +
+    line.replaceChildren(...(what
+      ? ["Charges ", dayWordsNode("today"), `: ${money(c.total)} on ${what} ` +
         `(brokerage ${money(c.brokerage)}, STT ${money(c.transaction_tax)}, other ${money(other)})`]
       : []));
   } catch (error) {
