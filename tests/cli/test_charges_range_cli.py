@@ -145,3 +145,34 @@ async def test_the_days_sum_says_it_is_before_charges_and_where_they_are(
     code, out = await cli(where, "days")
     assert code == 0, out
     assert "`orderdesk charges --since 2026-12-07`" in " ".join(out.split())
+
+
+async def test_a_days_line_says_it_holds_an_option_settled_at_expiry(
+    served: tuple[FakeDesk, list[str]],
+) -> None:
+    """An option exercised at its expiry is charged without an order: the day's line says so,
+    or its charges would read as those of its orders alone."""
+    desk, where = served
+    desk.open_day(MONDAY)
+    await traded(desk, "mon", Side.BUY, "1490")
+    desk.tick(INFY, Decimal("1500"))
+    close = desk.close_day()
+    held = dataclasses.replace(
+        close.positions[0],
+        instrument=InstrumentKey.parse("NFO:NIFTY26DEC25000CE"),
+        quantity=65,
+        last_price=Decimal("21.15"),
+        settled=True,
+    )
+    desk.records[-1] = DayRecord(
+        desk.records[-1].opened, dataclasses.replace(close, positions=(*close.positions, held))
+    )
+    desk.next_day(TUESDAY)  # Monday is read from its close
+    command = ["charges", "--since", "2026-12-07", "--until", "2026-12-07", *where]
+    result = await asyncio.to_thread(runner.invoke, app, command, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    monday = next(line for line in out.splitlines() if line.lstrip().startswith("2026-12-07"))
+    assert "1 option settled at expiry" in " ".join(monday.split())
+    day = json.loads((await cli(where, "charges", "--day", "2026-12-07", "--json"))[1])
+    assert [e["total"] for e in day["exercised"]] == ["25.66"]

@@ -306,9 +306,12 @@ def _kinds(charges: ChargesOut) -> tuple[Decimal, ...]:
 
 
 def _note(day: DayChargesOut) -> str:
-    """What a day's line leaves out: orders the calculator refused, trades never seen, or the
-    P&L of a day whose close is not in the log."""
+    """What a day's line leaves out or holds besides its orders: orders the calculator refused,
+    options settled at expiry (charged without an order), trades never seen, or the P&L of a
+    day whose close is not in the log."""
     notes = []
+    if day.exercised:
+        notes.append(f"{plural(len(day.exercised), 'option')} settled at expiry")
     if day.uncharged:
         notes.append(f"{plural(len(day.uncharged), 'order')} not charged (below)")
     if day.estimated:
