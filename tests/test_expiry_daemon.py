@@ -98,6 +98,10 @@ def test_an_option_held_to_expiry_closes_its_day_at_the_settlement_price(
         assert Decimal(closed["realised"]) == expected
         (call_position,) = shown(env, "positions", "--day", expiry.isoformat())
         assert Decimal(call_position["unrealised"]) == 0
+        # Said to have expired with the day, or its quantity reads as a line still open.
+        assert call_position["settled"] is True
+        day_table = orderdesk(env, "positions", "--day", expiry.isoformat())
+        assert "65 (expired: settled at 130.00)" in " ".join(day_table.stdout.split())
         # The live positions read the same, not an open option still marking.
         (live,) = shown(env, "positions")
         assert (Decimal(live["realised"]), Decimal(live["unrealised"])) == (expected, 0)

@@ -648,6 +648,10 @@ class DayPositionOut(_Response):
     why_estimated: str = ""
     """Why the line is an estimate, in words, when its figures do not show it (trades made
     while the desk was away, found by what the broker carried out of the day)."""
+    settled: bool = False
+    """Its contract expired with the day: the open quantity was settled at ``last_price``, the
+    final settlement price (its P&L realised; an option in the money exercised or assigned),
+    not carried to the next day."""
 
     @classmethod
     def of(cls, snapshot: PositionSnapshot) -> DayPositionOut:
@@ -667,6 +671,7 @@ class DayPositionOut(_Response):
             squared_off=snapshot.squared_off,
             estimated=snapshot.estimated,
             why_estimated=snapshot.why_estimated,
+            settled=snapshot.settled,
         )
 
 

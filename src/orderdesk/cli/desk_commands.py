@@ -511,6 +511,9 @@ def _day_quantity(position: DayPositionOut) -> str | int:
         return f"{position.quantity} (estimated: {position.why_estimated})"
     if position.estimated:
         return f"{position.quantity} (no price of the day: estimated)"
+    if position.settled and position.quantity and position.last_price is not None:
+        # Expired with the day: not a line still open, though its quantity is the day's.
+        return f"{position.quantity} (expired: settled at {price_text(position.last_price)})"
     return _quantity(position.quantity, position.from_holdings)
 
 
