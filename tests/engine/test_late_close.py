@@ -150,6 +150,11 @@ async def test_after_the_expiry_and_a_holiday_the_close_waits_for_the_login(
             lambda: "Day close waits for the broker" in notifier.titles(Severity.WARNING),
             what="the close waiting alerted",
         )
+        # It says what to do, as a close waiting for a session does, not the broker's refusal
+        # again (that is the session's CRITICAL).
+        (waits,) = [a for a in notifier.alerts if a.title == "Day close waits for the broker"]
+        assert "log in (`orderdesk login`)" in waits.body
+        assert "TokenException" not in waits.body
         assert [o.day for o in events_of(store, DayOpened)] == [MONDAY]
         assert desk.trading_day == MONDAY
         # Meanwhile the day's figures say they lack prices, rather than read as a P&L of 0.

@@ -739,10 +739,12 @@ class TradingDays:
         try:
             books = await (self._books_of_the_day() if same_evening else self._books_after(day))
         except Exception as exc:
-            self._unreadable(f"closing {day}", exc)
-            await self._close_waits(
-                day, f"the broker's books could not be read ({type(exc).__name__}: {exc})"
-            )
+            if self._unreadable(f"closing {day}", exc):
+                # Said as a session that is not there is: the broker's words are the CRITICAL's.
+                why = "the broker refused the session: log in (`orderdesk login`)"
+            else:
+                why = f"the broker's books could not be read ({type(exc).__name__}: {exc})"
+            await self._close_waits(day, why)
             return False
         if same_evening:
             closed = await self._close_same_evening(day, books)
