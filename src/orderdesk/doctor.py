@@ -201,6 +201,14 @@ def _order_path(facts: Facts) -> Check:
             "a registered address"
         )
         return Check(name, Status.FAIL, f"REFUSED: {said}; {fix}")
+    if preflight.verdict is Verdict.THROTTLED:
+        # Not ready now (an order would be held back), but no word against the address.
+        return Check(
+            name,
+            Status.FAIL,
+            f"not now: {said}; the desk holds orders back until the broker stops throttling "
+            "(the address cannot be told meanwhile): run the doctor again in a minute",
+        )
     return Check(name, Status.FAIL, f"cannot tell: {said}")
 
 

@@ -56,9 +56,11 @@ def test_a_rate_limiting_broker_is_named_and_the_doctor_answers_in_time(
     assert "the order desk at" not in output  # the CLI's "did not answer in time"
     assert took < 45, took
     assert (
-        "FAIL orders from this address: cannot tell: the broker is throttling orders now "
+        "FAIL orders from this address: not now: the broker is throttling orders now "
         "(HTTP 429" in " ".join(result.stdout.split())
     ), result.stdout
+    # A passing state, said as one: nothing against the address, and what to do.
+    assert "run the doctor again in a minute" in " ".join(result.stdout.split())
 
 
 def test_a_session_the_broker_just_refused_is_not_called_valid(

@@ -71,6 +71,23 @@ def test_a_refused_address_fails_with_the_fix() -> None:
     assert "[kite] source_address" in check.summary
 
 
+def test_a_throttled_probe_is_not_now_and_says_nothing_against_the_address() -> None:
+    """A 429 is a passing state: not ready now (orders are held back), said as such, with
+    nothing to register and what to do."""
+    throttled = replace(
+        PREFLIGHT,
+        verdict=Verdict.THROTTLED,
+        answer="the broker is throttling orders now (HTTP 429: Too many requests)",
+    )
+    diagnosis = assess(replace(FACTS, preflight=throttled))
+    assert not diagnosis.ready
+    [check] = [c for c in diagnosis.checks if c.name == "orders from this address"]
+    assert check.status is Status.FAIL
+    assert check.summary.startswith("not now: the broker is throttling orders now")
+    assert check.summary.endswith("run the doctor again in a minute")
+    assert "register" not in check.summary
+
+
 def test_what_stops_trading_fails_and_what_does_not_warns() -> None:
     """An unknown probe answer, a lost session, a spent day and an engaged kill switch fail;
     a stream down, a session in its last hour, no reconciliation yet and a busy minute warn."""

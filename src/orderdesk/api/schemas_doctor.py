@@ -39,9 +39,10 @@ class OrderPathOut(_Out):
     ip_family: str
     local_address: str | None
     """The address the probe's connection left from."""
-    verdict: Literal["accepted", "refused", "session_refused", "unknown"]
+    verdict: Literal["accepted", "refused", "session_refused", "throttled", "unknown"]
     """Whether the broker takes order writes from here: ``session_refused`` when it refused the
-    session, so the probe could not tell."""
+    session, ``throttled`` while it throttles order writes (HTTP 429: a passing state), so the
+    probe could not tell."""
     probe: str
     answer: str
     broker_time: datetime | None

@@ -25,8 +25,11 @@ class Verdict(StrEnum):
     """The broker named the address and refused it."""
     SESSION_REFUSED = "session_refused"
     """The broker refused the session, so the probe could not tell about the address."""
+    THROTTLED = "throttled"
+    """The broker is throttling order writes now (HTTP 429): a passing state, in which the
+    address cannot be told and orders are held back until it ends."""
     UNKNOWN = "unknown"
-    """The probe got no answer that tells (no connection, a server error, a throttle)."""
+    """The probe got no answer that tells (no connection, a server error)."""
 
 
 @dataclass(frozen=True, slots=True)

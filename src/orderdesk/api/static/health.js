@@ -107,6 +107,10 @@ function doctorRow() {
     return row("Address", "bad", `${text} ${path.answer}`,
       "Register this address with the Kite app (static IP rule), or set [kite] source_address to the registered one.");
   }
+  if (path.verdict === "throttled") {
+    return row("Address", "warn", `${text} ${path.answer}`,
+      "The broker is throttling orders for now; the desk holds them back meanwhile. Check again in a minute.");
+  }
   // Unknown (no answer that tells) or the session refused: most often for want of a session.
   return row("Address", "warn", `${text} ${path.answer}`,
     "Log in if the session has ended (`orderdesk login`); it is checked again when the new session arrives.");

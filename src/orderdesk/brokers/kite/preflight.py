@@ -119,7 +119,7 @@ def _verdict(error: BaseException | None) -> tuple[Verdict, str]:
             f"the session was refused ({error}); run `orderdesk login`",
         )
     if isinstance(error, BrokerRateLimited):
-        return Verdict.UNKNOWN, f"the broker is throttling orders now (HTTP 429: {error})"
+        return Verdict.THROTTLED, f"the broker is throttling orders now (HTTP 429: {error})"
     if isinstance(error, BrokerRejected):
         said = error.error_type or f"HTTP {error.http_status}"
         return Verdict.ACCEPTED, f"Kite did not refuse the address ({said}: {error})"
