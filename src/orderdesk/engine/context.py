@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
@@ -22,6 +23,23 @@ T = TypeVar("T")
 
 MARGIN_PROBE_TAG = "marginprobe"
 """Tag of the hypothetical order whose margin is asked for; nothing is placed under it."""
+
+BROKER_READ_SECONDS = 3.0
+"""How long a risk check waits for the broker's answer (a quote, margins) before it fails
+closed: the signal's sender is waiting, and a broker holding reads back under a rate limit
+(Kite's 429 backoff, up to 30 s a hold) would otherwise keep it waiting past its timeout."""
+
+
+class BrokerUnanswered(Exception):
+    """A risk check's read that the broker did not answer within the bound: the check fails
+    closed with this as its reason (refused now, nothing placed later), and the same signal
+    sent again once the broker answers goes as any other."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"the broker did not answer within {seconds:g} s (it is slow, or holding requests "
+            "back under its rate limit: HTTP 429); send it again shortly"
+        )
 
 
 def working_with(
@@ -102,15 +120,26 @@ class DeskRiskContext:
     A check's question that the broker answers by refusing the session is the session's end,
     as it is for a placement: the watch is told (the clock loop alerts it once), and a price
     asked for raises :class:`SessionExpired`, so the signal is refused as any without a usable
-    session is, nothing recorded, rather than denied by the check that asked."""
+    session is, nothing recorded, rather than denied by the check that asked.
+
+    A question the broker does not answer within ``read_seconds`` (wall time: the read is
+    network I/O, whatever the desk's clock) is given up, and :class:`BrokerUnanswered` fails
+    the check closed: a signal is answered at once, never held until the broker is ready."""
 
     def __init__(
-        self, book: OrderBook, broker: Broker, clock: Clock, session: SessionWatch
+        self,
+        book: OrderBook,
+        broker: Broker,
+        clock: Clock,
+        session: SessionWatch,
+        *,
+        read_seconds: float = BROKER_READ_SECONDS,
     ) -> None:
         self._book = book
         self._broker = broker
         self._clock = clock
         self._session = session
+        self.read_seconds = read_seconds
 
     def open_order_count(self) -> int:
         return len(self._book.open_ids)
@@ -149,6 +178,8 @@ class DeskRiskContext:
             quotes = await self._asked("reading the last price", self._broker.quotes([instrument]))
         except SessionExpired:
             raise
+        except BrokerUnanswered as exc:
+            raise PriceUnreadable(str(exc)) from exc
         except Exception as exc:
             # The checks fail closed, saying why the price is missing.
             raise PriceUnreadable(f"{type(exc).__name__}: {exc}") from exc
@@ -169,13 +200,28 @@ class DeskRiskContext:
 
     async def _asked(self, what: str, call: Awaitable[T]) -> T:
         """``call``'s answer; a refused session ends the session (as a placement's refusal
-        does) and raises :class:`SessionExpired`."""
+        does) and raises :class:`SessionExpired`; no answer within ``read_seconds`` raises
+        :class:`BrokerUnanswered` (the call is cancelled: the broker's client gives up its
+        place in the rate limiter's queue and drops a connection caught mid-exchange)."""
+        bound = asyncio.timeout(self.read_seconds)
         try:
-            return await call
+            async with bound:
+                return await call
+        except TimeoutError as exc:
+            if not bound.expired():
+                raise  # the broker's own timeout, a failure like any other
+            raise BrokerUnanswered(self.read_seconds) from exc
         except BrokerAuthError as exc:
             now = self._clock.now()
             self._session.refused(f"{what}: the broker refused the session: {exc}", now)
             raise SessionExpired(self._session.info(now).reason) from exc
 
 
-__all__ = ["MARGIN_PROBE_TAG", "DeskRiskContext", "sent_since", "working_with"]
+__all__ = [
+    "BROKER_READ_SECONDS",
+    "MARGIN_PROBE_TAG",
+    "BrokerUnanswered",
+    "DeskRiskContext",
+    "sent_since",
+    "working_with",
+]

@@ -5,6 +5,8 @@ the reason it denies, or ``None``. The gate runs the checks in order and stops a
 denial; the desk turns that into a ``SignalDenied`` event, an alert and a
 :class:`~orderdesk.errors.RiskDenied` for the caller. Checks that need a price or margins fail
 closed: a limit that cannot be evaluated denies, because "we could not check" is not "safe".
+That includes a broker that does not answer within a few seconds (the desk's context bounds
+its reads): the signal is refused at once, saying so, rather than held until it answers.
 
 Asking is not counting. A check that keeps a count (the order rate) is a
 :class:`CountingCheck`: its ``check`` only looks, and the gate calls its ``record`` once every
@@ -66,8 +68,8 @@ class RiskLimits:
 
 
 class PriceUnreadable(Exception):
-    """The broker could not be asked for a last price (a 5xx, a 429, no connection): the
-    checks that need it fail closed, saying why, rather than "no last price"."""
+    """The broker could not be asked for a last price (a 5xx, a 429, no connection, no answer
+    in time): the checks that need it fail closed, saying why, rather than "no last price"."""
 
 
 class RiskContext(Protocol):
