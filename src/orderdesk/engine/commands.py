@@ -10,7 +10,10 @@ A call that fails after it may have reached the broker (a timeout, a reset, a 5x
 unknown outcome. It is not sent again blindly — each modification spends one of Kite's 25 per
 order: the order is read first, and the command is sent again only if the broker's row shows it
 was not carried out. A refusal by the broker returns the order to where it was; so does an
-outcome that cannot be learned — with an alert, since the broker's next report will tell.
+outcome that cannot be learned — with an alert, since the broker's next report will tell. A
+refusal is followed at once by a read of the order's row: "cannot be modified (cancelled) as it
+is complete" is often the fill's first news, and an order that has ended meanwhile is told by
+its own news, not alerted as a failed command.
 
 A modify whose request an earlier process sent and never heard answered (it stopped
 mid-request) is settled the same way, by its row (:meth:`Commands.settle_interrupted`): at
@@ -140,7 +143,14 @@ class Commands:
         except Exception as exc:
             reason = self._reason(exc)
             await self._modify_not_carried_out(order, reason, unanswered=_unanswered(exc))
-            await self._alert("Modify failed", order, reason, critical=_critical(exc))
+            if isinstance(exc, BrokerRejected) and not order.is_terminal:
+                # As for a refused cancel: "cannot be modified as it is complete" is often the
+                # fill's first news, ahead of the stream's.
+                await self._catch_up(order)
+            if not order.is_terminal:
+                # An order that ended meanwhile (filled) is its own news, not a failed modify;
+                # the refusal is still raised, since the new terms were not taken.
+                await self._alert("Modify failed", order, reason, critical=_critical(exc))
             raise
         await self._modify_carried_out(order)
 

@@ -15,10 +15,19 @@ the desk's :class:`~orderdesk.engine.config.ExitPolicy`:
 2. not filled: read the last price and modify every working part of the exit to a LIMIT
    ``band_percent`` beyond it (a sell below, a buy above: through the market, as far as the
    broker's protection band reaches, rounded to the tick towards the market and kept inside the
-   circuit limits), and wait again; at most ``max_reprices`` times;
+   circuit limits), and wait again; at most ``max_reprices`` times. "Exit re-priced" is said
+   only when the broker took the new price; a refusal is said once, by the refusal's own alert
+   ("Modify failed", a risk denial), and the broker's refusal is followed by a read of the
+   part's row (:meth:`~orderdesk.engine.commands.Commands.modify`): "cannot be modified as it
+   is complete" is often the fill's first news. A part found filled (or ended) that way is no
+   failed attempt: an attempt in which no part took the price and none still works is not
+   counted;
 3. still not filled (or rejected, or lapsed): a CRITICAL alert, because the position is still
    open and a person must act; cancelled (by a person, or by a newer exit of the same
-   position), a WARNING.
+   position), a WARNING. Before the CRITICAL, the broker's rows of the working parts are read:
+   if they show the exit complete, the desk has only not heard yet, and nothing is alerted. An
+   exit alerted as not filled that fills after all is said so ("Exit filled", WARNING), so that
+   the CRITICAL is not the operator's last word on it.
 
 An exit is one order whichever position it closes: one strategy's share (the order is that
 strategy's) or the account's whole position (under ``account_exit``); the alerts say which.
@@ -49,7 +58,7 @@ from orderdesk.domain.events import ExitRepriced, ExitStarted, ExitUnfilled
 from orderdesk.domain.order import CANCELLED_OUTSIDE, Order
 from orderdesk.domain.reports import InstrumentInfo, Quote
 from orderdesk.domain.signal import ACCOUNT_EXIT_STRATEGY
-from orderdesk.domain.status import OrderStatus
+from orderdesk.domain.status import BrokerStatus, OrderStatus
 from orderdesk.domain.values import InstrumentKey, Side
 from orderdesk.engine.alerts import Alerts
 from orderdesk.engine.config import DeskConfig, ExitPolicy
@@ -193,10 +202,10 @@ class ExitEscalation:
                     continue  # sent again meanwhile: its outcome first
                 if reprices >= policy.max_reprices:
                     break
-                reprices += 1
-                await self._reprice_once(handle, policy, reprices)
-            if handle.status is not OrderStatus.FILLED:
-                await self._unfilled(handle, reprices)
+                if await self._reprice_once(handle, policy, reprices + 1):
+                    reprices += 1
+            if handle.status is not OrderStatus.FILLED and await self._unfilled(handle, reprices):
+                await self._filled_after_all(handle)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -245,7 +254,10 @@ class ExitEscalation:
             return False
         return True
 
-    async def _reprice_once(self, handle: OrderHandle, policy: ExitPolicy, attempt: int) -> None:
+    async def _reprice_once(self, handle: OrderHandle, policy: ExitPolicy, attempt: int) -> bool:
+        """Re-price every working part of the exit; whether the attempt counts (some part took
+        the new price, was left at it, or still works after a refusal: not when every part
+        asked turned out ended meanwhile, filled most often)."""
         signal = handle.order.signal
         instrument = signal.instrument
         quote = (await self.broker.quotes([instrument])).get(instrument)
@@ -256,16 +268,14 @@ class ExitEscalation:
             signal.side, quote, policy.band_percent, info.tick_size if info else None
         )
         working = [o for o in _parts(handle) if o.is_working and o.remaining_quantity > 0]
-        refused: list[str] = []
         # A part already at the price is left alone: the last price has not moved since the
         # previous re-price, and sending the same price spent a modification for nothing.
         moved = [order for order in working if order.price != price]
-        for order in moved:
-            try:
-                await self._reprice(order.order_id, price)
-            except Exception as exc:
-                # One part refused (filled meanwhile, the modification limit): the rest go on.
-                refused.append(f"{order.order_id}: {type(exc).__name__}: {exc}")
+        taken, refused = await self._reprice_parts(moved, price)
+        if moved and not taken and not refused:
+            # Every part asked had ended (filled) when its refusal was read: nothing failed.
+            log.info("exit %s: its parts ended before the re-price", handle.order_id)
+            return False
         await self.recorder.desk_event(
             ExitRepriced(
                 at=self.clock.now(),
@@ -275,6 +285,10 @@ class ExitEscalation:
                 price=price,
             )
         )
+        if moved and not taken:
+            # Refused every time: the refusal's own alert said so ("Modify failed", a risk
+            # denial); an "Exit re-priced" beside it would say the opposite.
+            return True
         await self.alerts.raise_(
             Severity.WARNING,
             "Exit re-priced",
@@ -287,8 +301,32 @@ class ExitEscalation:
             key=f"exit:{handle.order_id}",
             order_id=handle.order_id,
         )
+        return True
 
-    async def _unfilled(self, handle: OrderHandle, reprices: int) -> None:
+    async def _reprice_parts(self, parts: list[Order], price: Decimal) -> tuple[int, list[str]]:
+        """Modify each of ``parts`` to ``price``: how many the broker took, and the refusals
+        of parts still working (a part found ended when refused, filled most often, is none:
+        a refused modify reads the part's row at once)."""
+        taken = 0
+        refused: list[str] = []
+        for order in parts:
+            try:
+                await self._reprice(order.order_id, price)
+            except Exception as exc:
+                # One part refused (the modification limit, filled meanwhile): the rest go on.
+                if not order.is_terminal:
+                    refused.append(f"{order.order_id}: {type(exc).__name__}: {exc}")
+            else:
+                taken += 1
+        return taken, refused
+
+    async def _unfilled(self, handle: OrderHandle, reprices: int) -> bool:
+        """Say that the exit did not fill; whether "Exit not filled" (CRITICAL) was said."""
+        if await self._complete_at_broker(handle):
+            # The broker has it filled and the desk has not heard yet (the stream lags or
+            # lost it): telling the operator to exit again would exit twice.
+            log.warning("exit %s: complete at the broker, not yet heard", handle.order_id)
+            return False
         order = handle.order
         remaining = order.signal.quantity - handle.filled_quantity
         status = handle.status
@@ -318,7 +356,7 @@ class ExitEscalation:
                 key=f"exit:{handle.order_id}",
                 order_id=handle.order_id,
             )
-            return
+            return False
         advice = (
             "its placement is unresolved (the broker may still show it and fill it): do not "
             "exit again until it is resolved or given up; check it with `orderdesk orders` (or "
@@ -333,6 +371,41 @@ class ExitEscalation:
             f"{order.signal.quantity}, {_whose(order)}): {remaining} not filled, {detail}; "
             + advice,
             key=f"exit:{handle.order_id}",
+            order_id=handle.order_id,
+        )
+        return True
+
+    async def _complete_at_broker(self, handle: OrderHandle) -> bool:
+        """Whether the broker's book shows every part of the exit still working at the desk
+        as complete (False when the book cannot be read: then the desk's view stands)."""
+        working = [part for part in _parts(handle) if not part.is_terminal]
+        if not working or any(part.broker_order_id is None for part in working):
+            return False
+        try:
+            rows = {row.broker_order_id: row for row in await self.broker.orders()}
+        except Exception as exc:
+            log.warning("exit %s: the order book could not be read: %r", handle.order_id, exc)
+            return False
+        return all(
+            (row := rows.get(part.broker_order_id or "")) is not None
+            and row.status is BrokerStatus.COMPLETE
+            for part in working
+        )
+
+    async def _filled_after_all(self, handle: OrderHandle) -> None:
+        """Wait for the exit alerted as not filled to end; filled, say so, once: the
+        CRITICAL must not be the last word on a position that is closed."""
+        await handle.wait()
+        if handle.status is not OrderStatus.FILLED:
+            return  # cancelled or rejected: what the operator did, or told by its own news
+        order = handle.order
+        await self.alerts.raise_(
+            Severity.WARNING,
+            "Exit filled",
+            f"{handle.order_id} ({order.signal.instrument} {order.signal.side} "
+            f"{order.signal.quantity}, {_whose(order)}), alerted as not filled, has filled "
+            "after all: the exit is done, nothing more to do for it",
+            key=f"exit:{handle.order_id}:filled",
             order_id=handle.order_id,
         )
 
