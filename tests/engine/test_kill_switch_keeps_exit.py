@@ -108,3 +108,26 @@ async def test_the_loss_limits_cancel_keeps_the_exit_too(
         await exiting.wait()
         assert exiting.status is OrderStatus.FILLED
         assert broker.net(INFY) == 0
+
+
+async def test_a_strategys_exit_of_its_share_is_kept_too(
+    broker: FakeBroker, store: MemoryStore, notifier: RecordingNotifier
+) -> None:
+    """`orderdesk exit --strategy alpha`: the exit carries the strategy's own name, so only the
+    desk's exit watch knows it is one; the kill switch's cancel keeps it all the same."""
+    async with OrderDesk(broker, store, notifier=notifier, config=FAST) as desk:
+        await (await desk.submit(signal(quantity=10, strategy="alpha", signal_id="long"))).wait()
+        broker.fill_market = False
+        exiting = await desk.exit_position(INFY, product=MIS, strategy="alpha", policy=SLOW_REPRICE)
+        assert exiting is not None
+        await exiting.wait(lambda h: h.status is OrderStatus.OPEN)
+
+        done = await desk.engage_kill_switch("broker trouble", cancel_open=True)
+        assert done.cancelled == ()
+        assert [k.order_id for k in done.kept] == [exiting.order_id]
+        await desk.idle()
+        assert broker.cancel_calls == 0
+        broker.fill(broker_id(exiting))
+        await exiting.wait()
+        assert exiting.status is OrderStatus.FILLED
+        assert broker.net(INFY) == 0

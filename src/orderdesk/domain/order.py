@@ -370,9 +370,11 @@ class Order:
 
     def withdraw(self, reason: str, at: datetime) -> list[OrderEvent]:
         """Cancel an intent held for a login (:meth:`submit_deferred`) before it is sent:
-        nothing was placed, so the broker is not asked. Only such an intent: one on its way is
-        cancelled at the broker."""
-        if not self.deferred:
+        nothing was placed, so the broker is not asked. Or a placement the broker answered 429
+        (``SUBMITTING``) that the desk holds back to send again: the engine withdraws it only
+        between its sends, never while one is on the wire (``engine/placement.py``). Only
+        those: one on its way is cancelled at the broker."""
+        if not self.deferred and self.status is not OrderStatus.SUBMITTING:
             raise InvalidTransition(self.status.value, Trigger.WITHDRAW.value)
         self._target(Trigger.WITHDRAW)
         return [OrderWithdrawn(at=at, order_id=self.order_id, reason=reason)]

@@ -195,6 +195,9 @@ TRANSITIONS: dict[tuple[OrderStatus, Trigger], OrderStatus | ReturnToBase] = {
     (S.SUBMITTING, T.SESSION_REFUSED): S.INITIALIZED,
     # Such an intent cancelled before it is sent again: nothing was ever placed.
     (S.INITIALIZED, T.WITHDRAW): S.CANCELLED,
+    # A placement the broker answered 429, cancelled (or refused by the kill switch) while the
+    # desk waits to send it again: a 429 proves nothing was placed, so nothing ever was.
+    (S.SUBMITTING, T.WITHDRAW): S.CANCELLED,
     # The trading day is over and the broker's book of it is gone: whatever the order still
     # waited for can no longer be learned. Never left open into the next day.
     (S.INITIALIZED, T.DAY_ENDED): S.LAPSED,

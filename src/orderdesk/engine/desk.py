@@ -60,6 +60,7 @@ from orderdesk.domain.protection import KillSwitchCancel, protective_orders
 from orderdesk.domain.signal import (
     ACCOUNT_EXIT_STRATEGY,
     DEFAULT_STRATEGY,
+    SQUARE_OFF_STRATEGY,
     STRATEGY_NAME,
     Signal,
     reserved_strategy,
@@ -98,7 +99,7 @@ from orderdesk.engine.history import DayHistory, PastDay
 from orderdesk.engine.instruments import InstrumentMaster
 from orderdesk.engine.journal import EventWriter, Journal, Subscribers
 from orderdesk.engine.news import BrokerNews
-from orderdesk.engine.placement import Placement
+from orderdesk.engine.placement import HELD_CANCELLED, HELD_NOT_SENT, Placement
 from orderdesk.engine.prices import PriceWatch
 from orderdesk.engine.reconcile import Reconciler, ReconciliationReport, ReconciliationRow
 from orderdesk.engine.recorder import Recorder
@@ -212,6 +213,7 @@ class OrderDesk:
         self.placement = Placement(
             broker, self.news, self.recorder, config, self.alerts, self.session, self.commands
         )
+        self.placement.held_refusal = self._refused_while_held
         self.conversions = Conversions(broker, self.recorder, self.book, self.alerts)
         self.reconciler = Reconciler(
             broker, self.news, self.recorder, self.book, self.alerts, self.conversions
@@ -891,8 +893,9 @@ class OrderDesk:
         """Cancel a working order (a sliced one: every child still working, and no more).
 
         A cancel that must reach the broker raises :class:`SessionExpired` without a usable
-        broker session, and records nothing; an order whose placement is unresolved is
-        cancelled once found, and an ended one is refused for its state.
+        broker session, and records nothing; an order the broker's 429s hold back is
+        withdrawn unsent, one whose placement is on the wire or unresolved is cancelled once
+        the broker shows it, and an ended one is refused for its state.
         """
         order = self.order(order_id)
         parts = self.children(order_id) if self.slicer.is_parent(order) else [order]
@@ -915,7 +918,7 @@ class OrderDesk:
             if not outcome.events:
                 return await self.cancel(order_id)
         elif order.is_unresolved:
-            self.placement.cancel_when_found.add(order_id)
+            await self._cancel_one(order)
         elif (leg := self._working_leg(order)) is not None:
             # A filled cover order lives on as its stop leg: cancelling that exits at market.
             await self.commands.cancel(leg)
@@ -932,7 +935,8 @@ class OrderDesk:
 
         Every order: a cover order's stop leg too, which exits that position at market, and a
         protective stop. The kill switch's cancel leaves those (:meth:`engage_kill_switch`).
-        Orders whose placement is still unresolved are cancelled as soon as they are found.
+        Orders the broker's 429s hold back are withdrawn unsent; those whose placement is on
+        the wire or unresolved are cancelled as soon as the broker shows them.
         A failure to cancel one order is alerted and does not stop the others. Without a
         usable broker session, when a cancel would reach the broker, it raises
         :class:`SessionExpired` and cancels nothing.
@@ -959,6 +963,9 @@ class OrderDesk:
             self._kill_changes += 1
         self.kill_switch.engaged, self.kill_switch.reason = True, reason
         self.kill_switch.cancel = KillSwitchCancel()
+        # The switch refuses new orders from now on: those the broker's 429s hold back were
+        # admitted but never sent, so it refuses them too (their own tasks check it as well).
+        withdrawn = [order.order_id for order in await self.placement.withdraw_refused()]
         await self.recorder.desk_event(
             KillSwitchChanged(
                 at=self.clock.now(),
@@ -975,12 +982,16 @@ class OrderDesk:
             # Each change of the switch is news: never throttled as a repeat of an earlier one.
             key=f"kill:{self._kill_changes}",
         )
+        await self._withdrawn_by_switch(withdrawn)
         if not cancel_open:
+            self.kill_switch.cancel = KillSwitchCancel(tuple(withdrawn))
             return self.kill_switch.cancel
         open_orders = self.book.open_orders()
-        kept = protective_orders(open_orders, self.book.positions)
+        kept = protective_orders(open_orders, self.book.positions, exits=self.exits.watches)
         keep = {k.order_id for k in kept}
-        cancelled = await self._cancel_many([o for o in open_orders if o.order_id not in keep])
+        cancelled = withdrawn + await self._cancel_many(
+            [o for o in open_orders if o.order_id not in keep]
+        )
         if kept:
             # The loss limit engages it with nobody reading the answer: say what stays working.
             await self.alerts.raise_(
@@ -993,6 +1004,40 @@ class OrderDesk:
         # which no caller reads, as an operator's engage answers it.
         self.kill_switch.cancel = KillSwitchCancel(tuple(cancelled), kept)
         return self.kill_switch.cancel
+
+    async def _withdrawn_by_switch(self, order_ids: list[str]) -> None:
+        """Say, once, which orders held back by the broker's 429s the switch withdrew."""
+        if not order_ids:
+            return
+        await self.alerts.raise_(
+            Severity.WARNING,
+            HELD_NOT_SENT,
+            f"the kill switch withdrew {len(order_ids)} order{'' if len(order_ids) == 1 else 's'}"
+            f" held back by the broker's rate limit (429), never sent: {', '.join(order_ids)}",
+            key=f"kill:{self._kill_changes}:withheld",
+        )
+
+    def _refused_while_held(self, order: Order) -> str | None:
+        """Why ``order``, held back by the broker's 429s, is no longer sent: the kill switch
+        engaged since it was admitted refuses new orders. None: it goes, as does any order
+        while the switch is released, an exit of the desk's (the way out, never stopped by
+        the switch) and a protective order (the switch's cancel keeps it too)."""
+        refusal = self.kill_switch.refusal()
+        if refusal is None or self._is_exit(order):
+            return None
+        protective = protective_orders(
+            self.book.open_orders(), self.book.positions, exits=self.exits.watches
+        )
+        if any(kept.order_id == order.order_id for kept in protective):
+            return None
+        return f"{refusal}, which refuses new orders"
+
+    def _is_exit(self, order: Order) -> bool:
+        """Whether ``order`` is the desk's own exit: the account's, the square-off's, or a
+        strategy's exit watched by the escalation (or a slice of one)."""
+        return order.signal.strategy in (ACCOUNT_EXIT_STRATEGY, SQUARE_OFF_STRATEGY) or (
+            self.exits.watches(order)
+        )
 
     async def release_kill_switch(self, reason: str = "") -> None:
         if self.kill_switch.engaged:
@@ -1737,7 +1782,10 @@ class OrderDesk:
     async def _cancel_one(self, order: Order) -> None:
         if order.is_terminal:
             return
+        if await self.placement.withdraw(order, HELD_CANCELLED):
+            return  # held back by the broker's 429s between sends: never sent now
         if order.is_unresolved or order.status is OrderStatus.INITIALIZED:
+            # On the wire, or unknown: cancelled once the broker's answer or book shows it.
             self.placement.cancel_when_found.add(order.order_id)
             return
         await self.commands.cancel(order)
@@ -1804,7 +1852,9 @@ class OrderDesk:
         self.placement.cancel_when_found.discard(order.order_id)
         if asked:
             why = "its cancel, asked while its placement was unresolved,"
-        elif self.kill_switch.engaged and not protective_orders([order], self.book.positions):
+        elif self.kill_switch.engaged and not protective_orders(
+            [order], self.book.positions, exits=self.exits.watches
+        ):
             why = "the kill switch being engaged, its cancel"
         else:
             return

@@ -176,7 +176,9 @@ class ExitEscalation:
         return order.order_id in self._escalated or order.parent_id in self._escalated
 
     async def started(self, handle: OrderHandle, policy: ExitPolicy) -> None:
-        """Record that ``handle``'s order is an exit watched under ``policy``."""
+        """Record that ``handle``'s order is an exit watched under ``policy``: one from now on,
+        before its escalation's task first runs (the kill switch keeps it, say)."""
+        self._escalated.add(handle.order_id)
         await self.recorder.desk_event(
             ExitStarted(
                 at=self.clock.now(),

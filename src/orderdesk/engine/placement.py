@@ -12,10 +12,16 @@ to send, and the client order id travels as the broker's tag. Then:
 - ``BrokerRateLimited`` → nothing was placed: back off and send again, same id, in a task of
   the order's own (:meth:`Placement.send` returns at once, the order still ``SUBMITTING``, so a
   signal is answered while the broker rate-limits); a run of 429s is alerted once, and its end
-  said under the same key;
+  said under the same key. Between its sends such an order is the desk's alone: a cancel
+  withdraws it (:meth:`Placement.withdraw`, CANCELLED, never sent), and so does the kill switch
+  engaged since it was admitted, unless it is an exit or a protective order
+  (``Placement.held_refusal``);
 - anything else (``UnknownOutcome``: a reset or a timeout after sending, a 5xx; a connection
   that never opened; a bug in a transport) → ``SUBMIT_UNKNOWN``, resolved by looking for the
   tag in the broker's order book.
+
+A cancel asked while a placement is on the wire (or its outcome unknown) is carried out at the
+broker once the broker's answer, or its book, shows the order (``Placement.cancel_when_found``).
 
 Resolution re-sends only on proven absence: ``resolve_absences`` successful reads of the book
 without the tag, the last one at least ``resolve_min_age`` after the failure. A read that fails
@@ -47,6 +53,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from orderdesk.domain.calendar import IST, SEGMENT_OF, TradingCalendar
@@ -91,6 +98,10 @@ RATE_LIMIT_ALERT_SECONDS = 5.0
 """…or seconds since the first 429 of the run, whichever comes first."""
 RATE_LIMIT_ALERT_KEY = "rate_limit:placements"
 """One key for the run's alert and the one saying it ended (as the stream's ``stream``)."""
+HELD_CANCELLED = "cancelled before it was sent (held back by the broker's rate limit)"
+"""The reason of an order withdrawn by a cancel while the broker's 429s held it back."""
+HELD_NOT_SENT = "Held-back order not sent"
+"""The alert of orders held back by 429s that the desk withdrew unasked (the kill switch)."""
 HANDS_OFF = "Do not place it again by hand; the desk settles it and alerts when it has."
 """What every alert of an unresolved placement tells the operator: the desk itself finds the
 order, or proves it absent and sends it again or gives it up, so a hand-placed copy is two."""
@@ -125,12 +136,19 @@ class Placement:
         self.sending: dict[str, asyncio.Task[None]] = {}
         """Orders the broker answered 429, each sent again by a task of its own until the broker
         takes it or ``rate_limit_give_up`` passes (whoever asked was answered meanwhile)."""
+        self._awake: set[str] = set()
+        """Orders of ``sending`` whose task is not waiting out the broker's rate: a send on the
+        wire, or its answer being recorded. The others are withdrawable (:meth:`withdraw`)."""
+        self.held_refusal: Callable[[Order], str | None] = lambda order: None
+        """Why the desk no longer sends ``order``, held back by 429s, when its turn comes (the
+        kill switch engaged since it was admitted), or None: it goes. Set by the desk."""
         self._throttled: _Throttled | None = None
         """The run of 429s placements are meeting now (None: the last answer was not one)."""
         self._again: set[str] = set()
         self.cancel_when_found: set[str] = set()
-        """Orders whose cancel was asked while their placement was unresolved: cancelled as
-        soon as they are found at the broker."""
+        """Orders whose cancel was asked while their placement was on the wire or unresolved:
+        cancelled as soon as the broker's answer or its book shows them (one held back by 429s
+        meanwhile is withdrawn before its next send instead)."""
         self.settling: dict[str, asyncio.Task[None]] = {}
         """Orders whose unresolved placement the operator was told of, each watched by a task
         that alerts once it is settled."""
@@ -232,15 +250,78 @@ class Placement:
     async def _keep_sending(self, order: Order, command: PlaceOrder, error: Exception) -> None:
         try:
             broker_order_id = await self._until_let_through(order, command, error)
+        except _Withheld as withheld:
+            self._stop_sending(order)
+            await self._withheld(order, withheld)
         except Exception as exc:
             # Out of ``sending`` first: an unknown outcome starts its resolver (resolve_later).
-            del self.sending[order.order_id]
+            self._stop_sending(order)
             await self._failed(order, exc)
         else:
-            del self.sending[order.order_id]
+            self._stop_sending(order)
             if broker_order_id is not None:
                 await self._let_through()
                 await self._accepted(order, broker_order_id)
+
+    def _stop_sending(self, order: Order) -> None:
+        del self.sending[order.order_id]
+        self._awake.discard(order.order_id)
+
+    async def withdraw(self, order: Order, reason: str) -> bool:
+        """Withdraw ``order`` if the broker's 429s hold it back and its task is waiting to
+        send it again: never sent (a 429 proves nothing was placed), recorded CANCELLED with
+        ``reason``. False when it is not held so (a send of it on the wire now, or none at all):
+        the caller's cancel then waits for the broker's answer (:attr:`cancel_when_found`)."""
+        task = self.sending.get(order.order_id)
+        if task is None or order.order_id in self._awake:
+            return False
+        # Between sends the task only waits out the broker's rate: stopped there, it sends
+        # nothing more. Stopped before the withdrawal is written, so no send slips in during
+        # the write.
+        task.cancel()
+        self._stop_sending(order)
+        return await self._withdrawn(order, reason)
+
+    async def _withdrawn(self, order: Order, reason: str) -> bool:
+        self.cancel_when_found.discard(order.order_id)
+        now = self.clock.now()
+        outcome = await self.recorder.decide(
+            order,
+            lambda o: o.withdraw(reason, now) if o.status is OrderStatus.SUBMITTING else [],
+        )
+        return bool(outcome.events)
+
+    async def _withheld(self, order: Order, withheld: _Withheld) -> None:
+        """The task found, before a send, that the desk no longer sends ``order``."""
+        if not await self._withdrawn(order, withheld.reason) or withheld.asked:
+            return  # an operator's cancel is answered as asked, not alerted
+        await self.alerts.raise_(
+            Severity.WARNING,
+            HELD_NOT_SENT,
+            f"{_named(order)} was withdrawn, never sent: {withheld.reason}.",
+            key=f"withheld:{order.order_id}",
+            order_id=order.order_id,
+        )
+
+    def _why_withheld(self, order: Order) -> _Withheld | None:
+        """Whether the desk still sends ``order``, held back by 429s, now that its turn came."""
+        if order.order_id in self.cancel_when_found:
+            return _Withheld(HELD_CANCELLED, asked=True)
+        refusal = self.held_refusal(order)
+        return None if refusal is None else _Withheld(_refused_words(refusal), asked=False)
+
+    async def withdraw_refused(self) -> list[Order]:
+        """Withdraw every order held back by 429s, waiting for its next send, that the desk no
+        longer sends (:attr:`held_refusal`: the kill switch just engaged); returns them, for
+        the caller to say so once. One on the wire now is checked before its next send."""
+        withdrawn: list[Order] = []
+        for order_id in list(self.sending):
+            order = self.recorder.book.orders.get(order_id)
+            if order is None or (refusal := self.held_refusal(order)) is None:
+                continue
+            if await self.withdraw(order, _refused_words(refusal)):
+                withdrawn.append(order)
+        return withdrawn
 
     async def _until_let_through(
         self, order: Order, command: PlaceOrder, error: Exception
@@ -250,18 +331,26 @@ class Placement:
         None: the order stopped being sent meanwhile (its day lapsed it): nothing is sent."""
         met: Exception | None = error
         async for attempt in while_throttled(self.config):
+            # Awake until the next wait (or the end): a send, or its answer, is under way.
+            self._awake.add(order.order_id)
             with attempt:
                 if met is not None:
                     # The first attempt is the send that met ``error``: stamina waits after it.
                     raised, met = met, None
+                    self._awake.discard(order.order_id)
                     raise raised
                 if order.status is not OrderStatus.SUBMITTING:
                     return None
+                if (withheld := self._why_withheld(order)) is not None:
+                    raise withheld
                 try:
                     return await self.broker.place_order(command)
                 except Exception as exc:
                     if is_throttled(exc):
                         await self._rate_limited()
+                        # Nothing placed: the wait that follows sends nothing, so the order
+                        # may be withdrawn meanwhile.
+                        self._awake.discard(order.order_id)
                     raise
         raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
 
@@ -320,6 +409,19 @@ class Placement:
     async def _accepted(self, order: Order, broker_order_id: str) -> None:
         # Binding is broker news: the stream may have told it already, or be telling it now.
         await self.news.placed(order, broker_order_id)
+        await self._cancel_if_asked(order)
+
+    async def _cancel_if_asked(self, order: Order) -> None:
+        """Cancel at the broker an order whose cancel was asked while its placement was on the
+        wire or unresolved, now that the broker holds it. A failed cancel is alerted by the
+        command ("Cancel failed"); one refused as the order ended meanwhile is done."""
+        if order.order_id not in self.cancel_when_found or not order.is_working:
+            return
+        self.cancel_when_found.discard(order.order_id)
+        try:
+            await self.commands.cancel(order)
+        except Exception as error:  # alerted by the command; the placement itself stands
+            log.warning("cancel of %s, asked before it was placed: %s", _named(order), error)
 
     async def _rejected(
         self,
@@ -639,9 +741,7 @@ class Placement:
                 order_id=order.order_id,
             )
         await self.news.apply(reports, source=Source.PLACEMENT)
-        if order.order_id in self.cancel_when_found and order.is_working:
-            self.cancel_when_found.discard(order.order_id)
-            await self.commands.cancel(order)
+        await self._cancel_if_asked(order)
 
     async def _resend(self, order: Order) -> bool:
         if order.external:
@@ -684,7 +784,9 @@ class Placement:
         log.info("re-sending %s after proven absence", order.order_id)
         await self.send(order)
         if (sending := self.sending.get(order.order_id)) is not None:
-            await sending  # held back by 429s: its outcome decides whether to look again
+            # Held back by 429s: its outcome decides whether to look again. Waited, not
+            # awaited: a withdrawal stops that task, which is no reason to stop this one.
+            await asyncio.wait({sending})
         return True
 
     def _too_late(self, order: Order) -> str | None:
@@ -714,6 +816,16 @@ class Placement:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class _Withheld(Exception):
+    """Raised in a held order's task, in place of a send the desk no longer makes."""
+
+    def __init__(self, reason: str, *, asked: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.asked = asked
+        """By an operator's (or the desk's) cancel, answered as asked; else alerted."""
 
 
 class _Throttled:
@@ -760,6 +872,11 @@ def _past_its_day(order: Order, calendar: TradingCalendar, now: datetime) -> str
     )
 
 
+def _refused_words(refusal: str) -> str:
+    """The reason of an order held back by 429s that the desk withdrew for ``refusal``."""
+    return f"{refusal}; the broker's rate limit (429) had held it back"
+
+
 def _named(order: Order) -> str:
     """An order as an alert names it: its id and what it buys or sells."""
     signal = order.signal
@@ -804,4 +921,4 @@ def _is_ours(report: OrderStatusReport, order: Order) -> bool:
     )
 
 
-__all__ = ["Placement", "matches_tag"]
+__all__ = ["HELD_CANCELLED", "HELD_NOT_SENT", "Placement", "matches_tag"]
