@@ -271,7 +271,7 @@ def test_the_kill_switchs_cancel_reads_as_keeping_protective_stops() -> None:
 
     assert describe(with_cancel) == (
         "Kill switch engaged, cancelling the open orders that could add risk "
-        "(protective stops stay): drill"
+        "(exits and protective stops stay): drill"
     )
     assert describe(without) == "Kill switch engaged: drill"
 

@@ -122,7 +122,7 @@ async def test_kill_asks_first_and_engages_with_cancels_on_the_button(desk: Desk
     labels = [label for label, _ in question.buttons]
     assert labels == [
         "Engage kill switch",
-        "Engage and cancel open orders (protective stops stay)",
+        "Engage and cancel open orders (exits and protective stops stay)",
         "Abort",
     ]
     cancel = next(data for label, data in question.buttons if label.startswith("Engage and"))

@@ -143,7 +143,7 @@ def _kill(e: KillSwitchChanged) -> str:
         return "Kill switch released" + (f": {e.reason}" if e.reason else "")
     # The cancel leaves the orders that can only reduce a position (domain/protection.py).
     cancel = (
-        ", cancelling the open orders that could add risk (protective stops stay)"
+        ", cancelling the open orders that could add risk (exits and protective stops stay)"
         if e.cancel_open
         else ""
     )

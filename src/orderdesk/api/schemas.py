@@ -189,7 +189,8 @@ class KillSwitchIn(_Request):
     reason: Annotated[str, Field(max_length=200), OneLine] = ""
     cancel_open: Flag = False
     """When engaging: also cancel the open orders, but those that can only reduce a position
-    (a cover order's stop leg, a protective stop), which stay working."""
+    (a cover order's stop leg, the desk's own exit in progress, a protective stop), which stay
+    working."""
 
 
 class RejectIn(_Request):
@@ -519,18 +520,21 @@ class SubmitOut(_Response):
 class KeptOrderOut(_Response):
     order_id: str
     reason: str
-    """Why it can only reduce a position (a cover order's stop leg, a protective stop)."""
+    """Why it can only reduce a position (a cover order's stop leg, the desk's own exit in
+    progress, a protective stop)."""
 
 
 class KillSwitchOut(_Response):
     engaged: bool
     reason: str
     cancelled: list[str] = Field(default_factory=list)
-    """Engaging with ``cancel_open``: the ids of the open orders a cancel was sent for."""
+    """Engaging: the ids of the orders held back by the broker's 429s that the switch withdrew
+    unsent, and with ``cancel_open`` those of the open orders a cancel was sent for."""
     kept: list[KeptOrderOut] = Field(default_factory=list)
     """Engaging with ``cancel_open``: the open orders left working because they can only
     reduce a position the desk holds (a cover order's stop leg, whose cancel would exit at
-    market; a stop on the other side of a position, within its quantity)."""
+    market; the desk's own exit in progress, whose cancel would leave the position open; a
+    stop on the other side of a position, within its quantity)."""
 
 
 class LossLimitOut(_Response):

@@ -610,7 +610,8 @@ def kill_switch(
         typer.Option(
             "--cancel-open",
             help="With on: also cancel the open orders, but those that can only reduce a "
-            "position (a cover order's stop leg, a protective stop).",
+            "position (a cover order's stop leg, the desk's own exit in progress, a protective "
+            "stop).",
         ),
     ] = False,
     config: ConfigOption = None,
@@ -622,9 +623,11 @@ def kill_switch(
     Engaged, the desk refuses every new order except its own exits, which only reduce a
     position. With --cancel-open it also cancels the open
     orders that could add risk, and keeps those that can only reduce a position it holds: a
-    cover order's stop leg (cancelling it would exit at market) and a stop (SL, SL-M) on the
-    other side of a position, within its quantity. It names each order kept and why;
-    `cancel ID` or `cancel-all` cancels them when that is what is wanted.
+    cover order's stop leg (cancelling it would exit at market), the desk's own exit in
+    progress (cancelling it would leave the position open) and a stop (SL, SL-M) on the other
+    side of a position, within its quantity. An order the broker's 429s hold back, not yet
+    sent, is withdrawn (never sent), unless it is an exit or protective. It names each order
+    kept and why; `cancel ID` or `cancel-all` cancels them when that is what is wanted.
     """
     engaged = state is Switch.ON
     if state is Switch.STATUS:

@@ -51,7 +51,8 @@ class KillSwitchCancel:
     """What engaging the kill switch with ``cancel_open`` did to the open orders."""
 
     cancelled: tuple[str, ...] = ()
-    """The orders a cancel was sent for (or will be, once an unresolved one is found)."""
+    """The orders withdrawn unsent (held back by the broker's 429s) and those a cancel was sent
+    for (or will be, once an unresolved one is found)."""
     kept: tuple[KeptOrder, ...] = ()
     """The protective orders left working (see the module docstring)."""
 

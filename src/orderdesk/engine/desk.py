@@ -955,9 +955,11 @@ class OrderDesk:
         open, but the orders that can only reduce a position.
 
         With ``cancel_open``, every open order is cancelled except the protective ones (a
-        cover order's stop leg, whose cancel would exit at market; a stop that can only reduce
-        a position held: :mod:`orderdesk.domain.protection`), which stay working. Returns the
-        ids a cancel was sent for and the orders kept, each with its reason.
+        cover order's stop leg, whose cancel would exit at market; the desk's own exit in
+        progress; a stop that can only reduce a position held:
+        :mod:`orderdesk.domain.protection`), which stay working. Orders the broker's 429s hold
+        back unsent are withdrawn either way (but exits and protective ones). Returns the ids
+        withdrawn or sent a cancel, and the orders kept, each with its reason.
         """
         if not self.kill_switch.engaged:
             self._kill_changes += 1

@@ -13,7 +13,8 @@ belongs to its chat and to that one question (a nonce in the buttons), so an old
 retyped confirmation after the window does nothing. Questions live in memory only: a desk that
 restarts forgets them, and a confirmation Telegram delivers again after a restart lapses.
 *Engage and cancel* cancels the open orders but the protective ones (a cover order's stop leg,
-a stop that can only reduce a position: :mod:`orderdesk.domain.protection`), which stay working;
+the desk's own exit in progress, a stop that can only reduce a position:
+:mod:`orderdesk.domain.protection`), which stay working;
 the answer lists each one kept and why.
 
 ``/keep`` (keep an intraday position past the square-off, as the dashboard's Keep) is two steps
@@ -327,7 +328,8 @@ class DeskCommands:
             f"Open orders now: {open_orders}.\n"
             f"Confirm within {seconds} s with a button, or send /kill confirm "
             "(/kill confirm cancel also cancels the open orders, except the protective "
-            "ones: a cover order's stop leg, a stop that can only reduce a position)."
+            "ones: a cover order's stop leg, the desk's own exit in progress, a stop that can "
+            "only reduce a position)."
         )
         return Reply(
             text,
@@ -507,7 +509,7 @@ def _kept(argument: str) -> str:
 
 
 _KILL_CHOICES = frozenset({"engage", "cancel", "abort"})
-_CANCEL_LABEL = "Engage and cancel open orders (protective stops stay)"
+_CANCEL_LABEL = "Engage and cancel open orders (exits and protective stops stay)"
 
 _COMMANDS: dict[str, _Command] = {
     "status": _Command(DeskCommands.status, "the desk at a glance"),
