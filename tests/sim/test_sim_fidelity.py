@@ -19,6 +19,16 @@ BUY_STOP = "Trigger price for stoploss buy orders should be higher than the last
 SELL_STOP = "Trigger price for stoploss sell orders should be lower than the last traded price."
 SLACK = timedelta(seconds=5)
 """The simulated clock runs on real time between calls: a row may be a few seconds late."""
+MID_MORNING = "2026-12-08 10:00:00"
+"""Where these tests' simulated day starts (IST): some move its clock on by an hour, which from
+the wall clock's 05:00 to 06:00 IST would cross the 06:00 token end they are not about."""
+
+
+@pytest.fixture
+def kite(sim_thread: SimServer, simctl: SimControl) -> KiteConnect:
+    """The official client, logged in after the simulator's clock is set to ``MID_MORNING``."""
+    simctl.set_clock(MID_MORNING)
+    return login(sim_thread)
 
 
 def _row(kite: KiteConnect, order_id: str) -> dict[str, Any]:
