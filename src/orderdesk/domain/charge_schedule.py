@@ -96,6 +96,14 @@ def contract_kind_of(exchange: str, *, option: bool) -> ContractKind:
     return _DERIVATIVE_KINDS[segment, option]
 
 
+def contract_kind_by_symbol(exchange: str, tradingsymbol: str) -> ContractKind:
+    """:func:`contract_kind_of` read off a contract's exchange and Kite-style symbol, for one no
+    instrument list holds (expired since, or a broker that keeps none): a derivative's symbol
+    ends in CE or PE (options) or FUT. On the stock exchanges a symbol ending so is a company's
+    (NSE:ACE), which the exchange's segment decides first."""
+    return contract_kind_of(exchange, option=tradingsymbol.endswith(("CE", "PE")))
+
+
 FLAT_FEE_KINDS = frozenset({ContractKind.OPTION, ContractKind.COMMODITY_OPTION})
 """Zerodha's options brokerage is flat, whatever the premium: kite-mocks'
 virtual_contract_note.json charges 20 on 100 NIFTY puts at 1.50 (turnover 150)."""
@@ -256,6 +264,7 @@ def _share(turnover: Decimal, rate: Decimal) -> Decimal:
 __all__ = [
     "ContractKind",
     "ScheduledCharges",
+    "contract_kind_by_symbol",
     "contract_kind_of",
     "exercise_charges",
     "scheduled_charges",

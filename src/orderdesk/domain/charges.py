@@ -34,7 +34,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from orderdesk.domain.charge_schedule import ScheduledCharges, contract_kind_of, exercise_charges
+from orderdesk.domain.charge_schedule import (
+    ScheduledCharges,
+    contract_kind_by_symbol,
+    exercise_charges,
+)
 from orderdesk.domain.contracts import contract_multiplier
 from orderdesk.domain.day import PositionSnapshot
 from orderdesk.domain.events import PositionConverted
@@ -177,7 +181,7 @@ def exercises(positions: Iterable[PositionSnapshot]) -> list[Exercise]:
         if not line.settled or line.last_price is None:
             continue
         exchange, symbol = line.instrument.exchange.value, line.instrument.tradingsymbol
-        kind = contract_kind_of(exchange, option=symbol.endswith(("CE", "PE")))
+        kind = contract_kind_by_symbol(exchange, symbol)
         units = line.quantity * contract_multiplier(exchange, symbol)
         cost = exercise_charges(kind, quantity=units, settlement_price=line.last_price)
         if cost is not None:

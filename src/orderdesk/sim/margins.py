@@ -25,12 +25,12 @@ from typing import Any
 from orderdesk.domain.charge_schedule import (
     ContractKind,
     ScheduledCharges,
+    contract_kind_by_symbol,
     contract_kind_of,
     exercise_charges,
     scheduled_charges,
 )
 from orderdesk.domain.contracts import contract_multiplier
-from orderdesk.sim.order_checks import EQUITY_EXCHANGES
 from orderdesk.sim.orders import money
 from orderdesk.sim.ports import InstrumentLike
 
@@ -105,16 +105,6 @@ def charges(
         quantity=quantity,
         price=price,
     )
-
-
-def contract_kind_by_symbol(exchange: str, tradingsymbol: str) -> ContractKind:
-    """:func:`contract_kind` of a contract no longer listed (expired since), read off its
-    exchange and symbol."""
-    # Kite's derivative symbols end in CE or PE (options) or FUT; on the stock exchanges a
-    # symbol ending so is a company's (NSE:ACE), so the exchange decides first.
-    if exchange in EQUITY_EXCHANGES:
-        return ContractKind.EQUITY
-    return contract_kind_of(exchange, option=tradingsymbol.endswith(("CE", "PE")))
 
 
 def charges_due(

@@ -43,7 +43,11 @@ import structlog
 
 from orderdesk.brokers.paper import days, state
 from orderdesk.domain.calendar import SEGMENT_OF, Segment, TradingCalendar
-from orderdesk.domain.charge_schedule import ContractKind, contract_kind_of, scheduled_charges
+from orderdesk.domain.charge_schedule import (
+    ContractKind,
+    contract_kind_by_symbol,
+    scheduled_charges,
+)
 from orderdesk.domain.contracts import multiplier_of
 from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.day import DELIVERY, INTRADAY
@@ -928,8 +932,7 @@ _ENDED = frozenset({BrokerStatus.COMPLETE, BrokerStatus.CANCELLED, BrokerStatus.
 def _contract_kind(instrument: InstrumentKey) -> ContractKind:
     """The paper broker keeps no instrument list: a derivative is told by its Kite-style
     symbol (``NIFTY26DEC25000CE``, ``NIFTY26DECFUT``), its charges by its exchange."""
-    option = instrument.tradingsymbol.endswith(("CE", "PE"))
-    return contract_kind_of(instrument.exchange.value, option=option)
+    return contract_kind_by_symbol(instrument.exchange.value, instrument.tradingsymbol)
 
 
 def _check_stop(order_type: OrderType, side: Side, trigger: Decimal | None, last: Decimal) -> None:
