@@ -56,11 +56,10 @@ from orderdesk.domain.ids import client_order_id
 from orderdesk.domain.money import to_paise
 from orderdesk.domain.order import Order
 from orderdesk.domain.position import Position
-from orderdesk.domain.protection import KillSwitchCancel, protective_orders
+from orderdesk.domain.protection import KillSwitchCancel, is_desk_exit, protective_orders
 from orderdesk.domain.signal import (
     ACCOUNT_EXIT_STRATEGY,
     DEFAULT_STRATEGY,
-    SQUARE_OFF_STRATEGY,
     STRATEGY_NAME,
     Signal,
     reserved_strategy,
@@ -1037,9 +1036,7 @@ class OrderDesk:
     def _is_exit(self, order: Order) -> bool:
         """Whether ``order`` is the desk's own exit: the account's, the square-off's, or a
         strategy's exit watched by the escalation (or a slice of one)."""
-        return order.signal.strategy in (ACCOUNT_EXIT_STRATEGY, SQUARE_OFF_STRATEGY) or (
-            self.exits.watches(order)
-        )
+        return is_desk_exit(order) or self.exits.watches(order)
 
     async def release_kill_switch(self, reason: str = "") -> None:
         if self.kill_switch.engaged:
