@@ -183,6 +183,11 @@ class Order:
     signal: Signal
     created_at: datetime
     updated_at: datetime
+    heard_at: datetime
+    """When the broker last told of the order (a report, a fill, the placement's answer). The
+    desk's own requests, and the broker's answers to them, move only ``updated_at``: they tell
+    nothing of fills, so an order the desk keeps re-pricing stays quiet by this for the
+    tracker's quiet-order rule, the read that finds the fills a stream missed."""
     parent_id: str | None = None
     external: bool = False
     leg_of: str | None = None
@@ -274,6 +279,7 @@ class Order:
             signal=signal,
             created_at=first.at,
             updated_at=first.at,
+            heard_at=first.at,
             parent_id=first.parent_id,
             external=first.external,
             broker_order_id=first.broker_order_id,
@@ -710,6 +716,7 @@ class Order:
         # The broker's updates first: they are nearly every event applied.
         match event:
             case OrderStatusChanged():
+                self.heard_at = event.at
                 if event.cancelled_outside:
                     words = f" (the broker's words: {event.message})" if event.message else ""
                     self.reason = CANCELLED_OUTSIDE + words
@@ -739,6 +746,7 @@ class Order:
                 for fill in event.fills:
                     self._record(fill)
             case OrderFillRecorded(fill=fill):
+                self.heard_at = event.at
                 self._record(fill)
                 if self.broker_order_id is None:
                     self.broker_order_id = fill.broker_order_id
@@ -771,6 +779,7 @@ class Order:
                 self.given_up = self.status is OrderStatus.SUBMIT_UNKNOWN
                 self._set(OrderStatus.REJECTED)
             case OrderAccepted(broker_order_id=broker_order_id):
+                self.heard_at = event.at
                 self.broker_order_id = broker_order_id
                 if self.status in UNRESOLVED or (
                     self.given_up and self.status is OrderStatus.REJECTED
@@ -793,7 +802,9 @@ class Order:
                 self.held_terms += (self.terms,)
                 self.modifications += 1
                 self.reason = None  # new terms: an earlier refusal is about the old ones
-                if not event.external:
+                if event.external:
+                    self.heard_at = event.at  # found in the broker's report
+                else:
                     self.pending_modify = None
                     self.status = self.base_status
             case OrderModifyRejected(reason=reason, unanswered=unanswered):
@@ -824,7 +835,9 @@ class Order:
                 self.reason = reason
                 if not unknown:
                     self._set(OrderStatus.REJECTED)
-            case OrderUpdateIgnored() | OrderTransitionRefused() | OrderCreated():
+            case OrderUpdateIgnored():
+                self.heard_at = event.at  # stale, but the broker's report all the same
+            case OrderTransitionRefused() | OrderCreated():
                 pass
 
     def _record(self, fill: Fill) -> None:

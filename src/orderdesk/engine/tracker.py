@@ -11,6 +11,9 @@ whole book only when more than ``look_singly`` wait, so that one read serves the
 simulator a read of the book cost 11 µs of CPU per order in it (57 ms at Kite's daily cap of
 5,000) against 0.4 ms for one order's history. The orders that await a look are indexed by the
 book, and the open orders are walked only when the quiet-order rule may fire, not on every tick.
+An order is quiet when the broker has said nothing of it (``Order.heard_at``) for
+``quiet_after``: the desk's own requests are no news of its fills, so an exit re-priced every few
+seconds does not put off the read that finds the fills the stream missed.
 
 An AMO waits at the broker (``AMO REQ RECEIVED``, so ``ACCEPTED`` here) until its segment's
 market opens, and Kite pushes nothing when it is released and merely rests. So each segment's
@@ -296,19 +299,18 @@ class Tracker:
         if since_poll >= config.quiet_after:
             open_now = self._segments_open(now)
             if any(
-                order.is_working
-                and order.updated_at < quiet_since
-                and not _held_amo(order, open_now)
+                order.is_working and order.heard_at < quiet_since and not _held_amo(order, open_now)
                 for order in self.book.open_orders()
             ):
                 return Due(book=True)
         looked = now - timedelta(seconds=config.first_look)
         # Kite pushes nothing when an order starts resting: look soon, not only once it has
-        # been quiet for long (bounded: the window closes at quiet_after).
+        # been quiet for long (bounded: the window closes at quiet_after, where the quiet rule
+        # takes over on the same clock; a modify of the desk's opens no second window).
         waiting = {
             order.order_id: order
             for order in self.book.accepted.values()
-            if quiet_since <= order.updated_at < looked
+            if quiet_since <= order.heard_at < looked
         }
         waiting.update((order.order_id, order) for order in self._released(now))
         if not waiting:
