@@ -22,6 +22,10 @@ to send, and the client order id travels as the broker's tag. Then:
 
 A cancel asked while a placement is on the wire (or its outcome unknown) is carried out at the
 broker once the broker's answer, or its book, shows the order (``Placement.cancel_when_found``).
+One whose book proves it absent is not sent again (to be cancelled only once accepted: a market
+order fills in between), nor is one the kill switch engaged since refuses (``held_refusal``):
+given up as not placed, the cancel answered as asked and the switch's refusal alerted; the
+broker's late report of it takes it back, and the cancel is carried out then.
 
 Resolution re-sends only on proven absence: ``resolve_absences`` successful reads of the book
 without the tag, the last one at least ``resolve_min_age`` after the failure. A read that fails
@@ -102,6 +106,8 @@ HELD_CANCELLED = "cancelled before it was sent (held back by the broker's rate l
 """The reason of an order withdrawn by a cancel while the broker's 429s held it back."""
 HELD_NOT_SENT = "Held-back order not sent"
 """The alert of orders held back by 429s that the desk withdrew unasked (the kill switch)."""
+CANCEL_ASKED = "its cancel was asked while its placement was unresolved"
+"""Why an order proven absent is not sent again: the end of its reason ("not placed: …")."""
 HANDS_OFF = "Do not place it again by hand; the desk settles it and alerts when it has."
 """What every alert of an unresolved placement tells the operator: the desk itself finds the
 order, or proves it absent and sends it again or gives it up, so a hand-placed copy is two."""
@@ -139,6 +145,10 @@ class Placement:
         self._awake: set[str] = set()
         """Orders of ``sending`` whose task is not waiting out the broker's rate: a send on the
         wire, or its answer being recorded. The others are withdrawable (:meth:`withdraw`)."""
+        self._unwithdrawn: set[str] = set()
+        """Orders whose task :meth:`withdraw` stopped but whose withdrawal the log did not take:
+        still ``SUBMITTING``, never sent again by this process, and withdrawn by the next
+        cancel (or the kill switch's) as a held-back one is."""
         self.held_refusal: Callable[[Order], str | None] = lambda order: None
         """Why the desk no longer sends ``order``, held back by 429s, when its turn comes (the
         kill switch engaged since it was admitted), or None: it goes. Set by the desk."""
@@ -271,24 +281,36 @@ class Placement:
         """Withdraw ``order`` if the broker's 429s hold it back and its task is waiting to
         send it again: never sent (a 429 proves nothing was placed), recorded CANCELLED with
         ``reason``. False when it is not held so (a send of it on the wire now, or none at all):
-        the caller's cancel then waits for the broker's answer (:attr:`cancel_when_found`)."""
-        task = self.sending.get(order.order_id)
-        if task is None or order.order_id in self._awake:
-            return False
-        # Between sends the task only waits out the broker's rate: stopped there, it sends
-        # nothing more. Stopped before the withdrawal is written, so no send slips in during
-        # the write.
-        task.cancel()
-        self._stop_sending(order)
-        return await self._withdrawn(order, reason)
+        the caller's cancel then waits for the broker's answer (:attr:`cancel_when_found`).
+        One whose withdrawal the log did not take is withdrawn by the next call."""
+        order_id = order.order_id
+        if order_id in self._unwithdrawn:
+            self._unwithdrawn.discard(order_id)
+        else:
+            task = self.sending.get(order_id)
+            if task is None or order_id in self._awake:
+                return False
+            # Between sends the task only waits out the broker's rate: stopped there, it sends
+            # nothing more. Stopped before the withdrawal is written, so no send slips in during
+            # the write.
+            task.cancel()
+            self._stop_sending(order)
+        try:
+            return await self._withdrawn(order, reason)
+        except Exception:
+            # Left SUBMITTING with no task: without this, a cancel asked again would only wait
+            # for a broker answer to a send nobody makes (and the store's error is the caller's).
+            self._unwithdrawn.add(order_id)
+            raise
 
     async def _withdrawn(self, order: Order, reason: str) -> bool:
-        self.cancel_when_found.discard(order.order_id)
         now = self.clock.now()
         outcome = await self.recorder.decide(
             order,
             lambda o: o.withdraw(reason, now) if o.status is OrderStatus.SUBMITTING else [],
         )
+        # Not before: a write that fails leaves the cancel asked and not carried out.
+        self.cancel_when_found.discard(order.order_id)
         return bool(outcome.events)
 
     async def _withheld(self, order: Order, withheld: _Withheld) -> None:
@@ -315,7 +337,7 @@ class Placement:
         longer sends (:attr:`held_refusal`: the kill switch just engaged); returns them, for
         the caller to say so once. One on the wire now is checked before its next send."""
         withdrawn: list[Order] = []
-        for order_id in list(self.sending):
+        for order_id in [*self.sending, *self._unwithdrawn]:
             order = self.recorder.book.orders.get(order_id)
             if order is None or (refusal := self.held_refusal(order)) is None:
                 continue
@@ -641,8 +663,8 @@ class Placement:
             "make two",
         )
 
-    async def _too_old(self, order: Order, why: str) -> None:
-        """Give up a placement proven absent that is too late to send again (``why``)."""
+    async def _too_old(self, order: Order, why: str, *, alert: bool = True) -> None:
+        """Give up a placement proven absent that the desk no longer sends again (``why``)."""
         waited = (
             "" if order.doubt is Doubt.NO_ANSWER else f" within {self.config.late_order_window:g} s"
         )
@@ -650,11 +672,13 @@ class Placement:
             order,
             f"not placed: the broker's order book did not show it{waited}; not sent again, as "
             f"{why}",
+            alert=alert,
         )
 
-    async def _give_up(self, order: Order, reason: str) -> None:
+    async def _give_up(self, order: Order, reason: str, *, alert: bool = True) -> None:
         """End an unresolved placement ``REJECTED`` as not placed (``reason`` starts "not
-        placed:"), alerted; the broker's first report of it takes it back."""
+        placed:"), alerted unless ``alert`` is False (a cancel asked, answered as asked); the
+        broker's first report of it takes it back."""
         # The outcome's unknown reason, before the give-up replaces it: the broker's words when
         # it was unsure, else what kept the answer from the desk.
         answer = order.reason
@@ -664,7 +688,7 @@ class Placement:
             order,
             lambda o: o.not_placed(reason, now) if o.status is OrderStatus.SUBMIT_UNKNOWN else [],
         )
-        if outcome.events:
+        if outcome.events and alert:
             await self.alerts.raise_(
                 Severity.WARNING,
                 "Order not placed",
@@ -754,6 +778,18 @@ class Placement:
                 key=f"attempts:{order.order_id}",
                 order_id=order.order_id,
             )
+            return False
+        if order.order_id in self.cancel_when_found:
+            # Sent again, it would be cancelled only once accepted: a market order fills in
+            # between. Left in cancel_when_found, so one the broker shows after all is taken
+            # back and cancelled then.
+            await self._too_old(order, CANCEL_ASKED, alert=False)
+            return False
+        refusal = self.held_refusal(order)
+        if refusal is not None:
+            # The kill switch engaged since it was admitted: a re-send is a new placement to
+            # the broker, refused as a held-back send is.
+            await self._too_old(order, refusal)
             return False
         late = self._too_late(order)
         if late is not None:
@@ -885,7 +921,7 @@ def _named(order: Order) -> str:
 
 def _settled_words(order: Order, *, resent: bool) -> str | None:
     """How an alerted unknown outcome ended, for the operator; None when it ended not placed
-    (given up, refused, lapsed), which its own alert says."""
+    (given up, refused, lapsed), which its own alert says, but for a cancel asked meanwhile."""
     what = _named(order)
     if order.broker_order_id is not None:
         status = f"{order.broker_order_id}, {order.status}"
@@ -898,6 +934,13 @@ def _settled_words(order: Order, *, resent: bool) -> str | None:
         return (
             f"{what} is at the broker as {status}: found under its tag and bound, nothing sent "
             "again. It is tracked as any order; do not place it again."
+        )
+    if order.given_up and order.reason is not None and order.reason.endswith(CANCEL_ASKED):
+        # The one give-up not alerted on its own ("Order not placed"): the cancel was asked.
+        return (
+            f"{what} was proven absent from the broker's order book and not sent again, as its "
+            "cancel was asked meanwhile: it ends not placed. Should the broker show it after "
+            "all, the desk takes it back and cancels it."
         )
     if order.deferred:
         return (
