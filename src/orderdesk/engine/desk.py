@@ -217,6 +217,7 @@ class OrderDesk:
         self.reconciler = Reconciler(
             broker, self.news, self.recorder, self.book, self.alerts, self.conversions
         )
+        self.reconciler.told_unresolved = lambda order: order.order_id in self.placement.settling
         self.master = InstrumentMaster(
             broker, config.freeze_quantities, self._session_of if config.days else None
         )

@@ -41,7 +41,10 @@ the live stream should have told and did not:
   an order of the desk's already (one placed again after a restore, or sent again while the
   first was still to appear), so no single piece of news shows both.
 
-Every mismatch is a ``ReconciliationMismatch`` event and an alert; the returned
+Every mismatch is a ``ReconciliationMismatch`` event and an alert, but for an unresolved order
+whose placement told the operator already and will say when it is settled (its row says nothing
+that alert did not); one the placement never told of (left unresolved by an earlier process,
+say) is alerted here. The returned
 :class:`ReconciliationReport` has one row per mismatch for the CLI to print. The poller that
 stands in for the live stream while it is down reads the same books through :meth:`poll`,
 without flagging.
@@ -50,7 +53,7 @@ without flagging.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -96,6 +99,8 @@ CONVERTED = "converted_at_broker"
 MODIFIED = "modified_at_broker"
 """The row of an order found modified outside orderdesk (recorded and alerted by the news
 path already)."""
+UNRESOLVED = "unresolved"
+"""The row of an order whose placement is unknown that the broker's book does not show."""
 TAKEN_BACK = NOT_PLACED_FOUND
 """The row of an order given up as not placed that the broker holds after all: taken back
 (recorded and alerted by the news path already), or, when it could not be, alerted here."""
@@ -156,6 +161,9 @@ class Reconciler:
         self.conversions = conversions
         """Where a conversion made at the broker is recorded (None: left a difference)."""
         self.clock = recorder.clock
+        self.told_unresolved: Callable[[Order], bool] = lambda order: False
+        """Whether the operator was told ``order``'s placement is unresolved and will be told
+        once it is settled: its row is then not alerted again. Set by the desk."""
         self.last: tuple[datetime, ReconciliationReport] | None = None
         """When the last full pass finished, and what it found (``orderdesk doctor``)."""
 
@@ -356,7 +364,7 @@ class Reconciler:
             if order.is_unresolved:
                 if order.order_id not in tags:
                     rows.append(
-                        ReconciliationRow("unresolved", order.order_id, "not in the book yet")
+                        ReconciliationRow(UNRESOLVED, order.order_id, "not in the book yet")
                     )
             elif order.broker_order_id not in at_broker:
                 rows.append(
@@ -424,13 +432,18 @@ class Reconciler:
     async def _mismatches(self, rows: Sequence[ReconciliationRow]) -> None:
         if not rows:
             return
+        # Judged before the write: a placement settled during it has said so and its watch is
+        # gone, and an alert after that calling the order unresolved would be the last word.
+        told = [self._told(row) for row in rows]
         now = self.clock.now()
         events = [
             ReconciliationMismatch(at=now, kind=row.kind, detail=row.detail, order_id=row.order_id)
             for row in rows
         ]
         await self.recorder.desk_events(events)
-        for row in rows:
+        for row, quiet in zip(rows, told, strict=True):
+            if quiet:
+                continue
             severity = (
                 Severity.CRITICAL if row.kind in (DUPLICATE, TAKEN_BACK) else Severity.WARNING
             )
@@ -441,6 +454,14 @@ class Reconciler:
                 key=f"reconcile:{row.kind}:{row.order_id or row.detail}",
                 order_id=row.order_id,
             )
+
+    def _told(self, row: ReconciliationRow) -> bool:
+        """An unresolved row of an order the placement told the operator of, and will say is
+        settled: alerted again, it would repeat that alert and promise nothing new."""
+        if row.kind != UNRESOLVED or row.order_id is None:
+            return False
+        order = self.book.orders.get(row.order_id)
+        return order is not None and self.told_unresolved(order)
 
 
 def _quantities(positions: Sequence[PositionReport]) -> dict[tuple[InstrumentKey, Product], int]:
@@ -572,6 +593,7 @@ __all__ = [
     "MODIFIED",
     "RECOVERED",
     "TAKEN_BACK",
+    "UNRESOLVED",
     "Reconciler",
     "ReconciliationReport",
     "ReconciliationRow",
