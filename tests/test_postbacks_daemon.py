@@ -1,5 +1,6 @@
 """Kite's postbacks reach a running desk through ``POST /webhooks/kite``: a forged one is refused
-and changes nothing; a genuine one applies once, however often it is sent."""
+and changes nothing; a genuine one applies once, however often it is sent; one replayed with a
+forged status is only a reason to read the order from Kite."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 from orderdesk.config import ApiSettings, EngineSettings, Settings, TradingDaySettings
 from orderdesk.domain import InstrumentKey, OrderStatus, OrderType, Product, Side, Signal
 from orderdesk.domain.events import OrderStatusChanged
+from orderdesk.domain.status import TERMINAL as TERMINAL_HERE
 from orderdesk.runtime import Runtime, open_runtime
 from orderdesk.sim.app import SimServer
 from orderdesk.sim.config import SimConfig
@@ -127,3 +129,65 @@ async def test_webhooks_need_no_token_but_other_routes_do(
             assert reply.status == 401
         async with http.post(runtime.api.url + "/webhooks/nobody", data=b"{}") as reply:
             assert reply.status == 404
+
+
+async def _price(sim: SimServer, http: aiohttp.ClientSession, price: float) -> None:
+    """Kite's last price of INFY (the simulator matches resting orders against it at once)."""
+    async with http.post(sim.rest_root + "/_sim/prices", json={"NSE:INFY": price}) as reply:
+        assert reply.status == 200
+
+
+async def test_a_replayed_postback_with_a_forged_status_is_not_believed(
+    desk_on_sim: tuple[SimServer, Runtime],
+) -> None:
+    """Kite's checksum signs the order id and timestamp only: a captured postback of a resting
+    order, replayed with CANCELLED, verifies. The desk reads the order from Kite (OPEN) instead
+    of believing it, so the order stays working, and the genuine postback of its real fill
+    later brings the fill."""
+    sim, runtime = desk_on_sim
+    assert runtime.api is not None
+    url = runtime.api.url + "/webhooks/kite"
+    async with aiohttp.ClientSession() as http:
+        await _price(sim, http, 1500.0)
+        handle = await runtime.desk.submit(
+            Signal(
+                instrument=InstrumentKey.parse("NSE:INFY"),
+                side=Side.BUY,
+                quantity=3,
+                order_type=OrderType.LIMIT,
+                price=Decimal("1450"),
+                product=Product.MIS,
+            )
+        )
+        order = handle.order
+        assert order.broker_order_id is not None
+        at_sim = sim.exchange.get(sim.config.user_id, order.broker_order_id)
+        assert at_sim.status == "OPEN"
+        wire = at_sim.to_wire() | {"user_id": at_sim.user_id}
+        forged = sim.postbacks.payload(
+            wire | {"status": "CANCELLED", "status_message": "cancelled outside orderdesk"}
+        )
+        async with http.post(url, data=json.dumps(forged).encode()) as reply:
+            assert (reply.status, await reply.text()) == (200, "ok")
+
+        await _price(sim, http, 1440.0)
+        at_sim = sim.exchange.get(sim.config.user_id, order.broker_order_id)
+        assert at_sim.status == "COMPLETE"
+        genuine = sim.postbacks.payload(at_sim.to_wire() | {"user_id": at_sim.user_id})
+        async with http.post(url, data=json.dumps(genuine).encode()) as reply:
+            assert (reply.status, await reply.text()) == (200, "ok")
+
+        ended = await eventually(
+            lambda: runtime.desk.order(order.order_id).status in TERMINAL_HERE,
+            what="the order to end",
+        )
+    assert ended
+    assert runtime.desk.order(order.order_id).status is OrderStatus.FILLED
+    await runtime.desk.flushed()
+    statuses = [
+        event.status
+        for stored in runtime.store.read(stream=order.order_id)
+        if isinstance(event := stored.event(), OrderStatusChanged)
+    ]
+    assert OrderStatus.CANCELLED not in statuses
+    assert len(_fill_events(runtime, order.order_id)) == 1

@@ -70,6 +70,9 @@ FINDINGS: dict[str, str] = {
     "holding": "the broker's holdings differ from the day's opening",
     "unresolved": "an order whose placement is unknown is not in the broker's book yet",
     "duplicate": "the broker holds two orders with the same tag",
+    "final_here_live_at_broker": (
+        "an order the desk holds as ended is live, or filled otherwise, at the broker"
+    ),
     "orphan_trade": "a trade belongs to no order the desk knows",
     "refused_fill": "a trade could not be applied to its order",
     "day_open": "the day opened with a difference from the broker",

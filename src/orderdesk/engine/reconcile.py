@@ -21,6 +21,11 @@ the live stream should have told and did not:
   the news path (bound, brought to the broker's state, recorded and alerted CRITICAL): a row,
   never agreement. One the news path could not take back (its row contradicts the order) is a
   row too, alerted here, while the broker holds it live or filled;
+- an order the desk holds as ended (filled, cancelled, rejected, lapsed) that the broker's book
+  shows live, or with another filled quantity (a final report taken that the broker never
+  made), cannot leave its end, and nothing of the desk's reaches it any more: its cancel,
+  cancel-all and the kill switch pass it by. A row ``final_here_live_at_broker``, alerted
+  CRITICAL, once a second read of the book still shows it so;
 - a broker order whose state is ahead of ours moves ours forward. Only a missed fill or a
   missed terminal status is a mismatch: Kite pushes nothing when an order merely starts
   resting (``OPEN``, ``TRIGGER PENDING``), so finding that out by reading the book is normal;
@@ -82,6 +87,7 @@ from orderdesk.engine.book import OrderBook
 from orderdesk.engine.conversions import Conversions
 from orderdesk.engine.news import NOT_PLACED_FOUND, BrokerNews, Decided, NewsResult, Source
 from orderdesk.engine.recorder import Recorder
+from orderdesk.errors import BrokerError
 from orderdesk.ports.broker import Broker, HoldingsSource, OrderHistorySource, stream_delay
 from orderdesk.ports.notifier import Severity
 
@@ -104,6 +110,11 @@ UNRESOLVED = "unresolved"
 TAKEN_BACK = NOT_PLACED_FOUND
 """The row of an order given up as not placed that the broker holds after all: taken back
 (recorded and alerted by the news path already), or, when it could not be, alerted here."""
+FINAL_BUT_LIVE = "final_here_live_at_broker"
+"""The row of an order the desk holds as ended (filled, cancelled, rejected, lapsed) while the
+broker's book shows it live or with another filled quantity: nothing of the desk's reaches it
+(its cancel, cancel-all and the kill switch pass it by) and it cannot leave its end, so it is
+alerted CRITICAL for the operator to settle at the broker."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +237,7 @@ class Reconciler:
             rows += self._missing(reports)
             stuck = self._given_up_at_broker(reports, rows)
             rows += stuck
+            rows += await self._final_but_live(reports)
             # Adoptions, conversions, modifications and orders taken back found are recorded
             # and alerted where they happen.
             found = (ADOPTED, RECOVERED, CONVERTED, MODIFIED, TAKEN_BACK)
@@ -350,6 +362,55 @@ class Reconciler:
             rows.append(ReconciliationRow(TAKEN_BACK, order.order_id, detail))
         return rows
 
+    async def _final_but_live(
+        self, reports: Sequence[OrderStatusReport]
+    ) -> list[ReconciliationRow]:
+        """A row for each order the desk holds as ended while the broker's book shows it live,
+        or ended with another filled quantity (a forged or mistaken final report taken, say).
+
+        The order's state machine never leaves an end, so it stays as it is; but nothing the
+        desk does reaches it any more, so the operator is told what the broker holds. Orders
+        found so are read again first: a book read before the stream's news of a genuine end
+        shows them live, and only a second read that still does is a difference.
+        """
+        found = self._ended_here(reports)
+        if not found:
+            return []
+        try:
+            again = {r.broker_order_id: r for r in await self.broker.orders()}
+        except BrokerError as exc:
+            # The first read showed it so: said on that read alone rather than left unsaid, a
+            # live order passed by, until the next pass.
+            log.warning("the book could not be read again to confirm: %s", type(exc).__name__)
+            again = {r.broker_order_id: r for r in reports}
+        rows = []
+        for order in found:
+            report = again.get(order.broker_order_id or "")
+            if report is None or not _contradicts_end(order, report):
+                continue
+            detail = (
+                f"{order.status} here with {order.filled_quantity} of {order.quantity} filled, "
+                f"but the broker shows broker order {report.broker_order_id} "
+                f"{report.broker_status_text} with {report.filled_quantity} filled; the desk's "
+                "cancel, cancel-all and kill switch pass it by: check it at the broker and "
+                "cancel it there (Kite web or app) if it should not stand"
+            )
+            rows.append(ReconciliationRow(FINAL_BUT_LIVE, order.order_id, detail))
+        return rows
+
+    def _ended_here(self, reports: Sequence[OrderStatusReport]) -> list[Order]:
+        """The desk's ended orders whose broker row contradicts that end. One given up as not
+        placed is the news path's to take back (``_given_up_at_broker`` says so if it could
+        not)."""
+        ended = []
+        for report in reports:
+            order = self.book.by_broker_id.get(report.broker_order_id)
+            if order is None or order.status not in TERMINAL or order.taken_back(report):
+                continue
+            if _contradicts_end(order, report):
+                ended.append(order)
+        return ended
+
     def _missing(self, reports: Sequence[OrderStatusReport]) -> list[ReconciliationRow]:
         at_broker = {r.broker_order_id for r in reports}
         tags = {t for r in reports for t in (r.tag, *r.tags) if t}
@@ -445,7 +506,9 @@ class Reconciler:
             if quiet:
                 continue
             severity = (
-                Severity.CRITICAL if row.kind in (DUPLICATE, TAKEN_BACK) else Severity.WARNING
+                Severity.CRITICAL
+                if row.kind in (DUPLICATE, TAKEN_BACK, FINAL_BUT_LIVE)
+                else Severity.WARNING
             )
             await self.alerts.raise_(
                 severity,
@@ -486,6 +549,17 @@ def _recorded(book: OrderBook, fill: Fill) -> bool:
 
 
 _ENDED = frozenset({BrokerStatus.CANCELLED, BrokerStatus.REJECTED})
+_NOT_LIVE = _ENDED | {BrokerStatus.COMPLETE, BrokerStatus.UNKNOWN}
+"""Broker statuses that do not show an order live (a word the adapter does not know says
+nothing either way)."""
+
+
+def _contradicts_end(order: Order, report: OrderStatusReport) -> bool:
+    """Whether the broker's row of an order the desk holds as ended shows it live, or with
+    another filled quantity."""
+    if report.filled_quantity != order.filled_quantity:
+        return True
+    return report.status not in _NOT_LIVE
 
 
 def _tags_at_broker(reports: Sequence[OrderStatusReport]) -> dict[str, list[str]]:
@@ -590,6 +664,7 @@ __all__ = [
     "CONVERTED",
     "DUPLICATE",
     "EXTERNAL_STRATEGY",
+    "FINAL_BUT_LIVE",
     "MODIFIED",
     "RECOVERED",
     "TAKEN_BACK",

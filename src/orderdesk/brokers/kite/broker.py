@@ -105,6 +105,9 @@ _FINAL = frozenset({BrokerStatus.COMPLETE, BrokerStatus.CANCELLED, BrokerStatus.
 RECENT_ORDERS = 10_000
 """Orders whose last report is remembered for de-duplication (Kite's daily cap is 5,000)."""
 RECENT_TRADES = 50_000
+NUDGE_SPACING_SECONDS = 1.0
+"""The least time between two reads of one order's history that its postbacks ask for: a
+postback replayed without end costs one read a second, not Kite's whole budget of reads."""
 POLL_MARGIN_SECONDS = 5.0
 """What the poll stream may take beyond its interval to deliver a change: the poll's own reads
 of the books, and Kite's times, which are in whole seconds."""
@@ -186,6 +189,11 @@ class KiteBroker:
         self._keys_by_token: dict[int, InstrumentKey] = {}
         self._price_keys: list[InstrumentKey] = []
         self._postbacks: PostbackReceiver | None = None
+        self._nudged: dict[str, asyncio.Task[None]] = {}
+        """Orders whose history a postback is having read, by Kite's order id."""
+        self._nudged_again: set[str] = set()
+        """Of those, the ones a later postback asks to read once more."""
+        self.nudge_spacing = NUDGE_SPACING_SECONDS
         self._sent = RequestTimes()
         self._token: str | None = None
         self._started = False
@@ -332,9 +340,10 @@ class KiteBroker:
         self._closed = True
         if self._ticker is not None:
             await self._ticker.close()
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._nudged.values()]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         if self._client is not None:
@@ -535,7 +544,8 @@ class KiteBroker:
     # -- postbacks ----------------------------------------------------------------------------
 
     def webhooks(self) -> Mapping[str, WebhookHandler]:
-        """Kite's postbacks, verified with the api_secret, feeding the same stream as the ticker.
+        """Kite's postbacks, verified with the api_secret: each has its order read from Kite
+        into the same stream as the ticker's updates (:meth:`_on_postback`).
 
         Empty when no api_secret is in the secret store (nothing could be verified).
         """
@@ -547,8 +557,53 @@ class KiteBroker:
         return {"kite": self._postbacks.receive}
 
     async def _on_postback(self, payload: dict[str, Any]) -> None:
-        # The same path as a socket update: duplicates and older snapshots are dropped there.
-        self._report(order_update_to_report(payload))
+        """A verified postback says that one order changed, not how: Kite's checksum signs the
+        order id and its timestamp only, so a captured postback replayed with another status or
+        filled quantity verifies all the same. What the order is now is read from Kite (its
+        history), off the webhook's reply, and goes out as a socket update does.
+
+        Postbacks for an order whose read is under way cost one more read after it (it may have
+        left before their change), spaced by ``nudge_spacing``, not one each.
+        """
+        order_id = payload["order_id"]
+        if order_id in self._nudged:
+            self._nudged_again.add(order_id)
+            return
+        if self._client is None or self._closed:
+            log.warning("kite.postback_unread", order_id=order_id, reason="broker not running")
+            return
+        self._nudged[order_id] = asyncio.create_task(
+            self._read_nudged(order_id), name=f"kite-postback-{order_id}"
+        )
+
+    async def _read_nudged(self, order_id: str) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                self._nudged_again.discard(order_id)
+                started = loop.time()
+                await self._read_order(order_id)
+                if order_id not in self._nudged_again:
+                    return
+                await asyncio.sleep(max(0.0, started + self.nudge_spacing - loop.time()))
+        finally:
+            del self._nudged[order_id]
+            self._nudged_again.discard(order_id)
+
+    async def _read_order(self, order_id: str) -> None:
+        try:
+            history = await self.rest.order_history(order_id)
+        except BrokerError as exc:
+            # Dropped: the stream, the poll or the next reconciliation reads what this would have.
+            log.warning(
+                "kite.postback_read_failed",
+                order_id=order_id,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+            return
+        if history:
+            # The same path as a socket update: duplicates and older snapshots are dropped there.
+            self._report(history[-1])
 
     # -- the live stream ----------------------------------------------------------------------
 

@@ -6,6 +6,11 @@ api_secret))``, to the app's postback URL when an order placed with that api_key
 checksum matches; a forged or malformed body is answered 401 and changes nothing — in particular
 it does not occupy the dedupe key of the genuine postback that may follow.
 
+The checksum signs the order id and its timestamp, nothing else: a captured postback replayed
+with another ``status``, ``filled_quantity`` or ``status_message`` verifies all the same. A
+verified body proves only that Kite spoke of that order; the Kite adapter reads the order's
+state from Kite's REST API on it and never takes the body's word (``KiteBroker._on_postback``).
+
 Kite gives no ordering or exactly-once guarantee, so a postback equal on (order_id, status,
 filled_quantity, order_timestamp) to one already handled is acknowledged and ignored.
 
