@@ -29,6 +29,7 @@ from orderdesk.doctor import Storage
 from orderdesk.domain.events import DayClosed
 from orderdesk.engine.desk import OrderDesk
 from orderdesk.errors import StoreError
+from orderdesk.logging import LOG_FILE_BACKUPS
 from orderdesk.ports.notifier import Severity
 from orderdesk.store.backup import (
     BackupReport,
@@ -103,10 +104,15 @@ class DailyBackups:
 @dataclass(frozen=True, slots=True)
 class StorageProbe:
     """What ``orderdesk doctor`` is told about the log's file: the room left beside it and its
-    daily backups (None for a log that is not a file, e.g. on PostgreSQL)."""
+    daily backups (None for a log that is not a file, e.g. on PostgreSQL), and which of the
+    desk's private files others can read."""
 
     url: str
     backup_dir: Path | None
+    copies_dir: Path | None = None
+    """Where `orderdesk backup` writes without a ``backup_dir`` (``data_dir/backups``)."""
+    secrets_file: Path | None = None
+    log_file: Path | None = None
 
     def __call__(self, last_closed: date | None) -> Storage | None:
         log = sqlite_file(self.url)
@@ -114,7 +120,23 @@ class StorageProbe:
             return None
         size = sum(part.stat().st_size for part in (log, Path(f"{log}-wal")) if part.exists())
         backups = daily_backups(self.backup_dir) if self.backup_dir is not None else []
-        files = [log, Path(f"{log}-wal"), Path(f"{log}-shm"), *(path for _, path in backups)]
+        # Every file in the backup folders, not the daily ones' names alone: `orderdesk backup`
+        # names its copies by the second, and each is the whole history as well.
+        folders = {folder for folder in (self.backup_dir, self.copies_dir) if folder is not None}
+        files = [
+            log,
+            Path(f"{log}-wal"),
+            Path(f"{log}-shm"),
+            *(path for folder in sorted(folders) for path in _files_in(folder)),
+        ]
+        # Named to the doctor only when there: "the secrets file is yours alone" of none.
+        secrets = _existing(self.secrets_file)
+        desk_log = _existing(self.log_file)
+        if secrets is not None:
+            files.append(secrets)
+        if desk_log is not None:
+            rotated = (Path(f"{desk_log}.{n}") for n in range(1, LOG_FILE_BACKUPS + 1))
+            files += [desk_log, *rotated]
         return Storage(
             log=log,
             log_bytes=size,
@@ -123,7 +145,21 @@ class StorageProbe:
             last_backup=backups[-1][0] if backups else None,
             last_closed=last_closed,
             open_to_others=_open_to_others(files),
+            secrets_file=secrets,
+            log_file=desk_log,
         )
+
+
+def _existing(path: Path | None) -> Path | None:
+    return path if path is not None and path.exists() else None
+
+
+def _files_in(folder: Path) -> list[Path]:
+    """The files in ``folder``, by name (none when it is not there or cannot be listed)."""
+    try:
+        return sorted(path for path in folder.iterdir() if path.is_file())
+    except OSError:
+        return []
 
 
 def _open_to_others(files: Iterable[Path]) -> tuple[tuple[Path, int], ...]:

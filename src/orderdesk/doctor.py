@@ -26,9 +26,11 @@ should not be sent); the desk is ready when nothing fails.
 - **disk**: the room left where the event log is (an SQLite store): on a full disk the desk
   can record, and so send, nothing.
 - **backups**: whether the last closed day has its daily backup (``[store] backup_dir``).
-- **private files**: whether the event log's files (and its daily backups) are their owner's
-  alone: the desk creates them ``0600``, but a log an older orderdesk created keeps the mode
-  it was given, readable by every user of the machine.
+- **private files**: whether the event log's files, every file in its backup folders, the
+  secrets file and the desk's log file are their owner's alone: the desk creates them
+  ``0600``, but a file an older orderdesk (or a copy by hand) created keeps the mode it was
+  given, readable by every user of the machine. A secrets file others could read warns to
+  rotate what is in it.
 
 Pure: :func:`assess` takes what was gathered and a ``now``; the API gathers.
 """
@@ -90,8 +92,12 @@ class Storage:
     last_closed: date | None
     """The last trading day the log has closed."""
     open_to_others: tuple[tuple[Path, int], ...] = ()
-    """The log's files and its backups that users other than the owner may read or write,
-    each with its permission bits."""
+    """The files checked (the log's, its backups', ``secrets_file`` and ``log_file``) that
+    users other than the owner may read or write, each with its permission bits."""
+    secrets_file: Path | None = None
+    """The secrets file checked with them (None: there is none)."""
+    log_file: Path | None = None
+    """The desk's log file (``log_file``) checked with them (None: there is none)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -460,14 +466,29 @@ def _private(facts: Facts) -> Check:
     if storage is None:
         return Check("private files", Status.OK, "not applicable: the event log is not a file here")
     if not storage.open_to_others:
-        return Check("private files", Status.OK, "the event log and its backups are yours alone")
+        checked = ["the event log", "its backups"]
+        checked += ["the secrets file"] if storage.secrets_file is not None else []
+        checked += ["the desk's log file"] if storage.log_file is not None else []
+        listed = ", ".join(checked[:-1]) + f" and {checked[-1]}"
+        return Check("private files", Status.OK, f"{listed} are yours alone")
     shown = ", ".join(f"{path} ({mode:04o})" for path, mode in storage.open_to_others)
     paths = " ".join(str(path) for path, _ in storage.open_to_others)
+    secrets = storage.secrets_file
+    exposed = [path for path, _ in storage.open_to_others]
+    if secrets is None or secrets not in exposed:
+        return Check(
+            "private files",
+            Status.WARN,
+            f"other users of this machine can read the account's trading history: {shown}; "
+            f"run `chmod 600 {paths}`",
+        )
+    # A secret others could read may already be copied: a chmod alone does not take it back.
+    what = "the account's secrets" + (" and trading history" if len(exposed) > 1 else "")
     return Check(
         "private files",
         Status.WARN,
-        f"other users of this machine can read the account's trading history: {shown}; "
-        f"run `chmod 600 {paths}`",
+        f"other users of this machine can read {what}: {shown}; rotate the secrets in "
+        f"{secrets}, then run `chmod 600 {paths}`",
     )
 
 

@@ -135,9 +135,9 @@ def configure_logging(
     ``json=True`` writes one JSON object per line (for files and collectors); otherwise a
     readable console format. With ``file``, the same records also go there as JSON lines,
     rotated at :data:`LOG_FILE_BYTES` with :data:`LOG_FILE_BACKUPS` kept; the file is created
-    0600. Calling it again replaces the previous configuration. apprise and the HTTP libraries
-    log at WARNING and above only, unless ``http_debug`` (their DEBUG lines carry request
-    URLs; what they say is still redacted).
+    0600, and any folder made for it 0700. Calling it again replaces the previous
+    configuration. apprise and the HTTP libraries log at WARNING and above only, unless
+    ``http_debug`` (their DEBUG lines carry request URLs; what they say is still redacted).
     """
     _install_record_factory()
     quiet_http_libraries(debug=http_debug)
@@ -202,7 +202,11 @@ def _log_retry(details: stamina.instrumentation.RetryDetails) -> None:
 
 
 def _file_handler(path: Path, shared: list[Processor]) -> _OrderdeskFileHandler:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from orderdesk.store.location import make_private_dir  # the store's: only with a file
+
+    # Made before the desk makes its data_dir, which is often this folder: made here with the
+    # default mode, the desk's whole data (its event log beside the log) was left 0755.
+    make_private_dir(path.parent)
     handler = _OrderdeskFileHandler(
         path, maxBytes=LOG_FILE_BYTES, backupCount=LOG_FILE_BACKUPS, encoding="utf-8"
     )

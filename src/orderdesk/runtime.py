@@ -62,7 +62,7 @@ from orderdesk.ports.clock import Clock, SystemClock
 from orderdesk.ports.notifier import Notifier, Severity
 from orderdesk.ports.preflight import OrderLimits, OrderLimitsSource
 from orderdesk.ports.secrets import SecretStore
-from orderdesk.secrets import default_secret_store
+from orderdesk.secrets import SECRETS_FILE_NAME, default_secret_store
 from orderdesk.sim_time import SimulatorTime, simulator_root
 from orderdesk.store import AsyncEventWriter, SqlEventStore
 from orderdesk.store.desk_lock import desk_holds, exclusive_desk
@@ -348,7 +348,14 @@ async def _started(
                 settle_after_start()
 
                 service = EngineDesk(
-                    desk, storage=StorageProbe(settings.store_url, settings.backup_path)
+                    desk,
+                    storage=StorageProbe(
+                        settings.store_url,
+                        settings.backup_path,
+                        copies_dir=settings.data_dir / "backups",
+                        secrets_file=settings.config_dir / SECRETS_FILE_NAME,
+                        log_file=settings.log_path,
+                    ),
                 )
                 approvals = ApprovalQueue(
                     service.submit,

@@ -7,7 +7,6 @@ field), so the rules live in one place. Money travels as decimal strings, never 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,6 +23,7 @@ from orderdesk.domain.order import Order
 from orderdesk.domain.parent import children_filled, parent_status
 from orderdesk.domain.signal import Signal, reserved_strategy
 from orderdesk.domain.status import OrderStatus
+from orderdesk.domain.text import CONTROL_CHARACTERS
 from orderdesk.domain.values import (
     InstrumentKey,
     OrderType,
@@ -85,15 +85,11 @@ def _not_reserved(name: str) -> str:
     return name
 
 
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-"""C0 and C1 control characters, DEL, and Unicode's line and paragraph separators."""
-
-
 def _one_line(text: str) -> str:
     """Free text an operator reads (a reason, an alert's name) is one line of printable text:
     an ESC sequence in it drove the terminal that showed it, and a newline forged a line of
     the log. Refused, as a strategy name outside its letters is, rather than cleaned."""
-    if (found := _CONTROL.search(text)) is not None:
+    if (found := CONTROL_CHARACTERS.search(text)) is not None:
         raise ValueError(f"must be one line without control characters (found {found[0]!r})")
     return text
 

@@ -28,7 +28,7 @@ from orderdesk.config import (
     shown_store_url,
 )
 from orderdesk.errors import OrderDeskError
-from orderdesk.secrets import default_secret_store
+from orderdesk.secrets import ACCESS_TOKEN, ChainSecretStore, FileSecretStore, default_secret_store
 from orderdesk.telegram import bot_state
 
 config_app = typer.Typer(
@@ -55,6 +55,7 @@ def check(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         check_alert_urls(settings, find_config_file(config))
         settings.trading_day.rules()  # reads [trading_day] holidays_file, as `run` does
         secrets = default_secret_store(settings.config_dir)
+        _read_secret_files(secrets)
         context = BrokerContext(secrets=secrets, data_dir=settings.data_dir)
         create_broker(settings.broker, settings.broker_options(), context)
         telegram = bot_state(settings.telegram, secrets)
@@ -117,6 +118,16 @@ def check(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         console.print(f"    strategy {name}, on top: {listed}", markup=False)
     if warning:
         console.print(f"[yellow]warning:[/] {warning}")
+
+
+def _read_secret_files(secrets: ChainSecretStore) -> None:
+    """Read the secrets files as `orderdesk run` does, so a file other users can read is
+    refused here with run's words (:class:`FileSecretStore` checks its mode on each read).
+    Building the broker reads no secret, so without this the check passed a file run refuses.
+    """
+    for store in secrets.stores:
+        if isinstance(store, FileSecretStore):
+            store.get(ACCESS_TOKEN)  # any name: the mode is checked before the name is looked up
 
 
 def _order_rules(settings: Settings) -> dict[str, str]:

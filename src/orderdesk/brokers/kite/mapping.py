@@ -47,6 +47,7 @@ from orderdesk.domain.reports import (
     SegmentMargins,
 )
 from orderdesk.domain.status import BrokerStatus
+from orderdesk.domain.text import one_line
 from orderdesk.domain.values import (
     Exchange,
     InstrumentKey,
@@ -218,7 +219,7 @@ def order_report(row: OrderRow) -> OrderStatusReport:
     return OrderStatusReport(
         broker_order_id=row.order_id,
         status=broker_status(row.status),
-        broker_status_text=row.status,
+        broker_status_text=one_line(row.status),
         instrument=instrument(row.exchange, row.tradingsymbol),
         side=lookup(SIDES, row.transaction_type, "transaction_type"),
         order_type=lookup(ORDER_TYPES, row.order_type, "order_type"),
@@ -235,7 +236,7 @@ def order_report(row: OrderRow) -> OrderStatusReport:
         tag=row.tag,
         tags=tuple(row.tags or ()),
         slice_of=autoslice_parent(row.tags or ()),
-        status_message=row.status_message,
+        status_message=None if row.status_message is None else one_line(row.status_message),
         parent_order_id=row.parent_order_id,
         exchange_order_id=row.exchange_order_id,
         placed_by=row.placed_by,
@@ -433,7 +434,7 @@ def _refusal(result: dict[str, Any] | None) -> str:
     outcome = result.get("order_result") if result else None
     if not isinstance(outcome, dict) or outcome.get("status") != "failed":
         return ""
-    return str(outcome.get("rejection_reason") or "no reason given")
+    return one_line(str(outcome.get("rejection_reason") or "no reason given"))
 
 
 def order_margin(row: MarginRow) -> OrderMargin:
