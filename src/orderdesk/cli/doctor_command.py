@@ -45,8 +45,9 @@ def doctor(config: ConfigOption = None, url: UrlOption = None, as_json: JsonOpti
     the exchange holiday list covers this year (in December, the next too); the room left on
     the disk where the event log is (it fails below 100 MiB: on a full disk the desk can
     record, and so send, nothing); whether the last closed day has its daily backup; whether
-    the log's files and backups are yours alone (a log an older orderdesk made may be readable
-    by every user of the machine: it warns with the chmod that fixes it).
+    the log's files, every file in the backup folders, the secrets file and the desk's log file
+    are yours alone (a log an older orderdesk made may be readable by every user of the
+    machine: it warns with the chmod that fixes it).
 
     What to register with Zerodha (developers.kite.trade, your app): since 1 April 2026 Kite
     accepts place, modify and cancel only from the static IPs registered with the app (up to 2,
