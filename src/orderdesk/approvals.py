@@ -12,10 +12,12 @@ be placed as it was asked, all of them read on the desk's clock (``clock.now()``
 expiry is shown in; never the monotonic clock, which the simulator's clock does not move and a
 laptop's suspend stops): the strategy's ``approval_ttl_seconds``; for MIS/CO, the broker's
 square-off of its segment (after which the desk refuses fresh MIS/CO orders); for anything but
-an AMO, its market's close; and the close of its trading day (the desk's ``DayClosed``), after
-which an order would count into a closed day. A stale trading decision must not execute hours
-later because somebody clicked "approve" on an old screen. A signal that could no longer be
-placed when it arrives is refused rather than parked.
+an AMO, its market's close; for an AMO sent before its day's open, that open (it is for that
+session: placed later, the broker would hold it for the next one); and the close of its
+trading day (the desk's ``DayClosed``), after which an order would count into a closed day. A
+stale trading decision must not execute hours later because somebody clicked "approve" on an
+old screen. A signal that could no longer be placed when it arrives is refused rather than
+parked.
 
 Lapses happen on a timer while something is parked (an operator need not look), and are
 checked again whenever the queue is read or acted on, so an approval after the shown expiry is
@@ -31,7 +33,9 @@ and the queue started by the next desk reads them back (:func:`decisions_in`): a
 closed for good, as an order's signal id is, so the same (strategy, signal id) sent again on
 any later day, after any number of restarts, is answered as it was before: a 409 naming the
 decision, or, once approved, the order it placed (the desk's own idempotency). A signal the
-desk refused when it was approved placed nothing and closes nothing: its id stays free.
+desk refused when it was approved placed nothing and closes nothing: its id stays free. One
+refused because the desk could not place anything then (no broker session, the day not open
+yet) is not decided at all: it stays parked, and the same approval works once it can.
 """
 
 from __future__ import annotations
@@ -51,9 +55,11 @@ from orderdesk.domain.calendar import IST, SEGMENT_OF, Segment, TradingCalendar,
 from orderdesk.domain.day import INTRADAY
 from orderdesk.domain.errors import OrderDeskError
 from orderdesk.domain.events import ApprovalDecided
+from orderdesk.domain.ids import client_order_id
 from orderdesk.domain.order import Order
-from orderdesk.domain.signal import Signal
+from orderdesk.domain.signal import Signal, differing_terms
 from orderdesk.domain.values import Variety
+from orderdesk.engine.errors import DayNotOpen, SessionExpired, SignalIdReused
 from orderdesk.ports.clock import Clock, SystemClock
 from orderdesk.ports.notifier import Alert, Notifier, Severity
 from orderdesk.ports.store import EventStore
@@ -70,6 +76,10 @@ Decided = Callable[[ApprovalDecided], Awaitable[None]]
 DayCloses = Callable[[date, Segment], datetime]
 """When the desk closes a trading day (its ``DayClosed``) once an order of a segment is in its
 book: the engine's ``days.close_with``."""
+
+TRY_AGAIN: tuple[type[Exception], ...] = (SessionExpired, DayNotOpen)
+"""The desk's refusals that placed and recorded nothing and ask for the same request again
+(a login, the day's opening): an approval refused so leaves its signal parked."""
 
 LAPSE_CHECK_SECONDS = 1.0
 """How often, while something is parked, the queue looks at the desk's clock for lapses."""
@@ -223,6 +233,19 @@ def _closed(item: PendingSignal) -> ApprovalClosed:
     return ApprovalClosed(item.approval_id, item.state)
 
 
+def _same_signal(item: PendingSignal, signal: Signal) -> None:
+    """Refuse ``signal`` if its id parked another signal, as the desk refuses it once the parked
+    one is approved (:class:`SignalIdReused`): answered with the parked one, it would silently
+    never be placed."""
+    if item.signal == signal:
+        return
+    differing = differing_terms(item.signal, signal)
+    assert signal.signal_id is not None  # looked up by it
+    raise SignalIdReused(
+        client_order_id(signal.strategy, signal.signal_id), signal.signal_id, differing
+    )
+
+
 def _signal_words(signal: Signal) -> str:
     return f"{signal.strategy}: {signal.side} {signal.quantity} {signal.instrument}"
 
@@ -339,25 +362,37 @@ class ApprovalQueue:
         if known is not None and known in self._items:
             item = self._items[known]
             if item.state is ApprovalState.PENDING:
+                _same_signal(item, signal)
                 return item
             if item.state is ApprovalState.APPROVED:
                 return await self._submit(signal)  # the desk answers with its order
             if item.state is not ApprovalState.FAILED:
-                raise SignalDecided(signal.signal_id, item.approval_id, item.state, item.reason)
+                raise SignalDecided(
+                    signal.signal_id,
+                    item.approval_id,
+                    item.state,
+                    item.reason,
+                    on=self._other_day(item.decided_at or item.expires_at),
+                )
         closed = self._closed.get(key)
         if closed is None:
             return None
         state = ApprovalState(closed.decision)
         if state is ApprovalState.APPROVED:
             return await self._submit(signal)  # the desk answers with its order, of any day
-        day = as_ist(closed.at).date()
         raise SignalDecided(
             signal.signal_id,
             closed.approval_id,
             state,
             closed.reason,
-            on=day if day != as_ist(self._clock.now()).date() else None,
+            on=self._other_day(closed.at),
         )
+
+    def _other_day(self, at: datetime) -> date | None:
+        """The day of ``at``, when it is not today: a decision is named by its day (in this
+        run as after a restart) unless it was taken today."""
+        day = as_ist(at).date()
+        return day if day != as_ist(self._clock.now()).date() else None
 
     def _park(self, signal: Signal) -> PendingSignal:
         now = self._clock.now()
@@ -386,14 +421,28 @@ class ApprovalQueue:
         if self._calendar is None:
             return [window]
         day = self._calendar.trading_day_of(received)
-        return [window, *self._day_limits(self._calendar, signal, day)]
+        return [window, *self._day_limits(self._calendar, signal, day, received)]
 
-    def _day_limits(self, calendar: TradingCalendar, signal: Signal, day: date) -> list[_Limit]:
-        """The limits the trading ``day`` sets ``signal``, on its exchange's clock."""
+    def _day_limits(
+        self, calendar: TradingCalendar, signal: Signal, day: date, received: datetime
+    ) -> list[_Limit]:
+        """The limits the trading ``day`` sets ``signal``, received at ``received``, on its
+        exchange's clock."""
         segment = SEGMENT_OF[signal.instrument.exchange]
         if signal.variety is Variety.AMO:
-            # An after-market order is for the next session: sent after the close, as it
-            # usually is, it can be placed until its trading day ends.
+            opens = datetime.combine(day, calendar.market_hours(day, segment)[0], tzinfo=IST)
+            if received < opens:
+                # Sent before its day's open, an AMO is for that open: approved after it, the
+                # broker would hold it for the next day's, and it would fill a day late.
+                return [
+                    _Limit(
+                        opens,
+                        f"it was for the open of its market ({segment}) at {opens:%H:%M} IST "
+                        f"on {day:%a %d %b}",
+                    )
+                ]
+            # Sent after the close, as it usually is, an AMO is for the next session: it can
+            # be placed until its trading day ends.
             ends = calendar.next_start_after(calendar.starts_at(day))
             return [
                 _Limit(ends, f"its trading day {day:%a %d %b} ended at {as_ist(ends):%H:%M} IST")
@@ -449,14 +498,24 @@ class ApprovalQueue:
         return item
 
     async def approve(self, approval_id: str) -> Order:
-        """Submit the parked signal; the desk's refusals propagate (and are recorded). One past
-        its expiry lapses now and is refused (:class:`ApprovalClosed`), never placed."""
+        """Submit the parked signal; the desk's refusals propagate (and are recorded), but one
+        that placed nothing and asks for the same request again (:data:`TRY_AGAIN`) leaves it
+        parked, undecided. One past its expiry lapses now and is refused
+        (:class:`ApprovalClosed`), never placed."""
         await self._lapse_due()
         item = self._open(approval_id)
         # Decided before the await, so a second click while the desk works cannot submit twice.
         self._decide(item, ApprovalState.APPROVED)
         try:
             order = await self._submit(item.signal)
+        except TRY_AGAIN:
+            # Nothing was placed or recorded, and the desk asks for the same request again
+            # (after a login): the operator's approval is not used up by it. Still parked, it
+            # lapses as before, so the timer runs again (it stops while nothing is pending).
+            item.state = ApprovalState.PENDING
+            item.decided_at = None
+            self._keep_watch()
+            raise
         except Exception as exc:
             item.state = ApprovalState.FAILED
             item.reason = str(exc)
@@ -466,7 +525,8 @@ class ApprovalQueue:
             item.order_id = order.order_id
             self._close(item)
         finally:
-            item.settled.set()
+            if item.state is not ApprovalState.PENDING:
+                item.settled.set()
         await self.recorded()
         return order
 
@@ -681,6 +741,7 @@ def decisions_in(store: EventStore) -> list[ApprovalDecided]:
 
 
 __all__ = [
+    "TRY_AGAIN",
     "ApprovalClosed",
     "ApprovalNotFound",
     "ApprovalQueue",

@@ -9,7 +9,7 @@ can fix its input without reading a broker error.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from decimal import Decimal
 
 from orderdesk.domain.calendar import SEGMENT_OF, Segment
@@ -240,6 +240,12 @@ class Signal:
         return None if reference is None else reference * self.quantity
 
 
+def differing_terms(first: Signal, second: Signal) -> list[str]:
+    """The names of the fields in which two signals differ (the words of a signal id reused
+    for another signal)."""
+    return [f.name for f in fields(Signal) if getattr(first, f.name) != getattr(second, f.name)]
+
+
 __all__ = [
     "ACCOUNT_EXIT_STRATEGY",
     "DEFAULT_STRATEGY",
@@ -250,5 +256,6 @@ __all__ = [
     "Signal",
     "check_lot",
     "check_tick",
+    "differing_terms",
     "reserved_strategy",
 ]

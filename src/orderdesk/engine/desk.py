@@ -31,7 +31,7 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from dataclasses import fields, replace
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from types import TracebackType
@@ -62,6 +62,7 @@ from orderdesk.domain.signal import (
     DEFAULT_STRATEGY,
     STRATEGY_NAME,
     Signal,
+    differing_terms,
     reserved_strategy,
 )
 from orderdesk.domain.status import OrderStatus, Trigger
@@ -1903,11 +1904,7 @@ def _same_signal(order: Order, signal: Signal) -> None:
     if differing == []:
         return
     if differing is None:
-        differing = [
-            f.name
-            for f in fields(Signal)
-            if getattr(order.signal, f.name) != getattr(signal, f.name)
-        ]
+        differing = differing_terms(order.signal, signal)
     assert signal.signal_id is not None  # identified before it is looked up
     raise SignalIdReused(order.order_id, signal.signal_id, differing)
 
