@@ -17,8 +17,9 @@ to send, and the client order id travels as the broker's tag. Then:
   engaged since it was admitted, unless it is an exit or a protective order
   (``Placement.held_refusal``);
 - anything else (``UnknownOutcome``: a reset or a timeout after sending, a 5xx; a connection
-  that never opened; a bug in a transport) → ``SUBMIT_UNKNOWN``, resolved by looking for the
-  tag in the broker's order book.
+  that never opened; a bug in a transport; an adapter's answer that is no order id, not a
+  non-empty str, which is never written to the log) → ``SUBMIT_UNKNOWN``, resolved by looking
+  for the tag in the broker's order book.
 
 A cancel asked while a placement is on the wire (or its outcome unknown) is carried out at the
 broker once the broker's answer, or its book, shows the order (``Placement.cancel_when_found``).
@@ -178,7 +179,7 @@ class Placement:
         # The algo id the log says this attempt carries, so the log is what was sent.
         command = PlaceOrder(order.order_id, order.signal, algo_id=order.algo_id)
         try:
-            broker_order_id = await self.broker.place_order(command)
+            broker_order_id = await self._place(command)
         except Exception as exc:
             if is_throttled(exc):
                 await self._held_back(order, command, exc)
@@ -188,6 +189,28 @@ class Placement:
             if self._throttled is not None:  # the one check the common case pays
                 await self._let_through()
             await self._accepted(order, broker_order_id)
+
+    async def _place(self, command: PlaceOrder) -> str:
+        """Send ``command``: the broker's order id, or raise what the adapter raised, or
+        :class:`_NotAnId` when its answer is no order id."""
+        answer: object = await self.broker.place_order(command)
+        if isinstance(answer, str) and answer.strip():
+            # A str subclass's own text: the store's encoder refuses the subclass itself.
+            return str.__str__(answer)
+        # The port's type is a promise a third-party adapter can break: an id of another type
+        # would be written into the log that its decoder then refuses, and the desk could not
+        # start again. The request reached the broker, which may have placed the order.
+        said = f"{type(answer).__name__} {_bounded_repr(answer)}"
+        log.error(
+            "broker adapter %r answered the placement of %s with %s, not an order id",
+            self.broker.name,
+            command.client_order_id,
+            said,
+        )
+        raise _NotAnId(
+            f"the broker adapter {self.broker.name!r} answered the placement with {said}, not "
+            "an order id: the broker may have placed it"
+        )
 
     async def _failed(self, order: Order, exc: Exception) -> None:
         """Record what a placement's error (anything but a 429 to send again after) says."""
@@ -231,6 +254,10 @@ class Placement:
             # the doubt, not the adapter's class names.
             case AmbiguousReply():
                 await self._unknown(order, str(exc), Doubt.BROKER_UNSURE)
+            case _NotAnId():
+                await self._answered()
+                # An answer the desk cannot use is as good as none: the reply was lost.
+                await self._unknown(order, str(exc), Doubt.NO_REPLY)
             case UnknownOutcome():
                 await self._unknown(order, str(exc), Doubt.NO_REPLY)
             case BrokerTransportError():
@@ -366,7 +393,7 @@ class Placement:
                 if (withheld := self._why_withheld(order)) is not None:
                     raise withheld
                 try:
-                    return await self.broker.place_order(command)
+                    return await self._place(command)
                 except Exception as exc:
                     if is_throttled(exc):
                         await self._rate_limited()
@@ -854,6 +881,10 @@ class Placement:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+class _NotAnId(Exception):
+    """Raised for a placement the adapter answered with something other than a non-empty str."""
+
+
 class _Withheld(Exception):
     """Raised in a held order's task, in place of a send the desk no longer makes."""
 
@@ -906,6 +937,20 @@ def _past_its_day(order: Order, calendar: TradingCalendar, now: datetime) -> str
         f"{signal.product} orders are refused after the broker's square-off at "
         f"{cutoff.astimezone(IST):%H:%M} IST ({segment})"
     )
+
+
+ANSWER_SHOWN = 80
+"""The characters of an adapter's bad answer that its alert, log line and reason show."""
+
+
+def _bounded_repr(value: object) -> str:
+    """``repr(value)`` cut to :data:`ANSWER_SHOWN` characters, for words about an adapter's
+    answer (whatever it is: its repr may be huge, or raise)."""
+    try:
+        text = repr(value)
+    except Exception as exc:
+        text = f"<repr failed: {type(exc).__name__}>"
+    return text if len(text) <= ANSWER_SHOWN else f"{text[: ANSWER_SHOWN - 1]}…"
 
 
 def _refused_words(refusal: str) -> str:

@@ -139,7 +139,8 @@ class Broker(Protocol):
         """Release everything; the broker is not reused afterwards."""
 
     async def place_order(self, command: PlaceOrder) -> str:
-        """Place an order and return the broker's order id.
+        """Place an order and return the broker's order id, a non-empty ``str`` (the desk
+        takes any other answer as an unknown outcome, as it may have placed the order).
 
         Raises :class:`~orderdesk.errors.UnknownOutcome` when the request may have reached the
         broker without its answer coming back (the desk then resolves the order by its tag,
