@@ -302,6 +302,9 @@ async def test_approve_and_reject_on_the_page_and_the_cards_fit_a_phone(
     placed = page.locator("#orders tr", has_text=CAREFUL)
     await expect(placed).to_have_count(1)
     await expect(placed.locator('[data-field="filled"]')).to_have_text("0 / 3")
+    # The approved card leaves the list first: clicked while the list is redrawn (a loaded
+    # machine's late update), the click can land on the card that is going.
+    await expect(cards).to_have_count(1)
 
     await reject.locator('[data-action="reject"]').click()
     await _confirm(page, "Drop careful: Buy 4 NSE:INFY at limit 1,340.00 (CNC, regular, DAY)?")
