@@ -158,3 +158,25 @@ async def test_an_unreadable_book_leaves_the_count_to_this_process_and_is_read_o
         with pytest.raises(QuotaExhausted):
             await broker.place_order(_buy(3))
     assert _placements(fake_kite) == 2
+
+
+async def test_an_autoslice_placement_counts_each_child_against_the_cap(
+    fake_kite: FakeKite, tmp_path: Path
+) -> None:
+    """Each slice Kite placed is an order of the account's day: an autoslice of three children
+    spends three of a cap of four, so one more placement goes and the next is refused (the
+    request alone counted as one, and three more went past the cap)."""
+    fake_kite.on("GET", "/orders", _book(0))
+    fake_kite.on("GET", "/trades", _ok([]))
+    children = [{"order_id": f"26010500000100{i}"} for i in range(3)]
+    fake_kite.on(
+        "POST", "/orders/regular", _ok({"order_id": "260105000001000", "children": children})
+    )
+    async with _broker(fake_kite, tmp_path, _clock(), orders_per_day=4) as broker:
+        reply = await broker.place_autoslice(_buy(1))
+        assert len(reply.slices) == 3
+        fake_kite.on("POST", "/orders/regular", _ok({"order_id": "260105000099999"}))
+        await broker.place_order(_buy(2))
+        with pytest.raises(QuotaExhausted):
+            await broker.place_order(_buy(3))
+    assert _placements(fake_kite) == 2

@@ -373,6 +373,8 @@ class KiteBroker:
         await self._know_the_days_placements()
         self._sent.note()  # one order request, like any placement (the doctor counts them)
         result = await self.rest.place_autoslice_order(command)
+        if self._quota is not None:
+            self._quota.count_slices(len(result.slices))
         return AutosliceReply(
             result.parent_order_id,
             tuple(

@@ -151,9 +151,9 @@ class _DayQuota:
     def exhausted(self, wall: float) -> bool:
         return self._day_of(wall) == self.day and self.count >= self.limit
 
-    def record(self, wall: float) -> None:
+    def record(self, wall: float, placements: int = 1) -> None:
         self._turn(wall)
-        self.count += 1
+        self.count += placements
 
     def seed(self, wall: float, in_book: int | None) -> None:
         self._turn(wall)
@@ -338,6 +338,13 @@ class KiteRateLimiter:
         which count without showing in it (KITE_API.md §9).
         """
         self._day.seed(self._wall(), placements)
+
+    def count_slices(self, children: int) -> None:
+        """Count an autoslice placement's ``children`` beyond the one request that placed
+        them: each is an order of the account's day, as Kite's book shows, so the cap counts
+        each (a desk counting the request alone kept placing past the cap)."""
+        if children > 1:
+            self._day.record(self._wall(), children - 1)
 
     def modifications(self, order_id: str) -> int:
         """How many modifications of ``order_id`` have been granted."""
