@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from kiteconnect import KiteConnect
 from kiteconnect import exceptions as kex
@@ -455,6 +457,52 @@ def test_freeze_limit_and_autoslice(
     assert rows[ids[0]]["tags"] == ["autoslice", f"autoslice:{data['order_id']}"]
     with pytest.raises(kex.InputException):
         kite.place_autoslice_order(**(params | {"quantity": whole * 11}))
+
+
+def test_the_freeze_limit_holds_an_icebergs_legs_and_a_modify(
+    kite: KiteConnect, simctl: SimControl, sim_thread: SimServer
+) -> None:
+    """An iceberg is Kite's way past the freeze limit: its legs are held to it, not its total
+    (which was refused, "use autoslice"); a modify of a plain order is held to it as its
+    placement is (one raised past it was taken, and filled)."""
+    option = next(
+        i
+        for i in sim_thread.master
+        if i.instrument_type == "CE" and i.freeze_quantity and i.lot_size > 1
+    )
+    freeze = option.freeze_quantity
+    assert freeze is not None
+    whole = freeze // option.lot_size * option.lot_size
+    key = f"NFO:{option.tradingsymbol}"
+    simctl.prices({key: 20})
+    # Resting, inside the day's circuit band: its lower limit, a whole number of ticks.
+    price = float(math.ceil(kite.quote([key])[key]["lower_circuit_limit"]))
+    params = {
+        "exchange": "NFO",
+        "tradingsymbol": option.tradingsymbol,
+        "transaction_type": "BUY",
+        "product": "NRML",
+        "order_type": "LIMIT",
+        "price": price,
+    }
+    iceberg = kite.place_order(
+        variety="iceberg", quantity=2 * whole, iceberg_legs=2, iceberg_quantity=whole, **params
+    )
+    assert _book_row(kite, iceberg)["status"] == "OPEN"
+    with pytest.raises(kex.InputException) as leg_above:
+        kite.place_order(
+            variety="iceberg",
+            quantity=2 * (whole + option.lot_size),
+            iceberg_legs=2,
+            iceberg_quantity=whole + option.lot_size,
+            **params,
+        )
+    assert "freeze" in str(leg_above.value)
+    plain = kite.place_order(variety="regular", quantity=whole, **params)
+    with pytest.raises(kex.InputException) as raised:
+        kite.modify_order(variety="regular", order_id=plain, quantity=2 * whole)
+    assert "freeze" in str(raised.value)
+    assert _book_row(kite, plain)["quantity"] == whole
 
 
 def test_partial_fill_fault(kite: KiteConnect, simctl: SimControl) -> None:

@@ -30,6 +30,7 @@ from orderdesk.sim.envelope import InputError, OrderError
 from orderdesk.sim.matching import Matcher
 from orderdesk.sim.order_checks import (
     check_disclosed,
+    check_freeze_limit,
     check_ticks,
     circuit_breach,
     stop_trigger_refusal,
@@ -215,7 +216,7 @@ class Amendments:
     ) -> None:
         """What a placement with the new terms would be refused for: a disclosed quantity
         outside equity, a price outside the circuit limits, a CNC sale beyond the stock held,
-        an iceberg total its legs cannot carry."""
+        a quantity above the freeze limit, an iceberg total its legs cannot carry."""
         check_disclosed(inst, req.disclosed_quantity)
         breach = circuit_breach(self._quotes, inst, new_type, new_price)
         if breach is not None:
@@ -224,6 +225,10 @@ class Amendments:
         more = new_quantity - order.quantity
         if order.product == Product.CNC and not order.is_buy and more > 0:
             self._risk.check_cnc_sale(order.user_id, inst, more)
+        if not order.is_iceberg:
+            # A modify goes to the exchange as the order: the freeze limit holds it as at
+            # placement (an autoslice child raised past it was taken, and filled).
+            check_freeze_limit(inst, new_quantity)
         if order.is_iceberg and new_quantity > order.iceberg_legs * order.iceberg_quantity:
             raise InputError(
                 f"Invalid `quantity`: {order.iceberg_legs} legs of {order.iceberg_quantity} "

@@ -115,8 +115,18 @@ def check_instrument_terms(inst: InstrumentLike, req: PlaceRequest, *, check_fre
     check_ticks(
         as_decimal(inst.tick_size), (("price", req.price), ("trigger_price", req.trigger_price))
     )
+    # An iceberg is Kite's way past the freeze limit: each leg goes to the exchange as an order
+    # of its own, so the leg is what the limit holds (refusing its total refused what it is for).
+    iceberg = req.variety is Variety.ICEBERG
+    check_freeze_limit(
+        inst, req.iceberg_quantity if iceberg else req.quantity, enabled=check_freeze
+    )
+
+
+def check_freeze_limit(inst: InstrumentLike, quantity: int, *, enabled: bool = True) -> None:
+    """Refuse ``quantity`` for one exchange order above the instrument's freeze limit."""
     freeze = inst.freeze_quantity
-    if check_freeze and freeze is not None and req.quantity > freeze:
+    if enabled and freeze is not None and quantity > freeze:
         raise InputError(
             f"Quantity exceeds the freeze limit of {freeze} for {inst.tradingsymbol}; "
             "use autoslice or split the order."
@@ -173,6 +183,7 @@ __all__ = [
     "EXPIRED",
     "SELL_STOP_TRIGGER",
     "check_disclosed",
+    "check_freeze_limit",
     "check_iceberg_lots",
     "check_instrument_terms",
     "check_ticks",
