@@ -114,12 +114,13 @@ class BrokerError(OrderDeskError):
 class AdapterFailed(BrokerError):
     """A broker adapter failed to load, be built or start with an exception that is not one of
     the desk's errors (an adapter's bug, or a library under it): the adapter is named, and the
-    exception, in one line (its traceback is logged at DEBUG)."""
+    exception, in one line (its traceback is logged at DEBUG). ``stage`` is "load" for a module
+    that fails to import or an entry point naming no factory, else "start"."""
 
-    def __init__(self, adapter: str, error: BaseException) -> None:
+    def __init__(self, adapter: str, error: BaseException, *, stage: str = "start") -> None:
         detail = str(error).strip()
         said = f"{type(error).__name__}: {detail}" if detail else type(error).__name__
-        super().__init__(f"the broker adapter {adapter!r} failed to start: {said}")
+        super().__init__(f"the broker adapter {adapter!r} failed to {stage}: {said}")
         self.adapter = adapter
         self.error = error
 

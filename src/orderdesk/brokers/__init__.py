@@ -18,16 +18,19 @@ any broker runs and without importing the adapter; an adapter without it (``pape
 login.
 
 An adapter is someone else's code: what it raises that is not one of the desk's own errors
-(:class:`~orderdesk.errors.OrderDeskError`) while it loads or is built (:func:`create_broker`),
-or starts (the engine's ``OrderDesk.start``), becomes :class:`AdapterFailed`, one line naming
-the adapter and the exception; the traceback goes to the log at DEBUG.
+(:class:`~orderdesk.errors.OrderDeskError`) while it loads (:func:`create_broker`,
+:func:`create_login_flow`), is built, or starts (the engine's ``OrderDesk.start``), becomes
+:class:`AdapterFailed`, one line naming the adapter and the exception; the traceback goes to
+the log at DEBUG. So does an entry point that names no factory, and a factory whose object is
+not a :class:`~orderdesk.ports.broker.Broker` (``None``, or one lacking members, which are
+named): refused where it is built, not when the engine first calls the missing member.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
@@ -49,9 +52,32 @@ log = logging.getLogger("orderdesk.brokers")
 not configured logging (``config check``) must stay silent about it."""
 
 
-def _failed(adapter: str, error: Exception) -> AdapterFailed:
-    log.debug("the broker adapter %r failed to start", adapter, exc_info=error)
-    return AdapterFailed(adapter, error)
+def _failed(adapter: str, error: Exception, stage: str = "start") -> AdapterFailed:
+    log.debug("the broker adapter %r failed to %s", adapter, stage, exc_info=error)
+    return AdapterFailed(adapter, error, stage=stage)
+
+
+def _protocol_members(protocol: type) -> frozenset[str]:
+    """The members ``isinstance`` looks for on a runtime-checkable protocol: its annotated
+    attributes and its methods (``typing.get_protocol_members`` is Python 3.13's)."""
+    names = set(protocol.__dict__) | set(protocol.__annotations__)
+    return frozenset(name for name in names if not name.startswith("_"))
+
+
+BROKER_MEMBERS = _protocol_members(Broker)
+"""What an adapter's object must have: ``isinstance(x, Broker)`` says only whether it has them
+all, not which it lacks."""
+
+
+def _not_a_broker(built: object, factory: str) -> str | None:
+    """Why ``built`` is no :class:`Broker` (None: it is one), naming what it lacks."""
+    missing = sorted(name for name in BROKER_MEMBERS if not hasattr(built, name))
+    if not missing:
+        return None
+    if len(missing) == len(BROKER_MEMBERS):
+        what = "None" if built is None else f"an object of type {type(built).__name__}"
+        return f"{factory} returned {what}, not a broker"
+    return f"{factory} built a {type(built).__name__} lacking {', '.join(missing)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,19 +113,43 @@ def _entry_point(name: str) -> EntryPoint:
     return matches[0]
 
 
+def _loading(name: str, load: Callable[[], Any], what: str) -> Any:
+    """``load()``'s object, which must be a callable (``what`` names it if it is not); what
+    the import raises, or a non-callable, is :class:`AdapterFailed`."""
+    try:
+        loaded = load()
+    except OrderDeskError:
+        raise
+    except Exception as exc:
+        raise _failed(name, exc, "load") from exc
+    if loaded is not None and not callable(loaded):
+        error = TypeError(f"{what} is of type {type(loaded).__name__}, not a factory")
+        raise _failed(name, error, "load")
+    return loaded
+
+
 def load_broker_factory(name: str) -> BrokerFactory:
-    """The factory registered under ``name``; a clear :class:`ConfigError` if there is none."""
-    factory: BrokerFactory = _entry_point(name).load()
+    """The factory registered under ``name``; a clear :class:`ConfigError` if there is none,
+    :class:`AdapterFailed` if its module fails to import or it names no callable."""
+    entry = _entry_point(name)
+    factory: BrokerFactory | None = _loading(name, entry.load, entry.value)
+    if factory is None:
+        raise _failed(name, TypeError(f"{entry.value} is None, not a factory"), "load")
     return factory
 
 
 def load_login_flow_factory(name: str) -> LoginFlowFactory | None:
     """The login factory the adapter ``name`` offers, or ``None`` if it has no login.
 
-    A :class:`ConfigError` if no adapter has that name.
+    A :class:`ConfigError` if no adapter has that name; :class:`AdapterFailed` if its module
+    fails to import (``orderdesk login`` said so in a traceback) or the name is no callable.
     """
-    module = importlib.import_module(_entry_point(name).module)
-    factory: LoginFlowFactory | None = getattr(module, LOGIN_FLOW_FACTORY, None)
+    module_name = _entry_point(name).module
+
+    def load() -> Any:
+        return getattr(importlib.import_module(module_name), LOGIN_FLOW_FACTORY, None)
+
+    factory: LoginFlowFactory | None = _loading(name, load, f"{module_name}:{LOGIN_FLOW_FACTORY}")
     return factory
 
 
@@ -107,14 +157,21 @@ def create_broker(name: str, options: Mapping[str, Any], context: BrokerContext)
     """Build the adapter that the config's ``broker`` key names.
 
     The desk's own errors pass as they are (a :class:`ConfigError` naming the bad option); any
-    other exception of the adapter while it loads or is built is :class:`AdapterFailed`.
+    other exception of the adapter while it loads or is built is :class:`AdapterFailed`, and so
+    is an object that is not a :class:`Broker`, naming the members it lacks: ``config check``
+    passed one without ``cancel_order``, and each cancel then failed with AttributeError.
     """
+    factory = load_broker_factory(name)
     try:
-        return load_broker_factory(name)(options, context)
+        broker = factory(options, context)
     except OrderDeskError:
         raise
     except Exception as exc:
         raise _failed(name, exc) from exc
+    reason = _not_a_broker(broker, _entry_point(name).value)
+    if reason is not None:
+        raise _failed(name, TypeError(reason))
+    return broker
 
 
 def create_login_flow(
@@ -123,12 +180,21 @@ def create_login_flow(
     """The login of the adapter the config's ``broker`` key names; ``None`` if it has none.
 
     Nothing connects: the flow talks to the broker only when asked to open or end a session.
+    What its factory raises that is not one of the desk's errors is :class:`AdapterFailed`.
     """
     factory = load_login_flow_factory(name)
-    return None if factory is None else factory(options, context)
+    if factory is None:
+        return None
+    try:
+        return factory(options, context)
+    except OrderDeskError:
+        raise
+    except Exception as exc:
+        raise _failed(name, exc) from exc
 
 
 __all__ = [
+    "BROKER_MEMBERS",
     "ENTRY_POINT_GROUP",
     "LOGIN_FLOW_FACTORY",
     "AdapterFailed",

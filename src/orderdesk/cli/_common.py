@@ -222,9 +222,16 @@ def _exit_code(exc: DeskClientError) -> int:
     """A session to log in first (5), a failure to try again (1), else a refusal (3)."""
     if exc.retry_after_login:
         return EXIT_SESSION
-    if exc.transient:
+    if exc.transient or server_failed(exc):
         return EXIT_ERROR
     return EXIT_REFUSED
+
+
+def server_failed(exc: DeskClientError) -> bool:
+    """Whether the desk's server failed on the request (a 500 of an unexpected exception, a
+    proxy's 502) rather than refused it: a 5xx other than the desk's 501 ``not_offered``, which
+    refuses what the broker cannot do. A 500 exited 3, "refused", as if the input were wrong."""
+    return exc.status is not None and exc.status >= 500 and exc.error != "not_offered"
 
 
 def with_client(

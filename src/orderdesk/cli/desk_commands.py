@@ -36,6 +36,7 @@ from orderdesk.cli._common import (
     fail,
     plural,
     print_json,
+    server_failed,
     show,
     table,
     with_client,
@@ -302,7 +303,7 @@ async def _submit(client: DeskClient, signal: SignalIn) -> SubmitOut:
         body = {**exc.body, "signal_id": signal.signal_id}
         raise DeskUnavailable(reason, status=exc.status, body=body, reason=reason) from None
     except DeskClientError as exc:
-        if not (exc.transient or exc.retry_after_login):
+        if not (exc.transient or exc.retry_after_login or server_failed(exc)):
             raise  # a refusal: the same signal would be refused again
         reason = (
             f"{exc.reason.rstrip('.')} (this signal's id is {signal.signal_id}: run the same "
