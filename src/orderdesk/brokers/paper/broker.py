@@ -19,6 +19,12 @@ back at the next start, as a real broker keeps its books while the desk is down
 Given the desk's calendar it ends its trading days as Kite does
 (:mod:`orderdesk.brokers.paper.days`).
 
+Its cash pays each trading day's charges at the next rollover, as the simulator's does (Zerodha's
+ledger posts the day's contract note overnight): the day's executed orders charged as
+:meth:`PaperBroker.order_charges` charges them, the sum rounded to the paisa. ``opening_balance``
+in :meth:`PaperBroker.margins` is the cash the day began with, after that; the cash itself moves
+with every trade.
+
 Of the optional capabilities (:mod:`orderdesk.ports.broker`) it offers only
 :class:`~orderdesk.ports.broker.OrderHistorySource`,
 :class:`~orderdesk.ports.broker.PositionConverter` and
@@ -36,7 +42,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import structlog
@@ -44,7 +50,9 @@ import structlog
 from orderdesk.brokers.paper import days, state
 from orderdesk.domain.calendar import SEGMENT_OF, Segment, TradingCalendar
 from orderdesk.domain.charge_schedule import (
+    PAISA,
     ContractKind,
+    ScheduledCharges,
     contract_kind_by_symbol,
     scheduled_charges,
 )
@@ -155,6 +163,9 @@ class PaperBroker:
         self._cash = cash
         self._opening_cash: Decimal | None = cash
         """The cash the book was started with (None: a book kept before it was recorded)."""
+        self._day_cash = cash
+        """The cash the trading day began with: after the last rollover's charges, before any
+        of the day's trades (Kite's ``opening_balance``)."""
         self._clock = clock or SystemClock()
         self._orders: dict[str, _PaperOrder] = {}
         self._carried: list[state.CarriedPosition] = []
@@ -225,6 +236,13 @@ class PaperBroker:
             self._positions.convert(conversion.conversion())
         for instrument, price in self._prices.items():
             self._positions.mark(instrument, price)
+        # A book kept before the day's cash was: its cash moved by its trades alone since the
+        # rollover that emptied the book, so undoing them gives it back.
+        self._day_cash = (
+            book.day_cash
+            if book.day_cash is not None
+            else book.cash + sum((f.side.sign * f.price * f.quantity for f in fills), ZERO)
+        )
         self._next_order = max(book.next_order, state.next_number(list(self._orders), "P"))
         self._next_trade = max(book.next_trade, state.next_number([f.trade_id for f in fills], "T"))
         placed = [o.report.order_timestamp for o in self._orders.values()]
@@ -250,6 +268,7 @@ class PaperBroker:
                     for o in self._orders.values()
                 ],
                 opening_cash=self._opening_cash,
+                day_cash=self._day_cash,
                 seen=self._seen,
                 carried=self._carried,
                 conversions=self._conversions,
@@ -438,9 +457,11 @@ class PaperBroker:
                 self._cancel(order, "Exchange mass cancel")
 
     def _roll_over(self) -> None:
-        """A new trading day: empty books; carry products brought forward at the close."""
+        """A new trading day: the old day's charges paid, empty books; carry products brought
+        forward at the close."""
         for order in self._working_orders(held=False):  # placed after its segment's mass cancel
             self._cancel(order, "Expired at the end of the trading day")
+        self._pay_day_charges()
         self._closes = dict(self._prices)
         carried = [
             state.CarriedPosition(
@@ -460,6 +481,17 @@ class PaperBroker:
         self._positions = PositionBook.opening(map(_opening, carried))
         for instrument, price in self._prices.items():
             self._positions.mark(instrument, price)
+
+    def _pay_day_charges(self) -> None:
+        """Take the day's charges off the cash, as the simulator's rollover does: each executed
+        order as the desk's ``charges`` is told them (:meth:`order_charges`), so the paper P&L
+        after charges is the desk's; the ledger posts the day's sum in paise."""
+        due = sum(
+            (_charges(o.report).total for o in self._orders.values() if o.report.filled_quantity),
+            ZERO,
+        )
+        self._cash -= due.quantize(PAISA, ROUND_HALF_UP)
+        self._day_cash = self._cash
 
     def _working_orders(self, *, held: bool | None = None) -> list[_PaperOrder]:
         """The orders not ended; only those held (True) or not held (False) as AMOs if said."""
@@ -845,11 +877,15 @@ class PaperBroker:
         self._save()
 
     async def margins(self) -> MarginsReport:
-        """The cash, and as ``net`` what a new buy may spend (:meth:`_spendable`)."""
+        """The cash, and as ``net`` what a new buy may spend (:meth:`_spendable`);
+        ``opening_balance`` is the cash the day began with, as Kite's is."""
         await self._day()
         used = self._cash - self._spendable()
         equity = replace(
-            SegmentMargins.cash_only(self._cash), net=self._cash - used, utilised_debits=used
+            SegmentMargins.cash_only(self._cash),
+            net=self._cash - used,
+            opening_balance=self._day_cash,
+            utilised_debits=used,
         )
         return MarginsReport(equity=equity, commodity=None)
 
@@ -884,14 +920,7 @@ class PaperBroker:
 
     async def order_charges(self, reports: Sequence[OrderStatusReport]) -> list[Charges]:
         return [
-            scheduled_charges(
-                _contract_kind(report.instrument),
-                buy=report.side is Side.BUY,
-                delivery=report.product in DELIVERY,
-                quantity=report.filled_quantity or report.quantity,
-                # An MCX quantity is in lots: a unit's value is the price times its multiplier.
-                price=report.average_price * multiplier_of(report.instrument),
-            ).of_order(report.broker_order_id, report.instrument)
+            _charges(report).of_order(report.broker_order_id, report.instrument)
             for report in reports
         ]
 
@@ -933,6 +962,19 @@ def _contract_kind(instrument: InstrumentKey) -> ContractKind:
     """The paper broker keeps no instrument list: a derivative is told by its Kite-style
     symbol (``NIFTY26DEC25000CE``, ``NIFTY26DECFUT``), its charges by its exchange."""
     return contract_kind_by_symbol(instrument.exchange.value, instrument.tradingsymbol)
+
+
+def _charges(report: OrderStatusReport) -> ScheduledCharges:
+    """What an order costs by the desk's schedule, on its filled quantity (its quantity when
+    none is filled) at its average price."""
+    return scheduled_charges(
+        _contract_kind(report.instrument),
+        buy=report.side is Side.BUY,
+        delivery=report.product in DELIVERY,
+        quantity=report.filled_quantity or report.quantity,
+        # An MCX quantity is in lots: a unit's value is the price times its multiplier.
+        price=report.average_price * multiplier_of(report.instrument),
+    )
 
 
 def _check_stop(order_type: OrderType, side: Side, trigger: Decimal | None, last: Decimal) -> None:

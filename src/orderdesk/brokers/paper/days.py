@@ -3,11 +3,12 @@
 Kite ends each trading day for its users (KITE_API.md §14.1): after-market orders held for a
 session go to the market at their segment's open, open MIS/CO positions are squared off with
 market orders at their segment's square-off time, the exchange cancels what is still
-working at its mass cancel, and at 06:00 of the next trading day the order and trade books start
-empty while positions of the carry products come forward as overnight quantity, booked at the
-close. A paper book that kept none of it showed the desk yesterday's orders in today's book
-(adopted as placed outside orderdesk), no carried positions ("Opening positions differ" every
-morning) and MIS positions open for ever.
+working at its mass cancel, and at 06:00 of the next trading day the cash pays the old day's
+charges (as Zerodha's ledger posts its contract note), the order and trade books start empty
+while positions of the carry products come forward as overnight quantity, booked at the close.
+A paper book that kept none of it showed the desk yesterday's orders in today's book (adopted
+as placed outside orderdesk), no carried positions ("Opening positions differ" every morning)
+and MIS positions open for ever.
 
 The milestones are found as the simulator finds its own: by comparing the clock with the
 calendar whenever the paper broker is asked something, and applying what was crossed in time

@@ -7,10 +7,10 @@ desk's data directory after every change (replaced atomically: a reader, or a cr
 old file or the new one), and read back when the broker is created.
 
 What is kept: every order of the trading day with its history and trades, the positions the day
-opened with, the day's position conversions, the cash, the last prices, and how far the day's
-milestones have been applied (:mod:`orderdesk.brokers.paper.days`). Today's positions are not
-stored: they are rebuilt from the opening ones, the trades and the conversions, the way they
-were built in the first place.
+opened with, the day's position conversions, the cash (now, and as the day began), the last
+prices, and how far the day's milestones have been applied
+(:mod:`orderdesk.brokers.paper.days`). Today's positions are not stored: they are rebuilt from
+the opening ones, the trades and the conversions, the way they were built in the first place.
 Order and trade numbers continue after the highest ever given. Prices named in ``[paper] prices``
 override the kept ones (the config is how a paper desk's market is set), once the days missed
 meanwhile have ended at the kept ones: they are the new day's prices.
@@ -119,6 +119,9 @@ class SavedBook(msgspec.Struct, frozen=True):
     """The day's position conversions, in the order they were made."""
     opening_cash: Decimal | None = None
     """The ``[paper] cash`` the book was started with (a book kept before it was has none)."""
+    day_cash: Decimal | None = None
+    """The cash the book's trading day began with, after the rollover's charges (a book kept
+    before it was has none: it is the cash before the day's trades)."""
     next_order: int = 1
     next_trade: int = 1
     """The numbers the next order and trade take: a rollover empties the books, and a number
