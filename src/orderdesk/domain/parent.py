@@ -1,8 +1,9 @@
 """A sliced order's parent, read through its children.
 
 A parent (an order split at the freeze quantity, by the desk or by Kite's autoslice) holds the
-intent and is never an order at the broker itself: its own status stays ``INITIALIZED``. What a
-person or a strategy asks of it (is it done? how much filled, at what price?) is its
+intent and is never an order at the broker itself: its own status stays ``INITIALIZED``, until
+its day lapses it or its slicing is stopped (a cancel, the kill switch: withdrawn, CANCELLED).
+What a person or a strategy asks of it (is it done? how much filled, at what price?) is its
 children's, summed up here, for the handle and for the API alike.
 """
 
@@ -28,7 +29,13 @@ def parent_status(parent: Order, children: Sequence[Order]) -> OrderStatus:
     filled = sum(child.filled_quantity for child in children)
     placed = sum(child.quantity for child in children)
     all_terminal = statuses <= TERMINAL
-    stopped = OrderStatus.REJECTED in statuses or OrderStatus.CANCELLED in statuses
+    stopped = (
+        OrderStatus.REJECTED in statuses
+        or OrderStatus.CANCELLED in statuses
+        # Its slicing was stopped (cancelled): ended once its children have, as Kite shows a
+        # cancelled order, with what filled before (all of its slices may have filled).
+        or parent.status is OrderStatus.CANCELLED
+    )
     # A parent lapses when its day ends; one whose slicing was cut short by that (the desk
     # stopped mid-way) ends there, with the rest never placed.
     cut_short = parent.status is OrderStatus.LAPSED
@@ -44,9 +51,9 @@ def parent_status(parent: Order, children: Sequence[Order]) -> OrderStatus:
 
 
 def slicing_complete(parent: Order, children: Sequence[Order]) -> bool:
-    """Every child the parent needs exists, or a rejection stopped the slicing: nothing more
-    is to be placed for it (Kite's autoslice places them all in one request)."""
-    if parent.autoslice:
+    """Every child the parent needs exists, or a rejection or a stop ended the slicing: nothing
+    more is to be placed for it (Kite's autoslice places them all in one request)."""
+    if parent.autoslice or parent.is_terminal:
         return True
     placed = sum(child.signal.quantity for child in children)
     stopped = any(

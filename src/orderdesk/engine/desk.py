@@ -55,6 +55,7 @@ from orderdesk.domain.events import (
 from orderdesk.domain.ids import client_order_id
 from orderdesk.domain.money import to_paise
 from orderdesk.domain.order import Order
+from orderdesk.domain.parent import parent_status
 from orderdesk.domain.position import Position
 from orderdesk.domain.protection import KillSwitchCancel, is_desk_exit, protective_orders
 from orderdesk.domain.signal import (
@@ -65,7 +66,7 @@ from orderdesk.domain.signal import (
     differing_terms,
     reserved_strategy,
 )
-from orderdesk.domain.status import OrderStatus, Trigger
+from orderdesk.domain.status import TERMINAL, OrderStatus, Trigger
 from orderdesk.domain.values import InstrumentKey, OrderType, Product, Side
 from orderdesk.engine.adoption import recovered_terms_differing
 from orderdesk.engine.alerts import Alerts, LoggingNotifier
@@ -233,7 +234,14 @@ class OrderDesk:
             self.session,
             self.master.by_token,
         )
-        self.slicer = Slicer(self.book, self.recorder, self.placement, self.alerts, self.master.get)
+        self.slicer = Slicer(
+            self.book,
+            self.recorder,
+            self.placement,
+            self.alerts,
+            self.master.get,
+            settle=self.news.idle,
+        )
         self.autoslicer: BrokerSlicing | None = None
         """The broker's own slicing (Kite's autoslice), when configured and offered."""
         if config.slicing is Slicing.KITE and isinstance(broker, AutosliceControl):
@@ -368,13 +376,6 @@ class OrderDesk:
             except Exception as exc:
                 await self._api_error("start-up reconciliation", exc)
                 self._resolve_all()
-        for order in list(self.book.orders.values()):
-            if (
-                self.slicer.is_parent(order)
-                and not self.slicer.complete(order)
-                and self._of_today(order)
-            ):
-                self._spawn(self.slicer.continue_(order))
         for resumed in replayed.exits:
             # After reconciliation: an exit that filled or was cancelled meanwhile ends at once.
             if resumed.started.order_id in self.book.orders:
@@ -385,6 +386,15 @@ class OrderDesk:
                         reprices=resumed.reprices,
                     )
                 )
+        # After the exits' tasks, which know their orders as exits first thing: a sliced exit
+        # goes on with the kill switch engaged, any other parent's slicing stops.
+        for order in list(self.book.orders.values()):
+            if (
+                self.slicer.is_parent(order)
+                and not self.slicer.complete(order)
+                and self._of_today(order)
+            ):
+                self._spawn(self.slicer.continue_(order))
         # Ticks for what is held or working, so positions show unrealised P&L from the start.
         self._watch_prices()
         self._spawn(self.tracker.run_polling())
@@ -466,7 +476,9 @@ class OrderDesk:
                 admission.release()  # in the book already
                 await self.slicer.send_again(existing)
             else:
-                await self._place(order_id, signal, admitted=_once(admission.release))
+                await self._place(
+                    order_id, signal, admitted=_once(admission.release), exiting=exiting
+                )
         finally:
             del self._intake[order_id]
             future.set_result(None)
@@ -716,7 +728,7 @@ class OrderDesk:
             return []
         if any(order.is_working for order in orders):
             self._check_session()
-        self._stop_slicing(orders)
+        await self._stop_slicing(orders)
         results = await asyncio.gather(
             *(self._cancel_ended(order) for order in orders), return_exceptions=True
         )
@@ -899,11 +911,16 @@ class OrderDesk:
         the broker shows it, and an ended one is refused for its state.
         """
         order = self.order(order_id)
-        parts = self.children(order_id) if self.slicer.is_parent(order) else [order]
+        sliced = self.book.is_parent(order)
+        parts = self.children(order_id) if sliced else [order]
+        if sliced and parts and (ended := parent_status(order, parts)) in TERMINAL:
+            # Stopped, or all placed, and its children ended since: an ended order, refused.
+            refusal = InvalidTransition(ended.value, Trigger.REQUEST_CANCEL.value)
+            raise CommandRefused.by_state(order_id, refusal)
         if any((self._working_leg(part) or part).is_working for part in parts):
             self._check_session()
-        if self.slicer.is_parent(order):
-            self.slicer.stopped.add(order_id)
+        if sliced:
+            await self.slicer.stop(order, "cancelled: its remaining slices are not placed")
             await asyncio.gather(
                 *(self._cancel_one(child) for child in self.children(order_id)),
                 return_exceptions=False,
@@ -947,6 +964,16 @@ class OrderDesk:
         ]
         if any(order.is_working for order in orders):
             self._check_session()
+        # A parent between two slices has no child open for the cancel to reach: stopped too.
+        slicing = [
+            o
+            for o in self.book.orders.values()
+            if self.slicer.is_parent(o)
+            and not self.slicer.complete(o)
+            and (strategy is None or o.signal.strategy == strategy)
+        ]
+        for parent in slicing:
+            await self.slicer.stop(parent, "cancelled with every open order")
         return await self._cancel_many(orders)
 
     async def engage_kill_switch(
@@ -1670,10 +1697,16 @@ class OrderDesk:
         )
 
     async def _place(
-        self, order_id: str, signal: Signal, *, admitted: Callable[[], None] | None = None
+        self,
+        order_id: str,
+        signal: Signal,
+        *,
+        admitted: Callable[[], None] | None = None,
+        exiting: bool = False,
     ) -> OrderHandle:
         """Create the order and send it; ``admitted`` is called once the order is in the book
-        (before it is sent), and at the latest when this returns or raises."""
+        (before it is sent), and at the latest when this returns or raises. ``exiting``: the
+        desk's exit, whose slices the kill switch does not stop."""
         try:
             self.prices.want([signal.instrument])
             info = self.instruments.get(signal.instrument)
@@ -1683,7 +1716,9 @@ class OrderDesk:
                     # reported.
                     await self.autoslicer.send(order_id, signal, info, created=admitted)
                 else:
-                    await self.slicer.create_parent(order_id, signal, created=admitted)
+                    await self.slicer.create_parent(
+                        order_id, signal, created=admitted, exiting=exiting
+                    )
             else:
                 await self.slicer.create_and_send(order_id, signal, created=admitted)
         finally:
@@ -1764,7 +1799,7 @@ class OrderDesk:
     async def _cancel_many(self, orders: list[Order]) -> list[str]:
         """Cancel ``orders`` side by side; returns their ids. A failure is logged (and
         alerted by the command) and does not stop the others."""
-        self._stop_slicing(orders)
+        await self._stop_slicing(orders)
         results = await asyncio.gather(
             *(self._cancel_one(order) for order in orders), return_exceptions=True
         )
@@ -1773,12 +1808,16 @@ class OrderDesk:
                 log.warning("cancel of %s failed: %s", order.order_id, result)
         return [order.order_id for order in orders]
 
-    def _stop_slicing(self, orders: list[Order]) -> None:
+    async def _stop_slicing(self, orders: list[Order]) -> None:
         """No more children are cut from the parents of ``orders``, which are being
-        cancelled."""
-        for order in orders:
-            if order.parent_id is not None:
-                self.slicer.stopped.add(order.parent_id)
+        cancelled: at once, then recorded, so that no restart places the rest."""
+        parents = {order.parent_id for order in orders if order.parent_id is not None}
+        self.slicer.stopped.update(parents)
+        for parent_id in parents:
+            parent = self.book.orders.get(parent_id)
+            if parent is not None:
+                reason = "its slices were cancelled: the remaining ones are not placed"
+                await self.slicer.stop(parent, reason)
 
     async def _cancel_one(self, order: Order) -> None:
         if order.is_terminal:

@@ -4,13 +4,18 @@ The parent holds the intent and is never sent; its children are ordinary orders,
 the freeze quantity in whole lots, created and sent one after another. What a parent still
 lacks is derived from the children the log holds, so a restart continues where the last
 process stopped. A rejected child stops the rest (the next would most likely fail the same
-way); a cancel of the parent stops slicing before the next child.
+way), whenever its rejection comes: the children are read before each next one is cut. A
+cancel of the parent (or of its children by ``cancel_all`` or the kill switch) stops slicing
+before the next child, and so does the kill switch engaged (but for an exit's slices). A stop
+is recorded on the parent (:meth:`Slicer.stop`, which ends it as CANCELLED), so no restart
+places the rest at the old terms.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
+from orderdesk.domain.events import OrderWithdrawn
 from orderdesk.domain.ids import child_order_id
 from orderdesk.domain.order import Order
 from orderdesk.domain.parent import slicing_complete
@@ -36,6 +41,7 @@ class Slicer:
         placement: Placement,
         alerts: Alerts,
         instrument: Callable[[InstrumentKey], InstrumentInfo | None],
+        settle: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.book = book
         self.recorder = recorder
@@ -43,8 +49,12 @@ class Slicer:
         self.alerts = alerts
         self.clock = recorder.clock
         self._instrument = instrument
+        self._settle = settle
+        """Waits until the broker news received so far is recorded: a rejection that came
+        right after a child's placement answer is read before the next child is cut."""
         self.stopped: set[str] = set()
-        """Parents whose remaining children are not to be placed (cancelled)."""
+        """Parents whose remaining children are not to be placed (cancelled): at once, before
+        the stop's record (:meth:`stop`) is written."""
 
     @staticmethod
     def is_parent(order: Order) -> bool:
@@ -92,19 +102,44 @@ class Slicer:
             await self.placement.send(order)
 
     async def create_parent(
-        self, order_id: str, signal: Signal, *, created: Callable[[], None] | None = None
+        self,
+        order_id: str,
+        signal: Signal,
+        *,
+        created: Callable[[], None] | None = None,
+        exiting: bool = False,
     ) -> None:
         """Log a parent, then create and send its children; ``created`` is called in between,
-        once the parent is in the book."""
+        once the parent is in the book. ``exiting``: the desk's exit (see :meth:`continue_`)."""
         outcome = await self.recorder.create(Order.create(order_id, signal, self.clock.now()))
         if created is not None:
             created()
-        await self.continue_(outcome.order)
+        await self.continue_(outcome.order, exiting=exiting)
 
-    async def continue_(self, parent: Order) -> None:
-        """Create and send the children a parent still lacks (also after a restart)."""
+    async def stop(self, parent: Order, reason: str) -> None:
+        """No more children are cut from ``parent``: said at once, and recorded on the parent
+        (withdrawn: CANCELLED, its children carrying what was placed) so that a restart does
+        not place the rest."""
+        self.stopped.add(parent.order_id)
+        now = self.clock.now()
+        await self.recorder.decide(
+            parent,
+            lambda o: (
+                [OrderWithdrawn(at=now, order_id=o.order_id, reason=reason)]
+                # Kite's autoslice placed every slice at once: nothing left to stop.
+                if o.status is OrderStatus.INITIALIZED and not o.deferred and not o.autoslice
+                else []
+            ),
+        )
+
+    async def continue_(self, parent: Order, *, exiting: bool = False) -> None:
+        """Create and send the children a parent still lacks (also after a restart).
+
+        ``exiting``: the desk's exit, whose slices go on with the kill switch engaged (a
+        strategy's exit is known as one only once placed: :attr:`Placement.held_refusal` knows
+        it after that, and the account's by its name)."""
         if parent.is_terminal:
-            return  # lapsed with its day: what it lacks is never placed on another
+            return  # lapsed with its day, or stopped: what it lacks is never placed
         info = self._instrument(parent.signal.instrument)
         if info is None:
             await self.alerts.raise_(
@@ -121,21 +156,51 @@ class Slicer:
             return
         quantities = slice_quantities(remaining, info.freeze_quantity, info.lot_size)
         for offset, quantity in enumerate(quantities):
-            if parent.order_id in self.stopped:
+            if offset and self._settle is not None:
+                await self._settle()
+            if parent.order_id in self.stopped or parent.is_terminal:
+                return
+            placed = self.children(parent.order_id)
+            if (rejected := _stopping(placed)) is not None:
+                await self._stopped(parent, f"slice {rejected.order_id} was {_ended(rejected)}")
+                return
+            refusal = None if exiting else self.placement.held_refusal(parent)
+            if refusal is not None:
+                # Admitted before the switch engaged, the rest would be new orders now: not
+                # held for a release either, as a restart would then send them at old terms.
+                await self.stop(parent, f"slicing stopped: {refusal}")
+                await self._stopped(parent, f"{refusal}, which refuses new orders")
                 return
             child_id = child_order_id(parent.order_id, len(children) + offset)
             child_signal = parent.signal.with_quantity(quantity, signal_id=child_id)
             child = await self.create_and_send(child_id, child_signal, parent.order_id)
             if child.status is OrderStatus.REJECTED or child.deferred:
-                await self.alerts.raise_(
-                    Severity.WARNING,
-                    "Slicing stopped",
-                    f"{parent.order_id}: slice {child_id} was rejected ({child.reason}); "
-                    "the remaining slices are not placed",
-                    key=f"slice:{parent.order_id}",
-                    order_id=parent.order_id,
-                )
+                await self._stopped(parent, f"slice {child_id} was {_ended(child)}")
                 return
+
+    async def _stopped(self, parent: Order, why: str) -> None:
+        await self.alerts.raise_(
+            Severity.WARNING,
+            "Slicing stopped",
+            f"{parent.order_id}: {why}; the remaining slices are not placed",
+            key=f"slice:{parent.order_id}",
+            order_id=parent.order_id,
+        )
+
+
+def _stopping(children: list[Order]) -> Order | None:
+    """The child whose end stops the slicing (rejected, at the placement or by the broker
+    after taking it; or held for a login), if any."""
+    return next(
+        (child for child in children if child.status is OrderStatus.REJECTED or child.deferred),
+        None,
+    )
+
+
+def _ended(child: Order) -> str:
+    if child.deferred:
+        return f"held for a login ({child.reason})"
+    return f"rejected ({child.reason})"
 
 
 __all__ = ["Slicer"]
