@@ -128,6 +128,33 @@ async def test_new_terms_off_the_tick_or_the_lot_are_refused_before_the_broker(
         assert broker.modify_calls == 0
 
 
+async def test_a_quantity_above_the_freeze_is_refused_before_the_broker(
+    broker: FakeBroker, store: MemoryStore, notifier: RecordingNotifier
+) -> None:
+    """A modify is one order at the exchange, which nothing slices: raised past the freeze
+    quantity it is refused here (the simulator took an autoslice child raised so, and it
+    filled), naming the freeze; up to it, it goes."""
+    async with running(broker, store, notifier, RiskLimits()) as desk:
+        broker.tick(NIFTY_FUT, Decimal(24000))
+        info = next(i for i in broker.infos if i.instrument == NIFTY_FUT)
+        assert info.freeze_quantity is not None
+        whole = info.freeze_quantity // info.lot_size * info.lot_size
+        future = await desk.submit(
+            signal(
+                instrument=NIFTY_FUT,
+                quantity=info.lot_size,
+                order_type=OrderType.LIMIT,
+                price=Decimal(23900),
+            )
+        )
+        await eventually(lambda: future.status is OrderStatus.OPEN, what="resting")
+        with pytest.raises(ValidationError, match="freeze quantity"):
+            await desk.modify(future.order_id, quantity=whole + info.lot_size)
+        assert broker.modify_calls == 0
+        await desk.modify(future.order_id, quantity=whole)
+        await eventually(lambda: future.order.quantity == whole, what="modified")
+
+
 async def test_terms_within_the_limits_still_go_through(
     broker: FakeBroker, store: MemoryStore, notifier: RecordingNotifier
 ) -> None:

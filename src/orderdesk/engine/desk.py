@@ -871,7 +871,8 @@ class OrderDesk:
     ) -> OrderHandle:
         """New terms for a working order (at most ``max_modifications`` times).
 
-        The new terms are held to the instrument's tick and lot sizes and to the risk checks a
+        The new terms are held to the instrument's tick and lot sizes and its freeze quantity
+        (a modify is one order at the exchange, never sliced), and to the risk checks a
         modify passes (``risk.MODIFY_TERMS``: the kill switch, the size and value limits, the
         day's loss limit, the price band), as a new signal is; a denial is recorded and alerted
         and raises :class:`~orderdesk.errors.RiskDenied`. ``exiting``: a re-price of the
@@ -888,6 +889,7 @@ class OrderDesk:
                 quantity=quantity, price=price, trigger_price=trigger_price, order_type=order_type
             )
             self._check_instrument(proposed)
+            self._check_unsliced(proposed)
             screen = self.strategy_risk.screen_exit if exiting else self.strategy_risk.screen_modify
             denial = await screen(proposed, self.risk_context)
             if denial is not None:
@@ -1661,6 +1663,19 @@ class OrderDesk:
             signal.check_lot_size(info.lot_size)
             if self.autoslicer is not None and needs_slicing(signal, info.freeze_quantity):
                 self.autoslicer.check(signal, info)
+
+    def _check_unsliced(self, terms: Signal) -> None:
+        """A modify changes one order at the exchange, which nothing slices: new terms above
+        the freeze quantity are refused before they reach the broker (an autoslice child
+        raised past it was taken by the simulator, and filled)."""
+        info = self.master.rules_for(terms.instrument)
+        if info is not None and needs_slicing(terms, info.freeze_quantity):
+            raise ValidationError(
+                "quantity",
+                f"{terms.quantity} is above the freeze quantity of {terms.instrument} "
+                f"({info.freeze_quantity}), and a modify is one order at the exchange: place "
+                "the rest as a new order",
+            )
 
     async def _admit(self, signal: Signal, *, record: bool = True, exiting: bool = False) -> None:
         denial = (
