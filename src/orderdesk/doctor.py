@@ -13,7 +13,10 @@ should not be sent); the desk is ready when nothing fails.
 - **clock**: the offset of this machine's clock to the broker's ``Date`` header, which has
   whole seconds, so an offset within a second is not worth a word; beyond 30 s the desk's
   day boundaries (close, square-off, session expiry) would be wrong.
-- **stream**, **reconciliation**, **kill switch**: what the desk itself knows.
+- **stream**, **reconciliation**, **kill switch**: what the desk itself knows. Reconciliations
+  failing (a broker adapter's error on every pass) warn, and fail once
+  :data:`RECONCILE_FAIL_PASSES` have failed in a row: the desk cannot see the broker's books.
+  Without a session no pass is made, which the session's check tells.
 - **loss limit**: the day's P&L against the desk's daily loss limit; past it new risk is refused
   (exits still go) whether or not the kill switch is engaged, so it fails the doctor as the
   switch does.
@@ -45,6 +48,7 @@ from pathlib import Path
 
 from orderdesk.api.desk import StreamReading, stream_reading
 from orderdesk.domain.calendar import as_ist
+from orderdesk.engine.reconcile import ReconciliationFailure
 from orderdesk.engine.session import SessionInfo, SessionState
 from orderdesk.ports.preflight import Preflight, Verdict
 from orderdesk.redaction import redact
@@ -61,6 +65,12 @@ DISK_FAIL = 100 * 2**20
 2 MB to the log, but the machine's other writers (its logs, other programs) share the disk."""
 DISK_WARN = 2**30
 """Bytes free below which the doctor warns."""
+RECONCILE_FAIL_PASSES = 3
+"""Full reconciliations failing in a row past which the doctor fails (before, it warns). One
+fails for a moment's cause (a timeout, a 5xx, a book read mid-change) and the next pass, an
+interval on, mends it; a cause still there at the third is not passing by itself, and by then
+the desk has been blind to the broker's books (fills it missed, orders placed outside it) for
+about three intervals: three minutes at the default 60 s."""
 
 
 class Status(StrEnum):
@@ -140,6 +150,10 @@ class Facts:
     """The desk's daily loss limit in rupees (None: off)."""
     day_pnl: Decimal = Decimal(0)
     """The day's P&L as the loss limit reads it."""
+    reconcile_failure: ReconciliationFailure | None = None
+    """The full reconciliations failing since ``reconciled`` (None: the latest succeeded)."""
+    reconcile_interval: float | None = None
+    """Seconds between the desk's reconciliations (None: it makes none on a timer)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,10 +326,31 @@ def _stream(facts: Facts) -> Check:
 
 
 def _reconciled(facts: Facts) -> Check:
-    if facts.reconciled is None:
+    return reconciliation(
+        facts.reconciled,
+        facts.reconcile_failure,
+        facts.reconcile_interval,
+        session_usable=facts.session.usable,
+        now=facts.now,
+    )
+
+
+def reconciliation(
+    reconciled: tuple[datetime, int] | None,
+    failure: ReconciliationFailure | None,
+    interval: float | None,
+    *,
+    session_usable: bool,
+    now: datetime,
+) -> Check:
+    """The reconciliation check: the last pass that succeeded, and the failing since (what
+    `orderdesk status` says of it too)."""
+    if failure is not None:
+        return _failing(reconciled, failure, interval, session_usable=session_usable, now=now)
+    if reconciled is None:
         return Check("reconciliation", Status.WARN, "none yet since the desk started")
-    at, differences = facts.reconciled
-    summary = f"last at {ist_moment(at, seconds=True)}, {_span(facts.now - at)} ago"
+    at, differences = reconciled
+    summary = f"last at {ist_moment(at, seconds=True)}, {_span(now - at)} ago"
     if differences:
         return Check(
             "reconciliation",
@@ -323,6 +358,50 @@ def _reconciled(facts: Facts) -> Check:
             f"{summary}: {differences} difference(s) found (see the alerts)",
         )
     return Check("reconciliation", Status.OK, f"{summary}: the books agree")
+
+
+def _failing(
+    reconciled: tuple[datetime, int] | None,
+    failure: ReconciliationFailure,
+    interval: float | None,
+    *,
+    session_usable: bool,
+    now: datetime,
+) -> Check:
+    since = as_ist(failure.since)
+    said = f"{since:%H:%M} IST" if since.date() == as_ist(now).date() else ist_moment(since)
+    summary = f"failing since {said}: {failure.error}"
+    last = (
+        "none has succeeded since the desk started"
+        if reconciled is None
+        else f"the last that succeeded was at {ist_moment(reconciled[0], seconds=True)}, "
+        f"{_span(now - reconciled[0])} ago"
+    )
+    if not session_usable:
+        # No pass is made until a login, and the session's check says so already: the
+        # failing is told, not counted against the desk a second time.
+        return Check(
+            "reconciliation", Status.WARN, f"{summary}; paused until a login (see the session)"
+        )
+    failed_for = (failure.at - failure.since).total_seconds()
+    blind_for = (now - failure.since).total_seconds()
+    # The timer's passes come an interval apart, so a first and a latest failure (passes - 1)
+    # intervals apart are ``passes`` failed in a row; passes asked for by hand come closer
+    # and do not count as more. By the clock alone (a pass that hangs) it fails after
+    # ``passes`` intervals. Without a timer (``interval`` None) no pass comes again by
+    # itself: it warns until one asked for succeeds.
+    passes = RECONCILE_FAIL_PASSES
+    if interval is not None and (
+        failed_for >= (passes - 1) * interval or blind_for >= passes * interval
+    ):
+        return Check(
+            "reconciliation",
+            Status.FAIL,
+            f"{summary}; {last}: the desk cannot see the broker's books (fills it missed, "
+            "orders placed outside it); fix the cause (see the alerts and the desk's log), "
+            "then `orderdesk reconcile`",
+        )
+    return Check("reconciliation", Status.WARN, f"{summary}; {last}")
 
 
 def _kill_switch(facts: Facts) -> Check:
@@ -525,6 +604,7 @@ __all__ = [
     "CLOCK_OK",
     "DISK_FAIL",
     "DISK_WARN",
+    "RECONCILE_FAIL_PASSES",
     "Check",
     "Diagnosis",
     "Facts",
@@ -533,4 +613,5 @@ __all__ = [
     "Storage",
     "assess",
     "ist_moment",
+    "reconciliation",
 ]

@@ -28,7 +28,7 @@ from orderdesk.api.desk import (
     SessionStatus,
 )
 from orderdesk.api.errors import NoBrokerSession
-from orderdesk.doctor import Diagnosis, Facts, assess
+from orderdesk.doctor import Check, Diagnosis, Facts, assess
 from orderdesk.domain import (
     BrokerStatus,
     Event,
@@ -432,6 +432,9 @@ class FakeDesk:
 
     def last_reconciliation(self) -> ReconcileRecord | None:
         return self.reconciled
+
+    def reconciliation_failing(self) -> Check | None:
+        return None
 
     def verify_log(self) -> VerifyReport:
         return VerifyReport(ok=True, rows=len(self.log))

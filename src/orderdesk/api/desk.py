@@ -28,7 +28,7 @@ from orderdesk.ports.broker import ConnectionState, HoldingsAuthorisation
 from orderdesk.ports.store import VerifyReport
 
 if TYPE_CHECKING:
-    from orderdesk.doctor import Diagnosis  # the engine with it: not for the CLI's imports
+    from orderdesk.doctor import Check, Diagnosis  # the engine with it: not for the CLI's imports
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,13 +103,20 @@ class SessionStatus:
 
 
 def health_word(
-    connection: ConnectionState | None, session: SessionStatus, log_problem: str | None
+    connection: ConnectionState | None,
+    session: SessionStatus,
+    log_problem: str | None,
+    *,
+    reconciliation_fails: bool = False,
 ) -> Literal["ok", "degraded"]:
     """``ok`` when the event log can be written, the broker stream is connected (or there is
-    none) and the broker session is usable; what `GET /api/health` and Telegram's ``/status``
-    both say (the bot's said OK while the log could not be written)."""
+    none), the broker session is usable and the doctor does not fail the reconciliations
+    (``reconciliation_fails``: past its patience the desk is blind to the broker's books);
+    what `GET /api/health` and Telegram's ``/status`` both say (the bot's said OK while the log
+    could not be written)."""
     stream_up = connection in (None, ConnectionState.CONNECTED)
-    return "ok" if log_problem is None and stream_up and session.usable else "degraded"
+    healthy = log_problem is None and stream_up and session.usable and not reconciliation_fails
+    return "ok" if healthy else "degraded"
 
 
 class StreamReading(StrEnum):
@@ -352,6 +359,10 @@ class DeskService(Protocol):
 
     def last_reconciliation(self) -> ReconcileRecord | None:
         """The newest reconciliation in the log, or None before the first."""
+
+    def reconciliation_failing(self) -> Check | None:
+        """The doctor's reconciliation check while the latest pass failed (warn, or fail once
+        they have kept failing); None while it succeeded, or before the first."""
 
     def verify_log(self) -> VerifyReport:
         """Walk the event log's hash chain now."""

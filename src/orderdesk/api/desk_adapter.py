@@ -34,7 +34,7 @@ from orderdesk.api.desk import (
     SessionStatus,
 )
 from orderdesk.api.errors import NoBrokerSession
-from orderdesk.doctor import Diagnosis, Facts, Market, Storage, assess
+from orderdesk.doctor import Check, Diagnosis, Facts, Market, Storage, assess, reconciliation
 from orderdesk.domain.attribution import StrategyBook
 from orderdesk.domain.conversion import PositionConversion
 from orderdesk.domain.day import Holding, PositionSnapshot
@@ -394,7 +394,22 @@ class EngineDesk:
                 market=self._market(),
                 loss_limit=desk.limits.daily_loss_limit,
                 day_pnl=desk.day_pnl(),
+                reconcile_failure=desk.reconciler.failure,
+                reconcile_interval=desk.config.reconcile_interval,
             )
+        )
+
+    def reconciliation_failing(self) -> Check | None:
+        reconciler = self._desk.reconciler
+        if reconciler.failure is None:
+            return None
+        last = reconciler.last
+        return reconciliation(
+            None if last is None else (last[0], len(last[1].rows)),
+            reconciler.failure,
+            self._desk.config.reconcile_interval,
+            session_usable=self._desk.session_info().usable,
+            now=self.now(),
         )
 
     def recent_events(self, limit: int) -> Sequence[Event]:

@@ -20,6 +20,7 @@ from orderdesk.api.schemas import (
     ReconcileFindingOut,
     ReconcileOut,
 )
+from orderdesk.doctor import Status
 from orderdesk.domain.status import IN_FLIGHT
 
 router = APIRouter(
@@ -64,8 +65,10 @@ def _switch_out(state: KillSwitchState) -> KillSwitchOut:
 @router.get("/api/health")
 async def health(context: Context) -> HealthOut:
     """``ok`` when the event log can be written, the broker stream is connected (or there is
-    none) and the broker session is usable, else ``degraded`` (``event_log_unwritable`` says why
-    the log cannot be written); ``quiet`` when no order waits on an answer from the broker."""
+    none), the broker session is usable and reconciliations have not kept failing, else
+    ``degraded`` (``event_log_unwritable`` says why the log cannot be written,
+    ``reconciliation_failing`` since when and why reconciliations fail); ``quiet`` when no
+    order waits on an answer from the broker."""
     desk = context.desk
     connection = desk.broker_connection()
     session = desk.session()
@@ -73,8 +76,11 @@ async def health(context: Context) -> HealthOut:
     log_problem = desk.event_log_problem()
     orders = desk.orders()
     in_flight = sum(1 for order in orders if order.status in IN_FLIGHT)
+    failing = desk.reconciliation_failing()
+    # A broker adapter whose every pass failed was "desk ok", blind to the broker's books.
+    blind = failing is not None and failing.status is Status.FAIL
     return HealthOut(
-        status=health_word(connection, session, log_problem),
+        status=health_word(connection, session, log_problem, reconciliation_fails=blind),
         broker_connection=connection.value if connection is not None else None,
         kill_switch=KillSwitchOut(engaged=kill.engaged, reason=kill.reason),
         open_orders=sum(1 for order in orders if order.is_open),
@@ -85,6 +91,7 @@ async def health(context: Context) -> HealthOut:
         trading_day=desk.trading_day(),
         loss_limit=_loss_limit(desk),
         event_log_unwritable=log_problem,
+        reconciliation_failing=None if failing is None else failing.summary,
     )
 
 

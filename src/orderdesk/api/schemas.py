@@ -567,6 +567,9 @@ class HealthOut(_Response):
     event_log_unwritable: str | None = None
     """Why the event log cannot be written or read (the store's error, a database password
     never shown), as ``/api/health/detail`` says it; None while it can be."""
+    reconciliation_failing: str | None = None
+    """While the latest reconciliation failed, the doctor's words for it ("failing since
+    10:01 IST: …", its error's secrets hidden); None while it succeeded, or before the first."""
 
 
 class SessionOut(_Response):

@@ -739,8 +739,9 @@ def pending(
 
 @app.command("status", rich_help_panel="Watching")
 def status(config: ConfigOption = None, url: UrlOption = None, as_json: JsonOption = False) -> None:
-    """The daemon's health: broker stream and session, trading day, kill switch, orders, and
-    why the event log cannot be written while it cannot."""
+    """The daemon's health: broker stream and session, trading day, kill switch, orders, why
+    the event log cannot be written while it cannot, and since when reconciliations fail
+    while they do."""
     health = with_client(config, url, lambda c: c.health())
     if as_json:
         print_json(health)
@@ -760,6 +761,13 @@ def status(config: ConfigOption = None, url: UrlOption = None, as_json: JsonOpti
         console.print(
             f"[red]event log cannot be written[/]: {escape(reason)}; "
             "signals are refused until it can be",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if health.reconciliation_failing:
+        # The doctor's own line: `status` said "desk ok" of a desk whose every pass failed.
+        console.print(
+            f"[red]reconciliation[/] {escape(health.reconciliation_failing)}",
             highlight=False,
             soft_wrap=True,
         )

@@ -72,6 +72,7 @@ from orderdesk.domain.events import (
 from orderdesk.domain.order import Order
 from orderdesk.domain.reports import Fill, HoldingReport, OrderStatusReport, PositionReport
 from orderdesk.domain.status import TERMINAL, BrokerStatus, OrderStatus
+from orderdesk.domain.text import one_line
 from orderdesk.domain.values import InstrumentKey, Product
 from orderdesk.engine.adoption import (
     EXTERNAL_ORDER,
@@ -87,9 +88,10 @@ from orderdesk.engine.book import OrderBook
 from orderdesk.engine.conversions import Conversions
 from orderdesk.engine.news import NOT_PLACED_FOUND, BrokerNews, Decided, NewsResult, Source
 from orderdesk.engine.recorder import Recorder
-from orderdesk.errors import BrokerError
+from orderdesk.errors import BrokerAuthError, BrokerError
 from orderdesk.ports.broker import Broker, HoldingsSource, OrderHistorySource, stream_delay
 from orderdesk.ports.notifier import Severity
+from orderdesk.redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +154,22 @@ class ReconciliationReport:
         return not self.rows
 
 
+@dataclass(frozen=True, slots=True)
+class ReconciliationFailure:
+    """Full passes failing in a row since the last that succeeded (``orderdesk doctor``)."""
+
+    since: datetime
+    """When the first of them failed."""
+    at: datetime
+    """When the latest failed."""
+    error: str
+    """The latest's exception, one line, secrets hidden."""
+
+
+ERROR_CHARS = 200
+"""The most of an exception's words kept: a broker's reply quoted whole is not a line."""
+
+
 class Reconciler:
     """Brings the desk's picture in line with the broker's, reporting every difference."""
 
@@ -177,9 +195,33 @@ class Reconciler:
         once it is settled: its row is then not alerted again. Set by the desk."""
         self.last: tuple[datetime, ReconciliationReport] | None = None
         """When the last full pass finished, and what it found (``orderdesk doctor``)."""
+        self.failure: ReconciliationFailure | None = None
+        """The full passes failing since ``last`` (None: the latest succeeded, or none was
+        made): a desk whose passes fail cannot see the broker's books."""
 
     async def run(self) -> ReconciliationReport:
         """Fetch the broker's books and reconcile them (the full, flagging pass)."""
+        try:
+            report = await self._run()
+        except BrokerAuthError:
+            # The session is over (the refusal ends it): the session's own check says so, and
+            # no pass is made until a login; not a failing reconciliation besides.
+            raise
+        except Exception as exc:
+            self._failed(exc)
+            raise
+        self.failure = None
+        return report
+
+    def _failed(self, exc: Exception) -> None:
+        now = self.clock.now()
+        said = one_line(redact(f"{type(exc).__name__}: {exc}")).strip()
+        if len(said) > ERROR_CHARS:
+            said = said[: ERROR_CHARS - 1] + "…"
+        since = self.failure.since if self.failure is not None else now
+        self.failure = ReconciliationFailure(since=since, at=now, error=said)
+
+    async def _run(self) -> ReconciliationReport:
         reports = await self.broker.orders()
         trades = await self.broker.trades()
         positions = await self.broker.positions()
@@ -670,6 +712,7 @@ __all__ = [
     "TAKEN_BACK",
     "UNRESOLVED",
     "Reconciler",
+    "ReconciliationFailure",
     "ReconciliationReport",
     "ReconciliationRow",
     "external_order_id",
