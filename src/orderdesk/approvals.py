@@ -36,6 +36,13 @@ decision, or, once approved, the order it placed (the desk's own idempotency). A
 desk refused when it was approved placed nothing and closes nothing: its id stays free. One
 refused because the desk could not place anything then (no broker session, the day not open
 yet) is not decided at all: it stays parked, and the same approval works once it can.
+
+Parking is in the log too (``SignalParked``, committed before the strategy is answered), and so
+is every parked signal's end (an ``ApprovalDecided``; one the desk refused when approved as
+``FAILED``, closing nothing). A desk that stopped without a clean stop (killed, crashed) left
+its parked signals without an end: the queue started next on the log (:func:`parks_in`) decides
+each ``EXPIRED`` as the clean stop does, writes its lapse, and names them in one alert, so a
+signal the operator was told waits never vanishes unsaid, and its id sent again is a 409.
 """
 
 from __future__ import annotations
@@ -45,7 +52,7 @@ import contextlib
 import logging
 import secrets
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -54,7 +61,7 @@ from orderdesk.config import StrategySettings
 from orderdesk.domain.calendar import IST, SEGMENT_OF, Segment, TradingCalendar, as_ist
 from orderdesk.domain.day import INTRADAY
 from orderdesk.domain.errors import OrderDeskError
-from orderdesk.domain.events import ApprovalDecided
+from orderdesk.domain.events import ApprovalDecided, SignalParked
 from orderdesk.domain.ids import client_order_id
 from orderdesk.domain.order import Order
 from orderdesk.domain.signal import Signal, differing_terms
@@ -70,8 +77,8 @@ Screen = Callable[[Signal], Awaitable[None]]
 Record = Callable[[str, str, str, str], Awaitable[None]]
 """Writes one ``OperatorCommandHandled`` (operator, command, outcome, params): the desk's
 ``record_command``."""
-Decided = Callable[[ApprovalDecided], Awaitable[None]]
-"""Writes one decision that closes a signal id to the desk's log (its recorder's
+Decided = Callable[[ApprovalDecided | SignalParked], Awaitable[None]]
+"""Writes one parking or decision to the desk's log, committed when it returns (its recorder's
 ``desk_event``)."""
 DayCloses = Callable[[date, Segment], datetime]
 """When the desk closes a trading day (its ``DayClosed``) once an order of a segment is in its
@@ -80,6 +87,10 @@ book: the engine's ``days.close_with``."""
 TRY_AGAIN: tuple[type[Exception], ...] = (SessionExpired, DayNotOpen)
 """The desk's refusals that placed and recorded nothing and ask for the same request again
 (a login, the day's opening): an approval refused so leaves its signal parked."""
+
+LEFT_BY_A_CRASH = "the desk stopped before a decision (it was not running)"
+"""Why a signal the last desk parked, and stopped without deciding and without a clean stop,
+lapsed: found by the next desk's queue as it starts."""
 
 LAPSE_CHECK_SECONDS = 1.0
 """How often, while something is parked, the queue looks at the desk's clock for lapses."""
@@ -247,7 +258,11 @@ def _same_signal(item: PendingSignal, signal: Signal) -> None:
 
 
 def _signal_words(signal: Signal) -> str:
-    return f"{signal.strategy}: {signal.side} {signal.quantity} {signal.instrument}"
+    return f"{signal.strategy}: {_terms(signal)}"
+
+
+def _terms(signal: Signal) -> str:
+    return f"{signal.side} {signal.quantity} {signal.instrument}"
 
 
 def _words(item: PendingSignal) -> str:
@@ -278,16 +293,23 @@ class ApprovalQueue:
         record: Record | None = None,
         decided: Decided | None = None,
         decided_before: Iterable[ApprovalDecided] = (),
+        parked_before: Iterable[SignalParked] = (),
+        placed: Callable[[str], bool] = lambda order_id: False,
         check_every: float = LAPSE_CHECK_SECONDS,
     ) -> None:
         """``calendar``: the desk's trading days (None: it keeps none, and only the approval
         window limits a parked signal). ``day_closes``: when the desk closes a day holding the
         signal's segment (None: at its segment's mass cancel, the exchange's end of the day,
         which the desk closes after). ``record``: where lapses are written for the audit log
-        (None: nowhere). ``decided``: where decisions that close a signal id are written
-        (None: nowhere, and a restarted desk parks such an id again). ``decided_before``:
-        those decisions as the log holds them (:func:`decisions_in`), answered as this
-        queue's own."""
+        (None: nowhere). ``decided``: where parkings and decisions are written (None: nowhere,
+        and a restarted desk parks a closed id again and misses what was left parked).
+        ``decided_before``: those decisions as the log holds them (:func:`decisions_in`),
+        answered as this queue's own. ``parked_before``: the signals parked in the log
+        (:func:`parks_in`); one of them without a decision in ``decided_before`` was dropped by
+        a desk that did not stop cleanly, and is decided now (written and alerted on the loop,
+        or by the first call that awaits); ``placed``: whether the desk holds an order of that
+        id (one approved and placed just before the stop, its decision unwritten, is decided
+        approved, not dropped)."""
         self._submit = submit
         self._screen = screen
         self._strategies = dict(strategies)
@@ -300,21 +322,35 @@ class ApprovalQueue:
         self._check_every = check_every
         self._items: OrderedDict[str, PendingSignal] = OrderedDict()
         self._by_signal: dict[tuple[str, str], str] = {}
-        self._lapsed: list[PendingSignal] = []
-        """Lapsed, not yet written to the audit log (a read lapses; the timer writes)."""
+        self._lapsed: list[tuple[str, str]] = []
+        """(approval id, what lapsed and why) not yet written to the audit log (a read lapses;
+        the timer writes)."""
         self._untold: list[PendingSignal] = []
         """Lapsed, not yet alerted: each was alerted when parked, so its end is alerted too."""
         self._decided = decided
+        self._placed = placed
+        decisions = list(decided_before)
         self._closed: dict[tuple[str, str], ApprovalDecided] = {
-            (d.strategy, d.signal_id): d for d in decided_before
+            (d.strategy, d.signal_id): d
+            for d in decisions
+            if d.signal_id is not None and d.decision != ApprovalState.FAILED
         }
         """Every signal id a decision closed, of this run and the earlier ones in the log: kept
         for good, beside the bounded history (a few words per operator decision or lapse)."""
-        self._unwritten: list[ApprovalDecided] = []
-        """Closing decisions not yet written to the log (a rejection is decided at once)."""
+        self._unwritten: list[ApprovalDecided | SignalParked] = []
+        """Parkings and decisions not yet written to the log (a rejection is decided at once)."""
         self._writing = asyncio.Lock()
         self._writes: set[asyncio.Task[None]] = set()
         self._watch: asyncio.Task[None] | None = None
+        ended = {d.approval_id for d in decisions}
+        self._left: list[str] = [
+            words
+            for parked in parked_before
+            if parked.approval_id not in ended and (words := self._drop_left(parked)) is not None
+        ]
+        """The signals the last desk left parked without an end, in words, not yet alerted."""
+        if self._unwritten:
+            self._spawn(self._lapse_due())
 
     def needs_approval(self, signal: Signal) -> bool:
         policy = self._strategies.get(signal.strategy)
@@ -340,6 +376,19 @@ class ApprovalQueue:
         if again is not None:
             return again
         item = self._park(signal)
+        self._unwritten.append(
+            SignalParked(
+                at=item.received_at,
+                approval_id=item.approval_id,
+                strategy=signal.strategy,
+                signal_id=signal.signal_id,
+                terms=_terms(signal),
+                expires_at=item.expires_at,
+            )
+        )
+        # Committed before the strategy hears "parked" (and the phone "awaiting approval"):
+        # a desk killed after it is found holding this signal by the next one.
+        await self.recorded()
         # Keyed per signal rather than exempt from the throttle: each parked signal waits for a
         # decision of its own, so a shared key's cap (3 in 5 min) dropped the fourth, which then
         # lapsed unseen; its own key keeps the throttle's de-duplication. Bounded all the same:
@@ -363,6 +412,8 @@ class ApprovalQueue:
             item = self._items[known]
             if item.state is ApprovalState.PENDING:
                 _same_signal(item, signal)
+                # Its parking may still be on its way to the log: answered once it is there.
+                await self.recorded()
                 return item
             if item.state is ApprovalState.APPROVED:
                 return await self._submit(signal)  # the desk answers with its order
@@ -520,6 +571,10 @@ class ApprovalQueue:
             item.state = ApprovalState.FAILED
             item.reason = str(exc)
             self._free(item)
+            # Its end is in the log, closing nothing: the next desk does not take it for one
+            # left parked.
+            self._unwritten.append(self._decision(item))
+            await self.recorded()
             raise
         else:
             item.order_id = order.order_id
@@ -558,10 +613,10 @@ class ApprovalQueue:
         return item
 
     async def close(self) -> None:
-        """The desk stops. Parked signals are kept nowhere else, so each ends ``EXPIRED`` (a
-        waiter is told, the audit log says so, its id is closed as a lapse's is) and one alert
-        names them: their strategies send them again, under new ids, to the next desk, and
-        nobody approves a signal that is gone."""
+        """The desk stops. Parked signals are not taken up by the next desk, so each ends
+        ``EXPIRED`` (a waiter is told, the audit log says so, its id is closed as a lapse's is)
+        and one alert names them: their strategies send them again, under new ids, to the next
+        desk, and nobody approves a signal that is gone."""
         await self._stop_watch()
         await self._lapse_due()
         dropped = self.pending()
@@ -596,13 +651,9 @@ class ApprovalQueue:
         item.state = state
         item.decided_at = self._clock.now()
 
-    def _close(self, item: PendingSignal) -> None:
-        """``item``'s decision closes its signal id for good (approved and placed, rejected,
-        lapsed): answered so from now on, and after a restart once it is in the log."""
+    def _decision(self, item: PendingSignal) -> ApprovalDecided:
         signal = item.signal
-        if signal.signal_id is None:
-            return  # no id to close: a signal sent again without one is a new signal
-        decided = ApprovalDecided(
+        return ApprovalDecided(
             at=item.decided_at or self._clock.now(),
             approval_id=item.approval_id,
             strategy=signal.strategy,
@@ -611,17 +662,65 @@ class ApprovalQueue:
             reason=item.reason or "",
             order_id=item.order_id,
         )
-        self._closed[(signal.strategy, signal.signal_id)] = decided
+
+    def _close(self, item: PendingSignal) -> None:
+        """``item``'s decision closes its signal id for good (approved and placed, rejected,
+        lapsed): answered so from now on, and after a restart once it is in the log."""
+        decided = self._decision(item)
+        if decided.signal_id is not None:
+            # Without an id there is nothing to close: one sent again is a new signal.
+            self._closed[(decided.strategy, decided.signal_id)] = decided
         self._unwritten.append(decided)
+
+    def _drop_left(self, parked: SignalParked) -> str | None:
+        """Decide ``parked``, which the last desk left without an end, as the clean stop decides
+        what waits (:meth:`close`); its words, for the alert. One the desk holds an order of
+        was approved and placed before the stop could write so: decided approved (None: no
+        alert), as dropped its id would be closed and a strategy told to send it again could
+        place a second order."""
+        if parked.signal_id is not None:
+            order_id = client_order_id(parked.strategy, parked.signal_id)
+            if self._placed(order_id):
+                approved = ApprovalDecided(
+                    at=self._clock.now(),
+                    approval_id=parked.approval_id,
+                    strategy=parked.strategy,
+                    signal_id=parked.signal_id,
+                    decision=ApprovalState.APPROVED.value,
+                    order_id=order_id,
+                )
+                self._closed[(parked.strategy, parked.signal_id)] = approved
+                self._unwritten.append(approved)
+                return None
+        decided = ApprovalDecided(
+            at=self._clock.now(),
+            approval_id=parked.approval_id,
+            strategy=parked.strategy,
+            signal_id=parked.signal_id,
+            decision=ApprovalState.EXPIRED.value,
+            reason=LEFT_BY_A_CRASH,
+        )
+        if parked.signal_id is not None:
+            self._closed[(parked.strategy, parked.signal_id)] = decided
+        self._unwritten.append(decided)
+        words = f"{parked.strategy}: {parked.terms}"
+        self._lapsed.append((parked.approval_id, f"{words} lapsed unapproved ({LEFT_BY_A_CRASH})"))
+        return f"{words} ({parked.approval_id})"
 
     def _write_soon(self) -> None:
         """Write what is decided on a task of its own, for a caller that cannot await (without
         a running loop, the next write or :meth:`close` writes it)."""
+        self._spawn(self.recorded())
+
+    def _spawn(self, work: Coroutine[None, None, None]) -> None:
+        """Run ``work`` (a write) on a task :meth:`close` awaits; without a running loop, the
+        next call that awaits does it instead."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
+            work.close()
             return
-        task = loop.create_task(self.recorded(), name="approvals.record")
+        task = loop.create_task(work, name="approvals.record")
         self._writes.add(task)
         task.add_done_callback(self._writes.discard)
 
@@ -648,7 +747,9 @@ class ApprovalQueue:
         item.reason = reason
         item.settled.set()
         self._close(item)
-        self._lapsed.append(item)
+        self._lapsed.append(
+            (item.approval_id, f"{_signal_words(item.signal)} lapsed unapproved ({reason})")
+        )
         if tell:
             self._untold.append(item)
 
@@ -657,6 +758,19 @@ class ApprovalQueue:
         self._expire()
         await self._write_records()
         await self._tell_lapses()
+        await self._tell_left()
+
+    async def _tell_left(self) -> None:
+        """One alert for the signals the last desk left parked, as a clean stop gives one."""
+        left, self._left = self._left, []
+        if left:
+            await self._warn(
+                "Parked signals dropped",
+                f"the desk stopped, without a clean stop, with {len(left)} signal(s) awaiting "
+                f"approval: {', '.join(left)}; their strategies must send them again under "
+                "new ids",
+                key="approval_dropped",
+            )
 
     async def _tell_lapses(self) -> None:
         """One alert per lapse: the operator was told the signal waits, and must not be left
@@ -671,8 +785,8 @@ class ApprovalQueue:
             )
 
     async def _write_records(self) -> None:
-        """Write the closing decisions, then the lapses, not yet in the log (one writer at a
-        time, so a caller returns only after a write another one started has ended)."""
+        """Write the parkings and decisions, then the lapses, not yet in the log (one writer at
+        a time, so a caller returns only after a write another one started has ended)."""
         async with self._writing:
             while self._unwritten:
                 decided = self._unwritten.pop(0)
@@ -681,18 +795,19 @@ class ApprovalQueue:
                 try:
                     await self._decided(decided)
                 except Exception:
-                    # The decision stands in this run; a restarted desk will not know it.
-                    log.exception("the decision on %s was not written", decided.approval_id)
+                    # It stands in this run; a restarted desk will not know it.
+                    log.exception(
+                        "the %s of %s was not written", type(decided).__name__, decided.approval_id
+                    )
             while self._lapsed:
-                item = self._lapsed.pop(0)
+                approval_id, outcome = self._lapsed.pop(0)
                 if self._record is None:
                     continue
-                outcome = f"{_signal_words(item.signal)} lapsed unapproved ({item.reason})"
                 try:
-                    await self._record("desk", "lapse", outcome, item.approval_id)
+                    await self._record("desk", "lapse", outcome, approval_id)
                 except Exception:
                     # The lapse stands (nothing can place the signal now); its record is lost.
-                    log.exception("the lapse of %s was not written to the log", item.approval_id)
+                    log.exception("the lapse of %s was not written to the log", approval_id)
 
     def _keep_watch(self) -> None:
         """Run the lapse timer while something is parked (it ends when nothing is)."""
@@ -730,9 +845,9 @@ class ApprovalQueue:
 
 
 def decisions_in(store: EventStore) -> list[ApprovalDecided]:
-    """Every decision that closed a signal id, as the log holds them, oldest first: what a
-    queue started on this log answers (``decided_before``). One read of the log's index by
-    type, at start-up."""
+    """Every decision on a parked signal, as the log holds them, oldest first: what a queue
+    started on this log answers (``decided_before``). One read of the log's index by type, at
+    start-up."""
     return [
         event
         for row in store.read(kind=ApprovalDecided.__name__)
@@ -740,7 +855,18 @@ def decisions_in(store: EventStore) -> list[ApprovalDecided]:
     ]
 
 
+def parks_in(store: EventStore) -> list[SignalParked]:
+    """Every signal parked in the log, oldest first (``parked_before``): read as
+    :func:`decisions_in` is, at start-up."""
+    return [
+        event
+        for row in store.read(kind=SignalParked.__name__)
+        if isinstance(event := row.event(), SignalParked)
+    ]
+
+
 __all__ = [
+    "LEFT_BY_A_CRASH",
     "TRY_AGAIN",
     "ApprovalClosed",
     "ApprovalNotFound",
@@ -757,4 +883,5 @@ __all__ = [
     "TooLateToPark",
     "decisions_in",
     "ist_moment",
+    "parks_in",
 ]

@@ -26,7 +26,13 @@ from orderdesk.api.server import (
     serve_api,
 )
 from orderdesk.api_token import load_or_create_token
-from orderdesk.approvals import ApprovalQueue, NotApproved, PendingSignal, decisions_in
+from orderdesk.approvals import (
+    ApprovalQueue,
+    NotApproved,
+    PendingSignal,
+    decisions_in,
+    parks_in,
+)
 from orderdesk.brokers import BrokerContext, create_broker
 from orderdesk.config import (
     AlertSettings,
@@ -369,6 +375,9 @@ async def _started(
                     # A signal id a decision closed stays closed across restarts.
                     decided=desk.recorder.desk_event,
                     decided_before=decisions_in(store),
+                    # Signals a desk that did not stop cleanly left parked are decided now.
+                    parked_before=parks_in(store),
+                    placed=desk.has_order,
                 )
                 token = load_or_create_token(settings.config_dir)
                 api: ApiServer | None = None

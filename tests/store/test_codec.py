@@ -73,6 +73,7 @@ from orderdesk.domain.events import (
     PositionConverted,
     SessionLost,
     SessionRenewed,
+    SignalParked,
     TriggerDeleted,
     TriggerEnded,
     TriggerModified,
@@ -405,6 +406,22 @@ def every_event() -> list[Event]:
         ),
         OperatorCommandHandled(
             at=AT, operator="telegram:42", command="reject", params="ap1 née", outcome="rejected"
+        ),
+        SignalParked(
+            at=at_ist,
+            approval_id="ap0a1b2c3d4e5f",
+            strategy="mean_rev",
+            signal_id="mr-2026-11-23-née",
+            terms="BUY 10 NSE:INFY",
+            expires_at=at_ist,
+        ),
+        SignalParked(
+            at=AT,
+            approval_id="ap0a1b2c3d4e61",
+            strategy="mean_rev",
+            signal_id=None,
+            terms="SELL 1 NFO:NIFTY26DECFUT",
+            expires_at=AT,
         ),
         ApprovalDecided(
             at=at_ist,

@@ -46,6 +46,7 @@ from orderdesk.domain.events import (
     SessionLost,
     SessionRenewed,
     SignalDenied,
+    SignalParked,
     not_done_word,
 )
 from orderdesk.domain.money import to_paise
@@ -215,18 +216,34 @@ _WORDS: dict[type[Event], Callable[[Any], str]] = {
     OperatorCommandHandled: lambda e: (
         f"{e.operator}: /{e.command}{' ' + e.params if e.params else ''}: {e.outcome}"
     ),
+    SignalParked: lambda e: (
+        f"{_signal_of(e.signal_id, e.strategy)} parked for approval ({e.approval_id}): "
+        f"{e.terms}, expires {as_ist(e.expires_at):%Y-%m-%d %H:%M:%S} IST"
+    ),
     ApprovalDecided: lambda e: _approval_words(e),
 }
 
-_DECIDED = {"APPROVED": "approved", "REJECTED": "rejected", "EXPIRED": "lapsed unapproved"}
+_DECIDED = {
+    "APPROVED": "approved",
+    "REJECTED": "rejected",
+    "EXPIRED": "lapsed unapproved",
+    "FAILED": "refused by the desk when approved",
+}
 
 
 def _approval_words(event: ApprovalDecided) -> str:
-    """``Signal 'mon-1' of mean_rev rejected (ap1f…): too late``: what closed a signal id."""
+    """``Signal 'mon-1' of mean_rev rejected (ap1f…): too late``: how a parked signal ended."""
     said = _DECIDED.get(event.decision, event.decision.lower())
     then = f", order {event.order_id}" if event.order_id else ""
     why = f": {event.reason}" if event.reason else ""
-    return f"Signal {event.signal_id!r} of {event.strategy} {said} ({event.approval_id}){then}{why}"
+    signal = _signal_of(event.signal_id, event.strategy)
+    return f"{signal} {said} ({event.approval_id}){then}{why}"
+
+
+def _signal_of(signal_id: str | None, strategy: str) -> str:
+    if signal_id is None:
+        return f"A signal of {strategy}"
+    return f"Signal {signal_id!r} of {strategy}"
 
 
 def describe(event: Event) -> str:

@@ -111,8 +111,9 @@ class OrderSubmitDeferred(OrderEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderWithdrawn(OrderEvent):
-    """An intent held for a login (:class:`OrderSubmitDeferred`) cancelled before it was ever
-    sent: nothing was placed, and its signal no longer sends it."""
+    """An order the desk stops before it is ever sent: an intent held for a login
+    (:class:`OrderSubmitDeferred`) or by the broker's 429s, cancelled, or a sliced parent (never
+    sent itself) whose remaining slices are not to be placed. Nothing more is placed for it."""
 
     reason: str
 
@@ -426,18 +427,36 @@ class OperatorCommandHandled(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ApprovalDecided(Event):
-    """A signal parked for approval ended in a way that closes its signal id for good: approved
-    (and placed as ``order_id``), rejected, or lapsed unapproved (dropped when the desk stopped
-    included). The approval queue rebuilds what it answers from these at start-up, so the same
-    (strategy, signal id) sent again after a restart is answered as before it. A signal the
-    desk refused when it was approved placed nothing and is not one of these: its id is free."""
+class SignalParked(Event):
+    """A signal of an approval strategy was parked for an operator, written before its strategy
+    is answered. Every parked signal's end is an :class:`ApprovalDecided`, so one the log holds
+    no end for was waiting when the desk stopped without a clean stop: the approval queue
+    started next decides it dropped, as a clean stop would have."""
 
     approval_id: str
     strategy: str
-    signal_id: str
+    signal_id: str | None
+    terms: str
+    """What it asked, in words (``BUY 10 NSE:INFY``)."""
+    expires_at: datetime
+    """When it would have lapsed undecided."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApprovalDecided(Event):
+    """A signal parked for approval ended: approved (and placed as ``order_id``), rejected, or
+    lapsed unapproved (dropped when the desk stopped included), each of which closes its signal
+    id for good; or refused by the desk when it was approved (``FAILED``), which placed nothing
+    and closes nothing: its id is free. The approval queue rebuilds what it answers from these
+    at start-up, so the same (strategy, signal id) sent again after a restart is answered as
+    before it, and a :class:`SignalParked` without one of these was dropped unseen."""
+
+    approval_id: str
+    strategy: str
+    signal_id: str | None
+    """None for a signal sent without an id (nothing to close)."""
     decision: str
-    """``APPROVED``, ``REJECTED`` or ``EXPIRED`` (the approval queue's state)."""
+    """``APPROVED``, ``REJECTED``, ``EXPIRED`` or ``FAILED`` (the approval queue's state)."""
     reason: str = ""
     """Why, in words (the operator's reason, what made it lapse); empty for an approval."""
     order_id: str | None = None
@@ -574,6 +593,7 @@ DESK_EVENT_TYPES: tuple[type[Event], ...] = (
     ExitRepriced,
     ExitUnfilled,
     OperatorCommandHandled,
+    SignalParked,
     ApprovalDecided,
     PositionConversionRequested,
     PositionConverted,
@@ -640,6 +660,7 @@ __all__ = [
     "SessionLost",
     "SessionRenewed",
     "SignalDenied",
+    "SignalParked",
     "TriggerDeleted",
     "TriggerEnded",
     "TriggerEvent",

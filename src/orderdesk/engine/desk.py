@@ -1129,6 +1129,10 @@ class OrderDesk:
             raise OrderNotFound(order_id)
         return order
 
+    def has_order(self, order_id: str) -> bool:
+        """Whether the desk holds ``order_id``, of today or of an earlier day."""
+        return order_id in self.book.orders or self.history.order(order_id) is not None
+
     def handle(self, order_id: str) -> OrderHandle:
         self.order(order_id)
         return OrderHandle(self, order_id)
