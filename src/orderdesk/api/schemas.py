@@ -20,7 +20,7 @@ from orderdesk.domain.attribution import StrategyBook
 from orderdesk.domain.day import Holding, PositionSnapshot
 from orderdesk.domain.money import price_text, to_paise
 from orderdesk.domain.order import Order
-from orderdesk.domain.parent import children_filled, parent_status
+from orderdesk.domain.parent import children_filled, children_price, parent_status
 from orderdesk.domain.signal import Signal, reserved_strategy
 from orderdesk.domain.status import OrderStatus
 from orderdesk.domain.text import CONTROL_CHARACTERS
@@ -243,18 +243,40 @@ class SignalOut(_Response):
         )
 
 
+class ChildOut(_Response):
+    """One child of a sliced order, as its parent lists it (the child's own row has the rest)."""
+
+    order_id: str
+    status: OrderStatus
+    quantity: int
+    filled_quantity: int
+
+    @classmethod
+    def of(cls, child: Order) -> ChildOut:
+        return cls(
+            order_id=child.order_id,
+            status=child.status,
+            quantity=child.quantity or child.signal.quantity,
+            filled_quantity=child.filled_quantity,
+        )
+
+
 class OrderOut(_Response):
     order_id: str
     broker_order_id: str | None
     parent_id: str | None
+    children: list[ChildOut] = Field(default_factory=list)
+    """A sliced order's children, in the order the desk came to hold them (each its own row
+    too, ``parent_id`` naming this one): modify them, not the parent. Empty for any other."""
     external: bool
     leg_of: str | None = None
     """The cover order whose stop leg this is: cancelling it exits that position at market."""
     status: OrderStatus
     open: bool
     """Alive, or maybe alive, at the broker: one of the desk's open orders (``/api/health``
-    counts these). Neither a sliced order's parent (its slices are the orders at the broker)
-    nor a signal recorded but not sent (its session was refused) is one."""
+    counts these). Neither a sliced order's parent (its slices are the orders at the broker,
+    so a working parent reads ``OPEN`` and ``open: false``: its ``children`` are the open
+    ones, counted once) nor a signal recorded but not sent (its session was refused) is one."""
     instrument: str
     side: Side
     product: Product
@@ -290,17 +312,21 @@ class OrderOut(_Response):
         cls, order: Order, children: Sequence[Order] = (), *, parent: Order | None = None
     ) -> OrderOut:
         """``order`` as the API shows it; a sliced parent with its ``children``'s status,
-        filled quantity and average price (its own stay those of an intent never sent); a
-        child with the algo id it went with, read from its ``parent``."""
+        filled quantity, average price and their one price once modified alike (its own stay
+        those of an intent never sent), and the children listed; a child with the algo id it
+        went with, read from its ``parent``."""
         signal = order.signal
         status, filled, average = order.status, order.filled_quantity, order.average_price
+        price = order.price
         if children:
             status = parent_status(order, children)
             filled, average = children_filled(children)
+            price = children_price(order, children)
         return cls(
             order_id=order.order_id,
             broker_order_id=order.broker_order_id,
             parent_id=order.parent_id,
+            children=[ChildOut.of(child) for child in children],
             external=order.external,
             leg_of=order.leg_of,
             status=status,
@@ -318,7 +344,7 @@ class OrderOut(_Response):
             order_type=order.order_type,
             quantity=order.quantity or signal.quantity,
             filled_quantity=filled,
-            price=order.price,
+            price=price,
             trigger_price=order.trigger_price,
             average_price=average,
             strategy=signal.strategy,
@@ -547,8 +573,8 @@ class LossLimitOut(_Response):
 
 class HealthOut(_Response):
     status: Literal["ok", "degraded"]
-    """``degraded`` when the event log cannot be written, the broker stream is down or there is
-    no usable broker session."""
+    """``degraded`` when the event log cannot be written, the broker stream is down, there is
+    no usable broker session or reconciliations have kept failing (the doctor fails them)."""
     broker_connection: str | None
     """The live stream as the broker's adapter reports it (CONNECTED, DISCONNECTED…; None when
     the broker has none). Without a usable ``session`` a CONNECTED stream carries nothing."""
@@ -792,6 +818,7 @@ class ErrorOut(_Response):
 
 __all__ = [
     "AlertOut",
+    "ChildOut",
     "DayDetailOut",
     "DayOut",
     "DayPositionOut",

@@ -39,13 +39,23 @@ def parent_status(parent: Order, children: Sequence[Order]) -> OrderStatus:
     # A parent lapses when its day ends; one whose slicing was cut short by that (the desk
     # stopped mid-way) ends there, with the rest never placed.
     cut_short = parent.status is OrderStatus.LAPSED
-    if all_terminal and (placed >= parent.quantity or stopped or cut_short):
+    lapsed = OrderStatus.LAPSED in statuses
+    if all_terminal and (placed >= parent.quantity or stopped or cut_short or lapsed):
         if filled >= parent.quantity:
             return OrderStatus.FILLED
+        if lapsed:
+            # A child's end could no longer be learned (its day's book gone), so neither can
+            # the parent's: not CANCELLED, which nobody did.
+            return OrderStatus.LAPSED
         if statuses == {OrderStatus.REJECTED}:
             return OrderStatus.REJECTED
         if placed < parent.quantity and cut_short:
             return OrderStatus.LAPSED
+        # Part filled (or nothing, a cancel among its ends): CANCELLED with what filled, as
+        # Kite and this domain end an order whose rest was killed (an IOC's rest, the
+        # exchange's cancel). Never REJECTED with fills: a rejected order filled nothing
+        # (Order refuses "REJECTED after 4 filled"), and a signal's reply and `place` read it
+        # as "not placed". The parent's reason says what ended it ("1 of 2 slices refused").
         return OrderStatus.CANCELLED
     return OrderStatus.PARTIALLY_FILLED if filled else OrderStatus.OPEN
 
@@ -72,4 +82,17 @@ def children_filled(children: Sequence[Order]) -> tuple[int, Decimal]:
     return filled, (spent / filled).quantize(AVERAGE_PLACES)
 
 
-__all__ = ["children_filled", "parent_status", "slicing_complete"]
+def children_price(parent: Order, children: Sequence[Order]) -> Decimal | None:
+    """The price the parent's slices stand at: the one price of every child the broker took,
+    when they agree (all of them modified to 28.50), else the parent's asked price (none
+    taken yet, or the slices modified apart: no one price is theirs). A priced parent only,
+    and a price only: a slice made a MARKET order keeps the parent's terms as asked."""
+    prices = {child.price for child in children if child.broker_order_id is not None}
+    if parent.price is not None and len(prices) == 1:
+        (price,) = prices
+        if price is not None:
+            return price
+    return parent.price
+
+
+__all__ = ["children_filled", "children_price", "parent_status", "slicing_complete"]

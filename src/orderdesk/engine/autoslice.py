@@ -63,12 +63,17 @@ from orderdesk.ports.notifier import Severity
 log = logging.getLogger(__name__)
 
 
-def slice_count(signal: Signal, info: InstrumentInfo) -> int:
-    """How many children the broker cuts ``signal`` into (whole lots up to the freeze limit)."""
+def slice_size(signal: Signal, info: InstrumentInfo) -> int:
+    """The largest child the broker cuts ``signal`` into: whole lots up to the freeze limit
+    (NIFTY's 1,800 in lots of 65: 1,755)."""
     freeze = info.freeze_quantity or signal.quantity
     lot = max(info.lot_size, 1)
-    size = max(freeze // lot * lot, lot)
-    return math.ceil(signal.quantity / size)
+    return max(freeze // lot * lot, lot)
+
+
+def slice_count(signal: Signal, info: InstrumentInfo) -> int:
+    """How many children the broker cuts ``signal`` into (whole lots up to the freeze limit)."""
+    return math.ceil(signal.quantity / slice_size(signal, info))
 
 
 class BrokerSlicing:
@@ -99,12 +104,15 @@ class BrokerSlicing:
         count = slice_count(signal, info)
         limit = self.slicing.max_slices
         if count > limit:
-            freeze = info.freeze_quantity
+            # In whole lots, as the broker cuts them: the most one order carries is 10 x 1,755
+            # NIFTY (lots of 65), not 10 x its freeze quantity of 1,800.
+            size = slice_size(signal, info)
             raise ValidationError(
                 "quantity",
                 f"{signal.quantity} of {signal.instrument} needs {count} slices of at most "
-                f"{freeze}; the broker's autoslice places at most {limit} "
-                f"({limit * (freeze or 0)} in one order): send it as several orders, or set "
+                f"{size} (whole lots of {max(info.lot_size, 1)} within the freeze quantity "
+                f"{info.freeze_quantity}); the broker's autoslice places at most {limit} "
+                f"({limit * size} in one order): send it as several orders, or set "
                 '[engine] slicing = "desk" to have the desk place every slice',
             )
 
@@ -294,4 +302,4 @@ def _refused_slice(reason: str) -> Decide:
     return decide
 
 
-__all__ = ["BrokerSlicing", "slice_count"]
+__all__ = ["BrokerSlicing", "slice_count", "slice_size"]

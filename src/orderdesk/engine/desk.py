@@ -882,7 +882,15 @@ class OrderDesk:
         """
         order = self.order(order_id)
         if self.slicer.is_parent(order):
-            raise CommandRefused(order_id, "a sliced order is modified through its children")
+            # Named, so that the refusal says which orders to modify (at most 10: Kite's
+            # autoslice cuts no more; the desk's slicing may).
+            working = [c.order_id for c in self.slicer.children(order_id) if c.is_working]
+            more = f" and {len(working) - 10} more" if len(working) > 10 else ""
+            raise CommandRefused(
+                order_id,
+                "a sliced order is modified through its children: "
+                + (f"modify {', '.join(working[:10])}{more}" if working else "none is working"),
+            )
         if order.is_working:  # else the command refuses it for its state, naming that
             self._check_session()
             proposed = order.proposed(
