@@ -335,6 +335,11 @@ def _reconciled(facts: Facts) -> Check:
     )
 
 
+def failed(check: Check | None) -> bool:
+    """Whether ``check`` is given and fails (what makes a reconciliation's line "degraded")."""
+    return check is not None and check.status is Status.FAIL
+
+
 def reconciliation(
     reconciled: tuple[datetime, int] | None,
     failure: ReconciliationFailure | None,

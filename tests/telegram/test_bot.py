@@ -12,6 +12,7 @@ import pytest
 from orderdesk import InstrumentKey, OrderStatus, OrderType, Product, Side, Signal
 from orderdesk.api.desk_adapter import EngineDesk
 from orderdesk.approvals import ApprovalState, NotApproved
+from orderdesk.doctor import Check, Status
 from orderdesk.domain.events import KillSwitchChanged
 from orderdesk.engine.handle import OrderHandle
 from tests.support import eventually
@@ -81,6 +82,23 @@ async def test_status_says_an_idle_stream_and_an_event_log_that_cannot_be_writte
 
     assert status.text.startswith(f"Desk DEGRADED\nevent log cannot be written: {problem};")
     assert "broker stream: idle (the session has ended)" in status.text
+
+
+async def test_status_says_reconciliations_that_keep_failing_as_the_api_does(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A desk whose every reconciliation failed read "degraded" on /api/health and "Desk OK" on
+    the phone: the bot says the doctor's line and the same word."""
+    failing = Check(
+        "reconciliation",
+        Status.FAIL,
+        "failing since 09:30 IST: AttributeError: 'dict' object has no attribute 'x'",
+    )
+    monkeypatch.setattr(EngineDesk, "reconciliation_failing", lambda self: failing)
+
+    status = await desk.telegram.ask(OWNER, "/status")
+
+    assert status.text.startswith(f"Desk DEGRADED\nreconciliation {failing.summary}\n")
 
 
 async def test_doctor_help_and_an_unknown_command_are_answered_and_recorded(desk: Desk) -> None:

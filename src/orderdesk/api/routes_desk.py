@@ -20,7 +20,7 @@ from orderdesk.api.schemas import (
     ReconcileFindingOut,
     ReconcileOut,
 )
-from orderdesk.doctor import Status
+from orderdesk.doctor import failed
 from orderdesk.domain.status import IN_FLIGHT
 
 router = APIRouter(
@@ -77,10 +77,9 @@ async def health(context: Context) -> HealthOut:
     orders = desk.orders()
     in_flight = sum(1 for order in orders if order.status in IN_FLIGHT)
     failing = desk.reconciliation_failing()
-    # A broker adapter whose every pass failed was "desk ok", blind to the broker's books.
-    blind = failing is not None and failing.status is Status.FAIL
     return HealthOut(
-        status=health_word(connection, session, log_problem, reconciliation_fails=blind),
+        # A broker adapter whose every pass failed was "desk ok", blind to the broker's books.
+        status=health_word(connection, session, log_problem, reconciliation_fails=failed(failing)),
         broker_connection=connection.value if connection is not None else None,
         kill_switch=KillSwitchOut(engaged=kill.engaged, reason=kill.reason),
         open_orders=sum(1 for order in orders if order.is_open),

@@ -42,7 +42,7 @@ from orderdesk.api.desk import (
 )
 from orderdesk.api.schemas import OrderOut, order_out
 from orderdesk.approvals import ApprovalQueue
-from orderdesk.doctor import Diagnosis
+from orderdesk.doctor import Check, Diagnosis, failed
 from orderdesk.domain.calendar import IST
 from orderdesk.domain.conversion import PositionConversion, carry_product
 from orderdesk.domain.day import PositionSnapshot
@@ -87,6 +87,8 @@ class BotDesk(Protocol):
     def session(self) -> SessionStatus: ...
 
     def event_log_problem(self) -> str | None: ...
+
+    def reconciliation_failing(self) -> Check | None: ...
 
     def trading_day(self) -> date | None: ...
 
@@ -228,7 +230,10 @@ class DeskCommands:
         session = desk.session()
         connection = desk.broker_connection()
         log_problem = desk.event_log_problem()
-        state = health_word(connection, session, log_problem).upper()
+        reconciliation = desk.reconciliation_failing()
+        state = health_word(
+            connection, session, log_problem, reconciliation_fails=failed(reconciliation)
+        ).upper()
         # The day's figures as every surface reads them (a closed day: as its close recorded).
         pnl = sum((p.pnl for p in desk.day_positions()), start=Decimal(0))
         day = desk.trading_day()
@@ -245,6 +250,8 @@ class DeskCommands:
         ]
         if day is not None:
             lines.append(f"trading day: {day:%a %d %b %Y}")
+        if reconciliation is not None:
+            lines.insert(1, f"reconciliation {reconciliation.summary}")
         if log_problem is not None:
             lines.insert(1, f"event log cannot be written: {log_problem}; signals are refused")
         return Reply("\n".join(lines), outcome=f"answered: {state.lower()}")
