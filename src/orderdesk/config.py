@@ -992,9 +992,14 @@ def _spelled_as(words: str, adapters: frozenset[str]) -> str:
         key = words.removeprefix(section + "_")
         if named:
             key = "<name>__<key>"
-        elif model is not None:  # an adapter's keys are its own: taken as written
+        elif model is not None:
             close = difflib.get_close_matches(key, list(model.model_fields), n=1, cutoff=0.6)
             key = close[0] if close else "<key>"
+        else:
+            # An adapter's options are its own, taken as written, but its secrets' names are
+            # known: ORDERDESK_KITE_APISECRET meant KITE__API_SECRET (KITE__APISECRET is refused).
+            close = difflib.get_close_matches(key, sorted(_SECRET_KEYS), n=1, cutoff=0.8)
+            key = close[0] if close else key
         meant = f"{ENV_PREFIX}{section.upper()}__{key.upper()}"
         return f"; did you mean {meant}? (a section's key takes a double underscore)"
     close = difflib.get_close_matches(words, list(Settings.model_fields), n=1, cutoff=0.6)

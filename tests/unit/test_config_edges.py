@@ -134,6 +134,8 @@ def test_variables_that_are_not_unknown_sections_pass(
         ("ORDERDESK_KITE_API_KEY", "ORDERDESK_KITE__API_KEY"),
         ("ORDERDESK_PAPER_CASH", "ORDERDESK_PAPER__CASH"),
         ("ORDERDESK_DATA_DIRS", "ORDERDESK_DATA_DIR"),
+        # A secret's name misspelled: not KITE__APISECRET, which is refused in turn.
+        ("ORDERDESK_KITE_APISECRET", "ORDERDESK_KITE__API_SECRET"),
     ],
 )
 def test_a_variable_of_no_setting_is_refused_with_its_spelling(
