@@ -13,10 +13,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from orderdesk.api.desk import DayRecord
 from orderdesk.cli import _register_commands, app
+from orderdesk.cli._common import table
+from orderdesk.cli.book_commands import CHARGE_COLUMNS
 from orderdesk.domain import InstrumentKey
 from orderdesk.domain.values import Side
 from tests.api.fakes import FakeDesk
@@ -176,3 +179,18 @@ async def test_a_days_line_says_it_holds_an_option_settled_at_expiry(
     assert "1 option settled at expiry" in " ".join(monday.split())
     day = json.loads((await cli(where, "charges", "--day", "2026-12-07", "--json"))[1])
     assert [e["total"] for e in day["exercised"]] == ["25.66"]
+
+
+def test_each_days_date_is_shown_whole_at_80_columns() -> None:
+    """The day names its row: in the range's table at 80 columns it was cut to "2026-12-…",
+    the one column that told the rows apart."""
+    columns = ("day", "orders", *CHARGE_COLUMNS, "P&L", "net", "")
+    rows = [
+        (f"2026-12-0{n}", 12, *(["1,234.56"] * len(CHARGE_COLUMNS)), "-12,345.67", "-13,580.23", "")
+        for n in (7, 8, 9)
+    ]
+    narrow = Console(width=80, record=True)
+    narrow.print(table("charges", columns, rows))
+    shown = narrow.export_text()
+    for n in (7, 8, 9):
+        assert f"2026-12-0{n}" in shown

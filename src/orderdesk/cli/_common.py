@@ -387,7 +387,8 @@ def _table(
     for index in indexes:
         column = columns[index]
         numeric = column in NUMERIC_COLUMNS
-        if column.endswith(" id") or column == "time" or numeric:
+        # A date names its row as an id does: cut to "2026-12-…" at 80 columns, it named none.
+        if column.endswith(" id") or column in ("time", "day") or numeric:
             longest = max((len(_cell(row, index, column)) for row in rows), default=0)
             result.add_column(
                 column,
