@@ -25,6 +25,7 @@ SELL = {
     "order_type": "MARKET",
     "market_protection": -1,
 }
+LIMIT_SELL = {k: v for k, v in SELL.items() if k != "market_protection"} | {"order_type": "LIMIT"}
 HELD = {"exchange": "NSE", "tradingsymbol": "INFY", "quantity": 10, "average_price": 1400}
 
 
@@ -136,3 +137,70 @@ def test_an_account_with_ddpi_sells_without_authorising() -> None:
         kite = login(sim)
         kite.place_order(quantity=10, **SELL)
         assert [o["status"] for o in kite.orders()] == ["COMPLETE"]
+
+
+def _used(kite: KiteConnect) -> tuple[int, int]:
+    (row,) = kite.holdings()
+    return row["authorised_quantity"], row["used_quantity"]
+
+
+def test_a_cancelled_sale_gives_its_authorisation_back(no_ddpi: SimServer) -> None:
+    """The day's authorisation is taken by sales, not attempts: a resting sell holds its part
+    while open and gives it back when cancelled; what filled stays used, as the holdings row
+    says; a new authorisation after a sale authorises more stock."""
+    SimControl(no_ddpi.rest_root).set_clock("2026-12-07 10:00:00")
+    kite = login(no_ddpi)
+    (row,) = kite.holdings()
+    _authorise(no_ddpi, kite, [("isin", row["isin"]), ("quantity", "5")])
+
+    resting = kite.place_order(quantity=5, price=1550, **LIMIT_SELL)
+    with pytest.raises(KiteException) as held:
+        kite.place_order(quantity=1, **SELL)  # the open sell holds all five
+    assert held.value.code == 428
+    kite.cancel_order(variety="regular", order_id=resting)
+    assert _used(kite) == (5, 0)
+
+    kite.place_order(quantity=5, **SELL)
+    assert [o["status"] for o in kite.orders()] == ["CANCELLED", "COMPLETE"]
+    assert _used(kite) == (5, 5)
+    with pytest.raises(KiteException) as spent:
+        kite.place_order(quantity=1, **SELL)
+    assert spent.value.code == 428
+    assert "0 are authorised" in str(spent.value)
+
+    _authorise(no_ddpi, kite, [("isin", row["isin"]), ("quantity", "5")])
+    assert _used(kite) == (10, 5)
+    kite.place_order(quantity=5, **SELL)
+    assert _used(kite) == (10, 10)
+
+
+def test_a_rejected_sale_gives_its_authorisation_back(no_ddpi: SimServer) -> None:
+    """A sell the exchange rejects (a price beyond the circuit limit) sold nothing, so the
+    quantity it was placed for may still be sold."""
+    SimControl(no_ddpi.rest_root).set_clock("2026-12-07 10:00:00")
+    kite = login(no_ddpi)
+    (row,) = kite.holdings()
+    _authorise(no_ddpi, kite, [("isin", row["isin"]), ("quantity", "5")])
+    upper = kite.quote(["NSE:INFY"])["NSE:INFY"]["upper_circuit_limit"]
+    kite.place_order(quantity=5, price=upper + 0.05, **LIMIT_SELL)
+    assert [o["status"] for o in kite.orders()] == ["REJECTED"]
+    assert _used(kite) == (5, 0)
+    kite.place_order(quantity=5, **SELL)
+    assert [o["status"] for o in kite.orders()] == ["REJECTED", "COMPLETE"]
+    assert _used(kite) == (5, 5)
+
+
+def test_a_sell_modified_upwards_needs_the_authorisation_a_sell_of_that_size_does(
+    no_ddpi: SimServer,
+) -> None:
+    """A modify that sells more is a sale of more: with 5 authorised, a resting sell of 5
+    raised to 10 was taken; it is refused as a sell of 10 placed is, and the order keeps 5."""
+    SimControl(no_ddpi.rest_root).set_clock("2026-12-07 10:00:00")
+    kite = login(no_ddpi)
+    (row,) = kite.holdings()
+    _authorise(no_ddpi, kite, [("isin", row["isin"]), ("quantity", "5")])
+    resting = kite.place_order(quantity=5, price=1550, **LIMIT_SELL)
+    with pytest.raises(KiteException) as refused:
+        kite.modify_order(variety="regular", order_id=resting, quantity=10)
+    assert refused.value.code == 428
+    assert [o["quantity"] for o in kite.orders()] == [5]

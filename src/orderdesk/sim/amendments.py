@@ -224,7 +224,9 @@ class Amendments:
             raise InputError(breach)
         more = new_quantity - order.quantity
         if order.product == Product.CNC and not order.is_buy and more > 0:
-            self._risk.check_cnc_sale(order.user_id, inst, more)
+            # As a sell placed for ``more``: held, and authorised (a modify from 5 to 10 of a
+            # holding authorised for 5 was taken).
+            self._risk.check_delivery_sale(order.user_id, inst, more)
         if not order.is_iceberg:
             # A modify goes to the exchange as the order: the freeze limit holds it as at
             # placement (an autoslice child raised past it was taken, and filled).

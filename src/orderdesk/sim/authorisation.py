@@ -11,6 +11,11 @@ quantity then only 428 will be thrown", Kite's forum); the app asks for an autho
 The simulator plays this when started with ``--holdings-authorisation`` (a non-DDPI account);
 its authorisation page approves at once, standing in for CDSL's TPIN and OTP, as its login page
 does for Kite's. Without the switch every sale goes through, as for an account with DDPI.
+
+What the day's authorisation covers is taken by sales, not by attempts: by what today's CNC
+sales sold out of the holding and what its working CNC sell orders would, read from the book
+each time (:meth:`HoldingsAuthorisation.bind_committed`). So a cancelled or rejected sale gives
+its unfilled part back at once, and the holdings row's ``used_quantity`` is the same count.
 """
 
 from __future__ import annotations
@@ -44,7 +49,6 @@ class UnknownRequest(SimError):
 class _Grant:
     day: date
     quantity: int = 0
-    used: int = 0
 
 
 @dataclass(slots=True)
@@ -56,6 +60,19 @@ class HoldingsAuthorisation:
     today: Callable[[], date]
     _requests: dict[str, tuple[str, dict[str, int] | None]] = field(default_factory=dict)
     _grants: dict[HoldingKey, _Grant] = field(default_factory=dict)
+    _committed: Callable[[Holding], int] | None = None
+
+    def bind_committed(self, committed: Callable[[Holding], int]) -> None:
+        """Let the RMS answer "what of this holding do today's sales and working sell orders
+        take?" (it reads the book); until then, the day's sales alone."""
+        self._committed = committed
+
+    def committed(self, holding: Holding) -> int:
+        """What of ``holding`` today's authorisation already covers: sold, or held by working
+        sell orders. Counted afresh, never kept, so nothing that did not sell stays spent."""
+        if self._committed is None:
+            return self.portfolio.sold_today(holding)
+        return self._committed(holding)
 
     def request(self, user_id: str, wanted: Mapping[str, int] | None) -> str:
         """A request for the user to approve: ``wanted`` ISINs and quantities, or every
@@ -66,7 +83,8 @@ class HoldingsAuthorisation:
 
     def approve(self, request_id: str) -> None:
         """The user authorised ``request_id`` at the depository: its quantities may be sold
-        today (a holding asked for in full when the request named none)."""
+        today beyond what is already sold or on sale (a holding asked for in full when the
+        request named none), never beyond the holding."""
         found = self._requests.pop(request_id, None)
         if found is None:
             raise UnknownRequest("Invalid or expired authorisation request.")
@@ -79,22 +97,24 @@ class HoldingsAuthorisation:
             else:
                 continue
             grant = self._grant(_key(holding))
-            grant.quantity = max(grant.quantity, quantity)
+            # A new authorisation after a sale authorises more stock, not the sold stock again.
+            covered = min(self.committed(holding) + quantity, holding.total_quantity)
+            grant.quantity = max(grant.quantity, covered)
 
     def check_sale(self, holding: Holding, quantity: int) -> None:
-        """Allow a sale of ``quantity`` out of ``holding`` (raise 428 beyond what today's
-        authorisation leaves), and count it."""
+        """Allow a sale of ``quantity`` more out of ``holding`` (raise 428 beyond what today's
+        authorisation leaves after what is sold or on sale)."""
         if not self.required or quantity <= 0:
             return
         grant = self._grant(_key(holding))
-        if grant.used + quantity > grant.quantity:
-            left = grant.quantity - grant.used
+        committed = self.committed(holding)
+        if committed + quantity > grant.quantity:
+            left = max(grant.quantity - committed, 0)
             raise HoldingsNotAuthorised(
                 f"Holdings authorisation required: {quantity} of {holding.tradingsymbol} "
                 f"would be sold, {left} are authorised for today. Authorise your holdings "
                 "(CDSL TPIN) and try again."
             )
-        grant.used += quantity
 
     def authorised(self, holding: Holding) -> tuple[int, date | None]:
         """Today's authorised quantity of ``holding`` and the day of it (0 and None: none)."""

@@ -28,7 +28,7 @@ from orderdesk.sim.envelope import HoldingError
 from orderdesk.sim.margins import order_margin
 from orderdesk.sim.order_params import PlaceRequest
 from orderdesk.sim.orders import TERMINAL, Order, OrderType, Product, Side, Status, as_decimal
-from orderdesk.sim.portfolio import Portfolio
+from orderdesk.sim.portfolio import Holding, Portfolio
 from orderdesk.sim.ports import InstrumentLike, InstrumentLookup, PriceSource
 
 ZERO = Decimal(0)
@@ -62,6 +62,8 @@ class RiskChecks:
         self._authorisation = authorisation
         self.blocked = BlockedMargin(self.order_margin, self.reducible_of)
         """What each user's working orders block, kept up to date as they change."""
+        if authorisation is not None:
+            authorisation.bind_committed(self.from_holdings)
         portfolio.add_listener(self.blocked.position_changed)
         self._available: Callable[[str], Decimal] = lambda _user: Decimal("Infinity")
 
@@ -171,16 +173,31 @@ class RiskChecks:
         today (HTTP 428 otherwise)."""
         if req.product != Product.CNC or req.transaction_type is Side.BUY:
             return
-        self.check_cnc_sale(user_id, inst, req.quantity)
+        self.check_delivery_sale(user_id, inst, req.quantity)
+
+    def check_delivery_sale(self, user_id: str, inst: InstrumentLike, quantity: int) -> None:
+        """``quantity`` more sold on delivery (a CNC sell placed, or one modified upwards): held,
+        and authorised today for the part that comes out of holdings."""
+        self.check_cnc_sale(user_id, inst, quantity)
         if self._authorisation is None:
             return
         holding = self._portfolio.holding(user_id, inst.exchange, inst.tradingsymbol)
         if holding is None:
             return
-        pos = self._portfolio.find(user_id, inst.exchange, inst.tradingsymbol, Product.CNC)
-        bought_today = max(pos.quantity, 0) if pos is not None else 0
-        from_holdings = min(max(req.quantity - bought_today, 0), holding.total_quantity)
-        self._authorisation.check_sale(holding, from_holdings)
+        more = self.from_holdings(holding, quantity) - self.from_holdings(holding)
+        self._authorisation.check_sale(holding, more)
+
+    def from_holdings(self, holding: Holding, selling: int = 0) -> int:
+        """What of ``holding`` the day's CNC sales and its working CNC sell orders take, with
+        ``selling`` more: the sales beyond the day's CNC buys. With nothing working and nothing
+        more, the holdings row's ``used_quantity`` (:meth:`Portfolio.sold_today`)."""
+        user_id, exchange, tradingsymbol = holding.user_id, holding.exchange, holding.tradingsymbol
+        pos = self._portfolio.find(user_id, exchange, tradingsymbol, Product.CNC)
+        net_today = pos.quantity if pos is not None else 0
+        working = self.blocked.working_quantity(
+            (user_id, exchange, tradingsymbol, Product.CNC, False)
+        )
+        return min(max(working + selling - net_today, 0), holding.total_quantity)
 
 
 __all__ = ["UNVALIDATED", "RiskChecks", "short_of_margin"]
