@@ -23,7 +23,7 @@ from orderdesk.cli._common import (
     with_client,
 )
 from orderdesk.cli.desk_commands import ProductArg, _decimal, _show_orders
-from orderdesk.client import DeskClient
+from orderdesk.client import DeskClient, DeskClientError
 from orderdesk.domain.signal import DEFAULT_STRATEGY
 from orderdesk.domain.status import OrderStatus
 from orderdesk.domain.values import InstrumentKey
@@ -114,16 +114,22 @@ def exit_position(
     async def call(client: DeskClient) -> ExitOut:
         held = product.value if product else await _held_product(client, request)
         if held is None:
-            return ExitOut(order=None, detail=_held_nowhere(request))
-        return await client.exit_position(
-            request.instrument,
-            held,
-            strategy=request.strategy,
-            reprice_after_seconds=request.reprice_after_seconds,
-            max_reprices=request.max_reprices,
-            band_percent=request.band_percent,
-            cancel_working=request.cancel_working,
-        )
+            answer = ExitOut(order=None, detail=_held_nowhere(request))
+        else:
+            answer = await client.exit_position(
+                request.instrument,
+                held,
+                strategy=request.strategy,
+                reprice_after_seconds=request.reprice_after_seconds,
+                max_reprices=request.max_reprices,
+                band_percent=request.band_percent,
+                cancel_working=request.cancel_working,
+            )
+        if answer.order is None and request.strategy == DEFAULT_STRATEGY and held in {None, "CNC"}:
+            holdings = await _held_as_holdings(client, request)
+            if holdings is not None:
+                answer = answer.model_copy(update={"detail": holdings})
+        return answer
 
     result = with_client(config, url, call)
     rejected = result.order is not None and result.order.status == OrderStatus.REJECTED
@@ -179,6 +185,35 @@ def _open(line: PositionOut, instrument: str) -> bool:
     """``line`` holds ``instrument`` beyond stock sold out of holdings, which no exit buys
     back."""
     return line.instrument == instrument and line.quantity + line.from_holdings != 0
+
+
+async def _held_as_holdings(client: DeskClient, request: ExitIn) -> str | None:
+    """What the account holds of the instrument as holdings, when an exit found no position
+    to close: "nothing to exit: no position" read as if the stock were gone, while an exit
+    never sells holdings (None: none held, or a broker that keeps no holdings)."""
+    try:
+        holdings = await client.holdings()
+    except DeskClientError as exc:
+        if exc.error == "not_offered":
+            return None
+        raise
+    instrument = str(InstrumentKey.parse(request.instrument))
+    holding = next((h for h in holdings if h.instrument == instrument), None)
+    if holding is None:
+        return None
+    left = holding.quantity + holding.t1_quantity - holding.sold_today
+    if left > 0:
+        return (
+            f"{instrument} is held as holdings ({left}): `orderdesk exit` closes positions; "
+            f"sell holdings with `orderdesk place {instrument} SELL {left} --product CNC "
+            "--type MARKET` (or a limit order with --price)"
+        )
+    if holding.sold_today:
+        return (
+            f"no position in {instrument} beyond the {holding.sold_today} CNC sold out of "
+            "holdings today (buying them back is no exit)"
+        )
+    return None
 
 
 def _held_nowhere(request: ExitIn) -> str:

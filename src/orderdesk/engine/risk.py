@@ -34,7 +34,7 @@ from orderdesk.domain.day import INTRADAY
 from orderdesk.domain.money import to_paise
 from orderdesk.domain.protection import KillSwitchCancel
 from orderdesk.domain.signal import Signal
-from orderdesk.domain.values import Exchange, InstrumentKey, OrderType, Product, Variety
+from orderdesk.domain.values import Exchange, InstrumentKey, OrderType, Product, Side, Variety
 from orderdesk.engine.errors import SessionExpired
 from orderdesk.errors import RiskDenied
 from orderdesk.ports.clock import Clock
@@ -147,7 +147,8 @@ class CountingCheck(RiskCheck, Protocol):
 
 
 class KillSwitch:
-    """Engaged: no new orders, whatever they are. Shared by the desk and its check."""
+    """Engaged: no new orders, but the desk's exits and sales of stock held (see
+    :class:`KillSwitchCheck`). Shared by the desk and its check."""
 
     def __init__(self) -> None:
         self.engaged = False
@@ -166,11 +167,26 @@ class KillSwitch:
 
 @dataclass(slots=True)
 class KillSwitchCheck:
+    """The switch as a new order meets it: engaged, it refuses every one but a CNC sale of
+    stock the account holds, which can only take exposure away. Without that, holdings could
+    not be sold through the desk once the switch was engaged, the loss limit's too, which a
+    sale of holdings at a loss may itself engage. What is held is the CNC line as
+    :func:`_not_reducing` reads it for an exit (the day's opening holdings with today's CNC
+    trades, the sales already working counted against it), so a sale beyond it, a short, is
+    refused. Reductions in other products go by the desk's exit
+    (:class:`KillSwitchExit`)."""
+
     switch: KillSwitch
     name: str = "kill_switch"
 
     async def check(self, signal: Signal, context: RiskContext) -> str | None:
-        return self.switch.refusal()
+        refusal = self.switch.refusal()
+        if refusal is None or signal.product is not Product.CNC or signal.side is not Side.SELL:
+            return refusal
+        why = _not_reducing(signal, context)
+        if why is None:
+            return None
+        return f"{refusal}; a CNC sale goes through it only out of stock held: {why}"
 
 
 @dataclass(slots=True)
@@ -545,9 +561,10 @@ loss, the price band and the margin belong to a moment that may be days away."""
 
 MODIFY_TERMS: tuple[type[RiskCheck], ...] = (*ORDER_TERMS, DailyLossLimit, PriceBand)
 """The checks a working order's new terms are held to before a modify is sent: its own terms
-(the kill switch with them: new terms are new risk), the day's loss limit (more exposure after
-it) and the price band (a slipped digit in a new price). Not the open orders or the order rate
-(a modify places no order), nor the margin (the order's is blocked already)."""
+(the kill switch with them: new terms are new risk, but for a sale of stock held), the day's
+loss limit (more exposure after it) and the price band (a slipped digit in a new price). Not the
+open orders or the order rate (a modify places no order), nor the margin (the order's is
+blocked already)."""
 
 EXIT_EXEMPT: tuple[type[RiskCheck], ...] = (
     KillSwitchCheck,
