@@ -678,31 +678,24 @@ class ApprovalQueue:
         was approved and placed before the stop could write so: decided approved (None: no
         alert), as dropped its id would be closed and a strategy told to send it again could
         place a second order."""
+        placed = None
         if parked.signal_id is not None:
             order_id = client_order_id(parked.strategy, parked.signal_id)
-            if self._placed(order_id):
-                approved = ApprovalDecided(
-                    at=self._clock.now(),
-                    approval_id=parked.approval_id,
-                    strategy=parked.strategy,
-                    signal_id=parked.signal_id,
-                    decision=ApprovalState.APPROVED.value,
-                    order_id=order_id,
-                )
-                self._closed[(parked.strategy, parked.signal_id)] = approved
-                self._unwritten.append(approved)
-                return None
+            placed = order_id if self._placed(order_id) else None
         decided = ApprovalDecided(
             at=self._clock.now(),
             approval_id=parked.approval_id,
             strategy=parked.strategy,
             signal_id=parked.signal_id,
-            decision=ApprovalState.EXPIRED.value,
-            reason=LEFT_BY_A_CRASH,
+            decision=(ApprovalState.EXPIRED if placed is None else ApprovalState.APPROVED).value,
+            reason=LEFT_BY_A_CRASH if placed is None else "",
+            order_id=placed,
         )
         if parked.signal_id is not None:
             self._closed[(parked.strategy, parked.signal_id)] = decided
         self._unwritten.append(decided)
+        if placed is not None:
+            return None
         words = f"{parked.strategy}: {parked.terms}"
         self._lapsed.append((parked.approval_id, f"{words} lapsed unapproved ({LEFT_BY_A_CRASH})"))
         return f"{words} ({parked.approval_id})"
