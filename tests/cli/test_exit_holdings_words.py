@@ -113,8 +113,8 @@ async def test_with_all_of_it_sold_the_sale_is_named_not_no_position(
     code, out = await cli(where, "exit", "NSE:INFY")
     assert code == 0, out
     assert (
-        "nothing to exit: no position in NSE:INFY beyond the 10 CNC sold out of holdings "
-        "today (buying them back is no exit)"
+        "nothing to exit: no CNC position in NSE:INFY beyond the 10 sold out of holdings "
+        "(buying them back is no exit)"
     ) in out
 
 

@@ -209,9 +209,10 @@ async def _held_as_holdings(client: DeskClient, request: ExitIn) -> str | None:
             "--type MARKET` (or a limit order with --price)"
         )
     if holding.sold_today:
+        # The desk's own words for a CNC exit (routes_exit), which names the product.
         return (
-            f"no position in {instrument} beyond the {holding.sold_today} CNC sold out of "
-            "holdings today (buying them back is no exit)"
+            f"no CNC position in {instrument} beyond the {holding.sold_today} sold out of "
+            "holdings (buying them back is no exit)"
         )
     return None
 
