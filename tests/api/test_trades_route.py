@@ -127,8 +127,10 @@ async def test_the_client_reads_trades_and_funds(api: Api) -> None:
 
 
 async def test_a_days_charges_order_by_order_and_the_pnl_after_them(api: Api) -> None:
-    """Thursday's executed sell is charged as the calculator says (20 + 0.1% of 15,100), and
-    its P&L at the close comes out net of it; an order that did not trade is not charged."""
+    """Thursday's executed sell is charged as the calculator says (20 + 0.1% of 15,100), the
+    day with the DP charge of a sale from holdings (13.50 + GST: the stock was bought on an
+    earlier day), and its P&L at the close comes out net of both; an order that did not trade
+    is not charged."""
     orders = await three_days(api)
     status, thursday = await get(api, "/api/charges?day=2026-12-03")
     assert status == 200, thursday
@@ -139,9 +141,15 @@ async def test_a_days_charges_order_by_order_and_the_pnl_after_them(api: Api) ->
         10,
     )
     assert Decimal(charged["total"]) == Decimal("35.1")  # 20 + 15,100 / 1,000
-    assert Decimal(thursday["charges"]["total"]) == Decimal("35.1")
+    [held] = thursday["held_sales"]
+    assert (held["instrument"], held["quantity"], Decimal(held["total"])) == (
+        "NSE:INFY",
+        10,
+        Decimal("15.93"),
+    )
+    assert Decimal(thursday["charges"]["total"]) == Decimal("51.03")
     assert thursday["pnl"] is not None
-    assert Decimal(thursday["net"]) == Decimal(thursday["pnl"]) - Decimal("35.1")
+    assert Decimal(thursday["net"]) == Decimal(thursday["pnl"]) - Decimal("51.03")
 
     await submit(api, signal_id="fri-resting", price="1400")  # rests: nothing to charge
     status, today = await get(api, "/api/charges")

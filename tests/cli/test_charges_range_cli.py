@@ -84,7 +84,8 @@ async def test_the_json_is_each_days_answer_and_their_sums(
     each = await day_answers(where)
     assert ranged["days"] == each
     total = sum((Decimal(d["charges"]["total"]) for d in each), Decimal(0))
-    assert Decimal(ranged["charges"]["total"]) == total == Decimal("140.2")
+    # 140.20 of the orders, and Wednesday's sale from holdings' DP charge (13.50 + GST).
+    assert Decimal(ranged["charges"]["total"]) == total == Decimal("156.13")
     pnl = sum((Decimal(d["pnl"]) for d in each), Decimal(0))
     assert (Decimal(ranged["pnl"]), Decimal(ranged["net"])) == (pnl, pnl - total)
     assert ranged["estimated"] is True
@@ -100,7 +101,7 @@ async def test_the_table_has_a_line_a_day_and_a_total_line(
     ranged = json.loads((await cli(where, "charges", "--since", "2026-12-01", "--json"))[1])
     pnl, net = Decimal(ranged["pnl"]), Decimal(ranged["net"])
     assert (
-        f"charges of 3 trading days from 2026-12-01 to 2026-12-31: 140.20 — P&L {pnl:,.2f} "
+        f"charges of 3 trading days from 2026-12-01 to 2026-12-31: 156.13 — P&L {pnl:,.2f} "
         f"before charges, after charges {net:,.2f} (estimated" in " ".join(out.split())
     )
     lines = out.splitlines()
@@ -112,7 +113,7 @@ async def test_the_table_has_a_line_a_day_and_a_total_line(
     )
     total = next(line for line in lines if line.lstrip().startswith("total"))
     assert total.split()[1:3] == ["4", "80.00"]  # orders, brokerage
-    assert "140.20" in total
+    assert "156.13" in total
     assert f"{net:,.2f}" in total
 
 

@@ -4,6 +4,8 @@ now; a book kept before it knew the day's cash still loads."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +15,7 @@ import msgspec
 from orderdesk.brokers.paper import PaperBroker
 from orderdesk.brokers.paper.state import state_path
 from orderdesk.domain.calendar import IST
-from orderdesk.domain.reports import SegmentMargins
+from orderdesk.domain.reports import OrderStatusReport, SegmentMargins
 from orderdesk.domain.values import Product, Side
 from tests.contract.test_paper_days import INFY, TCS, command, paper
 from tests.contract.test_paper_walk_days import restarted, sell
@@ -21,6 +23,9 @@ from tests.support import WallClock
 
 MONDAY, TUESDAY = date(2026, 12, 7), date(2026, 12, 8)
 CASH = Decimal(1_000_000)
+CNC, MIS = Product.CNC, Product.MIS
+DP = Decimal("15.93")
+"""The DP charge (13.50 + 18 % GST) of a scrip sold from holdings: the ledger's, once a day."""
 
 
 async def equity(broker: PaperBroker) -> SegmentMargins:
@@ -33,6 +38,15 @@ async def day_charges(broker: PaperBroker) -> Decimal:
     """What the desk's ``charges`` is told the book's executed orders cost."""
     executed = [o for o in await broker.orders() if o.filled_quantity]
     return sum((c.total for c in await broker.order_charges(executed)), Decimal(0))
+
+
+async def charged_as(
+    broker: PaperBroker, lines: Sequence[tuple[OrderStatusReport, Product, int]]
+) -> Decimal:
+    """What the calculator charges parts of orders, each (order, product, quantity), as the
+    desk asks for a day's delivery bought and sold in the day."""
+    reports = [replace(r, product=p, filled_quantity=q) for r, p, q in lines]
+    return sum((c.total for c in await broker.order_charges(reports)), Decimal(0))
 
 
 async def test_the_cash_pays_the_days_charges_at_the_rollover(tmp_path: Path) -> None:
@@ -121,7 +135,9 @@ async def test_a_book_kept_before_the_days_cash_was_still_opens_at_it(tmp_path: 
     first = paper(clock, tmp_path)
     await first.place_order(command(INFY, Product.CNC, 10, "infy"))
     await first.place_order(sell(INFY, Product.CNC, 4, "part"))
-    charged = await day_charges(first)
+    # The 4 sold were bought the same day: charged, and 4 of the buy, as intraday.
+    bought, sold = await first.orders()
+    charged = await charged_as(first, [(bought, CNC, 6), (bought, MIS, 4), (sold, MIS, 4)])
     await first.close()
     path = state_path(tmp_path)
     kept = msgspec.json.decode(path.read_bytes())
@@ -138,3 +154,39 @@ async def test_a_book_kept_before_the_days_cash_was_still_opens_at_it(tmp_path: 
     clock.set(TUESDAY, 9, 20)
     assert (await equity(old)).opening_balance == now.cash - charged.quantize(Decimal("0.01"))
     await old.close()
+
+
+async def test_delivery_squared_off_in_the_day_is_charged_as_intraday(tmp_path: Path) -> None:
+    """The walk: INFY 100 bought CNC at 1500, 30 sold CNC at 1520. Tuesday's cash is lower by
+    the buy's 70 as delivery and its 30 and the sale as intraday, not all as delivery."""
+    clock = WallClock(datetime(2026, 12, 7, 10, 0, tzinfo=IST))
+    broker = paper(clock, tmp_path)
+    await broker.place_order(command(INFY, CNC, 100, "in"))
+    broker.set_price(INFY, Decimal(1520))
+    await broker.place_order(sell(INFY, CNC, 30, "out"))
+    bought, sold = await broker.orders()
+    charged = await charged_as(broker, [(bought, CNC, 70), (bought, MIS, 30), (sold, MIS, 30)])
+    assert charged < await day_charges(broker) - 50  # STT 116.40, not 195.60
+    traded = (await equity(broker)).cash
+    assert traded == CASH - 150_000 + 45_600
+
+    clock.set(TUESDAY, 9, 20)
+    assert (await equity(broker)).cash == traded - charged.quantize(Decimal("0.01"))
+    await broker.close()
+
+
+async def test_a_sale_from_holdings_pays_the_dp_charge(tmp_path: Path) -> None:
+    """10 INFY bought CNC on Monday and carried (the paper book's holdings); Tuesday sells 4 in
+    two orders: one DP charge on top of the calculator's, at Wednesday's rollover."""
+    clock = WallClock(datetime(2026, 12, 7, 10, 0, tzinfo=IST))
+    broker = paper(clock, tmp_path)
+    await broker.place_order(command(INFY, CNC, 10, "in"))
+    clock.set(TUESDAY, 10, 0)
+    await broker.place_order(sell(INFY, CNC, 2, "out1"))
+    await broker.place_order(sell(INFY, CNC, 2, "out2"))
+    charged = await day_charges(broker)
+    traded = (await equity(broker)).cash
+
+    clock.set(date(2026, 12, 9), 9, 20)
+    assert (await equity(broker)).cash == traded - (charged + DP).quantize(Decimal("0.01"))
+    await broker.close()

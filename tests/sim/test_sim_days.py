@@ -37,6 +37,9 @@ WEDNESDAY = "2026-01-07"
 THURSDAY = "2026-01-08"
 FRIDAY = "2026-01-09"
 OPENING_CASH = 1_000_000
+DP = Decimal("15.93")
+"""The DP charge (13.50 + 18 % GST) of a scrip sold from holdings: the ledger's, not the
+contract note's."""
 
 # A test contract of our own that expires on Thursday 8 January: the built-in derivatives are
 # generated from the real date, so their expiries move as time passes.
@@ -339,8 +342,8 @@ def test_cnc_sale_of_holdings_leaves_them_overnight(
     sim_thread: SimServer, simctl: SimControl
 ) -> None:
     """A day's net CNC sale shows as the holding's used_quantity that day, reduces its quantity
-    the next morning (used_quantity back to 0) and its proceeds are cash; the holding's
-    average price is unchanged."""
+    the next morning (used_quantity back to 0) and its proceeds are cash, less the contract
+    note and the DP charge; the holding's average price is unchanged."""
     kite = _open(sim_thread, simctl, MONDAY)
     simctl.holdings(
         [{"exchange": "NSE", "tradingsymbol": "INFY", "quantity": 10, "average_price": 1400}]
@@ -357,7 +360,7 @@ def test_cnc_sale_of_holdings_leaves_them_overnight(
     assert row["average_price"] == 1400
     assert kite.positions() == {"net": [], "day": []}
     cash = _money(kite.margins()["equity"]["available"]["cash"])
-    assert cash == OPENING_CASH + 4 * 1500 - charged
+    assert cash == OPENING_CASH + 4 * 1500 - charged - DP
 
 
 def test_a_sale_of_holdings_blocks_no_margin_and_its_price_moves_are_no_loss(
@@ -381,7 +384,7 @@ def test_a_sale_of_holdings_blocks_no_margin_and_its_price_moves_are_no_loss(
     charged = day_charges(kite)
     kite = _open(sim_thread, simctl, TUESDAY)
     equity = kite.margins()["equity"]
-    assert _money(equity["net"]) == OPENING_CASH + 4 * 1500 - charged
+    assert _money(equity["net"]) == OPENING_CASH + 4 * 1500 - charged - DP
     assert equity["utilised"]["holding_sales"] == 0
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import Field
 
 from orderdesk.api.schemas import _Response
-from orderdesk.domain.charges import ChargesTotal, Exercise
+from orderdesk.domain.charges import ChargesTotal, Exercise, HoldingSale
 from orderdesk.domain.order import Order
 from orderdesk.domain.reports import Charges, OrderStatusReport, SegmentMargins
 from orderdesk.domain.values import Product, Side
@@ -87,7 +87,33 @@ class ChargesOut(_Response):
     sebi_turnover_charge: Decimal
     stamp_duty: Decimal
     gst: Decimal
+    dp_charge: Decimal = Decimal(0)
+    """The depository's, for stock sold from holdings (no order's: ``held_sales``)."""
     total: Decimal
+
+
+class HoldingSaleOut(ChargesOut):
+    """A scrip the day sold from the demat, and its DP charge (once a scrip a day)."""
+
+    instrument: str
+    quantity: int
+    """What the day's CNC sales sold beyond its CNC buys."""
+
+    @classmethod
+    def of(cls, sale: HoldingSale) -> HoldingSaleOut:
+        cost = sale.charges
+        return cls(
+            instrument=str(sale.instrument),
+            quantity=sale.quantity,
+            brokerage=cost.brokerage,
+            transaction_tax=cost.transaction_tax,
+            exchange_turnover_charge=cost.exchange_turnover_charge,
+            sebi_turnover_charge=cost.sebi_turnover_charge,
+            stamp_duty=cost.stamp_duty,
+            gst=cost.gst,
+            dp_charge=cost.dp_charge,
+            total=cost.total,
+        )
 
 
 class ExecutedOrderOut(_Response):
@@ -181,10 +207,13 @@ class DayChargesOut(_Response):
     orders: list[OrderChargesOut]
     """Newest first."""
     charges: ChargesOut
-    """The sum of ``orders`` and ``exercised``: the uncharged orders' are not in it."""
+    """The sum of ``orders``, ``exercised`` and ``held_sales``: the uncharged orders' are not
+    in it."""
     exercised: list[ExerciseChargesOut] = Field(default_factory=list)
     """The day's options settled in the money at its close, exercised or assigned, each with
     what that cost (STT on an exercised one's intrinsic value, brokerage)."""
+    held_sales: list[HoldingSaleOut] = Field(default_factory=list)
+    """The scrips the day sold from holdings, each with its DP charge."""
     pnl: Decimal | None
     """The day's P&L before charges: live for the open day, at its close for an earlier one
     (None for a day whose close is not in the log)."""
@@ -208,6 +237,7 @@ class DayChargesOut(_Response):
             sebi_turnover_charge=total.sebi_turnover_charge,
             stamp_duty=total.stamp_duty,
             gst=total.gst,
+            dp_charge=total.dp_charge,
             total=total.total,
         )
 
@@ -262,6 +292,7 @@ __all__ = [
     "ExecutedOrderOut",
     "ExerciseChargesOut",
     "FundsOut",
+    "HoldingSaleOut",
     "OrderChargesOut",
     "RangeChargesOut",
     "SegmentOut",

@@ -27,6 +27,7 @@ from orderdesk.api.auth import bearer_scheme
 from orderdesk.api.book_schemas import (
     DayChargesOut,
     ExerciseChargesOut,
+    HoldingSaleOut,
     OrderChargesOut,
     RangeChargesOut,
     TradeOut,
@@ -36,7 +37,13 @@ from orderdesk.api.context import Context
 from orderdesk.api.desk import DayRecord, DeskService
 from orderdesk.api.errors import ERROR_RESPONSES, NOT_OFFERED_RESPONSE, UnknownDay
 from orderdesk.api.routes_days import check_range, day_figures, iso_day, refuse_query
-from orderdesk.domain.charges import ChargesTotal, Exercise, executed, exercises
+from orderdesk.domain.charges import (
+    ChargesTotal,
+    Exercise,
+    executed,
+    exercises,
+    holding_sales,
+)
 from orderdesk.domain.contracts import multiplier_of
 from orderdesk.domain.order import Order
 from orderdesk.domain.reports import Charges, OrderStatusReport
@@ -195,14 +202,19 @@ async def _priced(
         for (order, report), answer in zip(traded, answers, strict=True)
         if not isinstance(answer, Charges)
     ]
+    # Stock sold from the demat pays the depository once a scrip: the ledger's, no order's.
+    held = holding_sales(traded)
     total = ChargesTotal.of(
-        [cost for _, _, cost in charged] + [exercise.charges for exercise in exercised]
+        [cost for _, _, cost in charged]
+        + [exercise.charges for exercise in exercised]
+        + [sale.charges for sale in held]
     )
     return DayChargesOut(
         day=day,
         orders=[OrderChargesOut.of(order, report, cost) for order, report, cost in charged],
         charges=DayChargesOut.totals(total),
         exercised=[ExerciseChargesOut.of(exercise) for exercise in exercised],
+        held_sales=[HoldingSaleOut.of(sale) for sale in held],
         pnl=pnl,
         net=None if pnl is None or uncharged else pnl - total.total,
         uncharged=uncharged,

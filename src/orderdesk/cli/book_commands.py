@@ -289,7 +289,7 @@ def _span(since: date | None, until: date | None) -> str:
     return f" from {start} to {until.isoformat() if until else 'today'}"
 
 
-CHARGE_COLUMNS = ("brokerage", "STT", "exchange", "SEBI", "stamp", "GST", "total")
+CHARGE_COLUMNS = ("brokerage", "STT", "exchange", "SEBI", "stamp", "GST", "DP", "total")
 """The charges' columns, in the order :func:`_kinds` gives their figures."""
 
 
@@ -301,6 +301,7 @@ def _kinds(charges: ChargesOut) -> tuple[Decimal, ...]:
         charges.sebi_turnover_charge,
         charges.stamp_duty,
         charges.gst,
+        charges.dp_charge,
         charges.total,
     )
 
@@ -312,6 +313,8 @@ def _note(day: DayChargesOut) -> str:
     notes = []
     if day.exercised:
         notes.append(f"{plural(len(day.exercised), 'option')} settled at expiry")
+    if day.held_sales:
+        notes.append(f"{plural(len(day.held_sales), 'scrip')} sold from holdings (DP)")
     if day.uncharged:
         notes.append(f"{plural(len(day.uncharged), 'order')} not charged (below)")
     if day.estimated:
@@ -354,6 +357,14 @@ def _show_charges(report: DayChargesOut) -> None:
     )
     _show_uncharged(report.uncharged)
     _show_exercised(report.exercised)
+    for sale in report.held_sales:
+        console.print(
+            f"sold from holdings: {sale.instrument} {sale.quantity}: DP charge "
+            f"{sale.dp_charge:,.2f}, GST {sale.gst:,.2f}, total {sale.total:,.2f}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _show_exercised(lines: Sequence[ExerciseChargesOut]) -> None:

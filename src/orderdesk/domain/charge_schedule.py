@@ -42,10 +42,26 @@ Sources:
   (ITM) Nifty Index Options". No source found charges the exchange's transaction charge, the
   SEBI fee or stamp duty on the settlement, so none is; GST is on the brokerage. Expired out
   of the money (settlement 0) costs nothing.
+- Equity bought and sold on the same day (:func:`squared_off`): the exchange nets a client's
+  buys and sells of a scrip in a day, and the matched quantity is not delivered, whatever the
+  product named: Zerodha's contract note charges it as intraday (STT 0.025 % on the sell side,
+  stamp 0.003 % on the buy, brokerage the lower of 20 and 0.03 %), only the net quantity
+  bought and kept, or sold from holdings, as delivery. Zerodha's staff on TradingQnA, "STT
+  chargeable on Intraday Trade made using CNC?" and "If one sells a stock as equity BTST/ATST
+  then what will be the STT charges" (case 1: intraday STT, no DP charge); the rates are the
+  equity intraday ones above.
+- DP charge (:func:`dp_charges`): 13.5 + 18 % GST a scrip on each day stock is sold from the
+  demat, whatever the quantity; posted to the ledger, not on the contract note. Zerodha
+  support, "What do DP charges mean?"; Nithin Kamath as quoted by NDTV Profit, 2026-02-23
+  (13.5 + GST, of which 3.5 the depository's); WebNotes, "DP charges on Zerodha sell
+  transactions", 2026-05-11 (15.93 with GST). A stock bought the day before and sold (BTST)
+  pays it too (Zerodha support, "DP charges for BTST trades"). Another version of Zerodha's
+  support page reads 13 + GST (12.75 for a woman first holder): not followed here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -60,6 +76,7 @@ FLAT_BROKERAGE = Decimal(20)
 BROKERAGE_RATE = Decimal("0.0003")
 SEBI_RATE = Decimal("0.000001")
 GST_RATE = Decimal("0.18")
+DP_CHARGE = Decimal("13.5")  # a scrip a day sold from the demat, before GST (sources above)
 
 
 class ContractKind(StrEnum):
@@ -173,6 +190,8 @@ class ScheduledCharges:
     brokerage: Decimal
     stamp_duty: Decimal
     gst: Decimal
+    dp_charge: Decimal = ZERO
+    """The depository's, for a scrip sold from holdings (:func:`dp_charges`); no order's."""
 
     @property
     def total(self) -> Decimal:
@@ -183,6 +202,7 @@ class ScheduledCharges:
             + self.brokerage
             + self.stamp_duty
             + self.gst
+            + self.dp_charge
         )
 
     def of_order(self, broker_order_id: str, instrument: InstrumentKey) -> Charges:
@@ -256,6 +276,47 @@ def exercise_charges(
     )
 
 
+def squared_off(lines: Sequence[tuple[bool, int]]) -> list[int]:
+    """Of one day's delivery (CNC) trades in one scrip, each ``(buy, quantity)`` in the order
+    they traded, the quantity of each that the day squared off: the lesser of the day's bought
+    and sold quantities, taken from each side's earliest lines first. That much is charged as
+    intraday (the module docstring has the source), the rest as delivery.
+
+    An order matched in part is two lines at the calculator, its matched part an intraday
+    order of its own: brokerage the lower of 20 and 0.03 % of that part's value, so capped at
+    20 an order, as Zerodha charges an order's intraday part; its delivered part pays none."""
+    matched = min(
+        sum(quantity for buy, quantity in lines if buy),
+        sum(quantity for buy, quantity in lines if not buy),
+    )
+    left = {True: matched, False: matched}
+    taken = []
+    for buy, quantity in lines:
+        taken.append(min(quantity, left[buy]))
+        left[buy] -= taken[-1]
+    return taken
+
+
+def sold_from_holdings(lines: Sequence[tuple[bool, int]]) -> int:
+    """Of one day's delivery trades in one scrip (as :func:`squared_off` takes them), the
+    quantity sold out of the demat: what the day sold beyond what it bought."""
+    return max(0, sum(-quantity if buy else quantity for buy, quantity in lines))
+
+
+def dp_charges() -> ScheduledCharges:
+    """The DP charge of one scrip sold from holdings in a day, whatever the quantity, and its
+    GST (the module docstring has the source)."""
+    return ScheduledCharges(
+        transaction_tax=ZERO,
+        exchange_turnover_charge=ZERO,
+        sebi_turnover_charge=ZERO,
+        brokerage=ZERO,
+        stamp_duty=ZERO,
+        gst=DP_CHARGE * GST_RATE,
+        dp_charge=DP_CHARGE,
+    )
+
+
 def _share(turnover: Decimal, rate: Decimal) -> Decimal:
     # A side that pays nothing is an exact 0, not 0.000 from a fractional turnover.
     return turnover * rate if rate else ZERO
@@ -266,6 +327,9 @@ __all__ = [
     "ScheduledCharges",
     "contract_kind_by_symbol",
     "contract_kind_of",
+    "dp_charges",
     "exercise_charges",
     "scheduled_charges",
+    "sold_from_holdings",
+    "squared_off",
 ]

@@ -19,6 +19,15 @@ product at the end of the day): which fills it names can differ when the day hel
 buys at different prices, the quantities per product cannot; and brokerage capped per order
 (₹20) is capped per line for a split order.
 
+Delivery bought and sold on the same day is not delivered: the exchange nets a client's buys
+and sells of a scrip in a day, and Zerodha's contract note charges the matched quantity as
+intraday. So, after the conversions, the day's CNC quantity of a scrip both bought and sold is
+asked for as MIS (:func:`~orderdesk.domain.charge_schedule.squared_off`: the earliest fills of
+each side first), an order matched in part in two lines as above; the rest stays delivery.
+The rule takes ``orders`` as one trading day's. The part of a day's CNC sales beyond its CNC
+buys is stock sold from the demat, which pays the depository's DP charge once a scrip a day
+(:func:`holding_sales`): no calculator's line, the ledger's.
+
 An option held into its expiry is settled by the exchange, not by an order, yet it costs: an
 in-the-money one is exercised (the long holder) or assigned (the short), and Zerodha's
 contract note charges that as a line of its own (:func:`exercises`, at the schedule's rates,
@@ -30,14 +39,17 @@ names none, so such a day shows no exercise.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
 from orderdesk.domain.charge_schedule import (
     ScheduledCharges,
     contract_kind_by_symbol,
+    dp_charges,
     exercise_charges,
+    sold_from_holdings,
+    squared_off,
 )
 from orderdesk.domain.contracts import contract_multiplier
 from orderdesk.domain.day import PositionSnapshot
@@ -45,7 +57,7 @@ from orderdesk.domain.events import PositionConverted
 from orderdesk.domain.order import AVERAGE_PRICE_PLACES, Order
 from orderdesk.domain.reports import Charges, Fill, OrderStatusReport
 from orderdesk.domain.status import BrokerStatus
-from orderdesk.domain.values import InstrumentKey, Product
+from orderdesk.domain.values import InstrumentKey, Product, Side
 
 ZERO = Decimal(0)
 
@@ -87,6 +99,7 @@ def executed(
     ]
     for converted in conversions:
         parts += _reassign(parts, converted)
+    parts += _square_off(parts)
     found: list[tuple[Order, OrderStatusReport]] = []
     for order in traded:
         own = [part for part in parts if part.order is order]
@@ -134,6 +147,53 @@ def _reassign(parts: Sequence[_Part], converted: PositionConverted) -> list[_Par
             )
         )
     return split
+
+
+def _square_off(parts: Sequence[_Part]) -> list[_Part]:
+    """Move each scrip's CNC quantity bought and sold on the day to MIS, the earliest fills of
+    each side first: parts taken whole change product, a part taken in part is split (the new
+    piece returned)."""
+    delivered: dict[InstrumentKey, list[_Part]] = {}
+    for part in sorted(parts, key=lambda p: p.latest):
+        if part.product is Product.CNC and part.quantity:
+            delivered.setdefault(part.fill.instrument, []).append(part)
+    split: list[_Part] = []
+    for scrip in delivered.values():
+        matched = squared_off([(part.fill.side is Side.BUY, part.quantity) for part in scrip])
+        for part, taken in zip(scrip, matched, strict=True):
+            if taken == part.quantity:
+                part.product = Product.MIS
+            elif taken:
+                part.quantity -= taken
+                split.append(replace(part, product=Product.MIS, quantity=taken))
+    return split
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HoldingSale:
+    """A scrip of which the day sold stock from the demat, and its DP charge."""
+
+    instrument: InstrumentKey
+    quantity: int
+    """What the day's CNC sales sold beyond its CNC buys."""
+    charges: ScheduledCharges
+
+
+def holding_sales(traded: Iterable[tuple[Order, OrderStatusReport]]) -> list[HoldingSale]:
+    """The day's sales from holdings, a scrip each, with their DP charge: the part of its CNC
+    sales beyond its CNC buys (``traded``: :func:`executed`'s answer for one day, whose
+    conversions are in the products)."""
+    delivered: dict[InstrumentKey, list[tuple[bool, int]]] = {}
+    for _, report in traded:
+        if report.product is Product.CNC:
+            line = (report.side is Side.BUY, report.filled_quantity)
+            delivered.setdefault(report.instrument, []).append(line)
+    found = []
+    for instrument, lines in delivered.items():
+        sold = sold_from_holdings(lines)
+        if sold:
+            found.append(HoldingSale(instrument=instrument, quantity=sold, charges=dp_charges()))
+    return found
 
 
 def _report(order: Order, product: Product, parts: Sequence[_Part]) -> OrderStatusReport:
@@ -207,11 +267,13 @@ class ChargesTotal:
     sebi_turnover_charge: Decimal = ZERO
     stamp_duty: Decimal = ZERO
     gst: Decimal = ZERO
+    dp_charge: Decimal = ZERO
     total: Decimal = ZERO
 
     @classmethod
     def of(cls, charges: Sequence[Charges | ScheduledCharges]) -> ChargesTotal:
-        """``charges`` summed: the calculator's answers, and exercises' charges."""
+        """``charges`` summed: the calculator's answers, exercises' and sales from holdings'
+        charges (only the last have a DP charge)."""
         return cls(
             brokerage=sum((c.brokerage for c in charges), ZERO),
             transaction_tax=sum((c.transaction_tax for c in charges), ZERO),
@@ -219,8 +281,9 @@ class ChargesTotal:
             sebi_turnover_charge=sum((c.sebi_turnover_charge for c in charges), ZERO),
             stamp_duty=sum((c.stamp_duty for c in charges), ZERO),
             gst=sum((c.gst for c in charges), ZERO),
+            dp_charge=sum((c.dp_charge for c in charges if isinstance(c, ScheduledCharges)), ZERO),
             total=sum((c.total for c in charges), ZERO),
         )
 
 
-__all__ = ["ChargesTotal", "Exercise", "executed", "exercises"]
+__all__ = ["ChargesTotal", "Exercise", "HoldingSale", "executed", "exercises", "holding_sales"]

@@ -17,7 +17,12 @@ much, and whether ``net`` shows it, is UNVERIFIED, so the simulator credits none
 Charges (brokerage, STT or CTT, exchange and SEBI fees, GST, stamp duty) leave the cash at the
 rollover too, as Zerodha's ledger posts the day's contract note: each executed order charged as
 the contract note (``/charges/orders``) charges it, on its filled quantity at its average price,
-the day's sum rounded to the paisa; and an option held into its expiry pays for its
+the day's sum rounded to the paisa. A scrip's CNC quantity both bought and sold in the day is
+charged as MIS, as the desk asks the contract note for it (the exchange nets the day's trades:
+:func:`~orderdesk.domain.charge_schedule.squared_off`, the earliest orders of each side first,
+an order matched in part in two lines at its average price), and a scrip whose day's CNC sales
+exceed its CNC buys (stock sold from holdings) pays the DP charge once
+(:func:`~orderdesk.domain.charge_schedule.dp_charges`). An option held into its expiry pays for its
 settlement as the contract note's exercise line charges it (STT on an exercised one's
 intrinsic value, brokerage and its GST, :func:`~orderdesk.domain.charge_schedule.exercise_charges`).
 Until then nothing shows them: Kite's intraday
@@ -28,10 +33,16 @@ charges first appear as the next morning's lower ``opening_balance``.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from orderdesk.domain.charge_schedule import ScheduledCharges
+from orderdesk.domain.charge_schedule import (
+    ScheduledCharges,
+    dp_charges,
+    sold_from_holdings,
+    squared_off,
+)
 from orderdesk.sim.exchange import Exchange
 from orderdesk.sim.margins import (
     charges_due,
@@ -81,9 +92,17 @@ class Funds:
         its options settled at expiry (``expiring``: the tokens of the contracts that expired
         with it), at the rollover, before the book empties and those contracts delist."""
         due: dict[str, Decimal] = {}
+        delivered: dict[tuple[str, str, str], list[Order]] = {}
         for order in self._exchange.all_orders():
-            if order.filled_quantity:
-                due[order.user_id] = due.get(order.user_id, ZERO) + self._charges_of(order)
+            if not order.filled_quantity:
+                continue
+            if order.product == Product.CNC:
+                scrip = (order.user_id, order.exchange, order.tradingsymbol)
+                delivered.setdefault(scrip, []).append(order)
+                continue
+            due[order.user_id] = due.get(order.user_id, ZERO) + self._charges_of(order)
+        for (user_id, _, _), orders in delivered.items():
+            due[user_id] = due.get(user_id, ZERO) + self._delivery_charges_of(orders)
         for pos in self._portfolio.all_positions():
             exercise = self._exercise_of(pos) if pos.instrument_token in expiring else None
             if exercise is not None:
@@ -91,8 +110,24 @@ class Funds:
         # The ledger posts in paise.
         self.credit({user: -amount.quantize(PAISA, ROUND_HALF_UP) for user, amount in due.items()})
 
-    def _charges_of(self, order: Order) -> Decimal:
-        """An executed order's charges, as the contract note reckons them."""
+    def _delivery_charges_of(self, orders: list[Order]) -> Decimal:
+        """One scrip's executed CNC orders of the day: what the day squared off as intraday
+        (MIS), the rest as delivery, and the DP charge when it sold from holdings."""
+        orders = sorted(orders, key=_traded_at)
+        lines = [(order.is_buy, order.filled_quantity) for order in orders]
+        due = ZERO
+        for order, matched in zip(orders, squared_off(lines), strict=True):
+            if matched:
+                due += self._charges_of(order, Product.MIS, matched)
+            if matched < order.filled_quantity:
+                due += self._charges_of(order, Product.CNC, order.filled_quantity - matched)
+        return due + dp_charges().total if sold_from_holdings(lines) else due
+
+    def _charges_of(
+        self, order: Order, product: str | None = None, quantity: int | None = None
+    ) -> Decimal:
+        """An executed order's charges, as the contract note reckons them (``product`` and
+        ``quantity``: a part of it, charged in that product)."""
         inst = self._instruments.by_token(order.instrument_token)
         kind = (
             contract_kind(inst)
@@ -104,8 +139,8 @@ class Funds:
             order.tradingsymbol,
             kind,
             buy=order.is_buy,
-            product=str(order.product),
-            quantity=order.filled_quantity,
+            product=str(product or order.product),
+            quantity=order.filled_quantity if quantity is None else quantity,
             price=order.average_price,
         ).total
 
@@ -214,6 +249,12 @@ class Funds:
                 "delivery": money(usage["var"]),
             },
         }
+
+
+def _traded_at(order: Order) -> tuple[datetime, datetime, str]:
+    """When ``order`` traded, as the desk orders its fills: the exchange's time of its last
+    fill, else its placement."""
+    return (order.exchange_update_timestamp or order.placed_at, order.placed_at, order.order_id)
 
 
 __all__ = ["Funds"]

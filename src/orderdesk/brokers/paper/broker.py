@@ -21,7 +21,9 @@ Given the desk's calendar it ends its trading days as Kite does
 
 Its cash pays each trading day's charges at the next rollover, as the simulator's does (Zerodha's
 ledger posts the day's contract note overnight): the day's executed orders charged as
-:meth:`PaperBroker.order_charges` charges them, the sum rounded to the paisa. ``opening_balance``
+:meth:`PaperBroker.order_charges` charges them (delivery bought and sold in the day as intraday,
+and the DP charge of a scrip sold from holdings: :meth:`PaperBroker._pay_day_charges`), the sum
+rounded to the paisa. ``opening_balance``
 in :meth:`PaperBroker.margins` is the cash the day began with, after that; the cash itself moves
 with every trade.
 
@@ -41,7 +43,7 @@ import contextlib
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -54,7 +56,10 @@ from orderdesk.domain.charge_schedule import (
     ContractKind,
     ScheduledCharges,
     contract_kind_by_symbol,
+    dp_charges,
     scheduled_charges,
+    sold_from_holdings,
+    squared_off,
 )
 from orderdesk.domain.contracts import multiplier_of
 from orderdesk.domain.conversion import PositionConversion
@@ -485,11 +490,35 @@ class PaperBroker:
     def _pay_day_charges(self) -> None:
         """Take the day's charges off the cash, as the simulator's rollover does: each executed
         order as the desk's ``charges`` is told them (:meth:`order_charges`), so the paper P&L
-        after charges is the desk's; the ledger posts the day's sum in paise."""
-        due = sum(
-            (_charges(o.report).total for o in self._orders.values() if o.report.filled_quantity),
-            ZERO,
-        )
+        after charges is the desk's; the ledger posts the day's sum in paise.
+
+        As the desk asks for them, a scrip's CNC quantity both bought and sold in the day is
+        charged as MIS (:func:`~orderdesk.domain.charge_schedule.squared_off`, the earliest
+        orders first, an order matched in part in two lines at its average price), and a scrip
+        whose CNC sales exceed its CNC buys pays the DP charge once: the paper book keeps no
+        holdings, so a CNC position carried from an earlier day stands for them."""
+        due = ZERO
+        delivered: dict[InstrumentKey, list[OrderStatusReport]] = {}
+        for order in sorted(self._orders.values(), key=_traded_at):
+            report = order.report
+            if not report.filled_quantity:
+                continue
+            if report.product is Product.CNC:
+                delivered.setdefault(report.instrument, []).append(report)
+                continue
+            due += _charges(report).total
+        for reports in delivered.values():
+            lines = [(r.side is Side.BUY, r.filled_quantity) for r in reports]
+            for report, matched in zip(reports, squared_off(lines), strict=True):
+                if matched:
+                    due += _charges(
+                        replace(report, product=Product.MIS, filled_quantity=matched)
+                    ).total
+                if matched < report.filled_quantity:
+                    rest = report.filled_quantity - matched
+                    due += _charges(replace(report, filled_quantity=rest)).total
+            if sold_from_holdings(lines):
+                due += dp_charges().total
         self._cash -= due.quantize(PAISA, ROUND_HALF_UP)
         self._day_cash = self._cash
 
@@ -975,6 +1004,14 @@ def _charges(report: OrderStatusReport) -> ScheduledCharges:
         # An MCX quantity is in lots: a unit's value is the price times its multiplier.
         price=report.average_price * multiplier_of(report.instrument),
     )
+
+
+def _traded_at(order: _PaperOrder) -> datetime:
+    """When ``order`` first filled (its placement when its fills are not kept): the desk takes
+    the day's earliest fills as squared off first."""
+    if order.fills and order.fills[0].filled_at is not None:
+        return order.fills[0].filled_at
+    return order.report.order_timestamp or datetime.min.replace(tzinfo=UTC)
 
 
 def _check_stop(order_type: OrderType, side: Side, trigger: Decimal | None, last: Decimal) -> None:
