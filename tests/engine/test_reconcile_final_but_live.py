@@ -127,3 +127,29 @@ async def test_a_book_read_before_a_genuine_cancel_arrived_is_no_difference(
     assert FINAL_BUT_LIVE not in [row.kind for row in report.rows]
     assert TITLE not in notifier.titles()
     assert not broker.stale  # the trailing book was the one reconciled
+
+
+async def test_a_trade_book_behind_the_order_book_is_the_missed_fills_not_this(
+    desk: OrderDesk, broker: LaggingBroker, notifier: RecordingNotifier
+) -> None:
+    """Cancelled here with 3 filled; the broker's book says cancelled with 5 (two more filled
+    before the cancel, their trades not yet in its trade book, as Kite's lags its order book).
+    That is fills still to come, the missed-fill path's, not an end the broker never made: no
+    CRITICAL telling the operator to cancel at Kite an order that is cancelled there."""
+    order_id, broker_order_id = await resting(desk, "lagging")
+    broker.fill(broker_order_id, 3)
+    await eventually(lambda: desk.order(order_id).filled_quantity == 3, what="3 filled")
+    await desk.cancel(order_id)
+    await eventually(
+        lambda: desk.order(order_id).status is OrderStatus.CANCELLED, what="the cancel"
+    )
+    ahead = replace(
+        broker.report(broker_order_id), status=BrokerStatus.CANCELLED, filled_quantity=5
+    )
+    book = [ahead if r.broker_order_id == broker_order_id else r for r in await broker.orders()]
+    broker.stale += [book, book]
+
+    report = await desk.reconcile()
+
+    assert FINAL_BUT_LIVE not in [row.kind for row in report.rows]
+    assert TITLE not in notifier.titles()

@@ -72,7 +72,7 @@ FINDINGS: dict[str, str] = {
     "unresolved": "an order whose placement is unknown is not in the broker's book yet",
     "duplicate": "the broker holds two orders with the same tag",
     "final_here_live_at_broker": (
-        "an order the desk holds as ended is live, or filled otherwise, at the broker"
+        "an order the desk holds as ended is live, or less filled, at the broker"
     ),
     "orphan_trade": "a trade belongs to no order the desk knows",
     "refused_fill": "a trade could not be applied to its order",

@@ -22,9 +22,10 @@ the live stream should have told and did not:
   never agreement. One the news path could not take back (its row contradicts the order) is a
   row too, alerted here, while the broker holds it live or filled;
 - an order the desk holds as ended (filled, cancelled, rejected, lapsed) that the broker's book
-  shows live, or with another filled quantity (a final report taken that the broker never
-  made), cannot leave its end, and nothing of the desk's reaches it any more: its cancel,
-  cancel-all and the kill switch pass it by. A row ``final_here_live_at_broker``, alerted
+  shows live, or less filled than the desk has it (a final report taken that the broker never
+  made; more filled there is fills still to come, the missed-fill path's), cannot leave its
+  end, and nothing of the desk's reaches it any more: its cancel, cancel-all and the kill
+  switch pass it by. A row ``final_here_live_at_broker``, alerted
   CRITICAL, once a second read of the book still shows it so;
 - a broker order whose state is ahead of ours moves ours forward. Only a missed fill or a
   missed terminal status is a mismatch: Kite pushes nothing when an order merely starts
@@ -114,7 +115,7 @@ TAKEN_BACK = NOT_PLACED_FOUND
 (recorded and alerted by the news path already), or, when it could not be, alerted here."""
 FINAL_BUT_LIVE = "final_here_live_at_broker"
 """The row of an order the desk holds as ended (filled, cancelled, rejected, lapsed) while the
-broker's book shows it live or with another filled quantity: nothing of the desk's reaches it
+broker's book shows it live or less filled than the desk has it: nothing of the desk's reaches it
 (its cancel, cancel-all and the kill switch pass it by) and it cannot leave its end, so it is
 alerted CRITICAL for the operator to settle at the broker."""
 
@@ -597,9 +598,12 @@ nothing either way)."""
 
 
 def _contradicts_end(order: Order, report: OrderStatusReport) -> bool:
-    """Whether the broker's row of an order the desk holds as ended shows it live, or with
-    another filled quantity."""
-    if report.filled_quantity != order.filled_quantity:
+    """Whether the broker's row of an order the desk holds as ended shows it live, or less
+    filled than the desk has it (fills the broker never made). More filled at the broker is
+    fills still to come: Kite's trade book lags its order book, and the missed-fill path says
+    so; flagged here too, it read as an end the broker never made, with advice to cancel an
+    order cancelled there."""
+    if report.filled_quantity < order.filled_quantity:
         return True
     return report.status not in _NOT_LIVE
 
