@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import Field
 
 from orderdesk.api.schemas import _Response
+from orderdesk.domain.charge_schedule import ScheduledCharges
 from orderdesk.domain.charges import ChargesTotal, Exercise, HoldingSale
 from orderdesk.domain.order import Order
 from orderdesk.domain.reports import Charges, OrderStatusReport, SegmentMargins
@@ -91,6 +92,21 @@ class ChargesOut(_Response):
     """The depository's, for stock sold from holdings (no order's: ``held_sales``)."""
     total: Decimal
 
+    @staticmethod
+    def kinds(cost: Charges | ScheduledCharges | ChargesTotal) -> dict[str, Decimal]:
+        """``cost``'s figures by kind, as the fields above name them (a broker's line for an
+        order has no DP charge)."""
+        return {
+            "brokerage": cost.brokerage,
+            "transaction_tax": cost.transaction_tax,
+            "exchange_turnover_charge": cost.exchange_turnover_charge,
+            "sebi_turnover_charge": cost.sebi_turnover_charge,
+            "stamp_duty": cost.stamp_duty,
+            "gst": cost.gst,
+            "dp_charge": Decimal(0) if isinstance(cost, Charges) else cost.dp_charge,
+            "total": cost.total,
+        }
+
 
 class HoldingSaleOut(ChargesOut):
     """A scrip the day sold from the demat, and its DP charge (once a scrip a day)."""
@@ -101,18 +117,8 @@ class HoldingSaleOut(ChargesOut):
 
     @classmethod
     def of(cls, sale: HoldingSale) -> HoldingSaleOut:
-        cost = sale.charges
         return cls(
-            instrument=str(sale.instrument),
-            quantity=sale.quantity,
-            brokerage=cost.brokerage,
-            transaction_tax=cost.transaction_tax,
-            exchange_turnover_charge=cost.exchange_turnover_charge,
-            sebi_turnover_charge=cost.sebi_turnover_charge,
-            stamp_duty=cost.stamp_duty,
-            gst=cost.gst,
-            dp_charge=cost.dp_charge,
-            total=cost.total,
+            instrument=str(sale.instrument), quantity=sale.quantity, **cls.kinds(sale.charges)
         )
 
 
@@ -148,16 +154,7 @@ class OrderChargesOut(ChargesOut, ExecutedOrderOut):
 
     @classmethod
     def of(cls, order: Order, report: OrderStatusReport, charges: Charges) -> OrderChargesOut:
-        return cls(
-            **cls.fields_of(order, report),
-            brokerage=charges.brokerage,
-            transaction_tax=charges.transaction_tax,
-            exchange_turnover_charge=charges.exchange_turnover_charge,
-            sebi_turnover_charge=charges.sebi_turnover_charge,
-            stamp_duty=charges.stamp_duty,
-            gst=charges.gst,
-            total=charges.total,
-        )
+        return cls(**cls.fields_of(order, report), **cls.kinds(charges))
 
 
 class ExerciseChargesOut(ChargesOut):
@@ -172,19 +169,12 @@ class ExerciseChargesOut(ChargesOut):
 
     @classmethod
     def of(cls, exercise: Exercise) -> ExerciseChargesOut:
-        cost = exercise.charges
         return cls(
             instrument=str(exercise.instrument),
             product=exercise.product,
             quantity=exercise.quantity,
             settlement_price=exercise.settlement_price,
-            brokerage=cost.brokerage,
-            transaction_tax=cost.transaction_tax,
-            exchange_turnover_charge=cost.exchange_turnover_charge,
-            sebi_turnover_charge=cost.sebi_turnover_charge,
-            stamp_duty=cost.stamp_duty,
-            gst=cost.gst,
-            total=cost.total,
+            **cls.kinds(exercise.charges),
         )
 
 
@@ -230,16 +220,7 @@ class DayChargesOut(_Response):
 
     @staticmethod
     def totals(total: ChargesTotal) -> ChargesOut:
-        return ChargesOut(
-            brokerage=total.brokerage,
-            transaction_tax=total.transaction_tax,
-            exchange_turnover_charge=total.exchange_turnover_charge,
-            sebi_turnover_charge=total.sebi_turnover_charge,
-            stamp_duty=total.stamp_duty,
-            gst=total.gst,
-            dp_charge=total.dp_charge,
-            total=total.total,
-        )
+        return ChargesOut(**ChargesOut.kinds(total))
 
 
 class RangeChargesOut(_Response):
